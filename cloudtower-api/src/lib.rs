@@ -1,17 +1,16 @@
 //! Typed async client for the SmartX CloudTower API.
+//!
+//! The generated code (`models`: every request and response type, and one [`Client`] method
+//! per operation) sits on [`cloudtower_runtime`], the version-agnostic runtime, whose items
+//! are re-exported here. The runtime's crate docs describe the contract between the two.
 
-pub mod auth;
-pub mod client;
-pub mod codec;
-pub mod error;
-pub mod pagination;
-pub mod tasks;
-#[cfg(all(feature = "elf-image", feature = "upload-task"))]
-pub mod upload;
-#[cfg(feature = "vm")]
-pub mod vnc;
-#[cfg(feature = "resource-change")]
-pub mod watch;
+#[doc(no_inline)]
+pub use cloudtower_runtime::{
+    auth, client, codec, contract, error, pagination, tasks, ApiRequest, ApiResponse,
+    Authenticator, ClientBuilder, CountRequest, Error, ErrorBody, FilePart, Language, ListRequest,
+    Nullable, OnPaused, OperationInfo, Paginator, PasswordLogin, RawBody, Related, RereadById,
+    RetryPolicy, Secret, TaskFailure, TaskFailureKind, WaitForTasks, WaitOptions, WithTask,
+};
 
 /// Every request and response type of the API, generated from the spec.
 // Generated code is formatted by the generator (prettyplease), not rustfmt.
@@ -19,24 +18,17 @@ pub mod watch;
 #[path = "generated/mod.rs"]
 pub mod models;
 
-pub use auth::PasswordLogin;
-pub use client::{Authenticator, Client, ClientBuilder, FilePart, Language, RetryPolicy, Secret};
-pub use codec::{Nullable, Related, WithTask};
-pub use error::{Error, ErrorBody, RawBody, TaskFailure, TaskFailureKind};
-pub use pagination::{CountRequest, ListRequest, Paginator, RereadById};
-pub use tasks::{OnPaused, WaitForTasks, WaitOptions};
+pub use models::Client;
 
-/// One API operation, as listed in [`models::OPERATIONS`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OperationInfo {
-    /// The spec's `operationId` (`GetVms`).
-    pub operation_id: &'static str,
-    /// The path under `/v2/api/` (`get-vms`).
-    pub path: &'static str,
-    /// The [`Client`] method (`get_vms`).
-    pub method: &'static str,
-    /// The spec module (tag) it belongs to, in snake_case (`vm`).
-    pub module: &'static str,
+// Helpers built on operations a spec may lack: compiled only when the spec has them.
+models::cfg_upload! {
+    pub mod upload;
+}
+models::cfg_vnc! {
+    pub mod vnc;
+}
+models::cfg_watch! {
+    pub mod watch;
 }
 
 // The README's code is compiled as a doctest, so that it stays true.

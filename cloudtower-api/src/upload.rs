@@ -255,6 +255,5 @@ fn upload_failure(kind: TaskFailureKind, task: UploadTask) -> Error {
         .get("error")
         .and_then(|e| e.as_str())
         .map(str::to_owned);
-    failure.task = Some(Box::new(task));
     Error::Task(Box::new(failure))
 }

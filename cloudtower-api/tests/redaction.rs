@@ -33,7 +33,10 @@ impl Write for Captured {
 struct PasswordLogin;
 
 impl Authenticator for PasswordLogin {
-    fn authenticate<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, Result<Secret, Error>> {
+    fn authenticate<'a>(
+        &'a self,
+        client: &'a cloudtower_api::client::Client,
+    ) -> BoxFuture<'a, Result<Secret, Error>> {
         Box::pin(async move {
             let body = json!({"username": "admin", "password": PASSWORD});
             let answer: Value = client

@@ -1,14 +1,22 @@
 //! Stage 4: the IR as Rust tokens, one token stream per output file.
 //!
 //! Types derive only cheap traits; the JSON codec is generated as plain non-generic impls of
-//! `crate::codec::{Decode, Encode}`, in the direction each type is used (see the `codec`
-//! module of `cloudtower-api` for why). Every std item is named by its full path, since a spec
+//! the runtime's `codec::{Decode, Encode}`, in the direction each type is used (see the `codec`
+//! module of `cloudtower-runtime` for why). Runtime items are named through
+//! [`crate::runtime::RuntimeType`], the one table of them. Every std item is named by its
+//! full path, since a spec
 //! may name a type `String`, `Option` or `Result`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
+
+// The runtime items, named as `#Decode`, `#ApiRequest`, … inside `quote!`.
+#[allow(clippy::enum_glob_use)]
+use crate::runtime::RuntimeType::*;
+
+mod contract;
 
 use crate::ir::{
     Api, Body, Field, HttpMethod, Operation, Presence, TypeDef, TypeKind, TypeRef, Variant,
@@ -178,7 +186,7 @@ pub fn emit_dispatch(api: &Api, gates: &Gates) -> TokenStream {
         let gate = gates.for_operation(operation);
         let decode_body = |ty: TokenStream| {
             quote! {
-                let body: #ty = crate::codec::decode(body).map_err(|source| crate::Error::InvalidRequest {
+                let body: #ty = #DecodeFn(body).map_err(|source| #Error::InvalidRequest {
                     operation: #path,
                     source: ::std::boxed::Box::new(source),
                 })?;
@@ -194,7 +202,7 @@ pub fn emit_dispatch(api: &Api, gates: &Gates) -> TokenStream {
             Body::Multipart(_) => {
                 return quote! {
                     #gate
-                    #path => ::std::result::Result::Err(crate::Error::Unsupported {
+                    #path => ::std::result::Result::Err(#Error::Unsupported {
                         operation: #path,
                         reason: "multipart uploads take files: call the method",
                     }),
@@ -208,11 +216,11 @@ pub fn emit_dispatch(api: &Api, gates: &Gates) -> TokenStream {
             },
             (Some(_), false) => quote! {
                 let response = self.#method(#argument).await?;
-                ::std::result::Result::Ok(::std::option::Option::Some(crate::codec::encode(&response)))
+                ::std::result::Result::Ok(::std::option::Option::Some(#EncodeFn(&response)))
             },
             (Some(_), true) => quote! {
                 let response = self.#method(#argument).await?;
-                ::std::result::Result::Ok(response.map(|r| crate::codec::encode(&r)))
+                ::std::result::Result::Ok(response.map(|r| #EncodeFn(&r)))
             },
         };
         quote! {
@@ -224,7 +232,7 @@ pub fn emit_dispatch(api: &Api, gates: &Gates) -> TokenStream {
         }
     });
     quote! {
-        impl crate::Client {
+        impl crate::models::Client {
             /// Calls the operation at `path` (`get-vms`) with `body`, a JSON request that must
             /// decode into the operation's request type (ignored by operations without one).
             /// Returns the response decoded into its type and encoded again as JSON (`None`
@@ -234,11 +242,11 @@ pub fn emit_dispatch(api: &Api, gates: &Gates) -> TokenStream {
                 &self,
                 path: &str,
                 body: &[u8],
-            ) -> ::std::result::Result<::std::option::Option<::std::vec::Vec<u8>>, crate::Error> {
+            ) -> ::std::result::Result<::std::option::Option<::std::vec::Vec<u8>>, #Error> {
                 let _ = body;
                 match path {
                     #(#arms)*
-                    _ => ::std::result::Result::Err(crate::Error::Unsupported {
+                    _ => ::std::result::Result::Err(#Error::Unsupported {
                         operation: "call_operation",
                         reason: "no operation has this path",
                     }),
@@ -276,7 +284,7 @@ pub fn emit_file(api: &Api, plan: &FilePlan, all: &[FilePlan], gates: &Gates) ->
                 mod dispatch;
             }
         });
-        return emit_mod(api, &modules, &exports, dispatch);
+        return emit_mod(api, &modules, &exports, dispatch, gates);
     }
     let types = plan.types.iter().map(|&i| emit_type(&api.types[i], gates));
     let methods: Vec<TokenStream> = plan
@@ -286,50 +294,15 @@ pub fn emit_file(api: &Api, plan: &FilePlan, all: &[FilePlan], gates: &Gates) ->
         .collect();
     let methods = (!methods.is_empty()).then(|| {
         quote! {
-            impl crate::Client {
+            impl crate::models::Client {
                 #(#methods)*
             }
         }
     });
-    let list_requests = plan.operations.iter().filter_map(|&i| {
-        let operation = &api.operations[i];
-        let item = ident(operation.pages_over.as_deref()?);
-        let Body::Json(TypeRef::Named(body)) = &operation.body else {
-            return None;
-        };
-        let body = ident(body);
-        let method = ident(&operation.method_name);
-        let gate = gates.for_operation(operation);
-        let count = operation.counted_by.as_ref().and_then(|path| {
-            let counter = api.operations.iter().find(|o| &o.path == path)?;
-            let Body::Json(TypeRef::Named(count_body)) = &counter.body else {
-                return None;
-            };
-            let (count_body, count_method) = (ident(count_body), ident(&counter.method_name));
-            // Also the counter's gate where it differs: `get-tasks` is always on,
-            // `get-tasks-connection` is not.
-            let count_gate = Some(gates.for_operation(counter))
-                .filter(|count_gate| count_gate.to_string() != gate.to_string());
-            Some(quote! {
-                #gate
-                #count_gate
-                crate::pagination::count_request!(#body => #count_body, #count_method);
-            })
-        });
-        let reread = operation.rereads_by_id.as_ref().map(|filter| {
-            let filter = ident(filter);
-            quote! {
-                #gate
-                crate::pagination::reread_by_id!(#item => #body, #filter);
-            }
-        });
-        Some(quote! {
-            #gate
-            crate::pagination::list_request!(#body => #item, #method);
-            #count
-            #reread
-        })
-    });
+    let list_requests = plan
+        .operations
+        .iter()
+        .filter_map(|&i| contract::list_impls(api, &api.operations[i], gates));
     quote! { #(#types)* #methods #(#list_requests)* }
 }
 
@@ -347,13 +320,15 @@ fn emit_mod(
     modules: &[Ident],
     exports: &[TokenStream],
     dispatch: Option<TokenStream>,
+    gates: &Gates,
 ) -> TokenStream {
+    let contract = contract::module_items(api, gates);
     let operations = api.operations.iter().map(|o| {
         let id = &o.id;
         let path = &o.path;
         let method = &o.method_name.trim_start_matches("r#");
         let module = &o.module;
-        quote! { crate::OperationInfo { operation_id: #id, path: #path, method: #method, module: #module }, }
+        quote! { #OperationInfo { operation_id: #id, path: #path, method: #method, module: #module }, }
     });
     let schemas = api.types.iter().filter(|t| t.is_component).map(|t| {
         let wire = t
@@ -370,10 +345,12 @@ fn emit_mod(
         #(#exports)*
 
         /// Every operation of the API, in path order.
-        pub const OPERATIONS: &[crate::OperationInfo] = &[#(#operations)*];
+        pub const OPERATIONS: &[#OperationInfo] = &[#(#operations)*];
 
         /// Every component schema of the spec and the Rust type generated for it.
         pub const SCHEMAS: &[(&str, &str)] = &[#(#schemas)*];
+
+        #contract
     }
 }
 
@@ -407,7 +384,7 @@ fn type_tokens(ty: &TypeRef) -> TokenStream {
         TypeRef::F32 => quote!(f32),
         TypeRef::F64 => quote!(f64),
         TypeRef::Json => quote!(::serde_json::Value),
-        TypeRef::File => quote!(crate::client::FilePart),
+        TypeRef::File => quote!(#FilePart),
         TypeRef::Named(name) => {
             let name = ident(name);
             quote!(crate::models::#name)
@@ -418,7 +395,7 @@ fn type_tokens(ty: &TypeRef) -> TokenStream {
         }
         TypeRef::WithTask(inner) => {
             let inner = type_tokens(inner);
-            quote!(crate::WithTask<#inner>)
+            quote!(#WithTask<#inner>)
         }
     }
 }
@@ -426,12 +403,12 @@ fn type_tokens(ty: &TypeRef) -> TokenStream {
 fn field_type(field: &Field) -> TokenStream {
     let mut ty = type_tokens(&field.ty);
     if field.in_cycle {
-        ty = quote!(crate::Related<#ty>);
+        ty = quote!(#Related<#ty>);
     }
     match field.repr {
         Presence::Plain => ty,
         Presence::Optional | Presence::RequiredNullable => quote!(::std::option::Option<#ty>),
-        Presence::Nullable => quote!(crate::Nullable<#ty>),
+        Presence::Nullable => quote!(#Nullable<#ty>),
     }
 }
 
@@ -457,8 +434,8 @@ fn emit_type(def: &TypeDef, gates: &Gates) -> TokenStream {
                 let field = ident(&f.name);
                 let wire = &f.wire_name;
                 let part = |value: TokenStream| match f.ty {
-                    TypeRef::File => quote!(crate::client::MultipartField::file(#wire, ::std::clone::Clone::clone(#value))),
-                    _ => quote!(crate::client::MultipartField::text(#wire, #value)),
+                    TypeRef::File => quote!(#MultipartField::file(#wire, ::std::clone::Clone::clone(#value))),
+                    _ => quote!(#MultipartField::text(#wire, #value)),
                 };
                 match f.repr {
                     Presence::Plain => Entry::Always(part(quote!(&self.#field))),
@@ -475,7 +452,7 @@ fn emit_type(def: &TypeDef, gates: &Gates) -> TokenStream {
                 #gate
                 impl #name {
                     /// The form fields, required ones first; unset optional fields are left out.
-                    pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
+                    pub fn to_fields(&self) -> ::std::vec::Vec<#MultipartField> {
                         #body
                     }
                 }
@@ -686,8 +663,8 @@ fn emit_struct(
 
         #gate
         #decode_gate
-        impl crate::codec::Decode for #name {
-            fn decode(d: &mut crate::codec::Decoder<'_>) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        impl #Decode for #name {
+            fn decode(d: &mut #Decoder<'_>) -> ::std::result::Result<Self, #DecodeError> {
                 let mut out = Self::default();
                 #seen_init
                 let mut key = d.first_key(#type_name)?;
@@ -705,8 +682,8 @@ fn emit_struct(
 
         #gate
         #encode_gate
-        impl crate::codec::Encode for #name {
-            fn encode(&self, e: &mut crate::codec::Encoder) {
+        impl #Encode for #name {
+            fn encode(&self, e: &mut #Encoder) {
                 e.begin_object();
                 #(#writes)*
                 e.end_object();
@@ -795,16 +772,16 @@ fn emit_enum(
 
         #gate
         #decode_gate
-        impl crate::codec::Decode for #name {
-            fn decode(d: &mut crate::codec::Decoder<'_>) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        impl #Decode for #name {
+            fn decode(d: &mut #Decoder<'_>) -> ::std::result::Result<Self, #DecodeError> {
                 d.str().map(Self::from_wire)
             }
         }
 
         #gate
         #encode_gate
-        impl crate::codec::Encode for #name {
-            fn encode(&self, e: &mut crate::codec::Encoder) {
+        impl #Encode for #name {
+            fn encode(&self, e: &mut #Encoder) {
                 e.string(self.as_str());
             }
         }
@@ -837,12 +814,10 @@ fn emit_operation(operation: &Operation, gates: &Gates) -> TokenStream {
     let doc = docs(Some(&doc_text), false);
     let deprecated = operation.deprecated.then(|| quote!(#[deprecated]));
     let (parameter, request) = match (&operation.body, operation.http_method) {
-        (Body::None, HttpMethod::Post) => {
-            (quote!(), quote!(crate::client::ApiRequest::empty(#path)))
-        }
+        (Body::None, HttpMethod::Post) => (quote!(), quote!(#ApiRequest::empty(#path))),
         (Body::None, HttpMethod::Get) => (
             quote!(),
-            quote!(crate::client::ApiRequest::get(#path, ::std::vec::Vec::new())),
+            quote!(#ApiRequest::get(#path, ::std::vec::Vec::new())),
         ),
         (Body::Json(ty), _) => {
             let ty = match ty {
@@ -853,26 +828,29 @@ fn emit_operation(operation: &Operation, gates: &Gates) -> TokenStream {
                 TypeRef::String => quote!(str),
                 other => type_tokens(other),
             };
-            (
-                quote!(body: &#ty),
-                quote!(crate::client::ApiRequest::json(#path, body)),
-            )
+            (quote!(body: &#ty), quote!(#ApiRequest::json(#path, body)))
         }
         (Body::Multipart(name), _) => {
             let ty = type_tokens(&TypeRef::Named(name.clone()));
             (
                 quote!(body: &#ty),
-                quote!(crate::client::ApiRequest::multipart(#path, body.to_fields())),
+                quote!(#ApiRequest::multipart(#path, body.to_fields())),
             )
         }
         (Body::Query(name), _) => {
             let ty = type_tokens(&TypeRef::Named(name.clone()));
             (
                 quote!(params: &#ty),
-                quote!(crate::client::ApiRequest::get(#path, params.to_query())),
+                quote!(#ApiRequest::get(#path, params.to_query())),
             )
         }
     };
+    let request =
+        if crate::runtime::is_read(&operation.path, operation.http_method == HttpMethod::Get) {
+            quote!(#request.read())
+        } else {
+            request
+        };
     let request = if operation.authenticated {
         request
     } else {
@@ -893,7 +871,7 @@ fn emit_operation(operation: &Operation, gates: &Gates) -> TokenStream {
         #doc
         #gate
         #deprecated
-        pub fn #method(&self, #parameter) -> impl ::std::future::Future<Output = ::std::result::Result<#output, crate::Error>> + ::std::marker::Send + 'static {
+        pub fn #method(&self, #parameter) -> impl ::std::future::Future<Output = ::std::result::Result<#output, #Error>> + ::std::marker::Send + 'static {
             let request = #request;
             let client = ::std::clone::Clone::clone(self);
             async move { client.execute(request).await #finish }

@@ -31,7 +31,12 @@ fn every_fixture_schema_and_operation_is_generated() {
     assert_eq!(components, api.schema_count);
     assert_eq!(api.operations.len(), 11);
     let mod_rs = &generated.files["mod.rs"];
-    assert_eq!(mod_rs.matches("crate::OperationInfo {").count(), 11);
+    assert_eq!(
+        mod_rs
+            .matches("::cloudtower_runtime::OperationInfo {")
+            .count(),
+        11
+    );
     let methods: usize = generated
         .files
         .values()

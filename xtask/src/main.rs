@@ -75,10 +75,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// Operations the hand-written layer of cloudtower-api calls (sign-in, task polling): always
-/// compiled, whatever features are chosen.
-const ALWAYS_ON_OPERATIONS: &[&str] = &["Login", "GetTasks"];
-
 const FEATURES_BEGIN: &str = "# BEGIN generated features";
 const FEATURES_END: &str = "# END generated features";
 
@@ -361,7 +357,10 @@ fn regen(
         sha256: pin.text("sha256")?.to_owned(),
     };
     let options = Options {
-        always_on_operations: ALWAYS_ON_OPERATIONS.iter().map(|s| s.to_string()).collect(),
+        always_on_operations: cloudtower_codegen::runtime::CONTRACT_OPERATIONS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         feature_gates: true,
         dispatch: true,
     };

@@ -29,10 +29,10 @@ pub struct Alert {
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
 #[cfg(feature = "alert")]
-impl crate::codec::Decode for Alert {
+impl ::cloudtower_runtime::codec::Decode for Alert {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 15];
         let mut key = d.first_key("Alert")?;
@@ -134,8 +134,8 @@ impl crate::codec::Decode for Alert {
 }
 #[cfg(feature = "alert")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Alert {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Alert {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("alert_rule", &self.alert_rule);
         e.required_field("cause", &self.cause);
@@ -168,10 +168,10 @@ pub struct AlertConnection {
     pub aggregate: crate::models::NestedAggregateAlert,
 }
 #[cfg(feature = "alert")]
-impl crate::codec::Decode for AlertConnection {
+impl ::cloudtower_runtime::codec::Decode for AlertConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("AlertConnection")?;
@@ -191,8 +191,8 @@ impl crate::codec::Decode for AlertConnection {
 }
 #[cfg(feature = "alert")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for AlertConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AlertConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -202,20 +202,20 @@ impl crate::codec::Encode for AlertConnection {
 #[cfg(feature = "alert")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetAlertsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::AlertOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::AlertWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::AlertOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::AlertWhereInput>,
 }
 #[cfg(feature = "alert")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetAlertsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetAlertsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetAlertsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -235,8 +235,8 @@ impl crate::codec::Decode for GetAlertsConnectionRequestBody {
     }
 }
 #[cfg(feature = "alert")]
-impl crate::codec::Encode for GetAlertsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetAlertsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -255,10 +255,10 @@ pub struct NestedAggregateAlert {
     pub count: i32,
 }
 #[cfg(feature = "alert")]
-impl crate::codec::Decode for NestedAggregateAlert {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateAlert {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateAlert")?;
@@ -278,8 +278,8 @@ impl crate::codec::Decode for NestedAggregateAlert {
 }
 #[cfg(feature = "alert")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateAlert {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateAlert {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -293,10 +293,10 @@ pub struct ResolveAlertParams {
 }
 #[cfg(feature = "alert")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ResolveAlertParams {
+impl ::cloudtower_runtime::codec::Decode for ResolveAlertParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ResolveAlertParams")?;
@@ -315,14 +315,14 @@ impl crate::codec::Decode for ResolveAlertParams {
     }
 }
 #[cfg(feature = "alert")]
-impl crate::codec::Encode for ResolveAlertParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ResolveAlertParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-alerts` (operation `GetAlerts`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -333,10 +333,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::Alert>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-alerts", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-alerts", body).read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -348,9 +348,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetAlertsConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::AlertConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::AlertConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-alerts-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-alerts-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -363,20 +370,71 @@ impl crate::Client {
         body: &crate::models::ResolveAlertParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Alert>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Alert>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("resolve-alert", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("resolve-alert", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "alert")]
-crate::pagination::list_request!(GetAlertsRequestBody => Alert, get_alerts);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertsRequestBody {
+    type Item = crate::models::Alert;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-alerts", self).read()
+    }
+}
 #[cfg(feature = "alert")]
-crate::pagination::count_request!(
-    GetAlertsRequestBody => GetAlertsConnectionRequestBody, get_alerts_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetAlertsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-alerts-connection", &counter).read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::AlertConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "alert")]
-crate::pagination::reread_by_id!(Alert => GetAlertsRequestBody, AlertWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::Alert {
+    type Request = crate::models::GetAlertsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetAlertsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::AlertWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

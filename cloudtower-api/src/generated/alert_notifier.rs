@@ -22,10 +22,10 @@ pub struct AlertNotifier {
     pub username: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Decode for AlertNotifier {
+impl ::cloudtower_runtime::codec::Decode for AlertNotifier {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("AlertNotifier")?;
@@ -79,8 +79,8 @@ impl crate::codec::Decode for AlertNotifier {
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for AlertNotifier {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AlertNotifier {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("clusters", &self.clusters);
         e.required_field("disabled", &self.disabled);
@@ -106,10 +106,10 @@ pub struct AlertNotifierConnection {
     pub aggregate: crate::models::NestedAggregateAlertNotifier,
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Decode for AlertNotifierConnection {
+impl ::cloudtower_runtime::codec::Decode for AlertNotifierConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("AlertNotifierConnection")?;
@@ -129,8 +129,8 @@ impl crate::codec::Decode for AlertNotifierConnection {
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for AlertNotifierConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AlertNotifierConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -153,10 +153,10 @@ pub struct AlertNotifierCreationParams {
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for AlertNotifierCreationParams {
+impl ::cloudtower_runtime::codec::Decode for AlertNotifierCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 8];
         let mut key = d.first_key("AlertNotifierCreationParams")?;
@@ -216,8 +216,8 @@ impl crate::codec::Decode for AlertNotifierCreationParams {
     }
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Encode for AlertNotifierCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AlertNotifierCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("notice_severities", &self.notice_severities);
         e.required_field("language_code", &self.language_code);
@@ -281,16 +281,18 @@ impl ::std::fmt::Display for AlertNotifierCreationParamsNoticeSeveritiesItem {
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for AlertNotifierCreationParamsNoticeSeveritiesItem {
+impl ::cloudtower_runtime::codec::Decode
+for AlertNotifierCreationParamsNoticeSeveritiesItem {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Encode for AlertNotifierCreationParamsNoticeSeveritiesItem {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for AlertNotifierCreationParamsNoticeSeveritiesItem {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -313,10 +315,10 @@ pub struct AlertNotifierManyUpdationParams {
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for AlertNotifierManyUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for AlertNotifierManyUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("AlertNotifierManyUpdationParams")?;
@@ -344,8 +346,8 @@ impl crate::codec::Decode for AlertNotifierManyUpdationParams {
     }
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Encode for AlertNotifierManyUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AlertNotifierManyUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("notice_severities", &self.notice_severities);
         e.field("language_code", &self.language_code);
@@ -409,16 +411,18 @@ impl ::std::fmt::Display for AlertNotifierManyUpdationParamsNoticeSeveritiesItem
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
+impl ::cloudtower_runtime::codec::Decode
+for AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Encode for AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -562,16 +566,16 @@ impl ::std::fmt::Display for AlertNotifierOrderByInput {
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for AlertNotifierOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for AlertNotifierOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Encode for AlertNotifierOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AlertNotifierOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -593,10 +597,10 @@ pub struct AlertNotifierUpdationParams {
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for AlertNotifierUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for AlertNotifierUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("AlertNotifierUpdationParams")?;
         while let ::std::option::Option::Some(k) = key {
@@ -620,8 +624,8 @@ impl crate::codec::Decode for AlertNotifierUpdationParams {
     }
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Encode for AlertNotifierUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AlertNotifierUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("notice_severities", &self.notice_severities);
         e.field("language_code", &self.language_code);
@@ -686,16 +690,18 @@ impl ::std::fmt::Display for AlertNotifierUpdationParamsNoticeSeveritiesItem {
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for AlertNotifierUpdationParamsNoticeSeveritiesItem {
+impl ::cloudtower_runtime::codec::Decode
+for AlertNotifierUpdationParamsNoticeSeveritiesItem {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Encode for AlertNotifierUpdationParamsNoticeSeveritiesItem {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for AlertNotifierUpdationParamsNoticeSeveritiesItem {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -703,124 +709,172 @@ impl crate::codec::Encode for AlertNotifierUpdationParamsNoticeSeveritiesItem {
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertNotifierWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::AlertNotifierWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::AlertNotifierWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::AlertNotifierWhereInput>>,
-    pub clusters_every: crate::Nullable<crate::models::ClusterWhereInput>,
-    pub clusters_none: crate::Nullable<crate::models::ClusterWhereInput>,
-    pub clusters_some: crate::Nullable<crate::models::ClusterWhereInput>,
-    pub disabled: crate::Nullable<bool>,
-    pub disabled_not: crate::Nullable<bool>,
-    pub email_from: crate::Nullable<::std::string::String>,
-    pub email_from_contains: crate::Nullable<::std::string::String>,
-    pub email_from_ends_with: crate::Nullable<::std::string::String>,
-    pub email_from_gt: crate::Nullable<::std::string::String>,
-    pub email_from_gte: crate::Nullable<::std::string::String>,
-    pub email_from_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub email_from_lt: crate::Nullable<::std::string::String>,
-    pub email_from_lte: crate::Nullable<::std::string::String>,
-    pub email_from_not: crate::Nullable<::std::string::String>,
-    pub email_from_not_contains: crate::Nullable<::std::string::String>,
-    pub email_from_not_ends_with: crate::Nullable<::std::string::String>,
-    pub email_from_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub email_from_not_starts_with: crate::Nullable<::std::string::String>,
-    pub email_from_starts_with: crate::Nullable<::std::string::String>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::AlertNotifierWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::AlertNotifierWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::AlertNotifierWhereInput>,
+    >,
+    pub clusters_every: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
+    pub clusters_none: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
+    pub clusters_some: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
+    pub disabled: ::cloudtower_runtime::Nullable<bool>,
+    pub disabled_not: ::cloudtower_runtime::Nullable<bool>,
+    pub email_from: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub email_from_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub email_from_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub email_from_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub email_from_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub email_from_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub email_from_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub email_from_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub email_from_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub email_from_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub email_from_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub email_from_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub email_from_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub email_from_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub language_code: crate::Nullable<crate::models::NotifierLanguageCode>,
-    pub language_code_in: crate::Nullable<
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub language_code: ::cloudtower_runtime::Nullable<
+        crate::models::NotifierLanguageCode,
+    >,
+    pub language_code_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::NotifierLanguageCode>,
     >,
-    pub language_code_not: crate::Nullable<crate::models::NotifierLanguageCode>,
-    pub language_code_not_in: crate::Nullable<
+    pub language_code_not: ::cloudtower_runtime::Nullable<
+        crate::models::NotifierLanguageCode,
+    >,
+    pub language_code_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::NotifierLanguageCode>,
     >,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub security_mode: crate::Nullable<crate::models::NotifierSecurityMode>,
-    pub security_mode_in: crate::Nullable<
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub security_mode: ::cloudtower_runtime::Nullable<
+        crate::models::NotifierSecurityMode,
+    >,
+    pub security_mode_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::NotifierSecurityMode>,
     >,
-    pub security_mode_not: crate::Nullable<crate::models::NotifierSecurityMode>,
-    pub security_mode_not_in: crate::Nullable<
+    pub security_mode_not: ::cloudtower_runtime::Nullable<
+        crate::models::NotifierSecurityMode,
+    >,
+    pub security_mode_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::NotifierSecurityMode>,
     >,
-    pub smtp_server_config: crate::Nullable<crate::models::SmtpServerWhereInput>,
-    pub smtp_server_host: crate::Nullable<::std::string::String>,
-    pub smtp_server_host_contains: crate::Nullable<::std::string::String>,
-    pub smtp_server_host_ends_with: crate::Nullable<::std::string::String>,
-    pub smtp_server_host_gt: crate::Nullable<::std::string::String>,
-    pub smtp_server_host_gte: crate::Nullable<::std::string::String>,
-    pub smtp_server_host_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub smtp_server_host_lt: crate::Nullable<::std::string::String>,
-    pub smtp_server_host_lte: crate::Nullable<::std::string::String>,
-    pub smtp_server_host_not: crate::Nullable<::std::string::String>,
-    pub smtp_server_host_not_contains: crate::Nullable<::std::string::String>,
-    pub smtp_server_host_not_ends_with: crate::Nullable<::std::string::String>,
-    pub smtp_server_host_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub smtp_server_host_not_starts_with: crate::Nullable<::std::string::String>,
-    pub smtp_server_host_starts_with: crate::Nullable<::std::string::String>,
-    pub smtp_server_port: crate::Nullable<i32>,
-    pub smtp_server_port_gt: crate::Nullable<i32>,
-    pub smtp_server_port_gte: crate::Nullable<i32>,
-    pub smtp_server_port_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub smtp_server_port_lt: crate::Nullable<i32>,
-    pub smtp_server_port_lte: crate::Nullable<i32>,
-    pub smtp_server_port_not: crate::Nullable<i32>,
-    pub smtp_server_port_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub username: crate::Nullable<::std::string::String>,
-    pub username_contains: crate::Nullable<::std::string::String>,
-    pub username_ends_with: crate::Nullable<::std::string::String>,
-    pub username_gt: crate::Nullable<::std::string::String>,
-    pub username_gte: crate::Nullable<::std::string::String>,
-    pub username_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub username_lt: crate::Nullable<::std::string::String>,
-    pub username_lte: crate::Nullable<::std::string::String>,
-    pub username_not: crate::Nullable<::std::string::String>,
-    pub username_not_contains: crate::Nullable<::std::string::String>,
-    pub username_not_ends_with: crate::Nullable<::std::string::String>,
-    pub username_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub username_not_starts_with: crate::Nullable<::std::string::String>,
-    pub username_starts_with: crate::Nullable<::std::string::String>,
+    pub smtp_server_config: ::cloudtower_runtime::Nullable<
+        crate::models::SmtpServerWhereInput,
+    >,
+    pub smtp_server_host: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub smtp_server_host_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub smtp_server_host_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub smtp_server_host_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub smtp_server_host_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub smtp_server_host_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub smtp_server_host_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub smtp_server_host_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub smtp_server_host_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub smtp_server_host_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub smtp_server_host_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub smtp_server_host_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub smtp_server_host_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub smtp_server_host_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub smtp_server_port: ::cloudtower_runtime::Nullable<i32>,
+    pub smtp_server_port_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub smtp_server_port_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub smtp_server_port_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub smtp_server_port_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub smtp_server_port_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub smtp_server_port_not: ::cloudtower_runtime::Nullable<i32>,
+    pub smtp_server_port_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub username: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub username_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub username_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for AlertNotifierWhereInput {
+impl ::cloudtower_runtime::codec::Decode for AlertNotifierWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("AlertNotifierWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1070,8 +1124,8 @@ impl crate::codec::Decode for AlertNotifierWhereInput {
     }
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Encode for AlertNotifierWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AlertNotifierWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1185,10 +1239,10 @@ pub struct DeleteAlertNotifier {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Decode for DeleteAlertNotifier {
+impl ::cloudtower_runtime::codec::Decode for DeleteAlertNotifier {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteAlertNotifier")?;
@@ -1208,8 +1262,8 @@ impl crate::codec::Decode for DeleteAlertNotifier {
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteAlertNotifier {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteAlertNotifier {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -1223,10 +1277,10 @@ pub struct DeleteAlertNotifierParams {
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for DeleteAlertNotifierParams {
+impl ::cloudtower_runtime::codec::Decode for DeleteAlertNotifierParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteAlertNotifierParams")?;
@@ -1245,8 +1299,8 @@ impl crate::codec::Decode for DeleteAlertNotifierParams {
     }
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Encode for DeleteAlertNotifierParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteAlertNotifierParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -1256,20 +1310,22 @@ impl crate::codec::Encode for DeleteAlertNotifierParams {
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetAlertNotifiersConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::AlertNotifierOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::AlertNotifierWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::AlertNotifierOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::AlertNotifierWhereInput>,
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetAlertNotifiersConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetAlertNotifiersConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetAlertNotifiersConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1289,8 +1345,8 @@ impl crate::codec::Decode for GetAlertNotifiersConnectionRequestBody {
     }
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Encode for GetAlertNotifiersConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetAlertNotifiersConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -1306,20 +1362,22 @@ impl crate::codec::Encode for GetAlertNotifiersConnectionRequestBody {
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetAlertNotifiersRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::AlertNotifierOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::AlertNotifierWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::AlertNotifierOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::AlertNotifierWhereInput>,
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetAlertNotifiersRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetAlertNotifiersRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetAlertNotifiersRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1339,8 +1397,8 @@ impl crate::codec::Decode for GetAlertNotifiersRequestBody {
     }
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Encode for GetAlertNotifiersRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetAlertNotifiersRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -1359,10 +1417,10 @@ pub struct NestedAggregateAlertNotifier {
     pub count: i32,
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Decode for NestedAggregateAlertNotifier {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateAlertNotifier {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateAlertNotifier")?;
@@ -1382,8 +1440,8 @@ impl crate::codec::Decode for NestedAggregateAlertNotifier {
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateAlertNotifier {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateAlertNotifier {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -1397,10 +1455,10 @@ pub struct NestedSmtpServer {
     pub name: ::std::string::String,
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Decode for NestedSmtpServer {
+impl ::cloudtower_runtime::codec::Decode for NestedSmtpServer {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedSmtpServer")?;
@@ -1424,8 +1482,8 @@ impl crate::codec::Decode for NestedSmtpServer {
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedSmtpServer {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedSmtpServer {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.required_field("name", &self.name);
@@ -1478,16 +1536,16 @@ impl ::std::fmt::Display for NotifierLanguageCode {
     }
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Decode for NotifierLanguageCode {
+impl ::cloudtower_runtime::codec::Decode for NotifierLanguageCode {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Encode for NotifierLanguageCode {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NotifierLanguageCode {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1541,20 +1599,20 @@ impl ::std::fmt::Display for NotifierSecurityMode {
     }
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Decode for NotifierSecurityMode {
+impl ::cloudtower_runtime::codec::Decode for NotifierSecurityMode {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "alert-notifier")]
-impl crate::codec::Encode for NotifierSecurityMode {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NotifierSecurityMode {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-alert-notifier` (operation `CreateAlertNotifier`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1564,11 +1622,16 @@ impl crate::Client {
         body: &[crate::models::AlertNotifierCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::AlertNotifier>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::AlertNotifier>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-alert-notifier", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-alert-notifier",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1581,11 +1644,16 @@ impl crate::Client {
         body: &crate::models::DeleteAlertNotifierParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteAlertNotifier>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteAlertNotifier>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-alert-notifier", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-alert-notifier",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1599,10 +1667,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::AlertNotifier>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-alert-notifiers", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-alert-notifiers", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1616,13 +1685,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::AlertNotifierConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-alert-notifiers-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-alert-notifiers-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1635,11 +1705,14 @@ impl crate::Client {
         body: &crate::models::AlertNotifierUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            crate::WithTask<crate::models::AlertNotifier>,
-            crate::Error,
+            ::cloudtower_runtime::WithTask<crate::models::AlertNotifier>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-alert-notifier", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-alert-notifier",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1652,11 +1725,13 @@ impl crate::Client {
         body: &crate::models::AlertNotifierManyUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::AlertNotifier>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::AlertNotifier>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-many-alert-notifiers",
             body,
         );
@@ -1665,15 +1740,65 @@ impl crate::Client {
     }
 }
 #[cfg(feature = "alert-notifier")]
-crate::pagination::list_request!(
-    GetAlertNotifiersRequestBody => AlertNotifier, get_alert_notifiers
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertNotifiersRequestBody {
+    type Item = crate::models::AlertNotifier;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-alert-notifiers", self).read()
+    }
+}
 #[cfg(feature = "alert-notifier")]
-crate::pagination::count_request!(
-    GetAlertNotifiersRequestBody => GetAlertNotifiersConnectionRequestBody,
-    get_alert_notifiers_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertNotifiersRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetAlertNotifiersConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-alert-notifiers-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::AlertNotifierConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "alert-notifier")]
-crate::pagination::reread_by_id!(
-    AlertNotifier => GetAlertNotifiersRequestBody, AlertNotifierWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::AlertNotifier {
+    type Request = crate::models::GetAlertNotifiersRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetAlertNotifiersRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::AlertNotifierWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

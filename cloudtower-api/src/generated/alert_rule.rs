@@ -15,10 +15,10 @@ pub struct AlertRule {
     pub thresholds: ::std::vec::Vec<crate::models::NestedThresholds>,
 }
 #[cfg(feature = "alert-rule")]
-impl crate::codec::Decode for AlertRule {
+impl ::cloudtower_runtime::codec::Decode for AlertRule {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("AlertRule")?;
@@ -70,8 +70,8 @@ impl crate::codec::Decode for AlertRule {
 }
 #[cfg(feature = "alert-rule")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for AlertRule {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AlertRule {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("cluster", &self.cluster);
         e.required_field("customized", &self.customized);
@@ -90,10 +90,10 @@ pub struct AlertRuleConnection {
     pub aggregate: crate::models::NestedAggregateAlertRule,
 }
 #[cfg(feature = "alert-rule")]
-impl crate::codec::Decode for AlertRuleConnection {
+impl ::cloudtower_runtime::codec::Decode for AlertRuleConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("AlertRuleConnection")?;
@@ -113,8 +113,8 @@ impl crate::codec::Decode for AlertRuleConnection {
 }
 #[cfg(feature = "alert-rule")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for AlertRuleConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AlertRuleConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -210,16 +210,16 @@ impl ::std::fmt::Display for AlertRuleOrderByInput {
 }
 #[cfg(feature = "alert-rule")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for AlertRuleOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for AlertRuleOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "alert-rule")]
-impl crate::codec::Encode for AlertRuleOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AlertRuleOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -227,20 +227,20 @@ impl crate::codec::Encode for AlertRuleOrderByInput {
 #[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetAlertRulesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::AlertRuleOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::AlertRuleWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::AlertRuleOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::AlertRuleWhereInput>,
 }
 #[cfg(feature = "alert-rule")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetAlertRulesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetAlertRulesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetAlertRulesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -260,8 +260,8 @@ impl crate::codec::Decode for GetAlertRulesConnectionRequestBody {
     }
 }
 #[cfg(feature = "alert-rule")]
-impl crate::codec::Encode for GetAlertRulesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetAlertRulesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -277,20 +277,20 @@ impl crate::codec::Encode for GetAlertRulesConnectionRequestBody {
 #[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetAlertRulesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::AlertRuleOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::AlertRuleWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::AlertRuleOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::AlertRuleWhereInput>,
 }
 #[cfg(feature = "alert-rule")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetAlertRulesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetAlertRulesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetAlertRulesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -310,8 +310,8 @@ impl crate::codec::Decode for GetAlertRulesRequestBody {
     }
 }
 #[cfg(feature = "alert-rule")]
-impl crate::codec::Encode for GetAlertRulesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetAlertRulesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -330,10 +330,10 @@ pub struct NestedAggregateAlertRule {
     pub count: i32,
 }
 #[cfg(feature = "alert-rule")]
-impl crate::codec::Decode for NestedAggregateAlertRule {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateAlertRule {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateAlertRule")?;
@@ -353,8 +353,8 @@ impl crate::codec::Decode for NestedAggregateAlertRule {
 }
 #[cfg(feature = "alert-rule")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateAlertRule {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateAlertRule {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -368,10 +368,10 @@ pub struct NestedGlobalAlertRule {
     pub name: ::std::string::String,
 }
 #[cfg(feature = "alert-rule")]
-impl crate::codec::Decode for NestedGlobalAlertRule {
+impl ::cloudtower_runtime::codec::Decode for NestedGlobalAlertRule {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedGlobalAlertRule")?;
@@ -395,15 +395,15 @@ impl crate::codec::Decode for NestedGlobalAlertRule {
 }
 #[cfg(feature = "alert-rule")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedGlobalAlertRule {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedGlobalAlertRule {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.required_field("name", &self.name);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-alert-rules` (operation `GetAlertRules`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -414,10 +414,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::AlertRule>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-alert-rules", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-alert-rules", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -429,24 +430,77 @@ impl crate::Client {
         &self,
         body: &crate::models::GetAlertRulesConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::AlertRuleConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::AlertRuleConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-alert-rules-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-alert-rules-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "alert-rule")]
-crate::pagination::list_request!(GetAlertRulesRequestBody => AlertRule, get_alert_rules);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertRulesRequestBody {
+    type Item = crate::models::AlertRule;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-alert-rules", self).read()
+    }
+}
 #[cfg(feature = "alert-rule")]
-crate::pagination::count_request!(
-    GetAlertRulesRequestBody => GetAlertRulesConnectionRequestBody,
-    get_alert_rules_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertRulesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetAlertRulesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-alert-rules-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::AlertRuleConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "alert-rule")]
-crate::pagination::reread_by_id!(
-    AlertRule => GetAlertRulesRequestBody, AlertRuleWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::AlertRule {
+    type Request = crate::models::GetAlertRulesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetAlertRulesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::AlertRuleWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -2,7 +2,7 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-impl crate::Client {
+impl crate::models::Client {
     /// `GET /v2/api/get-version` (operation `GetApiVersion`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -10,12 +10,16 @@ impl crate::Client {
     pub fn get_api_version(
         &self,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<::std::string::String, crate::Error>,
+        Output = ::std::result::Result<
+            ::std::string::String,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::get(
+        let request = ::cloudtower_runtime::ApiRequest::get(
                 "get-version",
                 ::std::vec::Vec::new(),
             )
+            .read()
             .anonymous();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }

@@ -22,10 +22,10 @@ pub struct Application {
     pub volume_size: i64,
 }
 #[cfg(feature = "application")]
-impl crate::codec::Decode for Application {
+impl ::cloudtower_runtime::codec::Decode for Application {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 10];
         let mut key = d.first_key("Application")?;
@@ -100,8 +100,8 @@ impl crate::codec::Decode for Application {
 }
 #[cfg(feature = "application")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Application {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Application {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.field("error_message", &self.error_message);
@@ -127,10 +127,10 @@ pub struct ApplicationConnection {
     pub aggregate: crate::models::NestedAggregateApplication,
 }
 #[cfg(feature = "application")]
-impl crate::codec::Decode for ApplicationConnection {
+impl ::cloudtower_runtime::codec::Decode for ApplicationConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ApplicationConnection")?;
@@ -150,8 +150,8 @@ impl crate::codec::Decode for ApplicationConnection {
 }
 #[cfg(feature = "application")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ApplicationConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ApplicationConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -317,16 +317,16 @@ impl ::std::fmt::Display for ApplicationOrderByInput {
 }
 #[cfg(feature = "application")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ApplicationOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for ApplicationOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "application")]
-impl crate::codec::Encode for ApplicationOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ApplicationOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -414,16 +414,16 @@ impl ::std::fmt::Display for ApplicationState {
     }
 }
 #[cfg(feature = "application")]
-impl crate::codec::Decode for ApplicationState {
+impl ::cloudtower_runtime::codec::Decode for ApplicationState {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "application")]
-impl crate::codec::Encode for ApplicationState {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ApplicationState {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -469,16 +469,16 @@ impl ::std::fmt::Display for ApplicationType {
     }
 }
 #[cfg(feature = "application")]
-impl crate::codec::Decode for ApplicationType {
+impl ::cloudtower_runtime::codec::Decode for ApplicationType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "application")]
-impl crate::codec::Encode for ApplicationType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ApplicationType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -486,126 +486,178 @@ impl crate::codec::Encode for ApplicationType {
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::ApplicationWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::ApplicationWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::ApplicationWhereInput>>,
-    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
-    pub error_message: crate::Nullable<::std::string::String>,
-    pub error_message_contains: crate::Nullable<::std::string::String>,
-    pub error_message_ends_with: crate::Nullable<::std::string::String>,
-    pub error_message_gt: crate::Nullable<::std::string::String>,
-    pub error_message_gte: crate::Nullable<::std::string::String>,
-    pub error_message_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub error_message_lt: crate::Nullable<::std::string::String>,
-    pub error_message_lte: crate::Nullable<::std::string::String>,
-    pub error_message_not: crate::Nullable<::std::string::String>,
-    pub error_message_not_contains: crate::Nullable<::std::string::String>,
-    pub error_message_not_ends_with: crate::Nullable<::std::string::String>,
-    pub error_message_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub error_message_not_starts_with: crate::Nullable<::std::string::String>,
-    pub error_message_starts_with: crate::Nullable<::std::string::String>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub image_name: crate::Nullable<::std::string::String>,
-    pub image_name_contains: crate::Nullable<::std::string::String>,
-    pub image_name_ends_with: crate::Nullable<::std::string::String>,
-    pub image_name_gt: crate::Nullable<::std::string::String>,
-    pub image_name_gte: crate::Nullable<::std::string::String>,
-    pub image_name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub image_name_lt: crate::Nullable<::std::string::String>,
-    pub image_name_lte: crate::Nullable<::std::string::String>,
-    pub image_name_not: crate::Nullable<::std::string::String>,
-    pub image_name_not_contains: crate::Nullable<::std::string::String>,
-    pub image_name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub image_name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub image_name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub image_name_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub memory: crate::Nullable<i64>,
-    pub memory_gt: crate::Nullable<i64>,
-    pub memory_gte: crate::Nullable<i64>,
-    pub memory_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub memory_lt: crate::Nullable<i64>,
-    pub memory_lte: crate::Nullable<i64>,
-    pub memory_not: crate::Nullable<i64>,
-    pub memory_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub state: crate::Nullable<crate::models::ApplicationState>,
-    pub state_in: crate::Nullable<::std::vec::Vec<crate::models::ApplicationState>>,
-    pub state_not: crate::Nullable<crate::models::ApplicationState>,
-    pub state_not_in: crate::Nullable<::std::vec::Vec<crate::models::ApplicationState>>,
-    pub storage_ip: crate::Nullable<::std::string::String>,
-    pub storage_ip_contains: crate::Nullable<::std::string::String>,
-    pub storage_ip_ends_with: crate::Nullable<::std::string::String>,
-    pub storage_ip_gt: crate::Nullable<::std::string::String>,
-    pub storage_ip_gte: crate::Nullable<::std::string::String>,
-    pub storage_ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub storage_ip_lt: crate::Nullable<::std::string::String>,
-    pub storage_ip_lte: crate::Nullable<::std::string::String>,
-    pub storage_ip_not: crate::Nullable<::std::string::String>,
-    pub storage_ip_not_contains: crate::Nullable<::std::string::String>,
-    pub storage_ip_not_ends_with: crate::Nullable<::std::string::String>,
-    pub storage_ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub storage_ip_not_starts_with: crate::Nullable<::std::string::String>,
-    pub storage_ip_starts_with: crate::Nullable<::std::string::String>,
-    pub r#type: crate::Nullable<crate::models::ApplicationType>,
-    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::ApplicationType>>,
-    pub type_not: crate::Nullable<crate::models::ApplicationType>,
-    pub type_not_in: crate::Nullable<::std::vec::Vec<crate::models::ApplicationType>>,
-    pub update_time: crate::Nullable<::std::string::String>,
-    pub update_time_gt: crate::Nullable<::std::string::String>,
-    pub update_time_gte: crate::Nullable<::std::string::String>,
-    pub update_time_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub update_time_lt: crate::Nullable<::std::string::String>,
-    pub update_time_lte: crate::Nullable<::std::string::String>,
-    pub update_time_not: crate::Nullable<::std::string::String>,
-    pub update_time_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub vcpu: crate::Nullable<i32>,
-    pub vcpu_gt: crate::Nullable<i32>,
-    pub vcpu_gte: crate::Nullable<i32>,
-    pub vcpu_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub vcpu_lt: crate::Nullable<i32>,
-    pub vcpu_lte: crate::Nullable<i32>,
-    pub vcpu_not: crate::Nullable<i32>,
-    pub vcpu_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub version: crate::Nullable<::std::string::String>,
-    pub version_contains: crate::Nullable<::std::string::String>,
-    pub version_ends_with: crate::Nullable<::std::string::String>,
-    pub version_gt: crate::Nullable<::std::string::String>,
-    pub version_gte: crate::Nullable<::std::string::String>,
-    pub version_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub version_lt: crate::Nullable<::std::string::String>,
-    pub version_lte: crate::Nullable<::std::string::String>,
-    pub version_not: crate::Nullable<::std::string::String>,
-    pub version_not_contains: crate::Nullable<::std::string::String>,
-    pub version_not_ends_with: crate::Nullable<::std::string::String>,
-    pub version_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub version_not_starts_with: crate::Nullable<::std::string::String>,
-    pub version_starts_with: crate::Nullable<::std::string::String>,
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ApplicationWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ApplicationWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ApplicationWhereInput>,
+    >,
+    pub cluster: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ClusterWhereInput>,
+    >,
+    pub error_message: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub error_message_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub error_message_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub error_message_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub error_message_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub error_message_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub error_message_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub error_message_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub error_message_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub error_message_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub error_message_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub error_message_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub error_message_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub error_message_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub image_name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub image_name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub image_name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub image_name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub image_name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub image_name_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub image_name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub image_name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub image_name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub image_name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub image_name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub image_name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub image_name_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub image_name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub memory: ::cloudtower_runtime::Nullable<i64>,
+    pub memory_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub memory_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub memory_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub memory_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub memory_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub memory_not: ::cloudtower_runtime::Nullable<i64>,
+    pub memory_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub state: ::cloudtower_runtime::Nullable<crate::models::ApplicationState>,
+    pub state_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ApplicationState>,
+    >,
+    pub state_not: ::cloudtower_runtime::Nullable<crate::models::ApplicationState>,
+    pub state_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ApplicationState>,
+    >,
+    pub storage_ip: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_ip_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_ip_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_ip_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_ip_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_ip_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub storage_ip_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_ip_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_ip_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_ip_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_ip_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_ip_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub storage_ip_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_ip_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub r#type: ::cloudtower_runtime::Nullable<crate::models::ApplicationType>,
+    pub type_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ApplicationType>,
+    >,
+    pub type_not: ::cloudtower_runtime::Nullable<crate::models::ApplicationType>,
+    pub type_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ApplicationType>,
+    >,
+    pub update_time: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub update_time_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub update_time_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub update_time_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub update_time_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub update_time_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub update_time_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub update_time_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub vcpu: ::cloudtower_runtime::Nullable<i32>,
+    pub vcpu_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub vcpu_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub vcpu_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub vcpu_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub vcpu_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub vcpu_not: ::cloudtower_runtime::Nullable<i32>,
+    pub vcpu_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub version: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub version_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub version_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(
         any(
             feature = "alert",
@@ -626,22 +678,24 @@ pub struct ApplicationWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vm: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
-    pub volume_size: crate::Nullable<i64>,
-    pub volume_size_gt: crate::Nullable<i64>,
-    pub volume_size_gte: crate::Nullable<i64>,
-    pub volume_size_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub volume_size_lt: crate::Nullable<i64>,
-    pub volume_size_lte: crate::Nullable<i64>,
-    pub volume_size_not: crate::Nullable<i64>,
-    pub volume_size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub vm: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VmWhereInput>,
+    >,
+    pub volume_size: ::cloudtower_runtime::Nullable<i64>,
+    pub volume_size_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub volume_size_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub volume_size_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub volume_size_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub volume_size_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub volume_size_not: ::cloudtower_runtime::Nullable<i64>,
+    pub volume_size_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
 }
 #[cfg(feature = "application")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ApplicationWhereInput {
+impl ::cloudtower_runtime::codec::Decode for ApplicationWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ApplicationWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -932,8 +986,8 @@ impl crate::codec::Decode for ApplicationWhereInput {
     }
 }
 #[cfg(feature = "application")]
-impl crate::codec::Encode for ApplicationWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ApplicationWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1090,20 +1144,20 @@ impl crate::codec::Encode for ApplicationWhereInput {
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetApplicationsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ApplicationOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ApplicationWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::ApplicationOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ApplicationWhereInput>,
 }
 #[cfg(feature = "application")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetApplicationsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetApplicationsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetApplicationsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1123,8 +1177,8 @@ impl crate::codec::Decode for GetApplicationsConnectionRequestBody {
     }
 }
 #[cfg(feature = "application")]
-impl crate::codec::Encode for GetApplicationsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetApplicationsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -1140,20 +1194,20 @@ impl crate::codec::Encode for GetApplicationsConnectionRequestBody {
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetApplicationsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ApplicationOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ApplicationWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::ApplicationOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ApplicationWhereInput>,
 }
 #[cfg(feature = "application")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetApplicationsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetApplicationsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetApplicationsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1173,8 +1227,8 @@ impl crate::codec::Decode for GetApplicationsRequestBody {
     }
 }
 #[cfg(feature = "application")]
-impl crate::codec::Encode for GetApplicationsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetApplicationsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -1193,10 +1247,10 @@ pub struct NestedAggregateApplication {
     pub count: i32,
 }
 #[cfg(feature = "application")]
-impl crate::codec::Decode for NestedAggregateApplication {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateApplication {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateApplication")?;
@@ -1216,14 +1270,14 @@ impl crate::codec::Decode for NestedAggregateApplication {
 }
 #[cfg(feature = "application")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateApplication {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateApplication {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-applications` (operation `GetApplications`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1234,10 +1288,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::Application>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-applications", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-applications", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1251,27 +1306,75 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::ApplicationConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-applications-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-applications-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "application")]
-crate::pagination::list_request!(
-    GetApplicationsRequestBody => Application, get_applications
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetApplicationsRequestBody {
+    type Item = crate::models::Application;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-applications", self).read()
+    }
+}
 #[cfg(feature = "application")]
-crate::pagination::count_request!(
-    GetApplicationsRequestBody => GetApplicationsConnectionRequestBody,
-    get_applications_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetApplicationsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetApplicationsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-applications-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ApplicationConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "application")]
-crate::pagination::reread_by_id!(
-    Application => GetApplicationsRequestBody, ApplicationWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::Application {
+    type Request = crate::models::GetApplicationsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetApplicationsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ApplicationWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

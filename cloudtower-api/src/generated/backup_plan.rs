@@ -62,10 +62,10 @@ pub struct BackupPlan {
     pub window_start: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Decode for BackupPlan {
+impl ::cloudtower_runtime::codec::Decode for BackupPlan {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 14];
         let mut key = d.first_key("BackupPlan")?;
@@ -273,8 +273,8 @@ impl crate::codec::Decode for BackupPlan {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for BackupPlan {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlan {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("backup_delay_option", &self.backup_delay_option);
         e.field("backup_plan_executions", &self.backup_plan_executions);
@@ -341,10 +341,10 @@ pub struct BackupPlanConnection {
     pub aggregate: crate::models::NestedAggregateBackupPlan,
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Decode for BackupPlanConnection {
+impl ::cloudtower_runtime::codec::Decode for BackupPlanConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BackupPlanConnection")?;
@@ -364,8 +364,8 @@ impl crate::codec::Decode for BackupPlanConnection {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for BackupPlanConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlanConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -402,10 +402,10 @@ pub struct BackupPlanCreationParams {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupPlanCreationParams {
+impl ::cloudtower_runtime::codec::Decode for BackupPlanCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 14];
         let mut key = d.first_key("BackupPlanCreationParams")?;
@@ -513,8 +513,8 @@ impl crate::codec::Decode for BackupPlanCreationParams {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupPlanCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlanCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("keep_policy_value", &self.keep_policy_value);
         e.required_field("keep_policy", &self.keep_policy);
@@ -585,16 +585,16 @@ impl ::std::fmt::Display for BackupPlanDelayOption {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Decode for BackupPlanDelayOption {
+impl ::cloudtower_runtime::codec::Decode for BackupPlanDelayOption {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupPlanDelayOption {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlanDelayOption {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -607,10 +607,10 @@ pub struct BackupPlanDeletionParams {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupPlanDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for BackupPlanDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("BackupPlanDeletionParams")?;
@@ -633,8 +633,8 @@ impl crate::codec::Decode for BackupPlanDeletionParams {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupPlanDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlanDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -649,10 +649,10 @@ pub struct BackupPlanDeletionParamsData {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupPlanDeletionParamsData {
+impl ::cloudtower_runtime::codec::Decode for BackupPlanDeletionParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BackupPlanDeletionParamsData")?;
@@ -671,8 +671,8 @@ impl crate::codec::Decode for BackupPlanDeletionParamsData {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupPlanDeletionParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlanDeletionParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("delete_strategy", &self.delete_strategy);
         e.end_object();
@@ -687,10 +687,10 @@ pub struct BackupPlanExecuteParams {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupPlanExecuteParams {
+impl ::cloudtower_runtime::codec::Decode for BackupPlanExecuteParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("BackupPlanExecuteParams")?;
@@ -713,8 +713,8 @@ impl crate::codec::Decode for BackupPlanExecuteParams {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupPlanExecuteParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlanExecuteParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -729,10 +729,10 @@ pub struct BackupPlanExecuteParamsData {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupPlanExecuteParamsData {
+impl ::cloudtower_runtime::codec::Decode for BackupPlanExecuteParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BackupPlanExecuteParamsData")?;
@@ -751,8 +751,8 @@ impl crate::codec::Decode for BackupPlanExecuteParamsData {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupPlanExecuteParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlanExecuteParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("type", &self.r#type);
         e.end_object();
@@ -1222,16 +1222,16 @@ impl ::std::fmt::Display for BackupPlanOrderByInput {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupPlanOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for BackupPlanOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupPlanOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlanOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1304,16 +1304,16 @@ impl ::std::fmt::Display for BackupPlanPeriod {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Decode for BackupPlanPeriod {
+impl ::cloudtower_runtime::codec::Decode for BackupPlanPeriod {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupPlanPeriod {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlanPeriod {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1325,10 +1325,10 @@ pub struct BackupPlanResumeParams {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupPlanResumeParams {
+impl ::cloudtower_runtime::codec::Decode for BackupPlanResumeParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BackupPlanResumeParams")?;
@@ -1347,8 +1347,8 @@ impl crate::codec::Decode for BackupPlanResumeParams {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupPlanResumeParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlanResumeParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -1362,10 +1362,10 @@ pub struct BackupPlanSuspendParams {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupPlanSuspendParams {
+impl ::cloudtower_runtime::codec::Decode for BackupPlanSuspendParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BackupPlanSuspendParams")?;
@@ -1384,8 +1384,8 @@ impl crate::codec::Decode for BackupPlanSuspendParams {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupPlanSuspendParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlanSuspendParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -1395,18 +1395,18 @@ impl crate::codec::Encode for BackupPlanSuspendParams {
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanTimePoint {
-    pub weekday: crate::Nullable<crate::models::WeekdayTypeEnum>,
+    pub weekday: ::cloudtower_runtime::Nullable<crate::models::WeekdayTypeEnum>,
     pub minute: i32,
     pub hour: i32,
-    pub date_position: crate::Nullable<::std::vec::Vec<i32>>,
-    pub date: crate::Nullable<i32>,
+    pub date_position: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub date: ::cloudtower_runtime::Nullable<i32>,
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupPlanTimePoint {
+impl ::cloudtower_runtime::codec::Decode for BackupPlanTimePoint {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("BackupPlanTimePoint")?;
@@ -1432,8 +1432,8 @@ impl crate::codec::Decode for BackupPlanTimePoint {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupPlanTimePoint {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlanTimePoint {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("weekday", &self.weekday);
         e.required_field("minute", &self.minute);
@@ -1452,10 +1452,10 @@ pub struct BackupPlanUpdationParams {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupPlanUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for BackupPlanUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("BackupPlanUpdationParams")?;
@@ -1478,8 +1478,8 @@ impl crate::codec::Decode for BackupPlanUpdationParams {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupPlanUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlanUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -1518,10 +1518,10 @@ pub struct BackupPlanUpdationParamsData {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupPlanUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for BackupPlanUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("BackupPlanUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1574,8 +1574,8 @@ impl crate::codec::Decode for BackupPlanUpdationParamsData {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupPlanUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlanUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("disconnect_strategy", &self.disconnect_strategy);
         e.field("keep_policy_value", &self.keep_policy_value);
@@ -1603,379 +1603,505 @@ impl crate::codec::Encode for BackupPlanUpdationParamsData {
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanWhereInput>>,
-    pub backup_delay_option: crate::Nullable<crate::models::BackupPlanDelayOption>,
-    pub backup_delay_option_in: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanWhereInput>,
+    >,
+    pub backup_delay_option: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanDelayOption,
+    >,
+    pub backup_delay_option_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanDelayOption>,
     >,
-    pub backup_delay_option_not: crate::Nullable<crate::models::BackupPlanDelayOption>,
-    pub backup_delay_option_not_in: crate::Nullable<
+    pub backup_delay_option_not: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanDelayOption,
+    >,
+    pub backup_delay_option_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanDelayOption>,
     >,
     #[cfg(feature = "backup-plan-execution")]
-    pub backup_plan_executions_every: crate::Nullable<
-        crate::Related<crate::models::BackupPlanExecutionWhereInput>,
+    pub backup_plan_executions_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupPlanExecutionWhereInput>,
     >,
     #[cfg(feature = "backup-plan-execution")]
-    pub backup_plan_executions_none: crate::Nullable<
-        crate::Related<crate::models::BackupPlanExecutionWhereInput>,
+    pub backup_plan_executions_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupPlanExecutionWhereInput>,
     >,
     #[cfg(feature = "backup-plan-execution")]
-    pub backup_plan_executions_some: crate::Nullable<
-        crate::Related<crate::models::BackupPlanExecutionWhereInput>,
+    pub backup_plan_executions_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupPlanExecutionWhereInput>,
     >,
-    pub backup_restore_point_count: crate::Nullable<i32>,
-    pub backup_restore_point_count_gt: crate::Nullable<i32>,
-    pub backup_restore_point_count_gte: crate::Nullable<i32>,
-    pub backup_restore_point_count_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub backup_restore_point_count_lt: crate::Nullable<i32>,
-    pub backup_restore_point_count_lte: crate::Nullable<i32>,
-    pub backup_restore_point_count_not: crate::Nullable<i32>,
-    pub backup_restore_point_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
-    pub backup_restore_points_every: crate::Nullable<
-        crate::Related<crate::models::BackupRestorePointWhereInput>,
+    pub backup_restore_point_count: ::cloudtower_runtime::Nullable<i32>,
+    pub backup_restore_point_count_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub backup_restore_point_count_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub backup_restore_point_count_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
     >,
-    #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
-    pub backup_restore_points_none: crate::Nullable<
-        crate::Related<crate::models::BackupRestorePointWhereInput>,
+    pub backup_restore_point_count_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub backup_restore_point_count_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub backup_restore_point_count_not: ::cloudtower_runtime::Nullable<i32>,
+    pub backup_restore_point_count_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
     >,
     #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
-    pub backup_restore_points_some: crate::Nullable<
-        crate::Related<crate::models::BackupRestorePointWhereInput>,
+    pub backup_restore_points_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupRestorePointWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+    pub backup_restore_points_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupRestorePointWhereInput>,
+    >,
+    #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+    pub backup_restore_points_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupRestorePointWhereInput>,
     >,
     #[cfg(feature = "backup-service")]
-    pub backup_service: crate::Nullable<
-        crate::Related<crate::models::BackupServiceWhereInput>,
+    pub backup_service: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupServiceWhereInput>,
     >,
     #[cfg(feature = "backup-store-repository")]
-    pub backup_store_repository: crate::Nullable<
-        crate::Related<crate::models::BackupStoreRepositoryWhereInput>,
+    pub backup_store_repository: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupStoreRepositoryWhereInput>,
     >,
-    pub backup_total_size: crate::Nullable<i64>,
-    pub backup_total_size_gt: crate::Nullable<i64>,
-    pub backup_total_size_gte: crate::Nullable<i64>,
-    pub backup_total_size_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub backup_total_size_lt: crate::Nullable<i64>,
-    pub backup_total_size_lte: crate::Nullable<i64>,
-    pub backup_total_size_not: crate::Nullable<i64>,
-    pub backup_total_size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub compression: crate::Nullable<bool>,
-    pub compression_not: crate::Nullable<bool>,
-    pub compression_ratio: crate::Nullable<f64>,
-    pub compression_ratio_gt: crate::Nullable<f64>,
-    pub compression_ratio_gte: crate::Nullable<f64>,
-    pub compression_ratio_in: crate::Nullable<::std::vec::Vec<f64>>,
-    pub compression_ratio_lt: crate::Nullable<f64>,
-    pub compression_ratio_lte: crate::Nullable<f64>,
-    pub compression_ratio_not: crate::Nullable<f64>,
-    pub compression_ratio_not_in: crate::Nullable<::std::vec::Vec<f64>>,
-    pub created_at: crate::Nullable<::std::string::String>,
-    pub created_at_gt: crate::Nullable<::std::string::String>,
-    pub created_at_gte: crate::Nullable<::std::string::String>,
-    pub created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub created_at_lt: crate::Nullable<::std::string::String>,
-    pub created_at_lte: crate::Nullable<::std::string::String>,
-    pub created_at_not: crate::Nullable<::std::string::String>,
-    pub created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub delete_strategy: crate::Nullable<crate::models::BackupPlanDeleteStrategy>,
-    pub delete_strategy_in: crate::Nullable<
+    pub backup_total_size: ::cloudtower_runtime::Nullable<i64>,
+    pub backup_total_size_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub backup_total_size_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub backup_total_size_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub backup_total_size_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub backup_total_size_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub backup_total_size_not: ::cloudtower_runtime::Nullable<i64>,
+    pub backup_total_size_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub compression: ::cloudtower_runtime::Nullable<bool>,
+    pub compression_not: ::cloudtower_runtime::Nullable<bool>,
+    pub compression_ratio: ::cloudtower_runtime::Nullable<f64>,
+    pub compression_ratio_gt: ::cloudtower_runtime::Nullable<f64>,
+    pub compression_ratio_gte: ::cloudtower_runtime::Nullable<f64>,
+    pub compression_ratio_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<f64>>,
+    pub compression_ratio_lt: ::cloudtower_runtime::Nullable<f64>,
+    pub compression_ratio_lte: ::cloudtower_runtime::Nullable<f64>,
+    pub compression_ratio_not: ::cloudtower_runtime::Nullable<f64>,
+    pub compression_ratio_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<f64>>,
+    pub created_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub created_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub delete_strategy: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanDeleteStrategy,
+    >,
+    pub delete_strategy_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanDeleteStrategy>,
     >,
-    pub delete_strategy_not: crate::Nullable<crate::models::BackupPlanDeleteStrategy>,
-    pub delete_strategy_not_in: crate::Nullable<
+    pub delete_strategy_not: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanDeleteStrategy,
+    >,
+    pub delete_strategy_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanDeleteStrategy>,
     >,
-    pub description: crate::Nullable<::std::string::String>,
-    pub description_contains: crate::Nullable<::std::string::String>,
-    pub description_ends_with: crate::Nullable<::std::string::String>,
-    pub description_gt: crate::Nullable<::std::string::String>,
-    pub description_gte: crate::Nullable<::std::string::String>,
-    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_lt: crate::Nullable<::std::string::String>,
-    pub description_lte: crate::Nullable<::std::string::String>,
-    pub description_not: crate::Nullable<::std::string::String>,
-    pub description_not_contains: crate::Nullable<::std::string::String>,
-    pub description_not_ends_with: crate::Nullable<::std::string::String>,
-    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_not_starts_with: crate::Nullable<::std::string::String>,
-    pub description_starts_with: crate::Nullable<::std::string::String>,
-    pub enable_window: crate::Nullable<bool>,
-    pub enable_window_not: crate::Nullable<bool>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub description: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub description_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub enable_window: ::cloudtower_runtime::Nullable<bool>,
+    pub enable_window_not: ::cloudtower_runtime::Nullable<bool>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub full_interval: crate::Nullable<i32>,
-    pub full_interval_gt: crate::Nullable<i32>,
-    pub full_interval_gte: crate::Nullable<i32>,
-    pub full_interval_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub full_interval_lt: crate::Nullable<i32>,
-    pub full_interval_lte: crate::Nullable<i32>,
-    pub full_interval_not: crate::Nullable<i32>,
-    pub full_interval_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub full_period: crate::Nullable<crate::models::BackupPlanPeriod>,
-    pub full_period_in: crate::Nullable<
+    pub full_interval: ::cloudtower_runtime::Nullable<i32>,
+    pub full_interval_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub full_interval_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub full_interval_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub full_interval_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub full_interval_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub full_interval_not: ::cloudtower_runtime::Nullable<i32>,
+    pub full_interval_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub full_period: ::cloudtower_runtime::Nullable<crate::models::BackupPlanPeriod>,
+    pub full_period_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanPeriod>,
     >,
-    pub full_period_not: crate::Nullable<crate::models::BackupPlanPeriod>,
-    pub full_period_not_in: crate::Nullable<
+    pub full_period_not: ::cloudtower_runtime::Nullable<crate::models::BackupPlanPeriod>,
+    pub full_period_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanPeriod>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub incremental_interval: crate::Nullable<i32>,
-    pub incremental_interval_gt: crate::Nullable<i32>,
-    pub incremental_interval_gte: crate::Nullable<i32>,
-    pub incremental_interval_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub incremental_interval_lt: crate::Nullable<i32>,
-    pub incremental_interval_lte: crate::Nullable<i32>,
-    pub incremental_interval_not: crate::Nullable<i32>,
-    pub incremental_interval_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub incremental_period: crate::Nullable<crate::models::BackupPlanPeriod>,
-    pub incremental_period_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::BackupPlanPeriod>,
-    >,
-    pub incremental_period_not: crate::Nullable<crate::models::BackupPlanPeriod>,
-    pub incremental_period_not_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::BackupPlanPeriod>,
-    >,
-    pub keep_policy: crate::Nullable<crate::models::BackupPlanKeepPolicy>,
-    pub keep_policy_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::BackupPlanKeepPolicy>,
-    >,
-    pub keep_policy_not: crate::Nullable<crate::models::BackupPlanKeepPolicy>,
-    pub keep_policy_not_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::BackupPlanKeepPolicy>,
-    >,
-    pub keep_policy_value: crate::Nullable<i32>,
-    pub keep_policy_value_gt: crate::Nullable<i32>,
-    pub keep_policy_value_gte: crate::Nullable<i32>,
-    pub keep_policy_value_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub keep_policy_value_lt: crate::Nullable<i32>,
-    pub keep_policy_value_lte: crate::Nullable<i32>,
-    pub keep_policy_value_not: crate::Nullable<i32>,
-    pub keep_policy_value_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub last_execute_status: crate::Nullable<crate::models::BackupPlanExecutionStatus>,
-    pub last_execute_status_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
-    >,
-    pub last_execute_status_message: crate::Nullable<::std::string::String>,
-    pub last_execute_status_message_contains: crate::Nullable<::std::string::String>,
-    pub last_execute_status_message_ends_with: crate::Nullable<::std::string::String>,
-    pub last_execute_status_message_gt: crate::Nullable<::std::string::String>,
-    pub last_execute_status_message_gte: crate::Nullable<::std::string::String>,
-    pub last_execute_status_message_in: crate::Nullable<
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub last_execute_status_message_lt: crate::Nullable<::std::string::String>,
-    pub last_execute_status_message_lte: crate::Nullable<::std::string::String>,
-    pub last_execute_status_message_not: crate::Nullable<::std::string::String>,
-    pub last_execute_status_message_not_contains: crate::Nullable<::std::string::String>,
-    pub last_execute_status_message_not_ends_with: crate::Nullable<
-        ::std::string::String,
-    >,
-    pub last_execute_status_message_not_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    pub last_execute_status_message_not_starts_with: crate::Nullable<
-        ::std::string::String,
-    >,
-    pub last_execute_status_message_starts_with: crate::Nullable<::std::string::String>,
-    pub last_execute_status_not: crate::Nullable<
-        crate::models::BackupPlanExecutionStatus,
-    >,
-    pub last_execute_status_not_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
-    >,
-    pub last_execute_success_job_count: crate::Nullable<i32>,
-    pub last_execute_success_job_count_gt: crate::Nullable<i32>,
-    pub last_execute_success_job_count_gte: crate::Nullable<i32>,
-    pub last_execute_success_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub last_execute_success_job_count_lt: crate::Nullable<i32>,
-    pub last_execute_success_job_count_lte: crate::Nullable<i32>,
-    pub last_execute_success_job_count_not: crate::Nullable<i32>,
-    pub last_execute_success_job_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub last_execute_total_job_count: crate::Nullable<i32>,
-    pub last_execute_total_job_count_gt: crate::Nullable<i32>,
-    pub last_execute_total_job_count_gte: crate::Nullable<i32>,
-    pub last_execute_total_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub last_execute_total_job_count_lt: crate::Nullable<i32>,
-    pub last_execute_total_job_count_lte: crate::Nullable<i32>,
-    pub last_execute_total_job_count_not: crate::Nullable<i32>,
-    pub last_execute_total_job_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub last_executed_at: crate::Nullable<::std::string::String>,
-    pub last_executed_at_gt: crate::Nullable<::std::string::String>,
-    pub last_executed_at_gte: crate::Nullable<::std::string::String>,
-    pub last_executed_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub last_executed_at_lt: crate::Nullable<::std::string::String>,
-    pub last_executed_at_lte: crate::Nullable<::std::string::String>,
-    pub last_executed_at_not: crate::Nullable<::std::string::String>,
-    pub last_executed_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub last_manual_execute_status: crate::Nullable<
-        crate::models::BackupPlanExecutionStatus,
-    >,
-    pub last_manual_execute_status_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
-    >,
-    pub last_manual_execute_status_message: crate::Nullable<::std::string::String>,
-    pub last_manual_execute_status_message_contains: crate::Nullable<
-        ::std::string::String,
-    >,
-    pub last_manual_execute_status_message_ends_with: crate::Nullable<
-        ::std::string::String,
-    >,
-    pub last_manual_execute_status_message_gt: crate::Nullable<::std::string::String>,
-    pub last_manual_execute_status_message_gte: crate::Nullable<::std::string::String>,
-    pub last_manual_execute_status_message_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    pub last_manual_execute_status_message_lt: crate::Nullable<::std::string::String>,
-    pub last_manual_execute_status_message_lte: crate::Nullable<::std::string::String>,
-    pub last_manual_execute_status_message_not: crate::Nullable<::std::string::String>,
-    pub last_manual_execute_status_message_not_contains: crate::Nullable<
-        ::std::string::String,
-    >,
-    pub last_manual_execute_status_message_not_ends_with: crate::Nullable<
-        ::std::string::String,
-    >,
-    pub last_manual_execute_status_message_not_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    pub last_manual_execute_status_message_not_starts_with: crate::Nullable<
-        ::std::string::String,
-    >,
-    pub last_manual_execute_status_message_starts_with: crate::Nullable<
-        ::std::string::String,
-    >,
-    pub last_manual_execute_status_not: crate::Nullable<
-        crate::models::BackupPlanExecutionStatus,
-    >,
-    pub last_manual_execute_status_not_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
-    >,
-    pub last_manual_execute_success_job_count: crate::Nullable<i32>,
-    pub last_manual_execute_success_job_count_gt: crate::Nullable<i32>,
-    pub last_manual_execute_success_job_count_gte: crate::Nullable<i32>,
-    pub last_manual_execute_success_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub last_manual_execute_success_job_count_lt: crate::Nullable<i32>,
-    pub last_manual_execute_success_job_count_lte: crate::Nullable<i32>,
-    pub last_manual_execute_success_job_count_not: crate::Nullable<i32>,
-    pub last_manual_execute_success_job_count_not_in: crate::Nullable<
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub incremental_interval: ::cloudtower_runtime::Nullable<i32>,
+    pub incremental_interval_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub incremental_interval_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub incremental_interval_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub incremental_interval_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub incremental_interval_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub incremental_interval_not: ::cloudtower_runtime::Nullable<i32>,
+    pub incremental_interval_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<i32>,
     >,
-    pub last_manual_execute_total_job_count: crate::Nullable<i32>,
-    pub last_manual_execute_total_job_count_gt: crate::Nullable<i32>,
-    pub last_manual_execute_total_job_count_gte: crate::Nullable<i32>,
-    pub last_manual_execute_total_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub last_manual_execute_total_job_count_lt: crate::Nullable<i32>,
-    pub last_manual_execute_total_job_count_lte: crate::Nullable<i32>,
-    pub last_manual_execute_total_job_count_not: crate::Nullable<i32>,
-    pub last_manual_execute_total_job_count_not_in: crate::Nullable<
+    pub incremental_period: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanPeriod,
+    >,
+    pub incremental_period_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanPeriod>,
+    >,
+    pub incremental_period_not: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanPeriod,
+    >,
+    pub incremental_period_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanPeriod>,
+    >,
+    pub keep_policy: ::cloudtower_runtime::Nullable<crate::models::BackupPlanKeepPolicy>,
+    pub keep_policy_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanKeepPolicy>,
+    >,
+    pub keep_policy_not: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanKeepPolicy,
+    >,
+    pub keep_policy_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanKeepPolicy>,
+    >,
+    pub keep_policy_value: ::cloudtower_runtime::Nullable<i32>,
+    pub keep_policy_value_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub keep_policy_value_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub keep_policy_value_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub keep_policy_value_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub keep_policy_value_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub keep_policy_value_not: ::cloudtower_runtime::Nullable<i32>,
+    pub keep_policy_value_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub last_execute_status: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanExecutionStatus,
+    >,
+    pub last_execute_status_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
+    >,
+    pub last_execute_status_message: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_gt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub last_execute_status_message_lt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_lte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub last_execute_status_message_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanExecutionStatus,
+    >,
+    pub last_execute_status_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
+    >,
+    pub last_execute_success_job_count: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_success_job_count_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_success_job_count_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_success_job_count_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<i32>,
     >,
-    pub last_manual_executed_at: crate::Nullable<::std::string::String>,
-    pub last_manual_executed_at_gt: crate::Nullable<::std::string::String>,
-    pub last_manual_executed_at_gte: crate::Nullable<::std::string::String>,
-    pub last_manual_executed_at_in: crate::Nullable<
+    pub last_execute_success_job_count_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_success_job_count_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_success_job_count_not: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_success_job_count_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub last_execute_total_job_count: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_total_job_count_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_total_job_count_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_total_job_count_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub last_execute_total_job_count_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_total_job_count_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_total_job_count_not: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_total_job_count_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub last_executed_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub last_executed_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub last_executed_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub last_executed_at_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub last_manual_executed_at_lt: crate::Nullable<::std::string::String>,
-    pub last_manual_executed_at_lte: crate::Nullable<::std::string::String>,
-    pub last_manual_executed_at_not: crate::Nullable<::std::string::String>,
-    pub last_manual_executed_at_not_in: crate::Nullable<
+    pub last_executed_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub last_executed_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub last_executed_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub last_executed_at_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub logical_size: crate::Nullable<i64>,
-    pub logical_size_gt: crate::Nullable<i64>,
-    pub logical_size_gte: crate::Nullable<i64>,
-    pub logical_size_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub logical_size_lt: crate::Nullable<i64>,
-    pub logical_size_lte: crate::Nullable<i64>,
-    pub logical_size_not: crate::Nullable<i64>,
-    pub logical_size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub next_execute_time: crate::Nullable<::std::string::String>,
-    pub next_execute_time_gt: crate::Nullable<::std::string::String>,
-    pub next_execute_time_gte: crate::Nullable<::std::string::String>,
-    pub next_execute_time_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub next_execute_time_lt: crate::Nullable<::std::string::String>,
-    pub next_execute_time_lte: crate::Nullable<::std::string::String>,
-    pub next_execute_time_not: crate::Nullable<::std::string::String>,
-    pub next_execute_time_not_in: crate::Nullable<
+    pub last_manual_execute_status: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanExecutionStatus,
+    >,
+    pub last_manual_execute_status_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
+    >,
+    pub last_manual_execute_status_message: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_gt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub phase: crate::Nullable<crate::models::BackupPlanPhase>,
-    pub phase_in: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanPhase>>,
-    pub phase_not: crate::Nullable<crate::models::BackupPlanPhase>,
-    pub phase_not_in: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanPhase>>,
-    pub physical_size: crate::Nullable<i64>,
-    pub physical_size_gt: crate::Nullable<i64>,
-    pub physical_size_gte: crate::Nullable<i64>,
-    pub physical_size_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub physical_size_lt: crate::Nullable<i64>,
-    pub physical_size_lte: crate::Nullable<i64>,
-    pub physical_size_not: crate::Nullable<i64>,
-    pub physical_size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub snapshot_consistent_type: crate::Nullable<crate::models::ConsistentType>,
-    pub snapshot_consistent_type_in: crate::Nullable<
+    pub last_manual_execute_status_message_lt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_lte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub last_manual_execute_status_message_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanExecutionStatus,
+    >,
+    pub last_manual_execute_status_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
+    >,
+    pub last_manual_execute_success_job_count: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_success_job_count_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_success_job_count_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_success_job_count_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub last_manual_execute_success_job_count_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_success_job_count_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_success_job_count_not: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_success_job_count_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub last_manual_execute_total_job_count: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_total_job_count_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_total_job_count_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_total_job_count_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub last_manual_execute_total_job_count_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_total_job_count_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_total_job_count_not: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_total_job_count_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub last_manual_executed_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub last_manual_executed_at_gt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_executed_at_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_executed_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub last_manual_executed_at_lt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_executed_at_lte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_executed_at_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_executed_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub logical_size: ::cloudtower_runtime::Nullable<i64>,
+    pub logical_size_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub logical_size_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub logical_size_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub logical_size_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub logical_size_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub logical_size_not: ::cloudtower_runtime::Nullable<i64>,
+    pub logical_size_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub next_execute_time: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub next_execute_time_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub next_execute_time_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub next_execute_time_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub next_execute_time_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub next_execute_time_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub next_execute_time_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub next_execute_time_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub phase: ::cloudtower_runtime::Nullable<crate::models::BackupPlanPhase>,
+    pub phase_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanPhase>,
+    >,
+    pub phase_not: ::cloudtower_runtime::Nullable<crate::models::BackupPlanPhase>,
+    pub phase_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanPhase>,
+    >,
+    pub physical_size: ::cloudtower_runtime::Nullable<i64>,
+    pub physical_size_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub physical_size_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub physical_size_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub physical_size_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub physical_size_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub physical_size_not: ::cloudtower_runtime::Nullable<i64>,
+    pub physical_size_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub snapshot_consistent_type: ::cloudtower_runtime::Nullable<
+        crate::models::ConsistentType,
+    >,
+    pub snapshot_consistent_type_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ConsistentType>,
     >,
-    pub snapshot_consistent_type_not: crate::Nullable<crate::models::ConsistentType>,
-    pub snapshot_consistent_type_not_in: crate::Nullable<
+    pub snapshot_consistent_type_not: ::cloudtower_runtime::Nullable<
+        crate::models::ConsistentType,
+    >,
+    pub snapshot_consistent_type_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ConsistentType>,
     >,
-    pub status: crate::Nullable<crate::models::BackupPlanStatus>,
-    pub status_in: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanStatus>>,
-    pub status_not: crate::Nullable<crate::models::BackupPlanStatus>,
-    pub status_not_in: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanStatus>>,
-    pub valid_size_of_backup_object: crate::Nullable<i64>,
-    pub valid_size_of_backup_object_gt: crate::Nullable<i64>,
-    pub valid_size_of_backup_object_gte: crate::Nullable<i64>,
-    pub valid_size_of_backup_object_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub valid_size_of_backup_object_lt: crate::Nullable<i64>,
-    pub valid_size_of_backup_object_lte: crate::Nullable<i64>,
-    pub valid_size_of_backup_object_not: crate::Nullable<i64>,
-    pub valid_size_of_backup_object_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub valid_size_of_restore_point: crate::Nullable<i64>,
-    pub valid_size_of_restore_point_gt: crate::Nullable<i64>,
-    pub valid_size_of_restore_point_gte: crate::Nullable<i64>,
-    pub valid_size_of_restore_point_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub valid_size_of_restore_point_lt: crate::Nullable<i64>,
-    pub valid_size_of_restore_point_lte: crate::Nullable<i64>,
-    pub valid_size_of_restore_point_not: crate::Nullable<i64>,
-    pub valid_size_of_restore_point_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub status: ::cloudtower_runtime::Nullable<crate::models::BackupPlanStatus>,
+    pub status_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanStatus>,
+    >,
+    pub status_not: ::cloudtower_runtime::Nullable<crate::models::BackupPlanStatus>,
+    pub status_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanStatus>,
+    >,
+    pub valid_size_of_backup_object: ::cloudtower_runtime::Nullable<i64>,
+    pub valid_size_of_backup_object_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub valid_size_of_backup_object_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub valid_size_of_backup_object_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i64>,
+    >,
+    pub valid_size_of_backup_object_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub valid_size_of_backup_object_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub valid_size_of_backup_object_not: ::cloudtower_runtime::Nullable<i64>,
+    pub valid_size_of_backup_object_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i64>,
+    >,
+    pub valid_size_of_restore_point: ::cloudtower_runtime::Nullable<i64>,
+    pub valid_size_of_restore_point_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub valid_size_of_restore_point_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub valid_size_of_restore_point_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i64>,
+    >,
+    pub valid_size_of_restore_point_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub valid_size_of_restore_point_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub valid_size_of_restore_point_not: ::cloudtower_runtime::Nullable<i64>,
+    pub valid_size_of_restore_point_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i64>,
+    >,
     #[cfg(
         any(
             feature = "alert",
@@ -1996,7 +2122,9 @@ pub struct BackupPlanWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_every: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
+    pub vms_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VmWhereInput>,
+    >,
     #[cfg(
         any(
             feature = "alert",
@@ -2017,7 +2145,9 @@ pub struct BackupPlanWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_none: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
+    pub vms_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VmWhereInput>,
+    >,
     #[cfg(
         any(
             feature = "alert",
@@ -2038,42 +2168,58 @@ pub struct BackupPlanWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_some: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
-    pub window_end: crate::Nullable<::std::string::String>,
-    pub window_end_contains: crate::Nullable<::std::string::String>,
-    pub window_end_ends_with: crate::Nullable<::std::string::String>,
-    pub window_end_gt: crate::Nullable<::std::string::String>,
-    pub window_end_gte: crate::Nullable<::std::string::String>,
-    pub window_end_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub window_end_lt: crate::Nullable<::std::string::String>,
-    pub window_end_lte: crate::Nullable<::std::string::String>,
-    pub window_end_not: crate::Nullable<::std::string::String>,
-    pub window_end_not_contains: crate::Nullable<::std::string::String>,
-    pub window_end_not_ends_with: crate::Nullable<::std::string::String>,
-    pub window_end_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub window_end_not_starts_with: crate::Nullable<::std::string::String>,
-    pub window_end_starts_with: crate::Nullable<::std::string::String>,
-    pub window_start: crate::Nullable<::std::string::String>,
-    pub window_start_contains: crate::Nullable<::std::string::String>,
-    pub window_start_ends_with: crate::Nullable<::std::string::String>,
-    pub window_start_gt: crate::Nullable<::std::string::String>,
-    pub window_start_gte: crate::Nullable<::std::string::String>,
-    pub window_start_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub window_start_lt: crate::Nullable<::std::string::String>,
-    pub window_start_lte: crate::Nullable<::std::string::String>,
-    pub window_start_not: crate::Nullable<::std::string::String>,
-    pub window_start_not_contains: crate::Nullable<::std::string::String>,
-    pub window_start_not_ends_with: crate::Nullable<::std::string::String>,
-    pub window_start_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub window_start_not_starts_with: crate::Nullable<::std::string::String>,
-    pub window_start_starts_with: crate::Nullable<::std::string::String>,
+    pub vms_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VmWhereInput>,
+    >,
+    pub window_end: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub window_end_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub window_end_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub window_end_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub window_start_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub window_start_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub window_start_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub window_start_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupPlanWhereInput {
+impl ::cloudtower_runtime::codec::Decode for BackupPlanWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("BackupPlanWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -3316,8 +3462,8 @@ impl crate::codec::Decode for BackupPlanWhereInput {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupPlanWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlanWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -3890,20 +4036,20 @@ impl crate::codec::Encode for BackupPlanWhereInput {
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestoreExecutionNetworkInformation {
-    pub vpc_subnet_local_id: crate::Nullable<::std::string::String>,
-    pub vpc_local_id: crate::Nullable<::std::string::String>,
-    pub vlan_local_id: crate::Nullable<::std::string::String>,
-    pub r#type: crate::Nullable<crate::models::VmNicType>,
+    pub vpc_subnet_local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vpc_local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vlan_local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub r#type: ::cloudtower_runtime::Nullable<crate::models::VmNicType>,
     pub typename: ::std::option::Option<
         crate::models::BackupRestoreExecutionNetworkInformationTypename,
     >,
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupRestoreExecutionNetworkInformation {
+impl ::cloudtower_runtime::codec::Decode for BackupRestoreExecutionNetworkInformation {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("BackupRestoreExecutionNetworkInformation")?;
         while let ::std::option::Option::Some(k) = key {
@@ -3923,8 +4069,8 @@ impl crate::codec::Decode for BackupRestoreExecutionNetworkInformation {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupRestoreExecutionNetworkInformation {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionNetworkInformation {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vpc_subnet_local_id", &self.vpc_subnet_local_id);
         e.field("vpc_local_id", &self.vpc_local_id);
@@ -3981,16 +4127,18 @@ impl ::std::fmt::Display for BackupRestoreExecutionNetworkInformationTypename {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupRestoreExecutionNetworkInformationTypename {
+impl ::cloudtower_runtime::codec::Decode
+for BackupRestoreExecutionNetworkInformationTypename {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupRestoreExecutionNetworkInformationTypename {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for BackupRestoreExecutionNetworkInformationTypename {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -3998,9 +4146,13 @@ impl crate::codec::Encode for BackupRestoreExecutionNetworkInformationTypename {
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestoreExecutionNetworkMapping {
-    pub target: crate::Nullable<crate::models::BackupRestoreExecutionNetworkInformation>,
+    pub target: ::cloudtower_runtime::Nullable<
+        crate::models::BackupRestoreExecutionNetworkInformation,
+    >,
     pub src_vlan_id: ::std::string::String,
-    pub source: crate::Nullable<crate::models::BackupRestoreExecutionNetworkInformation>,
+    pub source: ::cloudtower_runtime::Nullable<
+        crate::models::BackupRestoreExecutionNetworkInformation,
+    >,
     pub dst_vlan_id: ::std::string::String,
     pub typename: ::std::option::Option<
         crate::models::BackupRestoreExecutionNetworkMappingTypename,
@@ -4008,10 +4160,10 @@ pub struct BackupRestoreExecutionNetworkMapping {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupRestoreExecutionNetworkMapping {
+impl ::cloudtower_runtime::codec::Decode for BackupRestoreExecutionNetworkMapping {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("BackupRestoreExecutionNetworkMapping")?;
@@ -4041,8 +4193,8 @@ impl crate::codec::Decode for BackupRestoreExecutionNetworkMapping {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupRestoreExecutionNetworkMapping {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionNetworkMapping {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("target", &self.target);
         e.required_field("src_vlan_id", &self.src_vlan_id);
@@ -4099,16 +4251,18 @@ impl ::std::fmt::Display for BackupRestoreExecutionNetworkMappingTypename {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupRestoreExecutionNetworkMappingTypename {
+impl ::cloudtower_runtime::codec::Decode
+for BackupRestoreExecutionNetworkMappingTypename {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupRestoreExecutionNetworkMappingTypename {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for BackupRestoreExecutionNetworkMappingTypename {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -4120,10 +4274,10 @@ pub struct BackupRestorePointDeletionParams {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupRestorePointDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for BackupRestorePointDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BackupRestorePointDeletionParams")?;
@@ -4142,8 +4296,8 @@ impl crate::codec::Decode for BackupRestorePointDeletionParams {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupRestorePointDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupRestorePointDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -4158,10 +4312,10 @@ pub struct BackupRestorePointRebuildParams {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupRestorePointRebuildParams {
+impl ::cloudtower_runtime::codec::Decode for BackupRestorePointRebuildParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("BackupRestorePointRebuildParams")?;
@@ -4184,8 +4338,8 @@ impl crate::codec::Decode for BackupRestorePointRebuildParams {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupRestorePointRebuildParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupRestorePointRebuildParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -4206,10 +4360,10 @@ pub struct BackupRestorePointRebuildParamsData {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupRestorePointRebuildParamsData {
+impl ::cloudtower_runtime::codec::Decode for BackupRestorePointRebuildParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("BackupRestorePointRebuildParamsData")?;
@@ -4260,8 +4414,8 @@ impl crate::codec::Decode for BackupRestorePointRebuildParamsData {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupRestorePointRebuildParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupRestorePointRebuildParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("rebuild_network_mapping", &self.rebuild_network_mapping);
         e.required_field("rebuild_target_host_id", &self.rebuild_target_host_id);
@@ -4280,10 +4434,10 @@ pub struct BackupRestorePointRestoreInPlaceParams {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupRestorePointRestoreInPlaceParams {
+impl ::cloudtower_runtime::codec::Decode for BackupRestorePointRestoreInPlaceParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("BackupRestorePointRestoreInPlaceParams")?;
@@ -4310,8 +4464,8 @@ impl crate::codec::Decode for BackupRestorePointRestoreInPlaceParams {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupRestorePointRestoreInPlaceParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupRestorePointRestoreInPlaceParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -4326,10 +4480,10 @@ pub struct BackupRestorePointRestoreInPlaceParamsData {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupRestorePointRestoreInPlaceParamsData {
+impl ::cloudtower_runtime::codec::Decode for BackupRestorePointRestoreInPlaceParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BackupRestorePointRestoreInPlaceParamsData")?;
@@ -4352,8 +4506,8 @@ impl crate::codec::Decode for BackupRestorePointRestoreInPlaceParamsData {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupRestorePointRestoreInPlaceParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupRestorePointRestoreInPlaceParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("startup_after_restore", &self.startup_after_restore);
         e.end_object();
@@ -4363,15 +4517,15 @@ impl crate::codec::Encode for BackupRestorePointRestoreInPlaceParamsData {
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointWhereUniqueInput {
-    pub id: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupRestorePointWhereUniqueInput {
+impl ::cloudtower_runtime::codec::Decode for BackupRestorePointWhereUniqueInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("BackupRestorePointWhereUniqueInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -4386,8 +4540,8 @@ impl crate::codec::Decode for BackupRestorePointWhereUniqueInput {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for BackupRestorePointWhereUniqueInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupRestorePointWhereUniqueInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("id", &self.id);
         e.field("local_id", &self.local_id);
@@ -4402,10 +4556,10 @@ pub struct DeleteBackupPlan {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Decode for DeleteBackupPlan {
+impl ::cloudtower_runtime::codec::Decode for DeleteBackupPlan {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteBackupPlan")?;
@@ -4428,8 +4582,8 @@ impl crate::codec::Decode for DeleteBackupPlan {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteBackupPlan {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteBackupPlan {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("entityAsyncStatus", &self.entity_async_status);
         e.required_field("id", &self.id);
@@ -4444,10 +4598,10 @@ pub struct DeleteBackupRestorePoint {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Decode for DeleteBackupRestorePoint {
+impl ::cloudtower_runtime::codec::Decode for DeleteBackupRestorePoint {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteBackupRestorePoint")?;
@@ -4470,8 +4624,8 @@ impl crate::codec::Decode for DeleteBackupRestorePoint {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteBackupRestorePoint {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteBackupRestorePoint {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("entityAsyncStatus", &self.entity_async_status);
         e.required_field("id", &self.id);
@@ -4482,20 +4636,20 @@ impl crate::codec::Encode for DeleteBackupRestorePoint {
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupPlansConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::BackupPlanOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::BackupPlanWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::BackupPlanOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::BackupPlanWhereInput>,
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetBackupPlansConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetBackupPlansConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetBackupPlansConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -4515,8 +4669,8 @@ impl crate::codec::Decode for GetBackupPlansConnectionRequestBody {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for GetBackupPlansConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetBackupPlansConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -4532,20 +4686,20 @@ impl crate::codec::Encode for GetBackupPlansConnectionRequestBody {
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupPlansRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::BackupPlanOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::BackupPlanWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::BackupPlanOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::BackupPlanWhereInput>,
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetBackupPlansRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetBackupPlansRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetBackupPlansRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -4565,8 +4719,8 @@ impl crate::codec::Decode for GetBackupPlansRequestBody {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for GetBackupPlansRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetBackupPlansRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -4586,10 +4740,10 @@ pub struct GetBackupRestorePointMetadataRequestBody {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetBackupRestorePointMetadataRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetBackupRestorePointMetadataRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("GetBackupRestorePointMetadataRequestBody")?;
@@ -4608,8 +4762,8 @@ impl crate::codec::Decode for GetBackupRestorePointMetadataRequestBody {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Encode for GetBackupRestorePointMetadataRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetBackupRestorePointMetadataRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -4622,10 +4776,10 @@ pub struct NestedAggregateBackupPlan {
     pub count: i32,
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Decode for NestedAggregateBackupPlan {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateBackupPlan {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateBackupPlan")?;
@@ -4645,8 +4799,8 @@ impl crate::codec::Decode for NestedAggregateBackupPlan {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateBackupPlan {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupPlan {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -4675,10 +4829,10 @@ pub struct VmDiskMetaData {
     pub boot: ::std::option::Option<i32>,
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Decode for VmDiskMetaData {
+impl ::cloudtower_runtime::codec::Decode for VmDiskMetaData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmDiskMetaData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -4725,8 +4879,8 @@ impl crate::codec::Decode for VmDiskMetaData {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmDiskMetaData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmDiskMetaData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vm_volume_size", &self.vm_volume_size);
         e.field("vm_volume_sharing", &self.vm_volume_sharing);
@@ -4796,17 +4950,17 @@ impl ::std::fmt::Display for VmHaPriority {
     }
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Decode for VmHaPriority {
+impl ::cloudtower_runtime::codec::Decode for VmHaPriority {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmHaPriority {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmHaPriority {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -4851,10 +5005,10 @@ pub struct VmMetaData {
     pub boot_with_host: ::std::option::Option<bool>,
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Decode for VmMetaData {
+impl ::cloudtower_runtime::codec::Decode for VmMetaData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmMetaData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -4926,8 +5080,8 @@ impl crate::codec::Decode for VmMetaData {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmMetaData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmMetaData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("win_opt", &self.win_opt);
         e.field("vm_tools_status", &self.vm_tools_status);
@@ -4987,10 +5141,10 @@ pub struct VmNicMetaData {
     pub egress_rate_limit_burst_in_bit: ::std::option::Option<f64>,
 }
 #[cfg(feature = "backup-plan")]
-impl crate::codec::Decode for VmNicMetaData {
+impl ::cloudtower_runtime::codec::Decode for VmNicMetaData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmNicMetaData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -5048,8 +5202,8 @@ impl crate::codec::Decode for VmNicMetaData {
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmNicMetaData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmNicMetaData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vlan_name", &self.vlan_name);
         e.field("vlan_mode_type", &self.vlan_mode_type);
@@ -5077,7 +5231,7 @@ impl crate::codec::Encode for VmNicMetaData {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/backup-rebuild-vm` (operation `BackupRebuildVm`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -5087,11 +5241,13 @@ impl crate::Client {
         body: &crate::models::BackupRestorePointRebuildParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::BackupRestoreExecution>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::BackupRestoreExecution>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("backup-rebuild-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("backup-rebuild-vm", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5104,11 +5260,13 @@ impl crate::Client {
         body: &crate::models::BackupRestorePointRestoreInPlaceParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::BackupRestoreExecution>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::BackupRestoreExecution>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "backup-restore-vm-in-place",
             body,
         );
@@ -5124,11 +5282,11 @@ impl crate::Client {
         body: &[crate::models::BackupPlanCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::BackupPlan>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::BackupPlan>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-backup-plan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-backup-plan", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5141,11 +5299,13 @@ impl crate::Client {
         body: &crate::models::BackupPlanDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteBackupPlan>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteBackupPlan>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-backup-plan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-backup-plan", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5159,12 +5319,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<::std::vec::Vec<crate::models::DeleteBackupRestorePoint>>,
+                ::cloudtower_runtime::WithTask<
+                    ::std::vec::Vec<crate::models::DeleteBackupRestorePoint>,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "delete-backup-restore-point",
             body,
         );
@@ -5180,11 +5342,16 @@ impl crate::Client {
         body: &crate::models::BackupPlanExecuteParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::BackupPlanExecution>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::BackupPlanExecution>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("execute-backup-plan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "execute-backup-plan",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5198,10 +5365,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::BackupPlan>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-backup-plans", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-backup-plans", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5213,12 +5381,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetBackupPlansConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::BackupPlanConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::BackupPlanConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-backup-plans-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-plans-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5230,12 +5402,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetBackupRestorePointMetadataRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::VmMetaData, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::VmMetaData,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-backup-restore-point-metadata",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-restore-point-metadata",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5248,11 +5424,11 @@ impl crate::Client {
         body: &crate::models::BackupPlanResumeParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::BackupPlan>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::BackupPlan>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("resume-backup-plan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("resume-backup-plan", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5265,11 +5441,14 @@ impl crate::Client {
         body: &crate::models::BackupPlanSuspendParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::BackupPlan>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::BackupPlan>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("suspend-backup-plan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "suspend-backup-plan",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5282,25 +5461,72 @@ impl crate::Client {
         body: &crate::models::BackupPlanUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::BackupPlan>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::BackupPlan>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-backup-plan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-backup-plan", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "backup-plan")]
-crate::pagination::list_request!(
-    GetBackupPlansRequestBody => BackupPlan, get_backup_plans
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetBackupPlansRequestBody {
+    type Item = crate::models::BackupPlan;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-backup-plans", self).read()
+    }
+}
 #[cfg(feature = "backup-plan")]
-crate::pagination::count_request!(
-    GetBackupPlansRequestBody => GetBackupPlansConnectionRequestBody,
-    get_backup_plans_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetBackupPlansRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetBackupPlansConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-backup-plans-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::BackupPlanConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "backup-plan")]
-crate::pagination::reread_by_id!(
-    BackupPlan => GetBackupPlansRequestBody, BackupPlanWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::BackupPlan {
+    type Request = crate::models::GetBackupPlansRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetBackupPlansRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupPlanWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct BackupPlanExecutionConnection {
     pub aggregate: crate::models::NestedAggregateBackupPlanExecution,
 }
 #[cfg(feature = "backup-plan-execution")]
-impl crate::codec::Decode for BackupPlanExecutionConnection {
+impl ::cloudtower_runtime::codec::Decode for BackupPlanExecutionConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BackupPlanExecutionConnection")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for BackupPlanExecutionConnection {
 }
 #[cfg(feature = "backup-plan-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for BackupPlanExecutionConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlanExecutionConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -209,16 +209,16 @@ impl ::std::fmt::Display for BackupPlanExecutionOrderByInput {
 }
 #[cfg(feature = "backup-plan-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupPlanExecutionOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for BackupPlanExecutionOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "backup-plan-execution")]
-impl crate::codec::Encode for BackupPlanExecutionOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlanExecutionOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -226,134 +226,158 @@ impl crate::codec::Encode for BackupPlanExecutionOrderByInput {
 #[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanExecutionWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanExecutionWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanExecutionWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanExecutionWhereInput>,
     >,
     #[cfg(feature = "backup-plan")]
-    pub backup_plan: crate::Nullable<
-        crate::Related<crate::models::BackupPlanWhereInput>,
+    pub backup_plan: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupPlanWhereInput>,
     >,
-    pub deletable_flag_marked: crate::Nullable<bool>,
-    pub deletable_flag_marked_not: crate::Nullable<bool>,
-    pub duration: crate::Nullable<i32>,
-    pub duration_gt: crate::Nullable<i32>,
-    pub duration_gte: crate::Nullable<i32>,
-    pub duration_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub duration_lt: crate::Nullable<i32>,
-    pub duration_lte: crate::Nullable<i32>,
-    pub duration_not: crate::Nullable<i32>,
-    pub duration_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub deletable_flag_marked: ::cloudtower_runtime::Nullable<bool>,
+    pub deletable_flag_marked_not: ::cloudtower_runtime::Nullable<bool>,
+    pub duration: ::cloudtower_runtime::Nullable<i32>,
+    pub duration_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub duration_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub duration_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub duration_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub duration_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub duration_not: ::cloudtower_runtime::Nullable<i32>,
+    pub duration_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub executed_at: crate::Nullable<::std::string::String>,
-    pub executed_at_gt: crate::Nullable<::std::string::String>,
-    pub executed_at_gte: crate::Nullable<::std::string::String>,
-    pub executed_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub executed_at_lt: crate::Nullable<::std::string::String>,
-    pub executed_at_lte: crate::Nullable<::std::string::String>,
-    pub executed_at_not: crate::Nullable<::std::string::String>,
-    pub executed_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_created_at: crate::Nullable<::std::string::String>,
-    pub local_created_at_gt: crate::Nullable<::std::string::String>,
-    pub local_created_at_gte: crate::Nullable<::std::string::String>,
-    pub local_created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_created_at_lt: crate::Nullable<::std::string::String>,
-    pub local_created_at_lte: crate::Nullable<::std::string::String>,
-    pub local_created_at_not: crate::Nullable<::std::string::String>,
-    pub local_created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub method: crate::Nullable<crate::models::BackupExecutionMethod>,
-    pub method_in: crate::Nullable<
+    pub executed_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub executed_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub executed_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub executed_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub executed_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub executed_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub executed_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub executed_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_created_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub method: ::cloudtower_runtime::Nullable<crate::models::BackupExecutionMethod>,
+    pub method_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupExecutionMethod>,
     >,
-    pub method_not: crate::Nullable<crate::models::BackupExecutionMethod>,
-    pub method_not_in: crate::Nullable<
+    pub method_not: ::cloudtower_runtime::Nullable<crate::models::BackupExecutionMethod>,
+    pub method_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupExecutionMethod>,
     >,
-    pub state: crate::Nullable<crate::models::BackupPlanExecutionState>,
-    pub state_in: crate::Nullable<
+    pub state: ::cloudtower_runtime::Nullable<crate::models::BackupPlanExecutionState>,
+    pub state_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanExecutionState>,
     >,
-    pub state_not: crate::Nullable<crate::models::BackupPlanExecutionState>,
-    pub state_not_in: crate::Nullable<
+    pub state_not: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanExecutionState,
+    >,
+    pub state_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanExecutionState>,
     >,
-    pub status: crate::Nullable<crate::models::BackupPlanExecutionStatus>,
-    pub status_in: crate::Nullable<
+    pub status: ::cloudtower_runtime::Nullable<crate::models::BackupPlanExecutionStatus>,
+    pub status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
     >,
-    pub status_not: crate::Nullable<crate::models::BackupPlanExecutionStatus>,
-    pub status_not_in: crate::Nullable<
+    pub status_not: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanExecutionStatus,
+    >,
+    pub status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
     >,
-    pub success_job_count: crate::Nullable<i32>,
-    pub success_job_count_gt: crate::Nullable<i32>,
-    pub success_job_count_gte: crate::Nullable<i32>,
-    pub success_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub success_job_count_lt: crate::Nullable<i32>,
-    pub success_job_count_lte: crate::Nullable<i32>,
-    pub success_job_count_not: crate::Nullable<i32>,
-    pub success_job_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub total_job_count: crate::Nullable<i32>,
-    pub total_job_count_gt: crate::Nullable<i32>,
-    pub total_job_count_gte: crate::Nullable<i32>,
-    pub total_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub total_job_count_lt: crate::Nullable<i32>,
-    pub total_job_count_lte: crate::Nullable<i32>,
-    pub total_job_count_not: crate::Nullable<i32>,
-    pub total_job_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub r#type: crate::Nullable<crate::models::BackupExecutionType>,
-    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::BackupExecutionType>>,
-    pub type_not: crate::Nullable<crate::models::BackupExecutionType>,
-    pub type_not_in: crate::Nullable<
+    pub success_job_count: ::cloudtower_runtime::Nullable<i32>,
+    pub success_job_count_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub success_job_count_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub success_job_count_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub success_job_count_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub success_job_count_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub success_job_count_not: ::cloudtower_runtime::Nullable<i32>,
+    pub success_job_count_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub total_job_count: ::cloudtower_runtime::Nullable<i32>,
+    pub total_job_count_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub total_job_count_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub total_job_count_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub total_job_count_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub total_job_count_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub total_job_count_not: ::cloudtower_runtime::Nullable<i32>,
+    pub total_job_count_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub r#type: ::cloudtower_runtime::Nullable<crate::models::BackupExecutionType>,
+    pub type_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupExecutionType>,
+    >,
+    pub type_not: ::cloudtower_runtime::Nullable<crate::models::BackupExecutionType>,
+    pub type_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupExecutionType>,
     >,
 }
 #[cfg(feature = "backup-plan-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupPlanExecutionWhereInput {
+impl ::cloudtower_runtime::codec::Decode for BackupPlanExecutionWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("BackupPlanExecutionWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -563,8 +587,8 @@ impl crate::codec::Decode for BackupPlanExecutionWhereInput {
     }
 }
 #[cfg(feature = "backup-plan-execution")]
-impl crate::codec::Encode for BackupPlanExecutionWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupPlanExecutionWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -667,20 +691,25 @@ impl crate::codec::Encode for BackupPlanExecutionWhereInput {
 #[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupPlanExecutionsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::BackupPlanExecutionOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::BackupPlanExecutionWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanExecutionOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanExecutionWhereInput,
+    >,
 }
 #[cfg(feature = "backup-plan-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetBackupPlanExecutionsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetBackupPlanExecutionsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetBackupPlanExecutionsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -700,8 +729,9 @@ impl crate::codec::Decode for GetBackupPlanExecutionsConnectionRequestBody {
     }
 }
 #[cfg(feature = "backup-plan-execution")]
-impl crate::codec::Encode for GetBackupPlanExecutionsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetBackupPlanExecutionsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -717,20 +747,24 @@ impl crate::codec::Encode for GetBackupPlanExecutionsConnectionRequestBody {
 #[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupPlanExecutionsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::BackupPlanExecutionOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::BackupPlanExecutionWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanExecutionOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanExecutionWhereInput,
+    >,
 }
 #[cfg(feature = "backup-plan-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetBackupPlanExecutionsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetBackupPlanExecutionsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetBackupPlanExecutionsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -750,8 +784,8 @@ impl crate::codec::Decode for GetBackupPlanExecutionsRequestBody {
     }
 }
 #[cfg(feature = "backup-plan-execution")]
-impl crate::codec::Encode for GetBackupPlanExecutionsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetBackupPlanExecutionsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -770,10 +804,10 @@ pub struct NestedAggregateBackupPlanExecution {
     pub count: i32,
 }
 #[cfg(feature = "backup-plan-execution")]
-impl crate::codec::Decode for NestedAggregateBackupPlanExecution {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateBackupPlanExecution {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateBackupPlanExecution")?;
@@ -793,14 +827,14 @@ impl crate::codec::Decode for NestedAggregateBackupPlanExecution {
 }
 #[cfg(feature = "backup-plan-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateBackupPlanExecution {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupPlanExecution {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-backup-plan-executions` (operation `GetBackupPlanExecutions`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -811,13 +845,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::BackupPlanExecution>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-backup-plan-executions",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-plan-executions",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -831,28 +866,80 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::BackupPlanExecutionConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-backup-plan-executions-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-plan-executions-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "backup-plan-execution")]
-crate::pagination::list_request!(
-    GetBackupPlanExecutionsRequestBody => BackupPlanExecution, get_backup_plan_executions
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetBackupPlanExecutionsRequestBody {
+    type Item = crate::models::BackupPlanExecution;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-backup-plan-executions", self).read()
+    }
+}
 #[cfg(feature = "backup-plan-execution")]
-crate::pagination::count_request!(
-    GetBackupPlanExecutionsRequestBody => GetBackupPlanExecutionsConnectionRequestBody,
-    get_backup_plan_executions_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetBackupPlanExecutionsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetBackupPlanExecutionsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-plan-executions-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::BackupPlanExecutionConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "backup-plan-execution")]
-crate::pagination::reread_by_id!(
-    BackupPlanExecution => GetBackupPlanExecutionsRequestBody,
-    BackupPlanExecutionWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::BackupPlanExecution {
+    type Request = crate::models::GetBackupPlanExecutionsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetBackupPlanExecutionsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupPlanExecutionWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct BackupRestoreExecutionConnection {
     pub aggregate: crate::models::NestedAggregateBackupRestoreExecution,
 }
 #[cfg(feature = "backup-restore-execution")]
-impl crate::codec::Decode for BackupRestoreExecutionConnection {
+impl ::cloudtower_runtime::codec::Decode for BackupRestoreExecutionConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BackupRestoreExecutionConnection")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for BackupRestoreExecutionConnection {
 }
 #[cfg(feature = "backup-restore-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for BackupRestoreExecutionConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -219,16 +219,16 @@ impl ::std::fmt::Display for BackupRestoreExecutionOrderByInput {
 }
 #[cfg(feature = "backup-restore-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupRestoreExecutionOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for BackupRestoreExecutionOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "backup-restore-execution")]
-impl crate::codec::Encode for BackupRestoreExecutionOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -236,152 +236,192 @@ impl crate::codec::Encode for BackupRestoreExecutionOrderByInput {
 #[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestoreExecutionWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupRestoreExecutionWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupRestoreExecutionWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupRestoreExecutionWhereInput>,
     >,
     #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
-    pub backup_restore_point: crate::Nullable<
-        crate::Related<crate::models::BackupRestorePointWhereInput>,
+    pub backup_restore_point: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupRestorePointWhereInput>,
     >,
-    pub duration: crate::Nullable<i32>,
-    pub duration_gt: crate::Nullable<i32>,
-    pub duration_gte: crate::Nullable<i32>,
-    pub duration_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub duration_lt: crate::Nullable<i32>,
-    pub duration_lte: crate::Nullable<i32>,
-    pub duration_not: crate::Nullable<i32>,
-    pub duration_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub duration: ::cloudtower_runtime::Nullable<i32>,
+    pub duration_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub duration_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub duration_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub duration_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub duration_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub duration_not: ::cloudtower_runtime::Nullable<i32>,
+    pub duration_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub executed_at: crate::Nullable<::std::string::String>,
-    pub executed_at_gt: crate::Nullable<::std::string::String>,
-    pub executed_at_gte: crate::Nullable<::std::string::String>,
-    pub executed_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub executed_at_lt: crate::Nullable<::std::string::String>,
-    pub executed_at_lte: crate::Nullable<::std::string::String>,
-    pub executed_at_not: crate::Nullable<::std::string::String>,
-    pub executed_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub mode: crate::Nullable<crate::models::BackupRestoreExecutionMode>,
-    pub mode_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::BackupRestoreExecutionMode>,
-    >,
-    pub mode_not: crate::Nullable<crate::models::BackupRestoreExecutionMode>,
-    pub mode_not_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::BackupRestoreExecutionMode>,
-    >,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub read_bytes: crate::Nullable<i64>,
-    pub read_bytes_gt: crate::Nullable<i64>,
-    pub read_bytes_gte: crate::Nullable<i64>,
-    pub read_bytes_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub read_bytes_lt: crate::Nullable<i64>,
-    pub read_bytes_lte: crate::Nullable<i64>,
-    pub read_bytes_not: crate::Nullable<i64>,
-    pub read_bytes_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub rebuild_name: crate::Nullable<::std::string::String>,
-    pub rebuild_name_contains: crate::Nullable<::std::string::String>,
-    pub rebuild_name_ends_with: crate::Nullable<::std::string::String>,
-    pub rebuild_name_gt: crate::Nullable<::std::string::String>,
-    pub rebuild_name_gte: crate::Nullable<::std::string::String>,
-    pub rebuild_name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub rebuild_name_lt: crate::Nullable<::std::string::String>,
-    pub rebuild_name_lte: crate::Nullable<::std::string::String>,
-    pub rebuild_name_not: crate::Nullable<::std::string::String>,
-    pub rebuild_name_not_contains: crate::Nullable<::std::string::String>,
-    pub rebuild_name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub rebuild_name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub rebuild_name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub rebuild_name_starts_with: crate::Nullable<::std::string::String>,
-    pub rebuild_target_cluster: crate::Nullable<::std::string::String>,
-    pub rebuild_target_cluster_contains: crate::Nullable<::std::string::String>,
-    pub rebuild_target_cluster_ends_with: crate::Nullable<::std::string::String>,
-    pub rebuild_target_cluster_gt: crate::Nullable<::std::string::String>,
-    pub rebuild_target_cluster_gte: crate::Nullable<::std::string::String>,
-    pub rebuild_target_cluster_in: crate::Nullable<
+    pub executed_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub executed_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub executed_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub executed_at_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub rebuild_target_cluster_lt: crate::Nullable<::std::string::String>,
-    pub rebuild_target_cluster_lte: crate::Nullable<::std::string::String>,
-    pub rebuild_target_cluster_not: crate::Nullable<::std::string::String>,
-    pub rebuild_target_cluster_not_contains: crate::Nullable<::std::string::String>,
-    pub rebuild_target_cluster_not_ends_with: crate::Nullable<::std::string::String>,
-    pub rebuild_target_cluster_not_in: crate::Nullable<
+    pub executed_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub executed_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub executed_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub executed_at_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub rebuild_target_cluster_not_starts_with: crate::Nullable<::std::string::String>,
-    pub rebuild_target_cluster_starts_with: crate::Nullable<::std::string::String>,
-    pub retry_times: crate::Nullable<i32>,
-    pub retry_times_gt: crate::Nullable<i32>,
-    pub retry_times_gte: crate::Nullable<i32>,
-    pub retry_times_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub retry_times_lt: crate::Nullable<i32>,
-    pub retry_times_lte: crate::Nullable<i32>,
-    pub retry_times_not: crate::Nullable<i32>,
-    pub retry_times_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub startup_after_restore: crate::Nullable<bool>,
-    pub startup_after_restore_not: crate::Nullable<bool>,
-    pub status: crate::Nullable<crate::models::BackupExecutionStatus>,
-    pub status_in: crate::Nullable<
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub mode: ::cloudtower_runtime::Nullable<crate::models::BackupRestoreExecutionMode>,
+    pub mode_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupRestoreExecutionMode>,
+    >,
+    pub mode_not: ::cloudtower_runtime::Nullable<
+        crate::models::BackupRestoreExecutionMode,
+    >,
+    pub mode_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupRestoreExecutionMode>,
+    >,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub read_bytes: ::cloudtower_runtime::Nullable<i64>,
+    pub read_bytes_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub read_bytes_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub read_bytes_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub read_bytes_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub read_bytes_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub read_bytes_not: ::cloudtower_runtime::Nullable<i64>,
+    pub read_bytes_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub rebuild_name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub rebuild_name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub rebuild_name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub rebuild_name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub rebuild_name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub rebuild_name_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub rebuild_name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub rebuild_name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub rebuild_name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub rebuild_name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub rebuild_name_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub rebuild_name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub rebuild_name_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub rebuild_name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub rebuild_target_cluster: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub rebuild_target_cluster_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub rebuild_target_cluster_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub rebuild_target_cluster_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub rebuild_target_cluster_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub rebuild_target_cluster_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub rebuild_target_cluster_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub rebuild_target_cluster_lte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub rebuild_target_cluster_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub rebuild_target_cluster_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub rebuild_target_cluster_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub rebuild_target_cluster_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub rebuild_target_cluster_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub rebuild_target_cluster_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub retry_times: ::cloudtower_runtime::Nullable<i32>,
+    pub retry_times_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub retry_times_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub retry_times_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub retry_times_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub retry_times_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub retry_times_not: ::cloudtower_runtime::Nullable<i32>,
+    pub retry_times_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub startup_after_restore: ::cloudtower_runtime::Nullable<bool>,
+    pub startup_after_restore_not: ::cloudtower_runtime::Nullable<bool>,
+    pub status: ::cloudtower_runtime::Nullable<crate::models::BackupExecutionStatus>,
+    pub status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupExecutionStatus>,
     >,
-    pub status_not: crate::Nullable<crate::models::BackupExecutionStatus>,
-    pub status_not_in: crate::Nullable<
+    pub status_not: ::cloudtower_runtime::Nullable<crate::models::BackupExecutionStatus>,
+    pub status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupExecutionStatus>,
     >,
-    pub total_bytes: crate::Nullable<i64>,
-    pub total_bytes_gt: crate::Nullable<i64>,
-    pub total_bytes_gte: crate::Nullable<i64>,
-    pub total_bytes_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub total_bytes_lt: crate::Nullable<i64>,
-    pub total_bytes_lte: crate::Nullable<i64>,
-    pub total_bytes_not: crate::Nullable<i64>,
-    pub total_bytes_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub total_bytes: ::cloudtower_runtime::Nullable<i64>,
+    pub total_bytes_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub total_bytes_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub total_bytes_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub total_bytes_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub total_bytes_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub total_bytes_not: ::cloudtower_runtime::Nullable<i64>,
+    pub total_bytes_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
 }
 #[cfg(feature = "backup-restore-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupRestoreExecutionWhereInput {
+impl ::cloudtower_runtime::codec::Decode for BackupRestoreExecutionWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("BackupRestoreExecutionWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -676,8 +716,8 @@ impl crate::codec::Decode for BackupRestoreExecutionWhereInput {
     }
 }
 #[cfg(feature = "backup-restore-execution")]
-impl crate::codec::Encode for BackupRestoreExecutionWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -819,20 +859,25 @@ impl crate::codec::Encode for BackupRestoreExecutionWhereInput {
 #[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestoreExecutionsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::BackupRestoreExecutionOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::BackupRestoreExecutionWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::BackupRestoreExecutionOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::BackupRestoreExecutionWhereInput,
+    >,
 }
 #[cfg(feature = "backup-restore-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetBackupRestoreExecutionsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetBackupRestoreExecutionsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetBackupRestoreExecutionsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -852,8 +897,9 @@ impl crate::codec::Decode for GetBackupRestoreExecutionsConnectionRequestBody {
     }
 }
 #[cfg(feature = "backup-restore-execution")]
-impl crate::codec::Encode for GetBackupRestoreExecutionsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetBackupRestoreExecutionsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -869,20 +915,24 @@ impl crate::codec::Encode for GetBackupRestoreExecutionsConnectionRequestBody {
 #[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestoreExecutionsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::BackupRestoreExecutionOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::BackupRestoreExecutionWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::BackupRestoreExecutionOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::BackupRestoreExecutionWhereInput,
+    >,
 }
 #[cfg(feature = "backup-restore-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetBackupRestoreExecutionsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetBackupRestoreExecutionsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetBackupRestoreExecutionsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -902,8 +952,8 @@ impl crate::codec::Decode for GetBackupRestoreExecutionsRequestBody {
     }
 }
 #[cfg(feature = "backup-restore-execution")]
-impl crate::codec::Encode for GetBackupRestoreExecutionsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetBackupRestoreExecutionsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -922,10 +972,10 @@ pub struct NestedAggregateBackupRestoreExecution {
     pub count: i32,
 }
 #[cfg(feature = "backup-restore-execution")]
-impl crate::codec::Decode for NestedAggregateBackupRestoreExecution {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateBackupRestoreExecution {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateBackupRestoreExecution")?;
@@ -945,14 +995,14 @@ impl crate::codec::Decode for NestedAggregateBackupRestoreExecution {
 }
 #[cfg(feature = "backup-restore-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateBackupRestoreExecution {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupRestoreExecution {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-backup-restore-executions` (operation `GetBackupRestoreExecutions`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -963,13 +1013,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::BackupRestoreExecution>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-backup-restore-executions",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-restore-executions",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -983,30 +1034,81 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::BackupRestoreExecutionConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-backup-restore-executions-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-restore-executions-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "backup-restore-execution")]
-crate::pagination::list_request!(
-    GetBackupRestoreExecutionsRequestBody => BackupRestoreExecution,
-    get_backup_restore_executions
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetBackupRestoreExecutionsRequestBody {
+    type Item = crate::models::BackupRestoreExecution;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-backup-restore-executions", self)
+            .read()
+    }
+}
 #[cfg(feature = "backup-restore-execution")]
-crate::pagination::count_request!(
-    GetBackupRestoreExecutionsRequestBody =>
-    GetBackupRestoreExecutionsConnectionRequestBody,
-    get_backup_restore_executions_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetBackupRestoreExecutionsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetBackupRestoreExecutionsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-restore-executions-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::BackupRestoreExecutionConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "backup-restore-execution")]
-crate::pagination::reread_by_id!(
-    BackupRestoreExecution => GetBackupRestoreExecutionsRequestBody,
-    BackupRestoreExecutionWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::BackupRestoreExecution {
+    type Request = crate::models::GetBackupRestoreExecutionsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetBackupRestoreExecutionsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupRestoreExecutionWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

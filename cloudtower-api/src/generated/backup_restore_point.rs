@@ -33,10 +33,10 @@ pub struct BackupRestorePoint {
     pub vm_name: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "backup-restore-point")]
-impl crate::codec::Decode for BackupRestorePoint {
+impl ::cloudtower_runtime::codec::Decode for BackupRestorePoint {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("BackupRestorePoint")?;
@@ -117,8 +117,8 @@ impl crate::codec::Decode for BackupRestorePoint {
 }
 #[cfg(feature = "backup-restore-point")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for BackupRestorePoint {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupRestorePoint {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("backup_plan", &self.backup_plan);
         e.field("backup_restore_executions", &self.backup_restore_executions);
@@ -153,10 +153,10 @@ pub struct BackupRestorePointConnection {
     pub aggregate: crate::models::NestedAggregateBackupRestorePoint,
 }
 #[cfg(feature = "backup-restore-point")]
-impl crate::codec::Decode for BackupRestorePointConnection {
+impl ::cloudtower_runtime::codec::Decode for BackupRestorePointConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BackupRestorePointConnection")?;
@@ -176,8 +176,8 @@ impl crate::codec::Decode for BackupRestorePointConnection {
 }
 #[cfg(feature = "backup-restore-point")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for BackupRestorePointConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupRestorePointConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -413,16 +413,16 @@ impl ::std::fmt::Display for BackupRestorePointOrderByInput {
 }
 #[cfg(feature = "backup-restore-point")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupRestorePointOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for BackupRestorePointOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "backup-restore-point")]
-impl crate::codec::Encode for BackupRestorePointOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupRestorePointOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -430,20 +430,25 @@ impl crate::codec::Encode for BackupRestorePointOrderByInput {
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestorePointsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::BackupRestorePointOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::BackupRestorePointWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::BackupRestorePointOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::BackupRestorePointWhereInput,
+    >,
 }
 #[cfg(feature = "backup-restore-point")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetBackupRestorePointsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetBackupRestorePointsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetBackupRestorePointsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -463,8 +468,9 @@ impl crate::codec::Decode for GetBackupRestorePointsConnectionRequestBody {
     }
 }
 #[cfg(feature = "backup-restore-point")]
-impl crate::codec::Encode for GetBackupRestorePointsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetBackupRestorePointsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -480,20 +486,24 @@ impl crate::codec::Encode for GetBackupRestorePointsConnectionRequestBody {
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestorePointsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::BackupRestorePointOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::BackupRestorePointWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::BackupRestorePointOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::BackupRestorePointWhereInput,
+    >,
 }
 #[cfg(feature = "backup-restore-point")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetBackupRestorePointsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetBackupRestorePointsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetBackupRestorePointsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -513,8 +523,8 @@ impl crate::codec::Decode for GetBackupRestorePointsRequestBody {
     }
 }
 #[cfg(feature = "backup-restore-point")]
-impl crate::codec::Encode for GetBackupRestorePointsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetBackupRestorePointsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -533,10 +543,10 @@ pub struct NestedAggregateBackupRestorePoint {
     pub count: i32,
 }
 #[cfg(feature = "backup-restore-point")]
-impl crate::codec::Decode for NestedAggregateBackupRestorePoint {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateBackupRestorePoint {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateBackupRestorePoint")?;
@@ -556,8 +566,8 @@ impl crate::codec::Decode for NestedAggregateBackupRestorePoint {
 }
 #[cfg(feature = "backup-restore-point")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateBackupRestorePoint {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupRestorePoint {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -570,10 +580,10 @@ pub struct NestedBackupRestoreExecution {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "backup-restore-point")]
-impl crate::codec::Decode for NestedBackupRestoreExecution {
+impl ::cloudtower_runtime::codec::Decode for NestedBackupRestoreExecution {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedBackupRestoreExecution")?;
@@ -593,8 +603,8 @@ impl crate::codec::Decode for NestedBackupRestoreExecution {
 }
 #[cfg(feature = "backup-restore-point")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedBackupRestoreExecution {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedBackupRestoreExecution {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -607,10 +617,10 @@ pub struct NestedBackupTargetExecution {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "backup-restore-point")]
-impl crate::codec::Decode for NestedBackupTargetExecution {
+impl ::cloudtower_runtime::codec::Decode for NestedBackupTargetExecution {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedBackupTargetExecution")?;
@@ -630,14 +640,14 @@ impl crate::codec::Decode for NestedBackupTargetExecution {
 }
 #[cfg(feature = "backup-restore-point")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedBackupTargetExecution {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedBackupTargetExecution {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-backup-restore-points` (operation `GetBackupRestorePoints`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -648,10 +658,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::BackupRestorePoint>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-backup-restore-points", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-restore-points",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -665,27 +679,80 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::BackupRestorePointConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-backup-restore-points-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-restore-points-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "backup-restore-point")]
-crate::pagination::list_request!(
-    GetBackupRestorePointsRequestBody => BackupRestorePoint, get_backup_restore_points
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetBackupRestorePointsRequestBody {
+    type Item = crate::models::BackupRestorePoint;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-backup-restore-points", self).read()
+    }
+}
 #[cfg(feature = "backup-restore-point")]
-crate::pagination::count_request!(
-    GetBackupRestorePointsRequestBody => GetBackupRestorePointsConnectionRequestBody,
-    get_backup_restore_points_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetBackupRestorePointsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetBackupRestorePointsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-restore-points-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::BackupRestorePointConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "backup-restore-point")]
-crate::pagination::reread_by_id!(
-    BackupRestorePoint => GetBackupRestorePointsRequestBody, BackupRestorePointWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::BackupRestorePoint {
+    type Request = crate::models::GetBackupRestorePointsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetBackupRestorePointsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupRestorePointWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -54,10 +54,10 @@ pub struct BackupService {
     pub storage_network_vlan: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "backup-service")]
-impl crate::codec::Decode for BackupService {
+impl ::cloudtower_runtime::codec::Decode for BackupService {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("BackupService")?;
@@ -185,8 +185,8 @@ impl crate::codec::Decode for BackupService {
 }
 #[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for BackupService {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupService {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("application", &self.application);
         e.field("backup_clusters", &self.backup_clusters);
@@ -232,10 +232,10 @@ pub struct BackupServiceConnection {
     pub aggregate: crate::models::NestedAggregateBackupService,
 }
 #[cfg(feature = "backup-service")]
-impl crate::codec::Decode for BackupServiceConnection {
+impl ::cloudtower_runtime::codec::Decode for BackupServiceConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BackupServiceConnection")?;
@@ -255,8 +255,8 @@ impl crate::codec::Decode for BackupServiceConnection {
 }
 #[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for BackupServiceConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupServiceConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -308,17 +308,17 @@ impl ::std::fmt::Display for BackupServiceNetworkStatusEnum {
     }
 }
 #[cfg(feature = "backup-service")]
-impl crate::codec::Decode for BackupServiceNetworkStatusEnum {
+impl ::cloudtower_runtime::codec::Decode for BackupServiceNetworkStatusEnum {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for BackupServiceNetworkStatusEnum {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupServiceNetworkStatusEnum {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -372,16 +372,16 @@ impl ::std::fmt::Display for BackupServiceNetworkType {
     }
 }
 #[cfg(feature = "backup-service")]
-impl crate::codec::Decode for BackupServiceNetworkType {
+impl ::cloudtower_runtime::codec::Decode for BackupServiceNetworkType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "backup-service")]
-impl crate::codec::Encode for BackupServiceNetworkType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupServiceNetworkType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -719,16 +719,16 @@ impl ::std::fmt::Display for BackupServiceOrderByInput {
 }
 #[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupServiceOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for BackupServiceOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "backup-service")]
-impl crate::codec::Encode for BackupServiceOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupServiceOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -816,16 +816,16 @@ impl ::std::fmt::Display for BackupServiceStatus {
     }
 }
 #[cfg(feature = "backup-service")]
-impl crate::codec::Decode for BackupServiceStatus {
+impl ::cloudtower_runtime::codec::Decode for BackupServiceStatus {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "backup-service")]
-impl crate::codec::Encode for BackupServiceStatus {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupServiceStatus {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -833,333 +833,511 @@ impl crate::codec::Encode for BackupServiceStatus {
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupServiceWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::BackupServiceWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::BackupServiceWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::BackupServiceWhereInput>>,
-    pub application: crate::Nullable<crate::models::CloudTowerApplicationWhereInput>,
-    pub backup_clusters_every: crate::Nullable<
-        crate::Related<crate::models::ClusterWhereInput>,
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupServiceWhereInput>,
     >,
-    pub backup_clusters_none: crate::Nullable<
-        crate::Related<crate::models::ClusterWhereInput>,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupServiceWhereInput>,
     >,
-    pub backup_clusters_some: crate::Nullable<
-        crate::Related<crate::models::ClusterWhereInput>,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupServiceWhereInput>,
     >,
-    pub backup_network_gateway: crate::Nullable<::std::string::String>,
-    pub backup_network_gateway_contains: crate::Nullable<::std::string::String>,
-    pub backup_network_gateway_ends_with: crate::Nullable<::std::string::String>,
-    pub backup_network_gateway_gt: crate::Nullable<::std::string::String>,
-    pub backup_network_gateway_gte: crate::Nullable<::std::string::String>,
-    pub backup_network_gateway_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
+    pub application: ::cloudtower_runtime::Nullable<
+        crate::models::CloudTowerApplicationWhereInput,
     >,
-    pub backup_network_gateway_lt: crate::Nullable<::std::string::String>,
-    pub backup_network_gateway_lte: crate::Nullable<::std::string::String>,
-    pub backup_network_gateway_not: crate::Nullable<::std::string::String>,
-    pub backup_network_gateway_not_contains: crate::Nullable<::std::string::String>,
-    pub backup_network_gateway_not_ends_with: crate::Nullable<::std::string::String>,
-    pub backup_network_gateway_not_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
+    pub backup_clusters_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ClusterWhereInput>,
     >,
-    pub backup_network_gateway_not_starts_with: crate::Nullable<::std::string::String>,
-    pub backup_network_gateway_starts_with: crate::Nullable<::std::string::String>,
-    pub backup_network_ip: crate::Nullable<::std::string::String>,
-    pub backup_network_ip_contains: crate::Nullable<::std::string::String>,
-    pub backup_network_ip_ends_with: crate::Nullable<::std::string::String>,
-    pub backup_network_ip_gt: crate::Nullable<::std::string::String>,
-    pub backup_network_ip_gte: crate::Nullable<::std::string::String>,
-    pub backup_network_ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub backup_network_ip_lt: crate::Nullable<::std::string::String>,
-    pub backup_network_ip_lte: crate::Nullable<::std::string::String>,
-    pub backup_network_ip_not: crate::Nullable<::std::string::String>,
-    pub backup_network_ip_not_contains: crate::Nullable<::std::string::String>,
-    pub backup_network_ip_not_ends_with: crate::Nullable<::std::string::String>,
-    pub backup_network_ip_not_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
+    pub backup_clusters_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ClusterWhereInput>,
     >,
-    pub backup_network_ip_not_starts_with: crate::Nullable<::std::string::String>,
-    pub backup_network_ip_starts_with: crate::Nullable<::std::string::String>,
-    pub backup_network_subnet_mask: crate::Nullable<::std::string::String>,
-    pub backup_network_subnet_mask_contains: crate::Nullable<::std::string::String>,
-    pub backup_network_subnet_mask_ends_with: crate::Nullable<::std::string::String>,
-    pub backup_network_subnet_mask_gt: crate::Nullable<::std::string::String>,
-    pub backup_network_subnet_mask_gte: crate::Nullable<::std::string::String>,
-    pub backup_network_subnet_mask_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
+    pub backup_clusters_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ClusterWhereInput>,
     >,
-    pub backup_network_subnet_mask_lt: crate::Nullable<::std::string::String>,
-    pub backup_network_subnet_mask_lte: crate::Nullable<::std::string::String>,
-    pub backup_network_subnet_mask_not: crate::Nullable<::std::string::String>,
-    pub backup_network_subnet_mask_not_contains: crate::Nullable<::std::string::String>,
-    pub backup_network_subnet_mask_not_ends_with: crate::Nullable<::std::string::String>,
-    pub backup_network_subnet_mask_not_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    pub backup_network_subnet_mask_not_starts_with: crate::Nullable<
+    pub backup_network_gateway: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_network_gateway_contains: ::cloudtower_runtime::Nullable<
         ::std::string::String,
     >,
-    pub backup_network_subnet_mask_starts_with: crate::Nullable<::std::string::String>,
-    pub backup_network_type: crate::Nullable<crate::models::BackupServiceNetworkType>,
-    pub backup_network_type_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::BackupServiceNetworkType>,
+    pub backup_network_gateway_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
     >,
-    pub backup_network_type_not: crate::Nullable<
+    pub backup_network_gateway_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_network_gateway_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_gateway_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub backup_network_gateway_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_network_gateway_lte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_gateway_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_gateway_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_gateway_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_gateway_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub backup_network_gateway_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_gateway_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_ip: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_network_ip_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_ip_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_ip_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_network_ip_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_network_ip_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub backup_network_ip_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_network_ip_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_network_ip_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_network_ip_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_ip_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_ip_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub backup_network_ip_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_ip_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_subnet_mask: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_subnet_mask_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_subnet_mask_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_subnet_mask_gt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_subnet_mask_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_subnet_mask_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub backup_network_subnet_mask_lt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_subnet_mask_lte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_subnet_mask_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_subnet_mask_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_subnet_mask_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_subnet_mask_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub backup_network_subnet_mask_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_subnet_mask_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_type: ::cloudtower_runtime::Nullable<
         crate::models::BackupServiceNetworkType,
     >,
-    pub backup_network_type_not_in: crate::Nullable<
+    pub backup_network_type_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupServiceNetworkType>,
     >,
-    pub backup_network_vlan: crate::Nullable<::std::string::String>,
-    pub backup_network_vlan_contains: crate::Nullable<::std::string::String>,
-    pub backup_network_vlan_ends_with: crate::Nullable<::std::string::String>,
-    pub backup_network_vlan_gt: crate::Nullable<::std::string::String>,
-    pub backup_network_vlan_gte: crate::Nullable<::std::string::String>,
-    pub backup_network_vlan_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub backup_network_vlan_lt: crate::Nullable<::std::string::String>,
-    pub backup_network_vlan_lte: crate::Nullable<::std::string::String>,
-    pub backup_network_vlan_not: crate::Nullable<::std::string::String>,
-    pub backup_network_vlan_not_contains: crate::Nullable<::std::string::String>,
-    pub backup_network_vlan_not_ends_with: crate::Nullable<::std::string::String>,
-    pub backup_network_vlan_not_in: crate::Nullable<
+    pub backup_network_type_not: ::cloudtower_runtime::Nullable<
+        crate::models::BackupServiceNetworkType,
+    >,
+    pub backup_network_type_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupServiceNetworkType>,
+    >,
+    pub backup_network_vlan: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_network_vlan_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_vlan_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_vlan_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_network_vlan_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_network_vlan_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub backup_network_vlan_not_starts_with: crate::Nullable<::std::string::String>,
-    pub backup_network_vlan_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(feature = "backup-plan")]
-    pub backup_plans_every: crate::Nullable<
-        crate::Related<crate::models::BackupPlanWhereInput>,
+    pub backup_network_vlan_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_network_vlan_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_network_vlan_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_network_vlan_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_vlan_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_vlan_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub backup_network_vlan_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_network_vlan_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
     >,
     #[cfg(feature = "backup-plan")]
-    pub backup_plans_none: crate::Nullable<
-        crate::Related<crate::models::BackupPlanWhereInput>,
+    pub backup_plans_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupPlanWhereInput>,
     >,
     #[cfg(feature = "backup-plan")]
-    pub backup_plans_some: crate::Nullable<
-        crate::Related<crate::models::BackupPlanWhereInput>,
+    pub backup_plans_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupPlanWhereInput>,
     >,
-    pub backup_rd_iops_max: crate::Nullable<i64>,
-    pub backup_rd_iops_max_gt: crate::Nullable<i64>,
-    pub backup_rd_iops_max_gte: crate::Nullable<i64>,
-    pub backup_rd_iops_max_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub backup_rd_iops_max_lt: crate::Nullable<i64>,
-    pub backup_rd_iops_max_lte: crate::Nullable<i64>,
-    pub backup_rd_iops_max_not: crate::Nullable<i64>,
-    pub backup_rd_iops_max_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    #[cfg(feature = "backup-plan")]
+    pub backup_plans_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupPlanWhereInput>,
+    >,
+    pub backup_rd_iops_max: ::cloudtower_runtime::Nullable<i64>,
+    pub backup_rd_iops_max_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub backup_rd_iops_max_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub backup_rd_iops_max_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub backup_rd_iops_max_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub backup_rd_iops_max_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub backup_rd_iops_max_not: ::cloudtower_runtime::Nullable<i64>,
+    pub backup_rd_iops_max_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
     #[cfg(feature = "backup-store-repository")]
-    pub backup_store_repositories_every: crate::Nullable<
-        crate::Related<crate::models::BackupStoreRepositoryWhereInput>,
+    pub backup_store_repositories_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupStoreRepositoryWhereInput>,
     >,
     #[cfg(feature = "backup-store-repository")]
-    pub backup_store_repositories_none: crate::Nullable<
-        crate::Related<crate::models::BackupStoreRepositoryWhereInput>,
+    pub backup_store_repositories_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupStoreRepositoryWhereInput>,
     >,
     #[cfg(feature = "backup-store-repository")]
-    pub backup_store_repositories_some: crate::Nullable<
-        crate::Related<crate::models::BackupStoreRepositoryWhereInput>,
+    pub backup_store_repositories_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupStoreRepositoryWhereInput>,
     >,
-    pub backup_wr_iops_max: crate::Nullable<i64>,
-    pub backup_wr_iops_max_gt: crate::Nullable<i64>,
-    pub backup_wr_iops_max_gte: crate::Nullable<i64>,
-    pub backup_wr_iops_max_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub backup_wr_iops_max_lt: crate::Nullable<i64>,
-    pub backup_wr_iops_max_lte: crate::Nullable<i64>,
-    pub backup_wr_iops_max_not: crate::Nullable<i64>,
-    pub backup_wr_iops_max_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub description: crate::Nullable<::std::string::String>,
-    pub description_contains: crate::Nullable<::std::string::String>,
-    pub description_ends_with: crate::Nullable<::std::string::String>,
-    pub description_gt: crate::Nullable<::std::string::String>,
-    pub description_gte: crate::Nullable<::std::string::String>,
-    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_lt: crate::Nullable<::std::string::String>,
-    pub description_lte: crate::Nullable<::std::string::String>,
-    pub description_not: crate::Nullable<::std::string::String>,
-    pub description_not_contains: crate::Nullable<::std::string::String>,
-    pub description_not_ends_with: crate::Nullable<::std::string::String>,
-    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_not_starts_with: crate::Nullable<::std::string::String>,
-    pub description_starts_with: crate::Nullable<::std::string::String>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub backup_wr_iops_max: ::cloudtower_runtime::Nullable<i64>,
+    pub backup_wr_iops_max_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub backup_wr_iops_max_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub backup_wr_iops_max_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub backup_wr_iops_max_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub backup_wr_iops_max_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub backup_wr_iops_max_not: ::cloudtower_runtime::Nullable<i64>,
+    pub backup_wr_iops_max_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub description: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub description_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub kube_config: crate::Nullable<::std::string::String>,
-    pub kube_config_contains: crate::Nullable<::std::string::String>,
-    pub kube_config_ends_with: crate::Nullable<::std::string::String>,
-    pub kube_config_gt: crate::Nullable<::std::string::String>,
-    pub kube_config_gte: crate::Nullable<::std::string::String>,
-    pub kube_config_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub kube_config_lt: crate::Nullable<::std::string::String>,
-    pub kube_config_lte: crate::Nullable<::std::string::String>,
-    pub kube_config_not: crate::Nullable<::std::string::String>,
-    pub kube_config_not_contains: crate::Nullable<::std::string::String>,
-    pub kube_config_not_ends_with: crate::Nullable<::std::string::String>,
-    pub kube_config_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub kube_config_not_starts_with: crate::Nullable<::std::string::String>,
-    pub kube_config_starts_with: crate::Nullable<::std::string::String>,
-    pub management_network_gateway: crate::Nullable<::std::string::String>,
-    pub management_network_gateway_contains: crate::Nullable<::std::string::String>,
-    pub management_network_gateway_ends_with: crate::Nullable<::std::string::String>,
-    pub management_network_gateway_gt: crate::Nullable<::std::string::String>,
-    pub management_network_gateway_gte: crate::Nullable<::std::string::String>,
-    pub management_network_gateway_in: crate::Nullable<
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub management_network_gateway_lt: crate::Nullable<::std::string::String>,
-    pub management_network_gateway_lte: crate::Nullable<::std::string::String>,
-    pub management_network_gateway_not: crate::Nullable<::std::string::String>,
-    pub management_network_gateway_not_contains: crate::Nullable<::std::string::String>,
-    pub management_network_gateway_not_ends_with: crate::Nullable<::std::string::String>,
-    pub management_network_gateway_not_in: crate::Nullable<
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub kube_config: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub kube_config_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub kube_config_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub kube_config_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub kube_config_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub kube_config_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub management_network_gateway_not_starts_with: crate::Nullable<
+    pub kube_config_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub kube_config_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub kube_config_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub kube_config_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub kube_config_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub kube_config_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub kube_config_not_starts_with: ::cloudtower_runtime::Nullable<
         ::std::string::String,
     >,
-    pub management_network_gateway_starts_with: crate::Nullable<::std::string::String>,
-    pub management_network_ip: crate::Nullable<::std::string::String>,
-    pub management_network_ip_contains: crate::Nullable<::std::string::String>,
-    pub management_network_ip_ends_with: crate::Nullable<::std::string::String>,
-    pub management_network_ip_gt: crate::Nullable<::std::string::String>,
-    pub management_network_ip_gte: crate::Nullable<::std::string::String>,
-    pub management_network_ip_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    pub management_network_ip_lt: crate::Nullable<::std::string::String>,
-    pub management_network_ip_lte: crate::Nullable<::std::string::String>,
-    pub management_network_ip_not: crate::Nullable<::std::string::String>,
-    pub management_network_ip_not_contains: crate::Nullable<::std::string::String>,
-    pub management_network_ip_not_ends_with: crate::Nullable<::std::string::String>,
-    pub management_network_ip_not_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    pub management_network_ip_not_starts_with: crate::Nullable<::std::string::String>,
-    pub management_network_ip_starts_with: crate::Nullable<::std::string::String>,
-    pub management_network_subnet_mask: crate::Nullable<::std::string::String>,
-    pub management_network_subnet_mask_contains: crate::Nullable<::std::string::String>,
-    pub management_network_subnet_mask_ends_with: crate::Nullable<::std::string::String>,
-    pub management_network_subnet_mask_gt: crate::Nullable<::std::string::String>,
-    pub management_network_subnet_mask_gte: crate::Nullable<::std::string::String>,
-    pub management_network_subnet_mask_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    pub management_network_subnet_mask_lt: crate::Nullable<::std::string::String>,
-    pub management_network_subnet_mask_lte: crate::Nullable<::std::string::String>,
-    pub management_network_subnet_mask_not: crate::Nullable<::std::string::String>,
-    pub management_network_subnet_mask_not_contains: crate::Nullable<
+    pub kube_config_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub management_network_gateway: ::cloudtower_runtime::Nullable<
         ::std::string::String,
     >,
-    pub management_network_subnet_mask_not_ends_with: crate::Nullable<
+    pub management_network_gateway_contains: ::cloudtower_runtime::Nullable<
         ::std::string::String,
     >,
-    pub management_network_subnet_mask_not_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    pub management_network_subnet_mask_not_starts_with: crate::Nullable<
+    pub management_network_gateway_ends_with: ::cloudtower_runtime::Nullable<
         ::std::string::String,
     >,
-    pub management_network_subnet_mask_starts_with: crate::Nullable<
+    pub management_network_gateway_gt: ::cloudtower_runtime::Nullable<
         ::std::string::String,
     >,
-    pub management_network_vlan: crate::Nullable<::std::string::String>,
-    pub management_network_vlan_contains: crate::Nullable<::std::string::String>,
-    pub management_network_vlan_ends_with: crate::Nullable<::std::string::String>,
-    pub management_network_vlan_gt: crate::Nullable<::std::string::String>,
-    pub management_network_vlan_gte: crate::Nullable<::std::string::String>,
-    pub management_network_vlan_in: crate::Nullable<
+    pub management_network_gateway_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_gateway_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub management_network_vlan_lt: crate::Nullable<::std::string::String>,
-    pub management_network_vlan_lte: crate::Nullable<::std::string::String>,
-    pub management_network_vlan_not: crate::Nullable<::std::string::String>,
-    pub management_network_vlan_not_contains: crate::Nullable<::std::string::String>,
-    pub management_network_vlan_not_ends_with: crate::Nullable<::std::string::String>,
-    pub management_network_vlan_not_in: crate::Nullable<
+    pub management_network_gateway_lt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_gateway_lte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_gateway_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_gateway_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_gateway_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_gateway_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub management_network_vlan_not_starts_with: crate::Nullable<::std::string::String>,
-    pub management_network_vlan_starts_with: crate::Nullable<::std::string::String>,
-    pub max_job_retry_times: crate::Nullable<i32>,
-    pub max_job_retry_times_gt: crate::Nullable<i32>,
-    pub max_job_retry_times_gte: crate::Nullable<i32>,
-    pub max_job_retry_times_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub max_job_retry_times_lt: crate::Nullable<i32>,
-    pub max_job_retry_times_lte: crate::Nullable<i32>,
-    pub max_job_retry_times_not: crate::Nullable<i32>,
-    pub max_job_retry_times_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub max_parallel_backup_jobs: crate::Nullable<i32>,
-    pub max_parallel_backup_jobs_gt: crate::Nullable<i32>,
-    pub max_parallel_backup_jobs_gte: crate::Nullable<i32>,
-    pub max_parallel_backup_jobs_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub max_parallel_backup_jobs_lt: crate::Nullable<i32>,
-    pub max_parallel_backup_jobs_lte: crate::Nullable<i32>,
-    pub max_parallel_backup_jobs_not: crate::Nullable<i32>,
-    pub max_parallel_backup_jobs_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub max_parallel_restore_jobs: crate::Nullable<i32>,
-    pub max_parallel_restore_jobs_gt: crate::Nullable<i32>,
-    pub max_parallel_restore_jobs_gte: crate::Nullable<i32>,
-    pub max_parallel_restore_jobs_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub max_parallel_restore_jobs_lt: crate::Nullable<i32>,
-    pub max_parallel_restore_jobs_lte: crate::Nullable<i32>,
-    pub max_parallel_restore_jobs_not: crate::Nullable<i32>,
-    pub max_parallel_restore_jobs_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub restore_rd_iops_max: crate::Nullable<i64>,
-    pub restore_rd_iops_max_gt: crate::Nullable<i64>,
-    pub restore_rd_iops_max_gte: crate::Nullable<i64>,
-    pub restore_rd_iops_max_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub restore_rd_iops_max_lt: crate::Nullable<i64>,
-    pub restore_rd_iops_max_lte: crate::Nullable<i64>,
-    pub restore_rd_iops_max_not: crate::Nullable<i64>,
-    pub restore_rd_iops_max_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub restore_wr_iops_max: crate::Nullable<i64>,
-    pub restore_wr_iops_max_gt: crate::Nullable<i64>,
-    pub restore_wr_iops_max_gte: crate::Nullable<i64>,
-    pub restore_wr_iops_max_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub restore_wr_iops_max_lt: crate::Nullable<i64>,
-    pub restore_wr_iops_max_lte: crate::Nullable<i64>,
-    pub restore_wr_iops_max_not: crate::Nullable<i64>,
-    pub restore_wr_iops_max_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub retry_interval: crate::Nullable<i32>,
-    pub retry_interval_gt: crate::Nullable<i32>,
-    pub retry_interval_gte: crate::Nullable<i32>,
-    pub retry_interval_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub retry_interval_lt: crate::Nullable<i32>,
-    pub retry_interval_lte: crate::Nullable<i32>,
-    pub retry_interval_not: crate::Nullable<i32>,
-    pub retry_interval_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub management_network_gateway_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_gateway_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_ip: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub management_network_ip_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_ip_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_ip_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub management_network_ip_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub management_network_ip_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub management_network_ip_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub management_network_ip_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub management_network_ip_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub management_network_ip_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_ip_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_ip_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub management_network_ip_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_ip_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_subnet_mask: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_subnet_mask_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_subnet_mask_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_subnet_mask_gt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_subnet_mask_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_subnet_mask_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub management_network_subnet_mask_lt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_subnet_mask_lte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_subnet_mask_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_subnet_mask_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_subnet_mask_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_subnet_mask_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub management_network_subnet_mask_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_subnet_mask_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_vlan: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub management_network_vlan_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_vlan_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_vlan_gt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_vlan_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_vlan_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub management_network_vlan_lt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_vlan_lte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_vlan_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_vlan_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_vlan_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_vlan_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub management_network_vlan_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub management_network_vlan_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub max_job_retry_times: ::cloudtower_runtime::Nullable<i32>,
+    pub max_job_retry_times_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub max_job_retry_times_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub max_job_retry_times_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub max_job_retry_times_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub max_job_retry_times_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub max_job_retry_times_not: ::cloudtower_runtime::Nullable<i32>,
+    pub max_job_retry_times_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub max_parallel_backup_jobs: ::cloudtower_runtime::Nullable<i32>,
+    pub max_parallel_backup_jobs_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub max_parallel_backup_jobs_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub max_parallel_backup_jobs_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub max_parallel_backup_jobs_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub max_parallel_backup_jobs_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub max_parallel_backup_jobs_not: ::cloudtower_runtime::Nullable<i32>,
+    pub max_parallel_backup_jobs_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub max_parallel_restore_jobs: ::cloudtower_runtime::Nullable<i32>,
+    pub max_parallel_restore_jobs_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub max_parallel_restore_jobs_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub max_parallel_restore_jobs_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub max_parallel_restore_jobs_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub max_parallel_restore_jobs_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub max_parallel_restore_jobs_not: ::cloudtower_runtime::Nullable<i32>,
+    pub max_parallel_restore_jobs_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub restore_rd_iops_max: ::cloudtower_runtime::Nullable<i64>,
+    pub restore_rd_iops_max_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub restore_rd_iops_max_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub restore_rd_iops_max_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub restore_rd_iops_max_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub restore_rd_iops_max_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub restore_rd_iops_max_not: ::cloudtower_runtime::Nullable<i64>,
+    pub restore_rd_iops_max_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub restore_wr_iops_max: ::cloudtower_runtime::Nullable<i64>,
+    pub restore_wr_iops_max_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub restore_wr_iops_max_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub restore_wr_iops_max_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub restore_wr_iops_max_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub restore_wr_iops_max_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub restore_wr_iops_max_not: ::cloudtower_runtime::Nullable<i64>,
+    pub restore_wr_iops_max_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub retry_interval: ::cloudtower_runtime::Nullable<i32>,
+    pub retry_interval_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub retry_interval_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub retry_interval_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub retry_interval_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub retry_interval_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub retry_interval_not: ::cloudtower_runtime::Nullable<i32>,
+    pub retry_interval_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
     #[cfg(
         any(
             feature = "alert",
@@ -1180,102 +1358,178 @@ pub struct BackupServiceWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub running_vm: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
-    pub status: crate::Nullable<crate::models::BackupServiceStatus>,
-    pub status_in: crate::Nullable<::std::vec::Vec<crate::models::BackupServiceStatus>>,
-    pub status_not: crate::Nullable<crate::models::BackupServiceStatus>,
-    pub status_not_in: crate::Nullable<
+    pub running_vm: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VmWhereInput>,
+    >,
+    pub status: ::cloudtower_runtime::Nullable<crate::models::BackupServiceStatus>,
+    pub status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupServiceStatus>,
     >,
-    pub storage_network_gateway: crate::Nullable<::std::string::String>,
-    pub storage_network_gateway_contains: crate::Nullable<::std::string::String>,
-    pub storage_network_gateway_ends_with: crate::Nullable<::std::string::String>,
-    pub storage_network_gateway_gt: crate::Nullable<::std::string::String>,
-    pub storage_network_gateway_gte: crate::Nullable<::std::string::String>,
-    pub storage_network_gateway_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
+    pub status_not: ::cloudtower_runtime::Nullable<crate::models::BackupServiceStatus>,
+    pub status_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupServiceStatus>,
     >,
-    pub storage_network_gateway_lt: crate::Nullable<::std::string::String>,
-    pub storage_network_gateway_lte: crate::Nullable<::std::string::String>,
-    pub storage_network_gateway_not: crate::Nullable<::std::string::String>,
-    pub storage_network_gateway_not_contains: crate::Nullable<::std::string::String>,
-    pub storage_network_gateway_not_ends_with: crate::Nullable<::std::string::String>,
-    pub storage_network_gateway_not_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    pub storage_network_gateway_not_starts_with: crate::Nullable<::std::string::String>,
-    pub storage_network_gateway_starts_with: crate::Nullable<::std::string::String>,
-    pub storage_network_ip: crate::Nullable<::std::string::String>,
-    pub storage_network_ip_contains: crate::Nullable<::std::string::String>,
-    pub storage_network_ip_ends_with: crate::Nullable<::std::string::String>,
-    pub storage_network_ip_gt: crate::Nullable<::std::string::String>,
-    pub storage_network_ip_gte: crate::Nullable<::std::string::String>,
-    pub storage_network_ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub storage_network_ip_lt: crate::Nullable<::std::string::String>,
-    pub storage_network_ip_lte: crate::Nullable<::std::string::String>,
-    pub storage_network_ip_not: crate::Nullable<::std::string::String>,
-    pub storage_network_ip_not_contains: crate::Nullable<::std::string::String>,
-    pub storage_network_ip_not_ends_with: crate::Nullable<::std::string::String>,
-    pub storage_network_ip_not_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    pub storage_network_ip_not_starts_with: crate::Nullable<::std::string::String>,
-    pub storage_network_ip_starts_with: crate::Nullable<::std::string::String>,
-    pub storage_network_subnet_mask: crate::Nullable<::std::string::String>,
-    pub storage_network_subnet_mask_contains: crate::Nullable<::std::string::String>,
-    pub storage_network_subnet_mask_ends_with: crate::Nullable<::std::string::String>,
-    pub storage_network_subnet_mask_gt: crate::Nullable<::std::string::String>,
-    pub storage_network_subnet_mask_gte: crate::Nullable<::std::string::String>,
-    pub storage_network_subnet_mask_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    pub storage_network_subnet_mask_lt: crate::Nullable<::std::string::String>,
-    pub storage_network_subnet_mask_lte: crate::Nullable<::std::string::String>,
-    pub storage_network_subnet_mask_not: crate::Nullable<::std::string::String>,
-    pub storage_network_subnet_mask_not_contains: crate::Nullable<::std::string::String>,
-    pub storage_network_subnet_mask_not_ends_with: crate::Nullable<
+    pub storage_network_gateway: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_network_gateway_contains: ::cloudtower_runtime::Nullable<
         ::std::string::String,
     >,
-    pub storage_network_subnet_mask_not_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    pub storage_network_subnet_mask_not_starts_with: crate::Nullable<
+    pub storage_network_gateway_ends_with: ::cloudtower_runtime::Nullable<
         ::std::string::String,
     >,
-    pub storage_network_subnet_mask_starts_with: crate::Nullable<::std::string::String>,
-    pub storage_network_type: crate::Nullable<crate::models::BackupServiceNetworkType>,
-    pub storage_network_type_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::BackupServiceNetworkType>,
+    pub storage_network_gateway_gt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
     >,
-    pub storage_network_type_not: crate::Nullable<
+    pub storage_network_gateway_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_gateway_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub storage_network_gateway_lt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_gateway_lte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_gateway_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_gateway_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_gateway_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_gateway_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub storage_network_gateway_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_gateway_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_ip: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_network_ip_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_ip_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_ip_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_network_ip_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_network_ip_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub storage_network_ip_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_network_ip_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_network_ip_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_network_ip_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_ip_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_ip_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub storage_network_ip_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_ip_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_subnet_mask: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_subnet_mask_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_subnet_mask_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_subnet_mask_gt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_subnet_mask_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_subnet_mask_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub storage_network_subnet_mask_lt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_subnet_mask_lte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_subnet_mask_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_subnet_mask_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_subnet_mask_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_subnet_mask_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub storage_network_subnet_mask_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_subnet_mask_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_type: ::cloudtower_runtime::Nullable<
         crate::models::BackupServiceNetworkType,
     >,
-    pub storage_network_type_not_in: crate::Nullable<
+    pub storage_network_type_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupServiceNetworkType>,
     >,
-    pub storage_network_vlan: crate::Nullable<::std::string::String>,
-    pub storage_network_vlan_contains: crate::Nullable<::std::string::String>,
-    pub storage_network_vlan_ends_with: crate::Nullable<::std::string::String>,
-    pub storage_network_vlan_gt: crate::Nullable<::std::string::String>,
-    pub storage_network_vlan_gte: crate::Nullable<::std::string::String>,
-    pub storage_network_vlan_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub storage_network_vlan_lt: crate::Nullable<::std::string::String>,
-    pub storage_network_vlan_lte: crate::Nullable<::std::string::String>,
-    pub storage_network_vlan_not: crate::Nullable<::std::string::String>,
-    pub storage_network_vlan_not_contains: crate::Nullable<::std::string::String>,
-    pub storage_network_vlan_not_ends_with: crate::Nullable<::std::string::String>,
-    pub storage_network_vlan_not_in: crate::Nullable<
+    pub storage_network_type_not: ::cloudtower_runtime::Nullable<
+        crate::models::BackupServiceNetworkType,
+    >,
+    pub storage_network_type_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupServiceNetworkType>,
+    >,
+    pub storage_network_vlan: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_network_vlan_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_vlan_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_vlan_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_network_vlan_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_network_vlan_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub storage_network_vlan_not_starts_with: crate::Nullable<::std::string::String>,
-    pub storage_network_vlan_starts_with: crate::Nullable<::std::string::String>,
+    pub storage_network_vlan_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_network_vlan_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_network_vlan_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_network_vlan_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_vlan_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_vlan_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub storage_network_vlan_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_network_vlan_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
 }
 #[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupServiceWhereInput {
+impl ::cloudtower_runtime::codec::Decode for BackupServiceWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("BackupServiceWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -2709,8 +2963,8 @@ impl crate::codec::Decode for BackupServiceWhereInput {
     }
 }
 #[cfg(feature = "backup-service")]
-impl crate::codec::Encode for BackupServiceWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupServiceWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -3290,20 +3544,22 @@ impl crate::codec::Encode for BackupServiceWhereInput {
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupServicesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::BackupServiceOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::BackupServiceWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::BackupServiceOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::BackupServiceWhereInput>,
 }
 #[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetBackupServicesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetBackupServicesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetBackupServicesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -3323,8 +3579,8 @@ impl crate::codec::Decode for GetBackupServicesConnectionRequestBody {
     }
 }
 #[cfg(feature = "backup-service")]
-impl crate::codec::Encode for GetBackupServicesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetBackupServicesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -3340,20 +3596,22 @@ impl crate::codec::Encode for GetBackupServicesConnectionRequestBody {
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupServicesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::BackupServiceOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::BackupServiceWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::BackupServiceOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::BackupServiceWhereInput>,
 }
 #[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetBackupServicesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetBackupServicesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetBackupServicesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -3373,8 +3631,8 @@ impl crate::codec::Decode for GetBackupServicesRequestBody {
     }
 }
 #[cfg(feature = "backup-service")]
-impl crate::codec::Encode for GetBackupServicesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetBackupServicesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -3393,10 +3651,10 @@ pub struct NestedAggregateBackupService {
     pub count: i32,
 }
 #[cfg(feature = "backup-service")]
-impl crate::codec::Decode for NestedAggregateBackupService {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateBackupService {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateBackupService")?;
@@ -3416,8 +3674,8 @@ impl crate::codec::Decode for NestedAggregateBackupService {
 }
 #[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateBackupService {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupService {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -3431,10 +3689,10 @@ pub struct NestedBackupServiceNetworkStatus {
     pub status: crate::models::BackupServiceNetworkStatusEnum,
 }
 #[cfg(feature = "backup-service")]
-impl crate::codec::Decode for NestedBackupServiceNetworkStatus {
+impl ::cloudtower_runtime::codec::Decode for NestedBackupServiceNetworkStatus {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedBackupServiceNetworkStatus")?;
@@ -3462,15 +3720,15 @@ impl crate::codec::Decode for NestedBackupServiceNetworkStatus {
 }
 #[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedBackupServiceNetworkStatus {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedBackupServiceNetworkStatus {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.required_field("status", &self.status);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-backup-services` (operation `GetBackupServices`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -3481,10 +3739,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::BackupService>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-backup-services", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-backup-services", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3498,27 +3757,78 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::BackupServiceConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-backup-services-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-services-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "backup-service")]
-crate::pagination::list_request!(
-    GetBackupServicesRequestBody => BackupService, get_backup_services
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetBackupServicesRequestBody {
+    type Item = crate::models::BackupService;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-backup-services", self).read()
+    }
+}
 #[cfg(feature = "backup-service")]
-crate::pagination::count_request!(
-    GetBackupServicesRequestBody => GetBackupServicesConnectionRequestBody,
-    get_backup_services_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetBackupServicesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetBackupServicesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-services-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::BackupServiceConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "backup-service")]
-crate::pagination::reread_by_id!(
-    BackupService => GetBackupServicesRequestBody, BackupServiceWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::BackupService {
+    type Request = crate::models::GetBackupServicesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetBackupServicesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupServiceWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

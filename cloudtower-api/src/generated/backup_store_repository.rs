@@ -67,10 +67,10 @@ impl ::std::fmt::Debug for BackupStoreRepository {
     }
 }
 #[cfg(feature = "backup-store-repository")]
-impl crate::codec::Decode for BackupStoreRepository {
+impl ::cloudtower_runtime::codec::Decode for BackupStoreRepository {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 7];
         let mut key = d.first_key("BackupStoreRepository")?;
@@ -159,8 +159,8 @@ impl crate::codec::Decode for BackupStoreRepository {
 }
 #[cfg(feature = "backup-store-repository")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for BackupStoreRepository {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupStoreRepository {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("backup_plans", &self.backup_plans);
         e.field("backup_restore_points", &self.backup_restore_points);
@@ -196,10 +196,10 @@ pub struct BackupStoreRepositoryConnection {
     pub aggregate: crate::models::NestedAggregateBackupStoreRepository,
 }
 #[cfg(feature = "backup-store-repository")]
-impl crate::codec::Decode for BackupStoreRepositoryConnection {
+impl ::cloudtower_runtime::codec::Decode for BackupStoreRepositoryConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BackupStoreRepositoryConnection")?;
@@ -219,8 +219,8 @@ impl crate::codec::Decode for BackupStoreRepositoryConnection {
 }
 #[cfg(feature = "backup-store-repository")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for BackupStoreRepositoryConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupStoreRepositoryConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -476,16 +476,16 @@ impl ::std::fmt::Display for BackupStoreRepositoryOrderByInput {
 }
 #[cfg(feature = "backup-store-repository")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupStoreRepositoryOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for BackupStoreRepositoryOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "backup-store-repository")]
-impl crate::codec::Encode for BackupStoreRepositoryOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupStoreRepositoryOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -493,279 +493,387 @@ impl crate::codec::Encode for BackupStoreRepositoryOrderByInput {
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Default, PartialEq)]
 pub struct BackupStoreRepositoryWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupStoreRepositoryWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupStoreRepositoryWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupStoreRepositoryWhereInput>,
     >,
     #[cfg(feature = "backup-plan")]
-    pub backup_plans_every: crate::Nullable<
-        crate::Related<crate::models::BackupPlanWhereInput>,
+    pub backup_plans_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupPlanWhereInput>,
     >,
     #[cfg(feature = "backup-plan")]
-    pub backup_plans_none: crate::Nullable<
-        crate::Related<crate::models::BackupPlanWhereInput>,
+    pub backup_plans_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupPlanWhereInput>,
     >,
     #[cfg(feature = "backup-plan")]
-    pub backup_plans_some: crate::Nullable<
-        crate::Related<crate::models::BackupPlanWhereInput>,
+    pub backup_plans_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupPlanWhereInput>,
     >,
     #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
-    pub backup_restore_points_every: crate::Nullable<
-        crate::Related<crate::models::BackupRestorePointWhereInput>,
+    pub backup_restore_points_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupRestorePointWhereInput>,
     >,
     #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
-    pub backup_restore_points_none: crate::Nullable<
-        crate::Related<crate::models::BackupRestorePointWhereInput>,
+    pub backup_restore_points_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupRestorePointWhereInput>,
     >,
     #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
-    pub backup_restore_points_some: crate::Nullable<
-        crate::Related<crate::models::BackupRestorePointWhereInput>,
+    pub backup_restore_points_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupRestorePointWhereInput>,
     >,
     #[cfg(feature = "backup-service")]
-    pub backup_service: crate::Nullable<
-        crate::Related<crate::models::BackupServiceWhereInput>,
+    pub backup_service: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupServiceWhereInput>,
     >,
-    pub created_at: crate::Nullable<::std::string::String>,
-    pub created_at_gt: crate::Nullable<::std::string::String>,
-    pub created_at_gte: crate::Nullable<::std::string::String>,
-    pub created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub created_at_lt: crate::Nullable<::std::string::String>,
-    pub created_at_lte: crate::Nullable<::std::string::String>,
-    pub created_at_not: crate::Nullable<::std::string::String>,
-    pub created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description: crate::Nullable<::std::string::String>,
-    pub description_contains: crate::Nullable<::std::string::String>,
-    pub description_ends_with: crate::Nullable<::std::string::String>,
-    pub description_gt: crate::Nullable<::std::string::String>,
-    pub description_gte: crate::Nullable<::std::string::String>,
-    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_lt: crate::Nullable<::std::string::String>,
-    pub description_lte: crate::Nullable<::std::string::String>,
-    pub description_not: crate::Nullable<::std::string::String>,
-    pub description_not_contains: crate::Nullable<::std::string::String>,
-    pub description_not_ends_with: crate::Nullable<::std::string::String>,
-    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_not_starts_with: crate::Nullable<::std::string::String>,
-    pub description_starts_with: crate::Nullable<::std::string::String>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
-    >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
-    >,
-    pub error_code: crate::Nullable<::std::string::String>,
-    pub error_code_contains: crate::Nullable<::std::string::String>,
-    pub error_code_ends_with: crate::Nullable<::std::string::String>,
-    pub error_code_gt: crate::Nullable<::std::string::String>,
-    pub error_code_gte: crate::Nullable<::std::string::String>,
-    pub error_code_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub error_code_lt: crate::Nullable<::std::string::String>,
-    pub error_code_lte: crate::Nullable<::std::string::String>,
-    pub error_code_not: crate::Nullable<::std::string::String>,
-    pub error_code_not_contains: crate::Nullable<::std::string::String>,
-    pub error_code_not_ends_with: crate::Nullable<::std::string::String>,
-    pub error_code_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub error_code_not_starts_with: crate::Nullable<::std::string::String>,
-    pub error_code_starts_with: crate::Nullable<::std::string::String>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_name: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_name_contains: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_name_ends_with: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_name_gt: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_name_gte: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub iscsi_chap_name_lt: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_name_lte: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_name_not: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_name_not_contains: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub iscsi_chap_name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_name_starts_with: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_secret: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_secret_contains: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_secret_ends_with: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_secret_gt: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_secret_gte: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_secret_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub iscsi_chap_secret_lt: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_secret_lte: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_secret_not: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_secret_not_contains: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_secret_not_ends_with: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_secret_not_in: crate::Nullable<
+    pub created_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub iscsi_chap_secret_not_starts_with: crate::Nullable<::std::string::String>,
-    pub iscsi_chap_secret_starts_with: crate::Nullable<::std::string::String>,
-    pub iscsi_ip: crate::Nullable<::std::string::String>,
-    pub iscsi_ip_contains: crate::Nullable<::std::string::String>,
-    pub iscsi_ip_ends_with: crate::Nullable<::std::string::String>,
-    pub iscsi_ip_gt: crate::Nullable<::std::string::String>,
-    pub iscsi_ip_gte: crate::Nullable<::std::string::String>,
-    pub iscsi_ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub iscsi_ip_lt: crate::Nullable<::std::string::String>,
-    pub iscsi_ip_lte: crate::Nullable<::std::string::String>,
-    pub iscsi_ip_not: crate::Nullable<::std::string::String>,
-    pub iscsi_ip_not_contains: crate::Nullable<::std::string::String>,
-    pub iscsi_ip_not_ends_with: crate::Nullable<::std::string::String>,
-    pub iscsi_ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub iscsi_ip_not_starts_with: crate::Nullable<::std::string::String>,
-    pub iscsi_ip_starts_with: crate::Nullable<::std::string::String>,
-    pub iscsi_lun_id: crate::Nullable<::std::string::String>,
-    pub iscsi_lun_id_contains: crate::Nullable<::std::string::String>,
-    pub iscsi_lun_id_ends_with: crate::Nullable<::std::string::String>,
-    pub iscsi_lun_id_gt: crate::Nullable<::std::string::String>,
-    pub iscsi_lun_id_gte: crate::Nullable<::std::string::String>,
-    pub iscsi_lun_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub iscsi_lun_id_lt: crate::Nullable<::std::string::String>,
-    pub iscsi_lun_id_lte: crate::Nullable<::std::string::String>,
-    pub iscsi_lun_id_not: crate::Nullable<::std::string::String>,
-    pub iscsi_lun_id_not_contains: crate::Nullable<::std::string::String>,
-    pub iscsi_lun_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub iscsi_lun_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub iscsi_lun_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub iscsi_lun_id_starts_with: crate::Nullable<::std::string::String>,
-    pub iscsi_port: crate::Nullable<i32>,
-    pub iscsi_port_gt: crate::Nullable<i32>,
-    pub iscsi_port_gte: crate::Nullable<i32>,
-    pub iscsi_port_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub iscsi_port_lt: crate::Nullable<i32>,
-    pub iscsi_port_lte: crate::Nullable<i32>,
-    pub iscsi_port_not: crate::Nullable<i32>,
-    pub iscsi_port_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub iscsi_target_iqn: crate::Nullable<::std::string::String>,
-    pub iscsi_target_iqn_contains: crate::Nullable<::std::string::String>,
-    pub iscsi_target_iqn_ends_with: crate::Nullable<::std::string::String>,
-    pub iscsi_target_iqn_gt: crate::Nullable<::std::string::String>,
-    pub iscsi_target_iqn_gte: crate::Nullable<::std::string::String>,
-    pub iscsi_target_iqn_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub iscsi_target_iqn_lt: crate::Nullable<::std::string::String>,
-    pub iscsi_target_iqn_lte: crate::Nullable<::std::string::String>,
-    pub iscsi_target_iqn_not: crate::Nullable<::std::string::String>,
-    pub iscsi_target_iqn_not_contains: crate::Nullable<::std::string::String>,
-    pub iscsi_target_iqn_not_ends_with: crate::Nullable<::std::string::String>,
-    pub iscsi_target_iqn_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub iscsi_target_iqn_not_starts_with: crate::Nullable<::std::string::String>,
-    pub iscsi_target_iqn_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub nfs_path: crate::Nullable<::std::string::String>,
-    pub nfs_path_contains: crate::Nullable<::std::string::String>,
-    pub nfs_path_ends_with: crate::Nullable<::std::string::String>,
-    pub nfs_path_gt: crate::Nullable<::std::string::String>,
-    pub nfs_path_gte: crate::Nullable<::std::string::String>,
-    pub nfs_path_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub nfs_path_lt: crate::Nullable<::std::string::String>,
-    pub nfs_path_lte: crate::Nullable<::std::string::String>,
-    pub nfs_path_not: crate::Nullable<::std::string::String>,
-    pub nfs_path_not_contains: crate::Nullable<::std::string::String>,
-    pub nfs_path_not_ends_with: crate::Nullable<::std::string::String>,
-    pub nfs_path_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub nfs_path_not_starts_with: crate::Nullable<::std::string::String>,
-    pub nfs_path_starts_with: crate::Nullable<::std::string::String>,
-    pub nfs_server: crate::Nullable<::std::string::String>,
-    pub nfs_server_contains: crate::Nullable<::std::string::String>,
-    pub nfs_server_ends_with: crate::Nullable<::std::string::String>,
-    pub nfs_server_gt: crate::Nullable<::std::string::String>,
-    pub nfs_server_gte: crate::Nullable<::std::string::String>,
-    pub nfs_server_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub nfs_server_lt: crate::Nullable<::std::string::String>,
-    pub nfs_server_lte: crate::Nullable<::std::string::String>,
-    pub nfs_server_not: crate::Nullable<::std::string::String>,
-    pub nfs_server_not_contains: crate::Nullable<::std::string::String>,
-    pub nfs_server_not_ends_with: crate::Nullable<::std::string::String>,
-    pub nfs_server_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub nfs_server_not_starts_with: crate::Nullable<::std::string::String>,
-    pub nfs_server_starts_with: crate::Nullable<::std::string::String>,
-    pub status: crate::Nullable<crate::models::BackupStoreStatus>,
-    pub status_in: crate::Nullable<::std::vec::Vec<crate::models::BackupStoreStatus>>,
-    pub status_not: crate::Nullable<crate::models::BackupStoreStatus>,
-    pub status_not_in: crate::Nullable<
+    pub created_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub description_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub error_code: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub error_code_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub error_code_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub error_code_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub error_code_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub error_code_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub error_code_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub error_code_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub error_code_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub error_code_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub error_code_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub error_code_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub error_code_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub error_code_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_chap_name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_chap_name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_chap_name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_chap_name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_chap_name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_chap_name_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub iscsi_chap_name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_chap_name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_chap_name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_chap_name_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub iscsi_chap_name_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub iscsi_chap_name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub iscsi_chap_name_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub iscsi_chap_name_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub iscsi_chap_secret: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_chap_secret_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub iscsi_chap_secret_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub iscsi_chap_secret_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_chap_secret_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_chap_secret_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub iscsi_chap_secret_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_chap_secret_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_chap_secret_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_chap_secret_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub iscsi_chap_secret_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub iscsi_chap_secret_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub iscsi_chap_secret_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub iscsi_chap_secret_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub iscsi_ip: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_ip_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_ip_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_ip_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_ip_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_ip_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub iscsi_ip_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_ip_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_ip_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_ip_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_ip_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_ip_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub iscsi_ip_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_ip_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_lun_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_lun_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_lun_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_lun_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_lun_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_lun_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub iscsi_lun_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_lun_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_lun_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_lun_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_lun_id_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub iscsi_lun_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub iscsi_lun_id_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub iscsi_lun_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_port: ::cloudtower_runtime::Nullable<i32>,
+    pub iscsi_port_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub iscsi_port_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub iscsi_port_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub iscsi_port_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub iscsi_port_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub iscsi_port_not: ::cloudtower_runtime::Nullable<i32>,
+    pub iscsi_port_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub iscsi_target_iqn: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_target_iqn_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_target_iqn_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub iscsi_target_iqn_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_target_iqn_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_target_iqn_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub iscsi_target_iqn_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_target_iqn_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_target_iqn_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iscsi_target_iqn_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub iscsi_target_iqn_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub iscsi_target_iqn_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub iscsi_target_iqn_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub iscsi_target_iqn_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_path: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_path_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_path_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_path_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_path_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_path_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub nfs_path_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_path_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_path_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_path_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_path_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_path_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub nfs_path_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_path_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_server: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_server_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_server_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_server_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_server_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_server_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub nfs_server_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_server_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_server_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_server_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_server_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nfs_server_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub nfs_server_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub nfs_server_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub status: ::cloudtower_runtime::Nullable<crate::models::BackupStoreStatus>,
+    pub status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupStoreStatus>,
     >,
-    pub total_capacity: crate::Nullable<i64>,
-    pub total_capacity_gt: crate::Nullable<i64>,
-    pub total_capacity_gte: crate::Nullable<i64>,
-    pub total_capacity_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub total_capacity_lt: crate::Nullable<i64>,
-    pub total_capacity_lte: crate::Nullable<i64>,
-    pub total_capacity_not: crate::Nullable<i64>,
-    pub total_capacity_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub r#type: crate::Nullable<crate::models::BackupStoreType>,
-    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::BackupStoreType>>,
-    pub type_not: crate::Nullable<crate::models::BackupStoreType>,
-    pub type_not_in: crate::Nullable<::std::vec::Vec<crate::models::BackupStoreType>>,
-    pub update_timestamp: crate::Nullable<::std::string::String>,
-    pub update_timestamp_contains: crate::Nullable<::std::string::String>,
-    pub update_timestamp_ends_with: crate::Nullable<::std::string::String>,
-    pub update_timestamp_gt: crate::Nullable<::std::string::String>,
-    pub update_timestamp_gte: crate::Nullable<::std::string::String>,
-    pub update_timestamp_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub update_timestamp_lt: crate::Nullable<::std::string::String>,
-    pub update_timestamp_lte: crate::Nullable<::std::string::String>,
-    pub update_timestamp_not: crate::Nullable<::std::string::String>,
-    pub update_timestamp_not_contains: crate::Nullable<::std::string::String>,
-    pub update_timestamp_not_ends_with: crate::Nullable<::std::string::String>,
-    pub update_timestamp_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub update_timestamp_not_starts_with: crate::Nullable<::std::string::String>,
-    pub update_timestamp_starts_with: crate::Nullable<::std::string::String>,
-    pub used_data_space: crate::Nullable<i64>,
-    pub used_data_space_gt: crate::Nullable<i64>,
-    pub used_data_space_gte: crate::Nullable<i64>,
-    pub used_data_space_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub used_data_space_lt: crate::Nullable<i64>,
-    pub used_data_space_lte: crate::Nullable<i64>,
-    pub used_data_space_not: crate::Nullable<i64>,
-    pub used_data_space_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub used_data_space_usage: crate::Nullable<f64>,
-    pub used_data_space_usage_gt: crate::Nullable<f64>,
-    pub used_data_space_usage_gte: crate::Nullable<f64>,
-    pub used_data_space_usage_in: crate::Nullable<::std::vec::Vec<f64>>,
-    pub used_data_space_usage_lt: crate::Nullable<f64>,
-    pub used_data_space_usage_lte: crate::Nullable<f64>,
-    pub used_data_space_usage_not: crate::Nullable<f64>,
-    pub used_data_space_usage_not_in: crate::Nullable<::std::vec::Vec<f64>>,
-    pub valid_data_space: crate::Nullable<i64>,
-    pub valid_data_space_gt: crate::Nullable<i64>,
-    pub valid_data_space_gte: crate::Nullable<i64>,
-    pub valid_data_space_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub valid_data_space_lt: crate::Nullable<i64>,
-    pub valid_data_space_lte: crate::Nullable<i64>,
-    pub valid_data_space_not: crate::Nullable<i64>,
-    pub valid_data_space_not_in: crate::Nullable<::std::vec::Vec<i64>>,
+    pub status_not: ::cloudtower_runtime::Nullable<crate::models::BackupStoreStatus>,
+    pub status_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupStoreStatus>,
+    >,
+    pub total_capacity: ::cloudtower_runtime::Nullable<i64>,
+    pub total_capacity_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub total_capacity_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub total_capacity_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub total_capacity_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub total_capacity_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub total_capacity_not: ::cloudtower_runtime::Nullable<i64>,
+    pub total_capacity_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub r#type: ::cloudtower_runtime::Nullable<crate::models::BackupStoreType>,
+    pub type_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupStoreType>,
+    >,
+    pub type_not: ::cloudtower_runtime::Nullable<crate::models::BackupStoreType>,
+    pub type_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupStoreType>,
+    >,
+    pub update_timestamp: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub update_timestamp_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub update_timestamp_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub update_timestamp_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub update_timestamp_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub update_timestamp_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub update_timestamp_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub update_timestamp_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub update_timestamp_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub update_timestamp_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub update_timestamp_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub update_timestamp_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub update_timestamp_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub update_timestamp_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub used_data_space: ::cloudtower_runtime::Nullable<i64>,
+    pub used_data_space_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub used_data_space_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub used_data_space_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub used_data_space_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub used_data_space_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub used_data_space_not: ::cloudtower_runtime::Nullable<i64>,
+    pub used_data_space_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub used_data_space_usage: ::cloudtower_runtime::Nullable<f64>,
+    pub used_data_space_usage_gt: ::cloudtower_runtime::Nullable<f64>,
+    pub used_data_space_usage_gte: ::cloudtower_runtime::Nullable<f64>,
+    pub used_data_space_usage_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<f64>>,
+    pub used_data_space_usage_lt: ::cloudtower_runtime::Nullable<f64>,
+    pub used_data_space_usage_lte: ::cloudtower_runtime::Nullable<f64>,
+    pub used_data_space_usage_not: ::cloudtower_runtime::Nullable<f64>,
+    pub used_data_space_usage_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<f64>,
+    >,
+    pub valid_data_space: ::cloudtower_runtime::Nullable<i64>,
+    pub valid_data_space_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub valid_data_space_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub valid_data_space_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub valid_data_space_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub valid_data_space_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub valid_data_space_not: ::cloudtower_runtime::Nullable<i64>,
+    pub valid_data_space_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
 }
 #[cfg(feature = "backup-store-repository")]
 impl ::std::fmt::Debug for BackupStoreRepositoryWhereInput {
@@ -1057,10 +1165,10 @@ impl ::std::fmt::Debug for BackupStoreRepositoryWhereInput {
 }
 #[cfg(feature = "backup-store-repository")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupStoreRepositoryWhereInput {
+impl ::cloudtower_runtime::codec::Decode for BackupStoreRepositoryWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("BackupStoreRepositoryWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1779,8 +1887,8 @@ impl crate::codec::Decode for BackupStoreRepositoryWhereInput {
     }
 }
 #[cfg(feature = "backup-store-repository")]
-impl crate::codec::Encode for BackupStoreRepositoryWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupStoreRepositoryWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -2114,16 +2222,16 @@ impl ::std::fmt::Display for BackupStoreStatus {
     }
 }
 #[cfg(feature = "backup-store-repository")]
-impl crate::codec::Decode for BackupStoreStatus {
+impl ::cloudtower_runtime::codec::Decode for BackupStoreStatus {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "backup-store-repository")]
-impl crate::codec::Encode for BackupStoreStatus {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupStoreStatus {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -2177,16 +2285,16 @@ impl ::std::fmt::Display for BackupStoreType {
     }
 }
 #[cfg(feature = "backup-store-repository")]
-impl crate::codec::Decode for BackupStoreType {
+impl ::cloudtower_runtime::codec::Decode for BackupStoreType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "backup-store-repository")]
-impl crate::codec::Encode for BackupStoreType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupStoreType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -2194,20 +2302,25 @@ impl crate::codec::Encode for BackupStoreType {
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupStoreRepositoriesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::BackupStoreRepositoryOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::BackupStoreRepositoryWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::BackupStoreRepositoryOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::BackupStoreRepositoryWhereInput,
+    >,
 }
 #[cfg(feature = "backup-store-repository")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetBackupStoreRepositoriesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetBackupStoreRepositoriesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetBackupStoreRepositoriesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -2227,8 +2340,9 @@ impl crate::codec::Decode for GetBackupStoreRepositoriesConnectionRequestBody {
     }
 }
 #[cfg(feature = "backup-store-repository")]
-impl crate::codec::Encode for GetBackupStoreRepositoriesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetBackupStoreRepositoriesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -2244,20 +2358,24 @@ impl crate::codec::Encode for GetBackupStoreRepositoriesConnectionRequestBody {
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupStoreRepositoriesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::BackupStoreRepositoryOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::BackupStoreRepositoryWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::BackupStoreRepositoryOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::BackupStoreRepositoryWhereInput,
+    >,
 }
 #[cfg(feature = "backup-store-repository")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetBackupStoreRepositoriesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetBackupStoreRepositoriesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetBackupStoreRepositoriesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -2277,8 +2395,8 @@ impl crate::codec::Decode for GetBackupStoreRepositoriesRequestBody {
     }
 }
 #[cfg(feature = "backup-store-repository")]
-impl crate::codec::Encode for GetBackupStoreRepositoriesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetBackupStoreRepositoriesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -2297,10 +2415,10 @@ pub struct NestedAggregateBackupStoreRepository {
     pub count: i32,
 }
 #[cfg(feature = "backup-store-repository")]
-impl crate::codec::Decode for NestedAggregateBackupStoreRepository {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateBackupStoreRepository {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateBackupStoreRepository")?;
@@ -2320,14 +2438,14 @@ impl crate::codec::Decode for NestedAggregateBackupStoreRepository {
 }
 #[cfg(feature = "backup-store-repository")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateBackupStoreRepository {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupStoreRepository {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-backup-store-repositories` (operation `GetBackupStoreRepositories`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -2338,13 +2456,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::BackupStoreRepository>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-backup-store-repositories",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-store-repositories",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2358,30 +2477,81 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::BackupStoreRepositoryConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-backup-store-repositories-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-store-repositories-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "backup-store-repository")]
-crate::pagination::list_request!(
-    GetBackupStoreRepositoriesRequestBody => BackupStoreRepository,
-    get_backup_store_repositories
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetBackupStoreRepositoriesRequestBody {
+    type Item = crate::models::BackupStoreRepository;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-backup-store-repositories", self)
+            .read()
+    }
+}
 #[cfg(feature = "backup-store-repository")]
-crate::pagination::count_request!(
-    GetBackupStoreRepositoriesRequestBody =>
-    GetBackupStoreRepositoriesConnectionRequestBody,
-    get_backup_store_repositories_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetBackupStoreRepositoriesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetBackupStoreRepositoriesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-store-repositories-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::BackupStoreRepositoryConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "backup-store-repository")]
-crate::pagination::reread_by_id!(
-    BackupStoreRepository => GetBackupStoreRepositoriesRequestBody,
-    BackupStoreRepositoryWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::BackupStoreRepository {
+    type Request = crate::models::GetBackupStoreRepositoriesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetBackupStoreRepositoriesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupStoreRepositoryWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

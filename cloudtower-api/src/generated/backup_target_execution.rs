@@ -30,10 +30,10 @@ pub struct BackupTargetExecution {
     pub vm_name: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "backup-target-execution")]
-impl crate::codec::Decode for BackupTargetExecution {
+impl ::cloudtower_runtime::codec::Decode for BackupTargetExecution {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("BackupTargetExecution")?;
@@ -97,8 +97,8 @@ impl crate::codec::Decode for BackupTargetExecution {
 }
 #[cfg(feature = "backup-target-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for BackupTargetExecution {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupTargetExecution {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("backup_group", &self.backup_group);
         e.field("backup_plan_execution", &self.backup_plan_execution);
@@ -128,10 +128,10 @@ pub struct BackupTargetExecutionConnection {
     pub aggregate: crate::models::NestedAggregateBackupTargetExecution,
 }
 #[cfg(feature = "backup-target-execution")]
-impl crate::codec::Decode for BackupTargetExecutionConnection {
+impl ::cloudtower_runtime::codec::Decode for BackupTargetExecutionConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BackupTargetExecutionConnection")?;
@@ -151,8 +151,8 @@ impl crate::codec::Decode for BackupTargetExecutionConnection {
 }
 #[cfg(feature = "backup-target-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for BackupTargetExecutionConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupTargetExecutionConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -348,16 +348,16 @@ impl ::std::fmt::Display for BackupTargetExecutionOrderByInput {
 }
 #[cfg(feature = "backup-target-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupTargetExecutionOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for BackupTargetExecutionOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "backup-target-execution")]
-impl crate::codec::Encode for BackupTargetExecutionOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupTargetExecutionOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -365,153 +365,201 @@ impl crate::codec::Encode for BackupTargetExecutionOrderByInput {
 #[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupTargetExecutionWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupTargetExecutionWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupTargetExecutionWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupTargetExecutionWhereInput>,
     >,
-    pub backup_group: crate::Nullable<::std::string::String>,
-    pub backup_group_contains: crate::Nullable<::std::string::String>,
-    pub backup_group_ends_with: crate::Nullable<::std::string::String>,
-    pub backup_group_gt: crate::Nullable<::std::string::String>,
-    pub backup_group_gte: crate::Nullable<::std::string::String>,
-    pub backup_group_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub backup_group_lt: crate::Nullable<::std::string::String>,
-    pub backup_group_lte: crate::Nullable<::std::string::String>,
-    pub backup_group_not: crate::Nullable<::std::string::String>,
-    pub backup_group_not_contains: crate::Nullable<::std::string::String>,
-    pub backup_group_not_ends_with: crate::Nullable<::std::string::String>,
-    pub backup_group_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub backup_group_not_starts_with: crate::Nullable<::std::string::String>,
-    pub backup_group_starts_with: crate::Nullable<::std::string::String>,
+    pub backup_group: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_group_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_group_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_group_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_group_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_group_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub backup_group_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_group_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_group_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_group_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub backup_group_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_group_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub backup_group_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub backup_group_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(feature = "backup-plan-execution")]
-    pub backup_plan_execution: crate::Nullable<
-        crate::Related<crate::models::BackupPlanExecutionWhereInput>,
+    pub backup_plan_execution: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupPlanExecutionWhereInput>,
     >,
     #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
-    pub backup_restore_point: crate::Nullable<
-        crate::Related<crate::models::BackupRestorePointWhereInput>,
+    pub backup_restore_point: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BackupRestorePointWhereInput>,
     >,
-    pub cluster_local_id: crate::Nullable<::std::string::String>,
-    pub cluster_local_id_contains: crate::Nullable<::std::string::String>,
-    pub cluster_local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub cluster_local_id_gt: crate::Nullable<::std::string::String>,
-    pub cluster_local_id_gte: crate::Nullable<::std::string::String>,
-    pub cluster_local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub cluster_local_id_lt: crate::Nullable<::std::string::String>,
-    pub cluster_local_id_lte: crate::Nullable<::std::string::String>,
-    pub cluster_local_id_not: crate::Nullable<::std::string::String>,
-    pub cluster_local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub cluster_local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub cluster_local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub cluster_local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub cluster_local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub duration: crate::Nullable<i32>,
-    pub duration_gt: crate::Nullable<i32>,
-    pub duration_gte: crate::Nullable<i32>,
-    pub duration_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub duration_lt: crate::Nullable<i32>,
-    pub duration_lte: crate::Nullable<i32>,
-    pub duration_not: crate::Nullable<i32>,
-    pub duration_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub cluster_local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cluster_local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cluster_local_id_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub cluster_local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cluster_local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cluster_local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub cluster_local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cluster_local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cluster_local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cluster_local_id_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub cluster_local_id_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub cluster_local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub cluster_local_id_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub cluster_local_id_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub duration: ::cloudtower_runtime::Nullable<i32>,
+    pub duration_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub duration_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub duration_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub duration_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub duration_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub duration_not: ::cloudtower_runtime::Nullable<i32>,
+    pub duration_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub executed_at: crate::Nullable<::std::string::String>,
-    pub executed_at_gt: crate::Nullable<::std::string::String>,
-    pub executed_at_gte: crate::Nullable<::std::string::String>,
-    pub executed_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub executed_at_lt: crate::Nullable<::std::string::String>,
-    pub executed_at_lte: crate::Nullable<::std::string::String>,
-    pub executed_at_not: crate::Nullable<::std::string::String>,
-    pub executed_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub parent_backup: crate::Nullable<::std::string::String>,
-    pub parent_backup_contains: crate::Nullable<::std::string::String>,
-    pub parent_backup_ends_with: crate::Nullable<::std::string::String>,
-    pub parent_backup_gt: crate::Nullable<::std::string::String>,
-    pub parent_backup_gte: crate::Nullable<::std::string::String>,
-    pub parent_backup_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub parent_backup_lt: crate::Nullable<::std::string::String>,
-    pub parent_backup_lte: crate::Nullable<::std::string::String>,
-    pub parent_backup_not: crate::Nullable<::std::string::String>,
-    pub parent_backup_not_contains: crate::Nullable<::std::string::String>,
-    pub parent_backup_not_ends_with: crate::Nullable<::std::string::String>,
-    pub parent_backup_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub parent_backup_not_starts_with: crate::Nullable<::std::string::String>,
-    pub parent_backup_starts_with: crate::Nullable<::std::string::String>,
-    pub read_bytes: crate::Nullable<i64>,
-    pub read_bytes_gt: crate::Nullable<i64>,
-    pub read_bytes_gte: crate::Nullable<i64>,
-    pub read_bytes_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub read_bytes_lt: crate::Nullable<i64>,
-    pub read_bytes_lte: crate::Nullable<i64>,
-    pub read_bytes_not: crate::Nullable<i64>,
-    pub read_bytes_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub retry_times: crate::Nullable<i32>,
-    pub retry_times_gt: crate::Nullable<i32>,
-    pub retry_times_gte: crate::Nullable<i32>,
-    pub retry_times_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub retry_times_lt: crate::Nullable<i32>,
-    pub retry_times_lte: crate::Nullable<i32>,
-    pub retry_times_not: crate::Nullable<i32>,
-    pub retry_times_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub status: crate::Nullable<crate::models::BackupExecutionStatus>,
-    pub status_in: crate::Nullable<
+    pub executed_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub executed_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub executed_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub executed_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub executed_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub executed_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub executed_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub executed_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub parent_backup: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub parent_backup_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub parent_backup_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub parent_backup_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub parent_backup_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub parent_backup_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub parent_backup_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub parent_backup_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub parent_backup_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub parent_backup_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub parent_backup_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub parent_backup_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub parent_backup_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub parent_backup_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub read_bytes: ::cloudtower_runtime::Nullable<i64>,
+    pub read_bytes_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub read_bytes_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub read_bytes_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub read_bytes_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub read_bytes_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub read_bytes_not: ::cloudtower_runtime::Nullable<i64>,
+    pub read_bytes_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub retry_times: ::cloudtower_runtime::Nullable<i32>,
+    pub retry_times_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub retry_times_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub retry_times_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub retry_times_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub retry_times_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub retry_times_not: ::cloudtower_runtime::Nullable<i32>,
+    pub retry_times_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub status: ::cloudtower_runtime::Nullable<crate::models::BackupExecutionStatus>,
+    pub status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupExecutionStatus>,
     >,
-    pub status_not: crate::Nullable<crate::models::BackupExecutionStatus>,
-    pub status_not_in: crate::Nullable<
+    pub status_not: ::cloudtower_runtime::Nullable<crate::models::BackupExecutionStatus>,
+    pub status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupExecutionStatus>,
     >,
-    pub total_bytes: crate::Nullable<i64>,
-    pub total_bytes_gt: crate::Nullable<i64>,
-    pub total_bytes_gte: crate::Nullable<i64>,
-    pub total_bytes_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub total_bytes_lt: crate::Nullable<i64>,
-    pub total_bytes_lte: crate::Nullable<i64>,
-    pub total_bytes_not: crate::Nullable<i64>,
-    pub total_bytes_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub r#type: crate::Nullable<crate::models::BackupExecutionType>,
-    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::BackupExecutionType>>,
-    pub type_not: crate::Nullable<crate::models::BackupExecutionType>,
-    pub type_not_in: crate::Nullable<
+    pub total_bytes: ::cloudtower_runtime::Nullable<i64>,
+    pub total_bytes_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub total_bytes_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub total_bytes_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub total_bytes_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub total_bytes_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub total_bytes_not: ::cloudtower_runtime::Nullable<i64>,
+    pub total_bytes_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub r#type: ::cloudtower_runtime::Nullable<crate::models::BackupExecutionType>,
+    pub type_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupExecutionType>,
+    >,
+    pub type_not: ::cloudtower_runtime::Nullable<crate::models::BackupExecutionType>,
+    pub type_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupExecutionType>,
     >,
     #[cfg(
@@ -534,42 +582,54 @@ pub struct BackupTargetExecutionWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vm: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
-    pub vm_local_id: crate::Nullable<::std::string::String>,
-    pub vm_local_id_contains: crate::Nullable<::std::string::String>,
-    pub vm_local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub vm_local_id_gt: crate::Nullable<::std::string::String>,
-    pub vm_local_id_gte: crate::Nullable<::std::string::String>,
-    pub vm_local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub vm_local_id_lt: crate::Nullable<::std::string::String>,
-    pub vm_local_id_lte: crate::Nullable<::std::string::String>,
-    pub vm_local_id_not: crate::Nullable<::std::string::String>,
-    pub vm_local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub vm_local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub vm_local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub vm_local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub vm_local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub vm_name: crate::Nullable<::std::string::String>,
-    pub vm_name_contains: crate::Nullable<::std::string::String>,
-    pub vm_name_ends_with: crate::Nullable<::std::string::String>,
-    pub vm_name_gt: crate::Nullable<::std::string::String>,
-    pub vm_name_gte: crate::Nullable<::std::string::String>,
-    pub vm_name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub vm_name_lt: crate::Nullable<::std::string::String>,
-    pub vm_name_lte: crate::Nullable<::std::string::String>,
-    pub vm_name_not: crate::Nullable<::std::string::String>,
-    pub vm_name_not_contains: crate::Nullable<::std::string::String>,
-    pub vm_name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub vm_name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub vm_name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub vm_name_starts_with: crate::Nullable<::std::string::String>,
+    pub vm: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VmWhereInput>,
+    >,
+    pub vm_local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub vm_local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub vm_local_id_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub vm_local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_name_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub vm_name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub vm_name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "backup-target-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BackupTargetExecutionWhereInput {
+impl ::cloudtower_runtime::codec::Decode for BackupTargetExecutionWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("BackupTargetExecutionWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -989,8 +1049,8 @@ impl crate::codec::Decode for BackupTargetExecutionWhereInput {
     }
 }
 #[cfg(feature = "backup-target-execution")]
-impl crate::codec::Encode for BackupTargetExecutionWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BackupTargetExecutionWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1179,20 +1239,25 @@ impl crate::codec::Encode for BackupTargetExecutionWhereInput {
 #[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupTargetExecutionsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::BackupTargetExecutionOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::BackupTargetExecutionWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::BackupTargetExecutionOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::BackupTargetExecutionWhereInput,
+    >,
 }
 #[cfg(feature = "backup-target-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetBackupTargetExecutionsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetBackupTargetExecutionsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetBackupTargetExecutionsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1212,8 +1277,9 @@ impl crate::codec::Decode for GetBackupTargetExecutionsConnectionRequestBody {
     }
 }
 #[cfg(feature = "backup-target-execution")]
-impl crate::codec::Encode for GetBackupTargetExecutionsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetBackupTargetExecutionsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -1229,20 +1295,24 @@ impl crate::codec::Encode for GetBackupTargetExecutionsConnectionRequestBody {
 #[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupTargetExecutionsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::BackupTargetExecutionOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::BackupTargetExecutionWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::BackupTargetExecutionOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::BackupTargetExecutionWhereInput,
+    >,
 }
 #[cfg(feature = "backup-target-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetBackupTargetExecutionsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetBackupTargetExecutionsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetBackupTargetExecutionsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1262,8 +1332,8 @@ impl crate::codec::Decode for GetBackupTargetExecutionsRequestBody {
     }
 }
 #[cfg(feature = "backup-target-execution")]
-impl crate::codec::Encode for GetBackupTargetExecutionsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetBackupTargetExecutionsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -1282,10 +1352,10 @@ pub struct NestedAggregateBackupTargetExecution {
     pub count: i32,
 }
 #[cfg(feature = "backup-target-execution")]
-impl crate::codec::Decode for NestedAggregateBackupTargetExecution {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateBackupTargetExecution {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateBackupTargetExecution")?;
@@ -1305,14 +1375,14 @@ impl crate::codec::Decode for NestedAggregateBackupTargetExecution {
 }
 #[cfg(feature = "backup-target-execution")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateBackupTargetExecution {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupTargetExecution {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-backup-target-executions` (operation `GetBackupTargetExecutions`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1323,13 +1393,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::BackupTargetExecution>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-backup-target-executions",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-target-executions",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1343,30 +1414,81 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::BackupTargetExecutionConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-backup-target-executions-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-target-executions-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "backup-target-execution")]
-crate::pagination::list_request!(
-    GetBackupTargetExecutionsRequestBody => BackupTargetExecution,
-    get_backup_target_executions
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetBackupTargetExecutionsRequestBody {
+    type Item = crate::models::BackupTargetExecution;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-backup-target-executions", self)
+            .read()
+    }
+}
 #[cfg(feature = "backup-target-execution")]
-crate::pagination::count_request!(
-    GetBackupTargetExecutionsRequestBody =>
-    GetBackupTargetExecutionsConnectionRequestBody,
-    get_backup_target_executions_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetBackupTargetExecutionsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetBackupTargetExecutionsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-backup-target-executions-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::BackupTargetExecutionConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "backup-target-execution")]
-crate::pagination::reread_by_id!(
-    BackupTargetExecution => GetBackupTargetExecutionsRequestBody,
-    BackupTargetExecutionWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::BackupTargetExecution {
+    type Request = crate::models::GetBackupTargetExecutionsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetBackupTargetExecutionsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupTargetExecutionWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

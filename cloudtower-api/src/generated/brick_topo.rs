@@ -48,17 +48,17 @@ impl ::std::fmt::Display for BrickPhaseEnum {
     }
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Decode for BrickPhaseEnum {
+impl ::cloudtower_runtime::codec::Decode for BrickPhaseEnum {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for BrickPhaseEnum {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BrickPhaseEnum {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -88,10 +88,10 @@ pub struct BrickTopo {
     >,
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Decode for BrickTopo {
+impl ::cloudtower_runtime::codec::Decode for BrickTopo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 7];
         let mut key = d.first_key("BrickTopo")?;
@@ -150,8 +150,8 @@ impl crate::codec::Decode for BrickTopo {
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for BrickTopo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BrickTopo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("capacity", &self.capacity);
         e.required_field("cluster", &self.cluster);
@@ -179,10 +179,10 @@ pub struct BrickTopoConnection {
     pub aggregate: crate::models::NestedAggregateBrickTopo,
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Decode for BrickTopoConnection {
+impl ::cloudtower_runtime::codec::Decode for BrickTopoConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BrickTopoConnection")?;
@@ -202,8 +202,8 @@ impl crate::codec::Decode for BrickTopoConnection {
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for BrickTopoConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BrickTopoConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -213,7 +213,7 @@ impl crate::codec::Encode for BrickTopoConnection {
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoCreationParams {
-    pub tag_position_in_brick: crate::Nullable<
+    pub tag_position_in_brick: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::NestedTagPosition>,
     >,
     pub node_topoes: ::std::option::Option<crate::models::NodeTopoWhereInput>,
@@ -226,10 +226,10 @@ pub struct BrickTopoCreationParams {
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BrickTopoCreationParams {
+impl ::cloudtower_runtime::codec::Decode for BrickTopoCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("BrickTopoCreationParams")?;
@@ -270,8 +270,8 @@ impl crate::codec::Decode for BrickTopoCreationParams {
     }
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Encode for BrickTopoCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BrickTopoCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("tag_position_in_brick", &self.tag_position_in_brick);
         e.field("node_topoes", &self.node_topoes);
@@ -292,10 +292,10 @@ pub struct BrickTopoDeletionParams {
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BrickTopoDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for BrickTopoDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BrickTopoDeletionParams")?;
@@ -314,8 +314,8 @@ impl crate::codec::Decode for BrickTopoDeletionParams {
     }
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Encode for BrickTopoDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BrickTopoDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -330,10 +330,10 @@ pub struct BrickTopoMoveParams {
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BrickTopoMoveParams {
+impl ::cloudtower_runtime::codec::Decode for BrickTopoMoveParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("BrickTopoMoveParams")?;
@@ -356,8 +356,8 @@ impl crate::codec::Decode for BrickTopoMoveParams {
     }
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Encode for BrickTopoMoveParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BrickTopoMoveParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -373,10 +373,10 @@ pub struct BrickTopoMoveParamsData {
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BrickTopoMoveParamsData {
+impl ::cloudtower_runtime::codec::Decode for BrickTopoMoveParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BrickTopoMoveParamsData")?;
@@ -396,8 +396,8 @@ impl crate::codec::Decode for BrickTopoMoveParamsData {
     }
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Encode for BrickTopoMoveParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BrickTopoMoveParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("rack_topo_id", &self.rack_topo_id);
         e.required_field("position", &self.position);
@@ -564,16 +564,16 @@ impl ::std::fmt::Display for BrickTopoOrderByInput {
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BrickTopoOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for BrickTopoOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Encode for BrickTopoOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BrickTopoOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -586,10 +586,10 @@ pub struct BrickTopoUpdationParams {
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BrickTopoUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for BrickTopoUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("BrickTopoUpdationParams")?;
@@ -612,8 +612,8 @@ impl crate::codec::Decode for BrickTopoUpdationParams {
     }
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Encode for BrickTopoUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BrickTopoUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -624,7 +624,7 @@ impl crate::codec::Encode for BrickTopoUpdationParams {
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoUpdationParamsData {
-    pub tag_position_in_brick: crate::Nullable<
+    pub tag_position_in_brick: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::NestedTagPosition>,
     >,
     pub node_topoes: ::std::option::Option<crate::models::NodeTopoWhereInput>,
@@ -635,10 +635,10 @@ pub struct BrickTopoUpdationParamsData {
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BrickTopoUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for BrickTopoUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("BrickTopoUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -659,8 +659,8 @@ impl crate::codec::Decode for BrickTopoUpdationParamsData {
     }
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Encode for BrickTopoUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BrickTopoUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("tag_position_in_brick", &self.tag_position_in_brick);
         e.field("node_topoes", &self.node_topoes);
@@ -678,10 +678,10 @@ pub struct DeleteBrickTopo {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Decode for DeleteBrickTopo {
+impl ::cloudtower_runtime::codec::Decode for DeleteBrickTopo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteBrickTopo")?;
@@ -701,8 +701,8 @@ impl crate::codec::Decode for DeleteBrickTopo {
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteBrickTopo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteBrickTopo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -712,20 +712,20 @@ impl crate::codec::Encode for DeleteBrickTopo {
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBrickTopoesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::BrickTopoOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::BrickTopoWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::BrickTopoOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::BrickTopoWhereInput>,
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetBrickTopoesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetBrickTopoesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetBrickTopoesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -745,8 +745,8 @@ impl crate::codec::Decode for GetBrickTopoesConnectionRequestBody {
     }
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Encode for GetBrickTopoesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetBrickTopoesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -762,20 +762,20 @@ impl crate::codec::Encode for GetBrickTopoesConnectionRequestBody {
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBrickTopoesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::BrickTopoOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::BrickTopoWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::BrickTopoOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::BrickTopoWhereInput>,
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetBrickTopoesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetBrickTopoesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetBrickTopoesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -795,8 +795,8 @@ impl crate::codec::Decode for GetBrickTopoesRequestBody {
     }
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Encode for GetBrickTopoesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetBrickTopoesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -815,10 +815,10 @@ pub struct NestedAggregateBrickTopo {
     pub count: i32,
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Decode for NestedAggregateBrickTopo {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateBrickTopo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateBrickTopo")?;
@@ -838,8 +838,8 @@ impl crate::codec::Decode for NestedAggregateBrickTopo {
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateBrickTopo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateBrickTopo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -855,10 +855,10 @@ pub struct NestedBrickDiskLayout {
     pub row: i32,
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Decode for NestedBrickDiskLayout {
+impl ::cloudtower_runtime::codec::Decode for NestedBrickDiskLayout {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("NestedBrickDiskLayout")?;
@@ -894,8 +894,8 @@ impl crate::codec::Decode for NestedBrickDiskLayout {
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedBrickDiskLayout {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedBrickDiskLayout {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("column", &self.column);
         e.required_field("direction", &self.direction);
@@ -911,10 +911,10 @@ pub struct NestedBrickPower {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Decode for NestedBrickPower {
+impl ::cloudtower_runtime::codec::Decode for NestedBrickPower {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedBrickPower")?;
@@ -934,8 +934,8 @@ impl crate::codec::Decode for NestedBrickPower {
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedBrickPower {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedBrickPower {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -945,14 +945,14 @@ impl crate::codec::Encode for NestedBrickPower {
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedCapacity {
-    pub column: crate::Nullable<i32>,
-    pub row: crate::Nullable<i32>,
+    pub column: ::cloudtower_runtime::Nullable<i32>,
+    pub row: ::cloudtower_runtime::Nullable<i32>,
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Decode for NestedCapacity {
+impl ::cloudtower_runtime::codec::Decode for NestedCapacity {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NestedCapacity")?;
         while let ::std::option::Option::Some(k) = key {
@@ -967,8 +967,8 @@ impl crate::codec::Decode for NestedCapacity {
     }
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Encode for NestedCapacity {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedCapacity {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("column", &self.column);
         e.field("row", &self.row);
@@ -984,10 +984,10 @@ pub struct NestedTagPosition {
     pub tag: ::std::string::String,
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Decode for NestedTagPosition {
+impl ::cloudtower_runtime::codec::Decode for NestedTagPosition {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("NestedTagPosition")?;
@@ -1014,8 +1014,8 @@ impl crate::codec::Decode for NestedTagPosition {
     }
 }
 #[cfg(feature = "brick-topo")]
-impl crate::codec::Encode for NestedTagPosition {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedTagPosition {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("column", &self.column);
         e.required_field("row", &self.row);
@@ -1023,7 +1023,7 @@ impl crate::codec::Encode for NestedTagPosition {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-brick-topo` (operation `CreateBrickTopo`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1033,11 +1033,11 @@ impl crate::Client {
         body: &[crate::models::BrickTopoCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::BrickTopo>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::BrickTopo>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-brick-topo", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-brick-topo", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1050,11 +1050,13 @@ impl crate::Client {
         body: &crate::models::BrickTopoDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteBrickTopo>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteBrickTopo>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-brick-topo", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-brick-topo", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1068,10 +1070,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::BrickTopo>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-brick-topoes", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-brick-topoes", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1083,12 +1086,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetBrickTopoesConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::BrickTopoConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::BrickTopoConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-brick-topoes-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-brick-topoes-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1101,11 +1108,11 @@ impl crate::Client {
         body: &crate::models::BrickTopoMoveParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::BrickTopo>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::BrickTopo>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("move-brick-topo", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("move-brick-topo", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1118,25 +1125,72 @@ impl crate::Client {
         body: &crate::models::BrickTopoUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::BrickTopo>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::BrickTopo>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-brick-topo", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-brick-topo", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "brick-topo")]
-crate::pagination::list_request!(
-    GetBrickTopoesRequestBody => BrickTopo, get_brick_topoes
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetBrickTopoesRequestBody {
+    type Item = crate::models::BrickTopo;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-brick-topoes", self).read()
+    }
+}
 #[cfg(feature = "brick-topo")]
-crate::pagination::count_request!(
-    GetBrickTopoesRequestBody => GetBrickTopoesConnectionRequestBody,
-    get_brick_topoes_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetBrickTopoesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetBrickTopoesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-brick-topoes-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::BrickTopoConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "brick-topo")]
-crate::pagination::reread_by_id!(
-    BrickTopo => GetBrickTopoesRequestBody, BrickTopoWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::BrickTopo {
+    type Request = crate::models::GetBrickTopoesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetBrickTopoesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BrickTopoWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

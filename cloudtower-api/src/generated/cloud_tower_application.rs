@@ -25,10 +25,10 @@ pub struct ApplicationVmSpec {
     pub cloud_init_user_data: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Decode for ApplicationVmSpec {
+impl ::cloudtower_runtime::codec::Decode for ApplicationVmSpec {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ApplicationVmSpec")?;
         while let ::std::option::Option::Some(k) = key {
@@ -58,8 +58,8 @@ impl crate::codec::Decode for ApplicationVmSpec {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for ApplicationVmSpec {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpec {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vmUsage", &self.vm_usage);
         e.field("storages", &self.storages);
@@ -125,16 +125,16 @@ impl ::std::fmt::Display for ApplicationVmSpecAffinityPolicy {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Decode for ApplicationVmSpecAffinityPolicy {
+impl ::cloudtower_runtime::codec::Decode for ApplicationVmSpecAffinityPolicy {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for ApplicationVmSpecAffinityPolicy {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecAffinityPolicy {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -154,10 +154,10 @@ pub struct ApplicationVmSpecDefinition {
     >,
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Decode for ApplicationVmSpecDefinition {
+impl ::cloudtower_runtime::codec::Decode for ApplicationVmSpecDefinition {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ApplicationVmSpecDefinition")?;
         while let ::std::option::Option::Some(k) = key {
@@ -176,8 +176,8 @@ impl crate::codec::Decode for ApplicationVmSpecDefinition {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for ApplicationVmSpecDefinition {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecDefinition {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vmAffinity", &self.vm_affinity);
         e.field("placement", &self.placement);
@@ -196,10 +196,10 @@ pub struct ApplicationVmSpecEnv {
     pub name: ::std::string::String,
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Decode for ApplicationVmSpecEnv {
+impl ::cloudtower_runtime::codec::Decode for ApplicationVmSpecEnv {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ApplicationVmSpecEnv")?;
@@ -219,8 +219,8 @@ impl crate::codec::Decode for ApplicationVmSpecEnv {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for ApplicationVmSpecEnv {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecEnv {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("value", &self.value);
         e.required_field("name", &self.name);
@@ -237,10 +237,10 @@ pub struct ApplicationVmSpecNetwork {
     pub dns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Decode for ApplicationVmSpecNetwork {
+impl ::cloudtower_runtime::codec::Decode for ApplicationVmSpecNetwork {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ApplicationVmSpecNetwork")?;
         while let ::std::option::Option::Some(k) = key {
@@ -255,8 +255,8 @@ impl crate::codec::Decode for ApplicationVmSpecNetwork {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for ApplicationVmSpecNetwork {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecNetwork {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("nics", &self.nics);
         e.field("dns", &self.dns);
@@ -274,10 +274,10 @@ pub struct ApplicationVmSpecNic {
     pub dhcp: ::std::option::Option<bool>,
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Decode for ApplicationVmSpecNic {
+impl ::cloudtower_runtime::codec::Decode for ApplicationVmSpecNic {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ApplicationVmSpecNic")?;
         while let ::std::option::Option::Some(k) = key {
@@ -295,8 +295,8 @@ impl crate::codec::Decode for ApplicationVmSpecNic {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for ApplicationVmSpecNic {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecNic {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vlanId", &self.vlan_id);
         e.field("mask", &self.mask);
@@ -314,10 +314,10 @@ pub struct ApplicationVmSpecPlacement {
     pub situation: crate::models::ApplicationVmSpecPlacementSituation,
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Decode for ApplicationVmSpecPlacement {
+impl ::cloudtower_runtime::codec::Decode for ApplicationVmSpecPlacement {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ApplicationVmSpecPlacement")?;
@@ -340,8 +340,8 @@ impl crate::codec::Decode for ApplicationVmSpecPlacement {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for ApplicationVmSpecPlacement {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecPlacement {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("verb", &self.verb);
         e.required_field("situation", &self.situation);
@@ -394,16 +394,16 @@ impl ::std::fmt::Display for ApplicationVmSpecPlacementSituation {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Decode for ApplicationVmSpecPlacementSituation {
+impl ::cloudtower_runtime::codec::Decode for ApplicationVmSpecPlacementSituation {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for ApplicationVmSpecPlacementSituation {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecPlacementSituation {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -453,16 +453,16 @@ impl ::std::fmt::Display for ApplicationVmSpecPlacementVerb {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Decode for ApplicationVmSpecPlacementVerb {
+impl ::cloudtower_runtime::codec::Decode for ApplicationVmSpecPlacementVerb {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for ApplicationVmSpecPlacementVerb {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecPlacementVerb {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -474,10 +474,10 @@ pub struct ApplicationVmSpecStatus {
     pub message: ::std::option::Option<crate::models::VmStatus>,
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Decode for ApplicationVmSpecStatus {
+impl ::cloudtower_runtime::codec::Decode for ApplicationVmSpecStatus {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ApplicationVmSpecStatus")?;
         while let ::std::option::Option::Some(k) = key {
@@ -492,8 +492,8 @@ impl crate::codec::Decode for ApplicationVmSpecStatus {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for ApplicationVmSpecStatus {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecStatus {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vmIps", &self.vm_ips);
         e.field("message", &self.message);
@@ -508,10 +508,10 @@ pub struct ApplicationVmSpecStorage {
     pub size: ::std::option::Option<i64>,
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Decode for ApplicationVmSpecStorage {
+impl ::cloudtower_runtime::codec::Decode for ApplicationVmSpecStorage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ApplicationVmSpecStorage")?;
         while let ::std::option::Option::Some(k) = key {
@@ -526,8 +526,8 @@ impl crate::codec::Decode for ApplicationVmSpecStorage {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for ApplicationVmSpecStorage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecStorage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("size_unit", &self.size_unit);
         e.field("size", &self.size);
@@ -554,10 +554,10 @@ pub struct CloudTowerApplication {
     pub vm_spec: ::serde_json::Value,
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Decode for CloudTowerApplication {
+impl ::cloudtower_runtime::codec::Decode for CloudTowerApplication {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("CloudTowerApplication")?;
@@ -618,8 +618,8 @@ impl crate::codec::Decode for CloudTowerApplication {
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for CloudTowerApplication {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CloudTowerApplication {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("entityAsyncStatus", &self.entity_async_status);
         e.required_field("id", &self.id);
@@ -643,10 +643,10 @@ pub struct CloudTowerApplicationConnection {
     pub aggregate: crate::models::NestedAggregateCloudTowerApplication,
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Decode for CloudTowerApplicationConnection {
+impl ::cloudtower_runtime::codec::Decode for CloudTowerApplicationConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("CloudTowerApplicationConnection")?;
@@ -666,8 +666,8 @@ impl crate::codec::Decode for CloudTowerApplicationConnection {
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for CloudTowerApplicationConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -813,16 +813,16 @@ impl ::std::fmt::Display for CloudTowerApplicationOrderByInput {
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for CloudTowerApplicationOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for CloudTowerApplicationOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for CloudTowerApplicationOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -830,13 +830,13 @@ impl crate::codec::Encode for CloudTowerApplicationOrderByInput {
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudTowerApplicationWhereUniqueInput {
-    pub id: crate::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Decode for CloudTowerApplicationWhereUniqueInput {
+impl ::cloudtower_runtime::codec::Decode for CloudTowerApplicationWhereUniqueInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("CloudTowerApplicationWhereUniqueInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -850,8 +850,8 @@ impl crate::codec::Decode for CloudTowerApplicationWhereUniqueInput {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for CloudTowerApplicationWhereUniqueInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationWhereUniqueInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("id", &self.id);
         e.end_object();
@@ -864,10 +864,10 @@ pub struct DeleteCloudTowerApplicationPackage {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Decode for DeleteCloudTowerApplicationPackage {
+impl ::cloudtower_runtime::codec::Decode for DeleteCloudTowerApplicationPackage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteCloudTowerApplicationPackage")?;
@@ -887,8 +887,8 @@ impl crate::codec::Decode for DeleteCloudTowerApplicationPackage {
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteCloudTowerApplicationPackage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteCloudTowerApplicationPackage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -902,10 +902,10 @@ pub struct DeleteCloudTowerApplicationPackageParams {
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for DeleteCloudTowerApplicationPackageParams {
+impl ::cloudtower_runtime::codec::Decode for DeleteCloudTowerApplicationPackageParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteCloudTowerApplicationPackageParams")?;
@@ -924,8 +924,8 @@ impl crate::codec::Decode for DeleteCloudTowerApplicationPackageParams {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for DeleteCloudTowerApplicationPackageParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteCloudTowerApplicationPackageParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -941,10 +941,10 @@ pub struct DeployCloudTowerApplicationParams {
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for DeployCloudTowerApplicationParams {
+impl ::cloudtower_runtime::codec::Decode for DeployCloudTowerApplicationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("DeployCloudTowerApplicationParams")?;
@@ -975,8 +975,8 @@ impl crate::codec::Decode for DeployCloudTowerApplicationParams {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for DeployCloudTowerApplicationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeployCloudTowerApplicationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("name", &self.name);
         e.required_field("targetPackage", &self.target_package);
@@ -988,20 +988,25 @@ impl crate::codec::Encode for DeployCloudTowerApplicationParams {
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetCloudTowerApplicationsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::CloudTowerApplicationOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::CloudTowerApplicationWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::CloudTowerApplicationOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::CloudTowerApplicationWhereInput,
+    >,
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetCloudTowerApplicationsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetCloudTowerApplicationsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetCloudTowerApplicationsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1021,8 +1026,9 @@ impl crate::codec::Decode for GetCloudTowerApplicationsConnectionRequestBody {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for GetCloudTowerApplicationsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetCloudTowerApplicationsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -1038,20 +1044,24 @@ impl crate::codec::Encode for GetCloudTowerApplicationsConnectionRequestBody {
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetCloudTowerApplicationsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::CloudTowerApplicationOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::CloudTowerApplicationWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::CloudTowerApplicationOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::CloudTowerApplicationWhereInput,
+    >,
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetCloudTowerApplicationsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetCloudTowerApplicationsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetCloudTowerApplicationsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1071,8 +1081,8 @@ impl crate::codec::Decode for GetCloudTowerApplicationsRequestBody {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for GetCloudTowerApplicationsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetCloudTowerApplicationsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -1091,10 +1101,10 @@ pub struct NestedAggregateCloudTowerApplication {
     pub count: i32,
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Decode for NestedAggregateCloudTowerApplication {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateCloudTowerApplication {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateCloudTowerApplication")?;
@@ -1114,8 +1124,8 @@ impl crate::codec::Decode for NestedAggregateCloudTowerApplication {
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateCloudTowerApplication {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateCloudTowerApplication {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -1129,10 +1139,10 @@ pub struct NestedCloudTowerApplicationPackage {
     pub name: ::std::string::String,
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Decode for NestedCloudTowerApplicationPackage {
+impl ::cloudtower_runtime::codec::Decode for NestedCloudTowerApplicationPackage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedCloudTowerApplicationPackage")?;
@@ -1156,8 +1166,8 @@ impl crate::codec::Decode for NestedCloudTowerApplicationPackage {
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedCloudTowerApplicationPackage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedCloudTowerApplicationPackage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.required_field("name", &self.name);
@@ -1172,10 +1182,10 @@ pub struct UninstallCloudTowerApplicationParams {
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UninstallCloudTowerApplicationParams {
+impl ::cloudtower_runtime::codec::Decode for UninstallCloudTowerApplicationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("UninstallCloudTowerApplicationParams")?;
@@ -1194,8 +1204,8 @@ impl crate::codec::Decode for UninstallCloudTowerApplicationParams {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for UninstallCloudTowerApplicationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UninstallCloudTowerApplicationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -1210,10 +1220,10 @@ pub struct UpgradeCloudTowerApplicationParams {
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UpgradeCloudTowerApplicationParams {
+impl ::cloudtower_runtime::codec::Decode for UpgradeCloudTowerApplicationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("UpgradeCloudTowerApplicationParams")?;
@@ -1240,8 +1250,8 @@ impl crate::codec::Decode for UpgradeCloudTowerApplicationParams {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for UpgradeCloudTowerApplicationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UpgradeCloudTowerApplicationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -1256,10 +1266,10 @@ pub struct UpgradeCloudTowerApplicationParamsData {
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UpgradeCloudTowerApplicationParamsData {
+impl ::cloudtower_runtime::codec::Decode for UpgradeCloudTowerApplicationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("UpgradeCloudTowerApplicationParamsData")?;
@@ -1282,8 +1292,8 @@ impl crate::codec::Decode for UpgradeCloudTowerApplicationParamsData {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-impl crate::codec::Encode for UpgradeCloudTowerApplicationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UpgradeCloudTowerApplicationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("targetPackage", &self.target_package);
         e.end_object();
@@ -1293,7 +1303,7 @@ impl crate::codec::Encode for UpgradeCloudTowerApplicationParamsData {
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadCloudTowerApplicationPackageRequestBody {
-    pub file: crate::client::FilePart,
+    pub file: ::cloudtower_runtime::FilePart,
     pub name: ::std::option::Option<::std::string::String>,
     pub size: ::std::option::Option<::std::string::String>,
     pub size_unit: ::std::option::Option<::std::string::String>,
@@ -1302,29 +1312,32 @@ pub struct UploadCloudTowerApplicationPackageRequestBody {
 #[cfg(feature = "cloud-tower-application")]
 impl UploadCloudTowerApplicationPackageRequestBody {
     /// The form fields, required ones first; unset optional fields are left out.
-    pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
+    pub fn to_fields(&self) -> ::std::vec::Vec<::cloudtower_runtime::MultipartField> {
         let mut fields = ::std::vec::Vec::from([
-            crate::client::MultipartField::file(
+            ::cloudtower_runtime::MultipartField::file(
                 "file",
                 ::std::clone::Clone::clone(&self.file),
             ),
         ]);
         if let ::std::option::Option::Some(value) = self.name.as_ref() {
-            fields.push(crate::client::MultipartField::text("name", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("name", value));
         }
         if let ::std::option::Option::Some(value) = self.size.as_ref() {
-            fields.push(crate::client::MultipartField::text("size", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("size", value));
         }
         if let ::std::option::Option::Some(value) = self.size_unit.as_ref() {
-            fields.push(crate::client::MultipartField::text("size_unit", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("size_unit", value));
         }
         if let ::std::option::Option::Some(value) = self.upload_task_id.as_ref() {
-            fields.push(crate::client::MultipartField::text("upload_task_id", value));
+            fields
+                .push(
+                    ::cloudtower_runtime::MultipartField::text("upload_task_id", value),
+                );
         }
         fields
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/delete-cloudtower-application-package` (operation `DeleteCloudTowerApplicationPackage`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1335,10 +1348,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::DeleteCloudTowerApplicationPackage>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "delete-cloudtower-application-package",
             body,
         );
@@ -1355,10 +1368,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::CloudTowerApplication,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "deploy-cloudtower-application",
             body,
         );
@@ -1375,13 +1388,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::CloudTowerApplicationConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-cloud-tower-applications-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-cloud-tower-applications-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1395,13 +1409,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::CloudTowerApplication>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-cloudtower-applications",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-cloudtower-applications",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1415,10 +1430,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::CloudTowerApplication>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "uninstall-cloudtower-application",
             body,
         );
@@ -1435,10 +1450,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::CloudTowerApplication,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "upgrade-cloudtower-application",
             body,
         );
@@ -1455,10 +1470,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::UploadTask>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::multipart(
+        let request = ::cloudtower_runtime::ApiRequest::multipart(
             "upload-cloudtower-application-package",
             body.to_fields(),
         );
@@ -1467,18 +1482,68 @@ impl crate::Client {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
-crate::pagination::list_request!(
-    GetCloudTowerApplicationsRequestBody => CloudTowerApplication,
-    get_cloud_tower_applications
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetCloudTowerApplicationsRequestBody {
+    type Item = crate::models::CloudTowerApplication;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-cloudtower-applications", self)
+            .read()
+    }
+}
 #[cfg(feature = "cloud-tower-application")]
-crate::pagination::count_request!(
-    GetCloudTowerApplicationsRequestBody =>
-    GetCloudTowerApplicationsConnectionRequestBody,
-    get_cloud_tower_applications_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetCloudTowerApplicationsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetCloudTowerApplicationsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-cloud-tower-applications-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::CloudTowerApplicationConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "cloud-tower-application")]
-crate::pagination::reread_by_id!(
-    CloudTowerApplication => GetCloudTowerApplicationsRequestBody,
-    CloudTowerApplicationWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::CloudTowerApplication {
+    type Request = crate::models::GetCloudTowerApplicationsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetCloudTowerApplicationsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::CloudTowerApplicationWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -18,10 +18,10 @@ pub struct CloudTowerApplicationPackage {
     pub version: ::std::string::String,
 }
 #[cfg(feature = "cloud-tower-application-package")]
-impl crate::codec::Decode for CloudTowerApplicationPackage {
+impl ::cloudtower_runtime::codec::Decode for CloudTowerApplicationPackage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 7];
         let mut key = d.first_key("CloudTowerApplicationPackage")?;
@@ -78,8 +78,8 @@ impl crate::codec::Decode for CloudTowerApplicationPackage {
 }
 #[cfg(feature = "cloud-tower-application-package")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for CloudTowerApplicationPackage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("applications", &self.applications);
         e.required_field("architecture", &self.architecture);
@@ -99,10 +99,10 @@ pub struct CloudTowerApplicationPackageConnection {
     pub aggregate: crate::models::NestedAggregateCloudTowerApplicationPackage,
 }
 #[cfg(feature = "cloud-tower-application-package")]
-impl crate::codec::Decode for CloudTowerApplicationPackageConnection {
+impl ::cloudtower_runtime::codec::Decode for CloudTowerApplicationPackageConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("CloudTowerApplicationPackageConnection")?;
@@ -126,8 +126,8 @@ impl crate::codec::Decode for CloudTowerApplicationPackageConnection {
 }
 #[cfg(feature = "cloud-tower-application-package")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for CloudTowerApplicationPackageConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackageConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -243,16 +243,16 @@ impl ::std::fmt::Display for CloudTowerApplicationPackageOrderByInput {
 }
 #[cfg(feature = "cloud-tower-application-package")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for CloudTowerApplicationPackageOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for CloudTowerApplicationPackageOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "cloud-tower-application-package")]
-impl crate::codec::Encode for CloudTowerApplicationPackageOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackageOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -260,22 +260,25 @@ impl crate::codec::Encode for CloudTowerApplicationPackageOrderByInput {
 #[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetCloudTowerApplicationPackagesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::CloudTowerApplicationPackageOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::CloudTowerApplicationPackageWhereInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::CloudTowerApplicationPackageWhereInput,
+    >,
 }
 #[cfg(feature = "cloud-tower-application-package")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetCloudTowerApplicationPackagesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetCloudTowerApplicationPackagesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d
             .first_key("GetCloudTowerApplicationPackagesConnectionRequestBody")?;
@@ -296,8 +299,9 @@ impl crate::codec::Decode for GetCloudTowerApplicationPackagesConnectionRequestB
     }
 }
 #[cfg(feature = "cloud-tower-application-package")]
-impl crate::codec::Encode for GetCloudTowerApplicationPackagesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetCloudTowerApplicationPackagesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -313,22 +317,25 @@ impl crate::codec::Encode for GetCloudTowerApplicationPackagesConnectionRequestB
 #[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetCloudTowerApplicationPackagesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::CloudTowerApplicationPackageOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::CloudTowerApplicationPackageWhereInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::CloudTowerApplicationPackageWhereInput,
+    >,
 }
 #[cfg(feature = "cloud-tower-application-package")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetCloudTowerApplicationPackagesRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetCloudTowerApplicationPackagesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetCloudTowerApplicationPackagesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -348,8 +355,9 @@ impl crate::codec::Decode for GetCloudTowerApplicationPackagesRequestBody {
     }
 }
 #[cfg(feature = "cloud-tower-application-package")]
-impl crate::codec::Encode for GetCloudTowerApplicationPackagesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetCloudTowerApplicationPackagesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -368,10 +376,11 @@ pub struct NestedAggregateCloudTowerApplicationPackage {
     pub count: i32,
 }
 #[cfg(feature = "cloud-tower-application-package")]
-impl crate::codec::Decode for NestedAggregateCloudTowerApplicationPackage {
+impl ::cloudtower_runtime::codec::Decode
+for NestedAggregateCloudTowerApplicationPackage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateCloudTowerApplicationPackage")?;
@@ -395,14 +404,15 @@ impl crate::codec::Decode for NestedAggregateCloudTowerApplicationPackage {
 }
 #[cfg(feature = "cloud-tower-application-package")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateCloudTowerApplicationPackage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for NestedAggregateCloudTowerApplicationPackage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-cloud-tower-application-packages-connection` (operation `GetCloudTowerApplicationPackagesConnection`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -413,13 +423,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::CloudTowerApplicationPackageConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-cloud-tower-application-packages-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-cloud-tower-application-packages-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -433,30 +444,85 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::CloudTowerApplicationPackage>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-cloudtower-application-packages",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-cloudtower-application-packages",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "cloud-tower-application-package")]
-crate::pagination::list_request!(
-    GetCloudTowerApplicationPackagesRequestBody => CloudTowerApplicationPackage,
-    get_cloud_tower_application_packages
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetCloudTowerApplicationPackagesRequestBody {
+    type Item = crate::models::CloudTowerApplicationPackage;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-cloudtower-application-packages",
+                self,
+            )
+            .read()
+    }
+}
 #[cfg(feature = "cloud-tower-application-package")]
-crate::pagination::count_request!(
-    GetCloudTowerApplicationPackagesRequestBody =>
-    GetCloudTowerApplicationPackagesConnectionRequestBody,
-    get_cloud_tower_application_packages_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetCloudTowerApplicationPackagesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetCloudTowerApplicationPackagesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-cloud-tower-application-packages-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::CloudTowerApplicationPackageConnection = response
+            .decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "cloud-tower-application-package")]
-crate::pagination::reread_by_id!(
-    CloudTowerApplicationPackage => GetCloudTowerApplicationPackagesRequestBody,
-    CloudTowerApplicationPackageWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::CloudTowerApplicationPackage {
+    type Request = crate::models::GetCloudTowerApplicationPackagesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetCloudTowerApplicationPackagesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::CloudTowerApplicationPackageWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -11,10 +11,10 @@ pub struct AllocatableEcStorageCapacity {
     pub k: i32,
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Decode for AllocatableEcStorageCapacity {
+impl ::cloudtower_runtime::codec::Decode for AllocatableEcStorageCapacity {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("AllocatableEcStorageCapacity")?;
@@ -46,8 +46,8 @@ impl crate::codec::Decode for AllocatableEcStorageCapacity {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for AllocatableEcStorageCapacity {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AllocatableEcStorageCapacity {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("capacity", &self.capacity);
         e.required_field("m", &self.m);
@@ -63,10 +63,10 @@ pub struct AllocatableReplicaStorageCapacity {
     pub replica_num: i32,
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Decode for AllocatableReplicaStorageCapacity {
+impl ::cloudtower_runtime::codec::Decode for AllocatableReplicaStorageCapacity {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("AllocatableReplicaStorageCapacity")?;
@@ -94,8 +94,8 @@ impl crate::codec::Decode for AllocatableReplicaStorageCapacity {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for AllocatableReplicaStorageCapacity {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AllocatableReplicaStorageCapacity {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("capacity", &self.capacity);
         e.required_field("replica_num", &self.replica_num);
@@ -114,10 +114,10 @@ pub struct AllocatableStorageCapacity {
     >,
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Decode for AllocatableStorageCapacity {
+impl ::cloudtower_runtime::codec::Decode for AllocatableStorageCapacity {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("AllocatableStorageCapacity")?;
         while let ::std::option::Option::Some(k) = key {
@@ -133,8 +133,8 @@ impl crate::codec::Decode for AllocatableStorageCapacity {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for AllocatableStorageCapacity {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AllocatableStorageCapacity {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("ec", &self.ec);
         e.field("replica", &self.replica);
@@ -246,10 +246,10 @@ pub struct Cluster {
     pub zones: ::std::option::Option<::std::vec::Vec<crate::models::NestedZone>>,
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Decode for Cluster {
+impl ::cloudtower_runtime::codec::Decode for Cluster {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 11];
         let mut key = d.first_key("Cluster")?;
@@ -497,8 +497,8 @@ impl crate::codec::Decode for Cluster {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Cluster {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Cluster {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("application_highest_version", &self.application_highest_version);
         e.field("applications", &self.applications);
@@ -607,10 +607,10 @@ pub struct ClusterConnection {
     pub aggregate: crate::models::NestedAggregateCluster,
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Decode for ClusterConnection {
+impl ::cloudtower_runtime::codec::Decode for ClusterConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ClusterConnection")?;
@@ -630,8 +630,8 @@ impl crate::codec::Decode for ClusterConnection {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ClusterConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -663,10 +663,10 @@ impl ::std::fmt::Debug for ClusterCreationParams {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterCreationParams {
+impl ::cloudtower_runtime::codec::Decode for ClusterCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("ClusterCreationParams")?;
@@ -710,8 +710,8 @@ impl crate::codec::Decode for ClusterCreationParams {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Encode for ClusterCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("datacenter_id", &self.datacenter_id);
         e.field("secondary_zone_datacenter_id", &self.secondary_zone_datacenter_id);
@@ -730,10 +730,10 @@ pub struct ClusterDeletionParams {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for ClusterDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ClusterDeletionParams")?;
@@ -752,8 +752,8 @@ impl crate::codec::Decode for ClusterDeletionParams {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Encode for ClusterDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -768,10 +768,10 @@ pub struct ClusterEnableIscsiUpdationParams {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterEnableIscsiUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for ClusterEnableIscsiUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ClusterEnableIscsiUpdationParams")?;
@@ -798,8 +798,8 @@ impl crate::codec::Decode for ClusterEnableIscsiUpdationParams {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Encode for ClusterEnableIscsiUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterEnableIscsiUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("enable_iscsi", &self.enable_iscsi);
         e.required_field("where", &self.r#where);
@@ -815,10 +815,10 @@ pub struct ClusterHaUpdationParams {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterHaUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for ClusterHaUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ClusterHaUpdationParams")?;
@@ -841,8 +841,8 @@ impl crate::codec::Decode for ClusterHaUpdationParams {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Encode for ClusterHaUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterHaUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("ha", &self.ha);
         e.required_field("where", &self.r#where);
@@ -858,10 +858,10 @@ pub struct ClusterLicenseUpdationParams {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterLicenseUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for ClusterLicenseUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ClusterLicenseUpdationParams")?;
@@ -884,8 +884,8 @@ impl crate::codec::Decode for ClusterLicenseUpdationParams {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Encode for ClusterLicenseUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterLicenseUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -900,10 +900,10 @@ pub struct ClusterLicenseUpdationParamsData {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterLicenseUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for ClusterLicenseUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ClusterLicenseUpdationParamsData")?;
@@ -922,8 +922,8 @@ impl crate::codec::Decode for ClusterLicenseUpdationParamsData {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Encode for ClusterLicenseUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterLicenseUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("license", &self.license);
         e.end_object();
@@ -938,10 +938,10 @@ pub struct ClusterNetworkSettingUpdationParams {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterNetworkSettingUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for ClusterNetworkSettingUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ClusterNetworkSettingUpdationParams")?;
@@ -968,8 +968,8 @@ impl crate::codec::Decode for ClusterNetworkSettingUpdationParams {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Encode for ClusterNetworkSettingUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterNetworkSettingUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -993,10 +993,10 @@ pub struct ClusterNetworkSettingUpdationParamsData {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterNetworkSettingUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for ClusterNetworkSettingUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ClusterNetworkSettingUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1017,8 +1017,8 @@ impl crate::codec::Decode for ClusterNetworkSettingUpdationParamsData {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Encode for ClusterNetworkSettingUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterNetworkSettingUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("mgt_ip_mapper", &self.mgt_ip_mapper);
         e.field("mgt_netmask", &self.mgt_netmask);
@@ -1051,10 +1051,10 @@ pub struct ClusterStorageInfo {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Decode for ClusterStorageInfo {
+impl ::cloudtower_runtime::codec::Decode for ClusterStorageInfo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("ClusterStorageInfo")?;
@@ -1104,8 +1104,8 @@ impl crate::codec::Decode for ClusterStorageInfo {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ClusterStorageInfo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterStorageInfo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("allocable_storage_capacity", &self.allocable_storage_capacity);
         e.field("free_data_space", &self.free_data_space);
@@ -1129,10 +1129,10 @@ pub struct ClusterStorageInfoEcConfig {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterStorageInfoEcConfig {
+impl ::cloudtower_runtime::codec::Decode for ClusterStorageInfoEcConfig {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ClusterStorageInfoEcConfig")?;
@@ -1155,8 +1155,8 @@ impl crate::codec::Decode for ClusterStorageInfoEcConfig {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Encode for ClusterStorageInfoEcConfig {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterStorageInfoEcConfig {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("m", &self.m);
         e.required_field("k", &self.k);
@@ -1172,10 +1172,10 @@ pub struct ClusterUpdationParams {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for ClusterUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ClusterUpdationParams")?;
@@ -1198,8 +1198,8 @@ impl crate::codec::Decode for ClusterUpdationParams {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Encode for ClusterUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -1236,10 +1236,10 @@ impl ::std::fmt::Debug for ClusterUpdationParamsData {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for ClusterUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ClusterUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1274,8 +1274,8 @@ impl crate::codec::Decode for ClusterUpdationParamsData {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Encode for ClusterUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("secondary_zone_id", &self.secondary_zone_id);
         e.field("primary_zone_id", &self.primary_zone_id);
@@ -1297,10 +1297,10 @@ pub struct ClusterVirtualizationUpdationParams {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterVirtualizationUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for ClusterVirtualizationUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ClusterVirtualizationUpdationParams")?;
@@ -1327,8 +1327,8 @@ impl crate::codec::Decode for ClusterVirtualizationUpdationParams {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Encode for ClusterVirtualizationUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterVirtualizationUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -1344,10 +1344,10 @@ pub struct ClusterVirtualizationUpdationParamsData {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterVirtualizationUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for ClusterVirtualizationUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ClusterVirtualizationUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1364,8 +1364,8 @@ impl crate::codec::Decode for ClusterVirtualizationUpdationParamsData {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Encode for ClusterVirtualizationUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterVirtualizationUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("auto_converge", &self.auto_converge);
         e.field("current_cpu_model", &self.current_cpu_model);
@@ -1379,10 +1379,10 @@ pub struct DeleteCluster {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Decode for DeleteCluster {
+impl ::cloudtower_runtime::codec::Decode for DeleteCluster {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteCluster")?;
@@ -1402,8 +1402,8 @@ impl crate::codec::Decode for DeleteCluster {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteCluster {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteCluster {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -1420,10 +1420,10 @@ pub struct GetClusterStorageInfoEffect {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetClusterStorageInfoEffect {
+impl ::cloudtower_runtime::codec::Decode for GetClusterStorageInfoEffect {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetClusterStorageInfoEffect")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1438,8 +1438,8 @@ impl crate::codec::Decode for GetClusterStorageInfoEffect {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Encode for GetClusterStorageInfoEffect {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetClusterStorageInfoEffect {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("ec", &self.ec);
         e.field("replica", &self.replica);
@@ -1455,10 +1455,10 @@ pub struct GetClusterStorageInfoRequestBody {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetClusterStorageInfoRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetClusterStorageInfoRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("GetClusterStorageInfoRequestBody")?;
@@ -1485,8 +1485,8 @@ impl crate::codec::Decode for GetClusterStorageInfoRequestBody {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Encode for GetClusterStorageInfoRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetClusterStorageInfoRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("effect", &self.effect);
         e.required_field("where", &self.r#where);
@@ -1497,20 +1497,20 @@ impl crate::codec::Encode for GetClusterStorageInfoRequestBody {
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClustersConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ClusterOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ClusterWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::ClusterOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetClustersConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetClustersConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetClustersConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1530,8 +1530,8 @@ impl crate::codec::Decode for GetClustersConnectionRequestBody {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Encode for GetClustersConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetClustersConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -1551,10 +1551,10 @@ pub struct GetMetaLeaderRequestBody {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetMetaLeaderRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetMetaLeaderRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("GetMetaLeaderRequestBody")?;
@@ -1573,8 +1573,8 @@ impl crate::codec::Decode for GetMetaLeaderRequestBody {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Encode for GetMetaLeaderRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetMetaLeaderRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -1588,10 +1588,10 @@ pub struct MetaLeader {
     pub cluster_id: ::std::string::String,
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Decode for MetaLeader {
+impl ::cloudtower_runtime::codec::Decode for MetaLeader {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("MetaLeader")?;
@@ -1615,8 +1615,8 @@ impl crate::codec::Decode for MetaLeader {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for MetaLeader {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MetaLeader {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("meta_leader", &self.meta_leader);
         e.required_field("cluster_id", &self.cluster_id);
@@ -1677,17 +1677,17 @@ impl ::std::fmt::Display for MetroCheckStatusEnum {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Decode for MetroCheckStatusEnum {
+impl ::cloudtower_runtime::codec::Decode for MetroCheckStatusEnum {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for MetroCheckStatusEnum {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MetroCheckStatusEnum {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1700,10 +1700,10 @@ pub struct MgtIpMapper {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for MgtIpMapper {
+impl ::cloudtower_runtime::codec::Decode for MgtIpMapper {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("MgtIpMapper")?;
@@ -1726,8 +1726,8 @@ impl crate::codec::Decode for MgtIpMapper {
     }
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Encode for MgtIpMapper {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MgtIpMapper {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("ip", &self.ip);
         e.required_field("host_id", &self.host_id);
@@ -1741,10 +1741,10 @@ pub struct NestedAggregateCluster {
     pub count: i32,
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Decode for NestedAggregateCluster {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateCluster {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateCluster")?;
@@ -1764,8 +1764,8 @@ impl crate::codec::Decode for NestedAggregateCluster {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateCluster {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateCluster {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -1778,10 +1778,10 @@ pub struct NestedApplication {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Decode for NestedApplication {
+impl ::cloudtower_runtime::codec::Decode for NestedApplication {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedApplication")?;
@@ -1801,8 +1801,8 @@ impl crate::codec::Decode for NestedApplication {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedApplication {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedApplication {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -1815,10 +1815,10 @@ pub struct NestedClusterSettings {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Decode for NestedClusterSettings {
+impl ::cloudtower_runtime::codec::Decode for NestedClusterSettings {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedClusterSettings")?;
@@ -1838,8 +1838,8 @@ impl crate::codec::Decode for NestedClusterSettings {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedClusterSettings {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedClusterSettings {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -1857,10 +1857,10 @@ pub struct NestedMetroAvailabilityChecklist {
     pub zone_and_zone: crate::models::NestedMetroCheckResult,
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Decode for NestedMetroAvailabilityChecklist {
+impl ::cloudtower_runtime::codec::Decode for NestedMetroAvailabilityChecklist {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("NestedMetroAvailabilityChecklist")?;
@@ -1914,8 +1914,8 @@ impl crate::codec::Decode for NestedMetroAvailabilityChecklist {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedMetroAvailabilityChecklist {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedMetroAvailabilityChecklist {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("primaryZone", &self.primary_zone);
         e.required_field("primaryZoneAndWitness", &self.primary_zone_and_witness);
@@ -1938,10 +1938,10 @@ pub struct NestedMetroCheckItem {
     pub status: crate::models::MetroCheckStatusEnum,
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Decode for NestedMetroCheckItem {
+impl ::cloudtower_runtime::codec::Decode for NestedMetroCheckItem {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("NestedMetroCheckItem")?;
@@ -1985,8 +1985,8 @@ impl crate::codec::Decode for NestedMetroCheckItem {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedMetroCheckItem {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedMetroCheckItem {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("critical", &self.critical);
         e.required_field("info", &self.info);
@@ -2008,10 +2008,10 @@ pub struct NestedMetroCheckResult {
     pub status: crate::models::MetroCheckStatusEnum,
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Decode for NestedMetroCheckResult {
+impl ::cloudtower_runtime::codec::Decode for NestedMetroCheckResult {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("NestedMetroCheckResult")?;
@@ -2051,8 +2051,8 @@ impl crate::codec::Decode for NestedMetroCheckResult {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedMetroCheckResult {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedMetroCheckResult {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("critical", &self.critical);
         e.required_field("info", &self.info);
@@ -2069,10 +2069,10 @@ pub struct NestedVcenterAccount {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "cluster")]
-impl crate::codec::Decode for NestedVcenterAccount {
+impl ::cloudtower_runtime::codec::Decode for NestedVcenterAccount {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedVcenterAccount")?;
@@ -2092,8 +2092,8 @@ impl crate::codec::Decode for NestedVcenterAccount {
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedVcenterAccount {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedVcenterAccount {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -2102,7 +2102,7 @@ impl crate::codec::Encode for NestedVcenterAccount {
 /// Spec: `#/components/schemas/ReplicaNum`
 #[cfg(feature = "cluster")]
 pub type ReplicaNum = i32;
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/connect-cluster` (operation `ConnectCluster`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -2112,11 +2112,11 @@ impl crate::Client {
         body: &[crate::models::ClusterCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Cluster>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Cluster>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("connect-cluster", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("connect-cluster", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2129,11 +2129,13 @@ impl crate::Client {
         body: &crate::models::ClusterDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteCluster>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteCluster>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-cluster", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-cluster", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2147,10 +2149,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::ClusterStorageInfo>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-cluster-storage-info", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-cluster-storage-info",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2164,10 +2170,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::Cluster>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-clusters", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-clusters", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2179,9 +2186,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetClustersConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::ClusterConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::ClusterConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-clusters-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-clusters-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2195,10 +2209,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::MetaLeader>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-meta-leader", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-meta-leader", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2211,11 +2226,11 @@ impl crate::Client {
         body: &crate::models::ClusterUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Cluster>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Cluster>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-cluster", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-cluster", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2228,11 +2243,13 @@ impl crate::Client {
         body: &crate::models::ClusterEnableIscsiUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ClusterSettings>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ClusterSettings>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-cluster-enable-iscsi-setting",
             body,
         );
@@ -2248,11 +2265,16 @@ impl crate::Client {
         body: &crate::models::ClusterHaUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ClusterSettings>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ClusterSettings>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-cluster-ha-setting", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-cluster-ha-setting",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2265,11 +2287,14 @@ impl crate::Client {
         body: &crate::models::ClusterLicenseUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Cluster>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Cluster>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-cluster-license", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-cluster-license",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2282,11 +2307,11 @@ impl crate::Client {
         body: &crate::models::ClusterNetworkSettingUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Cluster>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Cluster>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-cluster-network-setting",
             body,
         );
@@ -2302,11 +2327,11 @@ impl crate::Client {
         body: &crate::models::ClusterVirtualizationUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Cluster>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Cluster>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-cluster-virtualization-setting",
             body,
         );
@@ -2315,10 +2340,62 @@ impl crate::Client {
     }
 }
 #[cfg(feature = "cluster")]
-crate::pagination::list_request!(GetClustersRequestBody => Cluster, get_clusters);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetClustersRequestBody {
+    type Item = crate::models::Cluster;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-clusters", self).read()
+    }
+}
 #[cfg(feature = "cluster")]
-crate::pagination::count_request!(
-    GetClustersRequestBody => GetClustersConnectionRequestBody, get_clusters_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetClustersRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetClustersConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-clusters-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ClusterConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "cluster")]
-crate::pagination::reread_by_id!(Cluster => GetClustersRequestBody, ClusterWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::Cluster {
+    type Request = crate::models::GetClustersRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetClustersRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

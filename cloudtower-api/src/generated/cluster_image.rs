@@ -20,10 +20,10 @@ pub struct ClusterImage {
     pub zbs_version: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "cluster-image")]
-impl crate::codec::Decode for ClusterImage {
+impl ::cloudtower_runtime::codec::Decode for ClusterImage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 8];
         let mut key = d.first_key("ClusterImage")?;
@@ -92,8 +92,8 @@ impl crate::codec::Decode for ClusterImage {
 }
 #[cfg(feature = "cluster-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ClusterImage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterImage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.field("entityAsyncStatus", &self.entity_async_status);
@@ -117,10 +117,10 @@ pub struct ClusterImageConnection {
     pub aggregate: crate::models::NestedAggregateClusterImage,
 }
 #[cfg(feature = "cluster-image")]
-impl crate::codec::Decode for ClusterImageConnection {
+impl ::cloudtower_runtime::codec::Decode for ClusterImageConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ClusterImageConnection")?;
@@ -140,8 +140,8 @@ impl crate::codec::Decode for ClusterImageConnection {
 }
 #[cfg(feature = "cluster-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ClusterImageConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterImageConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -287,16 +287,16 @@ impl ::std::fmt::Display for ClusterImageOrderByInput {
 }
 #[cfg(feature = "cluster-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterImageOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for ClusterImageOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "cluster-image")]
-impl crate::codec::Encode for ClusterImageOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterImageOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -304,145 +304,191 @@ impl crate::codec::Encode for ClusterImageOrderByInput {
 #[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterImageWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::ClusterImageWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::ClusterImageWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::ClusterImageWhereInput>>,
-    pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ClusterImageWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ClusterImageWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ClusterImageWhereInput>,
+    >,
+    pub cluster: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub meta_name: crate::Nullable<::std::string::String>,
-    pub meta_name_contains: crate::Nullable<::std::string::String>,
-    pub meta_name_ends_with: crate::Nullable<::std::string::String>,
-    pub meta_name_gt: crate::Nullable<::std::string::String>,
-    pub meta_name_gte: crate::Nullable<::std::string::String>,
-    pub meta_name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub meta_name_lt: crate::Nullable<::std::string::String>,
-    pub meta_name_lte: crate::Nullable<::std::string::String>,
-    pub meta_name_not: crate::Nullable<::std::string::String>,
-    pub meta_name_not_contains: crate::Nullable<::std::string::String>,
-    pub meta_name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub meta_name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub meta_name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub meta_name_starts_with: crate::Nullable<::std::string::String>,
-    pub meta_size: crate::Nullable<i64>,
-    pub meta_size_gt: crate::Nullable<i64>,
-    pub meta_size_gte: crate::Nullable<i64>,
-    pub meta_size_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub meta_size_lt: crate::Nullable<i64>,
-    pub meta_size_lte: crate::Nullable<i64>,
-    pub meta_size_not: crate::Nullable<i64>,
-    pub meta_size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub size: crate::Nullable<i64>,
-    pub size_gt: crate::Nullable<i64>,
-    pub size_gte: crate::Nullable<i64>,
-    pub size_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub size_lt: crate::Nullable<i64>,
-    pub size_lte: crate::Nullable<i64>,
-    pub size_not: crate::Nullable<i64>,
-    pub size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub upgrade_tool_version: crate::Nullable<::std::string::String>,
-    pub upgrade_tool_version_contains: crate::Nullable<::std::string::String>,
-    pub upgrade_tool_version_ends_with: crate::Nullable<::std::string::String>,
-    pub upgrade_tool_version_gt: crate::Nullable<::std::string::String>,
-    pub upgrade_tool_version_gte: crate::Nullable<::std::string::String>,
-    pub upgrade_tool_version_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub upgrade_tool_version_lt: crate::Nullable<::std::string::String>,
-    pub upgrade_tool_version_lte: crate::Nullable<::std::string::String>,
-    pub upgrade_tool_version_not: crate::Nullable<::std::string::String>,
-    pub upgrade_tool_version_not_contains: crate::Nullable<::std::string::String>,
-    pub upgrade_tool_version_not_ends_with: crate::Nullable<::std::string::String>,
-    pub upgrade_tool_version_not_in: crate::Nullable<
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub upgrade_tool_version_not_starts_with: crate::Nullable<::std::string::String>,
-    pub upgrade_tool_version_starts_with: crate::Nullable<::std::string::String>,
-    pub version: crate::Nullable<::std::string::String>,
-    pub version_contains: crate::Nullable<::std::string::String>,
-    pub version_ends_with: crate::Nullable<::std::string::String>,
-    pub version_gt: crate::Nullable<::std::string::String>,
-    pub version_gte: crate::Nullable<::std::string::String>,
-    pub version_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub version_lt: crate::Nullable<::std::string::String>,
-    pub version_lte: crate::Nullable<::std::string::String>,
-    pub version_not: crate::Nullable<::std::string::String>,
-    pub version_not_contains: crate::Nullable<::std::string::String>,
-    pub version_not_ends_with: crate::Nullable<::std::string::String>,
-    pub version_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub version_not_starts_with: crate::Nullable<::std::string::String>,
-    pub version_semantic_gt: crate::Nullable<::std::string::String>,
-    pub version_semantic_gte: crate::Nullable<::std::string::String>,
-    pub version_semantic_lt: crate::Nullable<::std::string::String>,
-    pub version_semantic_lte: crate::Nullable<::std::string::String>,
-    pub version_starts_with: crate::Nullable<::std::string::String>,
-    pub zbs_version: crate::Nullable<::std::string::String>,
-    pub zbs_version_contains: crate::Nullable<::std::string::String>,
-    pub zbs_version_ends_with: crate::Nullable<::std::string::String>,
-    pub zbs_version_gt: crate::Nullable<::std::string::String>,
-    pub zbs_version_gte: crate::Nullable<::std::string::String>,
-    pub zbs_version_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub zbs_version_lt: crate::Nullable<::std::string::String>,
-    pub zbs_version_lte: crate::Nullable<::std::string::String>,
-    pub zbs_version_not: crate::Nullable<::std::string::String>,
-    pub zbs_version_not_contains: crate::Nullable<::std::string::String>,
-    pub zbs_version_not_ends_with: crate::Nullable<::std::string::String>,
-    pub zbs_version_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub zbs_version_not_starts_with: crate::Nullable<::std::string::String>,
-    pub zbs_version_starts_with: crate::Nullable<::std::string::String>,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub meta_name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub meta_name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub meta_name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub meta_name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub meta_name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub meta_name_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub meta_name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub meta_name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub meta_name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub meta_name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub meta_name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub meta_name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub meta_name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub meta_name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub meta_size: ::cloudtower_runtime::Nullable<i64>,
+    pub meta_size_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub meta_size_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub meta_size_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub meta_size_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub meta_size_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub meta_size_not: ::cloudtower_runtime::Nullable<i64>,
+    pub meta_size_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub size: ::cloudtower_runtime::Nullable<i64>,
+    pub size_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub size_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub size_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub size_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub size_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub size_not: ::cloudtower_runtime::Nullable<i64>,
+    pub size_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub upgrade_tool_version: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub upgrade_tool_version_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub upgrade_tool_version_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub upgrade_tool_version_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub upgrade_tool_version_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub upgrade_tool_version_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub upgrade_tool_version_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub upgrade_tool_version_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub upgrade_tool_version_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub upgrade_tool_version_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub upgrade_tool_version_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub upgrade_tool_version_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub upgrade_tool_version_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub upgrade_tool_version_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub version: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub version_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub version_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_semantic_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_semantic_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_semantic_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_semantic_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub zbs_version: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub zbs_version_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub zbs_version_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub zbs_version_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub zbs_version_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub zbs_version_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub zbs_version_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub zbs_version_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub zbs_version_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub zbs_version_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub zbs_version_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub zbs_version_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub zbs_version_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub zbs_version_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "cluster-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterImageWhereInput {
+impl ::cloudtower_runtime::codec::Decode for ClusterImageWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ClusterImageWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -749,8 +795,8 @@ impl crate::codec::Decode for ClusterImageWhereInput {
     }
 }
 #[cfg(feature = "cluster-image")]
-impl crate::codec::Encode for ClusterImageWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterImageWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -897,20 +943,22 @@ impl crate::codec::Encode for ClusterImageWhereInput {
 #[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterImagesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ClusterImageOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ClusterImageWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::ClusterImageOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ClusterImageWhereInput>,
 }
 #[cfg(feature = "cluster-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetClusterImagesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetClusterImagesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetClusterImagesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -930,8 +978,8 @@ impl crate::codec::Decode for GetClusterImagesConnectionRequestBody {
     }
 }
 #[cfg(feature = "cluster-image")]
-impl crate::codec::Encode for GetClusterImagesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetClusterImagesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -947,20 +995,22 @@ impl crate::codec::Encode for GetClusterImagesConnectionRequestBody {
 #[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterImagesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ClusterImageOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ClusterImageWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::ClusterImageOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ClusterImageWhereInput>,
 }
 #[cfg(feature = "cluster-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetClusterImagesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetClusterImagesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetClusterImagesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -980,8 +1030,8 @@ impl crate::codec::Decode for GetClusterImagesRequestBody {
     }
 }
 #[cfg(feature = "cluster-image")]
-impl crate::codec::Encode for GetClusterImagesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetClusterImagesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -1000,10 +1050,10 @@ pub struct NestedAggregateClusterImage {
     pub count: i32,
 }
 #[cfg(feature = "cluster-image")]
-impl crate::codec::Decode for NestedAggregateClusterImage {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateClusterImage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateClusterImage")?;
@@ -1023,14 +1073,14 @@ impl crate::codec::Decode for NestedAggregateClusterImage {
 }
 #[cfg(feature = "cluster-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateClusterImage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateClusterImage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-cluster-images` (operation `GetClusterImages`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1041,10 +1091,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::ClusterImage>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-cluster-images", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-cluster-images", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1058,27 +1109,75 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::ClusterImageConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-cluster-images-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-cluster-images-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "cluster-image")]
-crate::pagination::list_request!(
-    GetClusterImagesRequestBody => ClusterImage, get_cluster_images
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetClusterImagesRequestBody {
+    type Item = crate::models::ClusterImage;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-cluster-images", self).read()
+    }
+}
 #[cfg(feature = "cluster-image")]
-crate::pagination::count_request!(
-    GetClusterImagesRequestBody => GetClusterImagesConnectionRequestBody,
-    get_cluster_images_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetClusterImagesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetClusterImagesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-cluster-images-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ClusterImageConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "cluster-image")]
-crate::pagination::reread_by_id!(
-    ClusterImage => GetClusterImagesRequestBody, ClusterImageWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::ClusterImage {
+    type Request = crate::models::GetClusterImagesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetClusterImagesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterImageWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

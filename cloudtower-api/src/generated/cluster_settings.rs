@@ -9,10 +9,10 @@ pub struct ClusterSettingsConnection {
     pub aggregate: crate::models::NestedAggregateClusterSettings,
 }
 #[cfg(feature = "cluster-settings")]
-impl crate::codec::Decode for ClusterSettingsConnection {
+impl ::cloudtower_runtime::codec::Decode for ClusterSettingsConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ClusterSettingsConnection")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for ClusterSettingsConnection {
 }
 #[cfg(feature = "cluster-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ClusterSettingsConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterSettingsConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -129,16 +129,16 @@ impl ::std::fmt::Display for ClusterSettingsOrderByInput {
 }
 #[cfg(feature = "cluster-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterSettingsOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for ClusterSettingsOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "cluster-settings")]
-impl crate::codec::Encode for ClusterSettingsOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterSettingsOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -146,47 +146,57 @@ impl crate::codec::Encode for ClusterSettingsOrderByInput {
 #[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterSettingsWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::ClusterSettingsWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::ClusterSettingsWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::ClusterSettingsWhereInput>>,
-    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
-    pub default_ha: crate::Nullable<bool>,
-    pub default_ha_not: crate::Nullable<bool>,
-    pub default_storage_policy: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ClusterSettingsWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ClusterSettingsWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ClusterSettingsWhereInput>,
+    >,
+    pub cluster: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ClusterWhereInput>,
+    >,
+    pub default_ha: ::cloudtower_runtime::Nullable<bool>,
+    pub default_ha_not: ::cloudtower_runtime::Nullable<bool>,
+    pub default_storage_policy: ::cloudtower_runtime::Nullable<
         crate::models::VmVolumeElfStoragePolicyType,
     >,
-    pub default_storage_policy_in: crate::Nullable<
+    pub default_storage_policy_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VmVolumeElfStoragePolicyType>,
     >,
-    pub default_storage_policy_not: crate::Nullable<
+    pub default_storage_policy_not: ::cloudtower_runtime::Nullable<
         crate::models::VmVolumeElfStoragePolicyType,
     >,
-    pub default_storage_policy_not_in: crate::Nullable<
+    pub default_storage_policy_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VmVolumeElfStoragePolicyType>,
     >,
-    pub enabled_iscsi: crate::Nullable<bool>,
-    pub enabled_iscsi_not: crate::Nullable<bool>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub enabled_iscsi: ::cloudtower_runtime::Nullable<bool>,
+    pub enabled_iscsi_not: ::cloudtower_runtime::Nullable<bool>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "cluster-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterSettingsWhereInput {
+impl ::cloudtower_runtime::codec::Decode for ClusterSettingsWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ClusterSettingsWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -250,8 +260,8 @@ impl crate::codec::Decode for ClusterSettingsWhereInput {
     }
 }
 #[cfg(feature = "cluster-settings")]
-impl crate::codec::Encode for ClusterSettingsWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterSettingsWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -286,20 +296,24 @@ impl crate::codec::Encode for ClusterSettingsWhereInput {
 #[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterSettingsesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ClusterSettingsOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ClusterSettingsWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::ClusterSettingsOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::ClusterSettingsWhereInput,
+    >,
 }
 #[cfg(feature = "cluster-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetClusterSettingsesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetClusterSettingsesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetClusterSettingsesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -319,8 +333,8 @@ impl crate::codec::Decode for GetClusterSettingsesConnectionRequestBody {
     }
 }
 #[cfg(feature = "cluster-settings")]
-impl crate::codec::Encode for GetClusterSettingsesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetClusterSettingsesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -336,20 +350,24 @@ impl crate::codec::Encode for GetClusterSettingsesConnectionRequestBody {
 #[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterSettingsesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ClusterSettingsOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ClusterSettingsWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::ClusterSettingsOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::ClusterSettingsWhereInput,
+    >,
 }
 #[cfg(feature = "cluster-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetClusterSettingsesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetClusterSettingsesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetClusterSettingsesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -369,8 +387,8 @@ impl crate::codec::Decode for GetClusterSettingsesRequestBody {
     }
 }
 #[cfg(feature = "cluster-settings")]
-impl crate::codec::Encode for GetClusterSettingsesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetClusterSettingsesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -389,10 +407,10 @@ pub struct NestedAggregateClusterSettings {
     pub count: i32,
 }
 #[cfg(feature = "cluster-settings")]
-impl crate::codec::Decode for NestedAggregateClusterSettings {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateClusterSettings {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateClusterSettings")?;
@@ -412,14 +430,14 @@ impl crate::codec::Decode for NestedAggregateClusterSettings {
 }
 #[cfg(feature = "cluster-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateClusterSettings {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateClusterSettings {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-cluster-settingses` (operation `GetClusterSettingses`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -430,10 +448,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::ClusterSettings>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-cluster-settingses", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-cluster-settingses",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -447,27 +469,80 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::ClusterSettingsConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-cluster-settingses-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-cluster-settingses-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "cluster-settings")]
-crate::pagination::list_request!(
-    GetClusterSettingsesRequestBody => ClusterSettings, get_cluster_settingses
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetClusterSettingsesRequestBody {
+    type Item = crate::models::ClusterSettings;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-cluster-settingses", self).read()
+    }
+}
 #[cfg(feature = "cluster-settings")]
-crate::pagination::count_request!(
-    GetClusterSettingsesRequestBody => GetClusterSettingsesConnectionRequestBody,
-    get_cluster_settingses_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetClusterSettingsesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetClusterSettingsesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-cluster-settingses-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ClusterSettingsConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "cluster-settings")]
-crate::pagination::reread_by_id!(
-    ClusterSettings => GetClusterSettingsesRequestBody, ClusterSettingsWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::ClusterSettings {
+    type Request = crate::models::GetClusterSettingsesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetClusterSettingsesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterSettingsWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

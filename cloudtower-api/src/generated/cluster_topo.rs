@@ -21,10 +21,10 @@ pub struct ClusterTopo {
     >,
 }
 #[cfg(feature = "cluster-topo")]
-impl crate::codec::Decode for ClusterTopo {
+impl ::cloudtower_runtime::codec::Decode for ClusterTopo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("ClusterTopo")?;
@@ -59,8 +59,8 @@ impl crate::codec::Decode for ClusterTopo {
 }
 #[cfg(feature = "cluster-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ClusterTopo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterTopo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("brick_topoes", &self.brick_topoes);
         e.required_field("cluster", &self.cluster);
@@ -79,10 +79,10 @@ pub struct ClusterTopoConnection {
     pub aggregate: crate::models::NestedAggregateClusterTopo,
 }
 #[cfg(feature = "cluster-topo")]
-impl crate::codec::Decode for ClusterTopoConnection {
+impl ::cloudtower_runtime::codec::Decode for ClusterTopoConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ClusterTopoConnection")?;
@@ -102,8 +102,8 @@ impl crate::codec::Decode for ClusterTopoConnection {
 }
 #[cfg(feature = "cluster-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ClusterTopoConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterTopoConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -179,16 +179,16 @@ impl ::std::fmt::Display for ClusterTopoOrderByInput {
 }
 #[cfg(feature = "cluster-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterTopoOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for ClusterTopoOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "cluster-topo")]
-impl crate::codec::Encode for ClusterTopoOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterTopoOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -196,95 +196,109 @@ impl crate::codec::Encode for ClusterTopoOrderByInput {
 #[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterTopoWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::ClusterTopoWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::ClusterTopoWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::ClusterTopoWhereInput>>,
-    #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
-    pub brick_topoes_every: crate::Nullable<
-        crate::Related<crate::models::BrickTopoWhereInput>,
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ClusterTopoWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ClusterTopoWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ClusterTopoWhereInput>,
     >,
     #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
-    pub brick_topoes_none: crate::Nullable<
-        crate::Related<crate::models::BrickTopoWhereInput>,
+    pub brick_topoes_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BrickTopoWhereInput>,
     >,
     #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
-    pub brick_topoes_some: crate::Nullable<
-        crate::Related<crate::models::BrickTopoWhereInput>,
+    pub brick_topoes_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BrickTopoWhereInput>,
     >,
-    pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+    pub brick_topoes_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BrickTopoWhereInput>,
+    >,
+    pub cluster: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
-    pub node_topoes_every: crate::Nullable<
-        crate::Related<crate::models::NodeTopoWhereInput>,
+    pub node_topoes_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::NodeTopoWhereInput>,
     >,
     #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
-    pub node_topoes_none: crate::Nullable<
-        crate::Related<crate::models::NodeTopoWhereInput>,
+    pub node_topoes_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::NodeTopoWhereInput>,
     >,
     #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
-    pub node_topoes_some: crate::Nullable<
-        crate::Related<crate::models::NodeTopoWhereInput>,
+    pub node_topoes_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::NodeTopoWhereInput>,
     >,
     #[cfg(feature = "zone-topo")]
-    pub zone_topoes_every: crate::Nullable<
-        crate::Related<crate::models::ZoneTopoWhereInput>,
+    pub zone_topoes_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ZoneTopoWhereInput>,
     >,
     #[cfg(feature = "zone-topo")]
-    pub zone_topoes_none: crate::Nullable<
-        crate::Related<crate::models::ZoneTopoWhereInput>,
+    pub zone_topoes_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ZoneTopoWhereInput>,
     >,
     #[cfg(feature = "zone-topo")]
-    pub zone_topoes_some: crate::Nullable<
-        crate::Related<crate::models::ZoneTopoWhereInput>,
+    pub zone_topoes_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ZoneTopoWhereInput>,
     >,
 }
 #[cfg(feature = "cluster-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterTopoWhereInput {
+impl ::cloudtower_runtime::codec::Decode for ClusterTopoWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ClusterTopoWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -410,8 +424,8 @@ impl crate::codec::Decode for ClusterTopoWhereInput {
     }
 }
 #[cfg(feature = "cluster-topo")]
-impl crate::codec::Encode for ClusterTopoWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterTopoWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -484,20 +498,20 @@ impl crate::codec::Encode for ClusterTopoWhereInput {
 #[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterTopoesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ClusterTopoOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ClusterTopoWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::ClusterTopoOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ClusterTopoWhereInput>,
 }
 #[cfg(feature = "cluster-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetClusterTopoesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetClusterTopoesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetClusterTopoesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -517,8 +531,8 @@ impl crate::codec::Decode for GetClusterTopoesConnectionRequestBody {
     }
 }
 #[cfg(feature = "cluster-topo")]
-impl crate::codec::Encode for GetClusterTopoesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetClusterTopoesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -534,20 +548,20 @@ impl crate::codec::Encode for GetClusterTopoesConnectionRequestBody {
 #[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterTopoesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ClusterTopoOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ClusterTopoWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::ClusterTopoOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ClusterTopoWhereInput>,
 }
 #[cfg(feature = "cluster-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetClusterTopoesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetClusterTopoesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetClusterTopoesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -567,8 +581,8 @@ impl crate::codec::Decode for GetClusterTopoesRequestBody {
     }
 }
 #[cfg(feature = "cluster-topo")]
-impl crate::codec::Encode for GetClusterTopoesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetClusterTopoesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -587,10 +601,10 @@ pub struct NestedAggregateClusterTopo {
     pub count: i32,
 }
 #[cfg(feature = "cluster-topo")]
-impl crate::codec::Decode for NestedAggregateClusterTopo {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateClusterTopo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateClusterTopo")?;
@@ -610,14 +624,14 @@ impl crate::codec::Decode for NestedAggregateClusterTopo {
 }
 #[cfg(feature = "cluster-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateClusterTopo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateClusterTopo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-cluster-topoes` (operation `GetClusterTopoes`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -628,10 +642,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::ClusterTopo>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-cluster-topoes", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-cluster-topoes", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -645,27 +660,75 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::ClusterTopoConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-cluster-topoes-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-cluster-topoes-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "cluster-topo")]
-crate::pagination::list_request!(
-    GetClusterTopoesRequestBody => ClusterTopo, get_cluster_topoes
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetClusterTopoesRequestBody {
+    type Item = crate::models::ClusterTopo;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-cluster-topoes", self).read()
+    }
+}
 #[cfg(feature = "cluster-topo")]
-crate::pagination::count_request!(
-    GetClusterTopoesRequestBody => GetClusterTopoesConnectionRequestBody,
-    get_cluster_topoes_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetClusterTopoesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetClusterTopoesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-cluster-topoes-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ClusterTopoConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "cluster-topo")]
-crate::pagination::reread_by_id!(
-    ClusterTopo => GetClusterTopoesRequestBody, ClusterTopoWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::ClusterTopo {
+    type Request = crate::models::GetClusterTopoesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetClusterTopoesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterTopoWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -16,10 +16,10 @@ pub struct ClusterUpgradeHistory {
     pub version: ::std::string::String,
 }
 #[cfg(feature = "cluster-upgrade-history")]
-impl crate::codec::Decode for ClusterUpgradeHistory {
+impl ::cloudtower_runtime::codec::Decode for ClusterUpgradeHistory {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 8];
         let mut key = d.first_key("ClusterUpgradeHistory")?;
@@ -80,8 +80,8 @@ impl crate::codec::Decode for ClusterUpgradeHistory {
 }
 #[cfg(feature = "cluster-upgrade-history")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ClusterUpgradeHistory {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistory {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.required_field("date", &self.date);
@@ -101,10 +101,10 @@ pub struct ClusterUpgradeHistoryConnection {
     pub aggregate: crate::models::NestedAggregateClusterUpgradeHistory,
 }
 #[cfg(feature = "cluster-upgrade-history")]
-impl crate::codec::Decode for ClusterUpgradeHistoryConnection {
+impl ::cloudtower_runtime::codec::Decode for ClusterUpgradeHistoryConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ClusterUpgradeHistoryConnection")?;
@@ -124,8 +124,8 @@ impl crate::codec::Decode for ClusterUpgradeHistoryConnection {
 }
 #[cfg(feature = "cluster-upgrade-history")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ClusterUpgradeHistoryConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistoryConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -241,16 +241,16 @@ impl ::std::fmt::Display for ClusterUpgradeHistoryOrderByInput {
 }
 #[cfg(feature = "cluster-upgrade-history")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterUpgradeHistoryOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for ClusterUpgradeHistoryOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "cluster-upgrade-history")]
-impl crate::codec::Encode for ClusterUpgradeHistoryOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistoryOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -258,101 +258,121 @@ impl crate::codec::Encode for ClusterUpgradeHistoryOrderByInput {
 #[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterUpgradeHistoryWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ClusterUpgradeHistoryWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ClusterUpgradeHistoryWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ClusterUpgradeHistoryWhereInput>,
     >,
-    pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
-    pub date: crate::Nullable<::std::string::String>,
-    pub date_gt: crate::Nullable<::std::string::String>,
-    pub date_gte: crate::Nullable<::std::string::String>,
-    pub date_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub date_lt: crate::Nullable<::std::string::String>,
-    pub date_lte: crate::Nullable<::std::string::String>,
-    pub date_not: crate::Nullable<::std::string::String>,
-    pub date_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub result: crate::Nullable<::std::string::String>,
-    pub result_contains: crate::Nullable<::std::string::String>,
-    pub result_ends_with: crate::Nullable<::std::string::String>,
-    pub result_gt: crate::Nullable<::std::string::String>,
-    pub result_gte: crate::Nullable<::std::string::String>,
-    pub result_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub result_lt: crate::Nullable<::std::string::String>,
-    pub result_lte: crate::Nullable<::std::string::String>,
-    pub result_not: crate::Nullable<::std::string::String>,
-    pub result_not_contains: crate::Nullable<::std::string::String>,
-    pub result_not_ends_with: crate::Nullable<::std::string::String>,
-    pub result_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub result_not_starts_with: crate::Nullable<::std::string::String>,
-    pub result_starts_with: crate::Nullable<::std::string::String>,
-    pub task_uuid: crate::Nullable<::std::string::String>,
-    pub task_uuid_contains: crate::Nullable<::std::string::String>,
-    pub task_uuid_ends_with: crate::Nullable<::std::string::String>,
-    pub task_uuid_gt: crate::Nullable<::std::string::String>,
-    pub task_uuid_gte: crate::Nullable<::std::string::String>,
-    pub task_uuid_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub task_uuid_lt: crate::Nullable<::std::string::String>,
-    pub task_uuid_lte: crate::Nullable<::std::string::String>,
-    pub task_uuid_not: crate::Nullable<::std::string::String>,
-    pub task_uuid_not_contains: crate::Nullable<::std::string::String>,
-    pub task_uuid_not_ends_with: crate::Nullable<::std::string::String>,
-    pub task_uuid_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub task_uuid_not_starts_with: crate::Nullable<::std::string::String>,
-    pub task_uuid_starts_with: crate::Nullable<::std::string::String>,
-    pub version: crate::Nullable<::std::string::String>,
-    pub version_contains: crate::Nullable<::std::string::String>,
-    pub version_ends_with: crate::Nullable<::std::string::String>,
-    pub version_gt: crate::Nullable<::std::string::String>,
-    pub version_gte: crate::Nullable<::std::string::String>,
-    pub version_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub version_lt: crate::Nullable<::std::string::String>,
-    pub version_lte: crate::Nullable<::std::string::String>,
-    pub version_not: crate::Nullable<::std::string::String>,
-    pub version_not_contains: crate::Nullable<::std::string::String>,
-    pub version_not_ends_with: crate::Nullable<::std::string::String>,
-    pub version_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub version_not_starts_with: crate::Nullable<::std::string::String>,
-    pub version_starts_with: crate::Nullable<::std::string::String>,
+    pub cluster: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
+    pub date: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub date_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub date_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub date_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub date_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub date_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub date_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub date_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub result: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub result_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub result_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub result_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub result_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub result_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub result_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub result_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub result_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub result_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub result_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub result_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub result_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub result_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub task_uuid: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub task_uuid_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub task_uuid_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub task_uuid_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub task_uuid_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub task_uuid_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub task_uuid_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub task_uuid_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub task_uuid_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub task_uuid_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub task_uuid_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub task_uuid_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub task_uuid_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub task_uuid_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub version_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub version_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "cluster-upgrade-history")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterUpgradeHistoryWhereInput {
+impl ::cloudtower_runtime::codec::Decode for ClusterUpgradeHistoryWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ClusterUpgradeHistoryWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -511,8 +531,8 @@ impl crate::codec::Decode for ClusterUpgradeHistoryWhereInput {
     }
 }
 #[cfg(feature = "cluster-upgrade-history")]
-impl crate::codec::Encode for ClusterUpgradeHistoryWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistoryWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -603,20 +623,25 @@ impl crate::codec::Encode for ClusterUpgradeHistoryWhereInput {
 #[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterUpgradeHistoriesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ClusterUpgradeHistoryOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ClusterUpgradeHistoryWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::ClusterUpgradeHistoryOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::ClusterUpgradeHistoryWhereInput,
+    >,
 }
 #[cfg(feature = "cluster-upgrade-history")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetClusterUpgradeHistoriesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetClusterUpgradeHistoriesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetClusterUpgradeHistoriesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -636,8 +661,9 @@ impl crate::codec::Decode for GetClusterUpgradeHistoriesConnectionRequestBody {
     }
 }
 #[cfg(feature = "cluster-upgrade-history")]
-impl crate::codec::Encode for GetClusterUpgradeHistoriesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetClusterUpgradeHistoriesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -653,20 +679,24 @@ impl crate::codec::Encode for GetClusterUpgradeHistoriesConnectionRequestBody {
 #[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterUpgradeHistoriesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ClusterUpgradeHistoryOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ClusterUpgradeHistoryWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::ClusterUpgradeHistoryOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::ClusterUpgradeHistoryWhereInput,
+    >,
 }
 #[cfg(feature = "cluster-upgrade-history")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetClusterUpgradeHistoriesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetClusterUpgradeHistoriesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetClusterUpgradeHistoriesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -686,8 +716,8 @@ impl crate::codec::Decode for GetClusterUpgradeHistoriesRequestBody {
     }
 }
 #[cfg(feature = "cluster-upgrade-history")]
-impl crate::codec::Encode for GetClusterUpgradeHistoriesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetClusterUpgradeHistoriesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -706,10 +736,10 @@ pub struct NestedAggregateClusterUpgradeHistory {
     pub count: i32,
 }
 #[cfg(feature = "cluster-upgrade-history")]
-impl crate::codec::Decode for NestedAggregateClusterUpgradeHistory {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateClusterUpgradeHistory {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateClusterUpgradeHistory")?;
@@ -729,14 +759,14 @@ impl crate::codec::Decode for NestedAggregateClusterUpgradeHistory {
 }
 #[cfg(feature = "cluster-upgrade-history")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateClusterUpgradeHistory {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateClusterUpgradeHistory {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-cluster-upgrade-histories` (operation `GetClusterUpgradeHistories`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -747,13 +777,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::ClusterUpgradeHistory>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-cluster-upgrade-histories",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-cluster-upgrade-histories",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -767,30 +798,81 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::ClusterUpgradeHistoryConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-cluster-upgrade-histories-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-cluster-upgrade-histories-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "cluster-upgrade-history")]
-crate::pagination::list_request!(
-    GetClusterUpgradeHistoriesRequestBody => ClusterUpgradeHistory,
-    get_cluster_upgrade_histories
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetClusterUpgradeHistoriesRequestBody {
+    type Item = crate::models::ClusterUpgradeHistory;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-cluster-upgrade-histories", self)
+            .read()
+    }
+}
 #[cfg(feature = "cluster-upgrade-history")]
-crate::pagination::count_request!(
-    GetClusterUpgradeHistoriesRequestBody =>
-    GetClusterUpgradeHistoriesConnectionRequestBody,
-    get_cluster_upgrade_histories_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetClusterUpgradeHistoriesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetClusterUpgradeHistoriesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-cluster-upgrade-histories-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ClusterUpgradeHistoryConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "cluster-upgrade-history")]
-crate::pagination::reread_by_id!(
-    ClusterUpgradeHistory => GetClusterUpgradeHistoriesRequestBody,
-    ClusterUpgradeHistoryWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::ClusterUpgradeHistory {
+    type Request = crate::models::GetClusterUpgradeHistoriesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetClusterUpgradeHistoriesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterUpgradeHistoryWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

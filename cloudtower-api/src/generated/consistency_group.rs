@@ -26,10 +26,10 @@ pub struct ConsistencyGroup {
     pub unique_size: i64,
 }
 #[cfg(feature = "consistency-group")]
-impl crate::codec::Decode for ConsistencyGroup {
+impl ::cloudtower_runtime::codec::Decode for ConsistencyGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 7];
         let mut key = d.first_key("ConsistencyGroup")?;
@@ -97,8 +97,8 @@ impl crate::codec::Decode for ConsistencyGroup {
 }
 #[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ConsistencyGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ConsistencyGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.field("consistency_group_snapshots", &self.consistency_group_snapshots);
@@ -122,10 +122,10 @@ pub struct ConsistencyGroupConnection {
     pub aggregate: crate::models::NestedAggregateConsistencyGroup,
 }
 #[cfg(feature = "consistency-group")]
-impl crate::codec::Decode for ConsistencyGroupConnection {
+impl ::cloudtower_runtime::codec::Decode for ConsistencyGroupConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ConsistencyGroupConnection")?;
@@ -145,8 +145,8 @@ impl crate::codec::Decode for ConsistencyGroupConnection {
 }
 #[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ConsistencyGroupConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -164,10 +164,10 @@ pub struct ConsistencyGroupCreationParams {
 }
 #[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ConsistencyGroupCreationParams {
+impl ::cloudtower_runtime::codec::Decode for ConsistencyGroupCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("ConsistencyGroupCreationParams")?;
@@ -203,8 +203,8 @@ impl crate::codec::Decode for ConsistencyGroupCreationParams {
     }
 }
 #[cfg(feature = "consistency-group")]
-impl crate::codec::Encode for ConsistencyGroupCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("namespaces_ids", &self.namespaces_ids);
         e.required_field("iscsi_luns_ids", &self.iscsi_luns_ids);
@@ -223,10 +223,10 @@ pub struct ConsistencyGroupDeletionParams {
 }
 #[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ConsistencyGroupDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for ConsistencyGroupDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ConsistencyGroupDeletionParams")?;
@@ -249,8 +249,8 @@ impl crate::codec::Decode for ConsistencyGroupDeletionParams {
     }
 }
 #[cfg(feature = "consistency-group")]
-impl crate::codec::Encode for ConsistencyGroupDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -265,10 +265,10 @@ pub struct ConsistencyGroupDeletionParamsData {
 }
 #[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ConsistencyGroupDeletionParamsData {
+impl ::cloudtower_runtime::codec::Decode for ConsistencyGroupDeletionParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ConsistencyGroupDeletionParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -284,8 +284,8 @@ impl crate::codec::Decode for ConsistencyGroupDeletionParamsData {
     }
 }
 #[cfg(feature = "consistency-group")]
-impl crate::codec::Encode for ConsistencyGroupDeletionParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupDeletionParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("remain_volume_snapshot", &self.remain_volume_snapshot);
         e.end_object();
@@ -300,10 +300,10 @@ pub struct ConsistencyGroupUpdationParams {
 }
 #[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ConsistencyGroupUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for ConsistencyGroupUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ConsistencyGroupUpdationParams")?;
@@ -326,8 +326,8 @@ impl crate::codec::Decode for ConsistencyGroupUpdationParams {
     }
 }
 #[cfg(feature = "consistency-group")]
-impl crate::codec::Encode for ConsistencyGroupUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -346,10 +346,10 @@ pub struct ConsistencyGroupUpdationParamsData {
 }
 #[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ConsistencyGroupUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for ConsistencyGroupUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ConsistencyGroupUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -369,8 +369,8 @@ impl crate::codec::Decode for ConsistencyGroupUpdationParamsData {
     }
 }
 #[cfg(feature = "consistency-group")]
-impl crate::codec::Encode for ConsistencyGroupUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("remain_volume_snapshot", &self.remain_volume_snapshot);
         e.field("namespaces_ids", &self.namespaces_ids);
@@ -387,10 +387,10 @@ pub struct DeleteConsistencyGroup {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "consistency-group")]
-impl crate::codec::Decode for DeleteConsistencyGroup {
+impl ::cloudtower_runtime::codec::Decode for DeleteConsistencyGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteConsistencyGroup")?;
@@ -410,8 +410,8 @@ impl crate::codec::Decode for DeleteConsistencyGroup {
 }
 #[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteConsistencyGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteConsistencyGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -421,20 +421,24 @@ impl crate::codec::Encode for DeleteConsistencyGroup {
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetConsistencyGroupsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ConsistencyGroupOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ConsistencyGroupWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::ConsistencyGroupOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::ConsistencyGroupWhereInput,
+    >,
 }
 #[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetConsistencyGroupsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetConsistencyGroupsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetConsistencyGroupsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -454,8 +458,8 @@ impl crate::codec::Decode for GetConsistencyGroupsConnectionRequestBody {
     }
 }
 #[cfg(feature = "consistency-group")]
-impl crate::codec::Encode for GetConsistencyGroupsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetConsistencyGroupsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -474,10 +478,10 @@ pub struct NestedAggregateConsistencyGroup {
     pub count: i32,
 }
 #[cfg(feature = "consistency-group")]
-impl crate::codec::Decode for NestedAggregateConsistencyGroup {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateConsistencyGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateConsistencyGroup")?;
@@ -497,14 +501,14 @@ impl crate::codec::Decode for NestedAggregateConsistencyGroup {
 }
 #[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateConsistencyGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateConsistencyGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-consistency-group` (operation `CreateConsistencyGroup`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -514,11 +518,16 @@ impl crate::Client {
         body: &[crate::models::ConsistencyGroupCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ConsistencyGroup>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ConsistencyGroup>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-consistency-group", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-consistency-group",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -531,11 +540,16 @@ impl crate::Client {
         body: &crate::models::ConsistencyGroupDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteConsistencyGroup>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteConsistencyGroup>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-consistency-group", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-consistency-group",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -549,10 +563,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::ConsistencyGroup>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-consistency-groups", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-consistency-groups",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -566,13 +584,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::ConsistencyGroupConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-consistency-groups-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-consistency-groups-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -585,25 +604,82 @@ impl crate::Client {
         body: &crate::models::ConsistencyGroupUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ConsistencyGroup>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ConsistencyGroup>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-consistency-group", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-consistency-group",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "consistency-group")]
-crate::pagination::list_request!(
-    GetConsistencyGroupsRequestBody => ConsistencyGroup, get_consistency_groups
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetConsistencyGroupsRequestBody {
+    type Item = crate::models::ConsistencyGroup;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-consistency-groups", self).read()
+    }
+}
 #[cfg(feature = "consistency-group")]
-crate::pagination::count_request!(
-    GetConsistencyGroupsRequestBody => GetConsistencyGroupsConnectionRequestBody,
-    get_consistency_groups_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetConsistencyGroupsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetConsistencyGroupsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-consistency-groups-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ConsistencyGroupConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "consistency-group")]
-crate::pagination::reread_by_id!(
-    ConsistencyGroup => GetConsistencyGroupsRequestBody, ConsistencyGroupWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::ConsistencyGroup {
+    type Request = crate::models::GetConsistencyGroupsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetConsistencyGroupsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ConsistencyGroupWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

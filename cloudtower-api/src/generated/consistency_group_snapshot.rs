@@ -22,10 +22,10 @@ pub struct ConsistencyGroupSnapshot {
     pub unique_size: i64,
 }
 #[cfg(feature = "consistency-group-snapshot")]
-impl crate::codec::Decode for ConsistencyGroupSnapshot {
+impl ::cloudtower_runtime::codec::Decode for ConsistencyGroupSnapshot {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("ConsistencyGroupSnapshot")?;
@@ -81,8 +81,8 @@ impl crate::codec::Decode for ConsistencyGroupSnapshot {
 }
 #[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ConsistencyGroupSnapshot {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshot {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("Iscsi_lun_snapshots", &self.iscsi_lun_snapshots);
         e.field("consistency_group", &self.consistency_group);
@@ -104,10 +104,10 @@ pub struct ConsistencyGroupSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateConsistencyGroupSnapshot,
 }
 #[cfg(feature = "consistency-group-snapshot")]
-impl crate::codec::Decode for ConsistencyGroupSnapshotConnection {
+impl ::cloudtower_runtime::codec::Decode for ConsistencyGroupSnapshotConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ConsistencyGroupSnapshotConnection")?;
@@ -127,8 +127,8 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotConnection {
 }
 #[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ConsistencyGroupSnapshotConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -143,10 +143,10 @@ pub struct ConsistencyGroupSnapshotCreationParams {
 }
 #[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ConsistencyGroupSnapshotCreationParams {
+impl ::cloudtower_runtime::codec::Decode for ConsistencyGroupSnapshotCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ConsistencyGroupSnapshotCreationParams")?;
@@ -173,8 +173,8 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotCreationParams {
     }
 }
 #[cfg(feature = "consistency-group-snapshot")]
-impl crate::codec::Encode for ConsistencyGroupSnapshotCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("consistency_group_id", &self.consistency_group_id);
         e.required_field("name", &self.name);
@@ -190,10 +190,10 @@ pub struct ConsistencyGroupSnapshotDeletionParams {
 }
 #[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ConsistencyGroupSnapshotDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for ConsistencyGroupSnapshotDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ConsistencyGroupSnapshotDeletionParams")?;
@@ -220,8 +220,8 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotDeletionParams {
     }
 }
 #[cfg(feature = "consistency-group-snapshot")]
-impl crate::codec::Encode for ConsistencyGroupSnapshotDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -236,10 +236,10 @@ pub struct ConsistencyGroupSnapshotDeletionParamsData {
 }
 #[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ConsistencyGroupSnapshotDeletionParamsData {
+impl ::cloudtower_runtime::codec::Decode for ConsistencyGroupSnapshotDeletionParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ConsistencyGroupSnapshotDeletionParamsData")?;
@@ -262,8 +262,8 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotDeletionParamsData {
     }
 }
 #[cfg(feature = "consistency-group-snapshot")]
-impl crate::codec::Encode for ConsistencyGroupSnapshotDeletionParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotDeletionParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("remain_volume_snapshot", &self.remain_volume_snapshot);
         e.end_object();
@@ -369,16 +369,16 @@ impl ::std::fmt::Display for ConsistencyGroupSnapshotOrderByInput {
 }
 #[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ConsistencyGroupSnapshotOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for ConsistencyGroupSnapshotOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "consistency-group-snapshot")]
-impl crate::codec::Encode for ConsistencyGroupSnapshotOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -390,10 +390,10 @@ pub struct ConsistencyGroupSnapshotUpdationParams {
 }
 #[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ConsistencyGroupSnapshotUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for ConsistencyGroupSnapshotUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ConsistencyGroupSnapshotUpdationParams")?;
@@ -412,8 +412,8 @@ impl crate::codec::Decode for ConsistencyGroupSnapshotUpdationParams {
     }
 }
 #[cfg(feature = "consistency-group-snapshot")]
-impl crate::codec::Encode for ConsistencyGroupSnapshotUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -426,10 +426,10 @@ pub struct DeleteConsistencyGroupSnapshot {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "consistency-group-snapshot")]
-impl crate::codec::Decode for DeleteConsistencyGroupSnapshot {
+impl ::cloudtower_runtime::codec::Decode for DeleteConsistencyGroupSnapshot {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteConsistencyGroupSnapshot")?;
@@ -449,8 +449,8 @@ impl crate::codec::Decode for DeleteConsistencyGroupSnapshot {
 }
 #[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteConsistencyGroupSnapshot {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteConsistencyGroupSnapshot {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -460,20 +460,25 @@ impl crate::codec::Encode for DeleteConsistencyGroupSnapshot {
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetConsistencyGroupSnapshotsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ConsistencyGroupSnapshotOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ConsistencyGroupSnapshotWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::ConsistencyGroupSnapshotOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::ConsistencyGroupSnapshotWhereInput,
+    >,
 }
 #[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetConsistencyGroupSnapshotsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetConsistencyGroupSnapshotsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetConsistencyGroupSnapshotsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -493,8 +498,9 @@ impl crate::codec::Decode for GetConsistencyGroupSnapshotsConnectionRequestBody 
     }
 }
 #[cfg(feature = "consistency-group-snapshot")]
-impl crate::codec::Encode for GetConsistencyGroupSnapshotsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetConsistencyGroupSnapshotsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -510,20 +516,24 @@ impl crate::codec::Encode for GetConsistencyGroupSnapshotsConnectionRequestBody 
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetConsistencyGroupSnapshotsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ConsistencyGroupSnapshotOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ConsistencyGroupSnapshotWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::ConsistencyGroupSnapshotOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::ConsistencyGroupSnapshotWhereInput,
+    >,
 }
 #[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetConsistencyGroupSnapshotsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetConsistencyGroupSnapshotsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetConsistencyGroupSnapshotsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -543,8 +553,8 @@ impl crate::codec::Decode for GetConsistencyGroupSnapshotsRequestBody {
     }
 }
 #[cfg(feature = "consistency-group-snapshot")]
-impl crate::codec::Encode for GetConsistencyGroupSnapshotsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetConsistencyGroupSnapshotsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -563,10 +573,10 @@ pub struct NestedAggregateConsistencyGroupSnapshot {
     pub count: i32,
 }
 #[cfg(feature = "consistency-group-snapshot")]
-impl crate::codec::Decode for NestedAggregateConsistencyGroupSnapshot {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateConsistencyGroupSnapshot {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateConsistencyGroupSnapshot")?;
@@ -586,14 +596,14 @@ impl crate::codec::Decode for NestedAggregateConsistencyGroupSnapshot {
 }
 #[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateConsistencyGroupSnapshot {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateConsistencyGroupSnapshot {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-consistency-snapshot-group` (operation `CreateConsistencyGroupSnapshot`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -603,11 +613,13 @@ impl crate::Client {
         body: &[crate::models::ConsistencyGroupSnapshotCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ConsistencyGroupSnapshot>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ConsistencyGroupSnapshot>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "create-consistency-snapshot-group",
             body,
         );
@@ -624,12 +636,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::DeleteConsistencyGroupSnapshot>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::DeleteConsistencyGroupSnapshot,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "delete-consistency-snapshot-group",
             body,
         );
@@ -646,13 +660,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::ConsistencyGroupSnapshot>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-consistency-group-snapshots",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-consistency-group-snapshots",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -666,13 +681,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::ConsistencyGroupSnapshotConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-consistency-group-snapshots-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-consistency-group-snapshots-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -685,11 +701,13 @@ impl crate::Client {
         body: &crate::models::ConsistencyGroupSnapshotUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ConsistencyGroupSnapshot>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ConsistencyGroupSnapshot>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "rollback-consistency-snapshot-group",
             body,
         );
@@ -698,18 +716,69 @@ impl crate::Client {
     }
 }
 #[cfg(feature = "consistency-group-snapshot")]
-crate::pagination::list_request!(
-    GetConsistencyGroupSnapshotsRequestBody => ConsistencyGroupSnapshot,
-    get_consistency_group_snapshots
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetConsistencyGroupSnapshotsRequestBody {
+    type Item = crate::models::ConsistencyGroupSnapshot;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-consistency-group-snapshots", self)
+            .read()
+    }
+}
 #[cfg(feature = "consistency-group-snapshot")]
-crate::pagination::count_request!(
-    GetConsistencyGroupSnapshotsRequestBody =>
-    GetConsistencyGroupSnapshotsConnectionRequestBody,
-    get_consistency_group_snapshots_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetConsistencyGroupSnapshotsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetConsistencyGroupSnapshotsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-consistency-group-snapshots-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ConsistencyGroupSnapshotConnection = response
+            .decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "consistency-group-snapshot")]
-crate::pagination::reread_by_id!(
-    ConsistencyGroupSnapshot => GetConsistencyGroupSnapshotsRequestBody,
-    ConsistencyGroupSnapshotWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::ConsistencyGroupSnapshot {
+    type Request = crate::models::GetConsistencyGroupSnapshotsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetConsistencyGroupSnapshotsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ConsistencyGroupSnapshotWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

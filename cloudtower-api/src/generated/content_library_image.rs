@@ -31,10 +31,10 @@ pub struct ContentLibraryImage {
     >,
 }
 #[cfg(feature = "content-library-image")]
-impl crate::codec::Decode for ContentLibraryImage {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryImage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 7];
         let mut key = d.first_key("ContentLibraryImage")?;
@@ -100,8 +100,8 @@ impl crate::codec::Decode for ContentLibraryImage {
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ContentLibraryImage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryImage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("clusters", &self.clusters);
         e.required_field("createdAt", &self.created_at);
@@ -128,10 +128,10 @@ pub struct ContentLibraryImageConnection {
     pub aggregate: crate::models::NestedAggregateContentLibraryImage,
 }
 #[cfg(feature = "content-library-image")]
-impl crate::codec::Decode for ContentLibraryImageConnection {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryImageConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryImageConnection")?;
@@ -151,8 +151,8 @@ impl crate::codec::Decode for ContentLibraryImageConnection {
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ContentLibraryImageConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -166,10 +166,10 @@ pub struct ContentLibraryImageDeletionParams {
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryImageDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryImageDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryImageDeletionParams")?;
@@ -188,8 +188,8 @@ impl crate::codec::Decode for ContentLibraryImageDeletionParams {
     }
 }
 #[cfg(feature = "content-library-image")]
-impl crate::codec::Encode for ContentLibraryImageDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -206,10 +206,10 @@ pub struct ContentLibraryImageImportData {
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryImageImportData {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryImageImportData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("ContentLibraryImageImportData")?;
@@ -241,8 +241,8 @@ impl crate::codec::Decode for ContentLibraryImageImportData {
     }
 }
 #[cfg(feature = "content-library-image")]
-impl crate::codec::Encode for ContentLibraryImageImportData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageImportData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("url", &self.url);
         e.required_field("name", &self.name);
@@ -259,10 +259,10 @@ pub struct ContentLibraryImageImportParams {
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryImageImportParams {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryImageImportParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryImageImportParams")?;
@@ -281,8 +281,8 @@ impl crate::codec::Decode for ContentLibraryImageImportParams {
     }
 }
 #[cfg(feature = "content-library-image")]
-impl crate::codec::Encode for ContentLibraryImageImportParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageImportParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.end_object();
@@ -297,10 +297,10 @@ pub struct ContentLibraryImageUpdationClusterParams {
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryImageUpdationClusterParams {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryImageUpdationClusterParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ContentLibraryImageUpdationClusterParams")?;
@@ -327,8 +327,8 @@ impl crate::codec::Decode for ContentLibraryImageUpdationClusterParams {
     }
 }
 #[cfg(feature = "content-library-image")]
-impl crate::codec::Encode for ContentLibraryImageUpdationClusterParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageUpdationClusterParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -343,10 +343,11 @@ pub struct ContentLibraryImageUpdationClusterParamsData {
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryImageUpdationClusterParamsData {
+impl ::cloudtower_runtime::codec::Decode
+for ContentLibraryImageUpdationClusterParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryImageUpdationClusterParamsData")?;
@@ -369,8 +370,9 @@ impl crate::codec::Decode for ContentLibraryImageUpdationClusterParamsData {
     }
 }
 #[cfg(feature = "content-library-image")]
-impl crate::codec::Encode for ContentLibraryImageUpdationClusterParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for ContentLibraryImageUpdationClusterParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("clusters", &self.clusters);
         e.end_object();
@@ -385,10 +387,10 @@ pub struct ContentLibraryImageUpdationParams {
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryImageUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryImageUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ContentLibraryImageUpdationParams")?;
@@ -415,8 +417,8 @@ impl crate::codec::Decode for ContentLibraryImageUpdationParams {
     }
 }
 #[cfg(feature = "content-library-image")]
-impl crate::codec::Encode for ContentLibraryImageUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -433,10 +435,10 @@ pub struct ContentLibraryImageUpdationParamsData {
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryImageUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryImageUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ContentLibraryImageUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -452,8 +454,8 @@ impl crate::codec::Decode for ContentLibraryImageUpdationParamsData {
     }
 }
 #[cfg(feature = "content-library-image")]
-impl crate::codec::Encode for ContentLibraryImageUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("clusters", &self.clusters);
         e.field("description", &self.description);
@@ -465,7 +467,7 @@ impl crate::codec::Encode for ContentLibraryImageUpdationParamsData {
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateContentLibraryImageRequestBody {
-    pub file: crate::client::FilePart,
+    pub file: ::cloudtower_runtime::FilePart,
     pub clusters: ::std::string::String,
     pub name: ::std::option::Option<::std::string::String>,
     pub size: ::std::option::Option<::std::string::String>,
@@ -476,28 +478,32 @@ pub struct CreateContentLibraryImageRequestBody {
 #[cfg(feature = "content-library-image")]
 impl CreateContentLibraryImageRequestBody {
     /// The form fields, required ones first; unset optional fields are left out.
-    pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
+    pub fn to_fields(&self) -> ::std::vec::Vec<::cloudtower_runtime::MultipartField> {
         let mut fields = ::std::vec::Vec::from([
-            crate::client::MultipartField::file(
+            ::cloudtower_runtime::MultipartField::file(
                 "file",
                 ::std::clone::Clone::clone(&self.file),
             ),
-            crate::client::MultipartField::text("clusters", &self.clusters),
+            ::cloudtower_runtime::MultipartField::text("clusters", &self.clusters),
         ]);
         if let ::std::option::Option::Some(value) = self.name.as_ref() {
-            fields.push(crate::client::MultipartField::text("name", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("name", value));
         }
         if let ::std::option::Option::Some(value) = self.size.as_ref() {
-            fields.push(crate::client::MultipartField::text("size", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("size", value));
         }
         if let ::std::option::Option::Some(value) = self.size_unit.as_ref() {
-            fields.push(crate::client::MultipartField::text("size_unit", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("size_unit", value));
         }
         if let ::std::option::Option::Some(value) = self.description.as_ref() {
-            fields.push(crate::client::MultipartField::text("description", value));
+            fields
+                .push(::cloudtower_runtime::MultipartField::text("description", value));
         }
         if let ::std::option::Option::Some(value) = self.upload_task_id.as_ref() {
-            fields.push(crate::client::MultipartField::text("upload_task_id", value));
+            fields
+                .push(
+                    ::cloudtower_runtime::MultipartField::text("upload_task_id", value),
+                );
         }
         fields
     }
@@ -509,10 +515,10 @@ pub struct DeleteContentLibraryImage {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "content-library-image")]
-impl crate::codec::Decode for DeleteContentLibraryImage {
+impl ::cloudtower_runtime::codec::Decode for DeleteContentLibraryImage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteContentLibraryImage")?;
@@ -532,8 +538,8 @@ impl crate::codec::Decode for DeleteContentLibraryImage {
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteContentLibraryImage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteContentLibraryImage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -543,20 +549,25 @@ impl crate::codec::Encode for DeleteContentLibraryImage {
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetContentLibraryImagesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ContentLibraryImageOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ContentLibraryImageWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::ContentLibraryImageOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::ContentLibraryImageWhereInput,
+    >,
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetContentLibraryImagesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetContentLibraryImagesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetContentLibraryImagesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -576,8 +587,9 @@ impl crate::codec::Decode for GetContentLibraryImagesConnectionRequestBody {
     }
 }
 #[cfg(feature = "content-library-image")]
-impl crate::codec::Encode for GetContentLibraryImagesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetContentLibraryImagesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -596,10 +608,10 @@ pub struct NestedAggregateContentLibraryImage {
     pub count: i32,
 }
 #[cfg(feature = "content-library-image")]
-impl crate::codec::Decode for NestedAggregateContentLibraryImage {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateContentLibraryImage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateContentLibraryImage")?;
@@ -619,14 +631,14 @@ impl crate::codec::Decode for NestedAggregateContentLibraryImage {
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateContentLibraryImage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateContentLibraryImage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/delete-content-library-image` (operation `DeleteContentLibraryImage`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -636,11 +648,13 @@ impl crate::Client {
         body: &crate::models::ContentLibraryImageDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteContentLibraryImage>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteContentLibraryImage>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "delete-content-library-image",
             body,
         );
@@ -656,11 +670,13 @@ impl crate::Client {
         body: &crate::models::ContentLibraryImageUpdationClusterParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryImage>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ContentLibraryImage>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "distribute-content-library-image-clusters",
             body,
         );
@@ -677,13 +693,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::ContentLibraryImage>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-content-library-images",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-content-library-images",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -697,13 +714,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::ContentLibraryImageConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-content-library-images-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-content-library-images-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -715,9 +733,12 @@ impl crate::Client {
         &self,
         body: &crate::models::ContentLibraryImageImportParams,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::UploadTask, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::UploadTask,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "import-content-library-image",
             body,
         );
@@ -733,11 +754,13 @@ impl crate::Client {
         body: &crate::models::ContentLibraryImageUpdationClusterParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryImage>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ContentLibraryImage>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "remove-content-library-image-clusters",
             body,
         );
@@ -753,11 +776,13 @@ impl crate::Client {
         body: &crate::models::ContentLibraryImageUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryImage>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ContentLibraryImage>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-content-library-image",
             body,
         );
@@ -776,10 +801,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::option::Option<::std::vec::Vec<crate::models::UploadTask>>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::multipart(
+        let request = ::cloudtower_runtime::ApiRequest::multipart(
             "upload-content-library-image",
             body.to_fields(),
         );
@@ -788,16 +813,67 @@ impl crate::Client {
     }
 }
 #[cfg(feature = "content-library-image")]
-crate::pagination::list_request!(
-    GetContentLibraryImagesRequestBody => ContentLibraryImage, get_content_library_images
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetContentLibraryImagesRequestBody {
+    type Item = crate::models::ContentLibraryImage;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-content-library-images", self).read()
+    }
+}
 #[cfg(feature = "content-library-image")]
-crate::pagination::count_request!(
-    GetContentLibraryImagesRequestBody => GetContentLibraryImagesConnectionRequestBody,
-    get_content_library_images_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetContentLibraryImagesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetContentLibraryImagesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-content-library-images-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ContentLibraryImageConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "content-library-image")]
-crate::pagination::reread_by_id!(
-    ContentLibraryImage => GetContentLibraryImagesRequestBody,
-    ContentLibraryImageWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::ContentLibraryImage {
+    type Request = crate::models::GetContentLibraryImagesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetContentLibraryImagesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ContentLibraryImageWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

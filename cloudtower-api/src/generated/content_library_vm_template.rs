@@ -12,10 +12,10 @@ pub struct ContentLibraryImportVmNic {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryImportVmNic {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryImportVmNic {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryImportVmNic")?;
@@ -36,8 +36,8 @@ impl crate::codec::Decode for ContentLibraryImportVmNic {
     }
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Encode for ContentLibraryImportVmNic {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryImportVmNic {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("mirror", &self.mirror);
         e.required_field("model", &self.model);
@@ -90,10 +90,10 @@ pub struct ContentLibraryVmTemplate {
     >,
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Decode for ContentLibraryVmTemplate {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryVmTemplate {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 10];
         let mut key = d.first_key("ContentLibraryVmTemplate")?;
@@ -195,8 +195,8 @@ impl crate::codec::Decode for ContentLibraryVmTemplate {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ContentLibraryVmTemplate {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplate {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("architecture", &self.architecture);
         e.field("clock_offset", &self.clock_offset);
@@ -239,10 +239,10 @@ pub struct ContentLibraryVmTemplateConnection {
     pub aggregate: crate::models::NestedAggregateContentLibraryVmTemplate,
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Decode for ContentLibraryVmTemplateConnection {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryVmTemplateConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryVmTemplateConnection")?;
@@ -262,8 +262,8 @@ impl crate::codec::Decode for ContentLibraryVmTemplateConnection {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ContentLibraryVmTemplateConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -281,10 +281,10 @@ pub struct ContentLibraryVmTemplateCreationParams {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryVmTemplateCreationParams {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryVmTemplateCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("ContentLibraryVmTemplateCreationParams")?;
@@ -319,8 +319,8 @@ impl crate::codec::Decode for ContentLibraryVmTemplateCreationParams {
     }
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Encode for ContentLibraryVmTemplateCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("clusters", &self.clusters);
         e.field("cloud_init_supported", &self.cloud_init_supported);
@@ -338,10 +338,10 @@ pub struct ContentLibraryVmTemplateDeletionParams {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryVmTemplateDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryVmTemplateDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryVmTemplateDeletionParams")?;
@@ -360,8 +360,8 @@ impl crate::codec::Decode for ContentLibraryVmTemplateDeletionParams {
     }
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Encode for ContentLibraryVmTemplateDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -375,10 +375,10 @@ pub struct ContentLibraryVmTemplateExportParams {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryVmTemplateExportParams {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryVmTemplateExportParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryVmTemplateExportParams")?;
@@ -397,8 +397,8 @@ impl crate::codec::Decode for ContentLibraryVmTemplateExportParams {
     }
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Encode for ContentLibraryVmTemplateExportParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateExportParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -428,10 +428,10 @@ pub struct ContentLibraryVmTemplateImportParams {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryVmTemplateImportParams {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryVmTemplateImportParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("ContentLibraryVmTemplateImportParams")?;
@@ -475,8 +475,8 @@ impl crate::codec::Decode for ContentLibraryVmTemplateImportParams {
     }
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Encode for ContentLibraryVmTemplateImportParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateImportParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vm_nics", &self.vm_nics);
         e.field("disk_operate", &self.disk_operate);
@@ -510,10 +510,10 @@ pub struct ContentLibraryVmTemplateOvfDiskOperate {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryVmTemplateOvfDiskOperate {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryVmTemplateOvfDiskOperate {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ContentLibraryVmTemplateOvfDiskOperate")?;
         while let ::std::option::Option::Some(k) = key {
@@ -533,8 +533,8 @@ impl crate::codec::Decode for ContentLibraryVmTemplateOvfDiskOperate {
     }
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Encode for ContentLibraryVmTemplateOvfDiskOperate {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateOvfDiskOperate {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("mount_new_cd_roms", &self.mount_new_cd_roms);
         e.field("modify_cd_roms", &self.modify_cd_roms);
@@ -551,10 +551,11 @@ pub struct ContentLibraryVmTemplateUpdationClusterParams {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryVmTemplateUpdationClusterParams {
+impl ::cloudtower_runtime::codec::Decode
+for ContentLibraryVmTemplateUpdationClusterParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ContentLibraryVmTemplateUpdationClusterParams")?;
@@ -581,8 +582,9 @@ impl crate::codec::Decode for ContentLibraryVmTemplateUpdationClusterParams {
     }
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Encode for ContentLibraryVmTemplateUpdationClusterParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for ContentLibraryVmTemplateUpdationClusterParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -597,10 +599,11 @@ pub struct ContentLibraryVmTemplateUpdationClusterParamsData {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryVmTemplateUpdationClusterParamsData {
+impl ::cloudtower_runtime::codec::Decode
+for ContentLibraryVmTemplateUpdationClusterParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryVmTemplateUpdationClusterParamsData")?;
@@ -623,8 +626,9 @@ impl crate::codec::Decode for ContentLibraryVmTemplateUpdationClusterParamsData 
     }
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Encode for ContentLibraryVmTemplateUpdationClusterParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for ContentLibraryVmTemplateUpdationClusterParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("clusters", &self.clusters);
         e.end_object();
@@ -639,10 +643,10 @@ pub struct ContentLibraryVmTemplateUpdationParams {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryVmTemplateUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryVmTemplateUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ContentLibraryVmTemplateUpdationParams")?;
@@ -669,8 +673,8 @@ impl crate::codec::Decode for ContentLibraryVmTemplateUpdationParams {
     }
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Encode for ContentLibraryVmTemplateUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -688,10 +692,10 @@ pub struct ContentLibraryVmTemplateUpdationParamsData {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryVmTemplateUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryVmTemplateUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ContentLibraryVmTemplateUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -710,8 +714,8 @@ impl crate::codec::Decode for ContentLibraryVmTemplateUpdationParamsData {
     }
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Encode for ContentLibraryVmTemplateUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("clusters", &self.clusters);
         e.field("cloud_init_supported", &self.cloud_init_supported);
@@ -731,10 +735,10 @@ pub struct ContentLibraryVmdkCdromModify {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryVmdkCdromModify {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryVmdkCdromModify {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ContentLibraryVmdkCdromModify")?;
@@ -756,8 +760,8 @@ impl crate::codec::Decode for ContentLibraryVmdkCdromModify {
     }
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Encode for ContentLibraryVmdkCdromModify {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmdkCdromModify {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("enabled", &self.enabled);
         e.field("removed", &self.removed);
@@ -775,10 +779,10 @@ pub struct ContentLibraryVmdkCdromMount {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ContentLibraryVmdkCdromMount {
+impl ::cloudtower_runtime::codec::Decode for ContentLibraryVmdkCdromMount {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ContentLibraryVmdkCdromMount")?;
         while let ::std::option::Option::Some(k) = key {
@@ -793,8 +797,8 @@ impl crate::codec::Decode for ContentLibraryVmdkCdromMount {
     }
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Encode for ContentLibraryVmdkCdromMount {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmdkCdromMount {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("enabled", &self.enabled);
         e.field("boot", &self.boot);
@@ -808,10 +812,10 @@ pub struct DeleteContentLibraryVmTemplate {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Decode for DeleteContentLibraryVmTemplate {
+impl ::cloudtower_runtime::codec::Decode for DeleteContentLibraryVmTemplate {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteContentLibraryVmTemplate")?;
@@ -831,8 +835,8 @@ impl crate::codec::Decode for DeleteContentLibraryVmTemplate {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteContentLibraryVmTemplate {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteContentLibraryVmTemplate {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -842,20 +846,25 @@ impl crate::codec::Encode for DeleteContentLibraryVmTemplate {
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetContentLibraryVmTemplatesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ContentLibraryVmTemplateOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ContentLibraryVmTemplateWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::ContentLibraryVmTemplateOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::ContentLibraryVmTemplateWhereInput,
+    >,
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetContentLibraryVmTemplatesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetContentLibraryVmTemplatesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetContentLibraryVmTemplatesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -875,8 +884,9 @@ impl crate::codec::Decode for GetContentLibraryVmTemplatesConnectionRequestBody 
     }
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Encode for GetContentLibraryVmTemplatesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetContentLibraryVmTemplatesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -895,10 +905,10 @@ pub struct NestedAggregateContentLibraryVmTemplate {
     pub count: i32,
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Decode for NestedAggregateContentLibraryVmTemplate {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateContentLibraryVmTemplate {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateContentLibraryVmTemplate")?;
@@ -918,8 +928,8 @@ impl crate::codec::Decode for NestedAggregateContentLibraryVmTemplate {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateContentLibraryVmTemplate {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateContentLibraryVmTemplate {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -949,10 +959,10 @@ pub struct NestedContentLibraryVmTemplateDisk {
     pub r#type: crate::models::VmDiskType,
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Decode for NestedContentLibraryVmTemplateDisk {
+impl ::cloudtower_runtime::codec::Decode for NestedContentLibraryVmTemplateDisk {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("NestedContentLibraryVmTemplateDisk")?;
@@ -1013,8 +1023,8 @@ impl crate::codec::Decode for NestedContentLibraryVmTemplateDisk {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedContentLibraryVmTemplateDisk {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedContentLibraryVmTemplateDisk {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("boot", &self.boot);
         e.required_field("bus", &self.bus);
@@ -1054,10 +1064,10 @@ pub struct NestedContentLibraryVmTemplateNic {
     pub vpc_nic: ::std::option::Option<crate::models::NestedTemplateVpcNic>,
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Decode for NestedContentLibraryVmTemplateNic {
+impl ::cloudtower_runtime::codec::Decode for NestedContentLibraryVmTemplateNic {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedContentLibraryVmTemplateNic")?;
@@ -1119,8 +1129,8 @@ impl crate::codec::Decode for NestedContentLibraryVmTemplateNic {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedContentLibraryVmTemplateNic {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedContentLibraryVmTemplateNic {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("egress_rate_limit_burst_in_bit", &self.egress_rate_limit_burst_in_bit);
         e.field("egress_rate_limit_enabled", &self.egress_rate_limit_enabled);
@@ -1159,10 +1169,10 @@ pub struct NestedSnapshotInfo {
     >,
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Decode for NestedSnapshotInfo {
+impl ::cloudtower_runtime::codec::Decode for NestedSnapshotInfo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedSnapshotInfo")?;
@@ -1199,8 +1209,8 @@ impl crate::codec::Decode for NestedSnapshotInfo {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedSnapshotInfo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedSnapshotInfo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("index", &self.index);
         e.required_field("iscsi_lun_snapshot_uuid", &self.iscsi_lun_snapshot_uuid);
@@ -1217,10 +1227,10 @@ pub struct NestedStoragePolicyConfig {
     pub thin_provision: ::std::option::Option<bool>,
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Decode for NestedStoragePolicyConfig {
+impl ::cloudtower_runtime::codec::Decode for NestedStoragePolicyConfig {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NestedStoragePolicyConfig")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1236,8 +1246,8 @@ impl crate::codec::Decode for NestedStoragePolicyConfig {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedStoragePolicyConfig {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedStoragePolicyConfig {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("replica_num", &self.replica_num);
         e.field("thin_provision", &self.thin_provision);
@@ -1254,10 +1264,10 @@ pub struct NestedTemplateConfig {
     pub sync_vm_time_on_resume: ::std::option::Option<bool>,
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Decode for NestedTemplateConfig {
+impl ::cloudtower_runtime::codec::Decode for NestedTemplateConfig {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NestedTemplateConfig")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1284,8 +1294,8 @@ impl crate::codec::Decode for NestedTemplateConfig {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedTemplateConfig {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedTemplateConfig {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("cpu_exclusive_expected_enabled", &self.cpu_exclusive_expected_enabled);
         e.field("guest_os_type", &self.guest_os_type);
@@ -1304,10 +1314,10 @@ pub struct NestedZbsStorageInfo {
     >,
 }
 #[cfg(feature = "content-library-vm-template")]
-impl crate::codec::Decode for NestedZbsStorageInfo {
+impl ::cloudtower_runtime::codec::Decode for NestedZbsStorageInfo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedZbsStorageInfo")?;
@@ -1328,15 +1338,15 @@ impl crate::codec::Decode for NestedZbsStorageInfo {
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedZbsStorageInfo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedZbsStorageInfo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster_id", &self.cluster_id);
         e.field("snapshot_info", &self.snapshot_info);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/clone-content-library-vm-template-from-vm` (operation `CloneContentLibraryVmTemplateFromVm`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1346,11 +1356,13 @@ impl crate::Client {
         body: &[crate::models::ContentLibraryVmTemplateCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryVmTemplate>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ContentLibraryVmTemplate>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "clone-content-library-vm-template-from-vm",
             body,
         );
@@ -1366,11 +1378,13 @@ impl crate::Client {
         body: &[crate::models::ContentLibraryVmTemplateCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryVmTemplate>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ContentLibraryVmTemplate>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "convert-content-library-vm-template-from-vm",
             body,
         );
@@ -1387,12 +1401,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::DeleteContentLibraryVmTemplate>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::DeleteContentLibraryVmTemplate,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "delete-content-library-vm-template",
             body,
         );
@@ -1408,11 +1424,13 @@ impl crate::Client {
         body: &crate::models::ContentLibraryVmTemplateUpdationClusterParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryVmTemplate>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ContentLibraryVmTemplate>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "distribute-content-library-vm-template-clusters",
             body,
         );
@@ -1428,11 +1446,11 @@ impl crate::Client {
         body: &crate::models::ContentLibraryVmTemplateExportParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::VmExportFile>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmExportFile>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "export-content-library-vm-template",
             body,
         );
@@ -1449,13 +1467,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::ContentLibraryVmTemplate>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-content-library-vm-templates",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-content-library-vm-templates",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1469,13 +1488,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::ContentLibraryVmTemplateConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-content-library-vm-templates-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-content-library-vm-templates-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1488,11 +1508,13 @@ impl crate::Client {
         body: &[crate::models::ContentLibraryVmTemplateImportParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryVmTemplate>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ContentLibraryVmTemplate>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "import-content-library-vm-template",
             body,
         );
@@ -1508,11 +1530,13 @@ impl crate::Client {
         body: &crate::models::ContentLibraryVmTemplateUpdationClusterParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryVmTemplate>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ContentLibraryVmTemplate>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "remove-content-library-vm-template-clusters",
             body,
         );
@@ -1528,11 +1552,13 @@ impl crate::Client {
         body: &crate::models::ContentLibraryVmTemplateUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ContentLibraryVmTemplate>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ContentLibraryVmTemplate>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-content-library-vm-template",
             body,
         );
@@ -1541,18 +1567,69 @@ impl crate::Client {
     }
 }
 #[cfg(feature = "content-library-vm-template")]
-crate::pagination::list_request!(
-    GetContentLibraryVmTemplatesRequestBody => ContentLibraryVmTemplate,
-    get_content_library_vm_templates
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetContentLibraryVmTemplatesRequestBody {
+    type Item = crate::models::ContentLibraryVmTemplate;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-content-library-vm-templates", self)
+            .read()
+    }
+}
 #[cfg(feature = "content-library-vm-template")]
-crate::pagination::count_request!(
-    GetContentLibraryVmTemplatesRequestBody =>
-    GetContentLibraryVmTemplatesConnectionRequestBody,
-    get_content_library_vm_templates_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetContentLibraryVmTemplatesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetContentLibraryVmTemplatesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-content-library-vm-templates-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ContentLibraryVmTemplateConnection = response
+            .decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "content-library-vm-template")]
-crate::pagination::reread_by_id!(
-    ContentLibraryVmTemplate => GetContentLibraryVmTemplatesRequestBody,
-    ContentLibraryVmTemplateWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::ContentLibraryVmTemplate {
+    type Request = crate::models::GetContentLibraryVmTemplatesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetContentLibraryVmTemplatesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ContentLibraryVmTemplateWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -11,10 +11,10 @@ pub struct AddClustersToDatacenterParams {
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for AddClustersToDatacenterParams {
+impl ::cloudtower_runtime::codec::Decode for AddClustersToDatacenterParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("AddClustersToDatacenterParams")?;
@@ -37,8 +37,8 @@ impl crate::codec::Decode for AddClustersToDatacenterParams {
     }
 }
 #[cfg(feature = "datacenter")]
-impl crate::codec::Encode for AddClustersToDatacenterParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AddClustersToDatacenterParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -53,10 +53,10 @@ pub struct AddClustersToDatacenterParamsData {
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for AddClustersToDatacenterParamsData {
+impl ::cloudtower_runtime::codec::Decode for AddClustersToDatacenterParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("AddClustersToDatacenterParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -70,8 +70,8 @@ impl crate::codec::Decode for AddClustersToDatacenterParamsData {
     }
 }
 #[cfg(feature = "datacenter")]
-impl crate::codec::Encode for AddClustersToDatacenterParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AddClustersToDatacenterParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("clusters", &self.clusters);
         e.end_object();
@@ -98,10 +98,10 @@ pub struct Datacenter {
     pub vm_num: ::std::option::Option<i32>,
 }
 #[cfg(feature = "datacenter")]
-impl crate::codec::Decode for Datacenter {
+impl ::cloudtower_runtime::codec::Decode for Datacenter {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("Datacenter")?;
@@ -151,8 +151,8 @@ impl crate::codec::Decode for Datacenter {
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Datacenter {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Datacenter {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("cluster_num", &self.cluster_num);
         e.field("clusters", &self.clusters);
@@ -179,10 +179,10 @@ pub struct DatacenterConnection {
     pub aggregate: crate::models::NestedAggregateDatacenter,
 }
 #[cfg(feature = "datacenter")]
-impl crate::codec::Decode for DatacenterConnection {
+impl ::cloudtower_runtime::codec::Decode for DatacenterConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DatacenterConnection")?;
@@ -202,8 +202,8 @@ impl crate::codec::Decode for DatacenterConnection {
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DatacenterConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DatacenterConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -219,10 +219,10 @@ pub struct DatacenterCreationParams {
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for DatacenterCreationParams {
+impl ::cloudtower_runtime::codec::Decode for DatacenterCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("DatacenterCreationParams")?;
@@ -250,8 +250,8 @@ impl crate::codec::Decode for DatacenterCreationParams {
     }
 }
 #[cfg(feature = "datacenter")]
-impl crate::codec::Encode for DatacenterCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DatacenterCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("clusters", &self.clusters);
         e.required_field("organization_id", &self.organization_id);
@@ -267,10 +267,10 @@ pub struct DatacenterDeletionParams {
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for DatacenterDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for DatacenterDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DatacenterDeletionParams")?;
@@ -289,8 +289,8 @@ impl crate::codec::Decode for DatacenterDeletionParams {
     }
 }
 #[cfg(feature = "datacenter")]
-impl crate::codec::Encode for DatacenterDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DatacenterDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -305,10 +305,10 @@ pub struct DatacenterUpdationParams {
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for DatacenterUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for DatacenterUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("DatacenterUpdationParams")?;
@@ -331,8 +331,8 @@ impl crate::codec::Decode for DatacenterUpdationParams {
     }
 }
 #[cfg(feature = "datacenter")]
-impl crate::codec::Encode for DatacenterUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DatacenterUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -348,10 +348,10 @@ pub struct DatacenterUpdationParamsData {
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for DatacenterUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for DatacenterUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("DatacenterUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -366,8 +366,8 @@ impl crate::codec::Decode for DatacenterUpdationParamsData {
     }
 }
 #[cfg(feature = "datacenter")]
-impl crate::codec::Encode for DatacenterUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DatacenterUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("clusters", &self.clusters);
         e.field("name", &self.name);
@@ -378,14 +378,14 @@ impl crate::codec::Encode for DatacenterUpdationParamsData {
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterWhereUniqueInput {
-    pub id: crate::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for DatacenterWhereUniqueInput {
+impl ::cloudtower_runtime::codec::Decode for DatacenterWhereUniqueInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("DatacenterWhereUniqueInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -399,8 +399,8 @@ impl crate::codec::Decode for DatacenterWhereUniqueInput {
     }
 }
 #[cfg(feature = "datacenter")]
-impl crate::codec::Encode for DatacenterWhereUniqueInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DatacenterWhereUniqueInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("id", &self.id);
         e.end_object();
@@ -413,10 +413,10 @@ pub struct DeleteDatacenter {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "datacenter")]
-impl crate::codec::Decode for DeleteDatacenter {
+impl ::cloudtower_runtime::codec::Decode for DeleteDatacenter {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteDatacenter")?;
@@ -436,8 +436,8 @@ impl crate::codec::Decode for DeleteDatacenter {
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteDatacenter {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteDatacenter {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -447,20 +447,20 @@ impl crate::codec::Encode for DeleteDatacenter {
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDatacentersConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::DatacenterOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::DatacenterWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::DatacenterOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::DatacenterWhereInput>,
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetDatacentersConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetDatacentersConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetDatacentersConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -480,8 +480,8 @@ impl crate::codec::Decode for GetDatacentersConnectionRequestBody {
     }
 }
 #[cfg(feature = "datacenter")]
-impl crate::codec::Encode for GetDatacentersConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetDatacentersConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -500,10 +500,10 @@ pub struct NestedAggregateDatacenter {
     pub count: i32,
 }
 #[cfg(feature = "datacenter")]
-impl crate::codec::Decode for NestedAggregateDatacenter {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateDatacenter {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateDatacenter")?;
@@ -523,8 +523,8 @@ impl crate::codec::Decode for NestedAggregateDatacenter {
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateDatacenter {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateDatacenter {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -538,10 +538,10 @@ pub struct NestedOrganization {
     pub name: ::std::string::String,
 }
 #[cfg(feature = "datacenter")]
-impl crate::codec::Decode for NestedOrganization {
+impl ::cloudtower_runtime::codec::Decode for NestedOrganization {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedOrganization")?;
@@ -565,8 +565,8 @@ impl crate::codec::Decode for NestedOrganization {
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedOrganization {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedOrganization {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.required_field("name", &self.name);
@@ -582,10 +582,10 @@ pub struct RemoveClustersFromDatacenterParams {
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for RemoveClustersFromDatacenterParams {
+impl ::cloudtower_runtime::codec::Decode for RemoveClustersFromDatacenterParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("RemoveClustersFromDatacenterParams")?;
@@ -612,8 +612,8 @@ impl crate::codec::Decode for RemoveClustersFromDatacenterParams {
     }
 }
 #[cfg(feature = "datacenter")]
-impl crate::codec::Encode for RemoveClustersFromDatacenterParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for RemoveClustersFromDatacenterParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -628,10 +628,10 @@ pub struct RemoveClustersFromDatacenterParamsData {
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for RemoveClustersFromDatacenterParamsData {
+impl ::cloudtower_runtime::codec::Decode for RemoveClustersFromDatacenterParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("RemoveClustersFromDatacenterParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -645,14 +645,14 @@ impl crate::codec::Decode for RemoveClustersFromDatacenterParamsData {
     }
 }
 #[cfg(feature = "datacenter")]
-impl crate::codec::Encode for RemoveClustersFromDatacenterParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for RemoveClustersFromDatacenterParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("clusters", &self.clusters);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/add-clusters-to-datacenter` (operation `AddClustersToDatacenter`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -662,11 +662,11 @@ impl crate::Client {
         body: &[crate::models::AddClustersToDatacenterParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Datacenter>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Datacenter>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "add-clusters-to-datacenter",
             body,
         );
@@ -682,11 +682,11 @@ impl crate::Client {
         body: &[crate::models::DatacenterCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Datacenter>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Datacenter>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-datacenter", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-datacenter", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -699,11 +699,13 @@ impl crate::Client {
         body: &crate::models::DatacenterDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteDatacenter>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteDatacenter>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-datacenter", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-datacenter", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -717,10 +719,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::Datacenter>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-datacenters", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-datacenters", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -732,12 +735,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetDatacentersConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::DatacenterConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::DatacenterConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-datacenters-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-datacenters-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -750,11 +757,11 @@ impl crate::Client {
         body: &[crate::models::RemoveClustersFromDatacenterParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Datacenter>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Datacenter>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "remove-clusters-from-datacenter",
             body,
         );
@@ -770,25 +777,72 @@ impl crate::Client {
         body: &crate::models::DatacenterUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Datacenter>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Datacenter>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-datacenter", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-datacenter", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "datacenter")]
-crate::pagination::list_request!(
-    GetDatacentersRequestBody => Datacenter, get_datacenters
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetDatacentersRequestBody {
+    type Item = crate::models::Datacenter;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-datacenters", self).read()
+    }
+}
 #[cfg(feature = "datacenter")]
-crate::pagination::count_request!(
-    GetDatacentersRequestBody => GetDatacentersConnectionRequestBody,
-    get_datacenters_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetDatacentersRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetDatacentersConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-datacenters-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::DatacenterConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "datacenter")]
-crate::pagination::reread_by_id!(
-    Datacenter => GetDatacentersRequestBody, DatacenterWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::Datacenter {
+    type Request = crate::models::GetDatacentersRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetDatacentersRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::DatacenterWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

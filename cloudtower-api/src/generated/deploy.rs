@@ -11,10 +11,10 @@ pub struct Deploy {
     pub version: ::std::string::String,
 }
 #[cfg(feature = "deploy")]
-impl crate::codec::Decode for Deploy {
+impl ::cloudtower_runtime::codec::Decode for Deploy {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("Deploy")?;
@@ -39,8 +39,8 @@ impl crate::codec::Decode for Deploy {
 }
 #[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Deploy {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Deploy {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.field("license", &self.license);
@@ -55,10 +55,10 @@ pub struct DeployConnection {
     pub aggregate: crate::models::NestedAggregateDeploy,
 }
 #[cfg(feature = "deploy")]
-impl crate::codec::Decode for DeployConnection {
+impl ::cloudtower_runtime::codec::Decode for DeployConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeployConnection")?;
@@ -78,8 +78,8 @@ impl crate::codec::Decode for DeployConnection {
 }
 #[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeployConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeployConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -145,16 +145,16 @@ impl ::std::fmt::Display for DeployOrderByInput {
 }
 #[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for DeployOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for DeployOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "deploy")]
-impl crate::codec::Encode for DeployOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeployOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -162,45 +162,57 @@ impl crate::codec::Encode for DeployOrderByInput {
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeployWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::DeployWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::DeployWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::DeployWhereInput>>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub license: crate::Nullable<crate::models::LicenseWhereInput>,
-    pub version: crate::Nullable<::std::string::String>,
-    pub version_contains: crate::Nullable<::std::string::String>,
-    pub version_ends_with: crate::Nullable<::std::string::String>,
-    pub version_gt: crate::Nullable<::std::string::String>,
-    pub version_gte: crate::Nullable<::std::string::String>,
-    pub version_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub version_lt: crate::Nullable<::std::string::String>,
-    pub version_lte: crate::Nullable<::std::string::String>,
-    pub version_not: crate::Nullable<::std::string::String>,
-    pub version_not_contains: crate::Nullable<::std::string::String>,
-    pub version_not_ends_with: crate::Nullable<::std::string::String>,
-    pub version_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub version_not_starts_with: crate::Nullable<::std::string::String>,
-    pub version_starts_with: crate::Nullable<::std::string::String>,
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::DeployWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::DeployWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::DeployWhereInput>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub license: ::cloudtower_runtime::Nullable<crate::models::LicenseWhereInput>,
+    pub version: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub version_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub version_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for DeployWhereInput {
+impl ::cloudtower_runtime::codec::Decode for DeployWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("DeployWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -263,8 +275,8 @@ impl crate::codec::Decode for DeployWhereInput {
     }
 }
 #[cfg(feature = "deploy")]
-impl crate::codec::Encode for DeployWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeployWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -305,20 +317,20 @@ impl crate::codec::Encode for DeployWhereInput {
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDeploysConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::DeployOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::DeployWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::DeployOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::DeployWhereInput>,
 }
 #[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetDeploysConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetDeploysConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetDeploysConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -338,8 +350,8 @@ impl crate::codec::Decode for GetDeploysConnectionRequestBody {
     }
 }
 #[cfg(feature = "deploy")]
-impl crate::codec::Encode for GetDeploysConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetDeploysConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -355,20 +367,20 @@ impl crate::codec::Encode for GetDeploysConnectionRequestBody {
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDeploysRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::DeployOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::DeployWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::DeployOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::DeployWhereInput>,
 }
 #[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetDeploysRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetDeploysRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetDeploysRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -388,8 +400,8 @@ impl crate::codec::Decode for GetDeploysRequestBody {
     }
 }
 #[cfg(feature = "deploy")]
-impl crate::codec::Encode for GetDeploysRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetDeploysRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -408,10 +420,10 @@ pub struct NestedAggregateDeploy {
     pub count: i32,
 }
 #[cfg(feature = "deploy")]
-impl crate::codec::Decode for NestedAggregateDeploy {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateDeploy {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateDeploy")?;
@@ -431,8 +443,8 @@ impl crate::codec::Decode for NestedAggregateDeploy {
 }
 #[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateDeploy {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateDeploy {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -445,10 +457,10 @@ pub struct NestedLicense {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "deploy")]
-impl crate::codec::Decode for NestedLicense {
+impl ::cloudtower_runtime::codec::Decode for NestedLicense {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedLicense")?;
@@ -468,14 +480,14 @@ impl crate::codec::Decode for NestedLicense {
 }
 #[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedLicense {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedLicense {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-deploys` (operation `GetDeploys`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -486,10 +498,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::Deploy>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-deploys", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-deploys", body).read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -501,18 +513,76 @@ impl crate::Client {
         &self,
         body: &crate::models::GetDeploysConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::DeployConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::DeployConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-deploys-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-deploys-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "deploy")]
-crate::pagination::list_request!(GetDeploysRequestBody => Deploy, get_deploys);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetDeploysRequestBody {
+    type Item = crate::models::Deploy;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-deploys", self).read()
+    }
+}
 #[cfg(feature = "deploy")]
-crate::pagination::count_request!(
-    GetDeploysRequestBody => GetDeploysConnectionRequestBody, get_deploys_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetDeploysRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetDeploysConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-deploys-connection", &counter).read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::DeployConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "deploy")]
-crate::pagination::reread_by_id!(Deploy => GetDeploysRequestBody, DeployWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::Deploy {
+    type Request = crate::models::GetDeploysRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetDeploysRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::DeployWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -25,10 +25,10 @@ pub struct DiscoveredHost {
     pub zbs_spec: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "discovered-host")]
-impl crate::codec::Decode for DiscoveredHost {
+impl ::cloudtower_runtime::codec::Decode for DiscoveredHost {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 9];
         let mut key = d.first_key("DiscoveredHost")?;
@@ -100,8 +100,8 @@ impl crate::codec::Decode for DiscoveredHost {
 }
 #[cfg(feature = "discovered-host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DiscoveredHost {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DiscoveredHost {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("all_flash", &self.all_flash);
         e.field("deployed", &self.deployed);
@@ -126,14 +126,16 @@ impl crate::codec::Encode for DiscoveredHost {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDiscoverHostsRequestBody {
     pub cluster: crate::models::ClusterWhereUniqueInput,
-    pub host_address: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub host_address: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
 }
 #[cfg(feature = "discovered-host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetDiscoverHostsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetDiscoverHostsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("GetDiscoverHostsRequestBody")?;
@@ -153,8 +155,8 @@ impl crate::codec::Decode for GetDiscoverHostsRequestBody {
     }
 }
 #[cfg(feature = "discovered-host")]
-impl crate::codec::Encode for GetDiscoverHostsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetDiscoverHostsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.field("host_address", &self.host_address);
@@ -171,10 +173,10 @@ pub struct NestedDiscoveredHostDimms {
     pub socket_id: ::std::string::String,
 }
 #[cfg(feature = "discovered-host")]
-impl crate::codec::Decode for NestedDiscoveredHostDimms {
+impl ::cloudtower_runtime::codec::Decode for NestedDiscoveredHostDimms {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("NestedDiscoveredHostDimms")?;
@@ -210,8 +212,8 @@ impl crate::codec::Decode for NestedDiscoveredHostDimms {
 }
 #[cfg(feature = "discovered-host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedDiscoveredHostDimms {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedDiscoveredHostDimms {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("dimm_id", &self.dimm_id);
         e.required_field("fw_version", &self.fw_version);
@@ -235,10 +237,10 @@ pub struct NestedDiscoveredHostDisk {
     pub r#type: crate::models::DiskType,
 }
 #[cfg(feature = "discovered-host")]
-impl crate::codec::Decode for NestedDiscoveredHostDisk {
+impl ::cloudtower_runtime::codec::Decode for NestedDiscoveredHostDisk {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("NestedDiscoveredHostDisk")?;
@@ -284,8 +286,8 @@ impl crate::codec::Decode for NestedDiscoveredHostDisk {
 }
 #[cfg(feature = "discovered-host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedDiscoveredHostDisk {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedDiscoveredHostDisk {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("dimm_ids", &self.dimm_ids);
         e.required_field("drive", &self.drive);
@@ -314,10 +316,10 @@ pub struct NestedDiscoveredHostIface {
     pub up: bool,
 }
 #[cfg(feature = "discovered-host")]
-impl crate::codec::Decode for NestedDiscoveredHostIface {
+impl ::cloudtower_runtime::codec::Decode for NestedDiscoveredHostIface {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("NestedDiscoveredHostIface")?;
@@ -358,8 +360,8 @@ impl crate::codec::Decode for NestedDiscoveredHostIface {
 }
 #[cfg(feature = "discovered-host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedDiscoveredHostIface {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedDiscoveredHostIface {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("ipv4", &self.ipv4);
         e.field("ipv6", &self.ipv6);
@@ -373,7 +375,7 @@ impl crate::codec::Encode for NestedDiscoveredHostIface {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-discover-hosts` (operation `GetDiscoverHosts`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -384,10 +386,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::DiscoveredHost>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-discover-hosts", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-discover-hosts", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -39,10 +39,10 @@ pub struct Disk {
     pub usage_status: ::std::option::Option<crate::models::DiskUsageStatus>,
 }
 #[cfg(feature = "disk")]
-impl crate::codec::Decode for Disk {
+impl ::cloudtower_runtime::codec::Decode for Disk {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 15];
         let mut key = d.first_key("Disk")?;
@@ -162,8 +162,8 @@ impl crate::codec::Decode for Disk {
 }
 #[cfg(feature = "disk")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Disk {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Disk {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("entityAsyncStatus", &self.entity_async_status);
         e.field("failure_information", &self.failure_information);
@@ -202,10 +202,10 @@ pub struct DiskConnection {
     pub aggregate: crate::models::NestedAggregateDisk,
 }
 #[cfg(feature = "disk")]
-impl crate::codec::Decode for DiskConnection {
+impl ::cloudtower_runtime::codec::Decode for DiskConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DiskConnection")?;
@@ -225,8 +225,8 @@ impl crate::codec::Decode for DiskConnection {
 }
 #[cfg(feature = "disk")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DiskConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DiskConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -241,10 +241,10 @@ pub struct DiskMountParams {
 }
 #[cfg(feature = "disk")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for DiskMountParams {
+impl ::cloudtower_runtime::codec::Decode for DiskMountParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("DiskMountParams")?;
@@ -267,8 +267,8 @@ impl crate::codec::Decode for DiskMountParams {
     }
 }
 #[cfg(feature = "disk")]
-impl crate::codec::Encode for DiskMountParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DiskMountParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -283,10 +283,10 @@ pub struct DiskMountParamsData {
 }
 #[cfg(feature = "disk")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for DiskMountParamsData {
+impl ::cloudtower_runtime::codec::Decode for DiskMountParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DiskMountParamsData")?;
@@ -305,8 +305,8 @@ impl crate::codec::Decode for DiskMountParamsData {
     }
 }
 #[cfg(feature = "disk")]
-impl crate::codec::Encode for DiskMountParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DiskMountParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("function", &self.function);
         e.end_object();
@@ -320,10 +320,10 @@ pub struct DiskUnmountParams {
 }
 #[cfg(feature = "disk")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for DiskUnmountParams {
+impl ::cloudtower_runtime::codec::Decode for DiskUnmountParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DiskUnmountParams")?;
@@ -342,8 +342,8 @@ impl crate::codec::Decode for DiskUnmountParams {
     }
 }
 #[cfg(feature = "disk")]
-impl crate::codec::Encode for DiskUnmountParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DiskUnmountParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -353,20 +353,20 @@ impl crate::codec::Encode for DiskUnmountParams {
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDisksConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::DiskOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::DiskWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::DiskOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::DiskWhereInput>,
 }
 #[cfg(feature = "disk")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetDisksConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetDisksConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetDisksConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -386,8 +386,8 @@ impl crate::codec::Decode for GetDisksConnectionRequestBody {
     }
 }
 #[cfg(feature = "disk")]
-impl crate::codec::Encode for GetDisksConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetDisksConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -406,10 +406,10 @@ pub struct NestedAggregateDisk {
     pub count: i32,
 }
 #[cfg(feature = "disk")]
-impl crate::codec::Decode for NestedAggregateDisk {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateDisk {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateDisk")?;
@@ -429,8 +429,8 @@ impl crate::codec::Decode for NestedAggregateDisk {
 }
 #[cfg(feature = "disk")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateDisk {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateDisk {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -449,10 +449,10 @@ pub struct NestedDiskFailureInformation {
     pub smart_check: ::std::option::Option<bool>,
 }
 #[cfg(feature = "disk")]
-impl crate::codec::Decode for NestedDiskFailureInformation {
+impl ::cloudtower_runtime::codec::Decode for NestedDiskFailureInformation {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NestedDiskFailureInformation")?;
         while let ::std::option::Option::Some(k) = key {
@@ -477,8 +477,8 @@ impl crate::codec::Decode for NestedDiskFailureInformation {
 }
 #[cfg(feature = "disk")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedDiskFailureInformation {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedDiskFailureInformation {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("chunk_checksum_error", &self.chunk_checksum_error);
         e.field("chunk_errflag", &self.chunk_errflag);
@@ -501,10 +501,10 @@ pub struct NestedPartition {
     pub used_size: i64,
 }
 #[cfg(feature = "disk")]
-impl crate::codec::Decode for NestedPartition {
+impl ::cloudtower_runtime::codec::Decode for NestedPartition {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("NestedPartition")?;
@@ -534,8 +534,8 @@ impl crate::codec::Decode for NestedPartition {
 }
 #[cfg(feature = "disk")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedPartition {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedPartition {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("name", &self.name);
         e.field("path", &self.path);
@@ -639,21 +639,21 @@ impl ::std::fmt::Display for PartitionUsage {
     }
 }
 #[cfg(feature = "disk")]
-impl crate::codec::Decode for PartitionUsage {
+impl ::cloudtower_runtime::codec::Decode for PartitionUsage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "disk")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for PartitionUsage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for PartitionUsage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-disks` (operation `GetDisks`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -664,10 +664,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::Disk>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-disks", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-disks", body).read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -679,9 +679,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetDisksConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::DiskConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::DiskConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-disks-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-disks-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -694,11 +701,11 @@ impl crate::Client {
         body: &crate::models::DiskMountParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Disk>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Disk>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("mount-disk", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("mount-disk", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -711,20 +718,71 @@ impl crate::Client {
         body: &crate::models::DiskUnmountParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Disk>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Disk>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("unmount-disk", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("unmount-disk", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "disk")]
-crate::pagination::list_request!(GetDisksRequestBody => Disk, get_disks);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetDisksRequestBody {
+    type Item = crate::models::Disk;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-disks", self).read()
+    }
+}
 #[cfg(feature = "disk")]
-crate::pagination::count_request!(
-    GetDisksRequestBody => GetDisksConnectionRequestBody, get_disks_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetDisksRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetDisksConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-disks-connection", &counter).read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::DiskConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "disk")]
-crate::pagination::reread_by_id!(Disk => GetDisksRequestBody, DiskWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::Disk {
+    type Request = crate::models::GetDisksRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetDisksRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::DiskWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

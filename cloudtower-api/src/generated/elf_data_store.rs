@@ -22,10 +22,10 @@ pub struct ElfDataStore {
     pub r#type: crate::models::ElfDataStoreType,
 }
 #[cfg(feature = "elf-data-store")]
-impl crate::codec::Decode for ElfDataStore {
+impl ::cloudtower_runtime::codec::Decode for ElfDataStore {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 11];
         let mut key = d.first_key("ElfDataStore")?;
@@ -104,8 +104,8 @@ impl crate::codec::Decode for ElfDataStore {
 }
 #[cfg(feature = "elf-data-store")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ElfDataStore {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ElfDataStore {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.required_field("description", &self.description);
@@ -131,10 +131,10 @@ pub struct ElfDataStoreConnection {
     pub aggregate: crate::models::NestedAggregateElfDataStore,
 }
 #[cfg(feature = "elf-data-store")]
-impl crate::codec::Decode for ElfDataStoreConnection {
+impl ::cloudtower_runtime::codec::Decode for ElfDataStoreConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ElfDataStoreConnection")?;
@@ -154,8 +154,8 @@ impl crate::codec::Decode for ElfDataStoreConnection {
 }
 #[cfg(feature = "elf-data-store")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ElfDataStoreConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ElfDataStoreConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -165,20 +165,22 @@ impl crate::codec::Encode for ElfDataStoreConnection {
 #[cfg(feature = "elf-data-store")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetElfDataStoresConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ElfDataStoreOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ElfDataStoreWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::ElfDataStoreOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ElfDataStoreWhereInput>,
 }
 #[cfg(feature = "elf-data-store")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetElfDataStoresConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetElfDataStoresConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetElfDataStoresConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -198,8 +200,8 @@ impl crate::codec::Decode for GetElfDataStoresConnectionRequestBody {
     }
 }
 #[cfg(feature = "elf-data-store")]
-impl crate::codec::Encode for GetElfDataStoresConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetElfDataStoresConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -218,10 +220,10 @@ pub struct NestedAggregateElfDataStore {
     pub count: i32,
 }
 #[cfg(feature = "elf-data-store")]
-impl crate::codec::Decode for NestedAggregateElfDataStore {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateElfDataStore {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateElfDataStore")?;
@@ -241,14 +243,14 @@ impl crate::codec::Decode for NestedAggregateElfDataStore {
 }
 #[cfg(feature = "elf-data-store")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateElfDataStore {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateElfDataStore {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-elf-data-stores` (operation `GetElfDataStores`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -259,10 +261,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::ElfDataStore>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-elf-data-stores", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-elf-data-stores", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -276,27 +279,78 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::ElfDataStoreConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-elf-data-stores-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-elf-data-stores-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "elf-data-store")]
-crate::pagination::list_request!(
-    GetElfDataStoresRequestBody => ElfDataStore, get_elf_data_stores
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetElfDataStoresRequestBody {
+    type Item = crate::models::ElfDataStore;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-elf-data-stores", self).read()
+    }
+}
 #[cfg(feature = "elf-data-store")]
-crate::pagination::count_request!(
-    GetElfDataStoresRequestBody => GetElfDataStoresConnectionRequestBody,
-    get_elf_data_stores_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetElfDataStoresRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetElfDataStoresConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-elf-data-stores-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ElfDataStoreConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "elf-data-store")]
-crate::pagination::reread_by_id!(
-    ElfDataStore => GetElfDataStoresRequestBody, ElfDataStoreWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::ElfDataStore {
+    type Request = crate::models::GetElfDataStoresRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetElfDataStoresRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ElfDataStoreWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,7 +6,7 @@
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateElfImageRequestBody {
-    pub file: crate::client::FilePart,
+    pub file: ::cloudtower_runtime::FilePart,
     pub cluster_id: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
     pub size: ::std::option::Option<::std::string::String>,
@@ -17,30 +17,34 @@ pub struct CreateElfImageRequestBody {
 #[cfg(feature = "elf-image")]
 impl CreateElfImageRequestBody {
     /// The form fields, required ones first; unset optional fields are left out.
-    pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
+    pub fn to_fields(&self) -> ::std::vec::Vec<::cloudtower_runtime::MultipartField> {
         let mut fields = ::std::vec::Vec::from([
-            crate::client::MultipartField::file(
+            ::cloudtower_runtime::MultipartField::file(
                 "file",
                 ::std::clone::Clone::clone(&self.file),
             ),
         ]);
         if let ::std::option::Option::Some(value) = self.cluster_id.as_ref() {
-            fields.push(crate::client::MultipartField::text("cluster_id", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("cluster_id", value));
         }
         if let ::std::option::Option::Some(value) = self.name.as_ref() {
-            fields.push(crate::client::MultipartField::text("name", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("name", value));
         }
         if let ::std::option::Option::Some(value) = self.size.as_ref() {
-            fields.push(crate::client::MultipartField::text("size", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("size", value));
         }
         if let ::std::option::Option::Some(value) = self.size_unit.as_ref() {
-            fields.push(crate::client::MultipartField::text("size_unit", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("size_unit", value));
         }
         if let ::std::option::Option::Some(value) = self.description.as_ref() {
-            fields.push(crate::client::MultipartField::text("description", value));
+            fields
+                .push(::cloudtower_runtime::MultipartField::text("description", value));
         }
         if let ::std::option::Option::Some(value) = self.upload_task_id.as_ref() {
-            fields.push(crate::client::MultipartField::text("upload_task_id", value));
+            fields
+                .push(
+                    ::cloudtower_runtime::MultipartField::text("upload_task_id", value),
+                );
         }
         fields
     }
@@ -52,10 +56,10 @@ pub struct DeleteElfImage {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "elf-image")]
-impl crate::codec::Decode for DeleteElfImage {
+impl ::cloudtower_runtime::codec::Decode for DeleteElfImage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteElfImage")?;
@@ -75,8 +79,8 @@ impl crate::codec::Decode for DeleteElfImage {
 }
 #[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteElfImage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteElfImage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -108,10 +112,10 @@ pub struct ElfImage {
     >,
 }
 #[cfg(feature = "elf-image")]
-impl crate::codec::Decode for ElfImage {
+impl ::cloudtower_runtime::codec::Decode for ElfImage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 7];
         let mut key = d.first_key("ElfImage")?;
@@ -178,8 +182,8 @@ impl crate::codec::Decode for ElfImage {
 }
 #[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ElfImage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ElfImage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("cluster", &self.cluster);
         e.field("content_library_image", &self.content_library_image);
@@ -205,10 +209,10 @@ pub struct ElfImageConnection {
     pub aggregate: crate::models::NestedAggregateElfImage,
 }
 #[cfg(feature = "elf-image")]
-impl crate::codec::Decode for ElfImageConnection {
+impl ::cloudtower_runtime::codec::Decode for ElfImageConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ElfImageConnection")?;
@@ -228,8 +232,8 @@ impl crate::codec::Decode for ElfImageConnection {
 }
 #[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ElfImageConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ElfImageConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -243,10 +247,10 @@ pub struct ElfImageDeletionParams {
 }
 #[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ElfImageDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for ElfImageDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ElfImageDeletionParams")?;
@@ -265,8 +269,8 @@ impl crate::codec::Decode for ElfImageDeletionParams {
     }
 }
 #[cfg(feature = "elf-image")]
-impl crate::codec::Encode for ElfImageDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ElfImageDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -281,10 +285,10 @@ pub struct ElfImageUpdationParams {
 }
 #[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ElfImageUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for ElfImageUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ElfImageUpdationParams")?;
@@ -307,8 +311,8 @@ impl crate::codec::Decode for ElfImageUpdationParams {
     }
 }
 #[cfg(feature = "elf-image")]
-impl crate::codec::Encode for ElfImageUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ElfImageUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -324,10 +328,10 @@ pub struct ElfImageUpdationParamsData {
 }
 #[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ElfImageUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for ElfImageUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ElfImageUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -342,8 +346,8 @@ impl crate::codec::Decode for ElfImageUpdationParamsData {
     }
 }
 #[cfg(feature = "elf-image")]
-impl crate::codec::Encode for ElfImageUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ElfImageUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("description", &self.description);
         e.field("name", &self.name);
@@ -354,20 +358,20 @@ impl crate::codec::Encode for ElfImageUpdationParamsData {
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetElfImagesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ElfImageOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ElfImageWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::ElfImageOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ElfImageWhereInput>,
 }
 #[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetElfImagesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetElfImagesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetElfImagesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -387,8 +391,8 @@ impl crate::codec::Decode for GetElfImagesConnectionRequestBody {
     }
 }
 #[cfg(feature = "elf-image")]
-impl crate::codec::Encode for GetElfImagesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetElfImagesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -407,10 +411,10 @@ pub struct NestedAggregateElfImage {
     pub count: i32,
 }
 #[cfg(feature = "elf-image")]
-impl crate::codec::Decode for NestedAggregateElfImage {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateElfImage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateElfImage")?;
@@ -430,14 +434,14 @@ impl crate::codec::Decode for NestedAggregateElfImage {
 }
 #[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateElfImage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateElfImage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/delete-elf-image` (operation `DeleteElfImage`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -447,11 +451,13 @@ impl crate::Client {
         body: &crate::models::ElfImageDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteElfImage>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteElfImage>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-elf-image", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-elf-image", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -465,10 +471,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::ElfImage>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-elf-images", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-elf-images", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -480,9 +487,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetElfImagesConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::ElfImageConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::ElfImageConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-elf-images-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-elf-images-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -495,11 +509,11 @@ impl crate::Client {
         body: &crate::models::ElfImageUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ElfImage>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::ElfImage>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-elf-image", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-elf-image", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -513,10 +527,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::UploadTask>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::multipart(
+        let request = ::cloudtower_runtime::ApiRequest::multipart(
             "upload-elf-image",
             body.to_fields(),
         );
@@ -525,13 +539,62 @@ impl crate::Client {
     }
 }
 #[cfg(feature = "elf-image")]
-crate::pagination::list_request!(GetElfImagesRequestBody => ElfImage, get_elf_images);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetElfImagesRequestBody {
+    type Item = crate::models::ElfImage;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-elf-images", self).read()
+    }
+}
 #[cfg(feature = "elf-image")]
-crate::pagination::count_request!(
-    GetElfImagesRequestBody => GetElfImagesConnectionRequestBody,
-    get_elf_images_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetElfImagesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetElfImagesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-elf-images-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ElfImageConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "elf-image")]
-crate::pagination::reread_by_id!(
-    ElfImage => GetElfImagesRequestBody, ElfImageWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::ElfImage {
+    type Request = crate::models::GetElfImagesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetElfImagesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ElfImageWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

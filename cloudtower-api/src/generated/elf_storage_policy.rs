@@ -18,10 +18,10 @@ pub struct ElfStoragePolicy {
     pub thin_provision: bool,
 }
 #[cfg(feature = "elf-storage-policy")]
-impl crate::codec::Decode for ElfStoragePolicy {
+impl ::cloudtower_runtime::codec::Decode for ElfStoragePolicy {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 9];
         let mut key = d.first_key("ElfStoragePolicy")?;
@@ -90,8 +90,8 @@ impl crate::codec::Decode for ElfStoragePolicy {
 }
 #[cfg(feature = "elf-storage-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ElfStoragePolicy {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicy {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.required_field("description", &self.description);
@@ -113,10 +113,10 @@ pub struct ElfStoragePolicyConnection {
     pub aggregate: crate::models::NestedAggregateElfStoragePolicy,
 }
 #[cfg(feature = "elf-storage-policy")]
-impl crate::codec::Decode for ElfStoragePolicyConnection {
+impl ::cloudtower_runtime::codec::Decode for ElfStoragePolicyConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ElfStoragePolicyConnection")?;
@@ -136,8 +136,8 @@ impl crate::codec::Decode for ElfStoragePolicyConnection {
 }
 #[cfg(feature = "elf-storage-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ElfStoragePolicyConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicyConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -273,16 +273,16 @@ impl ::std::fmt::Display for ElfStoragePolicyOrderByInput {
 }
 #[cfg(feature = "elf-storage-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ElfStoragePolicyOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for ElfStoragePolicyOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "elf-storage-policy")]
-impl crate::codec::Encode for ElfStoragePolicyOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicyOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -290,107 +290,131 @@ impl crate::codec::Encode for ElfStoragePolicyOrderByInput {
 #[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfStoragePolicyWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::ElfStoragePolicyWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::ElfStoragePolicyWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::ElfStoragePolicyWhereInput>>,
-    pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
-    pub description: crate::Nullable<::std::string::String>,
-    pub description_contains: crate::Nullable<::std::string::String>,
-    pub description_ends_with: crate::Nullable<::std::string::String>,
-    pub description_gt: crate::Nullable<::std::string::String>,
-    pub description_gte: crate::Nullable<::std::string::String>,
-    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_lt: crate::Nullable<::std::string::String>,
-    pub description_lte: crate::Nullable<::std::string::String>,
-    pub description_not: crate::Nullable<::std::string::String>,
-    pub description_not_contains: crate::Nullable<::std::string::String>,
-    pub description_not_ends_with: crate::Nullable<::std::string::String>,
-    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_not_starts_with: crate::Nullable<::std::string::String>,
-    pub description_starts_with: crate::Nullable<::std::string::String>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ElfStoragePolicyWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ElfStoragePolicyWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ElfStoragePolicyWhereInput>,
+    >,
+    pub cluster: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
+    pub description: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub description_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub replica_num: crate::Nullable<i32>,
-    pub replica_num_gt: crate::Nullable<i32>,
-    pub replica_num_gte: crate::Nullable<i32>,
-    pub replica_num_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub replica_num_lt: crate::Nullable<i32>,
-    pub replica_num_lte: crate::Nullable<i32>,
-    pub replica_num_not: crate::Nullable<i32>,
-    pub replica_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub stripe_num: crate::Nullable<i32>,
-    pub stripe_num_gt: crate::Nullable<i32>,
-    pub stripe_num_gte: crate::Nullable<i32>,
-    pub stripe_num_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub stripe_num_lt: crate::Nullable<i32>,
-    pub stripe_num_lte: crate::Nullable<i32>,
-    pub stripe_num_not: crate::Nullable<i32>,
-    pub stripe_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub stripe_size: crate::Nullable<i64>,
-    pub stripe_size_gt: crate::Nullable<i64>,
-    pub stripe_size_gte: crate::Nullable<i64>,
-    pub stripe_size_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub stripe_size_lt: crate::Nullable<i64>,
-    pub stripe_size_lte: crate::Nullable<i64>,
-    pub stripe_size_not: crate::Nullable<i64>,
-    pub stripe_size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub thin_provision: crate::Nullable<bool>,
-    pub thin_provision_not: crate::Nullable<bool>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replica_num: ::cloudtower_runtime::Nullable<i32>,
+    pub replica_num_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub replica_num_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub replica_num_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub replica_num_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub replica_num_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub replica_num_not: ::cloudtower_runtime::Nullable<i32>,
+    pub replica_num_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub stripe_num: ::cloudtower_runtime::Nullable<i32>,
+    pub stripe_num_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub stripe_num_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub stripe_num_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub stripe_num_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub stripe_num_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub stripe_num_not: ::cloudtower_runtime::Nullable<i32>,
+    pub stripe_num_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub stripe_size: ::cloudtower_runtime::Nullable<i64>,
+    pub stripe_size_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub stripe_size_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub stripe_size_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub stripe_size_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub stripe_size_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub stripe_size_not: ::cloudtower_runtime::Nullable<i64>,
+    pub stripe_size_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub thin_provision: ::cloudtower_runtime::Nullable<bool>,
+    pub thin_provision_not: ::cloudtower_runtime::Nullable<bool>,
 }
 #[cfg(feature = "elf-storage-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ElfStoragePolicyWhereInput {
+impl ::cloudtower_runtime::codec::Decode for ElfStoragePolicyWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ElfStoragePolicyWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -584,8 +608,8 @@ impl crate::codec::Decode for ElfStoragePolicyWhereInput {
     }
 }
 #[cfg(feature = "elf-storage-policy")]
-impl crate::codec::Encode for ElfStoragePolicyWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicyWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -684,20 +708,24 @@ impl crate::codec::Encode for ElfStoragePolicyWhereInput {
 #[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetElfStoragePoliciesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ElfStoragePolicyOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ElfStoragePolicyWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::ElfStoragePolicyOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::ElfStoragePolicyWhereInput,
+    >,
 }
 #[cfg(feature = "elf-storage-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetElfStoragePoliciesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetElfStoragePoliciesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetElfStoragePoliciesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -717,8 +745,8 @@ impl crate::codec::Decode for GetElfStoragePoliciesConnectionRequestBody {
     }
 }
 #[cfg(feature = "elf-storage-policy")]
-impl crate::codec::Encode for GetElfStoragePoliciesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetElfStoragePoliciesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -734,20 +762,24 @@ impl crate::codec::Encode for GetElfStoragePoliciesConnectionRequestBody {
 #[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetElfStoragePoliciesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ElfStoragePolicyOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ElfStoragePolicyWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::ElfStoragePolicyOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::ElfStoragePolicyWhereInput,
+    >,
 }
 #[cfg(feature = "elf-storage-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetElfStoragePoliciesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetElfStoragePoliciesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetElfStoragePoliciesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -767,8 +799,8 @@ impl crate::codec::Decode for GetElfStoragePoliciesRequestBody {
     }
 }
 #[cfg(feature = "elf-storage-policy")]
-impl crate::codec::Encode for GetElfStoragePoliciesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetElfStoragePoliciesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -787,10 +819,10 @@ pub struct NestedAggregateElfStoragePolicy {
     pub count: i32,
 }
 #[cfg(feature = "elf-storage-policy")]
-impl crate::codec::Decode for NestedAggregateElfStoragePolicy {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateElfStoragePolicy {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateElfStoragePolicy")?;
@@ -810,14 +842,14 @@ impl crate::codec::Decode for NestedAggregateElfStoragePolicy {
 }
 #[cfg(feature = "elf-storage-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateElfStoragePolicy {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateElfStoragePolicy {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-elf-storage-policies` (operation `GetElfStoragePolicies`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -828,10 +860,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::ElfStoragePolicy>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-elf-storage-policies", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-elf-storage-policies",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -845,27 +881,80 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::ElfStoragePolicyConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-elf-storage-policies-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-elf-storage-policies-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "elf-storage-policy")]
-crate::pagination::list_request!(
-    GetElfStoragePoliciesRequestBody => ElfStoragePolicy, get_elf_storage_policies
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetElfStoragePoliciesRequestBody {
+    type Item = crate::models::ElfStoragePolicy;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-elf-storage-policies", self).read()
+    }
+}
 #[cfg(feature = "elf-storage-policy")]
-crate::pagination::count_request!(
-    GetElfStoragePoliciesRequestBody => GetElfStoragePoliciesConnectionRequestBody,
-    get_elf_storage_policies_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetElfStoragePoliciesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetElfStoragePoliciesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-elf-storage-policies-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ElfStoragePolicyConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "elf-storage-policy")]
-crate::pagination::reread_by_id!(
-    ElfStoragePolicy => GetElfStoragePoliciesRequestBody, ElfStoragePolicyWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::ElfStoragePolicy {
+    type Request = crate::models::GetElfStoragePoliciesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetElfStoragePoliciesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ElfStoragePolicyWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct DeleteEntityFilter {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "entity-filter")]
-impl crate::codec::Decode for DeleteEntityFilter {
+impl ::cloudtower_runtime::codec::Decode for DeleteEntityFilter {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteEntityFilter")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteEntityFilter {
 }
 #[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteEntityFilter {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteEntityFilter {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -60,10 +60,10 @@ pub struct EntityFilter {
     pub rules: ::std::vec::Vec<crate::models::NestedFilterRule>,
 }
 #[cfg(feature = "entity-filter")]
-impl crate::codec::Decode for EntityFilter {
+impl ::cloudtower_runtime::codec::Decode for EntityFilter {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 8];
         let mut key = d.first_key("EntityFilter")?;
@@ -135,8 +135,8 @@ impl crate::codec::Decode for EntityFilter {
 }
 #[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for EntityFilter {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EntityFilter {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("apply_to_all_clusters", &self.apply_to_all_clusters);
         e.field("clusters", &self.clusters);
@@ -161,10 +161,10 @@ pub struct EntityFilterConnection {
     pub aggregate: crate::models::NestedAggregateEntityFilter,
 }
 #[cfg(feature = "entity-filter")]
-impl crate::codec::Decode for EntityFilterConnection {
+impl ::cloudtower_runtime::codec::Decode for EntityFilterConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("EntityFilterConnection")?;
@@ -184,8 +184,8 @@ impl crate::codec::Decode for EntityFilterConnection {
 }
 #[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for EntityFilterConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EntityFilterConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -203,10 +203,10 @@ pub struct EntityFilterCreationParams {
 }
 #[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for EntityFilterCreationParams {
+impl ::cloudtower_runtime::codec::Decode for EntityFilterCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("EntityFilterCreationParams")?;
@@ -234,8 +234,8 @@ impl crate::codec::Decode for EntityFilterCreationParams {
     }
 }
 #[cfg(feature = "entity-filter")]
-impl crate::codec::Encode for EntityFilterCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EntityFilterCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("exclude_vms", &self.exclude_vms);
         e.field("clusters", &self.clusters);
@@ -253,10 +253,10 @@ pub struct EntityFilterDeletionParams {
 }
 #[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for EntityFilterDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for EntityFilterDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("EntityFilterDeletionParams")?;
@@ -275,8 +275,8 @@ impl crate::codec::Decode for EntityFilterDeletionParams {
     }
 }
 #[cfg(feature = "entity-filter")]
-impl crate::codec::Encode for EntityFilterDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EntityFilterDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -291,10 +291,10 @@ pub struct EntityFilterUpdationParams {
 }
 #[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for EntityFilterUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for EntityFilterUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("EntityFilterUpdationParams")?;
@@ -317,8 +317,8 @@ impl crate::codec::Decode for EntityFilterUpdationParams {
     }
 }
 #[cfg(feature = "entity-filter")]
-impl crate::codec::Encode for EntityFilterUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EntityFilterUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -337,10 +337,10 @@ pub struct EntityFilterUpdationParamsData {
 }
 #[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for EntityFilterUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for EntityFilterUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("EntityFilterUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -360,8 +360,8 @@ impl crate::codec::Decode for EntityFilterUpdationParamsData {
     }
 }
 #[cfg(feature = "entity-filter")]
-impl crate::codec::Encode for EntityFilterUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EntityFilterUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("exclude_vms", &self.exclude_vms);
         e.field("clusters", &self.clusters);
@@ -435,16 +435,16 @@ impl ::std::fmt::Display for FilterRuleAggregationEnum {
     }
 }
 #[cfg(feature = "entity-filter")]
-impl crate::codec::Decode for FilterRuleAggregationEnum {
+impl ::cloudtower_runtime::codec::Decode for FilterRuleAggregationEnum {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "entity-filter")]
-impl crate::codec::Encode for FilterRuleAggregationEnum {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for FilterRuleAggregationEnum {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -461,10 +461,10 @@ pub struct FilterRuleInput {
 }
 #[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for FilterRuleInput {
+impl ::cloudtower_runtime::codec::Decode for FilterRuleInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("FilterRuleInput")?;
@@ -507,8 +507,8 @@ impl crate::codec::Decode for FilterRuleInput {
     }
 }
 #[cfg(feature = "entity-filter")]
-impl crate::codec::Encode for FilterRuleInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for FilterRuleInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("threshold", &self.threshold);
         e.required_field("quantile", &self.quantile);
@@ -583,16 +583,16 @@ impl ::std::fmt::Display for FilterRuleMetricEnum {
     }
 }
 #[cfg(feature = "entity-filter")]
-impl crate::codec::Decode for FilterRuleMetricEnum {
+impl ::cloudtower_runtime::codec::Decode for FilterRuleMetricEnum {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "entity-filter")]
-impl crate::codec::Encode for FilterRuleMetricEnum {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for FilterRuleMetricEnum {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -650,16 +650,16 @@ impl ::std::fmt::Display for FilterRuleOpEnum {
     }
 }
 #[cfg(feature = "entity-filter")]
-impl crate::codec::Decode for FilterRuleOpEnum {
+impl ::cloudtower_runtime::codec::Decode for FilterRuleOpEnum {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "entity-filter")]
-impl crate::codec::Encode for FilterRuleOpEnum {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for FilterRuleOpEnum {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -667,20 +667,22 @@ impl crate::codec::Encode for FilterRuleOpEnum {
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEntityFiltersConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::EntityFilterOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::EntityFilterWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::EntityFilterOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::EntityFilterWhereInput>,
 }
 #[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetEntityFiltersConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetEntityFiltersConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetEntityFiltersConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -700,8 +702,8 @@ impl crate::codec::Decode for GetEntityFiltersConnectionRequestBody {
     }
 }
 #[cfg(feature = "entity-filter")]
-impl crate::codec::Encode for GetEntityFiltersConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetEntityFiltersConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -720,10 +722,10 @@ pub struct NestedAggregateEntityFilter {
     pub count: i32,
 }
 #[cfg(feature = "entity-filter")]
-impl crate::codec::Decode for NestedAggregateEntityFilter {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateEntityFilter {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateEntityFilter")?;
@@ -743,8 +745,8 @@ impl crate::codec::Decode for NestedAggregateEntityFilter {
 }
 #[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateEntityFilter {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateEntityFilter {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -762,10 +764,10 @@ pub struct NestedFilterRule {
     pub threshold: f64,
 }
 #[cfg(feature = "entity-filter")]
-impl crate::codec::Decode for NestedFilterRule {
+impl ::cloudtower_runtime::codec::Decode for NestedFilterRule {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("NestedFilterRule")?;
@@ -809,8 +811,8 @@ impl crate::codec::Decode for NestedFilterRule {
 }
 #[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedFilterRule {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedFilterRule {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregation", &self.aggregation);
         e.required_field("duration", &self.duration);
@@ -821,7 +823,7 @@ impl crate::codec::Encode for NestedFilterRule {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-entity-filter` (operation `CreateEntityFilter`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -831,11 +833,14 @@ impl crate::Client {
         body: &[crate::models::EntityFilterCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::EntityFilter>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::EntityFilter>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-entity-filter", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-entity-filter",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -848,11 +853,16 @@ impl crate::Client {
         body: &crate::models::EntityFilterDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteEntityFilter>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteEntityFilter>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-entity-filter", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-entity-filter",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -866,10 +876,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::EntityFilter>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-entity-filters", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-entity-filters", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -883,13 +894,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::EntityFilterConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-entity-filters-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-entity-filters-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -902,25 +914,75 @@ impl crate::Client {
         body: &crate::models::EntityFilterUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::EntityFilter>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::EntityFilter>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-entity-filter", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-entity-filter",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "entity-filter")]
-crate::pagination::list_request!(
-    GetEntityFiltersRequestBody => EntityFilter, get_entity_filters
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetEntityFiltersRequestBody {
+    type Item = crate::models::EntityFilter;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-entity-filters", self).read()
+    }
+}
 #[cfg(feature = "entity-filter")]
-crate::pagination::count_request!(
-    GetEntityFiltersRequestBody => GetEntityFiltersConnectionRequestBody,
-    get_entity_filters_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetEntityFiltersRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetEntityFiltersConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-entity-filters-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::EntityFilterConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "entity-filter")]
-crate::pagination::reread_by_id!(
-    EntityFilter => GetEntityFiltersRequestBody, EntityFilterWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::EntityFilter {
+    type Request = crate::models::GetEntityFiltersRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetEntityFiltersRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EntityFilterWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -35,10 +35,10 @@ pub struct EverouteCluster {
     >,
 }
 #[cfg(feature = "everoute-cluster")]
-impl crate::codec::Decode for EverouteCluster {
+impl ::cloudtower_runtime::codec::Decode for EverouteCluster {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("EverouteCluster")?;
@@ -108,8 +108,8 @@ impl crate::codec::Decode for EverouteCluster {
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for EverouteCluster {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EverouteCluster {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("agent_elf_clusters", &self.agent_elf_clusters);
         e.field("agent_elf_vdses", &self.agent_elf_vdses);
@@ -136,10 +136,10 @@ pub struct EverouteClusterConnection {
     pub aggregate: crate::models::NestedAggregateEverouteCluster,
 }
 #[cfg(feature = "everoute-cluster")]
-impl crate::codec::Decode for EverouteClusterConnection {
+impl ::cloudtower_runtime::codec::Decode for EverouteClusterConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("EverouteClusterConnection")?;
@@ -159,8 +159,8 @@ impl crate::codec::Decode for EverouteClusterConnection {
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for EverouteClusterConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EverouteClusterConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -316,16 +316,16 @@ impl ::std::fmt::Display for EverouteClusterOrderByInput {
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for EverouteClusterOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for EverouteClusterOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "everoute-cluster")]
-impl crate::codec::Encode for EverouteClusterOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EverouteClusterOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -333,20 +333,24 @@ impl crate::codec::Encode for EverouteClusterOrderByInput {
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEverouteClustersConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::EverouteClusterOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::EverouteClusterWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::EverouteClusterOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::EverouteClusterWhereInput,
+    >,
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetEverouteClustersConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetEverouteClustersConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetEverouteClustersConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -366,8 +370,8 @@ impl crate::codec::Decode for GetEverouteClustersConnectionRequestBody {
     }
 }
 #[cfg(feature = "everoute-cluster")]
-impl crate::codec::Encode for GetEverouteClustersConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetEverouteClustersConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -383,20 +387,24 @@ impl crate::codec::Encode for GetEverouteClustersConnectionRequestBody {
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEverouteClustersRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::EverouteClusterOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::EverouteClusterWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::EverouteClusterOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::EverouteClusterWhereInput,
+    >,
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetEverouteClustersRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetEverouteClustersRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetEverouteClustersRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -416,8 +424,8 @@ impl crate::codec::Decode for GetEverouteClustersRequestBody {
     }
 }
 #[cfg(feature = "everoute-cluster")]
-impl crate::codec::Encode for GetEverouteClustersRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetEverouteClustersRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -436,10 +444,10 @@ pub struct NestedAggregateEverouteCluster {
     pub count: i32,
 }
 #[cfg(feature = "everoute-cluster")]
-impl crate::codec::Decode for NestedAggregateEverouteCluster {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateEverouteCluster {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateEverouteCluster")?;
@@ -459,8 +467,8 @@ impl crate::codec::Decode for NestedAggregateEverouteCluster {
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateEverouteCluster {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateEverouteCluster {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -479,10 +487,10 @@ pub struct NestedEverouteAgentStatus {
     pub reason: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "everoute-cluster")]
-impl crate::codec::Decode for NestedEverouteAgentStatus {
+impl ::cloudtower_runtime::codec::Decode for NestedEverouteAgentStatus {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedEverouteAgentStatus")?;
@@ -508,8 +516,8 @@ impl crate::codec::Decode for NestedEverouteAgentStatus {
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedEverouteAgentStatus {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedEverouteAgentStatus {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("host", &self.host);
         e.field("hostID", &self.host_id);
@@ -536,10 +544,10 @@ pub struct NestedEverouteClusterAgentStatus {
     pub number_health: ::std::option::Option<i32>,
 }
 #[cfg(feature = "everoute-cluster")]
-impl crate::codec::Decode for NestedEverouteClusterAgentStatus {
+impl ::cloudtower_runtime::codec::Decode for NestedEverouteClusterAgentStatus {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NestedEverouteClusterAgentStatus")?;
         while let ::std::option::Option::Some(k) = key {
@@ -558,8 +566,8 @@ impl crate::codec::Decode for NestedEverouteClusterAgentStatus {
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedEverouteClusterAgentStatus {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterAgentStatus {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("currentNumber", &self.current_number);
         e.field("expectNumber", &self.expect_number);
@@ -577,10 +585,10 @@ pub struct NestedEverouteClusterCondition {
     pub r#type: ::std::string::String,
 }
 #[cfg(feature = "everoute-cluster")]
-impl crate::codec::Decode for NestedEverouteClusterCondition {
+impl ::cloudtower_runtime::codec::Decode for NestedEverouteClusterCondition {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedEverouteClusterCondition")?;
@@ -601,8 +609,8 @@ impl crate::codec::Decode for NestedEverouteClusterCondition {
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedEverouteClusterCondition {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterCondition {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("lastProbeTime", &self.last_probe_time);
         e.required_field("type", &self.r#type);
@@ -621,10 +629,10 @@ pub struct NestedEverouteClusterControllerStatus {
     pub number_health: ::std::option::Option<i32>,
 }
 #[cfg(feature = "everoute-cluster")]
-impl crate::codec::Decode for NestedEverouteClusterControllerStatus {
+impl ::cloudtower_runtime::codec::Decode for NestedEverouteClusterControllerStatus {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NestedEverouteClusterControllerStatus")?;
         while let ::std::option::Option::Some(k) = key {
@@ -642,8 +650,8 @@ impl crate::codec::Decode for NestedEverouteClusterControllerStatus {
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedEverouteClusterControllerStatus {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterControllerStatus {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("currentNumber", &self.current_number);
         e.field("expectNumber", &self.expect_number);
@@ -670,10 +678,10 @@ pub struct NestedEverouteClusterStatus {
     pub version: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "everoute-cluster")]
-impl crate::codec::Decode for NestedEverouteClusterStatus {
+impl ::cloudtower_runtime::codec::Decode for NestedEverouteClusterStatus {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NestedEverouteClusterStatus")?;
         while let ::std::option::Option::Some(k) = key {
@@ -695,8 +703,8 @@ impl crate::codec::Decode for NestedEverouteClusterStatus {
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedEverouteClusterStatus {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterStatus {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("agents", &self.agents);
         e.field("conditions", &self.conditions);
@@ -719,10 +727,10 @@ pub struct NestedEverouteClusterVmMetrics {
     pub memory_usage: f64,
 }
 #[cfg(feature = "everoute-cluster")]
-impl crate::codec::Decode for NestedEverouteClusterVmMetrics {
+impl ::cloudtower_runtime::codec::Decode for NestedEverouteClusterVmMetrics {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("NestedEverouteClusterVmMetrics")?;
@@ -758,8 +766,8 @@ impl crate::codec::Decode for NestedEverouteClusterVmMetrics {
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedEverouteClusterVmMetrics {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterVmMetrics {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cpuUsage", &self.cpu_usage);
         e.required_field("dataVolumeUsage", &self.data_volume_usage);
@@ -781,10 +789,10 @@ pub struct NestedEverouteClusterWhitelist {
     >,
 }
 #[cfg(feature = "everoute-cluster")]
-impl crate::codec::Decode for NestedEverouteClusterWhitelist {
+impl ::cloudtower_runtime::codec::Decode for NestedEverouteClusterWhitelist {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedEverouteClusterWhitelist")?;
@@ -806,8 +814,8 @@ impl crate::codec::Decode for NestedEverouteClusterWhitelist {
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedEverouteClusterWhitelist {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterWhitelist {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("egress", &self.egress);
         e.required_field("enable", &self.enable);
@@ -823,10 +831,10 @@ pub struct NestedEverouteControllerInstance {
     pub vlan: ::std::string::String,
 }
 #[cfg(feature = "everoute-cluster")]
-impl crate::codec::Decode for NestedEverouteControllerInstance {
+impl ::cloudtower_runtime::codec::Decode for NestedEverouteControllerInstance {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedEverouteControllerInstance")?;
@@ -854,8 +862,8 @@ impl crate::codec::Decode for NestedEverouteControllerInstance {
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedEverouteControllerInstance {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedEverouteControllerInstance {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("ipAddr", &self.ip_addr);
         e.required_field("vlan", &self.vlan);
@@ -876,10 +884,10 @@ pub struct NestedEverouteControllerStatus {
     pub vm_id: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "everoute-cluster")]
-impl crate::codec::Decode for NestedEverouteControllerStatus {
+impl ::cloudtower_runtime::codec::Decode for NestedEverouteControllerStatus {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedEverouteControllerStatus")?;
@@ -906,8 +914,8 @@ impl crate::codec::Decode for NestedEverouteControllerStatus {
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedEverouteControllerStatus {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedEverouteControllerStatus {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("ipAddr", &self.ip_addr);
         e.required_field("isHealth", &self.is_health);
@@ -932,10 +940,10 @@ pub struct NestedEverouteControllerTemplate {
     pub vcpu: i32,
 }
 #[cfg(feature = "everoute-cluster")]
-impl crate::codec::Decode for NestedEverouteControllerTemplate {
+impl ::cloudtower_runtime::codec::Decode for NestedEverouteControllerTemplate {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("NestedEverouteControllerTemplate")?;
@@ -979,8 +987,8 @@ impl crate::codec::Decode for NestedEverouteControllerTemplate {
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedEverouteControllerTemplate {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedEverouteControllerTemplate {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.required_field("gateway", &self.gateway);
@@ -1003,10 +1011,10 @@ pub struct NestedEverouteManageVdsStatus {
     pub vds_id: ::std::string::String,
 }
 #[cfg(feature = "everoute-cluster")]
-impl crate::codec::Decode for NestedEverouteManageVdsStatus {
+impl ::cloudtower_runtime::codec::Decode for NestedEverouteManageVdsStatus {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedEverouteManageVdsStatus")?;
@@ -1031,8 +1039,8 @@ impl crate::codec::Decode for NestedEverouteManageVdsStatus {
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedEverouteManageVdsStatus {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedEverouteManageVdsStatus {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("message", &self.message);
         e.field("phase", &self.phase);
@@ -1050,10 +1058,10 @@ pub struct NestedLoadBalancerService {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "everoute-cluster")]
-impl crate::codec::Decode for NestedLoadBalancerService {
+impl ::cloudtower_runtime::codec::Decode for NestedLoadBalancerService {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedLoadBalancerService")?;
@@ -1073,14 +1081,14 @@ impl crate::codec::Decode for NestedLoadBalancerService {
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedLoadBalancerService {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedLoadBalancerService {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-everoute-clusters` (operation `GetEverouteClusters`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1091,10 +1099,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::EverouteCluster>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-everoute-clusters", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-everoute-clusters",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1108,27 +1120,80 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::EverouteClusterConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-everoute-clusters-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-everoute-clusters-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "everoute-cluster")]
-crate::pagination::list_request!(
-    GetEverouteClustersRequestBody => EverouteCluster, get_everoute_clusters
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetEverouteClustersRequestBody {
+    type Item = crate::models::EverouteCluster;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-everoute-clusters", self).read()
+    }
+}
 #[cfg(feature = "everoute-cluster")]
-crate::pagination::count_request!(
-    GetEverouteClustersRequestBody => GetEverouteClustersConnectionRequestBody,
-    get_everoute_clusters_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetEverouteClustersRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetEverouteClustersConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-everoute-clusters-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::EverouteClusterConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "everoute-cluster")]
-crate::pagination::reread_by_id!(
-    EverouteCluster => GetEverouteClustersRequestBody, EverouteClusterWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::EverouteCluster {
+    type Request = crate::models::GetEverouteClustersRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetEverouteClustersRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EverouteClusterWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -17,10 +17,10 @@ pub struct EverouteLicense {
     pub uid: ::std::string::String,
 }
 #[cfg(feature = "everoute-license")]
-impl crate::codec::Decode for EverouteLicense {
+impl ::cloudtower_runtime::codec::Decode for EverouteLicense {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 9];
         let mut key = d.first_key("EverouteLicense")?;
@@ -86,8 +86,8 @@ impl crate::codec::Decode for EverouteLicense {
 }
 #[cfg(feature = "everoute-license")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for EverouteLicense {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EverouteLicense {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("code", &self.code);
         e.required_field("expire_date", &self.expire_date);
@@ -108,10 +108,10 @@ pub struct EverouteLicenseConnection {
     pub aggregate: crate::models::NestedAggregateEverouteLicense,
 }
 #[cfg(feature = "everoute-license")]
-impl crate::codec::Decode for EverouteLicenseConnection {
+impl ::cloudtower_runtime::codec::Decode for EverouteLicenseConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("EverouteLicenseConnection")?;
@@ -131,8 +131,8 @@ impl crate::codec::Decode for EverouteLicenseConnection {
 }
 #[cfg(feature = "everoute-license")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for EverouteLicenseConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EverouteLicenseConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -268,16 +268,16 @@ impl ::std::fmt::Display for EverouteLicenseOrderByInput {
 }
 #[cfg(feature = "everoute-license")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for EverouteLicenseOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for EverouteLicenseOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "everoute-license")]
-impl crate::codec::Encode for EverouteLicenseOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EverouteLicenseOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -285,108 +285,138 @@ impl crate::codec::Encode for EverouteLicenseOrderByInput {
 #[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EverouteLicenseWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::EverouteLicenseWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::EverouteLicenseWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::EverouteLicenseWhereInput>>,
-    pub code: crate::Nullable<::std::string::String>,
-    pub code_contains: crate::Nullable<::std::string::String>,
-    pub code_ends_with: crate::Nullable<::std::string::String>,
-    pub code_gt: crate::Nullable<::std::string::String>,
-    pub code_gte: crate::Nullable<::std::string::String>,
-    pub code_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub code_lt: crate::Nullable<::std::string::String>,
-    pub code_lte: crate::Nullable<::std::string::String>,
-    pub code_not: crate::Nullable<::std::string::String>,
-    pub code_not_contains: crate::Nullable<::std::string::String>,
-    pub code_not_ends_with: crate::Nullable<::std::string::String>,
-    pub code_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub code_not_starts_with: crate::Nullable<::std::string::String>,
-    pub code_starts_with: crate::Nullable<::std::string::String>,
-    pub expire_date: crate::Nullable<::std::string::String>,
-    pub expire_date_gt: crate::Nullable<::std::string::String>,
-    pub expire_date_gte: crate::Nullable<::std::string::String>,
-    pub expire_date_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub expire_date_lt: crate::Nullable<::std::string::String>,
-    pub expire_date_lte: crate::Nullable<::std::string::String>,
-    pub expire_date_not: crate::Nullable<::std::string::String>,
-    pub expire_date_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub max_socket_num: crate::Nullable<i32>,
-    pub max_socket_num_gt: crate::Nullable<i32>,
-    pub max_socket_num_gte: crate::Nullable<i32>,
-    pub max_socket_num_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub max_socket_num_lt: crate::Nullable<i32>,
-    pub max_socket_num_lte: crate::Nullable<i32>,
-    pub max_socket_num_not: crate::Nullable<i32>,
-    pub max_socket_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub serial: crate::Nullable<::std::string::String>,
-    pub serial_contains: crate::Nullable<::std::string::String>,
-    pub serial_ends_with: crate::Nullable<::std::string::String>,
-    pub serial_gt: crate::Nullable<::std::string::String>,
-    pub serial_gte: crate::Nullable<::std::string::String>,
-    pub serial_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub serial_lt: crate::Nullable<::std::string::String>,
-    pub serial_lte: crate::Nullable<::std::string::String>,
-    pub serial_not: crate::Nullable<::std::string::String>,
-    pub serial_not_contains: crate::Nullable<::std::string::String>,
-    pub serial_not_ends_with: crate::Nullable<::std::string::String>,
-    pub serial_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub serial_not_starts_with: crate::Nullable<::std::string::String>,
-    pub serial_starts_with: crate::Nullable<::std::string::String>,
-    pub sign_date: crate::Nullable<::std::string::String>,
-    pub sign_date_gt: crate::Nullable<::std::string::String>,
-    pub sign_date_gte: crate::Nullable<::std::string::String>,
-    pub sign_date_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub sign_date_lt: crate::Nullable<::std::string::String>,
-    pub sign_date_lte: crate::Nullable<::std::string::String>,
-    pub sign_date_not: crate::Nullable<::std::string::String>,
-    pub sign_date_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub software_edition: crate::Nullable<crate::models::SoftwareEdition>,
-    pub software_edition_in: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::EverouteLicenseWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::EverouteLicenseWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::EverouteLicenseWhereInput>,
+    >,
+    pub code: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub code_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub code_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub expire_date: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub expire_date_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub expire_date_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub expire_date_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub expire_date_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub expire_date_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub expire_date_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub expire_date_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub max_socket_num: ::cloudtower_runtime::Nullable<i32>,
+    pub max_socket_num_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub max_socket_num_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub max_socket_num_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub max_socket_num_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub max_socket_num_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub max_socket_num_not: ::cloudtower_runtime::Nullable<i32>,
+    pub max_socket_num_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub serial: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub serial_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub serial_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub sign_date: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub sign_date_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub sign_date_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub sign_date_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub sign_date_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub sign_date_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub sign_date_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub sign_date_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub software_edition: ::cloudtower_runtime::Nullable<crate::models::SoftwareEdition>,
+    pub software_edition_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SoftwareEdition>,
     >,
-    pub software_edition_not: crate::Nullable<crate::models::SoftwareEdition>,
-    pub software_edition_not_in: crate::Nullable<
+    pub software_edition_not: ::cloudtower_runtime::Nullable<
+        crate::models::SoftwareEdition,
+    >,
+    pub software_edition_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SoftwareEdition>,
     >,
-    pub r#type: crate::Nullable<crate::models::LicenseType>,
-    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::LicenseType>>,
-    pub type_not: crate::Nullable<crate::models::LicenseType>,
-    pub type_not_in: crate::Nullable<::std::vec::Vec<crate::models::LicenseType>>,
-    pub uid: crate::Nullable<::std::string::String>,
-    pub uid_contains: crate::Nullable<::std::string::String>,
-    pub uid_ends_with: crate::Nullable<::std::string::String>,
-    pub uid_gt: crate::Nullable<::std::string::String>,
-    pub uid_gte: crate::Nullable<::std::string::String>,
-    pub uid_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub uid_lt: crate::Nullable<::std::string::String>,
-    pub uid_lte: crate::Nullable<::std::string::String>,
-    pub uid_not: crate::Nullable<::std::string::String>,
-    pub uid_not_contains: crate::Nullable<::std::string::String>,
-    pub uid_not_ends_with: crate::Nullable<::std::string::String>,
-    pub uid_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub uid_not_starts_with: crate::Nullable<::std::string::String>,
-    pub uid_starts_with: crate::Nullable<::std::string::String>,
+    pub r#type: ::cloudtower_runtime::Nullable<crate::models::LicenseType>,
+    pub type_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::LicenseType>,
+    >,
+    pub type_not: ::cloudtower_runtime::Nullable<crate::models::LicenseType>,
+    pub type_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::LicenseType>,
+    >,
+    pub uid: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub uid_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub uid_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "everoute-license")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for EverouteLicenseWhereInput {
+impl ::cloudtower_runtime::codec::Decode for EverouteLicenseWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("EverouteLicenseWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -556,8 +586,8 @@ impl crate::codec::Decode for EverouteLicenseWhereInput {
     }
 }
 #[cfg(feature = "everoute-license")]
-impl crate::codec::Encode for EverouteLicenseWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EverouteLicenseWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -657,20 +687,24 @@ impl crate::codec::Encode for EverouteLicenseWhereInput {
 #[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEverouteLicensesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::EverouteLicenseOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::EverouteLicenseWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::EverouteLicenseOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::EverouteLicenseWhereInput,
+    >,
 }
 #[cfg(feature = "everoute-license")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetEverouteLicensesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetEverouteLicensesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetEverouteLicensesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -690,8 +724,8 @@ impl crate::codec::Decode for GetEverouteLicensesConnectionRequestBody {
     }
 }
 #[cfg(feature = "everoute-license")]
-impl crate::codec::Encode for GetEverouteLicensesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetEverouteLicensesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -707,20 +741,24 @@ impl crate::codec::Encode for GetEverouteLicensesConnectionRequestBody {
 #[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEverouteLicensesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::EverouteLicenseOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::EverouteLicenseWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::EverouteLicenseOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::EverouteLicenseWhereInput,
+    >,
 }
 #[cfg(feature = "everoute-license")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetEverouteLicensesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetEverouteLicensesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetEverouteLicensesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -740,8 +778,8 @@ impl crate::codec::Decode for GetEverouteLicensesRequestBody {
     }
 }
 #[cfg(feature = "everoute-license")]
-impl crate::codec::Encode for GetEverouteLicensesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetEverouteLicensesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -760,10 +798,10 @@ pub struct NestedAggregateEverouteLicense {
     pub count: i32,
 }
 #[cfg(feature = "everoute-license")]
-impl crate::codec::Decode for NestedAggregateEverouteLicense {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateEverouteLicense {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateEverouteLicense")?;
@@ -783,14 +821,14 @@ impl crate::codec::Decode for NestedAggregateEverouteLicense {
 }
 #[cfg(feature = "everoute-license")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateEverouteLicense {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateEverouteLicense {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-everoute-licenses` (operation `GetEverouteLicenses`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -801,10 +839,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::EverouteLicense>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-everoute-licenses", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-everoute-licenses",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -818,27 +860,80 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::EverouteLicenseConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-everoute-licenses-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-everoute-licenses-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "everoute-license")]
-crate::pagination::list_request!(
-    GetEverouteLicensesRequestBody => EverouteLicense, get_everoute_licenses
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetEverouteLicensesRequestBody {
+    type Item = crate::models::EverouteLicense;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-everoute-licenses", self).read()
+    }
+}
 #[cfg(feature = "everoute-license")]
-crate::pagination::count_request!(
-    GetEverouteLicensesRequestBody => GetEverouteLicensesConnectionRequestBody,
-    get_everoute_licenses_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetEverouteLicensesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetEverouteLicensesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-everoute-licenses-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::EverouteLicenseConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "everoute-license")]
-crate::pagination::reread_by_id!(
-    EverouteLicense => GetEverouteLicensesRequestBody, EverouteLicenseWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::EverouteLicense {
+    type Request = crate::models::GetEverouteLicensesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetEverouteLicensesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EverouteLicenseWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

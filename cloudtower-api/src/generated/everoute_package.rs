@@ -17,10 +17,10 @@ pub struct EveroutePackage {
     pub version: ::std::string::String,
 }
 #[cfg(feature = "everoute-package")]
-impl crate::codec::Decode for EveroutePackage {
+impl ::cloudtower_runtime::codec::Decode for EveroutePackage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 8];
         let mut key = d.first_key("EveroutePackage")?;
@@ -84,8 +84,8 @@ impl crate::codec::Decode for EveroutePackage {
 }
 #[cfg(feature = "everoute-package")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for EveroutePackage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EveroutePackage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("arch", &self.arch);
         e.required_field("description", &self.description);
@@ -106,10 +106,10 @@ pub struct EveroutePackageConnection {
     pub aggregate: crate::models::NestedAggregateEveroutePackage,
 }
 #[cfg(feature = "everoute-package")]
-impl crate::codec::Decode for EveroutePackageConnection {
+impl ::cloudtower_runtime::codec::Decode for EveroutePackageConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("EveroutePackageConnection")?;
@@ -129,8 +129,8 @@ impl crate::codec::Decode for EveroutePackageConnection {
 }
 #[cfg(feature = "everoute-package")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for EveroutePackageConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EveroutePackageConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -266,16 +266,16 @@ impl ::std::fmt::Display for EveroutePackageOrderByInput {
 }
 #[cfg(feature = "everoute-package")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for EveroutePackageOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for EveroutePackageOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "everoute-package")]
-impl crate::codec::Encode for EveroutePackageOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EveroutePackageOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -283,100 +283,132 @@ impl crate::codec::Encode for EveroutePackageOrderByInput {
 #[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EveroutePackageWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::EveroutePackageWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::EveroutePackageWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::EveroutePackageWhereInput>>,
-    pub arch: crate::Nullable<crate::models::Architecture>,
-    pub arch_in: crate::Nullable<::std::vec::Vec<crate::models::Architecture>>,
-    pub arch_not: crate::Nullable<crate::models::Architecture>,
-    pub arch_not_in: crate::Nullable<::std::vec::Vec<crate::models::Architecture>>,
-    pub description: crate::Nullable<::std::string::String>,
-    pub description_contains: crate::Nullable<::std::string::String>,
-    pub description_ends_with: crate::Nullable<::std::string::String>,
-    pub description_gt: crate::Nullable<::std::string::String>,
-    pub description_gte: crate::Nullable<::std::string::String>,
-    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_lt: crate::Nullable<::std::string::String>,
-    pub description_lte: crate::Nullable<::std::string::String>,
-    pub description_not: crate::Nullable<::std::string::String>,
-    pub description_not_contains: crate::Nullable<::std::string::String>,
-    pub description_not_ends_with: crate::Nullable<::std::string::String>,
-    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_not_starts_with: crate::Nullable<::std::string::String>,
-    pub description_starts_with: crate::Nullable<::std::string::String>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::EveroutePackageWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::EveroutePackageWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::EveroutePackageWhereInput>,
+    >,
+    pub arch: ::cloudtower_runtime::Nullable<crate::models::Architecture>,
+    pub arch_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::Architecture>,
+    >,
+    pub arch_not: ::cloudtower_runtime::Nullable<crate::models::Architecture>,
+    pub arch_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::Architecture>,
+    >,
+    pub description: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub description_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_created_at: crate::Nullable<::std::string::String>,
-    pub local_created_at_gt: crate::Nullable<::std::string::String>,
-    pub local_created_at_gte: crate::Nullable<::std::string::String>,
-    pub local_created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_created_at_lt: crate::Nullable<::std::string::String>,
-    pub local_created_at_lte: crate::Nullable<::std::string::String>,
-    pub local_created_at_not: crate::Nullable<::std::string::String>,
-    pub local_created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub size: crate::Nullable<i64>,
-    pub size_gt: crate::Nullable<i64>,
-    pub size_gte: crate::Nullable<i64>,
-    pub size_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub size_lt: crate::Nullable<i64>,
-    pub size_lte: crate::Nullable<i64>,
-    pub size_not: crate::Nullable<i64>,
-    pub size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub version: crate::Nullable<::std::string::String>,
-    pub version_contains: crate::Nullable<::std::string::String>,
-    pub version_ends_with: crate::Nullable<::std::string::String>,
-    pub version_gt: crate::Nullable<::std::string::String>,
-    pub version_gte: crate::Nullable<::std::string::String>,
-    pub version_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub version_lt: crate::Nullable<::std::string::String>,
-    pub version_lte: crate::Nullable<::std::string::String>,
-    pub version_not: crate::Nullable<::std::string::String>,
-    pub version_not_contains: crate::Nullable<::std::string::String>,
-    pub version_not_ends_with: crate::Nullable<::std::string::String>,
-    pub version_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub version_not_starts_with: crate::Nullable<::std::string::String>,
-    pub version_starts_with: crate::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_created_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub size: ::cloudtower_runtime::Nullable<i64>,
+    pub size_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub size_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub size_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub size_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub size_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub size_not: ::cloudtower_runtime::Nullable<i64>,
+    pub size_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub version: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub version_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub version_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "everoute-package")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for EveroutePackageWhereInput {
+impl ::cloudtower_runtime::codec::Decode for EveroutePackageWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("EveroutePackageWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -554,8 +586,8 @@ impl crate::codec::Decode for EveroutePackageWhereInput {
     }
 }
 #[cfg(feature = "everoute-package")]
-impl crate::codec::Encode for EveroutePackageWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EveroutePackageWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -647,20 +679,24 @@ impl crate::codec::Encode for EveroutePackageWhereInput {
 #[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEveroutePackagesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::EveroutePackageOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::EveroutePackageWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::EveroutePackageOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::EveroutePackageWhereInput,
+    >,
 }
 #[cfg(feature = "everoute-package")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetEveroutePackagesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetEveroutePackagesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetEveroutePackagesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -680,8 +716,8 @@ impl crate::codec::Decode for GetEveroutePackagesConnectionRequestBody {
     }
 }
 #[cfg(feature = "everoute-package")]
-impl crate::codec::Encode for GetEveroutePackagesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetEveroutePackagesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -697,20 +733,24 @@ impl crate::codec::Encode for GetEveroutePackagesConnectionRequestBody {
 #[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEveroutePackagesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::EveroutePackageOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::EveroutePackageWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::EveroutePackageOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::EveroutePackageWhereInput,
+    >,
 }
 #[cfg(feature = "everoute-package")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetEveroutePackagesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetEveroutePackagesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetEveroutePackagesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -730,8 +770,8 @@ impl crate::codec::Decode for GetEveroutePackagesRequestBody {
     }
 }
 #[cfg(feature = "everoute-package")]
-impl crate::codec::Encode for GetEveroutePackagesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetEveroutePackagesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -750,10 +790,10 @@ pub struct NestedAggregateEveroutePackage {
     pub count: i32,
 }
 #[cfg(feature = "everoute-package")]
-impl crate::codec::Decode for NestedAggregateEveroutePackage {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateEveroutePackage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateEveroutePackage")?;
@@ -773,14 +813,14 @@ impl crate::codec::Decode for NestedAggregateEveroutePackage {
 }
 #[cfg(feature = "everoute-package")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateEveroutePackage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateEveroutePackage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-everoute-packages` (operation `GetEveroutePackages`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -791,10 +831,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::EveroutePackage>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-everoute-packages", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-everoute-packages",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -808,27 +852,80 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::EveroutePackageConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-everoute-packages-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-everoute-packages-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "everoute-package")]
-crate::pagination::list_request!(
-    GetEveroutePackagesRequestBody => EveroutePackage, get_everoute_packages
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetEveroutePackagesRequestBody {
+    type Item = crate::models::EveroutePackage;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-everoute-packages", self).read()
+    }
+}
 #[cfg(feature = "everoute-package")]
-crate::pagination::count_request!(
-    GetEveroutePackagesRequestBody => GetEveroutePackagesConnectionRequestBody,
-    get_everoute_packages_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetEveroutePackagesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetEveroutePackagesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-everoute-packages-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::EveroutePackageConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "everoute-package")]
-crate::pagination::reread_by_id!(
-    EveroutePackage => GetEveroutePackagesRequestBody, EveroutePackageWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::EveroutePackage {
+    type Request = crate::models::GetEveroutePackagesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetEveroutePackagesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EveroutePackageWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

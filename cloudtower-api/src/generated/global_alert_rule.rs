@@ -11,10 +11,10 @@ pub struct AlertRuleThresholds {
 }
 #[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for AlertRuleThresholds {
+impl ::cloudtower_runtime::codec::Decode for AlertRuleThresholds {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("AlertRuleThresholds")?;
@@ -37,8 +37,8 @@ impl crate::codec::Decode for AlertRuleThresholds {
     }
 }
 #[cfg(feature = "global-alert-rule")]
-impl crate::codec::Encode for AlertRuleThresholds {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AlertRuleThresholds {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("value", &self.value);
         e.required_field("severity", &self.severity);
@@ -54,10 +54,10 @@ pub struct CustomizeAlertRuleUpdationParams {
 }
 #[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for CustomizeAlertRuleUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for CustomizeAlertRuleUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("CustomizeAlertRuleUpdationParams")?;
@@ -80,8 +80,8 @@ impl crate::codec::Decode for CustomizeAlertRuleUpdationParams {
     }
 }
 #[cfg(feature = "global-alert-rule")]
-impl crate::codec::Encode for CustomizeAlertRuleUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CustomizeAlertRuleUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -100,10 +100,10 @@ pub struct CustomizeAlertRuleUpdationParamsData {
 }
 #[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for CustomizeAlertRuleUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for CustomizeAlertRuleUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("CustomizeAlertRuleUpdationParamsData")?;
@@ -124,8 +124,8 @@ impl crate::codec::Decode for CustomizeAlertRuleUpdationParamsData {
     }
 }
 #[cfg(feature = "global-alert-rule")]
-impl crate::codec::Encode for CustomizeAlertRuleUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CustomizeAlertRuleUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("thresholds", &self.thresholds);
         e.field("disabled", &self.disabled);
@@ -137,20 +137,24 @@ impl crate::codec::Encode for CustomizeAlertRuleUpdationParamsData {
 #[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGlobalAlertRulesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::GlobalAlertRuleOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::GlobalAlertRuleWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::GlobalAlertRuleOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::GlobalAlertRuleWhereInput,
+    >,
 }
 #[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetGlobalAlertRulesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetGlobalAlertRulesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetGlobalAlertRulesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -170,8 +174,8 @@ impl crate::codec::Decode for GetGlobalAlertRulesConnectionRequestBody {
     }
 }
 #[cfg(feature = "global-alert-rule")]
-impl crate::codec::Encode for GetGlobalAlertRulesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetGlobalAlertRulesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -205,10 +209,10 @@ pub struct GlobalAlertRule {
     pub unit: crate::models::AlertRuleUnit,
 }
 #[cfg(feature = "global-alert-rule")]
-impl crate::codec::Decode for GlobalAlertRule {
+impl ::cloudtower_runtime::codec::Decode for GlobalAlertRule {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 12];
         let mut key = d.first_key("GlobalAlertRule")?;
@@ -291,8 +295,8 @@ impl crate::codec::Decode for GlobalAlertRule {
 }
 #[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for GlobalAlertRule {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GlobalAlertRule {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("alert_rules", &self.alert_rules);
         e.required_field("boolean", &self.boolean);
@@ -318,10 +322,10 @@ pub struct GlobalAlertRuleConnection {
     pub aggregate: crate::models::NestedAggregateGlobalAlertRule,
 }
 #[cfg(feature = "global-alert-rule")]
-impl crate::codec::Decode for GlobalAlertRuleConnection {
+impl ::cloudtower_runtime::codec::Decode for GlobalAlertRuleConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("GlobalAlertRuleConnection")?;
@@ -341,8 +345,8 @@ impl crate::codec::Decode for GlobalAlertRuleConnection {
 }
 #[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for GlobalAlertRuleConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GlobalAlertRuleConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -357,10 +361,10 @@ pub struct GlobalAlertRuleUpdationParams {
 }
 #[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GlobalAlertRuleUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for GlobalAlertRuleUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("GlobalAlertRuleUpdationParams")?;
@@ -383,8 +387,8 @@ impl crate::codec::Decode for GlobalAlertRuleUpdationParams {
     }
 }
 #[cfg(feature = "global-alert-rule")]
-impl crate::codec::Encode for GlobalAlertRuleUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GlobalAlertRuleUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -402,10 +406,10 @@ pub struct GlobalAlertRuleUpdationParamsData {
 }
 #[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GlobalAlertRuleUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for GlobalAlertRuleUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GlobalAlertRuleUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -420,8 +424,8 @@ impl crate::codec::Decode for GlobalAlertRuleUpdationParamsData {
     }
 }
 #[cfg(feature = "global-alert-rule")]
-impl crate::codec::Encode for GlobalAlertRuleUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GlobalAlertRuleUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("thresholds", &self.thresholds);
         e.field("disabled", &self.disabled);
@@ -435,10 +439,10 @@ pub struct NestedAggregateGlobalAlertRule {
     pub count: i32,
 }
 #[cfg(feature = "global-alert-rule")]
-impl crate::codec::Decode for NestedAggregateGlobalAlertRule {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateGlobalAlertRule {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateGlobalAlertRule")?;
@@ -458,14 +462,14 @@ impl crate::codec::Decode for NestedAggregateGlobalAlertRule {
 }
 #[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateGlobalAlertRule {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateGlobalAlertRule {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-global-alert-rules` (operation `GetGlobalAlertRules`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -476,10 +480,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::GlobalAlertRule>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-global-alert-rules", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-global-alert-rules",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -493,13 +501,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::GlobalAlertRuleConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-global-alert-rules-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-global-alert-rules-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -512,11 +521,13 @@ impl crate::Client {
         body: &crate::models::CustomizeAlertRuleUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::GlobalAlertRule>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::GlobalAlertRule>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-customize-alert-rule",
             body,
         );
@@ -532,25 +543,82 @@ impl crate::Client {
         body: &crate::models::GlobalAlertRuleUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::GlobalAlertRule>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::GlobalAlertRule>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-global-alert-rule", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-global-alert-rule",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "global-alert-rule")]
-crate::pagination::list_request!(
-    GetGlobalAlertRulesRequestBody => GlobalAlertRule, get_global_alert_rules
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetGlobalAlertRulesRequestBody {
+    type Item = crate::models::GlobalAlertRule;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-global-alert-rules", self).read()
+    }
+}
 #[cfg(feature = "global-alert-rule")]
-crate::pagination::count_request!(
-    GetGlobalAlertRulesRequestBody => GetGlobalAlertRulesConnectionRequestBody,
-    get_global_alert_rules_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetGlobalAlertRulesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetGlobalAlertRulesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-global-alert-rules-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::GlobalAlertRuleConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "global-alert-rule")]
-crate::pagination::reread_by_id!(
-    GlobalAlertRule => GetGlobalAlertRulesRequestBody, GlobalAlertRuleWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::GlobalAlertRule {
+    type Request = crate::models::GetGlobalAlertRulesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetGlobalAlertRulesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::GlobalAlertRuleWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -52,16 +52,16 @@ impl ::std::fmt::Display for AccessMode {
     }
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Decode for AccessMode {
+impl ::cloudtower_runtime::codec::Decode for AccessMode {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Encode for AccessMode {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AccessMode {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -74,10 +74,10 @@ pub struct ClusterRecycleBinCreationParams {
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterRecycleBinCreationParams {
+impl ::cloudtower_runtime::codec::Decode for ClusterRecycleBinCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ClusterRecycleBinCreationParams")?;
@@ -100,8 +100,8 @@ impl crate::codec::Decode for ClusterRecycleBinCreationParams {
     }
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Encode for ClusterRecycleBinCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -117,10 +117,10 @@ pub struct ClusterRecycleBinCreationParamsData {
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterRecycleBinCreationParamsData {
+impl ::cloudtower_runtime::codec::Decode for ClusterRecycleBinCreationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ClusterRecycleBinCreationParamsData")?;
@@ -147,8 +147,8 @@ impl crate::codec::Decode for ClusterRecycleBinCreationParamsData {
     }
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Encode for ClusterRecycleBinCreationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinCreationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("retain", &self.retain);
         e.required_field("enabled", &self.enabled);
@@ -163,10 +163,10 @@ pub struct ClusterRecycleBinDeletionParams {
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterRecycleBinDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for ClusterRecycleBinDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ClusterRecycleBinDeletionParams")?;
@@ -185,8 +185,8 @@ impl crate::codec::Decode for ClusterRecycleBinDeletionParams {
     }
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Encode for ClusterRecycleBinDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -201,10 +201,10 @@ pub struct ClusterRecycleBinUpdationParams {
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterRecycleBinUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for ClusterRecycleBinUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ClusterRecycleBinUpdationParams")?;
@@ -227,8 +227,8 @@ impl crate::codec::Decode for ClusterRecycleBinUpdationParams {
     }
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Encode for ClusterRecycleBinUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -244,10 +244,10 @@ pub struct ClusterRecycleBinUpdationParamsData {
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ClusterRecycleBinUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for ClusterRecycleBinUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ClusterRecycleBinUpdationParamsData")?;
@@ -274,8 +274,8 @@ impl crate::codec::Decode for ClusterRecycleBinUpdationParamsData {
     }
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Encode for ClusterRecycleBinUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("retain", &self.retain);
         e.required_field("enabled", &self.enabled);
@@ -289,10 +289,10 @@ pub struct DeleteClusterRecycleBin {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Decode for DeleteClusterRecycleBin {
+impl ::cloudtower_runtime::codec::Decode for DeleteClusterRecycleBin {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteClusterRecycleBin")?;
@@ -312,8 +312,8 @@ impl crate::codec::Decode for DeleteClusterRecycleBin {
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteClusterRecycleBin {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteClusterRecycleBin {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -323,20 +323,22 @@ impl crate::codec::Encode for DeleteClusterRecycleBin {
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGlobalSettingsesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::GlobalSettingsOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::GlobalSettingsWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::GlobalSettingsOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::GlobalSettingsWhereInput>,
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetGlobalSettingsesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetGlobalSettingsesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetGlobalSettingsesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -356,8 +358,8 @@ impl crate::codec::Decode for GetGlobalSettingsesConnectionRequestBody {
     }
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Encode for GetGlobalSettingsesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetGlobalSettingsesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -373,20 +375,22 @@ impl crate::codec::Encode for GetGlobalSettingsesConnectionRequestBody {
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGlobalSettingsesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::GlobalSettingsOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::GlobalSettingsWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::GlobalSettingsOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::GlobalSettingsWhereInput>,
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetGlobalSettingsesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetGlobalSettingsesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetGlobalSettingsesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -406,8 +410,8 @@ impl crate::codec::Decode for GetGlobalSettingsesRequestBody {
     }
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Encode for GetGlobalSettingsesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetGlobalSettingsesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -428,10 +432,10 @@ pub struct GlobalRecycleBinUpdationParams {
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GlobalRecycleBinUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for GlobalRecycleBinUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("GlobalRecycleBinUpdationParams")?;
@@ -458,8 +462,8 @@ impl crate::codec::Decode for GlobalRecycleBinUpdationParams {
     }
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Encode for GlobalRecycleBinUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GlobalRecycleBinUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("retain", &self.retain);
         e.required_field("enabled", &self.enabled);
@@ -475,10 +479,10 @@ pub struct GlobalSettings {
     pub vm_recycle_bin: crate::models::NestedVmRecycleBin,
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Decode for GlobalSettings {
+impl ::cloudtower_runtime::codec::Decode for GlobalSettings {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("GlobalSettings")?;
@@ -503,8 +507,8 @@ impl crate::codec::Decode for GlobalSettings {
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for GlobalSettings {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GlobalSettings {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("auth", &self.auth);
         e.required_field("id", &self.id);
@@ -519,10 +523,10 @@ pub struct GlobalSettingsConnection {
     pub aggregate: crate::models::NestedAggregateGlobalSettings,
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Decode for GlobalSettingsConnection {
+impl ::cloudtower_runtime::codec::Decode for GlobalSettingsConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("GlobalSettingsConnection")?;
@@ -542,8 +546,8 @@ impl crate::codec::Decode for GlobalSettingsConnection {
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for GlobalSettingsConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GlobalSettingsConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -619,16 +623,16 @@ impl ::std::fmt::Display for GlobalSettingsOrderByInput {
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GlobalSettingsOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for GlobalSettingsOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Encode for GlobalSettingsOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GlobalSettingsOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -636,30 +640,38 @@ impl crate::codec::Encode for GlobalSettingsOrderByInput {
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalSettingsWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::GlobalSettingsWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::GlobalSettingsWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::GlobalSettingsWhereInput>>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::GlobalSettingsWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::GlobalSettingsWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::GlobalSettingsWhereInput>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GlobalSettingsWhereInput {
+impl ::cloudtower_runtime::codec::Decode for GlobalSettingsWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GlobalSettingsWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -695,8 +707,8 @@ impl crate::codec::Decode for GlobalSettingsWhereInput {
     }
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Encode for GlobalSettingsWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GlobalSettingsWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -725,10 +737,10 @@ pub struct NestedAggregateGlobalSettings {
     pub count: i32,
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Decode for NestedAggregateGlobalSettings {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateGlobalSettings {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateGlobalSettings")?;
@@ -748,8 +760,8 @@ impl crate::codec::Decode for NestedAggregateGlobalSettings {
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateGlobalSettings {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateGlobalSettings {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -769,10 +781,10 @@ pub struct NestedAuthSettings {
     pub session_max_age: ::std::option::Option<i32>,
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Decode for NestedAuthSettings {
+impl ::cloudtower_runtime::codec::Decode for NestedAuthSettings {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NestedAuthSettings")?;
         while let ::std::option::Option::Some(k) = key {
@@ -815,8 +827,8 @@ impl crate::codec::Decode for NestedAuthSettings {
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAuthSettings {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAuthSettings {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("access_list", &self.access_list);
         e.field("access_mode", &self.access_mode);
@@ -879,16 +891,16 @@ impl ::std::fmt::Display for PasswordComplexity {
     }
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Decode for PasswordComplexity {
+impl ::cloudtower_runtime::codec::Decode for PasswordComplexity {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Encode for PasswordComplexity {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for PasswordComplexity {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -901,10 +913,10 @@ pub struct UpdateAccessRestrictionParams {
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UpdateAccessRestrictionParams {
+impl ::cloudtower_runtime::codec::Decode for UpdateAccessRestrictionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("UpdateAccessRestrictionParams")?;
@@ -931,8 +943,8 @@ impl crate::codec::Decode for UpdateAccessRestrictionParams {
     }
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Encode for UpdateAccessRestrictionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UpdateAccessRestrictionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("access_list", &self.access_list);
         e.required_field("access_mode", &self.access_mode);
@@ -950,10 +962,10 @@ pub struct UpdatePassrodSecurityParams {
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UpdatePassrodSecurityParams {
+impl ::cloudtower_runtime::codec::Decode for UpdatePassrodSecurityParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("UpdatePassrodSecurityParams")?;
         while let ::std::option::Option::Some(k) = key {
@@ -984,8 +996,8 @@ impl crate::codec::Decode for UpdatePassrodSecurityParams {
     }
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Encode for UpdatePassrodSecurityParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UpdatePassrodSecurityParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("password_expire_days", &self.password_expire_days);
         e.field("password_complexity", &self.password_complexity);
@@ -1002,10 +1014,10 @@ pub struct UpdateSessionTimeoutParams {
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UpdateSessionTimeoutParams {
+impl ::cloudtower_runtime::codec::Decode for UpdateSessionTimeoutParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("UpdateSessionTimeoutParams")?;
@@ -1024,14 +1036,14 @@ impl crate::codec::Decode for UpdateSessionTimeoutParams {
     }
 }
 #[cfg(feature = "global-settings")]
-impl crate::codec::Encode for UpdateSessionTimeoutParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UpdateSessionTimeoutParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("session_max_age", &self.session_max_age);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-cluster-recycle-bin-setting` (operation `CreateClusterRecycleBinSetting`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1041,11 +1053,13 @@ impl crate::Client {
         body: &crate::models::ClusterRecycleBinCreationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ClusterSettings>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ClusterSettings>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "create-cluster-recycle-bin-setting",
             body,
         );
@@ -1061,11 +1075,13 @@ impl crate::Client {
         body: &crate::models::ClusterRecycleBinDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteClusterRecycleBin>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteClusterRecycleBin>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "delete-cluster-recycle-bin-setting",
             body,
         );
@@ -1082,10 +1098,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::GlobalSettings>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-global-settingses", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-global-settingses",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1099,13 +1119,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::GlobalSettingsConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-global-settingses-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-global-settingses-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1118,11 +1139,14 @@ impl crate::Client {
         body: &crate::models::UpdateAccessRestrictionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            crate::WithTask<crate::models::GlobalSettings>,
-            crate::Error,
+            ::cloudtower_runtime::WithTask<crate::models::GlobalSettings>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-access-restriction", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-access-restriction",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1135,11 +1159,13 @@ impl crate::Client {
         body: &crate::models::ClusterRecycleBinUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ClusterSettings>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ClusterSettings>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-cluster-recycle-bin-setting",
             body,
         );
@@ -1155,11 +1181,11 @@ impl crate::Client {
         body: &crate::models::GlobalRecycleBinUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            crate::WithTask<crate::models::GlobalSettings>,
-            crate::Error,
+            ::cloudtower_runtime::WithTask<crate::models::GlobalSettings>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-global-recycle-bin-setting",
             body,
         );
@@ -1175,11 +1201,14 @@ impl crate::Client {
         body: &crate::models::UpdatePassrodSecurityParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            crate::WithTask<crate::models::GlobalSettings>,
-            crate::Error,
+            ::cloudtower_runtime::WithTask<crate::models::GlobalSettings>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-password-security", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-password-security",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1192,25 +1221,80 @@ impl crate::Client {
         body: &crate::models::UpdateSessionTimeoutParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            crate::WithTask<crate::models::GlobalSettings>,
-            crate::Error,
+            ::cloudtower_runtime::WithTask<crate::models::GlobalSettings>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-session-timeout", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-session-timeout",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "global-settings")]
-crate::pagination::list_request!(
-    GetGlobalSettingsesRequestBody => GlobalSettings, get_global_settingses
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetGlobalSettingsesRequestBody {
+    type Item = crate::models::GlobalSettings;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-global-settingses", self).read()
+    }
+}
 #[cfg(feature = "global-settings")]
-crate::pagination::count_request!(
-    GetGlobalSettingsesRequestBody => GetGlobalSettingsesConnectionRequestBody,
-    get_global_settingses_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetGlobalSettingsesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetGlobalSettingsesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-global-settingses-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::GlobalSettingsConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "global-settings")]
-crate::pagination::reread_by_id!(
-    GlobalSettings => GetGlobalSettingsesRequestBody, GlobalSettingsWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::GlobalSettings {
+    type Request = crate::models::GetGlobalSettingsesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetGlobalSettingsesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::GlobalSettingsWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

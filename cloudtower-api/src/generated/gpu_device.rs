@@ -6,20 +6,20 @@
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGpuDevicesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::GpuDeviceOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::GpuDeviceWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::GpuDeviceOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::GpuDeviceWhereInput>,
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetGpuDevicesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetGpuDevicesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetGpuDevicesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetGpuDevicesConnectionRequestBody {
     }
 }
 #[cfg(feature = "gpu-device")]
-impl crate::codec::Encode for GetGpuDevicesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetGpuDevicesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +56,20 @@ impl crate::codec::Encode for GetGpuDevicesConnectionRequestBody {
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGpuDevicesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::GpuDeviceOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::GpuDeviceWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::GpuDeviceOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::GpuDeviceWhereInput>,
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetGpuDevicesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetGpuDevicesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetGpuDevicesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +89,8 @@ impl crate::codec::Decode for GetGpuDevicesRequestBody {
     }
 }
 #[cfg(feature = "gpu-device")]
-impl crate::codec::Encode for GetGpuDevicesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetGpuDevicesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -134,10 +134,10 @@ pub struct GpuDevice {
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
 #[cfg(feature = "gpu-device")]
-impl crate::codec::Decode for GpuDevice {
+impl ::cloudtower_runtime::codec::Decode for GpuDevice {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 10];
         let mut key = d.first_key("GpuDevice")?;
@@ -242,8 +242,8 @@ impl crate::codec::Decode for GpuDevice {
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for GpuDevice {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GpuDevice {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("assigned_vgpus_num", &self.assigned_vgpus_num);
         e.field("available_vgpus_num", &self.available_vgpus_num);
@@ -279,10 +279,10 @@ pub struct GpuDeviceConnection {
     pub aggregate: crate::models::NestedAggregateGpuDevice,
 }
 #[cfg(feature = "gpu-device")]
-impl crate::codec::Decode for GpuDeviceConnection {
+impl ::cloudtower_runtime::codec::Decode for GpuDeviceConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("GpuDeviceConnection")?;
@@ -302,8 +302,8 @@ impl crate::codec::Decode for GpuDeviceConnection {
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for GpuDeviceConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GpuDeviceConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -318,10 +318,10 @@ pub struct GpuDeviceDescriptionUpdationParams {
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GpuDeviceDescriptionUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for GpuDeviceDescriptionUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("GpuDeviceDescriptionUpdationParams")?;
@@ -348,8 +348,8 @@ impl crate::codec::Decode for GpuDeviceDescriptionUpdationParams {
     }
 }
 #[cfg(feature = "gpu-device")]
-impl crate::codec::Encode for GpuDeviceDescriptionUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GpuDeviceDescriptionUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -364,10 +364,10 @@ pub struct GpuDeviceDescriptionUpdationParamsData {
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GpuDeviceDescriptionUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for GpuDeviceDescriptionUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("GpuDeviceDescriptionUpdationParamsData")?;
@@ -390,8 +390,8 @@ impl crate::codec::Decode for GpuDeviceDescriptionUpdationParamsData {
     }
 }
 #[cfg(feature = "gpu-device")]
-impl crate::codec::Encode for GpuDeviceDescriptionUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GpuDeviceDescriptionUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("description", &self.description);
         e.end_object();
@@ -647,16 +647,16 @@ impl ::std::fmt::Display for GpuDeviceOrderByInput {
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GpuDeviceOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for GpuDeviceOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "gpu-device")]
-impl crate::codec::Encode for GpuDeviceOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GpuDeviceOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -669,10 +669,10 @@ pub struct GpuDeviceSriovSwitchParams {
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GpuDeviceSriovSwitchParams {
+impl ::cloudtower_runtime::codec::Decode for GpuDeviceSriovSwitchParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("GpuDeviceSriovSwitchParams")?;
@@ -695,8 +695,8 @@ impl crate::codec::Decode for GpuDeviceSriovSwitchParams {
     }
 }
 #[cfg(feature = "gpu-device")]
-impl crate::codec::Encode for GpuDeviceSriovSwitchParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GpuDeviceSriovSwitchParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -711,10 +711,10 @@ pub struct GpuDeviceSriovSwitchParamsData {
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GpuDeviceSriovSwitchParamsData {
+impl ::cloudtower_runtime::codec::Decode for GpuDeviceSriovSwitchParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("GpuDeviceSriovSwitchParamsData")?;
@@ -733,8 +733,8 @@ impl crate::codec::Decode for GpuDeviceSriovSwitchParamsData {
     }
 }
 #[cfg(feature = "gpu-device")]
-impl crate::codec::Encode for GpuDeviceSriovSwitchParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GpuDeviceSriovSwitchParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("enable", &self.enable);
         e.end_object();
@@ -749,10 +749,10 @@ pub struct GpuDeviceUsageUpdationParams {
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GpuDeviceUsageUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for GpuDeviceUsageUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("GpuDeviceUsageUpdationParams")?;
@@ -775,8 +775,8 @@ impl crate::codec::Decode for GpuDeviceUsageUpdationParams {
     }
 }
 #[cfg(feature = "gpu-device")]
-impl crate::codec::Encode for GpuDeviceUsageUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GpuDeviceUsageUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -792,10 +792,10 @@ pub struct GpuDeviceUsageUpdationParamsData {
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GpuDeviceUsageUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for GpuDeviceUsageUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GpuDeviceUsageUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -810,8 +810,8 @@ impl crate::codec::Decode for GpuDeviceUsageUpdationParamsData {
     }
 }
 #[cfg(feature = "gpu-device")]
-impl crate::codec::Encode for GpuDeviceUsageUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GpuDeviceUsageUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vgpu_spec", &self.vgpu_spec);
         e.field("usage", &self.usage);
@@ -898,10 +898,10 @@ pub struct GpuVmDetail {
     pub clock_offset: crate::models::VmClockOffset,
 }
 #[cfg(feature = "gpu-device")]
-impl crate::codec::Decode for GpuVmDetail {
+impl ::cloudtower_runtime::codec::Decode for GpuVmDetail {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 21];
         let mut key = d.first_key("GpuVmDetail")?;
@@ -1102,8 +1102,8 @@ impl crate::codec::Decode for GpuVmDetail {
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for GpuVmDetail {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GpuVmDetail {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vgpu_instance_on_vm_num", &self.vgpu_instance_on_vm_num);
         e.required_field("win_opt", &self.win_opt);
@@ -1204,10 +1204,10 @@ pub struct GpuVmInfo {
     pub assigned_vgpus_num: ::std::option::Option<i32>,
 }
 #[cfg(feature = "gpu-device")]
-impl crate::codec::Decode for GpuVmInfo {
+impl ::cloudtower_runtime::codec::Decode for GpuVmInfo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 11];
         let mut key = d.first_key("GpuVmInfo")?;
@@ -1316,8 +1316,8 @@ impl crate::codec::Decode for GpuVmInfo {
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for GpuVmInfo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GpuVmInfo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("vms", &self.vms);
         e.field("vgpu_instance_num", &self.vgpu_instance_num);
@@ -1353,10 +1353,10 @@ pub struct NestedAggregateGpuDevice {
     pub count: i32,
 }
 #[cfg(feature = "gpu-device")]
-impl crate::codec::Decode for NestedAggregateGpuDevice {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateGpuDevice {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateGpuDevice")?;
@@ -1376,14 +1376,14 @@ impl crate::codec::Decode for NestedAggregateGpuDevice {
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateGpuDevice {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateGpuDevice {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-detail-vm-info-by-gpu-devices` (operation `GetDetailVmInfoByGpuDevices`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
@@ -1396,13 +1396,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::option::Option<::std::vec::Vec<crate::models::GpuVmInfo>>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-detail-vm-info-by-gpu-devices",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-detail-vm-info-by-gpu-devices",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1416,10 +1417,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::GpuDevice>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-gpu-devices", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-gpu-devices", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1431,12 +1433,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetGpuDevicesConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::GpuDeviceConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::GpuDeviceConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-gpu-devices-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-gpu-devices-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1452,12 +1458,15 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::option::Option<
-                ::std::vec::Vec<crate::WithTask<crate::models::GpuDevice>>,
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::GpuDevice>>,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("switch-gpu-device-sriov", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "switch-gpu-device-sriov",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1473,12 +1482,12 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::option::Option<
-                ::std::vec::Vec<crate::WithTask<crate::models::GpuDevice>>,
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::GpuDevice>>,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-gpu-device-description",
             body,
         );
@@ -1497,24 +1506,76 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::option::Option<
-                ::std::vec::Vec<crate::WithTask<crate::models::GpuDevice>>,
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::GpuDevice>>,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-gpu-device-usage", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-gpu-device-usage",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
 }
 #[cfg(feature = "gpu-device")]
-crate::pagination::list_request!(GetGpuDevicesRequestBody => GpuDevice, get_gpu_devices);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetGpuDevicesRequestBody {
+    type Item = crate::models::GpuDevice;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-gpu-devices", self).read()
+    }
+}
 #[cfg(feature = "gpu-device")]
-crate::pagination::count_request!(
-    GetGpuDevicesRequestBody => GetGpuDevicesConnectionRequestBody,
-    get_gpu_devices_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetGpuDevicesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetGpuDevicesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-gpu-devices-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::GpuDeviceConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "gpu-device")]
-crate::pagination::reread_by_id!(
-    GpuDevice => GetGpuDevicesRequestBody, GpuDeviceWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::GpuDevice {
+    type Request = crate::models::GetGpuDevicesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetGpuDevicesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::GpuDeviceWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct DeleteGraph {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "graph")]
-impl crate::codec::Decode for DeleteGraph {
+impl ::cloudtower_runtime::codec::Decode for DeleteGraph {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteGraph")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteGraph {
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteGraph {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteGraph {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,20 @@ impl crate::codec::Encode for DeleteGraph {
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGraphsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::GraphOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::GraphWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::GraphOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::GraphWhereInput>,
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetGraphsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetGraphsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetGraphsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +76,8 @@ impl crate::codec::Decode for GetGraphsConnectionRequestBody {
     }
 }
 #[cfg(feature = "graph")]
-impl crate::codec::Encode for GetGraphsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetGraphsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,20 +93,20 @@ impl crate::codec::Encode for GetGraphsConnectionRequestBody {
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGraphsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::GraphOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::GraphWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::GraphOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::GraphWhereInput>,
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetGraphsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetGraphsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetGraphsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -126,8 +126,8 @@ impl crate::codec::Decode for GetGraphsRequestBody {
     }
 }
 #[cfg(feature = "graph")]
-impl crate::codec::Encode for GetGraphsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetGraphsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -174,10 +174,10 @@ pub struct Graph {
     pub zones: ::std::option::Option<::std::vec::Vec<crate::models::NestedZone>>,
 }
 #[cfg(feature = "graph")]
-impl crate::codec::Decode for Graph {
+impl ::cloudtower_runtime::codec::Decode for Graph {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 11];
         let mut key = d.first_key("Graph")?;
@@ -269,8 +269,8 @@ impl crate::codec::Decode for Graph {
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Graph {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Graph {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("cluster", &self.cluster);
         e.field("disks", &self.disks);
@@ -307,10 +307,10 @@ pub struct GraphConnection {
     pub aggregate: crate::models::NestedAggregateGraph,
 }
 #[cfg(feature = "graph")]
-impl crate::codec::Decode for GraphConnection {
+impl ::cloudtower_runtime::codec::Decode for GraphConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("GraphConnection")?;
@@ -330,8 +330,8 @@ impl crate::codec::Decode for GraphConnection {
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for GraphConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GraphConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -356,10 +356,10 @@ pub struct GraphCreationParams {
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GraphCreationParams {
+impl ::cloudtower_runtime::codec::Decode for GraphCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 7];
         let mut key = d.first_key("GraphCreationParams")?;
@@ -419,8 +419,8 @@ impl crate::codec::Decode for GraphCreationParams {
     }
 }
 #[cfg(feature = "graph")]
-impl crate::codec::Encode for GraphCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GraphCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("instance_ids", &self.instance_ids);
         e.field("network", &self.network);
@@ -445,10 +445,10 @@ pub struct GraphDeletionParams {
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GraphDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for GraphDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("GraphDeletionParams")?;
@@ -467,8 +467,8 @@ impl crate::codec::Decode for GraphDeletionParams {
     }
 }
 #[cfg(feature = "graph")]
-impl crate::codec::Encode for GraphDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GraphDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -634,16 +634,16 @@ impl ::std::fmt::Display for GraphOrderByInput {
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GraphOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for GraphOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "graph")]
-impl crate::codec::Encode for GraphOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GraphOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -693,16 +693,16 @@ impl ::std::fmt::Display for GraphType {
     }
 }
 #[cfg(feature = "graph")]
-impl crate::codec::Decode for GraphType {
+impl ::cloudtower_runtime::codec::Decode for GraphType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "graph")]
-impl crate::codec::Encode for GraphType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GraphType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -715,10 +715,10 @@ pub struct GraphUpdationParams {
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GraphUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for GraphUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("GraphUpdationParams")?;
@@ -738,8 +738,8 @@ impl crate::codec::Decode for GraphUpdationParams {
     }
 }
 #[cfg(feature = "graph")]
-impl crate::codec::Encode for GraphUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GraphUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -771,10 +771,10 @@ pub struct GraphUpdationParamsData {
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GraphUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for GraphUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GraphUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -805,8 +805,8 @@ impl crate::codec::Decode for GraphUpdationParamsData {
     }
 }
 #[cfg(feature = "graph")]
-impl crate::codec::Encode for GraphUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GraphUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("instance_ids", &self.instance_ids);
         e.field("luns", &self.luns);
@@ -833,161 +833,227 @@ impl crate::codec::Encode for GraphUpdationParamsData {
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::GraphWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::GraphWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::GraphWhereInput>>,
-    pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
-    pub disks_every: crate::Nullable<crate::models::DiskWhereInput>,
-    pub disks_none: crate::Nullable<crate::models::DiskWhereInput>,
-    pub disks_some: crate::Nullable<crate::models::DiskWhereInput>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::GraphWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::GraphWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::GraphWhereInput>,
+    >,
+    pub cluster: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
+    pub disks_every: ::cloudtower_runtime::Nullable<crate::models::DiskWhereInput>,
+    pub disks_none: ::cloudtower_runtime::Nullable<crate::models::DiskWhereInput>,
+    pub disks_some: ::cloudtower_runtime::Nullable<crate::models::DiskWhereInput>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub hosts_every: crate::Nullable<crate::models::HostWhereInput>,
-    pub hosts_none: crate::Nullable<crate::models::HostWhereInput>,
-    pub hosts_some: crate::Nullable<crate::models::HostWhereInput>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub luns_every: crate::Nullable<crate::models::IscsiLunWhereInput>,
-    pub luns_none: crate::Nullable<crate::models::IscsiLunWhereInput>,
-    pub luns_some: crate::Nullable<crate::models::IscsiLunWhereInput>,
-    pub metric_count: crate::Nullable<i32>,
-    pub metric_count_gt: crate::Nullable<i32>,
-    pub metric_count_gte: crate::Nullable<i32>,
-    pub metric_count_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub metric_count_lt: crate::Nullable<i32>,
-    pub metric_count_lte: crate::Nullable<i32>,
-    pub metric_count_not: crate::Nullable<i32>,
-    pub metric_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub metric_name: crate::Nullable<::std::string::String>,
-    pub metric_name_contains: crate::Nullable<::std::string::String>,
-    pub metric_name_ends_with: crate::Nullable<::std::string::String>,
-    pub metric_name_gt: crate::Nullable<::std::string::String>,
-    pub metric_name_gte: crate::Nullable<::std::string::String>,
-    pub metric_name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub metric_name_lt: crate::Nullable<::std::string::String>,
-    pub metric_name_lte: crate::Nullable<::std::string::String>,
-    pub metric_name_not: crate::Nullable<::std::string::String>,
-    pub metric_name_not_contains: crate::Nullable<::std::string::String>,
-    pub metric_name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub metric_name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub metric_name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub metric_name_starts_with: crate::Nullable<::std::string::String>,
-    pub metric_type: crate::Nullable<crate::models::MetricType>,
-    pub metric_type_in: crate::Nullable<::std::vec::Vec<crate::models::MetricType>>,
-    pub metric_type_not: crate::Nullable<crate::models::MetricType>,
-    pub metric_type_not_in: crate::Nullable<::std::vec::Vec<crate::models::MetricType>>,
-    pub namespaces_every: crate::Nullable<crate::models::NvmfNamespaceWhereInput>,
-    pub namespaces_none: crate::Nullable<crate::models::NvmfNamespaceWhereInput>,
-    pub namespaces_some: crate::Nullable<crate::models::NvmfNamespaceWhereInput>,
-    pub network: crate::Nullable<crate::models::NetworkType>,
-    pub network_in: crate::Nullable<::std::vec::Vec<crate::models::NetworkType>>,
-    pub network_not: crate::Nullable<crate::models::NetworkType>,
-    pub network_not_in: crate::Nullable<::std::vec::Vec<crate::models::NetworkType>>,
-    pub nics_every: crate::Nullable<crate::models::NicWhereInput>,
-    pub nics_none: crate::Nullable<crate::models::NicWhereInput>,
-    pub nics_some: crate::Nullable<crate::models::NicWhereInput>,
-    pub resource_type: crate::Nullable<::std::string::String>,
-    pub resource_type_contains: crate::Nullable<::std::string::String>,
-    pub resource_type_ends_with: crate::Nullable<::std::string::String>,
-    pub resource_type_gt: crate::Nullable<::std::string::String>,
-    pub resource_type_gte: crate::Nullable<::std::string::String>,
-    pub resource_type_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub resource_type_lt: crate::Nullable<::std::string::String>,
-    pub resource_type_lte: crate::Nullable<::std::string::String>,
-    pub resource_type_not: crate::Nullable<::std::string::String>,
-    pub resource_type_not_contains: crate::Nullable<::std::string::String>,
-    pub resource_type_not_ends_with: crate::Nullable<::std::string::String>,
-    pub resource_type_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub resource_type_not_starts_with: crate::Nullable<::std::string::String>,
-    pub resource_type_starts_with: crate::Nullable<::std::string::String>,
-    pub service: crate::Nullable<::std::string::String>,
-    pub service_contains: crate::Nullable<::std::string::String>,
-    pub service_ends_with: crate::Nullable<::std::string::String>,
-    pub service_gt: crate::Nullable<::std::string::String>,
-    pub service_gte: crate::Nullable<::std::string::String>,
-    pub service_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub service_lt: crate::Nullable<::std::string::String>,
-    pub service_lte: crate::Nullable<::std::string::String>,
-    pub service_not: crate::Nullable<::std::string::String>,
-    pub service_not_contains: crate::Nullable<::std::string::String>,
-    pub service_not_ends_with: crate::Nullable<::std::string::String>,
-    pub service_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub service_not_starts_with: crate::Nullable<::std::string::String>,
-    pub service_starts_with: crate::Nullable<::std::string::String>,
-    pub title: crate::Nullable<::std::string::String>,
-    pub title_contains: crate::Nullable<::std::string::String>,
-    pub title_ends_with: crate::Nullable<::std::string::String>,
-    pub title_gt: crate::Nullable<::std::string::String>,
-    pub title_gte: crate::Nullable<::std::string::String>,
-    pub title_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub title_lt: crate::Nullable<::std::string::String>,
-    pub title_lte: crate::Nullable<::std::string::String>,
-    pub title_not: crate::Nullable<::std::string::String>,
-    pub title_not_contains: crate::Nullable<::std::string::String>,
-    pub title_not_ends_with: crate::Nullable<::std::string::String>,
-    pub title_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub title_not_starts_with: crate::Nullable<::std::string::String>,
-    pub title_starts_with: crate::Nullable<::std::string::String>,
-    pub r#type: crate::Nullable<crate::models::GraphType>,
-    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::GraphType>>,
-    pub type_not: crate::Nullable<crate::models::GraphType>,
-    pub type_not_in: crate::Nullable<::std::vec::Vec<crate::models::GraphType>>,
+    pub hosts_every: ::cloudtower_runtime::Nullable<crate::models::HostWhereInput>,
+    pub hosts_none: ::cloudtower_runtime::Nullable<crate::models::HostWhereInput>,
+    pub hosts_some: ::cloudtower_runtime::Nullable<crate::models::HostWhereInput>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub luns_every: ::cloudtower_runtime::Nullable<crate::models::IscsiLunWhereInput>,
+    pub luns_none: ::cloudtower_runtime::Nullable<crate::models::IscsiLunWhereInput>,
+    pub luns_some: ::cloudtower_runtime::Nullable<crate::models::IscsiLunWhereInput>,
+    pub metric_count: ::cloudtower_runtime::Nullable<i32>,
+    pub metric_count_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub metric_count_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub metric_count_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub metric_count_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub metric_count_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub metric_count_not: ::cloudtower_runtime::Nullable<i32>,
+    pub metric_count_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub metric_name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub metric_name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub metric_name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub metric_name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub metric_name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub metric_name_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub metric_name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub metric_name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub metric_name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub metric_name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub metric_name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub metric_name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub metric_name_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub metric_name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub metric_type: ::cloudtower_runtime::Nullable<crate::models::MetricType>,
+    pub metric_type_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::MetricType>,
+    >,
+    pub metric_type_not: ::cloudtower_runtime::Nullable<crate::models::MetricType>,
+    pub metric_type_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::MetricType>,
+    >,
+    pub namespaces_every: ::cloudtower_runtime::Nullable<
+        crate::models::NvmfNamespaceWhereInput,
+    >,
+    pub namespaces_none: ::cloudtower_runtime::Nullable<
+        crate::models::NvmfNamespaceWhereInput,
+    >,
+    pub namespaces_some: ::cloudtower_runtime::Nullable<
+        crate::models::NvmfNamespaceWhereInput,
+    >,
+    pub network: ::cloudtower_runtime::Nullable<crate::models::NetworkType>,
+    pub network_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::NetworkType>,
+    >,
+    pub network_not: ::cloudtower_runtime::Nullable<crate::models::NetworkType>,
+    pub network_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::NetworkType>,
+    >,
+    pub nics_every: ::cloudtower_runtime::Nullable<crate::models::NicWhereInput>,
+    pub nics_none: ::cloudtower_runtime::Nullable<crate::models::NicWhereInput>,
+    pub nics_some: ::cloudtower_runtime::Nullable<crate::models::NicWhereInput>,
+    pub resource_type: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub resource_type_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub resource_type_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub resource_type_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub resource_type_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub resource_type_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub resource_type_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub resource_type_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub resource_type_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub resource_type_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub resource_type_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub resource_type_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub resource_type_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub resource_type_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub service: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub service_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub service_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub service_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub service_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub service_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub service_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub service_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub service_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub service_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub service_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub service_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub service_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub service_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub title: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub title_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub title_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub title_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub title_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub title_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub title_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub title_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub title_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub title_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub title_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub title_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub title_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub title_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub r#type: ::cloudtower_runtime::Nullable<crate::models::GraphType>,
+    pub type_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::GraphType>,
+    >,
+    pub type_not: ::cloudtower_runtime::Nullable<crate::models::GraphType>,
+    pub type_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::GraphType>,
+    >,
     #[cfg(feature = "view")]
-    pub view: crate::Nullable<crate::Related<crate::models::ViewWhereInput>>,
-    pub vm_nics_every: crate::Nullable<crate::models::VmNicWhereInput>,
-    pub vm_nics_none: crate::Nullable<crate::models::VmNicWhereInput>,
-    pub vm_nics_some: crate::Nullable<crate::models::VmNicWhereInput>,
-    pub vm_volumes_every: crate::Nullable<crate::models::VmVolumeWhereInput>,
-    pub vm_volumes_none: crate::Nullable<crate::models::VmVolumeWhereInput>,
-    pub vm_volumes_some: crate::Nullable<crate::models::VmVolumeWhereInput>,
-    pub vms_every: crate::Nullable<crate::models::VmWhereInput>,
-    pub vms_none: crate::Nullable<crate::models::VmWhereInput>,
-    pub vms_some: crate::Nullable<crate::models::VmWhereInput>,
-    pub witnesses_every: crate::Nullable<crate::models::WitnessWhereInput>,
-    pub witnesses_none: crate::Nullable<crate::models::WitnessWhereInput>,
-    pub witnesses_some: crate::Nullable<crate::models::WitnessWhereInput>,
-    pub zones_every: crate::Nullable<crate::models::ZoneWhereInput>,
-    pub zones_none: crate::Nullable<crate::models::ZoneWhereInput>,
-    pub zones_some: crate::Nullable<crate::models::ZoneWhereInput>,
+    pub view: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ViewWhereInput>,
+    >,
+    pub vm_nics_every: ::cloudtower_runtime::Nullable<crate::models::VmNicWhereInput>,
+    pub vm_nics_none: ::cloudtower_runtime::Nullable<crate::models::VmNicWhereInput>,
+    pub vm_nics_some: ::cloudtower_runtime::Nullable<crate::models::VmNicWhereInput>,
+    pub vm_volumes_every: ::cloudtower_runtime::Nullable<
+        crate::models::VmVolumeWhereInput,
+    >,
+    pub vm_volumes_none: ::cloudtower_runtime::Nullable<
+        crate::models::VmVolumeWhereInput,
+    >,
+    pub vm_volumes_some: ::cloudtower_runtime::Nullable<
+        crate::models::VmVolumeWhereInput,
+    >,
+    pub vms_every: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
+    pub vms_none: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
+    pub vms_some: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
+    pub witnesses_every: ::cloudtower_runtime::Nullable<
+        crate::models::WitnessWhereInput,
+    >,
+    pub witnesses_none: ::cloudtower_runtime::Nullable<crate::models::WitnessWhereInput>,
+    pub witnesses_some: ::cloudtower_runtime::Nullable<crate::models::WitnessWhereInput>,
+    pub zones_every: ::cloudtower_runtime::Nullable<crate::models::ZoneWhereInput>,
+    pub zones_none: ::cloudtower_runtime::Nullable<crate::models::ZoneWhereInput>,
+    pub zones_some: ::cloudtower_runtime::Nullable<crate::models::ZoneWhereInput>,
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GraphWhereInput {
+impl ::cloudtower_runtime::codec::Decode for GraphWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GraphWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1295,8 +1361,8 @@ impl crate::codec::Decode for GraphWhereInput {
     }
 }
 #[cfg(feature = "graph")]
-impl crate::codec::Encode for GraphWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GraphWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1494,16 +1560,16 @@ impl ::std::fmt::Display for MetricType {
     }
 }
 #[cfg(feature = "graph")]
-impl crate::codec::Decode for MetricType {
+impl ::cloudtower_runtime::codec::Decode for MetricType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "graph")]
-impl crate::codec::Encode for MetricType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MetricType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1514,10 +1580,10 @@ pub struct NestedAggregateGraph {
     pub count: i32,
 }
 #[cfg(feature = "graph")]
-impl crate::codec::Decode for NestedAggregateGraph {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateGraph {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateGraph")?;
@@ -1537,8 +1603,8 @@ impl crate::codec::Decode for NestedAggregateGraph {
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateGraph {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateGraph {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -1552,10 +1618,10 @@ pub struct NestedView {
     pub name: ::std::string::String,
 }
 #[cfg(feature = "graph")]
-impl crate::codec::Decode for NestedView {
+impl ::cloudtower_runtime::codec::Decode for NestedView {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedView")?;
@@ -1579,15 +1645,15 @@ impl crate::codec::Decode for NestedView {
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedView {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedView {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.required_field("name", &self.name);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-graph` (operation `CreateGraph`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1597,11 +1663,11 @@ impl crate::Client {
         body: &[crate::models::GraphCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Graph>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Graph>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-graph", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-graph", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1614,11 +1680,11 @@ impl crate::Client {
         body: &crate::models::GraphDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteGraph>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteGraph>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-graph", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-graph", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1632,10 +1698,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::Graph>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-graphs", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-graphs", body).read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1647,9 +1713,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetGraphsConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::GraphConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::GraphConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-graphs-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-graphs-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1662,20 +1735,71 @@ impl crate::Client {
         body: &crate::models::GraphUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Graph>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Graph>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-graph", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-graph", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "graph")]
-crate::pagination::list_request!(GetGraphsRequestBody => Graph, get_graphs);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetGraphsRequestBody {
+    type Item = crate::models::Graph;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-graphs", self).read()
+    }
+}
 #[cfg(feature = "graph")]
-crate::pagination::count_request!(
-    GetGraphsRequestBody => GetGraphsConnectionRequestBody, get_graphs_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetGraphsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetGraphsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-graphs-connection", &counter).read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::GraphConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "graph")]
-crate::pagination::reread_by_id!(Graph => GetGraphsRequestBody, GraphWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::Graph {
+    type Request = crate::models::GetGraphsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetGraphsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::GraphWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct BatchHosts {
     pub task: crate::models::NestedTask,
 }
 #[cfg(feature = "host")]
-impl crate::codec::Decode for BatchHosts {
+impl ::cloudtower_runtime::codec::Decode for BatchHosts {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BatchHosts")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for BatchHosts {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for BatchHosts {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BatchHosts {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("task", &self.task);
         e.end_object();
@@ -47,10 +47,10 @@ pub struct EnterMaintenanceModeCheckParams {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for EnterMaintenanceModeCheckParams {
+impl ::cloudtower_runtime::codec::Decode for EnterMaintenanceModeCheckParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("EnterMaintenanceModeCheckParams")?;
@@ -69,8 +69,8 @@ impl crate::codec::Decode for EnterMaintenanceModeCheckParams {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for EnterMaintenanceModeCheckParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeCheckParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -83,10 +83,10 @@ pub struct EnterMaintenanceModeCheckResult {
     pub task_id: ::std::string::String,
 }
 #[cfg(feature = "host")]
-impl crate::codec::Decode for EnterMaintenanceModeCheckResult {
+impl ::cloudtower_runtime::codec::Decode for EnterMaintenanceModeCheckResult {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("EnterMaintenanceModeCheckResult")?;
@@ -106,8 +106,8 @@ impl crate::codec::Decode for EnterMaintenanceModeCheckResult {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for EnterMaintenanceModeCheckResult {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeCheckResult {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("task_id", &self.task_id);
         e.end_object();
@@ -121,10 +121,10 @@ pub struct EnterMaintenanceModeInput {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for EnterMaintenanceModeInput {
+impl ::cloudtower_runtime::codec::Decode for EnterMaintenanceModeInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("EnterMaintenanceModeInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -138,8 +138,8 @@ impl crate::codec::Decode for EnterMaintenanceModeInput {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for EnterMaintenanceModeInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("shutdown_vms", &self.shutdown_vms);
         e.end_object();
@@ -154,10 +154,10 @@ pub struct EnterMaintenanceModeParams {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for EnterMaintenanceModeParams {
+impl ::cloudtower_runtime::codec::Decode for EnterMaintenanceModeParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("EnterMaintenanceModeParams")?;
@@ -180,8 +180,8 @@ impl crate::codec::Decode for EnterMaintenanceModeParams {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for EnterMaintenanceModeParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -196,10 +196,10 @@ pub struct EnterMaintenanceModeParamsWhere {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for EnterMaintenanceModeParamsWhere {
+impl ::cloudtower_runtime::codec::Decode for EnterMaintenanceModeParamsWhere {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("EnterMaintenanceModeParamsWhere")?;
@@ -218,8 +218,8 @@ impl crate::codec::Decode for EnterMaintenanceModeParamsWhere {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for EnterMaintenanceModeParamsWhere {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeParamsWhere {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("host_id", &self.host_id);
         e.end_object();
@@ -233,10 +233,10 @@ pub struct EnterMaintenanceModeResult {
     pub done: bool,
 }
 #[cfg(feature = "host")]
-impl crate::codec::Decode for EnterMaintenanceModeResult {
+impl ::cloudtower_runtime::codec::Decode for EnterMaintenanceModeResult {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("EnterMaintenanceModeResult")?;
@@ -260,8 +260,8 @@ impl crate::codec::Decode for EnterMaintenanceModeResult {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for EnterMaintenanceModeResult {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeResult {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("shutdownVms", &self.shutdown_vms);
         e.required_field("done", &self.done);
@@ -276,10 +276,10 @@ pub struct EnterMaintenanceModeResultParams {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for EnterMaintenanceModeResultParams {
+impl ::cloudtower_runtime::codec::Decode for EnterMaintenanceModeResultParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("EnterMaintenanceModeResultParams")?;
@@ -298,8 +298,8 @@ impl crate::codec::Decode for EnterMaintenanceModeResultParams {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for EnterMaintenanceModeResultParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeResultParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -313,10 +313,10 @@ pub struct EnterMaintenanceModeResultParamsWhere {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for EnterMaintenanceModeResultParamsWhere {
+impl ::cloudtower_runtime::codec::Decode for EnterMaintenanceModeResultParamsWhere {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("EnterMaintenanceModeResultParamsWhere")?;
@@ -335,8 +335,8 @@ impl crate::codec::Decode for EnterMaintenanceModeResultParamsWhere {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for EnterMaintenanceModeResultParamsWhere {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeResultParamsWhere {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("task_id", &self.task_id);
         e.end_object();
@@ -356,10 +356,10 @@ pub struct ExitMaintenanceModeInput {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ExitMaintenanceModeInput {
+impl ::cloudtower_runtime::codec::Decode for ExitMaintenanceModeInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ExitMaintenanceModeInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -382,8 +382,8 @@ impl crate::codec::Decode for ExitMaintenanceModeInput {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for ExitMaintenanceModeInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("poweron_vms", &self.poweron_vms);
         e.field("offline_migrate_back_vms", &self.offline_migrate_back_vms);
@@ -400,10 +400,10 @@ pub struct ExitMaintenanceModeParams {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ExitMaintenanceModeParams {
+impl ::cloudtower_runtime::codec::Decode for ExitMaintenanceModeParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ExitMaintenanceModeParams")?;
@@ -426,8 +426,8 @@ impl crate::codec::Decode for ExitMaintenanceModeParams {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for ExitMaintenanceModeParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -442,10 +442,10 @@ pub struct ExitMaintenanceModeParamsWhere {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ExitMaintenanceModeParamsWhere {
+impl ::cloudtower_runtime::codec::Decode for ExitMaintenanceModeParamsWhere {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ExitMaintenanceModeParamsWhere")?;
@@ -464,8 +464,8 @@ impl crate::codec::Decode for ExitMaintenanceModeParamsWhere {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for ExitMaintenanceModeParamsWhere {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeParamsWhere {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("host_id", &self.host_id);
         e.end_object();
@@ -480,10 +480,10 @@ pub struct ExitMaintenanceModeResult {
     pub shut_down_vms: ::std::vec::Vec<crate::models::MaintenanceModeVmInfo>,
 }
 #[cfg(feature = "host")]
-impl crate::codec::Decode for ExitMaintenanceModeResult {
+impl ::cloudtower_runtime::codec::Decode for ExitMaintenanceModeResult {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("ExitMaintenanceModeResult")?;
@@ -515,8 +515,8 @@ impl crate::codec::Decode for ExitMaintenanceModeResult {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ExitMaintenanceModeResult {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeResult {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("offlineMigrateVms", &self.offline_migrate_vms);
         e.required_field("liveMigrateVms", &self.live_migrate_vms);
@@ -532,10 +532,10 @@ pub struct ExitMaintenanceModeResultParams {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ExitMaintenanceModeResultParams {
+impl ::cloudtower_runtime::codec::Decode for ExitMaintenanceModeResultParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ExitMaintenanceModeResultParams")?;
@@ -554,8 +554,8 @@ impl crate::codec::Decode for ExitMaintenanceModeResultParams {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for ExitMaintenanceModeResultParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeResultParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -565,20 +565,20 @@ impl crate::codec::Encode for ExitMaintenanceModeResultParams {
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetHostsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::HostOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::HostWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::HostOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::HostWhereInput>,
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetHostsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetHostsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetHostsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -598,8 +598,8 @@ impl crate::codec::Decode for GetHostsConnectionRequestBody {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for GetHostsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetHostsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -697,10 +697,10 @@ pub struct Host {
     pub zone: ::std::option::Option<crate::models::NestedZone>,
 }
 #[cfg(feature = "host")]
-impl crate::codec::Decode for Host {
+impl ::cloudtower_runtime::codec::Decode for Host {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 36];
         let mut key = d.first_key("Host")?;
@@ -978,8 +978,8 @@ impl crate::codec::Decode for Host {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Host {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Host {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("access_ip", &self.access_ip);
         e.field(
@@ -1080,10 +1080,10 @@ impl ::std::fmt::Debug for HostAuthInfo {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for HostAuthInfo {
+impl ::cloudtower_runtime::codec::Decode for HostAuthInfo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("HostAuthInfo")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1102,8 +1102,8 @@ impl crate::codec::Decode for HostAuthInfo {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for HostAuthInfo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for HostAuthInfo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("root_user_password", &self.root_user_password);
         e.field("default_user_password", &self.default_user_password);
@@ -1114,17 +1114,17 @@ impl crate::codec::Encode for HostAuthInfo {
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostBatchCreateDiskInput {
-    pub r#type: crate::Nullable<crate::models::DiskType>,
-    pub size: crate::Nullable<f64>,
-    pub function: crate::Nullable<crate::models::DiskFunction>,
+    pub r#type: ::cloudtower_runtime::Nullable<crate::models::DiskType>,
+    pub size: ::cloudtower_runtime::Nullable<f64>,
+    pub function: ::cloudtower_runtime::Nullable<crate::models::DiskFunction>,
     pub drive: ::std::string::String,
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for HostBatchCreateDiskInput {
+impl ::cloudtower_runtime::codec::Decode for HostBatchCreateDiskInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("HostBatchCreateDiskInput")?;
@@ -1146,8 +1146,8 @@ impl crate::codec::Decode for HostBatchCreateDiskInput {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for HostBatchCreateDiskInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for HostBatchCreateDiskInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("type", &self.r#type);
         e.field("size", &self.size);
@@ -1221,16 +1221,16 @@ impl ::std::fmt::Display for HostBatchCreateIfaceFunction {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for HostBatchCreateIfaceFunction {
+impl ::cloudtower_runtime::codec::Decode for HostBatchCreateIfaceFunction {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for HostBatchCreateIfaceFunction {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for HostBatchCreateIfaceFunction {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1246,10 +1246,10 @@ pub struct HostBatchCreateIfaceInput {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for HostBatchCreateIfaceInput {
+impl ::cloudtower_runtime::codec::Decode for HostBatchCreateIfaceInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("HostBatchCreateIfaceInput")?;
@@ -1288,8 +1288,8 @@ impl crate::codec::Decode for HostBatchCreateIfaceInput {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for HostBatchCreateIfaceInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for HostBatchCreateIfaceInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("netmask", &self.netmask);
         e.required_field("name", &self.name);
@@ -1319,10 +1319,10 @@ impl ::std::fmt::Debug for HostBatchCreateIpmiInput {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for HostBatchCreateIpmiInput {
+impl ::cloudtower_runtime::codec::Decode for HostBatchCreateIpmiInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("HostBatchCreateIpmiInput")?;
@@ -1353,8 +1353,8 @@ impl crate::codec::Decode for HostBatchCreateIpmiInput {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for HostBatchCreateIpmiInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for HostBatchCreateIpmiInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("username", &self.username);
         e.required_field("password", &self.password);
@@ -1369,10 +1369,10 @@ pub struct HostConnection {
     pub aggregate: crate::models::NestedAggregateHost,
 }
 #[cfg(feature = "host")]
-impl crate::codec::Decode for HostConnection {
+impl ::cloudtower_runtime::codec::Decode for HostConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("HostConnection")?;
@@ -1392,8 +1392,8 @@ impl crate::codec::Decode for HostConnection {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for HostConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for HostConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -1409,10 +1409,10 @@ pub struct HostCreationParams {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for HostCreationParams {
+impl ::cloudtower_runtime::codec::Decode for HostCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("HostCreationParams")?;
@@ -1436,8 +1436,8 @@ impl crate::codec::Decode for HostCreationParams {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for HostCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for HostCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("auth_info", &self.auth_info);
         e.required_field("data", &self.data);
@@ -1481,10 +1481,10 @@ impl ::std::fmt::Debug for HostCreationParamsData {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for HostCreationParamsData {
+impl ::cloudtower_runtime::codec::Decode for HostCreationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("HostCreationParamsData")?;
@@ -1533,8 +1533,8 @@ impl crate::codec::Decode for HostCreationParamsData {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for HostCreationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for HostCreationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vdses", &self.vdses);
         e.field("zbs_spec", &self.zbs_spec);
@@ -1559,10 +1559,10 @@ pub struct HostUpdationParams {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for HostUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for HostUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("HostUpdationParams")?;
@@ -1585,8 +1585,8 @@ impl crate::codec::Decode for HostUpdationParams {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for HostUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for HostUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -1603,10 +1603,10 @@ pub struct HostUpdationParamsData {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for HostUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for HostUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("HostUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1622,8 +1622,8 @@ impl crate::codec::Decode for HostUpdationParamsData {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for HostUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for HostUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("ipmi", &self.ipmi);
         e.field("scvm_name", &self.scvm_name);
@@ -1640,10 +1640,10 @@ pub struct HostVdsConfig {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for HostVdsConfig {
+impl ::cloudtower_runtime::codec::Decode for HostVdsConfig {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("HostVdsConfig")?;
@@ -1666,8 +1666,8 @@ impl crate::codec::Decode for HostVdsConfig {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for HostVdsConfig {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for HostVdsConfig {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("nics", &self.nics);
         e.required_field("name", &self.name);
@@ -1733,17 +1733,17 @@ impl ::std::fmt::Display for MaintenanceModeEnum {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Decode for MaintenanceModeEnum {
+impl ::cloudtower_runtime::codec::Decode for MaintenanceModeEnum {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for MaintenanceModeEnum {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MaintenanceModeEnum {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1755,10 +1755,10 @@ pub struct MaintenanceModeVerify {
     pub changed: ::std::option::Option<bool>,
 }
 #[cfg(feature = "host")]
-impl crate::codec::Decode for MaintenanceModeVerify {
+impl ::cloudtower_runtime::codec::Decode for MaintenanceModeVerify {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("MaintenanceModeVerify")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1774,8 +1774,8 @@ impl crate::codec::Decode for MaintenanceModeVerify {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for MaintenanceModeVerify {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MaintenanceModeVerify {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("reason", &self.reason);
         e.field("changed", &self.changed);
@@ -1795,10 +1795,10 @@ pub struct MaintenanceModeVmInfo {
     pub state: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "host")]
-impl crate::codec::Decode for MaintenanceModeVmInfo {
+impl ::cloudtower_runtime::codec::Decode for MaintenanceModeVmInfo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("MaintenanceModeVmInfo")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1821,8 +1821,8 @@ impl crate::codec::Decode for MaintenanceModeVmInfo {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for MaintenanceModeVmInfo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MaintenanceModeVmInfo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vm_uuid", &self.vm_uuid);
         e.field("vm_state", &self.vm_state);
@@ -1841,10 +1841,10 @@ pub struct NestedAggregateHost {
     pub count: i32,
 }
 #[cfg(feature = "host")]
-impl crate::codec::Decode for NestedAggregateHost {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateHost {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateHost")?;
@@ -1864,8 +1864,8 @@ impl crate::codec::Decode for NestedAggregateHost {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateHost {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateHost {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -1878,10 +1878,10 @@ pub struct NestedIpmi {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "host")]
-impl crate::codec::Decode for NestedIpmi {
+impl ::cloudtower_runtime::codec::Decode for NestedIpmi {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedIpmi")?;
@@ -1901,8 +1901,8 @@ impl crate::codec::Decode for NestedIpmi {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedIpmi {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedIpmi {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -1917,10 +1917,10 @@ pub struct NestedMaintenanceHostState {
     pub state: crate::models::MaintenanceModeEnum,
 }
 #[cfg(feature = "host")]
-impl crate::codec::Decode for NestedMaintenanceHostState {
+impl ::cloudtower_runtime::codec::Decode for NestedMaintenanceHostState {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("NestedMaintenanceHostState")?;
@@ -1952,8 +1952,8 @@ impl crate::codec::Decode for NestedMaintenanceHostState {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedMaintenanceHostState {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedMaintenanceHostState {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("enter_maintenance_time", &self.enter_maintenance_time);
         e.required_field("maintenance_job_id", &self.maintenance_job_id);
@@ -1976,10 +1976,10 @@ pub struct NestedTask {
     pub steps: ::std::vec::Vec<crate::models::NestedStep>,
 }
 #[cfg(feature = "host")]
-impl crate::codec::Decode for NestedTask {
+impl ::cloudtower_runtime::codec::Decode for NestedTask {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 9];
         let mut key = d.first_key("NestedTask")?;
@@ -2045,8 +2045,8 @@ impl crate::codec::Decode for NestedTask {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedTask {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedTask {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("args", &self.args);
         e.required_field("description", &self.description);
@@ -2067,10 +2067,10 @@ pub struct NestedVsphereEsxiAccount {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "host")]
-impl crate::codec::Decode for NestedVsphereEsxiAccount {
+impl ::cloudtower_runtime::codec::Decode for NestedVsphereEsxiAccount {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedVsphereEsxiAccount")?;
@@ -2090,8 +2090,8 @@ impl crate::codec::Decode for NestedVsphereEsxiAccount {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedVsphereEsxiAccount {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedVsphereEsxiAccount {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -2144,16 +2144,16 @@ impl ::std::fmt::Display for OperateActionEnum {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for OperateActionEnum {
+impl ::cloudtower_runtime::codec::Decode for OperateActionEnum {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for OperateActionEnum {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for OperateActionEnum {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -2167,10 +2167,10 @@ pub struct OperateHostPowerData {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for OperateHostPowerData {
+impl ::cloudtower_runtime::codec::Decode for OperateHostPowerData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("OperateHostPowerData")?;
@@ -2194,8 +2194,8 @@ impl crate::codec::Decode for OperateHostPowerData {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for OperateHostPowerData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for OperateHostPowerData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("reason", &self.reason);
         e.required_field("force", &self.force);
@@ -2212,10 +2212,10 @@ pub struct OperateHostPowerParams {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for OperateHostPowerParams {
+impl ::cloudtower_runtime::codec::Decode for OperateHostPowerParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("OperateHostPowerParams")?;
@@ -2238,8 +2238,8 @@ impl crate::codec::Decode for OperateHostPowerParams {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for OperateHostPowerParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for OperateHostPowerParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -2254,10 +2254,10 @@ pub struct OperateHostPowerParamsWhere {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for OperateHostPowerParamsWhere {
+impl ::cloudtower_runtime::codec::Decode for OperateHostPowerParamsWhere {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("OperateHostPowerParamsWhere")?;
@@ -2276,8 +2276,8 @@ impl crate::codec::Decode for OperateHostPowerParamsWhere {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for OperateHostPowerParamsWhere {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for OperateHostPowerParamsWhere {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("host_id", &self.host_id);
         e.end_object();
@@ -2290,10 +2290,10 @@ pub struct ShutdownVmId {
     pub vm_uuid: ::std::string::String,
 }
 #[cfg(feature = "host")]
-impl crate::codec::Decode for ShutdownVmId {
+impl ::cloudtower_runtime::codec::Decode for ShutdownVmId {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ShutdownVmId")?;
@@ -2313,8 +2313,8 @@ impl crate::codec::Decode for ShutdownVmId {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ShutdownVmId {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ShutdownVmId {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("vm_uuid", &self.vm_uuid);
         e.end_object();
@@ -2332,10 +2332,10 @@ pub struct TriggerDiskBlinkParams {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for TriggerDiskBlinkParams {
+impl ::cloudtower_runtime::codec::Decode for TriggerDiskBlinkParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("TriggerDiskBlinkParams")?;
@@ -2359,8 +2359,8 @@ impl crate::codec::Decode for TriggerDiskBlinkParams {
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for TriggerDiskBlinkParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for TriggerDiskBlinkParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("led_status", &self.led_status);
         e.required_field("disk_name", &self.disk_name);
@@ -2415,16 +2415,16 @@ impl ::std::fmt::Display for TriggerDiskBlinkParamsLedStatus {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for TriggerDiskBlinkParamsLedStatus {
+impl ::cloudtower_runtime::codec::Decode for TriggerDiskBlinkParamsLedStatus {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for TriggerDiskBlinkParamsLedStatus {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for TriggerDiskBlinkParamsLedStatus {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -2475,20 +2475,20 @@ impl ::std::fmt::Display for ZbsSpec {
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ZbsSpec {
+impl ::cloudtower_runtime::codec::Decode for ZbsSpec {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "host")]
-impl crate::codec::Encode for ZbsSpec {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ZbsSpec {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-host` (operation `CreateHost`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -2498,11 +2498,11 @@ impl crate::Client {
         body: &[crate::models::HostCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::BatchHosts>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::BatchHosts>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-host", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-host", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2515,11 +2515,14 @@ impl crate::Client {
         body: &crate::models::EnterMaintenanceModeParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            crate::WithTask<crate::models::Host>,
-            crate::Error,
+            ::cloudtower_runtime::WithTask<crate::models::Host>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("enter-maintance-mode", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "enter-maintance-mode",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2533,10 +2536,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::EnterMaintenanceModeResult,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "enter-maintance-mode-precheck-result",
             body,
         );
@@ -2553,10 +2556,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::EnterMaintenanceModeCheckResult,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "enter-maintenance-mode-precheck",
             body,
         );
@@ -2572,11 +2575,14 @@ impl crate::Client {
         body: &crate::models::ExitMaintenanceModeParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            crate::WithTask<crate::models::Host>,
-            crate::Error,
+            ::cloudtower_runtime::WithTask<crate::models::Host>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("exit-maintance-mode", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "exit-maintance-mode",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2590,10 +2596,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::ExitMaintenanceModeResult,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "exit-maintance-mode-precheck-result",
             body,
         );
@@ -2610,10 +2616,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::Host>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-hosts", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-hosts", body).read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2625,9 +2631,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetHostsConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::HostConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::HostConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-hosts-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-hosts-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2640,11 +2653,11 @@ impl crate::Client {
         body: &crate::models::OperateHostPowerParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            crate::WithTask<crate::models::Host>,
-            crate::Error,
+            ::cloudtower_runtime::WithTask<crate::models::Host>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("operate-host-power", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("operate-host-power", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2657,11 +2670,11 @@ impl crate::Client {
         body: &[crate::models::TriggerDiskBlinkParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Host>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Host>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("trigger-disk-blink", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("trigger-disk-blink", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2674,20 +2687,71 @@ impl crate::Client {
         body: &crate::models::HostUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Host>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Host>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-host", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-host", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "host")]
-crate::pagination::list_request!(GetHostsRequestBody => Host, get_hosts);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetHostsRequestBody {
+    type Item = crate::models::Host;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-hosts", self).read()
+    }
+}
 #[cfg(feature = "host")]
-crate::pagination::count_request!(
-    GetHostsRequestBody => GetHostsConnectionRequestBody, get_hosts_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetHostsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetHostsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-hosts-connection", &counter).read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::HostConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "host")]
-crate::pagination::reread_by_id!(Host => GetHostsRequestBody, HostWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::Host {
+    type Request = crate::models::GetHostsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetHostsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::HostWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,20 +6,20 @@
 #[cfg(feature = "ipmi")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIpmisRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::IpmiOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::IpmiWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::IpmiOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::IpmiWhereInput>,
 }
 #[cfg(feature = "ipmi")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetIpmisRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetIpmisRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetIpmisRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetIpmisRequestBody {
     }
 }
 #[cfg(feature = "ipmi")]
-impl crate::codec::Encode for GetIpmisRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetIpmisRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -64,10 +64,10 @@ pub struct Ipmi {
     pub valid: bool,
 }
 #[cfg(feature = "ipmi")]
-impl crate::codec::Decode for Ipmi {
+impl ::cloudtower_runtime::codec::Decode for Ipmi {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("Ipmi")?;
@@ -111,8 +111,8 @@ impl crate::codec::Decode for Ipmi {
 }
 #[cfg(feature = "ipmi")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Ipmi {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Ipmi {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("host", &self.host);
         e.required_field("id", &self.id);
@@ -213,16 +213,16 @@ impl ::std::fmt::Display for IpmiOrderByInput {
 }
 #[cfg(feature = "ipmi")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IpmiOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for IpmiOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "ipmi")]
-impl crate::codec::Encode for IpmiOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IpmiOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -230,9 +230,15 @@ impl crate::codec::Encode for IpmiOrderByInput {
 #[cfg(feature = "ipmi")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IpmiWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::IpmiWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::IpmiWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::IpmiWhereInput>>,
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::IpmiWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::IpmiWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::IpmiWhereInput>,
+    >,
     #[cfg(
         any(
             feature = "alert",
@@ -249,72 +255,86 @@ pub struct IpmiWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub host: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub ip: crate::Nullable<::std::string::String>,
-    pub ip_contains: crate::Nullable<::std::string::String>,
-    pub ip_ends_with: crate::Nullable<::std::string::String>,
-    pub ip_gt: crate::Nullable<::std::string::String>,
-    pub ip_gte: crate::Nullable<::std::string::String>,
-    pub ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub ip_lt: crate::Nullable<::std::string::String>,
-    pub ip_lte: crate::Nullable<::std::string::String>,
-    pub ip_not: crate::Nullable<::std::string::String>,
-    pub ip_not_contains: crate::Nullable<::std::string::String>,
-    pub ip_not_ends_with: crate::Nullable<::std::string::String>,
-    pub ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub ip_not_starts_with: crate::Nullable<::std::string::String>,
-    pub ip_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub username: crate::Nullable<::std::string::String>,
-    pub username_contains: crate::Nullable<::std::string::String>,
-    pub username_ends_with: crate::Nullable<::std::string::String>,
-    pub username_gt: crate::Nullable<::std::string::String>,
-    pub username_gte: crate::Nullable<::std::string::String>,
-    pub username_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub username_lt: crate::Nullable<::std::string::String>,
-    pub username_lte: crate::Nullable<::std::string::String>,
-    pub username_not: crate::Nullable<::std::string::String>,
-    pub username_not_contains: crate::Nullable<::std::string::String>,
-    pub username_not_ends_with: crate::Nullable<::std::string::String>,
-    pub username_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub username_not_starts_with: crate::Nullable<::std::string::String>,
-    pub username_starts_with: crate::Nullable<::std::string::String>,
-    pub valid: crate::Nullable<bool>,
-    pub valid_not: crate::Nullable<bool>,
+    pub host: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::HostWhereInput>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub ip_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub ip_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub username_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub username_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub valid: ::cloudtower_runtime::Nullable<bool>,
+    pub valid_not: ::cloudtower_runtime::Nullable<bool>,
 }
 #[cfg(feature = "ipmi")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IpmiWhereInput {
+impl ::cloudtower_runtime::codec::Decode for IpmiWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("IpmiWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -451,8 +471,8 @@ impl crate::codec::Decode for IpmiWhereInput {
     }
 }
 #[cfg(feature = "ipmi")]
-impl crate::codec::Encode for IpmiWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IpmiWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -534,7 +554,7 @@ impl crate::codec::Encode for IpmiWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-ipmis` (operation `GetIpmis`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -545,15 +565,49 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::Ipmi>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-ipmis", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-ipmis", body).read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "ipmi")]
-crate::pagination::list_request!(GetIpmisRequestBody => Ipmi, get_ipmis);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetIpmisRequestBody {
+    type Item = crate::models::Ipmi;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-ipmis", self).read()
+    }
+}
 #[cfg(feature = "ipmi")]
-crate::pagination::reread_by_id!(Ipmi => GetIpmisRequestBody, IpmiWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::Ipmi {
+    type Request = crate::models::GetIpmisRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetIpmisRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IpmiWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,20 +6,24 @@
 #[cfg(feature = "iscsi-connection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIscsiConnectionsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::IscsiConnectionOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::IscsiConnectionWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::IscsiConnectionOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::IscsiConnectionWhereInput,
+    >,
 }
 #[cfg(feature = "iscsi-connection")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetIscsiConnectionsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetIscsiConnectionsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetIscsiConnectionsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +43,8 @@ impl crate::codec::Decode for GetIscsiConnectionsConnectionRequestBody {
     }
 }
 #[cfg(feature = "iscsi-connection")]
-impl crate::codec::Encode for GetIscsiConnectionsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetIscsiConnectionsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -67,10 +71,10 @@ pub struct IscsiConnection {
     pub r#type: crate::models::StoreConnectionType,
 }
 #[cfg(feature = "iscsi-connection")]
-impl crate::codec::Decode for IscsiConnection {
+impl ::cloudtower_runtime::codec::Decode for IscsiConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("IscsiConnection")?;
@@ -117,8 +121,8 @@ impl crate::codec::Decode for IscsiConnection {
 }
 #[cfg(feature = "iscsi-connection")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for IscsiConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("client_port", &self.client_port);
         e.required_field("cluster", &self.cluster);
@@ -139,10 +143,10 @@ pub struct IscsiConnectionConnection {
     pub aggregate: crate::models::NestedAggregateIscsiConnection,
 }
 #[cfg(feature = "iscsi-connection")]
-impl crate::codec::Decode for IscsiConnectionConnection {
+impl ::cloudtower_runtime::codec::Decode for IscsiConnectionConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("IscsiConnectionConnection")?;
@@ -162,8 +166,8 @@ impl crate::codec::Decode for IscsiConnectionConnection {
 }
 #[cfg(feature = "iscsi-connection")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for IscsiConnectionConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiConnectionConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -176,10 +180,10 @@ pub struct NestedAggregateIscsiConnection {
     pub count: i32,
 }
 #[cfg(feature = "iscsi-connection")]
-impl crate::codec::Decode for NestedAggregateIscsiConnection {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateIscsiConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateIscsiConnection")?;
@@ -199,14 +203,14 @@ impl crate::codec::Decode for NestedAggregateIscsiConnection {
 }
 #[cfg(feature = "iscsi-connection")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateIscsiConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateIscsiConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-iscsi-connections` (operation `GetIscsiConnections`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -217,10 +221,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::IscsiConnection>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-iscsi-connections", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-iscsi-connections",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -234,27 +242,80 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::IscsiConnectionConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-iscsi-connections-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-iscsi-connections-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "iscsi-connection")]
-crate::pagination::list_request!(
-    GetIscsiConnectionsRequestBody => IscsiConnection, get_iscsi_connections
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetIscsiConnectionsRequestBody {
+    type Item = crate::models::IscsiConnection;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-iscsi-connections", self).read()
+    }
+}
 #[cfg(feature = "iscsi-connection")]
-crate::pagination::count_request!(
-    GetIscsiConnectionsRequestBody => GetIscsiConnectionsConnectionRequestBody,
-    get_iscsi_connections_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetIscsiConnectionsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetIscsiConnectionsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-iscsi-connections-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::IscsiConnectionConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "iscsi-connection")]
-crate::pagination::reread_by_id!(
-    IscsiConnection => GetIscsiConnectionsRequestBody, IscsiConnectionWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::IscsiConnection {
+    type Request = crate::models::GetIscsiConnectionsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetIscsiConnectionsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IscsiConnectionWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

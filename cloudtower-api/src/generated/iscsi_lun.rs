@@ -12,10 +12,10 @@ pub struct CopyIscsiLunParams {
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for CopyIscsiLunParams {
+impl ::cloudtower_runtime::codec::Decode for CopyIscsiLunParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("CopyIscsiLunParams")?;
@@ -41,8 +41,8 @@ impl crate::codec::Decode for CopyIscsiLunParams {
     }
 }
 #[cfg(feature = "iscsi-lun")]
-impl crate::codec::Encode for CopyIscsiLunParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CopyIscsiLunParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("dest_iscsi_target_id", &self.dest_iscsi_target_id);
         e.required_field("name", &self.name);
@@ -57,10 +57,10 @@ pub struct DeleteIscsiLun {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "iscsi-lun")]
-impl crate::codec::Decode for DeleteIscsiLun {
+impl ::cloudtower_runtime::codec::Decode for DeleteIscsiLun {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteIscsiLun")?;
@@ -80,8 +80,8 @@ impl crate::codec::Decode for DeleteIscsiLun {
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteIscsiLun {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteIscsiLun {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -91,20 +91,20 @@ impl crate::codec::Encode for DeleteIscsiLun {
 #[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIscsiLunsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::IscsiLunOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::IscsiLunWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::IscsiLunOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::IscsiLunWhereInput>,
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetIscsiLunsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetIscsiLunsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetIscsiLunsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -124,8 +124,8 @@ impl crate::codec::Decode for GetIscsiLunsConnectionRequestBody {
     }
 }
 #[cfg(feature = "iscsi-lun")]
-impl crate::codec::Encode for GetIscsiLunsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetIscsiLunsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -182,10 +182,10 @@ pub struct IscsiLun {
     pub zbs_volume_id: ::std::string::String,
 }
 #[cfg(feature = "iscsi-lun")]
-impl crate::codec::Decode for IscsiLun {
+impl ::cloudtower_runtime::codec::Decode for IscsiLun {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 35];
         let mut key = d.first_key("IscsiLun")?;
@@ -391,8 +391,8 @@ impl crate::codec::Decode for IscsiLun {
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for IscsiLun {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiLun {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("allowed_initiators", &self.allowed_initiators);
         e.required_field("assigned_size", &self.assigned_size);
@@ -446,10 +446,10 @@ pub struct IscsiLunCloneParams {
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IscsiLunCloneParams {
+impl ::cloudtower_runtime::codec::Decode for IscsiLunCloneParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("IscsiLunCloneParams")?;
@@ -480,8 +480,8 @@ impl crate::codec::Decode for IscsiLunCloneParams {
     }
 }
 #[cfg(feature = "iscsi-lun")]
-impl crate::codec::Encode for IscsiLunCloneParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiLunCloneParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("iscsi_target_id", &self.iscsi_target_id);
         e.required_field("name", &self.name);
@@ -496,10 +496,10 @@ pub struct IscsiLunConnection {
     pub aggregate: crate::models::NestedAggregateIscsiLun,
 }
 #[cfg(feature = "iscsi-lun")]
-impl crate::codec::Decode for IscsiLunConnection {
+impl ::cloudtower_runtime::codec::Decode for IscsiLunConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("IscsiLunConnection")?;
@@ -519,8 +519,8 @@ impl crate::codec::Decode for IscsiLunConnection {
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for IscsiLunConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiLunConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -564,10 +564,10 @@ pub struct IscsiLunCreationParams {
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IscsiLunCreationParams {
+impl ::cloudtower_runtime::codec::Decode for IscsiLunCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("IscsiLunCreationParams")?;
@@ -647,8 +647,8 @@ impl crate::codec::Decode for IscsiLunCreationParams {
     }
 }
 #[cfg(feature = "iscsi-lun")]
-impl crate::codec::Encode for IscsiLunCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiLunCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("lun_id", &self.lun_id);
         e.field("assigned_size_unit", &self.assigned_size_unit);
@@ -693,10 +693,10 @@ pub struct IscsiLunDeletionParams {
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IscsiLunDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for IscsiLunDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("IscsiLunDeletionParams")?;
@@ -719,8 +719,8 @@ impl crate::codec::Decode for IscsiLunDeletionParams {
     }
 }
 #[cfg(feature = "iscsi-lun")]
-impl crate::codec::Encode for IscsiLunDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiLunDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -735,10 +735,10 @@ pub struct IscsiLunDeletionParamsData {
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IscsiLunDeletionParamsData {
+impl ::cloudtower_runtime::codec::Decode for IscsiLunDeletionParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("IscsiLunDeletionParamsData")?;
@@ -757,8 +757,8 @@ impl crate::codec::Decode for IscsiLunDeletionParamsData {
     }
 }
 #[cfg(feature = "iscsi-lun")]
-impl crate::codec::Encode for IscsiLunDeletionParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiLunDeletionParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("remove_snapshot", &self.remove_snapshot);
         e.end_object();
@@ -773,10 +773,10 @@ pub struct IscsiLunRollbackParams {
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IscsiLunRollbackParams {
+impl ::cloudtower_runtime::codec::Decode for IscsiLunRollbackParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("IscsiLunRollbackParams")?;
@@ -799,8 +799,8 @@ impl crate::codec::Decode for IscsiLunRollbackParams {
     }
 }
 #[cfg(feature = "iscsi-lun")]
-impl crate::codec::Encode for IscsiLunRollbackParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiLunRollbackParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("lun_id", &self.lun_id);
         e.required_field("snapshot_id", &self.snapshot_id);
@@ -816,10 +816,10 @@ pub struct IscsiLunUpdationParams {
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IscsiLunUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for IscsiLunUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("IscsiLunUpdationParams")?;
@@ -842,8 +842,8 @@ impl crate::codec::Decode for IscsiLunUpdationParams {
     }
 }
 #[cfg(feature = "iscsi-lun")]
-impl crate::codec::Encode for IscsiLunUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiLunUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -885,10 +885,10 @@ pub struct IscsiLunUpdationParamsData {
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IscsiLunUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for IscsiLunUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("IscsiLunUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -947,8 +947,8 @@ impl crate::codec::Decode for IscsiLunUpdationParamsData {
     }
 }
 #[cfg(feature = "iscsi-lun")]
-impl crate::codec::Encode for IscsiLunUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiLunUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("assigned_size_unit", &self.assigned_size_unit);
         e.field("assigned_size", &self.assigned_size);
@@ -988,10 +988,10 @@ pub struct NestedAggregateIscsiLun {
     pub count: i32,
 }
 #[cfg(feature = "iscsi-lun")]
-impl crate::codec::Decode for NestedAggregateIscsiLun {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateIscsiLun {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateIscsiLun")?;
@@ -1011,14 +1011,14 @@ impl crate::codec::Decode for NestedAggregateIscsiLun {
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateIscsiLun {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateIscsiLun {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/clone-iscsi-lun-from-snapshot` (operation `CloneIscsiLunFromSnapshot`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1028,11 +1028,11 @@ impl crate::Client {
         body: &[crate::models::IscsiLunCloneParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::IscsiLun>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiLun>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "clone-iscsi-lun-from-snapshot",
             body,
         );
@@ -1048,11 +1048,11 @@ impl crate::Client {
         body: &[crate::models::CopyIscsiLunParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::IscsiLun>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiLun>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("copy-iscsi-lun", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("copy-iscsi-lun", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1065,11 +1065,11 @@ impl crate::Client {
         body: &[crate::models::IscsiLunCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::IscsiLun>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiLun>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-iscsi-lun", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-iscsi-lun", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1082,11 +1082,13 @@ impl crate::Client {
         body: &crate::models::IscsiLunDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteIscsiLun>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteIscsiLun>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-iscsi-lun", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-iscsi-lun", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1100,10 +1102,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::IscsiLun>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-iscsi-luns", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-iscsi-luns", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1115,9 +1118,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetIscsiLunsConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::IscsiLunConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::IscsiLunConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-iscsi-luns-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-iscsi-luns-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1130,11 +1140,11 @@ impl crate::Client {
         body: &[crate::models::IscsiLunRollbackParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::IscsiLun>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiLun>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "rollback-iscsi-lun-from-snapshot",
             body,
         );
@@ -1150,23 +1160,72 @@ impl crate::Client {
         body: &crate::models::IscsiLunUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::IscsiLun>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiLun>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-iscsi-lun", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-iscsi-lun", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "iscsi-lun")]
-crate::pagination::list_request!(GetIscsiLunsRequestBody => IscsiLun, get_iscsi_luns);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetIscsiLunsRequestBody {
+    type Item = crate::models::IscsiLun;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-iscsi-luns", self).read()
+    }
+}
 #[cfg(feature = "iscsi-lun")]
-crate::pagination::count_request!(
-    GetIscsiLunsRequestBody => GetIscsiLunsConnectionRequestBody,
-    get_iscsi_luns_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetIscsiLunsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetIscsiLunsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-iscsi-luns-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::IscsiLunConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "iscsi-lun")]
-crate::pagination::reread_by_id!(
-    IscsiLun => GetIscsiLunsRequestBody, IscsiLunWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::IscsiLun {
+    type Request = crate::models::GetIscsiLunsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetIscsiLunsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IscsiLunWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

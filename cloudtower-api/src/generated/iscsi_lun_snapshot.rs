@@ -9,10 +9,10 @@ pub struct DeleteIscsiLunSnapshot {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
-impl crate::codec::Decode for DeleteIscsiLunSnapshot {
+impl ::cloudtower_runtime::codec::Decode for DeleteIscsiLunSnapshot {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteIscsiLunSnapshot")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteIscsiLunSnapshot {
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteIscsiLunSnapshot {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteIscsiLunSnapshot {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,24 @@ impl crate::codec::Encode for DeleteIscsiLunSnapshot {
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIscsiLunSnapshotsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::IscsiLunSnapshotOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::IscsiLunSnapshotWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::IscsiLunSnapshotOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::IscsiLunSnapshotWhereInput,
+    >,
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetIscsiLunSnapshotsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetIscsiLunSnapshotsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetIscsiLunSnapshotsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +80,8 @@ impl crate::codec::Decode for GetIscsiLunSnapshotsConnectionRequestBody {
     }
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
-impl crate::codec::Encode for GetIscsiLunSnapshotsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetIscsiLunSnapshotsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -107,10 +111,10 @@ pub struct IscsiLunSnapshot {
     pub unique_size: i64,
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
-impl crate::codec::Decode for IscsiLunSnapshot {
+impl ::cloudtower_runtime::codec::Decode for IscsiLunSnapshot {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("IscsiLunSnapshot")?;
@@ -172,8 +176,8 @@ impl crate::codec::Decode for IscsiLunSnapshot {
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for IscsiLunSnapshot {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshot {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("consistency_group_snapshot", &self.consistency_group_snapshot);
         e.field("entityAsyncStatus", &self.entity_async_status);
@@ -195,10 +199,10 @@ pub struct IscsiLunSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateIscsiLunSnapshot,
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
-impl crate::codec::Decode for IscsiLunSnapshotConnection {
+impl ::cloudtower_runtime::codec::Decode for IscsiLunSnapshotConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("IscsiLunSnapshotConnection")?;
@@ -218,8 +222,8 @@ impl crate::codec::Decode for IscsiLunSnapshotConnection {
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for IscsiLunSnapshotConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -233,10 +237,10 @@ pub struct IscsiLunSnapshotCreationEffect {
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IscsiLunSnapshotCreationEffect {
+impl ::cloudtower_runtime::codec::Decode for IscsiLunSnapshotCreationEffect {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("IscsiLunSnapshotCreationEffect")?;
         while let ::std::option::Option::Some(k) = key {
@@ -250,8 +254,8 @@ impl crate::codec::Decode for IscsiLunSnapshotCreationEffect {
     }
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
-impl crate::codec::Encode for IscsiLunSnapshotCreationEffect {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotCreationEffect {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("sync", &self.sync);
         e.end_object();
@@ -268,10 +272,10 @@ pub struct IscsiLunSnapshotCreationParams {
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IscsiLunSnapshotCreationParams {
+impl ::cloudtower_runtime::codec::Decode for IscsiLunSnapshotCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("IscsiLunSnapshotCreationParams")?;
@@ -303,8 +307,8 @@ impl crate::codec::Decode for IscsiLunSnapshotCreationParams {
     }
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
-impl crate::codec::Encode for IscsiLunSnapshotCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("effect", &self.effect);
         e.required_field("iscsi_target_id", &self.iscsi_target_id);
@@ -321,10 +325,10 @@ pub struct IscsiLunSnapshotDeletionParams {
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IscsiLunSnapshotDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for IscsiLunSnapshotDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("IscsiLunSnapshotDeletionParams")?;
@@ -343,8 +347,8 @@ impl crate::codec::Decode for IscsiLunSnapshotDeletionParams {
     }
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
-impl crate::codec::Encode for IscsiLunSnapshotDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -357,10 +361,10 @@ pub struct NestedAggregateIscsiLunSnapshot {
     pub count: i32,
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
-impl crate::codec::Decode for NestedAggregateIscsiLunSnapshot {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateIscsiLunSnapshot {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateIscsiLunSnapshot")?;
@@ -380,14 +384,14 @@ impl crate::codec::Decode for NestedAggregateIscsiLunSnapshot {
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateIscsiLunSnapshot {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateIscsiLunSnapshot {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-iscsi-lun-snapshot` (operation `CreateIscsiLunSnapshot`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -397,11 +401,16 @@ impl crate::Client {
         body: &[crate::models::IscsiLunSnapshotCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::IscsiLunSnapshot>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::IscsiLunSnapshot>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-iscsi-lun-snapshot", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-iscsi-lun-snapshot",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -414,11 +423,16 @@ impl crate::Client {
         body: &crate::models::IscsiLunSnapshotDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteIscsiLunSnapshot>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteIscsiLunSnapshot>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-iscsi-lun-snapshot", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-iscsi-lun-snapshot",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -432,10 +446,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::IscsiLunSnapshot>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-iscsi-lun-snapshots", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-iscsi-lun-snapshots",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -449,27 +467,80 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::IscsiLunSnapshotConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-iscsi-lun-snapshots-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-iscsi-lun-snapshots-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
-crate::pagination::list_request!(
-    GetIscsiLunSnapshotsRequestBody => IscsiLunSnapshot, get_iscsi_lun_snapshots
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetIscsiLunSnapshotsRequestBody {
+    type Item = crate::models::IscsiLunSnapshot;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-iscsi-lun-snapshots", self).read()
+    }
+}
 #[cfg(feature = "iscsi-lun-snapshot")]
-crate::pagination::count_request!(
-    GetIscsiLunSnapshotsRequestBody => GetIscsiLunSnapshotsConnectionRequestBody,
-    get_iscsi_lun_snapshots_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetIscsiLunSnapshotsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetIscsiLunSnapshotsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-iscsi-lun-snapshots-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::IscsiLunSnapshotConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "iscsi-lun-snapshot")]
-crate::pagination::reread_by_id!(
-    IscsiLunSnapshot => GetIscsiLunSnapshotsRequestBody, IscsiLunSnapshotWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::IscsiLunSnapshot {
+    type Request = crate::models::GetIscsiLunSnapshotsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetIscsiLunSnapshotsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IscsiLunSnapshotWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

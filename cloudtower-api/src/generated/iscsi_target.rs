@@ -9,10 +9,10 @@ pub struct DeleteIscsiTarget {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "iscsi-target")]
-impl crate::codec::Decode for DeleteIscsiTarget {
+impl ::cloudtower_runtime::codec::Decode for DeleteIscsiTarget {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteIscsiTarget")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteIscsiTarget {
 }
 #[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteIscsiTarget {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteIscsiTarget {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,20 @@ impl crate::codec::Encode for DeleteIscsiTarget {
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIscsiTargetsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::IscsiTargetOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::IscsiTargetWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::IscsiTargetOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::IscsiTargetWhereInput>,
 }
 #[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetIscsiTargetsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetIscsiTargetsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetIscsiTargetsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +76,8 @@ impl crate::codec::Decode for GetIscsiTargetsConnectionRequestBody {
     }
 }
 #[cfg(feature = "iscsi-target")]
-impl crate::codec::Encode for GetIscsiTargetsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetIscsiTargetsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -184,10 +184,10 @@ impl ::std::fmt::Debug for IscsiTarget {
     }
 }
 #[cfg(feature = "iscsi-target")]
-impl crate::codec::Decode for IscsiTarget {
+impl ::cloudtower_runtime::codec::Decode for IscsiTarget {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 15];
         let mut key = d.first_key("IscsiTarget")?;
@@ -322,8 +322,8 @@ impl crate::codec::Decode for IscsiTarget {
 }
 #[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for IscsiTarget {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiTarget {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("bps", &self.bps);
         e.field("bps_max", &self.bps_max);
@@ -449,10 +449,10 @@ impl ::std::fmt::Debug for IscsiTargetCommonParams {
 }
 #[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IscsiTargetCommonParams {
+impl ::cloudtower_runtime::codec::Decode for IscsiTargetCommonParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("IscsiTargetCommonParams")?;
         while let ::std::option::Option::Some(k) = key {
@@ -515,8 +515,8 @@ impl crate::codec::Decode for IscsiTargetCommonParams {
     }
 }
 #[cfg(feature = "iscsi-target")]
-impl crate::codec::Encode for IscsiTargetCommonParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiTargetCommonParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("bps_wr_max_length", &self.bps_wr_max_length);
         e.field("bps_wr_max_unit", &self.bps_wr_max_unit);
@@ -573,10 +573,10 @@ impl ::std::fmt::Debug for IscsiTargetCommonParamsInitiatorChaps {
 }
 #[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IscsiTargetCommonParamsInitiatorChaps {
+impl ::cloudtower_runtime::codec::Decode for IscsiTargetCommonParamsInitiatorChaps {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("IscsiTargetCommonParamsInitiatorChaps")?;
@@ -607,8 +607,8 @@ impl crate::codec::Decode for IscsiTargetCommonParamsInitiatorChaps {
     }
 }
 #[cfg(feature = "iscsi-target")]
-impl crate::codec::Encode for IscsiTargetCommonParamsInitiatorChaps {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiTargetCommonParamsInitiatorChaps {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("chap_secret", &self.chap_secret);
         e.required_field("chap_name", &self.chap_name);
@@ -623,10 +623,10 @@ pub struct IscsiTargetConnection {
     pub aggregate: crate::models::NestedAggregateIscsiTarget,
 }
 #[cfg(feature = "iscsi-target")]
-impl crate::codec::Decode for IscsiTargetConnection {
+impl ::cloudtower_runtime::codec::Decode for IscsiTargetConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("IscsiTargetConnection")?;
@@ -646,8 +646,8 @@ impl crate::codec::Decode for IscsiTargetConnection {
 }
 #[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for IscsiTargetConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiTargetConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -748,10 +748,10 @@ impl ::std::fmt::Debug for IscsiTargetCreationParams {
 }
 #[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IscsiTargetCreationParams {
+impl ::cloudtower_runtime::codec::Decode for IscsiTargetCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("IscsiTargetCreationParams")?;
@@ -854,8 +854,8 @@ impl crate::codec::Decode for IscsiTargetCreationParams {
     }
 }
 #[cfg(feature = "iscsi-target")]
-impl crate::codec::Encode for IscsiTargetCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiTargetCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("stripe_size_unit", &self.stripe_size_unit);
         e.required_field("stripe_size", &self.stripe_size);
@@ -907,10 +907,10 @@ pub struct IscsiTargetDeletionParams {
 }
 #[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IscsiTargetDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for IscsiTargetDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("IscsiTargetDeletionParams")?;
@@ -929,8 +929,8 @@ impl crate::codec::Decode for IscsiTargetDeletionParams {
     }
 }
 #[cfg(feature = "iscsi-target")]
-impl crate::codec::Encode for IscsiTargetDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiTargetDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -945,10 +945,10 @@ pub struct IscsiTargetUpdationParams {
 }
 #[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IscsiTargetUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for IscsiTargetUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("IscsiTargetUpdationParams")?;
@@ -971,8 +971,8 @@ impl crate::codec::Decode for IscsiTargetUpdationParams {
     }
 }
 #[cfg(feature = "iscsi-target")]
-impl crate::codec::Encode for IscsiTargetUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IscsiTargetUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -986,10 +986,10 @@ pub struct NestedAggregateIscsiTarget {
     pub count: i32,
 }
 #[cfg(feature = "iscsi-target")]
-impl crate::codec::Decode for NestedAggregateIscsiTarget {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateIscsiTarget {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateIscsiTarget")?;
@@ -1009,8 +1009,8 @@ impl crate::codec::Decode for NestedAggregateIscsiTarget {
 }
 #[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateIscsiTarget {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateIscsiTarget {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -1035,10 +1035,10 @@ impl ::std::fmt::Debug for NestedInitiatorChap {
     }
 }
 #[cfg(feature = "iscsi-target")]
-impl crate::codec::Decode for NestedInitiatorChap {
+impl ::cloudtower_runtime::codec::Decode for NestedInitiatorChap {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("NestedInitiatorChap")?;
@@ -1070,8 +1070,8 @@ impl crate::codec::Decode for NestedInitiatorChap {
 }
 #[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedInitiatorChap {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedInitiatorChap {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("chap_name", &self.chap_name);
         e.required_field("chap_secret", &self.chap_secret);
@@ -1079,7 +1079,7 @@ impl crate::codec::Encode for NestedInitiatorChap {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-iscsi-target` (operation `CreateIscsiTarget`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1089,11 +1089,14 @@ impl crate::Client {
         body: &[crate::models::IscsiTargetCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::IscsiTarget>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiTarget>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-iscsi-target", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-iscsi-target",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1106,11 +1109,16 @@ impl crate::Client {
         body: &crate::models::IscsiTargetDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteIscsiTarget>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteIscsiTarget>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-iscsi-target", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-iscsi-target",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1124,10 +1132,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::IscsiTarget>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-iscsi-targets", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-iscsi-targets", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1141,13 +1150,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::IscsiTargetConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-iscsi-targets-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-iscsi-targets-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1160,25 +1170,75 @@ impl crate::Client {
         body: &crate::models::IscsiTargetUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::IscsiTarget>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiTarget>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-iscsi-target", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-iscsi-target",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "iscsi-target")]
-crate::pagination::list_request!(
-    GetIscsiTargetsRequestBody => IscsiTarget, get_iscsi_targets
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetIscsiTargetsRequestBody {
+    type Item = crate::models::IscsiTarget;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-iscsi-targets", self).read()
+    }
+}
 #[cfg(feature = "iscsi-target")]
-crate::pagination::count_request!(
-    GetIscsiTargetsRequestBody => GetIscsiTargetsConnectionRequestBody,
-    get_iscsi_targets_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetIscsiTargetsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetIscsiTargetsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-iscsi-targets-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::IscsiTargetConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "iscsi-target")]
-crate::pagination::reread_by_id!(
-    IscsiTarget => GetIscsiTargetsRequestBody, IscsiTargetWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::IscsiTarget {
+    type Request = crate::models::GetIscsiTargetsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetIscsiTargetsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IscsiTargetWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct DeleteIsolationPolicy {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "isolation-policy")]
-impl crate::codec::Decode for DeleteIsolationPolicy {
+impl ::cloudtower_runtime::codec::Decode for DeleteIsolationPolicy {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteIsolationPolicy")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteIsolationPolicy {
 }
 #[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteIsolationPolicy {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteIsolationPolicy {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,24 @@ impl crate::codec::Encode for DeleteIsolationPolicy {
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIsolationPoliciesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::IsolationPolicyOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::IsolationPolicyWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::IsolationPolicyOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::IsolationPolicyWhereInput,
+    >,
 }
 #[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetIsolationPoliciesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetIsolationPoliciesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetIsolationPoliciesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +80,8 @@ impl crate::codec::Decode for GetIsolationPoliciesConnectionRequestBody {
     }
 }
 #[cfg(feature = "isolation-policy")]
-impl crate::codec::Encode for GetIsolationPoliciesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetIsolationPoliciesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,20 +97,24 @@ impl crate::codec::Encode for GetIsolationPoliciesConnectionRequestBody {
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIsolationPoliciesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::IsolationPolicyOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::IsolationPolicyWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::IsolationPolicyOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::IsolationPolicyWhereInput,
+    >,
 }
 #[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetIsolationPoliciesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetIsolationPoliciesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetIsolationPoliciesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -126,8 +134,8 @@ impl crate::codec::Decode for GetIsolationPoliciesRequestBody {
     }
 }
 #[cfg(feature = "isolation-policy")]
-impl crate::codec::Encode for GetIsolationPoliciesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetIsolationPoliciesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -157,10 +165,10 @@ pub struct IsolationPolicy {
     pub vm: crate::models::NestedVm,
 }
 #[cfg(feature = "isolation-policy")]
-impl crate::codec::Decode for IsolationPolicy {
+impl ::cloudtower_runtime::codec::Decode for IsolationPolicy {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("IsolationPolicy")?;
@@ -200,8 +208,8 @@ impl crate::codec::Decode for IsolationPolicy {
 }
 #[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for IsolationPolicy {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IsolationPolicy {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("egress", &self.egress);
         e.required_field("everoute_cluster", &self.everoute_cluster);
@@ -221,10 +229,10 @@ pub struct IsolationPolicyConnection {
     pub aggregate: crate::models::NestedAggregateIsolationPolicy,
 }
 #[cfg(feature = "isolation-policy")]
-impl crate::codec::Decode for IsolationPolicyConnection {
+impl ::cloudtower_runtime::codec::Decode for IsolationPolicyConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("IsolationPolicyConnection")?;
@@ -244,8 +252,8 @@ impl crate::codec::Decode for IsolationPolicyConnection {
 }
 #[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for IsolationPolicyConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IsolationPolicyConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -267,10 +275,10 @@ pub struct IsolationPolicyCreateParams {
 }
 #[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IsolationPolicyCreateParams {
+impl ::cloudtower_runtime::codec::Decode for IsolationPolicyCreateParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("IsolationPolicyCreateParams")?;
@@ -303,8 +311,8 @@ impl crate::codec::Decode for IsolationPolicyCreateParams {
     }
 }
 #[cfg(feature = "isolation-policy")]
-impl crate::codec::Encode for IsolationPolicyCreateParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IsolationPolicyCreateParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("ingress", &self.ingress);
         e.field("egress", &self.egress);
@@ -322,10 +330,10 @@ pub struct IsolationPolicyDeleteParams {
 }
 #[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IsolationPolicyDeleteParams {
+impl ::cloudtower_runtime::codec::Decode for IsolationPolicyDeleteParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("IsolationPolicyDeleteParams")?;
@@ -344,8 +352,8 @@ impl crate::codec::Decode for IsolationPolicyDeleteParams {
     }
 }
 #[cfg(feature = "isolation-policy")]
-impl crate::codec::Encode for IsolationPolicyDeleteParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IsolationPolicyDeleteParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -431,16 +439,16 @@ impl ::std::fmt::Display for IsolationPolicyOrderByInput {
 }
 #[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IsolationPolicyOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for IsolationPolicyOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "isolation-policy")]
-impl crate::codec::Encode for IsolationPolicyOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IsolationPolicyOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -453,10 +461,10 @@ pub struct IsolationPolicyUpdateBody {
 }
 #[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IsolationPolicyUpdateBody {
+impl ::cloudtower_runtime::codec::Decode for IsolationPolicyUpdateBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("IsolationPolicyUpdateBody")?;
@@ -479,8 +487,8 @@ impl crate::codec::Decode for IsolationPolicyUpdateBody {
     }
 }
 #[cfg(feature = "isolation-policy")]
-impl crate::codec::Encode for IsolationPolicyUpdateBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IsolationPolicyUpdateBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -501,10 +509,10 @@ pub struct IsolationPolicyUpdateParams {
 }
 #[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for IsolationPolicyUpdateParams {
+impl ::cloudtower_runtime::codec::Decode for IsolationPolicyUpdateParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("IsolationPolicyUpdateParams")?;
         while let ::std::option::Option::Some(k) = key {
@@ -520,8 +528,8 @@ impl crate::codec::Decode for IsolationPolicyUpdateParams {
     }
 }
 #[cfg(feature = "isolation-policy")]
-impl crate::codec::Encode for IsolationPolicyUpdateParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for IsolationPolicyUpdateParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("ingress", &self.ingress);
         e.field("egress", &self.egress);
@@ -536,10 +544,10 @@ pub struct NestedAggregateIsolationPolicy {
     pub count: i32,
 }
 #[cfg(feature = "isolation-policy")]
-impl crate::codec::Decode for NestedAggregateIsolationPolicy {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateIsolationPolicy {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateIsolationPolicy")?;
@@ -559,14 +567,14 @@ impl crate::codec::Decode for NestedAggregateIsolationPolicy {
 }
 #[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateIsolationPolicy {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateIsolationPolicy {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-isolation-policy` (operation `CreateIsolationPolicy`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -575,9 +583,15 @@ impl crate::Client {
         &self,
         body: &crate::models::IsolationPolicyCreateParams,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::IsolationPolicy, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::IsolationPolicy,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-isolation-policy", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-isolation-policy",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -591,10 +605,13 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::DeleteIsolationPolicy>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-isolation-policy", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-isolation-policy",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -608,10 +625,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::IsolationPolicy>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-isolation-policies", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-isolation-policies",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -625,13 +646,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::IsolationPolicyConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-isolation-policies-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-isolation-policies-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -645,24 +667,79 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::IsolationPolicy>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-isolation-policy", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-isolation-policy",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "isolation-policy")]
-crate::pagination::list_request!(
-    GetIsolationPoliciesRequestBody => IsolationPolicy, get_isolation_policies
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetIsolationPoliciesRequestBody {
+    type Item = crate::models::IsolationPolicy;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-isolation-policies", self).read()
+    }
+}
 #[cfg(feature = "isolation-policy")]
-crate::pagination::count_request!(
-    GetIsolationPoliciesRequestBody => GetIsolationPoliciesConnectionRequestBody,
-    get_isolation_policies_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetIsolationPoliciesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetIsolationPoliciesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-isolation-policies-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::IsolationPolicyConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "isolation-policy")]
-crate::pagination::reread_by_id!(
-    IsolationPolicy => GetIsolationPoliciesRequestBody, IsolationPolicyWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::IsolationPolicy {
+    type Request = crate::models::GetIsolationPoliciesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetIsolationPoliciesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IsolationPolicyWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -11,10 +11,10 @@ pub struct AddLabelsToResourcesParams {
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for AddLabelsToResourcesParams {
+impl ::cloudtower_runtime::codec::Decode for AddLabelsToResourcesParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("AddLabelsToResourcesParams")?;
@@ -37,8 +37,8 @@ impl crate::codec::Decode for AddLabelsToResourcesParams {
     }
 }
 #[cfg(feature = "label")]
-impl crate::codec::Encode for AddLabelsToResourcesParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AddLabelsToResourcesParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -99,10 +99,10 @@ pub struct AddLabelsToResourcesParamsData {
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for AddLabelsToResourcesParamsData {
+impl ::cloudtower_runtime::codec::Decode for AddLabelsToResourcesParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("AddLabelsToResourcesParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -177,8 +177,8 @@ impl crate::codec::Decode for AddLabelsToResourcesParamsData {
     }
 }
 #[cfg(feature = "label")]
-impl crate::codec::Encode for AddLabelsToResourcesParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AddLabelsToResourcesParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("gpu_devices", &self.gpu_devices);
         e.field("content_library_vm_templates", &self.content_library_vm_templates);
@@ -219,10 +219,10 @@ pub struct DeleteLabel {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "label")]
-impl crate::codec::Decode for DeleteLabel {
+impl ::cloudtower_runtime::codec::Decode for DeleteLabel {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteLabel")?;
@@ -242,8 +242,8 @@ impl crate::codec::Decode for DeleteLabel {
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteLabel {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteLabel {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -253,20 +253,20 @@ impl crate::codec::Encode for DeleteLabel {
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLabelsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::LabelOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::LabelWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::LabelOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::LabelWhereInput>,
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetLabelsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetLabelsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetLabelsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -286,8 +286,8 @@ impl crate::codec::Decode for GetLabelsConnectionRequestBody {
     }
 }
 #[cfg(feature = "label")]
-impl crate::codec::Encode for GetLabelsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetLabelsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -303,20 +303,20 @@ impl crate::codec::Encode for GetLabelsConnectionRequestBody {
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLabelsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::LabelOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::LabelWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::LabelOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::LabelWhereInput>,
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetLabelsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetLabelsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetLabelsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -336,8 +336,8 @@ impl crate::codec::Decode for GetLabelsRequestBody {
     }
 }
 #[cfg(feature = "label")]
-impl crate::codec::Encode for GetLabelsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetLabelsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -463,10 +463,10 @@ pub struct Label {
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
 #[cfg(feature = "label")]
-impl crate::codec::Decode for Label {
+impl ::cloudtower_runtime::codec::Decode for Label {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("Label")?;
@@ -632,8 +632,8 @@ impl crate::codec::Decode for Label {
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Label {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Label {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("cluster_num", &self.cluster_num);
         e.field("clusters", &self.clusters);
@@ -712,10 +712,10 @@ pub struct LabelConnection {
     pub aggregate: crate::models::NestedAggregateLabel,
 }
 #[cfg(feature = "label")]
-impl crate::codec::Decode for LabelConnection {
+impl ::cloudtower_runtime::codec::Decode for LabelConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("LabelConnection")?;
@@ -735,8 +735,8 @@ impl crate::codec::Decode for LabelConnection {
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for LabelConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LabelConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -751,10 +751,10 @@ pub struct LabelCreationParams {
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for LabelCreationParams {
+impl ::cloudtower_runtime::codec::Decode for LabelCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("LabelCreationParams")?;
@@ -774,8 +774,8 @@ impl crate::codec::Decode for LabelCreationParams {
     }
 }
 #[cfg(feature = "label")]
-impl crate::codec::Encode for LabelCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LabelCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("value", &self.value);
         e.required_field("key", &self.key);
@@ -790,10 +790,10 @@ pub struct LabelDeletionParams {
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for LabelDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for LabelDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("LabelDeletionParams")?;
@@ -812,8 +812,8 @@ impl crate::codec::Decode for LabelDeletionParams {
     }
 }
 #[cfg(feature = "label")]
-impl crate::codec::Encode for LabelDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LabelDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -1217,16 +1217,16 @@ impl ::std::fmt::Display for LabelOrderByInput {
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for LabelOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for LabelOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "label")]
-impl crate::codec::Encode for LabelOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LabelOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1239,10 +1239,10 @@ pub struct LabelUpdationParams {
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for LabelUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for LabelUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("LabelUpdationParams")?;
@@ -1265,8 +1265,8 @@ impl crate::codec::Decode for LabelUpdationParams {
     }
 }
 #[cfg(feature = "label")]
-impl crate::codec::Encode for LabelUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LabelUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -1282,10 +1282,10 @@ pub struct LabelUpdationParamsData {
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for LabelUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for LabelUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("LabelUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1300,8 +1300,8 @@ impl crate::codec::Decode for LabelUpdationParamsData {
     }
 }
 #[cfg(feature = "label")]
-impl crate::codec::Encode for LabelUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LabelUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("value", &self.value);
         e.field("key", &self.key);
@@ -1315,10 +1315,10 @@ pub struct NestedAggregateLabel {
     pub count: i32,
 }
 #[cfg(feature = "label")]
-impl crate::codec::Decode for NestedAggregateLabel {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateLabel {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateLabel")?;
@@ -1338,8 +1338,8 @@ impl crate::codec::Decode for NestedAggregateLabel {
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateLabel {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateLabel {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -1353,10 +1353,10 @@ pub struct NestedVmVolumeSnapshot {
     pub name: ::std::string::String,
 }
 #[cfg(feature = "label")]
-impl crate::codec::Decode for NestedVmVolumeSnapshot {
+impl ::cloudtower_runtime::codec::Decode for NestedVmVolumeSnapshot {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedVmVolumeSnapshot")?;
@@ -1380,8 +1380,8 @@ impl crate::codec::Decode for NestedVmVolumeSnapshot {
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedVmVolumeSnapshot {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedVmVolumeSnapshot {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.required_field("name", &self.name);
@@ -1391,7 +1391,7 @@ impl crate::codec::Encode for NestedVmVolumeSnapshot {
 /// Spec: `#/components/schemas/RemoveLabelsFromResourcesParams`
 #[cfg(feature = "label")]
 pub type RemoveLabelsFromResourcesParams = crate::models::AddLabelsToResourcesParams;
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/add-labels-to-resources` (operation `AddLabelsToResources`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
@@ -1404,12 +1404,15 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::option::Option<
-                ::std::vec::Vec<crate::WithTask<crate::models::Label>>,
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Label>>,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("add-labels-to-resources", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "add-labels-to-resources",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1422,11 +1425,11 @@ impl crate::Client {
         body: &[crate::models::LabelCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Label>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Label>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-label", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-label", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1439,11 +1442,11 @@ impl crate::Client {
         body: &crate::models::LabelDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteLabel>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteLabel>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-label", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-label", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1457,10 +1460,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::Label>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-labels", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-labels", body).read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1472,9 +1475,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetLabelsConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::LabelConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::LabelConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-labels-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-labels-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1490,12 +1500,12 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::option::Option<
-                ::std::vec::Vec<crate::WithTask<crate::models::Label>>,
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Label>>,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "remove-labels-from-resources",
             body,
         );
@@ -1514,21 +1524,72 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::option::Option<
-                ::std::vec::Vec<crate::WithTask<crate::models::Label>>,
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Label>>,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-label", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-label", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
 }
 #[cfg(feature = "label")]
-crate::pagination::list_request!(GetLabelsRequestBody => Label, get_labels);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetLabelsRequestBody {
+    type Item = crate::models::Label;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-labels", self).read()
+    }
+}
 #[cfg(feature = "label")]
-crate::pagination::count_request!(
-    GetLabelsRequestBody => GetLabelsConnectionRequestBody, get_labels_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetLabelsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetLabelsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-labels-connection", &counter).read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::LabelConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "label")]
-crate::pagination::reread_by_id!(Label => GetLabelsRequestBody, LabelWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::Label {
+    type Request = crate::models::GetLabelsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetLabelsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::LabelWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,20 +6,20 @@
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLicensesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::LicenseOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::LicenseWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::LicenseOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::LicenseWhereInput>,
 }
 #[cfg(feature = "license")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetLicensesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetLicensesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetLicensesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetLicensesConnectionRequestBody {
     }
 }
 #[cfg(feature = "license")]
-impl crate::codec::Encode for GetLicensesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetLicensesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +56,20 @@ impl crate::codec::Encode for GetLicensesConnectionRequestBody {
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLicensesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::LicenseOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::LicenseWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::LicenseOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::LicenseWhereInput>,
 }
 #[cfg(feature = "license")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetLicensesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetLicensesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetLicensesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +89,8 @@ impl crate::codec::Decode for GetLicensesRequestBody {
     }
 }
 #[cfg(feature = "license")]
-impl crate::codec::Encode for GetLicensesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetLicensesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -118,10 +118,10 @@ pub struct License {
     pub r#type: crate::models::LicenseType,
 }
 #[cfg(feature = "license")]
-impl crate::codec::Decode for License {
+impl ::cloudtower_runtime::codec::Decode for License {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 8];
         let mut key = d.first_key("License")?;
@@ -188,8 +188,8 @@ impl crate::codec::Decode for License {
 }
 #[cfg(feature = "license")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for License {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for License {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("expire_date", &self.expire_date);
         e.required_field("id", &self.id);
@@ -211,10 +211,10 @@ pub struct LicenseConnection {
     pub aggregate: crate::models::NestedAggregateLicense,
 }
 #[cfg(feature = "license")]
-impl crate::codec::Decode for LicenseConnection {
+impl ::cloudtower_runtime::codec::Decode for LicenseConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("LicenseConnection")?;
@@ -234,8 +234,8 @@ impl crate::codec::Decode for LicenseConnection {
 }
 #[cfg(feature = "license")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for LicenseConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LicenseConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -381,16 +381,16 @@ impl ::std::fmt::Display for LicenseOrderByInput {
 }
 #[cfg(feature = "license")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for LicenseOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for LicenseOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "license")]
-impl crate::codec::Encode for LicenseOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LicenseOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -402,10 +402,10 @@ pub struct LicenseUpdationParams {
 }
 #[cfg(feature = "license")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for LicenseUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for LicenseUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("LicenseUpdationParams")?;
@@ -424,8 +424,8 @@ impl crate::codec::Decode for LicenseUpdationParams {
     }
 }
 #[cfg(feature = "license")]
-impl crate::codec::Encode for LicenseUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LicenseUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.end_object();
@@ -439,10 +439,10 @@ pub struct LicenseUpdationParamsData {
 }
 #[cfg(feature = "license")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for LicenseUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for LicenseUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("LicenseUpdationParamsData")?;
@@ -461,8 +461,8 @@ impl crate::codec::Decode for LicenseUpdationParamsData {
     }
 }
 #[cfg(feature = "license")]
-impl crate::codec::Encode for LicenseUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LicenseUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("license", &self.license);
         e.end_object();
@@ -475,10 +475,10 @@ pub struct NestedAggregateLicense {
     pub count: i32,
 }
 #[cfg(feature = "license")]
-impl crate::codec::Decode for NestedAggregateLicense {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateLicense {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateLicense")?;
@@ -498,14 +498,14 @@ impl crate::codec::Decode for NestedAggregateLicense {
 }
 #[cfg(feature = "license")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateLicense {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateLicense {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-licenses` (operation `GetLicenses`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -516,10 +516,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::License>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-licenses", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-licenses", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -531,9 +532,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetLicensesConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::LicenseConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::LicenseConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-licenses-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-licenses-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -546,20 +554,72 @@ impl crate::Client {
         body: &crate::models::LicenseUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            crate::WithTask<crate::models::License>,
-            crate::Error,
+            ::cloudtower_runtime::WithTask<crate::models::License>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-license", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-license", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "license")]
-crate::pagination::list_request!(GetLicensesRequestBody => License, get_licenses);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetLicensesRequestBody {
+    type Item = crate::models::License;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-licenses", self).read()
+    }
+}
 #[cfg(feature = "license")]
-crate::pagination::count_request!(
-    GetLicensesRequestBody => GetLicensesConnectionRequestBody, get_licenses_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetLicensesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetLicensesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-licenses-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::LicenseConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "license")]
-crate::pagination::reread_by_id!(License => GetLicensesRequestBody, LicenseWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::License {
+    type Request = crate::models::GetLicensesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetLicensesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::LicenseWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct DeleteLogCollection {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "log-collection")]
-impl crate::codec::Decode for DeleteLogCollection {
+impl ::cloudtower_runtime::codec::Decode for DeleteLogCollection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteLogCollection")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteLogCollection {
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteLogCollection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteLogCollection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -47,10 +47,10 @@ pub struct ForceStopLogCollectionParams {
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ForceStopLogCollectionParams {
+impl ::cloudtower_runtime::codec::Decode for ForceStopLogCollectionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ForceStopLogCollectionParams")?;
@@ -69,8 +69,8 @@ impl crate::codec::Decode for ForceStopLogCollectionParams {
     }
 }
 #[cfg(feature = "log-collection")]
-impl crate::codec::Encode for ForceStopLogCollectionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ForceStopLogCollectionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -80,20 +80,22 @@ impl crate::codec::Encode for ForceStopLogCollectionParams {
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLogCollectionsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::LogCollectionOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::LogCollectionWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::LogCollectionOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::LogCollectionWhereInput>,
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetLogCollectionsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetLogCollectionsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetLogCollectionsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -113,8 +115,8 @@ impl crate::codec::Decode for GetLogCollectionsConnectionRequestBody {
     }
 }
 #[cfg(feature = "log-collection")]
-impl crate::codec::Encode for GetLogCollectionsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetLogCollectionsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -130,20 +132,22 @@ impl crate::codec::Encode for GetLogCollectionsConnectionRequestBody {
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLogCollectionsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::LogCollectionOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::LogCollectionWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::LogCollectionOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::LogCollectionWhereInput>,
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetLogCollectionsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetLogCollectionsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetLogCollectionsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -163,8 +167,8 @@ impl crate::codec::Decode for GetLogCollectionsRequestBody {
     }
 }
 #[cfg(feature = "log-collection")]
-impl crate::codec::Encode for GetLogCollectionsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetLogCollectionsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -198,10 +202,10 @@ pub struct LogCollection {
     pub witness: ::std::option::Option<crate::models::NestedWitness>,
 }
 #[cfg(feature = "log-collection")]
-impl crate::codec::Decode for LogCollection {
+impl ::cloudtower_runtime::codec::Decode for LogCollection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 13];
         let mut key = d.first_key("LogCollection")?;
@@ -290,8 +294,8 @@ impl crate::codec::Decode for LogCollection {
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for LogCollection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LogCollection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.required_field("groups", &self.groups);
@@ -319,10 +323,10 @@ pub struct LogCollectionConnection {
     pub aggregate: crate::models::NestedAggregateLogCollection,
 }
 #[cfg(feature = "log-collection")]
-impl crate::codec::Decode for LogCollectionConnection {
+impl ::cloudtower_runtime::codec::Decode for LogCollectionConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("LogCollectionConnection")?;
@@ -342,8 +346,8 @@ impl crate::codec::Decode for LogCollectionConnection {
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for LogCollectionConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LogCollectionConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -364,10 +368,10 @@ pub struct LogCollectionCreationParams {
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for LogCollectionCreationParams {
+impl ::cloudtower_runtime::codec::Decode for LogCollectionCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("LogCollectionCreationParams")?;
@@ -404,8 +408,8 @@ impl crate::codec::Decode for LogCollectionCreationParams {
     }
 }
 #[cfg(feature = "log-collection")]
-impl crate::codec::Encode for LogCollectionCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LogCollectionCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("witness_id", &self.witness_id);
         e.field("service_groups", &self.service_groups);
@@ -424,10 +428,10 @@ pub struct LogCollectionDeletionParams {
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for LogCollectionDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for LogCollectionDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("LogCollectionDeletionParams")?;
@@ -446,8 +450,8 @@ impl crate::codec::Decode for LogCollectionDeletionParams {
     }
 }
 #[cfg(feature = "log-collection")]
-impl crate::codec::Encode for LogCollectionDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LogCollectionDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -603,16 +607,16 @@ impl ::std::fmt::Display for LogCollectionOrderByInput {
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for LogCollectionOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for LogCollectionOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "log-collection")]
-impl crate::codec::Encode for LogCollectionOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LogCollectionOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -625,10 +629,10 @@ pub struct LogCollectionServiceGroupParams {
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for LogCollectionServiceGroupParams {
+impl ::cloudtower_runtime::codec::Decode for LogCollectionServiceGroupParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("LogCollectionServiceGroupParams")?;
@@ -648,8 +652,8 @@ impl crate::codec::Decode for LogCollectionServiceGroupParams {
     }
 }
 #[cfg(feature = "log-collection")]
-impl crate::codec::Encode for LogCollectionServiceGroupParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LogCollectionServiceGroupParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("services", &self.services);
         e.required_field("group_name", &self.group_name);
@@ -715,16 +719,16 @@ impl ::std::fmt::Display for LogCollectionStatus {
     }
 }
 #[cfg(feature = "log-collection")]
-impl crate::codec::Decode for LogCollectionStatus {
+impl ::cloudtower_runtime::codec::Decode for LogCollectionStatus {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "log-collection")]
-impl crate::codec::Encode for LogCollectionStatus {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LogCollectionStatus {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -732,123 +736,153 @@ impl crate::codec::Encode for LogCollectionStatus {
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollectionWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::LogCollectionWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::LogCollectionWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::LogCollectionWhereInput>>,
-    pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
-    pub hosts_every: crate::Nullable<crate::models::HostWhereInput>,
-    pub hosts_none: crate::Nullable<crate::models::HostWhereInput>,
-    pub hosts_some: crate::Nullable<crate::models::HostWhereInput>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub log_ended_at: crate::Nullable<::std::string::String>,
-    pub log_ended_at_gt: crate::Nullable<::std::string::String>,
-    pub log_ended_at_gte: crate::Nullable<::std::string::String>,
-    pub log_ended_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub log_ended_at_lt: crate::Nullable<::std::string::String>,
-    pub log_ended_at_lte: crate::Nullable<::std::string::String>,
-    pub log_ended_at_not: crate::Nullable<::std::string::String>,
-    pub log_ended_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub log_started_at: crate::Nullable<::std::string::String>,
-    pub log_started_at_gt: crate::Nullable<::std::string::String>,
-    pub log_started_at_gte: crate::Nullable<::std::string::String>,
-    pub log_started_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub log_started_at_lt: crate::Nullable<::std::string::String>,
-    pub log_started_at_lte: crate::Nullable<::std::string::String>,
-    pub log_started_at_not: crate::Nullable<::std::string::String>,
-    pub log_started_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub owner: crate::Nullable<::std::string::String>,
-    pub owner_contains: crate::Nullable<::std::string::String>,
-    pub owner_ends_with: crate::Nullable<::std::string::String>,
-    pub owner_gt: crate::Nullable<::std::string::String>,
-    pub owner_gte: crate::Nullable<::std::string::String>,
-    pub owner_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub owner_lt: crate::Nullable<::std::string::String>,
-    pub owner_lte: crate::Nullable<::std::string::String>,
-    pub owner_not: crate::Nullable<::std::string::String>,
-    pub owner_not_contains: crate::Nullable<::std::string::String>,
-    pub owner_not_ends_with: crate::Nullable<::std::string::String>,
-    pub owner_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub owner_not_starts_with: crate::Nullable<::std::string::String>,
-    pub owner_starts_with: crate::Nullable<::std::string::String>,
-    pub path: crate::Nullable<::std::string::String>,
-    pub path_contains: crate::Nullable<::std::string::String>,
-    pub path_ends_with: crate::Nullable<::std::string::String>,
-    pub path_gt: crate::Nullable<::std::string::String>,
-    pub path_gte: crate::Nullable<::std::string::String>,
-    pub path_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub path_lt: crate::Nullable<::std::string::String>,
-    pub path_lte: crate::Nullable<::std::string::String>,
-    pub path_not: crate::Nullable<::std::string::String>,
-    pub path_not_contains: crate::Nullable<::std::string::String>,
-    pub path_not_ends_with: crate::Nullable<::std::string::String>,
-    pub path_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub path_not_starts_with: crate::Nullable<::std::string::String>,
-    pub path_starts_with: crate::Nullable<::std::string::String>,
-    pub progress: crate::Nullable<f64>,
-    pub progress_gt: crate::Nullable<f64>,
-    pub progress_gte: crate::Nullable<f64>,
-    pub progress_in: crate::Nullable<::std::vec::Vec<f64>>,
-    pub progress_lt: crate::Nullable<f64>,
-    pub progress_lte: crate::Nullable<f64>,
-    pub progress_not: crate::Nullable<f64>,
-    pub progress_not_in: crate::Nullable<::std::vec::Vec<f64>>,
-    pub size: crate::Nullable<i64>,
-    pub size_gt: crate::Nullable<i64>,
-    pub size_gte: crate::Nullable<i64>,
-    pub size_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub size_lt: crate::Nullable<i64>,
-    pub size_lte: crate::Nullable<i64>,
-    pub size_not: crate::Nullable<i64>,
-    pub size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub started_at: crate::Nullable<::std::string::String>,
-    pub started_at_gt: crate::Nullable<::std::string::String>,
-    pub started_at_gte: crate::Nullable<::std::string::String>,
-    pub started_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub started_at_lt: crate::Nullable<::std::string::String>,
-    pub started_at_lte: crate::Nullable<::std::string::String>,
-    pub started_at_not: crate::Nullable<::std::string::String>,
-    pub started_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub status: crate::Nullable<crate::models::LogCollectionStatus>,
-    pub status_in: crate::Nullable<::std::vec::Vec<crate::models::LogCollectionStatus>>,
-    pub status_not: crate::Nullable<crate::models::LogCollectionStatus>,
-    pub status_not_in: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::LogCollectionWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::LogCollectionWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::LogCollectionWhereInput>,
+    >,
+    pub cluster: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
+    pub hosts_every: ::cloudtower_runtime::Nullable<crate::models::HostWhereInput>,
+    pub hosts_none: ::cloudtower_runtime::Nullable<crate::models::HostWhereInput>,
+    pub hosts_some: ::cloudtower_runtime::Nullable<crate::models::HostWhereInput>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub log_ended_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub log_ended_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub log_ended_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub log_ended_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub log_ended_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub log_ended_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub log_ended_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub log_ended_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub log_started_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub log_started_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub log_started_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub log_started_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub log_started_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub log_started_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub log_started_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub log_started_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub owner: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub owner_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub owner_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub owner_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub owner_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub owner_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub owner_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub owner_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub owner_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub owner_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub owner_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub owner_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub owner_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub owner_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub path_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub path_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub progress: ::cloudtower_runtime::Nullable<f64>,
+    pub progress_gt: ::cloudtower_runtime::Nullable<f64>,
+    pub progress_gte: ::cloudtower_runtime::Nullable<f64>,
+    pub progress_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<f64>>,
+    pub progress_lt: ::cloudtower_runtime::Nullable<f64>,
+    pub progress_lte: ::cloudtower_runtime::Nullable<f64>,
+    pub progress_not: ::cloudtower_runtime::Nullable<f64>,
+    pub progress_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<f64>>,
+    pub size: ::cloudtower_runtime::Nullable<i64>,
+    pub size_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub size_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub size_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub size_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub size_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub size_not: ::cloudtower_runtime::Nullable<i64>,
+    pub size_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub started_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub started_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub started_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub started_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub started_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub started_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub started_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub started_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub status: ::cloudtower_runtime::Nullable<crate::models::LogCollectionStatus>,
+    pub status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::LogCollectionStatus>,
     >,
-    pub witness: crate::Nullable<crate::models::WitnessWhereInput>,
+    pub status_not: ::cloudtower_runtime::Nullable<crate::models::LogCollectionStatus>,
+    pub status_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::LogCollectionStatus>,
+    >,
+    pub witness: ::cloudtower_runtime::Nullable<crate::models::WitnessWhereInput>,
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for LogCollectionWhereInput {
+impl ::cloudtower_runtime::codec::Decode for LogCollectionWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("LogCollectionWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1042,8 +1076,8 @@ impl crate::codec::Decode for LogCollectionWhereInput {
     }
 }
 #[cfg(feature = "log-collection")]
-impl crate::codec::Encode for LogCollectionWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LogCollectionWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1163,10 +1197,10 @@ pub struct NestedAggregateLogCollection {
     pub count: i32,
 }
 #[cfg(feature = "log-collection")]
-impl crate::codec::Decode for NestedAggregateLogCollection {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateLogCollection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateLogCollection")?;
@@ -1186,14 +1220,14 @@ impl crate::codec::Decode for NestedAggregateLogCollection {
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateLogCollection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateLogCollection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-log-collection` (operation `CreateLogCollection`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1203,11 +1237,16 @@ impl crate::Client {
         body: &[crate::models::LogCollectionCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::LogCollection>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::LogCollection>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-log-collection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-log-collection",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1220,11 +1259,16 @@ impl crate::Client {
         body: &crate::models::LogCollectionDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteLogCollection>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteLogCollection>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-log-collection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-log-collection",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1237,11 +1281,16 @@ impl crate::Client {
         body: &crate::models::ForceStopLogCollectionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::LogCollection>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::LogCollection>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("force-stop-log-collection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "force-stop-log-collection",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1255,10 +1304,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::LogCollection>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-log-collections", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-log-collections", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1272,27 +1322,78 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::LogCollectionConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-log-collections-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-log-collections-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "log-collection")]
-crate::pagination::list_request!(
-    GetLogCollectionsRequestBody => LogCollection, get_log_collections
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetLogCollectionsRequestBody {
+    type Item = crate::models::LogCollection;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-log-collections", self).read()
+    }
+}
 #[cfg(feature = "log-collection")]
-crate::pagination::count_request!(
-    GetLogCollectionsRequestBody => GetLogCollectionsConnectionRequestBody,
-    get_log_collections_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetLogCollectionsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetLogCollectionsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-log-collections-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::LogCollectionConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "log-collection")]
-crate::pagination::reread_by_id!(
-    LogCollection => GetLogCollectionsRequestBody, LogCollectionWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::LogCollection {
+    type Request = crate::models::GetLogCollectionsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetLogCollectionsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::LogCollectionWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -10,10 +10,10 @@ pub struct GetLogServiceConfigsRequestBody {
 }
 #[cfg(feature = "log-service-config")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetLogServiceConfigsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetLogServiceConfigsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("GetLogServiceConfigsRequestBody")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for GetLogServiceConfigsRequestBody {
     }
 }
 #[cfg(feature = "log-service-config")]
-impl crate::codec::Encode for GetLogServiceConfigsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetLogServiceConfigsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("input", &self.input);
         e.end_object();
@@ -47,10 +47,10 @@ pub struct LogServiceConfig {
     pub service_list: ::std::vec::Vec<::std::string::String>,
 }
 #[cfg(feature = "log-service-config")]
-impl crate::codec::Decode for LogServiceConfig {
+impl ::cloudtower_runtime::codec::Decode for LogServiceConfig {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("LogServiceConfig")?;
@@ -74,8 +74,8 @@ impl crate::codec::Decode for LogServiceConfig {
 }
 #[cfg(feature = "log-service-config")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for LogServiceConfig {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LogServiceConfig {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("group_name", &self.group_name);
         e.required_field("service_list", &self.service_list);
@@ -90,10 +90,10 @@ pub struct LogServiceConfigsInput {
 }
 #[cfg(feature = "log-service-config")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for LogServiceConfigsInput {
+impl ::cloudtower_runtime::codec::Decode for LogServiceConfigsInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("LogServiceConfigsInput")?;
@@ -112,14 +112,14 @@ impl crate::codec::Decode for LogServiceConfigsInput {
     }
 }
 #[cfg(feature = "log-service-config")]
-impl crate::codec::Encode for LogServiceConfigsInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LogServiceConfigsInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-log-service-configs` (operation `GetLogServiceConfigs`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -130,10 +130,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::LogServiceConfig>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-log-service-configs", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-log-service-configs",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

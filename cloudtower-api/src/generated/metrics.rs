@@ -11,10 +11,10 @@ pub struct DataPoint {
     pub typename: ::std::option::Option<crate::models::DataPointTypename>,
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Decode for DataPoint {
+impl ::cloudtower_runtime::codec::Decode for DataPoint {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DataPoint")?;
@@ -36,8 +36,8 @@ impl crate::codec::Decode for DataPoint {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DataPoint {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DataPoint {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("v", &self.v);
         e.required_field("t", &self.t);
@@ -87,17 +87,17 @@ impl ::std::fmt::Display for DataPointTypename {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Decode for DataPointTypename {
+impl ::cloudtower_runtime::codec::Decode for DataPointTypename {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DataPointTypename {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DataPointTypename {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -111,10 +111,10 @@ pub struct GetClusterMetricInput {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetClusterMetricInput {
+impl ::cloudtower_runtime::codec::Decode for GetClusterMetricInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("GetClusterMetricInput")?;
@@ -145,8 +145,8 @@ impl crate::codec::Decode for GetClusterMetricInput {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetClusterMetricInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetClusterMetricInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("range", &self.range);
         e.required_field("clusters", &self.clusters);
@@ -164,10 +164,10 @@ pub struct GetDiskMetricInput {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetDiskMetricInput {
+impl ::cloudtower_runtime::codec::Decode for GetDiskMetricInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("GetDiskMetricInput")?;
@@ -194,8 +194,8 @@ impl crate::codec::Decode for GetDiskMetricInput {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetDiskMetricInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetDiskMetricInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("range", &self.range);
         e.required_field("disks", &self.disks);
@@ -213,10 +213,10 @@ pub struct GetHostMetricInput {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetHostMetricInput {
+impl ::cloudtower_runtime::codec::Decode for GetHostMetricInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("GetHostMetricInput")?;
@@ -243,8 +243,8 @@ impl crate::codec::Decode for GetHostMetricInput {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetHostMetricInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetHostMetricInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("range", &self.range);
         e.required_field("hosts", &self.hosts);
@@ -263,10 +263,10 @@ pub struct GetHostNetworkMetricInput {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetHostNetworkMetricInput {
+impl ::cloudtower_runtime::codec::Decode for GetHostNetworkMetricInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("GetHostNetworkMetricInput")?;
@@ -298,8 +298,8 @@ impl crate::codec::Decode for GetHostNetworkMetricInput {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetHostNetworkMetricInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetHostNetworkMetricInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("hosts", &self.hosts);
         e.required_field("range", &self.range);
@@ -319,10 +319,10 @@ pub struct GetHostServiceMetricInput {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetHostServiceMetricInput {
+impl ::cloudtower_runtime::codec::Decode for GetHostServiceMetricInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("GetHostServiceMetricInput")?;
@@ -357,8 +357,8 @@ impl crate::codec::Decode for GetHostServiceMetricInput {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetHostServiceMetricInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetHostServiceMetricInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("range", &self.range);
         e.required_field("hosts", &self.hosts);
@@ -378,10 +378,10 @@ pub struct GetLunMetricInput {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetLunMetricInput {
+impl ::cloudtower_runtime::codec::Decode for GetLunMetricInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("GetLunMetricInput")?;
@@ -409,8 +409,8 @@ impl crate::codec::Decode for GetLunMetricInput {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetLunMetricInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetLunMetricInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("range", &self.range);
         e.field("hosts", &self.hosts);
@@ -430,10 +430,10 @@ pub struct GetNvmfNamespaceMetricInput {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetNvmfNamespaceMetricInput {
+impl ::cloudtower_runtime::codec::Decode for GetNvmfNamespaceMetricInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("GetNvmfNamespaceMetricInput")?;
@@ -465,8 +465,8 @@ impl crate::codec::Decode for GetNvmfNamespaceMetricInput {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetNvmfNamespaceMetricInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetNvmfNamespaceMetricInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("hosts", &self.hosts);
         e.required_field("nvmfNamespaces", &self.nvmf_namespaces);
@@ -485,10 +485,10 @@ pub struct GetScvmDiskMetricInput {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetScvmDiskMetricInput {
+impl ::cloudtower_runtime::codec::Decode for GetScvmDiskMetricInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("GetScvmDiskMetricInput")?;
@@ -519,8 +519,8 @@ impl crate::codec::Decode for GetScvmDiskMetricInput {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetScvmDiskMetricInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetScvmDiskMetricInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("range", &self.range);
         e.required_field("disks", &self.disks);
@@ -538,10 +538,10 @@ pub struct GetScvmMetricInput {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetScvmMetricInput {
+impl ::cloudtower_runtime::codec::Decode for GetScvmMetricInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("GetScvmMetricInput")?;
@@ -568,8 +568,8 @@ impl crate::codec::Decode for GetScvmMetricInput {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetScvmMetricInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetScvmMetricInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("range", &self.range);
         e.required_field("hosts", &self.hosts);
@@ -588,10 +588,10 @@ pub struct GetScvmNetworkInput {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetScvmNetworkInput {
+impl ::cloudtower_runtime::codec::Decode for GetScvmNetworkInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("GetScvmNetworkInput")?;
@@ -619,8 +619,8 @@ impl crate::codec::Decode for GetScvmNetworkInput {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetScvmNetworkInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetScvmNetworkInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("range", &self.range);
         e.required_field("hosts", &self.hosts);
@@ -640,10 +640,10 @@ pub struct GetScvmServiceMetricInput {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetScvmServiceMetricInput {
+impl ::cloudtower_runtime::codec::Decode for GetScvmServiceMetricInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("GetScvmServiceMetricInput")?;
@@ -678,8 +678,8 @@ impl crate::codec::Decode for GetScvmServiceMetricInput {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetScvmServiceMetricInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetScvmServiceMetricInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("range", &self.range);
         e.required_field("hosts", &self.hosts);
@@ -700,10 +700,10 @@ pub struct GetTopNMetricInput {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetTopNMetricInput {
+impl ::cloudtower_runtime::codec::Decode for GetTopNMetricInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("GetTopNMetricInput")?;
@@ -742,8 +742,8 @@ impl crate::codec::Decode for GetTopNMetricInput {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetTopNMetricInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetTopNMetricInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("metrics", &self.metrics);
         e.required_field("clusters", &self.clusters);
@@ -800,16 +800,16 @@ impl ::std::fmt::Display for GetTopNMetricInputType {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetTopNMetricInputType {
+impl ::cloudtower_runtime::codec::Decode for GetTopNMetricInputType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetTopNMetricInputType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetTopNMetricInputType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -823,10 +823,10 @@ pub struct GetVmMetricInput {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmMetricInput {
+impl ::cloudtower_runtime::codec::Decode for GetVmMetricInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("GetVmMetricInput")?;
@@ -853,8 +853,8 @@ impl crate::codec::Decode for GetVmMetricInput {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetVmMetricInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmMetricInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("range", &self.range);
         e.required_field("metrics", &self.metrics);
@@ -873,10 +873,10 @@ pub struct GetVmNetWorkMetricInput {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmNetWorkMetricInput {
+impl ::cloudtower_runtime::codec::Decode for GetVmNetWorkMetricInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("GetVmNetWorkMetricInput")?;
@@ -908,8 +908,8 @@ impl crate::codec::Decode for GetVmNetWorkMetricInput {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetVmNetWorkMetricInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmNetWorkMetricInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("range", &self.range);
         e.required_field("metrics", &self.metrics);
@@ -928,10 +928,10 @@ pub struct GetVmVolumeMetricInput {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmVolumeMetricInput {
+impl ::cloudtower_runtime::codec::Decode for GetVmVolumeMetricInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("GetVmVolumeMetricInput")?;
@@ -962,8 +962,8 @@ impl crate::codec::Decode for GetVmVolumeMetricInput {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetVmVolumeMetricInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmVolumeMetricInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("range", &self.range);
         e.required_field("metrics", &self.metrics);
@@ -981,10 +981,10 @@ pub struct GetWitnessMetricInput {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetWitnessMetricInput {
+impl ::cloudtower_runtime::codec::Decode for GetWitnessMetricInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("GetWitnessMetricInput")?;
@@ -1015,8 +1015,8 @@ impl crate::codec::Decode for GetWitnessMetricInput {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetWitnessMetricInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetWitnessMetricInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("range", &self.range);
         e.required_field("clusters", &self.clusters);
@@ -1035,10 +1035,10 @@ pub struct GetZoneMetricInput {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetZoneMetricInput {
+impl ::cloudtower_runtime::codec::Decode for GetZoneMetricInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("GetZoneMetricInput")?;
@@ -1073,8 +1073,8 @@ impl crate::codec::Decode for GetZoneMetricInput {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetZoneMetricInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetZoneMetricInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("range", &self.range);
         e.required_field("type", &self.r#type);
@@ -1130,16 +1130,16 @@ impl ::std::fmt::Display for GetZoneMetricInputType {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetZoneMetricInputType {
+impl ::cloudtower_runtime::codec::Decode for GetZoneMetricInputType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Encode for GetZoneMetricInputType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetZoneMetricInputType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1157,10 +1157,10 @@ pub struct Metric {
     pub typename: ::std::option::Option<crate::models::MetricTypename>,
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Decode for Metric {
+impl ::cloudtower_runtime::codec::Decode for Metric {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("Metric")?;
@@ -1191,8 +1191,8 @@ impl crate::codec::Decode for Metric {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Metric {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Metric {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("unit", &self.unit);
         e.required_field("step", &self.step);
@@ -1231,10 +1231,10 @@ pub struct MetricLabel {
     pub typename: ::std::option::Option<crate::models::MetricLabelTypename>,
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Decode for MetricLabel {
+impl ::cloudtower_runtime::codec::Decode for MetricLabel {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("MetricLabel")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1270,8 +1270,8 @@ impl crate::codec::Decode for MetricLabel {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for MetricLabel {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MetricLabel {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("to_hostname", &self.to_hostname);
         e.field("serial_number", &self.serial_number);
@@ -1340,17 +1340,17 @@ impl ::std::fmt::Display for MetricLabelTypename {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Decode for MetricLabelTypename {
+impl ::cloudtower_runtime::codec::Decode for MetricLabelTypename {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for MetricLabelTypename {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MetricLabelTypename {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1363,10 +1363,10 @@ pub struct MetricSample {
     pub typename: ::std::option::Option<crate::models::MetricSampleTypename>,
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Decode for MetricSample {
+impl ::cloudtower_runtime::codec::Decode for MetricSample {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("MetricSample")?;
@@ -1388,8 +1388,8 @@ impl crate::codec::Decode for MetricSample {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for MetricSample {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MetricSample {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("point", &self.point);
         e.required_field("labels", &self.labels);
@@ -1439,17 +1439,17 @@ impl ::std::fmt::Display for MetricSampleTypename {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Decode for MetricSampleTypename {
+impl ::cloudtower_runtime::codec::Decode for MetricSampleTypename {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for MetricSampleTypename {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MetricSampleTypename {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1462,10 +1462,10 @@ pub struct MetricStream {
     pub typename: ::std::option::Option<crate::models::MetricStreamTypename>,
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Decode for MetricStream {
+impl ::cloudtower_runtime::codec::Decode for MetricStream {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("MetricStream")?;
@@ -1487,8 +1487,8 @@ impl crate::codec::Decode for MetricStream {
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for MetricStream {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MetricStream {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("points", &self.points);
         e.required_field("labels", &self.labels);
@@ -1538,17 +1538,17 @@ impl ::std::fmt::Display for MetricStreamTypename {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Decode for MetricStreamTypename {
+impl ::cloudtower_runtime::codec::Decode for MetricStreamTypename {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for MetricStreamTypename {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MetricStreamTypename {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1594,17 +1594,17 @@ impl ::std::fmt::Display for MetricTypename {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Decode for MetricTypename {
+impl ::cloudtower_runtime::codec::Decode for MetricTypename {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for MetricTypename {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MetricTypename {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1702,21 +1702,21 @@ impl ::std::fmt::Display for MetricUnit {
     }
 }
 #[cfg(feature = "metrics")]
-impl crate::codec::Decode for MetricUnit {
+impl ::cloudtower_runtime::codec::Decode for MetricUnit {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for MetricUnit {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MetricUnit {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-cluster-metrics` (operation `GetClusterMetrics`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1726,11 +1726,12 @@ impl crate::Client {
         body: &crate::models::GetClusterMetricInput,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-cluster-metrics", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-cluster-metrics", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1743,11 +1744,12 @@ impl crate::Client {
         body: &crate::models::GetDiskMetricInput,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-disk-metrics", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-disk-metrics", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1760,11 +1762,12 @@ impl crate::Client {
         body: &crate::models::GetHostMetricInput,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-host-metrics", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-host-metrics", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1777,11 +1780,15 @@ impl crate::Client {
         body: &crate::models::GetHostNetworkMetricInput,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-host-network-metrics", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-host-network-metrics",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1794,11 +1801,15 @@ impl crate::Client {
         body: &crate::models::GetHostServiceMetricInput,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-host-service-metrics", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-host-service-metrics",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1811,11 +1822,12 @@ impl crate::Client {
         body: &crate::models::GetLunMetricInput,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-lun-metrics", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-lun-metrics", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1828,14 +1840,15 @@ impl crate::Client {
         body: &crate::models::GetNvmfNamespaceMetricInput,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-nvmf-namespace-metrics",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-nvmf-namespace-metrics",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1848,11 +1861,15 @@ impl crate::Client {
         body: &crate::models::GetScvmDiskMetricInput,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-scvm-disk-metrics", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-scvm-disk-metrics",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1865,11 +1882,12 @@ impl crate::Client {
         body: &crate::models::GetScvmMetricInput,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-scvm-metrics", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-scvm-metrics", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1882,11 +1900,15 @@ impl crate::Client {
         body: &crate::models::GetScvmNetworkInput,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-scvm-network-metrics", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-scvm-network-metrics",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1899,11 +1921,15 @@ impl crate::Client {
         body: &crate::models::GetScvmServiceMetricInput,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-scvm-service-metrics", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-scvm-service-metrics",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1916,14 +1942,15 @@ impl crate::Client {
         body: &crate::models::GetTopNMetricInput,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-top-n-metrics-in-clusters",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-top-n-metrics-in-clusters",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1936,11 +1963,12 @@ impl crate::Client {
         body: &crate::models::GetVmMetricInput,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vm-metrics", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vm-metrics", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1953,11 +1981,15 @@ impl crate::Client {
         body: &crate::models::GetVmNetWorkMetricInput,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vm-network-metrics", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-network-metrics",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1970,11 +2002,15 @@ impl crate::Client {
         body: &crate::models::GetVmVolumeMetricInput,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vm-volume-metrics", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-volume-metrics",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1987,11 +2023,12 @@ impl crate::Client {
         body: &crate::models::GetWitnessMetricInput,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-witness-metrics", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-witness-metrics", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2004,11 +2041,12 @@ impl crate::Client {
         body: &crate::models::GetZoneMetricInput,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Metric>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-zone-metrics", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-zone-metrics", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -375,3326 +375,3326 @@ pub use self::zone::*;
 #[cfg(feature = "zone-topo")]
 pub use self::zone_topo::*;
 /// Every operation of the API, in path order.
-pub const OPERATIONS: &[crate::OperationInfo] = &[
-    crate::OperationInfo {
+pub const OPERATIONS: &[::cloudtower_runtime::OperationInfo] = &[
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "AbortMigrateVmAcrossCluster",
         path: "abort-migrate-vm-across-cluster",
         method: "abort_migrate_vm_across_cluster",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "AddClustersToDatacenter",
         path: "add-clusters-to-datacenter",
         method: "add_clusters_to_datacenter",
         module: "datacenter",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "AddLabelsToResources",
         path: "add-labels-to-resources",
         method: "add_labels_to_resources",
         module: "label",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "AddVmCdRom",
         path: "add-vm-cd-rom",
         method: "add_vm_cd_rom",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "AddVmDisk",
         path: "add-vm-disk",
         method: "add_vm_disk",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "AddVmGpuDevice",
         path: "add-vm-gpu-device",
         method: "add_vm_gpu_device",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "AddVmNic",
         path: "add-vm-nic",
         method: "add_vm_nic",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "AddVmPciNic",
         path: "add-vm-pci-nic",
         method: "add_vm_pci_nic",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "AddVmToFolder",
         path: "add-vm-to-folder",
         method: "add_vm_to_folder",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "BackupRebuildVm",
         path: "backup-rebuild-vm",
         method: "backup_rebuild_vm",
         module: "backup_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "BackupRestoreVmInPlace",
         path: "backup-restore-vm-in-place",
         method: "backup_restore_vm_in_place",
         module: "backup_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "BatchCreateVirtualPrivateCloudFloatingIps",
         path: "batch-create-virtual-private-cloud-floating-ips",
         method: "batch_create_virtual_private_cloud_floating_ips",
         module: "virtual_private_cloud_floating_ip",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CancelUploadTask",
         path: "cancel-upload-task",
         method: "cancel_upload_task",
         module: "upload_task",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ClearSystemServiceAlertNotificationConfig",
         path: "clear-system-service-alert-notification-config",
         method: "clear_system_service_alert_notification_config",
         module: "observability",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CloneContentLibraryVmTemplateFromVm",
         path: "clone-content-library-vm-template-from-vm",
         method: "clone_content_library_vm_template_from_vm",
         module: "content_library_vm_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CloneIscsiLunFromSnapshot",
         path: "clone-iscsi-lun-from-snapshot",
         method: "clone_iscsi_lun_from_snapshot",
         module: "iscsi_lun",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CloneNvmfNamespaceFromSnapshot",
         path: "clone-nvmf-namespace-from-snapshot",
         method: "clone_nvmf_namespace_from_snapshot",
         module: "nvmf_namespace",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CloneSnapshotGroup",
         path: "clone-snapshot-group",
         method: "clone_snapshot_group",
         module: "snapshot_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CloneVm",
         path: "clone-vm",
         method: "clone_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CloneVmTemplateFromVm",
         path: "clone-vm-template-from-vm",
         method: "clone_vm_template_from_vm",
         module: "vm_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CloneVmVolume",
         path: "clone-vm-volume",
         method: "clone_vm_volume",
         module: "vm_volume",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ConnectCluster",
         path: "connect-cluster",
         method: "connect_cluster",
         module: "cluster",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ConvertContentLibraryVmTemplateFromVm",
         path: "convert-content-library-vm-template-from-vm",
         method: "convert_content_library_vm_template_from_vm",
         module: "content_library_vm_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ConvertVmTemplateFromVm",
         path: "convert-vm-template-from-vm",
         method: "convert_vm_template_from_vm",
         module: "vm_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ConvertVmTemplateToVm",
         path: "convert-vm-template-to-vm",
         method: "convert_vm_template_to_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CopyIscsiLun",
         path: "copy-iscsi-lun",
         method: "copy_iscsi_lun",
         module: "iscsi_lun",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateAlertNotifier",
         path: "create-alert-notifier",
         method: "create_alert_notifier",
         module: "alert_notifier",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateBackupPlan",
         path: "create-backup-plan",
         method: "create_backup_plan",
         module: "backup_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateBrickTopo",
         path: "create-brick-topo",
         method: "create_brick_topo",
         module: "brick_topo",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateClusterRecycleBinSetting",
         path: "create-cluster-recycle-bin-setting",
         method: "create_cluster_recycle_bin_setting",
         module: "global_settings",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateConsistencyGroup",
         path: "create-consistency-group",
         method: "create_consistency_group",
         module: "consistency_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateConsistencyGroupSnapshot",
         path: "create-consistency-snapshot-group",
         method: "create_consistency_group_snapshot",
         module: "consistency_group_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateDatacenter",
         path: "create-datacenter",
         method: "create_datacenter",
         module: "datacenter",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateEntityFilter",
         path: "create-entity-filter",
         method: "create_entity_filter",
         module: "entity_filter",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateGraph",
         path: "create-graph",
         method: "create_graph",
         module: "graph",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateHost",
         path: "create-host",
         method: "create_host",
         module: "host",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateIscsiLun",
         path: "create-iscsi-lun",
         method: "create_iscsi_lun",
         module: "iscsi_lun",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateIscsiLunSnapshot",
         path: "create-iscsi-lun-snapshot",
         method: "create_iscsi_lun_snapshot",
         module: "iscsi_lun_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateIscsiTarget",
         path: "create-iscsi-target",
         method: "create_iscsi_target",
         module: "iscsi_target",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateIsolationPolicy",
         path: "create-isolation-policy",
         method: "create_isolation_policy",
         module: "isolation_policy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateLabel",
         path: "create-label",
         method: "create_label",
         module: "label",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateLogCollection",
         path: "create-log-collection",
         method: "create_log_collection",
         module: "log_collection",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateNamespaceGroup",
         path: "create-namespace-group",
         method: "create_namespace_group",
         module: "namespace_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateNetworkPolicyRuleService",
         path: "create-network-policy-rule-service",
         method: "create_network_policy_rule_service",
         module: "network_policy_rule_service",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateNfsExport",
         path: "create-nfs-export",
         method: "create_nfs_export",
         module: "nfs_export",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateNvmfNamespace",
         path: "create-nvmf-namespace",
         method: "create_nvmf_namespace",
         module: "nvmf_namespace",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateNvmfNamespaceSnapshot",
         path: "create-nvmf-namespace-snapshot",
         method: "create_nvmf_namespace_snapshot",
         module: "nvmf_namespace_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateNvmfSubsystem",
         path: "create-nvmf-subsystem",
         method: "create_nvmf_subsystem",
         module: "nvmf_subsystem",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateOrganization",
         path: "create-organization",
         method: "create_organization",
         module: "organization",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateRackTopo",
         path: "create-rack-topo",
         method: "create_rack_topo",
         module: "rack_topo",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateReportTemplate",
         path: "create-report-template",
         method: "create_report_template",
         module: "report_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateRole",
         path: "create-role",
         method: "create_role",
         module: "user_role_next",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateRootUser",
         path: "create-root-user",
         method: "create_root_user",
         module: "user",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateSecurityGroup",
         path: "create-security-group",
         method: "create_security_group",
         module: "security_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateSecurityPolicy",
         path: "create-security-policy",
         method: "create_security_policy",
         module: "security_policy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateSnapshotPlan",
         path: "create-snapshot-plan",
         method: "create_snapshot_plan",
         module: "snapshot_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateSnmpTransport",
         path: "create-snmp-transport",
         method: "create_snmp_transport",
         module: "snmp_transport",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateSnmpTrapReceiver",
         path: "create-snmp-trap-receiver",
         method: "create_snmp_trap_receiver",
         module: "snmp_trap_receiver",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateTask",
         path: "create-task",
         method: "create_task",
         module: "task",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateUser",
         path: "create-user",
         method: "create_user",
         module: "user",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateUserAuditLog",
         path: "create-user-audit-log",
         method: "create_user_audit_log",
         module: "user_audit_log",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVcenterAccount",
         path: "create-vcenter-account",
         method: "create_vcenter_account",
         module: "vcenter_account",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVds",
         path: "create-vds",
         method: "create_vds",
         module: "vds",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVdsWithAccessVlan",
         path: "create-vds-with-access-vlan",
         method: "create_vds_with_access_vlan",
         module: "vds",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVdsWithMigrateVlan",
         path: "create-vds-with-migrate-vlan",
         method: "create_vds_with_migrate_vlan",
         module: "vds",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateView",
         path: "create-view",
         method: "create_view",
         module: "view",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVirtualPrivateCloud",
         path: "create-virtual-private-cloud",
         method: "create_virtual_private_cloud",
         module: "virtual_private_cloud",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVirtualPrivateCloudFloatingIp",
         path: "create-virtual-private-cloud-floating-ip",
         method: "create_virtual_private_cloud_floating_ip",
         module: "virtual_private_cloud_floating_ip",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVirtualPrivateCloudNatGateway",
         path: "create-virtual-private-cloud-nat-gateway",
         method: "create_virtual_private_cloud_nat_gateway",
         module: "virtual_private_cloud_nat_gateway",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVirtualPrivateCloudRouteTable",
         path: "create-virtual-private-cloud-route-table",
         method: "create_virtual_private_cloud_route_table",
         module: "virtual_private_cloud_route_table",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVirtualPrivateCloudRouterGateway",
         path: "create-virtual-private-cloud-router-gateway",
         method: "create_virtual_private_cloud_router_gateway",
         module: "virtual_private_cloud_router_gateway",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVirtualPrivateCloudSecurityGroup",
         path: "create-virtual-private-cloud-security-group",
         method: "create_virtual_private_cloud_security_group",
         module: "virtual_private_cloud_security_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVirtualPrivateCloudSecurityPolicy",
         path: "create-virtual-private-cloud-security-policy",
         method: "create_virtual_private_cloud_security_policy",
         module: "virtual_private_cloud_security_policy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVirtualPrivateCloudSubnet",
         path: "create-virtual-private-cloud-subnet",
         method: "create_virtual_private_cloud_subnet",
         module: "virtual_private_cloud_subnet",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVm",
         path: "create-vm",
         method: "create_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVmFolder",
         path: "create-vm-folder",
         method: "create_vm_folder",
         module: "vm_folder",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVmFromContentLibraryTemplate",
         path: "create-vm-from-content-library-template",
         method: "create_vm_from_content_library_template",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVmFromContentLibraryTemplateBatch",
         path: "create-vm-from-content-library-template-batch",
         method: "create_vm_from_content_library_template_batch",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVmFromTemplate",
         path: "create-vm-from-template",
         method: "create_vm_from_template",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVmPlacementGroup",
         path: "create-vm-placement-group",
         method: "create_vm_placement_group",
         module: "vm_placement_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVmSnapshot",
         path: "create-vm-snapshot",
         method: "create_vm_snapshot",
         module: "vm_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVmVlan",
         path: "create-vm-vlan",
         method: "create_vm_vlan",
         module: "vlan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVmVolume",
         path: "create-vm-volume",
         method: "create_vm_volume",
         module: "vm_volume",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVmVolumeSnapshot",
         path: "create-vm-volume-snapshot",
         method: "create_vm_volume_snapshot",
         module: "vm_volume_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteAlertNotifier",
         path: "delete-alert-notifier",
         method: "delete_alert_notifier",
         module: "alert_notifier",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteBackupPlan",
         path: "delete-backup-plan",
         method: "delete_backup_plan",
         module: "backup_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteBackupRestorePoint",
         path: "delete-backup-restore-point",
         method: "delete_backup_restore_point",
         module: "backup_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteBrickTopo",
         path: "delete-brick-topo",
         method: "delete_brick_topo",
         module: "brick_topo",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteCloudTowerApplicationPackage",
         path: "delete-cloudtower-application-package",
         method: "delete_cloud_tower_application_package",
         module: "cloud_tower_application",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteCluster",
         path: "delete-cluster",
         method: "delete_cluster",
         module: "cluster",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteClusterRecycleBinSetting",
         path: "delete-cluster-recycle-bin-setting",
         method: "delete_cluster_recycle_bin_setting",
         module: "global_settings",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteConsistencyGroup",
         path: "delete-consistency-group",
         method: "delete_consistency_group",
         module: "consistency_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteConsistencyGroupSnapshot",
         path: "delete-consistency-snapshot-group",
         method: "delete_consistency_group_snapshot",
         module: "consistency_group_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteContentLibraryImage",
         path: "delete-content-library-image",
         method: "delete_content_library_image",
         module: "content_library_image",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteContentLibraryVmTemplate",
         path: "delete-content-library-vm-template",
         method: "delete_content_library_vm_template",
         module: "content_library_vm_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteDatacenter",
         path: "delete-datacenter",
         method: "delete_datacenter",
         module: "datacenter",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteElfImage",
         path: "delete-elf-image",
         method: "delete_elf_image",
         module: "elf_image",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteEntityFilter",
         path: "delete-entity-filter",
         method: "delete_entity_filter",
         module: "entity_filter",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteGraph",
         path: "delete-graph",
         method: "delete_graph",
         module: "graph",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteIscsiLun",
         path: "delete-iscsi-lun",
         method: "delete_iscsi_lun",
         module: "iscsi_lun",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteIscsiLunSnapshot",
         path: "delete-iscsi-lun-snapshot",
         method: "delete_iscsi_lun_snapshot",
         module: "iscsi_lun_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteIscsiTarget",
         path: "delete-iscsi-target",
         method: "delete_iscsi_target",
         module: "iscsi_target",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteIsolationPolicy",
         path: "delete-isolation-policy",
         method: "delete_isolation_policy",
         module: "isolation_policy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteLabel",
         path: "delete-label",
         method: "delete_label",
         module: "label",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteLogCollection",
         path: "delete-log-collection",
         method: "delete_log_collection",
         module: "log_collection",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteNamespaceGroup",
         path: "delete-namespace-group",
         method: "delete_namespace_group",
         module: "namespace_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteNetworkPolicyRuleService",
         path: "delete-network-policy-rule-service",
         method: "delete_network_policy_rule_service",
         module: "network_policy_rule_service",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteNfsExport",
         path: "delete-nfs-export",
         method: "delete_nfs_export",
         module: "nfs_export",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteNvmfNamespace",
         path: "delete-nvmf-namespace",
         method: "delete_nvmf_namespace",
         module: "nvmf_namespace",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteNvmfNamespaceSnapshot",
         path: "delete-nvmf-namespace-snapshot",
         method: "delete_nvmf_namespace_snapshot",
         module: "nvmf_namespace_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteNvmfSubsystem",
         path: "delete-nvmf-subsystem",
         method: "delete_nvmf_subsystem",
         module: "nvmf_subsystem",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteOrganization",
         path: "delete-organization",
         method: "delete_organization",
         module: "organization",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteRackTopo",
         path: "delete-rack-topo",
         method: "delete_rack_topo",
         module: "rack_topo",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteReportTemplate",
         path: "delete-report-template",
         method: "delete_report_template",
         module: "report_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteRole",
         path: "delete-role",
         method: "delete_role",
         module: "user_role_next",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteSecurityGroup",
         path: "delete-security-group",
         method: "delete_security_group",
         module: "security_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteSecurityPolicy",
         path: "delete-security-policy",
         method: "delete_security_policy",
         module: "security_policy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteSnapshotGroup",
         path: "delete-snapshot-group",
         method: "delete_snapshot_group",
         module: "snapshot_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteSnapshotPlan",
         path: "delete-snapshot-plan",
         method: "delete_snapshot_plan",
         module: "snapshot_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteSnmpTransport",
         path: "delete-snmp-transport",
         method: "delete_snmp_transport",
         module: "snmp_transport",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteSnmpTrapReceiver",
         path: "delete-snmp-trap-receiver",
         method: "delete_snmp_trap_receiver",
         module: "snmp_trap_receiver",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteUser",
         path: "delete-user",
         method: "delete_user",
         module: "user",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVds",
         path: "delete-vds",
         method: "delete_vds",
         module: "vds",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteView",
         path: "delete-view",
         method: "delete_view",
         module: "view",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVirtualPrivateCloud",
         path: "delete-virtual-private-cloud",
         method: "delete_virtual_private_cloud",
         module: "virtual_private_cloud",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVirtualPrivateCloudFloatingIp",
         path: "delete-virtual-private-cloud-floating-ip",
         method: "delete_virtual_private_cloud_floating_ip",
         module: "virtual_private_cloud_floating_ip",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVirtualPrivateCloudNatGateway",
         path: "delete-virtual-private-cloud-nat-gateway",
         method: "delete_virtual_private_cloud_nat_gateway",
         module: "virtual_private_cloud_nat_gateway",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVirtualPrivateCloudRouteTable",
         path: "delete-virtual-private-cloud-route-table",
         method: "delete_virtual_private_cloud_route_table",
         module: "virtual_private_cloud_route_table",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVirtualPrivateCloudRouterGateway",
         path: "delete-virtual-private-cloud-router-gateway",
         method: "delete_virtual_private_cloud_router_gateway",
         module: "virtual_private_cloud_router_gateway",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVirtualPrivateCloudSecurityGroup",
         path: "delete-virtual-private-cloud-security-group",
         method: "delete_virtual_private_cloud_security_group",
         module: "virtual_private_cloud_security_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVirtualPrivateCloudSecurityPolicy",
         path: "delete-virtual-private-cloud-security-policy",
         method: "delete_virtual_private_cloud_security_policy",
         module: "virtual_private_cloud_security_policy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVirtualPrivateCloudSubnet",
         path: "delete-virtual-private-cloud-subnet",
         method: "delete_virtual_private_cloud_subnet",
         module: "virtual_private_cloud_subnet",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVm",
         path: "delete-vm",
         method: "delete_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVmFolder",
         path: "delete-vm-folder",
         method: "delete_vm_folder",
         module: "vm_folder",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVmPlacementGroup",
         path: "delete-vm-placement-group",
         method: "delete_vm_placement_group",
         module: "vm_placement_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVmSnapshot",
         path: "delete-vm-snapshot",
         method: "delete_vm_snapshot",
         module: "vm_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVmTemplate",
         path: "delete-vm-template",
         method: "delete_vm_template",
         module: "vm_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVlan",
         path: "delete-vm-vlan",
         method: "delete_vlan",
         module: "vlan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVmVolumeFromVm",
         path: "delete-vm-volume",
         method: "delete_vm_volume_from_vm",
         module: "vm_volume",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVmVolumeSnapshot",
         path: "delete-vm-volume-snapshot",
         method: "delete_vm_volume_snapshot",
         module: "vm_volume_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DeployCloudTowerApplication",
         path: "deploy-cloudtower-application",
         method: "deploy_cloud_tower_application",
         module: "cloud_tower_application",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DisassociateSystemServiceFromObsService",
         path: "disassociate-system-service-from-obs-service",
         method: "disassociate_system_service_from_obs_service",
         module: "observability",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DistributeContentLibraryImageClusters",
         path: "distribute-content-library-image-clusters",
         method: "distribute_content_library_image_clusters",
         module: "content_library_image",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "DistributeContentLibraryVmtemplateClusters",
         path: "distribute-content-library-vm-template-clusters",
         method: "distribute_content_library_vmtemplate_clusters",
         module: "content_library_vm_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "EjectIsoFromVmCdRom",
         path: "eject-iso-from-vm-cd-rom",
         method: "eject_iso_from_vm_cd_rom",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "EnterMaintenanceMode",
         path: "enter-maintance-mode",
         method: "enter_maintenance_mode",
         module: "host",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "EnterMaintenanceModePrecheckResult",
         path: "enter-maintance-mode-precheck-result",
         method: "enter_maintenance_mode_precheck_result",
         module: "host",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "EnterMaintenanceModePreCheck",
         path: "enter-maintenance-mode-precheck",
         method: "enter_maintenance_mode_pre_check",
         module: "host",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ExecuteBackupPlan",
         path: "execute-backup-plan",
         method: "execute_backup_plan",
         module: "backup_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ExecuteSnapshotPlan",
         path: "execute-snapshot-plan",
         method: "execute_snapshot_plan",
         module: "snapshot_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ExitMaintenanceMode",
         path: "exit-maintance-mode",
         method: "exit_maintenance_mode",
         module: "host",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ExitMaintenanceModePrecheckResult",
         path: "exit-maintance-mode-precheck-result",
         method: "exit_maintenance_mode_precheck_result",
         module: "host",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ExpandVmDisk",
         path: "expand-vm-disk",
         method: "expand_vm_disk",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ExportContentLibraryVmTemplate",
         path: "export-content-library-vm-template",
         method: "export_content_library_vm_template",
         module: "content_library_vm_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ExportCSV",
         path: "export-csv",
         method: "export_csv",
         module: "table_reporter",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ExportVm",
         path: "export-vm",
         method: "export_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ExportVmVolume",
         path: "export-vm-volume",
         method: "export_vm_volume",
         module: "vm_volume",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ForceRestartVm",
         path: "force-restart-vm",
         method: "force_restart_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ForceStopLogCollection",
         path: "force-stop-log-collection",
         method: "force_stop_log_collection",
         module: "log_collection",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GenerateFromReportTemplate",
         path: "generate-from-report-template",
         method: "generate_from_report_template",
         module: "report_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetAlertNotifiers",
         path: "get-alert-notifiers",
         method: "get_alert_notifiers",
         module: "alert_notifier",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetAlertNotifiersConnection",
         path: "get-alert-notifiers-connection",
         method: "get_alert_notifiers_connection",
         module: "alert_notifier",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetAlertRules",
         path: "get-alert-rules",
         method: "get_alert_rules",
         module: "alert_rule",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetAlertRulesConnection",
         path: "get-alert-rules-connection",
         method: "get_alert_rules_connection",
         module: "alert_rule",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetAlerts",
         path: "get-alerts",
         method: "get_alerts",
         module: "alert",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetAlertsConnection",
         path: "get-alerts-connection",
         method: "get_alerts_connection",
         module: "alert",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetApplications",
         path: "get-applications",
         method: "get_applications",
         module: "application",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetApplicationsConnection",
         path: "get-applications-connection",
         method: "get_applications_connection",
         module: "application",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupPlanExecutions",
         path: "get-backup-plan-executions",
         method: "get_backup_plan_executions",
         module: "backup_plan_execution",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupPlanExecutionsConnection",
         path: "get-backup-plan-executions-connection",
         method: "get_backup_plan_executions_connection",
         module: "backup_plan_execution",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupPlans",
         path: "get-backup-plans",
         method: "get_backup_plans",
         module: "backup_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupPlansConnection",
         path: "get-backup-plans-connection",
         method: "get_backup_plans_connection",
         module: "backup_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupRestoreExecutions",
         path: "get-backup-restore-executions",
         method: "get_backup_restore_executions",
         module: "backup_restore_execution",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupRestoreExecutionsConnection",
         path: "get-backup-restore-executions-connection",
         method: "get_backup_restore_executions_connection",
         module: "backup_restore_execution",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupRestorePointMetadata",
         path: "get-backup-restore-point-metadata",
         method: "get_backup_restore_point_metadata",
         module: "backup_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupRestorePoints",
         path: "get-backup-restore-points",
         method: "get_backup_restore_points",
         module: "backup_restore_point",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupRestorePointsConnection",
         path: "get-backup-restore-points-connection",
         method: "get_backup_restore_points_connection",
         module: "backup_restore_point",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupServices",
         path: "get-backup-services",
         method: "get_backup_services",
         module: "backup_service",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupServicesConnection",
         path: "get-backup-services-connection",
         method: "get_backup_services_connection",
         module: "backup_service",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupStoreRepositories",
         path: "get-backup-store-repositories",
         method: "get_backup_store_repositories",
         module: "backup_store_repository",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupStoreRepositoriesConnection",
         path: "get-backup-store-repositories-connection",
         method: "get_backup_store_repositories_connection",
         module: "backup_store_repository",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupTargetExecutions",
         path: "get-backup-target-executions",
         method: "get_backup_target_executions",
         module: "backup_target_execution",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupTargetExecutionsConnection",
         path: "get-backup-target-executions-connection",
         method: "get_backup_target_executions_connection",
         module: "backup_target_execution",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBrickTopoes",
         path: "get-brick-topoes",
         method: "get_brick_topoes",
         module: "brick_topo",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBrickTopoesConnection",
         path: "get-brick-topoes-connection",
         method: "get_brick_topoes_connection",
         module: "brick_topo",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetCloudTowerApplicationPackagesConnection",
         path: "get-cloud-tower-application-packages-connection",
         method: "get_cloud_tower_application_packages_connection",
         module: "cloud_tower_application_package",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetCloudTowerApplicationsConnection",
         path: "get-cloud-tower-applications-connection",
         method: "get_cloud_tower_applications_connection",
         module: "cloud_tower_application",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetCloudTowerApplicationPackages",
         path: "get-cloudtower-application-packages",
         method: "get_cloud_tower_application_packages",
         module: "cloud_tower_application_package",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetCloudTowerApplications",
         path: "get-cloudtower-applications",
         method: "get_cloud_tower_applications",
         module: "cloud_tower_application",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterImages",
         path: "get-cluster-images",
         method: "get_cluster_images",
         module: "cluster_image",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterImagesConnection",
         path: "get-cluster-images-connection",
         method: "get_cluster_images_connection",
         module: "cluster_image",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterMetrics",
         path: "get-cluster-metrics",
         method: "get_cluster_metrics",
         module: "metrics",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterSettingses",
         path: "get-cluster-settingses",
         method: "get_cluster_settingses",
         module: "cluster_settings",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterSettingsesConnection",
         path: "get-cluster-settingses-connection",
         method: "get_cluster_settingses_connection",
         module: "cluster_settings",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterStorageInfo",
         path: "get-cluster-storage-info",
         method: "get_cluster_storage_info",
         module: "cluster",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterTopoes",
         path: "get-cluster-topoes",
         method: "get_cluster_topoes",
         module: "cluster_topo",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterTopoesConnection",
         path: "get-cluster-topoes-connection",
         method: "get_cluster_topoes_connection",
         module: "cluster_topo",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterUpgradeHistories",
         path: "get-cluster-upgrade-histories",
         method: "get_cluster_upgrade_histories",
         module: "cluster_upgrade_history",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterUpgradeHistoriesConnection",
         path: "get-cluster-upgrade-histories-connection",
         method: "get_cluster_upgrade_histories_connection",
         module: "cluster_upgrade_history",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusters",
         path: "get-clusters",
         method: "get_clusters",
         module: "cluster",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClustersConnection",
         path: "get-clusters-connection",
         method: "get_clusters_connection",
         module: "cluster",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetConsistencyGroupSnapshots",
         path: "get-consistency-group-snapshots",
         method: "get_consistency_group_snapshots",
         module: "consistency_group_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetConsistencyGroupSnapshotsConnection",
         path: "get-consistency-group-snapshots-connection",
         method: "get_consistency_group_snapshots_connection",
         module: "consistency_group_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetConsistencyGroups",
         path: "get-consistency-groups",
         method: "get_consistency_groups",
         module: "consistency_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetConsistencyGroupsConnection",
         path: "get-consistency-groups-connection",
         method: "get_consistency_groups_connection",
         module: "consistency_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetContentLibraryImages",
         path: "get-content-library-images",
         method: "get_content_library_images",
         module: "content_library_image",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetContentLibraryImagesConnection",
         path: "get-content-library-images-connection",
         method: "get_content_library_images_connection",
         module: "content_library_image",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetContentLibraryVmTemplates",
         path: "get-content-library-vm-templates",
         method: "get_content_library_vm_templates",
         module: "content_library_vm_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetContentLibraryVmTemplatesConnection",
         path: "get-content-library-vm-templates-connection",
         method: "get_content_library_vm_templates_connection",
         module: "content_library_vm_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetDatacenters",
         path: "get-datacenters",
         method: "get_datacenters",
         module: "datacenter",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetDatacentersConnection",
         path: "get-datacenters-connection",
         method: "get_datacenters_connection",
         module: "datacenter",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetDeploys",
         path: "get-deploys",
         method: "get_deploys",
         module: "deploy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetDeploysConnection",
         path: "get-deploys-connection",
         method: "get_deploys_connection",
         module: "deploy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetDetailVmInfoByGpuDevices",
         path: "get-detail-vm-info-by-gpu-devices",
         method: "get_detail_vm_info_by_gpu_devices",
         module: "gpu_device",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetDiscoverHosts",
         path: "get-discover-hosts",
         method: "get_discover_hosts",
         module: "discovered_host",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetDiskMetrics",
         path: "get-disk-metrics",
         method: "get_disk_metrics",
         module: "metrics",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetDisks",
         path: "get-disks",
         method: "get_disks",
         module: "disk",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetDisksConnection",
         path: "get-disks-connection",
         method: "get_disks_connection",
         module: "disk",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetElfDataStores",
         path: "get-elf-data-stores",
         method: "get_elf_data_stores",
         module: "elf_data_store",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetElfDataStoresConnection",
         path: "get-elf-data-stores-connection",
         method: "get_elf_data_stores_connection",
         module: "elf_data_store",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetElfImages",
         path: "get-elf-images",
         method: "get_elf_images",
         module: "elf_image",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetElfImagesConnection",
         path: "get-elf-images-connection",
         method: "get_elf_images_connection",
         module: "elf_image",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetElfStoragePolicies",
         path: "get-elf-storage-policies",
         method: "get_elf_storage_policies",
         module: "elf_storage_policy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetElfStoragePoliciesConnection",
         path: "get-elf-storage-policies-connection",
         method: "get_elf_storage_policies_connection",
         module: "elf_storage_policy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetEntityFilters",
         path: "get-entity-filters",
         method: "get_entity_filters",
         module: "entity_filter",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetEntityFiltersConnection",
         path: "get-entity-filters-connection",
         method: "get_entity_filters_connection",
         module: "entity_filter",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetEverouteClusters",
         path: "get-everoute-clusters",
         method: "get_everoute_clusters",
         module: "everoute_cluster",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetEverouteClustersConnection",
         path: "get-everoute-clusters-connection",
         method: "get_everoute_clusters_connection",
         module: "everoute_cluster",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetEverouteLicenses",
         path: "get-everoute-licenses",
         method: "get_everoute_licenses",
         module: "everoute_license",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetEverouteLicensesConnection",
         path: "get-everoute-licenses-connection",
         method: "get_everoute_licenses_connection",
         module: "everoute_license",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetEveroutePackages",
         path: "get-everoute-packages",
         method: "get_everoute_packages",
         module: "everoute_package",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetEveroutePackagesConnection",
         path: "get-everoute-packages-connection",
         method: "get_everoute_packages_connection",
         module: "everoute_package",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetExportFileDownloadLinks",
         path: "get-export-file-download-links",
         method: "get_export_file_download_links",
         module: "ovf",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetGlobalAlertRules",
         path: "get-global-alert-rules",
         method: "get_global_alert_rules",
         module: "global_alert_rule",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetGlobalAlertRulesConnection",
         path: "get-global-alert-rules-connection",
         method: "get_global_alert_rules_connection",
         module: "global_alert_rule",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetGlobalSettingses",
         path: "get-global-settingses",
         method: "get_global_settingses",
         module: "global_settings",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetGlobalSettingsesConnection",
         path: "get-global-settingses-connection",
         method: "get_global_settingses_connection",
         module: "global_settings",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetGpuDevices",
         path: "get-gpu-devices",
         method: "get_gpu_devices",
         module: "gpu_device",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetGpuDevicesConnection",
         path: "get-gpu-devices-connection",
         method: "get_gpu_devices_connection",
         module: "gpu_device",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetGraphs",
         path: "get-graphs",
         method: "get_graphs",
         module: "graph",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetGraphsConnection",
         path: "get-graphs-connection",
         method: "get_graphs_connection",
         module: "graph",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetHostMetrics",
         path: "get-host-metrics",
         method: "get_host_metrics",
         module: "metrics",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetHostNetworkMetrics",
         path: "get-host-network-metrics",
         method: "get_host_network_metrics",
         module: "metrics",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetHostServicekMetrics",
         path: "get-host-service-metrics",
         method: "get_host_servicek_metrics",
         module: "metrics",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetHosts",
         path: "get-hosts",
         method: "get_hosts",
         module: "host",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetHostsConnection",
         path: "get-hosts-connection",
         method: "get_hosts_connection",
         module: "host",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIpmis",
         path: "get-ipmis",
         method: "get_ipmis",
         module: "ipmi",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIscsiConnections",
         path: "get-iscsi-connections",
         method: "get_iscsi_connections",
         module: "iscsi_connection",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIscsiConnectionsConnection",
         path: "get-iscsi-connections-connection",
         method: "get_iscsi_connections_connection",
         module: "iscsi_connection",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIscsiLunSnapshots",
         path: "get-iscsi-lun-snapshots",
         method: "get_iscsi_lun_snapshots",
         module: "iscsi_lun_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIscsiLunSnapshotsConnection",
         path: "get-iscsi-lun-snapshots-connection",
         method: "get_iscsi_lun_snapshots_connection",
         module: "iscsi_lun_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIscsiLuns",
         path: "get-iscsi-luns",
         method: "get_iscsi_luns",
         module: "iscsi_lun",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIscsiLunsConnection",
         path: "get-iscsi-luns-connection",
         method: "get_iscsi_luns_connection",
         module: "iscsi_lun",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIscsiTargets",
         path: "get-iscsi-targets",
         method: "get_iscsi_targets",
         module: "iscsi_target",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIscsiTargetsConnection",
         path: "get-iscsi-targets-connection",
         method: "get_iscsi_targets_connection",
         module: "iscsi_target",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIsolationPolicies",
         path: "get-isolation-policies",
         method: "get_isolation_policies",
         module: "isolation_policy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIsolationPoliciesConnection",
         path: "get-isolation-policies-connection",
         method: "get_isolation_policies_connection",
         module: "isolation_policy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetLabels",
         path: "get-labels",
         method: "get_labels",
         module: "label",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetLabelsConnection",
         path: "get-labels-connection",
         method: "get_labels_connection",
         module: "label",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetLicenses",
         path: "get-licenses",
         method: "get_licenses",
         module: "license",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetLicensesConnection",
         path: "get-licenses-connection",
         method: "get_licenses_connection",
         module: "license",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetLogCollections",
         path: "get-log-collections",
         method: "get_log_collections",
         module: "log_collection",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetLogCollectionsConnection",
         path: "get-log-collections-connection",
         method: "get_log_collections_connection",
         module: "log_collection",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetLogServiceConfigs",
         path: "get-log-service-configs",
         method: "get_log_service_configs",
         module: "log_service_config",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetLunMetrics",
         path: "get-lun-metrics",
         method: "get_lun_metrics",
         module: "metrics",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetMetaLeader",
         path: "get-meta-leader",
         method: "get_meta_leader",
         module: "cluster",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetMyInfo",
         path: "get-my-info",
         method: "get_my_info",
         module: "user",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNamespaceGroups",
         path: "get-namespace-groups",
         method: "get_namespace_groups",
         module: "namespace_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNamespaceGroupsConnection",
         path: "get-namespace-groups-connection",
         method: "get_namespace_groups_connection",
         module: "namespace_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNetworkPolicyRuleServices",
         path: "get-network-policy-rule-services",
         method: "get_network_policy_rule_services",
         module: "network_policy_rule_service",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNetworkPolicyRuleServicesConnection",
         path: "get-network-policy-rule-services-connection",
         method: "get_network_policy_rule_services_connection",
         module: "network_policy_rule_service",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNfsExports",
         path: "get-nfs-exports",
         method: "get_nfs_exports",
         module: "nfs_export",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNfsExportsConnection",
         path: "get-nfs-exports-connection",
         method: "get_nfs_exports_connection",
         module: "nfs_export",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNfsInodes",
         path: "get-nfs-inodes",
         method: "get_nfs_inodes",
         module: "nfs_inode",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNfsInodesConnection",
         path: "get-nfs-inodes-connection",
         method: "get_nfs_inodes_connection",
         module: "nfs_inode",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNics",
         path: "get-nics",
         method: "get_nics",
         module: "nic",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNicsConnection",
         path: "get-nics-connection",
         method: "get_nics_connection",
         module: "nic",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNodeTopoes",
         path: "get-node-topoes",
         method: "get_node_topoes",
         module: "node_topo",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNodeTopoesConnection",
         path: "get-node-topoes-connection",
         method: "get_node_topoes_connection",
         module: "node_topo",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNtpServiceUrl",
         path: "get-ntp-service-url",
         method: "get_ntp_service_url",
         module: "ntp",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNvmfNamespaceMetrics",
         path: "get-nvmf-namespace-metrics",
         method: "get_nvmf_namespace_metrics",
         module: "metrics",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNvmfNamespaceSnapshots",
         path: "get-nvmf-namespace-snapshots",
         method: "get_nvmf_namespace_snapshots",
         module: "nvmf_namespace_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNvmfNamespaceSnapshotsConnection",
         path: "get-nvmf-namespace-snapshots-connection",
         method: "get_nvmf_namespace_snapshots_connection",
         module: "nvmf_namespace_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNvmfNamespaces",
         path: "get-nvmf-namespaces",
         method: "get_nvmf_namespaces",
         module: "nvmf_namespace",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNvmfNamespacesConnection",
         path: "get-nvmf-namespaces-connection",
         method: "get_nvmf_namespaces_connection",
         module: "nvmf_namespace",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNvmfSubsystems",
         path: "get-nvmf-subsystems",
         method: "get_nvmf_subsystems",
         module: "nvmf_subsystem",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNvmfSubsystemsConnection",
         path: "get-nvmf-subsystems-connection",
         method: "get_nvmf_subsystems_connection",
         module: "nvmf_subsystem",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetOrganizations",
         path: "get-organizations",
         method: "get_organizations",
         module: "organization",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetOrganizationsConnection",
         path: "get-organizations-connection",
         method: "get_organizations_connection",
         module: "organization",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetPciDevices",
         path: "get-pci-devices",
         method: "get_pci_devices",
         module: "pci_device",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetPmemDimms",
         path: "get-pmem-dimms",
         method: "get_pmem_dimms",
         module: "pmem_dimm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetPmemDimmsConnection",
         path: "get-pmem-dimms-connection",
         method: "get_pmem_dimms_connection",
         module: "pmem_dimm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetRackTopoes",
         path: "get-rack-topoes",
         method: "get_rack_topoes",
         module: "rack_topo",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetRackTopoesConnection",
         path: "get-rack-topoes-connection",
         method: "get_rack_topoes_connection",
         module: "rack_topo",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetReplicaVms",
         path: "get-replica-vms",
         method: "get_replica_vms",
         module: "replica_vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetReplicaVmsConnection",
         path: "get-replica-vms-connection",
         method: "get_replica_vms_connection",
         module: "replica_vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetReplicationPlans",
         path: "get-replication-plans",
         method: "get_replication_plans",
         module: "replication_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetReplicationPlansConnection",
         path: "get-replication-plans-connection",
         method: "get_replication_plans_connection",
         module: "replication_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetReportTasks",
         path: "get-report-tasks",
         method: "get_report_tasks",
         module: "report_task",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetReportTasksConnection",
         path: "get-report-tasks-connection",
         method: "get_report_tasks_connection",
         module: "report_task",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetReportTemplates",
         path: "get-report-templates",
         method: "get_report_templates",
         module: "report_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetReportTemplatesConnection",
         path: "get-report-templates-connection",
         method: "get_report_templates_connection",
         module: "report_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetScvmDiskMetrics",
         path: "get-scvm-disk-metrics",
         method: "get_scvm_disk_metrics",
         module: "metrics",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSCVMMetrics",
         path: "get-scvm-metrics",
         method: "get_scvm_metrics",
         module: "metrics",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetScvmNetworkMetrics",
         path: "get-scvm-network-metrics",
         method: "get_scvm_network_metrics",
         module: "metrics",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSCVMServicekMetrics",
         path: "get-scvm-service-metrics",
         method: "get_scvm_servicek_metrics",
         module: "metrics",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSecurityGroups",
         path: "get-security-groups",
         method: "get_security_groups",
         module: "security_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSecurityGroupsConnection",
         path: "get-security-groups-connection",
         method: "get_security_groups_connection",
         module: "security_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSecurityPolicies",
         path: "get-security-policies",
         method: "get_security_policies",
         module: "security_policy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSecurityPoliciesConnection",
         path: "get-security-policies-connection",
         method: "get_security_policies_connection",
         module: "security_policy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSmtpServers",
         path: "get-smtp-servers",
         method: "get_smtp_servers",
         module: "smtp_server",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSmtpServersConnection",
         path: "get-smtp-servers-connection",
         method: "get_smtp_servers_connection",
         module: "smtp_server",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnapshotGroups",
         path: "get-snapshot-groups",
         method: "get_snapshot_groups",
         module: "snapshot_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnapshotGroupsConnection",
         path: "get-snapshot-groups-connection",
         method: "get_snapshot_groups_connection",
         module: "snapshot_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnapshotPlanTasks",
         path: "get-snapshot-plan-tasks",
         method: "get_snapshot_plan_tasks",
         module: "snapshot_plan_task",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnapshotPlanTasksConnection",
         path: "get-snapshot-plan-tasks-connection",
         method: "get_snapshot_plan_tasks_connection",
         module: "snapshot_plan_task",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnapshotPlans",
         path: "get-snapshot-plans",
         method: "get_snapshot_plans",
         module: "snapshot_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnapshotPlansConnection",
         path: "get-snapshot-plans-connection",
         method: "get_snapshot_plans_connection",
         module: "snapshot_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnmpTransports",
         path: "get-snmp-transports",
         method: "get_snmp_transports",
         module: "snmp_transport",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnmpTransportsConnection",
         path: "get-snmp-transports-connection",
         method: "get_snmp_transports_connection",
         module: "snmp_transport",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnmpTrapReceivers",
         path: "get-snmp-trap-receivers",
         method: "get_snmp_trap_receivers",
         module: "snmp_trap_receiver",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnmpTrapReceiversConnection",
         path: "get-snmp-trap-receivers-connection",
         method: "get_snmp_trap_receivers_connection",
         module: "snmp_trap_receiver",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSvtImages",
         path: "get-svt-images",
         method: "get_svt_images",
         module: "svt_image",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSvtImagesConnection",
         path: "get-svt-images-connection",
         method: "get_svt_images_connection",
         module: "svt_image",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSystemAuditLogs",
         path: "get-system-audit-logs",
         method: "get_system_audit_logs",
         module: "system_audit_log",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSystemAuditLogsConnection",
         path: "get-system-audit-logs-connection",
         method: "get_system_audit_logs_connection",
         module: "system_audit_log",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetTasks",
         path: "get-tasks",
         method: "get_tasks",
         module: "task",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetTasksConnection",
         path: "get-tasks-connection",
         method: "get_tasks_connection",
         module: "task",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetTopNVmVolumeMetrics",
         path: "get-top-n-metrics-in-clusters",
         method: "get_top_n_vm_volume_metrics",
         module: "metrics",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUploadTasks",
         path: "get-upload-tasks",
         method: "get_upload_tasks",
         module: "upload_task",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUploadTasksConnection",
         path: "get-upload-tasks-connection",
         method: "get_upload_tasks_connection",
         module: "upload_task",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUsbDevices",
         path: "get-usb-devices",
         method: "get_usb_devices",
         module: "usb_device",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUsbDevicesConnection",
         path: "get-usb-devices-connection",
         method: "get_usb_devices_connection",
         module: "usb_device",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUserAuditLogs",
         path: "get-user-audit-logs",
         method: "get_user_audit_logs",
         module: "user_audit_log",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUserAuditLogsConnection",
         path: "get-user-audit-logs-connection",
         method: "get_user_audit_logs_connection",
         module: "user_audit_log",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUserRoleNexts",
         path: "get-user-role-nexts",
         method: "get_user_role_nexts",
         module: "user_role_next",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUserRoleNextsConnection",
         path: "get-user-role-nexts-connection",
         method: "get_user_role_nexts_connection",
         module: "user_role_next",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUsers",
         path: "get-users",
         method: "get_users",
         module: "user",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUsersConnection",
         path: "get-users-connection",
         method: "get_users_connection",
         module: "user",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetV2EverouteLicensesConnection",
         path: "get-v-2-everoute-licenses-connection",
         method: "get_v2_everoute_licenses_connection",
         module: "v2_everoute_license",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetV2EverouteLicenses",
         path: "get-v2-everoute-licenses",
         method: "get_v2_everoute_licenses",
         module: "v2_everoute_license",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVcenterAccounts",
         path: "get-vcenter-accounts",
         method: "get_vcenter_accounts",
         module: "vcenter_account",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVcenterAccountsConnection",
         path: "get-vcenter-accounts-connection",
         method: "get_vcenter_accounts_connection",
         module: "vcenter_account",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVdses",
         path: "get-vdses",
         method: "get_vdses",
         module: "vds",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVdsesConnection",
         path: "get-vdses-connection",
         method: "get_vdses_connection",
         module: "vds",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetApiVersion",
         path: "get-version",
         method: "get_api_version",
         module: "api_info",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetViews",
         path: "get-views",
         method: "get_views",
         module: "view",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetViewsConnection",
         path: "get-views-connection",
         method: "get_views_connection",
         module: "view",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudClusterBindings",
         path: "get-virtual-private-cloud-cluster-bindings",
         method: "get_virtual_private_cloud_cluster_bindings",
         module: "virtual_private_cloud_cluster_binding",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudClusterBindingsConnection",
         path: "get-virtual-private-cloud-cluster-bindings-connection",
         method: "get_virtual_private_cloud_cluster_bindings_connection",
         module: "virtual_private_cloud_cluster_binding",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudEdgeGatewayGroups",
         path: "get-virtual-private-cloud-edge-gateway-groups",
         method: "get_virtual_private_cloud_edge_gateway_groups",
         module: "virtual_private_cloud_edge_gateway_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudEdgeGatewayGroupsConnection",
         path: "get-virtual-private-cloud-edge-gateway-groups-connection",
         method: "get_virtual_private_cloud_edge_gateway_groups_connection",
         module: "virtual_private_cloud_edge_gateway_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudEdgeGateways",
         path: "get-virtual-private-cloud-edge-gateways",
         method: "get_virtual_private_cloud_edge_gateways",
         module: "virtual_private_cloud_edge_gateway",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudEdgeGatewaysConnection",
         path: "get-virtual-private-cloud-edge-gateways-connection",
         method: "get_virtual_private_cloud_edge_gateways_connection",
         module: "virtual_private_cloud_edge_gateway",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudExternalSubnetGroups",
         path: "get-virtual-private-cloud-external-subnet-groups",
         method: "get_virtual_private_cloud_external_subnet_groups",
         module: "virtual_private_cloud_external_subnet_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudExternalSubnetGroupsConnection",
         path: "get-virtual-private-cloud-external-subnet-groups-connection",
         method: "get_virtual_private_cloud_external_subnet_groups_connection",
         module: "virtual_private_cloud_external_subnet_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudExternalSubnets",
         path: "get-virtual-private-cloud-external-subnets",
         method: "get_virtual_private_cloud_external_subnets",
         module: "virtual_private_cloud_external_subnet",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudExternalSubnetsConnection",
         path: "get-virtual-private-cloud-external-subnets-connection",
         method: "get_virtual_private_cloud_external_subnets_connection",
         module: "virtual_private_cloud_external_subnet",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudFloatingIps",
         path: "get-virtual-private-cloud-floating-ips",
         method: "get_virtual_private_cloud_floating_ips",
         module: "virtual_private_cloud_floating_ip",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudFloatingIpsConnection",
         path: "get-virtual-private-cloud-floating-ips-connection",
         method: "get_virtual_private_cloud_floating_ips_connection",
         module: "virtual_private_cloud_floating_ip",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudNatGateways",
         path: "get-virtual-private-cloud-nat-gateways",
         method: "get_virtual_private_cloud_nat_gateways",
         module: "virtual_private_cloud_nat_gateway",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudNatGatewaysConnection",
         path: "get-virtual-private-cloud-nat-gateways-connection",
         method: "get_virtual_private_cloud_nat_gateways_connection",
         module: "virtual_private_cloud_nat_gateway",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudRouteTables",
         path: "get-virtual-private-cloud-route-tables",
         method: "get_virtual_private_cloud_route_tables",
         module: "virtual_private_cloud_route_table",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudRouteTablesConnection",
         path: "get-virtual-private-cloud-route-tables-connection",
         method: "get_virtual_private_cloud_route_tables_connection",
         module: "virtual_private_cloud_route_table",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudRouterGateways",
         path: "get-virtual-private-cloud-router-gateways",
         method: "get_virtual_private_cloud_router_gateways",
         module: "virtual_private_cloud_router_gateway",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudRouterGatewaysConnection",
         path: "get-virtual-private-cloud-router-gateways-connection",
         method: "get_virtual_private_cloud_router_gateways_connection",
         module: "virtual_private_cloud_router_gateway",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudSecurityGroups",
         path: "get-virtual-private-cloud-security-groups",
         method: "get_virtual_private_cloud_security_groups",
         module: "virtual_private_cloud_security_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudSecurityGroupsConnection",
         path: "get-virtual-private-cloud-security-groups-connection",
         method: "get_virtual_private_cloud_security_groups_connection",
         module: "virtual_private_cloud_security_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudSecurityPolicies",
         path: "get-virtual-private-cloud-security-policies",
         method: "get_virtual_private_cloud_security_policies",
         module: "virtual_private_cloud_security_policy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudSecurityPoliciesConnection",
         path: "get-virtual-private-cloud-security-policies-connection",
         method: "get_virtual_private_cloud_security_policies_connection",
         module: "virtual_private_cloud_security_policy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudSubnets",
         path: "get-virtual-private-cloud-subnets",
         method: "get_virtual_private_cloud_subnets",
         module: "virtual_private_cloud_subnet",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudSubnetsConnection",
         path: "get-virtual-private-cloud-subnets-connection",
         method: "get_virtual_private_cloud_subnets_connection",
         module: "virtual_private_cloud_subnet",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateClouds",
         path: "get-virtual-private-clouds",
         method: "get_virtual_private_clouds",
         module: "virtual_private_cloud",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudsConnection",
         path: "get-virtual-private-clouds-connection",
         method: "get_virtual_private_clouds_connection",
         module: "virtual_private_cloud",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVlans",
         path: "get-vlans",
         method: "get_vlans",
         module: "vlan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVlansConnection",
         path: "get-vlans-connection",
         method: "get_vlans_connection",
         module: "vlan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmDisks",
         path: "get-vm-disks",
         method: "get_vm_disks",
         module: "vm_disk",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmDisksConnection",
         path: "get-vm-disks-connection",
         method: "get_vm_disks_connection",
         module: "vm_disk",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmEntityFilterResults",
         path: "get-vm-entity-filter-results",
         method: "get_vm_entity_filter_results",
         module: "vm_entity_filter_result",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmEntityFilterResultsConnection",
         path: "get-vm-entity-filter-results-connection",
         method: "get_vm_entity_filter_results_connection",
         module: "vm_entity_filter_result",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmExportFiles",
         path: "get-vm-export-files",
         method: "get_vm_export_files",
         module: "vm_export_file",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmExportFilesConnection",
         path: "get-vm-export-files-connection",
         method: "get_vm_export_files_connection",
         module: "vm_export_file",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmFolders",
         path: "get-vm-folders",
         method: "get_vm_folders",
         module: "vm_folder",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmFoldersConnection",
         path: "get-vm-folders-connection",
         method: "get_vm_folders_connection",
         module: "vm_folder",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmGpuDeviceInfo",
         path: "get-vm-gpu-device-info",
         method: "get_vm_gpu_device_info",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmMetrics",
         path: "get-vm-metrics",
         method: "get_vm_metrics",
         module: "metrics",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmNetWorkMetrics",
         path: "get-vm-network-metrics",
         method: "get_vm_net_work_metrics",
         module: "metrics",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmNics",
         path: "get-vm-nics",
         method: "get_vm_nics",
         module: "vm_nic",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmNicsConnection",
         path: "get-vm-nics-connection",
         method: "get_vm_nics_connection",
         module: "vm_nic",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmPlacementGroups",
         path: "get-vm-placement-groups",
         method: "get_vm_placement_groups",
         module: "vm_placement_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmPlacementGroupsConnection",
         path: "get-vm-placement-groups-connection",
         method: "get_vm_placement_groups_connection",
         module: "vm_placement_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmSnapshots",
         path: "get-vm-snapshots",
         method: "get_vm_snapshots",
         module: "vm_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmSnapshotsConnection",
         path: "get-vm-snapshots-connection",
         method: "get_vm_snapshots_connection",
         module: "vm_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmTemplates",
         path: "get-vm-templates",
         method: "get_vm_templates",
         module: "vm_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmTemplatesConnection",
         path: "get-vm-templates-connection",
         method: "get_vm_templates_connection",
         module: "vm_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmVncInfo",
         path: "get-vm-vnc-info",
         method: "get_vm_vnc_info",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmVolumeMetrics",
         path: "get-vm-volume-metrics",
         method: "get_vm_volume_metrics",
         module: "metrics",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmVolumeSnapshots",
         path: "get-vm-volume-snapshots",
         method: "get_vm_volume_snapshots",
         module: "vm_volume_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmVolumeSnapshotsConnection",
         path: "get-vm-volume-snapshots-connection",
         method: "get_vm_volume_snapshots_connection",
         module: "vm_volume_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmVolumes",
         path: "get-vm-volumes",
         method: "get_vm_volumes",
         module: "vm_volume",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmVolumesConnection",
         path: "get-vm-volumes-connection",
         method: "get_vm_volumes_connection",
         module: "vm_volume",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVms",
         path: "get-vms",
         method: "get_vms",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmsConnection",
         path: "get-vms-connection",
         method: "get_vms_connection",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVsphereEsxiAccounts",
         path: "get-vsphere-esxi-accounts",
         method: "get_vsphere_esxi_accounts",
         module: "vsphere_esxi_account",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVsphereEsxiAccountsConnection",
         path: "get-vsphere-esxi-accounts-connection",
         method: "get_vsphere_esxi_accounts_connection",
         module: "vsphere_esxi_account",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetWitnessMetrics",
         path: "get-witness-metrics",
         method: "get_witness_metrics",
         module: "metrics",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetWitnessServices",
         path: "get-witness-services",
         method: "get_witness_services",
         module: "witness_service",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetWitnesses",
         path: "get-witnesses",
         method: "get_witnesses",
         module: "witness",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetWitnessesConnection",
         path: "get-witnesses-connection",
         method: "get_witnesses_connection",
         module: "witness",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetZoneMetrics",
         path: "get-zone-metrics",
         method: "get_zone_metrics",
         module: "metrics",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetZoneTopoes",
         path: "get-zone-topoes",
         method: "get_zone_topoes",
         module: "zone_topo",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetZoneTopoesConnection",
         path: "get-zone-topoes-connection",
         method: "get_zone_topoes_connection",
         module: "zone_topo",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetZones",
         path: "get-zones",
         method: "get_zones",
         module: "zone",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetZonesConnection",
         path: "get-zones-connection",
         method: "get_zones_connection",
         module: "zone",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ImportContentLibraryImage",
         path: "import-content-library-image",
         method: "import_content_library_image",
         module: "content_library_image",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ImportContentLibraryVmTemplate",
         path: "import-content-library-vm-template",
         method: "import_content_library_vm_template",
         module: "content_library_vm_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ImportVm",
         path: "import-vm",
         method: "import_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ImportVmVolume",
         path: "import-vm-volume",
         method: "import_vm_volume",
         module: "vm_volume",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "InstallVmtools",
         path: "install-vmtools",
         method: "install_vmtools",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "KeepSnapshotGroup",
         path: "keep-snapshot-group",
         method: "keep_snapshot_group",
         module: "snapshot_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "Login",
         path: "login",
         method: "login",
         module: "user",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "MigrateVm",
         path: "migrate-vm",
         method: "migrate_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "MigrateVmAcrossCluster",
         path: "migrate-vm-across-cluster",
         method: "migrate_vm_across_cluster",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "MountDisk",
         path: "mount-disk",
         method: "mount_disk",
         module: "disk",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "MountUsbDevice",
         path: "mount-usb-device",
         method: "mount_usb_device",
         module: "usb_device",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "MoveBrickTopo",
         path: "move-brick-topo",
         method: "move_brick_topo",
         module: "brick_topo",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateNodeTopo",
         path: "move-node-topo",
         method: "update_node_topo",
         module: "node_topo",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "MoveVmToRecycleBin",
         path: "move-vm-to-recycle",
         method: "move_vm_to_recycle_bin",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "PowerOffHost",
         path: "operate-host-power",
         method: "power_off_host",
         module: "host",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ParseOvf",
         path: "parse-ovf",
         method: "parse_ovf",
         module: "ovf",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "PoweroffVm",
         path: "poweroff-vm",
         method: "poweroff_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RebuildVm",
         path: "rebuild-vm-from-snapshot",
         method: "rebuild_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RebuildVmVolume",
         path: "rebuild-vm-volume",
         method: "rebuild_vm_volume",
         module: "vm_volume",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RecoverVmFromRecycleBin",
         path: "recover-vm-from-recycle",
         method: "recover_vm_from_recycle_bin",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveClustersFromDatacenter",
         path: "remove-clusters-from-datacenter",
         method: "remove_clusters_from_datacenter",
         module: "datacenter",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveContentLibraryImageClusters",
         path: "remove-content-library-image-clusters",
         method: "remove_content_library_image_clusters",
         module: "content_library_image",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveContentLibraryVmTemplateClusters",
         path: "remove-content-library-vm-template-clusters",
         method: "remove_content_library_vm_template_clusters",
         module: "content_library_vm_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveLabelsFromResources",
         path: "remove-labels-from-resources",
         method: "remove_labels_from_resources",
         module: "label",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveVmCdRom",
         path: "remove-vm-cd-rom",
         method: "remove_vm_cd_rom",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveVmDisk",
         path: "remove-vm-disk",
         method: "remove_vm_disk",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveVmToFolder",
         path: "remove-vm-from-folder",
         method: "remove_vm_to_folder",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveVmGpuDevice",
         path: "remove-vm-gpu-device",
         method: "remove_vm_gpu_device",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveVmNic",
         path: "remove-vm-nic",
         method: "remove_vm_nic",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveVmNicByWhere",
         path: "remove-vm-nic-by-where",
         method: "remove_vm_nic_by_where",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveVmPciNic",
         path: "remove-vm-pci-nic",
         method: "remove_vm_pci_nic",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ResetVmGuestOsPassword",
         path: "reset-vm-guest-os-password",
         method: "reset_vm_guest_os_password",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ResolveAlert",
         path: "resolve-alert",
         method: "resolve_alert",
         module: "alert",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetResourceChanges",
         path: "resource-changes",
         method: "get_resource_changes",
         module: "resource_change",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RestartVm",
         path: "restart-vm",
         method: "restart_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ResumeBackupPlan",
         path: "resume-backup-plan",
         method: "resume_backup_plan",
         module: "backup_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ResumeSnapshotPlan",
         path: "resume-snapshot-plan",
         method: "resume_snapshot_plan",
         module: "snapshot_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ResumeVm",
         path: "resume-vm",
         method: "resume_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateConsistencyGroupSnapshot",
         path: "rollback-consistency-snapshot-group",
         method: "update_consistency_group_snapshot",
         module: "consistency_group_snapshot",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RollbackIscsiLunFromSnapshot",
         path: "rollback-iscsi-lun-from-snapshot",
         method: "rollback_iscsi_lun_from_snapshot",
         module: "iscsi_lun",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RollbackNvmfNamespaceFromSnapshot",
         path: "rollback-nvmf-namespace-from-snapshot",
         method: "rollback_nvmf_namespace_from_snapshot",
         module: "nvmf_namespace",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RollbackSnapshotGroup",
         path: "rollback-snapshot-group",
         method: "rollback_snapshot_group",
         module: "snapshot_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RollbackVm",
         path: "rollback-vm",
         method: "rollback_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RollbackVmVolume",
         path: "rollback-vm-volume",
         method: "rollback_vm_volume",
         module: "vm_volume",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ShutDownVm",
         path: "shutdown-vm",
         method: "shut_down_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "StartVm",
         path: "start-vm",
         method: "start_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "StopVmInCutoverMigration",
         path: "stop-vm-in-cutover-migration",
         method: "stop_vm_in_cutover_migration",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "SuspendBackupPlan",
         path: "suspend-backup-plan",
         method: "suspend_backup_plan",
         module: "backup_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "SuspendSnapshotPlan",
         path: "suspend-snapshot-plan",
         method: "suspend_snapshot_plan",
         module: "snapshot_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "SuspendVm",
         path: "suspend-vm",
         method: "suspend_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "SwitchGpuDeviceSriov",
         path: "switch-gpu-device-sriov",
         method: "switch_gpu_device_sriov",
         module: "gpu_device",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ToggleVmCdRomDisable",
         path: "toggle-vm-cd-rom-disable",
         method: "toggle_vm_cd_rom_disable",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "TriggerDiskBlink",
         path: "trigger-disk-blink",
         method: "trigger_disk_blink",
         module: "host",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UninstallCloudTowerApplication",
         path: "uninstall-cloudtower-application",
         method: "uninstall_cloud_tower_application",
         module: "cloud_tower_application",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UnmountDisk",
         path: "unmount-disk",
         method: "unmount_disk",
         module: "disk",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UnmountUsbDevice",
         path: "unmount-usb-device",
         method: "unmount_usb_device",
         module: "usb_device",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateAccessRestriction",
         path: "update-access-restriction",
         method: "update_access_restriction",
         module: "global_settings",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateAlertNotifier",
         path: "update-alert-notifier",
         method: "update_alert_notifier",
         module: "alert_notifier",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateBackupPlan",
         path: "update-backup-plan",
         method: "update_backup_plan",
         module: "backup_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateBrickTopo",
         path: "update-brick-topo",
         method: "update_brick_topo",
         module: "brick_topo",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateCluster",
         path: "update-cluster",
         method: "update_cluster",
         module: "cluster",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateClusterEnableISCSISetting",
         path: "update-cluster-enable-iscsi-setting",
         method: "update_cluster_enable_iscsi_setting",
         module: "cluster",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateClusterHaSetting",
         path: "update-cluster-ha-setting",
         method: "update_cluster_ha_setting",
         module: "cluster",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateClusterLicense",
         path: "update-cluster-license",
         method: "update_cluster_license",
         module: "cluster",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateClusterNetworkSetting",
         path: "update-cluster-network-setting",
         method: "update_cluster_network_setting",
         module: "cluster",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateClusterRecycleBinSetting",
         path: "update-cluster-recycle-bin-setting",
         method: "update_cluster_recycle_bin_setting",
         module: "global_settings",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateClusterVirtualizationSetting",
         path: "update-cluster-virtualization-setting",
         method: "update_cluster_virtualization_setting",
         module: "cluster",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateConsistencyGroup",
         path: "update-consistency-group",
         method: "update_consistency_group",
         module: "consistency_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateContentLibraryImage",
         path: "update-content-library-image",
         method: "update_content_library_image",
         module: "content_library_image",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateContentLibraryVmTemplate",
         path: "update-content-library-vm-template",
         method: "update_content_library_vm_template",
         module: "content_library_vm_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateCustomizeAlertRule",
         path: "update-customize-alert-rule",
         method: "update_customize_alert_rule",
         module: "global_alert_rule",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateDatacenter",
         path: "update-datacenter",
         method: "update_datacenter",
         module: "datacenter",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateElfImage",
         path: "update-elf-image",
         method: "update_elf_image",
         module: "elf_image",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateEntityFilter",
         path: "update-entity-filter",
         method: "update_entity_filter",
         module: "entity_filter",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateGlobalAlertRule",
         path: "update-global-alert-rule",
         method: "update_global_alert_rule",
         module: "global_alert_rule",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateGlobalRecycleBinSetting",
         path: "update-global-recycle-bin-setting",
         method: "update_global_recycle_bin_setting",
         module: "global_settings",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateGpuDeviceDescription",
         path: "update-gpu-device-description",
         method: "update_gpu_device_description",
         module: "gpu_device",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateGpuDeviceUsage",
         path: "update-gpu-device-usage",
         method: "update_gpu_device_usage",
         module: "gpu_device",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateGraph",
         path: "update-graph",
         method: "update_graph",
         module: "graph",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateHost",
         path: "update-host",
         method: "update_host",
         module: "host",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateIscsiLun",
         path: "update-iscsi-lun",
         method: "update_iscsi_lun",
         module: "iscsi_lun",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateIscsiTarget",
         path: "update-iscsi-target",
         method: "update_iscsi_target",
         module: "iscsi_target",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateIsolationPolicy",
         path: "update-isolation-policy",
         method: "update_isolation_policy",
         module: "isolation_policy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateLabel",
         path: "update-label",
         method: "update_label",
         module: "label",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateDeploy",
         path: "update-license",
         method: "update_deploy",
         module: "license",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateManagementVlan",
         path: "update-management-vlan",
         method: "update_management_vlan",
         module: "vlan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateManyAlertNotifiers",
         path: "update-many-alert-notifiers",
         method: "update_many_alert_notifiers",
         module: "alert_notifier",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateMigrationVlan",
         path: "update-migration-vlan",
         method: "update_migration_vlan",
         module: "vlan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateNamespaceGroup",
         path: "update-namespace-group",
         method: "update_namespace_group",
         module: "namespace_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateNetworkPolicyRuleService",
         path: "update-network-policy-rule-service",
         method: "update_network_policy_rule_service",
         module: "network_policy_rule_service",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateNfsExport",
         path: "update-nfs-export",
         method: "update_nfs_export",
         module: "nfs_export",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateNic",
         path: "update-nic",
         method: "update_nic",
         module: "nic",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateNvmfNamespace",
         path: "update-nvmf-namespace",
         method: "update_nvmf_namespace",
         module: "nvmf_namespace",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateNvmfSubsystem",
         path: "update-nvmf-subsystem",
         method: "update_nvmf_subsystem",
         module: "nvmf_subsystem",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateOrganization",
         path: "update-organization",
         method: "update_organization",
         module: "organization",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdatePasswordSecurity",
         path: "update-password-security",
         method: "update_password_security",
         module: "global_settings",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateRackTopo",
         path: "update-rack-topo",
         method: "update_rack_topo",
         module: "rack_topo",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateReportTemplate",
         path: "update-report-template",
         method: "update_report_template",
         module: "report_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateRole",
         path: "update-role",
         method: "update_role",
         module: "user_role_next",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateSecurityGroup",
         path: "update-security-group",
         method: "update_security_group",
         module: "security_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateSecurityPolicy",
         path: "update-security-policy",
         method: "update_security_policy",
         module: "security_policy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateSessionTimeout",
         path: "update-session-timeout",
         method: "update_session_timeout",
         module: "global_settings",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateSnapshotPlan",
         path: "update-snapshot-plan",
         method: "update_snapshot_plan",
         module: "snapshot_plan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateSnmpTransport",
         path: "update-snmp-transport",
         method: "update_snmp_transport",
         module: "snmp_transport",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateSnmpTrapReceiver",
         path: "update-snmp-trap-receiver",
         method: "update_snmp_trap_receiver",
         module: "snmp_trap_receiver",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateTask",
         path: "update-task",
         method: "update_task",
         module: "task",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateUser",
         path: "update-user",
         method: "update_user",
         module: "user",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVcenterAccount",
         path: "update-vcenter-account",
         method: "update_vcenter_account",
         module: "vcenter_account",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVds",
         path: "update-vds",
         method: "update_vds",
         module: "vds",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateView",
         path: "update-view",
         method: "update_view",
         module: "view",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVirtualPrivateCloud",
         path: "update-virtual-private-cloud",
         method: "update_virtual_private_cloud",
         module: "virtual_private_cloud",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVirtualPrivateCloudNatGateway",
         path: "update-virtual-private-cloud-nat-gateway",
         method: "update_virtual_private_cloud_nat_gateway",
         module: "virtual_private_cloud_nat_gateway",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVirtualPrivateCloudRouteTable",
         path: "update-virtual-private-cloud-route-table",
         method: "update_virtual_private_cloud_route_table",
         module: "virtual_private_cloud_route_table",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVirtualPrivateCloudRouterGateway",
         path: "update-virtual-private-cloud-router-gateway",
         method: "update_virtual_private_cloud_router_gateway",
         module: "virtual_private_cloud_router_gateway",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVirtualPrivateCloudSecurityGroup",
         path: "update-virtual-private-cloud-security-group",
         method: "update_virtual_private_cloud_security_group",
         module: "virtual_private_cloud_security_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVirtualPrivateCloudSecurityPolicy",
         path: "update-virtual-private-cloud-security-policy",
         method: "update_virtual_private_cloud_security_policy",
         module: "virtual_private_cloud_security_policy",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVirtualPrivateCloudSubnet",
         path: "update-virtual-private-cloud-subnet",
         method: "update_virtual_private_cloud_subnet",
         module: "virtual_private_cloud_subnet",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmAdvancedOptions",
         path: "update-vm-advanced-options",
         method: "update_vm_advanced_options",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVm",
         path: "update-vm-basic-info",
         method: "update_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmDisk",
         path: "update-vm-disk",
         method: "update_vm_disk",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmFolder",
         path: "update-vm-folder",
         method: "update_vm_folder",
         module: "vm_folder",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmHostOptions",
         path: "update-vm-host-options",
         method: "update_vm_host_options",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmIoPolicy",
         path: "update-vm-io-policy",
         method: "update_vm_io_policy",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmNic",
         path: "update-vm-nic",
         method: "update_vm_nic",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmNicAdvanceInfo",
         path: "update-vm-nic-advance-info",
         method: "update_vm_nic_advance_info",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmNicBasicInfo",
         path: "update-vm-nic-basic-info",
         method: "update_vm_nic_basic_info",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmNicQosOption",
         path: "update-vm-nic-qos-option",
         method: "update_vm_nic_qos_option",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmOwner",
         path: "update-vm-owner",
         method: "update_vm_owner",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmPlacementGroup",
         path: "update-vm-placement-group",
         method: "update_vm_placement_group",
         module: "vm_placement_group",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmTemplate",
         path: "update-vm-template",
         method: "update_vm_template",
         module: "vm_template",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVlan",
         path: "update-vm-vlan",
         method: "update_vlan",
         module: "vlan",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmVolume",
         path: "update-vm-volume",
         method: "update_vm_volume",
         module: "vm_volume",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmNicVpcInfo",
         path: "update-vm-vpc-nic",
         method: "update_vm_nic_vpc_info",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVsphereEsxiAccount",
         path: "update-vsphere-esxi-account",
         method: "update_vsphere_esxi_account",
         module: "vsphere_esxi_account",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpgradeCloudTowerApplication",
         path: "upgrade-cloudtower-application",
         method: "upgrade_cloud_tower_application",
         module: "cloud_tower_application",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UploadCloudTowerApplicationPackage",
         path: "upload-cloudtower-application-package",
         method: "upload_cloud_tower_application_package",
         module: "cloud_tower_application",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateContentLibraryImage",
         path: "upload-content-library-image",
         method: "create_content_library_image",
         module: "content_library_image",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UploadElfFile",
         path: "upload-elf-file",
         method: "upload_elf_file",
         module: "ovf",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateElfImage",
         path: "upload-elf-image",
         method: "create_elf_image",
         module: "elf_image",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UploadSvtImage",
         path: "upload-svt-image",
         method: "upload_svt_image",
@@ -6117,3 +6117,218 @@ pub const SCHEMAS: &[(&str, &str)] = &[
     ("ZoneTopoWhereInput", "ZoneTopoWhereInput"),
     ("ZoneWhereInput", "ZoneWhereInput"),
 ];
+/// A CloudTower API client: one method per operation of the spec, on top of the
+/// runtime's client (connection pool, session, retries, pagination, task waits), which
+/// it dereferences to. Cheap to clone; clones share the connections and the session.
+#[derive(Clone, Debug)]
+pub struct Client(::cloudtower_runtime::Client);
+impl Client {
+    /// Starts configuring a client for the tower at `endpoint`
+    /// (`https://tower.example.com`; `/v2/api` is appended).
+    pub fn builder(
+        endpoint: impl ::std::convert::Into<::std::string::String>,
+    ) -> ::cloudtower_runtime::ClientBuilder<Self> {
+        ::cloudtower_runtime::ClientBuilder::new(endpoint)
+    }
+    /// A client with the default settings for the tower at `endpoint`.
+    pub fn new(
+        endpoint: &str,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::Error> {
+        Self::builder(endpoint).build()
+    }
+    /// The same client (same session and connections) sending `content-language:
+    /// language`.
+    #[must_use]
+    pub fn with_language(&self, language: ::cloudtower_runtime::Language) -> Self {
+        Client(self.0.with_language(language))
+    }
+    /// Logs in, sends the token with every later call, and keeps the credentials to
+    /// log in again (once, shared by concurrent calls) when a call answers 401.
+    pub async fn sign_in(
+        &self,
+        login: ::cloudtower_runtime::PasswordLogin,
+    ) -> ::std::result::Result<(), ::cloudtower_runtime::Error> {
+        self.0.sign_in_with::<crate::models::LoginInput>(login).await
+    }
+    /// Waits with the default options until the task succeeds, and returns it.
+    pub async fn wait_task(
+        &self,
+        task_id: &str,
+    ) -> ::std::result::Result<crate::models::Task, ::cloudtower_runtime::Error> {
+        self.wait_task_with(task_id, &::std::default::Default::default()).await
+    }
+    /// Waits until the task succeeds, and returns it.
+    pub async fn wait_task_with(
+        &self,
+        task_id: &str,
+        options: &::cloudtower_runtime::WaitOptions,
+    ) -> ::std::result::Result<crate::models::Task, ::cloudtower_runtime::Error> {
+        let mut tasks = self
+            .wait_tasks_with(&[::std::string::String::from(task_id)], options)
+            .await?;
+        tasks
+            .pop()
+            .ok_or_else(|| ::cloudtower_runtime::Error::Unsupported {
+                operation: "get-tasks",
+                reason: "the wait returned no task",
+            })
+    }
+    /// Waits with the default options until every task succeeds; returns them in
+    /// the order of `task_ids`.
+    pub async fn wait_tasks(
+        &self,
+        task_ids: &[::std::string::String],
+    ) -> ::std::result::Result<
+        ::std::vec::Vec<crate::models::Task>,
+        ::cloudtower_runtime::Error,
+    > {
+        self.wait_tasks_with(task_ids, &::std::default::Default::default()).await
+    }
+    /// Waits until every task succeeds, polling all unfinished ones in one
+    /// `get-tasks` request per poll; returns them in the order of `task_ids` (the
+    /// runtime's `Client::wait_tasks_as`).
+    pub async fn wait_tasks_with(
+        &self,
+        task_ids: &[::std::string::String],
+        options: &::cloudtower_runtime::WaitOptions,
+    ) -> ::std::result::Result<
+        ::std::vec::Vec<crate::models::Task>,
+        ::cloudtower_runtime::Error,
+    > {
+        self.0.wait_tasks_as::<crate::models::Task>(task_ids, options).await
+    }
+}
+impl ::std::convert::From<::cloudtower_runtime::Client> for Client {
+    fn from(client: ::cloudtower_runtime::Client) -> Self {
+        Client(client)
+    }
+}
+impl ::std::ops::Deref for Client {
+    type Target = ::cloudtower_runtime::Client;
+    fn deref(&self) -> &::cloudtower_runtime::Client {
+        &self.0
+    }
+}
+impl ::cloudtower_runtime::TaskClient for Client {
+    type Task = crate::models::Task;
+    fn runtime(&self) -> &::cloudtower_runtime::Client {
+        &self.0
+    }
+}
+impl ::cloudtower_runtime::LoginRequest for crate::models::LoginInput {
+    fn request(
+        login: &::cloudtower_runtime::PasswordLogin,
+    ) -> ::std::result::Result<
+        ::cloudtower_runtime::ApiRequest,
+        ::cloudtower_runtime::Error,
+    > {
+        let body = crate::models::LoginInput {
+            username: ::std::string::String::from(login.username()),
+            source: match login.source_value() {
+                ::std::option::Option::Some(value) => {
+                    ::cloudtower_runtime::Nullable::Value(
+                        crate::models::UserSource::from_wire(value),
+                    )
+                }
+                ::std::option::Option::None => ::cloudtower_runtime::Nullable::Absent,
+            },
+            password: ::std::string::String::from(login.password().expose()),
+            mfa_type: match login.mfa_type_value() {
+                ::std::option::Option::Some(value) => {
+                    ::cloudtower_runtime::Nullable::Value(
+                        crate::models::MfaType::from_wire(value),
+                    )
+                }
+                ::std::option::Option::None => ::cloudtower_runtime::Nullable::Absent,
+            },
+            auth_config_id: match login.auth_config_id_value() {
+                ::std::option::Option::Some(value) => {
+                    ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    )
+                }
+                ::std::option::Option::None => ::cloudtower_runtime::Nullable::Absent,
+            },
+        };
+        ::std::result::Result::Ok(
+            ::cloudtower_runtime::ApiRequest::json("login", &body).anonymous(),
+        )
+    }
+    fn token(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<
+        ::cloudtower_runtime::Secret,
+        ::cloudtower_runtime::Error,
+    > {
+        let answer: ::cloudtower_runtime::WithTask<crate::models::LoginResponse> = response
+            .decode()?;
+        match ::std::option::Option::Some(&answer.data).map(|value| &value.token) {
+            ::std::option::Option::Some(token) => {
+                ::std::result::Result::Ok(
+                    ::cloudtower_runtime::Secret::new(::std::clone::Clone::clone(token)),
+                )
+            }
+            ::std::option::Option::None => {
+                ::std::result::Result::Err(::cloudtower_runtime::Error::Unsupported {
+                    operation: "login",
+                    reason: "the answer holds no token",
+                })
+            }
+        }
+    }
+}
+impl ::cloudtower_runtime::TaskModel for crate::models::Task {
+    fn id(&self) -> &str {
+        ::std::option::Option::Some(&self.id).map(|id| id.as_str()).unwrap_or_default()
+    }
+    fn state(&self) -> ::cloudtower_runtime::TaskState {
+        match ::cloudtower_runtime::TaskModel::status(self) {
+            "SUCCESSED" => ::cloudtower_runtime::TaskState::Succeeded,
+            "SUCCEEDED" => ::cloudtower_runtime::TaskState::Succeeded,
+            "FAILED" => ::cloudtower_runtime::TaskState::Failed,
+            "PAUSED" => ::cloudtower_runtime::TaskState::Paused,
+            _ => ::cloudtower_runtime::TaskState::Running,
+        }
+    }
+    fn status(&self) -> &str {
+        ::std::option::Option::Some(&self.status)
+            .map(|status| status.as_str())
+            .unwrap_or_default()
+    }
+    fn progress(&self) -> ::std::option::Option<f64> {
+        ::std::option::Option::Some(&self.progress).copied()
+    }
+    fn error_code(&self) -> ::std::option::Option<&str> {
+        self.error_code.as_deref()
+    }
+    fn error_message(&self) -> ::std::option::Option<&str> {
+        self.error_message.as_deref()
+    }
+}
+///Keeps its items when the spec has what the `vnc` helper needs (get-vm-vnc-info).
+#[allow(unused_macros)]
+macro_rules! cfg_vnc {
+    ($($item:item)*) => {
+        $(#[cfg(all(feature = "vm"))] $item)*
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use cfg_vnc;
+///Keeps its items when the spec has what the `upload` helper needs (upload-elf-image, get-upload-tasks).
+#[allow(unused_macros)]
+macro_rules! cfg_upload {
+    ($($item:item)*) => {
+        $(#[cfg(all(feature = "elf-image", feature = "upload-task"))] $item)*
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use cfg_upload;
+///Keeps its items when the spec has what the `watch` helper needs (resource-changes).
+#[allow(unused_macros)]
+macro_rules! cfg_watch {
+    ($($item:item)*) => {
+        $(#[cfg(all(feature = "resource-change"))] $item)*
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use cfg_watch;

@@ -9,10 +9,10 @@ pub struct DeleteNamespaceGroup {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "namespace-group")]
-impl crate::codec::Decode for DeleteNamespaceGroup {
+impl ::cloudtower_runtime::codec::Decode for DeleteNamespaceGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteNamespaceGroup")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteNamespaceGroup {
 }
 #[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteNamespaceGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteNamespaceGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,22 @@ impl crate::codec::Encode for DeleteNamespaceGroup {
 #[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNamespaceGroupsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::NamespaceGroupOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::NamespaceGroupWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::NamespaceGroupOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::NamespaceGroupWhereInput>,
 }
 #[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetNamespaceGroupsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetNamespaceGroupsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetNamespaceGroupsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +78,8 @@ impl crate::codec::Decode for GetNamespaceGroupsConnectionRequestBody {
     }
 }
 #[cfg(feature = "namespace-group")]
-impl crate::codec::Encode for GetNamespaceGroupsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetNamespaceGroupsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -105,10 +107,10 @@ pub struct NamespaceGroup {
     pub nvmf_subsystem: crate::models::NestedNvmfSubsystem,
 }
 #[cfg(feature = "namespace-group")]
-impl crate::codec::Decode for NamespaceGroup {
+impl ::cloudtower_runtime::codec::Decode for NamespaceGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("NamespaceGroup")?;
@@ -153,8 +155,8 @@ impl crate::codec::Decode for NamespaceGroup {
 }
 #[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NamespaceGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NamespaceGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("entityAsyncStatus", &self.entity_async_status);
         e.required_field("id", &self.id);
@@ -174,10 +176,10 @@ pub struct NamespaceGroupConnection {
     pub aggregate: crate::models::NestedAggregateNamespaceGroup,
 }
 #[cfg(feature = "namespace-group")]
-impl crate::codec::Decode for NamespaceGroupConnection {
+impl ::cloudtower_runtime::codec::Decode for NamespaceGroupConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NamespaceGroupConnection")?;
@@ -197,8 +199,8 @@ impl crate::codec::Decode for NamespaceGroupConnection {
 }
 #[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NamespaceGroupConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NamespaceGroupConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -213,10 +215,10 @@ pub struct NamespaceGroupCreationParams {
 }
 #[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NamespaceGroupCreationParams {
+impl ::cloudtower_runtime::codec::Decode for NamespaceGroupCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NamespaceGroupCreationParams")?;
@@ -243,8 +245,8 @@ impl crate::codec::Decode for NamespaceGroupCreationParams {
     }
 }
 #[cfg(feature = "namespace-group")]
-impl crate::codec::Encode for NamespaceGroupCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NamespaceGroupCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("nvmf_subsystem_id", &self.nvmf_subsystem_id);
         e.required_field("name", &self.name);
@@ -259,10 +261,10 @@ pub struct NamespaceGroupDeletionParams {
 }
 #[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NamespaceGroupDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for NamespaceGroupDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NamespaceGroupDeletionParams")?;
@@ -281,8 +283,8 @@ impl crate::codec::Decode for NamespaceGroupDeletionParams {
     }
 }
 #[cfg(feature = "namespace-group")]
-impl crate::codec::Encode for NamespaceGroupDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NamespaceGroupDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -297,10 +299,10 @@ pub struct NamespaceGroupUpdationParams {
 }
 #[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NamespaceGroupUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for NamespaceGroupUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NamespaceGroupUpdationParams")?;
@@ -323,8 +325,8 @@ impl crate::codec::Decode for NamespaceGroupUpdationParams {
     }
 }
 #[cfg(feature = "namespace-group")]
-impl crate::codec::Encode for NamespaceGroupUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NamespaceGroupUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -339,10 +341,10 @@ pub struct NamespaceGroupUpdationParamsData {
 }
 #[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NamespaceGroupUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for NamespaceGroupUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NamespaceGroupUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -356,8 +358,8 @@ impl crate::codec::Decode for NamespaceGroupUpdationParamsData {
     }
 }
 #[cfg(feature = "namespace-group")]
-impl crate::codec::Encode for NamespaceGroupUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NamespaceGroupUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("name", &self.name);
         e.end_object();
@@ -370,10 +372,10 @@ pub struct NestedAggregateNamespaceGroup {
     pub count: i32,
 }
 #[cfg(feature = "namespace-group")]
-impl crate::codec::Decode for NestedAggregateNamespaceGroup {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateNamespaceGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateNamespaceGroup")?;
@@ -393,14 +395,14 @@ impl crate::codec::Decode for NestedAggregateNamespaceGroup {
 }
 #[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateNamespaceGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateNamespaceGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-namespace-group` (operation `CreateNamespaceGroup`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -410,11 +412,16 @@ impl crate::Client {
         body: &[crate::models::NamespaceGroupCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::NamespaceGroup>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::NamespaceGroup>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-namespace-group", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-namespace-group",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -427,11 +434,16 @@ impl crate::Client {
         body: &crate::models::NamespaceGroupDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteNamespaceGroup>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteNamespaceGroup>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-namespace-group", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-namespace-group",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -445,10 +457,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::NamespaceGroup>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-namespace-groups", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-namespace-groups",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -462,13 +478,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::NamespaceGroupConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-namespace-groups-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-namespace-groups-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -481,25 +498,81 @@ impl crate::Client {
         body: &crate::models::NamespaceGroupUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::NamespaceGroup>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::NamespaceGroup>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-namespace-group", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-namespace-group",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "namespace-group")]
-crate::pagination::list_request!(
-    GetNamespaceGroupsRequestBody => NamespaceGroup, get_namespace_groups
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetNamespaceGroupsRequestBody {
+    type Item = crate::models::NamespaceGroup;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-namespace-groups", self).read()
+    }
+}
 #[cfg(feature = "namespace-group")]
-crate::pagination::count_request!(
-    GetNamespaceGroupsRequestBody => GetNamespaceGroupsConnectionRequestBody,
-    get_namespace_groups_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetNamespaceGroupsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetNamespaceGroupsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-namespace-groups-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::NamespaceGroupConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "namespace-group")]
-crate::pagination::reread_by_id!(
-    NamespaceGroup => GetNamespaceGroupsRequestBody, NamespaceGroupWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::NamespaceGroup {
+    type Request = crate::models::GetNamespaceGroupsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetNamespaceGroupsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NamespaceGroupWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

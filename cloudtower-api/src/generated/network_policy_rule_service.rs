@@ -9,10 +9,10 @@ pub struct DeleteNetworkPolicyRuleService {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "network-policy-rule-service")]
-impl crate::codec::Decode for DeleteNetworkPolicyRuleService {
+impl ::cloudtower_runtime::codec::Decode for DeleteNetworkPolicyRuleService {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteNetworkPolicyRuleService")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteNetworkPolicyRuleService {
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteNetworkPolicyRuleService {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteNetworkPolicyRuleService {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,25 @@ impl crate::codec::Encode for DeleteNetworkPolicyRuleService {
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNetworkPolicyRuleServicesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::NetworkPolicyRuleServiceOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::NetworkPolicyRuleServiceWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::NetworkPolicyRuleServiceOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::NetworkPolicyRuleServiceWhereInput,
+    >,
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetNetworkPolicyRuleServicesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetNetworkPolicyRuleServicesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetNetworkPolicyRuleServicesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +81,9 @@ impl crate::codec::Decode for GetNetworkPolicyRuleServicesConnectionRequestBody 
     }
 }
 #[cfg(feature = "network-policy-rule-service")]
-impl crate::codec::Encode for GetNetworkPolicyRuleServicesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetNetworkPolicyRuleServicesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,20 +99,24 @@ impl crate::codec::Encode for GetNetworkPolicyRuleServicesConnectionRequestBody 
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNetworkPolicyRuleServicesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::NetworkPolicyRuleServiceOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::NetworkPolicyRuleServiceWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::NetworkPolicyRuleServiceOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::NetworkPolicyRuleServiceWhereInput,
+    >,
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetNetworkPolicyRuleServicesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetNetworkPolicyRuleServicesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetNetworkPolicyRuleServicesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -126,8 +136,8 @@ impl crate::codec::Decode for GetNetworkPolicyRuleServicesRequestBody {
     }
 }
 #[cfg(feature = "network-policy-rule-service")]
-impl crate::codec::Encode for GetNetworkPolicyRuleServicesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetNetworkPolicyRuleServicesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -146,10 +156,10 @@ pub struct NestedAggregateNetworkPolicyRuleService {
     pub count: i32,
 }
 #[cfg(feature = "network-policy-rule-service")]
-impl crate::codec::Decode for NestedAggregateNetworkPolicyRuleService {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateNetworkPolicyRuleService {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateNetworkPolicyRuleService")?;
@@ -169,8 +179,8 @@ impl crate::codec::Decode for NestedAggregateNetworkPolicyRuleService {
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateNetworkPolicyRuleService {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateNetworkPolicyRuleService {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -187,10 +197,10 @@ pub struct NetworkPolicyRuleService {
     pub preset: bool,
 }
 #[cfg(feature = "network-policy-rule-service")]
-impl crate::codec::Decode for NetworkPolicyRuleService {
+impl ::cloudtower_runtime::codec::Decode for NetworkPolicyRuleService {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("NetworkPolicyRuleService")?;
@@ -227,8 +237,8 @@ impl crate::codec::Decode for NetworkPolicyRuleService {
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NetworkPolicyRuleService {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleService {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("description", &self.description);
         e.required_field("id", &self.id);
@@ -245,10 +255,10 @@ pub struct NetworkPolicyRuleServiceConnection {
     pub aggregate: crate::models::NestedAggregateNetworkPolicyRuleService,
 }
 #[cfg(feature = "network-policy-rule-service")]
-impl crate::codec::Decode for NetworkPolicyRuleServiceConnection {
+impl ::cloudtower_runtime::codec::Decode for NetworkPolicyRuleServiceConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NetworkPolicyRuleServiceConnection")?;
@@ -268,8 +278,8 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceConnection {
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NetworkPolicyRuleServiceConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -285,10 +295,10 @@ pub struct NetworkPolicyRuleServiceCreationParams {
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NetworkPolicyRuleServiceCreationParams {
+impl ::cloudtower_runtime::codec::Decode for NetworkPolicyRuleServiceCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NetworkPolicyRuleServiceCreationParams")?;
@@ -316,8 +326,8 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceCreationParams {
     }
 }
 #[cfg(feature = "network-policy-rule-service")]
-impl crate::codec::Encode for NetworkPolicyRuleServiceCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("members", &self.members);
         e.field("description", &self.description);
@@ -333,10 +343,10 @@ pub struct NetworkPolicyRuleServiceDeletionParams {
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NetworkPolicyRuleServiceDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for NetworkPolicyRuleServiceDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NetworkPolicyRuleServiceDeletionParams")?;
@@ -355,8 +365,8 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceDeletionParams {
     }
 }
 #[cfg(feature = "network-policy-rule-service")]
-impl crate::codec::Encode for NetworkPolicyRuleServiceDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -372,10 +382,10 @@ pub struct NetworkPolicyRuleServiceMemberParams {
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NetworkPolicyRuleServiceMemberParams {
+impl ::cloudtower_runtime::codec::Decode for NetworkPolicyRuleServiceMemberParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NetworkPolicyRuleServiceMemberParams")?;
@@ -396,8 +406,8 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceMemberParams {
     }
 }
 #[cfg(feature = "network-policy-rule-service")]
-impl crate::codec::Encode for NetworkPolicyRuleServiceMemberParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceMemberParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("alg_protocol", &self.alg_protocol);
         e.field("port", &self.port);
@@ -495,16 +505,16 @@ impl ::std::fmt::Display for NetworkPolicyRuleServiceOrderByInput {
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NetworkPolicyRuleServiceOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for NetworkPolicyRuleServiceOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "network-policy-rule-service")]
-impl crate::codec::Encode for NetworkPolicyRuleServiceOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -517,10 +527,10 @@ pub struct NetworkPolicyRuleServiceUpdationParams {
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NetworkPolicyRuleServiceUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for NetworkPolicyRuleServiceUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NetworkPolicyRuleServiceUpdationParams")?;
@@ -547,8 +557,8 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceUpdationParams {
     }
 }
 #[cfg(feature = "network-policy-rule-service")]
-impl crate::codec::Encode for NetworkPolicyRuleServiceUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -567,10 +577,10 @@ pub struct NetworkPolicyRuleServiceUpdationParamsData {
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NetworkPolicyRuleServiceUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for NetworkPolicyRuleServiceUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NetworkPolicyRuleServiceUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -586,8 +596,8 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceUpdationParamsData {
     }
 }
 #[cfg(feature = "network-policy-rule-service")]
-impl crate::codec::Encode for NetworkPolicyRuleServiceUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("members", &self.members);
         e.field("description", &self.description);
@@ -599,66 +609,76 @@ impl crate::codec::Encode for NetworkPolicyRuleServiceUpdationParamsData {
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::NetworkPolicyRuleServiceWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::NetworkPolicyRuleServiceWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::NetworkPolicyRuleServiceWhereInput>,
     >,
-    pub description: crate::Nullable<::std::string::String>,
-    pub description_contains: crate::Nullable<::std::string::String>,
-    pub description_ends_with: crate::Nullable<::std::string::String>,
-    pub description_gt: crate::Nullable<::std::string::String>,
-    pub description_gte: crate::Nullable<::std::string::String>,
-    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_lt: crate::Nullable<::std::string::String>,
-    pub description_lte: crate::Nullable<::std::string::String>,
-    pub description_not: crate::Nullable<::std::string::String>,
-    pub description_not_contains: crate::Nullable<::std::string::String>,
-    pub description_not_ends_with: crate::Nullable<::std::string::String>,
-    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_not_starts_with: crate::Nullable<::std::string::String>,
-    pub description_starts_with: crate::Nullable<::std::string::String>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub preset: crate::Nullable<bool>,
-    pub preset_not: crate::Nullable<bool>,
+    pub description: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub description_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub preset: ::cloudtower_runtime::Nullable<bool>,
+    pub preset_not: ::cloudtower_runtime::Nullable<bool>,
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NetworkPolicyRuleServiceWhereInput {
+impl ::cloudtower_runtime::codec::Decode for NetworkPolicyRuleServiceWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NetworkPolicyRuleServiceWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -761,8 +781,8 @@ impl crate::codec::Decode for NetworkPolicyRuleServiceWhereInput {
     }
 }
 #[cfg(feature = "network-policy-rule-service")]
-impl crate::codec::Encode for NetworkPolicyRuleServiceWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -814,7 +834,7 @@ impl crate::codec::Encode for NetworkPolicyRuleServiceWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-network-policy-rule-service` (operation `CreateNetworkPolicyRuleService`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -824,11 +844,13 @@ impl crate::Client {
         body: &[crate::models::NetworkPolicyRuleServiceCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::NetworkPolicyRuleService>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::NetworkPolicyRuleService>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "create-network-policy-rule-service",
             body,
         );
@@ -845,12 +867,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::DeleteNetworkPolicyRuleService>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::DeleteNetworkPolicyRuleService,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "delete-network-policy-rule-service",
             body,
         );
@@ -867,13 +891,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::NetworkPolicyRuleService>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-network-policy-rule-services",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-network-policy-rule-services",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -887,13 +912,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::NetworkPolicyRuleServiceConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-network-policy-rule-services-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-network-policy-rule-services-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -906,11 +932,13 @@ impl crate::Client {
         body: &crate::models::NetworkPolicyRuleServiceUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::NetworkPolicyRuleService>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::NetworkPolicyRuleService>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-network-policy-rule-service",
             body,
         );
@@ -919,18 +947,69 @@ impl crate::Client {
     }
 }
 #[cfg(feature = "network-policy-rule-service")]
-crate::pagination::list_request!(
-    GetNetworkPolicyRuleServicesRequestBody => NetworkPolicyRuleService,
-    get_network_policy_rule_services
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetNetworkPolicyRuleServicesRequestBody {
+    type Item = crate::models::NetworkPolicyRuleService;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-network-policy-rule-services", self)
+            .read()
+    }
+}
 #[cfg(feature = "network-policy-rule-service")]
-crate::pagination::count_request!(
-    GetNetworkPolicyRuleServicesRequestBody =>
-    GetNetworkPolicyRuleServicesConnectionRequestBody,
-    get_network_policy_rule_services_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetNetworkPolicyRuleServicesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetNetworkPolicyRuleServicesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-network-policy-rule-services-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::NetworkPolicyRuleServiceConnection = response
+            .decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "network-policy-rule-service")]
-crate::pagination::reread_by_id!(
-    NetworkPolicyRuleService => GetNetworkPolicyRuleServicesRequestBody,
-    NetworkPolicyRuleServiceWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::NetworkPolicyRuleService {
+    type Request = crate::models::GetNetworkPolicyRuleServicesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetNetworkPolicyRuleServicesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NetworkPolicyRuleServiceWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct DeleteNfsExport {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "nfs-export")]
-impl crate::codec::Decode for DeleteNfsExport {
+impl ::cloudtower_runtime::codec::Decode for DeleteNfsExport {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteNfsExport")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteNfsExport {
 }
 #[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteNfsExport {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteNfsExport {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,20 @@ impl crate::codec::Encode for DeleteNfsExport {
 #[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNfsExportsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::NfsExportOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::NfsExportWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::NfsExportOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::NfsExportWhereInput>,
 }
 #[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetNfsExportsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetNfsExportsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetNfsExportsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +76,8 @@ impl crate::codec::Decode for GetNfsExportsConnectionRequestBody {
     }
 }
 #[cfg(feature = "nfs-export")]
-impl crate::codec::Encode for GetNfsExportsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetNfsExportsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -96,10 +96,10 @@ pub struct NestedAggregateNfsExport {
     pub count: i32,
 }
 #[cfg(feature = "nfs-export")]
-impl crate::codec::Decode for NestedAggregateNfsExport {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateNfsExport {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateNfsExport")?;
@@ -119,8 +119,8 @@ impl crate::codec::Decode for NestedAggregateNfsExport {
 }
 #[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateNfsExport {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateNfsExport {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -145,10 +145,10 @@ pub struct NfsExport {
     pub thin_provision: bool,
 }
 #[cfg(feature = "nfs-export")]
-impl crate::codec::Decode for NfsExport {
+impl ::cloudtower_runtime::codec::Decode for NfsExport {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 10];
         let mut key = d.first_key("NfsExport")?;
@@ -224,8 +224,8 @@ impl crate::codec::Decode for NfsExport {
 }
 #[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NfsExport {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NfsExport {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.required_field("description", &self.description);
@@ -250,10 +250,10 @@ pub struct NfsExportConnection {
     pub aggregate: crate::models::NestedAggregateNfsExport,
 }
 #[cfg(feature = "nfs-export")]
-impl crate::codec::Decode for NfsExportConnection {
+impl ::cloudtower_runtime::codec::Decode for NfsExportConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NfsExportConnection")?;
@@ -273,8 +273,8 @@ impl crate::codec::Decode for NfsExportConnection {
 }
 #[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NfsExportConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NfsExportConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -292,10 +292,10 @@ pub struct NfsExportCreationParams {
 }
 #[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NfsExportCreationParams {
+impl ::cloudtower_runtime::codec::Decode for NfsExportCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("NfsExportCreationParams")?;
@@ -331,8 +331,8 @@ impl crate::codec::Decode for NfsExportCreationParams {
     }
 }
 #[cfg(feature = "nfs-export")]
-impl crate::codec::Encode for NfsExportCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NfsExportCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster_id", &self.cluster_id);
         e.field("ip_whitelist", &self.ip_whitelist);
@@ -350,10 +350,10 @@ pub struct NfsExportDeletionParams {
 }
 #[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NfsExportDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for NfsExportDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NfsExportDeletionParams")?;
@@ -372,8 +372,8 @@ impl crate::codec::Decode for NfsExportDeletionParams {
     }
 }
 #[cfg(feature = "nfs-export")]
-impl crate::codec::Encode for NfsExportDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NfsExportDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -388,10 +388,10 @@ pub struct NfsExportUpdationParams {
 }
 #[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NfsExportUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for NfsExportUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NfsExportUpdationParams")?;
@@ -411,8 +411,8 @@ impl crate::codec::Decode for NfsExportUpdationParams {
     }
 }
 #[cfg(feature = "nfs-export")]
-impl crate::codec::Encode for NfsExportUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NfsExportUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -428,10 +428,10 @@ pub struct NfsExportUpdationParamsData {
 }
 #[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NfsExportUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for NfsExportUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NfsExportUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -446,15 +446,15 @@ impl crate::codec::Decode for NfsExportUpdationParamsData {
     }
 }
 #[cfg(feature = "nfs-export")]
-impl crate::codec::Encode for NfsExportUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NfsExportUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("ip_whitelist", &self.ip_whitelist);
         e.field("name", &self.name);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-nfs-export` (operation `CreateNfsExport`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -464,11 +464,11 @@ impl crate::Client {
         body: &[crate::models::NfsExportCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::NfsExport>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::NfsExport>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-nfs-export", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-nfs-export", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -481,11 +481,13 @@ impl crate::Client {
         body: &crate::models::NfsExportDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteNfsExport>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteNfsExport>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-nfs-export", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-nfs-export", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -499,10 +501,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::NfsExport>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-nfs-exports", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-nfs-exports", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -514,12 +517,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetNfsExportsConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::NfsExportConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::NfsExportConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-nfs-exports-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-nfs-exports-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -532,23 +539,72 @@ impl crate::Client {
         body: &crate::models::NfsExportUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::NfsExport>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::NfsExport>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-nfs-export", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-nfs-export", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "nfs-export")]
-crate::pagination::list_request!(GetNfsExportsRequestBody => NfsExport, get_nfs_exports);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetNfsExportsRequestBody {
+    type Item = crate::models::NfsExport;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-nfs-exports", self).read()
+    }
+}
 #[cfg(feature = "nfs-export")]
-crate::pagination::count_request!(
-    GetNfsExportsRequestBody => GetNfsExportsConnectionRequestBody,
-    get_nfs_exports_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetNfsExportsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetNfsExportsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-nfs-exports-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::NfsExportConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "nfs-export")]
-crate::pagination::reread_by_id!(
-    NfsExport => GetNfsExportsRequestBody, NfsExportWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::NfsExport {
+    type Request = crate::models::GetNfsExportsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetNfsExportsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NfsExportWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

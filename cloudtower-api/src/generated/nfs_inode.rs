@@ -6,20 +6,20 @@
 #[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNfsInodesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::NfsInodeOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::NfsInodeWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::NfsInodeOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::NfsInodeWhereInput>,
 }
 #[cfg(feature = "nfs-inode")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetNfsInodesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetNfsInodesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetNfsInodesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetNfsInodesConnectionRequestBody {
     }
 }
 #[cfg(feature = "nfs-inode")]
-impl crate::codec::Encode for GetNfsInodesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetNfsInodesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +56,20 @@ impl crate::codec::Encode for GetNfsInodesConnectionRequestBody {
 #[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNfsInodesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::NfsInodeOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::NfsInodeWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::NfsInodeOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::NfsInodeWhereInput>,
 }
 #[cfg(feature = "nfs-inode")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetNfsInodesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetNfsInodesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetNfsInodesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +89,8 @@ impl crate::codec::Decode for GetNfsInodesRequestBody {
     }
 }
 #[cfg(feature = "nfs-inode")]
-impl crate::codec::Encode for GetNfsInodesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetNfsInodesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -109,10 +109,10 @@ pub struct NestedAggregateNfsInode {
     pub count: i32,
 }
 #[cfg(feature = "nfs-inode")]
-impl crate::codec::Decode for NestedAggregateNfsInode {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateNfsInode {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateNfsInode")?;
@@ -132,8 +132,8 @@ impl crate::codec::Decode for NestedAggregateNfsInode {
 }
 #[cfg(feature = "nfs-inode")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateNfsInode {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateNfsInode {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -159,10 +159,10 @@ pub struct NfsInode {
     pub unique_size: i64,
 }
 #[cfg(feature = "nfs-inode")]
-impl crate::codec::Decode for NfsInode {
+impl ::cloudtower_runtime::codec::Decode for NfsInode {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 11];
         let mut key = d.first_key("NfsInode")?;
@@ -245,8 +245,8 @@ impl crate::codec::Decode for NfsInode {
 }
 #[cfg(feature = "nfs-inode")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NfsInode {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NfsInode {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("assigned_size", &self.assigned_size);
         e.field("entityAsyncStatus", &self.entity_async_status);
@@ -272,10 +272,10 @@ pub struct NfsInodeConnection {
     pub aggregate: crate::models::NestedAggregateNfsInode,
 }
 #[cfg(feature = "nfs-inode")]
-impl crate::codec::Decode for NfsInodeConnection {
+impl ::cloudtower_runtime::codec::Decode for NfsInodeConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NfsInodeConnection")?;
@@ -295,8 +295,8 @@ impl crate::codec::Decode for NfsInodeConnection {
 }
 #[cfg(feature = "nfs-inode")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NfsInodeConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NfsInodeConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -462,20 +462,20 @@ impl ::std::fmt::Display for NfsInodeOrderByInput {
 }
 #[cfg(feature = "nfs-inode")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NfsInodeOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for NfsInodeOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "nfs-inode")]
-impl crate::codec::Encode for NfsInodeOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NfsInodeOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-nfs-inodes` (operation `GetNfsInodes`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -486,10 +486,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::NfsInode>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-nfs-inodes", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-nfs-inodes", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -501,21 +502,77 @@ impl crate::Client {
         &self,
         body: &crate::models::GetNfsInodesConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::NfsInodeConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::NfsInodeConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-nfs-inodes-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-nfs-inodes-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "nfs-inode")]
-crate::pagination::list_request!(GetNfsInodesRequestBody => NfsInode, get_nfs_inodes);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetNfsInodesRequestBody {
+    type Item = crate::models::NfsInode;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-nfs-inodes", self).read()
+    }
+}
 #[cfg(feature = "nfs-inode")]
-crate::pagination::count_request!(
-    GetNfsInodesRequestBody => GetNfsInodesConnectionRequestBody,
-    get_nfs_inodes_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetNfsInodesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetNfsInodesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-nfs-inodes-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::NfsInodeConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "nfs-inode")]
-crate::pagination::reread_by_id!(
-    NfsInode => GetNfsInodesRequestBody, NfsInodeWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::NfsInode {
+    type Request = crate::models::GetNfsInodesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetNfsInodesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NfsInodeWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,20 +6,20 @@
 #[cfg(feature = "nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNicsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::NicOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::NicWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::NicOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::NicWhereInput>,
 }
 #[cfg(feature = "nic")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetNicsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetNicsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetNicsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetNicsConnectionRequestBody {
     }
 }
 #[cfg(feature = "nic")]
-impl crate::codec::Encode for GetNicsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetNicsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -59,10 +59,10 @@ pub struct NestedAggregateNic {
     pub count: i32,
 }
 #[cfg(feature = "nic")]
-impl crate::codec::Decode for NestedAggregateNic {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateNic {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateNic")?;
@@ -82,8 +82,8 @@ impl crate::codec::Decode for NestedAggregateNic {
 }
 #[cfg(feature = "nic")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateNic {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateNic {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -125,10 +125,10 @@ pub struct Nic {
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
 #[cfg(feature = "nic")]
-impl crate::codec::Decode for Nic {
+impl ::cloudtower_runtime::codec::Decode for Nic {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 9];
         let mut key = d.first_key("Nic")?;
@@ -217,8 +217,8 @@ impl crate::codec::Decode for Nic {
 }
 #[cfg(feature = "nic")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Nic {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Nic {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("driver", &self.driver);
         e.field("driver_state", &self.driver_state);
@@ -260,10 +260,10 @@ pub struct NicConnection {
     pub aggregate: crate::models::NestedAggregateNic,
 }
 #[cfg(feature = "nic")]
-impl crate::codec::Decode for NicConnection {
+impl ::cloudtower_runtime::codec::Decode for NicConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NicConnection")?;
@@ -283,8 +283,8 @@ impl crate::codec::Decode for NicConnection {
 }
 #[cfg(feature = "nic")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NicConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NicConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -299,10 +299,10 @@ pub struct NicUpdationParams {
 }
 #[cfg(feature = "nic")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NicUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for NicUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NicUpdationParams")?;
@@ -325,8 +325,8 @@ impl crate::codec::Decode for NicUpdationParams {
     }
 }
 #[cfg(feature = "nic")]
-impl crate::codec::Encode for NicUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NicUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -343,10 +343,10 @@ pub struct NicUpdationParamsData {
 }
 #[cfg(feature = "nic")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NicUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for NicUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NicUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -362,8 +362,8 @@ impl crate::codec::Decode for NicUpdationParamsData {
     }
 }
 #[cfg(feature = "nic")]
-impl crate::codec::Encode for NicUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NicUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("nic_user_usage", &self.nic_user_usage);
         e.field("total_vf_num", &self.total_vf_num);
@@ -371,7 +371,7 @@ impl crate::codec::Encode for NicUpdationParamsData {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-nics` (operation `GetNics`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -380,9 +380,12 @@ impl crate::Client {
         &self,
         body: &crate::models::GetNicsRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<::std::vec::Vec<crate::models::Nic>, crate::Error>,
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Nic>,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-nics", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-nics", body).read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -394,9 +397,13 @@ impl crate::Client {
         &self,
         body: &crate::models::GetNicsConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::NicConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::NicConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-nics-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-nics-connection", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -409,20 +416,71 @@ impl crate::Client {
         body: &crate::models::NicUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Nic>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Nic>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-nic", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-nic", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "nic")]
-crate::pagination::list_request!(GetNicsRequestBody => Nic, get_nics);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetNicsRequestBody {
+    type Item = crate::models::Nic;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-nics", self).read()
+    }
+}
 #[cfg(feature = "nic")]
-crate::pagination::count_request!(
-    GetNicsRequestBody => GetNicsConnectionRequestBody, get_nics_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetNicsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetNicsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-nics-connection", &counter).read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::NicConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "nic")]
-crate::pagination::reread_by_id!(Nic => GetNicsRequestBody, NicWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::Nic {
+    type Request = crate::models::GetNicsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetNicsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NicWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

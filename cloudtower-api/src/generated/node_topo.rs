@@ -6,20 +6,20 @@
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNodeTopoesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::NodeTopoOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::NodeTopoWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::NodeTopoOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::NodeTopoWhereInput>,
 }
 #[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetNodeTopoesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetNodeTopoesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetNodeTopoesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetNodeTopoesConnectionRequestBody {
     }
 }
 #[cfg(feature = "node-topo")]
-impl crate::codec::Encode for GetNodeTopoesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetNodeTopoesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +56,20 @@ impl crate::codec::Encode for GetNodeTopoesConnectionRequestBody {
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNodeTopoesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::NodeTopoOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::NodeTopoWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::NodeTopoOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::NodeTopoWhereInput>,
 }
 #[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetNodeTopoesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetNodeTopoesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetNodeTopoesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +89,8 @@ impl crate::codec::Decode for GetNodeTopoesRequestBody {
     }
 }
 #[cfg(feature = "node-topo")]
-impl crate::codec::Encode for GetNodeTopoesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetNodeTopoesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -109,10 +109,10 @@ pub struct NestedAggregateNodeTopo {
     pub count: i32,
 }
 #[cfg(feature = "node-topo")]
-impl crate::codec::Decode for NestedAggregateNodeTopo {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateNodeTopo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateNodeTopo")?;
@@ -132,8 +132,8 @@ impl crate::codec::Decode for NestedAggregateNodeTopo {
 }
 #[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateNodeTopo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateNodeTopo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -147,10 +147,10 @@ pub struct NestedPosition {
     pub row: ::std::option::Option<i32>,
 }
 #[cfg(feature = "node-topo")]
-impl crate::codec::Decode for NestedPosition {
+impl ::cloudtower_runtime::codec::Decode for NestedPosition {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NestedPosition")?;
         while let ::std::option::Option::Some(k) = key {
@@ -166,8 +166,8 @@ impl crate::codec::Decode for NestedPosition {
 }
 #[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedPosition {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedPosition {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("column", &self.column);
         e.field("row", &self.row);
@@ -183,10 +183,10 @@ pub struct NodeTopUpdationParam {
 }
 #[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NodeTopUpdationParam {
+impl ::cloudtower_runtime::codec::Decode for NodeTopUpdationParam {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NodeTopUpdationParam")?;
@@ -209,8 +209,8 @@ impl crate::codec::Decode for NodeTopUpdationParam {
     }
 }
 #[cfg(feature = "node-topo")]
-impl crate::codec::Encode for NodeTopUpdationParam {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NodeTopUpdationParam {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -231,10 +231,10 @@ pub struct NodeTopo {
     pub position: crate::models::NestedPosition,
 }
 #[cfg(feature = "node-topo")]
-impl crate::codec::Decode for NodeTopo {
+impl ::cloudtower_runtime::codec::Decode for NodeTopo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("NodeTopo")?;
@@ -280,8 +280,8 @@ impl crate::codec::Decode for NodeTopo {
 }
 #[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NodeTopo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NodeTopo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("brick_topo", &self.brick_topo);
         e.required_field("cluster", &self.cluster);
@@ -301,10 +301,10 @@ pub struct NodeTopoConnection {
     pub aggregate: crate::models::NestedAggregateNodeTopo,
 }
 #[cfg(feature = "node-topo")]
-impl crate::codec::Decode for NodeTopoConnection {
+impl ::cloudtower_runtime::codec::Decode for NodeTopoConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NodeTopoConnection")?;
@@ -324,8 +324,8 @@ impl crate::codec::Decode for NodeTopoConnection {
 }
 #[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NodeTopoConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NodeTopoConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -411,16 +411,16 @@ impl ::std::fmt::Display for NodeTopoOrderByInput {
 }
 #[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NodeTopoOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for NodeTopoOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "node-topo")]
-impl crate::codec::Encode for NodeTopoOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NodeTopoOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -437,10 +437,10 @@ pub struct NodeTopoUpdationParamsData {
 }
 #[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NodeTopoUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for NodeTopoUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NodeTopoUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -458,8 +458,8 @@ impl crate::codec::Decode for NodeTopoUpdationParamsData {
     }
 }
 #[cfg(feature = "node-topo")]
-impl crate::codec::Encode for NodeTopoUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NodeTopoUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("cluster_topo_id", &self.cluster_topo_id);
         e.field("position", &self.position);
@@ -471,15 +471,15 @@ impl crate::codec::Encode for NodeTopoUpdationParamsData {
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeTopoWhereUniqueInput {
-    pub id: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NodeTopoWhereUniqueInput {
+impl ::cloudtower_runtime::codec::Decode for NodeTopoWhereUniqueInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NodeTopoWhereUniqueInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -494,8 +494,8 @@ impl crate::codec::Decode for NodeTopoWhereUniqueInput {
     }
 }
 #[cfg(feature = "node-topo")]
-impl crate::codec::Encode for NodeTopoWhereUniqueInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NodeTopoWhereUniqueInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("id", &self.id);
         e.field("local_id", &self.local_id);
@@ -506,16 +506,16 @@ impl crate::codec::Encode for NodeTopoWhereUniqueInput {
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Position {
-    pub row: crate::Nullable<i32>,
-    pub column: crate::Nullable<i32>,
+    pub row: ::cloudtower_runtime::Nullable<i32>,
+    pub column: ::cloudtower_runtime::Nullable<i32>,
     pub typename: ::std::option::Option<crate::models::PositionTypename>,
 }
 #[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for Position {
+impl ::cloudtower_runtime::codec::Decode for Position {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("Position")?;
         while let ::std::option::Option::Some(k) = key {
@@ -531,8 +531,8 @@ impl crate::codec::Decode for Position {
     }
 }
 #[cfg(feature = "node-topo")]
-impl crate::codec::Encode for Position {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Position {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("row", &self.row);
         e.field("column", &self.column);
@@ -583,20 +583,20 @@ impl ::std::fmt::Display for PositionTypename {
 }
 #[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for PositionTypename {
+impl ::cloudtower_runtime::codec::Decode for PositionTypename {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "node-topo")]
-impl crate::codec::Encode for PositionTypename {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for PositionTypename {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-node-topoes` (operation `GetNodeTopoes`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -607,10 +607,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::NodeTopo>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-node-topoes", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-node-topoes", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -622,12 +623,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetNodeTopoesConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::NodeTopoConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::NodeTopoConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-node-topoes-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-node-topoes-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -640,23 +645,72 @@ impl crate::Client {
         body: &crate::models::NodeTopoUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::NodeTopo>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::NodeTopo>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("move-node-topo", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("move-node-topo", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "node-topo")]
-crate::pagination::list_request!(GetNodeTopoesRequestBody => NodeTopo, get_node_topoes);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetNodeTopoesRequestBody {
+    type Item = crate::models::NodeTopo;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-node-topoes", self).read()
+    }
+}
 #[cfg(feature = "node-topo")]
-crate::pagination::count_request!(
-    GetNodeTopoesRequestBody => GetNodeTopoesConnectionRequestBody,
-    get_node_topoes_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetNodeTopoesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetNodeTopoesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-node-topoes-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::NodeTopoConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "node-topo")]
-crate::pagination::reread_by_id!(
-    NodeTopo => GetNodeTopoesRequestBody, NodeTopoWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::NodeTopo {
+    type Request = crate::models::GetNodeTopoesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetNodeTopoesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NodeTopoWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct NtpServiceUrl {
     pub ntp_service_url: ::std::string::String,
 }
 #[cfg(feature = "ntp")]
-impl crate::codec::Decode for NtpServiceUrl {
+impl ::cloudtower_runtime::codec::Decode for NtpServiceUrl {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NtpServiceUrl")?;
@@ -32,14 +32,14 @@ impl crate::codec::Decode for NtpServiceUrl {
 }
 #[cfg(feature = "ntp")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NtpServiceUrl {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NtpServiceUrl {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("ntp_service_url", &self.ntp_service_url);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-ntp-service-url` (operation `GetNtpServiceUrl`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -47,9 +47,13 @@ impl crate::Client {
     pub fn get_ntp_service_url(
         &self,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::NtpServiceUrl, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::NtpServiceUrl,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::empty("get-ntp-service-url");
+        let request = ::cloudtower_runtime::ApiRequest::empty("get-ntp-service-url")
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

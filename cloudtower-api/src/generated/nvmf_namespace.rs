@@ -9,10 +9,10 @@ pub struct DeleteNvmfNamespace {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "nvmf-namespace")]
-impl crate::codec::Decode for DeleteNvmfNamespace {
+impl ::cloudtower_runtime::codec::Decode for DeleteNvmfNamespace {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteNvmfNamespace")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteNvmfNamespace {
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteNvmfNamespace {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteNvmfNamespace {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,22 @@ impl crate::codec::Encode for DeleteNvmfNamespace {
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNvmfNamespacesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::NvmfNamespaceOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::NvmfNamespaceWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::NvmfNamespaceOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::NvmfNamespaceWhereInput>,
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetNvmfNamespacesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetNvmfNamespacesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetNvmfNamespacesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +78,8 @@ impl crate::codec::Decode for GetNvmfNamespacesConnectionRequestBody {
     }
 }
 #[cfg(feature = "nvmf-namespace")]
-impl crate::codec::Encode for GetNvmfNamespacesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetNvmfNamespacesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -96,10 +98,10 @@ pub struct NestedAggregateNvmfNamespace {
     pub count: i32,
 }
 #[cfg(feature = "nvmf-namespace")]
-impl crate::codec::Decode for NestedAggregateNvmfNamespace {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateNvmfNamespace {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateNvmfNamespace")?;
@@ -119,8 +121,8 @@ impl crate::codec::Decode for NestedAggregateNvmfNamespace {
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateNvmfNamespace {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateNvmfNamespace {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -173,10 +175,10 @@ pub struct NvmfNamespace {
     pub zbs_volume_id: ::std::string::String,
 }
 #[cfg(feature = "nvmf-namespace")]
-impl crate::codec::Decode for NvmfNamespace {
+impl ::cloudtower_runtime::codec::Decode for NvmfNamespace {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 36];
         let mut key = d.first_key("NvmfNamespace")?;
@@ -390,8 +392,8 @@ impl crate::codec::Decode for NvmfNamespace {
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NvmfNamespace {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfNamespace {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("assigned_size", &self.assigned_size);
         e.required_field("bps", &self.bps);
@@ -448,10 +450,10 @@ pub struct NvmfNamespaceCloneParams {
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NvmfNamespaceCloneParams {
+impl ::cloudtower_runtime::codec::Decode for NvmfNamespaceCloneParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("NvmfNamespaceCloneParams")?;
@@ -485,8 +487,8 @@ impl crate::codec::Decode for NvmfNamespaceCloneParams {
     }
 }
 #[cfg(feature = "nvmf-namespace")]
-impl crate::codec::Encode for NvmfNamespaceCloneParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceCloneParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("namespace_group_id", &self.namespace_group_id);
         e.required_field("nvmf_subsystem_id", &self.nvmf_subsystem_id);
@@ -502,10 +504,10 @@ pub struct NvmfNamespaceConnection {
     pub aggregate: crate::models::NestedAggregateNvmfNamespace,
 }
 #[cfg(feature = "nvmf-namespace")]
-impl crate::codec::Decode for NvmfNamespaceConnection {
+impl ::cloudtower_runtime::codec::Decode for NvmfNamespaceConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NvmfNamespaceConnection")?;
@@ -525,8 +527,8 @@ impl crate::codec::Decode for NvmfNamespaceConnection {
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NvmfNamespaceConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -572,10 +574,10 @@ pub struct NvmfNamespaceCreationParams {
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NvmfNamespaceCreationParams {
+impl ::cloudtower_runtime::codec::Decode for NvmfNamespaceCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("NvmfNamespaceCreationParams")?;
@@ -655,8 +657,8 @@ impl crate::codec::Decode for NvmfNamespaceCreationParams {
     }
 }
 #[cfg(feature = "nvmf-namespace")]
-impl crate::codec::Encode for NvmfNamespaceCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("namespace_id", &self.namespace_id);
         e.field("group_id", &self.group_id);
@@ -703,10 +705,10 @@ pub struct NvmfNamespaceDeletionParams {
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NvmfNamespaceDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for NvmfNamespaceDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NvmfNamespaceDeletionParams")?;
@@ -729,8 +731,8 @@ impl crate::codec::Decode for NvmfNamespaceDeletionParams {
     }
 }
 #[cfg(feature = "nvmf-namespace")]
-impl crate::codec::Encode for NvmfNamespaceDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -745,10 +747,10 @@ pub struct NvmfNamespaceDeletionParamsData {
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NvmfNamespaceDeletionParamsData {
+impl ::cloudtower_runtime::codec::Decode for NvmfNamespaceDeletionParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NvmfNamespaceDeletionParamsData")?;
@@ -771,8 +773,8 @@ impl crate::codec::Decode for NvmfNamespaceDeletionParamsData {
     }
 }
 #[cfg(feature = "nvmf-namespace")]
-impl crate::codec::Encode for NvmfNamespaceDeletionParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceDeletionParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("remove_snapshot", &self.remove_snapshot);
         e.end_object();
@@ -787,10 +789,10 @@ pub struct NvmfNamespaceRollbackParams {
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NvmfNamespaceRollbackParams {
+impl ::cloudtower_runtime::codec::Decode for NvmfNamespaceRollbackParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NvmfNamespaceRollbackParams")?;
@@ -817,8 +819,8 @@ impl crate::codec::Decode for NvmfNamespaceRollbackParams {
     }
 }
 #[cfg(feature = "nvmf-namespace")]
-impl crate::codec::Encode for NvmfNamespaceRollbackParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceRollbackParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("namespace_id", &self.namespace_id);
         e.required_field("snapshot_id", &self.snapshot_id);
@@ -834,10 +836,10 @@ pub struct NvmfNamespaceUpdationParams {
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NvmfNamespaceUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for NvmfNamespaceUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NvmfNamespaceUpdationParams")?;
@@ -860,8 +862,8 @@ impl crate::codec::Decode for NvmfNamespaceUpdationParams {
     }
 }
 #[cfg(feature = "nvmf-namespace")]
-impl crate::codec::Encode for NvmfNamespaceUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -903,10 +905,10 @@ pub struct NvmfNamespaceUpdationParamsData {
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NvmfNamespaceUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for NvmfNamespaceUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NvmfNamespaceUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -963,8 +965,8 @@ impl crate::codec::Decode for NvmfNamespaceUpdationParamsData {
     }
 }
 #[cfg(feature = "nvmf-namespace")]
-impl crate::codec::Encode for NvmfNamespaceUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("assigned_size_unit", &self.assigned_size_unit);
         e.field("assigned_size", &self.assigned_size);
@@ -997,7 +999,7 @@ impl crate::codec::Encode for NvmfNamespaceUpdationParamsData {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/clone-nvmf-namespace-from-snapshot` (operation `CloneNvmfNamespaceFromSnapshot`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1007,11 +1009,13 @@ impl crate::Client {
         body: &[crate::models::NvmfNamespaceCloneParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::NvmfNamespace>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::NvmfNamespace>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "clone-nvmf-namespace-from-snapshot",
             body,
         );
@@ -1027,11 +1031,16 @@ impl crate::Client {
         body: &[crate::models::NvmfNamespaceCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::NvmfNamespace>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::NvmfNamespace>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-nvmf-namespace", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-nvmf-namespace",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1044,11 +1053,16 @@ impl crate::Client {
         body: &crate::models::NvmfNamespaceDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteNvmfNamespace>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteNvmfNamespace>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-nvmf-namespace", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-nvmf-namespace",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1062,10 +1076,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::NvmfNamespace>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-nvmf-namespaces", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-nvmf-namespaces", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1079,13 +1094,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::NvmfNamespaceConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-nvmf-namespaces-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-nvmf-namespaces-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1098,11 +1114,13 @@ impl crate::Client {
         body: &[crate::models::NvmfNamespaceRollbackParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::NvmfNamespace>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::NvmfNamespace>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "rollback-nvmf-namespace-from-snapshot",
             body,
         );
@@ -1118,25 +1136,80 @@ impl crate::Client {
         body: &crate::models::NvmfNamespaceUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::NvmfNamespace>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::NvmfNamespace>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-nvmf-namespace", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-nvmf-namespace",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "nvmf-namespace")]
-crate::pagination::list_request!(
-    GetNvmfNamespacesRequestBody => NvmfNamespace, get_nvmf_namespaces
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetNvmfNamespacesRequestBody {
+    type Item = crate::models::NvmfNamespace;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-nvmf-namespaces", self).read()
+    }
+}
 #[cfg(feature = "nvmf-namespace")]
-crate::pagination::count_request!(
-    GetNvmfNamespacesRequestBody => GetNvmfNamespacesConnectionRequestBody,
-    get_nvmf_namespaces_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetNvmfNamespacesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetNvmfNamespacesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-nvmf-namespaces-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::NvmfNamespaceConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "nvmf-namespace")]
-crate::pagination::reread_by_id!(
-    NvmfNamespace => GetNvmfNamespacesRequestBody, NvmfNamespaceWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::NvmfNamespace {
+    type Request = crate::models::GetNvmfNamespacesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetNvmfNamespacesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NvmfNamespaceWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

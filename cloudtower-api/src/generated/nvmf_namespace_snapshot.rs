@@ -9,10 +9,10 @@ pub struct DeleteNvmfNamespaceSnapshot {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
-impl crate::codec::Decode for DeleteNvmfNamespaceSnapshot {
+impl ::cloudtower_runtime::codec::Decode for DeleteNvmfNamespaceSnapshot {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteNvmfNamespaceSnapshot")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteNvmfNamespaceSnapshot {
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteNvmfNamespaceSnapshot {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteNvmfNamespaceSnapshot {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,25 @@ impl crate::codec::Encode for DeleteNvmfNamespaceSnapshot {
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNvmfNamespaceSnapshotsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::NvmfNamespaceSnapshotOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::NvmfNamespaceSnapshotWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::NvmfNamespaceSnapshotOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::NvmfNamespaceSnapshotWhereInput,
+    >,
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetNvmfNamespaceSnapshotsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetNvmfNamespaceSnapshotsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetNvmfNamespaceSnapshotsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +81,9 @@ impl crate::codec::Decode for GetNvmfNamespaceSnapshotsConnectionRequestBody {
     }
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
-impl crate::codec::Encode for GetNvmfNamespaceSnapshotsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetNvmfNamespaceSnapshotsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -96,10 +102,10 @@ pub struct NestedAggregateNvmfNamespaceSnapshot {
     pub count: i32,
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
-impl crate::codec::Decode for NestedAggregateNvmfNamespaceSnapshot {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateNvmfNamespaceSnapshot {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateNvmfNamespaceSnapshot")?;
@@ -119,8 +125,8 @@ impl crate::codec::Decode for NestedAggregateNvmfNamespaceSnapshot {
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateNvmfNamespaceSnapshot {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateNvmfNamespaceSnapshot {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -144,10 +150,10 @@ pub struct NvmfNamespaceSnapshot {
     pub unique_size: i64,
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
-impl crate::codec::Decode for NvmfNamespaceSnapshot {
+impl ::cloudtower_runtime::codec::Decode for NvmfNamespaceSnapshot {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("NvmfNamespaceSnapshot")?;
@@ -209,8 +215,8 @@ impl crate::codec::Decode for NvmfNamespaceSnapshot {
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NvmfNamespaceSnapshot {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshot {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("consistency_group_snapshot", &self.consistency_group_snapshot);
         e.field("entityAsyncStatus", &self.entity_async_status);
@@ -232,10 +238,10 @@ pub struct NvmfNamespaceSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateNvmfNamespaceSnapshot,
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
-impl crate::codec::Decode for NvmfNamespaceSnapshotConnection {
+impl ::cloudtower_runtime::codec::Decode for NvmfNamespaceSnapshotConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NvmfNamespaceSnapshotConnection")?;
@@ -255,8 +261,8 @@ impl crate::codec::Decode for NvmfNamespaceSnapshotConnection {
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NvmfNamespaceSnapshotConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshotConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -272,10 +278,10 @@ pub struct NvmfNamespaceSnapshotCreationParams {
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NvmfNamespaceSnapshotCreationParams {
+impl ::cloudtower_runtime::codec::Decode for NvmfNamespaceSnapshotCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("NvmfNamespaceSnapshotCreationParams")?;
@@ -306,8 +312,8 @@ impl crate::codec::Decode for NvmfNamespaceSnapshotCreationParams {
     }
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
-impl crate::codec::Encode for NvmfNamespaceSnapshotCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshotCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("nvmf_subsystem_id", &self.nvmf_subsystem_id);
         e.required_field("name", &self.name);
@@ -323,10 +329,10 @@ pub struct NvmfNamespaceSnapshotDeletionParams {
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NvmfNamespaceSnapshotDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for NvmfNamespaceSnapshotDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NvmfNamespaceSnapshotDeletionParams")?;
@@ -345,14 +351,14 @@ impl crate::codec::Decode for NvmfNamespaceSnapshotDeletionParams {
     }
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
-impl crate::codec::Encode for NvmfNamespaceSnapshotDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshotDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-nvmf-namespace-snapshot` (operation `CreateNvmfNamespaceSnapshot`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -362,11 +368,13 @@ impl crate::Client {
         body: &[crate::models::NvmfNamespaceSnapshotCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::NvmfNamespaceSnapshot>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::NvmfNamespaceSnapshot>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "create-nvmf-namespace-snapshot",
             body,
         );
@@ -382,11 +390,15 @@ impl crate::Client {
         body: &crate::models::NvmfNamespaceSnapshotDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteNvmfNamespaceSnapshot>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<
+                    crate::models::DeleteNvmfNamespaceSnapshot,
+                >,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "delete-nvmf-namespace-snapshot",
             body,
         );
@@ -403,13 +415,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::NvmfNamespaceSnapshot>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-nvmf-namespace-snapshots",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-nvmf-namespace-snapshots",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -423,30 +436,81 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::NvmfNamespaceSnapshotConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-nvmf-namespace-snapshots-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-nvmf-namespace-snapshots-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
-crate::pagination::list_request!(
-    GetNvmfNamespaceSnapshotsRequestBody => NvmfNamespaceSnapshot,
-    get_nvmf_namespace_snapshots
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetNvmfNamespaceSnapshotsRequestBody {
+    type Item = crate::models::NvmfNamespaceSnapshot;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-nvmf-namespace-snapshots", self)
+            .read()
+    }
+}
 #[cfg(feature = "nvmf-namespace-snapshot")]
-crate::pagination::count_request!(
-    GetNvmfNamespaceSnapshotsRequestBody =>
-    GetNvmfNamespaceSnapshotsConnectionRequestBody,
-    get_nvmf_namespace_snapshots_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetNvmfNamespaceSnapshotsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetNvmfNamespaceSnapshotsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-nvmf-namespace-snapshots-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::NvmfNamespaceSnapshotConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "nvmf-namespace-snapshot")]
-crate::pagination::reread_by_id!(
-    NvmfNamespaceSnapshot => GetNvmfNamespaceSnapshotsRequestBody,
-    NvmfNamespaceSnapshotWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::NvmfNamespaceSnapshot {
+    type Request = crate::models::GetNvmfNamespaceSnapshotsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetNvmfNamespaceSnapshotsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NvmfNamespaceSnapshotWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

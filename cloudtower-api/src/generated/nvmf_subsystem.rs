@@ -9,10 +9,10 @@ pub struct DeleteNvmfSubsystem {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "nvmf-subsystem")]
-impl crate::codec::Decode for DeleteNvmfSubsystem {
+impl ::cloudtower_runtime::codec::Decode for DeleteNvmfSubsystem {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteNvmfSubsystem")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteNvmfSubsystem {
 }
 #[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteNvmfSubsystem {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteNvmfSubsystem {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,22 @@ impl crate::codec::Encode for DeleteNvmfSubsystem {
 #[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNvmfSubsystemsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::NvmfSubsystemOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::NvmfSubsystemWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::NvmfSubsystemOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::NvmfSubsystemWhereInput>,
 }
 #[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetNvmfSubsystemsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetNvmfSubsystemsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetNvmfSubsystemsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +78,8 @@ impl crate::codec::Decode for GetNvmfSubsystemsConnectionRequestBody {
     }
 }
 #[cfg(feature = "nvmf-subsystem")]
-impl crate::codec::Encode for GetNvmfSubsystemsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetNvmfSubsystemsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -96,10 +98,10 @@ pub struct NestedAggregateNvmfSubsystem {
     pub count: i32,
 }
 #[cfg(feature = "nvmf-subsystem")]
-impl crate::codec::Decode for NestedAggregateNvmfSubsystem {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateNvmfSubsystem {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateNvmfSubsystem")?;
@@ -119,8 +121,8 @@ impl crate::codec::Decode for NestedAggregateNvmfSubsystem {
 }
 #[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateNvmfSubsystem {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateNvmfSubsystem {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -174,10 +176,10 @@ pub struct NvmfSubsystem {
     pub thin_provision: bool,
 }
 #[cfg(feature = "nvmf-subsystem")]
-impl crate::codec::Decode for NvmfSubsystem {
+impl ::cloudtower_runtime::codec::Decode for NvmfSubsystem {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 15];
         let mut key = d.first_key("NvmfSubsystem")?;
@@ -310,8 +312,8 @@ impl crate::codec::Decode for NvmfSubsystem {
 }
 #[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NvmfSubsystem {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfSubsystem {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("bps", &self.bps);
         e.field("bps_max", &self.bps_max);
@@ -388,10 +390,10 @@ pub struct NvmfSubsystemCommonParams {
 }
 #[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NvmfSubsystemCommonParams {
+impl ::cloudtower_runtime::codec::Decode for NvmfSubsystemCommonParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NvmfSubsystemCommonParams")?;
         while let ::std::option::Option::Some(k) = key {
@@ -445,8 +447,8 @@ impl crate::codec::Decode for NvmfSubsystemCommonParams {
     }
 }
 #[cfg(feature = "nvmf-subsystem")]
-impl crate::codec::Encode for NvmfSubsystemCommonParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemCommonParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("bps_wr_max_length", &self.bps_wr_max_length);
         e.field("bps_wr_max_unit", &self.bps_wr_max_unit);
@@ -485,10 +487,10 @@ pub struct NvmfSubsystemConnection {
     pub aggregate: crate::models::NestedAggregateNvmfSubsystem,
 }
 #[cfg(feature = "nvmf-subsystem")]
-impl crate::codec::Decode for NvmfSubsystemConnection {
+impl ::cloudtower_runtime::codec::Decode for NvmfSubsystemConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NvmfSubsystemConnection")?;
@@ -508,8 +510,8 @@ impl crate::codec::Decode for NvmfSubsystemConnection {
 }
 #[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NvmfSubsystemConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -557,10 +559,10 @@ pub struct NvmfSubsystemCreationParams {
 }
 #[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NvmfSubsystemCreationParams {
+impl ::cloudtower_runtime::codec::Decode for NvmfSubsystemCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 7];
         let mut key = d.first_key("NvmfSubsystemCreationParams")?;
@@ -659,8 +661,8 @@ impl crate::codec::Decode for NvmfSubsystemCreationParams {
     }
 }
 #[cfg(feature = "nvmf-subsystem")]
-impl crate::codec::Encode for NvmfSubsystemCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("replica_num", &self.replica_num);
         e.required_field("thin_provision", &self.thin_provision);
@@ -708,10 +710,10 @@ pub struct NvmfSubsystemDeletionParams {
 }
 #[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NvmfSubsystemDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for NvmfSubsystemDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NvmfSubsystemDeletionParams")?;
@@ -730,8 +732,8 @@ impl crate::codec::Decode for NvmfSubsystemDeletionParams {
     }
 }
 #[cfg(feature = "nvmf-subsystem")]
-impl crate::codec::Encode for NvmfSubsystemDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -746,10 +748,10 @@ pub struct NvmfSubsystemUpdationParams {
 }
 #[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for NvmfSubsystemUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for NvmfSubsystemUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NvmfSubsystemUpdationParams")?;
@@ -772,15 +774,15 @@ impl crate::codec::Decode for NvmfSubsystemUpdationParams {
     }
 }
 #[cfg(feature = "nvmf-subsystem")]
-impl crate::codec::Encode for NvmfSubsystemUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-nvmf-subsystem` (operation `CreateNvmfSubsystem`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -790,11 +792,16 @@ impl crate::Client {
         body: &[crate::models::NvmfSubsystemCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::NvmfSubsystem>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::NvmfSubsystem>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-nvmf-subsystem", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-nvmf-subsystem",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -807,11 +814,16 @@ impl crate::Client {
         body: &crate::models::NvmfSubsystemDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteNvmfSubsystem>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteNvmfSubsystem>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-nvmf-subsystem", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-nvmf-subsystem",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -825,10 +837,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::NvmfSubsystem>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-nvmf-subsystems", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-nvmf-subsystems", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -842,13 +855,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::NvmfSubsystemConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-nvmf-subsystems-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-nvmf-subsystems-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -861,25 +875,80 @@ impl crate::Client {
         body: &crate::models::NvmfSubsystemUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::NvmfSubsystem>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::NvmfSubsystem>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-nvmf-subsystem", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-nvmf-subsystem",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "nvmf-subsystem")]
-crate::pagination::list_request!(
-    GetNvmfSubsystemsRequestBody => NvmfSubsystem, get_nvmf_subsystems
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetNvmfSubsystemsRequestBody {
+    type Item = crate::models::NvmfSubsystem;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-nvmf-subsystems", self).read()
+    }
+}
 #[cfg(feature = "nvmf-subsystem")]
-crate::pagination::count_request!(
-    GetNvmfSubsystemsRequestBody => GetNvmfSubsystemsConnectionRequestBody,
-    get_nvmf_subsystems_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetNvmfSubsystemsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetNvmfSubsystemsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-nvmf-subsystems-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::NvmfSubsystemConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "nvmf-subsystem")]
-crate::pagination::reread_by_id!(
-    NvmfSubsystem => GetNvmfSubsystemsRequestBody, NvmfSubsystemWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::NvmfSubsystem {
+    type Request = crate::models::GetNvmfSubsystemsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetNvmfSubsystemsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NvmfSubsystemWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

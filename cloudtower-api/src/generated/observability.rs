@@ -13,10 +13,11 @@ pub struct DisassociateSystemServiceFromObsServiceParams {
 }
 #[cfg(feature = "observability")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceParams {
+impl ::cloudtower_runtime::codec::Decode
+for DisassociateSystemServiceFromObsServiceParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DisassociateSystemServiceFromObsServiceParams")?;
@@ -42,8 +43,9 @@ impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceParams {
     }
 }
 #[cfg(feature = "observability")]
-impl crate::codec::Encode for DisassociateSystemServiceFromObsServiceParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for DisassociateSystemServiceFromObsServiceParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("system_service_type", &self.system_service_type);
         e.required_field("system_service_id", &self.system_service_id);
@@ -59,10 +61,11 @@ pub struct DisassociateSystemServiceFromObsServiceResult {
     pub result: crate::models::DisassociateSystemServiceFromObsServiceResultType,
 }
 #[cfg(feature = "observability")]
-impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceResult {
+impl ::cloudtower_runtime::codec::Decode
+for DisassociateSystemServiceFromObsServiceResult {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DisassociateSystemServiceFromObsServiceResult")?;
@@ -88,8 +91,9 @@ impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceResult {
 }
 #[cfg(feature = "observability")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DisassociateSystemServiceFromObsServiceResult {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for DisassociateSystemServiceFromObsServiceResult {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("errorMessage", &self.error_message);
         e.field("errorCode", &self.error_code);
@@ -143,17 +147,19 @@ impl ::std::fmt::Display for DisassociateSystemServiceFromObsServiceResultType {
     }
 }
 #[cfg(feature = "observability")]
-impl crate::codec::Decode for DisassociateSystemServiceFromObsServiceResultType {
+impl ::cloudtower_runtime::codec::Decode
+for DisassociateSystemServiceFromObsServiceResultType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "observability")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DisassociateSystemServiceFromObsServiceResultType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for DisassociateSystemServiceFromObsServiceResultType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -232,20 +238,20 @@ impl ::std::fmt::Display for ObservabilityConnectedSystemServiceType {
 }
 #[cfg(feature = "observability")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ObservabilityConnectedSystemServiceType {
+impl ::cloudtower_runtime::codec::Decode for ObservabilityConnectedSystemServiceType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "observability")]
-impl crate::codec::Encode for ObservabilityConnectedSystemServiceType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ObservabilityConnectedSystemServiceType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/clear-system-service-alert-notification-config` (operation `ClearSystemServiceAlertNotificationConfig`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -255,13 +261,13 @@ impl crate::Client {
         body: &crate::models::DisassociateSystemServiceFromObsServiceParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            crate::WithTask<
+            ::cloudtower_runtime::WithTask<
                 crate::models::DisassociateSystemServiceFromObsServiceResult,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "clear-system-service-alert-notification-config",
             body,
         );
@@ -277,13 +283,13 @@ impl crate::Client {
         body: &crate::models::DisassociateSystemServiceFromObsServiceParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            crate::WithTask<
+            ::cloudtower_runtime::WithTask<
                 crate::models::DisassociateSystemServiceFromObsServiceResult,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "disassociate-system-service-from-obs-service",
             body,
         );

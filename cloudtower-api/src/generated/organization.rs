@@ -9,10 +9,10 @@ pub struct DeleteOrganization {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "organization")]
-impl crate::codec::Decode for DeleteOrganization {
+impl ::cloudtower_runtime::codec::Decode for DeleteOrganization {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteOrganization")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteOrganization {
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteOrganization {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteOrganization {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,22 @@ impl crate::codec::Encode for DeleteOrganization {
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetOrganizationsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::OrganizationOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::OrganizationWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::OrganizationOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::OrganizationWhereInput>,
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetOrganizationsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetOrganizationsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetOrganizationsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +78,8 @@ impl crate::codec::Decode for GetOrganizationsConnectionRequestBody {
     }
 }
 #[cfg(feature = "organization")]
-impl crate::codec::Encode for GetOrganizationsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetOrganizationsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,20 +95,22 @@ impl crate::codec::Encode for GetOrganizationsConnectionRequestBody {
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetOrganizationsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::OrganizationOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::OrganizationWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::OrganizationOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::OrganizationWhereInput>,
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetOrganizationsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetOrganizationsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetOrganizationsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -126,8 +130,8 @@ impl crate::codec::Decode for GetOrganizationsRequestBody {
     }
 }
 #[cfg(feature = "organization")]
-impl crate::codec::Encode for GetOrganizationsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetOrganizationsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -146,10 +150,10 @@ pub struct NestedAggregateOrganization {
     pub count: i32,
 }
 #[cfg(feature = "organization")]
-impl crate::codec::Decode for NestedAggregateOrganization {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateOrganization {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateOrganization")?;
@@ -169,8 +173,8 @@ impl crate::codec::Decode for NestedAggregateOrganization {
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateOrganization {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateOrganization {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -187,10 +191,10 @@ pub struct Organization {
     pub name: ::std::string::String,
 }
 #[cfg(feature = "organization")]
-impl crate::codec::Decode for Organization {
+impl ::cloudtower_runtime::codec::Decode for Organization {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("Organization")?;
@@ -215,8 +219,8 @@ impl crate::codec::Decode for Organization {
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Organization {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Organization {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("datacenters", &self.datacenters);
         e.required_field("id", &self.id);
@@ -231,10 +235,10 @@ pub struct OrganizationConnection {
     pub aggregate: crate::models::NestedAggregateOrganization,
 }
 #[cfg(feature = "organization")]
-impl crate::codec::Decode for OrganizationConnection {
+impl ::cloudtower_runtime::codec::Decode for OrganizationConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("OrganizationConnection")?;
@@ -254,8 +258,8 @@ impl crate::codec::Decode for OrganizationConnection {
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for OrganizationConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for OrganizationConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -269,10 +273,10 @@ pub struct OrganizationCreationParams {
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for OrganizationCreationParams {
+impl ::cloudtower_runtime::codec::Decode for OrganizationCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("OrganizationCreationParams")?;
@@ -291,8 +295,8 @@ impl crate::codec::Decode for OrganizationCreationParams {
     }
 }
 #[cfg(feature = "organization")]
-impl crate::codec::Encode for OrganizationCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for OrganizationCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("name", &self.name);
         e.end_object();
@@ -306,10 +310,10 @@ pub struct OrganizationDeletionParams {
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for OrganizationDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for OrganizationDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("OrganizationDeletionParams")?;
@@ -328,8 +332,8 @@ impl crate::codec::Decode for OrganizationDeletionParams {
     }
 }
 #[cfg(feature = "organization")]
-impl crate::codec::Encode for OrganizationDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for OrganizationDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -395,16 +399,16 @@ impl ::std::fmt::Display for OrganizationOrderByInput {
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for OrganizationOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for OrganizationOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "organization")]
-impl crate::codec::Encode for OrganizationOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for OrganizationOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -417,10 +421,10 @@ pub struct OrganizationUpdationParams {
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for OrganizationUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for OrganizationUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("OrganizationUpdationParams")?;
@@ -443,8 +447,8 @@ impl crate::codec::Decode for OrganizationUpdationParams {
     }
 }
 #[cfg(feature = "organization")]
-impl crate::codec::Encode for OrganizationUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for OrganizationUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -459,10 +463,10 @@ pub struct OrganizationUpdationParamsData {
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for OrganizationUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for OrganizationUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("OrganizationUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -476,8 +480,8 @@ impl crate::codec::Decode for OrganizationUpdationParamsData {
     }
 }
 #[cfg(feature = "organization")]
-impl crate::codec::Encode for OrganizationUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for OrganizationUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("name", &self.name);
         e.end_object();
@@ -487,56 +491,66 @@ impl crate::codec::Encode for OrganizationUpdationParamsData {
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::OrganizationWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::OrganizationWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::OrganizationWhereInput>>,
-    #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
-    pub datacenters_every: crate::Nullable<
-        crate::Related<crate::models::DatacenterWhereInput>,
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::OrganizationWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::OrganizationWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::OrganizationWhereInput>,
     >,
     #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
-    pub datacenters_none: crate::Nullable<
-        crate::Related<crate::models::DatacenterWhereInput>,
+    pub datacenters_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::DatacenterWhereInput>,
     >,
     #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
-    pub datacenters_some: crate::Nullable<
-        crate::Related<crate::models::DatacenterWhereInput>,
+    pub datacenters_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::DatacenterWhereInput>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
+    pub datacenters_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::DatacenterWhereInput>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for OrganizationWhereInput {
+impl ::cloudtower_runtime::codec::Decode for OrganizationWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("OrganizationWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -624,8 +638,8 @@ impl crate::codec::Decode for OrganizationWhereInput {
     }
 }
 #[cfg(feature = "organization")]
-impl crate::codec::Encode for OrganizationWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for OrganizationWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -670,7 +684,7 @@ impl crate::codec::Encode for OrganizationWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-organization` (operation `CreateOrganization`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -680,11 +694,14 @@ impl crate::Client {
         body: &[crate::models::OrganizationCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Organization>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Organization>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-organization", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-organization",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -697,11 +714,16 @@ impl crate::Client {
         body: &crate::models::OrganizationDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteOrganization>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteOrganization>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-organization", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-organization",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -715,10 +737,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::Organization>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-organizations", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-organizations", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -732,13 +755,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::OrganizationConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-organizations-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-organizations-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -751,25 +775,75 @@ impl crate::Client {
         body: &crate::models::OrganizationUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Organization>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Organization>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-organization", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-organization",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "organization")]
-crate::pagination::list_request!(
-    GetOrganizationsRequestBody => Organization, get_organizations
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetOrganizationsRequestBody {
+    type Item = crate::models::Organization;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-organizations", self).read()
+    }
+}
 #[cfg(feature = "organization")]
-crate::pagination::count_request!(
-    GetOrganizationsRequestBody => GetOrganizationsConnectionRequestBody,
-    get_organizations_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetOrganizationsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetOrganizationsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-organizations-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::OrganizationConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "organization")]
-crate::pagination::reread_by_id!(
-    Organization => GetOrganizationsRequestBody, OrganizationWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::Organization {
+    type Request = crate::models::GetOrganizationsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetOrganizationsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::OrganizationWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -10,10 +10,10 @@ pub struct ExportFileDownloadLinks {
     pub filename: ::std::string::String,
 }
 #[cfg(feature = "ovf")]
-impl crate::codec::Decode for ExportFileDownloadLinks {
+impl ::cloudtower_runtime::codec::Decode for ExportFileDownloadLinks {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ExportFileDownloadLinks")?;
@@ -37,8 +37,8 @@ impl crate::codec::Decode for ExportFileDownloadLinks {
 }
 #[cfg(feature = "ovf")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ExportFileDownloadLinks {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ExportFileDownloadLinks {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("link", &self.link);
         e.required_field("filename", &self.filename);
@@ -53,10 +53,10 @@ pub struct GetExportFileDownloadLinksParams {
 }
 #[cfg(feature = "ovf")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetExportFileDownloadLinksParams {
+impl ::cloudtower_runtime::codec::Decode for GetExportFileDownloadLinksParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("GetExportFileDownloadLinksParams")?;
@@ -75,8 +75,8 @@ impl crate::codec::Decode for GetExportFileDownloadLinksParams {
     }
 }
 #[cfg(feature = "ovf")]
-impl crate::codec::Encode for GetExportFileDownloadLinksParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetExportFileDownloadLinksParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -86,19 +86,19 @@ impl crate::codec::Encode for GetExportFileDownloadLinksParams {
 #[cfg(feature = "ovf")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParseOvfRequestBody {
-    pub file: crate::client::FilePart,
+    pub file: ::cloudtower_runtime::FilePart,
     pub cluster_id: ::std::string::String,
 }
 #[cfg(feature = "ovf")]
 impl ParseOvfRequestBody {
     /// The form fields, required ones first; unset optional fields are left out.
-    pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
+    pub fn to_fields(&self) -> ::std::vec::Vec<::cloudtower_runtime::MultipartField> {
         ::std::vec::Vec::from([
-            crate::client::MultipartField::file(
+            ::cloudtower_runtime::MultipartField::file(
                 "file",
                 ::std::clone::Clone::clone(&self.file),
             ),
-            crate::client::MultipartField::text("cluster_id", &self.cluster_id),
+            ::cloudtower_runtime::MultipartField::text("cluster_id", &self.cluster_id),
         ])
     }
 }
@@ -106,7 +106,7 @@ impl ParseOvfRequestBody {
 #[cfg(feature = "ovf")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadElfFileRequestBody {
-    pub file: crate::client::FilePart,
+    pub file: ::cloudtower_runtime::FilePart,
     pub cluster_id: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
     pub size: ::std::option::Option<::std::string::String>,
@@ -116,27 +116,30 @@ pub struct UploadElfFileRequestBody {
 #[cfg(feature = "ovf")]
 impl UploadElfFileRequestBody {
     /// The form fields, required ones first; unset optional fields are left out.
-    pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
+    pub fn to_fields(&self) -> ::std::vec::Vec<::cloudtower_runtime::MultipartField> {
         let mut fields = ::std::vec::Vec::from([
-            crate::client::MultipartField::file(
+            ::cloudtower_runtime::MultipartField::file(
                 "file",
                 ::std::clone::Clone::clone(&self.file),
             ),
         ]);
         if let ::std::option::Option::Some(value) = self.cluster_id.as_ref() {
-            fields.push(crate::client::MultipartField::text("cluster_id", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("cluster_id", value));
         }
         if let ::std::option::Option::Some(value) = self.name.as_ref() {
-            fields.push(crate::client::MultipartField::text("name", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("name", value));
         }
         if let ::std::option::Option::Some(value) = self.size.as_ref() {
-            fields.push(crate::client::MultipartField::text("size", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("size", value));
         }
         if let ::std::option::Option::Some(value) = self.size_unit.as_ref() {
-            fields.push(crate::client::MultipartField::text("size_unit", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("size_unit", value));
         }
         if let ::std::option::Option::Some(value) = self.upload_task_id.as_ref() {
-            fields.push(crate::client::MultipartField::text("upload_task_id", value));
+            fields
+                .push(
+                    ::cloudtower_runtime::MultipartField::text("upload_task_id", value),
+                );
         }
         fields
     }
@@ -145,15 +148,15 @@ impl UploadElfFileRequestBody {
 #[cfg(feature = "ovf")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmExportFileWhereUniqueInput {
-    pub data_port_id: crate::Nullable<::std::string::String>,
-    pub id: crate::Nullable<::std::string::String>,
+    pub data_port_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "ovf")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmExportFileWhereUniqueInput {
+impl ::cloudtower_runtime::codec::Decode for VmExportFileWhereUniqueInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmExportFileWhereUniqueInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -168,15 +171,15 @@ impl crate::codec::Decode for VmExportFileWhereUniqueInput {
     }
 }
 #[cfg(feature = "ovf")]
-impl crate::codec::Encode for VmExportFileWhereUniqueInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmExportFileWhereUniqueInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("data_port_id", &self.data_port_id);
         e.field("id", &self.id);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-export-file-download-links` (operation `GetExportFileDownloadLinks`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -187,13 +190,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::ExportFileDownloadLinks>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-export-file-download-links",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-export-file-download-links",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -205,9 +209,12 @@ impl crate::Client {
         &self,
         body: &crate::models::ParseOvfRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::ParsedOvf, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::ParsedOvf,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::multipart(
+        let request = ::cloudtower_runtime::ApiRequest::multipart(
             "parse-ovf",
             body.to_fields(),
         );
@@ -222,9 +229,12 @@ impl crate::Client {
         &self,
         body: &crate::models::UploadElfFileRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::UploadTask, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::UploadTask,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::multipart(
+        let request = ::cloudtower_runtime::ApiRequest::multipart(
             "upload-elf-file",
             body.to_fields(),
         );

@@ -6,20 +6,20 @@
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetPciDevicesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::PciDeviceOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::PciDeviceWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::PciDeviceOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::PciDeviceWhereInput>,
 }
 #[cfg(feature = "pci-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetPciDevicesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetPciDevicesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetPciDevicesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetPciDevicesRequestBody {
     }
 }
 #[cfg(feature = "pci-device")]
-impl crate::codec::Encode for GetPciDevicesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetPciDevicesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -89,10 +89,10 @@ pub struct PciDevice {
     pub verdor_name: ::std::string::String,
 }
 #[cfg(feature = "pci-device")]
-impl crate::codec::Decode for PciDevice {
+impl ::cloudtower_runtime::codec::Decode for PciDevice {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 14];
         let mut key = d.first_key("PciDevice")?;
@@ -206,8 +206,8 @@ impl crate::codec::Decode for PciDevice {
 }
 #[cfg(feature = "pci-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for PciDevice {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for PciDevice {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("bus", &self.bus);
         e.required_field("bus_location", &self.bus_location);
@@ -291,16 +291,16 @@ impl ::std::fmt::Display for PciDeviceMdevState {
     }
 }
 #[cfg(feature = "pci-device")]
-impl crate::codec::Decode for PciDeviceMdevState {
+impl ::cloudtower_runtime::codec::Decode for PciDeviceMdevState {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "pci-device")]
-impl crate::codec::Encode for PciDeviceMdevState {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for PciDeviceMdevState {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -624,16 +624,16 @@ impl ::std::fmt::Display for PciDeviceOrderByInput {
 }
 #[cfg(feature = "pci-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for PciDeviceOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for PciDeviceOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "pci-device")]
-impl crate::codec::Encode for PciDeviceOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for PciDeviceOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -687,16 +687,16 @@ impl ::std::fmt::Display for PciDevicePartitionState {
     }
 }
 #[cfg(feature = "pci-device")]
-impl crate::codec::Decode for PciDevicePartitionState {
+impl ::cloudtower_runtime::codec::Decode for PciDevicePartitionState {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "pci-device")]
-impl crate::codec::Encode for PciDevicePartitionState {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for PciDevicePartitionState {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -750,16 +750,16 @@ impl ::std::fmt::Display for PciDeviceSriovState {
     }
 }
 #[cfg(feature = "pci-device")]
-impl crate::codec::Decode for PciDeviceSriovState {
+impl ::cloudtower_runtime::codec::Decode for PciDeviceSriovState {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "pci-device")]
-impl crate::codec::Encode for PciDeviceSriovState {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for PciDeviceSriovState {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -805,16 +805,16 @@ impl ::std::fmt::Display for PciDeviceType {
     }
 }
 #[cfg(feature = "pci-device")]
-impl crate::codec::Decode for PciDeviceType {
+impl ::cloudtower_runtime::codec::Decode for PciDeviceType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "pci-device")]
-impl crate::codec::Encode for PciDeviceType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for PciDeviceType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -868,16 +868,16 @@ impl ::std::fmt::Display for PciDeviceUsage {
     }
 }
 #[cfg(feature = "pci-device")]
-impl crate::codec::Decode for PciDeviceUsage {
+impl ::cloudtower_runtime::codec::Decode for PciDeviceUsage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "pci-device")]
-impl crate::codec::Encode for PciDeviceUsage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for PciDeviceUsage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -885,329 +885,449 @@ impl crate::codec::Encode for PciDeviceUsage {
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PciDeviceWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::PciDeviceWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::PciDeviceWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::PciDeviceWhereInput>>,
-    pub bus: crate::Nullable<::std::string::String>,
-    pub bus_contains: crate::Nullable<::std::string::String>,
-    pub bus_ends_with: crate::Nullable<::std::string::String>,
-    pub bus_gt: crate::Nullable<::std::string::String>,
-    pub bus_gte: crate::Nullable<::std::string::String>,
-    pub bus_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub bus_location: crate::Nullable<::std::string::String>,
-    pub bus_location_contains: crate::Nullable<::std::string::String>,
-    pub bus_location_ends_with: crate::Nullable<::std::string::String>,
-    pub bus_location_gt: crate::Nullable<::std::string::String>,
-    pub bus_location_gte: crate::Nullable<::std::string::String>,
-    pub bus_location_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub bus_location_lt: crate::Nullable<::std::string::String>,
-    pub bus_location_lte: crate::Nullable<::std::string::String>,
-    pub bus_location_not: crate::Nullable<::std::string::String>,
-    pub bus_location_not_contains: crate::Nullable<::std::string::String>,
-    pub bus_location_not_ends_with: crate::Nullable<::std::string::String>,
-    pub bus_location_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub bus_location_not_starts_with: crate::Nullable<::std::string::String>,
-    pub bus_location_starts_with: crate::Nullable<::std::string::String>,
-    pub bus_lt: crate::Nullable<::std::string::String>,
-    pub bus_lte: crate::Nullable<::std::string::String>,
-    pub bus_not: crate::Nullable<::std::string::String>,
-    pub bus_not_contains: crate::Nullable<::std::string::String>,
-    pub bus_not_ends_with: crate::Nullable<::std::string::String>,
-    pub bus_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub bus_not_starts_with: crate::Nullable<::std::string::String>,
-    pub bus_starts_with: crate::Nullable<::std::string::String>,
-    pub class_code: crate::Nullable<::std::string::String>,
-    pub class_code_contains: crate::Nullable<::std::string::String>,
-    pub class_code_ends_with: crate::Nullable<::std::string::String>,
-    pub class_code_gt: crate::Nullable<::std::string::String>,
-    pub class_code_gte: crate::Nullable<::std::string::String>,
-    pub class_code_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub class_code_lt: crate::Nullable<::std::string::String>,
-    pub class_code_lte: crate::Nullable<::std::string::String>,
-    pub class_code_not: crate::Nullable<::std::string::String>,
-    pub class_code_not_contains: crate::Nullable<::std::string::String>,
-    pub class_code_not_ends_with: crate::Nullable<::std::string::String>,
-    pub class_code_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub class_code_not_starts_with: crate::Nullable<::std::string::String>,
-    pub class_code_starts_with: crate::Nullable<::std::string::String>,
-    pub device_type: crate::Nullable<::std::string::String>,
-    pub device_type_contains: crate::Nullable<::std::string::String>,
-    pub device_type_ends_with: crate::Nullable<::std::string::String>,
-    pub device_type_gt: crate::Nullable<::std::string::String>,
-    pub device_type_gte: crate::Nullable<::std::string::String>,
-    pub device_type_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub device_type_lt: crate::Nullable<::std::string::String>,
-    pub device_type_lte: crate::Nullable<::std::string::String>,
-    pub device_type_not: crate::Nullable<::std::string::String>,
-    pub device_type_not_contains: crate::Nullable<::std::string::String>,
-    pub device_type_not_ends_with: crate::Nullable<::std::string::String>,
-    pub device_type_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub device_type_not_starts_with: crate::Nullable<::std::string::String>,
-    pub device_type_starts_with: crate::Nullable<::std::string::String>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::PciDeviceWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::PciDeviceWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::PciDeviceWhereInput>,
+    >,
+    pub bus: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub bus_location: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_location_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_location_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_location_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_location_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_location_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub bus_location_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_location_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_location_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_location_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_location_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub bus_location_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub bus_location_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub bus_location_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub bus_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub bus_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub class_code: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub class_code_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub class_code_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub class_code_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub class_code_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub class_code_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub class_code_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub class_code_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub class_code_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub class_code_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub class_code_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub class_code_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub class_code_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub class_code_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_type: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_type_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_type_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_type_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_type_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_type_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub device_type_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_type_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_type_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_type_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_type_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_type_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub device_type_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub device_type_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub function_num: crate::Nullable<::std::string::String>,
-    pub function_num_contains: crate::Nullable<::std::string::String>,
-    pub function_num_ends_with: crate::Nullable<::std::string::String>,
-    pub function_num_gt: crate::Nullable<::std::string::String>,
-    pub function_num_gte: crate::Nullable<::std::string::String>,
-    pub function_num_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub function_num_lt: crate::Nullable<::std::string::String>,
-    pub function_num_lte: crate::Nullable<::std::string::String>,
-    pub function_num_not: crate::Nullable<::std::string::String>,
-    pub function_num_not_contains: crate::Nullable<::std::string::String>,
-    pub function_num_not_ends_with: crate::Nullable<::std::string::String>,
-    pub function_num_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub function_num_not_starts_with: crate::Nullable<::std::string::String>,
-    pub function_num_starts_with: crate::Nullable<::std::string::String>,
-    pub host: crate::Nullable<crate::models::HostWhereInput>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub iommu_status: crate::Nullable<crate::models::IommuStatus>,
-    pub iommu_status_in: crate::Nullable<::std::vec::Vec<crate::models::IommuStatus>>,
-    pub iommu_status_not: crate::Nullable<crate::models::IommuStatus>,
-    pub iommu_status_not_in: crate::Nullable<
+    pub function_num: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub function_num_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub function_num_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub function_num_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub function_num_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub function_num_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub function_num_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub function_num_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub function_num_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub function_num_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub function_num_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub function_num_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub function_num_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub function_num_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub host: ::cloudtower_runtime::Nullable<crate::models::HostWhereInput>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub iommu_status: ::cloudtower_runtime::Nullable<crate::models::IommuStatus>,
+    pub iommu_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::IommuStatus>,
     >,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub mdev_state: crate::Nullable<crate::models::PciDeviceMdevState>,
-    pub mdev_state_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::PciDeviceMdevState>,
+    pub iommu_status_not: ::cloudtower_runtime::Nullable<crate::models::IommuStatus>,
+    pub iommu_status_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::IommuStatus>,
     >,
-    pub mdev_state_not: crate::Nullable<crate::models::PciDeviceMdevState>,
-    pub mdev_state_not_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::PciDeviceMdevState>,
-    >,
-    pub mdev_type_id: crate::Nullable<::std::string::String>,
-    pub mdev_type_id_contains: crate::Nullable<::std::string::String>,
-    pub mdev_type_id_ends_with: crate::Nullable<::std::string::String>,
-    pub mdev_type_id_gt: crate::Nullable<::std::string::String>,
-    pub mdev_type_id_gte: crate::Nullable<::std::string::String>,
-    pub mdev_type_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub mdev_type_id_lt: crate::Nullable<::std::string::String>,
-    pub mdev_type_id_lte: crate::Nullable<::std::string::String>,
-    pub mdev_type_id_not: crate::Nullable<::std::string::String>,
-    pub mdev_type_id_not_contains: crate::Nullable<::std::string::String>,
-    pub mdev_type_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub mdev_type_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub mdev_type_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub mdev_type_id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub partitioning_state: crate::Nullable<crate::models::PciDevicePartitionState>,
-    pub partitioning_state_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::PciDevicePartitionState>,
-    >,
-    pub partitioning_state_not: crate::Nullable<crate::models::PciDevicePartitionState>,
-    pub partitioning_state_not_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::PciDevicePartitionState>,
-    >,
-    pub product_id: crate::Nullable<::std::string::String>,
-    pub product_id_contains: crate::Nullable<::std::string::String>,
-    pub product_id_ends_with: crate::Nullable<::std::string::String>,
-    pub product_id_gt: crate::Nullable<::std::string::String>,
-    pub product_id_gte: crate::Nullable<::std::string::String>,
-    pub product_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub product_id_lt: crate::Nullable<::std::string::String>,
-    pub product_id_lte: crate::Nullable<::std::string::String>,
-    pub product_id_not: crate::Nullable<::std::string::String>,
-    pub product_id_not_contains: crate::Nullable<::std::string::String>,
-    pub product_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub product_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub product_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub product_id_starts_with: crate::Nullable<::std::string::String>,
-    pub slot: crate::Nullable<::std::string::String>,
-    pub slot_contains: crate::Nullable<::std::string::String>,
-    pub slot_ends_with: crate::Nullable<::std::string::String>,
-    pub slot_gt: crate::Nullable<::std::string::String>,
-    pub slot_gte: crate::Nullable<::std::string::String>,
-    pub slot_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub slot_lt: crate::Nullable<::std::string::String>,
-    pub slot_lte: crate::Nullable<::std::string::String>,
-    pub slot_not: crate::Nullable<::std::string::String>,
-    pub slot_not_contains: crate::Nullable<::std::string::String>,
-    pub slot_not_ends_with: crate::Nullable<::std::string::String>,
-    pub slot_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub slot_not_starts_with: crate::Nullable<::std::string::String>,
-    pub slot_starts_with: crate::Nullable<::std::string::String>,
-    pub sriov_state: crate::Nullable<crate::models::PciDeviceSriovState>,
-    pub sriov_state_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::PciDeviceSriovState>,
-    >,
-    pub sriov_state_not: crate::Nullable<crate::models::PciDeviceSriovState>,
-    pub sriov_state_not_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::PciDeviceSriovState>,
-    >,
-    pub subsystem_product_id: crate::Nullable<::std::string::String>,
-    pub subsystem_product_id_contains: crate::Nullable<::std::string::String>,
-    pub subsystem_product_id_ends_with: crate::Nullable<::std::string::String>,
-    pub subsystem_product_id_gt: crate::Nullable<::std::string::String>,
-    pub subsystem_product_id_gte: crate::Nullable<::std::string::String>,
-    pub subsystem_product_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub subsystem_product_id_lt: crate::Nullable<::std::string::String>,
-    pub subsystem_product_id_lte: crate::Nullable<::std::string::String>,
-    pub subsystem_product_id_not: crate::Nullable<::std::string::String>,
-    pub subsystem_product_id_not_contains: crate::Nullable<::std::string::String>,
-    pub subsystem_product_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub subsystem_product_id_not_in: crate::Nullable<
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub subsystem_product_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub subsystem_product_id_starts_with: crate::Nullable<::std::string::String>,
-    pub subsystem_vendor_id: crate::Nullable<::std::string::String>,
-    pub subsystem_vendor_id_contains: crate::Nullable<::std::string::String>,
-    pub subsystem_vendor_id_ends_with: crate::Nullable<::std::string::String>,
-    pub subsystem_vendor_id_gt: crate::Nullable<::std::string::String>,
-    pub subsystem_vendor_id_gte: crate::Nullable<::std::string::String>,
-    pub subsystem_vendor_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub subsystem_vendor_id_lt: crate::Nullable<::std::string::String>,
-    pub subsystem_vendor_id_lte: crate::Nullable<::std::string::String>,
-    pub subsystem_vendor_id_not: crate::Nullable<::std::string::String>,
-    pub subsystem_vendor_id_not_contains: crate::Nullable<::std::string::String>,
-    pub subsystem_vendor_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub subsystem_vendor_id_not_in: crate::Nullable<
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub subsystem_vendor_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub subsystem_vendor_id_starts_with: crate::Nullable<::std::string::String>,
-    pub total_mdev_num: crate::Nullable<i32>,
-    pub total_mdev_num_gt: crate::Nullable<i32>,
-    pub total_mdev_num_gte: crate::Nullable<i32>,
-    pub total_mdev_num_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub total_mdev_num_lt: crate::Nullable<i32>,
-    pub total_mdev_num_lte: crate::Nullable<i32>,
-    pub total_mdev_num_not: crate::Nullable<i32>,
-    pub total_mdev_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub total_partitioning_num: crate::Nullable<i32>,
-    pub total_partitioning_num_gt: crate::Nullable<i32>,
-    pub total_partitioning_num_gte: crate::Nullable<i32>,
-    pub total_partitioning_num_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub total_partitioning_num_lt: crate::Nullable<i32>,
-    pub total_partitioning_num_lte: crate::Nullable<i32>,
-    pub total_partitioning_num_not: crate::Nullable<i32>,
-    pub total_partitioning_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub total_vf_num: crate::Nullable<i32>,
-    pub total_vf_num_gt: crate::Nullable<i32>,
-    pub total_vf_num_gte: crate::Nullable<i32>,
-    pub total_vf_num_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub total_vf_num_lt: crate::Nullable<i32>,
-    pub total_vf_num_lte: crate::Nullable<i32>,
-    pub total_vf_num_not: crate::Nullable<i32>,
-    pub total_vf_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub usage_type: crate::Nullable<crate::models::PciDeviceType>,
-    pub usage_type_in: crate::Nullable<::std::vec::Vec<crate::models::PciDeviceType>>,
-    pub usage_type_not: crate::Nullable<crate::models::PciDeviceType>,
-    pub usage_type_not_in: crate::Nullable<
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub mdev_state: ::cloudtower_runtime::Nullable<crate::models::PciDeviceMdevState>,
+    pub mdev_state_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::PciDeviceMdevState>,
+    >,
+    pub mdev_state_not: ::cloudtower_runtime::Nullable<
+        crate::models::PciDeviceMdevState,
+    >,
+    pub mdev_state_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::PciDeviceMdevState>,
+    >,
+    pub mdev_type_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub mdev_type_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub mdev_type_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub mdev_type_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub mdev_type_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub mdev_type_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub mdev_type_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub mdev_type_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub mdev_type_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub mdev_type_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub mdev_type_id_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub mdev_type_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub mdev_type_id_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub mdev_type_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub partitioning_state: ::cloudtower_runtime::Nullable<
+        crate::models::PciDevicePartitionState,
+    >,
+    pub partitioning_state_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::PciDevicePartitionState>,
+    >,
+    pub partitioning_state_not: ::cloudtower_runtime::Nullable<
+        crate::models::PciDevicePartitionState,
+    >,
+    pub partitioning_state_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::PciDevicePartitionState>,
+    >,
+    pub product_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub product_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub product_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub product_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub product_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub product_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub product_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub product_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub product_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub product_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub product_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub product_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub product_id_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub product_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub slot: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub slot_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub slot_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub slot_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub slot_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub slot_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub slot_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub slot_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub slot_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub slot_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub slot_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub slot_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub slot_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub slot_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub sriov_state: ::cloudtower_runtime::Nullable<crate::models::PciDeviceSriovState>,
+    pub sriov_state_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::PciDeviceSriovState>,
+    >,
+    pub sriov_state_not: ::cloudtower_runtime::Nullable<
+        crate::models::PciDeviceSriovState,
+    >,
+    pub sriov_state_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::PciDeviceSriovState>,
+    >,
+    pub subsystem_product_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub subsystem_product_id_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub subsystem_product_id_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub subsystem_product_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub subsystem_product_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub subsystem_product_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub subsystem_product_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub subsystem_product_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub subsystem_product_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub subsystem_product_id_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub subsystem_product_id_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub subsystem_product_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub subsystem_product_id_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub subsystem_product_id_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub subsystem_vendor_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub subsystem_vendor_id_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub subsystem_vendor_id_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub subsystem_vendor_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub subsystem_vendor_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub subsystem_vendor_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub subsystem_vendor_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub subsystem_vendor_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub subsystem_vendor_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub subsystem_vendor_id_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub subsystem_vendor_id_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub subsystem_vendor_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub subsystem_vendor_id_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub subsystem_vendor_id_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub total_mdev_num: ::cloudtower_runtime::Nullable<i32>,
+    pub total_mdev_num_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub total_mdev_num_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub total_mdev_num_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub total_mdev_num_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub total_mdev_num_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub total_mdev_num_not: ::cloudtower_runtime::Nullable<i32>,
+    pub total_mdev_num_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub total_partitioning_num: ::cloudtower_runtime::Nullable<i32>,
+    pub total_partitioning_num_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub total_partitioning_num_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub total_partitioning_num_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub total_partitioning_num_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub total_partitioning_num_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub total_partitioning_num_not: ::cloudtower_runtime::Nullable<i32>,
+    pub total_partitioning_num_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub total_vf_num: ::cloudtower_runtime::Nullable<i32>,
+    pub total_vf_num_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub total_vf_num_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub total_vf_num_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub total_vf_num_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub total_vf_num_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub total_vf_num_not: ::cloudtower_runtime::Nullable<i32>,
+    pub total_vf_num_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub usage_type: ::cloudtower_runtime::Nullable<crate::models::PciDeviceType>,
+    pub usage_type_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::PciDeviceType>,
     >,
-    pub used_mdev_num: crate::Nullable<i32>,
-    pub used_mdev_num_gt: crate::Nullable<i32>,
-    pub used_mdev_num_gte: crate::Nullable<i32>,
-    pub used_mdev_num_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub used_mdev_num_lt: crate::Nullable<i32>,
-    pub used_mdev_num_lte: crate::Nullable<i32>,
-    pub used_mdev_num_not: crate::Nullable<i32>,
-    pub used_mdev_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub used_partitioning_num: crate::Nullable<i32>,
-    pub used_partitioning_num_gt: crate::Nullable<i32>,
-    pub used_partitioning_num_gte: crate::Nullable<i32>,
-    pub used_partitioning_num_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub used_partitioning_num_lt: crate::Nullable<i32>,
-    pub used_partitioning_num_lte: crate::Nullable<i32>,
-    pub used_partitioning_num_not: crate::Nullable<i32>,
-    pub used_partitioning_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub used_vf_num: crate::Nullable<i32>,
-    pub used_vf_num_gt: crate::Nullable<i32>,
-    pub used_vf_num_gte: crate::Nullable<i32>,
-    pub used_vf_num_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub used_vf_num_lt: crate::Nullable<i32>,
-    pub used_vf_num_lte: crate::Nullable<i32>,
-    pub used_vf_num_not: crate::Nullable<i32>,
-    pub used_vf_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub user_usage: crate::Nullable<crate::models::PciDeviceUsage>,
-    pub user_usage_in: crate::Nullable<::std::vec::Vec<crate::models::PciDeviceUsage>>,
-    pub user_usage_not: crate::Nullable<crate::models::PciDeviceUsage>,
-    pub user_usage_not_in: crate::Nullable<
+    pub usage_type_not: ::cloudtower_runtime::Nullable<crate::models::PciDeviceType>,
+    pub usage_type_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::PciDeviceType>,
+    >,
+    pub used_mdev_num: ::cloudtower_runtime::Nullable<i32>,
+    pub used_mdev_num_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub used_mdev_num_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub used_mdev_num_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub used_mdev_num_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub used_mdev_num_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub used_mdev_num_not: ::cloudtower_runtime::Nullable<i32>,
+    pub used_mdev_num_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub used_partitioning_num: ::cloudtower_runtime::Nullable<i32>,
+    pub used_partitioning_num_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub used_partitioning_num_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub used_partitioning_num_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub used_partitioning_num_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub used_partitioning_num_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub used_partitioning_num_not: ::cloudtower_runtime::Nullable<i32>,
+    pub used_partitioning_num_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub used_vf_num: ::cloudtower_runtime::Nullable<i32>,
+    pub used_vf_num_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub used_vf_num_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub used_vf_num_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub used_vf_num_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub used_vf_num_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub used_vf_num_not: ::cloudtower_runtime::Nullable<i32>,
+    pub used_vf_num_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub user_usage: ::cloudtower_runtime::Nullable<crate::models::PciDeviceUsage>,
+    pub user_usage_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::PciDeviceUsage>,
     >,
-    pub vendor_id: crate::Nullable<::std::string::String>,
-    pub vendor_id_contains: crate::Nullable<::std::string::String>,
-    pub vendor_id_ends_with: crate::Nullable<::std::string::String>,
-    pub vendor_id_gt: crate::Nullable<::std::string::String>,
-    pub vendor_id_gte: crate::Nullable<::std::string::String>,
-    pub vendor_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub vendor_id_lt: crate::Nullable<::std::string::String>,
-    pub vendor_id_lte: crate::Nullable<::std::string::String>,
-    pub vendor_id_not: crate::Nullable<::std::string::String>,
-    pub vendor_id_not_contains: crate::Nullable<::std::string::String>,
-    pub vendor_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub vendor_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub vendor_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub vendor_id_starts_with: crate::Nullable<::std::string::String>,
-    pub verdor_name: crate::Nullable<::std::string::String>,
-    pub verdor_name_contains: crate::Nullable<::std::string::String>,
-    pub verdor_name_ends_with: crate::Nullable<::std::string::String>,
-    pub verdor_name_gt: crate::Nullable<::std::string::String>,
-    pub verdor_name_gte: crate::Nullable<::std::string::String>,
-    pub verdor_name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub verdor_name_lt: crate::Nullable<::std::string::String>,
-    pub verdor_name_lte: crate::Nullable<::std::string::String>,
-    pub verdor_name_not: crate::Nullable<::std::string::String>,
-    pub verdor_name_not_contains: crate::Nullable<::std::string::String>,
-    pub verdor_name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub verdor_name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub verdor_name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub verdor_name_starts_with: crate::Nullable<::std::string::String>,
+    pub user_usage_not: ::cloudtower_runtime::Nullable<crate::models::PciDeviceUsage>,
+    pub user_usage_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::PciDeviceUsage>,
+    >,
+    pub vendor_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vendor_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vendor_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vendor_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vendor_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vendor_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub vendor_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vendor_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vendor_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vendor_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vendor_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vendor_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub vendor_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vendor_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub verdor_name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub verdor_name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub verdor_name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub verdor_name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub verdor_name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub verdor_name_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub verdor_name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub verdor_name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub verdor_name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub verdor_name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub verdor_name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub verdor_name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub verdor_name_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub verdor_name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "pci-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for PciDeviceWhereInput {
+impl ::cloudtower_runtime::codec::Decode for PciDeviceWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("PciDeviceWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -2055,8 +2175,8 @@ impl crate::codec::Decode for PciDeviceWhereInput {
     }
 }
 #[cfg(feature = "pci-device")]
-impl crate::codec::Encode for PciDeviceWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for PciDeviceWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -2375,7 +2495,7 @@ impl crate::codec::Encode for PciDeviceWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-pci-devices` (operation `GetPciDevices`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -2386,17 +2506,50 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::PciDevice>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-pci-devices", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-pci-devices", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "pci-device")]
-crate::pagination::list_request!(GetPciDevicesRequestBody => PciDevice, get_pci_devices);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetPciDevicesRequestBody {
+    type Item = crate::models::PciDevice;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-pci-devices", self).read()
+    }
+}
 #[cfg(feature = "pci-device")]
-crate::pagination::reread_by_id!(
-    PciDevice => GetPciDevicesRequestBody, PciDeviceWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::PciDevice {
+    type Request = crate::models::GetPciDevicesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetPciDevicesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::PciDeviceWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,20 +6,20 @@
 #[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetPmemDimmsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::PmemDimmOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::PmemDimmWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::PmemDimmOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::PmemDimmWhereInput>,
 }
 #[cfg(feature = "pmem-dimm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetPmemDimmsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetPmemDimmsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetPmemDimmsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetPmemDimmsConnectionRequestBody {
     }
 }
 #[cfg(feature = "pmem-dimm")]
-impl crate::codec::Encode for GetPmemDimmsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetPmemDimmsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +56,20 @@ impl crate::codec::Encode for GetPmemDimmsConnectionRequestBody {
 #[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetPmemDimmsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::PmemDimmOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::PmemDimmWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::PmemDimmOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::PmemDimmWhereInput>,
 }
 #[cfg(feature = "pmem-dimm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetPmemDimmsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetPmemDimmsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetPmemDimmsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +89,8 @@ impl crate::codec::Decode for GetPmemDimmsRequestBody {
     }
 }
 #[cfg(feature = "pmem-dimm")]
-impl crate::codec::Encode for GetPmemDimmsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetPmemDimmsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -109,10 +109,10 @@ pub struct NestedAggregatePmemDimm {
     pub count: i32,
 }
 #[cfg(feature = "pmem-dimm")]
-impl crate::codec::Decode for NestedAggregatePmemDimm {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregatePmemDimm {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregatePmemDimm")?;
@@ -132,8 +132,8 @@ impl crate::codec::Decode for NestedAggregatePmemDimm {
 }
 #[cfg(feature = "pmem-dimm")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregatePmemDimm {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregatePmemDimm {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -157,10 +157,10 @@ pub struct PmemDimm {
     pub version: ::std::string::String,
 }
 #[cfg(feature = "pmem-dimm")]
-impl crate::codec::Decode for PmemDimm {
+impl ::cloudtower_runtime::codec::Decode for PmemDimm {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 8];
         let mut key = d.first_key("PmemDimm")?;
@@ -227,8 +227,8 @@ impl crate::codec::Decode for PmemDimm {
 }
 #[cfg(feature = "pmem-dimm")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for PmemDimm {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for PmemDimm {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("capacity", &self.capacity);
         e.required_field("device_locator", &self.device_locator);
@@ -252,10 +252,10 @@ pub struct PmemDimmConnection {
     pub aggregate: crate::models::NestedAggregatePmemDimm,
 }
 #[cfg(feature = "pmem-dimm")]
-impl crate::codec::Decode for PmemDimmConnection {
+impl ::cloudtower_runtime::codec::Decode for PmemDimmConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("PmemDimmConnection")?;
@@ -275,8 +275,8 @@ impl crate::codec::Decode for PmemDimmConnection {
 }
 #[cfg(feature = "pmem-dimm")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for PmemDimmConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for PmemDimmConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -422,16 +422,16 @@ impl ::std::fmt::Display for PmemDimmOrderByInput {
 }
 #[cfg(feature = "pmem-dimm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for PmemDimmOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for PmemDimmOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "pmem-dimm")]
-impl crate::codec::Encode for PmemDimmOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for PmemDimmOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -439,31 +439,49 @@ impl crate::codec::Encode for PmemDimmOrderByInput {
 #[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PmemDimmWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::PmemDimmWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::PmemDimmWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::PmemDimmWhereInput>>,
-    pub capacity: crate::Nullable<i64>,
-    pub capacity_gt: crate::Nullable<i64>,
-    pub capacity_gte: crate::Nullable<i64>,
-    pub capacity_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub capacity_lt: crate::Nullable<i64>,
-    pub capacity_lte: crate::Nullable<i64>,
-    pub capacity_not: crate::Nullable<i64>,
-    pub capacity_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub device_locator: crate::Nullable<::std::string::String>,
-    pub device_locator_contains: crate::Nullable<::std::string::String>,
-    pub device_locator_ends_with: crate::Nullable<::std::string::String>,
-    pub device_locator_gt: crate::Nullable<::std::string::String>,
-    pub device_locator_gte: crate::Nullable<::std::string::String>,
-    pub device_locator_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub device_locator_lt: crate::Nullable<::std::string::String>,
-    pub device_locator_lte: crate::Nullable<::std::string::String>,
-    pub device_locator_not: crate::Nullable<::std::string::String>,
-    pub device_locator_not_contains: crate::Nullable<::std::string::String>,
-    pub device_locator_not_ends_with: crate::Nullable<::std::string::String>,
-    pub device_locator_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub device_locator_not_starts_with: crate::Nullable<::std::string::String>,
-    pub device_locator_starts_with: crate::Nullable<::std::string::String>,
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::PmemDimmWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::PmemDimmWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::PmemDimmWhereInput>,
+    >,
+    pub capacity: ::cloudtower_runtime::Nullable<i64>,
+    pub capacity_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub capacity_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub capacity_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub capacity_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub capacity_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub capacity_not: ::cloudtower_runtime::Nullable<i64>,
+    pub capacity_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub device_locator: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_locator_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_locator_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_locator_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_locator_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_locator_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub device_locator_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_locator_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_locator_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub device_locator_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub device_locator_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub device_locator_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub device_locator_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub device_locator_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
     #[cfg(
         any(
             feature = "alert",
@@ -474,13 +492,17 @@ pub struct PmemDimmWhereInput {
             feature = "table-reporter"
         )
     )]
-    pub disk: crate::Nullable<crate::Related<crate::models::DiskWhereInput>>,
-    pub health_status: crate::Nullable<crate::models::DiskHealthStatus>,
-    pub health_status_in: crate::Nullable<
+    pub disk: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::DiskWhereInput>,
+    >,
+    pub health_status: ::cloudtower_runtime::Nullable<crate::models::DiskHealthStatus>,
+    pub health_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::DiskHealthStatus>,
     >,
-    pub health_status_not: crate::Nullable<crate::models::DiskHealthStatus>,
-    pub health_status_not_in: crate::Nullable<
+    pub health_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::DiskHealthStatus,
+    >,
+    pub health_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::DiskHealthStatus>,
     >,
     #[cfg(
@@ -499,100 +521,122 @@ pub struct PmemDimmWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub host: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub numa_node: crate::Nullable<i32>,
-    pub numa_node_gt: crate::Nullable<i32>,
-    pub numa_node_gte: crate::Nullable<i32>,
-    pub numa_node_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub numa_node_lt: crate::Nullable<i32>,
-    pub numa_node_lte: crate::Nullable<i32>,
-    pub numa_node_not: crate::Nullable<i32>,
-    pub numa_node_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub part_number: crate::Nullable<::std::string::String>,
-    pub part_number_contains: crate::Nullable<::std::string::String>,
-    pub part_number_ends_with: crate::Nullable<::std::string::String>,
-    pub part_number_gt: crate::Nullable<::std::string::String>,
-    pub part_number_gte: crate::Nullable<::std::string::String>,
-    pub part_number_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub part_number_lt: crate::Nullable<::std::string::String>,
-    pub part_number_lte: crate::Nullable<::std::string::String>,
-    pub part_number_not: crate::Nullable<::std::string::String>,
-    pub part_number_not_contains: crate::Nullable<::std::string::String>,
-    pub part_number_not_ends_with: crate::Nullable<::std::string::String>,
-    pub part_number_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub part_number_not_starts_with: crate::Nullable<::std::string::String>,
-    pub part_number_starts_with: crate::Nullable<::std::string::String>,
-    pub remaining_life_percent: crate::Nullable<i32>,
-    pub remaining_life_percent_gt: crate::Nullable<i32>,
-    pub remaining_life_percent_gte: crate::Nullable<i32>,
-    pub remaining_life_percent_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub remaining_life_percent_lt: crate::Nullable<i32>,
-    pub remaining_life_percent_lte: crate::Nullable<i32>,
-    pub remaining_life_percent_not: crate::Nullable<i32>,
-    pub remaining_life_percent_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub version: crate::Nullable<::std::string::String>,
-    pub version_contains: crate::Nullable<::std::string::String>,
-    pub version_ends_with: crate::Nullable<::std::string::String>,
-    pub version_gt: crate::Nullable<::std::string::String>,
-    pub version_gte: crate::Nullable<::std::string::String>,
-    pub version_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub version_lt: crate::Nullable<::std::string::String>,
-    pub version_lte: crate::Nullable<::std::string::String>,
-    pub version_not: crate::Nullable<::std::string::String>,
-    pub version_not_contains: crate::Nullable<::std::string::String>,
-    pub version_not_ends_with: crate::Nullable<::std::string::String>,
-    pub version_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub version_not_starts_with: crate::Nullable<::std::string::String>,
-    pub version_starts_with: crate::Nullable<::std::string::String>,
+    pub host: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::HostWhereInput>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub numa_node: ::cloudtower_runtime::Nullable<i32>,
+    pub numa_node_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub numa_node_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub numa_node_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub numa_node_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub numa_node_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub numa_node_not: ::cloudtower_runtime::Nullable<i32>,
+    pub numa_node_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub part_number: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub part_number_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub part_number_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub part_number_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub part_number_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub part_number_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub part_number_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub part_number_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub part_number_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub part_number_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub part_number_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub part_number_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub part_number_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub part_number_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub remaining_life_percent: ::cloudtower_runtime::Nullable<i32>,
+    pub remaining_life_percent_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub remaining_life_percent_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub remaining_life_percent_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub remaining_life_percent_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub remaining_life_percent_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub remaining_life_percent_not: ::cloudtower_runtime::Nullable<i32>,
+    pub remaining_life_percent_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub version: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub version_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub version_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "pmem-dimm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for PmemDimmWhereInput {
+impl ::cloudtower_runtime::codec::Decode for PmemDimmWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("PmemDimmWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -908,8 +952,8 @@ impl crate::codec::Decode for PmemDimmWhereInput {
     }
 }
 #[cfg(feature = "pmem-dimm")]
-impl crate::codec::Encode for PmemDimmWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for PmemDimmWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1055,7 +1099,7 @@ impl crate::codec::Encode for PmemDimmWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-pmem-dimms` (operation `GetPmemDimms`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1066,10 +1110,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::PmemDimm>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-pmem-dimms", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-pmem-dimms", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1081,21 +1126,77 @@ impl crate::Client {
         &self,
         body: &crate::models::GetPmemDimmsConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::PmemDimmConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::PmemDimmConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-pmem-dimms-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-pmem-dimms-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "pmem-dimm")]
-crate::pagination::list_request!(GetPmemDimmsRequestBody => PmemDimm, get_pmem_dimms);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetPmemDimmsRequestBody {
+    type Item = crate::models::PmemDimm;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-pmem-dimms", self).read()
+    }
+}
 #[cfg(feature = "pmem-dimm")]
-crate::pagination::count_request!(
-    GetPmemDimmsRequestBody => GetPmemDimmsConnectionRequestBody,
-    get_pmem_dimms_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetPmemDimmsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetPmemDimmsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-pmem-dimms-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::PmemDimmConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "pmem-dimm")]
-crate::pagination::reread_by_id!(
-    PmemDimm => GetPmemDimmsRequestBody, PmemDimmWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::PmemDimm {
+    type Request = crate::models::GetPmemDimmsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetPmemDimmsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::PmemDimmWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

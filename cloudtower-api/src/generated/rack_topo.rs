@@ -9,10 +9,10 @@ pub struct DeleteRackTopo {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "rack-topo")]
-impl crate::codec::Decode for DeleteRackTopo {
+impl ::cloudtower_runtime::codec::Decode for DeleteRackTopo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteRackTopo")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteRackTopo {
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteRackTopo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteRackTopo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,20 @@ impl crate::codec::Encode for DeleteRackTopo {
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetRackTopoesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::RackTopoOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::RackTopoWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::RackTopoOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::RackTopoWhereInput>,
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetRackTopoesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetRackTopoesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetRackTopoesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +76,8 @@ impl crate::codec::Decode for GetRackTopoesConnectionRequestBody {
     }
 }
 #[cfg(feature = "rack-topo")]
-impl crate::codec::Encode for GetRackTopoesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetRackTopoesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,20 +93,20 @@ impl crate::codec::Encode for GetRackTopoesConnectionRequestBody {
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetRackTopoesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::RackTopoOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::RackTopoWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::RackTopoOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::RackTopoWhereInput>,
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetRackTopoesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetRackTopoesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetRackTopoesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -126,8 +126,8 @@ impl crate::codec::Decode for GetRackTopoesRequestBody {
     }
 }
 #[cfg(feature = "rack-topo")]
-impl crate::codec::Encode for GetRackTopoesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetRackTopoesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -146,10 +146,10 @@ pub struct NestedAggregateRackTopo {
     pub count: i32,
 }
 #[cfg(feature = "rack-topo")]
-impl crate::codec::Decode for NestedAggregateRackTopo {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateRackTopo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateRackTopo")?;
@@ -169,8 +169,8 @@ impl crate::codec::Decode for NestedAggregateRackTopo {
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateRackTopo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateRackTopo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -191,10 +191,10 @@ pub struct RackTopo {
     pub zone_topo: crate::models::NestedZoneTopo,
 }
 #[cfg(feature = "rack-topo")]
-impl crate::codec::Decode for RackTopo {
+impl ::cloudtower_runtime::codec::Decode for RackTopo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("RackTopo")?;
@@ -239,8 +239,8 @@ impl crate::codec::Decode for RackTopo {
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for RackTopo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for RackTopo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("brick_topoes", &self.brick_topoes);
         e.required_field("cluster", &self.cluster);
@@ -259,10 +259,10 @@ pub struct RackTopoConnection {
     pub aggregate: crate::models::NestedAggregateRackTopo,
 }
 #[cfg(feature = "rack-topo")]
-impl crate::codec::Decode for RackTopoConnection {
+impl ::cloudtower_runtime::codec::Decode for RackTopoConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("RackTopoConnection")?;
@@ -282,8 +282,8 @@ impl crate::codec::Decode for RackTopoConnection {
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for RackTopoConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for RackTopoConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -301,10 +301,10 @@ pub struct RackTopoCreationParams {
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for RackTopoCreationParams {
+impl ::cloudtower_runtime::codec::Decode for RackTopoCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("RackTopoCreationParams")?;
@@ -340,8 +340,8 @@ impl crate::codec::Decode for RackTopoCreationParams {
     }
 }
 #[cfg(feature = "rack-topo")]
-impl crate::codec::Encode for RackTopoCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for RackTopoCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("brick_topoes", &self.brick_topoes);
         e.required_field("cluster_id", &self.cluster_id);
@@ -359,10 +359,10 @@ pub struct RackTopoDeletionParams {
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for RackTopoDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for RackTopoDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("RackTopoDeletionParams")?;
@@ -381,8 +381,8 @@ impl crate::codec::Decode for RackTopoDeletionParams {
     }
 }
 #[cfg(feature = "rack-topo")]
-impl crate::codec::Encode for RackTopoDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for RackTopoDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -468,16 +468,16 @@ impl ::std::fmt::Display for RackTopoOrderByInput {
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for RackTopoOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for RackTopoOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "rack-topo")]
-impl crate::codec::Encode for RackTopoOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for RackTopoOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -490,10 +490,10 @@ pub struct RackTopoUpdationParams {
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for RackTopoUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for RackTopoUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("RackTopoUpdationParams")?;
@@ -516,8 +516,8 @@ impl crate::codec::Decode for RackTopoUpdationParams {
     }
 }
 #[cfg(feature = "rack-topo")]
-impl crate::codec::Encode for RackTopoUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for RackTopoUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -536,10 +536,10 @@ pub struct RackTopoUpdationParamsData {
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for RackTopoUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for RackTopoUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("RackTopoUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -557,8 +557,8 @@ impl crate::codec::Decode for RackTopoUpdationParamsData {
     }
 }
 #[cfg(feature = "rack-topo")]
-impl crate::codec::Encode for RackTopoUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for RackTopoUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("brick_topoes", &self.brick_topoes);
         e.field("cluster_id", &self.cluster_id);
@@ -572,81 +572,97 @@ impl crate::codec::Encode for RackTopoUpdationParamsData {
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopoWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::RackTopoWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::RackTopoWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::RackTopoWhereInput>>,
-    #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
-    pub brick_topoes_every: crate::Nullable<
-        crate::Related<crate::models::BrickTopoWhereInput>,
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::RackTopoWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::RackTopoWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::RackTopoWhereInput>,
     >,
     #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
-    pub brick_topoes_none: crate::Nullable<
-        crate::Related<crate::models::BrickTopoWhereInput>,
+    pub brick_topoes_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BrickTopoWhereInput>,
     >,
     #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
-    pub brick_topoes_some: crate::Nullable<
-        crate::Related<crate::models::BrickTopoWhereInput>,
+    pub brick_topoes_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BrickTopoWhereInput>,
     >,
-    pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
-    pub height: crate::Nullable<i32>,
-    pub height_gt: crate::Nullable<i32>,
-    pub height_gte: crate::Nullable<i32>,
-    pub height_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub height_lt: crate::Nullable<i32>,
-    pub height_lte: crate::Nullable<i32>,
-    pub height_not: crate::Nullable<i32>,
-    pub height_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+    pub brick_topoes_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::BrickTopoWhereInput>,
+    >,
+    pub cluster: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
+    pub height: ::cloudtower_runtime::Nullable<i32>,
+    pub height_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub height_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub height_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub height_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub height_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub height_not: ::cloudtower_runtime::Nullable<i32>,
+    pub height_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(feature = "zone-topo")]
-    pub zone_topo: crate::Nullable<crate::Related<crate::models::ZoneTopoWhereInput>>,
+    pub zone_topo: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ZoneTopoWhereInput>,
+    >,
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for RackTopoWhereInput {
+impl ::cloudtower_runtime::codec::Decode for RackTopoWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("RackTopoWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -758,8 +774,8 @@ impl crate::codec::Decode for RackTopoWhereInput {
     }
 }
 #[cfg(feature = "rack-topo")]
-impl crate::codec::Encode for RackTopoWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for RackTopoWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -825,7 +841,7 @@ impl crate::codec::Encode for RackTopoWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-rack-topo` (operation `CreateRackTopo`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -835,11 +851,11 @@ impl crate::Client {
         body: &[crate::models::RackTopoCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::RackTopo>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::RackTopo>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-rack-topo", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-rack-topo", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -852,11 +868,13 @@ impl crate::Client {
         body: &crate::models::RackTopoDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteRackTopo>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteRackTopo>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-rack-topo", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-rack-topo", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -870,10 +888,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::RackTopo>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-rack-topoes", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-rack-topoes", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -885,12 +904,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetRackTopoesConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::RackTopoConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::RackTopoConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-rack-topoes-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-rack-topoes-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -903,23 +926,72 @@ impl crate::Client {
         body: &crate::models::RackTopoUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::RackTopo>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::RackTopo>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-rack-topo", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-rack-topo", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "rack-topo")]
-crate::pagination::list_request!(GetRackTopoesRequestBody => RackTopo, get_rack_topoes);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetRackTopoesRequestBody {
+    type Item = crate::models::RackTopo;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-rack-topoes", self).read()
+    }
+}
 #[cfg(feature = "rack-topo")]
-crate::pagination::count_request!(
-    GetRackTopoesRequestBody => GetRackTopoesConnectionRequestBody,
-    get_rack_topoes_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetRackTopoesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetRackTopoesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-rack-topoes-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::RackTopoConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "rack-topo")]
-crate::pagination::reread_by_id!(
-    RackTopo => GetRackTopoesRequestBody, RackTopoWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::RackTopo {
+    type Request = crate::models::GetRackTopoesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetRackTopoesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::RackTopoWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

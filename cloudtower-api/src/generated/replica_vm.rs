@@ -6,20 +6,20 @@
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReplicaVmsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ReplicaVmOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ReplicaVmWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::ReplicaVmOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ReplicaVmWhereInput>,
 }
 #[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetReplicaVmsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetReplicaVmsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetReplicaVmsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetReplicaVmsConnectionRequestBody {
     }
 }
 #[cfg(feature = "replica-vm")]
-impl crate::codec::Encode for GetReplicaVmsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetReplicaVmsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +56,20 @@ impl crate::codec::Encode for GetReplicaVmsConnectionRequestBody {
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReplicaVmsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ReplicaVmOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ReplicaVmWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::ReplicaVmOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ReplicaVmWhereInput>,
 }
 #[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetReplicaVmsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetReplicaVmsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetReplicaVmsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +89,8 @@ impl crate::codec::Decode for GetReplicaVmsRequestBody {
     }
 }
 #[cfg(feature = "replica-vm")]
-impl crate::codec::Encode for GetReplicaVmsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetReplicaVmsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -109,10 +109,10 @@ pub struct NestedAggregateReplicaVm {
     pub count: i32,
 }
 #[cfg(feature = "replica-vm")]
-impl crate::codec::Decode for NestedAggregateReplicaVm {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateReplicaVm {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateReplicaVm")?;
@@ -132,8 +132,8 @@ impl crate::codec::Decode for NestedAggregateReplicaVm {
 }
 #[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateReplicaVm {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateReplicaVm {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -147,10 +147,10 @@ pub struct NestedReplicationPlan {
     pub name: ::std::string::String,
 }
 #[cfg(feature = "replica-vm")]
-impl crate::codec::Decode for NestedReplicationPlan {
+impl ::cloudtower_runtime::codec::Decode for NestedReplicationPlan {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedReplicationPlan")?;
@@ -174,8 +174,8 @@ impl crate::codec::Decode for NestedReplicationPlan {
 }
 #[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedReplicationPlan {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedReplicationPlan {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.required_field("name", &self.name);
@@ -226,10 +226,10 @@ pub struct ReplicaVm {
     pub vm: ::std::option::Option<crate::models::NestedVm>,
 }
 #[cfg(feature = "replica-vm")]
-impl crate::codec::Decode for ReplicaVm {
+impl ::cloudtower_runtime::codec::Decode for ReplicaVm {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 7];
         let mut key = d.first_key("ReplicaVm")?;
@@ -349,8 +349,8 @@ impl crate::codec::Decode for ReplicaVm {
 }
 #[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ReplicaVm {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReplicaVm {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("createdAt", &self.created_at);
         e.field("entityAsyncStatus", &self.entity_async_status);
@@ -393,10 +393,10 @@ pub struct ReplicaVmConnection {
     pub aggregate: crate::models::NestedAggregateReplicaVm,
 }
 #[cfg(feature = "replica-vm")]
-impl crate::codec::Decode for ReplicaVmConnection {
+impl ::cloudtower_runtime::codec::Decode for ReplicaVmConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ReplicaVmConnection")?;
@@ -416,8 +416,8 @@ impl crate::codec::Decode for ReplicaVmConnection {
 }
 #[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ReplicaVmConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReplicaVmConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -651,16 +651,16 @@ impl ::std::fmt::Display for ReplicaVmOrderByInput {
 }
 #[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ReplicaVmOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for ReplicaVmOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "replica-vm")]
-impl crate::codec::Encode for ReplicaVmOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReplicaVmOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -738,16 +738,16 @@ impl ::std::fmt::Display for ReplicaVmState {
     }
 }
 #[cfg(feature = "replica-vm")]
-impl crate::codec::Decode for ReplicaVmState {
+impl ::cloudtower_runtime::codec::Decode for ReplicaVmState {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "replica-vm")]
-impl crate::codec::Encode for ReplicaVmState {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReplicaVmState {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -755,229 +755,373 @@ impl crate::codec::Encode for ReplicaVmState {
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicaVmWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::ReplicaVmWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::ReplicaVmWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::ReplicaVmWhereInput>>,
-    pub created_at: crate::Nullable<::std::string::String>,
-    pub created_at_gt: crate::Nullable<::std::string::String>,
-    pub created_at_gte: crate::Nullable<::std::string::String>,
-    pub created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub created_at_lt: crate::Nullable<::std::string::String>,
-    pub created_at_lte: crate::Nullable<::std::string::String>,
-    pub created_at_not: crate::Nullable<::std::string::String>,
-    pub created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ReplicaVmWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ReplicaVmWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ReplicaVmWhereInput>,
+    >,
+    pub created_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub created_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
     #[cfg(feature = "full")]
-    pub external_cloudtower: crate::Nullable<
-        crate::Related<crate::models::ExternalCloudTowerWhereInput>,
+    pub external_cloudtower: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ExternalCloudTowerWhereInput>,
     >,
-    pub failover_test_replica_group: crate::Nullable<::std::string::String>,
-    pub failover_test_replica_group_contains: crate::Nullable<::std::string::String>,
-    pub failover_test_replica_group_ends_with: crate::Nullable<::std::string::String>,
-    pub failover_test_replica_group_gt: crate::Nullable<::std::string::String>,
-    pub failover_test_replica_group_gte: crate::Nullable<::std::string::String>,
-    pub failover_test_replica_group_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    pub failover_test_replica_group_lt: crate::Nullable<::std::string::String>,
-    pub failover_test_replica_group_lte: crate::Nullable<::std::string::String>,
-    pub failover_test_replica_group_not: crate::Nullable<::std::string::String>,
-    pub failover_test_replica_group_not_contains: crate::Nullable<::std::string::String>,
-    pub failover_test_replica_group_not_ends_with: crate::Nullable<
+    pub failover_test_replica_group: ::cloudtower_runtime::Nullable<
         ::std::string::String,
     >,
-    pub failover_test_replica_group_not_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    pub failover_test_replica_group_not_starts_with: crate::Nullable<
+    pub failover_test_replica_group_contains: ::cloudtower_runtime::Nullable<
         ::std::string::String,
     >,
-    pub failover_test_replica_group_starts_with: crate::Nullable<::std::string::String>,
-    pub failover_test_vm: crate::Nullable<crate::models::VmWhereInput>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub inbound: crate::Nullable<bool>,
-    pub inbound_not: crate::Nullable<bool>,
-    pub iscsi_lun: crate::Nullable<crate::models::IscsiLunWhereInput>,
-    pub origin_iscsi_lun: crate::Nullable<crate::models::IscsiLunWhereInput>,
-    pub origin_vm: crate::Nullable<crate::models::VmWhereInput>,
-    pub origin_vm_cluster_local_id: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_local_id_contains: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_local_id_gt: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_local_id_gte: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_local_id_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    pub origin_vm_cluster_local_id_lt: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_local_id_lte: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_local_id_not: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_local_id_not_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    pub origin_vm_cluster_local_id_not_starts_with: crate::Nullable<
+    pub failover_test_replica_group_ends_with: ::cloudtower_runtime::Nullable<
         ::std::string::String,
     >,
-    pub origin_vm_cluster_local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_name: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_name_contains: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_name_ends_with: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_name_gt: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_name_gte: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_name_in: crate::Nullable<
+    pub failover_test_replica_group_gt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub failover_test_replica_group_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub failover_test_replica_group_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub origin_vm_cluster_name_lt: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_name_lte: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_name_not: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_name_not_contains: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_name_not_in: crate::Nullable<
+    pub failover_test_replica_group_lt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub failover_test_replica_group_lte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub failover_test_replica_group_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub failover_test_replica_group_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub failover_test_replica_group_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub failover_test_replica_group_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub origin_vm_cluster_name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub origin_vm_cluster_name_starts_with: crate::Nullable<::std::string::String>,
-    pub origin_vm_local_id: crate::Nullable<::std::string::String>,
-    pub origin_vm_local_id_contains: crate::Nullable<::std::string::String>,
-    pub origin_vm_local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub origin_vm_local_id_gt: crate::Nullable<::std::string::String>,
-    pub origin_vm_local_id_gte: crate::Nullable<::std::string::String>,
-    pub origin_vm_local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub origin_vm_local_id_lt: crate::Nullable<::std::string::String>,
-    pub origin_vm_local_id_lte: crate::Nullable<::std::string::String>,
-    pub origin_vm_local_id_not: crate::Nullable<::std::string::String>,
-    pub origin_vm_local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub origin_vm_local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub origin_vm_local_id_not_in: crate::Nullable<
+    pub failover_test_replica_group_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub failover_test_replica_group_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub failover_test_vm: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub origin_vm_local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub origin_vm_local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub origin_vm_name: crate::Nullable<::std::string::String>,
-    pub origin_vm_name_contains: crate::Nullable<::std::string::String>,
-    pub origin_vm_name_ends_with: crate::Nullable<::std::string::String>,
-    pub origin_vm_name_gt: crate::Nullable<::std::string::String>,
-    pub origin_vm_name_gte: crate::Nullable<::std::string::String>,
-    pub origin_vm_name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub origin_vm_name_lt: crate::Nullable<::std::string::String>,
-    pub origin_vm_name_lte: crate::Nullable<::std::string::String>,
-    pub origin_vm_name_not: crate::Nullable<::std::string::String>,
-    pub origin_vm_name_not_contains: crate::Nullable<::std::string::String>,
-    pub origin_vm_name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub origin_vm_name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub origin_vm_name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub origin_vm_name_starts_with: crate::Nullable<::std::string::String>,
-    pub replica_group: crate::Nullable<::std::string::String>,
-    pub replica_group_contains: crate::Nullable<::std::string::String>,
-    pub replica_group_ends_with: crate::Nullable<::std::string::String>,
-    pub replica_group_gt: crate::Nullable<::std::string::String>,
-    pub replica_group_gte: crate::Nullable<::std::string::String>,
-    pub replica_group_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub replica_group_lt: crate::Nullable<::std::string::String>,
-    pub replica_group_lte: crate::Nullable<::std::string::String>,
-    pub replica_group_not: crate::Nullable<::std::string::String>,
-    pub replica_group_not_contains: crate::Nullable<::std::string::String>,
-    pub replica_group_not_ends_with: crate::Nullable<::std::string::String>,
-    pub replica_group_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub replica_group_not_starts_with: crate::Nullable<::std::string::String>,
-    pub replica_group_starts_with: crate::Nullable<::std::string::String>,
-    pub replication_group: crate::Nullable<::std::string::String>,
-    pub replication_group_contains: crate::Nullable<::std::string::String>,
-    pub replication_group_ends_with: crate::Nullable<::std::string::String>,
-    pub replication_group_gt: crate::Nullable<::std::string::String>,
-    pub replication_group_gte: crate::Nullable<::std::string::String>,
-    pub replication_group_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub replication_group_lt: crate::Nullable<::std::string::String>,
-    pub replication_group_lte: crate::Nullable<::std::string::String>,
-    pub replication_group_not: crate::Nullable<::std::string::String>,
-    pub replication_group_not_contains: crate::Nullable<::std::string::String>,
-    pub replication_group_not_ends_with: crate::Nullable<::std::string::String>,
-    pub replication_group_not_in: crate::Nullable<
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub inbound: ::cloudtower_runtime::Nullable<bool>,
+    pub inbound_not: ::cloudtower_runtime::Nullable<bool>,
+    pub iscsi_lun: ::cloudtower_runtime::Nullable<crate::models::IscsiLunWhereInput>,
+    pub origin_iscsi_lun: ::cloudtower_runtime::Nullable<
+        crate::models::IscsiLunWhereInput,
+    >,
+    pub origin_vm: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
+    pub origin_vm_cluster_local_id: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_local_id_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_local_id_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_local_id_gt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_local_id_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_local_id_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub replication_group_not_starts_with: crate::Nullable<::std::string::String>,
-    pub replication_group_starts_with: crate::Nullable<::std::string::String>,
+    pub origin_vm_cluster_local_id_lt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_local_id_lte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_local_id_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_local_id_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_local_id_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub origin_vm_cluster_local_id_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_local_id_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub origin_vm_cluster_name_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_name_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub origin_vm_cluster_name_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_name_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub origin_vm_cluster_name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub origin_vm_cluster_name_lte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_name_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_name_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_name_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub origin_vm_cluster_name_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_cluster_name_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub origin_vm_local_id_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_local_id_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub origin_vm_local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub origin_vm_local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub origin_vm_local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub origin_vm_local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub origin_vm_local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub origin_vm_local_id_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_local_id_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub origin_vm_local_id_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_local_id_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub origin_vm_name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub origin_vm_name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub origin_vm_name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub origin_vm_name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub origin_vm_name_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub origin_vm_name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub origin_vm_name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub origin_vm_name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub origin_vm_name_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_name_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub origin_vm_name_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub origin_vm_name_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub replica_group: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replica_group_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replica_group_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replica_group_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replica_group_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replica_group_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub replica_group_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replica_group_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replica_group_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replica_group_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub replica_group_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub replica_group_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub replica_group_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub replica_group_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replication_group: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replication_group_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub replication_group_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub replication_group_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replication_group_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replication_group_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub replication_group_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replication_group_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replication_group_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replication_group_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub replication_group_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub replication_group_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub replication_group_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub replication_group_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
     #[cfg(feature = "replication-plan")]
-    pub replication_plan: crate::Nullable<
-        crate::Related<crate::models::ReplicationPlanWhereInput>,
+    pub replication_plan: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReplicationPlanWhereInput>,
     >,
     #[cfg(feature = "full")]
-    pub replication_service: crate::Nullable<
-        crate::Related<crate::models::ReplicationServiceWhereInput>,
+    pub replication_service: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReplicationServiceWhereInput>,
     >,
     #[cfg(feature = "full")]
-    pub replication_target_executions_every: crate::Nullable<
-        crate::Related<crate::models::ReplicationTargetExecutionWhereInput>,
+    pub replication_target_executions_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::ReplicationTargetExecutionWhereInput,
+        >,
     >,
     #[cfg(feature = "full")]
-    pub replication_target_executions_none: crate::Nullable<
-        crate::Related<crate::models::ReplicationTargetExecutionWhereInput>,
+    pub replication_target_executions_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::ReplicationTargetExecutionWhereInput,
+        >,
     >,
     #[cfg(feature = "full")]
-    pub replication_target_executions_some: crate::Nullable<
-        crate::Related<crate::models::ReplicationTargetExecutionWhereInput>,
+    pub replication_target_executions_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::ReplicationTargetExecutionWhereInput,
+        >,
     >,
     #[cfg(feature = "full")]
-    pub restore_points_every: crate::Nullable<
-        crate::Related<crate::models::ReplicationRestorePointWhereInput>,
+    pub restore_points_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReplicationRestorePointWhereInput>,
     >,
     #[cfg(feature = "full")]
-    pub restore_points_none: crate::Nullable<
-        crate::Related<crate::models::ReplicationRestorePointWhereInput>,
+    pub restore_points_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReplicationRestorePointWhereInput>,
     >,
     #[cfg(feature = "full")]
-    pub restore_points_some: crate::Nullable<
-        crate::Related<crate::models::ReplicationRestorePointWhereInput>,
+    pub restore_points_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReplicationRestorePointWhereInput>,
     >,
-    pub state: crate::Nullable<crate::models::ReplicaVmState>,
-    pub state_in: crate::Nullable<::std::vec::Vec<crate::models::ReplicaVmState>>,
-    pub state_not: crate::Nullable<crate::models::ReplicaVmState>,
-    pub state_not_in: crate::Nullable<::std::vec::Vec<crate::models::ReplicaVmState>>,
-    pub targets_deletable: crate::Nullable<bool>,
-    pub targets_deletable_not: crate::Nullable<bool>,
-    pub r#type: crate::Nullable<crate::models::ReplicationObjectType>,
-    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::ReplicationObjectType>>,
-    pub type_not: crate::Nullable<crate::models::ReplicationObjectType>,
-    pub type_not_in: crate::Nullable<
+    pub state: ::cloudtower_runtime::Nullable<crate::models::ReplicaVmState>,
+    pub state_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ReplicaVmState>,
+    >,
+    pub state_not: ::cloudtower_runtime::Nullable<crate::models::ReplicaVmState>,
+    pub state_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ReplicaVmState>,
+    >,
+    pub targets_deletable: ::cloudtower_runtime::Nullable<bool>,
+    pub targets_deletable_not: ::cloudtower_runtime::Nullable<bool>,
+    pub r#type: ::cloudtower_runtime::Nullable<crate::models::ReplicationObjectType>,
+    pub type_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ReplicationObjectType>,
     >,
-    pub updated_at: crate::Nullable<::std::string::String>,
-    pub updated_at_gt: crate::Nullable<::std::string::String>,
-    pub updated_at_gte: crate::Nullable<::std::string::String>,
-    pub updated_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub updated_at_lt: crate::Nullable<::std::string::String>,
-    pub updated_at_lte: crate::Nullable<::std::string::String>,
-    pub updated_at_not: crate::Nullable<::std::string::String>,
-    pub updated_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub vm: crate::Nullable<crate::models::VmWhereInput>,
+    pub type_not: ::cloudtower_runtime::Nullable<crate::models::ReplicationObjectType>,
+    pub type_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ReplicationObjectType>,
+    >,
+    pub updated_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub updated_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub updated_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub updated_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub updated_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub updated_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub updated_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub updated_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub vm: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
 }
 #[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ReplicaVmWhereInput {
+impl ::cloudtower_runtime::codec::Decode for ReplicaVmWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ReplicaVmWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1600,8 +1744,8 @@ impl crate::codec::Decode for ReplicaVmWhereInput {
     }
 }
 #[cfg(feature = "replica-vm")]
-impl crate::codec::Encode for ReplicaVmWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReplicaVmWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1928,20 +2072,20 @@ impl ::std::fmt::Display for ReplicationObjectType {
     }
 }
 #[cfg(feature = "replica-vm")]
-impl crate::codec::Decode for ReplicationObjectType {
+impl ::cloudtower_runtime::codec::Decode for ReplicationObjectType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "replica-vm")]
-impl crate::codec::Encode for ReplicationObjectType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReplicationObjectType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-replica-vms` (operation `GetReplicaVms`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1952,10 +2096,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::ReplicaVm>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-replica-vms", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-replica-vms", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1967,24 +2112,77 @@ impl crate::Client {
         &self,
         body: &crate::models::GetReplicaVmsConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::ReplicaVmConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::ReplicaVmConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-replica-vms-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-replica-vms-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "replica-vm")]
-crate::pagination::list_request!(GetReplicaVmsRequestBody => ReplicaVm, get_replica_vms);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetReplicaVmsRequestBody {
+    type Item = crate::models::ReplicaVm;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-replica-vms", self).read()
+    }
+}
 #[cfg(feature = "replica-vm")]
-crate::pagination::count_request!(
-    GetReplicaVmsRequestBody => GetReplicaVmsConnectionRequestBody,
-    get_replica_vms_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetReplicaVmsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetReplicaVmsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-replica-vms-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ReplicaVmConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "replica-vm")]
-crate::pagination::reread_by_id!(
-    ReplicaVm => GetReplicaVmsRequestBody, ReplicaVmWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::ReplicaVm {
+    type Request = crate::models::GetReplicaVmsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetReplicaVmsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReplicaVmWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

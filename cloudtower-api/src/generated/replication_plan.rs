@@ -6,20 +6,24 @@
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReplicationPlansConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ReplicationPlanOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ReplicationPlanWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::ReplicationPlanOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::ReplicationPlanWhereInput,
+    >,
 }
 #[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetReplicationPlansConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetReplicationPlansConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetReplicationPlansConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +43,8 @@ impl crate::codec::Decode for GetReplicationPlansConnectionRequestBody {
     }
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Encode for GetReplicationPlansConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetReplicationPlansConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +60,24 @@ impl crate::codec::Encode for GetReplicationPlansConnectionRequestBody {
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReplicationPlansRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ReplicationPlanOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ReplicationPlanWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::ReplicationPlanOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::ReplicationPlanWhereInput,
+    >,
 }
 #[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetReplicationPlansRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetReplicationPlansRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetReplicationPlansRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +97,8 @@ impl crate::codec::Decode for GetReplicationPlansRequestBody {
     }
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Encode for GetReplicationPlansRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetReplicationPlansRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -109,10 +117,10 @@ pub struct NestedAggregateReplicationPlan {
     pub count: i32,
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Decode for NestedAggregateReplicationPlan {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateReplicationPlan {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateReplicationPlan")?;
@@ -132,8 +140,8 @@ impl crate::codec::Decode for NestedAggregateReplicationPlan {
 }
 #[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateReplicationPlan {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateReplicationPlan {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -146,10 +154,10 @@ pub struct NestedReplicaVm {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Decode for NestedReplicaVm {
+impl ::cloudtower_runtime::codec::Decode for NestedReplicaVm {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedReplicaVm")?;
@@ -169,8 +177,8 @@ impl crate::codec::Decode for NestedReplicaVm {
 }
 #[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedReplicaVm {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedReplicaVm {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -185,10 +193,10 @@ pub struct NestedReplicationClusterDescriptor {
     pub tower_deploy_id: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Decode for NestedReplicationClusterDescriptor {
+impl ::cloudtower_runtime::codec::Decode for NestedReplicationClusterDescriptor {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedReplicationClusterDescriptor")?;
@@ -216,8 +224,8 @@ impl crate::codec::Decode for NestedReplicationClusterDescriptor {
 }
 #[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedReplicationClusterDescriptor {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedReplicationClusterDescriptor {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster_local_id", &self.cluster_local_id);
         e.field("cluster_name", &self.cluster_name);
@@ -233,10 +241,10 @@ pub struct NestedReplicationIpAddressMapping {
     pub target: crate::models::NestedReplicationNetworkConfigure,
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Decode for NestedReplicationIpAddressMapping {
+impl ::cloudtower_runtime::codec::Decode for NestedReplicationIpAddressMapping {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedReplicationIpAddressMapping")?;
@@ -264,8 +272,8 @@ impl crate::codec::Decode for NestedReplicationIpAddressMapping {
 }
 #[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedReplicationIpAddressMapping {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedReplicationIpAddressMapping {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("source", &self.source);
         e.required_field("target", &self.target);
@@ -281,10 +289,10 @@ pub struct NestedReplicationNetworkConfigure {
     pub subnet_mask: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Decode for NestedReplicationNetworkConfigure {
+impl ::cloudtower_runtime::codec::Decode for NestedReplicationNetworkConfigure {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedReplicationNetworkConfigure")?;
@@ -306,8 +314,8 @@ impl crate::codec::Decode for NestedReplicationNetworkConfigure {
 }
 #[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedReplicationNetworkConfigure {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedReplicationNetworkConfigure {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("gateway", &self.gateway);
         e.required_field("ip", &self.ip);
@@ -329,10 +337,10 @@ pub struct NestedReplicationNetworkInformation {
     pub vlan_name: ::std::string::String,
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Decode for NestedReplicationNetworkInformation {
+impl ::cloudtower_runtime::codec::Decode for NestedReplicationNetworkInformation {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("NestedReplicationNetworkInformation")?;
@@ -381,8 +389,8 @@ impl crate::codec::Decode for NestedReplicationNetworkInformation {
 }
 #[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedReplicationNetworkInformation {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedReplicationNetworkInformation {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster_local_id", &self.cluster_local_id);
         e.required_field("cluster_name", &self.cluster_name);
@@ -402,10 +410,10 @@ pub struct NestedReplicationPlanExecution {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Decode for NestedReplicationPlanExecution {
+impl ::cloudtower_runtime::codec::Decode for NestedReplicationPlanExecution {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedReplicationPlanExecution")?;
@@ -425,8 +433,8 @@ impl crate::codec::Decode for NestedReplicationPlanExecution {
 }
 #[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedReplicationPlanExecution {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedReplicationPlanExecution {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -440,10 +448,10 @@ pub struct NestedReplicationPlanNetworkMapping {
     pub target: crate::models::NestedReplicationNetworkInformation,
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Decode for NestedReplicationPlanNetworkMapping {
+impl ::cloudtower_runtime::codec::Decode for NestedReplicationPlanNetworkMapping {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedReplicationPlanNetworkMapping")?;
@@ -471,8 +479,8 @@ impl crate::codec::Decode for NestedReplicationPlanNetworkMapping {
 }
 #[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedReplicationPlanNetworkMapping {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedReplicationPlanNetworkMapping {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("source", &self.source);
         e.required_field("target", &self.target);
@@ -529,16 +537,16 @@ impl ::std::fmt::Display for ReplicaNameRule {
     }
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Decode for ReplicaNameRule {
+impl ::cloudtower_runtime::codec::Decode for ReplicaNameRule {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Encode for ReplicaNameRule {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReplicaNameRule {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -621,10 +629,10 @@ pub struct ReplicationPlan {
     pub window_start: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Decode for ReplicationPlan {
+impl ::cloudtower_runtime::codec::Decode for ReplicationPlan {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 20];
         let mut key = d.first_key("ReplicationPlan")?;
@@ -865,8 +873,8 @@ impl crate::codec::Decode for ReplicationPlan {
 }
 #[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ReplicationPlan {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReplicationPlan {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("abort_window_unfinished", &self.abort_window_unfinished);
         e.field("activation_timestamp", &self.activation_timestamp);
@@ -944,10 +952,10 @@ pub struct ReplicationPlanConnection {
     pub aggregate: crate::models::NestedAggregateReplicationPlan,
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Decode for ReplicationPlanConnection {
+impl ::cloudtower_runtime::codec::Decode for ReplicationPlanConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ReplicationPlanConnection")?;
@@ -967,8 +975,8 @@ impl crate::codec::Decode for ReplicationPlanConnection {
 }
 #[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ReplicationPlanConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReplicationPlanConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -1508,16 +1516,16 @@ impl ::std::fmt::Display for ReplicationPlanOrderByInput {
 }
 #[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ReplicationPlanOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for ReplicationPlanOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Encode for ReplicationPlanOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReplicationPlanOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1585,16 +1593,16 @@ impl ::std::fmt::Display for ReplicationPlanPeriod {
     }
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Decode for ReplicationPlanPeriod {
+impl ::cloudtower_runtime::codec::Decode for ReplicationPlanPeriod {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Encode for ReplicationPlanPeriod {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReplicationPlanPeriod {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1644,16 +1652,16 @@ impl ::std::fmt::Display for ReplicationPlanType {
     }
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Decode for ReplicationPlanType {
+impl ::cloudtower_runtime::codec::Decode for ReplicationPlanType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Encode for ReplicationPlanType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReplicationPlanType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1661,461 +1669,623 @@ impl crate::codec::Encode for ReplicationPlanType {
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationPlanWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::ReplicationPlanWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::ReplicationPlanWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::ReplicationPlanWhereInput>>,
-    pub abort_window_unfinished: crate::Nullable<bool>,
-    pub abort_window_unfinished_not: crate::Nullable<bool>,
-    pub activation_timestamp: crate::Nullable<::std::string::String>,
-    pub activation_timestamp_gt: crate::Nullable<::std::string::String>,
-    pub activation_timestamp_gte: crate::Nullable<::std::string::String>,
-    pub activation_timestamp_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub activation_timestamp_lt: crate::Nullable<::std::string::String>,
-    pub activation_timestamp_lte: crate::Nullable<::std::string::String>,
-    pub activation_timestamp_not: crate::Nullable<::std::string::String>,
-    pub activation_timestamp_not_in: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ReplicationPlanWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ReplicationPlanWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ReplicationPlanWhereInput>,
+    >,
+    pub abort_window_unfinished: ::cloudtower_runtime::Nullable<bool>,
+    pub abort_window_unfinished_not: ::cloudtower_runtime::Nullable<bool>,
+    pub activation_timestamp: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub activation_timestamp_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub activation_timestamp_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub activation_timestamp_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub compression: crate::Nullable<bool>,
-    pub compression_not: crate::Nullable<bool>,
-    pub created_at: crate::Nullable<::std::string::String>,
-    pub created_at_gt: crate::Nullable<::std::string::String>,
-    pub created_at_gte: crate::Nullable<::std::string::String>,
-    pub created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub created_at_lt: crate::Nullable<::std::string::String>,
-    pub created_at_lte: crate::Nullable<::std::string::String>,
-    pub created_at_not: crate::Nullable<::std::string::String>,
-    pub created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub delete_strategy: crate::Nullable<crate::models::BackupPlanDeleteStrategy>,
-    pub delete_strategy_in: crate::Nullable<
+    pub activation_timestamp_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub activation_timestamp_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub activation_timestamp_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub activation_timestamp_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub compression: ::cloudtower_runtime::Nullable<bool>,
+    pub compression_not: ::cloudtower_runtime::Nullable<bool>,
+    pub created_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub created_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub delete_strategy: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanDeleteStrategy,
+    >,
+    pub delete_strategy_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanDeleteStrategy>,
     >,
-    pub delete_strategy_not: crate::Nullable<crate::models::BackupPlanDeleteStrategy>,
-    pub delete_strategy_not_in: crate::Nullable<
+    pub delete_strategy_not: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanDeleteStrategy,
+    >,
+    pub delete_strategy_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanDeleteStrategy>,
     >,
-    pub description: crate::Nullable<::std::string::String>,
-    pub description_contains: crate::Nullable<::std::string::String>,
-    pub description_ends_with: crate::Nullable<::std::string::String>,
-    pub description_gt: crate::Nullable<::std::string::String>,
-    pub description_gte: crate::Nullable<::std::string::String>,
-    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_lt: crate::Nullable<::std::string::String>,
-    pub description_lte: crate::Nullable<::std::string::String>,
-    pub description_not: crate::Nullable<::std::string::String>,
-    pub description_not_contains: crate::Nullable<::std::string::String>,
-    pub description_not_ends_with: crate::Nullable<::std::string::String>,
-    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_not_starts_with: crate::Nullable<::std::string::String>,
-    pub description_starts_with: crate::Nullable<::std::string::String>,
-    pub ec_k: crate::Nullable<i32>,
-    pub ec_k_gt: crate::Nullable<i32>,
-    pub ec_k_gte: crate::Nullable<i32>,
-    pub ec_k_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub ec_k_lt: crate::Nullable<i32>,
-    pub ec_k_lte: crate::Nullable<i32>,
-    pub ec_k_not: crate::Nullable<i32>,
-    pub ec_k_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub ec_m: crate::Nullable<i32>,
-    pub ec_m_gt: crate::Nullable<i32>,
-    pub ec_m_gte: crate::Nullable<i32>,
-    pub ec_m_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub ec_m_lt: crate::Nullable<i32>,
-    pub ec_m_lte: crate::Nullable<i32>,
-    pub ec_m_not: crate::Nullable<i32>,
-    pub ec_m_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub enable_window: crate::Nullable<bool>,
-    pub enable_window_not: crate::Nullable<bool>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub description: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub description_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ec_k: ::cloudtower_runtime::Nullable<i32>,
+    pub ec_k_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub ec_k_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub ec_k_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub ec_k_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub ec_k_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub ec_k_not: ::cloudtower_runtime::Nullable<i32>,
+    pub ec_k_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub ec_m: ::cloudtower_runtime::Nullable<i32>,
+    pub ec_m_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub ec_m_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub ec_m_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub ec_m_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub ec_m_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub ec_m_not: ::cloudtower_runtime::Nullable<i32>,
+    pub ec_m_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub enable_window: ::cloudtower_runtime::Nullable<bool>,
+    pub enable_window_not: ::cloudtower_runtime::Nullable<bool>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
     #[cfg(feature = "full")]
-    pub external_cloudtower: crate::Nullable<
-        crate::Related<crate::models::ExternalCloudTowerWhereInput>,
+    pub external_cloudtower: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ExternalCloudTowerWhereInput>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub inbound: crate::Nullable<bool>,
-    pub inbound_not: crate::Nullable<bool>,
-    pub interval: crate::Nullable<i32>,
-    pub interval_gt: crate::Nullable<i32>,
-    pub interval_gte: crate::Nullable<i32>,
-    pub interval_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub interval_lt: crate::Nullable<i32>,
-    pub interval_lte: crate::Nullable<i32>,
-    pub interval_not: crate::Nullable<i32>,
-    pub interval_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub iscsi_luns_every: crate::Nullable<crate::models::IscsiLunWhereInput>,
-    pub iscsi_luns_none: crate::Nullable<crate::models::IscsiLunWhereInput>,
-    pub iscsi_luns_some: crate::Nullable<crate::models::IscsiLunWhereInput>,
-    pub keep_mac_address: crate::Nullable<bool>,
-    pub keep_mac_address_not: crate::Nullable<bool>,
-    pub keep_policy: crate::Nullable<crate::models::BackupPlanKeepPolicy>,
-    pub keep_policy_in: crate::Nullable<
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub inbound: ::cloudtower_runtime::Nullable<bool>,
+    pub inbound_not: ::cloudtower_runtime::Nullable<bool>,
+    pub interval: ::cloudtower_runtime::Nullable<i32>,
+    pub interval_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub interval_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub interval_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub interval_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub interval_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub interval_not: ::cloudtower_runtime::Nullable<i32>,
+    pub interval_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub iscsi_luns_every: ::cloudtower_runtime::Nullable<
+        crate::models::IscsiLunWhereInput,
+    >,
+    pub iscsi_luns_none: ::cloudtower_runtime::Nullable<
+        crate::models::IscsiLunWhereInput,
+    >,
+    pub iscsi_luns_some: ::cloudtower_runtime::Nullable<
+        crate::models::IscsiLunWhereInput,
+    >,
+    pub keep_mac_address: ::cloudtower_runtime::Nullable<bool>,
+    pub keep_mac_address_not: ::cloudtower_runtime::Nullable<bool>,
+    pub keep_policy: ::cloudtower_runtime::Nullable<crate::models::BackupPlanKeepPolicy>,
+    pub keep_policy_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanKeepPolicy>,
     >,
-    pub keep_policy_not: crate::Nullable<crate::models::BackupPlanKeepPolicy>,
-    pub keep_policy_not_in: crate::Nullable<
+    pub keep_policy_not: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanKeepPolicy,
+    >,
+    pub keep_policy_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanKeepPolicy>,
     >,
-    pub keep_policy_value: crate::Nullable<i32>,
-    pub keep_policy_value_gt: crate::Nullable<i32>,
-    pub keep_policy_value_gte: crate::Nullable<i32>,
-    pub keep_policy_value_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub keep_policy_value_lt: crate::Nullable<i32>,
-    pub keep_policy_value_lte: crate::Nullable<i32>,
-    pub keep_policy_value_not: crate::Nullable<i32>,
-    pub keep_policy_value_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub last_execute_status: crate::Nullable<crate::models::BackupPlanExecutionStatus>,
-    pub last_execute_status_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
-    >,
-    pub last_execute_status_message: crate::Nullable<::std::string::String>,
-    pub last_execute_status_message_contains: crate::Nullable<::std::string::String>,
-    pub last_execute_status_message_ends_with: crate::Nullable<::std::string::String>,
-    pub last_execute_status_message_gt: crate::Nullable<::std::string::String>,
-    pub last_execute_status_message_gte: crate::Nullable<::std::string::String>,
-    pub last_execute_status_message_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    pub last_execute_status_message_lt: crate::Nullable<::std::string::String>,
-    pub last_execute_status_message_lte: crate::Nullable<::std::string::String>,
-    pub last_execute_status_message_not: crate::Nullable<::std::string::String>,
-    pub last_execute_status_message_not_contains: crate::Nullable<::std::string::String>,
-    pub last_execute_status_message_not_ends_with: crate::Nullable<
-        ::std::string::String,
-    >,
-    pub last_execute_status_message_not_in: crate::Nullable<
-        ::std::vec::Vec<::std::string::String>,
-    >,
-    pub last_execute_status_message_not_starts_with: crate::Nullable<
-        ::std::string::String,
-    >,
-    pub last_execute_status_message_starts_with: crate::Nullable<::std::string::String>,
-    pub last_execute_status_not: crate::Nullable<
+    pub keep_policy_value: ::cloudtower_runtime::Nullable<i32>,
+    pub keep_policy_value_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub keep_policy_value_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub keep_policy_value_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub keep_policy_value_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub keep_policy_value_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub keep_policy_value_not: ::cloudtower_runtime::Nullable<i32>,
+    pub keep_policy_value_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub last_execute_status: ::cloudtower_runtime::Nullable<
         crate::models::BackupPlanExecutionStatus,
     >,
-    pub last_execute_status_not_in: crate::Nullable<
+    pub last_execute_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
     >,
-    pub last_execute_success_job_count: crate::Nullable<i32>,
-    pub last_execute_success_job_count_gt: crate::Nullable<i32>,
-    pub last_execute_success_job_count_gte: crate::Nullable<i32>,
-    pub last_execute_success_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub last_execute_success_job_count_lt: crate::Nullable<i32>,
-    pub last_execute_success_job_count_lte: crate::Nullable<i32>,
-    pub last_execute_success_job_count_not: crate::Nullable<i32>,
-    pub last_execute_success_job_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub last_execute_total_job_count: crate::Nullable<i32>,
-    pub last_execute_total_job_count_gt: crate::Nullable<i32>,
-    pub last_execute_total_job_count_gte: crate::Nullable<i32>,
-    pub last_execute_total_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub last_execute_total_job_count_lt: crate::Nullable<i32>,
-    pub last_execute_total_job_count_lte: crate::Nullable<i32>,
-    pub last_execute_total_job_count_not: crate::Nullable<i32>,
-    pub last_execute_total_job_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub last_executed_at: crate::Nullable<::std::string::String>,
-    pub last_executed_at_gt: crate::Nullable<::std::string::String>,
-    pub last_executed_at_gte: crate::Nullable<::std::string::String>,
-    pub last_executed_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub last_executed_at_lt: crate::Nullable<::std::string::String>,
-    pub last_executed_at_lte: crate::Nullable<::std::string::String>,
-    pub last_executed_at_not: crate::Nullable<::std::string::String>,
-    pub last_executed_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub last_manual_execute_status: crate::Nullable<
-        crate::models::BackupPlanExecutionStatus,
-    >,
-    pub last_manual_execute_status_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
-    >,
-    pub last_manual_execute_status_message: crate::Nullable<::std::string::String>,
-    pub last_manual_execute_status_message_contains: crate::Nullable<
+    pub last_execute_status_message: ::cloudtower_runtime::Nullable<
         ::std::string::String,
     >,
-    pub last_manual_execute_status_message_ends_with: crate::Nullable<
+    pub last_execute_status_message_contains: ::cloudtower_runtime::Nullable<
         ::std::string::String,
     >,
-    pub last_manual_execute_status_message_gt: crate::Nullable<::std::string::String>,
-    pub last_manual_execute_status_message_gte: crate::Nullable<::std::string::String>,
-    pub last_manual_execute_status_message_in: crate::Nullable<
+    pub last_execute_status_message_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_gt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub last_manual_execute_status_message_lt: crate::Nullable<::std::string::String>,
-    pub last_manual_execute_status_message_lte: crate::Nullable<::std::string::String>,
-    pub last_manual_execute_status_message_not: crate::Nullable<::std::string::String>,
-    pub last_manual_execute_status_message_not_contains: crate::Nullable<
+    pub last_execute_status_message_lt: ::cloudtower_runtime::Nullable<
         ::std::string::String,
     >,
-    pub last_manual_execute_status_message_not_ends_with: crate::Nullable<
+    pub last_execute_status_message_lte: ::cloudtower_runtime::Nullable<
         ::std::string::String,
     >,
-    pub last_manual_execute_status_message_not_in: crate::Nullable<
+    pub last_execute_status_message_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_execute_status_message_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub last_manual_execute_status_message_not_starts_with: crate::Nullable<
+    pub last_execute_status_message_not_starts_with: ::cloudtower_runtime::Nullable<
         ::std::string::String,
     >,
-    pub last_manual_execute_status_message_starts_with: crate::Nullable<
+    pub last_execute_status_message_starts_with: ::cloudtower_runtime::Nullable<
         ::std::string::String,
     >,
-    pub last_manual_execute_status_not: crate::Nullable<
+    pub last_execute_status_not: ::cloudtower_runtime::Nullable<
         crate::models::BackupPlanExecutionStatus,
     >,
-    pub last_manual_execute_status_not_in: crate::Nullable<
+    pub last_execute_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
     >,
-    pub last_manual_execute_success_job_count: crate::Nullable<i32>,
-    pub last_manual_execute_success_job_count_gt: crate::Nullable<i32>,
-    pub last_manual_execute_success_job_count_gte: crate::Nullable<i32>,
-    pub last_manual_execute_success_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub last_manual_execute_success_job_count_lt: crate::Nullable<i32>,
-    pub last_manual_execute_success_job_count_lte: crate::Nullable<i32>,
-    pub last_manual_execute_success_job_count_not: crate::Nullable<i32>,
-    pub last_manual_execute_success_job_count_not_in: crate::Nullable<
+    pub last_execute_success_job_count: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_success_job_count_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_success_job_count_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_success_job_count_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<i32>,
     >,
-    pub last_manual_execute_total_job_count: crate::Nullable<i32>,
-    pub last_manual_execute_total_job_count_gt: crate::Nullable<i32>,
-    pub last_manual_execute_total_job_count_gte: crate::Nullable<i32>,
-    pub last_manual_execute_total_job_count_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub last_manual_execute_total_job_count_lt: crate::Nullable<i32>,
-    pub last_manual_execute_total_job_count_lte: crate::Nullable<i32>,
-    pub last_manual_execute_total_job_count_not: crate::Nullable<i32>,
-    pub last_manual_execute_total_job_count_not_in: crate::Nullable<
+    pub last_execute_success_job_count_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_success_job_count_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_success_job_count_not: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_success_job_count_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<i32>,
     >,
-    pub last_manual_executed_at: crate::Nullable<::std::string::String>,
-    pub last_manual_executed_at_gt: crate::Nullable<::std::string::String>,
-    pub last_manual_executed_at_gte: crate::Nullable<::std::string::String>,
-    pub last_manual_executed_at_in: crate::Nullable<
+    pub last_execute_total_job_count: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_total_job_count_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_total_job_count_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_total_job_count_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub last_execute_total_job_count_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_total_job_count_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_total_job_count_not: ::cloudtower_runtime::Nullable<i32>,
+    pub last_execute_total_job_count_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub last_executed_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub last_executed_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub last_executed_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub last_executed_at_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub last_manual_executed_at_lt: crate::Nullable<::std::string::String>,
-    pub last_manual_executed_at_lte: crate::Nullable<::std::string::String>,
-    pub last_manual_executed_at_not: crate::Nullable<::std::string::String>,
-    pub last_manual_executed_at_not_in: crate::Nullable<
+    pub last_executed_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub last_executed_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub last_executed_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub last_executed_at_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub next_execution_time: crate::Nullable<::std::string::String>,
-    pub next_execution_time_gt: crate::Nullable<::std::string::String>,
-    pub next_execution_time_gte: crate::Nullable<::std::string::String>,
-    pub next_execution_time_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub next_execution_time_lt: crate::Nullable<::std::string::String>,
-    pub next_execution_time_lte: crate::Nullable<::std::string::String>,
-    pub next_execution_time_not: crate::Nullable<::std::string::String>,
-    pub next_execution_time_not_in: crate::Nullable<
+    pub last_manual_execute_status: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanExecutionStatus,
+    >,
+    pub last_manual_execute_status_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
+    >,
+    pub last_manual_execute_status_message: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_gt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub period: crate::Nullable<crate::models::ReplicationPlanPeriod>,
-    pub period_in: crate::Nullable<
+    pub last_manual_execute_status_message_lt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_lte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub last_manual_execute_status_message_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_message_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_execute_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::BackupPlanExecutionStatus,
+    >,
+    pub last_manual_execute_status_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanExecutionStatus>,
+    >,
+    pub last_manual_execute_success_job_count: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_success_job_count_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_success_job_count_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_success_job_count_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub last_manual_execute_success_job_count_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_success_job_count_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_success_job_count_not: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_success_job_count_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub last_manual_execute_total_job_count: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_total_job_count_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_total_job_count_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_total_job_count_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub last_manual_execute_total_job_count_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_total_job_count_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_total_job_count_not: ::cloudtower_runtime::Nullable<i32>,
+    pub last_manual_execute_total_job_count_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub last_manual_executed_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub last_manual_executed_at_gt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_executed_at_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_executed_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub last_manual_executed_at_lt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_executed_at_lte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_executed_at_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub last_manual_executed_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub next_execution_time: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub next_execution_time_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub next_execution_time_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub next_execution_time_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub next_execution_time_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub next_execution_time_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub next_execution_time_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub next_execution_time_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub period: ::cloudtower_runtime::Nullable<crate::models::ReplicationPlanPeriod>,
+    pub period_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ReplicationPlanPeriod>,
     >,
-    pub period_not: crate::Nullable<crate::models::ReplicationPlanPeriod>,
-    pub period_not_in: crate::Nullable<
+    pub period_not: ::cloudtower_runtime::Nullable<crate::models::ReplicationPlanPeriod>,
+    pub period_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ReplicationPlanPeriod>,
     >,
-    pub phase: crate::Nullable<crate::models::BackupPlanPhase>,
-    pub phase_in: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanPhase>>,
-    pub phase_not: crate::Nullable<crate::models::BackupPlanPhase>,
-    pub phase_not_in: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanPhase>>,
-    pub replica_name_rule: crate::Nullable<crate::models::ReplicaNameRule>,
-    pub replica_name_rule_in: crate::Nullable<
+    pub phase: ::cloudtower_runtime::Nullable<crate::models::BackupPlanPhase>,
+    pub phase_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanPhase>,
+    >,
+    pub phase_not: ::cloudtower_runtime::Nullable<crate::models::BackupPlanPhase>,
+    pub phase_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanPhase>,
+    >,
+    pub replica_name_rule: ::cloudtower_runtime::Nullable<
+        crate::models::ReplicaNameRule,
+    >,
+    pub replica_name_rule_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ReplicaNameRule>,
     >,
-    pub replica_name_rule_not: crate::Nullable<crate::models::ReplicaNameRule>,
-    pub replica_name_rule_not_in: crate::Nullable<
+    pub replica_name_rule_not: ::cloudtower_runtime::Nullable<
+        crate::models::ReplicaNameRule,
+    >,
+    pub replica_name_rule_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ReplicaNameRule>,
     >,
-    pub replica_name_setting: crate::Nullable<::std::string::String>,
-    pub replica_name_setting_contains: crate::Nullable<::std::string::String>,
-    pub replica_name_setting_ends_with: crate::Nullable<::std::string::String>,
-    pub replica_name_setting_gt: crate::Nullable<::std::string::String>,
-    pub replica_name_setting_gte: crate::Nullable<::std::string::String>,
-    pub replica_name_setting_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub replica_name_setting_lt: crate::Nullable<::std::string::String>,
-    pub replica_name_setting_lte: crate::Nullable<::std::string::String>,
-    pub replica_name_setting_not: crate::Nullable<::std::string::String>,
-    pub replica_name_setting_not_contains: crate::Nullable<::std::string::String>,
-    pub replica_name_setting_not_ends_with: crate::Nullable<::std::string::String>,
-    pub replica_name_setting_not_in: crate::Nullable<
+    pub replica_name_setting: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replica_name_setting_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub replica_name_setting_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub replica_name_setting_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replica_name_setting_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replica_name_setting_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub replica_name_setting_not_starts_with: crate::Nullable<::std::string::String>,
-    pub replica_name_setting_starts_with: crate::Nullable<::std::string::String>,
-    pub replica_num: crate::Nullable<i32>,
-    pub replica_num_gt: crate::Nullable<i32>,
-    pub replica_num_gte: crate::Nullable<i32>,
-    pub replica_num_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub replica_num_lt: crate::Nullable<i32>,
-    pub replica_num_lte: crate::Nullable<i32>,
-    pub replica_num_not: crate::Nullable<i32>,
-    pub replica_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub replica_name_setting_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replica_name_setting_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replica_name_setting_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub replica_name_setting_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub replica_name_setting_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub replica_name_setting_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub replica_name_setting_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub replica_name_setting_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub replica_num: ::cloudtower_runtime::Nullable<i32>,
+    pub replica_num_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub replica_num_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub replica_num_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub replica_num_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub replica_num_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub replica_num_not: ::cloudtower_runtime::Nullable<i32>,
+    pub replica_num_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
     #[cfg(feature = "replica-vm")]
-    pub replica_vms_every: crate::Nullable<
-        crate::Related<crate::models::ReplicaVmWhereInput>,
+    pub replica_vms_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReplicaVmWhereInput>,
     >,
     #[cfg(feature = "replica-vm")]
-    pub replica_vms_none: crate::Nullable<
-        crate::Related<crate::models::ReplicaVmWhereInput>,
+    pub replica_vms_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReplicaVmWhereInput>,
     >,
     #[cfg(feature = "replica-vm")]
-    pub replica_vms_some: crate::Nullable<
-        crate::Related<crate::models::ReplicaVmWhereInput>,
+    pub replica_vms_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReplicaVmWhereInput>,
     >,
     #[cfg(feature = "full")]
-    pub replication_plan_executions_every: crate::Nullable<
-        crate::Related<crate::models::ReplicationPlanExecutionWhereInput>,
+    pub replication_plan_executions_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReplicationPlanExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
-    pub replication_plan_executions_none: crate::Nullable<
-        crate::Related<crate::models::ReplicationPlanExecutionWhereInput>,
+    pub replication_plan_executions_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReplicationPlanExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
-    pub replication_plan_executions_some: crate::Nullable<
-        crate::Related<crate::models::ReplicationPlanExecutionWhereInput>,
+    pub replication_plan_executions_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReplicationPlanExecutionWhereInput>,
     >,
     #[cfg(feature = "full")]
-    pub replication_restore_points_every: crate::Nullable<
-        crate::Related<crate::models::ReplicationRestorePointWhereInput>,
+    pub replication_restore_points_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReplicationRestorePointWhereInput>,
     >,
     #[cfg(feature = "full")]
-    pub replication_restore_points_none: crate::Nullable<
-        crate::Related<crate::models::ReplicationRestorePointWhereInput>,
+    pub replication_restore_points_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReplicationRestorePointWhereInput>,
     >,
     #[cfg(feature = "full")]
-    pub replication_restore_points_some: crate::Nullable<
-        crate::Related<crate::models::ReplicationRestorePointWhereInput>,
+    pub replication_restore_points_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReplicationRestorePointWhereInput>,
     >,
     #[cfg(feature = "full")]
-    pub replication_target_executions_every: crate::Nullable<
-        crate::Related<crate::models::ReplicationTargetExecutionWhereInput>,
+    pub replication_target_executions_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::ReplicationTargetExecutionWhereInput,
+        >,
     >,
     #[cfg(feature = "full")]
-    pub replication_target_executions_none: crate::Nullable<
-        crate::Related<crate::models::ReplicationTargetExecutionWhereInput>,
+    pub replication_target_executions_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::ReplicationTargetExecutionWhereInput,
+        >,
     >,
     #[cfg(feature = "full")]
-    pub replication_target_executions_some: crate::Nullable<
-        crate::Related<crate::models::ReplicationTargetExecutionWhereInput>,
+    pub replication_target_executions_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::ReplicationTargetExecutionWhereInput,
+        >,
     >,
-    pub resiliency_type: crate::Nullable<crate::models::ResiliencyType>,
-    pub resiliency_type_in: crate::Nullable<
+    pub resiliency_type: ::cloudtower_runtime::Nullable<crate::models::ResiliencyType>,
+    pub resiliency_type_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ResiliencyType>,
     >,
-    pub resiliency_type_not: crate::Nullable<crate::models::ResiliencyType>,
-    pub resiliency_type_not_in: crate::Nullable<
+    pub resiliency_type_not: ::cloudtower_runtime::Nullable<
+        crate::models::ResiliencyType,
+    >,
+    pub resiliency_type_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ResiliencyType>,
     >,
-    pub snapshot_consistent_type: crate::Nullable<crate::models::ConsistentType>,
-    pub snapshot_consistent_type_in: crate::Nullable<
+    pub snapshot_consistent_type: ::cloudtower_runtime::Nullable<
+        crate::models::ConsistentType,
+    >,
+    pub snapshot_consistent_type_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ConsistentType>,
     >,
-    pub snapshot_consistent_type_not: crate::Nullable<crate::models::ConsistentType>,
-    pub snapshot_consistent_type_not_in: crate::Nullable<
+    pub snapshot_consistent_type_not: ::cloudtower_runtime::Nullable<
+        crate::models::ConsistentType,
+    >,
+    pub snapshot_consistent_type_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ConsistentType>,
     >,
-    pub status: crate::Nullable<crate::models::BackupPlanStatus>,
-    pub status_in: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanStatus>>,
-    pub status_not: crate::Nullable<crate::models::BackupPlanStatus>,
-    pub status_not_in: crate::Nullable<::std::vec::Vec<crate::models::BackupPlanStatus>>,
-    pub storage_policy: crate::Nullable<crate::models::VmVolumeElfStoragePolicyType>,
-    pub storage_policy_in: crate::Nullable<
+    pub status: ::cloudtower_runtime::Nullable<crate::models::BackupPlanStatus>,
+    pub status_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanStatus>,
+    >,
+    pub status_not: ::cloudtower_runtime::Nullable<crate::models::BackupPlanStatus>,
+    pub status_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::BackupPlanStatus>,
+    >,
+    pub storage_policy: ::cloudtower_runtime::Nullable<
+        crate::models::VmVolumeElfStoragePolicyType,
+    >,
+    pub storage_policy_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VmVolumeElfStoragePolicyType>,
     >,
-    pub storage_policy_not: crate::Nullable<crate::models::VmVolumeElfStoragePolicyType>,
-    pub storage_policy_not_in: crate::Nullable<
+    pub storage_policy_not: ::cloudtower_runtime::Nullable<
+        crate::models::VmVolumeElfStoragePolicyType,
+    >,
+    pub storage_policy_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VmVolumeElfStoragePolicyType>,
     >,
-    pub target_cluster: crate::Nullable<crate::models::ClusterWhereInput>,
+    pub target_cluster: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
     #[cfg(feature = "full")]
-    pub target_replication_service: crate::Nullable<
-        crate::Related<crate::models::ReplicationServiceWhereInput>,
+    pub target_replication_service: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReplicationServiceWhereInput>,
     >,
-    pub thin_provision: crate::Nullable<bool>,
-    pub thin_provision_not: crate::Nullable<bool>,
-    pub r#type: crate::Nullable<crate::models::ReplicationPlanType>,
-    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::ReplicationPlanType>>,
-    pub type_not: crate::Nullable<crate::models::ReplicationPlanType>,
-    pub type_not_in: crate::Nullable<
+    pub thin_provision: ::cloudtower_runtime::Nullable<bool>,
+    pub thin_provision_not: ::cloudtower_runtime::Nullable<bool>,
+    pub r#type: ::cloudtower_runtime::Nullable<crate::models::ReplicationPlanType>,
+    pub type_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ReplicationPlanType>,
     >,
-    pub updated_at: crate::Nullable<::std::string::String>,
-    pub updated_at_gt: crate::Nullable<::std::string::String>,
-    pub updated_at_gte: crate::Nullable<::std::string::String>,
-    pub updated_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub updated_at_lt: crate::Nullable<::std::string::String>,
-    pub updated_at_lte: crate::Nullable<::std::string::String>,
-    pub updated_at_not: crate::Nullable<::std::string::String>,
-    pub updated_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub vms_every: crate::Nullable<crate::models::VmWhereInput>,
-    pub vms_none: crate::Nullable<crate::models::VmWhereInput>,
-    pub vms_some: crate::Nullable<crate::models::VmWhereInput>,
-    pub window_end: crate::Nullable<::std::string::String>,
-    pub window_end_contains: crate::Nullable<::std::string::String>,
-    pub window_end_ends_with: crate::Nullable<::std::string::String>,
-    pub window_end_gt: crate::Nullable<::std::string::String>,
-    pub window_end_gte: crate::Nullable<::std::string::String>,
-    pub window_end_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub window_end_lt: crate::Nullable<::std::string::String>,
-    pub window_end_lte: crate::Nullable<::std::string::String>,
-    pub window_end_not: crate::Nullable<::std::string::String>,
-    pub window_end_not_contains: crate::Nullable<::std::string::String>,
-    pub window_end_not_ends_with: crate::Nullable<::std::string::String>,
-    pub window_end_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub window_end_not_starts_with: crate::Nullable<::std::string::String>,
-    pub window_end_starts_with: crate::Nullable<::std::string::String>,
-    pub window_start: crate::Nullable<::std::string::String>,
-    pub window_start_contains: crate::Nullable<::std::string::String>,
-    pub window_start_ends_with: crate::Nullable<::std::string::String>,
-    pub window_start_gt: crate::Nullable<::std::string::String>,
-    pub window_start_gte: crate::Nullable<::std::string::String>,
-    pub window_start_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub window_start_lt: crate::Nullable<::std::string::String>,
-    pub window_start_lte: crate::Nullable<::std::string::String>,
-    pub window_start_not: crate::Nullable<::std::string::String>,
-    pub window_start_not_contains: crate::Nullable<::std::string::String>,
-    pub window_start_not_ends_with: crate::Nullable<::std::string::String>,
-    pub window_start_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub window_start_not_starts_with: crate::Nullable<::std::string::String>,
-    pub window_start_starts_with: crate::Nullable<::std::string::String>,
+    pub type_not: ::cloudtower_runtime::Nullable<crate::models::ReplicationPlanType>,
+    pub type_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ReplicationPlanType>,
+    >,
+    pub updated_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub updated_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub updated_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub updated_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub updated_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub updated_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub updated_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub updated_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub vms_every: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
+    pub vms_none: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
+    pub vms_some: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
+    pub window_end: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub window_end_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_end_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub window_end_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub window_end_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub window_start_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub window_start_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub window_start_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub window_start_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub window_start_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ReplicationPlanWhereInput {
+impl ::cloudtower_runtime::codec::Decode for ReplicationPlanWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ReplicationPlanWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -3234,8 +3404,8 @@ impl crate::codec::Decode for ReplicationPlanWhereInput {
     }
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Encode for ReplicationPlanWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReplicationPlanWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -3827,20 +3997,20 @@ impl ::std::fmt::Display for ResiliencyType {
     }
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Decode for ResiliencyType {
+impl ::cloudtower_runtime::codec::Decode for ResiliencyType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "replication-plan")]
-impl crate::codec::Encode for ResiliencyType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ResiliencyType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-replication-plans` (operation `GetReplicationPlans`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -3851,10 +4021,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::ReplicationPlan>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-replication-plans", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-replication-plans",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3868,27 +4042,80 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::ReplicationPlanConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-replication-plans-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-replication-plans-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "replication-plan")]
-crate::pagination::list_request!(
-    GetReplicationPlansRequestBody => ReplicationPlan, get_replication_plans
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetReplicationPlansRequestBody {
+    type Item = crate::models::ReplicationPlan;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-replication-plans", self).read()
+    }
+}
 #[cfg(feature = "replication-plan")]
-crate::pagination::count_request!(
-    GetReplicationPlansRequestBody => GetReplicationPlansConnectionRequestBody,
-    get_replication_plans_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetReplicationPlansRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetReplicationPlansConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-replication-plans-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ReplicationPlanConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "replication-plan")]
-crate::pagination::reread_by_id!(
-    ReplicationPlan => GetReplicationPlansRequestBody, ReplicationPlanWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::ReplicationPlan {
+    type Request = crate::models::GetReplicationPlansRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetReplicationPlansRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReplicationPlanWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

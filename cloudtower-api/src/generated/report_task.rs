@@ -6,20 +6,20 @@
 #[cfg(feature = "report-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReportTasksConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ReportTaskOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ReportTaskWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::ReportTaskOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ReportTaskWhereInput>,
 }
 #[cfg(feature = "report-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetReportTasksConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetReportTasksConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetReportTasksConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetReportTasksConnectionRequestBody {
     }
 }
 #[cfg(feature = "report-task")]
-impl crate::codec::Encode for GetReportTasksConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetReportTasksConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +56,20 @@ impl crate::codec::Encode for GetReportTasksConnectionRequestBody {
 #[cfg(feature = "report-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReportTasksRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ReportTaskOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ReportTaskWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::ReportTaskOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ReportTaskWhereInput>,
 }
 #[cfg(feature = "report-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetReportTasksRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetReportTasksRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetReportTasksRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +89,8 @@ impl crate::codec::Decode for GetReportTasksRequestBody {
     }
 }
 #[cfg(feature = "report-task")]
-impl crate::codec::Encode for GetReportTasksRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetReportTasksRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -109,10 +109,10 @@ pub struct NestedAggregateReportTask {
     pub count: i32,
 }
 #[cfg(feature = "report-task")]
-impl crate::codec::Decode for NestedAggregateReportTask {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateReportTask {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateReportTask")?;
@@ -132,8 +132,8 @@ impl crate::codec::Decode for NestedAggregateReportTask {
 }
 #[cfg(feature = "report-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateReportTask {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateReportTask {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -146,10 +146,10 @@ pub struct ReportTaskConnection {
     pub aggregate: crate::models::NestedAggregateReportTask,
 }
 #[cfg(feature = "report-task")]
-impl crate::codec::Decode for ReportTaskConnection {
+impl ::cloudtower_runtime::codec::Decode for ReportTaskConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ReportTaskConnection")?;
@@ -169,8 +169,8 @@ impl crate::codec::Decode for ReportTaskConnection {
 }
 #[cfg(feature = "report-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ReportTaskConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReportTaskConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -276,16 +276,16 @@ impl ::std::fmt::Display for ReportTaskOrderByInput {
 }
 #[cfg(feature = "report-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ReportTaskOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for ReportTaskOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "report-task")]
-impl crate::codec::Encode for ReportTaskOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReportTaskOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -293,76 +293,98 @@ impl crate::codec::Encode for ReportTaskOrderByInput {
 #[cfg(feature = "report-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTaskWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::ReportTaskWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::ReportTaskWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::ReportTaskWhereInput>>,
-    pub created_at: crate::Nullable<::std::string::String>,
-    pub created_at_gt: crate::Nullable<::std::string::String>,
-    pub created_at_gte: crate::Nullable<::std::string::String>,
-    pub created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub created_at_lt: crate::Nullable<::std::string::String>,
-    pub created_at_lte: crate::Nullable<::std::string::String>,
-    pub created_at_not: crate::Nullable<::std::string::String>,
-    pub created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub internal: crate::Nullable<bool>,
-    pub internal_not: crate::Nullable<bool>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub plan_id: crate::Nullable<::std::string::String>,
-    pub plan_id_contains: crate::Nullable<::std::string::String>,
-    pub plan_id_ends_with: crate::Nullable<::std::string::String>,
-    pub plan_id_gt: crate::Nullable<::std::string::String>,
-    pub plan_id_gte: crate::Nullable<::std::string::String>,
-    pub plan_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub plan_id_lt: crate::Nullable<::std::string::String>,
-    pub plan_id_lte: crate::Nullable<::std::string::String>,
-    pub plan_id_not: crate::Nullable<::std::string::String>,
-    pub plan_id_not_contains: crate::Nullable<::std::string::String>,
-    pub plan_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub plan_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub plan_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub plan_id_starts_with: crate::Nullable<::std::string::String>,
-    pub status: crate::Nullable<crate::models::TaskStatus>,
-    pub status_in: crate::Nullable<::std::vec::Vec<crate::models::TaskStatus>>,
-    pub status_not: crate::Nullable<crate::models::TaskStatus>,
-    pub status_not_in: crate::Nullable<::std::vec::Vec<crate::models::TaskStatus>>,
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ReportTaskWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ReportTaskWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ReportTaskWhereInput>,
+    >,
+    pub created_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub created_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub internal: ::cloudtower_runtime::Nullable<bool>,
+    pub internal_not: ::cloudtower_runtime::Nullable<bool>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub plan_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub plan_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub plan_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub plan_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub plan_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub plan_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub plan_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub plan_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub plan_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub plan_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub plan_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub plan_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub plan_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub plan_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub status: ::cloudtower_runtime::Nullable<crate::models::TaskStatus>,
+    pub status_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::TaskStatus>,
+    >,
+    pub status_not: ::cloudtower_runtime::Nullable<crate::models::TaskStatus>,
+    pub status_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::TaskStatus>,
+    >,
     #[cfg(feature = "report-template")]
-    pub template: crate::Nullable<
-        crate::Related<crate::models::ReportTemplateWhereInput>,
+    pub template: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReportTemplateWhereInput>,
     >,
 }
 #[cfg(feature = "report-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ReportTaskWhereInput {
+impl ::cloudtower_runtime::codec::Decode for ReportTaskWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ReportTaskWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -464,8 +486,8 @@ impl crate::codec::Decode for ReportTaskWhereInput {
     }
 }
 #[cfg(feature = "report-task")]
-impl crate::codec::Encode for ReportTaskWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReportTaskWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -530,7 +552,7 @@ impl crate::codec::Encode for ReportTaskWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-report-tasks` (operation `GetReportTasks`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -541,10 +563,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::ReportTask>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-report-tasks", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-report-tasks", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -556,26 +579,77 @@ impl crate::Client {
         &self,
         body: &crate::models::GetReportTasksConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::ReportTaskConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::ReportTaskConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-report-tasks-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-report-tasks-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "report-task")]
-crate::pagination::list_request!(
-    GetReportTasksRequestBody => ReportTask, get_report_tasks
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetReportTasksRequestBody {
+    type Item = crate::models::ReportTask;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-report-tasks", self).read()
+    }
+}
 #[cfg(feature = "report-task")]
-crate::pagination::count_request!(
-    GetReportTasksRequestBody => GetReportTasksConnectionRequestBody,
-    get_report_tasks_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetReportTasksRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetReportTasksConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-report-tasks-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ReportTaskConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "report-task")]
-crate::pagination::reread_by_id!(
-    ReportTask => GetReportTasksRequestBody, ReportTaskWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::ReportTask {
+    type Request = crate::models::GetReportTasksRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetReportTasksRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReportTaskWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

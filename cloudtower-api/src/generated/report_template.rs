@@ -9,10 +9,10 @@ pub struct DeleteReportTemplate {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Decode for DeleteReportTemplate {
+impl ::cloudtower_runtime::codec::Decode for DeleteReportTemplate {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteReportTemplate")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteReportTemplate {
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteReportTemplate {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteReportTemplate {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -52,10 +52,10 @@ pub struct ExecutePlan {
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ExecutePlan {
+impl ::cloudtower_runtime::codec::Decode for ExecutePlan {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("ExecutePlan")?;
@@ -95,8 +95,8 @@ impl crate::codec::Decode for ExecutePlan {
     }
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Encode for ExecutePlan {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ExecutePlan {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("start_at", &self.start_at);
         e.required_field("retain", &self.retain);
@@ -150,16 +150,16 @@ impl ::std::fmt::Display for ExecutePlanTypename {
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ExecutePlanTypename {
+impl ::cloudtower_runtime::codec::Decode for ExecutePlanTypename {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Encode for ExecutePlanTypename {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ExecutePlanTypename {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -167,20 +167,22 @@ impl crate::codec::Encode for ExecutePlanTypename {
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReportTemplatesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ReportTemplateOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ReportTemplateWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::ReportTemplateOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ReportTemplateWhereInput>,
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetReportTemplatesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetReportTemplatesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetReportTemplatesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -200,8 +202,8 @@ impl crate::codec::Decode for GetReportTemplatesConnectionRequestBody {
     }
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Encode for GetReportTemplatesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetReportTemplatesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -217,20 +219,22 @@ impl crate::codec::Encode for GetReportTemplatesConnectionRequestBody {
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReportTemplatesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ReportTemplateOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ReportTemplateWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::ReportTemplateOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ReportTemplateWhereInput>,
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetReportTemplatesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetReportTemplatesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetReportTemplatesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -250,8 +254,8 @@ impl crate::codec::Decode for GetReportTemplatesRequestBody {
     }
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Encode for GetReportTemplatesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetReportTemplatesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -270,10 +274,10 @@ pub struct NestedAggregateReportTemplate {
     pub count: i32,
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Decode for NestedAggregateReportTemplate {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateReportTemplate {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateReportTemplate")?;
@@ -293,8 +297,8 @@ impl crate::codec::Decode for NestedAggregateReportTemplate {
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateReportTemplate {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateReportTemplate {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -311,10 +315,10 @@ pub struct NestedExecutePlan {
     pub start_at: ::std::string::String,
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Decode for NestedExecutePlan {
+impl ::cloudtower_runtime::codec::Decode for NestedExecutePlan {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("NestedExecutePlan")?;
@@ -354,8 +358,8 @@ impl crate::codec::Decode for NestedExecutePlan {
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedExecutePlan {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedExecutePlan {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("enabled", &self.enabled);
         e.required_field("id", &self.id);
@@ -373,10 +377,10 @@ pub struct NestedReportTask {
     pub name: ::std::string::String,
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Decode for NestedReportTask {
+impl ::cloudtower_runtime::codec::Decode for NestedReportTask {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedReportTask")?;
@@ -400,8 +404,8 @@ impl crate::codec::Decode for NestedReportTask {
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedReportTask {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedReportTask {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.required_field("name", &self.name);
@@ -418,10 +422,10 @@ pub struct NestedResourceMeta {
     pub r#type: crate::models::ReportResourceInputEnum,
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Decode for NestedResourceMeta {
+impl ::cloudtower_runtime::codec::Decode for NestedResourceMeta {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("NestedResourceMeta")?;
@@ -457,8 +461,8 @@ impl crate::codec::Decode for NestedResourceMeta {
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedResourceMeta {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedResourceMeta {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("fields", &self.fields);
         e.required_field("filter", &self.filter);
@@ -576,16 +580,16 @@ impl ::std::fmt::Display for ReportResourceInputEnum {
     }
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Decode for ReportResourceInputEnum {
+impl ::cloudtower_runtime::codec::Decode for ReportResourceInputEnum {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Encode for ReportResourceInputEnum {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReportResourceInputEnum {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -604,10 +608,10 @@ pub struct ReportTemplate {
     pub tasks: ::std::option::Option<::std::vec::Vec<crate::models::NestedReportTask>>,
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Decode for ReportTemplate {
+impl ::cloudtower_runtime::codec::Decode for ReportTemplate {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 7];
         let mut key = d.first_key("ReportTemplate")?;
@@ -665,8 +669,8 @@ impl crate::codec::Decode for ReportTemplate {
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ReportTemplate {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReportTemplate {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("createdAt", &self.created_at);
         e.required_field("description", &self.description);
@@ -687,10 +691,10 @@ pub struct ReportTemplateConnection {
     pub aggregate: crate::models::NestedAggregateReportTemplate,
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Decode for ReportTemplateConnection {
+impl ::cloudtower_runtime::codec::Decode for ReportTemplateConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ReportTemplateConnection")?;
@@ -710,8 +714,8 @@ impl crate::codec::Decode for ReportTemplateConnection {
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ReportTemplateConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReportTemplateConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -728,10 +732,10 @@ pub struct ReportTemplateCreationParams {
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ReportTemplateCreationParams {
+impl ::cloudtower_runtime::codec::Decode for ReportTemplateCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("ReportTemplateCreationParams")?;
@@ -763,8 +767,8 @@ impl crate::codec::Decode for ReportTemplateCreationParams {
     }
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Encode for ReportTemplateCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReportTemplateCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("resource_meta", &self.resource_meta);
         e.required_field("execute_plan", &self.execute_plan);
@@ -781,10 +785,10 @@ pub struct ReportTemplateDeletionParams {
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ReportTemplateDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for ReportTemplateDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ReportTemplateDeletionParams")?;
@@ -803,8 +807,8 @@ impl crate::codec::Decode for ReportTemplateDeletionParams {
     }
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Encode for ReportTemplateDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReportTemplateDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -930,16 +934,16 @@ impl ::std::fmt::Display for ReportTemplateOrderByInput {
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ReportTemplateOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for ReportTemplateOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Encode for ReportTemplateOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReportTemplateOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -952,10 +956,10 @@ pub struct ReportTemplateUpdationParams {
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ReportTemplateUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for ReportTemplateUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ReportTemplateUpdationParams")?;
@@ -978,8 +982,8 @@ impl crate::codec::Decode for ReportTemplateUpdationParams {
     }
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Encode for ReportTemplateUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReportTemplateUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -999,10 +1003,10 @@ pub struct ReportTemplateUpdationParamsData {
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ReportTemplateUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for ReportTemplateUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ReportTemplateUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1019,8 +1023,8 @@ impl crate::codec::Decode for ReportTemplateUpdationParamsData {
     }
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Encode for ReportTemplateUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReportTemplateUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("resource_meta", &self.resource_meta);
         e.field("execute_plan", &self.execute_plan);
@@ -1033,96 +1037,124 @@ impl crate::codec::Encode for ReportTemplateUpdationParamsData {
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplateWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::ReportTemplateWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::ReportTemplateWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::ReportTemplateWhereInput>>,
-    pub created_at: crate::Nullable<::std::string::String>,
-    pub created_at_gt: crate::Nullable<::std::string::String>,
-    pub created_at_gte: crate::Nullable<::std::string::String>,
-    pub created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub created_at_lt: crate::Nullable<::std::string::String>,
-    pub created_at_lte: crate::Nullable<::std::string::String>,
-    pub created_at_not: crate::Nullable<::std::string::String>,
-    pub created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description: crate::Nullable<::std::string::String>,
-    pub description_contains: crate::Nullable<::std::string::String>,
-    pub description_ends_with: crate::Nullable<::std::string::String>,
-    pub description_gt: crate::Nullable<::std::string::String>,
-    pub description_gte: crate::Nullable<::std::string::String>,
-    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_lt: crate::Nullable<::std::string::String>,
-    pub description_lte: crate::Nullable<::std::string::String>,
-    pub description_not: crate::Nullable<::std::string::String>,
-    pub description_not_contains: crate::Nullable<::std::string::String>,
-    pub description_not_ends_with: crate::Nullable<::std::string::String>,
-    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_not_starts_with: crate::Nullable<::std::string::String>,
-    pub description_starts_with: crate::Nullable<::std::string::String>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub preset: crate::Nullable<::std::string::String>,
-    pub preset_contains: crate::Nullable<::std::string::String>,
-    pub preset_ends_with: crate::Nullable<::std::string::String>,
-    pub preset_gt: crate::Nullable<::std::string::String>,
-    pub preset_gte: crate::Nullable<::std::string::String>,
-    pub preset_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub preset_lt: crate::Nullable<::std::string::String>,
-    pub preset_lte: crate::Nullable<::std::string::String>,
-    pub preset_not: crate::Nullable<::std::string::String>,
-    pub preset_not_contains: crate::Nullable<::std::string::String>,
-    pub preset_not_ends_with: crate::Nullable<::std::string::String>,
-    pub preset_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub preset_not_starts_with: crate::Nullable<::std::string::String>,
-    pub preset_starts_with: crate::Nullable<::std::string::String>,
-    pub task_num: crate::Nullable<i32>,
-    pub task_num_gt: crate::Nullable<i32>,
-    pub task_num_gte: crate::Nullable<i32>,
-    pub task_num_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub task_num_lt: crate::Nullable<i32>,
-    pub task_num_lte: crate::Nullable<i32>,
-    pub task_num_not: crate::Nullable<i32>,
-    pub task_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ReportTemplateWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ReportTemplateWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ReportTemplateWhereInput>,
+    >,
+    pub created_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub created_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub description_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub preset: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub preset_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub preset_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub preset_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub preset_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub preset_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub preset_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub preset_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub preset_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub preset_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub preset_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub preset_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub preset_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub preset_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub task_num: ::cloudtower_runtime::Nullable<i32>,
+    pub task_num_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub task_num_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub task_num_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub task_num_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub task_num_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub task_num_not: ::cloudtower_runtime::Nullable<i32>,
+    pub task_num_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
     #[cfg(feature = "report-task")]
-    pub tasks_every: crate::Nullable<
-        crate::Related<crate::models::ReportTaskWhereInput>,
+    pub tasks_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReportTaskWhereInput>,
     >,
     #[cfg(feature = "report-task")]
-    pub tasks_none: crate::Nullable<crate::Related<crate::models::ReportTaskWhereInput>>,
+    pub tasks_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReportTaskWhereInput>,
+    >,
     #[cfg(feature = "report-task")]
-    pub tasks_some: crate::Nullable<crate::Related<crate::models::ReportTaskWhereInput>>,
+    pub tasks_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ReportTaskWhereInput>,
+    >,
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ReportTemplateWhereInput {
+impl ::cloudtower_runtime::codec::Decode for ReportTemplateWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ReportTemplateWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1275,8 +1307,8 @@ impl crate::codec::Decode for ReportTemplateWhereInput {
     }
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Encode for ReportTemplateWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReportTemplateWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1367,10 +1399,10 @@ pub struct ReporteTemplateGenerationParams {
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ReporteTemplateGenerationParams {
+impl ::cloudtower_runtime::codec::Decode for ReporteTemplateGenerationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ReporteTemplateGenerationParams")?;
@@ -1389,8 +1421,8 @@ impl crate::codec::Decode for ReporteTemplateGenerationParams {
     }
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Encode for ReporteTemplateGenerationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ReporteTemplateGenerationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -1408,10 +1440,10 @@ pub struct ResourceMeta {
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ResourceMeta {
+impl ::cloudtower_runtime::codec::Decode for ResourceMeta {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("ResourceMeta")?;
@@ -1443,8 +1475,8 @@ impl crate::codec::Decode for ResourceMeta {
     }
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Encode for ResourceMeta {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ResourceMeta {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("type", &self.r#type);
         e.required_field("name", &self.name);
@@ -1497,20 +1529,20 @@ impl ::std::fmt::Display for ResourceMetaTypename {
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ResourceMetaTypename {
+impl ::cloudtower_runtime::codec::Decode for ResourceMetaTypename {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "report-template")]
-impl crate::codec::Encode for ResourceMetaTypename {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ResourceMetaTypename {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-report-template` (operation `CreateReportTemplate`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1520,11 +1552,16 @@ impl crate::Client {
         body: &[crate::models::ReportTemplateCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ReportTemplate>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ReportTemplate>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-report-template", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-report-template",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1537,11 +1574,16 @@ impl crate::Client {
         body: &crate::models::ReportTemplateDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteReportTemplate>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteReportTemplate>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-report-template", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-report-template",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1554,11 +1596,11 @@ impl crate::Client {
         body: &crate::models::ReporteTemplateGenerationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ReportTask>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::ReportTask>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "generate-from-report-template",
             body,
         );
@@ -1575,10 +1617,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::ReportTemplate>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-report-templates", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-report-templates",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1592,13 +1638,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::ReportTemplateConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-report-templates-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-report-templates-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1611,25 +1658,81 @@ impl crate::Client {
         body: &crate::models::ReportTemplateUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::ReportTemplate>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::ReportTemplate>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-report-template", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-report-template",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "report-template")]
-crate::pagination::list_request!(
-    GetReportTemplatesRequestBody => ReportTemplate, get_report_templates
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetReportTemplatesRequestBody {
+    type Item = crate::models::ReportTemplate;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-report-templates", self).read()
+    }
+}
 #[cfg(feature = "report-template")]
-crate::pagination::count_request!(
-    GetReportTemplatesRequestBody => GetReportTemplatesConnectionRequestBody,
-    get_report_templates_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetReportTemplatesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetReportTemplatesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-report-templates-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ReportTemplateConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "report-template")]
-crate::pagination::reread_by_id!(
-    ReportTemplate => GetReportTemplatesRequestBody, ReportTemplateWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::ReportTemplate {
+    type Request = crate::models::GetReportTemplatesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetReportTemplatesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReportTemplateWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

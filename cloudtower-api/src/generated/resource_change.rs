@@ -14,10 +14,10 @@ pub struct GetResourceChangesParams {
 }
 #[cfg(feature = "resource-change")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetResourceChangesParams {
+impl ::cloudtower_runtime::codec::Decode for GetResourceChangesParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetResourceChangesParams")?;
         while let ::std::option::Option::Some(k) = key {
@@ -35,8 +35,8 @@ impl crate::codec::Decode for GetResourceChangesParams {
     }
 }
 #[cfg(feature = "resource-change")]
-impl crate::codec::Encode for GetResourceChangesParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetResourceChangesParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("action", &self.action);
         e.field("resource_type", &self.resource_type);
@@ -83,10 +83,10 @@ pub struct ResourceChangeEvent {
     pub revision: ::std::string::String,
 }
 #[cfg(feature = "resource-change")]
-impl crate::codec::Decode for ResourceChangeEvent {
+impl ::cloudtower_runtime::codec::Decode for ResourceChangeEvent {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ResourceChangeEvent")?;
@@ -113,8 +113,8 @@ impl crate::codec::Decode for ResourceChangeEvent {
 }
 #[cfg(feature = "resource-change")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ResourceChangeEvent {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ResourceChangeEvent {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("prev_revision", &self.prev_revision);
         e.field("created_at", &self.created_at);
@@ -141,10 +141,10 @@ pub struct ResourceChangeResponse {
     pub ec: ::std::string::String,
 }
 #[cfg(feature = "resource-change")]
-impl crate::codec::Decode for ResourceChangeResponse {
+impl ::cloudtower_runtime::codec::Decode for ResourceChangeResponse {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("ResourceChangeResponse")?;
@@ -181,8 +181,8 @@ impl crate::codec::Decode for ResourceChangeResponse {
 }
 #[cfg(feature = "resource-change")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ResourceChangeResponse {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponse {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("currentRevision", &self.current_revision);
         e.required_field("compactRevision", &self.compact_revision);
@@ -192,7 +192,7 @@ impl crate::codec::Encode for ResourceChangeResponse {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `GET /v2/api/resource-changes` (operation `GetResourceChanges`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -203,13 +203,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::ResourceChangeResponse,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::get(
-            "resource-changes",
-            params.to_query(),
-        );
+        let request = ::cloudtower_runtime::ApiRequest::get(
+                "resource-changes",
+                params.to_query(),
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

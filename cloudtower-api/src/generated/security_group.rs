@@ -9,10 +9,10 @@ pub struct DeleteSecurityGroup {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "security-group")]
-impl crate::codec::Decode for DeleteSecurityGroup {
+impl ::cloudtower_runtime::codec::Decode for DeleteSecurityGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteSecurityGroup")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteSecurityGroup {
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteSecurityGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteSecurityGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,22 @@ impl crate::codec::Encode for DeleteSecurityGroup {
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSecurityGroupsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::SecurityGroupOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::SecurityGroupWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::SecurityGroupOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::SecurityGroupWhereInput>,
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetSecurityGroupsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetSecurityGroupsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetSecurityGroupsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +78,8 @@ impl crate::codec::Decode for GetSecurityGroupsConnectionRequestBody {
     }
 }
 #[cfg(feature = "security-group")]
-impl crate::codec::Encode for GetSecurityGroupsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetSecurityGroupsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,20 +95,22 @@ impl crate::codec::Encode for GetSecurityGroupsConnectionRequestBody {
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSecurityGroupsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::SecurityGroupOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::SecurityGroupWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::SecurityGroupOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::SecurityGroupWhereInput>,
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetSecurityGroupsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetSecurityGroupsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetSecurityGroupsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -126,8 +130,8 @@ impl crate::codec::Decode for GetSecurityGroupsRequestBody {
     }
 }
 #[cfg(feature = "security-group")]
-impl crate::codec::Encode for GetSecurityGroupsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetSecurityGroupsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -146,10 +150,10 @@ pub struct NestedAggregateSecurityGroup {
     pub count: i32,
 }
 #[cfg(feature = "security-group")]
-impl crate::codec::Decode for NestedAggregateSecurityGroup {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateSecurityGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateSecurityGroup")?;
@@ -169,8 +173,8 @@ impl crate::codec::Decode for NestedAggregateSecurityGroup {
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateSecurityGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateSecurityGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -183,10 +187,10 @@ pub struct NestedLabelGroup {
     pub labels: ::std::vec::Vec<crate::models::NestedLabel>,
 }
 #[cfg(feature = "security-group")]
-impl crate::codec::Decode for NestedLabelGroup {
+impl ::cloudtower_runtime::codec::Decode for NestedLabelGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedLabelGroup")?;
@@ -206,8 +210,8 @@ impl crate::codec::Decode for NestedLabelGroup {
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedLabelGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedLabelGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("labels", &self.labels);
         e.end_object();
@@ -233,10 +237,10 @@ pub struct SecurityGroup {
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
 #[cfg(feature = "security-group")]
-impl crate::codec::Decode for SecurityGroup {
+impl ::cloudtower_runtime::codec::Decode for SecurityGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("SecurityGroup")?;
@@ -273,8 +277,8 @@ impl crate::codec::Decode for SecurityGroup {
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SecurityGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SecurityGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("description", &self.description);
         e.required_field("everoute_cluster", &self.everoute_cluster);
@@ -294,10 +298,10 @@ pub struct SecurityGroupConnection {
     pub aggregate: crate::models::NestedAggregateSecurityGroup,
 }
 #[cfg(feature = "security-group")]
-impl crate::codec::Decode for SecurityGroupConnection {
+impl ::cloudtower_runtime::codec::Decode for SecurityGroupConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SecurityGroupConnection")?;
@@ -317,8 +321,8 @@ impl crate::codec::Decode for SecurityGroupConnection {
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SecurityGroupConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SecurityGroupConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -338,10 +342,10 @@ pub struct SecurityGroupCreateParams {
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SecurityGroupCreateParams {
+impl ::cloudtower_runtime::codec::Decode for SecurityGroupCreateParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("SecurityGroupCreateParams")?;
@@ -371,8 +375,8 @@ impl crate::codec::Decode for SecurityGroupCreateParams {
     }
 }
 #[cfg(feature = "security-group")]
-impl crate::codec::Encode for SecurityGroupCreateParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SecurityGroupCreateParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vms", &self.vms);
         e.field("label_groups", &self.label_groups);
@@ -390,10 +394,10 @@ pub struct SecurityGroupDeleteParams {
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SecurityGroupDeleteParams {
+impl ::cloudtower_runtime::codec::Decode for SecurityGroupDeleteParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SecurityGroupDeleteParams")?;
@@ -412,8 +416,8 @@ impl crate::codec::Decode for SecurityGroupDeleteParams {
     }
 }
 #[cfg(feature = "security-group")]
-impl crate::codec::Encode for SecurityGroupDeleteParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SecurityGroupDeleteParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -499,16 +503,16 @@ impl ::std::fmt::Display for SecurityGroupOrderByInput {
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SecurityGroupOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for SecurityGroupOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "security-group")]
-impl crate::codec::Encode for SecurityGroupOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SecurityGroupOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -521,10 +525,10 @@ pub struct SecurityGroupUpdateBody {
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SecurityGroupUpdateBody {
+impl ::cloudtower_runtime::codec::Decode for SecurityGroupUpdateBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("SecurityGroupUpdateBody")?;
@@ -547,8 +551,8 @@ impl crate::codec::Decode for SecurityGroupUpdateBody {
     }
 }
 #[cfg(feature = "security-group")]
-impl crate::codec::Encode for SecurityGroupUpdateBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SecurityGroupUpdateBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -568,10 +572,10 @@ pub struct SecurityGroupUpdateParams {
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SecurityGroupUpdateParams {
+impl ::cloudtower_runtime::codec::Decode for SecurityGroupUpdateParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("SecurityGroupUpdateParams")?;
         while let ::std::option::Option::Some(k) = key {
@@ -588,8 +592,8 @@ impl crate::codec::Decode for SecurityGroupUpdateParams {
     }
 }
 #[cfg(feature = "security-group")]
-impl crate::codec::Encode for SecurityGroupUpdateParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SecurityGroupUpdateParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("label_groups", &self.label_groups);
         e.field("vms", &self.vms);
@@ -598,7 +602,7 @@ impl crate::codec::Encode for SecurityGroupUpdateParams {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-security-group` (operation `CreateSecurityGroup`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -608,11 +612,14 @@ impl crate::Client {
         body: &crate::models::SecurityGroupCreateParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            crate::WithTask<crate::models::SecurityGroup>,
-            crate::Error,
+            ::cloudtower_runtime::WithTask<crate::models::SecurityGroup>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-security-group", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-security-group",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -625,11 +632,16 @@ impl crate::Client {
         body: &crate::models::SecurityGroupDeleteParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteSecurityGroup>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteSecurityGroup>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-security-group", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-security-group",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -643,10 +655,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::SecurityGroup>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-security-groups", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-security-groups", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -660,13 +673,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::SecurityGroupConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-security-groups-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-security-groups-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -679,25 +693,80 @@ impl crate::Client {
         body: &crate::models::SecurityGroupUpdateBody,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::SecurityGroup>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::SecurityGroup>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-security-group", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-security-group",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "security-group")]
-crate::pagination::list_request!(
-    GetSecurityGroupsRequestBody => SecurityGroup, get_security_groups
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetSecurityGroupsRequestBody {
+    type Item = crate::models::SecurityGroup;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-security-groups", self).read()
+    }
+}
 #[cfg(feature = "security-group")]
-crate::pagination::count_request!(
-    GetSecurityGroupsRequestBody => GetSecurityGroupsConnectionRequestBody,
-    get_security_groups_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetSecurityGroupsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetSecurityGroupsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-security-groups-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::SecurityGroupConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "security-group")]
-crate::pagination::reread_by_id!(
-    SecurityGroup => GetSecurityGroupsRequestBody, SecurityGroupWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::SecurityGroup {
+    type Request = crate::models::GetSecurityGroupsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetSecurityGroupsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SecurityGroupWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct DeleteSecurityPolicy {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "security-policy")]
-impl crate::codec::Decode for DeleteSecurityPolicy {
+impl ::cloudtower_runtime::codec::Decode for DeleteSecurityPolicy {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteSecurityPolicy")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteSecurityPolicy {
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteSecurityPolicy {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteSecurityPolicy {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,22 @@ impl crate::codec::Encode for DeleteSecurityPolicy {
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSecurityPoliciesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::SecurityPolicyOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::SecurityPolicyWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::SecurityPolicyOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::SecurityPolicyWhereInput>,
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetSecurityPoliciesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetSecurityPoliciesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetSecurityPoliciesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +78,8 @@ impl crate::codec::Decode for GetSecurityPoliciesConnectionRequestBody {
     }
 }
 #[cfg(feature = "security-policy")]
-impl crate::codec::Encode for GetSecurityPoliciesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetSecurityPoliciesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,20 +95,22 @@ impl crate::codec::Encode for GetSecurityPoliciesConnectionRequestBody {
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSecurityPoliciesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::SecurityPolicyOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::SecurityPolicyWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::SecurityPolicyOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::SecurityPolicyWhereInput>,
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetSecurityPoliciesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetSecurityPoliciesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetSecurityPoliciesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -126,8 +130,8 @@ impl crate::codec::Decode for GetSecurityPoliciesRequestBody {
     }
 }
 #[cfg(feature = "security-policy")]
-impl crate::codec::Encode for GetSecurityPoliciesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetSecurityPoliciesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -146,10 +150,10 @@ pub struct NestedAggregateSecurityPolicy {
     pub count: i32,
 }
 #[cfg(feature = "security-policy")]
-impl crate::codec::Decode for NestedAggregateSecurityPolicy {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateSecurityPolicy {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateSecurityPolicy")?;
@@ -169,8 +173,8 @@ impl crate::codec::Decode for NestedAggregateSecurityPolicy {
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateSecurityPolicy {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateSecurityPolicy {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -187,10 +191,10 @@ pub struct NestedSecurityPolicyApply {
     pub selector_ids: ::std::vec::Vec<::std::string::String>,
 }
 #[cfg(feature = "security-policy")]
-impl crate::codec::Decode for NestedSecurityPolicyApply {
+impl ::cloudtower_runtime::codec::Decode for NestedSecurityPolicyApply {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("NestedSecurityPolicyApply")?;
@@ -226,8 +230,8 @@ impl crate::codec::Decode for NestedSecurityPolicyApply {
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedSecurityPolicyApply {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedSecurityPolicyApply {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("communicable", &self.communicable);
         e.field("security_group", &self.security_group);
@@ -257,10 +261,10 @@ pub struct SecurityPolicy {
     pub statistics: ::std::option::Option<crate::models::NestedSecurityPolicyStatistics>,
 }
 #[cfg(feature = "security-policy")]
-impl crate::codec::Decode for SecurityPolicy {
+impl ::cloudtower_runtime::codec::Decode for SecurityPolicy {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("SecurityPolicy")?;
@@ -315,8 +319,8 @@ impl crate::codec::Decode for SecurityPolicy {
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SecurityPolicy {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SecurityPolicy {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("apply_to", &self.apply_to);
         e.required_field("description", &self.description);
@@ -340,10 +344,10 @@ pub struct SecurityPolicyApplyToInput {
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SecurityPolicyApplyToInput {
+impl ::cloudtower_runtime::codec::Decode for SecurityPolicyApplyToInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SecurityPolicyApplyToInput")?;
@@ -363,8 +367,8 @@ impl crate::codec::Decode for SecurityPolicyApplyToInput {
     }
 }
 #[cfg(feature = "security-policy")]
-impl crate::codec::Encode for SecurityPolicyApplyToInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SecurityPolicyApplyToInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("communicable", &self.communicable);
         e.required_field("target", &self.target);
@@ -382,10 +386,10 @@ pub struct SecurityPolicyApplyToInputTarget {
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SecurityPolicyApplyToInputTarget {
+impl ::cloudtower_runtime::codec::Decode for SecurityPolicyApplyToInputTarget {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("SecurityPolicyApplyToInputTarget")?;
         while let ::std::option::Option::Some(k) = key {
@@ -402,8 +406,8 @@ impl crate::codec::Decode for SecurityPolicyApplyToInputTarget {
     }
 }
 #[cfg(feature = "security-policy")]
-impl crate::codec::Encode for SecurityPolicyApplyToInputTarget {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SecurityPolicyApplyToInputTarget {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("security_groups", &self.security_groups);
         e.field("label_groups", &self.label_groups);
@@ -417,10 +421,10 @@ pub struct SecurityPolicyConnection {
     pub aggregate: crate::models::NestedAggregateSecurityPolicy,
 }
 #[cfg(feature = "security-policy")]
-impl crate::codec::Decode for SecurityPolicyConnection {
+impl ::cloudtower_runtime::codec::Decode for SecurityPolicyConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SecurityPolicyConnection")?;
@@ -440,8 +444,8 @@ impl crate::codec::Decode for SecurityPolicyConnection {
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SecurityPolicyConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SecurityPolicyConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -468,10 +472,10 @@ pub struct SecurityPolicyCreateParams {
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SecurityPolicyCreateParams {
+impl ::cloudtower_runtime::codec::Decode for SecurityPolicyCreateParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("SecurityPolicyCreateParams")?;
@@ -504,8 +508,8 @@ impl crate::codec::Decode for SecurityPolicyCreateParams {
     }
 }
 #[cfg(feature = "security-policy")]
-impl crate::codec::Encode for SecurityPolicyCreateParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SecurityPolicyCreateParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("is_blocklist", &self.is_blocklist);
         e.field("ingress", &self.ingress);
@@ -526,10 +530,10 @@ pub struct SecurityPolicyDeleteParams {
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SecurityPolicyDeleteParams {
+impl ::cloudtower_runtime::codec::Decode for SecurityPolicyDeleteParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SecurityPolicyDeleteParams")?;
@@ -548,8 +552,8 @@ impl crate::codec::Decode for SecurityPolicyDeleteParams {
     }
 }
 #[cfg(feature = "security-policy")]
-impl crate::codec::Encode for SecurityPolicyDeleteParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SecurityPolicyDeleteParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -675,16 +679,16 @@ impl ::std::fmt::Display for SecurityPolicyOrderByInput {
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SecurityPolicyOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for SecurityPolicyOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "security-policy")]
-impl crate::codec::Encode for SecurityPolicyOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SecurityPolicyOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -697,10 +701,10 @@ pub struct SecurityPolicyUpdateBody {
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SecurityPolicyUpdateBody {
+impl ::cloudtower_runtime::codec::Decode for SecurityPolicyUpdateBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("SecurityPolicyUpdateBody")?;
@@ -723,8 +727,8 @@ impl crate::codec::Decode for SecurityPolicyUpdateBody {
     }
 }
 #[cfg(feature = "security-policy")]
-impl crate::codec::Encode for SecurityPolicyUpdateBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SecurityPolicyUpdateBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -749,10 +753,10 @@ pub struct SecurityPolicyUpdateParams {
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SecurityPolicyUpdateParams {
+impl ::cloudtower_runtime::codec::Decode for SecurityPolicyUpdateParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("SecurityPolicyUpdateParams")?;
         while let ::std::option::Option::Some(k) = key {
@@ -770,8 +774,8 @@ impl crate::codec::Decode for SecurityPolicyUpdateParams {
     }
 }
 #[cfg(feature = "security-policy")]
-impl crate::codec::Encode for SecurityPolicyUpdateParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SecurityPolicyUpdateParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("is_blocklist", &self.is_blocklist);
         e.field("ingress", &self.ingress);
@@ -781,7 +785,7 @@ impl crate::codec::Encode for SecurityPolicyUpdateParams {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-security-policy` (operation `CreateSecurityPolicy`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -791,11 +795,14 @@ impl crate::Client {
         body: &crate::models::SecurityPolicyCreateParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            crate::WithTask<crate::models::SecurityPolicy>,
-            crate::Error,
+            ::cloudtower_runtime::WithTask<crate::models::SecurityPolicy>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-security-policy", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-security-policy",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -808,11 +815,16 @@ impl crate::Client {
         body: &crate::models::SecurityPolicyDeleteParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteSecurityPolicy>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteSecurityPolicy>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-security-policy", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-security-policy",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -826,10 +838,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::SecurityPolicy>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-security-policies", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-security-policies",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -843,13 +859,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::SecurityPolicyConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-security-policies-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-security-policies-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -862,25 +879,82 @@ impl crate::Client {
         body: &crate::models::SecurityPolicyUpdateBody,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::SecurityPolicy>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::SecurityPolicy>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-security-policy", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-security-policy",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "security-policy")]
-crate::pagination::list_request!(
-    GetSecurityPoliciesRequestBody => SecurityPolicy, get_security_policies
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetSecurityPoliciesRequestBody {
+    type Item = crate::models::SecurityPolicy;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-security-policies", self).read()
+    }
+}
 #[cfg(feature = "security-policy")]
-crate::pagination::count_request!(
-    GetSecurityPoliciesRequestBody => GetSecurityPoliciesConnectionRequestBody,
-    get_security_policies_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetSecurityPoliciesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetSecurityPoliciesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-security-policies-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::SecurityPolicyConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "security-policy")]
-crate::pagination::reread_by_id!(
-    SecurityPolicy => GetSecurityPoliciesRequestBody, SecurityPolicyWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::SecurityPolicy {
+    type Request = crate::models::GetSecurityPoliciesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetSecurityPoliciesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SecurityPolicyWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,20 +6,20 @@
 #[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSmtpServersConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::SmtpServerOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::SmtpServerWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::SmtpServerOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::SmtpServerWhereInput>,
 }
 #[cfg(feature = "smtp-server")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetSmtpServersConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetSmtpServersConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetSmtpServersConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetSmtpServersConnectionRequestBody {
     }
 }
 #[cfg(feature = "smtp-server")]
-impl crate::codec::Encode for GetSmtpServersConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetSmtpServersConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +56,20 @@ impl crate::codec::Encode for GetSmtpServersConnectionRequestBody {
 #[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSmtpServersRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::SmtpServerOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::SmtpServerWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::SmtpServerOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::SmtpServerWhereInput>,
 }
 #[cfg(feature = "smtp-server")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetSmtpServersRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetSmtpServersRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetSmtpServersRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +89,8 @@ impl crate::codec::Decode for GetSmtpServersRequestBody {
     }
 }
 #[cfg(feature = "smtp-server")]
-impl crate::codec::Encode for GetSmtpServersRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetSmtpServersRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -109,10 +109,10 @@ pub struct NestedAggregateSmtpServer {
     pub count: i32,
 }
 #[cfg(feature = "smtp-server")]
-impl crate::codec::Decode for NestedAggregateSmtpServer {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateSmtpServer {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateSmtpServer")?;
@@ -132,8 +132,8 @@ impl crate::codec::Decode for NestedAggregateSmtpServer {
 }
 #[cfg(feature = "smtp-server")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateSmtpServer {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateSmtpServer {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -152,10 +152,10 @@ pub struct SmtpServer {
     pub username: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "smtp-server")]
-impl crate::codec::Decode for SmtpServer {
+impl ::cloudtower_runtime::codec::Decode for SmtpServer {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("SmtpServer")?;
@@ -190,8 +190,8 @@ impl crate::codec::Decode for SmtpServer {
 }
 #[cfg(feature = "smtp-server")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SmtpServer {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SmtpServer {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("description", &self.description);
         e.required_field("host", &self.host);
@@ -210,10 +210,10 @@ pub struct SmtpServerConnection {
     pub aggregate: crate::models::NestedAggregateSmtpServer,
 }
 #[cfg(feature = "smtp-server")]
-impl crate::codec::Decode for SmtpServerConnection {
+impl ::cloudtower_runtime::codec::Decode for SmtpServerConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SmtpServerConnection")?;
@@ -233,8 +233,8 @@ impl crate::codec::Decode for SmtpServerConnection {
 }
 #[cfg(feature = "smtp-server")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SmtpServerConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SmtpServerConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -350,20 +350,20 @@ impl ::std::fmt::Display for SmtpServerOrderByInput {
 }
 #[cfg(feature = "smtp-server")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SmtpServerOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for SmtpServerOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "smtp-server")]
-impl crate::codec::Encode for SmtpServerOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SmtpServerOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-smtp-servers` (operation `GetSmtpServers`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -374,10 +374,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::SmtpServer>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-smtp-servers", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-smtp-servers", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -389,26 +390,77 @@ impl crate::Client {
         &self,
         body: &crate::models::GetSmtpServersConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::SmtpServerConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::SmtpServerConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-smtp-servers-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-smtp-servers-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "smtp-server")]
-crate::pagination::list_request!(
-    GetSmtpServersRequestBody => SmtpServer, get_smtp_servers
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetSmtpServersRequestBody {
+    type Item = crate::models::SmtpServer;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-smtp-servers", self).read()
+    }
+}
 #[cfg(feature = "smtp-server")]
-crate::pagination::count_request!(
-    GetSmtpServersRequestBody => GetSmtpServersConnectionRequestBody,
-    get_smtp_servers_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetSmtpServersRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetSmtpServersConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-smtp-servers-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::SmtpServerConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "smtp-server")]
-crate::pagination::reread_by_id!(
-    SmtpServer => GetSmtpServersRequestBody, SmtpServerWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::SmtpServer {
+    type Request = crate::models::GetSmtpServersRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetSmtpServersRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SmtpServerWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

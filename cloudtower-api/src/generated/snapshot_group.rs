@@ -9,10 +9,10 @@ pub struct DeleteSnapshotGroup {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "snapshot-group")]
-impl crate::codec::Decode for DeleteSnapshotGroup {
+impl ::cloudtower_runtime::codec::Decode for DeleteSnapshotGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteSnapshotGroup")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteSnapshotGroup {
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteSnapshotGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteSnapshotGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,22 @@ impl crate::codec::Encode for DeleteSnapshotGroup {
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotGroupsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::SnapshotGroupOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::SnapshotGroupWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::SnapshotGroupOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::SnapshotGroupWhereInput>,
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetSnapshotGroupsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetSnapshotGroupsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetSnapshotGroupsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +78,8 @@ impl crate::codec::Decode for GetSnapshotGroupsConnectionRequestBody {
     }
 }
 #[cfg(feature = "snapshot-group")]
-impl crate::codec::Encode for GetSnapshotGroupsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetSnapshotGroupsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,20 +95,22 @@ impl crate::codec::Encode for GetSnapshotGroupsConnectionRequestBody {
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotGroupsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::SnapshotGroupOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::SnapshotGroupWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::SnapshotGroupOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::SnapshotGroupWhereInput>,
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetSnapshotGroupsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetSnapshotGroupsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetSnapshotGroupsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -126,8 +130,8 @@ impl crate::codec::Decode for GetSnapshotGroupsRequestBody {
     }
 }
 #[cfg(feature = "snapshot-group")]
-impl crate::codec::Encode for GetSnapshotGroupsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetSnapshotGroupsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -146,10 +150,10 @@ pub struct NestedAggregateSnapshotGroup {
     pub count: i32,
 }
 #[cfg(feature = "snapshot-group")]
-impl crate::codec::Decode for NestedAggregateSnapshotGroup {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateSnapshotGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateSnapshotGroup")?;
@@ -169,8 +173,8 @@ impl crate::codec::Decode for NestedAggregateSnapshotGroup {
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateSnapshotGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnapshotGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -184,10 +188,10 @@ pub struct NestedSnapshotGroupVmDiskInfo {
     pub disk_snapshot_status: crate::models::ProtectSnapshotStatus,
 }
 #[cfg(feature = "snapshot-group")]
-impl crate::codec::Decode for NestedSnapshotGroupVmDiskInfo {
+impl ::cloudtower_runtime::codec::Decode for NestedSnapshotGroupVmDiskInfo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedSnapshotGroupVmDiskInfo")?;
@@ -215,8 +219,8 @@ impl crate::codec::Decode for NestedSnapshotGroupVmDiskInfo {
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedSnapshotGroupVmDiskInfo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedSnapshotGroupVmDiskInfo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("disk_id", &self.disk_id);
         e.required_field("disk_snapshot_status", &self.disk_snapshot_status);
@@ -233,10 +237,10 @@ pub struct NestedSnapshotGroupVmInfo {
     pub vm_snapshot_status: crate::models::ProtectSnapshotStatus,
 }
 #[cfg(feature = "snapshot-group")]
-impl crate::codec::Decode for NestedSnapshotGroupVmInfo {
+impl ::cloudtower_runtime::codec::Decode for NestedSnapshotGroupVmInfo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("NestedSnapshotGroupVmInfo")?;
@@ -272,8 +276,8 @@ impl crate::codec::Decode for NestedSnapshotGroupVmInfo {
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedSnapshotGroupVmInfo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedSnapshotGroupVmInfo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("disks", &self.disks);
         e.required_field("vm_id", &self.vm_id);
@@ -341,17 +345,17 @@ impl ::std::fmt::Display for ProtectSnapshotStatus {
     }
 }
 #[cfg(feature = "snapshot-group")]
-impl crate::codec::Decode for ProtectSnapshotStatus {
+impl ::cloudtower_runtime::codec::Decode for ProtectSnapshotStatus {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ProtectSnapshotStatus {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ProtectSnapshotStatus {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -378,10 +382,10 @@ pub struct SnapshotGroup {
     >,
 }
 #[cfg(feature = "snapshot-group")]
-impl crate::codec::Decode for SnapshotGroup {
+impl ::cloudtower_runtime::codec::Decode for SnapshotGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 11];
         let mut key = d.first_key("SnapshotGroup")?;
@@ -468,8 +472,8 @@ impl crate::codec::Decode for SnapshotGroup {
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SnapshotGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.required_field("deleted", &self.deleted);
@@ -498,10 +502,10 @@ pub struct SnapshotGroupCloneParam {
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnapshotGroupCloneParam {
+impl ::cloudtower_runtime::codec::Decode for SnapshotGroupCloneParam {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("SnapshotGroupCloneParam")?;
@@ -528,8 +532,8 @@ impl crate::codec::Decode for SnapshotGroupCloneParam {
     }
 }
 #[cfg(feature = "snapshot-group")]
-impl crate::codec::Encode for SnapshotGroupCloneParam {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotGroupCloneParam {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("from_source_vm_id", &self.from_source_vm_id);
         e.required_field("to_cloned_vm_name", &self.to_cloned_vm_name);
@@ -545,10 +549,10 @@ pub struct SnapshotGroupCloneParams {
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnapshotGroupCloneParams {
+impl ::cloudtower_runtime::codec::Decode for SnapshotGroupCloneParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("SnapshotGroupCloneParams")?;
@@ -571,8 +575,8 @@ impl crate::codec::Decode for SnapshotGroupCloneParams {
     }
 }
 #[cfg(feature = "snapshot-group")]
-impl crate::codec::Encode for SnapshotGroupCloneParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotGroupCloneParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("clone", &self.clone);
         e.required_field("id", &self.id);
@@ -586,10 +590,10 @@ pub struct SnapshotGroupConnection {
     pub aggregate: crate::models::NestedAggregateSnapshotGroup,
 }
 #[cfg(feature = "snapshot-group")]
-impl crate::codec::Decode for SnapshotGroupConnection {
+impl ::cloudtower_runtime::codec::Decode for SnapshotGroupConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotGroupConnection")?;
@@ -609,8 +613,8 @@ impl crate::codec::Decode for SnapshotGroupConnection {
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SnapshotGroupConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotGroupConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -624,10 +628,10 @@ pub struct SnapshotGroupDeletionParams {
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnapshotGroupDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for SnapshotGroupDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotGroupDeletionParams")?;
@@ -646,8 +650,8 @@ impl crate::codec::Decode for SnapshotGroupDeletionParams {
     }
 }
 #[cfg(feature = "snapshot-group")]
-impl crate::codec::Encode for SnapshotGroupDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotGroupDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -661,10 +665,10 @@ pub struct SnapshotGroupKeepParams {
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnapshotGroupKeepParams {
+impl ::cloudtower_runtime::codec::Decode for SnapshotGroupKeepParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotGroupKeepParams")?;
@@ -683,8 +687,8 @@ impl crate::codec::Decode for SnapshotGroupKeepParams {
     }
 }
 #[cfg(feature = "snapshot-group")]
-impl crate::codec::Encode for SnapshotGroupKeepParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotGroupKeepParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -850,16 +854,16 @@ impl ::std::fmt::Display for SnapshotGroupOrderByInput {
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnapshotGroupOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for SnapshotGroupOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "snapshot-group")]
-impl crate::codec::Encode for SnapshotGroupOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotGroupOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -871,10 +875,10 @@ pub struct SnapshotGroupRollbackParams {
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnapshotGroupRollbackParams {
+impl ::cloudtower_runtime::codec::Decode for SnapshotGroupRollbackParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotGroupRollbackParams")?;
@@ -893,8 +897,8 @@ impl crate::codec::Decode for SnapshotGroupRollbackParams {
     }
 }
 #[cfg(feature = "snapshot-group")]
-impl crate::codec::Encode for SnapshotGroupRollbackParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotGroupRollbackParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -904,125 +908,159 @@ impl crate::codec::Encode for SnapshotGroupRollbackParams {
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::SnapshotGroupWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::SnapshotGroupWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::SnapshotGroupWhereInput>>,
-    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
-    pub deleted: crate::Nullable<bool>,
-    pub deleted_not: crate::Nullable<bool>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnapshotGroupWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnapshotGroupWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnapshotGroupWhereInput>,
+    >,
+    pub cluster: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ClusterWhereInput>,
+    >,
+    pub deleted: ::cloudtower_runtime::Nullable<bool>,
+    pub deleted_not: ::cloudtower_runtime::Nullable<bool>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub estimated_recycling_time: crate::Nullable<::std::string::String>,
-    pub estimated_recycling_time_gt: crate::Nullable<::std::string::String>,
-    pub estimated_recycling_time_gte: crate::Nullable<::std::string::String>,
-    pub estimated_recycling_time_in: crate::Nullable<
+    pub estimated_recycling_time: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub estimated_recycling_time_gt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub estimated_recycling_time_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub estimated_recycling_time_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub estimated_recycling_time_lt: crate::Nullable<::std::string::String>,
-    pub estimated_recycling_time_lte: crate::Nullable<::std::string::String>,
-    pub estimated_recycling_time_not: crate::Nullable<::std::string::String>,
-    pub estimated_recycling_time_not_in: crate::Nullable<
+    pub estimated_recycling_time_lt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub estimated_recycling_time_lte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub estimated_recycling_time_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub estimated_recycling_time_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub internal: crate::Nullable<bool>,
-    pub internal_not: crate::Nullable<bool>,
-    pub keep: crate::Nullable<bool>,
-    pub keep_not: crate::Nullable<bool>,
-    pub local_created_at: crate::Nullable<::std::string::String>,
-    pub local_created_at_gt: crate::Nullable<::std::string::String>,
-    pub local_created_at_gte: crate::Nullable<::std::string::String>,
-    pub local_created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_created_at_lt: crate::Nullable<::std::string::String>,
-    pub local_created_at_lte: crate::Nullable<::std::string::String>,
-    pub local_created_at_not: crate::Nullable<::std::string::String>,
-    pub local_created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub logical_size_bytes: crate::Nullable<i64>,
-    pub logical_size_bytes_gt: crate::Nullable<i64>,
-    pub logical_size_bytes_gte: crate::Nullable<i64>,
-    pub logical_size_bytes_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub logical_size_bytes_lt: crate::Nullable<i64>,
-    pub logical_size_bytes_lte: crate::Nullable<i64>,
-    pub logical_size_bytes_not: crate::Nullable<i64>,
-    pub logical_size_bytes_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub object_num: crate::Nullable<i32>,
-    pub object_num_gt: crate::Nullable<i32>,
-    pub object_num_gte: crate::Nullable<i32>,
-    pub object_num_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub object_num_lt: crate::Nullable<i32>,
-    pub object_num_lte: crate::Nullable<i32>,
-    pub object_num_not: crate::Nullable<i32>,
-    pub object_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub internal: ::cloudtower_runtime::Nullable<bool>,
+    pub internal_not: ::cloudtower_runtime::Nullable<bool>,
+    pub keep: ::cloudtower_runtime::Nullable<bool>,
+    pub keep_not: ::cloudtower_runtime::Nullable<bool>,
+    pub local_created_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_created_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub logical_size_bytes: ::cloudtower_runtime::Nullable<i64>,
+    pub logical_size_bytes_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub logical_size_bytes_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub logical_size_bytes_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub logical_size_bytes_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub logical_size_bytes_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub logical_size_bytes_not: ::cloudtower_runtime::Nullable<i64>,
+    pub logical_size_bytes_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub object_num: ::cloudtower_runtime::Nullable<i32>,
+    pub object_num_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub object_num_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub object_num_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub object_num_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub object_num_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub object_num_not: ::cloudtower_runtime::Nullable<i32>,
+    pub object_num_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
     #[cfg(feature = "snapshot-plan-task")]
-    pub snapshot_plan_task: crate::Nullable<
-        crate::Related<crate::models::SnapshotPlanTaskWhereInput>,
+    pub snapshot_plan_task: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::SnapshotPlanTaskWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "vm-snapshot"))]
-    pub vm_snapshots_every: crate::Nullable<
-        crate::Related<crate::models::VmSnapshotWhereInput>,
+    pub vm_snapshots_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VmSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "vm-snapshot"))]
-    pub vm_snapshots_none: crate::Nullable<
-        crate::Related<crate::models::VmSnapshotWhereInput>,
+    pub vm_snapshots_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VmSnapshotWhereInput>,
     >,
     #[cfg(any(feature = "label", feature = "vm-snapshot"))]
-    pub vm_snapshots_some: crate::Nullable<
-        crate::Related<crate::models::VmSnapshotWhereInput>,
+    pub vm_snapshots_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VmSnapshotWhereInput>,
     >,
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnapshotGroupWhereInput {
+impl ::cloudtower_runtime::codec::Decode for SnapshotGroupWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("SnapshotGroupWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1258,8 +1296,8 @@ impl crate::codec::Decode for SnapshotGroupWhereInput {
     }
 }
 #[cfg(feature = "snapshot-group")]
-impl crate::codec::Encode for SnapshotGroupWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotGroupWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1363,7 +1401,7 @@ impl crate::codec::Encode for SnapshotGroupWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/clone-snapshot-group` (operation `CloneSnapshotGroup`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1373,11 +1411,16 @@ impl crate::Client {
         body: &[crate::models::SnapshotGroupCloneParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::SnapshotGroup>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::SnapshotGroup>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("clone-snapshot-group", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "clone-snapshot-group",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1390,11 +1433,16 @@ impl crate::Client {
         body: &crate::models::SnapshotGroupDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteSnapshotGroup>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteSnapshotGroup>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-snapshot-group", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-snapshot-group",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1408,10 +1456,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::SnapshotGroup>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-snapshot-groups", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-snapshot-groups", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1425,13 +1474,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::SnapshotGroupConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-snapshot-groups-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-snapshot-groups-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1444,11 +1494,16 @@ impl crate::Client {
         body: &crate::models::SnapshotGroupKeepParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::SnapshotGroup>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::SnapshotGroup>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("keep-snapshot-group", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "keep-snapshot-group",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1461,25 +1516,80 @@ impl crate::Client {
         body: &crate::models::SnapshotGroupRollbackParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::SnapshotGroup>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::SnapshotGroup>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("rollback-snapshot-group", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "rollback-snapshot-group",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "snapshot-group")]
-crate::pagination::list_request!(
-    GetSnapshotGroupsRequestBody => SnapshotGroup, get_snapshot_groups
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetSnapshotGroupsRequestBody {
+    type Item = crate::models::SnapshotGroup;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-snapshot-groups", self).read()
+    }
+}
 #[cfg(feature = "snapshot-group")]
-crate::pagination::count_request!(
-    GetSnapshotGroupsRequestBody => GetSnapshotGroupsConnectionRequestBody,
-    get_snapshot_groups_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetSnapshotGroupsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetSnapshotGroupsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-snapshot-groups-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::SnapshotGroupConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "snapshot-group")]
-crate::pagination::reread_by_id!(
-    SnapshotGroup => GetSnapshotGroupsRequestBody, SnapshotGroupWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::SnapshotGroup {
+    type Request = crate::models::GetSnapshotGroupsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetSnapshotGroupsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnapshotGroupWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

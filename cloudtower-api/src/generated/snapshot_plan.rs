@@ -9,10 +9,10 @@ pub struct DeleteSnapshotPlan {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "snapshot-plan")]
-impl crate::codec::Decode for DeleteSnapshotPlan {
+impl ::cloudtower_runtime::codec::Decode for DeleteSnapshotPlan {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteSnapshotPlan")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteSnapshotPlan {
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteSnapshotPlan {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteSnapshotPlan {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,22 @@ impl crate::codec::Encode for DeleteSnapshotPlan {
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotPlansConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::SnapshotPlanOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::SnapshotPlanWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::SnapshotPlanOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::SnapshotPlanWhereInput>,
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetSnapshotPlansConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetSnapshotPlansConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetSnapshotPlansConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +78,8 @@ impl crate::codec::Decode for GetSnapshotPlansConnectionRequestBody {
     }
 }
 #[cfg(feature = "snapshot-plan")]
-impl crate::codec::Encode for GetSnapshotPlansConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetSnapshotPlansConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -96,10 +98,10 @@ pub struct NestedAggregateSnapshotPlan {
     pub count: i32,
 }
 #[cfg(feature = "snapshot-plan")]
-impl crate::codec::Decode for NestedAggregateSnapshotPlan {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateSnapshotPlan {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateSnapshotPlan")?;
@@ -119,8 +121,8 @@ impl crate::codec::Decode for NestedAggregateSnapshotPlan {
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateSnapshotPlan {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnapshotPlan {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -163,10 +165,10 @@ pub struct SnapshotPlan {
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
 #[cfg(feature = "snapshot-plan")]
-impl crate::codec::Decode for SnapshotPlan {
+impl ::cloudtower_runtime::codec::Decode for SnapshotPlan {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 21];
         let mut key = d.first_key("SnapshotPlan")?;
@@ -310,8 +312,8 @@ impl crate::codec::Decode for SnapshotPlan {
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SnapshotPlan {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotPlan {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("auto_delete_num", &self.auto_delete_num);
         e.required_field("auto_execute_num", &self.auto_execute_num);
@@ -352,10 +354,10 @@ pub struct SnapshotPlanConnection {
     pub aggregate: crate::models::NestedAggregateSnapshotPlan,
 }
 #[cfg(feature = "snapshot-plan")]
-impl crate::codec::Decode for SnapshotPlanConnection {
+impl ::cloudtower_runtime::codec::Decode for SnapshotPlanConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotPlanConnection")?;
@@ -375,8 +377,8 @@ impl crate::codec::Decode for SnapshotPlanConnection {
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SnapshotPlanConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotPlanConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -398,10 +400,10 @@ pub struct SnapshotPlanCreationParams {
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnapshotPlanCreationParams {
+impl ::cloudtower_runtime::codec::Decode for SnapshotPlanCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 7];
         let mut key = d.first_key("SnapshotPlanCreationParams")?;
@@ -458,8 +460,8 @@ impl crate::codec::Decode for SnapshotPlanCreationParams {
     }
 }
 #[cfg(feature = "snapshot-plan")]
-impl crate::codec::Encode for SnapshotPlanCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotPlanCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("vm_ids", &self.vm_ids);
         e.required_field("execute_intervals", &self.execute_intervals);
@@ -481,10 +483,10 @@ pub struct SnapshotPlanDeletionParams {
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnapshotPlanDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for SnapshotPlanDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotPlanDeletionParams")?;
@@ -503,8 +505,8 @@ impl crate::codec::Decode for SnapshotPlanDeletionParams {
     }
 }
 #[cfg(feature = "snapshot-plan")]
-impl crate::codec::Encode for SnapshotPlanDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotPlanDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -519,10 +521,10 @@ pub struct SnapshotPlanExecutionParams {
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnapshotPlanExecutionParams {
+impl ::cloudtower_runtime::codec::Decode for SnapshotPlanExecutionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("SnapshotPlanExecutionParams")?;
@@ -545,8 +547,8 @@ impl crate::codec::Decode for SnapshotPlanExecutionParams {
     }
 }
 #[cfg(feature = "snapshot-plan")]
-impl crate::codec::Encode for SnapshotPlanExecutionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotPlanExecutionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -561,10 +563,10 @@ pub struct SnapshotPlanExecutionParamsData {
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnapshotPlanExecutionParamsData {
+impl ::cloudtower_runtime::codec::Decode for SnapshotPlanExecutionParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotPlanExecutionParamsData")?;
@@ -583,8 +585,8 @@ impl crate::codec::Decode for SnapshotPlanExecutionParamsData {
     }
 }
 #[cfg(feature = "snapshot-plan")]
-impl crate::codec::Encode for SnapshotPlanExecutionParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotPlanExecutionParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("task_name", &self.task_name);
         e.end_object();
@@ -598,10 +600,10 @@ pub struct SnapshotPlanResumeParams {
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnapshotPlanResumeParams {
+impl ::cloudtower_runtime::codec::Decode for SnapshotPlanResumeParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotPlanResumeParams")?;
@@ -620,8 +622,8 @@ impl crate::codec::Decode for SnapshotPlanResumeParams {
     }
 }
 #[cfg(feature = "snapshot-plan")]
-impl crate::codec::Encode for SnapshotPlanResumeParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotPlanResumeParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -635,10 +637,10 @@ pub struct SnapshotPlanSuspendedParams {
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnapshotPlanSuspendedParams {
+impl ::cloudtower_runtime::codec::Decode for SnapshotPlanSuspendedParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotPlanSuspendedParams")?;
@@ -657,8 +659,8 @@ impl crate::codec::Decode for SnapshotPlanSuspendedParams {
     }
 }
 #[cfg(feature = "snapshot-plan")]
-impl crate::codec::Encode for SnapshotPlanSuspendedParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotPlanSuspendedParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -673,10 +675,10 @@ pub struct SnapshotPlanUpdationParams {
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnapshotPlanUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for SnapshotPlanUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotPlanUpdationParams")?;
@@ -696,8 +698,8 @@ impl crate::codec::Decode for SnapshotPlanUpdationParams {
     }
 }
 #[cfg(feature = "snapshot-plan")]
-impl crate::codec::Encode for SnapshotPlanUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotPlanUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -718,10 +720,10 @@ pub struct SnapshotPlanUpdationParamsData {
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnapshotPlanUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for SnapshotPlanUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("SnapshotPlanUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -747,8 +749,8 @@ impl crate::codec::Decode for SnapshotPlanUpdationParamsData {
     }
 }
 #[cfg(feature = "snapshot-plan")]
-impl crate::codec::Encode for SnapshotPlanUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotPlanUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vm_ids", &self.vm_ids);
         e.field("execute_intervals", &self.execute_intervals);
@@ -760,7 +762,7 @@ impl crate::codec::Encode for SnapshotPlanUpdationParamsData {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-snapshot-plan` (operation `CreateSnapshotPlan`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -770,11 +772,14 @@ impl crate::Client {
         body: &[crate::models::SnapshotPlanCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::SnapshotPlan>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnapshotPlan>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-snapshot-plan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-snapshot-plan",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -787,11 +792,16 @@ impl crate::Client {
         body: &crate::models::SnapshotPlanDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteSnapshotPlan>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteSnapshotPlan>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-snapshot-plan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-snapshot-plan",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -804,11 +814,14 @@ impl crate::Client {
         body: &crate::models::SnapshotPlanExecutionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::SnapshotPlan>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnapshotPlan>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("execute-snapshot-plan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "execute-snapshot-plan",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -822,10 +835,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::SnapshotPlan>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-snapshot-plans", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-snapshot-plans", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -839,13 +853,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::SnapshotPlanConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-snapshot-plans-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-snapshot-plans-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -858,11 +873,14 @@ impl crate::Client {
         body: &crate::models::SnapshotPlanResumeParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::SnapshotPlan>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnapshotPlan>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("resume-snapshot-plan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "resume-snapshot-plan",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -875,11 +893,14 @@ impl crate::Client {
         body: &crate::models::SnapshotPlanSuspendedParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::SnapshotPlan>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnapshotPlan>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("suspend-snapshot-plan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "suspend-snapshot-plan",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -892,25 +913,75 @@ impl crate::Client {
         body: &crate::models::SnapshotPlanUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::SnapshotPlan>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnapshotPlan>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-snapshot-plan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-snapshot-plan",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "snapshot-plan")]
-crate::pagination::list_request!(
-    GetSnapshotPlansRequestBody => SnapshotPlan, get_snapshot_plans
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetSnapshotPlansRequestBody {
+    type Item = crate::models::SnapshotPlan;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-snapshot-plans", self).read()
+    }
+}
 #[cfg(feature = "snapshot-plan")]
-crate::pagination::count_request!(
-    GetSnapshotPlansRequestBody => GetSnapshotPlansConnectionRequestBody,
-    get_snapshot_plans_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetSnapshotPlansRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetSnapshotPlansConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-snapshot-plans-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::SnapshotPlanConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "snapshot-plan")]
-crate::pagination::reread_by_id!(
-    SnapshotPlan => GetSnapshotPlansRequestBody, SnapshotPlanWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::SnapshotPlan {
+    type Request = crate::models::GetSnapshotPlansRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetSnapshotPlansRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnapshotPlanWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,20 +6,24 @@
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotPlanTasksConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::SnapshotPlanTaskOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::SnapshotPlanTaskWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::SnapshotPlanTaskOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::SnapshotPlanTaskWhereInput,
+    >,
 }
 #[cfg(feature = "snapshot-plan-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetSnapshotPlanTasksConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetSnapshotPlanTasksConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetSnapshotPlanTasksConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +43,8 @@ impl crate::codec::Decode for GetSnapshotPlanTasksConnectionRequestBody {
     }
 }
 #[cfg(feature = "snapshot-plan-task")]
-impl crate::codec::Encode for GetSnapshotPlanTasksConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetSnapshotPlanTasksConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +60,24 @@ impl crate::codec::Encode for GetSnapshotPlanTasksConnectionRequestBody {
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotPlanTasksRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::SnapshotPlanTaskOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::SnapshotPlanTaskWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::SnapshotPlanTaskOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::SnapshotPlanTaskWhereInput,
+    >,
 }
 #[cfg(feature = "snapshot-plan-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetSnapshotPlanTasksRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetSnapshotPlanTasksRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetSnapshotPlanTasksRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +97,8 @@ impl crate::codec::Decode for GetSnapshotPlanTasksRequestBody {
     }
 }
 #[cfg(feature = "snapshot-plan-task")]
-impl crate::codec::Encode for GetSnapshotPlanTasksRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetSnapshotPlanTasksRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -109,10 +117,10 @@ pub struct NestedAggregateSnapshotPlanTask {
     pub count: i32,
 }
 #[cfg(feature = "snapshot-plan-task")]
-impl crate::codec::Decode for NestedAggregateSnapshotPlanTask {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateSnapshotPlanTask {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateSnapshotPlanTask")?;
@@ -132,8 +140,8 @@ impl crate::codec::Decode for NestedAggregateSnapshotPlanTask {
 }
 #[cfg(feature = "snapshot-plan-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateSnapshotPlanTask {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnapshotPlanTask {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -156,10 +164,10 @@ pub struct SnapshotPlanTask {
     pub r#type: crate::models::SnapshotPlanTaskType,
 }
 #[cfg(feature = "snapshot-plan-task")]
-impl crate::codec::Decode for SnapshotPlanTask {
+impl ::cloudtower_runtime::codec::Decode for SnapshotPlanTask {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 7];
         let mut key = d.first_key("SnapshotPlanTask")?;
@@ -221,8 +229,8 @@ impl crate::codec::Decode for SnapshotPlanTask {
 }
 #[cfg(feature = "snapshot-plan-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SnapshotPlanTask {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTask {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.field("end_time", &self.end_time);
@@ -245,10 +253,10 @@ pub struct SnapshotPlanTaskConnection {
     pub aggregate: crate::models::NestedAggregateSnapshotPlanTask,
 }
 #[cfg(feature = "snapshot-plan-task")]
-impl crate::codec::Decode for SnapshotPlanTaskConnection {
+impl ::cloudtower_runtime::codec::Decode for SnapshotPlanTaskConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SnapshotPlanTaskConnection")?;
@@ -268,8 +276,8 @@ impl crate::codec::Decode for SnapshotPlanTaskConnection {
 }
 #[cfg(feature = "snapshot-plan-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SnapshotPlanTaskConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -395,16 +403,16 @@ impl ::std::fmt::Display for SnapshotPlanTaskOrderByInput {
 }
 #[cfg(feature = "snapshot-plan-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnapshotPlanTaskOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for SnapshotPlanTaskOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "snapshot-plan-task")]
-impl crate::codec::Encode for SnapshotPlanTaskOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -462,16 +470,16 @@ impl ::std::fmt::Display for SnapshotPlanTaskType {
     }
 }
 #[cfg(feature = "snapshot-plan-task")]
-impl crate::codec::Decode for SnapshotPlanTaskType {
+impl ::cloudtower_runtime::codec::Decode for SnapshotPlanTaskType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "snapshot-plan-task")]
-impl crate::codec::Encode for SnapshotPlanTaskType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -479,93 +487,123 @@ impl crate::codec::Encode for SnapshotPlanTaskType {
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanTaskWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::SnapshotPlanTaskWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::SnapshotPlanTaskWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::SnapshotPlanTaskWhereInput>>,
-    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
-    pub end_time: crate::Nullable<::std::string::String>,
-    pub end_time_gt: crate::Nullable<::std::string::String>,
-    pub end_time_gte: crate::Nullable<::std::string::String>,
-    pub end_time_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub end_time_lt: crate::Nullable<::std::string::String>,
-    pub end_time_lte: crate::Nullable<::std::string::String>,
-    pub end_time_not: crate::Nullable<::std::string::String>,
-    pub end_time_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnapshotPlanTaskWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnapshotPlanTaskWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnapshotPlanTaskWhereInput>,
+    >,
+    pub cluster: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ClusterWhereInput>,
+    >,
+    pub end_time: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub end_time_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub end_time_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub end_time_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub end_time_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub end_time_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub end_time_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub end_time_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub internal: crate::Nullable<bool>,
-    pub internal_not: crate::Nullable<bool>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub internal: ::cloudtower_runtime::Nullable<bool>,
+    pub internal_not: ::cloudtower_runtime::Nullable<bool>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(feature = "snapshot-group")]
-    pub snapshot_group: crate::Nullable<
-        crate::Related<crate::models::SnapshotGroupWhereInput>,
+    pub snapshot_group: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::SnapshotGroupWhereInput>,
     >,
     #[cfg(any(feature = "snapshot-plan", feature = "table-reporter"))]
-    pub snapshot_plan: crate::Nullable<
-        crate::Related<crate::models::SnapshotPlanWhereInput>,
+    pub snapshot_plan: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::SnapshotPlanWhereInput>,
     >,
-    pub start_time: crate::Nullable<::std::string::String>,
-    pub start_time_gt: crate::Nullable<::std::string::String>,
-    pub start_time_gte: crate::Nullable<::std::string::String>,
-    pub start_time_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub start_time_lt: crate::Nullable<::std::string::String>,
-    pub start_time_lte: crate::Nullable<::std::string::String>,
-    pub start_time_not: crate::Nullable<::std::string::String>,
-    pub start_time_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub status: crate::Nullable<crate::models::SnapshotPlanExecuteStatus>,
-    pub status_in: crate::Nullable<
+    pub start_time: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub start_time_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub start_time_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub start_time_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub start_time_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub start_time_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub start_time_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub start_time_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub status: ::cloudtower_runtime::Nullable<crate::models::SnapshotPlanExecuteStatus>,
+    pub status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SnapshotPlanExecuteStatus>,
     >,
-    pub status_not: crate::Nullable<crate::models::SnapshotPlanExecuteStatus>,
-    pub status_not_in: crate::Nullable<
+    pub status_not: ::cloudtower_runtime::Nullable<
+        crate::models::SnapshotPlanExecuteStatus,
+    >,
+    pub status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SnapshotPlanExecuteStatus>,
     >,
-    pub r#type: crate::Nullable<crate::models::SnapshotPlanTaskType>,
-    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::SnapshotPlanTaskType>>,
-    pub type_not: crate::Nullable<crate::models::SnapshotPlanTaskType>,
-    pub type_not_in: crate::Nullable<
+    pub r#type: ::cloudtower_runtime::Nullable<crate::models::SnapshotPlanTaskType>,
+    pub type_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnapshotPlanTaskType>,
+    >,
+    pub type_not: ::cloudtower_runtime::Nullable<crate::models::SnapshotPlanTaskType>,
+    pub type_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SnapshotPlanTaskType>,
     >,
 }
 #[cfg(feature = "snapshot-plan-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnapshotPlanTaskWhereInput {
+impl ::cloudtower_runtime::codec::Decode for SnapshotPlanTaskWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("SnapshotPlanTaskWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -682,8 +720,8 @@ impl crate::codec::Decode for SnapshotPlanTaskWhereInput {
     }
 }
 #[cfg(feature = "snapshot-plan-task")]
-impl crate::codec::Encode for SnapshotPlanTaskWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -754,7 +792,7 @@ impl crate::codec::Encode for SnapshotPlanTaskWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-snapshot-plan-tasks` (operation `GetSnapshotPlanTasks`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -765,10 +803,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::SnapshotPlanTask>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-snapshot-plan-tasks", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-snapshot-plan-tasks",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -782,27 +824,80 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::SnapshotPlanTaskConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-snapshot-plan-tasks-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-snapshot-plan-tasks-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "snapshot-plan-task")]
-crate::pagination::list_request!(
-    GetSnapshotPlanTasksRequestBody => SnapshotPlanTask, get_snapshot_plan_tasks
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetSnapshotPlanTasksRequestBody {
+    type Item = crate::models::SnapshotPlanTask;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-snapshot-plan-tasks", self).read()
+    }
+}
 #[cfg(feature = "snapshot-plan-task")]
-crate::pagination::count_request!(
-    GetSnapshotPlanTasksRequestBody => GetSnapshotPlanTasksConnectionRequestBody,
-    get_snapshot_plan_tasks_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetSnapshotPlanTasksRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetSnapshotPlanTasksConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-snapshot-plan-tasks-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::SnapshotPlanTaskConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "snapshot-plan-task")]
-crate::pagination::reread_by_id!(
-    SnapshotPlanTask => GetSnapshotPlanTasksRequestBody, SnapshotPlanTaskWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::SnapshotPlanTask {
+    type Request = crate::models::GetSnapshotPlanTasksRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetSnapshotPlanTasksRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnapshotPlanTaskWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

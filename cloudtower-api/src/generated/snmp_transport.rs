@@ -9,10 +9,10 @@ pub struct DeleteSnmpTransport {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "snmp-transport")]
-impl crate::codec::Decode for DeleteSnmpTransport {
+impl ::cloudtower_runtime::codec::Decode for DeleteSnmpTransport {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteSnmpTransport")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteSnmpTransport {
 }
 #[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteSnmpTransport {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteSnmpTransport {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,22 @@ impl crate::codec::Encode for DeleteSnmpTransport {
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnmpTransportsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::SnmpTransportOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::SnmpTransportWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::SnmpTransportOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::SnmpTransportWhereInput>,
 }
 #[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetSnmpTransportsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetSnmpTransportsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetSnmpTransportsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +78,8 @@ impl crate::codec::Decode for GetSnmpTransportsConnectionRequestBody {
     }
 }
 #[cfg(feature = "snmp-transport")]
-impl crate::codec::Encode for GetSnmpTransportsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetSnmpTransportsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,20 +95,22 @@ impl crate::codec::Encode for GetSnmpTransportsConnectionRequestBody {
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnmpTransportsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::SnmpTransportOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::SnmpTransportWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::SnmpTransportOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::SnmpTransportWhereInput>,
 }
 #[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetSnmpTransportsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetSnmpTransportsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetSnmpTransportsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -126,8 +130,8 @@ impl crate::codec::Decode for GetSnmpTransportsRequestBody {
     }
 }
 #[cfg(feature = "snmp-transport")]
-impl crate::codec::Encode for GetSnmpTransportsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetSnmpTransportsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -146,10 +150,10 @@ pub struct NestedAggregateSnmpTransport {
     pub count: i32,
 }
 #[cfg(feature = "snmp-transport")]
-impl crate::codec::Decode for NestedAggregateSnmpTransport {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateSnmpTransport {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateSnmpTransport")?;
@@ -169,8 +173,8 @@ impl crate::codec::Decode for NestedAggregateSnmpTransport {
 }
 #[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateSnmpTransport {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnmpTransport {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -219,10 +223,10 @@ impl ::std::fmt::Debug for SnmpTransport {
     }
 }
 #[cfg(feature = "snmp-transport")]
-impl crate::codec::Decode for SnmpTransport {
+impl ::cloudtower_runtime::codec::Decode for SnmpTransport {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 8];
         let mut key = d.first_key("SnmpTransport")?;
@@ -298,8 +302,8 @@ impl crate::codec::Decode for SnmpTransport {
 }
 #[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SnmpTransport {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnmpTransport {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("auth_pass_phrase", &self.auth_pass_phrase);
         e.field("auth_protocol", &self.auth_protocol);
@@ -326,10 +330,10 @@ pub struct SnmpTransportConnection {
     pub aggregate: crate::models::NestedAggregateSnmpTransport,
 }
 #[cfg(feature = "snmp-transport")]
-impl crate::codec::Decode for SnmpTransportConnection {
+impl ::cloudtower_runtime::codec::Decode for SnmpTransportConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SnmpTransportConnection")?;
@@ -349,8 +353,8 @@ impl crate::codec::Decode for SnmpTransportConnection {
 }
 #[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SnmpTransportConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnmpTransportConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -394,10 +398,10 @@ impl ::std::fmt::Debug for SnmpTransportCreationParams {
 }
 #[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnmpTransportCreationParams {
+impl ::cloudtower_runtime::codec::Decode for SnmpTransportCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("SnmpTransportCreationParams")?;
@@ -449,8 +453,8 @@ impl crate::codec::Decode for SnmpTransportCreationParams {
     }
 }
 #[cfg(feature = "snmp-transport")]
-impl crate::codec::Encode for SnmpTransportCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnmpTransportCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("disabled", &self.disabled);
         e.field("privacy_protocol", &self.privacy_protocol);
@@ -475,10 +479,10 @@ pub struct SnmpTransportDeletionParams {
 }
 #[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnmpTransportDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for SnmpTransportDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SnmpTransportDeletionParams")?;
@@ -497,8 +501,8 @@ impl crate::codec::Decode for SnmpTransportDeletionParams {
     }
 }
 #[cfg(feature = "snmp-transport")]
-impl crate::codec::Encode for SnmpTransportDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnmpTransportDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -684,16 +688,16 @@ impl ::std::fmt::Display for SnmpTransportOrderByInput {
 }
 #[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnmpTransportOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for SnmpTransportOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "snmp-transport")]
-impl crate::codec::Encode for SnmpTransportOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnmpTransportOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -706,10 +710,10 @@ pub struct SnmpTransportUpdationParams {
 }
 #[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnmpTransportUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for SnmpTransportUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("SnmpTransportUpdationParams")?;
@@ -732,8 +736,8 @@ impl crate::codec::Decode for SnmpTransportUpdationParams {
     }
 }
 #[cfg(feature = "snmp-transport")]
-impl crate::codec::Encode for SnmpTransportUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnmpTransportUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -776,10 +780,10 @@ impl ::std::fmt::Debug for SnmpTransportUpdationParamsData {
 }
 #[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnmpTransportUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for SnmpTransportUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("SnmpTransportUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -809,8 +813,8 @@ impl crate::codec::Decode for SnmpTransportUpdationParamsData {
     }
 }
 #[cfg(feature = "snmp-transport")]
-impl crate::codec::Encode for SnmpTransportUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnmpTransportUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("disabled", &self.disabled);
         e.field("privacy_protocol", &self.privacy_protocol);
@@ -830,152 +834,220 @@ impl crate::codec::Encode for SnmpTransportUpdationParamsData {
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Default, PartialEq)]
 pub struct SnmpTransportWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::SnmpTransportWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::SnmpTransportWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::SnmpTransportWhereInput>>,
-    pub auth_pass_phrase: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_contains: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_ends_with: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_gt: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_gte: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub auth_pass_phrase_lt: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_lte: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_not: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_not_contains: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_not_ends_with: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub auth_pass_phrase_not_starts_with: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_starts_with: crate::Nullable<::std::string::String>,
-    pub auth_protocol: crate::Nullable<crate::models::SnmpAuthProtocol>,
-    pub auth_protocol_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::SnmpAuthProtocol>,
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpTransportWhereInput>,
     >,
-    pub auth_protocol_not: crate::Nullable<crate::models::SnmpAuthProtocol>,
-    pub auth_protocol_not_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::SnmpAuthProtocol>,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpTransportWhereInput>,
     >,
-    pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
-    pub community: crate::Nullable<::std::string::String>,
-    pub community_contains: crate::Nullable<::std::string::String>,
-    pub community_ends_with: crate::Nullable<::std::string::String>,
-    pub community_gt: crate::Nullable<::std::string::String>,
-    pub community_gte: crate::Nullable<::std::string::String>,
-    pub community_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub community_lt: crate::Nullable<::std::string::String>,
-    pub community_lte: crate::Nullable<::std::string::String>,
-    pub community_not: crate::Nullable<::std::string::String>,
-    pub community_not_contains: crate::Nullable<::std::string::String>,
-    pub community_not_ends_with: crate::Nullable<::std::string::String>,
-    pub community_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub community_not_starts_with: crate::Nullable<::std::string::String>,
-    pub community_starts_with: crate::Nullable<::std::string::String>,
-    pub disabled: crate::Nullable<bool>,
-    pub disabled_not: crate::Nullable<bool>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpTransportWhereInput>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    pub auth_pass_phrase: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub auth_pass_phrase_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub auth_pass_phrase_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub port: crate::Nullable<i32>,
-    pub port_gt: crate::Nullable<i32>,
-    pub port_gte: crate::Nullable<i32>,
-    pub port_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub port_lt: crate::Nullable<i32>,
-    pub port_lte: crate::Nullable<i32>,
-    pub port_not: crate::Nullable<i32>,
-    pub port_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub privacy_pass_phrase: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_contains: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_ends_with: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_gt: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_gte: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub privacy_pass_phrase_lt: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_lte: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_not: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_not_contains: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_not_ends_with: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_not_in: crate::Nullable<
+    pub auth_pass_phrase_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub auth_pass_phrase_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub auth_pass_phrase_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub privacy_pass_phrase_not_starts_with: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_starts_with: crate::Nullable<::std::string::String>,
-    pub privacy_protocol: crate::Nullable<crate::models::SnmpPrivacyProtocol>,
-    pub privacy_protocol_in: crate::Nullable<
+    pub auth_pass_phrase_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub auth_pass_phrase_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub auth_pass_phrase_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub auth_pass_phrase_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub auth_pass_phrase_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub auth_pass_phrase_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub auth_pass_phrase_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub auth_pass_phrase_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub auth_protocol: ::cloudtower_runtime::Nullable<crate::models::SnmpAuthProtocol>,
+    pub auth_protocol_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpAuthProtocol>,
+    >,
+    pub auth_protocol_not: ::cloudtower_runtime::Nullable<
+        crate::models::SnmpAuthProtocol,
+    >,
+    pub auth_protocol_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpAuthProtocol>,
+    >,
+    pub cluster: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
+    pub community: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub community_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub community_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub disabled: ::cloudtower_runtime::Nullable<bool>,
+    pub disabled_not: ::cloudtower_runtime::Nullable<bool>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub port: ::cloudtower_runtime::Nullable<i32>,
+    pub port_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub port_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub port_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub port_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub port_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub port_not: ::cloudtower_runtime::Nullable<i32>,
+    pub port_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub privacy_pass_phrase: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub privacy_pass_phrase_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub privacy_pass_phrase_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub privacy_pass_phrase_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub privacy_pass_phrase_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub privacy_pass_phrase_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub privacy_pass_phrase_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub privacy_pass_phrase_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub privacy_pass_phrase_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub privacy_pass_phrase_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub privacy_pass_phrase_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub privacy_pass_phrase_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub privacy_pass_phrase_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub privacy_pass_phrase_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub privacy_protocol: ::cloudtower_runtime::Nullable<
+        crate::models::SnmpPrivacyProtocol,
+    >,
+    pub privacy_protocol_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SnmpPrivacyProtocol>,
     >,
-    pub privacy_protocol_not: crate::Nullable<crate::models::SnmpPrivacyProtocol>,
-    pub privacy_protocol_not_in: crate::Nullable<
+    pub privacy_protocol_not: ::cloudtower_runtime::Nullable<
+        crate::models::SnmpPrivacyProtocol,
+    >,
+    pub privacy_protocol_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SnmpPrivacyProtocol>,
     >,
-    pub protocol: crate::Nullable<crate::models::SnmpProtocol>,
-    pub protocol_in: crate::Nullable<::std::vec::Vec<crate::models::SnmpProtocol>>,
-    pub protocol_not: crate::Nullable<crate::models::SnmpProtocol>,
-    pub protocol_not_in: crate::Nullable<::std::vec::Vec<crate::models::SnmpProtocol>>,
-    pub username: crate::Nullable<::std::string::String>,
-    pub username_contains: crate::Nullable<::std::string::String>,
-    pub username_ends_with: crate::Nullable<::std::string::String>,
-    pub username_gt: crate::Nullable<::std::string::String>,
-    pub username_gte: crate::Nullable<::std::string::String>,
-    pub username_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub username_lt: crate::Nullable<::std::string::String>,
-    pub username_lte: crate::Nullable<::std::string::String>,
-    pub username_not: crate::Nullable<::std::string::String>,
-    pub username_not_contains: crate::Nullable<::std::string::String>,
-    pub username_not_ends_with: crate::Nullable<::std::string::String>,
-    pub username_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub username_not_starts_with: crate::Nullable<::std::string::String>,
-    pub username_starts_with: crate::Nullable<::std::string::String>,
-    pub version: crate::Nullable<crate::models::SnmpVersion>,
-    pub version_in: crate::Nullable<::std::vec::Vec<crate::models::SnmpVersion>>,
-    pub version_not: crate::Nullable<crate::models::SnmpVersion>,
-    pub version_not_in: crate::Nullable<::std::vec::Vec<crate::models::SnmpVersion>>,
+    pub protocol: ::cloudtower_runtime::Nullable<crate::models::SnmpProtocol>,
+    pub protocol_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpProtocol>,
+    >,
+    pub protocol_not: ::cloudtower_runtime::Nullable<crate::models::SnmpProtocol>,
+    pub protocol_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpProtocol>,
+    >,
+    pub username: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub username_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub username_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version: ::cloudtower_runtime::Nullable<crate::models::SnmpVersion>,
+    pub version_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpVersion>,
+    >,
+    pub version_not: ::cloudtower_runtime::Nullable<crate::models::SnmpVersion>,
+    pub version_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpVersion>,
+    >,
 }
 #[cfg(feature = "snmp-transport")]
 impl ::std::fmt::Debug for SnmpTransportWhereInput {
@@ -1144,10 +1216,10 @@ impl ::std::fmt::Debug for SnmpTransportWhereInput {
 }
 #[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnmpTransportWhereInput {
+impl ::cloudtower_runtime::codec::Decode for SnmpTransportWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("SnmpTransportWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1479,8 +1551,8 @@ impl crate::codec::Decode for SnmpTransportWhereInput {
     }
 }
 #[cfg(feature = "snmp-transport")]
-impl crate::codec::Encode for SnmpTransportWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnmpTransportWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1632,7 +1704,7 @@ impl crate::codec::Encode for SnmpTransportWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-snmp-transport` (operation `CreateSnmpTransport`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1642,11 +1714,16 @@ impl crate::Client {
         body: &[crate::models::SnmpTransportCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::SnmpTransport>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::SnmpTransport>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-snmp-transport", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-snmp-transport",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1659,11 +1736,16 @@ impl crate::Client {
         body: &crate::models::SnmpTransportDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteSnmpTransport>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteSnmpTransport>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-snmp-transport", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-snmp-transport",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1677,10 +1759,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::SnmpTransport>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-snmp-transports", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-snmp-transports", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1694,13 +1777,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::SnmpTransportConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-snmp-transports-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-snmp-transports-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1713,25 +1797,80 @@ impl crate::Client {
         body: &crate::models::SnmpTransportUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::SnmpTransport>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::SnmpTransport>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-snmp-transport", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-snmp-transport",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "snmp-transport")]
-crate::pagination::list_request!(
-    GetSnmpTransportsRequestBody => SnmpTransport, get_snmp_transports
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetSnmpTransportsRequestBody {
+    type Item = crate::models::SnmpTransport;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-snmp-transports", self).read()
+    }
+}
 #[cfg(feature = "snmp-transport")]
-crate::pagination::count_request!(
-    GetSnmpTransportsRequestBody => GetSnmpTransportsConnectionRequestBody,
-    get_snmp_transports_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetSnmpTransportsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetSnmpTransportsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-snmp-transports-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::SnmpTransportConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "snmp-transport")]
-crate::pagination::reread_by_id!(
-    SnmpTransport => GetSnmpTransportsRequestBody, SnmpTransportWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::SnmpTransport {
+    type Request = crate::models::GetSnmpTransportsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetSnmpTransportsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnmpTransportWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct DeleteSnmpTrapReceiver {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "snmp-trap-receiver")]
-impl crate::codec::Decode for DeleteSnmpTrapReceiver {
+impl ::cloudtower_runtime::codec::Decode for DeleteSnmpTrapReceiver {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteSnmpTrapReceiver")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteSnmpTrapReceiver {
 }
 #[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteSnmpTrapReceiver {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteSnmpTrapReceiver {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,24 @@ impl crate::codec::Encode for DeleteSnmpTrapReceiver {
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnmpTrapReceiversConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::SnmpTrapReceiverOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::SnmpTrapReceiverWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::SnmpTrapReceiverOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::SnmpTrapReceiverWhereInput,
+    >,
 }
 #[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetSnmpTrapReceiversConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetSnmpTrapReceiversConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetSnmpTrapReceiversConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +80,8 @@ impl crate::codec::Decode for GetSnmpTrapReceiversConnectionRequestBody {
     }
 }
 #[cfg(feature = "snmp-trap-receiver")]
-impl crate::codec::Encode for GetSnmpTrapReceiversConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetSnmpTrapReceiversConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,20 +97,24 @@ impl crate::codec::Encode for GetSnmpTrapReceiversConnectionRequestBody {
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnmpTrapReceiversRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::SnmpTrapReceiverOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::SnmpTrapReceiverWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::SnmpTrapReceiverOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::SnmpTrapReceiverWhereInput,
+    >,
 }
 #[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetSnmpTrapReceiversRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetSnmpTrapReceiversRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetSnmpTrapReceiversRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -126,8 +134,8 @@ impl crate::codec::Decode for GetSnmpTrapReceiversRequestBody {
     }
 }
 #[cfg(feature = "snmp-trap-receiver")]
-impl crate::codec::Encode for GetSnmpTrapReceiversRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetSnmpTrapReceiversRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -146,10 +154,10 @@ pub struct NestedAggregateSnmpTrapReceiver {
     pub count: i32,
 }
 #[cfg(feature = "snmp-trap-receiver")]
-impl crate::codec::Decode for NestedAggregateSnmpTrapReceiver {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateSnmpTrapReceiver {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateSnmpTrapReceiver")?;
@@ -169,8 +177,8 @@ impl crate::codec::Decode for NestedAggregateSnmpTrapReceiver {
 }
 #[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateSnmpTrapReceiver {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnmpTrapReceiver {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -222,16 +230,16 @@ impl ::std::fmt::Display for SnmpLanguageCode {
     }
 }
 #[cfg(feature = "snmp-trap-receiver")]
-impl crate::codec::Decode for SnmpLanguageCode {
+impl ::cloudtower_runtime::codec::Decode for SnmpLanguageCode {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "snmp-trap-receiver")]
-impl crate::codec::Encode for SnmpLanguageCode {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnmpLanguageCode {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -286,10 +294,10 @@ impl ::std::fmt::Debug for SnmpTrapReceiver {
     }
 }
 #[cfg(feature = "snmp-trap-receiver")]
-impl crate::codec::Decode for SnmpTrapReceiver {
+impl ::cloudtower_runtime::codec::Decode for SnmpTrapReceiver {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 11];
         let mut key = d.first_key("SnmpTrapReceiver")?;
@@ -381,8 +389,8 @@ impl crate::codec::Decode for SnmpTrapReceiver {
 }
 #[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SnmpTrapReceiver {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiver {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("auth_pass_phrase", &self.auth_pass_phrase);
         e.field("auth_protocol", &self.auth_protocol);
@@ -413,10 +421,10 @@ pub struct SnmpTrapReceiverConnection {
     pub aggregate: crate::models::NestedAggregateSnmpTrapReceiver,
 }
 #[cfg(feature = "snmp-trap-receiver")]
-impl crate::codec::Decode for SnmpTrapReceiverConnection {
+impl ::cloudtower_runtime::codec::Decode for SnmpTrapReceiverConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SnmpTrapReceiverConnection")?;
@@ -436,8 +444,8 @@ impl crate::codec::Decode for SnmpTrapReceiverConnection {
 }
 #[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SnmpTrapReceiverConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -489,10 +497,10 @@ impl ::std::fmt::Debug for SnmpTrapReceiverCreationParams {
 }
 #[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnmpTrapReceiverCreationParams {
+impl ::cloudtower_runtime::codec::Decode for SnmpTrapReceiverCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 7];
         let mut key = d.first_key("SnmpTrapReceiverCreationParams")?;
@@ -562,8 +570,8 @@ impl crate::codec::Decode for SnmpTrapReceiverCreationParams {
     }
 }
 #[cfg(feature = "snmp-trap-receiver")]
-impl crate::codec::Encode for SnmpTrapReceiverCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("disabled", &self.disabled);
         e.field("inform", &self.inform);
@@ -592,10 +600,10 @@ pub struct SnmpTrapReceiverDeletionParams {
 }
 #[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnmpTrapReceiverDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for SnmpTrapReceiverDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SnmpTrapReceiverDeletionParams")?;
@@ -614,8 +622,8 @@ impl crate::codec::Decode for SnmpTrapReceiverDeletionParams {
     }
 }
 #[cfg(feature = "snmp-trap-receiver")]
-impl crate::codec::Encode for SnmpTrapReceiverDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -841,16 +849,16 @@ impl ::std::fmt::Display for SnmpTrapReceiverOrderByInput {
 }
 #[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnmpTrapReceiverOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for SnmpTrapReceiverOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "snmp-trap-receiver")]
-impl crate::codec::Encode for SnmpTrapReceiverOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -863,10 +871,10 @@ pub struct SnmpTrapReceiverUpdationParams {
 }
 #[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnmpTrapReceiverUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for SnmpTrapReceiverUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("SnmpTrapReceiverUpdationParams")?;
@@ -889,8 +897,8 @@ impl crate::codec::Decode for SnmpTrapReceiverUpdationParams {
     }
 }
 #[cfg(feature = "snmp-trap-receiver")]
-impl crate::codec::Encode for SnmpTrapReceiverUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -941,10 +949,10 @@ impl ::std::fmt::Debug for SnmpTrapReceiverUpdationParamsData {
 }
 #[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnmpTrapReceiverUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for SnmpTrapReceiverUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("SnmpTrapReceiverUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -978,8 +986,8 @@ impl crate::codec::Decode for SnmpTrapReceiverUpdationParamsData {
     }
 }
 #[cfg(feature = "snmp-trap-receiver")]
-impl crate::codec::Encode for SnmpTrapReceiverUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("disabled", &self.disabled);
         e.field("inform", &self.inform);
@@ -1003,190 +1011,266 @@ impl crate::codec::Encode for SnmpTrapReceiverUpdationParamsData {
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Default, PartialEq)]
 pub struct SnmpTrapReceiverWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::SnmpTrapReceiverWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::SnmpTrapReceiverWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::SnmpTrapReceiverWhereInput>>,
-    pub auth_pass_phrase: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_contains: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_ends_with: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_gt: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_gte: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub auth_pass_phrase_lt: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_lte: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_not: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_not_contains: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_not_ends_with: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub auth_pass_phrase_not_starts_with: crate::Nullable<::std::string::String>,
-    pub auth_pass_phrase_starts_with: crate::Nullable<::std::string::String>,
-    pub auth_protocol: crate::Nullable<crate::models::SnmpAuthProtocol>,
-    pub auth_protocol_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::SnmpAuthProtocol>,
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpTrapReceiverWhereInput>,
     >,
-    pub auth_protocol_not: crate::Nullable<crate::models::SnmpAuthProtocol>,
-    pub auth_protocol_not_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::SnmpAuthProtocol>,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpTrapReceiverWhereInput>,
     >,
-    pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
-    pub community: crate::Nullable<::std::string::String>,
-    pub community_contains: crate::Nullable<::std::string::String>,
-    pub community_ends_with: crate::Nullable<::std::string::String>,
-    pub community_gt: crate::Nullable<::std::string::String>,
-    pub community_gte: crate::Nullable<::std::string::String>,
-    pub community_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub community_lt: crate::Nullable<::std::string::String>,
-    pub community_lte: crate::Nullable<::std::string::String>,
-    pub community_not: crate::Nullable<::std::string::String>,
-    pub community_not_contains: crate::Nullable<::std::string::String>,
-    pub community_not_ends_with: crate::Nullable<::std::string::String>,
-    pub community_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub community_not_starts_with: crate::Nullable<::std::string::String>,
-    pub community_starts_with: crate::Nullable<::std::string::String>,
-    pub disabled: crate::Nullable<bool>,
-    pub disabled_not: crate::Nullable<bool>,
-    pub engine_id: crate::Nullable<::std::string::String>,
-    pub engine_id_contains: crate::Nullable<::std::string::String>,
-    pub engine_id_ends_with: crate::Nullable<::std::string::String>,
-    pub engine_id_gt: crate::Nullable<::std::string::String>,
-    pub engine_id_gte: crate::Nullable<::std::string::String>,
-    pub engine_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub engine_id_lt: crate::Nullable<::std::string::String>,
-    pub engine_id_lte: crate::Nullable<::std::string::String>,
-    pub engine_id_not: crate::Nullable<::std::string::String>,
-    pub engine_id_not_contains: crate::Nullable<::std::string::String>,
-    pub engine_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub engine_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub engine_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub engine_id_starts_with: crate::Nullable<::std::string::String>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpTrapReceiverWhereInput>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    pub auth_pass_phrase: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub auth_pass_phrase_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub auth_pass_phrase_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
     >,
-    pub host: crate::Nullable<::std::string::String>,
-    pub host_contains: crate::Nullable<::std::string::String>,
-    pub host_ends_with: crate::Nullable<::std::string::String>,
-    pub host_gt: crate::Nullable<::std::string::String>,
-    pub host_gte: crate::Nullable<::std::string::String>,
-    pub host_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub host_lt: crate::Nullable<::std::string::String>,
-    pub host_lte: crate::Nullable<::std::string::String>,
-    pub host_not: crate::Nullable<::std::string::String>,
-    pub host_not_contains: crate::Nullable<::std::string::String>,
-    pub host_not_ends_with: crate::Nullable<::std::string::String>,
-    pub host_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub host_not_starts_with: crate::Nullable<::std::string::String>,
-    pub host_starts_with: crate::Nullable<::std::string::String>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub inform: crate::Nullable<bool>,
-    pub inform_not: crate::Nullable<bool>,
-    pub language_code: crate::Nullable<crate::models::SnmpLanguageCode>,
-    pub language_code_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::SnmpLanguageCode>,
-    >,
-    pub language_code_not: crate::Nullable<crate::models::SnmpLanguageCode>,
-    pub language_code_not_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::SnmpLanguageCode>,
-    >,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub port: crate::Nullable<i32>,
-    pub port_gt: crate::Nullable<i32>,
-    pub port_gte: crate::Nullable<i32>,
-    pub port_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub port_lt: crate::Nullable<i32>,
-    pub port_lte: crate::Nullable<i32>,
-    pub port_not: crate::Nullable<i32>,
-    pub port_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub privacy_pass_phrase: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_contains: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_ends_with: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_gt: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_gte: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub privacy_pass_phrase_lt: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_lte: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_not: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_not_contains: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_not_ends_with: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_not_in: crate::Nullable<
+    pub auth_pass_phrase_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub auth_pass_phrase_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub auth_pass_phrase_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub privacy_pass_phrase_not_starts_with: crate::Nullable<::std::string::String>,
-    pub privacy_pass_phrase_starts_with: crate::Nullable<::std::string::String>,
-    pub privacy_protocol: crate::Nullable<crate::models::SnmpPrivacyProtocol>,
-    pub privacy_protocol_in: crate::Nullable<
+    pub auth_pass_phrase_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub auth_pass_phrase_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub auth_pass_phrase_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub auth_pass_phrase_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub auth_pass_phrase_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub auth_pass_phrase_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub auth_pass_phrase_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub auth_pass_phrase_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub auth_protocol: ::cloudtower_runtime::Nullable<crate::models::SnmpAuthProtocol>,
+    pub auth_protocol_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpAuthProtocol>,
+    >,
+    pub auth_protocol_not: ::cloudtower_runtime::Nullable<
+        crate::models::SnmpAuthProtocol,
+    >,
+    pub auth_protocol_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpAuthProtocol>,
+    >,
+    pub cluster: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
+    pub community: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub community_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub community_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub community_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub disabled: ::cloudtower_runtime::Nullable<bool>,
+    pub disabled_not: ::cloudtower_runtime::Nullable<bool>,
+    pub engine_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub engine_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub engine_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub engine_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub engine_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub engine_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub engine_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub engine_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub engine_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub engine_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub engine_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub engine_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub engine_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub engine_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub host: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub host_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub host_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub host_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub host_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub host_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub host_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub host_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub host_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub host_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub host_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub host_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub host_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub host_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub inform: ::cloudtower_runtime::Nullable<bool>,
+    pub inform_not: ::cloudtower_runtime::Nullable<bool>,
+    pub language_code: ::cloudtower_runtime::Nullable<crate::models::SnmpLanguageCode>,
+    pub language_code_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpLanguageCode>,
+    >,
+    pub language_code_not: ::cloudtower_runtime::Nullable<
+        crate::models::SnmpLanguageCode,
+    >,
+    pub language_code_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpLanguageCode>,
+    >,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub port: ::cloudtower_runtime::Nullable<i32>,
+    pub port_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub port_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub port_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub port_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub port_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub port_not: ::cloudtower_runtime::Nullable<i32>,
+    pub port_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub privacy_pass_phrase: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub privacy_pass_phrase_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub privacy_pass_phrase_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub privacy_pass_phrase_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub privacy_pass_phrase_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub privacy_pass_phrase_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub privacy_pass_phrase_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub privacy_pass_phrase_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub privacy_pass_phrase_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub privacy_pass_phrase_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub privacy_pass_phrase_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub privacy_pass_phrase_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub privacy_pass_phrase_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub privacy_pass_phrase_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub privacy_protocol: ::cloudtower_runtime::Nullable<
+        crate::models::SnmpPrivacyProtocol,
+    >,
+    pub privacy_protocol_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SnmpPrivacyProtocol>,
     >,
-    pub privacy_protocol_not: crate::Nullable<crate::models::SnmpPrivacyProtocol>,
-    pub privacy_protocol_not_in: crate::Nullable<
+    pub privacy_protocol_not: ::cloudtower_runtime::Nullable<
+        crate::models::SnmpPrivacyProtocol,
+    >,
+    pub privacy_protocol_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SnmpPrivacyProtocol>,
     >,
-    pub protocol: crate::Nullable<crate::models::SnmpProtocol>,
-    pub protocol_in: crate::Nullable<::std::vec::Vec<crate::models::SnmpProtocol>>,
-    pub protocol_not: crate::Nullable<crate::models::SnmpProtocol>,
-    pub protocol_not_in: crate::Nullable<::std::vec::Vec<crate::models::SnmpProtocol>>,
-    pub username: crate::Nullable<::std::string::String>,
-    pub username_contains: crate::Nullable<::std::string::String>,
-    pub username_ends_with: crate::Nullable<::std::string::String>,
-    pub username_gt: crate::Nullable<::std::string::String>,
-    pub username_gte: crate::Nullable<::std::string::String>,
-    pub username_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub username_lt: crate::Nullable<::std::string::String>,
-    pub username_lte: crate::Nullable<::std::string::String>,
-    pub username_not: crate::Nullable<::std::string::String>,
-    pub username_not_contains: crate::Nullable<::std::string::String>,
-    pub username_not_ends_with: crate::Nullable<::std::string::String>,
-    pub username_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub username_not_starts_with: crate::Nullable<::std::string::String>,
-    pub username_starts_with: crate::Nullable<::std::string::String>,
-    pub version: crate::Nullable<crate::models::SnmpVersion>,
-    pub version_in: crate::Nullable<::std::vec::Vec<crate::models::SnmpVersion>>,
-    pub version_not: crate::Nullable<crate::models::SnmpVersion>,
-    pub version_not_in: crate::Nullable<::std::vec::Vec<crate::models::SnmpVersion>>,
+    pub protocol: ::cloudtower_runtime::Nullable<crate::models::SnmpProtocol>,
+    pub protocol_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpProtocol>,
+    >,
+    pub protocol_not: ::cloudtower_runtime::Nullable<crate::models::SnmpProtocol>,
+    pub protocol_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpProtocol>,
+    >,
+    pub username: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub username_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub username_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version: ::cloudtower_runtime::Nullable<crate::models::SnmpVersion>,
+    pub version_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpVersion>,
+    >,
+    pub version_not: ::cloudtower_runtime::Nullable<crate::models::SnmpVersion>,
+    pub version_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SnmpVersion>,
+    >,
 }
 #[cfg(feature = "snmp-trap-receiver")]
 impl ::std::fmt::Debug for SnmpTrapReceiverWhereInput {
@@ -1389,10 +1473,10 @@ impl ::std::fmt::Debug for SnmpTrapReceiverWhereInput {
 }
 #[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SnmpTrapReceiverWhereInput {
+impl ::cloudtower_runtime::codec::Decode for SnmpTrapReceiverWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("SnmpTrapReceiverWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1789,8 +1873,8 @@ impl crate::codec::Decode for SnmpTrapReceiverWhereInput {
     }
 }
 #[cfg(feature = "snmp-trap-receiver")]
-impl crate::codec::Encode for SnmpTrapReceiverWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1976,7 +2060,7 @@ impl crate::codec::Encode for SnmpTrapReceiverWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-snmp-trap-receiver` (operation `CreateSnmpTrapReceiver`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1986,11 +2070,16 @@ impl crate::Client {
         body: &[crate::models::SnmpTrapReceiverCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::SnmpTrapReceiver>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::SnmpTrapReceiver>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-snmp-trap-receiver", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-snmp-trap-receiver",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2003,11 +2092,16 @@ impl crate::Client {
         body: &crate::models::SnmpTrapReceiverDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteSnmpTrapReceiver>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteSnmpTrapReceiver>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-snmp-trap-receiver", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-snmp-trap-receiver",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2021,10 +2115,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::SnmpTrapReceiver>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-snmp-trap-receivers", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-snmp-trap-receivers",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2038,13 +2136,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::SnmpTrapReceiverConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-snmp-trap-receivers-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-snmp-trap-receivers-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2057,25 +2156,82 @@ impl crate::Client {
         body: &crate::models::SnmpTrapReceiverUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::SnmpTrapReceiver>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::SnmpTrapReceiver>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-snmp-trap-receiver", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-snmp-trap-receiver",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "snmp-trap-receiver")]
-crate::pagination::list_request!(
-    GetSnmpTrapReceiversRequestBody => SnmpTrapReceiver, get_snmp_trap_receivers
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetSnmpTrapReceiversRequestBody {
+    type Item = crate::models::SnmpTrapReceiver;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-snmp-trap-receivers", self).read()
+    }
+}
 #[cfg(feature = "snmp-trap-receiver")]
-crate::pagination::count_request!(
-    GetSnmpTrapReceiversRequestBody => GetSnmpTrapReceiversConnectionRequestBody,
-    get_snmp_trap_receivers_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetSnmpTrapReceiversRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetSnmpTrapReceiversConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-snmp-trap-receivers-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::SnmpTrapReceiverConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "snmp-trap-receiver")]
-crate::pagination::reread_by_id!(
-    SnmpTrapReceiver => GetSnmpTrapReceiversRequestBody, SnmpTrapReceiverWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::SnmpTrapReceiver {
+    type Request = crate::models::GetSnmpTrapReceiversRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetSnmpTrapReceiversRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnmpTrapReceiverWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,20 +6,20 @@
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSvtImagesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::SvtImageOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::SvtImageWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::SvtImageOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::SvtImageWhereInput>,
 }
 #[cfg(feature = "svt-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetSvtImagesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetSvtImagesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetSvtImagesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetSvtImagesConnectionRequestBody {
     }
 }
 #[cfg(feature = "svt-image")]
-impl crate::codec::Encode for GetSvtImagesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetSvtImagesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +56,20 @@ impl crate::codec::Encode for GetSvtImagesConnectionRequestBody {
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSvtImagesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::SvtImageOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::SvtImageWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::SvtImageOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::SvtImageWhereInput>,
 }
 #[cfg(feature = "svt-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetSvtImagesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetSvtImagesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetSvtImagesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +89,8 @@ impl crate::codec::Decode for GetSvtImagesRequestBody {
     }
 }
 #[cfg(feature = "svt-image")]
-impl crate::codec::Encode for GetSvtImagesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetSvtImagesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -109,10 +109,10 @@ pub struct NestedAggregateSvtImage {
     pub count: i32,
 }
 #[cfg(feature = "svt-image")]
-impl crate::codec::Decode for NestedAggregateSvtImage {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateSvtImage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateSvtImage")?;
@@ -132,8 +132,8 @@ impl crate::codec::Decode for NestedAggregateSvtImage {
 }
 #[cfg(feature = "svt-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateSvtImage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateSvtImage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -155,10 +155,10 @@ pub struct SvtImage {
     pub vm_disks: ::std::option::Option<::std::vec::Vec<crate::models::NestedVmDisk>>,
 }
 #[cfg(feature = "svt-image")]
-impl crate::codec::Decode for SvtImage {
+impl ::cloudtower_runtime::codec::Decode for SvtImage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 8];
         let mut key = d.first_key("SvtImage")?;
@@ -223,8 +223,8 @@ impl crate::codec::Decode for SvtImage {
 }
 #[cfg(feature = "svt-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SvtImage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SvtImage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.field("entityAsyncStatus", &self.entity_async_status);
@@ -246,10 +246,10 @@ pub struct SvtImageConnection {
     pub aggregate: crate::models::NestedAggregateSvtImage,
 }
 #[cfg(feature = "svt-image")]
-impl crate::codec::Decode for SvtImageConnection {
+impl ::cloudtower_runtime::codec::Decode for SvtImageConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SvtImageConnection")?;
@@ -269,8 +269,8 @@ impl crate::codec::Decode for SvtImageConnection {
 }
 #[cfg(feature = "svt-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SvtImageConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SvtImageConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -396,16 +396,16 @@ impl ::std::fmt::Display for SvtImageOrderByInput {
 }
 #[cfg(feature = "svt-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SvtImageOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for SvtImageOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "svt-image")]
-impl crate::codec::Encode for SvtImageOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SvtImageOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -413,111 +413,143 @@ impl crate::codec::Encode for SvtImageOrderByInput {
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SvtImageWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::SvtImageWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::SvtImageWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::SvtImageWhereInput>>,
-    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SvtImageWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SvtImageWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::SvtImageWhereInput>,
+    >,
+    pub cluster: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ClusterWhereInput>,
+    >,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_created_at: crate::Nullable<::std::string::String>,
-    pub local_created_at_gt: crate::Nullable<::std::string::String>,
-    pub local_created_at_gte: crate::Nullable<::std::string::String>,
-    pub local_created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_created_at_lt: crate::Nullable<::std::string::String>,
-    pub local_created_at_lte: crate::Nullable<::std::string::String>,
-    pub local_created_at_not: crate::Nullable<::std::string::String>,
-    pub local_created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub path: crate::Nullable<::std::string::String>,
-    pub path_contains: crate::Nullable<::std::string::String>,
-    pub path_ends_with: crate::Nullable<::std::string::String>,
-    pub path_gt: crate::Nullable<::std::string::String>,
-    pub path_gte: crate::Nullable<::std::string::String>,
-    pub path_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub path_lt: crate::Nullable<::std::string::String>,
-    pub path_lte: crate::Nullable<::std::string::String>,
-    pub path_not: crate::Nullable<::std::string::String>,
-    pub path_not_contains: crate::Nullable<::std::string::String>,
-    pub path_not_ends_with: crate::Nullable<::std::string::String>,
-    pub path_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub path_not_starts_with: crate::Nullable<::std::string::String>,
-    pub path_starts_with: crate::Nullable<::std::string::String>,
-    pub size: crate::Nullable<i64>,
-    pub size_gt: crate::Nullable<i64>,
-    pub size_gte: crate::Nullable<i64>,
-    pub size_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub size_lt: crate::Nullable<i64>,
-    pub size_lte: crate::Nullable<i64>,
-    pub size_not: crate::Nullable<i64>,
-    pub size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub version: crate::Nullable<i32>,
-    pub version_gt: crate::Nullable<i32>,
-    pub version_gte: crate::Nullable<i32>,
-    pub version_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub version_lt: crate::Nullable<i32>,
-    pub version_lte: crate::Nullable<i32>,
-    pub version_not: crate::Nullable<i32>,
-    pub version_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_created_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_created_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub path_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub path_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub path_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub size: ::cloudtower_runtime::Nullable<i64>,
+    pub size_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub size_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub size_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub size_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub size_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub size_not: ::cloudtower_runtime::Nullable<i64>,
+    pub size_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub version: ::cloudtower_runtime::Nullable<i32>,
+    pub version_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub version_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub version_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub version_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub version_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub version_not: ::cloudtower_runtime::Nullable<i32>,
+    pub version_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
     #[cfg(any(feature = "vm", feature = "vm-disk"))]
-    pub vm_disks_every: crate::Nullable<crate::Related<crate::models::VmDiskWhereInput>>,
+    pub vm_disks_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VmDiskWhereInput>,
+    >,
     #[cfg(any(feature = "vm", feature = "vm-disk"))]
-    pub vm_disks_none: crate::Nullable<crate::Related<crate::models::VmDiskWhereInput>>,
+    pub vm_disks_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VmDiskWhereInput>,
+    >,
     #[cfg(any(feature = "vm", feature = "vm-disk"))]
-    pub vm_disks_some: crate::Nullable<crate::Related<crate::models::VmDiskWhereInput>>,
+    pub vm_disks_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VmDiskWhereInput>,
+    >,
 }
 #[cfg(feature = "svt-image")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for SvtImageWhereInput {
+impl ::cloudtower_runtime::codec::Decode for SvtImageWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("SvtImageWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -690,8 +722,8 @@ impl crate::codec::Decode for SvtImageWhereInput {
     }
 }
 #[cfg(feature = "svt-image")]
-impl crate::codec::Encode for SvtImageWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SvtImageWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -794,7 +826,7 @@ impl crate::codec::Encode for SvtImageWhereInput {
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadSvtImageRequestBody {
-    pub file: crate::client::FilePart,
+    pub file: ::cloudtower_runtime::FilePart,
     pub cluster_id: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
     pub size: ::std::option::Option<::std::string::String>,
@@ -805,35 +837,38 @@ pub struct UploadSvtImageRequestBody {
 #[cfg(feature = "svt-image")]
 impl UploadSvtImageRequestBody {
     /// The form fields, required ones first; unset optional fields are left out.
-    pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
+    pub fn to_fields(&self) -> ::std::vec::Vec<::cloudtower_runtime::MultipartField> {
         let mut fields = ::std::vec::Vec::from([
-            crate::client::MultipartField::file(
+            ::cloudtower_runtime::MultipartField::file(
                 "file",
                 ::std::clone::Clone::clone(&self.file),
             ),
         ]);
         if let ::std::option::Option::Some(value) = self.cluster_id.as_ref() {
-            fields.push(crate::client::MultipartField::text("cluster_id", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("cluster_id", value));
         }
         if let ::std::option::Option::Some(value) = self.name.as_ref() {
-            fields.push(crate::client::MultipartField::text("name", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("name", value));
         }
         if let ::std::option::Option::Some(value) = self.size.as_ref() {
-            fields.push(crate::client::MultipartField::text("size", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("size", value));
         }
         if let ::std::option::Option::Some(value) = self.size_unit.as_ref() {
-            fields.push(crate::client::MultipartField::text("size_unit", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("size_unit", value));
         }
         if let ::std::option::Option::Some(value) = self.version.as_ref() {
-            fields.push(crate::client::MultipartField::text("version", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("version", value));
         }
         if let ::std::option::Option::Some(value) = self.upload_task_id.as_ref() {
-            fields.push(crate::client::MultipartField::text("upload_task_id", value));
+            fields
+                .push(
+                    ::cloudtower_runtime::MultipartField::text("upload_task_id", value),
+                );
         }
         fields
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-svt-images` (operation `GetSvtImages`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -844,10 +879,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::SvtImage>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-svt-images", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-svt-images", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -859,9 +895,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetSvtImagesConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::SvtImageConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::SvtImageConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-svt-images-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-svt-images-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -875,10 +918,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::UploadTask>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::multipart(
+        let request = ::cloudtower_runtime::ApiRequest::multipart(
             "upload-svt-image",
             body.to_fields(),
         );
@@ -887,13 +930,62 @@ impl crate::Client {
     }
 }
 #[cfg(feature = "svt-image")]
-crate::pagination::list_request!(GetSvtImagesRequestBody => SvtImage, get_svt_images);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetSvtImagesRequestBody {
+    type Item = crate::models::SvtImage;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-svt-images", self).read()
+    }
+}
 #[cfg(feature = "svt-image")]
-crate::pagination::count_request!(
-    GetSvtImagesRequestBody => GetSvtImagesConnectionRequestBody,
-    get_svt_images_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetSvtImagesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetSvtImagesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-svt-images-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::SvtImageConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "svt-image")]
-crate::pagination::reread_by_id!(
-    SvtImage => GetSvtImagesRequestBody, SvtImageWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::SvtImage {
+    type Request = crate::models::GetSvtImagesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetSvtImagesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SvtImageWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,20 +6,22 @@
 #[cfg(feature = "system-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSystemAuditLogsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::SystemAuditLogOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::SystemAuditLogWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::SystemAuditLogOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::SystemAuditLogWhereInput>,
 }
 #[cfg(feature = "system-audit-log")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetSystemAuditLogsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetSystemAuditLogsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetSystemAuditLogsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +41,8 @@ impl crate::codec::Decode for GetSystemAuditLogsConnectionRequestBody {
     }
 }
 #[cfg(feature = "system-audit-log")]
-impl crate::codec::Encode for GetSystemAuditLogsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetSystemAuditLogsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -59,10 +61,10 @@ pub struct NestedAggregateSystemAuditLog {
     pub count: i32,
 }
 #[cfg(feature = "system-audit-log")]
-impl crate::codec::Decode for NestedAggregateSystemAuditLog {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateSystemAuditLog {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateSystemAuditLog")?;
@@ -82,8 +84,8 @@ impl crate::codec::Decode for NestedAggregateSystemAuditLog {
 }
 #[cfg(feature = "system-audit-log")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateSystemAuditLog {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateSystemAuditLog {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -104,10 +106,10 @@ pub struct SystemAuditLog {
     pub status: ::std::option::Option<crate::models::UserAuditLogStatus>,
 }
 #[cfg(feature = "system-audit-log")]
-impl crate::codec::Decode for SystemAuditLog {
+impl ::cloudtower_runtime::codec::Decode for SystemAuditLog {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("SystemAuditLog")?;
@@ -150,8 +152,8 @@ impl crate::codec::Decode for SystemAuditLog {
 }
 #[cfg(feature = "system-audit-log")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SystemAuditLog {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SystemAuditLog {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("action", &self.action);
         e.field("cluster", &self.cluster);
@@ -172,10 +174,10 @@ pub struct SystemAuditLogConnection {
     pub aggregate: crate::models::NestedAggregateSystemAuditLog,
 }
 #[cfg(feature = "system-audit-log")]
-impl crate::codec::Decode for SystemAuditLogConnection {
+impl ::cloudtower_runtime::codec::Decode for SystemAuditLogConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("SystemAuditLogConnection")?;
@@ -195,14 +197,14 @@ impl crate::codec::Decode for SystemAuditLogConnection {
 }
 #[cfg(feature = "system-audit-log")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for SystemAuditLogConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for SystemAuditLogConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-system-audit-logs` (operation `GetSystemAuditLogs`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -213,10 +215,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::SystemAuditLog>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-system-audit-logs", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-system-audit-logs",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -230,27 +236,79 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::SystemAuditLogConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-system-audit-logs-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-system-audit-logs-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "system-audit-log")]
-crate::pagination::list_request!(
-    GetSystemAuditLogsRequestBody => SystemAuditLog, get_system_audit_logs
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetSystemAuditLogsRequestBody {
+    type Item = crate::models::SystemAuditLog;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-system-audit-logs", self).read()
+    }
+}
 #[cfg(feature = "system-audit-log")]
-crate::pagination::count_request!(
-    GetSystemAuditLogsRequestBody => GetSystemAuditLogsConnectionRequestBody,
-    get_system_audit_logs_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetSystemAuditLogsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetSystemAuditLogsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-system-audit-logs-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::SystemAuditLogConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "system-audit-log")]
-crate::pagination::reread_by_id!(
-    SystemAuditLog => GetSystemAuditLogsRequestBody, SystemAuditLogWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::SystemAuditLog {
+    type Request = crate::models::GetSystemAuditLogsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetSystemAuditLogsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SystemAuditLogWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

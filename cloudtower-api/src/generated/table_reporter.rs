@@ -11,10 +11,10 @@ pub struct ColumnConfig {
 }
 #[cfg(feature = "table-reporter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ColumnConfig {
+impl ::cloudtower_runtime::codec::Decode for ColumnConfig {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ColumnConfig")?;
@@ -37,8 +37,8 @@ impl crate::codec::Decode for ColumnConfig {
     }
 }
 #[cfg(feature = "table-reporter")]
-impl crate::codec::Encode for ColumnConfig {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ColumnConfig {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("name", &self.name);
         e.required_field("path", &self.path);
@@ -55,10 +55,10 @@ pub struct TableReporterParams {
 }
 #[cfg(feature = "table-reporter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for TableReporterParams {
+impl ::cloudtower_runtime::codec::Decode for TableReporterParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("TableReporterParams")?;
@@ -85,8 +85,8 @@ impl crate::codec::Decode for TableReporterParams {
     }
 }
 #[cfg(feature = "table-reporter")]
-impl crate::codec::Encode for TableReporterParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for TableReporterParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("filter", &self.filter);
         e.required_field("columns", &self.columns);
@@ -168,10 +168,10 @@ pub struct TableReporterParamsFilter {
 }
 #[cfg(feature = "table-reporter")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for TableReporterParamsFilter {
+impl ::cloudtower_runtime::codec::Decode for TableReporterParamsFilter {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("TableReporterParamsFilter")?;
         while let ::std::option::Option::Some(k) = key {
@@ -243,8 +243,8 @@ impl crate::codec::Decode for TableReporterParamsFilter {
     }
 }
 #[cfg(feature = "table-reporter")]
-impl crate::codec::Encode for TableReporterParamsFilter {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for TableReporterParamsFilter {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("nvmfSubsystems", &self.nvmf_subsystems);
         e.field("contentLibraryVmTemplates", &self.content_library_vm_templates);
@@ -283,7 +283,7 @@ impl crate::codec::Encode for TableReporterParamsFilter {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/export-csv` (operation `ExportCSV`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -292,9 +292,12 @@ impl crate::Client {
         &self,
         body: &crate::models::TableReporterParams,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<::std::string::String, crate::Error>,
+        Output = ::std::result::Result<
+            ::std::string::String,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("export-csv", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("export-csv", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -6,20 +6,20 @@
 #[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetTasksConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::TaskOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::TaskWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::TaskOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::TaskWhereInput>,
 }
 #[cfg(feature = "task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetTasksConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetTasksConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetTasksConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetTasksConnectionRequestBody {
     }
 }
 #[cfg(feature = "task")]
-impl crate::codec::Encode for GetTasksConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetTasksConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -59,10 +59,10 @@ pub struct NestedAggregateTask {
     pub count: i32,
 }
 #[cfg(feature = "task")]
-impl crate::codec::Decode for NestedAggregateTask {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateTask {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateTask")?;
@@ -82,8 +82,8 @@ impl crate::codec::Decode for NestedAggregateTask {
 }
 #[cfg(feature = "task")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateTask {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateTask {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -96,10 +96,10 @@ pub struct TaskConnection {
     pub aggregate: crate::models::NestedAggregateTask,
 }
 #[cfg(feature = "task")]
-impl crate::codec::Decode for TaskConnection {
+impl ::cloudtower_runtime::codec::Decode for TaskConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("TaskConnection")?;
@@ -119,8 +119,8 @@ impl crate::codec::Decode for TaskConnection {
 }
 #[cfg(feature = "task")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for TaskConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for TaskConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -152,10 +152,10 @@ pub struct TaskCreationParams {
 }
 #[cfg(feature = "task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for TaskCreationParams {
+impl ::cloudtower_runtime::codec::Decode for TaskCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("TaskCreationParams")?;
@@ -203,8 +203,8 @@ impl crate::codec::Decode for TaskCreationParams {
     }
 }
 #[cfg(feature = "task")]
-impl crate::codec::Encode for TaskCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for TaskCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("api_key_name", &self.api_key_name);
         e.field("snapshot", &self.snapshot);
@@ -235,10 +235,10 @@ pub struct TaskDescription {
 }
 #[cfg(feature = "task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for TaskDescription {
+impl ::cloudtower_runtime::codec::Decode for TaskDescription {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("TaskDescription")?;
@@ -261,8 +261,8 @@ impl crate::codec::Decode for TaskDescription {
     }
 }
 #[cfg(feature = "task")]
-impl crate::codec::Encode for TaskDescription {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for TaskDescription {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("en-US", &self.en_us);
         e.required_field("zh-CN", &self.zh_cn);
@@ -279,10 +279,10 @@ pub struct TaskStepCreationParams {
 }
 #[cfg(feature = "task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for TaskStepCreationParams {
+impl ::cloudtower_runtime::codec::Decode for TaskStepCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("TaskStepCreationParams")?;
@@ -306,8 +306,8 @@ impl crate::codec::Decode for TaskStepCreationParams {
     }
 }
 #[cfg(feature = "task")]
-impl crate::codec::Encode for TaskStepCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for TaskStepCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("description", &self.description);
         e.required_field("finished", &self.finished);
@@ -324,10 +324,10 @@ pub struct TaskUpdateParams {
 }
 #[cfg(feature = "task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for TaskUpdateParams {
+impl ::cloudtower_runtime::codec::Decode for TaskUpdateParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("TaskUpdateParams")?;
@@ -350,8 +350,8 @@ impl crate::codec::Decode for TaskUpdateParams {
     }
 }
 #[cfg(feature = "task")]
-impl crate::codec::Encode for TaskUpdateParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for TaskUpdateParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -387,10 +387,10 @@ pub struct TaskUpdateParamsData {
 }
 #[cfg(feature = "task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for TaskUpdateParamsData {
+impl ::cloudtower_runtime::codec::Decode for TaskUpdateParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("TaskUpdateParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -434,8 +434,8 @@ impl crate::codec::Decode for TaskUpdateParamsData {
     }
 }
 #[cfg(feature = "task")]
-impl crate::codec::Encode for TaskUpdateParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for TaskUpdateParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("finished_at", &self.finished_at);
         e.field("started_at", &self.started_at);
@@ -460,7 +460,7 @@ impl crate::codec::Encode for TaskUpdateParamsData {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-task` (operation `CreateTask`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -470,11 +470,11 @@ impl crate::Client {
         body: &[crate::models::TaskCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Task>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Task>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-task", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-task", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -487,10 +487,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::Task>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-tasks", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-tasks", body).read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -502,9 +502,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetTasksConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::TaskConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::TaskConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-tasks-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-tasks-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -517,18 +524,69 @@ impl crate::Client {
         body: &crate::models::TaskUpdateParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Task>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Task>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-task", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-task", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
-crate::pagination::list_request!(GetTasksRequestBody => Task, get_tasks);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetTasksRequestBody {
+    type Item = crate::models::Task;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-tasks", self).read()
+    }
+}
 #[cfg(feature = "task")]
-crate::pagination::count_request!(
-    GetTasksRequestBody => GetTasksConnectionRequestBody, get_tasks_connection
-);
-crate::pagination::reread_by_id!(Task => GetTasksRequestBody, TaskWhereInput);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetTasksRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetTasksConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-tasks-connection", &counter).read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::TaskConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
+impl ::cloudtower_runtime::RereadById for crate::models::Task {
+    type Request = crate::models::GetTasksRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetTasksRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::TaskWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

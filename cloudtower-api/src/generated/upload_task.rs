@@ -10,10 +10,10 @@ pub struct CancelUploadTaskParams {
 }
 #[cfg(feature = "upload-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for CancelUploadTaskParams {
+impl ::cloudtower_runtime::codec::Decode for CancelUploadTaskParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("CancelUploadTaskParams")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for CancelUploadTaskParams {
     }
 }
 #[cfg(feature = "upload-task")]
-impl crate::codec::Encode for CancelUploadTaskParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CancelUploadTaskParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -43,20 +43,20 @@ impl crate::codec::Encode for CancelUploadTaskParams {
 #[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUploadTasksConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::UploadTaskOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::UploadTaskWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::UploadTaskOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::UploadTaskWhereInput>,
 }
 #[cfg(feature = "upload-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetUploadTasksConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetUploadTasksConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetUploadTasksConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +76,8 @@ impl crate::codec::Decode for GetUploadTasksConnectionRequestBody {
     }
 }
 #[cfg(feature = "upload-task")]
-impl crate::codec::Encode for GetUploadTasksConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetUploadTasksConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,20 +93,20 @@ impl crate::codec::Encode for GetUploadTasksConnectionRequestBody {
 #[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUploadTasksRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::UploadTaskOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::UploadTaskWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::UploadTaskOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::UploadTaskWhereInput>,
 }
 #[cfg(feature = "upload-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetUploadTasksRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetUploadTasksRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetUploadTasksRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -126,8 +126,8 @@ impl crate::codec::Decode for GetUploadTasksRequestBody {
     }
 }
 #[cfg(feature = "upload-task")]
-impl crate::codec::Encode for GetUploadTasksRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetUploadTasksRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -146,10 +146,10 @@ pub struct NestedAggregateUploadTask {
     pub count: i32,
 }
 #[cfg(feature = "upload-task")]
-impl crate::codec::Decode for NestedAggregateUploadTask {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateUploadTask {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateUploadTask")?;
@@ -169,8 +169,8 @@ impl crate::codec::Decode for NestedAggregateUploadTask {
 }
 #[cfg(feature = "upload-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateUploadTask {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateUploadTask {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -183,10 +183,10 @@ pub struct UploadTaskConnection {
     pub aggregate: crate::models::NestedAggregateUploadTask,
 }
 #[cfg(feature = "upload-task")]
-impl crate::codec::Decode for UploadTaskConnection {
+impl ::cloudtower_runtime::codec::Decode for UploadTaskConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("UploadTaskConnection")?;
@@ -206,8 +206,8 @@ impl crate::codec::Decode for UploadTaskConnection {
 }
 #[cfg(feature = "upload-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for UploadTaskConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UploadTaskConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -353,16 +353,16 @@ impl ::std::fmt::Display for UploadTaskOrderByInput {
 }
 #[cfg(feature = "upload-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UploadTaskOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for UploadTaskOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "upload-task")]
-impl crate::codec::Encode for UploadTaskOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UploadTaskOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -370,90 +370,116 @@ impl crate::codec::Encode for UploadTaskOrderByInput {
 #[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadTaskWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::UploadTaskWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::UploadTaskWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::UploadTaskWhereInput>>,
-    pub chunk_size: crate::Nullable<i64>,
-    pub chunk_size_gt: crate::Nullable<i64>,
-    pub chunk_size_gte: crate::Nullable<i64>,
-    pub chunk_size_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub chunk_size_lt: crate::Nullable<i64>,
-    pub chunk_size_lte: crate::Nullable<i64>,
-    pub chunk_size_not: crate::Nullable<i64>,
-    pub chunk_size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub current_chunk: crate::Nullable<i32>,
-    pub current_chunk_gt: crate::Nullable<i32>,
-    pub current_chunk_gte: crate::Nullable<i32>,
-    pub current_chunk_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub current_chunk_lt: crate::Nullable<i32>,
-    pub current_chunk_lte: crate::Nullable<i32>,
-    pub current_chunk_not: crate::Nullable<i32>,
-    pub current_chunk_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub finished_at: crate::Nullable<::std::string::String>,
-    pub finished_at_gt: crate::Nullable<::std::string::String>,
-    pub finished_at_gte: crate::Nullable<::std::string::String>,
-    pub finished_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub finished_at_lt: crate::Nullable<::std::string::String>,
-    pub finished_at_lte: crate::Nullable<::std::string::String>,
-    pub finished_at_not: crate::Nullable<::std::string::String>,
-    pub finished_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub resource_type: crate::Nullable<crate::models::UploadResourceType>,
-    pub resource_type_in: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::UploadTaskWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::UploadTaskWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::UploadTaskWhereInput>,
+    >,
+    pub chunk_size: ::cloudtower_runtime::Nullable<i64>,
+    pub chunk_size_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub chunk_size_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub chunk_size_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub chunk_size_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub chunk_size_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub chunk_size_not: ::cloudtower_runtime::Nullable<i64>,
+    pub chunk_size_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub current_chunk: ::cloudtower_runtime::Nullable<i32>,
+    pub current_chunk_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub current_chunk_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub current_chunk_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub current_chunk_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub current_chunk_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub current_chunk_not: ::cloudtower_runtime::Nullable<i32>,
+    pub current_chunk_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub finished_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub finished_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub finished_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub finished_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub finished_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub finished_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub finished_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub finished_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub resource_type: ::cloudtower_runtime::Nullable<crate::models::UploadResourceType>,
+    pub resource_type_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::UploadResourceType>,
     >,
-    pub resource_type_not: crate::Nullable<crate::models::UploadResourceType>,
-    pub resource_type_not_in: crate::Nullable<
+    pub resource_type_not: ::cloudtower_runtime::Nullable<
+        crate::models::UploadResourceType,
+    >,
+    pub resource_type_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::UploadResourceType>,
     >,
-    pub size: crate::Nullable<i64>,
-    pub size_gt: crate::Nullable<i64>,
-    pub size_gte: crate::Nullable<i64>,
-    pub size_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub size_lt: crate::Nullable<i64>,
-    pub size_lte: crate::Nullable<i64>,
-    pub size_not: crate::Nullable<i64>,
-    pub size_not_in: crate::Nullable<::std::vec::Vec<i64>>,
-    pub started_at: crate::Nullable<::std::string::String>,
-    pub started_at_gt: crate::Nullable<::std::string::String>,
-    pub started_at_gte: crate::Nullable<::std::string::String>,
-    pub started_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub started_at_lt: crate::Nullable<::std::string::String>,
-    pub started_at_lte: crate::Nullable<::std::string::String>,
-    pub started_at_not: crate::Nullable<::std::string::String>,
-    pub started_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub status: crate::Nullable<crate::models::UploadTaskStatus>,
-    pub status_in: crate::Nullable<::std::vec::Vec<crate::models::UploadTaskStatus>>,
-    pub status_not: crate::Nullable<crate::models::UploadTaskStatus>,
-    pub status_not_in: crate::Nullable<::std::vec::Vec<crate::models::UploadTaskStatus>>,
-    pub updated_at: crate::Nullable<::std::string::String>,
-    pub updated_at_gt: crate::Nullable<::std::string::String>,
-    pub updated_at_gte: crate::Nullable<::std::string::String>,
-    pub updated_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub updated_at_lt: crate::Nullable<::std::string::String>,
-    pub updated_at_lte: crate::Nullable<::std::string::String>,
-    pub updated_at_not: crate::Nullable<::std::string::String>,
-    pub updated_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub size: ::cloudtower_runtime::Nullable<i64>,
+    pub size_gt: ::cloudtower_runtime::Nullable<i64>,
+    pub size_gte: ::cloudtower_runtime::Nullable<i64>,
+    pub size_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub size_lt: ::cloudtower_runtime::Nullable<i64>,
+    pub size_lte: ::cloudtower_runtime::Nullable<i64>,
+    pub size_not: ::cloudtower_runtime::Nullable<i64>,
+    pub size_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+    pub started_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub started_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub started_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub started_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub started_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub started_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub started_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub started_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub status: ::cloudtower_runtime::Nullable<crate::models::UploadTaskStatus>,
+    pub status_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::UploadTaskStatus>,
+    >,
+    pub status_not: ::cloudtower_runtime::Nullable<crate::models::UploadTaskStatus>,
+    pub status_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::UploadTaskStatus>,
+    >,
+    pub updated_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub updated_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub updated_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub updated_at_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub updated_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub updated_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub updated_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub updated_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
 }
 #[cfg(feature = "upload-task")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UploadTaskWhereInput {
+impl ::cloudtower_runtime::codec::Decode for UploadTaskWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("UploadTaskWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -579,8 +605,8 @@ impl crate::codec::Decode for UploadTaskWhereInput {
     }
 }
 #[cfg(feature = "upload-task")]
-impl crate::codec::Encode for UploadTaskWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UploadTaskWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -658,7 +684,7 @@ impl crate::codec::Encode for UploadTaskWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/cancel-upload-task` (operation `CancelUploadTask`).
     ///
     /// Returns `None` when the server answers 304 Not Modified.
@@ -671,10 +697,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("cancel-upload-task", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("cancel-upload-task", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -688,10 +714,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::UploadTask>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-upload-tasks", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-upload-tasks", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -703,26 +730,77 @@ impl crate::Client {
         &self,
         body: &crate::models::GetUploadTasksConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::UploadTaskConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::UploadTaskConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-upload-tasks-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-upload-tasks-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "upload-task")]
-crate::pagination::list_request!(
-    GetUploadTasksRequestBody => UploadTask, get_upload_tasks
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetUploadTasksRequestBody {
+    type Item = crate::models::UploadTask;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-upload-tasks", self).read()
+    }
+}
 #[cfg(feature = "upload-task")]
-crate::pagination::count_request!(
-    GetUploadTasksRequestBody => GetUploadTasksConnectionRequestBody,
-    get_upload_tasks_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetUploadTasksRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetUploadTasksConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-upload-tasks-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::UploadTaskConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "upload-task")]
-crate::pagination::reread_by_id!(
-    UploadTask => GetUploadTasksRequestBody, UploadTaskWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::UploadTask {
+    type Request = crate::models::GetUploadTasksRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetUploadTasksRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UploadTaskWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,20 +6,20 @@
 #[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUsbDevicesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::UsbDeviceOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::UsbDeviceWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::UsbDeviceOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::UsbDeviceWhereInput>,
 }
 #[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetUsbDevicesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetUsbDevicesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetUsbDevicesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetUsbDevicesConnectionRequestBody {
     }
 }
 #[cfg(feature = "usb-device")]
-impl crate::codec::Encode for GetUsbDevicesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetUsbDevicesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -59,10 +59,10 @@ pub struct NestedAggregateUsbDevice {
     pub count: i32,
 }
 #[cfg(feature = "usb-device")]
-impl crate::codec::Decode for NestedAggregateUsbDevice {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateUsbDevice {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateUsbDevice")?;
@@ -82,8 +82,8 @@ impl crate::codec::Decode for NestedAggregateUsbDevice {
 }
 #[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateUsbDevice {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateUsbDevice {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -110,10 +110,10 @@ pub struct UsbDevice {
     pub vm: ::std::option::Option<crate::models::NestedVm>,
 }
 #[cfg(feature = "usb-device")]
-impl crate::codec::Decode for UsbDevice {
+impl ::cloudtower_runtime::codec::Decode for UsbDevice {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 11];
         let mut key = d.first_key("UsbDevice")?;
@@ -194,8 +194,8 @@ impl crate::codec::Decode for UsbDevice {
 }
 #[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for UsbDevice {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UsbDevice {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("binded", &self.binded);
         e.required_field("description", &self.description);
@@ -221,10 +221,10 @@ pub struct UsbDeviceConnection {
     pub aggregate: crate::models::NestedAggregateUsbDevice,
 }
 #[cfg(feature = "usb-device")]
-impl crate::codec::Decode for UsbDeviceConnection {
+impl ::cloudtower_runtime::codec::Decode for UsbDeviceConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("UsbDeviceConnection")?;
@@ -244,8 +244,8 @@ impl crate::codec::Decode for UsbDeviceConnection {
 }
 #[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for UsbDeviceConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UsbDeviceConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -260,10 +260,10 @@ pub struct UsbDeviceMountParams {
 }
 #[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UsbDeviceMountParams {
+impl ::cloudtower_runtime::codec::Decode for UsbDeviceMountParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("UsbDeviceMountParams")?;
@@ -286,8 +286,8 @@ impl crate::codec::Decode for UsbDeviceMountParams {
     }
 }
 #[cfg(feature = "usb-device")]
-impl crate::codec::Encode for UsbDeviceMountParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UsbDeviceMountParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -304,10 +304,10 @@ pub struct UsbDeviceMountParamsData {
 }
 #[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UsbDeviceMountParamsData {
+impl ::cloudtower_runtime::codec::Decode for UsbDeviceMountParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("UsbDeviceMountParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -322,8 +322,8 @@ impl crate::codec::Decode for UsbDeviceMountParamsData {
     }
 }
 #[cfg(feature = "usb-device")]
-impl crate::codec::Encode for UsbDeviceMountParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UsbDeviceMountParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vms", &self.vms);
         e.field("vm_id", &self.vm_id);
@@ -339,10 +339,10 @@ pub struct UsbDeviceUnmountParams {
 }
 #[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UsbDeviceUnmountParams {
+impl ::cloudtower_runtime::codec::Decode for UsbDeviceUnmountParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("UsbDeviceUnmountParams")?;
@@ -362,8 +362,8 @@ impl crate::codec::Decode for UsbDeviceUnmountParams {
     }
 }
 #[cfg(feature = "usb-device")]
-impl crate::codec::Encode for UsbDeviceUnmountParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UsbDeviceUnmountParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -378,10 +378,10 @@ pub struct UsbDeviceUnmountParamsData {
 }
 #[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UsbDeviceUnmountParamsData {
+impl ::cloudtower_runtime::codec::Decode for UsbDeviceUnmountParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("UsbDeviceUnmountParamsData")?;
@@ -400,14 +400,14 @@ impl crate::codec::Decode for UsbDeviceUnmountParamsData {
     }
 }
 #[cfg(feature = "usb-device")]
-impl crate::codec::Encode for UsbDeviceUnmountParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UsbDeviceUnmountParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("vms", &self.vms);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-usb-devices` (operation `GetUsbDevices`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -418,10 +418,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::UsbDevice>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-usb-devices", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-usb-devices", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -433,12 +434,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetUsbDevicesConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::UsbDeviceConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::UsbDeviceConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-usb-devices-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-usb-devices-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -451,11 +456,11 @@ impl crate::Client {
         body: &crate::models::UsbDeviceMountParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::UsbDevice>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::UsbDevice>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("mount-usb-device", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("mount-usb-device", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -468,23 +473,72 @@ impl crate::Client {
         body: &crate::models::UsbDeviceUnmountParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::UsbDevice>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::UsbDevice>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("unmount-usb-device", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("unmount-usb-device", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "usb-device")]
-crate::pagination::list_request!(GetUsbDevicesRequestBody => UsbDevice, get_usb_devices);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetUsbDevicesRequestBody {
+    type Item = crate::models::UsbDevice;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-usb-devices", self).read()
+    }
+}
 #[cfg(feature = "usb-device")]
-crate::pagination::count_request!(
-    GetUsbDevicesRequestBody => GetUsbDevicesConnectionRequestBody,
-    get_usb_devices_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetUsbDevicesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetUsbDevicesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-usb-devices-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::UsbDeviceConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "usb-device")]
-crate::pagination::reread_by_id!(
-    UsbDevice => GetUsbDevicesRequestBody, UsbDeviceWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::UsbDevice {
+    type Request = crate::models::GetUsbDevicesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetUsbDevicesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UsbDeviceWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct DeleteUser {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "user")]
-impl crate::codec::Decode for DeleteUser {
+impl ::cloudtower_runtime::codec::Decode for DeleteUser {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteUser")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteUser {
 }
 #[cfg(feature = "user")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteUser {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteUser {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,20 @@ impl crate::codec::Encode for DeleteUser {
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUsersConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::UserOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::UserWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::UserOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::UserWhereInput>,
 }
 #[cfg(feature = "user")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetUsersConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetUsersConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetUsersConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +76,8 @@ impl crate::codec::Decode for GetUsersConnectionRequestBody {
     }
 }
 #[cfg(feature = "user")]
-impl crate::codec::Encode for GetUsersConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetUsersConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,10 +93,10 @@ impl crate::codec::Encode for GetUsersConnectionRequestBody {
 #[derive(Clone, Default, PartialEq)]
 pub struct LoginInput {
     pub username: ::std::string::String,
-    pub source: crate::Nullable<crate::models::UserSource>,
+    pub source: ::cloudtower_runtime::Nullable<crate::models::UserSource>,
     pub password: ::std::string::String,
-    pub mfa_type: crate::Nullable<crate::models::MfaType>,
-    pub auth_config_id: crate::Nullable<::std::string::String>,
+    pub mfa_type: ::cloudtower_runtime::Nullable<crate::models::MfaType>,
+    pub auth_config_id: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 impl ::std::fmt::Debug for LoginInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -110,10 +110,10 @@ impl ::std::fmt::Debug for LoginInput {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Decode for LoginInput {
+impl ::cloudtower_runtime::codec::Decode for LoginInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("LoginInput")?;
@@ -138,8 +138,8 @@ impl crate::codec::Decode for LoginInput {
         ::std::result::Result::Ok(out)
     }
 }
-impl crate::codec::Encode for LoginInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LoginInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("username", &self.username);
         e.field("source", &self.source);
@@ -161,10 +161,10 @@ impl ::std::fmt::Debug for LoginResponse {
         debug.finish()
     }
 }
-impl crate::codec::Decode for LoginResponse {
+impl ::cloudtower_runtime::codec::Decode for LoginResponse {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("LoginResponse")?;
@@ -183,8 +183,8 @@ impl crate::codec::Decode for LoginResponse {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for LoginResponse {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LoginResponse {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("token", &self.token);
         e.end_object();
@@ -232,15 +232,15 @@ impl ::std::fmt::Display for MfaType {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Decode for MfaType {
+impl ::cloudtower_runtime::codec::Decode for MfaType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
-impl crate::codec::Encode for MfaType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MfaType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -251,10 +251,10 @@ pub struct NestedAggregateUser {
     pub count: i32,
 }
 #[cfg(feature = "user")]
-impl crate::codec::Decode for NestedAggregateUser {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateUser {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateUser")?;
@@ -274,8 +274,8 @@ impl crate::codec::Decode for NestedAggregateUser {
 }
 #[cfg(feature = "user")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateUser {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateUser {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -291,10 +291,10 @@ pub struct NestedPasswordRecoverQa {
     >,
 }
 #[cfg(feature = "user")]
-impl crate::codec::Decode for NestedPasswordRecoverQa {
+impl ::cloudtower_runtime::codec::Decode for NestedPasswordRecoverQa {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedPasswordRecoverQa")?;
@@ -315,8 +315,8 @@ impl crate::codec::Decode for NestedPasswordRecoverQa {
 }
 #[cfg(feature = "user")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedPasswordRecoverQa {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedPasswordRecoverQa {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("enabled", &self.enabled);
         e.field("items", &self.items);
@@ -330,10 +330,10 @@ pub struct NestedPasswordReoverQaItem {
     pub question: ::std::string::String,
 }
 #[cfg(feature = "user")]
-impl crate::codec::Decode for NestedPasswordReoverQaItem {
+impl ::cloudtower_runtime::codec::Decode for NestedPasswordReoverQaItem {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedPasswordReoverQaItem")?;
@@ -353,8 +353,8 @@ impl crate::codec::Decode for NestedPasswordReoverQaItem {
 }
 #[cfg(feature = "user")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedPasswordReoverQaItem {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedPasswordReoverQaItem {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("question", &self.question);
         e.end_object();
@@ -368,10 +368,10 @@ pub struct NestedUserRoleNext {
     pub name: ::std::string::String,
 }
 #[cfg(feature = "user")]
-impl crate::codec::Decode for NestedUserRoleNext {
+impl ::cloudtower_runtime::codec::Decode for NestedUserRoleNext {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedUserRoleNext")?;
@@ -395,8 +395,8 @@ impl crate::codec::Decode for NestedUserRoleNext {
 }
 #[cfg(feature = "user")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedUserRoleNext {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedUserRoleNext {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.required_field("name", &self.name);
@@ -419,10 +419,10 @@ impl ::std::fmt::Debug for RootUserCreationParams {
 }
 #[cfg(feature = "user")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for RootUserCreationParams {
+impl ::cloudtower_runtime::codec::Decode for RootUserCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("RootUserCreationParams")?;
@@ -441,8 +441,8 @@ impl crate::codec::Decode for RootUserCreationParams {
     }
 }
 #[cfg(feature = "user")]
-impl crate::codec::Encode for RootUserCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for RootUserCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("password", &self.password);
         e.end_object();
@@ -471,10 +471,10 @@ pub struct User {
     pub username: ::std::string::String,
 }
 #[cfg(feature = "user")]
-impl crate::codec::Decode for User {
+impl ::cloudtower_runtime::codec::Decode for User {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("User")?;
@@ -533,8 +533,8 @@ impl crate::codec::Decode for User {
 }
 #[cfg(feature = "user")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for User {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for User {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("auth_config_id", &self.auth_config_id);
         e.required_field("display_username", &self.display_username);
@@ -561,10 +561,10 @@ pub struct UserConnection {
     pub aggregate: crate::models::NestedAggregateUser,
 }
 #[cfg(feature = "user")]
-impl crate::codec::Decode for UserConnection {
+impl ::cloudtower_runtime::codec::Decode for UserConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("UserConnection")?;
@@ -584,8 +584,8 @@ impl crate::codec::Decode for UserConnection {
 }
 #[cfg(feature = "user")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for UserConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UserConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -625,10 +625,10 @@ impl ::std::fmt::Debug for UserCreationParams {
 }
 #[cfg(feature = "user")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UserCreationParams {
+impl ::cloudtower_runtime::codec::Decode for UserCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("UserCreationParams")?;
@@ -662,8 +662,8 @@ impl crate::codec::Decode for UserCreationParams {
     }
 }
 #[cfg(feature = "user")]
-impl crate::codec::Encode for UserCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UserCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("auth_config_id", &self.auth_config_id);
         e.field("ldap_dn", &self.ldap_dn);
@@ -686,10 +686,10 @@ pub struct UserDeletionParams {
 }
 #[cfg(feature = "user")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UserDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for UserDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("UserDeletionParams")?;
@@ -708,8 +708,8 @@ impl crate::codec::Decode for UserDeletionParams {
     }
 }
 #[cfg(feature = "user")]
-impl crate::codec::Encode for UserDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UserDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -724,10 +724,10 @@ pub struct UserUpdationParams {
 }
 #[cfg(feature = "user")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UserUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for UserUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("UserUpdationParams")?;
@@ -750,8 +750,8 @@ impl crate::codec::Decode for UserUpdationParams {
     }
 }
 #[cfg(feature = "user")]
-impl crate::codec::Encode for UserUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UserUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -763,8 +763,8 @@ impl crate::codec::Encode for UserUpdationParams {
 #[derive(Clone, Default, PartialEq)]
 pub struct UserUpdationParamsData {
     pub internal: ::std::option::Option<bool>,
-    pub mobile_phone: crate::Nullable<::std::string::String>,
-    pub email_address: crate::Nullable<::std::string::String>,
+    pub mobile_phone: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub email_address: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub role_id: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
     pub password: ::std::option::Option<::std::string::String>,
@@ -786,10 +786,10 @@ impl ::std::fmt::Debug for UserUpdationParamsData {
 }
 #[cfg(feature = "user")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UserUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for UserUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("UserUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -809,8 +809,8 @@ impl crate::codec::Decode for UserUpdationParamsData {
     }
 }
 #[cfg(feature = "user")]
-impl crate::codec::Encode for UserUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UserUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("internal", &self.internal);
         e.field("mobile_phone", &self.mobile_phone);
@@ -822,7 +822,7 @@ impl crate::codec::Encode for UserUpdationParamsData {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-root-user` (operation `CreateRootUser`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -832,11 +832,11 @@ impl crate::Client {
         body: &crate::models::RootUserCreationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            crate::WithTask<crate::models::User>,
-            crate::Error,
+            ::cloudtower_runtime::WithTask<crate::models::User>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-root-user", body)
+        let request = ::cloudtower_runtime::ApiRequest::json("create-root-user", body)
             .anonymous();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
@@ -850,11 +850,11 @@ impl crate::Client {
         body: &[crate::models::UserCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::User>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::User>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-user", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-user", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -867,11 +867,11 @@ impl crate::Client {
         body: &crate::models::UserDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteUser>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteUser>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-user", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-user", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -882,9 +882,9 @@ impl crate::Client {
     pub fn get_my_info(
         &self,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::User, crate::Error>,
+        Output = ::std::result::Result<crate::models::User, ::cloudtower_runtime::Error>,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::empty("get-my-info");
+        let request = ::cloudtower_runtime::ApiRequest::empty("get-my-info").read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -898,10 +898,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::User>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-users", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-users", body).read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -913,9 +913,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetUsersConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::UserConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::UserConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-users-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-users-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -927,11 +934,11 @@ impl crate::Client {
         body: &crate::models::LoginInput,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            crate::WithTask<crate::models::LoginResponse>,
-            crate::Error,
+            ::cloudtower_runtime::WithTask<crate::models::LoginResponse>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("login", body).anonymous();
+        let request = ::cloudtower_runtime::ApiRequest::json("login", body).anonymous();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -944,20 +951,71 @@ impl crate::Client {
         body: &crate::models::UserUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::User>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::User>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-user", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-user", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "user")]
-crate::pagination::list_request!(GetUsersRequestBody => User, get_users);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetUsersRequestBody {
+    type Item = crate::models::User;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-users", self).read()
+    }
+}
 #[cfg(feature = "user")]
-crate::pagination::count_request!(
-    GetUsersRequestBody => GetUsersConnectionRequestBody, get_users_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetUsersRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetUsersConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-users-connection", &counter).read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::UserConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "user")]
-crate::pagination::reread_by_id!(User => GetUsersRequestBody, UserWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::User {
+    type Request = crate::models::GetUsersRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetUsersRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UserWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

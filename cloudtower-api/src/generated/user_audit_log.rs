@@ -6,20 +6,22 @@
 #[cfg(feature = "user-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUserAuditLogsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::UserAuditLogOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::UserAuditLogWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::UserAuditLogOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::UserAuditLogWhereInput>,
 }
 #[cfg(feature = "user-audit-log")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetUserAuditLogsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetUserAuditLogsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetUserAuditLogsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +41,8 @@ impl crate::codec::Decode for GetUserAuditLogsConnectionRequestBody {
     }
 }
 #[cfg(feature = "user-audit-log")]
-impl crate::codec::Encode for GetUserAuditLogsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetUserAuditLogsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -59,10 +61,10 @@ pub struct NestedAggregateUserAuditLog {
     pub count: i32,
 }
 #[cfg(feature = "user-audit-log")]
-impl crate::codec::Decode for NestedAggregateUserAuditLog {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateUserAuditLog {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateUserAuditLog")?;
@@ -82,8 +84,8 @@ impl crate::codec::Decode for NestedAggregateUserAuditLog {
 }
 #[cfg(feature = "user-audit-log")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateUserAuditLog {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateUserAuditLog {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -109,10 +111,10 @@ pub struct UserAuditLog {
     pub username: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "user-audit-log")]
-impl crate::codec::Decode for UserAuditLog {
+impl ::cloudtower_runtime::codec::Decode for UserAuditLog {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("UserAuditLog")?;
@@ -161,8 +163,8 @@ impl crate::codec::Decode for UserAuditLog {
 }
 #[cfg(feature = "user-audit-log")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for UserAuditLog {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UserAuditLog {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("action", &self.action);
         e.field("auth_type", &self.auth_type);
@@ -188,10 +190,10 @@ pub struct UserAuditLogConnection {
     pub aggregate: crate::models::NestedAggregateUserAuditLog,
 }
 #[cfg(feature = "user-audit-log")]
-impl crate::codec::Decode for UserAuditLogConnection {
+impl ::cloudtower_runtime::codec::Decode for UserAuditLogConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("UserAuditLogConnection")?;
@@ -211,8 +213,8 @@ impl crate::codec::Decode for UserAuditLogConnection {
 }
 #[cfg(feature = "user-audit-log")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for UserAuditLogConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UserAuditLogConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -238,10 +240,10 @@ pub struct UserAuditLogCreationParams {
 }
 #[cfg(feature = "user-audit-log")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UserAuditLogCreationParams {
+impl ::cloudtower_runtime::codec::Decode for UserAuditLogCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("UserAuditLogCreationParams")?;
@@ -288,8 +290,8 @@ impl crate::codec::Decode for UserAuditLogCreationParams {
     }
 }
 #[cfg(feature = "user-audit-log")]
-impl crate::codec::Encode for UserAuditLogCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UserAuditLogCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("api_key_name", &self.api_key_name);
         e.field("id", &self.id);
@@ -316,10 +318,10 @@ pub struct UserAuditLogMessage {
 }
 #[cfg(feature = "user-audit-log")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UserAuditLogMessage {
+impl ::cloudtower_runtime::codec::Decode for UserAuditLogMessage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("UserAuditLogMessage")?;
@@ -342,15 +344,15 @@ impl crate::codec::Decode for UserAuditLogMessage {
     }
 }
 #[cfg(feature = "user-audit-log")]
-impl crate::codec::Encode for UserAuditLogMessage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UserAuditLogMessage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("en-US", &self.en_us);
         e.required_field("zh-CN", &self.zh_cn);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-user-audit-log` (operation `CreateUserAuditLog`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -360,11 +362,14 @@ impl crate::Client {
         body: &[crate::models::UserAuditLogCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::UserAuditLog>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::UserAuditLog>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-user-audit-log", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-user-audit-log",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -378,10 +383,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::UserAuditLog>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-user-audit-logs", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-user-audit-logs", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -395,27 +401,78 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::UserAuditLogConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-user-audit-logs-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-user-audit-logs-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "user-audit-log")]
-crate::pagination::list_request!(
-    GetUserAuditLogsRequestBody => UserAuditLog, get_user_audit_logs
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetUserAuditLogsRequestBody {
+    type Item = crate::models::UserAuditLog;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-user-audit-logs", self).read()
+    }
+}
 #[cfg(feature = "user-audit-log")]
-crate::pagination::count_request!(
-    GetUserAuditLogsRequestBody => GetUserAuditLogsConnectionRequestBody,
-    get_user_audit_logs_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetUserAuditLogsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetUserAuditLogsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-user-audit-logs-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::UserAuditLogConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "user-audit-log")]
-crate::pagination::reread_by_id!(
-    UserAuditLog => GetUserAuditLogsRequestBody, UserAuditLogWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::UserAuditLog {
+    type Request = crate::models::GetUserAuditLogsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetUserAuditLogsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UserAuditLogWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

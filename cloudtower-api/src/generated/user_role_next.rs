@@ -9,10 +9,10 @@ pub struct DeleteRole {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "user-role-next")]
-impl crate::codec::Decode for DeleteRole {
+impl ::cloudtower_runtime::codec::Decode for DeleteRole {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteRole")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteRole {
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteRole {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteRole {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,22 @@ impl crate::codec::Encode for DeleteRole {
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUserRoleNextsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::UserRoleNextOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::UserRoleNextWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::UserRoleNextOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::UserRoleNextWhereInput>,
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetUserRoleNextsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetUserRoleNextsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetUserRoleNextsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +78,8 @@ impl crate::codec::Decode for GetUserRoleNextsConnectionRequestBody {
     }
 }
 #[cfg(feature = "user-role-next")]
-impl crate::codec::Encode for GetUserRoleNextsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetUserRoleNextsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,20 +95,22 @@ impl crate::codec::Encode for GetUserRoleNextsConnectionRequestBody {
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUserRoleNextsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::UserRoleNextOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::UserRoleNextWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::UserRoleNextOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::UserRoleNextWhereInput>,
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetUserRoleNextsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetUserRoleNextsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetUserRoleNextsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -126,8 +130,8 @@ impl crate::codec::Decode for GetUserRoleNextsRequestBody {
     }
 }
 #[cfg(feature = "user-role-next")]
-impl crate::codec::Encode for GetUserRoleNextsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetUserRoleNextsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -146,10 +150,10 @@ pub struct NestedAggregateUserRoleNext {
     pub count: i32,
 }
 #[cfg(feature = "user-role-next")]
-impl crate::codec::Decode for NestedAggregateUserRoleNext {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateUserRoleNext {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateUserRoleNext")?;
@@ -169,8 +173,8 @@ impl crate::codec::Decode for NestedAggregateUserRoleNext {
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateUserRoleNext {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateUserRoleNext {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -1146,16 +1150,16 @@ impl ::std::fmt::Display for RoleAction {
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for RoleAction {
+impl ::cloudtower_runtime::codec::Decode for RoleAction {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "user-role-next")]
-impl crate::codec::Encode for RoleAction {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for RoleAction {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1168,10 +1172,10 @@ pub struct RoleCreationParams {
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for RoleCreationParams {
+impl ::cloudtower_runtime::codec::Decode for RoleCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("RoleCreationParams")?;
@@ -1194,8 +1198,8 @@ impl crate::codec::Decode for RoleCreationParams {
     }
 }
 #[cfg(feature = "user-role-next")]
-impl crate::codec::Encode for RoleCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for RoleCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("actions", &self.actions);
         e.required_field("name", &self.name);
@@ -1210,10 +1214,10 @@ pub struct RoleDeletionParams {
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for RoleDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for RoleDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("RoleDeletionParams")?;
@@ -1232,8 +1236,8 @@ impl crate::codec::Decode for RoleDeletionParams {
     }
 }
 #[cfg(feature = "user-role-next")]
-impl crate::codec::Encode for RoleDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for RoleDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -1248,10 +1252,10 @@ pub struct RoleUpdationParams {
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for RoleUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for RoleUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("RoleUpdationParams")?;
@@ -1274,8 +1278,8 @@ impl crate::codec::Decode for RoleUpdationParams {
     }
 }
 #[cfg(feature = "user-role-next")]
-impl crate::codec::Encode for RoleUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for RoleUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -1291,10 +1295,10 @@ pub struct RoleUpdationParamsData {
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for RoleUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for RoleUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("RoleUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1309,8 +1313,8 @@ impl crate::codec::Decode for RoleUpdationParamsData {
     }
 }
 #[cfg(feature = "user-role-next")]
-impl crate::codec::Encode for RoleUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for RoleUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("actions", &self.actions);
         e.field("name", &self.name);
@@ -1329,10 +1333,10 @@ pub struct UserRoleNext {
     pub users: ::std::option::Option<::std::vec::Vec<crate::models::NestedUser>>,
 }
 #[cfg(feature = "user-role-next")]
-impl crate::codec::Decode for UserRoleNext {
+impl ::cloudtower_runtime::codec::Decode for UserRoleNext {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("UserRoleNext")?;
@@ -1366,8 +1370,8 @@ impl crate::codec::Decode for UserRoleNext {
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for UserRoleNext {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UserRoleNext {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("actions", &self.actions);
         e.required_field("id", &self.id);
@@ -1385,10 +1389,10 @@ pub struct UserRoleNextConnection {
     pub aggregate: crate::models::NestedAggregateUserRoleNext,
 }
 #[cfg(feature = "user-role-next")]
-impl crate::codec::Decode for UserRoleNextConnection {
+impl ::cloudtower_runtime::codec::Decode for UserRoleNextConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("UserRoleNextConnection")?;
@@ -1408,8 +1412,8 @@ impl crate::codec::Decode for UserRoleNextConnection {
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for UserRoleNextConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UserRoleNextConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -1495,16 +1499,16 @@ impl ::std::fmt::Display for UserRoleNextOrderByInput {
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UserRoleNextOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for UserRoleNextOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "user-role-next")]
-impl crate::codec::Encode for UserRoleNextOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UserRoleNextOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1512,57 +1516,79 @@ impl crate::codec::Encode for UserRoleNextOrderByInput {
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserRoleNextWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::UserRoleNextWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::UserRoleNextWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::UserRoleNextWhereInput>>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub platform: crate::Nullable<crate::models::UserRolePlatform>,
-    pub platform_in: crate::Nullable<::std::vec::Vec<crate::models::UserRolePlatform>>,
-    pub platform_not: crate::Nullable<crate::models::UserRolePlatform>,
-    pub platform_not_in: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::UserRoleNextWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::UserRoleNextWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::UserRoleNextWhereInput>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub platform: ::cloudtower_runtime::Nullable<crate::models::UserRolePlatform>,
+    pub platform_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::UserRolePlatform>,
     >,
-    pub preset: crate::Nullable<crate::models::UserRolePreset>,
-    pub preset_in: crate::Nullable<::std::vec::Vec<crate::models::UserRolePreset>>,
-    pub preset_not: crate::Nullable<crate::models::UserRolePreset>,
-    pub preset_not_in: crate::Nullable<::std::vec::Vec<crate::models::UserRolePreset>>,
-    pub users_every: crate::Nullable<crate::Related<crate::models::UserWhereInput>>,
-    pub users_none: crate::Nullable<crate::Related<crate::models::UserWhereInput>>,
-    pub users_some: crate::Nullable<crate::Related<crate::models::UserWhereInput>>,
+    pub platform_not: ::cloudtower_runtime::Nullable<crate::models::UserRolePlatform>,
+    pub platform_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::UserRolePlatform>,
+    >,
+    pub preset: ::cloudtower_runtime::Nullable<crate::models::UserRolePreset>,
+    pub preset_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::UserRolePreset>,
+    >,
+    pub preset_not: ::cloudtower_runtime::Nullable<crate::models::UserRolePreset>,
+    pub preset_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::UserRolePreset>,
+    >,
+    pub users_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::UserWhereInput>,
+    >,
+    pub users_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::UserWhereInput>,
+    >,
+    pub users_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::UserWhereInput>,
+    >,
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UserRoleNextWhereInput {
+impl ::cloudtower_runtime::codec::Decode for UserRoleNextWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("UserRoleNextWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1633,8 +1659,8 @@ impl crate::codec::Decode for UserRoleNextWhereInput {
     }
 }
 #[cfg(feature = "user-role-next")]
-impl crate::codec::Encode for UserRoleNextWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UserRoleNextWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1727,16 +1753,16 @@ impl ::std::fmt::Display for UserRolePlatform {
     }
 }
 #[cfg(feature = "user-role-next")]
-impl crate::codec::Decode for UserRolePlatform {
+impl ::cloudtower_runtime::codec::Decode for UserRolePlatform {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "user-role-next")]
-impl crate::codec::Encode for UserRolePlatform {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UserRolePlatform {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1814,20 +1840,20 @@ impl ::std::fmt::Display for UserRolePreset {
     }
 }
 #[cfg(feature = "user-role-next")]
-impl crate::codec::Decode for UserRolePreset {
+impl ::cloudtower_runtime::codec::Decode for UserRolePreset {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "user-role-next")]
-impl crate::codec::Encode for UserRolePreset {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UserRolePreset {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-role` (operation `CreateRole`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1837,11 +1863,11 @@ impl crate::Client {
         body: &[crate::models::RoleCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::UserRoleNext>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::UserRoleNext>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-role", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-role", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1854,11 +1880,11 @@ impl crate::Client {
         body: &crate::models::RoleDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteRole>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteRole>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-role", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-role", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1872,10 +1898,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::UserRoleNext>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-user-role-nexts", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-user-role-nexts", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1889,13 +1916,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::UserRoleNextConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-user-role-nexts-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-user-role-nexts-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1908,25 +1936,75 @@ impl crate::Client {
         body: &crate::models::RoleUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::UserRoleNext>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::UserRoleNext>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-role", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-role", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "user-role-next")]
-crate::pagination::list_request!(
-    GetUserRoleNextsRequestBody => UserRoleNext, get_user_role_nexts
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetUserRoleNextsRequestBody {
+    type Item = crate::models::UserRoleNext;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-user-role-nexts", self).read()
+    }
+}
 #[cfg(feature = "user-role-next")]
-crate::pagination::count_request!(
-    GetUserRoleNextsRequestBody => GetUserRoleNextsConnectionRequestBody,
-    get_user_role_nexts_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetUserRoleNextsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetUserRoleNextsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-user-role-nexts-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::UserRoleNextConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "user-role-next")]
-crate::pagination::reread_by_id!(
-    UserRoleNext => GetUserRoleNextsRequestBody, UserRoleNextWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::UserRoleNext {
+    type Request = crate::models::GetUserRoleNextsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetUserRoleNextsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UserRoleNextWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

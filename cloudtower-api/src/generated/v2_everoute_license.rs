@@ -52,16 +52,16 @@ impl ::std::fmt::Display for EverouteFeatureType {
     }
 }
 #[cfg(feature = "v2-everoute-license")]
-impl crate::codec::Decode for EverouteFeatureType {
+impl ::cloudtower_runtime::codec::Decode for EverouteFeatureType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "v2-everoute-license")]
-impl crate::codec::Encode for EverouteFeatureType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EverouteFeatureType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -111,16 +111,16 @@ impl ::std::fmt::Display for EverouteLicensePricingType {
     }
 }
 #[cfg(feature = "v2-everoute-license")]
-impl crate::codec::Decode for EverouteLicensePricingType {
+impl ::cloudtower_runtime::codec::Decode for EverouteLicensePricingType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "v2-everoute-license")]
-impl crate::codec::Encode for EverouteLicensePricingType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for EverouteLicensePricingType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -128,20 +128,24 @@ impl crate::codec::Encode for EverouteLicensePricingType {
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetV2EverouteLicensesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::V2EverouteLicenseOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::V2EverouteLicenseWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::V2EverouteLicenseOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::V2EverouteLicenseWhereInput,
+    >,
 }
 #[cfg(feature = "v2-everoute-license")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetV2EverouteLicensesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetV2EverouteLicensesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetV2EverouteLicensesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -161,8 +165,8 @@ impl crate::codec::Decode for GetV2EverouteLicensesConnectionRequestBody {
     }
 }
 #[cfg(feature = "v2-everoute-license")]
-impl crate::codec::Encode for GetV2EverouteLicensesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetV2EverouteLicensesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -178,20 +182,24 @@ impl crate::codec::Encode for GetV2EverouteLicensesConnectionRequestBody {
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetV2EverouteLicensesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::V2EverouteLicenseOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::V2EverouteLicenseWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::V2EverouteLicenseOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::V2EverouteLicenseWhereInput,
+    >,
 }
 #[cfg(feature = "v2-everoute-license")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetV2EverouteLicensesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetV2EverouteLicensesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetV2EverouteLicensesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -211,8 +219,8 @@ impl crate::codec::Decode for GetV2EverouteLicensesRequestBody {
     }
 }
 #[cfg(feature = "v2-everoute-license")]
-impl crate::codec::Encode for GetV2EverouteLicensesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetV2EverouteLicensesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -231,10 +239,10 @@ pub struct NestedAggregateV2EverouteLicense {
     pub count: i32,
 }
 #[cfg(feature = "v2-everoute-license")]
-impl crate::codec::Decode for NestedAggregateV2EverouteLicense {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateV2EverouteLicense {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateV2EverouteLicense")?;
@@ -254,8 +262,8 @@ impl crate::codec::Decode for NestedAggregateV2EverouteLicense {
 }
 #[cfg(feature = "v2-everoute-license")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateV2EverouteLicense {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateV2EverouteLicense {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -282,10 +290,10 @@ pub struct V2EverouteLicense {
     pub version: i32,
 }
 #[cfg(feature = "v2-everoute-license")]
-impl crate::codec::Decode for V2EverouteLicense {
+impl ::cloudtower_runtime::codec::Decode for V2EverouteLicense {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 10];
         let mut key = d.first_key("V2EverouteLicense")?;
@@ -363,8 +371,8 @@ impl crate::codec::Decode for V2EverouteLicense {
 }
 #[cfg(feature = "v2-everoute-license")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for V2EverouteLicense {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for V2EverouteLicense {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("code", &self.code);
         e.required_field("expire_date", &self.expire_date);
@@ -391,10 +399,10 @@ pub struct V2EverouteLicenseConnection {
     pub aggregate: crate::models::NestedAggregateV2EverouteLicense,
 }
 #[cfg(feature = "v2-everoute-license")]
-impl crate::codec::Decode for V2EverouteLicenseConnection {
+impl ::cloudtower_runtime::codec::Decode for V2EverouteLicenseConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("V2EverouteLicenseConnection")?;
@@ -414,8 +422,8 @@ impl crate::codec::Decode for V2EverouteLicenseConnection {
 }
 #[cfg(feature = "v2-everoute-license")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for V2EverouteLicenseConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for V2EverouteLicenseConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -611,16 +619,16 @@ impl ::std::fmt::Display for V2EverouteLicenseOrderByInput {
 }
 #[cfg(feature = "v2-everoute-license")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for V2EverouteLicenseOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for V2EverouteLicenseOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "v2-everoute-license")]
-impl crate::codec::Encode for V2EverouteLicenseOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for V2EverouteLicenseOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -628,160 +636,192 @@ impl crate::codec::Encode for V2EverouteLicenseOrderByInput {
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct V2EverouteLicenseWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::V2EverouteLicenseWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::V2EverouteLicenseWhereInput>,
     >,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::V2EverouteLicenseWhereInput>>,
-    pub code: crate::Nullable<::std::string::String>,
-    pub code_contains: crate::Nullable<::std::string::String>,
-    pub code_ends_with: crate::Nullable<::std::string::String>,
-    pub code_gt: crate::Nullable<::std::string::String>,
-    pub code_gte: crate::Nullable<::std::string::String>,
-    pub code_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub code_lt: crate::Nullable<::std::string::String>,
-    pub code_lte: crate::Nullable<::std::string::String>,
-    pub code_not: crate::Nullable<::std::string::String>,
-    pub code_not_contains: crate::Nullable<::std::string::String>,
-    pub code_not_ends_with: crate::Nullable<::std::string::String>,
-    pub code_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub code_not_starts_with: crate::Nullable<::std::string::String>,
-    pub code_starts_with: crate::Nullable<::std::string::String>,
-    pub expire_date: crate::Nullable<::std::string::String>,
-    pub expire_date_gt: crate::Nullable<::std::string::String>,
-    pub expire_date_gte: crate::Nullable<::std::string::String>,
-    pub expire_date_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub expire_date_lt: crate::Nullable<::std::string::String>,
-    pub expire_date_lte: crate::Nullable<::std::string::String>,
-    pub expire_date_not: crate::Nullable<::std::string::String>,
-    pub expire_date_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub feature_type: crate::Nullable<crate::models::EverouteFeatureType>,
-    pub feature_type_in: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::V2EverouteLicenseWhereInput>,
+    >,
+    pub code: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub code_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub code_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub code_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub expire_date: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub expire_date_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub expire_date_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub expire_date_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub expire_date_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub expire_date_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub expire_date_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub expire_date_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub feature_type: ::cloudtower_runtime::Nullable<crate::models::EverouteFeatureType>,
+    pub feature_type_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EverouteFeatureType>,
     >,
-    pub feature_type_not: crate::Nullable<crate::models::EverouteFeatureType>,
-    pub feature_type_not_in: crate::Nullable<
+    pub feature_type_not: ::cloudtower_runtime::Nullable<
+        crate::models::EverouteFeatureType,
+    >,
+    pub feature_type_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EverouteFeatureType>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub max_socket_num: crate::Nullable<i32>,
-    pub max_socket_num_gt: crate::Nullable<i32>,
-    pub max_socket_num_gte: crate::Nullable<i32>,
-    pub max_socket_num_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub max_socket_num_lt: crate::Nullable<i32>,
-    pub max_socket_num_lte: crate::Nullable<i32>,
-    pub max_socket_num_not: crate::Nullable<i32>,
-    pub max_socket_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub max_vcpu_num: crate::Nullable<i32>,
-    pub max_vcpu_num_gt: crate::Nullable<i32>,
-    pub max_vcpu_num_gte: crate::Nullable<i32>,
-    pub max_vcpu_num_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub max_vcpu_num_lt: crate::Nullable<i32>,
-    pub max_vcpu_num_lte: crate::Nullable<i32>,
-    pub max_vcpu_num_not: crate::Nullable<i32>,
-    pub max_vcpu_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub max_vm_num: crate::Nullable<i32>,
-    pub max_vm_num_gt: crate::Nullable<i32>,
-    pub max_vm_num_gte: crate::Nullable<i32>,
-    pub max_vm_num_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub max_vm_num_lt: crate::Nullable<i32>,
-    pub max_vm_num_lte: crate::Nullable<i32>,
-    pub max_vm_num_not: crate::Nullable<i32>,
-    pub max_vm_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub max_vpc_socket_num: crate::Nullable<i32>,
-    pub max_vpc_socket_num_gt: crate::Nullable<i32>,
-    pub max_vpc_socket_num_gte: crate::Nullable<i32>,
-    pub max_vpc_socket_num_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub max_vpc_socket_num_lt: crate::Nullable<i32>,
-    pub max_vpc_socket_num_lte: crate::Nullable<i32>,
-    pub max_vpc_socket_num_not: crate::Nullable<i32>,
-    pub max_vpc_socket_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub pricing_type: crate::Nullable<crate::models::EverouteLicensePricingType>,
-    pub pricing_type_in: crate::Nullable<
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub max_socket_num: ::cloudtower_runtime::Nullable<i32>,
+    pub max_socket_num_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub max_socket_num_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub max_socket_num_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub max_socket_num_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub max_socket_num_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub max_socket_num_not: ::cloudtower_runtime::Nullable<i32>,
+    pub max_socket_num_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub max_vcpu_num: ::cloudtower_runtime::Nullable<i32>,
+    pub max_vcpu_num_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub max_vcpu_num_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub max_vcpu_num_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub max_vcpu_num_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub max_vcpu_num_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub max_vcpu_num_not: ::cloudtower_runtime::Nullable<i32>,
+    pub max_vcpu_num_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub max_vm_num: ::cloudtower_runtime::Nullable<i32>,
+    pub max_vm_num_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub max_vm_num_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub max_vm_num_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub max_vm_num_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub max_vm_num_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub max_vm_num_not: ::cloudtower_runtime::Nullable<i32>,
+    pub max_vm_num_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub max_vpc_socket_num: ::cloudtower_runtime::Nullable<i32>,
+    pub max_vpc_socket_num_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub max_vpc_socket_num_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub max_vpc_socket_num_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub max_vpc_socket_num_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub max_vpc_socket_num_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub max_vpc_socket_num_not: ::cloudtower_runtime::Nullable<i32>,
+    pub max_vpc_socket_num_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub pricing_type: ::cloudtower_runtime::Nullable<
+        crate::models::EverouteLicensePricingType,
+    >,
+    pub pricing_type_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EverouteLicensePricingType>,
     >,
-    pub pricing_type_not: crate::Nullable<crate::models::EverouteLicensePricingType>,
-    pub pricing_type_not_in: crate::Nullable<
+    pub pricing_type_not: ::cloudtower_runtime::Nullable<
+        crate::models::EverouteLicensePricingType,
+    >,
+    pub pricing_type_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EverouteLicensePricingType>,
     >,
-    pub serial: crate::Nullable<::std::string::String>,
-    pub serial_contains: crate::Nullable<::std::string::String>,
-    pub serial_ends_with: crate::Nullable<::std::string::String>,
-    pub serial_gt: crate::Nullable<::std::string::String>,
-    pub serial_gte: crate::Nullable<::std::string::String>,
-    pub serial_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub serial_lt: crate::Nullable<::std::string::String>,
-    pub serial_lte: crate::Nullable<::std::string::String>,
-    pub serial_not: crate::Nullable<::std::string::String>,
-    pub serial_not_contains: crate::Nullable<::std::string::String>,
-    pub serial_not_ends_with: crate::Nullable<::std::string::String>,
-    pub serial_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub serial_not_starts_with: crate::Nullable<::std::string::String>,
-    pub serial_starts_with: crate::Nullable<::std::string::String>,
-    pub sign_date: crate::Nullable<::std::string::String>,
-    pub sign_date_gt: crate::Nullable<::std::string::String>,
-    pub sign_date_gte: crate::Nullable<::std::string::String>,
-    pub sign_date_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub sign_date_lt: crate::Nullable<::std::string::String>,
-    pub sign_date_lte: crate::Nullable<::std::string::String>,
-    pub sign_date_not: crate::Nullable<::std::string::String>,
-    pub sign_date_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub software_edition: crate::Nullable<crate::models::SoftwareEdition>,
-    pub software_edition_in: crate::Nullable<
+    pub serial: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub serial_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub serial_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub serial_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub sign_date: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub sign_date_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub sign_date_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub sign_date_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub sign_date_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub sign_date_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub sign_date_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub sign_date_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub software_edition: ::cloudtower_runtime::Nullable<crate::models::SoftwareEdition>,
+    pub software_edition_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SoftwareEdition>,
     >,
-    pub software_edition_not: crate::Nullable<crate::models::SoftwareEdition>,
-    pub software_edition_not_in: crate::Nullable<
+    pub software_edition_not: ::cloudtower_runtime::Nullable<
+        crate::models::SoftwareEdition,
+    >,
+    pub software_edition_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SoftwareEdition>,
     >,
-    pub r#type: crate::Nullable<crate::models::LicenseType>,
-    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::LicenseType>>,
-    pub type_not: crate::Nullable<crate::models::LicenseType>,
-    pub type_not_in: crate::Nullable<::std::vec::Vec<crate::models::LicenseType>>,
-    pub uid: crate::Nullable<::std::string::String>,
-    pub uid_contains: crate::Nullable<::std::string::String>,
-    pub uid_ends_with: crate::Nullable<::std::string::String>,
-    pub uid_gt: crate::Nullable<::std::string::String>,
-    pub uid_gte: crate::Nullable<::std::string::String>,
-    pub uid_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub uid_lt: crate::Nullable<::std::string::String>,
-    pub uid_lte: crate::Nullable<::std::string::String>,
-    pub uid_not: crate::Nullable<::std::string::String>,
-    pub uid_not_contains: crate::Nullable<::std::string::String>,
-    pub uid_not_ends_with: crate::Nullable<::std::string::String>,
-    pub uid_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub uid_not_starts_with: crate::Nullable<::std::string::String>,
-    pub uid_starts_with: crate::Nullable<::std::string::String>,
-    pub version: crate::Nullable<i32>,
-    pub version_gt: crate::Nullable<i32>,
-    pub version_gte: crate::Nullable<i32>,
-    pub version_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub version_lt: crate::Nullable<i32>,
-    pub version_lte: crate::Nullable<i32>,
-    pub version_not: crate::Nullable<i32>,
-    pub version_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub r#type: ::cloudtower_runtime::Nullable<crate::models::LicenseType>,
+    pub type_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::LicenseType>,
+    >,
+    pub type_not: ::cloudtower_runtime::Nullable<crate::models::LicenseType>,
+    pub type_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::LicenseType>,
+    >,
+    pub uid: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub uid_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub uid_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub uid_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub version: ::cloudtower_runtime::Nullable<i32>,
+    pub version_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub version_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub version_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub version_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub version_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub version_not: ::cloudtower_runtime::Nullable<i32>,
+    pub version_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
 }
 #[cfg(feature = "v2-everoute-license")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for V2EverouteLicenseWhereInput {
+impl ::cloudtower_runtime::codec::Decode for V2EverouteLicenseWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("V2EverouteLicenseWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1038,8 +1078,8 @@ impl crate::codec::Decode for V2EverouteLicenseWhereInput {
     }
 }
 #[cfg(feature = "v2-everoute-license")]
-impl crate::codec::Encode for V2EverouteLicenseWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for V2EverouteLicenseWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1175,7 +1215,7 @@ impl crate::codec::Encode for V2EverouteLicenseWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-v-2-everoute-licenses-connection` (operation `GetV2EverouteLicensesConnection`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1186,13 +1226,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::V2EverouteLicenseConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-v-2-everoute-licenses-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-v-2-everoute-licenses-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1206,24 +1247,80 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::V2EverouteLicense>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-v2-everoute-licenses", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-v2-everoute-licenses",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "v2-everoute-license")]
-crate::pagination::list_request!(
-    GetV2EverouteLicensesRequestBody => V2EverouteLicense, get_v2_everoute_licenses
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetV2EverouteLicensesRequestBody {
+    type Item = crate::models::V2EverouteLicense;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-v2-everoute-licenses", self).read()
+    }
+}
 #[cfg(feature = "v2-everoute-license")]
-crate::pagination::count_request!(
-    GetV2EverouteLicensesRequestBody => GetV2EverouteLicensesConnectionRequestBody,
-    get_v2_everoute_licenses_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetV2EverouteLicensesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetV2EverouteLicensesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-v-2-everoute-licenses-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::V2EverouteLicenseConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "v2-everoute-license")]
-crate::pagination::reread_by_id!(
-    V2EverouteLicense => GetV2EverouteLicensesRequestBody, V2EverouteLicenseWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::V2EverouteLicense {
+    type Request = crate::models::GetV2EverouteLicensesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetV2EverouteLicensesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::V2EverouteLicenseWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -10,10 +10,10 @@ pub struct CreateVcenterAccountParams {
 }
 #[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for CreateVcenterAccountParams {
+impl ::cloudtower_runtime::codec::Decode for CreateVcenterAccountParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("CreateVcenterAccountParams")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for CreateVcenterAccountParams {
     }
 }
 #[cfg(feature = "vcenter-account")]
-impl crate::codec::Encode for CreateVcenterAccountParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CreateVcenterAccountParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.end_object();
@@ -63,10 +63,10 @@ impl ::std::fmt::Debug for CreateVcenterAccountParamsData {
 }
 #[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for CreateVcenterAccountParamsData {
+impl ::cloudtower_runtime::codec::Decode for CreateVcenterAccountParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("CreateVcenterAccountParamsData")?;
@@ -105,8 +105,8 @@ impl crate::codec::Decode for CreateVcenterAccountParamsData {
     }
 }
 #[cfg(feature = "vcenter-account")]
-impl crate::codec::Encode for CreateVcenterAccountParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CreateVcenterAccountParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("port", &self.port);
         e.required_field("password", &self.password);
@@ -120,20 +120,22 @@ impl crate::codec::Encode for CreateVcenterAccountParamsData {
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVcenterAccountsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VcenterAccountOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VcenterAccountWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::VcenterAccountOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VcenterAccountWhereInput>,
 }
 #[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVcenterAccountsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVcenterAccountsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVcenterAccountsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -153,8 +155,8 @@ impl crate::codec::Decode for GetVcenterAccountsConnectionRequestBody {
     }
 }
 #[cfg(feature = "vcenter-account")]
-impl crate::codec::Encode for GetVcenterAccountsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVcenterAccountsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -170,20 +172,22 @@ impl crate::codec::Encode for GetVcenterAccountsConnectionRequestBody {
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVcenterAccountsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VcenterAccountOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VcenterAccountWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::VcenterAccountOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VcenterAccountWhereInput>,
 }
 #[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVcenterAccountsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVcenterAccountsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVcenterAccountsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -203,8 +207,8 @@ impl crate::codec::Decode for GetVcenterAccountsRequestBody {
     }
 }
 #[cfg(feature = "vcenter-account")]
-impl crate::codec::Encode for GetVcenterAccountsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVcenterAccountsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -223,10 +227,10 @@ pub struct NestedAggregateVcenterAccount {
     pub count: i32,
 }
 #[cfg(feature = "vcenter-account")]
-impl crate::codec::Decode for NestedAggregateVcenterAccount {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateVcenterAccount {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVcenterAccount")?;
@@ -246,8 +250,8 @@ impl crate::codec::Decode for NestedAggregateVcenterAccount {
 }
 #[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVcenterAccount {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateVcenterAccount {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -262,10 +266,10 @@ pub struct UpdateVcenterAccountParams {
 }
 #[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UpdateVcenterAccountParams {
+impl ::cloudtower_runtime::codec::Decode for UpdateVcenterAccountParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("UpdateVcenterAccountParams")?;
@@ -288,8 +292,8 @@ impl crate::codec::Decode for UpdateVcenterAccountParams {
     }
 }
 #[cfg(feature = "vcenter-account")]
-impl crate::codec::Encode for UpdateVcenterAccountParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UpdateVcenterAccountParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -318,10 +322,10 @@ impl ::std::fmt::Debug for UpdateVcenterAccountParamsData {
 }
 #[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UpdateVcenterAccountParamsData {
+impl ::cloudtower_runtime::codec::Decode for UpdateVcenterAccountParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("UpdateVcenterAccountParamsData")?;
@@ -356,8 +360,8 @@ impl crate::codec::Decode for UpdateVcenterAccountParamsData {
     }
 }
 #[cfg(feature = "vcenter-account")]
-impl crate::codec::Encode for UpdateVcenterAccountParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UpdateVcenterAccountParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("port", &self.port);
         e.required_field("password", &self.password);
@@ -379,10 +383,10 @@ pub struct VcenterAccount {
     pub username: ::std::string::String,
 }
 #[cfg(feature = "vcenter-account")]
-impl crate::codec::Decode for VcenterAccount {
+impl ::cloudtower_runtime::codec::Decode for VcenterAccount {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("VcenterAccount")?;
@@ -427,8 +431,8 @@ impl crate::codec::Decode for VcenterAccount {
 }
 #[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VcenterAccount {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VcenterAccount {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("cluster", &self.cluster);
         e.required_field("id", &self.id);
@@ -447,10 +451,10 @@ pub struct VcenterAccountConnection {
     pub aggregate: crate::models::NestedAggregateVcenterAccount,
 }
 #[cfg(feature = "vcenter-account")]
-impl crate::codec::Decode for VcenterAccountConnection {
+impl ::cloudtower_runtime::codec::Decode for VcenterAccountConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VcenterAccountConnection")?;
@@ -470,8 +474,8 @@ impl crate::codec::Decode for VcenterAccountConnection {
 }
 #[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VcenterAccountConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VcenterAccountConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -577,16 +581,16 @@ impl ::std::fmt::Display for VcenterAccountOrderByInput {
 }
 #[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VcenterAccountOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for VcenterAccountOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "vcenter-account")]
-impl crate::codec::Encode for VcenterAccountOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VcenterAccountOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -594,83 +598,103 @@ impl crate::codec::Encode for VcenterAccountOrderByInput {
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VcenterAccountWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::VcenterAccountWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::VcenterAccountWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::VcenterAccountWhereInput>>,
-    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub ip: crate::Nullable<::std::string::String>,
-    pub ip_contains: crate::Nullable<::std::string::String>,
-    pub ip_ends_with: crate::Nullable<::std::string::String>,
-    pub ip_gt: crate::Nullable<::std::string::String>,
-    pub ip_gte: crate::Nullable<::std::string::String>,
-    pub ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub ip_lt: crate::Nullable<::std::string::String>,
-    pub ip_lte: crate::Nullable<::std::string::String>,
-    pub ip_not: crate::Nullable<::std::string::String>,
-    pub ip_not_contains: crate::Nullable<::std::string::String>,
-    pub ip_not_ends_with: crate::Nullable<::std::string::String>,
-    pub ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub ip_not_starts_with: crate::Nullable<::std::string::String>,
-    pub ip_starts_with: crate::Nullable<::std::string::String>,
-    pub is_valid: crate::Nullable<bool>,
-    pub is_valid_not: crate::Nullable<bool>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub port: crate::Nullable<i32>,
-    pub port_gt: crate::Nullable<i32>,
-    pub port_gte: crate::Nullable<i32>,
-    pub port_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub port_lt: crate::Nullable<i32>,
-    pub port_lte: crate::Nullable<i32>,
-    pub port_not: crate::Nullable<i32>,
-    pub port_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub username: crate::Nullable<::std::string::String>,
-    pub username_contains: crate::Nullable<::std::string::String>,
-    pub username_ends_with: crate::Nullable<::std::string::String>,
-    pub username_gt: crate::Nullable<::std::string::String>,
-    pub username_gte: crate::Nullable<::std::string::String>,
-    pub username_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub username_lt: crate::Nullable<::std::string::String>,
-    pub username_lte: crate::Nullable<::std::string::String>,
-    pub username_not: crate::Nullable<::std::string::String>,
-    pub username_not_contains: crate::Nullable<::std::string::String>,
-    pub username_not_ends_with: crate::Nullable<::std::string::String>,
-    pub username_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub username_not_starts_with: crate::Nullable<::std::string::String>,
-    pub username_starts_with: crate::Nullable<::std::string::String>,
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::VcenterAccountWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::VcenterAccountWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::VcenterAccountWhereInput>,
+    >,
+    pub cluster: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ClusterWhereInput>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub ip_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub ip_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub is_valid: ::cloudtower_runtime::Nullable<bool>,
+    pub is_valid_not: ::cloudtower_runtime::Nullable<bool>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub port: ::cloudtower_runtime::Nullable<i32>,
+    pub port_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub port_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub port_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub port_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub port_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub port_not: ::cloudtower_runtime::Nullable<i32>,
+    pub port_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub username: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub username_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub username_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VcenterAccountWhereInput {
+impl ::cloudtower_runtime::codec::Decode for VcenterAccountWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VcenterAccountWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -799,8 +823,8 @@ impl crate::codec::Decode for VcenterAccountWhereInput {
     }
 }
 #[cfg(feature = "vcenter-account")]
-impl crate::codec::Encode for VcenterAccountWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VcenterAccountWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -879,15 +903,15 @@ impl crate::codec::Encode for VcenterAccountWhereInput {
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VcenterAccountWhereUniqueInput {
-    pub id: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VcenterAccountWhereUniqueInput {
+impl ::cloudtower_runtime::codec::Decode for VcenterAccountWhereUniqueInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VcenterAccountWhereUniqueInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -902,15 +926,15 @@ impl crate::codec::Decode for VcenterAccountWhereUniqueInput {
     }
 }
 #[cfg(feature = "vcenter-account")]
-impl crate::codec::Encode for VcenterAccountWhereUniqueInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VcenterAccountWhereUniqueInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("id", &self.id);
         e.field("local_id", &self.local_id);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-vcenter-account` (operation `CreateVcenterAccount`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -920,11 +944,14 @@ impl crate::Client {
         body: &crate::models::CreateVcenterAccountParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            crate::WithTask<crate::models::VcenterAccount>,
-            crate::Error,
+            ::cloudtower_runtime::WithTask<crate::models::VcenterAccount>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-vcenter-account", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-vcenter-account",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -938,10 +965,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VcenterAccount>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vcenter-accounts", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vcenter-accounts",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -955,13 +986,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::VcenterAccountConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-vcenter-accounts-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vcenter-accounts-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -974,25 +1006,79 @@ impl crate::Client {
         body: &crate::models::UpdateVcenterAccountParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            crate::WithTask<crate::models::VcenterAccount>,
-            crate::Error,
+            ::cloudtower_runtime::WithTask<crate::models::VcenterAccount>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-vcenter-account", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-vcenter-account",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "vcenter-account")]
-crate::pagination::list_request!(
-    GetVcenterAccountsRequestBody => VcenterAccount, get_vcenter_accounts
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetVcenterAccountsRequestBody {
+    type Item = crate::models::VcenterAccount;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-vcenter-accounts", self).read()
+    }
+}
 #[cfg(feature = "vcenter-account")]
-crate::pagination::count_request!(
-    GetVcenterAccountsRequestBody => GetVcenterAccountsConnectionRequestBody,
-    get_vcenter_accounts_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetVcenterAccountsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVcenterAccountsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-vcenter-accounts-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VcenterAccountConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "vcenter-account")]
-crate::pagination::reread_by_id!(
-    VcenterAccount => GetVcenterAccountsRequestBody, VcenterAccountWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::VcenterAccount {
+    type Request = crate::models::GetVcenterAccountsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVcenterAccountsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VcenterAccountWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct DeleteVds {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "vds")]
-impl crate::codec::Decode for DeleteVds {
+impl ::cloudtower_runtime::codec::Decode for DeleteVds {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVds")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteVds {
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteVds {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteVds {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,20 @@ impl crate::codec::Encode for DeleteVds {
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVdsesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VdsOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VdsWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::VdsOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VdsWhereInput>,
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVdsesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVdsesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVdsesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +76,8 @@ impl crate::codec::Decode for GetVdsesConnectionRequestBody {
     }
 }
 #[cfg(feature = "vds")]
-impl crate::codec::Encode for GetVdsesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVdsesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -96,10 +96,10 @@ pub struct NestedAggregateVds {
     pub count: i32,
 }
 #[cfg(feature = "vds")]
-impl crate::codec::Decode for NestedAggregateVds {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateVds {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVds")?;
@@ -119,8 +119,8 @@ impl crate::codec::Decode for NestedAggregateVds {
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVds {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateVds {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -147,10 +147,10 @@ pub struct Vds {
     pub work_mode: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "vds")]
-impl crate::codec::Decode for Vds {
+impl ::cloudtower_runtime::codec::Decode for Vds {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 9];
         let mut key = d.first_key("Vds")?;
@@ -226,8 +226,8 @@ impl crate::codec::Decode for Vds {
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Vds {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Vds {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("bond_mode", &self.bond_mode);
         e.required_field("cluster", &self.cluster);
@@ -254,10 +254,10 @@ pub struct VdsConnection {
     pub aggregate: crate::models::NestedAggregateVds,
 }
 #[cfg(feature = "vds")]
-impl crate::codec::Decode for VdsConnection {
+impl ::cloudtower_runtime::codec::Decode for VdsConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VdsConnection")?;
@@ -277,8 +277,8 @@ impl crate::codec::Decode for VdsConnection {
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VdsConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VdsConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -296,10 +296,10 @@ pub struct VdsCreationParams {
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VdsCreationParams {
+impl ::cloudtower_runtime::codec::Decode for VdsCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("VdsCreationParams")?;
@@ -332,8 +332,8 @@ impl crate::codec::Decode for VdsCreationParams {
     }
 }
 #[cfg(feature = "vds")]
-impl crate::codec::Encode for VdsCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VdsCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("nic_ids", &self.nic_ids);
         e.required_field("cluster_id", &self.cluster_id);
@@ -356,10 +356,10 @@ pub struct VdsCreationWithMAccessVlanParams {
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VdsCreationWithMAccessVlanParams {
+impl ::cloudtower_runtime::codec::Decode for VdsCreationWithMAccessVlanParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("VdsCreationWithMAccessVlanParams")?;
@@ -396,8 +396,8 @@ impl crate::codec::Decode for VdsCreationWithMAccessVlanParams {
     }
 }
 #[cfg(feature = "vds")]
-impl crate::codec::Encode for VdsCreationWithMAccessVlanParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VdsCreationWithMAccessVlanParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("nic_ids", &self.nic_ids);
         e.required_field("cluster_id", &self.cluster_id);
@@ -422,10 +422,10 @@ pub struct VdsCreationWithMAccessVlanParamsVlan {
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VdsCreationWithMAccessVlanParamsVlan {
+impl ::cloudtower_runtime::codec::Decode for VdsCreationWithMAccessVlanParamsVlan {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("VdsCreationWithMAccessVlanParamsVlan")?;
@@ -460,8 +460,8 @@ impl crate::codec::Decode for VdsCreationWithMAccessVlanParamsVlan {
     }
 }
 #[cfg(feature = "vds")]
-impl crate::codec::Encode for VdsCreationWithMAccessVlanParamsVlan {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VdsCreationWithMAccessVlanParamsVlan {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("extra_ip", &self.extra_ip);
         e.required_field("subnetmask", &self.subnetmask);
@@ -480,10 +480,11 @@ pub struct VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
+impl ::cloudtower_runtime::codec::Decode
+for VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VdsCreationWithMAccessVlanParamsVlanExtraIpItem")?;
@@ -510,8 +511,9 @@ impl crate::codec::Decode for VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
     }
 }
 #[cfg(feature = "vds")]
-impl crate::codec::Encode for VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("management_ip", &self.management_ip);
         e.required_field("host_id", &self.host_id);
@@ -531,10 +533,10 @@ pub struct VdsCreationWithMigrateVlanParams {
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VdsCreationWithMigrateVlanParams {
+impl ::cloudtower_runtime::codec::Decode for VdsCreationWithMigrateVlanParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("VdsCreationWithMigrateVlanParams")?;
@@ -571,8 +573,8 @@ impl crate::codec::Decode for VdsCreationWithMigrateVlanParams {
     }
 }
 #[cfg(feature = "vds")]
-impl crate::codec::Encode for VdsCreationWithMigrateVlanParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VdsCreationWithMigrateVlanParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("nic_ids", &self.nic_ids);
         e.required_field("cluster_id", &self.cluster_id);
@@ -597,10 +599,10 @@ pub struct VdsCreationWithMigrateVlanParamsVlan {
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VdsCreationWithMigrateVlanParamsVlan {
+impl ::cloudtower_runtime::codec::Decode for VdsCreationWithMigrateVlanParamsVlan {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("VdsCreationWithMigrateVlanParamsVlan")?;
@@ -635,8 +637,8 @@ impl crate::codec::Decode for VdsCreationWithMigrateVlanParamsVlan {
     }
 }
 #[cfg(feature = "vds")]
-impl crate::codec::Encode for VdsCreationWithMigrateVlanParamsVlan {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VdsCreationWithMigrateVlanParamsVlan {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("extra_ip", &self.extra_ip);
         e.required_field("subnetmask", &self.subnetmask);
@@ -655,10 +657,11 @@ pub struct VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
+impl ::cloudtower_runtime::codec::Decode
+for VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VdsCreationWithMigrateVlanParamsVlanExtraIpItem")?;
@@ -685,8 +688,9 @@ impl crate::codec::Decode for VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
     }
 }
 #[cfg(feature = "vds")]
-impl crate::codec::Encode for VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("management_ip", &self.management_ip);
         e.required_field("host_id", &self.host_id);
@@ -701,10 +705,10 @@ pub struct VdsDeletionParams {
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VdsDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for VdsDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VdsDeletionParams")?;
@@ -723,8 +727,8 @@ impl crate::codec::Decode for VdsDeletionParams {
     }
 }
 #[cfg(feature = "vds")]
-impl crate::codec::Encode for VdsDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VdsDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -739,10 +743,10 @@ pub struct VdsUpdationParams {
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VdsUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for VdsUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VdsUpdationParams")?;
@@ -765,8 +769,8 @@ impl crate::codec::Decode for VdsUpdationParams {
     }
 }
 #[cfg(feature = "vds")]
-impl crate::codec::Encode for VdsUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VdsUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -784,10 +788,10 @@ pub struct VdsUpdationParamsData {
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VdsUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for VdsUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VdsUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -804,8 +808,8 @@ impl crate::codec::Decode for VdsUpdationParamsData {
     }
 }
 #[cfg(feature = "vds")]
-impl crate::codec::Encode for VdsUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VdsUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("nicIds", &self.nic_ids);
         e.field("work_mode", &self.work_mode);
@@ -814,7 +818,7 @@ impl crate::codec::Encode for VdsUpdationParamsData {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-vds` (operation `CreateVds`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -824,11 +828,11 @@ impl crate::Client {
         body: &[crate::models::VdsCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vds>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vds>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-vds", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-vds", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -841,11 +845,11 @@ impl crate::Client {
         body: &[crate::models::VdsCreationWithMAccessVlanParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vds>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vds>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "create-vds-with-access-vlan",
             body,
         );
@@ -861,11 +865,11 @@ impl crate::Client {
         body: &[crate::models::VdsCreationWithMigrateVlanParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vds>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vds>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "create-vds-with-migrate-vlan",
             body,
         );
@@ -881,11 +885,11 @@ impl crate::Client {
         body: &crate::models::VdsDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVds>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteVds>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-vds", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-vds", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -897,9 +901,12 @@ impl crate::Client {
         &self,
         body: &crate::models::GetVdsesRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<::std::vec::Vec<crate::models::Vds>, crate::Error>,
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Vds>,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vdses", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vdses", body).read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -911,9 +918,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetVdsesConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::VdsConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::VdsConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vdses-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vdses-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -926,20 +940,71 @@ impl crate::Client {
         body: &crate::models::VdsUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vds>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vds>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-vds", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vds", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "vds")]
-crate::pagination::list_request!(GetVdsesRequestBody => Vds, get_vdses);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetVdsesRequestBody {
+    type Item = crate::models::Vds;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-vdses", self).read()
+    }
+}
 #[cfg(feature = "vds")]
-crate::pagination::count_request!(
-    GetVdsesRequestBody => GetVdsesConnectionRequestBody, get_vdses_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetVdsesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVdsesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-vdses-connection", &counter).read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VdsConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "vds")]
-crate::pagination::reread_by_id!(Vds => GetVdsesRequestBody, VdsWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::Vds {
+    type Request = crate::models::GetVdsesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVdsesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VdsWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

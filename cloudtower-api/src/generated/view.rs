@@ -9,10 +9,10 @@ pub struct DeleteView {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "view")]
-impl crate::codec::Decode for DeleteView {
+impl ::cloudtower_runtime::codec::Decode for DeleteView {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteView")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteView {
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteView {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteView {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,20 @@ impl crate::codec::Encode for DeleteView {
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetViewsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ViewOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ViewWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::ViewOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ViewWhereInput>,
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetViewsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetViewsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetViewsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +76,8 @@ impl crate::codec::Decode for GetViewsConnectionRequestBody {
     }
 }
 #[cfg(feature = "view")]
-impl crate::codec::Encode for GetViewsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetViewsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,20 +93,20 @@ impl crate::codec::Encode for GetViewsConnectionRequestBody {
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetViewsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ViewOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ViewWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::ViewOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ViewWhereInput>,
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetViewsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetViewsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetViewsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -126,8 +126,8 @@ impl crate::codec::Decode for GetViewsRequestBody {
     }
 }
 #[cfg(feature = "view")]
-impl crate::codec::Encode for GetViewsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetViewsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -146,10 +146,10 @@ pub struct NestedAggregateView {
     pub count: i32,
 }
 #[cfg(feature = "view")]
-impl crate::codec::Decode for NestedAggregateView {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateView {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateView")?;
@@ -169,8 +169,8 @@ impl crate::codec::Decode for NestedAggregateView {
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateView {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateView {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -183,10 +183,10 @@ pub struct NestedGraph {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "view")]
-impl crate::codec::Decode for NestedGraph {
+impl ::cloudtower_runtime::codec::Decode for NestedGraph {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedGraph")?;
@@ -206,8 +206,8 @@ impl crate::codec::Decode for NestedGraph {
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedGraph {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedGraph {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -267,16 +267,16 @@ impl ::std::fmt::Display for TimeUnit {
     }
 }
 #[cfg(feature = "view")]
-impl crate::codec::Decode for TimeUnit {
+impl ::cloudtower_runtime::codec::Decode for TimeUnit {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "view")]
-impl crate::codec::Encode for TimeUnit {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for TimeUnit {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -294,10 +294,10 @@ pub struct View {
     pub time_unit: crate::models::TimeUnit,
 }
 #[cfg(feature = "view")]
-impl crate::codec::Decode for View {
+impl ::cloudtower_runtime::codec::Decode for View {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("View")?;
@@ -345,8 +345,8 @@ impl crate::codec::Decode for View {
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for View {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for View {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.field("entityAsyncStatus", &self.entity_async_status);
@@ -366,10 +366,10 @@ pub struct ViewConnection {
     pub aggregate: crate::models::NestedAggregateView,
 }
 #[cfg(feature = "view")]
-impl crate::codec::Decode for ViewConnection {
+impl ::cloudtower_runtime::codec::Decode for ViewConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ViewConnection")?;
@@ -389,8 +389,8 @@ impl crate::codec::Decode for ViewConnection {
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ViewConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ViewConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -407,10 +407,10 @@ pub struct ViewCreationParams {
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ViewCreationParams {
+impl ::cloudtower_runtime::codec::Decode for ViewCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("ViewCreationParams")?;
@@ -445,8 +445,8 @@ impl crate::codec::Decode for ViewCreationParams {
     }
 }
 #[cfg(feature = "view")]
-impl crate::codec::Encode for ViewCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ViewCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("time_unit", &self.time_unit);
         e.required_field("time_span", &self.time_span);
@@ -463,10 +463,10 @@ pub struct ViewDeletionParams {
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ViewDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for ViewDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ViewDeletionParams")?;
@@ -485,8 +485,8 @@ impl crate::codec::Decode for ViewDeletionParams {
     }
 }
 #[cfg(feature = "view")]
-impl crate::codec::Encode for ViewDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ViewDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -592,16 +592,16 @@ impl ::std::fmt::Display for ViewOrderByInput {
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ViewOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for ViewOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "view")]
-impl crate::codec::Encode for ViewOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ViewOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -614,10 +614,10 @@ pub struct ViewUpdationParams {
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ViewUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for ViewUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ViewUpdationParams")?;
@@ -637,8 +637,8 @@ impl crate::codec::Decode for ViewUpdationParams {
     }
 }
 #[cfg(feature = "view")]
-impl crate::codec::Encode for ViewUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ViewUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -655,10 +655,10 @@ pub struct ViewUpdationParamsData {
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ViewUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for ViewUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ViewUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -674,8 +674,8 @@ impl crate::codec::Decode for ViewUpdationParamsData {
     }
 }
 #[cfg(feature = "view")]
-impl crate::codec::Encode for ViewUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ViewUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("time_unit", &self.time_unit);
         e.field("time_span", &self.time_span);
@@ -687,85 +687,113 @@ impl crate::codec::Encode for ViewUpdationParamsData {
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::ViewWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::ViewWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::ViewWhereInput>>,
-    pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ViewWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ViewWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ViewWhereInput>,
+    >,
+    pub cluster: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
     #[cfg(feature = "graph")]
-    pub graphs_every: crate::Nullable<crate::Related<crate::models::GraphWhereInput>>,
+    pub graphs_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::GraphWhereInput>,
+    >,
     #[cfg(feature = "graph")]
-    pub graphs_none: crate::Nullable<crate::Related<crate::models::GraphWhereInput>>,
+    pub graphs_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::GraphWhereInput>,
+    >,
     #[cfg(feature = "graph")]
-    pub graphs_some: crate::Nullable<crate::Related<crate::models::GraphWhereInput>>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub time_span: crate::Nullable<i32>,
-    pub time_span_gt: crate::Nullable<i32>,
-    pub time_span_gte: crate::Nullable<i32>,
-    pub time_span_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub time_span_lt: crate::Nullable<i32>,
-    pub time_span_lte: crate::Nullable<i32>,
-    pub time_span_not: crate::Nullable<i32>,
-    pub time_span_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub time_unit: crate::Nullable<crate::models::TimeUnit>,
-    pub time_unit_in: crate::Nullable<::std::vec::Vec<crate::models::TimeUnit>>,
-    pub time_unit_not: crate::Nullable<crate::models::TimeUnit>,
-    pub time_unit_not_in: crate::Nullable<::std::vec::Vec<crate::models::TimeUnit>>,
+    pub graphs_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::GraphWhereInput>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub time_span: ::cloudtower_runtime::Nullable<i32>,
+    pub time_span_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub time_span_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub time_span_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub time_span_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub time_span_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub time_span_not: ::cloudtower_runtime::Nullable<i32>,
+    pub time_span_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub time_unit: ::cloudtower_runtime::Nullable<crate::models::TimeUnit>,
+    pub time_unit_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::TimeUnit>,
+    >,
+    pub time_unit_not: ::cloudtower_runtime::Nullable<crate::models::TimeUnit>,
+    pub time_unit_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::TimeUnit>,
+    >,
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ViewWhereInput {
+impl ::cloudtower_runtime::codec::Decode for ViewWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ViewWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -892,8 +920,8 @@ impl crate::codec::Decode for ViewWhereInput {
     }
 }
 #[cfg(feature = "view")]
-impl crate::codec::Encode for ViewWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ViewWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -963,7 +991,7 @@ impl crate::codec::Encode for ViewWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-view` (operation `CreateView`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -973,11 +1001,11 @@ impl crate::Client {
         body: &[crate::models::ViewCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::View>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::View>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-view", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-view", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -990,11 +1018,11 @@ impl crate::Client {
         body: &crate::models::ViewDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteView>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteView>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-view", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-view", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1008,10 +1036,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::View>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-views", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-views", body).read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1023,9 +1051,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetViewsConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::ViewConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::ViewConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-views-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-views-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1038,20 +1073,71 @@ impl crate::Client {
         body: &crate::models::ViewUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::View>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::View>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-view", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-view", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "view")]
-crate::pagination::list_request!(GetViewsRequestBody => View, get_views);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetViewsRequestBody {
+    type Item = crate::models::View;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-views", self).read()
+    }
+}
 #[cfg(feature = "view")]
-crate::pagination::count_request!(
-    GetViewsRequestBody => GetViewsConnectionRequestBody, get_views_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetViewsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetViewsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-views-connection", &counter).read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ViewConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "view")]
-crate::pagination::reread_by_id!(View => GetViewsRequestBody, ViewWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::View {
+    type Request = crate::models::GetViewsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetViewsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ViewWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

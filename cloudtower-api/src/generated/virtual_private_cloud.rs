@@ -9,10 +9,10 @@ pub struct DeleteVirtualPrivateCloud {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "virtual-private-cloud")]
-impl crate::codec::Decode for DeleteVirtualPrivateCloud {
+impl ::cloudtower_runtime::codec::Decode for DeleteVirtualPrivateCloud {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVirtualPrivateCloud")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloud {
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteVirtualPrivateCloud {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloud {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,25 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloud {
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VirtualPrivateCloudOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::VirtualPrivateCloudOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::VirtualPrivateCloudWhereInput,
+    >,
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVirtualPrivateCloudsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVirtualPrivateCloudsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +81,9 @@ impl crate::codec::Decode for GetVirtualPrivateCloudsConnectionRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud")]
-impl crate::codec::Encode for GetVirtualPrivateCloudsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVirtualPrivateCloudsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,20 +99,24 @@ impl crate::codec::Encode for GetVirtualPrivateCloudsConnectionRequestBody {
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VirtualPrivateCloudOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::VirtualPrivateCloudOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::VirtualPrivateCloudWhereInput,
+    >,
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVirtualPrivateCloudsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVirtualPrivateCloudsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -126,8 +136,8 @@ impl crate::codec::Decode for GetVirtualPrivateCloudsRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud")]
-impl crate::codec::Encode for GetVirtualPrivateCloudsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVirtualPrivateCloudsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -146,10 +156,10 @@ pub struct NestedAggregateVirtualPrivateCloud {
     pub count: i32,
 }
 #[cfg(feature = "virtual-private-cloud")]
-impl crate::codec::Decode for NestedAggregateVirtualPrivateCloud {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateVirtualPrivateCloud {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloud")?;
@@ -169,8 +179,8 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloud {
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVirtualPrivateCloud {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateVirtualPrivateCloud {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -184,10 +194,10 @@ pub struct NestedVirtualPrivateCloudIsolationPolicy {
     pub vm: crate::models::NestedVm,
 }
 #[cfg(feature = "virtual-private-cloud")]
-impl crate::codec::Decode for NestedVirtualPrivateCloudIsolationPolicy {
+impl ::cloudtower_runtime::codec::Decode for NestedVirtualPrivateCloudIsolationPolicy {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedVirtualPrivateCloudIsolationPolicy")?;
@@ -215,8 +225,8 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudIsolationPolicy {
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedVirtualPrivateCloudIsolationPolicy {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudIsolationPolicy {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.required_field("vm", &self.vm);
@@ -231,10 +241,10 @@ pub struct NestedVirtualPrivateCloudSecurityPolicy {
     pub name: ::std::string::String,
 }
 #[cfg(feature = "virtual-private-cloud")]
-impl crate::codec::Decode for NestedVirtualPrivateCloudSecurityPolicy {
+impl ::cloudtower_runtime::codec::Decode for NestedVirtualPrivateCloudSecurityPolicy {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedVirtualPrivateCloudSecurityPolicy")?;
@@ -262,8 +272,8 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudSecurityPolicy {
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedVirtualPrivateCloudSecurityPolicy {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudSecurityPolicy {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.required_field("name", &self.name);
@@ -299,10 +309,10 @@ pub struct VirtualPrivateCloud {
     pub vpc_service: crate::models::NestedVirtualPrivateCloudService,
 }
 #[cfg(feature = "virtual-private-cloud")]
-impl crate::codec::Decode for VirtualPrivateCloud {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloud {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("VirtualPrivateCloud")?;
@@ -360,8 +370,8 @@ impl crate::codec::Decode for VirtualPrivateCloud {
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloud {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloud {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("associate_external_subnet_num", &self.associate_external_subnet_num);
         e.field("description", &self.description);
@@ -386,10 +396,10 @@ pub struct VirtualPrivateCloudConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloud,
 }
 #[cfg(feature = "virtual-private-cloud")]
-impl crate::codec::Decode for VirtualPrivateCloudConnection {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudConnection")?;
@@ -409,8 +419,8 @@ impl crate::codec::Decode for VirtualPrivateCloudConnection {
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -427,10 +437,10 @@ pub struct VirtualPrivateCloudCreationParams {
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudCreationParams {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudCreationParams")?;
@@ -459,8 +469,8 @@ impl crate::codec::Decode for VirtualPrivateCloudCreationParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud")]
-impl crate::codec::Encode for VirtualPrivateCloudCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("mtu", &self.mtu);
         e.required_field("vpc_service_id", &self.vpc_service_id);
@@ -477,10 +487,10 @@ pub struct VirtualPrivateCloudDeletionParams {
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudDeletionParams")?;
@@ -499,8 +509,8 @@ impl crate::codec::Decode for VirtualPrivateCloudDeletionParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud")]
-impl crate::codec::Encode for VirtualPrivateCloudDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -616,16 +626,16 @@ impl ::std::fmt::Display for VirtualPrivateCloudOrderByInput {
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "virtual-private-cloud")]
-impl crate::codec::Encode for VirtualPrivateCloudOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -639,10 +649,10 @@ pub struct VirtualPrivateCloudUpdateDataParams {
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudUpdateDataParams {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudUpdateDataParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VirtualPrivateCloudUpdateDataParams")?;
         while let ::std::option::Option::Some(k) = key {
@@ -658,8 +668,8 @@ impl crate::codec::Decode for VirtualPrivateCloudUpdateDataParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud")]
-impl crate::codec::Encode for VirtualPrivateCloudUpdateDataParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudUpdateDataParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("mtu", &self.mtu);
         e.field("description", &self.description);
@@ -676,10 +686,10 @@ pub struct VirtualPrivateCloudUpdationParams {
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudUpdationParams")?;
@@ -706,8 +716,8 @@ impl crate::codec::Decode for VirtualPrivateCloudUpdationParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud")]
-impl crate::codec::Encode for VirtualPrivateCloudUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -718,166 +728,214 @@ impl crate::codec::Encode for VirtualPrivateCloudUpdationParams {
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudWhereInput>,
     >,
-    pub associate_external_subnet_num: crate::Nullable<i32>,
-    pub associate_external_subnet_num_gt: crate::Nullable<i32>,
-    pub associate_external_subnet_num_gte: crate::Nullable<i32>,
-    pub associate_external_subnet_num_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub associate_external_subnet_num_lt: crate::Nullable<i32>,
-    pub associate_external_subnet_num_lte: crate::Nullable<i32>,
-    pub associate_external_subnet_num_not: crate::Nullable<i32>,
-    pub associate_external_subnet_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub description: crate::Nullable<::std::string::String>,
-    pub description_contains: crate::Nullable<::std::string::String>,
-    pub description_ends_with: crate::Nullable<::std::string::String>,
-    pub description_gt: crate::Nullable<::std::string::String>,
-    pub description_gte: crate::Nullable<::std::string::String>,
-    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_lt: crate::Nullable<::std::string::String>,
-    pub description_lte: crate::Nullable<::std::string::String>,
-    pub description_not: crate::Nullable<::std::string::String>,
-    pub description_not_contains: crate::Nullable<::std::string::String>,
-    pub description_not_ends_with: crate::Nullable<::std::string::String>,
-    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_not_starts_with: crate::Nullable<::std::string::String>,
-    pub description_starts_with: crate::Nullable<::std::string::String>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub associate_external_subnet_num: ::cloudtower_runtime::Nullable<i32>,
+    pub associate_external_subnet_num_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub associate_external_subnet_num_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub associate_external_subnet_num_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub associate_external_subnet_num_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub associate_external_subnet_num_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub associate_external_subnet_num_not: ::cloudtower_runtime::Nullable<i32>,
+    pub associate_external_subnet_num_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<i32>,
+    >,
+    pub description: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub description_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(feature = "full")]
-    pub isolation_policies_every: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudIsolationPolicyWhereInput>,
+    pub isolation_policies_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudIsolationPolicyWhereInput,
+        >,
     >,
     #[cfg(feature = "full")]
-    pub isolation_policies_none: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudIsolationPolicyWhereInput>,
+    pub isolation_policies_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudIsolationPolicyWhereInput,
+        >,
     >,
     #[cfg(feature = "full")]
-    pub isolation_policies_some: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudIsolationPolicyWhereInput>,
+    pub isolation_policies_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudIsolationPolicyWhereInput,
+        >,
     >,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub mtu: crate::Nullable<i32>,
-    pub mtu_gt: crate::Nullable<i32>,
-    pub mtu_gte: crate::Nullable<i32>,
-    pub mtu_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub mtu_lt: crate::Nullable<i32>,
-    pub mtu_lte: crate::Nullable<i32>,
-    pub mtu_not: crate::Nullable<i32>,
-    pub mtu_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub mtu: ::cloudtower_runtime::Nullable<i32>,
+    pub mtu_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub mtu_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub mtu_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub mtu_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub mtu_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub mtu_not: ::cloudtower_runtime::Nullable<i32>,
+    pub mtu_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-route-table")]
-    pub route_tables_every: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
+    pub route_tables_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudRouteTableWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-route-table")]
-    pub route_tables_none: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
+    pub route_tables_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudRouteTableWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-route-table")]
-    pub route_tables_some: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
+    pub route_tables_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudRouteTableWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-security-group")]
-    pub security_groups_every: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
+    pub security_groups_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-security-group")]
-    pub security_groups_none: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
+    pub security_groups_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-security-group")]
-    pub security_groups_some: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
+    pub security_groups_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-security-policy")]
-    pub security_policies_every: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
+    pub security_policies_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-security-policy")]
-    pub security_policies_none: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
+    pub security_policies_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-security-policy")]
-    pub security_policies_some: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
+    pub security_policies_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
-    pub subnets_every: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    pub subnets_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
-    pub subnets_none: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    pub subnets_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
-    pub subnets_some: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    pub subnets_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     #[cfg(feature = "full")]
-    pub vpc_service: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudServiceWhereInput>,
+    pub vpc_service: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudServiceWhereInput,
+        >,
     >,
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudWhereInput {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VirtualPrivateCloudWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1139,8 +1197,8 @@ impl crate::codec::Decode for VirtualPrivateCloudWhereInput {
     }
 }
 #[cfg(feature = "virtual-private-cloud")]
-impl crate::codec::Encode for VirtualPrivateCloudWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1276,7 +1334,7 @@ impl crate::codec::Encode for VirtualPrivateCloudWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud` (operation `CreateVirtualPrivateCloud`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1286,11 +1344,13 @@ impl crate::Client {
         body: &[crate::models::VirtualPrivateCloudCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::VirtualPrivateCloud>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::VirtualPrivateCloud>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "create-virtual-private-cloud",
             body,
         );
@@ -1306,11 +1366,13 @@ impl crate::Client {
         body: &crate::models::VirtualPrivateCloudDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVirtualPrivateCloud>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteVirtualPrivateCloud>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "delete-virtual-private-cloud",
             body,
         );
@@ -1327,13 +1389,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VirtualPrivateCloud>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-clouds",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-clouds",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1347,13 +1410,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::VirtualPrivateCloudConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-clouds-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-clouds-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1366,11 +1430,13 @@ impl crate::Client {
         body: &crate::models::VirtualPrivateCloudUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::VirtualPrivateCloud>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::VirtualPrivateCloud>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-virtual-private-cloud",
             body,
         );
@@ -1379,16 +1445,67 @@ impl crate::Client {
     }
 }
 #[cfg(feature = "virtual-private-cloud")]
-crate::pagination::list_request!(
-    GetVirtualPrivateCloudsRequestBody => VirtualPrivateCloud, get_virtual_private_clouds
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetVirtualPrivateCloudsRequestBody {
+    type Item = crate::models::VirtualPrivateCloud;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-virtual-private-clouds", self).read()
+    }
+}
 #[cfg(feature = "virtual-private-cloud")]
-crate::pagination::count_request!(
-    GetVirtualPrivateCloudsRequestBody => GetVirtualPrivateCloudsConnectionRequestBody,
-    get_virtual_private_clouds_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetVirtualPrivateCloudsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVirtualPrivateCloudsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-clouds-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VirtualPrivateCloudConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "virtual-private-cloud")]
-crate::pagination::reread_by_id!(
-    VirtualPrivateCloud => GetVirtualPrivateCloudsRequestBody,
-    VirtualPrivateCloudWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloud {
+    type Request = crate::models::GetVirtualPrivateCloudsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVirtualPrivateCloudsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,25 +6,25 @@
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudClusterBindingOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudClusterBindingWhereInput,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode
+impl ::cloudtower_runtime::codec::Decode
 for GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d
             .first_key("GetVirtualPrivateCloudClusterBindingsConnectionRequestBody")?;
@@ -45,9 +45,9 @@ for GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
-impl crate::codec::Encode
+impl ::cloudtower_runtime::codec::Encode
 for GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -63,24 +63,25 @@ for GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudClusterBindingsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudClusterBindingOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudClusterBindingWhereInput,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudClusterBindingsRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVirtualPrivateCloudClusterBindingsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVirtualPrivateCloudClusterBindingsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -100,8 +101,9 @@ impl crate::codec::Decode for GetVirtualPrivateCloudClusterBindingsRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
-impl crate::codec::Encode for GetVirtualPrivateCloudClusterBindingsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVirtualPrivateCloudClusterBindingsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -120,10 +122,11 @@ pub struct NestedAggregateVirtualPrivateCloudClusterBinding {
     pub count: i32,
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
-impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudClusterBinding {
+impl ::cloudtower_runtime::codec::Decode
+for NestedAggregateVirtualPrivateCloudClusterBinding {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudClusterBinding")?;
@@ -147,8 +150,9 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudClusterBinding {
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudClusterBinding {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for NestedAggregateVirtualPrivateCloudClusterBinding {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -167,10 +171,10 @@ pub struct VirtualPrivateCloudClusterBinding {
     pub vpc_service: crate::models::NestedVirtualPrivateCloudService,
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
-impl crate::codec::Decode for VirtualPrivateCloudClusterBinding {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudClusterBinding {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("VirtualPrivateCloudClusterBinding")?;
@@ -214,8 +218,8 @@ impl crate::codec::Decode for VirtualPrivateCloudClusterBinding {
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudClusterBinding {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudClusterBinding {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.field("entityAsyncStatus", &self.entity_async_status);
@@ -234,10 +238,11 @@ pub struct VirtualPrivateCloudClusterBindingConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudClusterBinding,
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
-impl crate::codec::Decode for VirtualPrivateCloudClusterBindingConnection {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudClusterBindingConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudClusterBindingConnection")?;
@@ -261,8 +266,9 @@ impl crate::codec::Decode for VirtualPrivateCloudClusterBindingConnection {
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudClusterBindingConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudClusterBindingConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -348,16 +354,18 @@ impl ::std::fmt::Display for VirtualPrivateCloudClusterBindingOrderByInput {
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudClusterBindingOrderByInput {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudClusterBindingOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
-impl crate::codec::Encode for VirtualPrivateCloudClusterBindingOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudClusterBindingOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -365,67 +373,80 @@ impl crate::codec::Encode for VirtualPrivateCloudClusterBindingOrderByInput {
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudClusterBindingWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
     >,
-    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub cluster: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ClusterWhereInput>,
+    >,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub mtu: crate::Nullable<i32>,
-    pub mtu_gt: crate::Nullable<i32>,
-    pub mtu_gte: crate::Nullable<i32>,
-    pub mtu_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub mtu_lt: crate::Nullable<i32>,
-    pub mtu_lte: crate::Nullable<i32>,
-    pub mtu_not: crate::Nullable<i32>,
-    pub mtu_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub mtu: ::cloudtower_runtime::Nullable<i32>,
+    pub mtu_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub mtu_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub mtu_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub mtu_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub mtu_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub mtu_not: ::cloudtower_runtime::Nullable<i32>,
+    pub mtu_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
-    pub vds: crate::Nullable<crate::Related<crate::models::VdsWhereInput>>,
-    pub vlan_id: crate::Nullable<i32>,
-    pub vlan_id_gt: crate::Nullable<i32>,
-    pub vlan_id_gte: crate::Nullable<i32>,
-    pub vlan_id_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub vlan_id_lt: crate::Nullable<i32>,
-    pub vlan_id_lte: crate::Nullable<i32>,
-    pub vlan_id_not: crate::Nullable<i32>,
-    pub vlan_id_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub vds: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VdsWhereInput>,
+    >,
+    pub vlan_id: ::cloudtower_runtime::Nullable<i32>,
+    pub vlan_id_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub vlan_id_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub vlan_id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub vlan_id_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub vlan_id_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub vlan_id_not: ::cloudtower_runtime::Nullable<i32>,
+    pub vlan_id_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
     #[cfg(feature = "full")]
-    pub vpc_service: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudServiceWhereInput>,
+    pub vpc_service: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudServiceWhereInput,
+        >,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudClusterBindingWhereInput {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudClusterBindingWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VirtualPrivateCloudClusterBindingWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -499,8 +520,9 @@ impl crate::codec::Decode for VirtualPrivateCloudClusterBindingWhereInput {
     }
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
-impl crate::codec::Encode for VirtualPrivateCloudClusterBindingWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudClusterBindingWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -546,7 +568,7 @@ impl crate::codec::Encode for VirtualPrivateCloudClusterBindingWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-virtual-private-cloud-cluster-bindings` (operation `GetVirtualPrivateCloudClusterBindings`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -557,13 +579,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VirtualPrivateCloudClusterBinding>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-cluster-bindings",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-cluster-bindings",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -577,31 +600,86 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::VirtualPrivateCloudClusterBindingConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-cluster-bindings-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-cluster-bindings-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
-crate::pagination::list_request!(
-    GetVirtualPrivateCloudClusterBindingsRequestBody =>
-    VirtualPrivateCloudClusterBinding, get_virtual_private_cloud_cluster_bindings
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
+    type Item = crate::models::VirtualPrivateCloudClusterBinding;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-cluster-bindings",
+                self,
+            )
+            .read()
+    }
+}
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
-crate::pagination::count_request!(
-    GetVirtualPrivateCloudClusterBindingsRequestBody =>
-    GetVirtualPrivateCloudClusterBindingsConnectionRequestBody,
-    get_virtual_private_cloud_cluster_bindings_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-cluster-bindings-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VirtualPrivateCloudClusterBindingConnection = response
+            .decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
-crate::pagination::reread_by_id!(
-    VirtualPrivateCloudClusterBinding =>
-    GetVirtualPrivateCloudClusterBindingsRequestBody,
-    VirtualPrivateCloudClusterBindingWhereInput
-);
+impl ::cloudtower_runtime::RereadById
+for crate::models::VirtualPrivateCloudClusterBinding {
+    type Request = crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudClusterBindingWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,24 +6,25 @@
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudEdgeGatewayOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d
             .first_key("GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody")?;
@@ -44,8 +45,9 @@ impl crate::codec::Decode for GetVirtualPrivateCloudEdgeGatewaysConnectionReques
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-impl crate::codec::Encode for GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -61,24 +63,25 @@ impl crate::codec::Encode for GetVirtualPrivateCloudEdgeGatewaysConnectionReques
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewaysRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudEdgeGatewayOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudEdgeGatewaysRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVirtualPrivateCloudEdgeGatewaysRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVirtualPrivateCloudEdgeGatewaysRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -98,8 +101,9 @@ impl crate::codec::Decode for GetVirtualPrivateCloudEdgeGatewaysRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-impl crate::codec::Encode for GetVirtualPrivateCloudEdgeGatewaysRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVirtualPrivateCloudEdgeGatewaysRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -118,10 +122,11 @@ pub struct NestedAggregateVirtualPrivateCloudEdgeGateway {
     pub count: i32,
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudEdgeGateway {
+impl ::cloudtower_runtime::codec::Decode
+for NestedAggregateVirtualPrivateCloudEdgeGateway {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudEdgeGateway")?;
@@ -145,8 +150,9 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudEdgeGateway {
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudEdgeGateway {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for NestedAggregateVirtualPrivateCloudEdgeGateway {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -159,10 +165,11 @@ pub struct NestedVirtualPrivateCloudEdgeGatewayInstanceStatus {
     pub is_health: bool,
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-impl crate::codec::Decode for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus {
+impl ::cloudtower_runtime::codec::Decode
+for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedVirtualPrivateCloudEdgeGatewayInstanceStatus")?;
@@ -186,8 +193,9 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("isHealth", &self.is_health);
         e.end_object();
@@ -204,10 +212,10 @@ pub struct NestedVirtualPrivateCloudEdgeGatewayStatus {
     >,
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-impl crate::codec::Decode for NestedVirtualPrivateCloudEdgeGatewayStatus {
+impl ::cloudtower_runtime::codec::Decode for NestedVirtualPrivateCloudEdgeGatewayStatus {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("NestedVirtualPrivateCloudEdgeGatewayStatus")?;
         while let ::std::option::Option::Some(k) = key {
@@ -222,8 +230,8 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudEdgeGatewayStatus {
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedVirtualPrivateCloudEdgeGatewayStatus {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudEdgeGatewayStatus {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("instances", &self.instances);
         e.end_object();
@@ -243,10 +251,10 @@ pub struct VirtualPrivateCloudEdgeGateway {
     pub vdses: ::std::option::Option<::std::vec::Vec<crate::models::NestedVds>>,
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-impl crate::codec::Decode for VirtualPrivateCloudEdgeGateway {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudEdgeGateway {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudEdgeGateway")?;
@@ -276,8 +284,8 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGateway {
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudEdgeGateway {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGateway {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("description", &self.description);
         e.field("entityAsyncStatus", &self.entity_async_status);
@@ -295,10 +303,10 @@ pub struct VirtualPrivateCloudEdgeGatewayConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudEdgeGateway,
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayConnection {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudEdgeGatewayConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudEdgeGatewayConnection")?;
@@ -322,8 +330,8 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayConnection {
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -419,16 +427,16 @@ impl ::std::fmt::Display for VirtualPrivateCloudEdgeGatewayOrderByInput {
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudEdgeGatewayOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -436,78 +444,98 @@ impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayOrderByInput {
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
     >,
-    pub description: crate::Nullable<::std::string::String>,
-    pub description_contains: crate::Nullable<::std::string::String>,
-    pub description_ends_with: crate::Nullable<::std::string::String>,
-    pub description_gt: crate::Nullable<::std::string::String>,
-    pub description_gte: crate::Nullable<::std::string::String>,
-    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_lt: crate::Nullable<::std::string::String>,
-    pub description_lte: crate::Nullable<::std::string::String>,
-    pub description_not: crate::Nullable<::std::string::String>,
-    pub description_not_contains: crate::Nullable<::std::string::String>,
-    pub description_not_ends_with: crate::Nullable<::std::string::String>,
-    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_not_starts_with: crate::Nullable<::std::string::String>,
-    pub description_starts_with: crate::Nullable<::std::string::String>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub description: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub description_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
-    pub vdses_every: crate::Nullable<crate::Related<crate::models::VdsWhereInput>>,
+    pub vdses_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VdsWhereInput>,
+    >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
-    pub vdses_none: crate::Nullable<crate::Related<crate::models::VdsWhereInput>>,
+    pub vdses_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VdsWhereInput>,
+    >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
-    pub vdses_some: crate::Nullable<crate::Related<crate::models::VdsWhereInput>>,
+    pub vdses_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VdsWhereInput>,
+    >,
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayWhereInput {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudEdgeGatewayWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VirtualPrivateCloudEdgeGatewayWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -635,8 +663,8 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayWhereInput {
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -696,7 +724,7 @@ impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-virtual-private-cloud-edge-gateways` (operation `GetVirtualPrivateCloudEdgeGateways`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -707,13 +735,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGateway>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-edge-gateways",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-edge-gateways",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -727,30 +756,85 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::VirtualPrivateCloudEdgeGatewayConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-edge-gateways-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-edge-gateways-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-crate::pagination::list_request!(
-    GetVirtualPrivateCloudEdgeGatewaysRequestBody => VirtualPrivateCloudEdgeGateway,
-    get_virtual_private_cloud_edge_gateways
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
+    type Item = crate::models::VirtualPrivateCloudEdgeGateway;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-edge-gateways",
+                self,
+            )
+            .read()
+    }
+}
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-crate::pagination::count_request!(
-    GetVirtualPrivateCloudEdgeGatewaysRequestBody =>
-    GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody,
-    get_virtual_private_cloud_edge_gateways_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-edge-gateways-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VirtualPrivateCloudEdgeGatewayConnection = response
+            .decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-crate::pagination::reread_by_id!(
-    VirtualPrivateCloudEdgeGateway => GetVirtualPrivateCloudEdgeGatewaysRequestBody,
-    VirtualPrivateCloudEdgeGatewayWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudEdgeGateway {
+    type Request = crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudEdgeGatewayWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,25 +6,25 @@
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudEdgeGatewayGroupOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode
+impl ::cloudtower_runtime::codec::Decode
 for GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d
             .first_key("GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody")?;
@@ -45,9 +45,9 @@ for GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-impl crate::codec::Encode
+impl ::cloudtower_runtime::codec::Encode
 for GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -63,24 +63,25 @@ for GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudEdgeGatewayGroupOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -100,8 +101,9 @@ impl crate::codec::Decode for GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-impl crate::codec::Encode for GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -120,10 +122,11 @@ pub struct NestedAggregateVirtualPrivateCloudEdgeGatewayGroup {
     pub count: i32,
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup {
+impl ::cloudtower_runtime::codec::Decode
+for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudEdgeGatewayGroup")?;
@@ -147,8 +150,9 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -169,10 +173,10 @@ pub struct VirtualPrivateCloudEdgeGatewayGroup {
     pub primary_edge_gateway_id: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroup {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudEdgeGatewayGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("VirtualPrivateCloudEdgeGatewayGroup")?;
@@ -215,8 +219,8 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroup {
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("active_edge_gateway_ids", &self.active_edge_gateway_ids);
         e.field("description", &self.description);
@@ -235,10 +239,11 @@ pub struct VirtualPrivateCloudEdgeGatewayGroupConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudEdgeGatewayGroup,
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroupConnection {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudEdgeGatewayGroupConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudEdgeGatewayGroupConnection")?;
@@ -262,8 +267,9 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroupConnection {
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroupConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudEdgeGatewayGroupConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -359,16 +365,18 @@ impl ::std::fmt::Display for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -376,102 +384,145 @@ impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayGroupWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
     >,
-    pub description: crate::Nullable<::std::string::String>,
-    pub description_contains: crate::Nullable<::std::string::String>,
-    pub description_ends_with: crate::Nullable<::std::string::String>,
-    pub description_gt: crate::Nullable<::std::string::String>,
-    pub description_gte: crate::Nullable<::std::string::String>,
-    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_lt: crate::Nullable<::std::string::String>,
-    pub description_lte: crate::Nullable<::std::string::String>,
-    pub description_not: crate::Nullable<::std::string::String>,
-    pub description_not_contains: crate::Nullable<::std::string::String>,
-    pub description_not_ends_with: crate::Nullable<::std::string::String>,
-    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_not_starts_with: crate::Nullable<::std::string::String>,
-    pub description_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-    pub edge_gateways_every: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
-    >,
-    #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-    pub edge_gateways_none: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
-    >,
-    #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-    pub edge_gateways_some: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
-    >,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
-    >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
-    >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub primary_edge_gateway_id: crate::Nullable<::std::string::String>,
-    pub primary_edge_gateway_id_contains: crate::Nullable<::std::string::String>,
-    pub primary_edge_gateway_id_ends_with: crate::Nullable<::std::string::String>,
-    pub primary_edge_gateway_id_gt: crate::Nullable<::std::string::String>,
-    pub primary_edge_gateway_id_gte: crate::Nullable<::std::string::String>,
-    pub primary_edge_gateway_id_in: crate::Nullable<
+    pub description: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub primary_edge_gateway_id_lt: crate::Nullable<::std::string::String>,
-    pub primary_edge_gateway_id_lte: crate::Nullable<::std::string::String>,
-    pub primary_edge_gateway_id_not: crate::Nullable<::std::string::String>,
-    pub primary_edge_gateway_id_not_contains: crate::Nullable<::std::string::String>,
-    pub primary_edge_gateway_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub primary_edge_gateway_id_not_in: crate::Nullable<
+    pub description_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub primary_edge_gateway_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub primary_edge_gateway_id_starts_with: crate::Nullable<::std::string::String>,
+    pub description_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub description_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    #[cfg(feature = "virtual-private-cloud-edge-gateway")]
+    pub edge_gateways_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
+        >,
+    >,
+    #[cfg(feature = "virtual-private-cloud-edge-gateway")]
+    pub edge_gateways_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
+        >,
+    >,
+    #[cfg(feature = "virtual-private-cloud-edge-gateway")]
+    pub edge_gateways_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
+        >,
+    >,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub primary_edge_gateway_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub primary_edge_gateway_id_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub primary_edge_gateway_id_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub primary_edge_gateway_id_gt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub primary_edge_gateway_id_gte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub primary_edge_gateway_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub primary_edge_gateway_id_lt: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub primary_edge_gateway_id_lte: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub primary_edge_gateway_id_not: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub primary_edge_gateway_id_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub primary_edge_gateway_id_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub primary_edge_gateway_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub primary_edge_gateway_id_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub primary_edge_gateway_id_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VirtualPrivateCloudEdgeGatewayGroupWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -680,8 +731,9 @@ impl crate::codec::Decode for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -773,7 +825,7 @@ impl crate::codec::Encode for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-virtual-private-cloud-edge-gateway-groups` (operation `GetVirtualPrivateCloudEdgeGatewayGroups`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -784,13 +836,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayGroup>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-edge-gateway-groups",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-edge-gateway-groups",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -804,31 +857,86 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::VirtualPrivateCloudEdgeGatewayGroupConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-edge-gateway-groups-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-edge-gateway-groups-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-crate::pagination::list_request!(
-    GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody =>
-    VirtualPrivateCloudEdgeGatewayGroup, get_virtual_private_cloud_edge_gateway_groups
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
+    type Item = crate::models::VirtualPrivateCloudEdgeGatewayGroup;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-edge-gateway-groups",
+                self,
+            )
+            .read()
+    }
+}
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-crate::pagination::count_request!(
-    GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody =>
-    GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody,
-    get_virtual_private_cloud_edge_gateway_groups_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-edge-gateway-groups-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VirtualPrivateCloudEdgeGatewayGroupConnection = response
+            .decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-crate::pagination::reread_by_id!(
-    VirtualPrivateCloudEdgeGatewayGroup =>
-    GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody,
-    VirtualPrivateCloudEdgeGatewayGroupWhereInput
-);
+impl ::cloudtower_runtime::RereadById
+for crate::models::VirtualPrivateCloudEdgeGatewayGroup {
+    type Request = crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

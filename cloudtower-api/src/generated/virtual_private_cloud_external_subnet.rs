@@ -6,25 +6,25 @@
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudExternalSubnetOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudExternalSubnetWhereInput,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode
+impl ::cloudtower_runtime::codec::Decode
 for GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d
             .first_key("GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody")?;
@@ -45,9 +45,9 @@ for GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
-impl crate::codec::Encode
+impl ::cloudtower_runtime::codec::Encode
 for GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -63,24 +63,25 @@ for GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudExternalSubnetOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudExternalSubnetWhereInput,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudExternalSubnetsRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVirtualPrivateCloudExternalSubnetsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVirtualPrivateCloudExternalSubnetsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -100,8 +101,9 @@ impl crate::codec::Decode for GetVirtualPrivateCloudExternalSubnetsRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
-impl crate::codec::Encode for GetVirtualPrivateCloudExternalSubnetsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVirtualPrivateCloudExternalSubnetsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -120,10 +122,11 @@ pub struct NestedAggregateVirtualPrivateCloudExternalSubnet {
     pub count: i32,
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
-impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudExternalSubnet {
+impl ::cloudtower_runtime::codec::Decode
+for NestedAggregateVirtualPrivateCloudExternalSubnet {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudExternalSubnet")?;
@@ -147,8 +150,9 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudExternalSubnet {
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudExternalSubnet {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for NestedAggregateVirtualPrivateCloudExternalSubnet {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -185,10 +189,10 @@ pub struct VirtualPrivateCloudExternalSubnet {
     pub vpc: ::std::option::Option<crate::models::NestedVirtualPrivateCloud>,
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
-impl crate::codec::Decode for VirtualPrivateCloudExternalSubnet {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudExternalSubnet {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 7];
         let mut key = d.first_key("VirtualPrivateCloudExternalSubnet")?;
@@ -256,8 +260,8 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnet {
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudExternalSubnet {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudExternalSubnet {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cidr", &self.cidr);
         e.field("description", &self.description);
@@ -286,10 +290,11 @@ pub struct VirtualPrivateCloudExternalSubnetConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudExternalSubnet,
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
-impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetConnection {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudExternalSubnetConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudExternalSubnetConnection")?;
@@ -313,8 +318,9 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetConnection {
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudExternalSubnetConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -470,16 +476,18 @@ impl ::std::fmt::Display for VirtualPrivateCloudExternalSubnetOrderByInput {
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetOrderByInput {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudExternalSubnetOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
-impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudExternalSubnetOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -487,206 +495,295 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetOrderByInput {
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
     >,
-    pub cidr: crate::Nullable<::std::string::String>,
-    pub cidr_contains: crate::Nullable<::std::string::String>,
-    pub cidr_ends_with: crate::Nullable<::std::string::String>,
-    pub cidr_gt: crate::Nullable<::std::string::String>,
-    pub cidr_gte: crate::Nullable<::std::string::String>,
-    pub cidr_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub cidr_lt: crate::Nullable<::std::string::String>,
-    pub cidr_lte: crate::Nullable<::std::string::String>,
-    pub cidr_not: crate::Nullable<::std::string::String>,
-    pub cidr_not_contains: crate::Nullable<::std::string::String>,
-    pub cidr_not_ends_with: crate::Nullable<::std::string::String>,
-    pub cidr_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub cidr_not_starts_with: crate::Nullable<::std::string::String>,
-    pub cidr_starts_with: crate::Nullable<::std::string::String>,
-    pub description: crate::Nullable<::std::string::String>,
-    pub description_contains: crate::Nullable<::std::string::String>,
-    pub description_ends_with: crate::Nullable<::std::string::String>,
-    pub description_gt: crate::Nullable<::std::string::String>,
-    pub description_gte: crate::Nullable<::std::string::String>,
-    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_lt: crate::Nullable<::std::string::String>,
-    pub description_lte: crate::Nullable<::std::string::String>,
-    pub description_not: crate::Nullable<::std::string::String>,
-    pub description_not_contains: crate::Nullable<::std::string::String>,
-    pub description_not_ends_with: crate::Nullable<::std::string::String>,
-    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_not_starts_with: crate::Nullable<::std::string::String>,
-    pub description_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-    pub edge_gateway: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
-    >,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
-    >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
-    >,
-    pub exclusive: crate::Nullable<bool>,
-    pub exclusive_not: crate::Nullable<bool>,
-    pub floating_ip_cidr: crate::Nullable<::std::string::String>,
-    pub floating_ip_cidr_contains: crate::Nullable<::std::string::String>,
-    pub floating_ip_cidr_ends_with: crate::Nullable<::std::string::String>,
-    pub floating_ip_cidr_gt: crate::Nullable<::std::string::String>,
-    pub floating_ip_cidr_gte: crate::Nullable<::std::string::String>,
-    pub floating_ip_cidr_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub floating_ip_cidr_lt: crate::Nullable<::std::string::String>,
-    pub floating_ip_cidr_lte: crate::Nullable<::std::string::String>,
-    pub floating_ip_cidr_not: crate::Nullable<::std::string::String>,
-    pub floating_ip_cidr_not_contains: crate::Nullable<::std::string::String>,
-    pub floating_ip_cidr_not_ends_with: crate::Nullable<::std::string::String>,
-    pub floating_ip_cidr_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub floating_ip_cidr_not_starts_with: crate::Nullable<::std::string::String>,
-    pub floating_ip_cidr_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(feature = "virtual-private-cloud-floating-ip")]
-    pub floating_ips_every: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
-    >,
-    #[cfg(feature = "virtual-private-cloud-floating-ip")]
-    pub floating_ips_none: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
-    >,
-    #[cfg(feature = "virtual-private-cloud-floating-ip")]
-    pub floating_ips_some: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
-    >,
-    pub gateway: crate::Nullable<::std::string::String>,
-    pub gateway_contains: crate::Nullable<::std::string::String>,
-    pub gateway_ends_with: crate::Nullable<::std::string::String>,
-    pub gateway_gt: crate::Nullable<::std::string::String>,
-    pub gateway_gte: crate::Nullable<::std::string::String>,
-    pub gateway_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub gateway_lt: crate::Nullable<::std::string::String>,
-    pub gateway_lte: crate::Nullable<::std::string::String>,
-    pub gateway_not: crate::Nullable<::std::string::String>,
-    pub gateway_not_contains: crate::Nullable<::std::string::String>,
-    pub gateway_not_ends_with: crate::Nullable<::std::string::String>,
-    pub gateway_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub gateway_not_starts_with: crate::Nullable<::std::string::String>,
-    pub gateway_starts_with: crate::Nullable<::std::string::String>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub nat_gateway_cidr: crate::Nullable<::std::string::String>,
-    pub nat_gateway_cidr_contains: crate::Nullable<::std::string::String>,
-    pub nat_gateway_cidr_ends_with: crate::Nullable<::std::string::String>,
-    pub nat_gateway_cidr_gt: crate::Nullable<::std::string::String>,
-    pub nat_gateway_cidr_gte: crate::Nullable<::std::string::String>,
-    pub nat_gateway_cidr_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub nat_gateway_cidr_lt: crate::Nullable<::std::string::String>,
-    pub nat_gateway_cidr_lte: crate::Nullable<::std::string::String>,
-    pub nat_gateway_cidr_not: crate::Nullable<::std::string::String>,
-    pub nat_gateway_cidr_not_contains: crate::Nullable<::std::string::String>,
-    pub nat_gateway_cidr_not_ends_with: crate::Nullable<::std::string::String>,
-    pub nat_gateway_cidr_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub nat_gateway_cidr_not_starts_with: crate::Nullable<::std::string::String>,
-    pub nat_gateway_cidr_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-    pub nat_gateways_every: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
-    >,
-    #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-    pub nat_gateways_none: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
-    >,
-    #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-    pub nat_gateways_some: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
-    >,
-    pub router_gateway_cidr: crate::Nullable<::std::string::String>,
-    pub router_gateway_cidr_contains: crate::Nullable<::std::string::String>,
-    pub router_gateway_cidr_ends_with: crate::Nullable<::std::string::String>,
-    pub router_gateway_cidr_gt: crate::Nullable<::std::string::String>,
-    pub router_gateway_cidr_gte: crate::Nullable<::std::string::String>,
-    pub router_gateway_cidr_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub router_gateway_cidr_lt: crate::Nullable<::std::string::String>,
-    pub router_gateway_cidr_lte: crate::Nullable<::std::string::String>,
-    pub router_gateway_cidr_not: crate::Nullable<::std::string::String>,
-    pub router_gateway_cidr_not_contains: crate::Nullable<::std::string::String>,
-    pub router_gateway_cidr_not_ends_with: crate::Nullable<::std::string::String>,
-    pub router_gateway_cidr_not_in: crate::Nullable<
+    pub cidr: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub cidr_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub router_gateway_cidr_not_starts_with: crate::Nullable<::std::string::String>,
-    pub router_gateway_cidr_starts_with: crate::Nullable<::std::string::String>,
-    #[cfg(feature = "virtual-private-cloud-router-gateway")]
-    pub router_gateways_every: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+    pub cidr_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub description_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    #[cfg(feature = "virtual-private-cloud-edge-gateway")]
+    pub edge_gateway: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
+        >,
+    >,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub exclusive: ::cloudtower_runtime::Nullable<bool>,
+    pub exclusive_not: ::cloudtower_runtime::Nullable<bool>,
+    pub floating_ip_cidr: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub floating_ip_cidr_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub floating_ip_cidr_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub floating_ip_cidr_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub floating_ip_cidr_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub floating_ip_cidr_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub floating_ip_cidr_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub floating_ip_cidr_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub floating_ip_cidr_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub floating_ip_cidr_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub floating_ip_cidr_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub floating_ip_cidr_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub floating_ip_cidr_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub floating_ip_cidr_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    #[cfg(feature = "virtual-private-cloud-floating-ip")]
+    pub floating_ips_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudFloatingIpWhereInput,
+        >,
+    >,
+    #[cfg(feature = "virtual-private-cloud-floating-ip")]
+    pub floating_ips_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudFloatingIpWhereInput,
+        >,
+    >,
+    #[cfg(feature = "virtual-private-cloud-floating-ip")]
+    pub floating_ips_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudFloatingIpWhereInput,
+        >,
+    >,
+    pub gateway: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub gateway_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub gateway_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nat_gateway_cidr: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nat_gateway_cidr_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nat_gateway_cidr_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub nat_gateway_cidr_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nat_gateway_cidr_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nat_gateway_cidr_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub nat_gateway_cidr_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nat_gateway_cidr_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nat_gateway_cidr_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nat_gateway_cidr_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub nat_gateway_cidr_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub nat_gateway_cidr_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub nat_gateway_cidr_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub nat_gateway_cidr_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    #[cfg(feature = "virtual-private-cloud-nat-gateway")]
+    pub nat_gateways_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudNatGatewayWhereInput,
+        >,
+    >,
+    #[cfg(feature = "virtual-private-cloud-nat-gateway")]
+    pub nat_gateways_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudNatGatewayWhereInput,
+        >,
+    >,
+    #[cfg(feature = "virtual-private-cloud-nat-gateway")]
+    pub nat_gateways_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudNatGatewayWhereInput,
+        >,
+    >,
+    pub router_gateway_cidr: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub router_gateway_cidr_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub router_gateway_cidr_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub router_gateway_cidr_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub router_gateway_cidr_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub router_gateway_cidr_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub router_gateway_cidr_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub router_gateway_cidr_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub router_gateway_cidr_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub router_gateway_cidr_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub router_gateway_cidr_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub router_gateway_cidr_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub router_gateway_cidr_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub router_gateway_cidr_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
     >,
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
-    pub router_gateways_none: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+    pub router_gateways_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
-    pub router_gateways_some: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+    pub router_gateways_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
+        >,
+    >,
+    #[cfg(feature = "virtual-private-cloud-router-gateway")]
+    pub router_gateways_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
+        >,
     >,
     #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
-    pub vlan: crate::Nullable<crate::Related<crate::models::VlanWhereInput>>,
+    pub vlan: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VlanWhereInput>,
+    >,
     #[cfg(feature = "virtual-private-cloud")]
-    pub vpc: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
+    pub vpc: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetWhereInput {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudExternalSubnetWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VirtualPrivateCloudExternalSubnetWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1110,8 +1207,9 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetWhereInput {
     }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
-impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudExternalSubnetWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1292,7 +1390,7 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-virtual-private-cloud-external-subnets` (operation `GetVirtualPrivateCloudExternalSubnets`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1303,13 +1401,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnet>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-external-subnets",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-external-subnets",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1323,31 +1422,86 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::VirtualPrivateCloudExternalSubnetConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-external-subnets-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-external-subnets-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
-crate::pagination::list_request!(
-    GetVirtualPrivateCloudExternalSubnetsRequestBody =>
-    VirtualPrivateCloudExternalSubnet, get_virtual_private_cloud_external_subnets
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody {
+    type Item = crate::models::VirtualPrivateCloudExternalSubnet;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-external-subnets",
+                self,
+            )
+            .read()
+    }
+}
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
-crate::pagination::count_request!(
-    GetVirtualPrivateCloudExternalSubnetsRequestBody =>
-    GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody,
-    get_virtual_private_cloud_external_subnets_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-external-subnets-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VirtualPrivateCloudExternalSubnetConnection = response
+            .decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
-crate::pagination::reread_by_id!(
-    VirtualPrivateCloudExternalSubnet =>
-    GetVirtualPrivateCloudExternalSubnetsRequestBody,
-    VirtualPrivateCloudExternalSubnetWhereInput
-);
+impl ::cloudtower_runtime::RereadById
+for crate::models::VirtualPrivateCloudExternalSubnet {
+    type Request = crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudExternalSubnetWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,25 +6,25 @@
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudExternalSubnetGroupOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode
+impl ::cloudtower_runtime::codec::Decode
 for GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d
             .first_key(
@@ -47,9 +47,9 @@ for GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-impl crate::codec::Encode
+impl ::cloudtower_runtime::codec::Encode
 for GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -65,24 +65,25 @@ for GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudExternalSubnetGroupOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d
             .first_key("GetVirtualPrivateCloudExternalSubnetGroupsRequestBody")?;
@@ -103,8 +104,9 @@ impl crate::codec::Decode for GetVirtualPrivateCloudExternalSubnetGroupsRequestB
     }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-impl crate::codec::Encode for GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -123,10 +125,11 @@ pub struct NestedAggregateVirtualPrivateCloudExternalSubnetGroup {
     pub count: i32,
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudExternalSubnetGroup {
+impl ::cloudtower_runtime::codec::Decode
+for NestedAggregateVirtualPrivateCloudExternalSubnetGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d
@@ -151,8 +154,9 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudExternalSubnetGr
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudExternalSubnetGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for NestedAggregateVirtualPrivateCloudExternalSubnetGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -172,11 +176,11 @@ pub struct NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
     pub vlan_id: ::std::string::String,
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-impl crate::codec::Decode
+impl ::cloudtower_runtime::codec::Decode
 for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d
@@ -228,9 +232,9 @@ for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode
+impl ::cloudtower_runtime::codec::Encode
 for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cidr", &self.cidr);
         e.required_field("edge_gateway_id", &self.edge_gateway_id);
@@ -270,10 +274,10 @@ pub struct VirtualPrivateCloudExternalSubnetGroup {
     pub vpc: ::std::option::Option<crate::models::NestedVirtualPrivateCloud>,
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroup {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudExternalSubnetGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 7];
         let mut key = d.first_key("VirtualPrivateCloudExternalSubnetGroup")?;
@@ -342,8 +346,8 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroup {
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudExternalSubnetGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("description", &self.description);
         e.required_field("edge_gateway_group", &self.edge_gateway_group);
@@ -371,10 +375,11 @@ pub struct VirtualPrivateCloudExternalSubnetGroupConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudExternalSubnetGroup,
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupConnection {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudExternalSubnetGroupConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudExternalSubnetGroupConnection")?;
@@ -398,8 +403,9 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupConnection {
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroupConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudExternalSubnetGroupConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -525,16 +531,18 @@ impl ::std::fmt::Display for VirtualPrivateCloudExternalSubnetGroupOrderByInput 
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupOrderByInput {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroupOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudExternalSubnetGroupOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -542,134 +550,173 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroupOrderByInput
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetGroupWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput>,
     >,
-    pub description: crate::Nullable<::std::string::String>,
-    pub description_contains: crate::Nullable<::std::string::String>,
-    pub description_ends_with: crate::Nullable<::std::string::String>,
-    pub description_gt: crate::Nullable<::std::string::String>,
-    pub description_gte: crate::Nullable<::std::string::String>,
-    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_lt: crate::Nullable<::std::string::String>,
-    pub description_lte: crate::Nullable<::std::string::String>,
-    pub description_not: crate::Nullable<::std::string::String>,
-    pub description_not_contains: crate::Nullable<::std::string::String>,
-    pub description_not_ends_with: crate::Nullable<::std::string::String>,
-    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_not_starts_with: crate::Nullable<::std::string::String>,
-    pub description_starts_with: crate::Nullable<::std::string::String>,
+    pub description: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub description_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-    pub edge_gateway_group: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
+    pub edge_gateway_group: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput,
+        >,
     >,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub exclusive: crate::Nullable<bool>,
-    pub exclusive_not: crate::Nullable<bool>,
+    pub exclusive: ::cloudtower_runtime::Nullable<bool>,
+    pub exclusive_not: ::cloudtower_runtime::Nullable<bool>,
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
-    pub floating_ips_every: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
-    >,
-    #[cfg(feature = "virtual-private-cloud-floating-ip")]
-    pub floating_ips_none: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+    pub floating_ips_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudFloatingIpWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
-    pub floating_ips_some: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+    pub floating_ips_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudFloatingIpWhereInput,
+        >,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
+    #[cfg(feature = "virtual-private-cloud-floating-ip")]
+    pub floating_ips_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudFloatingIpWhereInput,
+        >,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-    pub nat_gateways_every: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+    pub nat_gateways_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudNatGatewayWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-    pub nat_gateways_none: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+    pub nat_gateways_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudNatGatewayWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-    pub nat_gateways_some: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+    pub nat_gateways_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudNatGatewayWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
-    pub router_gateways_every: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+    pub router_gateways_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
-    pub router_gateways_none: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+    pub router_gateways_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
-    pub router_gateways_some: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
+    pub router_gateways_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
+        >,
     >,
-    pub shared_in_edge_gateway_group: crate::Nullable<bool>,
-    pub shared_in_edge_gateway_group_not: crate::Nullable<bool>,
+    pub shared_in_edge_gateway_group: ::cloudtower_runtime::Nullable<bool>,
+    pub shared_in_edge_gateway_group_not: ::cloudtower_runtime::Nullable<bool>,
     #[cfg(feature = "virtual-private-cloud")]
-    pub vpc: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
+    pub vpc: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupWhereInput {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudExternalSubnetGroupWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VirtualPrivateCloudExternalSubnetGroupWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -872,8 +919,9 @@ impl crate::codec::Decode for VirtualPrivateCloudExternalSubnetGroupWhereInput {
     }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroupWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudExternalSubnetGroupWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -969,7 +1017,7 @@ impl crate::codec::Encode for VirtualPrivateCloudExternalSubnetGroupWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-virtual-private-cloud-external-subnet-groups` (operation `GetVirtualPrivateCloudExternalSubnetGroups`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -980,13 +1028,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetGroup>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-external-subnet-groups",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-external-subnet-groups",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1000,32 +1049,86 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::VirtualPrivateCloudExternalSubnetGroupConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-external-subnet-groups-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-external-subnet-groups-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-crate::pagination::list_request!(
-    GetVirtualPrivateCloudExternalSubnetGroupsRequestBody =>
-    VirtualPrivateCloudExternalSubnetGroup,
-    get_virtual_private_cloud_external_subnet_groups
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
+    type Item = crate::models::VirtualPrivateCloudExternalSubnetGroup;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-external-subnet-groups",
+                self,
+            )
+            .read()
+    }
+}
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-crate::pagination::count_request!(
-    GetVirtualPrivateCloudExternalSubnetGroupsRequestBody =>
-    GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody,
-    get_virtual_private_cloud_external_subnet_groups_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-external-subnet-groups-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VirtualPrivateCloudExternalSubnetGroupConnection = response
+            .decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-crate::pagination::reread_by_id!(
-    VirtualPrivateCloudExternalSubnetGroup =>
-    GetVirtualPrivateCloudExternalSubnetGroupsRequestBody,
-    VirtualPrivateCloudExternalSubnetGroupWhereInput
-);
+impl ::cloudtower_runtime::RereadById
+for crate::models::VirtualPrivateCloudExternalSubnetGroup {
+    type Request = crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

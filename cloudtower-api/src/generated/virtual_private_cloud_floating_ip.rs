@@ -9,10 +9,10 @@ pub struct BatchCreateVirtualPrivateCloudFloatingIp {
     pub local_id: ::std::string::String,
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-impl crate::codec::Decode for BatchCreateVirtualPrivateCloudFloatingIp {
+impl ::cloudtower_runtime::codec::Decode for BatchCreateVirtualPrivateCloudFloatingIp {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BatchCreateVirtualPrivateCloudFloatingIp")?;
@@ -36,8 +36,8 @@ impl crate::codec::Decode for BatchCreateVirtualPrivateCloudFloatingIp {
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for BatchCreateVirtualPrivateCloudFloatingIp {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BatchCreateVirtualPrivateCloudFloatingIp {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("local_id", &self.local_id);
         e.end_object();
@@ -60,10 +60,11 @@ pub struct BatchCreateVirtualPrivateCloudFloatingIpsParams {
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BatchCreateVirtualPrivateCloudFloatingIpsParams {
+impl ::cloudtower_runtime::codec::Decode
+for BatchCreateVirtualPrivateCloudFloatingIpsParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("BatchCreateVirtualPrivateCloudFloatingIpsParams")?;
@@ -105,8 +106,9 @@ impl crate::codec::Decode for BatchCreateVirtualPrivateCloudFloatingIpsParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-impl crate::codec::Encode for BatchCreateVirtualPrivateCloudFloatingIpsParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for BatchCreateVirtualPrivateCloudFloatingIpsParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("auto_allocate_number", &self.auto_allocate_number);
         e.field("ip_addresses_under_group", &self.ip_addresses_under_group);
@@ -124,10 +126,10 @@ pub struct DeleteVirtualPrivateCloudFloatingIp {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-impl crate::codec::Decode for DeleteVirtualPrivateCloudFloatingIp {
+impl ::cloudtower_runtime::codec::Decode for DeleteVirtualPrivateCloudFloatingIp {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVirtualPrivateCloudFloatingIp")?;
@@ -147,8 +149,8 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudFloatingIp {
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteVirtualPrivateCloudFloatingIp {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudFloatingIp {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -158,22 +160,25 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudFloatingIp {
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudFloatingIpOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::VirtualPrivateCloudFloatingIpWhereInput,
+    >,
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d
             .first_key("GetVirtualPrivateCloudFloatingIpsConnectionRequestBody")?;
@@ -194,8 +199,9 @@ impl crate::codec::Decode for GetVirtualPrivateCloudFloatingIpsConnectionRequest
     }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-impl crate::codec::Encode for GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -211,22 +217,25 @@ impl crate::codec::Encode for GetVirtualPrivateCloudFloatingIpsConnectionRequest
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudFloatingIpsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudFloatingIpOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::VirtualPrivateCloudFloatingIpWhereInput,
+    >,
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudFloatingIpsRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVirtualPrivateCloudFloatingIpsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVirtualPrivateCloudFloatingIpsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -246,8 +255,9 @@ impl crate::codec::Decode for GetVirtualPrivateCloudFloatingIpsRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-impl crate::codec::Encode for GetVirtualPrivateCloudFloatingIpsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVirtualPrivateCloudFloatingIpsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -266,10 +276,11 @@ pub struct NestedAggregateVirtualPrivateCloudFloatingIp {
     pub count: i32,
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudFloatingIp {
+impl ::cloudtower_runtime::codec::Decode
+for NestedAggregateVirtualPrivateCloudFloatingIp {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudFloatingIp")?;
@@ -293,8 +304,9 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudFloatingIp {
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudFloatingIp {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for NestedAggregateVirtualPrivateCloudFloatingIp {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -320,10 +332,10 @@ pub struct VirtualPrivateCloudFloatingIp {
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-impl crate::codec::Decode for VirtualPrivateCloudFloatingIp {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudFloatingIp {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("VirtualPrivateCloudFloatingIp")?;
@@ -366,8 +378,8 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIp {
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudFloatingIp {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIp {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("entityAsyncStatus", &self.entity_async_status);
         e.field("external_ip", &self.external_ip);
@@ -387,10 +399,10 @@ pub struct VirtualPrivateCloudFloatingIpConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudFloatingIp,
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-impl crate::codec::Decode for VirtualPrivateCloudFloatingIpConnection {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudFloatingIpConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudFloatingIpConnection")?;
@@ -414,8 +426,8 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIpConnection {
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudFloatingIpConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIpConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -431,10 +443,11 @@ pub struct VirtualPrivateCloudFloatingIpCreationParams {
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudFloatingIpCreationParams {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudFloatingIpCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudFloatingIpCreationParams")?;
@@ -462,8 +475,9 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIpCreationParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-impl crate::codec::Encode for VirtualPrivateCloudFloatingIpCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudFloatingIpCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("external_ip", &self.external_ip);
         e.required_field("external_subnet_id", &self.external_subnet_id);
@@ -479,10 +493,11 @@ pub struct VirtualPrivateCloudFloatingIpDeletionParams {
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudFloatingIpDeletionParams {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudFloatingIpDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudFloatingIpDeletionParams")?;
@@ -505,8 +520,9 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIpDeletionParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-impl crate::codec::Encode for VirtualPrivateCloudFloatingIpDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudFloatingIpDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -602,16 +618,16 @@ impl ::std::fmt::Display for VirtualPrivateCloudFloatingIpOrderByInput {
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudFloatingIpOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudFloatingIpOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-impl crate::codec::Encode for VirtualPrivateCloudFloatingIpOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIpOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -619,84 +635,104 @@ impl crate::codec::Encode for VirtualPrivateCloudFloatingIpOrderByInput {
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIpWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
     >,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub external_ip: crate::Nullable<::std::string::String>,
-    pub external_ip_contains: crate::Nullable<::std::string::String>,
-    pub external_ip_ends_with: crate::Nullable<::std::string::String>,
-    pub external_ip_gt: crate::Nullable<::std::string::String>,
-    pub external_ip_gte: crate::Nullable<::std::string::String>,
-    pub external_ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub external_ip_lt: crate::Nullable<::std::string::String>,
-    pub external_ip_lte: crate::Nullable<::std::string::String>,
-    pub external_ip_not: crate::Nullable<::std::string::String>,
-    pub external_ip_not_contains: crate::Nullable<::std::string::String>,
-    pub external_ip_not_ends_with: crate::Nullable<::std::string::String>,
-    pub external_ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub external_ip_not_starts_with: crate::Nullable<::std::string::String>,
-    pub external_ip_starts_with: crate::Nullable<::std::string::String>,
+    pub external_ip: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub external_ip_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub external_ip_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub external_ip_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-external-subnet")]
-    pub external_subnet: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
+    pub external_subnet: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudExternalSubnetWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-    pub external_subnet_group: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput>,
+    pub external_subnet_group: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
+        >,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud")]
-    pub vpc: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
+    pub vpc: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudFloatingIpWhereInput {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudFloatingIpWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VirtualPrivateCloudFloatingIpWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -831,8 +867,8 @@ impl crate::codec::Decode for VirtualPrivateCloudFloatingIpWhereInput {
     }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-impl crate::codec::Encode for VirtualPrivateCloudFloatingIpWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIpWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -891,7 +927,7 @@ impl crate::codec::Encode for VirtualPrivateCloudFloatingIpWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/batch-create-virtual-private-cloud-floating-ips` (operation `BatchCreateVirtualPrivateCloudFloatingIps`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -902,12 +938,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::BatchCreateVirtualPrivateCloudFloatingIp>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::BatchCreateVirtualPrivateCloudFloatingIp,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "batch-create-virtual-private-cloud-floating-ips",
             body,
         );
@@ -925,12 +963,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::VirtualPrivateCloudFloatingIp>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::VirtualPrivateCloudFloatingIp,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "create-virtual-private-cloud-floating-ip",
             body,
         );
@@ -947,12 +987,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::DeleteVirtualPrivateCloudFloatingIp>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::DeleteVirtualPrivateCloudFloatingIp,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "delete-virtual-private-cloud-floating-ip",
             body,
         );
@@ -969,13 +1011,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VirtualPrivateCloudFloatingIp>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-floating-ips",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-floating-ips",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -989,30 +1032,85 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::VirtualPrivateCloudFloatingIpConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-floating-ips-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-floating-ips-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-crate::pagination::list_request!(
-    GetVirtualPrivateCloudFloatingIpsRequestBody => VirtualPrivateCloudFloatingIp,
-    get_virtual_private_cloud_floating_ips
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody {
+    type Item = crate::models::VirtualPrivateCloudFloatingIp;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-floating-ips",
+                self,
+            )
+            .read()
+    }
+}
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-crate::pagination::count_request!(
-    GetVirtualPrivateCloudFloatingIpsRequestBody =>
-    GetVirtualPrivateCloudFloatingIpsConnectionRequestBody,
-    get_virtual_private_cloud_floating_ips_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-floating-ips-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VirtualPrivateCloudFloatingIpConnection = response
+            .decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-crate::pagination::reread_by_id!(
-    VirtualPrivateCloudFloatingIp => GetVirtualPrivateCloudFloatingIpsRequestBody,
-    VirtualPrivateCloudFloatingIpWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudFloatingIp {
+    type Request = crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudFloatingIpWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

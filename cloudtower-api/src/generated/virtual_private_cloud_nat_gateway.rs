@@ -9,10 +9,10 @@ pub struct DeleteVirtualPrivateCloudNatGateway {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-impl crate::codec::Decode for DeleteVirtualPrivateCloudNatGateway {
+impl ::cloudtower_runtime::codec::Decode for DeleteVirtualPrivateCloudNatGateway {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVirtualPrivateCloudNatGateway")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudNatGateway {
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteVirtualPrivateCloudNatGateway {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudNatGateway {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,22 +43,25 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudNatGateway {
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudNatGatewayOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::VirtualPrivateCloudNatGatewayWhereInput,
+    >,
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d
             .first_key("GetVirtualPrivateCloudNatGatewaysConnectionRequestBody")?;
@@ -79,8 +82,9 @@ impl crate::codec::Decode for GetVirtualPrivateCloudNatGatewaysConnectionRequest
     }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-impl crate::codec::Encode for GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -96,22 +100,25 @@ impl crate::codec::Encode for GetVirtualPrivateCloudNatGatewaysConnectionRequest
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudNatGatewaysRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudNatGatewayOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::VirtualPrivateCloudNatGatewayWhereInput,
+    >,
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudNatGatewaysRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVirtualPrivateCloudNatGatewaysRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVirtualPrivateCloudNatGatewaysRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -131,8 +138,9 @@ impl crate::codec::Decode for GetVirtualPrivateCloudNatGatewaysRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-impl crate::codec::Encode for GetVirtualPrivateCloudNatGatewaysRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVirtualPrivateCloudNatGatewaysRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -151,10 +159,11 @@ pub struct NestedAggregateVirtualPrivateCloudNatGateway {
     pub count: i32,
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudNatGateway {
+impl ::cloudtower_runtime::codec::Decode
+for NestedAggregateVirtualPrivateCloudNatGateway {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudNatGateway")?;
@@ -178,8 +187,9 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudNatGateway {
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudNatGateway {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for NestedAggregateVirtualPrivateCloudNatGateway {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -194,10 +204,10 @@ pub struct NestedVpcDnatRuleType {
     pub target_port: i32,
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-impl crate::codec::Decode for NestedVpcDnatRuleType {
+impl ::cloudtower_runtime::codec::Decode for NestedVpcDnatRuleType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("NestedVpcDnatRuleType")?;
@@ -229,8 +239,8 @@ impl crate::codec::Decode for NestedVpcDnatRuleType {
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedVpcDnatRuleType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedVpcDnatRuleType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("port", &self.port);
         e.required_field("target_ip", &self.target_ip);
@@ -248,10 +258,10 @@ pub struct VirtualPrivateCloudDnatRuleParams {
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudDnatRuleParams {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudDnatRuleParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("VirtualPrivateCloudDnatRuleParams")?;
@@ -282,8 +292,8 @@ impl crate::codec::Decode for VirtualPrivateCloudDnatRuleParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-impl crate::codec::Encode for VirtualPrivateCloudDnatRuleParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudDnatRuleParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("target_port", &self.target_port);
         e.required_field("port", &self.port);
@@ -317,10 +327,10 @@ pub struct VirtualPrivateCloudNatGateway {
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-impl crate::codec::Decode for VirtualPrivateCloudNatGateway {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudNatGateway {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("VirtualPrivateCloudNatGateway")?;
@@ -370,8 +380,8 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGateway {
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudNatGateway {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGateway {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("dnat_rules", &self.dnat_rules);
         e.field("enable_dnat", &self.enable_dnat);
@@ -395,10 +405,10 @@ pub struct VirtualPrivateCloudNatGatewayConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudNatGateway,
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-impl crate::codec::Decode for VirtualPrivateCloudNatGatewayConnection {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudNatGatewayConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudNatGatewayConnection")?;
@@ -422,8 +432,8 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayConnection {
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudNatGatewayConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGatewayConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -449,10 +459,11 @@ pub struct VirtualPrivateCloudNatGatewayCreationParams {
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudNatGatewayCreationParams {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudNatGatewayCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("VirtualPrivateCloudNatGatewayCreationParams")?;
@@ -499,8 +510,9 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayCreationParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-impl crate::codec::Encode for VirtualPrivateCloudNatGatewayCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudNatGatewayCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("external_ips", &self.external_ips);
         e.field("external_ip", &self.external_ip);
@@ -522,10 +534,11 @@ pub struct VirtualPrivateCloudNatGatewayDeletionParams {
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudNatGatewayDeletionParams {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudNatGatewayDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudNatGatewayDeletionParams")?;
@@ -548,8 +561,9 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayDeletionParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-impl crate::codec::Encode for VirtualPrivateCloudNatGatewayDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudNatGatewayDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -685,16 +699,16 @@ impl ::std::fmt::Display for VirtualPrivateCloudNatGatewayOrderByInput {
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudNatGatewayOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudNatGatewayOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-impl crate::codec::Encode for VirtualPrivateCloudNatGatewayOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGatewayOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -707,10 +721,11 @@ pub struct VirtualPrivateCloudNatGatewayUpdationParams {
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudNatGatewayUpdationParams {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudNatGatewayUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudNatGatewayUpdationParams")?;
@@ -737,8 +752,9 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayUpdationParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-impl crate::codec::Encode for VirtualPrivateCloudNatGatewayUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudNatGatewayUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -762,10 +778,11 @@ pub struct VirtualPrivateCloudNatGatewayUpdationParamsData {
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudNatGatewayUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudNatGatewayUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VirtualPrivateCloudNatGatewayUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -784,8 +801,9 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayUpdationParamsData {
     }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-impl crate::codec::Encode for VirtualPrivateCloudNatGatewayUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudNatGatewayUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("external_ips", &self.external_ips);
         e.field("external_ip", &self.external_ip);
@@ -800,102 +818,124 @@ impl crate::codec::Encode for VirtualPrivateCloudNatGatewayUpdationParamsData {
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
     >,
-    pub enable_dnat: crate::Nullable<bool>,
-    pub enable_dnat_not: crate::Nullable<bool>,
-    pub enable_snat: crate::Nullable<bool>,
-    pub enable_snat_not: crate::Nullable<bool>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub enable_dnat: ::cloudtower_runtime::Nullable<bool>,
+    pub enable_dnat_not: ::cloudtower_runtime::Nullable<bool>,
+    pub enable_snat: ::cloudtower_runtime::Nullable<bool>,
+    pub enable_snat_not: ::cloudtower_runtime::Nullable<bool>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub external_ip: crate::Nullable<::std::string::String>,
-    pub external_ip_contains: crate::Nullable<::std::string::String>,
-    pub external_ip_ends_with: crate::Nullable<::std::string::String>,
-    pub external_ip_gt: crate::Nullable<::std::string::String>,
-    pub external_ip_gte: crate::Nullable<::std::string::String>,
-    pub external_ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub external_ip_lt: crate::Nullable<::std::string::String>,
-    pub external_ip_lte: crate::Nullable<::std::string::String>,
-    pub external_ip_not: crate::Nullable<::std::string::String>,
-    pub external_ip_not_contains: crate::Nullable<::std::string::String>,
-    pub external_ip_not_ends_with: crate::Nullable<::std::string::String>,
-    pub external_ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub external_ip_not_starts_with: crate::Nullable<::std::string::String>,
-    pub external_ip_starts_with: crate::Nullable<::std::string::String>,
+    pub external_ip: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub external_ip_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub external_ip_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub external_ip_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-external-subnet")]
-    pub external_subnet: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
+    pub external_subnet: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudExternalSubnetWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-    pub external_subnet_group: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput>,
+    pub external_subnet_group: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
+        >,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud")]
-    pub vpc: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
+    pub vpc: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudNatGatewayWhereInput {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudNatGatewayWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VirtualPrivateCloudNatGatewayWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1060,8 +1100,8 @@ impl crate::codec::Decode for VirtualPrivateCloudNatGatewayWhereInput {
     }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-impl crate::codec::Encode for VirtualPrivateCloudNatGatewayWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGatewayWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1138,7 +1178,7 @@ impl crate::codec::Encode for VirtualPrivateCloudNatGatewayWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud-nat-gateway` (operation `CreateVirtualPrivateCloudNatGateway`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1149,12 +1189,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::VirtualPrivateCloudNatGateway>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::VirtualPrivateCloudNatGateway,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "create-virtual-private-cloud-nat-gateway",
             body,
         );
@@ -1171,12 +1213,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::DeleteVirtualPrivateCloudNatGateway>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::DeleteVirtualPrivateCloudNatGateway,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "delete-virtual-private-cloud-nat-gateway",
             body,
         );
@@ -1193,13 +1237,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VirtualPrivateCloudNatGateway>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-nat-gateways",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-nat-gateways",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1213,13 +1258,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::VirtualPrivateCloudNatGatewayConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-nat-gateways-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-nat-gateways-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1233,12 +1279,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::VirtualPrivateCloudNatGateway>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::VirtualPrivateCloudNatGateway,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-virtual-private-cloud-nat-gateway",
             body,
         );
@@ -1247,18 +1295,72 @@ impl crate::Client {
     }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-crate::pagination::list_request!(
-    GetVirtualPrivateCloudNatGatewaysRequestBody => VirtualPrivateCloudNatGateway,
-    get_virtual_private_cloud_nat_gateways
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
+    type Item = crate::models::VirtualPrivateCloudNatGateway;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-nat-gateways",
+                self,
+            )
+            .read()
+    }
+}
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-crate::pagination::count_request!(
-    GetVirtualPrivateCloudNatGatewaysRequestBody =>
-    GetVirtualPrivateCloudNatGatewaysConnectionRequestBody,
-    get_virtual_private_cloud_nat_gateways_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-nat-gateways-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VirtualPrivateCloudNatGatewayConnection = response
+            .decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-crate::pagination::reread_by_id!(
-    VirtualPrivateCloudNatGateway => GetVirtualPrivateCloudNatGatewaysRequestBody,
-    VirtualPrivateCloudNatGatewayWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudNatGateway {
+    type Request = crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudNatGatewayWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct DeleteVirtualPrivateCloudRouteTable {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
-impl crate::codec::Decode for DeleteVirtualPrivateCloudRouteTable {
+impl ::cloudtower_runtime::codec::Decode for DeleteVirtualPrivateCloudRouteTable {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVirtualPrivateCloudRouteTable")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudRouteTable {
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteVirtualPrivateCloudRouteTable {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudRouteTable {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,22 +43,25 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudRouteTable {
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudRouteTableOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::VirtualPrivateCloudRouteTableWhereInput,
+    >,
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d
             .first_key("GetVirtualPrivateCloudRouteTablesConnectionRequestBody")?;
@@ -79,8 +82,9 @@ impl crate::codec::Decode for GetVirtualPrivateCloudRouteTablesConnectionRequest
     }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
-impl crate::codec::Encode for GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -96,22 +100,25 @@ impl crate::codec::Encode for GetVirtualPrivateCloudRouteTablesConnectionRequest
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudRouteTablesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudRouteTableOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::VirtualPrivateCloudRouteTableWhereInput,
+    >,
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudRouteTablesRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVirtualPrivateCloudRouteTablesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVirtualPrivateCloudRouteTablesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -131,8 +138,9 @@ impl crate::codec::Decode for GetVirtualPrivateCloudRouteTablesRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
-impl crate::codec::Encode for GetVirtualPrivateCloudRouteTablesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVirtualPrivateCloudRouteTablesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -151,10 +159,11 @@ pub struct NestedAggregateVirtualPrivateCloudRouteTable {
     pub count: i32,
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
-impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudRouteTable {
+impl ::cloudtower_runtime::codec::Decode
+for NestedAggregateVirtualPrivateCloudRouteTable {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudRouteTable")?;
@@ -178,8 +187,9 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudRouteTable {
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudRouteTable {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for NestedAggregateVirtualPrivateCloudRouteTable {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -195,10 +205,10 @@ pub struct NestedVirtualPrivateCloudRoute {
     pub next_hop_type: crate::models::VirtualPrivateCloudRouteNextHopType,
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
-impl crate::codec::Decode for NestedVirtualPrivateCloudRoute {
+impl ::cloudtower_runtime::codec::Decode for NestedVirtualPrivateCloudRoute {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("NestedVirtualPrivateCloudRoute")?;
@@ -234,8 +244,8 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudRoute {
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedVirtualPrivateCloudRoute {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudRoute {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("destination", &self.destination);
         e.required_field("id", &self.id);
@@ -303,16 +313,16 @@ impl ::std::fmt::Display for VirtualPrivateCloudRouteNextHopType {
     }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
-impl crate::codec::Decode for VirtualPrivateCloudRouteNextHopType {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudRouteNextHopType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
-impl crate::codec::Encode for VirtualPrivateCloudRouteNextHopType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteNextHopType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -326,10 +336,10 @@ pub struct VirtualPrivateCloudRouteParams {
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudRouteParams {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudRouteParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("VirtualPrivateCloudRouteParams")?;
@@ -360,8 +370,8 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
-impl crate::codec::Encode for VirtualPrivateCloudRouteParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("destination", &self.destination);
         e.required_field("next_hop_local_id", &self.next_hop_local_id);
@@ -388,10 +398,10 @@ pub struct VirtualPrivateCloudRouteTable {
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
-impl crate::codec::Decode for VirtualPrivateCloudRouteTable {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudRouteTable {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("VirtualPrivateCloudRouteTable")?;
@@ -436,8 +446,8 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTable {
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudRouteTable {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTable {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("default_for_vpc", &self.default_for_vpc);
         e.field("description", &self.description);
@@ -458,10 +468,10 @@ pub struct VirtualPrivateCloudRouteTableConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudRouteTable,
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
-impl crate::codec::Decode for VirtualPrivateCloudRouteTableConnection {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudRouteTableConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudRouteTableConnection")?;
@@ -485,8 +495,8 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableConnection {
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudRouteTableConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTableConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -505,10 +515,11 @@ pub struct VirtualPrivateCloudRouteTableCreationParams {
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudRouteTableCreationParams {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudRouteTableCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudRouteTableCreationParams")?;
@@ -537,8 +548,9 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableCreationParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
-impl crate::codec::Encode for VirtualPrivateCloudRouteTableCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudRouteTableCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("routes", &self.routes);
         e.required_field("vpc_id", &self.vpc_id);
@@ -555,10 +567,11 @@ pub struct VirtualPrivateCloudRouteTableDeletionParams {
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudRouteTableDeletionParams {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudRouteTableDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudRouteTableDeletionParams")?;
@@ -581,8 +594,9 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableDeletionParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
-impl crate::codec::Encode for VirtualPrivateCloudRouteTableDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudRouteTableDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -688,16 +702,16 @@ impl ::std::fmt::Display for VirtualPrivateCloudRouteTableOrderByInput {
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudRouteTableOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudRouteTableOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
-impl crate::codec::Encode for VirtualPrivateCloudRouteTableOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTableOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -710,10 +724,11 @@ pub struct VirtualPrivateCloudRouteTableUpdationParams {
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudRouteTableUpdationParams {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudRouteTableUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudRouteTableUpdationParams")?;
@@ -740,8 +755,9 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableUpdationParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
-impl crate::codec::Encode for VirtualPrivateCloudRouteTableUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudRouteTableUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -760,10 +776,11 @@ pub struct VirtualPrivateCloudRouteTableUpdationParamsData {
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudRouteTableUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudRouteTableUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VirtualPrivateCloudRouteTableUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -779,8 +796,9 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableUpdationParamsData {
     }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
-impl crate::codec::Encode for VirtualPrivateCloudRouteTableUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudRouteTableUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("routes", &self.routes);
         e.field("description", &self.description);
@@ -792,116 +810,134 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteTableUpdationParamsData {
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
     >,
-    pub default_for_vpc: crate::Nullable<bool>,
-    pub default_for_vpc_not: crate::Nullable<bool>,
-    pub description: crate::Nullable<::std::string::String>,
-    pub description_contains: crate::Nullable<::std::string::String>,
-    pub description_ends_with: crate::Nullable<::std::string::String>,
-    pub description_gt: crate::Nullable<::std::string::String>,
-    pub description_gte: crate::Nullable<::std::string::String>,
-    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_lt: crate::Nullable<::std::string::String>,
-    pub description_lte: crate::Nullable<::std::string::String>,
-    pub description_not: crate::Nullable<::std::string::String>,
-    pub description_not_contains: crate::Nullable<::std::string::String>,
-    pub description_not_ends_with: crate::Nullable<::std::string::String>,
-    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_not_starts_with: crate::Nullable<::std::string::String>,
-    pub description_starts_with: crate::Nullable<::std::string::String>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub default_for_vpc: ::cloudtower_runtime::Nullable<bool>,
+    pub default_for_vpc_not: ::cloudtower_runtime::Nullable<bool>,
+    pub description: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub description_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(feature = "full")]
-    pub routes_every: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudRouteWhereInput>,
+    pub routes_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudRouteWhereInput>,
     >,
     #[cfg(feature = "full")]
-    pub routes_none: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudRouteWhereInput>,
+    pub routes_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudRouteWhereInput>,
     >,
     #[cfg(feature = "full")]
-    pub routes_some: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudRouteWhereInput>,
+    pub routes_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudRouteWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
-    pub subnets_every: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    pub subnets_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
-    pub subnets_none: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    pub subnets_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
-    pub subnets_some: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    pub subnets_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud")]
-    pub vpc: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
+    pub vpc: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudRouteTableWhereInput {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudRouteTableWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VirtualPrivateCloudRouteTableWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1068,8 +1104,8 @@ impl crate::codec::Decode for VirtualPrivateCloudRouteTableWhereInput {
     }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
-impl crate::codec::Encode for VirtualPrivateCloudRouteTableWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTableWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1149,7 +1185,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouteTableWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud-route-table` (operation `CreateVirtualPrivateCloudRouteTable`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1160,12 +1196,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::VirtualPrivateCloudRouteTable>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::VirtualPrivateCloudRouteTable,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "create-virtual-private-cloud-route-table",
             body,
         );
@@ -1182,12 +1220,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::DeleteVirtualPrivateCloudRouteTable>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::DeleteVirtualPrivateCloudRouteTable,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "delete-virtual-private-cloud-route-table",
             body,
         );
@@ -1204,13 +1244,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VirtualPrivateCloudRouteTable>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-route-tables",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-route-tables",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1224,13 +1265,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::VirtualPrivateCloudRouteTableConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-route-tables-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-route-tables-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1244,12 +1286,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::VirtualPrivateCloudRouteTable>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::VirtualPrivateCloudRouteTable,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-virtual-private-cloud-route-table",
             body,
         );
@@ -1258,18 +1302,72 @@ impl crate::Client {
     }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
-crate::pagination::list_request!(
-    GetVirtualPrivateCloudRouteTablesRequestBody => VirtualPrivateCloudRouteTable,
-    get_virtual_private_cloud_route_tables
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
+    type Item = crate::models::VirtualPrivateCloudRouteTable;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-route-tables",
+                self,
+            )
+            .read()
+    }
+}
 #[cfg(feature = "virtual-private-cloud-route-table")]
-crate::pagination::count_request!(
-    GetVirtualPrivateCloudRouteTablesRequestBody =>
-    GetVirtualPrivateCloudRouteTablesConnectionRequestBody,
-    get_virtual_private_cloud_route_tables_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-route-tables-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VirtualPrivateCloudRouteTableConnection = response
+            .decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "virtual-private-cloud-route-table")]
-crate::pagination::reread_by_id!(
-    VirtualPrivateCloudRouteTable => GetVirtualPrivateCloudRouteTablesRequestBody,
-    VirtualPrivateCloudRouteTableWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudRouteTable {
+    type Request = crate::models::GetVirtualPrivateCloudRouteTablesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudRouteTableWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct DeleteVirtualPrivateCloudRouterGateway {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-impl crate::codec::Decode for DeleteVirtualPrivateCloudRouterGateway {
+impl ::cloudtower_runtime::codec::Decode for DeleteVirtualPrivateCloudRouterGateway {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVirtualPrivateCloudRouterGateway")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudRouterGateway {
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteVirtualPrivateCloudRouterGateway {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudRouterGateway {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,24 +43,25 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudRouterGateway {
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudRouterGatewayOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d
             .first_key("GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody")?;
@@ -81,8 +82,9 @@ impl crate::codec::Decode for GetVirtualPrivateCloudRouterGatewaysConnectionRequ
     }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-impl crate::codec::Encode for GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -98,24 +100,25 @@ impl crate::codec::Encode for GetVirtualPrivateCloudRouterGatewaysConnectionRequ
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudRouterGatewaysRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudRouterGatewayOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudRouterGatewaysRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVirtualPrivateCloudRouterGatewaysRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVirtualPrivateCloudRouterGatewaysRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -135,8 +138,9 @@ impl crate::codec::Decode for GetVirtualPrivateCloudRouterGatewaysRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-impl crate::codec::Encode for GetVirtualPrivateCloudRouterGatewaysRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVirtualPrivateCloudRouterGatewaysRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -155,10 +159,11 @@ pub struct NestedAggregateVirtualPrivateCloudRouterGateway {
     pub count: i32,
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudRouterGateway {
+impl ::cloudtower_runtime::codec::Decode
+for NestedAggregateVirtualPrivateCloudRouterGateway {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudRouterGateway")?;
@@ -182,8 +187,9 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudRouterGateway {
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudRouterGateway {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for NestedAggregateVirtualPrivateCloudRouterGateway {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -197,10 +203,10 @@ pub struct NestedVpcRouterGatewayRuleNextHopsItemType {
     pub nexthop: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-impl crate::codec::Decode for NestedVpcRouterGatewayRuleNextHopsItemType {
+impl ::cloudtower_runtime::codec::Decode for NestedVpcRouterGatewayRuleNextHopsItemType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedVpcRouterGatewayRuleNextHopsItemType")?;
@@ -225,8 +231,8 @@ impl crate::codec::Decode for NestedVpcRouterGatewayRuleNextHopsItemType {
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedVpcRouterGatewayRuleNextHopsItemType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedVpcRouterGatewayRuleNextHopsItemType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("edge_gateway_id", &self.edge_gateway_id);
         e.field("nexthop", &self.nexthop);
@@ -244,10 +250,10 @@ pub struct NestedVpcRouterGatewayRuleType {
     >,
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-impl crate::codec::Decode for NestedVpcRouterGatewayRuleType {
+impl ::cloudtower_runtime::codec::Decode for NestedVpcRouterGatewayRuleType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedVpcRouterGatewayRuleType")?;
@@ -269,8 +275,8 @@ impl crate::codec::Decode for NestedVpcRouterGatewayRuleType {
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedVpcRouterGatewayRuleType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedVpcRouterGatewayRuleType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("dst", &self.dst);
         e.field("nexthop", &self.nexthop);
@@ -304,10 +310,10 @@ pub struct VirtualPrivateCloudRouterGateway {
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-impl crate::codec::Decode for VirtualPrivateCloudRouterGateway {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudRouterGateway {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("VirtualPrivateCloudRouterGateway")?;
@@ -362,8 +368,8 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGateway {
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudRouterGateway {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouterGateway {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("associated_subnets", &self.associated_subnets);
         e.field("entityAsyncStatus", &self.entity_async_status);
@@ -387,10 +393,10 @@ pub struct VirtualPrivateCloudRouterGatewayConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudRouterGateway,
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayConnection {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudRouterGatewayConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudRouterGatewayConnection")?;
@@ -414,8 +420,8 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayConnection {
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouterGatewayConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -440,10 +446,11 @@ pub struct VirtualPrivateCloudRouterGatewayCreationParams {
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayCreationParams {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudRouterGatewayCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("VirtualPrivateCloudRouterGatewayCreationParams")?;
@@ -489,8 +496,9 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayCreationParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudRouterGatewayCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("rules", &self.rules);
         e.required_field("associated_subnets_ids", &self.associated_subnets_ids);
@@ -511,10 +519,11 @@ pub struct VirtualPrivateCloudRouterGatewayDeletionParams {
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayDeletionParams {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudRouterGatewayDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudRouterGatewayDeletionParams")?;
@@ -537,8 +546,9 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayDeletionParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudRouterGatewayDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -553,10 +563,11 @@ pub struct VirtualPrivateCloudRouterGatewayNexthopInputType {
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayNexthopInputType {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudRouterGatewayNexthopInputType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudRouterGatewayNexthopInputType")?;
@@ -580,8 +591,9 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayNexthopInputType {
     }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayNexthopInputType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudRouterGatewayNexthopInputType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("edge_gateway_id", &self.edge_gateway_id);
         e.field("nexthop", &self.nexthop);
@@ -708,16 +720,18 @@ impl ::std::fmt::Display for VirtualPrivateCloudRouterGatewayOrderByInput {
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayOrderByInput {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudRouterGatewayOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudRouterGatewayOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -733,10 +747,11 @@ pub struct VirtualPrivateCloudRouterGatewayRuleInputType {
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayRuleInputType {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudRouterGatewayRuleInputType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudRouterGatewayRuleInputType")?;
@@ -761,8 +776,9 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayRuleInputType {
     }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayRuleInputType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudRouterGatewayRuleInputType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("nexthops", &self.nexthops);
         e.required_field("dst", &self.dst);
@@ -788,10 +804,11 @@ pub struct VirtualPrivateCloudRouterGatewayUpdateDataParams {
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayUpdateDataParams {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudRouterGatewayUpdateDataParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VirtualPrivateCloudRouterGatewayUpdateDataParams")?;
         while let ::std::option::Option::Some(k) = key {
@@ -811,8 +828,9 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayUpdateDataParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayUpdateDataParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudRouterGatewayUpdateDataParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("rules", &self.rules);
         e.field("associated_subnets_ids", &self.associated_subnets_ids);
@@ -831,10 +849,11 @@ pub struct VirtualPrivateCloudRouterGatewayUpdationParams {
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayUpdationParams {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudRouterGatewayUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudRouterGatewayUpdationParams")?;
@@ -861,8 +880,9 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayUpdationParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudRouterGatewayUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -873,124 +893,152 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayUpdationParams {
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
-    pub associated_subnets_every: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    pub associated_subnets_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
-    pub associated_subnets_none: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    pub associated_subnets_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
     #[cfg(feature = "virtual-private-cloud-subnet")]
-    pub associated_subnets_some: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    pub associated_subnets_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub external_ip: crate::Nullable<::std::string::String>,
-    pub external_ip_contains: crate::Nullable<::std::string::String>,
-    pub external_ip_ends_with: crate::Nullable<::std::string::String>,
-    pub external_ip_gt: crate::Nullable<::std::string::String>,
-    pub external_ip_gte: crate::Nullable<::std::string::String>,
-    pub external_ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub external_ip_lt: crate::Nullable<::std::string::String>,
-    pub external_ip_lte: crate::Nullable<::std::string::String>,
-    pub external_ip_not: crate::Nullable<::std::string::String>,
-    pub external_ip_not_contains: crate::Nullable<::std::string::String>,
-    pub external_ip_not_ends_with: crate::Nullable<::std::string::String>,
-    pub external_ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub external_ip_not_starts_with: crate::Nullable<::std::string::String>,
-    pub external_ip_starts_with: crate::Nullable<::std::string::String>,
+    pub external_ip: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub external_ip_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub external_ip_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub external_ip_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub external_ip_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-external-subnet")]
-    pub external_subnet: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
+    pub external_subnet: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudExternalSubnetWhereInput,
+        >,
     >,
     #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-    pub external_subnet_group: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput>,
+    pub external_subnet_group: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
+        >,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub nexthop_ip: crate::Nullable<::std::string::String>,
-    pub nexthop_ip_contains: crate::Nullable<::std::string::String>,
-    pub nexthop_ip_ends_with: crate::Nullable<::std::string::String>,
-    pub nexthop_ip_gt: crate::Nullable<::std::string::String>,
-    pub nexthop_ip_gte: crate::Nullable<::std::string::String>,
-    pub nexthop_ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub nexthop_ip_lt: crate::Nullable<::std::string::String>,
-    pub nexthop_ip_lte: crate::Nullable<::std::string::String>,
-    pub nexthop_ip_not: crate::Nullable<::std::string::String>,
-    pub nexthop_ip_not_contains: crate::Nullable<::std::string::String>,
-    pub nexthop_ip_not_ends_with: crate::Nullable<::std::string::String>,
-    pub nexthop_ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub nexthop_ip_not_starts_with: crate::Nullable<::std::string::String>,
-    pub nexthop_ip_starts_with: crate::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nexthop_ip: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nexthop_ip_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nexthop_ip_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nexthop_ip_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nexthop_ip_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nexthop_ip_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub nexthop_ip_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nexthop_ip_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nexthop_ip_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nexthop_ip_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nexthop_ip_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub nexthop_ip_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub nexthop_ip_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub nexthop_ip_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud")]
-    pub vpc: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
+    pub vpc: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayWhereInput {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudRouterGatewayWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VirtualPrivateCloudRouterGatewayWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1196,8 +1244,8 @@ impl crate::codec::Decode for VirtualPrivateCloudRouterGatewayWhereInput {
     }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouterGatewayWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1290,7 +1338,7 @@ impl crate::codec::Encode for VirtualPrivateCloudRouterGatewayWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud-router-gateway` (operation `CreateVirtualPrivateCloudRouterGateway`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1301,12 +1349,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::VirtualPrivateCloudRouterGateway>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::VirtualPrivateCloudRouterGateway,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "create-virtual-private-cloud-router-gateway",
             body,
         );
@@ -1323,12 +1373,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::DeleteVirtualPrivateCloudRouterGateway>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::DeleteVirtualPrivateCloudRouterGateway,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "delete-virtual-private-cloud-router-gateway",
             body,
         );
@@ -1345,13 +1397,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VirtualPrivateCloudRouterGateway>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-router-gateways",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-router-gateways",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1365,13 +1418,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::VirtualPrivateCloudRouterGatewayConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-router-gateways-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-router-gateways-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1385,12 +1439,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::VirtualPrivateCloudRouterGateway>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::VirtualPrivateCloudRouterGateway,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-virtual-private-cloud-router-gateway",
             body,
         );
@@ -1399,18 +1455,73 @@ impl crate::Client {
     }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-crate::pagination::list_request!(
-    GetVirtualPrivateCloudRouterGatewaysRequestBody => VirtualPrivateCloudRouterGateway,
-    get_virtual_private_cloud_router_gateways
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
+    type Item = crate::models::VirtualPrivateCloudRouterGateway;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-router-gateways",
+                self,
+            )
+            .read()
+    }
+}
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-crate::pagination::count_request!(
-    GetVirtualPrivateCloudRouterGatewaysRequestBody =>
-    GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody,
-    get_virtual_private_cloud_router_gateways_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-router-gateways-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VirtualPrivateCloudRouterGatewayConnection = response
+            .decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-crate::pagination::reread_by_id!(
-    VirtualPrivateCloudRouterGateway => GetVirtualPrivateCloudRouterGatewaysRequestBody,
-    VirtualPrivateCloudRouterGatewayWhereInput
-);
+impl ::cloudtower_runtime::RereadById
+for crate::models::VirtualPrivateCloudRouterGateway {
+    type Request = crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudRouterGatewayWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct DeleteVirtualPrivateCloudSecurityPolicy {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Decode for DeleteVirtualPrivateCloudSecurityPolicy {
+impl ::cloudtower_runtime::codec::Decode for DeleteVirtualPrivateCloudSecurityPolicy {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVirtualPrivateCloudSecurityPolicy")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudSecurityPolicy {
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteVirtualPrivateCloudSecurityPolicy {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudSecurityPolicy {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,25 +43,25 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudSecurityPolicy {
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudSecurityPolicyOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode
+impl ::cloudtower_runtime::codec::Decode
 for GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d
             .first_key("GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody")?;
@@ -82,9 +82,9 @@ for GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Encode
+impl ::cloudtower_runtime::codec::Encode
 for GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -100,24 +100,25 @@ for GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSecurityPoliciesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudSecurityPolicyOrderByInput,
     >,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudSecurityPoliciesRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVirtualPrivateCloudSecurityPoliciesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVirtualPrivateCloudSecurityPoliciesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -137,8 +138,9 @@ impl crate::codec::Decode for GetVirtualPrivateCloudSecurityPoliciesRequestBody 
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Encode for GetVirtualPrivateCloudSecurityPoliciesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVirtualPrivateCloudSecurityPoliciesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -157,10 +159,11 @@ pub struct NestedAggregateVirtualPrivateCloudSecurityPolicy {
     pub count: i32,
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSecurityPolicy {
+impl ::cloudtower_runtime::codec::Decode
+for NestedAggregateVirtualPrivateCloudSecurityPolicy {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudSecurityPolicy")?;
@@ -184,8 +187,9 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSecurityPolicy {
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudSecurityPolicy {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for NestedAggregateVirtualPrivateCloudSecurityPolicy {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -209,10 +213,10 @@ pub struct NestedVirtualPrivateCloudNetworkPolicyRule {
     pub r#type: crate::models::VirtualPrivateCloudNetworkPolicyRuleType,
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Decode for NestedVirtualPrivateCloudNetworkPolicyRule {
+impl ::cloudtower_runtime::codec::Decode for NestedVirtualPrivateCloudNetworkPolicyRule {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedVirtualPrivateCloudNetworkPolicyRule")?;
@@ -247,8 +251,8 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudNetworkPolicyRule {
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedVirtualPrivateCloudNetworkPolicyRule {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudNetworkPolicyRule {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("except_ip_block", &self.except_ip_block);
         e.field("ip_block", &self.ip_block);
@@ -269,10 +273,11 @@ pub struct NestedVirtualPrivateCloudNetworkPolicyRulePort {
     pub protocol: crate::models::VirtualPrivateCloudNetworkPolicyRulePortProtocol,
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Decode for NestedVirtualPrivateCloudNetworkPolicyRulePort {
+impl ::cloudtower_runtime::codec::Decode
+for NestedVirtualPrivateCloudNetworkPolicyRulePort {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedVirtualPrivateCloudNetworkPolicyRulePort")?;
@@ -297,8 +302,9 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudNetworkPolicyRulePort {
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedVirtualPrivateCloudNetworkPolicyRulePort {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for NestedVirtualPrivateCloudNetworkPolicyRulePort {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("port", &self.port);
         e.required_field("protocol", &self.protocol);
@@ -316,10 +322,11 @@ pub struct NestedVirtualPrivateCloudSecurityPolicyApply {
     pub security_group_id: ::std::string::String,
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Decode for NestedVirtualPrivateCloudSecurityPolicyApply {
+impl ::cloudtower_runtime::codec::Decode
+for NestedVirtualPrivateCloudSecurityPolicyApply {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedVirtualPrivateCloudSecurityPolicyApply")?;
@@ -348,8 +355,9 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudSecurityPolicyApply {
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedVirtualPrivateCloudSecurityPolicyApply {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for NestedVirtualPrivateCloudSecurityPolicyApply {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("communicable", &self.communicable);
         e.field("security_group", &self.security_group);
@@ -362,20 +370,24 @@ impl crate::codec::Encode for NestedVirtualPrivateCloudSecurityPolicyApply {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNetworkPolicyRuleInput {
     pub r#type: crate::models::VirtualPrivateCloudNetworkPolicyRuleType,
-    pub selector_ids: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub security_group_id: crate::Nullable<::std::string::String>,
-    pub ports: crate::Nullable<
+    pub selector_ids: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub security_group_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ports: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudNetworkPolicyRulePortInput>,
     >,
-    pub ip_block: crate::Nullable<::std::string::String>,
-    pub except_ip_block: crate::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub ip_block: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub except_ip_block: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRuleInput {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudNetworkPolicyRuleInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudNetworkPolicyRuleInput")?;
@@ -403,8 +415,8 @@ impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRuleInput {
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Encode for VirtualPrivateCloudNetworkPolicyRuleInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNetworkPolicyRuleInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("type", &self.r#type);
         e.field("selector_ids", &self.selector_ids);
@@ -420,14 +432,15 @@ impl crate::codec::Encode for VirtualPrivateCloudNetworkPolicyRuleInput {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNetworkPolicyRulePortInput {
     pub protocol: crate::models::VirtualPrivateCloudNetworkPolicyRulePortProtocol,
-    pub port: crate::Nullable<::std::string::String>,
+    pub port: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRulePortInput {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudNetworkPolicyRulePortInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudNetworkPolicyRulePortInput")?;
@@ -451,8 +464,9 @@ impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRulePortInput {
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Encode for VirtualPrivateCloudNetworkPolicyRulePortInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudNetworkPolicyRulePortInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("protocol", &self.protocol);
         e.field("port", &self.port);
@@ -509,16 +523,18 @@ impl ::std::fmt::Display for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Encode for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -581,16 +597,16 @@ impl ::std::fmt::Display for VirtualPrivateCloudNetworkPolicyRuleType {
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Decode for VirtualPrivateCloudNetworkPolicyRuleType {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudNetworkPolicyRuleType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Encode for VirtualPrivateCloudNetworkPolicyRuleType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNetworkPolicyRuleType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -618,10 +634,10 @@ pub struct VirtualPrivateCloudSecurityPolicy {
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicy {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudSecurityPolicy {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("VirtualPrivateCloudSecurityPolicy")?;
@@ -668,8 +684,8 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicy {
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicy {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityPolicy {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("apply_to", &self.apply_to);
         e.field("description", &self.description);
@@ -693,10 +709,11 @@ pub struct VirtualPrivateCloudSecurityPolicyApplyInput {
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyApplyInput {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudSecurityPolicyApplyInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudSecurityPolicyApplyInput")?;
@@ -723,8 +740,9 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyApplyInput {
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyApplyInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudSecurityPolicyApplyInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("security_group_id", &self.security_group_id);
         e.required_field("communicable", &self.communicable);
@@ -738,10 +756,11 @@ pub struct VirtualPrivateCloudSecurityPolicyConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudSecurityPolicy,
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyConnection {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudSecurityPolicyConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudSecurityPolicyConnection")?;
@@ -765,8 +784,9 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyConnection {
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudSecurityPolicyConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -794,10 +814,11 @@ pub struct VirtualPrivateCloudSecurityPolicyCreateParams {
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyCreateParams {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudSecurityPolicyCreateParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("VirtualPrivateCloudSecurityPolicyCreateParams")?;
@@ -832,8 +853,9 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyCreateParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyCreateParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudSecurityPolicyCreateParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("egress", &self.egress);
         e.field("ingress", &self.ingress);
@@ -853,10 +875,11 @@ pub struct VirtualPrivateCloudSecurityPolicyDeleteParams {
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyDeleteParams {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudSecurityPolicyDeleteParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudSecurityPolicyDeleteParams")?;
@@ -879,8 +902,9 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyDeleteParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyDeleteParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudSecurityPolicyDeleteParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -932,16 +956,16 @@ impl ::std::fmt::Display for VirtualPrivateCloudSecurityPolicyMode {
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyMode {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudSecurityPolicyMode {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyMode {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityPolicyMode {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1075,16 +1099,18 @@ impl ::std::fmt::Display for VirtualPrivateCloudSecurityPolicyOrderByInput {
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyOrderByInput {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudSecurityPolicyOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudSecurityPolicyOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -1097,10 +1123,11 @@ pub struct VirtualPrivateCloudSecurityPolicyUpdateBody {
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyUpdateBody {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudSecurityPolicyUpdateBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudSecurityPolicyUpdateBody")?;
@@ -1127,8 +1154,9 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyUpdateBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyUpdateBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudSecurityPolicyUpdateBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -1156,10 +1184,11 @@ pub struct VirtualPrivateCloudSecurityPolicyUpdateParams {
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyUpdateParams {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudSecurityPolicyUpdateParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VirtualPrivateCloudSecurityPolicyUpdateParams")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1178,8 +1207,9 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyUpdateParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyUpdateParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudSecurityPolicyUpdateParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("ingress", &self.ingress);
         e.field("egress", &self.egress);
@@ -1194,102 +1224,121 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyUpdateParams {
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
     >,
-    pub description: crate::Nullable<::std::string::String>,
-    pub description_contains: crate::Nullable<::std::string::String>,
-    pub description_ends_with: crate::Nullable<::std::string::String>,
-    pub description_gt: crate::Nullable<::std::string::String>,
-    pub description_gte: crate::Nullable<::std::string::String>,
-    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_lt: crate::Nullable<::std::string::String>,
-    pub description_lte: crate::Nullable<::std::string::String>,
-    pub description_not: crate::Nullable<::std::string::String>,
-    pub description_not_contains: crate::Nullable<::std::string::String>,
-    pub description_not_ends_with: crate::Nullable<::std::string::String>,
-    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_not_starts_with: crate::Nullable<::std::string::String>,
-    pub description_starts_with: crate::Nullable<::std::string::String>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub description: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub description_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub policy_mode: crate::Nullable<
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub policy_mode: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudSecurityPolicyMode,
     >,
-    pub policy_mode_in: crate::Nullable<
+    pub policy_mode_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityPolicyMode>,
     >,
-    pub policy_mode_not: crate::Nullable<
+    pub policy_mode_not: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudSecurityPolicyMode,
     >,
-    pub policy_mode_not_in: crate::Nullable<
+    pub policy_mode_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityPolicyMode>,
     >,
     #[cfg(feature = "virtual-private-cloud")]
-    pub vpc: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
+    pub vpc: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyWhereInput {
+impl ::cloudtower_runtime::codec::Decode
+for VirtualPrivateCloudSecurityPolicyWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VirtualPrivateCloudSecurityPolicyWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1446,8 +1495,9 @@ impl crate::codec::Decode for VirtualPrivateCloudSecurityPolicyWhereInput {
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VirtualPrivateCloudSecurityPolicyWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1520,7 +1570,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSecurityPolicyWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud-security-policy` (operation `CreateVirtualPrivateCloudSecurityPolicy`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1531,12 +1581,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::VirtualPrivateCloudSecurityPolicy>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::VirtualPrivateCloudSecurityPolicy,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "create-virtual-private-cloud-security-policy",
             body,
         );
@@ -1553,12 +1605,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::DeleteVirtualPrivateCloudSecurityPolicy>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::DeleteVirtualPrivateCloudSecurityPolicy,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "delete-virtual-private-cloud-security-policy",
             body,
         );
@@ -1575,13 +1629,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityPolicy>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-security-policies",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-security-policies",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1595,13 +1650,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::VirtualPrivateCloudSecurityPolicyConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-security-policies-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-security-policies-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1615,12 +1671,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::VirtualPrivateCloudSecurityPolicy>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::VirtualPrivateCloudSecurityPolicy,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-virtual-private-cloud-security-policy",
             body,
         );
@@ -1629,19 +1687,73 @@ impl crate::Client {
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-crate::pagination::list_request!(
-    GetVirtualPrivateCloudSecurityPoliciesRequestBody =>
-    VirtualPrivateCloudSecurityPolicy, get_virtual_private_cloud_security_policies
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
+    type Item = crate::models::VirtualPrivateCloudSecurityPolicy;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-security-policies",
+                self,
+            )
+            .read()
+    }
+}
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-crate::pagination::count_request!(
-    GetVirtualPrivateCloudSecurityPoliciesRequestBody =>
-    GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody,
-    get_virtual_private_cloud_security_policies_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-security-policies-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VirtualPrivateCloudSecurityPolicyConnection = response
+            .decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-crate::pagination::reread_by_id!(
-    VirtualPrivateCloudSecurityPolicy =>
-    GetVirtualPrivateCloudSecurityPoliciesRequestBody,
-    VirtualPrivateCloudSecurityPolicyWhereInput
-);
+impl ::cloudtower_runtime::RereadById
+for crate::models::VirtualPrivateCloudSecurityPolicy {
+    type Request = crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudSecurityPolicyWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct DeleteVirtualPrivateCloudSubnet {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
-impl crate::codec::Decode for DeleteVirtualPrivateCloudSubnet {
+impl ::cloudtower_runtime::codec::Decode for DeleteVirtualPrivateCloudSubnet {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVirtualPrivateCloudSubnet")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteVirtualPrivateCloudSubnet {
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteVirtualPrivateCloudSubnet {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudSubnet {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,25 @@ impl crate::codec::Encode for DeleteVirtualPrivateCloudSubnet {
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSubnetsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VirtualPrivateCloudSubnetOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::VirtualPrivateCloudSubnetOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::VirtualPrivateCloudSubnetWhereInput,
+    >,
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudSubnetsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVirtualPrivateCloudSubnetsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVirtualPrivateCloudSubnetsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +81,9 @@ impl crate::codec::Decode for GetVirtualPrivateCloudSubnetsConnectionRequestBody
     }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
-impl crate::codec::Encode for GetVirtualPrivateCloudSubnetsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVirtualPrivateCloudSubnetsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,20 +99,24 @@ impl crate::codec::Encode for GetVirtualPrivateCloudSubnetsConnectionRequestBody
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSubnetsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VirtualPrivateCloudSubnetOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VirtualPrivateCloudSubnetWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::VirtualPrivateCloudSubnetOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::VirtualPrivateCloudSubnetWhereInput,
+    >,
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVirtualPrivateCloudSubnetsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVirtualPrivateCloudSubnetsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVirtualPrivateCloudSubnetsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -126,8 +136,8 @@ impl crate::codec::Decode for GetVirtualPrivateCloudSubnetsRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
-impl crate::codec::Encode for GetVirtualPrivateCloudSubnetsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVirtualPrivateCloudSubnetsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -146,10 +156,10 @@ pub struct NestedAggregateVirtualPrivateCloudSubnet {
     pub count: i32,
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
-impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSubnet {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateVirtualPrivateCloudSubnet {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVirtualPrivateCloudSubnet")?;
@@ -169,8 +179,8 @@ impl crate::codec::Decode for NestedAggregateVirtualPrivateCloudSubnet {
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVirtualPrivateCloudSubnet {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateVirtualPrivateCloudSubnet {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -184,10 +194,10 @@ pub struct NestedVpcSubnetIpPooType {
     pub start: ::std::string::String,
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
-impl crate::codec::Decode for NestedVpcSubnetIpPooType {
+impl ::cloudtower_runtime::codec::Decode for NestedVpcSubnetIpPooType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedVpcSubnetIpPooType")?;
@@ -211,8 +221,8 @@ impl crate::codec::Decode for NestedVpcSubnetIpPooType {
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedVpcSubnetIpPooType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedVpcSubnetIpPooType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("end", &self.end);
         e.required_field("start", &self.start);
@@ -239,10 +249,10 @@ pub struct VirtualPrivateCloudSubnet {
     pub vpc: crate::models::NestedVirtualPrivateCloud,
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
-impl crate::codec::Decode for VirtualPrivateCloudSubnet {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudSubnet {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("VirtualPrivateCloudSubnet")?;
@@ -296,8 +306,8 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnet {
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudSubnet {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnet {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cidr", &self.cidr);
         e.field("description", &self.description);
@@ -321,10 +331,10 @@ pub struct VirtualPrivateCloudSubnetConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudSubnet,
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
-impl crate::codec::Decode for VirtualPrivateCloudSubnetConnection {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudSubnetConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudSubnetConnection")?;
@@ -344,8 +354,8 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetConnection {
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VirtualPrivateCloudSubnetConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -367,10 +377,10 @@ pub struct VirtualPrivateCloudSubnetCreationParams {
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudSubnetCreationParams {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudSubnetCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("VirtualPrivateCloudSubnetCreationParams")?;
@@ -411,8 +421,8 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetCreationParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
-impl crate::codec::Encode for VirtualPrivateCloudSubnetCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("route_table_id", &self.route_table_id);
         e.field("ip_pools", &self.ip_pools);
@@ -432,10 +442,10 @@ pub struct VirtualPrivateCloudSubnetDeletionParams {
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudSubnetDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudSubnetDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VirtualPrivateCloudSubnetDeletionParams")?;
@@ -454,8 +464,8 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetDeletionParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
-impl crate::codec::Encode for VirtualPrivateCloudSubnetDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -470,10 +480,10 @@ pub struct VirtualPrivateCloudSubnetIpPoolParams {
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudSubnetIpPoolParams {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudSubnetIpPoolParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudSubnetIpPoolParams")?;
@@ -500,8 +510,8 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetIpPoolParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
-impl crate::codec::Encode for VirtualPrivateCloudSubnetIpPoolParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetIpPoolParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("end", &self.end);
         e.required_field("start", &self.start);
@@ -648,16 +658,16 @@ impl ::std::fmt::Display for VirtualPrivateCloudSubnetOrderByInput {
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudSubnetOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudSubnetOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
-impl crate::codec::Encode for VirtualPrivateCloudSubnetOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -676,10 +686,10 @@ pub struct VirtualPrivateCloudSubnetUpdateDataParams {
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudSubnetUpdateDataParams {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudSubnetUpdateDataParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VirtualPrivateCloudSubnetUpdateDataParams")?;
         while let ::std::option::Option::Some(k) = key {
@@ -698,8 +708,8 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetUpdateDataParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
-impl crate::codec::Encode for VirtualPrivateCloudSubnetUpdateDataParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetUpdateDataParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("route_table_id", &self.route_table_id);
         e.field("ip_pools", &self.ip_pools);
@@ -719,10 +729,10 @@ pub struct VirtualPrivateCloudSubnetUpdationParams {
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudSubnetUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudSubnetUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VirtualPrivateCloudSubnetUpdationParams")?;
@@ -749,8 +759,8 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetUpdationParams {
     }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
-impl crate::codec::Encode for VirtualPrivateCloudSubnetUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -761,138 +771,164 @@ impl crate::codec::Encode for VirtualPrivateCloudSubnetUpdationParams {
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudSubnetWhereInput>,
     >,
-    pub cidr: crate::Nullable<::std::string::String>,
-    pub cidr_contains: crate::Nullable<::std::string::String>,
-    pub cidr_ends_with: crate::Nullable<::std::string::String>,
-    pub cidr_gt: crate::Nullable<::std::string::String>,
-    pub cidr_gte: crate::Nullable<::std::string::String>,
-    pub cidr_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub cidr_lt: crate::Nullable<::std::string::String>,
-    pub cidr_lte: crate::Nullable<::std::string::String>,
-    pub cidr_not: crate::Nullable<::std::string::String>,
-    pub cidr_not_contains: crate::Nullable<::std::string::String>,
-    pub cidr_not_ends_with: crate::Nullable<::std::string::String>,
-    pub cidr_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub cidr_not_starts_with: crate::Nullable<::std::string::String>,
-    pub cidr_starts_with: crate::Nullable<::std::string::String>,
-    pub description: crate::Nullable<::std::string::String>,
-    pub description_contains: crate::Nullable<::std::string::String>,
-    pub description_ends_with: crate::Nullable<::std::string::String>,
-    pub description_gt: crate::Nullable<::std::string::String>,
-    pub description_gte: crate::Nullable<::std::string::String>,
-    pub description_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_lt: crate::Nullable<::std::string::String>,
-    pub description_lte: crate::Nullable<::std::string::String>,
-    pub description_not: crate::Nullable<::std::string::String>,
-    pub description_not_contains: crate::Nullable<::std::string::String>,
-    pub description_not_ends_with: crate::Nullable<::std::string::String>,
-    pub description_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub description_not_starts_with: crate::Nullable<::std::string::String>,
-    pub description_starts_with: crate::Nullable<::std::string::String>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
+    pub cidr: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub cidr_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub cidr_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub cidr_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub description_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub description_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub description_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub gateway: crate::Nullable<::std::string::String>,
-    pub gateway_contains: crate::Nullable<::std::string::String>,
-    pub gateway_ends_with: crate::Nullable<::std::string::String>,
-    pub gateway_gt: crate::Nullable<::std::string::String>,
-    pub gateway_gte: crate::Nullable<::std::string::String>,
-    pub gateway_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub gateway_lt: crate::Nullable<::std::string::String>,
-    pub gateway_lte: crate::Nullable<::std::string::String>,
-    pub gateway_not: crate::Nullable<::std::string::String>,
-    pub gateway_not_contains: crate::Nullable<::std::string::String>,
-    pub gateway_not_ends_with: crate::Nullable<::std::string::String>,
-    pub gateway_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub gateway_not_starts_with: crate::Nullable<::std::string::String>,
-    pub gateway_starts_with: crate::Nullable<::std::string::String>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
+    pub gateway: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub gateway_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub gateway_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub gateway_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(feature = "virtual-private-cloud-route-table")]
-    pub route_table: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
+    pub route_table: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<
+            crate::models::VirtualPrivateCloudRouteTableWhereInput,
+        >,
     >,
-    pub total_ip_count: crate::Nullable<i32>,
-    pub total_ip_count_gt: crate::Nullable<i32>,
-    pub total_ip_count_gte: crate::Nullable<i32>,
-    pub total_ip_count_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub total_ip_count_lt: crate::Nullable<i32>,
-    pub total_ip_count_lte: crate::Nullable<i32>,
-    pub total_ip_count_not: crate::Nullable<i32>,
-    pub total_ip_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub unused_ip_count: crate::Nullable<i32>,
-    pub unused_ip_count_gt: crate::Nullable<i32>,
-    pub unused_ip_count_gte: crate::Nullable<i32>,
-    pub unused_ip_count_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub unused_ip_count_lt: crate::Nullable<i32>,
-    pub unused_ip_count_lte: crate::Nullable<i32>,
-    pub unused_ip_count_not: crate::Nullable<i32>,
-    pub unused_ip_count_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub total_ip_count: ::cloudtower_runtime::Nullable<i32>,
+    pub total_ip_count_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub total_ip_count_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub total_ip_count_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub total_ip_count_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub total_ip_count_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub total_ip_count_not: ::cloudtower_runtime::Nullable<i32>,
+    pub total_ip_count_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub unused_ip_count: ::cloudtower_runtime::Nullable<i32>,
+    pub unused_ip_count_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub unused_ip_count_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub unused_ip_count_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub unused_ip_count_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub unused_ip_count_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub unused_ip_count_not: ::cloudtower_runtime::Nullable<i32>,
+    pub unused_ip_count_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
     #[cfg(feature = "virtual-private-cloud")]
-    pub vpc: crate::Nullable<
-        crate::Related<crate::models::VirtualPrivateCloudWhereInput>,
+    pub vpc: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VirtualPrivateCloudSubnetWhereInput {
+impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudSubnetWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VirtualPrivateCloudSubnetWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1137,8 +1173,8 @@ impl crate::codec::Decode for VirtualPrivateCloudSubnetWhereInput {
     }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
-impl crate::codec::Encode for VirtualPrivateCloudSubnetWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -1253,7 +1289,7 @@ impl crate::codec::Encode for VirtualPrivateCloudSubnetWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud-subnet` (operation `CreateVirtualPrivateCloudSubnet`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1263,11 +1299,13 @@ impl crate::Client {
         body: &[crate::models::VirtualPrivateCloudSubnetCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::VirtualPrivateCloudSubnet>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::VirtualPrivateCloudSubnet>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "create-virtual-private-cloud-subnet",
             body,
         );
@@ -1284,12 +1322,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<
-                crate::WithTask<crate::models::DeleteVirtualPrivateCloudSubnet>,
+                ::cloudtower_runtime::WithTask<
+                    crate::models::DeleteVirtualPrivateCloudSubnet,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "delete-virtual-private-cloud-subnet",
             body,
         );
@@ -1306,13 +1346,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VirtualPrivateCloudSubnet>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-subnets",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-subnets",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1326,13 +1367,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::VirtualPrivateCloudSubnetConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-virtual-private-cloud-subnets-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-subnets-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1345,11 +1387,13 @@ impl crate::Client {
         body: &crate::models::VirtualPrivateCloudSubnetUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::VirtualPrivateCloudSubnet>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::VirtualPrivateCloudSubnet>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-virtual-private-cloud-subnet",
             body,
         );
@@ -1358,18 +1402,69 @@ impl crate::Client {
     }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
-crate::pagination::list_request!(
-    GetVirtualPrivateCloudSubnetsRequestBody => VirtualPrivateCloudSubnet,
-    get_virtual_private_cloud_subnets
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
+    type Item = crate::models::VirtualPrivateCloudSubnet;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-virtual-private-cloud-subnets", self)
+            .read()
+    }
+}
 #[cfg(feature = "virtual-private-cloud-subnet")]
-crate::pagination::count_request!(
-    GetVirtualPrivateCloudSubnetsRequestBody =>
-    GetVirtualPrivateCloudSubnetsConnectionRequestBody,
-    get_virtual_private_cloud_subnets_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVirtualPrivateCloudSubnetsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-virtual-private-cloud-subnets-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VirtualPrivateCloudSubnetConnection = response
+            .decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "virtual-private-cloud-subnet")]
-crate::pagination::reread_by_id!(
-    VirtualPrivateCloudSubnet => GetVirtualPrivateCloudSubnetsRequestBody,
-    VirtualPrivateCloudSubnetWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudSubnet {
+    type Request = crate::models::GetVirtualPrivateCloudSubnetsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudSubnetWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

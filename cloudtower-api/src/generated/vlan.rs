@@ -9,10 +9,10 @@ pub struct DeleteVlan {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "vlan")]
-impl crate::codec::Decode for DeleteVlan {
+impl ::cloudtower_runtime::codec::Decode for DeleteVlan {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVlan")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteVlan {
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteVlan {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteVlan {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -48,10 +48,10 @@ pub struct ExtraIp {
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ExtraIp {
+impl ::cloudtower_runtime::codec::Decode for ExtraIp {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ExtraIp")?;
@@ -74,8 +74,8 @@ impl crate::codec::Decode for ExtraIp {
     }
 }
 #[cfg(feature = "vlan")]
-impl crate::codec::Encode for ExtraIp {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ExtraIp {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("management_ip", &self.management_ip);
         e.required_field("host_id", &self.host_id);
@@ -86,20 +86,20 @@ impl crate::codec::Encode for ExtraIp {
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVlansConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VlanOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VlanWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::VlanOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VlanWhereInput>,
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVlansConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVlansConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVlansConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -119,8 +119,8 @@ impl crate::codec::Decode for GetVlansConnectionRequestBody {
     }
 }
 #[cfg(feature = "vlan")]
-impl crate::codec::Encode for GetVlansConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVlansConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -141,10 +141,10 @@ pub struct ManagementVlanUpdationParams {
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ManagementVlanUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for ManagementVlanUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ManagementVlanUpdationParams")?;
@@ -167,8 +167,8 @@ impl crate::codec::Decode for ManagementVlanUpdationParams {
     }
 }
 #[cfg(feature = "vlan")]
-impl crate::codec::Encode for ManagementVlanUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ManagementVlanUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -186,10 +186,10 @@ pub struct ManagementVlanUpdationParamsData {
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ManagementVlanUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for ManagementVlanUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ManagementVlanUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -206,8 +206,8 @@ impl crate::codec::Decode for ManagementVlanUpdationParamsData {
     }
 }
 #[cfg(feature = "vlan")]
-impl crate::codec::Encode for ManagementVlanUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ManagementVlanUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("extra_ip", &self.extra_ip);
         e.field("subnetmask", &self.subnetmask);
@@ -225,10 +225,10 @@ pub struct MigrationVlanUpdationParams {
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for MigrationVlanUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for MigrationVlanUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("MigrationVlanUpdationParams")?;
@@ -248,8 +248,8 @@ impl crate::codec::Decode for MigrationVlanUpdationParams {
     }
 }
 #[cfg(feature = "vlan")]
-impl crate::codec::Encode for MigrationVlanUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MigrationVlanUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -267,10 +267,10 @@ pub struct MigrationVlanUpdationParamsData {
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for MigrationVlanUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for MigrationVlanUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("MigrationVlanUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -287,8 +287,8 @@ impl crate::codec::Decode for MigrationVlanUpdationParamsData {
     }
 }
 #[cfg(feature = "vlan")]
-impl crate::codec::Encode for MigrationVlanUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MigrationVlanUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("extra_ip", &self.extra_ip);
         e.field("subnetmask", &self.subnetmask);
@@ -304,10 +304,10 @@ pub struct NestedAggregateVlan {
     pub count: i32,
 }
 #[cfg(feature = "vlan")]
-impl crate::codec::Decode for NestedAggregateVlan {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateVlan {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVlan")?;
@@ -327,8 +327,8 @@ impl crate::codec::Decode for NestedAggregateVlan {
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVlan {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateVlan {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -361,10 +361,10 @@ pub struct Vlan {
     pub vm_nics: ::std::option::Option<::std::vec::Vec<crate::models::NestedVmNic>>,
 }
 #[cfg(feature = "vlan")]
-impl crate::codec::Decode for Vlan {
+impl ::cloudtower_runtime::codec::Decode for Vlan {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 7];
         let mut key = d.first_key("Vlan")?;
@@ -431,8 +431,8 @@ impl crate::codec::Decode for Vlan {
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Vlan {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Vlan {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("entityAsyncStatus", &self.entity_async_status);
         e.field("gateway_ip", &self.gateway_ip);
@@ -462,10 +462,10 @@ pub struct VlanConnection {
     pub aggregate: crate::models::NestedAggregateVlan,
 }
 #[cfg(feature = "vlan")]
-impl crate::codec::Decode for VlanConnection {
+impl ::cloudtower_runtime::codec::Decode for VlanConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VlanConnection")?;
@@ -485,8 +485,8 @@ impl crate::codec::Decode for VlanConnection {
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VlanConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VlanConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -500,10 +500,10 @@ pub struct VlanDeletionParams {
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VlanDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for VlanDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VlanDeletionParams")?;
@@ -522,8 +522,8 @@ impl crate::codec::Decode for VlanDeletionParams {
     }
 }
 #[cfg(feature = "vlan")]
-impl crate::codec::Encode for VlanDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VlanDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -537,11 +537,11 @@ pub type VlanId = i32;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVlanCreationParams {
     pub qos_burst_unit: ::std::option::Option<crate::models::ByteUnit>,
-    pub qos_burst: crate::Nullable<i64>,
+    pub qos_burst: ::cloudtower_runtime::Nullable<i64>,
     pub qos_max_bandwidth_unit: ::std::option::Option<crate::models::BpsUnit>,
-    pub qos_max_bandwidth: crate::Nullable<i64>,
+    pub qos_max_bandwidth: ::cloudtower_runtime::Nullable<i64>,
     pub qos_min_bandwidth_unit: ::std::option::Option<crate::models::BpsUnit>,
-    pub qos_min_bandwidth: crate::Nullable<i64>,
+    pub qos_min_bandwidth: ::cloudtower_runtime::Nullable<i64>,
     pub qos_priority: ::std::option::Option<crate::models::Priority>,
     pub mode_type: ::std::option::Option<crate::models::VlanModeType>,
     pub network_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -551,10 +551,10 @@ pub struct VmVlanCreationParams {
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmVlanCreationParams {
+impl ::cloudtower_runtime::codec::Decode for VmVlanCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmVlanCreationParams")?;
@@ -595,8 +595,8 @@ impl crate::codec::Decode for VmVlanCreationParams {
     }
 }
 #[cfg(feature = "vlan")]
-impl crate::codec::Encode for VmVlanCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmVlanCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("qos_burst_unit", &self.qos_burst_unit);
         e.field("qos_burst", &self.qos_burst);
@@ -622,10 +622,10 @@ pub struct VmVlanUpdationParams {
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmVlanUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for VmVlanUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmVlanUpdationParams")?;
@@ -648,8 +648,8 @@ impl crate::codec::Decode for VmVlanUpdationParams {
     }
 }
 #[cfg(feature = "vlan")]
-impl crate::codec::Encode for VmVlanUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmVlanUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -661,11 +661,11 @@ impl crate::codec::Encode for VmVlanUpdationParams {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVlanUpdationParamsData {
     pub qos_burst_unit: ::std::option::Option<crate::models::ByteUnit>,
-    pub qos_burst: crate::Nullable<i64>,
+    pub qos_burst: ::cloudtower_runtime::Nullable<i64>,
     pub qos_max_bandwidth_unit: ::std::option::Option<crate::models::BpsUnit>,
-    pub qos_max_bandwidth: crate::Nullable<i64>,
+    pub qos_max_bandwidth: ::cloudtower_runtime::Nullable<i64>,
     pub qos_min_bandwidth_unit: ::std::option::Option<crate::models::BpsUnit>,
-    pub qos_min_bandwidth: crate::Nullable<i64>,
+    pub qos_min_bandwidth: ::cloudtower_runtime::Nullable<i64>,
     pub qos_priority: ::std::option::Option<crate::models::Priority>,
     pub mode_type: ::std::option::Option<crate::models::VlanModeType>,
     pub network_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -674,10 +674,10 @@ pub struct VmVlanUpdationParamsData {
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmVlanUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmVlanUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmVlanUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -709,8 +709,8 @@ impl crate::codec::Decode for VmVlanUpdationParamsData {
     }
 }
 #[cfg(feature = "vlan")]
-impl crate::codec::Encode for VmVlanUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmVlanUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("qos_burst_unit", &self.qos_burst_unit);
         e.field("qos_burst", &self.qos_burst);
@@ -726,7 +726,7 @@ impl crate::codec::Encode for VmVlanUpdationParamsData {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-vm-vlan` (operation `CreateVmVlan`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -736,11 +736,11 @@ impl crate::Client {
         body: &[crate::models::VmVlanCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vlan>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vlan>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-vm-vlan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-vm-vlan", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -753,11 +753,11 @@ impl crate::Client {
         body: &crate::models::VlanDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVlan>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteVlan>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-vm-vlan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-vm-vlan", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -771,10 +771,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::Vlan>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vlans", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vlans", body).read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -786,9 +786,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetVlansConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::VlanConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::VlanConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vlans-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vlans-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -801,11 +808,14 @@ impl crate::Client {
         body: &crate::models::ManagementVlanUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vlan>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vlan>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-management-vlan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-management-vlan",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -818,11 +828,14 @@ impl crate::Client {
         body: &crate::models::MigrationVlanUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vlan>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vlan>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-migration-vlan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-migration-vlan",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -835,20 +848,71 @@ impl crate::Client {
         body: &crate::models::VmVlanUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vlan>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vlan>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-vm-vlan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-vlan", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "vlan")]
-crate::pagination::list_request!(GetVlansRequestBody => Vlan, get_vlans);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetVlansRequestBody {
+    type Item = crate::models::Vlan;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-vlans", self).read()
+    }
+}
 #[cfg(feature = "vlan")]
-crate::pagination::count_request!(
-    GetVlansRequestBody => GetVlansConnectionRequestBody, get_vlans_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetVlansRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVlansConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-vlans-connection", &counter).read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VlanConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "vlan")]
-crate::pagination::reread_by_id!(Vlan => GetVlansRequestBody, VlanWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::Vlan {
+    type Request = crate::models::GetVlansRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVlansRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VlanWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -10,10 +10,10 @@ pub struct AbortMigrateVmAcrossClusterParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for AbortMigrateVmAcrossClusterParams {
+impl ::cloudtower_runtime::codec::Decode for AbortMigrateVmAcrossClusterParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("AbortMigrateVmAcrossClusterParams")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for AbortMigrateVmAcrossClusterParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for AbortMigrateVmAcrossClusterParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for AbortMigrateVmAcrossClusterParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("tasks", &self.tasks);
         e.end_object();
@@ -104,16 +104,16 @@ impl ::std::fmt::Display for BitPsUnit {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BitPsUnit {
+impl ::cloudtower_runtime::codec::Decode for BitPsUnit {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for BitPsUnit {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BitPsUnit {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -187,16 +187,16 @@ impl ::std::fmt::Display for BitUnit {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for BitUnit {
+impl ::cloudtower_runtime::codec::Decode for BitUnit {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for BitUnit {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for BitUnit {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -214,10 +214,10 @@ pub struct CloudInitNetWork {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for CloudInitNetWork {
+impl ::cloudtower_runtime::codec::Decode for CloudInitNetWork {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("CloudInitNetWork")?;
@@ -243,8 +243,8 @@ impl crate::codec::Decode for CloudInitNetWork {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for CloudInitNetWork {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CloudInitNetWork {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("routes", &self.routes);
         e.required_field("type", &self.r#type);
@@ -264,10 +264,10 @@ pub struct CloudInitNetWorkRoute {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for CloudInitNetWorkRoute {
+impl ::cloudtower_runtime::codec::Decode for CloudInitNetWorkRoute {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("CloudInitNetWorkRoute")?;
@@ -298,8 +298,8 @@ impl crate::codec::Decode for CloudInitNetWorkRoute {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for CloudInitNetWorkRoute {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CloudInitNetWorkRoute {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("network", &self.network);
         e.required_field("netmask", &self.netmask);
@@ -354,16 +354,16 @@ impl ::std::fmt::Display for CloudInitNetworkTypeEnum {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for CloudInitNetworkTypeEnum {
+impl ::cloudtower_runtime::codec::Decode for CloudInitNetworkTypeEnum {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for CloudInitNetworkTypeEnum {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CloudInitNetworkTypeEnum {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -376,10 +376,10 @@ pub struct ConvertVmTemplateToVmParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ConvertVmTemplateToVmParams {
+impl ::cloudtower_runtime::codec::Decode for ConvertVmTemplateToVmParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ConvertVmTemplateToVmParams")?;
@@ -409,8 +409,8 @@ impl crate::codec::Decode for ConvertVmTemplateToVmParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for ConvertVmTemplateToVmParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ConvertVmTemplateToVmParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("name", &self.name);
         e.required_field("converted_from_template_id", &self.converted_from_template_id);
@@ -424,10 +424,10 @@ pub struct DeleteVm {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Decode for DeleteVm {
+impl ::cloudtower_runtime::codec::Decode for DeleteVm {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVm")?;
@@ -447,8 +447,8 @@ impl crate::codec::Decode for DeleteVm {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteVm {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteVm {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -464,10 +464,10 @@ pub struct DiskOperateModifyDisk {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for DiskOperateModifyDisk {
+impl ::cloudtower_runtime::codec::Decode for DiskOperateModifyDisk {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DiskOperateModifyDisk")?;
@@ -488,8 +488,8 @@ impl crate::codec::Decode for DiskOperateModifyDisk {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for DiskOperateModifyDisk {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DiskOperateModifyDisk {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vm_volume_id", &self.vm_volume_id);
         e.field("bus", &self.bus);
@@ -505,10 +505,10 @@ pub struct GetVmVncInfoParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmVncInfoParams {
+impl ::cloudtower_runtime::codec::Decode for GetVmVncInfoParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("GetVmVncInfoParams")?;
@@ -527,8 +527,8 @@ impl crate::codec::Decode for GetVmVncInfoParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for GetVmVncInfoParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmVncInfoParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("vm", &self.vm);
         e.end_object();
@@ -538,20 +538,20 @@ impl crate::codec::Encode for GetVmVncInfoParams {
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VmOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VmWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -571,8 +571,8 @@ impl crate::codec::Decode for GetVmsConnectionRequestBody {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for GetVmsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -594,10 +594,10 @@ pub struct InstallVmtoolsParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for InstallVmtoolsParams {
+impl ::cloudtower_runtime::codec::Decode for InstallVmtoolsParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("InstallVmtoolsParams")?;
@@ -617,8 +617,8 @@ impl crate::codec::Decode for InstallVmtoolsParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for InstallVmtoolsParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for InstallVmtoolsParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -636,10 +636,10 @@ pub struct InstallVmtoolsParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for InstallVmtoolsParamsData {
+impl ::cloudtower_runtime::codec::Decode for InstallVmtoolsParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("InstallVmtoolsParamsData")?;
@@ -666,8 +666,8 @@ impl crate::codec::Decode for InstallVmtoolsParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for InstallVmtoolsParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for InstallVmtoolsParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("svt_image_id", &self.svt_image_id);
         e.required_field("cd_rom_id", &self.cd_rom_id);
@@ -729,16 +729,16 @@ impl ::std::fmt::Display for MigrateType {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for MigrateType {
+impl ::cloudtower_runtime::codec::Decode for MigrateType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for MigrateType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MigrateType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -755,10 +755,10 @@ pub struct MigrateVmConfig {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for MigrateVmConfig {
+impl ::cloudtower_runtime::codec::Decode for MigrateVmConfig {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("MigrateVmConfig")?;
@@ -797,8 +797,8 @@ impl crate::codec::Decode for MigrateVmConfig {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for MigrateVmConfig {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MigrateVmConfig {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("remove_unmovable_devices", &self.remove_unmovable_devices);
         e.field("new_name", &self.new_name);
@@ -826,10 +826,10 @@ pub struct MountDisksParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for MountDisksParams {
+impl ::cloudtower_runtime::codec::Decode for MountDisksParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("MountDisksParams")?;
@@ -869,8 +869,8 @@ impl crate::codec::Decode for MountDisksParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for MountDisksParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MountDisksParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("max_bandwidth_policy", &self.max_bandwidth_policy);
         e.field("max_bandwidth_unit", &self.max_bandwidth_unit);
@@ -902,10 +902,10 @@ pub struct MountNewCreateDisksParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for MountNewCreateDisksParams {
+impl ::cloudtower_runtime::codec::Decode for MountNewCreateDisksParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("MountNewCreateDisksParams")?;
@@ -949,8 +949,8 @@ impl crate::codec::Decode for MountNewCreateDisksParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for MountNewCreateDisksParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MountNewCreateDisksParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("max_bandwidth_policy", &self.max_bandwidth_policy);
         e.field("max_bandwidth_unit", &self.max_bandwidth_unit);
@@ -977,10 +977,10 @@ pub struct MountNewCreateDisksParamsVmVolume {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for MountNewCreateDisksParamsVmVolume {
+impl ::cloudtower_runtime::codec::Decode for MountNewCreateDisksParamsVmVolume {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("MountNewCreateDisksParamsVmVolume")?;
@@ -1013,8 +1013,8 @@ impl crate::codec::Decode for MountNewCreateDisksParamsVmVolume {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for MountNewCreateDisksParamsVmVolume {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for MountNewCreateDisksParamsVmVolume {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("elf_storage_policy", &self.elf_storage_policy);
         e.field("path", &self.path);
@@ -1031,10 +1031,10 @@ pub struct NestedAggregateVm {
     pub count: i32,
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Decode for NestedAggregateVm {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateVm {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVm")?;
@@ -1054,8 +1054,8 @@ impl crate::codec::Decode for NestedAggregateVm {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVm {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateVm {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -1075,10 +1075,10 @@ pub struct OvfDiskOperate {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for OvfDiskOperate {
+impl ::cloudtower_runtime::codec::Decode for OvfDiskOperate {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("OvfDiskOperate")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1096,8 +1096,8 @@ impl crate::codec::Decode for OvfDiskOperate {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for OvfDiskOperate {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for OvfDiskOperate {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("new_disks", &self.new_disks);
         e.field("modify_cd_roms", &self.modify_cd_roms);
@@ -1114,10 +1114,10 @@ pub struct StopVmInCutoverMigrationParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for StopVmInCutoverMigrationParams {
+impl ::cloudtower_runtime::codec::Decode for StopVmInCutoverMigrationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("StopVmInCutoverMigrationParams")?;
@@ -1137,8 +1137,8 @@ impl crate::codec::Decode for StopVmInCutoverMigrationParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for StopVmInCutoverMigrationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for StopVmInCutoverMigrationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("force", &self.force);
         e.required_field("tasks", &self.tasks);
@@ -1173,10 +1173,10 @@ impl ::std::fmt::Debug for TemplateCloudInit {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for TemplateCloudInit {
+impl ::cloudtower_runtime::codec::Decode for TemplateCloudInit {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("TemplateCloudInit")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1197,8 +1197,8 @@ impl crate::codec::Decode for TemplateCloudInit {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for TemplateCloudInit {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for TemplateCloudInit {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("user_data", &self.user_data);
         e.field("public_keys", &self.public_keys);
@@ -1213,16 +1213,16 @@ impl crate::codec::Encode for TemplateCloudInit {
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVpcNicPayloads {
-    pub floating_ip_id: crate::Nullable<::std::string::String>,
+    pub floating_ip_id: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub ip_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub vpc_subnet_id: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UpdateVpcNicPayloads {
+impl ::cloudtower_runtime::codec::Decode for UpdateVpcNicPayloads {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("UpdateVpcNicPayloads")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1238,8 +1238,8 @@ impl crate::codec::Decode for UpdateVpcNicPayloads {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for UpdateVpcNicPayloads {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UpdateVpcNicPayloads {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("floating_ip_id", &self.floating_ip_id);
         e.field("ip_addresses", &self.ip_addresses);
@@ -1256,10 +1256,10 @@ pub struct VlanMapping {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VlanMapping {
+impl ::cloudtower_runtime::codec::Decode for VlanMapping {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VlanMapping")?;
@@ -1286,8 +1286,8 @@ impl crate::codec::Decode for VlanMapping {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VlanMapping {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VlanMapping {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("src_vlan_local_id", &self.src_vlan_local_id);
         e.required_field("dest_vlan_local_id", &self.dest_vlan_local_id);
@@ -1380,10 +1380,10 @@ pub struct Vm {
     pub win_opt: bool,
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Decode for Vm {
+impl ::cloudtower_runtime::codec::Decode for Vm {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 21];
         let mut key = d.first_key("Vm")?;
@@ -1590,8 +1590,8 @@ impl crate::codec::Decode for Vm {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Vm {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Vm {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("backup_plans", &self.backup_plans);
         e.field("bios_uuid", &self.bios_uuid);
@@ -1673,10 +1673,10 @@ pub struct VmAddCdRomParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmAddCdRomParams {
+impl ::cloudtower_runtime::codec::Decode for VmAddCdRomParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmAddCdRomParams")?;
@@ -1699,8 +1699,8 @@ impl crate::codec::Decode for VmAddCdRomParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmAddCdRomParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmAddCdRomParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -1715,10 +1715,10 @@ pub struct VmAddCdRomParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmAddCdRomParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmAddCdRomParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmAddCdRomParamsData")?;
@@ -1737,8 +1737,8 @@ impl crate::codec::Decode for VmAddCdRomParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmAddCdRomParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmAddCdRomParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("vm_cd_roms", &self.vm_cd_roms);
         e.end_object();
@@ -1753,10 +1753,10 @@ pub struct VmAddDiskParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmAddDiskParams {
+impl ::cloudtower_runtime::codec::Decode for VmAddDiskParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmAddDiskParams")?;
@@ -1779,8 +1779,8 @@ impl crate::codec::Decode for VmAddDiskParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmAddDiskParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmAddDiskParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -1801,10 +1801,10 @@ pub struct VmAddDiskParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmAddDiskParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmAddDiskParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmAddDiskParamsData")?;
@@ -1835,8 +1835,8 @@ impl crate::codec::Decode for VmAddDiskParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmAddDiskParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmAddDiskParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("max_bandwidth_policy", &self.max_bandwidth_policy);
         e.field("max_bandwidth_unit", &self.max_bandwidth_unit);
@@ -1861,10 +1861,10 @@ pub struct VmAddDiskParamsDataVmDisks {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmAddDiskParamsDataVmDisks {
+impl ::cloudtower_runtime::codec::Decode for VmAddDiskParamsDataVmDisks {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmAddDiskParamsDataVmDisks")?;
         while let ::std::option::Option::Some(k) = key {
@@ -1881,8 +1881,8 @@ impl crate::codec::Decode for VmAddDiskParamsDataVmDisks {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmAddDiskParamsDataVmDisks {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmAddDiskParamsDataVmDisks {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("mount_disks", &self.mount_disks);
         e.field("mount_new_create_disks", &self.mount_new_create_disks);
@@ -1898,10 +1898,10 @@ pub struct VmAddFolderParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmAddFolderParams {
+impl ::cloudtower_runtime::codec::Decode for VmAddFolderParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmAddFolderParams")?;
@@ -1924,8 +1924,8 @@ impl crate::codec::Decode for VmAddFolderParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmAddFolderParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmAddFolderParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -1940,10 +1940,10 @@ pub struct VmAddFolderParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmAddFolderParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmAddFolderParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmAddFolderParamsData")?;
@@ -1962,8 +1962,8 @@ impl crate::codec::Decode for VmAddFolderParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmAddFolderParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmAddFolderParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("folder_id", &self.folder_id);
         e.end_object();
@@ -1978,10 +1978,10 @@ pub struct VmAddGpuDeviceParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmAddGpuDeviceParams {
+impl ::cloudtower_runtime::codec::Decode for VmAddGpuDeviceParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmAddGpuDeviceParams")?;
@@ -2004,8 +2004,8 @@ impl crate::codec::Decode for VmAddGpuDeviceParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmAddGpuDeviceParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmAddGpuDeviceParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -2021,10 +2021,10 @@ pub struct VmAddNicParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmAddNicParams {
+impl ::cloudtower_runtime::codec::Decode for VmAddNicParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmAddNicParams")?;
@@ -2047,8 +2047,8 @@ impl crate::codec::Decode for VmAddNicParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmAddNicParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmAddNicParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -2063,10 +2063,10 @@ pub struct VmAddNicParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmAddNicParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmAddNicParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmAddNicParamsData")?;
@@ -2085,8 +2085,8 @@ impl crate::codec::Decode for VmAddNicParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmAddNicParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmAddNicParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("vm_nics", &self.vm_nics);
         e.end_object();
@@ -2104,10 +2104,10 @@ pub struct VmCdRomParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmCdRomParams {
+impl ::cloudtower_runtime::codec::Decode for VmCdRomParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmCdRomParams")?;
@@ -2135,8 +2135,8 @@ impl crate::codec::Decode for VmCdRomParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmCdRomParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmCdRomParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("content_library_image_id", &self.content_library_image_id);
         e.field("elf_image_id", &self.elf_image_id);
@@ -2186,10 +2186,10 @@ pub struct VmCloneParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmCloneParams {
+impl ::cloudtower_runtime::codec::Decode for VmCloneParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmCloneParams")?;
@@ -2246,8 +2246,8 @@ impl crate::codec::Decode for VmCloneParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmCloneParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmCloneParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("owner", &self.owner);
         e.field("gpu_devices", &self.gpu_devices);
@@ -2287,10 +2287,10 @@ pub struct VmConnection {
     pub aggregate: crate::models::NestedAggregateVm,
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Decode for VmConnection {
+impl ::cloudtower_runtime::codec::Decode for VmConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmConnection")?;
@@ -2310,8 +2310,8 @@ impl crate::codec::Decode for VmConnection {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -2328,10 +2328,11 @@ pub struct VmCreateVmFromContentLibraryTemplateBatchParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateBatchParams {
+impl ::cloudtower_runtime::codec::Decode
+for VmCreateVmFromContentLibraryTemplateBatchParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmCreateVmFromContentLibraryTemplateBatchParams")?;
@@ -2358,8 +2359,9 @@ impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateBatchParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmCreateVmFromContentLibraryTemplateBatchParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VmCreateVmFromContentLibraryTemplateBatchParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("vms", &self.vms);
         e.required_field("template_id", &self.template_id);
@@ -2404,10 +2406,11 @@ pub struct VmCreateVmFromContentLibraryTemplateBatchVmParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateBatchVmParams {
+impl ::cloudtower_runtime::codec::Decode
+for VmCreateVmFromContentLibraryTemplateBatchVmParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("VmCreateVmFromContentLibraryTemplateBatchVmParams")?;
@@ -2470,8 +2473,9 @@ impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateBatchVmParams 
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmCreateVmFromContentLibraryTemplateBatchVmParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for VmCreateVmFromContentLibraryTemplateBatchVmParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("owner", &self.owner);
         e.field("gpu_devices", &self.gpu_devices);
@@ -2544,10 +2548,10 @@ pub struct VmCreateVmFromContentLibraryTemplateParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateParams {
+impl ::cloudtower_runtime::codec::Decode for VmCreateVmFromContentLibraryTemplateParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("VmCreateVmFromContentLibraryTemplateParams")?;
@@ -2615,8 +2619,8 @@ impl crate::codec::Decode for VmCreateVmFromContentLibraryTemplateParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmCreateVmFromContentLibraryTemplateParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmCreateVmFromContentLibraryTemplateParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("owner", &self.owner);
         e.field("gpu_devices", &self.gpu_devices);
@@ -2692,10 +2696,10 @@ pub struct VmCreateVmFromTemplateParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmCreateVmFromTemplateParams {
+impl ::cloudtower_runtime::codec::Decode for VmCreateVmFromTemplateParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("VmCreateVmFromTemplateParams")?;
@@ -2760,8 +2764,8 @@ impl crate::codec::Decode for VmCreateVmFromTemplateParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmCreateVmFromTemplateParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmCreateVmFromTemplateParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("owner", &self.owner);
         e.field("gpu_devices", &self.gpu_devices);
@@ -2832,10 +2836,10 @@ pub struct VmCreationParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmCreationParams {
+impl ::cloudtower_runtime::codec::Decode for VmCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 10];
         let mut key = d.first_key("VmCreationParams")?;
@@ -2929,8 +2933,8 @@ impl crate::codec::Decode for VmCreationParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("owner", &self.owner);
         e.field("gpu_devices", &self.gpu_devices);
@@ -2970,10 +2974,10 @@ pub struct VmDeleteParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmDeleteParams {
+impl ::cloudtower_runtime::codec::Decode for VmDeleteParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmDeleteParams")?;
@@ -2993,8 +2997,8 @@ impl crate::codec::Decode for VmDeleteParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmDeleteParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmDeleteParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("effect", &self.effect);
         e.required_field("where", &self.r#where);
@@ -3009,10 +3013,10 @@ pub struct VmDeleteParamsEffect {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmDeleteParamsEffect {
+impl ::cloudtower_runtime::codec::Decode for VmDeleteParamsEffect {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmDeleteParamsEffect")?;
         while let ::std::option::Option::Some(k) = key {
@@ -3028,8 +3032,8 @@ impl crate::codec::Decode for VmDeleteParamsEffect {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmDeleteParamsEffect {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmDeleteParamsEffect {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("include_snapshots", &self.include_snapshots);
         e.end_object();
@@ -3047,10 +3051,10 @@ pub struct VmDiskOperate {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmDiskOperate {
+impl ::cloudtower_runtime::codec::Decode for VmDiskOperate {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmDiskOperate")?;
         while let ::std::option::Option::Some(k) = key {
@@ -3066,8 +3070,8 @@ impl crate::codec::Decode for VmDiskOperate {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmDiskOperate {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmDiskOperate {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("remove_disks", &self.remove_disks);
         e.field("modify_disks", &self.modify_disks);
@@ -3083,10 +3087,10 @@ pub struct VmDiskOperateRemoveDisks {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmDiskOperateRemoveDisks {
+impl ::cloudtower_runtime::codec::Decode for VmDiskOperateRemoveDisks {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmDiskOperateRemoveDisks")?;
@@ -3105,8 +3109,8 @@ impl crate::codec::Decode for VmDiskOperateRemoveDisks {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmDiskOperateRemoveDisks {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmDiskOperateRemoveDisks {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("disk_index", &self.disk_index);
         e.end_object();
@@ -3128,10 +3132,10 @@ pub struct VmDiskParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmDiskParams {
+impl ::cloudtower_runtime::codec::Decode for VmDiskParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmDiskParams")?;
         while let ::std::option::Option::Some(k) = key {
@@ -3149,8 +3153,8 @@ impl crate::codec::Decode for VmDiskParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmDiskParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmDiskParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("mount_cd_roms", &self.mount_cd_roms);
         e.field("mount_disks", &self.mount_disks);
@@ -3166,10 +3170,10 @@ pub struct VmEjectCdRomParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmEjectCdRomParams {
+impl ::cloudtower_runtime::codec::Decode for VmEjectCdRomParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmEjectCdRomParams")?;
@@ -3188,8 +3192,8 @@ impl crate::codec::Decode for VmEjectCdRomParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmEjectCdRomParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmEjectCdRomParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -3205,10 +3209,10 @@ pub struct VmExpandVmDiskParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmExpandVmDiskParams {
+impl ::cloudtower_runtime::codec::Decode for VmExpandVmDiskParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmExpandVmDiskParams")?;
@@ -3232,8 +3236,8 @@ impl crate::codec::Decode for VmExpandVmDiskParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmExpandVmDiskParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmExpandVmDiskParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("size_unit", &self.size_unit);
         e.required_field("size", &self.size);
@@ -3250,10 +3254,10 @@ pub struct VmExportParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmExportParams {
+impl ::cloudtower_runtime::codec::Decode for VmExportParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmExportParams")?;
@@ -3276,8 +3280,8 @@ impl crate::codec::Decode for VmExportParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmExportParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmExportParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -3293,10 +3297,10 @@ pub struct VmExportParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmExportParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmExportParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmExportParamsData")?;
@@ -3316,8 +3320,8 @@ impl crate::codec::Decode for VmExportParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmExportParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmExportParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("keep_mac", &self.keep_mac);
         e.required_field("type", &self.r#type);
@@ -3356,10 +3360,10 @@ pub struct VmGpuDetail {
     pub assigned_vgpus_num: ::std::option::Option<i32>,
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Decode for VmGpuDetail {
+impl ::cloudtower_runtime::codec::Decode for VmGpuDetail {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 10];
         let mut key = d.first_key("VmGpuDetail")?;
@@ -3466,8 +3470,8 @@ impl crate::codec::Decode for VmGpuDetail {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmGpuDetail {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmGpuDetail {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vgpu_instance_on_vm_num", &self.vgpu_instance_on_vm_num);
         e.field("vgpu_instance_num", &self.vgpu_instance_num);
@@ -3506,10 +3510,10 @@ pub struct VmGpuInfo {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Decode for VmGpuInfo {
+impl ::cloudtower_runtime::codec::Decode for VmGpuInfo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("VmGpuInfo")?;
@@ -3545,8 +3549,8 @@ impl crate::codec::Decode for VmGpuInfo {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmGpuInfo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmGpuInfo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("gpu_devices", &self.gpu_devices);
         e.required_field("name", &self.name);
@@ -3564,10 +3568,10 @@ pub struct VmGpuOperationParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmGpuOperationParams {
+impl ::cloudtower_runtime::codec::Decode for VmGpuOperationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmGpuOperationParams")?;
@@ -3587,8 +3591,8 @@ impl crate::codec::Decode for VmGpuOperationParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmGpuOperationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmGpuOperationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("amount", &self.amount);
         e.required_field("gpu_id", &self.gpu_id);
@@ -3612,10 +3616,10 @@ pub struct VmImportNicParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmImportNicParams {
+impl ::cloudtower_runtime::codec::Decode for VmImportNicParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmImportNicParams")?;
@@ -3643,8 +3647,8 @@ impl crate::codec::Decode for VmImportNicParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmImportNicParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmImportNicParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("subnet_mask", &self.subnet_mask);
         e.field("gateway", &self.gateway);
@@ -3692,10 +3696,10 @@ pub struct VmImportParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmImportParams {
+impl ::cloudtower_runtime::codec::Decode for VmImportParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("VmImportParams")?;
@@ -3756,8 +3760,8 @@ impl crate::codec::Decode for VmImportParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmImportParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmImportParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("max_bandwidth_policy", &self.max_bandwidth_policy);
         e.field("max_bandwidth_unit", &self.max_bandwidth_unit);
@@ -3795,10 +3799,10 @@ pub struct VmMigrateAcrossClusterParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmMigrateAcrossClusterParams {
+impl ::cloudtower_runtime::codec::Decode for VmMigrateAcrossClusterParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmMigrateAcrossClusterParams")?;
@@ -3821,8 +3825,8 @@ impl crate::codec::Decode for VmMigrateAcrossClusterParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmMigrateAcrossClusterParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmMigrateAcrossClusterParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -3839,10 +3843,10 @@ pub struct VmMigrateAcrossClusterParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmMigrateAcrossClusterParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmMigrateAcrossClusterParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmMigrateAcrossClusterParamsData")?;
@@ -3870,8 +3874,8 @@ impl crate::codec::Decode for VmMigrateAcrossClusterParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmMigrateAcrossClusterParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmMigrateAcrossClusterParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("vm_config", &self.vm_config);
         e.required_field("cluster_id", &self.cluster_id);
@@ -3888,10 +3892,10 @@ pub struct VmMigrateParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmMigrateParams {
+impl ::cloudtower_runtime::codec::Decode for VmMigrateParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmMigrateParams")?;
@@ -3911,8 +3915,8 @@ impl crate::codec::Decode for VmMigrateParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmMigrateParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmMigrateParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -3927,10 +3931,10 @@ pub struct VmMigrateParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmMigrateParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmMigrateParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmMigrateParamsData")?;
@@ -3949,8 +3953,8 @@ impl crate::codec::Decode for VmMigrateParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmMigrateParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmMigrateParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("host_id", &self.host_id);
         e.end_object();
@@ -3976,10 +3980,10 @@ pub struct VmNicParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmNicParams {
+impl ::cloudtower_runtime::codec::Decode for VmNicParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmNicParams")?;
         while let ::std::option::Option::Some(k) = key {
@@ -4007,8 +4011,8 @@ impl crate::codec::Decode for VmNicParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmNicParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmNicParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vpc_nic", &self.vpc_nic);
         e.field("type", &self.r#type);
@@ -4035,10 +4039,10 @@ pub struct VmNicQosOption {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmNicQosOption {
+impl ::cloudtower_runtime::codec::Decode for VmNicQosOption {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmNicQosOption")?;
         while let ::std::option::Option::Some(k) = key {
@@ -4053,8 +4057,8 @@ impl crate::codec::Decode for VmNicQosOption {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmNicQosOption {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmNicQosOption {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("egress", &self.egress);
         e.field("ingress", &self.ingress);
@@ -4066,17 +4070,17 @@ impl crate::codec::Encode for VmNicQosOption {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicQosTraffic {
     pub rate_limit_unit: ::std::option::Option<crate::models::BitPsUnit>,
-    pub rate_limit: crate::Nullable<i64>,
+    pub rate_limit: ::cloudtower_runtime::Nullable<i64>,
     pub burst_unit: ::std::option::Option<crate::models::BitUnit>,
-    pub burst: crate::Nullable<i64>,
+    pub burst: ::cloudtower_runtime::Nullable<i64>,
     pub enabled: bool,
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmNicQosTraffic {
+impl ::cloudtower_runtime::codec::Decode for VmNicQosTraffic {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmNicQosTraffic")?;
@@ -4101,8 +4105,8 @@ impl crate::codec::Decode for VmNicQosTraffic {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmNicQosTraffic {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmNicQosTraffic {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("rate_limit_unit", &self.rate_limit_unit);
         e.field("rate_limit", &self.rate_limit);
@@ -4120,10 +4124,10 @@ pub struct VmOperateParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmOperateParams {
+impl ::cloudtower_runtime::codec::Decode for VmOperateParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmOperateParams")?;
@@ -4142,8 +4146,8 @@ impl crate::codec::Decode for VmOperateParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmOperateParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmOperateParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -4158,10 +4162,10 @@ pub struct VmOperatePciNicParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmOperatePciNicParams {
+impl ::cloudtower_runtime::codec::Decode for VmOperatePciNicParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmOperatePciNicParams")?;
@@ -4184,8 +4188,8 @@ impl crate::codec::Decode for VmOperatePciNicParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmOperatePciNicParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmOperatePciNicParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -4200,10 +4204,10 @@ pub struct VmOperatePciNicParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmOperatePciNicParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmOperatePciNicParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmOperatePciNicParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -4217,8 +4221,8 @@ impl crate::codec::Decode for VmOperatePciNicParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmOperatePciNicParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmOperatePciNicParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("pci_nics", &self.pci_nics);
         e.end_object();
@@ -4233,10 +4237,10 @@ pub struct VmOwnerParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmOwnerParams {
+impl ::cloudtower_runtime::codec::Decode for VmOwnerParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmOwnerParams")?;
@@ -4256,8 +4260,8 @@ impl crate::codec::Decode for VmOwnerParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmOwnerParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmOwnerParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("search_for", &self.search_for);
         e.required_field("value", &self.value);
@@ -4311,16 +4315,16 @@ impl ::std::fmt::Display for VmOwnerParamsSearchFor {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmOwnerParamsSearchFor {
+impl ::cloudtower_runtime::codec::Decode for VmOwnerParamsSearchFor {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmOwnerParamsSearchFor {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmOwnerParamsSearchFor {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -4364,10 +4368,10 @@ pub struct VmRebuildParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmRebuildParams {
+impl ::cloudtower_runtime::codec::Decode for VmRebuildParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmRebuildParams")?;
@@ -4431,8 +4435,8 @@ impl crate::codec::Decode for VmRebuildParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmRebuildParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmRebuildParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("owner", &self.owner);
         e.field("gpu_devices", &self.gpu_devices);
@@ -4474,10 +4478,10 @@ pub struct VmRemoveCdRomParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmRemoveCdRomParams {
+impl ::cloudtower_runtime::codec::Decode for VmRemoveCdRomParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmRemoveCdRomParams")?;
@@ -4500,8 +4504,8 @@ impl crate::codec::Decode for VmRemoveCdRomParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmRemoveCdRomParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmRemoveCdRomParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -4516,10 +4520,10 @@ pub struct VmRemoveCdRomParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmRemoveCdRomParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmRemoveCdRomParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmRemoveCdRomParamsData")?;
@@ -4538,8 +4542,8 @@ impl crate::codec::Decode for VmRemoveCdRomParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmRemoveCdRomParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmRemoveCdRomParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cd_rom_ids", &self.cd_rom_ids);
         e.end_object();
@@ -4554,10 +4558,10 @@ pub struct VmRemoveDiskParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmRemoveDiskParams {
+impl ::cloudtower_runtime::codec::Decode for VmRemoveDiskParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmRemoveDiskParams")?;
@@ -4580,8 +4584,8 @@ impl crate::codec::Decode for VmRemoveDiskParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmRemoveDiskParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmRemoveDiskParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -4596,10 +4600,10 @@ pub struct VmRemoveDiskParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmRemoveDiskParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmRemoveDiskParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmRemoveDiskParamsData")?;
@@ -4618,8 +4622,8 @@ impl crate::codec::Decode for VmRemoveDiskParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmRemoveDiskParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmRemoveDiskParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("disk_ids", &self.disk_ids);
         e.end_object();
@@ -4634,10 +4638,10 @@ pub struct VmRemoveGpuDeviceParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmRemoveGpuDeviceParams {
+impl ::cloudtower_runtime::codec::Decode for VmRemoveGpuDeviceParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmRemoveGpuDeviceParams")?;
@@ -4660,8 +4664,8 @@ impl crate::codec::Decode for VmRemoveGpuDeviceParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmRemoveGpuDeviceParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmRemoveGpuDeviceParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -4677,10 +4681,10 @@ pub struct VmRemoveNicByWhereParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmRemoveNicByWhereParams {
+impl ::cloudtower_runtime::codec::Decode for VmRemoveNicByWhereParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmRemoveNicByWhereParams")?;
@@ -4703,8 +4707,8 @@ impl crate::codec::Decode for VmRemoveNicByWhereParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmRemoveNicByWhereParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmRemoveNicByWhereParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("effect", &self.effect);
         e.required_field("where", &self.r#where);
@@ -4719,10 +4723,10 @@ pub struct VmRemoveNicByWhereParamsEffect {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmRemoveNicByWhereParamsEffect {
+impl ::cloudtower_runtime::codec::Decode for VmRemoveNicByWhereParamsEffect {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmRemoveNicByWhereParamsEffect")?;
         while let ::std::option::Option::Some(k) = key {
@@ -4736,8 +4740,8 @@ impl crate::codec::Decode for VmRemoveNicByWhereParamsEffect {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmRemoveNicByWhereParamsEffect {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmRemoveNicByWhereParamsEffect {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vm_ids", &self.vm_ids);
         e.end_object();
@@ -4752,10 +4756,10 @@ pub struct VmRemoveNicParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmRemoveNicParams {
+impl ::cloudtower_runtime::codec::Decode for VmRemoveNicParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmRemoveNicParams")?;
@@ -4778,8 +4782,8 @@ impl crate::codec::Decode for VmRemoveNicParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmRemoveNicParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmRemoveNicParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -4794,10 +4798,10 @@ pub struct VmRemoveNicParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmRemoveNicParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmRemoveNicParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmRemoveNicParamsData")?;
@@ -4816,8 +4820,8 @@ impl crate::codec::Decode for VmRemoveNicParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmRemoveNicParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmRemoveNicParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("nic_index", &self.nic_index);
         e.end_object();
@@ -4832,10 +4836,10 @@ pub struct VmResetGuestOsPasswordParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmResetGuestOsPasswordParams {
+impl ::cloudtower_runtime::codec::Decode for VmResetGuestOsPasswordParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmResetGuestOsPasswordParams")?;
@@ -4858,8 +4862,8 @@ impl crate::codec::Decode for VmResetGuestOsPasswordParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmResetGuestOsPasswordParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmResetGuestOsPasswordParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -4884,10 +4888,10 @@ impl ::std::fmt::Debug for VmResetGuestOsPasswordParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmResetGuestOsPasswordParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmResetGuestOsPasswordParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmResetGuestOsPasswordParamsData")?;
@@ -4914,8 +4918,8 @@ impl crate::codec::Decode for VmResetGuestOsPasswordParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmResetGuestOsPasswordParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmResetGuestOsPasswordParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("password", &self.password);
         e.required_field("username", &self.username);
@@ -4934,10 +4938,10 @@ pub struct VmRestrictIoParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmRestrictIoParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmRestrictIoParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmRestrictIoParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -4961,8 +4965,8 @@ impl crate::codec::Decode for VmRestrictIoParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmRestrictIoParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmRestrictIoParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("max_bandwidth_policy", &self.max_bandwidth_policy);
         e.field("max_bandwidth_unit", &self.max_bandwidth_unit);
@@ -4981,10 +4985,10 @@ pub struct VmRollbackParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmRollbackParams {
+impl ::cloudtower_runtime::codec::Decode for VmRollbackParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmRollbackParams")?;
@@ -5007,8 +5011,8 @@ impl crate::codec::Decode for VmRollbackParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmRollbackParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmRollbackParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -5023,10 +5027,10 @@ pub struct VmRollbackParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmRollbackParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmRollbackParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmRollbackParamsData")?;
@@ -5045,8 +5049,8 @@ impl crate::codec::Decode for VmRollbackParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmRollbackParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmRollbackParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("snapshot_id", &self.snapshot_id);
         e.end_object();
@@ -5061,10 +5065,10 @@ pub struct VmStartParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmStartParams {
+impl ::cloudtower_runtime::codec::Decode for VmStartParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmStartParams")?;
@@ -5084,8 +5088,8 @@ impl crate::codec::Decode for VmStartParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmStartParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmStartParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -5100,10 +5104,10 @@ pub struct VmStartParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmStartParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmStartParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmStartParamsData")?;
@@ -5122,8 +5126,8 @@ impl crate::codec::Decode for VmStartParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmStartParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmStartParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("host_id", &self.host_id);
         e.end_object();
@@ -5138,10 +5142,10 @@ pub struct VmToggleCdRomDisableParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmToggleCdRomDisableParams {
+impl ::cloudtower_runtime::codec::Decode for VmToggleCdRomDisableParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmToggleCdRomDisableParams")?;
@@ -5164,8 +5168,8 @@ impl crate::codec::Decode for VmToggleCdRomDisableParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmToggleCdRomDisableParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmToggleCdRomDisableParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("disabled", &self.disabled);
         e.required_field("where", &self.r#where);
@@ -5181,10 +5185,10 @@ pub struct VmUpdateAdvancedOptionsParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateAdvancedOptionsParams {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateAdvancedOptionsParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateAdvancedOptionsParams")?;
@@ -5207,8 +5211,8 @@ impl crate::codec::Decode for VmUpdateAdvancedOptionsParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateAdvancedOptionsParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateAdvancedOptionsParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -5226,10 +5230,10 @@ pub struct VmUpdateAdvancedOptionsParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateAdvancedOptionsParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateAdvancedOptionsParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmUpdateAdvancedOptionsParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -5248,8 +5252,8 @@ impl crate::codec::Decode for VmUpdateAdvancedOptionsParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateAdvancedOptionsParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateAdvancedOptionsParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("video_type", &self.video_type);
         e.field("windows_optimize", &self.windows_optimize);
@@ -5267,10 +5271,10 @@ pub struct VmUpdateDiskParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateDiskParams {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateDiskParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateDiskParams")?;
@@ -5293,8 +5297,8 @@ impl crate::codec::Decode for VmUpdateDiskParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateDiskParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateDiskParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -5305,18 +5309,18 @@ impl crate::codec::Encode for VmUpdateDiskParams {
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateDiskParamsData {
-    pub content_library_image_id: crate::Nullable<::std::string::String>,
-    pub elf_image_id: crate::Nullable<::std::string::String>,
+    pub content_library_image_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub elf_image_id: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub vm_volume_id: ::std::option::Option<::std::string::String>,
     pub vm_disk_id: ::std::string::String,
     pub bus: ::std::option::Option<crate::models::Bus>,
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateDiskParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateDiskParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmUpdateDiskParamsData")?;
@@ -5344,8 +5348,8 @@ impl crate::codec::Decode for VmUpdateDiskParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateDiskParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateDiskParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("content_library_image_id", &self.content_library_image_id);
         e.field("elf_image_id", &self.elf_image_id);
@@ -5364,10 +5368,10 @@ pub struct VmUpdateEachDiskIoPolicyParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateEachDiskIoPolicyParams {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateEachDiskIoPolicyParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateEachDiskIoPolicyParams")?;
@@ -5390,8 +5394,8 @@ impl crate::codec::Decode for VmUpdateEachDiskIoPolicyParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateEachDiskIoPolicyParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateEachDiskIoPolicyParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("boot", &self.boot);
@@ -5407,10 +5411,10 @@ pub struct VmUpdateHostOptionsParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateHostOptionsParams {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateHostOptionsParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateHostOptionsParams")?;
@@ -5433,8 +5437,8 @@ impl crate::codec::Decode for VmUpdateHostOptionsParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateHostOptionsParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateHostOptionsParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -5451,10 +5455,10 @@ pub struct VmUpdateHostOptionsParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateHostOptionsParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateHostOptionsParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmUpdateHostOptionsParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -5470,8 +5474,8 @@ impl crate::codec::Decode for VmUpdateHostOptionsParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateHostOptionsParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateHostOptionsParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("ntp_servers", &self.ntp_servers);
         e.field("dns_servers", &self.dns_servers);
@@ -5488,10 +5492,10 @@ pub struct VmUpdateIoPolicyParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateIoPolicyParams {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateIoPolicyParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateIoPolicyParams")?;
@@ -5514,8 +5518,8 @@ impl crate::codec::Decode for VmUpdateIoPolicyParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateIoPolicyParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateIoPolicyParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -5530,14 +5534,14 @@ pub struct VmUpdateIoPolicyParamsData {
         ::std::vec::Vec<crate::models::VmUpdateEachDiskIoPolicyParams>,
     >,
     pub whole_vm: ::std::option::Option<crate::models::VmRestrictIoParamsData>,
-    pub io_policy: crate::Nullable<crate::models::VmDiskIoPolicy>,
+    pub io_policy: ::cloudtower_runtime::Nullable<crate::models::VmDiskIoPolicy>,
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateIoPolicyParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateIoPolicyParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmUpdateIoPolicyParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -5553,8 +5557,8 @@ impl crate::codec::Decode for VmUpdateIoPolicyParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateIoPolicyParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateIoPolicyParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("each_disk", &self.each_disk);
         e.field("whole_vm", &self.whole_vm);
@@ -5571,10 +5575,10 @@ pub struct VmUpdateNicAdvanceInfoParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateNicAdvanceInfoParams {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateNicAdvanceInfoParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateNicAdvanceInfoParams")?;
@@ -5597,8 +5601,8 @@ impl crate::codec::Decode for VmUpdateNicAdvanceInfoParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateNicAdvanceInfoParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateNicAdvanceInfoParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -5617,10 +5621,10 @@ pub struct VmUpdateNicAdvanceInfoParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateNicAdvanceInfoParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateNicAdvanceInfoParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmUpdateNicAdvanceInfoParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -5640,8 +5644,8 @@ impl crate::codec::Decode for VmUpdateNicAdvanceInfoParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateNicAdvanceInfoParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateNicAdvanceInfoParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("mirror", &self.mirror);
         e.field("enabled", &self.enabled);
@@ -5660,10 +5664,10 @@ pub struct VmUpdateNicBasicInfoParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateNicBasicInfoParams {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateNicBasicInfoParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateNicBasicInfoParams")?;
@@ -5686,8 +5690,8 @@ impl crate::codec::Decode for VmUpdateNicBasicInfoParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateNicBasicInfoParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateNicBasicInfoParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -5704,10 +5708,10 @@ pub struct VmUpdateNicBasicInfoParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateNicBasicInfoParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateNicBasicInfoParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmUpdateNicBasicInfoParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -5723,8 +5727,8 @@ impl crate::codec::Decode for VmUpdateNicBasicInfoParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateNicBasicInfoParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateNicBasicInfoParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("subnet_mask", &self.subnet_mask);
         e.field("gateway", &self.gateway);
@@ -5741,10 +5745,10 @@ pub struct VmUpdateNicParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateNicParams {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateNicParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateNicParams")?;
@@ -5767,8 +5771,8 @@ impl crate::codec::Decode for VmUpdateNicParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateNicParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateNicParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -5793,10 +5797,10 @@ pub struct VmUpdateNicParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateNicParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateNicParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmUpdateNicParamsData")?;
@@ -5827,8 +5831,8 @@ impl crate::codec::Decode for VmUpdateNicParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateNicParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateNicParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vpc_nic", &self.vpc_nic);
         e.field("subnet_mask", &self.subnet_mask);
@@ -5853,10 +5857,10 @@ pub struct VmUpdateNicQosOptionsParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateNicQosOptionsParams {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateNicQosOptionsParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateNicQosOptionsParams")?;
@@ -5879,8 +5883,8 @@ impl crate::codec::Decode for VmUpdateNicQosOptionsParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateNicQosOptionsParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateNicQosOptionsParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -5895,10 +5899,10 @@ pub struct VmUpdateNicQosOptionsParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateNicQosOptionsParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateNicQosOptionsParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmUpdateNicQosOptionsParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -5912,8 +5916,8 @@ impl crate::codec::Decode for VmUpdateNicQosOptionsParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateNicQosOptionsParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateNicQosOptionsParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("qos", &self.qos);
         e.end_object();
@@ -5928,10 +5932,10 @@ pub struct VmUpdateOwnerParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateOwnerParams {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateOwnerParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateOwnerParams")?;
@@ -5954,8 +5958,8 @@ impl crate::codec::Decode for VmUpdateOwnerParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateOwnerParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateOwnerParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -5971,10 +5975,10 @@ pub struct VmUpdateOwnerParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateOwnerParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateOwnerParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateOwnerParamsData")?;
@@ -5997,8 +6001,8 @@ impl crate::codec::Decode for VmUpdateOwnerParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateOwnerParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateOwnerParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("search_for", &self.search_for);
         e.required_field("value", &self.value);
@@ -6052,16 +6056,16 @@ impl ::std::fmt::Display for VmUpdateOwnerParamsDataSearchFor {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateOwnerParamsDataSearchFor {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateOwnerParamsDataSearchFor {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateOwnerParamsDataSearchFor {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateOwnerParamsDataSearchFor {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -6074,10 +6078,10 @@ pub struct VmUpdateParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateParams {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateParams")?;
@@ -6100,8 +6104,8 @@ impl crate::codec::Decode for VmUpdateParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -6123,10 +6127,10 @@ pub struct VmUpdateParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmUpdateParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -6147,8 +6151,8 @@ impl crate::codec::Decode for VmUpdateParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vcpu", &self.vcpu);
         e.field("ha", &self.ha);
@@ -6170,10 +6174,10 @@ pub struct VmUpdateVpcNicParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateVpcNicParams {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateVpcNicParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdateVpcNicParams")?;
@@ -6196,8 +6200,8 @@ impl crate::codec::Decode for VmUpdateVpcNicParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateVpcNicParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateVpcNicParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -6212,10 +6216,10 @@ pub struct VmUpdateVpcNicParamsData {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdateVpcNicParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmUpdateVpcNicParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmUpdateVpcNicParamsData")?;
@@ -6234,8 +6238,8 @@ impl crate::codec::Decode for VmUpdateVpcNicParamsData {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmUpdateVpcNicParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdateVpcNicParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("vpc_nic", &self.vpc_nic);
         e.end_object();
@@ -6252,10 +6256,10 @@ pub struct VmVncInfo {
     pub cluster_ip: ::std::string::String,
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Decode for VmVncInfo {
+impl ::cloudtower_runtime::codec::Decode for VmVncInfo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("VmVncInfo")?;
@@ -6292,8 +6296,8 @@ impl crate::codec::Decode for VmVncInfo {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmVncInfo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmVncInfo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("vm", &self.vm);
         e.required_field("terminal", &self.terminal);
@@ -6315,10 +6319,10 @@ pub struct VmdkCdromModify {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmdkCdromModify {
+impl ::cloudtower_runtime::codec::Decode for VmdkCdromModify {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmdkCdromModify")?;
@@ -6346,8 +6350,8 @@ impl crate::codec::Decode for VmdkCdromModify {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VmdkCdromModify {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmdkCdromModify {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("removed", &self.removed);
         e.field("content_library_image_id", &self.content_library_image_id);
@@ -6368,10 +6372,10 @@ pub struct VpcNicParams {
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VpcNicParams {
+impl ::cloudtower_runtime::codec::Decode for VpcNicParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VpcNicParams")?;
@@ -6396,8 +6400,8 @@ impl crate::codec::Decode for VpcNicParams {
     }
 }
 #[cfg(feature = "vm")]
-impl crate::codec::Encode for VpcNicParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VpcNicParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("ip_addresses", &self.ip_addresses);
         e.field("floating_ip_id", &self.floating_ip_id);
@@ -6406,7 +6410,7 @@ impl crate::codec::Encode for VpcNicParams {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/abort-migrate-vm-across-cluster` (operation `AbortMigrateVmAcrossCluster`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -6417,10 +6421,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::Task>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "abort-migrate-vm-across-cluster",
             body,
         );
@@ -6438,11 +6442,13 @@ impl crate::Client {
         body: &crate::models::VmAddCdRomParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-            crate::Error,
+            ::std::option::Option<
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("add-vm-cd-rom", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-cd-rom", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -6455,11 +6461,11 @@ impl crate::Client {
         body: &crate::models::VmAddDiskParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("add-vm-disk", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-disk", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6472,11 +6478,11 @@ impl crate::Client {
         body: &crate::models::VmAddGpuDeviceParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("add-vm-gpu-device", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-gpu-device", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6489,11 +6495,11 @@ impl crate::Client {
         body: &crate::models::VmAddNicParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("add-vm-nic", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-nic", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6508,11 +6514,13 @@ impl crate::Client {
         body: &crate::models::VmOperatePciNicParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-            crate::Error,
+            ::std::option::Option<
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("add-vm-pci-nic", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-pci-nic", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -6525,11 +6533,11 @@ impl crate::Client {
         body: &crate::models::VmAddFolderParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("add-vm-to-folder", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-to-folder", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6542,11 +6550,11 @@ impl crate::Client {
         body: &[crate::models::VmCloneParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("clone-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("clone-vm", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6559,11 +6567,14 @@ impl crate::Client {
         body: &[crate::models::ConvertVmTemplateToVmParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("convert-vm-template-to-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "convert-vm-template-to-vm",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6576,11 +6587,11 @@ impl crate::Client {
         body: &[crate::models::VmCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-vm", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6593,11 +6604,11 @@ impl crate::Client {
         body: &[crate::models::VmCreateVmFromContentLibraryTemplateParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "create-vm-from-content-library-template",
             body,
         );
@@ -6613,11 +6624,11 @@ impl crate::Client {
         body: &crate::models::VmCreateVmFromContentLibraryTemplateBatchParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            crate::WithTask<::std::vec::Vec<crate::models::Vm>>,
-            crate::Error,
+            ::cloudtower_runtime::WithTask<::std::vec::Vec<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "create-vm-from-content-library-template-batch",
             body,
         );
@@ -6633,11 +6644,14 @@ impl crate::Client {
         body: &[crate::models::VmCreateVmFromTemplateParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-vm-from-template", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-vm-from-template",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6650,11 +6664,11 @@ impl crate::Client {
         body: &crate::models::VmDeleteParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteVm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-vm", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6667,11 +6681,14 @@ impl crate::Client {
         body: &crate::models::VmEjectCdRomParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("eject-iso-from-vm-cd-rom", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "eject-iso-from-vm-cd-rom",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6684,11 +6701,11 @@ impl crate::Client {
         body: &crate::models::VmExpandVmDiskParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("expand-vm-disk", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("expand-vm-disk", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6704,12 +6721,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::option::Option<
-                ::std::vec::Vec<crate::WithTask<crate::models::VmExportFile>>,
+                ::std::vec::Vec<
+                    ::cloudtower_runtime::WithTask<crate::models::VmExportFile>,
+                >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("export-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("export-vm", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -6722,11 +6741,11 @@ impl crate::Client {
         body: &crate::models::VmOperateParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("force-restart-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("force-restart-vm", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6740,10 +6759,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VmGpuInfo>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vm-gpu-device-info", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-gpu-device-info",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6755,9 +6778,13 @@ impl crate::Client {
         &self,
         body: &crate::models::GetVmVncInfoParams,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::VmVncInfo, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::VmVncInfo,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vm-vnc-info", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vm-vnc-info", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6769,9 +6796,12 @@ impl crate::Client {
         &self,
         body: &crate::models::GetVmsRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<::std::vec::Vec<crate::models::Vm>, crate::Error>,
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Vm>,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vms", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vms", body).read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6783,9 +6813,13 @@ impl crate::Client {
         &self,
         body: &crate::models::GetVmsConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::VmConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::VmConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vms-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vms-connection", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6798,11 +6832,11 @@ impl crate::Client {
         body: &[crate::models::VmImportParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("import-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("import-vm", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6815,11 +6849,11 @@ impl crate::Client {
         body: &crate::models::InstallVmtoolsParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("install-vmtools", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("install-vmtools", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6832,11 +6866,11 @@ impl crate::Client {
         body: &crate::models::VmMigrateParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("migrate-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("migrate-vm", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6851,11 +6885,16 @@ impl crate::Client {
         body: &crate::models::VmMigrateAcrossClusterParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-            crate::Error,
+            ::std::option::Option<
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("migrate-vm-across-cluster", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "migrate-vm-across-cluster",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -6868,11 +6907,11 @@ impl crate::Client {
         body: &crate::models::VmOperateParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteVm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("move-vm-to-recycle", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("move-vm-to-recycle", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6885,11 +6924,11 @@ impl crate::Client {
         body: &crate::models::VmOperateParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("poweroff-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("poweroff-vm", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6902,11 +6941,14 @@ impl crate::Client {
         body: &[crate::models::VmRebuildParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("rebuild-vm-from-snapshot", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "rebuild-vm-from-snapshot",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6919,11 +6961,14 @@ impl crate::Client {
         body: &crate::models::VmOperateParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteVm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("recover-vm-from-recycle", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "recover-vm-from-recycle",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6936,11 +6981,11 @@ impl crate::Client {
         body: &crate::models::VmRemoveCdRomParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("remove-vm-cd-rom", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-cd-rom", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6953,11 +6998,11 @@ impl crate::Client {
         body: &crate::models::VmRemoveDiskParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("remove-vm-disk", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-disk", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6970,11 +7015,14 @@ impl crate::Client {
         body: &crate::models::VmOperateParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("remove-vm-from-folder", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "remove-vm-from-folder",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -6987,11 +7035,14 @@ impl crate::Client {
         body: &crate::models::VmRemoveGpuDeviceParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("remove-vm-gpu-device", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "remove-vm-gpu-device",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -7005,11 +7056,11 @@ impl crate::Client {
         body: &crate::models::VmRemoveNicParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("remove-vm-nic", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-nic", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -7022,11 +7073,14 @@ impl crate::Client {
         body: &crate::models::VmRemoveNicByWhereParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("remove-vm-nic-by-where", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "remove-vm-nic-by-where",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -7041,11 +7095,13 @@ impl crate::Client {
         body: &crate::models::VmOperatePciNicParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-            crate::Error,
+            ::std::option::Option<
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("remove-vm-pci-nic", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-pci-nic", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -7060,11 +7116,13 @@ impl crate::Client {
         body: &crate::models::VmResetGuestOsPasswordParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-            crate::Error,
+            ::std::option::Option<
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "reset-vm-guest-os-password",
             body,
         );
@@ -7080,11 +7138,11 @@ impl crate::Client {
         body: &crate::models::VmOperateParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("restart-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("restart-vm", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -7097,11 +7155,11 @@ impl crate::Client {
         body: &crate::models::VmOperateParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("resume-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("resume-vm", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -7114,11 +7172,11 @@ impl crate::Client {
         body: &crate::models::VmRollbackParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("rollback-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("rollback-vm", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -7131,11 +7189,11 @@ impl crate::Client {
         body: &crate::models::VmOperateParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("shutdown-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("shutdown-vm", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -7148,11 +7206,11 @@ impl crate::Client {
         body: &crate::models::VmStartParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("start-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("start-vm", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -7165,11 +7223,11 @@ impl crate::Client {
         body: &crate::models::StopVmInCutoverMigrationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "stop-vm-in-cutover-migration",
             body,
         );
@@ -7185,11 +7243,11 @@ impl crate::Client {
         body: &crate::models::VmOperateParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("suspend-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("suspend-vm", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -7202,11 +7260,14 @@ impl crate::Client {
         body: &crate::models::VmToggleCdRomDisableParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("toggle-vm-cd-rom-disable", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "toggle-vm-cd-rom-disable",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -7221,11 +7282,13 @@ impl crate::Client {
         body: &crate::models::VmUpdateAdvancedOptionsParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-            crate::Error,
+            ::std::option::Option<
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-vm-advanced-options",
             body,
         );
@@ -7241,11 +7304,14 @@ impl crate::Client {
         body: &crate::models::VmUpdateParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-vm-basic-info", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-vm-basic-info",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -7258,11 +7324,11 @@ impl crate::Client {
         body: &crate::models::VmUpdateDiskParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-vm-disk", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-disk", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -7277,11 +7343,16 @@ impl crate::Client {
         body: &crate::models::VmUpdateHostOptionsParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-            crate::Error,
+            ::std::option::Option<
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-vm-host-options", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-vm-host-options",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -7296,11 +7367,16 @@ impl crate::Client {
         body: &crate::models::VmUpdateIoPolicyParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-            crate::Error,
+            ::std::option::Option<
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-vm-io-policy", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-vm-io-policy",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -7313,11 +7389,11 @@ impl crate::Client {
         body: &crate::models::VmUpdateNicParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-vm-nic", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-nic", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -7332,11 +7408,13 @@ impl crate::Client {
         body: &crate::models::VmUpdateNicAdvanceInfoParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-            crate::Error,
+            ::std::option::Option<
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-vm-nic-advance-info",
             body,
         );
@@ -7354,11 +7432,16 @@ impl crate::Client {
         body: &crate::models::VmUpdateNicBasicInfoParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-            crate::Error,
+            ::std::option::Option<
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-vm-nic-basic-info", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-vm-nic-basic-info",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -7373,11 +7456,16 @@ impl crate::Client {
         body: &crate::models::VmUpdateNicQosOptionsParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-            crate::Error,
+            ::std::option::Option<
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-vm-nic-qos-option", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-vm-nic-qos-option",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -7392,11 +7480,13 @@ impl crate::Client {
         body: &crate::models::VmUpdateOwnerParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-            crate::Error,
+            ::std::option::Option<
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-vm-owner", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-owner", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -7411,20 +7501,73 @@ impl crate::Client {
         body: &crate::models::VmUpdateVpcNicParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::option::Option<::std::vec::Vec<crate::WithTask<crate::models::Vm>>>,
-            crate::Error,
+            ::std::option::Option<
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-vm-vpc-nic", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-vpc-nic", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
 }
 #[cfg(feature = "vm")]
-crate::pagination::list_request!(GetVmsRequestBody => Vm, get_vms);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetVmsRequestBody {
+    type Item = crate::models::Vm;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-vms", self).read()
+    }
+}
 #[cfg(feature = "vm")]
-crate::pagination::count_request!(
-    GetVmsRequestBody => GetVmsConnectionRequestBody, get_vms_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetVmsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVmsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-vms-connection", &counter).read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VmConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "vm")]
-crate::pagination::reread_by_id!(Vm => GetVmsRequestBody, VmWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::Vm {
+    type Request = crate::models::GetVmsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVmsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,20 +6,20 @@
 #[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmDisksConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VmDiskOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VmDiskWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmDiskOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmDiskWhereInput>,
 }
 #[cfg(feature = "vm-disk")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmDisksConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmDisksConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmDisksConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetVmDisksConnectionRequestBody {
     }
 }
 #[cfg(feature = "vm-disk")]
-impl crate::codec::Encode for GetVmDisksConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmDisksConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +56,20 @@ impl crate::codec::Encode for GetVmDisksConnectionRequestBody {
 #[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmDisksRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VmDiskOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VmDiskWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmDiskOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmDiskWhereInput>,
 }
 #[cfg(feature = "vm-disk")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmDisksRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmDisksRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmDisksRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +89,8 @@ impl crate::codec::Decode for GetVmDisksRequestBody {
     }
 }
 #[cfg(feature = "vm-disk")]
-impl crate::codec::Encode for GetVmDisksRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmDisksRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -109,10 +109,10 @@ pub struct NestedAggregateVmDisk {
     pub count: i32,
 }
 #[cfg(feature = "vm-disk")]
-impl crate::codec::Decode for NestedAggregateVmDisk {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmDisk {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVmDisk")?;
@@ -132,8 +132,8 @@ impl crate::codec::Decode for NestedAggregateVmDisk {
 }
 #[cfg(feature = "vm-disk")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVmDisk {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmDisk {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -147,10 +147,10 @@ pub struct NestedSvtImage {
     pub name: ::std::string::String,
 }
 #[cfg(feature = "vm-disk")]
-impl crate::codec::Decode for NestedSvtImage {
+impl ::cloudtower_runtime::codec::Decode for NestedSvtImage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedSvtImage")?;
@@ -174,8 +174,8 @@ impl crate::codec::Decode for NestedSvtImage {
 }
 #[cfg(feature = "vm-disk")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedSvtImage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedSvtImage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.required_field("name", &self.name);
@@ -209,10 +209,10 @@ pub struct VmDisk {
     pub vm_volume: ::std::option::Option<crate::models::NestedVmVolume>,
 }
 #[cfg(feature = "vm-disk")]
-impl crate::codec::Decode for VmDisk {
+impl ::cloudtower_runtime::codec::Decode for VmDisk {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("VmDisk")?;
@@ -278,8 +278,8 @@ impl crate::codec::Decode for VmDisk {
 }
 #[cfg(feature = "vm-disk")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmDisk {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmDisk {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("boot", &self.boot);
         e.required_field("bus", &self.bus);
@@ -312,10 +312,10 @@ pub struct VmDiskConnection {
     pub aggregate: crate::models::NestedAggregateVmDisk,
 }
 #[cfg(feature = "vm-disk")]
-impl crate::codec::Decode for VmDiskConnection {
+impl ::cloudtower_runtime::codec::Decode for VmDiskConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmDiskConnection")?;
@@ -335,8 +335,8 @@ impl crate::codec::Decode for VmDiskConnection {
 }
 #[cfg(feature = "vm-disk")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmDiskConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmDiskConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -552,20 +552,20 @@ impl ::std::fmt::Display for VmDiskOrderByInput {
 }
 #[cfg(feature = "vm-disk")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmDiskOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for VmDiskOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "vm-disk")]
-impl crate::codec::Encode for VmDiskOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmDiskOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-vm-disks` (operation `GetVmDisks`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -576,10 +576,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VmDisk>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vm-disks", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vm-disks", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -591,18 +592,77 @@ impl crate::Client {
         &self,
         body: &crate::models::GetVmDisksConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::VmDiskConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::VmDiskConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vm-disks-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-disks-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "vm-disk")]
-crate::pagination::list_request!(GetVmDisksRequestBody => VmDisk, get_vm_disks);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetVmDisksRequestBody {
+    type Item = crate::models::VmDisk;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-vm-disks", self).read()
+    }
+}
 #[cfg(feature = "vm-disk")]
-crate::pagination::count_request!(
-    GetVmDisksRequestBody => GetVmDisksConnectionRequestBody, get_vm_disks_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetVmDisksRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVmDisksConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-vm-disks-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VmDiskConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "vm-disk")]
-crate::pagination::reread_by_id!(VmDisk => GetVmDisksRequestBody, VmDiskWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::VmDisk {
+    type Request = crate::models::GetVmDisksRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVmDisksRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmDiskWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

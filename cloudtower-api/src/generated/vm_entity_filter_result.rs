@@ -6,20 +6,25 @@
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmEntityFilterResultsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VmEntityFilterResultOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VmEntityFilterResultWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::VmEntityFilterResultOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::VmEntityFilterResultWhereInput,
+    >,
 }
 #[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmEntityFilterResultsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVmEntityFilterResultsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmEntityFilterResultsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +44,9 @@ impl crate::codec::Decode for GetVmEntityFilterResultsConnectionRequestBody {
     }
 }
 #[cfg(feature = "vm-entity-filter-result")]
-impl crate::codec::Encode for GetVmEntityFilterResultsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVmEntityFilterResultsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +62,24 @@ impl crate::codec::Encode for GetVmEntityFilterResultsConnectionRequestBody {
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmEntityFilterResultsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VmEntityFilterResultOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VmEntityFilterResultWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::VmEntityFilterResultOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::VmEntityFilterResultWhereInput,
+    >,
 }
 #[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmEntityFilterResultsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmEntityFilterResultsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmEntityFilterResultsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +99,8 @@ impl crate::codec::Decode for GetVmEntityFilterResultsRequestBody {
     }
 }
 #[cfg(feature = "vm-entity-filter-result")]
-impl crate::codec::Encode for GetVmEntityFilterResultsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmEntityFilterResultsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -109,10 +119,10 @@ pub struct NestedAggregateVmEntityFilterResult {
     pub count: i32,
 }
 #[cfg(feature = "vm-entity-filter-result")]
-impl crate::codec::Decode for NestedAggregateVmEntityFilterResult {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmEntityFilterResult {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVmEntityFilterResult")?;
@@ -132,8 +142,8 @@ impl crate::codec::Decode for NestedAggregateVmEntityFilterResult {
 }
 #[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVmEntityFilterResult {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmEntityFilterResult {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -147,10 +157,10 @@ pub struct NestedEntityFilter {
     pub name: ::std::string::String,
 }
 #[cfg(feature = "vm-entity-filter-result")]
-impl crate::codec::Decode for NestedEntityFilter {
+impl ::cloudtower_runtime::codec::Decode for NestedEntityFilter {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedEntityFilter")?;
@@ -174,8 +184,8 @@ impl crate::codec::Decode for NestedEntityFilter {
 }
 #[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedEntityFilter {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedEntityFilter {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.required_field("name", &self.name);
@@ -192,10 +202,10 @@ pub struct VmEntityFilterResult {
     pub vm: crate::models::NestedVm,
 }
 #[cfg(feature = "vm-entity-filter-result")]
-impl crate::codec::Decode for VmEntityFilterResult {
+impl ::cloudtower_runtime::codec::Decode for VmEntityFilterResult {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("VmEntityFilterResult")?;
@@ -231,8 +241,8 @@ impl crate::codec::Decode for VmEntityFilterResult {
 }
 #[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmEntityFilterResult {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResult {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("entityFilter", &self.entity_filter);
         e.required_field("id", &self.id);
@@ -248,10 +258,10 @@ pub struct VmEntityFilterResultConnection {
     pub aggregate: crate::models::NestedAggregateVmEntityFilterResult,
 }
 #[cfg(feature = "vm-entity-filter-result")]
-impl crate::codec::Decode for VmEntityFilterResultConnection {
+impl ::cloudtower_runtime::codec::Decode for VmEntityFilterResultConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmEntityFilterResultConnection")?;
@@ -271,8 +281,8 @@ impl crate::codec::Decode for VmEntityFilterResultConnection {
 }
 #[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmEntityFilterResultConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResultConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -325,16 +335,16 @@ impl ::std::fmt::Display for VmEntityFilterResultOrderByInput {
 }
 #[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmEntityFilterResultOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for VmEntityFilterResultOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "vm-entity-filter-result")]
-impl crate::codec::Encode for VmEntityFilterResultOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResultOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -342,33 +352,35 @@ impl crate::codec::Encode for VmEntityFilterResultOrderByInput {
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmEntityFilterResultWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VmEntityFilterResultWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VmEntityFilterResultWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VmEntityFilterResultWhereInput>,
     >,
     #[cfg(any(feature = "entity-filter", feature = "table-reporter"))]
-    pub entity_filter: crate::Nullable<
-        crate::Related<crate::models::EntityFilterWhereInput>,
+    pub entity_filter: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::EntityFilterWhereInput>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(
         any(
             feature = "alert",
@@ -389,14 +401,16 @@ pub struct VmEntityFilterResultWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vm: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
+    pub vm: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VmWhereInput>,
+    >,
 }
 #[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmEntityFilterResultWhereInput {
+impl ::cloudtower_runtime::codec::Decode for VmEntityFilterResultWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmEntityFilterResultWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -455,8 +469,8 @@ impl crate::codec::Decode for VmEntityFilterResultWhereInput {
     }
 }
 #[cfg(feature = "vm-entity-filter-result")]
-impl crate::codec::Encode for VmEntityFilterResultWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResultWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -500,7 +514,7 @@ impl crate::codec::Encode for VmEntityFilterResultWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-vm-entity-filter-results` (operation `GetVmEntityFilterResults`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -511,13 +525,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VmEntityFilterResult>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-vm-entity-filter-results",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-entity-filter-results",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -531,29 +546,81 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::VmEntityFilterResultConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-vm-entity-filter-results-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-entity-filter-results-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "vm-entity-filter-result")]
-crate::pagination::list_request!(
-    GetVmEntityFilterResultsRequestBody => VmEntityFilterResult,
-    get_vm_entity_filter_results
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetVmEntityFilterResultsRequestBody {
+    type Item = crate::models::VmEntityFilterResult;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-vm-entity-filter-results", self)
+            .read()
+    }
+}
 #[cfg(feature = "vm-entity-filter-result")]
-crate::pagination::count_request!(
-    GetVmEntityFilterResultsRequestBody => GetVmEntityFilterResultsConnectionRequestBody,
-    get_vm_entity_filter_results_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetVmEntityFilterResultsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVmEntityFilterResultsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-entity-filter-results-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VmEntityFilterResultConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "vm-entity-filter-result")]
-crate::pagination::reread_by_id!(
-    VmEntityFilterResult => GetVmEntityFilterResultsRequestBody,
-    VmEntityFilterResultWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::VmEntityFilterResult {
+    type Request = crate::models::GetVmEntityFilterResultsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVmEntityFilterResultsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmEntityFilterResultWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

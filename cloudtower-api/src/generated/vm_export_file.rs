@@ -6,20 +6,22 @@
 #[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmExportFilesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VmExportFileOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VmExportFileWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::VmExportFileOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmExportFileWhereInput>,
 }
 #[cfg(feature = "vm-export-file")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmExportFilesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmExportFilesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmExportFilesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +41,8 @@ impl crate::codec::Decode for GetVmExportFilesConnectionRequestBody {
     }
 }
 #[cfg(feature = "vm-export-file")]
-impl crate::codec::Encode for GetVmExportFilesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmExportFilesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +58,22 @@ impl crate::codec::Encode for GetVmExportFilesConnectionRequestBody {
 #[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmExportFilesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VmExportFileOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VmExportFileWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::VmExportFileOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmExportFileWhereInput>,
 }
 #[cfg(feature = "vm-export-file")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmExportFilesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmExportFilesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmExportFilesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +93,8 @@ impl crate::codec::Decode for GetVmExportFilesRequestBody {
     }
 }
 #[cfg(feature = "vm-export-file")]
-impl crate::codec::Encode for GetVmExportFilesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmExportFilesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -109,10 +113,10 @@ pub struct NestedAggregateVmExportFile {
     pub count: i32,
 }
 #[cfg(feature = "vm-export-file")]
-impl crate::codec::Decode for NestedAggregateVmExportFile {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmExportFile {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVmExportFile")?;
@@ -132,8 +136,8 @@ impl crate::codec::Decode for NestedAggregateVmExportFile {
 }
 #[cfg(feature = "vm-export-file")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVmExportFile {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmExportFile {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -146,10 +150,10 @@ pub struct VmExportFileConnection {
     pub aggregate: crate::models::NestedAggregateVmExportFile,
 }
 #[cfg(feature = "vm-export-file")]
-impl crate::codec::Decode for VmExportFileConnection {
+impl ::cloudtower_runtime::codec::Decode for VmExportFileConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmExportFileConnection")?;
@@ -169,8 +173,8 @@ impl crate::codec::Decode for VmExportFileConnection {
 }
 #[cfg(feature = "vm-export-file")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmExportFileConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmExportFileConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -296,16 +300,16 @@ impl ::std::fmt::Display for VmExportFileOrderByInput {
 }
 #[cfg(feature = "vm-export-file")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmExportFileOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for VmExportFileOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "vm-export-file")]
-impl crate::codec::Encode for VmExportFileOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmExportFileOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -313,87 +317,129 @@ impl crate::codec::Encode for VmExportFileOrderByInput {
 #[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmExportFileWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::VmExportFileWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::VmExportFileWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::VmExportFileWhereInput>>,
-    pub content_library_vm_template: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::VmExportFileWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::VmExportFileWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::VmExportFileWhereInput>,
+    >,
+    pub content_library_vm_template: ::cloudtower_runtime::Nullable<
         crate::models::ContentLibraryVmTemplateWhereInput,
     >,
-    pub created_at: crate::Nullable<::std::string::String>,
-    pub created_at_gt: crate::Nullable<::std::string::String>,
-    pub created_at_gte: crate::Nullable<::std::string::String>,
-    pub created_at_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub created_at_lt: crate::Nullable<::std::string::String>,
-    pub created_at_lte: crate::Nullable<::std::string::String>,
-    pub created_at_not: crate::Nullable<::std::string::String>,
-    pub created_at_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub damaged: crate::Nullable<bool>,
-    pub damaged_not: crate::Nullable<bool>,
-    pub data_port_id: crate::Nullable<::std::string::String>,
-    pub data_port_id_contains: crate::Nullable<::std::string::String>,
-    pub data_port_id_ends_with: crate::Nullable<::std::string::String>,
-    pub data_port_id_gt: crate::Nullable<::std::string::String>,
-    pub data_port_id_gte: crate::Nullable<::std::string::String>,
-    pub data_port_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub data_port_id_lt: crate::Nullable<::std::string::String>,
-    pub data_port_id_lte: crate::Nullable<::std::string::String>,
-    pub data_port_id_not: crate::Nullable<::std::string::String>,
-    pub data_port_id_not_contains: crate::Nullable<::std::string::String>,
-    pub data_port_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub data_port_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub data_port_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub data_port_id_starts_with: crate::Nullable<::std::string::String>,
-    pub entity_async_status: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
-    >,
-    pub entity_async_status_not: crate::Nullable<crate::models::EntityAsyncStatus>,
-    pub entity_async_status_not_in: crate::Nullable<
-        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
-    >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub storage_cluster_id: crate::Nullable<::std::string::String>,
-    pub storage_cluster_id_contains: crate::Nullable<::std::string::String>,
-    pub storage_cluster_id_ends_with: crate::Nullable<::std::string::String>,
-    pub storage_cluster_id_gt: crate::Nullable<::std::string::String>,
-    pub storage_cluster_id_gte: crate::Nullable<::std::string::String>,
-    pub storage_cluster_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub storage_cluster_id_lt: crate::Nullable<::std::string::String>,
-    pub storage_cluster_id_lte: crate::Nullable<::std::string::String>,
-    pub storage_cluster_id_not: crate::Nullable<::std::string::String>,
-    pub storage_cluster_id_not_contains: crate::Nullable<::std::string::String>,
-    pub storage_cluster_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub storage_cluster_id_not_in: crate::Nullable<
+    pub created_at: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub storage_cluster_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub storage_cluster_id_starts_with: crate::Nullable<::std::string::String>,
-    pub r#type: crate::Nullable<crate::models::VmExportFileType>,
-    pub type_in: crate::Nullable<::std::vec::Vec<crate::models::VmExportFileType>>,
-    pub type_not: crate::Nullable<crate::models::VmExportFileType>,
-    pub type_not_in: crate::Nullable<::std::vec::Vec<crate::models::VmExportFileType>>,
-    pub vm: crate::Nullable<crate::models::VmWhereInput>,
-    pub vm_volume: crate::Nullable<crate::models::VmVolumeWhereInput>,
+    pub created_at_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub created_at_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub damaged: ::cloudtower_runtime::Nullable<bool>,
+    pub damaged_not: ::cloudtower_runtime::Nullable<bool>,
+    pub data_port_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub data_port_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub data_port_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub data_port_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub data_port_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub data_port_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub data_port_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub data_port_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub data_port_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub data_port_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub data_port_id_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub data_port_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub data_port_id_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub data_port_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub entity_async_status: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub entity_async_status_not: ::cloudtower_runtime::Nullable<
+        crate::models::EntityAsyncStatus,
+    >,
+    pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::EntityAsyncStatus>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_cluster_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_cluster_id_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_cluster_id_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_cluster_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_cluster_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_cluster_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub storage_cluster_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_cluster_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_cluster_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub storage_cluster_id_not_contains: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_cluster_id_not_ends_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_cluster_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub storage_cluster_id_not_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub storage_cluster_id_starts_with: ::cloudtower_runtime::Nullable<
+        ::std::string::String,
+    >,
+    pub r#type: ::cloudtower_runtime::Nullable<crate::models::VmExportFileType>,
+    pub type_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::VmExportFileType>,
+    >,
+    pub type_not: ::cloudtower_runtime::Nullable<crate::models::VmExportFileType>,
+    pub type_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::VmExportFileType>,
+    >,
+    pub vm: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
+    pub vm_volume: ::cloudtower_runtime::Nullable<crate::models::VmVolumeWhereInput>,
 }
 #[cfg(feature = "vm-export-file")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmExportFileWhereInput {
+impl ::cloudtower_runtime::codec::Decode for VmExportFileWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmExportFileWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -583,8 +629,8 @@ impl crate::codec::Decode for VmExportFileWhereInput {
     }
 }
 #[cfg(feature = "vm-export-file")]
-impl crate::codec::Encode for VmExportFileWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmExportFileWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -664,7 +710,7 @@ impl crate::codec::Encode for VmExportFileWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-vm-export-files` (operation `GetVmExportFiles`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -675,10 +721,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VmExportFile>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vm-export-files", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vm-export-files", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -692,27 +739,78 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::VmExportFileConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-vm-export-files-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-export-files-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "vm-export-file")]
-crate::pagination::list_request!(
-    GetVmExportFilesRequestBody => VmExportFile, get_vm_export_files
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetVmExportFilesRequestBody {
+    type Item = crate::models::VmExportFile;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-vm-export-files", self).read()
+    }
+}
 #[cfg(feature = "vm-export-file")]
-crate::pagination::count_request!(
-    GetVmExportFilesRequestBody => GetVmExportFilesConnectionRequestBody,
-    get_vm_export_files_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetVmExportFilesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVmExportFilesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-export-files-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VmExportFileConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "vm-export-file")]
-crate::pagination::reread_by_id!(
-    VmExportFile => GetVmExportFilesRequestBody, VmExportFileWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::VmExportFile {
+    type Request = crate::models::GetVmExportFilesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVmExportFilesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmExportFileWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct DeleteVmFolder {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "vm-folder")]
-impl crate::codec::Decode for DeleteVmFolder {
+impl ::cloudtower_runtime::codec::Decode for DeleteVmFolder {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVmFolder")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteVmFolder {
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteVmFolder {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteVmFolder {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,20 @@ impl crate::codec::Encode for DeleteVmFolder {
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmFoldersConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VmFolderOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VmFolderWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmFolderOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmFolderWhereInput>,
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmFoldersConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmFoldersConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmFoldersConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +76,8 @@ impl crate::codec::Decode for GetVmFoldersConnectionRequestBody {
     }
 }
 #[cfg(feature = "vm-folder")]
-impl crate::codec::Encode for GetVmFoldersConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmFoldersConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,20 +93,20 @@ impl crate::codec::Encode for GetVmFoldersConnectionRequestBody {
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmFoldersRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VmFolderOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VmFolderWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmFolderOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmFolderWhereInput>,
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmFoldersRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmFoldersRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmFoldersRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -126,8 +126,8 @@ impl crate::codec::Decode for GetVmFoldersRequestBody {
     }
 }
 #[cfg(feature = "vm-folder")]
-impl crate::codec::Encode for GetVmFoldersRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmFoldersRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -146,10 +146,10 @@ pub struct NestedAggregateVmFolder {
     pub count: i32,
 }
 #[cfg(feature = "vm-folder")]
-impl crate::codec::Decode for NestedAggregateVmFolder {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmFolder {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVmFolder")?;
@@ -169,8 +169,8 @@ impl crate::codec::Decode for NestedAggregateVmFolder {
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVmFolder {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmFolder {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -188,10 +188,10 @@ pub struct VmFolder {
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
 #[cfg(feature = "vm-folder")]
-impl crate::codec::Decode for VmFolder {
+impl ::cloudtower_runtime::codec::Decode for VmFolder {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("VmFolder")?;
@@ -222,8 +222,8 @@ impl crate::codec::Decode for VmFolder {
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmFolder {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmFolder {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.required_field("id", &self.id);
@@ -241,10 +241,10 @@ pub struct VmFolderConnection {
     pub aggregate: crate::models::NestedAggregateVmFolder,
 }
 #[cfg(feature = "vm-folder")]
-impl crate::codec::Decode for VmFolderConnection {
+impl ::cloudtower_runtime::codec::Decode for VmFolderConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmFolderConnection")?;
@@ -264,8 +264,8 @@ impl crate::codec::Decode for VmFolderConnection {
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmFolderConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmFolderConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -280,10 +280,10 @@ pub struct VmFolderCreationParams {
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmFolderCreationParams {
+impl ::cloudtower_runtime::codec::Decode for VmFolderCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmFolderCreationParams")?;
@@ -306,8 +306,8 @@ impl crate::codec::Decode for VmFolderCreationParams {
     }
 }
 #[cfg(feature = "vm-folder")]
-impl crate::codec::Encode for VmFolderCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmFolderCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster_id", &self.cluster_id);
         e.required_field("name", &self.name);
@@ -322,10 +322,10 @@ pub struct VmFolderDeletionParams {
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmFolderDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for VmFolderDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmFolderDeletionParams")?;
@@ -344,8 +344,8 @@ impl crate::codec::Decode for VmFolderDeletionParams {
     }
 }
 #[cfg(feature = "vm-folder")]
-impl crate::codec::Encode for VmFolderDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmFolderDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -431,16 +431,16 @@ impl ::std::fmt::Display for VmFolderOrderByInput {
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmFolderOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for VmFolderOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "vm-folder")]
-impl crate::codec::Encode for VmFolderOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmFolderOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -453,10 +453,10 @@ pub struct VmFolderUpdationParams {
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmFolderUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for VmFolderUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmFolderUpdationParams")?;
@@ -479,8 +479,8 @@ impl crate::codec::Decode for VmFolderUpdationParams {
     }
 }
 #[cfg(feature = "vm-folder")]
-impl crate::codec::Encode for VmFolderUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmFolderUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -495,10 +495,10 @@ pub struct VmFolderUpdationParamsData {
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmFolderUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmFolderUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmFolderUpdationParamsData")?;
@@ -517,8 +517,8 @@ impl crate::codec::Decode for VmFolderUpdationParamsData {
     }
 }
 #[cfg(feature = "vm-folder")]
-impl crate::codec::Encode for VmFolderUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmFolderUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("name", &self.name);
         e.end_object();
@@ -528,60 +528,76 @@ impl crate::codec::Encode for VmFolderUpdationParamsData {
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolderWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::VmFolderWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::VmFolderWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::VmFolderWhereInput>>,
-    pub cluster: crate::Nullable<crate::Related<crate::models::ClusterWhereInput>>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub name_ends_with: crate::Nullable<::std::string::String>,
-    pub name_gt: crate::Nullable<::std::string::String>,
-    pub name_gte: crate::Nullable<::std::string::String>,
-    pub name_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_lt: crate::Nullable<::std::string::String>,
-    pub name_lte: crate::Nullable<::std::string::String>,
-    pub name_not: crate::Nullable<::std::string::String>,
-    pub name_not_contains: crate::Nullable<::std::string::String>,
-    pub name_not_ends_with: crate::Nullable<::std::string::String>,
-    pub name_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_not_starts_with: crate::Nullable<::std::string::String>,
-    pub name_starts_with: crate::Nullable<::std::string::String>,
-    pub vm_num: crate::Nullable<i32>,
-    pub vm_num_gt: crate::Nullable<i32>,
-    pub vm_num_gte: crate::Nullable<i32>,
-    pub vm_num_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub vm_num_lt: crate::Nullable<i32>,
-    pub vm_num_lte: crate::Nullable<i32>,
-    pub vm_num_not: crate::Nullable<i32>,
-    pub vm_num_not_in: crate::Nullable<::std::vec::Vec<i32>>,
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::VmFolderWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::VmFolderWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::VmFolderWhereInput>,
+    >,
+    pub cluster: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ClusterWhereInput>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vm_num: ::cloudtower_runtime::Nullable<i32>,
+    pub vm_num_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub vm_num_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub vm_num_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub vm_num_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub vm_num_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub vm_num_not: ::cloudtower_runtime::Nullable<i32>,
+    pub vm_num_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
     #[cfg(
         any(
             feature = "alert",
@@ -602,7 +618,9 @@ pub struct VmFolderWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_every: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
+    pub vms_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VmWhereInput>,
+    >,
     #[cfg(
         any(
             feature = "alert",
@@ -623,7 +641,9 @@ pub struct VmFolderWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_none: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
+    pub vms_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VmWhereInput>,
+    >,
     #[cfg(
         any(
             feature = "alert",
@@ -644,14 +664,16 @@ pub struct VmFolderWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub vms_some: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
+    pub vms_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VmWhereInput>,
+    >,
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmFolderWhereInput {
+impl ::cloudtower_runtime::codec::Decode for VmFolderWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmFolderWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -812,8 +834,8 @@ impl crate::codec::Decode for VmFolderWhereInput {
     }
 }
 #[cfg(feature = "vm-folder")]
-impl crate::codec::Encode for VmFolderWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmFolderWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -932,7 +954,7 @@ impl crate::codec::Encode for VmFolderWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-vm-folder` (operation `CreateVmFolder`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -942,11 +964,11 @@ impl crate::Client {
         body: &[crate::models::VmFolderCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::VmFolder>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmFolder>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-vm-folder", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-vm-folder", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -959,11 +981,13 @@ impl crate::Client {
         body: &crate::models::VmFolderDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVmFolder>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteVmFolder>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-vm-folder", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-vm-folder", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -977,10 +1001,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VmFolder>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vm-folders", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vm-folders", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -992,9 +1017,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetVmFoldersConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::VmFolderConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::VmFolderConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vm-folders-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-folders-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1007,23 +1039,72 @@ impl crate::Client {
         body: &crate::models::VmFolderUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::VmFolder>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmFolder>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-vm-folder", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-folder", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "vm-folder")]
-crate::pagination::list_request!(GetVmFoldersRequestBody => VmFolder, get_vm_folders);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetVmFoldersRequestBody {
+    type Item = crate::models::VmFolder;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-vm-folders", self).read()
+    }
+}
 #[cfg(feature = "vm-folder")]
-crate::pagination::count_request!(
-    GetVmFoldersRequestBody => GetVmFoldersConnectionRequestBody,
-    get_vm_folders_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetVmFoldersRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVmFoldersConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-vm-folders-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VmFolderConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "vm-folder")]
-crate::pagination::reread_by_id!(
-    VmFolder => GetVmFoldersRequestBody, VmFolderWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::VmFolder {
+    type Request = crate::models::GetVmFoldersRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVmFoldersRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmFolderWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,20 +6,20 @@
 #[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmNicsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VmNicOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VmNicWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmNicOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmNicWhereInput>,
 }
 #[cfg(feature = "vm-nic")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmNicsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmNicsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmNicsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetVmNicsConnectionRequestBody {
     }
 }
 #[cfg(feature = "vm-nic")]
-impl crate::codec::Encode for GetVmNicsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmNicsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +56,20 @@ impl crate::codec::Encode for GetVmNicsConnectionRequestBody {
 #[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmNicsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VmNicOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VmNicWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmNicOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmNicWhereInput>,
 }
 #[cfg(feature = "vm-nic")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmNicsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmNicsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmNicsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +89,8 @@ impl crate::codec::Decode for GetVmNicsRequestBody {
     }
 }
 #[cfg(feature = "vm-nic")]
-impl crate::codec::Encode for GetVmNicsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmNicsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -109,10 +109,10 @@ pub struct NestedAggregateVmNic {
     pub count: i32,
 }
 #[cfg(feature = "vm-nic")]
-impl crate::codec::Decode for NestedAggregateVmNic {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmNic {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVmNic")?;
@@ -132,8 +132,8 @@ impl crate::codec::Decode for NestedAggregateVmNic {
 }
 #[cfg(feature = "vm-nic")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVmNic {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmNic {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -153,10 +153,10 @@ pub struct NestedVirtualPrivateCloudNic {
     pub vpc_subnet: crate::models::NestedVirtualPrivateCloudSubnet,
 }
 #[cfg(feature = "vm-nic")]
-impl crate::codec::Decode for NestedVirtualPrivateCloudNic {
+impl ::cloudtower_runtime::codec::Decode for NestedVirtualPrivateCloudNic {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("NestedVirtualPrivateCloudNic")?;
@@ -197,8 +197,8 @@ impl crate::codec::Decode for NestedVirtualPrivateCloudNic {
 }
 #[cfg(feature = "vm-nic")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedVirtualPrivateCloudNic {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudNic {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("floating_ip", &self.floating_ip);
         e.required_field("id", &self.id);
@@ -237,10 +237,10 @@ pub struct VmNic {
     pub vpc_nic: ::std::option::Option<crate::models::NestedVirtualPrivateCloudNic>,
 }
 #[cfg(feature = "vm-nic")]
-impl crate::codec::Decode for VmNic {
+impl ::cloudtower_runtime::codec::Decode for VmNic {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("VmNic")?;
@@ -317,8 +317,8 @@ impl crate::codec::Decode for VmNic {
 }
 #[cfg(feature = "vm-nic")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmNic {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmNic {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("egress_rate_limit_burst_in_bit", &self.egress_rate_limit_burst_in_bit);
         e.field("egress_rate_limit_enabled", &self.egress_rate_limit_enabled);
@@ -361,10 +361,10 @@ pub struct VmNicConnection {
     pub aggregate: crate::models::NestedAggregateVmNic,
 }
 #[cfg(feature = "vm-nic")]
-impl crate::codec::Decode for VmNicConnection {
+impl ::cloudtower_runtime::codec::Decode for VmNicConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmNicConnection")?;
@@ -384,8 +384,8 @@ impl crate::codec::Decode for VmNicConnection {
 }
 #[cfg(feature = "vm-nic")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmNicConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmNicConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -631,20 +631,20 @@ impl ::std::fmt::Display for VmNicOrderByInput {
 }
 #[cfg(feature = "vm-nic")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmNicOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for VmNicOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "vm-nic")]
-impl crate::codec::Encode for VmNicOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmNicOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-vm-nics` (operation `GetVmNics`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -655,10 +655,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VmNic>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vm-nics", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vm-nics", body).read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -670,18 +670,76 @@ impl crate::Client {
         &self,
         body: &crate::models::GetVmNicsConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::VmNicConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::VmNicConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vm-nics-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-nics-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "vm-nic")]
-crate::pagination::list_request!(GetVmNicsRequestBody => VmNic, get_vm_nics);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetVmNicsRequestBody {
+    type Item = crate::models::VmNic;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-vm-nics", self).read()
+    }
+}
 #[cfg(feature = "vm-nic")]
-crate::pagination::count_request!(
-    GetVmNicsRequestBody => GetVmNicsConnectionRequestBody, get_vm_nics_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetVmNicsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVmNicsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-vm-nics-connection", &counter).read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VmNicConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "vm-nic")]
-crate::pagination::reread_by_id!(VmNic => GetVmNicsRequestBody, VmNicWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::VmNic {
+    type Request = crate::models::GetVmNicsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVmNicsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmNicWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct DeleteVmPlacementGroup {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "vm-placement-group")]
-impl crate::codec::Decode for DeleteVmPlacementGroup {
+impl ::cloudtower_runtime::codec::Decode for DeleteVmPlacementGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVmPlacementGroup")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteVmPlacementGroup {
 }
 #[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteVmPlacementGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteVmPlacementGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,24 @@ impl crate::codec::Encode for DeleteVmPlacementGroup {
 #[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmPlacementGroupsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VmPlacementGroupOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VmPlacementGroupWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::VmPlacementGroupOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::VmPlacementGroupWhereInput,
+    >,
 }
 #[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmPlacementGroupsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmPlacementGroupsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmPlacementGroupsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +80,8 @@ impl crate::codec::Decode for GetVmPlacementGroupsConnectionRequestBody {
     }
 }
 #[cfg(feature = "vm-placement-group")]
-impl crate::codec::Encode for GetVmPlacementGroupsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmPlacementGroupsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -96,10 +100,10 @@ pub struct NestedAggregateVmPlacementGroup {
     pub count: i32,
 }
 #[cfg(feature = "vm-placement-group")]
-impl crate::codec::Decode for NestedAggregateVmPlacementGroup {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmPlacementGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVmPlacementGroup")?;
@@ -119,8 +123,8 @@ impl crate::codec::Decode for NestedAggregateVmPlacementGroup {
 }
 #[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVmPlacementGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmPlacementGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -154,10 +158,10 @@ pub struct VmPlacementGroup {
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
 }
 #[cfg(feature = "vm-placement-group")]
-impl crate::codec::Decode for VmPlacementGroup {
+impl ::cloudtower_runtime::codec::Decode for VmPlacementGroup {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 14];
         let mut key = d.first_key("VmPlacementGroup")?;
@@ -261,8 +265,8 @@ impl crate::codec::Decode for VmPlacementGroup {
 }
 #[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmPlacementGroup {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmPlacementGroup {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.required_field("description", &self.description);
@@ -292,10 +296,10 @@ pub struct VmPlacementGroupConnection {
     pub aggregate: crate::models::NestedAggregateVmPlacementGroup,
 }
 #[cfg(feature = "vm-placement-group")]
-impl crate::codec::Decode for VmPlacementGroupConnection {
+impl ::cloudtower_runtime::codec::Decode for VmPlacementGroupConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmPlacementGroupConnection")?;
@@ -315,8 +319,8 @@ impl crate::codec::Decode for VmPlacementGroupConnection {
 }
 #[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmPlacementGroupConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -342,10 +346,10 @@ pub struct VmPlacementGroupCreationParams {
 }
 #[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmPlacementGroupCreationParams {
+impl ::cloudtower_runtime::codec::Decode for VmPlacementGroupCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("VmPlacementGroupCreationParams")?;
@@ -396,8 +400,8 @@ impl crate::codec::Decode for VmPlacementGroupCreationParams {
     }
 }
 #[cfg(feature = "vm-placement-group")]
-impl crate::codec::Encode for VmPlacementGroupCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vm_vm_policy", &self.vm_vm_policy);
         e.field("vm_host_prefer_enabled", &self.vm_host_prefer_enabled);
@@ -423,10 +427,10 @@ pub struct VmPlacementGroupDeletionParams {
 }
 #[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmPlacementGroupDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for VmPlacementGroupDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmPlacementGroupDeletionParams")?;
@@ -445,8 +449,8 @@ impl crate::codec::Decode for VmPlacementGroupDeletionParams {
     }
 }
 #[cfg(feature = "vm-placement-group")]
-impl crate::codec::Encode for VmPlacementGroupDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -461,10 +465,10 @@ pub struct VmPlacementGroupUpdationParams {
 }
 #[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmPlacementGroupUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for VmPlacementGroupUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmPlacementGroupUpdationParams")?;
@@ -487,8 +491,8 @@ impl crate::codec::Decode for VmPlacementGroupUpdationParams {
     }
 }
 #[cfg(feature = "vm-placement-group")]
-impl crate::codec::Encode for VmPlacementGroupUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -514,10 +518,10 @@ pub struct VmPlacementGroupUpdationParamsData {
 }
 #[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmPlacementGroupUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmPlacementGroupUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmPlacementGroupUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -552,8 +556,8 @@ impl crate::codec::Decode for VmPlacementGroupUpdationParamsData {
     }
 }
 #[cfg(feature = "vm-placement-group")]
-impl crate::codec::Encode for VmPlacementGroupUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("vm_vm_policy", &self.vm_vm_policy);
         e.field("vms", &self.vms);
@@ -570,7 +574,7 @@ impl crate::codec::Encode for VmPlacementGroupUpdationParamsData {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-vm-placement-group` (operation `CreateVmPlacementGroup`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -580,11 +584,16 @@ impl crate::Client {
         body: &[crate::models::VmPlacementGroupCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::VmPlacementGroup>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::VmPlacementGroup>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-vm-placement-group", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-vm-placement-group",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -597,11 +606,16 @@ impl crate::Client {
         body: &crate::models::VmPlacementGroupDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVmPlacementGroup>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteVmPlacementGroup>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-vm-placement-group", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-vm-placement-group",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -615,10 +629,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VmPlacementGroup>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vm-placement-groups", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-placement-groups",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -632,13 +650,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::VmPlacementGroupConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-vm-placement-groups-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-placement-groups-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -651,25 +670,82 @@ impl crate::Client {
         body: &crate::models::VmPlacementGroupUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::VmPlacementGroup>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::VmPlacementGroup>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-vm-placement-group", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "update-vm-placement-group",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "vm-placement-group")]
-crate::pagination::list_request!(
-    GetVmPlacementGroupsRequestBody => VmPlacementGroup, get_vm_placement_groups
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetVmPlacementGroupsRequestBody {
+    type Item = crate::models::VmPlacementGroup;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-vm-placement-groups", self).read()
+    }
+}
 #[cfg(feature = "vm-placement-group")]
-crate::pagination::count_request!(
-    GetVmPlacementGroupsRequestBody => GetVmPlacementGroupsConnectionRequestBody,
-    get_vm_placement_groups_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetVmPlacementGroupsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVmPlacementGroupsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-placement-groups-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VmPlacementGroupConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "vm-placement-group")]
-crate::pagination::reread_by_id!(
-    VmPlacementGroup => GetVmPlacementGroupsRequestBody, VmPlacementGroupWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::VmPlacementGroup {
+    type Request = crate::models::GetVmPlacementGroupsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVmPlacementGroupsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmPlacementGroupWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct DeleteVmSnapshot {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "vm-snapshot")]
-impl crate::codec::Decode for DeleteVmSnapshot {
+impl ::cloudtower_runtime::codec::Decode for DeleteVmSnapshot {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVmSnapshot")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteVmSnapshot {
 }
 #[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteVmSnapshot {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteVmSnapshot {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,20 @@ impl crate::codec::Encode for DeleteVmSnapshot {
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmSnapshotsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VmSnapshotOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VmSnapshotWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmSnapshotOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmSnapshotWhereInput>,
 }
 #[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmSnapshotsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmSnapshotsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmSnapshotsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +76,8 @@ impl crate::codec::Decode for GetVmSnapshotsConnectionRequestBody {
     }
 }
 #[cfg(feature = "vm-snapshot")]
-impl crate::codec::Encode for GetVmSnapshotsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmSnapshotsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,20 +93,20 @@ impl crate::codec::Encode for GetVmSnapshotsConnectionRequestBody {
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmSnapshotsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VmSnapshotOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VmSnapshotWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmSnapshotOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmSnapshotWhereInput>,
 }
 #[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmSnapshotsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmSnapshotsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmSnapshotsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -126,8 +126,8 @@ impl crate::codec::Decode for GetVmSnapshotsRequestBody {
     }
 }
 #[cfg(feature = "vm-snapshot")]
-impl crate::codec::Encode for GetVmSnapshotsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmSnapshotsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -146,10 +146,10 @@ pub struct NestedAggregateVmSnapshot {
     pub count: i32,
 }
 #[cfg(feature = "vm-snapshot")]
-impl crate::codec::Decode for NestedAggregateVmSnapshot {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmSnapshot {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVmSnapshot")?;
@@ -169,8 +169,8 @@ impl crate::codec::Decode for NestedAggregateVmSnapshot {
 }
 #[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVmSnapshot {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmSnapshot {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -191,10 +191,10 @@ pub struct NestedFrozenNic {
     pub vlan: crate::models::NestedFrozenVlan,
 }
 #[cfg(feature = "vm-snapshot")]
-impl crate::codec::Decode for NestedFrozenNic {
+impl ::cloudtower_runtime::codec::Decode for NestedFrozenNic {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("NestedFrozenNic")?;
@@ -241,8 +241,8 @@ impl crate::codec::Decode for NestedFrozenNic {
 }
 #[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedFrozenNic {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedFrozenNic {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("enabled", &self.enabled);
         e.required_field("gateway", &self.gateway);
@@ -291,10 +291,10 @@ pub struct VmSnapshot {
     pub win_opt: bool,
 }
 #[cfg(feature = "vm-snapshot")]
-impl crate::codec::Decode for VmSnapshot {
+impl ::cloudtower_runtime::codec::Decode for VmSnapshot {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 15];
         let mut key = d.first_key("VmSnapshot")?;
@@ -410,8 +410,8 @@ impl crate::codec::Decode for VmSnapshot {
 }
 #[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmSnapshot {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmSnapshot {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("clock_offset", &self.clock_offset);
         e.required_field("cluster", &self.cluster);
@@ -450,10 +450,10 @@ pub struct VmSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateVmSnapshot,
 }
 #[cfg(feature = "vm-snapshot")]
-impl crate::codec::Decode for VmSnapshotConnection {
+impl ::cloudtower_runtime::codec::Decode for VmSnapshotConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmSnapshotConnection")?;
@@ -473,8 +473,8 @@ impl crate::codec::Decode for VmSnapshotConnection {
 }
 #[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmSnapshotConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmSnapshotConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -488,10 +488,10 @@ pub struct VmSnapshotCreationParams {
 }
 #[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmSnapshotCreationParams {
+impl ::cloudtower_runtime::codec::Decode for VmSnapshotCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmSnapshotCreationParams")?;
@@ -510,8 +510,8 @@ impl crate::codec::Decode for VmSnapshotCreationParams {
     }
 }
 #[cfg(feature = "vm-snapshot")]
-impl crate::codec::Encode for VmSnapshotCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmSnapshotCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.end_object();
@@ -527,10 +527,10 @@ pub struct VmSnapshotCreationParamsData {
 }
 #[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmSnapshotCreationParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmSnapshotCreationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmSnapshotCreationParamsData")?;
@@ -556,8 +556,8 @@ impl crate::codec::Decode for VmSnapshotCreationParamsData {
     }
 }
 #[cfg(feature = "vm-snapshot")]
-impl crate::codec::Encode for VmSnapshotCreationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmSnapshotCreationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("consistent_type", &self.consistent_type);
         e.required_field("name", &self.name);
@@ -573,10 +573,10 @@ pub struct VmSnapshotDeletionParams {
 }
 #[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmSnapshotDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for VmSnapshotDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmSnapshotDeletionParams")?;
@@ -595,8 +595,8 @@ impl crate::codec::Decode for VmSnapshotDeletionParams {
     }
 }
 #[cfg(feature = "vm-snapshot")]
-impl crate::codec::Encode for VmSnapshotDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmSnapshotDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -872,20 +872,20 @@ impl ::std::fmt::Display for VmSnapshotOrderByInput {
 }
 #[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmSnapshotOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for VmSnapshotOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "vm-snapshot")]
-impl crate::codec::Encode for VmSnapshotOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmSnapshotOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-vm-snapshot` (operation `CreateVmSnapshot`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -895,11 +895,11 @@ impl crate::Client {
         body: &crate::models::VmSnapshotCreationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::VmSnapshot>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmSnapshot>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-vm-snapshot", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-vm-snapshot", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -912,11 +912,13 @@ impl crate::Client {
         body: &crate::models::VmSnapshotDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVmSnapshot>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteVmSnapshot>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-vm-snapshot", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-vm-snapshot", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -930,10 +932,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VmSnapshot>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vm-snapshots", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vm-snapshots", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -945,26 +948,77 @@ impl crate::Client {
         &self,
         body: &crate::models::GetVmSnapshotsConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::VmSnapshotConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::VmSnapshotConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-vm-snapshots-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-snapshots-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "vm-snapshot")]
-crate::pagination::list_request!(
-    GetVmSnapshotsRequestBody => VmSnapshot, get_vm_snapshots
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetVmSnapshotsRequestBody {
+    type Item = crate::models::VmSnapshot;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-vm-snapshots", self).read()
+    }
+}
 #[cfg(feature = "vm-snapshot")]
-crate::pagination::count_request!(
-    GetVmSnapshotsRequestBody => GetVmSnapshotsConnectionRequestBody,
-    get_vm_snapshots_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetVmSnapshotsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVmSnapshotsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-vm-snapshots-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VmSnapshotConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "vm-snapshot")]
-crate::pagination::reread_by_id!(
-    VmSnapshot => GetVmSnapshotsRequestBody, VmSnapshotWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::VmSnapshot {
+    type Request = crate::models::GetVmSnapshotsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVmSnapshotsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmSnapshotWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct DeleteVmTemplate {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "vm-template")]
-impl crate::codec::Decode for DeleteVmTemplate {
+impl ::cloudtower_runtime::codec::Decode for DeleteVmTemplate {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVmTemplate")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteVmTemplate {
 }
 #[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteVmTemplate {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteVmTemplate {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,20 @@ impl crate::codec::Encode for DeleteVmTemplate {
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmTemplatesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VmTemplateOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VmTemplateWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmTemplateOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmTemplateWhereInput>,
 }
 #[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmTemplatesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmTemplatesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmTemplatesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +76,8 @@ impl crate::codec::Decode for GetVmTemplatesConnectionRequestBody {
     }
 }
 #[cfg(feature = "vm-template")]
-impl crate::codec::Encode for GetVmTemplatesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmTemplatesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -96,10 +96,10 @@ pub struct NestedAggregateVmTemplate {
     pub count: i32,
 }
 #[cfg(feature = "vm-template")]
-impl crate::codec::Decode for NestedAggregateVmTemplate {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmTemplate {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVmTemplate")?;
@@ -119,8 +119,8 @@ impl crate::codec::Decode for NestedAggregateVmTemplate {
 }
 #[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVmTemplate {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmTemplate {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -141,10 +141,10 @@ pub struct NestedTemplateNic {
     pub vpc_nic: ::std::option::Option<crate::models::NestedTemplateVpcNic>,
 }
 #[cfg(feature = "vm-template")]
-impl crate::codec::Decode for NestedTemplateNic {
+impl ::cloudtower_runtime::codec::Decode for NestedTemplateNic {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedTemplateNic")?;
@@ -175,8 +175,8 @@ impl crate::codec::Decode for NestedTemplateNic {
 }
 #[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedTemplateNic {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedTemplateNic {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("enabled", &self.enabled);
         e.required_field("index", &self.index);
@@ -229,10 +229,10 @@ pub struct VmTemplate {
     pub win_opt: bool,
 }
 #[cfg(feature = "vm-template")]
-impl crate::codec::Decode for VmTemplate {
+impl ::cloudtower_runtime::codec::Decode for VmTemplate {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 15];
         let mut key = d.first_key("VmTemplate")?;
@@ -353,8 +353,8 @@ impl crate::codec::Decode for VmTemplate {
 }
 #[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmTemplate {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmTemplate {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("clock_offset", &self.clock_offset);
         e.required_field("cloud_init_supported", &self.cloud_init_supported);
@@ -393,10 +393,10 @@ pub struct VmTemplateConnection {
     pub aggregate: crate::models::NestedAggregateVmTemplate,
 }
 #[cfg(feature = "vm-template")]
-impl crate::codec::Decode for VmTemplateConnection {
+impl ::cloudtower_runtime::codec::Decode for VmTemplateConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmTemplateConnection")?;
@@ -416,8 +416,8 @@ impl crate::codec::Decode for VmTemplateConnection {
 }
 #[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmTemplateConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmTemplateConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -435,10 +435,10 @@ pub struct VmTemplateCreationParams {
 }
 #[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmTemplateCreationParams {
+impl ::cloudtower_runtime::codec::Decode for VmTemplateCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("VmTemplateCreationParams")?;
@@ -471,8 +471,8 @@ impl crate::codec::Decode for VmTemplateCreationParams {
     }
 }
 #[cfg(feature = "vm-template")]
-impl crate::codec::Encode for VmTemplateCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmTemplateCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("cluster_id", &self.cluster_id);
         e.required_field("cloud_init_supported", &self.cloud_init_supported);
@@ -490,10 +490,10 @@ pub struct VmTemplateDeletionParams {
 }
 #[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmTemplateDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for VmTemplateDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmTemplateDeletionParams")?;
@@ -512,8 +512,8 @@ impl crate::codec::Decode for VmTemplateDeletionParams {
     }
 }
 #[cfg(feature = "vm-template")]
-impl crate::codec::Encode for VmTemplateDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmTemplateDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -528,10 +528,10 @@ pub struct VmTemplateUpdationParams {
 }
 #[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmTemplateUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for VmTemplateUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmTemplateUpdationParams")?;
@@ -551,8 +551,8 @@ impl crate::codec::Decode for VmTemplateUpdationParams {
     }
 }
 #[cfg(feature = "vm-template")]
-impl crate::codec::Encode for VmTemplateUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmTemplateUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -569,10 +569,10 @@ pub struct VmTemplateUpdationParamsData {
 }
 #[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmTemplateUpdationParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmTemplateUpdationParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmTemplateUpdationParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -590,8 +590,8 @@ impl crate::codec::Decode for VmTemplateUpdationParamsData {
     }
 }
 #[cfg(feature = "vm-template")]
-impl crate::codec::Encode for VmTemplateUpdationParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmTemplateUpdationParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("cloud_init_supported", &self.cloud_init_supported);
         e.field("description", &self.description);
@@ -599,7 +599,7 @@ impl crate::codec::Encode for VmTemplateUpdationParamsData {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/clone-vm-template-from-vm` (operation `CloneVmTemplateFromVm`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -609,11 +609,14 @@ impl crate::Client {
         body: &[crate::models::VmTemplateCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::VmTemplate>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmTemplate>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("clone-vm-template-from-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "clone-vm-template-from-vm",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -626,11 +629,11 @@ impl crate::Client {
         body: &[crate::models::VmTemplateCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::VmTemplate>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmTemplate>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "convert-vm-template-from-vm",
             body,
         );
@@ -646,11 +649,13 @@ impl crate::Client {
         body: &crate::models::VmTemplateDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVmTemplate>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteVmTemplate>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-vm-template", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-vm-template", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -664,10 +669,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VmTemplate>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vm-templates", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vm-templates", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -679,12 +685,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetVmTemplatesConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::VmTemplateConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::VmTemplateConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-vm-templates-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-templates-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -697,25 +707,72 @@ impl crate::Client {
         body: &crate::models::VmTemplateUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::VmTemplate>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmTemplate>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-vm-template", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-template", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "vm-template")]
-crate::pagination::list_request!(
-    GetVmTemplatesRequestBody => VmTemplate, get_vm_templates
-);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetVmTemplatesRequestBody {
+    type Item = crate::models::VmTemplate;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-vm-templates", self).read()
+    }
+}
 #[cfg(feature = "vm-template")]
-crate::pagination::count_request!(
-    GetVmTemplatesRequestBody => GetVmTemplatesConnectionRequestBody,
-    get_vm_templates_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetVmTemplatesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVmTemplatesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-vm-templates-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VmTemplateConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "vm-template")]
-crate::pagination::reread_by_id!(
-    VmTemplate => GetVmTemplatesRequestBody, VmTemplateWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::VmTemplate {
+    type Request = crate::models::GetVmTemplatesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVmTemplatesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmTemplateWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -11,10 +11,10 @@ pub struct CloneVmVolumeParams {
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for CloneVmVolumeParams {
+impl ::cloudtower_runtime::codec::Decode for CloneVmVolumeParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("CloneVmVolumeParams")?;
@@ -37,8 +37,8 @@ impl crate::codec::Decode for CloneVmVolumeParams {
     }
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Encode for CloneVmVolumeParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CloneVmVolumeParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.required_field("data", &self.data);
@@ -54,10 +54,10 @@ pub struct CloneVmVolumeParamsData {
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for CloneVmVolumeParamsData {
+impl ::cloudtower_runtime::codec::Decode for CloneVmVolumeParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("CloneVmVolumeParamsData")?;
@@ -77,8 +77,8 @@ impl crate::codec::Decode for CloneVmVolumeParamsData {
     }
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Encode for CloneVmVolumeParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CloneVmVolumeParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("description", &self.description);
         e.required_field("name", &self.name);
@@ -92,10 +92,10 @@ pub struct DeleteVmVolume {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Decode for DeleteVmVolume {
+impl ::cloudtower_runtime::codec::Decode for DeleteVmVolume {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVmVolume")?;
@@ -115,8 +115,8 @@ impl crate::codec::Decode for DeleteVmVolume {
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteVmVolume {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteVmVolume {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -131,10 +131,10 @@ pub struct ExportVmVolumeParams {
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ExportVmVolumeParams {
+impl ::cloudtower_runtime::codec::Decode for ExportVmVolumeParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ExportVmVolumeParams")?;
@@ -157,8 +157,8 @@ impl crate::codec::Decode for ExportVmVolumeParams {
     }
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Encode for ExportVmVolumeParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ExportVmVolumeParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.required_field("where", &self.r#where);
@@ -173,10 +173,10 @@ pub struct ExportVmVolumeParamsData {
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ExportVmVolumeParamsData {
+impl ::cloudtower_runtime::codec::Decode for ExportVmVolumeParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ExportVmVolumeParamsData")?;
@@ -195,8 +195,8 @@ impl crate::codec::Decode for ExportVmVolumeParamsData {
     }
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Encode for ExportVmVolumeParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ExportVmVolumeParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("type", &self.r#type);
         e.end_object();
@@ -206,20 +206,20 @@ impl crate::codec::Encode for ExportVmVolumeParamsData {
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmVolumesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VmVolumeOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VmVolumeWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmVolumeOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmVolumeWhereInput>,
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmVolumesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmVolumesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmVolumesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -239,8 +239,8 @@ impl crate::codec::Decode for GetVmVolumesConnectionRequestBody {
     }
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Encode for GetVmVolumesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmVolumesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -263,10 +263,10 @@ pub struct ImportVmVolumeParams {
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ImportVmVolumeParams {
+impl ::cloudtower_runtime::codec::Decode for ImportVmVolumeParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("ImportVmVolumeParams")?;
@@ -301,8 +301,8 @@ impl crate::codec::Decode for ImportVmVolumeParams {
     }
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Encode for ImportVmVolumeParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ImportVmVolumeParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("upload_task_id", &self.upload_task_id);
         e.required_field("name", &self.name);
@@ -318,10 +318,10 @@ pub struct NestedAggregateVmVolume {
     pub count: i32,
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Decode for NestedAggregateVmVolume {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmVolume {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVmVolume")?;
@@ -341,8 +341,8 @@ impl crate::codec::Decode for NestedAggregateVmVolume {
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVmVolume {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmVolume {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -357,10 +357,10 @@ pub struct UpdateVmVolumeParams {
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UpdateVmVolumeParams {
+impl ::cloudtower_runtime::codec::Decode for UpdateVmVolumeParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("UpdateVmVolumeParams")?;
@@ -383,8 +383,8 @@ impl crate::codec::Decode for UpdateVmVolumeParams {
     }
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Encode for UpdateVmVolumeParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UpdateVmVolumeParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.required_field("data", &self.data);
@@ -402,10 +402,10 @@ pub struct UpdateVmVolumeParamsData {
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UpdateVmVolumeParamsData {
+impl ::cloudtower_runtime::codec::Decode for UpdateVmVolumeParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("UpdateVmVolumeParamsData")?;
         while let ::std::option::Option::Some(k) = key {
@@ -422,8 +422,8 @@ impl crate::codec::Decode for UpdateVmVolumeParamsData {
     }
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Encode for UpdateVmVolumeParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UpdateVmVolumeParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("size_unit", &self.size_unit);
         e.field("size", &self.size);
@@ -460,10 +460,10 @@ pub struct VmVolume {
     pub vm_disks: ::std::option::Option<::std::vec::Vec<crate::models::NestedVmDisk>>,
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Decode for VmVolume {
+impl ::cloudtower_runtime::codec::Decode for VmVolume {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 10];
         let mut key = d.first_key("VmVolume")?;
@@ -556,8 +556,8 @@ impl crate::codec::Decode for VmVolume {
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmVolume {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmVolume {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.field("description", &self.description);
@@ -591,10 +591,10 @@ pub struct VmVolumeConnection {
     pub aggregate: crate::models::NestedAggregateVmVolume,
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Decode for VmVolumeConnection {
+impl ::cloudtower_runtime::codec::Decode for VmVolumeConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmVolumeConnection")?;
@@ -614,8 +614,8 @@ impl crate::codec::Decode for VmVolumeConnection {
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmVolumeConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmVolumeConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -634,10 +634,10 @@ pub struct VmVolumeCreationParams {
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmVolumeCreationParams {
+impl ::cloudtower_runtime::codec::Decode for VmVolumeCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("VmVolumeCreationParams")?;
@@ -677,8 +677,8 @@ impl crate::codec::Decode for VmVolumeCreationParams {
     }
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Encode for VmVolumeCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmVolumeCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("elf_storage_policy", &self.elf_storage_policy);
         e.field("size_unit", &self.size_unit);
@@ -698,10 +698,10 @@ pub struct VmVolumeDeletionParams {
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmVolumeDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for VmVolumeDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmVolumeDeletionParams")?;
@@ -721,8 +721,8 @@ impl crate::codec::Decode for VmVolumeDeletionParams {
     }
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Encode for VmVolumeDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmVolumeDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("effect", &self.effect);
         e.required_field("where", &self.r#where);
@@ -737,10 +737,10 @@ pub struct VmVolumeDeletionParamsEffect {
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmVolumeDeletionParamsEffect {
+impl ::cloudtower_runtime::codec::Decode for VmVolumeDeletionParamsEffect {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmVolumeDeletionParamsEffect")?;
         while let ::std::option::Option::Some(k) = key {
@@ -756,8 +756,8 @@ impl crate::codec::Decode for VmVolumeDeletionParamsEffect {
     }
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Encode for VmVolumeDeletionParamsEffect {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmVolumeDeletionParamsEffect {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("include_snapshots", &self.include_snapshots);
         e.end_object();
@@ -810,16 +810,16 @@ impl ::std::fmt::Display for VmVolumeExportFileType {
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmVolumeExportFileType {
+impl ::cloudtower_runtime::codec::Decode for VmVolumeExportFileType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Encode for VmVolumeExportFileType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmVolumeExportFileType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -833,10 +833,10 @@ pub struct VmVolumeRebuildParams {
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmVolumeRebuildParams {
+impl ::cloudtower_runtime::codec::Decode for VmVolumeRebuildParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("VmVolumeRebuildParams")?;
@@ -867,8 +867,8 @@ impl crate::codec::Decode for VmVolumeRebuildParams {
     }
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Encode for VmVolumeRebuildParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmVolumeRebuildParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("name", &self.name);
         e.required_field("description", &self.description);
@@ -884,10 +884,10 @@ pub struct VmVolumeRollbackParams {
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmVolumeRollbackParams {
+impl ::cloudtower_runtime::codec::Decode for VmVolumeRollbackParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmVolumeRollbackParams")?;
@@ -906,8 +906,8 @@ impl crate::codec::Decode for VmVolumeRollbackParams {
     }
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Encode for VmVolumeRollbackParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmVolumeRollbackParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("volume_snapshot_id", &self.volume_snapshot_id);
         e.end_object();
@@ -917,15 +917,15 @@ impl crate::codec::Encode for VmVolumeRollbackParams {
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeWhereUniqueInput {
-    pub id: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmVolumeWhereUniqueInput {
+impl ::cloudtower_runtime::codec::Decode for VmVolumeWhereUniqueInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmVolumeWhereUniqueInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -940,15 +940,15 @@ impl crate::codec::Decode for VmVolumeWhereUniqueInput {
     }
 }
 #[cfg(feature = "vm-volume")]
-impl crate::codec::Encode for VmVolumeWhereUniqueInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmVolumeWhereUniqueInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("id", &self.id);
         e.field("local_id", &self.local_id);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/clone-vm-volume` (operation `CloneVmVolume`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -958,11 +958,11 @@ impl crate::Client {
         body: &[crate::models::CloneVmVolumeParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::VmVolume>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolume>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("clone-vm-volume", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("clone-vm-volume", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -975,11 +975,11 @@ impl crate::Client {
         body: &[crate::models::VmVolumeCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::VmVolume>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolume>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-vm-volume", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-vm-volume", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -992,11 +992,13 @@ impl crate::Client {
         body: &crate::models::VmVolumeDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVmVolume>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteVmVolume>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-vm-volume", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-vm-volume", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1009,11 +1011,11 @@ impl crate::Client {
         body: &crate::models::ExportVmVolumeParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::VmExportFile>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmExportFile>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("export-vm-volume", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("export-vm-volume", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1027,10 +1029,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VmVolume>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vm-volumes", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vm-volumes", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1042,9 +1045,16 @@ impl crate::Client {
         &self,
         body: &crate::models::GetVmVolumesConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::VmVolumeConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::VmVolumeConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vm-volumes-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-volumes-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1057,11 +1067,11 @@ impl crate::Client {
         body: &[crate::models::ImportVmVolumeParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::VmVolume>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolume>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("import-vm-volume", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("import-vm-volume", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1077,12 +1087,12 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::option::Option<
-                ::std::vec::Vec<crate::WithTask<crate::models::VmVolume>>,
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolume>>,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("rebuild-vm-volume", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("rebuild-vm-volume", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1098,12 +1108,12 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::option::Option<
-                ::std::vec::Vec<crate::WithTask<crate::models::VmVolume>>,
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolume>>,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("rollback-vm-volume", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("rollback-vm-volume", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1119,24 +1129,73 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::option::Option<
-                ::std::vec::Vec<crate::WithTask<crate::models::VmVolume>>,
+                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolume>>,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-vm-volume", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-volume", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
 }
 #[cfg(feature = "vm-volume")]
-crate::pagination::list_request!(GetVmVolumesRequestBody => VmVolume, get_vm_volumes);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetVmVolumesRequestBody {
+    type Item = crate::models::VmVolume;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-vm-volumes", self).read()
+    }
+}
 #[cfg(feature = "vm-volume")]
-crate::pagination::count_request!(
-    GetVmVolumesRequestBody => GetVmVolumesConnectionRequestBody,
-    get_vm_volumes_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetVmVolumesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVmVolumesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-vm-volumes-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VmVolumeConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "vm-volume")]
-crate::pagination::reread_by_id!(
-    VmVolume => GetVmVolumesRequestBody, VmVolumeWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::VmVolume {
+    type Request = crate::models::GetVmVolumesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVmVolumesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmVolumeWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -9,10 +9,10 @@ pub struct DeleteVmVolumeSnapshot {
     pub id: ::std::string::String,
 }
 #[cfg(feature = "vm-volume-snapshot")]
-impl crate::codec::Decode for DeleteVmVolumeSnapshot {
+impl ::cloudtower_runtime::codec::Decode for DeleteVmVolumeSnapshot {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("DeleteVmVolumeSnapshot")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for DeleteVmVolumeSnapshot {
 }
 #[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for DeleteVmVolumeSnapshot {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for DeleteVmVolumeSnapshot {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.end_object();
@@ -43,20 +43,24 @@ impl crate::codec::Encode for DeleteVmVolumeSnapshot {
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmVolumeSnapshotsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VmVolumeSnapshotOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VmVolumeSnapshotWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::VmVolumeSnapshotOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::VmVolumeSnapshotWhereInput,
+    >,
 }
 #[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmVolumeSnapshotsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmVolumeSnapshotsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmVolumeSnapshotsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -76,8 +80,8 @@ impl crate::codec::Decode for GetVmVolumeSnapshotsConnectionRequestBody {
     }
 }
 #[cfg(feature = "vm-volume-snapshot")]
-impl crate::codec::Encode for GetVmVolumeSnapshotsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmVolumeSnapshotsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -93,20 +97,24 @@ impl crate::codec::Encode for GetVmVolumeSnapshotsConnectionRequestBody {
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmVolumeSnapshotsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VmVolumeSnapshotOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VmVolumeSnapshotWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::VmVolumeSnapshotOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::VmVolumeSnapshotWhereInput,
+    >,
 }
 #[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmVolumeSnapshotsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmVolumeSnapshotsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmVolumeSnapshotsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -126,8 +134,8 @@ impl crate::codec::Decode for GetVmVolumeSnapshotsRequestBody {
     }
 }
 #[cfg(feature = "vm-volume-snapshot")]
-impl crate::codec::Encode for GetVmVolumeSnapshotsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmVolumeSnapshotsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -146,10 +154,10 @@ pub struct NestedAggregateVmVolumeSnapshot {
     pub count: i32,
 }
 #[cfg(feature = "vm-volume-snapshot")]
-impl crate::codec::Decode for NestedAggregateVmVolumeSnapshot {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmVolumeSnapshot {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVmVolumeSnapshot")?;
@@ -169,8 +177,8 @@ impl crate::codec::Decode for NestedAggregateVmVolumeSnapshot {
 }
 #[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVmVolumeSnapshot {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmVolumeSnapshot {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -200,10 +208,10 @@ pub struct VmVolumeSnapshot {
     pub zbs_snapshot_uuid: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "vm-volume-snapshot")]
-impl crate::codec::Decode for VmVolumeSnapshot {
+impl ::cloudtower_runtime::codec::Decode for VmVolumeSnapshot {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 8];
         let mut key = d.first_key("VmVolumeSnapshot")?;
@@ -278,8 +286,8 @@ impl crate::codec::Decode for VmVolumeSnapshot {
 }
 #[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmVolumeSnapshot {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshot {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.field("createAt", &self.create_at);
@@ -309,10 +317,10 @@ pub struct VmVolumeSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateVmVolumeSnapshot,
 }
 #[cfg(feature = "vm-volume-snapshot")]
-impl crate::codec::Decode for VmVolumeSnapshotConnection {
+impl ::cloudtower_runtime::codec::Decode for VmVolumeSnapshotConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmVolumeSnapshotConnection")?;
@@ -332,8 +340,8 @@ impl crate::codec::Decode for VmVolumeSnapshotConnection {
 }
 #[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmVolumeSnapshotConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -349,10 +357,10 @@ pub struct VmVolumeSnapshotCreationParams {
 }
 #[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmVolumeSnapshotCreationParams {
+impl ::cloudtower_runtime::codec::Decode for VmVolumeSnapshotCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("VmVolumeSnapshotCreationParams")?;
@@ -383,8 +391,8 @@ impl crate::codec::Decode for VmVolumeSnapshotCreationParams {
     }
 }
 #[cfg(feature = "vm-volume-snapshot")]
-impl crate::codec::Encode for VmVolumeSnapshotCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("volume_id", &self.volume_id);
         e.required_field("description", &self.description);
@@ -400,10 +408,10 @@ pub struct VmVolumeSnapshotDeletionParams {
 }
 #[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmVolumeSnapshotDeletionParams {
+impl ::cloudtower_runtime::codec::Decode for VmVolumeSnapshotDeletionParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmVolumeSnapshotDeletionParams")?;
@@ -422,8 +430,8 @@ impl crate::codec::Decode for VmVolumeSnapshotDeletionParams {
     }
 }
 #[cfg(feature = "vm-volume-snapshot")]
-impl crate::codec::Encode for VmVolumeSnapshotDeletionParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotDeletionParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -619,20 +627,20 @@ impl ::std::fmt::Display for VmVolumeSnapshotOrderByInput {
 }
 #[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmVolumeSnapshotOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for VmVolumeSnapshotOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "vm-volume-snapshot")]
-impl crate::codec::Encode for VmVolumeSnapshotOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/create-vm-volume-snapshot` (operation `CreateVmVolumeSnapshot`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -642,11 +650,16 @@ impl crate::Client {
         body: &[crate::models::VmVolumeSnapshotCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::VmVolumeSnapshot>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::VmVolumeSnapshot>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-vm-volume-snapshot", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "create-vm-volume-snapshot",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -659,11 +672,16 @@ impl crate::Client {
         body: &crate::models::VmVolumeSnapshotDeletionParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::DeleteVmVolumeSnapshot>>,
-            crate::Error,
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<crate::models::DeleteVmVolumeSnapshot>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("delete-vm-volume-snapshot", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+            "delete-vm-volume-snapshot",
+            body,
+        );
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -677,10 +695,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VmVolumeSnapshot>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vm-volume-snapshots", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-volume-snapshots",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -694,27 +716,80 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::VmVolumeSnapshotConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-vm-volume-snapshots-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-volume-snapshots-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "vm-volume-snapshot")]
-crate::pagination::list_request!(
-    GetVmVolumeSnapshotsRequestBody => VmVolumeSnapshot, get_vm_volume_snapshots
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetVmVolumeSnapshotsRequestBody {
+    type Item = crate::models::VmVolumeSnapshot;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-vm-volume-snapshots", self).read()
+    }
+}
 #[cfg(feature = "vm-volume-snapshot")]
-crate::pagination::count_request!(
-    GetVmVolumeSnapshotsRequestBody => GetVmVolumeSnapshotsConnectionRequestBody,
-    get_vm_volume_snapshots_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetVmVolumeSnapshotsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVmVolumeSnapshotsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-vm-volume-snapshots-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VmVolumeSnapshotConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "vm-volume-snapshot")]
-crate::pagination::reread_by_id!(
-    VmVolumeSnapshot => GetVmVolumeSnapshotsRequestBody, VmVolumeSnapshotWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::VmVolumeSnapshot {
+    type Request = crate::models::GetVmVolumeSnapshotsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVmVolumeSnapshotsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmVolumeSnapshotWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

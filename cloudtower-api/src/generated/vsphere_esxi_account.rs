@@ -6,20 +6,25 @@
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVsphereEsxiAccountsConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VsphereEsxiAccountOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VsphereEsxiAccountWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::VsphereEsxiAccountOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::VsphereEsxiAccountWhereInput,
+    >,
 }
 #[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVsphereEsxiAccountsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode
+for GetVsphereEsxiAccountsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVsphereEsxiAccountsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +44,9 @@ impl crate::codec::Decode for GetVsphereEsxiAccountsConnectionRequestBody {
     }
 }
 #[cfg(feature = "vsphere-esxi-account")]
-impl crate::codec::Encode for GetVsphereEsxiAccountsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode
+for GetVsphereEsxiAccountsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +62,24 @@ impl crate::codec::Encode for GetVsphereEsxiAccountsConnectionRequestBody {
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVsphereEsxiAccountsRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::VsphereEsxiAccountOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::VsphereEsxiAccountWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<
+        crate::models::VsphereEsxiAccountOrderByInput,
+    >,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<
+        crate::models::VsphereEsxiAccountWhereInput,
+    >,
 }
 #[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVsphereEsxiAccountsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVsphereEsxiAccountsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVsphereEsxiAccountsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +99,8 @@ impl crate::codec::Decode for GetVsphereEsxiAccountsRequestBody {
     }
 }
 #[cfg(feature = "vsphere-esxi-account")]
-impl crate::codec::Encode for GetVsphereEsxiAccountsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVsphereEsxiAccountsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -109,10 +119,10 @@ pub struct NestedAggregateVsphereEsxiAccount {
     pub count: i32,
 }
 #[cfg(feature = "vsphere-esxi-account")]
-impl crate::codec::Decode for NestedAggregateVsphereEsxiAccount {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateVsphereEsxiAccount {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVsphereEsxiAccount")?;
@@ -132,8 +142,8 @@ impl crate::codec::Decode for NestedAggregateVsphereEsxiAccount {
 }
 #[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVsphereEsxiAccount {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateVsphereEsxiAccount {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -147,10 +157,10 @@ pub struct UpdateVsphereEsxiAccountParams {
 }
 #[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UpdateVsphereEsxiAccountParams {
+impl ::cloudtower_runtime::codec::Decode for UpdateVsphereEsxiAccountParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("UpdateVsphereEsxiAccountParams")?;
@@ -169,8 +179,8 @@ impl crate::codec::Decode for UpdateVsphereEsxiAccountParams {
     }
 }
 #[cfg(feature = "vsphere-esxi-account")]
-impl crate::codec::Encode for UpdateVsphereEsxiAccountParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UpdateVsphereEsxiAccountParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("data", &self.data);
         e.end_object();
@@ -200,10 +210,10 @@ impl ::std::fmt::Debug for UpdateVsphereEsxiAccountParamsData {
 }
 #[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for UpdateVsphereEsxiAccountParamsData {
+impl ::cloudtower_runtime::codec::Decode for UpdateVsphereEsxiAccountParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("UpdateVsphereEsxiAccountParamsData")?;
@@ -236,8 +246,8 @@ impl crate::codec::Decode for UpdateVsphereEsxiAccountParamsData {
     }
 }
 #[cfg(feature = "vsphere-esxi-account")]
-impl crate::codec::Encode for UpdateVsphereEsxiAccountParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for UpdateVsphereEsxiAccountParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("port", &self.port);
         e.field("password", &self.password);
@@ -260,10 +270,10 @@ pub struct VsphereEsxiAccount {
     pub username: ::std::string::String,
 }
 #[cfg(feature = "vsphere-esxi-account")]
-impl crate::codec::Decode for VsphereEsxiAccount {
+impl ::cloudtower_runtime::codec::Decode for VsphereEsxiAccount {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 7];
         let mut key = d.first_key("VsphereEsxiAccount")?;
@@ -311,8 +321,8 @@ impl crate::codec::Decode for VsphereEsxiAccount {
 }
 #[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VsphereEsxiAccount {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccount {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("host", &self.host);
         e.required_field("id", &self.id);
@@ -331,10 +341,10 @@ pub struct VsphereEsxiAccountConnection {
     pub aggregate: crate::models::NestedAggregateVsphereEsxiAccount,
 }
 #[cfg(feature = "vsphere-esxi-account")]
-impl crate::codec::Decode for VsphereEsxiAccountConnection {
+impl ::cloudtower_runtime::codec::Decode for VsphereEsxiAccountConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VsphereEsxiAccountConnection")?;
@@ -354,8 +364,8 @@ impl crate::codec::Decode for VsphereEsxiAccountConnection {
 }
 #[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VsphereEsxiAccountConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccountConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -461,16 +471,16 @@ impl ::std::fmt::Display for VsphereEsxiAccountOrderByInput {
 }
 #[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VsphereEsxiAccountOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for VsphereEsxiAccountOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "vsphere-esxi-account")]
-impl crate::codec::Encode for VsphereEsxiAccountOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccountOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -478,13 +488,13 @@ impl crate::codec::Encode for VsphereEsxiAccountOrderByInput {
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VsphereEsxiAccountWhereInput {
-    pub and: crate::Nullable<
+    pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VsphereEsxiAccountWhereInput>,
     >,
-    pub not: crate::Nullable<
+    pub not: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VsphereEsxiAccountWhereInput>,
     >,
-    pub or: crate::Nullable<
+    pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VsphereEsxiAccountWhereInput>,
     >,
     #[cfg(
@@ -503,80 +513,94 @@ pub struct VsphereEsxiAccountWhereInput {
             feature = "vm-placement-group"
         )
     )]
-    pub host: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub ip: crate::Nullable<::std::string::String>,
-    pub ip_contains: crate::Nullable<::std::string::String>,
-    pub ip_ends_with: crate::Nullable<::std::string::String>,
-    pub ip_gt: crate::Nullable<::std::string::String>,
-    pub ip_gte: crate::Nullable<::std::string::String>,
-    pub ip_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub ip_lt: crate::Nullable<::std::string::String>,
-    pub ip_lte: crate::Nullable<::std::string::String>,
-    pub ip_not: crate::Nullable<::std::string::String>,
-    pub ip_not_contains: crate::Nullable<::std::string::String>,
-    pub ip_not_ends_with: crate::Nullable<::std::string::String>,
-    pub ip_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub ip_not_starts_with: crate::Nullable<::std::string::String>,
-    pub ip_starts_with: crate::Nullable<::std::string::String>,
-    pub is_valid: crate::Nullable<bool>,
-    pub is_valid_not: crate::Nullable<bool>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
-    pub port: crate::Nullable<i32>,
-    pub port_gt: crate::Nullable<i32>,
-    pub port_gte: crate::Nullable<i32>,
-    pub port_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub port_lt: crate::Nullable<i32>,
-    pub port_lte: crate::Nullable<i32>,
-    pub port_not: crate::Nullable<i32>,
-    pub port_not_in: crate::Nullable<::std::vec::Vec<i32>>,
-    pub username: crate::Nullable<::std::string::String>,
-    pub username_contains: crate::Nullable<::std::string::String>,
-    pub username_ends_with: crate::Nullable<::std::string::String>,
-    pub username_gt: crate::Nullable<::std::string::String>,
-    pub username_gte: crate::Nullable<::std::string::String>,
-    pub username_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub username_lt: crate::Nullable<::std::string::String>,
-    pub username_lte: crate::Nullable<::std::string::String>,
-    pub username_not: crate::Nullable<::std::string::String>,
-    pub username_not_contains: crate::Nullable<::std::string::String>,
-    pub username_not_ends_with: crate::Nullable<::std::string::String>,
-    pub username_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub username_not_starts_with: crate::Nullable<::std::string::String>,
-    pub username_starts_with: crate::Nullable<::std::string::String>,
+    pub host: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::HostWhereInput>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub ip_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub ip_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub ip_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub is_valid: ::cloudtower_runtime::Nullable<bool>,
+    pub is_valid_not: ::cloudtower_runtime::Nullable<bool>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub port: ::cloudtower_runtime::Nullable<i32>,
+    pub port_gt: ::cloudtower_runtime::Nullable<i32>,
+    pub port_gte: ::cloudtower_runtime::Nullable<i32>,
+    pub port_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub port_lt: ::cloudtower_runtime::Nullable<i32>,
+    pub port_lte: ::cloudtower_runtime::Nullable<i32>,
+    pub port_not: ::cloudtower_runtime::Nullable<i32>,
+    pub port_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+    pub username: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub username_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub username_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub username_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VsphereEsxiAccountWhereInput {
+impl ::cloudtower_runtime::codec::Decode for VsphereEsxiAccountWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VsphereEsxiAccountWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -721,8 +745,8 @@ impl crate::codec::Decode for VsphereEsxiAccountWhereInput {
     }
 }
 #[cfg(feature = "vsphere-esxi-account")]
-impl crate::codec::Encode for VsphereEsxiAccountWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccountWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -812,7 +836,7 @@ impl crate::codec::Encode for VsphereEsxiAccountWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-vsphere-esxi-accounts` (operation `GetVsphereEsxiAccounts`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -823,10 +847,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::VsphereEsxiAccount>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vsphere-esxi-accounts", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vsphere-esxi-accounts",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -840,13 +868,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::VsphereEsxiAccountConnection,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-vsphere-esxi-accounts-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-vsphere-esxi-accounts-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -863,13 +892,15 @@ impl crate::Client {
         Output = ::std::result::Result<
             ::std::option::Option<
                 ::std::vec::Vec<
-                    crate::WithTask<::std::vec::Vec<crate::models::VsphereEsxiAccount>>,
+                    ::cloudtower_runtime::WithTask<
+                        ::std::vec::Vec<crate::models::VsphereEsxiAccount>,
+                    >,
                 >,
             >,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
+        let request = ::cloudtower_runtime::ApiRequest::json(
             "update-vsphere-esxi-account",
             body,
         );
@@ -878,15 +909,67 @@ impl crate::Client {
     }
 }
 #[cfg(feature = "vsphere-esxi-account")]
-crate::pagination::list_request!(
-    GetVsphereEsxiAccountsRequestBody => VsphereEsxiAccount, get_vsphere_esxi_accounts
-);
+impl ::cloudtower_runtime::ListRequest
+for crate::models::GetVsphereEsxiAccountsRequestBody {
+    type Item = crate::models::VsphereEsxiAccount;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-vsphere-esxi-accounts", self).read()
+    }
+}
 #[cfg(feature = "vsphere-esxi-account")]
-crate::pagination::count_request!(
-    GetVsphereEsxiAccountsRequestBody => GetVsphereEsxiAccountsConnectionRequestBody,
-    get_vsphere_esxi_accounts_connection
-);
+impl ::cloudtower_runtime::CountRequest
+for crate::models::GetVsphereEsxiAccountsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVsphereEsxiAccountsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json(
+                "get-vsphere-esxi-accounts-connection",
+                &counter,
+            )
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VsphereEsxiAccountConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "vsphere-esxi-account")]
-crate::pagination::reread_by_id!(
-    VsphereEsxiAccount => GetVsphereEsxiAccountsRequestBody, VsphereEsxiAccountWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::VsphereEsxiAccount {
+    type Request = crate::models::GetVsphereEsxiAccountsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVsphereEsxiAccountsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VsphereEsxiAccountWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,20 +6,20 @@
 #[cfg(feature = "witness")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetWitnessesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::WitnessOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::WitnessWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::WitnessOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::WitnessWhereInput>,
 }
 #[cfg(feature = "witness")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetWitnessesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetWitnessesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetWitnessesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetWitnessesConnectionRequestBody {
     }
 }
 #[cfg(feature = "witness")]
-impl crate::codec::Encode for GetWitnessesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetWitnessesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +56,20 @@ impl crate::codec::Encode for GetWitnessesConnectionRequestBody {
 #[cfg(feature = "witness")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetWitnessesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::WitnessOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::WitnessWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::WitnessOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::WitnessWhereInput>,
 }
 #[cfg(feature = "witness")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetWitnessesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetWitnessesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetWitnessesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +89,8 @@ impl crate::codec::Decode for GetWitnessesRequestBody {
     }
 }
 #[cfg(feature = "witness")]
-impl crate::codec::Encode for GetWitnessesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetWitnessesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -109,10 +109,10 @@ pub struct NestedAggregateWitness {
     pub count: i32,
 }
 #[cfg(feature = "witness")]
-impl crate::codec::Decode for NestedAggregateWitness {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateWitness {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateWitness")?;
@@ -132,8 +132,8 @@ impl crate::codec::Decode for NestedAggregateWitness {
 }
 #[cfg(feature = "witness")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateWitness {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateWitness {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -157,10 +157,10 @@ pub struct Witness {
     pub total_memory_bytes: i64,
 }
 #[cfg(feature = "witness")]
-impl crate::codec::Decode for Witness {
+impl ::cloudtower_runtime::codec::Decode for Witness {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 11];
         let mut key = d.first_key("Witness")?;
@@ -237,8 +237,8 @@ impl crate::codec::Decode for Witness {
 }
 #[cfg(feature = "witness")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Witness {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Witness {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.required_field("cpu_hz_per_core", &self.cpu_hz_per_core);
@@ -262,10 +262,10 @@ pub struct WitnessConnection {
     pub aggregate: crate::models::NestedAggregateWitness,
 }
 #[cfg(feature = "witness")]
-impl crate::codec::Decode for WitnessConnection {
+impl ::cloudtower_runtime::codec::Decode for WitnessConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("WitnessConnection")?;
@@ -285,8 +285,8 @@ impl crate::codec::Decode for WitnessConnection {
 }
 #[cfg(feature = "witness")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for WitnessConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for WitnessConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -442,20 +442,20 @@ impl ::std::fmt::Display for WitnessOrderByInput {
 }
 #[cfg(feature = "witness")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for WitnessOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for WitnessOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "witness")]
-impl crate::codec::Encode for WitnessOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for WitnessOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-witnesses` (operation `GetWitnesses`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -466,10 +466,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::Witness>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-witnesses", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-witnesses", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -481,19 +482,77 @@ impl crate::Client {
         &self,
         body: &crate::models::GetWitnessesConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::WitnessConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::WitnessConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-witnesses-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-witnesses-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "witness")]
-crate::pagination::list_request!(GetWitnessesRequestBody => Witness, get_witnesses);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetWitnessesRequestBody {
+    type Item = crate::models::Witness;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-witnesses", self).read()
+    }
+}
 #[cfg(feature = "witness")]
-crate::pagination::count_request!(
-    GetWitnessesRequestBody => GetWitnessesConnectionRequestBody,
-    get_witnesses_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetWitnessesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetWitnessesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-witnesses-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::WitnessConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "witness")]
-crate::pagination::reread_by_id!(Witness => GetWitnessesRequestBody, WitnessWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::Witness {
+    type Request = crate::models::GetWitnessesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetWitnessesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::WitnessWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

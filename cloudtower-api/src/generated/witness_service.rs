@@ -10,10 +10,10 @@ pub struct GetWitnessServicesRequestBody {
 }
 #[cfg(feature = "witness-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetWitnessServicesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetWitnessServicesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("GetWitnessServicesRequestBody")?;
@@ -32,8 +32,8 @@ impl crate::codec::Decode for GetWitnessServicesRequestBody {
     }
 }
 #[cfg(feature = "witness-service")]
-impl crate::codec::Encode for GetWitnessServicesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetWitnessServicesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.end_object();
@@ -50,10 +50,10 @@ pub struct WitnessService {
     pub state_duration: f64,
 }
 #[cfg(feature = "witness-service")]
-impl crate::codec::Decode for WitnessService {
+impl ::cloudtower_runtime::codec::Decode for WitnessService {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 5];
         let mut key = d.first_key("WitnessService")?;
@@ -93,8 +93,8 @@ impl crate::codec::Decode for WitnessService {
 }
 #[cfg(feature = "witness-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for WitnessService {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for WitnessService {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.required_field("name", &self.name);
@@ -108,15 +108,15 @@ impl crate::codec::Encode for WitnessService {
 #[cfg(feature = "witness-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WitnessWhereUniqueInput {
-    pub id: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
 }
 #[cfg(feature = "witness-service")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for WitnessWhereUniqueInput {
+impl ::cloudtower_runtime::codec::Decode for WitnessWhereUniqueInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("WitnessWhereUniqueInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -131,15 +131,15 @@ impl crate::codec::Decode for WitnessWhereUniqueInput {
     }
 }
 #[cfg(feature = "witness-service")]
-impl crate::codec::Encode for WitnessWhereUniqueInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for WitnessWhereUniqueInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("id", &self.id);
         e.field("local_id", &self.local_id);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-witness-services` (operation `GetWitnessServices`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -150,10 +150,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::WitnessService>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-witness-services", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-witness-services",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -6,20 +6,20 @@
 #[cfg(feature = "zone")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZonesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ZoneOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ZoneWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::ZoneOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ZoneWhereInput>,
 }
 #[cfg(feature = "zone")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetZonesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetZonesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetZonesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetZonesConnectionRequestBody {
     }
 }
 #[cfg(feature = "zone")]
-impl crate::codec::Encode for GetZonesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetZonesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +56,20 @@ impl crate::codec::Encode for GetZonesConnectionRequestBody {
 #[cfg(feature = "zone")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZonesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ZoneOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ZoneWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::ZoneOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ZoneWhereInput>,
 }
 #[cfg(feature = "zone")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetZonesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetZonesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetZonesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +89,8 @@ impl crate::codec::Decode for GetZonesRequestBody {
     }
 }
 #[cfg(feature = "zone")]
-impl crate::codec::Encode for GetZonesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetZonesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -109,10 +109,10 @@ pub struct NestedAggregateZone {
     pub count: i32,
 }
 #[cfg(feature = "zone")]
-impl crate::codec::Decode for NestedAggregateZone {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateZone {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateZone")?;
@@ -132,8 +132,8 @@ impl crate::codec::Decode for NestedAggregateZone {
 }
 #[cfg(feature = "zone")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateZone {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateZone {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -168,10 +168,10 @@ pub struct Zone {
     pub vm_num: ::std::option::Option<i32>,
 }
 #[cfg(feature = "zone")]
-impl crate::codec::Decode for Zone {
+impl ::cloudtower_runtime::codec::Decode for Zone {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("Zone")?;
@@ -256,8 +256,8 @@ impl crate::codec::Decode for Zone {
 }
 #[cfg(feature = "zone")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Zone {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Zone {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.required_field("datacenter", &self.datacenter);
@@ -295,10 +295,10 @@ pub struct ZoneConnection {
     pub aggregate: crate::models::NestedAggregateZone,
 }
 #[cfg(feature = "zone")]
-impl crate::codec::Decode for ZoneConnection {
+impl ::cloudtower_runtime::codec::Decode for ZoneConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ZoneConnection")?;
@@ -318,8 +318,8 @@ impl crate::codec::Decode for ZoneConnection {
 }
 #[cfg(feature = "zone")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ZoneConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ZoneConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -573,20 +573,20 @@ impl ::std::fmt::Display for ZoneOrderByInput {
 }
 #[cfg(feature = "zone")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ZoneOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for ZoneOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "zone")]
-impl crate::codec::Encode for ZoneOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ZoneOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-zones` (operation `GetZones`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -597,10 +597,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::Zone>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-zones", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-zones", body).read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -612,18 +612,76 @@ impl crate::Client {
         &self,
         body: &crate::models::GetZonesConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::ZoneConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::ZoneConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-zones-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-zones-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "zone")]
-crate::pagination::list_request!(GetZonesRequestBody => Zone, get_zones);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetZonesRequestBody {
+    type Item = crate::models::Zone;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-zones", self).read()
+    }
+}
 #[cfg(feature = "zone")]
-crate::pagination::count_request!(
-    GetZonesRequestBody => GetZonesConnectionRequestBody, get_zones_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetZonesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetZonesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-zones-connection", &counter).read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ZoneConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "zone")]
-crate::pagination::reread_by_id!(Zone => GetZonesRequestBody, ZoneWhereInput);
+impl ::cloudtower_runtime::RereadById for crate::models::Zone {
+    type Request = crate::models::GetZonesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetZonesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ZoneWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

@@ -6,20 +6,20 @@
 #[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZoneTopoesConnectionRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ZoneTopoOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ZoneTopoWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::ZoneTopoOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ZoneTopoWhereInput>,
 }
 #[cfg(feature = "zone-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetZoneTopoesConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetZoneTopoesConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetZoneTopoesConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -39,8 +39,8 @@ impl crate::codec::Decode for GetZoneTopoesConnectionRequestBody {
     }
 }
 #[cfg(feature = "zone-topo")]
-impl crate::codec::Encode for GetZoneTopoesConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetZoneTopoesConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -56,20 +56,20 @@ impl crate::codec::Encode for GetZoneTopoesConnectionRequestBody {
 #[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZoneTopoesRequestBody {
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub first: crate::Nullable<i32>,
-    pub last: crate::Nullable<i32>,
-    pub order_by: crate::Nullable<crate::models::ZoneTopoOrderByInput>,
-    pub skip: crate::Nullable<i32>,
-    pub r#where: crate::Nullable<crate::models::ZoneTopoWhereInput>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::ZoneTopoOrderByInput>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::ZoneTopoWhereInput>,
 }
 #[cfg(feature = "zone-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetZoneTopoesRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetZoneTopoesRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetZoneTopoesRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -89,8 +89,8 @@ impl crate::codec::Decode for GetZoneTopoesRequestBody {
     }
 }
 #[cfg(feature = "zone-topo")]
-impl crate::codec::Encode for GetZoneTopoesRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetZoneTopoesRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("after", &self.after);
         e.field("before", &self.before);
@@ -109,10 +109,10 @@ pub struct NestedAggregateZoneTopo {
     pub count: i32,
 }
 #[cfg(feature = "zone-topo")]
-impl crate::codec::Decode for NestedAggregateZoneTopo {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateZoneTopo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateZoneTopo")?;
@@ -132,8 +132,8 @@ impl crate::codec::Decode for NestedAggregateZoneTopo {
 }
 #[cfg(feature = "zone-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateZoneTopo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateZoneTopo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -152,10 +152,10 @@ pub struct ZoneTopo {
     >,
 }
 #[cfg(feature = "zone-topo")]
-impl crate::codec::Decode for ZoneTopo {
+impl ::cloudtower_runtime::codec::Decode for ZoneTopo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 4];
         let mut key = d.first_key("ZoneTopo")?;
@@ -192,8 +192,8 @@ impl crate::codec::Decode for ZoneTopo {
 }
 #[cfg(feature = "zone-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ZoneTopo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ZoneTopo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("cluster", &self.cluster);
         e.required_field("cluster_topo", &self.cluster_topo);
@@ -210,10 +210,10 @@ pub struct ZoneTopoConnection {
     pub aggregate: crate::models::NestedAggregateZoneTopo,
 }
 #[cfg(feature = "zone-topo")]
-impl crate::codec::Decode for ZoneTopoConnection {
+impl ::cloudtower_runtime::codec::Decode for ZoneTopoConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("ZoneTopoConnection")?;
@@ -233,8 +233,8 @@ impl crate::codec::Decode for ZoneTopoConnection {
 }
 #[cfg(feature = "zone-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ZoneTopoConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ZoneTopoConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -300,16 +300,16 @@ impl ::std::fmt::Display for ZoneTopoOrderByInput {
 }
 #[cfg(feature = "zone-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ZoneTopoOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for ZoneTopoOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "zone-topo")]
-impl crate::codec::Encode for ZoneTopoOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ZoneTopoOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -317,61 +317,73 @@ impl crate::codec::Encode for ZoneTopoOrderByInput {
 #[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ZoneTopoWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::ZoneTopoWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::ZoneTopoWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::ZoneTopoWhereInput>>,
-    pub cluster: crate::Nullable<crate::models::ClusterWhereInput>,
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ZoneTopoWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ZoneTopoWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::ZoneTopoWhereInput>,
+    >,
+    pub cluster: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
     #[cfg(feature = "cluster-topo")]
-    pub cluster_topo: crate::Nullable<
-        crate::Related<crate::models::ClusterTopoWhereInput>,
+    pub cluster_topo: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::ClusterTopoWhereInput>,
     >,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_contains: crate::Nullable<::std::string::String>,
-    pub id_ends_with: crate::Nullable<::std::string::String>,
-    pub id_gt: crate::Nullable<::std::string::String>,
-    pub id_gte: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_lt: crate::Nullable<::std::string::String>,
-    pub id_lte: crate::Nullable<::std::string::String>,
-    pub id_not: crate::Nullable<::std::string::String>,
-    pub id_not_contains: crate::Nullable<::std::string::String>,
-    pub id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub id_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id: crate::Nullable<::std::string::String>,
-    pub local_id_contains: crate::Nullable<::std::string::String>,
-    pub local_id_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_gt: crate::Nullable<::std::string::String>,
-    pub local_id_gte: crate::Nullable<::std::string::String>,
-    pub local_id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_lt: crate::Nullable<::std::string::String>,
-    pub local_id_lte: crate::Nullable<::std::string::String>,
-    pub local_id_not: crate::Nullable<::std::string::String>,
-    pub local_id_not_contains: crate::Nullable<::std::string::String>,
-    pub local_id_not_ends_with: crate::Nullable<::std::string::String>,
-    pub local_id_not_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub local_id_not_starts_with: crate::Nullable<::std::string::String>,
-    pub local_id_starts_with: crate::Nullable<::std::string::String>,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_lt: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_lte: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_not_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     #[cfg(feature = "rack-topo")]
-    pub rack_topoes_every: crate::Nullable<
-        crate::Related<crate::models::RackTopoWhereInput>,
+    pub rack_topoes_every: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::RackTopoWhereInput>,
     >,
     #[cfg(feature = "rack-topo")]
-    pub rack_topoes_none: crate::Nullable<
-        crate::Related<crate::models::RackTopoWhereInput>,
+    pub rack_topoes_none: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::RackTopoWhereInput>,
     >,
     #[cfg(feature = "rack-topo")]
-    pub rack_topoes_some: crate::Nullable<
-        crate::Related<crate::models::RackTopoWhereInput>,
+    pub rack_topoes_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::RackTopoWhereInput>,
     >,
 }
 #[cfg(feature = "zone-topo")]
 #[cfg(feature = "server")]
-impl crate::codec::Decode for ZoneTopoWhereInput {
+impl ::cloudtower_runtime::codec::Decode for ZoneTopoWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("ZoneTopoWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -453,8 +465,8 @@ impl crate::codec::Decode for ZoneTopoWhereInput {
     }
 }
 #[cfg(feature = "zone-topo")]
-impl crate::codec::Encode for ZoneTopoWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ZoneTopoWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("NOT", &self.not);
@@ -498,7 +510,7 @@ impl crate::codec::Encode for ZoneTopoWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/get-zone-topoes` (operation `GetZoneTopoes`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -509,10 +521,11 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::ZoneTopo>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-zone-topoes", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-zone-topoes", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -524,24 +537,77 @@ impl crate::Client {
         &self,
         body: &crate::models::GetZoneTopoesConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::ZoneTopoConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::ZoneTopoConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json(
-            "get-zone-topoes-connection",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json(
+                "get-zone-topoes-connection",
+                body,
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
 }
 #[cfg(feature = "zone-topo")]
-crate::pagination::list_request!(GetZoneTopoesRequestBody => ZoneTopo, get_zone_topoes);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetZoneTopoesRequestBody {
+    type Item = crate::models::ZoneTopo;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-zone-topoes", self).read()
+    }
+}
 #[cfg(feature = "zone-topo")]
-crate::pagination::count_request!(
-    GetZoneTopoesRequestBody => GetZoneTopoesConnectionRequestBody,
-    get_zone_topoes_connection
-);
+impl ::cloudtower_runtime::CountRequest for crate::models::GetZoneTopoesRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetZoneTopoesConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-zone-topoes-connection", &counter)
+            .read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::ZoneTopoConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
 #[cfg(feature = "zone-topo")]
-crate::pagination::reread_by_id!(
-    ZoneTopo => GetZoneTopoesRequestBody, ZoneTopoWhereInput
-);
+impl ::cloudtower_runtime::RereadById for crate::models::ZoneTopo {
+    type Request = crate::models::GetZoneTopoesRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetZoneTopoesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ZoneTopoWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

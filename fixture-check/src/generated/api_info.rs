@@ -9,10 +9,10 @@ pub struct TableReporterParams {
     pub filter: ::std::option::Option<::serde_json::Value>,
 }
 #[cfg(feature = "server")]
-impl crate::codec::Decode for TableReporterParams {
+impl ::cloudtower_runtime::codec::Decode for TableReporterParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("TableReporterParams")?;
@@ -31,15 +31,15 @@ impl crate::codec::Decode for TableReporterParams {
         ::std::result::Result::Ok(out)
     }
 }
-impl crate::codec::Encode for TableReporterParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for TableReporterParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("columns", &self.columns);
         e.field("filter", &self.filter);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `POST /v2/api/export-csv` (operation `ExportCSV`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -47,9 +47,12 @@ impl crate::Client {
         &self,
         body: &crate::models::TableReporterParams,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<::std::string::String, crate::Error>,
+        Output = ::std::result::Result<
+            ::std::string::String,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("export-csv", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("export-csv", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -59,12 +62,16 @@ impl crate::Client {
     pub fn get_api_version(
         &self,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<::std::string::String, crate::Error>,
+        Output = ::std::result::Result<
+            ::std::string::String,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::get(
+        let request = ::cloudtower_runtime::ApiRequest::get(
                 "get-version",
                 ::std::vec::Vec::new(),
             )
+            .read()
             .anonymous();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }

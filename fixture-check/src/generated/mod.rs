@@ -15,68 +15,68 @@ pub use self::shared_filters::*;
 pub use self::task::*;
 pub use self::vm::*;
 /// Every operation of the API, in path order.
-pub const OPERATIONS: &[crate::OperationInfo] = &[
-    crate::OperationInfo {
+pub const OPERATIONS: &[::cloudtower_runtime::OperationInfo] = &[
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVm",
         path: "create-vm",
         method: "create_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "ExportCSV",
         path: "export-csv",
         method: "export_csv",
         module: "api_info",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetTaskSummary",
         path: "get-task-summary",
         method: "get_task_summary",
         module: "task",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetTasks",
         path: "get-tasks",
         method: "get_tasks",
         module: "task",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetApiVersion",
         path: "get-version",
         method: "get_api_version",
         module: "api_info",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVms",
         path: "get-vms",
         method: "get_vms",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmsConnection",
         path: "get-vms-connection",
         method: "get_vms_connection",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveVmNic",
         path: "remove-vm-nic",
         method: "remove_vm_nic",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "GetResourceChanges",
         path: "resource-changes",
         method: "get_resource_changes",
         module: "resource_change",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVm",
         path: "update-vm",
         method: "update_vm",
         module: "vm",
     },
-    crate::OperationInfo {
+    ::cloudtower_runtime::OperationInfo {
         operation_id: "UploadVmImage",
         path: "upload-vm-image",
         method: "upload_vm_image",
@@ -121,3 +121,63 @@ pub const SCHEMAS: &[(&str, &str)] = &[
     ("WithTask_Vm_", "WithTaskVm"),
     ("WithTask_Vm-Array_", "WithTaskVmArray"),
 ];
+/// A CloudTower API client: one method per operation of the spec, on top of the
+/// runtime's client (connection pool, session, retries, pagination, task waits), which
+/// it dereferences to. Cheap to clone; clones share the connections and the session.
+#[derive(Clone, Debug)]
+pub struct Client(::cloudtower_runtime::Client);
+impl Client {
+    /// Starts configuring a client for the tower at `endpoint`
+    /// (`https://tower.example.com`; `/v2/api` is appended).
+    pub fn builder(
+        endpoint: impl ::std::convert::Into<::std::string::String>,
+    ) -> ::cloudtower_runtime::ClientBuilder<Self> {
+        ::cloudtower_runtime::ClientBuilder::new(endpoint)
+    }
+    /// A client with the default settings for the tower at `endpoint`.
+    pub fn new(
+        endpoint: &str,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::Error> {
+        Self::builder(endpoint).build()
+    }
+    /// The same client (same session and connections) sending `content-language:
+    /// language`.
+    #[must_use]
+    pub fn with_language(&self, language: ::cloudtower_runtime::Language) -> Self {
+        Client(self.0.with_language(language))
+    }
+}
+impl ::std::convert::From<::cloudtower_runtime::Client> for Client {
+    fn from(client: ::cloudtower_runtime::Client) -> Self {
+        Client(client)
+    }
+}
+impl ::std::ops::Deref for Client {
+    type Target = ::cloudtower_runtime::Client;
+    fn deref(&self) -> &::cloudtower_runtime::Client {
+        &self.0
+    }
+}
+///Keeps its items when the spec has what the `vnc` helper needs (get-vm-vnc-info).
+#[allow(unused_macros)]
+macro_rules! cfg_vnc {
+    ($($item:item)*) => {};
+}
+#[allow(unused_imports)]
+pub(crate) use cfg_vnc;
+///Keeps its items when the spec has what the `upload` helper needs (upload-elf-image, get-upload-tasks).
+#[allow(unused_macros)]
+macro_rules! cfg_upload {
+    ($($item:item)*) => {};
+}
+#[allow(unused_imports)]
+pub(crate) use cfg_upload;
+///Keeps its items when the spec has what the `watch` helper needs (resource-changes).
+#[allow(unused_macros)]
+macro_rules! cfg_watch {
+    ($($item:item)*) => {
+        $(#[cfg(all())] $item)*
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use cfg_watch;

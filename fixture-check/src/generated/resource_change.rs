@@ -11,10 +11,10 @@ pub struct GetResourceChangesParams {
     pub status: ::std::option::Option<crate::models::VmStatus>,
 }
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetResourceChangesParams {
+impl ::cloudtower_runtime::codec::Decode for GetResourceChangesParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("GetResourceChangesParams")?;
@@ -35,8 +35,8 @@ impl crate::codec::Decode for GetResourceChangesParams {
         ::std::result::Result::Ok(out)
     }
 }
-impl crate::codec::Encode for GetResourceChangesParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetResourceChangesParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("resource_type", &self.resource_type);
         e.field("start_revision", &self.start_revision);
@@ -72,10 +72,10 @@ pub struct ResourceChangeResponse {
     pub data: ::std::vec::Vec<crate::models::ResourceChangeResponseDataItem>,
     pub error: ::std::option::Option<::serde_json::Value>,
 }
-impl crate::codec::Decode for ResourceChangeResponse {
+impl ::cloudtower_runtime::codec::Decode for ResourceChangeResponse {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ResourceChangeResponse")?;
@@ -99,8 +99,8 @@ impl crate::codec::Decode for ResourceChangeResponse {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ResourceChangeResponse {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponse {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("currentRevision", &self.current_revision);
         e.required_field("data", &self.data);
@@ -115,10 +115,10 @@ pub struct ResourceChangeResponseDataItem {
     pub resource_id: ::std::string::String,
     pub data: ::std::option::Option<::serde_json::Value>,
 }
-impl crate::codec::Decode for ResourceChangeResponseDataItem {
+impl ::cloudtower_runtime::codec::Decode for ResourceChangeResponseDataItem {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("ResourceChangeResponseDataItem")?;
@@ -146,8 +146,8 @@ impl crate::codec::Decode for ResourceChangeResponseDataItem {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ResourceChangeResponseDataItem {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponseDataItem {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("action", &self.action);
         e.required_field("resource_id", &self.resource_id);
@@ -200,20 +200,20 @@ impl ::std::fmt::Display for ResourceChangeResponseDataItemAction {
         f.write_str(self.as_str())
     }
 }
-impl crate::codec::Decode for ResourceChangeResponseDataItemAction {
+impl ::cloudtower_runtime::codec::Decode for ResourceChangeResponseDataItemAction {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ResourceChangeResponseDataItemAction {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponseDataItemAction {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// `GET /v2/api/resource-changes` (operation `GetResourceChanges`).
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -223,13 +223,14 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             crate::models::ResourceChangeResponse,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::get(
-            "resource-changes",
-            params.to_query(),
-        );
+        let request = ::cloudtower_runtime::ApiRequest::get(
+                "resource-changes",
+                params.to_query(),
+            )
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

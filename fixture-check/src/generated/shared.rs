@@ -13,10 +13,10 @@ pub struct ClusterStorageInfo {
         ::std::vec::Vec<crate::models::ClusterStorageInfo>,
     >,
 }
-impl crate::codec::Decode for ClusterStorageInfo {
+impl ::cloudtower_runtime::codec::Decode for ClusterStorageInfo {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("ClusterStorageInfo")?;
@@ -49,8 +49,8 @@ impl crate::codec::Decode for ClusterStorageInfo {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ClusterStorageInfo {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterStorageInfo {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.required_field("name", &self.name);
@@ -105,16 +105,16 @@ impl ::std::fmt::Display for ClusterType {
         f.write_str(self.as_str())
     }
 }
-impl crate::codec::Decode for ClusterType {
+impl ::cloudtower_runtime::codec::Decode for ClusterType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ClusterType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ClusterType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -123,10 +123,10 @@ impl crate::codec::Encode for ClusterType {
 pub struct CommonHeader {
     pub x_tower_request_id: ::std::string::String,
 }
-impl crate::codec::Decode for CommonHeader {
+impl ::cloudtower_runtime::codec::Decode for CommonHeader {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("CommonHeader")?;
@@ -145,8 +145,8 @@ impl crate::codec::Decode for CommonHeader {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for CommonHeader {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for CommonHeader {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("x-tower-request-id", &self.x_tower_request_id);
         e.end_object();
@@ -197,16 +197,16 @@ impl ::std::fmt::Display for ContentLanguage {
         f.write_str(self.as_str())
     }
 }
-impl crate::codec::Decode for ContentLanguage {
+impl ::cloudtower_runtime::codec::Decode for ContentLanguage {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ContentLanguage {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ContentLanguage {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -219,10 +219,10 @@ pub struct ErrorBody {
     pub status: i32,
     pub path: ::std::string::String,
 }
-impl crate::codec::Decode for ErrorBody {
+impl ::cloudtower_runtime::codec::Decode for ErrorBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("ErrorBody")?;
@@ -251,8 +251,8 @@ impl crate::codec::Decode for ErrorBody {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ErrorBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ErrorBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("code", &self.code);
         e.field("props", &self.props);
@@ -303,16 +303,16 @@ impl ::std::fmt::Display for ErrorCode {
         f.write_str(self.as_str())
     }
 }
-impl crate::codec::Decode for ErrorCode {
+impl ::cloudtower_runtime::codec::Decode for ErrorCode {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for ErrorCode {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for ErrorCode {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -322,10 +322,10 @@ pub struct NestedVm {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
 }
-impl crate::codec::Decode for NestedVm {
+impl ::cloudtower_runtime::codec::Decode for NestedVm {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("NestedVm")?;
@@ -348,8 +348,8 @@ impl crate::codec::Decode for NestedVm {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedVm {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedVm {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.required_field("name", &self.name);
@@ -367,10 +367,10 @@ pub struct Task {
     pub storage: ::std::option::Option<crate::models::ClusterStorageInfo>,
     pub typename: ::std::option::Option<::std::string::String>,
 }
-impl crate::codec::Decode for Task {
+impl ::cloudtower_runtime::codec::Decode for Task {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("Task")?;
@@ -401,8 +401,8 @@ impl crate::codec::Decode for Task {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Task {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Task {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.required_field("status", &self.status);
@@ -468,15 +468,15 @@ impl ::std::fmt::Display for TaskStatus {
         f.write_str(self.as_str())
     }
 }
-impl crate::codec::Decode for TaskStatus {
+impl ::cloudtower_runtime::codec::Decode for TaskStatus {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
-impl crate::codec::Encode for TaskStatus {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for TaskStatus {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -487,10 +487,10 @@ pub struct VmCommonParams {
     pub vlan_id: ::std::option::Option<crate::models::VlanId>,
     pub cpu_cores: ::std::option::Option<i32>,
 }
-impl crate::codec::Decode for VmCommonParams {
+impl ::cloudtower_runtime::codec::Decode for VmCommonParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmCommonParams")?;
@@ -511,8 +511,8 @@ impl crate::codec::Decode for VmCommonParams {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmCommonParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmCommonParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("name", &self.name);
         e.field("vlan_id", &self.vlan_id);
@@ -565,19 +565,21 @@ impl ::std::fmt::Display for VmStatus {
         f.write_str(self.as_str())
     }
 }
-impl crate::codec::Decode for VmStatus {
+impl ::cloudtower_runtime::codec::Decode for VmStatus {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
-impl crate::codec::Encode for VmStatus {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmStatus {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
 /// Spec: `#/components/schemas/WithTask_Vm_`
-pub type WithTaskVm = crate::WithTask<crate::models::Vm>;
+pub type WithTaskVm = ::cloudtower_runtime::WithTask<crate::models::Vm>;
 /// Spec: `#/components/schemas/WithTask_Vm-Array_`
-pub type WithTaskVmArray = crate::WithTask<::std::vec::Vec<crate::models::Vm>>;
+pub type WithTaskVmArray = ::cloudtower_runtime::WithTask<
+    ::std::vec::Vec<crate::models::Vm>,
+>;

@@ -5,17 +5,25 @@
 /// Spec: `#/components/schemas/HostWhereInput`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::HostWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::HostWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::HostWhereInput>>,
-    pub name: crate::Nullable<::std::string::String>,
-    pub vms_some: crate::Nullable<crate::Related<crate::models::VmWhereInput>>,
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::HostWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::HostWhereInput>,
+    >,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::HostWhereInput>,
+    >,
+    pub name: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub vms_some: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::VmWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
-impl crate::codec::Decode for HostWhereInput {
+impl ::cloudtower_runtime::codec::Decode for HostWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("HostWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -32,8 +40,8 @@ impl crate::codec::Decode for HostWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-impl crate::codec::Encode for HostWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for HostWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("OR", &self.or);

@@ -5,14 +5,16 @@
 /// Spec: `#/components/schemas/GetTasksRequestBody`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetTasksRequestBody {
-    pub first: crate::Nullable<i32>,
-    pub status_in: crate::Nullable<::std::vec::Vec<crate::models::TaskStatus>>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub status_in: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::TaskStatus>,
+    >,
 }
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetTasksRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetTasksRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetTasksRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -26,8 +28,8 @@ impl crate::codec::Decode for GetTasksRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-impl crate::codec::Encode for GetTasksRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetTasksRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("first", &self.first);
         e.field("status_in", &self.status_in);
@@ -40,10 +42,10 @@ pub struct TaskSummary {
     pub total: i64,
     pub by_status: crate::models::TaskSummaryByStatus,
 }
-impl crate::codec::Decode for TaskSummary {
+impl ::cloudtower_runtime::codec::Decode for TaskSummary {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("TaskSummary")?;
@@ -66,8 +68,8 @@ impl crate::codec::Decode for TaskSummary {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for TaskSummary {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for TaskSummary {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("total", &self.total);
         e.required_field("by_status", &self.by_status);
@@ -80,10 +82,10 @@ pub struct TaskSummaryByStatus {
     pub running: ::std::option::Option<i32>,
     pub failed: ::std::option::Option<i32>,
 }
-impl crate::codec::Decode for TaskSummaryByStatus {
+impl ::cloudtower_runtime::codec::Decode for TaskSummaryByStatus {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("TaskSummaryByStatus")?;
         while let ::std::option::Option::Some(k) = key {
@@ -98,15 +100,15 @@ impl crate::codec::Decode for TaskSummaryByStatus {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for TaskSummaryByStatus {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for TaskSummaryByStatus {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("running", &self.running);
         e.field("failed", &self.failed);
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// A POST without a request body.
     ///
     /// `POST /v2/api/get-task-summary` (operation `GetTaskSummary`).
@@ -115,9 +117,12 @@ impl crate::Client {
     pub fn get_task_summary(
         &self,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::TaskSummary, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::TaskSummary,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::empty("get-task-summary");
+        let request = ::cloudtower_runtime::ApiRequest::empty("get-task-summary").read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -130,10 +135,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::vec::Vec<crate::models::Task>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-tasks", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-tasks", body).read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -5,19 +5,19 @@
 /// Spec: `#/components/schemas/GetVmsConnectionRequestBody`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmsConnectionRequestBody {
-    pub r#where: crate::Nullable<crate::models::VmWhereInput>,
-    pub order_by: crate::Nullable<crate::models::VmOrderByInput>,
-    pub first: crate::Nullable<i32>,
-    pub skip: crate::Nullable<i32>,
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub last: crate::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmOrderByInput>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
 }
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmsConnectionRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmsConnectionRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmsConnectionRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -36,8 +36,8 @@ impl crate::codec::Decode for GetVmsConnectionRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-impl crate::codec::Encode for GetVmsConnectionRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmsConnectionRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("where", &self.r#where);
         e.field("orderBy", &self.order_by);
@@ -52,19 +52,19 @@ impl crate::codec::Encode for GetVmsConnectionRequestBody {
 /// Spec: `#/components/schemas/GetVmsRequestBody`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmsRequestBody {
-    pub r#where: crate::Nullable<crate::models::VmWhereInput>,
-    pub order_by: crate::Nullable<crate::models::VmOrderByInput>,
-    pub first: crate::Nullable<i32>,
-    pub skip: crate::Nullable<i32>,
-    pub after: crate::Nullable<::std::string::String>,
-    pub before: crate::Nullable<::std::string::String>,
-    pub last: crate::Nullable<i32>,
+    pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
+    pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmOrderByInput>,
+    pub first: ::cloudtower_runtime::Nullable<i32>,
+    pub skip: ::cloudtower_runtime::Nullable<i32>,
+    pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub last: ::cloudtower_runtime::Nullable<i32>,
 }
 #[cfg(feature = "server")]
-impl crate::codec::Decode for GetVmsRequestBody {
+impl ::cloudtower_runtime::codec::Decode for GetVmsRequestBody {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("GetVmsRequestBody")?;
         while let ::std::option::Option::Some(k) = key {
@@ -83,8 +83,8 @@ impl crate::codec::Decode for GetVmsRequestBody {
         ::std::result::Result::Ok(out)
     }
 }
-impl crate::codec::Encode for GetVmsRequestBody {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for GetVmsRequestBody {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("where", &self.r#where);
         e.field("orderBy", &self.order_by);
@@ -102,10 +102,10 @@ pub struct LocalizedText {
     pub zh_cn: ::std::string::String,
     pub en_us: ::std::string::String,
 }
-impl crate::codec::Decode for LocalizedText {
+impl ::cloudtower_runtime::codec::Decode for LocalizedText {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("LocalizedText")?;
@@ -128,8 +128,8 @@ impl crate::codec::Decode for LocalizedText {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for LocalizedText {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for LocalizedText {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("zh-CN", &self.zh_cn);
         e.required_field("en-US", &self.en_us);
@@ -141,10 +141,10 @@ impl crate::codec::Encode for LocalizedText {
 pub struct NestedAggregateVm {
     pub count: i32,
 }
-impl crate::codec::Decode for NestedAggregateVm {
+impl ::cloudtower_runtime::codec::Decode for NestedAggregateVm {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("NestedAggregateVm")?;
@@ -163,8 +163,8 @@ impl crate::codec::Decode for NestedAggregateVm {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for NestedAggregateVm {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for NestedAggregateVm {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("count", &self.count);
         e.end_object();
@@ -173,26 +173,27 @@ impl crate::codec::Encode for NestedAggregateVm {
 /// Spec: `/paths/~1upload-vm-image/post/requestBody/content/multipart~1form-data/schema`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadVmImageRequestBody {
-    pub file: crate::client::FilePart,
+    pub file: ::cloudtower_runtime::FilePart,
     pub cluster_id: ::std::string::String,
     pub size: ::std::option::Option<i64>,
     pub description: ::std::option::Option<::std::string::String>,
 }
 impl UploadVmImageRequestBody {
     /// The form fields, required ones first; unset optional fields are left out.
-    pub fn to_fields(&self) -> ::std::vec::Vec<crate::client::MultipartField> {
+    pub fn to_fields(&self) -> ::std::vec::Vec<::cloudtower_runtime::MultipartField> {
         let mut fields = ::std::vec::Vec::from([
-            crate::client::MultipartField::file(
+            ::cloudtower_runtime::MultipartField::file(
                 "file",
                 ::std::clone::Clone::clone(&self.file),
             ),
-            crate::client::MultipartField::text("cluster_id", &self.cluster_id),
+            ::cloudtower_runtime::MultipartField::text("cluster_id", &self.cluster_id),
         ]);
         if let ::std::option::Option::Some(value) = self.size.as_ref() {
-            fields.push(crate::client::MultipartField::text("size", value));
+            fields.push(::cloudtower_runtime::MultipartField::text("size", value));
         }
         if let ::std::option::Option::Some(value) = self.description.as_ref() {
-            fields.push(crate::client::MultipartField::text("description", value));
+            fields
+                .push(::cloudtower_runtime::MultipartField::text("description", value));
         }
         fields
     }
@@ -223,10 +224,10 @@ pub struct Vm {
     pub config: ::std::option::Option<::serde_json::Value>,
     pub typename: ::std::option::Option<::std::string::String>,
 }
-impl crate::codec::Decode for Vm {
+impl ::cloudtower_runtime::codec::Decode for Vm {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 6];
         let mut key = d.first_key("Vm")?;
@@ -279,8 +280,8 @@ impl crate::codec::Decode for Vm {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for Vm {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for Vm {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("id", &self.id);
         e.required_field("name", &self.name);
@@ -306,10 +307,10 @@ impl crate::codec::Encode for Vm {
 pub struct VmConnection {
     pub aggregate: crate::models::NestedAggregateVm,
 }
-impl crate::codec::Decode for VmConnection {
+impl ::cloudtower_runtime::codec::Decode for VmConnection {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmConnection")?;
@@ -328,8 +329,8 @@ impl crate::codec::Decode for VmConnection {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmConnection {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmConnection {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("aggregate", &self.aggregate);
         e.end_object();
@@ -341,7 +342,7 @@ pub struct VmCreationParams {
     pub name: ::std::string::String,
     pub vlan_id: crate::models::VlanId,
     pub cpu_cores: ::std::option::Option<i32>,
-    pub description: crate::Nullable<::std::string::String>,
+    pub description: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub owner: ::std::option::Option<::std::string::String>,
     pub nics: ::std::option::Option<crate::models::VmNicParamsList>,
     pub status: ::std::option::Option<crate::models::VmStatusRef>,
@@ -349,10 +350,10 @@ pub struct VmCreationParams {
     pub io_policy: ::std::option::Option<crate::models::VmDiskIoPolicy>,
 }
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmCreationParams {
+impl ::cloudtower_runtime::codec::Decode for VmCreationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 3];
         let mut key = d.first_key("VmCreationParams")?;
@@ -383,8 +384,8 @@ impl crate::codec::Decode for VmCreationParams {
         ::std::result::Result::Ok(out)
     }
 }
-impl crate::codec::Encode for VmCreationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmCreationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("name", &self.name);
         e.required_field("vlan_id", &self.vlan_id);
@@ -438,15 +439,15 @@ impl ::std::fmt::Display for VmDiskIoPolicy {
         f.write_str(self.as_str())
     }
 }
-impl crate::codec::Decode for VmDiskIoPolicy {
+impl ::cloudtower_runtime::codec::Decode for VmDiskIoPolicy {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
-impl crate::codec::Encode for VmDiskIoPolicy {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmDiskIoPolicy {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -454,14 +455,14 @@ impl crate::codec::Encode for VmDiskIoPolicy {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicParams {
     pub vlan_id: crate::models::VlanId,
-    pub mac: crate::Nullable<::std::string::String>,
+    pub mac: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub enabled: ::std::option::Option<bool>,
 }
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmNicParams {
+impl ::cloudtower_runtime::codec::Decode for VmNicParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmNicParams")?;
@@ -481,8 +482,8 @@ impl crate::codec::Decode for VmNicParams {
         ::std::result::Result::Ok(out)
     }
 }
-impl crate::codec::Encode for VmNicParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmNicParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("vlan_id", &self.vlan_id);
         e.field("mac", &self.mac);
@@ -498,10 +499,10 @@ pub struct VmNicsItem {
     pub mac: ::std::string::String,
     pub vlan_id: ::std::option::Option<crate::models::VlanId>,
 }
-impl crate::codec::Decode for VmNicsItem {
+impl ::cloudtower_runtime::codec::Decode for VmNicsItem {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmNicsItem")?;
@@ -521,8 +522,8 @@ impl crate::codec::Decode for VmNicsItem {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmNicsItem {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmNicsItem {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("mac", &self.mac);
         e.field("vlan_id", &self.vlan_id);
@@ -584,15 +585,15 @@ impl ::std::fmt::Display for VmOrderByInput {
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmOrderByInput {
+impl ::cloudtower_runtime::codec::Decode for VmOrderByInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
-impl crate::codec::Encode for VmOrderByInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmOrderByInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -603,10 +604,10 @@ pub struct VmRemoveNicParams {
     pub data: crate::models::VmRemoveNicParamsData,
 }
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmRemoveNicParams {
+impl ::cloudtower_runtime::codec::Decode for VmRemoveNicParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmRemoveNicParams")?;
@@ -628,8 +629,8 @@ impl crate::codec::Decode for VmRemoveNicParams {
         ::std::result::Result::Ok(out)
     }
 }
-impl crate::codec::Encode for VmRemoveNicParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmRemoveNicParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("where", &self.r#where);
         e.required_field("data", &self.data);
@@ -642,10 +643,10 @@ pub struct VmRemoveNicParamsData {
     pub nic_index: ::std::vec::Vec<i32>,
 }
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmRemoveNicParamsData {
+impl ::cloudtower_runtime::codec::Decode for VmRemoveNicParamsData {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 1];
         let mut key = d.first_key("VmRemoveNicParamsData")?;
@@ -663,8 +664,8 @@ impl crate::codec::Decode for VmRemoveNicParamsData {
         ::std::result::Result::Ok(out)
     }
 }
-impl crate::codec::Encode for VmRemoveNicParamsData {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmRemoveNicParamsData {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("nic_index", &self.nic_index);
         e.end_object();
@@ -713,16 +714,16 @@ impl ::std::fmt::Display for VmType {
         f.write_str(self.as_str())
     }
 }
-impl crate::codec::Decode for VmType {
+impl ::cloudtower_runtime::codec::Decode for VmType {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         d.str().map(Self::from_wire)
     }
 }
 #[cfg(feature = "server")]
-impl crate::codec::Encode for VmType {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmType {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.string(self.as_str());
     }
 }
@@ -735,10 +736,10 @@ pub struct VmUpdationParams {
     pub r#where: crate::models::VmWhereInput,
 }
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmUpdationParams {
+impl ::cloudtower_runtime::codec::Decode for VmUpdationParams {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut seen = [false; 2];
         let mut key = d.first_key("VmUpdationParams")?;
@@ -762,8 +763,8 @@ impl crate::codec::Decode for VmUpdationParams {
         ::std::result::Result::Ok(out)
     }
 }
-impl crate::codec::Encode for VmUpdationParams {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmUpdationParams {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.required_field("name", &self.name);
         e.field("vlan_id", &self.vlan_id);
@@ -775,20 +776,26 @@ impl crate::codec::Encode for VmUpdationParams {
 /// Spec: `#/components/schemas/VmWhereInput`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmWhereInput {
-    pub and: crate::Nullable<::std::vec::Vec<crate::models::VmWhereInput>>,
-    pub or: crate::Nullable<::std::vec::Vec<crate::models::VmWhereInput>>,
-    pub not: crate::Nullable<::std::vec::Vec<crate::models::VmWhereInput>>,
-    pub id: crate::Nullable<::std::string::String>,
-    pub id_in: crate::Nullable<::std::vec::Vec<::std::string::String>>,
-    pub name_contains: crate::Nullable<::std::string::String>,
-    pub status: crate::Nullable<crate::models::VmStatus>,
-    pub host: crate::Nullable<crate::Related<crate::models::HostWhereInput>>,
+    pub and: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::VmWhereInput>,
+    >,
+    pub or: ::cloudtower_runtime::Nullable<::std::vec::Vec<crate::models::VmWhereInput>>,
+    pub not: ::cloudtower_runtime::Nullable<
+        ::std::vec::Vec<crate::models::VmWhereInput>,
+    >,
+    pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub id_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<::std::string::String>>,
+    pub name_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
+    pub status: ::cloudtower_runtime::Nullable<crate::models::VmStatus>,
+    pub host: ::cloudtower_runtime::Nullable<
+        ::cloudtower_runtime::Related<crate::models::HostWhereInput>,
+    >,
 }
 #[cfg(feature = "server")]
-impl crate::codec::Decode for VmWhereInput {
+impl ::cloudtower_runtime::codec::Decode for VmWhereInput {
     fn decode(
-        d: &mut crate::codec::Decoder<'_>,
-    ) -> ::std::result::Result<Self, crate::codec::DecodeError> {
+        d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
+    ) -> ::std::result::Result<Self, ::cloudtower_runtime::codec::DecodeError> {
         let mut out = Self::default();
         let mut key = d.first_key("VmWhereInput")?;
         while let ::std::option::Option::Some(k) = key {
@@ -808,8 +815,8 @@ impl crate::codec::Decode for VmWhereInput {
         ::std::result::Result::Ok(out)
     }
 }
-impl crate::codec::Encode for VmWhereInput {
-    fn encode(&self, e: &mut crate::codec::Encoder) {
+impl ::cloudtower_runtime::codec::Encode for VmWhereInput {
+    fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
         e.field("AND", &self.and);
         e.field("OR", &self.or);
@@ -822,7 +829,7 @@ impl crate::codec::Encode for VmWhereInput {
         e.end_object();
     }
 }
-impl crate::Client {
+impl crate::models::Client {
     /// Create virtual machines.
     ///
     /// `POST /v2/api/create-vm` (operation `CreateVm`).
@@ -833,11 +840,11 @@ impl crate::Client {
         body: &[crate::models::VmCreationParams],
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("create-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-vm", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -848,9 +855,12 @@ impl crate::Client {
         &self,
         body: &crate::models::GetVmsRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<::std::vec::Vec<crate::models::Vm>, crate::Error>,
+        Output = ::std::result::Result<
+            ::std::vec::Vec<crate::models::Vm>,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vms", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vms", body).read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -861,9 +871,13 @@ impl crate::Client {
         &self,
         body: &crate::models::GetVmsConnectionRequestBody,
     ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::VmConnection, crate::Error>,
+        Output = ::std::result::Result<
+            crate::models::VmConnection,
+            ::cloudtower_runtime::Error,
+        >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("get-vms-connection", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vms-connection", body)
+            .read();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -876,11 +890,11 @@ impl crate::Client {
         body: &crate::models::VmRemoveNicParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::vec::Vec<crate::WithTask<crate::models::Vm>>,
-            crate::Error,
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("remove-vm-nic", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-nic", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -894,11 +908,13 @@ impl crate::Client {
         body: &crate::models::VmUpdationParams,
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
-            ::std::option::Option<crate::WithTask<::std::vec::Vec<crate::models::Vm>>>,
-            crate::Error,
+            ::std::option::Option<
+                ::cloudtower_runtime::WithTask<::std::vec::Vec<crate::models::Vm>>,
+            >,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::json("update-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vm", body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -913,10 +929,10 @@ impl crate::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<
             ::std::option::Option<::std::vec::Vec<crate::models::Task>>,
-            crate::Error,
+            ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = crate::client::ApiRequest::multipart(
+        let request = ::cloudtower_runtime::ApiRequest::multipart(
             "upload-vm-image",
             body.to_fields(),
         );
@@ -924,8 +940,59 @@ impl crate::Client {
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
 }
-crate::pagination::list_request!(GetVmsRequestBody => Vm, get_vms);
-crate::pagination::count_request!(
-    GetVmsRequestBody => GetVmsConnectionRequestBody, get_vms_connection
-);
-crate::pagination::reread_by_id!(Vm => GetVmsRequestBody, VmWhereInput);
+impl ::cloudtower_runtime::ListRequest for crate::models::GetVmsRequestBody {
+    type Item = crate::models::Vm;
+    fn set_page(
+        &mut self,
+        first: i32,
+        after: ::std::option::Option<::std::string::String>,
+    ) {
+        self.first = ::cloudtower_runtime::Nullable::Value(first);
+        self.after = after
+            .map_or(
+                ::cloudtower_runtime::Nullable::Absent,
+                ::cloudtower_runtime::Nullable::Value,
+            );
+        self.skip = ::cloudtower_runtime::Nullable::Absent;
+        self.before = ::cloudtower_runtime::Nullable::Absent;
+        self.last = ::cloudtower_runtime::Nullable::Absent;
+    }
+    fn cursor(item: &Self::Item) -> &str {
+        &item.id
+    }
+    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+        ::cloudtower_runtime::ApiRequest::json("get-vms", self).read()
+    }
+}
+impl ::cloudtower_runtime::CountRequest for crate::models::GetVmsRequestBody {
+    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+        let counter = crate::models::GetVmsConnectionRequestBody {
+            r#where: ::std::clone::Clone::clone(&self.r#where),
+            ..::std::default::Default::default()
+        };
+        ::cloudtower_runtime::ApiRequest::json("get-vms-connection", &counter).read()
+    }
+    fn count(
+        response: ::cloudtower_runtime::ApiResponse,
+    ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
+        let answer: crate::models::VmConnection = response.decode()?;
+        let count = ::std::option::Option::Some(&answer.aggregate)
+            .map(|value| &value.count)
+            .copied();
+        ::std::result::Result::Ok(
+            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
+        )
+    }
+}
+impl ::cloudtower_runtime::RereadById for crate::models::Vm {
+    type Request = crate::models::GetVmsRequestBody;
+    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+        crate::models::GetVmsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmWhereInput {
+                id_in: ::cloudtower_runtime::Nullable::Value(ids),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        }
+    }
+}

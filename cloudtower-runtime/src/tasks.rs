@@ -1,7 +1,7 @@
 //! Waiting for CloudTower's asynchronous tasks.
 //!
 //! Every mutation answers at once with the affected resources and the id of a task doing the
-//! work. [`Client::wait_tasks`] polls `get-tasks` for many tasks in one request per poll, and
+//! work. [`Client::wait_tasks_as`] (the generated client's `wait_tasks`) polls `get-tasks` for many tasks in one request per poll, and
 //! [`WaitForTasks::wait`] does so straight from a mutation's answer:
 //!
 //! ```no_run
@@ -24,8 +24,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::contract::{TaskClient, TaskModel, TaskState};
 use crate::error::{TaskFailure, TaskFailureKind};
-use crate::models::{GetTasksRequestBody, Task, TaskStatus, TaskWhereInput};
+use crate::pagination::ListRequest;
 use crate::{Client, Error, WithTask};
 
 /// How to wait for tasks.
@@ -74,34 +75,15 @@ impl Default for WaitOptions {
 }
 
 impl Client {
-    /// Waits with the default [`WaitOptions`] until the task succeeds, and returns it.
-    pub async fn wait_task(&self, task_id: &str) -> Result<Task, Error> {
-        self.wait_task_with(task_id, &WaitOptions::default()).await
-    }
-
-    /// Waits until the task succeeds, and returns it.
-    pub async fn wait_task_with(
-        &self,
-        task_id: &str,
-        options: &WaitOptions,
-    ) -> Result<Task, Error> {
-        let mut tasks = self.wait_tasks_with(&[task_id.to_owned()], options).await?;
-        Ok(tasks.remove(0))
-    }
-
-    /// Waits with the default [`WaitOptions`] until every task succeeds; returns them in the
-    /// order of `task_ids`.
-    pub async fn wait_tasks(&self, task_ids: &[String]) -> Result<Vec<Task>, Error> {
-        self.wait_tasks_with(task_ids, &WaitOptions::default())
-            .await
-    }
-
     /// Waits until every task succeeds, polling all unfinished ones in one `get-tasks` request
     /// per poll; returns them in the order of `task_ids`.
     ///
     /// Stops at the first task that fails (or pauses, unless told to wait), with
     /// [`Error::Task`]. Transient errors while polling are retried until the timeout. Dropping
     /// the future stops the polling (the tasks themselves go on in CloudTower).
+    ///
+    /// `T` is the API's task type: the generated client's `wait_tasks_with` calls this with
+    /// it.
     ///
     /// ```no_run
     /// # async fn demo(client: cloudtower_api::Client, ids: Vec<String>) -> Result<(), cloudtower_api::Error> {
@@ -116,38 +98,40 @@ impl Client {
     /// let tasks = client.wait_tasks_with(&ids, &options).await?;
     /// # let _ = tasks; Ok(()) }
     /// ```
-    pub async fn wait_tasks_with(
+    pub async fn wait_tasks_as<T: TaskModel>(
         &self,
         task_ids: &[String],
         options: &WaitOptions,
-    ) -> Result<Vec<Task>, Error> {
+    ) -> Result<Vec<T>, Error> {
         let started = Instant::now();
         let mut delay = options.interval;
-        let mut succeeded: HashMap<&str, Task> = HashMap::new();
+        let mut succeeded: HashMap<&str, T> = HashMap::new();
         // The last state of each unfinished task, and when it was last found.
-        let mut last_seen: HashMap<&str, (Option<Task>, Instant)> = task_ids
+        let mut last_seen: HashMap<&str, (Option<T>, Instant)> = task_ids
             .iter()
             .map(|id| (id.as_str(), (None, started)))
             .collect();
         loop {
             let pending: Vec<String> = last_seen.keys().map(|id| id.to_string()).collect();
-            match self.get_tasks(&tasks_by_id(pending)).await {
+            let request = T::request_for_ids(pending).request();
+            let polled = async { self.execute(request).await?.decode::<Vec<T>>() };
+            match polled.await {
                 Ok(tasks) => {
                     let now = Instant::now();
                     for task in tasks {
-                        let Some((id, _)) = last_seen.get_key_value(task.id.as_str()) else {
+                        let Some((id, _)) = last_seen.get_key_value(task.id()) else {
                             continue;
                         };
                         let id = *id;
-                        match task.status {
-                            TaskStatus::Successed => {
+                        match task.state() {
+                            TaskState::Succeeded => {
                                 last_seen.remove(id);
                                 succeeded.insert(id, task);
                             }
-                            TaskStatus::Failed => {
+                            TaskState::Failed => {
                                 return Err(failure(TaskFailureKind::Failed, id, Some(task)))
                             }
-                            TaskStatus::Paused if options.on_paused == OnPaused::Fail => {
+                            TaskState::Paused if options.on_paused == OnPaused::Fail => {
                                 return Err(failure(TaskFailureKind::Paused, id, Some(task)))
                             }
                             _ => {
@@ -187,34 +171,15 @@ impl Client {
     }
 }
 
-fn tasks_by_id(ids: Vec<String>) -> GetTasksRequestBody {
-    GetTasksRequestBody {
-        r#where: TaskWhereInput {
-            id_in: ids.into(),
-            ..Default::default()
-        }
-        .into(),
-        ..Default::default()
-    }
-}
-
-fn failure(kind: TaskFailureKind, task_id: &str, task: Option<Task>) -> Error {
+fn failure<T: TaskModel>(kind: TaskFailureKind, task_id: &str, task: Option<T>) -> Error {
     let mut failure = TaskFailure::new(kind, task_id);
     if let Some(task) = task {
-        failure.status = Some(task.status.as_str().to_owned());
-        failure.progress = Some(task.progress);
-        failure.error_code = task.error_code.clone();
-        failure.error_message = task.error_message.clone();
-        failure.task = Some(Box::new(task));
+        failure.status = Some(task.status().to_owned());
+        failure.progress = task.progress();
+        failure.error_code = task.error_code().map(str::to_owned);
+        failure.error_message = task.error_message().map(str::to_owned);
     }
     Error::Task(Box::new(failure))
-}
-
-impl TaskFailure {
-    /// The task as last seen (absent when it was never found).
-    pub fn task(&self) -> Option<&Task> {
-        self.task_as()
-    }
 }
 
 /// Waits for the tasks of a mutation's answer and gives back its data.
@@ -226,14 +191,17 @@ pub trait WaitForTasks: Sized {
     type Output;
 
     /// Waits with the default [`WaitOptions`].
-    fn wait(self, client: &Client) -> impl Future<Output = Result<Self::Output, Error>> + Send {
+    fn wait<C: TaskClient>(
+        self,
+        client: &C,
+    ) -> impl Future<Output = Result<Self::Output, Error>> + Send {
         self.wait_with(client, WaitOptions::default())
     }
 
     /// Waits with these options.
-    fn wait_with(
+    fn wait_with<C: TaskClient>(
         self,
-        client: &Client,
+        client: &C,
         options: WaitOptions,
     ) -> impl Future<Output = Result<Self::Output, Error>> + Send;
 }
@@ -241,10 +209,14 @@ pub trait WaitForTasks: Sized {
 impl<T: Send> WaitForTasks for Vec<WithTask<T>> {
     type Output = Vec<T>;
 
-    async fn wait_with(self, client: &Client, options: WaitOptions) -> Result<Vec<T>, Error> {
+    async fn wait_with<C: TaskClient>(
+        self,
+        client: &C,
+        options: WaitOptions,
+    ) -> Result<Vec<T>, Error> {
         let ids: Vec<String> = self.iter().filter_map(|w| w.task_id.clone()).collect();
         if !ids.is_empty() {
-            client.wait_tasks_with(&ids, &options).await?;
+            client.wait_for(&ids, &options).await?;
         }
         Ok(self.into_iter().map(|w| w.data).collect())
     }
@@ -253,9 +225,9 @@ impl<T: Send> WaitForTasks for Vec<WithTask<T>> {
 impl<T: Send> WaitForTasks for WithTask<T> {
     type Output = T;
 
-    async fn wait_with(self, client: &Client, options: WaitOptions) -> Result<T, Error> {
+    async fn wait_with<C: TaskClient>(self, client: &C, options: WaitOptions) -> Result<T, Error> {
         if let Some(id) = &self.task_id {
-            client.wait_task_with(id, &options).await?;
+            client.wait_for(std::slice::from_ref(id), &options).await?;
         }
         Ok(self.data)
     }

@@ -1,6 +1,5 @@
 //! The one error type of the SDK.
 
-use std::any::Any;
 use std::fmt;
 
 use crate::codec::DecodeError;
@@ -81,7 +80,8 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn config(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
+    /// A configuration error (helpers outside this crate report bad settings this way).
+    pub fn config(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
         Error::Config {
             message: message.into(),
             source: source.into(),
@@ -267,9 +267,6 @@ pub struct TaskFailure {
     pub progress: Option<f64>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
-    // The last `models::Task` seen; `tasks.rs` gives it back typed. Stored type-erased so
-    // that this module compiles without the generated models.
-    pub(crate) task: Option<Box<dyn AnyDebug>>,
 }
 
 /// How a task wait ended without success.
@@ -308,21 +305,10 @@ impl fmt::Display for TaskFailure {
     }
 }
 
-/// `Any` that can also be printed, for the type-erased task inside [`TaskFailure`].
-pub(crate) trait AnyDebug: Any + fmt::Debug + Send + Sync {
-    fn as_any(&self) -> &dyn Any;
-}
-
-impl<T: Any + fmt::Debug + Send + Sync> AnyDebug for T {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
 impl TaskFailure {
-    /// A failure of `kind` for a task last seen with these details (`task` is the full task
-    /// record, when there is one).
-    pub(crate) fn new(kind: TaskFailureKind, task_id: impl Into<String>) -> Self {
+    /// A failure of `kind` for the task `task_id`; the details of the task as last seen are
+    /// filled in by whoever saw it.
+    pub fn new(kind: TaskFailureKind, task_id: impl Into<String>) -> Self {
         TaskFailure {
             kind,
             task_id: task_id.into(),
@@ -330,13 +316,6 @@ impl TaskFailure {
             progress: None,
             error_code: None,
             error_message: None,
-            task: None,
         }
-    }
-
-    /// The task record as `T`, when it was seen and `T` is its type.
-    pub(crate) fn task_as<T: Any>(&self) -> Option<&T> {
-        // `as_deref` first: `Box<dyn AnyDebug>` is itself `AnyDebug` and would downcast as the box.
-        self.task.as_deref()?.as_any().downcast_ref()
     }
 }

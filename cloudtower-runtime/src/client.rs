@@ -1,10 +1,10 @@
 //! The client and its transport: every generated method ends in [`Client::execute`].
 //!
-//! This module knows nothing of the generated models (the generator's fixture tests compile
-//! it on its own); logging in, task waiting and pagination live in modules of their own and
-//! reach the transport through [`Client::execute`] and the [`Authenticator`] hook.
+//! Logging in, task waiting and pagination live in modules of their own and reach the
+//! transport through [`Client::execute`] and the [`Authenticator`] hook.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -177,10 +177,11 @@ impl RetryPolicy {
     }
 }
 
-/// Configures a [`Client`]; see [`Client::builder`].
+/// Configures a client; see [`Client::builder`]. `C` is the client it builds: this crate's
+/// [`Client`], or the generated client wrapping it.
 #[derive(Debug)]
 #[must_use]
-pub struct ClientBuilder {
+pub struct ClientBuilder<C = Client> {
     endpoint: String,
     language: Option<Language>,
     timeout: Duration,
@@ -191,9 +192,28 @@ pub struct ClientBuilder {
     user_agent: String,
     retry: RetryPolicy,
     authorization: Option<Secret>,
+    client: PhantomData<fn() -> C>,
 }
 
-impl ClientBuilder {
+impl<C> ClientBuilder<C> {
+    /// Starts configuring a client for the tower at `endpoint` (`https://tower.example.com`;
+    /// `/v2/api` is appended unless the endpoint already ends with it).
+    pub fn new(endpoint: impl Into<String>) -> Self {
+        ClientBuilder {
+            endpoint: endpoint.into(),
+            language: None,
+            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            proxy: None,
+            root_certificates: Vec::new(),
+            accept_invalid_certs: false,
+            user_agent: concat!("cloudtower-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
+            retry: RetryPolicy::default(),
+            authorization: None,
+            client: PhantomData,
+        }
+    }
+
     /// The `content-language` sent with every call (CloudTower's default when unset).
     pub fn content_language(mut self, language: Language) -> Self {
         self.language = Some(language);
@@ -259,7 +279,14 @@ impl ClientBuilder {
     }
 
     /// Builds the client; fails on an unusable endpoint, proxy or certificate.
-    pub fn build(self) -> Result<Client, Error> {
+    pub fn build(self) -> Result<C, Error>
+    where
+        C: From<Client>,
+    {
+        self.build_runtime().map(C::from)
+    }
+
+    fn build_runtime(self) -> Result<Client, Error> {
         let trimmed = self.endpoint.trim_end_matches('/');
         let base_url = if trimmed.ends_with("/v2/api") {
             trimmed.to_owned()
@@ -322,18 +349,7 @@ impl Client {
     /// Starts configuring a client for the tower at `endpoint` (`https://tower.example.com`;
     /// `/v2/api` is appended unless the endpoint already ends with it).
     pub fn builder(endpoint: impl Into<String>) -> ClientBuilder {
-        ClientBuilder {
-            endpoint: endpoint.into(),
-            language: None,
-            timeout: Duration::from_secs(60),
-            connect_timeout: Duration::from_secs(10),
-            proxy: None,
-            root_certificates: Vec::new(),
-            accept_invalid_certs: false,
-            user_agent: concat!("cloudtower-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
-            retry: RetryPolicy::default(),
-            authorization: None,
-        }
+        ClientBuilder::new(endpoint)
     }
 
     /// A client with the default settings for the tower at `endpoint`.
@@ -541,6 +557,8 @@ pub struct ApiRequest {
     body: RequestBody,
     // Sent without credentials (the spec's `security: []`: login, version).
     anonymous: bool,
+    // Changes nothing on the tower, so it may be sent again after a transient failure.
+    read: bool,
 }
 
 // Kept in a form that can be sent again (retries, the call after a re-login).
@@ -557,6 +575,7 @@ impl ApiRequest {
         ApiRequest {
             operation,
             anonymous: false,
+            read: false,
             body: RequestBody::Json(codec::encode(body).into()),
         }
     }
@@ -566,6 +585,7 @@ impl ApiRequest {
         ApiRequest {
             operation,
             anonymous: false,
+            read: false,
             body: RequestBody::Empty,
         }
     }
@@ -575,6 +595,7 @@ impl ApiRequest {
         ApiRequest {
             operation,
             anonymous: false,
+            read: false,
             body: RequestBody::Get(query),
         }
     }
@@ -584,6 +605,7 @@ impl ApiRequest {
         ApiRequest {
             operation,
             anonymous: false,
+            read: false,
             body: RequestBody::Multipart(fields),
         }
     }
@@ -595,9 +617,21 @@ impl ApiRequest {
         self
     }
 
-    /// Reads may be retried: `get-*` operations and HTTP GETs change nothing on the tower.
-    fn is_read(&self) -> bool {
-        self.operation.starts_with("get-") || matches!(self.body, RequestBody::Get(_))
+    /// Marks the request as a read, which changes nothing on the tower and so may be sent
+    /// again after a transient failure. The generator decides which operations are reads.
+    pub fn read(mut self) -> Self {
+        self.read = true;
+        self
+    }
+
+    /// Whether the request may be retried (see [`read`](Self::read)).
+    pub fn is_read(&self) -> bool {
+        self.read
+    }
+
+    /// The operation's path under `/v2/api/` (`get-vms`).
+    pub fn operation(&self) -> &'static str {
+        self.operation
     }
 
     fn build(&self, http: &reqwest::Client, base_url: &str) -> reqwest::RequestBuilder {

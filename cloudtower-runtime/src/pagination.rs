@@ -37,28 +37,31 @@
 
 use std::collections::HashMap;
 
-use futures_util::future::BoxFuture;
 use futures_util::{stream, Stream, TryStreamExt};
 
+use crate::client::{ApiRequest, ApiResponse};
+use crate::codec::Decode;
 use crate::{Client, Error};
 
 /// A `get-*` request body that pages with `first` + `after` (an item id), over items that
-/// have an `id`. Implemented for every such operation of the API.
+/// have an `id`. Generated for every such operation of the API.
 pub trait ListRequest: Clone + Send + Sync + 'static {
-    type Item: Send + 'static;
+    type Item: Decode + Send + 'static;
     /// Asks for `first` items after the one with id `after`; clears the other paging fields.
     fn set_page(&mut self, first: i32, after: Option<String>);
     /// The id of `item`, the cursor for the next page.
     fn cursor(item: &Self::Item) -> &str;
-    /// Sends the request.
-    fn fetch(client: &Client, request: Self) -> BoxFuture<'static, Result<Vec<Self::Item>, Error>>;
+    /// The list operation's request with this body.
+    fn request(&self) -> ApiRequest;
 }
 
 /// A list request whose `where` can be counted by the module's `*-connection` operation
-/// (`GetVms` → `GetVmsConnection`). Implemented for every such pair of the API.
+/// (`GetVms` → `GetVmsConnection`). Generated for every such pair of the API.
 pub trait CountRequest: ListRequest {
-    /// Sends the count request for `request`'s `where` (its paging and order play no part).
-    fn count(client: &Client, request: &Self) -> BoxFuture<'static, Result<u64, Error>>;
+    /// The count request for this request's `where` (its paging and order play no part).
+    fn count_request(&self) -> ApiRequest;
+    /// The count in the connection operation's answer.
+    fn count(response: ApiResponse) -> Result<u64, Error>;
 }
 
 /// A resource that a list operation can read again by id (`where: {id_in: [...]}`).
@@ -90,7 +93,7 @@ impl Client {
 
     /// How many items the request's `where` matches, in one `*-connection` request.
     pub async fn count<R: CountRequest>(&self, request: &R) -> Result<u64, Error> {
-        R::count(self, request).await
+        R::count(self.execute(request.count_request()).await?)
     }
 
     /// Reads `resources` again by id, in pages of 100 ids, and returns their current state in
@@ -136,7 +139,7 @@ impl<R: ListRequest> Paginator<R> {
                     return Ok(None);
                 };
                 request.set_page(page_size, after.clone());
-                let page = R::fetch(&client, request).await?;
+                let page: Vec<R::Item> = client.execute(request.request()).await?.decode()?;
                 let next = match page.last() {
                     // A server that ignores `after` would repeat the same page forever.
                     Some(last) if page.len() >= page_size as usize => {
@@ -162,78 +165,3 @@ impl<R: ListRequest> Paginator<R> {
         self.pages().try_concat().await
     }
 }
-
-/// Implements [`ListRequest`]; the generated code invokes it for every list operation (a
-/// `get-*` body with the paging fields, over items with an `id`), behind its feature.
-macro_rules! list_request {
-    ($request:ident => $item:ident, $method:ident) => {
-        impl $crate::pagination::ListRequest for crate::models::$request {
-            type Item = crate::models::$item;
-            fn set_page(&mut self, first: i32, after: Option<String>) {
-                self.first = first.into();
-                self.after = after.map_or(crate::Nullable::Absent, crate::Nullable::Value);
-                self.skip = crate::Nullable::Absent;
-                self.before = crate::Nullable::Absent;
-                self.last = crate::Nullable::Absent;
-            }
-            fn cursor(item: &Self::Item) -> &str {
-                &item.id
-            }
-            fn fetch(
-                client: &$crate::Client,
-                request: Self,
-            ) -> ::futures_util::future::BoxFuture<'static, Result<Vec<Self::Item>, $crate::Error>>
-            {
-                Box::pin(client.$method(&request))
-            }
-        }
-    };
-}
-pub(crate) use list_request;
-
-/// Implements [`CountRequest`] for a list request, with the connection operation's body and
-/// method; the generated code invokes it next to [`list_request!`]. Unused when no enabled
-/// module has a counted list operation (`default-features = false` alone).
-#[allow(unused_macros)]
-macro_rules! count_request {
-    ($request:ident => $count_request:ident, $count_method:ident) => {
-        impl $crate::pagination::CountRequest for crate::models::$request {
-            fn count(
-                client: &$crate::Client,
-                request: &Self,
-            ) -> ::futures_util::future::BoxFuture<'static, Result<u64, $crate::Error>> {
-                let counter = crate::models::$count_request {
-                    r#where: request.r#where.clone(),
-                    ..::std::default::Default::default()
-                };
-                let answer = client.$count_method(&counter);
-                // A count is never negative; the spec's type is a signed int32.
-                Box::pin(
-                    async move { Ok(u64::try_from(answer.await?.aggregate.count).unwrap_or(0)) },
-                )
-            }
-        }
-    };
-}
-#[allow(unused_imports)]
-pub(crate) use count_request;
-
-/// Implements [`RereadById`] for a list operation's item, with the operation's body and its
-/// filter type; the generated code invokes it next to [`list_request!`].
-macro_rules! reread_by_id {
-    ($item:ident => $request:ident, $filter:ident) => {
-        impl $crate::pagination::RereadById for crate::models::$item {
-            type Request = crate::models::$request;
-            fn request_for_ids(ids: Vec<String>) -> Self::Request {
-                crate::models::$request {
-                    r#where: crate::Nullable::Value(crate::models::$filter {
-                        id_in: crate::Nullable::Value(ids),
-                        ..::std::default::Default::default()
-                    }),
-                    ..::std::default::Default::default()
-                }
-            }
-        }
-    };
-}
-pub(crate) use reread_by_id;

@@ -1,0 +1,47 @@
+//! The hand-written runtime of [`cloudtower-api`](https://docs.rs/cloudtower-api): the client
+//! and its transport, authentication, task waits, pagination, errors and the JSON codec.
+//!
+//! # The contract with generated code
+//!
+//! CloudTower fleets run many versions at once, and each version's crate is generated from
+//! that version's spec. This crate is the part that stays the same: it names **no generated
+//! type, field or variant**. That is checked by the compiler, since this crate cannot see the
+//! generated code at all. The generated code plugs in through these traits, which the
+//! generator implements from what the spec says:
+//!
+//! | trait | implemented for | what the runtime does with it |
+//! |---|---|---|
+//! | [`codec::Decode`], [`codec::Encode`] | every generated type, in the direction it is used | decode answers, encode requests |
+//! | [`LoginRequest`] | the `login` operation's body | [`Client::sign_in_with`]: log in and again after a 401 |
+//! | [`TaskModel`] | the `get-tasks` item | [`Client::wait_tasks_as`], [`WaitForTasks`] |
+//! | [`ListRequest`] | every list operation's body (`first`/`after` paging, items with an `id`) | [`Client::paginate`] |
+//! | [`CountRequest`] | list bodies whose module has a `*-connection` operation | [`Client::count`] |
+//! | [`RereadById`] | one list item type per resource | [`Client::reread`] |
+//! | [`TaskClient`] | the generated client | [`WaitForTasks::wait`] on any mutation's answer |
+//!
+//! Every request the generated methods send is an [`ApiRequest`] that says whether the
+//! operation is a read ([`ApiRequest::is_read`]: only reads are retried) and whether it is
+//! sent without credentials. The generated code reaches this crate only through one table of
+//! paths in the generator (`codegen/src/runtime.rs`), so a runtime item is renamed in one
+//! place. Helpers built on operations that a spec may lack (VNC, uploads, watching changes)
+//! live in `cloudtower-api` behind cfg macros that the generator emits only when the spec has
+//! those operations: an older spec compiles them out instead of breaking them.
+
+pub mod auth;
+pub mod client;
+pub mod codec;
+pub mod contract;
+pub mod error;
+pub mod pagination;
+pub mod tasks;
+
+pub use auth::PasswordLogin;
+pub use client::{
+    ApiRequest, ApiResponse, Authenticator, Client, ClientBuilder, FilePart, Language,
+    MultipartField, RetryPolicy, Secret,
+};
+pub use codec::{Nullable, Related, WithTask};
+pub use contract::{LoginRequest, OperationInfo, TaskClient, TaskModel, TaskState};
+pub use error::{Error, ErrorBody, RawBody, TaskFailure, TaskFailureKind};
+pub use pagination::{CountRequest, ListRequest, Paginator, RereadById};
+pub use tasks::{OnPaused, WaitForTasks, WaitOptions};

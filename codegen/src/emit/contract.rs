@@ -1,0 +1,594 @@
+//! The generated side of the runtime contract: the client type, and the runtime traits
+//! implemented for the types the spec gives the operations the runtime's workflows use
+//! (login, task polling, pagination, counts, re-reads), plus the `cfg_<helper>!` macros.
+//!
+//! Everything here reads field shapes from the IR, so a spec version that reshapes a field
+//! (required in one, optional in another) still gets code that compiles; one that lacks what
+//! a workflow needs gets no impl, and the workflow is compiled out.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::{feature_name, ident, type_tokens, Gates};
+use crate::ir::{Api, Body, Field, Operation, Presence, TypeRef};
+#[allow(clippy::enum_glob_use)]
+use crate::runtime::RuntimeType::*;
+use crate::runtime::{self, HELPERS, LOGIN_OPERATION, TASKS_OPERATION, TASK_STATES};
+
+/// `value` as the field holds it.
+fn wrap(field: &Field, value: TokenStream) -> TokenStream {
+    match field.repr {
+        Presence::Plain => value,
+        Presence::Optional | Presence::RequiredNullable => {
+            quote!(::std::option::Option::Some(#value))
+        }
+        Presence::Nullable => quote!(#Nullable::Value(#value)),
+    }
+}
+
+/// The field left unset (a required field gets its type's default).
+fn unset(field: &Field) -> TokenStream {
+    match field.repr {
+        Presence::Plain => quote!(::std::default::Default::default()),
+        Presence::Optional | Presence::RequiredNullable => quote!(::std::option::Option::None),
+        Presence::Nullable => quote!(#Nullable::Absent),
+    }
+}
+
+/// `Option<&T>` of the field of `owner` (an expression of the struct).
+fn read(owner: TokenStream, field: &Field) -> TokenStream {
+    let name = ident(&field.name);
+    match field.repr {
+        Presence::Plain => quote!(::std::option::Option::Some(&#owner.#name)),
+        Presence::Optional | Presence::RequiredNullable => quote!(#owner.#name.as_ref()),
+        Presence::Nullable => quote!(#owner.#name.as_option()),
+    }
+}
+
+/// `Option<&T>` at the end of `steps`, field by field from `root`.
+fn read_path(root: TokenStream, steps: &[(Presence, TokenStream)]) -> TokenStream {
+    let Some(((repr, first), rest)) = steps.split_first() else {
+        return quote!(::std::option::Option::Some(&#root));
+    };
+    let mut path = match repr {
+        Presence::Plain => quote!(::std::option::Option::Some(&#root.#first)),
+        Presence::Optional | Presence::RequiredNullable => quote!(#root.#first.as_ref()),
+        Presence::Nullable => quote!(#root.#first.as_option()),
+    };
+    for (repr, name) in rest {
+        path = match repr {
+            Presence::Plain => quote!(#path.map(|value| &value.#name)),
+            Presence::Optional | Presence::RequiredNullable => {
+                quote!(#path.and_then(|value| value.#name.as_ref()))
+            }
+            Presence::Nullable => quote!(#path.and_then(|value| value.#name.as_option())),
+        };
+    }
+    path
+}
+
+fn step(field: &Field) -> (Presence, TokenStream) {
+    let name = ident(&field.name);
+    (field.repr, quote!(#name))
+}
+
+fn field<'a>(api: &'a Api, ty: &str, wire: &str) -> Option<&'a Field> {
+    api.struct_fields(ty)?
+        .iter()
+        .find(|f| f.wire_name == wire && !f.in_cycle)
+}
+
+fn is_text(api: &Api, ty: &TypeRef) -> bool {
+    match ty {
+        TypeRef::String => true,
+        TypeRef::Named(name) => api
+            .type_named(name)
+            .is_some_and(|t| matches!(t.kind, crate::ir::TypeKind::Enum { .. })),
+        _ => false,
+    }
+}
+
+fn is_integer(ty: &TypeRef) -> bool {
+    matches!(ty, TypeRef::I32 | TypeRef::I64)
+}
+
+fn is_number(ty: &TypeRef) -> bool {
+    // Those `f64::from` takes.
+    matches!(ty, TypeRef::I32 | TypeRef::F32 | TypeRef::F64)
+}
+
+fn operation_at<'a>(api: &'a Api, path: &str) -> Option<&'a Operation> {
+    api.operations.iter().find(|o| o.path == path)
+}
+
+/// The request of `operation` with `body` (an expression of a reference to its JSON body).
+pub(super) fn request(operation: &Operation, body: TokenStream) -> TokenStream {
+    let path = &operation.path;
+    let mut request = quote!(#ApiRequest::json(#path, #body));
+    if runtime::is_read(
+        &operation.path,
+        operation.http_method == crate::ir::HttpMethod::Get,
+    ) {
+        request = quote!(#request.read());
+    }
+    if !operation.authenticated {
+        request = quote!(#request.anonymous());
+    }
+    request
+}
+
+/// `ListRequest`, and where the spec allows, `CountRequest` and `RereadById`, for a list
+/// operation.
+pub(super) fn list_impls(api: &Api, operation: &Operation, gates: &Gates) -> Option<TokenStream> {
+    let item_name = operation.pages_over.as_deref()?;
+    let Body::Json(TypeRef::Named(body_name)) = &operation.body else {
+        return None;
+    };
+    let id = field(api, item_name, "id").filter(|f| f.ty == TypeRef::String)?;
+    let first = field(api, body_name, "first").filter(|f| f.ty == TypeRef::I32)?;
+    let after = field(api, body_name, "after").filter(|f| f.ty == TypeRef::String)?;
+    let (item, body) = (ident(item_name), ident(body_name));
+    let gate = gates.for_operation(operation);
+    let first_name = ident(&first.name);
+    let set_first = wrap(first, quote!(first));
+    let after_name = ident(&after.name);
+    let set_after = match after.repr {
+        Presence::Plain => quote!(after.unwrap_or_default()),
+        Presence::Optional | Presence::RequiredNullable => quote!(after),
+        Presence::Nullable => quote!(after.map_or(#Nullable::Absent, #Nullable::Value)),
+    };
+    let cleared = ["skip", "before", "last"]
+        .iter()
+        .filter_map(|wire| field(api, body_name, wire))
+        .map(|f| {
+            let name = ident(&f.name);
+            let value = unset(f);
+            quote!(self.#name = #value;)
+        });
+    let id_name = ident(&id.name);
+    let cursor = match id.repr {
+        Presence::Plain => quote!(&item.#id_name),
+        _ => quote!(item.#id_name.as_deref().unwrap_or_default()),
+    };
+    let list_request = request(operation, quote!(self));
+    let count = count_impl(api, operation, body_name, gates);
+    let reread = operation.rereads_by_id.as_ref().and_then(|filter_name| {
+        let r#where = field(api, body_name, "where")?;
+        let id_in = field(api, filter_name, "id_in")?;
+        let filter = ident(filter_name);
+        let where_name = ident(&r#where.name);
+        let id_in_name = ident(&id_in.name);
+        let ids = wrap(id_in, quote!(ids));
+        let filter_value = wrap(
+            r#where,
+            quote!(crate::models::#filter { #id_in_name: #ids, ..::std::default::Default::default() }),
+        );
+        Some(quote! {
+            #gate
+            impl #RereadById for crate::models::#item {
+                type Request = crate::models::#body;
+                fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+                    crate::models::#body {
+                        #where_name: #filter_value,
+                        ..::std::default::Default::default()
+                    }
+                }
+            }
+        })
+    });
+    Some(quote! {
+        #gate
+        impl #ListRequest for crate::models::#body {
+            type Item = crate::models::#item;
+            fn set_page(&mut self, first: i32, after: ::std::option::Option<::std::string::String>) {
+                self.#first_name = #set_first;
+                self.#after_name = #set_after;
+                #(#cleared)*
+            }
+            fn cursor(item: &Self::Item) -> &str {
+                #cursor
+            }
+            fn request(&self) -> #ApiRequest {
+                #list_request
+            }
+        }
+        #count
+        #reread
+    })
+}
+
+/// `CountRequest` through the `*-connection` operation answering `{aggregate: {count}}`.
+fn count_impl(
+    api: &Api,
+    operation: &Operation,
+    body_name: &str,
+    gates: &Gates,
+) -> Option<TokenStream> {
+    let counter = operation_at(api, operation.counted_by.as_deref()?)?;
+    let Body::Json(TypeRef::Named(count_body_name)) = &counter.body else {
+        return None;
+    };
+    let Some(TypeRef::Named(answer_name)) = &counter.response else {
+        return None;
+    };
+    let list_where = field(api, body_name, "where")?;
+    let count_where = field(api, count_body_name.as_str(), "where")?;
+    if (&list_where.ty, list_where.repr) != (&count_where.ty, count_where.repr) {
+        return None;
+    }
+    let aggregate = field(api, answer_name.as_str(), "aggregate")?;
+    let count = field(api, aggregate.ty.named()?, "count").filter(|f| is_integer(&f.ty))?;
+    let gate = gates.for_operation(operation);
+    // Also the counter's gate where it differs: `get-tasks` is always on,
+    // `get-tasks-connection` is not.
+    let count_gate = Some(gates.for_operation(counter))
+        .filter(|count_gate| count_gate.to_string() != gate.to_string());
+    let (body, count_body, answer) = (
+        ident(body_name),
+        ident(count_body_name.as_str()),
+        ident(answer_name.as_str()),
+    );
+    let where_name = ident(&count_where.name);
+    let count_request = request(counter, quote!(&counter));
+    let count_value = read_path(quote!(answer), &[step(aggregate), step(count)]);
+    Some(quote! {
+        #gate
+        #count_gate
+        impl #CountRequest for crate::models::#body {
+            fn count_request(&self) -> #ApiRequest {
+                let counter = crate::models::#count_body {
+                    #where_name: ::std::clone::Clone::clone(&self.#where_name),
+                    ..::std::default::Default::default()
+                };
+                #count_request
+            }
+            fn count(response: #ApiResponse) -> ::std::result::Result<u64, #Error> {
+                let answer: crate::models::#answer = response.decode()?;
+                let count = #count_value.copied();
+                // A count is never negative; the spec's type is signed.
+                ::std::result::Result::Ok(count.map_or(0, |count| u64::try_from(count).unwrap_or(0)))
+            }
+        }
+    })
+}
+
+/// The task type of `get-tasks`, when it has what a task wait reads and can be re-read by id.
+fn task_type(api: &Api) -> Option<&str> {
+    let tasks = operation_at(api, TASKS_OPERATION)?;
+    tasks.rereads_by_id.as_ref()?;
+    let task = tasks.pages_over.as_deref()?;
+    field(api, task, "id").filter(|f| f.ty == TypeRef::String)?;
+    field(api, task, "status").filter(|f| is_text(api, &f.ty))?;
+    Some(task)
+}
+
+/// `TaskModel` for the task type of `get-tasks`.
+fn task_model(api: &Api, gates: &Gates) -> Option<TokenStream> {
+    let task_name = task_type(api)?;
+    let gate = gates.for_operation(operation_at(api, TASKS_OPERATION)?);
+    let task = ident(task_name);
+    let id = read(quote!(self), field(api, task_name, "id")?);
+    let status = read(quote!(self), field(api, task_name, "status")?);
+    let text = |wire: &str| match field(api, task_name, wire).filter(|f| is_text(api, &f.ty)) {
+        Some(f) if f.ty == TypeRef::String && f.repr == Presence::Optional => {
+            let name = ident(&f.name);
+            quote!(self.#name.as_deref())
+        }
+        Some(f) => {
+            let value = read(quote!(self), f);
+            quote!(#value.map(|value| value.as_str()))
+        }
+        None => quote!(::std::option::Option::None),
+    };
+    let (error_code, error_message) = (text("error_code"), text("error_message"));
+    let progress = match field(api, task_name, "progress").filter(|f| is_number(&f.ty)) {
+        Some(f) if f.ty == TypeRef::F64 => {
+            let value = read(quote!(self), f);
+            quote!(#value.copied())
+        }
+        Some(f) => {
+            let value = read(quote!(self), f);
+            quote!(#value.map(|progress| f64::from(*progress)))
+        }
+        None => quote!(::std::option::Option::None),
+    };
+    let states = TASK_STATES.iter().map(|(wire, state)| {
+        let state = state.tokens();
+        quote!(#wire => #state,)
+    });
+    Some(quote! {
+        #gate
+        impl #TaskModel for crate::models::#task {
+            fn id(&self) -> &str {
+                #id.map(|id| id.as_str()).unwrap_or_default()
+            }
+            fn state(&self) -> #TaskState {
+                match #TaskModel::status(self) {
+                    #(#states)*
+                    _ => #TaskState::Running,
+                }
+            }
+            fn status(&self) -> &str {
+                #status.map(|status| status.as_str()).unwrap_or_default()
+            }
+            fn progress(&self) -> ::std::option::Option<f64> {
+                #progress
+            }
+            fn error_code(&self) -> ::std::option::Option<&str> {
+                #error_code
+            }
+            fn error_message(&self) -> ::std::option::Option<&str> {
+                #error_message
+            }
+        }
+    })
+}
+
+/// Where the login answer keeps the token: through `WithTask`'s `data` and objects' `data`
+/// down to a string `token`.
+fn token_path(api: &Api, answer: &TypeRef) -> Option<Vec<(Presence, TokenStream)>> {
+    match answer {
+        TypeRef::WithTask(inner) => {
+            let mut path = vec![(Presence::Plain, quote!(data))];
+            path.extend(token_path(api, inner)?);
+            Some(path)
+        }
+        TypeRef::Named(name) => {
+            if let Some(token) = field(api, name, "token").filter(|f| f.ty == TypeRef::String) {
+                return Some(vec![step(token)]);
+            }
+            let data = field(api, name, "data")?;
+            let mut path = vec![step(data)];
+            path.extend(token_path(api, &data.ty)?);
+            Some(path)
+        }
+        _ => None,
+    }
+}
+
+/// The login body type, when the spec's login takes a username and a password and answers
+/// with a token.
+fn login_body(api: &Api) -> Option<(&Operation, &str)> {
+    let login = operation_at(api, LOGIN_OPERATION)?;
+    let Body::Json(TypeRef::Named(body)) = &login.body else {
+        return None;
+    };
+    for wire in ["username", "password"] {
+        field(api, body, wire).filter(|f| f.ty == TypeRef::String)?;
+    }
+    token_path(api, login.response.as_ref()?)?;
+    Some((login, body))
+}
+
+/// `LoginRequest` for the login body: the credentials in the fields this spec has.
+fn login_request(api: &Api, gates: &Gates) -> Option<TokenStream> {
+    let (login, body_name) = login_body(api)?;
+    let answer = type_tokens(login.response.as_ref()?);
+    let token = read_path(quote!(answer), &token_path(api, login.response.as_ref()?)?);
+    let gate = gates.for_operation(login);
+    let fields = api.struct_fields(body_name)?;
+    let mut checks = Vec::new();
+    let mut values = Vec::new();
+    let mut rest_defaulted = false;
+    for f in fields {
+        let name = ident(&f.name);
+        let value = match f.wire_name.as_str() {
+            "username" => wrap(f, quote!(::std::string::String::from(login.username()))),
+            "password" => wrap(
+                f,
+                quote!(::std::string::String::from(login.password().expose())),
+            ),
+            option @ ("source" | "auth_config_id" | "mfa_type") => {
+                let getter = ident(&format!("{option}_value"));
+                let from_wire = match &f.ty {
+                    TypeRef::String => quote!(::std::string::String::from(value)),
+                    TypeRef::Named(enum_name) if is_text(api, &f.ty) => {
+                        let enum_name = ident(enum_name);
+                        quote!(crate::models::#enum_name::from_wire(value))
+                    }
+                    _ => {
+                        rest_defaulted = true;
+                        continue;
+                    }
+                };
+                let set = wrap(f, from_wire);
+                let default = match (option, f.repr) {
+                    // Older specs require `source`: a local user unless told otherwise.
+                    ("source", Presence::Plain) => {
+                        quote!({ let value = "LOCAL"; #set })
+                    }
+                    _ => unset(f),
+                };
+                quote!(match login.#getter() { ::std::option::Option::Some(value) => #set, ::std::option::Option::None => #default })
+            }
+            _ => {
+                rest_defaulted = true;
+                continue;
+            }
+        };
+        values.push(quote!(#name: #value,));
+    }
+    let rest = rest_defaulted.then(|| quote!(..::std::default::Default::default()));
+    for option in ["source", "auth_config_id", "mfa_type"] {
+        if !fields.iter().any(|f| f.wire_name == option) {
+            let getter = ident(&format!("{option}_value"));
+            let reason = format!("this CloudTower version's login has no `{option}`");
+            checks.push(quote! {
+                if login.#getter().is_some() {
+                    return ::std::result::Result::Err(#PasswordLogin::unsupported(#reason));
+                }
+            });
+        }
+    }
+    let body = ident(body_name);
+    let login_request = request(login, quote!(&body));
+    Some(quote! {
+        #gate
+        impl #LoginRequest for crate::models::#body {
+            fn request(login: &#PasswordLogin) -> ::std::result::Result<#ApiRequest, #Error> {
+                #(#checks)*
+                let body = crate::models::#body {
+                    #(#values)*
+                    #rest
+                };
+                ::std::result::Result::Ok(#login_request)
+            }
+            fn token(response: #ApiResponse) -> ::std::result::Result<#Secret, #Error> {
+                let answer: #answer = response.decode()?;
+                match #token {
+                    ::std::option::Option::Some(token) => ::std::result::Result::Ok(#Secret::new(::std::clone::Clone::clone(token))),
+                    ::std::option::Option::None => ::std::result::Result::Err(#Error::Unsupported {
+                        operation: "login",
+                        reason: "the answer holds no token",
+                    }),
+                }
+            }
+        }
+    })
+}
+
+/// The client type: the runtime's client with one method per operation, plus `sign_in` and
+/// the task waits where the spec has what they need.
+fn client(api: &Api) -> TokenStream {
+    let sign_in = login_body(api).map(|(_, body)| {
+        let body = ident(body);
+        quote! {
+            /// Logs in, sends the token with every later call, and keeps the credentials to
+            /// log in again (once, shared by concurrent calls) when a call answers 401.
+            pub async fn sign_in(&self, login: #PasswordLogin) -> ::std::result::Result<(), #Error> {
+                self.0.sign_in_with::<crate::models::#body>(login).await
+            }
+        }
+    });
+    let tasks = task_type(api).map(|task| {
+        let task = ident(task);
+        quote! {
+            /// Waits with the default options until the task succeeds, and returns it.
+            pub async fn wait_task(&self, task_id: &str) -> ::std::result::Result<crate::models::#task, #Error> {
+                self.wait_task_with(task_id, &::std::default::Default::default()).await
+            }
+            /// Waits until the task succeeds, and returns it.
+            pub async fn wait_task_with(&self, task_id: &str, options: &#WaitOptions) -> ::std::result::Result<crate::models::#task, #Error> {
+                let mut tasks = self.wait_tasks_with(&[::std::string::String::from(task_id)], options).await?;
+                tasks.pop().ok_or_else(|| #Error::Unsupported { operation: "get-tasks", reason: "the wait returned no task" })
+            }
+            /// Waits with the default options until every task succeeds; returns them in
+            /// the order of `task_ids`.
+            pub async fn wait_tasks(&self, task_ids: &[::std::string::String]) -> ::std::result::Result<::std::vec::Vec<crate::models::#task>, #Error> {
+                self.wait_tasks_with(task_ids, &::std::default::Default::default()).await
+            }
+            /// Waits until every task succeeds, polling all unfinished ones in one
+            /// `get-tasks` request per poll; returns them in the order of `task_ids` (the
+            /// runtime's `Client::wait_tasks_as`).
+            pub async fn wait_tasks_with(&self, task_ids: &[::std::string::String], options: &#WaitOptions) -> ::std::result::Result<::std::vec::Vec<crate::models::#task>, #Error> {
+                self.0.wait_tasks_as::<crate::models::#task>(task_ids, options).await
+            }
+        }
+    });
+    let task_client = task_type(api).map(|task| {
+        let task = ident(task);
+        quote! {
+            impl #TaskClient for Client {
+                type Task = crate::models::#task;
+                fn runtime(&self) -> &#Client {
+                    &self.0
+                }
+            }
+        }
+    });
+    quote! {
+        /// A CloudTower API client: one method per operation of the spec, on top of the
+        /// runtime's client (connection pool, session, retries, pagination, task waits), which
+        /// it dereferences to. Cheap to clone; clones share the connections and the session.
+        #[derive(Clone, Debug)]
+        pub struct Client(#Client);
+
+        impl Client {
+            /// Starts configuring a client for the tower at `endpoint`
+            /// (`https://tower.example.com`; `/v2/api` is appended).
+            pub fn builder(endpoint: impl ::std::convert::Into<::std::string::String>) -> #ClientBuilder<Self> {
+                #ClientBuilder::new(endpoint)
+            }
+            /// A client with the default settings for the tower at `endpoint`.
+            pub fn new(endpoint: &str) -> ::std::result::Result<Self, #Error> {
+                Self::builder(endpoint).build()
+            }
+            /// The same client (same session and connections) sending `content-language:
+            /// language`.
+            #[must_use]
+            pub fn with_language(&self, language: #Language) -> Self {
+                Client(self.0.with_language(language))
+            }
+            #sign_in
+            #tasks
+        }
+
+        impl ::std::convert::From<#Client> for Client {
+            fn from(client: #Client) -> Self {
+                Client(client)
+            }
+        }
+
+        impl ::std::ops::Deref for Client {
+            type Target = #Client;
+            fn deref(&self) -> &#Client {
+                &self.0
+            }
+        }
+
+        #task_client
+    }
+}
+
+/// `cfg_<helper>!` for every helper of [`HELPERS`]: its items under the features of the
+/// operations it needs, or nothing when the spec lacks one of them.
+fn helper_macros(api: &Api, gates: &Gates) -> TokenStream {
+    let macros = HELPERS.iter().map(|helper| {
+        let name = ident(&format!("cfg_{}", helper.name));
+        let needed: Option<Vec<&Operation>> = helper
+            .operations
+            .iter()
+            .map(|path| operation_at(api, path))
+            .collect();
+        let expansion = needed.map(|operations| {
+            let features: BTreeSet<String> = operations
+                .iter()
+                .filter(|o| gates.enabled && !o.always_on)
+                .map(|o| feature_name(&o.module))
+                .collect();
+            let features = features.iter();
+            quote!($( #[cfg(all(#(feature = #features),*))] $item )*)
+        });
+        let doc = format!(
+            "Keeps its items when the spec has what the `{}` helper needs ({}).",
+            helper.name,
+            helper.operations.join(", ")
+        );
+        quote! {
+            #[doc = #doc]
+            #[allow(unused_macros)]
+            macro_rules! #name {
+                ($($item:item)*) => { #expansion };
+            }
+            #[allow(unused_imports)]
+            pub(crate) use #name;
+        }
+    });
+    quote!(#(#macros)*)
+}
+
+/// What `mod.rs` holds of the contract.
+pub(super) fn module_items(api: &Api, gates: &Gates) -> TokenStream {
+    let client = client(api);
+    let login = login_request(api, gates);
+    let tasks = task_model(api, gates);
+    let helpers = helper_macros(api, gates);
+    quote! {
+        #client
+        #login
+        #tasks
+        #helpers
+    }
+}
