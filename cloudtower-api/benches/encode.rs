@@ -93,7 +93,7 @@ fn deep_where() -> GetVmsRequestBody {
 fn main() {
     let started = SystemTime::now();
     let body = deep_where();
-    let bytes = codec::encode(&body);
+    let bytes = codec::try_encode(&body).unwrap();
     // The equivalent Value, keys in the same order: serde_json writes the same bytes.
     let value: Value = serde_json::from_slice(&bytes).expect("valid JSON");
     assert_eq!(serde_json::to_vec(&value).unwrap(), bytes);
@@ -111,7 +111,7 @@ fn main() {
             .sample_size(30)
             .throughput(Throughput::Bytes(bytes.len() as u64));
         group.bench_function("codec_encode_typed", |b| {
-            b.iter(|| codec::encode(black_box(&body)))
+            b.iter(|| codec::try_encode(black_box(&body)).unwrap())
         });
         group.bench_function("serde_json_to_vec_value", |b| {
             b.iter(|| serde_json::to_vec(black_box(&value)).unwrap())
@@ -129,7 +129,7 @@ fn main() {
     let typed = common::mean_secs(GROUP, "codec_encode_typed", started);
     let serde = common::mean_secs(GROUP, "serde_json_to_vec_value", started);
     for (label, secs) in [
-        ("codec::encode(&GetVmsRequestBody)", typed),
+        ("codec::try_encode(&GetVmsRequestBody)", typed),
         ("serde_json::to_vec(&Value)", serde),
     ] {
         if let Some(s) = secs {

@@ -432,6 +432,12 @@ impl Client {
             request_id = tracing::field::Empty,
         );
         async {
+            if let RequestBody::Refused(source) = &request.body {
+                return Err(Error::Encode {
+                    operation: request.operation,
+                    source: source.clone(),
+                });
+            }
             if request.anonymous {
                 return self.send_with_retries(&request, None).await;
             }
@@ -564,6 +570,8 @@ pub struct ApiRequest {
 // Kept in a form that can be sent again (retries, the call after a re-login).
 enum RequestBody {
     Json(Bytes),
+    // The body holds a number JSON cannot carry (NaN, infinity): never sent.
+    Refused(codec::EncodeError),
     Empty,
     Get(Vec<(&'static str, String)>),
     Multipart(Vec<MultipartField>),
@@ -576,7 +584,10 @@ impl ApiRequest {
             operation,
             anonymous: false,
             read: false,
-            body: RequestBody::Json(codec::encode(body).into()),
+            body: match codec::try_encode(body) {
+                Ok(json) => RequestBody::Json(json.into()),
+                Err(refused) => RequestBody::Refused(refused),
+            },
         }
     }
 
@@ -638,7 +649,7 @@ impl ApiRequest {
         let url = format!("{base_url}/{}", self.operation);
         match &self.body {
             RequestBody::Get(query) => http.get(url).query(query),
-            RequestBody::Empty => http.post(url),
+            RequestBody::Empty | RequestBody::Refused(_) => http.post(url),
             RequestBody::Json(json) => http
                 .post(url)
                 .header(CONTENT_TYPE, "application/json")

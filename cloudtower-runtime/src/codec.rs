@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use jiter::{Jiter, JiterError, NumberAny, NumberInt, Peek};
+use jiter::{Jiter, JiterError, JiterErrorType, JsonErrorType, NumberAny, NumberInt, Peek};
 
 /// A request field that can be left out, sent as an explicit `null`, or sent with a value.
 ///
@@ -89,14 +89,19 @@ impl From<&str> for Nullable<String> {
 /// ```
 pub struct Related<T> {
     json: Box<[u8]>,
+    // A non-finite number met while encoding the filter, refused again when it is sent.
+    refused: Option<EncodeError>,
     // `fn() -> T`: the type says what the JSON is without holding a `T`.
     filter: std::marker::PhantomData<fn() -> T>,
 }
 
 impl<T: Encode> Related<T> {
     pub fn new(filter: T) -> Self {
+        let mut encoder = Encoder::default();
+        filter.encode(&mut encoder);
         Related {
-            json: encode(&filter).into_boxed_slice(),
+            json: encoder.buf.into_boxed_slice(),
+            refused: encoder.refused,
             filter: std::marker::PhantomData,
         }
     }
@@ -132,6 +137,7 @@ impl<T> Clone for Related<T> {
     fn clone(&self) -> Self {
         Related {
             json: self.json.clone(),
+            refused: self.refused.clone(),
             filter: std::marker::PhantomData,
         }
     }
@@ -150,6 +156,7 @@ impl<T> Default for Related<T> {
     fn default() -> Self {
         Related {
             json: Box::from(&b"{}"[..]),
+            refused: None,
             filter: std::marker::PhantomData,
         }
     }
@@ -242,38 +249,111 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// Decodes one JSON document into `T`.
+/// How [`decode_with_options`] reads a document.
+///
+/// ```
+/// use cloudtower_api::codec::{self, DecodeOptions};
+/// let options = DecodeOptions::default().max_depth(4);
+/// assert!(codec::decode_with_options::<serde_json::Value>(b"[[[[1]]]]", &options).is_ok());
+/// assert!(codec::decode_with_options::<serde_json::Value>(b"[[[[[1]]]]]", &options).is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DecodeOptions {
+    /// A missing or `null` required field is an error (see [`decode_strict`]).
+    pub strict: bool,
+    /// How deeply arrays and objects may nest; deeper input is a [`DecodeError`].
+    ///
+    /// The decoder recurses once per level, so this bounds its stack use: a server cannot
+    /// overflow the caller's stack with `[[[[…`. The default, 128, is serde_json's; no answer
+    /// of the CloudTower API nests deeper than about 10. A higher limit needs a stack to match
+    /// (each level takes a few hundred bytes optimised, several KB in a debug build; 128 levels
+    /// fit in a tokio worker's 2 MiB in both). Values of keys a type does not know
+    /// are skipped by the parser, which stops at 200 levels below the skipped key whatever
+    /// this says.
+    pub max_depth: u32,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            strict: false,
+            max_depth: DEFAULT_MAX_DEPTH,
+        }
+    }
+}
+
+/// serde_json's recursion limit.
+const DEFAULT_MAX_DEPTH: u32 = 128;
+
+impl DecodeOptions {
+    /// Sets [`DecodeOptions::strict`].
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Sets [`DecodeOptions::max_depth`].
+    pub fn max_depth(mut self, max_depth: u32) -> Self {
+        self.max_depth = max_depth;
+        self
+    }
+}
+
+/// Decodes one JSON document into `T`, with the default [`DecodeOptions`].
 ///
 /// Unknown object keys are skipped and unknown enum values are kept (forward compatibility
 /// with newer towers). In the default, lenient mode a field that the spec requires but the
 /// server left out or sent as `null` keeps its default value (older towers omit fields that
-/// newer specs require); [`decode_strict`] reports it instead.
+/// newer specs require); [`decode_strict`] reports it instead. Arrays and objects may nest
+/// 128 levels deep ([`DecodeOptions::max_depth`]).
+///
+/// Numbers: an integer field takes integers within its range (and integral floats), anything
+/// else is an error; a float field takes any JSON number, however large (as the nearest
+/// `f64`). In free-form JSON ([`serde_json::Value`]), an integer beyond `i64` and `u64`, or a
+/// number beyond `f64`'s range, is kept exactly as sent, as a [`serde_json::Value::String`] of
+/// its digits (serde_json's `Number` cannot hold it; its `arbitrary_precision` feature is not
+/// used).
 pub fn decode<T: Decode>(bytes: &[u8]) -> Result<T, DecodeError> {
-    decode_with(bytes, false)
+    decode_with_options(bytes, &DecodeOptions::default())
 }
 
 /// Like [`decode`], but a missing or `null` required field is an error.
 pub fn decode_strict<T: Decode>(bytes: &[u8]) -> Result<T, DecodeError> {
-    decode_with(bytes, true)
+    decode_with_options(bytes, &DecodeOptions::default().strict(true))
 }
 
-fn decode_with<T: Decode>(bytes: &[u8], strict: bool) -> Result<T, DecodeError> {
+/// Like [`decode`], with the given options.
+pub fn decode_with_options<T: Decode>(
+    bytes: &[u8],
+    options: &DecodeOptions,
+) -> Result<T, DecodeError> {
     let mut decoder = Decoder {
         jiter: Jiter::new(bytes),
-        strict,
+        strict: options.strict,
+        depth_left: options.max_depth,
     };
     let value = T::decode(&mut decoder).map_err(DecodeError::finish)?;
     decoder
         .jiter
         .finish()
-        .map_err(|e| decoder.error_from(e).finish())?;
+        .map_err(|e| parse_error(e).finish())?;
     Ok(value)
+}
+
+/// Invalid JSON, as the parser reports it (kept out of the hot paths).
+#[cold]
+#[inline(never)]
+fn parse_error(e: JiterError) -> DecodeError {
+    DecodeError::new(e.error_type.to_string(), e.index)
 }
 
 /// A pull parser positioned in a JSON document; generated [`Decode`] impls drive it.
 pub struct Decoder<'a> {
     jiter: Jiter<'a>,
     strict: bool,
+    // Arrays and objects that may still be entered (DecodeOptions::max_depth less the open ones).
+    depth_left: u32,
 }
 
 /// A type that can be read from JSON.
@@ -284,16 +364,12 @@ pub trait Decode: Sized {
 }
 
 impl<'a> Decoder<'a> {
-    fn error_from(&self, e: JiterError) -> DecodeError {
-        DecodeError::new(e.error_type.to_string(), e.index)
-    }
-
     fn error(&self, message: impl Into<String>) -> DecodeError {
         DecodeError::new(message, self.jiter.current_index())
     }
 
     fn peek(&mut self) -> Result<Peek, DecodeError> {
-        self.jiter.peek().map_err(|e| self.error_from(e))
+        self.jiter.peek().map_err(parse_error)
     }
 
     fn unexpected(&mut self, expected: &str) -> DecodeError {
@@ -309,23 +385,43 @@ impl<'a> Decoder<'a> {
         self.error(format!("expected {expected}, found {found}"))
     }
 
+    /// Counts one more open array or object against [`DecodeOptions::max_depth`].
+    fn enter(&mut self) -> Result<(), DecodeError> {
+        match self.depth_left.checked_sub(1) {
+            Some(left) => {
+                self.depth_left = left;
+                Ok(())
+            }
+            None => Err(self.error("nested too deeply (DecodeOptions::max_depth)")),
+        }
+    }
+
     /// Starts an object and returns its first key, `None` for `{}`.
     pub fn first_key(&mut self, type_name: &'static str) -> Result<Option<&str>, DecodeError> {
         if self.peek()? != Peek::Object {
             let expected = format!("an object ({type_name})");
             return Err(self.unexpected(&expected));
         }
+        self.enter()?;
         match self.jiter.known_object() {
-            Ok(key) => Ok(key),
-            Err(e) => Err(DecodeError::new(e.error_type.to_string(), e.index)),
+            Ok(Some(key)) => Ok(Some(key)),
+            Ok(None) => {
+                self.depth_left += 1;
+                Ok(None)
+            }
+            Err(e) => Err(parse_error(e)),
         }
     }
 
     /// The next key of the current object, `None` at its end.
     pub fn next_key(&mut self) -> Result<Option<&str>, DecodeError> {
         match self.jiter.next_key() {
-            Ok(key) => Ok(key),
-            Err(e) => Err(DecodeError::new(e.error_type.to_string(), e.index)),
+            Ok(Some(key)) => Ok(Some(key)),
+            Ok(None) => {
+                self.depth_left += 1;
+                Ok(None)
+            }
+            Err(e) => Err(parse_error(e)),
         }
     }
 
@@ -356,7 +452,7 @@ impl<'a> Decoder<'a> {
 
     /// Skips the value of a key this type does not know.
     pub fn skip(&mut self) -> Result<(), DecodeError> {
-        self.jiter.next_skip().map_err(|e| self.error_from(e))
+        self.jiter.next_skip().map_err(parse_error)
     }
 
     /// Ends an object: in strict mode, every required field (`seen[i]` for `names[i]`) must
@@ -386,22 +482,35 @@ impl<'a> Decoder<'a> {
         }
         match self.jiter.known_str() {
             Ok(s) => Ok(s),
-            Err(e) => Err(DecodeError::new(e.error_type.to_string(), e.index)),
+            Err(e) => Err(parse_error(e)),
         }
     }
 
-    fn number(&mut self, expected: &str) -> Result<NumberAny, DecodeError> {
+    fn number_peek(&mut self, expected: &str) -> Result<Peek, DecodeError> {
         let peek = self.peek()?;
-        if !peek.is_num() {
-            return Err(self.unexpected(expected));
+        if peek.is_num() {
+            Ok(peek)
+        } else {
+            Err(self.unexpected(expected))
         }
-        self.jiter
-            .known_number(peek)
-            .map_err(|e| self.error_from(e))
     }
 
     fn integer(&mut self) -> Result<i64, DecodeError> {
-        match self.number("an integer")? {
+        let peek = self.number_peek("an integer")?;
+        let number = match self.jiter.known_number(peek) {
+            Ok(number) => number,
+            // jiter reads integers beyond i64 as an error of its own.
+            Err(e)
+                if e.error_type == JiterErrorType::JsonError(JsonErrorType::NumberOutOfRange) =>
+            {
+                return Err(DecodeError::new(
+                    "expected an integer within range",
+                    e.index,
+                ));
+            }
+            Err(e) => return Err(parse_error(e)),
+        };
+        match number {
             NumberAny::Int(NumberInt::Int(i)) => Ok(i),
             // Integral floats (`3.0`) are integers; some towers print them that way.
             NumberAny::Float(f) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
@@ -416,11 +525,34 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// Any JSON number, integers beyond `i64` included, as the nearest `f64`.
     fn float(&mut self) -> Result<f64, DecodeError> {
-        match self.number("a number")? {
-            NumberAny::Int(NumberInt::Int(i)) => Ok(i as f64),
-            NumberAny::Float(f) => Ok(f),
-        }
+        let peek = self.number_peek("a number")?;
+        self.jiter.known_float(peek).map_err(parse_error)
+    }
+
+    /// A number of free-form JSON: exactly as `serde_json::Number` holds it, else its text.
+    fn free_form_number(&mut self) -> Result<serde_json::Value, DecodeError> {
+        use serde_json::Value;
+        let peek = self.number_peek("a number")?;
+        let text = self.jiter.known_number_bytes(peek).map_err(parse_error)?;
+        // JSON numbers are ASCII.
+        let text = std::str::from_utf8(text).unwrap_or_default();
+        let is_integer = !text.contains(['.', 'e', 'E']);
+        let number = if is_integer {
+            match text.parse::<i64>() {
+                Ok(i) => Some(serde_json::Number::from(i)),
+                Err(_) => text.parse::<u64>().ok().map(serde_json::Number::from),
+            }
+        } else {
+            text.parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+        };
+        Ok(match number {
+            Some(number) => Value::Number(number),
+            None => Value::String(text.to_owned()),
+        })
     }
 
     /// Starts an array: `true` when it has a first element.
@@ -428,23 +560,32 @@ impl<'a> Decoder<'a> {
         if self.peek()? != Peek::Array {
             return Err(self.unexpected("an array"));
         }
+        self.enter()?;
         match self.jiter.known_array() {
-            Ok(first) => Ok(first.is_some()),
-            Err(e) => Err(self.error_from(e)),
+            Ok(Some(_)) => Ok(true),
+            Ok(None) => {
+                self.depth_left += 1;
+                Ok(false)
+            }
+            Err(e) => Err(parse_error(e)),
         }
     }
 
     fn next_element(&mut self) -> Result<bool, DecodeError> {
         match self.jiter.array_step() {
-            Ok(next) => Ok(next.is_some()),
-            Err(e) => Err(self.error_from(e)),
+            Ok(Some(_)) => Ok(true),
+            Ok(None) => {
+                self.depth_left += 1;
+                Ok(false)
+            }
+            Err(e) => Err(parse_error(e)),
         }
     }
 
     /// Consumes a `null` if one comes next.
     fn take_null(&mut self) -> Result<bool, DecodeError> {
         if self.peek()? == Peek::Null {
-            self.jiter.known_null().map_err(|e| self.error_from(e))?;
+            self.jiter.known_null().map_err(parse_error)?;
             Ok(true)
         } else {
             Ok(false)
@@ -474,7 +615,7 @@ impl Decode for String {
 impl Decode for bool {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         match d.peek()? {
-            Peek::True | Peek::False => d.jiter.next_bool().map_err(|e| d.error_from(e)),
+            Peek::True | Peek::False => d.jiter.next_bool().map_err(parse_error),
             _ => Err(d.unexpected("a boolean")),
         }
     }
@@ -573,6 +714,7 @@ impl<T> Decode for Related<T> {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         Ok(Related {
             json: d.raw_value()?.into(),
+            refused: None,
             filter: std::marker::PhantomData,
         })
     }
@@ -600,12 +742,7 @@ impl Decode for serde_json::Value {
                 }
                 Ok(Value::Object(map))
             }
-            _ => match d.number("a number")? {
-                NumberAny::Int(NumberInt::Int(i)) => Ok(Value::from(i)),
-                NumberAny::Float(f) => Ok(serde_json::Number::from_f64(f)
-                    .map(Value::Number)
-                    .unwrap_or(Value::Null)),
-            },
+            _ => d.free_form_number(),
         }
     }
 }
@@ -613,11 +750,43 @@ impl Decode for serde_json::Value {
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-/// Encodes a value as a JSON document.
+/// Encodes a value as a JSON document, refusing what JSON cannot say.
+///
+/// JSON has no NaN or infinity. serde_json writes them as `null`, which in a CloudTower update
+/// clears the field (`Nullable::Value(f64::NAN)` would erase a value instead of setting one),
+/// so a non-finite `f64`/`f32` anywhere in `value` is an [`EncodeError`]. The client sends no
+/// request whose body fails here.
+///
+/// ```
+/// use cloudtower_api::codec;
+/// assert_eq!(codec::try_encode(&vec![1.5f64]).unwrap(), b"[1.5]");
+/// assert!(codec::try_encode(&vec![f64::NAN]).is_err());
+/// ```
+pub fn try_encode<T: Encode + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
+    let mut encoder = Encoder::default();
+    value.encode(&mut encoder);
+    match encoder.refused {
+        None => Ok(encoder.buf),
+        Some(error) => Err(error),
+    }
+}
+
+/// Encodes a value as a JSON document; a non-finite float is written as `null`.
+///
+/// For values known to hold only finite numbers (a mock server's answers, filters kept in
+/// [`Related`]); requests go through [`try_encode`].
 pub fn encode<T: Encode + ?Sized>(value: &T) -> Vec<u8> {
     let mut encoder = Encoder::default();
     value.encode(&mut encoder);
     encoder.buf
+}
+
+/// A value that has no JSON form (NaN or an infinity), met by [`try_encode`].
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{value} is not a JSON number (NaN and infinities have no JSON form)")]
+pub struct EncodeError {
+    /// The first such value.
+    pub value: f64,
 }
 
 /// Writes JSON into a buffer; generated [`Encode`] impls drive it.
@@ -626,6 +795,8 @@ pub struct Encoder {
     buf: Vec<u8>,
     // No comma is due before the next key or element.
     first: bool,
+    // The first value that has no JSON form (written as `null` meanwhile).
+    refused: Option<EncodeError>,
 }
 
 /// A type that can be written as JSON.
@@ -686,8 +857,20 @@ impl Encoder {
     }
 
     pub fn string(&mut self, s: &str) {
-        // Writing a str into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut self.buf, s);
+        // Most strings (ids, names, keys) need no escape: one scan without early exit, which
+        // the compiler vectorises, then one copy. serde_json escapes the others.
+        let plain = s.bytes().fold(true, |plain, b| {
+            plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
+        });
+        if plain {
+            self.buf.reserve(s.len() + 2);
+            self.buf.push(b'"');
+            self.buf.extend_from_slice(s.as_bytes());
+            self.buf.push(b'"');
+        } else {
+            // Writing a str into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut self.buf, s);
+        }
         self.first = false;
     }
 
@@ -721,9 +904,8 @@ impl Encode for bool {
 
 impl Encode for i64 {
     fn encode(&self, e: &mut Encoder) {
-        use std::io::Write;
-        // Writing into a Vec cannot fail.
-        let _ = write!(e.buf, "{self}");
+        // serde_json's integer formatting (itoa); writing into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut e.buf, self);
         e.first = false;
     }
 }
@@ -736,7 +918,10 @@ impl Encode for i32 {
 
 impl Encode for f64 {
     fn encode(&self, e: &mut Encoder) {
-        // Non-finite numbers have no JSON form; serde_json writes them as `null`.
+        if !self.is_finite() && e.refused.is_none() {
+            e.refused = Some(EncodeError { value: *self });
+        }
+        // A non-finite number is written as `null` (serde_json's choice) and refused above.
         let _ = serde_json::to_writer(&mut e.buf, self);
         e.first = false;
     }
@@ -809,6 +994,9 @@ impl<T: Encode> Encode for WithTask<T> {
 
 impl<T> Encode for Related<T> {
     fn encode(&self, e: &mut Encoder) {
+        if e.refused.is_none() {
+            e.refused.clone_from(&self.refused);
+        }
         e.raw(&self.json);
     }
 }

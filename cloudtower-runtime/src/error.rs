@@ -63,6 +63,14 @@ pub enum Error {
         #[source]
         source: Box<DecodeError>,
     },
+    /// The request holds a number JSON cannot carry (NaN or an infinity; see
+    /// [`codec::try_encode`](crate::codec::try_encode)). Nothing was sent.
+    #[error("{operation}: invalid request: {source}")]
+    Encode {
+        operation: &'static str,
+        #[source]
+        source: crate::codec::EncodeError,
+    },
     /// The call cannot be made this way (`Client::call_operation` with an unknown path, or a
     /// multipart upload, which takes files rather than JSON).
     #[error("{operation}: {reason}")]
@@ -93,7 +101,8 @@ impl Error {
         match self {
             Error::Transport { operation, .. }
             | Error::Status { operation, .. }
-            | Error::Decode { operation, .. } => Some(operation),
+            | Error::Decode { operation, .. }
+            | Error::Encode { operation, .. } => Some(operation),
             _ => None,
         }
     }
