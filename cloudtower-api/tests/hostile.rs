@@ -621,3 +621,36 @@ fn secrets_stay_out_of_debug_and_errors() {
         assert!(!debug.contains(secret), "{debug}");
     }
 }
+
+#[tokio::test]
+async fn a_chunk_that_hangs_times_out_and_its_upload_task_is_cancelled() {
+    let log = Log::default();
+    let url = tower(log.clone(), |seen, n| match seen.path.as_str() {
+        "/v2/api/upload-elf-image" if n == 0 => Reply::ok(json!([{
+            "id": "upload-1", "args": {}, "chunk_size": 1000, "current_chunk": 1,
+            "resource_type": "ELF_IMAGE", "size": 3000, "status": "UPLOADING",
+            "updatedAt": "2024-01-01T00:00:00Z",
+        }])),
+        // The second chunk never gets an answer in time.
+        "/v2/api/upload-elf-image" => Reply::ok(json!([])).after(Duration::from_secs(30)),
+        _ => Reply::ok(json!(["upload-1"])),
+    })
+    .await;
+    let client = Client::new(&url).unwrap();
+    let upload = cloudtower_api::upload::ElfImageUpload::new("cluster-1", "disk.iso")
+        .chunk_size(1000)
+        .chunk_timeout(Duration::from_millis(300));
+    let data = vec![1u8; 3000];
+    let err = client
+        .upload_elf_image(data.as_slice(), 3000, upload)
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    let cancels: Vec<_> = log
+        .all()
+        .into_iter()
+        .filter(|s| s.path == "/v2/api/cancel-upload-task")
+        .collect();
+    assert_eq!(cancels.len(), 1);
+    assert_eq!(cancels[0].body, json!({"where": {"id": "upload-1"}}));
+}
