@@ -25,13 +25,18 @@ use tokio::time::Instant;
 
 use crate::error::{TaskFailure, TaskFailureKind};
 use crate::models::{
-    CreateElfImageRequestBody, GetUploadTasksRequestBody, UploadTask, UploadTaskStatus,
-    UploadTaskWhereInput,
+    CancelUploadTaskParams, CreateElfImageRequestBody, GetUploadTasksRequestBody, UploadTask,
+    UploadTaskStatus, UploadTaskWhereInput,
 };
 use crate::{Client, Error, FilePart};
 
 /// The default chunk size: 8 MiB.
 pub const DEFAULT_CHUNK_SIZE: usize = 8 * 1024 * 1024;
+
+/// The default time one chunk's request may take: 10 min, an 8 MiB chunk at about
+/// 110 kbit/s. The client's own timeout (60 s by default) is meant for API calls, not for
+/// sending megabytes.
+pub const DEFAULT_CHUNK_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// How far an upload has come, passed to the progress callback after every chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +60,7 @@ pub struct ElfImageUpload {
     name: String,
     description: Option<String>,
     chunk_size: usize,
+    chunk_timeout: Duration,
     timeout: Duration,
     poll_interval: Duration,
     progress: Option<Progress>,
@@ -67,6 +73,7 @@ impl fmt::Debug for ElfImageUpload {
             .field("name", &self.name)
             .field("description", &self.description)
             .field("chunk_size", &self.chunk_size)
+            .field("chunk_timeout", &self.chunk_timeout)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
@@ -80,6 +87,7 @@ impl ElfImageUpload {
             name: name.into(),
             description: None,
             chunk_size: DEFAULT_CHUNK_SIZE,
+            chunk_timeout: DEFAULT_CHUNK_TIMEOUT,
             timeout: Duration::from_secs(600),
             poll_interval: Duration::from_secs(1),
             progress: None,
@@ -95,6 +103,13 @@ impl ElfImageUpload {
     /// exactly the bytes that remain.
     pub fn chunk_size(mut self, bytes: usize) -> Self {
         self.chunk_size = bytes.max(1);
+        self
+    }
+
+    /// How long one chunk's request may take, from connecting to the tower's answer (default
+    /// [`DEFAULT_CHUNK_TIMEOUT`]); it replaces the client's timeout for the chunks.
+    pub fn chunk_timeout(mut self, timeout: Duration) -> Self {
+        self.chunk_timeout = timeout;
         self
     }
 
@@ -121,14 +136,14 @@ impl Client {
         upload: ElfImageUpload,
     ) -> Result<UploadTask, Error> {
         let path = path.as_ref();
+        let io = |what: &str, source| Error::Io {
+            message: format!("cannot {what} {}", path.display()),
+            source,
+        };
         let file = tokio::fs::File::open(path)
             .await
-            .map_err(|e| Error::config(format!("cannot open {}", path.display()), e))?;
-        let size = file
-            .metadata()
-            .await
-            .map_err(|e| Error::config(format!("cannot read {}", path.display()), e))?
-            .len();
+            .map_err(|e| io("open", e))?;
+        let size = file.metadata().await.map_err(|e| io("read", e))?.len();
         self.upload_elf_image(file, size, upload).await
     }
 
@@ -137,13 +152,48 @@ impl Client {
     /// upload task and returns it (`SUCCESSED`).
     ///
     /// A chunk that fails is not sent again (uploads are mutations, and the tower may have
-    /// taken it); the error ends the upload. A reader that ends before `size` bytes is an
-    /// [`Error::Config`]. A `FAILED` upload task is an [`Error::Task`].
+    /// taken it); the error ends the upload, and the upload task, if one was started, is
+    /// cancelled (`cancel-upload-task`, best effort) so that it does not linger on the tower.
+    /// A reader that fails or ends before `size` bytes is an [`Error::Io`]. A `FAILED`
+    /// upload task is an [`Error::Task`].
     pub async fn upload_elf_image<R: AsyncRead + Unpin + Send>(
+        &self,
+        reader: R,
+        size: u64,
+        upload: ElfImageUpload,
+    ) -> Result<UploadTask, Error> {
+        let mut started: Option<String> = None;
+        let result = self.send_chunks(reader, size, upload, &mut started).await;
+        if let (Err(error), Some(task_id)) = (&result, started) {
+            // A task that FAILED or ended has nothing left to cancel.
+            if !matches!(error, Error::Task(_)) {
+                self.cancel_upload(task_id).await;
+            }
+        }
+        result
+    }
+
+    /// Cancels an upload task that will never get its remaining chunks.
+    async fn cancel_upload(&self, task_id: String) {
+        let params = CancelUploadTaskParams {
+            r#where: UploadTaskWhereInput {
+                id: task_id.clone().into(),
+                ..Default::default()
+            },
+        };
+        if let Err(error) = self.cancel_upload_task(&params).await {
+            tracing::warn!(%error, task_id, "cancelling the failed upload's task failed");
+        }
+    }
+
+    /// The chunks of [`Client::upload_elf_image`], then the wait; `started` receives the upload
+    /// task's id as soon as the tower gives one.
+    async fn send_chunks<R: AsyncRead + Unpin + Send>(
         &self,
         mut reader: R,
         size: u64,
         mut upload: ElfImageUpload,
+        started: &mut Option<String>,
     ) -> Result<UploadTask, Error> {
         if size == 0 {
             return Err(Error::config(
@@ -156,19 +206,21 @@ impl Client {
         let file_name = upload.name.clone();
         let mut sent = 0u64;
         let mut task: Option<UploadTask> = None;
-        let mut buffer = Vec::new();
+        let chunk_client = self.with_timeout(upload.chunk_timeout);
         for chunk in 0..chunks {
             let len = chunk_size.min(size - sent) as usize;
-            buffer.resize(len, 0);
-            reader.read_exact(&mut buffer).await.map_err(|e| {
-                Error::config(
-                    format!("the upload source ended after {sent} of {size} bytes"),
-                    e,
-                )
-            })?;
+            // A fresh buffer per chunk, handed over as `Bytes` without a copy.
+            let mut buffer = vec![0; len];
+            reader
+                .read_exact(&mut buffer)
+                .await
+                .map_err(|source| Error::Io {
+                    message: format!("cannot read the upload source after {sent} of {size} bytes"),
+                    source,
+                })?;
             let first = task.is_none();
             let body = CreateElfImageRequestBody {
-                file: FilePart::new(file_name.clone(), buffer.clone()),
+                file: FilePart::new(file_name.clone(), buffer),
                 cluster_id: Some(upload.cluster_id.clone()),
                 name: Some(upload.name.clone()),
                 size: Some(size.to_string()),
@@ -180,13 +232,18 @@ impl Client {
                 },
                 upload_task_id: task.as_ref().map(|t| t.id.clone()),
             };
-            let answer = self.create_elf_image(&body).await?.into_iter().next();
+            let answer = chunk_client
+                .create_elf_image(&body)
+                .await?
+                .into_iter()
+                .next();
             let Some(answer) = answer else {
-                return Err(Error::config(
-                    "unexpected answer to upload-elf-image",
-                    "the tower answered with no upload task",
-                ));
+                return Err(Error::Protocol {
+                    operation: "upload-elf-image",
+                    reason: "the tower answered with no upload task".into(),
+                });
             };
+            started.get_or_insert_with(|| answer.id.clone());
             if answer.status == UploadTaskStatus::Failed {
                 return Err(upload_failure(TaskFailureKind::Failed, answer));
             }

@@ -17,11 +17,14 @@
 //! # Ok(()) }
 //! ```
 
+use std::fmt;
+use std::net::IpAddr;
+
 use crate::models::{GetVmVncInfoParams, VmVncInfo, VmWhereUniqueInput};
 use crate::{Client, Error};
 
-/// A ready-to-use console connection for one VM.
-#[derive(Clone, Debug, PartialEq)]
+/// A ready-to-use console connection for one VM. Its `Debug` hides the console tokens.
+#[derive(Clone, PartialEq)]
 pub struct VncConsole {
     /// The websocket URL through the tower.
     pub url: String,
@@ -29,6 +32,66 @@ pub struct VncConsole {
     pub direct_url: Option<String>,
     /// What `get-vm-vnc-info` answered.
     pub info: VmVncInfo,
+}
+
+impl fmt::Debug for VncConsole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VncConsole")
+            .field("url", &without_token(&self.url))
+            .field("direct_url", &self.direct_url.as_deref().map(without_token))
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+/// A console URL with its `token` query value masked.
+fn without_token(url: &str) -> String {
+    let Ok(mut parsed) = reqwest::Url::parse(url) else {
+        return "<redacted>".to_owned();
+    };
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "token" { "<redacted>".into() } else { v };
+            (k.into_owned(), v.into_owned())
+        })
+        .collect();
+    parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    parsed.into()
+}
+
+/// The URL authority for a `cluster_ip` from the tower: an IP address (IPv6 in brackets) or
+/// a DNS host name, nothing else, so that the value cannot add a user, port, path or query.
+fn cluster_authority(cluster_ip: &str) -> Result<String, Error> {
+    let unbracketed = cluster_ip
+        .strip_prefix('[')
+        .and_then(|v6| v6.strip_suffix(']'))
+        .and_then(|v6| v6.parse::<std::net::Ipv6Addr>().ok());
+    if let Some(v6) = unbracketed {
+        return Ok(format!("[{v6}]"));
+    }
+    if let Ok(ip) = cluster_ip.parse::<IpAddr>() {
+        return Ok(match ip {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => format!("[{v6}]"),
+        });
+    }
+    let is_label = |label: &str| {
+        (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    let name = cluster_ip.strip_suffix('.').unwrap_or(cluster_ip);
+    if name.len() <= 253 && name.split('.').all(is_label) {
+        return Ok(name.to_owned());
+    }
+    Err(Error::Protocol {
+        operation: "get-vm-vnc-info",
+        reason: format!("cluster_ip {cluster_ip:?} is neither an IP address nor a host name"),
+    })
 }
 
 impl Client {
@@ -76,7 +139,7 @@ pub fn vnc_console(endpoint: &str, info: VmVncInfo) -> Result<VncConsole, Error>
     )?;
     let direct_url = match &info.direct {
         Some(direct) if !direct.is_empty() && !info.cluster_ip.is_empty() => Some(websocket_url(
-            &format!("{scheme}://{}", info.cluster_ip),
+            &format!("{scheme}://{}", cluster_authority(&info.cluster_ip)?),
             &info.vm.local_id,
             direct,
             &host_ip,
@@ -145,5 +208,58 @@ mod tests {
             "{}",
             plain.url
         );
+    }
+
+    #[test]
+    fn an_ipv6_cluster_ip_is_bracketed_and_a_hostname_is_kept() {
+        let mut v6 = info();
+        v6.cluster_ip = "2001:db8::2".into();
+        let console = vnc_console("https://tower.example.com", v6).unwrap();
+        assert!(
+            console
+                .direct_url
+                .as_deref()
+                .unwrap()
+                .starts_with("wss://[2001:db8::2]/websockify/?"),
+            "{:?}",
+            console.direct_url
+        );
+        let mut named = info();
+        named.cluster_ip = "cluster-1.example.com".into();
+        let console = vnc_console("https://tower.example.com", named).unwrap();
+        assert!(console
+            .direct_url
+            .unwrap()
+            .starts_with("wss://cluster-1.example.com/websockify/?"));
+    }
+
+    #[test]
+    fn a_cluster_ip_that_is_not_a_host_is_a_protocol_error() {
+        for hostile in [
+            "evil.example.com/steal?x=",
+            "user:pass@evil.example.com",
+            "192.0.2.2:8443",
+            "evil.example.com#",
+            "a b",
+            "[evil.example.com]",
+            "-leading.example.com",
+        ] {
+            let mut bad = info();
+            bad.cluster_ip = hostile.into();
+            let err = vnc_console("https://tower.example.com", bad).unwrap_err();
+            assert!(
+                matches!(&err, Error::Protocol { reason, .. } if reason.contains("cluster_ip")),
+                "{hostile}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_the_console_tokens() {
+        let console = vnc_console("https://tower.example.com/v2/api", info()).unwrap();
+        let debug = format!("{console:?}");
+        assert!(!debug.contains("YWJj"), "{debug}");
+        assert!(!debug.contains("1a2b"), "{debug}");
+        assert!(debug.contains("tower.example.com"), "{debug}");
     }
 }

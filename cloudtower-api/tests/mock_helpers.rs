@@ -88,12 +88,14 @@ async fn an_upload_source_that_ends_early_is_an_error() {
         .upload_elf_image(data.as_slice(), 4000, upload)
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::Config { .. }), "{error}");
+    assert!(matches!(error, Error::Io { .. }), "{error}");
     assert!(
-        error.to_string().contains("ended after 1000 of 4000 bytes"),
+        error.to_string().contains("after 1000 of 4000 bytes"),
         "{error}"
     );
     assert_eq!(tower.request_count("upload-elf-image"), 1);
+    // The upload task that will never get its other chunks is cancelled.
+    assert_eq!(tower.request_count("cancel-upload-task"), 1);
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::future::BoxFuture;
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use tracing::Instrument;
@@ -40,6 +40,8 @@ pub struct Client {
     // False only for the clone handed to the `Authenticator`, so that a 401 while logging in
     // is reported instead of starting another login.
     reauthenticate: bool,
+    // Replaces the builder's timeout for this clone's calls (`with_timeout`).
+    timeout: Option<Duration>,
 }
 
 struct Inner {
@@ -48,8 +50,51 @@ struct Inner {
     retry: RetryPolicy,
     session: RwLock<Session>,
     authenticator: RwLock<Option<Arc<dyn Authenticator>>>,
-    // Held while logging in again, so that concurrent 401s share one login.
-    relogin: tokio::sync::Mutex<()>,
+    // Held while logging in again, so that concurrent 401s share one login; keeps the last
+    // failed login, which the calls waiting on it and those until the next attempt share.
+    relogin: tokio::sync::Mutex<Option<LoginFailure>>,
+    limits: Limits,
+}
+
+/// The bounds a client puts on what a server can make it do; see the `ClientBuilder` setters.
+#[derive(Clone, Debug)]
+struct Limits {
+    max_response_bytes: u64,
+    max_error_body_bytes: u64,
+    max_retry_after: Duration,
+    relogin_backoff: Duration,
+    max_relogin_backoff: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_error_body_bytes: DEFAULT_MAX_ERROR_BODY_BYTES,
+            max_retry_after: Duration::from_secs(60),
+            relogin_backoff: Duration::from_secs(30),
+            max_relogin_backoff: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// The default limit on a response body: 256 MiB, over ten times the largest real answer
+/// (`get-vms` for 10,000 VMs is about 22 MB), and small enough that a server sending an
+/// endless body cannot exhaust a client's memory.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The default limit on an error answer's body: 64 KiB. CloudTower's `ErrorBody` is a few
+/// hundred bytes; longer error bodies (a proxy's HTML page) are cut there.
+pub const DEFAULT_MAX_ERROR_BODY_BYTES: u64 = 64 * 1024;
+
+// The last failed re-login.
+struct LoginFailure {
+    // The session generation it failed at: a new token (`set_token`) makes it moot.
+    generation: u64,
+    error: Arc<Error>,
+    at: Instant,
+    // Consecutive failures so far.
+    failures: u32,
 }
 
 #[derive(Default)]
@@ -179,7 +224,6 @@ impl RetryPolicy {
 
 /// Configures a client; see [`Client::builder`]. `C` is the client it builds: this crate's
 /// [`Client`], or the generated client wrapping it.
-#[derive(Debug)]
 #[must_use]
 pub struct ClientBuilder<C = Client> {
     endpoint: String,
@@ -192,7 +236,44 @@ pub struct ClientBuilder<C = Client> {
     user_agent: String,
     retry: RetryPolicy,
     authorization: Option<Secret>,
+    limits: Limits,
     client: PhantomData<fn() -> C>,
+}
+
+impl<C> fmt::Debug for ClientBuilder<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("endpoint", &self.endpoint)
+            .field("language", &self.language)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("proxy", &self.proxy.as_deref().map(without_credentials))
+            .field("root_certificates", &self.root_certificates.len())
+            .field("accept_invalid_certs", &self.accept_invalid_certs)
+            .field("user_agent", &self.user_agent)
+            .field("retry", &self.retry)
+            .field("authorization", &self.authorization)
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+/// `url` with its `user:password@` replaced, for messages and `Debug` output.
+fn without_credentials(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            // Both succeed on a URL that has credentials (it has a host).
+            let _ = parsed.set_password(None);
+            let _ = parsed.set_username("redacted");
+            parsed.into()
+        }
+        Ok(_) => url.to_owned(),
+        // Unparsed, anything before an `@` may be a password.
+        Err(_) => match url.rsplit_once('@') {
+            Some((_, host)) => format!("<redacted>@{host}"),
+            None => url.to_owned(),
+        },
+    }
 }
 
 impl<C> ClientBuilder<C> {
@@ -210,8 +291,41 @@ impl<C> ClientBuilder<C> {
             user_agent: concat!("cloudtower-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
             retry: RetryPolicy::default(),
             authorization: None,
+            limits: Limits::default(),
             client: PhantomData,
         }
+    }
+
+    /// The largest response body accepted (default [`DEFAULT_MAX_RESPONSE_BYTES`], 256 MiB).
+    /// Reading stops as soon as a body goes past it, with [`Error::BodyTooLarge`].
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.limits.max_response_bytes = bytes;
+        self
+    }
+
+    /// How much of an error answer's body is kept (default
+    /// [`DEFAULT_MAX_ERROR_BODY_BYTES`], 64 KiB); the rest is not read.
+    pub fn max_error_body_bytes(mut self, bytes: u64) -> Self {
+        self.limits.max_error_body_bytes = bytes;
+        self
+    }
+
+    /// The longest `Retry-After` of a 429 or 503 that a read waits for before trying again
+    /// (default 60 s). A longer one ends the call with that answer.
+    pub fn max_retry_after(mut self, wait: Duration) -> Self {
+        self.limits.max_retry_after = wait;
+        self
+    }
+
+    /// After a failed re-login, how long every later 401 is answered with that failure before
+    /// the client tries to log in again: `initial` after the first failure, doubling up to
+    /// `max` (defaults 30 s and 15 min, so that a changed password makes a handful of failed
+    /// logins an hour, not one per call). A login that failed for want of an answer
+    /// (connection error, 5xx) is tried again sooner, after the retry policy's backoff.
+    pub fn relogin_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.limits.relogin_backoff = initial;
+        self.limits.max_relogin_backoff = max;
+        self
     }
 
     /// The `content-language` sent with every call (CloudTower's default when unset).
@@ -220,7 +334,8 @@ impl<C> ClientBuilder<C> {
         self
     }
 
-    /// The longest a whole call may take (default 60 s).
+    /// The longest one attempt of a call may take, from connecting to the end of the response
+    /// body (default 60 s). Reads retried after a transient failure get this much again.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -302,13 +417,20 @@ impl<C> ClientBuilder<C> {
             ));
         }
         let mut http = reqwest::Client::builder()
+            // Never followed: a 307 would resend the login's password to wherever it points,
+            // and `https` -> `http` would put the token on the wire in clear text.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             .user_agent(self.user_agent)
             .danger_accept_invalid_certs(self.accept_invalid_certs);
         if let Some(proxy) = &self.proxy {
-            let proxy = reqwest::Proxy::all(proxy)
-                .map_err(|e| Error::config(format!("invalid proxy {proxy:?}"), e))?;
+            let proxy = reqwest::Proxy::all(proxy).map_err(|e| {
+                Error::config(
+                    format!("invalid proxy {:?}", without_credentials(proxy)),
+                    e.without_url(),
+                )
+            })?;
             http = http.proxy(proxy);
         }
         for pem in &self.root_certificates {
@@ -337,10 +459,12 @@ impl<C> ClientBuilder<C> {
                     generation: 0,
                 }),
                 authenticator: RwLock::new(None),
-                relogin: tokio::sync::Mutex::new(()),
+                relogin: tokio::sync::Mutex::new(None),
+                limits: self.limits,
             }),
             language: self.language,
             reauthenticate: true,
+            timeout: None,
         })
     }
 }
@@ -367,6 +491,16 @@ impl Client {
     pub fn with_language(&self, language: Language) -> Client {
         Client {
             language: Some(language),
+            ..self.clone()
+        }
+    }
+
+    /// The same client (same session and connections) whose calls may each take up to
+    /// `timeout` instead of the builder's (long uploads, slow reports).
+    #[must_use]
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        Client {
+            timeout: Some(timeout),
             ..self.clone()
         }
     }
@@ -463,18 +597,57 @@ impl Client {
         authenticator: &dyn Authenticator,
         generation: u64,
     ) -> Result<Secret, Error> {
-        let _guard = self.inner.relogin.lock().await;
-        if let (Some(current), now) = self.session() {
+        let mut last_failure = self.inner.relogin.lock().await;
+        let (current, now) = self.session();
+        if let Some(current) = current {
             if now != generation {
                 return Ok(current);
             }
         }
+        // A login that failed at this generation, not long ago, is everyone's outcome: the
+        // calls that waited for it, and those that come before the next attempt is due.
+        if let Some(failure) = last_failure.as_ref() {
+            if failure.generation == now && failure.at.elapsed() < self.relogin_delay(failure) {
+                return Err(Error::Reauthentication(failure.error.clone()));
+            }
+        }
         tracing::info!("session expired, logging in again");
-        let token = authenticator
+        match authenticator
             .authenticate(&self.without_reauthentication())
-            .await?;
-        self.set_authorization(Some(token.clone()));
-        Ok(token)
+            .await
+        {
+            Ok(token) => {
+                *last_failure = None;
+                self.set_authorization(Some(token.clone()));
+                Ok(token)
+            }
+            Err(error) => {
+                let error = Arc::new(error);
+                tracing::warn!(%error, "logging in again failed");
+                let failures = last_failure.as_ref().map_or(0, |f| f.failures) + 1;
+                *last_failure = Some(LoginFailure {
+                    generation: now,
+                    error: error.clone(),
+                    at: Instant::now(),
+                    failures,
+                });
+                Err(Error::Reauthentication(error))
+            }
+        }
+    }
+
+    /// How long after `failure` the next login may be tried.
+    fn relogin_delay(&self, failure: &LoginFailure) -> Duration {
+        let retry = failure.failures.saturating_sub(1);
+        if failure.error.is_retryable() {
+            // The tower did not answer: it may be back soon, and no password was refused.
+            return self.inner.retry.backoff(retry);
+        }
+        let limits = &self.inner.limits;
+        limits
+            .relogin_backoff
+            .saturating_mul(2u32.saturating_pow(retry))
+            .min(limits.max_relogin_backoff)
     }
 
     async fn send_with_retries(
@@ -489,7 +662,14 @@ impl Client {
                 Err(error)
                     if request.is_read() && error.is_retryable() && attempt < retry.max_retries =>
                 {
-                    let delay = retry.backoff(attempt);
+                    let delay = match error.retry_after() {
+                        // Coming back sooner than asked would only be refused again.
+                        Some(wait) if wait > self.inner.limits.max_retry_after => {
+                            return Err(error)
+                        }
+                        Some(wait) => wait,
+                        None => retry.backoff(attempt),
+                    };
                     attempt += 1;
                     tracing::warn!(%error, attempt, delay_ms = delay.as_millis() as u64, "retrying");
                     tokio::time::sleep(delay).await;
@@ -517,8 +697,11 @@ impl Client {
         if let Some(language) = self.language {
             builder = builder.header("content-language", language.as_str());
         }
+        if let Some(timeout) = self.timeout {
+            builder = builder.timeout(timeout);
+        }
         let transport = |source| Error::Transport { operation, source };
-        let response = builder.send().await.map_err(transport)?;
+        let mut response = builder.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let request_id = response
             .headers()
@@ -530,7 +713,37 @@ impl Client {
         if let Some(id) = &request_id {
             span.record("request_id", id.as_str());
         }
-        let body = response.bytes().await.map_err(transport)?;
+        if (300..400).contains(&status) && status != 304 {
+            // Not read further, and not followed.
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            return Err(Error::Redirect {
+                operation,
+                status,
+                location,
+            });
+        }
+        let success = (200..300).contains(&status) || status == 304;
+        let retry_after = matches!(status, 429 | 503)
+            .then(|| retry_after(response.headers()))
+            .flatten();
+        let limits = &self.inner.limits;
+        let body = if success {
+            read_body(&mut response, limits.max_response_bytes)
+                .await
+                .map_err(transport)?
+                .ok_or(Error::BodyTooLarge {
+                    operation,
+                    limit: limits.max_response_bytes,
+                })?
+        } else {
+            // An error answer is kept for diagnosis only: its first bytes are enough.
+            read_body_prefix(&mut response, limits.max_error_body_bytes)
+                .await
+                .map_err(transport)?
+        };
         tracing::debug!(
             status,
             duration_ms = started.elapsed().as_millis() as u64,
@@ -551,9 +764,80 @@ impl Client {
                 body: codec::decode::<ErrorBody>(&body).ok().map(Box::new),
                 raw: RawBody(body),
                 request_id,
+                retry_after,
             })
         }
     }
+}
+
+/// The body of `response`, or `None` as soon as it goes past `limit` bytes.
+async fn read_body(
+    response: &mut reqwest::Response,
+    limit: u64,
+) -> Result<Option<Bytes>, reqwest::Error> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit)
+    {
+        return Ok(None);
+    }
+    let capacity = response.content_length().unwrap_or(0) as usize;
+    // A body that arrives in one chunk is returned as it is, without a copy.
+    let Some(first) = response.chunk().await? else {
+        return Ok(Some(Bytes::new()));
+    };
+    if first.len() as u64 > limit {
+        return Ok(None);
+    }
+    let Some(second) = response.chunk().await? else {
+        return Ok(Some(first));
+    };
+    let mut body = BytesMut::with_capacity(capacity.max(first.len() + second.len()));
+    body.extend_from_slice(&first);
+    let mut next = Some(second);
+    while let Some(chunk) = next {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+        next = response.chunk().await?;
+    }
+    Ok(Some(body.freeze()))
+}
+
+/// The first `limit` bytes of the body of `response`; the rest is not read.
+async fn read_body_prefix(
+    response: &mut reqwest::Response,
+    limit: u64,
+) -> Result<Bytes, reqwest::Error> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut body = BytesMut::new();
+    while body.len() < limit {
+        let Some(chunk) = response.chunk().await? else {
+            break;
+        };
+        let room = limit - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    Ok(body.freeze())
+}
+
+/// A `Retry-After` header: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    // A date in the past means now.
+    Some(
+        date.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 /// One call, as the generated methods describe it.

@@ -1,6 +1,8 @@
 //! The one error type of the SDK.
 
 use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::codec::DecodeError;
 
@@ -37,9 +39,45 @@ pub enum Error {
         status: u16,
         /// The decoded `ErrorBody`, when the server sent one.
         body: Option<Box<ErrorBody>>,
-        /// The raw response body.
+        /// The raw response body (at most the client's error-body limit, 64 KiB by default).
         raw: RawBody,
         request_id: Option<String>,
+        /// The `Retry-After` of a 429 or 503 answer, when it gave one.
+        retry_after: Option<Duration>,
+    },
+    /// The server answered with a redirect. The client follows none: a CloudTower API never
+    /// redirects, and following one would send the password or token to another host.
+    #[error("{operation}: HTTP {status} redirect to {} not followed", .location.as_deref().unwrap_or("an unnamed location"))]
+    Redirect {
+        operation: &'static str,
+        status: u16,
+        /// The `Location` header, as sent.
+        location: Option<String>,
+    },
+    /// The response body is larger than the client's limit
+    /// ([`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes)); the
+    /// client stopped reading at the limit.
+    #[error("{operation}: the response body exceeds the limit of {limit} bytes")]
+    BodyTooLarge { operation: &'static str, limit: u64 },
+    /// The server's answers cannot be used as they are: a list whose pages do not advance or
+    /// come back to items already seen, a console host that is not a host.
+    #[error("{operation}: {reason}")]
+    Protocol {
+        /// The operation, or the client method that sent it.
+        operation: &'static str,
+        reason: String,
+    },
+    /// Logging in again after a 401 failed. Every call that was waiting for that login gets
+    /// the same failure, and so does every call until the next attempt is due (the delay
+    /// doubles at each failure), so that a changed password does not lock the account.
+    #[error("logging in again failed: {0}")]
+    Reauthentication(Arc<Error>),
+    /// Reading a local file or stream failed (uploads).
+    #[error("{message}: {source}")]
+    Io {
+        message: String,
+        #[source]
+        source: std::io::Error,
     },
     /// The server answered 2xx but the body does not match the expected type.
     #[error("{operation}: response does not decode: {source}")]
@@ -102,7 +140,11 @@ impl Error {
             Error::Transport { operation, .. }
             | Error::Status { operation, .. }
             | Error::Decode { operation, .. }
-            | Error::Encode { operation, .. } => Some(operation),
+            | Error::Encode { operation, .. }
+            | Error::Redirect { operation, .. }
+            | Error::BodyTooLarge { operation, .. }
+            | Error::Protocol { operation, .. } => Some(operation),
+            Error::Reauthentication(inner) => inner.operation(),
             _ => None,
         }
     }
@@ -110,7 +152,8 @@ impl Error {
     /// The HTTP status of an error answer.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Status { status, .. } => Some(*status),
+            Error::Status { status, .. } | Error::Redirect { status, .. } => Some(*status),
+            Error::Reauthentication(inner) => inner.status(),
             _ => None,
         }
     }
@@ -119,6 +162,7 @@ impl Error {
     pub fn error_body(&self) -> Option<&ErrorBody> {
         match self {
             Error::Status { body, .. } => body.as_deref(),
+            Error::Reauthentication(inner) => inner.error_body(),
             _ => None,
         }
     }
@@ -129,6 +173,7 @@ impl Error {
             Error::Status { request_id, .. } | Error::Decode { request_id, .. } => {
                 request_id.as_deref()
             }
+            Error::Reauthentication(inner) => inner.request_id(),
             _ => None,
         }
     }
@@ -137,14 +182,24 @@ impl Error {
     pub fn raw_body(&self) -> Option<&[u8]> {
         match self {
             Error::Status { raw, .. } | Error::Decode { raw, .. } => Some(raw.as_bytes()),
+            Error::Reauthentication(inner) => inner.raw_body(),
+            _ => None,
+        }
+    }
+
+    /// How long a 429 or 503 answer asked to wait before trying again (`Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Status { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
 
     /// Whether the same call may succeed later unchanged: connection failures, timeouts,
     /// connections dropped before or while answering (a proxy or the tower closing an idle
-    /// keep-alive connection), and 502/503/504 from a tower that is restarting or overloaded.
-    /// A mutation may have taken effect all the same: the client retries reads only.
+    /// keep-alive connection), 502/503/504 from a tower that is restarting or overloaded, and
+    /// 429 (too many requests). A mutation may have taken effect all the same: the client
+    /// retries reads only.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport { source, .. } => {
@@ -153,7 +208,7 @@ impl Error {
                     || source.is_request()
                     || source.is_body()
             }
-            Error::Status { status, .. } => matches!(status, 502..=504),
+            Error::Status { status, .. } => matches!(status, 429 | 502..=504),
             _ => false,
         }
     }
@@ -167,7 +222,7 @@ impl Error {
         }
     }
 
-    /// Whether the tower refused the credentials (HTTP 401).
+    /// Whether the tower refused the credentials (HTTP 401), also when logging in again.
     pub fn is_unauthorized(&self) -> bool {
         self.status() == Some(401)
     }
@@ -223,8 +278,9 @@ impl crate::codec::Decode for ErrorBody {
 }
 
 /// A response body kept for diagnosis. Its `Debug` shows the text with the values of
-/// credential-like keys (`token`, `password`, `key`, `secret`, …) masked, because a login
-/// answer that fails to decode still carries the token.
+/// credential-like keys (`token`, `password`, `key`, `secret`, `authorization`, `cookie`, and
+/// the VNC answer's `redirect`, `direct` and `terminal`) masked, because a login answer that
+/// fails to decode still carries the token.
 #[derive(Clone, Default, PartialEq)]
 pub struct RawBody(pub bytes::Bytes);
 
@@ -247,12 +303,26 @@ impl fmt::Debug for RawBody {
 }
 
 fn redact(value: &mut serde_json::Value) {
-    const SENSITIVE: [&str; 5] = ["token", "password", "secret", "key", "credential"];
+    // Keys that hold a credential wherever they appear in the name.
+    const SENSITIVE: [&str; 7] = [
+        "token",
+        "password",
+        "secret",
+        "key",
+        "credential",
+        "authorization",
+        "cookie",
+    ];
+    // Keys that are credentials only as whole names: a VNC answer's console tokens
+    // (`redirect`, `direct`) and terminal URL.
+    const SENSITIVE_NAMES: [&str; 3] = ["redirect", "direct", "terminal"];
     match value {
         serde_json::Value::Object(map) => {
             for (k, v) in map.iter_mut() {
                 let k = k.to_ascii_lowercase();
-                if SENSITIVE.iter().any(|s| k.contains(s)) && !v.is_null() {
+                let sensitive = SENSITIVE.iter().any(|s| k.contains(s))
+                    || SENSITIVE_NAMES.contains(&k.as_str());
+                if sensitive && !v.is_null() {
                     *v = serde_json::Value::String("<redacted>".into());
                 } else {
                     redact(v);

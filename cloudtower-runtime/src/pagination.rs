@@ -35,7 +35,8 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 
 use futures_util::{stream, Stream, TryStreamExt};
 
@@ -53,6 +54,10 @@ pub trait ListRequest: Clone + Send + Sync + 'static {
     fn cursor(item: &Self::Item) -> &str;
     /// The list operation's request with this body.
     fn request(&self) -> ApiRequest;
+    /// The client method that sends the request (`get_vms`), for errors.
+    fn method() -> &'static str {
+        "paginate"
+    }
 }
 
 /// A list request whose `where` can be counted by the module's `*-connection` operation
@@ -96,24 +101,68 @@ impl Client {
         R::count(self.execute(request.count_request()).await?)
     }
 
-    /// Reads `resources` again by id, in pages of 100 ids, and returns their current state in
+    /// Reads `resources` again by id, 100 ids per request, and returns their current state in
     /// the same order. Resources that no longer exist (deleted meanwhile) are left out.
     pub async fn reread<T: RereadById>(&self, resources: &[T]) -> Result<Vec<T>, Error> {
         let ids: Vec<String> = resources
             .iter()
             .map(|r| <T::Request as ListRequest>::cursor(r).to_owned())
             .collect();
-        if ids.is_empty() {
-            return Ok(Vec::new());
+        let mut current: HashMap<String, T> = HashMap::with_capacity(ids.len());
+        // Each request names only its own ids: a request naming all of them, once per page,
+        // would send n²/100 ids in all.
+        for chunk in ids.chunks(REREAD_IDS_PER_REQUEST) {
+            let items = self
+                .paginate(T::request_for_ids(chunk.to_vec()))
+                // One more than the ids: the first page is short, so it is the last.
+                .page_size(REREAD_IDS_PER_REQUEST as i32 + 1)
+                .collect()
+                .await?;
+            current.extend(
+                items
+                    .into_iter()
+                    .map(|item| (<T::Request as ListRequest>::cursor(&item).to_owned(), item)),
+            );
         }
-        let mut current: HashMap<String, T> = self
-            .paginate(T::request_for_ids(ids.clone()))
-            .collect()
-            .await?
-            .into_iter()
-            .map(|item| (<T::Request as ListRequest>::cursor(&item).to_owned(), item))
-            .collect();
         Ok(ids.iter().filter_map(|id| current.remove(id)).collect())
+    }
+}
+
+const REREAD_IDS_PER_REQUEST: usize = 100;
+
+/// The items a paginator has yielded, to catch a server whose pages do not advance or come
+/// back to earlier items. Keeps a 64-bit keyed hash per item (8 bytes, not the id): with a
+/// random key a server cannot make two ids collide on purpose, and by chance a collision
+/// among a million items has odds of about 1 in 4·10⁷.
+struct SeenItems {
+    hasher: RandomState,
+    hashes: HashSet<u64>,
+}
+
+impl SeenItems {
+    fn new() -> Self {
+        SeenItems {
+            hasher: RandomState::new(),
+            hashes: HashSet::new(),
+        }
+    }
+
+    /// Records the ids of `page`; fails if one was seen before (on this page or an earlier one).
+    fn record<R: ListRequest>(&mut self, page: &[R::Item]) -> Result<(), Error> {
+        for item in page {
+            let id = R::cursor(item);
+            if !self.hashes.insert(self.hasher.hash_one(id)) {
+                return Err(Error::Protocol {
+                    operation: R::method(),
+                    reason: format!(
+                        "the list came back to item {id:?} after {} items: its pages do not \
+                         advance (the server ignores `after`, or its cursor cycles)",
+                        self.hashes.len()
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -125,32 +174,40 @@ impl<R: ListRequest> Paginator<R> {
     }
 
     /// The pages, one request each, until a page comes back short.
+    ///
+    /// A page that holds an item already yielded (a server that ignores `after`, or whose
+    /// cursor cycles) ends the stream with [`Error::Protocol`], before any of that page is
+    /// yielded: no item comes twice, and a cycling server does not page forever.
     pub fn pages(self) -> impl Stream<Item = Result<Vec<R::Item>, Error>> + Send {
         let Paginator {
             client,
             request,
             page_size,
         } = self;
-        // The state is the cursor of the next page: `None` when done, `Some(None)` at first.
-        stream::try_unfold(Some(None), move |cursor: Option<Option<String>>| {
-            let (client, mut request) = (client.clone(), request.clone());
-            async move {
-                let Some(after) = cursor else {
-                    return Ok(None);
-                };
-                request.set_page(page_size, after.clone());
-                let page: Vec<R::Item> = client.execute(request.request()).await?.decode()?;
-                let next = match page.last() {
-                    // A server that ignores `after` would repeat the same page forever.
-                    Some(last) if page.len() >= page_size as usize => {
-                        let id = R::cursor(last);
-                        (after.as_deref() != Some(id)).then(|| Some(id.to_owned()))
-                    }
-                    _ => None,
-                };
-                Ok((!page.is_empty()).then_some((page, next)))
-            }
-        })
+        // The state is the cursor of the next page (`None` when done, `Some(None)` at first)
+        // and the items seen so far.
+        let start = (Some(None), SeenItems::new());
+        stream::try_unfold(
+            start,
+            move |(cursor, mut seen): (Option<Option<String>>, SeenItems)| {
+                let (client, mut request) = (client.clone(), request.clone());
+                async move {
+                    let Some(after) = cursor else {
+                        return Ok(None);
+                    };
+                    request.set_page(page_size, after);
+                    let page: Vec<R::Item> = client.execute(request.request()).await?.decode()?;
+                    seen.record::<R>(&page)?;
+                    let next = match page.last() {
+                        Some(last) if page.len() >= page_size as usize => {
+                            Some(Some(R::cursor(last).to_owned()))
+                        }
+                        _ => None,
+                    };
+                    Ok((!page.is_empty()).then_some((page, (next, seen))))
+                }
+            },
+        )
     }
 
     /// The items of all pages, one by one.

@@ -45,8 +45,9 @@ pub struct WaitOptions {
     pub max_interval: Duration,
     /// How long to wait in all before [`TaskFailureKind::TimedOut`].
     pub timeout: Duration,
-    /// How long a task may be missing from `get-tasks` (not created yet, or deleted) before
-    /// [`TaskFailureKind::NotFound`].
+    /// How long a task may be missing from the answers of `get-tasks` (not created yet, or
+    /// deleted) before [`TaskFailureKind::NotFound`]. Only answers count: while polls fail
+    /// (an outage), no task is missing, and the grace starts again after it.
     pub not_found_grace: Duration,
     /// What a `PAUSED` task means.
     pub on_paused: OnPaused,
@@ -79,8 +80,10 @@ impl Client {
     /// per poll; returns them in the order of `task_ids`.
     ///
     /// Stops at the first task that fails (or pauses, unless told to wait), with
-    /// [`Error::Task`]. Transient errors while polling are retried until the timeout. Dropping
-    /// the future stops the polling (the tasks themselves go on in CloudTower).
+    /// [`Error::Task`]. Transient errors while polling (connection errors, 429, 502–504) are
+    /// retried, with the polls' growing interval, until the timeout, which also bounds a poll
+    /// in flight. Dropping the future stops the polling (the tasks themselves go on in
+    /// CloudTower).
     ///
     /// `T` is the API's task type: the generated client's `wait_tasks_with` calls this with
     /// it.
@@ -104,20 +107,32 @@ impl Client {
         options: &WaitOptions,
     ) -> Result<Vec<T>, Error> {
         let started = Instant::now();
+        let deadline = started + options.timeout;
         let mut delay = options.interval;
         let mut succeeded: HashMap<&str, T> = HashMap::new();
-        // The last state of each unfinished task, and when it was last found.
-        let mut last_seen: HashMap<&str, (Option<T>, Instant)> = task_ids
+        // The last state of each unfinished task, and since when answers have lacked it
+        // (`None` while it is found, or while the tower does not answer).
+        let mut last_seen: HashMap<&str, (Option<T>, Option<Instant>)> = task_ids
             .iter()
-            .map(|id| (id.as_str(), (None, started)))
+            .map(|id| (id.as_str(), (None, Some(started))))
             .collect();
+        let timed_out = |last_seen: &HashMap<&str, (Option<T>, Option<Instant>)>| {
+            let (id, (task, _)) = last_seen.iter().next().expect("not empty");
+            failure(TaskFailureKind::TimedOut, id, task.clone())
+        };
         loop {
             let pending: Vec<String> = last_seen.keys().map(|id| id.to_string()).collect();
             let request = T::request_for_ids(pending).request();
             let polled = async { self.execute(request).await?.decode::<Vec<T>>() };
-            match polled.await {
+            let Ok(answer) = tokio::time::timeout_at(deadline, polled).await else {
+                return Err(timed_out(&last_seen));
+            };
+            match answer {
                 Ok(tasks) => {
                     let now = Instant::now();
+                    for (_, missing_since) in last_seen.values_mut() {
+                        missing_since.get_or_insert(now);
+                    }
                     for task in tasks {
                         let Some((id, _)) = last_seen.get_key_value(task.id()) else {
                             continue;
@@ -135,13 +150,17 @@ impl Client {
                                 return Err(failure(TaskFailureKind::Paused, id, Some(task)))
                             }
                             _ => {
-                                last_seen.insert(id, (Some(task), now));
+                                last_seen.insert(id, (Some(task), None));
                             }
                         }
                     }
                 }
                 Err(error) if error.is_retryable() => {
                     tracing::warn!(%error, "polling tasks failed; polling again");
+                    // The tower did not say whether it knows the tasks.
+                    for (_, missing_since) in last_seen.values_mut() {
+                        *missing_since = None;
+                    }
                 }
                 Err(error) => return Err(error),
             }
@@ -152,18 +171,16 @@ impl Client {
                     .collect());
             }
             let now = Instant::now();
-            let missing = last_seen
-                .iter()
-                .find(|(_, (_, found))| now - *found >= options.not_found_grace);
+            let missing = last_seen.iter().find(|(_, (_, missing_since))| {
+                missing_since.is_some_and(|since| now - since >= options.not_found_grace)
+            });
             if let Some((id, (task, _))) = missing {
                 return Err(failure(TaskFailureKind::NotFound, id, task.clone()));
             }
-            let elapsed = now - started;
-            if elapsed >= options.timeout {
-                let (id, (task, _)) = last_seen.iter().next().expect("not empty");
-                return Err(failure(TaskFailureKind::TimedOut, id, task.clone()));
+            if now >= deadline {
+                return Err(timed_out(&last_seen));
             }
-            tokio::time::sleep(delay.min(options.timeout - elapsed)).await;
+            tokio::time::sleep(delay.min(deadline - now)).await;
             delay = delay
                 .mul_f64(options.backoff.max(1.0))
                 .min(options.max_interval);

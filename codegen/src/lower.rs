@@ -882,7 +882,8 @@ fn enum_variants(
 }
 
 /// Field names that hold credentials: passwords, secrets, SNMP pass phrases and community
-/// strings, tokens, API keys (not filters on them, such as `password_expired`).
+/// strings, tokens, API keys (not filters on them, such as `password_expired`), and the VNC
+/// console tokens and terminal URL of `VmVncInfo` (`redirect`, `direct`, `terminal`).
 fn is_credential(field_name: &str) -> bool {
     const SUFFIXES: &[&str] = &[
         "password",
@@ -891,6 +892,8 @@ fn is_credential(field_name: &str) -> bool {
         "token",
         "api_key",
         "community",
+        "direct",
+        "terminal",
     ];
     SUFFIXES.iter().any(|suffix| field_name.ends_with(suffix))
 }

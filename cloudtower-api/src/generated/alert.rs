@@ -403,6 +403,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-alerts", self).read()
     }
+    fn method() -> &'static str {
+        "get_alerts"
+    }
 }
 #[cfg(feature = "alert")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertsRequestBody {

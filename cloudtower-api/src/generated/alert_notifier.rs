@@ -1763,6 +1763,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertNotifiersReque
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-alert-notifiers", self).read()
     }
+    fn method() -> &'static str {
+        "get_alert_notifiers"
+    }
 }
 #[cfg(feature = "alert-notifier")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertNotifiersRequestBody {

@@ -468,6 +468,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertRulesRequestBo
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-alert-rules", self).read()
     }
+    fn method() -> &'static str {
+        "get_alert_rules"
+    }
 }
 #[cfg(feature = "alert-rule")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertRulesRequestBody {

@@ -1342,6 +1342,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetApplicationsRequest
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-applications", self).read()
     }
+    fn method() -> &'static str {
+        "get_applications"
+    }
 }
 #[cfg(feature = "application")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetApplicationsRequestBody {

@@ -5494,6 +5494,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetBackupPlansRequestB
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-backup-plans", self).read()
     }
+    fn method() -> &'static str {
+        "get_backup_plans"
+    }
 }
 #[cfg(feature = "backup-plan")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetBackupPlansRequestBody {

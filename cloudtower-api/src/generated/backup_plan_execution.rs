@@ -903,6 +903,9 @@ for crate::models::GetBackupPlanExecutionsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-backup-plan-executions", self).read()
     }
+    fn method() -> &'static str {
+        "get_backup_plan_executions"
+    }
 }
 #[cfg(feature = "backup-plan-execution")]
 impl ::cloudtower_runtime::CountRequest

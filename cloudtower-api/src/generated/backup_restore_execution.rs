@@ -1072,6 +1072,9 @@ for crate::models::GetBackupRestoreExecutionsRequestBody {
         ::cloudtower_runtime::ApiRequest::json("get-backup-restore-executions", self)
             .read()
     }
+    fn method() -> &'static str {
+        "get_backup_restore_executions"
+    }
 }
 #[cfg(feature = "backup-restore-execution")]
 impl ::cloudtower_runtime::CountRequest

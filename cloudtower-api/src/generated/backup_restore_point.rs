@@ -716,6 +716,9 @@ for crate::models::GetBackupRestorePointsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-backup-restore-points", self).read()
     }
+    fn method() -> &'static str {
+        "get_backup_restore_points"
+    }
 }
 #[cfg(feature = "backup-restore-point")]
 impl ::cloudtower_runtime::CountRequest

@@ -3793,6 +3793,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetBackupServicesReque
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-backup-services", self).read()
     }
+    fn method() -> &'static str {
+        "get_backup_services"
+    }
 }
 #[cfg(feature = "backup-service")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetBackupServicesRequestBody {

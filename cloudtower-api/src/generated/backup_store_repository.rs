@@ -2515,6 +2515,9 @@ for crate::models::GetBackupStoreRepositoriesRequestBody {
         ::cloudtower_runtime::ApiRequest::json("get-backup-store-repositories", self)
             .read()
     }
+    fn method() -> &'static str {
+        "get_backup_store_repositories"
+    }
 }
 #[cfg(feature = "backup-store-repository")]
 impl ::cloudtower_runtime::CountRequest

@@ -1452,6 +1452,9 @@ for crate::models::GetBackupTargetExecutionsRequestBody {
         ::cloudtower_runtime::ApiRequest::json("get-backup-target-executions", self)
             .read()
     }
+    fn method() -> &'static str {
+        "get_backup_target_executions"
+    }
 }
 #[cfg(feature = "backup-target-execution")]
 impl ::cloudtower_runtime::CountRequest

@@ -1158,6 +1158,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetBrickTopoesRequestB
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-brick-topoes", self).read()
     }
+    fn method() -> &'static str {
+        "get_brick_topoes"
+    }
 }
 #[cfg(feature = "brick-topo")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetBrickTopoesRequestBody {

@@ -1507,6 +1507,9 @@ for crate::models::GetCloudTowerApplicationsRequestBody {
         ::cloudtower_runtime::ApiRequest::json("get-cloudtower-applications", self)
             .read()
     }
+    fn method() -> &'static str {
+        "get_cloud_tower_applications"
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 impl ::cloudtower_runtime::CountRequest

@@ -485,6 +485,9 @@ for crate::models::GetCloudTowerApplicationPackagesRequestBody {
             )
             .read()
     }
+    fn method() -> &'static str {
+        "get_cloud_tower_application_packages"
+    }
 }
 #[cfg(feature = "cloud-tower-application-package")]
 impl ::cloudtower_runtime::CountRequest

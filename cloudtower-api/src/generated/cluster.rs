@@ -2363,6 +2363,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetClustersRequestBody
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-clusters", self).read()
     }
+    fn method() -> &'static str {
+        "get_clusters"
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetClustersRequestBody {

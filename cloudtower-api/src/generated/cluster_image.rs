@@ -1145,6 +1145,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetClusterImagesReques
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-cluster-images", self).read()
     }
+    fn method() -> &'static str {
+        "get_cluster_images"
+    }
 }
 #[cfg(feature = "cluster-image")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetClusterImagesRequestBody {

@@ -506,6 +506,9 @@ for crate::models::GetClusterSettingsesRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-cluster-settingses", self).read()
     }
+    fn method() -> &'static str {
+        "get_cluster_settingses"
+    }
 }
 #[cfg(feature = "cluster-settings")]
 impl ::cloudtower_runtime::CountRequest

@@ -696,6 +696,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetClusterTopoesReques
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-cluster-topoes", self).read()
     }
+    fn method() -> &'static str {
+        "get_cluster_topoes"
+    }
 }
 #[cfg(feature = "cluster-topo")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetClusterTopoesRequestBody {

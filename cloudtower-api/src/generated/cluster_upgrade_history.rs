@@ -836,6 +836,9 @@ for crate::models::GetClusterUpgradeHistoriesRequestBody {
         ::cloudtower_runtime::ApiRequest::json("get-cluster-upgrade-histories", self)
             .read()
     }
+    fn method() -> &'static str {
+        "get_cluster_upgrade_histories"
+    }
 }
 #[cfg(feature = "cluster-upgrade-history")]
 impl ::cloudtower_runtime::CountRequest

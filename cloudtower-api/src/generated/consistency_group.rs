@@ -643,6 +643,9 @@ for crate::models::GetConsistencyGroupsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-consistency-groups", self).read()
     }
+    fn method() -> &'static str {
+        "get_consistency_groups"
+    }
 }
 #[cfg(feature = "consistency-group")]
 impl ::cloudtower_runtime::CountRequest

@@ -741,6 +741,9 @@ for crate::models::GetConsistencyGroupSnapshotsRequestBody {
         ::cloudtower_runtime::ApiRequest::json("get-consistency-group-snapshots", self)
             .read()
     }
+    fn method() -> &'static str {
+        "get_consistency_group_snapshots"
+    }
 }
 #[cfg(feature = "consistency-group-snapshot")]
 impl ::cloudtower_runtime::CountRequest

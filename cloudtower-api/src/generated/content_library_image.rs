@@ -837,6 +837,9 @@ for crate::models::GetContentLibraryImagesRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-content-library-images", self).read()
     }
+    fn method() -> &'static str {
+        "get_content_library_images"
+    }
 }
 #[cfg(feature = "content-library-image")]
 impl ::cloudtower_runtime::CountRequest

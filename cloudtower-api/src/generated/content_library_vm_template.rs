@@ -1592,6 +1592,9 @@ for crate::models::GetContentLibraryVmTemplatesRequestBody {
         ::cloudtower_runtime::ApiRequest::json("get-content-library-vm-templates", self)
             .read()
     }
+    fn method() -> &'static str {
+        "get_content_library_vm_templates"
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 impl ::cloudtower_runtime::CountRequest

@@ -810,6 +810,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetDatacentersRequestB
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-datacenters", self).read()
     }
+    fn method() -> &'static str {
+        "get_datacenters"
+    }
 }
 #[cfg(feature = "datacenter")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetDatacentersRequestBody {

@@ -551,6 +551,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetDeploysRequestBody 
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-deploys", self).read()
     }
+    fn method() -> &'static str {
+        "get_deploys"
+    }
 }
 #[cfg(feature = "deploy")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetDeploysRequestBody {

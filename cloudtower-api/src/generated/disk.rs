@@ -751,6 +751,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetDisksRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-disks", self).read()
     }
+    fn method() -> &'static str {
+        "get_disks"
+    }
 }
 #[cfg(feature = "disk")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetDisksRequestBody {

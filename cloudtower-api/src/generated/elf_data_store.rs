@@ -315,6 +315,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetElfDataStoresReques
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-elf-data-stores", self).read()
     }
+    fn method() -> &'static str {
+        "get_elf_data_stores"
+    }
 }
 #[cfg(feature = "elf-data-store")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetElfDataStoresRequestBody {

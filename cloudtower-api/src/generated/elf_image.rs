@@ -562,6 +562,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetElfImagesRequestBod
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-elf-images", self).read()
     }
+    fn method() -> &'static str {
+        "get_elf_images"
+    }
 }
 #[cfg(feature = "elf-image")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetElfImagesRequestBody {

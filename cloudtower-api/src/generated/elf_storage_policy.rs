@@ -918,6 +918,9 @@ for crate::models::GetElfStoragePoliciesRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-elf-storage-policies", self).read()
     }
+    fn method() -> &'static str {
+        "get_elf_storage_policies"
+    }
 }
 #[cfg(feature = "elf-storage-policy")]
 impl ::cloudtower_runtime::CountRequest

@@ -950,6 +950,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetEntityFiltersReques
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-entity-filters", self).read()
     }
+    fn method() -> &'static str {
+        "get_entity_filters"
+    }
 }
 #[cfg(feature = "entity-filter")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetEntityFiltersRequestBody {

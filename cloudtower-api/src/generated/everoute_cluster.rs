@@ -1157,6 +1157,9 @@ for crate::models::GetEverouteClustersRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-everoute-clusters", self).read()
     }
+    fn method() -> &'static str {
+        "get_everoute_clusters"
+    }
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::CountRequest

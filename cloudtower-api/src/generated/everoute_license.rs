@@ -897,6 +897,9 @@ for crate::models::GetEverouteLicensesRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-everoute-licenses", self).read()
     }
+    fn method() -> &'static str {
+        "get_everoute_licenses"
+    }
 }
 #[cfg(feature = "everoute-license")]
 impl ::cloudtower_runtime::CountRequest

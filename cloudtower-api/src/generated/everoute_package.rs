@@ -889,6 +889,9 @@ for crate::models::GetEveroutePackagesRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-everoute-packages", self).read()
     }
+    fn method() -> &'static str {
+        "get_everoute_packages"
+    }
 }
 #[cfg(feature = "everoute-package")]
 impl ::cloudtower_runtime::CountRequest

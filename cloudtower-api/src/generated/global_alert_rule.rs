@@ -582,6 +582,9 @@ for crate::models::GetGlobalAlertRulesRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-global-alert-rules", self).read()
     }
+    fn method() -> &'static str {
+        "get_global_alert_rules"
+    }
 }
 #[cfg(feature = "global-alert-rule")]
 impl ::cloudtower_runtime::CountRequest

@@ -1258,6 +1258,9 @@ for crate::models::GetGlobalSettingsesRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-global-settingses", self).read()
     }
+    fn method() -> &'static str {
+        "get_global_settingses"
+    }
 }
 #[cfg(feature = "global-settings")]
 impl ::cloudtower_runtime::CountRequest

@@ -1543,6 +1543,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetGpuDevicesRequestBo
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-gpu-devices", self).read()
     }
+    fn method() -> &'static str {
+        "get_gpu_devices"
+    }
 }
 #[cfg(feature = "gpu-device")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetGpuDevicesRequestBody {

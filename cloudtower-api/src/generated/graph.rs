@@ -1768,6 +1768,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetGraphsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-graphs", self).read()
     }
+    fn method() -> &'static str {
+        "get_graphs"
+    }
 }
 #[cfg(feature = "graph")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetGraphsRequestBody {

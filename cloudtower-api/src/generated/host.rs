@@ -2720,6 +2720,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetHostsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-hosts", self).read()
     }
+    fn method() -> &'static str {
+        "get_hosts"
+    }
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetHostsRequestBody {

@@ -597,6 +597,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetIpmisRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-ipmis", self).read()
     }
+    fn method() -> &'static str {
+        "get_ipmis"
+    }
 }
 #[cfg(feature = "ipmi")]
 impl ::cloudtower_runtime::RereadById for crate::models::Ipmi {

@@ -279,6 +279,9 @@ for crate::models::GetIscsiConnectionsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-iscsi-connections", self).read()
     }
+    fn method() -> &'static str {
+        "get_iscsi_connections"
+    }
 }
 #[cfg(feature = "iscsi-connection")]
 impl ::cloudtower_runtime::CountRequest

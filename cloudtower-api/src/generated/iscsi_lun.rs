@@ -1193,6 +1193,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetIscsiLunsRequestBod
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-iscsi-luns", self).read()
     }
+    fn method() -> &'static str {
+        "get_iscsi_luns"
+    }
 }
 #[cfg(feature = "iscsi-lun")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetIscsiLunsRequestBody {

@@ -504,6 +504,9 @@ for crate::models::GetIscsiLunSnapshotsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-iscsi-lun-snapshots", self).read()
     }
+    fn method() -> &'static str {
+        "get_iscsi_lun_snapshots"
+    }
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 impl ::cloudtower_runtime::CountRequest

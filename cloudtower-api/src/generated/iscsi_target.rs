@@ -1206,6 +1206,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetIscsiTargetsRequest
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-iscsi-targets", self).read()
     }
+    fn method() -> &'static str {
+        "get_iscsi_targets"
+    }
 }
 #[cfg(feature = "iscsi-target")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetIscsiTargetsRequestBody {

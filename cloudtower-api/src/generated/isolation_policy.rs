@@ -703,6 +703,9 @@ for crate::models::GetIsolationPoliciesRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-isolation-policies", self).read()
     }
+    fn method() -> &'static str {
+        "get_isolation_policies"
+    }
 }
 #[cfg(feature = "isolation-policy")]
 impl ::cloudtower_runtime::CountRequest

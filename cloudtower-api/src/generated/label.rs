@@ -1558,6 +1558,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetLabelsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-labels", self).read()
     }
+    fn method() -> &'static str {
+        "get_labels"
+    }
 }
 #[cfg(feature = "label")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetLabelsRequestBody {

@@ -587,6 +587,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetLicensesRequestBody
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-licenses", self).read()
     }
+    fn method() -> &'static str {
+        "get_licenses"
+    }
 }
 #[cfg(feature = "license")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetLicensesRequestBody {

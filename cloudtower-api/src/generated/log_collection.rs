@@ -1358,6 +1358,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetLogCollectionsReque
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-log-collections", self).read()
     }
+    fn method() -> &'static str {
+        "get_log_collections"
+    }
 }
 #[cfg(feature = "log-collection")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetLogCollectionsRequestBody {

@@ -6142,6 +6142,12 @@ impl Client {
     pub fn with_language(&self, language: ::cloudtower_runtime::Language) -> Self {
         Client(self.0.with_language(language))
     }
+    /// The same client (same session and connections) whose calls may each take up
+    /// to `timeout` instead of the builder's (long uploads, slow reports).
+    #[must_use]
+    pub fn with_timeout(&self, timeout: ::std::time::Duration) -> Self {
+        Client(self.0.with_timeout(timeout))
+    }
     /// Logs in, sends the token with every later call, and keeps the credentials to
     /// log in again (once, shared by concurrent calls) when a call answers 401.
     pub async fn sign_in(

@@ -536,6 +536,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNamespaceGroupsRequ
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-namespace-groups", self).read()
     }
+    fn method() -> &'static str {
+        "get_namespace_groups"
+    }
 }
 #[cfg(feature = "namespace-group")]
 impl ::cloudtower_runtime::CountRequest

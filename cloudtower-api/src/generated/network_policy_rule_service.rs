@@ -972,6 +972,9 @@ for crate::models::GetNetworkPolicyRuleServicesRequestBody {
         ::cloudtower_runtime::ApiRequest::json("get-network-policy-rule-services", self)
             .read()
     }
+    fn method() -> &'static str {
+        "get_network_policy_rule_services"
+    }
 }
 #[cfg(feature = "network-policy-rule-service")]
 impl ::cloudtower_runtime::CountRequest

@@ -572,6 +572,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNfsExportsRequestBo
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-nfs-exports", self).read()
     }
+    fn method() -> &'static str {
+        "get_nfs_exports"
+    }
 }
 #[cfg(feature = "nfs-export")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNfsExportsRequestBody {

@@ -540,6 +540,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNfsInodesRequestBod
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-nfs-inodes", self).read()
     }
+    fn method() -> &'static str {
+        "get_nfs_inodes"
+    }
 }
 #[cfg(feature = "nfs-inode")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNfsInodesRequestBody {

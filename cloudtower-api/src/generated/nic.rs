@@ -449,6 +449,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNicsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-nics", self).read()
     }
+    fn method() -> &'static str {
+        "get_nics"
+    }
 }
 #[cfg(feature = "nic")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNicsRequestBody {

@@ -678,6 +678,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNodeTopoesRequestBo
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-node-topoes", self).read()
     }
+    fn method() -> &'static str {
+        "get_node_topoes"
+    }
 }
 #[cfg(feature = "node-topo")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNodeTopoesRequestBody {

@@ -1174,6 +1174,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNvmfNamespacesReque
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-nvmf-namespaces", self).read()
     }
+    fn method() -> &'static str {
+        "get_nvmf_namespaces"
+    }
 }
 #[cfg(feature = "nvmf-namespace")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNvmfNamespacesRequestBody {

@@ -474,6 +474,9 @@ for crate::models::GetNvmfNamespaceSnapshotsRequestBody {
         ::cloudtower_runtime::ApiRequest::json("get-nvmf-namespace-snapshots", self)
             .read()
     }
+    fn method() -> &'static str {
+        "get_nvmf_namespace_snapshots"
+    }
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 impl ::cloudtower_runtime::CountRequest

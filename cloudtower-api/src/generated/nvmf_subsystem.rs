@@ -913,6 +913,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNvmfSubsystemsReque
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-nvmf-subsystems", self).read()
     }
+    fn method() -> &'static str {
+        "get_nvmf_subsystems"
+    }
 }
 #[cfg(feature = "nvmf-subsystem")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNvmfSubsystemsRequestBody {

@@ -811,6 +811,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetOrganizationsReques
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-organizations", self).read()
     }
+    fn method() -> &'static str {
+        "get_organizations"
+    }
 }
 #[cfg(feature = "organization")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetOrganizationsRequestBody {

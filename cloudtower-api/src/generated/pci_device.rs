@@ -2539,6 +2539,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetPciDevicesRequestBo
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-pci-devices", self).read()
     }
+    fn method() -> &'static str {
+        "get_pci_devices"
+    }
 }
 #[cfg(feature = "pci-device")]
 impl ::cloudtower_runtime::RereadById for crate::models::PciDevice {

@@ -1164,6 +1164,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetPmemDimmsRequestBod
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-pmem-dimms", self).read()
     }
+    fn method() -> &'static str {
+        "get_pmem_dimms"
+    }
 }
 #[cfg(feature = "pmem-dimm")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetPmemDimmsRequestBody {

@@ -959,6 +959,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetRackTopoesRequestBo
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-rack-topoes", self).read()
     }
+    fn method() -> &'static str {
+        "get_rack_topoes"
+    }
 }
 #[cfg(feature = "rack-topo")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetRackTopoesRequestBody {

@@ -2150,6 +2150,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetReplicaVmsRequestBo
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-replica-vms", self).read()
     }
+    fn method() -> &'static str {
+        "get_replica_vms"
+    }
 }
 #[cfg(feature = "replica-vm")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetReplicaVmsRequestBody {

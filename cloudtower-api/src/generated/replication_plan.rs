@@ -4079,6 +4079,9 @@ for crate::models::GetReplicationPlansRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-replication-plans", self).read()
     }
+    fn method() -> &'static str {
+        "get_replication_plans"
+    }
 }
 #[cfg(feature = "replication-plan")]
 impl ::cloudtower_runtime::CountRequest

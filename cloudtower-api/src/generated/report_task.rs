@@ -617,6 +617,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetReportTasksRequestB
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-report-tasks", self).read()
     }
+    fn method() -> &'static str {
+        "get_report_tasks"
+    }
 }
 #[cfg(feature = "report-task")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetReportTasksRequestBody {

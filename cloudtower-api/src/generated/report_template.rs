@@ -1696,6 +1696,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetReportTemplatesRequ
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-report-templates", self).read()
     }
+    fn method() -> &'static str {
+        "get_report_templates"
+    }
 }
 #[cfg(feature = "report-template")]
 impl ::cloudtower_runtime::CountRequest

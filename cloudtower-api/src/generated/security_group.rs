@@ -731,6 +731,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSecurityGroupsReque
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-security-groups", self).read()
     }
+    fn method() -> &'static str {
+        "get_security_groups"
+    }
 }
 #[cfg(feature = "security-group")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetSecurityGroupsRequestBody {

@@ -918,6 +918,9 @@ for crate::models::GetSecurityPoliciesRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-security-policies", self).read()
     }
+    fn method() -> &'static str {
+        "get_security_policies"
+    }
 }
 #[cfg(feature = "security-policy")]
 impl ::cloudtower_runtime::CountRequest

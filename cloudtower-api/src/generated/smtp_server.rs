@@ -428,6 +428,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSmtpServersRequestB
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-smtp-servers", self).read()
     }
+    fn method() -> &'static str {
+        "get_smtp_servers"
+    }
 }
 #[cfg(feature = "smtp-server")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetSmtpServersRequestBody {

@@ -1554,6 +1554,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSnapshotGroupsReque
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-snapshot-groups", self).read()
     }
+    fn method() -> &'static str {
+        "get_snapshot_groups"
+    }
 }
 #[cfg(feature = "snapshot-group")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetSnapshotGroupsRequestBody {

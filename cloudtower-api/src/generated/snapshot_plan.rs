@@ -949,6 +949,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSnapshotPlansReques
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-snapshot-plans", self).read()
     }
+    fn method() -> &'static str {
+        "get_snapshot_plans"
+    }
 }
 #[cfg(feature = "snapshot-plan")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetSnapshotPlansRequestBody {

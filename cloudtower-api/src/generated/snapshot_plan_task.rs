@@ -861,6 +861,9 @@ for crate::models::GetSnapshotPlanTasksRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-snapshot-plan-tasks", self).read()
     }
+    fn method() -> &'static str {
+        "get_snapshot_plan_tasks"
+    }
 }
 #[cfg(feature = "snapshot-plan-task")]
 impl ::cloudtower_runtime::CountRequest

@@ -1835,6 +1835,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSnmpTransportsReque
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-snmp-transports", self).read()
     }
+    fn method() -> &'static str {
+        "get_snmp_transports"
+    }
 }
 #[cfg(feature = "snmp-transport")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetSnmpTransportsRequestBody {

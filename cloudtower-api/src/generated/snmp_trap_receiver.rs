@@ -2195,6 +2195,9 @@ for crate::models::GetSnmpTrapReceiversRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-snmp-trap-receivers", self).read()
     }
+    fn method() -> &'static str {
+        "get_snmp_trap_receivers"
+    }
 }
 #[cfg(feature = "snmp-trap-receiver")]
 impl ::cloudtower_runtime::CountRequest

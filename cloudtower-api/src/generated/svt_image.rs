@@ -953,6 +953,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSvtImagesRequestBod
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-svt-images", self).read()
     }
+    fn method() -> &'static str {
+        "get_svt_images"
+    }
 }
 #[cfg(feature = "svt-image")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetSvtImagesRequestBody {

@@ -272,6 +272,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSystemAuditLogsRequ
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-system-audit-logs", self).read()
     }
+    fn method() -> &'static str {
+        "get_system_audit_logs"
+    }
 }
 #[cfg(feature = "system-audit-log")]
 impl ::cloudtower_runtime::CountRequest

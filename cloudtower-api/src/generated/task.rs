@@ -556,6 +556,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetTasksRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-tasks", self).read()
     }
+    fn method() -> &'static str {
+        "get_tasks"
+    }
 }
 #[cfg(feature = "task")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetTasksRequestBody {

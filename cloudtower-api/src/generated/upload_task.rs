@@ -768,6 +768,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUploadTasksRequestB
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-upload-tasks", self).read()
     }
+    fn method() -> &'static str {
+        "get_upload_tasks"
+    }
 }
 #[cfg(feature = "upload-task")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetUploadTasksRequestBody {

@@ -506,6 +506,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUsbDevicesRequestBo
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-usb-devices", self).read()
     }
+    fn method() -> &'static str {
+        "get_usb_devices"
+    }
 }
 #[cfg(feature = "usb-device")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetUsbDevicesRequestBody {

@@ -984,6 +984,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUsersRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-users", self).read()
     }
+    fn method() -> &'static str {
+        "get_users"
+    }
 }
 #[cfg(feature = "user")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetUsersRequestBody {

@@ -437,6 +437,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUserAuditLogsReques
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-user-audit-logs", self).read()
     }
+    fn method() -> &'static str {
+        "get_user_audit_logs"
+    }
 }
 #[cfg(feature = "user-audit-log")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetUserAuditLogsRequestBody {

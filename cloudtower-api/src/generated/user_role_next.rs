@@ -1969,6 +1969,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUserRoleNextsReques
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-user-role-nexts", self).read()
     }
+    fn method() -> &'static str {
+        "get_user_role_nexts"
+    }
 }
 #[cfg(feature = "user-role-next")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetUserRoleNextsRequestBody {

@@ -1284,6 +1284,9 @@ for crate::models::GetV2EverouteLicensesRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-v2-everoute-licenses", self).read()
     }
+    fn method() -> &'static str {
+        "get_v2_everoute_licenses"
+    }
 }
 #[cfg(feature = "v2-everoute-license")]
 impl ::cloudtower_runtime::CountRequest

@@ -1042,6 +1042,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVcenterAccountsRequ
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-vcenter-accounts", self).read()
     }
+    fn method() -> &'static str {
+        "get_vcenter_accounts"
+    }
 }
 #[cfg(feature = "vcenter-account")]
 impl ::cloudtower_runtime::CountRequest

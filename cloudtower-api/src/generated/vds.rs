@@ -973,6 +973,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVdsesRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-vdses", self).read()
     }
+    fn method() -> &'static str {
+        "get_vdses"
+    }
 }
 #[cfg(feature = "vds")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVdsesRequestBody {

@@ -1106,6 +1106,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetViewsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-views", self).read()
     }
+    fn method() -> &'static str {
+        "get_views"
+    }
 }
 #[cfg(feature = "view")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetViewsRequestBody {

@@ -1469,6 +1469,9 @@ for crate::models::GetVirtualPrivateCloudsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-virtual-private-clouds", self).read()
     }
+    fn method() -> &'static str {
+        "get_virtual_private_clouds"
+    }
 }
 #[cfg(feature = "virtual-private-cloud")]
 impl ::cloudtower_runtime::CountRequest

@@ -641,6 +641,9 @@ for crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
             )
             .read()
     }
+    fn method() -> &'static str {
+        "get_virtual_private_cloud_cluster_bindings"
+    }
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl ::cloudtower_runtime::CountRequest

@@ -797,6 +797,9 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
             )
             .read()
     }
+    fn method() -> &'static str {
+        "get_virtual_private_cloud_edge_gateways"
+    }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl ::cloudtower_runtime::CountRequest

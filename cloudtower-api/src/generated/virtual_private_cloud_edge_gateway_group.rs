@@ -898,6 +898,9 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
             )
             .read()
     }
+    fn method() -> &'static str {
+        "get_virtual_private_cloud_edge_gateway_groups"
+    }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 impl ::cloudtower_runtime::CountRequest

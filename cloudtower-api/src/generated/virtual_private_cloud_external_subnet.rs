@@ -1463,6 +1463,9 @@ for crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody {
             )
             .read()
     }
+    fn method() -> &'static str {
+        "get_virtual_private_cloud_external_subnets"
+    }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 impl ::cloudtower_runtime::CountRequest

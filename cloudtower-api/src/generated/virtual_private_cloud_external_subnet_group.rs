@@ -1090,6 +1090,9 @@ for crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
             )
             .read()
     }
+    fn method() -> &'static str {
+        "get_virtual_private_cloud_external_subnet_groups"
+    }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl ::cloudtower_runtime::CountRequest

@@ -1073,6 +1073,9 @@ for crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody {
             )
             .read()
     }
+    fn method() -> &'static str {
+        "get_virtual_private_cloud_floating_ips"
+    }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl ::cloudtower_runtime::CountRequest

@@ -1323,6 +1323,9 @@ for crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
             )
             .read()
     }
+    fn method() -> &'static str {
+        "get_virtual_private_cloud_nat_gateways"
+    }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl ::cloudtower_runtime::CountRequest

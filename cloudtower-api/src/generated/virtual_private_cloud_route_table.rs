@@ -1330,6 +1330,9 @@ for crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
             )
             .read()
     }
+    fn method() -> &'static str {
+        "get_virtual_private_cloud_route_tables"
+    }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 impl ::cloudtower_runtime::CountRequest

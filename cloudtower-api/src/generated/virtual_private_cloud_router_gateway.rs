@@ -1483,6 +1483,9 @@ for crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
             )
             .read()
     }
+    fn method() -> &'static str {
+        "get_virtual_private_cloud_router_gateways"
+    }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl ::cloudtower_runtime::CountRequest

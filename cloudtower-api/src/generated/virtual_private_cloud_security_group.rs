@@ -1379,6 +1379,9 @@ for crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody {
             )
             .read()
     }
+    fn method() -> &'static str {
+        "get_virtual_private_cloud_security_groups"
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]
 impl ::cloudtower_runtime::CountRequest

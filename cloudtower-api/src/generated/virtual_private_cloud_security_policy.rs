@@ -1715,6 +1715,9 @@ for crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
             )
             .read()
     }
+    fn method() -> &'static str {
+        "get_virtual_private_cloud_security_policies"
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::cloudtower_runtime::CountRequest

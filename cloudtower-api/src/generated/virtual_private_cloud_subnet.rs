@@ -1427,6 +1427,9 @@ for crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
         ::cloudtower_runtime::ApiRequest::json("get-virtual-private-cloud-subnets", self)
             .read()
     }
+    fn method() -> &'static str {
+        "get_virtual_private_cloud_subnets"
+    }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 impl ::cloudtower_runtime::CountRequest

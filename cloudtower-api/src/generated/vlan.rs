@@ -881,6 +881,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVlansRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-vlans", self).read()
     }
+    fn method() -> &'static str {
+        "get_vlans"
+    }
 }
 #[cfg(feature = "vlan")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVlansRequestBody {

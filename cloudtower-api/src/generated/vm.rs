@@ -6247,13 +6247,25 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateVpcNicParamsData {
 }
 /// Spec: `#/components/schemas/VmVncInfo`
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct VmVncInfo {
     pub vm: crate::models::Vm,
     pub terminal: ::std::string::String,
     pub redirect: ::std::string::String,
     pub direct: ::std::option::Option<::std::string::String>,
     pub cluster_ip: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+impl ::std::fmt::Debug for VmVncInfo {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        let mut debug = f.debug_struct("VmVncInfo");
+        debug.field("vm", &self.vm);
+        debug.field("terminal", &::std::format_args!("<redacted>"));
+        debug.field("redirect", &::std::format_args!("<redacted>"));
+        debug.field("direct", &::std::format_args!("<redacted>"));
+        debug.field("cluster_ip", &self.cluster_ip);
+        debug.finish()
+    }
 }
 #[cfg(feature = "vm")]
 impl ::cloudtower_runtime::codec::Decode for VmVncInfo {
@@ -7535,6 +7547,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmsRequestBody {
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-vms", self).read()
+    }
+    fn method() -> &'static str {
+        "get_vms"
     }
 }
 #[cfg(feature = "vm")]

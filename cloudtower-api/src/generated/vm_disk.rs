@@ -630,6 +630,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmDisksRequestBody 
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-vm-disks", self).read()
     }
+    fn method() -> &'static str {
+        "get_vm_disks"
+    }
 }
 #[cfg(feature = "vm-disk")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmDisksRequestBody {

@@ -584,6 +584,9 @@ for crate::models::GetVmEntityFilterResultsRequestBody {
         ::cloudtower_runtime::ApiRequest::json("get-vm-entity-filter-results", self)
             .read()
     }
+    fn method() -> &'static str {
+        "get_vm_entity_filter_results"
+    }
 }
 #[cfg(feature = "vm-entity-filter-result")]
 impl ::cloudtower_runtime::CountRequest

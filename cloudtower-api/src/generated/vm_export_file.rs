@@ -775,6 +775,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmExportFilesReques
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-vm-export-files", self).read()
     }
+    fn method() -> &'static str {
+        "get_vm_export_files"
+    }
 }
 #[cfg(feature = "vm-export-file")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmExportFilesRequestBody {

@@ -1072,6 +1072,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmFoldersRequestBod
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-vm-folders", self).read()
     }
+    fn method() -> &'static str {
+        "get_vm_folders"
+    }
 }
 #[cfg(feature = "vm-folder")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmFoldersRequestBody {

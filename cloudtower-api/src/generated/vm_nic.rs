@@ -708,6 +708,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmNicsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-vm-nics", self).read()
     }
+    fn method() -> &'static str {
+        "get_vm_nics"
+    }
 }
 #[cfg(feature = "vm-nic")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmNicsRequestBody {

@@ -709,6 +709,9 @@ for crate::models::GetVmPlacementGroupsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-vm-placement-groups", self).read()
     }
+    fn method() -> &'static str {
+        "get_vm_placement_groups"
+    }
 }
 #[cfg(feature = "vm-placement-group")]
 impl ::cloudtower_runtime::CountRequest

@@ -986,6 +986,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmSnapshotsRequestB
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-vm-snapshots", self).read()
     }
+    fn method() -> &'static str {
+        "get_vm_snapshots"
+    }
 }
 #[cfg(feature = "vm-snapshot")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmSnapshotsRequestBody {

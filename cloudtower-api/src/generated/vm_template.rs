@@ -740,6 +740,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmTemplatesRequestB
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-vm-templates", self).read()
     }
+    fn method() -> &'static str {
+        "get_vm_templates"
+    }
 }
 #[cfg(feature = "vm-template")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmTemplatesRequestBody {

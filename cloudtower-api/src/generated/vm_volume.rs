@@ -1163,6 +1163,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmVolumesRequestBod
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-vm-volumes", self).read()
     }
+    fn method() -> &'static str {
+        "get_vm_volumes"
+    }
 }
 #[cfg(feature = "vm-volume")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmVolumesRequestBody {

@@ -753,6 +753,9 @@ for crate::models::GetVmVolumeSnapshotsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-vm-volume-snapshots", self).read()
     }
+    fn method() -> &'static str {
+        "get_vm_volume_snapshots"
+    }
 }
 #[cfg(feature = "vm-volume-snapshot")]
 impl ::cloudtower_runtime::CountRequest

@@ -933,6 +933,9 @@ for crate::models::GetVsphereEsxiAccountsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-vsphere-esxi-accounts", self).read()
     }
+    fn method() -> &'static str {
+        "get_vsphere_esxi_accounts"
+    }
 }
 #[cfg(feature = "vsphere-esxi-account")]
 impl ::cloudtower_runtime::CountRequest

@@ -520,6 +520,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetWitnessesRequestBod
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-witnesses", self).read()
     }
+    fn method() -> &'static str {
+        "get_witnesses"
+    }
 }
 #[cfg(feature = "witness")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetWitnessesRequestBody {

@@ -650,6 +650,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetZonesRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-zones", self).read()
     }
+    fn method() -> &'static str {
+        "get_zones"
+    }
 }
 #[cfg(feature = "zone")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetZonesRequestBody {

@@ -575,6 +575,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetZoneTopoesRequestBo
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-zone-topoes", self).read()
     }
+    fn method() -> &'static str {
+        "get_zone_topoes"
+    }
 }
 #[cfg(feature = "zone-topo")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetZoneTopoesRequestBody {

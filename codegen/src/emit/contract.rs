@@ -153,6 +153,7 @@ pub(super) fn list_impls(api: &Api, operation: &Operation, gates: &Gates) -> Opt
         _ => quote!(item.#id_name.as_deref().unwrap_or_default()),
     };
     let list_request = request(operation, quote!(self));
+    let method_name = operation.method_name.trim_start_matches("r#");
     let count = count_impl(api, operation, body_name, gates);
     let reread = operation.rereads_by_id.as_ref().and_then(|filter_name| {
         let r#where = field(api, body_name, "where")?;
@@ -192,6 +193,9 @@ pub(super) fn list_impls(api: &Api, operation: &Operation, gates: &Gates) -> Opt
             }
             fn request(&self) -> #ApiRequest {
                 #list_request
+            }
+            fn method() -> &'static str {
+                #method_name
             }
         }
         #count
@@ -520,6 +524,12 @@ fn client(api: &Api) -> TokenStream {
             #[must_use]
             pub fn with_language(&self, language: #Language) -> Self {
                 Client(self.0.with_language(language))
+            }
+            /// The same client (same session and connections) whose calls may each take up
+            /// to `timeout` instead of the builder's (long uploads, slow reports).
+            #[must_use]
+            pub fn with_timeout(&self, timeout: ::std::time::Duration) -> Self {
+                Client(self.0.with_timeout(timeout))
             }
             #sign_in
             #tasks

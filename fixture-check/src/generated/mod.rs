@@ -146,6 +146,12 @@ impl Client {
     pub fn with_language(&self, language: ::cloudtower_runtime::Language) -> Self {
         Client(self.0.with_language(language))
     }
+    /// The same client (same session and connections) whose calls may each take up
+    /// to `timeout` instead of the builder's (long uploads, slow reports).
+    #[must_use]
+    pub fn with_timeout(&self, timeout: ::std::time::Duration) -> Self {
+        Client(self.0.with_timeout(timeout))
+    }
 }
 impl ::std::convert::From<::cloudtower_runtime::Client> for Client {
     fn from(client: ::cloudtower_runtime::Client) -> Self {

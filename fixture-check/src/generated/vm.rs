@@ -963,6 +963,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-vms", self).read()
     }
+    fn method() -> &'static str {
+        "get_vms"
+    }
 }
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmsRequestBody {
     fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
