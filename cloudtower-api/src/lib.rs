@@ -6,6 +6,7 @@ pub mod codec;
 pub mod error;
 pub mod pagination;
 pub mod tasks;
+pub mod union;
 #[cfg(all(feature = "elf-image", feature = "upload-task"))]
 pub mod upload;
 #[cfg(feature = "vm")]
@@ -25,6 +26,7 @@ pub use codec::{Nullable, Related, WithTask};
 pub use error::{Error, ErrorBody, RawBody, TaskFailure, TaskFailureKind};
 pub use pagination::{CountRequest, ListRequest, Paginator, RereadById};
 pub use tasks::{OnPaused, WaitForTasks, WaitOptions};
+pub use union::UnionJson;
 
 /// One API operation, as listed in [`models::OPERATIONS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -43,6 +43,8 @@ pub struct Generated {
     /// File name → contents (Rust sources plus [`INVENTORY_FILE`]).
     pub files: BTreeMap<String, String>,
     pub api: ir::Api,
+    /// What the generator worked around (an operation renamed, …): print them at regeneration.
+    pub warnings: Vec<String>,
     /// Wall time of each stage, in order.
     pub timings: Vec<(&'static str, Duration)>,
 }
@@ -117,9 +119,15 @@ pub fn generate_with(
     )?;
     lap("emit+format", &mut timings);
     files.insert(INVENTORY_FILE.into(), inventory::inventory(&api));
+    let warnings = api
+        .operations
+        .iter()
+        .filter_map(|o| Some(format!("/{}: {}", o.path, o.renamed.as_ref()?)))
+        .collect();
     Ok(Generated {
         files,
         api,
+        warnings,
         timings,
     })
 }

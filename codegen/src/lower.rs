@@ -14,6 +14,13 @@ use crate::ir::{
 };
 use crate::names;
 
+mod cycles;
+mod lists;
+mod method_names;
+mod presence;
+mod union;
+mod usage;
+
 const SCHEMAS: &str = "#/components/schemas/";
 
 /// Lowers a merged (and fixed-up) OpenAPI 3.0 document.
@@ -74,11 +81,11 @@ pub fn lower(spec: &Value, always_on: &[String]) -> Result<Api> {
     for operation in &mut api.operations {
         operation.always_on = always_on.contains(&operation.id);
     }
-    break_cycles(&mut api);
-    analyse_usage(&mut api);
-    assign_presence(&mut api);
-    find_list_operations(&mut api);
-    find_list_companions(&mut api);
+    cycles::break_cycles(&mut api);
+    usage::analyse_usage(&mut api);
+    presence::assign_presence(&mut api);
+    lists::find_list_operations(&mut api);
+    lists::find_list_companions(&mut api);
     Ok(api)
 }
 
@@ -256,6 +263,10 @@ impl<'a> Lowerer<'a> {
                 variants: enum_variants(object, values, pointer)?,
             });
         }
+        if union::union_keyword(object).is_some() && self.union_parts(object, pointer)?.1.len() > 1
+        {
+            return self.lower_union(object, pointer, name);
+        }
         if self.is_struct(object) {
             let properties = self.collect_properties(schema, pointer, &mut Vec::new())?;
             let fields = self.lower_fields(&properties.0, &properties.1, name)?;
@@ -410,6 +421,25 @@ impl<'a> Lowerer<'a> {
                 deprecated,
             });
         }
+        if union::union_keyword(object).is_some() {
+            let (keyword, parts) = self.union_parts(object, pointer)?;
+            if let [single] = parts {
+                // One alternative is no choice: that alternative, as `allOf: [X]` is X.
+                let inner =
+                    self.lower_use(single, &format!("{pointer}/{keyword}/0"), synthesized)?;
+                return Ok(Lowered {
+                    ty: inner.ty,
+                    nullable: nullable || inner.nullable,
+                    deprecated: deprecated || inner.deprecated,
+                });
+            }
+            let ty = self.synthesize(schema, pointer, synthesized)?;
+            return Ok(Lowered {
+                ty,
+                nullable,
+                deprecated,
+            });
+        }
         if let Some(parts) = object.get("allOf").and_then(Value::as_array) {
             // `allOf: [{$ref}]` with `nullable`/`deprecated` beside it is how the spec spells a
             // nullable reference; it is not a new type.
@@ -488,8 +518,7 @@ impl<'a> Lowerer<'a> {
             .ok_or_else(|| CodegenError::invalid("/paths", "expected an object"))?;
         let mut sorted: Vec<(&String, &Value)> = paths.iter().collect();
         sorted.sort_by(|a, b| a.0.cmp(b.0));
-        let mut operations = Vec::new();
-        let mut method_names: HashMap<String, String> = HashMap::new();
+        let mut found: Vec<(&'a str, HttpMethod, &'a Value, String, &'a str)> = Vec::new();
         for (path, item) in sorted {
             let item_pointer = format!("/paths/{}", pointer_token(path));
             let item = expect_object(item, &item_pointer)?;
@@ -510,20 +539,36 @@ impl<'a> Lowerer<'a> {
                         ))
                     }
                 };
-                let lowered = self.lower_operation(path, http_method, operation, &pointer)?;
-                if let Some(previous) =
-                    method_names.insert(lowered.method_name.clone(), pointer.clone())
-                {
-                    return Err(CodegenError::invalid(
-                        format!("{pointer}/operationId"),
-                        format!(
-                            "operation id `{}` gives method `{}`, as does {previous}",
-                            lowered.id, lowered.method_name
-                        ),
-                    ));
-                }
-                operations.push(lowered);
+                let id = expect_object(operation, &pointer)?
+                    .get("operationId")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| CodegenError::invalid(&pointer, "missing `operationId`"))?;
+                found.push((path, http_method, operation, pointer, id));
             }
+        }
+        let named: Vec<method_names::Named> = found
+            .iter()
+            .map(|(path, _, _, pointer, id)| method_names::Named {
+                path: path.trim_start_matches('/'),
+                id,
+                pointer: pointer.clone(),
+            })
+            .collect();
+        let method_names = method_names::assign(&named)?;
+        let mut operations = Vec::with_capacity(found.len());
+        for ((path, http_method, operation, pointer, _), (method_name, renamed)) in
+            found.into_iter().zip(method_names)
+        {
+            let mut lowered = self.lower_operation(
+                path,
+                http_method,
+                operation,
+                &pointer,
+                &method_name,
+                renamed.is_some(),
+            )?;
+            lowered.renamed = renamed;
+            operations.push(lowered);
         }
         Ok(operations)
     }
@@ -534,6 +579,8 @@ impl<'a> Lowerer<'a> {
         http_method: HttpMethod,
         operation: &'a Value,
         pointer: &str,
+        method_name: &str,
+        renamed: bool,
     ) -> Result<Operation> {
         let object = expect_object(operation, pointer)?;
         let id = object
@@ -555,7 +602,12 @@ impl<'a> Lowerer<'a> {
                 "path parameters are not supported (CloudTower has none)",
             ));
         }
-        let type_base = id.to_upper_camel_case();
+        // A renamed operation's types are named after its method: its operation id is another's.
+        let type_base = if renamed {
+            method_name.trim_start_matches("r#").to_upper_camel_case()
+        } else {
+            id.to_upper_camel_case()
+        };
         let query = self.lower_parameters(object.get("parameters"), pointer, &type_base)?;
         let request = self.lower_request_body(object.get("requestBody"), pointer, &type_base)?;
         let body = match (query, request) {
@@ -583,7 +635,8 @@ impl<'a> Lowerer<'a> {
         )?;
         Ok(Operation {
             id: id.to_owned(),
-            method_name: names::method_name(id),
+            method_name: method_name.to_owned(),
+            renamed: None,
             path: relative.to_owned(),
             http_method,
             module: names::module_name(tag),
@@ -803,7 +856,7 @@ fn expect_object<'v>(schema: &'v Value, pointer: &str) -> Result<&'v Map<String,
 
 /// Constructs the generator does not handle are errors, never silently dropped.
 fn check_supported(object: &Map<String, Value>, pointer: &str) -> Result<()> {
-    for keyword in ["oneOf", "anyOf", "not", "discriminator"] {
+    for keyword in ["not", "discriminator"] {
         if object.contains_key(keyword) {
             return Err(CodegenError::invalid(
                 format!("{pointer}/{keyword}"),
@@ -917,353 +970,4 @@ fn is_deprecated(schema: &Value) -> bool {
         .get("deprecated")
         .and_then(Value::as_bool)
         .unwrap_or(false)
-}
-
-/// Marks each type with the codec directions, the spec modules and the always-on operations
-/// that reach it.
-///
-/// Codec directions follow every field. Modules do not follow cycle fields: such a field
-/// links types of one cycle (the `*WhereInput` filters all refer to each other), and following
-/// it would put nearly every filter in every module; such a field is compiled only with its
-/// target's modules instead (see `emit`).
-fn analyse_usage(api: &mut Api) {
-    let index: HashMap<String, usize> = api
-        .types
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.name.clone(), i))
-        .collect();
-    let roots: Vec<(Option<String>, Option<String>, String, bool)> = api
-        .operations
-        .iter()
-        .map(|operation| {
-            let request = match &operation.body {
-                Body::None => None,
-                Body::Json(ty) => ty.named().map(str::to_owned),
-                Body::Multipart(name) | Body::Query(name) => Some(name.clone()),
-            };
-            let response = operation
-                .response
-                .as_ref()
-                .and_then(TypeRef::named)
-                .map(str::to_owned);
-            (
-                request,
-                response,
-                operation.module.clone(),
-                operation.always_on,
-            )
-        })
-        .collect();
-    for (request, response, module, always_on) in roots {
-        for (root, is_request) in [(request, true), (response, false)] {
-            let Some(root) = root else { continue };
-            reach(api, &index, &root, true, |def| {
-                let usage = if is_request {
-                    &mut def.usage.request
-                } else {
-                    &mut def.usage.response
-                };
-                !std::mem::replace(usage, true)
-            });
-            reach(api, &index, &root, false, |def| {
-                def.modules.insert(module.clone())
-            });
-            if always_on {
-                reach(api, &index, &root, false, |def| {
-                    !std::mem::replace(&mut def.always_on, true)
-                });
-            }
-        }
-    }
-    // Types no operation reaches are decodable (users may read them from elsewhere), and so
-    // must be everything they contain.
-    let unused: Vec<String> = api
-        .types
-        .iter()
-        .filter(|t| !t.usage.request && !t.usage.response)
-        .map(|t| t.name.clone())
-        .collect();
-    for root in unused {
-        reach(api, &index, &root, true, |def| {
-            !std::mem::replace(&mut def.usage.response, true)
-        });
-    }
-}
-
-/// Visits the types reachable from `root` (through cycle fields too when `follow_cycles`);
-/// `visit` returns whether it changed the type, and only then are its fields followed.
-fn reach(
-    api: &mut Api,
-    index: &HashMap<String, usize>,
-    root: &str,
-    follow_cycles: bool,
-    mut visit: impl FnMut(&mut TypeDef) -> bool,
-) {
-    let mut stack = vec![root.to_owned()];
-    while let Some(name) = stack.pop() {
-        let Some(&i) = index.get(&name) else { continue };
-        let def = &mut api.types[i];
-        if !visit(def) {
-            continue;
-        }
-        let next: Vec<String> = match &def.kind {
-            TypeKind::Struct { fields }
-            | TypeKind::Multipart { fields }
-            | TypeKind::Query { fields } => fields
-                .iter()
-                .filter(|f| follow_cycles || !f.in_cycle)
-                .filter_map(|f| f.ty.named())
-                .map(str::to_owned)
-                .collect(),
-            TypeKind::Alias { target } => target.named().into_iter().map(str::to_owned).collect(),
-            TypeKind::Enum { .. } => Vec::new(),
-        };
-        stack.extend(next);
-    }
-}
-
-/// Marks the list operations a client can page through: `get-*`, a request body with the
-/// paging fields, and a response that is an array of items with a required string `id` (the
-/// cursor for `after`).
-fn find_list_operations(api: &mut Api) {
-    const PAGING_FIELDS: [&str; 5] = ["first", "after", "before", "last", "skip"];
-    let mut candidates: Vec<(usize, &String, String)> = Vec::new();
-    for (i, operation) in api.operations.iter().enumerate() {
-        let (Body::Json(TypeRef::Named(body)), Some(TypeRef::Array(item))) =
-            (&operation.body, &operation.response)
-        else {
-            continue;
-        };
-        let TypeRef::Named(item) = item.as_ref() else {
-            continue;
-        };
-        let pages = api.struct_fields(body).is_some_and(|fields| {
-            PAGING_FIELDS.iter().all(|name| {
-                fields
-                    .iter()
-                    .any(|f| f.wire_name == *name && f.repr == Presence::Nullable)
-            })
-        });
-        let has_id = api.struct_fields(item).is_some_and(|fields| {
-            fields.iter().any(|f| {
-                f.wire_name == "id" && f.ty == TypeRef::String && f.repr == Presence::Plain
-            })
-        });
-        let plain_list = operation.path.starts_with("get-") && !operation.not_modified;
-        if plain_list && pages && has_id {
-            candidates.push((i, body, item.clone()));
-        }
-    }
-    // A body type shared by several operations pages through the one it is named after
-    // (`GetVmsRequestBody` → `GetVms`), else the first in path order.
-    let named_after = |i: usize, body: &str| {
-        body.strip_suffix("RequestBody") == Some(&api.operations[i].id.to_upper_camel_case())
-    };
-    candidates.sort_by_key(|(i, body, _)| !named_after(*i, body));
-    let mut claimed: BTreeSet<&String> = BTreeSet::new();
-    let mut found: Vec<(usize, String)> = Vec::new();
-    for (i, body, item) in candidates {
-        if claimed.insert(body) {
-            found.push((i, item));
-        }
-    }
-    for (i, item) in found {
-        api.operations[i].pages_over = Some(item);
-    }
-}
-
-/// For each list operation, the connection operation (`GetVms` → `GetVmsConnection`) that
-/// counts the same filter, and (once
-/// per item type) the filter that re-reads items by `id_in`.
-fn find_list_companions(api: &mut Api) {
-    let field = |ty: &str, wire_name: &str| {
-        api.struct_fields(ty)?
-            .iter()
-            .find(|f| f.wire_name == wire_name && !f.in_cycle)
-    };
-    let body_filter = |operation: &Operation| match &operation.body {
-        Body::Json(TypeRef::Named(body)) => field(body, "where"),
-        _ => None,
-    };
-    // `{aggregate: {count: integer}}`, both always present.
-    let answers_count = |operation: &Operation| {
-        let Some(TypeRef::Named(response)) = &operation.response else {
-            return false;
-        };
-        field(response, "aggregate")
-            .filter(|f| f.repr == Presence::Plain)
-            .and_then(|f| f.ty.named())
-            .and_then(|aggregate| field(aggregate, "count"))
-            .is_some_and(|f| f.repr == Presence::Plain && f.ty == TypeRef::I32)
-    };
-    let mut companions: Vec<(usize, Option<String>, Option<String>)> = Vec::new();
-    let mut rereadable: BTreeSet<&String> = BTreeSet::new();
-    for (i, operation) in api.operations.iter().enumerate() {
-        let (Some(item), Some(filter)) = (&operation.pages_over, body_filter(operation)) else {
-            continue;
-        };
-        let counted_by = api
-            .operations
-            .iter()
-            .find(|counter| {
-                // By operationId: paths disagree (`get-cloudtower-applications` is counted
-                // by `get-cloud-tower-applications-connection`).
-                counter.id == format!("{}Connection", operation.id)
-                    && counter.module == operation.module
-                    && !counter.not_modified
-                    && body_filter(counter)
-                        .is_some_and(|f| f.ty == filter.ty && f.repr == filter.repr)
-                    && answers_count(counter)
-            })
-            .map(|counter| counter.path.clone());
-        let rereads_by_id = filter
-            .ty
-            .named()
-            .filter(|_| filter.repr == Presence::Nullable)
-            .filter(|filter_type| {
-                field(filter_type, "id_in").is_some_and(|f| {
-                    f.repr == Presence::Nullable
-                        && f.ty == TypeRef::Array(Box::new(TypeRef::String))
-                })
-            })
-            .filter(|_| rereadable.insert(item))
-            .map(str::to_owned);
-        companions.push((i, counted_by, rereads_by_id));
-    }
-    for (i, counted_by, rereads_by_id) in companions {
-        api.operations[i].counted_by = counted_by;
-        api.operations[i].rereads_by_id = rereads_by_id;
-    }
-}
-
-/// Decides how each field says "absent" and "null" (see [`Presence`]).
-fn assign_presence(api: &mut Api) {
-    for def in &mut api.types {
-        let request = def.usage.request;
-        let fields = match &mut def.kind {
-            TypeKind::Struct { fields }
-            | TypeKind::Multipart { fields }
-            | TypeKind::Query { fields } => fields,
-            _ => continue,
-        };
-        for field in fields {
-            field.repr = match (field.required, field.nullable) {
-                (true, false) => Presence::Plain,
-                (true, true) if request => Presence::RequiredNullable,
-                (false, true) if request => Presence::Nullable,
-                _ => Presence::Optional,
-            };
-        }
-    }
-}
-
-/// Marks every by-value field whose type is in the same cycle of types as its owner (arrays
-/// already add indirection); the emitter holds them as `Related<T>`, encoded JSON. Breaking
-/// one edge per cycle would compile, but the `*WhereInput` types form one large cycle: with any
-/// of them inline in another, a filter weighs megabytes (overflowing the stack of a user
-/// building one) and proving a future that holds one `Send` exceeds the compiler's recursion
-/// limit.
-fn break_cycles(api: &mut Api) {
-    let index: HashMap<&str, usize> = api
-        .types
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.name.as_str(), i))
-        .collect();
-    // Aliases are transparent: a field of alias type holds the alias's target by value.
-    let by_value = |ty: &TypeRef| -> Option<usize> {
-        let mut current = ty;
-        loop {
-            match current {
-                TypeRef::Named(name) => {
-                    let i = *index.get(name.as_str())?;
-                    match &api.types[i].kind {
-                        TypeKind::Alias { target } => current = target,
-                        TypeKind::Struct { .. } => return Some(i),
-                        _ => return None,
-                    }
-                }
-                TypeRef::WithTask(inner) => current = inner,
-                _ => return None,
-            }
-        }
-    };
-    let edges: Vec<Vec<(usize, usize)>> = api
-        .types
-        .iter()
-        .map(|t| match &t.kind {
-            TypeKind::Struct { fields } => fields
-                .iter()
-                .enumerate()
-                .filter_map(|(f, field)| by_value(&field.ty).map(|target| (f, target)))
-                .collect(),
-            _ => Vec::new(),
-        })
-        .collect();
-    let component = strongly_connected_components(&edges);
-    for (node, node_edges) in edges.iter().enumerate() {
-        for &(field_index, target) in node_edges {
-            if component[node] == component[target] {
-                if let TypeKind::Struct { fields } = &mut api.types[node].kind {
-                    fields[field_index].in_cycle = true;
-                }
-            }
-        }
-    }
-}
-
-/// Tarjan's algorithm, iterative: the component id of each node. Edges are (label, target).
-fn strongly_connected_components(edges: &[Vec<(usize, usize)>]) -> Vec<usize> {
-    const UNVISITED: usize = usize::MAX;
-    let n = edges.len();
-    let mut order = vec![UNVISITED; n];
-    let mut low = vec![0; n];
-    let mut on_stack = vec![false; n];
-    let mut component = vec![UNVISITED; n];
-    let mut stack = Vec::new();
-    let mut next_order = 0;
-    let mut next_component = 0;
-    for start in 0..n {
-        if order[start] != UNVISITED {
-            continue;
-        }
-        let mut call_stack: Vec<(usize, usize)> = vec![(start, 0)];
-        order[start] = next_order;
-        low[start] = next_order;
-        next_order += 1;
-        stack.push(start);
-        on_stack[start] = true;
-        while let Some(&mut (node, ref mut next_edge)) = call_stack.last_mut() {
-            if let Some(&(_, target)) = edges[node].get(*next_edge) {
-                *next_edge += 1;
-                if order[target] == UNVISITED {
-                    order[target] = next_order;
-                    low[target] = next_order;
-                    next_order += 1;
-                    stack.push(target);
-                    on_stack[target] = true;
-                    call_stack.push((target, 0));
-                } else if on_stack[target] {
-                    low[node] = low[node].min(order[target]);
-                }
-                continue;
-            }
-            call_stack.pop();
-            if let Some(&(parent, _)) = call_stack.last() {
-                low[parent] = low[parent].min(low[node]);
-            }
-            if low[node] == order[node] {
-                while let Some(member) = stack.pop() {
-                    on_stack[member] = false;
-                    component[member] = next_component;
-                    if member == node {
-                        break;
-                    }
-                }
-                next_component += 1;
-            }
-        }
-    }
-    component
 }

@@ -14,6 +14,8 @@ pub mod codec;
 pub mod error;
 #[path = "../../cloudtower-api/src/pagination.rs"]
 pub mod pagination;
+#[path = "../../cloudtower-api/src/union.rs"]
+pub mod union;
 
 /// The fixture's generated types and operations.
 // Generated code is formatted by the generator (prettyplease), not rustfmt.

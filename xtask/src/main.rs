@@ -406,6 +406,9 @@ fn write_or_check(
     loaded: Duration,
     regen_command: &str,
 ) -> Result<ExitCode, String> {
+    for warning in &generated.warnings {
+        eprintln!("warning: {warning}");
+    }
     let api = &generated.api;
     let component_types = api.types.iter().filter(|t| t.is_component).count();
     println!(
