@@ -54,6 +54,12 @@ pub fn load_spec(path: &Path) -> Result<serde_json::Value> {
     merge::merge(load::load(path)?)
 }
 
+/// [`load_spec`], also saying which module each path and component came from: pass errors of
+/// the later stages through [`merge::Origins::name_file`] to name the module file.
+pub fn load_spec_with_origins(path: &Path) -> Result<(serde_json::Value, merge::Origins)> {
+    merge::merge_with_origins(load::load(path)?)
+}
+
 /// Choices that differ between the real crate and fixture crates.
 #[derive(Debug, Clone, Default)]
 pub struct Options {

@@ -673,3 +673,38 @@ fn structurally_odd_schemas_never_panic() {
     }
     assert!(panicked.is_empty(), "panicked on: {panicked:?}");
 }
+
+#[test]
+fn errors_found_after_merging_modules_name_the_module_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = |paths: Value, schemas: Value| {
+        json!({
+            "openapi": "3.0.0",
+            "info": { "title": "T", "version": "1" },
+            "paths": paths,
+            "components": { "schemas": schemas }
+        })
+        .to_string()
+    };
+    std::fs::write(
+        dir.path().join("Vm.json"),
+        module(
+            json!({ "/get-vms": operation("GetVms", json!({ "$ref": "#/components/schemas/Vm" })) }),
+            json!({}),
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("components.json"),
+        module(json!({}), json!({ "Vm": { "not": {} } })),
+    )
+    .unwrap();
+    let message = generate_err(dir.path());
+    assert_mentions(
+        &message,
+        &[
+            "components.json#/components/schemas/Vm/not",
+            "not supported",
+        ],
+    );
+}
