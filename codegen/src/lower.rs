@@ -2,6 +2,11 @@
 //!
 //! Everything the generator does not understand is an error naming the JSON pointer; nothing
 //! is skipped silently.
+//!
+//! This file translates schemas and operations; `union` the `anyOf`/`oneOf` schemas and
+//! `method_names` the operations' method names. Passes over the finished IR, in order:
+//! `cycles` (fields held as `Related<T>`), `usage` (codec directions, modules),
+//! `presence` (`Option`/`Nullable`), `lists` (paging, counting, re-reading).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -16,7 +21,7 @@ use crate::names;
 
 mod cycles;
 mod lists;
-mod method_names;
+pub mod method_names;
 mod presence;
 mod union;
 mod usage;
