@@ -263,7 +263,7 @@ impl<'a> Lowerer<'a> {
     ) -> Result<TypeKind> {
         let object = expect_object(schema, pointer)?;
         check_supported(object, pointer)?;
-        if let Some(values) = object.get("enum") {
+        if let (Some(values), true) = (object.get("enum"), is_string_enum(object, pointer)?) {
             return Ok(TypeKind::Enum {
                 variants: enum_variants(object, values, pointer)?,
             });
@@ -460,10 +460,13 @@ impl<'a> Lowerer<'a> {
                 }
             }
         }
-        let ty = if object.contains_key("enum") || self.is_struct(object) {
+        let (type_name, null_in_type) = schema_type(object, pointer)?;
+        let nullable = nullable || null_in_type;
+        let ty = if is_string_enum(object, pointer)? || self.is_struct(object) {
             self.synthesize(schema, pointer, synthesized)?
         } else {
-            match object.get("type").and_then(Value::as_str) {
+            // Enums of numbers or booleans are their type (the values are not names).
+            match type_name {
                 Some("string") => match object.get("format").and_then(Value::as_str) {
                     Some("binary") => TypeRef::File,
                     _ => TypeRef::String,
@@ -851,6 +854,45 @@ fn merge_properties<'a>(
     }
     required.extend(found.1);
     Ok(())
+}
+
+/// A schema's `type`, and whether it admits `null` besides: a type name, or a list of one
+/// name and `"null"` (OpenAPI 3.1's spelling of `nullable`).
+fn schema_type<'v>(
+    object: &'v Map<String, Value>,
+    pointer: &str,
+) -> Result<(Option<&'v str>, bool)> {
+    let names = match object.get("type") {
+        None => return Ok((None, false)),
+        Some(Value::String(name)) => return Ok((Some(name), false)),
+        Some(Value::Array(names)) => names,
+        Some(_) => {
+            return Err(CodegenError::invalid(
+                format!("{pointer}/type"),
+                "expected a type name or a list of them",
+            ))
+        }
+    };
+    let null = names.iter().any(|n| n == "null");
+    match names
+        .iter()
+        .filter(|n| *n != "null")
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => Ok((None, null)),
+        [Value::String(name)] => Ok((Some(name), null)),
+        _ => Err(CodegenError::invalid(
+            format!("{pointer}/type"),
+            "several types in `type` are not supported (`anyOf` is)",
+        )),
+    }
+}
+
+/// An `enum` of strings (named variants); enums of other types are plain values of the type.
+fn is_string_enum(object: &Map<String, Value>, pointer: &str) -> Result<bool> {
+    Ok(object.contains_key("enum")
+        && matches!(schema_type(object, pointer)?.0, None | Some("string")))
 }
 
 fn expect_object<'v>(schema: &'v Value, pointer: &str) -> Result<&'v Map<String, Value>> {

@@ -708,3 +708,33 @@ fn errors_found_after_merging_modules_name_the_module_file() {
         ],
     );
 }
+
+#[test]
+fn enums_of_numbers_and_type_lists_with_null_are_plain_values() {
+    let schemas = json!({
+        "Vm": {
+            "type": "object",
+            "properties": {
+                "level": { "type": "integer", "format": "int32", "enum": [1, 2, 3] },
+                "note": { "type": ["string", "null"] }
+            },
+            "required": ["level", "note"]
+        }
+    });
+    let paths =
+        json!({ "/get-vms": operation("GetVms", json!({ "$ref": "#/components/schemas/Vm" })) });
+    let generated = generate_ok(spec(schemas, paths));
+    let fields = generated.api.struct_fields("Vm").unwrap();
+    assert_eq!(fields[0].ty, cloudtower_codegen::ir::TypeRef::I32);
+    assert_eq!(fields[1].ty, cloudtower_codegen::ir::TypeRef::String);
+    assert!(fields[1].nullable && !fields[0].nullable);
+}
+
+#[test]
+fn several_types_in_a_type_list_are_named_by_pointer() {
+    let message = lower_err(spec(
+        json!({ "Vm": { "type": ["string", "integer"] } }),
+        json!({}),
+    ));
+    assert_mentions(&message, &["#/components/schemas/Vm/type", "`anyOf` is"]);
+}

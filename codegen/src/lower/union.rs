@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use super::{expect_object, Lowerer, SCHEMAS};
+use super::{expect_object, is_string_enum, schema_type, Lowerer, SCHEMAS};
 use crate::error::{pointer_token, CodegenError, Result};
 use crate::ir::{Alternative, Shape, TypeKind, TypeRef};
 
@@ -113,7 +113,7 @@ impl<'a> Lowerer<'a> {
         if union_keyword(object).is_some() {
             return Ok((Shape::Any, None));
         }
-        if object.contains_key("enum") {
+        if is_string_enum(object, pointer)? {
             return Ok((Shape::String, None));
         }
         if self.is_struct(object) {
@@ -130,7 +130,7 @@ impl<'a> Lowerer<'a> {
                 Some(keys),
             ));
         }
-        let shape = match object.get("type").and_then(Value::as_str) {
+        let shape = match schema_type(object, pointer)?.0 {
             Some("string") => Shape::String,
             Some("boolean") => Shape::Bool,
             Some("integer" | "number") => Shape::Number,
