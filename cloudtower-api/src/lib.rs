@@ -4,9 +4,10 @@
 //! per operation) sits on [`cloudtower_runtime`], the version-agnostic runtime, whose items
 //! are re-exported here. The runtime's crate docs describe the contract between the two.
 
+pub use cloudtower_runtime::union::UnionJson;
 #[doc(no_inline)]
 pub use cloudtower_runtime::{
-    auth, client, codec, contract, error, pagination, tasks, ApiRequest, ApiResponse,
+    auth, client, codec, contract, error, pagination, tasks, union, ApiRequest, ApiResponse,
     Authenticator, ClientBuilder, CountRequest, Error, ErrorBody, FilePart, Language, ListRequest,
     Nullable, OnPaused, OperationInfo, Paginator, PasswordLogin, RawBody, Related, RereadById,
     RetryPolicy, Secret, TaskFailure, TaskFailureKind, WaitForTasks, WaitOptions, WithTask,

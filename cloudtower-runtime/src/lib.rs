@@ -34,6 +34,7 @@ pub mod contract;
 pub mod error;
 pub mod pagination;
 pub mod tasks;
+pub mod union;
 
 pub use auth::PasswordLogin;
 pub use client::{

@@ -22,6 +22,8 @@ use crate::ir::{
     Api, Body, Field, HttpMethod, Operation, Presence, TypeDef, TypeKind, TypeRef, Variant,
 };
 
+mod union;
+
 /// The file holding types reached from more than one spec module (or from none).
 pub const SHARED_MODULE: &str = "shared";
 
@@ -428,6 +430,10 @@ fn emit_type(def: &TypeDef, gates: &Gates) -> TokenStream {
         }
         TypeKind::Enum { variants } => emit_enum(def, &name, doc, &gate, variants),
         TypeKind::Struct { fields } => emit_struct(def, &name, doc, &gate, fields, gates),
+        TypeKind::Union {
+            alternatives,
+            told_apart,
+        } => union::emit_union(def, &name, doc, &gate, alternatives, *told_apart),
         TypeKind::Multipart { fields } => {
             let declaration = struct_declaration(&name, &doc, &gate, fields, gates);
             let parts = fields.iter().map(|f| {

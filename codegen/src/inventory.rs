@@ -43,8 +43,12 @@ pub fn inventory(api: &Api) -> String {
             .map_or(String::new(), |filter| {
                 format!(" | rereads by {filter}.id_in")
             });
+        let renamed = operation
+            .renamed
+            .as_ref()
+            .map_or(String::new(), |why| format!(" | {why}"));
         out.push_str(&format!(
-            "op /{} {} -> {}({}) -> {}{}{}{}{}\n",
+            "op /{} {} -> {}({}) -> {}{}{}{}{}{}\n",
             operation.path,
             operation.id,
             operation.method_name.trim_start_matches("r#"),
@@ -53,7 +57,8 @@ pub fn inventory(api: &Api) -> String {
             not_modified,
             pages,
             counted,
-            rereads
+            rereads,
+            renamed
         ));
     }
     for def in &api.types {
@@ -63,6 +68,11 @@ pub fn inventory(api: &Api) -> String {
             TypeKind::Alias { .. } => ("alias", 0),
             TypeKind::Multipart { fields } => ("multipart", fields.len()),
             TypeKind::Query { fields } => ("query", fields.len()),
+            TypeKind::Union {
+                alternatives,
+                told_apart: true,
+            } => ("union", alternatives.len()),
+            TypeKind::Union { alternatives, .. } => ("union-json", alternatives.len()),
         };
         let fingerprint = &sha256_hex(signature(&def.kind).as_bytes())[..12];
         out.push_str(&format!("type {} {kind}/{size} {fingerprint}\n", def.name));
@@ -85,6 +95,10 @@ fn signature(kind: &TypeKind) -> String {
             .map(|v| format!("{};", v.wire_name))
             .collect(),
         TypeKind::Alias { target } => target.describe(),
+        TypeKind::Union { alternatives, .. } => alternatives
+            .iter()
+            .map(|a| format!("{}:{}:{:?};", a.name, a.ty.describe(), a.shape))
+            .collect(),
     }
 }
 

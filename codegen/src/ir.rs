@@ -59,6 +59,39 @@ pub enum TypeKind {
     Multipart { fields: Vec<Field> },
     /// The query parameters of a `GET` operation.
     Query { fields: Vec<Field> },
+    /// An `anyOf`/`oneOf`: a value of one of several types.
+    Union {
+        alternatives: Vec<Alternative>,
+        /// Every alternative has its own [`Shape`] on the wire: a Rust enum, decoded by
+        /// looking at the value once. Otherwise the JSON is kept, read on demand.
+        told_apart: bool,
+    },
+}
+
+/// One alternative of a [`TypeKind::Union`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alternative {
+    /// The Rust variant name (UpperCamelCase, unique within the union).
+    pub name: String,
+    pub ty: TypeRef,
+    pub shape: Shape,
+}
+
+/// What a value looks like on the wire, as far as telling union alternatives apart goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    Bool,
+    /// Integers and numbers alike.
+    Number,
+    String,
+    Array,
+    /// An object; `markers` are the keys it requires that no other object alternative of
+    /// its union declares (empty when it is the union's only object alternative).
+    Object {
+        markers: Vec<String>,
+    },
+    /// Anything (free-form JSON): cannot be told apart from any other alternative.
+    Any,
 }
 
 /// A struct field.
@@ -156,8 +189,11 @@ impl TypeRef {
 pub struct Operation {
     /// The spec's `operationId`.
     pub id: String,
-    /// The method name (snake_case of the operation id).
+    /// The method name (snake_case of the operation id, unless [`Self::renamed`]).
     pub method_name: String,
+    /// Why the method is not named after the operation id (another operation has that id,
+    /// or the hand-written client that name): shown as a warning and in the inventory.
+    pub renamed: Option<String>,
     /// The path under `/v2/api/`, without the leading slash (`get-vms`).
     pub path: String,
     pub http_method: HttpMethod,

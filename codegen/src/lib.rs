@@ -44,6 +44,8 @@ pub struct Generated {
     /// File name → contents (Rust sources plus [`INVENTORY_FILE`]).
     pub files: BTreeMap<String, String>,
     pub api: ir::Api,
+    /// What the generator worked around (an operation renamed, …): print them at regeneration.
+    pub warnings: Vec<String>,
     /// Wall time of each stage, in order.
     pub timings: Vec<(&'static str, Duration)>,
 }
@@ -51,6 +53,12 @@ pub struct Generated {
 /// Loads a spec (a file or a directory of modules) and merges it into one document.
 pub fn load_spec(path: &Path) -> Result<serde_json::Value> {
     merge::merge(load::load(path)?)
+}
+
+/// [`load_spec`], also saying which module each path and component came from: pass errors of
+/// the later stages through [`merge::Origins::name_file`] to name the module file.
+pub fn load_spec_with_origins(path: &Path) -> Result<(serde_json::Value, merge::Origins)> {
+    merge::merge_with_origins(load::load(path)?)
 }
 
 /// Choices that differ between the real crate and fixture crates.
@@ -118,9 +126,15 @@ pub fn generate_with(
     )?;
     lap("emit+format", &mut timings);
     files.insert(INVENTORY_FILE.into(), inventory::inventory(&api));
+    let warnings = api
+        .operations
+        .iter()
+        .filter_map(|o| Some(format!("/{}: {}", o.path, o.renamed.as_ref()?)))
+        .collect();
     Ok(Generated {
         files,
         api,
+        warnings,
         timings,
     })
 }

@@ -2,6 +2,11 @@
 //!
 //! Everything the generator does not understand is an error naming the JSON pointer; nothing
 //! is skipped silently.
+//!
+//! This file translates schemas; `union` the `anyOf`/`oneOf` schemas, `operations` the paths
+//! and `method_names` their method names. Passes over the finished IR, in order:
+//! `cycles` (fields held as `Related<T>`), `usage` (codec directions, modules),
+//! `presence` (`Option`/`Nullable`), `lists` (paging, counting, re-reading).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -9,10 +14,16 @@ use heck::ToUpperCamelCase;
 use serde_json::{Map, Value};
 
 use crate::error::{pointer_token, CodegenError, Result};
-use crate::ir::{
-    Api, Body, Field, HttpMethod, Operation, Presence, TypeDef, TypeKind, TypeRef, Usage, Variant,
-};
+use crate::ir::{Api, Field, Presence, TypeDef, TypeKind, TypeRef, Usage, Variant};
 use crate::names;
+
+mod cycles;
+mod lists;
+pub mod method_names;
+mod operations;
+mod presence;
+mod union;
+mod usage;
 
 const SCHEMAS: &str = "#/components/schemas/";
 
@@ -74,11 +85,11 @@ pub fn lower(spec: &Value, always_on: &[String]) -> Result<Api> {
     for operation in &mut api.operations {
         operation.always_on = always_on.contains(&operation.id);
     }
-    break_cycles(&mut api);
-    analyse_usage(&mut api);
-    assign_presence(&mut api);
-    find_list_operations(&mut api);
-    find_list_companions(&mut api);
+    cycles::break_cycles(&mut api);
+    usage::analyse_usage(&mut api);
+    presence::assign_presence(&mut api);
+    lists::find_list_operations(&mut api);
+    lists::find_list_companions(&mut api);
     Ok(api)
 }
 
@@ -251,10 +262,14 @@ impl<'a> Lowerer<'a> {
     ) -> Result<TypeKind> {
         let object = expect_object(schema, pointer)?;
         check_supported(object, pointer)?;
-        if let Some(values) = object.get("enum") {
+        if let (Some(values), true) = (object.get("enum"), is_string_enum(object, pointer)?) {
             return Ok(TypeKind::Enum {
                 variants: enum_variants(object, values, pointer)?,
             });
+        }
+        if union::union_keyword(object).is_some() && self.union_parts(object, pointer)?.1.len() > 1
+        {
+            return self.lower_union(object, pointer, name);
         }
         if self.is_struct(object) {
             let properties = self.collect_properties(schema, pointer, &mut Vec::new())?;
@@ -410,6 +425,25 @@ impl<'a> Lowerer<'a> {
                 deprecated,
             });
         }
+        if union::union_keyword(object).is_some() {
+            let (keyword, parts) = self.union_parts(object, pointer)?;
+            if let [single] = parts {
+                // One alternative is no choice: that alternative, as `allOf: [X]` is X.
+                let inner =
+                    self.lower_use(single, &format!("{pointer}/{keyword}/0"), synthesized)?;
+                return Ok(Lowered {
+                    ty: inner.ty,
+                    nullable: nullable || inner.nullable,
+                    deprecated: deprecated || inner.deprecated,
+                });
+            }
+            let ty = self.synthesize(schema, pointer, synthesized)?;
+            return Ok(Lowered {
+                ty,
+                nullable,
+                deprecated,
+            });
+        }
         if let Some(parts) = object.get("allOf").and_then(Value::as_array) {
             // `allOf: [{$ref}]` with `nullable`/`deprecated` beside it is how the spec spells a
             // nullable reference; it is not a new type.
@@ -425,10 +459,13 @@ impl<'a> Lowerer<'a> {
                 }
             }
         }
-        let ty = if object.contains_key("enum") || self.is_struct(object) {
+        let (type_name, null_in_type) = schema_type(object, pointer)?;
+        let nullable = nullable || null_in_type;
+        let ty = if is_string_enum(object, pointer)? || self.is_struct(object) {
             self.synthesize(schema, pointer, synthesized)?
         } else {
-            match object.get("type").and_then(Value::as_str) {
+            // Enums of numbers or booleans are their type (the values are not names).
+            match type_name {
                 Some("string") => match object.get("format").and_then(Value::as_str) {
                     Some("binary") => TypeRef::File,
                     _ => TypeRef::String,
@@ -478,293 +515,6 @@ impl<'a> Lowerer<'a> {
         self.insert_type(rust.clone(), pointer.to_owned(), false, schema, kind);
         Ok(TypeRef::Named(rust))
     }
-
-    fn lower_paths(&mut self, paths: Option<&'a Value>) -> Result<Vec<Operation>> {
-        let Some(paths) = paths else {
-            return Ok(Vec::new());
-        };
-        let paths = paths
-            .as_object()
-            .ok_or_else(|| CodegenError::invalid("/paths", "expected an object"))?;
-        let mut sorted: Vec<(&String, &Value)> = paths.iter().collect();
-        sorted.sort_by(|a, b| a.0.cmp(b.0));
-        let mut operations = Vec::new();
-        let mut method_names: HashMap<String, String> = HashMap::new();
-        for (path, item) in sorted {
-            let item_pointer = format!("/paths/{}", pointer_token(path));
-            let item = expect_object(item, &item_pointer)?;
-            let mut methods: Vec<(&String, &Value)> = item.iter().collect();
-            methods.sort_by(|a, b| a.0.cmp(b.0));
-            for (method, operation) in methods {
-                let pointer = format!("{item_pointer}/{method}");
-                let http_method = match method.as_str() {
-                    "post" => HttpMethod::Post,
-                    "get" => HttpMethod::Get,
-                    "parameters" | "summary" | "description" | "servers" => continue,
-                    other => {
-                        return Err(CodegenError::invalid(
-                            pointer,
-                            format!(
-                            "HTTP method `{other}` is not supported (CloudTower uses POST and GET)"
-                        ),
-                        ))
-                    }
-                };
-                let lowered = self.lower_operation(path, http_method, operation, &pointer)?;
-                if let Some(previous) =
-                    method_names.insert(lowered.method_name.clone(), pointer.clone())
-                {
-                    return Err(CodegenError::invalid(
-                        format!("{pointer}/operationId"),
-                        format!(
-                            "operation id `{}` gives method `{}`, as does {previous}",
-                            lowered.id, lowered.method_name
-                        ),
-                    ));
-                }
-                operations.push(lowered);
-            }
-        }
-        Ok(operations)
-    }
-
-    fn lower_operation(
-        &mut self,
-        path: &str,
-        http_method: HttpMethod,
-        operation: &'a Value,
-        pointer: &str,
-    ) -> Result<Operation> {
-        let object = expect_object(operation, pointer)?;
-        let id = object
-            .get("operationId")
-            .and_then(Value::as_str)
-            .ok_or_else(|| CodegenError::invalid(pointer, "missing `operationId`"))?;
-        let tag = object
-            .get("tags")
-            .and_then(Value::as_array)
-            .and_then(|tags| tags.first())
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let relative = path.strip_prefix('/').ok_or_else(|| {
-            CodegenError::invalid(pointer, format!("path `{path}` does not start with `/`"))
-        })?;
-        if relative.contains('{') {
-            return Err(CodegenError::invalid(
-                pointer,
-                "path parameters are not supported (CloudTower has none)",
-            ));
-        }
-        let type_base = id.to_upper_camel_case();
-        let query = self.lower_parameters(object.get("parameters"), pointer, &type_base)?;
-        let request = self.lower_request_body(object.get("requestBody"), pointer, &type_base)?;
-        let body = match (query, request) {
-            (Some(_), body) if body != Body::None => {
-                return Err(CodegenError::invalid(
-                    pointer,
-                    "query parameters together with a request body are not supported",
-                ))
-            }
-            (Some(query), _) => query,
-            (None, body) => body,
-        };
-        let responses = object
-            .get("responses")
-            .and_then(Value::as_object)
-            .ok_or_else(|| CodegenError::invalid(pointer, "missing `responses`"))?;
-        let success = responses.get("200").ok_or_else(|| {
-            CodegenError::invalid(format!("{pointer}/responses"), "no `200` response")
-        })?;
-        let response = self.lower_content(
-            success,
-            &format!("{pointer}/responses/200"),
-            &format!("{type_base}Response"),
-            "application/json",
-        )?;
-        Ok(Operation {
-            id: id.to_owned(),
-            method_name: names::method_name(id),
-            path: relative.to_owned(),
-            http_method,
-            module: names::module_name(tag),
-            doc: doc_of(operation),
-            deprecated: is_deprecated(operation),
-            body,
-            response,
-            not_modified: responses.contains_key("304"),
-            always_on: false,
-            pages_over: None,
-            counted_by: None,
-            rereads_by_id: None,
-            authenticated: object
-                .get("security")
-                .and_then(Value::as_array)
-                .is_none_or(|s| !s.is_empty()),
-        })
-    }
-
-    /// Query parameters become one struct; the `content-language` header is the client's.
-    fn lower_parameters(
-        &mut self,
-        parameters: Option<&'a Value>,
-        pointer: &str,
-        type_base: &str,
-    ) -> Result<Option<Body>> {
-        let Some(parameters) = parameters else {
-            return Ok(None);
-        };
-        let parameters = parameters.as_array().ok_or_else(|| {
-            CodegenError::invalid(format!("{pointer}/parameters"), "expected an array")
-        })?;
-        let mut properties = Vec::new();
-        let mut required = BTreeSet::new();
-        for (i, parameter) in parameters.iter().enumerate() {
-            let at = format!("{pointer}/parameters/{i}");
-            let name = parameter.get("name").and_then(Value::as_str);
-            let location = parameter.get("in").and_then(Value::as_str);
-            match (location, name) {
-                (Some("header"), Some(name)) if name.eq_ignore_ascii_case("content-language") => {}
-                (Some("query"), Some(name)) => {
-                    let schema = parameter.get("schema").ok_or_else(|| {
-                        CodegenError::invalid(&at, "query parameter without `schema`")
-                    })?;
-                    if parameter.get("required").and_then(Value::as_bool) == Some(true) {
-                        required.insert(name);
-                    }
-                    properties.push(Property {
-                        wire_name: name,
-                        schema,
-                        pointer: format!("{at}/schema"),
-                    });
-                }
-                _ => {
-                    return Err(CodegenError::invalid(
-                        at,
-                        "only query parameters and the `content-language` header are supported",
-                    ))
-                }
-            }
-        }
-        if properties.is_empty() {
-            return Ok(None);
-        }
-        let name = names::type_name(&format!("{type_base}Params"));
-        self.claim(&name, pointer)?;
-        let fields = self.lower_fields(&properties, &required, &name)?;
-        self.insert_type(
-            name.clone(),
-            format!("{pointer}/parameters"),
-            false,
-            &Value::Null,
-            TypeKind::Query { fields },
-        );
-        Ok(Some(Body::Query(name)))
-    }
-
-    fn lower_request_body(
-        &mut self,
-        request_body: Option<&'a Value>,
-        pointer: &str,
-        type_base: &str,
-    ) -> Result<Body> {
-        let Some(request_body) = request_body else {
-            return Ok(Body::None);
-        };
-        let at = format!("{pointer}/requestBody");
-        let content = request_body
-            .get("content")
-            .and_then(Value::as_object)
-            .ok_or_else(|| CodegenError::invalid(&at, "request body without `content`"))?;
-        let name = format!("{type_base}RequestBody");
-        if let Some(json) = content.get("application/json") {
-            let schema = json.get("schema").ok_or_else(|| {
-                CodegenError::invalid(
-                    format!("{at}/content/application~1json"),
-                    "missing `schema`",
-                )
-            })?;
-            let lowered = self.lower_use(
-                schema,
-                &format!("{at}/content/application~1json/schema"),
-                &name,
-            )?;
-            return Ok(Body::Json(lowered.ty));
-        }
-        if let Some(form) = content.get("multipart/form-data") {
-            let schema_pointer = format!("{at}/content/multipart~1form-data/schema");
-            let schema = form
-                .get("schema")
-                .ok_or_else(|| CodegenError::invalid(&schema_pointer, "missing `schema`"))?;
-            let (properties, required) =
-                self.collect_properties(schema, &schema_pointer, &mut Vec::new())?;
-            let rust = names::type_name(&name);
-            self.claim(&rust, &schema_pointer)?;
-            let fields = self.lower_fields(&properties, &required, &rust)?;
-            if let Some(nested) = fields.iter().find(|f| {
-                !matches!(
-                    f.ty,
-                    TypeRef::String
-                        | TypeRef::File
-                        | TypeRef::Bool
-                        | TypeRef::I32
-                        | TypeRef::I64
-                        | TypeRef::F32
-                        | TypeRef::F64
-                )
-            }) {
-                return Err(CodegenError::invalid(
-                    format!(
-                        "{schema_pointer}/properties/{}",
-                        pointer_token(&nested.wire_name)
-                    ),
-                    "multipart fields must be files or scalars",
-                ));
-            }
-            self.insert_type(
-                rust.clone(),
-                schema_pointer,
-                false,
-                schema,
-                TypeKind::Multipart { fields },
-            );
-            return Ok(Body::Multipart(rust));
-        }
-        let types: Vec<&String> = content.keys().collect();
-        Err(CodegenError::invalid(
-            &at,
-            format!("unsupported request content type(s) {types:?}"),
-        ))
-    }
-
-    /// The JSON schema of a response, `None` when it has no content.
-    fn lower_content(
-        &mut self,
-        response: &'a Value,
-        pointer: &str,
-        synthesized: &str,
-        media_type: &str,
-    ) -> Result<Option<TypeRef>> {
-        let Some(content) = response.get("content").and_then(Value::as_object) else {
-            return Ok(None);
-        };
-        if content.is_empty() {
-            return Ok(None);
-        }
-        let media = content.get(media_type).ok_or_else(|| {
-            CodegenError::invalid(
-                format!("{pointer}/content"),
-                format!("only {media_type} responses are supported"),
-            )
-        })?;
-        let at = format!("{pointer}/content/{}", pointer_token(media_type));
-        let schema = media
-            .get("schema")
-            .ok_or_else(|| CodegenError::invalid(&at, "missing `schema`"))?;
-        Ok(Some(
-            self.lower_use(schema, &format!("{at}/schema"), synthesized)?
-                .ty,
-        ))
-    }
 }
 
 /// Adds properties gathered from one `allOf` part; the same property twice must be identical.
@@ -795,6 +545,45 @@ fn merge_properties<'a>(
     Ok(())
 }
 
+/// A schema's `type`, and whether it admits `null` besides: a type name, or a list of one
+/// name and `"null"` (OpenAPI 3.1's spelling of `nullable`).
+fn schema_type<'v>(
+    object: &'v Map<String, Value>,
+    pointer: &str,
+) -> Result<(Option<&'v str>, bool)> {
+    let names = match object.get("type") {
+        None => return Ok((None, false)),
+        Some(Value::String(name)) => return Ok((Some(name), false)),
+        Some(Value::Array(names)) => names,
+        Some(_) => {
+            return Err(CodegenError::invalid(
+                format!("{pointer}/type"),
+                "expected a type name or a list of them",
+            ))
+        }
+    };
+    let null = names.iter().any(|n| n == "null");
+    match names
+        .iter()
+        .filter(|n| *n != "null")
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => Ok((None, null)),
+        [Value::String(name)] => Ok((Some(name), null)),
+        _ => Err(CodegenError::invalid(
+            format!("{pointer}/type"),
+            "several types in `type` are not supported (`anyOf` is)",
+        )),
+    }
+}
+
+/// An `enum` of strings (named variants); enums of other types are plain values of the type.
+fn is_string_enum(object: &Map<String, Value>, pointer: &str) -> Result<bool> {
+    Ok(object.contains_key("enum")
+        && matches!(schema_type(object, pointer)?.0, None | Some("string")))
+}
+
 fn expect_object<'v>(schema: &'v Value, pointer: &str) -> Result<&'v Map<String, Value>> {
     schema
         .as_object()
@@ -803,7 +592,7 @@ fn expect_object<'v>(schema: &'v Value, pointer: &str) -> Result<&'v Map<String,
 
 /// Constructs the generator does not handle are errors, never silently dropped.
 fn check_supported(object: &Map<String, Value>, pointer: &str) -> Result<()> {
-    for keyword in ["oneOf", "anyOf", "not", "discriminator"] {
+    for keyword in ["not", "discriminator"] {
         if object.contains_key(keyword) {
             return Err(CodegenError::invalid(
                 format!("{pointer}/{keyword}"),
@@ -920,353 +709,4 @@ fn is_deprecated(schema: &Value) -> bool {
         .get("deprecated")
         .and_then(Value::as_bool)
         .unwrap_or(false)
-}
-
-/// Marks each type with the codec directions, the spec modules and the always-on operations
-/// that reach it.
-///
-/// Codec directions follow every field. Modules do not follow cycle fields: such a field
-/// links types of one cycle (the `*WhereInput` filters all refer to each other), and following
-/// it would put nearly every filter in every module; such a field is compiled only with its
-/// target's modules instead (see `emit`).
-fn analyse_usage(api: &mut Api) {
-    let index: HashMap<String, usize> = api
-        .types
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.name.clone(), i))
-        .collect();
-    let roots: Vec<(Option<String>, Option<String>, String, bool)> = api
-        .operations
-        .iter()
-        .map(|operation| {
-            let request = match &operation.body {
-                Body::None => None,
-                Body::Json(ty) => ty.named().map(str::to_owned),
-                Body::Multipart(name) | Body::Query(name) => Some(name.clone()),
-            };
-            let response = operation
-                .response
-                .as_ref()
-                .and_then(TypeRef::named)
-                .map(str::to_owned);
-            (
-                request,
-                response,
-                operation.module.clone(),
-                operation.always_on,
-            )
-        })
-        .collect();
-    for (request, response, module, always_on) in roots {
-        for (root, is_request) in [(request, true), (response, false)] {
-            let Some(root) = root else { continue };
-            reach(api, &index, &root, true, |def| {
-                let usage = if is_request {
-                    &mut def.usage.request
-                } else {
-                    &mut def.usage.response
-                };
-                !std::mem::replace(usage, true)
-            });
-            reach(api, &index, &root, false, |def| {
-                def.modules.insert(module.clone())
-            });
-            if always_on {
-                reach(api, &index, &root, false, |def| {
-                    !std::mem::replace(&mut def.always_on, true)
-                });
-            }
-        }
-    }
-    // Types no operation reaches are decodable (users may read them from elsewhere), and so
-    // must be everything they contain.
-    let unused: Vec<String> = api
-        .types
-        .iter()
-        .filter(|t| !t.usage.request && !t.usage.response)
-        .map(|t| t.name.clone())
-        .collect();
-    for root in unused {
-        reach(api, &index, &root, true, |def| {
-            !std::mem::replace(&mut def.usage.response, true)
-        });
-    }
-}
-
-/// Visits the types reachable from `root` (through cycle fields too when `follow_cycles`);
-/// `visit` returns whether it changed the type, and only then are its fields followed.
-fn reach(
-    api: &mut Api,
-    index: &HashMap<String, usize>,
-    root: &str,
-    follow_cycles: bool,
-    mut visit: impl FnMut(&mut TypeDef) -> bool,
-) {
-    let mut stack = vec![root.to_owned()];
-    while let Some(name) = stack.pop() {
-        let Some(&i) = index.get(&name) else { continue };
-        let def = &mut api.types[i];
-        if !visit(def) {
-            continue;
-        }
-        let next: Vec<String> = match &def.kind {
-            TypeKind::Struct { fields }
-            | TypeKind::Multipart { fields }
-            | TypeKind::Query { fields } => fields
-                .iter()
-                .filter(|f| follow_cycles || !f.in_cycle)
-                .filter_map(|f| f.ty.named())
-                .map(str::to_owned)
-                .collect(),
-            TypeKind::Alias { target } => target.named().into_iter().map(str::to_owned).collect(),
-            TypeKind::Enum { .. } => Vec::new(),
-        };
-        stack.extend(next);
-    }
-}
-
-/// Marks the list operations a client can page through: `get-*`, a request body with the
-/// paging fields, and a response that is an array of items with a required string `id` (the
-/// cursor for `after`).
-fn find_list_operations(api: &mut Api) {
-    const PAGING_FIELDS: [&str; 5] = ["first", "after", "before", "last", "skip"];
-    let mut candidates: Vec<(usize, &String, String)> = Vec::new();
-    for (i, operation) in api.operations.iter().enumerate() {
-        let (Body::Json(TypeRef::Named(body)), Some(TypeRef::Array(item))) =
-            (&operation.body, &operation.response)
-        else {
-            continue;
-        };
-        let TypeRef::Named(item) = item.as_ref() else {
-            continue;
-        };
-        let pages = api.struct_fields(body).is_some_and(|fields| {
-            PAGING_FIELDS.iter().all(|name| {
-                fields
-                    .iter()
-                    .any(|f| f.wire_name == *name && f.repr == Presence::Nullable)
-            })
-        });
-        let has_id = api.struct_fields(item).is_some_and(|fields| {
-            fields.iter().any(|f| {
-                f.wire_name == "id" && f.ty == TypeRef::String && f.repr == Presence::Plain
-            })
-        });
-        let plain_list = operation.path.starts_with("get-") && !operation.not_modified;
-        if plain_list && pages && has_id {
-            candidates.push((i, body, item.clone()));
-        }
-    }
-    // A body type shared by several operations pages through the one it is named after
-    // (`GetVmsRequestBody` → `GetVms`), else the first in path order.
-    let named_after = |i: usize, body: &str| {
-        body.strip_suffix("RequestBody") == Some(&api.operations[i].id.to_upper_camel_case())
-    };
-    candidates.sort_by_key(|(i, body, _)| !named_after(*i, body));
-    let mut claimed: BTreeSet<&String> = BTreeSet::new();
-    let mut found: Vec<(usize, String)> = Vec::new();
-    for (i, body, item) in candidates {
-        if claimed.insert(body) {
-            found.push((i, item));
-        }
-    }
-    for (i, item) in found {
-        api.operations[i].pages_over = Some(item);
-    }
-}
-
-/// For each list operation, the connection operation (`GetVms` → `GetVmsConnection`) that
-/// counts the same filter, and (once
-/// per item type) the filter that re-reads items by `id_in`.
-fn find_list_companions(api: &mut Api) {
-    let field = |ty: &str, wire_name: &str| {
-        api.struct_fields(ty)?
-            .iter()
-            .find(|f| f.wire_name == wire_name && !f.in_cycle)
-    };
-    let body_filter = |operation: &Operation| match &operation.body {
-        Body::Json(TypeRef::Named(body)) => field(body, "where"),
-        _ => None,
-    };
-    // `{aggregate: {count: integer}}`, both always present.
-    let answers_count = |operation: &Operation| {
-        let Some(TypeRef::Named(response)) = &operation.response else {
-            return false;
-        };
-        field(response, "aggregate")
-            .filter(|f| f.repr == Presence::Plain)
-            .and_then(|f| f.ty.named())
-            .and_then(|aggregate| field(aggregate, "count"))
-            .is_some_and(|f| f.repr == Presence::Plain && f.ty == TypeRef::I32)
-    };
-    let mut companions: Vec<(usize, Option<String>, Option<String>)> = Vec::new();
-    let mut rereadable: BTreeSet<&String> = BTreeSet::new();
-    for (i, operation) in api.operations.iter().enumerate() {
-        let (Some(item), Some(filter)) = (&operation.pages_over, body_filter(operation)) else {
-            continue;
-        };
-        let counted_by = api
-            .operations
-            .iter()
-            .find(|counter| {
-                // By operationId: paths disagree (`get-cloudtower-applications` is counted
-                // by `get-cloud-tower-applications-connection`).
-                counter.id == format!("{}Connection", operation.id)
-                    && counter.module == operation.module
-                    && !counter.not_modified
-                    && body_filter(counter)
-                        .is_some_and(|f| f.ty == filter.ty && f.repr == filter.repr)
-                    && answers_count(counter)
-            })
-            .map(|counter| counter.path.clone());
-        let rereads_by_id = filter
-            .ty
-            .named()
-            .filter(|_| filter.repr == Presence::Nullable)
-            .filter(|filter_type| {
-                field(filter_type, "id_in").is_some_and(|f| {
-                    f.repr == Presence::Nullable
-                        && f.ty == TypeRef::Array(Box::new(TypeRef::String))
-                })
-            })
-            .filter(|_| rereadable.insert(item))
-            .map(str::to_owned);
-        companions.push((i, counted_by, rereads_by_id));
-    }
-    for (i, counted_by, rereads_by_id) in companions {
-        api.operations[i].counted_by = counted_by;
-        api.operations[i].rereads_by_id = rereads_by_id;
-    }
-}
-
-/// Decides how each field says "absent" and "null" (see [`Presence`]).
-fn assign_presence(api: &mut Api) {
-    for def in &mut api.types {
-        let request = def.usage.request;
-        let fields = match &mut def.kind {
-            TypeKind::Struct { fields }
-            | TypeKind::Multipart { fields }
-            | TypeKind::Query { fields } => fields,
-            _ => continue,
-        };
-        for field in fields {
-            field.repr = match (field.required, field.nullable) {
-                (true, false) => Presence::Plain,
-                (true, true) if request => Presence::RequiredNullable,
-                (false, true) if request => Presence::Nullable,
-                _ => Presence::Optional,
-            };
-        }
-    }
-}
-
-/// Marks every by-value field whose type is in the same cycle of types as its owner (arrays
-/// already add indirection); the emitter holds them as `Related<T>`, encoded JSON. Breaking
-/// one edge per cycle would compile, but the `*WhereInput` types form one large cycle: with any
-/// of them inline in another, a filter weighs megabytes (overflowing the stack of a user
-/// building one) and proving a future that holds one `Send` exceeds the compiler's recursion
-/// limit.
-fn break_cycles(api: &mut Api) {
-    let index: HashMap<&str, usize> = api
-        .types
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.name.as_str(), i))
-        .collect();
-    // Aliases are transparent: a field of alias type holds the alias's target by value.
-    let by_value = |ty: &TypeRef| -> Option<usize> {
-        let mut current = ty;
-        loop {
-            match current {
-                TypeRef::Named(name) => {
-                    let i = *index.get(name.as_str())?;
-                    match &api.types[i].kind {
-                        TypeKind::Alias { target } => current = target,
-                        TypeKind::Struct { .. } => return Some(i),
-                        _ => return None,
-                    }
-                }
-                TypeRef::WithTask(inner) => current = inner,
-                _ => return None,
-            }
-        }
-    };
-    let edges: Vec<Vec<(usize, usize)>> = api
-        .types
-        .iter()
-        .map(|t| match &t.kind {
-            TypeKind::Struct { fields } => fields
-                .iter()
-                .enumerate()
-                .filter_map(|(f, field)| by_value(&field.ty).map(|target| (f, target)))
-                .collect(),
-            _ => Vec::new(),
-        })
-        .collect();
-    let component = strongly_connected_components(&edges);
-    for (node, node_edges) in edges.iter().enumerate() {
-        for &(field_index, target) in node_edges {
-            if component[node] == component[target] {
-                if let TypeKind::Struct { fields } = &mut api.types[node].kind {
-                    fields[field_index].in_cycle = true;
-                }
-            }
-        }
-    }
-}
-
-/// Tarjan's algorithm, iterative: the component id of each node. Edges are (label, target).
-fn strongly_connected_components(edges: &[Vec<(usize, usize)>]) -> Vec<usize> {
-    const UNVISITED: usize = usize::MAX;
-    let n = edges.len();
-    let mut order = vec![UNVISITED; n];
-    let mut low = vec![0; n];
-    let mut on_stack = vec![false; n];
-    let mut component = vec![UNVISITED; n];
-    let mut stack = Vec::new();
-    let mut next_order = 0;
-    let mut next_component = 0;
-    for start in 0..n {
-        if order[start] != UNVISITED {
-            continue;
-        }
-        let mut call_stack: Vec<(usize, usize)> = vec![(start, 0)];
-        order[start] = next_order;
-        low[start] = next_order;
-        next_order += 1;
-        stack.push(start);
-        on_stack[start] = true;
-        while let Some(&mut (node, ref mut next_edge)) = call_stack.last_mut() {
-            if let Some(&(_, target)) = edges[node].get(*next_edge) {
-                *next_edge += 1;
-                if order[target] == UNVISITED {
-                    order[target] = next_order;
-                    low[target] = next_order;
-                    next_order += 1;
-                    stack.push(target);
-                    on_stack[target] = true;
-                    call_stack.push((target, 0));
-                } else if on_stack[target] {
-                    low[node] = low[node].min(order[target]);
-                }
-                continue;
-            }
-            call_stack.pop();
-            if let Some(&(parent, _)) = call_stack.last() {
-                low[parent] = low[parent].min(low[node]);
-            }
-            if low[node] == order[node] {
-                while let Some(member) = stack.pop() {
-                    on_stack[member] = false;
-                    component[member] = next_component;
-                    if member == node {
-                        break;
-                    }
-                }
-                next_component += 1;
-            }
-        }
-    }
-    component
 }

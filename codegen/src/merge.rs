@@ -16,6 +16,57 @@ use crate::load::SpecDocument;
 const SHARED_MEMBERS: &[&str] = &["openapi", "info", "servers", "security", "tags"];
 
 pub fn merge(documents: Vec<SpecDocument>) -> Result<Value> {
+    merge_with_origins(documents).map(|(merged, _)| merged)
+}
+
+/// Which spec module each path and component came from, to name it in errors found after
+/// merging.
+#[derive(Debug, Clone, Default)]
+pub struct Origins(HashMap<String, PathBuf>);
+
+impl Origins {
+    /// The module an error's pointer is in, filled into an [`CodegenError::Invalid`] that does
+    /// not name one (lowering only sees the merged document).
+    pub fn name_file(&self, error: CodegenError) -> CodegenError {
+        match error {
+            CodegenError::Invalid {
+                file,
+                pointer,
+                message,
+            } if file.is_empty() => {
+                let file = self
+                    .module_of(&pointer)
+                    // Schema pointers are written `#/components/…` already.
+                    .map(|path| match pointer.starts_with('#') {
+                        true => path.display().to_string(),
+                        false => format!("{}#", path.display()),
+                    })
+                    .unwrap_or_default();
+                CodegenError::Invalid {
+                    file,
+                    pointer,
+                    message,
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// The module defining the path or component a pointer is in (`/paths/~1get-vms/post/…`,
+    /// `#/components/schemas/Vm/…`).
+    fn module_of(&self, pointer: &str) -> Option<&PathBuf> {
+        let tokens: Vec<&str> = pointer.trim_start_matches('#').split('/').collect();
+        let depth = match tokens.get(1) {
+            Some(&"paths") => 3,
+            Some(&"components") => 4,
+            _ => return None,
+        };
+        self.0.get(&tokens.get(..depth)?.join("/"))
+    }
+}
+
+/// [`merge`], also saying where each path and component came from.
+pub fn merge_with_origins(documents: Vec<SpecDocument>) -> Result<(Value, Origins)> {
     let mut merged = Map::new();
     // Which module first defined each merged pointer, to name both sides of a conflict.
     let mut origin: HashMap<String, PathBuf> = HashMap::new();
@@ -71,7 +122,7 @@ pub fn merge(documents: Vec<SpecDocument>) -> Result<Value> {
             }
         }
     }
-    Ok(Value::Object(merged))
+    Ok((Value::Object(merged), Origins(origin)))
 }
 
 fn merge_entries(

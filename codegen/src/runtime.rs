@@ -39,6 +39,8 @@ pub enum RuntimeType {
     TaskClient,
     WaitOptions,
     Language,
+    UnionJson,
+    UnionShape,
 }
 
 /// The crate generated code reaches the runtime through.
@@ -77,6 +79,8 @@ impl RuntimeType {
             RuntimeType::TaskClient => "TaskClient",
             RuntimeType::WaitOptions => "WaitOptions",
             RuntimeType::Language => "Language",
+            RuntimeType::UnionJson => "union::UnionJson",
+            RuntimeType::UnionShape => "union::Shape",
         }
     }
 

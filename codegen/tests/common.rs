@@ -35,9 +35,9 @@ pub fn fixture_provenance(spec: &serde_json::Value) -> Provenance {
 
 /// Loads and generates `path` (a file or a module directory) without fixups.
 pub fn generate(path: &Path) -> cloudtower_codegen::Result<Generated> {
-    let spec = cloudtower_codegen::load_spec(path)?;
+    let (spec, origins) = cloudtower_codegen::load_spec_with_origins(path)?;
     let provenance = fixture_provenance(&spec);
-    cloudtower_codegen::generate(spec, &[], &provenance)
+    cloudtower_codegen::generate(spec, &[], &provenance).map_err(|e| origins.name_file(e))
 }
 
 /// The error message of generating `path`, which must fail.

@@ -27,22 +27,22 @@ fn every_fixture_schema_and_operation_is_generated() {
     let generated = generate(&fixture("constructs")).unwrap();
     let api = &generated.api;
     let components = api.types.iter().filter(|t| t.is_component).count();
-    assert_eq!(api.schema_count, 35);
+    assert_eq!(api.schema_count, 40);
     assert_eq!(components, api.schema_count);
-    assert_eq!(api.operations.len(), 11);
+    assert_eq!(api.operations.len(), 14);
     let mod_rs = &generated.files["mod.rs"];
     assert_eq!(
         mod_rs
             .matches("::cloudtower_runtime::OperationInfo {")
             .count(),
-        11
+        14
     );
     let methods: usize = generated
         .files
         .values()
         .map(|text| text.matches("impl ::std::future::Future<").count())
         .sum();
-    assert_eq!(methods, 11);
+    assert_eq!(methods, 14);
 }
 
 /// The committed generated code of the `fixture-check` crate (which compiles it and tests

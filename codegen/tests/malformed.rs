@@ -44,6 +44,10 @@ fn lower_err(spec: Value) -> String {
     }
 }
 
+fn generate_ok(spec: Value) -> cloudtower_codegen::Generated {
+    cloudtower_codegen::generate(spec, &[], &provenance()).expect("the spec generates")
+}
+
 fn assert_mentions(message: &str, parts: &[&str]) {
     for part in parts {
         assert!(
@@ -121,57 +125,110 @@ fn ref_outside_the_schemas_is_an_error() {
 }
 
 #[test]
-fn duplicate_operation_id_names_both_operations() {
-    let mut paths = operation("GetVms", json!({ "type": "string" }));
+fn paths_sharing_an_operation_id_are_named_after_their_path_with_a_warning() {
+    // As CloudTower 4.0.0's `/create-user-audit-log`, which reuses `CreateRole`.
     let paths = json!({
-        "/get-vms": paths.take(),
-        "/get-vms-again": operation("GetVms", json!({ "type": "string" })),
+        "/create-role": operation("CreateRole", json!({ "type": "string" })),
+        "/create-user-audit-log": operation("CreateRole", json!({ "type": "string" })),
+        "/a-first": operation("GetVms", json!({ "type": "string" })),
+        "/b-second": operation("get_vms", json!({ "type": "string" })),
+    });
+    let generated = generate_ok(spec(json!({}), paths));
+    let methods: Vec<(&str, &str)> = generated
+        .api
+        .operations
+        .iter()
+        .map(|o| (o.path.as_str(), o.method_name.as_str()))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            ("a-first", "get_vms"),
+            ("b-second", "b_second"),
+            ("create-role", "create_role"),
+            ("create-user-audit-log", "create_user_audit_log"),
+        ]
+    );
+    assert_eq!(generated.warnings.len(), 2, "{:?}", generated.warnings);
+    assert_mentions(
+        &generated.warnings[1],
+        &[
+            "/create-user-audit-log",
+            "create_user_audit_log",
+            "CreateRole",
+            "/create-role",
+        ],
+    );
+    assert_mentions(
+        &generated.files["inventory.txt"],
+        &["op /create-user-audit-log CreateRole -> create_user_audit_log() -> String | named"],
+    );
+}
+
+#[test]
+fn a_path_derived_name_that_is_taken_too_is_an_error_naming_both_operations() {
+    let paths = json!({
+        "/a": operation("Shared", json!({ "type": "string" })),
+        "/b": operation("Shared", json!({ "type": "string" })),
+        "/c": operation("B", json!({ "type": "string" })),
+    });
+    let message = lower_err(spec(json!({}), paths));
+    assert_mentions(
+        &message,
+        &["/paths/~1c/post/operationId", "/paths/~1b/post", "`b`"],
+    );
+}
+
+#[test]
+fn methods_of_the_hand_written_client_are_not_generated_again() {
+    let paths = json!({
+        "/count-vms": operation("Count", json!({ "type": "string" })),
+        "/paginate": operation("Paginate", json!({ "type": "string" })),
+    });
+    let generated = generate_ok(spec(json!({}), paths));
+    let methods: Vec<&str> = generated
+        .api
+        .operations
+        .iter()
+        .map(|o| o.method_name.as_str())
+        .collect();
+    assert_eq!(methods, ["count_vms", "paginate_operation"]);
+    assert_mentions(&generated.warnings[0], &["`count`", "hand-written Client"]);
+}
+
+#[test]
+fn not_is_unsupported_and_named_by_pointer() {
+    let message = lower_err(spec(
+        json!({ "Vm": { "not": { "type": "string" } } }),
+        json!({}),
+    ));
+    assert_mentions(&message, &["#/components/schemas/Vm/not", "not supported"]);
+}
+
+#[test]
+fn a_union_beside_properties_inside_an_operation_is_named_by_pointer() {
+    let paths = json!({
+        "/get-vms": operation("GetVms", json!({
+            "anyOf": [{ "type": "string" }, { "type": "integer" }],
+            "properties": { "id": { "type": "string" } }
+        })),
     });
     let message = lower_err(spec(json!({}), paths));
     assert_mentions(
         &message,
         &[
-            "/paths/~1get-vms-again/post/operationId",
-            "/paths/~1get-vms/post",
-            "method `get_vms`",
+            "/paths/~1get-vms/post/responses/200/content/application~1json/schema/anyOf",
+            "beside `properties`",
         ],
     );
 }
 
 #[test]
-fn operation_ids_that_give_the_same_method_name_collide() {
-    let paths = json!({
-        "/a": operation("GetVms", json!({ "type": "string" })),
-        "/b": operation("get_vms", json!({ "type": "string" })),
-    });
-    let message = lower_err(spec(json!({}), paths));
+fn a_union_without_alternatives_is_named_by_pointer() {
+    let message = lower_err(spec(json!({ "Vm": { "oneOf": [] } }), json!({})));
     assert_mentions(
         &message,
-        &["/paths/~1b/post/operationId", "/paths/~1a/post", "get_vms"],
-    );
-}
-
-#[test]
-fn one_of_is_unsupported_and_named_by_pointer() {
-    let message = lower_err(spec(
-        json!({ "Vm": { "oneOf": [{ "type": "string" }, { "type": "integer" }] } }),
-        json!({}),
-    ));
-    assert_mentions(
-        &message,
-        &["#/components/schemas/Vm/oneOf", "not supported"],
-    );
-}
-
-#[test]
-fn unsupported_construct_inside_an_operation_is_named_by_pointer() {
-    let paths = json!({
-        "/get-vms": operation("GetVms", json!({ "anyOf": [{ "type": "string" }] })),
-    });
-    let message = lower_err(spec(json!({}), paths));
-    assert_mentions(
-        &message,
-        &["/paths/~1get-vms/post/responses/200/content/application~1json/schema/anyOf"],
+        &["#/components/schemas/Vm/oneOf", "no alternatives"],
     );
 }
 
@@ -615,4 +672,69 @@ fn structurally_odd_schemas_never_panic() {
         }
     }
     assert!(panicked.is_empty(), "panicked on: {panicked:?}");
+}
+
+#[test]
+fn errors_found_after_merging_modules_name_the_module_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = |paths: Value, schemas: Value| {
+        json!({
+            "openapi": "3.0.0",
+            "info": { "title": "T", "version": "1" },
+            "paths": paths,
+            "components": { "schemas": schemas }
+        })
+        .to_string()
+    };
+    std::fs::write(
+        dir.path().join("Vm.json"),
+        module(
+            json!({ "/get-vms": operation("GetVms", json!({ "$ref": "#/components/schemas/Vm" })) }),
+            json!({}),
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("components.json"),
+        module(json!({}), json!({ "Vm": { "not": {} } })),
+    )
+    .unwrap();
+    let message = generate_err(dir.path());
+    assert_mentions(
+        &message,
+        &[
+            "components.json#/components/schemas/Vm/not",
+            "not supported",
+        ],
+    );
+}
+
+#[test]
+fn enums_of_numbers_and_type_lists_with_null_are_plain_values() {
+    let schemas = json!({
+        "Vm": {
+            "type": "object",
+            "properties": {
+                "level": { "type": "integer", "format": "int32", "enum": [1, 2, 3] },
+                "note": { "type": ["string", "null"] }
+            },
+            "required": ["level", "note"]
+        }
+    });
+    let paths =
+        json!({ "/get-vms": operation("GetVms", json!({ "$ref": "#/components/schemas/Vm" })) });
+    let generated = generate_ok(spec(schemas, paths));
+    let fields = generated.api.struct_fields("Vm").unwrap();
+    assert_eq!(fields[0].ty, cloudtower_codegen::ir::TypeRef::I32);
+    assert_eq!(fields[1].ty, cloudtower_codegen::ir::TypeRef::String);
+    assert!(fields[1].nullable && !fields[0].nullable);
+}
+
+#[test]
+fn several_types_in_a_type_list_are_named_by_pointer() {
+    let message = lower_err(spec(
+        json!({ "Vm": { "type": ["string", "integer"] } }),
+        json!({}),
+    ));
+    assert_mentions(&message, &["#/components/schemas/Vm/type", "`anyOf` is"]);
 }

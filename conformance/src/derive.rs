@@ -62,7 +62,7 @@ pub fn derive(spec: &Spec, prefix: &str) -> (Value, Changes) {
     (doc, changes)
 }
 
-/// Strongly connected components of two or more schemas in the `$ref` graph (Tarjan).
+/// Strongly connected components of two or more schemas in the `$ref` graph.
 pub fn cyclic_components(schemas: &Map<String, Value>) -> Vec<Vec<String>> {
     let names: Vec<&String> = schemas.keys().collect();
     let index_of: BTreeMap<&str, usize> = names
@@ -81,60 +81,23 @@ pub fn cyclic_components(schemas: &Map<String, Value>) -> Vec<Vec<String>> {
         })
         .collect();
 
-    // Iterative Tarjan: the graph is deep enough to overflow a recursive one.
-    let n = names.len();
-    let mut index = vec![usize::MAX; n];
-    let mut low = vec![0; n];
-    let mut on_stack = vec![false; n];
-    let mut stack = Vec::new();
-    let mut next = 0;
-    let mut out = Vec::new();
-    for root in 0..n {
-        if index[root] != usize::MAX {
-            continue;
-        }
-        let mut work: Vec<(usize, usize)> = vec![(root, 0)];
-        index[root] = next;
-        low[root] = next;
-        next += 1;
-        stack.push(root);
-        on_stack[root] = true;
-        while let Some(&mut (v, ref mut i)) = work.last_mut() {
-            if *i < edges[v].len() {
-                let w = edges[v][*i];
-                *i += 1;
-                if index[w] == usize::MAX {
-                    index[w] = next;
-                    low[w] = next;
-                    next += 1;
-                    stack.push(w);
-                    on_stack[w] = true;
-                    work.push((w, 0));
-                } else if on_stack[w] {
-                    low[v] = low[v].min(index[w]);
-                }
-            } else {
-                work.pop();
-                if let Some(&(parent, _)) = work.last() {
-                    low[parent] = low[parent].min(low[v]);
-                }
-                if low[v] == index[v] {
-                    let mut comp = Vec::new();
-                    while let Some(w) = stack.pop() {
-                        on_stack[w] = false;
-                        comp.push(names[w].clone());
-                        if w == v {
-                            break;
-                        }
-                    }
-                    if comp.len() > 1 {
-                        comp.sort();
-                        out.push(comp);
-                    }
-                }
-            }
+    let mut graph = petgraph::graph::DiGraph::<(), ()>::with_capacity(names.len(), 0);
+    let nodes: Vec<_> = names.iter().map(|_| graph.add_node(())).collect();
+    for (from, targets) in edges.iter().enumerate() {
+        for &to in targets {
+            graph.add_edge(nodes[from], nodes[to], ());
         }
     }
+    let mut out: Vec<Vec<String>> = petgraph::algo::tarjan_scc(&graph)
+        .into_iter()
+        .filter(|members| members.len() > 1)
+        .map(|members| {
+            let mut comp: Vec<String> = members.iter().map(|m| names[m.index()].clone()).collect();
+            comp.sort();
+            comp
+        })
+        .collect();
+    out.sort();
     out
 }
 

@@ -3,7 +3,9 @@
 //! compile cannot pass. Regenerate with `cargo xtask regen-fixtures`; codegen's tests fail when
 //! `src/generated` is stale.
 
-pub use cloudtower_runtime::{codec, Error, FilePart, Nullable, OperationInfo, Related, WithTask};
+pub use cloudtower_runtime::{
+    codec, union, Error, FilePart, Nullable, OperationInfo, Related, WithTask,
+};
 
 /// The fixture's generated types and operations.
 // Generated code is formatted by the generator (prettyplease), not rustfmt.

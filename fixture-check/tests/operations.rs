@@ -58,6 +58,10 @@ async fn serve() -> (Client, Arc<Mutex<Vec<Seen>>>) {
                     }
                     "/v2/api/upload-vm-image" => json(r#"[{"id":"t","status":"PENDING","progress":0}]"#),
                     "/v2/api/update-vm" => StatusCode::NOT_MODIFIED.into_response(),
+                    "/v2/api/move-topology" | "/v2/api/get-topology" => json(
+                        r#"[{"id":"n-1","label":{"row":1,"column":2},"weight":5},{"id":"n-2","label":"top"}]"#,
+                    ),
+                    "/v2/api/get-topology-audit-log" => json(r#"["moved n-1"]"#),
                     _ => StatusCode::NOT_FOUND.into_response(),
                 }
             }
@@ -221,4 +225,53 @@ async fn operations_without_security_send_no_credentials() {
     assert_eq!(seen[0].uri, "/v2/api/get-version");
     assert_eq!(seen[0].authorization, None);
     assert_eq!(seen[1].authorization.as_deref(), Some("secret-token"));
+}
+
+#[tokio::test]
+async fn union_bodies_are_sent_and_union_responses_decoded() {
+    let (client, log) = serve().await;
+    let nodes = client
+        .move_topology(&TopologyMoveParams {
+            data: TopologyMoveParamsDataVariant1 {
+                cluster_id: "c-1".into(),
+                position: TopologyPosition { row: 1, column: 2 },
+            }
+            .into(),
+            r#where: fixture_check::Nullable::Value(vec!["n-1".to_string()].into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        nodes[0].label,
+        TopologyLabel::TopologyPosition(TopologyPosition { row: 1, column: 2 })
+    );
+    assert_eq!(
+        nodes[0].weight.as_ref().unwrap().try_as_integer().unwrap(),
+        5
+    );
+    assert_eq!(nodes[1].label, TopologyLabel::String("top".into()));
+    let seen = log.lock().unwrap().clone();
+    assert_eq!(
+        seen[0].body,
+        br#"{"data":{"cluster_id":"c-1","position":{"row":1,"column":2}},"where":["n-1"]}"#
+    );
+}
+
+#[tokio::test]
+async fn two_paths_sharing_an_operation_id_each_get_a_method() {
+    let (client, log) = serve().await;
+    assert_eq!(client.get_topology().await.unwrap().len(), 2);
+    assert_eq!(
+        client.get_topology_audit_log().await.unwrap(),
+        ["moved n-1"]
+    );
+    let seen = log.lock().unwrap().clone();
+    assert_eq!(seen[0].uri, "/v2/api/get-topology");
+    assert_eq!(seen[1].uri, "/v2/api/get-topology-audit-log");
+    let audit = OPERATIONS
+        .iter()
+        .find(|o| o.path == "get-topology-audit-log")
+        .unwrap();
+    assert_eq!(audit.operation_id, "GetTopology");
+    assert_eq!(audit.method, "get_topology_audit_log");
 }

@@ -293,7 +293,8 @@ fn regen(
     update_pin: bool,
 ) -> Result<ExitCode, String> {
     let started = Instant::now();
-    let spec = cloudtower_codegen::load_spec(spec_path).map_err(|e| e.to_string())?;
+    let (spec, origins) =
+        cloudtower_codegen::load_spec_with_origins(spec_path).map_err(|e| e.to_string())?;
     let loaded = started.elapsed();
     let canonical = canonical::canonical_sha256(&spec);
     // A single file is pinned by its bytes, as users download it; a directory of modules
@@ -365,7 +366,7 @@ fn regen(
         dispatch: true,
     };
     let generated = cloudtower_codegen::generate_with(spec, &fixups, &provenance, &options)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| origins.name_file(e).to_string())?;
     let manifest_path = root.join("cloudtower-api/Cargo.toml");
     let manifest = std::fs::read_to_string(&manifest_path)
         .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
@@ -405,6 +406,9 @@ fn write_or_check(
     loaded: Duration,
     regen_command: &str,
 ) -> Result<ExitCode, String> {
+    for warning in &generated.warnings {
+        eprintln!("warning: {warning}");
+    }
     let api = &generated.api;
     let component_types = api.types.iter().filter(|t| t.is_component).count();
     println!(

@@ -1,0 +1,125 @@
+//! Method names for operations: the snake_case operation id, unless another operation or
+//! the hand-written client already has that name.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::error::{CodegenError, Result};
+use crate::names;
+
+/// Methods of the hand-written `Client` (in `cloudtower-api`, and `call_operation` of the
+/// `dynamic` feature) and of the traits it implements: a generated method of the same name
+/// would clash with, or silently shadow, them.
+pub const RESERVED_METHODS: &[&str] = &[
+    "authenticator",
+    "base_url",
+    "builder",
+    "call_operation",
+    "clone",
+    "count",
+    "deref",
+    "execute",
+    "fmt",
+    "from",
+    "is_authenticated",
+    "new",
+    "paginate",
+    "reauthenticate",
+    "reread",
+    "runtime",
+    "send",
+    "send_with_retries",
+    "session",
+    "set_authenticator",
+    "set_authorization",
+    "set_token",
+    "sign_in",
+    "sign_in_with",
+    "upload_elf_image",
+    "upload_elf_image_file",
+    "vm_vnc_console",
+    "wait_for",
+    "wait_task",
+    "wait_task_with",
+    "wait_tasks",
+    "wait_tasks_as",
+    "wait_tasks_with",
+    "wait_upload_task",
+    "watch_resource_changes",
+    "with_language",
+    "with_timeout",
+    "without_reauthentication",
+];
+
+/// One operation to name.
+pub(super) struct Named<'a> {
+    /// The path without its leading `/`.
+    pub path: &'a str,
+    pub id: &'a str,
+    /// The operation's JSON pointer, for errors.
+    pub pointer: String,
+}
+
+/// The method name of each operation (in the order given, which is path order) and, when it
+/// is not the one its operation id gives, why.
+///
+/// Several operations with one operation id (an upstream copy-paste: 4.0.0's
+/// `/create-user-audit-log` reuses `CreateRole`): the one whose path gives the same name keeps
+/// it (else the first in path order), the others are named after their path. A name the
+/// hand-written client uses is also replaced by the path's.
+pub(super) fn assign(operations: &[Named<'_>]) -> Result<Vec<(String, Option<String>)>> {
+    let wanted: Vec<String> = operations
+        .iter()
+        .map(|o| names::method_name(o.id))
+        .collect();
+    let mut holders: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, name) in wanted.iter().enumerate() {
+        holders.entry(name).or_default().push(i);
+    }
+    let mut assigned: Vec<(String, Option<String>)> = Vec::with_capacity(operations.len());
+    for (i, (operation, name)) in operations.iter().zip(&wanted).enumerate() {
+        let sharing = &holders[name.as_str()];
+        let keeper = sharing
+            .iter()
+            .copied()
+            .find(|&j| names::method_name(operations[j].path) == *name)
+            .unwrap_or(sharing[0]);
+        let reason = if RESERVED_METHODS.contains(&name.trim_start_matches("r#")) {
+            Some(format!("`{name}` is a method of the hand-written Client"))
+        } else if keeper != i {
+            Some(format!(
+                "operation id `{}` is also that of /{}",
+                operation.id, operations[keeper].path
+            ))
+        } else {
+            None
+        };
+        assigned.push(match reason {
+            None => (name.clone(), None),
+            Some(reason) => {
+                let mut renamed = names::method_name(operation.path);
+                if RESERVED_METHODS.contains(&renamed.trim_start_matches("r#")) {
+                    renamed = format!("{}_operation", renamed.trim_start_matches("r#"));
+                }
+                let note = format!("named `{renamed}` after its path, not `{name}`: {reason}");
+                (renamed, Some(note))
+            }
+        });
+    }
+    let mut taken: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, (name, _)) in assigned.iter().enumerate() {
+        if let Some(previous) = taken.insert(name, i) {
+            return Err(CodegenError::invalid(
+                format!("{}/operationId", operations[i].pointer),
+                format!(
+                    "operation id `{}` gives method `{name}`, as does {}",
+                    operations[i].id, operations[previous].pointer
+                ),
+            ));
+        }
+    }
+    debug_assert_eq!(
+        assigned.iter().map(|a| &a.0).collect::<BTreeSet<_>>().len(),
+        assigned.len()
+    );
+    Ok(assigned)
+}
