@@ -4,8 +4,8 @@
 #
 # Usage: scripts/bench-regen.sh [--no-stages] [SPEC]
 #   SPEC   a merged spec file or a directory of spec modules; default $CLOUDTOWER_SPEC, else
-#          /work/shared/specs/cloudtower-4.6.0 when present, else xtask's own default (the
-#          cached download of the pinned spec, `cargo xtask fetch-spec`).
+#          the module directory cloudtower-4.6.0 in $CLOUDTOWER_SPECS or ../shared/specs when
+#          present, else xtask's own default (the pinned spec's merged file, README "Quick start").
 #   --no-stages   only the headline run (no per-stage run into a scratch directory).
 #
 # 1. Builds the release xtask and runs `xtask regen --check --spec SPEC` (writes nothing) under
@@ -28,8 +28,9 @@ while [ $# -gt 0 ]; do
         *) spec=$1; shift ;;
     esac
 done
-if [ -z "$spec" ] && [ -d /work/shared/specs/cloudtower-4.6.0 ]; then
-    spec=/work/shared/specs/cloudtower-4.6.0
+specs_dir=${CLOUDTOWER_SPECS:-$root/../shared/specs}
+if [ -z "$spec" ] && [ -d "$specs_dir/cloudtower-4.6.0" ]; then
+    spec=$specs_dir/cloudtower-4.6.0
 fi
 spec_args=()
 [ -n "$spec" ] && spec_args=(--spec "$spec")

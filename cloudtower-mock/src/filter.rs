@@ -6,6 +6,10 @@
 //! `_in`, `_not_in`, `_not`, `_contains`, `_not_contains`, `_starts_with`, `_ends_with`,
 //! `_lt`, `_lte`, `_gt`, `_gte`, `AND`/`OR`/`NOT`, relations (`{"vm": {"id": "…"}}` on the
 //! nested object) and to-many relations (`_some`, `_every`, `_none`).
+//!
+//! A filter is [`check`]ed before it is evaluated: one the evaluator cannot read (nested
+//! deeper than [`MAX_FILTER_DEPTH`], `AND`/`OR`/`NOT` or a relation holding something other
+//! than filters) is refused with a 400, never read as "match everything".
 
 use std::cmp::Ordering;
 
@@ -29,7 +33,102 @@ const SUFFIXES: [&str; 14] = [
     "_gt",
 ];
 
-/// Whether `resource` (an encoded resource) satisfies `filter` (an encoded `*WhereInput`).
+/// How deep filters may nest (`AND`/`OR`/`NOT` and relations, each one level): far beyond
+/// any real query, and a bound on the evaluator's recursion. Relations hold their filter as
+/// raw JSON, so this is what bounds them (the body's own bound, `MAX_BODY_DEPTH`, bounds the
+/// typed part).
+pub const MAX_FILTER_DEPTH: usize = 16;
+
+/// Why a filter cannot be evaluated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilterError(pub String);
+
+impl std::fmt::Display for FilterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FilterError {}
+
+/// Checks that `filter` (an encoded `*WhereInput`, or `null`) is one [`matches`] can
+/// evaluate: objects where filters belong, at most [`MAX_FILTER_DEPTH`] levels deep.
+pub fn check(filter: &Value) -> Result<(), FilterError> {
+    check_at(filter, "where", 0)
+}
+
+fn check_at(filter: &Value, at: &str, depth: usize) -> Result<(), FilterError> {
+    if depth > MAX_FILTER_DEPTH {
+        return Err(FilterError(format!(
+            "`{at}`: filters nest deeper than {MAX_FILTER_DEPTH} levels"
+        )));
+    }
+    let map = match filter {
+        Value::Null => return Ok(()),
+        Value::Object(map) => map,
+        other => {
+            return Err(FilterError(format!(
+                "`{at}`: a filter is an object, not {}",
+                kind(other)
+            )))
+        }
+    };
+    for (key, value) in map {
+        let inner = format!("{at}.{key}");
+        let takes_filters = matches!(key.as_str(), "AND" | "OR" | "NOT");
+        if takes_filters {
+            for item in as_list(value) {
+                if !item.is_object() {
+                    return Err(FilterError(format!(
+                        "`{inner}`: holds filters (objects), not {}",
+                        kind(item)
+                    )));
+                }
+                check_at(item, &inner, depth + 1)?;
+            }
+        } else if ["_some", "_every", "_none"]
+            .iter()
+            .any(|s| key.ends_with(s))
+            || value.is_object()
+        {
+            check_at(value, &inner, depth + 1)?;
+        } else if nesting(value) > MAX_FILTER_DEPTH {
+            return Err(FilterError(format!(
+                "`{inner}`: nested deeper than {MAX_FILTER_DEPTH} levels"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// How many arrays and objects nest in `value`, without recursing (`value` is untrusted).
+fn nesting(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0usize)];
+    while let Some((value, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        match value {
+            Value::Array(items) => stack.extend(items.iter().map(|v| (v, depth + 1))),
+            Value::Object(map) => stack.extend(map.values().map(|v| (v, depth + 1))),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Whether `resource` (an encoded resource) satisfies `filter` (an encoded `*WhereInput`
+/// that passed [`check`]).
 /// A missing or `null` filter matches everything.
 pub fn matches(resource: &Value, filter: &Value) -> bool {
     let (Some(resource), Some(filter)) = (resource.as_object(), filter.as_object()) else {
@@ -149,18 +248,21 @@ pub struct Query {
 }
 
 impl Query {
-    pub fn from_json(body: &Value) -> Query {
+    /// The query of a `get-*` request body; an error when its `where` fails [`check`].
+    pub fn from_json(body: &Value) -> Result<Query, FilterError> {
         let count = |k: &str| body.get(k).and_then(Value::as_u64).map(|n| n as usize);
         let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
-        Query {
-            filter: body.get("where").cloned().unwrap_or(Value::Null),
+        let filter = body.get("where").cloned().unwrap_or(Value::Null);
+        check(&filter)?;
+        Ok(Query {
+            filter,
             order_by: text("orderBy"),
             first: count("first"),
             last: count("last"),
             skip: count("skip"),
             after: text("after"),
             before: text("before"),
-        }
+        })
     }
 
     /// The positions in `resources` (encoded, in store order) that the query selects, in
@@ -266,15 +368,34 @@ mod tests {
     #[test]
     fn order_and_pages() {
         let all = vec![vm("a", "z", "c"), vm("b", "y", "c"), vm("c", "x", "c")];
-        let q = Query::from_json(&json!({"orderBy": "name_ASC", "first": 2}));
+        let q = Query::from_json(&json!({"orderBy": "name_ASC", "first": 2})).unwrap();
         assert_eq!(q.select(&all), vec![2, 1]);
-        let q = Query::from_json(&json!({"after": "a", "first": 5}));
+        let q = Query::from_json(&json!({"after": "a", "first": 5})).unwrap();
         assert_eq!(q.select(&all), vec![1, 2]);
-        let q = Query::from_json(&json!({"skip": 1, "orderBy": "name_DESC"}));
+        let q = Query::from_json(&json!({"skip": 1, "orderBy": "name_DESC"})).unwrap();
         assert_eq!(q.select(&all), vec![1, 2]);
         assert_eq!(
-            Query::from_json(&json!({"where": {"name_in": ["x", "y"]}})).count(&all),
+            Query::from_json(&json!({"where": {"name_in": ["x", "y"]}}))
+                .unwrap()
+                .count(&all),
             2
         );
+    }
+
+    #[test]
+    fn filters_that_cannot_be_evaluated_are_refused() {
+        assert!(check(&json!({"AND": [{"id": "v1"}], "cluster": {"id": "c"}})).is_ok());
+        assert!(check(&json!(5)).is_err());
+        assert!(check(&json!({"AND": [5]})).is_err());
+        assert!(check(&json!({"OR": "x"})).is_err());
+        assert!(check(&json!({"vm_disks_some": 3})).is_err());
+        let mut deep = json!({"id": "v1"});
+        for _ in 0..MAX_FILTER_DEPTH {
+            deep = json!({ "NOT": [deep] });
+        }
+        assert!(check(&deep).is_ok());
+        let deeper = json!({ "NOT": [deep] });
+        let error = check(&deeper).unwrap_err();
+        assert!(error.0.contains("deeper than 16"), "{error}");
     }
 }

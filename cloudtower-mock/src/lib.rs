@@ -34,12 +34,19 @@
 //! Faults are injected per operation with [`MockTower::set_fault`] ([`Fault`]): latency, 5xx
 //! answers, dropped connections, truncated bodies, expired sessions (401), failing or paused
 //! tasks and `ResourceLocked` errors, drawn from a generator seeded by [`MockConfig::seed`].
+//!
+//! Every request is recorded with its body ([`MockTower::recorded_requests`]), so a test can
+//! assert what was sent. Bounds: bodies up to [`MAX_BODY_BYTES`] (a full 8 MiB upload chunk
+//! fits), nested at most [`MAX_BODY_DEPTH`] levels, filters at most [`MAX_FILTER_DEPTH`]; a
+//! filter the mock cannot evaluate, and numbers whose arithmetic would overflow (such as
+//! `cpu_cores × cpu_sockets`), answer 400 with an `ErrorBody`, never "match everything".
 
 mod faults;
 pub mod filter;
 mod server;
 mod state;
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -47,7 +54,6 @@ use std::time::Duration;
 use cloudtower_api::models::UserSource;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use faults::{Fault, TaskOutcome};
 
@@ -55,6 +61,24 @@ pub use faults::{Fault, TaskOutcome};
 pub const MOCK_USERNAME: &str = "root";
 /// The password of the mock's built-in local user.
 pub const MOCK_PASSWORD: &str = "mock-password";
+
+/// How many requests (with their bodies) a tower keeps for [`MockTower::recorded_requests`]:
+/// the most recent ones; older ones are dropped, so a long-running mock's memory stays bounded.
+pub const MAX_RECORDED_REQUESTS: usize = 10_000;
+
+pub use filter::MAX_FILTER_DEPTH;
+pub use server::{MAX_BODY_BYTES, MAX_BODY_DEPTH};
+
+/// A request the tower received, for tests to assert on what a client sent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordedRequest {
+    /// The operation: the path under `/v2/api/` (`get-vms`, `upload-elf-image`, …).
+    pub operation: String,
+    /// The body as JSON (`null` when empty; a body that is not JSON is kept as a string). An
+    /// upload's multipart form is an object of its text fields, with `file` as
+    /// `{"bytes": LENGTH}`.
+    pub body: serde_json::Value,
+}
 
 /// How a [`MockTower`] starts.
 #[derive(Clone, Debug)]
@@ -80,12 +104,21 @@ impl Default for MockConfig {
     }
 }
 
+/// The stack of the mock's server thread. The typed request decoder recurses per nesting
+/// level with large frames in a debug build (a `*WhereInput` level takes tens of KiB), so the
+/// server runs on a thread of its own rather than on the caller's runtime, whose threads (a
+/// test's, a tokio worker's) have 2 MiB.
+const SERVER_STACK_BYTES: usize = 64 << 20;
+
 /// A running mock tower. Stops when dropped or on [`shutdown`](MockTower::shutdown).
+///
+/// It serves from a thread of its own (with its own single-threaded tokio runtime), so it
+/// works from any runtime, and a request's decoding never runs on the caller's stack.
 pub struct MockTower {
     addr: SocketAddr,
     shared: Arc<server::Shared>,
     stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<()>>,
+    stopped: Option<oneshot::Receiver<()>>,
 }
 
 impl MockTower {
@@ -109,24 +142,40 @@ impl MockTower {
             store: Mutex::new(store),
             faults: Mutex::new(faults::Faults::new(config.seed)),
             requests: Mutex::new(Vec::new()),
+            recorded: Mutex::new(VecDeque::new()),
         });
-        let listener = TcpListener::bind(config.listen).await?;
+        let listener = TcpListener::bind(config.listen).await?.into_std()?;
         let addr = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
+        let (stop, stop_requested) = oneshot::channel::<()>();
+        let (finished, stopped) = oneshot::channel::<()>();
         let app = server::router(shared.clone());
-        let server = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(error) = serve.await {
-                eprintln!("cloudtower-mock: server error: {error}");
-            }
-        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("cloudtower-mock".into())
+            .stack_size(SERVER_STACK_BYTES)
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let serve = async {
+                        let listener = TcpListener::from_std(listener)?;
+                        axum::serve(listener, app)
+                            .with_graceful_shutdown(async {
+                                let _ = stop_requested.await;
+                            })
+                            .await
+                    };
+                    if let Err(error) = serve.await {
+                        eprintln!("cloudtower-mock: server error: {error}");
+                    }
+                });
+                let _ = finished.send(());
+            })?;
         Ok(MockTower {
             addr,
             shared,
             stop: Some(stop),
-            server: Some(server),
+            stopped: Some(stopped),
         })
     }
 
@@ -145,14 +194,10 @@ impl MockTower {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(mut server) = self.server.take() {
-            // Graceful: open connections finish their call; a stuck one is cut after 5 s.
-            if tokio::time::timeout(Duration::from_secs(5), &mut server)
-                .await
-                .is_err()
-            {
-                server.abort();
-            }
+        if let Some(stopped) = self.stopped.take() {
+            // Graceful: open connections finish their call; after 5 s this returns anyway
+            // (the server thread ends when its last connection does).
+            let _ = tokio::time::timeout(Duration::from_secs(5), stopped).await;
         }
     }
 
@@ -225,6 +270,13 @@ impl MockTower {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The most recent requests (at most [`MAX_RECORDED_REQUESTS`]) with their bodies, in
+    /// call order, e.g. to assert what a client sent:
+    /// `tower.recorded_requests().iter().filter(|r| r.operation == "create-vm")`.
+    pub fn recorded_requests(&self) -> Vec<RecordedRequest> {
+        self.shared.recorded().iter().cloned().collect()
     }
 
     /// How many calls `operation` received.

@@ -1,9 +1,10 @@
 //! The HTTP side: routing, authentication, fault injection and one handler per operation.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Multipart, Path, Query as UrlQuery, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query as UrlQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -15,12 +16,15 @@ use serde_json::{json, Value};
 
 use crate::faults::{Faults, Plan, TaskOutcome};
 use crate::filter::Query;
-use crate::state::{to_json, ApiError, Store};
+use crate::state::{request_json, to_json, vcpu_count, ApiError, Store};
+use crate::{RecordedRequest, MAX_RECORDED_REQUESTS};
 
 pub(crate) struct Shared {
     pub store: Mutex<Store>,
     pub faults: Mutex<Faults>,
     pub requests: Mutex<Vec<String>>,
+    /// The most recent requests with their bodies, at most [`MAX_RECORDED_REQUESTS`].
+    pub recorded: Mutex<VecDeque<RecordedRequest>>,
 }
 
 impl Shared {
@@ -30,7 +34,15 @@ impl Shared {
     pub fn faults(&self) -> MutexGuard<'_, Faults> {
         self.faults.lock().unwrap_or_else(|e| e.into_inner())
     }
+    pub fn recorded(&self) -> MutexGuard<'_, VecDeque<RecordedRequest>> {
+        self.recorded.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
+
+/// The largest request body accepted: the SDK's default upload chunk
+/// (`cloudtower_api::upload::DEFAULT_CHUNK_SIZE`, 8 MiB) plus 1 MiB for the multipart
+/// framing and the form's text fields. axum's default (2 MB) refused every full chunk.
+pub const MAX_BODY_BYTES: usize = cloudtower_api::upload::DEFAULT_CHUNK_SIZE + (1 << 20);
 
 type App = Arc<Shared>;
 
@@ -45,6 +57,7 @@ pub(crate) fn router(app: App) -> Router {
                 "",
             )
         })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(app)
 }
 
@@ -90,12 +103,23 @@ async fn call(
     app: &App,
     operation: &str,
     headers: &HeaderMap,
+    body: Value,
     handler: impl FnOnce(&mut Store) -> Result<Vec<u8>, ApiError>,
 ) -> Response {
     app.requests
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .push(operation.to_owned());
+    {
+        let mut recorded = app.recorded();
+        if recorded.len() == MAX_RECORDED_REQUESTS {
+            recorded.pop_front();
+        }
+        recorded.push_back(RecordedRequest {
+            operation: operation.to_owned(),
+            body,
+        });
+    }
     let plan: Plan = app.faults().plan(operation);
     if !plan.latency.is_zero() {
         tokio::time::sleep(plan.latency).await;
@@ -157,6 +181,15 @@ async fn call(
     }
 }
 
+/// A JSON body as JSON (`null` when empty); one that is not JSON as its text.
+fn recorded_body(body: &[u8]) -> Value {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Value::Null;
+    }
+    serde_json::from_slice(body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+}
+
 /// `resource-changes` also takes HTTP Basic credentials of a known user.
 fn basic_ok(store: &Store, operation: &str, authorization: &str) -> bool {
     if operation != "resource-changes" {
@@ -192,12 +225,50 @@ fn base64_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// How deep a request body's arrays and objects may nest, checked before decoding: the typed
+/// decoder recurses per level, and a `*WhereInput` level (hundreds of fields) takes tens of
+/// KiB of stack in a debug build (14 nested `NOT`s overflowed a 2 MiB test thread before the
+/// server got a thread of its own). 32 levels (16 nested `AND`/`OR`/`NOT`) is far beyond
+/// real filters.
+pub const MAX_BODY_DEPTH: usize = 32;
+
+/// How deep arrays and objects nest in `json`, read without recursion (strings skipped).
+fn nesting_depth(json: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &byte in json {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 fn decode<T: Decode>(body: &[u8]) -> Result<T, ApiError> {
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}".as_slice()
     } else {
         body
     };
+    if nesting_depth(body) > MAX_BODY_DEPTH {
+        return Err(ApiError::bad_request(format!(
+            "invalid request body: nested deeper than {MAX_BODY_DEPTH} levels"
+        )));
+    }
     codec::decode(body).map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
 }
 
@@ -210,8 +281,7 @@ fn list<R: Decode + Encode, T: Encode + Clone>(
     body: &[u8],
     items: &[T],
 ) -> Result<Vec<u8>, ApiError> {
-    let request: R = decode(body)?;
-    let query = Query::from_json(&to_json(&request));
+    let query = query_of::<R>(body)?;
     let all: Vec<Value> = items.iter().map(to_json).collect();
     let picked: Vec<T> = query
         .select(&all)
@@ -223,10 +293,17 @@ fn list<R: Decode + Encode, T: Encode + Clone>(
 
 /// `get-*-connection`: how many resources match the request's `where`.
 fn count<R: Decode + Encode, T: Encode>(body: &[u8], items: &[T]) -> Result<i32, ApiError> {
-    let request: R = decode(body)?;
-    let query = Query::from_json(&to_json(&request));
+    let query = query_of::<R>(body)?;
     let all: Vec<Value> = items.iter().map(to_json).collect();
     Ok(query.count(&all) as i32)
+}
+
+/// The `where`, `orderBy` and paging of a list request; a 400 when its filter cannot be
+/// evaluated.
+fn query_of<R: Decode + Encode>(body: &[u8]) -> Result<Query, ApiError> {
+    let request: R = decode(body)?;
+    Query::from_json(&request_json(&request)?)
+        .map_err(|e| ApiError::bad_request(format!("invalid `where` filter: {e}")))
 }
 
 async fn operation(
@@ -236,9 +313,13 @@ async fn operation(
     body: Bytes,
 ) -> Response {
     let op = operation.clone();
-    call(&app, &operation, &headers, move |store| {
-        dispatch(store, &op, &body)
-    })
+    call(
+        &app,
+        &operation,
+        &headers,
+        recorded_body(&body),
+        move |store| dispatch(store, &op, &body),
+    )
     .await
 }
 
@@ -341,7 +422,7 @@ fn login(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
 
 fn vms_or_error(store: &Store, filter: &VmWhereInput) -> Result<Vec<String>, ApiError> {
     let ids: Vec<String> = store
-        .vms_where(filter)
+        .vms_where(filter)?
         .into_iter()
         .map(|i| store.vms[i].id.clone())
         .collect();
@@ -475,6 +556,16 @@ fn update_vm_basic_info(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiEr
     let p: VmUpdateParams = decode(body)?;
     let ids = vms_or_error(store, &p.r#where)?;
     let data = p.data;
+    // The new vCPU count of each VM, checked now: the task's effect cannot answer a 400.
+    for id in &ids {
+        let cpu = &store.vms[store.vm_index(id).expect("selected")].cpu;
+        if data.vcpu.is_none() {
+            vcpu_count(
+                data.cpu_cores.unwrap_or(cpu.cores),
+                data.cpu_sockets.unwrap_or(cpu.sockets),
+            )?;
+        }
+    }
     let out: Vec<WithTask<Vm>> = ids
         .iter()
         .map(|id| {
@@ -503,7 +594,9 @@ fn update_vm_basic_info(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiEr
                         if let Some(sockets) = data.cpu_sockets {
                             v.cpu.sockets = sockets;
                         }
-                        v.vcpu = data.vcpu.unwrap_or(v.cpu.cores * v.cpu.sockets);
+                        v.vcpu = data
+                            .vcpu
+                            .unwrap_or(v.cpu.cores.saturating_mul(v.cpu.sockets));
                     })
                 })),
                 None,
@@ -751,7 +844,7 @@ fn edit_vm(store: &mut Store, body: &[u8], op: &str) -> Result<Vec<u8>, ApiError
 
 fn remove_nics_by_where(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let p: VmRemoveNicByWhereParams = decode(body)?;
-    let picked: Vec<(String, i32)> = Store::select(&store.vm_nics, &to_json(&p.r#where))
+    let picked: Vec<(String, i32)> = Store::select(&store.vm_nics, &p.r#where)?
         .into_iter()
         .map(|i| &store.vm_nics[i])
         .filter(|n| {
@@ -808,7 +901,7 @@ fn create_vm_snapshot(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiErro
 
 fn delete_vm_snapshot(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let p: VmSnapshotDeletionParams = decode(body)?;
-    let ids: Vec<String> = Store::select(&store.vm_snapshots, &to_json(&p.r#where))
+    let ids: Vec<String> = Store::select(&store.vm_snapshots, &p.r#where)?
         .into_iter()
         .map(|i| store.vm_snapshots[i].id.clone())
         .collect();
@@ -930,7 +1023,7 @@ fn rollback_vm(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
 
 fn vnc_info(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let p: GetVmVncInfoParams = decode(body)?;
-    let i = Store::select(&store.vms, &to_json(&p.vm))
+    let i = Store::select(&store.vms, &p.vm)?
         .into_iter()
         .next()
         .filter(|_| !p.vm.id.is_absent() || !p.vm.local_id.is_absent())
@@ -985,42 +1078,59 @@ async fn upload_elf_image(
         },
         Err(e) => problem = Some(e.to_string()),
     }
-    call(&app, "upload-elf-image", &headers, move |store| {
-        if let Some(problem) = problem {
-            return Err(ApiError::bad_request(format!(
-                "invalid multipart body: {problem}"
-            )));
-        }
-        let text = |name: &str| {
-            fields
+    // Recorded as the form's text fields, with the file part as its length.
+    let form: serde_json::Map<String, Value> = fields
+        .iter()
+        .map(|(name, value)| {
+            let value = if name == "file" {
+                json!({ "bytes": value.len() })
+            } else {
+                Value::String(String::from_utf8_lossy(value).into_owned())
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    call(
+        &app,
+        "upload-elf-image",
+        &headers,
+        Value::Object(form),
+        move |store| {
+            if let Some(problem) = problem {
+                return Err(ApiError::bad_request(format!(
+                    "invalid multipart body: {problem}"
+                )));
+            }
+            let text = |name: &str| {
+                fields
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            };
+            let file = fields
                 .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-        };
-        let file = fields
-            .iter()
-            .find(|(n, _)| n == "file")
-            .map(|(_, v)| v.len() as i64)
-            .ok_or_else(|| ApiError::bad_request("the `file` part is required"))?;
-        let size =
-            match text("size") {
+                .find(|(n, _)| n == "file")
+                .map(|(_, v)| v.len() as i64)
+                .ok_or_else(|| ApiError::bad_request("the `file` part is required"))?;
+            let size = match text("size") {
                 Some(s) => Some(s.trim().parse::<i64>().map_err(|_| {
                     ApiError::bad_request(format!("`size` is not a number: {s:?}"))
                 })?),
                 None => None,
             };
-        let unit = text("size_unit").map(|u| ByteUnit::from_wire(&u));
-        let size = size.map(|s| crate::state::scale(s, unit.as_ref()));
-        let task = store.upload_chunk(
-            text("upload_task_id").as_deref(),
-            file,
-            text("name"),
-            size,
-            text("cluster_id"),
-            text("description"),
-        )?;
-        ok(&vec![task])
-    })
+            let unit = text("size_unit").map(|u| ByteUnit::from_wire(&u));
+            let size = size.map(|s| crate::state::scale(s, unit.as_ref()));
+            let task = store.upload_chunk(
+                text("upload_task_id").as_deref(),
+                file,
+                text("name"),
+                size,
+                text("cluster_id"),
+                text("description"),
+            )?;
+            ok(&vec![task])
+        },
+    )
     .await
 }
 
@@ -1038,45 +1148,51 @@ async fn resource_changes(
     headers: HeaderMap,
     query: Result<UrlQuery<ChangesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    call(&app, "resource-changes", &headers, move |store| {
-        let UrlQuery(q) = query.map_err(|e| ApiError::bad_request(e.to_string()))?;
-        let start = match &q.start_revision {
-            Some(s) => Some(s.parse::<u64>().map_err(|_| {
-                ApiError::bad_request(format!("start_revision is not a decimal number: {s:?}"))
-            })?),
-            None => None,
-        };
-        let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-        let mut response = ResourceChangeResponse {
-            current_revision: store.revision.to_string(),
-            compact_revision: store.compact_revision.to_string(),
-            ..Default::default()
-        };
-        match start {
-            Some(start) if start < store.compact_revision => {
-                response.ec = "ErrCompacted".into();
-                response.error = Some(json!({
-                    "message": format!(
-                        "required revision {start} has been compacted (compact revision {})",
-                        store.compact_revision
-                    )
-                }));
+    call(
+        &app,
+        "resource-changes",
+        &headers,
+        Value::Null,
+        move |store| {
+            let UrlQuery(q) = query.map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let start = match &q.start_revision {
+                Some(s) => Some(s.parse::<u64>().map_err(|_| {
+                    ApiError::bad_request(format!("start_revision is not a decimal number: {s:?}"))
+                })?),
+                None => None,
+            };
+            let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+            let mut response = ResourceChangeResponse {
+                current_revision: store.revision.to_string(),
+                compact_revision: store.compact_revision.to_string(),
+                ..Default::default()
+            };
+            match start {
+                Some(start) if start < store.compact_revision => {
+                    response.ec = "ErrCompacted".into();
+                    response.error = Some(json!({
+                        "message": format!(
+                            "required revision {start} has been compacted (compact revision {})",
+                            store.compact_revision
+                        )
+                    }));
+                }
+                Some(start) => {
+                    response.data = store
+                        .events
+                        .iter()
+                        .filter(|e| e.revision.parse::<u64>().is_ok_and(|r| r >= start))
+                        .filter(|e| q.resource_type.is_none() || e.resource_type == q.resource_type)
+                        .filter(|e| q.resource_id.is_none() || e.resource_id == q.resource_id)
+                        .filter(|e| q.action.is_none() || e.action == q.action)
+                        .take(limit)
+                        .cloned()
+                        .collect();
+                }
+                None => {}
             }
-            Some(start) => {
-                response.data = store
-                    .events
-                    .iter()
-                    .filter(|e| e.revision.parse::<u64>().is_ok_and(|r| r >= start))
-                    .filter(|e| q.resource_type.is_none() || e.resource_type == q.resource_type)
-                    .filter(|e| q.resource_id.is_none() || e.resource_id == q.resource_id)
-                    .filter(|e| q.action.is_none() || e.action == q.action)
-                    .take(limit)
-                    .cloned()
-                    .collect();
-            }
-            None => {}
-        }
-        ok(&response)
-    })
+            ok(&response)
+        },
+    )
     .await
 }

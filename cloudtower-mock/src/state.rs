@@ -15,6 +15,22 @@ pub(crate) fn to_json<T: Encode + ?Sized>(value: &T) -> Value {
     serde_json::from_slice(&codec::encode(value)).unwrap_or(Value::Null)
 }
 
+/// A decoded request (or its `where` filter) as JSON, or a 400: a filter that cannot be read
+/// back (invalid UTF-8 or too deep in a related filter, which is kept as raw JSON) must never
+/// become `null`, which matches everything.
+pub(crate) fn request_json<T: Encode + ?Sized>(value: &T) -> Result<Value, ApiError> {
+    serde_json::from_slice(&codec::encode(value))
+        .map_err(|e| ApiError::bad_request(format!("the request's filter cannot be read: {e}")))
+}
+
+/// A `where` filter as JSON, checked by [`crate::filter::check`] (else a 400).
+pub(crate) fn filter_json<T: Encode + ?Sized>(filter: &T) -> Result<Value, ApiError> {
+    let value = request_json(filter)?;
+    crate::filter::check(&value)
+        .map_err(|e| ApiError::bad_request(format!("invalid `where` filter: {e}")))?;
+    Ok(value)
+}
+
 /// An error answer: HTTP status and CloudTower `ErrorBody`.
 #[derive(Clone, Debug)]
 pub(crate) struct ApiError {
@@ -459,14 +475,17 @@ impl Store {
         self.vms.iter().position(|v| v.id == id)
     }
 
-    pub fn select<T: Encode>(items: &[T], filter: &Value) -> Vec<usize> {
-        (0..items.len())
-            .filter(|&i| crate::filter::matches(&to_json(&items[i]), filter))
-            .collect()
+    /// The positions of `items` that `filter` (a `*WhereInput`) selects; a 400 when the
+    /// filter cannot be evaluated.
+    pub fn select<T: Encode, F: Encode>(items: &[T], filter: &F) -> Result<Vec<usize>, ApiError> {
+        let filter = filter_json(filter)?;
+        Ok((0..items.len())
+            .filter(|&i| crate::filter::matches(&to_json(&items[i]), &filter))
+            .collect())
     }
 
-    pub fn vms_where(&self, filter: &VmWhereInput) -> Vec<usize> {
-        Store::select(&self.vms, &to_json(filter))
+    pub fn vms_where(&self, filter: &VmWhereInput) -> Result<Vec<usize>, ApiError> {
+        Store::select(&self.vms, filter)
     }
 
     fn nested_cluster(&self, id: &str) -> Result<NestedCluster, ApiError> {
@@ -531,7 +550,10 @@ impl Store {
                 cores: p.cpu_cores,
                 sockets: p.cpu_sockets,
             },
-            vcpu: p.vcpu.unwrap_or(p.cpu_cores * p.cpu_sockets),
+            vcpu: match p.vcpu {
+                Some(vcpu) => vcpu,
+                None => vcpu_count(p.cpu_cores, p.cpu_sockets)?,
+            },
             memory,
             ha: p.ha,
             firmware: p.firmware.clone(),
@@ -808,7 +830,7 @@ impl Store {
             .filter_map(|d| d.vm_volume.as_ref())
             .filter_map(|v| self.vm_volumes.iter().find(|x| x.id == v.id))
             .map(|v| v.size)
-            .sum();
+            .fold(0i64, i64::saturating_add);
         if let Some(i) = self.vm_index(vm_id) {
             self.vms[i].size = Some(size);
             self.vms[i].provisioned_size = Some(size);
@@ -1025,6 +1047,11 @@ impl Store {
                 let size = size.ok_or_else(|| {
                     ApiError::bad_request("the first chunk must give the total `size`")
                 })?;
+                if size < 1 {
+                    return Err(ApiError::bad_request(format!(
+                        "`size` must be at least 1 byte, not {size}"
+                    )));
+                }
                 let name = name.ok_or_else(|| {
                     ApiError::bad_request("the first chunk must give the image `name`")
                 })?;
@@ -1068,7 +1095,7 @@ impl Store {
                 "upload task {id} already has all its bytes"
             )));
         }
-        let remaining = task.size - meta.received;
+        let remaining = task.size.saturating_sub(meta.received);
         let expected = task.chunk_size.min(remaining);
         if chunk_len != expected {
             return Err(ApiError::bad_request(format!(
@@ -1077,7 +1104,7 @@ impl Store {
                 meta.chunks, task.chunk_size
             )));
         }
-        meta.received += chunk_len;
+        meta.received = meta.received.saturating_add(chunk_len);
         meta.chunks += 1;
         task.current_chunk = meta.chunks;
         task.updated_at = now_rfc3339();
@@ -1143,6 +1170,20 @@ impl Store {
 }
 
 /// Bytes from a size and its unit (bytes when there is no unit).
+/// `cores × sockets`, or a 400 for counts below 1 or a product beyond `i32` (client input).
+pub(crate) fn vcpu_count(cores: i32, sockets: i32) -> Result<i32, ApiError> {
+    if cores < 1 || sockets < 1 {
+        return Err(ApiError::bad_request(format!(
+            "cpu_cores ({cores}) and cpu_sockets ({sockets}) must be at least 1"
+        )));
+    }
+    cores.checked_mul(sockets).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "cpu_cores × cpu_sockets ({cores} × {sockets}) is too large"
+        ))
+    })
+}
+
 pub(crate) fn scale(value: i64, unit: Option<&ByteUnit>) -> i64 {
     let shift = match unit {
         Some(ByteUnit::Kb) => 10,

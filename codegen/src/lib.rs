@@ -17,6 +17,7 @@ pub mod lower;
 pub mod merge;
 pub mod names;
 pub mod output;
+pub mod pinned;
 pub mod runtime;
 
 use std::collections::BTreeMap;

@@ -19,9 +19,11 @@ pub fn fixture(name: &str) -> PathBuf {
     root().join("spec/fixtures").join(name)
 }
 
-/// The shared upstream specs (`../shared/specs` beside the workspace).
-pub fn shared_specs() -> PathBuf {
-    root().join("../shared/specs")
+/// The pinned upstream spec, found as `cargo xtask regen` finds it (`CLOUDTOWER_SPECS`,
+/// `../shared/specs`, the download cache). A test that needs it fails, saying what to do,
+/// when it is not on this machine and cannot be downloaded: it never passes without it.
+pub fn pinned_spec() -> cloudtower_codegen::pinned::PinnedSpec {
+    cloudtower_codegen::pinned::find_pinned_spec(&root()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// What `cargo xtask regen-fixtures` writes into the header of the fixture crate's code.

@@ -45,11 +45,13 @@ use crate::validate::RequestValidator;
     about = "Every operation against Prism and older specs"
 )]
 struct Args {
-    /// The pinned spec (merged JSON). Default: $CLOUDTOWER_SPECS/cloudtower-4.6.0.json, with
-    /// CLOUDTOWER_SPECS defaulting to ../shared/specs beside the workspace.
+    /// The pinned spec (merged JSON). Default: found as `cargo xtask regen` finds it: in
+    /// $CLOUDTOWER_SPECS, else ../shared/specs beside the workspace, else the hash-checked
+    /// download cache .spec-cache/ (downloaded when missing; `cargo xtask fetch-spec`).
     #[arg(long)]
     spec: Option<PathBuf>,
-    /// The older spec whose answers must decode too. Default: cloudtower-4.3.0.json beside it.
+    /// The older spec whose answers must decode too. Default: cloudtower-4.3.0.json beside
+    /// the pinned spec (not in the download cache: give it here or in $CLOUDTOWER_SPECS).
     #[arg(long)]
     old_spec: Option<PathBuf>,
     /// Where `npm ci` installed Prism (default: this crate's directory).
@@ -209,19 +211,18 @@ async fn main_async(args: Args) -> ExitCode {
     }
 }
 
-fn default_specs_dir() -> PathBuf {
-    match std::env::var_os("CLOUDTOWER_SPECS") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs"),
-    }
+/// The pinned spec, found as `cargo xtask regen` and the generator's tests find it.
+fn default_spec() -> Result<PathBuf, String> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    Ok(cloudtower_codegen::pinned::find_pinned_spec(&workspace)?.merged_file)
 }
 
 async fn run(args: Args) -> Result<bool, String> {
     let started = Instant::now();
-    let spec_path = args
-        .spec
-        .clone()
-        .unwrap_or_else(|| default_specs_dir().join("cloudtower-4.6.0.json"));
+    let spec_path = match args.spec.clone() {
+        Some(path) => path,
+        None => default_spec()?,
+    };
     let old_path = args.old_spec.clone().unwrap_or_else(|| {
         spec_path
             .parent()
@@ -239,6 +240,15 @@ async fn run(args: Args) -> Result<bool, String> {
     std::fs::create_dir_all(&work_dir).map_err(|e| format!("{}: {e}", work_dir.display()))?;
 
     let spec = Arc::new(Spec::load(&spec_path)?);
+    if !old_path.is_file() {
+        return Err(format!(
+            "the older spec {} is missing: pass --old-spec FILE (CloudTower 4.3.0's merged \
+             spec) or set {}=DIR to a directory holding cloudtower-4.6.0.json and \
+             cloudtower-4.3.0.json",
+            old_path.display(),
+            cloudtower_codegen::pinned::SPECS_ENV
+        ));
+    }
     let old = Arc::new(Spec::load(&old_path)?);
     let mut ops = spec.operations();
     let mut old_ops = old.operations();

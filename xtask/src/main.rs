@@ -6,10 +6,11 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use cloudtower_codegen::pinned::{self, Pin};
 use cloudtower_codegen::{
     canonical, emit, fixups, inventory, output, Generated, Options, Provenance, INVENTORY_FILE,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Parser)]
 #[command(name = "xtask", about = "cloudtower-rs project tasks")]
@@ -23,16 +24,26 @@ enum Command {
     /// Regenerate cloudtower-api's generated code from the pinned spec.
     Regen {
         /// The spec: a merged JSON/YAML file or a directory of spec modules. Default: the
-        /// cached download of the pinned version (see `fetch-spec`).
+        /// pinned version's file found in $CLOUDTOWER_SPECS, else ../shared/specs beside the
+        /// workspace, else the hash-checked download cache .spec-cache/ (downloaded when
+        /// missing, as `fetch-spec` does).
         #[arg(long, env = "CLOUDTOWER_SPEC")]
         spec: Option<PathBuf>,
         /// Change nothing; fail if the committed code differs from what the spec produces.
         #[arg(long, conflicts_with = "update_pin")]
         check: bool,
-        /// Accept a new spec version: record its version and hashes in spec/pin.json.
+        /// Accept a new spec version: record its version and hashes in spec/pin.json. With
+        /// --out DIR (another directory than the crate's), the repository's pin is left alone:
+        /// the spec is taken without checking it against the pin and its would-be pin is
+        /// written to DIR/pin.json.
         #[arg(long)]
         update_pin: bool,
-        /// Where the generated files go.
+        /// Where the generated files go (default cloudtower-api/src/generated, which also
+        /// updates the features block of cloudtower-api/Cargo.toml). Any other DIR gets
+        /// everything inside it and nothing outside it: the features block as the fragment
+        /// DIR/features.toml (to paste into a crate's Cargo.toml), and DIR/pin.json with
+        /// --update-pin. The files are written into a scratch directory beside DIR first and
+        /// renamed into place, so a failed write leaves DIR as it was.
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -57,7 +68,9 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Download the pinned spec into the git-ignored cache (.spec-cache/), checking its hash.
+    /// Download the pinned spec into the git-ignored cache (.spec-cache/), checking its hash
+    /// (`regen`, the tests and conformance use it when CLOUDTOWER_SPECS and ../shared/specs
+    /// do not have the spec).
     FetchSpec {
         /// Download from here instead of the pinned address.
         #[arg(long)]
@@ -135,43 +148,8 @@ fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// `spec/pin.json`: which upstream spec the committed code was generated from.
-struct Pin {
-    path: PathBuf,
-    value: Value,
-}
-
-impl Pin {
-    fn load(root: &Path) -> Result<Pin, String> {
-        let path = root.join("spec/pin.json");
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(Pin { path, value })
-    }
-
-    fn text(&self, key: &str) -> Result<&str, String> {
-        self.value
-            .get(key)
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("{}: missing `{key}`", self.path.display()))
-    }
-
-    fn cache_path(&self, root: &Path) -> Result<PathBuf, String> {
-        Ok(root
-            .join(".spec-cache")
-            .join(format!("cloudtower-{}.json", self.text("version")?)))
-    }
-
-    fn save(&self) -> Result<(), String> {
-        let text = serde_json::to_string_pretty(&self.value).map_err(|e| e.to_string())? + "\n";
-        std::fs::write(&self.path, text).map_err(|e| format!("{}: {e}", self.path.display()))
-    }
-}
-
 fn run(cli: Cli) -> Result<ExitCode, String> {
     let root = workspace_root();
-    let mut pin = Pin::load(&root)?;
     match cli.command {
         Command::Conformance { args } => exit_code(run_conformance(&root, &args)),
         Command::Test { args } => {
@@ -208,30 +186,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::FetchSpec { url } => {
-            let url = match url {
-                Some(url) => url,
-                None => pin.text("url")?.to_owned(),
-            };
-            let cache = pin.cache_path(&root)?;
-            eprintln!("fetching {url}");
-            let bytes = ureq::get(&url)
-                .call()
-                .map_err(|e| format!("{url}: {e}"))?
-                .body_mut()
-                .read_to_vec()
-                .map_err(|e| format!("{url}: {e}"))?;
-            let actual = canonical::sha256_hex(&bytes);
-            if actual != pin.text("sha256")? {
-                return Err(format!(
-                    "{url}: sha256 {actual} does not match the pin {} (spec/pin.json)",
-                    pin.text("sha256")?
-                ));
-            }
-            if let Some(dir) = cache.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            }
-            std::fs::write(&cache, bytes).map_err(|e| format!("{}: {e}", cache.display()))?;
-            eprintln!("saved {}", cache.display());
+            let pin = Pin::load(&root)?;
+            eprintln!("fetching {}", url.as_deref().unwrap_or(&pin.url));
+            let saved = pinned::fetch(&root, &pin, url.as_deref())?;
+            eprintln!("saved {}", saved.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::RegenFixtures { check } => {
@@ -247,7 +205,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let generated =
                 cloudtower_codegen::generate(spec, &[], &provenance).map_err(|e| e.to_string())?;
             let out = root.join("fixture-check/src/generated");
-            write_or_check(
+            exit_code(write_or_check(
                 &generated,
                 None,
                 &out,
@@ -255,7 +213,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 started,
                 loaded,
                 "cargo xtask regen-fixtures",
-            )
+            ))
         }
         Command::Regen {
             spec,
@@ -266,33 +224,41 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let spec_path = match spec {
                 Some(path) => path,
                 None => {
-                    let cache = pin.cache_path(&root)?;
-                    if !cache.exists() {
-                        return Err(format!(
-                            "no spec given: pass --spec PATH (a file or a directory of spec \
-                             modules), set CLOUDTOWER_SPEC, or run `cargo xtask fetch-spec` \
-                             to download the pinned version to {}",
-                            cache.display()
-                        ));
-                    }
-                    cache
+                    let found = pinned::find_pinned_spec(&root)?;
+                    eprintln!("spec: {}", found.merged_file.display());
+                    found.merged_file
                 }
             };
-            let out = out.unwrap_or_else(|| root.join("cloudtower-api/src/generated"));
-            regen(&root, &mut pin, &spec_path, &out, check, update_pin)
+            exit_code(regen(&root, &spec_path, out.as_deref(), check, update_pin))
         }
     }
 }
 
+/// Where `regen` writes by default: the crate's generated module.
+fn crate_generated_dir(root: &Path) -> PathBuf {
+    root.join("cloudtower-api/src/generated")
+}
+
+/// The fragment written to `--out DIR` instead of editing the crate's manifest.
+const FEATURES_FRAGMENT: &str = "features.toml";
+/// The would-be pin written to `--out DIR` with `--update-pin`.
+const PIN_FILE: &str = "pin.json";
+
+/// Generates from `spec_path` into `out` (default: the crate's generated module, whose
+/// manifest features block and pin it also keeps up to date) or, with `check`, compares.
+/// Writes nothing outside `out` when `out` is another directory. Whether it succeeded.
 fn regen(
     root: &Path,
-    pin: &mut Pin,
     spec_path: &Path,
-    out: &Path,
+    out: Option<&Path>,
     check: bool,
     update_pin: bool,
-) -> Result<ExitCode, String> {
+) -> Result<bool, String> {
     let started = Instant::now();
+    let crate_dir = crate_generated_dir(root);
+    let into_crate = out.is_none_or(|out| same_dir(out, &crate_dir));
+    let out = out.unwrap_or(&crate_dir);
+    let mut pin = Pin::load(root)?;
     let (spec, origins) =
         cloudtower_codegen::load_spec_with_origins(spec_path).map_err(|e| e.to_string())?;
     let loaded = started.elapsed();
@@ -311,12 +277,11 @@ fn regen(
         .and_then(Value::as_str)
         .unwrap_or("unknown")
         .to_owned();
+    let mut new_pin = None;
     if update_pin {
         let sha256 = match &file_sha {
             Some(sha) => sha.clone(),
-            None if pin.text("canonical_sha256").ok() == Some(canonical.as_str()) => {
-                pin.text("sha256")?.to_owned()
-            }
+            None if pin.canonical_sha256 == canonical => pin.sha256.clone(),
             None => {
                 return Err(
                     "--update-pin needs the merged spec file as published upstream \
@@ -325,25 +290,22 @@ fn regen(
                 )
             }
         };
-        let url = pin.text("url")?.replace(pin.text("version")?, &version);
-        pin.value = json!({
-            "version": version,
-            "url": url,
-            "sha256": sha256,
-            "canonical_sha256": canonical,
-        });
-        pin.save()?;
-        eprintln!("pinned CloudTower {version} in {}", pin.path.display());
+        pin = Pin {
+            url: pin.url.replace(&pin.version, &version),
+            version,
+            sha256,
+            canonical_sha256: canonical,
+        };
+        new_pin = Some(pin.to_json());
     } else {
-        let matches_file = file_sha.as_deref() == Some(pin.text("sha256")?);
-        let matches_content = canonical == pin.text("canonical_sha256")?;
-        if !matches_file && !matches_content {
+        let matches_file = file_sha.as_deref() == Some(pin.sha256.as_str());
+        if !matches_file && canonical != pin.canonical_sha256 {
             return Err(format!(
                 "{} is not the pinned spec (CloudTower {}, sha256 {}); to move to it, run \
                  `cargo xtask regen --spec {} --update-pin`",
                 spec_path.display(),
-                pin.text("version")?,
-                pin.text("sha256")?,
+                pin.version,
+                pin.sha256,
                 spec_path.display()
             ));
         }
@@ -354,8 +316,8 @@ fn regen(
         .map_err(|e| format!("{}: {e}", fixups_path.display()))?;
     let fixups = fixups::parse_fixups(&fixup_text).map_err(|e| e.to_string())?;
     let provenance = Provenance {
-        description: format!("CloudTower API {}", pin.text("version")?),
-        sha256: pin.text("sha256")?.to_owned(),
+        description: format!("CloudTower API {}", pin.version),
+        sha256: pin.sha256.clone(),
     };
     let options = Options {
         always_on_operations: cloudtower_codegen::runtime::CONTRACT_OPERATIONS
@@ -365,27 +327,54 @@ fn regen(
         feature_gates: true,
         dispatch: true,
     };
-    let generated = cloudtower_codegen::generate_with(spec, &fixups, &provenance, &options)
+    let mut generated = cloudtower_codegen::generate_with(spec, &fixups, &provenance, &options)
         .map_err(|e| origins.name_file(e).to_string())?;
-    let manifest_path = root.join("cloudtower-api/Cargo.toml");
-    let manifest = std::fs::read_to_string(&manifest_path)
-        .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
-    let updated = with_features(&manifest, &emit::cargo_features(&generated.api))
-        .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
-    let manifest = ManifestUpdate {
-        path: manifest_path,
-        current: manifest,
-        updated,
+    let features = emit::cargo_features(&generated.api);
+    let manifest = if into_crate {
+        let manifest_path = root.join("cloudtower-api/Cargo.toml");
+        let manifest = std::fs::read_to_string(&manifest_path)
+            .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
+        let updated = with_features(&manifest, &features)
+            .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
+        Some(ManifestUpdate {
+            path: manifest_path,
+            current: manifest,
+            updated,
+        })
+    } else {
+        let fragment = format!(
+            "# The features block for the crate generated here (paste between the \
+             `{FEATURES_BEGIN}` and `{FEATURES_END}` lines of its Cargo.toml).\n{features}"
+        );
+        generated.files.insert(FEATURES_FRAGMENT.into(), fragment);
+        if let Some(new_pin) = &new_pin {
+            generated.files.insert(PIN_FILE.into(), new_pin.clone());
+        }
+        None
     };
-    write_or_check(
+    let fresh = write_or_check(
         &generated,
-        Some(&manifest),
+        manifest.as_ref(),
         out,
         check,
         started,
         loaded,
         "cargo xtask regen",
-    )
+    )?;
+    if let Some(new_pin) = new_pin.filter(|_| into_crate && !check) {
+        let path = root.join("spec/pin.json");
+        std::fs::write(&path, new_pin).map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("pinned CloudTower {} in {}", pin.version, path.display());
+    }
+    Ok(fresh)
+}
+
+/// Whether `a` and `b` name the same directory (either may not exist yet).
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => std::path::absolute(a).ok() == std::path::absolute(b).ok(),
+    }
 }
 
 /// The crate manifest with its generated `[features]` block brought up to date.
@@ -396,7 +385,7 @@ struct ManifestUpdate {
 }
 
 /// Prints the counts and what changed, then writes `out` and the manifest (or, with `check`,
-/// compares them).
+/// compares them). Whether it succeeded (with `check`: whether everything is fresh).
 fn write_or_check(
     generated: &Generated,
     manifest: Option<&ManifestUpdate>,
@@ -405,7 +394,7 @@ fn write_or_check(
     started: Instant,
     loaded: Duration,
     regen_command: &str,
-) -> Result<ExitCode, String> {
+) -> Result<bool, String> {
     for warning in &generated.warnings {
         eprintln!("warning: {warning}");
     }
@@ -436,7 +425,7 @@ fn write_or_check(
         }
         if staleness.is_fresh() && manifest_fresh {
             println!("generated code is up to date ({})", out.display());
-            return Ok(ExitCode::SUCCESS);
+            return Ok(true);
         }
         eprintln!("generated code in {} is stale:", out.display());
         for (label, files) in [
@@ -450,7 +439,7 @@ fn write_or_check(
         }
         eprint!("{changes}");
         eprintln!("run `{regen_command}` and commit the result");
-        return Ok(ExitCode::FAILURE);
+        return Ok(false);
     }
 
     let before_write = Instant::now();
@@ -472,5 +461,96 @@ fn write_or_check(
         started.elapsed().as_secs_f64(),
         write.as_secs_f64() * 1e3
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The repository files a regeneration into the crate would touch, with their bytes.
+    fn crate_files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut paths = vec![
+            root.join("cloudtower-api/Cargo.toml"),
+            root.join("spec/pin.json"),
+        ];
+        let generated = std::fs::read_dir(crate_generated_dir(root)).expect("the crate's code");
+        paths.extend(generated.map(|entry| entry.expect("a directory entry").path()));
+        paths.sort();
+        paths
+            .into_iter()
+            .map(|path| {
+                let bytes = std::fs::read(&path).expect("a readable file");
+                (path, bytes)
+            })
+            .collect()
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("a directory")
+            .map(|e| {
+                e.expect("an entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn regen_with_out_writes_nothing_outside_out() {
+        let root = workspace_root();
+        let spec = pinned::find_pinned_spec(&root).unwrap_or_else(|e| panic!("{e}"));
+        let before = crate_files(&root);
+        let scratch = tempfile::tempdir().expect("a temporary directory");
+
+        let out = scratch.path().join("generated");
+        assert!(regen(&root, &spec.merged_file, Some(&out), false, false).unwrap());
+        let written = names_in(&out);
+        assert!(written.contains(&"mod.rs".to_owned()), "{written:?}");
+        assert!(
+            written.contains(&FEATURES_FRAGMENT.to_owned()),
+            "{written:?}"
+        );
+        assert!(!written.contains(&PIN_FILE.to_owned()), "{written:?}");
+        let fragment = std::fs::read_to_string(out.join(FEATURES_FRAGMENT)).unwrap();
+        let manifest = std::fs::read_to_string(root.join("cloudtower-api/Cargo.toml")).unwrap();
+        assert!(
+            manifest.contains(&fragment[fragment.find('\n').unwrap() + 1..]),
+            "the fragment is the crate's features block"
+        );
+        // What was written is what `--check` expects.
+        assert!(regen(&root, &spec.merged_file, Some(&out), true, false).unwrap());
+
+        // A new upstream version with --update-pin and --out: its pin goes to DIR only. (The
+        // pinned spec under another version number; the crate's files must not move to it.)
+        let mut other: Value =
+            serde_json::from_slice(&std::fs::read(&spec.merged_file).unwrap()).unwrap();
+        other["info"]["version"] = "9.9.9".into();
+        let other_spec = scratch.path().join("cloudtower-9.9.9.json");
+        std::fs::write(&other_spec, serde_json::to_vec(&other).unwrap()).unwrap();
+        let pinned_out = scratch.path().join("pinned");
+        assert!(regen(&root, &other_spec, Some(&pinned_out), false, true).unwrap());
+        let pin: Value =
+            serde_json::from_slice(&std::fs::read(pinned_out.join(PIN_FILE)).unwrap()).unwrap();
+        assert_eq!(pin["version"], "9.9.9");
+        let other_sha = canonical::sha256_hex(&std::fs::read(&other_spec).unwrap());
+        assert_eq!(pin["sha256"], other_sha.as_str());
+
+        assert_eq!(
+            names_in(scratch.path()),
+            ["cloudtower-9.9.9.json", "generated", "pinned"]
+        );
+        let after = crate_files(&root);
+        assert_eq!(
+            before.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            after.iter().map(|(p, _)| p).collect::<Vec<_>>()
+        );
+        for ((path, old), (_, new)) in before.iter().zip(&after) {
+            assert!(old == new, "{} changed", path.display());
+        }
+    }
 }

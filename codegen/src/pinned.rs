@@ -1,0 +1,201 @@
+//! Where the pinned upstream spec (`spec/pin.json`) is on this machine: the one lookup that
+//! `cargo xtask regen`, the generator's tests and the conformance suite share.
+//!
+//! In order: the directory named by [`SPECS_ENV`] (`CLOUDTOWER_SPECS`) when set; else
+//! `../shared/specs` beside the workspace when it holds the pinned file; else the
+//! hash-checked download cache `.spec-cache/` (what `cargo xtask fetch-spec` fills),
+//! downloaded from the pinned URL when missing. When none works, the error says what to do.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The environment variable naming a directory of upstream specs (`cloudtower-4.6.0.json`,
+/// optionally the module directory `cloudtower-4.6.0/` and older versions).
+pub const SPECS_ENV: &str = "CLOUDTOWER_SPECS";
+
+/// The command that downloads the pinned spec into the cache.
+pub const FETCH_COMMAND: &str = "cargo xtask fetch-spec";
+
+/// `spec/pin.json`: the upstream spec the committed code was generated from.
+#[derive(Debug, Clone)]
+pub struct Pin {
+    pub version: String,
+    /// Where the merged spec file is published.
+    pub url: String,
+    /// SHA-256 of the published file's bytes.
+    pub sha256: String,
+    /// SHA-256 of the merged document's canonical form (modules and file agree on it).
+    pub canonical_sha256: String,
+}
+
+impl Pin {
+    /// Reads `spec/pin.json` under the workspace `root`.
+    pub fn load(root: &Path) -> Result<Pin, String> {
+        let path = root.join("spec/pin.json");
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let field = |key: &str| {
+            value
+                .get(key)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| format!("{}: missing `{key}`", path.display()))
+        };
+        Ok(Pin {
+            version: field("version")?,
+            url: field("url")?,
+            sha256: field("sha256")?,
+            canonical_sha256: field("canonical_sha256")?,
+        })
+    }
+
+    /// The merged file's name in a specs directory and in the cache.
+    pub fn file_name(&self) -> String {
+        format!("cloudtower-{}.json", self.version)
+    }
+
+    /// The spec-module directory's name in a specs directory.
+    pub fn modules_name(&self) -> String {
+        format!("cloudtower-{}", self.version)
+    }
+
+    /// Where [`fetch`] keeps the download.
+    pub fn cache_path(&self, root: &Path) -> PathBuf {
+        root.join(".spec-cache").join(self.file_name())
+    }
+}
+
+/// Where the pinned spec was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The directory named by `CLOUDTOWER_SPECS`.
+    Env,
+    /// `../shared/specs` beside the workspace.
+    Shared,
+    /// The download cache `.spec-cache/` (downloaded now or earlier).
+    Cache,
+}
+
+/// The pinned spec on this machine.
+#[derive(Debug, Clone)]
+pub struct PinnedSpec {
+    pub pin: Pin,
+    pub source: Source,
+    /// The merged spec file, as published upstream.
+    pub merged_file: PathBuf,
+    /// The directory of spec modules, when the specs directory has it (the cache does not).
+    pub modules_dir: Option<PathBuf>,
+    /// The directory holding the merged file (older versions may sit beside it).
+    pub specs_dir: PathBuf,
+}
+
+/// Finds the pinned spec for the workspace at `root` (see the module docs for the order),
+/// downloading it into the cache when nothing else has it.
+pub fn find_pinned_spec(root: &Path) -> Result<PinnedSpec, String> {
+    let pin = Pin::load(root)?;
+    let in_dir = |dir: PathBuf, source: Source| {
+        let modules = dir.join(pin.modules_name());
+        PinnedSpec {
+            pin: pin.clone(),
+            source,
+            merged_file: dir.join(pin.file_name()),
+            modules_dir: modules.is_dir().then_some(modules),
+            specs_dir: dir,
+        }
+    };
+    if let Some(dir) = std::env::var_os(SPECS_ENV) {
+        let found = in_dir(PathBuf::from(dir), Source::Env);
+        if !found.merged_file.is_file() {
+            return Err(format!(
+                "{SPECS_ENV} is set to {}, which has no {} (the pinned CloudTower {} spec); \
+                 point {SPECS_ENV} at a directory that has it, or unset it to use the \
+                 download cache (`{FETCH_COMMAND}`)",
+                found.specs_dir.display(),
+                pin.file_name(),
+                pin.version
+            ));
+        }
+        return Ok(found);
+    }
+    let shared = root.join("../shared/specs");
+    if shared.join(pin.file_name()).is_file() {
+        return Ok(in_dir(shared, Source::Shared));
+    }
+    let cache = pin.cache_path(root);
+    let cached_ok = std::fs::read(&cache).is_ok_and(|bytes| sha256_matches(&pin, &bytes));
+    if !cached_ok {
+        fetch(root, &pin, None).map_err(|e| not_found_message(root, &pin, &e))?;
+    }
+    let dir = cache.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(in_dir(dir, Source::Cache))
+}
+
+fn sha256_matches(pin: &Pin, bytes: &[u8]) -> bool {
+    crate::canonical::sha256_hex(bytes) == pin.sha256
+}
+
+fn not_found_message(root: &Path, pin: &Pin, fetch_error: &str) -> String {
+    format!(
+        "the pinned CloudTower {version} spec ({file}) is not on this machine: {SPECS_ENV} is \
+         not set, {shared} does not have it, and downloading it into the cache failed: \
+         {fetch_error}. Either set {SPECS_ENV}=DIR, a directory holding {file} (and \
+         optionally the module directory {modules}/), or download it with `{FETCH_COMMAND}` \
+         (`{FETCH_COMMAND} --url URL` for a mirror; its SHA-256 is checked against \
+         spec/pin.json either way)",
+        version = pin.version,
+        file = pin.file_name(),
+        modules = pin.modules_name(),
+        shared = root.join("../shared/specs").display(),
+    )
+}
+
+/// Downloads the pinned spec (from `url`, else the pinned URL) into the cache, checking its
+/// SHA-256 against the pin; the path it was saved to.
+pub fn fetch(root: &Path, pin: &Pin, url: Option<&str>) -> Result<PathBuf, String> {
+    let url = url.unwrap_or(&pin.url);
+    let agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .timeout_global(Some(Duration::from_secs(300)))
+        .build()
+        .new_agent();
+    let bytes = agent
+        .get(url)
+        .call()
+        .map_err(|e| format!("{url}: {e}"))?
+        .body_mut()
+        .with_config()
+        .limit(256 * 1024 * 1024)
+        .read_to_vec()
+        .map_err(|e| format!("{url}: {e}"))?;
+    if !sha256_matches(pin, &bytes) {
+        return Err(format!(
+            "{url}: sha256 {} does not match the pin {} (spec/pin.json)",
+            crate::canonical::sha256_hex(&bytes),
+            pin.sha256
+        ));
+    }
+    let cache = pin.cache_path(root);
+    if let Some(dir) = cache.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    // Written whole under another name, then renamed: a cut download never looks complete.
+    let partial = cache.with_extension("json.partial");
+    std::fs::write(&partial, &bytes).map_err(|e| format!("{}: {e}", partial.display()))?;
+    std::fs::rename(&partial, &cache).map_err(|e| format!("{}: {e}", cache.display()))?;
+    Ok(cache)
+}
+
+impl Pin {
+    /// The pin as `spec/pin.json` holds it.
+    pub fn to_json(&self) -> String {
+        let value = serde_json::json!({
+            "version": self.version,
+            "url": self.url,
+            "sha256": self.sha256,
+            "canonical_sha256": self.canonical_sha256,
+        });
+        serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+    }
+}
