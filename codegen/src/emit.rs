@@ -851,17 +851,7 @@ fn emit_operation(operation: &Operation, gates: &Gates) -> TokenStream {
             )
         }
     };
-    let request =
-        if crate::runtime::is_read(&operation.path, operation.http_method == HttpMethod::Get) {
-            quote!(#request.read())
-        } else {
-            request
-        };
-    let request = if operation.authenticated {
-        request
-    } else {
-        quote!(#request.anonymous())
-    };
+    let request = contract::marked(operation, request);
     let (output, finish) = match (&operation.response, operation.not_modified) {
         (None, _) => (quote!(()), quote!(.map(|_| ()))),
         (Some(ty), false) => (type_tokens(ty), quote!(?.decode())),

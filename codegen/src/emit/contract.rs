@@ -39,12 +39,7 @@ fn unset(field: &Field) -> TokenStream {
 
 /// `Option<&T>` of the field of `owner` (an expression of the struct).
 fn read(owner: TokenStream, field: &Field) -> TokenStream {
-    let name = ident(&field.name);
-    match field.repr {
-        Presence::Plain => quote!(::std::option::Option::Some(&#owner.#name)),
-        Presence::Optional | Presence::RequiredNullable => quote!(#owner.#name.as_ref()),
-        Presence::Nullable => quote!(#owner.#name.as_option()),
-    }
+    read_path(owner, &[step(field)])
 }
 
 /// `Option<&T>` at the end of `steps`, field by field from `root`.
@@ -106,7 +101,12 @@ fn operation_at<'a>(api: &'a Api, path: &str) -> Option<&'a Operation> {
 /// The request of `operation` with `body` (an expression of a reference to its JSON body).
 pub(super) fn request(operation: &Operation, body: TokenStream) -> TokenStream {
     let path = &operation.path;
-    let mut request = quote!(#ApiRequest::json(#path, #body));
+    marked(operation, quote!(#ApiRequest::json(#path, #body)))
+}
+
+/// `request` marked as a read (retried after transient failures) and as anonymous, as the
+/// spec says of `operation`.
+pub(super) fn marked(operation: &Operation, mut request: TokenStream) -> TokenStream {
     if runtime::is_read(
         &operation.path,
         operation.http_method == crate::ir::HttpMethod::Get,
