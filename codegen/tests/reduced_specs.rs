@@ -95,7 +95,7 @@ fn builds(name: &str, spec: Value) {
          [workspace]\n\n[features]\nserver = []\ndynamic = [\"server\"]\n{features}\n\
          [dependencies]\ncloudtower-runtime = {{ path = {runtime:?} }}\n\
          serde_json = \"1\"\ntokio = {{ version = \"1\", features = [\"io-util\", \"fs\", \"time\"] }}\n\
-         tracing = \"0.1\"\nbytes = \"1\"\nfutures-util = \"0.3\"\nfastrand = \"2\"\n",
+         tracing = \"0.1\"\nbytes = \"1\"\nfutures-util = \"0.3\"\n",
         features = cloudtower_codegen::emit::cargo_features(&generated.api),
         runtime = runtime_dir.display().to_string(),
     );
