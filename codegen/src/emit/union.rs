@@ -5,7 +5,8 @@ use heck::ToSnakeCase;
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use super::{direction_gate, directions, ident, type_tokens};
+use super::types::{direction_gate, directions};
+use super::{ident, type_tokens};
 use crate::ir::{Alternative, Shape, TypeDef};
 #[allow(clippy::enum_glob_use)]
 use crate::runtime::RuntimeType::*;

@@ -1,0 +1,110 @@
+//! Which cargo features compile which generated item, and the `[features]` table itself.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::ir::{Api, Field, Operation, TypeDef};
+
+/// Which cargo features compile which code. With gating off (fixture crates), everything is
+/// always compiled.
+pub struct Gates<'a> {
+    api: &'a Api,
+    pub(super) enabled: bool,
+}
+
+/// The feature of a spec module (`vm_snapshot` → `vm-snapshot`).
+pub fn feature_name(module: &str) -> String {
+    module.replace('_', "-")
+}
+
+/// The feature enabling every module.
+pub const FULL_FEATURE: &str = "full";
+
+impl<'a> Gates<'a> {
+    pub fn new(api: &'a Api, enabled: bool) -> Self {
+        Gates { api, enabled }
+    }
+
+    /// The features that compile a type: `None` for always. A type no operation reaches is
+    /// compiled with `full` only.
+    pub(super) fn type_features(&self, def: &TypeDef) -> Option<BTreeSet<String>> {
+        if !self.enabled || def.always_on {
+            return None;
+        }
+        if def.modules.is_empty() {
+            return Some(BTreeSet::from([FULL_FEATURE.to_owned()]));
+        }
+        Some(def.modules.iter().map(|m| feature_name(m)).collect())
+    }
+
+    pub(super) fn cfg(features: Option<BTreeSet<String>>) -> TokenStream {
+        match features {
+            None => quote!(),
+            Some(features) if features.len() == 1 => {
+                let feature = features.iter().next();
+                quote!(#[cfg(feature = #feature)])
+            }
+            Some(features) => {
+                let features = features.iter();
+                quote!(#[cfg(any(#(feature = #features),*))])
+            }
+        }
+    }
+
+    pub(super) fn for_type(&self, def: &TypeDef) -> TokenStream {
+        Self::cfg(self.type_features(def))
+    }
+
+    /// A cycle field links types of one cycle and is compiled only when its target is (the
+    /// module analysis does not follow it); every other field comes with its type.
+    pub(super) fn for_field(&self, field: &Field) -> TokenStream {
+        if !field.in_cycle {
+            return quote!();
+        }
+        match field.ty.named().and_then(|name| self.api.type_named(name)) {
+            Some(target) => Self::cfg(self.type_features(target)),
+            None => quote!(),
+        }
+    }
+
+    pub(super) fn for_operation(&self, operation: &Operation) -> TokenStream {
+        if !self.enabled || operation.always_on {
+            return quote!();
+        }
+        let feature = feature_name(&operation.module);
+        quote!(#[cfg(feature = #feature)])
+    }
+
+    /// Compiled when any of the types is.
+    pub(super) fn for_any_type(&self, types: &[usize]) -> TokenStream {
+        let mut union = BTreeSet::new();
+        for &i in types {
+            match self.type_features(&self.api.types[i]) {
+                None => return quote!(),
+                Some(features) => union.extend(features),
+            }
+        }
+        Self::cfg(Some(union))
+    }
+}
+
+/// The `[features]` entries of the generated crate: one per spec module, `full` for all of
+/// them, and `full` by default.
+pub fn cargo_features(api: &Api) -> String {
+    let features: Vec<String> = api.modules().into_iter().map(feature_name).collect();
+    let mut out = format!("default = [\"{FULL_FEATURE}\"]\n{FULL_FEATURE} = [");
+    out.push_str(
+        &features
+            .iter()
+            .map(|f| format!("\"{f}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    out.push_str("]\n");
+    for feature in features {
+        out.push_str(&format!("{feature} = []\n"));
+    }
+    out
+}

@@ -1,0 +1,92 @@
+//! One `Client` method per operation.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+// The runtime items, named as `#Decode`, `#ApiRequest`, … inside `quote!`.
+#[allow(clippy::enum_glob_use)]
+use crate::runtime::RuntimeType::*;
+
+use super::{contract, docs, ident, type_tokens, Gates};
+use crate::ir::{Body, HttpMethod, Operation, TypeRef};
+
+pub(super) fn emit_operation(operation: &Operation, gates: &Gates) -> TokenStream {
+    let gate = gates.for_operation(operation);
+    let method = ident(&operation.method_name);
+    let path = &operation.path;
+    let verb = match operation.http_method {
+        HttpMethod::Get => "GET",
+        HttpMethod::Post => "POST",
+    };
+    let mut doc_text = operation.doc.clone().unwrap_or_default();
+    if !doc_text.is_empty() {
+        doc_text.push_str("\n\n");
+    }
+    doc_text.push_str(&format!(
+        "`{verb} /v2/api/{path}` (operation `{}`).",
+        operation.id
+    ));
+    if operation.not_modified {
+        doc_text.push_str("\n\nReturns `None` when the server answers 304 Not Modified.");
+    }
+    doc_text.push_str(
+        "\n\nThe request is encoded when this is called; the returned future owns what it \
+         needs (`Send + 'static`), so it can be spawned.",
+    );
+    let doc = docs(Some(&doc_text), false);
+    let deprecated = operation.deprecated.then(|| quote!(#[deprecated]));
+    let (parameter, request) = match (&operation.body, operation.http_method) {
+        (Body::None, HttpMethod::Post) => (quote!(), quote!(#ApiRequest::empty(#path))),
+        (Body::None, HttpMethod::Get) => (
+            quote!(),
+            quote!(#ApiRequest::get(#path, ::std::vec::Vec::new())),
+        ),
+        (Body::Json(ty), _) => {
+            let ty = match ty {
+                TypeRef::Array(inner) => {
+                    let inner = type_tokens(inner);
+                    quote!([#inner])
+                }
+                TypeRef::String => quote!(str),
+                other => type_tokens(other),
+            };
+            (quote!(body: &#ty), quote!(#ApiRequest::json(#path, body)))
+        }
+        (Body::Multipart(name), _) => {
+            let ty = type_tokens(&TypeRef::Named(name.clone()));
+            (
+                quote!(body: &#ty),
+                quote!(#ApiRequest::multipart(#path, body.to_fields())),
+            )
+        }
+        (Body::Query(name), _) => {
+            let ty = type_tokens(&TypeRef::Named(name.clone()));
+            (
+                quote!(params: &#ty),
+                quote!(#ApiRequest::get(#path, params.to_query())),
+            )
+        }
+    };
+    let request = contract::marked(operation, request);
+    let (output, finish) = match (&operation.response, operation.not_modified) {
+        (None, _) => (quote!(()), quote!(.map(|_| ()))),
+        (Some(ty), false) => (type_tokens(ty), quote!(?.decode())),
+        (Some(ty), true) => {
+            let ty = type_tokens(ty);
+            (
+                quote!(::std::option::Option<#ty>),
+                quote!(?.decode_unless_not_modified()),
+            )
+        }
+    };
+    quote! {
+        #doc
+        #gate
+        #deprecated
+        pub fn #method(&self, #parameter) -> impl ::std::future::Future<Output = ::std::result::Result<#output, #Error>> + ::std::marker::Send + 'static {
+            let request = #request;
+            let client = ::std::clone::Clone::clone(self);
+            async move { client.execute(request).await #finish }
+        }
+    }
+}
