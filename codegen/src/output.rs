@@ -82,3 +82,28 @@ pub fn compare(dir: &Path, files: &BTreeMap<String, String>) -> Result<Staleness
     }
     Ok(staleness)
 }
+
+/// The line that opens the generated `[features]` entries in the crate's `Cargo.toml`.
+pub const FEATURES_BEGIN: &str = "# BEGIN generated features";
+/// The line that closes them; hand-written features stay outside the two lines.
+pub const FEATURES_END: &str = "# END generated features";
+
+/// `manifest` with the generated features block replaced by `features`.
+pub fn with_features(manifest: &str, features: &str) -> std::result::Result<String, String> {
+    let begin = manifest
+        .find(FEATURES_BEGIN)
+        .ok_or_else(|| format!("no `{FEATURES_BEGIN}` line in the manifest"))?;
+    let body_start = manifest[begin..]
+        .find('\n')
+        .map(|i| begin + i + 1)
+        .ok_or("unterminated features block")?;
+    let end = manifest[body_start..]
+        .find(FEATURES_END)
+        .map(|i| body_start + i)
+        .ok_or_else(|| format!("no `{FEATURES_END}` line in the manifest"))?;
+    Ok(format!(
+        "{}{features}{}",
+        &manifest[..body_start],
+        &manifest[end..]
+    ))
+}

@@ -28,20 +28,41 @@ pub struct Pin {
     pub canonical_sha256: String,
 }
 
+/// `spec/compatible.json`: older published specs that the hand-written code must keep
+/// building against (the tests regenerate the crate from each).
+pub const COMPATIBLE_FILE: &str = "spec/compatible.json";
+
 impl Pin {
     /// Reads `spec/pin.json` under the workspace `root`.
     pub fn load(root: &Path) -> Result<Pin, String> {
         let path = root.join("spec/pin.json");
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let value = read_json(&path)?;
+        Pin::from_json(&value).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Reads [`COMPATIBLE_FILE`] under the workspace `root`: a list of pins.
+    pub fn load_compatible(root: &Path) -> Result<Vec<Pin>, String> {
+        let path = root.join(COMPATIBLE_FILE);
+        let value = read_json(&path)?;
+        let entries = value
+            .as_array()
+            .ok_or_else(|| format!("{}: not a list", path.display()))?;
+        entries
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                Pin::from_json(entry).map_err(|e| format!("{}: /{i}: {e}", path.display()))
+            })
+            .collect()
+    }
+
+    fn from_json(value: &serde_json::Value) -> Result<Pin, String> {
         let field = |key: &str| {
             value
                 .get(key)
                 .and_then(serde_json::Value::as_str)
                 .map(str::to_owned)
-                .ok_or_else(|| format!("{}: missing `{key}`", path.display()))
+                .ok_or_else(|| format!("missing `{key}`"))
         };
         Ok(Pin {
             version: field("version")?,
@@ -91,10 +112,19 @@ pub struct PinnedSpec {
     pub specs_dir: PathBuf,
 }
 
+fn read_json(path: &Path) -> Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Finds the pinned spec for the workspace at `root` (see the module docs for the order),
 /// downloading it into the cache when nothing else has it.
 pub fn find_pinned_spec(root: &Path) -> Result<PinnedSpec, String> {
-    let pin = Pin::load(root)?;
+    find_spec(root, &Pin::load(root)?)
+}
+
+/// Finds the spec `pin` names, as [`find_pinned_spec`] finds the pinned one.
+pub fn find_spec(root: &Path, pin: &Pin) -> Result<PinnedSpec, String> {
     let in_dir = |dir: PathBuf, source: Source| {
         let modules = dir.join(pin.modules_name());
         PinnedSpec {
@@ -109,7 +139,7 @@ pub fn find_pinned_spec(root: &Path) -> Result<PinnedSpec, String> {
         let found = in_dir(PathBuf::from(dir), Source::Env);
         if !found.merged_file.is_file() {
             return Err(format!(
-                "{SPECS_ENV} is set to {}, which has no {} (the pinned CloudTower {} spec); \
+                "{SPECS_ENV} is set to {}, which has no {} (the CloudTower {} spec); \
                  point {SPECS_ENV} at a directory that has it, or unset it to use the \
                  download cache (`{FETCH_COMMAND}`)",
                 found.specs_dir.display(),
@@ -124,9 +154,9 @@ pub fn find_pinned_spec(root: &Path) -> Result<PinnedSpec, String> {
         return Ok(in_dir(shared, Source::Shared));
     }
     let cache = pin.cache_path(root);
-    let cached_ok = std::fs::read(&cache).is_ok_and(|bytes| sha256_matches(&pin, &bytes));
+    let cached_ok = std::fs::read(&cache).is_ok_and(|bytes| sha256_matches(pin, &bytes));
     if !cached_ok {
-        fetch(root, &pin, None).map_err(|e| not_found_message(root, &pin, &e))?;
+        fetch(root, pin, None).map_err(|e| not_found_message(root, pin, &e))?;
     }
     let dir = cache.parent().map(Path::to_path_buf).unwrap_or_default();
     Ok(in_dir(dir, Source::Cache))
@@ -138,7 +168,7 @@ fn sha256_matches(pin: &Pin, bytes: &[u8]) -> bool {
 
 fn not_found_message(root: &Path, pin: &Pin, fetch_error: &str) -> String {
     format!(
-        "the pinned CloudTower {version} spec ({file}) is not on this machine: {SPECS_ENV} is \
+        "the CloudTower {version} spec ({file}) is not on this machine: {SPECS_ENV} is \
          not set, {shared} does not have it, and downloading it into the cache failed: \
          {fetch_error}. Either set {SPECS_ENV}=DIR, a directory holding {file} (and \
          optionally the module directory {modules}/), or download it with `{FETCH_COMMAND}` \

@@ -4,7 +4,8 @@
 //!
 //! - `minimal`: only `login`, `get-tasks` and `get-vms`, and the schemas they reach;
 //! - `all-optional`: the same with every `required` list removed, as older specs reshape
-//!   fields (the generated contract impls must follow the new presence of each field).
+//!   fields (the generated contract impls must follow the new presence of each field);
+//! - every published version in `spec/compatible.json` (4.3.0), whole.
 
 mod common;
 
@@ -76,34 +77,12 @@ fn builds(name: &str, spec: Value) {
     let generated = cloudtower_codegen::generate_with(spec, &[], &provenance, &options)
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     let dir = tempfile::tempdir().unwrap();
+    scratch_crate(dir.path(), &generated);
     let crate_dir = dir.path().join("cloudtower-api");
-    let generated_dir = crate_dir.join("src/generated");
-    std::fs::create_dir_all(&generated_dir).unwrap();
-    for (file, text) in &generated.files {
-        std::fs::write(generated_dir.join(file), text).unwrap();
-    }
-    let api = root().join("cloudtower-api");
-    for file in ["lib.rs", "upload.rs", "vnc.rs", "watch.rs"] {
-        std::fs::copy(api.join("src").join(file), crate_dir.join("src").join(file)).unwrap();
-    }
-    // lib.rs includes the README as a doctest.
-    std::fs::write(dir.path().join("README.md"), "").unwrap();
-    std::fs::copy(root().join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
-    let runtime_dir = root().join("cloudtower-runtime");
-    let manifest = format!(
-        "[package]\nname = \"cloudtower-api\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n\
-         [workspace]\n\n[features]\nserver = []\ndynamic = [\"server\"]\n{features}\n\
-         [dependencies]\ncloudtower-runtime = {{ path = {runtime:?} }}\n\
-         serde_json = \"1\"\ntokio = {{ version = \"1\", features = [\"io-util\", \"fs\", \"time\"] }}\n\
-         tracing = \"0.1\"\nbytes = \"1\"\nfutures-util = \"0.3\"\n",
-        features = cloudtower_codegen::emit::cargo_features(&generated.api),
-        runtime = runtime_dir.display().to_string(),
-    );
-    std::fs::write(crate_dir.join("Cargo.toml"), manifest).unwrap();
     let target = root().join("target/reduced-specs");
     for features in [&["--all-features"][..], &["--no-default-features"][..]] {
         let status = Command::new(env!("CARGO"))
-            .args(["check", "--quiet", "--manifest-path"])
+            .args(["check", "--quiet", "--lib", "--manifest-path"])
             .arg(crate_dir.join("Cargo.toml"))
             .args(features)
             .env("CARGO_TARGET_DIR", &target)
@@ -113,8 +92,96 @@ fn builds(name: &str, spec: Value) {
     }
 }
 
+/// A workspace at `dir` holding cloudtower-api as committed (its manifest, hand-written
+/// sources and the workspace settings it inherits) with `generated` as its generated code.
+/// Dev-dependencies, benches and examples are left out: only the library is checked.
+fn scratch_crate(dir: &Path, generated: &cloudtower_codegen::Generated) {
+    let real = root().join("cloudtower-api");
+    let crate_dir = dir.join("cloudtower-api");
+    copy_tree(
+        &real.join("src"),
+        &crate_dir.join("src"),
+        &real.join("src/generated"),
+    );
+    let generated_dir = crate_dir.join("src/generated");
+    std::fs::create_dir_all(&generated_dir).unwrap();
+    for (file, text) in &generated.files {
+        std::fs::write(generated_dir.join(file), text).unwrap();
+    }
+    // The crate docs include the README (a doctest) from the workspace root.
+    std::fs::copy(root().join("README.md"), dir.join("README.md")).unwrap();
+    std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+
+    let manifest = std::fs::read_to_string(real.join("Cargo.toml")).unwrap();
+    let features = cloudtower_codegen::emit::cargo_features(&generated.api);
+    let manifest = cloudtower_codegen::output::with_features(&manifest, &features).unwrap();
+    let mut manifest: toml::Table = manifest.parse().unwrap();
+    for section in ["dev-dependencies", "bench", "example", "test"] {
+        manifest.remove(section);
+    }
+    // Path dependencies point back into the real workspace.
+    if let Some(toml::Value::Table(dependencies)) = manifest.get_mut("dependencies") {
+        for (_, dependency) in dependencies.iter_mut() {
+            if let Some(path) = dependency.get_mut("path") {
+                let absolute = real.join(path.as_str().unwrap()).display().to_string();
+                *path = toml::Value::String(absolute);
+            }
+        }
+    }
+    std::fs::write(crate_dir.join("Cargo.toml"), manifest.to_string()).unwrap();
+
+    let workspace: toml::Table = std::fs::read_to_string(root().join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut inherited = workspace["workspace"].as_table().unwrap().clone();
+    inherited.retain(|key, _| key == "package" || key == "dependencies" || key == "resolver");
+    inherited.insert("members".into(), toml::Value::from(vec!["cloudtower-api"]));
+    let mut scratch = toml::Table::new();
+    scratch.insert("workspace".into(), toml::Value::Table(inherited));
+    std::fs::write(dir.join("Cargo.toml"), scratch.to_string()).unwrap();
+}
+
+/// Copies the directory `from` to `to`, leaving out `skip`.
+fn copy_tree(from: &Path, to: &Path, skip: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path == skip {
+            continue;
+        } else if path.is_dir() {
+            copy_tree(&path, &target, skip);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
 fn pinned() -> Value {
     cloudtower_codegen::load_spec(Path::new(&pinned_spec().merged_file)).unwrap()
+}
+
+/// Older towers are many in the field: the crate regenerated from each listed version builds
+/// with its hand-written code unchanged.
+#[test]
+fn every_compatible_version_regenerates_and_builds() {
+    let pins = cloudtower_codegen::pinned::Pin::load_compatible(&root()).unwrap();
+    assert!(!pins.is_empty(), "spec/compatible.json lists no version");
+    for pin in pins {
+        let found =
+            cloudtower_codegen::pinned::find_spec(&root(), &pin).unwrap_or_else(|e| panic!("{e}"));
+        let bytes = std::fs::read(&found.merged_file).unwrap();
+        assert_eq!(
+            cloudtower_codegen::canonical::sha256_hex(&bytes),
+            pin.sha256,
+            "{} is not the published {} spec",
+            found.merged_file.display(),
+            pin.version
+        );
+        let spec = cloudtower_codegen::load_spec(&found.merged_file).unwrap();
+        builds(&pin.version, spec);
+    }
 }
 
 #[test]

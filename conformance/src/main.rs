@@ -50,8 +50,8 @@ struct Args {
     /// download cache .spec-cache/ (downloaded when missing; `cargo xtask fetch-spec`).
     #[arg(long)]
     spec: Option<PathBuf>,
-    /// The older spec whose answers must decode too. Default: cloudtower-4.3.0.json beside
-    /// the pinned spec (not in the download cache: give it here or in $CLOUDTOWER_SPECS).
+    /// The older spec whose answers must decode too. Default: the first version of
+    /// spec/compatible.json (4.3.0), found as the pinned spec is (downloaded when missing).
     #[arg(long)]
     old_spec: Option<PathBuf>,
     /// Where `npm ci` installed Prism (default: this crate's directory).
@@ -217,18 +217,27 @@ fn default_spec() -> Result<PathBuf, String> {
     Ok(cloudtower_codegen::pinned::find_pinned_spec(&workspace)?.merged_file)
 }
 
+/// The first older version of `spec/compatible.json` (4.3.0), found the same way.
+fn default_old_spec() -> Result<PathBuf, String> {
+    use cloudtower_codegen::pinned::{find_spec, Pin, COMPATIBLE_FILE};
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let pins = Pin::load_compatible(&workspace)?;
+    let pin = pins
+        .first()
+        .ok_or_else(|| format!("{COMPATIBLE_FILE} lists no older version"))?;
+    Ok(find_spec(&workspace, pin)?.merged_file)
+}
+
 async fn run(args: Args) -> Result<bool, String> {
     let started = Instant::now();
     let spec_path = match args.spec.clone() {
         Some(path) => path,
         None => default_spec()?,
     };
-    let old_path = args.old_spec.clone().unwrap_or_else(|| {
-        spec_path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("cloudtower-4.3.0.json")
-    });
+    let old_path = match args.old_spec.clone() {
+        Some(path) => path,
+        None => default_old_spec()?,
+    };
     let prism_dir = args
         .prism_dir
         .clone()
@@ -242,11 +251,9 @@ async fn run(args: Args) -> Result<bool, String> {
     let spec = Arc::new(Spec::load(&spec_path)?);
     if !old_path.is_file() {
         return Err(format!(
-            "the older spec {} is missing: pass --old-spec FILE (CloudTower 4.3.0's merged \
-             spec) or set {}=DIR to a directory holding cloudtower-4.6.0.json and \
-             cloudtower-4.3.0.json",
+            "the older spec {} is missing: pass --old-spec FILE (an older CloudTower's \
+             merged spec)",
             old_path.display(),
-            cloudtower_codegen::pinned::SPECS_ENV
         ));
     }
     let old = Arc::new(Spec::load(&old_path)?);

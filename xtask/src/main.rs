@@ -88,29 +88,6 @@ fn main() -> ExitCode {
     }
 }
 
-const FEATURES_BEGIN: &str = "# BEGIN generated features";
-const FEATURES_END: &str = "# END generated features";
-
-/// `manifest` with the generated features block replaced by `features`.
-fn with_features(manifest: &str, features: &str) -> Result<String, String> {
-    let begin = manifest
-        .find(FEATURES_BEGIN)
-        .ok_or_else(|| format!("no `{FEATURES_BEGIN}` line in the manifest"))?;
-    let body_start = manifest[begin..]
-        .find('\n')
-        .map(|i| begin + i + 1)
-        .ok_or("unterminated features block")?;
-    let end = manifest[body_start..]
-        .find(FEATURES_END)
-        .map(|i| body_start + i)
-        .ok_or_else(|| format!("no `{FEATURES_END}` line in the manifest"))?;
-    Ok(format!(
-        "{}{features}{}",
-        &manifest[..body_start],
-        &manifest[end..]
-    ))
-}
-
 fn cargo() -> PathBuf {
     std::env::var_os("CARGO").map_or_else(|| "cargo".into(), PathBuf::from)
 }
@@ -334,7 +311,7 @@ fn regen(
         let manifest_path = root.join("cloudtower-api/Cargo.toml");
         let manifest = std::fs::read_to_string(&manifest_path)
             .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
-        let updated = with_features(&manifest, &features)
+        let updated = output::with_features(&manifest, &features)
             .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
         Some(ManifestUpdate {
             path: manifest_path,
@@ -344,7 +321,9 @@ fn regen(
     } else {
         let fragment = format!(
             "# The features block for the crate generated here (paste between the \
-             `{FEATURES_BEGIN}` and `{FEATURES_END}` lines of its Cargo.toml).\n{features}"
+             `{}` and `{}` lines of its Cargo.toml).\n{features}",
+            output::FEATURES_BEGIN,
+            output::FEATURES_END
         );
         generated.files.insert(FEATURES_FRAGMENT.into(), fragment);
         if let Some(new_pin) = &new_pin {
