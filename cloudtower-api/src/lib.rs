@@ -5,12 +5,14 @@
 //! are re-exported here. The runtime's crate docs describe the contract between the two.
 
 pub use cloudtower_runtime::union::UnionJson;
+// Not `ErrorBody`: the spec has its own (`models::ErrorBody`, strict); the one errors carry,
+// lenient across versions, stays at `error::ErrorBody` so that glob imports never clash.
 #[doc(no_inline)]
 pub use cloudtower_runtime::{
     auth, client, codec, contract, error, pagination, tasks, union, ApiRequest, ApiResponse,
-    Authenticator, ClientBuilder, CountRequest, Error, ErrorBody, FilePart, Language, ListRequest,
-    Nullable, OnPaused, OperationInfo, Paginator, PasswordLogin, RawBody, Related, RereadById,
-    RetryPolicy, Secret, TaskFailure, TaskFailureKind, WaitForTasks, WaitOptions, WithTask,
+    Authenticator, ClientBuilder, CountRequest, Error, FilePart, Language, ListRequest, Nullable,
+    OnPaused, OperationInfo, Paginator, PasswordLogin, RawBody, Related, RereadById, RetryPolicy,
+    Secret, TaskFailure, TaskFailureKind, WaitForTasks, WaitOptions, WithTask,
 };
 
 /// Every request and response type of the API, generated from the spec.

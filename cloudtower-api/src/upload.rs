@@ -175,11 +175,13 @@ impl Client {
 
     /// Cancels an upload task that will never get its remaining chunks.
     async fn cancel_upload(&self, task_id: String) {
+        #[allow(clippy::needless_update)]
         let params = CancelUploadTaskParams {
             r#where: UploadTaskWhereInput {
                 id: task_id.clone().into(),
                 ..Default::default()
             },
+            ..Default::default()
         };
         if let Err(error) = self.cancel_upload_task(&params).await {
             tracing::warn!(%error, task_id, "cancelling the failed upload's task failed");
@@ -219,6 +221,8 @@ impl Client {
                     source,
                 })?;
             let first = task.is_none();
+            // Fields a newer spec adds keep their defaults (codegen/src/helpers.rs).
+            #[allow(clippy::needless_update)]
             let body = CreateElfImageRequestBody {
                 file: FilePart::new(file_name.clone(), buffer),
                 cluster_id: Some(upload.cluster_id.clone()),
@@ -231,6 +235,7 @@ impl Client {
                     None
                 },
                 upload_task_id: task.as_ref().map(|t| t.id.clone()),
+                ..Default::default()
             };
             let answer = chunk_client
                 .create_elf_image(&body)

@@ -97,7 +97,13 @@ fn cluster_authority(cluster_ip: &str) -> Result<String, Error> {
 impl Client {
     /// Asks the tower for a VM's console credentials and builds its websocket URLs.
     pub async fn vm_vnc_console(&self, vm: VmWhereUniqueInput) -> Result<VncConsole, Error> {
-        let info = self.get_vm_vnc_info(&GetVmVncInfoParams { vm }).await?;
+        // Fields a newer spec adds keep their defaults (codegen/src/helpers.rs).
+        #[allow(clippy::needless_update)]
+        let params = GetVmVncInfoParams {
+            vm,
+            ..Default::default()
+        };
+        let info = self.get_vm_vnc_info(&params).await?;
         vnc_console(self.base_url(), info)
     }
 }

@@ -194,12 +194,15 @@ impl Client {
 
 impl State {
     async fn poll(&mut self) -> Result<(), WatchError> {
+        // Fields a newer spec adds keep their defaults (codegen/src/helpers.rs).
+        #[allow(clippy::needless_update)]
         let params = GetResourceChangesParams {
             start_revision: self.next.clone(),
             resource_type: self.options.resource_type.clone(),
             resource_id: self.options.resource_id.clone(),
             action: self.options.action.clone(),
             limit: self.options.limit,
+            ..Default::default()
         };
         let answer: ResourceChangeResponse = self
             .client

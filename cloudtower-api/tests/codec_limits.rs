@@ -6,8 +6,9 @@ mod common;
 
 use cloudtower_api::client::ApiRequest;
 use cloudtower_api::codec::{self, DecodeError, DecodeOptions};
+use cloudtower_api::error::ErrorBody;
 use cloudtower_api::models::{GetVmsRequestBody, Task, Vm, VmWhereInput};
-use cloudtower_api::{Client, Error, ErrorBody, Nullable};
+use cloudtower_api::{Client, Error, Nullable};
 use common::{tower, Log, Reply};
 use serde_json::{json, Value};
 

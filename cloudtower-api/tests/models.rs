@@ -244,3 +244,24 @@ fn a_task_holding_a_filter_across_an_await_can_be_spawned() {
     };
     assert_spawnable(&task);
 }
+
+/// The crate root and `models` can both be glob-imported: no name means two things.
+mod glob_imports {
+    #[allow(unused_imports)]
+    use cloudtower_api::models::*;
+    #[allow(unused_imports)]
+    use cloudtower_api::*;
+
+    #[test]
+    fn the_root_and_the_models_do_not_clash() {
+        // The spec's strict `ErrorBody`, and the runtime's items by their plain names.
+        let body = ErrorBody {
+            message: "locked".into(),
+            ..Default::default()
+        };
+        let error: Option<Error> = None;
+        assert_eq!(body.message, "locked");
+        assert!(error.is_none());
+        let _: Nullable<Vm> = Nullable::Absent;
+    }
+}

@@ -10,6 +10,7 @@ pub mod emit;
 pub mod error;
 pub mod fixups;
 pub mod format;
+pub mod helpers;
 pub mod inventory;
 pub mod ir;
 pub mod load;
@@ -127,11 +128,12 @@ pub fn generate_with(
     )?;
     lap("emit+format", &mut timings);
     files.insert(INVENTORY_FILE.into(), inventory::inventory(&api));
-    let warnings = api
+    let mut warnings: Vec<String> = api
         .operations
         .iter()
         .filter_map(|o| Some(format!("/{}: {}", o.path, o.renamed.as_ref()?)))
         .collect();
+    warnings.extend(helpers::unsupported(&api));
     Ok(Generated {
         files,
         api,

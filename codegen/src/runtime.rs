@@ -134,31 +134,6 @@ impl TaskStateName {
     }
 }
 
-/// A hand-written helper of `cloudtower-api` built on particular operations: the generator
-/// emits the macro `cfg_<name>!`, which keeps its items when the spec has every one of them
-/// (under their modules' features) and drops them otherwise.
-pub struct Helper {
-    pub name: &'static str,
-    /// Operation paths.
-    pub operations: &'static [&'static str],
-}
-
-/// Every helper and what it needs.
-pub const HELPERS: &[Helper] = &[
-    Helper {
-        name: "vnc",
-        operations: &["get-vm-vnc-info"],
-    },
-    Helper {
-        name: "upload",
-        operations: &["upload-elf-image", "get-upload-tasks"],
-    },
-    Helper {
-        name: "watch",
-        operations: &["resource-changes"],
-    },
-];
-
 /// Reads: operations that change nothing on the tower, so a transient failure may be retried.
 pub fn is_read(path: &str, http_get: bool) -> bool {
     http_get || path.starts_with("get-")

@@ -19,11 +19,23 @@ use serde_json::Value;
 
 const KEPT_PATHS: &[&str] = &["/login", "/get-tasks", "/get-vms"];
 
+/// The operations of the `upload` helper (codegen/src/helpers.rs).
+const UPLOAD_PATHS: &[&str] = &[
+    "/upload-elf-image",
+    "/get-upload-tasks",
+    "/cancel-upload-task",
+];
+
 /// The spec with only `KEPT_PATHS` and the component schemas they reach.
 fn reduced(spec: &Value) -> Value {
+    reduced_to(spec, KEPT_PATHS)
+}
+
+/// The spec with only `kept` paths and the component schemas they reach.
+fn reduced_to(spec: &Value, kept: &[&str]) -> Value {
     let mut reduced = spec.clone();
     let paths = reduced["paths"].as_object_mut().expect("paths");
-    paths.retain(|path, _| KEPT_PATHS.contains(&path.as_str()));
+    paths.retain(|path, _| kept.contains(&path.as_str()));
     let mut reached = BTreeSet::new();
     let mut pending: Vec<Value> = paths.values().cloned().collect();
     while let Some(value) = pending.pop() {
@@ -60,8 +72,9 @@ fn without_required(value: &mut Value) {
     }
 }
 
-/// Generates cloudtower-api from `spec` into a scratch copy of the crate and checks it.
-fn builds(name: &str, spec: Value) {
+/// Generates cloudtower-api from `spec` into a scratch copy of the crate and checks it;
+/// the generator's warnings.
+fn builds(name: &str, spec: Value) -> Vec<String> {
     let options = Options {
         always_on_operations: runtime::CONTRACT_OPERATIONS
             .iter()
@@ -90,6 +103,7 @@ fn builds(name: &str, spec: Value) {
             .unwrap();
         assert!(status.success(), "{name} {features:?}: cargo check failed");
     }
+    generated.warnings
 }
 
 /// A workspace at `dir` holding cloudtower-api as committed (its manifest, hand-written
@@ -158,6 +172,18 @@ fn copy_tree(from: &Path, to: &Path, skip: &Path) {
     }
 }
 
+/// Every object key `key` in `value`, removed.
+fn remove_key(value: &mut Value, key: &str) -> usize {
+    match value {
+        Value::Object(map) => {
+            let removed = usize::from(map.remove(key).is_some());
+            removed + map.values_mut().map(|v| remove_key(v, key)).sum::<usize>()
+        }
+        Value::Array(items) => items.iter_mut().map(|v| remove_key(v, key)).sum(),
+        _ => 0,
+    }
+}
+
 fn pinned() -> Value {
     cloudtower_codegen::load_spec(Path::new(&pinned_spec().merged_file)).unwrap()
 }
@@ -194,4 +220,26 @@ fn a_spec_whose_fields_are_all_optional_builds() {
     let mut spec = reduced(&pinned());
     without_required(&mut spec["components"]);
     builds("all-optional", spec);
+}
+
+/// A version whose upload form lacks a field the upload helper sets: the helper is compiled
+/// out with a warning saying why, and the rest of the crate builds.
+#[test]
+fn a_helper_whose_fields_a_spec_reshapes_is_compiled_out() {
+    let kept: Vec<&str> = KEPT_PATHS.iter().chain(UPLOAD_PATHS).copied().collect();
+    let mut spec = reduced_to(&pinned(), &kept);
+    let upload = &mut spec["paths"]["/upload-elf-image"];
+    assert_eq!(
+        remove_key(upload, "size_unit"),
+        1,
+        "the upload form has size_unit"
+    );
+    let warnings = builds("upload-reshaped", spec);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("`upload` helper is compiled out")
+                && w.contains("`CreateElfImageRequestBody` has no field `size_unit`")),
+        "{warnings:?}"
+    );
 }

@@ -6311,7 +6311,7 @@ impl ::cloudtower_runtime::TaskModel for crate::models::Task {
         self.error_message.as_deref()
     }
 }
-///Keeps its items when the spec has what the `vnc` helper needs (get-vm-vnc-info).
+///Keeps its items: the spec has what the `vnc` helper needs (get-vm-vnc-info).
 #[allow(unused_macros)]
 macro_rules! cfg_vnc {
     ($($item:item)*) => {
@@ -6320,7 +6320,7 @@ macro_rules! cfg_vnc {
 }
 #[allow(unused_imports)]
 pub(crate) use cfg_vnc;
-///Keeps its items when the spec has what the `upload` helper needs (upload-elf-image, get-upload-tasks).
+///Keeps its items: the spec has what the `upload` helper needs (upload-elf-image, get-upload-tasks, cancel-upload-task).
 #[allow(unused_macros)]
 macro_rules! cfg_upload {
     ($($item:item)*) => {
@@ -6329,7 +6329,7 @@ macro_rules! cfg_upload {
 }
 #[allow(unused_imports)]
 pub(crate) use cfg_upload;
-///Keeps its items when the spec has what the `watch` helper needs (resource-changes).
+///Keeps its items: the spec has what the `watch` helper needs (resource-changes).
 #[allow(unused_macros)]
 macro_rules! cfg_watch {
     ($($item:item)*) => {

@@ -12,10 +12,11 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::{feature_name, ident, type_tokens, Gates};
+use crate::helpers::{self, HELPERS};
 use crate::ir::{Api, Body, Field, Operation, Presence, TypeRef};
 #[allow(clippy::enum_glob_use)]
 use crate::runtime::RuntimeType::*;
-use crate::runtime::{self, HELPERS, LOGIN_OPERATION, TASKS_OPERATION, TASK_STATES};
+use crate::runtime::{self, LOGIN_OPERATION, TASKS_OPERATION, TASK_STATES};
 
 /// `value` as the field holds it.
 fn wrap(field: &Field, value: TokenStream) -> TokenStream {
@@ -553,29 +554,35 @@ fn client(api: &Api) -> TokenStream {
 }
 
 /// `cfg_<helper>!` for every helper of [`HELPERS`]: its items under the features of the
-/// operations it needs, or nothing when the spec lacks one of them.
+/// operations it calls, or nothing when the spec lacks something it needs
+/// ([`helpers::support`]).
 fn helper_macros(api: &Api, gates: &Gates) -> TokenStream {
     let macros = HELPERS.iter().map(|helper| {
         let name = ident(&format!("cfg_{}", helper.name));
-        let needed: Option<Vec<&Operation>> = helper
-            .operations
-            .iter()
-            .map(|path| operation_at(api, path))
-            .collect();
-        let expansion = needed.map(|operations| {
-            let features: BTreeSet<String> = operations
+        let support = helpers::support(api, helper);
+        let expansion = support.is_ok().then(|| {
+            let features: BTreeSet<String> = helper
+                .operations
                 .iter()
+                .filter_map(|need| operation_at(api, need.path))
                 .filter(|o| gates.enabled && !o.always_on)
                 .map(|o| feature_name(&o.module))
                 .collect();
             let features = features.iter();
             quote!($( #[cfg(all(#(feature = #features),*))] $item )*)
         });
-        let doc = format!(
-            "Keeps its items when the spec has what the `{}` helper needs ({}).",
-            helper.name,
-            helper.operations.join(", ")
-        );
+        let paths: Vec<&str> = helper.operations.iter().map(|need| need.path).collect();
+        let doc = match support {
+            Ok(()) => format!(
+                "Keeps its items: the spec has what the `{}` helper needs ({}).",
+                helper.name,
+                paths.join(", ")
+            ),
+            Err(reason) => format!(
+                "Drops its items: the `{}` helper needs what this spec lacks ({reason}).",
+                helper.name
+            ),
+        };
         quote! {
             #[doc = #doc]
             #[allow(unused_macros)]

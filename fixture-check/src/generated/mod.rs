@@ -189,26 +189,24 @@ impl ::std::ops::Deref for Client {
         &self.0
     }
 }
-///Keeps its items when the spec has what the `vnc` helper needs (get-vm-vnc-info).
+///Drops its items: the `vnc` helper needs what this spec lacks (no operation /get-vm-vnc-info).
 #[allow(unused_macros)]
 macro_rules! cfg_vnc {
     ($($item:item)*) => {};
 }
 #[allow(unused_imports)]
 pub(crate) use cfg_vnc;
-///Keeps its items when the spec has what the `upload` helper needs (upload-elf-image, get-upload-tasks).
+///Drops its items: the `upload` helper needs what this spec lacks (no operation /upload-elf-image).
 #[allow(unused_macros)]
 macro_rules! cfg_upload {
     ($($item:item)*) => {};
 }
 #[allow(unused_imports)]
 pub(crate) use cfg_upload;
-///Keeps its items when the spec has what the `watch` helper needs (resource-changes).
+///Drops its items: the `watch` helper needs what this spec lacks (`GetResourceChangesParams.resource_type` is not String with presence [Optional]).
 #[allow(unused_macros)]
 macro_rules! cfg_watch {
-    ($($item:item)*) => {
-        $(#[cfg(all())] $item)*
-    };
+    ($($item:item)*) => {};
 }
 #[allow(unused_imports)]
 pub(crate) use cfg_watch;
