@@ -100,7 +100,7 @@ pub fn generate_with(
         clock = Instant::now();
     };
     fixups::apply_fixups(&mut spec, fixups)?;
-    let api = lower::lower(&spec, &options.always_on_operations)?;
+    let api = lower::lower(spec, &options.always_on_operations)?;
     lap("ir", &mut timings);
     let mut plans = emit::plan(&api);
     if options.dispatch {

@@ -8,10 +8,16 @@
 //! `cycles` (fields held as `Related<T>`), `usage` (codec directions, modules),
 //! `presence` (`Option`/`Nullable`), `lists` (paging, counting, re-reading).
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use heck::ToUpperCamelCase;
-use serde_json::{Map, Value};
+use indexmap::IndexMap;
+use openapiv3::{
+    AdditionalProperties, IntegerFormat, NumberFormat, ReferenceOr, Schema, SchemaData, SchemaKind,
+    StringFormat, Type, VariantOrUnknownOrEmpty,
+};
+use serde_json::Value;
 
 use crate::error::{pointer_token, CodegenError, Result};
 use crate::ir::{Api, Field, Presence, TypeDef, TypeKind, TypeRef, Usage, Variant};
@@ -22,40 +28,24 @@ mod lists;
 pub mod method_names;
 mod operations;
 mod presence;
+mod typed;
 mod union;
 mod usage;
 
 const SCHEMAS: &str = "#/components/schemas/";
 
 /// Lowers a merged (and fixed-up) OpenAPI 3.0 document.
-pub fn lower(spec: &Value, always_on: &[String]) -> Result<Api> {
-    let root = spec
-        .as_object()
-        .ok_or_else(|| CodegenError::invalid("", "the spec is not an object"))?;
-    let openapi = root
-        .get("openapi")
-        .and_then(Value::as_str)
-        .ok_or_else(|| CodegenError::invalid("/openapi", "missing OpenAPI version"))?;
-    if !openapi.starts_with("3.") {
-        return Err(CodegenError::invalid(
-            "/openapi",
-            format!("OpenAPI {openapi} is not supported (3.0.x is)"),
-        ));
-    }
-    let info = root.get("info");
-    let text_at = |key: &str| {
-        info.and_then(|i| i.get(key))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let empty = Map::new();
-    let schemas = match root.get("components").and_then(|c| c.get("schemas")) {
-        None => &empty,
-        Some(value) => value
-            .as_object()
-            .ok_or_else(|| CodegenError::invalid("/components/schemas", "expected an object"))?,
-    };
+pub fn lower(spec: Value, always_on: &[String]) -> Result<Api> {
+    let (document, rewrites) = typed::read(spec)?;
+    lower_document(&document, always_on).map_err(|e| rewrites.original(e))
+}
+
+fn lower_document(document: &openapiv3::OpenAPI, always_on: &[String]) -> Result<Api> {
+    let empty = IndexMap::new();
+    let schemas = document
+        .components
+        .as_ref()
+        .map_or(&empty, |components| &components.schemas);
 
     let mut lowerer = Lowerer::new(schemas)?;
     let mut schema_names: Vec<&String> = schemas.keys().collect();
@@ -63,12 +53,12 @@ pub fn lower(spec: &Value, always_on: &[String]) -> Result<Api> {
     for name in schema_names {
         lowerer.lower_component(name)?;
     }
-    let operations = lowerer.lower_paths(root.get("paths"))?;
+    let operations = lowerer.lower_paths(&document.paths)?;
     let mut types: Vec<TypeDef> = lowerer.types.into_values().collect();
     types.sort_by(|a, b| a.name.cmp(&b.name));
     let mut api = Api {
-        title: text_at("title"),
-        version: text_at("version"),
+        title: document.info.title.clone(),
+        version: document.info.version.clone(),
         types,
         operations,
         schema_count: schemas.len(),
@@ -93,8 +83,152 @@ pub fn lower(spec: &Value, always_on: &[String]) -> Result<Api> {
     Ok(api)
 }
 
+/// A schema position of the typed model: a reference, or a schema written there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum SchemaNode<'a> {
+    Ref(&'a str),
+    Inline(&'a Schema),
+}
+
+impl<'a> SchemaNode<'a> {
+    /// The model spells schema positions `ReferenceOr<Schema>` or `ReferenceOr<Box<Schema>>`.
+    fn of<S: Borrow<Schema>>(position: &'a ReferenceOr<S>) -> Self {
+        match position {
+            ReferenceOr::Reference { reference } => SchemaNode::Ref(reference),
+            ReferenceOr::Item(schema) => SchemaNode::Inline(schema.borrow()),
+        }
+    }
+
+    /// Description, nullability, deprecation… (a reference has none: see `typed`).
+    fn data(self) -> Option<&'a SchemaData> {
+        match self {
+            SchemaNode::Ref(_) => None,
+            SchemaNode::Inline(schema) => Some(&schema.schema_data),
+        }
+    }
+}
+
+/// What lowering reads of a schema, whichever [`SchemaKind`] the model filed it under (a
+/// plain type, a composition, or `Any` for the combinations in between).
+#[derive(Clone, Copy)]
+struct Facets<'a> {
+    type_name: Option<&'a str>,
+    format: Option<&'a str>,
+    enum_values: Option<EnumValues<'a>>,
+    properties: Option<&'a IndexMap<String, ReferenceOr<Box<Schema>>>>,
+    required: &'a [String],
+    additional_properties: Option<&'a AdditionalProperties>,
+    items: Option<&'a ReferenceOr<Box<Schema>>>,
+    all_of: &'a [ReferenceOr<Schema>],
+    /// `Some` when the keyword is there (the model keeps an empty list only for a schema that
+    /// has nothing else).
+    any_of: Option<&'a [ReferenceOr<Schema>]>,
+    one_of: Option<&'a [ReferenceOr<Schema>]>,
+    not: bool,
+}
+
+/// The values of an `enum`: typed for a plain string schema, JSON otherwise.
+#[derive(Clone, Copy)]
+enum EnumValues<'a> {
+    Strings(&'a [Option<String>]),
+    Json(&'a [Value]),
+}
+
+impl<'a> Facets<'a> {
+    fn of(schema: &'a Schema) -> Self {
+        let mut facets = Facets {
+            type_name: None,
+            format: None,
+            enum_values: None,
+            properties: None,
+            required: &[],
+            additional_properties: None,
+            items: None,
+            all_of: &[],
+            any_of: None,
+            one_of: None,
+            not: false,
+        };
+        let listed = |values: &'a [ReferenceOr<Schema>]| (!values.is_empty()).then_some(values);
+        match &schema.schema_kind {
+            SchemaKind::Type(Type::String(string)) => {
+                facets.type_name = Some("string");
+                facets.format = format_name(&string.format, |f| match f {
+                    StringFormat::Date => "date",
+                    StringFormat::DateTime => "date-time",
+                    StringFormat::Password => "password",
+                    StringFormat::Byte => "byte",
+                    StringFormat::Binary => "binary",
+                });
+                facets.enum_values = (!string.enumeration.is_empty())
+                    .then_some(EnumValues::Strings(&string.enumeration));
+            }
+            SchemaKind::Type(Type::Number(number)) => {
+                facets.type_name = Some("number");
+                facets.format = format_name(&number.format, |f| match f {
+                    NumberFormat::Float => "float",
+                    NumberFormat::Double => "double",
+                });
+            }
+            SchemaKind::Type(Type::Integer(integer)) => {
+                facets.type_name = Some("integer");
+                facets.format = format_name(&integer.format, |f| match f {
+                    IntegerFormat::Int32 => "int32",
+                    IntegerFormat::Int64 => "int64",
+                });
+            }
+            SchemaKind::Type(Type::Boolean(_)) => facets.type_name = Some("boolean"),
+            SchemaKind::Type(Type::Object(object)) => {
+                facets.type_name = Some("object");
+                facets.properties = Some(&object.properties);
+                facets.required = &object.required;
+                facets.additional_properties = object.additional_properties.as_ref();
+            }
+            SchemaKind::Type(Type::Array(array)) => {
+                facets.type_name = Some("array");
+                facets.items = array.items.as_ref();
+            }
+            SchemaKind::OneOf { one_of } => facets.one_of = Some(one_of),
+            SchemaKind::AllOf { all_of } => facets.all_of = all_of,
+            SchemaKind::AnyOf { any_of } => facets.any_of = Some(any_of),
+            SchemaKind::Not { .. } => facets.not = true,
+            SchemaKind::Any(any) => {
+                facets.type_name = any.typ.as_deref();
+                facets.format = any.format.as_deref();
+                facets.enum_values =
+                    (!any.enumeration.is_empty()).then_some(EnumValues::Json(&any.enumeration));
+                facets.properties = Some(&any.properties);
+                facets.required = &any.required;
+                facets.additional_properties = any.additional_properties.as_ref();
+                facets.items = any.items.as_ref();
+                facets.all_of = &any.all_of;
+                facets.any_of = listed(&any.any_of);
+                facets.one_of = listed(&any.one_of);
+                facets.not = any.not.is_some();
+            }
+        }
+        facets
+    }
+
+    fn has_properties(&self) -> bool {
+        self.properties.is_some_and(|p| !p.is_empty())
+    }
+}
+
+/// A format's name as written in the spec.
+fn format_name<T>(
+    format: &VariantOrUnknownOrEmpty<T>,
+    name: impl Fn(&T) -> &'static str,
+) -> Option<&str> {
+    match format {
+        VariantOrUnknownOrEmpty::Item(known) => Some(name(known)),
+        VariantOrUnknownOrEmpty::Unknown(other) => Some(other),
+        VariantOrUnknownOrEmpty::Empty => None,
+    }
+}
+
 struct Lowerer<'a> {
-    schemas: &'a Map<String, Value>,
+    schemas: &'a IndexMap<String, ReferenceOr<Schema>>,
     /// Schema name → Rust type name.
     rust_names: HashMap<&'a str, String>,
     /// Rust type name → where it came from, to report clashes.
@@ -107,7 +241,7 @@ struct Lowerer<'a> {
 /// A property gathered from an object schema (possibly across `allOf` parts).
 struct Property<'a> {
     wire_name: &'a str,
-    schema: &'a Value,
+    schema: SchemaNode<'a>,
     pointer: String,
 }
 
@@ -119,7 +253,7 @@ struct Lowered {
 }
 
 impl<'a> Lowerer<'a> {
-    fn new(schemas: &'a Map<String, Value>) -> Result<Self> {
+    fn new(schemas: &'a IndexMap<String, ReferenceOr<Schema>>) -> Result<Self> {
         let mut lowerer = Lowerer {
             schemas,
             rust_names: HashMap::new(),
@@ -142,6 +276,11 @@ impl<'a> Lowerer<'a> {
         Ok(lowerer)
     }
 
+    /// The component schema called `name` (which exists).
+    fn component(&self, name: &str) -> SchemaNode<'a> {
+        SchemaNode::of(&self.schemas[name])
+    }
+
     /// Reserves a Rust type name; two spec names that normalise alike are an error.
     fn claim(&mut self, rust: &str, pointer: &str) -> Result<()> {
         if let Some(previous) = self.claimed.get(rust) {
@@ -156,18 +295,20 @@ impl<'a> Lowerer<'a> {
 
     /// `WithTask_X_` schemas: `{task_id: nullable string, data: X}` with `data` required.
     fn with_task_payload(&self, name: &str) -> Result<Option<TypeRef>> {
-        let schema = &self.schemas[name];
         if !name.starts_with("WithTask_") {
             return Ok(None);
         }
-        let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        let SchemaNode::Inline(schema) = self.component(name) else {
             return Ok(None);
         };
-        let required = required_set(schema);
-        let task_id_ok = properties
-            .get("task_id")
-            .is_some_and(|t| t.get("type") == Some(&Value::from("string")));
-        if properties.len() != 2 || !task_id_ok || !required.contains("data") {
+        let facets = Facets::of(schema);
+        let Some(properties) = facets.properties else {
+            return Ok(None);
+        };
+        let task_id_ok = properties.get("task_id").is_some_and(|t| {
+            matches!(SchemaNode::of(t), SchemaNode::Inline(s) if Facets::of(s).type_name == Some("string"))
+        });
+        if properties.len() != 2 || !task_id_ok || !facets.required.iter().any(|r| r == "data") {
             return Ok(None);
         }
         let Some(data) = properties.get("data") else {
@@ -176,46 +317,43 @@ impl<'a> Lowerer<'a> {
         let pointer = format!("{SCHEMAS}{}/properties/data", pointer_token(name));
         // The payload is a reference or an array of references; anything inline would need a
         // synthesized type and is lowered as a plain struct instead.
-        let payload = match (
-            data.get("$ref"),
-            data.get("items").and_then(|i| i.get("$ref")),
-        ) {
-            (Some(reference), _) => TypeRef::Named(self.resolve_name(reference, &pointer)?),
-            (None, Some(reference)) if data.get("type") == Some(&Value::from("array")) => {
-                TypeRef::Array(Box::new(TypeRef::Named(
-                    self.resolve_name(reference, &format!("{pointer}/items"))?,
-                )))
+        let payload = match SchemaNode::of(data) {
+            SchemaNode::Ref(reference) => TypeRef::Named(self.resolve_name(reference, &pointer)?),
+            SchemaNode::Inline(array) => {
+                let facets = Facets::of(array);
+                match (facets.type_name, facets.items.map(SchemaNode::of)) {
+                    (Some("array"), Some(SchemaNode::Ref(reference))) => TypeRef::Array(Box::new(
+                        TypeRef::Named(self.resolve_name(reference, &format!("{pointer}/items"))?),
+                    )),
+                    _ => return Ok(None),
+                }
             }
-            _ => return Ok(None),
         };
         Ok(Some(payload))
     }
 
     /// The Rust name of a `$ref` target (which must be a component schema).
-    fn resolve_name(&self, reference: &Value, pointer: &str) -> Result<String> {
+    fn resolve_name(&self, reference: &str, pointer: &str) -> Result<String> {
         let target = self.ref_target(reference, pointer)?;
         Ok(self.rust_names[target].clone())
     }
 
-    fn ref_target(&self, reference: &Value, pointer: &str) -> Result<&'a str> {
-        let text = reference
-            .as_str()
-            .ok_or_else(|| CodegenError::invalid(pointer, "`$ref` is not a string"))?;
-        let name = text.strip_prefix(SCHEMAS).ok_or_else(|| {
+    fn ref_target(&self, reference: &str, pointer: &str) -> Result<&'a str> {
+        let name = reference.strip_prefix(SCHEMAS).ok_or_else(|| {
             CodegenError::invalid(
                 pointer,
-                format!("`$ref` {text} does not point into #/components/schemas"),
+                format!("`$ref` {reference} does not point into #/components/schemas"),
             )
         })?;
         let name = name.replace("~1", "/").replace("~0", "~");
         self.schemas
             .get_key_value(&name)
             .map(|(k, _)| k.as_str())
-            .ok_or_else(|| CodegenError::invalid(pointer, format!("dangling `$ref` {text}")))
+            .ok_or_else(|| CodegenError::invalid(pointer, format!("dangling `$ref` {reference}")))
     }
 
     fn lower_component(&mut self, name: &'a str) -> Result<()> {
-        let schema = &self.schemas[name];
+        let schema = self.component(name);
         let pointer = format!("{SCHEMAS}{}", pointer_token(name));
         let rust = self.rust_names[name].clone();
         let kind = if let Some(payload) = self.with_task.get(name) {
@@ -225,7 +363,7 @@ impl<'a> Lowerer<'a> {
         } else {
             self.lower_definition(schema, &pointer, &rust)?
         };
-        self.insert_type(rust, pointer, true, schema, kind);
+        self.insert_type(rust, pointer, true, schema.data(), kind);
         Ok(())
     }
 
@@ -234,7 +372,7 @@ impl<'a> Lowerer<'a> {
         name: String,
         origin: String,
         is_component: bool,
-        schema: &Value,
+        data: Option<&SchemaData>,
         kind: TypeKind,
     ) {
         self.types.insert(
@@ -243,8 +381,8 @@ impl<'a> Lowerer<'a> {
                 name,
                 origin,
                 is_component,
-                doc: doc_of(schema),
-                deprecated: is_deprecated(schema),
+                doc: data.and_then(|d| doc_of(d.description.as_deref())),
+                deprecated: data.is_some_and(|d| d.deprecated),
                 kind,
                 usage: Usage::default(),
                 modules: BTreeSet::new(),
@@ -256,89 +394,76 @@ impl<'a> Lowerer<'a> {
     /// What a named type is: a struct, an enum, or an alias of something else.
     fn lower_definition(
         &mut self,
-        schema: &'a Value,
+        node: SchemaNode<'a>,
         pointer: &str,
         name: &str,
     ) -> Result<TypeKind> {
-        let object = expect_object(schema, pointer)?;
-        check_supported(object, pointer)?;
-        if let (Some(values), true) = (object.get("enum"), is_string_enum(object, pointer)?) {
-            return Ok(TypeKind::Enum {
-                variants: enum_variants(object, values, pointer)?,
-            });
+        if let SchemaNode::Inline(schema) = node {
+            check_supported(schema, pointer)?;
+            let facets = Facets::of(schema);
+            if let (Some(values), true) = (facets.enum_values, is_string_enum(&facets)) {
+                return Ok(TypeKind::Enum {
+                    variants: enum_variants(values, pointer)?,
+                });
+            }
+            if union::union_keyword(&facets).is_some()
+                && self.union_parts(&facets, pointer)?.1.len() > 1
+            {
+                return self.lower_union(&facets, pointer, name);
+            }
+            if is_struct(&facets) {
+                let properties = self.collect_properties(node, pointer, &mut Vec::new())?;
+                let fields = self.lower_fields(&properties.0, &properties.1, name)?;
+                return Ok(TypeKind::Struct { fields });
+            }
         }
-        if union::union_keyword(object).is_some() && self.union_parts(object, pointer)?.1.len() > 1
-        {
-            return self.lower_union(object, pointer, name);
-        }
-        if self.is_struct(object) {
-            let properties = self.collect_properties(schema, pointer, &mut Vec::new())?;
-            let fields = self.lower_fields(&properties.0, &properties.1, name)?;
-            return Ok(TypeKind::Struct { fields });
-        }
-        let lowered = self.lower_use(schema, pointer, name)?;
+        let lowered = self.lower_use(node, pointer, name)?;
         Ok(TypeKind::Alias { target: lowered.ty })
-    }
-
-    /// Objects with declared properties, and `allOf` compositions of several parts.
-    fn is_struct(&self, object: &Map<String, Value>) -> bool {
-        let has_properties = object
-            .get("properties")
-            .and_then(Value::as_object)
-            .is_some_and(|p| !p.is_empty());
-        let composed = object
-            .get("allOf")
-            .and_then(Value::as_array)
-            .is_some_and(|parts| parts.len() > 1 || parts.iter().any(|p| p.get("$ref").is_none()));
-        has_properties || composed
     }
 
     /// The properties of an object schema, merging `allOf` parts (referenced or inline), with
     /// the set of required ones.
     fn collect_properties(
         &self,
-        schema: &'a Value,
+        node: SchemaNode<'a>,
         pointer: &str,
         visiting: &mut Vec<String>,
     ) -> Result<(Vec<Property<'a>>, BTreeSet<&'a str>)> {
-        let object = expect_object(schema, pointer)?;
-        check_supported(object, pointer)?;
         let mut properties: Vec<Property<'a>> = Vec::new();
         let mut required: BTreeSet<&'a str> = BTreeSet::new();
-        if let Some(reference) = object.get("$ref") {
-            let target = self.ref_target(reference, pointer)?;
-            if visiting.iter().any(|v| v == target) {
-                return Err(CodegenError::invalid(
-                    pointer,
-                    "`allOf` composition refers to itself",
-                ));
+        let schema = match node {
+            SchemaNode::Ref(reference) => {
+                let target = self.ref_target(reference, pointer)?;
+                if visiting.iter().any(|v| v == target) {
+                    return Err(CodegenError::invalid(
+                        pointer,
+                        "`allOf` composition refers to itself",
+                    ));
+                }
+                visiting.push(target.to_owned());
+                let found = self.collect_properties(
+                    self.component(target),
+                    &format!("{SCHEMAS}{}", pointer_token(target)),
+                    visiting,
+                )?;
+                visiting.pop();
+                return Ok(found);
             }
-            visiting.push(target.to_owned());
+            SchemaNode::Inline(schema) => schema,
+        };
+        check_supported(schema, pointer)?;
+        let facets = Facets::of(schema);
+        for (i, part) in facets.all_of.iter().enumerate() {
             let found = self.collect_properties(
-                &self.schemas[target],
-                &format!("{SCHEMAS}{}", pointer_token(target)),
+                SchemaNode::of(part),
+                &format!("{pointer}/allOf/{i}"),
                 visiting,
             )?;
-            visiting.pop();
             merge_properties(&mut properties, &mut required, found)?;
         }
-        if let Some(parts) = object.get("allOf") {
-            let parts = parts.as_array().ok_or_else(|| {
-                CodegenError::invalid(format!("{pointer}/allOf"), "expected an array")
-            })?;
-            for (i, part) in parts.iter().enumerate() {
-                let found =
-                    self.collect_properties(part, &format!("{pointer}/allOf/{i}"), visiting)?;
-                merge_properties(&mut properties, &mut required, found)?;
-            }
-        }
-        if let Some(own) = object.get("properties") {
-            let own = own.as_object().ok_or_else(|| {
-                CodegenError::invalid(format!("{pointer}/properties"), "expected an object")
-            })?;
-            let listed = required_set(schema);
+        if let Some(own) = facets.properties {
             for wire_name in own.keys() {
-                if listed.contains(wire_name.as_str()) {
+                if facets.required.contains(wire_name) {
                     required.insert(wire_name);
                 }
             }
@@ -346,7 +471,7 @@ impl<'a> Lowerer<'a> {
                 own.iter()
                     .map(|(wire_name, property_schema)| Property {
                         wire_name,
-                        schema: property_schema,
+                        schema: SchemaNode::of(property_schema),
                         pointer: format!("{pointer}/properties/{}", pointer_token(wire_name)),
                     })
                     .collect(),
@@ -381,7 +506,10 @@ impl<'a> Lowerer<'a> {
             fields.push(Field {
                 name,
                 wire_name: property.wire_name.to_owned(),
-                doc: doc_of(property.schema),
+                doc: property
+                    .schema
+                    .data()
+                    .and_then(|d| doc_of(d.description.as_deref())),
                 deprecated: lowered.deprecated,
                 ty: lowered.ty,
                 required: required.contains(property.wire_name),
@@ -398,93 +526,93 @@ impl<'a> Lowerer<'a> {
     /// and enums become named types called `synthesized`.
     fn lower_use(
         &mut self,
-        schema: &'a Value,
+        node: SchemaNode<'a>,
         pointer: &str,
         synthesized: &str,
     ) -> Result<Lowered> {
-        let object = expect_object(schema, pointer)?;
-        check_supported(object, pointer)?;
-        let nullable = object
-            .get("nullable")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let deprecated = is_deprecated(schema);
-        if let Some(reference) = object.get("$ref") {
-            let target = self.ref_target(reference, pointer)?;
-            let ty = match self.with_task.get(target) {
-                Some(payload) => TypeRef::WithTask(Box::new(payload.clone())),
-                None => TypeRef::Named(self.rust_names[target].clone()),
-            };
-            let target_nullable = self.schemas[target]
-                .get("nullable")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            return Ok(Lowered {
-                ty,
-                nullable: nullable || target_nullable,
-                deprecated,
-            });
-        }
-        if union::union_keyword(object).is_some() {
-            let (keyword, parts) = self.union_parts(object, pointer)?;
+        let schema = match node {
+            SchemaNode::Ref(reference) => {
+                let target = self.ref_target(reference, pointer)?;
+                let ty = match self.with_task.get(target) {
+                    Some(payload) => TypeRef::WithTask(Box::new(payload.clone())),
+                    None => TypeRef::Named(self.rust_names[target].clone()),
+                };
+                let target_nullable = self.component(target).data().is_some_and(|d| d.nullable);
+                return Ok(Lowered {
+                    ty,
+                    nullable: target_nullable,
+                    deprecated: false,
+                });
+            }
+            SchemaNode::Inline(schema) => schema,
+        };
+        check_supported(schema, pointer)?;
+        let facets = Facets::of(schema);
+        let nullable = schema.schema_data.nullable;
+        let deprecated = schema.schema_data.deprecated;
+        if union::union_keyword(&facets).is_some() {
+            let (keyword, parts) = self.union_parts(&facets, pointer)?;
             if let [single] = parts {
                 // One alternative is no choice: that alternative, as `allOf: [X]` is X.
-                let inner =
-                    self.lower_use(single, &format!("{pointer}/{keyword}/0"), synthesized)?;
+                let inner = self.lower_use(
+                    SchemaNode::of(single),
+                    &format!("{pointer}/{keyword}/0"),
+                    synthesized,
+                )?;
                 return Ok(Lowered {
                     ty: inner.ty,
                     nullable: nullable || inner.nullable,
                     deprecated: deprecated || inner.deprecated,
                 });
             }
-            let ty = self.synthesize(schema, pointer, synthesized)?;
+            let ty = self.synthesize(node, pointer, synthesized)?;
             return Ok(Lowered {
                 ty,
                 nullable,
                 deprecated,
             });
         }
-        if let Some(parts) = object.get("allOf").and_then(Value::as_array) {
-            // `allOf: [{$ref}]` with `nullable`/`deprecated` beside it is how the spec spells a
-            // nullable reference; it is not a new type.
-            if let [single] = parts.as_slice() {
-                if single.get("$ref").is_some() && !self.is_struct(object) {
-                    let inner =
-                        self.lower_use(single, &format!("{pointer}/allOf/0"), synthesized)?;
-                    return Ok(Lowered {
-                        ty: inner.ty,
-                        nullable: nullable || inner.nullable,
-                        deprecated: deprecated || inner.deprecated,
-                    });
-                }
+        // `allOf: [{$ref}]` with `nullable`/`deprecated` beside it is how the spec spells a
+        // nullable reference (and what `typed` makes of a `$ref` with siblings); it is not a
+        // new type.
+        if let [single] = facets.all_of {
+            if matches!(single, ReferenceOr::Reference { .. }) && !is_struct(&facets) {
+                let inner = self.lower_use(
+                    SchemaNode::of(single),
+                    &format!("{pointer}/allOf/0"),
+                    synthesized,
+                )?;
+                return Ok(Lowered {
+                    ty: inner.ty,
+                    nullable: nullable || inner.nullable,
+                    deprecated: deprecated || inner.deprecated,
+                });
             }
         }
-        let (type_name, null_in_type) = schema_type(object, pointer)?;
-        let nullable = nullable || null_in_type;
-        let ty = if is_string_enum(object, pointer)? || self.is_struct(object) {
-            self.synthesize(schema, pointer, synthesized)?
+        let ty = if is_string_enum(&facets) || is_struct(&facets) {
+            self.synthesize(node, pointer, synthesized)?
         } else {
             // Enums of numbers or booleans are their type (the values are not names).
-            match type_name {
-                Some("string") => match object.get("format").and_then(Value::as_str) {
+            match facets.type_name {
+                Some("string") => match facets.format {
                     Some("binary") => TypeRef::File,
                     _ => TypeRef::String,
                 },
                 Some("boolean") => TypeRef::Bool,
-                Some("integer") => match object.get("format").and_then(Value::as_str) {
+                Some("integer") => match facets.format {
                     Some("int32") => TypeRef::I32,
                     _ => TypeRef::I64,
                 },
-                Some("number") => match object.get("format").and_then(Value::as_str) {
+                Some("number") => match facets.format {
                     Some("float") => TypeRef::F32,
                     _ => TypeRef::F64,
                 },
                 Some("array") => {
-                    let items = object.get("items").ok_or_else(|| {
+                    let items = facets.items.ok_or_else(|| {
                         CodegenError::invalid(pointer, "array schema without `items`")
                     })?;
                     let item = self.lower_use(
-                        items,
+                        SchemaNode::of(items),
                         &format!("{pointer}/items"),
                         &format!("{synthesized}Item"),
                     )?;
@@ -508,13 +636,23 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Gives an inline object or enum a name of its own.
-    fn synthesize(&mut self, schema: &'a Value, pointer: &str, name: &str) -> Result<TypeRef> {
+    fn synthesize(&mut self, node: SchemaNode<'a>, pointer: &str, name: &str) -> Result<TypeRef> {
         let rust = names::type_name(name);
         self.claim(&rust, pointer)?;
-        let kind = self.lower_definition(schema, pointer, &rust)?;
-        self.insert_type(rust.clone(), pointer.to_owned(), false, schema, kind);
+        let kind = self.lower_definition(node, pointer, &rust)?;
+        self.insert_type(rust.clone(), pointer.to_owned(), false, node.data(), kind);
         Ok(TypeRef::Named(rust))
     }
+}
+
+/// Objects with declared properties, and `allOf` compositions of several parts.
+fn is_struct(facets: &Facets) -> bool {
+    let composed = facets.all_of.len() > 1
+        || facets
+            .all_of
+            .iter()
+            .any(|p| matches!(p, ReferenceOr::Item(_)));
+    facets.has_properties() || composed
 }
 
 /// Adds properties gathered from one `allOf` part; the same property twice must be identical.
@@ -545,63 +683,29 @@ fn merge_properties<'a>(
     Ok(())
 }
 
-/// A schema's `type`, and whether it admits `null` besides: a type name, or a list of one
-/// name and `"null"` (OpenAPI 3.1's spelling of `nullable`).
-fn schema_type<'v>(
-    object: &'v Map<String, Value>,
-    pointer: &str,
-) -> Result<(Option<&'v str>, bool)> {
-    let names = match object.get("type") {
-        None => return Ok((None, false)),
-        Some(Value::String(name)) => return Ok((Some(name), false)),
-        Some(Value::Array(names)) => names,
-        Some(_) => {
-            return Err(CodegenError::invalid(
-                format!("{pointer}/type"),
-                "expected a type name or a list of them",
-            ))
-        }
-    };
-    let null = names.iter().any(|n| n == "null");
-    match names
-        .iter()
-        .filter(|n| *n != "null")
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        [] => Ok((None, null)),
-        [Value::String(name)] => Ok((Some(name), null)),
-        _ => Err(CodegenError::invalid(
-            format!("{pointer}/type"),
-            "several types in `type` are not supported (`anyOf` is)",
-        )),
-    }
-}
-
 /// An `enum` of strings (named variants); enums of other types are plain values of the type.
-fn is_string_enum(object: &Map<String, Value>, pointer: &str) -> Result<bool> {
-    Ok(object.contains_key("enum")
-        && matches!(schema_type(object, pointer)?.0, None | Some("string")))
-}
-
-fn expect_object<'v>(schema: &'v Value, pointer: &str) -> Result<&'v Map<String, Value>> {
-    schema
-        .as_object()
-        .ok_or_else(|| CodegenError::invalid(pointer, "expected a schema object"))
+fn is_string_enum(facets: &Facets) -> bool {
+    facets.enum_values.is_some() && matches!(facets.type_name, None | Some("string"))
 }
 
 /// Constructs the generator does not handle are errors, never silently dropped.
-fn check_supported(object: &Map<String, Value>, pointer: &str) -> Result<()> {
-    for keyword in ["not", "discriminator"] {
-        if object.contains_key(keyword) {
+fn check_supported(schema: &Schema, pointer: &str) -> Result<()> {
+    let facets = Facets::of(schema);
+    for (keyword, present) in [
+        ("not", facets.not),
+        ("discriminator", schema.schema_data.discriminator.is_some()),
+    ] {
+        if present {
             return Err(CodegenError::invalid(
                 format!("{pointer}/{keyword}"),
                 format!("`{keyword}` is not supported"),
             ));
         }
     }
-    if let Some(additional) = object.get("additionalProperties") {
-        if additional.is_object() && additional.as_object().is_some_and(|a| !a.is_empty()) {
+    if let Some(AdditionalProperties::Schema(additional)) = facets.additional_properties {
+        let free_form =
+            matches!(&**additional, ReferenceOr::Item(schema) if is_empty_schema(schema));
+        if !free_form {
             return Err(CodegenError::invalid(
                 format!("{pointer}/additionalProperties"),
                 "typed `additionalProperties` (maps) are not supported",
@@ -611,37 +715,38 @@ fn check_supported(object: &Map<String, Value>, pointer: &str) -> Result<()> {
     Ok(())
 }
 
-fn enum_variants(
-    object: &Map<String, Value>,
-    values: &Value,
-    pointer: &str,
-) -> Result<Vec<Variant>> {
+/// `{}`: any value.
+fn is_empty_schema(schema: &Schema) -> bool {
+    schema.schema_data == SchemaData::default()
+        && schema.schema_kind == SchemaKind::Any(Default::default())
+}
+
+fn enum_variants(values: EnumValues, pointer: &str) -> Result<Vec<Variant>> {
     let at = format!("{pointer}/enum");
-    if object
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("string")
-        != "string"
-    {
-        return Err(CodegenError::invalid(
-            &at,
-            "only string enums are supported",
-        ));
-    }
-    let values = values
-        .as_array()
-        .ok_or_else(|| CodegenError::invalid(&at, "expected an array"))?;
+    // Each value as a string, `Ok(None)` for `null`, `Err(())` for anything else.
+    let values: Vec<Result<Option<&str>, ()>> = match values {
+        EnumValues::Strings(values) => values.iter().map(|v| Ok(v.as_deref())).collect(),
+        EnumValues::Json(values) => values
+            .iter()
+            .map(|v| match v {
+                Value::String(text) => Ok(Some(text.as_str())),
+                Value::Null => Ok(None),
+                _ => Err(()),
+            })
+            .collect(),
+    };
     let mut variants: Vec<Variant> = Vec::with_capacity(values.len());
-    for (i, value) in values.iter().enumerate() {
-        let Some(wire_name) = value.as_str() else {
+    for (i, value) in values.into_iter().enumerate() {
+        let wire_name = match value {
+            Ok(Some(wire_name)) => wire_name,
             // `null` in a nullable enum's value list is not a variant.
-            if value.is_null() {
-                continue;
+            Ok(None) => continue,
+            Err(()) => {
+                return Err(CodegenError::invalid(
+                    format!("{at}/{i}"),
+                    "enum value is not a string",
+                ))
             }
-            return Err(CodegenError::invalid(
-                format!("{at}/{i}"),
-                "enum value is not a string",
-            ));
         };
         if variants.iter().any(|v| v.wire_name == wire_name) {
             continue;
@@ -687,26 +792,8 @@ fn is_credential(field_name: &str) -> bool {
     SUFFIXES.iter().any(|suffix| field_name.ends_with(suffix))
 }
 
-fn required_set(schema: &Value) -> BTreeSet<&str> {
-    schema
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default()
-}
-
-fn doc_of(schema: &Value) -> Option<String> {
-    let text = schema
-        .get("description")
-        .or_else(|| schema.get("summary"))
-        .and_then(Value::as_str)?
-        .trim();
+/// Documentation text, when there is any.
+fn doc_of(text: Option<&str>) -> Option<String> {
+    let text = text?.trim();
     (!text.is_empty()).then(|| text.to_owned())
-}
-
-fn is_deprecated(schema: &Value) -> bool {
-    schema
-        .get("deprecated")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
 }

@@ -738,3 +738,71 @@ fn several_types_in_a_type_list_are_named_by_pointer() {
     ));
     assert_mentions(&message, &["#/components/schemas/Vm/type", "`anyOf` is"]);
 }
+
+#[test]
+fn what_the_typed_model_rejects_is_named_by_the_member_at_fault() {
+    let message = lower_err(spec(
+        json!({ "Vm": { "type": "object", "properties": {
+            "disks": { "type": "array", "items": { "type": "object", "properties": {
+                "name": { "type": "string", "minLength": "long" }
+            }}}
+        }}}),
+        json!({}),
+    ));
+    assert_mentions(
+        &message,
+        &[
+            "#/components/schemas/Vm/properties/disks/items/properties/name/minLength",
+            "expected usize",
+        ],
+    );
+    // Beside a `$ref` (which the typed model only holds as `allOf: [{$ref}]`).
+    let message = lower_err(spec(
+        json!({ "Host": { "type": "string" }, "Vm": { "type": "object", "properties": {
+            "host": { "$ref": "#/components/schemas/Host", "nullable": "yes" }
+        }}}),
+        json!({}),
+    ));
+    assert_mentions(
+        &message,
+        &[
+            "#/components/schemas/Vm/properties/host/nullable",
+            "boolean",
+        ],
+    );
+    let paths = json!({ "/get-vms": { "post": {
+        "operationId": "GetVms",
+        "responses": { "200": { "content": {} } }
+    }}});
+    let message = lower_err(spec(json!({}), paths));
+    assert_mentions(
+        &message,
+        &["/paths/~1get-vms/post/responses/200", "`description`"],
+    );
+}
+
+#[test]
+fn errors_inside_a_deprecated_reference_name_the_pointer_as_written() {
+    let message = lower_err(spec(
+        json!({ "Vm": { "type": "object", "properties": {
+            "host": { "$ref": "#/components/schemas/Host", "deprecated": true }
+        }}}),
+        json!({}),
+    ));
+    assert_mentions(
+        &message,
+        &[
+            "#/components/schemas/Vm/properties/host:",
+            "dangling `$ref`",
+        ],
+    );
+}
+
+#[test]
+fn a_path_without_a_leading_slash_is_named_by_pointer() {
+    let paths = json!({ "get-vms": operation("GetVms", json!({ "type": "string" })) });
+    assert_mentions(
+        &lower_err(spec(json!({}), paths)),
+        &["/paths/get-vms", "does not start with `/`"],
+    );
+}

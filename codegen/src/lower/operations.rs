@@ -4,35 +4,48 @@
 use std::collections::BTreeSet;
 
 use heck::ToUpperCamelCase;
-use serde_json::Value;
+use openapiv3::{
+    MediaType, Operation as SpecOperation, Parameter, ParameterSchemaOrContent, Paths, ReferenceOr,
+    RequestBody, Response, StatusCode,
+};
 
-use super::{doc_of, expect_object, is_deprecated, method_names, Lowerer, Property};
+use super::{doc_of, method_names, Lowerer, Property, SchemaNode};
 use crate::error::{pointer_token, CodegenError, Result};
 use crate::ir::{Body, HttpMethod, Operation, TypeKind, TypeRef};
 use crate::names;
 
 impl<'a> Lowerer<'a> {
-    pub(super) fn lower_paths(&mut self, paths: Option<&'a Value>) -> Result<Vec<Operation>> {
-        let Some(paths) = paths else {
-            return Ok(Vec::new());
-        };
-        let paths = paths
-            .as_object()
-            .ok_or_else(|| CodegenError::invalid("/paths", "expected an object"))?;
-        let mut sorted: Vec<(&String, &Value)> = paths.iter().collect();
+    pub(super) fn lower_paths(&mut self, paths: &'a Paths) -> Result<Vec<Operation>> {
+        let mut sorted: Vec<(&String, &ReferenceOr<openapiv3::PathItem>)> = paths.iter().collect();
         sorted.sort_by(|a, b| a.0.cmp(b.0));
-        let mut found: Vec<(&'a str, HttpMethod, &'a Value, String, &'a str)> = Vec::new();
+        let mut found: Vec<(&'a str, HttpMethod, &'a SpecOperation, String, &'a str)> = Vec::new();
         for (path, item) in sorted {
             let item_pointer = format!("/paths/{}", pointer_token(path));
-            let item = expect_object(item, &item_pointer)?;
-            let mut methods: Vec<(&String, &Value)> = item.iter().collect();
-            methods.sort_by(|a, b| a.0.cmp(b.0));
+            let ReferenceOr::Item(item) = item else {
+                return Err(CodegenError::invalid(
+                    item_pointer,
+                    "a path item `$ref` is not supported",
+                ));
+            };
+            // In name order, as the document's keys sort.
+            let methods = [
+                ("delete", &item.delete),
+                ("get", &item.get),
+                ("head", &item.head),
+                ("options", &item.options),
+                ("patch", &item.patch),
+                ("post", &item.post),
+                ("put", &item.put),
+                ("trace", &item.trace),
+            ];
             for (method, operation) in methods {
+                let Some(operation) = operation else {
+                    continue;
+                };
                 let pointer = format!("{item_pointer}/{method}");
-                let http_method = match method.as_str() {
+                let http_method = match method {
                     "post" => HttpMethod::Post,
                     "get" => HttpMethod::Get,
-                    "parameters" | "summary" | "description" | "servers" => continue,
                     other => {
                         return Err(CodegenError::invalid(
                             pointer,
@@ -42,9 +55,9 @@ impl<'a> Lowerer<'a> {
                         ))
                     }
                 };
-                let id = expect_object(operation, &pointer)?
-                    .get("operationId")
-                    .and_then(Value::as_str)
+                let id = operation
+                    .operation_id
+                    .as_deref()
                     .ok_or_else(|| CodegenError::invalid(&pointer, "missing `operationId`"))?;
                 found.push((path, http_method, operation, pointer, id));
             }
@@ -59,13 +72,14 @@ impl<'a> Lowerer<'a> {
             .collect();
         let method_names = method_names::assign(&named)?;
         let mut operations = Vec::with_capacity(found.len());
-        for ((path, http_method, operation, pointer, _), (method_name, renamed)) in
+        for ((path, http_method, operation, pointer, id), (method_name, renamed)) in
             found.into_iter().zip(method_names)
         {
             let mut lowered = self.lower_operation(
                 path,
                 http_method,
                 operation,
+                id,
                 &pointer,
                 &method_name,
                 renamed.is_some(),
@@ -76,26 +90,18 @@ impl<'a> Lowerer<'a> {
         Ok(operations)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn lower_operation(
         &mut self,
         path: &str,
         http_method: HttpMethod,
-        operation: &'a Value,
+        operation: &'a SpecOperation,
+        id: &str,
         pointer: &str,
         method_name: &str,
         renamed: bool,
     ) -> Result<Operation> {
-        let object = expect_object(operation, pointer)?;
-        let id = object
-            .get("operationId")
-            .and_then(Value::as_str)
-            .ok_or_else(|| CodegenError::invalid(pointer, "missing `operationId`"))?;
-        let tag = object
-            .get("tags")
-            .and_then(Value::as_array)
-            .and_then(|tags| tags.first())
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let tag = operation.tags.first().map_or("", String::as_str);
         let relative = path.strip_prefix('/').ok_or_else(|| {
             CodegenError::invalid(pointer, format!("path `{path}` does not start with `/`"))
         })?;
@@ -111,8 +117,9 @@ impl<'a> Lowerer<'a> {
         } else {
             id.to_upper_camel_case()
         };
-        let query = self.lower_parameters(object.get("parameters"), pointer, &type_base)?;
-        let request = self.lower_request_body(object.get("requestBody"), pointer, &type_base)?;
+        let query = self.lower_parameters(&operation.parameters, pointer, &type_base)?;
+        let request =
+            self.lower_request_body(operation.request_body.as_ref(), pointer, &type_base)?;
         let body = match (query, request) {
             (Some(_), body) if body != Body::None => {
                 return Err(CodegenError::invalid(
@@ -123,11 +130,8 @@ impl<'a> Lowerer<'a> {
             (Some(query), _) => query,
             (None, body) => body,
         };
-        let responses = object
-            .get("responses")
-            .and_then(Value::as_object)
-            .ok_or_else(|| CodegenError::invalid(pointer, "missing `responses`"))?;
-        let success = responses.get("200").ok_or_else(|| {
+        let responses = &operation.responses.responses;
+        let success = responses.get(&StatusCode::Code(200)).ok_or_else(|| {
             CodegenError::invalid(format!("{pointer}/responses"), "no `200` response")
         })?;
         let response = self.lower_content(
@@ -143,53 +147,51 @@ impl<'a> Lowerer<'a> {
             path: relative.to_owned(),
             http_method,
             module: names::module_name(tag),
-            doc: doc_of(operation),
-            deprecated: is_deprecated(operation),
+            doc: doc_of(
+                operation
+                    .description
+                    .as_deref()
+                    .or(operation.summary.as_deref()),
+            ),
+            deprecated: operation.deprecated,
             body,
             response,
-            not_modified: responses.contains_key("304"),
+            not_modified: responses.contains_key(&StatusCode::Code(304)),
             always_on: false,
             pages_over: None,
             counted_by: None,
             rereads_by_id: None,
-            authenticated: object
-                .get("security")
-                .and_then(Value::as_array)
-                .is_none_or(|s| !s.is_empty()),
+            authenticated: operation.security.as_ref().is_none_or(|s| !s.is_empty()),
         })
     }
 
     /// Query parameters become one struct; the `content-language` header is the client's.
     fn lower_parameters(
         &mut self,
-        parameters: Option<&'a Value>,
+        parameters: &'a [ReferenceOr<Parameter>],
         pointer: &str,
         type_base: &str,
     ) -> Result<Option<Body>> {
-        let Some(parameters) = parameters else {
-            return Ok(None);
-        };
-        let parameters = parameters.as_array().ok_or_else(|| {
-            CodegenError::invalid(format!("{pointer}/parameters"), "expected an array")
-        })?;
         let mut properties = Vec::new();
         let mut required = BTreeSet::new();
         for (i, parameter) in parameters.iter().enumerate() {
             let at = format!("{pointer}/parameters/{i}");
-            let name = parameter.get("name").and_then(Value::as_str);
-            let location = parameter.get("in").and_then(Value::as_str);
-            match (location, name) {
-                (Some("header"), Some(name)) if name.eq_ignore_ascii_case("content-language") => {}
-                (Some("query"), Some(name)) => {
-                    let schema = parameter.get("schema").ok_or_else(|| {
-                        CodegenError::invalid(&at, "query parameter without `schema`")
-                    })?;
-                    if parameter.get("required").and_then(Value::as_bool) == Some(true) {
-                        required.insert(name);
+            match parameter {
+                ReferenceOr::Item(Parameter::Header { parameter_data, .. })
+                    if parameter_data.name.eq_ignore_ascii_case("content-language") => {}
+                ReferenceOr::Item(Parameter::Query { parameter_data, .. }) => {
+                    let ParameterSchemaOrContent::Schema(schema) = &parameter_data.format else {
+                        return Err(CodegenError::invalid(
+                            &at,
+                            "query parameter without `schema`",
+                        ));
+                    };
+                    if parameter_data.required {
+                        required.insert(parameter_data.name.as_str());
                     }
                     properties.push(Property {
-                        wire_name: name,
-                        schema,
+                        wire_name: &parameter_data.name,
+                        schema: SchemaNode::of(schema),
                         pointer: format!("{at}/schema"),
                     });
                 }
@@ -211,7 +213,7 @@ impl<'a> Lowerer<'a> {
             name.clone(),
             format!("{pointer}/parameters"),
             false,
-            &Value::Null,
+            None,
             TypeKind::Query { fields },
         );
         Ok(Some(Body::Query(name)))
@@ -219,7 +221,7 @@ impl<'a> Lowerer<'a> {
 
     fn lower_request_body(
         &mut self,
-        request_body: Option<&'a Value>,
+        request_body: Option<&'a ReferenceOr<RequestBody>>,
         pointer: &str,
         type_base: &str,
     ) -> Result<Body> {
@@ -227,18 +229,21 @@ impl<'a> Lowerer<'a> {
             return Ok(Body::None);
         };
         let at = format!("{pointer}/requestBody");
-        let content = request_body
-            .get("content")
-            .and_then(Value::as_object)
-            .ok_or_else(|| CodegenError::invalid(&at, "request body without `content`"))?;
+        let content = match request_body {
+            ReferenceOr::Item(body) if !body.content.is_empty() => &body.content,
+            ReferenceOr::Item(_) => {
+                return Err(CodegenError::invalid(&at, "request body without `content`"))
+            }
+            ReferenceOr::Reference { .. } => {
+                return Err(CodegenError::invalid(
+                    &at,
+                    "a request body `$ref` is not supported",
+                ))
+            }
+        };
         let name = format!("{type_base}RequestBody");
         if let Some(json) = content.get("application/json") {
-            let schema = json.get("schema").ok_or_else(|| {
-                CodegenError::invalid(
-                    format!("{at}/content/application~1json"),
-                    "missing `schema`",
-                )
-            })?;
+            let schema = schema_of(json, &format!("{at}/content/application~1json"))?;
             let lowered = self.lower_use(
                 schema,
                 &format!("{at}/content/application~1json/schema"),
@@ -248,9 +253,7 @@ impl<'a> Lowerer<'a> {
         }
         if let Some(form) = content.get("multipart/form-data") {
             let schema_pointer = format!("{at}/content/multipart~1form-data/schema");
-            let schema = form
-                .get("schema")
-                .ok_or_else(|| CodegenError::invalid(&schema_pointer, "missing `schema`"))?;
+            let schema = schema_of(form, &format!("{at}/content/multipart~1form-data"))?;
             let (properties, required) =
                 self.collect_properties(schema, &schema_pointer, &mut Vec::new())?;
             let rust = names::type_name(&name);
@@ -280,7 +283,7 @@ impl<'a> Lowerer<'a> {
                 rust.clone(),
                 schema_pointer,
                 false,
-                schema,
+                schema.data(),
                 TypeKind::Multipart { fields },
             );
             return Ok(Body::Multipart(rust));
@@ -295,30 +298,40 @@ impl<'a> Lowerer<'a> {
     /// The JSON schema of a response, `None` when it has no content.
     fn lower_content(
         &mut self,
-        response: &'a Value,
+        response: &'a ReferenceOr<Response>,
         pointer: &str,
         synthesized: &str,
         media_type: &str,
     ) -> Result<Option<TypeRef>> {
-        let Some(content) = response.get("content").and_then(Value::as_object) else {
-            return Ok(None);
+        let ReferenceOr::Item(response) = response else {
+            return Err(CodegenError::invalid(
+                pointer,
+                "a response `$ref` is not supported",
+            ));
         };
-        if content.is_empty() {
+        if response.content.is_empty() {
             return Ok(None);
         }
-        let media = content.get(media_type).ok_or_else(|| {
+        let media = response.content.get(media_type).ok_or_else(|| {
             CodegenError::invalid(
                 format!("{pointer}/content"),
                 format!("only {media_type} responses are supported"),
             )
         })?;
         let at = format!("{pointer}/content/{}", pointer_token(media_type));
-        let schema = media
-            .get("schema")
-            .ok_or_else(|| CodegenError::invalid(&at, "missing `schema`"))?;
+        let schema = schema_of(media, &at)?;
         Ok(Some(
             self.lower_use(schema, &format!("{at}/schema"), synthesized)?
                 .ty,
         ))
     }
+}
+
+/// The schema of a media type (`pointer`), which must have one.
+fn schema_of<'a>(media: &'a MediaType, pointer: &str) -> Result<SchemaNode<'a>> {
+    media
+        .schema
+        .as_ref()
+        .map(SchemaNode::of)
+        .ok_or_else(|| CodegenError::invalid(pointer, "missing `schema`"))
 }

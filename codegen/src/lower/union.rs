@@ -3,17 +3,19 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Map, Value};
+use openapiv3::{ReferenceOr, Schema};
 
-use super::{expect_object, is_string_enum, schema_type, Lowerer, SCHEMAS};
+use super::{is_string_enum, is_struct, Facets, Lowerer, SchemaNode, SCHEMAS};
 use crate::error::{pointer_token, CodegenError, Result};
 use crate::ir::{Alternative, Shape, TypeKind, TypeRef};
 
-/// The union keyword of a schema object, if it has one.
-pub(super) fn union_keyword(object: &Map<String, Value>) -> Option<&'static str> {
-    ["anyOf", "oneOf"]
-        .into_iter()
-        .find(|k| object.contains_key(*k))
+/// The union keyword of a schema, if it has one.
+pub(super) fn union_keyword(facets: &Facets) -> Option<&'static str> {
+    match (facets.any_of, facets.one_of) {
+        (Some(_), _) => Some("anyOf"),
+        (None, Some(_)) => Some("oneOf"),
+        (None, None) => None,
+    }
 }
 
 /// An object alternative's keys, before markers are chosen.
@@ -23,31 +25,37 @@ struct ObjectKeys {
 }
 
 impl<'a> Lowerer<'a> {
-    /// The alternatives of a union schema (`object` has `anyOf` or `oneOf`), checked.
+    /// The alternatives of a union schema (`facets` has `anyOf` or `oneOf`), checked.
     pub(super) fn union_parts(
         &self,
-        object: &'a Map<String, Value>,
+        facets: &Facets<'a>,
         pointer: &str,
-    ) -> Result<(&'static str, &'a [Value])> {
-        if object.contains_key("anyOf") && object.contains_key("oneOf") {
-            return Err(CodegenError::invalid(
-                pointer,
-                "`anyOf` and `oneOf` together are not supported",
-            ));
-        }
-        let keyword = union_keyword(object).unwrap_or("anyOf");
+    ) -> Result<(&'static str, &'a [ReferenceOr<Schema>])> {
+        let (keyword, parts) = match (facets.any_of, facets.one_of) {
+            (Some(_), Some(_)) => {
+                return Err(CodegenError::invalid(
+                    pointer,
+                    "`anyOf` and `oneOf` together are not supported",
+                ))
+            }
+            (Some(parts), None) => ("anyOf", parts),
+            (None, Some(parts)) => ("oneOf", parts),
+            (None, None) => ("anyOf", &[][..]),
+        };
         let at = format!("{pointer}/{keyword}");
-        for beside in ["properties", "allOf", "enum", "items"] {
-            if object.contains_key(beside) {
+        for (beside, present) in [
+            ("properties", facets.has_properties()),
+            ("allOf", !facets.all_of.is_empty()),
+            ("enum", facets.enum_values.is_some()),
+            ("items", facets.items.is_some()),
+        ] {
+            if present {
                 return Err(CodegenError::invalid(
                     &at,
                     format!("`{keyword}` beside `{beside}` is not supported"),
                 ));
             }
         }
-        let parts = object[keyword]
-            .as_array()
-            .ok_or_else(|| CodegenError::invalid(&at, "expected an array"))?;
         if parts.is_empty() {
             return Err(CodegenError::invalid(&at, "no alternatives"));
         }
@@ -57,15 +65,16 @@ impl<'a> Lowerer<'a> {
     /// Lowers a union of two or more alternatives named `name`.
     pub(super) fn lower_union(
         &mut self,
-        object: &'a Map<String, Value>,
+        facets: &Facets<'a>,
         pointer: &str,
         name: &str,
     ) -> Result<TypeKind> {
-        let (keyword, parts) = self.union_parts(object, pointer)?;
+        let (keyword, parts) = self.union_parts(facets, pointer)?;
         let mut alternatives: Vec<Alternative> = Vec::with_capacity(parts.len());
         let mut objects: Vec<Option<ObjectKeys>> = Vec::with_capacity(parts.len());
         for (i, part) in parts.iter().enumerate() {
             let at = format!("{pointer}/{keyword}/{i}");
+            let part = SchemaNode::of(part);
             let (shape, keys) = self.shape_of(part, &at, &mut Vec::new())?;
             let lowered = self.lower_use(part, &at, &format!("{name}Variant{}", i + 1))?;
             let mut variant = variant_name(&lowered.ty, name);
@@ -89,36 +98,40 @@ impl<'a> Lowerer<'a> {
     /// What a schema looks like on the wire, and for objects their required and declared keys.
     fn shape_of(
         &self,
-        schema: &'a Value,
+        node: SchemaNode<'a>,
         pointer: &str,
         visiting: &mut Vec<&'a str>,
     ) -> Result<(Shape, Option<ObjectKeys>)> {
-        let object = expect_object(schema, pointer)?;
-        if let Some(reference) = object.get("$ref") {
-            let target = self.ref_target(reference, pointer)?;
-            if visiting.contains(&target) {
-                return Err(CodegenError::invalid(pointer, "the union contains itself"));
+        let schema = match node {
+            SchemaNode::Ref(reference) => {
+                let target = self.ref_target(reference, pointer)?;
+                if visiting.contains(&target) {
+                    return Err(CodegenError::invalid(pointer, "the union contains itself"));
+                }
+                visiting.push(target);
+                let target_pointer = format!("{SCHEMAS}{}", pointer_token(target));
+                let shape = self.shape_of(self.component(target), &target_pointer, visiting);
+                visiting.pop();
+                return shape;
             }
-            visiting.push(target);
-            let target_pointer = format!("{SCHEMAS}{}", pointer_token(target));
-            let shape = self.shape_of(&self.schemas[target], &target_pointer, visiting);
-            visiting.pop();
-            return shape;
+            SchemaNode::Inline(schema) => schema,
+        };
+        let facets = Facets::of(schema);
+        if let ([single], false) = (facets.all_of, is_struct(&facets)) {
+            return self.shape_of(
+                SchemaNode::of(single),
+                &format!("{pointer}/allOf/0"),
+                visiting,
+            );
         }
-        if let Some(parts) = object.get("allOf").and_then(Value::as_array) {
-            if let ([single], false) = (parts.as_slice(), self.is_struct(object)) {
-                return self.shape_of(single, &format!("{pointer}/allOf/0"), visiting);
-            }
-        }
-        if union_keyword(object).is_some() {
+        if union_keyword(&facets).is_some() {
             return Ok((Shape::Any, None));
         }
-        if is_string_enum(object, pointer)? {
+        if is_string_enum(&facets) {
             return Ok((Shape::String, None));
         }
-        if self.is_struct(object) {
-            let (properties, required) =
-                self.collect_properties(schema, pointer, &mut Vec::new())?;
+        if is_struct(&facets) {
+            let (properties, required) = self.collect_properties(node, pointer, &mut Vec::new())?;
             let keys = ObjectKeys {
                 required: required.iter().map(|r| (*r).to_owned()).collect(),
                 declared: properties.iter().map(|p| p.wire_name.to_owned()).collect(),
@@ -130,7 +143,7 @@ impl<'a> Lowerer<'a> {
                 Some(keys),
             ));
         }
-        let shape = match schema_type(object, pointer)?.0 {
+        let shape = match facets.type_name {
             Some("string") => Shape::String,
             Some("boolean") => Shape::Bool,
             Some("integer" | "number") => Shape::Number,
