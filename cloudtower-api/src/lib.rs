@@ -1,8 +1,6 @@
-//! Typed async client for the SmartX CloudTower API.
-//!
-//! The generated code (`models`: every request and response type, and one [`Client`] method
-//! per operation) sits on [`cloudtower_runtime`], the version-agnostic runtime, whose items
-//! are re-exported here. The runtime's crate docs describe the contract between the two.
+#![doc = include_str!("crate-doc.md")]
+// docs.rs (`--cfg docsrs`, nightly) labels every feature-gated item with its features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use cloudtower_runtime::union::UnionJson;
 // Not `ErrorBody`: the spec has its own (`models::ErrorBody`, strict); the one errors carry,
@@ -15,7 +13,9 @@ pub use cloudtower_runtime::{
     Secret, TaskFailure, TaskFailureKind, WaitForTasks, WaitOptions, WithTask,
 };
 
-/// Every request and response type of the API, generated from the spec.
+/// Every request and response type of the API, generated from the spec: each under its own
+/// name here, and grouped by spec module (tag) in the modules below, which also list their
+/// operations (the methods of [`Client`]).
 // Generated code is formatted by the generator (prettyplease), not rustfmt.
 #[rustfmt::skip]
 #[path = "generated/mod.rs"]

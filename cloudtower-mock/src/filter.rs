@@ -51,7 +51,7 @@ impl std::fmt::Display for FilterError {
 
 impl std::error::Error for FilterError {}
 
-/// Checks that `filter` (an encoded `*WhereInput`, or `null`) is one [`matches`] can
+/// Checks that `filter` (an encoded `*WhereInput`, or `null`) is one [`matches`](fn@matches) can
 /// evaluate: objects where filters belong, at most [`MAX_FILTER_DEPTH`] levels deep.
 pub fn check(filter: &Value) -> Result<(), FilterError> {
     check_at(filter, "where", 0)

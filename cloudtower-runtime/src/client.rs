@@ -171,8 +171,9 @@ impl From<&str> for Secret {
 /// Obtains a fresh `Authorization` value when a call answers 401.
 ///
 /// The client calls it at most once per expired session however many calls fail at once,
-/// and retries each failed call once with the new value. [`Client::sign_in`] installs one
-/// that logs in with a username and password; implement it to fetch credentials elsewhere.
+/// and retries each failed call once with the new value. [`Client::sign_in_with`] (the
+/// generated client's `sign_in`) installs one that logs in with a username and password;
+/// implement it to fetch credentials elsewhere.
 pub trait Authenticator: Send + Sync + 'static {
     /// Logs in through `client` (which does not itself re-authenticate) and returns the
     /// token.

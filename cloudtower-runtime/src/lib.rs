@@ -27,6 +27,9 @@
 //! live in `cloudtower-api` behind cfg macros that the generator emits only when the spec has
 //! those operations: an older spec compiles them out instead of breaking them.
 
+// docs.rs (`--cfg docsrs`, nightly) labels feature-gated items with their features.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod auth;
 pub mod client;
 pub mod codec;

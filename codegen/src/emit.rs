@@ -20,6 +20,7 @@ use crate::ir::{Api, Field, Presence, TypeDef, TypeRef};
 
 mod contract;
 mod dispatch;
+mod docs;
 mod features;
 mod operations;
 mod types;
@@ -92,7 +93,15 @@ pub fn emit_file(api: &Api, plan: &FilePlan, all: &[FilePlan], gates: &Gates) ->
             .collect();
         files.sort_by(|a, b| a.name.cmp(&b.name));
         let files = files.into_iter();
-        let modules: Vec<Ident> = files.clone().map(module).collect();
+        let modules: Vec<TokenStream> = files
+            .clone()
+            .map(|p| {
+                let doc = docs::module_doc(p, gates);
+                let name = module(p);
+                // The spec marks some fields deprecated: users are warned, the codec is not.
+                quote! { #doc #[allow(deprecated)] pub mod #name; }
+            })
+            .collect();
         let exports: Vec<TokenStream> = files
             .filter(|p| !p.types.is_empty())
             .map(|p| {
@@ -116,7 +125,9 @@ pub fn emit_file(api: &Api, plan: &FilePlan, all: &[FilePlan], gates: &Gates) ->
         .map(|&i| emit_operation(&api.operations[i], gates))
         .collect();
     let methods = (!methods.is_empty()).then(|| {
+        let doc = docs::client_impl_doc(plan);
         quote! {
+            #doc
             impl crate::models::Client {
                 #(#methods)*
             }
@@ -140,7 +151,7 @@ pub fn home_module(def: &TypeDef) -> &str {
 
 fn emit_mod(
     api: &Api,
-    modules: &[Ident],
+    modules: &[TokenStream],
     exports: &[TokenStream],
     dispatch: Option<TokenStream>,
     gates: &Gates,
@@ -163,7 +174,10 @@ fn emit_mod(
         quote! { (#wire, #name), }
     });
     quote! {
-        #(mod #modules;)*
+        // Doc links name items by their full path, since what is in scope differs per file.
+        #![allow(rustdoc::redundant_explicit_links)]
+
+        #(#modules)*
         #dispatch
         #(#exports)*
 
@@ -185,16 +199,11 @@ fn ident(name: &str) -> Ident {
 }
 
 fn docs(doc: Option<&str>, deprecated: bool) -> TokenStream {
-    let mut lines: Vec<String> = doc
+    let lines: Vec<String> = doc
         .map(|d| d.lines().map(|l| format!(" {}", l.trim_end())).collect())
         .unwrap_or_default();
-    if deprecated {
-        if !lines.is_empty() {
-            lines.push(String::new());
-        }
-        lines.push(" **Deprecated** in the spec.".into());
-    }
-    quote! { #(#[doc = #lines])* }
+    let deprecated = docs::deprecated_attr(deprecated);
+    quote! { #(#[doc = #lines])* #deprecated }
 }
 
 /// The Rust type of a reference, fully qualified.

@@ -37,6 +37,21 @@ pub struct TypeDef {
     pub modules: BTreeSet<String>,
     /// Reached (through non-cycle fields) from an always-on operation.
     pub always_on: bool,
+    /// The operations whose request or response reaches this type through non-cycle fields,
+    /// sorted (directly used first, then by path, requests before responses).
+    pub used_by: Vec<OperationUse>,
+}
+
+/// How one operation uses a type (for the type's documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationUse {
+    /// The type is the request body or the response itself (in a `Vec` or `WithTask` at
+    /// most), rather than reached through the fields of other types.
+    pub direct: bool,
+    /// The operation's path (`get-vms`).
+    pub path: String,
+    /// In the request (else in the response).
+    pub request: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! The pipeline has one stage per module, each with one job:
 //! [`load`] (read documents) → [`merge`] (spec modules into one document) → [`fixups`]
 //! (upstream bugs, as data) → [`lower`] (validate; build the [`ir`]) → [`emit`] (IR to tokens)
-//! → [`format`] (tokens to source) → [`output`] (write all or nothing).
+//! → [`format`](mod@format) (tokens to source) → [`output`] (write all or nothing).
 
 pub mod canonical;
 pub mod emit;

@@ -387,6 +387,7 @@ impl<'a> Lowerer<'a> {
                 usage: Usage::default(),
                 modules: BTreeSet::new(),
                 always_on: false,
+                used_by: Vec::new(),
             },
         );
     }

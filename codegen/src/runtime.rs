@@ -38,6 +38,8 @@ pub enum RuntimeType {
     TaskState,
     TaskClient,
     WaitOptions,
+    /// Named by documentation links only.
+    WaitForTasks,
     Language,
     UnionJson,
     UnionShape,
@@ -78,9 +80,20 @@ impl RuntimeType {
             RuntimeType::TaskState => "TaskState",
             RuntimeType::TaskClient => "TaskClient",
             RuntimeType::WaitOptions => "WaitOptions",
+            RuntimeType::WaitForTasks => "WaitForTasks",
             RuntimeType::Language => "Language",
             RuntimeType::UnionJson => "union::UnionJson",
             RuntimeType::UnionShape => "union::Shape",
+        }
+    }
+
+    /// The path an intra-doc link takes (`cloudtower_runtime::Client`), with `member`
+    /// (`paginate`) appended when given.
+    pub fn doc_link(self, member: Option<&str>) -> String {
+        let path = format!("{RUNTIME_CRATE}::{}", self.path_in_crate());
+        match member {
+            Some(member) => format!("{path}::{member}"),
+            None => path,
         }
     }
 
@@ -91,9 +104,14 @@ impl RuntimeType {
     }
 }
 
-/// Where the generated types live in the crate that includes them: `crate::models`.
+/// Where the generated types live in the crate that includes them.
+pub const MODELS_PATH: &str = "crate::models";
+
+/// [`MODELS_PATH`] as tokens.
 pub fn models_path() -> TokenStream {
-    quote!(crate::models)
+    MODELS_PATH
+        .parse()
+        .expect("the models path is a valid Rust path")
 }
 
 /// The path of the `login` operation, whose body implements `LoginRequest`.

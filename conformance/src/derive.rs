@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 
 use crate::spec::{ref_name, Spec};
 
-/// What [`derive`] changed, for the report.
+/// What [`derive`](fn@derive) changed, for the report.
 #[derive(Debug, Default)]
 pub struct Changes {
     /// Links cut inside mutually recursive schema cycles.

@@ -2,7 +2,11 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/Alert`
+/// Spec: `#/components/schemas/Alert`.
+///
+/// Used by:
+/// - the response of [`Client::get_alerts`](crate::models::Client::get_alerts) (`get-alerts`)
+/// - the response of [`Client::resolve_alert`](crate::models::Client::resolve_alert) (`resolve-alert`)
 #[cfg(feature = "alert")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Alert {
@@ -161,7 +165,10 @@ impl ::cloudtower_runtime::codec::Encode for Alert {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/AlertConnection`
+/// Spec: `#/components/schemas/AlertConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_alerts_connection`](crate::models::Client::get_alerts_connection) (`get-alerts-connection`)
 #[cfg(feature = "alert")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertConnection {
@@ -198,7 +205,10 @@ impl ::cloudtower_runtime::codec::Encode for AlertConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetAlertsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetAlertsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_alerts_connection`](crate::models::Client::get_alerts_connection) (`get-alerts-connection`)
 #[cfg(feature = "alert")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetAlertsConnectionRequestBody {
@@ -248,7 +258,10 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateAlert`
+/// Spec: `#/components/schemas/NestedAggregateAlert`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_alerts_connection`](crate::models::Client::get_alerts_connection) (`get-alerts-connection`)
 #[cfg(feature = "alert")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateAlert {
@@ -285,7 +298,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateAlert {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ResolveAlertParams`
+/// Spec: `#/components/schemas/ResolveAlertParams`.
+///
+/// Used by:
+/// - the request of [`Client::resolve_alert`](crate::models::Client::resolve_alert) (`resolve-alert`)
 #[cfg(feature = "alert")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResolveAlertParams {
@@ -322,8 +338,18 @@ impl ::cloudtower_runtime::codec::Encode for ResolveAlertParams {
         e.end_object();
     }
 }
+/// The operations of the [`alert`](crate::models::alert) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-alerts` (operation `GetAlerts`).
+    /// `POST /v2/api/get-alerts` (operation `GetAlerts`, spec module [`alert`](crate::models::alert)).
+    ///
+    /// - Request: [`GetAlertsRequestBody`](crate::models::GetAlertsRequestBody)
+    /// - Response: `Vec` of [`Alert`](crate::models::Alert)
+    /// - Feature: `alert`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Alert`](crate::models::Alert), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-alerts-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Alert`](crate::models::Alert) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert")]
@@ -340,7 +366,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-alerts-connection` (operation `GetAlertsConnection`).
+    /// `POST /v2/api/get-alerts-connection` (operation `GetAlertsConnection`, spec module [`alert`](crate::models::alert)).
+    ///
+    /// - Request: [`GetAlertsConnectionRequestBody`](crate::models::GetAlertsConnectionRequestBody)
+    /// - Response: [`AlertConnection`](crate::models::AlertConnection)
+    /// - Feature: `alert`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert")]
@@ -361,7 +391,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/resolve-alert` (operation `ResolveAlert`).
+    /// `POST /v2/api/resolve-alert` (operation `ResolveAlert`, spec module [`alert`](crate::models::alert)).
+    ///
+    /// - Request: [`ResolveAlertParams`](crate::models::ResolveAlertParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Alert`](crate::models::Alert)
+    /// - Feature: `alert`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert")]

@@ -2,7 +2,13 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/AlertNotifier`
+/// Spec: `#/components/schemas/AlertNotifier`.
+///
+/// Used by:
+/// - the response of [`Client::create_alert_notifier`](crate::models::Client::create_alert_notifier) (`create-alert-notifier`)
+/// - the response of [`Client::get_alert_notifiers`](crate::models::Client::get_alert_notifiers) (`get-alert-notifiers`)
+/// - the response of [`Client::update_alert_notifier`](crate::models::Client::update_alert_notifier) (`update-alert-notifier`)
+/// - the response of [`Client::update_many_alert_notifiers`](crate::models::Client::update_many_alert_notifiers) (`update-many-alert-notifiers`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertNotifier {
@@ -99,7 +105,10 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifier {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/AlertNotifierConnection`
+/// Spec: `#/components/schemas/AlertNotifierConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_alert_notifiers_connection`](crate::models::Client::get_alert_notifiers_connection) (`get-alert-notifiers-connection`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertNotifierConnection {
@@ -136,7 +145,10 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/AlertNotifierCreationParams`
+/// Spec: `#/components/schemas/AlertNotifierCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_alert_notifier`](crate::models::Client::create_alert_notifier) (`create-alert-notifier`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertNotifierCreationParams {
@@ -230,7 +242,10 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/AlertNotifierCreationParams/properties/notice_severities/items`
+/// Spec: `#/components/schemas/AlertNotifierCreationParams/properties/notice_severities/items`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_alert_notifier`](crate::models::Client::create_alert_notifier) (`create-alert-notifier`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AlertNotifierCreationParamsNoticeSeveritiesItem {
@@ -296,7 +311,10 @@ for AlertNotifierCreationParamsNoticeSeveritiesItem {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/AlertNotifierManyUpdationParams`
+/// Spec: `#/components/schemas/AlertNotifierManyUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_many_alert_notifiers`](crate::models::Client::update_many_alert_notifiers) (`update-many-alert-notifiers`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertNotifierManyUpdationParams {
@@ -360,7 +378,10 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierManyUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/AlertNotifierManyUpdationParams/properties/notice_severities/items`
+/// Spec: `#/components/schemas/AlertNotifierManyUpdationParams/properties/notice_severities/items`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_many_alert_notifiers`](crate::models::Client::update_many_alert_notifiers) (`update-many-alert-notifiers`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
@@ -426,7 +447,11 @@ for AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/AlertNotifierOrderByInput`
+/// Spec: `#/components/schemas/AlertNotifierOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_alert_notifiers`](crate::models::Client::get_alert_notifiers) (`get-alert-notifiers`)
+/// - inside the request of [`Client::get_alert_notifiers_connection`](crate::models::Client::get_alert_notifiers_connection) (`get-alert-notifiers-connection`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AlertNotifierOrderByInput {
@@ -579,7 +604,10 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/AlertNotifierUpdationParams`
+/// Spec: `#/components/schemas/AlertNotifierUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_alert_notifier`](crate::models::Client::update_alert_notifier) (`update-alert-notifier`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertNotifierUpdationParams {
@@ -639,7 +667,10 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/AlertNotifierUpdationParams/properties/notice_severities/items`
+/// Spec: `#/components/schemas/AlertNotifierUpdationParams/properties/notice_severities/items`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_alert_notifier`](crate::models::Client::update_alert_notifier) (`update-alert-notifier`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AlertNotifierUpdationParamsNoticeSeveritiesItem {
@@ -705,7 +736,13 @@ for AlertNotifierUpdationParamsNoticeSeveritiesItem {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/AlertNotifierWhereInput`
+/// Spec: `#/components/schemas/AlertNotifierWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_alert_notifier`](crate::models::Client::delete_alert_notifier) (`delete-alert-notifier`)
+/// - inside the request of [`Client::get_alert_notifiers`](crate::models::Client::get_alert_notifiers) (`get-alert-notifiers`)
+/// - inside the request of [`Client::get_alert_notifiers_connection`](crate::models::Client::get_alert_notifiers_connection) (`get-alert-notifiers-connection`)
+/// - inside the request of [`Client::update_many_alert_notifiers`](crate::models::Client::update_many_alert_notifiers) (`update-many-alert-notifiers`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertNotifierWhereInput {
@@ -1232,7 +1269,10 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeleteAlertNotifier`
+/// Spec: `#/components/schemas/DeleteAlertNotifier`.
+///
+/// Used by:
+/// - the response of [`Client::delete_alert_notifier`](crate::models::Client::delete_alert_notifier) (`delete-alert-notifier`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteAlertNotifier {
@@ -1269,7 +1309,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteAlertNotifier {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeleteAlertNotifierParams`
+/// Spec: `#/components/schemas/DeleteAlertNotifierParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_alert_notifier`](crate::models::Client::delete_alert_notifier) (`delete-alert-notifier`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteAlertNotifierParams {
@@ -1306,7 +1349,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteAlertNotifierParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetAlertNotifiersConnectionRequestBody`
+/// Spec: `#/components/schemas/GetAlertNotifiersConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_alert_notifiers_connection`](crate::models::Client::get_alert_notifiers_connection) (`get-alert-notifiers-connection`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetAlertNotifiersConnectionRequestBody {
@@ -1358,7 +1404,10 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertNotifiersConnectionRequestB
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetAlertNotifiersRequestBody`
+/// Spec: `#/components/schemas/GetAlertNotifiersRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_alert_notifiers`](crate::models::Client::get_alert_notifiers) (`get-alert-notifiers`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetAlertNotifiersRequestBody {
@@ -1410,7 +1459,10 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertNotifiersRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateAlertNotifier`
+/// Spec: `#/components/schemas/NestedAggregateAlertNotifier`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_alert_notifiers_connection`](crate::models::Client::get_alert_notifiers_connection) (`get-alert-notifiers-connection`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateAlertNotifier {
@@ -1447,7 +1499,13 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateAlertNotifier {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedSmtpServer`
+/// Spec: `#/components/schemas/NestedSmtpServer`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_alert_notifier`](crate::models::Client::create_alert_notifier) (`create-alert-notifier`)
+/// - inside the response of [`Client::get_alert_notifiers`](crate::models::Client::get_alert_notifiers) (`get-alert-notifiers`)
+/// - inside the response of [`Client::update_alert_notifier`](crate::models::Client::update_alert_notifier) (`update-alert-notifier`)
+/// - inside the response of [`Client::update_many_alert_notifiers`](crate::models::Client::update_many_alert_notifiers) (`update-many-alert-notifiers`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedSmtpServer {
@@ -1490,7 +1548,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedSmtpServer {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NotifierLanguageCode`
+/// Spec: `#/components/schemas/NotifierLanguageCode`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_alert_notifier`](crate::models::Client::create_alert_notifier) (`create-alert-notifier`)
+/// - inside the response of [`Client::create_alert_notifier`](crate::models::Client::create_alert_notifier) (`create-alert-notifier`)
+/// - inside the request of [`Client::delete_alert_notifier`](crate::models::Client::delete_alert_notifier) (`delete-alert-notifier`)
+/// - inside the request of [`Client::get_alert_notifiers`](crate::models::Client::get_alert_notifiers) (`get-alert-notifiers`)
+/// - inside the response of [`Client::get_alert_notifiers`](crate::models::Client::get_alert_notifiers) (`get-alert-notifiers`)
+/// - inside the request of [`Client::get_alert_notifiers_connection`](crate::models::Client::get_alert_notifiers_connection) (`get-alert-notifiers-connection`)
+/// - inside the request of [`Client::update_alert_notifier`](crate::models::Client::update_alert_notifier) (`update-alert-notifier`)
+/// - inside the response of [`Client::update_alert_notifier`](crate::models::Client::update_alert_notifier) (`update-alert-notifier`)
+/// - … and 2 more, inside requests or responses
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NotifierLanguageCode {
@@ -1549,7 +1618,17 @@ impl ::cloudtower_runtime::codec::Encode for NotifierLanguageCode {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/NotifierSecurityMode`
+/// Spec: `#/components/schemas/NotifierSecurityMode`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_alert_notifier`](crate::models::Client::create_alert_notifier) (`create-alert-notifier`)
+/// - inside the request of [`Client::delete_alert_notifier`](crate::models::Client::delete_alert_notifier) (`delete-alert-notifier`)
+/// - inside the request of [`Client::get_alert_notifiers`](crate::models::Client::get_alert_notifiers) (`get-alert-notifiers`)
+/// - inside the response of [`Client::get_alert_notifiers`](crate::models::Client::get_alert_notifiers) (`get-alert-notifiers`)
+/// - inside the request of [`Client::get_alert_notifiers_connection`](crate::models::Client::get_alert_notifiers_connection) (`get-alert-notifiers-connection`)
+/// - inside the response of [`Client::update_alert_notifier`](crate::models::Client::update_alert_notifier) (`update-alert-notifier`)
+/// - inside the request of [`Client::update_many_alert_notifiers`](crate::models::Client::update_many_alert_notifiers) (`update-many-alert-notifiers`)
+/// - inside the response of [`Client::update_many_alert_notifiers`](crate::models::Client::update_many_alert_notifiers) (`update-many-alert-notifiers`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NotifierSecurityMode {
@@ -1612,8 +1691,15 @@ impl ::cloudtower_runtime::codec::Encode for NotifierSecurityMode {
         e.string(self.as_str());
     }
 }
+/// The operations of the [`alert_notifier`](crate::models::alert_notifier) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-alert-notifier` (operation `CreateAlertNotifier`).
+    /// `POST /v2/api/create-alert-notifier` (operation `CreateAlertNotifier`, spec module [`alert_notifier`](crate::models::alert_notifier)).
+    ///
+    /// - Request: `Vec` of [`AlertNotifierCreationParams`](crate::models::AlertNotifierCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`AlertNotifier`](crate::models::AlertNotifier)
+    /// - Feature: `alert-notifier`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert-notifier")]
@@ -1635,7 +1721,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-alert-notifier` (operation `DeleteAlertNotifier`).
+    /// `POST /v2/api/delete-alert-notifier` (operation `DeleteAlertNotifier`, spec module [`alert_notifier`](crate::models::alert_notifier)).
+    ///
+    /// - Request: [`DeleteAlertNotifierParams`](crate::models::DeleteAlertNotifierParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteAlertNotifier`](crate::models::DeleteAlertNotifier)
+    /// - Feature: `alert-notifier`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert-notifier")]
@@ -1657,7 +1749,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-alert-notifiers` (operation `GetAlertNotifiers`).
+    /// `POST /v2/api/get-alert-notifiers` (operation `GetAlertNotifiers`, spec module [`alert_notifier`](crate::models::alert_notifier)).
+    ///
+    /// - Request: [`GetAlertNotifiersRequestBody`](crate::models::GetAlertNotifiersRequestBody)
+    /// - Response: `Vec` of [`AlertNotifier`](crate::models::AlertNotifier)
+    /// - Feature: `alert-notifier`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`AlertNotifier`](crate::models::AlertNotifier), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-alert-notifiers-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`AlertNotifier`](crate::models::AlertNotifier) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert-notifier")]
@@ -1675,7 +1776,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-alert-notifiers-connection` (operation `GetAlertNotifiersConnection`).
+    /// `POST /v2/api/get-alert-notifiers-connection` (operation `GetAlertNotifiersConnection`, spec module [`alert_notifier`](crate::models::alert_notifier)).
+    ///
+    /// - Request: [`GetAlertNotifiersConnectionRequestBody`](crate::models::GetAlertNotifiersConnectionRequestBody)
+    /// - Response: [`AlertNotifierConnection`](crate::models::AlertNotifierConnection)
+    /// - Feature: `alert-notifier`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert-notifier")]
@@ -1696,7 +1801,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-alert-notifier` (operation `UpdateAlertNotifier`).
+    /// `POST /v2/api/update-alert-notifier` (operation `UpdateAlertNotifier`, spec module [`alert_notifier`](crate::models::alert_notifier)).
+    ///
+    /// - Request: [`AlertNotifierUpdationParams`](crate::models::AlertNotifierUpdationParams)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`AlertNotifier`](crate::models::AlertNotifier)
+    /// - Feature: `alert-notifier`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert-notifier")]
@@ -1716,7 +1827,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-many-alert-notifiers` (operation `UpdateManyAlertNotifiers`).
+    /// `POST /v2/api/update-many-alert-notifiers` (operation `UpdateManyAlertNotifiers`, spec module [`alert_notifier`](crate::models::alert_notifier)).
+    ///
+    /// - Request: [`AlertNotifierManyUpdationParams`](crate::models::AlertNotifierManyUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`AlertNotifier`](crate::models::AlertNotifier)
+    /// - Feature: `alert-notifier`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert-notifier")]

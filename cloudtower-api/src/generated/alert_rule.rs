@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/AlertRule`
+/// Spec: `#/components/schemas/AlertRule`.
+///
+/// Used by:
+/// - the response of [`Client::get_alert_rules`](crate::models::Client::get_alert_rules) (`get-alert-rules`)
 #[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertRule {
@@ -83,7 +86,10 @@ impl ::cloudtower_runtime::codec::Encode for AlertRule {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/AlertRuleConnection`
+/// Spec: `#/components/schemas/AlertRuleConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_alert_rules_connection`](crate::models::Client::get_alert_rules_connection) (`get-alert-rules-connection`)
 #[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertRuleConnection {
@@ -120,7 +126,11 @@ impl ::cloudtower_runtime::codec::Encode for AlertRuleConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/AlertRuleOrderByInput`
+/// Spec: `#/components/schemas/AlertRuleOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_alert_rules`](crate::models::Client::get_alert_rules) (`get-alert-rules`)
+/// - inside the request of [`Client::get_alert_rules_connection`](crate::models::Client::get_alert_rules_connection) (`get-alert-rules-connection`)
 #[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AlertRuleOrderByInput {
@@ -223,7 +233,10 @@ impl ::cloudtower_runtime::codec::Encode for AlertRuleOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/GetAlertRulesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetAlertRulesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_alert_rules_connection`](crate::models::Client::get_alert_rules_connection) (`get-alert-rules-connection`)
 #[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetAlertRulesConnectionRequestBody {
@@ -273,7 +286,10 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertRulesConnectionRequestBody 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetAlertRulesRequestBody`
+/// Spec: `#/components/schemas/GetAlertRulesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_alert_rules`](crate::models::Client::get_alert_rules) (`get-alert-rules`)
 #[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetAlertRulesRequestBody {
@@ -323,7 +339,10 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertRulesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateAlertRule`
+/// Spec: `#/components/schemas/NestedAggregateAlertRule`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_alert_rules_connection`](crate::models::Client::get_alert_rules_connection) (`get-alert-rules-connection`)
 #[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateAlertRule {
@@ -360,7 +379,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateAlertRule {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedGlobalAlertRule`
+/// Spec: `#/components/schemas/NestedGlobalAlertRule`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_alert_rules`](crate::models::Client::get_alert_rules) (`get-alert-rules`)
 #[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedGlobalAlertRule {
@@ -403,8 +425,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedGlobalAlertRule {
         e.end_object();
     }
 }
+/// The operations of the [`alert_rule`](crate::models::alert_rule) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-alert-rules` (operation `GetAlertRules`).
+    /// `POST /v2/api/get-alert-rules` (operation `GetAlertRules`, spec module [`alert_rule`](crate::models::alert_rule)).
+    ///
+    /// - Request: [`GetAlertRulesRequestBody`](crate::models::GetAlertRulesRequestBody)
+    /// - Response: `Vec` of [`AlertRule`](crate::models::AlertRule)
+    /// - Feature: `alert-rule`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`AlertRule`](crate::models::AlertRule), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-alert-rules-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`AlertRule`](crate::models::AlertRule) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert-rule")]
@@ -422,7 +454,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-alert-rules-connection` (operation `GetAlertRulesConnection`).
+    /// `POST /v2/api/get-alert-rules-connection` (operation `GetAlertRulesConnection`, spec module [`alert_rule`](crate::models::alert_rule)).
+    ///
+    /// - Request: [`GetAlertRulesConnectionRequestBody`](crate::models::GetAlertRulesConnectionRequestBody)
+    /// - Response: [`AlertRuleConnection`](crate::models::AlertRuleConnection)
+    /// - Feature: `alert-rule`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "alert-rule")]

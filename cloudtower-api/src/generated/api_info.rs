@@ -2,8 +2,13 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
+/// The operations of the [`api_info`](crate::models::api_info) spec module.
 impl crate::models::Client {
-    /// `GET /v2/api/get-version` (operation `GetApiVersion`).
+    /// `GET /v2/api/get-version` (operation `GetApiVersion`, spec module [`api_info`](crate::models::api_info)).
+    ///
+    /// - Request: none
+    /// - Response: `String`
+    /// - Feature: `api-info`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "api-info")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/Application`
+/// Spec: `#/components/schemas/Application`.
+///
+/// Used by:
+/// - the response of [`Client::get_applications`](crate::models::Client::get_applications) (`get-applications`)
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Application {
@@ -120,7 +123,10 @@ impl ::cloudtower_runtime::codec::Encode for Application {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ApplicationConnection`
+/// Spec: `#/components/schemas/ApplicationConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_applications_connection`](crate::models::Client::get_applications_connection) (`get-applications-connection`)
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationConnection {
@@ -157,7 +163,11 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ApplicationOrderByInput`
+/// Spec: `#/components/schemas/ApplicationOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_applications`](crate::models::Client::get_applications) (`get-applications`)
+/// - inside the request of [`Client::get_applications_connection`](crate::models::Client::get_applications_connection) (`get-applications-connection`)
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ApplicationOrderByInput {
@@ -330,7 +340,12 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ApplicationState`
+/// Spec: `#/components/schemas/ApplicationState`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_applications`](crate::models::Client::get_applications) (`get-applications`)
+/// - inside the response of [`Client::get_applications`](crate::models::Client::get_applications) (`get-applications`)
+/// - inside the request of [`Client::get_applications_connection`](crate::models::Client::get_applications_connection) (`get-applications-connection`)
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ApplicationState {
@@ -427,7 +442,12 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationState {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ApplicationType`
+/// Spec: `#/components/schemas/ApplicationType`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_applications`](crate::models::Client::get_applications) (`get-applications`)
+/// - inside the response of [`Client::get_applications`](crate::models::Client::get_applications) (`get-applications`)
+/// - inside the request of [`Client::get_applications_connection`](crate::models::Client::get_applications_connection) (`get-applications-connection`)
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ApplicationType {
@@ -482,7 +502,11 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationType {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ApplicationWhereInput`
+/// Spec: `#/components/schemas/ApplicationWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_applications`](crate::models::Client::get_applications) (`get-applications`)
+/// - inside the request of [`Client::get_applications_connection`](crate::models::Client::get_applications_connection) (`get-applications-connection`)
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationWhereInput {
@@ -1140,7 +1164,10 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetApplicationsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetApplicationsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_applications_connection`](crate::models::Client::get_applications_connection) (`get-applications-connection`)
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetApplicationsConnectionRequestBody {
@@ -1190,7 +1217,10 @@ impl ::cloudtower_runtime::codec::Encode for GetApplicationsConnectionRequestBod
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetApplicationsRequestBody`
+/// Spec: `#/components/schemas/GetApplicationsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_applications`](crate::models::Client::get_applications) (`get-applications`)
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetApplicationsRequestBody {
@@ -1240,7 +1270,10 @@ impl ::cloudtower_runtime::codec::Encode for GetApplicationsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateApplication`
+/// Spec: `#/components/schemas/NestedAggregateApplication`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_applications_connection`](crate::models::Client::get_applications_connection) (`get-applications-connection`)
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateApplication {
@@ -1277,8 +1310,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateApplication {
         e.end_object();
     }
 }
+/// The operations of the [`application`](crate::models::application) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-applications` (operation `GetApplications`).
+    /// `POST /v2/api/get-applications` (operation `GetApplications`, spec module [`application`](crate::models::application)).
+    ///
+    /// - Request: [`GetApplicationsRequestBody`](crate::models::GetApplicationsRequestBody)
+    /// - Response: `Vec` of [`Application`](crate::models::Application)
+    /// - Feature: `application`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Application`](crate::models::Application), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-applications-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Application`](crate::models::Application) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "application")]
@@ -1296,7 +1339,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-applications-connection` (operation `GetApplicationsConnection`).
+    /// `POST /v2/api/get-applications-connection` (operation `GetApplicationsConnection`, spec module [`application`](crate::models::application)).
+    ///
+    /// - Request: [`GetApplicationsConnectionRequestBody`](crate::models::GetApplicationsConnectionRequestBody)
+    /// - Response: [`ApplicationConnection`](crate::models::ApplicationConnection)
+    /// - Feature: `application`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "application")]

@@ -2,7 +2,14 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/BackupPlan`
+/// Spec: `#/components/schemas/BackupPlan`.
+///
+/// Used by:
+/// - the response of [`Client::create_backup_plan`](crate::models::Client::create_backup_plan) (`create-backup-plan`)
+/// - the response of [`Client::get_backup_plans`](crate::models::Client::get_backup_plans) (`get-backup-plans`)
+/// - the response of [`Client::resume_backup_plan`](crate::models::Client::resume_backup_plan) (`resume-backup-plan`)
+/// - the response of [`Client::suspend_backup_plan`](crate::models::Client::suspend_backup_plan) (`suspend-backup-plan`)
+/// - the response of [`Client::update_backup_plan`](crate::models::Client::update_backup_plan) (`update-backup-plan`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlan {
@@ -334,7 +341,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlan {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupPlanConnection`
+/// Spec: `#/components/schemas/BackupPlanConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_backup_plans_connection`](crate::models::Client::get_backup_plans_connection) (`get-backup-plans-connection`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanConnection {
@@ -371,7 +381,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupPlanCreationParams`
+/// Spec: `#/components/schemas/BackupPlanCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_backup_plan`](crate::models::Client::create_backup_plan) (`create-backup-plan`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanCreationParams {
@@ -539,7 +552,18 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupPlanDelayOption`
+/// Spec: `#/components/schemas/BackupPlanDelayOption`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_backup_plan`](crate::models::Client::create_backup_plan) (`create-backup-plan`)
+/// - inside the response of [`Client::create_backup_plan`](crate::models::Client::create_backup_plan) (`create-backup-plan`)
+/// - inside the request of [`Client::delete_backup_plan`](crate::models::Client::delete_backup_plan) (`delete-backup-plan`)
+/// - inside the request of [`Client::execute_backup_plan`](crate::models::Client::execute_backup_plan) (`execute-backup-plan`)
+/// - inside the request of [`Client::get_backup_plans`](crate::models::Client::get_backup_plans) (`get-backup-plans`)
+/// - inside the response of [`Client::get_backup_plans`](crate::models::Client::get_backup_plans) (`get-backup-plans`)
+/// - inside the request of [`Client::get_backup_plans_connection`](crate::models::Client::get_backup_plans_connection) (`get-backup-plans-connection`)
+/// - inside the request of [`Client::resume_backup_plan`](crate::models::Client::resume_backup_plan) (`resume-backup-plan`)
+/// - … and 5 more, inside requests or responses
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupPlanDelayOption {
@@ -598,7 +622,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanDelayOption {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/BackupPlanDeletionParams`
+/// Spec: `#/components/schemas/BackupPlanDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_backup_plan`](crate::models::Client::delete_backup_plan) (`delete-backup-plan`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanDeletionParams {
@@ -641,7 +668,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupPlanDeletionParams/properties/data`
+/// Spec: `#/components/schemas/BackupPlanDeletionParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_backup_plan`](crate::models::Client::delete_backup_plan) (`delete-backup-plan`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanDeletionParamsData {
@@ -678,7 +708,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanDeletionParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupPlanExecuteParams`
+/// Spec: `#/components/schemas/BackupPlanExecuteParams`.
+///
+/// Used by:
+/// - the request of [`Client::execute_backup_plan`](crate::models::Client::execute_backup_plan) (`execute-backup-plan`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanExecuteParams {
@@ -721,7 +754,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecuteParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupPlanExecuteParams/properties/data`
+/// Spec: `#/components/schemas/BackupPlanExecuteParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::execute_backup_plan`](crate::models::Client::execute_backup_plan) (`execute-backup-plan`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanExecuteParamsData {
@@ -758,7 +794,11 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecuteParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupPlanOrderByInput`
+/// Spec: `#/components/schemas/BackupPlanOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_backup_plans`](crate::models::Client::get_backup_plans) (`get-backup-plans`)
+/// - inside the request of [`Client::get_backup_plans_connection`](crate::models::Client::get_backup_plans_connection) (`get-backup-plans-connection`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupPlanOrderByInput {
@@ -1235,7 +1275,18 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/BackupPlanPeriod`
+/// Spec: `#/components/schemas/BackupPlanPeriod`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_backup_plan`](crate::models::Client::create_backup_plan) (`create-backup-plan`)
+/// - inside the response of [`Client::create_backup_plan`](crate::models::Client::create_backup_plan) (`create-backup-plan`)
+/// - inside the request of [`Client::delete_backup_plan`](crate::models::Client::delete_backup_plan) (`delete-backup-plan`)
+/// - inside the request of [`Client::execute_backup_plan`](crate::models::Client::execute_backup_plan) (`execute-backup-plan`)
+/// - inside the request of [`Client::get_backup_plans`](crate::models::Client::get_backup_plans) (`get-backup-plans`)
+/// - inside the response of [`Client::get_backup_plans`](crate::models::Client::get_backup_plans) (`get-backup-plans`)
+/// - inside the request of [`Client::get_backup_plans_connection`](crate::models::Client::get_backup_plans_connection) (`get-backup-plans-connection`)
+/// - inside the request of [`Client::resume_backup_plan`](crate::models::Client::resume_backup_plan) (`resume-backup-plan`)
+/// - … and 5 more, inside requests or responses
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupPlanPeriod {
@@ -1317,7 +1368,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanPeriod {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/BackupPlanResumeParams`
+/// Spec: `#/components/schemas/BackupPlanResumeParams`.
+///
+/// Used by:
+/// - the request of [`Client::resume_backup_plan`](crate::models::Client::resume_backup_plan) (`resume-backup-plan`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanResumeParams {
@@ -1354,7 +1408,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanResumeParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupPlanSuspendParams`
+/// Spec: `#/components/schemas/BackupPlanSuspendParams`.
+///
+/// Used by:
+/// - the request of [`Client::suspend_backup_plan`](crate::models::Client::suspend_backup_plan) (`suspend-backup-plan`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanSuspendParams {
@@ -1391,7 +1448,11 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanSuspendParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupPlanTimePoint`
+/// Spec: `#/components/schemas/BackupPlanTimePoint`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_backup_plan`](crate::models::Client::create_backup_plan) (`create-backup-plan`)
+/// - inside the request of [`Client::update_backup_plan`](crate::models::Client::update_backup_plan) (`update-backup-plan`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanTimePoint {
@@ -1443,7 +1504,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanTimePoint {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupPlanUpdationParams`
+/// Spec: `#/components/schemas/BackupPlanUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_backup_plan`](crate::models::Client::update_backup_plan) (`update-backup-plan`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanUpdationParams {
@@ -1486,7 +1550,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupPlanUpdationParams/properties/data`
+/// Spec: `#/components/schemas/BackupPlanUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_backup_plan`](crate::models::Client::update_backup_plan) (`update-backup-plan`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanUpdationParamsData {
@@ -1599,7 +1666,16 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupPlanWhereInput`
+/// Spec: `#/components/schemas/BackupPlanWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_backup_plan`](crate::models::Client::delete_backup_plan) (`delete-backup-plan`)
+/// - inside the request of [`Client::execute_backup_plan`](crate::models::Client::execute_backup_plan) (`execute-backup-plan`)
+/// - inside the request of [`Client::get_backup_plans`](crate::models::Client::get_backup_plans) (`get-backup-plans`)
+/// - inside the request of [`Client::get_backup_plans_connection`](crate::models::Client::get_backup_plans_connection) (`get-backup-plans-connection`)
+/// - inside the request of [`Client::resume_backup_plan`](crate::models::Client::resume_backup_plan) (`resume-backup-plan`)
+/// - inside the request of [`Client::suspend_backup_plan`](crate::models::Client::suspend_backup_plan) (`suspend-backup-plan`)
+/// - inside the request of [`Client::update_backup_plan`](crate::models::Client::update_backup_plan) (`update-backup-plan`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanWhereInput {
@@ -4032,7 +4108,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupRestoreExecutionNetworkInformation`
+/// Spec: `#/components/schemas/BackupRestoreExecutionNetworkInformation`.
+///
+/// Used by:
+/// - inside the request of [`Client::backup_rebuild_vm`](crate::models::Client::backup_rebuild_vm) (`backup-rebuild-vm`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestoreExecutionNetworkInformation {
@@ -4080,7 +4159,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionNetworkInform
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupRestoreExecutionNetworkInformation/properties/__typename`
+/// Spec: `#/components/schemas/BackupRestoreExecutionNetworkInformation/properties/__typename`.
+///
+/// Used by:
+/// - inside the request of [`Client::backup_rebuild_vm`](crate::models::Client::backup_rebuild_vm) (`backup-rebuild-vm`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupRestoreExecutionNetworkInformationTypename {
@@ -4142,7 +4224,10 @@ for BackupRestoreExecutionNetworkInformationTypename {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/BackupRestoreExecutionNetworkMapping`
+/// Spec: `#/components/schemas/BackupRestoreExecutionNetworkMapping`.
+///
+/// Used by:
+/// - inside the request of [`Client::backup_rebuild_vm`](crate::models::Client::backup_rebuild_vm) (`backup-rebuild-vm`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestoreExecutionNetworkMapping {
@@ -4204,7 +4289,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionNetworkMappin
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupRestoreExecutionNetworkMapping/properties/__typename`
+/// Spec: `#/components/schemas/BackupRestoreExecutionNetworkMapping/properties/__typename`.
+///
+/// Used by:
+/// - inside the request of [`Client::backup_rebuild_vm`](crate::models::Client::backup_rebuild_vm) (`backup-rebuild-vm`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupRestoreExecutionNetworkMappingTypename {
@@ -4266,7 +4354,10 @@ for BackupRestoreExecutionNetworkMappingTypename {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/BackupRestorePointDeletionParams`
+/// Spec: `#/components/schemas/BackupRestorePointDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_backup_restore_point`](crate::models::Client::delete_backup_restore_point) (`delete-backup-restore-point`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointDeletionParams {
@@ -4303,7 +4394,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupRestorePointRebuildParams`
+/// Spec: `#/components/schemas/BackupRestorePointRebuildParams`.
+///
+/// Used by:
+/// - the request of [`Client::backup_rebuild_vm`](crate::models::Client::backup_rebuild_vm) (`backup-rebuild-vm`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointRebuildParams {
@@ -4346,7 +4440,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointRebuildParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupRestorePointRebuildParams/properties/data`
+/// Spec: `#/components/schemas/BackupRestorePointRebuildParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::backup_rebuild_vm`](crate::models::Client::backup_rebuild_vm) (`backup-rebuild-vm`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointRebuildParamsData {
@@ -4425,7 +4522,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointRebuildParamsData
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupRestorePointRestoreInPlaceParams`
+/// Spec: `#/components/schemas/BackupRestorePointRestoreInPlaceParams`.
+///
+/// Used by:
+/// - the request of [`Client::backup_restore_vm_in_place`](crate::models::Client::backup_restore_vm_in_place) (`backup-restore-vm-in-place`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointRestoreInPlaceParams {
@@ -4472,7 +4572,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointRestoreInPlacePar
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupRestorePointRestoreInPlaceParams/properties/data`
+/// Spec: `#/components/schemas/BackupRestorePointRestoreInPlaceParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::backup_restore_vm_in_place`](crate::models::Client::backup_restore_vm_in_place) (`backup-restore-vm-in-place`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointRestoreInPlaceParamsData {
@@ -4513,7 +4616,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointRestoreInPlacePar
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupRestorePointWhereUniqueInput`
+/// Spec: `#/components/schemas/BackupRestorePointWhereUniqueInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_backup_restore_point_metadata`](crate::models::Client::get_backup_restore_point_metadata) (`get-backup-restore-point-metadata`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointWhereUniqueInput {
@@ -4548,7 +4654,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointWhereUniqueInput 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeleteBackupPlan`
+/// Spec: `#/components/schemas/DeleteBackupPlan`.
+///
+/// Used by:
+/// - the response of [`Client::delete_backup_plan`](crate::models::Client::delete_backup_plan) (`delete-backup-plan`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteBackupPlan {
@@ -4590,7 +4699,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteBackupPlan {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeleteBackupRestorePoint`
+/// Spec: `#/components/schemas/DeleteBackupRestorePoint`.
+///
+/// Used by:
+/// - the response of [`Client::delete_backup_restore_point`](crate::models::Client::delete_backup_restore_point) (`delete-backup-restore-point`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteBackupRestorePoint {
@@ -4632,7 +4744,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteBackupRestorePoint {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetBackupPlansConnectionRequestBody`
+/// Spec: `#/components/schemas/GetBackupPlansConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_backup_plans_connection`](crate::models::Client::get_backup_plans_connection) (`get-backup-plans-connection`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupPlansConnectionRequestBody {
@@ -4682,7 +4797,10 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupPlansConnectionRequestBody
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetBackupPlansRequestBody`
+/// Spec: `#/components/schemas/GetBackupPlansRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_backup_plans`](crate::models::Client::get_backup_plans) (`get-backup-plans`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupPlansRequestBody {
@@ -4732,7 +4850,10 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupPlansRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetBackupRestorePointMetadataRequestBody`
+/// Spec: `#/components/schemas/GetBackupRestorePointMetadataRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_backup_restore_point_metadata`](crate::models::Client::get_backup_restore_point_metadata) (`get-backup-restore-point-metadata`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestorePointMetadataRequestBody {
@@ -4769,7 +4890,10 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupRestorePointMetadataReques
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateBackupPlan`
+/// Spec: `#/components/schemas/NestedAggregateBackupPlan`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_backup_plans_connection`](crate::models::Client::get_backup_plans_connection) (`get-backup-plans-connection`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupPlan {
@@ -4806,7 +4930,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupPlan {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmDiskMetaData`
+/// Spec: `#/components/schemas/VmDiskMetaData`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_backup_restore_point_metadata`](crate::models::Client::get_backup_restore_point_metadata) (`get-backup-restore-point-metadata`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDiskMetaData {
@@ -4900,7 +5027,10 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskMetaData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmHaPriority`
+/// Spec: `#/components/schemas/VmHaPriority`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_backup_restore_point_metadata`](crate::models::Client::get_backup_restore_point_metadata) (`get-backup-restore-point-metadata`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmHaPriority {
@@ -4964,7 +5094,10 @@ impl ::cloudtower_runtime::codec::Encode for VmHaPriority {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VmMetaData`
+/// Spec: `#/components/schemas/VmMetaData`.
+///
+/// Used by:
+/// - the response of [`Client::get_backup_restore_point_metadata`](crate::models::Client::get_backup_restore_point_metadata) (`get-backup-restore-point-metadata`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmMetaData {
@@ -5121,7 +5254,10 @@ impl ::cloudtower_runtime::codec::Encode for VmMetaData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmNicMetaData`
+/// Spec: `#/components/schemas/VmNicMetaData`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_backup_restore_point_metadata`](crate::models::Client::get_backup_restore_point_metadata) (`get-backup-restore-point-metadata`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicMetaData {
@@ -5231,8 +5367,15 @@ impl ::cloudtower_runtime::codec::Encode for VmNicMetaData {
         e.end_object();
     }
 }
+/// The operations of the [`backup_plan`](crate::models::backup_plan) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/backup-rebuild-vm` (operation `BackupRebuildVm`).
+    /// `POST /v2/api/backup-rebuild-vm` (operation `BackupRebuildVm`, spec module [`backup_plan`](crate::models::backup_plan)).
+    ///
+    /// - Request: [`BackupRestorePointRebuildParams`](crate::models::BackupRestorePointRebuildParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BackupRestoreExecution`](crate::models::BackupRestoreExecution)
+    /// - Feature: `backup-plan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
@@ -5251,7 +5394,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/backup-restore-vm-in-place` (operation `BackupRestoreVmInPlace`).
+    /// `POST /v2/api/backup-restore-vm-in-place` (operation `BackupRestoreVmInPlace`, spec module [`backup_plan`](crate::models::backup_plan)).
+    ///
+    /// - Request: [`BackupRestorePointRestoreInPlaceParams`](crate::models::BackupRestorePointRestoreInPlaceParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BackupRestoreExecution`](crate::models::BackupRestoreExecution)
+    /// - Feature: `backup-plan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
@@ -5273,7 +5422,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/create-backup-plan` (operation `CreateBackupPlan`).
+    /// `POST /v2/api/create-backup-plan` (operation `CreateBackupPlan`, spec module [`backup_plan`](crate::models::backup_plan)).
+    ///
+    /// - Request: `Vec` of [`BackupPlanCreationParams`](crate::models::BackupPlanCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BackupPlan`](crate::models::BackupPlan)
+    /// - Feature: `backup-plan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
@@ -5290,7 +5445,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-backup-plan` (operation `DeleteBackupPlan`).
+    /// `POST /v2/api/delete-backup-plan` (operation `DeleteBackupPlan`, spec module [`backup_plan`](crate::models::backup_plan)).
+    ///
+    /// - Request: [`BackupPlanDeletionParams`](crate::models::BackupPlanDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteBackupPlan`](crate::models::DeleteBackupPlan)
+    /// - Feature: `backup-plan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
@@ -5309,7 +5470,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-backup-restore-point` (operation `DeleteBackupRestorePoint`).
+    /// `POST /v2/api/delete-backup-restore-point` (operation `DeleteBackupRestorePoint`, spec module [`backup_plan`](crate::models::backup_plan)).
+    ///
+    /// - Request: [`BackupRestorePointDeletionParams`](crate::models::BackupRestorePointDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of `Vec` of [`DeleteBackupRestorePoint`](crate::models::DeleteBackupRestorePoint)
+    /// - Feature: `backup-plan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
@@ -5333,7 +5500,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/execute-backup-plan` (operation `ExecuteBackupPlan`).
+    /// `POST /v2/api/execute-backup-plan` (operation `ExecuteBackupPlan`, spec module [`backup_plan`](crate::models::backup_plan)).
+    ///
+    /// - Request: [`BackupPlanExecuteParams`](crate::models::BackupPlanExecuteParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BackupPlanExecution`](crate::models::BackupPlanExecution)
+    /// - Feature: `backup-plan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
@@ -5355,7 +5528,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-backup-plans` (operation `GetBackupPlans`).
+    /// `POST /v2/api/get-backup-plans` (operation `GetBackupPlans`, spec module [`backup_plan`](crate::models::backup_plan)).
+    ///
+    /// - Request: [`GetBackupPlansRequestBody`](crate::models::GetBackupPlansRequestBody)
+    /// - Response: `Vec` of [`BackupPlan`](crate::models::BackupPlan)
+    /// - Feature: `backup-plan`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`BackupPlan`](crate::models::BackupPlan), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-backup-plans-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`BackupPlan`](crate::models::BackupPlan) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
@@ -5373,7 +5555,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-backup-plans-connection` (operation `GetBackupPlansConnection`).
+    /// `POST /v2/api/get-backup-plans-connection` (operation `GetBackupPlansConnection`, spec module [`backup_plan`](crate::models::backup_plan)).
+    ///
+    /// - Request: [`GetBackupPlansConnectionRequestBody`](crate::models::GetBackupPlansConnectionRequestBody)
+    /// - Response: [`BackupPlanConnection`](crate::models::BackupPlanConnection)
+    /// - Feature: `backup-plan`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
@@ -5394,7 +5580,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-backup-restore-point-metadata` (operation `GetBackupRestorePointMetadata`).
+    /// `POST /v2/api/get-backup-restore-point-metadata` (operation `GetBackupRestorePointMetadata`, spec module [`backup_plan`](crate::models::backup_plan)).
+    ///
+    /// - Request: [`GetBackupRestorePointMetadataRequestBody`](crate::models::GetBackupRestorePointMetadataRequestBody)
+    /// - Response: [`VmMetaData`](crate::models::VmMetaData)
+    /// - Feature: `backup-plan`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
@@ -5415,7 +5605,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/resume-backup-plan` (operation `ResumeBackupPlan`).
+    /// `POST /v2/api/resume-backup-plan` (operation `ResumeBackupPlan`, spec module [`backup_plan`](crate::models::backup_plan)).
+    ///
+    /// - Request: [`BackupPlanResumeParams`](crate::models::BackupPlanResumeParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BackupPlan`](crate::models::BackupPlan)
+    /// - Feature: `backup-plan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
@@ -5432,7 +5628,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/suspend-backup-plan` (operation `SuspendBackupPlan`).
+    /// `POST /v2/api/suspend-backup-plan` (operation `SuspendBackupPlan`, spec module [`backup_plan`](crate::models::backup_plan)).
+    ///
+    /// - Request: [`BackupPlanSuspendParams`](crate::models::BackupPlanSuspendParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BackupPlan`](crate::models::BackupPlan)
+    /// - Feature: `backup-plan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]
@@ -5452,7 +5654,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-backup-plan` (operation `UpdateBackupPlan`).
+    /// `POST /v2/api/update-backup-plan` (operation `UpdateBackupPlan`, spec module [`backup_plan`](crate::models::backup_plan)).
+    ///
+    /// - Request: [`BackupPlanUpdationParams`](crate::models::BackupPlanUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BackupPlan`](crate::models::BackupPlan)
+    /// - Feature: `backup-plan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/BackupPlanExecutionConnection`
+/// Spec: `#/components/schemas/BackupPlanExecutionConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_backup_plan_executions_connection`](crate::models::Client::get_backup_plan_executions_connection) (`get-backup-plan-executions-connection`)
 #[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanExecutionConnection {
@@ -39,7 +42,11 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecutionConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupPlanExecutionOrderByInput`
+/// Spec: `#/components/schemas/BackupPlanExecutionOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_backup_plan_executions`](crate::models::Client::get_backup_plan_executions) (`get-backup-plan-executions`)
+/// - inside the request of [`Client::get_backup_plan_executions_connection`](crate::models::Client::get_backup_plan_executions_connection) (`get-backup-plan-executions-connection`)
 #[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupPlanExecutionOrderByInput {
@@ -222,7 +229,11 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecutionOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/BackupPlanExecutionWhereInput`
+/// Spec: `#/components/schemas/BackupPlanExecutionWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_backup_plan_executions`](crate::models::Client::get_backup_plan_executions) (`get-backup-plan-executions`)
+/// - inside the request of [`Client::get_backup_plan_executions_connection`](crate::models::Client::get_backup_plan_executions_connection) (`get-backup-plan-executions-connection`)
 #[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupPlanExecutionWhereInput {
@@ -687,7 +698,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecutionWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetBackupPlanExecutionsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetBackupPlanExecutionsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_backup_plan_executions_connection`](crate::models::Client::get_backup_plan_executions_connection) (`get-backup-plan-executions-connection`)
 #[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupPlanExecutionsConnectionRequestBody {
@@ -743,7 +757,10 @@ for GetBackupPlanExecutionsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetBackupPlanExecutionsRequestBody`
+/// Spec: `#/components/schemas/GetBackupPlanExecutionsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_backup_plan_executions`](crate::models::Client::get_backup_plan_executions) (`get-backup-plan-executions`)
 #[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupPlanExecutionsRequestBody {
@@ -797,7 +814,10 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupPlanExecutionsRequestBody 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateBackupPlanExecution`
+/// Spec: `#/components/schemas/NestedAggregateBackupPlanExecution`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_backup_plan_executions_connection`](crate::models::Client::get_backup_plan_executions_connection) (`get-backup-plan-executions-connection`)
 #[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupPlanExecution {
@@ -834,8 +854,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupPlanExecution 
         e.end_object();
     }
 }
+/// The operations of the [`backup_plan_execution`](crate::models::backup_plan_execution) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-backup-plan-executions` (operation `GetBackupPlanExecutions`).
+    /// `POST /v2/api/get-backup-plan-executions` (operation `GetBackupPlanExecutions`, spec module [`backup_plan_execution`](crate::models::backup_plan_execution)).
+    ///
+    /// - Request: [`GetBackupPlanExecutionsRequestBody`](crate::models::GetBackupPlanExecutionsRequestBody)
+    /// - Response: `Vec` of [`BackupPlanExecution`](crate::models::BackupPlanExecution)
+    /// - Feature: `backup-plan-execution`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`BackupPlanExecution`](crate::models::BackupPlanExecution), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-backup-plan-executions-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`BackupPlanExecution`](crate::models::BackupPlanExecution) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan-execution")]
@@ -856,7 +886,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-backup-plan-executions-connection` (operation `GetBackupPlanExecutionsConnection`).
+    /// `POST /v2/api/get-backup-plan-executions-connection` (operation `GetBackupPlanExecutionsConnection`, spec module [`backup_plan_execution`](crate::models::backup_plan_execution)).
+    ///
+    /// - Request: [`GetBackupPlanExecutionsConnectionRequestBody`](crate::models::GetBackupPlanExecutionsConnectionRequestBody)
+    /// - Response: [`BackupPlanExecutionConnection`](crate::models::BackupPlanExecutionConnection)
+    /// - Feature: `backup-plan-execution`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-plan-execution")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/BackupRestoreExecutionConnection`
+/// Spec: `#/components/schemas/BackupRestoreExecutionConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_backup_restore_executions_connection`](crate::models::Client::get_backup_restore_executions_connection) (`get-backup-restore-executions-connection`)
 #[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestoreExecutionConnection {
@@ -39,7 +42,11 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupRestoreExecutionOrderByInput`
+/// Spec: `#/components/schemas/BackupRestoreExecutionOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_backup_restore_executions`](crate::models::Client::get_backup_restore_executions) (`get-backup-restore-executions`)
+/// - inside the request of [`Client::get_backup_restore_executions_connection`](crate::models::Client::get_backup_restore_executions_connection) (`get-backup-restore-executions-connection`)
 #[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupRestoreExecutionOrderByInput {
@@ -232,7 +239,11 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionOrderByInput 
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/BackupRestoreExecutionWhereInput`
+/// Spec: `#/components/schemas/BackupRestoreExecutionWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_backup_restore_executions`](crate::models::Client::get_backup_restore_executions) (`get-backup-restore-executions`)
+/// - inside the request of [`Client::get_backup_restore_executions_connection`](crate::models::Client::get_backup_restore_executions_connection) (`get-backup-restore-executions-connection`)
 #[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestoreExecutionWhereInput {
@@ -855,7 +866,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetBackupRestoreExecutionsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetBackupRestoreExecutionsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_backup_restore_executions_connection`](crate::models::Client::get_backup_restore_executions_connection) (`get-backup-restore-executions-connection`)
 #[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestoreExecutionsConnectionRequestBody {
@@ -911,7 +925,10 @@ for GetBackupRestoreExecutionsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetBackupRestoreExecutionsRequestBody`
+/// Spec: `#/components/schemas/GetBackupRestoreExecutionsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_backup_restore_executions`](crate::models::Client::get_backup_restore_executions) (`get-backup-restore-executions`)
 #[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestoreExecutionsRequestBody {
@@ -965,7 +982,10 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupRestoreExecutionsRequestBo
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateBackupRestoreExecution`
+/// Spec: `#/components/schemas/NestedAggregateBackupRestoreExecution`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_backup_restore_executions_connection`](crate::models::Client::get_backup_restore_executions_connection) (`get-backup-restore-executions-connection`)
 #[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupRestoreExecution {
@@ -1002,8 +1022,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupRestoreExecuti
         e.end_object();
     }
 }
+/// The operations of the [`backup_restore_execution`](crate::models::backup_restore_execution) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-backup-restore-executions` (operation `GetBackupRestoreExecutions`).
+    /// `POST /v2/api/get-backup-restore-executions` (operation `GetBackupRestoreExecutions`, spec module [`backup_restore_execution`](crate::models::backup_restore_execution)).
+    ///
+    /// - Request: [`GetBackupRestoreExecutionsRequestBody`](crate::models::GetBackupRestoreExecutionsRequestBody)
+    /// - Response: `Vec` of [`BackupRestoreExecution`](crate::models::BackupRestoreExecution)
+    /// - Feature: `backup-restore-execution`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`BackupRestoreExecution`](crate::models::BackupRestoreExecution), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-backup-restore-executions-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`BackupRestoreExecution`](crate::models::BackupRestoreExecution) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-restore-execution")]
@@ -1024,7 +1054,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-backup-restore-executions-connection` (operation `GetBackupRestoreExecutionsConnection`).
+    /// `POST /v2/api/get-backup-restore-executions-connection` (operation `GetBackupRestoreExecutionsConnection`, spec module [`backup_restore_execution`](crate::models::backup_restore_execution)).
+    ///
+    /// - Request: [`GetBackupRestoreExecutionsConnectionRequestBody`](crate::models::GetBackupRestoreExecutionsConnectionRequestBody)
+    /// - Response: [`BackupRestoreExecutionConnection`](crate::models::BackupRestoreExecutionConnection)
+    /// - Feature: `backup-restore-execution`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-restore-execution")]

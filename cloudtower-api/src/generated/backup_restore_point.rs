@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/BackupRestorePoint`
+/// Spec: `#/components/schemas/BackupRestorePoint`.
+///
+/// Used by:
+/// - the response of [`Client::get_backup_restore_points`](crate::models::Client::get_backup_restore_points) (`get-backup-restore-points`)
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePoint {
@@ -146,7 +149,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePoint {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupRestorePointConnection`
+/// Spec: `#/components/schemas/BackupRestorePointConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_backup_restore_points_connection`](crate::models::Client::get_backup_restore_points_connection) (`get-backup-restore-points-connection`)
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointConnection {
@@ -183,7 +189,11 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupRestorePointOrderByInput`
+/// Spec: `#/components/schemas/BackupRestorePointOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_backup_restore_points`](crate::models::Client::get_backup_restore_points) (`get-backup-restore-points`)
+/// - inside the request of [`Client::get_backup_restore_points_connection`](crate::models::Client::get_backup_restore_points_connection) (`get-backup-restore-points-connection`)
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupRestorePointOrderByInput {
@@ -426,7 +436,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/GetBackupRestorePointsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetBackupRestorePointsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_backup_restore_points_connection`](crate::models::Client::get_backup_restore_points_connection) (`get-backup-restore-points-connection`)
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestorePointsConnectionRequestBody {
@@ -482,7 +495,10 @@ for GetBackupRestorePointsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetBackupRestorePointsRequestBody`
+/// Spec: `#/components/schemas/GetBackupRestorePointsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_backup_restore_points`](crate::models::Client::get_backup_restore_points) (`get-backup-restore-points`)
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupRestorePointsRequestBody {
@@ -536,7 +552,10 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupRestorePointsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateBackupRestorePoint`
+/// Spec: `#/components/schemas/NestedAggregateBackupRestorePoint`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_backup_restore_points_connection`](crate::models::Client::get_backup_restore_points_connection) (`get-backup-restore-points-connection`)
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupRestorePoint {
@@ -573,7 +592,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupRestorePoint {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedBackupRestoreExecution`
+/// Spec: `#/components/schemas/NestedBackupRestoreExecution`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_backup_restore_points`](crate::models::Client::get_backup_restore_points) (`get-backup-restore-points`)
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedBackupRestoreExecution {
@@ -610,7 +632,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedBackupRestoreExecution {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedBackupTargetExecution`
+/// Spec: `#/components/schemas/NestedBackupTargetExecution`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_backup_restore_points`](crate::models::Client::get_backup_restore_points) (`get-backup-restore-points`)
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedBackupTargetExecution {
@@ -647,8 +672,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedBackupTargetExecution {
         e.end_object();
     }
 }
+/// The operations of the [`backup_restore_point`](crate::models::backup_restore_point) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-backup-restore-points` (operation `GetBackupRestorePoints`).
+    /// `POST /v2/api/get-backup-restore-points` (operation `GetBackupRestorePoints`, spec module [`backup_restore_point`](crate::models::backup_restore_point)).
+    ///
+    /// - Request: [`GetBackupRestorePointsRequestBody`](crate::models::GetBackupRestorePointsRequestBody)
+    /// - Response: `Vec` of [`BackupRestorePoint`](crate::models::BackupRestorePoint)
+    /// - Feature: `backup-restore-point`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`BackupRestorePoint`](crate::models::BackupRestorePoint), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-backup-restore-points-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`BackupRestorePoint`](crate::models::BackupRestorePoint) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-restore-point")]
@@ -669,7 +704,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-backup-restore-points-connection` (operation `GetBackupRestorePointsConnection`).
+    /// `POST /v2/api/get-backup-restore-points-connection` (operation `GetBackupRestorePointsConnection`, spec module [`backup_restore_point`](crate::models::backup_restore_point)).
+    ///
+    /// - Request: [`GetBackupRestorePointsConnectionRequestBody`](crate::models::GetBackupRestorePointsConnectionRequestBody)
+    /// - Response: [`BackupRestorePointConnection`](crate::models::BackupRestorePointConnection)
+    /// - Feature: `backup-restore-point`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-restore-point")]

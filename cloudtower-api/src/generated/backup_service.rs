@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/BackupService`
+/// Spec: `#/components/schemas/BackupService`.
+///
+/// Used by:
+/// - the response of [`Client::get_backup_services`](crate::models::Client::get_backup_services) (`get-backup-services`)
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupService {
@@ -225,7 +228,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupService {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupServiceConnection`
+/// Spec: `#/components/schemas/BackupServiceConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_backup_services_connection`](crate::models::Client::get_backup_services_connection) (`get-backup-services-connection`)
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupServiceConnection {
@@ -262,7 +268,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupServiceNetworkStatusEnum`
+/// Spec: `#/components/schemas/BackupServiceNetworkStatusEnum`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_backup_services`](crate::models::Client::get_backup_services) (`get-backup-services`)
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupServiceNetworkStatusEnum {
@@ -322,7 +331,12 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceNetworkStatusEnum {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/BackupServiceNetworkType`
+/// Spec: `#/components/schemas/BackupServiceNetworkType`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_backup_services`](crate::models::Client::get_backup_services) (`get-backup-services`)
+/// - inside the response of [`Client::get_backup_services`](crate::models::Client::get_backup_services) (`get-backup-services`)
+/// - inside the request of [`Client::get_backup_services_connection`](crate::models::Client::get_backup_services_connection) (`get-backup-services-connection`)
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupServiceNetworkType {
@@ -385,7 +399,11 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceNetworkType {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/BackupServiceOrderByInput`
+/// Spec: `#/components/schemas/BackupServiceOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_backup_services`](crate::models::Client::get_backup_services) (`get-backup-services`)
+/// - inside the request of [`Client::get_backup_services_connection`](crate::models::Client::get_backup_services_connection) (`get-backup-services-connection`)
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupServiceOrderByInput {
@@ -732,7 +750,12 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/BackupServiceStatus`
+/// Spec: `#/components/schemas/BackupServiceStatus`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_backup_services`](crate::models::Client::get_backup_services) (`get-backup-services`)
+/// - inside the response of [`Client::get_backup_services`](crate::models::Client::get_backup_services) (`get-backup-services`)
+/// - inside the request of [`Client::get_backup_services_connection`](crate::models::Client::get_backup_services_connection) (`get-backup-services-connection`)
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupServiceStatus {
@@ -829,7 +852,11 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceStatus {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/BackupServiceWhereInput`
+/// Spec: `#/components/schemas/BackupServiceWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_backup_services`](crate::models::Client::get_backup_services) (`get-backup-services`)
+/// - inside the request of [`Client::get_backup_services_connection`](crate::models::Client::get_backup_services_connection) (`get-backup-services-connection`)
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupServiceWhereInput {
@@ -3540,7 +3567,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetBackupServicesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetBackupServicesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_backup_services_connection`](crate::models::Client::get_backup_services_connection) (`get-backup-services-connection`)
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupServicesConnectionRequestBody {
@@ -3592,7 +3622,10 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupServicesConnectionRequestB
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetBackupServicesRequestBody`
+/// Spec: `#/components/schemas/GetBackupServicesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_backup_services`](crate::models::Client::get_backup_services) (`get-backup-services`)
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupServicesRequestBody {
@@ -3644,7 +3677,10 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupServicesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateBackupService`
+/// Spec: `#/components/schemas/NestedAggregateBackupService`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_backup_services_connection`](crate::models::Client::get_backup_services_connection) (`get-backup-services-connection`)
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupService {
@@ -3681,7 +3717,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupService {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedBackupServiceNetworkStatus`
+/// Spec: `#/components/schemas/NestedBackupServiceNetworkStatus`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_backup_services`](crate::models::Client::get_backup_services) (`get-backup-services`)
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedBackupServiceNetworkStatus {
@@ -3728,8 +3767,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedBackupServiceNetworkStatus {
         e.end_object();
     }
 }
+/// The operations of the [`backup_service`](crate::models::backup_service) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-backup-services` (operation `GetBackupServices`).
+    /// `POST /v2/api/get-backup-services` (operation `GetBackupServices`, spec module [`backup_service`](crate::models::backup_service)).
+    ///
+    /// - Request: [`GetBackupServicesRequestBody`](crate::models::GetBackupServicesRequestBody)
+    /// - Response: `Vec` of [`BackupService`](crate::models::BackupService)
+    /// - Feature: `backup-service`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`BackupService`](crate::models::BackupService), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-backup-services-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`BackupService`](crate::models::BackupService) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-service")]
@@ -3747,7 +3796,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-backup-services-connection` (operation `GetBackupServicesConnection`).
+    /// `POST /v2/api/get-backup-services-connection` (operation `GetBackupServicesConnection`, spec module [`backup_service`](crate::models::backup_service)).
+    ///
+    /// - Request: [`GetBackupServicesConnectionRequestBody`](crate::models::GetBackupServicesConnectionRequestBody)
+    /// - Response: [`BackupServiceConnection`](crate::models::BackupServiceConnection)
+    /// - Feature: `backup-service`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-service")]

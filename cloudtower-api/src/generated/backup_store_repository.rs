@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/BackupStoreRepository`
+/// Spec: `#/components/schemas/BackupStoreRepository`.
+///
+/// Used by:
+/// - the response of [`Client::get_backup_store_repositories`](crate::models::Client::get_backup_store_repositories) (`get-backup-store-repositories`)
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Default, PartialEq)]
 pub struct BackupStoreRepository {
@@ -189,7 +192,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreRepository {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupStoreRepositoryConnection`
+/// Spec: `#/components/schemas/BackupStoreRepositoryConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_backup_store_repositories_connection`](crate::models::Client::get_backup_store_repositories_connection) (`get-backup-store-repositories-connection`)
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupStoreRepositoryConnection {
@@ -226,7 +232,11 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreRepositoryConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupStoreRepositoryOrderByInput`
+/// Spec: `#/components/schemas/BackupStoreRepositoryOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_backup_store_repositories`](crate::models::Client::get_backup_store_repositories) (`get-backup-store-repositories`)
+/// - inside the request of [`Client::get_backup_store_repositories_connection`](crate::models::Client::get_backup_store_repositories_connection) (`get-backup-store-repositories-connection`)
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupStoreRepositoryOrderByInput {
@@ -489,7 +499,11 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreRepositoryOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/BackupStoreRepositoryWhereInput`
+/// Spec: `#/components/schemas/BackupStoreRepositoryWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_backup_store_repositories`](crate::models::Client::get_backup_store_repositories) (`get-backup-store-repositories`)
+/// - inside the request of [`Client::get_backup_store_repositories_connection`](crate::models::Client::get_backup_store_repositories_connection) (`get-backup-store-repositories-connection`)
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Default, PartialEq)]
 pub struct BackupStoreRepositoryWhereInput {
@@ -2153,7 +2167,12 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreRepositoryWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupStoreStatus`
+/// Spec: `#/components/schemas/BackupStoreStatus`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_backup_store_repositories`](crate::models::Client::get_backup_store_repositories) (`get-backup-store-repositories`)
+/// - inside the response of [`Client::get_backup_store_repositories`](crate::models::Client::get_backup_store_repositories) (`get-backup-store-repositories`)
+/// - inside the request of [`Client::get_backup_store_repositories_connection`](crate::models::Client::get_backup_store_repositories_connection) (`get-backup-store-repositories-connection`)
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupStoreStatus {
@@ -2235,7 +2254,12 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreStatus {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/BackupStoreType`
+/// Spec: `#/components/schemas/BackupStoreType`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_backup_store_repositories`](crate::models::Client::get_backup_store_repositories) (`get-backup-store-repositories`)
+/// - inside the response of [`Client::get_backup_store_repositories`](crate::models::Client::get_backup_store_repositories) (`get-backup-store-repositories`)
+/// - inside the request of [`Client::get_backup_store_repositories_connection`](crate::models::Client::get_backup_store_repositories_connection) (`get-backup-store-repositories-connection`)
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupStoreType {
@@ -2298,7 +2322,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreType {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/GetBackupStoreRepositoriesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetBackupStoreRepositoriesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_backup_store_repositories_connection`](crate::models::Client::get_backup_store_repositories_connection) (`get-backup-store-repositories-connection`)
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupStoreRepositoriesConnectionRequestBody {
@@ -2354,7 +2381,10 @@ for GetBackupStoreRepositoriesConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetBackupStoreRepositoriesRequestBody`
+/// Spec: `#/components/schemas/GetBackupStoreRepositoriesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_backup_store_repositories`](crate::models::Client::get_backup_store_repositories) (`get-backup-store-repositories`)
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupStoreRepositoriesRequestBody {
@@ -2408,7 +2438,10 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupStoreRepositoriesRequestBo
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateBackupStoreRepository`
+/// Spec: `#/components/schemas/NestedAggregateBackupStoreRepository`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_backup_store_repositories_connection`](crate::models::Client::get_backup_store_repositories_connection) (`get-backup-store-repositories-connection`)
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupStoreRepository {
@@ -2445,8 +2478,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupStoreRepositor
         e.end_object();
     }
 }
+/// The operations of the [`backup_store_repository`](crate::models::backup_store_repository) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-backup-store-repositories` (operation `GetBackupStoreRepositories`).
+    /// `POST /v2/api/get-backup-store-repositories` (operation `GetBackupStoreRepositories`, spec module [`backup_store_repository`](crate::models::backup_store_repository)).
+    ///
+    /// - Request: [`GetBackupStoreRepositoriesRequestBody`](crate::models::GetBackupStoreRepositoriesRequestBody)
+    /// - Response: `Vec` of [`BackupStoreRepository`](crate::models::BackupStoreRepository)
+    /// - Feature: `backup-store-repository`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`BackupStoreRepository`](crate::models::BackupStoreRepository), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-backup-store-repositories-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`BackupStoreRepository`](crate::models::BackupStoreRepository) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-store-repository")]
@@ -2467,7 +2510,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-backup-store-repositories-connection` (operation `GetBackupStoreRepositoriesConnection`).
+    /// `POST /v2/api/get-backup-store-repositories-connection` (operation `GetBackupStoreRepositoriesConnection`, spec module [`backup_store_repository`](crate::models::backup_store_repository)).
+    ///
+    /// - Request: [`GetBackupStoreRepositoriesConnectionRequestBody`](crate::models::GetBackupStoreRepositoriesConnectionRequestBody)
+    /// - Response: [`BackupStoreRepositoryConnection`](crate::models::BackupStoreRepositoryConnection)
+    /// - Feature: `backup-store-repository`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-store-repository")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/BackupTargetExecution`
+/// Spec: `#/components/schemas/BackupTargetExecution`.
+///
+/// Used by:
+/// - the response of [`Client::get_backup_target_executions`](crate::models::Client::get_backup_target_executions) (`get-backup-target-executions`)
 #[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupTargetExecution {
@@ -121,7 +124,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupTargetExecution {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupTargetExecutionConnection`
+/// Spec: `#/components/schemas/BackupTargetExecutionConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_backup_target_executions_connection`](crate::models::Client::get_backup_target_executions_connection) (`get-backup-target-executions-connection`)
 #[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupTargetExecutionConnection {
@@ -158,7 +164,11 @@ impl ::cloudtower_runtime::codec::Encode for BackupTargetExecutionConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupTargetExecutionOrderByInput`
+/// Spec: `#/components/schemas/BackupTargetExecutionOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_backup_target_executions`](crate::models::Client::get_backup_target_executions) (`get-backup-target-executions`)
+/// - inside the request of [`Client::get_backup_target_executions_connection`](crate::models::Client::get_backup_target_executions_connection) (`get-backup-target-executions-connection`)
 #[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BackupTargetExecutionOrderByInput {
@@ -361,7 +371,11 @@ impl ::cloudtower_runtime::codec::Encode for BackupTargetExecutionOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/BackupTargetExecutionWhereInput`
+/// Spec: `#/components/schemas/BackupTargetExecutionWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_backup_target_executions`](crate::models::Client::get_backup_target_executions) (`get-backup-target-executions`)
+/// - inside the request of [`Client::get_backup_target_executions_connection`](crate::models::Client::get_backup_target_executions_connection) (`get-backup-target-executions-connection`)
 #[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupTargetExecutionWhereInput {
@@ -1235,7 +1249,10 @@ impl ::cloudtower_runtime::codec::Encode for BackupTargetExecutionWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetBackupTargetExecutionsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetBackupTargetExecutionsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_backup_target_executions_connection`](crate::models::Client::get_backup_target_executions_connection) (`get-backup-target-executions-connection`)
 #[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupTargetExecutionsConnectionRequestBody {
@@ -1291,7 +1308,10 @@ for GetBackupTargetExecutionsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetBackupTargetExecutionsRequestBody`
+/// Spec: `#/components/schemas/GetBackupTargetExecutionsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_backup_target_executions`](crate::models::Client::get_backup_target_executions) (`get-backup-target-executions`)
 #[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBackupTargetExecutionsRequestBody {
@@ -1345,7 +1365,10 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupTargetExecutionsRequestBod
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateBackupTargetExecution`
+/// Spec: `#/components/schemas/NestedAggregateBackupTargetExecution`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_backup_target_executions_connection`](crate::models::Client::get_backup_target_executions_connection) (`get-backup-target-executions-connection`)
 #[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBackupTargetExecution {
@@ -1382,8 +1405,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupTargetExecutio
         e.end_object();
     }
 }
+/// The operations of the [`backup_target_execution`](crate::models::backup_target_execution) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-backup-target-executions` (operation `GetBackupTargetExecutions`).
+    /// `POST /v2/api/get-backup-target-executions` (operation `GetBackupTargetExecutions`, spec module [`backup_target_execution`](crate::models::backup_target_execution)).
+    ///
+    /// - Request: [`GetBackupTargetExecutionsRequestBody`](crate::models::GetBackupTargetExecutionsRequestBody)
+    /// - Response: `Vec` of [`BackupTargetExecution`](crate::models::BackupTargetExecution)
+    /// - Feature: `backup-target-execution`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`BackupTargetExecution`](crate::models::BackupTargetExecution), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-backup-target-executions-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`BackupTargetExecution`](crate::models::BackupTargetExecution) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-target-execution")]
@@ -1404,7 +1437,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-backup-target-executions-connection` (operation `GetBackupTargetExecutionsConnection`).
+    /// `POST /v2/api/get-backup-target-executions-connection` (operation `GetBackupTargetExecutionsConnection`, spec module [`backup_target_execution`](crate::models::backup_target_execution)).
+    ///
+    /// - Request: [`GetBackupTargetExecutionsConnectionRequestBody`](crate::models::GetBackupTargetExecutionsConnectionRequestBody)
+    /// - Response: [`BackupTargetExecutionConnection`](crate::models::BackupTargetExecutionConnection)
+    /// - Feature: `backup-target-execution`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "backup-target-execution")]

@@ -2,7 +2,13 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/BrickPhaseEnum`
+/// Spec: `#/components/schemas/BrickPhaseEnum`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_brick_topo`](crate::models::Client::create_brick_topo) (`create-brick-topo`)
+/// - inside the response of [`Client::get_brick_topoes`](crate::models::Client::get_brick_topoes) (`get-brick-topoes`)
+/// - inside the response of [`Client::move_brick_topo`](crate::models::Client::move_brick_topo) (`move-brick-topo`)
+/// - inside the response of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BrickPhaseEnum {
@@ -62,7 +68,13 @@ impl ::cloudtower_runtime::codec::Encode for BrickPhaseEnum {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/BrickTopo`
+/// Spec: `#/components/schemas/BrickTopo`.
+///
+/// Used by:
+/// - the response of [`Client::create_brick_topo`](crate::models::Client::create_brick_topo) (`create-brick-topo`)
+/// - the response of [`Client::get_brick_topoes`](crate::models::Client::get_brick_topoes) (`get-brick-topoes`)
+/// - the response of [`Client::move_brick_topo`](crate::models::Client::move_brick_topo) (`move-brick-topo`)
+/// - the response of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopo {
@@ -172,7 +184,10 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BrickTopoConnection`
+/// Spec: `#/components/schemas/BrickTopoConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_brick_topoes_connection`](crate::models::Client::get_brick_topoes_connection) (`get-brick-topoes-connection`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoConnection {
@@ -209,7 +224,10 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BrickTopoCreationParams`
+/// Spec: `#/components/schemas/BrickTopoCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_brick_topo`](crate::models::Client::create_brick_topo) (`create-brick-topo`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoCreationParams {
@@ -284,7 +302,10 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BrickTopoDeletionParams`
+/// Spec: `#/components/schemas/BrickTopoDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_brick_topo`](crate::models::Client::delete_brick_topo) (`delete-brick-topo`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoDeletionParams {
@@ -321,7 +342,10 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BrickTopoMoveParams`
+/// Spec: `#/components/schemas/BrickTopoMoveParams`.
+///
+/// Used by:
+/// - the request of [`Client::move_brick_topo`](crate::models::Client::move_brick_topo) (`move-brick-topo`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoMoveParams {
@@ -364,7 +388,10 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoMoveParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BrickTopoMoveParams/properties/data`
+/// Spec: `#/components/schemas/BrickTopoMoveParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::move_brick_topo`](crate::models::Client::move_brick_topo) (`move-brick-topo`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoMoveParamsData {
@@ -404,7 +431,11 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoMoveParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BrickTopoOrderByInput`
+/// Spec: `#/components/schemas/BrickTopoOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_brick_topoes`](crate::models::Client::get_brick_topoes) (`get-brick-topoes`)
+/// - inside the request of [`Client::get_brick_topoes_connection`](crate::models::Client::get_brick_topoes_connection) (`get-brick-topoes-connection`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BrickTopoOrderByInput {
@@ -577,7 +608,10 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/BrickTopoUpdationParams`
+/// Spec: `#/components/schemas/BrickTopoUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoUpdationParams {
@@ -620,7 +654,10 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BrickTopoUpdationParams/properties/data`
+/// Spec: `#/components/schemas/BrickTopoUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoUpdationParamsData {
@@ -671,7 +708,10 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeleteBrickTopo`
+/// Spec: `#/components/schemas/DeleteBrickTopo`.
+///
+/// Used by:
+/// - the response of [`Client::delete_brick_topo`](crate::models::Client::delete_brick_topo) (`delete-brick-topo`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteBrickTopo {
@@ -708,7 +748,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteBrickTopo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetBrickTopoesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetBrickTopoesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_brick_topoes_connection`](crate::models::Client::get_brick_topoes_connection) (`get-brick-topoes-connection`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBrickTopoesConnectionRequestBody {
@@ -758,7 +801,10 @@ impl ::cloudtower_runtime::codec::Encode for GetBrickTopoesConnectionRequestBody
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetBrickTopoesRequestBody`
+/// Spec: `#/components/schemas/GetBrickTopoesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_brick_topoes`](crate::models::Client::get_brick_topoes) (`get-brick-topoes`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetBrickTopoesRequestBody {
@@ -808,7 +854,10 @@ impl ::cloudtower_runtime::codec::Encode for GetBrickTopoesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateBrickTopo`
+/// Spec: `#/components/schemas/NestedAggregateBrickTopo`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_brick_topoes_connection`](crate::models::Client::get_brick_topoes_connection) (`get-brick-topoes-connection`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateBrickTopo {
@@ -845,7 +894,13 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBrickTopo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedBrickDiskLayout`
+/// Spec: `#/components/schemas/NestedBrickDiskLayout`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_brick_topo`](crate::models::Client::create_brick_topo) (`create-brick-topo`)
+/// - inside the response of [`Client::get_brick_topoes`](crate::models::Client::get_brick_topoes) (`get-brick-topoes`)
+/// - inside the response of [`Client::move_brick_topo`](crate::models::Client::move_brick_topo) (`move-brick-topo`)
+/// - inside the response of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedBrickDiskLayout {
@@ -904,7 +959,13 @@ impl ::cloudtower_runtime::codec::Encode for NestedBrickDiskLayout {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedBrickPower`
+/// Spec: `#/components/schemas/NestedBrickPower`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_brick_topo`](crate::models::Client::create_brick_topo) (`create-brick-topo`)
+/// - inside the response of [`Client::get_brick_topoes`](crate::models::Client::get_brick_topoes) (`get-brick-topoes`)
+/// - inside the response of [`Client::move_brick_topo`](crate::models::Client::move_brick_topo) (`move-brick-topo`)
+/// - inside the response of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedBrickPower {
@@ -941,7 +1002,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedBrickPower {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedCapacity`
+/// Spec: `#/components/schemas/NestedCapacity`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_brick_topo`](crate::models::Client::create_brick_topo) (`create-brick-topo`)
+/// - inside the response of [`Client::create_brick_topo`](crate::models::Client::create_brick_topo) (`create-brick-topo`)
+/// - inside the response of [`Client::get_brick_topoes`](crate::models::Client::get_brick_topoes) (`get-brick-topoes`)
+/// - inside the response of [`Client::move_brick_topo`](crate::models::Client::move_brick_topo) (`move-brick-topo`)
+/// - inside the request of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
+/// - inside the response of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedCapacity {
@@ -975,7 +1044,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedCapacity {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedTagPosition`
+/// Spec: `#/components/schemas/NestedTagPosition`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_brick_topo`](crate::models::Client::create_brick_topo) (`create-brick-topo`)
+/// - inside the response of [`Client::create_brick_topo`](crate::models::Client::create_brick_topo) (`create-brick-topo`)
+/// - inside the response of [`Client::get_brick_topoes`](crate::models::Client::get_brick_topoes) (`get-brick-topoes`)
+/// - inside the response of [`Client::move_brick_topo`](crate::models::Client::move_brick_topo) (`move-brick-topo`)
+/// - inside the request of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
+/// - inside the response of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedTagPosition {
@@ -1023,8 +1100,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedTagPosition {
         e.end_object();
     }
 }
+/// The operations of the [`brick_topo`](crate::models::brick_topo) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-brick-topo` (operation `CreateBrickTopo`).
+    /// `POST /v2/api/create-brick-topo` (operation `CreateBrickTopo`, spec module [`brick_topo`](crate::models::brick_topo)).
+    ///
+    /// - Request: `Vec` of [`BrickTopoCreationParams`](crate::models::BrickTopoCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BrickTopo`](crate::models::BrickTopo)
+    /// - Feature: `brick-topo`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "brick-topo")]
@@ -1041,7 +1125,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-brick-topo` (operation `DeleteBrickTopo`).
+    /// `POST /v2/api/delete-brick-topo` (operation `DeleteBrickTopo`, spec module [`brick_topo`](crate::models::brick_topo)).
+    ///
+    /// - Request: [`BrickTopoDeletionParams`](crate::models::BrickTopoDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteBrickTopo`](crate::models::DeleteBrickTopo)
+    /// - Feature: `brick-topo`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "brick-topo")]
@@ -1060,7 +1150,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-brick-topoes` (operation `GetBrickTopoes`).
+    /// `POST /v2/api/get-brick-topoes` (operation `GetBrickTopoes`, spec module [`brick_topo`](crate::models::brick_topo)).
+    ///
+    /// - Request: [`GetBrickTopoesRequestBody`](crate::models::GetBrickTopoesRequestBody)
+    /// - Response: `Vec` of [`BrickTopo`](crate::models::BrickTopo)
+    /// - Feature: `brick-topo`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`BrickTopo`](crate::models::BrickTopo), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-brick-topoes-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`BrickTopo`](crate::models::BrickTopo) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "brick-topo")]
@@ -1078,7 +1177,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-brick-topoes-connection` (operation `GetBrickTopoesConnection`).
+    /// `POST /v2/api/get-brick-topoes-connection` (operation `GetBrickTopoesConnection`, spec module [`brick_topo`](crate::models::brick_topo)).
+    ///
+    /// - Request: [`GetBrickTopoesConnectionRequestBody`](crate::models::GetBrickTopoesConnectionRequestBody)
+    /// - Response: [`BrickTopoConnection`](crate::models::BrickTopoConnection)
+    /// - Feature: `brick-topo`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "brick-topo")]
@@ -1099,7 +1202,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/move-brick-topo` (operation `MoveBrickTopo`).
+    /// `POST /v2/api/move-brick-topo` (operation `MoveBrickTopo`, spec module [`brick_topo`](crate::models::brick_topo)).
+    ///
+    /// - Request: [`BrickTopoMoveParams`](crate::models::BrickTopoMoveParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BrickTopo`](crate::models::BrickTopo)
+    /// - Feature: `brick-topo`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "brick-topo")]
@@ -1116,7 +1225,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-brick-topo` (operation `UpdateBrickTopo`).
+    /// `POST /v2/api/update-brick-topo` (operation `UpdateBrickTopo`, spec module [`brick_topo`](crate::models::brick_topo)).
+    ///
+    /// - Request: [`BrickTopoUpdationParams`](crate::models::BrickTopoUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BrickTopo`](crate::models::BrickTopo)
+    /// - Feature: `brick-topo`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "brick-topo")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/ApplicationVmSpec`
+/// Spec: `#/components/schemas/ApplicationVmSpec`.
+///
+/// Used by:
+/// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpec {
@@ -79,7 +82,10 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpec {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ApplicationVmSpecAffinityPolicy`
+/// Spec: `#/components/schemas/ApplicationVmSpecAffinityPolicy`.
+///
+/// Used by:
+/// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ApplicationVmSpecAffinityPolicy {
@@ -138,7 +144,10 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecAffinityPolicy {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ApplicationVmSpecDefinition`
+/// Spec: `#/components/schemas/ApplicationVmSpecDefinition`.
+///
+/// Used by:
+/// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecDefinition {
@@ -188,7 +197,10 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecDefinition {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ApplicationVmSpecEnv`
+/// Spec: `#/components/schemas/ApplicationVmSpecEnv`.
+///
+/// Used by:
+/// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecEnv {
@@ -227,7 +239,10 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecEnv {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ApplicationVmSpecNetwork`
+/// Spec: `#/components/schemas/ApplicationVmSpecNetwork`.
+///
+/// Used by:
+/// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecNetwork {
@@ -263,7 +278,10 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecNetwork {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ApplicationVmSpecNic`
+/// Spec: `#/components/schemas/ApplicationVmSpecNic`.
+///
+/// Used by:
+/// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecNic {
@@ -306,7 +324,10 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecNic {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ApplicationVmSpecPlacement`
+/// Spec: `#/components/schemas/ApplicationVmSpecPlacement`.
+///
+/// Used by:
+/// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecPlacement {
@@ -348,7 +369,10 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecPlacement {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ApplicationVmSpecPlacementSituation`
+/// Spec: `#/components/schemas/ApplicationVmSpecPlacementSituation`.
+///
+/// Used by:
+/// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ApplicationVmSpecPlacementSituation {
@@ -407,7 +431,10 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecPlacementSituation
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ApplicationVmSpecPlacementVerb`
+/// Spec: `#/components/schemas/ApplicationVmSpecPlacementVerb`.
+///
+/// Used by:
+/// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ApplicationVmSpecPlacementVerb {
@@ -466,7 +493,10 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecPlacementVerb {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ApplicationVmSpecStatus`
+/// Spec: `#/components/schemas/ApplicationVmSpecStatus`.
+///
+/// Used by:
+/// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecStatus {
@@ -500,7 +530,10 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecStatus {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ApplicationVmSpecStorage`
+/// Spec: `#/components/schemas/ApplicationVmSpecStorage`.
+///
+/// Used by:
+/// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApplicationVmSpecStorage {
@@ -534,7 +567,13 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecStorage {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/CloudTowerApplication`
+/// Spec: `#/components/schemas/CloudTowerApplication`.
+///
+/// Used by:
+/// - the response of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
+/// - the response of [`Client::get_cloud_tower_applications`](crate::models::Client::get_cloud_tower_applications) (`get-cloudtower-applications`)
+/// - the response of [`Client::uninstall_cloud_tower_application`](crate::models::Client::uninstall_cloud_tower_application) (`uninstall-cloudtower-application`)
+/// - the response of [`Client::upgrade_cloud_tower_application`](crate::models::Client::upgrade_cloud_tower_application) (`upgrade-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudTowerApplication {
@@ -636,7 +675,10 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplication {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/CloudTowerApplicationConnection`
+/// Spec: `#/components/schemas/CloudTowerApplicationConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_cloud_tower_applications_connection`](crate::models::Client::get_cloud_tower_applications_connection) (`get-cloud-tower-applications-connection`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudTowerApplicationConnection {
@@ -673,7 +715,11 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/CloudTowerApplicationOrderByInput`
+/// Spec: `#/components/schemas/CloudTowerApplicationOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_cloud_tower_applications_connection`](crate::models::Client::get_cloud_tower_applications_connection) (`get-cloud-tower-applications-connection`)
+/// - inside the request of [`Client::get_cloud_tower_applications`](crate::models::Client::get_cloud_tower_applications) (`get-cloudtower-applications`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CloudTowerApplicationOrderByInput {
@@ -826,7 +872,10 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/CloudTowerApplicationWhereUniqueInput`
+/// Spec: `#/components/schemas/CloudTowerApplicationWhereUniqueInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::upgrade_cloud_tower_application`](crate::models::Client::upgrade_cloud_tower_application) (`upgrade-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudTowerApplicationWhereUniqueInput {
@@ -857,7 +906,10 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationWhereUniqueInp
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeleteCloudTowerApplicationPackage`
+/// Spec: `#/components/schemas/DeleteCloudTowerApplicationPackage`.
+///
+/// Used by:
+/// - the response of [`Client::delete_cloud_tower_application_package`](crate::models::Client::delete_cloud_tower_application_package) (`delete-cloudtower-application-package`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteCloudTowerApplicationPackage {
@@ -894,7 +946,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteCloudTowerApplicationPackage 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeleteCloudTowerApplicationPackageParams`
+/// Spec: `#/components/schemas/DeleteCloudTowerApplicationPackageParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_cloud_tower_application_package`](crate::models::Client::delete_cloud_tower_application_package) (`delete-cloudtower-application-package`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteCloudTowerApplicationPackageParams {
@@ -931,7 +986,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteCloudTowerApplicationPackageP
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeployCloudTowerApplicationParams`
+/// Spec: `#/components/schemas/DeployCloudTowerApplicationParams`.
+///
+/// Used by:
+/// - the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeployCloudTowerApplicationParams {
@@ -984,7 +1042,10 @@ impl ::cloudtower_runtime::codec::Encode for DeployCloudTowerApplicationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetCloudTowerApplicationsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetCloudTowerApplicationsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_cloud_tower_applications_connection`](crate::models::Client::get_cloud_tower_applications_connection) (`get-cloud-tower-applications-connection`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetCloudTowerApplicationsConnectionRequestBody {
@@ -1040,7 +1101,10 @@ for GetCloudTowerApplicationsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetCloudTowerApplicationsRequestBody`
+/// Spec: `#/components/schemas/GetCloudTowerApplicationsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_cloud_tower_applications`](crate::models::Client::get_cloud_tower_applications) (`get-cloudtower-applications`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetCloudTowerApplicationsRequestBody {
@@ -1094,7 +1158,10 @@ impl ::cloudtower_runtime::codec::Encode for GetCloudTowerApplicationsRequestBod
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateCloudTowerApplication`
+/// Spec: `#/components/schemas/NestedAggregateCloudTowerApplication`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cloud_tower_applications_connection`](crate::models::Client::get_cloud_tower_applications_connection) (`get-cloud-tower-applications-connection`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateCloudTowerApplication {
@@ -1131,7 +1198,13 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateCloudTowerApplicatio
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedCloudTowerApplicationPackage`
+/// Spec: `#/components/schemas/NestedCloudTowerApplicationPackage`.
+///
+/// Used by:
+/// - inside the response of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
+/// - inside the response of [`Client::get_cloud_tower_applications`](crate::models::Client::get_cloud_tower_applications) (`get-cloudtower-applications`)
+/// - inside the response of [`Client::uninstall_cloud_tower_application`](crate::models::Client::uninstall_cloud_tower_application) (`uninstall-cloudtower-application`)
+/// - inside the response of [`Client::upgrade_cloud_tower_application`](crate::models::Client::upgrade_cloud_tower_application) (`upgrade-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedCloudTowerApplicationPackage {
@@ -1174,7 +1247,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedCloudTowerApplicationPackage 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UninstallCloudTowerApplicationParams`
+/// Spec: `#/components/schemas/UninstallCloudTowerApplicationParams`.
+///
+/// Used by:
+/// - the request of [`Client::uninstall_cloud_tower_application`](crate::models::Client::uninstall_cloud_tower_application) (`uninstall-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UninstallCloudTowerApplicationParams {
@@ -1211,7 +1287,10 @@ impl ::cloudtower_runtime::codec::Encode for UninstallCloudTowerApplicationParam
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UpgradeCloudTowerApplicationParams`
+/// Spec: `#/components/schemas/UpgradeCloudTowerApplicationParams`.
+///
+/// Used by:
+/// - the request of [`Client::upgrade_cloud_tower_application`](crate::models::Client::upgrade_cloud_tower_application) (`upgrade-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpgradeCloudTowerApplicationParams {
@@ -1258,7 +1337,10 @@ impl ::cloudtower_runtime::codec::Encode for UpgradeCloudTowerApplicationParams 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UpgradeCloudTowerApplicationParams/properties/data`
+/// Spec: `#/components/schemas/UpgradeCloudTowerApplicationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::upgrade_cloud_tower_application`](crate::models::Client::upgrade_cloud_tower_application) (`upgrade-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpgradeCloudTowerApplicationParamsData {
@@ -1299,7 +1381,10 @@ impl ::cloudtower_runtime::codec::Encode for UpgradeCloudTowerApplicationParamsD
         e.end_object();
     }
 }
-/// Spec: `/paths/~1upload-cloudtower-application-package/post/requestBody/content/multipart~1form-data/schema`
+/// Spec: `/paths/~1upload-cloudtower-application-package/post/requestBody/content/multipart~1form-data/schema`.
+///
+/// Used by:
+/// - the request of [`Client::upload_cloud_tower_application_package`](crate::models::Client::upload_cloud_tower_application_package) (`upload-cloudtower-application-package`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadCloudTowerApplicationPackageRequestBody {
@@ -1337,8 +1422,13 @@ impl UploadCloudTowerApplicationPackageRequestBody {
         fields
     }
 }
+/// The operations of the [`cloud_tower_application`](crate::models::cloud_tower_application) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/delete-cloudtower-application-package` (operation `DeleteCloudTowerApplicationPackage`).
+    /// `POST /v2/api/delete-cloudtower-application-package` (operation `DeleteCloudTowerApplicationPackage`, spec module [`cloud_tower_application`](crate::models::cloud_tower_application)).
+    ///
+    /// - Request: [`DeleteCloudTowerApplicationPackageParams`](crate::models::DeleteCloudTowerApplicationPackageParams)
+    /// - Response: `Vec` of [`DeleteCloudTowerApplicationPackage`](crate::models::DeleteCloudTowerApplicationPackage)
+    /// - Feature: `cloud-tower-application`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cloud-tower-application")]
@@ -1358,7 +1448,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/deploy-cloudtower-application` (operation `DeployCloudTowerApplication`).
+    /// `POST /v2/api/deploy-cloudtower-application` (operation `DeployCloudTowerApplication`, spec module [`cloud_tower_application`](crate::models::cloud_tower_application)).
+    ///
+    /// - Request: [`DeployCloudTowerApplicationParams`](crate::models::DeployCloudTowerApplicationParams)
+    /// - Response: [`CloudTowerApplication`](crate::models::CloudTowerApplication)
+    /// - Feature: `cloud-tower-application`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cloud-tower-application")]
@@ -1378,7 +1472,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-cloud-tower-applications-connection` (operation `GetCloudTowerApplicationsConnection`).
+    /// `POST /v2/api/get-cloud-tower-applications-connection` (operation `GetCloudTowerApplicationsConnection`, spec module [`cloud_tower_application`](crate::models::cloud_tower_application)).
+    ///
+    /// - Request: [`GetCloudTowerApplicationsConnectionRequestBody`](crate::models::GetCloudTowerApplicationsConnectionRequestBody)
+    /// - Response: [`CloudTowerApplicationConnection`](crate::models::CloudTowerApplicationConnection)
+    /// - Feature: `cloud-tower-application`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cloud-tower-application")]
@@ -1399,7 +1497,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-cloudtower-applications` (operation `GetCloudTowerApplications`).
+    /// `POST /v2/api/get-cloudtower-applications` (operation `GetCloudTowerApplications`, spec module [`cloud_tower_application`](crate::models::cloud_tower_application)).
+    ///
+    /// - Request: [`GetCloudTowerApplicationsRequestBody`](crate::models::GetCloudTowerApplicationsRequestBody)
+    /// - Response: `Vec` of [`CloudTowerApplication`](crate::models::CloudTowerApplication)
+    /// - Feature: `cloud-tower-application`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`CloudTowerApplication`](crate::models::CloudTowerApplication), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-cloud-tower-applications-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`CloudTowerApplication`](crate::models::CloudTowerApplication) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cloud-tower-application")]
@@ -1420,7 +1527,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/uninstall-cloudtower-application` (operation `UninstallCloudTowerApplication`).
+    /// `POST /v2/api/uninstall-cloudtower-application` (operation `UninstallCloudTowerApplication`, spec module [`cloud_tower_application`](crate::models::cloud_tower_application)).
+    ///
+    /// - Request: [`UninstallCloudTowerApplicationParams`](crate::models::UninstallCloudTowerApplicationParams)
+    /// - Response: `Vec` of [`CloudTowerApplication`](crate::models::CloudTowerApplication)
+    /// - Feature: `cloud-tower-application`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cloud-tower-application")]
@@ -1440,7 +1551,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/upgrade-cloudtower-application` (operation `UpgradeCloudTowerApplication`).
+    /// `POST /v2/api/upgrade-cloudtower-application` (operation `UpgradeCloudTowerApplication`, spec module [`cloud_tower_application`](crate::models::cloud_tower_application)).
+    ///
+    /// - Request: [`UpgradeCloudTowerApplicationParams`](crate::models::UpgradeCloudTowerApplicationParams)
+    /// - Response: [`CloudTowerApplication`](crate::models::CloudTowerApplication)
+    /// - Feature: `cloud-tower-application`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cloud-tower-application")]
@@ -1460,7 +1575,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/upload-cloudtower-application-package` (operation `UploadCloudTowerApplicationPackage`).
+    /// `POST /v2/api/upload-cloudtower-application-package` (operation `UploadCloudTowerApplicationPackage`, spec module [`cloud_tower_application`](crate::models::cloud_tower_application)).
+    ///
+    /// - Request: [`UploadCloudTowerApplicationPackageRequestBody`](crate::models::UploadCloudTowerApplicationPackageRequestBody) (`multipart/form-data`)
+    /// - Response: `Vec` of [`UploadTask`](crate::models::UploadTask)
+    /// - Feature: `cloud-tower-application`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cloud-tower-application")]

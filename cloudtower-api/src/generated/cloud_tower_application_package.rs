@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/CloudTowerApplicationPackage`
+/// Spec: `#/components/schemas/CloudTowerApplicationPackage`.
+///
+/// Used by:
+/// - the response of [`Client::get_cloud_tower_application_packages`](crate::models::Client::get_cloud_tower_application_packages) (`get-cloudtower-application-packages`)
 #[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudTowerApplicationPackage {
@@ -92,7 +95,10 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackage {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/CloudTowerApplicationPackageConnection`
+/// Spec: `#/components/schemas/CloudTowerApplicationPackageConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_cloud_tower_application_packages_connection`](crate::models::Client::get_cloud_tower_application_packages_connection) (`get-cloud-tower-application-packages-connection`)
 #[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudTowerApplicationPackageConnection {
@@ -133,7 +139,11 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackageConnect
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/CloudTowerApplicationPackageOrderByInput`
+/// Spec: `#/components/schemas/CloudTowerApplicationPackageOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_cloud_tower_application_packages_connection`](crate::models::Client::get_cloud_tower_application_packages_connection) (`get-cloud-tower-application-packages-connection`)
+/// - inside the request of [`Client::get_cloud_tower_application_packages`](crate::models::Client::get_cloud_tower_application_packages) (`get-cloudtower-application-packages`)
 #[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CloudTowerApplicationPackageOrderByInput {
@@ -256,7 +266,10 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackageOrderBy
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/GetCloudTowerApplicationPackagesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetCloudTowerApplicationPackagesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_cloud_tower_application_packages_connection`](crate::models::Client::get_cloud_tower_application_packages_connection) (`get-cloud-tower-application-packages-connection`)
 #[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetCloudTowerApplicationPackagesConnectionRequestBody {
@@ -313,7 +326,10 @@ for GetCloudTowerApplicationPackagesConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetCloudTowerApplicationPackagesRequestBody`
+/// Spec: `#/components/schemas/GetCloudTowerApplicationPackagesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_cloud_tower_application_packages`](crate::models::Client::get_cloud_tower_application_packages) (`get-cloudtower-application-packages`)
 #[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetCloudTowerApplicationPackagesRequestBody {
@@ -369,7 +385,10 @@ for GetCloudTowerApplicationPackagesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateCloudTowerApplicationPackage`
+/// Spec: `#/components/schemas/NestedAggregateCloudTowerApplicationPackage`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cloud_tower_application_packages_connection`](crate::models::Client::get_cloud_tower_application_packages_connection) (`get-cloud-tower-application-packages-connection`)
 #[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateCloudTowerApplicationPackage {
@@ -412,8 +431,13 @@ for NestedAggregateCloudTowerApplicationPackage {
         e.end_object();
     }
 }
+/// The operations of the [`cloud_tower_application_package`](crate::models::cloud_tower_application_package) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-cloud-tower-application-packages-connection` (operation `GetCloudTowerApplicationPackagesConnection`).
+    /// `POST /v2/api/get-cloud-tower-application-packages-connection` (operation `GetCloudTowerApplicationPackagesConnection`, spec module [`cloud_tower_application_package`](crate::models::cloud_tower_application_package)).
+    ///
+    /// - Request: [`GetCloudTowerApplicationPackagesConnectionRequestBody`](crate::models::GetCloudTowerApplicationPackagesConnectionRequestBody)
+    /// - Response: [`CloudTowerApplicationPackageConnection`](crate::models::CloudTowerApplicationPackageConnection)
+    /// - Feature: `cloud-tower-application-package`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cloud-tower-application-package")]
@@ -434,7 +458,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-cloudtower-application-packages` (operation `GetCloudTowerApplicationPackages`).
+    /// `POST /v2/api/get-cloudtower-application-packages` (operation `GetCloudTowerApplicationPackages`, spec module [`cloud_tower_application_package`](crate::models::cloud_tower_application_package)).
+    ///
+    /// - Request: [`GetCloudTowerApplicationPackagesRequestBody`](crate::models::GetCloudTowerApplicationPackagesRequestBody)
+    /// - Response: `Vec` of [`CloudTowerApplicationPackage`](crate::models::CloudTowerApplicationPackage)
+    /// - Feature: `cloud-tower-application-package`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`CloudTowerApplicationPackage`](crate::models::CloudTowerApplicationPackage), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-cloud-tower-application-packages-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`CloudTowerApplicationPackage`](crate::models::CloudTowerApplicationPackage) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cloud-tower-application-package")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/AllocatableEcStorageCapacity`
+/// Spec: `#/components/schemas/AllocatableEcStorageCapacity`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cluster_storage_info`](crate::models::Client::get_cluster_storage_info) (`get-cluster-storage-info`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AllocatableEcStorageCapacity {
@@ -55,7 +58,10 @@ impl ::cloudtower_runtime::codec::Encode for AllocatableEcStorageCapacity {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/AllocatableReplicaStorageCapacity`
+/// Spec: `#/components/schemas/AllocatableReplicaStorageCapacity`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cluster_storage_info`](crate::models::Client::get_cluster_storage_info) (`get-cluster-storage-info`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AllocatableReplicaStorageCapacity {
@@ -102,7 +108,10 @@ impl ::cloudtower_runtime::codec::Encode for AllocatableReplicaStorageCapacity {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/AllocatableStorageCapacity`
+/// Spec: `#/components/schemas/AllocatableStorageCapacity`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cluster_storage_info`](crate::models::Client::get_cluster_storage_info) (`get-cluster-storage-info`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AllocatableStorageCapacity {
@@ -141,7 +150,15 @@ impl ::cloudtower_runtime::codec::Encode for AllocatableStorageCapacity {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/Cluster`
+/// Spec: `#/components/schemas/Cluster`.
+///
+/// Used by:
+/// - the response of [`Client::connect_cluster`](crate::models::Client::connect_cluster) (`connect-cluster`)
+/// - the response of [`Client::get_clusters`](crate::models::Client::get_clusters) (`get-clusters`)
+/// - the response of [`Client::update_cluster`](crate::models::Client::update_cluster) (`update-cluster`)
+/// - the response of [`Client::update_cluster_license`](crate::models::Client::update_cluster_license) (`update-cluster-license`)
+/// - the response of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
+/// - the response of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Cluster {
@@ -600,7 +617,10 @@ impl ::cloudtower_runtime::codec::Encode for Cluster {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterConnection`
+/// Spec: `#/components/schemas/ClusterConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_clusters_connection`](crate::models::Client::get_clusters_connection) (`get-clusters-connection`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterConnection {
@@ -637,7 +657,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterCreationParams`
+/// Spec: `#/components/schemas/ClusterCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::connect_cluster`](crate::models::Client::connect_cluster) (`connect-cluster`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Default, PartialEq)]
 pub struct ClusterCreationParams {
@@ -722,7 +745,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterDeletionParams`
+/// Spec: `#/components/schemas/ClusterDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_cluster`](crate::models::Client::delete_cluster) (`delete-cluster`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterDeletionParams {
@@ -759,7 +785,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterEnableIscsiUpdationParams`
+/// Spec: `#/components/schemas/ClusterEnableIscsiUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_cluster_enable_iscsi_setting`](crate::models::Client::update_cluster_enable_iscsi_setting) (`update-cluster-enable-iscsi-setting`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterEnableIscsiUpdationParams {
@@ -806,7 +835,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterEnableIscsiUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterHaUpdationParams`
+/// Spec: `#/components/schemas/ClusterHaUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_cluster_ha_setting`](crate::models::Client::update_cluster_ha_setting) (`update-cluster-ha-setting`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterHaUpdationParams {
@@ -849,7 +881,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterHaUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterLicenseUpdationParams`
+/// Spec: `#/components/schemas/ClusterLicenseUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_cluster_license`](crate::models::Client::update_cluster_license) (`update-cluster-license`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterLicenseUpdationParams {
@@ -892,7 +927,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterLicenseUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterLicenseUpdationParams/properties/data`
+/// Spec: `#/components/schemas/ClusterLicenseUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_cluster_license`](crate::models::Client::update_cluster_license) (`update-cluster-license`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterLicenseUpdationParamsData {
@@ -929,7 +967,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterLicenseUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterNetworkSettingUpdationParams`
+/// Spec: `#/components/schemas/ClusterNetworkSettingUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterNetworkSettingUpdationParams {
@@ -976,7 +1017,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterNetworkSettingUpdationParams
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterNetworkSettingUpdationParams/properties/data`
+/// Spec: `#/components/schemas/ClusterNetworkSettingUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterNetworkSettingUpdationParamsData {
@@ -1031,7 +1075,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterNetworkSettingUpdationParams
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterStorageInfo`
+/// Spec: `#/components/schemas/ClusterStorageInfo`.
+///
+/// Used by:
+/// - the response of [`Client::get_cluster_storage_info`](crate::models::Client::get_cluster_storage_info) (`get-cluster-storage-info`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterStorageInfo {
@@ -1120,7 +1167,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterStorageInfo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterStorageInfoEcConfig`
+/// Spec: `#/components/schemas/ClusterStorageInfoEcConfig`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_cluster_storage_info`](crate::models::Client::get_cluster_storage_info) (`get-cluster-storage-info`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterStorageInfoEcConfig {
@@ -1163,7 +1213,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterStorageInfoEcConfig {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterUpdationParams`
+/// Spec: `#/components/schemas/ClusterUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_cluster`](crate::models::Client::update_cluster) (`update-cluster`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterUpdationParams {
@@ -1206,7 +1259,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterUpdationParams/properties/data`
+/// Spec: `#/components/schemas/ClusterUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_cluster`](crate::models::Client::update_cluster) (`update-cluster`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Default, PartialEq)]
 pub struct ClusterUpdationParamsData {
@@ -1288,7 +1344,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterVirtualizationUpdationParams`
+/// Spec: `#/components/schemas/ClusterVirtualizationUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterVirtualizationUpdationParams {
@@ -1335,7 +1394,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterVirtualizationUpdationParams
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterVirtualizationUpdationParams/properties/data`
+/// Spec: `#/components/schemas/ClusterVirtualizationUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterVirtualizationUpdationParamsData {
@@ -1372,7 +1434,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterVirtualizationUpdationParams
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeleteCluster`
+/// Spec: `#/components/schemas/DeleteCluster`.
+///
+/// Used by:
+/// - the response of [`Client::delete_cluster`](crate::models::Client::delete_cluster) (`delete-cluster`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteCluster {
@@ -1409,7 +1474,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteCluster {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetClusterStorageInfoEffect`
+/// Spec: `#/components/schemas/GetClusterStorageInfoEffect`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_cluster_storage_info`](crate::models::Client::get_cluster_storage_info) (`get-cluster-storage-info`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterStorageInfoEffect {
@@ -1446,7 +1514,10 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterStorageInfoEffect {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetClusterStorageInfoRequestBody`
+/// Spec: `#/components/schemas/GetClusterStorageInfoRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_cluster_storage_info`](crate::models::Client::get_cluster_storage_info) (`get-cluster-storage-info`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterStorageInfoRequestBody {
@@ -1493,7 +1564,10 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterStorageInfoRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetClustersConnectionRequestBody`
+/// Spec: `#/components/schemas/GetClustersConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_clusters_connection`](crate::models::Client::get_clusters_connection) (`get-clusters-connection`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClustersConnectionRequestBody {
@@ -1543,7 +1617,10 @@ impl ::cloudtower_runtime::codec::Encode for GetClustersConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetMetaLeaderRequestBody`
+/// Spec: `#/components/schemas/GetMetaLeaderRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_meta_leader`](crate::models::Client::get_meta_leader) (`get-meta-leader`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetMetaLeaderRequestBody {
@@ -1580,7 +1657,10 @@ impl ::cloudtower_runtime::codec::Encode for GetMetaLeaderRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/MetaLeader`
+/// Spec: `#/components/schemas/MetaLeader`.
+///
+/// Used by:
+/// - the response of [`Client::get_meta_leader`](crate::models::Client::get_meta_leader) (`get-meta-leader`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetaLeader {
@@ -1623,7 +1703,15 @@ impl ::cloudtower_runtime::codec::Encode for MetaLeader {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/MetroCheckStatusEnum`
+/// Spec: `#/components/schemas/MetroCheckStatusEnum`.
+///
+/// Used by:
+/// - inside the response of [`Client::connect_cluster`](crate::models::Client::connect_cluster) (`connect-cluster`)
+/// - inside the response of [`Client::get_clusters`](crate::models::Client::get_clusters) (`get-clusters`)
+/// - inside the response of [`Client::update_cluster`](crate::models::Client::update_cluster) (`update-cluster`)
+/// - inside the response of [`Client::update_cluster_license`](crate::models::Client::update_cluster_license) (`update-cluster-license`)
+/// - inside the response of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
+/// - inside the response of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetroCheckStatusEnum {
@@ -1691,7 +1779,10 @@ impl ::cloudtower_runtime::codec::Encode for MetroCheckStatusEnum {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/MgtIpMapper`
+/// Spec: `#/components/schemas/MgtIpMapper`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MgtIpMapper {
@@ -1734,7 +1825,10 @@ impl ::cloudtower_runtime::codec::Encode for MgtIpMapper {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateCluster`
+/// Spec: `#/components/schemas/NestedAggregateCluster`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_clusters_connection`](crate::models::Client::get_clusters_connection) (`get-clusters-connection`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateCluster {
@@ -1771,7 +1865,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateCluster {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedApplication`
+/// Spec: `#/components/schemas/NestedApplication`.
+///
+/// Used by:
+/// - inside the response of [`Client::connect_cluster`](crate::models::Client::connect_cluster) (`connect-cluster`)
+/// - inside the response of [`Client::get_clusters`](crate::models::Client::get_clusters) (`get-clusters`)
+/// - inside the response of [`Client::update_cluster`](crate::models::Client::update_cluster) (`update-cluster`)
+/// - inside the response of [`Client::update_cluster_license`](crate::models::Client::update_cluster_license) (`update-cluster-license`)
+/// - inside the response of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
+/// - inside the response of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedApplication {
@@ -1808,7 +1910,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedApplication {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedClusterSettings`
+/// Spec: `#/components/schemas/NestedClusterSettings`.
+///
+/// Used by:
+/// - inside the response of [`Client::connect_cluster`](crate::models::Client::connect_cluster) (`connect-cluster`)
+/// - inside the response of [`Client::get_clusters`](crate::models::Client::get_clusters) (`get-clusters`)
+/// - inside the response of [`Client::update_cluster`](crate::models::Client::update_cluster) (`update-cluster`)
+/// - inside the response of [`Client::update_cluster_license`](crate::models::Client::update_cluster_license) (`update-cluster-license`)
+/// - inside the response of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
+/// - inside the response of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedClusterSettings {
@@ -1845,7 +1955,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedClusterSettings {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedMetroAvailabilityChecklist`
+/// Spec: `#/components/schemas/NestedMetroAvailabilityChecklist`.
+///
+/// Used by:
+/// - inside the response of [`Client::connect_cluster`](crate::models::Client::connect_cluster) (`connect-cluster`)
+/// - inside the response of [`Client::get_clusters`](crate::models::Client::get_clusters) (`get-clusters`)
+/// - inside the response of [`Client::update_cluster`](crate::models::Client::update_cluster) (`update-cluster`)
+/// - inside the response of [`Client::update_cluster_license`](crate::models::Client::update_cluster_license) (`update-cluster-license`)
+/// - inside the response of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
+/// - inside the response of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedMetroAvailabilityChecklist {
@@ -1926,7 +2044,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedMetroAvailabilityChecklist {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedMetroCheckItem`
+/// Spec: `#/components/schemas/NestedMetroCheckItem`.
+///
+/// Used by:
+/// - inside the response of [`Client::connect_cluster`](crate::models::Client::connect_cluster) (`connect-cluster`)
+/// - inside the response of [`Client::get_clusters`](crate::models::Client::get_clusters) (`get-clusters`)
+/// - inside the response of [`Client::update_cluster`](crate::models::Client::update_cluster) (`update-cluster`)
+/// - inside the response of [`Client::update_cluster_license`](crate::models::Client::update_cluster_license) (`update-cluster-license`)
+/// - inside the response of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
+/// - inside the response of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedMetroCheckItem {
@@ -1997,7 +2123,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedMetroCheckItem {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedMetroCheckResult`
+/// Spec: `#/components/schemas/NestedMetroCheckResult`.
+///
+/// Used by:
+/// - inside the response of [`Client::connect_cluster`](crate::models::Client::connect_cluster) (`connect-cluster`)
+/// - inside the response of [`Client::get_clusters`](crate::models::Client::get_clusters) (`get-clusters`)
+/// - inside the response of [`Client::update_cluster`](crate::models::Client::update_cluster) (`update-cluster`)
+/// - inside the response of [`Client::update_cluster_license`](crate::models::Client::update_cluster_license) (`update-cluster-license`)
+/// - inside the response of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
+/// - inside the response of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedMetroCheckResult {
@@ -2062,7 +2196,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedMetroCheckResult {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedVcenterAccount`
+/// Spec: `#/components/schemas/NestedVcenterAccount`.
+///
+/// Used by:
+/// - inside the response of [`Client::connect_cluster`](crate::models::Client::connect_cluster) (`connect-cluster`)
+/// - inside the response of [`Client::get_clusters`](crate::models::Client::get_clusters) (`get-clusters`)
+/// - inside the response of [`Client::update_cluster`](crate::models::Client::update_cluster) (`update-cluster`)
+/// - inside the response of [`Client::update_cluster_license`](crate::models::Client::update_cluster_license) (`update-cluster-license`)
+/// - inside the response of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
+/// - inside the response of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVcenterAccount {
@@ -2099,11 +2241,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedVcenterAccount {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReplicaNum`
+/// Spec: `#/components/schemas/ReplicaNum`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_cluster_storage_info`](crate::models::Client::get_cluster_storage_info) (`get-cluster-storage-info`)
 #[cfg(feature = "cluster")]
 pub type ReplicaNum = i32;
+/// The operations of the [`cluster`](crate::models::cluster) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/connect-cluster` (operation `ConnectCluster`).
+    /// `POST /v2/api/connect-cluster` (operation `ConnectCluster`, spec module [`cluster`](crate::models::cluster)).
+    ///
+    /// - Request: `Vec` of [`ClusterCreationParams`](crate::models::ClusterCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Cluster`](crate::models::Cluster)
+    /// - Feature: `cluster`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
@@ -2120,7 +2272,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-cluster` (operation `DeleteCluster`).
+    /// `POST /v2/api/delete-cluster` (operation `DeleteCluster`, spec module [`cluster`](crate::models::cluster)).
+    ///
+    /// - Request: [`ClusterDeletionParams`](crate::models::ClusterDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteCluster`](crate::models::DeleteCluster)
+    /// - Feature: `cluster`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
@@ -2139,7 +2297,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-cluster-storage-info` (operation `GetClusterStorageInfo`).
+    /// `POST /v2/api/get-cluster-storage-info` (operation `GetClusterStorageInfo`, spec module [`cluster`](crate::models::cluster)).
+    ///
+    /// - Request: [`GetClusterStorageInfoRequestBody`](crate::models::GetClusterStorageInfoRequestBody)
+    /// - Response: `Vec` of [`ClusterStorageInfo`](crate::models::ClusterStorageInfo)
+    /// - Feature: `cluster`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
@@ -2160,7 +2322,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-clusters` (operation `GetClusters`).
+    /// `POST /v2/api/get-clusters` (operation `GetClusters`, spec module [`cluster`](crate::models::cluster)).
+    ///
+    /// - Request: [`GetClustersRequestBody`](crate::models::GetClustersRequestBody)
+    /// - Response: `Vec` of [`Cluster`](crate::models::Cluster)
+    /// - Feature: `cluster`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Cluster`](crate::models::Cluster), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-clusters-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Cluster`](crate::models::Cluster) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
@@ -2178,7 +2349,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-clusters-connection` (operation `GetClustersConnection`).
+    /// `POST /v2/api/get-clusters-connection` (operation `GetClustersConnection`, spec module [`cluster`](crate::models::cluster)).
+    ///
+    /// - Request: [`GetClustersConnectionRequestBody`](crate::models::GetClustersConnectionRequestBody)
+    /// - Response: [`ClusterConnection`](crate::models::ClusterConnection)
+    /// - Feature: `cluster`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
@@ -2199,7 +2374,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-meta-leader` (operation `GetMetaLeader`).
+    /// `POST /v2/api/get-meta-leader` (operation `GetMetaLeader`, spec module [`cluster`](crate::models::cluster)).
+    ///
+    /// - Request: [`GetMetaLeaderRequestBody`](crate::models::GetMetaLeaderRequestBody)
+    /// - Response: `Vec` of [`MetaLeader`](crate::models::MetaLeader)
+    /// - Feature: `cluster`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
@@ -2217,7 +2396,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-cluster` (operation `UpdateCluster`).
+    /// `POST /v2/api/update-cluster` (operation `UpdateCluster`, spec module [`cluster`](crate::models::cluster)).
+    ///
+    /// - Request: [`ClusterUpdationParams`](crate::models::ClusterUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Cluster`](crate::models::Cluster)
+    /// - Feature: `cluster`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
@@ -2234,7 +2419,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-cluster-enable-iscsi-setting` (operation `UpdateClusterEnableISCSISetting`).
+    /// `POST /v2/api/update-cluster-enable-iscsi-setting` (operation `UpdateClusterEnableISCSISetting`, spec module [`cluster`](crate::models::cluster)).
+    ///
+    /// - Request: [`ClusterEnableIscsiUpdationParams`](crate::models::ClusterEnableIscsiUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ClusterSettings`](crate::models::ClusterSettings)
+    /// - Feature: `cluster`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
@@ -2256,7 +2447,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-cluster-ha-setting` (operation `UpdateClusterHaSetting`).
+    /// `POST /v2/api/update-cluster-ha-setting` (operation `UpdateClusterHaSetting`, spec module [`cluster`](crate::models::cluster)).
+    ///
+    /// - Request: [`ClusterHaUpdationParams`](crate::models::ClusterHaUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ClusterSettings`](crate::models::ClusterSettings)
+    /// - Feature: `cluster`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
@@ -2278,7 +2475,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-cluster-license` (operation `UpdateClusterLicense`).
+    /// `POST /v2/api/update-cluster-license` (operation `UpdateClusterLicense`, spec module [`cluster`](crate::models::cluster)).
+    ///
+    /// - Request: [`ClusterLicenseUpdationParams`](crate::models::ClusterLicenseUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Cluster`](crate::models::Cluster)
+    /// - Feature: `cluster`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
@@ -2298,7 +2501,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-cluster-network-setting` (operation `UpdateClusterNetworkSetting`).
+    /// `POST /v2/api/update-cluster-network-setting` (operation `UpdateClusterNetworkSetting`, spec module [`cluster`](crate::models::cluster)).
+    ///
+    /// - Request: [`ClusterNetworkSettingUpdationParams`](crate::models::ClusterNetworkSettingUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Cluster`](crate::models::Cluster)
+    /// - Feature: `cluster`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]
@@ -2318,7 +2527,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-cluster-virtualization-setting` (operation `UpdateClusterVirtualizationSetting`).
+    /// `POST /v2/api/update-cluster-virtualization-setting` (operation `UpdateClusterVirtualizationSetting`, spec module [`cluster`](crate::models::cluster)).
+    ///
+    /// - Request: [`ClusterVirtualizationUpdationParams`](crate::models::ClusterVirtualizationUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Cluster`](crate::models::Cluster)
+    /// - Feature: `cluster`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/ClusterImage`
+/// Spec: `#/components/schemas/ClusterImage`.
+///
+/// Used by:
+/// - the response of [`Client::get_cluster_images`](crate::models::Client::get_cluster_images) (`get-cluster-images`)
 #[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterImage {
@@ -110,7 +113,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterImage {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterImageConnection`
+/// Spec: `#/components/schemas/ClusterImageConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_cluster_images_connection`](crate::models::Client::get_cluster_images_connection) (`get-cluster-images-connection`)
 #[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterImageConnection {
@@ -147,7 +153,11 @@ impl ::cloudtower_runtime::codec::Encode for ClusterImageConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterImageOrderByInput`
+/// Spec: `#/components/schemas/ClusterImageOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_cluster_images`](crate::models::Client::get_cluster_images) (`get-cluster-images`)
+/// - inside the request of [`Client::get_cluster_images_connection`](crate::models::Client::get_cluster_images_connection) (`get-cluster-images-connection`)
 #[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ClusterImageOrderByInput {
@@ -300,7 +310,11 @@ impl ::cloudtower_runtime::codec::Encode for ClusterImageOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ClusterImageWhereInput`
+/// Spec: `#/components/schemas/ClusterImageWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_cluster_images`](crate::models::Client::get_cluster_images) (`get-cluster-images`)
+/// - inside the request of [`Client::get_cluster_images_connection`](crate::models::Client::get_cluster_images_connection) (`get-cluster-images-connection`)
 #[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterImageWhereInput {
@@ -939,7 +953,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterImageWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetClusterImagesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetClusterImagesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_cluster_images_connection`](crate::models::Client::get_cluster_images_connection) (`get-cluster-images-connection`)
 #[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterImagesConnectionRequestBody {
@@ -991,7 +1008,10 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterImagesConnectionRequestBo
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetClusterImagesRequestBody`
+/// Spec: `#/components/schemas/GetClusterImagesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_cluster_images`](crate::models::Client::get_cluster_images) (`get-cluster-images`)
 #[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterImagesRequestBody {
@@ -1043,7 +1063,10 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterImagesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateClusterImage`
+/// Spec: `#/components/schemas/NestedAggregateClusterImage`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cluster_images_connection`](crate::models::Client::get_cluster_images_connection) (`get-cluster-images-connection`)
 #[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateClusterImage {
@@ -1080,8 +1103,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateClusterImage {
         e.end_object();
     }
 }
+/// The operations of the [`cluster_image`](crate::models::cluster_image) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-cluster-images` (operation `GetClusterImages`).
+    /// `POST /v2/api/get-cluster-images` (operation `GetClusterImages`, spec module [`cluster_image`](crate::models::cluster_image)).
+    ///
+    /// - Request: [`GetClusterImagesRequestBody`](crate::models::GetClusterImagesRequestBody)
+    /// - Response: `Vec` of [`ClusterImage`](crate::models::ClusterImage)
+    /// - Feature: `cluster-image`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`ClusterImage`](crate::models::ClusterImage), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-cluster-images-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`ClusterImage`](crate::models::ClusterImage) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster-image")]
@@ -1099,7 +1132,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-cluster-images-connection` (operation `GetClusterImagesConnection`).
+    /// `POST /v2/api/get-cluster-images-connection` (operation `GetClusterImagesConnection`, spec module [`cluster_image`](crate::models::cluster_image)).
+    ///
+    /// - Request: [`GetClusterImagesConnectionRequestBody`](crate::models::GetClusterImagesConnectionRequestBody)
+    /// - Response: [`ClusterImageConnection`](crate::models::ClusterImageConnection)
+    /// - Feature: `cluster-image`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster-image")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/ClusterSettingsConnection`
+/// Spec: `#/components/schemas/ClusterSettingsConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_cluster_settingses_connection`](crate::models::Client::get_cluster_settingses_connection) (`get-cluster-settingses-connection`)
 #[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterSettingsConnection {
@@ -39,7 +42,11 @@ impl ::cloudtower_runtime::codec::Encode for ClusterSettingsConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterSettingsOrderByInput`
+/// Spec: `#/components/schemas/ClusterSettingsOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_cluster_settingses`](crate::models::Client::get_cluster_settingses) (`get-cluster-settingses`)
+/// - inside the request of [`Client::get_cluster_settingses_connection`](crate::models::Client::get_cluster_settingses_connection) (`get-cluster-settingses-connection`)
 #[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ClusterSettingsOrderByInput {
@@ -142,7 +149,11 @@ impl ::cloudtower_runtime::codec::Encode for ClusterSettingsOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ClusterSettingsWhereInput`
+/// Spec: `#/components/schemas/ClusterSettingsWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_cluster_settingses`](crate::models::Client::get_cluster_settingses) (`get-cluster-settingses`)
+/// - inside the request of [`Client::get_cluster_settingses_connection`](crate::models::Client::get_cluster_settingses_connection) (`get-cluster-settingses-connection`)
 #[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterSettingsWhereInput {
@@ -292,7 +303,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterSettingsWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetClusterSettingsesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetClusterSettingsesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_cluster_settingses_connection`](crate::models::Client::get_cluster_settingses_connection) (`get-cluster-settingses-connection`)
 #[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterSettingsesConnectionRequestBody {
@@ -346,7 +360,10 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterSettingsesConnectionReque
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetClusterSettingsesRequestBody`
+/// Spec: `#/components/schemas/GetClusterSettingsesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_cluster_settingses`](crate::models::Client::get_cluster_settingses) (`get-cluster-settingses`)
 #[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterSettingsesRequestBody {
@@ -400,7 +417,10 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterSettingsesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateClusterSettings`
+/// Spec: `#/components/schemas/NestedAggregateClusterSettings`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cluster_settingses_connection`](crate::models::Client::get_cluster_settingses_connection) (`get-cluster-settingses-connection`)
 #[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateClusterSettings {
@@ -437,8 +457,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateClusterSettings {
         e.end_object();
     }
 }
+/// The operations of the [`cluster_settings`](crate::models::cluster_settings) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-cluster-settingses` (operation `GetClusterSettingses`).
+    /// `POST /v2/api/get-cluster-settingses` (operation `GetClusterSettingses`, spec module [`cluster_settings`](crate::models::cluster_settings)).
+    ///
+    /// - Request: [`GetClusterSettingsesRequestBody`](crate::models::GetClusterSettingsesRequestBody)
+    /// - Response: `Vec` of [`ClusterSettings`](crate::models::ClusterSettings)
+    /// - Feature: `cluster-settings`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`ClusterSettings`](crate::models::ClusterSettings), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-cluster-settingses-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`ClusterSettings`](crate::models::ClusterSettings) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster-settings")]
@@ -459,7 +489,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-cluster-settingses-connection` (operation `GetClusterSettingsesConnection`).
+    /// `POST /v2/api/get-cluster-settingses-connection` (operation `GetClusterSettingsesConnection`, spec module [`cluster_settings`](crate::models::cluster_settings)).
+    ///
+    /// - Request: [`GetClusterSettingsesConnectionRequestBody`](crate::models::GetClusterSettingsesConnectionRequestBody)
+    /// - Response: [`ClusterSettingsConnection`](crate::models::ClusterSettingsConnection)
+    /// - Feature: `cluster-settings`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster-settings")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/ClusterTopo`
+/// Spec: `#/components/schemas/ClusterTopo`.
+///
+/// Used by:
+/// - the response of [`Client::get_cluster_topoes`](crate::models::Client::get_cluster_topoes) (`get-cluster-topoes`)
 #[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterTopo {
@@ -72,7 +75,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterTopo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterTopoConnection`
+/// Spec: `#/components/schemas/ClusterTopoConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_cluster_topoes_connection`](crate::models::Client::get_cluster_topoes_connection) (`get-cluster-topoes-connection`)
 #[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterTopoConnection {
@@ -109,7 +115,11 @@ impl ::cloudtower_runtime::codec::Encode for ClusterTopoConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterTopoOrderByInput`
+/// Spec: `#/components/schemas/ClusterTopoOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_cluster_topoes`](crate::models::Client::get_cluster_topoes) (`get-cluster-topoes`)
+/// - inside the request of [`Client::get_cluster_topoes_connection`](crate::models::Client::get_cluster_topoes_connection) (`get-cluster-topoes-connection`)
 #[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ClusterTopoOrderByInput {
@@ -192,7 +202,11 @@ impl ::cloudtower_runtime::codec::Encode for ClusterTopoOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ClusterTopoWhereInput`
+/// Spec: `#/components/schemas/ClusterTopoWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_cluster_topoes`](crate::models::Client::get_cluster_topoes) (`get-cluster-topoes`)
+/// - inside the request of [`Client::get_cluster_topoes_connection`](crate::models::Client::get_cluster_topoes_connection) (`get-cluster-topoes-connection`)
 #[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterTopoWhereInput {
@@ -494,7 +508,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterTopoWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetClusterTopoesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetClusterTopoesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_cluster_topoes_connection`](crate::models::Client::get_cluster_topoes_connection) (`get-cluster-topoes-connection`)
 #[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterTopoesConnectionRequestBody {
@@ -544,7 +561,10 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterTopoesConnectionRequestBo
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetClusterTopoesRequestBody`
+/// Spec: `#/components/schemas/GetClusterTopoesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_cluster_topoes`](crate::models::Client::get_cluster_topoes) (`get-cluster-topoes`)
 #[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterTopoesRequestBody {
@@ -594,7 +614,10 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterTopoesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateClusterTopo`
+/// Spec: `#/components/schemas/NestedAggregateClusterTopo`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cluster_topoes_connection`](crate::models::Client::get_cluster_topoes_connection) (`get-cluster-topoes-connection`)
 #[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateClusterTopo {
@@ -631,8 +654,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateClusterTopo {
         e.end_object();
     }
 }
+/// The operations of the [`cluster_topo`](crate::models::cluster_topo) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-cluster-topoes` (operation `GetClusterTopoes`).
+    /// `POST /v2/api/get-cluster-topoes` (operation `GetClusterTopoes`, spec module [`cluster_topo`](crate::models::cluster_topo)).
+    ///
+    /// - Request: [`GetClusterTopoesRequestBody`](crate::models::GetClusterTopoesRequestBody)
+    /// - Response: `Vec` of [`ClusterTopo`](crate::models::ClusterTopo)
+    /// - Feature: `cluster-topo`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`ClusterTopo`](crate::models::ClusterTopo), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-cluster-topoes-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`ClusterTopo`](crate::models::ClusterTopo) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster-topo")]
@@ -650,7 +683,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-cluster-topoes-connection` (operation `GetClusterTopoesConnection`).
+    /// `POST /v2/api/get-cluster-topoes-connection` (operation `GetClusterTopoesConnection`, spec module [`cluster_topo`](crate::models::cluster_topo)).
+    ///
+    /// - Request: [`GetClusterTopoesConnectionRequestBody`](crate::models::GetClusterTopoesConnectionRequestBody)
+    /// - Response: [`ClusterTopoConnection`](crate::models::ClusterTopoConnection)
+    /// - Feature: `cluster-topo`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster-topo")]

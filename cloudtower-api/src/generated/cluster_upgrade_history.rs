@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/ClusterUpgradeHistory`
+/// Spec: `#/components/schemas/ClusterUpgradeHistory`.
+///
+/// Used by:
+/// - the response of [`Client::get_cluster_upgrade_histories`](crate::models::Client::get_cluster_upgrade_histories) (`get-cluster-upgrade-histories`)
 #[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterUpgradeHistory {
@@ -94,7 +97,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistory {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterUpgradeHistoryConnection`
+/// Spec: `#/components/schemas/ClusterUpgradeHistoryConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_cluster_upgrade_histories_connection`](crate::models::Client::get_cluster_upgrade_histories_connection) (`get-cluster-upgrade-histories-connection`)
 #[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterUpgradeHistoryConnection {
@@ -131,7 +137,11 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistoryConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterUpgradeHistoryOrderByInput`
+/// Spec: `#/components/schemas/ClusterUpgradeHistoryOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_cluster_upgrade_histories`](crate::models::Client::get_cluster_upgrade_histories) (`get-cluster-upgrade-histories`)
+/// - inside the request of [`Client::get_cluster_upgrade_histories_connection`](crate::models::Client::get_cluster_upgrade_histories_connection) (`get-cluster-upgrade-histories-connection`)
 #[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ClusterUpgradeHistoryOrderByInput {
@@ -254,7 +264,11 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistoryOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ClusterUpgradeHistoryWhereInput`
+/// Spec: `#/components/schemas/ClusterUpgradeHistoryWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_cluster_upgrade_histories`](crate::models::Client::get_cluster_upgrade_histories) (`get-cluster-upgrade-histories`)
+/// - inside the request of [`Client::get_cluster_upgrade_histories_connection`](crate::models::Client::get_cluster_upgrade_histories_connection) (`get-cluster-upgrade-histories-connection`)
 #[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterUpgradeHistoryWhereInput {
@@ -619,7 +633,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistoryWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetClusterUpgradeHistoriesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetClusterUpgradeHistoriesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_cluster_upgrade_histories_connection`](crate::models::Client::get_cluster_upgrade_histories_connection) (`get-cluster-upgrade-histories-connection`)
 #[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterUpgradeHistoriesConnectionRequestBody {
@@ -675,7 +692,10 @@ for GetClusterUpgradeHistoriesConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetClusterUpgradeHistoriesRequestBody`
+/// Spec: `#/components/schemas/GetClusterUpgradeHistoriesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_cluster_upgrade_histories`](crate::models::Client::get_cluster_upgrade_histories) (`get-cluster-upgrade-histories`)
 #[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterUpgradeHistoriesRequestBody {
@@ -729,7 +749,10 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterUpgradeHistoriesRequestBo
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateClusterUpgradeHistory`
+/// Spec: `#/components/schemas/NestedAggregateClusterUpgradeHistory`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cluster_upgrade_histories_connection`](crate::models::Client::get_cluster_upgrade_histories_connection) (`get-cluster-upgrade-histories-connection`)
 #[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateClusterUpgradeHistory {
@@ -766,8 +789,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateClusterUpgradeHistor
         e.end_object();
     }
 }
+/// The operations of the [`cluster_upgrade_history`](crate::models::cluster_upgrade_history) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-cluster-upgrade-histories` (operation `GetClusterUpgradeHistories`).
+    /// `POST /v2/api/get-cluster-upgrade-histories` (operation `GetClusterUpgradeHistories`, spec module [`cluster_upgrade_history`](crate::models::cluster_upgrade_history)).
+    ///
+    /// - Request: [`GetClusterUpgradeHistoriesRequestBody`](crate::models::GetClusterUpgradeHistoriesRequestBody)
+    /// - Response: `Vec` of [`ClusterUpgradeHistory`](crate::models::ClusterUpgradeHistory)
+    /// - Feature: `cluster-upgrade-history`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`ClusterUpgradeHistory`](crate::models::ClusterUpgradeHistory), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-cluster-upgrade-histories-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`ClusterUpgradeHistory`](crate::models::ClusterUpgradeHistory) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster-upgrade-history")]
@@ -788,7 +821,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-cluster-upgrade-histories-connection` (operation `GetClusterUpgradeHistoriesConnection`).
+    /// `POST /v2/api/get-cluster-upgrade-histories-connection` (operation `GetClusterUpgradeHistoriesConnection`, spec module [`cluster_upgrade_history`](crate::models::cluster_upgrade_history)).
+    ///
+    /// - Request: [`GetClusterUpgradeHistoriesConnectionRequestBody`](crate::models::GetClusterUpgradeHistoriesConnectionRequestBody)
+    /// - Response: [`ClusterUpgradeHistoryConnection`](crate::models::ClusterUpgradeHistoryConnection)
+    /// - Feature: `cluster-upgrade-history`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "cluster-upgrade-history")]

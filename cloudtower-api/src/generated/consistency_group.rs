@@ -2,7 +2,12 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/ConsistencyGroup`
+/// Spec: `#/components/schemas/ConsistencyGroup`.
+///
+/// Used by:
+/// - the response of [`Client::create_consistency_group`](crate::models::Client::create_consistency_group) (`create-consistency-group`)
+/// - the response of [`Client::get_consistency_groups`](crate::models::Client::get_consistency_groups) (`get-consistency-groups`)
+/// - the response of [`Client::update_consistency_group`](crate::models::Client::update_consistency_group) (`update-consistency-group`)
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroup {
@@ -115,7 +120,10 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ConsistencyGroupConnection`
+/// Spec: `#/components/schemas/ConsistencyGroupConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_consistency_groups_connection`](crate::models::Client::get_consistency_groups_connection) (`get-consistency-groups-connection`)
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupConnection {
@@ -152,7 +160,10 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ConsistencyGroupCreationParams`
+/// Spec: `#/components/schemas/ConsistencyGroupCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_consistency_group`](crate::models::Client::create_consistency_group) (`create-consistency-group`)
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupCreationParams {
@@ -214,7 +225,10 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ConsistencyGroupDeletionParams`
+/// Spec: `#/components/schemas/ConsistencyGroupDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_consistency_group`](crate::models::Client::delete_consistency_group) (`delete-consistency-group`)
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupDeletionParams {
@@ -257,7 +271,10 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ConsistencyGroupDeletionParams/properties/data`
+/// Spec: `#/components/schemas/ConsistencyGroupDeletionParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_consistency_group`](crate::models::Client::delete_consistency_group) (`delete-consistency-group`)
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupDeletionParamsData {
@@ -291,7 +308,10 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupDeletionParamsData 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ConsistencyGroupUpdationParams`
+/// Spec: `#/components/schemas/ConsistencyGroupUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_consistency_group`](crate::models::Client::update_consistency_group) (`update-consistency-group`)
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupUpdationParams {
@@ -334,7 +354,10 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ConsistencyGroupUpdationParams/properties/data`
+/// Spec: `#/components/schemas/ConsistencyGroupUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_consistency_group`](crate::models::Client::update_consistency_group) (`update-consistency-group`)
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupUpdationParamsData {
@@ -380,7 +403,10 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupUpdationParamsData 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeleteConsistencyGroup`
+/// Spec: `#/components/schemas/DeleteConsistencyGroup`.
+///
+/// Used by:
+/// - the response of [`Client::delete_consistency_group`](crate::models::Client::delete_consistency_group) (`delete-consistency-group`)
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteConsistencyGroup {
@@ -417,7 +443,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteConsistencyGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetConsistencyGroupsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetConsistencyGroupsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_consistency_groups_connection`](crate::models::Client::get_consistency_groups_connection) (`get-consistency-groups-connection`)
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetConsistencyGroupsConnectionRequestBody {
@@ -471,7 +500,10 @@ impl ::cloudtower_runtime::codec::Encode for GetConsistencyGroupsConnectionReque
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateConsistencyGroup`
+/// Spec: `#/components/schemas/NestedAggregateConsistencyGroup`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_consistency_groups_connection`](crate::models::Client::get_consistency_groups_connection) (`get-consistency-groups-connection`)
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateConsistencyGroup {
@@ -508,8 +540,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateConsistencyGroup {
         e.end_object();
     }
 }
+/// The operations of the [`consistency_group`](crate::models::consistency_group) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-consistency-group` (operation `CreateConsistencyGroup`).
+    /// `POST /v2/api/create-consistency-group` (operation `CreateConsistencyGroup`, spec module [`consistency_group`](crate::models::consistency_group)).
+    ///
+    /// - Request: `Vec` of [`ConsistencyGroupCreationParams`](crate::models::ConsistencyGroupCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ConsistencyGroup`](crate::models::ConsistencyGroup)
+    /// - Feature: `consistency-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group")]
@@ -531,7 +570,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-consistency-group` (operation `DeleteConsistencyGroup`).
+    /// `POST /v2/api/delete-consistency-group` (operation `DeleteConsistencyGroup`, spec module [`consistency_group`](crate::models::consistency_group)).
+    ///
+    /// - Request: [`ConsistencyGroupDeletionParams`](crate::models::ConsistencyGroupDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteConsistencyGroup`](crate::models::DeleteConsistencyGroup)
+    /// - Feature: `consistency-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group")]
@@ -553,7 +598,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-consistency-groups` (operation `GetConsistencyGroups`).
+    /// `POST /v2/api/get-consistency-groups` (operation `GetConsistencyGroups`, spec module [`consistency_group`](crate::models::consistency_group)).
+    ///
+    /// - Request: [`GetConsistencyGroupsRequestBody`](crate::models::GetConsistencyGroupsRequestBody)
+    /// - Response: `Vec` of [`ConsistencyGroup`](crate::models::ConsistencyGroup)
+    /// - Feature: `consistency-group`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`ConsistencyGroup`](crate::models::ConsistencyGroup), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-consistency-groups-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`ConsistencyGroup`](crate::models::ConsistencyGroup) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group")]
@@ -574,7 +628,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-consistency-groups-connection` (operation `GetConsistencyGroupsConnection`).
+    /// `POST /v2/api/get-consistency-groups-connection` (operation `GetConsistencyGroupsConnection`, spec module [`consistency_group`](crate::models::consistency_group)).
+    ///
+    /// - Request: [`GetConsistencyGroupsConnectionRequestBody`](crate::models::GetConsistencyGroupsConnectionRequestBody)
+    /// - Response: [`ConsistencyGroupConnection`](crate::models::ConsistencyGroupConnection)
+    /// - Feature: `consistency-group`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group")]
@@ -595,7 +653,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-consistency-group` (operation `UpdateConsistencyGroup`).
+    /// `POST /v2/api/update-consistency-group` (operation `UpdateConsistencyGroup`, spec module [`consistency_group`](crate::models::consistency_group)).
+    ///
+    /// - Request: [`ConsistencyGroupUpdationParams`](crate::models::ConsistencyGroupUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ConsistencyGroup`](crate::models::ConsistencyGroup)
+    /// - Feature: `consistency-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group")]

@@ -2,7 +2,12 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/ConsistencyGroupSnapshot`
+/// Spec: `#/components/schemas/ConsistencyGroupSnapshot`.
+///
+/// Used by:
+/// - the response of [`Client::create_consistency_group_snapshot`](crate::models::Client::create_consistency_group_snapshot) (`create-consistency-snapshot-group`)
+/// - the response of [`Client::get_consistency_group_snapshots`](crate::models::Client::get_consistency_group_snapshots) (`get-consistency-group-snapshots`)
+/// - the response of [`Client::update_consistency_group_snapshot`](crate::models::Client::update_consistency_group_snapshot) (`rollback-consistency-snapshot-group`)
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshot {
@@ -97,7 +102,10 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshot {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ConsistencyGroupSnapshotConnection`
+/// Spec: `#/components/schemas/ConsistencyGroupSnapshotConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_consistency_group_snapshots_connection`](crate::models::Client::get_consistency_group_snapshots_connection) (`get-consistency-group-snapshots-connection`)
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshotConnection {
@@ -134,7 +142,10 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotConnection 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ConsistencyGroupSnapshotCreationParams`
+/// Spec: `#/components/schemas/ConsistencyGroupSnapshotCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_consistency_group_snapshot`](crate::models::Client::create_consistency_group_snapshot) (`create-consistency-snapshot-group`)
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshotCreationParams {
@@ -181,7 +192,10 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotCreationPar
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ConsistencyGroupSnapshotDeletionParams`
+/// Spec: `#/components/schemas/ConsistencyGroupSnapshotDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_consistency_group_snapshot`](crate::models::Client::delete_consistency_group_snapshot) (`delete-consistency-snapshot-group`)
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshotDeletionParams {
@@ -228,7 +242,10 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotDeletionPar
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ConsistencyGroupSnapshotDeletionParams/properties/data`
+/// Spec: `#/components/schemas/ConsistencyGroupSnapshotDeletionParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_consistency_group_snapshot`](crate::models::Client::delete_consistency_group_snapshot) (`delete-consistency-snapshot-group`)
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshotDeletionParamsData {
@@ -269,7 +286,11 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotDeletionPar
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ConsistencyGroupSnapshotOrderByInput`
+/// Spec: `#/components/schemas/ConsistencyGroupSnapshotOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_consistency_group_snapshots`](crate::models::Client::get_consistency_group_snapshots) (`get-consistency-group-snapshots`)
+/// - inside the request of [`Client::get_consistency_group_snapshots_connection`](crate::models::Client::get_consistency_group_snapshots_connection) (`get-consistency-group-snapshots-connection`)
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ConsistencyGroupSnapshotOrderByInput {
@@ -382,7 +403,10 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotOrderByInpu
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ConsistencyGroupSnapshotUpdationParams`
+/// Spec: `#/components/schemas/ConsistencyGroupSnapshotUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_consistency_group_snapshot`](crate::models::Client::update_consistency_group_snapshot) (`rollback-consistency-snapshot-group`)
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshotUpdationParams {
@@ -419,7 +443,10 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotUpdationPar
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeleteConsistencyGroupSnapshot`
+/// Spec: `#/components/schemas/DeleteConsistencyGroupSnapshot`.
+///
+/// Used by:
+/// - the response of [`Client::delete_consistency_group_snapshot`](crate::models::Client::delete_consistency_group_snapshot) (`delete-consistency-snapshot-group`)
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteConsistencyGroupSnapshot {
@@ -456,7 +483,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteConsistencyGroupSnapshot {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetConsistencyGroupSnapshotsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetConsistencyGroupSnapshotsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_consistency_group_snapshots_connection`](crate::models::Client::get_consistency_group_snapshots_connection) (`get-consistency-group-snapshots-connection`)
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetConsistencyGroupSnapshotsConnectionRequestBody {
@@ -512,7 +542,10 @@ for GetConsistencyGroupSnapshotsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetConsistencyGroupSnapshotsRequestBody`
+/// Spec: `#/components/schemas/GetConsistencyGroupSnapshotsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_consistency_group_snapshots`](crate::models::Client::get_consistency_group_snapshots) (`get-consistency-group-snapshots`)
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetConsistencyGroupSnapshotsRequestBody {
@@ -566,7 +599,10 @@ impl ::cloudtower_runtime::codec::Encode for GetConsistencyGroupSnapshotsRequest
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateConsistencyGroupSnapshot`
+/// Spec: `#/components/schemas/NestedAggregateConsistencyGroupSnapshot`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_consistency_group_snapshots_connection`](crate::models::Client::get_consistency_group_snapshots_connection) (`get-consistency-group-snapshots-connection`)
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateConsistencyGroupSnapshot {
@@ -603,8 +639,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateConsistencyGroupSnap
         e.end_object();
     }
 }
+/// The operations of the [`consistency_group_snapshot`](crate::models::consistency_group_snapshot) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-consistency-snapshot-group` (operation `CreateConsistencyGroupSnapshot`).
+    /// `POST /v2/api/create-consistency-snapshot-group` (operation `CreateConsistencyGroupSnapshot`, spec module [`consistency_group_snapshot`](crate::models::consistency_group_snapshot)).
+    ///
+    /// - Request: `Vec` of [`ConsistencyGroupSnapshotCreationParams`](crate::models::ConsistencyGroupSnapshotCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ConsistencyGroupSnapshot`](crate::models::ConsistencyGroupSnapshot)
+    /// - Feature: `consistency-group-snapshot`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group-snapshot")]
@@ -626,7 +669,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-consistency-snapshot-group` (operation `DeleteConsistencyGroupSnapshot`).
+    /// `POST /v2/api/delete-consistency-snapshot-group` (operation `DeleteConsistencyGroupSnapshot`, spec module [`consistency_group_snapshot`](crate::models::consistency_group_snapshot)).
+    ///
+    /// - Request: [`ConsistencyGroupSnapshotDeletionParams`](crate::models::ConsistencyGroupSnapshotDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteConsistencyGroupSnapshot`](crate::models::DeleteConsistencyGroupSnapshot)
+    /// - Feature: `consistency-group-snapshot`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group-snapshot")]
@@ -650,7 +699,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-consistency-group-snapshots` (operation `GetConsistencyGroupSnapshots`).
+    /// `POST /v2/api/get-consistency-group-snapshots` (operation `GetConsistencyGroupSnapshots`, spec module [`consistency_group_snapshot`](crate::models::consistency_group_snapshot)).
+    ///
+    /// - Request: [`GetConsistencyGroupSnapshotsRequestBody`](crate::models::GetConsistencyGroupSnapshotsRequestBody)
+    /// - Response: `Vec` of [`ConsistencyGroupSnapshot`](crate::models::ConsistencyGroupSnapshot)
+    /// - Feature: `consistency-group-snapshot`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`ConsistencyGroupSnapshot`](crate::models::ConsistencyGroupSnapshot), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-consistency-group-snapshots-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`ConsistencyGroupSnapshot`](crate::models::ConsistencyGroupSnapshot) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group-snapshot")]
@@ -671,7 +729,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-consistency-group-snapshots-connection` (operation `GetConsistencyGroupSnapshotsConnection`).
+    /// `POST /v2/api/get-consistency-group-snapshots-connection` (operation `GetConsistencyGroupSnapshotsConnection`, spec module [`consistency_group_snapshot`](crate::models::consistency_group_snapshot)).
+    ///
+    /// - Request: [`GetConsistencyGroupSnapshotsConnectionRequestBody`](crate::models::GetConsistencyGroupSnapshotsConnectionRequestBody)
+    /// - Response: [`ConsistencyGroupSnapshotConnection`](crate::models::ConsistencyGroupSnapshotConnection)
+    /// - Feature: `consistency-group-snapshot`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group-snapshot")]
@@ -692,7 +754,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/rollback-consistency-snapshot-group` (operation `UpdateConsistencyGroupSnapshot`).
+    /// `POST /v2/api/rollback-consistency-snapshot-group` (operation `UpdateConsistencyGroupSnapshot`, spec module [`consistency_group_snapshot`](crate::models::consistency_group_snapshot)).
+    ///
+    /// - Request: [`ConsistencyGroupSnapshotUpdationParams`](crate::models::ConsistencyGroupSnapshotUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ConsistencyGroupSnapshot`](crate::models::ConsistencyGroupSnapshot)
+    /// - Feature: `consistency-group-snapshot`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "consistency-group-snapshot")]

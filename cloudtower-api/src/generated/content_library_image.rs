@@ -2,7 +2,13 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/ContentLibraryImage`
+/// Spec: `#/components/schemas/ContentLibraryImage`.
+///
+/// Used by:
+/// - the response of [`Client::distribute_content_library_image_clusters`](crate::models::Client::distribute_content_library_image_clusters) (`distribute-content-library-image-clusters`)
+/// - the response of [`Client::get_content_library_images`](crate::models::Client::get_content_library_images) (`get-content-library-images`)
+/// - the response of [`Client::remove_content_library_image_clusters`](crate::models::Client::remove_content_library_image_clusters) (`remove-content-library-image-clusters`)
+/// - the response of [`Client::update_content_library_image`](crate::models::Client::update_content_library_image) (`update-content-library-image`)
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImage {
@@ -121,7 +127,10 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImage {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryImageConnection`
+/// Spec: `#/components/schemas/ContentLibraryImageConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_content_library_images_connection`](crate::models::Client::get_content_library_images_connection) (`get-content-library-images-connection`)
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageConnection {
@@ -158,7 +167,10 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryImageDeletionParams`
+/// Spec: `#/components/schemas/ContentLibraryImageDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_content_library_image`](crate::models::Client::delete_content_library_image) (`delete-content-library-image`)
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageDeletionParams {
@@ -195,7 +207,10 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryImageImportData`
+/// Spec: `#/components/schemas/ContentLibraryImageImportData`.
+///
+/// Used by:
+/// - inside the request of [`Client::import_content_library_image`](crate::models::Client::import_content_library_image) (`import-content-library-image`)
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageImportData {
@@ -251,7 +266,10 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageImportData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryImageImportParams`
+/// Spec: `#/components/schemas/ContentLibraryImageImportParams`.
+///
+/// Used by:
+/// - the request of [`Client::import_content_library_image`](crate::models::Client::import_content_library_image) (`import-content-library-image`)
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageImportParams {
@@ -288,7 +306,11 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageImportParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryImageUpdationClusterParams`
+/// Spec: `#/components/schemas/ContentLibraryImageUpdationClusterParams`.
+///
+/// Used by:
+/// - the request of [`Client::distribute_content_library_image_clusters`](crate::models::Client::distribute_content_library_image_clusters) (`distribute-content-library-image-clusters`)
+/// - the request of [`Client::remove_content_library_image_clusters`](crate::models::Client::remove_content_library_image_clusters) (`remove-content-library-image-clusters`)
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageUpdationClusterParams {
@@ -335,7 +357,11 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageUpdationClusterP
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryImageUpdationClusterParamsData`
+/// Spec: `#/components/schemas/ContentLibraryImageUpdationClusterParamsData`.
+///
+/// Used by:
+/// - inside the request of [`Client::distribute_content_library_image_clusters`](crate::models::Client::distribute_content_library_image_clusters) (`distribute-content-library-image-clusters`)
+/// - inside the request of [`Client::remove_content_library_image_clusters`](crate::models::Client::remove_content_library_image_clusters) (`remove-content-library-image-clusters`)
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageUpdationClusterParamsData {
@@ -378,7 +404,10 @@ for ContentLibraryImageUpdationClusterParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryImageUpdationParams`
+/// Spec: `#/components/schemas/ContentLibraryImageUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_content_library_image`](crate::models::Client::update_content_library_image) (`update-content-library-image`)
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageUpdationParams {
@@ -425,7 +454,10 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryImageUpdationParamsData`
+/// Spec: `#/components/schemas/ContentLibraryImageUpdationParamsData`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_content_library_image`](crate::models::Client::update_content_library_image) (`update-content-library-image`)
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImageUpdationParamsData {
@@ -463,7 +495,10 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageUpdationParamsDa
         e.end_object();
     }
 }
-/// Spec: `/paths/~1upload-content-library-image/post/requestBody/content/multipart~1form-data/schema`
+/// Spec: `/paths/~1upload-content-library-image/post/requestBody/content/multipart~1form-data/schema`.
+///
+/// Used by:
+/// - the request of [`Client::create_content_library_image`](crate::models::Client::create_content_library_image) (`upload-content-library-image`)
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateContentLibraryImageRequestBody {
@@ -508,7 +543,10 @@ impl CreateContentLibraryImageRequestBody {
         fields
     }
 }
-/// Spec: `#/components/schemas/DeleteContentLibraryImage`
+/// Spec: `#/components/schemas/DeleteContentLibraryImage`.
+///
+/// Used by:
+/// - the response of [`Client::delete_content_library_image`](crate::models::Client::delete_content_library_image) (`delete-content-library-image`)
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteContentLibraryImage {
@@ -545,7 +583,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteContentLibraryImage {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetContentLibraryImagesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetContentLibraryImagesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_content_library_images_connection`](crate::models::Client::get_content_library_images_connection) (`get-content-library-images-connection`)
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetContentLibraryImagesConnectionRequestBody {
@@ -601,7 +642,10 @@ for GetContentLibraryImagesConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateContentLibraryImage`
+/// Spec: `#/components/schemas/NestedAggregateContentLibraryImage`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_content_library_images_connection`](crate::models::Client::get_content_library_images_connection) (`get-content-library-images-connection`)
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateContentLibraryImage {
@@ -638,8 +682,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateContentLibraryImage 
         e.end_object();
     }
 }
+/// The operations of the [`content_library_image`](crate::models::content_library_image) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/delete-content-library-image` (operation `DeleteContentLibraryImage`).
+    /// `POST /v2/api/delete-content-library-image` (operation `DeleteContentLibraryImage`, spec module [`content_library_image`](crate::models::content_library_image)).
+    ///
+    /// - Request: [`ContentLibraryImageDeletionParams`](crate::models::ContentLibraryImageDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteContentLibraryImage`](crate::models::DeleteContentLibraryImage)
+    /// - Feature: `content-library-image`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-image")]
@@ -661,7 +712,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/distribute-content-library-image-clusters` (operation `DistributeContentLibraryImageClusters`).
+    /// `POST /v2/api/distribute-content-library-image-clusters` (operation `DistributeContentLibraryImageClusters`, spec module [`content_library_image`](crate::models::content_library_image)).
+    ///
+    /// - Request: [`ContentLibraryImageUpdationClusterParams`](crate::models::ContentLibraryImageUpdationClusterParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ContentLibraryImage`](crate::models::ContentLibraryImage)
+    /// - Feature: `content-library-image`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-image")]
@@ -683,7 +740,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-content-library-images` (operation `GetContentLibraryImages`).
+    /// `POST /v2/api/get-content-library-images` (operation `GetContentLibraryImages`, spec module [`content_library_image`](crate::models::content_library_image)).
+    ///
+    /// - Request: [`GetContentLibraryImagesRequestBody`](crate::models::GetContentLibraryImagesRequestBody)
+    /// - Response: `Vec` of [`ContentLibraryImage`](crate::models::ContentLibraryImage)
+    /// - Feature: `content-library-image`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`ContentLibraryImage`](crate::models::ContentLibraryImage), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-content-library-images-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`ContentLibraryImage`](crate::models::ContentLibraryImage) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-image")]
@@ -704,7 +770,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-content-library-images-connection` (operation `GetContentLibraryImagesConnection`).
+    /// `POST /v2/api/get-content-library-images-connection` (operation `GetContentLibraryImagesConnection`, spec module [`content_library_image`](crate::models::content_library_image)).
+    ///
+    /// - Request: [`GetContentLibraryImagesConnectionRequestBody`](crate::models::GetContentLibraryImagesConnectionRequestBody)
+    /// - Response: [`ContentLibraryImageConnection`](crate::models::ContentLibraryImageConnection)
+    /// - Feature: `content-library-image`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-image")]
@@ -725,7 +795,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/import-content-library-image` (operation `ImportContentLibraryImage`).
+    /// `POST /v2/api/import-content-library-image` (operation `ImportContentLibraryImage`, spec module [`content_library_image`](crate::models::content_library_image)).
+    ///
+    /// - Request: [`ContentLibraryImageImportParams`](crate::models::ContentLibraryImageImportParams)
+    /// - Response: [`UploadTask`](crate::models::UploadTask)
+    /// - Feature: `content-library-image`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-image")]
@@ -745,7 +819,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/remove-content-library-image-clusters` (operation `RemoveContentLibraryImageClusters`).
+    /// `POST /v2/api/remove-content-library-image-clusters` (operation `RemoveContentLibraryImageClusters`, spec module [`content_library_image`](crate::models::content_library_image)).
+    ///
+    /// - Request: [`ContentLibraryImageUpdationClusterParams`](crate::models::ContentLibraryImageUpdationClusterParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ContentLibraryImage`](crate::models::ContentLibraryImage)
+    /// - Feature: `content-library-image`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-image")]
@@ -767,7 +847,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-content-library-image` (operation `UpdateContentLibraryImage`).
+    /// `POST /v2/api/update-content-library-image` (operation `UpdateContentLibraryImage`, spec module [`content_library_image`](crate::models::content_library_image)).
+    ///
+    /// - Request: [`ContentLibraryImageUpdationParams`](crate::models::ContentLibraryImageUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ContentLibraryImage`](crate::models::ContentLibraryImage)
+    /// - Feature: `content-library-image`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-image")]
@@ -789,9 +875,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/upload-content-library-image` (operation `CreateContentLibraryImage`).
+    /// `POST /v2/api/upload-content-library-image` (operation `CreateContentLibraryImage`, spec module [`content_library_image`](crate::models::content_library_image)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`CreateContentLibraryImageRequestBody`](crate::models::CreateContentLibraryImageRequestBody) (`multipart/form-data`)
+    /// - Response: `Vec` of [`UploadTask`](crate::models::UploadTask), or `None` when the server answers 304 Not Modified
+    /// - Feature: `content-library-image`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-image")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/ContentLibraryImportVmNic`
+/// Spec: `#/components/schemas/ContentLibraryImportVmNic`.
+///
+/// Used by:
+/// - inside the request of [`Client::import_content_library_vm_template`](crate::models::Client::import_content_library_vm_template) (`import-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryImportVmNic {
@@ -45,7 +48,16 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImportVmNic {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryVmTemplate`
+/// Spec: `#/components/schemas/ContentLibraryVmTemplate`.
+///
+/// Used by:
+/// - the response of [`Client::clone_content_library_vm_template_from_vm`](crate::models::Client::clone_content_library_vm_template_from_vm) (`clone-content-library-vm-template-from-vm`)
+/// - the response of [`Client::convert_content_library_vm_template_from_vm`](crate::models::Client::convert_content_library_vm_template_from_vm) (`convert-content-library-vm-template-from-vm`)
+/// - the response of [`Client::distribute_content_library_vmtemplate_clusters`](crate::models::Client::distribute_content_library_vmtemplate_clusters) (`distribute-content-library-vm-template-clusters`)
+/// - the response of [`Client::get_content_library_vm_templates`](crate::models::Client::get_content_library_vm_templates) (`get-content-library-vm-templates`)
+/// - the response of [`Client::import_content_library_vm_template`](crate::models::Client::import_content_library_vm_template) (`import-content-library-vm-template`)
+/// - the response of [`Client::remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) (`remove-content-library-vm-template-clusters`)
+/// - the response of [`Client::update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) (`update-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplate {
@@ -232,7 +244,10 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplate {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryVmTemplateConnection`
+/// Spec: `#/components/schemas/ContentLibraryVmTemplateConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_content_library_vm_templates_connection`](crate::models::Client::get_content_library_vm_templates_connection) (`get-content-library-vm-templates-connection`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateConnection {
@@ -269,7 +284,11 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateConnection 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryVmTemplateCreationParams`
+/// Spec: `#/components/schemas/ContentLibraryVmTemplateCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::clone_content_library_vm_template_from_vm`](crate::models::Client::clone_content_library_vm_template_from_vm) (`clone-content-library-vm-template-from-vm`)
+/// - the request of [`Client::convert_content_library_vm_template_from_vm`](crate::models::Client::convert_content_library_vm_template_from_vm) (`convert-content-library-vm-template-from-vm`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateCreationParams {
@@ -330,7 +349,10 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateCreationPar
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryVmTemplateDeletionParams`
+/// Spec: `#/components/schemas/ContentLibraryVmTemplateDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_content_library_vm_template`](crate::models::Client::delete_content_library_vm_template) (`delete-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateDeletionParams {
@@ -367,7 +389,10 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateDeletionPar
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryVmTemplateExportParams`
+/// Spec: `#/components/schemas/ContentLibraryVmTemplateExportParams`.
+///
+/// Used by:
+/// - the request of [`Client::export_content_library_vm_template`](crate::models::Client::export_content_library_vm_template) (`export-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateExportParams {
@@ -404,7 +429,10 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateExportParam
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryVmTemplateImportParams`
+/// Spec: `#/components/schemas/ContentLibraryVmTemplateImportParams`.
+///
+/// Used by:
+/// - the request of [`Client::import_content_library_vm_template`](crate::models::Client::import_content_library_vm_template) (`import-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateImportParams {
@@ -494,7 +522,10 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateImportParam
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryVmTemplateOvfDiskOperate`
+/// Spec: `#/components/schemas/ContentLibraryVmTemplateOvfDiskOperate`.
+///
+/// Used by:
+/// - inside the request of [`Client::import_content_library_vm_template`](crate::models::Client::import_content_library_vm_template) (`import-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateOvfDiskOperate {
@@ -542,7 +573,11 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateOvfDiskOper
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationClusterParams`
+/// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationClusterParams`.
+///
+/// Used by:
+/// - the request of [`Client::distribute_content_library_vmtemplate_clusters`](crate::models::Client::distribute_content_library_vmtemplate_clusters) (`distribute-content-library-vm-template-clusters`)
+/// - the request of [`Client::remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) (`remove-content-library-vm-template-clusters`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateUpdationClusterParams {
@@ -591,7 +626,11 @@ for ContentLibraryVmTemplateUpdationClusterParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationClusterParamsData`
+/// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationClusterParamsData`.
+///
+/// Used by:
+/// - inside the request of [`Client::distribute_content_library_vmtemplate_clusters`](crate::models::Client::distribute_content_library_vmtemplate_clusters) (`distribute-content-library-vm-template-clusters`)
+/// - inside the request of [`Client::remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) (`remove-content-library-vm-template-clusters`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateUpdationClusterParamsData {
@@ -634,7 +673,10 @@ for ContentLibraryVmTemplateUpdationClusterParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationParams`
+/// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) (`update-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateUpdationParams {
@@ -681,7 +723,10 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateUpdationPar
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationParamsData`
+/// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationParamsData`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) (`update-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmTemplateUpdationParamsData {
@@ -724,7 +769,10 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateUpdationPar
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryVmdkCdromModify`
+/// Spec: `#/components/schemas/ContentLibraryVmdkCdromModify`.
+///
+/// Used by:
+/// - inside the request of [`Client::import_content_library_vm_template`](crate::models::Client::import_content_library_vm_template) (`import-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmdkCdromModify {
@@ -770,7 +818,10 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmdkCdromModify {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryVmdkCdromMount`
+/// Spec: `#/components/schemas/ContentLibraryVmdkCdromMount`.
+///
+/// Used by:
+/// - inside the request of [`Client::import_content_library_vm_template`](crate::models::Client::import_content_library_vm_template) (`import-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContentLibraryVmdkCdromMount {
@@ -805,7 +856,10 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmdkCdromMount {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeleteContentLibraryVmTemplate`
+/// Spec: `#/components/schemas/DeleteContentLibraryVmTemplate`.
+///
+/// Used by:
+/// - the response of [`Client::delete_content_library_vm_template`](crate::models::Client::delete_content_library_vm_template) (`delete-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteContentLibraryVmTemplate {
@@ -842,7 +896,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteContentLibraryVmTemplate {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetContentLibraryVmTemplatesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetContentLibraryVmTemplatesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_content_library_vm_templates_connection`](crate::models::Client::get_content_library_vm_templates_connection) (`get-content-library-vm-templates-connection`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetContentLibraryVmTemplatesConnectionRequestBody {
@@ -898,7 +955,10 @@ for GetContentLibraryVmTemplatesConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateContentLibraryVmTemplate`
+/// Spec: `#/components/schemas/NestedAggregateContentLibraryVmTemplate`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_content_library_vm_templates_connection`](crate::models::Client::get_content_library_vm_templates_connection) (`get-content-library-vm-templates-connection`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateContentLibraryVmTemplate {
@@ -935,7 +995,16 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateContentLibraryVmTemp
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedContentLibraryVmTemplateDisk`
+/// Spec: `#/components/schemas/NestedContentLibraryVmTemplateDisk`.
+///
+/// Used by:
+/// - inside the response of [`Client::clone_content_library_vm_template_from_vm`](crate::models::Client::clone_content_library_vm_template_from_vm) (`clone-content-library-vm-template-from-vm`)
+/// - inside the response of [`Client::convert_content_library_vm_template_from_vm`](crate::models::Client::convert_content_library_vm_template_from_vm) (`convert-content-library-vm-template-from-vm`)
+/// - inside the response of [`Client::distribute_content_library_vmtemplate_clusters`](crate::models::Client::distribute_content_library_vmtemplate_clusters) (`distribute-content-library-vm-template-clusters`)
+/// - inside the response of [`Client::get_content_library_vm_templates`](crate::models::Client::get_content_library_vm_templates) (`get-content-library-vm-templates`)
+/// - inside the response of [`Client::import_content_library_vm_template`](crate::models::Client::import_content_library_vm_template) (`import-content-library-vm-template`)
+/// - inside the response of [`Client::remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) (`remove-content-library-vm-template-clusters`)
+/// - inside the response of [`Client::update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) (`update-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedContentLibraryVmTemplateDisk {
@@ -1045,7 +1114,16 @@ impl ::cloudtower_runtime::codec::Encode for NestedContentLibraryVmTemplateDisk 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedContentLibraryVmTemplateNic`
+/// Spec: `#/components/schemas/NestedContentLibraryVmTemplateNic`.
+///
+/// Used by:
+/// - inside the response of [`Client::clone_content_library_vm_template_from_vm`](crate::models::Client::clone_content_library_vm_template_from_vm) (`clone-content-library-vm-template-from-vm`)
+/// - inside the response of [`Client::convert_content_library_vm_template_from_vm`](crate::models::Client::convert_content_library_vm_template_from_vm) (`convert-content-library-vm-template-from-vm`)
+/// - inside the response of [`Client::distribute_content_library_vmtemplate_clusters`](crate::models::Client::distribute_content_library_vmtemplate_clusters) (`distribute-content-library-vm-template-clusters`)
+/// - inside the response of [`Client::get_content_library_vm_templates`](crate::models::Client::get_content_library_vm_templates) (`get-content-library-vm-templates`)
+/// - inside the response of [`Client::import_content_library_vm_template`](crate::models::Client::import_content_library_vm_template) (`import-content-library-vm-template`)
+/// - inside the response of [`Client::remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) (`remove-content-library-vm-template-clusters`)
+/// - inside the response of [`Client::update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) (`update-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedContentLibraryVmTemplateNic {
@@ -1157,7 +1235,16 @@ impl ::cloudtower_runtime::codec::Encode for NestedContentLibraryVmTemplateNic {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedSnapshotInfo`
+/// Spec: `#/components/schemas/NestedSnapshotInfo`.
+///
+/// Used by:
+/// - inside the response of [`Client::clone_content_library_vm_template_from_vm`](crate::models::Client::clone_content_library_vm_template_from_vm) (`clone-content-library-vm-template-from-vm`)
+/// - inside the response of [`Client::convert_content_library_vm_template_from_vm`](crate::models::Client::convert_content_library_vm_template_from_vm) (`convert-content-library-vm-template-from-vm`)
+/// - inside the response of [`Client::distribute_content_library_vmtemplate_clusters`](crate::models::Client::distribute_content_library_vmtemplate_clusters) (`distribute-content-library-vm-template-clusters`)
+/// - inside the response of [`Client::get_content_library_vm_templates`](crate::models::Client::get_content_library_vm_templates) (`get-content-library-vm-templates`)
+/// - inside the response of [`Client::import_content_library_vm_template`](crate::models::Client::import_content_library_vm_template) (`import-content-library-vm-template`)
+/// - inside the response of [`Client::remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) (`remove-content-library-vm-template-clusters`)
+/// - inside the response of [`Client::update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) (`update-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedSnapshotInfo {
@@ -1219,7 +1306,16 @@ impl ::cloudtower_runtime::codec::Encode for NestedSnapshotInfo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedStoragePolicyConfig`
+/// Spec: `#/components/schemas/NestedStoragePolicyConfig`.
+///
+/// Used by:
+/// - inside the response of [`Client::clone_content_library_vm_template_from_vm`](crate::models::Client::clone_content_library_vm_template_from_vm) (`clone-content-library-vm-template-from-vm`)
+/// - inside the response of [`Client::convert_content_library_vm_template_from_vm`](crate::models::Client::convert_content_library_vm_template_from_vm) (`convert-content-library-vm-template-from-vm`)
+/// - inside the response of [`Client::distribute_content_library_vmtemplate_clusters`](crate::models::Client::distribute_content_library_vmtemplate_clusters) (`distribute-content-library-vm-template-clusters`)
+/// - inside the response of [`Client::get_content_library_vm_templates`](crate::models::Client::get_content_library_vm_templates) (`get-content-library-vm-templates`)
+/// - inside the response of [`Client::import_content_library_vm_template`](crate::models::Client::import_content_library_vm_template) (`import-content-library-vm-template`)
+/// - inside the response of [`Client::remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) (`remove-content-library-vm-template-clusters`)
+/// - inside the response of [`Client::update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) (`update-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedStoragePolicyConfig {
@@ -1254,7 +1350,16 @@ impl ::cloudtower_runtime::codec::Encode for NestedStoragePolicyConfig {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedTemplateConfig`
+/// Spec: `#/components/schemas/NestedTemplateConfig`.
+///
+/// Used by:
+/// - inside the response of [`Client::clone_content_library_vm_template_from_vm`](crate::models::Client::clone_content_library_vm_template_from_vm) (`clone-content-library-vm-template-from-vm`)
+/// - inside the response of [`Client::convert_content_library_vm_template_from_vm`](crate::models::Client::convert_content_library_vm_template_from_vm) (`convert-content-library-vm-template-from-vm`)
+/// - inside the response of [`Client::distribute_content_library_vmtemplate_clusters`](crate::models::Client::distribute_content_library_vmtemplate_clusters) (`distribute-content-library-vm-template-clusters`)
+/// - inside the response of [`Client::get_content_library_vm_templates`](crate::models::Client::get_content_library_vm_templates) (`get-content-library-vm-templates`)
+/// - inside the response of [`Client::import_content_library_vm_template`](crate::models::Client::import_content_library_vm_template) (`import-content-library-vm-template`)
+/// - inside the response of [`Client::remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) (`remove-content-library-vm-template-clusters`)
+/// - inside the response of [`Client::update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) (`update-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedTemplateConfig {
@@ -1304,7 +1409,16 @@ impl ::cloudtower_runtime::codec::Encode for NestedTemplateConfig {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedZbsStorageInfo`
+/// Spec: `#/components/schemas/NestedZbsStorageInfo`.
+///
+/// Used by:
+/// - inside the response of [`Client::clone_content_library_vm_template_from_vm`](crate::models::Client::clone_content_library_vm_template_from_vm) (`clone-content-library-vm-template-from-vm`)
+/// - inside the response of [`Client::convert_content_library_vm_template_from_vm`](crate::models::Client::convert_content_library_vm_template_from_vm) (`convert-content-library-vm-template-from-vm`)
+/// - inside the response of [`Client::distribute_content_library_vmtemplate_clusters`](crate::models::Client::distribute_content_library_vmtemplate_clusters) (`distribute-content-library-vm-template-clusters`)
+/// - inside the response of [`Client::get_content_library_vm_templates`](crate::models::Client::get_content_library_vm_templates) (`get-content-library-vm-templates`)
+/// - inside the response of [`Client::import_content_library_vm_template`](crate::models::Client::import_content_library_vm_template) (`import-content-library-vm-template`)
+/// - inside the response of [`Client::remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) (`remove-content-library-vm-template-clusters`)
+/// - inside the response of [`Client::update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) (`update-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedZbsStorageInfo {
@@ -1346,8 +1460,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedZbsStorageInfo {
         e.end_object();
     }
 }
+/// The operations of the [`content_library_vm_template`](crate::models::content_library_vm_template) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/clone-content-library-vm-template-from-vm` (operation `CloneContentLibraryVmTemplateFromVm`).
+    /// `POST /v2/api/clone-content-library-vm-template-from-vm` (operation `CloneContentLibraryVmTemplateFromVm`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
+    ///
+    /// - Request: `Vec` of [`ContentLibraryVmTemplateCreationParams`](crate::models::ContentLibraryVmTemplateCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ContentLibraryVmTemplate`](crate::models::ContentLibraryVmTemplate)
+    /// - Feature: `content-library-vm-template`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
@@ -1369,7 +1490,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/convert-content-library-vm-template-from-vm` (operation `ConvertContentLibraryVmTemplateFromVm`).
+    /// `POST /v2/api/convert-content-library-vm-template-from-vm` (operation `ConvertContentLibraryVmTemplateFromVm`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
+    ///
+    /// - Request: `Vec` of [`ContentLibraryVmTemplateCreationParams`](crate::models::ContentLibraryVmTemplateCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ContentLibraryVmTemplate`](crate::models::ContentLibraryVmTemplate)
+    /// - Feature: `content-library-vm-template`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
@@ -1391,7 +1518,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-content-library-vm-template` (operation `DeleteContentLibraryVmTemplate`).
+    /// `POST /v2/api/delete-content-library-vm-template` (operation `DeleteContentLibraryVmTemplate`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
+    ///
+    /// - Request: [`ContentLibraryVmTemplateDeletionParams`](crate::models::ContentLibraryVmTemplateDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteContentLibraryVmTemplate`](crate::models::DeleteContentLibraryVmTemplate)
+    /// - Feature: `content-library-vm-template`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
@@ -1415,7 +1548,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/distribute-content-library-vm-template-clusters` (operation `DistributeContentLibraryVmtemplateClusters`).
+    /// `POST /v2/api/distribute-content-library-vm-template-clusters` (operation `DistributeContentLibraryVmtemplateClusters`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
+    ///
+    /// - Request: [`ContentLibraryVmTemplateUpdationClusterParams`](crate::models::ContentLibraryVmTemplateUpdationClusterParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ContentLibraryVmTemplate`](crate::models::ContentLibraryVmTemplate)
+    /// - Feature: `content-library-vm-template`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
@@ -1437,7 +1576,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/export-content-library-vm-template` (operation `ExportContentLibraryVmTemplate`).
+    /// `POST /v2/api/export-content-library-vm-template` (operation `ExportContentLibraryVmTemplate`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
+    ///
+    /// - Request: [`ContentLibraryVmTemplateExportParams`](crate::models::ContentLibraryVmTemplateExportParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmExportFile`](crate::models::VmExportFile)
+    /// - Feature: `content-library-vm-template`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
@@ -1457,7 +1602,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-content-library-vm-templates` (operation `GetContentLibraryVmTemplates`).
+    /// `POST /v2/api/get-content-library-vm-templates` (operation `GetContentLibraryVmTemplates`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
+    ///
+    /// - Request: [`GetContentLibraryVmTemplatesRequestBody`](crate::models::GetContentLibraryVmTemplatesRequestBody)
+    /// - Response: `Vec` of [`ContentLibraryVmTemplate`](crate::models::ContentLibraryVmTemplate)
+    /// - Feature: `content-library-vm-template`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`ContentLibraryVmTemplate`](crate::models::ContentLibraryVmTemplate), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-content-library-vm-templates-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`ContentLibraryVmTemplate`](crate::models::ContentLibraryVmTemplate) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
@@ -1478,7 +1632,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-content-library-vm-templates-connection` (operation `GetContentLibraryVmTemplatesConnection`).
+    /// `POST /v2/api/get-content-library-vm-templates-connection` (operation `GetContentLibraryVmTemplatesConnection`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
+    ///
+    /// - Request: [`GetContentLibraryVmTemplatesConnectionRequestBody`](crate::models::GetContentLibraryVmTemplatesConnectionRequestBody)
+    /// - Response: [`ContentLibraryVmTemplateConnection`](crate::models::ContentLibraryVmTemplateConnection)
+    /// - Feature: `content-library-vm-template`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
@@ -1499,7 +1657,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/import-content-library-vm-template` (operation `ImportContentLibraryVmTemplate`).
+    /// `POST /v2/api/import-content-library-vm-template` (operation `ImportContentLibraryVmTemplate`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
+    ///
+    /// - Request: `Vec` of [`ContentLibraryVmTemplateImportParams`](crate::models::ContentLibraryVmTemplateImportParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ContentLibraryVmTemplate`](crate::models::ContentLibraryVmTemplate)
+    /// - Feature: `content-library-vm-template`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
@@ -1521,7 +1685,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/remove-content-library-vm-template-clusters` (operation `RemoveContentLibraryVmTemplateClusters`).
+    /// `POST /v2/api/remove-content-library-vm-template-clusters` (operation `RemoveContentLibraryVmTemplateClusters`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
+    ///
+    /// - Request: [`ContentLibraryVmTemplateUpdationClusterParams`](crate::models::ContentLibraryVmTemplateUpdationClusterParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ContentLibraryVmTemplate`](crate::models::ContentLibraryVmTemplate)
+    /// - Feature: `content-library-vm-template`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]
@@ -1543,7 +1713,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-content-library-vm-template` (operation `UpdateContentLibraryVmTemplate`).
+    /// `POST /v2/api/update-content-library-vm-template` (operation `UpdateContentLibraryVmTemplate`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
+    ///
+    /// - Request: [`ContentLibraryVmTemplateUpdationParams`](crate::models::ContentLibraryVmTemplateUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ContentLibraryVmTemplate`](crate::models::ContentLibraryVmTemplate)
+    /// - Feature: `content-library-vm-template`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "content-library-vm-template")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/AddClustersToDatacenterParams`
+/// Spec: `#/components/schemas/AddClustersToDatacenterParams`.
+///
+/// Used by:
+/// - the request of [`Client::add_clusters_to_datacenter`](crate::models::Client::add_clusters_to_datacenter) (`add-clusters-to-datacenter`)
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AddClustersToDatacenterParams {
@@ -45,7 +48,10 @@ impl ::cloudtower_runtime::codec::Encode for AddClustersToDatacenterParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/AddClustersToDatacenterParams/properties/data`
+/// Spec: `#/components/schemas/AddClustersToDatacenterParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_clusters_to_datacenter`](crate::models::Client::add_clusters_to_datacenter) (`add-clusters-to-datacenter`)
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AddClustersToDatacenterParamsData {
@@ -77,7 +83,14 @@ impl ::cloudtower_runtime::codec::Encode for AddClustersToDatacenterParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/Datacenter`
+/// Spec: `#/components/schemas/Datacenter`.
+///
+/// Used by:
+/// - the response of [`Client::add_clusters_to_datacenter`](crate::models::Client::add_clusters_to_datacenter) (`add-clusters-to-datacenter`)
+/// - the response of [`Client::create_datacenter`](crate::models::Client::create_datacenter) (`create-datacenter`)
+/// - the response of [`Client::get_datacenters`](crate::models::Client::get_datacenters) (`get-datacenters`)
+/// - the response of [`Client::remove_clusters_from_datacenter`](crate::models::Client::remove_clusters_from_datacenter) (`remove-clusters-from-datacenter`)
+/// - the response of [`Client::update_datacenter`](crate::models::Client::update_datacenter) (`update-datacenter`)
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Datacenter {
@@ -172,7 +185,10 @@ impl ::cloudtower_runtime::codec::Encode for Datacenter {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DatacenterConnection`
+/// Spec: `#/components/schemas/DatacenterConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_datacenters_connection`](crate::models::Client::get_datacenters_connection) (`get-datacenters-connection`)
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterConnection {
@@ -209,7 +225,10 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DatacenterCreationParams`
+/// Spec: `#/components/schemas/DatacenterCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_datacenter`](crate::models::Client::create_datacenter) (`create-datacenter`)
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterCreationParams {
@@ -259,7 +278,10 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DatacenterDeletionParams`
+/// Spec: `#/components/schemas/DatacenterDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_datacenter`](crate::models::Client::delete_datacenter) (`delete-datacenter`)
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterDeletionParams {
@@ -296,7 +318,10 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DatacenterUpdationParams`
+/// Spec: `#/components/schemas/DatacenterUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_datacenter`](crate::models::Client::update_datacenter) (`update-datacenter`)
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterUpdationParams {
@@ -339,7 +364,10 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DatacenterUpdationParams/properties/data`
+/// Spec: `#/components/schemas/DatacenterUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_datacenter`](crate::models::Client::update_datacenter) (`update-datacenter`)
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterUpdationParamsData {
@@ -374,7 +402,11 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DatacenterWhereUniqueInput`
+/// Spec: `#/components/schemas/DatacenterWhereUniqueInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_clusters_to_datacenter`](crate::models::Client::add_clusters_to_datacenter) (`add-clusters-to-datacenter`)
+/// - inside the request of [`Client::remove_clusters_from_datacenter`](crate::models::Client::remove_clusters_from_datacenter) (`remove-clusters-from-datacenter`)
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterWhereUniqueInput {
@@ -406,7 +438,10 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterWhereUniqueInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeleteDatacenter`
+/// Spec: `#/components/schemas/DeleteDatacenter`.
+///
+/// Used by:
+/// - the response of [`Client::delete_datacenter`](crate::models::Client::delete_datacenter) (`delete-datacenter`)
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteDatacenter {
@@ -443,7 +478,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteDatacenter {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetDatacentersConnectionRequestBody`
+/// Spec: `#/components/schemas/GetDatacentersConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_datacenters_connection`](crate::models::Client::get_datacenters_connection) (`get-datacenters-connection`)
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDatacentersConnectionRequestBody {
@@ -493,7 +531,10 @@ impl ::cloudtower_runtime::codec::Encode for GetDatacentersConnectionRequestBody
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateDatacenter`
+/// Spec: `#/components/schemas/NestedAggregateDatacenter`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_datacenters_connection`](crate::models::Client::get_datacenters_connection) (`get-datacenters-connection`)
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateDatacenter {
@@ -530,7 +571,14 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateDatacenter {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedOrganization`
+/// Spec: `#/components/schemas/NestedOrganization`.
+///
+/// Used by:
+/// - inside the response of [`Client::add_clusters_to_datacenter`](crate::models::Client::add_clusters_to_datacenter) (`add-clusters-to-datacenter`)
+/// - inside the response of [`Client::create_datacenter`](crate::models::Client::create_datacenter) (`create-datacenter`)
+/// - inside the response of [`Client::get_datacenters`](crate::models::Client::get_datacenters) (`get-datacenters`)
+/// - inside the response of [`Client::remove_clusters_from_datacenter`](crate::models::Client::remove_clusters_from_datacenter) (`remove-clusters-from-datacenter`)
+/// - inside the response of [`Client::update_datacenter`](crate::models::Client::update_datacenter) (`update-datacenter`)
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedOrganization {
@@ -573,7 +621,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedOrganization {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/RemoveClustersFromDatacenterParams`
+/// Spec: `#/components/schemas/RemoveClustersFromDatacenterParams`.
+///
+/// Used by:
+/// - the request of [`Client::remove_clusters_from_datacenter`](crate::models::Client::remove_clusters_from_datacenter) (`remove-clusters-from-datacenter`)
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RemoveClustersFromDatacenterParams {
@@ -620,7 +671,10 @@ impl ::cloudtower_runtime::codec::Encode for RemoveClustersFromDatacenterParams 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/RemoveClustersFromDatacenterParams/properties/data`
+/// Spec: `#/components/schemas/RemoveClustersFromDatacenterParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::remove_clusters_from_datacenter`](crate::models::Client::remove_clusters_from_datacenter) (`remove-clusters-from-datacenter`)
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RemoveClustersFromDatacenterParamsData {
@@ -652,8 +706,15 @@ impl ::cloudtower_runtime::codec::Encode for RemoveClustersFromDatacenterParamsD
         e.end_object();
     }
 }
+/// The operations of the [`datacenter`](crate::models::datacenter) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/add-clusters-to-datacenter` (operation `AddClustersToDatacenter`).
+    /// `POST /v2/api/add-clusters-to-datacenter` (operation `AddClustersToDatacenter`, spec module [`datacenter`](crate::models::datacenter)).
+    ///
+    /// - Request: `Vec` of [`AddClustersToDatacenterParams`](crate::models::AddClustersToDatacenterParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Datacenter`](crate::models::Datacenter)
+    /// - Feature: `datacenter`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "datacenter")]
@@ -673,7 +734,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/create-datacenter` (operation `CreateDatacenter`).
+    /// `POST /v2/api/create-datacenter` (operation `CreateDatacenter`, spec module [`datacenter`](crate::models::datacenter)).
+    ///
+    /// - Request: `Vec` of [`DatacenterCreationParams`](crate::models::DatacenterCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Datacenter`](crate::models::Datacenter)
+    /// - Feature: `datacenter`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "datacenter")]
@@ -690,7 +757,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-datacenter` (operation `DeleteDatacenter`).
+    /// `POST /v2/api/delete-datacenter` (operation `DeleteDatacenter`, spec module [`datacenter`](crate::models::datacenter)).
+    ///
+    /// - Request: [`DatacenterDeletionParams`](crate::models::DatacenterDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteDatacenter`](crate::models::DeleteDatacenter)
+    /// - Feature: `datacenter`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "datacenter")]
@@ -709,7 +782,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-datacenters` (operation `GetDatacenters`).
+    /// `POST /v2/api/get-datacenters` (operation `GetDatacenters`, spec module [`datacenter`](crate::models::datacenter)).
+    ///
+    /// - Request: [`GetDatacentersRequestBody`](crate::models::GetDatacentersRequestBody)
+    /// - Response: `Vec` of [`Datacenter`](crate::models::Datacenter)
+    /// - Feature: `datacenter`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Datacenter`](crate::models::Datacenter), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-datacenters-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Datacenter`](crate::models::Datacenter) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "datacenter")]
@@ -727,7 +809,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-datacenters-connection` (operation `GetDatacentersConnection`).
+    /// `POST /v2/api/get-datacenters-connection` (operation `GetDatacentersConnection`, spec module [`datacenter`](crate::models::datacenter)).
+    ///
+    /// - Request: [`GetDatacentersConnectionRequestBody`](crate::models::GetDatacentersConnectionRequestBody)
+    /// - Response: [`DatacenterConnection`](crate::models::DatacenterConnection)
+    /// - Feature: `datacenter`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "datacenter")]
@@ -748,7 +834,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/remove-clusters-from-datacenter` (operation `RemoveClustersFromDatacenter`).
+    /// `POST /v2/api/remove-clusters-from-datacenter` (operation `RemoveClustersFromDatacenter`, spec module [`datacenter`](crate::models::datacenter)).
+    ///
+    /// - Request: `Vec` of [`RemoveClustersFromDatacenterParams`](crate::models::RemoveClustersFromDatacenterParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Datacenter`](crate::models::Datacenter)
+    /// - Feature: `datacenter`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "datacenter")]
@@ -768,7 +860,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-datacenter` (operation `UpdateDatacenter`).
+    /// `POST /v2/api/update-datacenter` (operation `UpdateDatacenter`, spec module [`datacenter`](crate::models::datacenter)).
+    ///
+    /// - Request: [`DatacenterUpdationParams`](crate::models::DatacenterUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Datacenter`](crate::models::Datacenter)
+    /// - Feature: `datacenter`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "datacenter")]

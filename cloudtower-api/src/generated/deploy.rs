@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/Deploy`
+/// Spec: `#/components/schemas/Deploy`.
+///
+/// Used by:
+/// - the response of [`Client::get_deploys`](crate::models::Client::get_deploys) (`get-deploys`)
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Deploy {
@@ -48,7 +51,10 @@ impl ::cloudtower_runtime::codec::Encode for Deploy {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeployConnection`
+/// Spec: `#/components/schemas/DeployConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_deploys_connection`](crate::models::Client::get_deploys_connection) (`get-deploys-connection`)
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeployConnection {
@@ -85,7 +91,11 @@ impl ::cloudtower_runtime::codec::Encode for DeployConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeployOrderByInput`
+/// Spec: `#/components/schemas/DeployOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_deploys`](crate::models::Client::get_deploys) (`get-deploys`)
+/// - inside the request of [`Client::get_deploys_connection`](crate::models::Client::get_deploys_connection) (`get-deploys-connection`)
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum DeployOrderByInput {
@@ -158,7 +168,11 @@ impl ::cloudtower_runtime::codec::Encode for DeployOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/DeployWhereInput`
+/// Spec: `#/components/schemas/DeployWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_deploys`](crate::models::Client::get_deploys) (`get-deploys`)
+/// - inside the request of [`Client::get_deploys_connection`](crate::models::Client::get_deploys_connection) (`get-deploys-connection`)
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeployWhereInput {
@@ -313,7 +327,10 @@ impl ::cloudtower_runtime::codec::Encode for DeployWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetDeploysConnectionRequestBody`
+/// Spec: `#/components/schemas/GetDeploysConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_deploys_connection`](crate::models::Client::get_deploys_connection) (`get-deploys-connection`)
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDeploysConnectionRequestBody {
@@ -363,7 +380,10 @@ impl ::cloudtower_runtime::codec::Encode for GetDeploysConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetDeploysRequestBody`
+/// Spec: `#/components/schemas/GetDeploysRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_deploys`](crate::models::Client::get_deploys) (`get-deploys`)
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDeploysRequestBody {
@@ -413,7 +433,10 @@ impl ::cloudtower_runtime::codec::Encode for GetDeploysRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateDeploy`
+/// Spec: `#/components/schemas/NestedAggregateDeploy`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_deploys_connection`](crate::models::Client::get_deploys_connection) (`get-deploys-connection`)
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateDeploy {
@@ -450,7 +473,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateDeploy {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedLicense`
+/// Spec: `#/components/schemas/NestedLicense`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_deploys`](crate::models::Client::get_deploys) (`get-deploys`)
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedLicense {
@@ -487,8 +513,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedLicense {
         e.end_object();
     }
 }
+/// The operations of the [`deploy`](crate::models::deploy) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-deploys` (operation `GetDeploys`).
+    /// `POST /v2/api/get-deploys` (operation `GetDeploys`, spec module [`deploy`](crate::models::deploy)).
+    ///
+    /// - Request: [`GetDeploysRequestBody`](crate::models::GetDeploysRequestBody)
+    /// - Response: `Vec` of [`Deploy`](crate::models::Deploy)
+    /// - Feature: `deploy`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Deploy`](crate::models::Deploy), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-deploys-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Deploy`](crate::models::Deploy) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "deploy")]
@@ -505,7 +541,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-deploys-connection` (operation `GetDeploysConnection`).
+    /// `POST /v2/api/get-deploys-connection` (operation `GetDeploysConnection`, spec module [`deploy`](crate::models::deploy)).
+    ///
+    /// - Request: [`GetDeploysConnectionRequestBody`](crate::models::GetDeploysConnectionRequestBody)
+    /// - Response: [`DeployConnection`](crate::models::DeployConnection)
+    /// - Feature: `deploy`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "deploy")]

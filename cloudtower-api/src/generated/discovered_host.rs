@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DiscoveredHost`
+/// Spec: `#/components/schemas/DiscoveredHost`.
+///
+/// Used by:
+/// - the response of [`Client::get_discover_hosts`](crate::models::Client::get_discover_hosts) (`get-discover-hosts`)
 #[cfg(feature = "discovered-host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiscoveredHost {
@@ -121,7 +124,10 @@ impl ::cloudtower_runtime::codec::Encode for DiscoveredHost {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetDiscoverHostsRequestBody`
+/// Spec: `#/components/schemas/GetDiscoverHostsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_discover_hosts`](crate::models::Client::get_discover_hosts) (`get-discover-hosts`)
 #[cfg(feature = "discovered-host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDiscoverHostsRequestBody {
@@ -163,7 +169,10 @@ impl ::cloudtower_runtime::codec::Encode for GetDiscoverHostsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedDiscoveredHostDimms`
+/// Spec: `#/components/schemas/NestedDiscoveredHostDimms`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_discover_hosts`](crate::models::Client::get_discover_hosts) (`get-discover-hosts`)
 #[cfg(feature = "discovered-host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedDiscoveredHostDimms {
@@ -222,7 +231,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedDiscoveredHostDimms {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedDiscoveredHostDisk`
+/// Spec: `#/components/schemas/NestedDiscoveredHostDisk`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_discover_hosts`](crate::models::Client::get_discover_hosts) (`get-discover-hosts`)
 #[cfg(feature = "discovered-host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedDiscoveredHostDisk {
@@ -301,7 +313,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedDiscoveredHostDisk {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedDiscoveredHostIface`
+/// Spec: `#/components/schemas/NestedDiscoveredHostIface`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_discover_hosts`](crate::models::Client::get_discover_hosts) (`get-discover-hosts`)
 #[cfg(feature = "discovered-host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedDiscoveredHostIface {
@@ -375,8 +390,13 @@ impl ::cloudtower_runtime::codec::Encode for NestedDiscoveredHostIface {
         e.end_object();
     }
 }
+/// The operations of the [`discovered_host`](crate::models::discovered_host) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-discover-hosts` (operation `GetDiscoverHosts`).
+    /// `POST /v2/api/get-discover-hosts` (operation `GetDiscoverHosts`, spec module [`discovered_host`](crate::models::discovered_host)).
+    ///
+    /// - Request: [`GetDiscoverHostsRequestBody`](crate::models::GetDiscoverHostsRequestBody)
+    /// - Response: `Vec` of [`DiscoveredHost`](crate::models::DiscoveredHost)
+    /// - Feature: `discovered-host`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "discovered-host")]

@@ -2,7 +2,12 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/Disk`
+/// Spec: `#/components/schemas/Disk`.
+///
+/// Used by:
+/// - the response of [`Client::get_disks`](crate::models::Client::get_disks) (`get-disks`)
+/// - the response of [`Client::mount_disk`](crate::models::Client::mount_disk) (`mount-disk`)
+/// - the response of [`Client::unmount_disk`](crate::models::Client::unmount_disk) (`unmount-disk`)
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Disk {
@@ -195,7 +200,10 @@ impl ::cloudtower_runtime::codec::Encode for Disk {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DiskConnection`
+/// Spec: `#/components/schemas/DiskConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_disks_connection`](crate::models::Client::get_disks_connection) (`get-disks-connection`)
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiskConnection {
@@ -232,7 +240,10 @@ impl ::cloudtower_runtime::codec::Encode for DiskConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DiskMountParams`
+/// Spec: `#/components/schemas/DiskMountParams`.
+///
+/// Used by:
+/// - the request of [`Client::mount_disk`](crate::models::Client::mount_disk) (`mount-disk`)
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiskMountParams {
@@ -275,7 +286,10 @@ impl ::cloudtower_runtime::codec::Encode for DiskMountParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DiskMountParams/properties/data`
+/// Spec: `#/components/schemas/DiskMountParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::mount_disk`](crate::models::Client::mount_disk) (`mount-disk`)
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiskMountParamsData {
@@ -312,7 +326,10 @@ impl ::cloudtower_runtime::codec::Encode for DiskMountParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DiskUnmountParams`
+/// Spec: `#/components/schemas/DiskUnmountParams`.
+///
+/// Used by:
+/// - the request of [`Client::unmount_disk`](crate::models::Client::unmount_disk) (`unmount-disk`)
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiskUnmountParams {
@@ -349,7 +366,10 @@ impl ::cloudtower_runtime::codec::Encode for DiskUnmountParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetDisksConnectionRequestBody`
+/// Spec: `#/components/schemas/GetDisksConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_disks_connection`](crate::models::Client::get_disks_connection) (`get-disks-connection`)
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDisksConnectionRequestBody {
@@ -399,7 +419,10 @@ impl ::cloudtower_runtime::codec::Encode for GetDisksConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateDisk`
+/// Spec: `#/components/schemas/NestedAggregateDisk`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_disks_connection`](crate::models::Client::get_disks_connection) (`get-disks-connection`)
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateDisk {
@@ -436,7 +459,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateDisk {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedDiskFailureInformation`
+/// Spec: `#/components/schemas/NestedDiskFailureInformation`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_disks`](crate::models::Client::get_disks) (`get-disks`)
+/// - inside the response of [`Client::mount_disk`](crate::models::Client::mount_disk) (`mount-disk`)
+/// - inside the response of [`Client::unmount_disk`](crate::models::Client::unmount_disk) (`unmount-disk`)
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedDiskFailureInformation {
@@ -490,7 +518,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedDiskFailureInformation {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedPartition`
+/// Spec: `#/components/schemas/NestedPartition`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_disks`](crate::models::Client::get_disks) (`get-disks`)
+/// - inside the response of [`Client::mount_disk`](crate::models::Client::mount_disk) (`mount-disk`)
+/// - inside the response of [`Client::unmount_disk`](crate::models::Client::unmount_disk) (`unmount-disk`)
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedPartition {
@@ -545,7 +578,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedPartition {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/PartitionUsage`
+/// Spec: `#/components/schemas/PartitionUsage`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_disks`](crate::models::Client::get_disks) (`get-disks`)
+/// - inside the response of [`Client::mount_disk`](crate::models::Client::mount_disk) (`mount-disk`)
+/// - inside the response of [`Client::unmount_disk`](crate::models::Client::unmount_disk) (`unmount-disk`)
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PartitionUsage {
@@ -653,8 +691,18 @@ impl ::cloudtower_runtime::codec::Encode for PartitionUsage {
         e.string(self.as_str());
     }
 }
+/// The operations of the [`disk`](crate::models::disk) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-disks` (operation `GetDisks`).
+    /// `POST /v2/api/get-disks` (operation `GetDisks`, spec module [`disk`](crate::models::disk)).
+    ///
+    /// - Request: [`GetDisksRequestBody`](crate::models::GetDisksRequestBody)
+    /// - Response: `Vec` of [`Disk`](crate::models::Disk)
+    /// - Feature: `disk`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Disk`](crate::models::Disk), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-disks-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Disk`](crate::models::Disk) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "disk")]
@@ -671,7 +719,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-disks-connection` (operation `GetDisksConnection`).
+    /// `POST /v2/api/get-disks-connection` (operation `GetDisksConnection`, spec module [`disk`](crate::models::disk)).
+    ///
+    /// - Request: [`GetDisksConnectionRequestBody`](crate::models::GetDisksConnectionRequestBody)
+    /// - Response: [`DiskConnection`](crate::models::DiskConnection)
+    /// - Feature: `disk`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "disk")]
@@ -692,7 +744,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/mount-disk` (operation `MountDisk`).
+    /// `POST /v2/api/mount-disk` (operation `MountDisk`, spec module [`disk`](crate::models::disk)).
+    ///
+    /// - Request: [`DiskMountParams`](crate::models::DiskMountParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Disk`](crate::models::Disk)
+    /// - Feature: `disk`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "disk")]
@@ -709,7 +767,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/unmount-disk` (operation `UnmountDisk`).
+    /// `POST /v2/api/unmount-disk` (operation `UnmountDisk`, spec module [`disk`](crate::models::disk)).
+    ///
+    /// - Request: [`DiskUnmountParams`](crate::models::DiskUnmountParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Disk`](crate::models::Disk)
+    /// - Feature: `disk`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "disk")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/ElfDataStore`
+/// Spec: `#/components/schemas/ElfDataStore`.
+///
+/// Used by:
+/// - the response of [`Client::get_elf_data_stores`](crate::models::Client::get_elf_data_stores) (`get-elf-data-stores`)
 #[cfg(feature = "elf-data-store")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfDataStore {
@@ -124,7 +127,10 @@ impl ::cloudtower_runtime::codec::Encode for ElfDataStore {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ElfDataStoreConnection`
+/// Spec: `#/components/schemas/ElfDataStoreConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_elf_data_stores_connection`](crate::models::Client::get_elf_data_stores_connection) (`get-elf-data-stores-connection`)
 #[cfg(feature = "elf-data-store")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfDataStoreConnection {
@@ -161,7 +167,10 @@ impl ::cloudtower_runtime::codec::Encode for ElfDataStoreConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetElfDataStoresConnectionRequestBody`
+/// Spec: `#/components/schemas/GetElfDataStoresConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_elf_data_stores_connection`](crate::models::Client::get_elf_data_stores_connection) (`get-elf-data-stores-connection`)
 #[cfg(feature = "elf-data-store")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetElfDataStoresConnectionRequestBody {
@@ -213,7 +222,10 @@ impl ::cloudtower_runtime::codec::Encode for GetElfDataStoresConnectionRequestBo
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateElfDataStore`
+/// Spec: `#/components/schemas/NestedAggregateElfDataStore`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_elf_data_stores_connection`](crate::models::Client::get_elf_data_stores_connection) (`get-elf-data-stores-connection`)
 #[cfg(feature = "elf-data-store")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateElfDataStore {
@@ -250,8 +262,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateElfDataStore {
         e.end_object();
     }
 }
+/// The operations of the [`elf_data_store`](crate::models::elf_data_store) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-elf-data-stores` (operation `GetElfDataStores`).
+    /// `POST /v2/api/get-elf-data-stores` (operation `GetElfDataStores`, spec module [`elf_data_store`](crate::models::elf_data_store)).
+    ///
+    /// - Request: [`GetElfDataStoresRequestBody`](crate::models::GetElfDataStoresRequestBody)
+    /// - Response: `Vec` of [`ElfDataStore`](crate::models::ElfDataStore)
+    /// - Feature: `elf-data-store`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`ElfDataStore`](crate::models::ElfDataStore), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-elf-data-stores-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`ElfDataStore`](crate::models::ElfDataStore) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "elf-data-store")]
@@ -269,7 +291,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-elf-data-stores-connection` (operation `GetElfDataStoresConnection`).
+    /// `POST /v2/api/get-elf-data-stores-connection` (operation `GetElfDataStoresConnection`, spec module [`elf_data_store`](crate::models::elf_data_store)).
+    ///
+    /// - Request: [`GetElfDataStoresConnectionRequestBody`](crate::models::GetElfDataStoresConnectionRequestBody)
+    /// - Response: [`ElfDataStoreConnection`](crate::models::ElfDataStoreConnection)
+    /// - Feature: `elf-data-store`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "elf-data-store")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `/paths/~1upload-elf-image/post/requestBody/content/multipart~1form-data/schema`
+/// Spec: `/paths/~1upload-elf-image/post/requestBody/content/multipart~1form-data/schema`.
+///
+/// Used by:
+/// - the request of [`Client::create_elf_image`](crate::models::Client::create_elf_image) (`upload-elf-image`)
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateElfImageRequestBody {
@@ -49,7 +52,10 @@ impl CreateElfImageRequestBody {
         fields
     }
 }
-/// Spec: `#/components/schemas/DeleteElfImage`
+/// Spec: `#/components/schemas/DeleteElfImage`.
+///
+/// Used by:
+/// - the response of [`Client::delete_elf_image`](crate::models::Client::delete_elf_image) (`delete-elf-image`)
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteElfImage {
@@ -86,7 +92,11 @@ impl ::cloudtower_runtime::codec::Encode for DeleteElfImage {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ElfImage`
+/// Spec: `#/components/schemas/ElfImage`.
+///
+/// Used by:
+/// - the response of [`Client::get_elf_images`](crate::models::Client::get_elf_images) (`get-elf-images`)
+/// - the response of [`Client::update_elf_image`](crate::models::Client::update_elf_image) (`update-elf-image`)
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfImage {
@@ -202,7 +212,10 @@ impl ::cloudtower_runtime::codec::Encode for ElfImage {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ElfImageConnection`
+/// Spec: `#/components/schemas/ElfImageConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_elf_images_connection`](crate::models::Client::get_elf_images_connection) (`get-elf-images-connection`)
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfImageConnection {
@@ -239,7 +252,10 @@ impl ::cloudtower_runtime::codec::Encode for ElfImageConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ElfImageDeletionParams`
+/// Spec: `#/components/schemas/ElfImageDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_elf_image`](crate::models::Client::delete_elf_image) (`delete-elf-image`)
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfImageDeletionParams {
@@ -276,7 +292,10 @@ impl ::cloudtower_runtime::codec::Encode for ElfImageDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ElfImageUpdationParams`
+/// Spec: `#/components/schemas/ElfImageUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_elf_image`](crate::models::Client::update_elf_image) (`update-elf-image`)
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfImageUpdationParams {
@@ -319,7 +338,10 @@ impl ::cloudtower_runtime::codec::Encode for ElfImageUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ElfImageUpdationParams/properties/data`
+/// Spec: `#/components/schemas/ElfImageUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_elf_image`](crate::models::Client::update_elf_image) (`update-elf-image`)
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfImageUpdationParamsData {
@@ -354,7 +376,10 @@ impl ::cloudtower_runtime::codec::Encode for ElfImageUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetElfImagesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetElfImagesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_elf_images_connection`](crate::models::Client::get_elf_images_connection) (`get-elf-images-connection`)
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetElfImagesConnectionRequestBody {
@@ -404,7 +429,10 @@ impl ::cloudtower_runtime::codec::Encode for GetElfImagesConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateElfImage`
+/// Spec: `#/components/schemas/NestedAggregateElfImage`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_elf_images_connection`](crate::models::Client::get_elf_images_connection) (`get-elf-images-connection`)
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateElfImage {
@@ -441,8 +469,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateElfImage {
         e.end_object();
     }
 }
+/// The operations of the [`elf_image`](crate::models::elf_image) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/delete-elf-image` (operation `DeleteElfImage`).
+    /// `POST /v2/api/delete-elf-image` (operation `DeleteElfImage`, spec module [`elf_image`](crate::models::elf_image)).
+    ///
+    /// - Request: [`ElfImageDeletionParams`](crate::models::ElfImageDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteElfImage`](crate::models::DeleteElfImage)
+    /// - Feature: `elf-image`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "elf-image")]
@@ -461,7 +496,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-elf-images` (operation `GetElfImages`).
+    /// `POST /v2/api/get-elf-images` (operation `GetElfImages`, spec module [`elf_image`](crate::models::elf_image)).
+    ///
+    /// - Request: [`GetElfImagesRequestBody`](crate::models::GetElfImagesRequestBody)
+    /// - Response: `Vec` of [`ElfImage`](crate::models::ElfImage)
+    /// - Feature: `elf-image`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`ElfImage`](crate::models::ElfImage), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-elf-images-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`ElfImage`](crate::models::ElfImage) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "elf-image")]
@@ -479,7 +523,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-elf-images-connection` (operation `GetElfImagesConnection`).
+    /// `POST /v2/api/get-elf-images-connection` (operation `GetElfImagesConnection`, spec module [`elf_image`](crate::models::elf_image)).
+    ///
+    /// - Request: [`GetElfImagesConnectionRequestBody`](crate::models::GetElfImagesConnectionRequestBody)
+    /// - Response: [`ElfImageConnection`](crate::models::ElfImageConnection)
+    /// - Feature: `elf-image`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "elf-image")]
@@ -500,7 +548,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-elf-image` (operation `UpdateElfImage`).
+    /// `POST /v2/api/update-elf-image` (operation `UpdateElfImage`, spec module [`elf_image`](crate::models::elf_image)).
+    ///
+    /// - Request: [`ElfImageUpdationParams`](crate::models::ElfImageUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ElfImage`](crate::models::ElfImage)
+    /// - Feature: `elf-image`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "elf-image")]
@@ -517,7 +571,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/upload-elf-image` (operation `CreateElfImage`).
+    /// `POST /v2/api/upload-elf-image` (operation `CreateElfImage`, spec module [`elf_image`](crate::models::elf_image)).
+    ///
+    /// - Request: [`CreateElfImageRequestBody`](crate::models::CreateElfImageRequestBody) (`multipart/form-data`)
+    /// - Response: `Vec` of [`UploadTask`](crate::models::UploadTask)
+    /// - Feature: `elf-image`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "elf-image")]

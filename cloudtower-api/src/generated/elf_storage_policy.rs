@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/ElfStoragePolicy`
+/// Spec: `#/components/schemas/ElfStoragePolicy`.
+///
+/// Used by:
+/// - the response of [`Client::get_elf_storage_policies`](crate::models::Client::get_elf_storage_policies) (`get-elf-storage-policies`)
 #[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfStoragePolicy {
@@ -106,7 +109,10 @@ impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicy {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ElfStoragePolicyConnection`
+/// Spec: `#/components/schemas/ElfStoragePolicyConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_elf_storage_policies_connection`](crate::models::Client::get_elf_storage_policies_connection) (`get-elf-storage-policies-connection`)
 #[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfStoragePolicyConnection {
@@ -143,7 +149,11 @@ impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicyConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ElfStoragePolicyOrderByInput`
+/// Spec: `#/components/schemas/ElfStoragePolicyOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_elf_storage_policies`](crate::models::Client::get_elf_storage_policies) (`get-elf-storage-policies`)
+/// - inside the request of [`Client::get_elf_storage_policies_connection`](crate::models::Client::get_elf_storage_policies_connection) (`get-elf-storage-policies-connection`)
 #[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ElfStoragePolicyOrderByInput {
@@ -286,7 +296,11 @@ impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicyOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ElfStoragePolicyWhereInput`
+/// Spec: `#/components/schemas/ElfStoragePolicyWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_elf_storage_policies`](crate::models::Client::get_elf_storage_policies) (`get-elf-storage-policies`)
+/// - inside the request of [`Client::get_elf_storage_policies_connection`](crate::models::Client::get_elf_storage_policies_connection) (`get-elf-storage-policies-connection`)
 #[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfStoragePolicyWhereInput {
@@ -704,7 +718,10 @@ impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicyWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetElfStoragePoliciesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetElfStoragePoliciesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_elf_storage_policies_connection`](crate::models::Client::get_elf_storage_policies_connection) (`get-elf-storage-policies-connection`)
 #[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetElfStoragePoliciesConnectionRequestBody {
@@ -758,7 +775,10 @@ impl ::cloudtower_runtime::codec::Encode for GetElfStoragePoliciesConnectionRequ
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetElfStoragePoliciesRequestBody`
+/// Spec: `#/components/schemas/GetElfStoragePoliciesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_elf_storage_policies`](crate::models::Client::get_elf_storage_policies) (`get-elf-storage-policies`)
 #[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetElfStoragePoliciesRequestBody {
@@ -812,7 +832,10 @@ impl ::cloudtower_runtime::codec::Encode for GetElfStoragePoliciesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateElfStoragePolicy`
+/// Spec: `#/components/schemas/NestedAggregateElfStoragePolicy`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_elf_storage_policies_connection`](crate::models::Client::get_elf_storage_policies_connection) (`get-elf-storage-policies-connection`)
 #[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateElfStoragePolicy {
@@ -849,8 +872,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateElfStoragePolicy {
         e.end_object();
     }
 }
+/// The operations of the [`elf_storage_policy`](crate::models::elf_storage_policy) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-elf-storage-policies` (operation `GetElfStoragePolicies`).
+    /// `POST /v2/api/get-elf-storage-policies` (operation `GetElfStoragePolicies`, spec module [`elf_storage_policy`](crate::models::elf_storage_policy)).
+    ///
+    /// - Request: [`GetElfStoragePoliciesRequestBody`](crate::models::GetElfStoragePoliciesRequestBody)
+    /// - Response: `Vec` of [`ElfStoragePolicy`](crate::models::ElfStoragePolicy)
+    /// - Feature: `elf-storage-policy`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`ElfStoragePolicy`](crate::models::ElfStoragePolicy), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-elf-storage-policies-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`ElfStoragePolicy`](crate::models::ElfStoragePolicy) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "elf-storage-policy")]
@@ -871,7 +904,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-elf-storage-policies-connection` (operation `GetElfStoragePoliciesConnection`).
+    /// `POST /v2/api/get-elf-storage-policies-connection` (operation `GetElfStoragePoliciesConnection`, spec module [`elf_storage_policy`](crate::models::elf_storage_policy)).
+    ///
+    /// - Request: [`GetElfStoragePoliciesConnectionRequestBody`](crate::models::GetElfStoragePoliciesConnectionRequestBody)
+    /// - Response: [`ElfStoragePolicyConnection`](crate::models::ElfStoragePolicyConnection)
+    /// - Feature: `elf-storage-policy`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "elf-storage-policy")]

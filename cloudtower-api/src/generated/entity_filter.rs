@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteEntityFilter`
+/// Spec: `#/components/schemas/DeleteEntityFilter`.
+///
+/// Used by:
+/// - the response of [`Client::delete_entity_filter`](crate::models::Client::delete_entity_filter) (`delete-entity-filter`)
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteEntityFilter {
@@ -39,7 +42,12 @@ impl ::cloudtower_runtime::codec::Encode for DeleteEntityFilter {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EntityFilter`
+/// Spec: `#/components/schemas/EntityFilter`.
+///
+/// Used by:
+/// - the response of [`Client::create_entity_filter`](crate::models::Client::create_entity_filter) (`create-entity-filter`)
+/// - the response of [`Client::get_entity_filters`](crate::models::Client::get_entity_filters) (`get-entity-filters`)
+/// - the response of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilter {
@@ -154,7 +162,10 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilter {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EntityFilterConnection`
+/// Spec: `#/components/schemas/EntityFilterConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_entity_filters_connection`](crate::models::Client::get_entity_filters_connection) (`get-entity-filters-connection`)
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilterConnection {
@@ -191,7 +202,10 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EntityFilterCreationParams`
+/// Spec: `#/components/schemas/EntityFilterCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_entity_filter`](crate::models::Client::create_entity_filter) (`create-entity-filter`)
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilterCreationParams {
@@ -245,7 +259,10 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EntityFilterDeletionParams`
+/// Spec: `#/components/schemas/EntityFilterDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_entity_filter`](crate::models::Client::delete_entity_filter) (`delete-entity-filter`)
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilterDeletionParams {
@@ -282,7 +299,10 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EntityFilterUpdationParams`
+/// Spec: `#/components/schemas/EntityFilterUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilterUpdationParams {
@@ -325,7 +345,10 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EntityFilterUpdationParams/properties/data`
+/// Spec: `#/components/schemas/EntityFilterUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilterUpdationParamsData {
@@ -371,7 +394,14 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/FilterRuleAggregationEnum`
+/// Spec: `#/components/schemas/FilterRuleAggregationEnum`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_entity_filter`](crate::models::Client::create_entity_filter) (`create-entity-filter`)
+/// - inside the response of [`Client::create_entity_filter`](crate::models::Client::create_entity_filter) (`create-entity-filter`)
+/// - inside the response of [`Client::get_entity_filters`](crate::models::Client::get_entity_filters) (`get-entity-filters`)
+/// - inside the request of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
+/// - inside the response of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum FilterRuleAggregationEnum {
@@ -448,7 +478,11 @@ impl ::cloudtower_runtime::codec::Encode for FilterRuleAggregationEnum {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/FilterRuleInput`
+/// Spec: `#/components/schemas/FilterRuleInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_entity_filter`](crate::models::Client::create_entity_filter) (`create-entity-filter`)
+/// - inside the request of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FilterRuleInput {
@@ -519,7 +553,14 @@ impl ::cloudtower_runtime::codec::Encode for FilterRuleInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/FilterRuleMetricEnum`
+/// Spec: `#/components/schemas/FilterRuleMetricEnum`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_entity_filter`](crate::models::Client::create_entity_filter) (`create-entity-filter`)
+/// - inside the response of [`Client::create_entity_filter`](crate::models::Client::create_entity_filter) (`create-entity-filter`)
+/// - inside the response of [`Client::get_entity_filters`](crate::models::Client::get_entity_filters) (`get-entity-filters`)
+/// - inside the request of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
+/// - inside the response of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum FilterRuleMetricEnum {
@@ -596,7 +637,14 @@ impl ::cloudtower_runtime::codec::Encode for FilterRuleMetricEnum {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/FilterRuleOpEnum`
+/// Spec: `#/components/schemas/FilterRuleOpEnum`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_entity_filter`](crate::models::Client::create_entity_filter) (`create-entity-filter`)
+/// - inside the response of [`Client::create_entity_filter`](crate::models::Client::create_entity_filter) (`create-entity-filter`)
+/// - inside the response of [`Client::get_entity_filters`](crate::models::Client::get_entity_filters) (`get-entity-filters`)
+/// - inside the request of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
+/// - inside the response of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum FilterRuleOpEnum {
@@ -663,7 +711,10 @@ impl ::cloudtower_runtime::codec::Encode for FilterRuleOpEnum {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/GetEntityFiltersConnectionRequestBody`
+/// Spec: `#/components/schemas/GetEntityFiltersConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_entity_filters_connection`](crate::models::Client::get_entity_filters_connection) (`get-entity-filters-connection`)
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEntityFiltersConnectionRequestBody {
@@ -715,7 +766,10 @@ impl ::cloudtower_runtime::codec::Encode for GetEntityFiltersConnectionRequestBo
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateEntityFilter`
+/// Spec: `#/components/schemas/NestedAggregateEntityFilter`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_entity_filters_connection`](crate::models::Client::get_entity_filters_connection) (`get-entity-filters-connection`)
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateEntityFilter {
@@ -752,7 +806,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateEntityFilter {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedFilterRule`
+/// Spec: `#/components/schemas/NestedFilterRule`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_entity_filter`](crate::models::Client::create_entity_filter) (`create-entity-filter`)
+/// - inside the response of [`Client::get_entity_filters`](crate::models::Client::get_entity_filters) (`get-entity-filters`)
+/// - inside the response of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedFilterRule {
@@ -823,8 +882,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedFilterRule {
         e.end_object();
     }
 }
+/// The operations of the [`entity_filter`](crate::models::entity_filter) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-entity-filter` (operation `CreateEntityFilter`).
+    /// `POST /v2/api/create-entity-filter` (operation `CreateEntityFilter`, spec module [`entity_filter`](crate::models::entity_filter)).
+    ///
+    /// - Request: `Vec` of [`EntityFilterCreationParams`](crate::models::EntityFilterCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`EntityFilter`](crate::models::EntityFilter)
+    /// - Feature: `entity-filter`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "entity-filter")]
@@ -844,7 +910,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-entity-filter` (operation `DeleteEntityFilter`).
+    /// `POST /v2/api/delete-entity-filter` (operation `DeleteEntityFilter`, spec module [`entity_filter`](crate::models::entity_filter)).
+    ///
+    /// - Request: [`EntityFilterDeletionParams`](crate::models::EntityFilterDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteEntityFilter`](crate::models::DeleteEntityFilter)
+    /// - Feature: `entity-filter`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "entity-filter")]
@@ -866,7 +938,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-entity-filters` (operation `GetEntityFilters`).
+    /// `POST /v2/api/get-entity-filters` (operation `GetEntityFilters`, spec module [`entity_filter`](crate::models::entity_filter)).
+    ///
+    /// - Request: [`GetEntityFiltersRequestBody`](crate::models::GetEntityFiltersRequestBody)
+    /// - Response: `Vec` of [`EntityFilter`](crate::models::EntityFilter)
+    /// - Feature: `entity-filter`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`EntityFilter`](crate::models::EntityFilter), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-entity-filters-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`EntityFilter`](crate::models::EntityFilter) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "entity-filter")]
@@ -884,7 +965,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-entity-filters-connection` (operation `GetEntityFiltersConnection`).
+    /// `POST /v2/api/get-entity-filters-connection` (operation `GetEntityFiltersConnection`, spec module [`entity_filter`](crate::models::entity_filter)).
+    ///
+    /// - Request: [`GetEntityFiltersConnectionRequestBody`](crate::models::GetEntityFiltersConnectionRequestBody)
+    /// - Response: [`EntityFilterConnection`](crate::models::EntityFilterConnection)
+    /// - Feature: `entity-filter`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "entity-filter")]
@@ -905,7 +990,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-entity-filter` (operation `UpdateEntityFilter`).
+    /// `POST /v2/api/update-entity-filter` (operation `UpdateEntityFilter`, spec module [`entity_filter`](crate::models::entity_filter)).
+    ///
+    /// - Request: [`EntityFilterUpdationParams`](crate::models::EntityFilterUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`EntityFilter`](crate::models::EntityFilter)
+    /// - Feature: `entity-filter`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "entity-filter")]

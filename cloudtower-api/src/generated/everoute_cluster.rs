@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/EverouteCluster`
+/// Spec: `#/components/schemas/EverouteCluster`.
+///
+/// Used by:
+/// - the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EverouteCluster {
@@ -129,7 +132,10 @@ impl ::cloudtower_runtime::codec::Encode for EverouteCluster {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EverouteClusterConnection`
+/// Spec: `#/components/schemas/EverouteClusterConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_everoute_clusters_connection`](crate::models::Client::get_everoute_clusters_connection) (`get-everoute-clusters-connection`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EverouteClusterConnection {
@@ -166,7 +172,11 @@ impl ::cloudtower_runtime::codec::Encode for EverouteClusterConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EverouteClusterOrderByInput`
+/// Spec: `#/components/schemas/EverouteClusterOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
+/// - inside the request of [`Client::get_everoute_clusters_connection`](crate::models::Client::get_everoute_clusters_connection) (`get-everoute-clusters-connection`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EverouteClusterOrderByInput {
@@ -329,7 +339,10 @@ impl ::cloudtower_runtime::codec::Encode for EverouteClusterOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/GetEverouteClustersConnectionRequestBody`
+/// Spec: `#/components/schemas/GetEverouteClustersConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_everoute_clusters_connection`](crate::models::Client::get_everoute_clusters_connection) (`get-everoute-clusters-connection`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEverouteClustersConnectionRequestBody {
@@ -383,7 +396,10 @@ impl ::cloudtower_runtime::codec::Encode for GetEverouteClustersConnectionReques
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetEverouteClustersRequestBody`
+/// Spec: `#/components/schemas/GetEverouteClustersRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEverouteClustersRequestBody {
@@ -437,7 +453,10 @@ impl ::cloudtower_runtime::codec::Encode for GetEverouteClustersRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateEverouteCluster`
+/// Spec: `#/components/schemas/NestedAggregateEverouteCluster`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_everoute_clusters_connection`](crate::models::Client::get_everoute_clusters_connection) (`get-everoute-clusters-connection`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateEverouteCluster {
@@ -474,7 +493,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateEverouteCluster {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedEverouteAgentStatus`
+/// Spec: `#/components/schemas/NestedEverouteAgentStatus`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteAgentStatus {
@@ -529,7 +551,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteAgentStatus {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedEverouteClusterAgentStatus`
+/// Spec: `#/components/schemas/NestedEverouteClusterAgentStatus`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteClusterAgentStatus {
@@ -577,7 +602,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterAgentStatus {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedEverouteClusterCondition`
+/// Spec: `#/components/schemas/NestedEverouteClusterCondition`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteClusterCondition {
@@ -617,7 +645,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterCondition {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedEverouteClusterControllerStatus`
+/// Spec: `#/components/schemas/NestedEverouteClusterControllerStatus`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteClusterControllerStatus {
@@ -660,7 +691,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterControllerStat
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedEverouteClusterStatus`
+/// Spec: `#/components/schemas/NestedEverouteClusterStatus`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteClusterStatus {
@@ -717,7 +751,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterStatus {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedEverouteClusterVMMetrics`
+/// Spec: `#/components/schemas/NestedEverouteClusterVMMetrics`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteClusterVmMetrics {
@@ -776,7 +813,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterVmMetrics {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedEverouteClusterWhitelist`
+/// Spec: `#/components/schemas/NestedEverouteClusterWhitelist`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteClusterWhitelist {
@@ -823,7 +863,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterWhitelist {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedEverouteControllerInstance`
+/// Spec: `#/components/schemas/NestedEverouteControllerInstance`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteControllerInstance {
@@ -870,7 +913,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteControllerInstance {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedEverouteControllerStatus`
+/// Spec: `#/components/schemas/NestedEverouteControllerStatus`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteControllerStatus {
@@ -928,7 +974,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteControllerStatus {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedEverouteControllerTemplate`
+/// Spec: `#/components/schemas/NestedEverouteControllerTemplate`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteControllerTemplate {
@@ -999,7 +1048,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteControllerTemplate {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedEverouteManageVDSStatus`
+/// Spec: `#/components/schemas/NestedEverouteManageVDSStatus`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEverouteManageVdsStatus {
@@ -1051,7 +1103,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteManageVdsStatus {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedLoadBalancerService`
+/// Spec: `#/components/schemas/NestedLoadBalancerService`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedLoadBalancerService {
@@ -1088,8 +1143,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedLoadBalancerService {
         e.end_object();
     }
 }
+/// The operations of the [`everoute_cluster`](crate::models::everoute_cluster) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-everoute-clusters` (operation `GetEverouteClusters`).
+    /// `POST /v2/api/get-everoute-clusters` (operation `GetEverouteClusters`, spec module [`everoute_cluster`](crate::models::everoute_cluster)).
+    ///
+    /// - Request: [`GetEverouteClustersRequestBody`](crate::models::GetEverouteClustersRequestBody)
+    /// - Response: `Vec` of [`EverouteCluster`](crate::models::EverouteCluster)
+    /// - Feature: `everoute-cluster`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`EverouteCluster`](crate::models::EverouteCluster), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-everoute-clusters-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`EverouteCluster`](crate::models::EverouteCluster) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "everoute-cluster")]
@@ -1110,7 +1175,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-everoute-clusters-connection` (operation `GetEverouteClustersConnection`).
+    /// `POST /v2/api/get-everoute-clusters-connection` (operation `GetEverouteClustersConnection`, spec module [`everoute_cluster`](crate::models::everoute_cluster)).
+    ///
+    /// - Request: [`GetEverouteClustersConnectionRequestBody`](crate::models::GetEverouteClustersConnectionRequestBody)
+    /// - Response: [`EverouteClusterConnection`](crate::models::EverouteClusterConnection)
+    /// - Feature: `everoute-cluster`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "everoute-cluster")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/EverouteLicense`
+/// Spec: `#/components/schemas/EverouteLicense`.
+///
+/// Used by:
+/// - the response of [`Client::get_everoute_licenses`](crate::models::Client::get_everoute_licenses) (`get-everoute-licenses`)
 #[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EverouteLicense {
@@ -101,7 +104,10 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicense {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EverouteLicenseConnection`
+/// Spec: `#/components/schemas/EverouteLicenseConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_everoute_licenses_connection`](crate::models::Client::get_everoute_licenses_connection) (`get-everoute-licenses-connection`)
 #[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EverouteLicenseConnection {
@@ -138,7 +144,11 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicenseConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EverouteLicenseOrderByInput`
+/// Spec: `#/components/schemas/EverouteLicenseOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_everoute_licenses`](crate::models::Client::get_everoute_licenses) (`get-everoute-licenses`)
+/// - inside the request of [`Client::get_everoute_licenses_connection`](crate::models::Client::get_everoute_licenses_connection) (`get-everoute-licenses-connection`)
 #[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EverouteLicenseOrderByInput {
@@ -281,7 +291,11 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicenseOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/EverouteLicenseWhereInput`
+/// Spec: `#/components/schemas/EverouteLicenseWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_everoute_licenses`](crate::models::Client::get_everoute_licenses) (`get-everoute-licenses`)
+/// - inside the request of [`Client::get_everoute_licenses_connection`](crate::models::Client::get_everoute_licenses_connection) (`get-everoute-licenses-connection`)
 #[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EverouteLicenseWhereInput {
@@ -683,7 +697,10 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicenseWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetEverouteLicensesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetEverouteLicensesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_everoute_licenses_connection`](crate::models::Client::get_everoute_licenses_connection) (`get-everoute-licenses-connection`)
 #[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEverouteLicensesConnectionRequestBody {
@@ -737,7 +754,10 @@ impl ::cloudtower_runtime::codec::Encode for GetEverouteLicensesConnectionReques
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetEverouteLicensesRequestBody`
+/// Spec: `#/components/schemas/GetEverouteLicensesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_everoute_licenses`](crate::models::Client::get_everoute_licenses) (`get-everoute-licenses`)
 #[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEverouteLicensesRequestBody {
@@ -791,7 +811,10 @@ impl ::cloudtower_runtime::codec::Encode for GetEverouteLicensesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateEverouteLicense`
+/// Spec: `#/components/schemas/NestedAggregateEverouteLicense`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_everoute_licenses_connection`](crate::models::Client::get_everoute_licenses_connection) (`get-everoute-licenses-connection`)
 #[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateEverouteLicense {
@@ -828,8 +851,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateEverouteLicense {
         e.end_object();
     }
 }
+/// The operations of the [`everoute_license`](crate::models::everoute_license) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-everoute-licenses` (operation `GetEverouteLicenses`).
+    /// `POST /v2/api/get-everoute-licenses` (operation `GetEverouteLicenses`, spec module [`everoute_license`](crate::models::everoute_license)).
+    ///
+    /// - Request: [`GetEverouteLicensesRequestBody`](crate::models::GetEverouteLicensesRequestBody)
+    /// - Response: `Vec` of [`EverouteLicense`](crate::models::EverouteLicense)
+    /// - Feature: `everoute-license`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`EverouteLicense`](crate::models::EverouteLicense), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-everoute-licenses-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`EverouteLicense`](crate::models::EverouteLicense) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "everoute-license")]
@@ -850,7 +883,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-everoute-licenses-connection` (operation `GetEverouteLicensesConnection`).
+    /// `POST /v2/api/get-everoute-licenses-connection` (operation `GetEverouteLicensesConnection`, spec module [`everoute_license`](crate::models::everoute_license)).
+    ///
+    /// - Request: [`GetEverouteLicensesConnectionRequestBody`](crate::models::GetEverouteLicensesConnectionRequestBody)
+    /// - Response: [`EverouteLicenseConnection`](crate::models::EverouteLicenseConnection)
+    /// - Feature: `everoute-license`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "everoute-license")]

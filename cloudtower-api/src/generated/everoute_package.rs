@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/EveroutePackage`
+/// Spec: `#/components/schemas/EveroutePackage`.
+///
+/// Used by:
+/// - the response of [`Client::get_everoute_packages`](crate::models::Client::get_everoute_packages) (`get-everoute-packages`)
 #[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EveroutePackage {
@@ -99,7 +102,10 @@ impl ::cloudtower_runtime::codec::Encode for EveroutePackage {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EveroutePackageConnection`
+/// Spec: `#/components/schemas/EveroutePackageConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_everoute_packages_connection`](crate::models::Client::get_everoute_packages_connection) (`get-everoute-packages-connection`)
 #[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EveroutePackageConnection {
@@ -136,7 +142,11 @@ impl ::cloudtower_runtime::codec::Encode for EveroutePackageConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EveroutePackageOrderByInput`
+/// Spec: `#/components/schemas/EveroutePackageOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_everoute_packages`](crate::models::Client::get_everoute_packages) (`get-everoute-packages`)
+/// - inside the request of [`Client::get_everoute_packages_connection`](crate::models::Client::get_everoute_packages_connection) (`get-everoute-packages-connection`)
 #[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EveroutePackageOrderByInput {
@@ -279,7 +289,11 @@ impl ::cloudtower_runtime::codec::Encode for EveroutePackageOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/EveroutePackageWhereInput`
+/// Spec: `#/components/schemas/EveroutePackageWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_everoute_packages`](crate::models::Client::get_everoute_packages) (`get-everoute-packages`)
+/// - inside the request of [`Client::get_everoute_packages_connection`](crate::models::Client::get_everoute_packages_connection) (`get-everoute-packages-connection`)
 #[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EveroutePackageWhereInput {
@@ -675,7 +689,10 @@ impl ::cloudtower_runtime::codec::Encode for EveroutePackageWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetEveroutePackagesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetEveroutePackagesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_everoute_packages_connection`](crate::models::Client::get_everoute_packages_connection) (`get-everoute-packages-connection`)
 #[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEveroutePackagesConnectionRequestBody {
@@ -729,7 +746,10 @@ impl ::cloudtower_runtime::codec::Encode for GetEveroutePackagesConnectionReques
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetEveroutePackagesRequestBody`
+/// Spec: `#/components/schemas/GetEveroutePackagesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_everoute_packages`](crate::models::Client::get_everoute_packages) (`get-everoute-packages`)
 #[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetEveroutePackagesRequestBody {
@@ -783,7 +803,10 @@ impl ::cloudtower_runtime::codec::Encode for GetEveroutePackagesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateEveroutePackage`
+/// Spec: `#/components/schemas/NestedAggregateEveroutePackage`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_everoute_packages_connection`](crate::models::Client::get_everoute_packages_connection) (`get-everoute-packages-connection`)
 #[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateEveroutePackage {
@@ -820,8 +843,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateEveroutePackage {
         e.end_object();
     }
 }
+/// The operations of the [`everoute_package`](crate::models::everoute_package) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-everoute-packages` (operation `GetEveroutePackages`).
+    /// `POST /v2/api/get-everoute-packages` (operation `GetEveroutePackages`, spec module [`everoute_package`](crate::models::everoute_package)).
+    ///
+    /// - Request: [`GetEveroutePackagesRequestBody`](crate::models::GetEveroutePackagesRequestBody)
+    /// - Response: `Vec` of [`EveroutePackage`](crate::models::EveroutePackage)
+    /// - Feature: `everoute-package`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`EveroutePackage`](crate::models::EveroutePackage), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-everoute-packages-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`EveroutePackage`](crate::models::EveroutePackage) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "everoute-package")]
@@ -842,7 +875,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-everoute-packages-connection` (operation `GetEveroutePackagesConnection`).
+    /// `POST /v2/api/get-everoute-packages-connection` (operation `GetEveroutePackagesConnection`, spec module [`everoute_package`](crate::models::everoute_package)).
+    ///
+    /// - Request: [`GetEveroutePackagesConnectionRequestBody`](crate::models::GetEveroutePackagesConnectionRequestBody)
+    /// - Response: [`EveroutePackageConnection`](crate::models::EveroutePackageConnection)
+    /// - Feature: `everoute-package`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "everoute-package")]

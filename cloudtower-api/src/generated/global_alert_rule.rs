@@ -2,7 +2,11 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/AlertRuleThresholds`
+/// Spec: `#/components/schemas/AlertRuleThresholds`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_customize_alert_rule`](crate::models::Client::update_customize_alert_rule) (`update-customize-alert-rule`)
+/// - inside the request of [`Client::update_global_alert_rule`](crate::models::Client::update_global_alert_rule) (`update-global-alert-rule`)
 #[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertRuleThresholds {
@@ -45,7 +49,10 @@ impl ::cloudtower_runtime::codec::Encode for AlertRuleThresholds {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/CustomizeAlertRuleUpdationParams`
+/// Spec: `#/components/schemas/CustomizeAlertRuleUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_customize_alert_rule`](crate::models::Client::update_customize_alert_rule) (`update-customize-alert-rule`)
 #[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomizeAlertRuleUpdationParams {
@@ -88,7 +95,10 @@ impl ::cloudtower_runtime::codec::Encode for CustomizeAlertRuleUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/CustomizeAlertRuleUpdationParams/properties/data`
+/// Spec: `#/components/schemas/CustomizeAlertRuleUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_customize_alert_rule`](crate::models::Client::update_customize_alert_rule) (`update-customize-alert-rule`)
 #[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CustomizeAlertRuleUpdationParamsData {
@@ -133,7 +143,10 @@ impl ::cloudtower_runtime::codec::Encode for CustomizeAlertRuleUpdationParamsDat
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetGlobalAlertRulesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetGlobalAlertRulesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_global_alert_rules_connection`](crate::models::Client::get_global_alert_rules_connection) (`get-global-alert-rules-connection`)
 #[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGlobalAlertRulesConnectionRequestBody {
@@ -187,7 +200,12 @@ impl ::cloudtower_runtime::codec::Encode for GetGlobalAlertRulesConnectionReques
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GlobalAlertRule`
+/// Spec: `#/components/schemas/GlobalAlertRule`.
+///
+/// Used by:
+/// - the response of [`Client::get_global_alert_rules`](crate::models::Client::get_global_alert_rules) (`get-global-alert-rules`)
+/// - the response of [`Client::update_customize_alert_rule`](crate::models::Client::update_customize_alert_rule) (`update-customize-alert-rule`)
+/// - the response of [`Client::update_global_alert_rule`](crate::models::Client::update_global_alert_rule) (`update-global-alert-rule`)
 #[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalAlertRule {
@@ -315,7 +333,10 @@ impl ::cloudtower_runtime::codec::Encode for GlobalAlertRule {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GlobalAlertRuleConnection`
+/// Spec: `#/components/schemas/GlobalAlertRuleConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_global_alert_rules_connection`](crate::models::Client::get_global_alert_rules_connection) (`get-global-alert-rules-connection`)
 #[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalAlertRuleConnection {
@@ -352,7 +373,10 @@ impl ::cloudtower_runtime::codec::Encode for GlobalAlertRuleConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GlobalAlertRuleUpdationParams`
+/// Spec: `#/components/schemas/GlobalAlertRuleUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_global_alert_rule`](crate::models::Client::update_global_alert_rule) (`update-global-alert-rule`)
 #[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalAlertRuleUpdationParams {
@@ -395,7 +419,10 @@ impl ::cloudtower_runtime::codec::Encode for GlobalAlertRuleUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GlobalAlertRuleUpdationParams/properties/data`
+/// Spec: `#/components/schemas/GlobalAlertRuleUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_global_alert_rule`](crate::models::Client::update_global_alert_rule) (`update-global-alert-rule`)
 #[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalAlertRuleUpdationParamsData {
@@ -432,7 +459,10 @@ impl ::cloudtower_runtime::codec::Encode for GlobalAlertRuleUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateGlobalAlertRule`
+/// Spec: `#/components/schemas/NestedAggregateGlobalAlertRule`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_global_alert_rules_connection`](crate::models::Client::get_global_alert_rules_connection) (`get-global-alert-rules-connection`)
 #[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateGlobalAlertRule {
@@ -469,8 +499,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateGlobalAlertRule {
         e.end_object();
     }
 }
+/// The operations of the [`global_alert_rule`](crate::models::global_alert_rule) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-global-alert-rules` (operation `GetGlobalAlertRules`).
+    /// `POST /v2/api/get-global-alert-rules` (operation `GetGlobalAlertRules`, spec module [`global_alert_rule`](crate::models::global_alert_rule)).
+    ///
+    /// - Request: [`GetGlobalAlertRulesRequestBody`](crate::models::GetGlobalAlertRulesRequestBody)
+    /// - Response: `Vec` of [`GlobalAlertRule`](crate::models::GlobalAlertRule)
+    /// - Feature: `global-alert-rule`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`GlobalAlertRule`](crate::models::GlobalAlertRule), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-global-alert-rules-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`GlobalAlertRule`](crate::models::GlobalAlertRule) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-alert-rule")]
@@ -491,7 +531,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-global-alert-rules-connection` (operation `GetGlobalAlertRulesConnection`).
+    /// `POST /v2/api/get-global-alert-rules-connection` (operation `GetGlobalAlertRulesConnection`, spec module [`global_alert_rule`](crate::models::global_alert_rule)).
+    ///
+    /// - Request: [`GetGlobalAlertRulesConnectionRequestBody`](crate::models::GetGlobalAlertRulesConnectionRequestBody)
+    /// - Response: [`GlobalAlertRuleConnection`](crate::models::GlobalAlertRuleConnection)
+    /// - Feature: `global-alert-rule`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-alert-rule")]
@@ -512,7 +556,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-customize-alert-rule` (operation `UpdateCustomizeAlertRule`).
+    /// `POST /v2/api/update-customize-alert-rule` (operation `UpdateCustomizeAlertRule`, spec module [`global_alert_rule`](crate::models::global_alert_rule)).
+    ///
+    /// - Request: [`CustomizeAlertRuleUpdationParams`](crate::models::CustomizeAlertRuleUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`GlobalAlertRule`](crate::models::GlobalAlertRule)
+    /// - Feature: `global-alert-rule`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-alert-rule")]
@@ -534,7 +584,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-global-alert-rule` (operation `UpdateGlobalAlertRule`).
+    /// `POST /v2/api/update-global-alert-rule` (operation `UpdateGlobalAlertRule`, spec module [`global_alert_rule`](crate::models::global_alert_rule)).
+    ///
+    /// - Request: [`GlobalAlertRuleUpdationParams`](crate::models::GlobalAlertRuleUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`GlobalAlertRule`](crate::models::GlobalAlertRule)
+    /// - Feature: `global-alert-rule`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-alert-rule")]

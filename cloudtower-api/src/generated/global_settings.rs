@@ -2,7 +2,15 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/AccessMode`
+/// Spec: `#/components/schemas/AccessMode`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_global_settingses`](crate::models::Client::get_global_settingses) (`get-global-settingses`)
+/// - inside the request of [`Client::update_access_restriction`](crate::models::Client::update_access_restriction) (`update-access-restriction`)
+/// - inside the response of [`Client::update_access_restriction`](crate::models::Client::update_access_restriction) (`update-access-restriction`)
+/// - inside the response of [`Client::update_global_recycle_bin_setting`](crate::models::Client::update_global_recycle_bin_setting) (`update-global-recycle-bin-setting`)
+/// - inside the response of [`Client::update_password_security`](crate::models::Client::update_password_security) (`update-password-security`)
+/// - inside the response of [`Client::update_session_timeout`](crate::models::Client::update_session_timeout) (`update-session-timeout`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AccessMode {
@@ -65,7 +73,10 @@ impl ::cloudtower_runtime::codec::Encode for AccessMode {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ClusterRecycleBinCreationParams`
+/// Spec: `#/components/schemas/ClusterRecycleBinCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_cluster_recycle_bin_setting`](crate::models::Client::create_cluster_recycle_bin_setting) (`create-cluster-recycle-bin-setting`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterRecycleBinCreationParams {
@@ -108,7 +119,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterRecycleBinCreationParams/properties/data`
+/// Spec: `#/components/schemas/ClusterRecycleBinCreationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_cluster_recycle_bin_setting`](crate::models::Client::create_cluster_recycle_bin_setting) (`create-cluster-recycle-bin-setting`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterRecycleBinCreationParamsData {
@@ -155,7 +169,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinCreationParamsData
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterRecycleBinDeletionParams`
+/// Spec: `#/components/schemas/ClusterRecycleBinDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_cluster_recycle_bin_setting`](crate::models::Client::delete_cluster_recycle_bin_setting) (`delete-cluster-recycle-bin-setting`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterRecycleBinDeletionParams {
@@ -192,7 +209,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterRecycleBinUpdationParams`
+/// Spec: `#/components/schemas/ClusterRecycleBinUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_cluster_recycle_bin_setting`](crate::models::Client::update_cluster_recycle_bin_setting) (`update-cluster-recycle-bin-setting`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterRecycleBinUpdationParams {
@@ -235,7 +255,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterRecycleBinUpdationParams/properties/data`
+/// Spec: `#/components/schemas/ClusterRecycleBinUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_cluster_recycle_bin_setting`](crate::models::Client::update_cluster_recycle_bin_setting) (`update-cluster-recycle-bin-setting`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterRecycleBinUpdationParamsData {
@@ -282,7 +305,10 @@ impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinUpdationParamsData
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeleteClusterRecycleBin`
+/// Spec: `#/components/schemas/DeleteClusterRecycleBin`.
+///
+/// Used by:
+/// - the response of [`Client::delete_cluster_recycle_bin_setting`](crate::models::Client::delete_cluster_recycle_bin_setting) (`delete-cluster-recycle-bin-setting`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteClusterRecycleBin {
@@ -319,7 +345,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteClusterRecycleBin {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetGlobalSettingsesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetGlobalSettingsesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_global_settingses_connection`](crate::models::Client::get_global_settingses_connection) (`get-global-settingses-connection`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGlobalSettingsesConnectionRequestBody {
@@ -371,7 +400,10 @@ impl ::cloudtower_runtime::codec::Encode for GetGlobalSettingsesConnectionReques
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetGlobalSettingsesRequestBody`
+/// Spec: `#/components/schemas/GetGlobalSettingsesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_global_settingses`](crate::models::Client::get_global_settingses) (`get-global-settingses`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGlobalSettingsesRequestBody {
@@ -423,7 +455,10 @@ impl ::cloudtower_runtime::codec::Encode for GetGlobalSettingsesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GlobalRecycleBinUpdationParams`
+/// Spec: `#/components/schemas/GlobalRecycleBinUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_global_recycle_bin_setting`](crate::models::Client::update_global_recycle_bin_setting) (`update-global-recycle-bin-setting`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalRecycleBinUpdationParams {
@@ -470,7 +505,14 @@ impl ::cloudtower_runtime::codec::Encode for GlobalRecycleBinUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GlobalSettings`
+/// Spec: `#/components/schemas/GlobalSettings`.
+///
+/// Used by:
+/// - the response of [`Client::get_global_settingses`](crate::models::Client::get_global_settingses) (`get-global-settingses`)
+/// - the response of [`Client::update_access_restriction`](crate::models::Client::update_access_restriction) (`update-access-restriction`)
+/// - the response of [`Client::update_global_recycle_bin_setting`](crate::models::Client::update_global_recycle_bin_setting) (`update-global-recycle-bin-setting`)
+/// - the response of [`Client::update_password_security`](crate::models::Client::update_password_security) (`update-password-security`)
+/// - the response of [`Client::update_session_timeout`](crate::models::Client::update_session_timeout) (`update-session-timeout`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalSettings {
@@ -516,7 +558,10 @@ impl ::cloudtower_runtime::codec::Encode for GlobalSettings {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GlobalSettingsConnection`
+/// Spec: `#/components/schemas/GlobalSettingsConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_global_settingses_connection`](crate::models::Client::get_global_settingses_connection) (`get-global-settingses-connection`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalSettingsConnection {
@@ -553,7 +598,11 @@ impl ::cloudtower_runtime::codec::Encode for GlobalSettingsConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GlobalSettingsOrderByInput`
+/// Spec: `#/components/schemas/GlobalSettingsOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_global_settingses`](crate::models::Client::get_global_settingses) (`get-global-settingses`)
+/// - inside the request of [`Client::get_global_settingses_connection`](crate::models::Client::get_global_settingses_connection) (`get-global-settingses-connection`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GlobalSettingsOrderByInput {
@@ -636,7 +685,11 @@ impl ::cloudtower_runtime::codec::Encode for GlobalSettingsOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/GlobalSettingsWhereInput`
+/// Spec: `#/components/schemas/GlobalSettingsWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_global_settingses`](crate::models::Client::get_global_settingses) (`get-global-settingses`)
+/// - inside the request of [`Client::get_global_settingses_connection`](crate::models::Client::get_global_settingses_connection) (`get-global-settingses-connection`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalSettingsWhereInput {
@@ -730,7 +783,10 @@ impl ::cloudtower_runtime::codec::Encode for GlobalSettingsWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateGlobalSettings`
+/// Spec: `#/components/schemas/NestedAggregateGlobalSettings`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_global_settingses_connection`](crate::models::Client::get_global_settingses_connection) (`get-global-settingses-connection`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateGlobalSettings {
@@ -767,7 +823,14 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateGlobalSettings {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAuthSettings`
+/// Spec: `#/components/schemas/NestedAuthSettings`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_global_settingses`](crate::models::Client::get_global_settingses) (`get-global-settingses`)
+/// - inside the response of [`Client::update_access_restriction`](crate::models::Client::update_access_restriction) (`update-access-restriction`)
+/// - inside the response of [`Client::update_global_recycle_bin_setting`](crate::models::Client::update_global_recycle_bin_setting) (`update-global-recycle-bin-setting`)
+/// - inside the response of [`Client::update_password_security`](crate::models::Client::update_password_security) (`update-password-security`)
+/// - inside the response of [`Client::update_session_timeout`](crate::models::Client::update_session_timeout) (`update-session-timeout`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAuthSettings {
@@ -841,7 +904,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedAuthSettings {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/PasswordComplexity`
+/// Spec: `#/components/schemas/PasswordComplexity`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_global_settingses`](crate::models::Client::get_global_settingses) (`get-global-settingses`)
+/// - inside the response of [`Client::update_access_restriction`](crate::models::Client::update_access_restriction) (`update-access-restriction`)
+/// - inside the response of [`Client::update_global_recycle_bin_setting`](crate::models::Client::update_global_recycle_bin_setting) (`update-global-recycle-bin-setting`)
+/// - inside the request of [`Client::update_password_security`](crate::models::Client::update_password_security) (`update-password-security`)
+/// - inside the response of [`Client::update_password_security`](crate::models::Client::update_password_security) (`update-password-security`)
+/// - inside the response of [`Client::update_session_timeout`](crate::models::Client::update_session_timeout) (`update-session-timeout`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PasswordComplexity {
@@ -904,7 +975,10 @@ impl ::cloudtower_runtime::codec::Encode for PasswordComplexity {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/UpdateAccessRestrictionParams`
+/// Spec: `#/components/schemas/UpdateAccessRestrictionParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_access_restriction`](crate::models::Client::update_access_restriction) (`update-access-restriction`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateAccessRestrictionParams {
@@ -951,7 +1025,10 @@ impl ::cloudtower_runtime::codec::Encode for UpdateAccessRestrictionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UpdatePassrodSecurityParams`
+/// Spec: `#/components/schemas/UpdatePassrodSecurityParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_password_security`](crate::models::Client::update_password_security) (`update-password-security`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdatePassrodSecurityParams {
@@ -1006,7 +1083,10 @@ impl ::cloudtower_runtime::codec::Encode for UpdatePassrodSecurityParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UpdateSessionTimeoutParams`
+/// Spec: `#/components/schemas/UpdateSessionTimeoutParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_session_timeout`](crate::models::Client::update_session_timeout) (`update-session-timeout`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateSessionTimeoutParams {
@@ -1043,8 +1123,15 @@ impl ::cloudtower_runtime::codec::Encode for UpdateSessionTimeoutParams {
         e.end_object();
     }
 }
+/// The operations of the [`global_settings`](crate::models::global_settings) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-cluster-recycle-bin-setting` (operation `CreateClusterRecycleBinSetting`).
+    /// `POST /v2/api/create-cluster-recycle-bin-setting` (operation `CreateClusterRecycleBinSetting`, spec module [`global_settings`](crate::models::global_settings)).
+    ///
+    /// - Request: [`ClusterRecycleBinCreationParams`](crate::models::ClusterRecycleBinCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ClusterSettings`](crate::models::ClusterSettings)
+    /// - Feature: `global-settings`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-settings")]
@@ -1066,7 +1153,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-cluster-recycle-bin-setting` (operation `DeleteClusterRecycleBinSetting`).
+    /// `POST /v2/api/delete-cluster-recycle-bin-setting` (operation `DeleteClusterRecycleBinSetting`, spec module [`global_settings`](crate::models::global_settings)).
+    ///
+    /// - Request: [`ClusterRecycleBinDeletionParams`](crate::models::ClusterRecycleBinDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteClusterRecycleBin`](crate::models::DeleteClusterRecycleBin)
+    /// - Feature: `global-settings`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-settings")]
@@ -1088,7 +1181,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-global-settingses` (operation `GetGlobalSettingses`).
+    /// `POST /v2/api/get-global-settingses` (operation `GetGlobalSettingses`, spec module [`global_settings`](crate::models::global_settings)).
+    ///
+    /// - Request: [`GetGlobalSettingsesRequestBody`](crate::models::GetGlobalSettingsesRequestBody)
+    /// - Response: `Vec` of [`GlobalSettings`](crate::models::GlobalSettings)
+    /// - Feature: `global-settings`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`GlobalSettings`](crate::models::GlobalSettings), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-global-settingses-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`GlobalSettings`](crate::models::GlobalSettings) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-settings")]
@@ -1109,7 +1211,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-global-settingses-connection` (operation `GetGlobalSettingsesConnection`).
+    /// `POST /v2/api/get-global-settingses-connection` (operation `GetGlobalSettingsesConnection`, spec module [`global_settings`](crate::models::global_settings)).
+    ///
+    /// - Request: [`GetGlobalSettingsesConnectionRequestBody`](crate::models::GetGlobalSettingsesConnectionRequestBody)
+    /// - Response: [`GlobalSettingsConnection`](crate::models::GlobalSettingsConnection)
+    /// - Feature: `global-settings`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-settings")]
@@ -1130,7 +1236,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-access-restriction` (operation `UpdateAccessRestriction`).
+    /// `POST /v2/api/update-access-restriction` (operation `UpdateAccessRestriction`, spec module [`global_settings`](crate::models::global_settings)).
+    ///
+    /// - Request: [`UpdateAccessRestrictionParams`](crate::models::UpdateAccessRestrictionParams)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`GlobalSettings`](crate::models::GlobalSettings)
+    /// - Feature: `global-settings`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-settings")]
@@ -1150,7 +1262,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-cluster-recycle-bin-setting` (operation `UpdateClusterRecycleBinSetting`).
+    /// `POST /v2/api/update-cluster-recycle-bin-setting` (operation `UpdateClusterRecycleBinSetting`, spec module [`global_settings`](crate::models::global_settings)).
+    ///
+    /// - Request: [`ClusterRecycleBinUpdationParams`](crate::models::ClusterRecycleBinUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ClusterSettings`](crate::models::ClusterSettings)
+    /// - Feature: `global-settings`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-settings")]
@@ -1172,7 +1290,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-global-recycle-bin-setting` (operation `UpdateGlobalRecycleBinSetting`).
+    /// `POST /v2/api/update-global-recycle-bin-setting` (operation `UpdateGlobalRecycleBinSetting`, spec module [`global_settings`](crate::models::global_settings)).
+    ///
+    /// - Request: [`GlobalRecycleBinUpdationParams`](crate::models::GlobalRecycleBinUpdationParams)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`GlobalSettings`](crate::models::GlobalSettings)
+    /// - Feature: `global-settings`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-settings")]
@@ -1192,7 +1316,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-password-security` (operation `UpdatePasswordSecurity`).
+    /// `POST /v2/api/update-password-security` (operation `UpdatePasswordSecurity`, spec module [`global_settings`](crate::models::global_settings)).
+    ///
+    /// - Request: [`UpdatePassrodSecurityParams`](crate::models::UpdatePassrodSecurityParams)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`GlobalSettings`](crate::models::GlobalSettings)
+    /// - Feature: `global-settings`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-settings")]
@@ -1212,7 +1342,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-session-timeout` (operation `UpdateSessionTimeout`).
+    /// `POST /v2/api/update-session-timeout` (operation `UpdateSessionTimeout`, spec module [`global_settings`](crate::models::global_settings)).
+    ///
+    /// - Request: [`UpdateSessionTimeoutParams`](crate::models::UpdateSessionTimeoutParams)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`GlobalSettings`](crate::models::GlobalSettings)
+    /// - Feature: `global-settings`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "global-settings")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetGpuDevicesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetGpuDevicesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_gpu_devices_connection`](crate::models::Client::get_gpu_devices_connection) (`get-gpu-devices-connection`)
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGpuDevicesConnectionRequestBody {
@@ -52,7 +55,11 @@ impl ::cloudtower_runtime::codec::Encode for GetGpuDevicesConnectionRequestBody 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetGpuDevicesRequestBody`
+/// Spec: `#/components/schemas/GetGpuDevicesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_detail_vm_info_by_gpu_devices`](crate::models::Client::get_detail_vm_info_by_gpu_devices) (`get-detail-vm-info-by-gpu-devices`)
+/// - the request of [`Client::get_gpu_devices`](crate::models::Client::get_gpu_devices) (`get-gpu-devices`)
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGpuDevicesRequestBody {
@@ -102,7 +109,13 @@ impl ::cloudtower_runtime::codec::Encode for GetGpuDevicesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GpuDevice`
+/// Spec: `#/components/schemas/GpuDevice`.
+///
+/// Used by:
+/// - the response of [`Client::get_gpu_devices`](crate::models::Client::get_gpu_devices) (`get-gpu-devices`)
+/// - the response of [`Client::switch_gpu_device_sriov`](crate::models::Client::switch_gpu_device_sriov) (`switch-gpu-device-sriov`)
+/// - the response of [`Client::update_gpu_device_description`](crate::models::Client::update_gpu_device_description) (`update-gpu-device-description`)
+/// - the response of [`Client::update_gpu_device_usage`](crate::models::Client::update_gpu_device_usage) (`update-gpu-device-usage`)
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuDevice {
@@ -272,7 +285,10 @@ impl ::cloudtower_runtime::codec::Encode for GpuDevice {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GpuDeviceConnection`
+/// Spec: `#/components/schemas/GpuDeviceConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_gpu_devices_connection`](crate::models::Client::get_gpu_devices_connection) (`get-gpu-devices-connection`)
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuDeviceConnection {
@@ -309,7 +325,10 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GpuDeviceDescriptionUpdationParams`
+/// Spec: `#/components/schemas/GpuDeviceDescriptionUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_gpu_device_description`](crate::models::Client::update_gpu_device_description) (`update-gpu-device-description`)
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuDeviceDescriptionUpdationParams {
@@ -356,7 +375,10 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceDescriptionUpdationParams 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GpuDeviceDescriptionUpdationParams/properties/data`
+/// Spec: `#/components/schemas/GpuDeviceDescriptionUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_gpu_device_description`](crate::models::Client::update_gpu_device_description) (`update-gpu-device-description`)
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuDeviceDescriptionUpdationParamsData {
@@ -397,7 +419,12 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceDescriptionUpdationParamsD
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GpuDeviceOrderByInput`
+/// Spec: `#/components/schemas/GpuDeviceOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_detail_vm_info_by_gpu_devices`](crate::models::Client::get_detail_vm_info_by_gpu_devices) (`get-detail-vm-info-by-gpu-devices`)
+/// - inside the request of [`Client::get_gpu_devices`](crate::models::Client::get_gpu_devices) (`get-gpu-devices`)
+/// - inside the request of [`Client::get_gpu_devices_connection`](crate::models::Client::get_gpu_devices_connection) (`get-gpu-devices-connection`)
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GpuDeviceOrderByInput {
@@ -660,7 +687,10 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/GpuDeviceSriovSwitchParams`
+/// Spec: `#/components/schemas/GpuDeviceSriovSwitchParams`.
+///
+/// Used by:
+/// - the request of [`Client::switch_gpu_device_sriov`](crate::models::Client::switch_gpu_device_sriov) (`switch-gpu-device-sriov`)
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuDeviceSriovSwitchParams {
@@ -703,7 +733,10 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceSriovSwitchParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GpuDeviceSriovSwitchParams/properties/data`
+/// Spec: `#/components/schemas/GpuDeviceSriovSwitchParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::switch_gpu_device_sriov`](crate::models::Client::switch_gpu_device_sriov) (`switch-gpu-device-sriov`)
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuDeviceSriovSwitchParamsData {
@@ -740,7 +773,10 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceSriovSwitchParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GpuDeviceUsageUpdationParams`
+/// Spec: `#/components/schemas/GpuDeviceUsageUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_gpu_device_usage`](crate::models::Client::update_gpu_device_usage) (`update-gpu-device-usage`)
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuDeviceUsageUpdationParams {
@@ -783,7 +819,10 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceUsageUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GpuDeviceUsageUpdationParams/properties/data`
+/// Spec: `#/components/schemas/GpuDeviceUsageUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_gpu_device_usage`](crate::models::Client::update_gpu_device_usage) (`update-gpu-device-usage`)
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuDeviceUsageUpdationParamsData {
@@ -818,7 +857,10 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceUsageUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GpuVmDetail`
+/// Spec: `#/components/schemas/GpuVmDetail`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_detail_vm_info_by_gpu_devices`](crate::models::Client::get_detail_vm_info_by_gpu_devices) (`get-detail-vm-info-by-gpu-devices`)
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuVmDetail {
@@ -1172,7 +1214,10 @@ impl ::cloudtower_runtime::codec::Encode for GpuVmDetail {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GpuVmInfo`
+/// Spec: `#/components/schemas/GpuVmInfo`.
+///
+/// Used by:
+/// - the response of [`Client::get_detail_vm_info_by_gpu_devices`](crate::models::Client::get_detail_vm_info_by_gpu_devices) (`get-detail-vm-info-by-gpu-devices`)
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuVmInfo {
@@ -1346,7 +1391,10 @@ impl ::cloudtower_runtime::codec::Encode for GpuVmInfo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateGpuDevice`
+/// Spec: `#/components/schemas/NestedAggregateGpuDevice`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_gpu_devices_connection`](crate::models::Client::get_gpu_devices_connection) (`get-gpu-devices-connection`)
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateGpuDevice {
@@ -1383,10 +1431,13 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateGpuDevice {
         e.end_object();
     }
 }
+/// The operations of the [`gpu_device`](crate::models::gpu_device) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-detail-vm-info-by-gpu-devices` (operation `GetDetailVmInfoByGpuDevices`).
+    /// `POST /v2/api/get-detail-vm-info-by-gpu-devices` (operation `GetDetailVmInfoByGpuDevices`, spec module [`gpu_device`](crate::models::gpu_device)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`GetGpuDevicesRequestBody`](crate::models::GetGpuDevicesRequestBody)
+    /// - Response: `Vec` of [`GpuVmInfo`](crate::models::GpuVmInfo), or `None` when the server answers 304 Not Modified
+    /// - Feature: `gpu-device`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "gpu-device")]
@@ -1407,7 +1458,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/get-gpu-devices` (operation `GetGpuDevices`).
+    /// `POST /v2/api/get-gpu-devices` (operation `GetGpuDevices`, spec module [`gpu_device`](crate::models::gpu_device)).
+    ///
+    /// - Request: [`GetGpuDevicesRequestBody`](crate::models::GetGpuDevicesRequestBody)
+    /// - Response: `Vec` of [`GpuDevice`](crate::models::GpuDevice)
+    /// - Feature: `gpu-device`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`GpuDevice`](crate::models::GpuDevice), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-gpu-devices-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`GpuDevice`](crate::models::GpuDevice) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "gpu-device")]
@@ -1425,7 +1485,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-gpu-devices-connection` (operation `GetGpuDevicesConnection`).
+    /// `POST /v2/api/get-gpu-devices-connection` (operation `GetGpuDevicesConnection`, spec module [`gpu_device`](crate::models::gpu_device)).
+    ///
+    /// - Request: [`GetGpuDevicesConnectionRequestBody`](crate::models::GetGpuDevicesConnectionRequestBody)
+    /// - Response: [`GpuDeviceConnection`](crate::models::GpuDeviceConnection)
+    /// - Feature: `gpu-device`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "gpu-device")]
@@ -1446,9 +1510,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/switch-gpu-device-sriov` (operation `SwitchGpuDeviceSriov`).
+    /// `POST /v2/api/switch-gpu-device-sriov` (operation `SwitchGpuDeviceSriov`, spec module [`gpu_device`](crate::models::gpu_device)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`GpuDeviceSriovSwitchParams`](crate::models::GpuDeviceSriovSwitchParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`GpuDevice`](crate::models::GpuDevice), or `None` when the server answers 304 Not Modified
+    /// - Feature: `gpu-device`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "gpu-device")]
@@ -1470,9 +1538,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/update-gpu-device-description` (operation `UpdateGpuDeviceDescription`).
+    /// `POST /v2/api/update-gpu-device-description` (operation `UpdateGpuDeviceDescription`, spec module [`gpu_device`](crate::models::gpu_device)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`GpuDeviceDescriptionUpdationParams`](crate::models::GpuDeviceDescriptionUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`GpuDevice`](crate::models::GpuDevice), or `None` when the server answers 304 Not Modified
+    /// - Feature: `gpu-device`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "gpu-device")]
@@ -1494,9 +1566,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/update-gpu-device-usage` (operation `UpdateGpuDeviceUsage`).
+    /// `POST /v2/api/update-gpu-device-usage` (operation `UpdateGpuDeviceUsage`, spec module [`gpu_device`](crate::models::gpu_device)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`GpuDeviceUsageUpdationParams`](crate::models::GpuDeviceUsageUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`GpuDevice`](crate::models::GpuDevice), or `None` when the server answers 304 Not Modified
+    /// - Feature: `gpu-device`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "gpu-device")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteGraph`
+/// Spec: `#/components/schemas/DeleteGraph`.
+///
+/// Used by:
+/// - the response of [`Client::delete_graph`](crate::models::Client::delete_graph) (`delete-graph`)
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteGraph {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteGraph {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetGraphsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetGraphsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_graphs_connection`](crate::models::Client::get_graphs_connection) (`get-graphs-connection`)
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGraphsConnectionRequestBody {
@@ -89,7 +95,10 @@ impl ::cloudtower_runtime::codec::Encode for GetGraphsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetGraphsRequestBody`
+/// Spec: `#/components/schemas/GetGraphsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_graphs`](crate::models::Client::get_graphs) (`get-graphs`)
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetGraphsRequestBody {
@@ -139,7 +148,12 @@ impl ::cloudtower_runtime::codec::Encode for GetGraphsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/Graph`
+/// Spec: `#/components/schemas/Graph`.
+///
+/// Used by:
+/// - the response of [`Client::create_graph`](crate::models::Client::create_graph) (`create-graph`)
+/// - the response of [`Client::get_graphs`](crate::models::Client::get_graphs) (`get-graphs`)
+/// - the response of [`Client::update_graph`](crate::models::Client::update_graph) (`update-graph`)
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Graph {
@@ -300,7 +314,10 @@ impl ::cloudtower_runtime::codec::Encode for Graph {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GraphConnection`
+/// Spec: `#/components/schemas/GraphConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_graphs_connection`](crate::models::Client::get_graphs_connection) (`get-graphs-connection`)
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphConnection {
@@ -337,7 +354,10 @@ impl ::cloudtower_runtime::codec::Encode for GraphConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GraphCreationParams`
+/// Spec: `#/components/schemas/GraphCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_graph`](crate::models::Client::create_graph) (`create-graph`)
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphCreationParams {
@@ -437,7 +457,10 @@ impl ::cloudtower_runtime::codec::Encode for GraphCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GraphDeletionParams`
+/// Spec: `#/components/schemas/GraphDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_graph`](crate::models::Client::delete_graph) (`delete-graph`)
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphDeletionParams {
@@ -474,7 +497,11 @@ impl ::cloudtower_runtime::codec::Encode for GraphDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GraphOrderByInput`
+/// Spec: `#/components/schemas/GraphOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_graphs`](crate::models::Client::get_graphs) (`get-graphs`)
+/// - inside the request of [`Client::get_graphs_connection`](crate::models::Client::get_graphs_connection) (`get-graphs-connection`)
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GraphOrderByInput {
@@ -647,7 +674,17 @@ impl ::cloudtower_runtime::codec::Encode for GraphOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/GraphType`
+/// Spec: `#/components/schemas/GraphType`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_graph`](crate::models::Client::create_graph) (`create-graph`)
+/// - inside the response of [`Client::create_graph`](crate::models::Client::create_graph) (`create-graph`)
+/// - inside the request of [`Client::delete_graph`](crate::models::Client::delete_graph) (`delete-graph`)
+/// - inside the request of [`Client::get_graphs`](crate::models::Client::get_graphs) (`get-graphs`)
+/// - inside the response of [`Client::get_graphs`](crate::models::Client::get_graphs) (`get-graphs`)
+/// - inside the request of [`Client::get_graphs_connection`](crate::models::Client::get_graphs_connection) (`get-graphs-connection`)
+/// - inside the request of [`Client::update_graph`](crate::models::Client::update_graph) (`update-graph`)
+/// - inside the response of [`Client::update_graph`](crate::models::Client::update_graph) (`update-graph`)
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GraphType {
@@ -706,7 +743,10 @@ impl ::cloudtower_runtime::codec::Encode for GraphType {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/GraphUpdationParams`
+/// Spec: `#/components/schemas/GraphUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_graph`](crate::models::Client::update_graph) (`update-graph`)
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphUpdationParams {
@@ -746,7 +786,10 @@ impl ::cloudtower_runtime::codec::Encode for GraphUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GraphUpdationParams/properties/data`
+/// Spec: `#/components/schemas/GraphUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_graph`](crate::models::Client::update_graph) (`update-graph`)
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphUpdationParamsData {
@@ -829,7 +872,13 @@ impl ::cloudtower_runtime::codec::Encode for GraphUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GraphWhereInput`
+/// Spec: `#/components/schemas/GraphWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_graph`](crate::models::Client::delete_graph) (`delete-graph`)
+/// - inside the request of [`Client::get_graphs`](crate::models::Client::get_graphs) (`get-graphs`)
+/// - inside the request of [`Client::get_graphs_connection`](crate::models::Client::get_graphs_connection) (`get-graphs-connection`)
+/// - inside the request of [`Client::update_graph`](crate::models::Client::update_graph) (`update-graph`)
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphWhereInput {
@@ -1510,7 +1559,17 @@ impl ::cloudtower_runtime::codec::Encode for GraphWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/MetricType`
+/// Spec: `#/components/schemas/MetricType`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_graph`](crate::models::Client::create_graph) (`create-graph`)
+/// - inside the response of [`Client::create_graph`](crate::models::Client::create_graph) (`create-graph`)
+/// - inside the request of [`Client::delete_graph`](crate::models::Client::delete_graph) (`delete-graph`)
+/// - inside the request of [`Client::get_graphs`](crate::models::Client::get_graphs) (`get-graphs`)
+/// - inside the response of [`Client::get_graphs`](crate::models::Client::get_graphs) (`get-graphs`)
+/// - inside the request of [`Client::get_graphs_connection`](crate::models::Client::get_graphs_connection) (`get-graphs-connection`)
+/// - inside the request of [`Client::update_graph`](crate::models::Client::update_graph) (`update-graph`)
+/// - inside the response of [`Client::update_graph`](crate::models::Client::update_graph) (`update-graph`)
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetricType {
@@ -1573,7 +1632,10 @@ impl ::cloudtower_runtime::codec::Encode for MetricType {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateGraph`
+/// Spec: `#/components/schemas/NestedAggregateGraph`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_graphs_connection`](crate::models::Client::get_graphs_connection) (`get-graphs-connection`)
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateGraph {
@@ -1610,7 +1672,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateGraph {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedView`
+/// Spec: `#/components/schemas/NestedView`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_graph`](crate::models::Client::create_graph) (`create-graph`)
+/// - inside the response of [`Client::get_graphs`](crate::models::Client::get_graphs) (`get-graphs`)
+/// - inside the response of [`Client::update_graph`](crate::models::Client::update_graph) (`update-graph`)
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedView {
@@ -1653,8 +1720,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedView {
         e.end_object();
     }
 }
+/// The operations of the [`graph`](crate::models::graph) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-graph` (operation `CreateGraph`).
+    /// `POST /v2/api/create-graph` (operation `CreateGraph`, spec module [`graph`](crate::models::graph)).
+    ///
+    /// - Request: `Vec` of [`GraphCreationParams`](crate::models::GraphCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Graph`](crate::models::Graph)
+    /// - Feature: `graph`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "graph")]
@@ -1671,7 +1745,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-graph` (operation `DeleteGraph`).
+    /// `POST /v2/api/delete-graph` (operation `DeleteGraph`, spec module [`graph`](crate::models::graph)).
+    ///
+    /// - Request: [`GraphDeletionParams`](crate::models::GraphDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteGraph`](crate::models::DeleteGraph)
+    /// - Feature: `graph`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "graph")]
@@ -1688,7 +1768,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-graphs` (operation `GetGraphs`).
+    /// `POST /v2/api/get-graphs` (operation `GetGraphs`, spec module [`graph`](crate::models::graph)).
+    ///
+    /// - Request: [`GetGraphsRequestBody`](crate::models::GetGraphsRequestBody)
+    /// - Response: `Vec` of [`Graph`](crate::models::Graph)
+    /// - Feature: `graph`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Graph`](crate::models::Graph), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-graphs-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Graph`](crate::models::Graph) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "graph")]
@@ -1705,7 +1794,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-graphs-connection` (operation `GetGraphsConnection`).
+    /// `POST /v2/api/get-graphs-connection` (operation `GetGraphsConnection`, spec module [`graph`](crate::models::graph)).
+    ///
+    /// - Request: [`GetGraphsConnectionRequestBody`](crate::models::GetGraphsConnectionRequestBody)
+    /// - Response: [`GraphConnection`](crate::models::GraphConnection)
+    /// - Feature: `graph`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "graph")]
@@ -1726,7 +1819,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-graph` (operation `UpdateGraph`).
+    /// `POST /v2/api/update-graph` (operation `UpdateGraph`, spec module [`graph`](crate::models::graph)).
+    ///
+    /// - Request: [`GraphUpdationParams`](crate::models::GraphUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Graph`](crate::models::Graph)
+    /// - Feature: `graph`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "graph")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/BatchHosts`
+/// Spec: `#/components/schemas/BatchHosts`.
+///
+/// Used by:
+/// - the response of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchHosts {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for BatchHosts {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EnterMaintenanceModeCheckParams`
+/// Spec: `#/components/schemas/EnterMaintenanceModeCheckParams`.
+///
+/// Used by:
+/// - the request of [`Client::enter_maintenance_mode_pre_check`](crate::models::Client::enter_maintenance_mode_pre_check) (`enter-maintenance-mode-precheck`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeCheckParams {
@@ -76,7 +82,10 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeCheckParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EnterMaintenanceModeCheckResult`
+/// Spec: `#/components/schemas/EnterMaintenanceModeCheckResult`.
+///
+/// Used by:
+/// - the response of [`Client::enter_maintenance_mode_pre_check`](crate::models::Client::enter_maintenance_mode_pre_check) (`enter-maintenance-mode-precheck`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeCheckResult {
@@ -113,7 +122,10 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeCheckResult {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EnterMaintenanceModeInput`
+/// Spec: `#/components/schemas/EnterMaintenanceModeInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::enter_maintenance_mode`](crate::models::Client::enter_maintenance_mode) (`enter-maintance-mode`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeInput {
@@ -145,7 +157,10 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EnterMaintenanceModeParams`
+/// Spec: `#/components/schemas/EnterMaintenanceModeParams`.
+///
+/// Used by:
+/// - the request of [`Client::enter_maintenance_mode`](crate::models::Client::enter_maintenance_mode) (`enter-maintance-mode`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeParams {
@@ -188,7 +203,10 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EnterMaintenanceModeParams/properties/where`
+/// Spec: `#/components/schemas/EnterMaintenanceModeParams/properties/where`.
+///
+/// Used by:
+/// - inside the request of [`Client::enter_maintenance_mode`](crate::models::Client::enter_maintenance_mode) (`enter-maintance-mode`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeParamsWhere {
@@ -225,7 +243,10 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeParamsWhere {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EnterMaintenanceModeResult`
+/// Spec: `#/components/schemas/EnterMaintenanceModeResult`.
+///
+/// Used by:
+/// - the response of [`Client::enter_maintenance_mode_precheck_result`](crate::models::Client::enter_maintenance_mode_precheck_result) (`enter-maintance-mode-precheck-result`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeResult {
@@ -268,7 +289,10 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeResult {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EnterMaintenanceModeResultParams`
+/// Spec: `#/components/schemas/EnterMaintenanceModeResultParams`.
+///
+/// Used by:
+/// - the request of [`Client::enter_maintenance_mode_precheck_result`](crate::models::Client::enter_maintenance_mode_precheck_result) (`enter-maintance-mode-precheck-result`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeResultParams {
@@ -305,7 +329,10 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeResultParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EnterMaintenanceModeResultParams/properties/where`
+/// Spec: `#/components/schemas/EnterMaintenanceModeResultParams/properties/where`.
+///
+/// Used by:
+/// - inside the request of [`Client::enter_maintenance_mode_precheck_result`](crate::models::Client::enter_maintenance_mode_precheck_result) (`enter-maintance-mode-precheck-result`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnterMaintenanceModeResultParamsWhere {
@@ -342,7 +369,10 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeResultParamsWhe
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ExitMaintenanceModeInput`
+/// Spec: `#/components/schemas/ExitMaintenanceModeInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::exit_maintenance_mode`](crate::models::Client::exit_maintenance_mode) (`exit-maintance-mode`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExitMaintenanceModeInput {
@@ -391,7 +421,10 @@ impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ExitMaintenanceModeParams`
+/// Spec: `#/components/schemas/ExitMaintenanceModeParams`.
+///
+/// Used by:
+/// - the request of [`Client::exit_maintenance_mode`](crate::models::Client::exit_maintenance_mode) (`exit-maintance-mode`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExitMaintenanceModeParams {
@@ -434,7 +467,10 @@ impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ExitMaintenanceModeParams/properties/where`
+/// Spec: `#/components/schemas/ExitMaintenanceModeParams/properties/where`.
+///
+/// Used by:
+/// - inside the request of [`Client::exit_maintenance_mode`](crate::models::Client::exit_maintenance_mode) (`exit-maintance-mode`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExitMaintenanceModeParamsWhere {
@@ -471,7 +507,10 @@ impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeParamsWhere {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ExitMaintenanceModeResult`
+/// Spec: `#/components/schemas/ExitMaintenanceModeResult`.
+///
+/// Used by:
+/// - the response of [`Client::exit_maintenance_mode_precheck_result`](crate::models::Client::exit_maintenance_mode_precheck_result) (`exit-maintance-mode-precheck-result`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExitMaintenanceModeResult {
@@ -524,7 +563,10 @@ impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeResult {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ExitMaintenanceModeResultParams`
+/// Spec: `#/components/schemas/ExitMaintenanceModeResultParams`.
+///
+/// Used by:
+/// - the request of [`Client::exit_maintenance_mode_precheck_result`](crate::models::Client::exit_maintenance_mode_precheck_result) (`exit-maintance-mode-precheck-result`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExitMaintenanceModeResultParams {
@@ -561,7 +603,10 @@ impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeResultParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetHostsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetHostsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_hosts_connection`](crate::models::Client::get_hosts_connection) (`get-hosts-connection`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetHostsConnectionRequestBody {
@@ -611,7 +656,15 @@ impl ::cloudtower_runtime::codec::Encode for GetHostsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/Host`
+/// Spec: `#/components/schemas/Host`.
+///
+/// Used by:
+/// - the response of [`Client::enter_maintenance_mode`](crate::models::Client::enter_maintenance_mode) (`enter-maintance-mode`)
+/// - the response of [`Client::exit_maintenance_mode`](crate::models::Client::exit_maintenance_mode) (`exit-maintance-mode`)
+/// - the response of [`Client::get_hosts`](crate::models::Client::get_hosts) (`get-hosts`)
+/// - the response of [`Client::power_off_host`](crate::models::Client::power_off_host) (`operate-host-power`)
+/// - the response of [`Client::trigger_disk_blink`](crate::models::Client::trigger_disk_blink) (`trigger-disk-blink`)
+/// - the response of [`Client::update_host`](crate::models::Client::update_host) (`update-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Host {
@@ -1062,7 +1115,10 @@ impl ::cloudtower_runtime::codec::Encode for Host {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/HostAuthInfo`
+/// Spec: `#/components/schemas/HostAuthInfo`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Default, PartialEq)]
 pub struct HostAuthInfo {
@@ -1110,7 +1166,10 @@ impl ::cloudtower_runtime::codec::Encode for HostAuthInfo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/HostBatchCreateDiskInput`
+/// Spec: `#/components/schemas/HostBatchCreateDiskInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostBatchCreateDiskInput {
@@ -1156,7 +1215,10 @@ impl ::cloudtower_runtime::codec::Encode for HostBatchCreateDiskInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/HostBatchCreateIfaceFunction`
+/// Spec: `#/components/schemas/HostBatchCreateIfaceFunction`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum HostBatchCreateIfaceFunction {
@@ -1234,7 +1296,10 @@ impl ::cloudtower_runtime::codec::Encode for HostBatchCreateIfaceFunction {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/HostBatchCreateIfaceInput`
+/// Spec: `#/components/schemas/HostBatchCreateIfaceInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostBatchCreateIfaceInput {
@@ -1299,7 +1364,11 @@ impl ::cloudtower_runtime::codec::Encode for HostBatchCreateIfaceInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/HostBatchCreateIpmiInput`
+/// Spec: `#/components/schemas/HostBatchCreateIpmiInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
+/// - inside the request of [`Client::update_host`](crate::models::Client::update_host) (`update-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Default, PartialEq)]
 pub struct HostBatchCreateIpmiInput {
@@ -1362,7 +1431,10 @@ impl ::cloudtower_runtime::codec::Encode for HostBatchCreateIpmiInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/HostConnection`
+/// Spec: `#/components/schemas/HostConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_hosts_connection`](crate::models::Client::get_hosts_connection) (`get-hosts-connection`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostConnection {
@@ -1399,7 +1471,10 @@ impl ::cloudtower_runtime::codec::Encode for HostConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/HostCreationParams`
+/// Spec: `#/components/schemas/HostCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostCreationParams {
@@ -1445,7 +1520,10 @@ impl ::cloudtower_runtime::codec::Encode for HostCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/HostCreationParamsData`
+/// Spec: `#/components/schemas/HostCreationParamsData`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Default, PartialEq)]
 pub struct HostCreationParamsData {
@@ -1550,7 +1628,10 @@ impl ::cloudtower_runtime::codec::Encode for HostCreationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/HostUpdationParams`
+/// Spec: `#/components/schemas/HostUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_host`](crate::models::Client::update_host) (`update-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostUpdationParams {
@@ -1593,7 +1674,10 @@ impl ::cloudtower_runtime::codec::Encode for HostUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/HostUpdationParams/properties/data`
+/// Spec: `#/components/schemas/HostUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_host`](crate::models::Client::update_host) (`update-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostUpdationParamsData {
@@ -1631,7 +1715,10 @@ impl ::cloudtower_runtime::codec::Encode for HostUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/HostVdsConfig`
+/// Spec: `#/components/schemas/HostVdsConfig`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostVdsConfig {
@@ -1674,7 +1761,15 @@ impl ::cloudtower_runtime::codec::Encode for HostVdsConfig {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/MaintenanceModeEnum`
+/// Spec: `#/components/schemas/MaintenanceModeEnum`.
+///
+/// Used by:
+/// - inside the response of [`Client::enter_maintenance_mode`](crate::models::Client::enter_maintenance_mode) (`enter-maintance-mode`)
+/// - inside the response of [`Client::exit_maintenance_mode`](crate::models::Client::exit_maintenance_mode) (`exit-maintance-mode`)
+/// - inside the response of [`Client::get_hosts`](crate::models::Client::get_hosts) (`get-hosts`)
+/// - inside the response of [`Client::power_off_host`](crate::models::Client::power_off_host) (`operate-host-power`)
+/// - inside the response of [`Client::trigger_disk_blink`](crate::models::Client::trigger_disk_blink) (`trigger-disk-blink`)
+/// - inside the response of [`Client::update_host`](crate::models::Client::update_host) (`update-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MaintenanceModeEnum {
@@ -1747,7 +1842,10 @@ impl ::cloudtower_runtime::codec::Encode for MaintenanceModeEnum {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/MaintenanceModeVerify`
+/// Spec: `#/components/schemas/MaintenanceModeVerify`.
+///
+/// Used by:
+/// - inside the response of [`Client::exit_maintenance_mode_precheck_result`](crate::models::Client::exit_maintenance_mode_precheck_result) (`exit-maintance-mode-precheck-result`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MaintenanceModeVerify {
@@ -1782,7 +1880,10 @@ impl ::cloudtower_runtime::codec::Encode for MaintenanceModeVerify {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/MaintenanceModeVmInfo`
+/// Spec: `#/components/schemas/MaintenanceModeVmInfo`.
+///
+/// Used by:
+/// - inside the response of [`Client::exit_maintenance_mode_precheck_result`](crate::models::Client::exit_maintenance_mode_precheck_result) (`exit-maintance-mode-precheck-result`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MaintenanceModeVmInfo {
@@ -1834,7 +1935,10 @@ impl ::cloudtower_runtime::codec::Encode for MaintenanceModeVmInfo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateHost`
+/// Spec: `#/components/schemas/NestedAggregateHost`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_hosts_connection`](crate::models::Client::get_hosts_connection) (`get-hosts-connection`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateHost {
@@ -1871,7 +1975,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateHost {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedIpmi`
+/// Spec: `#/components/schemas/NestedIpmi`.
+///
+/// Used by:
+/// - inside the response of [`Client::enter_maintenance_mode`](crate::models::Client::enter_maintenance_mode) (`enter-maintance-mode`)
+/// - inside the response of [`Client::exit_maintenance_mode`](crate::models::Client::exit_maintenance_mode) (`exit-maintance-mode`)
+/// - inside the response of [`Client::get_hosts`](crate::models::Client::get_hosts) (`get-hosts`)
+/// - inside the response of [`Client::power_off_host`](crate::models::Client::power_off_host) (`operate-host-power`)
+/// - inside the response of [`Client::trigger_disk_blink`](crate::models::Client::trigger_disk_blink) (`trigger-disk-blink`)
+/// - inside the response of [`Client::update_host`](crate::models::Client::update_host) (`update-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedIpmi {
@@ -1908,7 +2020,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedIpmi {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedMaintenanceHostState`
+/// Spec: `#/components/schemas/NestedMaintenanceHostState`.
+///
+/// Used by:
+/// - inside the response of [`Client::enter_maintenance_mode`](crate::models::Client::enter_maintenance_mode) (`enter-maintance-mode`)
+/// - inside the response of [`Client::exit_maintenance_mode`](crate::models::Client::exit_maintenance_mode) (`exit-maintance-mode`)
+/// - inside the response of [`Client::get_hosts`](crate::models::Client::get_hosts) (`get-hosts`)
+/// - inside the response of [`Client::power_off_host`](crate::models::Client::power_off_host) (`operate-host-power`)
+/// - inside the response of [`Client::trigger_disk_blink`](crate::models::Client::trigger_disk_blink) (`trigger-disk-blink`)
+/// - inside the response of [`Client::update_host`](crate::models::Client::update_host) (`update-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedMaintenanceHostState {
@@ -1961,7 +2081,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedMaintenanceHostState {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedTask`
+/// Spec: `#/components/schemas/NestedTask`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedTask {
@@ -2060,7 +2183,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedTask {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedVsphereEsxiAccount`
+/// Spec: `#/components/schemas/NestedVsphereEsxiAccount`.
+///
+/// Used by:
+/// - inside the response of [`Client::enter_maintenance_mode`](crate::models::Client::enter_maintenance_mode) (`enter-maintance-mode`)
+/// - inside the response of [`Client::exit_maintenance_mode`](crate::models::Client::exit_maintenance_mode) (`exit-maintance-mode`)
+/// - inside the response of [`Client::get_hosts`](crate::models::Client::get_hosts) (`get-hosts`)
+/// - inside the response of [`Client::power_off_host`](crate::models::Client::power_off_host) (`operate-host-power`)
+/// - inside the response of [`Client::trigger_disk_blink`](crate::models::Client::trigger_disk_blink) (`trigger-disk-blink`)
+/// - inside the response of [`Client::update_host`](crate::models::Client::update_host) (`update-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVsphereEsxiAccount {
@@ -2097,7 +2228,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedVsphereEsxiAccount {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/OperateActionEnum`
+/// Spec: `#/components/schemas/OperateActionEnum`.
+///
+/// Used by:
+/// - inside the request of [`Client::power_off_host`](crate::models::Client::power_off_host) (`operate-host-power`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum OperateActionEnum {
@@ -2157,7 +2291,10 @@ impl ::cloudtower_runtime::codec::Encode for OperateActionEnum {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/OperateHostPowerData`
+/// Spec: `#/components/schemas/OperateHostPowerData`.
+///
+/// Used by:
+/// - inside the request of [`Client::power_off_host`](crate::models::Client::power_off_host) (`operate-host-power`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OperateHostPowerData {
@@ -2203,7 +2340,10 @@ impl ::cloudtower_runtime::codec::Encode for OperateHostPowerData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/OperateHostPowerParams`
+/// Spec: `#/components/schemas/OperateHostPowerParams`.
+///
+/// Used by:
+/// - the request of [`Client::power_off_host`](crate::models::Client::power_off_host) (`operate-host-power`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OperateHostPowerParams {
@@ -2246,7 +2386,10 @@ impl ::cloudtower_runtime::codec::Encode for OperateHostPowerParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/OperateHostPowerParams/properties/where`
+/// Spec: `#/components/schemas/OperateHostPowerParams/properties/where`.
+///
+/// Used by:
+/// - inside the request of [`Client::power_off_host`](crate::models::Client::power_off_host) (`operate-host-power`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OperateHostPowerParamsWhere {
@@ -2283,7 +2426,10 @@ impl ::cloudtower_runtime::codec::Encode for OperateHostPowerParamsWhere {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ShutdownVmID`
+/// Spec: `#/components/schemas/ShutdownVmID`.
+///
+/// Used by:
+/// - inside the response of [`Client::enter_maintenance_mode_precheck_result`](crate::models::Client::enter_maintenance_mode_precheck_result) (`enter-maintance-mode-precheck-result`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ShutdownVmId {
@@ -2320,7 +2466,10 @@ impl ::cloudtower_runtime::codec::Encode for ShutdownVmId {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/TriggerDiskBlinkParams`
+/// Spec: `#/components/schemas/TriggerDiskBlinkParams`.
+///
+/// Used by:
+/// - the request of [`Client::trigger_disk_blink`](crate::models::Client::trigger_disk_blink) (`trigger-disk-blink`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TriggerDiskBlinkParams {
@@ -2368,7 +2517,10 @@ impl ::cloudtower_runtime::codec::Encode for TriggerDiskBlinkParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/TriggerDiskBlinkParams/properties/led_status`
+/// Spec: `#/components/schemas/TriggerDiskBlinkParams/properties/led_status`.
+///
+/// Used by:
+/// - inside the request of [`Client::trigger_disk_blink`](crate::models::Client::trigger_disk_blink) (`trigger-disk-blink`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TriggerDiskBlinkParamsLedStatus {
@@ -2428,7 +2580,10 @@ impl ::cloudtower_runtime::codec::Encode for TriggerDiskBlinkParamsLedStatus {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ZbsSpec`
+/// Spec: `#/components/schemas/ZbsSpec`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ZbsSpec {
@@ -2488,8 +2643,15 @@ impl ::cloudtower_runtime::codec::Encode for ZbsSpec {
         e.string(self.as_str());
     }
 }
+/// The operations of the [`host`](crate::models::host) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-host` (operation `CreateHost`).
+    /// `POST /v2/api/create-host` (operation `CreateHost`, spec module [`host`](crate::models::host)).
+    ///
+    /// - Request: `Vec` of [`HostCreationParams`](crate::models::HostCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BatchHosts`](crate::models::BatchHosts)
+    /// - Feature: `host`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
@@ -2506,7 +2668,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/enter-maintance-mode` (operation `EnterMaintenanceMode`).
+    /// `POST /v2/api/enter-maintance-mode` (operation `EnterMaintenanceMode`, spec module [`host`](crate::models::host)).
+    ///
+    /// - Request: [`EnterMaintenanceModeParams`](crate::models::EnterMaintenanceModeParams)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`Host`](crate::models::Host)
+    /// - Feature: `host`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
@@ -2526,7 +2694,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/enter-maintance-mode-precheck-result` (operation `EnterMaintenanceModePrecheckResult`).
+    /// `POST /v2/api/enter-maintance-mode-precheck-result` (operation `EnterMaintenanceModePrecheckResult`, spec module [`host`](crate::models::host)).
+    ///
+    /// - Request: [`EnterMaintenanceModeResultParams`](crate::models::EnterMaintenanceModeResultParams)
+    /// - Response: [`EnterMaintenanceModeResult`](crate::models::EnterMaintenanceModeResult)
+    /// - Feature: `host`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
@@ -2546,7 +2718,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/enter-maintenance-mode-precheck` (operation `EnterMaintenanceModePreCheck`).
+    /// `POST /v2/api/enter-maintenance-mode-precheck` (operation `EnterMaintenanceModePreCheck`, spec module [`host`](crate::models::host)).
+    ///
+    /// - Request: [`EnterMaintenanceModeCheckParams`](crate::models::EnterMaintenanceModeCheckParams)
+    /// - Response: [`EnterMaintenanceModeCheckResult`](crate::models::EnterMaintenanceModeCheckResult)
+    /// - Feature: `host`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
@@ -2566,7 +2742,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/exit-maintance-mode` (operation `ExitMaintenanceMode`).
+    /// `POST /v2/api/exit-maintance-mode` (operation `ExitMaintenanceMode`, spec module [`host`](crate::models::host)).
+    ///
+    /// - Request: [`ExitMaintenanceModeParams`](crate::models::ExitMaintenanceModeParams)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`Host`](crate::models::Host)
+    /// - Feature: `host`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
@@ -2586,7 +2768,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/exit-maintance-mode-precheck-result` (operation `ExitMaintenanceModePrecheckResult`).
+    /// `POST /v2/api/exit-maintance-mode-precheck-result` (operation `ExitMaintenanceModePrecheckResult`, spec module [`host`](crate::models::host)).
+    ///
+    /// - Request: [`ExitMaintenanceModeResultParams`](crate::models::ExitMaintenanceModeResultParams)
+    /// - Response: [`ExitMaintenanceModeResult`](crate::models::ExitMaintenanceModeResult)
+    /// - Feature: `host`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
@@ -2606,7 +2792,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-hosts` (operation `GetHosts`).
+    /// `POST /v2/api/get-hosts` (operation `GetHosts`, spec module [`host`](crate::models::host)).
+    ///
+    /// - Request: [`GetHostsRequestBody`](crate::models::GetHostsRequestBody)
+    /// - Response: `Vec` of [`Host`](crate::models::Host)
+    /// - Feature: `host`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Host`](crate::models::Host), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-hosts-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Host`](crate::models::Host) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
@@ -2623,7 +2818,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-hosts-connection` (operation `GetHostsConnection`).
+    /// `POST /v2/api/get-hosts-connection` (operation `GetHostsConnection`, spec module [`host`](crate::models::host)).
+    ///
+    /// - Request: [`GetHostsConnectionRequestBody`](crate::models::GetHostsConnectionRequestBody)
+    /// - Response: [`HostConnection`](crate::models::HostConnection)
+    /// - Feature: `host`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
@@ -2644,7 +2843,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/operate-host-power` (operation `PowerOffHost`).
+    /// `POST /v2/api/operate-host-power` (operation `PowerOffHost`, spec module [`host`](crate::models::host)).
+    ///
+    /// - Request: [`OperateHostPowerParams`](crate::models::OperateHostPowerParams)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`Host`](crate::models::Host)
+    /// - Feature: `host`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
@@ -2661,7 +2866,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/trigger-disk-blink` (operation `TriggerDiskBlink`).
+    /// `POST /v2/api/trigger-disk-blink` (operation `TriggerDiskBlink`, spec module [`host`](crate::models::host)).
+    ///
+    /// - Request: `Vec` of [`TriggerDiskBlinkParams`](crate::models::TriggerDiskBlinkParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Host`](crate::models::Host)
+    /// - Feature: `host`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]
@@ -2678,7 +2889,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-host` (operation `UpdateHost`).
+    /// `POST /v2/api/update-host` (operation `UpdateHost`, spec module [`host`](crate::models::host)).
+    ///
+    /// - Request: [`HostUpdationParams`](crate::models::HostUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Host`](crate::models::Host)
+    /// - Feature: `host`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "host")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetIpmisRequestBody`
+/// Spec: `#/components/schemas/GetIpmisRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_ipmis`](crate::models::Client::get_ipmis) (`get-ipmis`)
 #[cfg(feature = "ipmi")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIpmisRequestBody {
@@ -52,7 +55,10 @@ impl ::cloudtower_runtime::codec::Encode for GetIpmisRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/Ipmi`
+/// Spec: `#/components/schemas/Ipmi`.
+///
+/// Used by:
+/// - the response of [`Client::get_ipmis`](crate::models::Client::get_ipmis) (`get-ipmis`)
 #[cfg(feature = "ipmi")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Ipmi {
@@ -123,7 +129,10 @@ impl ::cloudtower_runtime::codec::Encode for Ipmi {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IpmiOrderByInput`
+/// Spec: `#/components/schemas/IpmiOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_ipmis`](crate::models::Client::get_ipmis) (`get-ipmis`)
 #[cfg(feature = "ipmi")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum IpmiOrderByInput {
@@ -226,7 +235,10 @@ impl ::cloudtower_runtime::codec::Encode for IpmiOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/IpmiWhereInput`
+/// Spec: `#/components/schemas/IpmiWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_ipmis`](crate::models::Client::get_ipmis) (`get-ipmis`)
 #[cfg(feature = "ipmi")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IpmiWhereInput {
@@ -554,8 +566,17 @@ impl ::cloudtower_runtime::codec::Encode for IpmiWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`ipmi`](crate::models::ipmi) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-ipmis` (operation `GetIpmis`).
+    /// `POST /v2/api/get-ipmis` (operation `GetIpmis`, spec module [`ipmi`](crate::models::ipmi)).
+    ///
+    /// - Request: [`GetIpmisRequestBody`](crate::models::GetIpmisRequestBody)
+    /// - Response: `Vec` of [`Ipmi`](crate::models::Ipmi)
+    /// - Feature: `ipmi`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Ipmi`](crate::models::Ipmi), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Ipmi`](crate::models::Ipmi) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "ipmi")]

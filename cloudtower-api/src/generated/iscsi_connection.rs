@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetIscsiConnectionsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetIscsiConnectionsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_iscsi_connections_connection`](crate::models::Client::get_iscsi_connections_connection) (`get-iscsi-connections-connection`)
 #[cfg(feature = "iscsi-connection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIscsiConnectionsConnectionRequestBody {
@@ -56,7 +59,10 @@ impl ::cloudtower_runtime::codec::Encode for GetIscsiConnectionsConnectionReques
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiConnection`
+/// Spec: `#/components/schemas/IscsiConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_iscsi_connections`](crate::models::Client::get_iscsi_connections) (`get-iscsi-connections`)
 #[cfg(feature = "iscsi-connection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiConnection {
@@ -136,7 +142,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiConnectionConnection`
+/// Spec: `#/components/schemas/IscsiConnectionConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_iscsi_connections_connection`](crate::models::Client::get_iscsi_connections_connection) (`get-iscsi-connections-connection`)
 #[cfg(feature = "iscsi-connection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiConnectionConnection {
@@ -173,7 +182,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiConnectionConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateIscsiConnection`
+/// Spec: `#/components/schemas/NestedAggregateIscsiConnection`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_iscsi_connections_connection`](crate::models::Client::get_iscsi_connections_connection) (`get-iscsi-connections-connection`)
 #[cfg(feature = "iscsi-connection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateIscsiConnection {
@@ -210,8 +222,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateIscsiConnection {
         e.end_object();
     }
 }
+/// The operations of the [`iscsi_connection`](crate::models::iscsi_connection) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-iscsi-connections` (operation `GetIscsiConnections`).
+    /// `POST /v2/api/get-iscsi-connections` (operation `GetIscsiConnections`, spec module [`iscsi_connection`](crate::models::iscsi_connection)).
+    ///
+    /// - Request: [`GetIscsiConnectionsRequestBody`](crate::models::GetIscsiConnectionsRequestBody)
+    /// - Response: `Vec` of [`IscsiConnection`](crate::models::IscsiConnection)
+    /// - Feature: `iscsi-connection`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`IscsiConnection`](crate::models::IscsiConnection), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-iscsi-connections-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`IscsiConnection`](crate::models::IscsiConnection) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-connection")]
@@ -232,7 +254,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-iscsi-connections-connection` (operation `GetIscsiConnectionsConnection`).
+    /// `POST /v2/api/get-iscsi-connections-connection` (operation `GetIscsiConnectionsConnection`, spec module [`iscsi_connection`](crate::models::iscsi_connection)).
+    ///
+    /// - Request: [`GetIscsiConnectionsConnectionRequestBody`](crate::models::GetIscsiConnectionsConnectionRequestBody)
+    /// - Response: [`IscsiConnectionConnection`](crate::models::IscsiConnectionConnection)
+    /// - Feature: `iscsi-connection`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-connection")]

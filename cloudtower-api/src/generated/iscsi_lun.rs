@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/CopyIscsiLunParams`
+/// Spec: `#/components/schemas/CopyIscsiLunParams`.
+///
+/// Used by:
+/// - the request of [`Client::copy_iscsi_lun`](crate::models::Client::copy_iscsi_lun) (`copy-iscsi-lun`)
 #[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CopyIscsiLunParams {
@@ -50,7 +53,10 @@ impl ::cloudtower_runtime::codec::Encode for CopyIscsiLunParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeleteIscsiLun`
+/// Spec: `#/components/schemas/DeleteIscsiLun`.
+///
+/// Used by:
+/// - the response of [`Client::delete_iscsi_lun`](crate::models::Client::delete_iscsi_lun) (`delete-iscsi-lun`)
 #[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteIscsiLun {
@@ -87,7 +93,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteIscsiLun {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetIscsiLunsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetIscsiLunsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_iscsi_luns_connection`](crate::models::Client::get_iscsi_luns_connection) (`get-iscsi-luns-connection`)
 #[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIscsiLunsConnectionRequestBody {
@@ -137,7 +146,15 @@ impl ::cloudtower_runtime::codec::Encode for GetIscsiLunsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiLun`
+/// Spec: `#/components/schemas/IscsiLun`.
+///
+/// Used by:
+/// - the response of [`Client::clone_iscsi_lun_from_snapshot`](crate::models::Client::clone_iscsi_lun_from_snapshot) (`clone-iscsi-lun-from-snapshot`)
+/// - the response of [`Client::copy_iscsi_lun`](crate::models::Client::copy_iscsi_lun) (`copy-iscsi-lun`)
+/// - the response of [`Client::create_iscsi_lun`](crate::models::Client::create_iscsi_lun) (`create-iscsi-lun`)
+/// - the response of [`Client::get_iscsi_luns`](crate::models::Client::get_iscsi_luns) (`get-iscsi-luns`)
+/// - the response of [`Client::rollback_iscsi_lun_from_snapshot`](crate::models::Client::rollback_iscsi_lun_from_snapshot) (`rollback-iscsi-lun-from-snapshot`)
+/// - the response of [`Client::update_iscsi_lun`](crate::models::Client::update_iscsi_lun) (`update-iscsi-lun`)
 #[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLun {
@@ -436,7 +453,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLun {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiLunCloneParams`
+/// Spec: `#/components/schemas/IscsiLunCloneParams`.
+///
+/// Used by:
+/// - the request of [`Client::clone_iscsi_lun_from_snapshot`](crate::models::Client::clone_iscsi_lun_from_snapshot) (`clone-iscsi-lun-from-snapshot`)
 #[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunCloneParams {
@@ -489,7 +509,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunCloneParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiLunConnection`
+/// Spec: `#/components/schemas/IscsiLunConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_iscsi_luns_connection`](crate::models::Client::get_iscsi_luns_connection) (`get-iscsi-luns-connection`)
 #[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunConnection {
@@ -526,7 +549,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiLunCreationParams`
+/// Spec: `#/components/schemas/IscsiLunCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_iscsi_lun`](crate::models::Client::create_iscsi_lun) (`create-iscsi-lun`)
 #[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunCreationParams {
@@ -684,7 +710,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiLunDeletionParams`
+/// Spec: `#/components/schemas/IscsiLunDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_iscsi_lun`](crate::models::Client::delete_iscsi_lun) (`delete-iscsi-lun`)
 #[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunDeletionParams {
@@ -727,7 +756,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiLunDeletionParams/properties/data`
+/// Spec: `#/components/schemas/IscsiLunDeletionParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_iscsi_lun`](crate::models::Client::delete_iscsi_lun) (`delete-iscsi-lun`)
 #[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunDeletionParamsData {
@@ -764,7 +796,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunDeletionParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiLunRollbackParams`
+/// Spec: `#/components/schemas/IscsiLunRollbackParams`.
+///
+/// Used by:
+/// - the request of [`Client::rollback_iscsi_lun_from_snapshot`](crate::models::Client::rollback_iscsi_lun_from_snapshot) (`rollback-iscsi-lun-from-snapshot`)
 #[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunRollbackParams {
@@ -807,7 +842,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunRollbackParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiLunUpdationParams`
+/// Spec: `#/components/schemas/IscsiLunUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_iscsi_lun`](crate::models::Client::update_iscsi_lun) (`update-iscsi-lun`)
 #[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunUpdationParams {
@@ -850,7 +888,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiLunUpdationParamsData`
+/// Spec: `#/components/schemas/IscsiLunUpdationParamsData`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_iscsi_lun`](crate::models::Client::update_iscsi_lun) (`update-iscsi-lun`)
 #[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunUpdationParamsData {
@@ -981,7 +1022,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateIscsiLun`
+/// Spec: `#/components/schemas/NestedAggregateIscsiLun`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_iscsi_luns_connection`](crate::models::Client::get_iscsi_luns_connection) (`get-iscsi-luns-connection`)
 #[cfg(feature = "iscsi-lun")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateIscsiLun {
@@ -1018,8 +1062,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateIscsiLun {
         e.end_object();
     }
 }
+/// The operations of the [`iscsi_lun`](crate::models::iscsi_lun) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/clone-iscsi-lun-from-snapshot` (operation `CloneIscsiLunFromSnapshot`).
+    /// `POST /v2/api/clone-iscsi-lun-from-snapshot` (operation `CloneIscsiLunFromSnapshot`, spec module [`iscsi_lun`](crate::models::iscsi_lun)).
+    ///
+    /// - Request: `Vec` of [`IscsiLunCloneParams`](crate::models::IscsiLunCloneParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`IscsiLun`](crate::models::IscsiLun)
+    /// - Feature: `iscsi-lun`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun")]
@@ -1039,7 +1090,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/copy-iscsi-lun` (operation `CopyIscsiLun`).
+    /// `POST /v2/api/copy-iscsi-lun` (operation `CopyIscsiLun`, spec module [`iscsi_lun`](crate::models::iscsi_lun)).
+    ///
+    /// - Request: `Vec` of [`CopyIscsiLunParams`](crate::models::CopyIscsiLunParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`IscsiLun`](crate::models::IscsiLun)
+    /// - Feature: `iscsi-lun`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun")]
@@ -1056,7 +1113,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/create-iscsi-lun` (operation `CreateIscsiLun`).
+    /// `POST /v2/api/create-iscsi-lun` (operation `CreateIscsiLun`, spec module [`iscsi_lun`](crate::models::iscsi_lun)).
+    ///
+    /// - Request: `Vec` of [`IscsiLunCreationParams`](crate::models::IscsiLunCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`IscsiLun`](crate::models::IscsiLun)
+    /// - Feature: `iscsi-lun`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun")]
@@ -1073,7 +1136,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-iscsi-lun` (operation `DeleteIscsiLun`).
+    /// `POST /v2/api/delete-iscsi-lun` (operation `DeleteIscsiLun`, spec module [`iscsi_lun`](crate::models::iscsi_lun)).
+    ///
+    /// - Request: [`IscsiLunDeletionParams`](crate::models::IscsiLunDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteIscsiLun`](crate::models::DeleteIscsiLun)
+    /// - Feature: `iscsi-lun`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun")]
@@ -1092,7 +1161,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-iscsi-luns` (operation `GetIscsiLuns`).
+    /// `POST /v2/api/get-iscsi-luns` (operation `GetIscsiLuns`, spec module [`iscsi_lun`](crate::models::iscsi_lun)).
+    ///
+    /// - Request: [`GetIscsiLunsRequestBody`](crate::models::GetIscsiLunsRequestBody)
+    /// - Response: `Vec` of [`IscsiLun`](crate::models::IscsiLun)
+    /// - Feature: `iscsi-lun`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`IscsiLun`](crate::models::IscsiLun), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-iscsi-luns-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`IscsiLun`](crate::models::IscsiLun) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun")]
@@ -1110,7 +1188,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-iscsi-luns-connection` (operation `GetIscsiLunsConnection`).
+    /// `POST /v2/api/get-iscsi-luns-connection` (operation `GetIscsiLunsConnection`, spec module [`iscsi_lun`](crate::models::iscsi_lun)).
+    ///
+    /// - Request: [`GetIscsiLunsConnectionRequestBody`](crate::models::GetIscsiLunsConnectionRequestBody)
+    /// - Response: [`IscsiLunConnection`](crate::models::IscsiLunConnection)
+    /// - Feature: `iscsi-lun`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun")]
@@ -1131,7 +1213,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/rollback-iscsi-lun-from-snapshot` (operation `RollbackIscsiLunFromSnapshot`).
+    /// `POST /v2/api/rollback-iscsi-lun-from-snapshot` (operation `RollbackIscsiLunFromSnapshot`, spec module [`iscsi_lun`](crate::models::iscsi_lun)).
+    ///
+    /// - Request: `Vec` of [`IscsiLunRollbackParams`](crate::models::IscsiLunRollbackParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`IscsiLun`](crate::models::IscsiLun)
+    /// - Feature: `iscsi-lun`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun")]
@@ -1151,7 +1239,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-iscsi-lun` (operation `UpdateIscsiLun`).
+    /// `POST /v2/api/update-iscsi-lun` (operation `UpdateIscsiLun`, spec module [`iscsi_lun`](crate::models::iscsi_lun)).
+    ///
+    /// - Request: [`IscsiLunUpdationParams`](crate::models::IscsiLunUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`IscsiLun`](crate::models::IscsiLun)
+    /// - Feature: `iscsi-lun`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteIscsiLunSnapshot`
+/// Spec: `#/components/schemas/DeleteIscsiLunSnapshot`.
+///
+/// Used by:
+/// - the response of [`Client::delete_iscsi_lun_snapshot`](crate::models::Client::delete_iscsi_lun_snapshot) (`delete-iscsi-lun-snapshot`)
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteIscsiLunSnapshot {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteIscsiLunSnapshot {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetIscsiLunSnapshotsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetIscsiLunSnapshotsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_iscsi_lun_snapshots_connection`](crate::models::Client::get_iscsi_lun_snapshots_connection) (`get-iscsi-lun-snapshots-connection`)
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIscsiLunSnapshotsConnectionRequestBody {
@@ -93,7 +99,11 @@ impl ::cloudtower_runtime::codec::Encode for GetIscsiLunSnapshotsConnectionReque
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiLunSnapshot`
+/// Spec: `#/components/schemas/IscsiLunSnapshot`.
+///
+/// Used by:
+/// - the response of [`Client::create_iscsi_lun_snapshot`](crate::models::Client::create_iscsi_lun_snapshot) (`create-iscsi-lun-snapshot`)
+/// - the response of [`Client::get_iscsi_lun_snapshots`](crate::models::Client::get_iscsi_lun_snapshots) (`get-iscsi-lun-snapshots`)
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunSnapshot {
@@ -192,7 +202,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshot {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiLunSnapshotConnection`
+/// Spec: `#/components/schemas/IscsiLunSnapshotConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_iscsi_lun_snapshots_connection`](crate::models::Client::get_iscsi_lun_snapshots_connection) (`get-iscsi-lun-snapshots-connection`)
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunSnapshotConnection {
@@ -229,7 +242,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiLunSnapshotCreationEffect`
+/// Spec: `#/components/schemas/IscsiLunSnapshotCreationEffect`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_iscsi_lun_snapshot`](crate::models::Client::create_iscsi_lun_snapshot) (`create-iscsi-lun-snapshot`)
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunSnapshotCreationEffect {
@@ -261,7 +277,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotCreationEffect {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiLunSnapshotCreationParams`
+/// Spec: `#/components/schemas/IscsiLunSnapshotCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_iscsi_lun_snapshot`](crate::models::Client::create_iscsi_lun_snapshot) (`create-iscsi-lun-snapshot`)
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunSnapshotCreationParams {
@@ -317,7 +336,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiLunSnapshotDeletionParams`
+/// Spec: `#/components/schemas/IscsiLunSnapshotDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_iscsi_lun_snapshot`](crate::models::Client::delete_iscsi_lun_snapshot) (`delete-iscsi-lun-snapshot`)
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiLunSnapshotDeletionParams {
@@ -354,7 +376,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateIscsiLunSnapshot`
+/// Spec: `#/components/schemas/NestedAggregateIscsiLunSnapshot`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_iscsi_lun_snapshots_connection`](crate::models::Client::get_iscsi_lun_snapshots_connection) (`get-iscsi-lun-snapshots-connection`)
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateIscsiLunSnapshot {
@@ -391,8 +416,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateIscsiLunSnapshot {
         e.end_object();
     }
 }
+/// The operations of the [`iscsi_lun_snapshot`](crate::models::iscsi_lun_snapshot) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-iscsi-lun-snapshot` (operation `CreateIscsiLunSnapshot`).
+    /// `POST /v2/api/create-iscsi-lun-snapshot` (operation `CreateIscsiLunSnapshot`, spec module [`iscsi_lun_snapshot`](crate::models::iscsi_lun_snapshot)).
+    ///
+    /// - Request: `Vec` of [`IscsiLunSnapshotCreationParams`](crate::models::IscsiLunSnapshotCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`IscsiLunSnapshot`](crate::models::IscsiLunSnapshot)
+    /// - Feature: `iscsi-lun-snapshot`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun-snapshot")]
@@ -414,7 +446,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-iscsi-lun-snapshot` (operation `DeleteIscsiLunSnapshot`).
+    /// `POST /v2/api/delete-iscsi-lun-snapshot` (operation `DeleteIscsiLunSnapshot`, spec module [`iscsi_lun_snapshot`](crate::models::iscsi_lun_snapshot)).
+    ///
+    /// - Request: [`IscsiLunSnapshotDeletionParams`](crate::models::IscsiLunSnapshotDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteIscsiLunSnapshot`](crate::models::DeleteIscsiLunSnapshot)
+    /// - Feature: `iscsi-lun-snapshot`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun-snapshot")]
@@ -436,7 +474,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-iscsi-lun-snapshots` (operation `GetIscsiLunSnapshots`).
+    /// `POST /v2/api/get-iscsi-lun-snapshots` (operation `GetIscsiLunSnapshots`, spec module [`iscsi_lun_snapshot`](crate::models::iscsi_lun_snapshot)).
+    ///
+    /// - Request: [`GetIscsiLunSnapshotsRequestBody`](crate::models::GetIscsiLunSnapshotsRequestBody)
+    /// - Response: `Vec` of [`IscsiLunSnapshot`](crate::models::IscsiLunSnapshot)
+    /// - Feature: `iscsi-lun-snapshot`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`IscsiLunSnapshot`](crate::models::IscsiLunSnapshot), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-iscsi-lun-snapshots-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`IscsiLunSnapshot`](crate::models::IscsiLunSnapshot) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun-snapshot")]
@@ -457,7 +504,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-iscsi-lun-snapshots-connection` (operation `GetIscsiLunSnapshotsConnection`).
+    /// `POST /v2/api/get-iscsi-lun-snapshots-connection` (operation `GetIscsiLunSnapshotsConnection`, spec module [`iscsi_lun_snapshot`](crate::models::iscsi_lun_snapshot)).
+    ///
+    /// - Request: [`GetIscsiLunSnapshotsConnectionRequestBody`](crate::models::GetIscsiLunSnapshotsConnectionRequestBody)
+    /// - Response: [`IscsiLunSnapshotConnection`](crate::models::IscsiLunSnapshotConnection)
+    /// - Feature: `iscsi-lun-snapshot`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-lun-snapshot")]

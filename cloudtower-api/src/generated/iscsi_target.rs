@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteIscsiTarget`
+/// Spec: `#/components/schemas/DeleteIscsiTarget`.
+///
+/// Used by:
+/// - the response of [`Client::delete_iscsi_target`](crate::models::Client::delete_iscsi_target) (`delete-iscsi-target`)
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteIscsiTarget {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteIscsiTarget {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetIscsiTargetsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetIscsiTargetsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_iscsi_targets_connection`](crate::models::Client::get_iscsi_targets_connection) (`get-iscsi-targets-connection`)
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIscsiTargetsConnectionRequestBody {
@@ -89,7 +95,12 @@ impl ::cloudtower_runtime::codec::Encode for GetIscsiTargetsConnectionRequestBod
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiTarget`
+/// Spec: `#/components/schemas/IscsiTarget`.
+///
+/// Used by:
+/// - the response of [`Client::create_iscsi_target`](crate::models::Client::create_iscsi_target) (`create-iscsi-target`)
+/// - the response of [`Client::get_iscsi_targets`](crate::models::Client::get_iscsi_targets) (`get-iscsi-targets`)
+/// - the response of [`Client::update_iscsi_target`](crate::models::Client::update_iscsi_target) (`update-iscsi-target`)
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Default, PartialEq)]
 pub struct IscsiTarget {
@@ -368,13 +379,16 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTarget {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiTargetCommonParams`
+/// Spec: `#/components/schemas/IscsiTargetCommonParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_iscsi_target`](crate::models::Client::update_iscsi_target) (`update-iscsi-target`)
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Default, PartialEq)]
 pub struct IscsiTargetCommonParams {
     pub bps_wr_max_length: ::std::option::Option<i64>,
     pub bps_wr_max_unit: ::std::option::Option<crate::models::BpsUnit>,
-    /// **Deprecated** in the spec.
+    #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub bps_wr_max_size: ::std::option::Option<crate::models::BpsUnit>,
     pub bps_wr_max: ::std::option::Option<i64>,
     pub bps_rd_max_length: ::std::option::Option<i64>,
@@ -553,7 +567,11 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetCommonParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiTargetCommonParamsInitiatorChaps`
+/// Spec: `#/components/schemas/IscsiTargetCommonParamsInitiatorChaps`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_iscsi_target`](crate::models::Client::create_iscsi_target) (`create-iscsi-target`)
+/// - inside the request of [`Client::update_iscsi_target`](crate::models::Client::update_iscsi_target) (`update-iscsi-target`)
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Default, PartialEq)]
 pub struct IscsiTargetCommonParamsInitiatorChaps {
@@ -616,7 +634,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetCommonParamsInitiatorCha
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiTargetConnection`
+/// Spec: `#/components/schemas/IscsiTargetConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_iscsi_targets_connection`](crate::models::Client::get_iscsi_targets_connection) (`get-iscsi-targets-connection`)
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiTargetConnection {
@@ -653,7 +674,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiTargetCreationParams`
+/// Spec: `#/components/schemas/IscsiTargetCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_iscsi_target`](crate::models::Client::create_iscsi_target) (`create-iscsi-target`)
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Default, PartialEq)]
 pub struct IscsiTargetCreationParams {
@@ -666,7 +690,7 @@ pub struct IscsiTargetCreationParams {
     pub name: ::std::string::String,
     pub bps_wr_max_length: ::std::option::Option<i64>,
     pub bps_wr_max_unit: ::std::option::Option<crate::models::BpsUnit>,
-    /// **Deprecated** in the spec.
+    #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub bps_wr_max_size: ::std::option::Option<crate::models::BpsUnit>,
     pub bps_wr_max: ::std::option::Option<i64>,
     pub bps_rd_max_length: ::std::option::Option<i64>,
@@ -899,7 +923,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiTargetDeletionParams`
+/// Spec: `#/components/schemas/IscsiTargetDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_iscsi_target`](crate::models::Client::delete_iscsi_target) (`delete-iscsi-target`)
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiTargetDeletionParams {
@@ -936,7 +963,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiTargetUpdationParams`
+/// Spec: `#/components/schemas/IscsiTargetUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_iscsi_target`](crate::models::Client::update_iscsi_target) (`update-iscsi-target`)
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiTargetUpdationParams {
@@ -979,7 +1009,10 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateIscsiTarget`
+/// Spec: `#/components/schemas/NestedAggregateIscsiTarget`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_iscsi_targets_connection`](crate::models::Client::get_iscsi_targets_connection) (`get-iscsi-targets-connection`)
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateIscsiTarget {
@@ -1016,7 +1049,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateIscsiTarget {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedInitiatorChap`
+/// Spec: `#/components/schemas/NestedInitiatorChap`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_iscsi_target`](crate::models::Client::create_iscsi_target) (`create-iscsi-target`)
+/// - inside the response of [`Client::get_iscsi_targets`](crate::models::Client::get_iscsi_targets) (`get-iscsi-targets`)
+/// - inside the response of [`Client::update_iscsi_target`](crate::models::Client::update_iscsi_target) (`update-iscsi-target`)
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Default, PartialEq)]
 pub struct NestedInitiatorChap {
@@ -1079,8 +1117,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedInitiatorChap {
         e.end_object();
     }
 }
+/// The operations of the [`iscsi_target`](crate::models::iscsi_target) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-iscsi-target` (operation `CreateIscsiTarget`).
+    /// `POST /v2/api/create-iscsi-target` (operation `CreateIscsiTarget`, spec module [`iscsi_target`](crate::models::iscsi_target)).
+    ///
+    /// - Request: `Vec` of [`IscsiTargetCreationParams`](crate::models::IscsiTargetCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`IscsiTarget`](crate::models::IscsiTarget)
+    /// - Feature: `iscsi-target`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-target")]
@@ -1100,7 +1145,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-iscsi-target` (operation `DeleteIscsiTarget`).
+    /// `POST /v2/api/delete-iscsi-target` (operation `DeleteIscsiTarget`, spec module [`iscsi_target`](crate::models::iscsi_target)).
+    ///
+    /// - Request: [`IscsiTargetDeletionParams`](crate::models::IscsiTargetDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteIscsiTarget`](crate::models::DeleteIscsiTarget)
+    /// - Feature: `iscsi-target`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-target")]
@@ -1122,7 +1173,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-iscsi-targets` (operation `GetIscsiTargets`).
+    /// `POST /v2/api/get-iscsi-targets` (operation `GetIscsiTargets`, spec module [`iscsi_target`](crate::models::iscsi_target)).
+    ///
+    /// - Request: [`GetIscsiTargetsRequestBody`](crate::models::GetIscsiTargetsRequestBody)
+    /// - Response: `Vec` of [`IscsiTarget`](crate::models::IscsiTarget)
+    /// - Feature: `iscsi-target`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`IscsiTarget`](crate::models::IscsiTarget), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-iscsi-targets-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`IscsiTarget`](crate::models::IscsiTarget) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-target")]
@@ -1140,7 +1200,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-iscsi-targets-connection` (operation `GetIscsiTargetsConnection`).
+    /// `POST /v2/api/get-iscsi-targets-connection` (operation `GetIscsiTargetsConnection`, spec module [`iscsi_target`](crate::models::iscsi_target)).
+    ///
+    /// - Request: [`GetIscsiTargetsConnectionRequestBody`](crate::models::GetIscsiTargetsConnectionRequestBody)
+    /// - Response: [`IscsiTargetConnection`](crate::models::IscsiTargetConnection)
+    /// - Feature: `iscsi-target`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-target")]
@@ -1161,7 +1225,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-iscsi-target` (operation `UpdateIscsiTarget`).
+    /// `POST /v2/api/update-iscsi-target` (operation `UpdateIscsiTarget`, spec module [`iscsi_target`](crate::models::iscsi_target)).
+    ///
+    /// - Request: [`IscsiTargetUpdationParams`](crate::models::IscsiTargetUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`IscsiTarget`](crate::models::IscsiTarget)
+    /// - Feature: `iscsi-target`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "iscsi-target")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteIsolationPolicy`
+/// Spec: `#/components/schemas/DeleteIsolationPolicy`.
+///
+/// Used by:
+/// - the response of [`Client::delete_isolation_policy`](crate::models::Client::delete_isolation_policy) (`delete-isolation-policy`)
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteIsolationPolicy {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteIsolationPolicy {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetIsolationPoliciesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetIsolationPoliciesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_isolation_policies_connection`](crate::models::Client::get_isolation_policies_connection) (`get-isolation-policies-connection`)
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIsolationPoliciesConnectionRequestBody {
@@ -93,7 +99,10 @@ impl ::cloudtower_runtime::codec::Encode for GetIsolationPoliciesConnectionReque
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetIsolationPoliciesRequestBody`
+/// Spec: `#/components/schemas/GetIsolationPoliciesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_isolation_policies`](crate::models::Client::get_isolation_policies) (`get-isolation-policies`)
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetIsolationPoliciesRequestBody {
@@ -147,7 +156,12 @@ impl ::cloudtower_runtime::codec::Encode for GetIsolationPoliciesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IsolationPolicy`
+/// Spec: `#/components/schemas/IsolationPolicy`.
+///
+/// Used by:
+/// - the response of [`Client::create_isolation_policy`](crate::models::Client::create_isolation_policy) (`create-isolation-policy`)
+/// - the response of [`Client::get_isolation_policies`](crate::models::Client::get_isolation_policies) (`get-isolation-policies`)
+/// - the response of [`Client::update_isolation_policy`](crate::models::Client::update_isolation_policy) (`update-isolation-policy`)
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IsolationPolicy {
@@ -222,7 +236,10 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicy {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IsolationPolicyConnection`
+/// Spec: `#/components/schemas/IsolationPolicyConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_isolation_policies_connection`](crate::models::Client::get_isolation_policies_connection) (`get-isolation-policies-connection`)
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IsolationPolicyConnection {
@@ -259,7 +276,10 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IsolationPolicyCreateParams`
+/// Spec: `#/components/schemas/IsolationPolicyCreateParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_isolation_policy`](crate::models::Client::create_isolation_policy) (`create-isolation-policy`)
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IsolationPolicyCreateParams {
@@ -322,7 +342,10 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyCreateParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IsolationPolicyDeleteParams`
+/// Spec: `#/components/schemas/IsolationPolicyDeleteParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_isolation_policy`](crate::models::Client::delete_isolation_policy) (`delete-isolation-policy`)
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IsolationPolicyDeleteParams {
@@ -359,7 +382,11 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyDeleteParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IsolationPolicyOrderByInput`
+/// Spec: `#/components/schemas/IsolationPolicyOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_isolation_policies`](crate::models::Client::get_isolation_policies) (`get-isolation-policies`)
+/// - inside the request of [`Client::get_isolation_policies_connection`](crate::models::Client::get_isolation_policies_connection) (`get-isolation-policies-connection`)
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum IsolationPolicyOrderByInput {
@@ -452,7 +479,10 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/IsolationPolicyUpdateBody`
+/// Spec: `#/components/schemas/IsolationPolicyUpdateBody`.
+///
+/// Used by:
+/// - the request of [`Client::update_isolation_policy`](crate::models::Client::update_isolation_policy) (`update-isolation-policy`)
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IsolationPolicyUpdateBody {
@@ -495,7 +525,10 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyUpdateBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IsolationPolicyUpdateParams`
+/// Spec: `#/components/schemas/IsolationPolicyUpdateParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_isolation_policy`](crate::models::Client::update_isolation_policy) (`update-isolation-policy`)
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IsolationPolicyUpdateParams {
@@ -537,7 +570,10 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyUpdateParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateIsolationPolicy`
+/// Spec: `#/components/schemas/NestedAggregateIsolationPolicy`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_isolation_policies_connection`](crate::models::Client::get_isolation_policies_connection) (`get-isolation-policies-connection`)
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateIsolationPolicy {
@@ -574,8 +610,13 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateIsolationPolicy {
         e.end_object();
     }
 }
+/// The operations of the [`isolation_policy`](crate::models::isolation_policy) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-isolation-policy` (operation `CreateIsolationPolicy`).
+    /// `POST /v2/api/create-isolation-policy` (operation `CreateIsolationPolicy`, spec module [`isolation_policy`](crate::models::isolation_policy)).
+    ///
+    /// - Request: [`IsolationPolicyCreateParams`](crate::models::IsolationPolicyCreateParams)
+    /// - Response: [`IsolationPolicy`](crate::models::IsolationPolicy)
+    /// - Feature: `isolation-policy`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "isolation-policy")]
@@ -595,7 +636,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-isolation-policy` (operation `DeleteIsolationPolicy`).
+    /// `POST /v2/api/delete-isolation-policy` (operation `DeleteIsolationPolicy`, spec module [`isolation_policy`](crate::models::isolation_policy)).
+    ///
+    /// - Request: [`IsolationPolicyDeleteParams`](crate::models::IsolationPolicyDeleteParams)
+    /// - Response: `Vec` of [`DeleteIsolationPolicy`](crate::models::DeleteIsolationPolicy)
+    /// - Feature: `isolation-policy`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "isolation-policy")]
@@ -615,7 +660,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-isolation-policies` (operation `GetIsolationPolicies`).
+    /// `POST /v2/api/get-isolation-policies` (operation `GetIsolationPolicies`, spec module [`isolation_policy`](crate::models::isolation_policy)).
+    ///
+    /// - Request: [`GetIsolationPoliciesRequestBody`](crate::models::GetIsolationPoliciesRequestBody)
+    /// - Response: `Vec` of [`IsolationPolicy`](crate::models::IsolationPolicy)
+    /// - Feature: `isolation-policy`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`IsolationPolicy`](crate::models::IsolationPolicy), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-isolation-policies-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`IsolationPolicy`](crate::models::IsolationPolicy) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "isolation-policy")]
@@ -636,7 +690,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-isolation-policies-connection` (operation `GetIsolationPoliciesConnection`).
+    /// `POST /v2/api/get-isolation-policies-connection` (operation `GetIsolationPoliciesConnection`, spec module [`isolation_policy`](crate::models::isolation_policy)).
+    ///
+    /// - Request: [`GetIsolationPoliciesConnectionRequestBody`](crate::models::GetIsolationPoliciesConnectionRequestBody)
+    /// - Response: [`IsolationPolicyConnection`](crate::models::IsolationPolicyConnection)
+    /// - Feature: `isolation-policy`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "isolation-policy")]
@@ -657,7 +715,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-isolation-policy` (operation `UpdateIsolationPolicy`).
+    /// `POST /v2/api/update-isolation-policy` (operation `UpdateIsolationPolicy`, spec module [`isolation_policy`](crate::models::isolation_policy)).
+    ///
+    /// - Request: [`IsolationPolicyUpdateBody`](crate::models::IsolationPolicyUpdateBody)
+    /// - Response: `Vec` of [`IsolationPolicy`](crate::models::IsolationPolicy)
+    /// - Feature: `isolation-policy`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "isolation-policy")]

@@ -2,7 +2,11 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/AddLabelsToResourcesParams`
+/// Spec: `#/components/schemas/AddLabelsToResourcesParams`.
+///
+/// Used by:
+/// - the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)
+/// - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AddLabelsToResourcesParams {
@@ -45,7 +49,11 @@ impl ::cloudtower_runtime::codec::Encode for AddLabelsToResourcesParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/AddLabelsToResourcesParams/properties/data`
+/// Spec: `#/components/schemas/AddLabelsToResourcesParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)
+/// - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AddLabelsToResourcesParamsData {
@@ -212,7 +220,10 @@ impl ::cloudtower_runtime::codec::Encode for AddLabelsToResourcesParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeleteLabel`
+/// Spec: `#/components/schemas/DeleteLabel`.
+///
+/// Used by:
+/// - the response of [`Client::delete_label`](crate::models::Client::delete_label) (`delete-label`)
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteLabel {
@@ -249,7 +260,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteLabel {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetLabelsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetLabelsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_labels_connection`](crate::models::Client::get_labels_connection) (`get-labels-connection`)
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLabelsConnectionRequestBody {
@@ -299,7 +313,10 @@ impl ::cloudtower_runtime::codec::Encode for GetLabelsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetLabelsRequestBody`
+/// Spec: `#/components/schemas/GetLabelsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_labels`](crate::models::Client::get_labels) (`get-labels`)
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLabelsRequestBody {
@@ -349,7 +366,14 @@ impl ::cloudtower_runtime::codec::Encode for GetLabelsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/Label`
+/// Spec: `#/components/schemas/Label`.
+///
+/// Used by:
+/// - the response of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)
+/// - the response of [`Client::create_label`](crate::models::Client::create_label) (`create-label`)
+/// - the response of [`Client::get_labels`](crate::models::Client::get_labels) (`get-labels`)
+/// - the response of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)
+/// - the response of [`Client::update_label`](crate::models::Client::update_label) (`update-label`)
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Label {
@@ -705,7 +729,10 @@ impl ::cloudtower_runtime::codec::Encode for Label {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LabelConnection`
+/// Spec: `#/components/schemas/LabelConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_labels_connection`](crate::models::Client::get_labels_connection) (`get-labels-connection`)
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelConnection {
@@ -742,7 +769,10 @@ impl ::cloudtower_runtime::codec::Encode for LabelConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LabelCreationParams`
+/// Spec: `#/components/schemas/LabelCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_label`](crate::models::Client::create_label) (`create-label`)
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelCreationParams {
@@ -782,7 +812,10 @@ impl ::cloudtower_runtime::codec::Encode for LabelCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LabelDeletionParams`
+/// Spec: `#/components/schemas/LabelDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_label`](crate::models::Client::delete_label) (`delete-label`)
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelDeletionParams {
@@ -819,7 +852,11 @@ impl ::cloudtower_runtime::codec::Encode for LabelDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LabelOrderByInput`
+/// Spec: `#/components/schemas/LabelOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_labels`](crate::models::Client::get_labels) (`get-labels`)
+/// - inside the request of [`Client::get_labels_connection`](crate::models::Client::get_labels_connection) (`get-labels-connection`)
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LabelOrderByInput {
@@ -1230,7 +1267,10 @@ impl ::cloudtower_runtime::codec::Encode for LabelOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/LabelUpdationParams`
+/// Spec: `#/components/schemas/LabelUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_label`](crate::models::Client::update_label) (`update-label`)
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelUpdationParams {
@@ -1273,7 +1313,10 @@ impl ::cloudtower_runtime::codec::Encode for LabelUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LabelUpdationParams/properties/data`
+/// Spec: `#/components/schemas/LabelUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_label`](crate::models::Client::update_label) (`update-label`)
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelUpdationParamsData {
@@ -1308,7 +1351,10 @@ impl ::cloudtower_runtime::codec::Encode for LabelUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateLabel`
+/// Spec: `#/components/schemas/NestedAggregateLabel`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_labels_connection`](crate::models::Client::get_labels_connection) (`get-labels-connection`)
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateLabel {
@@ -1345,7 +1391,14 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateLabel {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedVmVolumeSnapshot`
+/// Spec: `#/components/schemas/NestedVmVolumeSnapshot`.
+///
+/// Used by:
+/// - inside the response of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)
+/// - inside the response of [`Client::create_label`](crate::models::Client::create_label) (`create-label`)
+/// - inside the response of [`Client::get_labels`](crate::models::Client::get_labels) (`get-labels`)
+/// - inside the response of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)
+/// - inside the response of [`Client::update_label`](crate::models::Client::update_label) (`update-label`)
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVmVolumeSnapshot {
@@ -1388,13 +1441,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedVmVolumeSnapshot {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/RemoveLabelsFromResourcesParams`
+/// Spec: `#/components/schemas/RemoveLabelsFromResourcesParams`.
+///
+/// Used by:
+/// - the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)
 #[cfg(feature = "label")]
 pub type RemoveLabelsFromResourcesParams = crate::models::AddLabelsToResourcesParams;
+/// The operations of the [`label`](crate::models::label) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/add-labels-to-resources` (operation `AddLabelsToResources`).
+    /// `POST /v2/api/add-labels-to-resources` (operation `AddLabelsToResources`, spec module [`label`](crate::models::label)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`AddLabelsToResourcesParams`](crate::models::AddLabelsToResourcesParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Label`](crate::models::Label), or `None` when the server answers 304 Not Modified
+    /// - Feature: `label`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "label")]
@@ -1416,7 +1477,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/create-label` (operation `CreateLabel`).
+    /// `POST /v2/api/create-label` (operation `CreateLabel`, spec module [`label`](crate::models::label)).
+    ///
+    /// - Request: `Vec` of [`LabelCreationParams`](crate::models::LabelCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Label`](crate::models::Label)
+    /// - Feature: `label`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "label")]
@@ -1433,7 +1500,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-label` (operation `DeleteLabel`).
+    /// `POST /v2/api/delete-label` (operation `DeleteLabel`, spec module [`label`](crate::models::label)).
+    ///
+    /// - Request: [`LabelDeletionParams`](crate::models::LabelDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteLabel`](crate::models::DeleteLabel)
+    /// - Feature: `label`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "label")]
@@ -1450,7 +1523,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-labels` (operation `GetLabels`).
+    /// `POST /v2/api/get-labels` (operation `GetLabels`, spec module [`label`](crate::models::label)).
+    ///
+    /// - Request: [`GetLabelsRequestBody`](crate::models::GetLabelsRequestBody)
+    /// - Response: `Vec` of [`Label`](crate::models::Label)
+    /// - Feature: `label`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Label`](crate::models::Label), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-labels-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Label`](crate::models::Label) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "label")]
@@ -1467,7 +1549,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-labels-connection` (operation `GetLabelsConnection`).
+    /// `POST /v2/api/get-labels-connection` (operation `GetLabelsConnection`, spec module [`label`](crate::models::label)).
+    ///
+    /// - Request: [`GetLabelsConnectionRequestBody`](crate::models::GetLabelsConnectionRequestBody)
+    /// - Response: [`LabelConnection`](crate::models::LabelConnection)
+    /// - Feature: `label`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "label")]
@@ -1488,9 +1574,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/remove-labels-from-resources` (operation `RemoveLabelsFromResources`).
+    /// `POST /v2/api/remove-labels-from-resources` (operation `RemoveLabelsFromResources`, spec module [`label`](crate::models::label)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`RemoveLabelsFromResourcesParams`](crate::models::RemoveLabelsFromResourcesParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Label`](crate::models::Label), or `None` when the server answers 304 Not Modified
+    /// - Feature: `label`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "label")]
@@ -1512,9 +1602,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/update-label` (operation `UpdateLabel`).
+    /// `POST /v2/api/update-label` (operation `UpdateLabel`, spec module [`label`](crate::models::label)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`LabelUpdationParams`](crate::models::LabelUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Label`](crate::models::Label), or `None` when the server answers 304 Not Modified
+    /// - Feature: `label`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "label")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetLicensesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetLicensesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_licenses_connection`](crate::models::Client::get_licenses_connection) (`get-licenses-connection`)
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLicensesConnectionRequestBody {
@@ -52,7 +55,10 @@ impl ::cloudtower_runtime::codec::Encode for GetLicensesConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetLicensesRequestBody`
+/// Spec: `#/components/schemas/GetLicensesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_licenses`](crate::models::Client::get_licenses) (`get-licenses`)
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLicensesRequestBody {
@@ -102,7 +108,11 @@ impl ::cloudtower_runtime::codec::Encode for GetLicensesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/License`
+/// Spec: `#/components/schemas/License`.
+///
+/// Used by:
+/// - the response of [`Client::get_licenses`](crate::models::Client::get_licenses) (`get-licenses`)
+/// - the response of [`Client::update_deploy`](crate::models::Client::update_deploy) (`update-license`)
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct License {
@@ -204,7 +214,10 @@ impl ::cloudtower_runtime::codec::Encode for License {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LicenseConnection`
+/// Spec: `#/components/schemas/LicenseConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_licenses_connection`](crate::models::Client::get_licenses_connection) (`get-licenses-connection`)
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LicenseConnection {
@@ -241,7 +254,11 @@ impl ::cloudtower_runtime::codec::Encode for LicenseConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LicenseOrderByInput`
+/// Spec: `#/components/schemas/LicenseOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_licenses`](crate::models::Client::get_licenses) (`get-licenses`)
+/// - inside the request of [`Client::get_licenses_connection`](crate::models::Client::get_licenses_connection) (`get-licenses-connection`)
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LicenseOrderByInput {
@@ -394,7 +411,10 @@ impl ::cloudtower_runtime::codec::Encode for LicenseOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/LicenseUpdationParams`
+/// Spec: `#/components/schemas/LicenseUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_deploy`](crate::models::Client::update_deploy) (`update-license`)
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LicenseUpdationParams {
@@ -431,7 +451,10 @@ impl ::cloudtower_runtime::codec::Encode for LicenseUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LicenseUpdationParams/properties/data`
+/// Spec: `#/components/schemas/LicenseUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_deploy`](crate::models::Client::update_deploy) (`update-license`)
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LicenseUpdationParamsData {
@@ -468,7 +491,10 @@ impl ::cloudtower_runtime::codec::Encode for LicenseUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateLicense`
+/// Spec: `#/components/schemas/NestedAggregateLicense`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_licenses_connection`](crate::models::Client::get_licenses_connection) (`get-licenses-connection`)
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateLicense {
@@ -505,8 +531,18 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateLicense {
         e.end_object();
     }
 }
+/// The operations of the [`license`](crate::models::license) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-licenses` (operation `GetLicenses`).
+    /// `POST /v2/api/get-licenses` (operation `GetLicenses`, spec module [`license`](crate::models::license)).
+    ///
+    /// - Request: [`GetLicensesRequestBody`](crate::models::GetLicensesRequestBody)
+    /// - Response: `Vec` of [`License`](crate::models::License)
+    /// - Feature: `license`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`License`](crate::models::License), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-licenses-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`License`](crate::models::License) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "license")]
@@ -524,7 +560,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-licenses-connection` (operation `GetLicensesConnection`).
+    /// `POST /v2/api/get-licenses-connection` (operation `GetLicensesConnection`, spec module [`license`](crate::models::license)).
+    ///
+    /// - Request: [`GetLicensesConnectionRequestBody`](crate::models::GetLicensesConnectionRequestBody)
+    /// - Response: [`LicenseConnection`](crate::models::LicenseConnection)
+    /// - Feature: `license`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "license")]
@@ -545,7 +585,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-license` (operation `UpdateDeploy`).
+    /// `POST /v2/api/update-license` (operation `UpdateDeploy`, spec module [`license`](crate::models::license)).
+    ///
+    /// - Request: [`LicenseUpdationParams`](crate::models::LicenseUpdationParams)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`License`](crate::models::License)
+    /// - Feature: `license`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "license")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteLogCollection`
+/// Spec: `#/components/schemas/DeleteLogCollection`.
+///
+/// Used by:
+/// - the response of [`Client::delete_log_collection`](crate::models::Client::delete_log_collection) (`delete-log-collection`)
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteLogCollection {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteLogCollection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ForceStopLogCollectionParams`
+/// Spec: `#/components/schemas/ForceStopLogCollectionParams`.
+///
+/// Used by:
+/// - the request of [`Client::force_stop_log_collection`](crate::models::Client::force_stop_log_collection) (`force-stop-log-collection`)
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ForceStopLogCollectionParams {
@@ -76,7 +82,10 @@ impl ::cloudtower_runtime::codec::Encode for ForceStopLogCollectionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetLogCollectionsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetLogCollectionsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_log_collections_connection`](crate::models::Client::get_log_collections_connection) (`get-log-collections-connection`)
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLogCollectionsConnectionRequestBody {
@@ -128,7 +137,10 @@ impl ::cloudtower_runtime::codec::Encode for GetLogCollectionsConnectionRequestB
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetLogCollectionsRequestBody`
+/// Spec: `#/components/schemas/GetLogCollectionsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_log_collections`](crate::models::Client::get_log_collections) (`get-log-collections`)
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLogCollectionsRequestBody {
@@ -180,7 +192,12 @@ impl ::cloudtower_runtime::codec::Encode for GetLogCollectionsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LogCollection`
+/// Spec: `#/components/schemas/LogCollection`.
+///
+/// Used by:
+/// - the response of [`Client::create_log_collection`](crate::models::Client::create_log_collection) (`create-log-collection`)
+/// - the response of [`Client::force_stop_log_collection`](crate::models::Client::force_stop_log_collection) (`force-stop-log-collection`)
+/// - the response of [`Client::get_log_collections`](crate::models::Client::get_log_collections) (`get-log-collections`)
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollection {
@@ -316,7 +333,10 @@ impl ::cloudtower_runtime::codec::Encode for LogCollection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LogCollectionConnection`
+/// Spec: `#/components/schemas/LogCollectionConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_log_collections_connection`](crate::models::Client::get_log_collections_connection) (`get-log-collections-connection`)
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollectionConnection {
@@ -353,7 +373,10 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LogCollectionCreationParams`
+/// Spec: `#/components/schemas/LogCollectionCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_log_collection`](crate::models::Client::create_log_collection) (`create-log-collection`)
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollectionCreationParams {
@@ -420,7 +443,10 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LogCollectionDeletionParams`
+/// Spec: `#/components/schemas/LogCollectionDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_log_collection`](crate::models::Client::delete_log_collection) (`delete-log-collection`)
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollectionDeletionParams {
@@ -457,7 +483,11 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LogCollectionOrderByInput`
+/// Spec: `#/components/schemas/LogCollectionOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_log_collections`](crate::models::Client::get_log_collections) (`get-log-collections`)
+/// - inside the request of [`Client::get_log_collections_connection`](crate::models::Client::get_log_collections_connection) (`get-log-collections-connection`)
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LogCollectionOrderByInput {
@@ -620,7 +650,10 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/LogCollectionServiceGroupParams`
+/// Spec: `#/components/schemas/LogCollectionServiceGroupParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_log_collection`](crate::models::Client::create_log_collection) (`create-log-collection`)
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollectionServiceGroupParams {
@@ -660,7 +693,16 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionServiceGroupParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LogCollectionStatus`
+/// Spec: `#/components/schemas/LogCollectionStatus`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_log_collection`](crate::models::Client::create_log_collection) (`create-log-collection`)
+/// - inside the request of [`Client::delete_log_collection`](crate::models::Client::delete_log_collection) (`delete-log-collection`)
+/// - inside the request of [`Client::force_stop_log_collection`](crate::models::Client::force_stop_log_collection) (`force-stop-log-collection`)
+/// - inside the response of [`Client::force_stop_log_collection`](crate::models::Client::force_stop_log_collection) (`force-stop-log-collection`)
+/// - inside the request of [`Client::get_log_collections`](crate::models::Client::get_log_collections) (`get-log-collections`)
+/// - inside the response of [`Client::get_log_collections`](crate::models::Client::get_log_collections) (`get-log-collections`)
+/// - inside the request of [`Client::get_log_collections_connection`](crate::models::Client::get_log_collections_connection) (`get-log-collections-connection`)
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LogCollectionStatus {
@@ -732,7 +774,13 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionStatus {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/LogCollectionWhereInput`
+/// Spec: `#/components/schemas/LogCollectionWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_log_collection`](crate::models::Client::delete_log_collection) (`delete-log-collection`)
+/// - inside the request of [`Client::force_stop_log_collection`](crate::models::Client::force_stop_log_collection) (`force-stop-log-collection`)
+/// - inside the request of [`Client::get_log_collections`](crate::models::Client::get_log_collections) (`get-log-collections`)
+/// - inside the request of [`Client::get_log_collections_connection`](crate::models::Client::get_log_collections_connection) (`get-log-collections-connection`)
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogCollectionWhereInput {
@@ -1190,7 +1238,10 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateLogCollection`
+/// Spec: `#/components/schemas/NestedAggregateLogCollection`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_log_collections_connection`](crate::models::Client::get_log_collections_connection) (`get-log-collections-connection`)
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateLogCollection {
@@ -1227,8 +1278,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateLogCollection {
         e.end_object();
     }
 }
+/// The operations of the [`log_collection`](crate::models::log_collection) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-log-collection` (operation `CreateLogCollection`).
+    /// `POST /v2/api/create-log-collection` (operation `CreateLogCollection`, spec module [`log_collection`](crate::models::log_collection)).
+    ///
+    /// - Request: `Vec` of [`LogCollectionCreationParams`](crate::models::LogCollectionCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`LogCollection`](crate::models::LogCollection)
+    /// - Feature: `log-collection`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "log-collection")]
@@ -1250,7 +1308,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-log-collection` (operation `DeleteLogCollection`).
+    /// `POST /v2/api/delete-log-collection` (operation `DeleteLogCollection`, spec module [`log_collection`](crate::models::log_collection)).
+    ///
+    /// - Request: [`LogCollectionDeletionParams`](crate::models::LogCollectionDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteLogCollection`](crate::models::DeleteLogCollection)
+    /// - Feature: `log-collection`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "log-collection")]
@@ -1272,7 +1336,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/force-stop-log-collection` (operation `ForceStopLogCollection`).
+    /// `POST /v2/api/force-stop-log-collection` (operation `ForceStopLogCollection`, spec module [`log_collection`](crate::models::log_collection)).
+    ///
+    /// - Request: [`ForceStopLogCollectionParams`](crate::models::ForceStopLogCollectionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`LogCollection`](crate::models::LogCollection)
+    /// - Feature: `log-collection`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "log-collection")]
@@ -1294,7 +1364,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-log-collections` (operation `GetLogCollections`).
+    /// `POST /v2/api/get-log-collections` (operation `GetLogCollections`, spec module [`log_collection`](crate::models::log_collection)).
+    ///
+    /// - Request: [`GetLogCollectionsRequestBody`](crate::models::GetLogCollectionsRequestBody)
+    /// - Response: `Vec` of [`LogCollection`](crate::models::LogCollection)
+    /// - Feature: `log-collection`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`LogCollection`](crate::models::LogCollection), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-log-collections-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`LogCollection`](crate::models::LogCollection) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "log-collection")]
@@ -1312,7 +1391,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-log-collections-connection` (operation `GetLogCollectionsConnection`).
+    /// `POST /v2/api/get-log-collections-connection` (operation `GetLogCollectionsConnection`, spec module [`log_collection`](crate::models::log_collection)).
+    ///
+    /// - Request: [`GetLogCollectionsConnectionRequestBody`](crate::models::GetLogCollectionsConnectionRequestBody)
+    /// - Response: [`LogCollectionConnection`](crate::models::LogCollectionConnection)
+    /// - Feature: `log-collection`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "log-collection")]

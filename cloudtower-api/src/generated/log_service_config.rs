@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetLogServiceConfigsRequestBody`
+/// Spec: `#/components/schemas/GetLogServiceConfigsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_log_service_configs`](crate::models::Client::get_log_service_configs) (`get-log-service-configs`)
 #[cfg(feature = "log-service-config")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLogServiceConfigsRequestBody {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for GetLogServiceConfigsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LogServiceConfig`
+/// Spec: `#/components/schemas/LogServiceConfig`.
+///
+/// Used by:
+/// - the response of [`Client::get_log_service_configs`](crate::models::Client::get_log_service_configs) (`get-log-service-configs`)
 #[cfg(feature = "log-service-config")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogServiceConfig {
@@ -82,7 +88,10 @@ impl ::cloudtower_runtime::codec::Encode for LogServiceConfig {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LogServiceConfigsInput`
+/// Spec: `#/components/schemas/LogServiceConfigsInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_log_service_configs`](crate::models::Client::get_log_service_configs) (`get-log-service-configs`)
 #[cfg(feature = "log-service-config")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LogServiceConfigsInput {
@@ -119,8 +128,13 @@ impl ::cloudtower_runtime::codec::Encode for LogServiceConfigsInput {
         e.end_object();
     }
 }
+/// The operations of the [`log_service_config`](crate::models::log_service_config) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-log-service-configs` (operation `GetLogServiceConfigs`).
+    /// `POST /v2/api/get-log-service-configs` (operation `GetLogServiceConfigs`, spec module [`log_service_config`](crate::models::log_service_config)).
+    ///
+    /// - Request: [`GetLogServiceConfigsRequestBody`](crate::models::GetLogServiceConfigsRequestBody)
+    /// - Response: `Vec` of [`LogServiceConfig`](crate::models::LogServiceConfig)
+    /// - Feature: `log-service-config`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "log-service-config")]

@@ -2,7 +2,18 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DataPoint`
+/// Spec: `#/components/schemas/DataPoint`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cluster_metrics`](crate::models::Client::get_cluster_metrics) (`get-cluster-metrics`)
+/// - inside the response of [`Client::get_disk_metrics`](crate::models::Client::get_disk_metrics) (`get-disk-metrics`)
+/// - inside the response of [`Client::get_host_metrics`](crate::models::Client::get_host_metrics) (`get-host-metrics`)
+/// - inside the response of [`Client::get_host_network_metrics`](crate::models::Client::get_host_network_metrics) (`get-host-network-metrics`)
+/// - inside the response of [`Client::get_host_servicek_metrics`](crate::models::Client::get_host_servicek_metrics) (`get-host-service-metrics`)
+/// - inside the response of [`Client::get_lun_metrics`](crate::models::Client::get_lun_metrics) (`get-lun-metrics`)
+/// - inside the response of [`Client::get_nvmf_namespace_metrics`](crate::models::Client::get_nvmf_namespace_metrics) (`get-nvmf-namespace-metrics`)
+/// - inside the response of [`Client::get_scvm_disk_metrics`](crate::models::Client::get_scvm_disk_metrics) (`get-scvm-disk-metrics`)
+/// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DataPoint {
@@ -45,7 +56,18 @@ impl ::cloudtower_runtime::codec::Encode for DataPoint {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DataPoint/properties/__typename`
+/// Spec: `#/components/schemas/DataPoint/properties/__typename`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cluster_metrics`](crate::models::Client::get_cluster_metrics) (`get-cluster-metrics`)
+/// - inside the response of [`Client::get_disk_metrics`](crate::models::Client::get_disk_metrics) (`get-disk-metrics`)
+/// - inside the response of [`Client::get_host_metrics`](crate::models::Client::get_host_metrics) (`get-host-metrics`)
+/// - inside the response of [`Client::get_host_network_metrics`](crate::models::Client::get_host_network_metrics) (`get-host-network-metrics`)
+/// - inside the response of [`Client::get_host_servicek_metrics`](crate::models::Client::get_host_servicek_metrics) (`get-host-service-metrics`)
+/// - inside the response of [`Client::get_lun_metrics`](crate::models::Client::get_lun_metrics) (`get-lun-metrics`)
+/// - inside the response of [`Client::get_nvmf_namespace_metrics`](crate::models::Client::get_nvmf_namespace_metrics) (`get-nvmf-namespace-metrics`)
+/// - inside the response of [`Client::get_scvm_disk_metrics`](crate::models::Client::get_scvm_disk_metrics) (`get-scvm-disk-metrics`)
+/// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum DataPointTypename {
@@ -101,7 +123,10 @@ impl ::cloudtower_runtime::codec::Encode for DataPointTypename {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/GetClusterMetricInput`
+/// Spec: `#/components/schemas/GetClusterMetricInput`.
+///
+/// Used by:
+/// - the request of [`Client::get_cluster_metrics`](crate::models::Client::get_cluster_metrics) (`get-cluster-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetClusterMetricInput {
@@ -154,7 +179,10 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterMetricInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetDiskMetricInput`
+/// Spec: `#/components/schemas/GetDiskMetricInput`.
+///
+/// Used by:
+/// - the request of [`Client::get_disk_metrics`](crate::models::Client::get_disk_metrics) (`get-disk-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetDiskMetricInput {
@@ -203,7 +231,10 @@ impl ::cloudtower_runtime::codec::Encode for GetDiskMetricInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetHostMetricInput`
+/// Spec: `#/components/schemas/GetHostMetricInput`.
+///
+/// Used by:
+/// - the request of [`Client::get_host_metrics`](crate::models::Client::get_host_metrics) (`get-host-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetHostMetricInput {
@@ -252,7 +283,10 @@ impl ::cloudtower_runtime::codec::Encode for GetHostMetricInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetHostNetworkMetricInput`
+/// Spec: `#/components/schemas/GetHostNetworkMetricInput`.
+///
+/// Used by:
+/// - the request of [`Client::get_host_network_metrics`](crate::models::Client::get_host_network_metrics) (`get-host-network-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetHostNetworkMetricInput {
@@ -308,7 +342,10 @@ impl ::cloudtower_runtime::codec::Encode for GetHostNetworkMetricInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetHostServiceMetricInput`
+/// Spec: `#/components/schemas/GetHostServiceMetricInput`.
+///
+/// Used by:
+/// - the request of [`Client::get_host_servicek_metrics`](crate::models::Client::get_host_servicek_metrics) (`get-host-service-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetHostServiceMetricInput {
@@ -367,7 +404,10 @@ impl ::cloudtower_runtime::codec::Encode for GetHostServiceMetricInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetLunMetricInput`
+/// Spec: `#/components/schemas/GetLunMetricInput`.
+///
+/// Used by:
+/// - the request of [`Client::get_lun_metrics`](crate::models::Client::get_lun_metrics) (`get-lun-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetLunMetricInput {
@@ -419,7 +459,10 @@ impl ::cloudtower_runtime::codec::Encode for GetLunMetricInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetNvmfNamespaceMetricInput`
+/// Spec: `#/components/schemas/GetNvmfNamespaceMetricInput`.
+///
+/// Used by:
+/// - the request of [`Client::get_nvmf_namespace_metrics`](crate::models::Client::get_nvmf_namespace_metrics) (`get-nvmf-namespace-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNvmfNamespaceMetricInput {
@@ -475,7 +518,10 @@ impl ::cloudtower_runtime::codec::Encode for GetNvmfNamespaceMetricInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetSCVMDiskMetricInput`
+/// Spec: `#/components/schemas/GetSCVMDiskMetricInput`.
+///
+/// Used by:
+/// - the request of [`Client::get_scvm_disk_metrics`](crate::models::Client::get_scvm_disk_metrics) (`get-scvm-disk-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetScvmDiskMetricInput {
@@ -528,7 +574,10 @@ impl ::cloudtower_runtime::codec::Encode for GetScvmDiskMetricInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetScvmMetricInput`
+/// Spec: `#/components/schemas/GetScvmMetricInput`.
+///
+/// Used by:
+/// - the request of [`Client::get_scvm_metrics`](crate::models::Client::get_scvm_metrics) (`get-scvm-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetScvmMetricInput {
@@ -577,7 +626,10 @@ impl ::cloudtower_runtime::codec::Encode for GetScvmMetricInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetScvmNetworkInput`
+/// Spec: `#/components/schemas/GetScvmNetworkInput`.
+///
+/// Used by:
+/// - the request of [`Client::get_scvm_network_metrics`](crate::models::Client::get_scvm_network_metrics) (`get-scvm-network-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetScvmNetworkInput {
@@ -629,7 +681,10 @@ impl ::cloudtower_runtime::codec::Encode for GetScvmNetworkInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetScvmServiceMetricInput`
+/// Spec: `#/components/schemas/GetScvmServiceMetricInput`.
+///
+/// Used by:
+/// - the request of [`Client::get_scvm_servicek_metrics`](crate::models::Client::get_scvm_servicek_metrics) (`get-scvm-service-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetScvmServiceMetricInput {
@@ -688,7 +743,10 @@ impl ::cloudtower_runtime::codec::Encode for GetScvmServiceMetricInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetTopNMetricInput`
+/// Spec: `#/components/schemas/GetTopNMetricInput`.
+///
+/// Used by:
+/// - the request of [`Client::get_top_n_vm_volume_metrics`](crate::models::Client::get_top_n_vm_volume_metrics) (`get-top-n-metrics-in-clusters`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetTopNMetricInput {
@@ -753,7 +811,10 @@ impl ::cloudtower_runtime::codec::Encode for GetTopNMetricInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetTopNMetricInput/properties/type`
+/// Spec: `#/components/schemas/GetTopNMetricInput/properties/type`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_top_n_vm_volume_metrics`](crate::models::Client::get_top_n_vm_volume_metrics) (`get-top-n-metrics-in-clusters`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GetTopNMetricInputType {
@@ -813,7 +874,10 @@ impl ::cloudtower_runtime::codec::Encode for GetTopNMetricInputType {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/GetVmMetricInput`
+/// Spec: `#/components/schemas/GetVmMetricInput`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_metrics`](crate::models::Client::get_vm_metrics) (`get-vm-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmMetricInput {
@@ -862,7 +926,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmMetricInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVmNetWorkMetricInput`
+/// Spec: `#/components/schemas/GetVmNetWorkMetricInput`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_net_work_metrics`](crate::models::Client::get_vm_net_work_metrics) (`get-vm-network-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmNetWorkMetricInput {
@@ -918,7 +985,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmNetWorkMetricInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVmVolumeMetricInput`
+/// Spec: `#/components/schemas/GetVmVolumeMetricInput`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_volume_metrics`](crate::models::Client::get_vm_volume_metrics) (`get-vm-volume-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmVolumeMetricInput {
@@ -971,7 +1041,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmVolumeMetricInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetWitnessMetricInput`
+/// Spec: `#/components/schemas/GetWitnessMetricInput`.
+///
+/// Used by:
+/// - the request of [`Client::get_witness_metrics`](crate::models::Client::get_witness_metrics) (`get-witness-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetWitnessMetricInput {
@@ -1024,7 +1097,10 @@ impl ::cloudtower_runtime::codec::Encode for GetWitnessMetricInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetZoneMetricInput`
+/// Spec: `#/components/schemas/GetZoneMetricInput`.
+///
+/// Used by:
+/// - the request of [`Client::get_zone_metrics`](crate::models::Client::get_zone_metrics) (`get-zone-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZoneMetricInput {
@@ -1083,7 +1159,10 @@ impl ::cloudtower_runtime::codec::Encode for GetZoneMetricInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetZoneMetricInput/properties/type`
+/// Spec: `#/components/schemas/GetZoneMetricInput/properties/type`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_zone_metrics`](crate::models::Client::get_zone_metrics) (`get-zone-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GetZoneMetricInputType {
@@ -1143,7 +1222,26 @@ impl ::cloudtower_runtime::codec::Encode for GetZoneMetricInputType {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/Metric`
+/// Spec: `#/components/schemas/Metric`.
+///
+/// Used by:
+/// - the response of [`Client::get_cluster_metrics`](crate::models::Client::get_cluster_metrics) (`get-cluster-metrics`)
+/// - the response of [`Client::get_disk_metrics`](crate::models::Client::get_disk_metrics) (`get-disk-metrics`)
+/// - the response of [`Client::get_host_metrics`](crate::models::Client::get_host_metrics) (`get-host-metrics`)
+/// - the response of [`Client::get_host_network_metrics`](crate::models::Client::get_host_network_metrics) (`get-host-network-metrics`)
+/// - the response of [`Client::get_host_servicek_metrics`](crate::models::Client::get_host_servicek_metrics) (`get-host-service-metrics`)
+/// - the response of [`Client::get_lun_metrics`](crate::models::Client::get_lun_metrics) (`get-lun-metrics`)
+/// - the response of [`Client::get_nvmf_namespace_metrics`](crate::models::Client::get_nvmf_namespace_metrics) (`get-nvmf-namespace-metrics`)
+/// - the response of [`Client::get_scvm_disk_metrics`](crate::models::Client::get_scvm_disk_metrics) (`get-scvm-disk-metrics`)
+/// - the response of [`Client::get_scvm_metrics`](crate::models::Client::get_scvm_metrics) (`get-scvm-metrics`)
+/// - the response of [`Client::get_scvm_network_metrics`](crate::models::Client::get_scvm_network_metrics) (`get-scvm-network-metrics`)
+/// - the response of [`Client::get_scvm_servicek_metrics`](crate::models::Client::get_scvm_servicek_metrics) (`get-scvm-service-metrics`)
+/// - the response of [`Client::get_top_n_vm_volume_metrics`](crate::models::Client::get_top_n_vm_volume_metrics) (`get-top-n-metrics-in-clusters`)
+/// - the response of [`Client::get_vm_metrics`](crate::models::Client::get_vm_metrics) (`get-vm-metrics`)
+/// - the response of [`Client::get_vm_net_work_metrics`](crate::models::Client::get_vm_net_work_metrics) (`get-vm-network-metrics`)
+/// - the response of [`Client::get_vm_volume_metrics`](crate::models::Client::get_vm_volume_metrics) (`get-vm-volume-metrics`)
+/// - the response of [`Client::get_witness_metrics`](crate::models::Client::get_witness_metrics) (`get-witness-metrics`)
+/// - the response of [`Client::get_zone_metrics`](crate::models::Client::get_zone_metrics) (`get-zone-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Metric {
@@ -1203,7 +1301,18 @@ impl ::cloudtower_runtime::codec::Encode for Metric {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/MetricLabel`
+/// Spec: `#/components/schemas/MetricLabel`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cluster_metrics`](crate::models::Client::get_cluster_metrics) (`get-cluster-metrics`)
+/// - inside the response of [`Client::get_disk_metrics`](crate::models::Client::get_disk_metrics) (`get-disk-metrics`)
+/// - inside the response of [`Client::get_host_metrics`](crate::models::Client::get_host_metrics) (`get-host-metrics`)
+/// - inside the response of [`Client::get_host_network_metrics`](crate::models::Client::get_host_network_metrics) (`get-host-network-metrics`)
+/// - inside the response of [`Client::get_host_servicek_metrics`](crate::models::Client::get_host_servicek_metrics) (`get-host-service-metrics`)
+/// - inside the response of [`Client::get_lun_metrics`](crate::models::Client::get_lun_metrics) (`get-lun-metrics`)
+/// - inside the response of [`Client::get_nvmf_namespace_metrics`](crate::models::Client::get_nvmf_namespace_metrics) (`get-nvmf-namespace-metrics`)
+/// - inside the response of [`Client::get_scvm_disk_metrics`](crate::models::Client::get_scvm_disk_metrics) (`get-scvm-disk-metrics`)
+/// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetricLabel {
@@ -1298,7 +1407,18 @@ impl ::cloudtower_runtime::codec::Encode for MetricLabel {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/MetricLabel/properties/__typename`
+/// Spec: `#/components/schemas/MetricLabel/properties/__typename`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cluster_metrics`](crate::models::Client::get_cluster_metrics) (`get-cluster-metrics`)
+/// - inside the response of [`Client::get_disk_metrics`](crate::models::Client::get_disk_metrics) (`get-disk-metrics`)
+/// - inside the response of [`Client::get_host_metrics`](crate::models::Client::get_host_metrics) (`get-host-metrics`)
+/// - inside the response of [`Client::get_host_network_metrics`](crate::models::Client::get_host_network_metrics) (`get-host-network-metrics`)
+/// - inside the response of [`Client::get_host_servicek_metrics`](crate::models::Client::get_host_servicek_metrics) (`get-host-service-metrics`)
+/// - inside the response of [`Client::get_lun_metrics`](crate::models::Client::get_lun_metrics) (`get-lun-metrics`)
+/// - inside the response of [`Client::get_nvmf_namespace_metrics`](crate::models::Client::get_nvmf_namespace_metrics) (`get-nvmf-namespace-metrics`)
+/// - inside the response of [`Client::get_scvm_disk_metrics`](crate::models::Client::get_scvm_disk_metrics) (`get-scvm-disk-metrics`)
+/// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetricLabelTypename {
@@ -1354,7 +1474,18 @@ impl ::cloudtower_runtime::codec::Encode for MetricLabelTypename {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/MetricSample`
+/// Spec: `#/components/schemas/MetricSample`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cluster_metrics`](crate::models::Client::get_cluster_metrics) (`get-cluster-metrics`)
+/// - inside the response of [`Client::get_disk_metrics`](crate::models::Client::get_disk_metrics) (`get-disk-metrics`)
+/// - inside the response of [`Client::get_host_metrics`](crate::models::Client::get_host_metrics) (`get-host-metrics`)
+/// - inside the response of [`Client::get_host_network_metrics`](crate::models::Client::get_host_network_metrics) (`get-host-network-metrics`)
+/// - inside the response of [`Client::get_host_servicek_metrics`](crate::models::Client::get_host_servicek_metrics) (`get-host-service-metrics`)
+/// - inside the response of [`Client::get_lun_metrics`](crate::models::Client::get_lun_metrics) (`get-lun-metrics`)
+/// - inside the response of [`Client::get_nvmf_namespace_metrics`](crate::models::Client::get_nvmf_namespace_metrics) (`get-nvmf-namespace-metrics`)
+/// - inside the response of [`Client::get_scvm_disk_metrics`](crate::models::Client::get_scvm_disk_metrics) (`get-scvm-disk-metrics`)
+/// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetricSample {
@@ -1397,7 +1528,18 @@ impl ::cloudtower_runtime::codec::Encode for MetricSample {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/MetricSample/properties/__typename`
+/// Spec: `#/components/schemas/MetricSample/properties/__typename`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cluster_metrics`](crate::models::Client::get_cluster_metrics) (`get-cluster-metrics`)
+/// - inside the response of [`Client::get_disk_metrics`](crate::models::Client::get_disk_metrics) (`get-disk-metrics`)
+/// - inside the response of [`Client::get_host_metrics`](crate::models::Client::get_host_metrics) (`get-host-metrics`)
+/// - inside the response of [`Client::get_host_network_metrics`](crate::models::Client::get_host_network_metrics) (`get-host-network-metrics`)
+/// - inside the response of [`Client::get_host_servicek_metrics`](crate::models::Client::get_host_servicek_metrics) (`get-host-service-metrics`)
+/// - inside the response of [`Client::get_lun_metrics`](crate::models::Client::get_lun_metrics) (`get-lun-metrics`)
+/// - inside the response of [`Client::get_nvmf_namespace_metrics`](crate::models::Client::get_nvmf_namespace_metrics) (`get-nvmf-namespace-metrics`)
+/// - inside the response of [`Client::get_scvm_disk_metrics`](crate::models::Client::get_scvm_disk_metrics) (`get-scvm-disk-metrics`)
+/// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetricSampleTypename {
@@ -1453,7 +1595,18 @@ impl ::cloudtower_runtime::codec::Encode for MetricSampleTypename {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/MetricStream`
+/// Spec: `#/components/schemas/MetricStream`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cluster_metrics`](crate::models::Client::get_cluster_metrics) (`get-cluster-metrics`)
+/// - inside the response of [`Client::get_disk_metrics`](crate::models::Client::get_disk_metrics) (`get-disk-metrics`)
+/// - inside the response of [`Client::get_host_metrics`](crate::models::Client::get_host_metrics) (`get-host-metrics`)
+/// - inside the response of [`Client::get_host_network_metrics`](crate::models::Client::get_host_network_metrics) (`get-host-network-metrics`)
+/// - inside the response of [`Client::get_host_servicek_metrics`](crate::models::Client::get_host_servicek_metrics) (`get-host-service-metrics`)
+/// - inside the response of [`Client::get_lun_metrics`](crate::models::Client::get_lun_metrics) (`get-lun-metrics`)
+/// - inside the response of [`Client::get_nvmf_namespace_metrics`](crate::models::Client::get_nvmf_namespace_metrics) (`get-nvmf-namespace-metrics`)
+/// - inside the response of [`Client::get_scvm_disk_metrics`](crate::models::Client::get_scvm_disk_metrics) (`get-scvm-disk-metrics`)
+/// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetricStream {
@@ -1496,7 +1649,18 @@ impl ::cloudtower_runtime::codec::Encode for MetricStream {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/MetricStream/properties/__typename`
+/// Spec: `#/components/schemas/MetricStream/properties/__typename`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cluster_metrics`](crate::models::Client::get_cluster_metrics) (`get-cluster-metrics`)
+/// - inside the response of [`Client::get_disk_metrics`](crate::models::Client::get_disk_metrics) (`get-disk-metrics`)
+/// - inside the response of [`Client::get_host_metrics`](crate::models::Client::get_host_metrics) (`get-host-metrics`)
+/// - inside the response of [`Client::get_host_network_metrics`](crate::models::Client::get_host_network_metrics) (`get-host-network-metrics`)
+/// - inside the response of [`Client::get_host_servicek_metrics`](crate::models::Client::get_host_servicek_metrics) (`get-host-service-metrics`)
+/// - inside the response of [`Client::get_lun_metrics`](crate::models::Client::get_lun_metrics) (`get-lun-metrics`)
+/// - inside the response of [`Client::get_nvmf_namespace_metrics`](crate::models::Client::get_nvmf_namespace_metrics) (`get-nvmf-namespace-metrics`)
+/// - inside the response of [`Client::get_scvm_disk_metrics`](crate::models::Client::get_scvm_disk_metrics) (`get-scvm-disk-metrics`)
+/// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetricStreamTypename {
@@ -1552,7 +1716,18 @@ impl ::cloudtower_runtime::codec::Encode for MetricStreamTypename {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/Metric/properties/__typename`
+/// Spec: `#/components/schemas/Metric/properties/__typename`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cluster_metrics`](crate::models::Client::get_cluster_metrics) (`get-cluster-metrics`)
+/// - inside the response of [`Client::get_disk_metrics`](crate::models::Client::get_disk_metrics) (`get-disk-metrics`)
+/// - inside the response of [`Client::get_host_metrics`](crate::models::Client::get_host_metrics) (`get-host-metrics`)
+/// - inside the response of [`Client::get_host_network_metrics`](crate::models::Client::get_host_network_metrics) (`get-host-network-metrics`)
+/// - inside the response of [`Client::get_host_servicek_metrics`](crate::models::Client::get_host_servicek_metrics) (`get-host-service-metrics`)
+/// - inside the response of [`Client::get_lun_metrics`](crate::models::Client::get_lun_metrics) (`get-lun-metrics`)
+/// - inside the response of [`Client::get_nvmf_namespace_metrics`](crate::models::Client::get_nvmf_namespace_metrics) (`get-nvmf-namespace-metrics`)
+/// - inside the response of [`Client::get_scvm_disk_metrics`](crate::models::Client::get_scvm_disk_metrics) (`get-scvm-disk-metrics`)
+/// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetricTypename {
@@ -1608,7 +1783,18 @@ impl ::cloudtower_runtime::codec::Encode for MetricTypename {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/MetricUnit`
+/// Spec: `#/components/schemas/MetricUnit`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_cluster_metrics`](crate::models::Client::get_cluster_metrics) (`get-cluster-metrics`)
+/// - inside the response of [`Client::get_disk_metrics`](crate::models::Client::get_disk_metrics) (`get-disk-metrics`)
+/// - inside the response of [`Client::get_host_metrics`](crate::models::Client::get_host_metrics) (`get-host-metrics`)
+/// - inside the response of [`Client::get_host_network_metrics`](crate::models::Client::get_host_network_metrics) (`get-host-network-metrics`)
+/// - inside the response of [`Client::get_host_servicek_metrics`](crate::models::Client::get_host_servicek_metrics) (`get-host-service-metrics`)
+/// - inside the response of [`Client::get_lun_metrics`](crate::models::Client::get_lun_metrics) (`get-lun-metrics`)
+/// - inside the response of [`Client::get_nvmf_namespace_metrics`](crate::models::Client::get_nvmf_namespace_metrics) (`get-nvmf-namespace-metrics`)
+/// - inside the response of [`Client::get_scvm_disk_metrics`](crate::models::Client::get_scvm_disk_metrics) (`get-scvm-disk-metrics`)
+/// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MetricUnit {
@@ -1716,8 +1902,15 @@ impl ::cloudtower_runtime::codec::Encode for MetricUnit {
         e.string(self.as_str());
     }
 }
+/// The operations of the [`metrics`](crate::models::metrics) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-cluster-metrics` (operation `GetClusterMetrics`).
+    /// `POST /v2/api/get-cluster-metrics` (operation `GetClusterMetrics`, spec module [`metrics`](crate::models::metrics)).
+    ///
+    /// - Request: [`GetClusterMetricInput`](crate::models::GetClusterMetricInput)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Feature: `metrics`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
@@ -1735,7 +1928,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-disk-metrics` (operation `GetDiskMetrics`).
+    /// `POST /v2/api/get-disk-metrics` (operation `GetDiskMetrics`, spec module [`metrics`](crate::models::metrics)).
+    ///
+    /// - Request: [`GetDiskMetricInput`](crate::models::GetDiskMetricInput)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Feature: `metrics`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
@@ -1753,7 +1952,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-host-metrics` (operation `GetHostMetrics`).
+    /// `POST /v2/api/get-host-metrics` (operation `GetHostMetrics`, spec module [`metrics`](crate::models::metrics)).
+    ///
+    /// - Request: [`GetHostMetricInput`](crate::models::GetHostMetricInput)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Feature: `metrics`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
@@ -1771,7 +1976,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-host-network-metrics` (operation `GetHostNetworkMetrics`).
+    /// `POST /v2/api/get-host-network-metrics` (operation `GetHostNetworkMetrics`, spec module [`metrics`](crate::models::metrics)).
+    ///
+    /// - Request: [`GetHostNetworkMetricInput`](crate::models::GetHostNetworkMetricInput)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Feature: `metrics`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
@@ -1792,7 +2003,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-host-service-metrics` (operation `GetHostServicekMetrics`).
+    /// `POST /v2/api/get-host-service-metrics` (operation `GetHostServicekMetrics`, spec module [`metrics`](crate::models::metrics)).
+    ///
+    /// - Request: [`GetHostServiceMetricInput`](crate::models::GetHostServiceMetricInput)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Feature: `metrics`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
@@ -1813,7 +2030,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-lun-metrics` (operation `GetLunMetrics`).
+    /// `POST /v2/api/get-lun-metrics` (operation `GetLunMetrics`, spec module [`metrics`](crate::models::metrics)).
+    ///
+    /// - Request: [`GetLunMetricInput`](crate::models::GetLunMetricInput)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Feature: `metrics`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
@@ -1831,7 +2054,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-nvmf-namespace-metrics` (operation `GetNvmfNamespaceMetrics`).
+    /// `POST /v2/api/get-nvmf-namespace-metrics` (operation `GetNvmfNamespaceMetrics`, spec module [`metrics`](crate::models::metrics)).
+    ///
+    /// - Request: [`GetNvmfNamespaceMetricInput`](crate::models::GetNvmfNamespaceMetricInput)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Feature: `metrics`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
@@ -1852,7 +2081,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-scvm-disk-metrics` (operation `GetScvmDiskMetrics`).
+    /// `POST /v2/api/get-scvm-disk-metrics` (operation `GetScvmDiskMetrics`, spec module [`metrics`](crate::models::metrics)).
+    ///
+    /// - Request: [`GetScvmDiskMetricInput`](crate::models::GetScvmDiskMetricInput)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Feature: `metrics`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
@@ -1873,7 +2108,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-scvm-metrics` (operation `GetSCVMMetrics`).
+    /// `POST /v2/api/get-scvm-metrics` (operation `GetSCVMMetrics`, spec module [`metrics`](crate::models::metrics)).
+    ///
+    /// - Request: [`GetScvmMetricInput`](crate::models::GetScvmMetricInput)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Feature: `metrics`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
@@ -1891,7 +2132,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-scvm-network-metrics` (operation `GetScvmNetworkMetrics`).
+    /// `POST /v2/api/get-scvm-network-metrics` (operation `GetScvmNetworkMetrics`, spec module [`metrics`](crate::models::metrics)).
+    ///
+    /// - Request: [`GetScvmNetworkInput`](crate::models::GetScvmNetworkInput)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Feature: `metrics`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
@@ -1912,7 +2159,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-scvm-service-metrics` (operation `GetSCVMServicekMetrics`).
+    /// `POST /v2/api/get-scvm-service-metrics` (operation `GetSCVMServicekMetrics`, spec module [`metrics`](crate::models::metrics)).
+    ///
+    /// - Request: [`GetScvmServiceMetricInput`](crate::models::GetScvmServiceMetricInput)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Feature: `metrics`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
@@ -1933,7 +2186,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-top-n-metrics-in-clusters` (operation `GetTopNVmVolumeMetrics`).
+    /// `POST /v2/api/get-top-n-metrics-in-clusters` (operation `GetTopNVmVolumeMetrics`, spec module [`metrics`](crate::models::metrics)).
+    ///
+    /// - Request: [`GetTopNMetricInput`](crate::models::GetTopNMetricInput)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Feature: `metrics`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
@@ -1954,7 +2213,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-metrics` (operation `GetVmMetrics`).
+    /// `POST /v2/api/get-vm-metrics` (operation `GetVmMetrics`, spec module [`metrics`](crate::models::metrics)).
+    ///
+    /// - Request: [`GetVmMetricInput`](crate::models::GetVmMetricInput)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Feature: `metrics`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
@@ -1972,7 +2237,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-network-metrics` (operation `GetVmNetWorkMetrics`).
+    /// `POST /v2/api/get-vm-network-metrics` (operation `GetVmNetWorkMetrics`, spec module [`metrics`](crate::models::metrics)).
+    ///
+    /// - Request: [`GetVmNetWorkMetricInput`](crate::models::GetVmNetWorkMetricInput)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Feature: `metrics`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
@@ -1993,7 +2264,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-volume-metrics` (operation `GetVmVolumeMetrics`).
+    /// `POST /v2/api/get-vm-volume-metrics` (operation `GetVmVolumeMetrics`, spec module [`metrics`](crate::models::metrics)).
+    ///
+    /// - Request: [`GetVmVolumeMetricInput`](crate::models::GetVmVolumeMetricInput)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Feature: `metrics`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
@@ -2014,7 +2291,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-witness-metrics` (operation `GetWitnessMetrics`).
+    /// `POST /v2/api/get-witness-metrics` (operation `GetWitnessMetrics`, spec module [`metrics`](crate::models::metrics)).
+    ///
+    /// - Request: [`GetWitnessMetricInput`](crate::models::GetWitnessMetricInput)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Feature: `metrics`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]
@@ -2032,7 +2315,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-zone-metrics` (operation `GetZoneMetrics`).
+    /// `POST /v2/api/get-zone-metrics` (operation `GetZoneMetrics`, spec module [`metrics`](crate::models::metrics)).
+    ///
+    /// - Request: [`GetZoneMetricInput`](crate::models::GetZoneMetricInput)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Feature: `metrics`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "metrics")]

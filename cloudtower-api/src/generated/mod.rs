@@ -2,131 +2,1128 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-mod alert;
-mod alert_notifier;
-mod alert_rule;
-mod api_info;
-mod application;
-mod backup_plan;
-mod backup_plan_execution;
-mod backup_restore_execution;
-mod backup_restore_point;
-mod backup_service;
-mod backup_store_repository;
-mod backup_target_execution;
-mod brick_topo;
-mod cloud_tower_application;
-mod cloud_tower_application_package;
-mod cluster;
-mod cluster_image;
-mod cluster_settings;
-mod cluster_topo;
-mod cluster_upgrade_history;
-mod consistency_group;
-mod consistency_group_snapshot;
-mod content_library_image;
-mod content_library_vm_template;
-mod datacenter;
-mod deploy;
-mod discovered_host;
-mod disk;
-mod elf_data_store;
-mod elf_image;
-mod elf_storage_policy;
-mod entity_filter;
-mod everoute_cluster;
-mod everoute_license;
-mod everoute_package;
-mod global_alert_rule;
-mod global_settings;
-mod gpu_device;
-mod graph;
-mod host;
-mod ipmi;
-mod iscsi_connection;
-mod iscsi_lun;
-mod iscsi_lun_snapshot;
-mod iscsi_target;
-mod isolation_policy;
-mod label;
-mod license;
-mod log_collection;
-mod log_service_config;
-mod metrics;
-mod namespace_group;
-mod network_policy_rule_service;
-mod nfs_export;
-mod nfs_inode;
-mod nic;
-mod node_topo;
-mod ntp;
-mod nvmf_namespace;
-mod nvmf_namespace_snapshot;
-mod nvmf_subsystem;
-mod observability;
-mod organization;
-mod ovf;
-mod pci_device;
-mod pmem_dimm;
-mod rack_topo;
-mod replica_vm;
-mod replication_plan;
-mod report_task;
-mod report_template;
-mod resource_change;
-mod security_group;
-mod security_policy;
-mod shared;
-mod shared_filters;
-mod smtp_server;
-mod snapshot_group;
-mod snapshot_plan;
-mod snapshot_plan_task;
-mod snmp_transport;
-mod snmp_trap_receiver;
-mod svt_image;
-mod system_audit_log;
-mod table_reporter;
-mod task;
-mod upload_task;
-mod usb_device;
-mod user;
-mod user_audit_log;
-mod user_role_next;
-mod v2_everoute_license;
-mod vcenter_account;
-mod vds;
-mod view;
-mod virtual_private_cloud;
-mod virtual_private_cloud_cluster_binding;
-mod virtual_private_cloud_edge_gateway;
-mod virtual_private_cloud_edge_gateway_group;
-mod virtual_private_cloud_external_subnet;
-mod virtual_private_cloud_external_subnet_group;
-mod virtual_private_cloud_floating_ip;
-mod virtual_private_cloud_nat_gateway;
-mod virtual_private_cloud_route_table;
-mod virtual_private_cloud_router_gateway;
-mod virtual_private_cloud_security_group;
-mod virtual_private_cloud_security_policy;
-mod virtual_private_cloud_subnet;
-mod vlan;
-mod vm;
-mod vm_disk;
-mod vm_entity_filter_result;
-mod vm_export_file;
-mod vm_folder;
-mod vm_nic;
-mod vm_placement_group;
-mod vm_snapshot;
-mod vm_template;
-mod vm_volume;
-mod vm_volume_snapshot;
-mod vsphere_esxi_account;
-mod witness;
-mod witness_service;
-mod zone;
-mod zone_topo;
+#![allow(rustdoc::redundant_explicit_links)]
+/// The `alert` spec module (feature `alert`): 3 operations, and the 5 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "alert",
+    doc = " - [`get_alerts`](crate::models::Client::get_alerts) `POST /v2/api/get-alerts`\n - [`get_alerts_connection`](crate::models::Client::get_alerts_connection) `POST /v2/api/get-alerts-connection`\n - [`resolve_alert`](crate::models::Client::resolve_alert) `POST /v2/api/resolve-alert`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "alert")))]
+#[allow(deprecated)]
+pub mod alert;
+/// The `alert_notifier` spec module (feature `alert-notifier`): 6 operations, and the 18 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "alert-notifier",
+    doc = " - [`create_alert_notifier`](crate::models::Client::create_alert_notifier) `POST /v2/api/create-alert-notifier`\n - [`delete_alert_notifier`](crate::models::Client::delete_alert_notifier) `POST /v2/api/delete-alert-notifier`\n - [`get_alert_notifiers`](crate::models::Client::get_alert_notifiers) `POST /v2/api/get-alert-notifiers`\n - [`get_alert_notifiers_connection`](crate::models::Client::get_alert_notifiers_connection) `POST /v2/api/get-alert-notifiers-connection`\n - [`update_alert_notifier`](crate::models::Client::update_alert_notifier) `POST /v2/api/update-alert-notifier`\n - [`update_many_alert_notifiers`](crate::models::Client::update_many_alert_notifiers) `POST /v2/api/update-many-alert-notifiers`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "alert-notifier")))]
+#[allow(deprecated)]
+pub mod alert_notifier;
+/// The `alert_rule` spec module (feature `alert-rule`): 2 operations, and the 7 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "alert-rule",
+    doc = " - [`get_alert_rules`](crate::models::Client::get_alert_rules) `POST /v2/api/get-alert-rules`\n - [`get_alert_rules_connection`](crate::models::Client::get_alert_rules_connection) `POST /v2/api/get-alert-rules-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "alert-rule")))]
+#[allow(deprecated)]
+pub mod alert_rule;
+/// The `api_info` spec module (feature `api-info`): 1 operation, and the 0 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "api-info",
+    doc = " - [`get_api_version`](crate::models::Client::get_api_version) `GET /v2/api/get-version`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "api-info")))]
+#[allow(deprecated)]
+pub mod api_info;
+/// The `application` spec module (feature `application`): 2 operations, and the 9 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "application",
+    doc = " - [`get_applications`](crate::models::Client::get_applications) `POST /v2/api/get-applications`\n - [`get_applications_connection`](crate::models::Client::get_applications_connection) `POST /v2/api/get-applications-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "application")))]
+#[allow(deprecated)]
+pub mod application;
+/// The `backup_plan` spec module (feature `backup-plan`): 12 operations, and the 36 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "backup-plan",
+    doc = " - [`backup_rebuild_vm`](crate::models::Client::backup_rebuild_vm) `POST /v2/api/backup-rebuild-vm`\n - [`backup_restore_vm_in_place`](crate::models::Client::backup_restore_vm_in_place) `POST /v2/api/backup-restore-vm-in-place`\n - [`create_backup_plan`](crate::models::Client::create_backup_plan) `POST /v2/api/create-backup-plan`\n - [`delete_backup_plan`](crate::models::Client::delete_backup_plan) `POST /v2/api/delete-backup-plan`\n - [`delete_backup_restore_point`](crate::models::Client::delete_backup_restore_point) `POST /v2/api/delete-backup-restore-point`\n - [`execute_backup_plan`](crate::models::Client::execute_backup_plan) `POST /v2/api/execute-backup-plan`\n - [`get_backup_plans`](crate::models::Client::get_backup_plans) `POST /v2/api/get-backup-plans`\n - [`get_backup_plans_connection`](crate::models::Client::get_backup_plans_connection) `POST /v2/api/get-backup-plans-connection`\n - [`get_backup_restore_point_metadata`](crate::models::Client::get_backup_restore_point_metadata) `POST /v2/api/get-backup-restore-point-metadata`\n - [`resume_backup_plan`](crate::models::Client::resume_backup_plan) `POST /v2/api/resume-backup-plan`\n - [`suspend_backup_plan`](crate::models::Client::suspend_backup_plan) `POST /v2/api/suspend-backup-plan`\n - [`update_backup_plan`](crate::models::Client::update_backup_plan) `POST /v2/api/update-backup-plan`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "backup-plan")))]
+#[allow(deprecated)]
+pub mod backup_plan;
+/// The `backup_plan_execution` spec module (feature `backup-plan-execution`): 2 operations, and the 6 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "backup-plan-execution",
+    doc = " - [`get_backup_plan_executions`](crate::models::Client::get_backup_plan_executions) `POST /v2/api/get-backup-plan-executions`\n - [`get_backup_plan_executions_connection`](crate::models::Client::get_backup_plan_executions_connection) `POST /v2/api/get-backup-plan-executions-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "backup-plan-execution")))]
+#[allow(deprecated)]
+pub mod backup_plan_execution;
+/// The `backup_restore_execution` spec module (feature `backup-restore-execution`): 2 operations, and the 6 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "backup-restore-execution",
+    doc = " - [`get_backup_restore_executions`](crate::models::Client::get_backup_restore_executions) `POST /v2/api/get-backup-restore-executions`\n - [`get_backup_restore_executions_connection`](crate::models::Client::get_backup_restore_executions_connection) `POST /v2/api/get-backup-restore-executions-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "backup-restore-execution")))]
+#[allow(deprecated)]
+pub mod backup_restore_execution;
+/// The `backup_restore_point` spec module (feature `backup-restore-point`): 2 operations, and the 8 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "backup-restore-point",
+    doc = " - [`get_backup_restore_points`](crate::models::Client::get_backup_restore_points) `POST /v2/api/get-backup-restore-points`\n - [`get_backup_restore_points_connection`](crate::models::Client::get_backup_restore_points_connection) `POST /v2/api/get-backup-restore-points-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "backup-restore-point")))]
+#[allow(deprecated)]
+pub mod backup_restore_point;
+/// The `backup_service` spec module (feature `backup-service`): 2 operations, and the 11 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "backup-service",
+    doc = " - [`get_backup_services`](crate::models::Client::get_backup_services) `POST /v2/api/get-backup-services`\n - [`get_backup_services_connection`](crate::models::Client::get_backup_services_connection) `POST /v2/api/get-backup-services-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "backup-service")))]
+#[allow(deprecated)]
+pub mod backup_service;
+/// The `backup_store_repository` spec module (feature `backup-store-repository`): 2 operations, and the 9 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "backup-store-repository",
+    doc = " - [`get_backup_store_repositories`](crate::models::Client::get_backup_store_repositories) `POST /v2/api/get-backup-store-repositories`\n - [`get_backup_store_repositories_connection`](crate::models::Client::get_backup_store_repositories_connection) `POST /v2/api/get-backup-store-repositories-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "backup-store-repository")))]
+#[allow(deprecated)]
+pub mod backup_store_repository;
+/// The `backup_target_execution` spec module (feature `backup-target-execution`): 2 operations, and the 7 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "backup-target-execution",
+    doc = " - [`get_backup_target_executions`](crate::models::Client::get_backup_target_executions) `POST /v2/api/get-backup-target-executions`\n - [`get_backup_target_executions_connection`](crate::models::Client::get_backup_target_executions_connection) `POST /v2/api/get-backup-target-executions-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "backup-target-execution")))]
+#[allow(deprecated)]
+pub mod backup_target_execution;
+/// The `brick_topo` spec module (feature `brick-topo`): 6 operations, and the 18 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "brick-topo",
+    doc = " - [`create_brick_topo`](crate::models::Client::create_brick_topo) `POST /v2/api/create-brick-topo`\n - [`delete_brick_topo`](crate::models::Client::delete_brick_topo) `POST /v2/api/delete-brick-topo`\n - [`get_brick_topoes`](crate::models::Client::get_brick_topoes) `POST /v2/api/get-brick-topoes`\n - [`get_brick_topoes_connection`](crate::models::Client::get_brick_topoes_connection) `POST /v2/api/get-brick-topoes-connection`\n - [`move_brick_topo`](crate::models::Client::move_brick_topo) `POST /v2/api/move-brick-topo`\n - [`update_brick_topo`](crate::models::Client::update_brick_topo) `POST /v2/api/update-brick-topo`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "brick-topo")))]
+#[allow(deprecated)]
+pub mod brick_topo;
+/// The `cloud_tower_application` spec module (feature `cloud-tower-application`): 7 operations, and the 26 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "cloud-tower-application",
+    doc = " - [`delete_cloud_tower_application_package`](crate::models::Client::delete_cloud_tower_application_package) `POST /v2/api/delete-cloudtower-application-package`\n - [`deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) `POST /v2/api/deploy-cloudtower-application`\n - [`get_cloud_tower_applications_connection`](crate::models::Client::get_cloud_tower_applications_connection) `POST /v2/api/get-cloud-tower-applications-connection`\n - [`get_cloud_tower_applications`](crate::models::Client::get_cloud_tower_applications) `POST /v2/api/get-cloudtower-applications`\n - [`uninstall_cloud_tower_application`](crate::models::Client::uninstall_cloud_tower_application) `POST /v2/api/uninstall-cloudtower-application`\n - [`upgrade_cloud_tower_application`](crate::models::Client::upgrade_cloud_tower_application) `POST /v2/api/upgrade-cloudtower-application`\n - [`upload_cloud_tower_application_package`](crate::models::Client::upload_cloud_tower_application_package) `POST /v2/api/upload-cloudtower-application-package`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "cloud-tower-application")))]
+#[allow(deprecated)]
+pub mod cloud_tower_application;
+/// The `cloud_tower_application_package` spec module (feature `cloud-tower-application-package`): 2 operations, and the 6 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "cloud-tower-application-package",
+    doc = " - [`get_cloud_tower_application_packages_connection`](crate::models::Client::get_cloud_tower_application_packages_connection) `POST /v2/api/get-cloud-tower-application-packages-connection`\n - [`get_cloud_tower_application_packages`](crate::models::Client::get_cloud_tower_application_packages) `POST /v2/api/get-cloudtower-application-packages`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "cloud-tower-application-package")))]
+#[allow(deprecated)]
+pub mod cloud_tower_application_package;
+/// The `cluster` spec module (feature `cluster`): 12 operations, and the 35 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "cluster",
+    doc = " - [`connect_cluster`](crate::models::Client::connect_cluster) `POST /v2/api/connect-cluster`\n - [`delete_cluster`](crate::models::Client::delete_cluster) `POST /v2/api/delete-cluster`\n - [`get_cluster_storage_info`](crate::models::Client::get_cluster_storage_info) `POST /v2/api/get-cluster-storage-info`\n - [`get_clusters`](crate::models::Client::get_clusters) `POST /v2/api/get-clusters`\n - [`get_clusters_connection`](crate::models::Client::get_clusters_connection) `POST /v2/api/get-clusters-connection`\n - [`get_meta_leader`](crate::models::Client::get_meta_leader) `POST /v2/api/get-meta-leader`\n - [`update_cluster`](crate::models::Client::update_cluster) `POST /v2/api/update-cluster`\n - [`update_cluster_enable_iscsi_setting`](crate::models::Client::update_cluster_enable_iscsi_setting) `POST /v2/api/update-cluster-enable-iscsi-setting`\n - [`update_cluster_ha_setting`](crate::models::Client::update_cluster_ha_setting) `POST /v2/api/update-cluster-ha-setting`\n - [`update_cluster_license`](crate::models::Client::update_cluster_license) `POST /v2/api/update-cluster-license`\n - [`update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) `POST /v2/api/update-cluster-network-setting`\n - [`update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) `POST /v2/api/update-cluster-virtualization-setting`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "cluster")))]
+#[allow(deprecated)]
+pub mod cluster;
+/// The `cluster_image` spec module (feature `cluster-image`): 2 operations, and the 7 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "cluster-image",
+    doc = " - [`get_cluster_images`](crate::models::Client::get_cluster_images) `POST /v2/api/get-cluster-images`\n - [`get_cluster_images_connection`](crate::models::Client::get_cluster_images_connection) `POST /v2/api/get-cluster-images-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "cluster-image")))]
+#[allow(deprecated)]
+pub mod cluster_image;
+/// The `cluster_settings` spec module (feature `cluster-settings`): 2 operations, and the 6 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "cluster-settings",
+    doc = " - [`get_cluster_settingses`](crate::models::Client::get_cluster_settingses) `POST /v2/api/get-cluster-settingses`\n - [`get_cluster_settingses_connection`](crate::models::Client::get_cluster_settingses_connection) `POST /v2/api/get-cluster-settingses-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "cluster-settings")))]
+#[allow(deprecated)]
+pub mod cluster_settings;
+/// The `cluster_topo` spec module (feature `cluster-topo`): 2 operations, and the 7 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "cluster-topo",
+    doc = " - [`get_cluster_topoes`](crate::models::Client::get_cluster_topoes) `POST /v2/api/get-cluster-topoes`\n - [`get_cluster_topoes_connection`](crate::models::Client::get_cluster_topoes_connection) `POST /v2/api/get-cluster-topoes-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "cluster-topo")))]
+#[allow(deprecated)]
+pub mod cluster_topo;
+/// The `cluster_upgrade_history` spec module (feature `cluster-upgrade-history`): 2 operations, and the 7 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "cluster-upgrade-history",
+    doc = " - [`get_cluster_upgrade_histories`](crate::models::Client::get_cluster_upgrade_histories) `POST /v2/api/get-cluster-upgrade-histories`\n - [`get_cluster_upgrade_histories_connection`](crate::models::Client::get_cluster_upgrade_histories_connection) `POST /v2/api/get-cluster-upgrade-histories-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "cluster-upgrade-history")))]
+#[allow(deprecated)]
+pub mod cluster_upgrade_history;
+/// The `consistency_group` spec module (feature `consistency-group`): 5 operations, and the 10 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "consistency-group",
+    doc = " - [`create_consistency_group`](crate::models::Client::create_consistency_group) `POST /v2/api/create-consistency-group`\n - [`delete_consistency_group`](crate::models::Client::delete_consistency_group) `POST /v2/api/delete-consistency-group`\n - [`get_consistency_groups`](crate::models::Client::get_consistency_groups) `POST /v2/api/get-consistency-groups`\n - [`get_consistency_groups_connection`](crate::models::Client::get_consistency_groups_connection) `POST /v2/api/get-consistency-groups-connection`\n - [`update_consistency_group`](crate::models::Client::update_consistency_group) `POST /v2/api/update-consistency-group`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "consistency-group")))]
+#[allow(deprecated)]
+pub mod consistency_group;
+/// The `consistency_group_snapshot` spec module (feature `consistency-group-snapshot`): 5 operations, and the 11 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "consistency-group-snapshot",
+    doc = " - [`create_consistency_group_snapshot`](crate::models::Client::create_consistency_group_snapshot) `POST /v2/api/create-consistency-snapshot-group`\n - [`delete_consistency_group_snapshot`](crate::models::Client::delete_consistency_group_snapshot) `POST /v2/api/delete-consistency-snapshot-group`\n - [`get_consistency_group_snapshots`](crate::models::Client::get_consistency_group_snapshots) `POST /v2/api/get-consistency-group-snapshots`\n - [`get_consistency_group_snapshots_connection`](crate::models::Client::get_consistency_group_snapshots_connection) `POST /v2/api/get-consistency-group-snapshots-connection`\n - [`update_consistency_group_snapshot`](crate::models::Client::update_consistency_group_snapshot) `POST /v2/api/rollback-consistency-snapshot-group`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "consistency-group-snapshot")))]
+#[allow(deprecated)]
+pub mod consistency_group_snapshot;
+/// The `content_library_image` spec module (feature `content-library-image`): 8 operations, and the 13 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "content-library-image",
+    doc = " - [`delete_content_library_image`](crate::models::Client::delete_content_library_image) `POST /v2/api/delete-content-library-image`\n - [`distribute_content_library_image_clusters`](crate::models::Client::distribute_content_library_image_clusters) `POST /v2/api/distribute-content-library-image-clusters`\n - [`get_content_library_images`](crate::models::Client::get_content_library_images) `POST /v2/api/get-content-library-images`\n - [`get_content_library_images_connection`](crate::models::Client::get_content_library_images_connection) `POST /v2/api/get-content-library-images-connection`\n - [`import_content_library_image`](crate::models::Client::import_content_library_image) `POST /v2/api/import-content-library-image`\n - [`remove_content_library_image_clusters`](crate::models::Client::remove_content_library_image_clusters) `POST /v2/api/remove-content-library-image-clusters`\n - [`update_content_library_image`](crate::models::Client::update_content_library_image) `POST /v2/api/update-content-library-image`\n - [`create_content_library_image`](crate::models::Client::create_content_library_image) `POST /v2/api/upload-content-library-image`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "content-library-image")))]
+#[allow(deprecated)]
+pub mod content_library_image;
+/// The `content_library_vm_template` spec module (feature `content-library-vm-template`): 10 operations, and the 23 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "content-library-vm-template",
+    doc = " - [`clone_content_library_vm_template_from_vm`](crate::models::Client::clone_content_library_vm_template_from_vm) `POST /v2/api/clone-content-library-vm-template-from-vm`\n - [`convert_content_library_vm_template_from_vm`](crate::models::Client::convert_content_library_vm_template_from_vm) `POST /v2/api/convert-content-library-vm-template-from-vm`\n - [`delete_content_library_vm_template`](crate::models::Client::delete_content_library_vm_template) `POST /v2/api/delete-content-library-vm-template`\n - [`distribute_content_library_vmtemplate_clusters`](crate::models::Client::distribute_content_library_vmtemplate_clusters) `POST /v2/api/distribute-content-library-vm-template-clusters`\n - [`export_content_library_vm_template`](crate::models::Client::export_content_library_vm_template) `POST /v2/api/export-content-library-vm-template`\n - [`get_content_library_vm_templates`](crate::models::Client::get_content_library_vm_templates) `POST /v2/api/get-content-library-vm-templates`\n - [`get_content_library_vm_templates_connection`](crate::models::Client::get_content_library_vm_templates_connection) `POST /v2/api/get-content-library-vm-templates-connection`\n - [`import_content_library_vm_template`](crate::models::Client::import_content_library_vm_template) `POST /v2/api/import-content-library-vm-template`\n - [`remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) `POST /v2/api/remove-content-library-vm-template-clusters`\n - [`update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) `POST /v2/api/update-content-library-vm-template`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "content-library-vm-template")))]
+#[allow(deprecated)]
+pub mod content_library_vm_template;
+/// The `datacenter` spec module (feature `datacenter`): 7 operations, and the 15 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "datacenter",
+    doc = " - [`add_clusters_to_datacenter`](crate::models::Client::add_clusters_to_datacenter) `POST /v2/api/add-clusters-to-datacenter`\n - [`create_datacenter`](crate::models::Client::create_datacenter) `POST /v2/api/create-datacenter`\n - [`delete_datacenter`](crate::models::Client::delete_datacenter) `POST /v2/api/delete-datacenter`\n - [`get_datacenters`](crate::models::Client::get_datacenters) `POST /v2/api/get-datacenters`\n - [`get_datacenters_connection`](crate::models::Client::get_datacenters_connection) `POST /v2/api/get-datacenters-connection`\n - [`remove_clusters_from_datacenter`](crate::models::Client::remove_clusters_from_datacenter) `POST /v2/api/remove-clusters-from-datacenter`\n - [`update_datacenter`](crate::models::Client::update_datacenter) `POST /v2/api/update-datacenter`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "datacenter")))]
+#[allow(deprecated)]
+pub mod datacenter;
+/// The `deploy` spec module (feature `deploy`): 2 operations, and the 8 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "deploy",
+    doc = " - [`get_deploys`](crate::models::Client::get_deploys) `POST /v2/api/get-deploys`\n - [`get_deploys_connection`](crate::models::Client::get_deploys_connection) `POST /v2/api/get-deploys-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "deploy")))]
+#[allow(deprecated)]
+pub mod deploy;
+/// The `discovered_host` spec module (feature `discovered-host`): 1 operation, and the 5 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "discovered-host",
+    doc = " - [`get_discover_hosts`](crate::models::Client::get_discover_hosts) `POST /v2/api/get-discover-hosts`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "discovered-host")))]
+#[allow(deprecated)]
+pub mod discovered_host;
+/// The `disk` spec module (feature `disk`): 4 operations, and the 10 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "disk",
+    doc = " - [`get_disks`](crate::models::Client::get_disks) `POST /v2/api/get-disks`\n - [`get_disks_connection`](crate::models::Client::get_disks_connection) `POST /v2/api/get-disks-connection`\n - [`mount_disk`](crate::models::Client::mount_disk) `POST /v2/api/mount-disk`\n - [`unmount_disk`](crate::models::Client::unmount_disk) `POST /v2/api/unmount-disk`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "disk")))]
+#[allow(deprecated)]
+pub mod disk;
+/// The `elf_data_store` spec module (feature `elf-data-store`): 2 operations, and the 4 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "elf-data-store",
+    doc = " - [`get_elf_data_stores`](crate::models::Client::get_elf_data_stores) `POST /v2/api/get-elf-data-stores`\n - [`get_elf_data_stores_connection`](crate::models::Client::get_elf_data_stores_connection) `POST /v2/api/get-elf-data-stores-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "elf-data-store")))]
+#[allow(deprecated)]
+pub mod elf_data_store;
+/// The `elf_image` spec module (feature `elf-image`): 5 operations, and the 9 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "elf-image",
+    doc = " - [`delete_elf_image`](crate::models::Client::delete_elf_image) `POST /v2/api/delete-elf-image`\n - [`get_elf_images`](crate::models::Client::get_elf_images) `POST /v2/api/get-elf-images`\n - [`get_elf_images_connection`](crate::models::Client::get_elf_images_connection) `POST /v2/api/get-elf-images-connection`\n - [`update_elf_image`](crate::models::Client::update_elf_image) `POST /v2/api/update-elf-image`\n - [`create_elf_image`](crate::models::Client::create_elf_image) `POST /v2/api/upload-elf-image`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "elf-image")))]
+#[allow(deprecated)]
+pub mod elf_image;
+/// The `elf_storage_policy` spec module (feature `elf-storage-policy`): 2 operations, and the 7 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "elf-storage-policy",
+    doc = " - [`get_elf_storage_policies`](crate::models::Client::get_elf_storage_policies) `POST /v2/api/get-elf-storage-policies`\n - [`get_elf_storage_policies_connection`](crate::models::Client::get_elf_storage_policies_connection) `POST /v2/api/get-elf-storage-policies-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "elf-storage-policy")))]
+#[allow(deprecated)]
+pub mod elf_storage_policy;
+/// The `entity_filter` spec module (feature `entity-filter`): 5 operations, and the 14 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "entity-filter",
+    doc = " - [`create_entity_filter`](crate::models::Client::create_entity_filter) `POST /v2/api/create-entity-filter`\n - [`delete_entity_filter`](crate::models::Client::delete_entity_filter) `POST /v2/api/delete-entity-filter`\n - [`get_entity_filters`](crate::models::Client::get_entity_filters) `POST /v2/api/get-entity-filters`\n - [`get_entity_filters_connection`](crate::models::Client::get_entity_filters_connection) `POST /v2/api/get-entity-filters-connection`\n - [`update_entity_filter`](crate::models::Client::update_entity_filter) `POST /v2/api/update-entity-filter`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "entity-filter")))]
+#[allow(deprecated)]
+pub mod entity_filter;
+/// The `everoute_cluster` spec module (feature `everoute-cluster`): 2 operations, and the 18 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "everoute-cluster",
+    doc = " - [`get_everoute_clusters`](crate::models::Client::get_everoute_clusters) `POST /v2/api/get-everoute-clusters`\n - [`get_everoute_clusters_connection`](crate::models::Client::get_everoute_clusters_connection) `POST /v2/api/get-everoute-clusters-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "everoute-cluster")))]
+#[allow(deprecated)]
+pub mod everoute_cluster;
+/// The `everoute_license` spec module (feature `everoute-license`): 2 operations, and the 7 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "everoute-license",
+    doc = " - [`get_everoute_licenses`](crate::models::Client::get_everoute_licenses) `POST /v2/api/get-everoute-licenses`\n - [`get_everoute_licenses_connection`](crate::models::Client::get_everoute_licenses_connection) `POST /v2/api/get-everoute-licenses-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "everoute-license")))]
+#[allow(deprecated)]
+pub mod everoute_license;
+/// The `everoute_package` spec module (feature `everoute-package`): 2 operations, and the 7 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "everoute-package",
+    doc = " - [`get_everoute_packages`](crate::models::Client::get_everoute_packages) `POST /v2/api/get-everoute-packages`\n - [`get_everoute_packages_connection`](crate::models::Client::get_everoute_packages_connection) `POST /v2/api/get-everoute-packages-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "everoute-package")))]
+#[allow(deprecated)]
+pub mod everoute_package;
+/// The `global_alert_rule` spec module (feature `global-alert-rule`): 4 operations, and the 9 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "global-alert-rule",
+    doc = " - [`get_global_alert_rules`](crate::models::Client::get_global_alert_rules) `POST /v2/api/get-global-alert-rules`\n - [`get_global_alert_rules_connection`](crate::models::Client::get_global_alert_rules_connection) `POST /v2/api/get-global-alert-rules-connection`\n - [`update_customize_alert_rule`](crate::models::Client::update_customize_alert_rule) `POST /v2/api/update-customize-alert-rule`\n - [`update_global_alert_rule`](crate::models::Client::update_global_alert_rule) `POST /v2/api/update-global-alert-rule`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "global-alert-rule")))]
+#[allow(deprecated)]
+pub mod global_alert_rule;
+/// The `global_settings` spec module (feature `global-settings`): 9 operations, and the 20 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "global-settings",
+    doc = " - [`create_cluster_recycle_bin_setting`](crate::models::Client::create_cluster_recycle_bin_setting) `POST /v2/api/create-cluster-recycle-bin-setting`\n - [`delete_cluster_recycle_bin_setting`](crate::models::Client::delete_cluster_recycle_bin_setting) `POST /v2/api/delete-cluster-recycle-bin-setting`\n - [`get_global_settingses`](crate::models::Client::get_global_settingses) `POST /v2/api/get-global-settingses`\n - [`get_global_settingses_connection`](crate::models::Client::get_global_settingses_connection) `POST /v2/api/get-global-settingses-connection`\n - [`update_access_restriction`](crate::models::Client::update_access_restriction) `POST /v2/api/update-access-restriction`\n - [`update_cluster_recycle_bin_setting`](crate::models::Client::update_cluster_recycle_bin_setting) `POST /v2/api/update-cluster-recycle-bin-setting`\n - [`update_global_recycle_bin_setting`](crate::models::Client::update_global_recycle_bin_setting) `POST /v2/api/update-global-recycle-bin-setting`\n - [`update_password_security`](crate::models::Client::update_password_security) `POST /v2/api/update-password-security`\n - [`update_session_timeout`](crate::models::Client::update_session_timeout) `POST /v2/api/update-session-timeout`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "global-settings")))]
+#[allow(deprecated)]
+pub mod global_settings;
+/// The `gpu_device` spec module (feature `gpu-device`): 6 operations, and the 14 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "gpu-device",
+    doc = " - [`get_detail_vm_info_by_gpu_devices`](crate::models::Client::get_detail_vm_info_by_gpu_devices) `POST /v2/api/get-detail-vm-info-by-gpu-devices`\n - [`get_gpu_devices`](crate::models::Client::get_gpu_devices) `POST /v2/api/get-gpu-devices`\n - [`get_gpu_devices_connection`](crate::models::Client::get_gpu_devices_connection) `POST /v2/api/get-gpu-devices-connection`\n - [`switch_gpu_device_sriov`](crate::models::Client::switch_gpu_device_sriov) `POST /v2/api/switch-gpu-device-sriov`\n - [`update_gpu_device_description`](crate::models::Client::update_gpu_device_description) `POST /v2/api/update-gpu-device-description`\n - [`update_gpu_device_usage`](crate::models::Client::update_gpu_device_usage) `POST /v2/api/update-gpu-device-usage`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "gpu-device")))]
+#[allow(deprecated)]
+pub mod gpu_device;
+/// The `graph` spec module (feature `graph`): 5 operations, and the 15 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "graph",
+    doc = " - [`create_graph`](crate::models::Client::create_graph) `POST /v2/api/create-graph`\n - [`delete_graph`](crate::models::Client::delete_graph) `POST /v2/api/delete-graph`\n - [`get_graphs`](crate::models::Client::get_graphs) `POST /v2/api/get-graphs`\n - [`get_graphs_connection`](crate::models::Client::get_graphs_connection) `POST /v2/api/get-graphs-connection`\n - [`update_graph`](crate::models::Client::update_graph) `POST /v2/api/update-graph`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "graph")))]
+#[allow(deprecated)]
+pub mod graph;
+/// The `host` spec module (feature `host`): 11 operations, and the 43 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "host",
+    doc = " - [`create_host`](crate::models::Client::create_host) `POST /v2/api/create-host`\n - [`enter_maintenance_mode`](crate::models::Client::enter_maintenance_mode) `POST /v2/api/enter-maintance-mode`\n - [`enter_maintenance_mode_precheck_result`](crate::models::Client::enter_maintenance_mode_precheck_result) `POST /v2/api/enter-maintance-mode-precheck-result`\n - [`enter_maintenance_mode_pre_check`](crate::models::Client::enter_maintenance_mode_pre_check) `POST /v2/api/enter-maintenance-mode-precheck`\n - [`exit_maintenance_mode`](crate::models::Client::exit_maintenance_mode) `POST /v2/api/exit-maintance-mode`\n - [`exit_maintenance_mode_precheck_result`](crate::models::Client::exit_maintenance_mode_precheck_result) `POST /v2/api/exit-maintance-mode-precheck-result`\n - [`get_hosts`](crate::models::Client::get_hosts) `POST /v2/api/get-hosts`\n - [`get_hosts_connection`](crate::models::Client::get_hosts_connection) `POST /v2/api/get-hosts-connection`\n - [`power_off_host`](crate::models::Client::power_off_host) `POST /v2/api/operate-host-power`\n - [`trigger_disk_blink`](crate::models::Client::trigger_disk_blink) `POST /v2/api/trigger-disk-blink`\n - [`update_host`](crate::models::Client::update_host) `POST /v2/api/update-host`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "host")))]
+#[allow(deprecated)]
+pub mod host;
+/// The `ipmi` spec module (feature `ipmi`): 1 operation, and the 4 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "ipmi",
+    doc = " - [`get_ipmis`](crate::models::Client::get_ipmis) `POST /v2/api/get-ipmis`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "ipmi")))]
+#[allow(deprecated)]
+pub mod ipmi;
+/// The `iscsi_connection` spec module (feature `iscsi-connection`): 2 operations, and the 4 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "iscsi-connection",
+    doc = " - [`get_iscsi_connections`](crate::models::Client::get_iscsi_connections) `POST /v2/api/get-iscsi-connections`\n - [`get_iscsi_connections_connection`](crate::models::Client::get_iscsi_connections_connection) `POST /v2/api/get-iscsi-connections-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "iscsi-connection")))]
+#[allow(deprecated)]
+pub mod iscsi_connection;
+/// The `iscsi_lun` spec module (feature `iscsi-lun`): 8 operations, and the 13 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "iscsi-lun",
+    doc = " - [`clone_iscsi_lun_from_snapshot`](crate::models::Client::clone_iscsi_lun_from_snapshot) `POST /v2/api/clone-iscsi-lun-from-snapshot`\n - [`copy_iscsi_lun`](crate::models::Client::copy_iscsi_lun) `POST /v2/api/copy-iscsi-lun`\n - [`create_iscsi_lun`](crate::models::Client::create_iscsi_lun) `POST /v2/api/create-iscsi-lun`\n - [`delete_iscsi_lun`](crate::models::Client::delete_iscsi_lun) `POST /v2/api/delete-iscsi-lun`\n - [`get_iscsi_luns`](crate::models::Client::get_iscsi_luns) `POST /v2/api/get-iscsi-luns`\n - [`get_iscsi_luns_connection`](crate::models::Client::get_iscsi_luns_connection) `POST /v2/api/get-iscsi-luns-connection`\n - [`rollback_iscsi_lun_from_snapshot`](crate::models::Client::rollback_iscsi_lun_from_snapshot) `POST /v2/api/rollback-iscsi-lun-from-snapshot`\n - [`update_iscsi_lun`](crate::models::Client::update_iscsi_lun) `POST /v2/api/update-iscsi-lun`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "iscsi-lun")))]
+#[allow(deprecated)]
+pub mod iscsi_lun;
+/// The `iscsi_lun_snapshot` spec module (feature `iscsi-lun-snapshot`): 4 operations, and the 8 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "iscsi-lun-snapshot",
+    doc = " - [`create_iscsi_lun_snapshot`](crate::models::Client::create_iscsi_lun_snapshot) `POST /v2/api/create-iscsi-lun-snapshot`\n - [`delete_iscsi_lun_snapshot`](crate::models::Client::delete_iscsi_lun_snapshot) `POST /v2/api/delete-iscsi-lun-snapshot`\n - [`get_iscsi_lun_snapshots`](crate::models::Client::get_iscsi_lun_snapshots) `POST /v2/api/get-iscsi-lun-snapshots`\n - [`get_iscsi_lun_snapshots_connection`](crate::models::Client::get_iscsi_lun_snapshots_connection) `POST /v2/api/get-iscsi-lun-snapshots-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "iscsi-lun-snapshot")))]
+#[allow(deprecated)]
+pub mod iscsi_lun_snapshot;
+/// The `iscsi_target` spec module (feature `iscsi-target`): 5 operations, and the 11 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "iscsi-target",
+    doc = " - [`create_iscsi_target`](crate::models::Client::create_iscsi_target) `POST /v2/api/create-iscsi-target`\n - [`delete_iscsi_target`](crate::models::Client::delete_iscsi_target) `POST /v2/api/delete-iscsi-target`\n - [`get_iscsi_targets`](crate::models::Client::get_iscsi_targets) `POST /v2/api/get-iscsi-targets`\n - [`get_iscsi_targets_connection`](crate::models::Client::get_iscsi_targets_connection) `POST /v2/api/get-iscsi-targets-connection`\n - [`update_iscsi_target`](crate::models::Client::update_iscsi_target) `POST /v2/api/update-iscsi-target`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "iscsi-target")))]
+#[allow(deprecated)]
+pub mod iscsi_target;
+/// The `isolation_policy` spec module (feature `isolation-policy`): 5 operations, and the 11 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "isolation-policy",
+    doc = " - [`create_isolation_policy`](crate::models::Client::create_isolation_policy) `POST /v2/api/create-isolation-policy`\n - [`delete_isolation_policy`](crate::models::Client::delete_isolation_policy) `POST /v2/api/delete-isolation-policy`\n - [`get_isolation_policies`](crate::models::Client::get_isolation_policies) `POST /v2/api/get-isolation-policies`\n - [`get_isolation_policies_connection`](crate::models::Client::get_isolation_policies_connection) `POST /v2/api/get-isolation-policies-connection`\n - [`update_isolation_policy`](crate::models::Client::update_isolation_policy) `POST /v2/api/update-isolation-policy`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "isolation-policy")))]
+#[allow(deprecated)]
+pub mod isolation_policy;
+/// The `label` spec module (feature `label`): 7 operations, and the 15 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "label",
+    doc = " - [`add_labels_to_resources`](crate::models::Client::add_labels_to_resources) `POST /v2/api/add-labels-to-resources`\n - [`create_label`](crate::models::Client::create_label) `POST /v2/api/create-label`\n - [`delete_label`](crate::models::Client::delete_label) `POST /v2/api/delete-label`\n - [`get_labels`](crate::models::Client::get_labels) `POST /v2/api/get-labels`\n - [`get_labels_connection`](crate::models::Client::get_labels_connection) `POST /v2/api/get-labels-connection`\n - [`remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) `POST /v2/api/remove-labels-from-resources`\n - [`update_label`](crate::models::Client::update_label) `POST /v2/api/update-label`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "label")))]
+#[allow(deprecated)]
+pub mod label;
+/// The `license` spec module (feature `license`): 3 operations, and the 8 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "license",
+    doc = " - [`get_licenses`](crate::models::Client::get_licenses) `POST /v2/api/get-licenses`\n - [`get_licenses_connection`](crate::models::Client::get_licenses_connection) `POST /v2/api/get-licenses-connection`\n - [`update_deploy`](crate::models::Client::update_deploy) `POST /v2/api/update-license`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "license")))]
+#[allow(deprecated)]
+pub mod license;
+/// The `log_collection` spec module (feature `log-collection`): 5 operations, and the 13 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "log-collection",
+    doc = " - [`create_log_collection`](crate::models::Client::create_log_collection) `POST /v2/api/create-log-collection`\n - [`delete_log_collection`](crate::models::Client::delete_log_collection) `POST /v2/api/delete-log-collection`\n - [`force_stop_log_collection`](crate::models::Client::force_stop_log_collection) `POST /v2/api/force-stop-log-collection`\n - [`get_log_collections`](crate::models::Client::get_log_collections) `POST /v2/api/get-log-collections`\n - [`get_log_collections_connection`](crate::models::Client::get_log_collections_connection) `POST /v2/api/get-log-collections-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "log-collection")))]
+#[allow(deprecated)]
+pub mod log_collection;
+/// The `log_service_config` spec module (feature `log-service-config`): 1 operation, and the 3 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "log-service-config",
+    doc = " - [`get_log_service_configs`](crate::models::Client::get_log_service_configs) `POST /v2/api/get-log-service-configs`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "log-service-config")))]
+#[allow(deprecated)]
+pub mod log_service_config;
+/// The `metrics` spec module (feature `metrics`): 17 operations, and the 30 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "metrics",
+    doc = " - [`get_cluster_metrics`](crate::models::Client::get_cluster_metrics) `POST /v2/api/get-cluster-metrics`\n - [`get_disk_metrics`](crate::models::Client::get_disk_metrics) `POST /v2/api/get-disk-metrics`\n - [`get_host_metrics`](crate::models::Client::get_host_metrics) `POST /v2/api/get-host-metrics`\n - [`get_host_network_metrics`](crate::models::Client::get_host_network_metrics) `POST /v2/api/get-host-network-metrics`\n - [`get_host_servicek_metrics`](crate::models::Client::get_host_servicek_metrics) `POST /v2/api/get-host-service-metrics`\n - [`get_lun_metrics`](crate::models::Client::get_lun_metrics) `POST /v2/api/get-lun-metrics`\n - [`get_nvmf_namespace_metrics`](crate::models::Client::get_nvmf_namespace_metrics) `POST /v2/api/get-nvmf-namespace-metrics`\n - [`get_scvm_disk_metrics`](crate::models::Client::get_scvm_disk_metrics) `POST /v2/api/get-scvm-disk-metrics`\n - [`get_scvm_metrics`](crate::models::Client::get_scvm_metrics) `POST /v2/api/get-scvm-metrics`\n - [`get_scvm_network_metrics`](crate::models::Client::get_scvm_network_metrics) `POST /v2/api/get-scvm-network-metrics`\n - [`get_scvm_servicek_metrics`](crate::models::Client::get_scvm_servicek_metrics) `POST /v2/api/get-scvm-service-metrics`\n - [`get_top_n_vm_volume_metrics`](crate::models::Client::get_top_n_vm_volume_metrics) `POST /v2/api/get-top-n-metrics-in-clusters`\n - [`get_vm_metrics`](crate::models::Client::get_vm_metrics) `POST /v2/api/get-vm-metrics`\n - [`get_vm_net_work_metrics`](crate::models::Client::get_vm_net_work_metrics) `POST /v2/api/get-vm-network-metrics`\n - [`get_vm_volume_metrics`](crate::models::Client::get_vm_volume_metrics) `POST /v2/api/get-vm-volume-metrics`\n - [`get_witness_metrics`](crate::models::Client::get_witness_metrics) `POST /v2/api/get-witness-metrics`\n - [`get_zone_metrics`](crate::models::Client::get_zone_metrics) `POST /v2/api/get-zone-metrics`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+#[allow(deprecated)]
+pub mod metrics;
+/// The `namespace_group` spec module (feature `namespace-group`): 5 operations, and the 9 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "namespace-group",
+    doc = " - [`create_namespace_group`](crate::models::Client::create_namespace_group) `POST /v2/api/create-namespace-group`\n - [`delete_namespace_group`](crate::models::Client::delete_namespace_group) `POST /v2/api/delete-namespace-group`\n - [`get_namespace_groups`](crate::models::Client::get_namespace_groups) `POST /v2/api/get-namespace-groups`\n - [`get_namespace_groups_connection`](crate::models::Client::get_namespace_groups_connection) `POST /v2/api/get-namespace-groups-connection`\n - [`update_namespace_group`](crate::models::Client::update_namespace_group) `POST /v2/api/update-namespace-group`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "namespace-group")))]
+#[allow(deprecated)]
+pub mod namespace_group;
+/// The `network_policy_rule_service` spec module (feature `network-policy-rule-service`): 5 operations, and the 13 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "network-policy-rule-service",
+    doc = " - [`create_network_policy_rule_service`](crate::models::Client::create_network_policy_rule_service) `POST /v2/api/create-network-policy-rule-service`\n - [`delete_network_policy_rule_service`](crate::models::Client::delete_network_policy_rule_service) `POST /v2/api/delete-network-policy-rule-service`\n - [`get_network_policy_rule_services`](crate::models::Client::get_network_policy_rule_services) `POST /v2/api/get-network-policy-rule-services`\n - [`get_network_policy_rule_services_connection`](crate::models::Client::get_network_policy_rule_services_connection) `POST /v2/api/get-network-policy-rule-services-connection`\n - [`update_network_policy_rule_service`](crate::models::Client::update_network_policy_rule_service) `POST /v2/api/update-network-policy-rule-service`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "network-policy-rule-service")))]
+#[allow(deprecated)]
+pub mod network_policy_rule_service;
+/// The `nfs_export` spec module (feature `nfs-export`): 5 operations, and the 9 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "nfs-export",
+    doc = " - [`create_nfs_export`](crate::models::Client::create_nfs_export) `POST /v2/api/create-nfs-export`\n - [`delete_nfs_export`](crate::models::Client::delete_nfs_export) `POST /v2/api/delete-nfs-export`\n - [`get_nfs_exports`](crate::models::Client::get_nfs_exports) `POST /v2/api/get-nfs-exports`\n - [`get_nfs_exports_connection`](crate::models::Client::get_nfs_exports_connection) `POST /v2/api/get-nfs-exports-connection`\n - [`update_nfs_export`](crate::models::Client::update_nfs_export) `POST /v2/api/update-nfs-export`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "nfs-export")))]
+#[allow(deprecated)]
+pub mod nfs_export;
+/// The `nfs_inode` spec module (feature `nfs-inode`): 2 operations, and the 6 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "nfs-inode",
+    doc = " - [`get_nfs_inodes`](crate::models::Client::get_nfs_inodes) `POST /v2/api/get-nfs-inodes`\n - [`get_nfs_inodes_connection`](crate::models::Client::get_nfs_inodes_connection) `POST /v2/api/get-nfs-inodes-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "nfs-inode")))]
+#[allow(deprecated)]
+pub mod nfs_inode;
+/// The `nic` spec module (feature `nic`): 3 operations, and the 6 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "nic",
+    doc = " - [`get_nics`](crate::models::Client::get_nics) `POST /v2/api/get-nics`\n - [`get_nics_connection`](crate::models::Client::get_nics_connection) `POST /v2/api/get-nics-connection`\n - [`update_nic`](crate::models::Client::update_nic) `POST /v2/api/update-nic`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "nic")))]
+#[allow(deprecated)]
+pub mod nic;
+/// The `node_topo` spec module (feature `node-topo`): 3 operations, and the 13 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "node-topo",
+    doc = " - [`get_node_topoes`](crate::models::Client::get_node_topoes) `POST /v2/api/get-node-topoes`\n - [`get_node_topoes_connection`](crate::models::Client::get_node_topoes_connection) `POST /v2/api/get-node-topoes-connection`\n - [`update_node_topo`](crate::models::Client::update_node_topo) `POST /v2/api/move-node-topo`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "node-topo")))]
+#[allow(deprecated)]
+pub mod node_topo;
+/// The `ntp` spec module (feature `ntp`): 1 operation, and the 1 type only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "ntp",
+    doc = " - [`get_ntp_service_url`](crate::models::Client::get_ntp_service_url) `POST /v2/api/get-ntp-service-url`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "ntp")))]
+#[allow(deprecated)]
+pub mod ntp;
+/// The `nvmf_namespace` spec module (feature `nvmf-namespace`): 7 operations, and the 12 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "nvmf-namespace",
+    doc = " - [`clone_nvmf_namespace_from_snapshot`](crate::models::Client::clone_nvmf_namespace_from_snapshot) `POST /v2/api/clone-nvmf-namespace-from-snapshot`\n - [`create_nvmf_namespace`](crate::models::Client::create_nvmf_namespace) `POST /v2/api/create-nvmf-namespace`\n - [`delete_nvmf_namespace`](crate::models::Client::delete_nvmf_namespace) `POST /v2/api/delete-nvmf-namespace`\n - [`get_nvmf_namespaces`](crate::models::Client::get_nvmf_namespaces) `POST /v2/api/get-nvmf-namespaces`\n - [`get_nvmf_namespaces_connection`](crate::models::Client::get_nvmf_namespaces_connection) `POST /v2/api/get-nvmf-namespaces-connection`\n - [`rollback_nvmf_namespace_from_snapshot`](crate::models::Client::rollback_nvmf_namespace_from_snapshot) `POST /v2/api/rollback-nvmf-namespace-from-snapshot`\n - [`update_nvmf_namespace`](crate::models::Client::update_nvmf_namespace) `POST /v2/api/update-nvmf-namespace`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "nvmf-namespace")))]
+#[allow(deprecated)]
+pub mod nvmf_namespace;
+/// The `nvmf_namespace_snapshot` spec module (feature `nvmf-namespace-snapshot`): 4 operations, and the 7 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "nvmf-namespace-snapshot",
+    doc = " - [`create_nvmf_namespace_snapshot`](crate::models::Client::create_nvmf_namespace_snapshot) `POST /v2/api/create-nvmf-namespace-snapshot`\n - [`delete_nvmf_namespace_snapshot`](crate::models::Client::delete_nvmf_namespace_snapshot) `POST /v2/api/delete-nvmf-namespace-snapshot`\n - [`get_nvmf_namespace_snapshots`](crate::models::Client::get_nvmf_namespace_snapshots) `POST /v2/api/get-nvmf-namespace-snapshots`\n - [`get_nvmf_namespace_snapshots_connection`](crate::models::Client::get_nvmf_namespace_snapshots_connection) `POST /v2/api/get-nvmf-namespace-snapshots-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "nvmf-namespace-snapshot")))]
+#[allow(deprecated)]
+pub mod nvmf_namespace_snapshot;
+/// The `nvmf_subsystem` spec module (feature `nvmf-subsystem`): 5 operations, and the 9 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "nvmf-subsystem",
+    doc = " - [`create_nvmf_subsystem`](crate::models::Client::create_nvmf_subsystem) `POST /v2/api/create-nvmf-subsystem`\n - [`delete_nvmf_subsystem`](crate::models::Client::delete_nvmf_subsystem) `POST /v2/api/delete-nvmf-subsystem`\n - [`get_nvmf_subsystems`](crate::models::Client::get_nvmf_subsystems) `POST /v2/api/get-nvmf-subsystems`\n - [`get_nvmf_subsystems_connection`](crate::models::Client::get_nvmf_subsystems_connection) `POST /v2/api/get-nvmf-subsystems-connection`\n - [`update_nvmf_subsystem`](crate::models::Client::update_nvmf_subsystem) `POST /v2/api/update-nvmf-subsystem`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "nvmf-subsystem")))]
+#[allow(deprecated)]
+pub mod nvmf_subsystem;
+/// The `observability` spec module (feature `observability`): 2 operations, and the 4 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "observability",
+    doc = " - [`clear_system_service_alert_notification_config`](crate::models::Client::clear_system_service_alert_notification_config) `POST /v2/api/clear-system-service-alert-notification-config`\n - [`disassociate_system_service_from_obs_service`](crate::models::Client::disassociate_system_service_from_obs_service) `POST /v2/api/disassociate-system-service-from-obs-service`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "observability")))]
+#[allow(deprecated)]
+pub mod observability;
+/// The `organization` spec module (feature `organization`): 5 operations, and the 12 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "organization",
+    doc = " - [`create_organization`](crate::models::Client::create_organization) `POST /v2/api/create-organization`\n - [`delete_organization`](crate::models::Client::delete_organization) `POST /v2/api/delete-organization`\n - [`get_organizations`](crate::models::Client::get_organizations) `POST /v2/api/get-organizations`\n - [`get_organizations_connection`](crate::models::Client::get_organizations_connection) `POST /v2/api/get-organizations-connection`\n - [`update_organization`](crate::models::Client::update_organization) `POST /v2/api/update-organization`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "organization")))]
+#[allow(deprecated)]
+pub mod organization;
+/// The `ovf` spec module (feature `ovf`): 3 operations, and the 5 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "ovf",
+    doc = " - [`get_export_file_download_links`](crate::models::Client::get_export_file_download_links) `POST /v2/api/get-export-file-download-links`\n - [`parse_ovf`](crate::models::Client::parse_ovf) `POST /v2/api/parse-ovf`\n - [`upload_elf_file`](crate::models::Client::upload_elf_file) `POST /v2/api/upload-elf-file`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "ovf")))]
+#[allow(deprecated)]
+pub mod ovf;
+/// The `pci_device` spec module (feature `pci-device`): 1 operation, and the 9 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "pci-device",
+    doc = " - [`get_pci_devices`](crate::models::Client::get_pci_devices) `POST /v2/api/get-pci-devices`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "pci-device")))]
+#[allow(deprecated)]
+pub mod pci_device;
+/// The `pmem_dimm` spec module (feature `pmem-dimm`): 2 operations, and the 7 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "pmem-dimm",
+    doc = " - [`get_pmem_dimms`](crate::models::Client::get_pmem_dimms) `POST /v2/api/get-pmem-dimms`\n - [`get_pmem_dimms_connection`](crate::models::Client::get_pmem_dimms_connection) `POST /v2/api/get-pmem-dimms-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "pmem-dimm")))]
+#[allow(deprecated)]
+pub mod pmem_dimm;
+/// The `rack_topo` spec module (feature `rack-topo`): 5 operations, and the 12 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "rack-topo",
+    doc = " - [`create_rack_topo`](crate::models::Client::create_rack_topo) `POST /v2/api/create-rack-topo`\n - [`delete_rack_topo`](crate::models::Client::delete_rack_topo) `POST /v2/api/delete-rack-topo`\n - [`get_rack_topoes`](crate::models::Client::get_rack_topoes) `POST /v2/api/get-rack-topoes`\n - [`get_rack_topoes_connection`](crate::models::Client::get_rack_topoes_connection) `POST /v2/api/get-rack-topoes-connection`\n - [`update_rack_topo`](crate::models::Client::update_rack_topo) `POST /v2/api/update-rack-topo`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "rack-topo")))]
+#[allow(deprecated)]
+pub mod rack_topo;
+/// The `replica_vm` spec module (feature `replica-vm`): 2 operations, and the 10 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "replica-vm",
+    doc = " - [`get_replica_vms`](crate::models::Client::get_replica_vms) `POST /v2/api/get-replica-vms`\n - [`get_replica_vms_connection`](crate::models::Client::get_replica_vms_connection) `POST /v2/api/get-replica-vms-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "replica-vm")))]
+#[allow(deprecated)]
+pub mod replica_vm;
+/// The `replication_plan` spec module (feature `replication-plan`): 2 operations, and the 18 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "replication-plan",
+    doc = " - [`get_replication_plans`](crate::models::Client::get_replication_plans) `POST /v2/api/get-replication-plans`\n - [`get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) `POST /v2/api/get-replication-plans-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "replication-plan")))]
+#[allow(deprecated)]
+pub mod replication_plan;
+/// The `report_task` spec module (feature `report-task`): 2 operations, and the 6 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "report-task",
+    doc = " - [`get_report_tasks`](crate::models::Client::get_report_tasks) `POST /v2/api/get-report-tasks`\n - [`get_report_tasks_connection`](crate::models::Client::get_report_tasks_connection) `POST /v2/api/get-report-tasks-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "report-task")))]
+#[allow(deprecated)]
+pub mod report_task;
+/// The `report_template` spec module (feature `report-template`): 6 operations, and the 21 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "report-template",
+    doc = " - [`create_report_template`](crate::models::Client::create_report_template) `POST /v2/api/create-report-template`\n - [`delete_report_template`](crate::models::Client::delete_report_template) `POST /v2/api/delete-report-template`\n - [`generate_from_report_template`](crate::models::Client::generate_from_report_template) `POST /v2/api/generate-from-report-template`\n - [`get_report_templates`](crate::models::Client::get_report_templates) `POST /v2/api/get-report-templates`\n - [`get_report_templates_connection`](crate::models::Client::get_report_templates_connection) `POST /v2/api/get-report-templates-connection`\n - [`update_report_template`](crate::models::Client::update_report_template) `POST /v2/api/update-report-template`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "report-template")))]
+#[allow(deprecated)]
+pub mod report_template;
+/// The `resource_change` spec module (feature `resource-change`): 1 operation, and the 4 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "resource-change",
+    doc = " - [`get_resource_changes`](crate::models::Client::get_resource_changes) `GET /v2/api/resource-changes`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "resource-change")))]
+#[allow(deprecated)]
+pub mod resource_change;
+/// The `security_group` spec module (feature `security-group`): 5 operations, and the 12 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "security-group",
+    doc = " - [`create_security_group`](crate::models::Client::create_security_group) `POST /v2/api/create-security-group`\n - [`delete_security_group`](crate::models::Client::delete_security_group) `POST /v2/api/delete-security-group`\n - [`get_security_groups`](crate::models::Client::get_security_groups) `POST /v2/api/get-security-groups`\n - [`get_security_groups_connection`](crate::models::Client::get_security_groups_connection) `POST /v2/api/get-security-groups-connection`\n - [`update_security_group`](crate::models::Client::update_security_group) `POST /v2/api/update-security-group`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "security-group")))]
+#[allow(deprecated)]
+pub mod security_group;
+/// The `security_policy` spec module (feature `security-policy`): 5 operations, and the 14 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "security-policy",
+    doc = " - [`create_security_policy`](crate::models::Client::create_security_policy) `POST /v2/api/create-security-policy`\n - [`delete_security_policy`](crate::models::Client::delete_security_policy) `POST /v2/api/delete-security-policy`\n - [`get_security_policies`](crate::models::Client::get_security_policies) `POST /v2/api/get-security-policies`\n - [`get_security_policies_connection`](crate::models::Client::get_security_policies_connection) `POST /v2/api/get-security-policies-connection`\n - [`update_security_policy`](crate::models::Client::update_security_policy) `POST /v2/api/update-security-policy`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "security-policy")))]
+#[allow(deprecated)]
+pub mod security_policy;
+/// The 421 types that several spec modules use (or none does): each is compiled with any feature of a module whose operations reach it.
+#[allow(deprecated)]
+pub mod shared;
+/// The 77 `*WhereInput` filters that several spec modules use: each is compiled with any feature of a module whose operations reach it.
+#[allow(deprecated)]
+pub mod shared_filters;
+/// The `smtp_server` spec module (feature `smtp-server`): 2 operations, and the 6 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "smtp-server",
+    doc = " - [`get_smtp_servers`](crate::models::Client::get_smtp_servers) `POST /v2/api/get-smtp-servers`\n - [`get_smtp_servers_connection`](crate::models::Client::get_smtp_servers_connection) `POST /v2/api/get-smtp-servers-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "smtp-server")))]
+#[allow(deprecated)]
+pub mod smtp_server;
+/// The `snapshot_group` spec module (feature `snapshot-group`): 6 operations, and the 16 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "snapshot-group",
+    doc = " - [`clone_snapshot_group`](crate::models::Client::clone_snapshot_group) `POST /v2/api/clone-snapshot-group`\n - [`delete_snapshot_group`](crate::models::Client::delete_snapshot_group) `POST /v2/api/delete-snapshot-group`\n - [`get_snapshot_groups`](crate::models::Client::get_snapshot_groups) `POST /v2/api/get-snapshot-groups`\n - [`get_snapshot_groups_connection`](crate::models::Client::get_snapshot_groups_connection) `POST /v2/api/get-snapshot-groups-connection`\n - [`keep_snapshot_group`](crate::models::Client::keep_snapshot_group) `POST /v2/api/keep-snapshot-group`\n - [`rollback_snapshot_group`](crate::models::Client::rollback_snapshot_group) `POST /v2/api/rollback-snapshot-group`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "snapshot-group")))]
+#[allow(deprecated)]
+pub mod snapshot_group;
+/// The `snapshot_plan` spec module (feature `snapshot-plan`): 8 operations, and the 13 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "snapshot-plan",
+    doc = " - [`create_snapshot_plan`](crate::models::Client::create_snapshot_plan) `POST /v2/api/create-snapshot-plan`\n - [`delete_snapshot_plan`](crate::models::Client::delete_snapshot_plan) `POST /v2/api/delete-snapshot-plan`\n - [`execute_snapshot_plan`](crate::models::Client::execute_snapshot_plan) `POST /v2/api/execute-snapshot-plan`\n - [`get_snapshot_plans`](crate::models::Client::get_snapshot_plans) `POST /v2/api/get-snapshot-plans`\n - [`get_snapshot_plans_connection`](crate::models::Client::get_snapshot_plans_connection) `POST /v2/api/get-snapshot-plans-connection`\n - [`resume_snapshot_plan`](crate::models::Client::resume_snapshot_plan) `POST /v2/api/resume-snapshot-plan`\n - [`suspend_snapshot_plan`](crate::models::Client::suspend_snapshot_plan) `POST /v2/api/suspend-snapshot-plan`\n - [`update_snapshot_plan`](crate::models::Client::update_snapshot_plan) `POST /v2/api/update-snapshot-plan`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "snapshot-plan")))]
+#[allow(deprecated)]
+pub mod snapshot_plan;
+/// The `snapshot_plan_task` spec module (feature `snapshot-plan-task`): 2 operations, and the 8 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "snapshot-plan-task",
+    doc = " - [`get_snapshot_plan_tasks`](crate::models::Client::get_snapshot_plan_tasks) `POST /v2/api/get-snapshot-plan-tasks`\n - [`get_snapshot_plan_tasks_connection`](crate::models::Client::get_snapshot_plan_tasks_connection) `POST /v2/api/get-snapshot-plan-tasks-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "snapshot-plan-task")))]
+#[allow(deprecated)]
+pub mod snapshot_plan_task;
+/// The `snmp_transport` spec module (feature `snmp-transport`): 5 operations, and the 12 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "snmp-transport",
+    doc = " - [`create_snmp_transport`](crate::models::Client::create_snmp_transport) `POST /v2/api/create-snmp-transport`\n - [`delete_snmp_transport`](crate::models::Client::delete_snmp_transport) `POST /v2/api/delete-snmp-transport`\n - [`get_snmp_transports`](crate::models::Client::get_snmp_transports) `POST /v2/api/get-snmp-transports`\n - [`get_snmp_transports_connection`](crate::models::Client::get_snmp_transports_connection) `POST /v2/api/get-snmp-transports-connection`\n - [`update_snmp_transport`](crate::models::Client::update_snmp_transport) `POST /v2/api/update-snmp-transport`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "snmp-transport")))]
+#[allow(deprecated)]
+pub mod snmp_transport;
+/// The `snmp_trap_receiver` spec module (feature `snmp-trap-receiver`): 5 operations, and the 13 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "snmp-trap-receiver",
+    doc = " - [`create_snmp_trap_receiver`](crate::models::Client::create_snmp_trap_receiver) `POST /v2/api/create-snmp-trap-receiver`\n - [`delete_snmp_trap_receiver`](crate::models::Client::delete_snmp_trap_receiver) `POST /v2/api/delete-snmp-trap-receiver`\n - [`get_snmp_trap_receivers`](crate::models::Client::get_snmp_trap_receivers) `POST /v2/api/get-snmp-trap-receivers`\n - [`get_snmp_trap_receivers_connection`](crate::models::Client::get_snmp_trap_receivers_connection) `POST /v2/api/get-snmp-trap-receivers-connection`\n - [`update_snmp_trap_receiver`](crate::models::Client::update_snmp_trap_receiver) `POST /v2/api/update-snmp-trap-receiver`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "snmp-trap-receiver")))]
+#[allow(deprecated)]
+pub mod snmp_trap_receiver;
+/// The `svt_image` spec module (feature `svt-image`): 3 operations, and the 8 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "svt-image",
+    doc = " - [`get_svt_images`](crate::models::Client::get_svt_images) `POST /v2/api/get-svt-images`\n - [`get_svt_images_connection`](crate::models::Client::get_svt_images_connection) `POST /v2/api/get-svt-images-connection`\n - [`upload_svt_image`](crate::models::Client::upload_svt_image) `POST /v2/api/upload-svt-image`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "svt-image")))]
+#[allow(deprecated)]
+pub mod svt_image;
+/// The `system_audit_log` spec module (feature `system-audit-log`): 2 operations, and the 4 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "system-audit-log",
+    doc = " - [`get_system_audit_logs`](crate::models::Client::get_system_audit_logs) `POST /v2/api/get-system-audit-logs`\n - [`get_system_audit_logs_connection`](crate::models::Client::get_system_audit_logs_connection) `POST /v2/api/get-system-audit-logs-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "system-audit-log")))]
+#[allow(deprecated)]
+pub mod system_audit_log;
+/// The `table_reporter` spec module (feature `table-reporter`): 1 operation, and the 3 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - [`export_csv`](crate::models::Client::export_csv) `POST /v2/api/export-csv`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "table-reporter")))]
+#[allow(deprecated)]
+pub mod table_reporter;
+/// The `task` spec module: 4 operations, and the 8 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "task",
+    doc = " - [`create_task`](crate::models::Client::create_task) `POST /v2/api/create-task`"
+)]
+/// - [`get_tasks`](crate::models::Client::get_tasks) `POST /v2/api/get-tasks`
+#[cfg_attr(
+    feature = "task",
+    doc = " - [`get_tasks_connection`](crate::models::Client::get_tasks_connection) `POST /v2/api/get-tasks-connection`\n - [`update_task`](crate::models::Client::update_task) `POST /v2/api/update-task`"
+)]
+#[allow(deprecated)]
+pub mod task;
+/// The `upload_task` spec module (feature `upload-task`): 3 operations, and the 7 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "upload-task",
+    doc = " - [`cancel_upload_task`](crate::models::Client::cancel_upload_task) `POST /v2/api/cancel-upload-task`\n - [`get_upload_tasks`](crate::models::Client::get_upload_tasks) `POST /v2/api/get-upload-tasks`\n - [`get_upload_tasks_connection`](crate::models::Client::get_upload_tasks_connection) `POST /v2/api/get-upload-tasks-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "upload-task")))]
+#[allow(deprecated)]
+pub mod upload_task;
+/// The `usb_device` spec module (feature `usb-device`): 4 operations, and the 8 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "usb-device",
+    doc = " - [`get_usb_devices`](crate::models::Client::get_usb_devices) `POST /v2/api/get-usb-devices`\n - [`get_usb_devices_connection`](crate::models::Client::get_usb_devices_connection) `POST /v2/api/get-usb-devices-connection`\n - [`mount_usb_device`](crate::models::Client::mount_usb_device) `POST /v2/api/mount-usb-device`\n - [`unmount_usb_device`](crate::models::Client::unmount_usb_device) `POST /v2/api/unmount-usb-device`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "usb-device")))]
+#[allow(deprecated)]
+pub mod usb_device;
+/// The `user` spec module: 8 operations, and the 16 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "user",
+    doc = " - [`create_root_user`](crate::models::Client::create_root_user) `POST /v2/api/create-root-user`\n - [`create_user`](crate::models::Client::create_user) `POST /v2/api/create-user`\n - [`delete_user`](crate::models::Client::delete_user) `POST /v2/api/delete-user`\n - [`get_my_info`](crate::models::Client::get_my_info) `POST /v2/api/get-my-info`\n - [`get_users`](crate::models::Client::get_users) `POST /v2/api/get-users`\n - [`get_users_connection`](crate::models::Client::get_users_connection) `POST /v2/api/get-users-connection`"
+)]
+/// - [`login`](crate::models::Client::login) `POST /v2/api/login`
+#[cfg_attr(
+    feature = "user",
+    doc = " - [`update_user`](crate::models::Client::update_user) `POST /v2/api/update-user`"
+)]
+#[allow(deprecated)]
+pub mod user;
+/// The `user_audit_log` spec module (feature `user-audit-log`): 3 operations, and the 6 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "user-audit-log",
+    doc = " - [`create_user_audit_log`](crate::models::Client::create_user_audit_log) `POST /v2/api/create-user-audit-log`\n - [`get_user_audit_logs`](crate::models::Client::get_user_audit_logs) `POST /v2/api/get-user-audit-logs`\n - [`get_user_audit_logs_connection`](crate::models::Client::get_user_audit_logs_connection) `POST /v2/api/get-user-audit-logs-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "user-audit-log")))]
+#[allow(deprecated)]
+pub mod user_audit_log;
+/// The `user_role_next` spec module (feature `user-role-next`): 5 operations, and the 15 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "user-role-next",
+    doc = " - [`create_role`](crate::models::Client::create_role) `POST /v2/api/create-role`\n - [`delete_role`](crate::models::Client::delete_role) `POST /v2/api/delete-role`\n - [`get_user_role_nexts`](crate::models::Client::get_user_role_nexts) `POST /v2/api/get-user-role-nexts`\n - [`get_user_role_nexts_connection`](crate::models::Client::get_user_role_nexts_connection) `POST /v2/api/get-user-role-nexts-connection`\n - [`update_role`](crate::models::Client::update_role) `POST /v2/api/update-role`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "user-role-next")))]
+#[allow(deprecated)]
+pub mod user_role_next;
+/// The `v2_everoute_license` spec module (feature `v2-everoute-license`): 2 operations, and the 9 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "v2-everoute-license",
+    doc = " - [`get_v2_everoute_licenses_connection`](crate::models::Client::get_v2_everoute_licenses_connection) `POST /v2/api/get-v-2-everoute-licenses-connection`\n - [`get_v2_everoute_licenses`](crate::models::Client::get_v2_everoute_licenses) `POST /v2/api/get-v2-everoute-licenses`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "v2-everoute-license")))]
+#[allow(deprecated)]
+pub mod v2_everoute_license;
+/// The `vcenter_account` spec module (feature `vcenter-account`): 4 operations, and the 12 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "vcenter-account",
+    doc = " - [`create_vcenter_account`](crate::models::Client::create_vcenter_account) `POST /v2/api/create-vcenter-account`\n - [`get_vcenter_accounts`](crate::models::Client::get_vcenter_accounts) `POST /v2/api/get-vcenter-accounts`\n - [`get_vcenter_accounts_connection`](crate::models::Client::get_vcenter_accounts_connection) `POST /v2/api/get-vcenter-accounts-connection`\n - [`update_vcenter_account`](crate::models::Client::update_vcenter_account) `POST /v2/api/update-vcenter-account`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "vcenter-account")))]
+#[allow(deprecated)]
+pub mod vcenter_account;
+/// The `vds` spec module (feature `vds`): 7 operations, and the 15 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "vds",
+    doc = " - [`create_vds`](crate::models::Client::create_vds) `POST /v2/api/create-vds`\n - [`create_vds_with_access_vlan`](crate::models::Client::create_vds_with_access_vlan) `POST /v2/api/create-vds-with-access-vlan`\n - [`create_vds_with_migrate_vlan`](crate::models::Client::create_vds_with_migrate_vlan) `POST /v2/api/create-vds-with-migrate-vlan`\n - [`delete_vds`](crate::models::Client::delete_vds) `POST /v2/api/delete-vds`\n - [`get_vdses`](crate::models::Client::get_vdses) `POST /v2/api/get-vdses`\n - [`get_vdses_connection`](crate::models::Client::get_vdses_connection) `POST /v2/api/get-vdses-connection`\n - [`update_vds`](crate::models::Client::update_vds) `POST /v2/api/update-vds`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "vds")))]
+#[allow(deprecated)]
+pub mod vds;
+/// The `view` spec module (feature `view`): 5 operations, and the 14 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "view",
+    doc = " - [`create_view`](crate::models::Client::create_view) `POST /v2/api/create-view`\n - [`delete_view`](crate::models::Client::delete_view) `POST /v2/api/delete-view`\n - [`get_views`](crate::models::Client::get_views) `POST /v2/api/get-views`\n - [`get_views_connection`](crate::models::Client::get_views_connection) `POST /v2/api/get-views-connection`\n - [`update_view`](crate::models::Client::update_view) `POST /v2/api/update-view`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "view")))]
+#[allow(deprecated)]
+pub mod view;
+/// The `virtual_private_cloud` spec module (feature `virtual-private-cloud`): 5 operations, and the 14 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "virtual-private-cloud",
+    doc = " - [`create_virtual_private_cloud`](crate::models::Client::create_virtual_private_cloud) `POST /v2/api/create-virtual-private-cloud`\n - [`delete_virtual_private_cloud`](crate::models::Client::delete_virtual_private_cloud) `POST /v2/api/delete-virtual-private-cloud`\n - [`get_virtual_private_clouds`](crate::models::Client::get_virtual_private_clouds) `POST /v2/api/get-virtual-private-clouds`\n - [`get_virtual_private_clouds_connection`](crate::models::Client::get_virtual_private_clouds_connection) `POST /v2/api/get-virtual-private-clouds-connection`\n - [`update_virtual_private_cloud`](crate::models::Client::update_virtual_private_cloud) `POST /v2/api/update-virtual-private-cloud`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "virtual-private-cloud")))]
+#[allow(deprecated)]
+pub mod virtual_private_cloud;
+/// The `virtual_private_cloud_cluster_binding` spec module (feature `virtual-private-cloud-cluster-binding`): 2 operations, and the 7 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "virtual-private-cloud-cluster-binding",
+    doc = " - [`get_virtual_private_cloud_cluster_bindings`](crate::models::Client::get_virtual_private_cloud_cluster_bindings) `POST /v2/api/get-virtual-private-cloud-cluster-bindings`\n - [`get_virtual_private_cloud_cluster_bindings_connection`](crate::models::Client::get_virtual_private_cloud_cluster_bindings_connection) `POST /v2/api/get-virtual-private-cloud-cluster-bindings-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "virtual-private-cloud-cluster-binding")))]
+#[allow(deprecated)]
+pub mod virtual_private_cloud_cluster_binding;
+/// The `virtual_private_cloud_edge_gateway` spec module (feature `virtual-private-cloud-edge-gateway`): 2 operations, and the 9 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "virtual-private-cloud-edge-gateway",
+    doc = " - [`get_virtual_private_cloud_edge_gateways`](crate::models::Client::get_virtual_private_cloud_edge_gateways) `POST /v2/api/get-virtual-private-cloud-edge-gateways`\n - [`get_virtual_private_cloud_edge_gateways_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateways_connection) `POST /v2/api/get-virtual-private-cloud-edge-gateways-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "virtual-private-cloud-edge-gateway")))]
+#[allow(deprecated)]
+pub mod virtual_private_cloud_edge_gateway;
+/// The `virtual_private_cloud_edge_gateway_group` spec module (feature `virtual-private-cloud-edge-gateway-group`): 2 operations, and the 7 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "virtual-private-cloud-edge-gateway-group",
+    doc = " - [`get_virtual_private_cloud_edge_gateway_groups`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups) `POST /v2/api/get-virtual-private-cloud-edge-gateway-groups`\n - [`get_virtual_private_cloud_edge_gateway_groups_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups_connection) `POST /v2/api/get-virtual-private-cloud-edge-gateway-groups-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "virtual-private-cloud-edge-gateway-group")))]
+#[allow(deprecated)]
+pub mod virtual_private_cloud_edge_gateway_group;
+/// The `virtual_private_cloud_external_subnet` spec module (feature `virtual-private-cloud-external-subnet`): 2 operations, and the 7 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "virtual-private-cloud-external-subnet",
+    doc = " - [`get_virtual_private_cloud_external_subnets`](crate::models::Client::get_virtual_private_cloud_external_subnets) `POST /v2/api/get-virtual-private-cloud-external-subnets`\n - [`get_virtual_private_cloud_external_subnets_connection`](crate::models::Client::get_virtual_private_cloud_external_subnets_connection) `POST /v2/api/get-virtual-private-cloud-external-subnets-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "virtual-private-cloud-external-subnet")))]
+#[allow(deprecated)]
+pub mod virtual_private_cloud_external_subnet;
+/// The `virtual_private_cloud_external_subnet_group` spec module (feature `virtual-private-cloud-external-subnet-group`): 2 operations, and the 8 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "virtual-private-cloud-external-subnet-group",
+    doc = " - [`get_virtual_private_cloud_external_subnet_groups`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups) `POST /v2/api/get-virtual-private-cloud-external-subnet-groups`\n - [`get_virtual_private_cloud_external_subnet_groups_connection`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups_connection) `POST /v2/api/get-virtual-private-cloud-external-subnet-groups-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "virtual-private-cloud-external-subnet-group")))]
+#[allow(deprecated)]
+pub mod virtual_private_cloud_external_subnet_group;
+/// The `virtual_private_cloud_floating_ip` spec module (feature `virtual-private-cloud-floating-ip`): 5 operations, and the 12 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "virtual-private-cloud-floating-ip",
+    doc = " - [`batch_create_virtual_private_cloud_floating_ips`](crate::models::Client::batch_create_virtual_private_cloud_floating_ips) `POST /v2/api/batch-create-virtual-private-cloud-floating-ips`\n - [`create_virtual_private_cloud_floating_ip`](crate::models::Client::create_virtual_private_cloud_floating_ip) `POST /v2/api/create-virtual-private-cloud-floating-ip`\n - [`delete_virtual_private_cloud_floating_ip`](crate::models::Client::delete_virtual_private_cloud_floating_ip) `POST /v2/api/delete-virtual-private-cloud-floating-ip`\n - [`get_virtual_private_cloud_floating_ips`](crate::models::Client::get_virtual_private_cloud_floating_ips) `POST /v2/api/get-virtual-private-cloud-floating-ips`\n - [`get_virtual_private_cloud_floating_ips_connection`](crate::models::Client::get_virtual_private_cloud_floating_ips_connection) `POST /v2/api/get-virtual-private-cloud-floating-ips-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "virtual-private-cloud-floating-ip")))]
+#[allow(deprecated)]
+pub mod virtual_private_cloud_floating_ip;
+/// The `virtual_private_cloud_nat_gateway` spec module (feature `virtual-private-cloud-nat-gateway`): 5 operations, and the 14 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "virtual-private-cloud-nat-gateway",
+    doc = " - [`create_virtual_private_cloud_nat_gateway`](crate::models::Client::create_virtual_private_cloud_nat_gateway) `POST /v2/api/create-virtual-private-cloud-nat-gateway`\n - [`delete_virtual_private_cloud_nat_gateway`](crate::models::Client::delete_virtual_private_cloud_nat_gateway) `POST /v2/api/delete-virtual-private-cloud-nat-gateway`\n - [`get_virtual_private_cloud_nat_gateways`](crate::models::Client::get_virtual_private_cloud_nat_gateways) `POST /v2/api/get-virtual-private-cloud-nat-gateways`\n - [`get_virtual_private_cloud_nat_gateways_connection`](crate::models::Client::get_virtual_private_cloud_nat_gateways_connection) `POST /v2/api/get-virtual-private-cloud-nat-gateways-connection`\n - [`update_virtual_private_cloud_nat_gateway`](crate::models::Client::update_virtual_private_cloud_nat_gateway) `POST /v2/api/update-virtual-private-cloud-nat-gateway`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "virtual-private-cloud-nat-gateway")))]
+#[allow(deprecated)]
+pub mod virtual_private_cloud_nat_gateway;
+/// The `virtual_private_cloud_route_table` spec module (feature `virtual-private-cloud-route-table`): 5 operations, and the 15 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "virtual-private-cloud-route-table",
+    doc = " - [`create_virtual_private_cloud_route_table`](crate::models::Client::create_virtual_private_cloud_route_table) `POST /v2/api/create-virtual-private-cloud-route-table`\n - [`delete_virtual_private_cloud_route_table`](crate::models::Client::delete_virtual_private_cloud_route_table) `POST /v2/api/delete-virtual-private-cloud-route-table`\n - [`get_virtual_private_cloud_route_tables`](crate::models::Client::get_virtual_private_cloud_route_tables) `POST /v2/api/get-virtual-private-cloud-route-tables`\n - [`get_virtual_private_cloud_route_tables_connection`](crate::models::Client::get_virtual_private_cloud_route_tables_connection) `POST /v2/api/get-virtual-private-cloud-route-tables-connection`\n - [`update_virtual_private_cloud_route_table`](crate::models::Client::update_virtual_private_cloud_route_table) `POST /v2/api/update-virtual-private-cloud-route-table`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "virtual-private-cloud-route-table")))]
+#[allow(deprecated)]
+pub mod virtual_private_cloud_route_table;
+/// The `virtual_private_cloud_router_gateway` spec module (feature `virtual-private-cloud-router-gateway`): 5 operations, and the 16 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "virtual-private-cloud-router-gateway",
+    doc = " - [`create_virtual_private_cloud_router_gateway`](crate::models::Client::create_virtual_private_cloud_router_gateway) `POST /v2/api/create-virtual-private-cloud-router-gateway`\n - [`delete_virtual_private_cloud_router_gateway`](crate::models::Client::delete_virtual_private_cloud_router_gateway) `POST /v2/api/delete-virtual-private-cloud-router-gateway`\n - [`get_virtual_private_cloud_router_gateways`](crate::models::Client::get_virtual_private_cloud_router_gateways) `POST /v2/api/get-virtual-private-cloud-router-gateways`\n - [`get_virtual_private_cloud_router_gateways_connection`](crate::models::Client::get_virtual_private_cloud_router_gateways_connection) `POST /v2/api/get-virtual-private-cloud-router-gateways-connection`\n - [`update_virtual_private_cloud_router_gateway`](crate::models::Client::update_virtual_private_cloud_router_gateway) `POST /v2/api/update-virtual-private-cloud-router-gateway`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "virtual-private-cloud-router-gateway")))]
+#[allow(deprecated)]
+pub mod virtual_private_cloud_router_gateway;
+/// The `virtual_private_cloud_security_group` spec module (feature `virtual-private-cloud-security-group`): 5 operations, and the 14 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "virtual-private-cloud-security-group",
+    doc = " - [`create_virtual_private_cloud_security_group`](crate::models::Client::create_virtual_private_cloud_security_group) `POST /v2/api/create-virtual-private-cloud-security-group`\n - [`delete_virtual_private_cloud_security_group`](crate::models::Client::delete_virtual_private_cloud_security_group) `POST /v2/api/delete-virtual-private-cloud-security-group`\n - [`get_virtual_private_cloud_security_groups`](crate::models::Client::get_virtual_private_cloud_security_groups) `POST /v2/api/get-virtual-private-cloud-security-groups`\n - [`get_virtual_private_cloud_security_groups_connection`](crate::models::Client::get_virtual_private_cloud_security_groups_connection) `POST /v2/api/get-virtual-private-cloud-security-groups-connection`\n - [`update_virtual_private_cloud_security_group`](crate::models::Client::update_virtual_private_cloud_security_group) `POST /v2/api/update-virtual-private-cloud-security-group`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "virtual-private-cloud-security-group")))]
+#[allow(deprecated)]
+pub mod virtual_private_cloud_security_group;
+/// The `virtual_private_cloud_security_policy` spec module (feature `virtual-private-cloud-security-policy`): 5 operations, and the 21 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "virtual-private-cloud-security-policy",
+    doc = " - [`create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) `POST /v2/api/create-virtual-private-cloud-security-policy`\n - [`delete_virtual_private_cloud_security_policy`](crate::models::Client::delete_virtual_private_cloud_security_policy) `POST /v2/api/delete-virtual-private-cloud-security-policy`\n - [`get_virtual_private_cloud_security_policies`](crate::models::Client::get_virtual_private_cloud_security_policies) `POST /v2/api/get-virtual-private-cloud-security-policies`\n - [`get_virtual_private_cloud_security_policies_connection`](crate::models::Client::get_virtual_private_cloud_security_policies_connection) `POST /v2/api/get-virtual-private-cloud-security-policies-connection`\n - [`update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) `POST /v2/api/update-virtual-private-cloud-security-policy`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "virtual-private-cloud-security-policy")))]
+#[allow(deprecated)]
+pub mod virtual_private_cloud_security_policy;
+/// The `virtual_private_cloud_subnet` spec module (feature `virtual-private-cloud-subnet`): 5 operations, and the 14 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "virtual-private-cloud-subnet",
+    doc = " - [`create_virtual_private_cloud_subnet`](crate::models::Client::create_virtual_private_cloud_subnet) `POST /v2/api/create-virtual-private-cloud-subnet`\n - [`delete_virtual_private_cloud_subnet`](crate::models::Client::delete_virtual_private_cloud_subnet) `POST /v2/api/delete-virtual-private-cloud-subnet`\n - [`get_virtual_private_cloud_subnets`](crate::models::Client::get_virtual_private_cloud_subnets) `POST /v2/api/get-virtual-private-cloud-subnets`\n - [`get_virtual_private_cloud_subnets_connection`](crate::models::Client::get_virtual_private_cloud_subnets_connection) `POST /v2/api/get-virtual-private-cloud-subnets-connection`\n - [`update_virtual_private_cloud_subnet`](crate::models::Client::update_virtual_private_cloud_subnet) `POST /v2/api/update-virtual-private-cloud-subnet`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "virtual-private-cloud-subnet")))]
+#[allow(deprecated)]
+pub mod virtual_private_cloud_subnet;
+/// The `vlan` spec module (feature `vlan`): 7 operations, and the 16 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "vlan",
+    doc = " - [`create_vm_vlan`](crate::models::Client::create_vm_vlan) `POST /v2/api/create-vm-vlan`\n - [`delete_vlan`](crate::models::Client::delete_vlan) `POST /v2/api/delete-vm-vlan`\n - [`get_vlans`](crate::models::Client::get_vlans) `POST /v2/api/get-vlans`\n - [`get_vlans_connection`](crate::models::Client::get_vlans_connection) `POST /v2/api/get-vlans-connection`\n - [`update_management_vlan`](crate::models::Client::update_management_vlan) `POST /v2/api/update-management-vlan`\n - [`update_migration_vlan`](crate::models::Client::update_migration_vlan) `POST /v2/api/update-migration-vlan`\n - [`update_vlan`](crate::models::Client::update_vlan) `POST /v2/api/update-vm-vlan`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "vlan")))]
+#[allow(deprecated)]
+pub mod vlan;
+/// The `vm` spec module (feature `vm`): 57 operations, and the 114 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "vm",
+    doc = " - [`abort_migrate_vm_across_cluster`](crate::models::Client::abort_migrate_vm_across_cluster) `POST /v2/api/abort-migrate-vm-across-cluster`\n - [`add_vm_cd_rom`](crate::models::Client::add_vm_cd_rom) `POST /v2/api/add-vm-cd-rom`\n - [`add_vm_disk`](crate::models::Client::add_vm_disk) `POST /v2/api/add-vm-disk`\n - [`add_vm_gpu_device`](crate::models::Client::add_vm_gpu_device) `POST /v2/api/add-vm-gpu-device`\n - [`add_vm_nic`](crate::models::Client::add_vm_nic) `POST /v2/api/add-vm-nic`\n - [`add_vm_pci_nic`](crate::models::Client::add_vm_pci_nic) `POST /v2/api/add-vm-pci-nic`\n - [`add_vm_to_folder`](crate::models::Client::add_vm_to_folder) `POST /v2/api/add-vm-to-folder`\n - [`clone_vm`](crate::models::Client::clone_vm) `POST /v2/api/clone-vm`\n - [`convert_vm_template_to_vm`](crate::models::Client::convert_vm_template_to_vm) `POST /v2/api/convert-vm-template-to-vm`\n - [`create_vm`](crate::models::Client::create_vm) `POST /v2/api/create-vm`\n - [`create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) `POST /v2/api/create-vm-from-content-library-template`\n - [`create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) `POST /v2/api/create-vm-from-content-library-template-batch`\n - [`create_vm_from_template`](crate::models::Client::create_vm_from_template) `POST /v2/api/create-vm-from-template`\n - [`delete_vm`](crate::models::Client::delete_vm) `POST /v2/api/delete-vm`\n - [`eject_iso_from_vm_cd_rom`](crate::models::Client::eject_iso_from_vm_cd_rom) `POST /v2/api/eject-iso-from-vm-cd-rom`\n - [`expand_vm_disk`](crate::models::Client::expand_vm_disk) `POST /v2/api/expand-vm-disk`\n - [`export_vm`](crate::models::Client::export_vm) `POST /v2/api/export-vm`\n - [`force_restart_vm`](crate::models::Client::force_restart_vm) `POST /v2/api/force-restart-vm`\n - [`get_vm_gpu_device_info`](crate::models::Client::get_vm_gpu_device_info) `POST /v2/api/get-vm-gpu-device-info`\n - [`get_vm_vnc_info`](crate::models::Client::get_vm_vnc_info) `POST /v2/api/get-vm-vnc-info`\n - [`get_vms`](crate::models::Client::get_vms) `POST /v2/api/get-vms`\n - [`get_vms_connection`](crate::models::Client::get_vms_connection) `POST /v2/api/get-vms-connection`\n - [`import_vm`](crate::models::Client::import_vm) `POST /v2/api/import-vm`\n - [`install_vmtools`](crate::models::Client::install_vmtools) `POST /v2/api/install-vmtools`\n - [`migrate_vm`](crate::models::Client::migrate_vm) `POST /v2/api/migrate-vm`\n - [`migrate_vm_across_cluster`](crate::models::Client::migrate_vm_across_cluster) `POST /v2/api/migrate-vm-across-cluster`\n - [`move_vm_to_recycle_bin`](crate::models::Client::move_vm_to_recycle_bin) `POST /v2/api/move-vm-to-recycle`\n - [`poweroff_vm`](crate::models::Client::poweroff_vm) `POST /v2/api/poweroff-vm`\n - [`rebuild_vm`](crate::models::Client::rebuild_vm) `POST /v2/api/rebuild-vm-from-snapshot`\n - [`recover_vm_from_recycle_bin`](crate::models::Client::recover_vm_from_recycle_bin) `POST /v2/api/recover-vm-from-recycle`\n - [`remove_vm_cd_rom`](crate::models::Client::remove_vm_cd_rom) `POST /v2/api/remove-vm-cd-rom`\n - [`remove_vm_disk`](crate::models::Client::remove_vm_disk) `POST /v2/api/remove-vm-disk`\n - [`remove_vm_to_folder`](crate::models::Client::remove_vm_to_folder) `POST /v2/api/remove-vm-from-folder`\n - [`remove_vm_gpu_device`](crate::models::Client::remove_vm_gpu_device) `POST /v2/api/remove-vm-gpu-device`\n - [`remove_vm_nic`](crate::models::Client::remove_vm_nic) `POST /v2/api/remove-vm-nic`\n - [`remove_vm_nic_by_where`](crate::models::Client::remove_vm_nic_by_where) `POST /v2/api/remove-vm-nic-by-where`\n - [`remove_vm_pci_nic`](crate::models::Client::remove_vm_pci_nic) `POST /v2/api/remove-vm-pci-nic`\n - [`reset_vm_guest_os_password`](crate::models::Client::reset_vm_guest_os_password) `POST /v2/api/reset-vm-guest-os-password`\n - [`restart_vm`](crate::models::Client::restart_vm) `POST /v2/api/restart-vm`\n - [`resume_vm`](crate::models::Client::resume_vm) `POST /v2/api/resume-vm`\n - [`rollback_vm`](crate::models::Client::rollback_vm) `POST /v2/api/rollback-vm`\n - [`shut_down_vm`](crate::models::Client::shut_down_vm) `POST /v2/api/shutdown-vm`\n - [`start_vm`](crate::models::Client::start_vm) `POST /v2/api/start-vm`\n - [`stop_vm_in_cutover_migration`](crate::models::Client::stop_vm_in_cutover_migration) `POST /v2/api/stop-vm-in-cutover-migration`\n - [`suspend_vm`](crate::models::Client::suspend_vm) `POST /v2/api/suspend-vm`\n - [`toggle_vm_cd_rom_disable`](crate::models::Client::toggle_vm_cd_rom_disable) `POST /v2/api/toggle-vm-cd-rom-disable`\n - [`update_vm_advanced_options`](crate::models::Client::update_vm_advanced_options) `POST /v2/api/update-vm-advanced-options`\n - [`update_vm`](crate::models::Client::update_vm) `POST /v2/api/update-vm-basic-info`\n - [`update_vm_disk`](crate::models::Client::update_vm_disk) `POST /v2/api/update-vm-disk`\n - [`update_vm_host_options`](crate::models::Client::update_vm_host_options) `POST /v2/api/update-vm-host-options`\n - [`update_vm_io_policy`](crate::models::Client::update_vm_io_policy) `POST /v2/api/update-vm-io-policy`\n - [`update_vm_nic`](crate::models::Client::update_vm_nic) `POST /v2/api/update-vm-nic`\n - [`update_vm_nic_advance_info`](crate::models::Client::update_vm_nic_advance_info) `POST /v2/api/update-vm-nic-advance-info`\n - [`update_vm_nic_basic_info`](crate::models::Client::update_vm_nic_basic_info) `POST /v2/api/update-vm-nic-basic-info`\n - [`update_vm_nic_qos_option`](crate::models::Client::update_vm_nic_qos_option) `POST /v2/api/update-vm-nic-qos-option`\n - [`update_vm_owner`](crate::models::Client::update_vm_owner) `POST /v2/api/update-vm-owner`\n - [`update_vm_nic_vpc_info`](crate::models::Client::update_vm_nic_vpc_info) `POST /v2/api/update-vm-vpc-nic`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "vm")))]
+#[allow(deprecated)]
+pub mod vm;
+/// The `vm_disk` spec module (feature `vm-disk`): 2 operations, and the 7 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "vm-disk",
+    doc = " - [`get_vm_disks`](crate::models::Client::get_vm_disks) `POST /v2/api/get-vm-disks`\n - [`get_vm_disks_connection`](crate::models::Client::get_vm_disks_connection) `POST /v2/api/get-vm-disks-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "vm-disk")))]
+#[allow(deprecated)]
+pub mod vm_disk;
+/// The `vm_entity_filter_result` spec module (feature `vm-entity-filter-result`): 2 operations, and the 8 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "vm-entity-filter-result",
+    doc = " - [`get_vm_entity_filter_results`](crate::models::Client::get_vm_entity_filter_results) `POST /v2/api/get-vm-entity-filter-results`\n - [`get_vm_entity_filter_results_connection`](crate::models::Client::get_vm_entity_filter_results_connection) `POST /v2/api/get-vm-entity-filter-results-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "vm-entity-filter-result")))]
+#[allow(deprecated)]
+pub mod vm_entity_filter_result;
+/// The `vm_export_file` spec module (feature `vm-export-file`): 2 operations, and the 6 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "vm-export-file",
+    doc = " - [`get_vm_export_files`](crate::models::Client::get_vm_export_files) `POST /v2/api/get-vm-export-files`\n - [`get_vm_export_files_connection`](crate::models::Client::get_vm_export_files_connection) `POST /v2/api/get-vm-export-files-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "vm-export-file")))]
+#[allow(deprecated)]
+pub mod vm_export_file;
+/// The `vm_folder` spec module (feature `vm-folder`): 5 operations, and the 12 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "vm-folder",
+    doc = " - [`create_vm_folder`](crate::models::Client::create_vm_folder) `POST /v2/api/create-vm-folder`\n - [`delete_vm_folder`](crate::models::Client::delete_vm_folder) `POST /v2/api/delete-vm-folder`\n - [`get_vm_folders`](crate::models::Client::get_vm_folders) `POST /v2/api/get-vm-folders`\n - [`get_vm_folders_connection`](crate::models::Client::get_vm_folders_connection) `POST /v2/api/get-vm-folders-connection`\n - [`update_vm_folder`](crate::models::Client::update_vm_folder) `POST /v2/api/update-vm-folder`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "vm-folder")))]
+#[allow(deprecated)]
+pub mod vm_folder;
+/// The `vm_nic` spec module (feature `vm-nic`): 2 operations, and the 7 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "vm-nic",
+    doc = " - [`get_vm_nics`](crate::models::Client::get_vm_nics) `POST /v2/api/get-vm-nics`\n - [`get_vm_nics_connection`](crate::models::Client::get_vm_nics_connection) `POST /v2/api/get-vm-nics-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "vm-nic")))]
+#[allow(deprecated)]
+pub mod vm_nic;
+/// The `vm_placement_group` spec module (feature `vm-placement-group`): 5 operations, and the 9 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "vm-placement-group",
+    doc = " - [`create_vm_placement_group`](crate::models::Client::create_vm_placement_group) `POST /v2/api/create-vm-placement-group`\n - [`delete_vm_placement_group`](crate::models::Client::delete_vm_placement_group) `POST /v2/api/delete-vm-placement-group`\n - [`get_vm_placement_groups`](crate::models::Client::get_vm_placement_groups) `POST /v2/api/get-vm-placement-groups`\n - [`get_vm_placement_groups_connection`](crate::models::Client::get_vm_placement_groups_connection) `POST /v2/api/get-vm-placement-groups-connection`\n - [`update_vm_placement_group`](crate::models::Client::update_vm_placement_group) `POST /v2/api/update-vm-placement-group`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "vm-placement-group")))]
+#[allow(deprecated)]
+pub mod vm_placement_group;
+/// The `vm_snapshot` spec module (feature `vm-snapshot`): 4 operations, and the 11 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "vm-snapshot",
+    doc = " - [`create_vm_snapshot`](crate::models::Client::create_vm_snapshot) `POST /v2/api/create-vm-snapshot`\n - [`delete_vm_snapshot`](crate::models::Client::delete_vm_snapshot) `POST /v2/api/delete-vm-snapshot`\n - [`get_vm_snapshots`](crate::models::Client::get_vm_snapshots) `POST /v2/api/get-vm-snapshots`\n - [`get_vm_snapshots_connection`](crate::models::Client::get_vm_snapshots_connection) `POST /v2/api/get-vm-snapshots-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "vm-snapshot")))]
+#[allow(deprecated)]
+pub mod vm_snapshot;
+/// The `vm_template` spec module (feature `vm-template`): 6 operations, and the 10 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "vm-template",
+    doc = " - [`clone_vm_template_from_vm`](crate::models::Client::clone_vm_template_from_vm) `POST /v2/api/clone-vm-template-from-vm`\n - [`convert_vm_template_from_vm`](crate::models::Client::convert_vm_template_from_vm) `POST /v2/api/convert-vm-template-from-vm`\n - [`delete_vm_template`](crate::models::Client::delete_vm_template) `POST /v2/api/delete-vm-template`\n - [`get_vm_templates`](crate::models::Client::get_vm_templates) `POST /v2/api/get-vm-templates`\n - [`get_vm_templates_connection`](crate::models::Client::get_vm_templates_connection) `POST /v2/api/get-vm-templates-connection`\n - [`update_vm_template`](crate::models::Client::update_vm_template) `POST /v2/api/update-vm-template`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "vm-template")))]
+#[allow(deprecated)]
+pub mod vm_template;
+/// The `vm_volume` spec module (feature `vm-volume`): 10 operations, and the 19 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "vm-volume",
+    doc = " - [`clone_vm_volume`](crate::models::Client::clone_vm_volume) `POST /v2/api/clone-vm-volume`\n - [`create_vm_volume`](crate::models::Client::create_vm_volume) `POST /v2/api/create-vm-volume`\n - [`delete_vm_volume_from_vm`](crate::models::Client::delete_vm_volume_from_vm) `POST /v2/api/delete-vm-volume`\n - [`export_vm_volume`](crate::models::Client::export_vm_volume) `POST /v2/api/export-vm-volume`\n - [`get_vm_volumes`](crate::models::Client::get_vm_volumes) `POST /v2/api/get-vm-volumes`\n - [`get_vm_volumes_connection`](crate::models::Client::get_vm_volumes_connection) `POST /v2/api/get-vm-volumes-connection`\n - [`import_vm_volume`](crate::models::Client::import_vm_volume) `POST /v2/api/import-vm-volume`\n - [`rebuild_vm_volume`](crate::models::Client::rebuild_vm_volume) `POST /v2/api/rebuild-vm-volume`\n - [`rollback_vm_volume`](crate::models::Client::rollback_vm_volume) `POST /v2/api/rollback-vm-volume`\n - [`update_vm_volume`](crate::models::Client::update_vm_volume) `POST /v2/api/update-vm-volume`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "vm-volume")))]
+#[allow(deprecated)]
+pub mod vm_volume;
+/// The `vm_volume_snapshot` spec module (feature `vm-volume-snapshot`): 4 operations, and the 9 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "vm-volume-snapshot",
+    doc = " - [`create_vm_volume_snapshot`](crate::models::Client::create_vm_volume_snapshot) `POST /v2/api/create-vm-volume-snapshot`\n - [`delete_vm_volume_snapshot`](crate::models::Client::delete_vm_volume_snapshot) `POST /v2/api/delete-vm-volume-snapshot`\n - [`get_vm_volume_snapshots`](crate::models::Client::get_vm_volume_snapshots) `POST /v2/api/get-vm-volume-snapshots`\n - [`get_vm_volume_snapshots_connection`](crate::models::Client::get_vm_volume_snapshots_connection) `POST /v2/api/get-vm-volume-snapshots-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "vm-volume-snapshot")))]
+#[allow(deprecated)]
+pub mod vm_volume_snapshot;
+/// The `vsphere_esxi_account` spec module (feature `vsphere-esxi-account`): 3 operations, and the 9 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "vsphere-esxi-account",
+    doc = " - [`get_vsphere_esxi_accounts`](crate::models::Client::get_vsphere_esxi_accounts) `POST /v2/api/get-vsphere-esxi-accounts`\n - [`get_vsphere_esxi_accounts_connection`](crate::models::Client::get_vsphere_esxi_accounts_connection) `POST /v2/api/get-vsphere-esxi-accounts-connection`\n - [`update_vsphere_esxi_account`](crate::models::Client::update_vsphere_esxi_account) `POST /v2/api/update-vsphere-esxi-account`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "vsphere-esxi-account")))]
+#[allow(deprecated)]
+pub mod vsphere_esxi_account;
+/// The `witness` spec module (feature `witness`): 2 operations, and the 6 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "witness",
+    doc = " - [`get_witnesses`](crate::models::Client::get_witnesses) `POST /v2/api/get-witnesses`\n - [`get_witnesses_connection`](crate::models::Client::get_witnesses_connection) `POST /v2/api/get-witnesses-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "witness")))]
+#[allow(deprecated)]
+pub mod witness;
+/// The `witness_service` spec module (feature `witness-service`): 1 operation, and the 3 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "witness-service",
+    doc = " - [`get_witness_services`](crate::models::Client::get_witness_services) `POST /v2/api/get-witness-services`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "witness-service")))]
+#[allow(deprecated)]
+pub mod witness_service;
+/// The `zone` spec module (feature `zone`): 2 operations, and the 6 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "zone",
+    doc = " - [`get_zones`](crate::models::Client::get_zones) `POST /v2/api/get-zones`\n - [`get_zones_connection`](crate::models::Client::get_zones_connection) `POST /v2/api/get-zones-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "zone")))]
+#[allow(deprecated)]
+pub mod zone;
+/// The `zone_topo` spec module (feature `zone-topo`): 2 operations, and the 7 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+#[cfg_attr(
+    feature = "zone-topo",
+    doc = " - [`get_zone_topoes`](crate::models::Client::get_zone_topoes) `POST /v2/api/get-zone-topoes`\n - [`get_zone_topoes_connection`](crate::models::Client::get_zone_topoes_connection) `POST /v2/api/get-zone-topoes-connection`"
+)]
+#[cfg_attr(docsrs, doc(cfg(feature = "zone-topo")))]
+#[allow(deprecated)]
+pub mod zone_topo;
 #[cfg(feature = "dynamic")]
 mod dispatch;
 #[cfg(feature = "alert")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteNamespaceGroup`
+/// Spec: `#/components/schemas/DeleteNamespaceGroup`.
+///
+/// Used by:
+/// - the response of [`Client::delete_namespace_group`](crate::models::Client::delete_namespace_group) (`delete-namespace-group`)
 #[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteNamespaceGroup {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNamespaceGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetNamespaceGroupsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetNamespaceGroupsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_namespace_groups_connection`](crate::models::Client::get_namespace_groups_connection) (`get-namespace-groups-connection`)
 #[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNamespaceGroupsConnectionRequestBody {
@@ -91,7 +97,12 @@ impl ::cloudtower_runtime::codec::Encode for GetNamespaceGroupsConnectionRequest
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NamespaceGroup`
+/// Spec: `#/components/schemas/NamespaceGroup`.
+///
+/// Used by:
+/// - the response of [`Client::create_namespace_group`](crate::models::Client::create_namespace_group) (`create-namespace-group`)
+/// - the response of [`Client::get_namespace_groups`](crate::models::Client::get_namespace_groups) (`get-namespace-groups`)
+/// - the response of [`Client::update_namespace_group`](crate::models::Client::update_namespace_group) (`update-namespace-group`)
 #[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroup {
@@ -169,7 +180,10 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NamespaceGroupConnection`
+/// Spec: `#/components/schemas/NamespaceGroupConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_namespace_groups_connection`](crate::models::Client::get_namespace_groups_connection) (`get-namespace-groups-connection`)
 #[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroupConnection {
@@ -206,7 +220,10 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NamespaceGroupCreationParams`
+/// Spec: `#/components/schemas/NamespaceGroupCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_namespace_group`](crate::models::Client::create_namespace_group) (`create-namespace-group`)
 #[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroupCreationParams {
@@ -253,7 +270,10 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NamespaceGroupDeletionParams`
+/// Spec: `#/components/schemas/NamespaceGroupDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_namespace_group`](crate::models::Client::delete_namespace_group) (`delete-namespace-group`)
 #[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroupDeletionParams {
@@ -290,7 +310,10 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NamespaceGroupUpdationParams`
+/// Spec: `#/components/schemas/NamespaceGroupUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_namespace_group`](crate::models::Client::update_namespace_group) (`update-namespace-group`)
 #[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroupUpdationParams {
@@ -333,7 +356,10 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NamespaceGroupUpdationParams/properties/data`
+/// Spec: `#/components/schemas/NamespaceGroupUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_namespace_group`](crate::models::Client::update_namespace_group) (`update-namespace-group`)
 #[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroupUpdationParamsData {
@@ -365,7 +391,10 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateNamespaceGroup`
+/// Spec: `#/components/schemas/NestedAggregateNamespaceGroup`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_namespace_groups_connection`](crate::models::Client::get_namespace_groups_connection) (`get-namespace-groups-connection`)
 #[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNamespaceGroup {
@@ -402,8 +431,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNamespaceGroup {
         e.end_object();
     }
 }
+/// The operations of the [`namespace_group`](crate::models::namespace_group) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-namespace-group` (operation `CreateNamespaceGroup`).
+    /// `POST /v2/api/create-namespace-group` (operation `CreateNamespaceGroup`, spec module [`namespace_group`](crate::models::namespace_group)).
+    ///
+    /// - Request: `Vec` of [`NamespaceGroupCreationParams`](crate::models::NamespaceGroupCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NamespaceGroup`](crate::models::NamespaceGroup)
+    /// - Feature: `namespace-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "namespace-group")]
@@ -425,7 +461,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-namespace-group` (operation `DeleteNamespaceGroup`).
+    /// `POST /v2/api/delete-namespace-group` (operation `DeleteNamespaceGroup`, spec module [`namespace_group`](crate::models::namespace_group)).
+    ///
+    /// - Request: [`NamespaceGroupDeletionParams`](crate::models::NamespaceGroupDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteNamespaceGroup`](crate::models::DeleteNamespaceGroup)
+    /// - Feature: `namespace-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "namespace-group")]
@@ -447,7 +489,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-namespace-groups` (operation `GetNamespaceGroups`).
+    /// `POST /v2/api/get-namespace-groups` (operation `GetNamespaceGroups`, spec module [`namespace_group`](crate::models::namespace_group)).
+    ///
+    /// - Request: [`GetNamespaceGroupsRequestBody`](crate::models::GetNamespaceGroupsRequestBody)
+    /// - Response: `Vec` of [`NamespaceGroup`](crate::models::NamespaceGroup)
+    /// - Feature: `namespace-group`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`NamespaceGroup`](crate::models::NamespaceGroup), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-namespace-groups-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`NamespaceGroup`](crate::models::NamespaceGroup) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "namespace-group")]
@@ -468,7 +519,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-namespace-groups-connection` (operation `GetNamespaceGroupsConnection`).
+    /// `POST /v2/api/get-namespace-groups-connection` (operation `GetNamespaceGroupsConnection`, spec module [`namespace_group`](crate::models::namespace_group)).
+    ///
+    /// - Request: [`GetNamespaceGroupsConnectionRequestBody`](crate::models::GetNamespaceGroupsConnectionRequestBody)
+    /// - Response: [`NamespaceGroupConnection`](crate::models::NamespaceGroupConnection)
+    /// - Feature: `namespace-group`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "namespace-group")]
@@ -489,7 +544,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-namespace-group` (operation `UpdateNamespaceGroup`).
+    /// `POST /v2/api/update-namespace-group` (operation `UpdateNamespaceGroup`, spec module [`namespace_group`](crate::models::namespace_group)).
+    ///
+    /// - Request: [`NamespaceGroupUpdationParams`](crate::models::NamespaceGroupUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NamespaceGroup`](crate::models::NamespaceGroup)
+    /// - Feature: `namespace-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "namespace-group")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteNetworkPolicyRuleService`
+/// Spec: `#/components/schemas/DeleteNetworkPolicyRuleService`.
+///
+/// Used by:
+/// - the response of [`Client::delete_network_policy_rule_service`](crate::models::Client::delete_network_policy_rule_service) (`delete-network-policy-rule-service`)
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteNetworkPolicyRuleService {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNetworkPolicyRuleService {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetNetworkPolicyRuleServicesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetNetworkPolicyRuleServicesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_network_policy_rule_services_connection`](crate::models::Client::get_network_policy_rule_services_connection) (`get-network-policy-rule-services-connection`)
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNetworkPolicyRuleServicesConnectionRequestBody {
@@ -95,7 +101,10 @@ for GetNetworkPolicyRuleServicesConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetNetworkPolicyRuleServicesRequestBody`
+/// Spec: `#/components/schemas/GetNetworkPolicyRuleServicesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_network_policy_rule_services`](crate::models::Client::get_network_policy_rule_services) (`get-network-policy-rule-services`)
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNetworkPolicyRuleServicesRequestBody {
@@ -149,7 +158,10 @@ impl ::cloudtower_runtime::codec::Encode for GetNetworkPolicyRuleServicesRequest
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateNetworkPolicyRuleService`
+/// Spec: `#/components/schemas/NestedAggregateNetworkPolicyRuleService`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_network_policy_rule_services_connection`](crate::models::Client::get_network_policy_rule_services_connection) (`get-network-policy-rule-services-connection`)
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNetworkPolicyRuleService {
@@ -186,7 +198,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNetworkPolicyRuleSer
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NetworkPolicyRuleService`
+/// Spec: `#/components/schemas/NetworkPolicyRuleService`.
+///
+/// Used by:
+/// - the response of [`Client::create_network_policy_rule_service`](crate::models::Client::create_network_policy_rule_service) (`create-network-policy-rule-service`)
+/// - the response of [`Client::get_network_policy_rule_services`](crate::models::Client::get_network_policy_rule_services) (`get-network-policy-rule-services`)
+/// - the response of [`Client::update_network_policy_rule_service`](crate::models::Client::update_network_policy_rule_service) (`update-network-policy-rule-service`)
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleService {
@@ -248,7 +265,10 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleService {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NetworkPolicyRuleServiceConnection`
+/// Spec: `#/components/schemas/NetworkPolicyRuleServiceConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_network_policy_rule_services_connection`](crate::models::Client::get_network_policy_rule_services_connection) (`get-network-policy-rule-services-connection`)
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceConnection {
@@ -285,7 +305,10 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceConnection 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NetworkPolicyRuleServiceCreationParams`
+/// Spec: `#/components/schemas/NetworkPolicyRuleServiceCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_network_policy_rule_service`](crate::models::Client::create_network_policy_rule_service) (`create-network-policy-rule-service`)
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceCreationParams {
@@ -335,7 +358,10 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceCreationPar
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NetworkPolicyRuleServiceDeletionParams`
+/// Spec: `#/components/schemas/NetworkPolicyRuleServiceDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_network_policy_rule_service`](crate::models::Client::delete_network_policy_rule_service) (`delete-network-policy-rule-service`)
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceDeletionParams {
@@ -372,7 +398,11 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceDeletionPar
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NetworkPolicyRuleServiceMemberParams`
+/// Spec: `#/components/schemas/NetworkPolicyRuleServiceMemberParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_network_policy_rule_service`](crate::models::Client::create_network_policy_rule_service) (`create-network-policy-rule-service`)
+/// - inside the request of [`Client::update_network_policy_rule_service`](crate::models::Client::update_network_policy_rule_service) (`update-network-policy-rule-service`)
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceMemberParams {
@@ -415,7 +445,11 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceMemberParam
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NetworkPolicyRuleServiceOrderByInput`
+/// Spec: `#/components/schemas/NetworkPolicyRuleServiceOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_network_policy_rule_services`](crate::models::Client::get_network_policy_rule_services) (`get-network-policy-rule-services`)
+/// - inside the request of [`Client::get_network_policy_rule_services_connection`](crate::models::Client::get_network_policy_rule_services_connection) (`get-network-policy-rule-services-connection`)
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NetworkPolicyRuleServiceOrderByInput {
@@ -518,7 +552,10 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceOrderByInpu
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/NetworkPolicyRuleServiceUpdationParams`
+/// Spec: `#/components/schemas/NetworkPolicyRuleServiceUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_network_policy_rule_service`](crate::models::Client::update_network_policy_rule_service) (`update-network-policy-rule-service`)
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceUpdationParams {
@@ -565,7 +602,10 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceUpdationPar
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NetworkPolicyRuleServiceUpdationParams/properties/data`
+/// Spec: `#/components/schemas/NetworkPolicyRuleServiceUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_network_policy_rule_service`](crate::models::Client::update_network_policy_rule_service) (`update-network-policy-rule-service`)
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceUpdationParamsData {
@@ -605,7 +645,13 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceUpdationPar
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NetworkPolicyRuleServiceWhereInput`
+/// Spec: `#/components/schemas/NetworkPolicyRuleServiceWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_network_policy_rule_service`](crate::models::Client::delete_network_policy_rule_service) (`delete-network-policy-rule-service`)
+/// - inside the request of [`Client::get_network_policy_rule_services`](crate::models::Client::get_network_policy_rule_services) (`get-network-policy-rule-services`)
+/// - inside the request of [`Client::get_network_policy_rule_services_connection`](crate::models::Client::get_network_policy_rule_services_connection) (`get-network-policy-rule-services-connection`)
+/// - inside the request of [`Client::update_network_policy_rule_service`](crate::models::Client::update_network_policy_rule_service) (`update-network-policy-rule-service`)
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NetworkPolicyRuleServiceWhereInput {
@@ -834,8 +880,15 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceWhereInput 
         e.end_object();
     }
 }
+/// The operations of the [`network_policy_rule_service`](crate::models::network_policy_rule_service) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-network-policy-rule-service` (operation `CreateNetworkPolicyRuleService`).
+    /// `POST /v2/api/create-network-policy-rule-service` (operation `CreateNetworkPolicyRuleService`, spec module [`network_policy_rule_service`](crate::models::network_policy_rule_service)).
+    ///
+    /// - Request: `Vec` of [`NetworkPolicyRuleServiceCreationParams`](crate::models::NetworkPolicyRuleServiceCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NetworkPolicyRuleService`](crate::models::NetworkPolicyRuleService)
+    /// - Feature: `network-policy-rule-service`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "network-policy-rule-service")]
@@ -857,7 +910,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-network-policy-rule-service` (operation `DeleteNetworkPolicyRuleService`).
+    /// `POST /v2/api/delete-network-policy-rule-service` (operation `DeleteNetworkPolicyRuleService`, spec module [`network_policy_rule_service`](crate::models::network_policy_rule_service)).
+    ///
+    /// - Request: [`NetworkPolicyRuleServiceDeletionParams`](crate::models::NetworkPolicyRuleServiceDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteNetworkPolicyRuleService`](crate::models::DeleteNetworkPolicyRuleService)
+    /// - Feature: `network-policy-rule-service`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "network-policy-rule-service")]
@@ -881,7 +940,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-network-policy-rule-services` (operation `GetNetworkPolicyRuleServices`).
+    /// `POST /v2/api/get-network-policy-rule-services` (operation `GetNetworkPolicyRuleServices`, spec module [`network_policy_rule_service`](crate::models::network_policy_rule_service)).
+    ///
+    /// - Request: [`GetNetworkPolicyRuleServicesRequestBody`](crate::models::GetNetworkPolicyRuleServicesRequestBody)
+    /// - Response: `Vec` of [`NetworkPolicyRuleService`](crate::models::NetworkPolicyRuleService)
+    /// - Feature: `network-policy-rule-service`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`NetworkPolicyRuleService`](crate::models::NetworkPolicyRuleService), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-network-policy-rule-services-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`NetworkPolicyRuleService`](crate::models::NetworkPolicyRuleService) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "network-policy-rule-service")]
@@ -902,7 +970,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-network-policy-rule-services-connection` (operation `GetNetworkPolicyRuleServicesConnection`).
+    /// `POST /v2/api/get-network-policy-rule-services-connection` (operation `GetNetworkPolicyRuleServicesConnection`, spec module [`network_policy_rule_service`](crate::models::network_policy_rule_service)).
+    ///
+    /// - Request: [`GetNetworkPolicyRuleServicesConnectionRequestBody`](crate::models::GetNetworkPolicyRuleServicesConnectionRequestBody)
+    /// - Response: [`NetworkPolicyRuleServiceConnection`](crate::models::NetworkPolicyRuleServiceConnection)
+    /// - Feature: `network-policy-rule-service`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "network-policy-rule-service")]
@@ -923,7 +995,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-network-policy-rule-service` (operation `UpdateNetworkPolicyRuleService`).
+    /// `POST /v2/api/update-network-policy-rule-service` (operation `UpdateNetworkPolicyRuleService`, spec module [`network_policy_rule_service`](crate::models::network_policy_rule_service)).
+    ///
+    /// - Request: [`NetworkPolicyRuleServiceUpdationParams`](crate::models::NetworkPolicyRuleServiceUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NetworkPolicyRuleService`](crate::models::NetworkPolicyRuleService)
+    /// - Feature: `network-policy-rule-service`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "network-policy-rule-service")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteNfsExport`
+/// Spec: `#/components/schemas/DeleteNfsExport`.
+///
+/// Used by:
+/// - the response of [`Client::delete_nfs_export`](crate::models::Client::delete_nfs_export) (`delete-nfs-export`)
 #[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteNfsExport {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNfsExport {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetNfsExportsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetNfsExportsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_nfs_exports_connection`](crate::models::Client::get_nfs_exports_connection) (`get-nfs-exports-connection`)
 #[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNfsExportsConnectionRequestBody {
@@ -89,7 +95,10 @@ impl ::cloudtower_runtime::codec::Encode for GetNfsExportsConnectionRequestBody 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateNfsExport`
+/// Spec: `#/components/schemas/NestedAggregateNfsExport`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_nfs_exports_connection`](crate::models::Client::get_nfs_exports_connection) (`get-nfs-exports-connection`)
 #[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNfsExport {
@@ -126,7 +135,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNfsExport {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NfsExport`
+/// Spec: `#/components/schemas/NfsExport`.
+///
+/// Used by:
+/// - the response of [`Client::create_nfs_export`](crate::models::Client::create_nfs_export) (`create-nfs-export`)
+/// - the response of [`Client::get_nfs_exports`](crate::models::Client::get_nfs_exports) (`get-nfs-exports`)
+/// - the response of [`Client::update_nfs_export`](crate::models::Client::update_nfs_export) (`update-nfs-export`)
 #[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsExport {
@@ -243,7 +257,10 @@ impl ::cloudtower_runtime::codec::Encode for NfsExport {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NfsExportConnection`
+/// Spec: `#/components/schemas/NfsExportConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_nfs_exports_connection`](crate::models::Client::get_nfs_exports_connection) (`get-nfs-exports-connection`)
 #[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsExportConnection {
@@ -280,7 +297,10 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NfsExportCreationParams`
+/// Spec: `#/components/schemas/NfsExportCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_nfs_export`](crate::models::Client::create_nfs_export) (`create-nfs-export`)
 #[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsExportCreationParams {
@@ -342,7 +362,10 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NfsExportDeletionParams`
+/// Spec: `#/components/schemas/NfsExportDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_nfs_export`](crate::models::Client::delete_nfs_export) (`delete-nfs-export`)
 #[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsExportDeletionParams {
@@ -379,7 +402,10 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NfsExportUpdationParams`
+/// Spec: `#/components/schemas/NfsExportUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_nfs_export`](crate::models::Client::update_nfs_export) (`update-nfs-export`)
 #[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsExportUpdationParams {
@@ -419,7 +445,10 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NfsExportUpdationParams/properties/data`
+/// Spec: `#/components/schemas/NfsExportUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_nfs_export`](crate::models::Client::update_nfs_export) (`update-nfs-export`)
 #[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsExportUpdationParamsData {
@@ -454,8 +483,15 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportUpdationParamsData {
         e.end_object();
     }
 }
+/// The operations of the [`nfs_export`](crate::models::nfs_export) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-nfs-export` (operation `CreateNfsExport`).
+    /// `POST /v2/api/create-nfs-export` (operation `CreateNfsExport`, spec module [`nfs_export`](crate::models::nfs_export)).
+    ///
+    /// - Request: `Vec` of [`NfsExportCreationParams`](crate::models::NfsExportCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NfsExport`](crate::models::NfsExport)
+    /// - Feature: `nfs-export`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nfs-export")]
@@ -472,7 +508,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-nfs-export` (operation `DeleteNfsExport`).
+    /// `POST /v2/api/delete-nfs-export` (operation `DeleteNfsExport`, spec module [`nfs_export`](crate::models::nfs_export)).
+    ///
+    /// - Request: [`NfsExportDeletionParams`](crate::models::NfsExportDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteNfsExport`](crate::models::DeleteNfsExport)
+    /// - Feature: `nfs-export`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nfs-export")]
@@ -491,7 +533,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-nfs-exports` (operation `GetNfsExports`).
+    /// `POST /v2/api/get-nfs-exports` (operation `GetNfsExports`, spec module [`nfs_export`](crate::models::nfs_export)).
+    ///
+    /// - Request: [`GetNfsExportsRequestBody`](crate::models::GetNfsExportsRequestBody)
+    /// - Response: `Vec` of [`NfsExport`](crate::models::NfsExport)
+    /// - Feature: `nfs-export`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`NfsExport`](crate::models::NfsExport), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-nfs-exports-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`NfsExport`](crate::models::NfsExport) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nfs-export")]
@@ -509,7 +560,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-nfs-exports-connection` (operation `GetNfsExportsConnection`).
+    /// `POST /v2/api/get-nfs-exports-connection` (operation `GetNfsExportsConnection`, spec module [`nfs_export`](crate::models::nfs_export)).
+    ///
+    /// - Request: [`GetNfsExportsConnectionRequestBody`](crate::models::GetNfsExportsConnectionRequestBody)
+    /// - Response: [`NfsExportConnection`](crate::models::NfsExportConnection)
+    /// - Feature: `nfs-export`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nfs-export")]
@@ -530,7 +585,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-nfs-export` (operation `UpdateNfsExport`).
+    /// `POST /v2/api/update-nfs-export` (operation `UpdateNfsExport`, spec module [`nfs_export`](crate::models::nfs_export)).
+    ///
+    /// - Request: [`NfsExportUpdationParams`](crate::models::NfsExportUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NfsExport`](crate::models::NfsExport)
+    /// - Feature: `nfs-export`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nfs-export")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetNfsInodesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetNfsInodesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_nfs_inodes_connection`](crate::models::Client::get_nfs_inodes_connection) (`get-nfs-inodes-connection`)
 #[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNfsInodesConnectionRequestBody {
@@ -52,7 +55,10 @@ impl ::cloudtower_runtime::codec::Encode for GetNfsInodesConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetNfsInodesRequestBody`
+/// Spec: `#/components/schemas/GetNfsInodesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_nfs_inodes`](crate::models::Client::get_nfs_inodes) (`get-nfs-inodes`)
 #[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNfsInodesRequestBody {
@@ -102,7 +108,10 @@ impl ::cloudtower_runtime::codec::Encode for GetNfsInodesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateNfsInode`
+/// Spec: `#/components/schemas/NestedAggregateNfsInode`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_nfs_inodes_connection`](crate::models::Client::get_nfs_inodes_connection) (`get-nfs-inodes-connection`)
 #[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNfsInode {
@@ -139,7 +148,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNfsInode {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NfsInode`
+/// Spec: `#/components/schemas/NfsInode`.
+///
+/// Used by:
+/// - the response of [`Client::get_nfs_inodes`](crate::models::Client::get_nfs_inodes) (`get-nfs-inodes`)
 #[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsInode {
@@ -265,7 +277,10 @@ impl ::cloudtower_runtime::codec::Encode for NfsInode {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NfsInodeConnection`
+/// Spec: `#/components/schemas/NfsInodeConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_nfs_inodes_connection`](crate::models::Client::get_nfs_inodes_connection) (`get-nfs-inodes-connection`)
 #[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsInodeConnection {
@@ -302,7 +317,11 @@ impl ::cloudtower_runtime::codec::Encode for NfsInodeConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NfsInodeOrderByInput`
+/// Spec: `#/components/schemas/NfsInodeOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_nfs_inodes`](crate::models::Client::get_nfs_inodes) (`get-nfs-inodes`)
+/// - inside the request of [`Client::get_nfs_inodes_connection`](crate::models::Client::get_nfs_inodes_connection) (`get-nfs-inodes-connection`)
 #[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NfsInodeOrderByInput {
@@ -475,8 +494,18 @@ impl ::cloudtower_runtime::codec::Encode for NfsInodeOrderByInput {
         e.string(self.as_str());
     }
 }
+/// The operations of the [`nfs_inode`](crate::models::nfs_inode) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-nfs-inodes` (operation `GetNfsInodes`).
+    /// `POST /v2/api/get-nfs-inodes` (operation `GetNfsInodes`, spec module [`nfs_inode`](crate::models::nfs_inode)).
+    ///
+    /// - Request: [`GetNfsInodesRequestBody`](crate::models::GetNfsInodesRequestBody)
+    /// - Response: `Vec` of [`NfsInode`](crate::models::NfsInode)
+    /// - Feature: `nfs-inode`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`NfsInode`](crate::models::NfsInode), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-nfs-inodes-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`NfsInode`](crate::models::NfsInode) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nfs-inode")]
@@ -494,7 +523,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-nfs-inodes-connection` (operation `GetNfsInodesConnection`).
+    /// `POST /v2/api/get-nfs-inodes-connection` (operation `GetNfsInodesConnection`, spec module [`nfs_inode`](crate::models::nfs_inode)).
+    ///
+    /// - Request: [`GetNfsInodesConnectionRequestBody`](crate::models::GetNfsInodesConnectionRequestBody)
+    /// - Response: [`NfsInodeConnection`](crate::models::NfsInodeConnection)
+    /// - Feature: `nfs-inode`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nfs-inode")]

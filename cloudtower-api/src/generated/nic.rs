@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetNicsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetNicsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_nics_connection`](crate::models::Client::get_nics_connection) (`get-nics-connection`)
 #[cfg(feature = "nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNicsConnectionRequestBody {
@@ -52,7 +55,10 @@ impl ::cloudtower_runtime::codec::Encode for GetNicsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateNic`
+/// Spec: `#/components/schemas/NestedAggregateNic`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_nics_connection`](crate::models::Client::get_nics_connection) (`get-nics-connection`)
 #[cfg(feature = "nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNic {
@@ -89,7 +95,11 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNic {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/Nic`
+/// Spec: `#/components/schemas/Nic`.
+///
+/// Used by:
+/// - the response of [`Client::get_nics`](crate::models::Client::get_nics) (`get-nics`)
+/// - the response of [`Client::update_nic`](crate::models::Client::update_nic) (`update-nic`)
 #[cfg(feature = "nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Nic {
@@ -253,7 +263,10 @@ impl ::cloudtower_runtime::codec::Encode for Nic {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NicConnection`
+/// Spec: `#/components/schemas/NicConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_nics_connection`](crate::models::Client::get_nics_connection) (`get-nics-connection`)
 #[cfg(feature = "nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NicConnection {
@@ -290,7 +303,10 @@ impl ::cloudtower_runtime::codec::Encode for NicConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NicUpdationParams`
+/// Spec: `#/components/schemas/NicUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_nic`](crate::models::Client::update_nic) (`update-nic`)
 #[cfg(feature = "nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NicUpdationParams {
@@ -333,7 +349,10 @@ impl ::cloudtower_runtime::codec::Encode for NicUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NicUpdationParams/properties/data`
+/// Spec: `#/components/schemas/NicUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_nic`](crate::models::Client::update_nic) (`update-nic`)
 #[cfg(feature = "nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NicUpdationParamsData {
@@ -371,8 +390,18 @@ impl ::cloudtower_runtime::codec::Encode for NicUpdationParamsData {
         e.end_object();
     }
 }
+/// The operations of the [`nic`](crate::models::nic) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-nics` (operation `GetNics`).
+    /// `POST /v2/api/get-nics` (operation `GetNics`, spec module [`nic`](crate::models::nic)).
+    ///
+    /// - Request: [`GetNicsRequestBody`](crate::models::GetNicsRequestBody)
+    /// - Response: `Vec` of [`Nic`](crate::models::Nic)
+    /// - Feature: `nic`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Nic`](crate::models::Nic), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-nics-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Nic`](crate::models::Nic) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nic")]
@@ -389,7 +418,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-nics-connection` (operation `GetNicsConnection`).
+    /// `POST /v2/api/get-nics-connection` (operation `GetNicsConnection`, spec module [`nic`](crate::models::nic)).
+    ///
+    /// - Request: [`GetNicsConnectionRequestBody`](crate::models::GetNicsConnectionRequestBody)
+    /// - Response: [`NicConnection`](crate::models::NicConnection)
+    /// - Feature: `nic`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nic")]
@@ -407,7 +440,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-nic` (operation `UpdateNic`).
+    /// `POST /v2/api/update-nic` (operation `UpdateNic`, spec module [`nic`](crate::models::nic)).
+    ///
+    /// - Request: [`NicUpdationParams`](crate::models::NicUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Nic`](crate::models::Nic)
+    /// - Feature: `nic`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nic")]

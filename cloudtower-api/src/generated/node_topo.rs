@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetNodeTopoesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetNodeTopoesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_node_topoes_connection`](crate::models::Client::get_node_topoes_connection) (`get-node-topoes-connection`)
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNodeTopoesConnectionRequestBody {
@@ -52,7 +55,10 @@ impl ::cloudtower_runtime::codec::Encode for GetNodeTopoesConnectionRequestBody 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetNodeTopoesRequestBody`
+/// Spec: `#/components/schemas/GetNodeTopoesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_node_topoes`](crate::models::Client::get_node_topoes) (`get-node-topoes`)
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNodeTopoesRequestBody {
@@ -102,7 +108,10 @@ impl ::cloudtower_runtime::codec::Encode for GetNodeTopoesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateNodeTopo`
+/// Spec: `#/components/schemas/NestedAggregateNodeTopo`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_node_topoes_connection`](crate::models::Client::get_node_topoes_connection) (`get-node-topoes-connection`)
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNodeTopo {
@@ -139,7 +148,11 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNodeTopo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedPosition`
+/// Spec: `#/components/schemas/NestedPosition`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_node_topoes`](crate::models::Client::get_node_topoes) (`get-node-topoes`)
+/// - inside the response of [`Client::update_node_topo`](crate::models::Client::update_node_topo) (`move-node-topo`)
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedPosition {
@@ -174,7 +187,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedPosition {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NodeTopUpdationParam`
+/// Spec: `#/components/schemas/NodeTopUpdationParam`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_node_topo`](crate::models::Client::update_node_topo) (`move-node-topo`)
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeTopUpdationParam {
@@ -217,7 +233,11 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopUpdationParam {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NodeTopo`
+/// Spec: `#/components/schemas/NodeTopo`.
+///
+/// Used by:
+/// - the response of [`Client::get_node_topoes`](crate::models::Client::get_node_topoes) (`get-node-topoes`)
+/// - the response of [`Client::update_node_topo`](crate::models::Client::update_node_topo) (`move-node-topo`)
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeTopo {
@@ -294,7 +314,10 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NodeTopoConnection`
+/// Spec: `#/components/schemas/NodeTopoConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_node_topoes_connection`](crate::models::Client::get_node_topoes_connection) (`get-node-topoes-connection`)
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeTopoConnection {
@@ -331,7 +354,11 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NodeTopoOrderByInput`
+/// Spec: `#/components/schemas/NodeTopoOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_node_topoes`](crate::models::Client::get_node_topoes) (`get-node-topoes`)
+/// - inside the request of [`Client::get_node_topoes_connection`](crate::models::Client::get_node_topoes_connection) (`get-node-topoes-connection`)
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NodeTopoOrderByInput {
@@ -424,10 +451,16 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/NodeTopoUpdationParams`
+/// Spec: `#/components/schemas/NodeTopoUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_node_topo`](crate::models::Client::update_node_topo) (`move-node-topo`)
 #[cfg(feature = "node-topo")]
 pub type NodeTopoUpdationParams = ::std::vec::Vec<crate::models::NodeTopUpdationParam>;
-/// Spec: `#/components/schemas/NodeTopoUpdationParamsData`
+/// Spec: `#/components/schemas/NodeTopoUpdationParamsData`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_node_topo`](crate::models::Client::update_node_topo) (`move-node-topo`)
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeTopoUpdationParamsData {
@@ -467,7 +500,10 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NodeTopoWhereUniqueInput`
+/// Spec: `#/components/schemas/NodeTopoWhereUniqueInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_node_topo`](crate::models::Client::update_node_topo) (`move-node-topo`)
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeTopoWhereUniqueInput {
@@ -502,7 +538,10 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoWhereUniqueInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/Position`
+/// Spec: `#/components/schemas/Position`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_node_topo`](crate::models::Client::update_node_topo) (`move-node-topo`)
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Position {
@@ -540,7 +579,10 @@ impl ::cloudtower_runtime::codec::Encode for Position {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/Position/properties/__typename`
+/// Spec: `#/components/schemas/Position/properties/__typename`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_node_topo`](crate::models::Client::update_node_topo) (`move-node-topo`)
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PositionTypename {
@@ -596,8 +638,18 @@ impl ::cloudtower_runtime::codec::Encode for PositionTypename {
         e.string(self.as_str());
     }
 }
+/// The operations of the [`node_topo`](crate::models::node_topo) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-node-topoes` (operation `GetNodeTopoes`).
+    /// `POST /v2/api/get-node-topoes` (operation `GetNodeTopoes`, spec module [`node_topo`](crate::models::node_topo)).
+    ///
+    /// - Request: [`GetNodeTopoesRequestBody`](crate::models::GetNodeTopoesRequestBody)
+    /// - Response: `Vec` of [`NodeTopo`](crate::models::NodeTopo)
+    /// - Feature: `node-topo`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`NodeTopo`](crate::models::NodeTopo), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-node-topoes-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`NodeTopo`](crate::models::NodeTopo) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "node-topo")]
@@ -615,7 +667,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-node-topoes-connection` (operation `GetNodeTopoesConnection`).
+    /// `POST /v2/api/get-node-topoes-connection` (operation `GetNodeTopoesConnection`, spec module [`node_topo`](crate::models::node_topo)).
+    ///
+    /// - Request: [`GetNodeTopoesConnectionRequestBody`](crate::models::GetNodeTopoesConnectionRequestBody)
+    /// - Response: [`NodeTopoConnection`](crate::models::NodeTopoConnection)
+    /// - Feature: `node-topo`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "node-topo")]
@@ -636,7 +692,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/move-node-topo` (operation `UpdateNodeTopo`).
+    /// `POST /v2/api/move-node-topo` (operation `UpdateNodeTopo`, spec module [`node_topo`](crate::models::node_topo)).
+    ///
+    /// - Request: [`NodeTopoUpdationParams`](crate::models::NodeTopoUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NodeTopo`](crate::models::NodeTopo)
+    /// - Feature: `node-topo`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "node-topo")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/NtpServiceUrl`
+/// Spec: `#/components/schemas/NtpServiceUrl`.
+///
+/// Used by:
+/// - the response of [`Client::get_ntp_service_url`](crate::models::Client::get_ntp_service_url) (`get-ntp-service-url`)
 #[cfg(feature = "ntp")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NtpServiceUrl {
@@ -39,8 +42,13 @@ impl ::cloudtower_runtime::codec::Encode for NtpServiceUrl {
         e.end_object();
     }
 }
+/// The operations of the [`ntp`](crate::models::ntp) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-ntp-service-url` (operation `GetNtpServiceUrl`).
+    /// `POST /v2/api/get-ntp-service-url` (operation `GetNtpServiceUrl`, spec module [`ntp`](crate::models::ntp)).
+    ///
+    /// - Request: none
+    /// - Response: [`NtpServiceUrl`](crate::models::NtpServiceUrl)
+    /// - Feature: `ntp`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "ntp")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteNvmfNamespace`
+/// Spec: `#/components/schemas/DeleteNvmfNamespace`.
+///
+/// Used by:
+/// - the response of [`Client::delete_nvmf_namespace`](crate::models::Client::delete_nvmf_namespace) (`delete-nvmf-namespace`)
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteNvmfNamespace {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNvmfNamespace {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetNvmfNamespacesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetNvmfNamespacesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_nvmf_namespaces_connection`](crate::models::Client::get_nvmf_namespaces_connection) (`get-nvmf-namespaces-connection`)
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNvmfNamespacesConnectionRequestBody {
@@ -91,7 +97,10 @@ impl ::cloudtower_runtime::codec::Encode for GetNvmfNamespacesConnectionRequestB
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateNvmfNamespace`
+/// Spec: `#/components/schemas/NestedAggregateNvmfNamespace`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_nvmf_namespaces_connection`](crate::models::Client::get_nvmf_namespaces_connection) (`get-nvmf-namespaces-connection`)
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNvmfNamespace {
@@ -128,7 +137,14 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNvmfNamespace {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfNamespace`
+/// Spec: `#/components/schemas/NvmfNamespace`.
+///
+/// Used by:
+/// - the response of [`Client::clone_nvmf_namespace_from_snapshot`](crate::models::Client::clone_nvmf_namespace_from_snapshot) (`clone-nvmf-namespace-from-snapshot`)
+/// - the response of [`Client::create_nvmf_namespace`](crate::models::Client::create_nvmf_namespace) (`create-nvmf-namespace`)
+/// - the response of [`Client::get_nvmf_namespaces`](crate::models::Client::get_nvmf_namespaces) (`get-nvmf-namespaces`)
+/// - the response of [`Client::rollback_nvmf_namespace_from_snapshot`](crate::models::Client::rollback_nvmf_namespace_from_snapshot) (`rollback-nvmf-namespace-from-snapshot`)
+/// - the response of [`Client::update_nvmf_namespace`](crate::models::Client::update_nvmf_namespace) (`update-nvmf-namespace`)
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespace {
@@ -439,7 +455,10 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespace {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfNamespaceCloneParams`
+/// Spec: `#/components/schemas/NvmfNamespaceCloneParams`.
+///
+/// Used by:
+/// - the request of [`Client::clone_nvmf_namespace_from_snapshot`](crate::models::Client::clone_nvmf_namespace_from_snapshot) (`clone-nvmf-namespace-from-snapshot`)
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceCloneParams {
@@ -497,7 +516,10 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceCloneParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfNamespaceConnection`
+/// Spec: `#/components/schemas/NvmfNamespaceConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_nvmf_namespaces_connection`](crate::models::Client::get_nvmf_namespaces_connection) (`get-nvmf-namespaces-connection`)
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceConnection {
@@ -534,7 +556,10 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfNamespaceCreationParams`
+/// Spec: `#/components/schemas/NvmfNamespaceCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_nvmf_namespace`](crate::models::Client::create_nvmf_namespace) (`create-nvmf-namespace`)
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceCreationParams {
@@ -696,7 +721,10 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfNamespaceDeletionParams`
+/// Spec: `#/components/schemas/NvmfNamespaceDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_nvmf_namespace`](crate::models::Client::delete_nvmf_namespace) (`delete-nvmf-namespace`)
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceDeletionParams {
@@ -739,7 +767,10 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfNamespaceDeletionParams/properties/data`
+/// Spec: `#/components/schemas/NvmfNamespaceDeletionParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_nvmf_namespace`](crate::models::Client::delete_nvmf_namespace) (`delete-nvmf-namespace`)
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceDeletionParamsData {
@@ -780,7 +811,10 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceDeletionParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfNamespaceRollbackParams`
+/// Spec: `#/components/schemas/NvmfNamespaceRollbackParams`.
+///
+/// Used by:
+/// - the request of [`Client::rollback_nvmf_namespace_from_snapshot`](crate::models::Client::rollback_nvmf_namespace_from_snapshot) (`rollback-nvmf-namespace-from-snapshot`)
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceRollbackParams {
@@ -827,7 +861,10 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceRollbackParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfNamespaceUpdationParams`
+/// Spec: `#/components/schemas/NvmfNamespaceUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_nvmf_namespace`](crate::models::Client::update_nvmf_namespace) (`update-nvmf-namespace`)
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceUpdationParams {
@@ -870,7 +907,10 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfNamespaceUpdationParamsData`
+/// Spec: `#/components/schemas/NvmfNamespaceUpdationParamsData`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_nvmf_namespace`](crate::models::Client::update_nvmf_namespace) (`update-nvmf-namespace`)
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceUpdationParamsData {
@@ -999,8 +1039,15 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceUpdationParamsData {
         e.end_object();
     }
 }
+/// The operations of the [`nvmf_namespace`](crate::models::nvmf_namespace) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/clone-nvmf-namespace-from-snapshot` (operation `CloneNvmfNamespaceFromSnapshot`).
+    /// `POST /v2/api/clone-nvmf-namespace-from-snapshot` (operation `CloneNvmfNamespaceFromSnapshot`, spec module [`nvmf_namespace`](crate::models::nvmf_namespace)).
+    ///
+    /// - Request: `Vec` of [`NvmfNamespaceCloneParams`](crate::models::NvmfNamespaceCloneParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NvmfNamespace`](crate::models::NvmfNamespace)
+    /// - Feature: `nvmf-namespace`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace")]
@@ -1022,7 +1069,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/create-nvmf-namespace` (operation `CreateNvmfNamespace`).
+    /// `POST /v2/api/create-nvmf-namespace` (operation `CreateNvmfNamespace`, spec module [`nvmf_namespace`](crate::models::nvmf_namespace)).
+    ///
+    /// - Request: `Vec` of [`NvmfNamespaceCreationParams`](crate::models::NvmfNamespaceCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NvmfNamespace`](crate::models::NvmfNamespace)
+    /// - Feature: `nvmf-namespace`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace")]
@@ -1044,7 +1097,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-nvmf-namespace` (operation `DeleteNvmfNamespace`).
+    /// `POST /v2/api/delete-nvmf-namespace` (operation `DeleteNvmfNamespace`, spec module [`nvmf_namespace`](crate::models::nvmf_namespace)).
+    ///
+    /// - Request: [`NvmfNamespaceDeletionParams`](crate::models::NvmfNamespaceDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteNvmfNamespace`](crate::models::DeleteNvmfNamespace)
+    /// - Feature: `nvmf-namespace`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace")]
@@ -1066,7 +1125,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-nvmf-namespaces` (operation `GetNvmfNamespaces`).
+    /// `POST /v2/api/get-nvmf-namespaces` (operation `GetNvmfNamespaces`, spec module [`nvmf_namespace`](crate::models::nvmf_namespace)).
+    ///
+    /// - Request: [`GetNvmfNamespacesRequestBody`](crate::models::GetNvmfNamespacesRequestBody)
+    /// - Response: `Vec` of [`NvmfNamespace`](crate::models::NvmfNamespace)
+    /// - Feature: `nvmf-namespace`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`NvmfNamespace`](crate::models::NvmfNamespace), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-nvmf-namespaces-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`NvmfNamespace`](crate::models::NvmfNamespace) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace")]
@@ -1084,7 +1152,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-nvmf-namespaces-connection` (operation `GetNvmfNamespacesConnection`).
+    /// `POST /v2/api/get-nvmf-namespaces-connection` (operation `GetNvmfNamespacesConnection`, spec module [`nvmf_namespace`](crate::models::nvmf_namespace)).
+    ///
+    /// - Request: [`GetNvmfNamespacesConnectionRequestBody`](crate::models::GetNvmfNamespacesConnectionRequestBody)
+    /// - Response: [`NvmfNamespaceConnection`](crate::models::NvmfNamespaceConnection)
+    /// - Feature: `nvmf-namespace`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace")]
@@ -1105,7 +1177,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/rollback-nvmf-namespace-from-snapshot` (operation `RollbackNvmfNamespaceFromSnapshot`).
+    /// `POST /v2/api/rollback-nvmf-namespace-from-snapshot` (operation `RollbackNvmfNamespaceFromSnapshot`, spec module [`nvmf_namespace`](crate::models::nvmf_namespace)).
+    ///
+    /// - Request: `Vec` of [`NvmfNamespaceRollbackParams`](crate::models::NvmfNamespaceRollbackParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NvmfNamespace`](crate::models::NvmfNamespace)
+    /// - Feature: `nvmf-namespace`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace")]
@@ -1127,7 +1205,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-nvmf-namespace` (operation `UpdateNvmfNamespace`).
+    /// `POST /v2/api/update-nvmf-namespace` (operation `UpdateNvmfNamespace`, spec module [`nvmf_namespace`](crate::models::nvmf_namespace)).
+    ///
+    /// - Request: [`NvmfNamespaceUpdationParams`](crate::models::NvmfNamespaceUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NvmfNamespace`](crate::models::NvmfNamespace)
+    /// - Feature: `nvmf-namespace`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteNvmfNamespaceSnapshot`
+/// Spec: `#/components/schemas/DeleteNvmfNamespaceSnapshot`.
+///
+/// Used by:
+/// - the response of [`Client::delete_nvmf_namespace_snapshot`](crate::models::Client::delete_nvmf_namespace_snapshot) (`delete-nvmf-namespace-snapshot`)
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteNvmfNamespaceSnapshot {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNvmfNamespaceSnapshot {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetNvmfNamespaceSnapshotsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetNvmfNamespaceSnapshotsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_nvmf_namespace_snapshots_connection`](crate::models::Client::get_nvmf_namespace_snapshots_connection) (`get-nvmf-namespace-snapshots-connection`)
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNvmfNamespaceSnapshotsConnectionRequestBody {
@@ -95,7 +101,10 @@ for GetNvmfNamespaceSnapshotsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateNvmfNamespaceSnapshot`
+/// Spec: `#/components/schemas/NestedAggregateNvmfNamespaceSnapshot`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_nvmf_namespace_snapshots_connection`](crate::models::Client::get_nvmf_namespace_snapshots_connection) (`get-nvmf-namespace-snapshots-connection`)
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNvmfNamespaceSnapshot {
@@ -132,7 +141,11 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNvmfNamespaceSnapsho
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfNamespaceSnapshot`
+/// Spec: `#/components/schemas/NvmfNamespaceSnapshot`.
+///
+/// Used by:
+/// - the response of [`Client::create_nvmf_namespace_snapshot`](crate::models::Client::create_nvmf_namespace_snapshot) (`create-nvmf-namespace-snapshot`)
+/// - the response of [`Client::get_nvmf_namespace_snapshots`](crate::models::Client::get_nvmf_namespace_snapshots) (`get-nvmf-namespace-snapshots`)
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceSnapshot {
@@ -231,7 +244,10 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshot {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfNamespaceSnapshotConnection`
+/// Spec: `#/components/schemas/NvmfNamespaceSnapshotConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_nvmf_namespace_snapshots_connection`](crate::models::Client::get_nvmf_namespace_snapshots_connection) (`get-nvmf-namespace-snapshots-connection`)
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceSnapshotConnection {
@@ -268,7 +284,10 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshotConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfNamespaceSnapshotCreationParams`
+/// Spec: `#/components/schemas/NvmfNamespaceSnapshotCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_nvmf_namespace_snapshot`](crate::models::Client::create_nvmf_namespace_snapshot) (`create-nvmf-namespace-snapshot`)
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceSnapshotCreationParams {
@@ -321,7 +340,10 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshotCreationParams
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfNamespaceSnapshotDeletionParams`
+/// Spec: `#/components/schemas/NvmfNamespaceSnapshotDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_nvmf_namespace_snapshot`](crate::models::Client::delete_nvmf_namespace_snapshot) (`delete-nvmf-namespace-snapshot`)
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfNamespaceSnapshotDeletionParams {
@@ -358,8 +380,15 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshotDeletionParams
         e.end_object();
     }
 }
+/// The operations of the [`nvmf_namespace_snapshot`](crate::models::nvmf_namespace_snapshot) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-nvmf-namespace-snapshot` (operation `CreateNvmfNamespaceSnapshot`).
+    /// `POST /v2/api/create-nvmf-namespace-snapshot` (operation `CreateNvmfNamespaceSnapshot`, spec module [`nvmf_namespace_snapshot`](crate::models::nvmf_namespace_snapshot)).
+    ///
+    /// - Request: `Vec` of [`NvmfNamespaceSnapshotCreationParams`](crate::models::NvmfNamespaceSnapshotCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NvmfNamespaceSnapshot`](crate::models::NvmfNamespaceSnapshot)
+    /// - Feature: `nvmf-namespace-snapshot`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace-snapshot")]
@@ -381,7 +410,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-nvmf-namespace-snapshot` (operation `DeleteNvmfNamespaceSnapshot`).
+    /// `POST /v2/api/delete-nvmf-namespace-snapshot` (operation `DeleteNvmfNamespaceSnapshot`, spec module [`nvmf_namespace_snapshot`](crate::models::nvmf_namespace_snapshot)).
+    ///
+    /// - Request: [`NvmfNamespaceSnapshotDeletionParams`](crate::models::NvmfNamespaceSnapshotDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteNvmfNamespaceSnapshot`](crate::models::DeleteNvmfNamespaceSnapshot)
+    /// - Feature: `nvmf-namespace-snapshot`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace-snapshot")]
@@ -405,7 +440,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-nvmf-namespace-snapshots` (operation `GetNvmfNamespaceSnapshots`).
+    /// `POST /v2/api/get-nvmf-namespace-snapshots` (operation `GetNvmfNamespaceSnapshots`, spec module [`nvmf_namespace_snapshot`](crate::models::nvmf_namespace_snapshot)).
+    ///
+    /// - Request: [`GetNvmfNamespaceSnapshotsRequestBody`](crate::models::GetNvmfNamespaceSnapshotsRequestBody)
+    /// - Response: `Vec` of [`NvmfNamespaceSnapshot`](crate::models::NvmfNamespaceSnapshot)
+    /// - Feature: `nvmf-namespace-snapshot`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`NvmfNamespaceSnapshot`](crate::models::NvmfNamespaceSnapshot), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-nvmf-namespace-snapshots-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`NvmfNamespaceSnapshot`](crate::models::NvmfNamespaceSnapshot) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace-snapshot")]
@@ -426,7 +470,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-nvmf-namespace-snapshots-connection` (operation `GetNvmfNamespaceSnapshotsConnection`).
+    /// `POST /v2/api/get-nvmf-namespace-snapshots-connection` (operation `GetNvmfNamespaceSnapshotsConnection`, spec module [`nvmf_namespace_snapshot`](crate::models::nvmf_namespace_snapshot)).
+    ///
+    /// - Request: [`GetNvmfNamespaceSnapshotsConnectionRequestBody`](crate::models::GetNvmfNamespaceSnapshotsConnectionRequestBody)
+    /// - Response: [`NvmfNamespaceSnapshotConnection`](crate::models::NvmfNamespaceSnapshotConnection)
+    /// - Feature: `nvmf-namespace-snapshot`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-namespace-snapshot")]

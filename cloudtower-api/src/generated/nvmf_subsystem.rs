@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteNvmfSubsystem`
+/// Spec: `#/components/schemas/DeleteNvmfSubsystem`.
+///
+/// Used by:
+/// - the response of [`Client::delete_nvmf_subsystem`](crate::models::Client::delete_nvmf_subsystem) (`delete-nvmf-subsystem`)
 #[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteNvmfSubsystem {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNvmfSubsystem {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetNvmfSubsystemsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetNvmfSubsystemsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_nvmf_subsystems_connection`](crate::models::Client::get_nvmf_subsystems_connection) (`get-nvmf-subsystems-connection`)
 #[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetNvmfSubsystemsConnectionRequestBody {
@@ -91,7 +97,10 @@ impl ::cloudtower_runtime::codec::Encode for GetNvmfSubsystemsConnectionRequestB
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateNvmfSubsystem`
+/// Spec: `#/components/schemas/NestedAggregateNvmfSubsystem`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_nvmf_subsystems_connection`](crate::models::Client::get_nvmf_subsystems_connection) (`get-nvmf-subsystems-connection`)
 #[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateNvmfSubsystem {
@@ -128,7 +137,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNvmfSubsystem {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfSubsystem`
+/// Spec: `#/components/schemas/NvmfSubsystem`.
+///
+/// Used by:
+/// - the response of [`Client::create_nvmf_subsystem`](crate::models::Client::create_nvmf_subsystem) (`create-nvmf-subsystem`)
+/// - the response of [`Client::get_nvmf_subsystems`](crate::models::Client::get_nvmf_subsystems) (`get-nvmf-subsystems`)
+/// - the response of [`Client::update_nvmf_subsystem`](crate::models::Client::update_nvmf_subsystem) (`update-nvmf-subsystem`)
 #[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfSubsystem {
@@ -356,7 +370,10 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystem {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfSubsystemCommonParams`
+/// Spec: `#/components/schemas/NvmfSubsystemCommonParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_nvmf_subsystem`](crate::models::Client::update_nvmf_subsystem) (`update-nvmf-subsystem`)
 #[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfSubsystemCommonParams {
@@ -480,7 +497,10 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemCommonParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfSubsystemConnection`
+/// Spec: `#/components/schemas/NvmfSubsystemConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_nvmf_subsystems_connection`](crate::models::Client::get_nvmf_subsystems_connection) (`get-nvmf-subsystems-connection`)
 #[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfSubsystemConnection {
@@ -517,7 +537,10 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfSubsystemCreationParams`
+/// Spec: `#/components/schemas/NvmfSubsystemCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_nvmf_subsystem`](crate::models::Client::create_nvmf_subsystem) (`create-nvmf-subsystem`)
 #[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfSubsystemCreationParams {
@@ -702,7 +725,10 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfSubsystemDeletionParams`
+/// Spec: `#/components/schemas/NvmfSubsystemDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_nvmf_subsystem`](crate::models::Client::delete_nvmf_subsystem) (`delete-nvmf-subsystem`)
 #[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfSubsystemDeletionParams {
@@ -739,7 +765,10 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfSubsystemUpdationParams`
+/// Spec: `#/components/schemas/NvmfSubsystemUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_nvmf_subsystem`](crate::models::Client::update_nvmf_subsystem) (`update-nvmf-subsystem`)
 #[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NvmfSubsystemUpdationParams {
@@ -782,8 +811,15 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemUpdationParams {
         e.end_object();
     }
 }
+/// The operations of the [`nvmf_subsystem`](crate::models::nvmf_subsystem) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-nvmf-subsystem` (operation `CreateNvmfSubsystem`).
+    /// `POST /v2/api/create-nvmf-subsystem` (operation `CreateNvmfSubsystem`, spec module [`nvmf_subsystem`](crate::models::nvmf_subsystem)).
+    ///
+    /// - Request: `Vec` of [`NvmfSubsystemCreationParams`](crate::models::NvmfSubsystemCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NvmfSubsystem`](crate::models::NvmfSubsystem)
+    /// - Feature: `nvmf-subsystem`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-subsystem")]
@@ -805,7 +841,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-nvmf-subsystem` (operation `DeleteNvmfSubsystem`).
+    /// `POST /v2/api/delete-nvmf-subsystem` (operation `DeleteNvmfSubsystem`, spec module [`nvmf_subsystem`](crate::models::nvmf_subsystem)).
+    ///
+    /// - Request: [`NvmfSubsystemDeletionParams`](crate::models::NvmfSubsystemDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteNvmfSubsystem`](crate::models::DeleteNvmfSubsystem)
+    /// - Feature: `nvmf-subsystem`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-subsystem")]
@@ -827,7 +869,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-nvmf-subsystems` (operation `GetNvmfSubsystems`).
+    /// `POST /v2/api/get-nvmf-subsystems` (operation `GetNvmfSubsystems`, spec module [`nvmf_subsystem`](crate::models::nvmf_subsystem)).
+    ///
+    /// - Request: [`GetNvmfSubsystemsRequestBody`](crate::models::GetNvmfSubsystemsRequestBody)
+    /// - Response: `Vec` of [`NvmfSubsystem`](crate::models::NvmfSubsystem)
+    /// - Feature: `nvmf-subsystem`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`NvmfSubsystem`](crate::models::NvmfSubsystem), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-nvmf-subsystems-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`NvmfSubsystem`](crate::models::NvmfSubsystem) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-subsystem")]
@@ -845,7 +896,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-nvmf-subsystems-connection` (operation `GetNvmfSubsystemsConnection`).
+    /// `POST /v2/api/get-nvmf-subsystems-connection` (operation `GetNvmfSubsystemsConnection`, spec module [`nvmf_subsystem`](crate::models::nvmf_subsystem)).
+    ///
+    /// - Request: [`GetNvmfSubsystemsConnectionRequestBody`](crate::models::GetNvmfSubsystemsConnectionRequestBody)
+    /// - Response: [`NvmfSubsystemConnection`](crate::models::NvmfSubsystemConnection)
+    /// - Feature: `nvmf-subsystem`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-subsystem")]
@@ -866,7 +921,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-nvmf-subsystem` (operation `UpdateNvmfSubsystem`).
+    /// `POST /v2/api/update-nvmf-subsystem` (operation `UpdateNvmfSubsystem`, spec module [`nvmf_subsystem`](crate::models::nvmf_subsystem)).
+    ///
+    /// - Request: [`NvmfSubsystemUpdationParams`](crate::models::NvmfSubsystemUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NvmfSubsystem`](crate::models::NvmfSubsystem)
+    /// - Feature: `nvmf-subsystem`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "nvmf-subsystem")]

@@ -2,7 +2,11 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DisassociateSystemServiceFromObsServiceParams`
+/// Spec: `#/components/schemas/DisassociateSystemServiceFromObsServiceParams`.
+///
+/// Used by:
+/// - the request of [`Client::clear_system_service_alert_notification_config`](crate::models::Client::clear_system_service_alert_notification_config) (`clear-system-service-alert-notification-config`)
+/// - the request of [`Client::disassociate_system_service_from_obs_service`](crate::models::Client::disassociate_system_service_from_obs_service) (`disassociate-system-service-from-obs-service`)
 #[cfg(feature = "observability")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DisassociateSystemServiceFromObsServiceParams {
@@ -52,7 +56,11 @@ for DisassociateSystemServiceFromObsServiceParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DisassociateSystemServiceFromObsServiceResult`
+/// Spec: `#/components/schemas/DisassociateSystemServiceFromObsServiceResult`.
+///
+/// Used by:
+/// - the response of [`Client::clear_system_service_alert_notification_config`](crate::models::Client::clear_system_service_alert_notification_config) (`clear-system-service-alert-notification-config`)
+/// - the response of [`Client::disassociate_system_service_from_obs_service`](crate::models::Client::disassociate_system_service_from_obs_service) (`disassociate-system-service-from-obs-service`)
 #[cfg(feature = "observability")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DisassociateSystemServiceFromObsServiceResult {
@@ -101,7 +109,11 @@ for DisassociateSystemServiceFromObsServiceResult {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DisassociateSystemServiceFromObsServiceResultType`
+/// Spec: `#/components/schemas/DisassociateSystemServiceFromObsServiceResultType`.
+///
+/// Used by:
+/// - inside the response of [`Client::clear_system_service_alert_notification_config`](crate::models::Client::clear_system_service_alert_notification_config) (`clear-system-service-alert-notification-config`)
+/// - inside the response of [`Client::disassociate_system_service_from_obs_service`](crate::models::Client::disassociate_system_service_from_obs_service) (`disassociate-system-service-from-obs-service`)
 #[cfg(feature = "observability")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum DisassociateSystemServiceFromObsServiceResultType {
@@ -163,7 +175,11 @@ for DisassociateSystemServiceFromObsServiceResultType {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ObservabilityConnectedSystemServiceType`
+/// Spec: `#/components/schemas/ObservabilityConnectedSystemServiceType`.
+///
+/// Used by:
+/// - inside the request of [`Client::clear_system_service_alert_notification_config`](crate::models::Client::clear_system_service_alert_notification_config) (`clear-system-service-alert-notification-config`)
+/// - inside the request of [`Client::disassociate_system_service_from_obs_service`](crate::models::Client::disassociate_system_service_from_obs_service) (`disassociate-system-service-from-obs-service`)
 #[cfg(feature = "observability")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ObservabilityConnectedSystemServiceType {
@@ -251,8 +267,15 @@ impl ::cloudtower_runtime::codec::Encode for ObservabilityConnectedSystemService
         e.string(self.as_str());
     }
 }
+/// The operations of the [`observability`](crate::models::observability) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/clear-system-service-alert-notification-config` (operation `ClearSystemServiceAlertNotificationConfig`).
+    /// `POST /v2/api/clear-system-service-alert-notification-config` (operation `ClearSystemServiceAlertNotificationConfig`, spec module [`observability`](crate::models::observability)).
+    ///
+    /// - Request: [`DisassociateSystemServiceFromObsServiceParams`](crate::models::DisassociateSystemServiceFromObsServiceParams)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`DisassociateSystemServiceFromObsServiceResult`](crate::models::DisassociateSystemServiceFromObsServiceResult)
+    /// - Feature: `observability`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "observability")]
@@ -274,7 +297,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/disassociate-system-service-from-obs-service` (operation `DisassociateSystemServiceFromObsService`).
+    /// `POST /v2/api/disassociate-system-service-from-obs-service` (operation `DisassociateSystemServiceFromObsService`, spec module [`observability`](crate::models::observability)).
+    ///
+    /// - Request: [`DisassociateSystemServiceFromObsServiceParams`](crate::models::DisassociateSystemServiceFromObsServiceParams)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`DisassociateSystemServiceFromObsServiceResult`](crate::models::DisassociateSystemServiceFromObsServiceResult)
+    /// - Feature: `observability`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "observability")]

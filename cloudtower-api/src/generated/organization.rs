@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteOrganization`
+/// Spec: `#/components/schemas/DeleteOrganization`.
+///
+/// Used by:
+/// - the response of [`Client::delete_organization`](crate::models::Client::delete_organization) (`delete-organization`)
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteOrganization {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteOrganization {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetOrganizationsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetOrganizationsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_organizations_connection`](crate::models::Client::get_organizations_connection) (`get-organizations-connection`)
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetOrganizationsConnectionRequestBody {
@@ -91,7 +97,10 @@ impl ::cloudtower_runtime::codec::Encode for GetOrganizationsConnectionRequestBo
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetOrganizationsRequestBody`
+/// Spec: `#/components/schemas/GetOrganizationsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_organizations`](crate::models::Client::get_organizations) (`get-organizations`)
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetOrganizationsRequestBody {
@@ -143,7 +152,10 @@ impl ::cloudtower_runtime::codec::Encode for GetOrganizationsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateOrganization`
+/// Spec: `#/components/schemas/NestedAggregateOrganization`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_organizations_connection`](crate::models::Client::get_organizations_connection) (`get-organizations-connection`)
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateOrganization {
@@ -180,7 +192,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateOrganization {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/Organization`
+/// Spec: `#/components/schemas/Organization`.
+///
+/// Used by:
+/// - the response of [`Client::create_organization`](crate::models::Client::create_organization) (`create-organization`)
+/// - the response of [`Client::get_organizations`](crate::models::Client::get_organizations) (`get-organizations`)
+/// - the response of [`Client::update_organization`](crate::models::Client::update_organization) (`update-organization`)
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Organization {
@@ -228,7 +245,10 @@ impl ::cloudtower_runtime::codec::Encode for Organization {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/OrganizationConnection`
+/// Spec: `#/components/schemas/OrganizationConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_organizations_connection`](crate::models::Client::get_organizations_connection) (`get-organizations-connection`)
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationConnection {
@@ -265,7 +285,10 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/OrganizationCreationParams`
+/// Spec: `#/components/schemas/OrganizationCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_organization`](crate::models::Client::create_organization) (`create-organization`)
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationCreationParams {
@@ -302,7 +325,10 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/OrganizationDeletionParams`
+/// Spec: `#/components/schemas/OrganizationDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_organization`](crate::models::Client::delete_organization) (`delete-organization`)
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationDeletionParams {
@@ -339,7 +365,11 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/OrganizationOrderByInput`
+/// Spec: `#/components/schemas/OrganizationOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_organizations`](crate::models::Client::get_organizations) (`get-organizations`)
+/// - inside the request of [`Client::get_organizations_connection`](crate::models::Client::get_organizations_connection) (`get-organizations-connection`)
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum OrganizationOrderByInput {
@@ -412,7 +442,10 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/OrganizationUpdationParams`
+/// Spec: `#/components/schemas/OrganizationUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_organization`](crate::models::Client::update_organization) (`update-organization`)
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationUpdationParams {
@@ -455,7 +488,10 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/OrganizationUpdationParams/properties/data`
+/// Spec: `#/components/schemas/OrganizationUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_organization`](crate::models::Client::update_organization) (`update-organization`)
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationUpdationParamsData {
@@ -487,7 +523,13 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/OrganizationWhereInput`
+/// Spec: `#/components/schemas/OrganizationWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_organization`](crate::models::Client::delete_organization) (`delete-organization`)
+/// - inside the request of [`Client::get_organizations`](crate::models::Client::get_organizations) (`get-organizations`)
+/// - inside the request of [`Client::get_organizations_connection`](crate::models::Client::get_organizations_connection) (`get-organizations-connection`)
+/// - inside the request of [`Client::update_organization`](crate::models::Client::update_organization) (`update-organization`)
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrganizationWhereInput {
@@ -684,8 +726,15 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`organization`](crate::models::organization) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-organization` (operation `CreateOrganization`).
+    /// `POST /v2/api/create-organization` (operation `CreateOrganization`, spec module [`organization`](crate::models::organization)).
+    ///
+    /// - Request: `Vec` of [`OrganizationCreationParams`](crate::models::OrganizationCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Organization`](crate::models::Organization)
+    /// - Feature: `organization`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "organization")]
@@ -705,7 +754,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-organization` (operation `DeleteOrganization`).
+    /// `POST /v2/api/delete-organization` (operation `DeleteOrganization`, spec module [`organization`](crate::models::organization)).
+    ///
+    /// - Request: [`OrganizationDeletionParams`](crate::models::OrganizationDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteOrganization`](crate::models::DeleteOrganization)
+    /// - Feature: `organization`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "organization")]
@@ -727,7 +782,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-organizations` (operation `GetOrganizations`).
+    /// `POST /v2/api/get-organizations` (operation `GetOrganizations`, spec module [`organization`](crate::models::organization)).
+    ///
+    /// - Request: [`GetOrganizationsRequestBody`](crate::models::GetOrganizationsRequestBody)
+    /// - Response: `Vec` of [`Organization`](crate::models::Organization)
+    /// - Feature: `organization`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Organization`](crate::models::Organization), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-organizations-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Organization`](crate::models::Organization) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "organization")]
@@ -745,7 +809,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-organizations-connection` (operation `GetOrganizationsConnection`).
+    /// `POST /v2/api/get-organizations-connection` (operation `GetOrganizationsConnection`, spec module [`organization`](crate::models::organization)).
+    ///
+    /// - Request: [`GetOrganizationsConnectionRequestBody`](crate::models::GetOrganizationsConnectionRequestBody)
+    /// - Response: [`OrganizationConnection`](crate::models::OrganizationConnection)
+    /// - Feature: `organization`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "organization")]
@@ -766,7 +834,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-organization` (operation `UpdateOrganization`).
+    /// `POST /v2/api/update-organization` (operation `UpdateOrganization`, spec module [`organization`](crate::models::organization)).
+    ///
+    /// - Request: [`OrganizationUpdationParams`](crate::models::OrganizationUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Organization`](crate::models::Organization)
+    /// - Feature: `organization`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "organization")]

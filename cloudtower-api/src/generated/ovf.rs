@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/ExportFileDownloadLinks`
+/// Spec: `#/components/schemas/ExportFileDownloadLinks`.
+///
+/// Used by:
+/// - the response of [`Client::get_export_file_download_links`](crate::models::Client::get_export_file_download_links) (`get-export-file-download-links`)
 #[cfg(feature = "ovf")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExportFileDownloadLinks {
@@ -45,7 +48,10 @@ impl ::cloudtower_runtime::codec::Encode for ExportFileDownloadLinks {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetExportFileDownloadLinksParams`
+/// Spec: `#/components/schemas/GetExportFileDownloadLinksParams`.
+///
+/// Used by:
+/// - the request of [`Client::get_export_file_download_links`](crate::models::Client::get_export_file_download_links) (`get-export-file-download-links`)
 #[cfg(feature = "ovf")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetExportFileDownloadLinksParams {
@@ -82,7 +88,10 @@ impl ::cloudtower_runtime::codec::Encode for GetExportFileDownloadLinksParams {
         e.end_object();
     }
 }
-/// Spec: `/paths/~1parse-ovf/post/requestBody/content/multipart~1form-data/schema`
+/// Spec: `/paths/~1parse-ovf/post/requestBody/content/multipart~1form-data/schema`.
+///
+/// Used by:
+/// - the request of [`Client::parse_ovf`](crate::models::Client::parse_ovf) (`parse-ovf`)
 #[cfg(feature = "ovf")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ParseOvfRequestBody {
@@ -102,7 +111,10 @@ impl ParseOvfRequestBody {
         ])
     }
 }
-/// Spec: `/paths/~1upload-elf-file/post/requestBody/content/multipart~1form-data/schema`
+/// Spec: `/paths/~1upload-elf-file/post/requestBody/content/multipart~1form-data/schema`.
+///
+/// Used by:
+/// - the request of [`Client::upload_elf_file`](crate::models::Client::upload_elf_file) (`upload-elf-file`)
 #[cfg(feature = "ovf")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadElfFileRequestBody {
@@ -144,7 +156,10 @@ impl UploadElfFileRequestBody {
         fields
     }
 }
-/// Spec: `#/components/schemas/VmExportFileWhereUniqueInput`
+/// Spec: `#/components/schemas/VmExportFileWhereUniqueInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_export_file_download_links`](crate::models::Client::get_export_file_download_links) (`get-export-file-download-links`)
 #[cfg(feature = "ovf")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmExportFileWhereUniqueInput {
@@ -179,8 +194,13 @@ impl ::cloudtower_runtime::codec::Encode for VmExportFileWhereUniqueInput {
         e.end_object();
     }
 }
+/// The operations of the [`ovf`](crate::models::ovf) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-export-file-download-links` (operation `GetExportFileDownloadLinks`).
+    /// `POST /v2/api/get-export-file-download-links` (operation `GetExportFileDownloadLinks`, spec module [`ovf`](crate::models::ovf)).
+    ///
+    /// - Request: [`GetExportFileDownloadLinksParams`](crate::models::GetExportFileDownloadLinksParams)
+    /// - Response: `Vec` of [`ExportFileDownloadLinks`](crate::models::ExportFileDownloadLinks)
+    /// - Feature: `ovf`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "ovf")]
@@ -201,7 +221,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/parse-ovf` (operation `ParseOvf`).
+    /// `POST /v2/api/parse-ovf` (operation `ParseOvf`, spec module [`ovf`](crate::models::ovf)).
+    ///
+    /// - Request: [`ParseOvfRequestBody`](crate::models::ParseOvfRequestBody) (`multipart/form-data`)
+    /// - Response: [`ParsedOvf`](crate::models::ParsedOvf)
+    /// - Feature: `ovf`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "ovf")]
@@ -221,7 +245,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/upload-elf-file` (operation `UploadElfFile`).
+    /// `POST /v2/api/upload-elf-file` (operation `UploadElfFile`, spec module [`ovf`](crate::models::ovf)).
+    ///
+    /// - Request: [`UploadElfFileRequestBody`](crate::models::UploadElfFileRequestBody) (`multipart/form-data`)
+    /// - Response: [`UploadTask`](crate::models::UploadTask)
+    /// - Feature: `ovf`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "ovf")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetPciDevicesRequestBody`
+/// Spec: `#/components/schemas/GetPciDevicesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetPciDevicesRequestBody {
@@ -52,7 +55,10 @@ impl ::cloudtower_runtime::codec::Encode for GetPciDevicesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/PciDevice`
+/// Spec: `#/components/schemas/PciDevice`.
+///
+/// Used by:
+/// - the response of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PciDevice {
@@ -241,7 +247,11 @@ impl ::cloudtower_runtime::codec::Encode for PciDevice {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/PciDeviceMdevState`
+/// Spec: `#/components/schemas/PciDeviceMdevState`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
+/// - inside the response of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PciDeviceMdevState {
@@ -304,7 +314,10 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceMdevState {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/PciDeviceOrderByInput`
+/// Spec: `#/components/schemas/PciDeviceOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PciDeviceOrderByInput {
@@ -637,7 +650,11 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/PciDevicePartitionState`
+/// Spec: `#/components/schemas/PciDevicePartitionState`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
+/// - inside the response of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PciDevicePartitionState {
@@ -700,7 +717,11 @@ impl ::cloudtower_runtime::codec::Encode for PciDevicePartitionState {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/PciDeviceSriovState`
+/// Spec: `#/components/schemas/PciDeviceSriovState`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
+/// - inside the response of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PciDeviceSriovState {
@@ -763,7 +784,11 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceSriovState {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/PciDeviceType`
+/// Spec: `#/components/schemas/PciDeviceType`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
+/// - inside the response of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PciDeviceType {
@@ -818,7 +843,11 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceType {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/PciDeviceUsage`
+/// Spec: `#/components/schemas/PciDeviceUsage`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
+/// - inside the response of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PciDeviceUsage {
@@ -881,7 +910,10 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceUsage {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/PciDeviceWhereInput`
+/// Spec: `#/components/schemas/PciDeviceWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PciDeviceWhereInput {
@@ -2495,8 +2527,17 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`pci_device`](crate::models::pci_device) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-pci-devices` (operation `GetPciDevices`).
+    /// `POST /v2/api/get-pci-devices` (operation `GetPciDevices`, spec module [`pci_device`](crate::models::pci_device)).
+    ///
+    /// - Request: [`GetPciDevicesRequestBody`](crate::models::GetPciDevicesRequestBody)
+    /// - Response: `Vec` of [`PciDevice`](crate::models::PciDevice)
+    /// - Feature: `pci-device`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`PciDevice`](crate::models::PciDevice), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`PciDevice`](crate::models::PciDevice) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "pci-device")]

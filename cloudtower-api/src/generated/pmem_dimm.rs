@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetPmemDimmsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetPmemDimmsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_pmem_dimms_connection`](crate::models::Client::get_pmem_dimms_connection) (`get-pmem-dimms-connection`)
 #[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetPmemDimmsConnectionRequestBody {
@@ -52,7 +55,10 @@ impl ::cloudtower_runtime::codec::Encode for GetPmemDimmsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetPmemDimmsRequestBody`
+/// Spec: `#/components/schemas/GetPmemDimmsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_pmem_dimms`](crate::models::Client::get_pmem_dimms) (`get-pmem-dimms`)
 #[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetPmemDimmsRequestBody {
@@ -102,7 +108,10 @@ impl ::cloudtower_runtime::codec::Encode for GetPmemDimmsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregatePmemDimm`
+/// Spec: `#/components/schemas/NestedAggregatePmemDimm`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_pmem_dimms_connection`](crate::models::Client::get_pmem_dimms_connection) (`get-pmem-dimms-connection`)
 #[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregatePmemDimm {
@@ -139,7 +148,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregatePmemDimm {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/PmemDimm`
+/// Spec: `#/components/schemas/PmemDimm`.
+///
+/// Used by:
+/// - the response of [`Client::get_pmem_dimms`](crate::models::Client::get_pmem_dimms) (`get-pmem-dimms`)
 #[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PmemDimm {
@@ -245,7 +257,10 @@ impl ::cloudtower_runtime::codec::Encode for PmemDimm {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/PmemDimmConnection`
+/// Spec: `#/components/schemas/PmemDimmConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_pmem_dimms_connection`](crate::models::Client::get_pmem_dimms_connection) (`get-pmem-dimms-connection`)
 #[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PmemDimmConnection {
@@ -282,7 +297,11 @@ impl ::cloudtower_runtime::codec::Encode for PmemDimmConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/PmemDimmOrderByInput`
+/// Spec: `#/components/schemas/PmemDimmOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_pmem_dimms`](crate::models::Client::get_pmem_dimms) (`get-pmem-dimms`)
+/// - inside the request of [`Client::get_pmem_dimms_connection`](crate::models::Client::get_pmem_dimms_connection) (`get-pmem-dimms-connection`)
 #[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PmemDimmOrderByInput {
@@ -435,7 +454,11 @@ impl ::cloudtower_runtime::codec::Encode for PmemDimmOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/PmemDimmWhereInput`
+/// Spec: `#/components/schemas/PmemDimmWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_pmem_dimms`](crate::models::Client::get_pmem_dimms) (`get-pmem-dimms`)
+/// - inside the request of [`Client::get_pmem_dimms_connection`](crate::models::Client::get_pmem_dimms_connection) (`get-pmem-dimms-connection`)
 #[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PmemDimmWhereInput {
@@ -1099,8 +1122,18 @@ impl ::cloudtower_runtime::codec::Encode for PmemDimmWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`pmem_dimm`](crate::models::pmem_dimm) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-pmem-dimms` (operation `GetPmemDimms`).
+    /// `POST /v2/api/get-pmem-dimms` (operation `GetPmemDimms`, spec module [`pmem_dimm`](crate::models::pmem_dimm)).
+    ///
+    /// - Request: [`GetPmemDimmsRequestBody`](crate::models::GetPmemDimmsRequestBody)
+    /// - Response: `Vec` of [`PmemDimm`](crate::models::PmemDimm)
+    /// - Feature: `pmem-dimm`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`PmemDimm`](crate::models::PmemDimm), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-pmem-dimms-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`PmemDimm`](crate::models::PmemDimm) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "pmem-dimm")]
@@ -1118,7 +1151,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-pmem-dimms-connection` (operation `GetPmemDimmsConnection`).
+    /// `POST /v2/api/get-pmem-dimms-connection` (operation `GetPmemDimmsConnection`, spec module [`pmem_dimm`](crate::models::pmem_dimm)).
+    ///
+    /// - Request: [`GetPmemDimmsConnectionRequestBody`](crate::models::GetPmemDimmsConnectionRequestBody)
+    /// - Response: [`PmemDimmConnection`](crate::models::PmemDimmConnection)
+    /// - Feature: `pmem-dimm`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "pmem-dimm")]

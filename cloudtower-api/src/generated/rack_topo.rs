@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteRackTopo`
+/// Spec: `#/components/schemas/DeleteRackTopo`.
+///
+/// Used by:
+/// - the response of [`Client::delete_rack_topo`](crate::models::Client::delete_rack_topo) (`delete-rack-topo`)
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteRackTopo {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteRackTopo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetRackTopoesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetRackTopoesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_rack_topoes_connection`](crate::models::Client::get_rack_topoes_connection) (`get-rack-topoes-connection`)
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetRackTopoesConnectionRequestBody {
@@ -89,7 +95,10 @@ impl ::cloudtower_runtime::codec::Encode for GetRackTopoesConnectionRequestBody 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetRackTopoesRequestBody`
+/// Spec: `#/components/schemas/GetRackTopoesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_rack_topoes`](crate::models::Client::get_rack_topoes) (`get-rack-topoes`)
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetRackTopoesRequestBody {
@@ -139,7 +148,10 @@ impl ::cloudtower_runtime::codec::Encode for GetRackTopoesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateRackTopo`
+/// Spec: `#/components/schemas/NestedAggregateRackTopo`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_rack_topoes_connection`](crate::models::Client::get_rack_topoes_connection) (`get-rack-topoes-connection`)
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateRackTopo {
@@ -176,7 +188,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateRackTopo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/RackTopo`
+/// Spec: `#/components/schemas/RackTopo`.
+///
+/// Used by:
+/// - the response of [`Client::create_rack_topo`](crate::models::Client::create_rack_topo) (`create-rack-topo`)
+/// - the response of [`Client::get_rack_topoes`](crate::models::Client::get_rack_topoes) (`get-rack-topoes`)
+/// - the response of [`Client::update_rack_topo`](crate::models::Client::update_rack_topo) (`update-rack-topo`)
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopo {
@@ -252,7 +269,10 @@ impl ::cloudtower_runtime::codec::Encode for RackTopo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/RackTopoConnection`
+/// Spec: `#/components/schemas/RackTopoConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_rack_topoes_connection`](crate::models::Client::get_rack_topoes_connection) (`get-rack-topoes-connection`)
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopoConnection {
@@ -289,7 +309,10 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/RackTopoCreationParams`
+/// Spec: `#/components/schemas/RackTopoCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_rack_topo`](crate::models::Client::create_rack_topo) (`create-rack-topo`)
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopoCreationParams {
@@ -351,7 +374,10 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/RackTopoDeletionParams`
+/// Spec: `#/components/schemas/RackTopoDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_rack_topo`](crate::models::Client::delete_rack_topo) (`delete-rack-topo`)
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopoDeletionParams {
@@ -388,7 +414,11 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/RackTopoOrderByInput`
+/// Spec: `#/components/schemas/RackTopoOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_rack_topoes`](crate::models::Client::get_rack_topoes) (`get-rack-topoes`)
+/// - inside the request of [`Client::get_rack_topoes_connection`](crate::models::Client::get_rack_topoes_connection) (`get-rack-topoes-connection`)
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RackTopoOrderByInput {
@@ -481,7 +511,10 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/RackTopoUpdationParams`
+/// Spec: `#/components/schemas/RackTopoUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_rack_topo`](crate::models::Client::update_rack_topo) (`update-rack-topo`)
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopoUpdationParams {
@@ -524,7 +557,10 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/RackTopoUpdationParams/properties/data`
+/// Spec: `#/components/schemas/RackTopoUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_rack_topo`](crate::models::Client::update_rack_topo) (`update-rack-topo`)
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopoUpdationParamsData {
@@ -568,7 +604,13 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/RackTopoWhereInput`
+/// Spec: `#/components/schemas/RackTopoWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_rack_topo`](crate::models::Client::delete_rack_topo) (`delete-rack-topo`)
+/// - inside the request of [`Client::get_rack_topoes`](crate::models::Client::get_rack_topoes) (`get-rack-topoes`)
+/// - inside the request of [`Client::get_rack_topoes_connection`](crate::models::Client::get_rack_topoes_connection) (`get-rack-topoes-connection`)
+/// - inside the request of [`Client::update_rack_topo`](crate::models::Client::update_rack_topo) (`update-rack-topo`)
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RackTopoWhereInput {
@@ -841,8 +883,15 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`rack_topo`](crate::models::rack_topo) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-rack-topo` (operation `CreateRackTopo`).
+    /// `POST /v2/api/create-rack-topo` (operation `CreateRackTopo`, spec module [`rack_topo`](crate::models::rack_topo)).
+    ///
+    /// - Request: `Vec` of [`RackTopoCreationParams`](crate::models::RackTopoCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`RackTopo`](crate::models::RackTopo)
+    /// - Feature: `rack-topo`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "rack-topo")]
@@ -859,7 +908,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-rack-topo` (operation `DeleteRackTopo`).
+    /// `POST /v2/api/delete-rack-topo` (operation `DeleteRackTopo`, spec module [`rack_topo`](crate::models::rack_topo)).
+    ///
+    /// - Request: [`RackTopoDeletionParams`](crate::models::RackTopoDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteRackTopo`](crate::models::DeleteRackTopo)
+    /// - Feature: `rack-topo`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "rack-topo")]
@@ -878,7 +933,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-rack-topoes` (operation `GetRackTopoes`).
+    /// `POST /v2/api/get-rack-topoes` (operation `GetRackTopoes`, spec module [`rack_topo`](crate::models::rack_topo)).
+    ///
+    /// - Request: [`GetRackTopoesRequestBody`](crate::models::GetRackTopoesRequestBody)
+    /// - Response: `Vec` of [`RackTopo`](crate::models::RackTopo)
+    /// - Feature: `rack-topo`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`RackTopo`](crate::models::RackTopo), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-rack-topoes-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`RackTopo`](crate::models::RackTopo) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "rack-topo")]
@@ -896,7 +960,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-rack-topoes-connection` (operation `GetRackTopoesConnection`).
+    /// `POST /v2/api/get-rack-topoes-connection` (operation `GetRackTopoesConnection`, spec module [`rack_topo`](crate::models::rack_topo)).
+    ///
+    /// - Request: [`GetRackTopoesConnectionRequestBody`](crate::models::GetRackTopoesConnectionRequestBody)
+    /// - Response: [`RackTopoConnection`](crate::models::RackTopoConnection)
+    /// - Feature: `rack-topo`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "rack-topo")]
@@ -917,7 +985,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-rack-topo` (operation `UpdateRackTopo`).
+    /// `POST /v2/api/update-rack-topo` (operation `UpdateRackTopo`, spec module [`rack_topo`](crate::models::rack_topo)).
+    ///
+    /// - Request: [`RackTopoUpdationParams`](crate::models::RackTopoUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`RackTopo`](crate::models::RackTopo)
+    /// - Feature: `rack-topo`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "rack-topo")]

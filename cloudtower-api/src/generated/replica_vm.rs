@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetReplicaVmsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetReplicaVmsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_replica_vms_connection`](crate::models::Client::get_replica_vms_connection) (`get-replica-vms-connection`)
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReplicaVmsConnectionRequestBody {
@@ -52,7 +55,10 @@ impl ::cloudtower_runtime::codec::Encode for GetReplicaVmsConnectionRequestBody 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetReplicaVmsRequestBody`
+/// Spec: `#/components/schemas/GetReplicaVmsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_replica_vms`](crate::models::Client::get_replica_vms) (`get-replica-vms`)
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReplicaVmsRequestBody {
@@ -102,7 +108,10 @@ impl ::cloudtower_runtime::codec::Encode for GetReplicaVmsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateReplicaVm`
+/// Spec: `#/components/schemas/NestedAggregateReplicaVm`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_replica_vms_connection`](crate::models::Client::get_replica_vms_connection) (`get-replica-vms-connection`)
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateReplicaVm {
@@ -139,7 +148,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateReplicaVm {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedReplicationPlan`
+/// Spec: `#/components/schemas/NestedReplicationPlan`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_replica_vms`](crate::models::Client::get_replica_vms) (`get-replica-vms`)
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationPlan {
@@ -182,7 +194,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationPlan {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReplicaVm`
+/// Spec: `#/components/schemas/ReplicaVm`.
+///
+/// Used by:
+/// - the response of [`Client::get_replica_vms`](crate::models::Client::get_replica_vms) (`get-replica-vms`)
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicaVm {
@@ -386,7 +401,10 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVm {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReplicaVmConnection`
+/// Spec: `#/components/schemas/ReplicaVmConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_replica_vms_connection`](crate::models::Client::get_replica_vms_connection) (`get-replica-vms-connection`)
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicaVmConnection {
@@ -423,7 +441,11 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReplicaVmOrderByInput`
+/// Spec: `#/components/schemas/ReplicaVmOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_replica_vms`](crate::models::Client::get_replica_vms) (`get-replica-vms`)
+/// - inside the request of [`Client::get_replica_vms_connection`](crate::models::Client::get_replica_vms_connection) (`get-replica-vms-connection`)
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicaVmOrderByInput {
@@ -664,7 +686,12 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ReplicaVmState`
+/// Spec: `#/components/schemas/ReplicaVmState`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_replica_vms`](crate::models::Client::get_replica_vms) (`get-replica-vms`)
+/// - inside the response of [`Client::get_replica_vms`](crate::models::Client::get_replica_vms) (`get-replica-vms`)
+/// - inside the request of [`Client::get_replica_vms_connection`](crate::models::Client::get_replica_vms_connection) (`get-replica-vms-connection`)
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicaVmState {
@@ -751,7 +778,11 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmState {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ReplicaVmWhereInput`
+/// Spec: `#/components/schemas/ReplicaVmWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_replica_vms`](crate::models::Client::get_replica_vms) (`get-replica-vms`)
+/// - inside the request of [`Client::get_replica_vms_connection`](crate::models::Client::get_replica_vms_connection) (`get-replica-vms-connection`)
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicaVmWhereInput {
@@ -2013,7 +2044,12 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReplicationObjectType`
+/// Spec: `#/components/schemas/ReplicationObjectType`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_replica_vms`](crate::models::Client::get_replica_vms) (`get-replica-vms`)
+/// - inside the response of [`Client::get_replica_vms`](crate::models::Client::get_replica_vms) (`get-replica-vms`)
+/// - inside the request of [`Client::get_replica_vms_connection`](crate::models::Client::get_replica_vms_connection) (`get-replica-vms-connection`)
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicationObjectType {
@@ -2085,8 +2121,18 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationObjectType {
         e.string(self.as_str());
     }
 }
+/// The operations of the [`replica_vm`](crate::models::replica_vm) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-replica-vms` (operation `GetReplicaVms`).
+    /// `POST /v2/api/get-replica-vms` (operation `GetReplicaVms`, spec module [`replica_vm`](crate::models::replica_vm)).
+    ///
+    /// - Request: [`GetReplicaVmsRequestBody`](crate::models::GetReplicaVmsRequestBody)
+    /// - Response: `Vec` of [`ReplicaVm`](crate::models::ReplicaVm)
+    /// - Feature: `replica-vm`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`ReplicaVm`](crate::models::ReplicaVm), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-replica-vms-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`ReplicaVm`](crate::models::ReplicaVm) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "replica-vm")]
@@ -2104,7 +2150,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-replica-vms-connection` (operation `GetReplicaVmsConnection`).
+    /// `POST /v2/api/get-replica-vms-connection` (operation `GetReplicaVmsConnection`, spec module [`replica_vm`](crate::models::replica_vm)).
+    ///
+    /// - Request: [`GetReplicaVmsConnectionRequestBody`](crate::models::GetReplicaVmsConnectionRequestBody)
+    /// - Response: [`ReplicaVmConnection`](crate::models::ReplicaVmConnection)
+    /// - Feature: `replica-vm`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "replica-vm")]

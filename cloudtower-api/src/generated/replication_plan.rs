@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetReplicationPlansConnectionRequestBody`
+/// Spec: `#/components/schemas/GetReplicationPlansConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) (`get-replication-plans-connection`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReplicationPlansConnectionRequestBody {
@@ -56,7 +59,10 @@ impl ::cloudtower_runtime::codec::Encode for GetReplicationPlansConnectionReques
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetReplicationPlansRequestBody`
+/// Spec: `#/components/schemas/GetReplicationPlansRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReplicationPlansRequestBody {
@@ -110,7 +116,10 @@ impl ::cloudtower_runtime::codec::Encode for GetReplicationPlansRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateReplicationPlan`
+/// Spec: `#/components/schemas/NestedAggregateReplicationPlan`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) (`get-replication-plans-connection`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateReplicationPlan {
@@ -147,7 +156,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateReplicationPlan {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedReplicaVm`
+/// Spec: `#/components/schemas/NestedReplicaVm`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicaVm {
@@ -184,7 +196,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicaVm {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedReplicationClusterDescriptor`
+/// Spec: `#/components/schemas/NestedReplicationClusterDescriptor`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationClusterDescriptor {
@@ -233,7 +248,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationClusterDescriptor 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedReplicationIPAddressMapping`
+/// Spec: `#/components/schemas/NestedReplicationIPAddressMapping`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationIpAddressMapping {
@@ -280,7 +298,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationIpAddressMapping {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedReplicationNetworkConfigure`
+/// Spec: `#/components/schemas/NestedReplicationNetworkConfigure`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationNetworkConfigure {
@@ -323,7 +344,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationNetworkConfigure {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedReplicationNetworkInformation`
+/// Spec: `#/components/schemas/NestedReplicationNetworkInformation`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationNetworkInformation {
@@ -403,7 +427,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationNetworkInformation
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedReplicationPlanExecution`
+/// Spec: `#/components/schemas/NestedReplicationPlanExecution`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationPlanExecution {
@@ -440,7 +467,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationPlanExecution {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedReplicationPlanNetworkMapping`
+/// Spec: `#/components/schemas/NestedReplicationPlanNetworkMapping`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReplicationPlanNetworkMapping {
@@ -487,7 +517,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationPlanNetworkMapping
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReplicaNameRule`
+/// Spec: `#/components/schemas/ReplicaNameRule`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
+/// - inside the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
+/// - inside the request of [`Client::get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) (`get-replication-plans-connection`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicaNameRule {
@@ -550,7 +585,10 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaNameRule {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ReplicationPlan`
+/// Spec: `#/components/schemas/ReplicationPlan`.
+///
+/// Used by:
+/// - the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationPlan {
@@ -945,7 +983,10 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlan {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReplicationPlanConnection`
+/// Spec: `#/components/schemas/ReplicationPlanConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) (`get-replication-plans-connection`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationPlanConnection {
@@ -982,7 +1023,11 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReplicationPlanOrderByInput`
+/// Spec: `#/components/schemas/ReplicationPlanOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
+/// - inside the request of [`Client::get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) (`get-replication-plans-connection`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicationPlanOrderByInput {
@@ -1529,7 +1574,12 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ReplicationPlanPeriod`
+/// Spec: `#/components/schemas/ReplicationPlanPeriod`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
+/// - inside the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
+/// - inside the request of [`Client::get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) (`get-replication-plans-connection`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicationPlanPeriod {
@@ -1606,7 +1656,12 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanPeriod {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ReplicationPlanType`
+/// Spec: `#/components/schemas/ReplicationPlanType`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
+/// - inside the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
+/// - inside the request of [`Client::get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) (`get-replication-plans-connection`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicationPlanType {
@@ -1665,7 +1720,11 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanType {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ReplicationPlanWhereInput`
+/// Spec: `#/components/schemas/ReplicationPlanWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
+/// - inside the request of [`Client::get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) (`get-replication-plans-connection`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationPlanWhereInput {
@@ -3951,7 +4010,12 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ResiliencyType`
+/// Spec: `#/components/schemas/ResiliencyType`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
+/// - inside the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
+/// - inside the request of [`Client::get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) (`get-replication-plans-connection`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ResiliencyType {
@@ -4010,8 +4074,18 @@ impl ::cloudtower_runtime::codec::Encode for ResiliencyType {
         e.string(self.as_str());
     }
 }
+/// The operations of the [`replication_plan`](crate::models::replication_plan) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-replication-plans` (operation `GetReplicationPlans`).
+    /// `POST /v2/api/get-replication-plans` (operation `GetReplicationPlans`, spec module [`replication_plan`](crate::models::replication_plan)).
+    ///
+    /// - Request: [`GetReplicationPlansRequestBody`](crate::models::GetReplicationPlansRequestBody)
+    /// - Response: `Vec` of [`ReplicationPlan`](crate::models::ReplicationPlan)
+    /// - Feature: `replication-plan`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`ReplicationPlan`](crate::models::ReplicationPlan), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-replication-plans-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`ReplicationPlan`](crate::models::ReplicationPlan) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "replication-plan")]
@@ -4032,7 +4106,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-replication-plans-connection` (operation `GetReplicationPlansConnection`).
+    /// `POST /v2/api/get-replication-plans-connection` (operation `GetReplicationPlansConnection`, spec module [`replication_plan`](crate::models::replication_plan)).
+    ///
+    /// - Request: [`GetReplicationPlansConnectionRequestBody`](crate::models::GetReplicationPlansConnectionRequestBody)
+    /// - Response: [`ReplicationPlanConnection`](crate::models::ReplicationPlanConnection)
+    /// - Feature: `replication-plan`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "replication-plan")]

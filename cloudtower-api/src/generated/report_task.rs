@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetReportTasksConnectionRequestBody`
+/// Spec: `#/components/schemas/GetReportTasksConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_report_tasks_connection`](crate::models::Client::get_report_tasks_connection) (`get-report-tasks-connection`)
 #[cfg(feature = "report-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReportTasksConnectionRequestBody {
@@ -52,7 +55,10 @@ impl ::cloudtower_runtime::codec::Encode for GetReportTasksConnectionRequestBody
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetReportTasksRequestBody`
+/// Spec: `#/components/schemas/GetReportTasksRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_report_tasks`](crate::models::Client::get_report_tasks) (`get-report-tasks`)
 #[cfg(feature = "report-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReportTasksRequestBody {
@@ -102,7 +108,10 @@ impl ::cloudtower_runtime::codec::Encode for GetReportTasksRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateReportTask`
+/// Spec: `#/components/schemas/NestedAggregateReportTask`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_report_tasks_connection`](crate::models::Client::get_report_tasks_connection) (`get-report-tasks-connection`)
 #[cfg(feature = "report-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateReportTask {
@@ -139,7 +148,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateReportTask {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReportTaskConnection`
+/// Spec: `#/components/schemas/ReportTaskConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_report_tasks_connection`](crate::models::Client::get_report_tasks_connection) (`get-report-tasks-connection`)
 #[cfg(feature = "report-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTaskConnection {
@@ -176,7 +188,11 @@ impl ::cloudtower_runtime::codec::Encode for ReportTaskConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReportTaskOrderByInput`
+/// Spec: `#/components/schemas/ReportTaskOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_report_tasks`](crate::models::Client::get_report_tasks) (`get-report-tasks`)
+/// - inside the request of [`Client::get_report_tasks_connection`](crate::models::Client::get_report_tasks_connection) (`get-report-tasks-connection`)
 #[cfg(feature = "report-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReportTaskOrderByInput {
@@ -289,7 +305,11 @@ impl ::cloudtower_runtime::codec::Encode for ReportTaskOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ReportTaskWhereInput`
+/// Spec: `#/components/schemas/ReportTaskWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_report_tasks`](crate::models::Client::get_report_tasks) (`get-report-tasks`)
+/// - inside the request of [`Client::get_report_tasks_connection`](crate::models::Client::get_report_tasks_connection) (`get-report-tasks-connection`)
 #[cfg(feature = "report-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTaskWhereInput {
@@ -552,8 +572,18 @@ impl ::cloudtower_runtime::codec::Encode for ReportTaskWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`report_task`](crate::models::report_task) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-report-tasks` (operation `GetReportTasks`).
+    /// `POST /v2/api/get-report-tasks` (operation `GetReportTasks`, spec module [`report_task`](crate::models::report_task)).
+    ///
+    /// - Request: [`GetReportTasksRequestBody`](crate::models::GetReportTasksRequestBody)
+    /// - Response: `Vec` of [`ReportTask`](crate::models::ReportTask)
+    /// - Feature: `report-task`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`ReportTask`](crate::models::ReportTask), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-report-tasks-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`ReportTask`](crate::models::ReportTask) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "report-task")]
@@ -571,7 +601,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-report-tasks-connection` (operation `GetReportTasksConnection`).
+    /// `POST /v2/api/get-report-tasks-connection` (operation `GetReportTasksConnection`, spec module [`report_task`](crate::models::report_task)).
+    ///
+    /// - Request: [`GetReportTasksConnectionRequestBody`](crate::models::GetReportTasksConnectionRequestBody)
+    /// - Response: [`ReportTaskConnection`](crate::models::ReportTaskConnection)
+    /// - Feature: `report-task`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "report-task")]

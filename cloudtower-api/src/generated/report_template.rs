@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteReportTemplate`
+/// Spec: `#/components/schemas/DeleteReportTemplate`.
+///
+/// Used by:
+/// - the response of [`Client::delete_report_template`](crate::models::Client::delete_report_template) (`delete-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteReportTemplate {
@@ -39,7 +42,11 @@ impl ::cloudtower_runtime::codec::Encode for DeleteReportTemplate {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ExecutePlan`
+/// Spec: `#/components/schemas/ExecutePlan`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_report_template`](crate::models::Client::create_report_template) (`create-report-template`)
+/// - inside the request of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExecutePlan {
@@ -107,7 +114,11 @@ impl ::cloudtower_runtime::codec::Encode for ExecutePlan {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ExecutePlan/properties/__typename`
+/// Spec: `#/components/schemas/ExecutePlan/properties/__typename`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_report_template`](crate::models::Client::create_report_template) (`create-report-template`)
+/// - inside the request of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ExecutePlanTypename {
@@ -163,7 +174,10 @@ impl ::cloudtower_runtime::codec::Encode for ExecutePlanTypename {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/GetReportTemplatesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetReportTemplatesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_report_templates_connection`](crate::models::Client::get_report_templates_connection) (`get-report-templates-connection`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReportTemplatesConnectionRequestBody {
@@ -215,7 +229,10 @@ impl ::cloudtower_runtime::codec::Encode for GetReportTemplatesConnectionRequest
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetReportTemplatesRequestBody`
+/// Spec: `#/components/schemas/GetReportTemplatesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_report_templates`](crate::models::Client::get_report_templates) (`get-report-templates`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetReportTemplatesRequestBody {
@@ -267,7 +284,10 @@ impl ::cloudtower_runtime::codec::Encode for GetReportTemplatesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateReportTemplate`
+/// Spec: `#/components/schemas/NestedAggregateReportTemplate`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_report_templates_connection`](crate::models::Client::get_report_templates_connection) (`get-report-templates-connection`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateReportTemplate {
@@ -304,7 +324,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateReportTemplate {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedExecutePlan`
+/// Spec: `#/components/schemas/NestedExecutePlan`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_report_template`](crate::models::Client::create_report_template) (`create-report-template`)
+/// - inside the response of [`Client::get_report_templates`](crate::models::Client::get_report_templates) (`get-report-templates`)
+/// - inside the response of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedExecutePlan {
@@ -369,7 +394,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedExecutePlan {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedReportTask`
+/// Spec: `#/components/schemas/NestedReportTask`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_report_template`](crate::models::Client::create_report_template) (`create-report-template`)
+/// - inside the response of [`Client::get_report_templates`](crate::models::Client::get_report_templates) (`get-report-templates`)
+/// - inside the response of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedReportTask {
@@ -412,7 +442,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedReportTask {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedResourceMeta`
+/// Spec: `#/components/schemas/NestedResourceMeta`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_report_template`](crate::models::Client::create_report_template) (`create-report-template`)
+/// - inside the response of [`Client::get_report_templates`](crate::models::Client::get_report_templates) (`get-report-templates`)
+/// - inside the response of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedResourceMeta {
@@ -471,7 +506,14 @@ impl ::cloudtower_runtime::codec::Encode for NestedResourceMeta {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReportResourceInputEnum`
+/// Spec: `#/components/schemas/ReportResourceInputEnum`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_report_template`](crate::models::Client::create_report_template) (`create-report-template`)
+/// - inside the response of [`Client::create_report_template`](crate::models::Client::create_report_template) (`create-report-template`)
+/// - inside the response of [`Client::get_report_templates`](crate::models::Client::get_report_templates) (`get-report-templates`)
+/// - inside the request of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
+/// - inside the response of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReportResourceInputEnum {
@@ -593,7 +635,12 @@ impl ::cloudtower_runtime::codec::Encode for ReportResourceInputEnum {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ReportTemplate`
+/// Spec: `#/components/schemas/ReportTemplate`.
+///
+/// Used by:
+/// - the response of [`Client::create_report_template`](crate::models::Client::create_report_template) (`create-report-template`)
+/// - the response of [`Client::get_report_templates`](crate::models::Client::get_report_templates) (`get-report-templates`)
+/// - the response of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplate {
@@ -684,7 +731,10 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplate {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReportTemplateConnection`
+/// Spec: `#/components/schemas/ReportTemplateConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_report_templates_connection`](crate::models::Client::get_report_templates_connection) (`get-report-templates-connection`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplateConnection {
@@ -721,7 +771,10 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReportTemplateCreationParams`
+/// Spec: `#/components/schemas/ReportTemplateCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_report_template`](crate::models::Client::create_report_template) (`create-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplateCreationParams {
@@ -777,7 +830,10 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReportTemplateDeletionParams`
+/// Spec: `#/components/schemas/ReportTemplateDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_report_template`](crate::models::Client::delete_report_template) (`delete-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplateDeletionParams {
@@ -814,7 +870,11 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReportTemplateOrderByInput`
+/// Spec: `#/components/schemas/ReportTemplateOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_report_templates`](crate::models::Client::get_report_templates) (`get-report-templates`)
+/// - inside the request of [`Client::get_report_templates_connection`](crate::models::Client::get_report_templates_connection) (`get-report-templates-connection`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ReportTemplateOrderByInput {
@@ -947,7 +1007,10 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ReportTemplateUpdationParams`
+/// Spec: `#/components/schemas/ReportTemplateUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplateUpdationParams {
@@ -990,7 +1053,10 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReportTemplateUpdationParams/properties/data`
+/// Spec: `#/components/schemas/ReportTemplateUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplateUpdationParamsData {
@@ -1033,7 +1099,14 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReportTemplateWhereInput`
+/// Spec: `#/components/schemas/ReportTemplateWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_report_template`](crate::models::Client::delete_report_template) (`delete-report-template`)
+/// - inside the request of [`Client::generate_from_report_template`](crate::models::Client::generate_from_report_template) (`generate-from-report-template`)
+/// - inside the request of [`Client::get_report_templates`](crate::models::Client::get_report_templates) (`get-report-templates`)
+/// - inside the request of [`Client::get_report_templates_connection`](crate::models::Client::get_report_templates_connection) (`get-report-templates-connection`)
+/// - inside the request of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportTemplateWhereInput {
@@ -1391,7 +1464,10 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReporteTemplateGenerationParams`
+/// Spec: `#/components/schemas/ReporteTemplateGenerationParams`.
+///
+/// Used by:
+/// - the request of [`Client::generate_from_report_template`](crate::models::Client::generate_from_report_template) (`generate-from-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReporteTemplateGenerationParams {
@@ -1428,7 +1504,11 @@ impl ::cloudtower_runtime::codec::Encode for ReporteTemplateGenerationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ResourceMeta`
+/// Spec: `#/components/schemas/ResourceMeta`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_report_template`](crate::models::Client::create_report_template) (`create-report-template`)
+/// - inside the request of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceMeta {
@@ -1486,7 +1566,11 @@ impl ::cloudtower_runtime::codec::Encode for ResourceMeta {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ResourceMeta/properties/__typename`
+/// Spec: `#/components/schemas/ResourceMeta/properties/__typename`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_report_template`](crate::models::Client::create_report_template) (`create-report-template`)
+/// - inside the request of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ResourceMetaTypename {
@@ -1542,8 +1626,15 @@ impl ::cloudtower_runtime::codec::Encode for ResourceMetaTypename {
         e.string(self.as_str());
     }
 }
+/// The operations of the [`report_template`](crate::models::report_template) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-report-template` (operation `CreateReportTemplate`).
+    /// `POST /v2/api/create-report-template` (operation `CreateReportTemplate`, spec module [`report_template`](crate::models::report_template)).
+    ///
+    /// - Request: `Vec` of [`ReportTemplateCreationParams`](crate::models::ReportTemplateCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ReportTemplate`](crate::models::ReportTemplate)
+    /// - Feature: `report-template`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "report-template")]
@@ -1565,7 +1656,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-report-template` (operation `DeleteReportTemplate`).
+    /// `POST /v2/api/delete-report-template` (operation `DeleteReportTemplate`, spec module [`report_template`](crate::models::report_template)).
+    ///
+    /// - Request: [`ReportTemplateDeletionParams`](crate::models::ReportTemplateDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteReportTemplate`](crate::models::DeleteReportTemplate)
+    /// - Feature: `report-template`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "report-template")]
@@ -1587,7 +1684,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/generate-from-report-template` (operation `GenerateFromReportTemplate`).
+    /// `POST /v2/api/generate-from-report-template` (operation `GenerateFromReportTemplate`, spec module [`report_template`](crate::models::report_template)).
+    ///
+    /// - Request: [`ReporteTemplateGenerationParams`](crate::models::ReporteTemplateGenerationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ReportTask`](crate::models::ReportTask)
+    /// - Feature: `report-template`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "report-template")]
@@ -1607,7 +1710,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-report-templates` (operation `GetReportTemplates`).
+    /// `POST /v2/api/get-report-templates` (operation `GetReportTemplates`, spec module [`report_template`](crate::models::report_template)).
+    ///
+    /// - Request: [`GetReportTemplatesRequestBody`](crate::models::GetReportTemplatesRequestBody)
+    /// - Response: `Vec` of [`ReportTemplate`](crate::models::ReportTemplate)
+    /// - Feature: `report-template`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`ReportTemplate`](crate::models::ReportTemplate), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-report-templates-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`ReportTemplate`](crate::models::ReportTemplate) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "report-template")]
@@ -1628,7 +1740,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-report-templates-connection` (operation `GetReportTemplatesConnection`).
+    /// `POST /v2/api/get-report-templates-connection` (operation `GetReportTemplatesConnection`, spec module [`report_template`](crate::models::report_template)).
+    ///
+    /// - Request: [`GetReportTemplatesConnectionRequestBody`](crate::models::GetReportTemplatesConnectionRequestBody)
+    /// - Response: [`ReportTemplateConnection`](crate::models::ReportTemplateConnection)
+    /// - Feature: `report-template`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "report-template")]
@@ -1649,7 +1765,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-report-template` (operation `UpdateReportTemplate`).
+    /// `POST /v2/api/update-report-template` (operation `UpdateReportTemplate`, spec module [`report_template`](crate::models::report_template)).
+    ///
+    /// - Request: [`ReportTemplateUpdationParams`](crate::models::ReportTemplateUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ReportTemplate`](crate::models::ReportTemplate)
+    /// - Feature: `report-template`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "report-template")]

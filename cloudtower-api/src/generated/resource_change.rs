@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `/paths/~1resource-changes/get/parameters`
+/// Spec: `/paths/~1resource-changes/get/parameters`.
+///
+/// Used by:
+/// - the request of [`Client::get_resource_changes`](crate::models::Client::get_resource_changes) (`resource-changes`)
 #[cfg(feature = "resource-change")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetResourceChangesParams {
@@ -69,7 +72,10 @@ impl GetResourceChangesParams {
         query
     }
 }
-/// Spec: `#/components/schemas/ResourceChangeEvent`
+/// Spec: `#/components/schemas/ResourceChangeEvent`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_resource_changes`](crate::models::Client::get_resource_changes) (`resource-changes`)
 #[cfg(feature = "resource-change")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceChangeEvent {
@@ -127,10 +133,16 @@ impl ::cloudtower_runtime::codec::Encode for ResourceChangeEvent {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ResourceChangeLimit`
+/// Spec: `#/components/schemas/ResourceChangeLimit`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_resource_changes`](crate::models::Client::get_resource_changes) (`resource-changes`)
 #[cfg(feature = "resource-change")]
 pub type ResourceChangeLimit = i32;
-/// Spec: `#/components/schemas/ResourceChangeResponse`
+/// Spec: `#/components/schemas/ResourceChangeResponse`.
+///
+/// Used by:
+/// - the response of [`Client::get_resource_changes`](crate::models::Client::get_resource_changes) (`resource-changes`)
 #[cfg(feature = "resource-change")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceChangeResponse {
@@ -192,8 +204,13 @@ impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponse {
         e.end_object();
     }
 }
+/// The operations of the [`resource_change`](crate::models::resource_change) spec module.
 impl crate::models::Client {
-    /// `GET /v2/api/resource-changes` (operation `GetResourceChanges`).
+    /// `GET /v2/api/resource-changes` (operation `GetResourceChanges`, spec module [`resource_change`](crate::models::resource_change)).
+    ///
+    /// - Request: [`GetResourceChangesParams`](crate::models::GetResourceChangesParams) (query parameters)
+    /// - Response: [`ResourceChangeResponse`](crate::models::ResourceChangeResponse)
+    /// - Feature: `resource-change`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "resource-change")]

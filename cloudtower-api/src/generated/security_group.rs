@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteSecurityGroup`
+/// Spec: `#/components/schemas/DeleteSecurityGroup`.
+///
+/// Used by:
+/// - the response of [`Client::delete_security_group`](crate::models::Client::delete_security_group) (`delete-security-group`)
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteSecurityGroup {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSecurityGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetSecurityGroupsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetSecurityGroupsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_security_groups_connection`](crate::models::Client::get_security_groups_connection) (`get-security-groups-connection`)
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSecurityGroupsConnectionRequestBody {
@@ -91,7 +97,10 @@ impl ::cloudtower_runtime::codec::Encode for GetSecurityGroupsConnectionRequestB
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetSecurityGroupsRequestBody`
+/// Spec: `#/components/schemas/GetSecurityGroupsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_security_groups`](crate::models::Client::get_security_groups) (`get-security-groups`)
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSecurityGroupsRequestBody {
@@ -143,7 +152,10 @@ impl ::cloudtower_runtime::codec::Encode for GetSecurityGroupsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateSecurityGroup`
+/// Spec: `#/components/schemas/NestedAggregateSecurityGroup`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_security_groups_connection`](crate::models::Client::get_security_groups_connection) (`get-security-groups-connection`)
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSecurityGroup {
@@ -180,7 +192,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSecurityGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedLabelGroup`
+/// Spec: `#/components/schemas/NestedLabelGroup`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_security_group`](crate::models::Client::create_security_group) (`create-security-group`)
+/// - inside the response of [`Client::get_security_groups`](crate::models::Client::get_security_groups) (`get-security-groups`)
+/// - inside the response of [`Client::update_security_group`](crate::models::Client::update_security_group) (`update-security-group`)
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedLabelGroup {
@@ -217,7 +234,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedLabelGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SecurityGroup`
+/// Spec: `#/components/schemas/SecurityGroup`.
+///
+/// Used by:
+/// - the response of [`Client::create_security_group`](crate::models::Client::create_security_group) (`create-security-group`)
+/// - the response of [`Client::get_security_groups`](crate::models::Client::get_security_groups) (`get-security-groups`)
+/// - the response of [`Client::update_security_group`](crate::models::Client::update_security_group) (`update-security-group`)
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityGroup {
@@ -291,7 +313,10 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SecurityGroupConnection`
+/// Spec: `#/components/schemas/SecurityGroupConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_security_groups_connection`](crate::models::Client::get_security_groups_connection) (`get-security-groups-connection`)
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityGroupConnection {
@@ -328,7 +353,10 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SecurityGroupCreateParams`
+/// Spec: `#/components/schemas/SecurityGroupCreateParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_security_group`](crate::models::Client::create_security_group) (`create-security-group`)
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityGroupCreateParams {
@@ -386,7 +414,10 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupCreateParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SecurityGroupDeleteParams`
+/// Spec: `#/components/schemas/SecurityGroupDeleteParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_security_group`](crate::models::Client::delete_security_group) (`delete-security-group`)
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityGroupDeleteParams {
@@ -423,7 +454,11 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupDeleteParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SecurityGroupOrderByInput`
+/// Spec: `#/components/schemas/SecurityGroupOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_security_groups`](crate::models::Client::get_security_groups) (`get-security-groups`)
+/// - inside the request of [`Client::get_security_groups_connection`](crate::models::Client::get_security_groups_connection) (`get-security-groups-connection`)
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SecurityGroupOrderByInput {
@@ -516,7 +551,10 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/SecurityGroupUpdateBody`
+/// Spec: `#/components/schemas/SecurityGroupUpdateBody`.
+///
+/// Used by:
+/// - the request of [`Client::update_security_group`](crate::models::Client::update_security_group) (`update-security-group`)
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityGroupUpdateBody {
@@ -559,7 +597,10 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupUpdateBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SecurityGroupUpdateParams`
+/// Spec: `#/components/schemas/SecurityGroupUpdateParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_security_group`](crate::models::Client::update_security_group) (`update-security-group`)
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityGroupUpdateParams {
@@ -602,8 +643,15 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupUpdateParams {
         e.end_object();
     }
 }
+/// The operations of the [`security_group`](crate::models::security_group) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-security-group` (operation `CreateSecurityGroup`).
+    /// `POST /v2/api/create-security-group` (operation `CreateSecurityGroup`, spec module [`security_group`](crate::models::security_group)).
+    ///
+    /// - Request: [`SecurityGroupCreateParams`](crate::models::SecurityGroupCreateParams)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`SecurityGroup`](crate::models::SecurityGroup)
+    /// - Feature: `security-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-group")]
@@ -623,7 +671,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-security-group` (operation `DeleteSecurityGroup`).
+    /// `POST /v2/api/delete-security-group` (operation `DeleteSecurityGroup`, spec module [`security_group`](crate::models::security_group)).
+    ///
+    /// - Request: [`SecurityGroupDeleteParams`](crate::models::SecurityGroupDeleteParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteSecurityGroup`](crate::models::DeleteSecurityGroup)
+    /// - Feature: `security-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-group")]
@@ -645,7 +699,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-security-groups` (operation `GetSecurityGroups`).
+    /// `POST /v2/api/get-security-groups` (operation `GetSecurityGroups`, spec module [`security_group`](crate::models::security_group)).
+    ///
+    /// - Request: [`GetSecurityGroupsRequestBody`](crate::models::GetSecurityGroupsRequestBody)
+    /// - Response: `Vec` of [`SecurityGroup`](crate::models::SecurityGroup)
+    /// - Feature: `security-group`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`SecurityGroup`](crate::models::SecurityGroup), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-security-groups-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`SecurityGroup`](crate::models::SecurityGroup) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-group")]
@@ -663,7 +726,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-security-groups-connection` (operation `GetSecurityGroupsConnection`).
+    /// `POST /v2/api/get-security-groups-connection` (operation `GetSecurityGroupsConnection`, spec module [`security_group`](crate::models::security_group)).
+    ///
+    /// - Request: [`GetSecurityGroupsConnectionRequestBody`](crate::models::GetSecurityGroupsConnectionRequestBody)
+    /// - Response: [`SecurityGroupConnection`](crate::models::SecurityGroupConnection)
+    /// - Feature: `security-group`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-group")]
@@ -684,7 +751,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-security-group` (operation `UpdateSecurityGroup`).
+    /// `POST /v2/api/update-security-group` (operation `UpdateSecurityGroup`, spec module [`security_group`](crate::models::security_group)).
+    ///
+    /// - Request: [`SecurityGroupUpdateBody`](crate::models::SecurityGroupUpdateBody)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SecurityGroup`](crate::models::SecurityGroup)
+    /// - Feature: `security-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-group")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteSecurityPolicy`
+/// Spec: `#/components/schemas/DeleteSecurityPolicy`.
+///
+/// Used by:
+/// - the response of [`Client::delete_security_policy`](crate::models::Client::delete_security_policy) (`delete-security-policy`)
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteSecurityPolicy {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSecurityPolicy {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetSecurityPoliciesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetSecurityPoliciesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_security_policies_connection`](crate::models::Client::get_security_policies_connection) (`get-security-policies-connection`)
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSecurityPoliciesConnectionRequestBody {
@@ -91,7 +97,10 @@ impl ::cloudtower_runtime::codec::Encode for GetSecurityPoliciesConnectionReques
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetSecurityPoliciesRequestBody`
+/// Spec: `#/components/schemas/GetSecurityPoliciesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_security_policies`](crate::models::Client::get_security_policies) (`get-security-policies`)
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSecurityPoliciesRequestBody {
@@ -143,7 +152,10 @@ impl ::cloudtower_runtime::codec::Encode for GetSecurityPoliciesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateSecurityPolicy`
+/// Spec: `#/components/schemas/NestedAggregateSecurityPolicy`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_security_policies_connection`](crate::models::Client::get_security_policies_connection) (`get-security-policies-connection`)
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSecurityPolicy {
@@ -180,7 +192,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSecurityPolicy {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedSecurityPolicyApply`
+/// Spec: `#/components/schemas/NestedSecurityPolicyApply`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_security_policy`](crate::models::Client::create_security_policy) (`create-security-policy`)
+/// - inside the response of [`Client::get_security_policies`](crate::models::Client::get_security_policies) (`get-security-policies`)
+/// - inside the response of [`Client::update_security_policy`](crate::models::Client::update_security_policy) (`update-security-policy`)
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedSecurityPolicyApply {
@@ -241,7 +258,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedSecurityPolicyApply {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SecurityPolicy`
+/// Spec: `#/components/schemas/SecurityPolicy`.
+///
+/// Used by:
+/// - the response of [`Client::create_security_policy`](crate::models::Client::create_security_policy) (`create-security-policy`)
+/// - the response of [`Client::get_security_policies`](crate::models::Client::get_security_policies) (`get-security-policies`)
+/// - the response of [`Client::update_security_policy`](crate::models::Client::update_security_policy) (`update-security-policy`)
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicy {
@@ -335,7 +357,11 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicy {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SecurityPolicyApplyToInput`
+/// Spec: `#/components/schemas/SecurityPolicyApplyToInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_security_policy`](crate::models::Client::create_security_policy) (`create-security-policy`)
+/// - inside the request of [`Client::update_security_policy`](crate::models::Client::update_security_policy) (`update-security-policy`)
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyApplyToInput {
@@ -375,7 +401,11 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyApplyToInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SecurityPolicyApplyToInputTarget`
+/// Spec: `#/components/schemas/SecurityPolicyApplyToInputTarget`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_security_policy`](crate::models::Client::create_security_policy) (`create-security-policy`)
+/// - inside the request of [`Client::update_security_policy`](crate::models::Client::update_security_policy) (`update-security-policy`)
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyApplyToInputTarget {
@@ -414,7 +444,10 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyApplyToInputTarget {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SecurityPolicyConnection`
+/// Spec: `#/components/schemas/SecurityPolicyConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_security_policies_connection`](crate::models::Client::get_security_policies_connection) (`get-security-policies-connection`)
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyConnection {
@@ -451,7 +484,10 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SecurityPolicyCreateParams`
+/// Spec: `#/components/schemas/SecurityPolicyCreateParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_security_policy`](crate::models::Client::create_security_policy) (`create-security-policy`)
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyCreateParams {
@@ -522,7 +558,10 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyCreateParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SecurityPolicyDeleteParams`
+/// Spec: `#/components/schemas/SecurityPolicyDeleteParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_security_policy`](crate::models::Client::delete_security_policy) (`delete-security-policy`)
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyDeleteParams {
@@ -559,7 +598,11 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyDeleteParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SecurityPolicyOrderByInput`
+/// Spec: `#/components/schemas/SecurityPolicyOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_security_policies`](crate::models::Client::get_security_policies) (`get-security-policies`)
+/// - inside the request of [`Client::get_security_policies_connection`](crate::models::Client::get_security_policies_connection) (`get-security-policies-connection`)
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SecurityPolicyOrderByInput {
@@ -692,7 +735,10 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/SecurityPolicyUpdateBody`
+/// Spec: `#/components/schemas/SecurityPolicyUpdateBody`.
+///
+/// Used by:
+/// - the request of [`Client::update_security_policy`](crate::models::Client::update_security_policy) (`update-security-policy`)
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyUpdateBody {
@@ -735,7 +781,10 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyUpdateBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SecurityPolicyUpdateParams`
+/// Spec: `#/components/schemas/SecurityPolicyUpdateParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_security_policy`](crate::models::Client::update_security_policy) (`update-security-policy`)
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityPolicyUpdateParams {
@@ -785,8 +834,15 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyUpdateParams {
         e.end_object();
     }
 }
+/// The operations of the [`security_policy`](crate::models::security_policy) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-security-policy` (operation `CreateSecurityPolicy`).
+    /// `POST /v2/api/create-security-policy` (operation `CreateSecurityPolicy`, spec module [`security_policy`](crate::models::security_policy)).
+    ///
+    /// - Request: [`SecurityPolicyCreateParams`](crate::models::SecurityPolicyCreateParams)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`SecurityPolicy`](crate::models::SecurityPolicy)
+    /// - Feature: `security-policy`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-policy")]
@@ -806,7 +862,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-security-policy` (operation `DeleteSecurityPolicy`).
+    /// `POST /v2/api/delete-security-policy` (operation `DeleteSecurityPolicy`, spec module [`security_policy`](crate::models::security_policy)).
+    ///
+    /// - Request: [`SecurityPolicyDeleteParams`](crate::models::SecurityPolicyDeleteParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteSecurityPolicy`](crate::models::DeleteSecurityPolicy)
+    /// - Feature: `security-policy`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-policy")]
@@ -828,7 +890,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-security-policies` (operation `GetSecurityPolicies`).
+    /// `POST /v2/api/get-security-policies` (operation `GetSecurityPolicies`, spec module [`security_policy`](crate::models::security_policy)).
+    ///
+    /// - Request: [`GetSecurityPoliciesRequestBody`](crate::models::GetSecurityPoliciesRequestBody)
+    /// - Response: `Vec` of [`SecurityPolicy`](crate::models::SecurityPolicy)
+    /// - Feature: `security-policy`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`SecurityPolicy`](crate::models::SecurityPolicy), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-security-policies-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`SecurityPolicy`](crate::models::SecurityPolicy) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-policy")]
@@ -849,7 +920,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-security-policies-connection` (operation `GetSecurityPoliciesConnection`).
+    /// `POST /v2/api/get-security-policies-connection` (operation `GetSecurityPoliciesConnection`, spec module [`security_policy`](crate::models::security_policy)).
+    ///
+    /// - Request: [`GetSecurityPoliciesConnectionRequestBody`](crate::models::GetSecurityPoliciesConnectionRequestBody)
+    /// - Response: [`SecurityPolicyConnection`](crate::models::SecurityPolicyConnection)
+    /// - Feature: `security-policy`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-policy")]
@@ -870,7 +945,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-security-policy` (operation `UpdateSecurityPolicy`).
+    /// `POST /v2/api/update-security-policy` (operation `UpdateSecurityPolicy`, spec module [`security_policy`](crate::models::security_policy)).
+    ///
+    /// - Request: [`SecurityPolicyUpdateBody`](crate::models::SecurityPolicyUpdateBody)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SecurityPolicy`](crate::models::SecurityPolicy)
+    /// - Feature: `security-policy`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "security-policy")]

@@ -2,7 +2,21 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/AlertRuleWhereInput`
+/// Spec: `#/components/schemas/AlertRuleWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "alert-rule",
+    doc = " - inside the request of [`Client::get_alert_rules`](crate::models::Client::get_alert_rules) (`get-alert-rules`)\n - inside the request of [`Client::get_alert_rules_connection`](crate::models::Client::get_alert_rules_connection) (`get-alert-rules-connection`)"
+)]
+#[cfg_attr(
+    feature = "alert",
+    doc = " - inside the request of [`Client::get_alerts`](crate::models::Client::get_alerts) (`get-alerts`)\n - inside the request of [`Client::get_alerts_connection`](crate::models::Client::get_alerts_connection) (`get-alerts-connection`)\n - inside the request of [`Client::resolve_alert`](crate::models::Client::resolve_alert) (`resolve-alert`)"
+)]
 #[cfg(any(feature = "alert", feature = "alert-rule", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertRuleWhereInput {
@@ -184,7 +198,17 @@ impl ::cloudtower_runtime::codec::Encode for AlertRuleWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/AlertWhereInput`
+/// Spec: `#/components/schemas/AlertWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "alert",
+    doc = " - inside the request of [`Client::get_alerts`](crate::models::Client::get_alerts) (`get-alerts`)\n - inside the request of [`Client::get_alerts_connection`](crate::models::Client::get_alerts_connection) (`get-alerts-connection`)\n - inside the request of [`Client::resolve_alert`](crate::models::Client::resolve_alert) (`resolve-alert`)"
+)]
 #[cfg(any(feature = "alert", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertWhereInput {
@@ -1110,7 +1134,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ApiKeyWhereInput`
+/// Spec: `#/components/schemas/ApiKeyWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ApiKeyWhereInput {
@@ -1511,7 +1537,17 @@ impl ::cloudtower_runtime::codec::Encode for ApiKeyWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BackupRestorePointWhereInput`
+/// Spec: `#/components/schemas/BackupRestorePointWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "backup-plan",
+    doc = " - inside the request of [`Client::backup_rebuild_vm`](crate::models::Client::backup_rebuild_vm) (`backup-rebuild-vm`)\n - inside the request of [`Client::backup_restore_vm_in_place`](crate::models::Client::backup_restore_vm_in_place) (`backup-restore-vm-in-place`)\n - inside the request of [`Client::delete_backup_restore_point`](crate::models::Client::delete_backup_restore_point) (`delete-backup-restore-point`)"
+)]
+#[cfg_attr(
+    feature = "backup-restore-point",
+    doc = " - inside the request of [`Client::get_backup_restore_points`](crate::models::Client::get_backup_restore_points) (`get-backup-restore-points`)\n - inside the request of [`Client::get_backup_restore_points_connection`](crate::models::Client::get_backup_restore_points_connection) (`get-backup-restore-points-connection`)"
+)]
 #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BackupRestorePointWhereInput {
@@ -2582,7 +2618,21 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BrickTopoWhereInput`
+/// Spec: `#/components/schemas/BrickTopoWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "rack-topo",
+    doc = " - inside the request of [`Client::create_rack_topo`](crate::models::Client::create_rack_topo) (`create-rack-topo`)"
+)]
+#[cfg_attr(
+    feature = "brick-topo",
+    doc = " - inside the request of [`Client::delete_brick_topo`](crate::models::Client::delete_brick_topo) (`delete-brick-topo`)\n - inside the request of [`Client::get_brick_topoes`](crate::models::Client::get_brick_topoes) (`get-brick-topoes`)\n - inside the request of [`Client::get_brick_topoes_connection`](crate::models::Client::get_brick_topoes_connection) (`get-brick-topoes-connection`)\n - inside the request of [`Client::move_brick_topo`](crate::models::Client::move_brick_topo) (`move-brick-topo`)\n - inside the request of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)"
+)]
+#[cfg_attr(
+    feature = "rack-topo",
+    doc = " - inside the request of [`Client::update_rack_topo`](crate::models::Client::update_rack_topo) (`update-rack-topo`)"
+)]
 #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BrickTopoWhereInput {
@@ -2986,7 +3036,17 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/CloudTowerApplicationPackageWhereInput`
+/// Spec: `#/components/schemas/CloudTowerApplicationPackageWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "cloud-tower-application",
+    doc = " - inside the request of [`Client::delete_cloud_tower_application_package`](crate::models::Client::delete_cloud_tower_application_package) (`delete-cloudtower-application-package`)"
+)]
+#[cfg_attr(
+    feature = "cloud-tower-application-package",
+    doc = " - inside the request of [`Client::get_cloud_tower_application_packages_connection`](crate::models::Client::get_cloud_tower_application_packages_connection) (`get-cloud-tower-application-packages-connection`)\n - inside the request of [`Client::get_cloud_tower_application_packages`](crate::models::Client::get_cloud_tower_application_packages) (`get-cloudtower-application-packages`)"
+)]
 #[cfg(
     any(feature = "cloud-tower-application", feature = "cloud-tower-application-package")
 )]
@@ -3336,7 +3396,17 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackageWhereIn
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/CloudTowerApplicationWhereInput`
+/// Spec: `#/components/schemas/CloudTowerApplicationWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "backup-service",
+    doc = " - inside the request of [`Client::get_backup_services`](crate::models::Client::get_backup_services) (`get-backup-services`)\n - inside the request of [`Client::get_backup_services_connection`](crate::models::Client::get_backup_services_connection) (`get-backup-services-connection`)"
+)]
+#[cfg_attr(
+    feature = "cloud-tower-application",
+    doc = " - inside the request of [`Client::get_cloud_tower_applications_connection`](crate::models::Client::get_cloud_tower_applications_connection) (`get-cloud-tower-applications-connection`)\n - inside the request of [`Client::get_cloud_tower_applications`](crate::models::Client::get_cloud_tower_applications) (`get-cloudtower-applications`)\n - inside the request of [`Client::uninstall_cloud_tower_application`](crate::models::Client::uninstall_cloud_tower_application) (`uninstall-cloudtower-application`)"
+)]
 #[cfg(any(feature = "backup-service", feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudTowerApplicationWhereInput {
@@ -3904,7 +3974,38 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterWhereInput`
+/// Spec: `#/components/schemas/ClusterWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "vm",
+    doc = " - inside the request of [`Client::abort_migrate_vm_across_cluster`](crate::models::Client::abort_migrate_vm_across_cluster) (`abort-migrate-vm-across-cluster`)"
+)]
+#[cfg_attr(
+    feature = "datacenter",
+    doc = " - inside the request of [`Client::add_clusters_to_datacenter`](crate::models::Client::add_clusters_to_datacenter) (`add-clusters-to-datacenter`)"
+)]
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "content-library-vm-template",
+    doc = " - inside the request of [`Client::clone_content_library_vm_template_from_vm`](crate::models::Client::clone_content_library_vm_template_from_vm) (`clone-content-library-vm-template-from-vm`)\n - inside the request of [`Client::convert_content_library_vm_template_from_vm`](crate::models::Client::convert_content_library_vm_template_from_vm) (`convert-content-library-vm-template-from-vm`)"
+)]
+#[cfg_attr(
+    feature = "alert-notifier",
+    doc = " - inside the request of [`Client::create_alert_notifier`](crate::models::Client::create_alert_notifier) (`create-alert-notifier`)"
+)]
+#[cfg_attr(
+    feature = "brick-topo",
+    doc = " - inside the request of [`Client::create_brick_topo`](crate::models::Client::create_brick_topo) (`create-brick-topo`)"
+)]
+#[cfg_attr(
+    feature = "global-settings",
+    doc = " - inside the request of [`Client::create_cluster_recycle_bin_setting`](crate::models::Client::create_cluster_recycle_bin_setting) (`create-cluster-recycle-bin-setting`)"
+)]
+/// - … and 98 more, inside requests or responses
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
@@ -7816,7 +7917,25 @@ impl ::cloudtower_runtime::codec::Encode for ClusterWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ConsistencyGroupSnapshotWhereInput`
+/// Spec: `#/components/schemas/ConsistencyGroupSnapshotWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "consistency-group-snapshot",
+    doc = " - inside the request of [`Client::delete_consistency_group_snapshot`](crate::models::Client::delete_consistency_group_snapshot) (`delete-consistency-snapshot-group`)\n - inside the request of [`Client::get_consistency_group_snapshots`](crate::models::Client::get_consistency_group_snapshots) (`get-consistency-group-snapshots`)\n - inside the request of [`Client::get_consistency_group_snapshots_connection`](crate::models::Client::get_consistency_group_snapshots_connection) (`get-consistency-group-snapshots-connection`)"
+)]
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)"
+)]
+#[cfg_attr(
+    feature = "consistency-group-snapshot",
+    doc = " - inside the request of [`Client::update_consistency_group_snapshot`](crate::models::Client::update_consistency_group_snapshot) (`rollback-consistency-snapshot-group`)"
+)]
 #[cfg(any(feature = "consistency-group-snapshot", feature = "label"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupSnapshotWhereInput {
@@ -8420,7 +8539,33 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotWhereInput 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ConsistencyGroupWhereInput`
+/// Spec: `#/components/schemas/ConsistencyGroupWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "consistency-group",
+    doc = " - inside the request of [`Client::delete_consistency_group`](crate::models::Client::delete_consistency_group) (`delete-consistency-group`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "consistency-group",
+    doc = " - inside the request of [`Client::get_consistency_groups`](crate::models::Client::get_consistency_groups) (`get-consistency-groups`)\n - inside the request of [`Client::get_consistency_groups_connection`](crate::models::Client::get_consistency_groups_connection) (`get-consistency-groups-connection`)"
+)]
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)"
+)]
+#[cfg_attr(
+    feature = "consistency-group",
+    doc = " - inside the request of [`Client::update_consistency_group`](crate::models::Client::update_consistency_group) (`update-consistency-group`)"
+)]
 #[cfg(any(feature = "consistency-group", feature = "label", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsistencyGroupWhereInput {
@@ -9166,7 +9311,30 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryImageWhereInput`
+/// Spec: `#/components/schemas/ContentLibraryImageWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "content-library-image",
+    doc = " - inside the request of [`Client::delete_content_library_image`](crate::models::Client::delete_content_library_image) (`delete-content-library-image`)\n - inside the request of [`Client::distribute_content_library_image_clusters`](crate::models::Client::distribute_content_library_image_clusters) (`distribute-content-library-image-clusters`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "content-library-image",
+    doc = " - inside the request of [`Client::get_content_library_images`](crate::models::Client::get_content_library_images) (`get-content-library-images`)\n - inside the request of [`Client::get_content_library_images_connection`](crate::models::Client::get_content_library_images_connection) (`get-content-library-images-connection`)\n - inside the request of [`Client::remove_content_library_image_clusters`](crate::models::Client::remove_content_library_image_clusters) (`remove-content-library-image-clusters`)"
+)]
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)"
+)]
+/// - … and 1 more, inside requests or responses
 #[cfg(
     any(feature = "content-library-image", feature = "label", feature = "table-reporter")
 )]
@@ -9901,7 +10069,30 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLibraryVmTemplateWhereInput`
+/// Spec: `#/components/schemas/ContentLibraryVmTemplateWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "content-library-vm-template",
+    doc = " - inside the request of [`Client::delete_content_library_vm_template`](crate::models::Client::delete_content_library_vm_template) (`delete-content-library-vm-template`)\n - inside the request of [`Client::distribute_content_library_vmtemplate_clusters`](crate::models::Client::distribute_content_library_vmtemplate_clusters) (`distribute-content-library-vm-template-clusters`)\n - inside the request of [`Client::export_content_library_vm_template`](crate::models::Client::export_content_library_vm_template) (`export-content-library-vm-template`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "content-library-vm-template",
+    doc = " - inside the request of [`Client::get_content_library_vm_templates`](crate::models::Client::get_content_library_vm_templates) (`get-content-library-vm-templates`)\n - inside the request of [`Client::get_content_library_vm_templates_connection`](crate::models::Client::get_content_library_vm_templates_connection) (`get-content-library-vm-templates-connection`)"
+)]
+#[cfg_attr(
+    feature = "vm-export-file",
+    doc = " - inside the request of [`Client::get_vm_export_files`](crate::models::Client::get_vm_export_files) (`get-vm-export-files`)"
+)]
+/// - … and 4 more, inside requests or responses
 #[cfg(
     any(
         feature = "content-library-vm-template",
@@ -10840,7 +11031,33 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateWhereInput 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DatacenterWhereInput`
+/// Spec: `#/components/schemas/DatacenterWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "datacenter",
+    doc = " - inside the request of [`Client::delete_datacenter`](crate::models::Client::delete_datacenter) (`delete-datacenter`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "datacenter",
+    doc = " - inside the request of [`Client::get_datacenters`](crate::models::Client::get_datacenters) (`get-datacenters`)\n - inside the request of [`Client::get_datacenters_connection`](crate::models::Client::get_datacenters_connection) (`get-datacenters-connection`)"
+)]
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)"
+)]
+#[cfg_attr(
+    feature = "datacenter",
+    doc = " - inside the request of [`Client::update_datacenter`](crate::models::Client::update_datacenter) (`update-datacenter`)"
+)]
 #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatacenterWhereInput {
@@ -11456,7 +11673,34 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DiskWhereInput`
+/// Spec: `#/components/schemas/DiskWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "graph",
+    doc = " - inside the request of [`Client::delete_graph`](crate::models::Client::delete_graph) (`delete-graph`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "alert",
+    doc = " - inside the request of [`Client::get_alerts`](crate::models::Client::get_alerts) (`get-alerts`)\n - inside the request of [`Client::get_alerts_connection`](crate::models::Client::get_alerts_connection) (`get-alerts-connection`)"
+)]
+#[cfg_attr(
+    feature = "metrics",
+    doc = " - inside the request of [`Client::get_disk_metrics`](crate::models::Client::get_disk_metrics) (`get-disk-metrics`)"
+)]
+#[cfg_attr(
+    feature = "disk",
+    doc = " - inside the request of [`Client::get_disks`](crate::models::Client::get_disks) (`get-disks`)\n - inside the request of [`Client::get_disks_connection`](crate::models::Client::get_disks_connection) (`get-disks-connection`)"
+)]
+/// - … and 8 more, inside requests or responses
 #[cfg(
     any(
         feature = "alert",
@@ -12580,7 +12824,17 @@ impl ::cloudtower_runtime::codec::Encode for DiskWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ElfDataStoreWhereInput`
+/// Spec: `#/components/schemas/ElfDataStoreWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "elf-data-store",
+    doc = " - inside the request of [`Client::get_elf_data_stores`](crate::models::Client::get_elf_data_stores) (`get-elf-data-stores`)\n - inside the request of [`Client::get_elf_data_stores_connection`](crate::models::Client::get_elf_data_stores_connection) (`get-elf-data-stores-connection`)"
+)]
 #[cfg(any(feature = "elf-data-store", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfDataStoreWhereInput {
@@ -13040,7 +13294,33 @@ impl ::cloudtower_runtime::codec::Encode for ElfDataStoreWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ElfImageWhereInput`
+/// Spec: `#/components/schemas/ElfImageWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "elf-image",
+    doc = " - inside the request of [`Client::delete_elf_image`](crate::models::Client::delete_elf_image) (`delete-elf-image`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "elf-image",
+    doc = " - inside the request of [`Client::get_elf_images`](crate::models::Client::get_elf_images) (`get-elf-images`)\n - inside the request of [`Client::get_elf_images_connection`](crate::models::Client::get_elf_images_connection) (`get-elf-images-connection`)"
+)]
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)"
+)]
+#[cfg_attr(
+    feature = "elf-image",
+    doc = " - inside the request of [`Client::update_elf_image`](crate::models::Client::update_elf_image) (`update-elf-image`)"
+)]
 #[cfg(any(feature = "elf-image", feature = "label", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ElfImageWhereInput {
@@ -13698,7 +13978,21 @@ impl ::cloudtower_runtime::codec::Encode for ElfImageWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EntityFilterWhereInput`
+/// Spec: `#/components/schemas/EntityFilterWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "entity-filter",
+    doc = " - inside the request of [`Client::delete_entity_filter`](crate::models::Client::delete_entity_filter) (`delete-entity-filter`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "entity-filter",
+    doc = " - inside the request of [`Client::get_entity_filters`](crate::models::Client::get_entity_filters) (`get-entity-filters`)\n - inside the request of [`Client::get_entity_filters_connection`](crate::models::Client::get_entity_filters_connection) (`get-entity-filters-connection`)\n - inside the request of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)"
+)]
 #[cfg(any(feature = "entity-filter", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EntityFilterWhereInput {
@@ -14046,7 +14340,34 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/EverouteClusterWhereInput`
+/// Spec: `#/components/schemas/EverouteClusterWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "isolation-policy",
+    doc = " - inside the request of [`Client::create_isolation_policy`](crate::models::Client::create_isolation_policy) (`create-isolation-policy`)"
+)]
+#[cfg_attr(
+    feature = "security-policy",
+    doc = " - inside the request of [`Client::create_security_policy`](crate::models::Client::create_security_policy) (`create-security-policy`)"
+)]
+#[cfg_attr(
+    feature = "security-group",
+    doc = " - inside the request of [`Client::delete_security_group`](crate::models::Client::delete_security_group) (`delete-security-group`)"
+)]
+#[cfg_attr(
+    feature = "everoute-cluster",
+    doc = " - inside the request of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)\n - inside the request of [`Client::get_everoute_clusters_connection`](crate::models::Client::get_everoute_clusters_connection) (`get-everoute-clusters-connection`)"
+)]
+#[cfg_attr(
+    feature = "security-group",
+    doc = " - inside the request of [`Client::get_security_groups`](crate::models::Client::get_security_groups) (`get-security-groups`)\n - inside the request of [`Client::get_security_groups_connection`](crate::models::Client::get_security_groups_connection) (`get-security-groups-connection`)"
+)]
+#[cfg_attr(
+    feature = "isolation-policy",
+    doc = " - inside the request of [`Client::update_isolation_policy`](crate::models::Client::update_isolation_policy) (`update-isolation-policy`)"
+)]
+/// - … and 2 more, inside requests or responses
 #[cfg(
     any(
         feature = "everoute-cluster",
@@ -14440,7 +14761,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteClusterWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ExternalCloudTowerWhereInput`
+/// Spec: `#/components/schemas/ExternalCloudTowerWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Default, PartialEq)]
 pub struct ExternalCloudTowerWhereInput {
@@ -15317,7 +15640,9 @@ impl ::cloudtower_runtime::codec::Encode for ExternalCloudTowerWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/FailbackExecutionWhereInput`
+/// Spec: `#/components/schemas/FailbackExecutionWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FailbackExecutionWhereInput {
@@ -15751,7 +16076,9 @@ impl ::cloudtower_runtime::codec::Encode for FailbackExecutionWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/FailoverExecutionWhereInput`
+/// Spec: `#/components/schemas/FailoverExecutionWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FailoverExecutionWhereInput {
@@ -16219,7 +16546,17 @@ impl ::cloudtower_runtime::codec::Encode for FailoverExecutionWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GlobalAlertRuleWhereInput`
+/// Spec: `#/components/schemas/GlobalAlertRuleWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "global-alert-rule",
+    doc = " - inside the request of [`Client::get_global_alert_rules`](crate::models::Client::get_global_alert_rules) (`get-global-alert-rules`)\n - inside the request of [`Client::get_global_alert_rules_connection`](crate::models::Client::get_global_alert_rules_connection) (`get-global-alert-rules-connection`)\n - inside the request of [`Client::update_customize_alert_rule`](crate::models::Client::update_customize_alert_rule) (`update-customize-alert-rule`)\n - inside the request of [`Client::update_global_alert_rule`](crate::models::Client::update_global_alert_rule) (`update-global-alert-rule`)"
+)]
 #[cfg(any(feature = "global-alert-rule", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlobalAlertRuleWhereInput {
@@ -16756,7 +17093,25 @@ impl ::cloudtower_runtime::codec::Encode for GlobalAlertRuleWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GpuDeviceWhereInput`
+/// Spec: `#/components/schemas/GpuDeviceWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "gpu-device",
+    doc = " - inside the request of [`Client::get_detail_vm_info_by_gpu_devices`](crate::models::Client::get_detail_vm_info_by_gpu_devices) (`get-detail-vm-info-by-gpu-devices`)\n - inside the request of [`Client::get_gpu_devices`](crate::models::Client::get_gpu_devices) (`get-gpu-devices`)\n - inside the request of [`Client::get_gpu_devices_connection`](crate::models::Client::get_gpu_devices_connection) (`get-gpu-devices-connection`)"
+)]
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)"
+)]
+#[cfg_attr(
+    feature = "gpu-device",
+    doc = " - inside the request of [`Client::switch_gpu_device_sriov`](crate::models::Client::switch_gpu_device_sriov) (`switch-gpu-device-sriov`)\n - inside the request of [`Client::update_gpu_device_description`](crate::models::Client::update_gpu_device_description) (`update-gpu-device-description`)\n - inside the request of [`Client::update_gpu_device_usage`](crate::models::Client::update_gpu_device_usage) (`update-gpu-device-usage`)"
+)]
 #[cfg(any(feature = "gpu-device", feature = "label"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GpuDeviceWhereInput {
@@ -18075,7 +18430,38 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/HostWhereInput`
+/// Spec: `#/components/schemas/HostWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "brick-topo",
+    doc = " - inside the request of [`Client::create_brick_topo`](crate::models::Client::create_brick_topo) (`create-brick-topo`)"
+)]
+#[cfg_attr(
+    feature = "log-collection",
+    doc = " - inside the request of [`Client::create_log_collection`](crate::models::Client::create_log_collection) (`create-log-collection`)"
+)]
+#[cfg_attr(
+    feature = "vm-placement-group",
+    doc = " - inside the request of [`Client::create_vm_placement_group`](crate::models::Client::create_vm_placement_group) (`create-vm-placement-group`)"
+)]
+#[cfg_attr(
+    feature = "graph",
+    doc = " - inside the request of [`Client::delete_graph`](crate::models::Client::delete_graph) (`delete-graph`)"
+)]
+#[cfg_attr(
+    feature = "log-collection",
+    doc = " - inside the request of [`Client::delete_log_collection`](crate::models::Client::delete_log_collection) (`delete-log-collection`)"
+)]
+#[cfg_attr(
+    feature = "host",
+    doc = " - inside the request of [`Client::enter_maintenance_mode_pre_check`](crate::models::Client::enter_maintenance_mode_pre_check) (`enter-maintenance-mode-precheck`)\n - inside the request of [`Client::exit_maintenance_mode_precheck_result`](crate::models::Client::exit_maintenance_mode_precheck_result) (`exit-maintance-mode-precheck-result`)"
+)]
+/// - … and 29 more, inside requests or responses
 #[cfg(
     any(
         feature = "alert",
@@ -21468,7 +21854,17 @@ impl ::cloudtower_runtime::codec::Encode for HostWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiConnectionWhereInput`
+/// Spec: `#/components/schemas/IscsiConnectionWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "iscsi-connection",
+    doc = " - inside the request of [`Client::get_iscsi_connections`](crate::models::Client::get_iscsi_connections) (`get-iscsi-connections`)\n - inside the request of [`Client::get_iscsi_connections_connection`](crate::models::Client::get_iscsi_connections_connection) (`get-iscsi-connections-connection`)"
+)]
 #[cfg(any(feature = "iscsi-connection", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IscsiConnectionWhereInput {
@@ -21730,7 +22126,29 @@ impl ::cloudtower_runtime::codec::Encode for IscsiConnectionWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiLunSnapshotWhereInput`
+/// Spec: `#/components/schemas/IscsiLunSnapshotWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "iscsi-lun-snapshot",
+    doc = " - inside the request of [`Client::delete_iscsi_lun_snapshot`](crate::models::Client::delete_iscsi_lun_snapshot) (`delete-iscsi-lun-snapshot`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "iscsi-lun-snapshot",
+    doc = " - inside the request of [`Client::get_iscsi_lun_snapshots`](crate::models::Client::get_iscsi_lun_snapshots) (`get-iscsi-lun-snapshots`)\n - inside the request of [`Client::get_iscsi_lun_snapshots_connection`](crate::models::Client::get_iscsi_lun_snapshots_connection) (`get-iscsi-lun-snapshots-connection`)"
+)]
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)"
+)]
 #[cfg(
     any(feature = "iscsi-lun-snapshot", feature = "label", feature = "table-reporter")
 )]
@@ -22217,7 +22635,34 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiLunWhereInput`
+/// Spec: `#/components/schemas/IscsiLunWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "graph",
+    doc = " - inside the request of [`Client::delete_graph`](crate::models::Client::delete_graph) (`delete-graph`)"
+)]
+#[cfg_attr(
+    feature = "iscsi-lun",
+    doc = " - inside the request of [`Client::delete_iscsi_lun`](crate::models::Client::delete_iscsi_lun) (`delete-iscsi-lun`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "graph",
+    doc = " - inside the request of [`Client::get_graphs`](crate::models::Client::get_graphs) (`get-graphs`)\n - inside the request of [`Client::get_graphs_connection`](crate::models::Client::get_graphs_connection) (`get-graphs-connection`)"
+)]
+#[cfg_attr(
+    feature = "iscsi-lun",
+    doc = " - inside the request of [`Client::get_iscsi_luns`](crate::models::Client::get_iscsi_luns) (`get-iscsi-luns`)\n - inside the request of [`Client::get_iscsi_luns_connection`](crate::models::Client::get_iscsi_luns_connection) (`get-iscsi-luns-connection`)"
+)]
+/// - … and 8 more, inside requests or responses
 #[cfg(
     any(
         feature = "graph",
@@ -23764,7 +24209,34 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IscsiTargetWhereInput`
+/// Spec: `#/components/schemas/IscsiTargetWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "iscsi-target",
+    doc = " - inside the request of [`Client::delete_iscsi_target`](crate::models::Client::delete_iscsi_target) (`delete-iscsi-target`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "elf-data-store",
+    doc = " - inside the request of [`Client::get_elf_data_stores`](crate::models::Client::get_elf_data_stores) (`get-elf-data-stores`)\n - inside the request of [`Client::get_elf_data_stores_connection`](crate::models::Client::get_elf_data_stores_connection) (`get-elf-data-stores-connection`)"
+)]
+#[cfg_attr(
+    feature = "iscsi-connection",
+    doc = " - inside the request of [`Client::get_iscsi_connections`](crate::models::Client::get_iscsi_connections) (`get-iscsi-connections`)\n - inside the request of [`Client::get_iscsi_connections_connection`](crate::models::Client::get_iscsi_connections_connection) (`get-iscsi-connections-connection`)"
+)]
+#[cfg_attr(
+    feature = "iscsi-target",
+    doc = " - inside the request of [`Client::get_iscsi_targets`](crate::models::Client::get_iscsi_targets) (`get-iscsi-targets`)"
+)]
+/// - … and 3 more, inside requests or responses
 #[cfg(
     any(
         feature = "elf-data-store",
@@ -25781,7 +26253,38 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/IsolationPolicyWhereInput`
+/// Spec: `#/components/schemas/IsolationPolicyWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "isolation-policy",
+    doc = " - inside the request of [`Client::create_isolation_policy`](crate::models::Client::create_isolation_policy) (`create-isolation-policy`)"
+)]
+#[cfg_attr(
+    feature = "security-policy",
+    doc = " - inside the request of [`Client::create_security_policy`](crate::models::Client::create_security_policy) (`create-security-policy`)"
+)]
+#[cfg_attr(
+    feature = "isolation-policy",
+    doc = " - inside the request of [`Client::delete_isolation_policy`](crate::models::Client::delete_isolation_policy) (`delete-isolation-policy`)"
+)]
+#[cfg_attr(
+    feature = "security-group",
+    doc = " - inside the request of [`Client::delete_security_group`](crate::models::Client::delete_security_group) (`delete-security-group`)"
+)]
+#[cfg_attr(
+    feature = "isolation-policy",
+    doc = " - inside the request of [`Client::get_isolation_policies`](crate::models::Client::get_isolation_policies) (`get-isolation-policies`)\n - inside the request of [`Client::get_isolation_policies_connection`](crate::models::Client::get_isolation_policies_connection) (`get-isolation-policies-connection`)"
+)]
+#[cfg_attr(
+    feature = "security-group",
+    doc = " - inside the request of [`Client::get_security_groups`](crate::models::Client::get_security_groups) (`get-security-groups`)"
+)]
+/// - … and 5 more, inside requests or responses
 #[cfg(
     any(
         feature = "isolation-policy",
@@ -26095,7 +26598,30 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LabelWhereInput`
+/// Spec: `#/components/schemas/LabelWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "isolation-policy",
+    doc = " - inside the request of [`Client::create_isolation_policy`](crate::models::Client::create_isolation_policy) (`create-isolation-policy`)"
+)]
+#[cfg_attr(
+    feature = "security-group",
+    doc = " - inside the request of [`Client::create_security_group`](crate::models::Client::create_security_group) (`create-security-group`)"
+)]
+#[cfg_attr(
+    feature = "security-policy",
+    doc = " - inside the request of [`Client::create_security_policy`](crate::models::Client::create_security_policy) (`create-security-policy`)"
+)]
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::delete_label`](crate::models::Client::delete_label) (`delete-label`)\n - inside the request of [`Client::get_labels`](crate::models::Client::get_labels) (`get-labels`)\n - inside the request of [`Client::get_labels_connection`](crate::models::Client::get_labels_connection) (`get-labels-connection`)\n - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)"
+)]
+/// - … and 4 more, inside requests or responses
 #[cfg(
     any(
         feature = "isolation-policy",
@@ -30005,7 +30531,17 @@ impl ::cloudtower_runtime::codec::Encode for LabelWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LicenseWhereInput`
+/// Spec: `#/components/schemas/LicenseWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "deploy",
+    doc = " - inside the request of [`Client::get_deploys`](crate::models::Client::get_deploys) (`get-deploys`)\n - inside the request of [`Client::get_deploys_connection`](crate::models::Client::get_deploys_connection) (`get-deploys-connection`)"
+)]
+#[cfg_attr(
+    feature = "license",
+    doc = " - inside the request of [`Client::get_licenses`](crate::models::Client::get_licenses) (`get-licenses`)\n - inside the request of [`Client::get_licenses_connection`](crate::models::Client::get_licenses_connection) (`get-licenses-connection`)"
+)]
 #[cfg(any(feature = "deploy", feature = "license"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LicenseWhereInput {
@@ -30507,7 +31043,9 @@ impl ::cloudtower_runtime::codec::Encode for LicenseWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LoadBalancerServiceWhereInput`
+/// Spec: `#/components/schemas/LoadBalancerServiceWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LoadBalancerServiceWhereInput {
@@ -30903,7 +31441,33 @@ impl ::cloudtower_runtime::codec::Encode for LoadBalancerServiceWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NamespaceGroupWhereInput`
+/// Spec: `#/components/schemas/NamespaceGroupWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "namespace-group",
+    doc = " - inside the request of [`Client::delete_namespace_group`](crate::models::Client::delete_namespace_group) (`delete-namespace-group`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "namespace-group",
+    doc = " - inside the request of [`Client::get_namespace_groups`](crate::models::Client::get_namespace_groups) (`get-namespace-groups`)\n - inside the request of [`Client::get_namespace_groups_connection`](crate::models::Client::get_namespace_groups_connection) (`get-namespace-groups-connection`)"
+)]
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)"
+)]
+#[cfg_attr(
+    feature = "namespace-group",
+    doc = " - inside the request of [`Client::update_namespace_group`](crate::models::Client::update_namespace_group) (`update-namespace-group`)"
+)]
 #[cfg(any(feature = "label", feature = "namespace-group", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NamespaceGroupWhereInput {
@@ -31404,7 +31968,34 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NfsExportWhereInput`
+/// Spec: `#/components/schemas/NfsExportWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "nfs-export",
+    doc = " - inside the request of [`Client::delete_nfs_export`](crate::models::Client::delete_nfs_export) (`delete-nfs-export`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "elf-data-store",
+    doc = " - inside the request of [`Client::get_elf_data_stores`](crate::models::Client::get_elf_data_stores) (`get-elf-data-stores`)\n - inside the request of [`Client::get_elf_data_stores_connection`](crate::models::Client::get_elf_data_stores_connection) (`get-elf-data-stores-connection`)"
+)]
+#[cfg_attr(
+    feature = "nfs-export",
+    doc = " - inside the request of [`Client::get_nfs_exports`](crate::models::Client::get_nfs_exports) (`get-nfs-exports`)\n - inside the request of [`Client::get_nfs_exports_connection`](crate::models::Client::get_nfs_exports_connection) (`get-nfs-exports-connection`)"
+)]
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)"
+)]
+/// - … and 1 more, inside requests or responses
 #[cfg(
     any(
         feature = "elf-data-store",
@@ -32092,7 +32683,21 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NfsInodeWhereInput`
+/// Spec: `#/components/schemas/NfsInodeWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "nfs-inode",
+    doc = " - inside the request of [`Client::get_nfs_inodes`](crate::models::Client::get_nfs_inodes) (`get-nfs-inodes`)\n - inside the request of [`Client::get_nfs_inodes_connection`](crate::models::Client::get_nfs_inodes_connection) (`get-nfs-inodes-connection`)"
+)]
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)"
+)]
 #[cfg(any(feature = "label", feature = "nfs-inode"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NfsInodeWhereInput {
@@ -32740,7 +33345,22 @@ impl ::cloudtower_runtime::codec::Encode for NfsInodeWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NicWhereInput`
+/// Spec: `#/components/schemas/NicWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "vm",
+    doc = " - inside the request of [`Client::add_vm_pci_nic`](crate::models::Client::add_vm_pci_nic) (`add-vm-pci-nic`)\n - inside the request of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)\n - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)\n - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)\n - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)\n - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)"
+)]
+#[cfg_attr(
+    feature = "graph",
+    doc = " - inside the request of [`Client::delete_graph`](crate::models::Client::delete_graph) (`delete-graph`)"
+)]
+/// - … and 12 more, inside requests or responses
 #[cfg(
     any(
         feature = "graph",
@@ -34118,7 +34738,21 @@ impl ::cloudtower_runtime::codec::Encode for NicWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NodeTopoWhereInput`
+/// Spec: `#/components/schemas/NodeTopoWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "brick-topo",
+    doc = " - inside the request of [`Client::create_brick_topo`](crate::models::Client::create_brick_topo) (`create-brick-topo`)"
+)]
+#[cfg_attr(
+    feature = "node-topo",
+    doc = " - inside the request of [`Client::get_node_topoes`](crate::models::Client::get_node_topoes) (`get-node-topoes`)\n - inside the request of [`Client::get_node_topoes_connection`](crate::models::Client::get_node_topoes_connection) (`get-node-topoes-connection`)"
+)]
+#[cfg_attr(
+    feature = "brick-topo",
+    doc = " - inside the request of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)"
+)]
 #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NodeTopoWhereInput {
@@ -34348,7 +34982,29 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfNamespaceSnapshotWhereInput`
+/// Spec: `#/components/schemas/NvmfNamespaceSnapshotWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "nvmf-namespace-snapshot",
+    doc = " - inside the request of [`Client::delete_nvmf_namespace_snapshot`](crate::models::Client::delete_nvmf_namespace_snapshot) (`delete-nvmf-namespace-snapshot`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "nvmf-namespace-snapshot",
+    doc = " - inside the request of [`Client::get_nvmf_namespace_snapshots`](crate::models::Client::get_nvmf_namespace_snapshots) (`get-nvmf-namespace-snapshots`)\n - inside the request of [`Client::get_nvmf_namespace_snapshots_connection`](crate::models::Client::get_nvmf_namespace_snapshots_connection) (`get-nvmf-namespace-snapshots-connection`)"
+)]
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)"
+)]
 #[cfg(
     any(
         feature = "label",
@@ -34841,7 +35497,38 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshotWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfNamespaceWhereInput`
+/// Spec: `#/components/schemas/NvmfNamespaceWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "graph",
+    doc = " - inside the request of [`Client::delete_graph`](crate::models::Client::delete_graph) (`delete-graph`)"
+)]
+#[cfg_attr(
+    feature = "nvmf-namespace",
+    doc = " - inside the request of [`Client::delete_nvmf_namespace`](crate::models::Client::delete_nvmf_namespace) (`delete-nvmf-namespace`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "graph",
+    doc = " - inside the request of [`Client::get_graphs`](crate::models::Client::get_graphs) (`get-graphs`)\n - inside the request of [`Client::get_graphs_connection`](crate::models::Client::get_graphs_connection) (`get-graphs-connection`)"
+)]
+#[cfg_attr(
+    feature = "metrics",
+    doc = " - inside the request of [`Client::get_nvmf_namespace_metrics`](crate::models::Client::get_nvmf_namespace_metrics) (`get-nvmf-namespace-metrics`)"
+)]
+#[cfg_attr(
+    feature = "nvmf-namespace",
+    doc = " - inside the request of [`Client::get_nvmf_namespaces`](crate::models::Client::get_nvmf_namespaces) (`get-nvmf-namespaces`)"
+)]
+/// - … and 4 more, inside requests or responses
 #[cfg(
     any(
         feature = "graph",
@@ -36399,7 +37086,34 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NvmfSubsystemWhereInput`
+/// Spec: `#/components/schemas/NvmfSubsystemWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "nvmf-subsystem",
+    doc = " - inside the request of [`Client::delete_nvmf_subsystem`](crate::models::Client::delete_nvmf_subsystem) (`delete-nvmf-subsystem`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "elf-data-store",
+    doc = " - inside the request of [`Client::get_elf_data_stores`](crate::models::Client::get_elf_data_stores) (`get-elf-data-stores`)\n - inside the request of [`Client::get_elf_data_stores_connection`](crate::models::Client::get_elf_data_stores_connection) (`get-elf-data-stores-connection`)"
+)]
+#[cfg_attr(
+    feature = "iscsi-connection",
+    doc = " - inside the request of [`Client::get_iscsi_connections`](crate::models::Client::get_iscsi_connections) (`get-iscsi-connections`)\n - inside the request of [`Client::get_iscsi_connections_connection`](crate::models::Client::get_iscsi_connections_connection) (`get-iscsi-connections-connection`)"
+)]
+#[cfg_attr(
+    feature = "nvmf-subsystem",
+    doc = " - inside the request of [`Client::get_nvmf_subsystems`](crate::models::Client::get_nvmf_subsystems) (`get-nvmf-subsystems`)"
+)]
+/// - … and 3 more, inside requests or responses
 #[cfg(
     any(
         feature = "elf-data-store",
@@ -37952,7 +38666,9 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/PermanentFailoverExecutionWhereInput`
+/// Spec: `#/components/schemas/PermanentFailoverExecutionWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PermanentFailoverExecutionWhereInput {
@@ -38262,7 +38978,9 @@ impl ::cloudtower_runtime::codec::Encode for PermanentFailoverExecutionWhereInpu
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/PermanentFailoverTargetExecutionWhereInput`
+/// Spec: `#/components/schemas/PermanentFailoverTargetExecutionWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PermanentFailoverTargetExecutionWhereInput {
@@ -38586,7 +39304,9 @@ impl ::cloudtower_runtime::codec::Encode for PermanentFailoverTargetExecutionWhe
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReplicationFailbackTargetExecutionWhereInput`
+/// Spec: `#/components/schemas/ReplicationFailbackTargetExecutionWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationFailbackTargetExecutionWhereInput {
@@ -38876,7 +39596,9 @@ for ReplicationFailbackTargetExecutionWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReplicationFailoverTargetExecutionWhereInput`
+/// Spec: `#/components/schemas/ReplicationFailoverTargetExecutionWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationFailoverTargetExecutionWhereInput {
@@ -39166,7 +39888,9 @@ for ReplicationFailoverTargetExecutionWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReplicationPlanExecutionWhereInput`
+/// Spec: `#/components/schemas/ReplicationPlanExecutionWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationPlanExecutionWhereInput {
@@ -39740,7 +40464,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanExecutionWhereInput 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReplicationRestorePointWhereInput`
+/// Spec: `#/components/schemas/ReplicationRestorePointWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationRestorePointWhereInput {
@@ -40721,7 +41447,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationRestorePointWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReplicationServiceWhereInput`
+/// Spec: `#/components/schemas/ReplicationServiceWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationServiceWhereInput {
@@ -41636,7 +42364,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationServiceWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ReplicationTargetExecutionWhereInput`
+/// Spec: `#/components/schemas/ReplicationTargetExecutionWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicationTargetExecutionWhereInput {
@@ -42014,7 +42744,33 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationTargetExecutionWhereInpu
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SecurityGroupWhereInput`
+/// Spec: `#/components/schemas/SecurityGroupWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "isolation-policy",
+    doc = " - inside the request of [`Client::create_isolation_policy`](crate::models::Client::create_isolation_policy) (`create-isolation-policy`)"
+)]
+#[cfg_attr(
+    feature = "security-policy",
+    doc = " - inside the request of [`Client::create_security_policy`](crate::models::Client::create_security_policy) (`create-security-policy`)"
+)]
+#[cfg_attr(
+    feature = "security-group",
+    doc = " - inside the request of [`Client::delete_security_group`](crate::models::Client::delete_security_group) (`delete-security-group`)\n - inside the request of [`Client::get_security_groups`](crate::models::Client::get_security_groups) (`get-security-groups`)\n - inside the request of [`Client::get_security_groups_connection`](crate::models::Client::get_security_groups_connection) (`get-security-groups-connection`)"
+)]
+#[cfg_attr(
+    feature = "isolation-policy",
+    doc = " - inside the request of [`Client::update_isolation_policy`](crate::models::Client::update_isolation_policy) (`update-isolation-policy`)"
+)]
+#[cfg_attr(
+    feature = "security-group",
+    doc = " - inside the request of [`Client::update_security_group`](crate::models::Client::update_security_group) (`update-security-group`)"
+)]
+#[cfg_attr(
+    feature = "security-policy",
+    doc = " - inside the request of [`Client::update_security_policy`](crate::models::Client::update_security_policy) (`update-security-policy`)"
+)]
 #[cfg(
     any(
         feature = "isolation-policy",
@@ -42469,7 +43225,38 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SecurityPolicyStatisticsWhereInput`
+/// Spec: `#/components/schemas/SecurityPolicyStatisticsWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "isolation-policy",
+    doc = " - inside the request of [`Client::create_isolation_policy`](crate::models::Client::create_isolation_policy) (`create-isolation-policy`)"
+)]
+#[cfg_attr(
+    feature = "security-policy",
+    doc = " - inside the request of [`Client::create_security_policy`](crate::models::Client::create_security_policy) (`create-security-policy`)"
+)]
+#[cfg_attr(
+    feature = "isolation-policy",
+    doc = " - inside the request of [`Client::delete_isolation_policy`](crate::models::Client::delete_isolation_policy) (`delete-isolation-policy`)"
+)]
+#[cfg_attr(
+    feature = "security-group",
+    doc = " - inside the request of [`Client::delete_security_group`](crate::models::Client::delete_security_group) (`delete-security-group`)"
+)]
+#[cfg_attr(
+    feature = "security-policy",
+    doc = " - inside the request of [`Client::delete_security_policy`](crate::models::Client::delete_security_policy) (`delete-security-policy`)"
+)]
+#[cfg_attr(
+    feature = "isolation-policy",
+    doc = " - inside the request of [`Client::get_isolation_policies`](crate::models::Client::get_isolation_policies) (`get-isolation-policies`)\n - inside the request of [`Client::get_isolation_policies_connection`](crate::models::Client::get_isolation_policies_connection) (`get-isolation-policies-connection`)"
+)]
+/// - … and 8 more, inside requests or responses
 #[cfg(
     any(
         feature = "isolation-policy",
@@ -43103,7 +43890,38 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyStatisticsWhereInput 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SecurityPolicyWhereInput`
+/// Spec: `#/components/schemas/SecurityPolicyWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "isolation-policy",
+    doc = " - inside the request of [`Client::create_isolation_policy`](crate::models::Client::create_isolation_policy) (`create-isolation-policy`)"
+)]
+#[cfg_attr(
+    feature = "security-policy",
+    doc = " - inside the request of [`Client::create_security_policy`](crate::models::Client::create_security_policy) (`create-security-policy`)"
+)]
+#[cfg_attr(
+    feature = "security-group",
+    doc = " - inside the request of [`Client::delete_security_group`](crate::models::Client::delete_security_group) (`delete-security-group`)"
+)]
+#[cfg_attr(
+    feature = "security-policy",
+    doc = " - inside the request of [`Client::delete_security_policy`](crate::models::Client::delete_security_policy) (`delete-security-policy`)"
+)]
+#[cfg_attr(
+    feature = "security-group",
+    doc = " - inside the request of [`Client::get_security_groups`](crate::models::Client::get_security_groups) (`get-security-groups`)\n - inside the request of [`Client::get_security_groups_connection`](crate::models::Client::get_security_groups_connection) (`get-security-groups-connection`)"
+)]
+#[cfg_attr(
+    feature = "security-policy",
+    doc = " - inside the request of [`Client::get_security_policies`](crate::models::Client::get_security_policies) (`get-security-policies`)"
+)]
+/// - … and 5 more, inside requests or responses
 #[cfg(
     any(
         feature = "isolation-policy",
@@ -43410,7 +44228,21 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SmtpServerWhereInput`
+/// Spec: `#/components/schemas/SmtpServerWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "alert-notifier",
+    doc = " - inside the request of [`Client::delete_alert_notifier`](crate::models::Client::delete_alert_notifier) (`delete-alert-notifier`)\n - inside the request of [`Client::get_alert_notifiers`](crate::models::Client::get_alert_notifiers) (`get-alert-notifiers`)\n - inside the request of [`Client::get_alert_notifiers_connection`](crate::models::Client::get_alert_notifiers_connection) (`get-alert-notifiers-connection`)"
+)]
+#[cfg_attr(
+    feature = "smtp-server",
+    doc = " - inside the request of [`Client::get_smtp_servers`](crate::models::Client::get_smtp_servers) (`get-smtp-servers`)\n - inside the request of [`Client::get_smtp_servers_connection`](crate::models::Client::get_smtp_servers_connection) (`get-smtp-servers-connection`)"
+)]
+#[cfg_attr(
+    feature = "alert-notifier",
+    doc = " - inside the request of [`Client::update_many_alert_notifiers`](crate::models::Client::update_many_alert_notifiers) (`update-many-alert-notifiers`)"
+)]
 #[cfg(any(feature = "alert-notifier", feature = "smtp-server"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SmtpServerWhereInput {
@@ -43792,7 +44624,21 @@ impl ::cloudtower_runtime::codec::Encode for SmtpServerWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotPlanWhereInput`
+/// Spec: `#/components/schemas/SnapshotPlanWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "snapshot-plan",
+    doc = " - inside the request of [`Client::delete_snapshot_plan`](crate::models::Client::delete_snapshot_plan) (`delete-snapshot-plan`)\n - inside the request of [`Client::execute_snapshot_plan`](crate::models::Client::execute_snapshot_plan) (`execute-snapshot-plan`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "snapshot-plan",
+    doc = " - inside the request of [`Client::get_snapshot_plans`](crate::models::Client::get_snapshot_plans) (`get-snapshot-plans`)\n - inside the request of [`Client::get_snapshot_plans_connection`](crate::models::Client::get_snapshot_plans_connection) (`get-snapshot-plans-connection`)\n - inside the request of [`Client::resume_snapshot_plan`](crate::models::Client::resume_snapshot_plan) (`resume-snapshot-plan`)\n - inside the request of [`Client::suspend_snapshot_plan`](crate::models::Client::suspend_snapshot_plan) (`suspend-snapshot-plan`)\n - inside the request of [`Client::update_snapshot_plan`](crate::models::Client::update_snapshot_plan) (`update-snapshot-plan`)"
+)]
 #[cfg(any(feature = "snapshot-plan", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanWhereInput {
@@ -45009,7 +45855,17 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SystemAuditLogWhereInput`
+/// Spec: `#/components/schemas/SystemAuditLogWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "system-audit-log",
+    doc = " - inside the request of [`Client::get_system_audit_logs`](crate::models::Client::get_system_audit_logs) (`get-system-audit-logs`)\n - inside the request of [`Client::get_system_audit_logs_connection`](crate::models::Client::get_system_audit_logs_connection) (`get-system-audit-logs-connection`)"
+)]
 #[cfg(any(feature = "system-audit-log", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SystemAuditLogWhereInput {
@@ -45458,7 +46314,30 @@ impl ::cloudtower_runtime::codec::Encode for SystemAuditLogWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/TaskWhereInput`
+/// Spec: `#/components/schemas/TaskWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "vm",
+    doc = " - inside the request of [`Client::abort_migrate_vm_across_cluster`](crate::models::Client::abort_migrate_vm_across_cluster) (`abort-migrate-vm-across-cluster`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+/// - inside the request of [`Client::get_tasks`](crate::models::Client::get_tasks) (`get-tasks`)
+#[cfg_attr(
+    feature = "task",
+    doc = " - inside the request of [`Client::get_tasks_connection`](crate::models::Client::get_tasks_connection) (`get-tasks-connection`)"
+)]
+#[cfg_attr(
+    feature = "vm",
+    doc = " - inside the request of [`Client::stop_vm_in_cutover_migration`](crate::models::Client::stop_vm_in_cutover_migration) (`stop-vm-in-cutover-migration`)"
+)]
+#[cfg_attr(
+    feature = "task",
+    doc = " - inside the request of [`Client::update_task`](crate::models::Client::update_task) (`update-task`)"
+)]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
@@ -46611,7 +47490,17 @@ impl ::cloudtower_runtime::codec::Encode for TaskWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UsbDeviceWhereInput`
+/// Spec: `#/components/schemas/UsbDeviceWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "usb-device",
+    doc = " - inside the request of [`Client::get_usb_devices`](crate::models::Client::get_usb_devices) (`get-usb-devices`)\n - inside the request of [`Client::get_usb_devices_connection`](crate::models::Client::get_usb_devices_connection) (`get-usb-devices-connection`)\n - inside the request of [`Client::mount_usb_device`](crate::models::Client::mount_usb_device) (`mount-usb-device`)\n - inside the request of [`Client::unmount_usb_device`](crate::models::Client::unmount_usb_device) (`unmount-usb-device`)"
+)]
 #[cfg(any(feature = "table-reporter", feature = "usb-device"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDeviceWhereInput {
@@ -47413,7 +48302,17 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UserAuditLogWhereInput`
+/// Spec: `#/components/schemas/UserAuditLogWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "user-audit-log",
+    doc = " - inside the request of [`Client::get_user_audit_logs`](crate::models::Client::get_user_audit_logs) (`get-user-audit-logs`)\n - inside the request of [`Client::get_user_audit_logs_connection`](crate::models::Client::get_user_audit_logs_connection) (`get-user-audit-logs-connection`)"
+)]
 #[cfg(any(feature = "table-reporter", feature = "user-audit-log"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserAuditLogWhereInput {
@@ -48102,7 +49001,31 @@ impl ::cloudtower_runtime::codec::Encode for UserAuditLogWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UserWhereInput`
+/// Spec: `#/components/schemas/UserWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "vm",
+    doc = " - inside the request of [`Client::abort_migrate_vm_across_cluster`](crate::models::Client::abort_migrate_vm_across_cluster) (`abort-migrate-vm-across-cluster`)"
+)]
+#[cfg_attr(
+    feature = "user",
+    doc = " - inside the request of [`Client::delete_user`](crate::models::Client::delete_user) (`delete-user`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "backup-service",
+    doc = " - inside the request of [`Client::get_backup_services`](crate::models::Client::get_backup_services) (`get-backup-services`)\n - inside the request of [`Client::get_backup_services_connection`](crate::models::Client::get_backup_services_connection) (`get-backup-services-connection`)"
+)]
+#[cfg_attr(
+    feature = "cloud-tower-application",
+    doc = " - inside the request of [`Client::get_cloud_tower_applications_connection`](crate::models::Client::get_cloud_tower_applications_connection) (`get-cloud-tower-applications-connection`)\n - inside the request of [`Client::get_cloud_tower_applications`](crate::models::Client::get_cloud_tower_applications) (`get-cloudtower-applications`)"
+)]
+/// - inside the request of [`Client::get_tasks`](crate::models::Client::get_tasks) (`get-tasks`)
+/// - … and 9 more, inside requests or responses
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
@@ -48860,7 +49783,33 @@ impl ::cloudtower_runtime::codec::Encode for UserWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VdsWhereInput`
+/// Spec: `#/components/schemas/VdsWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "vds",
+    doc = " - inside the request of [`Client::delete_vds`](crate::models::Client::delete_vds) (`delete-vds`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "vds",
+    doc = " - inside the request of [`Client::get_vdses`](crate::models::Client::get_vdses) (`get-vdses`)\n - inside the request of [`Client::get_vdses_connection`](crate::models::Client::get_vdses_connection) (`get-vdses-connection`)"
+)]
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)"
+)]
+#[cfg_attr(
+    feature = "vds",
+    doc = " - inside the request of [`Client::update_vds`](crate::models::Client::update_vds) (`update-vds`)"
+)]
 #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsWhereInput {
@@ -49593,7 +50542,9 @@ impl ::cloudtower_runtime::codec::Encode for VdsWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudIsolationPolicyWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudIsolationPolicyWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudIsolationPolicyWhereInput {
@@ -49994,7 +50945,9 @@ for VirtualPrivateCloudIsolationPolicyWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudNicSnapshotWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudNicSnapshotWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNicSnapshotWhereInput {
@@ -50260,7 +51213,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNicSnapshotWhere
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudNicWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudNicWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNicWhereInput {
@@ -50525,7 +51480,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNicWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudPeeringWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudPeeringWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudPeeringWhereInput {
@@ -50779,7 +51736,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudPeeringWhereInpu
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouteWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouteWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteWhereInput {
@@ -51299,7 +52258,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteWhereInput 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudServiceWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudServiceWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudServiceWhereInput {
@@ -51735,7 +52696,34 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudServiceWhereInpu
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VlanWhereInput`
+/// Spec: `#/components/schemas/VlanWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "vlan",
+    doc = " - inside the request of [`Client::delete_vlan`](crate::models::Client::delete_vlan) (`delete-vm-vlan`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "vlan",
+    doc = " - inside the request of [`Client::get_vlans`](crate::models::Client::get_vlans) (`get-vlans`)\n - inside the request of [`Client::get_vlans_connection`](crate::models::Client::get_vlans_connection) (`get-vlans-connection`)"
+)]
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)"
+)]
+#[cfg_attr(
+    feature = "vlan",
+    doc = " - inside the request of [`Client::update_management_vlan`](crate::models::Client::update_management_vlan) (`update-management-vlan`)\n - inside the request of [`Client::update_migration_vlan`](crate::models::Client::update_migration_vlan) (`update-migration-vlan`)"
+)]
+/// - … and 1 more, inside requests or responses
 #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VlanWhereInput {
@@ -52598,7 +53586,21 @@ impl ::cloudtower_runtime::codec::Encode for VlanWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmDiskWhereInput`
+/// Spec: `#/components/schemas/VmDiskWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "vm",
+    doc = " - inside the request of [`Client::eject_iso_from_vm_cd_rom`](crate::models::Client::eject_iso_from_vm_cd_rom) (`eject-iso-from-vm-cd-rom`)\n - inside the request of [`Client::expand_vm_disk`](crate::models::Client::expand_vm_disk) (`expand-vm-disk`)"
+)]
+#[cfg_attr(
+    feature = "vm-disk",
+    doc = " - inside the request of [`Client::get_vm_disks`](crate::models::Client::get_vm_disks) (`get-vm-disks`)\n - inside the request of [`Client::get_vm_disks_connection`](crate::models::Client::get_vm_disks_connection) (`get-vm-disks-connection`)"
+)]
+#[cfg_attr(
+    feature = "vm",
+    doc = " - inside the request of [`Client::toggle_vm_cd_rom_disable`](crate::models::Client::toggle_vm_cd_rom_disable) (`toggle-vm-cd-rom-disable`)"
+)]
 #[cfg(any(feature = "vm", feature = "vm-disk"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDiskWhereInput {
@@ -53746,7 +54748,30 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmNicWhereInput`
+/// Spec: `#/components/schemas/VmNicWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "graph",
+    doc = " - inside the request of [`Client::delete_graph`](crate::models::Client::delete_graph) (`delete-graph`)\n - inside the request of [`Client::get_graphs`](crate::models::Client::get_graphs) (`get-graphs`)\n - inside the request of [`Client::get_graphs_connection`](crate::models::Client::get_graphs_connection) (`get-graphs-connection`)"
+)]
+#[cfg_attr(
+    feature = "metrics",
+    doc = " - inside the request of [`Client::get_vm_net_work_metrics`](crate::models::Client::get_vm_net_work_metrics) (`get-vm-network-metrics`)"
+)]
+#[cfg_attr(
+    feature = "vm-nic",
+    doc = " - inside the request of [`Client::get_vm_nics`](crate::models::Client::get_vm_nics) (`get-vm-nics`)\n - inside the request of [`Client::get_vm_nics_connection`](crate::models::Client::get_vm_nics_connection) (`get-vm-nics-connection`)"
+)]
+#[cfg_attr(
+    feature = "vm",
+    doc = " - inside the request of [`Client::remove_vm_nic_by_where`](crate::models::Client::remove_vm_nic_by_where) (`remove-vm-nic-by-where`)"
+)]
+#[cfg_attr(
+    feature = "graph",
+    doc = " - inside the request of [`Client::update_graph`](crate::models::Client::update_graph) (`update-graph`)"
+)]
+/// - … and 4 more, inside requests or responses
 #[cfg(any(feature = "graph", feature = "metrics", feature = "vm", feature = "vm-nic"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicWhereInput {
@@ -54851,7 +55876,26 @@ impl ::cloudtower_runtime::codec::Encode for VmNicWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmPlacementGroupWhereInput`
+/// Spec: `#/components/schemas/VmPlacementGroupWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "vm",
+    doc = " - inside the request of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)\n - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)\n - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)\n - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)\n - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)"
+)]
+#[cfg_attr(
+    feature = "vm-placement-group",
+    doc = " - inside the request of [`Client::delete_vm_placement_group`](crate::models::Client::delete_vm_placement_group) (`delete-vm-placement-group`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "vm-placement-group",
+    doc = " - inside the request of [`Client::get_vm_placement_groups`](crate::models::Client::get_vm_placement_groups) (`get-vm-placement-groups`)"
+)]
+/// - … and 3 more, inside requests or responses
 #[cfg(any(feature = "table-reporter", feature = "vm", feature = "vm-placement-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroupWhereInput {
@@ -55891,7 +56935,21 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmSnapshotWhereInput`
+/// Spec: `#/components/schemas/VmSnapshotWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "vm-snapshot",
+    doc = " - inside the request of [`Client::delete_vm_snapshot`](crate::models::Client::delete_vm_snapshot) (`delete-vm-snapshot`)\n - inside the request of [`Client::get_vm_snapshots`](crate::models::Client::get_vm_snapshots) (`get-vm-snapshots`)\n - inside the request of [`Client::get_vm_snapshots_connection`](crate::models::Client::get_vm_snapshots_connection) (`get-vm-snapshots-connection`)"
+)]
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)"
+)]
 #[cfg(any(feature = "label", feature = "vm-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmSnapshotWhereInput {
@@ -56770,7 +57828,33 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmTemplateWhereInput`
+/// Spec: `#/components/schemas/VmTemplateWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "vm-template",
+    doc = " - inside the request of [`Client::delete_vm_template`](crate::models::Client::delete_vm_template) (`delete-vm-template`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "vm-template",
+    doc = " - inside the request of [`Client::get_vm_templates`](crate::models::Client::get_vm_templates) (`get-vm-templates`)\n - inside the request of [`Client::get_vm_templates_connection`](crate::models::Client::get_vm_templates_connection) (`get-vm-templates-connection`)"
+)]
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)"
+)]
+#[cfg_attr(
+    feature = "vm-template",
+    doc = " - inside the request of [`Client::update_vm_template`](crate::models::Client::update_vm_template) (`update-vm-template`)"
+)]
 #[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplateWhereInput {
@@ -57665,7 +58749,21 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmVolumeSnapshotWhereInput`
+/// Spec: `#/components/schemas/VmVolumeSnapshotWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "vm-volume-snapshot",
+    doc = " - inside the request of [`Client::delete_vm_volume_snapshot`](crate::models::Client::delete_vm_volume_snapshot) (`delete-vm-volume-snapshot`)\n - inside the request of [`Client::get_vm_volume_snapshots`](crate::models::Client::get_vm_volume_snapshots) (`get-vm-volume-snapshots`)\n - inside the request of [`Client::get_vm_volume_snapshots_connection`](crate::models::Client::get_vm_volume_snapshots_connection) (`get-vm-volume-snapshots-connection`)"
+)]
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)"
+)]
 #[cfg(any(feature = "label", feature = "vm-volume-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeSnapshotWhereInput {
@@ -58467,7 +59565,38 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmVolumeWhereInput`
+/// Spec: `#/components/schemas/VmVolumeWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "graph",
+    doc = " - inside the request of [`Client::delete_graph`](crate::models::Client::delete_graph) (`delete-graph`)"
+)]
+#[cfg_attr(
+    feature = "vm-volume",
+    doc = " - inside the request of [`Client::delete_vm_volume_from_vm`](crate::models::Client::delete_vm_volume_from_vm) (`delete-vm-volume`)"
+)]
+#[cfg_attr(
+    feature = "table-reporter",
+    doc = " - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)"
+)]
+#[cfg_attr(
+    feature = "vm-volume",
+    doc = " - inside the request of [`Client::export_vm_volume`](crate::models::Client::export_vm_volume) (`export-vm-volume`)"
+)]
+#[cfg_attr(
+    feature = "graph",
+    doc = " - inside the request of [`Client::get_graphs`](crate::models::Client::get_graphs) (`get-graphs`)\n - inside the request of [`Client::get_graphs_connection`](crate::models::Client::get_graphs_connection) (`get-graphs-connection`)"
+)]
+#[cfg_attr(
+    feature = "vm-export-file",
+    doc = " - inside the request of [`Client::get_vm_export_files`](crate::models::Client::get_vm_export_files) (`get-vm-export-files`)"
+)]
+/// - … and 7 more, inside requests or responses
 #[cfg(
     any(
         feature = "graph",
@@ -59361,7 +60490,22 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmWhereInput`
+/// Spec: `#/components/schemas/VmWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "label",
+    doc = " - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)"
+)]
+#[cfg_attr(
+    feature = "vm",
+    doc = " - inside the request of [`Client::add_vm_cd_rom`](crate::models::Client::add_vm_cd_rom) (`add-vm-cd-rom`)\n - inside the request of [`Client::add_vm_disk`](crate::models::Client::add_vm_disk) (`add-vm-disk`)\n - inside the request of [`Client::add_vm_gpu_device`](crate::models::Client::add_vm_gpu_device) (`add-vm-gpu-device`)\n - inside the request of [`Client::add_vm_nic`](crate::models::Client::add_vm_nic) (`add-vm-nic`)\n - inside the request of [`Client::add_vm_pci_nic`](crate::models::Client::add_vm_pci_nic) (`add-vm-pci-nic`)\n - inside the request of [`Client::add_vm_to_folder`](crate::models::Client::add_vm_to_folder) (`add-vm-to-folder`)"
+)]
+#[cfg_attr(
+    feature = "backup-plan",
+    doc = " - inside the request of [`Client::create_backup_plan`](crate::models::Client::create_backup_plan) (`create-backup-plan`)"
+)]
+/// - … and 65 more, inside requests or responses
 #[cfg(
     any(
         feature = "alert",
@@ -62049,7 +63193,9 @@ impl ::cloudtower_runtime::codec::Encode for VmWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VnetBondWhereInput`
+/// Spec: `#/components/schemas/VnetBondWhereInput`.
+///
+/// No operation uses it.
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VnetBondWhereInput {
@@ -62392,7 +63538,30 @@ impl ::cloudtower_runtime::codec::Encode for VnetBondWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/WitnessWhereInput`
+/// Spec: `#/components/schemas/WitnessWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "graph",
+    doc = " - inside the request of [`Client::delete_graph`](crate::models::Client::delete_graph) (`delete-graph`)"
+)]
+#[cfg_attr(
+    feature = "log-collection",
+    doc = " - inside the request of [`Client::delete_log_collection`](crate::models::Client::delete_log_collection) (`delete-log-collection`)\n - inside the request of [`Client::force_stop_log_collection`](crate::models::Client::force_stop_log_collection) (`force-stop-log-collection`)"
+)]
+#[cfg_attr(
+    feature = "graph",
+    doc = " - inside the request of [`Client::get_graphs`](crate::models::Client::get_graphs) (`get-graphs`)\n - inside the request of [`Client::get_graphs_connection`](crate::models::Client::get_graphs_connection) (`get-graphs-connection`)"
+)]
+#[cfg_attr(
+    feature = "log-collection",
+    doc = " - inside the request of [`Client::get_log_collections`](crate::models::Client::get_log_collections) (`get-log-collections`)\n - inside the request of [`Client::get_log_collections_connection`](crate::models::Client::get_log_collections_connection) (`get-log-collections-connection`)"
+)]
+#[cfg_attr(
+    feature = "witness",
+    doc = " - inside the request of [`Client::get_witnesses`](crate::models::Client::get_witnesses) (`get-witnesses`)"
+)]
+/// - … and 2 more, inside requests or responses
 #[cfg(any(feature = "graph", feature = "log-collection", feature = "witness"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WitnessWhereInput {
@@ -63032,7 +64201,21 @@ impl ::cloudtower_runtime::codec::Encode for WitnessWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ZoneWhereInput`
+/// Spec: `#/components/schemas/ZoneWhereInput`.
+///
+/// Used by:
+#[cfg_attr(
+    feature = "graph",
+    doc = " - inside the request of [`Client::delete_graph`](crate::models::Client::delete_graph) (`delete-graph`)\n - inside the request of [`Client::get_graphs`](crate::models::Client::get_graphs) (`get-graphs`)\n - inside the request of [`Client::get_graphs_connection`](crate::models::Client::get_graphs_connection) (`get-graphs-connection`)"
+)]
+#[cfg_attr(
+    feature = "zone",
+    doc = " - inside the request of [`Client::get_zones`](crate::models::Client::get_zones) (`get-zones`)\n - inside the request of [`Client::get_zones_connection`](crate::models::Client::get_zones_connection) (`get-zones-connection`)"
+)]
+#[cfg_attr(
+    feature = "graph",
+    doc = " - inside the request of [`Client::update_graph`](crate::models::Client::update_graph) (`update-graph`)"
+)]
 #[cfg(any(feature = "graph", feature = "zone"))]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ZoneWhereInput {

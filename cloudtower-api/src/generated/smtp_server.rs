@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetSmtpServersConnectionRequestBody`
+/// Spec: `#/components/schemas/GetSmtpServersConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_smtp_servers_connection`](crate::models::Client::get_smtp_servers_connection) (`get-smtp-servers-connection`)
 #[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSmtpServersConnectionRequestBody {
@@ -52,7 +55,10 @@ impl ::cloudtower_runtime::codec::Encode for GetSmtpServersConnectionRequestBody
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetSmtpServersRequestBody`
+/// Spec: `#/components/schemas/GetSmtpServersRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_smtp_servers`](crate::models::Client::get_smtp_servers) (`get-smtp-servers`)
 #[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSmtpServersRequestBody {
@@ -102,7 +108,10 @@ impl ::cloudtower_runtime::codec::Encode for GetSmtpServersRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateSmtpServer`
+/// Spec: `#/components/schemas/NestedAggregateSmtpServer`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_smtp_servers_connection`](crate::models::Client::get_smtp_servers_connection) (`get-smtp-servers-connection`)
 #[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSmtpServer {
@@ -139,7 +148,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSmtpServer {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SmtpServer`
+/// Spec: `#/components/schemas/SmtpServer`.
+///
+/// Used by:
+/// - the response of [`Client::get_smtp_servers`](crate::models::Client::get_smtp_servers) (`get-smtp-servers`)
 #[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SmtpServer {
@@ -203,7 +215,10 @@ impl ::cloudtower_runtime::codec::Encode for SmtpServer {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SmtpServerConnection`
+/// Spec: `#/components/schemas/SmtpServerConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_smtp_servers_connection`](crate::models::Client::get_smtp_servers_connection) (`get-smtp-servers-connection`)
 #[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SmtpServerConnection {
@@ -240,7 +255,11 @@ impl ::cloudtower_runtime::codec::Encode for SmtpServerConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SmtpServerOrderByInput`
+/// Spec: `#/components/schemas/SmtpServerOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_smtp_servers`](crate::models::Client::get_smtp_servers) (`get-smtp-servers`)
+/// - inside the request of [`Client::get_smtp_servers_connection`](crate::models::Client::get_smtp_servers_connection) (`get-smtp-servers-connection`)
 #[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SmtpServerOrderByInput {
@@ -363,8 +382,18 @@ impl ::cloudtower_runtime::codec::Encode for SmtpServerOrderByInput {
         e.string(self.as_str());
     }
 }
+/// The operations of the [`smtp_server`](crate::models::smtp_server) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-smtp-servers` (operation `GetSmtpServers`).
+    /// `POST /v2/api/get-smtp-servers` (operation `GetSmtpServers`, spec module [`smtp_server`](crate::models::smtp_server)).
+    ///
+    /// - Request: [`GetSmtpServersRequestBody`](crate::models::GetSmtpServersRequestBody)
+    /// - Response: `Vec` of [`SmtpServer`](crate::models::SmtpServer)
+    /// - Feature: `smtp-server`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`SmtpServer`](crate::models::SmtpServer), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-smtp-servers-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`SmtpServer`](crate::models::SmtpServer) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "smtp-server")]
@@ -382,7 +411,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-smtp-servers-connection` (operation `GetSmtpServersConnection`).
+    /// `POST /v2/api/get-smtp-servers-connection` (operation `GetSmtpServersConnection`, spec module [`smtp_server`](crate::models::smtp_server)).
+    ///
+    /// - Request: [`GetSmtpServersConnectionRequestBody`](crate::models::GetSmtpServersConnectionRequestBody)
+    /// - Response: [`SmtpServerConnection`](crate::models::SmtpServerConnection)
+    /// - Feature: `smtp-server`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "smtp-server")]

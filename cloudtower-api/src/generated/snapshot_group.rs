@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteSnapshotGroup`
+/// Spec: `#/components/schemas/DeleteSnapshotGroup`.
+///
+/// Used by:
+/// - the response of [`Client::delete_snapshot_group`](crate::models::Client::delete_snapshot_group) (`delete-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteSnapshotGroup {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSnapshotGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetSnapshotGroupsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetSnapshotGroupsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_snapshot_groups_connection`](crate::models::Client::get_snapshot_groups_connection) (`get-snapshot-groups-connection`)
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotGroupsConnectionRequestBody {
@@ -91,7 +97,10 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotGroupsConnectionRequestB
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetSnapshotGroupsRequestBody`
+/// Spec: `#/components/schemas/GetSnapshotGroupsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_snapshot_groups`](crate::models::Client::get_snapshot_groups) (`get-snapshot-groups`)
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotGroupsRequestBody {
@@ -143,7 +152,10 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotGroupsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateSnapshotGroup`
+/// Spec: `#/components/schemas/NestedAggregateSnapshotGroup`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_snapshot_groups_connection`](crate::models::Client::get_snapshot_groups_connection) (`get-snapshot-groups-connection`)
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSnapshotGroup {
@@ -180,7 +192,13 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnapshotGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedSnapshotGroupVmDiskInfo`
+/// Spec: `#/components/schemas/NestedSnapshotGroupVmDiskInfo`.
+///
+/// Used by:
+/// - inside the response of [`Client::clone_snapshot_group`](crate::models::Client::clone_snapshot_group) (`clone-snapshot-group`)
+/// - inside the response of [`Client::get_snapshot_groups`](crate::models::Client::get_snapshot_groups) (`get-snapshot-groups`)
+/// - inside the response of [`Client::keep_snapshot_group`](crate::models::Client::keep_snapshot_group) (`keep-snapshot-group`)
+/// - inside the response of [`Client::rollback_snapshot_group`](crate::models::Client::rollback_snapshot_group) (`rollback-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedSnapshotGroupVmDiskInfo {
@@ -227,7 +245,13 @@ impl ::cloudtower_runtime::codec::Encode for NestedSnapshotGroupVmDiskInfo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedSnapshotGroupVmInfo`
+/// Spec: `#/components/schemas/NestedSnapshotGroupVmInfo`.
+///
+/// Used by:
+/// - inside the response of [`Client::clone_snapshot_group`](crate::models::Client::clone_snapshot_group) (`clone-snapshot-group`)
+/// - inside the response of [`Client::get_snapshot_groups`](crate::models::Client::get_snapshot_groups) (`get-snapshot-groups`)
+/// - inside the response of [`Client::keep_snapshot_group`](crate::models::Client::keep_snapshot_group) (`keep-snapshot-group`)
+/// - inside the response of [`Client::rollback_snapshot_group`](crate::models::Client::rollback_snapshot_group) (`rollback-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedSnapshotGroupVmInfo {
@@ -286,7 +310,13 @@ impl ::cloudtower_runtime::codec::Encode for NestedSnapshotGroupVmInfo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ProtectSnapshotStatus`
+/// Spec: `#/components/schemas/ProtectSnapshotStatus`.
+///
+/// Used by:
+/// - inside the response of [`Client::clone_snapshot_group`](crate::models::Client::clone_snapshot_group) (`clone-snapshot-group`)
+/// - inside the response of [`Client::get_snapshot_groups`](crate::models::Client::get_snapshot_groups) (`get-snapshot-groups`)
+/// - inside the response of [`Client::keep_snapshot_group`](crate::models::Client::keep_snapshot_group) (`keep-snapshot-group`)
+/// - inside the response of [`Client::rollback_snapshot_group`](crate::models::Client::rollback_snapshot_group) (`rollback-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ProtectSnapshotStatus {
@@ -359,7 +389,13 @@ impl ::cloudtower_runtime::codec::Encode for ProtectSnapshotStatus {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/SnapshotGroup`
+/// Spec: `#/components/schemas/SnapshotGroup`.
+///
+/// Used by:
+/// - the response of [`Client::clone_snapshot_group`](crate::models::Client::clone_snapshot_group) (`clone-snapshot-group`)
+/// - the response of [`Client::get_snapshot_groups`](crate::models::Client::get_snapshot_groups) (`get-snapshot-groups`)
+/// - the response of [`Client::keep_snapshot_group`](crate::models::Client::keep_snapshot_group) (`keep-snapshot-group`)
+/// - the response of [`Client::rollback_snapshot_group`](crate::models::Client::rollback_snapshot_group) (`rollback-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroup {
@@ -493,7 +529,10 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotGroupCloneParam`
+/// Spec: `#/components/schemas/SnapshotGroupCloneParam`.
+///
+/// Used by:
+/// - inside the request of [`Client::clone_snapshot_group`](crate::models::Client::clone_snapshot_group) (`clone-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupCloneParam {
@@ -540,7 +579,10 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupCloneParam {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotGroupCloneParams`
+/// Spec: `#/components/schemas/SnapshotGroupCloneParams`.
+///
+/// Used by:
+/// - the request of [`Client::clone_snapshot_group`](crate::models::Client::clone_snapshot_group) (`clone-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupCloneParams {
@@ -583,7 +625,10 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupCloneParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotGroupConnection`
+/// Spec: `#/components/schemas/SnapshotGroupConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_snapshot_groups_connection`](crate::models::Client::get_snapshot_groups_connection) (`get-snapshot-groups-connection`)
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupConnection {
@@ -620,7 +665,10 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotGroupDeletionParams`
+/// Spec: `#/components/schemas/SnapshotGroupDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_snapshot_group`](crate::models::Client::delete_snapshot_group) (`delete-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupDeletionParams {
@@ -657,7 +705,10 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotGroupKeepParams`
+/// Spec: `#/components/schemas/SnapshotGroupKeepParams`.
+///
+/// Used by:
+/// - the request of [`Client::keep_snapshot_group`](crate::models::Client::keep_snapshot_group) (`keep-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupKeepParams {
@@ -694,7 +745,11 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupKeepParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotGroupOrderByInput`
+/// Spec: `#/components/schemas/SnapshotGroupOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_snapshot_groups`](crate::models::Client::get_snapshot_groups) (`get-snapshot-groups`)
+/// - inside the request of [`Client::get_snapshot_groups_connection`](crate::models::Client::get_snapshot_groups_connection) (`get-snapshot-groups-connection`)
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SnapshotGroupOrderByInput {
@@ -867,7 +922,10 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/SnapshotGroupRollbackParams`
+/// Spec: `#/components/schemas/SnapshotGroupRollbackParams`.
+///
+/// Used by:
+/// - the request of [`Client::rollback_snapshot_group`](crate::models::Client::rollback_snapshot_group) (`rollback-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupRollbackParams {
@@ -904,7 +962,14 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupRollbackParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotGroupWhereInput`
+/// Spec: `#/components/schemas/SnapshotGroupWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_snapshot_group`](crate::models::Client::delete_snapshot_group) (`delete-snapshot-group`)
+/// - inside the request of [`Client::get_snapshot_groups`](crate::models::Client::get_snapshot_groups) (`get-snapshot-groups`)
+/// - inside the request of [`Client::get_snapshot_groups_connection`](crate::models::Client::get_snapshot_groups_connection) (`get-snapshot-groups-connection`)
+/// - inside the request of [`Client::keep_snapshot_group`](crate::models::Client::keep_snapshot_group) (`keep-snapshot-group`)
+/// - inside the request of [`Client::rollback_snapshot_group`](crate::models::Client::rollback_snapshot_group) (`rollback-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotGroupWhereInput {
@@ -1401,8 +1466,15 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`snapshot_group`](crate::models::snapshot_group) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/clone-snapshot-group` (operation `CloneSnapshotGroup`).
+    /// `POST /v2/api/clone-snapshot-group` (operation `CloneSnapshotGroup`, spec module [`snapshot_group`](crate::models::snapshot_group)).
+    ///
+    /// - Request: `Vec` of [`SnapshotGroupCloneParams`](crate::models::SnapshotGroupCloneParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnapshotGroup`](crate::models::SnapshotGroup)
+    /// - Feature: `snapshot-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-group")]
@@ -1424,7 +1496,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-snapshot-group` (operation `DeleteSnapshotGroup`).
+    /// `POST /v2/api/delete-snapshot-group` (operation `DeleteSnapshotGroup`, spec module [`snapshot_group`](crate::models::snapshot_group)).
+    ///
+    /// - Request: [`SnapshotGroupDeletionParams`](crate::models::SnapshotGroupDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteSnapshotGroup`](crate::models::DeleteSnapshotGroup)
+    /// - Feature: `snapshot-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-group")]
@@ -1446,7 +1524,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-snapshot-groups` (operation `GetSnapshotGroups`).
+    /// `POST /v2/api/get-snapshot-groups` (operation `GetSnapshotGroups`, spec module [`snapshot_group`](crate::models::snapshot_group)).
+    ///
+    /// - Request: [`GetSnapshotGroupsRequestBody`](crate::models::GetSnapshotGroupsRequestBody)
+    /// - Response: `Vec` of [`SnapshotGroup`](crate::models::SnapshotGroup)
+    /// - Feature: `snapshot-group`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`SnapshotGroup`](crate::models::SnapshotGroup), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-snapshot-groups-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`SnapshotGroup`](crate::models::SnapshotGroup) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-group")]
@@ -1464,7 +1551,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-snapshot-groups-connection` (operation `GetSnapshotGroupsConnection`).
+    /// `POST /v2/api/get-snapshot-groups-connection` (operation `GetSnapshotGroupsConnection`, spec module [`snapshot_group`](crate::models::snapshot_group)).
+    ///
+    /// - Request: [`GetSnapshotGroupsConnectionRequestBody`](crate::models::GetSnapshotGroupsConnectionRequestBody)
+    /// - Response: [`SnapshotGroupConnection`](crate::models::SnapshotGroupConnection)
+    /// - Feature: `snapshot-group`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-group")]
@@ -1485,7 +1576,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/keep-snapshot-group` (operation `KeepSnapshotGroup`).
+    /// `POST /v2/api/keep-snapshot-group` (operation `KeepSnapshotGroup`, spec module [`snapshot_group`](crate::models::snapshot_group)).
+    ///
+    /// - Request: [`SnapshotGroupKeepParams`](crate::models::SnapshotGroupKeepParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnapshotGroup`](crate::models::SnapshotGroup)
+    /// - Feature: `snapshot-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-group")]
@@ -1507,7 +1604,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/rollback-snapshot-group` (operation `RollbackSnapshotGroup`).
+    /// `POST /v2/api/rollback-snapshot-group` (operation `RollbackSnapshotGroup`, spec module [`snapshot_group`](crate::models::snapshot_group)).
+    ///
+    /// - Request: [`SnapshotGroupRollbackParams`](crate::models::SnapshotGroupRollbackParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnapshotGroup`](crate::models::SnapshotGroup)
+    /// - Feature: `snapshot-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-group")]

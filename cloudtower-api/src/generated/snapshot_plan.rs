@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteSnapshotPlan`
+/// Spec: `#/components/schemas/DeleteSnapshotPlan`.
+///
+/// Used by:
+/// - the response of [`Client::delete_snapshot_plan`](crate::models::Client::delete_snapshot_plan) (`delete-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteSnapshotPlan {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSnapshotPlan {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetSnapshotPlansConnectionRequestBody`
+/// Spec: `#/components/schemas/GetSnapshotPlansConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_snapshot_plans_connection`](crate::models::Client::get_snapshot_plans_connection) (`get-snapshot-plans-connection`)
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotPlansConnectionRequestBody {
@@ -91,7 +97,10 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotPlansConnectionRequestBo
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateSnapshotPlan`
+/// Spec: `#/components/schemas/NestedAggregateSnapshotPlan`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_snapshot_plans_connection`](crate::models::Client::get_snapshot_plans_connection) (`get-snapshot-plans-connection`)
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSnapshotPlan {
@@ -128,7 +137,15 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnapshotPlan {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotPlan`
+/// Spec: `#/components/schemas/SnapshotPlan`.
+///
+/// Used by:
+/// - the response of [`Client::create_snapshot_plan`](crate::models::Client::create_snapshot_plan) (`create-snapshot-plan`)
+/// - the response of [`Client::execute_snapshot_plan`](crate::models::Client::execute_snapshot_plan) (`execute-snapshot-plan`)
+/// - the response of [`Client::get_snapshot_plans`](crate::models::Client::get_snapshot_plans) (`get-snapshot-plans`)
+/// - the response of [`Client::resume_snapshot_plan`](crate::models::Client::resume_snapshot_plan) (`resume-snapshot-plan`)
+/// - the response of [`Client::suspend_snapshot_plan`](crate::models::Client::suspend_snapshot_plan) (`suspend-snapshot-plan`)
+/// - the response of [`Client::update_snapshot_plan`](crate::models::Client::update_snapshot_plan) (`update-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlan {
@@ -347,7 +364,10 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlan {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotPlanConnection`
+/// Spec: `#/components/schemas/SnapshotPlanConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_snapshot_plans_connection`](crate::models::Client::get_snapshot_plans_connection) (`get-snapshot-plans-connection`)
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanConnection {
@@ -384,7 +404,10 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotPlanCreationParams`
+/// Spec: `#/components/schemas/SnapshotPlanCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_snapshot_plan`](crate::models::Client::create_snapshot_plan) (`create-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanCreationParams {
@@ -475,7 +498,10 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotPlanDeletionParams`
+/// Spec: `#/components/schemas/SnapshotPlanDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_snapshot_plan`](crate::models::Client::delete_snapshot_plan) (`delete-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanDeletionParams {
@@ -512,7 +538,10 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotPlanExecutionParams`
+/// Spec: `#/components/schemas/SnapshotPlanExecutionParams`.
+///
+/// Used by:
+/// - the request of [`Client::execute_snapshot_plan`](crate::models::Client::execute_snapshot_plan) (`execute-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanExecutionParams {
@@ -555,7 +584,10 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanExecutionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotPlanExecutionParams/properties/data`
+/// Spec: `#/components/schemas/SnapshotPlanExecutionParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::execute_snapshot_plan`](crate::models::Client::execute_snapshot_plan) (`execute-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanExecutionParamsData {
@@ -592,7 +624,10 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanExecutionParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotPlanResumeParams`
+/// Spec: `#/components/schemas/SnapshotPlanResumeParams`.
+///
+/// Used by:
+/// - the request of [`Client::resume_snapshot_plan`](crate::models::Client::resume_snapshot_plan) (`resume-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanResumeParams {
@@ -629,7 +664,10 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanResumeParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotPlanSuspendedParams`
+/// Spec: `#/components/schemas/SnapshotPlanSuspendedParams`.
+///
+/// Used by:
+/// - the request of [`Client::suspend_snapshot_plan`](crate::models::Client::suspend_snapshot_plan) (`suspend-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanSuspendedParams {
@@ -666,7 +704,10 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanSuspendedParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotPlanUpdationParams`
+/// Spec: `#/components/schemas/SnapshotPlanUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_snapshot_plan`](crate::models::Client::update_snapshot_plan) (`update-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanUpdationParams {
@@ -706,7 +747,10 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotPlanUpdationParams/properties/data`
+/// Spec: `#/components/schemas/SnapshotPlanUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_snapshot_plan`](crate::models::Client::update_snapshot_plan) (`update-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanUpdationParamsData {
@@ -762,8 +806,15 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanUpdationParamsData {
         e.end_object();
     }
 }
+/// The operations of the [`snapshot_plan`](crate::models::snapshot_plan) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-snapshot-plan` (operation `CreateSnapshotPlan`).
+    /// `POST /v2/api/create-snapshot-plan` (operation `CreateSnapshotPlan`, spec module [`snapshot_plan`](crate::models::snapshot_plan)).
+    ///
+    /// - Request: `Vec` of [`SnapshotPlanCreationParams`](crate::models::SnapshotPlanCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnapshotPlan`](crate::models::SnapshotPlan)
+    /// - Feature: `snapshot-plan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan")]
@@ -783,7 +834,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-snapshot-plan` (operation `DeleteSnapshotPlan`).
+    /// `POST /v2/api/delete-snapshot-plan` (operation `DeleteSnapshotPlan`, spec module [`snapshot_plan`](crate::models::snapshot_plan)).
+    ///
+    /// - Request: [`SnapshotPlanDeletionParams`](crate::models::SnapshotPlanDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteSnapshotPlan`](crate::models::DeleteSnapshotPlan)
+    /// - Feature: `snapshot-plan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan")]
@@ -805,7 +862,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/execute-snapshot-plan` (operation `ExecuteSnapshotPlan`).
+    /// `POST /v2/api/execute-snapshot-plan` (operation `ExecuteSnapshotPlan`, spec module [`snapshot_plan`](crate::models::snapshot_plan)).
+    ///
+    /// - Request: [`SnapshotPlanExecutionParams`](crate::models::SnapshotPlanExecutionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnapshotPlan`](crate::models::SnapshotPlan)
+    /// - Feature: `snapshot-plan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan")]
@@ -825,7 +888,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-snapshot-plans` (operation `GetSnapshotPlans`).
+    /// `POST /v2/api/get-snapshot-plans` (operation `GetSnapshotPlans`, spec module [`snapshot_plan`](crate::models::snapshot_plan)).
+    ///
+    /// - Request: [`GetSnapshotPlansRequestBody`](crate::models::GetSnapshotPlansRequestBody)
+    /// - Response: `Vec` of [`SnapshotPlan`](crate::models::SnapshotPlan)
+    /// - Feature: `snapshot-plan`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`SnapshotPlan`](crate::models::SnapshotPlan), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-snapshot-plans-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`SnapshotPlan`](crate::models::SnapshotPlan) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan")]
@@ -843,7 +915,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-snapshot-plans-connection` (operation `GetSnapshotPlansConnection`).
+    /// `POST /v2/api/get-snapshot-plans-connection` (operation `GetSnapshotPlansConnection`, spec module [`snapshot_plan`](crate::models::snapshot_plan)).
+    ///
+    /// - Request: [`GetSnapshotPlansConnectionRequestBody`](crate::models::GetSnapshotPlansConnectionRequestBody)
+    /// - Response: [`SnapshotPlanConnection`](crate::models::SnapshotPlanConnection)
+    /// - Feature: `snapshot-plan`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan")]
@@ -864,7 +940,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/resume-snapshot-plan` (operation `ResumeSnapshotPlan`).
+    /// `POST /v2/api/resume-snapshot-plan` (operation `ResumeSnapshotPlan`, spec module [`snapshot_plan`](crate::models::snapshot_plan)).
+    ///
+    /// - Request: [`SnapshotPlanResumeParams`](crate::models::SnapshotPlanResumeParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnapshotPlan`](crate::models::SnapshotPlan)
+    /// - Feature: `snapshot-plan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan")]
@@ -884,7 +966,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/suspend-snapshot-plan` (operation `SuspendSnapshotPlan`).
+    /// `POST /v2/api/suspend-snapshot-plan` (operation `SuspendSnapshotPlan`, spec module [`snapshot_plan`](crate::models::snapshot_plan)).
+    ///
+    /// - Request: [`SnapshotPlanSuspendedParams`](crate::models::SnapshotPlanSuspendedParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnapshotPlan`](crate::models::SnapshotPlan)
+    /// - Feature: `snapshot-plan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan")]
@@ -904,7 +992,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-snapshot-plan` (operation `UpdateSnapshotPlan`).
+    /// `POST /v2/api/update-snapshot-plan` (operation `UpdateSnapshotPlan`, spec module [`snapshot_plan`](crate::models::snapshot_plan)).
+    ///
+    /// - Request: [`SnapshotPlanUpdationParams`](crate::models::SnapshotPlanUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnapshotPlan`](crate::models::SnapshotPlan)
+    /// - Feature: `snapshot-plan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan")]

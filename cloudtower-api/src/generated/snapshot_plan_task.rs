@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetSnapshotPlanTasksConnectionRequestBody`
+/// Spec: `#/components/schemas/GetSnapshotPlanTasksConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_snapshot_plan_tasks_connection`](crate::models::Client::get_snapshot_plan_tasks_connection) (`get-snapshot-plan-tasks-connection`)
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotPlanTasksConnectionRequestBody {
@@ -56,7 +59,10 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotPlanTasksConnectionReque
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetSnapshotPlanTasksRequestBody`
+/// Spec: `#/components/schemas/GetSnapshotPlanTasksRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_snapshot_plan_tasks`](crate::models::Client::get_snapshot_plan_tasks) (`get-snapshot-plan-tasks`)
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnapshotPlanTasksRequestBody {
@@ -110,7 +116,10 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotPlanTasksRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateSnapshotPlanTask`
+/// Spec: `#/components/schemas/NestedAggregateSnapshotPlanTask`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_snapshot_plan_tasks_connection`](crate::models::Client::get_snapshot_plan_tasks_connection) (`get-snapshot-plan-tasks-connection`)
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSnapshotPlanTask {
@@ -147,7 +156,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnapshotPlanTask {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotPlanTask`
+/// Spec: `#/components/schemas/SnapshotPlanTask`.
+///
+/// Used by:
+/// - the response of [`Client::get_snapshot_plan_tasks`](crate::models::Client::get_snapshot_plan_tasks) (`get-snapshot-plan-tasks`)
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanTask {
@@ -246,7 +258,10 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTask {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotPlanTaskConnection`
+/// Spec: `#/components/schemas/SnapshotPlanTaskConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_snapshot_plan_tasks_connection`](crate::models::Client::get_snapshot_plan_tasks_connection) (`get-snapshot-plan-tasks-connection`)
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanTaskConnection {
@@ -283,7 +298,11 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnapshotPlanTaskOrderByInput`
+/// Spec: `#/components/schemas/SnapshotPlanTaskOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_snapshot_plan_tasks`](crate::models::Client::get_snapshot_plan_tasks) (`get-snapshot-plan-tasks`)
+/// - inside the request of [`Client::get_snapshot_plan_tasks_connection`](crate::models::Client::get_snapshot_plan_tasks_connection) (`get-snapshot-plan-tasks-connection`)
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SnapshotPlanTaskOrderByInput {
@@ -416,7 +435,12 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/SnapshotPlanTaskType`
+/// Spec: `#/components/schemas/SnapshotPlanTaskType`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_snapshot_plan_tasks`](crate::models::Client::get_snapshot_plan_tasks) (`get-snapshot-plan-tasks`)
+/// - inside the response of [`Client::get_snapshot_plan_tasks`](crate::models::Client::get_snapshot_plan_tasks) (`get-snapshot-plan-tasks`)
+/// - inside the request of [`Client::get_snapshot_plan_tasks_connection`](crate::models::Client::get_snapshot_plan_tasks_connection) (`get-snapshot-plan-tasks-connection`)
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SnapshotPlanTaskType {
@@ -483,7 +507,11 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskType {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/SnapshotPlanTaskWhereInput`
+/// Spec: `#/components/schemas/SnapshotPlanTaskWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_snapshot_plan_tasks`](crate::models::Client::get_snapshot_plan_tasks) (`get-snapshot-plan-tasks`)
+/// - inside the request of [`Client::get_snapshot_plan_tasks_connection`](crate::models::Client::get_snapshot_plan_tasks_connection) (`get-snapshot-plan-tasks-connection`)
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotPlanTaskWhereInput {
@@ -792,8 +820,18 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`snapshot_plan_task`](crate::models::snapshot_plan_task) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-snapshot-plan-tasks` (operation `GetSnapshotPlanTasks`).
+    /// `POST /v2/api/get-snapshot-plan-tasks` (operation `GetSnapshotPlanTasks`, spec module [`snapshot_plan_task`](crate::models::snapshot_plan_task)).
+    ///
+    /// - Request: [`GetSnapshotPlanTasksRequestBody`](crate::models::GetSnapshotPlanTasksRequestBody)
+    /// - Response: `Vec` of [`SnapshotPlanTask`](crate::models::SnapshotPlanTask)
+    /// - Feature: `snapshot-plan-task`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`SnapshotPlanTask`](crate::models::SnapshotPlanTask), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-snapshot-plan-tasks-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`SnapshotPlanTask`](crate::models::SnapshotPlanTask) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan-task")]
@@ -814,7 +852,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-snapshot-plan-tasks-connection` (operation `GetSnapshotPlanTasksConnection`).
+    /// `POST /v2/api/get-snapshot-plan-tasks-connection` (operation `GetSnapshotPlanTasksConnection`, spec module [`snapshot_plan_task`](crate::models::snapshot_plan_task)).
+    ///
+    /// - Request: [`GetSnapshotPlanTasksConnectionRequestBody`](crate::models::GetSnapshotPlanTasksConnectionRequestBody)
+    /// - Response: [`SnapshotPlanTaskConnection`](crate::models::SnapshotPlanTaskConnection)
+    /// - Feature: `snapshot-plan-task`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snapshot-plan-task")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteSnmpTransport`
+/// Spec: `#/components/schemas/DeleteSnmpTransport`.
+///
+/// Used by:
+/// - the response of [`Client::delete_snmp_transport`](crate::models::Client::delete_snmp_transport) (`delete-snmp-transport`)
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteSnmpTransport {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSnmpTransport {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetSnmpTransportsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetSnmpTransportsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_snmp_transports_connection`](crate::models::Client::get_snmp_transports_connection) (`get-snmp-transports-connection`)
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnmpTransportsConnectionRequestBody {
@@ -91,7 +97,10 @@ impl ::cloudtower_runtime::codec::Encode for GetSnmpTransportsConnectionRequestB
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetSnmpTransportsRequestBody`
+/// Spec: `#/components/schemas/GetSnmpTransportsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_snmp_transports`](crate::models::Client::get_snmp_transports) (`get-snmp-transports`)
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnmpTransportsRequestBody {
@@ -143,7 +152,10 @@ impl ::cloudtower_runtime::codec::Encode for GetSnmpTransportsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateSnmpTransport`
+/// Spec: `#/components/schemas/NestedAggregateSnmpTransport`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_snmp_transports_connection`](crate::models::Client::get_snmp_transports_connection) (`get-snmp-transports-connection`)
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSnmpTransport {
@@ -180,7 +192,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnmpTransport {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnmpTransport`
+/// Spec: `#/components/schemas/SnmpTransport`.
+///
+/// Used by:
+/// - the response of [`Client::create_snmp_transport`](crate::models::Client::create_snmp_transport) (`create-snmp-transport`)
+/// - the response of [`Client::get_snmp_transports`](crate::models::Client::get_snmp_transports) (`get-snmp-transports`)
+/// - the response of [`Client::update_snmp_transport`](crate::models::Client::update_snmp_transport) (`update-snmp-transport`)
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Default, PartialEq)]
 pub struct SnmpTransport {
@@ -323,7 +340,10 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransport {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnmpTransportConnection`
+/// Spec: `#/components/schemas/SnmpTransportConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_snmp_transports_connection`](crate::models::Client::get_snmp_transports_connection) (`get-snmp-transports-connection`)
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTransportConnection {
@@ -360,7 +380,10 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnmpTransportCreationParams`
+/// Spec: `#/components/schemas/SnmpTransportCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_snmp_transport`](crate::models::Client::create_snmp_transport) (`create-snmp-transport`)
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Default, PartialEq)]
 pub struct SnmpTransportCreationParams {
@@ -471,7 +494,10 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnmpTransportDeletionParams`
+/// Spec: `#/components/schemas/SnmpTransportDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_snmp_transport`](crate::models::Client::delete_snmp_transport) (`delete-snmp-transport`)
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTransportDeletionParams {
@@ -508,7 +534,11 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnmpTransportOrderByInput`
+/// Spec: `#/components/schemas/SnmpTransportOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_snmp_transports`](crate::models::Client::get_snmp_transports) (`get-snmp-transports`)
+/// - inside the request of [`Client::get_snmp_transports_connection`](crate::models::Client::get_snmp_transports_connection) (`get-snmp-transports-connection`)
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SnmpTransportOrderByInput {
@@ -701,7 +731,10 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/SnmpTransportUpdationParams`
+/// Spec: `#/components/schemas/SnmpTransportUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_snmp_transport`](crate::models::Client::update_snmp_transport) (`update-snmp-transport`)
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTransportUpdationParams {
@@ -744,7 +777,10 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnmpTransportUpdationParams/properties/data`
+/// Spec: `#/components/schemas/SnmpTransportUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_snmp_transport`](crate::models::Client::update_snmp_transport) (`update-snmp-transport`)
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Default, PartialEq)]
 pub struct SnmpTransportUpdationParamsData {
@@ -830,7 +866,13 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnmpTransportWhereInput`
+/// Spec: `#/components/schemas/SnmpTransportWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_snmp_transport`](crate::models::Client::delete_snmp_transport) (`delete-snmp-transport`)
+/// - inside the request of [`Client::get_snmp_transports`](crate::models::Client::get_snmp_transports) (`get-snmp-transports`)
+/// - inside the request of [`Client::get_snmp_transports_connection`](crate::models::Client::get_snmp_transports_connection) (`get-snmp-transports-connection`)
+/// - inside the request of [`Client::update_snmp_transport`](crate::models::Client::update_snmp_transport) (`update-snmp-transport`)
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Default, PartialEq)]
 pub struct SnmpTransportWhereInput {
@@ -1704,8 +1746,15 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`snmp_transport`](crate::models::snmp_transport) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-snmp-transport` (operation `CreateSnmpTransport`).
+    /// `POST /v2/api/create-snmp-transport` (operation `CreateSnmpTransport`, spec module [`snmp_transport`](crate::models::snmp_transport)).
+    ///
+    /// - Request: `Vec` of [`SnmpTransportCreationParams`](crate::models::SnmpTransportCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnmpTransport`](crate::models::SnmpTransport)
+    /// - Feature: `snmp-transport`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-transport")]
@@ -1727,7 +1776,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-snmp-transport` (operation `DeleteSnmpTransport`).
+    /// `POST /v2/api/delete-snmp-transport` (operation `DeleteSnmpTransport`, spec module [`snmp_transport`](crate::models::snmp_transport)).
+    ///
+    /// - Request: [`SnmpTransportDeletionParams`](crate::models::SnmpTransportDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteSnmpTransport`](crate::models::DeleteSnmpTransport)
+    /// - Feature: `snmp-transport`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-transport")]
@@ -1749,7 +1804,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-snmp-transports` (operation `GetSnmpTransports`).
+    /// `POST /v2/api/get-snmp-transports` (operation `GetSnmpTransports`, spec module [`snmp_transport`](crate::models::snmp_transport)).
+    ///
+    /// - Request: [`GetSnmpTransportsRequestBody`](crate::models::GetSnmpTransportsRequestBody)
+    /// - Response: `Vec` of [`SnmpTransport`](crate::models::SnmpTransport)
+    /// - Feature: `snmp-transport`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`SnmpTransport`](crate::models::SnmpTransport), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-snmp-transports-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`SnmpTransport`](crate::models::SnmpTransport) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-transport")]
@@ -1767,7 +1831,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-snmp-transports-connection` (operation `GetSnmpTransportsConnection`).
+    /// `POST /v2/api/get-snmp-transports-connection` (operation `GetSnmpTransportsConnection`, spec module [`snmp_transport`](crate::models::snmp_transport)).
+    ///
+    /// - Request: [`GetSnmpTransportsConnectionRequestBody`](crate::models::GetSnmpTransportsConnectionRequestBody)
+    /// - Response: [`SnmpTransportConnection`](crate::models::SnmpTransportConnection)
+    /// - Feature: `snmp-transport`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-transport")]
@@ -1788,7 +1856,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-snmp-transport` (operation `UpdateSnmpTransport`).
+    /// `POST /v2/api/update-snmp-transport` (operation `UpdateSnmpTransport`, spec module [`snmp_transport`](crate::models::snmp_transport)).
+    ///
+    /// - Request: [`SnmpTransportUpdationParams`](crate::models::SnmpTransportUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnmpTransport`](crate::models::SnmpTransport)
+    /// - Feature: `snmp-transport`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-transport")]

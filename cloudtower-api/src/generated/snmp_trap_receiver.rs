@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteSnmpTrapReceiver`
+/// Spec: `#/components/schemas/DeleteSnmpTrapReceiver`.
+///
+/// Used by:
+/// - the response of [`Client::delete_snmp_trap_receiver`](crate::models::Client::delete_snmp_trap_receiver) (`delete-snmp-trap-receiver`)
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteSnmpTrapReceiver {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSnmpTrapReceiver {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetSnmpTrapReceiversConnectionRequestBody`
+/// Spec: `#/components/schemas/GetSnmpTrapReceiversConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_snmp_trap_receivers_connection`](crate::models::Client::get_snmp_trap_receivers_connection) (`get-snmp-trap-receivers-connection`)
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnmpTrapReceiversConnectionRequestBody {
@@ -93,7 +99,10 @@ impl ::cloudtower_runtime::codec::Encode for GetSnmpTrapReceiversConnectionReque
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetSnmpTrapReceiversRequestBody`
+/// Spec: `#/components/schemas/GetSnmpTrapReceiversRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_snmp_trap_receivers`](crate::models::Client::get_snmp_trap_receivers) (`get-snmp-trap-receivers`)
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSnmpTrapReceiversRequestBody {
@@ -147,7 +156,10 @@ impl ::cloudtower_runtime::codec::Encode for GetSnmpTrapReceiversRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateSnmpTrapReceiver`
+/// Spec: `#/components/schemas/NestedAggregateSnmpTrapReceiver`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_snmp_trap_receivers_connection`](crate::models::Client::get_snmp_trap_receivers_connection) (`get-snmp-trap-receivers-connection`)
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSnmpTrapReceiver {
@@ -184,7 +196,17 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnmpTrapReceiver {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnmpLanguageCode`
+/// Spec: `#/components/schemas/SnmpLanguageCode`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_snmp_trap_receiver`](crate::models::Client::create_snmp_trap_receiver) (`create-snmp-trap-receiver`)
+/// - inside the response of [`Client::create_snmp_trap_receiver`](crate::models::Client::create_snmp_trap_receiver) (`create-snmp-trap-receiver`)
+/// - inside the request of [`Client::delete_snmp_trap_receiver`](crate::models::Client::delete_snmp_trap_receiver) (`delete-snmp-trap-receiver`)
+/// - inside the request of [`Client::get_snmp_trap_receivers`](crate::models::Client::get_snmp_trap_receivers) (`get-snmp-trap-receivers`)
+/// - inside the response of [`Client::get_snmp_trap_receivers`](crate::models::Client::get_snmp_trap_receivers) (`get-snmp-trap-receivers`)
+/// - inside the request of [`Client::get_snmp_trap_receivers_connection`](crate::models::Client::get_snmp_trap_receivers_connection) (`get-snmp-trap-receivers-connection`)
+/// - inside the request of [`Client::update_snmp_trap_receiver`](crate::models::Client::update_snmp_trap_receiver) (`update-snmp-trap-receiver`)
+/// - inside the response of [`Client::update_snmp_trap_receiver`](crate::models::Client::update_snmp_trap_receiver) (`update-snmp-trap-receiver`)
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SnmpLanguageCode {
@@ -243,7 +265,12 @@ impl ::cloudtower_runtime::codec::Encode for SnmpLanguageCode {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/SnmpTrapReceiver`
+/// Spec: `#/components/schemas/SnmpTrapReceiver`.
+///
+/// Used by:
+/// - the response of [`Client::create_snmp_trap_receiver`](crate::models::Client::create_snmp_trap_receiver) (`create-snmp-trap-receiver`)
+/// - the response of [`Client::get_snmp_trap_receivers`](crate::models::Client::get_snmp_trap_receivers) (`get-snmp-trap-receivers`)
+/// - the response of [`Client::update_snmp_trap_receiver`](crate::models::Client::update_snmp_trap_receiver) (`update-snmp-trap-receiver`)
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Default, PartialEq)]
 pub struct SnmpTrapReceiver {
@@ -414,7 +441,10 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiver {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnmpTrapReceiverConnection`
+/// Spec: `#/components/schemas/SnmpTrapReceiverConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_snmp_trap_receivers_connection`](crate::models::Client::get_snmp_trap_receivers_connection) (`get-snmp-trap-receivers-connection`)
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTrapReceiverConnection {
@@ -451,7 +481,10 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnmpTrapReceiverCreationParams`
+/// Spec: `#/components/schemas/SnmpTrapReceiverCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_snmp_trap_receiver`](crate::models::Client::create_snmp_trap_receiver) (`create-snmp-trap-receiver`)
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Default, PartialEq)]
 pub struct SnmpTrapReceiverCreationParams {
@@ -592,7 +625,10 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnmpTrapReceiverDeletionParams`
+/// Spec: `#/components/schemas/SnmpTrapReceiverDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_snmp_trap_receiver`](crate::models::Client::delete_snmp_trap_receiver) (`delete-snmp-trap-receiver`)
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTrapReceiverDeletionParams {
@@ -629,7 +665,11 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnmpTrapReceiverOrderByInput`
+/// Spec: `#/components/schemas/SnmpTrapReceiverOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_snmp_trap_receivers`](crate::models::Client::get_snmp_trap_receivers) (`get-snmp-trap-receivers`)
+/// - inside the request of [`Client::get_snmp_trap_receivers_connection`](crate::models::Client::get_snmp_trap_receivers_connection) (`get-snmp-trap-receivers-connection`)
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SnmpTrapReceiverOrderByInput {
@@ -862,7 +902,10 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/SnmpTrapReceiverUpdationParams`
+/// Spec: `#/components/schemas/SnmpTrapReceiverUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_snmp_trap_receiver`](crate::models::Client::update_snmp_trap_receiver) (`update-snmp-trap-receiver`)
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnmpTrapReceiverUpdationParams {
@@ -905,7 +948,10 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnmpTrapReceiverUpdationParams/properties/data`
+/// Spec: `#/components/schemas/SnmpTrapReceiverUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_snmp_trap_receiver`](crate::models::Client::update_snmp_trap_receiver) (`update-snmp-trap-receiver`)
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Default, PartialEq)]
 pub struct SnmpTrapReceiverUpdationParamsData {
@@ -1007,7 +1053,13 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverUpdationParamsData 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SnmpTrapReceiverWhereInput`
+/// Spec: `#/components/schemas/SnmpTrapReceiverWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_snmp_trap_receiver`](crate::models::Client::delete_snmp_trap_receiver) (`delete-snmp-trap-receiver`)
+/// - inside the request of [`Client::get_snmp_trap_receivers`](crate::models::Client::get_snmp_trap_receivers) (`get-snmp-trap-receivers`)
+/// - inside the request of [`Client::get_snmp_trap_receivers_connection`](crate::models::Client::get_snmp_trap_receivers_connection) (`get-snmp-trap-receivers-connection`)
+/// - inside the request of [`Client::update_snmp_trap_receiver`](crate::models::Client::update_snmp_trap_receiver) (`update-snmp-trap-receiver`)
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Default, PartialEq)]
 pub struct SnmpTrapReceiverWhereInput {
@@ -2060,8 +2112,15 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`snmp_trap_receiver`](crate::models::snmp_trap_receiver) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-snmp-trap-receiver` (operation `CreateSnmpTrapReceiver`).
+    /// `POST /v2/api/create-snmp-trap-receiver` (operation `CreateSnmpTrapReceiver`, spec module [`snmp_trap_receiver`](crate::models::snmp_trap_receiver)).
+    ///
+    /// - Request: `Vec` of [`SnmpTrapReceiverCreationParams`](crate::models::SnmpTrapReceiverCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnmpTrapReceiver`](crate::models::SnmpTrapReceiver)
+    /// - Feature: `snmp-trap-receiver`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-trap-receiver")]
@@ -2083,7 +2142,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-snmp-trap-receiver` (operation `DeleteSnmpTrapReceiver`).
+    /// `POST /v2/api/delete-snmp-trap-receiver` (operation `DeleteSnmpTrapReceiver`, spec module [`snmp_trap_receiver`](crate::models::snmp_trap_receiver)).
+    ///
+    /// - Request: [`SnmpTrapReceiverDeletionParams`](crate::models::SnmpTrapReceiverDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteSnmpTrapReceiver`](crate::models::DeleteSnmpTrapReceiver)
+    /// - Feature: `snmp-trap-receiver`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-trap-receiver")]
@@ -2105,7 +2170,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-snmp-trap-receivers` (operation `GetSnmpTrapReceivers`).
+    /// `POST /v2/api/get-snmp-trap-receivers` (operation `GetSnmpTrapReceivers`, spec module [`snmp_trap_receiver`](crate::models::snmp_trap_receiver)).
+    ///
+    /// - Request: [`GetSnmpTrapReceiversRequestBody`](crate::models::GetSnmpTrapReceiversRequestBody)
+    /// - Response: `Vec` of [`SnmpTrapReceiver`](crate::models::SnmpTrapReceiver)
+    /// - Feature: `snmp-trap-receiver`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`SnmpTrapReceiver`](crate::models::SnmpTrapReceiver), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-snmp-trap-receivers-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`SnmpTrapReceiver`](crate::models::SnmpTrapReceiver) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-trap-receiver")]
@@ -2126,7 +2200,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-snmp-trap-receivers-connection` (operation `GetSnmpTrapReceiversConnection`).
+    /// `POST /v2/api/get-snmp-trap-receivers-connection` (operation `GetSnmpTrapReceiversConnection`, spec module [`snmp_trap_receiver`](crate::models::snmp_trap_receiver)).
+    ///
+    /// - Request: [`GetSnmpTrapReceiversConnectionRequestBody`](crate::models::GetSnmpTrapReceiversConnectionRequestBody)
+    /// - Response: [`SnmpTrapReceiverConnection`](crate::models::SnmpTrapReceiverConnection)
+    /// - Feature: `snmp-trap-receiver`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-trap-receiver")]
@@ -2147,7 +2225,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-snmp-trap-receiver` (operation `UpdateSnmpTrapReceiver`).
+    /// `POST /v2/api/update-snmp-trap-receiver` (operation `UpdateSnmpTrapReceiver`, spec module [`snmp_trap_receiver`](crate::models::snmp_trap_receiver)).
+    ///
+    /// - Request: [`SnmpTrapReceiverUpdationParams`](crate::models::SnmpTrapReceiverUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnmpTrapReceiver`](crate::models::SnmpTrapReceiver)
+    /// - Feature: `snmp-trap-receiver`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "snmp-trap-receiver")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetSvtImagesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetSvtImagesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_svt_images_connection`](crate::models::Client::get_svt_images_connection) (`get-svt-images-connection`)
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSvtImagesConnectionRequestBody {
@@ -52,7 +55,10 @@ impl ::cloudtower_runtime::codec::Encode for GetSvtImagesConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetSvtImagesRequestBody`
+/// Spec: `#/components/schemas/GetSvtImagesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_svt_images`](crate::models::Client::get_svt_images) (`get-svt-images`)
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSvtImagesRequestBody {
@@ -102,7 +108,10 @@ impl ::cloudtower_runtime::codec::Encode for GetSvtImagesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateSvtImage`
+/// Spec: `#/components/schemas/NestedAggregateSvtImage`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_svt_images_connection`](crate::models::Client::get_svt_images_connection) (`get-svt-images-connection`)
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSvtImage {
@@ -139,7 +148,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSvtImage {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SvtImage`
+/// Spec: `#/components/schemas/SvtImage`.
+///
+/// Used by:
+/// - the response of [`Client::get_svt_images`](crate::models::Client::get_svt_images) (`get-svt-images`)
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SvtImage {
@@ -239,7 +251,10 @@ impl ::cloudtower_runtime::codec::Encode for SvtImage {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SvtImageConnection`
+/// Spec: `#/components/schemas/SvtImageConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_svt_images_connection`](crate::models::Client::get_svt_images_connection) (`get-svt-images-connection`)
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SvtImageConnection {
@@ -276,7 +291,11 @@ impl ::cloudtower_runtime::codec::Encode for SvtImageConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SvtImageOrderByInput`
+/// Spec: `#/components/schemas/SvtImageOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_svt_images`](crate::models::Client::get_svt_images) (`get-svt-images`)
+/// - inside the request of [`Client::get_svt_images_connection`](crate::models::Client::get_svt_images_connection) (`get-svt-images-connection`)
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SvtImageOrderByInput {
@@ -409,7 +428,11 @@ impl ::cloudtower_runtime::codec::Encode for SvtImageOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/SvtImageWhereInput`
+/// Spec: `#/components/schemas/SvtImageWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_svt_images`](crate::models::Client::get_svt_images) (`get-svt-images`)
+/// - inside the request of [`Client::get_svt_images_connection`](crate::models::Client::get_svt_images_connection) (`get-svt-images-connection`)
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SvtImageWhereInput {
@@ -822,7 +845,10 @@ impl ::cloudtower_runtime::codec::Encode for SvtImageWhereInput {
         e.end_object();
     }
 }
-/// Spec: `/paths/~1upload-svt-image/post/requestBody/content/multipart~1form-data/schema`
+/// Spec: `/paths/~1upload-svt-image/post/requestBody/content/multipart~1form-data/schema`.
+///
+/// Used by:
+/// - the request of [`Client::upload_svt_image`](crate::models::Client::upload_svt_image) (`upload-svt-image`)
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadSvtImageRequestBody {
@@ -868,8 +894,18 @@ impl UploadSvtImageRequestBody {
         fields
     }
 }
+/// The operations of the [`svt_image`](crate::models::svt_image) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-svt-images` (operation `GetSvtImages`).
+    /// `POST /v2/api/get-svt-images` (operation `GetSvtImages`, spec module [`svt_image`](crate::models::svt_image)).
+    ///
+    /// - Request: [`GetSvtImagesRequestBody`](crate::models::GetSvtImagesRequestBody)
+    /// - Response: `Vec` of [`SvtImage`](crate::models::SvtImage)
+    /// - Feature: `svt-image`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`SvtImage`](crate::models::SvtImage), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-svt-images-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`SvtImage`](crate::models::SvtImage) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "svt-image")]
@@ -887,7 +923,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-svt-images-connection` (operation `GetSvtImagesConnection`).
+    /// `POST /v2/api/get-svt-images-connection` (operation `GetSvtImagesConnection`, spec module [`svt_image`](crate::models::svt_image)).
+    ///
+    /// - Request: [`GetSvtImagesConnectionRequestBody`](crate::models::GetSvtImagesConnectionRequestBody)
+    /// - Response: [`SvtImageConnection`](crate::models::SvtImageConnection)
+    /// - Feature: `svt-image`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "svt-image")]
@@ -908,7 +948,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/upload-svt-image` (operation `UploadSvtImage`).
+    /// `POST /v2/api/upload-svt-image` (operation `UploadSvtImage`, spec module [`svt_image`](crate::models::svt_image)).
+    ///
+    /// - Request: [`UploadSvtImageRequestBody`](crate::models::UploadSvtImageRequestBody) (`multipart/form-data`)
+    /// - Response: `Vec` of [`UploadTask`](crate::models::UploadTask)
+    /// - Feature: `svt-image`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "svt-image")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetSystemAuditLogsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetSystemAuditLogsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_system_audit_logs_connection`](crate::models::Client::get_system_audit_logs_connection) (`get-system-audit-logs-connection`)
 #[cfg(feature = "system-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetSystemAuditLogsConnectionRequestBody {
@@ -54,7 +57,10 @@ impl ::cloudtower_runtime::codec::Encode for GetSystemAuditLogsConnectionRequest
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateSystemAuditLog`
+/// Spec: `#/components/schemas/NestedAggregateSystemAuditLog`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_system_audit_logs_connection`](crate::models::Client::get_system_audit_logs_connection) (`get-system-audit-logs-connection`)
 #[cfg(feature = "system-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateSystemAuditLog {
@@ -91,7 +97,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSystemAuditLog {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SystemAuditLog`
+/// Spec: `#/components/schemas/SystemAuditLog`.
+///
+/// Used by:
+/// - the response of [`Client::get_system_audit_logs`](crate::models::Client::get_system_audit_logs) (`get-system-audit-logs`)
 #[cfg(feature = "system-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SystemAuditLog {
@@ -167,7 +176,10 @@ impl ::cloudtower_runtime::codec::Encode for SystemAuditLog {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/SystemAuditLogConnection`
+/// Spec: `#/components/schemas/SystemAuditLogConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_system_audit_logs_connection`](crate::models::Client::get_system_audit_logs_connection) (`get-system-audit-logs-connection`)
 #[cfg(feature = "system-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SystemAuditLogConnection {
@@ -204,8 +216,18 @@ impl ::cloudtower_runtime::codec::Encode for SystemAuditLogConnection {
         e.end_object();
     }
 }
+/// The operations of the [`system_audit_log`](crate::models::system_audit_log) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-system-audit-logs` (operation `GetSystemAuditLogs`).
+    /// `POST /v2/api/get-system-audit-logs` (operation `GetSystemAuditLogs`, spec module [`system_audit_log`](crate::models::system_audit_log)).
+    ///
+    /// - Request: [`GetSystemAuditLogsRequestBody`](crate::models::GetSystemAuditLogsRequestBody)
+    /// - Response: `Vec` of [`SystemAuditLog`](crate::models::SystemAuditLog)
+    /// - Feature: `system-audit-log`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`SystemAuditLog`](crate::models::SystemAuditLog), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-system-audit-logs-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`SystemAuditLog`](crate::models::SystemAuditLog) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "system-audit-log")]
@@ -226,7 +248,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-system-audit-logs-connection` (operation `GetSystemAuditLogsConnection`).
+    /// `POST /v2/api/get-system-audit-logs-connection` (operation `GetSystemAuditLogsConnection`, spec module [`system_audit_log`](crate::models::system_audit_log)).
+    ///
+    /// - Request: [`GetSystemAuditLogsConnectionRequestBody`](crate::models::GetSystemAuditLogsConnectionRequestBody)
+    /// - Response: [`SystemAuditLogConnection`](crate::models::SystemAuditLogConnection)
+    /// - Feature: `system-audit-log`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "system-audit-log")]

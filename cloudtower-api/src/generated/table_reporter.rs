@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/ColumnConfig`
+/// Spec: `#/components/schemas/ColumnConfig`.
+///
+/// Used by:
+/// - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)
 #[cfg(feature = "table-reporter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ColumnConfig {
@@ -45,7 +48,10 @@ impl ::cloudtower_runtime::codec::Encode for ColumnConfig {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/TableReporterParams`
+/// Spec: `#/components/schemas/TableReporterParams`.
+///
+/// Used by:
+/// - the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)
 #[cfg(feature = "table-reporter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TableReporterParams {
@@ -94,7 +100,10 @@ impl ::cloudtower_runtime::codec::Encode for TableReporterParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/TableReporterParams/properties/filter`
+/// Spec: `#/components/schemas/TableReporterParams/properties/filter`.
+///
+/// Used by:
+/// - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)
 #[cfg(feature = "table-reporter")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TableReporterParamsFilter {
@@ -153,7 +162,7 @@ pub struct TableReporterParamsFilter {
     pub vlans: ::std::option::Option<crate::models::GetVlansRequestBody>,
     pub disks: ::std::option::Option<crate::models::GetDisksRequestBody>,
     pub vdses: ::std::option::Option<crate::models::GetVdsesRequestBody>,
-    /// **Deprecated** in the spec.
+    #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub elf_data_stores: ::std::option::Option<
         crate::models::GetElfDataStoresRequestBody,
     >,
@@ -283,8 +292,13 @@ impl ::cloudtower_runtime::codec::Encode for TableReporterParamsFilter {
         e.end_object();
     }
 }
+/// The operations of the [`table_reporter`](crate::models::table_reporter) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/export-csv` (operation `ExportCSV`).
+    /// `POST /v2/api/export-csv` (operation `ExportCSV`, spec module [`table_reporter`](crate::models::table_reporter)).
+    ///
+    /// - Request: [`TableReporterParams`](crate::models::TableReporterParams)
+    /// - Response: `String`
+    /// - Feature: `table-reporter`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "table-reporter")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetTasksConnectionRequestBody`
+/// Spec: `#/components/schemas/GetTasksConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_tasks_connection`](crate::models::Client::get_tasks_connection) (`get-tasks-connection`)
 #[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetTasksConnectionRequestBody {
@@ -52,7 +55,10 @@ impl ::cloudtower_runtime::codec::Encode for GetTasksConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateTask`
+/// Spec: `#/components/schemas/NestedAggregateTask`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_tasks_connection`](crate::models::Client::get_tasks_connection) (`get-tasks-connection`)
 #[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateTask {
@@ -89,7 +95,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateTask {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/TaskConnection`
+/// Spec: `#/components/schemas/TaskConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_tasks_connection`](crate::models::Client::get_tasks_connection) (`get-tasks-connection`)
 #[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskConnection {
@@ -126,7 +135,10 @@ impl ::cloudtower_runtime::codec::Encode for TaskConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/TaskCreationParams`
+/// Spec: `#/components/schemas/TaskCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_task`](crate::models::Client::create_task) (`create-task`)
 #[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskCreationParams {
@@ -226,7 +238,11 @@ impl ::cloudtower_runtime::codec::Encode for TaskCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/TaskDescription`
+/// Spec: `#/components/schemas/TaskDescription`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_task`](crate::models::Client::create_task) (`create-task`)
+/// - inside the request of [`Client::update_task`](crate::models::Client::update_task) (`update-task`)
 #[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskDescription {
@@ -269,7 +285,11 @@ impl ::cloudtower_runtime::codec::Encode for TaskDescription {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/TaskStepCreationParams`
+/// Spec: `#/components/schemas/TaskStepCreationParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_task`](crate::models::Client::create_task) (`create-task`)
+/// - inside the request of [`Client::update_task`](crate::models::Client::update_task) (`update-task`)
 #[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskStepCreationParams {
@@ -315,7 +335,10 @@ impl ::cloudtower_runtime::codec::Encode for TaskStepCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/TaskUpdateParams`
+/// Spec: `#/components/schemas/TaskUpdateParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_task`](crate::models::Client::update_task) (`update-task`)
 #[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskUpdateParams {
@@ -358,7 +381,10 @@ impl ::cloudtower_runtime::codec::Encode for TaskUpdateParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/TaskUpdateParams/properties/data`
+/// Spec: `#/components/schemas/TaskUpdateParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_task`](crate::models::Client::update_task) (`update-task`)
 #[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskUpdateParamsData {
@@ -460,8 +486,15 @@ impl ::cloudtower_runtime::codec::Encode for TaskUpdateParamsData {
         e.end_object();
     }
 }
+/// The operations of the [`task`](crate::models::task) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-task` (operation `CreateTask`).
+    /// `POST /v2/api/create-task` (operation `CreateTask`, spec module [`task`](crate::models::task)).
+    ///
+    /// - Request: `Vec` of [`TaskCreationParams`](crate::models::TaskCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Task`](crate::models::Task)
+    /// - Feature: `task`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "task")]
@@ -478,7 +511,19 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-tasks` (operation `GetTasks`).
+    /// `POST /v2/api/get-tasks` (operation `GetTasks`, spec module [`task`](crate::models::task)).
+    ///
+    /// - Request: [`GetTasksRequestBody`](crate::models::GetTasksRequestBody)
+    /// - Response: `Vec` of [`Task`](crate::models::Task)
+    /// - Always compiled: the client's sign-in and task waits use it
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Task`](crate::models::Task), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    #[cfg_attr(
+        feature = "task",
+        doc = " - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-tasks-connection` call"
+    )]
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Task`](crate::models::Task) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_tasks(
@@ -494,7 +539,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-tasks-connection` (operation `GetTasksConnection`).
+    /// `POST /v2/api/get-tasks-connection` (operation `GetTasksConnection`, spec module [`task`](crate::models::task)).
+    ///
+    /// - Request: [`GetTasksConnectionRequestBody`](crate::models::GetTasksConnectionRequestBody)
+    /// - Response: [`TaskConnection`](crate::models::TaskConnection)
+    /// - Feature: `task`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "task")]
@@ -515,7 +564,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-task` (operation `UpdateTask`).
+    /// `POST /v2/api/update-task` (operation `UpdateTask`, spec module [`task`](crate::models::task)).
+    ///
+    /// - Request: [`TaskUpdateParams`](crate::models::TaskUpdateParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Task`](crate::models::Task)
+    /// - Feature: `task`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "task")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/CancelUploadTaskParams`
+/// Spec: `#/components/schemas/CancelUploadTaskParams`.
+///
+/// Used by:
+/// - the request of [`Client::cancel_upload_task`](crate::models::Client::cancel_upload_task) (`cancel-upload-task`)
 #[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CancelUploadTaskParams {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for CancelUploadTaskParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetUploadTasksConnectionRequestBody`
+/// Spec: `#/components/schemas/GetUploadTasksConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_upload_tasks_connection`](crate::models::Client::get_upload_tasks_connection) (`get-upload-tasks-connection`)
 #[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUploadTasksConnectionRequestBody {
@@ -89,7 +95,10 @@ impl ::cloudtower_runtime::codec::Encode for GetUploadTasksConnectionRequestBody
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetUploadTasksRequestBody`
+/// Spec: `#/components/schemas/GetUploadTasksRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_upload_tasks`](crate::models::Client::get_upload_tasks) (`get-upload-tasks`)
 #[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUploadTasksRequestBody {
@@ -139,7 +148,10 @@ impl ::cloudtower_runtime::codec::Encode for GetUploadTasksRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateUploadTask`
+/// Spec: `#/components/schemas/NestedAggregateUploadTask`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_upload_tasks_connection`](crate::models::Client::get_upload_tasks_connection) (`get-upload-tasks-connection`)
 #[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateUploadTask {
@@ -176,7 +188,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUploadTask {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UploadTaskConnection`
+/// Spec: `#/components/schemas/UploadTaskConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_upload_tasks_connection`](crate::models::Client::get_upload_tasks_connection) (`get-upload-tasks-connection`)
 #[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadTaskConnection {
@@ -213,7 +228,11 @@ impl ::cloudtower_runtime::codec::Encode for UploadTaskConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UploadTaskOrderByInput`
+/// Spec: `#/components/schemas/UploadTaskOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_upload_tasks`](crate::models::Client::get_upload_tasks) (`get-upload-tasks`)
+/// - inside the request of [`Client::get_upload_tasks_connection`](crate::models::Client::get_upload_tasks_connection) (`get-upload-tasks-connection`)
 #[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum UploadTaskOrderByInput {
@@ -366,7 +385,12 @@ impl ::cloudtower_runtime::codec::Encode for UploadTaskOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/UploadTaskWhereInput`
+/// Spec: `#/components/schemas/UploadTaskWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::cancel_upload_task`](crate::models::Client::cancel_upload_task) (`cancel-upload-task`)
+/// - inside the request of [`Client::get_upload_tasks`](crate::models::Client::get_upload_tasks) (`get-upload-tasks`)
+/// - inside the request of [`Client::get_upload_tasks_connection`](crate::models::Client::get_upload_tasks_connection) (`get-upload-tasks-connection`)
 #[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadTaskWhereInput {
@@ -684,10 +708,13 @@ impl ::cloudtower_runtime::codec::Encode for UploadTaskWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`upload_task`](crate::models::upload_task) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/cancel-upload-task` (operation `CancelUploadTask`).
+    /// `POST /v2/api/cancel-upload-task` (operation `CancelUploadTask`, spec module [`upload_task`](crate::models::upload_task)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`CancelUploadTaskParams`](crate::models::CancelUploadTaskParams)
+    /// - Response: `Vec` of `String`, or `None` when the server answers 304 Not Modified
+    /// - Feature: `upload-task`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "upload-task")]
@@ -704,7 +731,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/get-upload-tasks` (operation `GetUploadTasks`).
+    /// `POST /v2/api/get-upload-tasks` (operation `GetUploadTasks`, spec module [`upload_task`](crate::models::upload_task)).
+    ///
+    /// - Request: [`GetUploadTasksRequestBody`](crate::models::GetUploadTasksRequestBody)
+    /// - Response: `Vec` of [`UploadTask`](crate::models::UploadTask)
+    /// - Feature: `upload-task`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`UploadTask`](crate::models::UploadTask), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-upload-tasks-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`UploadTask`](crate::models::UploadTask) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "upload-task")]
@@ -722,7 +758,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-upload-tasks-connection` (operation `GetUploadTasksConnection`).
+    /// `POST /v2/api/get-upload-tasks-connection` (operation `GetUploadTasksConnection`, spec module [`upload_task`](crate::models::upload_task)).
+    ///
+    /// - Request: [`GetUploadTasksConnectionRequestBody`](crate::models::GetUploadTasksConnectionRequestBody)
+    /// - Response: [`UploadTaskConnection`](crate::models::UploadTaskConnection)
+    /// - Feature: `upload-task`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "upload-task")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetUsbDevicesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetUsbDevicesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_usb_devices_connection`](crate::models::Client::get_usb_devices_connection) (`get-usb-devices-connection`)
 #[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUsbDevicesConnectionRequestBody {
@@ -52,7 +55,10 @@ impl ::cloudtower_runtime::codec::Encode for GetUsbDevicesConnectionRequestBody 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateUsbDevice`
+/// Spec: `#/components/schemas/NestedAggregateUsbDevice`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_usb_devices_connection`](crate::models::Client::get_usb_devices_connection) (`get-usb-devices-connection`)
 #[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateUsbDevice {
@@ -89,7 +95,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUsbDevice {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UsbDevice`
+/// Spec: `#/components/schemas/UsbDevice`.
+///
+/// Used by:
+/// - the response of [`Client::get_usb_devices`](crate::models::Client::get_usb_devices) (`get-usb-devices`)
+/// - the response of [`Client::mount_usb_device`](crate::models::Client::mount_usb_device) (`mount-usb-device`)
+/// - the response of [`Client::unmount_usb_device`](crate::models::Client::unmount_usb_device) (`unmount-usb-device`)
 #[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDevice {
@@ -106,7 +117,7 @@ pub struct UsbDevice {
     pub status: crate::models::UsbDeviceStatus,
     pub usb_type: ::std::string::String,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
-    /// **Deprecated** in the spec.
+    #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub vm: ::std::option::Option<crate::models::NestedVm>,
 }
 #[cfg(feature = "usb-device")]
@@ -214,7 +225,10 @@ impl ::cloudtower_runtime::codec::Encode for UsbDevice {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UsbDeviceConnection`
+/// Spec: `#/components/schemas/UsbDeviceConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_usb_devices_connection`](crate::models::Client::get_usb_devices_connection) (`get-usb-devices-connection`)
 #[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDeviceConnection {
@@ -251,7 +265,10 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UsbDeviceMountParams`
+/// Spec: `#/components/schemas/UsbDeviceMountParams`.
+///
+/// Used by:
+/// - the request of [`Client::mount_usb_device`](crate::models::Client::mount_usb_device) (`mount-usb-device`)
 #[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDeviceMountParams {
@@ -294,12 +311,15 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceMountParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UsbDeviceMountParams/properties/data`
+/// Spec: `#/components/schemas/UsbDeviceMountParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::mount_usb_device`](crate::models::Client::mount_usb_device) (`mount-usb-device`)
 #[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDeviceMountParamsData {
     pub vms: ::std::option::Option<crate::models::VmWhereInput>,
-    /// **Deprecated** in the spec.
+    #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub vm_id: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "usb-device")]
@@ -330,7 +350,10 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceMountParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UsbDeviceUnmountParams`
+/// Spec: `#/components/schemas/UsbDeviceUnmountParams`.
+///
+/// Used by:
+/// - the request of [`Client::unmount_usb_device`](crate::models::Client::unmount_usb_device) (`unmount-usb-device`)
 #[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDeviceUnmountParams {
@@ -370,7 +393,10 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceUnmountParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UsbDeviceUnmountParams/properties/data`
+/// Spec: `#/components/schemas/UsbDeviceUnmountParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::unmount_usb_device`](crate::models::Client::unmount_usb_device) (`unmount-usb-device`)
 #[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UsbDeviceUnmountParamsData {
@@ -407,8 +433,18 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceUnmountParamsData {
         e.end_object();
     }
 }
+/// The operations of the [`usb_device`](crate::models::usb_device) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-usb-devices` (operation `GetUsbDevices`).
+    /// `POST /v2/api/get-usb-devices` (operation `GetUsbDevices`, spec module [`usb_device`](crate::models::usb_device)).
+    ///
+    /// - Request: [`GetUsbDevicesRequestBody`](crate::models::GetUsbDevicesRequestBody)
+    /// - Response: `Vec` of [`UsbDevice`](crate::models::UsbDevice)
+    /// - Feature: `usb-device`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`UsbDevice`](crate::models::UsbDevice), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-usb-devices-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`UsbDevice`](crate::models::UsbDevice) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "usb-device")]
@@ -426,7 +462,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-usb-devices-connection` (operation `GetUsbDevicesConnection`).
+    /// `POST /v2/api/get-usb-devices-connection` (operation `GetUsbDevicesConnection`, spec module [`usb_device`](crate::models::usb_device)).
+    ///
+    /// - Request: [`GetUsbDevicesConnectionRequestBody`](crate::models::GetUsbDevicesConnectionRequestBody)
+    /// - Response: [`UsbDeviceConnection`](crate::models::UsbDeviceConnection)
+    /// - Feature: `usb-device`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "usb-device")]
@@ -447,7 +487,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/mount-usb-device` (operation `MountUsbDevice`).
+    /// `POST /v2/api/mount-usb-device` (operation `MountUsbDevice`, spec module [`usb_device`](crate::models::usb_device)).
+    ///
+    /// - Request: [`UsbDeviceMountParams`](crate::models::UsbDeviceMountParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`UsbDevice`](crate::models::UsbDevice)
+    /// - Feature: `usb-device`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "usb-device")]
@@ -464,7 +510,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/unmount-usb-device` (operation `UnmountUsbDevice`).
+    /// `POST /v2/api/unmount-usb-device` (operation `UnmountUsbDevice`, spec module [`usb_device`](crate::models::usb_device)).
+    ///
+    /// - Request: [`UsbDeviceUnmountParams`](crate::models::UsbDeviceUnmountParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`UsbDevice`](crate::models::UsbDevice)
+    /// - Feature: `usb-device`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "usb-device")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteUser`
+/// Spec: `#/components/schemas/DeleteUser`.
+///
+/// Used by:
+/// - the response of [`Client::delete_user`](crate::models::Client::delete_user) (`delete-user`)
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteUser {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteUser {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetUsersConnectionRequestBody`
+/// Spec: `#/components/schemas/GetUsersConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_users_connection`](crate::models::Client::get_users_connection) (`get-users-connection`)
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUsersConnectionRequestBody {
@@ -89,7 +95,10 @@ impl ::cloudtower_runtime::codec::Encode for GetUsersConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LoginInput`
+/// Spec: `#/components/schemas/LoginInput`.
+///
+/// Used by:
+/// - the request of [`Client::login`](crate::models::Client::login) (`login`)
 #[derive(Clone, Default, PartialEq)]
 pub struct LoginInput {
     pub username: ::std::string::String,
@@ -149,7 +158,10 @@ impl ::cloudtower_runtime::codec::Encode for LoginInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LoginResponse`
+/// Spec: `#/components/schemas/LoginResponse`.
+///
+/// Used by:
+/// - the response of [`Client::login`](crate::models::Client::login) (`login`)
 #[derive(Clone, Default, PartialEq)]
 pub struct LoginResponse {
     pub token: ::std::string::String,
@@ -190,7 +202,10 @@ impl ::cloudtower_runtime::codec::Encode for LoginResponse {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/MfaType`
+/// Spec: `#/components/schemas/MfaType`.
+///
+/// Used by:
+/// - inside the request of [`Client::login`](crate::models::Client::login) (`login`)
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MfaType {
     /// `Mail`
@@ -244,7 +259,10 @@ impl ::cloudtower_runtime::codec::Encode for MfaType {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateUser`
+/// Spec: `#/components/schemas/NestedAggregateUser`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_users_connection`](crate::models::Client::get_users_connection) (`get-users-connection`)
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateUser {
@@ -281,7 +299,14 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUser {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedPasswordRecoverQa`
+/// Spec: `#/components/schemas/NestedPasswordRecoverQa`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_root_user`](crate::models::Client::create_root_user) (`create-root-user`)
+/// - inside the response of [`Client::create_user`](crate::models::Client::create_user) (`create-user`)
+/// - inside the response of [`Client::get_my_info`](crate::models::Client::get_my_info) (`get-my-info`)
+/// - inside the response of [`Client::get_users`](crate::models::Client::get_users) (`get-users`)
+/// - inside the response of [`Client::update_user`](crate::models::Client::update_user) (`update-user`)
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedPasswordRecoverQa {
@@ -323,7 +348,14 @@ impl ::cloudtower_runtime::codec::Encode for NestedPasswordRecoverQa {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedPasswordReoverQaItem`
+/// Spec: `#/components/schemas/NestedPasswordReoverQaItem`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_root_user`](crate::models::Client::create_root_user) (`create-root-user`)
+/// - inside the response of [`Client::create_user`](crate::models::Client::create_user) (`create-user`)
+/// - inside the response of [`Client::get_my_info`](crate::models::Client::get_my_info) (`get-my-info`)
+/// - inside the response of [`Client::get_users`](crate::models::Client::get_users) (`get-users`)
+/// - inside the response of [`Client::update_user`](crate::models::Client::update_user) (`update-user`)
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedPasswordReoverQaItem {
@@ -360,7 +392,14 @@ impl ::cloudtower_runtime::codec::Encode for NestedPasswordReoverQaItem {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedUserRoleNext`
+/// Spec: `#/components/schemas/NestedUserRoleNext`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_root_user`](crate::models::Client::create_root_user) (`create-root-user`)
+/// - inside the response of [`Client::create_user`](crate::models::Client::create_user) (`create-user`)
+/// - inside the response of [`Client::get_my_info`](crate::models::Client::get_my_info) (`get-my-info`)
+/// - inside the response of [`Client::get_users`](crate::models::Client::get_users) (`get-users`)
+/// - inside the response of [`Client::update_user`](crate::models::Client::update_user) (`update-user`)
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedUserRoleNext {
@@ -403,7 +442,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedUserRoleNext {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/RootUserCreationParams`
+/// Spec: `#/components/schemas/RootUserCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_root_user`](crate::models::Client::create_root_user) (`create-root-user`)
 #[cfg(feature = "user")]
 #[derive(Clone, Default, PartialEq)]
 pub struct RootUserCreationParams {
@@ -448,7 +490,14 @@ impl ::cloudtower_runtime::codec::Encode for RootUserCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/User`
+/// Spec: `#/components/schemas/User`.
+///
+/// Used by:
+/// - the response of [`Client::create_root_user`](crate::models::Client::create_root_user) (`create-root-user`)
+/// - the response of [`Client::create_user`](crate::models::Client::create_user) (`create-user`)
+/// - the response of [`Client::get_my_info`](crate::models::Client::get_my_info) (`get-my-info`)
+/// - the response of [`Client::get_users`](crate::models::Client::get_users) (`get-users`)
+/// - the response of [`Client::update_user`](crate::models::Client::update_user) (`update-user`)
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct User {
@@ -554,7 +603,10 @@ impl ::cloudtower_runtime::codec::Encode for User {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UserConnection`
+/// Spec: `#/components/schemas/UserConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_users_connection`](crate::models::Client::get_users_connection) (`get-users-connection`)
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserConnection {
@@ -591,7 +643,10 @@ impl ::cloudtower_runtime::codec::Encode for UserConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UserCreationParams`
+/// Spec: `#/components/schemas/UserCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_user`](crate::models::Client::create_user) (`create-user`)
 #[cfg(feature = "user")]
 #[derive(Clone, Default, PartialEq)]
 pub struct UserCreationParams {
@@ -678,7 +733,10 @@ impl ::cloudtower_runtime::codec::Encode for UserCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UserDeletionParams`
+/// Spec: `#/components/schemas/UserDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_user`](crate::models::Client::delete_user) (`delete-user`)
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserDeletionParams {
@@ -715,7 +773,10 @@ impl ::cloudtower_runtime::codec::Encode for UserDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UserUpdationParams`
+/// Spec: `#/components/schemas/UserUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_user`](crate::models::Client::update_user) (`update-user`)
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserUpdationParams {
@@ -758,7 +819,10 @@ impl ::cloudtower_runtime::codec::Encode for UserUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UserUpdationParams/properties/data`
+/// Spec: `#/components/schemas/UserUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_user`](crate::models::Client::update_user) (`update-user`)
 #[cfg(feature = "user")]
 #[derive(Clone, Default, PartialEq)]
 pub struct UserUpdationParamsData {
@@ -822,8 +886,15 @@ impl ::cloudtower_runtime::codec::Encode for UserUpdationParamsData {
         e.end_object();
     }
 }
+/// The operations of the [`user`](crate::models::user) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-root-user` (operation `CreateRootUser`).
+    /// `POST /v2/api/create-root-user` (operation `CreateRootUser`, spec module [`user`](crate::models::user)).
+    ///
+    /// - Request: [`RootUserCreationParams`](crate::models::RootUserCreationParams)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`User`](crate::models::User)
+    /// - Feature: `user`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user")]
@@ -841,7 +912,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/create-user` (operation `CreateUser`).
+    /// `POST /v2/api/create-user` (operation `CreateUser`, spec module [`user`](crate::models::user)).
+    ///
+    /// - Request: `Vec` of [`UserCreationParams`](crate::models::UserCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`User`](crate::models::User)
+    /// - Feature: `user`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user")]
@@ -858,7 +935,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-user` (operation `DeleteUser`).
+    /// `POST /v2/api/delete-user` (operation `DeleteUser`, spec module [`user`](crate::models::user)).
+    ///
+    /// - Request: [`UserDeletionParams`](crate::models::UserDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteUser`](crate::models::DeleteUser)
+    /// - Feature: `user`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user")]
@@ -875,7 +958,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-my-info` (operation `GetMyInfo`).
+    /// `POST /v2/api/get-my-info` (operation `GetMyInfo`, spec module [`user`](crate::models::user)).
+    ///
+    /// - Request: none
+    /// - Response: [`User`](crate::models::User)
+    /// - Feature: `user`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user")]
@@ -888,7 +975,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-users` (operation `GetUsers`).
+    /// `POST /v2/api/get-users` (operation `GetUsers`, spec module [`user`](crate::models::user)).
+    ///
+    /// - Request: [`GetUsersRequestBody`](crate::models::GetUsersRequestBody)
+    /// - Response: `Vec` of [`User`](crate::models::User)
+    /// - Feature: `user`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`User`](crate::models::User), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-users-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`User`](crate::models::User) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user")]
@@ -905,7 +1001,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-users-connection` (operation `GetUsersConnection`).
+    /// `POST /v2/api/get-users-connection` (operation `GetUsersConnection`, spec module [`user`](crate::models::user)).
+    ///
+    /// - Request: [`GetUsersConnectionRequestBody`](crate::models::GetUsersConnectionRequestBody)
+    /// - Response: [`UserConnection`](crate::models::UserConnection)
+    /// - Feature: `user`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user")]
@@ -926,7 +1026,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/login` (operation `Login`).
+    /// `POST /v2/api/login` (operation `Login`, spec module [`user`](crate::models::user)).
+    ///
+    /// - Request: [`LoginInput`](crate::models::LoginInput)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`LoginResponse`](crate::models::LoginResponse)
+    /// - Always compiled: the client's sign-in and task waits use it
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn login(
@@ -942,7 +1048,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-user` (operation `UpdateUser`).
+    /// `POST /v2/api/update-user` (operation `UpdateUser`, spec module [`user`](crate::models::user)).
+    ///
+    /// - Request: [`UserUpdationParams`](crate::models::UserUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`User`](crate::models::User)
+    /// - Feature: `user`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user")]

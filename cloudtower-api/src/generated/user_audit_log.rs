@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetUserAuditLogsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetUserAuditLogsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_user_audit_logs_connection`](crate::models::Client::get_user_audit_logs_connection) (`get-user-audit-logs-connection`)
 #[cfg(feature = "user-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUserAuditLogsConnectionRequestBody {
@@ -54,7 +57,10 @@ impl ::cloudtower_runtime::codec::Encode for GetUserAuditLogsConnectionRequestBo
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateUserAuditLog`
+/// Spec: `#/components/schemas/NestedAggregateUserAuditLog`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_user_audit_logs_connection`](crate::models::Client::get_user_audit_logs_connection) (`get-user-audit-logs-connection`)
 #[cfg(feature = "user-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateUserAuditLog {
@@ -91,7 +97,11 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUserAuditLog {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UserAuditLog`
+/// Spec: `#/components/schemas/UserAuditLog`.
+///
+/// Used by:
+/// - the response of [`Client::create_user_audit_log`](crate::models::Client::create_user_audit_log) (`create-user-audit-log`)
+/// - the response of [`Client::get_user_audit_logs`](crate::models::Client::get_user_audit_logs) (`get-user-audit-logs`)
 #[cfg(feature = "user-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserAuditLog {
@@ -183,7 +193,10 @@ impl ::cloudtower_runtime::codec::Encode for UserAuditLog {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UserAuditLogConnection`
+/// Spec: `#/components/schemas/UserAuditLogConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_user_audit_logs_connection`](crate::models::Client::get_user_audit_logs_connection) (`get-user-audit-logs-connection`)
 #[cfg(feature = "user-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserAuditLogConnection {
@@ -220,7 +233,10 @@ impl ::cloudtower_runtime::codec::Encode for UserAuditLogConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UserAuditLogCreationParams`
+/// Spec: `#/components/schemas/UserAuditLogCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_user_audit_log`](crate::models::Client::create_user_audit_log) (`create-user-audit-log`)
 #[cfg(feature = "user-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserAuditLogCreationParams {
@@ -309,7 +325,10 @@ impl ::cloudtower_runtime::codec::Encode for UserAuditLogCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UserAuditLogMessage`
+/// Spec: `#/components/schemas/UserAuditLogMessage`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_user_audit_log`](crate::models::Client::create_user_audit_log) (`create-user-audit-log`)
 #[cfg(feature = "user-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserAuditLogMessage {
@@ -352,8 +371,15 @@ impl ::cloudtower_runtime::codec::Encode for UserAuditLogMessage {
         e.end_object();
     }
 }
+/// The operations of the [`user_audit_log`](crate::models::user_audit_log) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-user-audit-log` (operation `CreateUserAuditLog`).
+    /// `POST /v2/api/create-user-audit-log` (operation `CreateUserAuditLog`, spec module [`user_audit_log`](crate::models::user_audit_log)).
+    ///
+    /// - Request: `Vec` of [`UserAuditLogCreationParams`](crate::models::UserAuditLogCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`UserAuditLog`](crate::models::UserAuditLog)
+    /// - Feature: `user-audit-log`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user-audit-log")]
@@ -373,7 +399,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-user-audit-logs` (operation `GetUserAuditLogs`).
+    /// `POST /v2/api/get-user-audit-logs` (operation `GetUserAuditLogs`, spec module [`user_audit_log`](crate::models::user_audit_log)).
+    ///
+    /// - Request: [`GetUserAuditLogsRequestBody`](crate::models::GetUserAuditLogsRequestBody)
+    /// - Response: `Vec` of [`UserAuditLog`](crate::models::UserAuditLog)
+    /// - Feature: `user-audit-log`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`UserAuditLog`](crate::models::UserAuditLog), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-user-audit-logs-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`UserAuditLog`](crate::models::UserAuditLog) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user-audit-log")]
@@ -391,7 +426,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-user-audit-logs-connection` (operation `GetUserAuditLogsConnection`).
+    /// `POST /v2/api/get-user-audit-logs-connection` (operation `GetUserAuditLogsConnection`, spec module [`user_audit_log`](crate::models::user_audit_log)).
+    ///
+    /// - Request: [`GetUserAuditLogsConnectionRequestBody`](crate::models::GetUserAuditLogsConnectionRequestBody)
+    /// - Response: [`UserAuditLogConnection`](crate::models::UserAuditLogConnection)
+    /// - Feature: `user-audit-log`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user-audit-log")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteRole`
+/// Spec: `#/components/schemas/DeleteRole`.
+///
+/// Used by:
+/// - the response of [`Client::delete_role`](crate::models::Client::delete_role) (`delete-role`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteRole {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteRole {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetUserRoleNextsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetUserRoleNextsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_user_role_nexts_connection`](crate::models::Client::get_user_role_nexts_connection) (`get-user-role-nexts-connection`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUserRoleNextsConnectionRequestBody {
@@ -91,7 +97,10 @@ impl ::cloudtower_runtime::codec::Encode for GetUserRoleNextsConnectionRequestBo
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetUserRoleNextsRequestBody`
+/// Spec: `#/components/schemas/GetUserRoleNextsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_user_role_nexts`](crate::models::Client::get_user_role_nexts) (`get-user-role-nexts`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetUserRoleNextsRequestBody {
@@ -143,7 +152,10 @@ impl ::cloudtower_runtime::codec::Encode for GetUserRoleNextsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateUserRoleNext`
+/// Spec: `#/components/schemas/NestedAggregateUserRoleNext`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_user_role_nexts_connection`](crate::models::Client::get_user_role_nexts_connection) (`get-user-role-nexts-connection`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateUserRoleNext {
@@ -180,7 +192,11 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUserRoleNext {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ROLE_ACTION`
+/// Spec: `#/components/schemas/ROLE_ACTION`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_role`](crate::models::Client::create_role) (`create-role`)
+/// - inside the request of [`Client::update_role`](crate::models::Client::update_role) (`update-role`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RoleAction {
@@ -1163,7 +1179,10 @@ impl ::cloudtower_runtime::codec::Encode for RoleAction {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/RoleCreationParams`
+/// Spec: `#/components/schemas/RoleCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_role`](crate::models::Client::create_role) (`create-role`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RoleCreationParams {
@@ -1206,7 +1225,10 @@ impl ::cloudtower_runtime::codec::Encode for RoleCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/RoleDeletionParams`
+/// Spec: `#/components/schemas/RoleDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_role`](crate::models::Client::delete_role) (`delete-role`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RoleDeletionParams {
@@ -1243,7 +1265,10 @@ impl ::cloudtower_runtime::codec::Encode for RoleDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/RoleUpdationParams`
+/// Spec: `#/components/schemas/RoleUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_role`](crate::models::Client::update_role) (`update-role`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RoleUpdationParams {
@@ -1286,7 +1311,10 @@ impl ::cloudtower_runtime::codec::Encode for RoleUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/RoleUpdationParams/properties/data`
+/// Spec: `#/components/schemas/RoleUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_role`](crate::models::Client::update_role) (`update-role`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RoleUpdationParamsData {
@@ -1321,7 +1349,12 @@ impl ::cloudtower_runtime::codec::Encode for RoleUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UserRoleNext`
+/// Spec: `#/components/schemas/UserRoleNext`.
+///
+/// Used by:
+/// - the response of [`Client::create_role`](crate::models::Client::create_role) (`create-role`)
+/// - the response of [`Client::get_user_role_nexts`](crate::models::Client::get_user_role_nexts) (`get-user-role-nexts`)
+/// - the response of [`Client::update_role`](crate::models::Client::update_role) (`update-role`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserRoleNext {
@@ -1382,7 +1415,10 @@ impl ::cloudtower_runtime::codec::Encode for UserRoleNext {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UserRoleNextConnection`
+/// Spec: `#/components/schemas/UserRoleNextConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_user_role_nexts_connection`](crate::models::Client::get_user_role_nexts_connection) (`get-user-role-nexts-connection`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserRoleNextConnection {
@@ -1419,7 +1455,11 @@ impl ::cloudtower_runtime::codec::Encode for UserRoleNextConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UserRoleNextOrderByInput`
+/// Spec: `#/components/schemas/UserRoleNextOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_user_role_nexts`](crate::models::Client::get_user_role_nexts) (`get-user-role-nexts`)
+/// - inside the request of [`Client::get_user_role_nexts_connection`](crate::models::Client::get_user_role_nexts_connection) (`get-user-role-nexts-connection`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum UserRoleNextOrderByInput {
@@ -1512,7 +1552,13 @@ impl ::cloudtower_runtime::codec::Encode for UserRoleNextOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/UserRoleNextWhereInput`
+/// Spec: `#/components/schemas/UserRoleNextWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_role`](crate::models::Client::delete_role) (`delete-role`)
+/// - inside the request of [`Client::get_user_role_nexts`](crate::models::Client::get_user_role_nexts) (`get-user-role-nexts`)
+/// - inside the request of [`Client::get_user_role_nexts_connection`](crate::models::Client::get_user_role_nexts_connection) (`get-user-role-nexts-connection`)
+/// - inside the request of [`Client::update_role`](crate::models::Client::update_role) (`update-role`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserRoleNextWhereInput {
@@ -1707,7 +1753,16 @@ impl ::cloudtower_runtime::codec::Encode for UserRoleNextWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UserRolePlatform`
+/// Spec: `#/components/schemas/UserRolePlatform`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_role`](crate::models::Client::create_role) (`create-role`)
+/// - inside the request of [`Client::delete_role`](crate::models::Client::delete_role) (`delete-role`)
+/// - inside the request of [`Client::get_user_role_nexts`](crate::models::Client::get_user_role_nexts) (`get-user-role-nexts`)
+/// - inside the response of [`Client::get_user_role_nexts`](crate::models::Client::get_user_role_nexts) (`get-user-role-nexts`)
+/// - inside the request of [`Client::get_user_role_nexts_connection`](crate::models::Client::get_user_role_nexts_connection) (`get-user-role-nexts-connection`)
+/// - inside the request of [`Client::update_role`](crate::models::Client::update_role) (`update-role`)
+/// - inside the response of [`Client::update_role`](crate::models::Client::update_role) (`update-role`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum UserRolePlatform {
@@ -1766,7 +1821,16 @@ impl ::cloudtower_runtime::codec::Encode for UserRolePlatform {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/UserRolePreset`
+/// Spec: `#/components/schemas/UserRolePreset`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_role`](crate::models::Client::create_role) (`create-role`)
+/// - inside the request of [`Client::delete_role`](crate::models::Client::delete_role) (`delete-role`)
+/// - inside the request of [`Client::get_user_role_nexts`](crate::models::Client::get_user_role_nexts) (`get-user-role-nexts`)
+/// - inside the response of [`Client::get_user_role_nexts`](crate::models::Client::get_user_role_nexts) (`get-user-role-nexts`)
+/// - inside the request of [`Client::get_user_role_nexts_connection`](crate::models::Client::get_user_role_nexts_connection) (`get-user-role-nexts-connection`)
+/// - inside the request of [`Client::update_role`](crate::models::Client::update_role) (`update-role`)
+/// - inside the response of [`Client::update_role`](crate::models::Client::update_role) (`update-role`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum UserRolePreset {
@@ -1853,8 +1917,15 @@ impl ::cloudtower_runtime::codec::Encode for UserRolePreset {
         e.string(self.as_str());
     }
 }
+/// The operations of the [`user_role_next`](crate::models::user_role_next) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-role` (operation `CreateRole`).
+    /// `POST /v2/api/create-role` (operation `CreateRole`, spec module [`user_role_next`](crate::models::user_role_next)).
+    ///
+    /// - Request: `Vec` of [`RoleCreationParams`](crate::models::RoleCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`UserRoleNext`](crate::models::UserRoleNext)
+    /// - Feature: `user-role-next`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user-role-next")]
@@ -1871,7 +1942,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-role` (operation `DeleteRole`).
+    /// `POST /v2/api/delete-role` (operation `DeleteRole`, spec module [`user_role_next`](crate::models::user_role_next)).
+    ///
+    /// - Request: [`RoleDeletionParams`](crate::models::RoleDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteRole`](crate::models::DeleteRole)
+    /// - Feature: `user-role-next`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user-role-next")]
@@ -1888,7 +1965,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-user-role-nexts` (operation `GetUserRoleNexts`).
+    /// `POST /v2/api/get-user-role-nexts` (operation `GetUserRoleNexts`, spec module [`user_role_next`](crate::models::user_role_next)).
+    ///
+    /// - Request: [`GetUserRoleNextsRequestBody`](crate::models::GetUserRoleNextsRequestBody)
+    /// - Response: `Vec` of [`UserRoleNext`](crate::models::UserRoleNext)
+    /// - Feature: `user-role-next`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`UserRoleNext`](crate::models::UserRoleNext), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-user-role-nexts-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`UserRoleNext`](crate::models::UserRoleNext) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user-role-next")]
@@ -1906,7 +1992,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-user-role-nexts-connection` (operation `GetUserRoleNextsConnection`).
+    /// `POST /v2/api/get-user-role-nexts-connection` (operation `GetUserRoleNextsConnection`, spec module [`user_role_next`](crate::models::user_role_next)).
+    ///
+    /// - Request: [`GetUserRoleNextsConnectionRequestBody`](crate::models::GetUserRoleNextsConnectionRequestBody)
+    /// - Response: [`UserRoleNextConnection`](crate::models::UserRoleNextConnection)
+    /// - Feature: `user-role-next`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user-role-next")]
@@ -1927,7 +2017,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-role` (operation `UpdateRole`).
+    /// `POST /v2/api/update-role` (operation `UpdateRole`, spec module [`user_role_next`](crate::models::user_role_next)).
+    ///
+    /// - Request: [`RoleUpdationParams`](crate::models::RoleUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`UserRoleNext`](crate::models::UserRoleNext)
+    /// - Feature: `user-role-next`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user-role-next")]

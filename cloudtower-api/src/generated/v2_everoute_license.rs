@@ -2,7 +2,12 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/EverouteFeatureType`
+/// Spec: `#/components/schemas/EverouteFeatureType`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_v2_everoute_licenses_connection`](crate::models::Client::get_v2_everoute_licenses_connection) (`get-v-2-everoute-licenses-connection`)
+/// - inside the request of [`Client::get_v2_everoute_licenses`](crate::models::Client::get_v2_everoute_licenses) (`get-v2-everoute-licenses`)
+/// - inside the response of [`Client::get_v2_everoute_licenses`](crate::models::Client::get_v2_everoute_licenses) (`get-v2-everoute-licenses`)
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EverouteFeatureType {
@@ -65,7 +70,12 @@ impl ::cloudtower_runtime::codec::Encode for EverouteFeatureType {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/EverouteLicensePricingType`
+/// Spec: `#/components/schemas/EverouteLicensePricingType`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_v2_everoute_licenses_connection`](crate::models::Client::get_v2_everoute_licenses_connection) (`get-v-2-everoute-licenses-connection`)
+/// - inside the request of [`Client::get_v2_everoute_licenses`](crate::models::Client::get_v2_everoute_licenses) (`get-v2-everoute-licenses`)
+/// - inside the response of [`Client::get_v2_everoute_licenses`](crate::models::Client::get_v2_everoute_licenses) (`get-v2-everoute-licenses`)
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EverouteLicensePricingType {
@@ -124,7 +134,10 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicensePricingType {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/GetV2EverouteLicensesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetV2EverouteLicensesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_v2_everoute_licenses_connection`](crate::models::Client::get_v2_everoute_licenses_connection) (`get-v-2-everoute-licenses-connection`)
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetV2EverouteLicensesConnectionRequestBody {
@@ -178,7 +191,10 @@ impl ::cloudtower_runtime::codec::Encode for GetV2EverouteLicensesConnectionRequ
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetV2EverouteLicensesRequestBody`
+/// Spec: `#/components/schemas/GetV2EverouteLicensesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_v2_everoute_licenses`](crate::models::Client::get_v2_everoute_licenses) (`get-v2-everoute-licenses`)
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetV2EverouteLicensesRequestBody {
@@ -232,7 +248,10 @@ impl ::cloudtower_runtime::codec::Encode for GetV2EverouteLicensesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateV2EverouteLicense`
+/// Spec: `#/components/schemas/NestedAggregateV2EverouteLicense`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_v2_everoute_licenses_connection`](crate::models::Client::get_v2_everoute_licenses_connection) (`get-v-2-everoute-licenses-connection`)
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateV2EverouteLicense {
@@ -269,7 +288,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateV2EverouteLicense {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/V2EverouteLicense`
+/// Spec: `#/components/schemas/V2EverouteLicense`.
+///
+/// Used by:
+/// - the response of [`Client::get_v2_everoute_licenses`](crate::models::Client::get_v2_everoute_licenses) (`get-v2-everoute-licenses`)
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct V2EverouteLicense {
@@ -392,7 +414,10 @@ impl ::cloudtower_runtime::codec::Encode for V2EverouteLicense {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/V2EverouteLicenseConnection`
+/// Spec: `#/components/schemas/V2EverouteLicenseConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_v2_everoute_licenses_connection`](crate::models::Client::get_v2_everoute_licenses_connection) (`get-v-2-everoute-licenses-connection`)
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct V2EverouteLicenseConnection {
@@ -429,7 +454,11 @@ impl ::cloudtower_runtime::codec::Encode for V2EverouteLicenseConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/V2EverouteLicenseOrderByInput`
+/// Spec: `#/components/schemas/V2EverouteLicenseOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_v2_everoute_licenses_connection`](crate::models::Client::get_v2_everoute_licenses_connection) (`get-v-2-everoute-licenses-connection`)
+/// - inside the request of [`Client::get_v2_everoute_licenses`](crate::models::Client::get_v2_everoute_licenses) (`get-v2-everoute-licenses`)
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum V2EverouteLicenseOrderByInput {
@@ -632,7 +661,11 @@ impl ::cloudtower_runtime::codec::Encode for V2EverouteLicenseOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/V2EverouteLicenseWhereInput`
+/// Spec: `#/components/schemas/V2EverouteLicenseWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_v2_everoute_licenses_connection`](crate::models::Client::get_v2_everoute_licenses_connection) (`get-v-2-everoute-licenses-connection`)
+/// - inside the request of [`Client::get_v2_everoute_licenses`](crate::models::Client::get_v2_everoute_licenses) (`get-v2-everoute-licenses`)
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct V2EverouteLicenseWhereInput {
@@ -1215,8 +1248,13 @@ impl ::cloudtower_runtime::codec::Encode for V2EverouteLicenseWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`v2_everoute_license`](crate::models::v2_everoute_license) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-v-2-everoute-licenses-connection` (operation `GetV2EverouteLicensesConnection`).
+    /// `POST /v2/api/get-v-2-everoute-licenses-connection` (operation `GetV2EverouteLicensesConnection`, spec module [`v2_everoute_license`](crate::models::v2_everoute_license)).
+    ///
+    /// - Request: [`GetV2EverouteLicensesConnectionRequestBody`](crate::models::GetV2EverouteLicensesConnectionRequestBody)
+    /// - Response: [`V2EverouteLicenseConnection`](crate::models::V2EverouteLicenseConnection)
+    /// - Feature: `v2-everoute-license`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "v2-everoute-license")]
@@ -1237,7 +1275,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-v2-everoute-licenses` (operation `GetV2EverouteLicenses`).
+    /// `POST /v2/api/get-v2-everoute-licenses` (operation `GetV2EverouteLicenses`, spec module [`v2_everoute_license`](crate::models::v2_everoute_license)).
+    ///
+    /// - Request: [`GetV2EverouteLicensesRequestBody`](crate::models::GetV2EverouteLicensesRequestBody)
+    /// - Response: `Vec` of [`V2EverouteLicense`](crate::models::V2EverouteLicense)
+    /// - Feature: `v2-everoute-license`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`V2EverouteLicense`](crate::models::V2EverouteLicense), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-v-2-everoute-licenses-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`V2EverouteLicense`](crate::models::V2EverouteLicense) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "v2-everoute-license")]

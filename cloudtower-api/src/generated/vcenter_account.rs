@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/CreateVcenterAccountParams`
+/// Spec: `#/components/schemas/CreateVcenterAccountParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_vcenter_account`](crate::models::Client::create_vcenter_account) (`create-vcenter-account`)
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateVcenterAccountParams {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for CreateVcenterAccountParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/CreateVcenterAccountParamsData`
+/// Spec: `#/components/schemas/CreateVcenterAccountParamsData`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vcenter_account`](crate::models::Client::create_vcenter_account) (`create-vcenter-account`)
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Default, PartialEq)]
 pub struct CreateVcenterAccountParamsData {
@@ -116,7 +122,10 @@ impl ::cloudtower_runtime::codec::Encode for CreateVcenterAccountParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVcenterAccountsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVcenterAccountsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vcenter_accounts_connection`](crate::models::Client::get_vcenter_accounts_connection) (`get-vcenter-accounts-connection`)
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVcenterAccountsConnectionRequestBody {
@@ -168,7 +177,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVcenterAccountsConnectionRequest
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVcenterAccountsRequestBody`
+/// Spec: `#/components/schemas/GetVcenterAccountsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vcenter_accounts`](crate::models::Client::get_vcenter_accounts) (`get-vcenter-accounts`)
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVcenterAccountsRequestBody {
@@ -220,7 +232,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVcenterAccountsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVcenterAccount`
+/// Spec: `#/components/schemas/NestedAggregateVcenterAccount`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vcenter_accounts_connection`](crate::models::Client::get_vcenter_accounts_connection) (`get-vcenter-accounts-connection`)
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVcenterAccount {
@@ -257,7 +272,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVcenterAccount {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UpdateVcenterAccountParams`
+/// Spec: `#/components/schemas/UpdateVcenterAccountParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vcenter_account`](crate::models::Client::update_vcenter_account) (`update-vcenter-account`)
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVcenterAccountParams {
@@ -300,7 +318,10 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVcenterAccountParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UpdateVcenterAccountParamsData`
+/// Spec: `#/components/schemas/UpdateVcenterAccountParamsData`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vcenter_account`](crate::models::Client::update_vcenter_account) (`update-vcenter-account`)
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Default, PartialEq)]
 pub struct UpdateVcenterAccountParamsData {
@@ -370,7 +391,12 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVcenterAccountParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VcenterAccount`
+/// Spec: `#/components/schemas/VcenterAccount`.
+///
+/// Used by:
+/// - the response of [`Client::create_vcenter_account`](crate::models::Client::create_vcenter_account) (`create-vcenter-account`)
+/// - the response of [`Client::get_vcenter_accounts`](crate::models::Client::get_vcenter_accounts) (`get-vcenter-accounts`)
+/// - the response of [`Client::update_vcenter_account`](crate::models::Client::update_vcenter_account) (`update-vcenter-account`)
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VcenterAccount {
@@ -444,7 +470,10 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccount {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VcenterAccountConnection`
+/// Spec: `#/components/schemas/VcenterAccountConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_vcenter_accounts_connection`](crate::models::Client::get_vcenter_accounts_connection) (`get-vcenter-accounts-connection`)
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VcenterAccountConnection {
@@ -481,7 +510,11 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccountConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VcenterAccountOrderByInput`
+/// Spec: `#/components/schemas/VcenterAccountOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_vcenter_accounts`](crate::models::Client::get_vcenter_accounts) (`get-vcenter-accounts`)
+/// - inside the request of [`Client::get_vcenter_accounts_connection`](crate::models::Client::get_vcenter_accounts_connection) (`get-vcenter-accounts-connection`)
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VcenterAccountOrderByInput {
@@ -594,7 +627,11 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccountOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VcenterAccountWhereInput`
+/// Spec: `#/components/schemas/VcenterAccountWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_vcenter_accounts`](crate::models::Client::get_vcenter_accounts) (`get-vcenter-accounts`)
+/// - inside the request of [`Client::get_vcenter_accounts_connection`](crate::models::Client::get_vcenter_accounts_connection) (`get-vcenter-accounts-connection`)
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VcenterAccountWhereInput {
@@ -899,7 +936,10 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccountWhereInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VcenterAccountWhereUniqueInput`
+/// Spec: `#/components/schemas/VcenterAccountWhereUniqueInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vcenter_account`](crate::models::Client::update_vcenter_account) (`update-vcenter-account`)
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VcenterAccountWhereUniqueInput {
@@ -934,8 +974,15 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccountWhereUniqueInput {
         e.end_object();
     }
 }
+/// The operations of the [`vcenter_account`](crate::models::vcenter_account) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-vcenter-account` (operation `CreateVcenterAccount`).
+    /// `POST /v2/api/create-vcenter-account` (operation `CreateVcenterAccount`, spec module [`vcenter_account`](crate::models::vcenter_account)).
+    ///
+    /// - Request: [`CreateVcenterAccountParams`](crate::models::CreateVcenterAccountParams)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`VcenterAccount`](crate::models::VcenterAccount)
+    /// - Feature: `vcenter-account`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vcenter-account")]
@@ -955,7 +1002,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vcenter-accounts` (operation `GetVcenterAccounts`).
+    /// `POST /v2/api/get-vcenter-accounts` (operation `GetVcenterAccounts`, spec module [`vcenter_account`](crate::models::vcenter_account)).
+    ///
+    /// - Request: [`GetVcenterAccountsRequestBody`](crate::models::GetVcenterAccountsRequestBody)
+    /// - Response: `Vec` of [`VcenterAccount`](crate::models::VcenterAccount)
+    /// - Feature: `vcenter-account`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VcenterAccount`](crate::models::VcenterAccount), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-vcenter-accounts-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VcenterAccount`](crate::models::VcenterAccount) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vcenter-account")]
@@ -976,7 +1032,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vcenter-accounts-connection` (operation `GetVcenterAccountsConnection`).
+    /// `POST /v2/api/get-vcenter-accounts-connection` (operation `GetVcenterAccountsConnection`, spec module [`vcenter_account`](crate::models::vcenter_account)).
+    ///
+    /// - Request: [`GetVcenterAccountsConnectionRequestBody`](crate::models::GetVcenterAccountsConnectionRequestBody)
+    /// - Response: [`VcenterAccountConnection`](crate::models::VcenterAccountConnection)
+    /// - Feature: `vcenter-account`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vcenter-account")]
@@ -997,7 +1057,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-vcenter-account` (operation `UpdateVcenterAccount`).
+    /// `POST /v2/api/update-vcenter-account` (operation `UpdateVcenterAccount`, spec module [`vcenter_account`](crate::models::vcenter_account)).
+    ///
+    /// - Request: [`UpdateVcenterAccountParams`](crate::models::UpdateVcenterAccountParams)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`VcenterAccount`](crate::models::VcenterAccount)
+    /// - Feature: `vcenter-account`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vcenter-account")]

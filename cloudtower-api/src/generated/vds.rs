@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteVds`
+/// Spec: `#/components/schemas/DeleteVds`.
+///
+/// Used by:
+/// - the response of [`Client::delete_vds`](crate::models::Client::delete_vds) (`delete-vds`)
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVds {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVds {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVdsesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVdsesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vdses_connection`](crate::models::Client::get_vdses_connection) (`get-vdses-connection`)
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVdsesConnectionRequestBody {
@@ -89,7 +95,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVdsesConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVds`
+/// Spec: `#/components/schemas/NestedAggregateVds`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vdses_connection`](crate::models::Client::get_vdses_connection) (`get-vdses-connection`)
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVds {
@@ -126,7 +135,14 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVds {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/Vds`
+/// Spec: `#/components/schemas/Vds`.
+///
+/// Used by:
+/// - the response of [`Client::create_vds`](crate::models::Client::create_vds) (`create-vds`)
+/// - the response of [`Client::create_vds_with_access_vlan`](crate::models::Client::create_vds_with_access_vlan) (`create-vds-with-access-vlan`)
+/// - the response of [`Client::create_vds_with_migrate_vlan`](crate::models::Client::create_vds_with_migrate_vlan) (`create-vds-with-migrate-vlan`)
+/// - the response of [`Client::get_vdses`](crate::models::Client::get_vdses) (`get-vdses`)
+/// - the response of [`Client::update_vds`](crate::models::Client::update_vds) (`update-vds`)
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Vds {
@@ -247,7 +263,10 @@ impl ::cloudtower_runtime::codec::Encode for Vds {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VdsConnection`
+/// Spec: `#/components/schemas/VdsConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_vdses_connection`](crate::models::Client::get_vdses_connection) (`get-vdses-connection`)
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsConnection {
@@ -284,7 +303,10 @@ impl ::cloudtower_runtime::codec::Encode for VdsConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VdsCreationParams`
+/// Spec: `#/components/schemas/VdsCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_vds`](crate::models::Client::create_vds) (`create-vds`)
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationParams {
@@ -343,7 +365,10 @@ impl ::cloudtower_runtime::codec::Encode for VdsCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VdsCreationWithMAccessVlanParams`
+/// Spec: `#/components/schemas/VdsCreationWithMAccessVlanParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_vds_with_access_vlan`](crate::models::Client::create_vds_with_access_vlan) (`create-vds-with-access-vlan`)
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationWithMAccessVlanParams {
@@ -408,7 +433,10 @@ impl ::cloudtower_runtime::codec::Encode for VdsCreationWithMAccessVlanParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VdsCreationWithMAccessVlanParams/allOf/1/properties/vlan`
+/// Spec: `#/components/schemas/VdsCreationWithMAccessVlanParams/allOf/1/properties/vlan`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vds_with_access_vlan`](crate::models::Client::create_vds_with_access_vlan) (`create-vds-with-access-vlan`)
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationWithMAccessVlanParamsVlan {
@@ -471,7 +499,10 @@ impl ::cloudtower_runtime::codec::Encode for VdsCreationWithMAccessVlanParamsVla
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VdsCreationWithMAccessVlanParams/allOf/1/properties/vlan/properties/extra_ip/items`
+/// Spec: `#/components/schemas/VdsCreationWithMAccessVlanParams/allOf/1/properties/vlan/properties/extra_ip/items`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vds_with_access_vlan`](crate::models::Client::create_vds_with_access_vlan) (`create-vds-with-access-vlan`)
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
@@ -520,7 +551,10 @@ for VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VdsCreationWithMigrateVlanParams`
+/// Spec: `#/components/schemas/VdsCreationWithMigrateVlanParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_vds_with_migrate_vlan`](crate::models::Client::create_vds_with_migrate_vlan) (`create-vds-with-migrate-vlan`)
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationWithMigrateVlanParams {
@@ -585,7 +619,10 @@ impl ::cloudtower_runtime::codec::Encode for VdsCreationWithMigrateVlanParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VdsCreationWithMigrateVlanParams/allOf/1/properties/vlan`
+/// Spec: `#/components/schemas/VdsCreationWithMigrateVlanParams/allOf/1/properties/vlan`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vds_with_migrate_vlan`](crate::models::Client::create_vds_with_migrate_vlan) (`create-vds-with-migrate-vlan`)
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationWithMigrateVlanParamsVlan {
@@ -648,7 +685,10 @@ impl ::cloudtower_runtime::codec::Encode for VdsCreationWithMigrateVlanParamsVla
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VdsCreationWithMigrateVlanParams/allOf/1/properties/vlan/properties/extra_ip/items`
+/// Spec: `#/components/schemas/VdsCreationWithMigrateVlanParams/allOf/1/properties/vlan/properties/extra_ip/items`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vds_with_migrate_vlan`](crate::models::Client::create_vds_with_migrate_vlan) (`create-vds-with-migrate-vlan`)
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
@@ -697,7 +737,10 @@ for VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VdsDeletionParams`
+/// Spec: `#/components/schemas/VdsDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_vds`](crate::models::Client::delete_vds) (`delete-vds`)
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsDeletionParams {
@@ -734,7 +777,10 @@ impl ::cloudtower_runtime::codec::Encode for VdsDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VdsUpdationParams`
+/// Spec: `#/components/schemas/VdsUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vds`](crate::models::Client::update_vds) (`update-vds`)
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsUpdationParams {
@@ -777,7 +823,10 @@ impl ::cloudtower_runtime::codec::Encode for VdsUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VdsUpdationParams/properties/data`
+/// Spec: `#/components/schemas/VdsUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vds`](crate::models::Client::update_vds) (`update-vds`)
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VdsUpdationParamsData {
@@ -818,8 +867,15 @@ impl ::cloudtower_runtime::codec::Encode for VdsUpdationParamsData {
         e.end_object();
     }
 }
+/// The operations of the [`vds`](crate::models::vds) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-vds` (operation `CreateVds`).
+    /// `POST /v2/api/create-vds` (operation `CreateVds`, spec module [`vds`](crate::models::vds)).
+    ///
+    /// - Request: `Vec` of [`VdsCreationParams`](crate::models::VdsCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vds`](crate::models::Vds)
+    /// - Feature: `vds`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vds")]
@@ -836,7 +892,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/create-vds-with-access-vlan` (operation `CreateVdsWithAccessVlan`).
+    /// `POST /v2/api/create-vds-with-access-vlan` (operation `CreateVdsWithAccessVlan`, spec module [`vds`](crate::models::vds)).
+    ///
+    /// - Request: `Vec` of [`VdsCreationWithMAccessVlanParams`](crate::models::VdsCreationWithMAccessVlanParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vds`](crate::models::Vds)
+    /// - Feature: `vds`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vds")]
@@ -856,7 +918,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/create-vds-with-migrate-vlan` (operation `CreateVdsWithMigrateVlan`).
+    /// `POST /v2/api/create-vds-with-migrate-vlan` (operation `CreateVdsWithMigrateVlan`, spec module [`vds`](crate::models::vds)).
+    ///
+    /// - Request: `Vec` of [`VdsCreationWithMigrateVlanParams`](crate::models::VdsCreationWithMigrateVlanParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vds`](crate::models::Vds)
+    /// - Feature: `vds`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vds")]
@@ -876,7 +944,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-vds` (operation `DeleteVds`).
+    /// `POST /v2/api/delete-vds` (operation `DeleteVds`, spec module [`vds`](crate::models::vds)).
+    ///
+    /// - Request: [`VdsDeletionParams`](crate::models::VdsDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVds`](crate::models::DeleteVds)
+    /// - Feature: `vds`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vds")]
@@ -893,7 +967,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vdses` (operation `GetVdses`).
+    /// `POST /v2/api/get-vdses` (operation `GetVdses`, spec module [`vds`](crate::models::vds)).
+    ///
+    /// - Request: [`GetVdsesRequestBody`](crate::models::GetVdsesRequestBody)
+    /// - Response: `Vec` of [`Vds`](crate::models::Vds)
+    /// - Feature: `vds`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Vds`](crate::models::Vds), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-vdses-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Vds`](crate::models::Vds) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vds")]
@@ -910,7 +993,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vdses-connection` (operation `GetVdsesConnection`).
+    /// `POST /v2/api/get-vdses-connection` (operation `GetVdsesConnection`, spec module [`vds`](crate::models::vds)).
+    ///
+    /// - Request: [`GetVdsesConnectionRequestBody`](crate::models::GetVdsesConnectionRequestBody)
+    /// - Response: [`VdsConnection`](crate::models::VdsConnection)
+    /// - Feature: `vds`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vds")]
@@ -931,7 +1018,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-vds` (operation `UpdateVds`).
+    /// `POST /v2/api/update-vds` (operation `UpdateVds`, spec module [`vds`](crate::models::vds)).
+    ///
+    /// - Request: [`VdsUpdationParams`](crate::models::VdsUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vds`](crate::models::Vds)
+    /// - Feature: `vds`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vds")]

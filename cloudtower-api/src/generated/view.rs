@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteView`
+/// Spec: `#/components/schemas/DeleteView`.
+///
+/// Used by:
+/// - the response of [`Client::delete_view`](crate::models::Client::delete_view) (`delete-view`)
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteView {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteView {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetViewsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetViewsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_views_connection`](crate::models::Client::get_views_connection) (`get-views-connection`)
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetViewsConnectionRequestBody {
@@ -89,7 +95,10 @@ impl ::cloudtower_runtime::codec::Encode for GetViewsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetViewsRequestBody`
+/// Spec: `#/components/schemas/GetViewsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_views`](crate::models::Client::get_views) (`get-views`)
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetViewsRequestBody {
@@ -139,7 +148,10 @@ impl ::cloudtower_runtime::codec::Encode for GetViewsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateView`
+/// Spec: `#/components/schemas/NestedAggregateView`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_views_connection`](crate::models::Client::get_views_connection) (`get-views-connection`)
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateView {
@@ -176,7 +188,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateView {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedGraph`
+/// Spec: `#/components/schemas/NestedGraph`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_view`](crate::models::Client::create_view) (`create-view`)
+/// - inside the response of [`Client::get_views`](crate::models::Client::get_views) (`get-views`)
+/// - inside the response of [`Client::update_view`](crate::models::Client::update_view) (`update-view`)
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedGraph {
@@ -213,7 +230,17 @@ impl ::cloudtower_runtime::codec::Encode for NestedGraph {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/TimeUnit`
+/// Spec: `#/components/schemas/TimeUnit`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_view`](crate::models::Client::create_view) (`create-view`)
+/// - inside the response of [`Client::create_view`](crate::models::Client::create_view) (`create-view`)
+/// - inside the request of [`Client::delete_view`](crate::models::Client::delete_view) (`delete-view`)
+/// - inside the request of [`Client::get_views`](crate::models::Client::get_views) (`get-views`)
+/// - inside the response of [`Client::get_views`](crate::models::Client::get_views) (`get-views`)
+/// - inside the request of [`Client::get_views_connection`](crate::models::Client::get_views_connection) (`get-views-connection`)
+/// - inside the request of [`Client::update_view`](crate::models::Client::update_view) (`update-view`)
+/// - inside the response of [`Client::update_view`](crate::models::Client::update_view) (`update-view`)
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TimeUnit {
@@ -280,7 +307,12 @@ impl ::cloudtower_runtime::codec::Encode for TimeUnit {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/View`
+/// Spec: `#/components/schemas/View`.
+///
+/// Used by:
+/// - the response of [`Client::create_view`](crate::models::Client::create_view) (`create-view`)
+/// - the response of [`Client::get_views`](crate::models::Client::get_views) (`get-views`)
+/// - the response of [`Client::update_view`](crate::models::Client::update_view) (`update-view`)
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct View {
@@ -359,7 +391,10 @@ impl ::cloudtower_runtime::codec::Encode for View {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ViewConnection`
+/// Spec: `#/components/schemas/ViewConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_views_connection`](crate::models::Client::get_views_connection) (`get-views-connection`)
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewConnection {
@@ -396,7 +431,10 @@ impl ::cloudtower_runtime::codec::Encode for ViewConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ViewCreationParams`
+/// Spec: `#/components/schemas/ViewCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_view`](crate::models::Client::create_view) (`create-view`)
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewCreationParams {
@@ -455,7 +493,10 @@ impl ::cloudtower_runtime::codec::Encode for ViewCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ViewDeletionParams`
+/// Spec: `#/components/schemas/ViewDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_view`](crate::models::Client::delete_view) (`delete-view`)
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewDeletionParams {
@@ -492,7 +533,11 @@ impl ::cloudtower_runtime::codec::Encode for ViewDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ViewOrderByInput`
+/// Spec: `#/components/schemas/ViewOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_views`](crate::models::Client::get_views) (`get-views`)
+/// - inside the request of [`Client::get_views_connection`](crate::models::Client::get_views_connection) (`get-views-connection`)
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ViewOrderByInput {
@@ -605,7 +650,10 @@ impl ::cloudtower_runtime::codec::Encode for ViewOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ViewUpdationParams`
+/// Spec: `#/components/schemas/ViewUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_view`](crate::models::Client::update_view) (`update-view`)
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewUpdationParams {
@@ -645,7 +693,10 @@ impl ::cloudtower_runtime::codec::Encode for ViewUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ViewUpdationParams/properties/data`
+/// Spec: `#/components/schemas/ViewUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_view`](crate::models::Client::update_view) (`update-view`)
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewUpdationParamsData {
@@ -683,7 +734,13 @@ impl ::cloudtower_runtime::codec::Encode for ViewUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ViewWhereInput`
+/// Spec: `#/components/schemas/ViewWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_view`](crate::models::Client::delete_view) (`delete-view`)
+/// - inside the request of [`Client::get_views`](crate::models::Client::get_views) (`get-views`)
+/// - inside the request of [`Client::get_views_connection`](crate::models::Client::get_views_connection) (`get-views-connection`)
+/// - inside the request of [`Client::update_view`](crate::models::Client::update_view) (`update-view`)
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewWhereInput {
@@ -991,8 +1048,15 @@ impl ::cloudtower_runtime::codec::Encode for ViewWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`view`](crate::models::view) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-view` (operation `CreateView`).
+    /// `POST /v2/api/create-view` (operation `CreateView`, spec module [`view`](crate::models::view)).
+    ///
+    /// - Request: `Vec` of [`ViewCreationParams`](crate::models::ViewCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`View`](crate::models::View)
+    /// - Feature: `view`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "view")]
@@ -1009,7 +1073,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-view` (operation `DeleteView`).
+    /// `POST /v2/api/delete-view` (operation `DeleteView`, spec module [`view`](crate::models::view)).
+    ///
+    /// - Request: [`ViewDeletionParams`](crate::models::ViewDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteView`](crate::models::DeleteView)
+    /// - Feature: `view`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "view")]
@@ -1026,7 +1096,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-views` (operation `GetViews`).
+    /// `POST /v2/api/get-views` (operation `GetViews`, spec module [`view`](crate::models::view)).
+    ///
+    /// - Request: [`GetViewsRequestBody`](crate::models::GetViewsRequestBody)
+    /// - Response: `Vec` of [`View`](crate::models::View)
+    /// - Feature: `view`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`View`](crate::models::View), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-views-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`View`](crate::models::View) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "view")]
@@ -1043,7 +1122,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-views-connection` (operation `GetViewsConnection`).
+    /// `POST /v2/api/get-views-connection` (operation `GetViewsConnection`, spec module [`view`](crate::models::view)).
+    ///
+    /// - Request: [`GetViewsConnectionRequestBody`](crate::models::GetViewsConnectionRequestBody)
+    /// - Response: [`ViewConnection`](crate::models::ViewConnection)
+    /// - Feature: `view`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "view")]
@@ -1064,7 +1147,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-view` (operation `UpdateView`).
+    /// `POST /v2/api/update-view` (operation `UpdateView`, spec module [`view`](crate::models::view)).
+    ///
+    /// - Request: [`ViewUpdationParams`](crate::models::ViewUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`View`](crate::models::View)
+    /// - Feature: `view`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "view")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteVirtualPrivateCloud`
+/// Spec: `#/components/schemas/DeleteVirtualPrivateCloud`.
+///
+/// Used by:
+/// - the response of [`Client::delete_virtual_private_cloud`](crate::models::Client::delete_virtual_private_cloud) (`delete-virtual-private-cloud`)
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloud {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloud {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_clouds_connection`](crate::models::Client::get_virtual_private_clouds_connection) (`get-virtual-private-clouds-connection`)
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudsConnectionRequestBody {
@@ -95,7 +101,10 @@ for GetVirtualPrivateCloudsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudsRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_clouds`](crate::models::Client::get_virtual_private_clouds) (`get-virtual-private-clouds`)
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudsRequestBody {
@@ -149,7 +158,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVirtualPrivateCloudsRequestBody 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloud`
+/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloud`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_virtual_private_clouds_connection`](crate::models::Client::get_virtual_private_clouds_connection) (`get-virtual-private-clouds-connection`)
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloud {
@@ -186,7 +198,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVirtualPrivateCloud 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedVirtualPrivateCloudIsolationPolicy`
+/// Spec: `#/components/schemas/NestedVirtualPrivateCloudIsolationPolicy`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_virtual_private_cloud`](crate::models::Client::create_virtual_private_cloud) (`create-virtual-private-cloud`)
+/// - inside the response of [`Client::get_virtual_private_clouds`](crate::models::Client::get_virtual_private_clouds) (`get-virtual-private-clouds`)
+/// - inside the response of [`Client::update_virtual_private_cloud`](crate::models::Client::update_virtual_private_cloud) (`update-virtual-private-cloud`)
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudIsolationPolicy {
@@ -233,7 +250,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudIsolationP
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedVirtualPrivateCloudSecurityPolicy`
+/// Spec: `#/components/schemas/NestedVirtualPrivateCloudSecurityPolicy`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_virtual_private_cloud`](crate::models::Client::create_virtual_private_cloud) (`create-virtual-private-cloud`)
+/// - inside the response of [`Client::get_virtual_private_clouds`](crate::models::Client::get_virtual_private_clouds) (`get-virtual-private-clouds`)
+/// - inside the response of [`Client::update_virtual_private_cloud`](crate::models::Client::update_virtual_private_cloud) (`update-virtual-private-cloud`)
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudSecurityPolicy {
@@ -280,7 +302,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudSecurityPo
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloud`
+/// Spec: `#/components/schemas/VirtualPrivateCloud`.
+///
+/// Used by:
+/// - the response of [`Client::create_virtual_private_cloud`](crate::models::Client::create_virtual_private_cloud) (`create-virtual-private-cloud`)
+/// - the response of [`Client::get_virtual_private_clouds`](crate::models::Client::get_virtual_private_clouds) (`get-virtual-private-clouds`)
+/// - the response of [`Client::update_virtual_private_cloud`](crate::models::Client::update_virtual_private_cloud) (`update-virtual-private-cloud`)
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloud {
@@ -389,7 +416,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloud {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudConnection`
+/// Spec: `#/components/schemas/VirtualPrivateCloudConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_virtual_private_clouds_connection`](crate::models::Client::get_virtual_private_clouds_connection) (`get-virtual-private-clouds-connection`)
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudConnection {
@@ -426,7 +456,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudCreationParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_virtual_private_cloud`](crate::models::Client::create_virtual_private_cloud) (`create-virtual-private-cloud`)
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudCreationParams {
@@ -479,7 +512,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudDeletionParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_virtual_private_cloud`](crate::models::Client::delete_virtual_private_cloud) (`delete-virtual-private-cloud`)
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudDeletionParams {
@@ -516,7 +552,11 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudOrderByInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_virtual_private_clouds`](crate::models::Client::get_virtual_private_clouds) (`get-virtual-private-clouds`)
+/// - inside the request of [`Client::get_virtual_private_clouds_connection`](crate::models::Client::get_virtual_private_clouds_connection) (`get-virtual-private-clouds-connection`)
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudOrderByInput {
@@ -639,7 +679,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudUpdateDataParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudUpdateDataParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_virtual_private_cloud`](crate::models::Client::update_virtual_private_cloud) (`update-virtual-private-cloud`)
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudUpdateDataParams {
@@ -677,7 +720,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudUpdateDataParams
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudUpdationParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_virtual_private_cloud`](crate::models::Client::update_virtual_private_cloud) (`update-virtual-private-cloud`)
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudUpdationParams {
@@ -724,7 +770,13 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_virtual_private_cloud`](crate::models::Client::delete_virtual_private_cloud) (`delete-virtual-private-cloud`)
+/// - inside the request of [`Client::get_virtual_private_clouds`](crate::models::Client::get_virtual_private_clouds) (`get-virtual-private-clouds`)
+/// - inside the request of [`Client::get_virtual_private_clouds_connection`](crate::models::Client::get_virtual_private_clouds_connection) (`get-virtual-private-clouds-connection`)
+/// - inside the request of [`Client::update_virtual_private_cloud`](crate::models::Client::update_virtual_private_cloud) (`update-virtual-private-cloud`)
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudWhereInput {
@@ -1334,8 +1386,15 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`virtual_private_cloud`](crate::models::virtual_private_cloud) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-virtual-private-cloud` (operation `CreateVirtualPrivateCloud`).
+    /// `POST /v2/api/create-virtual-private-cloud` (operation `CreateVirtualPrivateCloud`, spec module [`virtual_private_cloud`](crate::models::virtual_private_cloud)).
+    ///
+    /// - Request: `Vec` of [`VirtualPrivateCloudCreationParams`](crate::models::VirtualPrivateCloudCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloud`](crate::models::VirtualPrivateCloud)
+    /// - Feature: `virtual-private-cloud`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud")]
@@ -1357,7 +1416,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-virtual-private-cloud` (operation `DeleteVirtualPrivateCloud`).
+    /// `POST /v2/api/delete-virtual-private-cloud` (operation `DeleteVirtualPrivateCloud`, spec module [`virtual_private_cloud`](crate::models::virtual_private_cloud)).
+    ///
+    /// - Request: [`VirtualPrivateCloudDeletionParams`](crate::models::VirtualPrivateCloudDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVirtualPrivateCloud`](crate::models::DeleteVirtualPrivateCloud)
+    /// - Feature: `virtual-private-cloud`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud")]
@@ -1379,7 +1444,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-clouds` (operation `GetVirtualPrivateClouds`).
+    /// `POST /v2/api/get-virtual-private-clouds` (operation `GetVirtualPrivateClouds`, spec module [`virtual_private_cloud`](crate::models::virtual_private_cloud)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudsRequestBody`](crate::models::GetVirtualPrivateCloudsRequestBody)
+    /// - Response: `Vec` of [`VirtualPrivateCloud`](crate::models::VirtualPrivateCloud)
+    /// - Feature: `virtual-private-cloud`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VirtualPrivateCloud`](crate::models::VirtualPrivateCloud), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-virtual-private-clouds-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VirtualPrivateCloud`](crate::models::VirtualPrivateCloud) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud")]
@@ -1400,7 +1474,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-clouds-connection` (operation `GetVirtualPrivateCloudsConnection`).
+    /// `POST /v2/api/get-virtual-private-clouds-connection` (operation `GetVirtualPrivateCloudsConnection`, spec module [`virtual_private_cloud`](crate::models::virtual_private_cloud)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudsConnectionRequestBody`](crate::models::GetVirtualPrivateCloudsConnectionRequestBody)
+    /// - Response: [`VirtualPrivateCloudConnection`](crate::models::VirtualPrivateCloudConnection)
+    /// - Feature: `virtual-private-cloud`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud")]
@@ -1421,7 +1499,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-virtual-private-cloud` (operation `UpdateVirtualPrivateCloud`).
+    /// `POST /v2/api/update-virtual-private-cloud` (operation `UpdateVirtualPrivateCloud`, spec module [`virtual_private_cloud`](crate::models::virtual_private_cloud)).
+    ///
+    /// - Request: [`VirtualPrivateCloudUpdationParams`](crate::models::VirtualPrivateCloudUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloud`](crate::models::VirtualPrivateCloud)
+    /// - Feature: `virtual-private-cloud`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud")]

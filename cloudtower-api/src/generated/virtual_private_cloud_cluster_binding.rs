@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudClusterBindingsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudClusterBindingsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_cluster_bindings_connection`](crate::models::Client::get_virtual_private_cloud_cluster_bindings_connection) (`get-virtual-private-cloud-cluster-bindings-connection`)
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
@@ -59,7 +62,10 @@ for GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudClusterBindingsRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudClusterBindingsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_cluster_bindings`](crate::models::Client::get_virtual_private_cloud_cluster_bindings) (`get-virtual-private-cloud-cluster-bindings`)
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudClusterBindingsRequestBody {
@@ -115,7 +121,10 @@ for GetVirtualPrivateCloudClusterBindingsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudClusterBinding`
+/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudClusterBinding`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_virtual_private_cloud_cluster_bindings_connection`](crate::models::Client::get_virtual_private_cloud_cluster_bindings_connection) (`get-virtual-private-cloud-cluster-bindings-connection`)
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudClusterBinding {
@@ -158,7 +167,10 @@ for NestedAggregateVirtualPrivateCloudClusterBinding {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudClusterBinding`
+/// Spec: `#/components/schemas/VirtualPrivateCloudClusterBinding`.
+///
+/// Used by:
+/// - the response of [`Client::get_virtual_private_cloud_cluster_bindings`](crate::models::Client::get_virtual_private_cloud_cluster_bindings) (`get-virtual-private-cloud-cluster-bindings`)
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudClusterBinding {
@@ -231,7 +243,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudClusterBinding {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingConnection`
+/// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_virtual_private_cloud_cluster_bindings_connection`](crate::models::Client::get_virtual_private_cloud_cluster_bindings_connection) (`get-virtual-private-cloud-cluster-bindings-connection`)
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudClusterBindingConnection {
@@ -274,7 +289,11 @@ for VirtualPrivateCloudClusterBindingConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingOrderByInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_virtual_private_cloud_cluster_bindings`](crate::models::Client::get_virtual_private_cloud_cluster_bindings) (`get-virtual-private-cloud-cluster-bindings`)
+/// - inside the request of [`Client::get_virtual_private_cloud_cluster_bindings_connection`](crate::models::Client::get_virtual_private_cloud_cluster_bindings_connection) (`get-virtual-private-cloud-cluster-bindings-connection`)
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudClusterBindingOrderByInput {
@@ -369,7 +388,11 @@ for VirtualPrivateCloudClusterBindingOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_virtual_private_cloud_cluster_bindings`](crate::models::Client::get_virtual_private_cloud_cluster_bindings) (`get-virtual-private-cloud-cluster-bindings`)
+/// - inside the request of [`Client::get_virtual_private_cloud_cluster_bindings_connection`](crate::models::Client::get_virtual_private_cloud_cluster_bindings_connection) (`get-virtual-private-cloud-cluster-bindings-connection`)
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudClusterBindingWhereInput {
@@ -568,8 +591,18 @@ for VirtualPrivateCloudClusterBindingWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`virtual_private_cloud_cluster_binding`](crate::models::virtual_private_cloud_cluster_binding) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-virtual-private-cloud-cluster-bindings` (operation `GetVirtualPrivateCloudClusterBindings`).
+    /// `POST /v2/api/get-virtual-private-cloud-cluster-bindings` (operation `GetVirtualPrivateCloudClusterBindings`, spec module [`virtual_private_cloud_cluster_binding`](crate::models::virtual_private_cloud_cluster_binding)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudClusterBindingsRequestBody`](crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody)
+    /// - Response: `Vec` of [`VirtualPrivateCloudClusterBinding`](crate::models::VirtualPrivateCloudClusterBinding)
+    /// - Feature: `virtual-private-cloud-cluster-binding`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VirtualPrivateCloudClusterBinding`](crate::models::VirtualPrivateCloudClusterBinding), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-virtual-private-cloud-cluster-bindings-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VirtualPrivateCloudClusterBinding`](crate::models::VirtualPrivateCloudClusterBinding) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-cluster-binding")]
@@ -590,7 +623,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-cluster-bindings-connection` (operation `GetVirtualPrivateCloudClusterBindingsConnection`).
+    /// `POST /v2/api/get-virtual-private-cloud-cluster-bindings-connection` (operation `GetVirtualPrivateCloudClusterBindingsConnection`, spec module [`virtual_private_cloud_cluster_binding`](crate::models::virtual_private_cloud_cluster_binding)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudClusterBindingsConnectionRequestBody`](crate::models::GetVirtualPrivateCloudClusterBindingsConnectionRequestBody)
+    /// - Response: [`VirtualPrivateCloudClusterBindingConnection`](crate::models::VirtualPrivateCloudClusterBindingConnection)
+    /// - Feature: `virtual-private-cloud-cluster-binding`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-cluster-binding")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_edge_gateways_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateways_connection) (`get-virtual-private-cloud-edge-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
@@ -59,7 +62,10 @@ for GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewaysRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewaysRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_edge_gateways`](crate::models::Client::get_virtual_private_cloud_edge_gateways) (`get-virtual-private-cloud-edge-gateways`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewaysRequestBody {
@@ -115,7 +121,10 @@ for GetVirtualPrivateCloudEdgeGatewaysRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudEdgeGateway`
+/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudEdgeGateway`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_virtual_private_cloud_edge_gateways_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateways_connection) (`get-virtual-private-cloud-edge-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudEdgeGateway {
@@ -158,7 +167,10 @@ for NestedAggregateVirtualPrivateCloudEdgeGateway {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedVirtualPrivateCloudEdgeGatewayInstanceStatus`
+/// Spec: `#/components/schemas/NestedVirtualPrivateCloudEdgeGatewayInstanceStatus`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_virtual_private_cloud_edge_gateways`](crate::models::Client::get_virtual_private_cloud_edge_gateways) (`get-virtual-private-cloud-edge-gateways`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudEdgeGatewayInstanceStatus {
@@ -201,7 +213,10 @@ for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedVirtualPrivateCloudEdgeGatewayStatus`
+/// Spec: `#/components/schemas/NestedVirtualPrivateCloudEdgeGatewayStatus`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_virtual_private_cloud_edge_gateways`](crate::models::Client::get_virtual_private_cloud_edge_gateways) (`get-virtual-private-cloud-edge-gateways`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudEdgeGatewayStatus {
@@ -237,7 +252,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudEdgeGatewa
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGateway`
+/// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGateway`.
+///
+/// Used by:
+/// - the response of [`Client::get_virtual_private_cloud_edge_gateways`](crate::models::Client::get_virtual_private_cloud_edge_gateways) (`get-virtual-private-cloud-edge-gateways`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGateway {
@@ -296,7 +314,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGateway {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayConnection`
+/// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_virtual_private_cloud_edge_gateways_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateways_connection) (`get-virtual-private-cloud-edge-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayConnection {
@@ -337,7 +358,11 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayConne
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayOrderByInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_virtual_private_cloud_edge_gateways`](crate::models::Client::get_virtual_private_cloud_edge_gateways) (`get-virtual-private-cloud-edge-gateways`)
+/// - inside the request of [`Client::get_virtual_private_cloud_edge_gateways_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateways_connection) (`get-virtual-private-cloud-edge-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudEdgeGatewayOrderByInput {
@@ -440,7 +465,11 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayOrder
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_virtual_private_cloud_edge_gateways`](crate::models::Client::get_virtual_private_cloud_edge_gateways) (`get-virtual-private-cloud-edge-gateways`)
+/// - inside the request of [`Client::get_virtual_private_cloud_edge_gateways_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateways_connection) (`get-virtual-private-cloud-edge-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayWhereInput {
@@ -724,8 +753,18 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayWhere
         e.end_object();
     }
 }
+/// The operations of the [`virtual_private_cloud_edge_gateway`](crate::models::virtual_private_cloud_edge_gateway) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-virtual-private-cloud-edge-gateways` (operation `GetVirtualPrivateCloudEdgeGateways`).
+    /// `POST /v2/api/get-virtual-private-cloud-edge-gateways` (operation `GetVirtualPrivateCloudEdgeGateways`, spec module [`virtual_private_cloud_edge_gateway`](crate::models::virtual_private_cloud_edge_gateway)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudEdgeGatewaysRequestBody`](crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody)
+    /// - Response: `Vec` of [`VirtualPrivateCloudEdgeGateway`](crate::models::VirtualPrivateCloudEdgeGateway)
+    /// - Feature: `virtual-private-cloud-edge-gateway`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VirtualPrivateCloudEdgeGateway`](crate::models::VirtualPrivateCloudEdgeGateway), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-virtual-private-cloud-edge-gateways-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VirtualPrivateCloudEdgeGateway`](crate::models::VirtualPrivateCloudEdgeGateway) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-edge-gateway")]
@@ -746,7 +785,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-edge-gateways-connection` (operation `GetVirtualPrivateCloudEdgeGatewaysConnection`).
+    /// `POST /v2/api/get-virtual-private-cloud-edge-gateways-connection` (operation `GetVirtualPrivateCloudEdgeGatewaysConnection`, spec module [`virtual_private_cloud_edge_gateway`](crate::models::virtual_private_cloud_edge_gateway)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody`](crate::models::GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody)
+    /// - Response: [`VirtualPrivateCloudEdgeGatewayConnection`](crate::models::VirtualPrivateCloudEdgeGatewayConnection)
+    /// - Feature: `virtual-private-cloud-edge-gateway`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-edge-gateway")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_edge_gateway_groups_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups_connection) (`get-virtual-private-cloud-edge-gateway-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
@@ -59,7 +62,10 @@ for GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_edge_gateway_groups`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups) (`get-virtual-private-cloud-edge-gateway-groups`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
@@ -115,7 +121,10 @@ for GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudEdgeGatewayGroup`
+/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudEdgeGatewayGroup`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_virtual_private_cloud_edge_gateway_groups_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups_connection) (`get-virtual-private-cloud-edge-gateway-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudEdgeGatewayGroup {
@@ -158,7 +167,10 @@ for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroup`
+/// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroup`.
+///
+/// Used by:
+/// - the response of [`Client::get_virtual_private_cloud_edge_gateway_groups`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups) (`get-virtual-private-cloud-edge-gateway-groups`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayGroup {
@@ -232,7 +244,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayGroup
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupConnection`
+/// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_virtual_private_cloud_edge_gateway_groups_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups_connection) (`get-virtual-private-cloud-edge-gateway-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayGroupConnection {
@@ -275,7 +290,11 @@ for VirtualPrivateCloudEdgeGatewayGroupConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupOrderByInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_virtual_private_cloud_edge_gateway_groups`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups) (`get-virtual-private-cloud-edge-gateway-groups`)
+/// - inside the request of [`Client::get_virtual_private_cloud_edge_gateway_groups_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups_connection) (`get-virtual-private-cloud-edge-gateway-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
@@ -380,7 +399,11 @@ for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_virtual_private_cloud_edge_gateway_groups`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups) (`get-virtual-private-cloud-edge-gateway-groups`)
+/// - inside the request of [`Client::get_virtual_private_cloud_edge_gateway_groups_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups_connection) (`get-virtual-private-cloud-edge-gateway-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayGroupWhereInput {
@@ -825,8 +848,18 @@ for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`virtual_private_cloud_edge_gateway_group`](crate::models::virtual_private_cloud_edge_gateway_group) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-virtual-private-cloud-edge-gateway-groups` (operation `GetVirtualPrivateCloudEdgeGatewayGroups`).
+    /// `POST /v2/api/get-virtual-private-cloud-edge-gateway-groups` (operation `GetVirtualPrivateCloudEdgeGatewayGroups`, spec module [`virtual_private_cloud_edge_gateway_group`](crate::models::virtual_private_cloud_edge_gateway_group)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody`](crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody)
+    /// - Response: `Vec` of [`VirtualPrivateCloudEdgeGatewayGroup`](crate::models::VirtualPrivateCloudEdgeGatewayGroup)
+    /// - Feature: `virtual-private-cloud-edge-gateway-group`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VirtualPrivateCloudEdgeGatewayGroup`](crate::models::VirtualPrivateCloudEdgeGatewayGroup), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-virtual-private-cloud-edge-gateway-groups-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VirtualPrivateCloudEdgeGatewayGroup`](crate::models::VirtualPrivateCloudEdgeGatewayGroup) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
@@ -847,7 +880,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-edge-gateway-groups-connection` (operation `GetVirtualPrivateCloudEdgeGatewayGroupsConnection`).
+    /// `POST /v2/api/get-virtual-private-cloud-edge-gateway-groups-connection` (operation `GetVirtualPrivateCloudEdgeGatewayGroupsConnection`, spec module [`virtual_private_cloud_edge_gateway_group`](crate::models::virtual_private_cloud_edge_gateway_group)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody`](crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody)
+    /// - Response: [`VirtualPrivateCloudEdgeGatewayGroupConnection`](crate::models::VirtualPrivateCloudEdgeGatewayGroupConnection)
+    /// - Feature: `virtual-private-cloud-edge-gateway-group`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]

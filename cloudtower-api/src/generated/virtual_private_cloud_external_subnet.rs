@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_external_subnets_connection`](crate::models::Client::get_virtual_private_cloud_external_subnets_connection) (`get-virtual-private-cloud-external-subnets-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
@@ -59,7 +62,10 @@ for GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetsRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_external_subnets`](crate::models::Client::get_virtual_private_cloud_external_subnets) (`get-virtual-private-cloud-external-subnets`)
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetsRequestBody {
@@ -115,7 +121,10 @@ for GetVirtualPrivateCloudExternalSubnetsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudExternalSubnet`
+/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudExternalSubnet`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_virtual_private_cloud_external_subnets_connection`](crate::models::Client::get_virtual_private_cloud_external_subnets_connection) (`get-virtual-private-cloud-external-subnets-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudExternalSubnet {
@@ -158,7 +167,10 @@ for NestedAggregateVirtualPrivateCloudExternalSubnet {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnet`
+/// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnet`.
+///
+/// Used by:
+/// - the response of [`Client::get_virtual_private_cloud_external_subnets`](crate::models::Client::get_virtual_private_cloud_external_subnets) (`get-virtual-private-cloud-external-subnets`)
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnet {
@@ -283,7 +295,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudExternalSubnet {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetConnection`
+/// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_virtual_private_cloud_external_subnets_connection`](crate::models::Client::get_virtual_private_cloud_external_subnets_connection) (`get-virtual-private-cloud-external-subnets-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetConnection {
@@ -326,7 +341,11 @@ for VirtualPrivateCloudExternalSubnetConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetOrderByInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_virtual_private_cloud_external_subnets`](crate::models::Client::get_virtual_private_cloud_external_subnets) (`get-virtual-private-cloud-external-subnets`)
+/// - inside the request of [`Client::get_virtual_private_cloud_external_subnets_connection`](crate::models::Client::get_virtual_private_cloud_external_subnets_connection) (`get-virtual-private-cloud-external-subnets-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudExternalSubnetOrderByInput {
@@ -491,7 +510,11 @@ for VirtualPrivateCloudExternalSubnetOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_virtual_private_cloud_external_subnets`](crate::models::Client::get_virtual_private_cloud_external_subnets) (`get-virtual-private-cloud-external-subnets`)
+/// - inside the request of [`Client::get_virtual_private_cloud_external_subnets_connection`](crate::models::Client::get_virtual_private_cloud_external_subnets_connection) (`get-virtual-private-cloud-external-subnets-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetWhereInput {
@@ -1390,8 +1413,18 @@ for VirtualPrivateCloudExternalSubnetWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`virtual_private_cloud_external_subnet`](crate::models::virtual_private_cloud_external_subnet) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-virtual-private-cloud-external-subnets` (operation `GetVirtualPrivateCloudExternalSubnets`).
+    /// `POST /v2/api/get-virtual-private-cloud-external-subnets` (operation `GetVirtualPrivateCloudExternalSubnets`, spec module [`virtual_private_cloud_external_subnet`](crate::models::virtual_private_cloud_external_subnet)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudExternalSubnetsRequestBody`](crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody)
+    /// - Response: `Vec` of [`VirtualPrivateCloudExternalSubnet`](crate::models::VirtualPrivateCloudExternalSubnet)
+    /// - Feature: `virtual-private-cloud-external-subnet`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VirtualPrivateCloudExternalSubnet`](crate::models::VirtualPrivateCloudExternalSubnet), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-virtual-private-cloud-external-subnets-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VirtualPrivateCloudExternalSubnet`](crate::models::VirtualPrivateCloudExternalSubnet) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-external-subnet")]
@@ -1412,7 +1445,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-external-subnets-connection` (operation `GetVirtualPrivateCloudExternalSubnetsConnection`).
+    /// `POST /v2/api/get-virtual-private-cloud-external-subnets-connection` (operation `GetVirtualPrivateCloudExternalSubnetsConnection`, spec module [`virtual_private_cloud_external_subnet`](crate::models::virtual_private_cloud_external_subnet)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody`](crate::models::GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody)
+    /// - Response: [`VirtualPrivateCloudExternalSubnetConnection`](crate::models::VirtualPrivateCloudExternalSubnetConnection)
+    /// - Feature: `virtual-private-cloud-external-subnet`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-external-subnet")]

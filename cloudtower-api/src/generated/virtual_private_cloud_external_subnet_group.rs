@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_external_subnet_groups_connection`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups_connection) (`get-virtual-private-cloud-external-subnet-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
@@ -61,7 +64,10 @@ for GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetGroupsRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetGroupsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_external_subnet_groups`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups) (`get-virtual-private-cloud-external-subnet-groups`)
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
@@ -118,7 +124,10 @@ for GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudExternalSubnetGroup`
+/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudExternalSubnetGroup`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_virtual_private_cloud_external_subnet_groups_connection`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups_connection) (`get-virtual-private-cloud-external-subnet-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudExternalSubnetGroup {
@@ -162,7 +171,10 @@ for NestedAggregateVirtualPrivateCloudExternalSubnetGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec`
+/// Spec: `#/components/schemas/NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_virtual_private_cloud_external_subnet_groups`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups) (`get-virtual-private-cloud-external-subnet-groups`)
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
@@ -247,7 +259,10 @@ for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroup`
+/// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroup`.
+///
+/// Used by:
+/// - the response of [`Client::get_virtual_private_cloud_external_subnet_groups`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups) (`get-virtual-private-cloud-external-subnet-groups`)
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetGroup {
@@ -368,7 +383,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudExternalSubnetGr
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupConnection`
+/// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_virtual_private_cloud_external_subnet_groups_connection`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups_connection) (`get-virtual-private-cloud-external-subnet-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetGroupConnection {
@@ -411,7 +429,11 @@ for VirtualPrivateCloudExternalSubnetGroupConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupOrderByInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_virtual_private_cloud_external_subnet_groups`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups) (`get-virtual-private-cloud-external-subnet-groups`)
+/// - inside the request of [`Client::get_virtual_private_cloud_external_subnet_groups_connection`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups_connection) (`get-virtual-private-cloud-external-subnet-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudExternalSubnetGroupOrderByInput {
@@ -546,7 +568,11 @@ for VirtualPrivateCloudExternalSubnetGroupOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_virtual_private_cloud_external_subnet_groups`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups) (`get-virtual-private-cloud-external-subnet-groups`)
+/// - inside the request of [`Client::get_virtual_private_cloud_external_subnet_groups_connection`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups_connection) (`get-virtual-private-cloud-external-subnet-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetGroupWhereInput {
@@ -1017,8 +1043,18 @@ for VirtualPrivateCloudExternalSubnetGroupWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`virtual_private_cloud_external_subnet_group`](crate::models::virtual_private_cloud_external_subnet_group) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-virtual-private-cloud-external-subnet-groups` (operation `GetVirtualPrivateCloudExternalSubnetGroups`).
+    /// `POST /v2/api/get-virtual-private-cloud-external-subnet-groups` (operation `GetVirtualPrivateCloudExternalSubnetGroups`, spec module [`virtual_private_cloud_external_subnet_group`](crate::models::virtual_private_cloud_external_subnet_group)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudExternalSubnetGroupsRequestBody`](crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody)
+    /// - Response: `Vec` of [`VirtualPrivateCloudExternalSubnetGroup`](crate::models::VirtualPrivateCloudExternalSubnetGroup)
+    /// - Feature: `virtual-private-cloud-external-subnet-group`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VirtualPrivateCloudExternalSubnetGroup`](crate::models::VirtualPrivateCloudExternalSubnetGroup), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-virtual-private-cloud-external-subnet-groups-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VirtualPrivateCloudExternalSubnetGroup`](crate::models::VirtualPrivateCloudExternalSubnetGroup) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
@@ -1039,7 +1075,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-external-subnet-groups-connection` (operation `GetVirtualPrivateCloudExternalSubnetGroupsConnection`).
+    /// `POST /v2/api/get-virtual-private-cloud-external-subnet-groups-connection` (operation `GetVirtualPrivateCloudExternalSubnetGroupsConnection`, spec module [`virtual_private_cloud_external_subnet_group`](crate::models::virtual_private_cloud_external_subnet_group)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody`](crate::models::GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody)
+    /// - Response: [`VirtualPrivateCloudExternalSubnetGroupConnection`](crate::models::VirtualPrivateCloudExternalSubnetGroupConnection)
+    /// - Feature: `virtual-private-cloud-external-subnet-group`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-external-subnet-group")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/BatchCreateVirtualPrivateCloudFloatingIp`
+/// Spec: `#/components/schemas/BatchCreateVirtualPrivateCloudFloatingIp`.
+///
+/// Used by:
+/// - the response of [`Client::batch_create_virtual_private_cloud_floating_ips`](crate::models::Client::batch_create_virtual_private_cloud_floating_ips) (`batch-create-virtual-private-cloud-floating-ips`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchCreateVirtualPrivateCloudFloatingIp {
@@ -43,7 +46,10 @@ impl ::cloudtower_runtime::codec::Encode for BatchCreateVirtualPrivateCloudFloat
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BatchCreateVirtualPrivateCloudFloatingIpsParams`
+/// Spec: `#/components/schemas/BatchCreateVirtualPrivateCloudFloatingIpsParams`.
+///
+/// Used by:
+/// - the request of [`Client::batch_create_virtual_private_cloud_floating_ips`](crate::models::Client::batch_create_virtual_private_cloud_floating_ips) (`batch-create-virtual-private-cloud-floating-ips`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchCreateVirtualPrivateCloudFloatingIpsParams {
@@ -119,7 +125,10 @@ for BatchCreateVirtualPrivateCloudFloatingIpsParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeleteVirtualPrivateCloudFloatingIp`
+/// Spec: `#/components/schemas/DeleteVirtualPrivateCloudFloatingIp`.
+///
+/// Used by:
+/// - the response of [`Client::delete_virtual_private_cloud_floating_ip`](crate::models::Client::delete_virtual_private_cloud_floating_ip) (`delete-virtual-private-cloud-floating-ip`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudFloatingIp {
@@ -156,7 +165,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudFloatingIp
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudFloatingIpsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudFloatingIpsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_floating_ips_connection`](crate::models::Client::get_virtual_private_cloud_floating_ips_connection) (`get-virtual-private-cloud-floating-ips-connection`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
@@ -213,7 +225,10 @@ for GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudFloatingIpsRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudFloatingIpsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_floating_ips`](crate::models::Client::get_virtual_private_cloud_floating_ips) (`get-virtual-private-cloud-floating-ips`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudFloatingIpsRequestBody {
@@ -269,7 +284,10 @@ for GetVirtualPrivateCloudFloatingIpsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudFloatingIp`
+/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudFloatingIp`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_virtual_private_cloud_floating_ips_connection`](crate::models::Client::get_virtual_private_cloud_floating_ips_connection) (`get-virtual-private-cloud-floating-ips-connection`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudFloatingIp {
@@ -312,7 +330,11 @@ for NestedAggregateVirtualPrivateCloudFloatingIp {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIp`
+/// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIp`.
+///
+/// Used by:
+/// - the response of [`Client::create_virtual_private_cloud_floating_ip`](crate::models::Client::create_virtual_private_cloud_floating_ip) (`create-virtual-private-cloud-floating-ip`)
+/// - the response of [`Client::get_virtual_private_cloud_floating_ips`](crate::models::Client::get_virtual_private_cloud_floating_ips) (`get-virtual-private-cloud-floating-ips`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIp {
@@ -392,7 +414,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIp {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpConnection`
+/// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_virtual_private_cloud_floating_ips_connection`](crate::models::Client::get_virtual_private_cloud_floating_ips_connection) (`get-virtual-private-cloud-floating-ips-connection`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIpConnection {
@@ -433,7 +458,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIpConnec
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpCreationParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_virtual_private_cloud_floating_ip`](crate::models::Client::create_virtual_private_cloud_floating_ip) (`create-virtual-private-cloud-floating-ip`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIpCreationParams {
@@ -485,7 +513,10 @@ for VirtualPrivateCloudFloatingIpCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpDeletionParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_virtual_private_cloud_floating_ip`](crate::models::Client::delete_virtual_private_cloud_floating_ip) (`delete-virtual-private-cloud-floating-ip`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIpDeletionParams {
@@ -528,7 +559,11 @@ for VirtualPrivateCloudFloatingIpDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpOrderByInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_virtual_private_cloud_floating_ips`](crate::models::Client::get_virtual_private_cloud_floating_ips) (`get-virtual-private-cloud-floating-ips`)
+/// - inside the request of [`Client::get_virtual_private_cloud_floating_ips_connection`](crate::models::Client::get_virtual_private_cloud_floating_ips_connection) (`get-virtual-private-cloud-floating-ips-connection`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudFloatingIpOrderByInput {
@@ -631,7 +666,12 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIpOrderB
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_virtual_private_cloud_floating_ip`](crate::models::Client::delete_virtual_private_cloud_floating_ip) (`delete-virtual-private-cloud-floating-ip`)
+/// - inside the request of [`Client::get_virtual_private_cloud_floating_ips`](crate::models::Client::get_virtual_private_cloud_floating_ips) (`get-virtual-private-cloud-floating-ips`)
+/// - inside the request of [`Client::get_virtual_private_cloud_floating_ips_connection`](crate::models::Client::get_virtual_private_cloud_floating_ips_connection) (`get-virtual-private-cloud-floating-ips-connection`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIpWhereInput {
@@ -927,8 +967,15 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIpWhereI
         e.end_object();
     }
 }
+/// The operations of the [`virtual_private_cloud_floating_ip`](crate::models::virtual_private_cloud_floating_ip) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/batch-create-virtual-private-cloud-floating-ips` (operation `BatchCreateVirtualPrivateCloudFloatingIps`).
+    /// `POST /v2/api/batch-create-virtual-private-cloud-floating-ips` (operation `BatchCreateVirtualPrivateCloudFloatingIps`, spec module [`virtual_private_cloud_floating_ip`](crate::models::virtual_private_cloud_floating_ip)).
+    ///
+    /// - Request: [`BatchCreateVirtualPrivateCloudFloatingIpsParams`](crate::models::BatchCreateVirtualPrivateCloudFloatingIpsParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BatchCreateVirtualPrivateCloudFloatingIp`](crate::models::BatchCreateVirtualPrivateCloudFloatingIp)
+    /// - Feature: `virtual-private-cloud-floating-ip`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
@@ -952,11 +999,17 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/create-virtual-private-cloud-floating-ip` (operation `CreateVirtualPrivateCloudFloatingIp`).
+    /// `POST /v2/api/create-virtual-private-cloud-floating-ip` (operation `CreateVirtualPrivateCloudFloatingIp`, spec module [`virtual_private_cloud_floating_ip`](crate::models::virtual_private_cloud_floating_ip)).
+    ///
+    /// - Request: `Vec` of [`VirtualPrivateCloudFloatingIpCreationParams`](crate::models::VirtualPrivateCloudFloatingIpCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudFloatingIp`](crate::models::VirtualPrivateCloudFloatingIp)
+    /// - Feature: `virtual-private-cloud-floating-ip`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
-    #[deprecated]
+    #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub fn create_virtual_private_cloud_floating_ip(
         &self,
         body: &[crate::models::VirtualPrivateCloudFloatingIpCreationParams],
@@ -977,7 +1030,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-virtual-private-cloud-floating-ip` (operation `DeleteVirtualPrivateCloudFloatingIp`).
+    /// `POST /v2/api/delete-virtual-private-cloud-floating-ip` (operation `DeleteVirtualPrivateCloudFloatingIp`, spec module [`virtual_private_cloud_floating_ip`](crate::models::virtual_private_cloud_floating_ip)).
+    ///
+    /// - Request: [`VirtualPrivateCloudFloatingIpDeletionParams`](crate::models::VirtualPrivateCloudFloatingIpDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVirtualPrivateCloudFloatingIp`](crate::models::DeleteVirtualPrivateCloudFloatingIp)
+    /// - Feature: `virtual-private-cloud-floating-ip`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
@@ -1001,7 +1060,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-floating-ips` (operation `GetVirtualPrivateCloudFloatingIps`).
+    /// `POST /v2/api/get-virtual-private-cloud-floating-ips` (operation `GetVirtualPrivateCloudFloatingIps`, spec module [`virtual_private_cloud_floating_ip`](crate::models::virtual_private_cloud_floating_ip)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudFloatingIpsRequestBody`](crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody)
+    /// - Response: `Vec` of [`VirtualPrivateCloudFloatingIp`](crate::models::VirtualPrivateCloudFloatingIp)
+    /// - Feature: `virtual-private-cloud-floating-ip`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VirtualPrivateCloudFloatingIp`](crate::models::VirtualPrivateCloudFloatingIp), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-virtual-private-cloud-floating-ips-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VirtualPrivateCloudFloatingIp`](crate::models::VirtualPrivateCloudFloatingIp) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-floating-ip")]
@@ -1022,7 +1090,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-floating-ips-connection` (operation `GetVirtualPrivateCloudFloatingIpsConnection`).
+    /// `POST /v2/api/get-virtual-private-cloud-floating-ips-connection` (operation `GetVirtualPrivateCloudFloatingIpsConnection`, spec module [`virtual_private_cloud_floating_ip`](crate::models::virtual_private_cloud_floating_ip)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudFloatingIpsConnectionRequestBody`](crate::models::GetVirtualPrivateCloudFloatingIpsConnectionRequestBody)
+    /// - Response: [`VirtualPrivateCloudFloatingIpConnection`](crate::models::VirtualPrivateCloudFloatingIpConnection)
+    /// - Feature: `virtual-private-cloud-floating-ip`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-floating-ip")]

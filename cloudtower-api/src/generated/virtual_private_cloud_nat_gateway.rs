@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteVirtualPrivateCloudNatGateway`
+/// Spec: `#/components/schemas/DeleteVirtualPrivateCloudNatGateway`.
+///
+/// Used by:
+/// - the response of [`Client::delete_virtual_private_cloud_nat_gateway`](crate::models::Client::delete_virtual_private_cloud_nat_gateway) (`delete-virtual-private-cloud-nat-gateway`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudNatGateway {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudNatGateway
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudNatGatewaysConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudNatGatewaysConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_nat_gateways_connection`](crate::models::Client::get_virtual_private_cloud_nat_gateways_connection) (`get-virtual-private-cloud-nat-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
@@ -96,7 +102,10 @@ for GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudNatGatewaysRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudNatGatewaysRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_nat_gateways`](crate::models::Client::get_virtual_private_cloud_nat_gateways) (`get-virtual-private-cloud-nat-gateways`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudNatGatewaysRequestBody {
@@ -152,7 +161,10 @@ for GetVirtualPrivateCloudNatGatewaysRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudNatGateway`
+/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudNatGateway`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_virtual_private_cloud_nat_gateways_connection`](crate::models::Client::get_virtual_private_cloud_nat_gateways_connection) (`get-virtual-private-cloud-nat-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudNatGateway {
@@ -195,7 +207,12 @@ for NestedAggregateVirtualPrivateCloudNatGateway {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedVpcDnatRuleType`
+/// Spec: `#/components/schemas/NestedVpcDnatRuleType`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_virtual_private_cloud_nat_gateway`](crate::models::Client::create_virtual_private_cloud_nat_gateway) (`create-virtual-private-cloud-nat-gateway`)
+/// - inside the response of [`Client::get_virtual_private_cloud_nat_gateways`](crate::models::Client::get_virtual_private_cloud_nat_gateways) (`get-virtual-private-cloud-nat-gateways`)
+/// - inside the response of [`Client::update_virtual_private_cloud_nat_gateway`](crate::models::Client::update_virtual_private_cloud_nat_gateway) (`update-virtual-private-cloud-nat-gateway`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVpcDnatRuleType {
@@ -248,7 +265,11 @@ impl ::cloudtower_runtime::codec::Encode for NestedVpcDnatRuleType {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudDnatRuleParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudDnatRuleParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_virtual_private_cloud_nat_gateway`](crate::models::Client::create_virtual_private_cloud_nat_gateway) (`create-virtual-private-cloud-nat-gateway`)
+/// - inside the request of [`Client::update_virtual_private_cloud_nat_gateway`](crate::models::Client::update_virtual_private_cloud_nat_gateway) (`update-virtual-private-cloud-nat-gateway`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudDnatRuleParams {
@@ -301,7 +322,12 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudDnatRuleParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudNatGateway`
+/// Spec: `#/components/schemas/VirtualPrivateCloudNatGateway`.
+///
+/// Used by:
+/// - the response of [`Client::create_virtual_private_cloud_nat_gateway`](crate::models::Client::create_virtual_private_cloud_nat_gateway) (`create-virtual-private-cloud-nat-gateway`)
+/// - the response of [`Client::get_virtual_private_cloud_nat_gateways`](crate::models::Client::get_virtual_private_cloud_nat_gateways) (`get-virtual-private-cloud-nat-gateways`)
+/// - the response of [`Client::update_virtual_private_cloud_nat_gateway`](crate::models::Client::update_virtual_private_cloud_nat_gateway) (`update-virtual-private-cloud-nat-gateway`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGateway {
@@ -398,7 +424,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGateway {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayConnection`
+/// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_virtual_private_cloud_nat_gateways_connection`](crate::models::Client::get_virtual_private_cloud_nat_gateways_connection) (`get-virtual-private-cloud-nat-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayConnection {
@@ -439,7 +468,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGatewayConnec
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayCreationParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_virtual_private_cloud_nat_gateway`](crate::models::Client::create_virtual_private_cloud_nat_gateway) (`create-virtual-private-cloud-nat-gateway`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayCreationParams {
@@ -526,7 +558,10 @@ for VirtualPrivateCloudNatGatewayCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayDeletionParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_virtual_private_cloud_nat_gateway`](crate::models::Client::delete_virtual_private_cloud_nat_gateway) (`delete-virtual-private-cloud-nat-gateway`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayDeletionParams {
@@ -569,7 +604,11 @@ for VirtualPrivateCloudNatGatewayDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayOrderByInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_virtual_private_cloud_nat_gateways`](crate::models::Client::get_virtual_private_cloud_nat_gateways) (`get-virtual-private-cloud-nat-gateways`)
+/// - inside the request of [`Client::get_virtual_private_cloud_nat_gateways_connection`](crate::models::Client::get_virtual_private_cloud_nat_gateways_connection) (`get-virtual-private-cloud-nat-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudNatGatewayOrderByInput {
@@ -712,7 +751,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGatewayOrderB
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayUpdationParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_virtual_private_cloud_nat_gateway`](crate::models::Client::update_virtual_private_cloud_nat_gateway) (`update-virtual-private-cloud-nat-gateway`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayUpdationParams {
@@ -761,7 +803,10 @@ for VirtualPrivateCloudNatGatewayUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayUpdationParams/properties/data`
+/// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_virtual_private_cloud_nat_gateway`](crate::models::Client::update_virtual_private_cloud_nat_gateway) (`update-virtual-private-cloud-nat-gateway`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayUpdationParamsData {
@@ -814,7 +859,13 @@ for VirtualPrivateCloudNatGatewayUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_virtual_private_cloud_nat_gateway`](crate::models::Client::delete_virtual_private_cloud_nat_gateway) (`delete-virtual-private-cloud-nat-gateway`)
+/// - inside the request of [`Client::get_virtual_private_cloud_nat_gateways`](crate::models::Client::get_virtual_private_cloud_nat_gateways) (`get-virtual-private-cloud-nat-gateways`)
+/// - inside the request of [`Client::get_virtual_private_cloud_nat_gateways_connection`](crate::models::Client::get_virtual_private_cloud_nat_gateways_connection) (`get-virtual-private-cloud-nat-gateways-connection`)
+/// - inside the request of [`Client::update_virtual_private_cloud_nat_gateway`](crate::models::Client::update_virtual_private_cloud_nat_gateway) (`update-virtual-private-cloud-nat-gateway`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayWhereInput {
@@ -1178,8 +1229,15 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGatewayWhereI
         e.end_object();
     }
 }
+/// The operations of the [`virtual_private_cloud_nat_gateway`](crate::models::virtual_private_cloud_nat_gateway) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-virtual-private-cloud-nat-gateway` (operation `CreateVirtualPrivateCloudNatGateway`).
+    /// `POST /v2/api/create-virtual-private-cloud-nat-gateway` (operation `CreateVirtualPrivateCloudNatGateway`, spec module [`virtual_private_cloud_nat_gateway`](crate::models::virtual_private_cloud_nat_gateway)).
+    ///
+    /// - Request: `Vec` of [`VirtualPrivateCloudNatGatewayCreationParams`](crate::models::VirtualPrivateCloudNatGatewayCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudNatGateway`](crate::models::VirtualPrivateCloudNatGateway)
+    /// - Feature: `virtual-private-cloud-nat-gateway`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
@@ -1203,7 +1261,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-virtual-private-cloud-nat-gateway` (operation `DeleteVirtualPrivateCloudNatGateway`).
+    /// `POST /v2/api/delete-virtual-private-cloud-nat-gateway` (operation `DeleteVirtualPrivateCloudNatGateway`, spec module [`virtual_private_cloud_nat_gateway`](crate::models::virtual_private_cloud_nat_gateway)).
+    ///
+    /// - Request: [`VirtualPrivateCloudNatGatewayDeletionParams`](crate::models::VirtualPrivateCloudNatGatewayDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVirtualPrivateCloudNatGateway`](crate::models::DeleteVirtualPrivateCloudNatGateway)
+    /// - Feature: `virtual-private-cloud-nat-gateway`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
@@ -1227,7 +1291,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-nat-gateways` (operation `GetVirtualPrivateCloudNatGateways`).
+    /// `POST /v2/api/get-virtual-private-cloud-nat-gateways` (operation `GetVirtualPrivateCloudNatGateways`, spec module [`virtual_private_cloud_nat_gateway`](crate::models::virtual_private_cloud_nat_gateway)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudNatGatewaysRequestBody`](crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody)
+    /// - Response: `Vec` of [`VirtualPrivateCloudNatGateway`](crate::models::VirtualPrivateCloudNatGateway)
+    /// - Feature: `virtual-private-cloud-nat-gateway`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VirtualPrivateCloudNatGateway`](crate::models::VirtualPrivateCloudNatGateway), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-virtual-private-cloud-nat-gateways-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VirtualPrivateCloudNatGateway`](crate::models::VirtualPrivateCloudNatGateway) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
@@ -1248,7 +1321,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-nat-gateways-connection` (operation `GetVirtualPrivateCloudNatGatewaysConnection`).
+    /// `POST /v2/api/get-virtual-private-cloud-nat-gateways-connection` (operation `GetVirtualPrivateCloudNatGatewaysConnection`, spec module [`virtual_private_cloud_nat_gateway`](crate::models::virtual_private_cloud_nat_gateway)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudNatGatewaysConnectionRequestBody`](crate::models::GetVirtualPrivateCloudNatGatewaysConnectionRequestBody)
+    /// - Response: [`VirtualPrivateCloudNatGatewayConnection`](crate::models::VirtualPrivateCloudNatGatewayConnection)
+    /// - Feature: `virtual-private-cloud-nat-gateway`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]
@@ -1269,7 +1346,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-virtual-private-cloud-nat-gateway` (operation `UpdateVirtualPrivateCloudNatGateway`).
+    /// `POST /v2/api/update-virtual-private-cloud-nat-gateway` (operation `UpdateVirtualPrivateCloudNatGateway`, spec module [`virtual_private_cloud_nat_gateway`](crate::models::virtual_private_cloud_nat_gateway)).
+    ///
+    /// - Request: [`VirtualPrivateCloudNatGatewayUpdationParams`](crate::models::VirtualPrivateCloudNatGatewayUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudNatGateway`](crate::models::VirtualPrivateCloudNatGateway)
+    /// - Feature: `virtual-private-cloud-nat-gateway`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-nat-gateway")]

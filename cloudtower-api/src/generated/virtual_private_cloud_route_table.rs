@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteVirtualPrivateCloudRouteTable`
+/// Spec: `#/components/schemas/DeleteVirtualPrivateCloudRouteTable`.
+///
+/// Used by:
+/// - the response of [`Client::delete_virtual_private_cloud_route_table`](crate::models::Client::delete_virtual_private_cloud_route_table) (`delete-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudRouteTable {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudRouteTable
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudRouteTablesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudRouteTablesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_route_tables_connection`](crate::models::Client::get_virtual_private_cloud_route_tables_connection) (`get-virtual-private-cloud-route-tables-connection`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
@@ -96,7 +102,10 @@ for GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudRouteTablesRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudRouteTablesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_route_tables`](crate::models::Client::get_virtual_private_cloud_route_tables) (`get-virtual-private-cloud-route-tables`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudRouteTablesRequestBody {
@@ -152,7 +161,10 @@ for GetVirtualPrivateCloudRouteTablesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudRouteTable`
+/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudRouteTable`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_virtual_private_cloud_route_tables_connection`](crate::models::Client::get_virtual_private_cloud_route_tables_connection) (`get-virtual-private-cloud-route-tables-connection`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudRouteTable {
@@ -195,7 +207,12 @@ for NestedAggregateVirtualPrivateCloudRouteTable {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedVirtualPrivateCloudRoute`
+/// Spec: `#/components/schemas/NestedVirtualPrivateCloudRoute`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_virtual_private_cloud_route_table`](crate::models::Client::create_virtual_private_cloud_route_table) (`create-virtual-private-cloud-route-table`)
+/// - inside the response of [`Client::get_virtual_private_cloud_route_tables`](crate::models::Client::get_virtual_private_cloud_route_tables) (`get-virtual-private-cloud-route-tables`)
+/// - inside the response of [`Client::update_virtual_private_cloud_route_table`](crate::models::Client::update_virtual_private_cloud_route_table) (`update-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudRoute {
@@ -254,7 +271,14 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudRoute {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouteNextHopType`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouteNextHopType`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_virtual_private_cloud_route_table`](crate::models::Client::create_virtual_private_cloud_route_table) (`create-virtual-private-cloud-route-table`)
+/// - inside the response of [`Client::create_virtual_private_cloud_route_table`](crate::models::Client::create_virtual_private_cloud_route_table) (`create-virtual-private-cloud-route-table`)
+/// - inside the response of [`Client::get_virtual_private_cloud_route_tables`](crate::models::Client::get_virtual_private_cloud_route_tables) (`get-virtual-private-cloud-route-tables`)
+/// - inside the request of [`Client::update_virtual_private_cloud_route_table`](crate::models::Client::update_virtual_private_cloud_route_table) (`update-virtual-private-cloud-route-table`)
+/// - inside the response of [`Client::update_virtual_private_cloud_route_table`](crate::models::Client::update_virtual_private_cloud_route_table) (`update-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudRouteNextHopType {
@@ -326,7 +350,11 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteNextHopType
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouteParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouteParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_virtual_private_cloud_route_table`](crate::models::Client::create_virtual_private_cloud_route_table) (`create-virtual-private-cloud-route-table`)
+/// - inside the request of [`Client::update_virtual_private_cloud_route_table`](crate::models::Client::update_virtual_private_cloud_route_table) (`update-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteParams {
@@ -379,7 +407,12 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouteTable`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouteTable`.
+///
+/// Used by:
+/// - the response of [`Client::create_virtual_private_cloud_route_table`](crate::models::Client::create_virtual_private_cloud_route_table) (`create-virtual-private-cloud-route-table`)
+/// - the response of [`Client::get_virtual_private_cloud_route_tables`](crate::models::Client::get_virtual_private_cloud_route_tables) (`get-virtual-private-cloud-route-tables`)
+/// - the response of [`Client::update_virtual_private_cloud_route_table`](crate::models::Client::update_virtual_private_cloud_route_table) (`update-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTable {
@@ -461,7 +494,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTable {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableConnection`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_virtual_private_cloud_route_tables_connection`](crate::models::Client::get_virtual_private_cloud_route_tables_connection) (`get-virtual-private-cloud-route-tables-connection`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableConnection {
@@ -502,7 +538,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTableConnec
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableCreationParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_virtual_private_cloud_route_table`](crate::models::Client::create_virtual_private_cloud_route_table) (`create-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableCreationParams {
@@ -559,7 +598,10 @@ for VirtualPrivateCloudRouteTableCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableDeletionParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_virtual_private_cloud_route_table`](crate::models::Client::delete_virtual_private_cloud_route_table) (`delete-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableDeletionParams {
@@ -602,7 +644,11 @@ for VirtualPrivateCloudRouteTableDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableOrderByInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_virtual_private_cloud_route_tables`](crate::models::Client::get_virtual_private_cloud_route_tables) (`get-virtual-private-cloud-route-tables`)
+/// - inside the request of [`Client::get_virtual_private_cloud_route_tables_connection`](crate::models::Client::get_virtual_private_cloud_route_tables_connection) (`get-virtual-private-cloud-route-tables-connection`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudRouteTableOrderByInput {
@@ -715,7 +761,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTableOrderB
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableUpdationParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_virtual_private_cloud_route_table`](crate::models::Client::update_virtual_private_cloud_route_table) (`update-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableUpdationParams {
@@ -764,7 +813,10 @@ for VirtualPrivateCloudRouteTableUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableUpdationParams/properties/data`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_virtual_private_cloud_route_table`](crate::models::Client::update_virtual_private_cloud_route_table) (`update-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableUpdationParamsData {
@@ -806,7 +858,13 @@ for VirtualPrivateCloudRouteTableUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_virtual_private_cloud_route_table`](crate::models::Client::delete_virtual_private_cloud_route_table) (`delete-virtual-private-cloud-route-table`)
+/// - inside the request of [`Client::get_virtual_private_cloud_route_tables`](crate::models::Client::get_virtual_private_cloud_route_tables) (`get-virtual-private-cloud-route-tables`)
+/// - inside the request of [`Client::get_virtual_private_cloud_route_tables_connection`](crate::models::Client::get_virtual_private_cloud_route_tables_connection) (`get-virtual-private-cloud-route-tables-connection`)
+/// - inside the request of [`Client::update_virtual_private_cloud_route_table`](crate::models::Client::update_virtual_private_cloud_route_table) (`update-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableWhereInput {
@@ -1185,8 +1243,15 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTableWhereI
         e.end_object();
     }
 }
+/// The operations of the [`virtual_private_cloud_route_table`](crate::models::virtual_private_cloud_route_table) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-virtual-private-cloud-route-table` (operation `CreateVirtualPrivateCloudRouteTable`).
+    /// `POST /v2/api/create-virtual-private-cloud-route-table` (operation `CreateVirtualPrivateCloudRouteTable`, spec module [`virtual_private_cloud_route_table`](crate::models::virtual_private_cloud_route_table)).
+    ///
+    /// - Request: `Vec` of [`VirtualPrivateCloudRouteTableCreationParams`](crate::models::VirtualPrivateCloudRouteTableCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudRouteTable`](crate::models::VirtualPrivateCloudRouteTable)
+    /// - Feature: `virtual-private-cloud-route-table`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-route-table")]
@@ -1210,7 +1275,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-virtual-private-cloud-route-table` (operation `DeleteVirtualPrivateCloudRouteTable`).
+    /// `POST /v2/api/delete-virtual-private-cloud-route-table` (operation `DeleteVirtualPrivateCloudRouteTable`, spec module [`virtual_private_cloud_route_table`](crate::models::virtual_private_cloud_route_table)).
+    ///
+    /// - Request: [`VirtualPrivateCloudRouteTableDeletionParams`](crate::models::VirtualPrivateCloudRouteTableDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVirtualPrivateCloudRouteTable`](crate::models::DeleteVirtualPrivateCloudRouteTable)
+    /// - Feature: `virtual-private-cloud-route-table`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-route-table")]
@@ -1234,7 +1305,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-route-tables` (operation `GetVirtualPrivateCloudRouteTables`).
+    /// `POST /v2/api/get-virtual-private-cloud-route-tables` (operation `GetVirtualPrivateCloudRouteTables`, spec module [`virtual_private_cloud_route_table`](crate::models::virtual_private_cloud_route_table)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudRouteTablesRequestBody`](crate::models::GetVirtualPrivateCloudRouteTablesRequestBody)
+    /// - Response: `Vec` of [`VirtualPrivateCloudRouteTable`](crate::models::VirtualPrivateCloudRouteTable)
+    /// - Feature: `virtual-private-cloud-route-table`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VirtualPrivateCloudRouteTable`](crate::models::VirtualPrivateCloudRouteTable), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-virtual-private-cloud-route-tables-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VirtualPrivateCloudRouteTable`](crate::models::VirtualPrivateCloudRouteTable) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-route-table")]
@@ -1255,7 +1335,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-route-tables-connection` (operation `GetVirtualPrivateCloudRouteTablesConnection`).
+    /// `POST /v2/api/get-virtual-private-cloud-route-tables-connection` (operation `GetVirtualPrivateCloudRouteTablesConnection`, spec module [`virtual_private_cloud_route_table`](crate::models::virtual_private_cloud_route_table)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudRouteTablesConnectionRequestBody`](crate::models::GetVirtualPrivateCloudRouteTablesConnectionRequestBody)
+    /// - Response: [`VirtualPrivateCloudRouteTableConnection`](crate::models::VirtualPrivateCloudRouteTableConnection)
+    /// - Feature: `virtual-private-cloud-route-table`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-route-table")]
@@ -1276,7 +1360,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-virtual-private-cloud-route-table` (operation `UpdateVirtualPrivateCloudRouteTable`).
+    /// `POST /v2/api/update-virtual-private-cloud-route-table` (operation `UpdateVirtualPrivateCloudRouteTable`, spec module [`virtual_private_cloud_route_table`](crate::models::virtual_private_cloud_route_table)).
+    ///
+    /// - Request: [`VirtualPrivateCloudRouteTableUpdationParams`](crate::models::VirtualPrivateCloudRouteTableUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudRouteTable`](crate::models::VirtualPrivateCloudRouteTable)
+    /// - Feature: `virtual-private-cloud-route-table`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-route-table")]

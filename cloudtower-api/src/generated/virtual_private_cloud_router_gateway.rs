@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteVirtualPrivateCloudRouterGateway`
+/// Spec: `#/components/schemas/DeleteVirtualPrivateCloudRouterGateway`.
+///
+/// Used by:
+/// - the response of [`Client::delete_virtual_private_cloud_router_gateway`](crate::models::Client::delete_virtual_private_cloud_router_gateway) (`delete-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudRouterGateway {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudRouterGate
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_router_gateways_connection`](crate::models::Client::get_virtual_private_cloud_router_gateways_connection) (`get-virtual-private-cloud-router-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
@@ -96,7 +102,10 @@ for GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudRouterGatewaysRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudRouterGatewaysRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_router_gateways`](crate::models::Client::get_virtual_private_cloud_router_gateways) (`get-virtual-private-cloud-router-gateways`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudRouterGatewaysRequestBody {
@@ -152,7 +161,10 @@ for GetVirtualPrivateCloudRouterGatewaysRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudRouterGateway`
+/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudRouterGateway`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_virtual_private_cloud_router_gateways_connection`](crate::models::Client::get_virtual_private_cloud_router_gateways_connection) (`get-virtual-private-cloud-router-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudRouterGateway {
@@ -195,7 +207,12 @@ for NestedAggregateVirtualPrivateCloudRouterGateway {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedVpcRouterGatewayRuleNextHopsItemType`
+/// Spec: `#/components/schemas/NestedVpcRouterGatewayRuleNextHopsItemType`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_virtual_private_cloud_router_gateway`](crate::models::Client::create_virtual_private_cloud_router_gateway) (`create-virtual-private-cloud-router-gateway`)
+/// - inside the response of [`Client::get_virtual_private_cloud_router_gateways`](crate::models::Client::get_virtual_private_cloud_router_gateways) (`get-virtual-private-cloud-router-gateways`)
+/// - inside the response of [`Client::update_virtual_private_cloud_router_gateway`](crate::models::Client::update_virtual_private_cloud_router_gateway) (`update-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVpcRouterGatewayRuleNextHopsItemType {
@@ -239,7 +256,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedVpcRouterGatewayRuleNextHopsI
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedVpcRouterGatewayRuleType`
+/// Spec: `#/components/schemas/NestedVpcRouterGatewayRuleType`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_virtual_private_cloud_router_gateway`](crate::models::Client::create_virtual_private_cloud_router_gateway) (`create-virtual-private-cloud-router-gateway`)
+/// - inside the response of [`Client::get_virtual_private_cloud_router_gateways`](crate::models::Client::get_virtual_private_cloud_router_gateways) (`get-virtual-private-cloud-router-gateways`)
+/// - inside the response of [`Client::update_virtual_private_cloud_router_gateway`](crate::models::Client::update_virtual_private_cloud_router_gateway) (`update-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVpcRouterGatewayRuleType {
@@ -284,7 +306,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedVpcRouterGatewayRuleType {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGateway`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGateway`.
+///
+/// Used by:
+/// - the response of [`Client::create_virtual_private_cloud_router_gateway`](crate::models::Client::create_virtual_private_cloud_router_gateway) (`create-virtual-private-cloud-router-gateway`)
+/// - the response of [`Client::get_virtual_private_cloud_router_gateways`](crate::models::Client::get_virtual_private_cloud_router_gateways) (`get-virtual-private-cloud-router-gateways`)
+/// - the response of [`Client::update_virtual_private_cloud_router_gateway`](crate::models::Client::update_virtual_private_cloud_router_gateway) (`update-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGateway {
@@ -386,7 +413,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouterGateway {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayConnection`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_virtual_private_cloud_router_gateways_connection`](crate::models::Client::get_virtual_private_cloud_router_gateways_connection) (`get-virtual-private-cloud-router-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayConnection {
@@ -427,7 +457,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouterGatewayCon
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayCreationParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_virtual_private_cloud_router_gateway`](crate::models::Client::create_virtual_private_cloud_router_gateway) (`create-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayCreationParams {
@@ -511,7 +544,10 @@ for VirtualPrivateCloudRouterGatewayCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayDeletionParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_virtual_private_cloud_router_gateway`](crate::models::Client::delete_virtual_private_cloud_router_gateway) (`delete-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayDeletionParams {
@@ -554,7 +590,11 @@ for VirtualPrivateCloudRouterGatewayDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayNexthopInputType`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayNexthopInputType`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_virtual_private_cloud_router_gateway`](crate::models::Client::create_virtual_private_cloud_router_gateway) (`create-virtual-private-cloud-router-gateway`)
+/// - inside the request of [`Client::update_virtual_private_cloud_router_gateway`](crate::models::Client::update_virtual_private_cloud_router_gateway) (`update-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayNexthopInputType {
@@ -600,7 +640,11 @@ for VirtualPrivateCloudRouterGatewayNexthopInputType {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayOrderByInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_virtual_private_cloud_router_gateways`](crate::models::Client::get_virtual_private_cloud_router_gateways) (`get-virtual-private-cloud-router-gateways`)
+/// - inside the request of [`Client::get_virtual_private_cloud_router_gateways_connection`](crate::models::Client::get_virtual_private_cloud_router_gateways_connection) (`get-virtual-private-cloud-router-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudRouterGatewayOrderByInput {
@@ -735,7 +779,11 @@ for VirtualPrivateCloudRouterGatewayOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayRuleInputType`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayRuleInputType`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_virtual_private_cloud_router_gateway`](crate::models::Client::create_virtual_private_cloud_router_gateway) (`create-virtual-private-cloud-router-gateway`)
+/// - inside the request of [`Client::update_virtual_private_cloud_router_gateway`](crate::models::Client::update_virtual_private_cloud_router_gateway) (`update-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayRuleInputType {
@@ -786,7 +834,10 @@ for VirtualPrivateCloudRouterGatewayRuleInputType {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayUpdateDataParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayUpdateDataParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_virtual_private_cloud_router_gateway`](crate::models::Client::update_virtual_private_cloud_router_gateway) (`update-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayUpdateDataParams {
@@ -840,7 +891,10 @@ for VirtualPrivateCloudRouterGatewayUpdateDataParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayUpdationParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_virtual_private_cloud_router_gateway`](crate::models::Client::update_virtual_private_cloud_router_gateway) (`update-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayUpdationParams {
@@ -889,7 +943,13 @@ for VirtualPrivateCloudRouterGatewayUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_virtual_private_cloud_router_gateway`](crate::models::Client::delete_virtual_private_cloud_router_gateway) (`delete-virtual-private-cloud-router-gateway`)
+/// - inside the request of [`Client::get_virtual_private_cloud_router_gateways`](crate::models::Client::get_virtual_private_cloud_router_gateways) (`get-virtual-private-cloud-router-gateways`)
+/// - inside the request of [`Client::get_virtual_private_cloud_router_gateways_connection`](crate::models::Client::get_virtual_private_cloud_router_gateways_connection) (`get-virtual-private-cloud-router-gateways-connection`)
+/// - inside the request of [`Client::update_virtual_private_cloud_router_gateway`](crate::models::Client::update_virtual_private_cloud_router_gateway) (`update-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayWhereInput {
@@ -1338,8 +1398,15 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouterGatewayWhe
         e.end_object();
     }
 }
+/// The operations of the [`virtual_private_cloud_router_gateway`](crate::models::virtual_private_cloud_router_gateway) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-virtual-private-cloud-router-gateway` (operation `CreateVirtualPrivateCloudRouterGateway`).
+    /// `POST /v2/api/create-virtual-private-cloud-router-gateway` (operation `CreateVirtualPrivateCloudRouterGateway`, spec module [`virtual_private_cloud_router_gateway`](crate::models::virtual_private_cloud_router_gateway)).
+    ///
+    /// - Request: `Vec` of [`VirtualPrivateCloudRouterGatewayCreationParams`](crate::models::VirtualPrivateCloudRouterGatewayCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudRouterGateway`](crate::models::VirtualPrivateCloudRouterGateway)
+    /// - Feature: `virtual-private-cloud-router-gateway`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
@@ -1363,7 +1430,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-virtual-private-cloud-router-gateway` (operation `DeleteVirtualPrivateCloudRouterGateway`).
+    /// `POST /v2/api/delete-virtual-private-cloud-router-gateway` (operation `DeleteVirtualPrivateCloudRouterGateway`, spec module [`virtual_private_cloud_router_gateway`](crate::models::virtual_private_cloud_router_gateway)).
+    ///
+    /// - Request: [`VirtualPrivateCloudRouterGatewayDeletionParams`](crate::models::VirtualPrivateCloudRouterGatewayDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVirtualPrivateCloudRouterGateway`](crate::models::DeleteVirtualPrivateCloudRouterGateway)
+    /// - Feature: `virtual-private-cloud-router-gateway`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
@@ -1387,7 +1460,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-router-gateways` (operation `GetVirtualPrivateCloudRouterGateways`).
+    /// `POST /v2/api/get-virtual-private-cloud-router-gateways` (operation `GetVirtualPrivateCloudRouterGateways`, spec module [`virtual_private_cloud_router_gateway`](crate::models::virtual_private_cloud_router_gateway)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudRouterGatewaysRequestBody`](crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody)
+    /// - Response: `Vec` of [`VirtualPrivateCloudRouterGateway`](crate::models::VirtualPrivateCloudRouterGateway)
+    /// - Feature: `virtual-private-cloud-router-gateway`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VirtualPrivateCloudRouterGateway`](crate::models::VirtualPrivateCloudRouterGateway), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-virtual-private-cloud-router-gateways-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VirtualPrivateCloudRouterGateway`](crate::models::VirtualPrivateCloudRouterGateway) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
@@ -1408,7 +1490,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-router-gateways-connection` (operation `GetVirtualPrivateCloudRouterGatewaysConnection`).
+    /// `POST /v2/api/get-virtual-private-cloud-router-gateways-connection` (operation `GetVirtualPrivateCloudRouterGatewaysConnection`, spec module [`virtual_private_cloud_router_gateway`](crate::models::virtual_private_cloud_router_gateway)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody`](crate::models::GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody)
+    /// - Response: [`VirtualPrivateCloudRouterGatewayConnection`](crate::models::VirtualPrivateCloudRouterGatewayConnection)
+    /// - Feature: `virtual-private-cloud-router-gateway`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-router-gateway")]
@@ -1429,7 +1515,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-virtual-private-cloud-router-gateway` (operation `UpdateVirtualPrivateCloudRouterGateway`).
+    /// `POST /v2/api/update-virtual-private-cloud-router-gateway` (operation `UpdateVirtualPrivateCloudRouterGateway`, spec module [`virtual_private_cloud_router_gateway`](crate::models::virtual_private_cloud_router_gateway)).
+    ///
+    /// - Request: [`VirtualPrivateCloudRouterGatewayUpdationParams`](crate::models::VirtualPrivateCloudRouterGatewayUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudRouterGateway`](crate::models::VirtualPrivateCloudRouterGateway)
+    /// - Feature: `virtual-private-cloud-router-gateway`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-router-gateway")]

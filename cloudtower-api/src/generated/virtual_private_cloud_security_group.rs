@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteVirtualPrivateCloudSecurityGroup`
+/// Spec: `#/components/schemas/DeleteVirtualPrivateCloudSecurityGroup`.
+///
+/// Used by:
+/// - the response of [`Client::delete_virtual_private_cloud_security_group`](crate::models::Client::delete_virtual_private_cloud_security_group) (`delete-virtual-private-cloud-security-group`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudSecurityGroup {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudSecurityGr
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_security_groups_connection`](crate::models::Client::get_virtual_private_cloud_security_groups_connection) (`get-virtual-private-cloud-security-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody {
@@ -96,7 +102,10 @@ for GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityGroupsRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityGroupsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_security_groups`](crate::models::Client::get_virtual_private_cloud_security_groups) (`get-virtual-private-cloud-security-groups`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSecurityGroupsRequestBody {
@@ -152,7 +161,11 @@ for GetVirtualPrivateCloudSecurityGroupsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LabelGroup`
+/// Spec: `#/components/schemas/LabelGroup`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_virtual_private_cloud_security_group`](crate::models::Client::create_virtual_private_cloud_security_group) (`create-virtual-private-cloud-security-group`)
+/// - inside the request of [`Client::update_virtual_private_cloud_security_group`](crate::models::Client::update_virtual_private_cloud_security_group) (`update-virtual-private-cloud-security-group`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LabelGroup {
@@ -189,7 +202,10 @@ impl ::cloudtower_runtime::codec::Encode for LabelGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudSecurityGroup`
+/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudSecurityGroup`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_virtual_private_cloud_security_groups_connection`](crate::models::Client::get_virtual_private_cloud_security_groups_connection) (`get-virtual-private-cloud-security-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudSecurityGroup {
@@ -232,7 +248,12 @@ for NestedAggregateVirtualPrivateCloudSecurityGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedVirtualPrivateCloudLabelGroup`
+/// Spec: `#/components/schemas/NestedVirtualPrivateCloudLabelGroup`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_virtual_private_cloud_security_group`](crate::models::Client::create_virtual_private_cloud_security_group) (`create-virtual-private-cloud-security-group`)
+/// - inside the response of [`Client::get_virtual_private_cloud_security_groups`](crate::models::Client::get_virtual_private_cloud_security_groups) (`get-virtual-private-cloud-security-groups`)
+/// - inside the response of [`Client::update_virtual_private_cloud_security_group`](crate::models::Client::update_virtual_private_cloud_security_group) (`update-virtual-private-cloud-security-group`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudLabelGroup {
@@ -269,7 +290,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudLabelGroup
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroup`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroup`.
+///
+/// Used by:
+/// - the response of [`Client::create_virtual_private_cloud_security_group`](crate::models::Client::create_virtual_private_cloud_security_group) (`create-virtual-private-cloud-security-group`)
+/// - the response of [`Client::get_virtual_private_cloud_security_groups`](crate::models::Client::get_virtual_private_cloud_security_groups) (`get-virtual-private-cloud-security-groups`)
+/// - the response of [`Client::update_virtual_private_cloud_security_group`](crate::models::Client::update_virtual_private_cloud_security_group) (`update-virtual-private-cloud-security-group`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroup {
@@ -349,7 +375,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupConnection`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_virtual_private_cloud_security_groups_connection`](crate::models::Client::get_virtual_private_cloud_security_groups_connection) (`get-virtual-private-cloud-security-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupConnection {
@@ -390,7 +419,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityGroupCon
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupCreationParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_virtual_private_cloud_security_group`](crate::models::Client::create_virtual_private_cloud_security_group) (`create-virtual-private-cloud-security-group`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupCreationParams {
@@ -448,7 +480,10 @@ for VirtualPrivateCloudSecurityGroupCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupDeletionParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_virtual_private_cloud_security_group`](crate::models::Client::delete_virtual_private_cloud_security_group) (`delete-virtual-private-cloud-security-group`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupDeletionParams {
@@ -491,7 +526,11 @@ for VirtualPrivateCloudSecurityGroupDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupOrderByInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_virtual_private_cloud_security_groups`](crate::models::Client::get_virtual_private_cloud_security_groups) (`get-virtual-private-cloud-security-groups`)
+/// - inside the request of [`Client::get_virtual_private_cloud_security_groups_connection`](crate::models::Client::get_virtual_private_cloud_security_groups_connection) (`get-virtual-private-cloud-security-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudSecurityGroupOrderByInput {
@@ -616,7 +655,10 @@ for VirtualPrivateCloudSecurityGroupOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupUpdationParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_virtual_private_cloud_security_group`](crate::models::Client::update_virtual_private_cloud_security_group) (`update-virtual-private-cloud-security-group`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupUpdationParams {
@@ -665,7 +707,10 @@ for VirtualPrivateCloudSecurityGroupUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupUpdationParams/properties/data`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_virtual_private_cloud_security_group`](crate::models::Client::update_virtual_private_cloud_security_group) (`update-virtual-private-cloud-security-group`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupUpdationParamsData {
@@ -708,7 +753,13 @@ for VirtualPrivateCloudSecurityGroupUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_virtual_private_cloud_security_group`](crate::models::Client::delete_virtual_private_cloud_security_group) (`delete-virtual-private-cloud-security-group`)
+/// - inside the request of [`Client::get_virtual_private_cloud_security_groups`](crate::models::Client::get_virtual_private_cloud_security_groups) (`get-virtual-private-cloud-security-groups`)
+/// - inside the request of [`Client::get_virtual_private_cloud_security_groups_connection`](crate::models::Client::get_virtual_private_cloud_security_groups_connection) (`get-virtual-private-cloud-security-groups-connection`)
+/// - inside the request of [`Client::update_virtual_private_cloud_security_group`](crate::models::Client::update_virtual_private_cloud_security_group) (`update-virtual-private-cloud-security-group`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupWhereInput {
@@ -1234,8 +1285,15 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityGroupWhe
         e.end_object();
     }
 }
+/// The operations of the [`virtual_private_cloud_security_group`](crate::models::virtual_private_cloud_security_group) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-virtual-private-cloud-security-group` (operation `CreateVirtualPrivateCloudSecurityGroup`).
+    /// `POST /v2/api/create-virtual-private-cloud-security-group` (operation `CreateVirtualPrivateCloudSecurityGroup`, spec module [`virtual_private_cloud_security_group`](crate::models::virtual_private_cloud_security_group)).
+    ///
+    /// - Request: `Vec` of [`VirtualPrivateCloudSecurityGroupCreationParams`](crate::models::VirtualPrivateCloudSecurityGroupCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudSecurityGroup`](crate::models::VirtualPrivateCloudSecurityGroup)
+    /// - Feature: `virtual-private-cloud-security-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-group")]
@@ -1259,7 +1317,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-virtual-private-cloud-security-group` (operation `DeleteVirtualPrivateCloudSecurityGroup`).
+    /// `POST /v2/api/delete-virtual-private-cloud-security-group` (operation `DeleteVirtualPrivateCloudSecurityGroup`, spec module [`virtual_private_cloud_security_group`](crate::models::virtual_private_cloud_security_group)).
+    ///
+    /// - Request: [`VirtualPrivateCloudSecurityGroupDeletionParams`](crate::models::VirtualPrivateCloudSecurityGroupDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVirtualPrivateCloudSecurityGroup`](crate::models::DeleteVirtualPrivateCloudSecurityGroup)
+    /// - Feature: `virtual-private-cloud-security-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-group")]
@@ -1283,7 +1347,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-security-groups` (operation `GetVirtualPrivateCloudSecurityGroups`).
+    /// `POST /v2/api/get-virtual-private-cloud-security-groups` (operation `GetVirtualPrivateCloudSecurityGroups`, spec module [`virtual_private_cloud_security_group`](crate::models::virtual_private_cloud_security_group)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudSecurityGroupsRequestBody`](crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody)
+    /// - Response: `Vec` of [`VirtualPrivateCloudSecurityGroup`](crate::models::VirtualPrivateCloudSecurityGroup)
+    /// - Feature: `virtual-private-cloud-security-group`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VirtualPrivateCloudSecurityGroup`](crate::models::VirtualPrivateCloudSecurityGroup), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-virtual-private-cloud-security-groups-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VirtualPrivateCloudSecurityGroup`](crate::models::VirtualPrivateCloudSecurityGroup) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-group")]
@@ -1304,7 +1377,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-security-groups-connection` (operation `GetVirtualPrivateCloudSecurityGroupsConnection`).
+    /// `POST /v2/api/get-virtual-private-cloud-security-groups-connection` (operation `GetVirtualPrivateCloudSecurityGroupsConnection`, spec module [`virtual_private_cloud_security_group`](crate::models::virtual_private_cloud_security_group)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody`](crate::models::GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody)
+    /// - Response: [`VirtualPrivateCloudSecurityGroupConnection`](crate::models::VirtualPrivateCloudSecurityGroupConnection)
+    /// - Feature: `virtual-private-cloud-security-group`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-group")]
@@ -1325,7 +1402,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-virtual-private-cloud-security-group` (operation `UpdateVirtualPrivateCloudSecurityGroup`).
+    /// `POST /v2/api/update-virtual-private-cloud-security-group` (operation `UpdateVirtualPrivateCloudSecurityGroup`, spec module [`virtual_private_cloud_security_group`](crate::models::virtual_private_cloud_security_group)).
+    ///
+    /// - Request: [`VirtualPrivateCloudSecurityGroupUpdationParams`](crate::models::VirtualPrivateCloudSecurityGroupUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudSecurityGroup`](crate::models::VirtualPrivateCloudSecurityGroup)
+    /// - Feature: `virtual-private-cloud-security-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-group")]

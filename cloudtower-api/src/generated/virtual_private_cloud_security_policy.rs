@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteVirtualPrivateCloudSecurityPolicy`
+/// Spec: `#/components/schemas/DeleteVirtualPrivateCloudSecurityPolicy`.
+///
+/// Used by:
+/// - the response of [`Client::delete_virtual_private_cloud_security_policy`](crate::models::Client::delete_virtual_private_cloud_security_policy) (`delete-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudSecurityPolicy {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudSecurityPo
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_security_policies_connection`](crate::models::Client::get_virtual_private_cloud_security_policies_connection) (`get-virtual-private-cloud-security-policies-connection`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
@@ -96,7 +102,10 @@ for GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityPoliciesRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityPoliciesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_security_policies`](crate::models::Client::get_virtual_private_cloud_security_policies) (`get-virtual-private-cloud-security-policies`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSecurityPoliciesRequestBody {
@@ -152,7 +161,10 @@ for GetVirtualPrivateCloudSecurityPoliciesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudSecurityPolicy`
+/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudSecurityPolicy`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_virtual_private_cloud_security_policies_connection`](crate::models::Client::get_virtual_private_cloud_security_policies_connection) (`get-virtual-private-cloud-security-policies-connection`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudSecurityPolicy {
@@ -195,7 +207,12 @@ for NestedAggregateVirtualPrivateCloudSecurityPolicy {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedVirtualPrivateCloudNetworkPolicyRule`
+/// Spec: `#/components/schemas/NestedVirtualPrivateCloudNetworkPolicyRule`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) (`create-virtual-private-cloud-security-policy`)
+/// - inside the response of [`Client::get_virtual_private_cloud_security_policies`](crate::models::Client::get_virtual_private_cloud_security_policies) (`get-virtual-private-cloud-security-policies`)
+/// - inside the response of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudNetworkPolicyRule {
@@ -265,7 +282,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudNetworkPol
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedVirtualPrivateCloudNetworkPolicyRulePort`
+/// Spec: `#/components/schemas/NestedVirtualPrivateCloudNetworkPolicyRulePort`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) (`create-virtual-private-cloud-security-policy`)
+/// - inside the response of [`Client::get_virtual_private_cloud_security_policies`](crate::models::Client::get_virtual_private_cloud_security_policies) (`get-virtual-private-cloud-security-policies`)
+/// - inside the response of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudNetworkPolicyRulePort {
@@ -311,7 +333,12 @@ for NestedVirtualPrivateCloudNetworkPolicyRulePort {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedVirtualPrivateCloudSecurityPolicyApply`
+/// Spec: `#/components/schemas/NestedVirtualPrivateCloudSecurityPolicyApply`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) (`create-virtual-private-cloud-security-policy`)
+/// - inside the response of [`Client::get_virtual_private_cloud_security_policies`](crate::models::Client::get_virtual_private_cloud_security_policies) (`get-virtual-private-cloud-security-policies`)
+/// - inside the response of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudSecurityPolicyApply {
@@ -365,7 +392,11 @@ for NestedVirtualPrivateCloudSecurityPolicyApply {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRuleInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRuleInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) (`create-virtual-private-cloud-security-policy`)
+/// - inside the request of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNetworkPolicyRuleInput {
@@ -427,7 +458,11 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNetworkPolicyRul
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRulePortInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRulePortInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) (`create-virtual-private-cloud-security-policy`)
+/// - inside the request of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudNetworkPolicyRulePortInput {
@@ -473,7 +508,14 @@ for VirtualPrivateCloudNetworkPolicyRulePortInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRulePortProtocol`
+/// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRulePortProtocol`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) (`create-virtual-private-cloud-security-policy`)
+/// - inside the response of [`Client::create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) (`create-virtual-private-cloud-security-policy`)
+/// - inside the response of [`Client::get_virtual_private_cloud_security_policies`](crate::models::Client::get_virtual_private_cloud_security_policies) (`get-virtual-private-cloud-security-policies`)
+/// - inside the request of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
+/// - inside the response of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudNetworkPolicyRulePortProtocol {
@@ -538,7 +580,14 @@ for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRuleType`
+/// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRuleType`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) (`create-virtual-private-cloud-security-policy`)
+/// - inside the response of [`Client::create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) (`create-virtual-private-cloud-security-policy`)
+/// - inside the response of [`Client::get_virtual_private_cloud_security_policies`](crate::models::Client::get_virtual_private_cloud_security_policies) (`get-virtual-private-cloud-security-policies`)
+/// - inside the request of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
+/// - inside the response of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudNetworkPolicyRuleType {
@@ -610,7 +659,12 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNetworkPolicyRul
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicy`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicy`.
+///
+/// Used by:
+/// - the response of [`Client::create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) (`create-virtual-private-cloud-security-policy`)
+/// - the response of [`Client::get_virtual_private_cloud_security_policies`](crate::models::Client::get_virtual_private_cloud_security_policies) (`get-virtual-private-cloud-security-policies`)
+/// - the response of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicy {
@@ -700,7 +754,11 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityPolicy {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyApplyInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyApplyInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) (`create-virtual-private-cloud-security-policy`)
+/// - inside the request of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyApplyInput {
@@ -749,7 +807,10 @@ for VirtualPrivateCloudSecurityPolicyApplyInput {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyConnection`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_virtual_private_cloud_security_policies_connection`](crate::models::Client::get_virtual_private_cloud_security_policies_connection) (`get-virtual-private-cloud-security-policies-connection`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyConnection {
@@ -792,7 +853,10 @@ for VirtualPrivateCloudSecurityPolicyConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyCreateParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyCreateParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) (`create-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyCreateParams {
@@ -867,7 +931,10 @@ for VirtualPrivateCloudSecurityPolicyCreateParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyDeleteParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyDeleteParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_virtual_private_cloud_security_policy`](crate::models::Client::delete_virtual_private_cloud_security_policy) (`delete-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyDeleteParams {
@@ -910,7 +977,17 @@ for VirtualPrivateCloudSecurityPolicyDeleteParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyMode`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyMode`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) (`create-virtual-private-cloud-security-policy`)
+/// - inside the response of [`Client::create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) (`create-virtual-private-cloud-security-policy`)
+/// - inside the request of [`Client::delete_virtual_private_cloud_security_policy`](crate::models::Client::delete_virtual_private_cloud_security_policy) (`delete-virtual-private-cloud-security-policy`)
+/// - inside the request of [`Client::get_virtual_private_cloud_security_policies`](crate::models::Client::get_virtual_private_cloud_security_policies) (`get-virtual-private-cloud-security-policies`)
+/// - inside the response of [`Client::get_virtual_private_cloud_security_policies`](crate::models::Client::get_virtual_private_cloud_security_policies) (`get-virtual-private-cloud-security-policies`)
+/// - inside the request of [`Client::get_virtual_private_cloud_security_policies_connection`](crate::models::Client::get_virtual_private_cloud_security_policies_connection) (`get-virtual-private-cloud-security-policies-connection`)
+/// - inside the request of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
+/// - inside the response of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudSecurityPolicyMode {
@@ -969,7 +1046,11 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityPolicyMo
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyOrderByInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_virtual_private_cloud_security_policies`](crate::models::Client::get_virtual_private_cloud_security_policies) (`get-virtual-private-cloud-security-policies`)
+/// - inside the request of [`Client::get_virtual_private_cloud_security_policies_connection`](crate::models::Client::get_virtual_private_cloud_security_policies_connection) (`get-virtual-private-cloud-security-policies-connection`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudSecurityPolicyOrderByInput {
@@ -1114,7 +1195,10 @@ for VirtualPrivateCloudSecurityPolicyOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyUpdateBody`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyUpdateBody`.
+///
+/// Used by:
+/// - the request of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyUpdateBody {
@@ -1163,7 +1247,10 @@ for VirtualPrivateCloudSecurityPolicyUpdateBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyUpdateParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyUpdateParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyUpdateParams {
@@ -1220,7 +1307,13 @@ for VirtualPrivateCloudSecurityPolicyUpdateParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_virtual_private_cloud_security_policy`](crate::models::Client::delete_virtual_private_cloud_security_policy) (`delete-virtual-private-cloud-security-policy`)
+/// - inside the request of [`Client::get_virtual_private_cloud_security_policies`](crate::models::Client::get_virtual_private_cloud_security_policies) (`get-virtual-private-cloud-security-policies`)
+/// - inside the request of [`Client::get_virtual_private_cloud_security_policies_connection`](crate::models::Client::get_virtual_private_cloud_security_policies_connection) (`get-virtual-private-cloud-security-policies-connection`)
+/// - inside the request of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyWhereInput {
@@ -1570,8 +1663,15 @@ for VirtualPrivateCloudSecurityPolicyWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`virtual_private_cloud_security_policy`](crate::models::virtual_private_cloud_security_policy) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-virtual-private-cloud-security-policy` (operation `CreateVirtualPrivateCloudSecurityPolicy`).
+    /// `POST /v2/api/create-virtual-private-cloud-security-policy` (operation `CreateVirtualPrivateCloudSecurityPolicy`, spec module [`virtual_private_cloud_security_policy`](crate::models::virtual_private_cloud_security_policy)).
+    ///
+    /// - Request: `Vec` of [`VirtualPrivateCloudSecurityPolicyCreateParams`](crate::models::VirtualPrivateCloudSecurityPolicyCreateParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudSecurityPolicy`](crate::models::VirtualPrivateCloudSecurityPolicy)
+    /// - Feature: `virtual-private-cloud-security-policy`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-policy")]
@@ -1595,7 +1695,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-virtual-private-cloud-security-policy` (operation `DeleteVirtualPrivateCloudSecurityPolicy`).
+    /// `POST /v2/api/delete-virtual-private-cloud-security-policy` (operation `DeleteVirtualPrivateCloudSecurityPolicy`, spec module [`virtual_private_cloud_security_policy`](crate::models::virtual_private_cloud_security_policy)).
+    ///
+    /// - Request: [`VirtualPrivateCloudSecurityPolicyDeleteParams`](crate::models::VirtualPrivateCloudSecurityPolicyDeleteParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVirtualPrivateCloudSecurityPolicy`](crate::models::DeleteVirtualPrivateCloudSecurityPolicy)
+    /// - Feature: `virtual-private-cloud-security-policy`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-policy")]
@@ -1619,7 +1725,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-security-policies` (operation `GetVirtualPrivateCloudSecurityPolicies`).
+    /// `POST /v2/api/get-virtual-private-cloud-security-policies` (operation `GetVirtualPrivateCloudSecurityPolicies`, spec module [`virtual_private_cloud_security_policy`](crate::models::virtual_private_cloud_security_policy)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudSecurityPoliciesRequestBody`](crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody)
+    /// - Response: `Vec` of [`VirtualPrivateCloudSecurityPolicy`](crate::models::VirtualPrivateCloudSecurityPolicy)
+    /// - Feature: `virtual-private-cloud-security-policy`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VirtualPrivateCloudSecurityPolicy`](crate::models::VirtualPrivateCloudSecurityPolicy), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-virtual-private-cloud-security-policies-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VirtualPrivateCloudSecurityPolicy`](crate::models::VirtualPrivateCloudSecurityPolicy) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-policy")]
@@ -1640,7 +1755,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-security-policies-connection` (operation `GetVirtualPrivateCloudSecurityPoliciesConnection`).
+    /// `POST /v2/api/get-virtual-private-cloud-security-policies-connection` (operation `GetVirtualPrivateCloudSecurityPoliciesConnection`, spec module [`virtual_private_cloud_security_policy`](crate::models::virtual_private_cloud_security_policy)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody`](crate::models::GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody)
+    /// - Response: [`VirtualPrivateCloudSecurityPolicyConnection`](crate::models::VirtualPrivateCloudSecurityPolicyConnection)
+    /// - Feature: `virtual-private-cloud-security-policy`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-policy")]
@@ -1661,7 +1780,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-virtual-private-cloud-security-policy` (operation `UpdateVirtualPrivateCloudSecurityPolicy`).
+    /// `POST /v2/api/update-virtual-private-cloud-security-policy` (operation `UpdateVirtualPrivateCloudSecurityPolicy`, spec module [`virtual_private_cloud_security_policy`](crate::models::virtual_private_cloud_security_policy)).
+    ///
+    /// - Request: [`VirtualPrivateCloudSecurityPolicyUpdateBody`](crate::models::VirtualPrivateCloudSecurityPolicyUpdateBody)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudSecurityPolicy`](crate::models::VirtualPrivateCloudSecurityPolicy)
+    /// - Feature: `virtual-private-cloud-security-policy`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-security-policy")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteVirtualPrivateCloudSubnet`
+/// Spec: `#/components/schemas/DeleteVirtualPrivateCloudSubnet`.
+///
+/// Used by:
+/// - the response of [`Client::delete_virtual_private_cloud_subnet`](crate::models::Client::delete_virtual_private_cloud_subnet) (`delete-virtual-private-cloud-subnet`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVirtualPrivateCloudSubnet {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudSubnet {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudSubnetsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudSubnetsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_subnets_connection`](crate::models::Client::get_virtual_private_cloud_subnets_connection) (`get-virtual-private-cloud-subnets-connection`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSubnetsConnectionRequestBody {
@@ -95,7 +101,10 @@ for GetVirtualPrivateCloudSubnetsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVirtualPrivateCloudSubnetsRequestBody`
+/// Spec: `#/components/schemas/GetVirtualPrivateCloudSubnetsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_virtual_private_cloud_subnets`](crate::models::Client::get_virtual_private_cloud_subnets) (`get-virtual-private-cloud-subnets`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVirtualPrivateCloudSubnetsRequestBody {
@@ -149,7 +158,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVirtualPrivateCloudSubnetsReques
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudSubnet`
+/// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudSubnet`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_virtual_private_cloud_subnets_connection`](crate::models::Client::get_virtual_private_cloud_subnets_connection) (`get-virtual-private-cloud-subnets-connection`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudSubnet {
@@ -186,7 +198,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVirtualPrivateCloudS
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedVpcSubnetIpPooType`
+/// Spec: `#/components/schemas/NestedVpcSubnetIpPooType`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_virtual_private_cloud_subnet`](crate::models::Client::create_virtual_private_cloud_subnet) (`create-virtual-private-cloud-subnet`)
+/// - inside the response of [`Client::get_virtual_private_cloud_subnets`](crate::models::Client::get_virtual_private_cloud_subnets) (`get-virtual-private-cloud-subnets`)
+/// - inside the response of [`Client::update_virtual_private_cloud_subnet`](crate::models::Client::update_virtual_private_cloud_subnet) (`update-virtual-private-cloud-subnet`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVpcSubnetIpPooType {
@@ -229,7 +246,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedVpcSubnetIpPooType {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSubnet`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSubnet`.
+///
+/// Used by:
+/// - the response of [`Client::create_virtual_private_cloud_subnet`](crate::models::Client::create_virtual_private_cloud_subnet) (`create-virtual-private-cloud-subnet`)
+/// - the response of [`Client::get_virtual_private_cloud_subnets`](crate::models::Client::get_virtual_private_cloud_subnets) (`get-virtual-private-cloud-subnets`)
+/// - the response of [`Client::update_virtual_private_cloud_subnet`](crate::models::Client::update_virtual_private_cloud_subnet) (`update-virtual-private-cloud-subnet`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnet {
@@ -324,7 +346,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnet {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSubnetConnection`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSubnetConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_virtual_private_cloud_subnets_connection`](crate::models::Client::get_virtual_private_cloud_subnets_connection) (`get-virtual-private-cloud-subnets-connection`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetConnection {
@@ -361,7 +386,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetConnection
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSubnetCreationParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSubnetCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_virtual_private_cloud_subnet`](crate::models::Client::create_virtual_private_cloud_subnet) (`create-virtual-private-cloud-subnet`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetCreationParams {
@@ -434,7 +462,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetCreationPa
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSubnetDeletionParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSubnetDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_virtual_private_cloud_subnet`](crate::models::Client::delete_virtual_private_cloud_subnet) (`delete-virtual-private-cloud-subnet`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetDeletionParams {
@@ -471,7 +502,11 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetDeletionPa
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSubnetIpPoolParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSubnetIpPoolParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_virtual_private_cloud_subnet`](crate::models::Client::create_virtual_private_cloud_subnet) (`create-virtual-private-cloud-subnet`)
+/// - inside the request of [`Client::update_virtual_private_cloud_subnet`](crate::models::Client::update_virtual_private_cloud_subnet) (`update-virtual-private-cloud-subnet`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetIpPoolParams {
@@ -518,7 +553,11 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetIpPoolPara
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSubnetOrderByInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSubnetOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_virtual_private_cloud_subnets`](crate::models::Client::get_virtual_private_cloud_subnets) (`get-virtual-private-cloud-subnets`)
+/// - inside the request of [`Client::get_virtual_private_cloud_subnets_connection`](crate::models::Client::get_virtual_private_cloud_subnets_connection) (`get-virtual-private-cloud-subnets-connection`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VirtualPrivateCloudSubnetOrderByInput {
@@ -671,7 +710,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetOrderByInp
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSubnetUpdateDataParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSubnetUpdateDataParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_virtual_private_cloud_subnet`](crate::models::Client::update_virtual_private_cloud_subnet) (`update-virtual-private-cloud-subnet`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetUpdateDataParams {
@@ -720,7 +762,10 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetUpdateData
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSubnetUpdationParams`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSubnetUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_virtual_private_cloud_subnet`](crate::models::Client::update_virtual_private_cloud_subnet) (`update-virtual-private-cloud-subnet`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetUpdationParams {
@@ -767,7 +812,13 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetUpdationPa
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VirtualPrivateCloudSubnetWhereInput`
+/// Spec: `#/components/schemas/VirtualPrivateCloudSubnetWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_virtual_private_cloud_subnet`](crate::models::Client::delete_virtual_private_cloud_subnet) (`delete-virtual-private-cloud-subnet`)
+/// - inside the request of [`Client::get_virtual_private_cloud_subnets`](crate::models::Client::get_virtual_private_cloud_subnets) (`get-virtual-private-cloud-subnets`)
+/// - inside the request of [`Client::get_virtual_private_cloud_subnets_connection`](crate::models::Client::get_virtual_private_cloud_subnets_connection) (`get-virtual-private-cloud-subnets-connection`)
+/// - inside the request of [`Client::update_virtual_private_cloud_subnet`](crate::models::Client::update_virtual_private_cloud_subnet) (`update-virtual-private-cloud-subnet`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VirtualPrivateCloudSubnetWhereInput {
@@ -1289,8 +1340,15 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetWhereInput
         e.end_object();
     }
 }
+/// The operations of the [`virtual_private_cloud_subnet`](crate::models::virtual_private_cloud_subnet) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-virtual-private-cloud-subnet` (operation `CreateVirtualPrivateCloudSubnet`).
+    /// `POST /v2/api/create-virtual-private-cloud-subnet` (operation `CreateVirtualPrivateCloudSubnet`, spec module [`virtual_private_cloud_subnet`](crate::models::virtual_private_cloud_subnet)).
+    ///
+    /// - Request: `Vec` of [`VirtualPrivateCloudSubnetCreationParams`](crate::models::VirtualPrivateCloudSubnetCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudSubnet`](crate::models::VirtualPrivateCloudSubnet)
+    /// - Feature: `virtual-private-cloud-subnet`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-subnet")]
@@ -1312,7 +1370,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-virtual-private-cloud-subnet` (operation `DeleteVirtualPrivateCloudSubnet`).
+    /// `POST /v2/api/delete-virtual-private-cloud-subnet` (operation `DeleteVirtualPrivateCloudSubnet`, spec module [`virtual_private_cloud_subnet`](crate::models::virtual_private_cloud_subnet)).
+    ///
+    /// - Request: [`VirtualPrivateCloudSubnetDeletionParams`](crate::models::VirtualPrivateCloudSubnetDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVirtualPrivateCloudSubnet`](crate::models::DeleteVirtualPrivateCloudSubnet)
+    /// - Feature: `virtual-private-cloud-subnet`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-subnet")]
@@ -1336,7 +1400,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-subnets` (operation `GetVirtualPrivateCloudSubnets`).
+    /// `POST /v2/api/get-virtual-private-cloud-subnets` (operation `GetVirtualPrivateCloudSubnets`, spec module [`virtual_private_cloud_subnet`](crate::models::virtual_private_cloud_subnet)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudSubnetsRequestBody`](crate::models::GetVirtualPrivateCloudSubnetsRequestBody)
+    /// - Response: `Vec` of [`VirtualPrivateCloudSubnet`](crate::models::VirtualPrivateCloudSubnet)
+    /// - Feature: `virtual-private-cloud-subnet`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VirtualPrivateCloudSubnet`](crate::models::VirtualPrivateCloudSubnet), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-virtual-private-cloud-subnets-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VirtualPrivateCloudSubnet`](crate::models::VirtualPrivateCloudSubnet) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-subnet")]
@@ -1357,7 +1430,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-virtual-private-cloud-subnets-connection` (operation `GetVirtualPrivateCloudSubnetsConnection`).
+    /// `POST /v2/api/get-virtual-private-cloud-subnets-connection` (operation `GetVirtualPrivateCloudSubnetsConnection`, spec module [`virtual_private_cloud_subnet`](crate::models::virtual_private_cloud_subnet)).
+    ///
+    /// - Request: [`GetVirtualPrivateCloudSubnetsConnectionRequestBody`](crate::models::GetVirtualPrivateCloudSubnetsConnectionRequestBody)
+    /// - Response: [`VirtualPrivateCloudSubnetConnection`](crate::models::VirtualPrivateCloudSubnetConnection)
+    /// - Feature: `virtual-private-cloud-subnet`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-subnet")]
@@ -1378,7 +1455,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-virtual-private-cloud-subnet` (operation `UpdateVirtualPrivateCloudSubnet`).
+    /// `POST /v2/api/update-virtual-private-cloud-subnet` (operation `UpdateVirtualPrivateCloudSubnet`, spec module [`virtual_private_cloud_subnet`](crate::models::virtual_private_cloud_subnet)).
+    ///
+    /// - Request: [`VirtualPrivateCloudSubnetUpdationParams`](crate::models::VirtualPrivateCloudSubnetUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudSubnet`](crate::models::VirtualPrivateCloudSubnet)
+    /// - Feature: `virtual-private-cloud-subnet`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "virtual-private-cloud-subnet")]

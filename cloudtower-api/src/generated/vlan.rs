@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteVlan`
+/// Spec: `#/components/schemas/DeleteVlan`.
+///
+/// Used by:
+/// - the response of [`Client::delete_vlan`](crate::models::Client::delete_vlan) (`delete-vm-vlan`)
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVlan {
@@ -39,7 +42,11 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVlan {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ExtraIp`
+/// Spec: `#/components/schemas/ExtraIp`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_management_vlan`](crate::models::Client::update_management_vlan) (`update-management-vlan`)
+/// - inside the request of [`Client::update_migration_vlan`](crate::models::Client::update_migration_vlan) (`update-migration-vlan`)
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExtraIp {
@@ -82,7 +89,10 @@ impl ::cloudtower_runtime::codec::Encode for ExtraIp {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVlansConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVlansConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vlans_connection`](crate::models::Client::get_vlans_connection) (`get-vlans-connection`)
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVlansConnectionRequestBody {
@@ -132,7 +142,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVlansConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ManagementVlanUpdationParams`
+/// Spec: `#/components/schemas/ManagementVlanUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_management_vlan`](crate::models::Client::update_management_vlan) (`update-management-vlan`)
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ManagementVlanUpdationParams {
@@ -175,7 +188,10 @@ impl ::cloudtower_runtime::codec::Encode for ManagementVlanUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ManagementVlanUpdationParams/properties/data`
+/// Spec: `#/components/schemas/ManagementVlanUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_management_vlan`](crate::models::Client::update_management_vlan) (`update-management-vlan`)
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ManagementVlanUpdationParamsData {
@@ -216,7 +232,10 @@ impl ::cloudtower_runtime::codec::Encode for ManagementVlanUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/MigrationVlanUpdationParams`
+/// Spec: `#/components/schemas/MigrationVlanUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_migration_vlan`](crate::models::Client::update_migration_vlan) (`update-migration-vlan`)
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MigrationVlanUpdationParams {
@@ -256,7 +275,10 @@ impl ::cloudtower_runtime::codec::Encode for MigrationVlanUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/MigrationVlanUpdationParams/properties/data`
+/// Spec: `#/components/schemas/MigrationVlanUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_migration_vlan`](crate::models::Client::update_migration_vlan) (`update-migration-vlan`)
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MigrationVlanUpdationParamsData {
@@ -297,7 +319,10 @@ impl ::cloudtower_runtime::codec::Encode for MigrationVlanUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVlan`
+/// Spec: `#/components/schemas/NestedAggregateVlan`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vlans_connection`](crate::models::Client::get_vlans_connection) (`get-vlans-connection`)
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVlan {
@@ -334,10 +359,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVlan {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/Priority`
+/// Spec: `#/components/schemas/Priority`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vm_vlan`](crate::models::Client::create_vm_vlan) (`create-vm-vlan`)
+/// - inside the request of [`Client::update_vlan`](crate::models::Client::update_vlan) (`update-vm-vlan`)
 #[cfg(feature = "vlan")]
 pub type Priority = f64;
-/// Spec: `#/components/schemas/Vlan`
+/// Spec: `#/components/schemas/Vlan`.
+///
+/// Used by:
+/// - the response of [`Client::create_vm_vlan`](crate::models::Client::create_vm_vlan) (`create-vm-vlan`)
+/// - the response of [`Client::get_vlans`](crate::models::Client::get_vlans) (`get-vlans`)
+/// - the response of [`Client::update_management_vlan`](crate::models::Client::update_management_vlan) (`update-management-vlan`)
+/// - the response of [`Client::update_migration_vlan`](crate::models::Client::update_migration_vlan) (`update-migration-vlan`)
+/// - the response of [`Client::update_vlan`](crate::models::Client::update_vlan) (`update-vm-vlan`)
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Vlan {
@@ -455,7 +491,10 @@ impl ::cloudtower_runtime::codec::Encode for Vlan {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VlanConnection`
+/// Spec: `#/components/schemas/VlanConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_vlans_connection`](crate::models::Client::get_vlans_connection) (`get-vlans-connection`)
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VlanConnection {
@@ -492,7 +531,10 @@ impl ::cloudtower_runtime::codec::Encode for VlanConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VlanDeletionParams`
+/// Spec: `#/components/schemas/VlanDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_vlan`](crate::models::Client::delete_vlan) (`delete-vm-vlan`)
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VlanDeletionParams {
@@ -529,10 +571,19 @@ impl ::cloudtower_runtime::codec::Encode for VlanDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VlanId`
+/// Spec: `#/components/schemas/VlanId`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vm_vlan`](crate::models::Client::create_vm_vlan) (`create-vm-vlan`)
+/// - inside the request of [`Client::update_management_vlan`](crate::models::Client::update_management_vlan) (`update-management-vlan`)
+/// - inside the request of [`Client::update_migration_vlan`](crate::models::Client::update_migration_vlan) (`update-migration-vlan`)
+/// - inside the request of [`Client::update_vlan`](crate::models::Client::update_vlan) (`update-vm-vlan`)
 #[cfg(feature = "vlan")]
 pub type VlanId = i32;
-/// Spec: `#/components/schemas/VmVlanCreationParams`
+/// Spec: `#/components/schemas/VmVlanCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_vm_vlan`](crate::models::Client::create_vm_vlan) (`create-vm-vlan`)
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVlanCreationParams {
@@ -613,7 +664,10 @@ impl ::cloudtower_runtime::codec::Encode for VmVlanCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmVlanUpdationParams`
+/// Spec: `#/components/schemas/VmVlanUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vlan`](crate::models::Client::update_vlan) (`update-vm-vlan`)
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVlanUpdationParams {
@@ -656,7 +710,10 @@ impl ::cloudtower_runtime::codec::Encode for VmVlanUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmVlanUpdationParams/properties/data`
+/// Spec: `#/components/schemas/VmVlanUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vlan`](crate::models::Client::update_vlan) (`update-vm-vlan`)
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVlanUpdationParamsData {
@@ -726,8 +783,15 @@ impl ::cloudtower_runtime::codec::Encode for VmVlanUpdationParamsData {
         e.end_object();
     }
 }
+/// The operations of the [`vlan`](crate::models::vlan) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-vm-vlan` (operation `CreateVmVlan`).
+    /// `POST /v2/api/create-vm-vlan` (operation `CreateVmVlan`, spec module [`vlan`](crate::models::vlan)).
+    ///
+    /// - Request: `Vec` of [`VmVlanCreationParams`](crate::models::VmVlanCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vlan`](crate::models::Vlan)
+    /// - Feature: `vlan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vlan")]
@@ -744,7 +808,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-vm-vlan` (operation `DeleteVlan`).
+    /// `POST /v2/api/delete-vm-vlan` (operation `DeleteVlan`, spec module [`vlan`](crate::models::vlan)).
+    ///
+    /// - Request: [`VlanDeletionParams`](crate::models::VlanDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVlan`](crate::models::DeleteVlan)
+    /// - Feature: `vlan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vlan")]
@@ -761,7 +831,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vlans` (operation `GetVlans`).
+    /// `POST /v2/api/get-vlans` (operation `GetVlans`, spec module [`vlan`](crate::models::vlan)).
+    ///
+    /// - Request: [`GetVlansRequestBody`](crate::models::GetVlansRequestBody)
+    /// - Response: `Vec` of [`Vlan`](crate::models::Vlan)
+    /// - Feature: `vlan`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Vlan`](crate::models::Vlan), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-vlans-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Vlan`](crate::models::Vlan) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vlan")]
@@ -778,7 +857,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vlans-connection` (operation `GetVlansConnection`).
+    /// `POST /v2/api/get-vlans-connection` (operation `GetVlansConnection`, spec module [`vlan`](crate::models::vlan)).
+    ///
+    /// - Request: [`GetVlansConnectionRequestBody`](crate::models::GetVlansConnectionRequestBody)
+    /// - Response: [`VlanConnection`](crate::models::VlanConnection)
+    /// - Feature: `vlan`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vlan")]
@@ -799,7 +882,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-management-vlan` (operation `UpdateManagementVlan`).
+    /// `POST /v2/api/update-management-vlan` (operation `UpdateManagementVlan`, spec module [`vlan`](crate::models::vlan)).
+    ///
+    /// - Request: [`ManagementVlanUpdationParams`](crate::models::ManagementVlanUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vlan`](crate::models::Vlan)
+    /// - Feature: `vlan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vlan")]
@@ -819,7 +908,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-migration-vlan` (operation `UpdateMigrationVlan`).
+    /// `POST /v2/api/update-migration-vlan` (operation `UpdateMigrationVlan`, spec module [`vlan`](crate::models::vlan)).
+    ///
+    /// - Request: [`MigrationVlanUpdationParams`](crate::models::MigrationVlanUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vlan`](crate::models::Vlan)
+    /// - Feature: `vlan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vlan")]
@@ -839,7 +934,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-vm-vlan` (operation `UpdateVlan`).
+    /// `POST /v2/api/update-vm-vlan` (operation `UpdateVlan`, spec module [`vlan`](crate::models::vlan)).
+    ///
+    /// - Request: [`VmVlanUpdationParams`](crate::models::VmVlanUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vlan`](crate::models::Vlan)
+    /// - Feature: `vlan`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vlan")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/AbortMigrateVmAcrossClusterParams`
+/// Spec: `#/components/schemas/AbortMigrateVmAcrossClusterParams`.
+///
+/// Used by:
+/// - the request of [`Client::abort_migrate_vm_across_cluster`](crate::models::Client::abort_migrate_vm_across_cluster) (`abort-migrate-vm-across-cluster`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AbortMigrateVmAcrossClusterParams {
@@ -39,7 +42,17 @@ impl ::cloudtower_runtime::codec::Encode for AbortMigrateVmAcrossClusterParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/BitPSUnit`
+/// Spec: `#/components/schemas/BitPSUnit`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_vm_nic`](crate::models::Client::add_vm_nic) (`add-vm-nic`)
+/// - inside the request of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
+/// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
+/// - inside the request of [`Client::update_vm_nic_qos_option`](crate::models::Client::update_vm_nic_qos_option) (`update-vm-nic-qos-option`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BitPsUnit {
@@ -117,7 +130,17 @@ impl ::cloudtower_runtime::codec::Encode for BitPsUnit {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/BitUnit`
+/// Spec: `#/components/schemas/BitUnit`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_vm_nic`](crate::models::Client::add_vm_nic) (`add-vm-nic`)
+/// - inside the request of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
+/// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
+/// - inside the request of [`Client::update_vm_nic_qos_option`](crate::models::Client::update_vm_nic_qos_option) (`update-vm-nic-qos-option`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BitUnit {
@@ -200,7 +223,12 @@ impl ::cloudtower_runtime::codec::Encode for BitUnit {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/CloudInitNetWork`
+/// Spec: `#/components/schemas/CloudInitNetWork`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudInitNetWork {
@@ -254,7 +282,12 @@ impl ::cloudtower_runtime::codec::Encode for CloudInitNetWork {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/CloudInitNetWorkRoute`
+/// Spec: `#/components/schemas/CloudInitNetWorkRoute`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloudInitNetWorkRoute {
@@ -307,7 +340,12 @@ impl ::cloudtower_runtime::codec::Encode for CloudInitNetWorkRoute {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/CloudInitNetworkTypeEnum`
+/// Spec: `#/components/schemas/CloudInitNetworkTypeEnum`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum CloudInitNetworkTypeEnum {
@@ -367,7 +405,10 @@ impl ::cloudtower_runtime::codec::Encode for CloudInitNetworkTypeEnum {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ConvertVmTemplateToVmParams`
+/// Spec: `#/components/schemas/ConvertVmTemplateToVmParams`.
+///
+/// Used by:
+/// - the request of [`Client::convert_vm_template_to_vm`](crate::models::Client::convert_vm_template_to_vm) (`convert-vm-template-to-vm`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConvertVmTemplateToVmParams {
@@ -417,7 +458,12 @@ impl ::cloudtower_runtime::codec::Encode for ConvertVmTemplateToVmParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeleteVm`
+/// Spec: `#/components/schemas/DeleteVm`.
+///
+/// Used by:
+/// - the response of [`Client::delete_vm`](crate::models::Client::delete_vm) (`delete-vm`)
+/// - the response of [`Client::move_vm_to_recycle_bin`](crate::models::Client::move_vm_to_recycle_bin) (`move-vm-to-recycle`)
+/// - the response of [`Client::recover_vm_from_recycle_bin`](crate::models::Client::recover_vm_from_recycle_bin) (`recover-vm-from-recycle`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVm {
@@ -454,7 +500,12 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVm {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DiskOperateModifyDisk`
+/// Spec: `#/components/schemas/DiskOperateModifyDisk`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiskOperateModifyDisk {
@@ -497,7 +548,10 @@ impl ::cloudtower_runtime::codec::Encode for DiskOperateModifyDisk {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVmVncInfoParams`
+/// Spec: `#/components/schemas/GetVmVncInfoParams`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_vnc_info`](crate::models::Client::get_vm_vnc_info) (`get-vm-vnc-info`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmVncInfoParams {
@@ -534,7 +588,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmVncInfoParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVmsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVmsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vms_connection`](crate::models::Client::get_vms_connection) (`get-vms-connection`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmsConnectionRequestBody {
@@ -584,11 +641,14 @@ impl ::cloudtower_runtime::codec::Encode for GetVmsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/InstallVmtoolsParams`
+/// Spec: `#/components/schemas/InstallVmtoolsParams`.
+///
+/// Used by:
+/// - the request of [`Client::install_vmtools`](crate::models::Client::install_vmtools) (`install-vmtools`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct InstallVmtoolsParams {
-    /// **Deprecated** in the spec.
+    #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub data: ::std::option::Option<crate::models::InstallVmtoolsParamsData>,
     pub r#where: crate::models::VmWhereInput,
 }
@@ -625,9 +685,11 @@ impl ::cloudtower_runtime::codec::Encode for InstallVmtoolsParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/InstallVmtoolsParams/properties/data`
+/// Spec: `#/components/schemas/InstallVmtoolsParams/properties/data`.
 ///
-/// **Deprecated** in the spec.
+/// Used by:
+/// - inside the request of [`Client::install_vmtools`](crate::models::Client::install_vmtools) (`install-vmtools`)
+#[deprecated(note = "deprecated in the CloudTower API spec")]
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct InstallVmtoolsParamsData {
@@ -674,7 +736,10 @@ impl ::cloudtower_runtime::codec::Encode for InstallVmtoolsParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/MigrateType`
+/// Spec: `#/components/schemas/MigrateType`.
+///
+/// Used by:
+/// - inside the request of [`Client::migrate_vm_across_cluster`](crate::models::Client::migrate_vm_across_cluster) (`migrate-vm-across-cluster`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MigrateType {
@@ -742,7 +807,10 @@ impl ::cloudtower_runtime::codec::Encode for MigrateType {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/MigrateVmConfig`
+/// Spec: `#/components/schemas/MigrateVmConfig`.
+///
+/// Used by:
+/// - inside the request of [`Client::migrate_vm_across_cluster`](crate::models::Client::migrate_vm_across_cluster) (`migrate-vm-across-cluster`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MigrateVmConfig {
@@ -809,7 +877,17 @@ impl ::cloudtower_runtime::codec::Encode for MigrateVmConfig {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/MountDisksParams`
+/// Spec: `#/components/schemas/MountDisksParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_vm_disk`](crate::models::Client::add_vm_disk) (`add-vm-disk`)
+/// - inside the request of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
+/// - inside the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
+/// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MountDisksParams {
@@ -885,7 +963,17 @@ impl ::cloudtower_runtime::codec::Encode for MountDisksParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/MountNewCreateDisksParams`
+/// Spec: `#/components/schemas/MountNewCreateDisksParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_vm_disk`](crate::models::Client::add_vm_disk) (`add-vm-disk`)
+/// - inside the request of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
+/// - inside the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
+/// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MountNewCreateDisksParams {
@@ -965,7 +1053,17 @@ impl ::cloudtower_runtime::codec::Encode for MountNewCreateDisksParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/MountNewCreateDisksParams/properties/vm_volume`
+/// Spec: `#/components/schemas/MountNewCreateDisksParams/properties/vm_volume`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_vm_disk`](crate::models::Client::add_vm_disk) (`add-vm-disk`)
+/// - inside the request of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
+/// - inside the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
+/// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MountNewCreateDisksParamsVmVolume {
@@ -1024,7 +1122,10 @@ impl ::cloudtower_runtime::codec::Encode for MountNewCreateDisksParamsVmVolume {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVm`
+/// Spec: `#/components/schemas/NestedAggregateVm`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vms_connection`](crate::models::Client::get_vms_connection) (`get-vms-connection`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVm {
@@ -1061,7 +1162,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVm {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/OvfDiskOperate`
+/// Spec: `#/components/schemas/OvfDiskOperate`.
+///
+/// Used by:
+/// - inside the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OvfDiskOperate {
@@ -1105,7 +1209,10 @@ impl ::cloudtower_runtime::codec::Encode for OvfDiskOperate {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/StopVmInCutoverMigrationParams`
+/// Spec: `#/components/schemas/StopVmInCutoverMigrationParams`.
+///
+/// Used by:
+/// - the request of [`Client::stop_vm_in_cutover_migration`](crate::models::Client::stop_vm_in_cutover_migration) (`stop-vm-in-cutover-migration`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StopVmInCutoverMigrationParams {
@@ -1145,7 +1252,12 @@ impl ::cloudtower_runtime::codec::Encode for StopVmInCutoverMigrationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/TemplateCloudInit`
+/// Spec: `#/components/schemas/TemplateCloudInit`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Default, PartialEq)]
 pub struct TemplateCloudInit {
@@ -1209,7 +1321,11 @@ impl ::cloudtower_runtime::codec::Encode for TemplateCloudInit {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UpdateVpcNicPayloads`
+/// Spec: `#/components/schemas/UpdateVpcNicPayloads`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm_nic`](crate::models::Client::update_vm_nic) (`update-vm-nic`)
+/// - inside the request of [`Client::update_vm_nic_vpc_info`](crate::models::Client::update_vm_nic_vpc_info) (`update-vm-vpc-nic`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVpcNicPayloads {
@@ -1247,7 +1363,10 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVpcNicPayloads {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VlanMapping`
+/// Spec: `#/components/schemas/VlanMapping`.
+///
+/// Used by:
+/// - inside the request of [`Client::migrate_vm_across_cluster`](crate::models::Client::migrate_vm_across_cluster) (`migrate-vm-across-cluster`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VlanMapping {
@@ -1294,7 +1413,59 @@ impl ::cloudtower_runtime::codec::Encode for VlanMapping {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/Vm`
+/// Spec: `#/components/schemas/Vm`.
+///
+/// Used by:
+/// - the response of [`Client::add_vm_cd_rom`](crate::models::Client::add_vm_cd_rom) (`add-vm-cd-rom`)
+/// - the response of [`Client::add_vm_disk`](crate::models::Client::add_vm_disk) (`add-vm-disk`)
+/// - the response of [`Client::add_vm_gpu_device`](crate::models::Client::add_vm_gpu_device) (`add-vm-gpu-device`)
+/// - the response of [`Client::add_vm_nic`](crate::models::Client::add_vm_nic) (`add-vm-nic`)
+/// - the response of [`Client::add_vm_pci_nic`](crate::models::Client::add_vm_pci_nic) (`add-vm-pci-nic`)
+/// - the response of [`Client::add_vm_to_folder`](crate::models::Client::add_vm_to_folder) (`add-vm-to-folder`)
+/// - the response of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)
+/// - the response of [`Client::convert_vm_template_to_vm`](crate::models::Client::convert_vm_template_to_vm) (`convert-vm-template-to-vm`)
+/// - the response of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - the response of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - the response of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - the response of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
+/// - the response of [`Client::eject_iso_from_vm_cd_rom`](crate::models::Client::eject_iso_from_vm_cd_rom) (`eject-iso-from-vm-cd-rom`)
+/// - the response of [`Client::expand_vm_disk`](crate::models::Client::expand_vm_disk) (`expand-vm-disk`)
+/// - the response of [`Client::force_restart_vm`](crate::models::Client::force_restart_vm) (`force-restart-vm`)
+/// - the response of [`Client::get_vms`](crate::models::Client::get_vms) (`get-vms`)
+/// - the response of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
+/// - the response of [`Client::install_vmtools`](crate::models::Client::install_vmtools) (`install-vmtools`)
+/// - the response of [`Client::migrate_vm`](crate::models::Client::migrate_vm) (`migrate-vm`)
+/// - the response of [`Client::migrate_vm_across_cluster`](crate::models::Client::migrate_vm_across_cluster) (`migrate-vm-across-cluster`)
+/// - the response of [`Client::poweroff_vm`](crate::models::Client::poweroff_vm) (`poweroff-vm`)
+/// - the response of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
+/// - the response of [`Client::remove_vm_cd_rom`](crate::models::Client::remove_vm_cd_rom) (`remove-vm-cd-rom`)
+/// - the response of [`Client::remove_vm_disk`](crate::models::Client::remove_vm_disk) (`remove-vm-disk`)
+/// - the response of [`Client::remove_vm_to_folder`](crate::models::Client::remove_vm_to_folder) (`remove-vm-from-folder`)
+/// - the response of [`Client::remove_vm_gpu_device`](crate::models::Client::remove_vm_gpu_device) (`remove-vm-gpu-device`)
+/// - the response of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
+/// - the response of [`Client::remove_vm_nic_by_where`](crate::models::Client::remove_vm_nic_by_where) (`remove-vm-nic-by-where`)
+/// - the response of [`Client::remove_vm_pci_nic`](crate::models::Client::remove_vm_pci_nic) (`remove-vm-pci-nic`)
+/// - the response of [`Client::reset_vm_guest_os_password`](crate::models::Client::reset_vm_guest_os_password) (`reset-vm-guest-os-password`)
+/// - the response of [`Client::restart_vm`](crate::models::Client::restart_vm) (`restart-vm`)
+/// - the response of [`Client::resume_vm`](crate::models::Client::resume_vm) (`resume-vm`)
+/// - the response of [`Client::rollback_vm`](crate::models::Client::rollback_vm) (`rollback-vm`)
+/// - the response of [`Client::shut_down_vm`](crate::models::Client::shut_down_vm) (`shutdown-vm`)
+/// - the response of [`Client::start_vm`](crate::models::Client::start_vm) (`start-vm`)
+/// - the response of [`Client::stop_vm_in_cutover_migration`](crate::models::Client::stop_vm_in_cutover_migration) (`stop-vm-in-cutover-migration`)
+/// - the response of [`Client::suspend_vm`](crate::models::Client::suspend_vm) (`suspend-vm`)
+/// - the response of [`Client::toggle_vm_cd_rom_disable`](crate::models::Client::toggle_vm_cd_rom_disable) (`toggle-vm-cd-rom-disable`)
+/// - the response of [`Client::update_vm_advanced_options`](crate::models::Client::update_vm_advanced_options) (`update-vm-advanced-options`)
+/// - the response of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm-basic-info`)
+/// - the response of [`Client::update_vm_disk`](crate::models::Client::update_vm_disk) (`update-vm-disk`)
+/// - the response of [`Client::update_vm_host_options`](crate::models::Client::update_vm_host_options) (`update-vm-host-options`)
+/// - the response of [`Client::update_vm_io_policy`](crate::models::Client::update_vm_io_policy) (`update-vm-io-policy`)
+/// - the response of [`Client::update_vm_nic`](crate::models::Client::update_vm_nic) (`update-vm-nic`)
+/// - the response of [`Client::update_vm_nic_advance_info`](crate::models::Client::update_vm_nic_advance_info) (`update-vm-nic-advance-info`)
+/// - the response of [`Client::update_vm_nic_basic_info`](crate::models::Client::update_vm_nic_basic_info) (`update-vm-nic-basic-info`)
+/// - the response of [`Client::update_vm_nic_qos_option`](crate::models::Client::update_vm_nic_qos_option) (`update-vm-nic-qos-option`)
+/// - the response of [`Client::update_vm_owner`](crate::models::Client::update_vm_owner) (`update-vm-owner`)
+/// - the response of [`Client::update_vm_nic_vpc_info`](crate::models::Client::update_vm_nic_vpc_info) (`update-vm-vpc-nic`)
+/// - inside the response of [`Client::get_vm_vnc_info`](crate::models::Client::get_vm_vnc_info) (`get-vm-vnc-info`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Vm {
@@ -1664,7 +1835,10 @@ impl ::cloudtower_runtime::codec::Encode for Vm {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmAddCdRomParams`
+/// Spec: `#/components/schemas/VmAddCdRomParams`.
+///
+/// Used by:
+/// - the request of [`Client::add_vm_cd_rom`](crate::models::Client::add_vm_cd_rom) (`add-vm-cd-rom`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddCdRomParams {
@@ -1707,7 +1881,10 @@ impl ::cloudtower_runtime::codec::Encode for VmAddCdRomParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmAddCdRomParams/properties/data`
+/// Spec: `#/components/schemas/VmAddCdRomParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_vm_cd_rom`](crate::models::Client::add_vm_cd_rom) (`add-vm-cd-rom`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddCdRomParamsData {
@@ -1744,7 +1921,10 @@ impl ::cloudtower_runtime::codec::Encode for VmAddCdRomParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmAddDiskParams`
+/// Spec: `#/components/schemas/VmAddDiskParams`.
+///
+/// Used by:
+/// - the request of [`Client::add_vm_disk`](crate::models::Client::add_vm_disk) (`add-vm-disk`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddDiskParams {
@@ -1787,7 +1967,10 @@ impl ::cloudtower_runtime::codec::Encode for VmAddDiskParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmAddDiskParams/properties/data`
+/// Spec: `#/components/schemas/VmAddDiskParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_vm_disk`](crate::models::Client::add_vm_disk) (`add-vm-disk`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddDiskParamsData {
@@ -1848,7 +2031,10 @@ impl ::cloudtower_runtime::codec::Encode for VmAddDiskParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmAddDiskParams/properties/data/properties/vm_disks`
+/// Spec: `#/components/schemas/VmAddDiskParams/properties/data/properties/vm_disks`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_vm_disk`](crate::models::Client::add_vm_disk) (`add-vm-disk`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddDiskParamsDataVmDisks {
@@ -1889,7 +2075,10 @@ impl ::cloudtower_runtime::codec::Encode for VmAddDiskParamsDataVmDisks {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmAddFolderParams`
+/// Spec: `#/components/schemas/VmAddFolderParams`.
+///
+/// Used by:
+/// - the request of [`Client::add_vm_to_folder`](crate::models::Client::add_vm_to_folder) (`add-vm-to-folder`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddFolderParams {
@@ -1932,7 +2121,10 @@ impl ::cloudtower_runtime::codec::Encode for VmAddFolderParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmAddFolderParams/properties/data`
+/// Spec: `#/components/schemas/VmAddFolderParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_vm_to_folder`](crate::models::Client::add_vm_to_folder) (`add-vm-to-folder`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddFolderParamsData {
@@ -1969,7 +2161,10 @@ impl ::cloudtower_runtime::codec::Encode for VmAddFolderParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmAddGpuDeviceParams`
+/// Spec: `#/components/schemas/VmAddGpuDeviceParams`.
+///
+/// Used by:
+/// - the request of [`Client::add_vm_gpu_device`](crate::models::Client::add_vm_gpu_device) (`add-vm-gpu-device`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddGpuDeviceParams {
@@ -2012,7 +2207,10 @@ impl ::cloudtower_runtime::codec::Encode for VmAddGpuDeviceParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmAddNicParams`
+/// Spec: `#/components/schemas/VmAddNicParams`.
+///
+/// Used by:
+/// - the request of [`Client::add_vm_nic`](crate::models::Client::add_vm_nic) (`add-vm-nic`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddNicParams {
@@ -2055,7 +2253,10 @@ impl ::cloudtower_runtime::codec::Encode for VmAddNicParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmAddNicParams/properties/data`
+/// Spec: `#/components/schemas/VmAddNicParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_vm_nic`](crate::models::Client::add_vm_nic) (`add-vm-nic`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmAddNicParamsData {
@@ -2092,7 +2293,17 @@ impl ::cloudtower_runtime::codec::Encode for VmAddNicParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmCdRomParams`
+/// Spec: `#/components/schemas/VmCdRomParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_vm_cd_rom`](crate::models::Client::add_vm_cd_rom) (`add-vm-cd-rom`)
+/// - inside the request of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
+/// - inside the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
+/// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCdRomParams {
@@ -2146,7 +2357,10 @@ impl ::cloudtower_runtime::codec::Encode for VmCdRomParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmCloneParams`
+/// Spec: `#/components/schemas/VmCloneParams`.
+///
+/// Used by:
+/// - the request of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCloneParams {
@@ -2161,7 +2375,7 @@ pub struct VmCloneParams {
     pub max_bandwidth: ::std::option::Option<i64>,
     pub max_iops_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
     pub max_iops: ::std::option::Option<i64>,
-    /// **Deprecated** in the spec.
+    #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub io_policy: ::std::option::Option<crate::models::VmDiskIoPolicy>,
     pub vcpu: ::std::option::Option<i32>,
     pub status: ::std::option::Option<crate::models::VmStatus>,
@@ -2280,7 +2494,10 @@ impl ::cloudtower_runtime::codec::Encode for VmCloneParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmConnection`
+/// Spec: `#/components/schemas/VmConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_vms_connection`](crate::models::Client::get_vms_connection) (`get-vms-connection`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmConnection {
@@ -2317,7 +2534,10 @@ impl ::cloudtower_runtime::codec::Encode for VmConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmCreateVmFromContentLibraryTemplateBatchParams`
+/// Spec: `#/components/schemas/VmCreateVmFromContentLibraryTemplateBatchParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCreateVmFromContentLibraryTemplateBatchParams {
@@ -2368,7 +2588,10 @@ for VmCreateVmFromContentLibraryTemplateBatchParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmCreateVmFromContentLibraryTemplateBatchVmParams`
+/// Spec: `#/components/schemas/VmCreateVmFromContentLibraryTemplateBatchVmParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCreateVmFromContentLibraryTemplateBatchVmParams {
@@ -2507,7 +2730,10 @@ for VmCreateVmFromContentLibraryTemplateBatchVmParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmCreateVmFromContentLibraryTemplateParams`
+/// Spec: `#/components/schemas/VmCreateVmFromContentLibraryTemplateParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCreateVmFromContentLibraryTemplateParams {
@@ -2523,7 +2749,7 @@ pub struct VmCreateVmFromContentLibraryTemplateParams {
     pub max_bandwidth: ::std::option::Option<i64>,
     pub max_iops_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
     pub max_iops: ::std::option::Option<i64>,
-    /// **Deprecated** in the spec.
+    #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub io_policy: ::std::option::Option<crate::models::VmDiskIoPolicy>,
     pub vcpu: ::std::option::Option<i32>,
     pub status: ::std::option::Option<crate::models::VmStatus>,
@@ -2654,7 +2880,10 @@ impl ::cloudtower_runtime::codec::Encode for VmCreateVmFromContentLibraryTemplat
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmCreateVmFromTemplateParams`
+/// Spec: `#/components/schemas/VmCreateVmFromTemplateParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCreateVmFromTemplateParams {
@@ -2670,7 +2899,7 @@ pub struct VmCreateVmFromTemplateParams {
     pub max_bandwidth: ::std::option::Option<i64>,
     pub max_iops_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
     pub max_iops: ::std::option::Option<i64>,
-    /// **Deprecated** in the spec.
+    #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub io_policy: ::std::option::Option<crate::models::VmDiskIoPolicy>,
     pub vcpu: ::std::option::Option<i32>,
     pub status: ::std::option::Option<crate::models::VmStatus>,
@@ -2691,7 +2920,7 @@ pub struct VmCreateVmFromTemplateParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
     pub host_id: ::std::option::Option<::std::string::String>,
-    /// **Deprecated** in the spec.
+    #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub cluster_id: ::std::option::Option<::std::string::String>,
 }
 #[cfg(feature = "vm")]
@@ -2799,7 +3028,10 @@ impl ::cloudtower_runtime::codec::Encode for VmCreateVmFromTemplateParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmCreationParams`
+/// Spec: `#/components/schemas/VmCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCreationParams {
@@ -2965,7 +3197,10 @@ impl ::cloudtower_runtime::codec::Encode for VmCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmDeleteParams`
+/// Spec: `#/components/schemas/VmDeleteParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_vm`](crate::models::Client::delete_vm) (`delete-vm`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDeleteParams {
@@ -3005,7 +3240,10 @@ impl ::cloudtower_runtime::codec::Encode for VmDeleteParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmDeleteParams/properties/effect`
+/// Spec: `#/components/schemas/VmDeleteParams/properties/effect`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_vm`](crate::models::Client::delete_vm) (`delete-vm`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDeleteParamsEffect {
@@ -3039,7 +3277,12 @@ impl ::cloudtower_runtime::codec::Encode for VmDeleteParamsEffect {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmDiskOperate`
+/// Spec: `#/components/schemas/VmDiskOperate`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDiskOperate {
@@ -3079,7 +3322,12 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskOperate {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmDiskOperate/properties/remove_disks`
+/// Spec: `#/components/schemas/VmDiskOperate/properties/remove_disks`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDiskOperateRemoveDisks {
@@ -3116,7 +3364,16 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskOperateRemoveDisks {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmDiskParams`
+/// Spec: `#/components/schemas/VmDiskParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
+/// - inside the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
+/// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDiskParams {
@@ -3162,7 +3419,10 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmEjectCdRomParams`
+/// Spec: `#/components/schemas/VmEjectCdRomParams`.
+///
+/// Used by:
+/// - the request of [`Client::eject_iso_from_vm_cd_rom`](crate::models::Client::eject_iso_from_vm_cd_rom) (`eject-iso-from-vm-cd-rom`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmEjectCdRomParams {
@@ -3199,7 +3459,10 @@ impl ::cloudtower_runtime::codec::Encode for VmEjectCdRomParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmExpandVmDiskParams`
+/// Spec: `#/components/schemas/VmExpandVmDiskParams`.
+///
+/// Used by:
+/// - the request of [`Client::expand_vm_disk`](crate::models::Client::expand_vm_disk) (`expand-vm-disk`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmExpandVmDiskParams {
@@ -3245,7 +3508,10 @@ impl ::cloudtower_runtime::codec::Encode for VmExpandVmDiskParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmExportParams`
+/// Spec: `#/components/schemas/VmExportParams`.
+///
+/// Used by:
+/// - the request of [`Client::export_vm`](crate::models::Client::export_vm) (`export-vm`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmExportParams {
@@ -3288,7 +3554,10 @@ impl ::cloudtower_runtime::codec::Encode for VmExportParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmExportParamsData`
+/// Spec: `#/components/schemas/VmExportParamsData`.
+///
+/// Used by:
+/// - inside the request of [`Client::export_vm`](crate::models::Client::export_vm) (`export-vm`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmExportParamsData {
@@ -3328,7 +3597,10 @@ impl ::cloudtower_runtime::codec::Encode for VmExportParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmGpuDetail`
+/// Spec: `#/components/schemas/VmGpuDetail`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vm_gpu_device_info`](crate::models::Client::get_vm_gpu_device_info) (`get-vm-gpu-device-info`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmGpuDetail {
@@ -3500,7 +3772,10 @@ impl ::cloudtower_runtime::codec::Encode for VmGpuDetail {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmGpuInfo`
+/// Spec: `#/components/schemas/VmGpuInfo`.
+///
+/// Used by:
+/// - the response of [`Client::get_vm_gpu_device_info`](crate::models::Client::get_vm_gpu_device_info) (`get-vm-gpu-device-info`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmGpuInfo {
@@ -3559,7 +3834,17 @@ impl ::cloudtower_runtime::codec::Encode for VmGpuInfo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmGpuOperationParams`
+/// Spec: `#/components/schemas/VmGpuOperationParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_vm_gpu_device`](crate::models::Client::add_vm_gpu_device) (`add-vm-gpu-device`)
+/// - inside the request of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
+/// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
+/// - inside the request of [`Client::remove_vm_gpu_device`](crate::models::Client::remove_vm_gpu_device) (`remove-vm-gpu-device`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmGpuOperationParams {
@@ -3599,7 +3884,10 @@ impl ::cloudtower_runtime::codec::Encode for VmGpuOperationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmImportNicParams`
+/// Spec: `#/components/schemas/VmImportNicParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmImportNicParams {
@@ -3663,7 +3951,10 @@ impl ::cloudtower_runtime::codec::Encode for VmImportNicParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmImportParams`
+/// Spec: `#/components/schemas/VmImportParams`.
+///
+/// Used by:
+/// - the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmImportParams {
@@ -3790,7 +4081,10 @@ impl ::cloudtower_runtime::codec::Encode for VmImportParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmMigrateAcrossClusterParams`
+/// Spec: `#/components/schemas/VmMigrateAcrossClusterParams`.
+///
+/// Used by:
+/// - the request of [`Client::migrate_vm_across_cluster`](crate::models::Client::migrate_vm_across_cluster) (`migrate-vm-across-cluster`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmMigrateAcrossClusterParams {
@@ -3833,7 +4127,10 @@ impl ::cloudtower_runtime::codec::Encode for VmMigrateAcrossClusterParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmMigrateAcrossClusterParams/properties/data`
+/// Spec: `#/components/schemas/VmMigrateAcrossClusterParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::migrate_vm_across_cluster`](crate::models::Client::migrate_vm_across_cluster) (`migrate-vm-across-cluster`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmMigrateAcrossClusterParamsData {
@@ -3883,7 +4180,10 @@ impl ::cloudtower_runtime::codec::Encode for VmMigrateAcrossClusterParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmMigrateParams`
+/// Spec: `#/components/schemas/VmMigrateParams`.
+///
+/// Used by:
+/// - the request of [`Client::migrate_vm`](crate::models::Client::migrate_vm) (`migrate-vm`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmMigrateParams {
@@ -3923,7 +4223,10 @@ impl ::cloudtower_runtime::codec::Encode for VmMigrateParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmMigrateParams/properties/data`
+/// Spec: `#/components/schemas/VmMigrateParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::migrate_vm`](crate::models::Client::migrate_vm) (`migrate-vm`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmMigrateParamsData {
@@ -3960,7 +4263,16 @@ impl ::cloudtower_runtime::codec::Encode for VmMigrateParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmNicParams`
+/// Spec: `#/components/schemas/VmNicParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_vm_nic`](crate::models::Client::add_vm_nic) (`add-vm-nic`)
+/// - inside the request of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
+/// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicParams {
@@ -4030,7 +4342,17 @@ impl ::cloudtower_runtime::codec::Encode for VmNicParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmNicQosOption`
+/// Spec: `#/components/schemas/VmNicQosOption`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_vm_nic`](crate::models::Client::add_vm_nic) (`add-vm-nic`)
+/// - inside the request of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
+/// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
+/// - inside the request of [`Client::update_vm_nic_qos_option`](crate::models::Client::update_vm_nic_qos_option) (`update-vm-nic-qos-option`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicQosOption {
@@ -4065,7 +4387,17 @@ impl ::cloudtower_runtime::codec::Encode for VmNicQosOption {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmNicQosTraffic`
+/// Spec: `#/components/schemas/VmNicQosTraffic`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_vm_nic`](crate::models::Client::add_vm_nic) (`add-vm-nic`)
+/// - inside the request of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
+/// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
+/// - inside the request of [`Client::update_vm_nic_qos_option`](crate::models::Client::update_vm_nic_qos_option) (`update-vm-nic-qos-option`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicQosTraffic {
@@ -4116,7 +4448,18 @@ impl ::cloudtower_runtime::codec::Encode for VmNicQosTraffic {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmOperateParams`
+/// Spec: `#/components/schemas/VmOperateParams`.
+///
+/// Used by:
+/// - the request of [`Client::force_restart_vm`](crate::models::Client::force_restart_vm) (`force-restart-vm`)
+/// - the request of [`Client::move_vm_to_recycle_bin`](crate::models::Client::move_vm_to_recycle_bin) (`move-vm-to-recycle`)
+/// - the request of [`Client::poweroff_vm`](crate::models::Client::poweroff_vm) (`poweroff-vm`)
+/// - the request of [`Client::recover_vm_from_recycle_bin`](crate::models::Client::recover_vm_from_recycle_bin) (`recover-vm-from-recycle`)
+/// - the request of [`Client::remove_vm_to_folder`](crate::models::Client::remove_vm_to_folder) (`remove-vm-from-folder`)
+/// - the request of [`Client::restart_vm`](crate::models::Client::restart_vm) (`restart-vm`)
+/// - the request of [`Client::resume_vm`](crate::models::Client::resume_vm) (`resume-vm`)
+/// - the request of [`Client::shut_down_vm`](crate::models::Client::shut_down_vm) (`shutdown-vm`)
+/// - the request of [`Client::suspend_vm`](crate::models::Client::suspend_vm) (`suspend-vm`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmOperateParams {
@@ -4153,7 +4496,11 @@ impl ::cloudtower_runtime::codec::Encode for VmOperateParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmOperatePciNicParams`
+/// Spec: `#/components/schemas/VmOperatePciNicParams`.
+///
+/// Used by:
+/// - the request of [`Client::add_vm_pci_nic`](crate::models::Client::add_vm_pci_nic) (`add-vm-pci-nic`)
+/// - the request of [`Client::remove_vm_pci_nic`](crate::models::Client::remove_vm_pci_nic) (`remove-vm-pci-nic`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmOperatePciNicParams {
@@ -4196,7 +4543,11 @@ impl ::cloudtower_runtime::codec::Encode for VmOperatePciNicParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmOperatePciNicParams/properties/data`
+/// Spec: `#/components/schemas/VmOperatePciNicParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_vm_pci_nic`](crate::models::Client::add_vm_pci_nic) (`add-vm-pci-nic`)
+/// - inside the request of [`Client::remove_vm_pci_nic`](crate::models::Client::remove_vm_pci_nic) (`remove-vm-pci-nic`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmOperatePciNicParamsData {
@@ -4228,7 +4579,15 @@ impl ::cloudtower_runtime::codec::Encode for VmOperatePciNicParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmOwnerParams`
+/// Spec: `#/components/schemas/VmOwnerParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
+/// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmOwnerParams {
@@ -4268,7 +4627,15 @@ impl ::cloudtower_runtime::codec::Encode for VmOwnerParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmOwnerParams/properties/search_for`
+/// Spec: `#/components/schemas/VmOwnerParams/properties/search_for`.
+///
+/// Used by:
+/// - inside the request of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
+/// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmOwnerParamsSearchFor {
@@ -4328,7 +4695,10 @@ impl ::cloudtower_runtime::codec::Encode for VmOwnerParamsSearchFor {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VmRebuildParams`
+/// Spec: `#/components/schemas/VmRebuildParams`.
+///
+/// Used by:
+/// - the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRebuildParams {
@@ -4343,7 +4713,7 @@ pub struct VmRebuildParams {
     pub max_bandwidth: ::std::option::Option<i64>,
     pub max_iops_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
     pub max_iops: ::std::option::Option<i64>,
-    /// **Deprecated** in the spec.
+    #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub io_policy: ::std::option::Option<crate::models::VmDiskIoPolicy>,
     pub vcpu: ::std::option::Option<i32>,
     pub status: ::std::option::Option<crate::models::VmStatus>,
@@ -4469,7 +4839,10 @@ impl ::cloudtower_runtime::codec::Encode for VmRebuildParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmRemoveCdRomParams`
+/// Spec: `#/components/schemas/VmRemoveCdRomParams`.
+///
+/// Used by:
+/// - the request of [`Client::remove_vm_cd_rom`](crate::models::Client::remove_vm_cd_rom) (`remove-vm-cd-rom`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveCdRomParams {
@@ -4512,7 +4885,10 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveCdRomParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmRemoveCdRomParams/properties/data`
+/// Spec: `#/components/schemas/VmRemoveCdRomParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::remove_vm_cd_rom`](crate::models::Client::remove_vm_cd_rom) (`remove-vm-cd-rom`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveCdRomParamsData {
@@ -4549,7 +4925,10 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveCdRomParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmRemoveDiskParams`
+/// Spec: `#/components/schemas/VmRemoveDiskParams`.
+///
+/// Used by:
+/// - the request of [`Client::remove_vm_disk`](crate::models::Client::remove_vm_disk) (`remove-vm-disk`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveDiskParams {
@@ -4592,7 +4971,10 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveDiskParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmRemoveDiskParams/properties/data`
+/// Spec: `#/components/schemas/VmRemoveDiskParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::remove_vm_disk`](crate::models::Client::remove_vm_disk) (`remove-vm-disk`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveDiskParamsData {
@@ -4629,7 +5011,10 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveDiskParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmRemoveGpuDeviceParams`
+/// Spec: `#/components/schemas/VmRemoveGpuDeviceParams`.
+///
+/// Used by:
+/// - the request of [`Client::remove_vm_gpu_device`](crate::models::Client::remove_vm_gpu_device) (`remove-vm-gpu-device`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveGpuDeviceParams {
@@ -4672,7 +5057,10 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveGpuDeviceParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmRemoveNicByWhereParams`
+/// Spec: `#/components/schemas/VmRemoveNicByWhereParams`.
+///
+/// Used by:
+/// - the request of [`Client::remove_vm_nic_by_where`](crate::models::Client::remove_vm_nic_by_where) (`remove-vm-nic-by-where`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveNicByWhereParams {
@@ -4715,7 +5103,10 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicByWhereParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmRemoveNicByWhereParams/properties/effect`
+/// Spec: `#/components/schemas/VmRemoveNicByWhereParams/properties/effect`.
+///
+/// Used by:
+/// - inside the request of [`Client::remove_vm_nic_by_where`](crate::models::Client::remove_vm_nic_by_where) (`remove-vm-nic-by-where`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveNicByWhereParamsEffect {
@@ -4747,7 +5138,10 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicByWhereParamsEffect {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmRemoveNicParams`
+/// Spec: `#/components/schemas/VmRemoveNicParams`.
+///
+/// Used by:
+/// - the request of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveNicParams {
@@ -4790,7 +5184,10 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmRemoveNicParams/properties/data`
+/// Spec: `#/components/schemas/VmRemoveNicParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveNicParamsData {
@@ -4827,7 +5224,10 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmResetGuestOsPasswordParams`
+/// Spec: `#/components/schemas/VmResetGuestOsPasswordParams`.
+///
+/// Used by:
+/// - the request of [`Client::reset_vm_guest_os_password`](crate::models::Client::reset_vm_guest_os_password) (`reset-vm-guest-os-password`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmResetGuestOsPasswordParams {
@@ -4870,7 +5270,10 @@ impl ::cloudtower_runtime::codec::Encode for VmResetGuestOsPasswordParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmResetGuestOsPasswordParams/properties/data`
+/// Spec: `#/components/schemas/VmResetGuestOsPasswordParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::reset_vm_guest_os_password`](crate::models::Client::reset_vm_guest_os_password) (`reset-vm-guest-os-password`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Default, PartialEq)]
 pub struct VmResetGuestOsPasswordParamsData {
@@ -4926,7 +5329,10 @@ impl ::cloudtower_runtime::codec::Encode for VmResetGuestOsPasswordParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmRestrictIoParamsData`
+/// Spec: `#/components/schemas/VmRestrictIoParamsData`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm_io_policy`](crate::models::Client::update_vm_io_policy) (`update-vm-io-policy`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRestrictIoParamsData {
@@ -4976,7 +5382,10 @@ impl ::cloudtower_runtime::codec::Encode for VmRestrictIoParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmRollbackParams`
+/// Spec: `#/components/schemas/VmRollbackParams`.
+///
+/// Used by:
+/// - the request of [`Client::rollback_vm`](crate::models::Client::rollback_vm) (`rollback-vm`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRollbackParams {
@@ -5019,7 +5428,10 @@ impl ::cloudtower_runtime::codec::Encode for VmRollbackParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmRollbackParams/properties/data`
+/// Spec: `#/components/schemas/VmRollbackParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::rollback_vm`](crate::models::Client::rollback_vm) (`rollback-vm`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRollbackParamsData {
@@ -5056,7 +5468,10 @@ impl ::cloudtower_runtime::codec::Encode for VmRollbackParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmStartParams`
+/// Spec: `#/components/schemas/VmStartParams`.
+///
+/// Used by:
+/// - the request of [`Client::start_vm`](crate::models::Client::start_vm) (`start-vm`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmStartParams {
@@ -5096,7 +5511,10 @@ impl ::cloudtower_runtime::codec::Encode for VmStartParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmStartParams/properties/data`
+/// Spec: `#/components/schemas/VmStartParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::start_vm`](crate::models::Client::start_vm) (`start-vm`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmStartParamsData {
@@ -5133,7 +5551,10 @@ impl ::cloudtower_runtime::codec::Encode for VmStartParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmToggleCdRomDisableParams`
+/// Spec: `#/components/schemas/VmToggleCdRomDisableParams`.
+///
+/// Used by:
+/// - the request of [`Client::toggle_vm_cd_rom_disable`](crate::models::Client::toggle_vm_cd_rom_disable) (`toggle-vm-cd-rom-disable`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmToggleCdRomDisableParams {
@@ -5176,7 +5597,10 @@ impl ::cloudtower_runtime::codec::Encode for VmToggleCdRomDisableParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateAdvancedOptionsParams`
+/// Spec: `#/components/schemas/VmUpdateAdvancedOptionsParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vm_advanced_options`](crate::models::Client::update_vm_advanced_options) (`update-vm-advanced-options`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateAdvancedOptionsParams {
@@ -5219,7 +5643,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateAdvancedOptionsParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateAdvancedOptionsParams/properties/data`
+/// Spec: `#/components/schemas/VmUpdateAdvancedOptionsParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm_advanced_options`](crate::models::Client::update_vm_advanced_options) (`update-vm-advanced-options`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateAdvancedOptionsParamsData {
@@ -5262,7 +5689,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateAdvancedOptionsParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateDiskParams`
+/// Spec: `#/components/schemas/VmUpdateDiskParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vm_disk`](crate::models::Client::update_vm_disk) (`update-vm-disk`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateDiskParams {
@@ -5305,7 +5735,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateDiskParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateDiskParams/properties/data`
+/// Spec: `#/components/schemas/VmUpdateDiskParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm_disk`](crate::models::Client::update_vm_disk) (`update-vm-disk`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateDiskParamsData {
@@ -5359,7 +5792,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateDiskParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateEachDiskIoPolicyParams`
+/// Spec: `#/components/schemas/VmUpdateEachDiskIoPolicyParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm_io_policy`](crate::models::Client::update_vm_io_policy) (`update-vm-io-policy`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateEachDiskIoPolicyParams {
@@ -5402,7 +5838,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateEachDiskIoPolicyParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateHostOptionsParams`
+/// Spec: `#/components/schemas/VmUpdateHostOptionsParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vm_host_options`](crate::models::Client::update_vm_host_options) (`update-vm-host-options`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateHostOptionsParams {
@@ -5445,7 +5884,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateHostOptionsParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateHostOptionsParams/properties/data`
+/// Spec: `#/components/schemas/VmUpdateHostOptionsParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm_host_options`](crate::models::Client::update_vm_host_options) (`update-vm-host-options`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateHostOptionsParamsData {
@@ -5483,7 +5925,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateHostOptionsParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateIoPolicyParams`
+/// Spec: `#/components/schemas/VmUpdateIoPolicyParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vm_io_policy`](crate::models::Client::update_vm_io_policy) (`update-vm-io-policy`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateIoPolicyParams {
@@ -5526,7 +5971,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateIoPolicyParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateIoPolicyParams/properties/data`
+/// Spec: `#/components/schemas/VmUpdateIoPolicyParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm_io_policy`](crate::models::Client::update_vm_io_policy) (`update-vm-io-policy`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateIoPolicyParamsData {
@@ -5566,7 +6014,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateIoPolicyParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateNicAdvanceInfoParams`
+/// Spec: `#/components/schemas/VmUpdateNicAdvanceInfoParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vm_nic_advance_info`](crate::models::Client::update_vm_nic_advance_info) (`update-vm-nic-advance-info`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicAdvanceInfoParams {
@@ -5609,7 +6060,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicAdvanceInfoParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateNicAdvanceInfoParams/properties/data`
+/// Spec: `#/components/schemas/VmUpdateNicAdvanceInfoParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm_nic_advance_info`](crate::models::Client::update_vm_nic_advance_info) (`update-vm-nic-advance-info`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicAdvanceInfoParamsData {
@@ -5655,7 +6109,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicAdvanceInfoParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateNicBasicInfoParams`
+/// Spec: `#/components/schemas/VmUpdateNicBasicInfoParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vm_nic_basic_info`](crate::models::Client::update_vm_nic_basic_info) (`update-vm-nic-basic-info`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicBasicInfoParams {
@@ -5698,7 +6155,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicBasicInfoParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateNicBasicInfoParams/properties/data`
+/// Spec: `#/components/schemas/VmUpdateNicBasicInfoParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm_nic_basic_info`](crate::models::Client::update_vm_nic_basic_info) (`update-vm-nic-basic-info`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicBasicInfoParamsData {
@@ -5736,7 +6196,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicBasicInfoParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateNicParams`
+/// Spec: `#/components/schemas/VmUpdateNicParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vm_nic`](crate::models::Client::update_vm_nic) (`update-vm-nic`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicParams {
@@ -5779,7 +6242,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateNicParams/properties/data`
+/// Spec: `#/components/schemas/VmUpdateNicParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm_nic`](crate::models::Client::update_vm_nic) (`update-vm-nic`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicParamsData {
@@ -5848,7 +6314,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateNicQosOptionsParams`
+/// Spec: `#/components/schemas/VmUpdateNicQosOptionsParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vm_nic_qos_option`](crate::models::Client::update_vm_nic_qos_option) (`update-vm-nic-qos-option`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicQosOptionsParams {
@@ -5891,7 +6360,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicQosOptionsParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateNicQosOptionsParams/properties/data`
+/// Spec: `#/components/schemas/VmUpdateNicQosOptionsParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm_nic_qos_option`](crate::models::Client::update_vm_nic_qos_option) (`update-vm-nic-qos-option`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateNicQosOptionsParamsData {
@@ -5923,7 +6395,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicQosOptionsParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateOwnerParams`
+/// Spec: `#/components/schemas/VmUpdateOwnerParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vm_owner`](crate::models::Client::update_vm_owner) (`update-vm-owner`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateOwnerParams {
@@ -5966,7 +6441,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateOwnerParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateOwnerParams/properties/data`
+/// Spec: `#/components/schemas/VmUpdateOwnerParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm_owner`](crate::models::Client::update_vm_owner) (`update-vm-owner`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateOwnerParamsData {
@@ -6009,7 +6487,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateOwnerParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateOwnerParams/properties/data/properties/search_for`
+/// Spec: `#/components/schemas/VmUpdateOwnerParams/properties/data/properties/search_for`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm_owner`](crate::models::Client::update_vm_owner) (`update-vm-owner`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmUpdateOwnerParamsDataSearchFor {
@@ -6069,7 +6550,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateOwnerParamsDataSearchFor {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VmUpdateParams`
+/// Spec: `#/components/schemas/VmUpdateParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm-basic-info`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateParams {
@@ -6112,7 +6596,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateParams/properties/data`
+/// Spec: `#/components/schemas/VmUpdateParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm-basic-info`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateParamsData {
@@ -6165,7 +6652,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateVpcNicParams`
+/// Spec: `#/components/schemas/VmUpdateVpcNicParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vm_nic_vpc_info`](crate::models::Client::update_vm_nic_vpc_info) (`update-vm-vpc-nic`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateVpcNicParams {
@@ -6208,7 +6698,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateVpcNicParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmUpdateVpcNicParams/properties/data`
+/// Spec: `#/components/schemas/VmUpdateVpcNicParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm_nic_vpc_info`](crate::models::Client::update_vm_nic_vpc_info) (`update-vm-vpc-nic`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdateVpcNicParamsData {
@@ -6245,7 +6738,10 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateVpcNicParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmVncInfo`
+/// Spec: `#/components/schemas/VmVncInfo`.
+///
+/// Used by:
+/// - the response of [`Client::get_vm_vnc_info`](crate::models::Client::get_vm_vnc_info) (`get-vm-vnc-info`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Default, PartialEq)]
 pub struct VmVncInfo {
@@ -6319,7 +6815,10 @@ impl ::cloudtower_runtime::codec::Encode for VmVncInfo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmdkCdromModify`
+/// Spec: `#/components/schemas/VmdkCdromModify`.
+///
+/// Used by:
+/// - inside the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmdkCdromModify {
@@ -6373,7 +6872,16 @@ impl ::cloudtower_runtime::codec::Encode for VmdkCdromModify {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VpcNicParams`
+/// Spec: `#/components/schemas/VpcNicParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::add_vm_nic`](crate::models::Client::add_vm_nic) (`add-vm-nic`)
+/// - inside the request of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
+/// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
+/// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
+/// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VpcNicParams {
@@ -6422,8 +6930,13 @@ impl ::cloudtower_runtime::codec::Encode for VpcNicParams {
         e.end_object();
     }
 }
+/// The operations of the [`vm`](crate::models::vm) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/abort-migrate-vm-across-cluster` (operation `AbortMigrateVmAcrossCluster`).
+    /// `POST /v2/api/abort-migrate-vm-across-cluster` (operation `AbortMigrateVmAcrossCluster`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`AbortMigrateVmAcrossClusterParams`](crate::models::AbortMigrateVmAcrossClusterParams)
+    /// - Response: `Vec` of [`Task`](crate::models::Task)
+    /// - Feature: `vm`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6443,9 +6956,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/add-vm-cd-rom` (operation `AddVmCdRom`).
+    /// `POST /v2/api/add-vm-cd-rom` (operation `AddVmCdRom`, spec module [`vm`](crate::models::vm)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`VmAddCdRomParams`](crate::models::VmAddCdRomParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6464,7 +6981,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/add-vm-disk` (operation `AddVmDisk`).
+    /// `POST /v2/api/add-vm-disk` (operation `AddVmDisk`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmAddDiskParams`](crate::models::VmAddDiskParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6481,7 +7004,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/add-vm-gpu-device` (operation `AddVmGpuDevice`).
+    /// `POST /v2/api/add-vm-gpu-device` (operation `AddVmGpuDevice`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmAddGpuDeviceParams`](crate::models::VmAddGpuDeviceParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6498,7 +7027,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/add-vm-nic` (operation `AddVmNic`).
+    /// `POST /v2/api/add-vm-nic` (operation `AddVmNic`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmAddNicParams`](crate::models::VmAddNicParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6515,9 +7050,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/add-vm-pci-nic` (operation `AddVmPciNic`).
+    /// `POST /v2/api/add-vm-pci-nic` (operation `AddVmPciNic`, spec module [`vm`](crate::models::vm)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`VmOperatePciNicParams`](crate::models::VmOperatePciNicParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6536,7 +7075,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/add-vm-to-folder` (operation `AddVmToFolder`).
+    /// `POST /v2/api/add-vm-to-folder` (operation `AddVmToFolder`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmAddFolderParams`](crate::models::VmAddFolderParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6553,7 +7098,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/clone-vm` (operation `CloneVm`).
+    /// `POST /v2/api/clone-vm` (operation `CloneVm`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: `Vec` of [`VmCloneParams`](crate::models::VmCloneParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6570,7 +7121,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/convert-vm-template-to-vm` (operation `ConvertVmTemplateToVm`).
+    /// `POST /v2/api/convert-vm-template-to-vm` (operation `ConvertVmTemplateToVm`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: `Vec` of [`ConvertVmTemplateToVmParams`](crate::models::ConvertVmTemplateToVmParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6590,7 +7147,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/create-vm` (operation `CreateVm`).
+    /// `POST /v2/api/create-vm` (operation `CreateVm`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: `Vec` of [`VmCreationParams`](crate::models::VmCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6607,7 +7170,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/create-vm-from-content-library-template` (operation `CreateVmFromContentLibraryTemplate`).
+    /// `POST /v2/api/create-vm-from-content-library-template` (operation `CreateVmFromContentLibraryTemplate`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: `Vec` of [`VmCreateVmFromContentLibraryTemplateParams`](crate::models::VmCreateVmFromContentLibraryTemplateParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6627,7 +7196,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/create-vm-from-content-library-template-batch` (operation `CreateVmFromContentLibraryTemplateBatch`).
+    /// `POST /v2/api/create-vm-from-content-library-template-batch` (operation `CreateVmFromContentLibraryTemplateBatch`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmCreateVmFromContentLibraryTemplateBatchParams`](crate::models::VmCreateVmFromContentLibraryTemplateBatchParams)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of `Vec` of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6647,7 +7222,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/create-vm-from-template` (operation `CreateVmFromTemplate`).
+    /// `POST /v2/api/create-vm-from-template` (operation `CreateVmFromTemplate`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: `Vec` of [`VmCreateVmFromTemplateParams`](crate::models::VmCreateVmFromTemplateParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6667,7 +7248,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-vm` (operation `DeleteVm`).
+    /// `POST /v2/api/delete-vm` (operation `DeleteVm`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmDeleteParams`](crate::models::VmDeleteParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVm`](crate::models::DeleteVm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6684,7 +7271,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/eject-iso-from-vm-cd-rom` (operation `EjectIsoFromVmCdRom`).
+    /// `POST /v2/api/eject-iso-from-vm-cd-rom` (operation `EjectIsoFromVmCdRom`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmEjectCdRomParams`](crate::models::VmEjectCdRomParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6704,7 +7297,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/expand-vm-disk` (operation `ExpandVmDisk`).
+    /// `POST /v2/api/expand-vm-disk` (operation `ExpandVmDisk`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmExpandVmDiskParams`](crate::models::VmExpandVmDiskParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6721,9 +7320,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/export-vm` (operation `ExportVm`).
+    /// `POST /v2/api/export-vm` (operation `ExportVm`, spec module [`vm`](crate::models::vm)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`VmExportParams`](crate::models::VmExportParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmExportFile`](crate::models::VmExportFile), or `None` when the server answers 304 Not Modified
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6744,7 +7347,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/force-restart-vm` (operation `ForceRestartVm`).
+    /// `POST /v2/api/force-restart-vm` (operation `ForceRestartVm`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmOperateParams`](crate::models::VmOperateParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6761,7 +7370,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-gpu-device-info` (operation `GetVmGpuDeviceInfo`).
+    /// `POST /v2/api/get-vm-gpu-device-info` (operation `GetVmGpuDeviceInfo`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`GetVmsRequestBody`](crate::models::GetVmsRequestBody)
+    /// - Response: `Vec` of [`VmGpuInfo`](crate::models::VmGpuInfo)
+    /// - Feature: `vm`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6782,7 +7395,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-vnc-info` (operation `GetVmVncInfo`).
+    /// `POST /v2/api/get-vm-vnc-info` (operation `GetVmVncInfo`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`GetVmVncInfoParams`](crate::models::GetVmVncInfoParams)
+    /// - Response: [`VmVncInfo`](crate::models::VmVncInfo)
+    /// - Feature: `vm`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6800,7 +7417,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vms` (operation `GetVms`).
+    /// `POST /v2/api/get-vms` (operation `GetVms`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`GetVmsRequestBody`](crate::models::GetVmsRequestBody)
+    /// - Response: `Vec` of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Vm`](crate::models::Vm), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-vms-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Vm`](crate::models::Vm) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6817,7 +7443,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vms-connection` (operation `GetVmsConnection`).
+    /// `POST /v2/api/get-vms-connection` (operation `GetVmsConnection`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`GetVmsConnectionRequestBody`](crate::models::GetVmsConnectionRequestBody)
+    /// - Response: [`VmConnection`](crate::models::VmConnection)
+    /// - Feature: `vm`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6835,7 +7465,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/import-vm` (operation `ImportVm`).
+    /// `POST /v2/api/import-vm` (operation `ImportVm`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: `Vec` of [`VmImportParams`](crate::models::VmImportParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6852,7 +7488,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/install-vmtools` (operation `InstallVmtools`).
+    /// `POST /v2/api/install-vmtools` (operation `InstallVmtools`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`InstallVmtoolsParams`](crate::models::InstallVmtoolsParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6869,7 +7511,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/migrate-vm` (operation `MigrateVm`).
+    /// `POST /v2/api/migrate-vm` (operation `MigrateVm`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmMigrateParams`](crate::models::VmMigrateParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6886,9 +7534,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/migrate-vm-across-cluster` (operation `MigrateVmAcrossCluster`).
+    /// `POST /v2/api/migrate-vm-across-cluster` (operation `MigrateVmAcrossCluster`, spec module [`vm`](crate::models::vm)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`VmMigrateAcrossClusterParams`](crate::models::VmMigrateAcrossClusterParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6910,7 +7562,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/move-vm-to-recycle` (operation `MoveVmToRecycleBin`).
+    /// `POST /v2/api/move-vm-to-recycle` (operation `MoveVmToRecycleBin`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmOperateParams`](crate::models::VmOperateParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVm`](crate::models::DeleteVm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6927,7 +7585,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/poweroff-vm` (operation `PoweroffVm`).
+    /// `POST /v2/api/poweroff-vm` (operation `PoweroffVm`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmOperateParams`](crate::models::VmOperateParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6944,7 +7608,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/rebuild-vm-from-snapshot` (operation `RebuildVm`).
+    /// `POST /v2/api/rebuild-vm-from-snapshot` (operation `RebuildVm`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: `Vec` of [`VmRebuildParams`](crate::models::VmRebuildParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6964,7 +7634,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/recover-vm-from-recycle` (operation `RecoverVmFromRecycleBin`).
+    /// `POST /v2/api/recover-vm-from-recycle` (operation `RecoverVmFromRecycleBin`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmOperateParams`](crate::models::VmOperateParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVm`](crate::models::DeleteVm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -6984,7 +7660,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/remove-vm-cd-rom` (operation `RemoveVmCdRom`).
+    /// `POST /v2/api/remove-vm-cd-rom` (operation `RemoveVmCdRom`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmRemoveCdRomParams`](crate::models::VmRemoveCdRomParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7001,7 +7683,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/remove-vm-disk` (operation `RemoveVmDisk`).
+    /// `POST /v2/api/remove-vm-disk` (operation `RemoveVmDisk`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmRemoveDiskParams`](crate::models::VmRemoveDiskParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7018,7 +7706,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/remove-vm-from-folder` (operation `RemoveVmToFolder`).
+    /// `POST /v2/api/remove-vm-from-folder` (operation `RemoveVmToFolder`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmOperateParams`](crate::models::VmOperateParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7038,7 +7732,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/remove-vm-gpu-device` (operation `RemoveVmGpuDevice`).
+    /// `POST /v2/api/remove-vm-gpu-device` (operation `RemoveVmGpuDevice`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmRemoveGpuDeviceParams`](crate::models::VmRemoveGpuDeviceParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7058,11 +7758,17 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/remove-vm-nic` (operation `RemoveVmNic`).
+    /// `POST /v2/api/remove-vm-nic` (operation `RemoveVmNic`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmRemoveNicParams`](crate::models::VmRemoveNicParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
-    #[deprecated]
+    #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub fn remove_vm_nic(
         &self,
         body: &crate::models::VmRemoveNicParams,
@@ -7076,7 +7782,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/remove-vm-nic-by-where` (operation `RemoveVmNicByWhere`).
+    /// `POST /v2/api/remove-vm-nic-by-where` (operation `RemoveVmNicByWhere`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmRemoveNicByWhereParams`](crate::models::VmRemoveNicByWhereParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7096,9 +7808,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/remove-vm-pci-nic` (operation `RemoveVmPciNic`).
+    /// `POST /v2/api/remove-vm-pci-nic` (operation `RemoveVmPciNic`, spec module [`vm`](crate::models::vm)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`VmOperatePciNicParams`](crate::models::VmOperatePciNicParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7117,9 +7833,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/reset-vm-guest-os-password` (operation `ResetVmGuestOsPassword`).
+    /// `POST /v2/api/reset-vm-guest-os-password` (operation `ResetVmGuestOsPassword`, spec module [`vm`](crate::models::vm)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`VmResetGuestOsPasswordParams`](crate::models::VmResetGuestOsPasswordParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7141,7 +7861,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/restart-vm` (operation `RestartVm`).
+    /// `POST /v2/api/restart-vm` (operation `RestartVm`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmOperateParams`](crate::models::VmOperateParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7158,7 +7884,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/resume-vm` (operation `ResumeVm`).
+    /// `POST /v2/api/resume-vm` (operation `ResumeVm`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmOperateParams`](crate::models::VmOperateParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7175,7 +7907,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/rollback-vm` (operation `RollbackVm`).
+    /// `POST /v2/api/rollback-vm` (operation `RollbackVm`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmRollbackParams`](crate::models::VmRollbackParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7192,7 +7930,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/shutdown-vm` (operation `ShutDownVm`).
+    /// `POST /v2/api/shutdown-vm` (operation `ShutDownVm`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmOperateParams`](crate::models::VmOperateParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7209,7 +7953,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/start-vm` (operation `StartVm`).
+    /// `POST /v2/api/start-vm` (operation `StartVm`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmStartParams`](crate::models::VmStartParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7226,7 +7976,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/stop-vm-in-cutover-migration` (operation `StopVmInCutoverMigration`).
+    /// `POST /v2/api/stop-vm-in-cutover-migration` (operation `StopVmInCutoverMigration`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`StopVmInCutoverMigrationParams`](crate::models::StopVmInCutoverMigrationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7246,7 +8002,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/suspend-vm` (operation `SuspendVm`).
+    /// `POST /v2/api/suspend-vm` (operation `SuspendVm`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmOperateParams`](crate::models::VmOperateParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7263,7 +8025,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/toggle-vm-cd-rom-disable` (operation `ToggleVmCdRomDisable`).
+    /// `POST /v2/api/toggle-vm-cd-rom-disable` (operation `ToggleVmCdRomDisable`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmToggleCdRomDisableParams`](crate::models::VmToggleCdRomDisableParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7283,9 +8051,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-vm-advanced-options` (operation `UpdateVmAdvancedOptions`).
+    /// `POST /v2/api/update-vm-advanced-options` (operation `UpdateVmAdvancedOptions`, spec module [`vm`](crate::models::vm)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`VmUpdateAdvancedOptionsParams`](crate::models::VmUpdateAdvancedOptionsParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7307,7 +8079,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/update-vm-basic-info` (operation `UpdateVm`).
+    /// `POST /v2/api/update-vm-basic-info` (operation `UpdateVm`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmUpdateParams`](crate::models::VmUpdateParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7327,7 +8105,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-vm-disk` (operation `UpdateVmDisk`).
+    /// `POST /v2/api/update-vm-disk` (operation `UpdateVmDisk`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmUpdateDiskParams`](crate::models::VmUpdateDiskParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7344,9 +8128,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-vm-host-options` (operation `UpdateVmHostOptions`).
+    /// `POST /v2/api/update-vm-host-options` (operation `UpdateVmHostOptions`, spec module [`vm`](crate::models::vm)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`VmUpdateHostOptionsParams`](crate::models::VmUpdateHostOptionsParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7368,9 +8156,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/update-vm-io-policy` (operation `UpdateVmIoPolicy`).
+    /// `POST /v2/api/update-vm-io-policy` (operation `UpdateVmIoPolicy`, spec module [`vm`](crate::models::vm)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`VmUpdateIoPolicyParams`](crate::models::VmUpdateIoPolicyParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7392,7 +8184,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/update-vm-nic` (operation `UpdateVmNic`).
+    /// `POST /v2/api/update-vm-nic` (operation `UpdateVmNic`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmUpdateNicParams`](crate::models::VmUpdateNicParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7409,9 +8207,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-vm-nic-advance-info` (operation `UpdateVmNicAdvanceInfo`).
+    /// `POST /v2/api/update-vm-nic-advance-info` (operation `UpdateVmNicAdvanceInfo`, spec module [`vm`](crate::models::vm)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`VmUpdateNicAdvanceInfoParams`](crate::models::VmUpdateNicAdvanceInfoParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7433,9 +8235,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/update-vm-nic-basic-info` (operation `UpdateVmNicBasicInfo`).
+    /// `POST /v2/api/update-vm-nic-basic-info` (operation `UpdateVmNicBasicInfo`, spec module [`vm`](crate::models::vm)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`VmUpdateNicBasicInfoParams`](crate::models::VmUpdateNicBasicInfoParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7457,9 +8263,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/update-vm-nic-qos-option` (operation `UpdateVmNicQosOption`).
+    /// `POST /v2/api/update-vm-nic-qos-option` (operation `UpdateVmNicQosOption`, spec module [`vm`](crate::models::vm)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`VmUpdateNicQosOptionsParams`](crate::models::VmUpdateNicQosOptionsParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7481,9 +8291,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/update-vm-owner` (operation `UpdateVmOwner`).
+    /// `POST /v2/api/update-vm-owner` (operation `UpdateVmOwner`, spec module [`vm`](crate::models::vm)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`VmUpdateOwnerParams`](crate::models::VmUpdateOwnerParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]
@@ -7502,9 +8316,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/update-vm-vpc-nic` (operation `UpdateVmNicVpcInfo`).
+    /// `POST /v2/api/update-vm-vpc-nic` (operation `UpdateVmNicVpcInfo`, spec module [`vm`](crate::models::vm)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`VmUpdateVpcNicParams`](crate::models::VmUpdateVpcNicParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Feature: `vm`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm")]

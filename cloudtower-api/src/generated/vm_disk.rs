@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetVmDisksConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVmDisksConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_disks_connection`](crate::models::Client::get_vm_disks_connection) (`get-vm-disks-connection`)
 #[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmDisksConnectionRequestBody {
@@ -52,7 +55,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmDisksConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVmDisksRequestBody`
+/// Spec: `#/components/schemas/GetVmDisksRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_disks`](crate::models::Client::get_vm_disks) (`get-vm-disks`)
 #[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmDisksRequestBody {
@@ -102,7 +108,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmDisksRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVmDisk`
+/// Spec: `#/components/schemas/NestedAggregateVmDisk`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vm_disks_connection`](crate::models::Client::get_vm_disks_connection) (`get-vm-disks-connection`)
 #[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmDisk {
@@ -139,7 +148,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmDisk {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedSvtImage`
+/// Spec: `#/components/schemas/NestedSvtImage`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vm_disks`](crate::models::Client::get_vm_disks) (`get-vm-disks`)
 #[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedSvtImage {
@@ -182,7 +194,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedSvtImage {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmDisk`
+/// Spec: `#/components/schemas/VmDisk`.
+///
+/// Used by:
+/// - the response of [`Client::get_vm_disks`](crate::models::Client::get_vm_disks) (`get-vm-disks`)
 #[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDisk {
@@ -305,7 +320,10 @@ impl ::cloudtower_runtime::codec::Encode for VmDisk {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmDiskConnection`
+/// Spec: `#/components/schemas/VmDiskConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_vm_disks_connection`](crate::models::Client::get_vm_disks_connection) (`get-vm-disks-connection`)
 #[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmDiskConnection {
@@ -342,7 +360,11 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmDiskOrderByInput`
+/// Spec: `#/components/schemas/VmDiskOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_vm_disks`](crate::models::Client::get_vm_disks) (`get-vm-disks`)
+/// - inside the request of [`Client::get_vm_disks_connection`](crate::models::Client::get_vm_disks_connection) (`get-vm-disks-connection`)
 #[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmDiskOrderByInput {
@@ -565,8 +587,18 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskOrderByInput {
         e.string(self.as_str());
     }
 }
+/// The operations of the [`vm_disk`](crate::models::vm_disk) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-vm-disks` (operation `GetVmDisks`).
+    /// `POST /v2/api/get-vm-disks` (operation `GetVmDisks`, spec module [`vm_disk`](crate::models::vm_disk)).
+    ///
+    /// - Request: [`GetVmDisksRequestBody`](crate::models::GetVmDisksRequestBody)
+    /// - Response: `Vec` of [`VmDisk`](crate::models::VmDisk)
+    /// - Feature: `vm-disk`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VmDisk`](crate::models::VmDisk), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-vm-disks-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VmDisk`](crate::models::VmDisk) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-disk")]
@@ -584,7 +616,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-disks-connection` (operation `GetVmDisksConnection`).
+    /// `POST /v2/api/get-vm-disks-connection` (operation `GetVmDisksConnection`, spec module [`vm_disk`](crate::models::vm_disk)).
+    ///
+    /// - Request: [`GetVmDisksConnectionRequestBody`](crate::models::GetVmDisksConnectionRequestBody)
+    /// - Response: [`VmDiskConnection`](crate::models::VmDiskConnection)
+    /// - Feature: `vm-disk`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-disk")]

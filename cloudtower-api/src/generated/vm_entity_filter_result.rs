@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetVmEntityFilterResultsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVmEntityFilterResultsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_entity_filter_results_connection`](crate::models::Client::get_vm_entity_filter_results_connection) (`get-vm-entity-filter-results-connection`)
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmEntityFilterResultsConnectionRequestBody {
@@ -58,7 +61,10 @@ for GetVmEntityFilterResultsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVmEntityFilterResultsRequestBody`
+/// Spec: `#/components/schemas/GetVmEntityFilterResultsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_entity_filter_results`](crate::models::Client::get_vm_entity_filter_results) (`get-vm-entity-filter-results`)
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmEntityFilterResultsRequestBody {
@@ -112,7 +118,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmEntityFilterResultsRequestBody
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVmEntityFilterResult`
+/// Spec: `#/components/schemas/NestedAggregateVmEntityFilterResult`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vm_entity_filter_results_connection`](crate::models::Client::get_vm_entity_filter_results_connection) (`get-vm-entity-filter-results-connection`)
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmEntityFilterResult {
@@ -149,7 +158,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmEntityFilterResult
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedEntityFilter`
+/// Spec: `#/components/schemas/NestedEntityFilter`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vm_entity_filter_results`](crate::models::Client::get_vm_entity_filter_results) (`get-vm-entity-filter-results`)
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedEntityFilter {
@@ -192,7 +204,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedEntityFilter {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmEntityFilterResult`
+/// Spec: `#/components/schemas/VmEntityFilterResult`.
+///
+/// Used by:
+/// - the response of [`Client::get_vm_entity_filter_results`](crate::models::Client::get_vm_entity_filter_results) (`get-vm-entity-filter-results`)
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmEntityFilterResult {
@@ -251,7 +266,10 @@ impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResult {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmEntityFilterResultConnection`
+/// Spec: `#/components/schemas/VmEntityFilterResultConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_vm_entity_filter_results_connection`](crate::models::Client::get_vm_entity_filter_results_connection) (`get-vm-entity-filter-results-connection`)
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmEntityFilterResultConnection {
@@ -288,7 +306,11 @@ impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResultConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmEntityFilterResultOrderByInput`
+/// Spec: `#/components/schemas/VmEntityFilterResultOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_vm_entity_filter_results`](crate::models::Client::get_vm_entity_filter_results) (`get-vm-entity-filter-results`)
+/// - inside the request of [`Client::get_vm_entity_filter_results_connection`](crate::models::Client::get_vm_entity_filter_results_connection) (`get-vm-entity-filter-results-connection`)
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmEntityFilterResultOrderByInput {
@@ -348,7 +370,11 @@ impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResultOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VmEntityFilterResultWhereInput`
+/// Spec: `#/components/schemas/VmEntityFilterResultWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_vm_entity_filter_results`](crate::models::Client::get_vm_entity_filter_results) (`get-vm-entity-filter-results`)
+/// - inside the request of [`Client::get_vm_entity_filter_results_connection`](crate::models::Client::get_vm_entity_filter_results_connection) (`get-vm-entity-filter-results-connection`)
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmEntityFilterResultWhereInput {
@@ -514,8 +540,18 @@ impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResultWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`vm_entity_filter_result`](crate::models::vm_entity_filter_result) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-vm-entity-filter-results` (operation `GetVmEntityFilterResults`).
+    /// `POST /v2/api/get-vm-entity-filter-results` (operation `GetVmEntityFilterResults`, spec module [`vm_entity_filter_result`](crate::models::vm_entity_filter_result)).
+    ///
+    /// - Request: [`GetVmEntityFilterResultsRequestBody`](crate::models::GetVmEntityFilterResultsRequestBody)
+    /// - Response: `Vec` of [`VmEntityFilterResult`](crate::models::VmEntityFilterResult)
+    /// - Feature: `vm-entity-filter-result`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VmEntityFilterResult`](crate::models::VmEntityFilterResult), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-vm-entity-filter-results-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VmEntityFilterResult`](crate::models::VmEntityFilterResult) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-entity-filter-result")]
@@ -536,7 +572,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-entity-filter-results-connection` (operation `GetVmEntityFilterResultsConnection`).
+    /// `POST /v2/api/get-vm-entity-filter-results-connection` (operation `GetVmEntityFilterResultsConnection`, spec module [`vm_entity_filter_result`](crate::models::vm_entity_filter_result)).
+    ///
+    /// - Request: [`GetVmEntityFilterResultsConnectionRequestBody`](crate::models::GetVmEntityFilterResultsConnectionRequestBody)
+    /// - Response: [`VmEntityFilterResultConnection`](crate::models::VmEntityFilterResultConnection)
+    /// - Feature: `vm-entity-filter-result`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-entity-filter-result")]

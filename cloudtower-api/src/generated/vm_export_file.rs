@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetVmExportFilesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVmExportFilesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_export_files_connection`](crate::models::Client::get_vm_export_files_connection) (`get-vm-export-files-connection`)
 #[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmExportFilesConnectionRequestBody {
@@ -54,7 +57,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmExportFilesConnectionRequestBo
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVmExportFilesRequestBody`
+/// Spec: `#/components/schemas/GetVmExportFilesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_export_files`](crate::models::Client::get_vm_export_files) (`get-vm-export-files`)
 #[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmExportFilesRequestBody {
@@ -106,7 +112,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmExportFilesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVmExportFile`
+/// Spec: `#/components/schemas/NestedAggregateVmExportFile`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vm_export_files_connection`](crate::models::Client::get_vm_export_files_connection) (`get-vm-export-files-connection`)
 #[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmExportFile {
@@ -143,7 +152,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmExportFile {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmExportFileConnection`
+/// Spec: `#/components/schemas/VmExportFileConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_vm_export_files_connection`](crate::models::Client::get_vm_export_files_connection) (`get-vm-export-files-connection`)
 #[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmExportFileConnection {
@@ -180,7 +192,11 @@ impl ::cloudtower_runtime::codec::Encode for VmExportFileConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmExportFileOrderByInput`
+/// Spec: `#/components/schemas/VmExportFileOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_vm_export_files`](crate::models::Client::get_vm_export_files) (`get-vm-export-files`)
+/// - inside the request of [`Client::get_vm_export_files_connection`](crate::models::Client::get_vm_export_files_connection) (`get-vm-export-files-connection`)
 #[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmExportFileOrderByInput {
@@ -313,7 +329,11 @@ impl ::cloudtower_runtime::codec::Encode for VmExportFileOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VmExportFileWhereInput`
+/// Spec: `#/components/schemas/VmExportFileWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_vm_export_files`](crate::models::Client::get_vm_export_files) (`get-vm-export-files`)
+/// - inside the request of [`Client::get_vm_export_files_connection`](crate::models::Client::get_vm_export_files_connection) (`get-vm-export-files-connection`)
 #[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmExportFileWhereInput {
@@ -710,8 +730,18 @@ impl ::cloudtower_runtime::codec::Encode for VmExportFileWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`vm_export_file`](crate::models::vm_export_file) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-vm-export-files` (operation `GetVmExportFiles`).
+    /// `POST /v2/api/get-vm-export-files` (operation `GetVmExportFiles`, spec module [`vm_export_file`](crate::models::vm_export_file)).
+    ///
+    /// - Request: [`GetVmExportFilesRequestBody`](crate::models::GetVmExportFilesRequestBody)
+    /// - Response: `Vec` of [`VmExportFile`](crate::models::VmExportFile)
+    /// - Feature: `vm-export-file`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VmExportFile`](crate::models::VmExportFile), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-vm-export-files-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VmExportFile`](crate::models::VmExportFile) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-export-file")]
@@ -729,7 +759,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-export-files-connection` (operation `GetVmExportFilesConnection`).
+    /// `POST /v2/api/get-vm-export-files-connection` (operation `GetVmExportFilesConnection`, spec module [`vm_export_file`](crate::models::vm_export_file)).
+    ///
+    /// - Request: [`GetVmExportFilesConnectionRequestBody`](crate::models::GetVmExportFilesConnectionRequestBody)
+    /// - Response: [`VmExportFileConnection`](crate::models::VmExportFileConnection)
+    /// - Feature: `vm-export-file`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-export-file")]

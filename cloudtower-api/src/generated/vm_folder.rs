@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteVmFolder`
+/// Spec: `#/components/schemas/DeleteVmFolder`.
+///
+/// Used by:
+/// - the response of [`Client::delete_vm_folder`](crate::models::Client::delete_vm_folder) (`delete-vm-folder`)
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVmFolder {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmFolder {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVmFoldersConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVmFoldersConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_folders_connection`](crate::models::Client::get_vm_folders_connection) (`get-vm-folders-connection`)
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmFoldersConnectionRequestBody {
@@ -89,7 +95,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmFoldersConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVmFoldersRequestBody`
+/// Spec: `#/components/schemas/GetVmFoldersRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_folders`](crate::models::Client::get_vm_folders) (`get-vm-folders`)
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmFoldersRequestBody {
@@ -139,7 +148,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmFoldersRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVmFolder`
+/// Spec: `#/components/schemas/NestedAggregateVmFolder`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vm_folders_connection`](crate::models::Client::get_vm_folders_connection) (`get-vm-folders-connection`)
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmFolder {
@@ -176,7 +188,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmFolder {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmFolder`
+/// Spec: `#/components/schemas/VmFolder`.
+///
+/// Used by:
+/// - the response of [`Client::create_vm_folder`](crate::models::Client::create_vm_folder) (`create-vm-folder`)
+/// - the response of [`Client::get_vm_folders`](crate::models::Client::get_vm_folders) (`get-vm-folders`)
+/// - the response of [`Client::update_vm_folder`](crate::models::Client::update_vm_folder) (`update-vm-folder`)
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolder {
@@ -234,7 +251,10 @@ impl ::cloudtower_runtime::codec::Encode for VmFolder {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmFolderConnection`
+/// Spec: `#/components/schemas/VmFolderConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_vm_folders_connection`](crate::models::Client::get_vm_folders_connection) (`get-vm-folders-connection`)
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolderConnection {
@@ -271,7 +291,10 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmFolderCreationParams`
+/// Spec: `#/components/schemas/VmFolderCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_vm_folder`](crate::models::Client::create_vm_folder) (`create-vm-folder`)
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolderCreationParams {
@@ -314,7 +337,10 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmFolderDeletionParams`
+/// Spec: `#/components/schemas/VmFolderDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_vm_folder`](crate::models::Client::delete_vm_folder) (`delete-vm-folder`)
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolderDeletionParams {
@@ -351,7 +377,11 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmFolderOrderByInput`
+/// Spec: `#/components/schemas/VmFolderOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_vm_folders`](crate::models::Client::get_vm_folders) (`get-vm-folders`)
+/// - inside the request of [`Client::get_vm_folders_connection`](crate::models::Client::get_vm_folders_connection) (`get-vm-folders-connection`)
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmFolderOrderByInput {
@@ -444,7 +474,10 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VmFolderUpdationParams`
+/// Spec: `#/components/schemas/VmFolderUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vm_folder`](crate::models::Client::update_vm_folder) (`update-vm-folder`)
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolderUpdationParams {
@@ -487,7 +520,10 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmFolderUpdationParams/properties/data`
+/// Spec: `#/components/schemas/VmFolderUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm_folder`](crate::models::Client::update_vm_folder) (`update-vm-folder`)
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolderUpdationParamsData {
@@ -524,7 +560,13 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderUpdationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmFolderWhereInput`
+/// Spec: `#/components/schemas/VmFolderWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_vm_folder`](crate::models::Client::delete_vm_folder) (`delete-vm-folder`)
+/// - inside the request of [`Client::get_vm_folders`](crate::models::Client::get_vm_folders) (`get-vm-folders`)
+/// - inside the request of [`Client::get_vm_folders_connection`](crate::models::Client::get_vm_folders_connection) (`get-vm-folders-connection`)
+/// - inside the request of [`Client::update_vm_folder`](crate::models::Client::update_vm_folder) (`update-vm-folder`)
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmFolderWhereInput {
@@ -954,8 +996,15 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`vm_folder`](crate::models::vm_folder) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-vm-folder` (operation `CreateVmFolder`).
+    /// `POST /v2/api/create-vm-folder` (operation `CreateVmFolder`, spec module [`vm_folder`](crate::models::vm_folder)).
+    ///
+    /// - Request: `Vec` of [`VmFolderCreationParams`](crate::models::VmFolderCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmFolder`](crate::models::VmFolder)
+    /// - Feature: `vm-folder`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-folder")]
@@ -972,7 +1021,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-vm-folder` (operation `DeleteVmFolder`).
+    /// `POST /v2/api/delete-vm-folder` (operation `DeleteVmFolder`, spec module [`vm_folder`](crate::models::vm_folder)).
+    ///
+    /// - Request: [`VmFolderDeletionParams`](crate::models::VmFolderDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVmFolder`](crate::models::DeleteVmFolder)
+    /// - Feature: `vm-folder`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-folder")]
@@ -991,7 +1046,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-folders` (operation `GetVmFolders`).
+    /// `POST /v2/api/get-vm-folders` (operation `GetVmFolders`, spec module [`vm_folder`](crate::models::vm_folder)).
+    ///
+    /// - Request: [`GetVmFoldersRequestBody`](crate::models::GetVmFoldersRequestBody)
+    /// - Response: `Vec` of [`VmFolder`](crate::models::VmFolder)
+    /// - Feature: `vm-folder`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VmFolder`](crate::models::VmFolder), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-vm-folders-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VmFolder`](crate::models::VmFolder) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-folder")]
@@ -1009,7 +1073,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-folders-connection` (operation `GetVmFoldersConnection`).
+    /// `POST /v2/api/get-vm-folders-connection` (operation `GetVmFoldersConnection`, spec module [`vm_folder`](crate::models::vm_folder)).
+    ///
+    /// - Request: [`GetVmFoldersConnectionRequestBody`](crate::models::GetVmFoldersConnectionRequestBody)
+    /// - Response: [`VmFolderConnection`](crate::models::VmFolderConnection)
+    /// - Feature: `vm-folder`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-folder")]
@@ -1030,7 +1098,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-vm-folder` (operation `UpdateVmFolder`).
+    /// `POST /v2/api/update-vm-folder` (operation `UpdateVmFolder`, spec module [`vm_folder`](crate::models::vm_folder)).
+    ///
+    /// - Request: [`VmFolderUpdationParams`](crate::models::VmFolderUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmFolder`](crate::models::VmFolder)
+    /// - Feature: `vm-folder`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-folder")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetVmNicsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVmNicsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_nics_connection`](crate::models::Client::get_vm_nics_connection) (`get-vm-nics-connection`)
 #[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmNicsConnectionRequestBody {
@@ -52,7 +55,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmNicsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVmNicsRequestBody`
+/// Spec: `#/components/schemas/GetVmNicsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_nics`](crate::models::Client::get_vm_nics) (`get-vm-nics`)
 #[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmNicsRequestBody {
@@ -102,7 +108,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmNicsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVmNic`
+/// Spec: `#/components/schemas/NestedAggregateVmNic`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vm_nics_connection`](crate::models::Client::get_vm_nics_connection) (`get-vm-nics-connection`)
 #[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmNic {
@@ -139,7 +148,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmNic {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedVirtualPrivateCloudNic`
+/// Spec: `#/components/schemas/NestedVirtualPrivateCloudNic`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vm_nics`](crate::models::Client::get_vm_nics) (`get-vm-nics`)
 #[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVirtualPrivateCloudNic {
@@ -209,7 +221,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudNic {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmNic`
+/// Spec: `#/components/schemas/VmNic`.
+///
+/// Used by:
+/// - the response of [`Client::get_vm_nics`](crate::models::Client::get_vm_nics) (`get-vm-nics`)
 #[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNic {
@@ -354,7 +369,10 @@ impl ::cloudtower_runtime::codec::Encode for VmNic {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmNicConnection`
+/// Spec: `#/components/schemas/VmNicConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_vm_nics_connection`](crate::models::Client::get_vm_nics_connection) (`get-vm-nics-connection`)
 #[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicConnection {
@@ -391,7 +409,11 @@ impl ::cloudtower_runtime::codec::Encode for VmNicConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmNicOrderByInput`
+/// Spec: `#/components/schemas/VmNicOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_vm_nics`](crate::models::Client::get_vm_nics) (`get-vm-nics`)
+/// - inside the request of [`Client::get_vm_nics_connection`](crate::models::Client::get_vm_nics_connection) (`get-vm-nics-connection`)
 #[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmNicOrderByInput {
@@ -644,8 +666,18 @@ impl ::cloudtower_runtime::codec::Encode for VmNicOrderByInput {
         e.string(self.as_str());
     }
 }
+/// The operations of the [`vm_nic`](crate::models::vm_nic) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-vm-nics` (operation `GetVmNics`).
+    /// `POST /v2/api/get-vm-nics` (operation `GetVmNics`, spec module [`vm_nic`](crate::models::vm_nic)).
+    ///
+    /// - Request: [`GetVmNicsRequestBody`](crate::models::GetVmNicsRequestBody)
+    /// - Response: `Vec` of [`VmNic`](crate::models::VmNic)
+    /// - Feature: `vm-nic`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VmNic`](crate::models::VmNic), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-vm-nics-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VmNic`](crate::models::VmNic) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-nic")]
@@ -662,7 +694,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-nics-connection` (operation `GetVmNicsConnection`).
+    /// `POST /v2/api/get-vm-nics-connection` (operation `GetVmNicsConnection`, spec module [`vm_nic`](crate::models::vm_nic)).
+    ///
+    /// - Request: [`GetVmNicsConnectionRequestBody`](crate::models::GetVmNicsConnectionRequestBody)
+    /// - Response: [`VmNicConnection`](crate::models::VmNicConnection)
+    /// - Feature: `vm-nic`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-nic")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteVmPlacementGroup`
+/// Spec: `#/components/schemas/DeleteVmPlacementGroup`.
+///
+/// Used by:
+/// - the response of [`Client::delete_vm_placement_group`](crate::models::Client::delete_vm_placement_group) (`delete-vm-placement-group`)
 #[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVmPlacementGroup {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmPlacementGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVmPlacementGroupsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVmPlacementGroupsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_placement_groups_connection`](crate::models::Client::get_vm_placement_groups_connection) (`get-vm-placement-groups-connection`)
 #[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmPlacementGroupsConnectionRequestBody {
@@ -93,7 +99,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmPlacementGroupsConnectionReque
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVmPlacementGroup`
+/// Spec: `#/components/schemas/NestedAggregateVmPlacementGroup`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vm_placement_groups_connection`](crate::models::Client::get_vm_placement_groups_connection) (`get-vm-placement-groups-connection`)
 #[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmPlacementGroup {
@@ -130,7 +139,12 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmPlacementGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmPlacementGroup`
+/// Spec: `#/components/schemas/VmPlacementGroup`.
+///
+/// Used by:
+/// - the response of [`Client::create_vm_placement_group`](crate::models::Client::create_vm_placement_group) (`create-vm-placement-group`)
+/// - the response of [`Client::get_vm_placement_groups`](crate::models::Client::get_vm_placement_groups) (`get-vm-placement-groups`)
+/// - the response of [`Client::update_vm_placement_group`](crate::models::Client::update_vm_placement_group) (`update-vm-placement-group`)
 #[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroup {
@@ -289,7 +303,10 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroup {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmPlacementGroupConnection`
+/// Spec: `#/components/schemas/VmPlacementGroupConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_vm_placement_groups_connection`](crate::models::Client::get_vm_placement_groups_connection) (`get-vm-placement-groups-connection`)
 #[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroupConnection {
@@ -326,7 +343,10 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmPlacementGroupCreationParams`
+/// Spec: `#/components/schemas/VmPlacementGroupCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_vm_placement_group`](crate::models::Client::create_vm_placement_group) (`create-vm-placement-group`)
 #[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroupCreationParams {
@@ -419,7 +439,10 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmPlacementGroupDeletionParams`
+/// Spec: `#/components/schemas/VmPlacementGroupDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_vm_placement_group`](crate::models::Client::delete_vm_placement_group) (`delete-vm-placement-group`)
 #[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroupDeletionParams {
@@ -456,7 +479,10 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmPlacementGroupUpdationParams`
+/// Spec: `#/components/schemas/VmPlacementGroupUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vm_placement_group`](crate::models::Client::update_vm_placement_group) (`update-vm-placement-group`)
 #[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroupUpdationParams {
@@ -499,7 +525,10 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmPlacementGroupUpdationParams/properties/data`
+/// Spec: `#/components/schemas/VmPlacementGroupUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm_placement_group`](crate::models::Client::update_vm_placement_group) (`update-vm-placement-group`)
 #[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmPlacementGroupUpdationParamsData {
@@ -574,8 +603,15 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupUpdationParamsData 
         e.end_object();
     }
 }
+/// The operations of the [`vm_placement_group`](crate::models::vm_placement_group) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-vm-placement-group` (operation `CreateVmPlacementGroup`).
+    /// `POST /v2/api/create-vm-placement-group` (operation `CreateVmPlacementGroup`, spec module [`vm_placement_group`](crate::models::vm_placement_group)).
+    ///
+    /// - Request: `Vec` of [`VmPlacementGroupCreationParams`](crate::models::VmPlacementGroupCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmPlacementGroup`](crate::models::VmPlacementGroup)
+    /// - Feature: `vm-placement-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-placement-group")]
@@ -597,7 +633,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-vm-placement-group` (operation `DeleteVmPlacementGroup`).
+    /// `POST /v2/api/delete-vm-placement-group` (operation `DeleteVmPlacementGroup`, spec module [`vm_placement_group`](crate::models::vm_placement_group)).
+    ///
+    /// - Request: [`VmPlacementGroupDeletionParams`](crate::models::VmPlacementGroupDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVmPlacementGroup`](crate::models::DeleteVmPlacementGroup)
+    /// - Feature: `vm-placement-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-placement-group")]
@@ -619,7 +661,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-placement-groups` (operation `GetVmPlacementGroups`).
+    /// `POST /v2/api/get-vm-placement-groups` (operation `GetVmPlacementGroups`, spec module [`vm_placement_group`](crate::models::vm_placement_group)).
+    ///
+    /// - Request: [`GetVmPlacementGroupsRequestBody`](crate::models::GetVmPlacementGroupsRequestBody)
+    /// - Response: `Vec` of [`VmPlacementGroup`](crate::models::VmPlacementGroup)
+    /// - Feature: `vm-placement-group`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VmPlacementGroup`](crate::models::VmPlacementGroup), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-vm-placement-groups-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VmPlacementGroup`](crate::models::VmPlacementGroup) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-placement-group")]
@@ -640,7 +691,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-placement-groups-connection` (operation `GetVmPlacementGroupsConnection`).
+    /// `POST /v2/api/get-vm-placement-groups-connection` (operation `GetVmPlacementGroupsConnection`, spec module [`vm_placement_group`](crate::models::vm_placement_group)).
+    ///
+    /// - Request: [`GetVmPlacementGroupsConnectionRequestBody`](crate::models::GetVmPlacementGroupsConnectionRequestBody)
+    /// - Response: [`VmPlacementGroupConnection`](crate::models::VmPlacementGroupConnection)
+    /// - Feature: `vm-placement-group`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-placement-group")]
@@ -661,7 +716,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-vm-placement-group` (operation `UpdateVmPlacementGroup`).
+    /// `POST /v2/api/update-vm-placement-group` (operation `UpdateVmPlacementGroup`, spec module [`vm_placement_group`](crate::models::vm_placement_group)).
+    ///
+    /// - Request: [`VmPlacementGroupUpdationParams`](crate::models::VmPlacementGroupUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmPlacementGroup`](crate::models::VmPlacementGroup)
+    /// - Feature: `vm-placement-group`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-placement-group")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteVmSnapshot`
+/// Spec: `#/components/schemas/DeleteVmSnapshot`.
+///
+/// Used by:
+/// - the response of [`Client::delete_vm_snapshot`](crate::models::Client::delete_vm_snapshot) (`delete-vm-snapshot`)
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVmSnapshot {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmSnapshot {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVmSnapshotsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVmSnapshotsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_snapshots_connection`](crate::models::Client::get_vm_snapshots_connection) (`get-vm-snapshots-connection`)
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmSnapshotsConnectionRequestBody {
@@ -89,7 +95,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmSnapshotsConnectionRequestBody
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVmSnapshotsRequestBody`
+/// Spec: `#/components/schemas/GetVmSnapshotsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_snapshots`](crate::models::Client::get_vm_snapshots) (`get-vm-snapshots`)
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmSnapshotsRequestBody {
@@ -139,7 +148,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmSnapshotsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVmSnapshot`
+/// Spec: `#/components/schemas/NestedAggregateVmSnapshot`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vm_snapshots_connection`](crate::models::Client::get_vm_snapshots_connection) (`get-vm-snapshots-connection`)
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmSnapshot {
@@ -176,7 +188,11 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmSnapshot {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedFrozenNic`
+/// Spec: `#/components/schemas/NestedFrozenNic`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_vm_snapshot`](crate::models::Client::create_vm_snapshot) (`create-vm-snapshot`)
+/// - inside the response of [`Client::get_vm_snapshots`](crate::models::Client::get_vm_snapshots) (`get-vm-snapshots`)
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedFrozenNic {
@@ -256,7 +272,11 @@ impl ::cloudtower_runtime::codec::Encode for NestedFrozenNic {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmSnapshot`
+/// Spec: `#/components/schemas/VmSnapshot`.
+///
+/// Used by:
+/// - the response of [`Client::create_vm_snapshot`](crate::models::Client::create_vm_snapshot) (`create-vm-snapshot`)
+/// - the response of [`Client::get_vm_snapshots`](crate::models::Client::get_vm_snapshots) (`get-vm-snapshots`)
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmSnapshot {
@@ -443,7 +463,10 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshot {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmSnapshotConnection`
+/// Spec: `#/components/schemas/VmSnapshotConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_vm_snapshots_connection`](crate::models::Client::get_vm_snapshots_connection) (`get-vm-snapshots-connection`)
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmSnapshotConnection {
@@ -480,7 +503,10 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmSnapshotCreationParams`
+/// Spec: `#/components/schemas/VmSnapshotCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_vm_snapshot`](crate::models::Client::create_vm_snapshot) (`create-vm-snapshot`)
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmSnapshotCreationParams {
@@ -517,7 +543,10 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmSnapshotCreationParamsData`
+/// Spec: `#/components/schemas/VmSnapshotCreationParamsData`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vm_snapshot`](crate::models::Client::create_vm_snapshot) (`create-vm-snapshot`)
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmSnapshotCreationParamsData {
@@ -565,7 +594,10 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotCreationParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmSnapshotDeletionParams`
+/// Spec: `#/components/schemas/VmSnapshotDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_vm_snapshot`](crate::models::Client::delete_vm_snapshot) (`delete-vm-snapshot`)
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmSnapshotDeletionParams {
@@ -602,7 +634,11 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmSnapshotOrderByInput`
+/// Spec: `#/components/schemas/VmSnapshotOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_vm_snapshots`](crate::models::Client::get_vm_snapshots) (`get-vm-snapshots`)
+/// - inside the request of [`Client::get_vm_snapshots_connection`](crate::models::Client::get_vm_snapshots_connection) (`get-vm-snapshots-connection`)
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmSnapshotOrderByInput {
@@ -885,8 +921,15 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotOrderByInput {
         e.string(self.as_str());
     }
 }
+/// The operations of the [`vm_snapshot`](crate::models::vm_snapshot) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-vm-snapshot` (operation `CreateVmSnapshot`).
+    /// `POST /v2/api/create-vm-snapshot` (operation `CreateVmSnapshot`, spec module [`vm_snapshot`](crate::models::vm_snapshot)).
+    ///
+    /// - Request: [`VmSnapshotCreationParams`](crate::models::VmSnapshotCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmSnapshot`](crate::models::VmSnapshot)
+    /// - Feature: `vm-snapshot`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-snapshot")]
@@ -903,7 +946,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-vm-snapshot` (operation `DeleteVmSnapshot`).
+    /// `POST /v2/api/delete-vm-snapshot` (operation `DeleteVmSnapshot`, spec module [`vm_snapshot`](crate::models::vm_snapshot)).
+    ///
+    /// - Request: [`VmSnapshotDeletionParams`](crate::models::VmSnapshotDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVmSnapshot`](crate::models::DeleteVmSnapshot)
+    /// - Feature: `vm-snapshot`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-snapshot")]
@@ -922,7 +971,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-snapshots` (operation `GetVmSnapshots`).
+    /// `POST /v2/api/get-vm-snapshots` (operation `GetVmSnapshots`, spec module [`vm_snapshot`](crate::models::vm_snapshot)).
+    ///
+    /// - Request: [`GetVmSnapshotsRequestBody`](crate::models::GetVmSnapshotsRequestBody)
+    /// - Response: `Vec` of [`VmSnapshot`](crate::models::VmSnapshot)
+    /// - Feature: `vm-snapshot`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VmSnapshot`](crate::models::VmSnapshot), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-vm-snapshots-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VmSnapshot`](crate::models::VmSnapshot) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-snapshot")]
@@ -940,7 +998,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-snapshots-connection` (operation `GetVmSnapshotsConnection`).
+    /// `POST /v2/api/get-vm-snapshots-connection` (operation `GetVmSnapshotsConnection`, spec module [`vm_snapshot`](crate::models::vm_snapshot)).
+    ///
+    /// - Request: [`GetVmSnapshotsConnectionRequestBody`](crate::models::GetVmSnapshotsConnectionRequestBody)
+    /// - Response: [`VmSnapshotConnection`](crate::models::VmSnapshotConnection)
+    /// - Feature: `vm-snapshot`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-snapshot")]

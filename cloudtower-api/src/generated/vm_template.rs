@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteVmTemplate`
+/// Spec: `#/components/schemas/DeleteVmTemplate`.
+///
+/// Used by:
+/// - the response of [`Client::delete_vm_template`](crate::models::Client::delete_vm_template) (`delete-vm-template`)
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVmTemplate {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmTemplate {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVmTemplatesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVmTemplatesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_templates_connection`](crate::models::Client::get_vm_templates_connection) (`get-vm-templates-connection`)
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmTemplatesConnectionRequestBody {
@@ -89,7 +95,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmTemplatesConnectionRequestBody
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVmTemplate`
+/// Spec: `#/components/schemas/NestedAggregateVmTemplate`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vm_templates_connection`](crate::models::Client::get_vm_templates_connection) (`get-vm-templates-connection`)
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmTemplate {
@@ -126,7 +135,13 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmTemplate {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedTemplateNic`
+/// Spec: `#/components/schemas/NestedTemplateNic`.
+///
+/// Used by:
+/// - inside the response of [`Client::clone_vm_template_from_vm`](crate::models::Client::clone_vm_template_from_vm) (`clone-vm-template-from-vm`)
+/// - inside the response of [`Client::convert_vm_template_from_vm`](crate::models::Client::convert_vm_template_from_vm) (`convert-vm-template-from-vm`)
+/// - inside the response of [`Client::get_vm_templates`](crate::models::Client::get_vm_templates) (`get-vm-templates`)
+/// - inside the response of [`Client::update_vm_template`](crate::models::Client::update_vm_template) (`update-vm-template`)
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedTemplateNic {
@@ -190,7 +205,13 @@ impl ::cloudtower_runtime::codec::Encode for NestedTemplateNic {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmTemplate`
+/// Spec: `#/components/schemas/VmTemplate`.
+///
+/// Used by:
+/// - the response of [`Client::clone_vm_template_from_vm`](crate::models::Client::clone_vm_template_from_vm) (`clone-vm-template-from-vm`)
+/// - the response of [`Client::convert_vm_template_from_vm`](crate::models::Client::convert_vm_template_from_vm) (`convert-vm-template-from-vm`)
+/// - the response of [`Client::get_vm_templates`](crate::models::Client::get_vm_templates) (`get-vm-templates`)
+/// - the response of [`Client::update_vm_template`](crate::models::Client::update_vm_template) (`update-vm-template`)
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplate {
@@ -386,7 +407,10 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplate {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmTemplateConnection`
+/// Spec: `#/components/schemas/VmTemplateConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_vm_templates_connection`](crate::models::Client::get_vm_templates_connection) (`get-vm-templates-connection`)
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplateConnection {
@@ -423,7 +447,11 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmTemplateCreationParams`
+/// Spec: `#/components/schemas/VmTemplateCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::clone_vm_template_from_vm`](crate::models::Client::clone_vm_template_from_vm) (`clone-vm-template-from-vm`)
+/// - the request of [`Client::convert_vm_template_from_vm`](crate::models::Client::convert_vm_template_from_vm) (`convert-vm-template-from-vm`)
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplateCreationParams {
@@ -482,7 +510,10 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmTemplateDeletionParams`
+/// Spec: `#/components/schemas/VmTemplateDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_vm_template`](crate::models::Client::delete_vm_template) (`delete-vm-template`)
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplateDeletionParams {
@@ -519,7 +550,10 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmTemplateUpdationParams`
+/// Spec: `#/components/schemas/VmTemplateUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vm_template`](crate::models::Client::update_vm_template) (`update-vm-template`)
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplateUpdationParams {
@@ -559,7 +593,10 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmTemplateUpdationParams/properties/data`
+/// Spec: `#/components/schemas/VmTemplateUpdationParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm_template`](crate::models::Client::update_vm_template) (`update-vm-template`)
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmTemplateUpdationParamsData {
@@ -599,8 +636,15 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateUpdationParamsData {
         e.end_object();
     }
 }
+/// The operations of the [`vm_template`](crate::models::vm_template) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/clone-vm-template-from-vm` (operation `CloneVmTemplateFromVm`).
+    /// `POST /v2/api/clone-vm-template-from-vm` (operation `CloneVmTemplateFromVm`, spec module [`vm_template`](crate::models::vm_template)).
+    ///
+    /// - Request: `Vec` of [`VmTemplateCreationParams`](crate::models::VmTemplateCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmTemplate`](crate::models::VmTemplate)
+    /// - Feature: `vm-template`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-template")]
@@ -620,7 +664,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/convert-vm-template-from-vm` (operation `ConvertVmTemplateFromVm`).
+    /// `POST /v2/api/convert-vm-template-from-vm` (operation `ConvertVmTemplateFromVm`, spec module [`vm_template`](crate::models::vm_template)).
+    ///
+    /// - Request: `Vec` of [`VmTemplateCreationParams`](crate::models::VmTemplateCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmTemplate`](crate::models::VmTemplate)
+    /// - Feature: `vm-template`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-template")]
@@ -640,7 +690,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-vm-template` (operation `DeleteVmTemplate`).
+    /// `POST /v2/api/delete-vm-template` (operation `DeleteVmTemplate`, spec module [`vm_template`](crate::models::vm_template)).
+    ///
+    /// - Request: [`VmTemplateDeletionParams`](crate::models::VmTemplateDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVmTemplate`](crate::models::DeleteVmTemplate)
+    /// - Feature: `vm-template`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-template")]
@@ -659,7 +715,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-templates` (operation `GetVmTemplates`).
+    /// `POST /v2/api/get-vm-templates` (operation `GetVmTemplates`, spec module [`vm_template`](crate::models::vm_template)).
+    ///
+    /// - Request: [`GetVmTemplatesRequestBody`](crate::models::GetVmTemplatesRequestBody)
+    /// - Response: `Vec` of [`VmTemplate`](crate::models::VmTemplate)
+    /// - Feature: `vm-template`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VmTemplate`](crate::models::VmTemplate), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-vm-templates-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VmTemplate`](crate::models::VmTemplate) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-template")]
@@ -677,7 +742,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-templates-connection` (operation `GetVmTemplatesConnection`).
+    /// `POST /v2/api/get-vm-templates-connection` (operation `GetVmTemplatesConnection`, spec module [`vm_template`](crate::models::vm_template)).
+    ///
+    /// - Request: [`GetVmTemplatesConnectionRequestBody`](crate::models::GetVmTemplatesConnectionRequestBody)
+    /// - Response: [`VmTemplateConnection`](crate::models::VmTemplateConnection)
+    /// - Feature: `vm-template`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-template")]
@@ -698,7 +767,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-vm-template` (operation `UpdateVmTemplate`).
+    /// `POST /v2/api/update-vm-template` (operation `UpdateVmTemplate`, spec module [`vm_template`](crate::models::vm_template)).
+    ///
+    /// - Request: [`VmTemplateUpdationParams`](crate::models::VmTemplateUpdationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmTemplate`](crate::models::VmTemplate)
+    /// - Feature: `vm-template`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-template")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/CloneVmVolumeParams`
+/// Spec: `#/components/schemas/CloneVmVolumeParams`.
+///
+/// Used by:
+/// - the request of [`Client::clone_vm_volume`](crate::models::Client::clone_vm_volume) (`clone-vm-volume`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloneVmVolumeParams {
@@ -45,7 +48,10 @@ impl ::cloudtower_runtime::codec::Encode for CloneVmVolumeParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/CloneVmVolumeParams/properties/data`
+/// Spec: `#/components/schemas/CloneVmVolumeParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::clone_vm_volume`](crate::models::Client::clone_vm_volume) (`clone-vm-volume`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CloneVmVolumeParamsData {
@@ -85,7 +91,10 @@ impl ::cloudtower_runtime::codec::Encode for CloneVmVolumeParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/DeleteVmVolume`
+/// Spec: `#/components/schemas/DeleteVmVolume`.
+///
+/// Used by:
+/// - the response of [`Client::delete_vm_volume_from_vm`](crate::models::Client::delete_vm_volume_from_vm) (`delete-vm-volume`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVmVolume {
@@ -122,7 +131,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmVolume {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ExportVmVolumeParams`
+/// Spec: `#/components/schemas/ExportVmVolumeParams`.
+///
+/// Used by:
+/// - the request of [`Client::export_vm_volume`](crate::models::Client::export_vm_volume) (`export-vm-volume`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExportVmVolumeParams {
@@ -165,7 +177,10 @@ impl ::cloudtower_runtime::codec::Encode for ExportVmVolumeParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ExportVmVolumeParams/properties/data`
+/// Spec: `#/components/schemas/ExportVmVolumeParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::export_vm_volume`](crate::models::Client::export_vm_volume) (`export-vm-volume`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExportVmVolumeParamsData {
@@ -202,7 +217,10 @@ impl ::cloudtower_runtime::codec::Encode for ExportVmVolumeParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVmVolumesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVmVolumesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_volumes_connection`](crate::models::Client::get_vm_volumes_connection) (`get-vm-volumes-connection`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmVolumesConnectionRequestBody {
@@ -252,7 +270,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmVolumesConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ImportVmVolumeParams`
+/// Spec: `#/components/schemas/ImportVmVolumeParams`.
+///
+/// Used by:
+/// - the request of [`Client::import_vm_volume`](crate::models::Client::import_vm_volume) (`import-vm-volume`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImportVmVolumeParams {
@@ -311,7 +332,10 @@ impl ::cloudtower_runtime::codec::Encode for ImportVmVolumeParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVmVolume`
+/// Spec: `#/components/schemas/NestedAggregateVmVolume`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vm_volumes_connection`](crate::models::Client::get_vm_volumes_connection) (`get-vm-volumes-connection`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmVolume {
@@ -348,7 +372,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmVolume {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UpdateVmVolumeParams`
+/// Spec: `#/components/schemas/UpdateVmVolumeParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vm_volume`](crate::models::Client::update_vm_volume) (`update-vm-volume`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVmVolumeParams {
@@ -391,7 +418,10 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVmVolumeParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UpdateVmVolumeParams/properties/data`
+/// Spec: `#/components/schemas/UpdateVmVolumeParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vm_volume`](crate::models::Client::update_vm_volume) (`update-vm-volume`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVmVolumeParamsData {
@@ -432,7 +462,16 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVmVolumeParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmVolume`
+/// Spec: `#/components/schemas/VmVolume`.
+///
+/// Used by:
+/// - the response of [`Client::clone_vm_volume`](crate::models::Client::clone_vm_volume) (`clone-vm-volume`)
+/// - the response of [`Client::create_vm_volume`](crate::models::Client::create_vm_volume) (`create-vm-volume`)
+/// - the response of [`Client::get_vm_volumes`](crate::models::Client::get_vm_volumes) (`get-vm-volumes`)
+/// - the response of [`Client::import_vm_volume`](crate::models::Client::import_vm_volume) (`import-vm-volume`)
+/// - the response of [`Client::rebuild_vm_volume`](crate::models::Client::rebuild_vm_volume) (`rebuild-vm-volume`)
+/// - the response of [`Client::rollback_vm_volume`](crate::models::Client::rollback_vm_volume) (`rollback-vm-volume`)
+/// - the response of [`Client::update_vm_volume`](crate::models::Client::update_vm_volume) (`update-vm-volume`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolume {
@@ -584,7 +623,10 @@ impl ::cloudtower_runtime::codec::Encode for VmVolume {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmVolumeConnection`
+/// Spec: `#/components/schemas/VmVolumeConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_vm_volumes_connection`](crate::models::Client::get_vm_volumes_connection) (`get-vm-volumes-connection`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeConnection {
@@ -621,7 +663,10 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmVolumeCreationParams`
+/// Spec: `#/components/schemas/VmVolumeCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_vm_volume`](crate::models::Client::create_vm_volume) (`create-vm-volume`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeCreationParams {
@@ -689,7 +734,10 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmVolumeDeletionParams`
+/// Spec: `#/components/schemas/VmVolumeDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_vm_volume_from_vm`](crate::models::Client::delete_vm_volume_from_vm) (`delete-vm-volume`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeDeletionParams {
@@ -729,7 +777,10 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmVolumeDeletionParamsEffect`
+/// Spec: `#/components/schemas/VmVolumeDeletionParamsEffect`.
+///
+/// Used by:
+/// - inside the request of [`Client::delete_vm_volume_from_vm`](crate::models::Client::delete_vm_volume_from_vm) (`delete-vm-volume`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeDeletionParamsEffect {
@@ -763,7 +814,10 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeDeletionParamsEffect {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmVolumeExportFileType`
+/// Spec: `#/components/schemas/VmVolumeExportFileType`.
+///
+/// Used by:
+/// - inside the request of [`Client::export_vm_volume`](crate::models::Client::export_vm_volume) (`export-vm-volume`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmVolumeExportFileType {
@@ -823,7 +877,10 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeExportFileType {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VmVolumeRebuildParams`
+/// Spec: `#/components/schemas/VmVolumeRebuildParams`.
+///
+/// Used by:
+/// - the request of [`Client::rebuild_vm_volume`](crate::models::Client::rebuild_vm_volume) (`rebuild-vm-volume`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeRebuildParams {
@@ -876,7 +933,10 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeRebuildParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmVolumeRollbackParams`
+/// Spec: `#/components/schemas/VmVolumeRollbackParams`.
+///
+/// Used by:
+/// - the request of [`Client::rollback_vm_volume`](crate::models::Client::rollback_vm_volume) (`rollback-vm-volume`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeRollbackParams {
@@ -913,7 +973,10 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeRollbackParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmVolumeWhereUniqueInput`
+/// Spec: `#/components/schemas/VmVolumeWhereUniqueInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::clone_vm_volume`](crate::models::Client::clone_vm_volume) (`clone-vm-volume`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeWhereUniqueInput {
@@ -948,8 +1011,15 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeWhereUniqueInput {
         e.end_object();
     }
 }
+/// The operations of the [`vm_volume`](crate::models::vm_volume) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/clone-vm-volume` (operation `CloneVmVolume`).
+    /// `POST /v2/api/clone-vm-volume` (operation `CloneVmVolume`, spec module [`vm_volume`](crate::models::vm_volume)).
+    ///
+    /// - Request: `Vec` of [`CloneVmVolumeParams`](crate::models::CloneVmVolumeParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmVolume`](crate::models::VmVolume)
+    /// - Feature: `vm-volume`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
@@ -966,7 +1036,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/create-vm-volume` (operation `CreateVmVolume`).
+    /// `POST /v2/api/create-vm-volume` (operation `CreateVmVolume`, spec module [`vm_volume`](crate::models::vm_volume)).
+    ///
+    /// - Request: `Vec` of [`VmVolumeCreationParams`](crate::models::VmVolumeCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmVolume`](crate::models::VmVolume)
+    /// - Feature: `vm-volume`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
@@ -983,7 +1059,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-vm-volume` (operation `DeleteVmVolumeFromVm`).
+    /// `POST /v2/api/delete-vm-volume` (operation `DeleteVmVolumeFromVm`, spec module [`vm_volume`](crate::models::vm_volume)).
+    ///
+    /// - Request: [`VmVolumeDeletionParams`](crate::models::VmVolumeDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVmVolume`](crate::models::DeleteVmVolume)
+    /// - Feature: `vm-volume`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
@@ -1002,7 +1084,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/export-vm-volume` (operation `ExportVmVolume`).
+    /// `POST /v2/api/export-vm-volume` (operation `ExportVmVolume`, spec module [`vm_volume`](crate::models::vm_volume)).
+    ///
+    /// - Request: [`ExportVmVolumeParams`](crate::models::ExportVmVolumeParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmExportFile`](crate::models::VmExportFile)
+    /// - Feature: `vm-volume`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
@@ -1019,7 +1107,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-volumes` (operation `GetVmVolumes`).
+    /// `POST /v2/api/get-vm-volumes` (operation `GetVmVolumes`, spec module [`vm_volume`](crate::models::vm_volume)).
+    ///
+    /// - Request: [`GetVmVolumesRequestBody`](crate::models::GetVmVolumesRequestBody)
+    /// - Response: `Vec` of [`VmVolume`](crate::models::VmVolume)
+    /// - Feature: `vm-volume`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VmVolume`](crate::models::VmVolume), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-vm-volumes-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VmVolume`](crate::models::VmVolume) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
@@ -1037,7 +1134,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-volumes-connection` (operation `GetVmVolumesConnection`).
+    /// `POST /v2/api/get-vm-volumes-connection` (operation `GetVmVolumesConnection`, spec module [`vm_volume`](crate::models::vm_volume)).
+    ///
+    /// - Request: [`GetVmVolumesConnectionRequestBody`](crate::models::GetVmVolumesConnectionRequestBody)
+    /// - Response: [`VmVolumeConnection`](crate::models::VmVolumeConnection)
+    /// - Feature: `vm-volume`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
@@ -1058,7 +1159,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/import-vm-volume` (operation `ImportVmVolume`).
+    /// `POST /v2/api/import-vm-volume` (operation `ImportVmVolume`, spec module [`vm_volume`](crate::models::vm_volume)).
+    ///
+    /// - Request: `Vec` of [`ImportVmVolumeParams`](crate::models::ImportVmVolumeParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmVolume`](crate::models::VmVolume)
+    /// - Feature: `vm-volume`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
@@ -1075,9 +1182,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/rebuild-vm-volume` (operation `RebuildVmVolume`).
+    /// `POST /v2/api/rebuild-vm-volume` (operation `RebuildVmVolume`, spec module [`vm_volume`](crate::models::vm_volume)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: `Vec` of [`VmVolumeRebuildParams`](crate::models::VmVolumeRebuildParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmVolume`](crate::models::VmVolume), or `None` when the server answers 304 Not Modified
+    /// - Feature: `vm-volume`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
@@ -1096,9 +1207,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/rollback-vm-volume` (operation `RollbackVmVolume`).
+    /// `POST /v2/api/rollback-vm-volume` (operation `RollbackVmVolume`, spec module [`vm_volume`](crate::models::vm_volume)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: `Vec` of [`VmVolumeRollbackParams`](crate::models::VmVolumeRollbackParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmVolume`](crate::models::VmVolume), or `None` when the server answers 304 Not Modified
+    /// - Feature: `vm-volume`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]
@@ -1117,9 +1232,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/update-vm-volume` (operation `UpdateVmVolume`).
+    /// `POST /v2/api/update-vm-volume` (operation `UpdateVmVolume`, spec module [`vm_volume`](crate::models::vm_volume)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`UpdateVmVolumeParams`](crate::models::UpdateVmVolumeParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmVolume`](crate::models::VmVolume), or `None` when the server answers 304 Not Modified
+    /// - Feature: `vm-volume`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume")]

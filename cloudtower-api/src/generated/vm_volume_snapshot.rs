@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/DeleteVmVolumeSnapshot`
+/// Spec: `#/components/schemas/DeleteVmVolumeSnapshot`.
+///
+/// Used by:
+/// - the response of [`Client::delete_vm_volume_snapshot`](crate::models::Client::delete_vm_volume_snapshot) (`delete-vm-volume-snapshot`)
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteVmVolumeSnapshot {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmVolumeSnapshot {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVmVolumeSnapshotsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVmVolumeSnapshotsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_volume_snapshots_connection`](crate::models::Client::get_vm_volume_snapshots_connection) (`get-vm-volume-snapshots-connection`)
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmVolumeSnapshotsConnectionRequestBody {
@@ -93,7 +99,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmVolumeSnapshotsConnectionReque
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVmVolumeSnapshotsRequestBody`
+/// Spec: `#/components/schemas/GetVmVolumeSnapshotsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vm_volume_snapshots`](crate::models::Client::get_vm_volume_snapshots) (`get-vm-volume-snapshots`)
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmVolumeSnapshotsRequestBody {
@@ -147,7 +156,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmVolumeSnapshotsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVmVolumeSnapshot`
+/// Spec: `#/components/schemas/NestedAggregateVmVolumeSnapshot`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vm_volume_snapshots_connection`](crate::models::Client::get_vm_volume_snapshots_connection) (`get-vm-volume-snapshots-connection`)
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVmVolumeSnapshot {
@@ -184,7 +196,11 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmVolumeSnapshot {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmVolumeSnapshot`
+/// Spec: `#/components/schemas/VmVolumeSnapshot`.
+///
+/// Used by:
+/// - the response of [`Client::create_vm_volume_snapshot`](crate::models::Client::create_vm_volume_snapshot) (`create-vm-volume-snapshot`)
+/// - the response of [`Client::get_vm_volume_snapshots`](crate::models::Client::get_vm_volume_snapshots) (`get-vm-volume-snapshots`)
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeSnapshot {
@@ -310,7 +326,10 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshot {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmVolumeSnapshotConnection`
+/// Spec: `#/components/schemas/VmVolumeSnapshotConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_vm_volume_snapshots_connection`](crate::models::Client::get_vm_volume_snapshots_connection) (`get-vm-volume-snapshots-connection`)
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeSnapshotConnection {
@@ -347,7 +366,10 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmVolumeSnapshotCreationParams`
+/// Spec: `#/components/schemas/VmVolumeSnapshotCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_vm_volume_snapshot`](crate::models::Client::create_vm_volume_snapshot) (`create-vm-volume-snapshot`)
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeSnapshotCreationParams {
@@ -400,7 +422,10 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmVolumeSnapshotDeletionParams`
+/// Spec: `#/components/schemas/VmVolumeSnapshotDeletionParams`.
+///
+/// Used by:
+/// - the request of [`Client::delete_vm_volume_snapshot`](crate::models::Client::delete_vm_volume_snapshot) (`delete-vm-volume-snapshot`)
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmVolumeSnapshotDeletionParams {
@@ -437,7 +462,11 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotDeletionParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmVolumeSnapshotOrderByInput`
+/// Spec: `#/components/schemas/VmVolumeSnapshotOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_vm_volume_snapshots`](crate::models::Client::get_vm_volume_snapshots) (`get-vm-volume-snapshots`)
+/// - inside the request of [`Client::get_vm_volume_snapshots_connection`](crate::models::Client::get_vm_volume_snapshots_connection) (`get-vm-volume-snapshots-connection`)
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmVolumeSnapshotOrderByInput {
@@ -640,8 +669,15 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotOrderByInput {
         e.string(self.as_str());
     }
 }
+/// The operations of the [`vm_volume_snapshot`](crate::models::vm_volume_snapshot) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/create-vm-volume-snapshot` (operation `CreateVmVolumeSnapshot`).
+    /// `POST /v2/api/create-vm-volume-snapshot` (operation `CreateVmVolumeSnapshot`, spec module [`vm_volume_snapshot`](crate::models::vm_volume_snapshot)).
+    ///
+    /// - Request: `Vec` of [`VmVolumeSnapshotCreationParams`](crate::models::VmVolumeSnapshotCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmVolumeSnapshot`](crate::models::VmVolumeSnapshot)
+    /// - Feature: `vm-volume-snapshot`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume-snapshot")]
@@ -663,7 +699,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/delete-vm-volume-snapshot` (operation `DeleteVmVolumeSnapshot`).
+    /// `POST /v2/api/delete-vm-volume-snapshot` (operation `DeleteVmVolumeSnapshot`, spec module [`vm_volume_snapshot`](crate::models::vm_volume_snapshot)).
+    ///
+    /// - Request: [`VmVolumeSnapshotDeletionParams`](crate::models::VmVolumeSnapshotDeletionParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVmVolumeSnapshot`](crate::models::DeleteVmVolumeSnapshot)
+    /// - Feature: `vm-volume-snapshot`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume-snapshot")]
@@ -685,7 +727,16 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-volume-snapshots` (operation `GetVmVolumeSnapshots`).
+    /// `POST /v2/api/get-vm-volume-snapshots` (operation `GetVmVolumeSnapshots`, spec module [`vm_volume_snapshot`](crate::models::vm_volume_snapshot)).
+    ///
+    /// - Request: [`GetVmVolumeSnapshotsRequestBody`](crate::models::GetVmVolumeSnapshotsRequestBody)
+    /// - Response: `Vec` of [`VmVolumeSnapshot`](crate::models::VmVolumeSnapshot)
+    /// - Feature: `vm-volume-snapshot`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VmVolumeSnapshot`](crate::models::VmVolumeSnapshot), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-vm-volume-snapshots-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VmVolumeSnapshot`](crate::models::VmVolumeSnapshot) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume-snapshot")]
@@ -706,7 +757,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vm-volume-snapshots-connection` (operation `GetVmVolumeSnapshotsConnection`).
+    /// `POST /v2/api/get-vm-volume-snapshots-connection` (operation `GetVmVolumeSnapshotsConnection`, spec module [`vm_volume_snapshot`](crate::models::vm_volume_snapshot)).
+    ///
+    /// - Request: [`GetVmVolumeSnapshotsConnectionRequestBody`](crate::models::GetVmVolumeSnapshotsConnectionRequestBody)
+    /// - Response: [`VmVolumeSnapshotConnection`](crate::models::VmVolumeSnapshotConnection)
+    /// - Feature: `vm-volume-snapshot`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vm-volume-snapshot")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetVsphereEsxiAccountsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVsphereEsxiAccountsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vsphere_esxi_accounts_connection`](crate::models::Client::get_vsphere_esxi_accounts_connection) (`get-vsphere-esxi-accounts-connection`)
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVsphereEsxiAccountsConnectionRequestBody {
@@ -58,7 +61,10 @@ for GetVsphereEsxiAccountsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVsphereEsxiAccountsRequestBody`
+/// Spec: `#/components/schemas/GetVsphereEsxiAccountsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vsphere_esxi_accounts`](crate::models::Client::get_vsphere_esxi_accounts) (`get-vsphere-esxi-accounts`)
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVsphereEsxiAccountsRequestBody {
@@ -112,7 +118,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVsphereEsxiAccountsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVsphereEsxiAccount`
+/// Spec: `#/components/schemas/NestedAggregateVsphereEsxiAccount`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vsphere_esxi_accounts_connection`](crate::models::Client::get_vsphere_esxi_accounts_connection) (`get-vsphere-esxi-accounts-connection`)
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVsphereEsxiAccount {
@@ -149,7 +158,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVsphereEsxiAccount {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UpdateVsphereEsxiAccountParams`
+/// Spec: `#/components/schemas/UpdateVsphereEsxiAccountParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vsphere_esxi_account`](crate::models::Client::update_vsphere_esxi_account) (`update-vsphere-esxi-account`)
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UpdateVsphereEsxiAccountParams {
@@ -186,7 +198,10 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVsphereEsxiAccountParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/UpdateVsphereEsxiAccountParamsData`
+/// Spec: `#/components/schemas/UpdateVsphereEsxiAccountParamsData`.
+///
+/// Used by:
+/// - inside the request of [`Client::update_vsphere_esxi_account`](crate::models::Client::update_vsphere_esxi_account) (`update-vsphere-esxi-account`)
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Default, PartialEq)]
 pub struct UpdateVsphereEsxiAccountParamsData {
@@ -257,7 +272,11 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVsphereEsxiAccountParamsData 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VsphereEsxiAccount`
+/// Spec: `#/components/schemas/VsphereEsxiAccount`.
+///
+/// Used by:
+/// - the response of [`Client::get_vsphere_esxi_accounts`](crate::models::Client::get_vsphere_esxi_accounts) (`get-vsphere-esxi-accounts`)
+/// - the response of [`Client::update_vsphere_esxi_account`](crate::models::Client::update_vsphere_esxi_account) (`update-vsphere-esxi-account`)
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VsphereEsxiAccount {
@@ -334,7 +353,10 @@ impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccount {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VsphereEsxiAccountConnection`
+/// Spec: `#/components/schemas/VsphereEsxiAccountConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_vsphere_esxi_accounts_connection`](crate::models::Client::get_vsphere_esxi_accounts_connection) (`get-vsphere-esxi-accounts-connection`)
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VsphereEsxiAccountConnection {
@@ -371,7 +393,11 @@ impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccountConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VsphereEsxiAccountOrderByInput`
+/// Spec: `#/components/schemas/VsphereEsxiAccountOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_vsphere_esxi_accounts`](crate::models::Client::get_vsphere_esxi_accounts) (`get-vsphere-esxi-accounts`)
+/// - inside the request of [`Client::get_vsphere_esxi_accounts_connection`](crate::models::Client::get_vsphere_esxi_accounts_connection) (`get-vsphere-esxi-accounts-connection`)
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VsphereEsxiAccountOrderByInput {
@@ -484,7 +510,11 @@ impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccountOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VsphereEsxiAccountWhereInput`
+/// Spec: `#/components/schemas/VsphereEsxiAccountWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_vsphere_esxi_accounts`](crate::models::Client::get_vsphere_esxi_accounts) (`get-vsphere-esxi-accounts`)
+/// - inside the request of [`Client::get_vsphere_esxi_accounts_connection`](crate::models::Client::get_vsphere_esxi_accounts_connection) (`get-vsphere-esxi-accounts-connection`)
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VsphereEsxiAccountWhereInput {
@@ -836,8 +866,18 @@ impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccountWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`vsphere_esxi_account`](crate::models::vsphere_esxi_account) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-vsphere-esxi-accounts` (operation `GetVsphereEsxiAccounts`).
+    /// `POST /v2/api/get-vsphere-esxi-accounts` (operation `GetVsphereEsxiAccounts`, spec module [`vsphere_esxi_account`](crate::models::vsphere_esxi_account)).
+    ///
+    /// - Request: [`GetVsphereEsxiAccountsRequestBody`](crate::models::GetVsphereEsxiAccountsRequestBody)
+    /// - Response: `Vec` of [`VsphereEsxiAccount`](crate::models::VsphereEsxiAccount)
+    /// - Feature: `vsphere-esxi-account`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`VsphereEsxiAccount`](crate::models::VsphereEsxiAccount), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-vsphere-esxi-accounts-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`VsphereEsxiAccount`](crate::models::VsphereEsxiAccount) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vsphere-esxi-account")]
@@ -858,7 +898,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vsphere-esxi-accounts-connection` (operation `GetVsphereEsxiAccountsConnection`).
+    /// `POST /v2/api/get-vsphere-esxi-accounts-connection` (operation `GetVsphereEsxiAccountsConnection`, spec module [`vsphere_esxi_account`](crate::models::vsphere_esxi_account)).
+    ///
+    /// - Request: [`GetVsphereEsxiAccountsConnectionRequestBody`](crate::models::GetVsphereEsxiAccountsConnectionRequestBody)
+    /// - Response: [`VsphereEsxiAccountConnection`](crate::models::VsphereEsxiAccountConnection)
+    /// - Feature: `vsphere-esxi-account`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vsphere-esxi-account")]
@@ -879,9 +923,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-vsphere-esxi-account` (operation `UpdateVsphereEsxiAccount`).
+    /// `POST /v2/api/update-vsphere-esxi-account` (operation `UpdateVsphereEsxiAccount`, spec module [`vsphere_esxi_account`](crate::models::vsphere_esxi_account)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`UpdateVsphereEsxiAccountParams`](crate::models::UpdateVsphereEsxiAccountParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of `Vec` of [`VsphereEsxiAccount`](crate::models::VsphereEsxiAccount), or `None` when the server answers 304 Not Modified
+    /// - Feature: `vsphere-esxi-account`
+    ///
+    /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "vsphere-esxi-account")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetWitnessesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetWitnessesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_witnesses_connection`](crate::models::Client::get_witnesses_connection) (`get-witnesses-connection`)
 #[cfg(feature = "witness")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetWitnessesConnectionRequestBody {
@@ -52,7 +55,10 @@ impl ::cloudtower_runtime::codec::Encode for GetWitnessesConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetWitnessesRequestBody`
+/// Spec: `#/components/schemas/GetWitnessesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_witnesses`](crate::models::Client::get_witnesses) (`get-witnesses`)
 #[cfg(feature = "witness")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetWitnessesRequestBody {
@@ -102,7 +108,10 @@ impl ::cloudtower_runtime::codec::Encode for GetWitnessesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateWitness`
+/// Spec: `#/components/schemas/NestedAggregateWitness`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_witnesses_connection`](crate::models::Client::get_witnesses_connection) (`get-witnesses-connection`)
 #[cfg(feature = "witness")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateWitness {
@@ -139,7 +148,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateWitness {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/Witness`
+/// Spec: `#/components/schemas/Witness`.
+///
+/// Used by:
+/// - the response of [`Client::get_witnesses`](crate::models::Client::get_witnesses) (`get-witnesses`)
 #[cfg(feature = "witness")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Witness {
@@ -255,7 +267,10 @@ impl ::cloudtower_runtime::codec::Encode for Witness {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/WitnessConnection`
+/// Spec: `#/components/schemas/WitnessConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_witnesses_connection`](crate::models::Client::get_witnesses_connection) (`get-witnesses-connection`)
 #[cfg(feature = "witness")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WitnessConnection {
@@ -292,7 +307,11 @@ impl ::cloudtower_runtime::codec::Encode for WitnessConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/WitnessOrderByInput`
+/// Spec: `#/components/schemas/WitnessOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_witnesses`](crate::models::Client::get_witnesses) (`get-witnesses`)
+/// - inside the request of [`Client::get_witnesses_connection`](crate::models::Client::get_witnesses_connection) (`get-witnesses-connection`)
 #[cfg(feature = "witness")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum WitnessOrderByInput {
@@ -455,8 +474,18 @@ impl ::cloudtower_runtime::codec::Encode for WitnessOrderByInput {
         e.string(self.as_str());
     }
 }
+/// The operations of the [`witness`](crate::models::witness) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-witnesses` (operation `GetWitnesses`).
+    /// `POST /v2/api/get-witnesses` (operation `GetWitnesses`, spec module [`witness`](crate::models::witness)).
+    ///
+    /// - Request: [`GetWitnessesRequestBody`](crate::models::GetWitnessesRequestBody)
+    /// - Response: `Vec` of [`Witness`](crate::models::Witness)
+    /// - Feature: `witness`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Witness`](crate::models::Witness), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-witnesses-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Witness`](crate::models::Witness) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "witness")]
@@ -474,7 +503,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-witnesses-connection` (operation `GetWitnessesConnection`).
+    /// `POST /v2/api/get-witnesses-connection` (operation `GetWitnessesConnection`, spec module [`witness`](crate::models::witness)).
+    ///
+    /// - Request: [`GetWitnessesConnectionRequestBody`](crate::models::GetWitnessesConnectionRequestBody)
+    /// - Response: [`WitnessConnection`](crate::models::WitnessConnection)
+    /// - Feature: `witness`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "witness")]

@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetWitnessServicesRequestBody`
+/// Spec: `#/components/schemas/GetWitnessServicesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_witness_services`](crate::models::Client::get_witness_services) (`get-witness-services`)
 #[cfg(feature = "witness-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetWitnessServicesRequestBody {
@@ -39,7 +42,10 @@ impl ::cloudtower_runtime::codec::Encode for GetWitnessServicesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/WitnessService`
+/// Spec: `#/components/schemas/WitnessService`.
+///
+/// Used by:
+/// - the response of [`Client::get_witness_services`](crate::models::Client::get_witness_services) (`get-witness-services`)
 #[cfg(feature = "witness-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WitnessService {
@@ -104,7 +110,10 @@ impl ::cloudtower_runtime::codec::Encode for WitnessService {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/WitnessWhereUniqueInput`
+/// Spec: `#/components/schemas/WitnessWhereUniqueInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_witness_services`](crate::models::Client::get_witness_services) (`get-witness-services`)
 #[cfg(feature = "witness-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WitnessWhereUniqueInput {
@@ -139,8 +148,13 @@ impl ::cloudtower_runtime::codec::Encode for WitnessWhereUniqueInput {
         e.end_object();
     }
 }
+/// The operations of the [`witness_service`](crate::models::witness_service) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-witness-services` (operation `GetWitnessServices`).
+    /// `POST /v2/api/get-witness-services` (operation `GetWitnessServices`, spec module [`witness_service`](crate::models::witness_service)).
+    ///
+    /// - Request: [`GetWitnessServicesRequestBody`](crate::models::GetWitnessServicesRequestBody)
+    /// - Response: `Vec` of [`WitnessService`](crate::models::WitnessService)
+    /// - Feature: `witness-service`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "witness-service")]

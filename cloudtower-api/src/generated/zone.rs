@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetZonesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetZonesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_zones_connection`](crate::models::Client::get_zones_connection) (`get-zones-connection`)
 #[cfg(feature = "zone")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZonesConnectionRequestBody {
@@ -52,7 +55,10 @@ impl ::cloudtower_runtime::codec::Encode for GetZonesConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetZonesRequestBody`
+/// Spec: `#/components/schemas/GetZonesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_zones`](crate::models::Client::get_zones) (`get-zones`)
 #[cfg(feature = "zone")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZonesRequestBody {
@@ -102,7 +108,10 @@ impl ::cloudtower_runtime::codec::Encode for GetZonesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateZone`
+/// Spec: `#/components/schemas/NestedAggregateZone`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_zones_connection`](crate::models::Client::get_zones_connection) (`get-zones-connection`)
 #[cfg(feature = "zone")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateZone {
@@ -139,7 +148,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateZone {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/Zone`
+/// Spec: `#/components/schemas/Zone`.
+///
+/// Used by:
+/// - the response of [`Client::get_zones`](crate::models::Client::get_zones) (`get-zones`)
 #[cfg(feature = "zone")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Zone {
@@ -288,7 +300,10 @@ impl ::cloudtower_runtime::codec::Encode for Zone {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ZoneConnection`
+/// Spec: `#/components/schemas/ZoneConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_zones_connection`](crate::models::Client::get_zones_connection) (`get-zones-connection`)
 #[cfg(feature = "zone")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ZoneConnection {
@@ -325,7 +340,11 @@ impl ::cloudtower_runtime::codec::Encode for ZoneConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ZoneOrderByInput`
+/// Spec: `#/components/schemas/ZoneOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_zones`](crate::models::Client::get_zones) (`get-zones`)
+/// - inside the request of [`Client::get_zones_connection`](crate::models::Client::get_zones_connection) (`get-zones-connection`)
 #[cfg(feature = "zone")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ZoneOrderByInput {
@@ -586,8 +605,18 @@ impl ::cloudtower_runtime::codec::Encode for ZoneOrderByInput {
         e.string(self.as_str());
     }
 }
+/// The operations of the [`zone`](crate::models::zone) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-zones` (operation `GetZones`).
+    /// `POST /v2/api/get-zones` (operation `GetZones`, spec module [`zone`](crate::models::zone)).
+    ///
+    /// - Request: [`GetZonesRequestBody`](crate::models::GetZonesRequestBody)
+    /// - Response: `Vec` of [`Zone`](crate::models::Zone)
+    /// - Feature: `zone`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Zone`](crate::models::Zone), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-zones-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Zone`](crate::models::Zone) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "zone")]
@@ -604,7 +633,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-zones-connection` (operation `GetZonesConnection`).
+    /// `POST /v2/api/get-zones-connection` (operation `GetZonesConnection`, spec module [`zone`](crate::models::zone)).
+    ///
+    /// - Request: [`GetZonesConnectionRequestBody`](crate::models::GetZonesConnectionRequestBody)
+    /// - Response: [`ZoneConnection`](crate::models::ZoneConnection)
+    /// - Feature: `zone`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "zone")]

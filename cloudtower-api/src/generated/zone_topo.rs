@@ -2,7 +2,10 @@
 // Source: CloudTower API 4.6.0 (sha256 d05a1d3e1d88726c42cbd3528ebee2fa383a2568dc554692272b2aa6ecb76fa3).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetZoneTopoesConnectionRequestBody`
+/// Spec: `#/components/schemas/GetZoneTopoesConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_zone_topoes_connection`](crate::models::Client::get_zone_topoes_connection) (`get-zone-topoes-connection`)
 #[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZoneTopoesConnectionRequestBody {
@@ -52,7 +55,10 @@ impl ::cloudtower_runtime::codec::Encode for GetZoneTopoesConnectionRequestBody 
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetZoneTopoesRequestBody`
+/// Spec: `#/components/schemas/GetZoneTopoesRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_zone_topoes`](crate::models::Client::get_zone_topoes) (`get-zone-topoes`)
 #[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetZoneTopoesRequestBody {
@@ -102,7 +108,10 @@ impl ::cloudtower_runtime::codec::Encode for GetZoneTopoesRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateZoneTopo`
+/// Spec: `#/components/schemas/NestedAggregateZoneTopo`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_zone_topoes_connection`](crate::models::Client::get_zone_topoes_connection) (`get-zone-topoes-connection`)
 #[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateZoneTopo {
@@ -139,7 +148,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateZoneTopo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ZoneTopo`
+/// Spec: `#/components/schemas/ZoneTopo`.
+///
+/// Used by:
+/// - the response of [`Client::get_zone_topoes`](crate::models::Client::get_zone_topoes) (`get-zone-topoes`)
 #[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ZoneTopo {
@@ -203,7 +215,10 @@ impl ::cloudtower_runtime::codec::Encode for ZoneTopo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ZoneTopoConnection`
+/// Spec: `#/components/schemas/ZoneTopoConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_zone_topoes_connection`](crate::models::Client::get_zone_topoes_connection) (`get-zone-topoes-connection`)
 #[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ZoneTopoConnection {
@@ -240,7 +255,11 @@ impl ::cloudtower_runtime::codec::Encode for ZoneTopoConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ZoneTopoOrderByInput`
+/// Spec: `#/components/schemas/ZoneTopoOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_zone_topoes`](crate::models::Client::get_zone_topoes) (`get-zone-topoes`)
+/// - inside the request of [`Client::get_zone_topoes_connection`](crate::models::Client::get_zone_topoes_connection) (`get-zone-topoes-connection`)
 #[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ZoneTopoOrderByInput {
@@ -313,7 +332,11 @@ impl ::cloudtower_runtime::codec::Encode for ZoneTopoOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ZoneTopoWhereInput`
+/// Spec: `#/components/schemas/ZoneTopoWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_zone_topoes`](crate::models::Client::get_zone_topoes) (`get-zone-topoes`)
+/// - inside the request of [`Client::get_zone_topoes_connection`](crate::models::Client::get_zone_topoes_connection) (`get-zone-topoes-connection`)
 #[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ZoneTopoWhereInput {
@@ -510,8 +533,18 @@ impl ::cloudtower_runtime::codec::Encode for ZoneTopoWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`zone_topo`](crate::models::zone_topo) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-zone-topoes` (operation `GetZoneTopoes`).
+    /// `POST /v2/api/get-zone-topoes` (operation `GetZoneTopoes`, spec module [`zone_topo`](crate::models::zone_topo)).
+    ///
+    /// - Request: [`GetZoneTopoesRequestBody`](crate::models::GetZoneTopoesRequestBody)
+    /// - Response: `Vec` of [`ZoneTopo`](crate::models::ZoneTopo)
+    /// - Feature: `zone-topo`
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`ZoneTopo`](crate::models::ZoneTopo), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-zone-topoes-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`ZoneTopo`](crate::models::ZoneTopo) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "zone-topo")]
@@ -529,7 +562,11 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-zone-topoes-connection` (operation `GetZoneTopoesConnection`).
+    /// `POST /v2/api/get-zone-topoes-connection` (operation `GetZoneTopoesConnection`, spec module [`zone_topo`](crate::models::zone_topo)).
+    ///
+    /// - Request: [`GetZoneTopoesConnectionRequestBody`](crate::models::GetZoneTopoesConnectionRequestBody)
+    /// - Response: [`ZoneTopoConnection`](crate::models::ZoneTopoConnection)
+    /// - Feature: `zone-topo`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "zone-topo")]

@@ -120,16 +120,109 @@ pub(super) fn marked(operation: &Operation, mut request: TokenStream) -> TokenSt
     request
 }
 
-/// `ListRequest`, and where the spec allows, `CountRequest` and `RereadById`, for a list
-/// operation.
-pub(super) fn list_impls(api: &Api, operation: &Operation, gates: &Gates) -> Option<TokenStream> {
+/// What a list operation's `ListRequest` impl reads: a JSON body paging with `first` +
+/// `after` over items with a string `id`.
+struct ListShape<'a> {
+    item_name: &'a str,
+    body_name: &'a str,
+    id: &'a Field,
+    first: &'a Field,
+    after: &'a Field,
+}
+
+fn list_shape<'a>(api: &'a Api, operation: &'a Operation) -> Option<ListShape<'a>> {
     let item_name = operation.pages_over.as_deref()?;
     let Body::Json(TypeRef::Named(body_name)) = &operation.body else {
         return None;
     };
-    let id = field(api, item_name, "id").filter(|f| f.ty == TypeRef::String)?;
-    let first = field(api, body_name, "first").filter(|f| f.ty == TypeRef::I32)?;
-    let after = field(api, body_name, "after").filter(|f| f.ty == TypeRef::String)?;
+    Some(ListShape {
+        item_name,
+        body_name,
+        id: field(api, item_name, "id").filter(|f| f.ty == TypeRef::String)?,
+        first: field(api, body_name, "first").filter(|f| f.ty == TypeRef::I32)?,
+        after: field(api, body_name, "after").filter(|f| f.ty == TypeRef::String)?,
+    })
+}
+
+/// What a list body's `CountRequest` impl reads: the `*-connection` operation with the same
+/// `where`, answering `{aggregate: {count}}`.
+struct CountShape<'a> {
+    counter: &'a Operation,
+    count_body_name: &'a str,
+    answer_name: &'a str,
+    count_where: &'a Field,
+    aggregate: &'a Field,
+    count: &'a Field,
+}
+
+fn count_shape<'a>(api: &'a Api, operation: &Operation, body_name: &str) -> Option<CountShape<'a>> {
+    let counter = operation_at(api, operation.counted_by.as_deref()?)?;
+    let Body::Json(TypeRef::Named(count_body_name)) = &counter.body else {
+        return None;
+    };
+    let Some(TypeRef::Named(answer_name)) = &counter.response else {
+        return None;
+    };
+    let list_where = field(api, body_name, "where")?;
+    let count_where = field(api, count_body_name.as_str(), "where")?;
+    if (&list_where.ty, list_where.repr) != (&count_where.ty, count_where.repr) {
+        return None;
+    }
+    let aggregate = field(api, answer_name.as_str(), "aggregate")?;
+    let count = field(api, aggregate.ty.named()?, "count").filter(|f| is_integer(&f.ty))?;
+    Some(CountShape {
+        counter,
+        count_body_name,
+        answer_name,
+        count_where,
+        aggregate,
+        count,
+    })
+}
+
+/// What a list item's `RereadById` impl reads: (the filter type, the body's `where`, the
+/// filter's `id_in`).
+fn reread_shape<'a>(
+    api: &'a Api,
+    operation: &'a Operation,
+    body_name: &str,
+) -> Option<(&'a str, &'a Field, &'a Field)> {
+    let filter_name = operation.rereads_by_id.as_deref()?;
+    let r#where = field(api, body_name, "where")?;
+    let id_in = field(api, filter_name, "id_in")?;
+    Some((filter_name, r#where, id_in))
+}
+
+/// The runtime helpers a list operation's generated impls give it (for its documentation).
+pub(super) struct ListHelpers<'a> {
+    /// The item type of `Client::paginate` (`ListRequest`).
+    pub item: &'a str,
+    /// The operation `Client::count` sends (`CountRequest`).
+    pub counted_by: Option<&'a Operation>,
+    /// `Client::reread` re-reads the items through this operation (`RereadById`).
+    pub rereads: bool,
+}
+
+/// The impls [`list_impls`] emits for `operation`, as a summary.
+pub(super) fn list_helpers<'a>(api: &'a Api, operation: &'a Operation) -> Option<ListHelpers<'a>> {
+    let shape = list_shape(api, operation)?;
+    Some(ListHelpers {
+        item: shape.item_name,
+        counted_by: count_shape(api, operation, shape.body_name).map(|c| c.counter),
+        rereads: reread_shape(api, operation, shape.body_name).is_some(),
+    })
+}
+
+/// `ListRequest`, and where the spec allows, `CountRequest` and `RereadById`, for a list
+/// operation.
+pub(super) fn list_impls(api: &Api, operation: &Operation, gates: &Gates) -> Option<TokenStream> {
+    let ListShape {
+        item_name,
+        body_name,
+        id,
+        first,
+        after,
+    } = list_shape(api, operation)?;
     let (item, body) = (ident(item_name), ident(body_name));
     let gate = gates.for_operation(operation);
     let first_name = ident(&first.name);
@@ -156,9 +249,7 @@ pub(super) fn list_impls(api: &Api, operation: &Operation, gates: &Gates) -> Opt
     let list_request = request(operation, quote!(self));
     let method_name = operation.method_name.trim_start_matches("r#");
     let count = count_impl(api, operation, body_name, gates);
-    let reread = operation.rereads_by_id.as_ref().and_then(|filter_name| {
-        let r#where = field(api, body_name, "where")?;
-        let id_in = field(api, filter_name, "id_in")?;
+    let reread = reread_shape(api, operation, body_name).map(|(filter_name, r#where, id_in)| {
         let filter = ident(filter_name);
         let where_name = ident(&r#where.name);
         let id_in_name = ident(&id_in.name);
@@ -167,7 +258,7 @@ pub(super) fn list_impls(api: &Api, operation: &Operation, gates: &Gates) -> Opt
             r#where,
             quote!(crate::models::#filter { #id_in_name: #ids, ..::std::default::Default::default() }),
         );
-        Some(quote! {
+        quote! {
             #gate
             impl #RereadById for crate::models::#item {
                 type Request = crate::models::#body;
@@ -178,7 +269,7 @@ pub(super) fn list_impls(api: &Api, operation: &Operation, gates: &Gates) -> Opt
                     }
                 }
             }
-        })
+        }
     });
     Some(quote! {
         #gate
@@ -211,30 +302,20 @@ fn count_impl(
     body_name: &str,
     gates: &Gates,
 ) -> Option<TokenStream> {
-    let counter = operation_at(api, operation.counted_by.as_deref()?)?;
-    let Body::Json(TypeRef::Named(count_body_name)) = &counter.body else {
-        return None;
-    };
-    let Some(TypeRef::Named(answer_name)) = &counter.response else {
-        return None;
-    };
-    let list_where = field(api, body_name, "where")?;
-    let count_where = field(api, count_body_name.as_str(), "where")?;
-    if (&list_where.ty, list_where.repr) != (&count_where.ty, count_where.repr) {
-        return None;
-    }
-    let aggregate = field(api, answer_name.as_str(), "aggregate")?;
-    let count = field(api, aggregate.ty.named()?, "count").filter(|f| is_integer(&f.ty))?;
+    let CountShape {
+        counter,
+        count_body_name,
+        answer_name,
+        count_where,
+        aggregate,
+        count,
+    } = count_shape(api, operation, body_name)?;
     let gate = gates.for_operation(operation);
     // Also the counter's gate where it differs: `get-tasks` is always on,
     // `get-tasks-connection` is not.
     let count_gate = Some(gates.for_operation(counter))
         .filter(|count_gate| count_gate.to_string() != gate.to_string());
-    let (body, count_body, answer) = (
-        ident(body_name),
-        ident(count_body_name.as_str()),
-        ident(answer_name.as_str()),
-    );
+    let (body, count_body, answer) = (ident(body_name), ident(count_body_name), ident(answer_name));
     let where_name = ident(&count_where.name);
     let count_request = request(counter, quote!(&counter));
     let count_value = read_path(quote!(answer), &[step(aggregate), step(count)]);
@@ -260,7 +341,7 @@ fn count_impl(
 }
 
 /// The task type of `get-tasks`, when it has what a task wait reads and can be re-read by id.
-fn task_type(api: &Api) -> Option<&str> {
+pub(super) fn task_type(api: &Api) -> Option<&str> {
     let tasks = operation_at(api, TASKS_OPERATION)?;
     tasks.rereads_by_id.as_ref()?;
     let task = tasks.pages_over.as_deref()?;

@@ -39,6 +39,15 @@ impl<'a> Gates<'a> {
         Some(def.modules.iter().map(|m| feature_name(m)).collect())
     }
 
+    pub(super) fn api(&self) -> &'a Api {
+        self.api
+    }
+
+    /// The feature that compiles an operation: `None` for always.
+    pub(super) fn operation_feature(&self, operation: &Operation) -> Option<String> {
+        (self.enabled && !operation.always_on).then(|| feature_name(&operation.module))
+    }
+
     pub(super) fn cfg(features: Option<BTreeSet<String>>) -> TokenStream {
         match features {
             None => quote!(),
@@ -70,11 +79,10 @@ impl<'a> Gates<'a> {
     }
 
     pub(super) fn for_operation(&self, operation: &Operation) -> TokenStream {
-        if !self.enabled || operation.always_on {
-            return quote!();
+        match self.operation_feature(operation) {
+            Some(feature) => quote!(#[cfg(feature = #feature)]),
+            None => quote!(),
         }
-        let feature = feature_name(&operation.module);
-        quote!(#[cfg(feature = #feature)])
     }
 
     /// Compiled when any of the types is.

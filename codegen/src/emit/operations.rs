@@ -14,27 +14,8 @@ pub(super) fn emit_operation(operation: &Operation, gates: &Gates) -> TokenStrea
     let gate = gates.for_operation(operation);
     let method = ident(&operation.method_name);
     let path = &operation.path;
-    let verb = match operation.http_method {
-        HttpMethod::Get => "GET",
-        HttpMethod::Post => "POST",
-    };
-    let mut doc_text = operation.doc.clone().unwrap_or_default();
-    if !doc_text.is_empty() {
-        doc_text.push_str("\n\n");
-    }
-    doc_text.push_str(&format!(
-        "`{verb} /v2/api/{path}` (operation `{}`).",
-        operation.id
-    ));
-    if operation.not_modified {
-        doc_text.push_str("\n\nReturns `None` when the server answers 304 Not Modified.");
-    }
-    doc_text.push_str(
-        "\n\nThe request is encoded when this is called; the returned future owns what it \
-         needs (`Send + 'static`), so it can be spawned.",
-    );
-    let doc = docs(Some(&doc_text), false);
-    let deprecated = operation.deprecated.then(|| quote!(#[deprecated]));
+    let doc = docs::operation_doc(operation, gates);
+    let deprecated = docs::deprecated_attr(operation.deprecated);
     let (parameter, request) = match (&operation.body, operation.http_method) {
         (Body::None, HttpMethod::Post) => (quote!(), quote!(#ApiRequest::empty(#path))),
         (Body::None, HttpMethod::Get) => (

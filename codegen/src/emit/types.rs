@@ -14,12 +14,7 @@ use crate::ir::{Field, Presence, TypeDef, TypeKind, TypeRef, Variant};
 pub(super) fn emit_type(def: &TypeDef, gates: &Gates) -> TokenStream {
     let gate = gates.for_type(def);
     let name = ident(&def.name);
-    let mut doc_text = def.doc.clone().unwrap_or_default();
-    if !doc_text.is_empty() {
-        doc_text.push_str("\n\n");
-    }
-    doc_text.push_str(&format!("Spec: `{}`", def.origin));
-    let doc = docs(Some(&doc_text), def.deprecated);
+    let doc = super::docs::type_doc(def, gates);
     match &def.kind {
         TypeKind::Alias { target } => {
             let target = type_tokens(target);

@@ -1,11 +1,12 @@
-//! Pass: which codec directions, spec modules and always-on operations reach each type.
+//! Pass: which codec directions, spec modules, operations and always-on operations reach each
+//! type.
 
 use std::collections::HashMap;
 
-use crate::ir::{Api, Body, TypeDef, TypeKind, TypeRef};
+use crate::ir::{Api, Body, OperationUse, TypeDef, TypeKind, TypeRef};
 
-/// Marks each type with the codec directions, the spec modules and the always-on operations
-/// that reach it.
+/// Marks each type with the codec directions, the spec modules, the operations and the
+/// always-on operations that reach it.
 ///
 /// Codec directions follow every field. Modules do not follow cycle fields: such a field
 /// links types of one cycle (the `*WhereInput` filters all refer to each other), and following
@@ -18,7 +19,9 @@ pub(super) fn analyse_usage(api: &mut Api) {
         .enumerate()
         .map(|(i, t)| (t.name.clone(), i))
         .collect();
-    let roots: Vec<(Option<String>, Option<String>, String, bool)> = api
+    // (request type, response type, module, always on, path) of each operation.
+    type Roots = Vec<(Option<String>, Option<String>, String, bool, String)>;
+    let roots: Roots = api
         .operations
         .iter()
         .map(|operation| {
@@ -37,10 +40,11 @@ pub(super) fn analyse_usage(api: &mut Api) {
                 response,
                 operation.module.clone(),
                 operation.always_on,
+                operation.path.clone(),
             )
         })
         .collect();
-    for (request, response, module, always_on) in roots {
+    for (request, response, module, always_on, path) in roots {
         for (root, is_request) in [(request, true), (response, false)] {
             let Some(root) = root else { continue };
             reach(api, &index, &root, true, |def| {
@@ -54,12 +58,31 @@ pub(super) fn analyse_usage(api: &mut Api) {
             reach(api, &index, &root, false, |def| {
                 def.modules.insert(module.clone())
             });
+            reach(api, &index, &root, false, |def| {
+                let known = def
+                    .used_by
+                    .iter()
+                    .any(|u| u.path == path && u.request == is_request);
+                if !known {
+                    def.used_by.push(OperationUse {
+                        direct: def.name == root,
+                        path: path.clone(),
+                        request: is_request,
+                    });
+                }
+                !known
+            });
             if always_on {
                 reach(api, &index, &root, false, |def| {
                     !std::mem::replace(&mut def.always_on, true)
                 });
             }
         }
+    }
+    for def in &mut api.types {
+        def.used_by.sort_by(|a, b| {
+            (!a.direct, &a.path, !a.request).cmp(&(!b.direct, &b.path, !b.request))
+        });
     }
     // Types no operation reaches are decodable (users may read them from elsewhere), and so
     // must be everything they contain.

@@ -2,7 +2,10 @@
 // Source: fixture spec/fixtures/constructs (sha256 254846cfd632c656d93a3dd0624a54efd227eba1f01b134fcc9b2fc84395404b).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/TableReporterParams`
+/// Spec: `#/components/schemas/TableReporterParams`.
+///
+/// Used by:
+/// - the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TableReporterParams {
     pub columns: ::std::vec::Vec<::std::string::String>,
@@ -39,8 +42,12 @@ impl ::cloudtower_runtime::codec::Encode for TableReporterParams {
         e.end_object();
     }
 }
+/// The operations of the [`api_info`](crate::models::api_info) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/export-csv` (operation `ExportCSV`).
+    /// `POST /v2/api/export-csv` (operation `ExportCSV`, spec module [`api_info`](crate::models::api_info)).
+    ///
+    /// - Request: [`TableReporterParams`](crate::models::TableReporterParams)
+    /// - Response: `String`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn export_csv(
@@ -56,7 +63,10 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `GET /v2/api/get-version` (operation `GetApiVersion`).
+    /// `GET /v2/api/get-version` (operation `GetApiVersion`, spec module [`api_info`](crate::models::api_info)).
+    ///
+    /// - Request: none
+    /// - Response: `String`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_api_version(

@@ -2,13 +2,47 @@
 // Source: fixture spec/fixtures/constructs (sha256 254846cfd632c656d93a3dd0624a54efd227eba1f01b134fcc9b2fc84395404b).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-mod api_info;
-mod resource_change;
-mod shared;
-mod shared_filters;
-mod task;
-mod topology;
-mod vm;
+#![allow(rustdoc::redundant_explicit_links)]
+/// The `api_info` spec module: 2 operations, and the 1 type only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+/// - [`export_csv`](crate::models::Client::export_csv) `POST /v2/api/export-csv`
+/// - [`get_api_version`](crate::models::Client::get_api_version) `GET /v2/api/get-version`
+#[allow(deprecated)]
+pub mod api_info;
+/// The `resource_change` spec module: 1 operation, and the 5 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+/// - [`get_resource_changes`](crate::models::Client::get_resource_changes) `GET /v2/api/resource-changes`
+#[allow(deprecated)]
+pub mod resource_change;
+/// The 13 types that several spec modules use (or none does): each is compiled with any feature of a module whose operations reach it.
+#[allow(deprecated)]
+pub mod shared;
+/// The 1 `*WhereInput` filter that several spec modules use: each is compiled with any feature of a module whose operations reach it.
+#[allow(deprecated)]
+pub mod shared_filters;
+/// The `task` spec module: 2 operations, and the 3 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+/// - [`get_task_summary`](crate::models::Client::get_task_summary) `POST /v2/api/get-task-summary`
+/// - [`get_tasks`](crate::models::Client::get_tasks) `POST /v2/api/get-tasks`
+#[allow(deprecated)]
+pub mod task;
+/// The `topology` spec module: 3 operations, and the 11 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+/// - [`get_topology`](crate::models::Client::get_topology) `POST /v2/api/get-topology`
+/// - [`get_topology_audit_log`](crate::models::Client::get_topology_audit_log) `POST /v2/api/get-topology-audit-log`
+/// - [`move_topology`](crate::models::Client::move_topology) `POST /v2/api/move-topology`
+#[allow(deprecated)]
+pub mod topology;
+/// The `vm` spec module: 6 operations, and the 20 types only they use (also re-exported in [`models`](crate::models)). Its operations are methods of [`Client`](crate::models::Client):
+///
+/// - [`create_vm`](crate::models::Client::create_vm) `POST /v2/api/create-vm`
+/// - [`get_vms`](crate::models::Client::get_vms) `POST /v2/api/get-vms`
+/// - [`get_vms_connection`](crate::models::Client::get_vms_connection) `POST /v2/api/get-vms-connection`
+/// - [`remove_vm_nic`](crate::models::Client::remove_vm_nic) `POST /v2/api/remove-vm-nic`
+/// - [`update_vm`](crate::models::Client::update_vm) `POST /v2/api/update-vm`
+/// - [`upload_vm_image`](crate::models::Client::upload_vm_image) `POST /v2/api/upload-vm-image`
+#[allow(deprecated)]
+pub mod vm;
 pub use self::api_info::*;
 pub use self::resource_change::*;
 pub use self::shared::*;

@@ -2,7 +2,10 @@
 // Source: fixture spec/fixtures/constructs (sha256 254846cfd632c656d93a3dd0624a54efd227eba1f01b134fcc9b2fc84395404b).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `/paths/~1resource-changes/get/parameters`
+/// Spec: `/paths/~1resource-changes/get/parameters`.
+///
+/// Used by:
+/// - the request of [`Client::get_resource_changes`](crate::models::Client::get_resource_changes) (`resource-changes`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetResourceChangesParams {
     pub resource_type: ::std::string::String,
@@ -63,9 +66,15 @@ impl GetResourceChangesParams {
         query
     }
 }
-/// Spec: `#/components/schemas/ResourceChangeLimit`
+/// Spec: `#/components/schemas/ResourceChangeLimit`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_resource_changes`](crate::models::Client::get_resource_changes) (`resource-changes`)
 pub type ResourceChangeLimit = i32;
-/// Spec: `#/components/schemas/ResourceChangeResponse`
+/// Spec: `#/components/schemas/ResourceChangeResponse`.
+///
+/// Used by:
+/// - the response of [`Client::get_resource_changes`](crate::models::Client::get_resource_changes) (`resource-changes`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceChangeResponse {
     pub current_revision: ::std::string::String,
@@ -108,7 +117,10 @@ impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponse {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ResourceChangeResponse/properties/data/items`
+/// Spec: `#/components/schemas/ResourceChangeResponse/properties/data/items`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_resource_changes`](crate::models::Client::get_resource_changes) (`resource-changes`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceChangeResponseDataItem {
     pub action: crate::models::ResourceChangeResponseDataItemAction,
@@ -155,7 +167,10 @@ impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponseDataItem {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ResourceChangeResponse/properties/data/items/properties/action`
+/// Spec: `#/components/schemas/ResourceChangeResponse/properties/data/items/properties/action`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_resource_changes`](crate::models::Client::get_resource_changes) (`resource-changes`)
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ResourceChangeResponseDataItemAction {
     /// `ADD`
@@ -213,8 +228,12 @@ impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponseDataItemActio
         e.string(self.as_str());
     }
 }
+/// The operations of the [`resource_change`](crate::models::resource_change) spec module.
 impl crate::models::Client {
-    /// `GET /v2/api/resource-changes` (operation `GetResourceChanges`).
+    /// `GET /v2/api/resource-changes` (operation `GetResourceChanges`, spec module [`resource_change`](crate::models::resource_change)).
+    ///
+    /// - Request: [`GetResourceChangesParams`](crate::models::GetResourceChangesParams) (query parameters)
+    /// - Response: [`ResourceChangeResponse`](crate::models::ResourceChangeResponse)
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_resource_changes(

@@ -2,7 +2,11 @@
 // Source: fixture spec/fixtures/constructs (sha256 254846cfd632c656d93a3dd0624a54efd227eba1f01b134fcc9b2fc84395404b).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/ClusterStorageInfo`
+/// Spec: `#/components/schemas/ClusterStorageInfo`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_tasks`](crate::models::Client::get_tasks) (`get-tasks`)
+/// - inside the response of [`Client::upload_vm_image`](crate::models::Client::upload_vm_image) (`upload-vm-image`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterStorageInfo {
     pub id: ::std::string::String,
@@ -60,7 +64,11 @@ impl ::cloudtower_runtime::codec::Encode for ClusterStorageInfo {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ClusterType`
+/// Spec: `#/components/schemas/ClusterType`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_tasks`](crate::models::Client::get_tasks) (`get-tasks`)
+/// - inside the response of [`Client::upload_vm_image`](crate::models::Client::upload_vm_image) (`upload-vm-image`)
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ClusterType {
     /// `SMTX_OS`
@@ -118,7 +126,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterType {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/CommonHeader`
+/// Spec: `#/components/schemas/CommonHeader`.
+///
+/// No operation uses it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CommonHeader {
     pub x_tower_request_id: ::std::string::String,
@@ -152,7 +162,9 @@ impl ::cloudtower_runtime::codec::Encode for CommonHeader {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ContentLanguage`
+/// Spec: `#/components/schemas/ContentLanguage`.
+///
+/// No operation uses it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ContentLanguage {
     /// `zh-CN`
@@ -210,7 +222,9 @@ impl ::cloudtower_runtime::codec::Encode for ContentLanguage {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/ErrorBody`
+/// Spec: `#/components/schemas/ErrorBody`.
+///
+/// No operation uses it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ErrorBody {
     pub code: ::std::option::Option<crate::models::ErrorCode>,
@@ -262,7 +276,9 @@ impl ::cloudtower_runtime::codec::Encode for ErrorBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/ErrorCode`
+/// Spec: `#/components/schemas/ErrorCode`.
+///
+/// No operation uses it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     /// `ResourceLocked`
@@ -316,7 +332,11 @@ impl ::cloudtower_runtime::codec::Encode for ErrorCode {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/NestedVm`
+/// Spec: `#/components/schemas/NestedVm`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_tasks`](crate::models::Client::get_tasks) (`get-tasks`)
+/// - inside the response of [`Client::upload_vm_image`](crate::models::Client::upload_vm_image) (`upload-vm-image`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVm {
     pub id: ::std::string::String,
@@ -356,7 +376,11 @@ impl ::cloudtower_runtime::codec::Encode for NestedVm {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/Task`
+/// Spec: `#/components/schemas/Task`.
+///
+/// Used by:
+/// - the response of [`Client::get_tasks`](crate::models::Client::get_tasks) (`get-tasks`)
+/// - the response of [`Client::upload_vm_image`](crate::models::Client::upload_vm_image) (`upload-vm-image`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Task {
     pub id: ::std::string::String,
@@ -414,7 +438,12 @@ impl ::cloudtower_runtime::codec::Encode for Task {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/TaskStatus`
+/// Spec: `#/components/schemas/TaskStatus`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_tasks`](crate::models::Client::get_tasks) (`get-tasks`)
+/// - inside the response of [`Client::get_tasks`](crate::models::Client::get_tasks) (`get-tasks`)
+/// - inside the response of [`Client::upload_vm_image`](crate::models::Client::upload_vm_image) (`upload-vm-image`)
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TaskStatus {
     /// `PENDING`
@@ -480,7 +509,9 @@ impl ::cloudtower_runtime::codec::Encode for TaskStatus {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VmCommonParams`
+/// Spec: `#/components/schemas/VmCommonParams`.
+///
+/// No operation uses it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCommonParams {
     pub name: ::std::string::String,
@@ -520,7 +551,18 @@ impl ::cloudtower_runtime::codec::Encode for VmCommonParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmStatus`
+/// Spec: `#/components/schemas/VmStatus`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the response of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the request of [`Client::get_vms`](crate::models::Client::get_vms) (`get-vms`)
+/// - inside the response of [`Client::get_vms`](crate::models::Client::get_vms) (`get-vms`)
+/// - inside the request of [`Client::get_vms_connection`](crate::models::Client::get_vms_connection) (`get-vms-connection`)
+/// - inside the request of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
+/// - inside the response of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
+/// - inside the request of [`Client::get_resource_changes`](crate::models::Client::get_resource_changes) (`resource-changes`)
+/// - … and 2 more, inside requests or responses
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmStatus {
     /// `RUNNING`
@@ -577,9 +619,13 @@ impl ::cloudtower_runtime::codec::Encode for VmStatus {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/WithTask_Vm_`
+/// Spec: `#/components/schemas/WithTask_Vm_`.
+///
+/// No operation uses it.
 pub type WithTaskVm = ::cloudtower_runtime::WithTask<crate::models::Vm>;
-/// Spec: `#/components/schemas/WithTask_Vm-Array_`
+/// Spec: `#/components/schemas/WithTask_Vm-Array_`.
+///
+/// No operation uses it.
 pub type WithTaskVmArray = ::cloudtower_runtime::WithTask<
     ::std::vec::Vec<crate::models::Vm>,
 >;

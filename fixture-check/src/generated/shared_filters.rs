@@ -2,7 +2,9 @@
 // Source: fixture spec/fixtures/constructs (sha256 254846cfd632c656d93a3dd0624a54efd227eba1f01b134fcc9b2fc84395404b).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/HostWhereInput`
+/// Spec: `#/components/schemas/HostWhereInput`.
+///
+/// No operation uses it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HostWhereInput {
     pub and: ::cloudtower_runtime::Nullable<

@@ -2,7 +2,10 @@
 // Source: fixture spec/fixtures/constructs (sha256 254846cfd632c656d93a3dd0624a54efd227eba1f01b134fcc9b2fc84395404b).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetTasksRequestBody`
+/// Spec: `#/components/schemas/GetTasksRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_tasks`](crate::models::Client::get_tasks) (`get-tasks`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetTasksRequestBody {
     pub first: ::cloudtower_runtime::Nullable<i32>,
@@ -36,7 +39,10 @@ impl ::cloudtower_runtime::codec::Encode for GetTasksRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/TaskSummary`
+/// Spec: `#/components/schemas/TaskSummary`.
+///
+/// Used by:
+/// - the response of [`Client::get_task_summary`](crate::models::Client::get_task_summary) (`get-task-summary`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskSummary {
     pub total: i64,
@@ -76,7 +82,10 @@ impl ::cloudtower_runtime::codec::Encode for TaskSummary {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/TaskSummary/properties/by_status`
+/// Spec: `#/components/schemas/TaskSummary/properties/by_status`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_task_summary`](crate::models::Client::get_task_summary) (`get-task-summary`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskSummaryByStatus {
     pub running: ::std::option::Option<i32>,
@@ -108,10 +117,14 @@ impl ::cloudtower_runtime::codec::Encode for TaskSummaryByStatus {
         e.end_object();
     }
 }
+/// The operations of the [`task`](crate::models::task) spec module.
 impl crate::models::Client {
     /// A POST without a request body.
     ///
-    /// `POST /v2/api/get-task-summary` (operation `GetTaskSummary`).
+    /// `POST /v2/api/get-task-summary` (operation `GetTaskSummary`, spec module [`task`](crate::models::task)).
+    ///
+    /// - Request: none
+    /// - Response: [`TaskSummary`](crate::models::TaskSummary)
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_task_summary(
@@ -126,7 +139,10 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-tasks` (operation `GetTasks`).
+    /// `POST /v2/api/get-tasks` (operation `GetTasks`, spec module [`task`](crate::models::task)).
+    ///
+    /// - Request: [`GetTasksRequestBody`](crate::models::GetTasksRequestBody)
+    /// - Response: `Vec` of [`Task`](crate::models::Task)
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_tasks(

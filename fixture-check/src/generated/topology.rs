@@ -4,7 +4,11 @@
 
 /// Told apart by JSON kind: a position object, a name, a number, a flag.
 ///
-/// Spec: `#/components/schemas/TopologyLabel`
+/// Spec: `#/components/schemas/TopologyLabel`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_topology`](crate::models::Client::get_topology) (`get-topology`)
+/// - inside the response of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
 #[derive(Clone, Debug, PartialEq)]
 pub enum TopologyLabel {
     /// Object { markers: [] } on the wire.
@@ -80,7 +84,10 @@ impl ::cloudtower_runtime::codec::Encode for TopologyLabel {
         }
     }
 }
-/// Spec: `#/components/schemas/TopologyMoveParams`
+/// Spec: `#/components/schemas/TopologyMoveParams`.
+///
+/// Used by:
+/// - the request of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TopologyMoveParams {
     /// Move a cluster or a brick: told apart by the key only each requires.
@@ -121,7 +128,10 @@ impl ::cloudtower_runtime::codec::Encode for TopologyMoveParams {
 }
 /// Move a cluster or a brick: told apart by the key only each requires.
 ///
-/// Spec: `#/components/schemas/TopologyMoveParams/properties/data`
+/// Spec: `#/components/schemas/TopologyMoveParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
 #[derive(Clone, Debug, PartialEq)]
 pub enum TopologyMoveParamsData {
     /// An object with `cluster_id`.
@@ -181,7 +191,10 @@ impl ::cloudtower_runtime::codec::Encode for TopologyMoveParamsData {
         }
     }
 }
-/// Spec: `#/components/schemas/TopologyMoveParams/properties/data/anyOf/0`
+/// Spec: `#/components/schemas/TopologyMoveParams/properties/data/anyOf/0`.
+///
+/// Used by:
+/// - inside the request of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TopologyMoveParamsDataVariant1 {
     pub cluster_id: ::std::string::String,
@@ -225,7 +238,10 @@ impl ::cloudtower_runtime::codec::Encode for TopologyMoveParamsDataVariant1 {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/TopologyMoveParams/properties/data/anyOf/1`
+/// Spec: `#/components/schemas/TopologyMoveParams/properties/data/anyOf/1`.
+///
+/// Used by:
+/// - inside the request of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TopologyMoveParamsDataVariant2 {
     pub brick_id: ::std::string::String,
@@ -269,7 +285,10 @@ impl ::cloudtower_runtime::codec::Encode for TopologyMoveParamsDataVariant2 {
 }
 /// By name or by ids: told apart by JSON kind.
 ///
-/// Spec: `#/components/schemas/TopologyMoveParams/properties/where`
+/// Spec: `#/components/schemas/TopologyMoveParams/properties/where`.
+///
+/// Used by:
+/// - inside the request of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
 #[derive(Clone, Debug, PartialEq)]
 pub enum TopologyMoveParamsWhere {
     /// String on the wire.
@@ -326,7 +345,11 @@ impl ::cloudtower_runtime::codec::Encode for TopologyMoveParamsWhere {
         }
     }
 }
-/// Spec: `#/components/schemas/TopologyNode`
+/// Spec: `#/components/schemas/TopologyNode`.
+///
+/// Used by:
+/// - the response of [`Client::get_topology`](crate::models::Client::get_topology) (`get-topology`)
+/// - the response of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TopologyNode {
     pub id: ::std::string::String,
@@ -379,7 +402,11 @@ impl ::cloudtower_runtime::codec::Encode for TopologyNode {
 }
 /// Not told apart: both alternatives are objects whose required keys the other declares.
 ///
-/// Spec: `#/components/schemas/TopologyNode/properties/placement`
+/// Spec: `#/components/schemas/TopologyNode/properties/placement`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_topology`](crate::models::Client::get_topology) (`get-topology`)
+/// - inside the response of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
 ///
 /// Its alternatives look alike on the wire, so the JSON is kept as received (and sent
 /// back unchanged): read it with the `try_as_*` methods.
@@ -428,7 +455,11 @@ impl ::cloudtower_runtime::codec::Encode for TopologyNodePlacement {
         ::cloudtower_runtime::codec::Encode::encode(&self.0, e);
     }
 }
-/// Spec: `#/components/schemas/TopologyNode/properties/placement/anyOf/1`
+/// Spec: `#/components/schemas/TopologyNode/properties/placement/anyOf/1`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_topology`](crate::models::Client::get_topology) (`get-topology`)
+/// - inside the response of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TopologyNodePlacementVariant2 {
     pub row: i32,
@@ -468,7 +499,12 @@ impl ::cloudtower_runtime::codec::Encode for TopologyNodePlacementVariant2 {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/TopologyPosition`
+/// Spec: `#/components/schemas/TopologyPosition`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_topology`](crate::models::Client::get_topology) (`get-topology`)
+/// - inside the request of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
+/// - inside the response of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TopologyPosition {
     pub row: i32,
@@ -509,7 +545,11 @@ impl ::cloudtower_runtime::codec::Encode for TopologyPosition {
 }
 /// Not told apart: an integer and a number look alike.
 ///
-/// Spec: `#/components/schemas/TopologyWeight`
+/// Spec: `#/components/schemas/TopologyWeight`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_topology`](crate::models::Client::get_topology) (`get-topology`)
+/// - inside the response of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
 ///
 /// Its alternatives look alike on the wire, so the JSON is kept as received (and sent
 /// back unchanged): read it with the `try_as_*` methods.
@@ -552,8 +592,12 @@ impl ::cloudtower_runtime::codec::Encode for TopologyWeight {
         ::cloudtower_runtime::codec::Encode::encode(&self.0, e);
     }
 }
+/// The operations of the [`topology`](crate::models::topology) spec module.
 impl crate::models::Client {
-    /// `POST /v2/api/get-topology` (operation `GetTopology`).
+    /// `POST /v2/api/get-topology` (operation `GetTopology`, spec module [`topology`](crate::models::topology)).
+    ///
+    /// - Request: none
+    /// - Response: `Vec` of [`TopologyNode`](crate::models::TopologyNode)
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_topology(
@@ -570,7 +614,10 @@ impl crate::models::Client {
     }
     /// Upstream copy-paste: this path reuses the operationId of /get-topology.
     ///
-    /// `POST /v2/api/get-topology-audit-log` (operation `GetTopology`).
+    /// `POST /v2/api/get-topology-audit-log` (operation `GetTopology`, spec module [`topology`](crate::models::topology)).
+    ///
+    /// - Request: none
+    /// - Response: `Vec` of `String`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_topology_audit_log(
@@ -586,7 +633,10 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/move-topology` (operation `MoveTopology`).
+    /// `POST /v2/api/move-topology` (operation `MoveTopology`, spec module [`topology`](crate::models::topology)).
+    ///
+    /// - Request: [`TopologyMoveParams`](crate::models::TopologyMoveParams)
+    /// - Response: `Vec` of [`TopologyNode`](crate::models::TopologyNode)
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn move_topology(

@@ -2,7 +2,10 @@
 // Source: fixture spec/fixtures/constructs (sha256 254846cfd632c656d93a3dd0624a54efd227eba1f01b134fcc9b2fc84395404b).
 // Regenerate with `cargo xtask regen` (see README.md).
 
-/// Spec: `#/components/schemas/GetVmsConnectionRequestBody`
+/// Spec: `#/components/schemas/GetVmsConnectionRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vms_connection`](crate::models::Client::get_vms_connection) (`get-vms-connection`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
@@ -49,7 +52,10 @@ impl ::cloudtower_runtime::codec::Encode for GetVmsConnectionRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/GetVmsRequestBody`
+/// Spec: `#/components/schemas/GetVmsRequestBody`.
+///
+/// Used by:
+/// - the request of [`Client::get_vms`](crate::models::Client::get_vms) (`get-vms`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
@@ -96,7 +102,13 @@ impl ::cloudtower_runtime::codec::Encode for GetVmsRequestBody {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/LocalizedText`
+/// Spec: `#/components/schemas/LocalizedText`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the response of [`Client::get_vms`](crate::models::Client::get_vms) (`get-vms`)
+/// - inside the response of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
+/// - inside the response of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LocalizedText {
     pub zh_cn: ::std::string::String,
@@ -136,7 +148,10 @@ impl ::cloudtower_runtime::codec::Encode for LocalizedText {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/NestedAggregateVm`
+/// Spec: `#/components/schemas/NestedAggregateVm`.
+///
+/// Used by:
+/// - inside the response of [`Client::get_vms_connection`](crate::models::Client::get_vms_connection) (`get-vms-connection`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVm {
     pub count: i32,
@@ -170,7 +185,10 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVm {
         e.end_object();
     }
 }
-/// Spec: `/paths/~1upload-vm-image/post/requestBody/content/multipart~1form-data/schema`
+/// Spec: `/paths/~1upload-vm-image/post/requestBody/content/multipart~1form-data/schema`.
+///
+/// Used by:
+/// - the request of [`Client::upload_vm_image`](crate::models::Client::upload_vm_image) (`upload-vm-image`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadVmImageRequestBody {
     pub file: ::cloudtower_runtime::FilePart,
@@ -198,11 +216,25 @@ impl UploadVmImageRequestBody {
         fields
     }
 }
-/// Spec: `#/components/schemas/VlanId`
+/// Spec: `#/components/schemas/VlanId`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the response of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the response of [`Client::get_vms`](crate::models::Client::get_vms) (`get-vms`)
+/// - inside the response of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
+/// - inside the request of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm`)
+/// - inside the response of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm`)
 pub type VlanId = i32;
 /// A virtual machine.
 ///
-/// Spec: `#/components/schemas/Vm`
+/// Spec: `#/components/schemas/Vm`.
+///
+/// Used by:
+/// - the response of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - the response of [`Client::get_vms`](crate::models::Client::get_vms) (`get-vms`)
+/// - the response of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
+/// - the response of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Vm {
     pub id: ::std::string::String,
@@ -212,7 +244,7 @@ pub struct Vm {
     pub r#type: crate::models::VmType,
     pub vlan: ::std::option::Option<crate::models::VlanId>,
     pub description: ::std::option::Option<crate::models::LocalizedText>,
-    /// **Deprecated** in the spec.
+    #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub io_policy: ::std::option::Option<crate::models::VmDiskIoPolicy>,
     pub nics: ::std::vec::Vec<crate::models::VmNicsItem>,
     pub labels: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -302,7 +334,10 @@ impl ::cloudtower_runtime::codec::Encode for Vm {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmConnection`
+/// Spec: `#/components/schemas/VmConnection`.
+///
+/// Used by:
+/// - the response of [`Client::get_vms_connection`](crate::models::Client::get_vms_connection) (`get-vms-connection`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmConnection {
     pub aggregate: crate::models::NestedAggregateVm,
@@ -336,7 +371,10 @@ impl ::cloudtower_runtime::codec::Encode for VmConnection {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmCreationParams`
+/// Spec: `#/components/schemas/VmCreationParams`.
+///
+/// Used by:
+/// - the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCreationParams {
     pub name: ::std::string::String,
@@ -346,7 +384,7 @@ pub struct VmCreationParams {
     pub owner: ::std::option::Option<::std::string::String>,
     pub nics: ::std::option::Option<crate::models::VmNicParamsList>,
     pub status: ::std::option::Option<crate::models::VmStatusRef>,
-    /// **Deprecated** in the spec.
+    #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub io_policy: ::std::option::Option<crate::models::VmDiskIoPolicy>,
 }
 #[cfg(feature = "server")]
@@ -398,7 +436,14 @@ impl ::cloudtower_runtime::codec::Encode for VmCreationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmDiskIoPolicy`
+/// Spec: `#/components/schemas/VmDiskIoPolicy`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the response of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the response of [`Client::get_vms`](crate::models::Client::get_vms) (`get-vms`)
+/// - inside the response of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
+/// - inside the response of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm`)
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmDiskIoPolicy {
     /// `RESTRICT_EACH_DISK`
@@ -451,7 +496,10 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskIoPolicy {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VmNicParams`
+/// Spec: `#/components/schemas/VmNicParams`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicParams {
     pub vlan_id: crate::models::VlanId,
@@ -491,9 +539,18 @@ impl ::cloudtower_runtime::codec::Encode for VmNicParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmNicParamsList`
+/// Spec: `#/components/schemas/VmNicParamsList`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
 pub type VmNicParamsList = ::std::vec::Vec<crate::models::VmNicParams>;
-/// Spec: `#/components/schemas/Vm/properties/nics/items`
+/// Spec: `#/components/schemas/Vm/properties/nics/items`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the response of [`Client::get_vms`](crate::models::Client::get_vms) (`get-vms`)
+/// - inside the response of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
+/// - inside the response of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicsItem {
     pub mac: ::std::string::String,
@@ -530,7 +587,11 @@ impl ::cloudtower_runtime::codec::Encode for VmNicsItem {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmOrderByInput`
+/// Spec: `#/components/schemas/VmOrderByInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_vms`](crate::models::Client::get_vms) (`get-vms`)
+/// - inside the request of [`Client::get_vms_connection`](crate::models::Client::get_vms_connection) (`get-vms-connection`)
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmOrderByInput {
     /// `createdAt_ASC`
@@ -597,7 +658,10 @@ impl ::cloudtower_runtime::codec::Encode for VmOrderByInput {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VmRemoveNicParams`
+/// Spec: `#/components/schemas/VmRemoveNicParams`.
+///
+/// Used by:
+/// - the request of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveNicParams {
     pub r#where: crate::models::VmWhereInput,
@@ -637,7 +701,10 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmRemoveNicParams/properties/data`
+/// Spec: `#/components/schemas/VmRemoveNicParams/properties/data`.
+///
+/// Used by:
+/// - inside the request of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveNicParamsData {
     pub nic_index: ::std::vec::Vec<i32>,
@@ -671,9 +738,18 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicParamsData {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmStatusRef`
+/// Spec: `#/components/schemas/VmStatusRef`.
+///
+/// Used by:
+/// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
 pub type VmStatusRef = crate::models::VmStatus;
-/// Spec: `#/components/schemas/Vm/properties/type`
+/// Spec: `#/components/schemas/Vm/properties/type`.
+///
+/// Used by:
+/// - inside the response of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
+/// - inside the response of [`Client::get_vms`](crate::models::Client::get_vms) (`get-vms`)
+/// - inside the response of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
+/// - inside the response of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm`)
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmType {
     /// `KVM`
@@ -727,7 +803,10 @@ impl ::cloudtower_runtime::codec::Encode for VmType {
         e.string(self.as_str());
     }
 }
-/// Spec: `#/components/schemas/VmUpdationParams`
+/// Spec: `#/components/schemas/VmUpdationParams`.
+///
+/// Used by:
+/// - the request of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdationParams {
     pub name: ::std::string::String,
@@ -773,7 +852,13 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdationParams {
         e.end_object();
     }
 }
-/// Spec: `#/components/schemas/VmWhereInput`
+/// Spec: `#/components/schemas/VmWhereInput`.
+///
+/// Used by:
+/// - inside the request of [`Client::get_vms`](crate::models::Client::get_vms) (`get-vms`)
+/// - inside the request of [`Client::get_vms_connection`](crate::models::Client::get_vms_connection) (`get-vms-connection`)
+/// - inside the request of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
+/// - inside the request of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm`)
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
@@ -829,10 +914,14 @@ impl ::cloudtower_runtime::codec::Encode for VmWhereInput {
         e.end_object();
     }
 }
+/// The operations of the [`vm`](crate::models::vm) spec module.
 impl crate::models::Client {
     /// Create virtual machines.
     ///
-    /// `POST /v2/api/create-vm` (operation `CreateVm`).
+    /// `POST /v2/api/create-vm` (operation `CreateVm`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: `Vec` of [`VmCreationParams`](crate::models::VmCreationParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn create_vm(
@@ -848,7 +937,15 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vms` (operation `GetVms`).
+    /// `POST /v2/api/get-vms` (operation `GetVms`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`GetVmsRequestBody`](crate::models::GetVmsRequestBody)
+    /// - Response: `Vec` of [`Vm`](crate::models::Vm)
+    ///
+    /// What the runtime's client does with this list:
+    /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Vm`](crate::models::Vm), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
+    /// - [`client.count(&request)`](cloudtower_runtime::Client::count): how many items the request's `where` matches, in one `get-vms-connection` call
+    /// - [`client.reread(&items)`](cloudtower_runtime::Client::reread): reads [`Vm`](crate::models::Vm) values again by id (`id_in`) through this operation, in their order
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_vms(
@@ -864,7 +961,10 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/get-vms-connection` (operation `GetVmsConnection`).
+    /// `POST /v2/api/get-vms-connection` (operation `GetVmsConnection`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`GetVmsConnectionRequestBody`](crate::models::GetVmsConnectionRequestBody)
+    /// - Response: [`VmConnection`](crate::models::VmConnection)
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_vms_connection(
@@ -881,10 +981,13 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/remove-vm-nic` (operation `RemoveVmNic`).
+    /// `POST /v2/api/remove-vm-nic` (operation `RemoveVmNic`, spec module [`vm`](crate::models::vm)).
+    ///
+    /// - Request: [`VmRemoveNicParams`](crate::models::VmRemoveNicParams)
+    /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
-    #[deprecated]
+    #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub fn remove_vm_nic(
         &self,
         body: &crate::models::VmRemoveNicParams,
@@ -898,9 +1001,10 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
-    /// `POST /v2/api/update-vm` (operation `UpdateVm`).
+    /// `POST /v2/api/update-vm` (operation `UpdateVm`, spec module [`vm`](crate::models::vm)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`VmUpdationParams`](crate::models::VmUpdationParams)
+    /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of `Vec` of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn update_vm(
@@ -918,9 +1022,10 @@ impl crate::models::Client {
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
-    /// `POST /v2/api/upload-vm-image` (operation `UploadVmImage`).
+    /// `POST /v2/api/upload-vm-image` (operation `UploadVmImage`, spec module [`vm`](crate::models::vm)).
     ///
-    /// Returns `None` when the server answers 304 Not Modified.
+    /// - Request: [`UploadVmImageRequestBody`](crate::models::UploadVmImageRequestBody) (`multipart/form-data`)
+    /// - Response: `Vec` of [`Task`](crate::models::Task), or `None` when the server answers 304 Not Modified
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn upload_vm_image(
