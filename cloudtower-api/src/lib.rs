@@ -10,7 +10,8 @@ pub use cloudtower_runtime::{
     auth, client, codec, contract, error, pagination, tasks, union, ApiRequest, ApiResponse,
     Authenticator, ClientBuilder, CountRequest, Error, ErrorBody, FilePart, Language, ListRequest,
     Nullable, OnPaused, OperationInfo, Paginator, PasswordLogin, RawBody, Related, RereadById,
-    RetryPolicy, Secret, TaskFailure, TaskFailureKind, WaitForTasks, WaitOptions, WithTask,
+    RetryPolicy, Secret, TaskFailure, TaskFailureKind, TransportError, WaitForTasks, WaitOptions,
+    WithTask,
 };
 
 /// Every request and response type of the API, generated from the spec.
