@@ -43,7 +43,7 @@ fn calls() -> Vec<(&'static str, Vec<u8>)> {
         ),
         (
             "create-vm",
-            codec::encode(&vec![VmCreationParams::default()]),
+            codec::encode(&[VmCreationParams::default()][..]),
         ),
         ("delete-vm", codec::encode(&VmDeleteParams::default())),
         // Among the largest request types of 4.6.0: 127 KB and 177 KB in a debug build.
@@ -100,7 +100,7 @@ fn call_operation_runs_on_a_two_mib_stack_in_a_debug_build() {
 
 /// `[VmCreationParams]` as JSON, with every required field.
 fn create_vm_body() -> Value {
-    serde_json::from_slice(&codec::encode(&vec![VmCreationParams::default()])).unwrap()
+    serde_json::from_slice(&codec::encode(&[VmCreationParams::default()][..])).unwrap()
 }
 
 #[tokio::test]
