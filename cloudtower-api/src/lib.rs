@@ -10,7 +10,7 @@ pub use cloudtower_runtime::{
     auth, client, codec, contract, error, pagination, tasks, union, ApiRequest, ApiResponse,
     Authenticator, ClientBuilder, CountRequest, Error, FilePart, Language, ListRequest, Nullable,
     OnPaused, OperationInfo, Paginator, PasswordLogin, RawBody, Related, RereadById, RetryPolicy,
-    Secret, TaskFailure, TaskFailureKind, WaitForTasks, WaitOptions, WithTask,
+    Secret, TaskFailure, TaskFailureKind, TransportError, WaitForTasks, WaitOptions, WithTask,
 };
 
 /// Every request and response type of the API, generated from the spec: each under its own

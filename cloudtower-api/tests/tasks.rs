@@ -229,3 +229,67 @@ async fn dropping_the_wait_stops_polling() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(log.count(GET_TASKS), polls);
 }
+
+#[tokio::test]
+async fn waiting_for_all_tasks_returns_every_outcome_in_order() {
+    let log = Log::default();
+    // t-fail fails at the second poll, t-ok succeeds at the third, t-gone is never known.
+    let client = task_tower(&log, |id, poll| match id {
+        "t-fail" => Some(["EXECUTING", "FAILED"][poll.min(1)]),
+        "t-ok" => Some(["PENDING", "EXECUTING", "SUCCESSED"][poll.min(2)]),
+        _ => None,
+    })
+    .await;
+    let ids = ["t-fail", "t-ok", "t-gone"].map(String::from);
+    let options = WaitOptions {
+        not_found_grace: Duration::from_millis(200),
+        ..quick()
+    };
+    let outcomes = client.wait_tasks_all(&ids, &options).await.unwrap();
+    assert_eq!(outcomes.len(), 3);
+    let failed = outcomes[0].as_ref().unwrap_err();
+    assert_eq!(failed.kind, TaskFailureKind::Failed);
+    assert_eq!(failed.task_id, "t-fail");
+    assert_eq!(failed.error_message.as_deref(), Some("the VM vanished"));
+    let succeeded = outcomes[1].as_ref().unwrap();
+    assert_eq!(succeeded.id, "t-ok");
+    assert_eq!(succeeded.status, TaskStatus::Successed);
+    assert_eq!(
+        outcomes[2].as_ref().unwrap_err().kind,
+        TaskFailureKind::NotFound
+    );
+    // The wait went on after the failure: the successful task was polled until it ended, and
+    // a task that has an outcome is not asked for again.
+    let polls = log.all();
+    assert!(polls.len() >= 3, "{} polls", polls.len());
+    assert!(polls[2..]
+        .iter()
+        .all(|p| !requested_ids(p).contains(&"t-fail".to_owned())));
+
+    // The same tasks through `wait_tasks`: the first failure ends the wait.
+    let err = client.wait_tasks_with(&ids, &options).await.unwrap_err();
+    assert_eq!(task_failure(&err).task_id, "t-fail");
+}
+
+#[tokio::test]
+async fn waiting_for_all_tasks_reports_those_unfinished_at_the_timeout() {
+    let log = Log::default();
+    let client = task_tower(&log, |id, _| {
+        Some(if id == "t-ok" {
+            "SUCCESSED"
+        } else {
+            "EXECUTING"
+        })
+    })
+    .await;
+    let ids = ["t-ok", "t-slow"].map(String::from);
+    let options = WaitOptions {
+        timeout: Duration::from_millis(150),
+        ..quick()
+    };
+    let outcomes = client.wait_tasks_all(&ids, &options).await.unwrap();
+    assert_eq!(outcomes[0].as_ref().unwrap().id, "t-ok");
+    let slow = outcomes[1].as_ref().unwrap_err();
+    assert_eq!(slow.kind, TaskFailureKind::TimedOut);
+    assert_eq!(slow.status.as_deref(), Some("EXECUTING"));
+}

@@ -14,7 +14,7 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use tracing::Instrument;
 
 use crate::codec::{self, Decode, Encode};
-use crate::error::{Error, ErrorBody, RawBody};
+use crate::error::{Error, ErrorBody, RawBody, TransportError};
 
 /// A CloudTower API client. Cheap to clone and safe to share across tasks: clones share the
 /// connection pool and the session (token), while two clients built separately never do.
@@ -42,6 +42,8 @@ pub struct Client {
     reauthenticate: bool,
     // Replaces the builder's timeout for this clone's calls (`with_timeout`).
     timeout: Option<Duration>,
+    // Bounds each of this clone's calls as a whole (`with_call_timeout`).
+    call_timeout: Option<Duration>,
 }
 
 struct Inner {
@@ -64,6 +66,7 @@ struct Limits {
     max_retry_after: Duration,
     relogin_backoff: Duration,
     max_relogin_backoff: Duration,
+    max_decode_depth: u32,
 }
 
 impl Default for Limits {
@@ -74,6 +77,7 @@ impl Default for Limits {
             max_retry_after: Duration::from_secs(60),
             relogin_backoff: Duration::from_secs(30),
             max_relogin_backoff: Duration::from_secs(15 * 60),
+            max_decode_depth: codec::DecodeOptions::default().max_depth,
         }
     }
 }
@@ -238,6 +242,8 @@ pub struct ClientBuilder<C = Client> {
     retry: RetryPolicy,
     authorization: Option<Secret>,
     limits: Limits,
+    native_roots: bool,
+    http: Option<reqwest::ClientBuilder>,
     client: PhantomData<fn() -> C>,
 }
 
@@ -255,6 +261,8 @@ impl<C> fmt::Debug for ClientBuilder<C> {
             .field("retry", &self.retry)
             .field("authorization", &self.authorization)
             .field("limits", &self.limits)
+            .field("native_roots", &self.native_roots)
+            .field("http", &self.http.is_some())
             .finish()
     }
 }
@@ -293,8 +301,48 @@ impl<C> ClientBuilder<C> {
             retry: RetryPolicy::default(),
             authorization: None,
             limits: Limits::default(),
+            native_roots: false,
+            http: None,
             client: PhantomData,
         }
+    }
+
+    /// How deeply arrays and objects may nest in an answer, error answers included (default
+    /// 128, serde_json's limit); a deeper answer is an [`Error::Decode`] instead of a stack
+    /// overflow. No CloudTower answer nests deeper than about 10. The decoder recurses once
+    /// per level: a limit above the default needs a thread stack to match (see
+    /// [`DecodeOptions::max_depth`](crate::codec::DecodeOptions::max_depth)).
+    pub fn max_decode_depth(mut self, depth: u32) -> Self {
+        self.limits.max_decode_depth = depth;
+        self
+    }
+
+    /// Trusts the operating system's certificate store too, besides the bundled web roots
+    /// and [`root_certificate_pem`](Self::root_certificate_pem): a tower whose certificate a
+    /// company CA installed on the machine signed. Off by default, so that what a client
+    /// trusts does not depend on the machine. Needs the cargo feature `native-roots`.
+    #[cfg(feature = "native-roots")]
+    pub fn tls_native_roots(mut self, trust: bool) -> Self {
+        self.native_roots = trust;
+        self
+    }
+
+    /// Builds the HTTP client from `http`, a `reqwest::ClientBuilder` of yours: client
+    /// certificates (mTLS), default headers, a DNS resolver, connector layers (metrics, rate
+    /// limits), pool and HTTP/2 settings all apply.
+    ///
+    /// A builder rather than a built `reqwest::Client`, because a built client follows
+    /// redirects by its own policy (ten hops by default, resending the body of a 307, such
+    /// as the login's password, to wherever it points) before this client could refuse them.
+    /// These settings of this builder are applied on top of yours and win: no redirects are
+    /// followed (ever), [`timeout`](Self::timeout), [`connect_timeout`](Self::connect_timeout),
+    /// [`user_agent`](Self::user_agent), and, when set here, [`proxy`](Self::proxy),
+    /// [`root_certificate_pem`](Self::root_certificate_pem),
+    /// [`danger_accept_invalid_certs`](Self::danger_accept_invalid_certs) and
+    /// `tls_native_roots`. Its TLS backend must be rustls (this crate's).
+    pub fn http_client_builder(mut self, http: reqwest::ClientBuilder) -> Self {
+        self.http = Some(http);
+        self
     }
 
     /// The largest response body accepted (default [`DEFAULT_MAX_RESPONSE_BYTES`], 256 MiB).
@@ -417,14 +465,23 @@ impl<C> ClientBuilder<C> {
                 "the scheme must be http or https",
             ));
         }
-        let mut http = reqwest::Client::builder()
+        let mut http = self
+            .http
+            .unwrap_or_default()
             // Never followed: a 307 would resend the login's password to wherever it points,
             // and `https` -> `http` would put the token on the wire in clear text.
             .redirect(reqwest::redirect::Policy::none())
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
-            .user_agent(self.user_agent)
-            .danger_accept_invalid_certs(self.accept_invalid_certs);
+            .user_agent(self.user_agent);
+        if self.accept_invalid_certs {
+            http = http.danger_accept_invalid_certs(true);
+        }
+        #[cfg(feature = "native-roots")]
+        {
+            // reqwest loads the OS store by default once its feature is on: only when asked.
+            http = http.tls_built_in_native_certs(self.native_roots);
+        }
         if let Some(proxy) = &self.proxy {
             let proxy = reqwest::Proxy::all(proxy).map_err(|e| {
                 Error::config(
@@ -466,6 +523,7 @@ impl<C> ClientBuilder<C> {
             language: self.language,
             reauthenticate: true,
             timeout: None,
+            call_timeout: None,
         })
     }
 }
@@ -502,6 +560,20 @@ impl Client {
     pub fn with_timeout(&self, timeout: Duration) -> Client {
         Client {
             timeout: Some(timeout),
+            ..self.clone()
+        }
+    }
+
+    /// The same client (same session and connections) whose calls each end within `timeout`
+    /// as a whole, with [`Error::TimedOut`]: every attempt, the waits between retries and
+    /// logging in again included. The builder's [`timeout`](ClientBuilder::timeout) (or
+    /// [`with_timeout`](Self::with_timeout)) still bounds each attempt. Dropping the call at
+    /// the deadline is what a `tokio::time::timeout` around it would do; this one says which
+    /// operation, and composes with every method: `client.with_call_timeout(d).get_vms(&r)`.
+    #[must_use]
+    pub fn with_call_timeout(&self, timeout: Duration) -> Client {
+        Client {
+            call_timeout: Some(timeout),
             ..self.clone()
         }
     }
@@ -566,7 +638,8 @@ impl Client {
             status = tracing::field::Empty,
             request_id = tracing::field::Empty,
         );
-        async {
+        let operation = request.operation;
+        let call = async {
             if let RequestBody::Refused(source) = &request.body {
                 return Err(Error::Encode {
                     operation: request.operation,
@@ -587,9 +660,14 @@ impl Client {
                 }
                 result => result,
             }
+        };
+        match self.call_timeout {
+            None => call.instrument(span).await,
+            Some(timeout) => tokio::time::timeout(timeout, call)
+                .instrument(span)
+                .await
+                .unwrap_or(Err(Error::TimedOut { operation, timeout })),
         }
-        .instrument(span)
-        .await
     }
 
     /// Logs in again unless a concurrent call already did since `generation`.
@@ -701,7 +779,10 @@ impl Client {
         if let Some(timeout) = self.timeout {
             builder = builder.timeout(timeout);
         }
-        let transport = |source| Error::Transport { operation, source };
+        let transport = |source| Error::Transport {
+            operation,
+            source: TransportError::new(source),
+        };
         let mut response = builder.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let request_id = response
@@ -757,12 +838,18 @@ impl Client {
                 status,
                 body,
                 request_id,
+                max_depth: limits.max_decode_depth,
             })
         } else {
             Err(Error::Status {
                 operation,
                 status,
-                body: codec::decode::<ErrorBody>(&body).ok().map(Box::new),
+                body: codec::decode_with_options::<ErrorBody>(
+                    &body,
+                    &codec::DecodeOptions::default().max_depth(limits.max_decode_depth),
+                )
+                .ok()
+                .map(Box::new),
                 raw: RawBody(body),
                 request_id,
                 retry_after,
@@ -1016,12 +1103,15 @@ pub struct ApiResponse {
     status: u16,
     body: Bytes,
     request_id: Option<String>,
+    // `ClientBuilder::max_decode_depth`.
+    max_depth: u32,
 }
 
 impl ApiResponse {
     /// Decodes the body as the operation's 200 response.
     pub fn decode<T: Decode>(self) -> Result<T, Error> {
-        codec::decode(&self.body).map_err(|source| Error::Decode {
+        let options = codec::DecodeOptions::default().max_depth(self.max_depth);
+        codec::decode_with_options(&self.body, &options).map_err(|source| Error::Decode {
             operation: self.operation,
             source: Box::new(source),
             raw: RawBody(self.body),

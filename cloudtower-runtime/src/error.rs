@@ -30,7 +30,15 @@ pub enum Error {
     Transport {
         operation: &'static str,
         #[source]
-        source: reqwest::Error,
+        source: TransportError,
+    },
+    /// The call did not end within its timeout
+    /// ([`Client::with_call_timeout`](crate::Client::with_call_timeout)): every attempt, the
+    /// waits between retries and logging in again included. A mutation may have taken effect.
+    #[error("{operation}: no answer within the call's timeout of {timeout:?}")]
+    TimedOut {
+        operation: &'static str,
+        timeout: Duration,
     },
     /// The server answered with an error status.
     #[error("{operation}: HTTP {status}{}", .body.as_ref().map(|b| format!(": {}", b.message)).unwrap_or_default())]
@@ -138,6 +146,7 @@ impl Error {
     pub fn operation(&self) -> Option<&'static str> {
         match self {
             Error::Transport { operation, .. }
+            | Error::TimedOut { operation, .. }
             | Error::Status { operation, .. }
             | Error::Decode { operation, .. }
             | Error::Encode { operation, .. }
@@ -202,12 +211,8 @@ impl Error {
     /// retries reads only.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport { source, .. } => {
-                source.is_connect()
-                    || source.is_timeout()
-                    || source.is_request()
-                    || source.is_body()
-            }
+            Error::Transport { source, .. } => source.is_transient(),
+            Error::TimedOut { .. } => true,
             Error::Status { status, .. } => matches!(status, 429 | 502..=504),
             _ => false,
         }
@@ -217,6 +222,7 @@ impl Error {
     pub fn is_timeout(&self) -> bool {
         match self {
             Error::Transport { source, .. } => source.is_timeout(),
+            Error::TimedOut { .. } => true,
             Error::Task(failure) => failure.kind == TaskFailureKind::TimedOut,
             _ => false,
         }
@@ -241,6 +247,59 @@ impl Error {
             return None;
         }
         self.error_body()?.props.as_ref()?.get("locked_resources")
+    }
+}
+
+/// Why a request got no HTTP answer: connecting, TLS, a timeout, a connection that broke.
+///
+/// Opaque, so that the HTTP library underneath is not part of this crate's API (its next
+/// major version is not a breaking change here); its error is this one's
+/// [`source`](std::error::Error::source), for logs and for downcasting.
+#[derive(Debug)]
+pub struct TransportError(reqwest::Error);
+
+impl TransportError {
+    pub(crate) fn new(source: reqwest::Error) -> Self {
+        TransportError(source.without_url())
+    }
+
+    /// Whether the attempt ran out of time (the builder's `timeout` or `connect_timeout`).
+    pub fn is_timeout(&self) -> bool {
+        self.0.is_timeout()
+    }
+
+    /// Whether connecting failed (refused, unreachable, DNS, TLS handshake).
+    pub fn is_connect(&self) -> bool {
+        self.0.is_connect()
+    }
+
+    /// Whether the same request may get an answer if sent again: connection failures,
+    /// timeouts, and connections dropped before or while answering.
+    pub fn is_transient(&self) -> bool {
+        self.0.is_connect() || self.0.is_timeout() || self.0.is_request() || self.0.is_body()
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The details are the source's; this says what kind of failure it was.
+        f.write_str(if self.0.is_timeout() {
+            "timed out"
+        } else if self.0.is_connect() {
+            "could not connect"
+        } else if self.0.is_body() || self.0.is_decode() {
+            "the connection failed while reading the answer"
+        } else if self.0.is_request() {
+            "the request could not be sent"
+        } else {
+            "the HTTP client failed"
+        })
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
     }
 }
 
@@ -335,7 +394,7 @@ fn redact(value: &mut serde_json::Value) {
 }
 
 /// Why waiting for an asynchronous task did not give a successful task.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TaskFailure {
     pub kind: TaskFailureKind,

@@ -34,6 +34,7 @@ pub mod auth;
 pub mod client;
 pub mod codec;
 pub mod contract;
+pub mod dynamic;
 pub mod error;
 pub mod pagination;
 pub mod tasks;
@@ -46,6 +47,6 @@ pub use client::{
 };
 pub use codec::{Nullable, Related, WithTask};
 pub use contract::{LoginRequest, OperationInfo, TaskClient, TaskModel, TaskState};
-pub use error::{Error, ErrorBody, RawBody, TaskFailure, TaskFailureKind};
+pub use error::{Error, ErrorBody, RawBody, TaskFailure, TaskFailureKind, TransportError};
 pub use pagination::{CountRequest, ListRequest, Paginator, RereadById};
 pub use tasks::{OnPaused, WaitForTasks, WaitOptions};

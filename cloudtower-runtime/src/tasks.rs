@@ -80,7 +80,8 @@ impl Client {
     /// per poll; returns them in the order of `task_ids`.
     ///
     /// Stops at the first task that fails (or pauses, unless told to wait), with
-    /// [`Error::Task`]. Transient errors while polling (connection errors, 429, 502–504) are
+    /// [`Error::Task`] ([`wait_tasks_all_as`](Self::wait_tasks_all_as) waits for every task
+    /// and returns every outcome). Transient errors while polling (connection errors, 429, 502–504) are
     /// retried, with the polls' growing interval, until the timeout, which also bounds a poll
     /// in flight. Dropping the future stops the polling (the tasks themselves go on in
     /// CloudTower).
@@ -106,26 +107,72 @@ impl Client {
         task_ids: &[String],
         options: &WaitOptions,
     ) -> Result<Vec<T>, Error> {
+        self.settle_tasks(task_ids, options, Settle::FirstFailure)
+            .await?
+            .into_iter()
+            .map(|outcome| outcome.map_err(|failure| Error::Task(Box::new(failure))))
+            .collect()
+    }
+
+    /// Waits until every task has ended and returns every outcome, in the order of
+    /// `task_ids`: the task when it succeeded, else why not ([`TaskFailureKind`]: failed,
+    /// paused unless told to wait, not found, or not ended when the timeout ran out). Like
+    /// the Python SDK's `exit_on_error=False`: a failed task does not stop the wait for the
+    /// others.
+    ///
+    /// The outer error is for a wait that could not go on at all (a poll answered with an
+    /// error that is not transient, such as 401). `T` is the API's task type: the generated
+    /// client's `wait_tasks_all` calls this with it.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: cloudtower_api::Client, ids: Vec<String>) -> Result<(), cloudtower_api::Error> {
+    /// let outcomes = client.wait_tasks_all(&ids, &Default::default()).await?;
+    /// for (id, outcome) in ids.iter().zip(&outcomes) {
+    ///     match outcome {
+    ///         Ok(task) => println!("{id}: {:?}", task.status),
+    ///         Err(failure) => println!("{id}: {failure}"),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_tasks_all_as<T: TaskModel>(
+        &self,
+        task_ids: &[String],
+        options: &WaitOptions,
+    ) -> Result<Vec<Result<T, TaskFailure>>, Error> {
+        self.settle_tasks(task_ids, options, Settle::All).await
+    }
+
+    /// Polls until every task has an outcome, or, with [`Settle::FirstFailure`], until the
+    /// first failure, which is then the error.
+    async fn settle_tasks<T: TaskModel>(
+        &self,
+        task_ids: &[String],
+        options: &WaitOptions,
+        settle: Settle,
+    ) -> Result<Vec<Result<T, TaskFailure>>, Error> {
         let started = Instant::now();
         let deadline = started + options.timeout;
         let mut delay = options.interval;
-        let mut succeeded: HashMap<&str, T> = HashMap::new();
+        let mut outcomes: HashMap<&str, Result<T, TaskFailure>> = HashMap::new();
         // The last state of each unfinished task, and since when answers have lacked it
         // (`None` while it is found, or while the tower does not answer).
         let mut last_seen: HashMap<&str, (Option<T>, Option<Instant>)> = task_ids
             .iter()
             .map(|id| (id.as_str(), (None, Some(started))))
             .collect();
-        let timed_out = |last_seen: &HashMap<&str, (Option<T>, Option<Instant>)>| {
-            let (id, (task, _)) = last_seen.iter().next().expect("not empty");
-            failure(TaskFailureKind::TimedOut, id, task.clone())
-        };
         loop {
             let pending: Vec<String> = last_seen.keys().map(|id| id.to_string()).collect();
             let request = T::request_for_ids(pending).request();
             let polled = async { self.execute(request).await?.decode::<Vec<T>>() };
-            let Ok(answer) = tokio::time::timeout_at(deadline, polled).await else {
-                return Err(timed_out(&last_seen));
+            let answer = match tokio::time::timeout_at(deadline, polled).await {
+                Ok(answer) => answer,
+                Err(_) => {
+                    for (id, (task, _)) in last_seen.drain() {
+                        settle_failure(&mut outcomes, settle, id, TaskFailureKind::TimedOut, task)?;
+                    }
+                    break;
+                }
             };
             match answer {
                 Ok(tasks) => {
@@ -141,13 +188,27 @@ impl Client {
                         match task.state() {
                             TaskState::Succeeded => {
                                 last_seen.remove(id);
-                                succeeded.insert(id, task);
+                                outcomes.insert(id, Ok(task));
                             }
                             TaskState::Failed => {
-                                return Err(failure(TaskFailureKind::Failed, id, Some(task)))
+                                last_seen.remove(id);
+                                settle_failure(
+                                    &mut outcomes,
+                                    settle,
+                                    id,
+                                    TaskFailureKind::Failed,
+                                    Some(task),
+                                )?;
                             }
                             TaskState::Paused if options.on_paused == OnPaused::Fail => {
-                                return Err(failure(TaskFailureKind::Paused, id, Some(task)))
+                                last_seen.remove(id);
+                                settle_failure(
+                                    &mut outcomes,
+                                    settle,
+                                    id,
+                                    TaskFailureKind::Paused,
+                                    Some(task),
+                                )?;
                             }
                             _ => {
                                 last_seen.insert(id, (Some(task), None));
@@ -164,31 +225,66 @@ impl Client {
                 }
                 Err(error) => return Err(error),
             }
-            if last_seen.is_empty() {
-                return Ok(task_ids
-                    .iter()
-                    .filter_map(|id| succeeded.get(id.as_str()).cloned())
-                    .collect());
-            }
             let now = Instant::now();
-            let missing = last_seen.iter().find(|(_, (_, missing_since))| {
-                missing_since.is_some_and(|since| now - since >= options.not_found_grace)
-            });
-            if let Some((id, (task, _))) = missing {
-                return Err(failure(TaskFailureKind::NotFound, id, task.clone()));
+            let missing: Vec<&str> = last_seen
+                .iter()
+                .filter(|(_, (_, missing_since))| {
+                    missing_since.is_some_and(|since| now - since >= options.not_found_grace)
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            for id in missing {
+                let (task, _) = last_seen.remove(id).expect("listed above");
+                settle_failure(&mut outcomes, settle, id, TaskFailureKind::NotFound, task)?;
+            }
+            if last_seen.is_empty() {
+                break;
             }
             if now >= deadline {
-                return Err(timed_out(&last_seen));
+                for (id, (task, _)) in last_seen.drain() {
+                    settle_failure(&mut outcomes, settle, id, TaskFailureKind::TimedOut, task)?;
+                }
+                break;
             }
             tokio::time::sleep(delay.min(deadline - now)).await;
             delay = delay
                 .mul_f64(options.backoff.max(1.0))
                 .min(options.max_interval);
         }
+        Ok(task_ids
+            .iter()
+            .filter_map(|id| outcomes.get(id.as_str()).cloned())
+            .collect())
     }
 }
 
-fn failure<T: TaskModel>(kind: TaskFailureKind, task_id: &str, task: Option<T>) -> Error {
+/// Whether a wait ends at the first failure or waits for every task.
+#[derive(Clone, Copy)]
+enum Settle {
+    FirstFailure,
+    All,
+}
+
+/// Records how a task ended without success; with [`Settle::FirstFailure`], it is the error
+/// that ends the wait.
+fn settle_failure<'a, T: TaskModel>(
+    outcomes: &mut HashMap<&'a str, Result<T, TaskFailure>>,
+    settle: Settle,
+    task_id: &'a str,
+    kind: TaskFailureKind,
+    task: Option<T>,
+) -> Result<(), Error> {
+    let failure = failure(kind, task_id, task);
+    match settle {
+        Settle::FirstFailure => Err(Error::Task(Box::new(failure))),
+        Settle::All => {
+            outcomes.insert(task_id, Err(failure));
+            Ok(())
+        }
+    }
+}
+
+fn failure<T: TaskModel>(kind: TaskFailureKind, task_id: &str, task: Option<T>) -> TaskFailure {
     let mut failure = TaskFailure::new(kind, task_id);
     if let Some(task) = task {
         failure.status = Some(task.status().to_owned());
@@ -196,7 +292,7 @@ fn failure<T: TaskModel>(kind: TaskFailureKind, task_id: &str, task: Option<T>) 
         failure.error_code = task.error_code().map(str::to_owned);
         failure.error_message = task.error_message().map(str::to_owned);
     }
-    Error::Task(Box::new(failure))
+    failure
 }
 
 /// Waits for the tasks of a mutation's answer and gives back its data.

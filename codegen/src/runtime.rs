@@ -43,6 +43,11 @@ pub enum RuntimeType {
     Language,
     UnionJson,
     UnionShape,
+    DynamicCall,
+    CallWithJson,
+    CallWithoutBody,
+    UnsupportedCall,
+    TaskFailure,
 }
 
 /// The crate generated code reaches the runtime through.
@@ -84,6 +89,11 @@ impl RuntimeType {
             RuntimeType::Language => "Language",
             RuntimeType::UnionJson => "union::UnionJson",
             RuntimeType::UnionShape => "union::Shape",
+            RuntimeType::DynamicCall => "dynamic::DynamicCall",
+            RuntimeType::CallWithJson => "dynamic::call_with_json",
+            RuntimeType::CallWithoutBody => "dynamic::call_without_body",
+            RuntimeType::UnsupportedCall => "dynamic::unsupported",
+            RuntimeType::TaskFailure => "TaskFailure",
         }
     }
 

@@ -5,8875 +5,11690 @@
 impl crate::models::Client {
     /// Calls the operation at `path` (`get-vms`) with `body`, a JSON request that must
     /// decode into the operation's request type (ignored by operations without one).
-    /// Returns the response decoded into its type and encoded again as JSON (`None`
-    /// for 304 Not Modified and empty responses).
+    /// The request is decoded strictly: a required field that is missing or `null` is
+    /// `Error::InvalidRequest` naming it, and nothing is sent. Returns the response
+    /// decoded into its type and encoded again as JSON (`None` for 304 Not Modified
+    /// and empty responses).
+    ///
+    /// The request is checked when this is called; the returned future owns what it
+    /// needs (`Send + 'static`), so it can be spawned.
     #[allow(deprecated)]
-    pub async fn call_operation(
+    pub fn call_operation(
         &self,
         path: &str,
         body: &[u8],
-    ) -> ::std::result::Result<
-        ::std::option::Option<::std::vec::Vec<u8>>,
-        ::cloudtower_runtime::Error,
-    > {
+    ) -> ::cloudtower_runtime::dynamic::DynamicCall {
         let _ = body;
         match path {
             #[cfg(feature = "vm")]
             "abort-migrate-vm-across-cluster" => {
-                let body: crate::models::AbortMigrateVmAcrossClusterParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "abort-migrate-vm-across-cluster",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.abort_migrate_vm_across_cluster(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "abort-migrate-vm-across-cluster",
+                    body,
+                    |body: &crate::models::AbortMigrateVmAcrossClusterParams| {
+                        let call = self.abort_migrate_vm_across_cluster(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "datacenter")]
             "add-clusters-to-datacenter" => {
-                let body: ::std::vec::Vec<
-                    crate::models::AddClustersToDatacenterParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "add-clusters-to-datacenter",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.add_clusters_to_datacenter(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "add-clusters-to-datacenter",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::AddClustersToDatacenterParams,
+                        >|
+                    {
+                        let call = self.add_clusters_to_datacenter(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "label")]
             "add-labels-to-resources" => {
-                let body: crate::models::AddLabelsToResourcesParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "add-labels-to-resources",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.add_labels_to_resources(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "add-labels-to-resources",
+                    body,
+                    |body: &crate::models::AddLabelsToResourcesParams| {
+                        let call = self.add_labels_to_resources(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "add-vm-cd-rom" => {
-                let body: crate::models::VmAddCdRomParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "add-vm-cd-rom",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.add_vm_cd_rom(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "add-vm-cd-rom",
+                    body,
+                    |body: &crate::models::VmAddCdRomParams| {
+                        let call = self.add_vm_cd_rom(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "add-vm-disk" => {
-                let body: crate::models::VmAddDiskParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "add-vm-disk",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.add_vm_disk(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "add-vm-disk",
+                    body,
+                    |body: &crate::models::VmAddDiskParams| {
+                        let call = self.add_vm_disk(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "add-vm-gpu-device" => {
-                let body: crate::models::VmAddGpuDeviceParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "add-vm-gpu-device",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.add_vm_gpu_device(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "add-vm-gpu-device",
+                    body,
+                    |body: &crate::models::VmAddGpuDeviceParams| {
+                        let call = self.add_vm_gpu_device(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "add-vm-nic" => {
-                let body: crate::models::VmAddNicParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "add-vm-nic",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.add_vm_nic(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "add-vm-nic",
+                    body,
+                    |body: &crate::models::VmAddNicParams| {
+                        let call = self.add_vm_nic(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "add-vm-pci-nic" => {
-                let body: crate::models::VmOperatePciNicParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "add-vm-pci-nic",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.add_vm_pci_nic(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "add-vm-pci-nic",
+                    body,
+                    |body: &crate::models::VmOperatePciNicParams| {
+                        let call = self.add_vm_pci_nic(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "add-vm-to-folder" => {
-                let body: crate::models::VmAddFolderParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "add-vm-to-folder",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.add_vm_to_folder(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "add-vm-to-folder",
+                    body,
+                    |body: &crate::models::VmAddFolderParams| {
+                        let call = self.add_vm_to_folder(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-plan")]
             "backup-rebuild-vm" => {
-                let body: crate::models::BackupRestorePointRebuildParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "backup-rebuild-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.backup_rebuild_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "backup-rebuild-vm",
+                    body,
+                    |body: &crate::models::BackupRestorePointRebuildParams| {
+                        let call = self.backup_rebuild_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-plan")]
             "backup-restore-vm-in-place" => {
-                let body: crate::models::BackupRestorePointRestoreInPlaceParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "backup-restore-vm-in-place",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.backup_restore_vm_in_place(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "backup-restore-vm-in-place",
+                    body,
+                    |body: &crate::models::BackupRestorePointRestoreInPlaceParams| {
+                        let call = self.backup_restore_vm_in_place(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-floating-ip")]
             "batch-create-virtual-private-cloud-floating-ips" => {
-                let body: crate::models::BatchCreateVirtualPrivateCloudFloatingIpsParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "batch-create-virtual-private-cloud-floating-ips",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .batch_create_virtual_private_cloud_floating_ips(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "batch-create-virtual-private-cloud-floating-ips",
+                    body,
+                    |
+                        body: &crate::models::BatchCreateVirtualPrivateCloudFloatingIpsParams|
+                    {
+                        let call = self
+                            .batch_create_virtual_private_cloud_floating_ips(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "upload-task")]
             "cancel-upload-task" => {
-                let body: crate::models::CancelUploadTaskParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "cancel-upload-task",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.cancel_upload_task(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "cancel-upload-task",
+                    body,
+                    |body: &crate::models::CancelUploadTaskParams| {
+                        let call = self.cancel_upload_task(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "observability")]
             "clear-system-service-alert-notification-config" => {
-                let body: crate::models::DisassociateSystemServiceFromObsServiceParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "clear-system-service-alert-notification-config",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .clear_system_service_alert_notification_config(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "clear-system-service-alert-notification-config",
+                    body,
+                    |
+                        body: &crate::models::DisassociateSystemServiceFromObsServiceParams|
+                    {
+                        let call = self
+                            .clear_system_service_alert_notification_config(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "content-library-vm-template")]
             "clone-content-library-vm-template-from-vm" => {
-                let body: ::std::vec::Vec<
-                    crate::models::ContentLibraryVmTemplateCreationParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "clone-content-library-vm-template-from-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .clone_content_library_vm_template_from_vm(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "clone-content-library-vm-template-from-vm",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::ContentLibraryVmTemplateCreationParams,
+                        >|
+                    {
+                        let call = self.clone_content_library_vm_template_from_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-lun")]
             "clone-iscsi-lun-from-snapshot" => {
-                let body: ::std::vec::Vec<crate::models::IscsiLunCloneParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "clone-iscsi-lun-from-snapshot",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.clone_iscsi_lun_from_snapshot(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "clone-iscsi-lun-from-snapshot",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::IscsiLunCloneParams>| {
+                        let call = self.clone_iscsi_lun_from_snapshot(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nvmf-namespace")]
             "clone-nvmf-namespace-from-snapshot" => {
-                let body: ::std::vec::Vec<crate::models::NvmfNamespaceCloneParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "clone-nvmf-namespace-from-snapshot",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.clone_nvmf_namespace_from_snapshot(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "clone-nvmf-namespace-from-snapshot",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::NvmfNamespaceCloneParams>| {
+                        let call = self.clone_nvmf_namespace_from_snapshot(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snapshot-group")]
             "clone-snapshot-group" => {
-                let body: ::std::vec::Vec<crate::models::SnapshotGroupCloneParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "clone-snapshot-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.clone_snapshot_group(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "clone-snapshot-group",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::SnapshotGroupCloneParams>| {
+                        let call = self.clone_snapshot_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "clone-vm" => {
-                let body: ::std::vec::Vec<crate::models::VmCloneParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "clone-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.clone_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "clone-vm",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::VmCloneParams>| {
+                        let call = self.clone_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-template")]
             "clone-vm-template-from-vm" => {
-                let body: ::std::vec::Vec<crate::models::VmTemplateCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "clone-vm-template-from-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.clone_vm_template_from_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "clone-vm-template-from-vm",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::VmTemplateCreationParams>| {
+                        let call = self.clone_vm_template_from_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-volume")]
             "clone-vm-volume" => {
-                let body: ::std::vec::Vec<crate::models::CloneVmVolumeParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "clone-vm-volume",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.clone_vm_volume(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "clone-vm-volume",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::CloneVmVolumeParams>| {
+                        let call = self.clone_vm_volume(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster")]
             "connect-cluster" => {
-                let body: ::std::vec::Vec<crate::models::ClusterCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "connect-cluster",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.connect_cluster(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "connect-cluster",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::ClusterCreationParams>| {
+                        let call = self.connect_cluster(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "content-library-vm-template")]
             "convert-content-library-vm-template-from-vm" => {
-                let body: ::std::vec::Vec<
-                    crate::models::ContentLibraryVmTemplateCreationParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "convert-content-library-vm-template-from-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .convert_content_library_vm_template_from_vm(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "convert-content-library-vm-template-from-vm",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::ContentLibraryVmTemplateCreationParams,
+                        >|
+                    {
+                        let call = self
+                            .convert_content_library_vm_template_from_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-template")]
             "convert-vm-template-from-vm" => {
-                let body: ::std::vec::Vec<crate::models::VmTemplateCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "convert-vm-template-from-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.convert_vm_template_from_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "convert-vm-template-from-vm",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::VmTemplateCreationParams>| {
+                        let call = self.convert_vm_template_from_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "convert-vm-template-to-vm" => {
-                let body: ::std::vec::Vec<crate::models::ConvertVmTemplateToVmParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "convert-vm-template-to-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.convert_vm_template_to_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "convert-vm-template-to-vm",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::ConvertVmTemplateToVmParams>| {
+                        let call = self.convert_vm_template_to_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-lun")]
             "copy-iscsi-lun" => {
-                let body: ::std::vec::Vec<crate::models::CopyIscsiLunParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "copy-iscsi-lun",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.copy_iscsi_lun(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "copy-iscsi-lun",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::CopyIscsiLunParams>| {
+                        let call = self.copy_iscsi_lun(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "alert-notifier")]
             "create-alert-notifier" => {
-                let body: ::std::vec::Vec<crate::models::AlertNotifierCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-alert-notifier",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_alert_notifier(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-alert-notifier",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::AlertNotifierCreationParams>| {
+                        let call = self.create_alert_notifier(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-plan")]
             "create-backup-plan" => {
-                let body: ::std::vec::Vec<crate::models::BackupPlanCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-backup-plan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_backup_plan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-backup-plan",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::BackupPlanCreationParams>| {
+                        let call = self.create_backup_plan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "brick-topo")]
             "create-brick-topo" => {
-                let body: ::std::vec::Vec<crate::models::BrickTopoCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-brick-topo",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_brick_topo(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-brick-topo",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::BrickTopoCreationParams>| {
+                        let call = self.create_brick_topo(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "global-settings")]
             "create-cluster-recycle-bin-setting" => {
-                let body: crate::models::ClusterRecycleBinCreationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-cluster-recycle-bin-setting",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_cluster_recycle_bin_setting(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-cluster-recycle-bin-setting",
+                    body,
+                    |body: &crate::models::ClusterRecycleBinCreationParams| {
+                        let call = self.create_cluster_recycle_bin_setting(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "consistency-group")]
             "create-consistency-group" => {
-                let body: ::std::vec::Vec<
-                    crate::models::ConsistencyGroupCreationParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-consistency-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_consistency_group(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-consistency-group",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::ConsistencyGroupCreationParams,
+                        >|
+                    {
+                        let call = self.create_consistency_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "consistency-group-snapshot")]
             "create-consistency-snapshot-group" => {
-                let body: ::std::vec::Vec<
-                    crate::models::ConsistencyGroupSnapshotCreationParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-consistency-snapshot-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_consistency_group_snapshot(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-consistency-snapshot-group",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::ConsistencyGroupSnapshotCreationParams,
+                        >|
+                    {
+                        let call = self.create_consistency_group_snapshot(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "datacenter")]
             "create-datacenter" => {
-                let body: ::std::vec::Vec<crate::models::DatacenterCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-datacenter",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_datacenter(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-datacenter",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::DatacenterCreationParams>| {
+                        let call = self.create_datacenter(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "entity-filter")]
             "create-entity-filter" => {
-                let body: ::std::vec::Vec<crate::models::EntityFilterCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-entity-filter",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_entity_filter(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-entity-filter",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::EntityFilterCreationParams>| {
+                        let call = self.create_entity_filter(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "graph")]
             "create-graph" => {
-                let body: ::std::vec::Vec<crate::models::GraphCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-graph",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_graph(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-graph",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::GraphCreationParams>| {
+                        let call = self.create_graph(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "host")]
             "create-host" => {
-                let body: ::std::vec::Vec<crate::models::HostCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-host",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_host(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-host",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::HostCreationParams>| {
+                        let call = self.create_host(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-lun")]
             "create-iscsi-lun" => {
-                let body: ::std::vec::Vec<crate::models::IscsiLunCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-iscsi-lun",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_iscsi_lun(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-iscsi-lun",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::IscsiLunCreationParams>| {
+                        let call = self.create_iscsi_lun(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-lun-snapshot")]
             "create-iscsi-lun-snapshot" => {
-                let body: ::std::vec::Vec<
-                    crate::models::IscsiLunSnapshotCreationParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-iscsi-lun-snapshot",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_iscsi_lun_snapshot(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-iscsi-lun-snapshot",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::IscsiLunSnapshotCreationParams,
+                        >|
+                    {
+                        let call = self.create_iscsi_lun_snapshot(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-target")]
             "create-iscsi-target" => {
-                let body: ::std::vec::Vec<crate::models::IscsiTargetCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-iscsi-target",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_iscsi_target(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-iscsi-target",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::IscsiTargetCreationParams>| {
+                        let call = self.create_iscsi_target(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "isolation-policy")]
             "create-isolation-policy" => {
-                let body: crate::models::IsolationPolicyCreateParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-isolation-policy",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_isolation_policy(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-isolation-policy",
+                    body,
+                    |body: &crate::models::IsolationPolicyCreateParams| {
+                        let call = self.create_isolation_policy(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "label")]
             "create-label" => {
-                let body: ::std::vec::Vec<crate::models::LabelCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-label",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_label(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-label",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::LabelCreationParams>| {
+                        let call = self.create_label(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "log-collection")]
             "create-log-collection" => {
-                let body: ::std::vec::Vec<crate::models::LogCollectionCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-log-collection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_log_collection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-log-collection",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::LogCollectionCreationParams>| {
+                        let call = self.create_log_collection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "namespace-group")]
             "create-namespace-group" => {
-                let body: ::std::vec::Vec<crate::models::NamespaceGroupCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-namespace-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_namespace_group(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-namespace-group",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::NamespaceGroupCreationParams,
+                        >|
+                    {
+                        let call = self.create_namespace_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "network-policy-rule-service")]
             "create-network-policy-rule-service" => {
-                let body: ::std::vec::Vec<
-                    crate::models::NetworkPolicyRuleServiceCreationParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-network-policy-rule-service",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_network_policy_rule_service(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-network-policy-rule-service",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::NetworkPolicyRuleServiceCreationParams,
+                        >|
+                    {
+                        let call = self.create_network_policy_rule_service(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nfs-export")]
             "create-nfs-export" => {
-                let body: ::std::vec::Vec<crate::models::NfsExportCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-nfs-export",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_nfs_export(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-nfs-export",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::NfsExportCreationParams>| {
+                        let call = self.create_nfs_export(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nvmf-namespace")]
             "create-nvmf-namespace" => {
-                let body: ::std::vec::Vec<crate::models::NvmfNamespaceCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-nvmf-namespace",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_nvmf_namespace(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-nvmf-namespace",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::NvmfNamespaceCreationParams>| {
+                        let call = self.create_nvmf_namespace(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nvmf-namespace-snapshot")]
             "create-nvmf-namespace-snapshot" => {
-                let body: ::std::vec::Vec<
-                    crate::models::NvmfNamespaceSnapshotCreationParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-nvmf-namespace-snapshot",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_nvmf_namespace_snapshot(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-nvmf-namespace-snapshot",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::NvmfNamespaceSnapshotCreationParams,
+                        >|
+                    {
+                        let call = self.create_nvmf_namespace_snapshot(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nvmf-subsystem")]
             "create-nvmf-subsystem" => {
-                let body: ::std::vec::Vec<crate::models::NvmfSubsystemCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-nvmf-subsystem",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_nvmf_subsystem(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-nvmf-subsystem",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::NvmfSubsystemCreationParams>| {
+                        let call = self.create_nvmf_subsystem(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "organization")]
             "create-organization" => {
-                let body: ::std::vec::Vec<crate::models::OrganizationCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-organization",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_organization(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-organization",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::OrganizationCreationParams>| {
+                        let call = self.create_organization(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "rack-topo")]
             "create-rack-topo" => {
-                let body: ::std::vec::Vec<crate::models::RackTopoCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-rack-topo",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_rack_topo(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-rack-topo",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::RackTopoCreationParams>| {
+                        let call = self.create_rack_topo(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "report-template")]
             "create-report-template" => {
-                let body: ::std::vec::Vec<crate::models::ReportTemplateCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-report-template",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_report_template(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-report-template",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::ReportTemplateCreationParams,
+                        >|
+                    {
+                        let call = self.create_report_template(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "user-role-next")]
             "create-role" => {
-                let body: ::std::vec::Vec<crate::models::RoleCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-role",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_role(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-role",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::RoleCreationParams>| {
+                        let call = self.create_role(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "user")]
             "create-root-user" => {
-                let body: crate::models::RootUserCreationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-root-user",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_root_user(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-root-user",
+                    body,
+                    |body: &crate::models::RootUserCreationParams| {
+                        let call = self.create_root_user(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "security-group")]
             "create-security-group" => {
-                let body: crate::models::SecurityGroupCreateParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-security-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_security_group(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-security-group",
+                    body,
+                    |body: &crate::models::SecurityGroupCreateParams| {
+                        let call = self.create_security_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "security-policy")]
             "create-security-policy" => {
-                let body: crate::models::SecurityPolicyCreateParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-security-policy",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_security_policy(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-security-policy",
+                    body,
+                    |body: &crate::models::SecurityPolicyCreateParams| {
+                        let call = self.create_security_policy(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snapshot-plan")]
             "create-snapshot-plan" => {
-                let body: ::std::vec::Vec<crate::models::SnapshotPlanCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-snapshot-plan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_snapshot_plan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-snapshot-plan",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::SnapshotPlanCreationParams>| {
+                        let call = self.create_snapshot_plan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snmp-transport")]
             "create-snmp-transport" => {
-                let body: ::std::vec::Vec<crate::models::SnmpTransportCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-snmp-transport",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_snmp_transport(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-snmp-transport",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::SnmpTransportCreationParams>| {
+                        let call = self.create_snmp_transport(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snmp-trap-receiver")]
             "create-snmp-trap-receiver" => {
-                let body: ::std::vec::Vec<
-                    crate::models::SnmpTrapReceiverCreationParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-snmp-trap-receiver",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_snmp_trap_receiver(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-snmp-trap-receiver",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::SnmpTrapReceiverCreationParams,
+                        >|
+                    {
+                        let call = self.create_snmp_trap_receiver(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "task")]
             "create-task" => {
-                let body: ::std::vec::Vec<crate::models::TaskCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-task",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_task(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-task",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::TaskCreationParams>| {
+                        let call = self.create_task(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "user")]
             "create-user" => {
-                let body: ::std::vec::Vec<crate::models::UserCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-user",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_user(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-user",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::UserCreationParams>| {
+                        let call = self.create_user(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "user-audit-log")]
             "create-user-audit-log" => {
-                let body: ::std::vec::Vec<crate::models::UserAuditLogCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-user-audit-log",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_user_audit_log(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-user-audit-log",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::UserAuditLogCreationParams>| {
+                        let call = self.create_user_audit_log(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vcenter-account")]
             "create-vcenter-account" => {
-                let body: crate::models::CreateVcenterAccountParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-vcenter-account",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_vcenter_account(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-vcenter-account",
+                    body,
+                    |body: &crate::models::CreateVcenterAccountParams| {
+                        let call = self.create_vcenter_account(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vds")]
             "create-vds" => {
-                let body: ::std::vec::Vec<crate::models::VdsCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-vds",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_vds(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-vds",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::VdsCreationParams>| {
+                        let call = self.create_vds(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vds")]
             "create-vds-with-access-vlan" => {
-                let body: ::std::vec::Vec<
-                    crate::models::VdsCreationWithMAccessVlanParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-vds-with-access-vlan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_vds_with_access_vlan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-vds-with-access-vlan",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::VdsCreationWithMAccessVlanParams,
+                        >|
+                    {
+                        let call = self.create_vds_with_access_vlan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vds")]
             "create-vds-with-migrate-vlan" => {
-                let body: ::std::vec::Vec<
-                    crate::models::VdsCreationWithMigrateVlanParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-vds-with-migrate-vlan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_vds_with_migrate_vlan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-vds-with-migrate-vlan",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::VdsCreationWithMigrateVlanParams,
+                        >|
+                    {
+                        let call = self.create_vds_with_migrate_vlan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "view")]
             "create-view" => {
-                let body: ::std::vec::Vec<crate::models::ViewCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-view",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_view(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-view",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::ViewCreationParams>| {
+                        let call = self.create_view(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud")]
             "create-virtual-private-cloud" => {
-                let body: ::std::vec::Vec<
-                    crate::models::VirtualPrivateCloudCreationParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-virtual-private-cloud",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_virtual_private_cloud(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-virtual-private-cloud",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::VirtualPrivateCloudCreationParams,
+                        >|
+                    {
+                        let call = self.create_virtual_private_cloud(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-floating-ip")]
             "create-virtual-private-cloud-floating-ip" => {
-                let body: ::std::vec::Vec<
-                    crate::models::VirtualPrivateCloudFloatingIpCreationParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-virtual-private-cloud-floating-ip",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .create_virtual_private_cloud_floating_ip(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-virtual-private-cloud-floating-ip",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::VirtualPrivateCloudFloatingIpCreationParams,
+                        >|
+                    {
+                        let call = self.create_virtual_private_cloud_floating_ip(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-nat-gateway")]
             "create-virtual-private-cloud-nat-gateway" => {
-                let body: ::std::vec::Vec<
-                    crate::models::VirtualPrivateCloudNatGatewayCreationParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-virtual-private-cloud-nat-gateway",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .create_virtual_private_cloud_nat_gateway(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-virtual-private-cloud-nat-gateway",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::VirtualPrivateCloudNatGatewayCreationParams,
+                        >|
+                    {
+                        let call = self.create_virtual_private_cloud_nat_gateway(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-route-table")]
             "create-virtual-private-cloud-route-table" => {
-                let body: ::std::vec::Vec<
-                    crate::models::VirtualPrivateCloudRouteTableCreationParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-virtual-private-cloud-route-table",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .create_virtual_private_cloud_route_table(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-virtual-private-cloud-route-table",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::VirtualPrivateCloudRouteTableCreationParams,
+                        >|
+                    {
+                        let call = self.create_virtual_private_cloud_route_table(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-router-gateway")]
             "create-virtual-private-cloud-router-gateway" => {
-                let body: ::std::vec::Vec<
-                    crate::models::VirtualPrivateCloudRouterGatewayCreationParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-virtual-private-cloud-router-gateway",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .create_virtual_private_cloud_router_gateway(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-virtual-private-cloud-router-gateway",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::VirtualPrivateCloudRouterGatewayCreationParams,
+                        >|
+                    {
+                        let call = self
+                            .create_virtual_private_cloud_router_gateway(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-security-group")]
             "create-virtual-private-cloud-security-group" => {
-                let body: ::std::vec::Vec<
-                    crate::models::VirtualPrivateCloudSecurityGroupCreationParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-virtual-private-cloud-security-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .create_virtual_private_cloud_security_group(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-virtual-private-cloud-security-group",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::VirtualPrivateCloudSecurityGroupCreationParams,
+                        >|
+                    {
+                        let call = self
+                            .create_virtual_private_cloud_security_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-security-policy")]
             "create-virtual-private-cloud-security-policy" => {
-                let body: ::std::vec::Vec<
-                    crate::models::VirtualPrivateCloudSecurityPolicyCreateParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-virtual-private-cloud-security-policy",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .create_virtual_private_cloud_security_policy(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-virtual-private-cloud-security-policy",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::VirtualPrivateCloudSecurityPolicyCreateParams,
+                        >|
+                    {
+                        let call = self
+                            .create_virtual_private_cloud_security_policy(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-subnet")]
             "create-virtual-private-cloud-subnet" => {
-                let body: ::std::vec::Vec<
-                    crate::models::VirtualPrivateCloudSubnetCreationParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-virtual-private-cloud-subnet",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_virtual_private_cloud_subnet(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-virtual-private-cloud-subnet",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::VirtualPrivateCloudSubnetCreationParams,
+                        >|
+                    {
+                        let call = self.create_virtual_private_cloud_subnet(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "create-vm" => {
-                let body: ::std::vec::Vec<crate::models::VmCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-vm",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::VmCreationParams>| {
+                        let call = self.create_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-folder")]
             "create-vm-folder" => {
-                let body: ::std::vec::Vec<crate::models::VmFolderCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-vm-folder",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_vm_folder(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-vm-folder",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::VmFolderCreationParams>| {
+                        let call = self.create_vm_folder(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "create-vm-from-content-library-template" => {
-                let body: ::std::vec::Vec<
-                    crate::models::VmCreateVmFromContentLibraryTemplateParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-vm-from-content-library-template",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .create_vm_from_content_library_template(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-vm-from-content-library-template",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::VmCreateVmFromContentLibraryTemplateParams,
+                        >|
+                    {
+                        let call = self.create_vm_from_content_library_template(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "create-vm-from-content-library-template-batch" => {
-                let body: crate::models::VmCreateVmFromContentLibraryTemplateBatchParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-vm-from-content-library-template-batch",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .create_vm_from_content_library_template_batch(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-vm-from-content-library-template-batch",
+                    body,
+                    |
+                        body: &crate::models::VmCreateVmFromContentLibraryTemplateBatchParams|
+                    {
+                        let call = self
+                            .create_vm_from_content_library_template_batch(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "create-vm-from-template" => {
-                let body: ::std::vec::Vec<crate::models::VmCreateVmFromTemplateParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-vm-from-template",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_vm_from_template(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-vm-from-template",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::VmCreateVmFromTemplateParams,
+                        >|
+                    {
+                        let call = self.create_vm_from_template(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-placement-group")]
             "create-vm-placement-group" => {
-                let body: ::std::vec::Vec<
-                    crate::models::VmPlacementGroupCreationParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-vm-placement-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_vm_placement_group(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-vm-placement-group",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::VmPlacementGroupCreationParams,
+                        >|
+                    {
+                        let call = self.create_vm_placement_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-snapshot")]
             "create-vm-snapshot" => {
-                let body: crate::models::VmSnapshotCreationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-vm-snapshot",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_vm_snapshot(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-vm-snapshot",
+                    body,
+                    |body: &crate::models::VmSnapshotCreationParams| {
+                        let call = self.create_vm_snapshot(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vlan")]
             "create-vm-vlan" => {
-                let body: ::std::vec::Vec<crate::models::VmVlanCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-vm-vlan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_vm_vlan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-vm-vlan",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::VmVlanCreationParams>| {
+                        let call = self.create_vm_vlan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-volume")]
             "create-vm-volume" => {
-                let body: ::std::vec::Vec<crate::models::VmVolumeCreationParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-vm-volume",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_vm_volume(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-vm-volume",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::VmVolumeCreationParams>| {
+                        let call = self.create_vm_volume(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-volume-snapshot")]
             "create-vm-volume-snapshot" => {
-                let body: ::std::vec::Vec<
-                    crate::models::VmVolumeSnapshotCreationParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "create-vm-volume-snapshot",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.create_vm_volume_snapshot(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "create-vm-volume-snapshot",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::VmVolumeSnapshotCreationParams,
+                        >|
+                    {
+                        let call = self.create_vm_volume_snapshot(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "alert-notifier")]
             "delete-alert-notifier" => {
-                let body: crate::models::DeleteAlertNotifierParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-alert-notifier",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_alert_notifier(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-alert-notifier",
+                    body,
+                    |body: &crate::models::DeleteAlertNotifierParams| {
+                        let call = self.delete_alert_notifier(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-plan")]
             "delete-backup-plan" => {
-                let body: crate::models::BackupPlanDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-backup-plan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_backup_plan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-backup-plan",
+                    body,
+                    |body: &crate::models::BackupPlanDeletionParams| {
+                        let call = self.delete_backup_plan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-plan")]
             "delete-backup-restore-point" => {
-                let body: crate::models::BackupRestorePointDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-backup-restore-point",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_backup_restore_point(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-backup-restore-point",
+                    body,
+                    |body: &crate::models::BackupRestorePointDeletionParams| {
+                        let call = self.delete_backup_restore_point(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "brick-topo")]
             "delete-brick-topo" => {
-                let body: crate::models::BrickTopoDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-brick-topo",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_brick_topo(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-brick-topo",
+                    body,
+                    |body: &crate::models::BrickTopoDeletionParams| {
+                        let call = self.delete_brick_topo(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cloud-tower-application")]
             "delete-cloudtower-application-package" => {
-                let body: crate::models::DeleteCloudTowerApplicationPackageParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-cloudtower-application-package",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_cloud_tower_application_package(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-cloudtower-application-package",
+                    body,
+                    |body: &crate::models::DeleteCloudTowerApplicationPackageParams| {
+                        let call = self.delete_cloud_tower_application_package(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster")]
             "delete-cluster" => {
-                let body: crate::models::ClusterDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-cluster",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_cluster(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-cluster",
+                    body,
+                    |body: &crate::models::ClusterDeletionParams| {
+                        let call = self.delete_cluster(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "global-settings")]
             "delete-cluster-recycle-bin-setting" => {
-                let body: crate::models::ClusterRecycleBinDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-cluster-recycle-bin-setting",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_cluster_recycle_bin_setting(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-cluster-recycle-bin-setting",
+                    body,
+                    |body: &crate::models::ClusterRecycleBinDeletionParams| {
+                        let call = self.delete_cluster_recycle_bin_setting(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "consistency-group")]
             "delete-consistency-group" => {
-                let body: crate::models::ConsistencyGroupDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-consistency-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_consistency_group(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-consistency-group",
+                    body,
+                    |body: &crate::models::ConsistencyGroupDeletionParams| {
+                        let call = self.delete_consistency_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "consistency-group-snapshot")]
             "delete-consistency-snapshot-group" => {
-                let body: crate::models::ConsistencyGroupSnapshotDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-consistency-snapshot-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_consistency_group_snapshot(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-consistency-snapshot-group",
+                    body,
+                    |body: &crate::models::ConsistencyGroupSnapshotDeletionParams| {
+                        let call = self.delete_consistency_group_snapshot(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "content-library-image")]
             "delete-content-library-image" => {
-                let body: crate::models::ContentLibraryImageDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-content-library-image",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_content_library_image(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-content-library-image",
+                    body,
+                    |body: &crate::models::ContentLibraryImageDeletionParams| {
+                        let call = self.delete_content_library_image(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "content-library-vm-template")]
             "delete-content-library-vm-template" => {
-                let body: crate::models::ContentLibraryVmTemplateDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-content-library-vm-template",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_content_library_vm_template(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-content-library-vm-template",
+                    body,
+                    |body: &crate::models::ContentLibraryVmTemplateDeletionParams| {
+                        let call = self.delete_content_library_vm_template(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "datacenter")]
             "delete-datacenter" => {
-                let body: crate::models::DatacenterDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-datacenter",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_datacenter(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-datacenter",
+                    body,
+                    |body: &crate::models::DatacenterDeletionParams| {
+                        let call = self.delete_datacenter(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "elf-image")]
             "delete-elf-image" => {
-                let body: crate::models::ElfImageDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-elf-image",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_elf_image(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-elf-image",
+                    body,
+                    |body: &crate::models::ElfImageDeletionParams| {
+                        let call = self.delete_elf_image(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "entity-filter")]
             "delete-entity-filter" => {
-                let body: crate::models::EntityFilterDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-entity-filter",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_entity_filter(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-entity-filter",
+                    body,
+                    |body: &crate::models::EntityFilterDeletionParams| {
+                        let call = self.delete_entity_filter(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "graph")]
             "delete-graph" => {
-                let body: crate::models::GraphDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-graph",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_graph(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-graph",
+                    body,
+                    |body: &crate::models::GraphDeletionParams| {
+                        let call = self.delete_graph(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-lun")]
             "delete-iscsi-lun" => {
-                let body: crate::models::IscsiLunDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-iscsi-lun",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_iscsi_lun(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-iscsi-lun",
+                    body,
+                    |body: &crate::models::IscsiLunDeletionParams| {
+                        let call = self.delete_iscsi_lun(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-lun-snapshot")]
             "delete-iscsi-lun-snapshot" => {
-                let body: crate::models::IscsiLunSnapshotDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-iscsi-lun-snapshot",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_iscsi_lun_snapshot(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-iscsi-lun-snapshot",
+                    body,
+                    |body: &crate::models::IscsiLunSnapshotDeletionParams| {
+                        let call = self.delete_iscsi_lun_snapshot(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-target")]
             "delete-iscsi-target" => {
-                let body: crate::models::IscsiTargetDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-iscsi-target",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_iscsi_target(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-iscsi-target",
+                    body,
+                    |body: &crate::models::IscsiTargetDeletionParams| {
+                        let call = self.delete_iscsi_target(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "isolation-policy")]
             "delete-isolation-policy" => {
-                let body: crate::models::IsolationPolicyDeleteParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-isolation-policy",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_isolation_policy(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-isolation-policy",
+                    body,
+                    |body: &crate::models::IsolationPolicyDeleteParams| {
+                        let call = self.delete_isolation_policy(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "label")]
             "delete-label" => {
-                let body: crate::models::LabelDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-label",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_label(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-label",
+                    body,
+                    |body: &crate::models::LabelDeletionParams| {
+                        let call = self.delete_label(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "log-collection")]
             "delete-log-collection" => {
-                let body: crate::models::LogCollectionDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-log-collection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_log_collection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-log-collection",
+                    body,
+                    |body: &crate::models::LogCollectionDeletionParams| {
+                        let call = self.delete_log_collection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "namespace-group")]
             "delete-namespace-group" => {
-                let body: crate::models::NamespaceGroupDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-namespace-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_namespace_group(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-namespace-group",
+                    body,
+                    |body: &crate::models::NamespaceGroupDeletionParams| {
+                        let call = self.delete_namespace_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "network-policy-rule-service")]
             "delete-network-policy-rule-service" => {
-                let body: crate::models::NetworkPolicyRuleServiceDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-network-policy-rule-service",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_network_policy_rule_service(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-network-policy-rule-service",
+                    body,
+                    |body: &crate::models::NetworkPolicyRuleServiceDeletionParams| {
+                        let call = self.delete_network_policy_rule_service(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nfs-export")]
             "delete-nfs-export" => {
-                let body: crate::models::NfsExportDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-nfs-export",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_nfs_export(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-nfs-export",
+                    body,
+                    |body: &crate::models::NfsExportDeletionParams| {
+                        let call = self.delete_nfs_export(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nvmf-namespace")]
             "delete-nvmf-namespace" => {
-                let body: crate::models::NvmfNamespaceDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-nvmf-namespace",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_nvmf_namespace(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-nvmf-namespace",
+                    body,
+                    |body: &crate::models::NvmfNamespaceDeletionParams| {
+                        let call = self.delete_nvmf_namespace(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nvmf-namespace-snapshot")]
             "delete-nvmf-namespace-snapshot" => {
-                let body: crate::models::NvmfNamespaceSnapshotDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-nvmf-namespace-snapshot",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_nvmf_namespace_snapshot(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-nvmf-namespace-snapshot",
+                    body,
+                    |body: &crate::models::NvmfNamespaceSnapshotDeletionParams| {
+                        let call = self.delete_nvmf_namespace_snapshot(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nvmf-subsystem")]
             "delete-nvmf-subsystem" => {
-                let body: crate::models::NvmfSubsystemDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-nvmf-subsystem",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_nvmf_subsystem(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-nvmf-subsystem",
+                    body,
+                    |body: &crate::models::NvmfSubsystemDeletionParams| {
+                        let call = self.delete_nvmf_subsystem(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "organization")]
             "delete-organization" => {
-                let body: crate::models::OrganizationDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-organization",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_organization(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-organization",
+                    body,
+                    |body: &crate::models::OrganizationDeletionParams| {
+                        let call = self.delete_organization(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "rack-topo")]
             "delete-rack-topo" => {
-                let body: crate::models::RackTopoDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-rack-topo",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_rack_topo(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-rack-topo",
+                    body,
+                    |body: &crate::models::RackTopoDeletionParams| {
+                        let call = self.delete_rack_topo(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "report-template")]
             "delete-report-template" => {
-                let body: crate::models::ReportTemplateDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-report-template",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_report_template(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-report-template",
+                    body,
+                    |body: &crate::models::ReportTemplateDeletionParams| {
+                        let call = self.delete_report_template(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "user-role-next")]
             "delete-role" => {
-                let body: crate::models::RoleDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-role",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_role(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-role",
+                    body,
+                    |body: &crate::models::RoleDeletionParams| {
+                        let call = self.delete_role(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "security-group")]
             "delete-security-group" => {
-                let body: crate::models::SecurityGroupDeleteParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-security-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_security_group(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-security-group",
+                    body,
+                    |body: &crate::models::SecurityGroupDeleteParams| {
+                        let call = self.delete_security_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "security-policy")]
             "delete-security-policy" => {
-                let body: crate::models::SecurityPolicyDeleteParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-security-policy",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_security_policy(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-security-policy",
+                    body,
+                    |body: &crate::models::SecurityPolicyDeleteParams| {
+                        let call = self.delete_security_policy(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snapshot-group")]
             "delete-snapshot-group" => {
-                let body: crate::models::SnapshotGroupDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-snapshot-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_snapshot_group(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-snapshot-group",
+                    body,
+                    |body: &crate::models::SnapshotGroupDeletionParams| {
+                        let call = self.delete_snapshot_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snapshot-plan")]
             "delete-snapshot-plan" => {
-                let body: crate::models::SnapshotPlanDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-snapshot-plan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_snapshot_plan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-snapshot-plan",
+                    body,
+                    |body: &crate::models::SnapshotPlanDeletionParams| {
+                        let call = self.delete_snapshot_plan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snmp-transport")]
             "delete-snmp-transport" => {
-                let body: crate::models::SnmpTransportDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-snmp-transport",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_snmp_transport(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-snmp-transport",
+                    body,
+                    |body: &crate::models::SnmpTransportDeletionParams| {
+                        let call = self.delete_snmp_transport(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snmp-trap-receiver")]
             "delete-snmp-trap-receiver" => {
-                let body: crate::models::SnmpTrapReceiverDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-snmp-trap-receiver",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_snmp_trap_receiver(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-snmp-trap-receiver",
+                    body,
+                    |body: &crate::models::SnmpTrapReceiverDeletionParams| {
+                        let call = self.delete_snmp_trap_receiver(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "user")]
             "delete-user" => {
-                let body: crate::models::UserDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-user",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_user(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-user",
+                    body,
+                    |body: &crate::models::UserDeletionParams| {
+                        let call = self.delete_user(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vds")]
             "delete-vds" => {
-                let body: crate::models::VdsDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-vds",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_vds(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-vds",
+                    body,
+                    |body: &crate::models::VdsDeletionParams| {
+                        let call = self.delete_vds(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "view")]
             "delete-view" => {
-                let body: crate::models::ViewDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-view",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_view(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-view",
+                    body,
+                    |body: &crate::models::ViewDeletionParams| {
+                        let call = self.delete_view(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud")]
             "delete-virtual-private-cloud" => {
-                let body: crate::models::VirtualPrivateCloudDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-virtual-private-cloud",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_virtual_private_cloud(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-virtual-private-cloud",
+                    body,
+                    |body: &crate::models::VirtualPrivateCloudDeletionParams| {
+                        let call = self.delete_virtual_private_cloud(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-floating-ip")]
             "delete-virtual-private-cloud-floating-ip" => {
-                let body: crate::models::VirtualPrivateCloudFloatingIpDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-virtual-private-cloud-floating-ip",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .delete_virtual_private_cloud_floating_ip(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-virtual-private-cloud-floating-ip",
+                    body,
+                    |body: &crate::models::VirtualPrivateCloudFloatingIpDeletionParams| {
+                        let call = self.delete_virtual_private_cloud_floating_ip(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-nat-gateway")]
             "delete-virtual-private-cloud-nat-gateway" => {
-                let body: crate::models::VirtualPrivateCloudNatGatewayDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-virtual-private-cloud-nat-gateway",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .delete_virtual_private_cloud_nat_gateway(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-virtual-private-cloud-nat-gateway",
+                    body,
+                    |body: &crate::models::VirtualPrivateCloudNatGatewayDeletionParams| {
+                        let call = self.delete_virtual_private_cloud_nat_gateway(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-route-table")]
             "delete-virtual-private-cloud-route-table" => {
-                let body: crate::models::VirtualPrivateCloudRouteTableDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-virtual-private-cloud-route-table",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .delete_virtual_private_cloud_route_table(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-virtual-private-cloud-route-table",
+                    body,
+                    |body: &crate::models::VirtualPrivateCloudRouteTableDeletionParams| {
+                        let call = self.delete_virtual_private_cloud_route_table(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-router-gateway")]
             "delete-virtual-private-cloud-router-gateway" => {
-                let body: crate::models::VirtualPrivateCloudRouterGatewayDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-virtual-private-cloud-router-gateway",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .delete_virtual_private_cloud_router_gateway(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-virtual-private-cloud-router-gateway",
+                    body,
+                    |
+                        body: &crate::models::VirtualPrivateCloudRouterGatewayDeletionParams|
+                    {
+                        let call = self
+                            .delete_virtual_private_cloud_router_gateway(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-security-group")]
             "delete-virtual-private-cloud-security-group" => {
-                let body: crate::models::VirtualPrivateCloudSecurityGroupDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-virtual-private-cloud-security-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .delete_virtual_private_cloud_security_group(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-virtual-private-cloud-security-group",
+                    body,
+                    |
+                        body: &crate::models::VirtualPrivateCloudSecurityGroupDeletionParams|
+                    {
+                        let call = self
+                            .delete_virtual_private_cloud_security_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-security-policy")]
             "delete-virtual-private-cloud-security-policy" => {
-                let body: crate::models::VirtualPrivateCloudSecurityPolicyDeleteParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-virtual-private-cloud-security-policy",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .delete_virtual_private_cloud_security_policy(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-virtual-private-cloud-security-policy",
+                    body,
+                    |
+                        body: &crate::models::VirtualPrivateCloudSecurityPolicyDeleteParams|
+                    {
+                        let call = self
+                            .delete_virtual_private_cloud_security_policy(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-subnet")]
             "delete-virtual-private-cloud-subnet" => {
-                let body: crate::models::VirtualPrivateCloudSubnetDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-virtual-private-cloud-subnet",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_virtual_private_cloud_subnet(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-virtual-private-cloud-subnet",
+                    body,
+                    |body: &crate::models::VirtualPrivateCloudSubnetDeletionParams| {
+                        let call = self.delete_virtual_private_cloud_subnet(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "delete-vm" => {
-                let body: crate::models::VmDeleteParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-vm",
+                    body,
+                    |body: &crate::models::VmDeleteParams| {
+                        let call = self.delete_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-folder")]
             "delete-vm-folder" => {
-                let body: crate::models::VmFolderDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-vm-folder",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_vm_folder(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-vm-folder",
+                    body,
+                    |body: &crate::models::VmFolderDeletionParams| {
+                        let call = self.delete_vm_folder(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-placement-group")]
             "delete-vm-placement-group" => {
-                let body: crate::models::VmPlacementGroupDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-vm-placement-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_vm_placement_group(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-vm-placement-group",
+                    body,
+                    |body: &crate::models::VmPlacementGroupDeletionParams| {
+                        let call = self.delete_vm_placement_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-snapshot")]
             "delete-vm-snapshot" => {
-                let body: crate::models::VmSnapshotDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-vm-snapshot",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_vm_snapshot(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-vm-snapshot",
+                    body,
+                    |body: &crate::models::VmSnapshotDeletionParams| {
+                        let call = self.delete_vm_snapshot(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-template")]
             "delete-vm-template" => {
-                let body: crate::models::VmTemplateDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-vm-template",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_vm_template(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-vm-template",
+                    body,
+                    |body: &crate::models::VmTemplateDeletionParams| {
+                        let call = self.delete_vm_template(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vlan")]
             "delete-vm-vlan" => {
-                let body: crate::models::VlanDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-vm-vlan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_vlan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-vm-vlan",
+                    body,
+                    |body: &crate::models::VlanDeletionParams| {
+                        let call = self.delete_vlan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-volume")]
             "delete-vm-volume" => {
-                let body: crate::models::VmVolumeDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-vm-volume",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_vm_volume_from_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-vm-volume",
+                    body,
+                    |body: &crate::models::VmVolumeDeletionParams| {
+                        let call = self.delete_vm_volume_from_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-volume-snapshot")]
             "delete-vm-volume-snapshot" => {
-                let body: crate::models::VmVolumeSnapshotDeletionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "delete-vm-volume-snapshot",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.delete_vm_volume_snapshot(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "delete-vm-volume-snapshot",
+                    body,
+                    |body: &crate::models::VmVolumeSnapshotDeletionParams| {
+                        let call = self.delete_vm_volume_snapshot(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cloud-tower-application")]
             "deploy-cloudtower-application" => {
-                let body: crate::models::DeployCloudTowerApplicationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "deploy-cloudtower-application",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.deploy_cloud_tower_application(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "deploy-cloudtower-application",
+                    body,
+                    |body: &crate::models::DeployCloudTowerApplicationParams| {
+                        let call = self.deploy_cloud_tower_application(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "observability")]
             "disassociate-system-service-from-obs-service" => {
-                let body: crate::models::DisassociateSystemServiceFromObsServiceParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "disassociate-system-service-from-obs-service",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .disassociate_system_service_from_obs_service(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "disassociate-system-service-from-obs-service",
+                    body,
+                    |
+                        body: &crate::models::DisassociateSystemServiceFromObsServiceParams|
+                    {
+                        let call = self
+                            .disassociate_system_service_from_obs_service(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "content-library-image")]
             "distribute-content-library-image-clusters" => {
-                let body: crate::models::ContentLibraryImageUpdationClusterParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "distribute-content-library-image-clusters",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .distribute_content_library_image_clusters(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "distribute-content-library-image-clusters",
+                    body,
+                    |body: &crate::models::ContentLibraryImageUpdationClusterParams| {
+                        let call = self.distribute_content_library_image_clusters(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "content-library-vm-template")]
             "distribute-content-library-vm-template-clusters" => {
-                let body: crate::models::ContentLibraryVmTemplateUpdationClusterParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "distribute-content-library-vm-template-clusters",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .distribute_content_library_vmtemplate_clusters(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "distribute-content-library-vm-template-clusters",
+                    body,
+                    |
+                        body: &crate::models::ContentLibraryVmTemplateUpdationClusterParams|
+                    {
+                        let call = self
+                            .distribute_content_library_vmtemplate_clusters(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "eject-iso-from-vm-cd-rom" => {
-                let body: crate::models::VmEjectCdRomParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "eject-iso-from-vm-cd-rom",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.eject_iso_from_vm_cd_rom(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "eject-iso-from-vm-cd-rom",
+                    body,
+                    |body: &crate::models::VmEjectCdRomParams| {
+                        let call = self.eject_iso_from_vm_cd_rom(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "host")]
             "enter-maintance-mode" => {
-                let body: crate::models::EnterMaintenanceModeParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "enter-maintance-mode",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.enter_maintenance_mode(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "enter-maintance-mode",
+                    body,
+                    |body: &crate::models::EnterMaintenanceModeParams| {
+                        let call = self.enter_maintenance_mode(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "host")]
             "enter-maintance-mode-precheck-result" => {
-                let body: crate::models::EnterMaintenanceModeResultParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "enter-maintance-mode-precheck-result",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.enter_maintenance_mode_precheck_result(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "enter-maintance-mode-precheck-result",
+                    body,
+                    |body: &crate::models::EnterMaintenanceModeResultParams| {
+                        let call = self.enter_maintenance_mode_precheck_result(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "host")]
             "enter-maintenance-mode-precheck" => {
-                let body: crate::models::EnterMaintenanceModeCheckParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "enter-maintenance-mode-precheck",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.enter_maintenance_mode_pre_check(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "enter-maintenance-mode-precheck",
+                    body,
+                    |body: &crate::models::EnterMaintenanceModeCheckParams| {
+                        let call = self.enter_maintenance_mode_pre_check(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-plan")]
             "execute-backup-plan" => {
-                let body: crate::models::BackupPlanExecuteParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "execute-backup-plan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.execute_backup_plan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "execute-backup-plan",
+                    body,
+                    |body: &crate::models::BackupPlanExecuteParams| {
+                        let call = self.execute_backup_plan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snapshot-plan")]
             "execute-snapshot-plan" => {
-                let body: crate::models::SnapshotPlanExecutionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "execute-snapshot-plan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.execute_snapshot_plan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "execute-snapshot-plan",
+                    body,
+                    |body: &crate::models::SnapshotPlanExecutionParams| {
+                        let call = self.execute_snapshot_plan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "host")]
             "exit-maintance-mode" => {
-                let body: crate::models::ExitMaintenanceModeParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "exit-maintance-mode",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.exit_maintenance_mode(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "exit-maintance-mode",
+                    body,
+                    |body: &crate::models::ExitMaintenanceModeParams| {
+                        let call = self.exit_maintenance_mode(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "host")]
             "exit-maintance-mode-precheck-result" => {
-                let body: crate::models::ExitMaintenanceModeResultParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "exit-maintance-mode-precheck-result",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.exit_maintenance_mode_precheck_result(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "exit-maintance-mode-precheck-result",
+                    body,
+                    |body: &crate::models::ExitMaintenanceModeResultParams| {
+                        let call = self.exit_maintenance_mode_precheck_result(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "expand-vm-disk" => {
-                let body: crate::models::VmExpandVmDiskParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "expand-vm-disk",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.expand_vm_disk(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "expand-vm-disk",
+                    body,
+                    |body: &crate::models::VmExpandVmDiskParams| {
+                        let call = self.expand_vm_disk(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "content-library-vm-template")]
             "export-content-library-vm-template" => {
-                let body: crate::models::ContentLibraryVmTemplateExportParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "export-content-library-vm-template",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.export_content_library_vm_template(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "export-content-library-vm-template",
+                    body,
+                    |body: &crate::models::ContentLibraryVmTemplateExportParams| {
+                        let call = self.export_content_library_vm_template(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "table-reporter")]
             "export-csv" => {
-                let body: crate::models::TableReporterParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "export-csv",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.export_csv(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "export-csv",
+                    body,
+                    |body: &crate::models::TableReporterParams| {
+                        let call = self.export_csv(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "export-vm" => {
-                let body: crate::models::VmExportParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "export-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.export_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "export-vm",
+                    body,
+                    |body: &crate::models::VmExportParams| {
+                        let call = self.export_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-volume")]
             "export-vm-volume" => {
-                let body: crate::models::ExportVmVolumeParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "export-vm-volume",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.export_vm_volume(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "export-vm-volume",
+                    body,
+                    |body: &crate::models::ExportVmVolumeParams| {
+                        let call = self.export_vm_volume(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "force-restart-vm" => {
-                let body: crate::models::VmOperateParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "force-restart-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.force_restart_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "force-restart-vm",
+                    body,
+                    |body: &crate::models::VmOperateParams| {
+                        let call = self.force_restart_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "log-collection")]
             "force-stop-log-collection" => {
-                let body: crate::models::ForceStopLogCollectionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "force-stop-log-collection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.force_stop_log_collection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "force-stop-log-collection",
+                    body,
+                    |body: &crate::models::ForceStopLogCollectionParams| {
+                        let call = self.force_stop_log_collection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "report-template")]
             "generate-from-report-template" => {
-                let body: crate::models::ReporteTemplateGenerationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "generate-from-report-template",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.generate_from_report_template(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "generate-from-report-template",
+                    body,
+                    |body: &crate::models::ReporteTemplateGenerationParams| {
+                        let call = self.generate_from_report_template(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "alert-notifier")]
             "get-alert-notifiers" => {
-                let body: crate::models::GetAlertNotifiersRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-alert-notifiers",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_alert_notifiers(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-alert-notifiers",
+                    body,
+                    |body: &crate::models::GetAlertNotifiersRequestBody| {
+                        let call = self.get_alert_notifiers(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "alert-notifier")]
             "get-alert-notifiers-connection" => {
-                let body: crate::models::GetAlertNotifiersConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-alert-notifiers-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_alert_notifiers_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-alert-notifiers-connection",
+                    body,
+                    |body: &crate::models::GetAlertNotifiersConnectionRequestBody| {
+                        let call = self.get_alert_notifiers_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "alert-rule")]
             "get-alert-rules" => {
-                let body: crate::models::GetAlertRulesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-alert-rules",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_alert_rules(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-alert-rules",
+                    body,
+                    |body: &crate::models::GetAlertRulesRequestBody| {
+                        let call = self.get_alert_rules(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "alert-rule")]
             "get-alert-rules-connection" => {
-                let body: crate::models::GetAlertRulesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-alert-rules-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_alert_rules_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-alert-rules-connection",
+                    body,
+                    |body: &crate::models::GetAlertRulesConnectionRequestBody| {
+                        let call = self.get_alert_rules_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "alert")]
             "get-alerts" => {
-                let body: crate::models::GetAlertsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-alerts",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_alerts(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-alerts",
+                    body,
+                    |body: &crate::models::GetAlertsRequestBody| {
+                        let call = self.get_alerts(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "alert")]
             "get-alerts-connection" => {
-                let body: crate::models::GetAlertsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-alerts-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_alerts_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-alerts-connection",
+                    body,
+                    |body: &crate::models::GetAlertsConnectionRequestBody| {
+                        let call = self.get_alerts_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "application")]
             "get-applications" => {
-                let body: crate::models::GetApplicationsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-applications",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_applications(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-applications",
+                    body,
+                    |body: &crate::models::GetApplicationsRequestBody| {
+                        let call = self.get_applications(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "application")]
             "get-applications-connection" => {
-                let body: crate::models::GetApplicationsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-applications-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_applications_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-applications-connection",
+                    body,
+                    |body: &crate::models::GetApplicationsConnectionRequestBody| {
+                        let call = self.get_applications_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-plan-execution")]
             "get-backup-plan-executions" => {
-                let body: crate::models::GetBackupPlanExecutionsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-backup-plan-executions",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_backup_plan_executions(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-backup-plan-executions",
+                    body,
+                    |body: &crate::models::GetBackupPlanExecutionsRequestBody| {
+                        let call = self.get_backup_plan_executions(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-plan-execution")]
             "get-backup-plan-executions-connection" => {
-                let body: crate::models::GetBackupPlanExecutionsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-backup-plan-executions-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_backup_plan_executions_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-backup-plan-executions-connection",
+                    body,
+                    |body: &crate::models::GetBackupPlanExecutionsConnectionRequestBody| {
+                        let call = self.get_backup_plan_executions_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-plan")]
             "get-backup-plans" => {
-                let body: crate::models::GetBackupPlansRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-backup-plans",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_backup_plans(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-backup-plans",
+                    body,
+                    |body: &crate::models::GetBackupPlansRequestBody| {
+                        let call = self.get_backup_plans(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-plan")]
             "get-backup-plans-connection" => {
-                let body: crate::models::GetBackupPlansConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-backup-plans-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_backup_plans_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-backup-plans-connection",
+                    body,
+                    |body: &crate::models::GetBackupPlansConnectionRequestBody| {
+                        let call = self.get_backup_plans_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-restore-execution")]
             "get-backup-restore-executions" => {
-                let body: crate::models::GetBackupRestoreExecutionsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-backup-restore-executions",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_backup_restore_executions(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-backup-restore-executions",
+                    body,
+                    |body: &crate::models::GetBackupRestoreExecutionsRequestBody| {
+                        let call = self.get_backup_restore_executions(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-restore-execution")]
             "get-backup-restore-executions-connection" => {
-                let body: crate::models::GetBackupRestoreExecutionsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-backup-restore-executions-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_backup_restore_executions_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-backup-restore-executions-connection",
+                    body,
+                    |
+                        body: &crate::models::GetBackupRestoreExecutionsConnectionRequestBody|
+                    {
+                        let call = self.get_backup_restore_executions_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-plan")]
             "get-backup-restore-point-metadata" => {
-                let body: crate::models::GetBackupRestorePointMetadataRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-backup-restore-point-metadata",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_backup_restore_point_metadata(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-backup-restore-point-metadata",
+                    body,
+                    |body: &crate::models::GetBackupRestorePointMetadataRequestBody| {
+                        let call = self.get_backup_restore_point_metadata(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-restore-point")]
             "get-backup-restore-points" => {
-                let body: crate::models::GetBackupRestorePointsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-backup-restore-points",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_backup_restore_points(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-backup-restore-points",
+                    body,
+                    |body: &crate::models::GetBackupRestorePointsRequestBody| {
+                        let call = self.get_backup_restore_points(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-restore-point")]
             "get-backup-restore-points-connection" => {
-                let body: crate::models::GetBackupRestorePointsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-backup-restore-points-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_backup_restore_points_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-backup-restore-points-connection",
+                    body,
+                    |body: &crate::models::GetBackupRestorePointsConnectionRequestBody| {
+                        let call = self.get_backup_restore_points_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-service")]
             "get-backup-services" => {
-                let body: crate::models::GetBackupServicesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-backup-services",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_backup_services(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-backup-services",
+                    body,
+                    |body: &crate::models::GetBackupServicesRequestBody| {
+                        let call = self.get_backup_services(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-service")]
             "get-backup-services-connection" => {
-                let body: crate::models::GetBackupServicesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-backup-services-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_backup_services_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-backup-services-connection",
+                    body,
+                    |body: &crate::models::GetBackupServicesConnectionRequestBody| {
+                        let call = self.get_backup_services_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-store-repository")]
             "get-backup-store-repositories" => {
-                let body: crate::models::GetBackupStoreRepositoriesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-backup-store-repositories",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_backup_store_repositories(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-backup-store-repositories",
+                    body,
+                    |body: &crate::models::GetBackupStoreRepositoriesRequestBody| {
+                        let call = self.get_backup_store_repositories(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-store-repository")]
             "get-backup-store-repositories-connection" => {
-                let body: crate::models::GetBackupStoreRepositoriesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-backup-store-repositories-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_backup_store_repositories_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-backup-store-repositories-connection",
+                    body,
+                    |
+                        body: &crate::models::GetBackupStoreRepositoriesConnectionRequestBody|
+                    {
+                        let call = self.get_backup_store_repositories_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-target-execution")]
             "get-backup-target-executions" => {
-                let body: crate::models::GetBackupTargetExecutionsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-backup-target-executions",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_backup_target_executions(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-backup-target-executions",
+                    body,
+                    |body: &crate::models::GetBackupTargetExecutionsRequestBody| {
+                        let call = self.get_backup_target_executions(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-target-execution")]
             "get-backup-target-executions-connection" => {
-                let body: crate::models::GetBackupTargetExecutionsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-backup-target-executions-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_backup_target_executions_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-backup-target-executions-connection",
+                    body,
+                    |
+                        body: &crate::models::GetBackupTargetExecutionsConnectionRequestBody|
+                    {
+                        let call = self.get_backup_target_executions_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "brick-topo")]
             "get-brick-topoes" => {
-                let body: crate::models::GetBrickTopoesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-brick-topoes",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_brick_topoes(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-brick-topoes",
+                    body,
+                    |body: &crate::models::GetBrickTopoesRequestBody| {
+                        let call = self.get_brick_topoes(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "brick-topo")]
             "get-brick-topoes-connection" => {
-                let body: crate::models::GetBrickTopoesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-brick-topoes-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_brick_topoes_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-brick-topoes-connection",
+                    body,
+                    |body: &crate::models::GetBrickTopoesConnectionRequestBody| {
+                        let call = self.get_brick_topoes_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cloud-tower-application-package")]
             "get-cloud-tower-application-packages-connection" => {
-                let body: crate::models::GetCloudTowerApplicationPackagesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-cloud-tower-application-packages-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_cloud_tower_application_packages_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-cloud-tower-application-packages-connection",
+                    body,
+                    |
+                        body: &crate::models::GetCloudTowerApplicationPackagesConnectionRequestBody|
+                    {
+                        let call = self
+                            .get_cloud_tower_application_packages_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cloud-tower-application")]
             "get-cloud-tower-applications-connection" => {
-                let body: crate::models::GetCloudTowerApplicationsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-cloud-tower-applications-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_cloud_tower_applications_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-cloud-tower-applications-connection",
+                    body,
+                    |
+                        body: &crate::models::GetCloudTowerApplicationsConnectionRequestBody|
+                    {
+                        let call = self.get_cloud_tower_applications_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cloud-tower-application-package")]
             "get-cloudtower-application-packages" => {
-                let body: crate::models::GetCloudTowerApplicationPackagesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-cloudtower-application-packages",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_cloud_tower_application_packages(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-cloudtower-application-packages",
+                    body,
+                    |body: &crate::models::GetCloudTowerApplicationPackagesRequestBody| {
+                        let call = self.get_cloud_tower_application_packages(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cloud-tower-application")]
             "get-cloudtower-applications" => {
-                let body: crate::models::GetCloudTowerApplicationsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-cloudtower-applications",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_cloud_tower_applications(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-cloudtower-applications",
+                    body,
+                    |body: &crate::models::GetCloudTowerApplicationsRequestBody| {
+                        let call = self.get_cloud_tower_applications(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster-image")]
             "get-cluster-images" => {
-                let body: crate::models::GetClusterImagesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-cluster-images",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_cluster_images(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-cluster-images",
+                    body,
+                    |body: &crate::models::GetClusterImagesRequestBody| {
+                        let call = self.get_cluster_images(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster-image")]
             "get-cluster-images-connection" => {
-                let body: crate::models::GetClusterImagesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-cluster-images-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_cluster_images_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-cluster-images-connection",
+                    body,
+                    |body: &crate::models::GetClusterImagesConnectionRequestBody| {
+                        let call = self.get_cluster_images_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "metrics")]
             "get-cluster-metrics" => {
-                let body: crate::models::GetClusterMetricInput = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-cluster-metrics",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_cluster_metrics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-cluster-metrics",
+                    body,
+                    |body: &crate::models::GetClusterMetricInput| {
+                        let call = self.get_cluster_metrics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster-settings")]
             "get-cluster-settingses" => {
-                let body: crate::models::GetClusterSettingsesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-cluster-settingses",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_cluster_settingses(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-cluster-settingses",
+                    body,
+                    |body: &crate::models::GetClusterSettingsesRequestBody| {
+                        let call = self.get_cluster_settingses(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster-settings")]
             "get-cluster-settingses-connection" => {
-                let body: crate::models::GetClusterSettingsesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-cluster-settingses-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_cluster_settingses_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-cluster-settingses-connection",
+                    body,
+                    |body: &crate::models::GetClusterSettingsesConnectionRequestBody| {
+                        let call = self.get_cluster_settingses_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster")]
             "get-cluster-storage-info" => {
-                let body: crate::models::GetClusterStorageInfoRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-cluster-storage-info",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_cluster_storage_info(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-cluster-storage-info",
+                    body,
+                    |body: &crate::models::GetClusterStorageInfoRequestBody| {
+                        let call = self.get_cluster_storage_info(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster-topo")]
             "get-cluster-topoes" => {
-                let body: crate::models::GetClusterTopoesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-cluster-topoes",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_cluster_topoes(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-cluster-topoes",
+                    body,
+                    |body: &crate::models::GetClusterTopoesRequestBody| {
+                        let call = self.get_cluster_topoes(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster-topo")]
             "get-cluster-topoes-connection" => {
-                let body: crate::models::GetClusterTopoesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-cluster-topoes-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_cluster_topoes_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-cluster-topoes-connection",
+                    body,
+                    |body: &crate::models::GetClusterTopoesConnectionRequestBody| {
+                        let call = self.get_cluster_topoes_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster-upgrade-history")]
             "get-cluster-upgrade-histories" => {
-                let body: crate::models::GetClusterUpgradeHistoriesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-cluster-upgrade-histories",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_cluster_upgrade_histories(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-cluster-upgrade-histories",
+                    body,
+                    |body: &crate::models::GetClusterUpgradeHistoriesRequestBody| {
+                        let call = self.get_cluster_upgrade_histories(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster-upgrade-history")]
             "get-cluster-upgrade-histories-connection" => {
-                let body: crate::models::GetClusterUpgradeHistoriesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-cluster-upgrade-histories-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_cluster_upgrade_histories_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-cluster-upgrade-histories-connection",
+                    body,
+                    |
+                        body: &crate::models::GetClusterUpgradeHistoriesConnectionRequestBody|
+                    {
+                        let call = self.get_cluster_upgrade_histories_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster")]
             "get-clusters" => {
-                let body: crate::models::GetClustersRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-clusters",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_clusters(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-clusters",
+                    body,
+                    |body: &crate::models::GetClustersRequestBody| {
+                        let call = self.get_clusters(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster")]
             "get-clusters-connection" => {
-                let body: crate::models::GetClustersConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-clusters-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_clusters_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-clusters-connection",
+                    body,
+                    |body: &crate::models::GetClustersConnectionRequestBody| {
+                        let call = self.get_clusters_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "consistency-group-snapshot")]
             "get-consistency-group-snapshots" => {
-                let body: crate::models::GetConsistencyGroupSnapshotsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-consistency-group-snapshots",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_consistency_group_snapshots(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-consistency-group-snapshots",
+                    body,
+                    |body: &crate::models::GetConsistencyGroupSnapshotsRequestBody| {
+                        let call = self.get_consistency_group_snapshots(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "consistency-group-snapshot")]
             "get-consistency-group-snapshots-connection" => {
-                let body: crate::models::GetConsistencyGroupSnapshotsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-consistency-group-snapshots-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_consistency_group_snapshots_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-consistency-group-snapshots-connection",
+                    body,
+                    |
+                        body: &crate::models::GetConsistencyGroupSnapshotsConnectionRequestBody|
+                    {
+                        let call = self.get_consistency_group_snapshots_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "consistency-group")]
             "get-consistency-groups" => {
-                let body: crate::models::GetConsistencyGroupsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-consistency-groups",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_consistency_groups(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-consistency-groups",
+                    body,
+                    |body: &crate::models::GetConsistencyGroupsRequestBody| {
+                        let call = self.get_consistency_groups(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "consistency-group")]
             "get-consistency-groups-connection" => {
-                let body: crate::models::GetConsistencyGroupsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-consistency-groups-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_consistency_groups_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-consistency-groups-connection",
+                    body,
+                    |body: &crate::models::GetConsistencyGroupsConnectionRequestBody| {
+                        let call = self.get_consistency_groups_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "content-library-image")]
             "get-content-library-images" => {
-                let body: crate::models::GetContentLibraryImagesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-content-library-images",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_content_library_images(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-content-library-images",
+                    body,
+                    |body: &crate::models::GetContentLibraryImagesRequestBody| {
+                        let call = self.get_content_library_images(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "content-library-image")]
             "get-content-library-images-connection" => {
-                let body: crate::models::GetContentLibraryImagesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-content-library-images-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_content_library_images_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-content-library-images-connection",
+                    body,
+                    |body: &crate::models::GetContentLibraryImagesConnectionRequestBody| {
+                        let call = self.get_content_library_images_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "content-library-vm-template")]
             "get-content-library-vm-templates" => {
-                let body: crate::models::GetContentLibraryVmTemplatesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-content-library-vm-templates",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_content_library_vm_templates(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-content-library-vm-templates",
+                    body,
+                    |body: &crate::models::GetContentLibraryVmTemplatesRequestBody| {
+                        let call = self.get_content_library_vm_templates(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "content-library-vm-template")]
             "get-content-library-vm-templates-connection" => {
-                let body: crate::models::GetContentLibraryVmTemplatesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-content-library-vm-templates-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_content_library_vm_templates_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-content-library-vm-templates-connection",
+                    body,
+                    |
+                        body: &crate::models::GetContentLibraryVmTemplatesConnectionRequestBody|
+                    {
+                        let call = self
+                            .get_content_library_vm_templates_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "datacenter")]
             "get-datacenters" => {
-                let body: crate::models::GetDatacentersRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-datacenters",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_datacenters(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-datacenters",
+                    body,
+                    |body: &crate::models::GetDatacentersRequestBody| {
+                        let call = self.get_datacenters(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "datacenter")]
             "get-datacenters-connection" => {
-                let body: crate::models::GetDatacentersConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-datacenters-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_datacenters_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-datacenters-connection",
+                    body,
+                    |body: &crate::models::GetDatacentersConnectionRequestBody| {
+                        let call = self.get_datacenters_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "deploy")]
             "get-deploys" => {
-                let body: crate::models::GetDeploysRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-deploys",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_deploys(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-deploys",
+                    body,
+                    |body: &crate::models::GetDeploysRequestBody| {
+                        let call = self.get_deploys(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "deploy")]
             "get-deploys-connection" => {
-                let body: crate::models::GetDeploysConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-deploys-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_deploys_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-deploys-connection",
+                    body,
+                    |body: &crate::models::GetDeploysConnectionRequestBody| {
+                        let call = self.get_deploys_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "gpu-device")]
             "get-detail-vm-info-by-gpu-devices" => {
-                let body: crate::models::GetGpuDevicesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-detail-vm-info-by-gpu-devices",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_detail_vm_info_by_gpu_devices(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-detail-vm-info-by-gpu-devices",
+                    body,
+                    |body: &crate::models::GetGpuDevicesRequestBody| {
+                        let call = self.get_detail_vm_info_by_gpu_devices(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "discovered-host")]
             "get-discover-hosts" => {
-                let body: crate::models::GetDiscoverHostsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-discover-hosts",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_discover_hosts(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-discover-hosts",
+                    body,
+                    |body: &crate::models::GetDiscoverHostsRequestBody| {
+                        let call = self.get_discover_hosts(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "metrics")]
             "get-disk-metrics" => {
-                let body: crate::models::GetDiskMetricInput = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-disk-metrics",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_disk_metrics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-disk-metrics",
+                    body,
+                    |body: &crate::models::GetDiskMetricInput| {
+                        let call = self.get_disk_metrics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "disk")]
             "get-disks" => {
-                let body: crate::models::GetDisksRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-disks",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_disks(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-disks",
+                    body,
+                    |body: &crate::models::GetDisksRequestBody| {
+                        let call = self.get_disks(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "disk")]
             "get-disks-connection" => {
-                let body: crate::models::GetDisksConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-disks-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_disks_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-disks-connection",
+                    body,
+                    |body: &crate::models::GetDisksConnectionRequestBody| {
+                        let call = self.get_disks_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "elf-data-store")]
             "get-elf-data-stores" => {
-                let body: crate::models::GetElfDataStoresRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-elf-data-stores",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_elf_data_stores(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-elf-data-stores",
+                    body,
+                    |body: &crate::models::GetElfDataStoresRequestBody| {
+                        let call = self.get_elf_data_stores(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "elf-data-store")]
             "get-elf-data-stores-connection" => {
-                let body: crate::models::GetElfDataStoresConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-elf-data-stores-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_elf_data_stores_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-elf-data-stores-connection",
+                    body,
+                    |body: &crate::models::GetElfDataStoresConnectionRequestBody| {
+                        let call = self.get_elf_data_stores_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "elf-image")]
             "get-elf-images" => {
-                let body: crate::models::GetElfImagesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-elf-images",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_elf_images(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-elf-images",
+                    body,
+                    |body: &crate::models::GetElfImagesRequestBody| {
+                        let call = self.get_elf_images(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "elf-image")]
             "get-elf-images-connection" => {
-                let body: crate::models::GetElfImagesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-elf-images-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_elf_images_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-elf-images-connection",
+                    body,
+                    |body: &crate::models::GetElfImagesConnectionRequestBody| {
+                        let call = self.get_elf_images_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "elf-storage-policy")]
             "get-elf-storage-policies" => {
-                let body: crate::models::GetElfStoragePoliciesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-elf-storage-policies",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_elf_storage_policies(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-elf-storage-policies",
+                    body,
+                    |body: &crate::models::GetElfStoragePoliciesRequestBody| {
+                        let call = self.get_elf_storage_policies(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "elf-storage-policy")]
             "get-elf-storage-policies-connection" => {
-                let body: crate::models::GetElfStoragePoliciesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-elf-storage-policies-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_elf_storage_policies_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-elf-storage-policies-connection",
+                    body,
+                    |body: &crate::models::GetElfStoragePoliciesConnectionRequestBody| {
+                        let call = self.get_elf_storage_policies_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "entity-filter")]
             "get-entity-filters" => {
-                let body: crate::models::GetEntityFiltersRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-entity-filters",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_entity_filters(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-entity-filters",
+                    body,
+                    |body: &crate::models::GetEntityFiltersRequestBody| {
+                        let call = self.get_entity_filters(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "entity-filter")]
             "get-entity-filters-connection" => {
-                let body: crate::models::GetEntityFiltersConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-entity-filters-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_entity_filters_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-entity-filters-connection",
+                    body,
+                    |body: &crate::models::GetEntityFiltersConnectionRequestBody| {
+                        let call = self.get_entity_filters_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "everoute-cluster")]
             "get-everoute-clusters" => {
-                let body: crate::models::GetEverouteClustersRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-everoute-clusters",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_everoute_clusters(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-everoute-clusters",
+                    body,
+                    |body: &crate::models::GetEverouteClustersRequestBody| {
+                        let call = self.get_everoute_clusters(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "everoute-cluster")]
             "get-everoute-clusters-connection" => {
-                let body: crate::models::GetEverouteClustersConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-everoute-clusters-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_everoute_clusters_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-everoute-clusters-connection",
+                    body,
+                    |body: &crate::models::GetEverouteClustersConnectionRequestBody| {
+                        let call = self.get_everoute_clusters_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "everoute-license")]
             "get-everoute-licenses" => {
-                let body: crate::models::GetEverouteLicensesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-everoute-licenses",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_everoute_licenses(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-everoute-licenses",
+                    body,
+                    |body: &crate::models::GetEverouteLicensesRequestBody| {
+                        let call = self.get_everoute_licenses(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "everoute-license")]
             "get-everoute-licenses-connection" => {
-                let body: crate::models::GetEverouteLicensesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-everoute-licenses-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_everoute_licenses_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-everoute-licenses-connection",
+                    body,
+                    |body: &crate::models::GetEverouteLicensesConnectionRequestBody| {
+                        let call = self.get_everoute_licenses_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "everoute-package")]
             "get-everoute-packages" => {
-                let body: crate::models::GetEveroutePackagesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-everoute-packages",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_everoute_packages(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-everoute-packages",
+                    body,
+                    |body: &crate::models::GetEveroutePackagesRequestBody| {
+                        let call = self.get_everoute_packages(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "everoute-package")]
             "get-everoute-packages-connection" => {
-                let body: crate::models::GetEveroutePackagesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-everoute-packages-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_everoute_packages_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-everoute-packages-connection",
+                    body,
+                    |body: &crate::models::GetEveroutePackagesConnectionRequestBody| {
+                        let call = self.get_everoute_packages_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "ovf")]
             "get-export-file-download-links" => {
-                let body: crate::models::GetExportFileDownloadLinksParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-export-file-download-links",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_export_file_download_links(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-export-file-download-links",
+                    body,
+                    |body: &crate::models::GetExportFileDownloadLinksParams| {
+                        let call = self.get_export_file_download_links(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "global-alert-rule")]
             "get-global-alert-rules" => {
-                let body: crate::models::GetGlobalAlertRulesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-global-alert-rules",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_global_alert_rules(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-global-alert-rules",
+                    body,
+                    |body: &crate::models::GetGlobalAlertRulesRequestBody| {
+                        let call = self.get_global_alert_rules(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "global-alert-rule")]
             "get-global-alert-rules-connection" => {
-                let body: crate::models::GetGlobalAlertRulesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-global-alert-rules-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_global_alert_rules_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-global-alert-rules-connection",
+                    body,
+                    |body: &crate::models::GetGlobalAlertRulesConnectionRequestBody| {
+                        let call = self.get_global_alert_rules_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "global-settings")]
             "get-global-settingses" => {
-                let body: crate::models::GetGlobalSettingsesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-global-settingses",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_global_settingses(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-global-settingses",
+                    body,
+                    |body: &crate::models::GetGlobalSettingsesRequestBody| {
+                        let call = self.get_global_settingses(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "global-settings")]
             "get-global-settingses-connection" => {
-                let body: crate::models::GetGlobalSettingsesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-global-settingses-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_global_settingses_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-global-settingses-connection",
+                    body,
+                    |body: &crate::models::GetGlobalSettingsesConnectionRequestBody| {
+                        let call = self.get_global_settingses_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "gpu-device")]
             "get-gpu-devices" => {
-                let body: crate::models::GetGpuDevicesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-gpu-devices",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_gpu_devices(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-gpu-devices",
+                    body,
+                    |body: &crate::models::GetGpuDevicesRequestBody| {
+                        let call = self.get_gpu_devices(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "gpu-device")]
             "get-gpu-devices-connection" => {
-                let body: crate::models::GetGpuDevicesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-gpu-devices-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_gpu_devices_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-gpu-devices-connection",
+                    body,
+                    |body: &crate::models::GetGpuDevicesConnectionRequestBody| {
+                        let call = self.get_gpu_devices_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "graph")]
             "get-graphs" => {
-                let body: crate::models::GetGraphsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-graphs",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_graphs(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-graphs",
+                    body,
+                    |body: &crate::models::GetGraphsRequestBody| {
+                        let call = self.get_graphs(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "graph")]
             "get-graphs-connection" => {
-                let body: crate::models::GetGraphsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-graphs-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_graphs_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-graphs-connection",
+                    body,
+                    |body: &crate::models::GetGraphsConnectionRequestBody| {
+                        let call = self.get_graphs_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "metrics")]
             "get-host-metrics" => {
-                let body: crate::models::GetHostMetricInput = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-host-metrics",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_host_metrics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-host-metrics",
+                    body,
+                    |body: &crate::models::GetHostMetricInput| {
+                        let call = self.get_host_metrics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "metrics")]
             "get-host-network-metrics" => {
-                let body: crate::models::GetHostNetworkMetricInput = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-host-network-metrics",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_host_network_metrics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-host-network-metrics",
+                    body,
+                    |body: &crate::models::GetHostNetworkMetricInput| {
+                        let call = self.get_host_network_metrics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "metrics")]
             "get-host-service-metrics" => {
-                let body: crate::models::GetHostServiceMetricInput = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-host-service-metrics",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_host_servicek_metrics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-host-service-metrics",
+                    body,
+                    |body: &crate::models::GetHostServiceMetricInput| {
+                        let call = self.get_host_servicek_metrics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "host")]
             "get-hosts" => {
-                let body: crate::models::GetHostsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-hosts",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_hosts(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-hosts",
+                    body,
+                    |body: &crate::models::GetHostsRequestBody| {
+                        let call = self.get_hosts(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "host")]
             "get-hosts-connection" => {
-                let body: crate::models::GetHostsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-hosts-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_hosts_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-hosts-connection",
+                    body,
+                    |body: &crate::models::GetHostsConnectionRequestBody| {
+                        let call = self.get_hosts_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "ipmi")]
             "get-ipmis" => {
-                let body: crate::models::GetIpmisRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-ipmis",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_ipmis(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-ipmis",
+                    body,
+                    |body: &crate::models::GetIpmisRequestBody| {
+                        let call = self.get_ipmis(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-connection")]
             "get-iscsi-connections" => {
-                let body: crate::models::GetIscsiConnectionsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-iscsi-connections",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_iscsi_connections(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-iscsi-connections",
+                    body,
+                    |body: &crate::models::GetIscsiConnectionsRequestBody| {
+                        let call = self.get_iscsi_connections(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-connection")]
             "get-iscsi-connections-connection" => {
-                let body: crate::models::GetIscsiConnectionsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-iscsi-connections-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_iscsi_connections_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-iscsi-connections-connection",
+                    body,
+                    |body: &crate::models::GetIscsiConnectionsConnectionRequestBody| {
+                        let call = self.get_iscsi_connections_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-lun-snapshot")]
             "get-iscsi-lun-snapshots" => {
-                let body: crate::models::GetIscsiLunSnapshotsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-iscsi-lun-snapshots",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_iscsi_lun_snapshots(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-iscsi-lun-snapshots",
+                    body,
+                    |body: &crate::models::GetIscsiLunSnapshotsRequestBody| {
+                        let call = self.get_iscsi_lun_snapshots(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-lun-snapshot")]
             "get-iscsi-lun-snapshots-connection" => {
-                let body: crate::models::GetIscsiLunSnapshotsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-iscsi-lun-snapshots-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_iscsi_lun_snapshots_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-iscsi-lun-snapshots-connection",
+                    body,
+                    |body: &crate::models::GetIscsiLunSnapshotsConnectionRequestBody| {
+                        let call = self.get_iscsi_lun_snapshots_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-lun")]
             "get-iscsi-luns" => {
-                let body: crate::models::GetIscsiLunsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-iscsi-luns",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_iscsi_luns(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-iscsi-luns",
+                    body,
+                    |body: &crate::models::GetIscsiLunsRequestBody| {
+                        let call = self.get_iscsi_luns(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-lun")]
             "get-iscsi-luns-connection" => {
-                let body: crate::models::GetIscsiLunsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-iscsi-luns-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_iscsi_luns_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-iscsi-luns-connection",
+                    body,
+                    |body: &crate::models::GetIscsiLunsConnectionRequestBody| {
+                        let call = self.get_iscsi_luns_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-target")]
             "get-iscsi-targets" => {
-                let body: crate::models::GetIscsiTargetsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-iscsi-targets",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_iscsi_targets(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-iscsi-targets",
+                    body,
+                    |body: &crate::models::GetIscsiTargetsRequestBody| {
+                        let call = self.get_iscsi_targets(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-target")]
             "get-iscsi-targets-connection" => {
-                let body: crate::models::GetIscsiTargetsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-iscsi-targets-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_iscsi_targets_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-iscsi-targets-connection",
+                    body,
+                    |body: &crate::models::GetIscsiTargetsConnectionRequestBody| {
+                        let call = self.get_iscsi_targets_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "isolation-policy")]
             "get-isolation-policies" => {
-                let body: crate::models::GetIsolationPoliciesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-isolation-policies",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_isolation_policies(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-isolation-policies",
+                    body,
+                    |body: &crate::models::GetIsolationPoliciesRequestBody| {
+                        let call = self.get_isolation_policies(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "isolation-policy")]
             "get-isolation-policies-connection" => {
-                let body: crate::models::GetIsolationPoliciesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-isolation-policies-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_isolation_policies_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-isolation-policies-connection",
+                    body,
+                    |body: &crate::models::GetIsolationPoliciesConnectionRequestBody| {
+                        let call = self.get_isolation_policies_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "label")]
             "get-labels" => {
-                let body: crate::models::GetLabelsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-labels",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_labels(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-labels",
+                    body,
+                    |body: &crate::models::GetLabelsRequestBody| {
+                        let call = self.get_labels(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "label")]
             "get-labels-connection" => {
-                let body: crate::models::GetLabelsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-labels-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_labels_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-labels-connection",
+                    body,
+                    |body: &crate::models::GetLabelsConnectionRequestBody| {
+                        let call = self.get_labels_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "license")]
             "get-licenses" => {
-                let body: crate::models::GetLicensesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-licenses",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_licenses(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-licenses",
+                    body,
+                    |body: &crate::models::GetLicensesRequestBody| {
+                        let call = self.get_licenses(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "license")]
             "get-licenses-connection" => {
-                let body: crate::models::GetLicensesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-licenses-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_licenses_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-licenses-connection",
+                    body,
+                    |body: &crate::models::GetLicensesConnectionRequestBody| {
+                        let call = self.get_licenses_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "log-collection")]
             "get-log-collections" => {
-                let body: crate::models::GetLogCollectionsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-log-collections",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_log_collections(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-log-collections",
+                    body,
+                    |body: &crate::models::GetLogCollectionsRequestBody| {
+                        let call = self.get_log_collections(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "log-collection")]
             "get-log-collections-connection" => {
-                let body: crate::models::GetLogCollectionsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-log-collections-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_log_collections_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-log-collections-connection",
+                    body,
+                    |body: &crate::models::GetLogCollectionsConnectionRequestBody| {
+                        let call = self.get_log_collections_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "log-service-config")]
             "get-log-service-configs" => {
-                let body: crate::models::GetLogServiceConfigsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-log-service-configs",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_log_service_configs(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-log-service-configs",
+                    body,
+                    |body: &crate::models::GetLogServiceConfigsRequestBody| {
+                        let call = self.get_log_service_configs(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "metrics")]
             "get-lun-metrics" => {
-                let body: crate::models::GetLunMetricInput = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-lun-metrics",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_lun_metrics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-lun-metrics",
+                    body,
+                    |body: &crate::models::GetLunMetricInput| {
+                        let call = self.get_lun_metrics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster")]
             "get-meta-leader" => {
-                let body: crate::models::GetMetaLeaderRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-meta-leader",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_meta_leader(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-meta-leader",
+                    body,
+                    |body: &crate::models::GetMetaLeaderRequestBody| {
+                        let call = self.get_meta_leader(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "user")]
             "get-my-info" => {
-                let response = self.get_my_info().await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
-                )
+                ::cloudtower_runtime::dynamic::call_without_body(|| {
+                    let call = self.get_my_info();
+                    async move {
+                        let response = call.await?;
+                        ::std::result::Result::Ok::<
+                            _,
+                            ::cloudtower_runtime::Error,
+                        >(
+                            ::std::option::Option::Some(
+                                ::cloudtower_runtime::codec::encode(&response),
+                            ),
+                        )
+                    }
+                })
             }
             #[cfg(feature = "namespace-group")]
             "get-namespace-groups" => {
-                let body: crate::models::GetNamespaceGroupsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-namespace-groups",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_namespace_groups(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-namespace-groups",
+                    body,
+                    |body: &crate::models::GetNamespaceGroupsRequestBody| {
+                        let call = self.get_namespace_groups(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "namespace-group")]
             "get-namespace-groups-connection" => {
-                let body: crate::models::GetNamespaceGroupsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-namespace-groups-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_namespace_groups_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-namespace-groups-connection",
+                    body,
+                    |body: &crate::models::GetNamespaceGroupsConnectionRequestBody| {
+                        let call = self.get_namespace_groups_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "network-policy-rule-service")]
             "get-network-policy-rule-services" => {
-                let body: crate::models::GetNetworkPolicyRuleServicesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-network-policy-rule-services",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_network_policy_rule_services(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-network-policy-rule-services",
+                    body,
+                    |body: &crate::models::GetNetworkPolicyRuleServicesRequestBody| {
+                        let call = self.get_network_policy_rule_services(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "network-policy-rule-service")]
             "get-network-policy-rule-services-connection" => {
-                let body: crate::models::GetNetworkPolicyRuleServicesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-network-policy-rule-services-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_network_policy_rule_services_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-network-policy-rule-services-connection",
+                    body,
+                    |
+                        body: &crate::models::GetNetworkPolicyRuleServicesConnectionRequestBody|
+                    {
+                        let call = self
+                            .get_network_policy_rule_services_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nfs-export")]
             "get-nfs-exports" => {
-                let body: crate::models::GetNfsExportsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-nfs-exports",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_nfs_exports(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-nfs-exports",
+                    body,
+                    |body: &crate::models::GetNfsExportsRequestBody| {
+                        let call = self.get_nfs_exports(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nfs-export")]
             "get-nfs-exports-connection" => {
-                let body: crate::models::GetNfsExportsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-nfs-exports-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_nfs_exports_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-nfs-exports-connection",
+                    body,
+                    |body: &crate::models::GetNfsExportsConnectionRequestBody| {
+                        let call = self.get_nfs_exports_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nfs-inode")]
             "get-nfs-inodes" => {
-                let body: crate::models::GetNfsInodesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-nfs-inodes",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_nfs_inodes(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-nfs-inodes",
+                    body,
+                    |body: &crate::models::GetNfsInodesRequestBody| {
+                        let call = self.get_nfs_inodes(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nfs-inode")]
             "get-nfs-inodes-connection" => {
-                let body: crate::models::GetNfsInodesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-nfs-inodes-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_nfs_inodes_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-nfs-inodes-connection",
+                    body,
+                    |body: &crate::models::GetNfsInodesConnectionRequestBody| {
+                        let call = self.get_nfs_inodes_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nic")]
             "get-nics" => {
-                let body: crate::models::GetNicsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-nics",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_nics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-nics",
+                    body,
+                    |body: &crate::models::GetNicsRequestBody| {
+                        let call = self.get_nics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nic")]
             "get-nics-connection" => {
-                let body: crate::models::GetNicsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-nics-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_nics_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-nics-connection",
+                    body,
+                    |body: &crate::models::GetNicsConnectionRequestBody| {
+                        let call = self.get_nics_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "node-topo")]
             "get-node-topoes" => {
-                let body: crate::models::GetNodeTopoesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-node-topoes",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_node_topoes(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-node-topoes",
+                    body,
+                    |body: &crate::models::GetNodeTopoesRequestBody| {
+                        let call = self.get_node_topoes(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "node-topo")]
             "get-node-topoes-connection" => {
-                let body: crate::models::GetNodeTopoesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-node-topoes-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_node_topoes_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-node-topoes-connection",
+                    body,
+                    |body: &crate::models::GetNodeTopoesConnectionRequestBody| {
+                        let call = self.get_node_topoes_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "ntp")]
             "get-ntp-service-url" => {
-                let response = self.get_ntp_service_url().await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
-                )
+                ::cloudtower_runtime::dynamic::call_without_body(|| {
+                    let call = self.get_ntp_service_url();
+                    async move {
+                        let response = call.await?;
+                        ::std::result::Result::Ok::<
+                            _,
+                            ::cloudtower_runtime::Error,
+                        >(
+                            ::std::option::Option::Some(
+                                ::cloudtower_runtime::codec::encode(&response),
+                            ),
+                        )
+                    }
+                })
             }
             #[cfg(feature = "metrics")]
             "get-nvmf-namespace-metrics" => {
-                let body: crate::models::GetNvmfNamespaceMetricInput = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-nvmf-namespace-metrics",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_nvmf_namespace_metrics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-nvmf-namespace-metrics",
+                    body,
+                    |body: &crate::models::GetNvmfNamespaceMetricInput| {
+                        let call = self.get_nvmf_namespace_metrics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nvmf-namespace-snapshot")]
             "get-nvmf-namespace-snapshots" => {
-                let body: crate::models::GetNvmfNamespaceSnapshotsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-nvmf-namespace-snapshots",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_nvmf_namespace_snapshots(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-nvmf-namespace-snapshots",
+                    body,
+                    |body: &crate::models::GetNvmfNamespaceSnapshotsRequestBody| {
+                        let call = self.get_nvmf_namespace_snapshots(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nvmf-namespace-snapshot")]
             "get-nvmf-namespace-snapshots-connection" => {
-                let body: crate::models::GetNvmfNamespaceSnapshotsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-nvmf-namespace-snapshots-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_nvmf_namespace_snapshots_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-nvmf-namespace-snapshots-connection",
+                    body,
+                    |
+                        body: &crate::models::GetNvmfNamespaceSnapshotsConnectionRequestBody|
+                    {
+                        let call = self.get_nvmf_namespace_snapshots_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nvmf-namespace")]
             "get-nvmf-namespaces" => {
-                let body: crate::models::GetNvmfNamespacesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-nvmf-namespaces",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_nvmf_namespaces(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-nvmf-namespaces",
+                    body,
+                    |body: &crate::models::GetNvmfNamespacesRequestBody| {
+                        let call = self.get_nvmf_namespaces(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nvmf-namespace")]
             "get-nvmf-namespaces-connection" => {
-                let body: crate::models::GetNvmfNamespacesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-nvmf-namespaces-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_nvmf_namespaces_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-nvmf-namespaces-connection",
+                    body,
+                    |body: &crate::models::GetNvmfNamespacesConnectionRequestBody| {
+                        let call = self.get_nvmf_namespaces_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nvmf-subsystem")]
             "get-nvmf-subsystems" => {
-                let body: crate::models::GetNvmfSubsystemsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-nvmf-subsystems",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_nvmf_subsystems(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-nvmf-subsystems",
+                    body,
+                    |body: &crate::models::GetNvmfSubsystemsRequestBody| {
+                        let call = self.get_nvmf_subsystems(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nvmf-subsystem")]
             "get-nvmf-subsystems-connection" => {
-                let body: crate::models::GetNvmfSubsystemsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-nvmf-subsystems-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_nvmf_subsystems_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-nvmf-subsystems-connection",
+                    body,
+                    |body: &crate::models::GetNvmfSubsystemsConnectionRequestBody| {
+                        let call = self.get_nvmf_subsystems_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "organization")]
             "get-organizations" => {
-                let body: crate::models::GetOrganizationsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-organizations",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_organizations(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-organizations",
+                    body,
+                    |body: &crate::models::GetOrganizationsRequestBody| {
+                        let call = self.get_organizations(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "organization")]
             "get-organizations-connection" => {
-                let body: crate::models::GetOrganizationsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-organizations-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_organizations_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-organizations-connection",
+                    body,
+                    |body: &crate::models::GetOrganizationsConnectionRequestBody| {
+                        let call = self.get_organizations_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "pci-device")]
             "get-pci-devices" => {
-                let body: crate::models::GetPciDevicesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-pci-devices",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_pci_devices(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-pci-devices",
+                    body,
+                    |body: &crate::models::GetPciDevicesRequestBody| {
+                        let call = self.get_pci_devices(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "pmem-dimm")]
             "get-pmem-dimms" => {
-                let body: crate::models::GetPmemDimmsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-pmem-dimms",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_pmem_dimms(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-pmem-dimms",
+                    body,
+                    |body: &crate::models::GetPmemDimmsRequestBody| {
+                        let call = self.get_pmem_dimms(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "pmem-dimm")]
             "get-pmem-dimms-connection" => {
-                let body: crate::models::GetPmemDimmsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-pmem-dimms-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_pmem_dimms_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-pmem-dimms-connection",
+                    body,
+                    |body: &crate::models::GetPmemDimmsConnectionRequestBody| {
+                        let call = self.get_pmem_dimms_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "rack-topo")]
             "get-rack-topoes" => {
-                let body: crate::models::GetRackTopoesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-rack-topoes",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_rack_topoes(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-rack-topoes",
+                    body,
+                    |body: &crate::models::GetRackTopoesRequestBody| {
+                        let call = self.get_rack_topoes(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "rack-topo")]
             "get-rack-topoes-connection" => {
-                let body: crate::models::GetRackTopoesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-rack-topoes-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_rack_topoes_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-rack-topoes-connection",
+                    body,
+                    |body: &crate::models::GetRackTopoesConnectionRequestBody| {
+                        let call = self.get_rack_topoes_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "replica-vm")]
             "get-replica-vms" => {
-                let body: crate::models::GetReplicaVmsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-replica-vms",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_replica_vms(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-replica-vms",
+                    body,
+                    |body: &crate::models::GetReplicaVmsRequestBody| {
+                        let call = self.get_replica_vms(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "replica-vm")]
             "get-replica-vms-connection" => {
-                let body: crate::models::GetReplicaVmsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-replica-vms-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_replica_vms_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-replica-vms-connection",
+                    body,
+                    |body: &crate::models::GetReplicaVmsConnectionRequestBody| {
+                        let call = self.get_replica_vms_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "replication-plan")]
             "get-replication-plans" => {
-                let body: crate::models::GetReplicationPlansRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-replication-plans",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_replication_plans(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-replication-plans",
+                    body,
+                    |body: &crate::models::GetReplicationPlansRequestBody| {
+                        let call = self.get_replication_plans(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "replication-plan")]
             "get-replication-plans-connection" => {
-                let body: crate::models::GetReplicationPlansConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-replication-plans-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_replication_plans_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-replication-plans-connection",
+                    body,
+                    |body: &crate::models::GetReplicationPlansConnectionRequestBody| {
+                        let call = self.get_replication_plans_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "report-task")]
             "get-report-tasks" => {
-                let body: crate::models::GetReportTasksRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-report-tasks",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_report_tasks(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-report-tasks",
+                    body,
+                    |body: &crate::models::GetReportTasksRequestBody| {
+                        let call = self.get_report_tasks(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "report-task")]
             "get-report-tasks-connection" => {
-                let body: crate::models::GetReportTasksConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-report-tasks-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_report_tasks_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-report-tasks-connection",
+                    body,
+                    |body: &crate::models::GetReportTasksConnectionRequestBody| {
+                        let call = self.get_report_tasks_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "report-template")]
             "get-report-templates" => {
-                let body: crate::models::GetReportTemplatesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-report-templates",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_report_templates(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-report-templates",
+                    body,
+                    |body: &crate::models::GetReportTemplatesRequestBody| {
+                        let call = self.get_report_templates(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "report-template")]
             "get-report-templates-connection" => {
-                let body: crate::models::GetReportTemplatesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-report-templates-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_report_templates_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-report-templates-connection",
+                    body,
+                    |body: &crate::models::GetReportTemplatesConnectionRequestBody| {
+                        let call = self.get_report_templates_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "metrics")]
             "get-scvm-disk-metrics" => {
-                let body: crate::models::GetScvmDiskMetricInput = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-scvm-disk-metrics",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_scvm_disk_metrics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-scvm-disk-metrics",
+                    body,
+                    |body: &crate::models::GetScvmDiskMetricInput| {
+                        let call = self.get_scvm_disk_metrics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "metrics")]
             "get-scvm-metrics" => {
-                let body: crate::models::GetScvmMetricInput = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-scvm-metrics",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_scvm_metrics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-scvm-metrics",
+                    body,
+                    |body: &crate::models::GetScvmMetricInput| {
+                        let call = self.get_scvm_metrics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "metrics")]
             "get-scvm-network-metrics" => {
-                let body: crate::models::GetScvmNetworkInput = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-scvm-network-metrics",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_scvm_network_metrics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-scvm-network-metrics",
+                    body,
+                    |body: &crate::models::GetScvmNetworkInput| {
+                        let call = self.get_scvm_network_metrics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "metrics")]
             "get-scvm-service-metrics" => {
-                let body: crate::models::GetScvmServiceMetricInput = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-scvm-service-metrics",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_scvm_servicek_metrics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-scvm-service-metrics",
+                    body,
+                    |body: &crate::models::GetScvmServiceMetricInput| {
+                        let call = self.get_scvm_servicek_metrics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "security-group")]
             "get-security-groups" => {
-                let body: crate::models::GetSecurityGroupsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-security-groups",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_security_groups(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-security-groups",
+                    body,
+                    |body: &crate::models::GetSecurityGroupsRequestBody| {
+                        let call = self.get_security_groups(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "security-group")]
             "get-security-groups-connection" => {
-                let body: crate::models::GetSecurityGroupsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-security-groups-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_security_groups_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-security-groups-connection",
+                    body,
+                    |body: &crate::models::GetSecurityGroupsConnectionRequestBody| {
+                        let call = self.get_security_groups_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "security-policy")]
             "get-security-policies" => {
-                let body: crate::models::GetSecurityPoliciesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-security-policies",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_security_policies(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-security-policies",
+                    body,
+                    |body: &crate::models::GetSecurityPoliciesRequestBody| {
+                        let call = self.get_security_policies(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "security-policy")]
             "get-security-policies-connection" => {
-                let body: crate::models::GetSecurityPoliciesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-security-policies-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_security_policies_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-security-policies-connection",
+                    body,
+                    |body: &crate::models::GetSecurityPoliciesConnectionRequestBody| {
+                        let call = self.get_security_policies_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "smtp-server")]
             "get-smtp-servers" => {
-                let body: crate::models::GetSmtpServersRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-smtp-servers",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_smtp_servers(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-smtp-servers",
+                    body,
+                    |body: &crate::models::GetSmtpServersRequestBody| {
+                        let call = self.get_smtp_servers(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "smtp-server")]
             "get-smtp-servers-connection" => {
-                let body: crate::models::GetSmtpServersConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-smtp-servers-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_smtp_servers_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-smtp-servers-connection",
+                    body,
+                    |body: &crate::models::GetSmtpServersConnectionRequestBody| {
+                        let call = self.get_smtp_servers_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snapshot-group")]
             "get-snapshot-groups" => {
-                let body: crate::models::GetSnapshotGroupsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-snapshot-groups",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_snapshot_groups(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-snapshot-groups",
+                    body,
+                    |body: &crate::models::GetSnapshotGroupsRequestBody| {
+                        let call = self.get_snapshot_groups(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snapshot-group")]
             "get-snapshot-groups-connection" => {
-                let body: crate::models::GetSnapshotGroupsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-snapshot-groups-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_snapshot_groups_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-snapshot-groups-connection",
+                    body,
+                    |body: &crate::models::GetSnapshotGroupsConnectionRequestBody| {
+                        let call = self.get_snapshot_groups_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snapshot-plan-task")]
             "get-snapshot-plan-tasks" => {
-                let body: crate::models::GetSnapshotPlanTasksRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-snapshot-plan-tasks",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_snapshot_plan_tasks(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-snapshot-plan-tasks",
+                    body,
+                    |body: &crate::models::GetSnapshotPlanTasksRequestBody| {
+                        let call = self.get_snapshot_plan_tasks(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snapshot-plan-task")]
             "get-snapshot-plan-tasks-connection" => {
-                let body: crate::models::GetSnapshotPlanTasksConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-snapshot-plan-tasks-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_snapshot_plan_tasks_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-snapshot-plan-tasks-connection",
+                    body,
+                    |body: &crate::models::GetSnapshotPlanTasksConnectionRequestBody| {
+                        let call = self.get_snapshot_plan_tasks_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snapshot-plan")]
             "get-snapshot-plans" => {
-                let body: crate::models::GetSnapshotPlansRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-snapshot-plans",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_snapshot_plans(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-snapshot-plans",
+                    body,
+                    |body: &crate::models::GetSnapshotPlansRequestBody| {
+                        let call = self.get_snapshot_plans(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snapshot-plan")]
             "get-snapshot-plans-connection" => {
-                let body: crate::models::GetSnapshotPlansConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-snapshot-plans-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_snapshot_plans_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-snapshot-plans-connection",
+                    body,
+                    |body: &crate::models::GetSnapshotPlansConnectionRequestBody| {
+                        let call = self.get_snapshot_plans_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snmp-transport")]
             "get-snmp-transports" => {
-                let body: crate::models::GetSnmpTransportsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-snmp-transports",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_snmp_transports(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-snmp-transports",
+                    body,
+                    |body: &crate::models::GetSnmpTransportsRequestBody| {
+                        let call = self.get_snmp_transports(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snmp-transport")]
             "get-snmp-transports-connection" => {
-                let body: crate::models::GetSnmpTransportsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-snmp-transports-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_snmp_transports_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-snmp-transports-connection",
+                    body,
+                    |body: &crate::models::GetSnmpTransportsConnectionRequestBody| {
+                        let call = self.get_snmp_transports_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snmp-trap-receiver")]
             "get-snmp-trap-receivers" => {
-                let body: crate::models::GetSnmpTrapReceiversRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-snmp-trap-receivers",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_snmp_trap_receivers(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-snmp-trap-receivers",
+                    body,
+                    |body: &crate::models::GetSnmpTrapReceiversRequestBody| {
+                        let call = self.get_snmp_trap_receivers(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snmp-trap-receiver")]
             "get-snmp-trap-receivers-connection" => {
-                let body: crate::models::GetSnmpTrapReceiversConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-snmp-trap-receivers-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_snmp_trap_receivers_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-snmp-trap-receivers-connection",
+                    body,
+                    |body: &crate::models::GetSnmpTrapReceiversConnectionRequestBody| {
+                        let call = self.get_snmp_trap_receivers_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "svt-image")]
             "get-svt-images" => {
-                let body: crate::models::GetSvtImagesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-svt-images",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_svt_images(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-svt-images",
+                    body,
+                    |body: &crate::models::GetSvtImagesRequestBody| {
+                        let call = self.get_svt_images(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "svt-image")]
             "get-svt-images-connection" => {
-                let body: crate::models::GetSvtImagesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-svt-images-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_svt_images_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-svt-images-connection",
+                    body,
+                    |body: &crate::models::GetSvtImagesConnectionRequestBody| {
+                        let call = self.get_svt_images_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "system-audit-log")]
             "get-system-audit-logs" => {
-                let body: crate::models::GetSystemAuditLogsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-system-audit-logs",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_system_audit_logs(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-system-audit-logs",
+                    body,
+                    |body: &crate::models::GetSystemAuditLogsRequestBody| {
+                        let call = self.get_system_audit_logs(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "system-audit-log")]
             "get-system-audit-logs-connection" => {
-                let body: crate::models::GetSystemAuditLogsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-system-audit-logs-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_system_audit_logs_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-system-audit-logs-connection",
+                    body,
+                    |body: &crate::models::GetSystemAuditLogsConnectionRequestBody| {
+                        let call = self.get_system_audit_logs_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             "get-tasks" => {
-                let body: crate::models::GetTasksRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-tasks",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_tasks(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-tasks",
+                    body,
+                    |body: &crate::models::GetTasksRequestBody| {
+                        let call = self.get_tasks(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "task")]
             "get-tasks-connection" => {
-                let body: crate::models::GetTasksConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-tasks-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_tasks_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-tasks-connection",
+                    body,
+                    |body: &crate::models::GetTasksConnectionRequestBody| {
+                        let call = self.get_tasks_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "metrics")]
             "get-top-n-metrics-in-clusters" => {
-                let body: crate::models::GetTopNMetricInput = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-top-n-metrics-in-clusters",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_top_n_vm_volume_metrics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-top-n-metrics-in-clusters",
+                    body,
+                    |body: &crate::models::GetTopNMetricInput| {
+                        let call = self.get_top_n_vm_volume_metrics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "upload-task")]
             "get-upload-tasks" => {
-                let body: crate::models::GetUploadTasksRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-upload-tasks",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_upload_tasks(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-upload-tasks",
+                    body,
+                    |body: &crate::models::GetUploadTasksRequestBody| {
+                        let call = self.get_upload_tasks(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "upload-task")]
             "get-upload-tasks-connection" => {
-                let body: crate::models::GetUploadTasksConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-upload-tasks-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_upload_tasks_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-upload-tasks-connection",
+                    body,
+                    |body: &crate::models::GetUploadTasksConnectionRequestBody| {
+                        let call = self.get_upload_tasks_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "usb-device")]
             "get-usb-devices" => {
-                let body: crate::models::GetUsbDevicesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-usb-devices",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_usb_devices(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-usb-devices",
+                    body,
+                    |body: &crate::models::GetUsbDevicesRequestBody| {
+                        let call = self.get_usb_devices(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "usb-device")]
             "get-usb-devices-connection" => {
-                let body: crate::models::GetUsbDevicesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-usb-devices-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_usb_devices_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-usb-devices-connection",
+                    body,
+                    |body: &crate::models::GetUsbDevicesConnectionRequestBody| {
+                        let call = self.get_usb_devices_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "user-audit-log")]
             "get-user-audit-logs" => {
-                let body: crate::models::GetUserAuditLogsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-user-audit-logs",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_user_audit_logs(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-user-audit-logs",
+                    body,
+                    |body: &crate::models::GetUserAuditLogsRequestBody| {
+                        let call = self.get_user_audit_logs(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "user-audit-log")]
             "get-user-audit-logs-connection" => {
-                let body: crate::models::GetUserAuditLogsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-user-audit-logs-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_user_audit_logs_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-user-audit-logs-connection",
+                    body,
+                    |body: &crate::models::GetUserAuditLogsConnectionRequestBody| {
+                        let call = self.get_user_audit_logs_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "user-role-next")]
             "get-user-role-nexts" => {
-                let body: crate::models::GetUserRoleNextsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-user-role-nexts",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_user_role_nexts(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-user-role-nexts",
+                    body,
+                    |body: &crate::models::GetUserRoleNextsRequestBody| {
+                        let call = self.get_user_role_nexts(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "user-role-next")]
             "get-user-role-nexts-connection" => {
-                let body: crate::models::GetUserRoleNextsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-user-role-nexts-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_user_role_nexts_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-user-role-nexts-connection",
+                    body,
+                    |body: &crate::models::GetUserRoleNextsConnectionRequestBody| {
+                        let call = self.get_user_role_nexts_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "user")]
             "get-users" => {
-                let body: crate::models::GetUsersRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-users",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_users(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-users",
+                    body,
+                    |body: &crate::models::GetUsersRequestBody| {
+                        let call = self.get_users(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "user")]
             "get-users-connection" => {
-                let body: crate::models::GetUsersConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-users-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_users_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-users-connection",
+                    body,
+                    |body: &crate::models::GetUsersConnectionRequestBody| {
+                        let call = self.get_users_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "v2-everoute-license")]
             "get-v-2-everoute-licenses-connection" => {
-                let body: crate::models::GetV2EverouteLicensesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-v-2-everoute-licenses-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_v2_everoute_licenses_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-v-2-everoute-licenses-connection",
+                    body,
+                    |body: &crate::models::GetV2EverouteLicensesConnectionRequestBody| {
+                        let call = self.get_v2_everoute_licenses_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "v2-everoute-license")]
             "get-v2-everoute-licenses" => {
-                let body: crate::models::GetV2EverouteLicensesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-v2-everoute-licenses",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_v2_everoute_licenses(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-v2-everoute-licenses",
+                    body,
+                    |body: &crate::models::GetV2EverouteLicensesRequestBody| {
+                        let call = self.get_v2_everoute_licenses(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vcenter-account")]
             "get-vcenter-accounts" => {
-                let body: crate::models::GetVcenterAccountsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vcenter-accounts",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vcenter_accounts(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vcenter-accounts",
+                    body,
+                    |body: &crate::models::GetVcenterAccountsRequestBody| {
+                        let call = self.get_vcenter_accounts(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vcenter-account")]
             "get-vcenter-accounts-connection" => {
-                let body: crate::models::GetVcenterAccountsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vcenter-accounts-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vcenter_accounts_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vcenter-accounts-connection",
+                    body,
+                    |body: &crate::models::GetVcenterAccountsConnectionRequestBody| {
+                        let call = self.get_vcenter_accounts_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vds")]
             "get-vdses" => {
-                let body: crate::models::GetVdsesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vdses",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vdses(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vdses",
+                    body,
+                    |body: &crate::models::GetVdsesRequestBody| {
+                        let call = self.get_vdses(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vds")]
             "get-vdses-connection" => {
-                let body: crate::models::GetVdsesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vdses-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vdses_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vdses-connection",
+                    body,
+                    |body: &crate::models::GetVdsesConnectionRequestBody| {
+                        let call = self.get_vdses_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "api-info")]
             "get-version" => {
-                let response = self.get_api_version().await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
-                )
+                ::cloudtower_runtime::dynamic::call_without_body(|| {
+                    let call = self.get_api_version();
+                    async move {
+                        let response = call.await?;
+                        ::std::result::Result::Ok::<
+                            _,
+                            ::cloudtower_runtime::Error,
+                        >(
+                            ::std::option::Option::Some(
+                                ::cloudtower_runtime::codec::encode(&response),
+                            ),
+                        )
+                    }
+                })
             }
             #[cfg(feature = "view")]
             "get-views" => {
-                let body: crate::models::GetViewsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-views",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_views(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-views",
+                    body,
+                    |body: &crate::models::GetViewsRequestBody| {
+                        let call = self.get_views(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "view")]
             "get-views-connection" => {
-                let body: crate::models::GetViewsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-views-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_views_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-views-connection",
+                    body,
+                    |body: &crate::models::GetViewsConnectionRequestBody| {
+                        let call = self.get_views_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-cluster-binding")]
             "get-virtual-private-cloud-cluster-bindings" => {
-                let body: crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-cluster-bindings",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_cluster_bindings(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-cluster-bindings",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody|
+                    {
+                        let call = self.get_virtual_private_cloud_cluster_bindings(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-cluster-binding")]
             "get-virtual-private-cloud-cluster-bindings-connection" => {
-                let body: crate::models::GetVirtualPrivateCloudClusterBindingsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-cluster-bindings-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_cluster_bindings_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-cluster-bindings-connection",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudClusterBindingsConnectionRequestBody|
+                    {
+                        let call = self
+                            .get_virtual_private_cloud_cluster_bindings_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
             "get-virtual-private-cloud-edge-gateway-groups" => {
-                let body: crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-edge-gateway-groups",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_edge_gateway_groups(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-edge-gateway-groups",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody|
+                    {
+                        let call = self
+                            .get_virtual_private_cloud_edge_gateway_groups(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
             "get-virtual-private-cloud-edge-gateway-groups-connection" => {
-                let body: crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-edge-gateway-groups-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_edge_gateway_groups_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-edge-gateway-groups-connection",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody|
+                    {
+                        let call = self
+                            .get_virtual_private_cloud_edge_gateway_groups_connection(
+                                body,
+                            );
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-edge-gateway")]
             "get-virtual-private-cloud-edge-gateways" => {
-                let body: crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-edge-gateways",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_edge_gateways(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-edge-gateways",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody|
+                    {
+                        let call = self.get_virtual_private_cloud_edge_gateways(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-edge-gateway")]
             "get-virtual-private-cloud-edge-gateways-connection" => {
-                let body: crate::models::GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-edge-gateways-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_edge_gateways_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-edge-gateways-connection",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody|
+                    {
+                        let call = self
+                            .get_virtual_private_cloud_edge_gateways_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
             "get-virtual-private-cloud-external-subnet-groups" => {
-                let body: crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-external-subnet-groups",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_external_subnet_groups(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-external-subnet-groups",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody|
+                    {
+                        let call = self
+                            .get_virtual_private_cloud_external_subnet_groups(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
             "get-virtual-private-cloud-external-subnet-groups-connection" => {
-                let body: crate::models::GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-external-subnet-groups-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_external_subnet_groups_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-external-subnet-groups-connection",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody|
+                    {
+                        let call = self
+                            .get_virtual_private_cloud_external_subnet_groups_connection(
+                                body,
+                            );
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-external-subnet")]
             "get-virtual-private-cloud-external-subnets" => {
-                let body: crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-external-subnets",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_external_subnets(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-external-subnets",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody|
+                    {
+                        let call = self.get_virtual_private_cloud_external_subnets(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-external-subnet")]
             "get-virtual-private-cloud-external-subnets-connection" => {
-                let body: crate::models::GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-external-subnets-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_external_subnets_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-external-subnets-connection",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody|
+                    {
+                        let call = self
+                            .get_virtual_private_cloud_external_subnets_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-floating-ip")]
             "get-virtual-private-cloud-floating-ips" => {
-                let body: crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-floating-ips",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_virtual_private_cloud_floating_ips(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-floating-ips",
+                    body,
+                    |body: &crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody| {
+                        let call = self.get_virtual_private_cloud_floating_ips(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-floating-ip")]
             "get-virtual-private-cloud-floating-ips-connection" => {
-                let body: crate::models::GetVirtualPrivateCloudFloatingIpsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-floating-ips-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_floating_ips_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-floating-ips-connection",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudFloatingIpsConnectionRequestBody|
+                    {
+                        let call = self
+                            .get_virtual_private_cloud_floating_ips_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-nat-gateway")]
             "get-virtual-private-cloud-nat-gateways" => {
-                let body: crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-nat-gateways",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_virtual_private_cloud_nat_gateways(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-nat-gateways",
+                    body,
+                    |body: &crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody| {
+                        let call = self.get_virtual_private_cloud_nat_gateways(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-nat-gateway")]
             "get-virtual-private-cloud-nat-gateways-connection" => {
-                let body: crate::models::GetVirtualPrivateCloudNatGatewaysConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-nat-gateways-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_nat_gateways_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-nat-gateways-connection",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudNatGatewaysConnectionRequestBody|
+                    {
+                        let call = self
+                            .get_virtual_private_cloud_nat_gateways_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-route-table")]
             "get-virtual-private-cloud-route-tables" => {
-                let body: crate::models::GetVirtualPrivateCloudRouteTablesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-route-tables",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_virtual_private_cloud_route_tables(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-route-tables",
+                    body,
+                    |body: &crate::models::GetVirtualPrivateCloudRouteTablesRequestBody| {
+                        let call = self.get_virtual_private_cloud_route_tables(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-route-table")]
             "get-virtual-private-cloud-route-tables-connection" => {
-                let body: crate::models::GetVirtualPrivateCloudRouteTablesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-route-tables-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_route_tables_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-route-tables-connection",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudRouteTablesConnectionRequestBody|
+                    {
+                        let call = self
+                            .get_virtual_private_cloud_route_tables_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-router-gateway")]
             "get-virtual-private-cloud-router-gateways" => {
-                let body: crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-router-gateways",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_router_gateways(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-router-gateways",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody|
+                    {
+                        let call = self.get_virtual_private_cloud_router_gateways(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-router-gateway")]
             "get-virtual-private-cloud-router-gateways-connection" => {
-                let body: crate::models::GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-router-gateways-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_router_gateways_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-router-gateways-connection",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody|
+                    {
+                        let call = self
+                            .get_virtual_private_cloud_router_gateways_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-security-group")]
             "get-virtual-private-cloud-security-groups" => {
-                let body: crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-security-groups",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_security_groups(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-security-groups",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody|
+                    {
+                        let call = self.get_virtual_private_cloud_security_groups(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-security-group")]
             "get-virtual-private-cloud-security-groups-connection" => {
-                let body: crate::models::GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-security-groups-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_security_groups_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-security-groups-connection",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody|
+                    {
+                        let call = self
+                            .get_virtual_private_cloud_security_groups_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-security-policy")]
             "get-virtual-private-cloud-security-policies" => {
-                let body: crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-security-policies",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_security_policies(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-security-policies",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody|
+                    {
+                        let call = self
+                            .get_virtual_private_cloud_security_policies(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-security-policy")]
             "get-virtual-private-cloud-security-policies-connection" => {
-                let body: crate::models::GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-security-policies-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_security_policies_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-security-policies-connection",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody|
+                    {
+                        let call = self
+                            .get_virtual_private_cloud_security_policies_connection(
+                                body,
+                            );
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-subnet")]
             "get-virtual-private-cloud-subnets" => {
-                let body: crate::models::GetVirtualPrivateCloudSubnetsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-subnets",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_virtual_private_cloud_subnets(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-subnets",
+                    body,
+                    |body: &crate::models::GetVirtualPrivateCloudSubnetsRequestBody| {
+                        let call = self.get_virtual_private_cloud_subnets(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-subnet")]
             "get-virtual-private-cloud-subnets-connection" => {
-                let body: crate::models::GetVirtualPrivateCloudSubnetsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-cloud-subnets-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_virtual_private_cloud_subnets_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-cloud-subnets-connection",
+                    body,
+                    |
+                        body: &crate::models::GetVirtualPrivateCloudSubnetsConnectionRequestBody|
+                    {
+                        let call = self
+                            .get_virtual_private_cloud_subnets_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud")]
             "get-virtual-private-clouds" => {
-                let body: crate::models::GetVirtualPrivateCloudsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-clouds",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_virtual_private_clouds(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-clouds",
+                    body,
+                    |body: &crate::models::GetVirtualPrivateCloudsRequestBody| {
+                        let call = self.get_virtual_private_clouds(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud")]
             "get-virtual-private-clouds-connection" => {
-                let body: crate::models::GetVirtualPrivateCloudsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-virtual-private-clouds-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_virtual_private_clouds_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-virtual-private-clouds-connection",
+                    body,
+                    |body: &crate::models::GetVirtualPrivateCloudsConnectionRequestBody| {
+                        let call = self.get_virtual_private_clouds_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vlan")]
             "get-vlans" => {
-                let body: crate::models::GetVlansRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vlans",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vlans(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vlans",
+                    body,
+                    |body: &crate::models::GetVlansRequestBody| {
+                        let call = self.get_vlans(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vlan")]
             "get-vlans-connection" => {
-                let body: crate::models::GetVlansConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vlans-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vlans_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vlans-connection",
+                    body,
+                    |body: &crate::models::GetVlansConnectionRequestBody| {
+                        let call = self.get_vlans_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-disk")]
             "get-vm-disks" => {
-                let body: crate::models::GetVmDisksRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-disks",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_disks(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-disks",
+                    body,
+                    |body: &crate::models::GetVmDisksRequestBody| {
+                        let call = self.get_vm_disks(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-disk")]
             "get-vm-disks-connection" => {
-                let body: crate::models::GetVmDisksConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-disks-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_disks_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-disks-connection",
+                    body,
+                    |body: &crate::models::GetVmDisksConnectionRequestBody| {
+                        let call = self.get_vm_disks_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-entity-filter-result")]
             "get-vm-entity-filter-results" => {
-                let body: crate::models::GetVmEntityFilterResultsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-entity-filter-results",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_entity_filter_results(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-entity-filter-results",
+                    body,
+                    |body: &crate::models::GetVmEntityFilterResultsRequestBody| {
+                        let call = self.get_vm_entity_filter_results(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-entity-filter-result")]
             "get-vm-entity-filter-results-connection" => {
-                let body: crate::models::GetVmEntityFilterResultsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-entity-filter-results-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .get_vm_entity_filter_results_connection(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-entity-filter-results-connection",
+                    body,
+                    |
+                        body: &crate::models::GetVmEntityFilterResultsConnectionRequestBody|
+                    {
+                        let call = self.get_vm_entity_filter_results_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-export-file")]
             "get-vm-export-files" => {
-                let body: crate::models::GetVmExportFilesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-export-files",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_export_files(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-export-files",
+                    body,
+                    |body: &crate::models::GetVmExportFilesRequestBody| {
+                        let call = self.get_vm_export_files(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-export-file")]
             "get-vm-export-files-connection" => {
-                let body: crate::models::GetVmExportFilesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-export-files-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_export_files_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-export-files-connection",
+                    body,
+                    |body: &crate::models::GetVmExportFilesConnectionRequestBody| {
+                        let call = self.get_vm_export_files_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-folder")]
             "get-vm-folders" => {
-                let body: crate::models::GetVmFoldersRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-folders",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_folders(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-folders",
+                    body,
+                    |body: &crate::models::GetVmFoldersRequestBody| {
+                        let call = self.get_vm_folders(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-folder")]
             "get-vm-folders-connection" => {
-                let body: crate::models::GetVmFoldersConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-folders-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_folders_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-folders-connection",
+                    body,
+                    |body: &crate::models::GetVmFoldersConnectionRequestBody| {
+                        let call = self.get_vm_folders_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "get-vm-gpu-device-info" => {
-                let body: crate::models::GetVmsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-gpu-device-info",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_gpu_device_info(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-gpu-device-info",
+                    body,
+                    |body: &crate::models::GetVmsRequestBody| {
+                        let call = self.get_vm_gpu_device_info(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "metrics")]
             "get-vm-metrics" => {
-                let body: crate::models::GetVmMetricInput = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-metrics",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_metrics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-metrics",
+                    body,
+                    |body: &crate::models::GetVmMetricInput| {
+                        let call = self.get_vm_metrics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "metrics")]
             "get-vm-network-metrics" => {
-                let body: crate::models::GetVmNetWorkMetricInput = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-network-metrics",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_net_work_metrics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-network-metrics",
+                    body,
+                    |body: &crate::models::GetVmNetWorkMetricInput| {
+                        let call = self.get_vm_net_work_metrics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-nic")]
             "get-vm-nics" => {
-                let body: crate::models::GetVmNicsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-nics",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_nics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-nics",
+                    body,
+                    |body: &crate::models::GetVmNicsRequestBody| {
+                        let call = self.get_vm_nics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-nic")]
             "get-vm-nics-connection" => {
-                let body: crate::models::GetVmNicsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-nics-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_nics_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-nics-connection",
+                    body,
+                    |body: &crate::models::GetVmNicsConnectionRequestBody| {
+                        let call = self.get_vm_nics_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-placement-group")]
             "get-vm-placement-groups" => {
-                let body: crate::models::GetVmPlacementGroupsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-placement-groups",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_placement_groups(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-placement-groups",
+                    body,
+                    |body: &crate::models::GetVmPlacementGroupsRequestBody| {
+                        let call = self.get_vm_placement_groups(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-placement-group")]
             "get-vm-placement-groups-connection" => {
-                let body: crate::models::GetVmPlacementGroupsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-placement-groups-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_placement_groups_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-placement-groups-connection",
+                    body,
+                    |body: &crate::models::GetVmPlacementGroupsConnectionRequestBody| {
+                        let call = self.get_vm_placement_groups_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-snapshot")]
             "get-vm-snapshots" => {
-                let body: crate::models::GetVmSnapshotsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-snapshots",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_snapshots(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-snapshots",
+                    body,
+                    |body: &crate::models::GetVmSnapshotsRequestBody| {
+                        let call = self.get_vm_snapshots(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-snapshot")]
             "get-vm-snapshots-connection" => {
-                let body: crate::models::GetVmSnapshotsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-snapshots-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_snapshots_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-snapshots-connection",
+                    body,
+                    |body: &crate::models::GetVmSnapshotsConnectionRequestBody| {
+                        let call = self.get_vm_snapshots_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-template")]
             "get-vm-templates" => {
-                let body: crate::models::GetVmTemplatesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-templates",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_templates(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-templates",
+                    body,
+                    |body: &crate::models::GetVmTemplatesRequestBody| {
+                        let call = self.get_vm_templates(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-template")]
             "get-vm-templates-connection" => {
-                let body: crate::models::GetVmTemplatesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-templates-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_templates_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-templates-connection",
+                    body,
+                    |body: &crate::models::GetVmTemplatesConnectionRequestBody| {
+                        let call = self.get_vm_templates_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "get-vm-vnc-info" => {
-                let body: crate::models::GetVmVncInfoParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-vnc-info",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_vnc_info(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-vnc-info",
+                    body,
+                    |body: &crate::models::GetVmVncInfoParams| {
+                        let call = self.get_vm_vnc_info(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "metrics")]
             "get-vm-volume-metrics" => {
-                let body: crate::models::GetVmVolumeMetricInput = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-volume-metrics",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_volume_metrics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-volume-metrics",
+                    body,
+                    |body: &crate::models::GetVmVolumeMetricInput| {
+                        let call = self.get_vm_volume_metrics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-volume-snapshot")]
             "get-vm-volume-snapshots" => {
-                let body: crate::models::GetVmVolumeSnapshotsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-volume-snapshots",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_volume_snapshots(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-volume-snapshots",
+                    body,
+                    |body: &crate::models::GetVmVolumeSnapshotsRequestBody| {
+                        let call = self.get_vm_volume_snapshots(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-volume-snapshot")]
             "get-vm-volume-snapshots-connection" => {
-                let body: crate::models::GetVmVolumeSnapshotsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-volume-snapshots-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_volume_snapshots_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-volume-snapshots-connection",
+                    body,
+                    |body: &crate::models::GetVmVolumeSnapshotsConnectionRequestBody| {
+                        let call = self.get_vm_volume_snapshots_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-volume")]
             "get-vm-volumes" => {
-                let body: crate::models::GetVmVolumesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-volumes",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_volumes(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-volumes",
+                    body,
+                    |body: &crate::models::GetVmVolumesRequestBody| {
+                        let call = self.get_vm_volumes(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-volume")]
             "get-vm-volumes-connection" => {
-                let body: crate::models::GetVmVolumesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vm-volumes-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vm_volumes_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vm-volumes-connection",
+                    body,
+                    |body: &crate::models::GetVmVolumesConnectionRequestBody| {
+                        let call = self.get_vm_volumes_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "get-vms" => {
-                let body: crate::models::GetVmsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vms",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vms(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vms",
+                    body,
+                    |body: &crate::models::GetVmsRequestBody| {
+                        let call = self.get_vms(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "get-vms-connection" => {
-                let body: crate::models::GetVmsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vms-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vms_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vms-connection",
+                    body,
+                    |body: &crate::models::GetVmsConnectionRequestBody| {
+                        let call = self.get_vms_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vsphere-esxi-account")]
             "get-vsphere-esxi-accounts" => {
-                let body: crate::models::GetVsphereEsxiAccountsRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vsphere-esxi-accounts",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vsphere_esxi_accounts(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vsphere-esxi-accounts",
+                    body,
+                    |body: &crate::models::GetVsphereEsxiAccountsRequestBody| {
+                        let call = self.get_vsphere_esxi_accounts(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vsphere-esxi-account")]
             "get-vsphere-esxi-accounts-connection" => {
-                let body: crate::models::GetVsphereEsxiAccountsConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-vsphere-esxi-accounts-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_vsphere_esxi_accounts_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-vsphere-esxi-accounts-connection",
+                    body,
+                    |body: &crate::models::GetVsphereEsxiAccountsConnectionRequestBody| {
+                        let call = self.get_vsphere_esxi_accounts_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "metrics")]
             "get-witness-metrics" => {
-                let body: crate::models::GetWitnessMetricInput = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-witness-metrics",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_witness_metrics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-witness-metrics",
+                    body,
+                    |body: &crate::models::GetWitnessMetricInput| {
+                        let call = self.get_witness_metrics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "witness-service")]
             "get-witness-services" => {
-                let body: crate::models::GetWitnessServicesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-witness-services",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_witness_services(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-witness-services",
+                    body,
+                    |body: &crate::models::GetWitnessServicesRequestBody| {
+                        let call = self.get_witness_services(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "witness")]
             "get-witnesses" => {
-                let body: crate::models::GetWitnessesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-witnesses",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_witnesses(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-witnesses",
+                    body,
+                    |body: &crate::models::GetWitnessesRequestBody| {
+                        let call = self.get_witnesses(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "witness")]
             "get-witnesses-connection" => {
-                let body: crate::models::GetWitnessesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-witnesses-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_witnesses_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-witnesses-connection",
+                    body,
+                    |body: &crate::models::GetWitnessesConnectionRequestBody| {
+                        let call = self.get_witnesses_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "metrics")]
             "get-zone-metrics" => {
-                let body: crate::models::GetZoneMetricInput = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-zone-metrics",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_zone_metrics(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-zone-metrics",
+                    body,
+                    |body: &crate::models::GetZoneMetricInput| {
+                        let call = self.get_zone_metrics(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "zone-topo")]
             "get-zone-topoes" => {
-                let body: crate::models::GetZoneTopoesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-zone-topoes",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_zone_topoes(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-zone-topoes",
+                    body,
+                    |body: &crate::models::GetZoneTopoesRequestBody| {
+                        let call = self.get_zone_topoes(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "zone-topo")]
             "get-zone-topoes-connection" => {
-                let body: crate::models::GetZoneTopoesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-zone-topoes-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_zone_topoes_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-zone-topoes-connection",
+                    body,
+                    |body: &crate::models::GetZoneTopoesConnectionRequestBody| {
+                        let call = self.get_zone_topoes_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "zone")]
             "get-zones" => {
-                let body: crate::models::GetZonesRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-zones",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_zones(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-zones",
+                    body,
+                    |body: &crate::models::GetZonesRequestBody| {
+                        let call = self.get_zones(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "zone")]
             "get-zones-connection" => {
-                let body: crate::models::GetZonesConnectionRequestBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "get-zones-connection",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_zones_connection(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "get-zones-connection",
+                    body,
+                    |body: &crate::models::GetZonesConnectionRequestBody| {
+                        let call = self.get_zones_connection(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "content-library-image")]
             "import-content-library-image" => {
-                let body: crate::models::ContentLibraryImageImportParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "import-content-library-image",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.import_content_library_image(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "import-content-library-image",
+                    body,
+                    |body: &crate::models::ContentLibraryImageImportParams| {
+                        let call = self.import_content_library_image(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "content-library-vm-template")]
             "import-content-library-vm-template" => {
-                let body: ::std::vec::Vec<
-                    crate::models::ContentLibraryVmTemplateImportParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "import-content-library-vm-template",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.import_content_library_vm_template(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "import-content-library-vm-template",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::ContentLibraryVmTemplateImportParams,
+                        >|
+                    {
+                        let call = self.import_content_library_vm_template(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "import-vm" => {
-                let body: ::std::vec::Vec<crate::models::VmImportParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "import-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.import_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "import-vm",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::VmImportParams>| {
+                        let call = self.import_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-volume")]
             "import-vm-volume" => {
-                let body: ::std::vec::Vec<crate::models::ImportVmVolumeParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "import-vm-volume",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.import_vm_volume(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "import-vm-volume",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::ImportVmVolumeParams>| {
+                        let call = self.import_vm_volume(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "install-vmtools" => {
-                let body: crate::models::InstallVmtoolsParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "install-vmtools",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.install_vmtools(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "install-vmtools",
+                    body,
+                    |body: &crate::models::InstallVmtoolsParams| {
+                        let call = self.install_vmtools(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snapshot-group")]
             "keep-snapshot-group" => {
-                let body: crate::models::SnapshotGroupKeepParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "keep-snapshot-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.keep_snapshot_group(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "keep-snapshot-group",
+                    body,
+                    |body: &crate::models::SnapshotGroupKeepParams| {
+                        let call = self.keep_snapshot_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             "login" => {
-                let body: crate::models::LoginInput = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "login",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.login(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "login",
+                    body,
+                    |body: &crate::models::LoginInput| {
+                        let call = self.login(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "migrate-vm" => {
-                let body: crate::models::VmMigrateParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "migrate-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.migrate_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "migrate-vm",
+                    body,
+                    |body: &crate::models::VmMigrateParams| {
+                        let call = self.migrate_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "migrate-vm-across-cluster" => {
-                let body: crate::models::VmMigrateAcrossClusterParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "migrate-vm-across-cluster",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.migrate_vm_across_cluster(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "migrate-vm-across-cluster",
+                    body,
+                    |body: &crate::models::VmMigrateAcrossClusterParams| {
+                        let call = self.migrate_vm_across_cluster(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "disk")]
             "mount-disk" => {
-                let body: crate::models::DiskMountParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "mount-disk",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.mount_disk(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "mount-disk",
+                    body,
+                    |body: &crate::models::DiskMountParams| {
+                        let call = self.mount_disk(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "usb-device")]
             "mount-usb-device" => {
-                let body: crate::models::UsbDeviceMountParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "mount-usb-device",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.mount_usb_device(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "mount-usb-device",
+                    body,
+                    |body: &crate::models::UsbDeviceMountParams| {
+                        let call = self.mount_usb_device(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "brick-topo")]
             "move-brick-topo" => {
-                let body: crate::models::BrickTopoMoveParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "move-brick-topo",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.move_brick_topo(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "move-brick-topo",
+                    body,
+                    |body: &crate::models::BrickTopoMoveParams| {
+                        let call = self.move_brick_topo(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "node-topo")]
             "move-node-topo" => {
-                let body: crate::models::NodeTopoUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "move-node-topo",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_node_topo(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "move-node-topo",
+                    body,
+                    |body: &crate::models::NodeTopoUpdationParams| {
+                        let call = self.update_node_topo(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "move-vm-to-recycle" => {
-                let body: crate::models::VmOperateParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "move-vm-to-recycle",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.move_vm_to_recycle_bin(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "move-vm-to-recycle",
+                    body,
+                    |body: &crate::models::VmOperateParams| {
+                        let call = self.move_vm_to_recycle_bin(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "host")]
             "operate-host-power" => {
-                let body: crate::models::OperateHostPowerParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "operate-host-power",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.power_off_host(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "operate-host-power",
+                    body,
+                    |body: &crate::models::OperateHostPowerParams| {
+                        let call = self.power_off_host(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "ovf")]
             "parse-ovf" => {
-                ::std::result::Result::Err(::cloudtower_runtime::Error::Unsupported {
-                    operation: "parse-ovf",
-                    reason: "multipart uploads take files: call the method",
-                })
+                ::cloudtower_runtime::dynamic::unsupported(
+                    "parse-ovf",
+                    "multipart uploads take files: call the method",
+                )
             }
             #[cfg(feature = "vm")]
             "poweroff-vm" => {
-                let body: crate::models::VmOperateParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "poweroff-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.poweroff_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "poweroff-vm",
+                    body,
+                    |body: &crate::models::VmOperateParams| {
+                        let call = self.poweroff_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "rebuild-vm-from-snapshot" => {
-                let body: ::std::vec::Vec<crate::models::VmRebuildParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "rebuild-vm-from-snapshot",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.rebuild_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "rebuild-vm-from-snapshot",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::VmRebuildParams>| {
+                        let call = self.rebuild_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-volume")]
             "rebuild-vm-volume" => {
-                let body: ::std::vec::Vec<crate::models::VmVolumeRebuildParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "rebuild-vm-volume",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.rebuild_vm_volume(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "rebuild-vm-volume",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::VmVolumeRebuildParams>| {
+                        let call = self.rebuild_vm_volume(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "recover-vm-from-recycle" => {
-                let body: crate::models::VmOperateParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "recover-vm-from-recycle",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.recover_vm_from_recycle_bin(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "recover-vm-from-recycle",
+                    body,
+                    |body: &crate::models::VmOperateParams| {
+                        let call = self.recover_vm_from_recycle_bin(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "datacenter")]
             "remove-clusters-from-datacenter" => {
-                let body: ::std::vec::Vec<
-                    crate::models::RemoveClustersFromDatacenterParams,
-                > = ::cloudtower_runtime::codec::decode(body)
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "remove-clusters-from-datacenter",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.remove_clusters_from_datacenter(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "remove-clusters-from-datacenter",
+                    body,
+                    |
+                        body: &::std::vec::Vec<
+                            crate::models::RemoveClustersFromDatacenterParams,
+                        >|
+                    {
+                        let call = self.remove_clusters_from_datacenter(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "content-library-image")]
             "remove-content-library-image-clusters" => {
-                let body: crate::models::ContentLibraryImageUpdationClusterParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "remove-content-library-image-clusters",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.remove_content_library_image_clusters(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "remove-content-library-image-clusters",
+                    body,
+                    |body: &crate::models::ContentLibraryImageUpdationClusterParams| {
+                        let call = self.remove_content_library_image_clusters(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "content-library-vm-template")]
             "remove-content-library-vm-template-clusters" => {
-                let body: crate::models::ContentLibraryVmTemplateUpdationClusterParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "remove-content-library-vm-template-clusters",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .remove_content_library_vm_template_clusters(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "remove-content-library-vm-template-clusters",
+                    body,
+                    |
+                        body: &crate::models::ContentLibraryVmTemplateUpdationClusterParams|
+                    {
+                        let call = self
+                            .remove_content_library_vm_template_clusters(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "label")]
             "remove-labels-from-resources" => {
-                let body: crate::models::RemoveLabelsFromResourcesParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "remove-labels-from-resources",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.remove_labels_from_resources(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "remove-labels-from-resources",
+                    body,
+                    |body: &crate::models::RemoveLabelsFromResourcesParams| {
+                        let call = self.remove_labels_from_resources(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "remove-vm-cd-rom" => {
-                let body: crate::models::VmRemoveCdRomParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "remove-vm-cd-rom",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.remove_vm_cd_rom(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "remove-vm-cd-rom",
+                    body,
+                    |body: &crate::models::VmRemoveCdRomParams| {
+                        let call = self.remove_vm_cd_rom(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "remove-vm-disk" => {
-                let body: crate::models::VmRemoveDiskParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "remove-vm-disk",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.remove_vm_disk(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "remove-vm-disk",
+                    body,
+                    |body: &crate::models::VmRemoveDiskParams| {
+                        let call = self.remove_vm_disk(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "remove-vm-from-folder" => {
-                let body: crate::models::VmOperateParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "remove-vm-from-folder",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.remove_vm_to_folder(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "remove-vm-from-folder",
+                    body,
+                    |body: &crate::models::VmOperateParams| {
+                        let call = self.remove_vm_to_folder(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "remove-vm-gpu-device" => {
-                let body: crate::models::VmRemoveGpuDeviceParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "remove-vm-gpu-device",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.remove_vm_gpu_device(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "remove-vm-gpu-device",
+                    body,
+                    |body: &crate::models::VmRemoveGpuDeviceParams| {
+                        let call = self.remove_vm_gpu_device(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "remove-vm-nic" => {
-                let body: crate::models::VmRemoveNicParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "remove-vm-nic",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.remove_vm_nic(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "remove-vm-nic",
+                    body,
+                    |body: &crate::models::VmRemoveNicParams| {
+                        let call = self.remove_vm_nic(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "remove-vm-nic-by-where" => {
-                let body: crate::models::VmRemoveNicByWhereParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "remove-vm-nic-by-where",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.remove_vm_nic_by_where(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "remove-vm-nic-by-where",
+                    body,
+                    |body: &crate::models::VmRemoveNicByWhereParams| {
+                        let call = self.remove_vm_nic_by_where(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "remove-vm-pci-nic" => {
-                let body: crate::models::VmOperatePciNicParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "remove-vm-pci-nic",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.remove_vm_pci_nic(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "remove-vm-pci-nic",
+                    body,
+                    |body: &crate::models::VmOperatePciNicParams| {
+                        let call = self.remove_vm_pci_nic(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "reset-vm-guest-os-password" => {
-                let body: crate::models::VmResetGuestOsPasswordParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "reset-vm-guest-os-password",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.reset_vm_guest_os_password(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "reset-vm-guest-os-password",
+                    body,
+                    |body: &crate::models::VmResetGuestOsPasswordParams| {
+                        let call = self.reset_vm_guest_os_password(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "alert")]
             "resolve-alert" => {
-                let body: crate::models::ResolveAlertParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "resolve-alert",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.resolve_alert(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "resolve-alert",
+                    body,
+                    |body: &crate::models::ResolveAlertParams| {
+                        let call = self.resolve_alert(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "resource-change")]
             "resource-changes" => {
-                let body: crate::models::GetResourceChangesParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "resource-changes",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.get_resource_changes(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "resource-changes",
+                    body,
+                    |body: &crate::models::GetResourceChangesParams| {
+                        let call = self.get_resource_changes(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "restart-vm" => {
-                let body: crate::models::VmOperateParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "restart-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.restart_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "restart-vm",
+                    body,
+                    |body: &crate::models::VmOperateParams| {
+                        let call = self.restart_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-plan")]
             "resume-backup-plan" => {
-                let body: crate::models::BackupPlanResumeParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "resume-backup-plan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.resume_backup_plan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "resume-backup-plan",
+                    body,
+                    |body: &crate::models::BackupPlanResumeParams| {
+                        let call = self.resume_backup_plan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snapshot-plan")]
             "resume-snapshot-plan" => {
-                let body: crate::models::SnapshotPlanResumeParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "resume-snapshot-plan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.resume_snapshot_plan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "resume-snapshot-plan",
+                    body,
+                    |body: &crate::models::SnapshotPlanResumeParams| {
+                        let call = self.resume_snapshot_plan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "resume-vm" => {
-                let body: crate::models::VmOperateParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "resume-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.resume_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "resume-vm",
+                    body,
+                    |body: &crate::models::VmOperateParams| {
+                        let call = self.resume_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "consistency-group-snapshot")]
             "rollback-consistency-snapshot-group" => {
-                let body: crate::models::ConsistencyGroupSnapshotUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "rollback-consistency-snapshot-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_consistency_group_snapshot(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "rollback-consistency-snapshot-group",
+                    body,
+                    |body: &crate::models::ConsistencyGroupSnapshotUpdationParams| {
+                        let call = self.update_consistency_group_snapshot(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-lun")]
             "rollback-iscsi-lun-from-snapshot" => {
-                let body: ::std::vec::Vec<crate::models::IscsiLunRollbackParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "rollback-iscsi-lun-from-snapshot",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.rollback_iscsi_lun_from_snapshot(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "rollback-iscsi-lun-from-snapshot",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::IscsiLunRollbackParams>| {
+                        let call = self.rollback_iscsi_lun_from_snapshot(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nvmf-namespace")]
             "rollback-nvmf-namespace-from-snapshot" => {
-                let body: ::std::vec::Vec<crate::models::NvmfNamespaceRollbackParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "rollback-nvmf-namespace-from-snapshot",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.rollback_nvmf_namespace_from_snapshot(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "rollback-nvmf-namespace-from-snapshot",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::NvmfNamespaceRollbackParams>| {
+                        let call = self.rollback_nvmf_namespace_from_snapshot(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snapshot-group")]
             "rollback-snapshot-group" => {
-                let body: crate::models::SnapshotGroupRollbackParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "rollback-snapshot-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.rollback_snapshot_group(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "rollback-snapshot-group",
+                    body,
+                    |body: &crate::models::SnapshotGroupRollbackParams| {
+                        let call = self.rollback_snapshot_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "rollback-vm" => {
-                let body: crate::models::VmRollbackParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "rollback-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.rollback_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "rollback-vm",
+                    body,
+                    |body: &crate::models::VmRollbackParams| {
+                        let call = self.rollback_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-volume")]
             "rollback-vm-volume" => {
-                let body: ::std::vec::Vec<crate::models::VmVolumeRollbackParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "rollback-vm-volume",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.rollback_vm_volume(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "rollback-vm-volume",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::VmVolumeRollbackParams>| {
+                        let call = self.rollback_vm_volume(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "shutdown-vm" => {
-                let body: crate::models::VmOperateParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "shutdown-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.shut_down_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "shutdown-vm",
+                    body,
+                    |body: &crate::models::VmOperateParams| {
+                        let call = self.shut_down_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "start-vm" => {
-                let body: crate::models::VmStartParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "start-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.start_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "start-vm",
+                    body,
+                    |body: &crate::models::VmStartParams| {
+                        let call = self.start_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "stop-vm-in-cutover-migration" => {
-                let body: crate::models::StopVmInCutoverMigrationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "stop-vm-in-cutover-migration",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.stop_vm_in_cutover_migration(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "stop-vm-in-cutover-migration",
+                    body,
+                    |body: &crate::models::StopVmInCutoverMigrationParams| {
+                        let call = self.stop_vm_in_cutover_migration(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-plan")]
             "suspend-backup-plan" => {
-                let body: crate::models::BackupPlanSuspendParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "suspend-backup-plan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.suspend_backup_plan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "suspend-backup-plan",
+                    body,
+                    |body: &crate::models::BackupPlanSuspendParams| {
+                        let call = self.suspend_backup_plan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snapshot-plan")]
             "suspend-snapshot-plan" => {
-                let body: crate::models::SnapshotPlanSuspendedParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "suspend-snapshot-plan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.suspend_snapshot_plan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "suspend-snapshot-plan",
+                    body,
+                    |body: &crate::models::SnapshotPlanSuspendedParams| {
+                        let call = self.suspend_snapshot_plan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "suspend-vm" => {
-                let body: crate::models::VmOperateParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "suspend-vm",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.suspend_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "suspend-vm",
+                    body,
+                    |body: &crate::models::VmOperateParams| {
+                        let call = self.suspend_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "gpu-device")]
             "switch-gpu-device-sriov" => {
-                let body: crate::models::GpuDeviceSriovSwitchParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "switch-gpu-device-sriov",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.switch_gpu_device_sriov(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "switch-gpu-device-sriov",
+                    body,
+                    |body: &crate::models::GpuDeviceSriovSwitchParams| {
+                        let call = self.switch_gpu_device_sriov(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "toggle-vm-cd-rom-disable" => {
-                let body: crate::models::VmToggleCdRomDisableParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "toggle-vm-cd-rom-disable",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.toggle_vm_cd_rom_disable(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "toggle-vm-cd-rom-disable",
+                    body,
+                    |body: &crate::models::VmToggleCdRomDisableParams| {
+                        let call = self.toggle_vm_cd_rom_disable(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "host")]
             "trigger-disk-blink" => {
-                let body: ::std::vec::Vec<crate::models::TriggerDiskBlinkParams> = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "trigger-disk-blink",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.trigger_disk_blink(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "trigger-disk-blink",
+                    body,
+                    |body: &::std::vec::Vec<crate::models::TriggerDiskBlinkParams>| {
+                        let call = self.trigger_disk_blink(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cloud-tower-application")]
             "uninstall-cloudtower-application" => {
-                let body: crate::models::UninstallCloudTowerApplicationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "uninstall-cloudtower-application",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.uninstall_cloud_tower_application(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "uninstall-cloudtower-application",
+                    body,
+                    |body: &crate::models::UninstallCloudTowerApplicationParams| {
+                        let call = self.uninstall_cloud_tower_application(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "disk")]
             "unmount-disk" => {
-                let body: crate::models::DiskUnmountParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "unmount-disk",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.unmount_disk(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "unmount-disk",
+                    body,
+                    |body: &crate::models::DiskUnmountParams| {
+                        let call = self.unmount_disk(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "usb-device")]
             "unmount-usb-device" => {
-                let body: crate::models::UsbDeviceUnmountParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "unmount-usb-device",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.unmount_usb_device(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "unmount-usb-device",
+                    body,
+                    |body: &crate::models::UsbDeviceUnmountParams| {
+                        let call = self.unmount_usb_device(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "global-settings")]
             "update-access-restriction" => {
-                let body: crate::models::UpdateAccessRestrictionParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-access-restriction",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_access_restriction(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-access-restriction",
+                    body,
+                    |body: &crate::models::UpdateAccessRestrictionParams| {
+                        let call = self.update_access_restriction(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "alert-notifier")]
             "update-alert-notifier" => {
-                let body: crate::models::AlertNotifierUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-alert-notifier",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_alert_notifier(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-alert-notifier",
+                    body,
+                    |body: &crate::models::AlertNotifierUpdationParams| {
+                        let call = self.update_alert_notifier(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "backup-plan")]
             "update-backup-plan" => {
-                let body: crate::models::BackupPlanUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-backup-plan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_backup_plan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-backup-plan",
+                    body,
+                    |body: &crate::models::BackupPlanUpdationParams| {
+                        let call = self.update_backup_plan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "brick-topo")]
             "update-brick-topo" => {
-                let body: crate::models::BrickTopoUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-brick-topo",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_brick_topo(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-brick-topo",
+                    body,
+                    |body: &crate::models::BrickTopoUpdationParams| {
+                        let call = self.update_brick_topo(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster")]
             "update-cluster" => {
-                let body: crate::models::ClusterUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-cluster",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_cluster(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-cluster",
+                    body,
+                    |body: &crate::models::ClusterUpdationParams| {
+                        let call = self.update_cluster(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster")]
             "update-cluster-enable-iscsi-setting" => {
-                let body: crate::models::ClusterEnableIscsiUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-cluster-enable-iscsi-setting",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_cluster_enable_iscsi_setting(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-cluster-enable-iscsi-setting",
+                    body,
+                    |body: &crate::models::ClusterEnableIscsiUpdationParams| {
+                        let call = self.update_cluster_enable_iscsi_setting(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster")]
             "update-cluster-ha-setting" => {
-                let body: crate::models::ClusterHaUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-cluster-ha-setting",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_cluster_ha_setting(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-cluster-ha-setting",
+                    body,
+                    |body: &crate::models::ClusterHaUpdationParams| {
+                        let call = self.update_cluster_ha_setting(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster")]
             "update-cluster-license" => {
-                let body: crate::models::ClusterLicenseUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-cluster-license",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_cluster_license(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-cluster-license",
+                    body,
+                    |body: &crate::models::ClusterLicenseUpdationParams| {
+                        let call = self.update_cluster_license(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster")]
             "update-cluster-network-setting" => {
-                let body: crate::models::ClusterNetworkSettingUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-cluster-network-setting",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_cluster_network_setting(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-cluster-network-setting",
+                    body,
+                    |body: &crate::models::ClusterNetworkSettingUpdationParams| {
+                        let call = self.update_cluster_network_setting(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "global-settings")]
             "update-cluster-recycle-bin-setting" => {
-                let body: crate::models::ClusterRecycleBinUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-cluster-recycle-bin-setting",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_cluster_recycle_bin_setting(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-cluster-recycle-bin-setting",
+                    body,
+                    |body: &crate::models::ClusterRecycleBinUpdationParams| {
+                        let call = self.update_cluster_recycle_bin_setting(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cluster")]
             "update-cluster-virtualization-setting" => {
-                let body: crate::models::ClusterVirtualizationUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-cluster-virtualization-setting",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_cluster_virtualization_setting(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-cluster-virtualization-setting",
+                    body,
+                    |body: &crate::models::ClusterVirtualizationUpdationParams| {
+                        let call = self.update_cluster_virtualization_setting(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "consistency-group")]
             "update-consistency-group" => {
-                let body: crate::models::ConsistencyGroupUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-consistency-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_consistency_group(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-consistency-group",
+                    body,
+                    |body: &crate::models::ConsistencyGroupUpdationParams| {
+                        let call = self.update_consistency_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "content-library-image")]
             "update-content-library-image" => {
-                let body: crate::models::ContentLibraryImageUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-content-library-image",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_content_library_image(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-content-library-image",
+                    body,
+                    |body: &crate::models::ContentLibraryImageUpdationParams| {
+                        let call = self.update_content_library_image(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "content-library-vm-template")]
             "update-content-library-vm-template" => {
-                let body: crate::models::ContentLibraryVmTemplateUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-content-library-vm-template",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_content_library_vm_template(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-content-library-vm-template",
+                    body,
+                    |body: &crate::models::ContentLibraryVmTemplateUpdationParams| {
+                        let call = self.update_content_library_vm_template(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "global-alert-rule")]
             "update-customize-alert-rule" => {
-                let body: crate::models::CustomizeAlertRuleUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-customize-alert-rule",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_customize_alert_rule(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-customize-alert-rule",
+                    body,
+                    |body: &crate::models::CustomizeAlertRuleUpdationParams| {
+                        let call = self.update_customize_alert_rule(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "datacenter")]
             "update-datacenter" => {
-                let body: crate::models::DatacenterUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-datacenter",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_datacenter(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-datacenter",
+                    body,
+                    |body: &crate::models::DatacenterUpdationParams| {
+                        let call = self.update_datacenter(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "elf-image")]
             "update-elf-image" => {
-                let body: crate::models::ElfImageUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-elf-image",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_elf_image(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-elf-image",
+                    body,
+                    |body: &crate::models::ElfImageUpdationParams| {
+                        let call = self.update_elf_image(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "entity-filter")]
             "update-entity-filter" => {
-                let body: crate::models::EntityFilterUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-entity-filter",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_entity_filter(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-entity-filter",
+                    body,
+                    |body: &crate::models::EntityFilterUpdationParams| {
+                        let call = self.update_entity_filter(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "global-alert-rule")]
             "update-global-alert-rule" => {
-                let body: crate::models::GlobalAlertRuleUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-global-alert-rule",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_global_alert_rule(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-global-alert-rule",
+                    body,
+                    |body: &crate::models::GlobalAlertRuleUpdationParams| {
+                        let call = self.update_global_alert_rule(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "global-settings")]
             "update-global-recycle-bin-setting" => {
-                let body: crate::models::GlobalRecycleBinUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-global-recycle-bin-setting",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_global_recycle_bin_setting(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-global-recycle-bin-setting",
+                    body,
+                    |body: &crate::models::GlobalRecycleBinUpdationParams| {
+                        let call = self.update_global_recycle_bin_setting(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "gpu-device")]
             "update-gpu-device-description" => {
-                let body: crate::models::GpuDeviceDescriptionUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-gpu-device-description",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_gpu_device_description(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-gpu-device-description",
+                    body,
+                    |body: &crate::models::GpuDeviceDescriptionUpdationParams| {
+                        let call = self.update_gpu_device_description(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "gpu-device")]
             "update-gpu-device-usage" => {
-                let body: crate::models::GpuDeviceUsageUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-gpu-device-usage",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_gpu_device_usage(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-gpu-device-usage",
+                    body,
+                    |body: &crate::models::GpuDeviceUsageUpdationParams| {
+                        let call = self.update_gpu_device_usage(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "graph")]
             "update-graph" => {
-                let body: crate::models::GraphUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-graph",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_graph(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-graph",
+                    body,
+                    |body: &crate::models::GraphUpdationParams| {
+                        let call = self.update_graph(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "host")]
             "update-host" => {
-                let body: crate::models::HostUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-host",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_host(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-host",
+                    body,
+                    |body: &crate::models::HostUpdationParams| {
+                        let call = self.update_host(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-lun")]
             "update-iscsi-lun" => {
-                let body: crate::models::IscsiLunUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-iscsi-lun",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_iscsi_lun(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-iscsi-lun",
+                    body,
+                    |body: &crate::models::IscsiLunUpdationParams| {
+                        let call = self.update_iscsi_lun(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "iscsi-target")]
             "update-iscsi-target" => {
-                let body: crate::models::IscsiTargetUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-iscsi-target",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_iscsi_target(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-iscsi-target",
+                    body,
+                    |body: &crate::models::IscsiTargetUpdationParams| {
+                        let call = self.update_iscsi_target(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "isolation-policy")]
             "update-isolation-policy" => {
-                let body: crate::models::IsolationPolicyUpdateBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-isolation-policy",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_isolation_policy(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-isolation-policy",
+                    body,
+                    |body: &crate::models::IsolationPolicyUpdateBody| {
+                        let call = self.update_isolation_policy(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "label")]
             "update-label" => {
-                let body: crate::models::LabelUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-label",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_label(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-label",
+                    body,
+                    |body: &crate::models::LabelUpdationParams| {
+                        let call = self.update_label(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "license")]
             "update-license" => {
-                let body: crate::models::LicenseUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-license",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_deploy(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-license",
+                    body,
+                    |body: &crate::models::LicenseUpdationParams| {
+                        let call = self.update_deploy(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vlan")]
             "update-management-vlan" => {
-                let body: crate::models::ManagementVlanUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-management-vlan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_management_vlan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-management-vlan",
+                    body,
+                    |body: &crate::models::ManagementVlanUpdationParams| {
+                        let call = self.update_management_vlan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "alert-notifier")]
             "update-many-alert-notifiers" => {
-                let body: crate::models::AlertNotifierManyUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-many-alert-notifiers",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_many_alert_notifiers(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-many-alert-notifiers",
+                    body,
+                    |body: &crate::models::AlertNotifierManyUpdationParams| {
+                        let call = self.update_many_alert_notifiers(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vlan")]
             "update-migration-vlan" => {
-                let body: crate::models::MigrationVlanUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-migration-vlan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_migration_vlan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-migration-vlan",
+                    body,
+                    |body: &crate::models::MigrationVlanUpdationParams| {
+                        let call = self.update_migration_vlan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "namespace-group")]
             "update-namespace-group" => {
-                let body: crate::models::NamespaceGroupUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-namespace-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_namespace_group(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-namespace-group",
+                    body,
+                    |body: &crate::models::NamespaceGroupUpdationParams| {
+                        let call = self.update_namespace_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "network-policy-rule-service")]
             "update-network-policy-rule-service" => {
-                let body: crate::models::NetworkPolicyRuleServiceUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-network-policy-rule-service",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_network_policy_rule_service(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-network-policy-rule-service",
+                    body,
+                    |body: &crate::models::NetworkPolicyRuleServiceUpdationParams| {
+                        let call = self.update_network_policy_rule_service(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nfs-export")]
             "update-nfs-export" => {
-                let body: crate::models::NfsExportUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-nfs-export",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_nfs_export(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-nfs-export",
+                    body,
+                    |body: &crate::models::NfsExportUpdationParams| {
+                        let call = self.update_nfs_export(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nic")]
             "update-nic" => {
-                let body: crate::models::NicUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-nic",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_nic(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-nic",
+                    body,
+                    |body: &crate::models::NicUpdationParams| {
+                        let call = self.update_nic(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nvmf-namespace")]
             "update-nvmf-namespace" => {
-                let body: crate::models::NvmfNamespaceUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-nvmf-namespace",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_nvmf_namespace(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-nvmf-namespace",
+                    body,
+                    |body: &crate::models::NvmfNamespaceUpdationParams| {
+                        let call = self.update_nvmf_namespace(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "nvmf-subsystem")]
             "update-nvmf-subsystem" => {
-                let body: crate::models::NvmfSubsystemUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-nvmf-subsystem",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_nvmf_subsystem(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-nvmf-subsystem",
+                    body,
+                    |body: &crate::models::NvmfSubsystemUpdationParams| {
+                        let call = self.update_nvmf_subsystem(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "organization")]
             "update-organization" => {
-                let body: crate::models::OrganizationUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-organization",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_organization(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-organization",
+                    body,
+                    |body: &crate::models::OrganizationUpdationParams| {
+                        let call = self.update_organization(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "global-settings")]
             "update-password-security" => {
-                let body: crate::models::UpdatePassrodSecurityParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-password-security",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_password_security(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-password-security",
+                    body,
+                    |body: &crate::models::UpdatePassrodSecurityParams| {
+                        let call = self.update_password_security(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "rack-topo")]
             "update-rack-topo" => {
-                let body: crate::models::RackTopoUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-rack-topo",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_rack_topo(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-rack-topo",
+                    body,
+                    |body: &crate::models::RackTopoUpdationParams| {
+                        let call = self.update_rack_topo(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "report-template")]
             "update-report-template" => {
-                let body: crate::models::ReportTemplateUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-report-template",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_report_template(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-report-template",
+                    body,
+                    |body: &crate::models::ReportTemplateUpdationParams| {
+                        let call = self.update_report_template(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "user-role-next")]
             "update-role" => {
-                let body: crate::models::RoleUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-role",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_role(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-role",
+                    body,
+                    |body: &crate::models::RoleUpdationParams| {
+                        let call = self.update_role(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "security-group")]
             "update-security-group" => {
-                let body: crate::models::SecurityGroupUpdateBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-security-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_security_group(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-security-group",
+                    body,
+                    |body: &crate::models::SecurityGroupUpdateBody| {
+                        let call = self.update_security_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "security-policy")]
             "update-security-policy" => {
-                let body: crate::models::SecurityPolicyUpdateBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-security-policy",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_security_policy(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-security-policy",
+                    body,
+                    |body: &crate::models::SecurityPolicyUpdateBody| {
+                        let call = self.update_security_policy(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "global-settings")]
             "update-session-timeout" => {
-                let body: crate::models::UpdateSessionTimeoutParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-session-timeout",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_session_timeout(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-session-timeout",
+                    body,
+                    |body: &crate::models::UpdateSessionTimeoutParams| {
+                        let call = self.update_session_timeout(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snapshot-plan")]
             "update-snapshot-plan" => {
-                let body: crate::models::SnapshotPlanUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-snapshot-plan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_snapshot_plan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-snapshot-plan",
+                    body,
+                    |body: &crate::models::SnapshotPlanUpdationParams| {
+                        let call = self.update_snapshot_plan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snmp-transport")]
             "update-snmp-transport" => {
-                let body: crate::models::SnmpTransportUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-snmp-transport",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_snmp_transport(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-snmp-transport",
+                    body,
+                    |body: &crate::models::SnmpTransportUpdationParams| {
+                        let call = self.update_snmp_transport(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "snmp-trap-receiver")]
             "update-snmp-trap-receiver" => {
-                let body: crate::models::SnmpTrapReceiverUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-snmp-trap-receiver",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_snmp_trap_receiver(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-snmp-trap-receiver",
+                    body,
+                    |body: &crate::models::SnmpTrapReceiverUpdationParams| {
+                        let call = self.update_snmp_trap_receiver(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "task")]
             "update-task" => {
-                let body: crate::models::TaskUpdateParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-task",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_task(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-task",
+                    body,
+                    |body: &crate::models::TaskUpdateParams| {
+                        let call = self.update_task(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "user")]
             "update-user" => {
-                let body: crate::models::UserUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-user",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_user(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-user",
+                    body,
+                    |body: &crate::models::UserUpdationParams| {
+                        let call = self.update_user(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vcenter-account")]
             "update-vcenter-account" => {
-                let body: crate::models::UpdateVcenterAccountParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vcenter-account",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vcenter_account(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vcenter-account",
+                    body,
+                    |body: &crate::models::UpdateVcenterAccountParams| {
+                        let call = self.update_vcenter_account(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vds")]
             "update-vds" => {
-                let body: crate::models::VdsUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vds",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vds(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vds",
+                    body,
+                    |body: &crate::models::VdsUpdationParams| {
+                        let call = self.update_vds(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "view")]
             "update-view" => {
-                let body: crate::models::ViewUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-view",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_view(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-view",
+                    body,
+                    |body: &crate::models::ViewUpdationParams| {
+                        let call = self.update_view(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud")]
             "update-virtual-private-cloud" => {
-                let body: crate::models::VirtualPrivateCloudUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-virtual-private-cloud",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_virtual_private_cloud(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-virtual-private-cloud",
+                    body,
+                    |body: &crate::models::VirtualPrivateCloudUpdationParams| {
+                        let call = self.update_virtual_private_cloud(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-nat-gateway")]
             "update-virtual-private-cloud-nat-gateway" => {
-                let body: crate::models::VirtualPrivateCloudNatGatewayUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-virtual-private-cloud-nat-gateway",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .update_virtual_private_cloud_nat_gateway(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-virtual-private-cloud-nat-gateway",
+                    body,
+                    |body: &crate::models::VirtualPrivateCloudNatGatewayUpdationParams| {
+                        let call = self.update_virtual_private_cloud_nat_gateway(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-route-table")]
             "update-virtual-private-cloud-route-table" => {
-                let body: crate::models::VirtualPrivateCloudRouteTableUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-virtual-private-cloud-route-table",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .update_virtual_private_cloud_route_table(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-virtual-private-cloud-route-table",
+                    body,
+                    |body: &crate::models::VirtualPrivateCloudRouteTableUpdationParams| {
+                        let call = self.update_virtual_private_cloud_route_table(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-router-gateway")]
             "update-virtual-private-cloud-router-gateway" => {
-                let body: crate::models::VirtualPrivateCloudRouterGatewayUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-virtual-private-cloud-router-gateway",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .update_virtual_private_cloud_router_gateway(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-virtual-private-cloud-router-gateway",
+                    body,
+                    |
+                        body: &crate::models::VirtualPrivateCloudRouterGatewayUpdationParams|
+                    {
+                        let call = self
+                            .update_virtual_private_cloud_router_gateway(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-security-group")]
             "update-virtual-private-cloud-security-group" => {
-                let body: crate::models::VirtualPrivateCloudSecurityGroupUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-virtual-private-cloud-security-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .update_virtual_private_cloud_security_group(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-virtual-private-cloud-security-group",
+                    body,
+                    |
+                        body: &crate::models::VirtualPrivateCloudSecurityGroupUpdationParams|
+                    {
+                        let call = self
+                            .update_virtual_private_cloud_security_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-security-policy")]
             "update-virtual-private-cloud-security-policy" => {
-                let body: crate::models::VirtualPrivateCloudSecurityPolicyUpdateBody = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-virtual-private-cloud-security-policy",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self
-                    .update_virtual_private_cloud_security_policy(&body)
-                    .await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-virtual-private-cloud-security-policy",
+                    body,
+                    |body: &crate::models::VirtualPrivateCloudSecurityPolicyUpdateBody| {
+                        let call = self
+                            .update_virtual_private_cloud_security_policy(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "virtual-private-cloud-subnet")]
             "update-virtual-private-cloud-subnet" => {
-                let body: crate::models::VirtualPrivateCloudSubnetUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-virtual-private-cloud-subnet",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_virtual_private_cloud_subnet(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-virtual-private-cloud-subnet",
+                    body,
+                    |body: &crate::models::VirtualPrivateCloudSubnetUpdationParams| {
+                        let call = self.update_virtual_private_cloud_subnet(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "update-vm-advanced-options" => {
-                let body: crate::models::VmUpdateAdvancedOptionsParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vm-advanced-options",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vm_advanced_options(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vm-advanced-options",
+                    body,
+                    |body: &crate::models::VmUpdateAdvancedOptionsParams| {
+                        let call = self.update_vm_advanced_options(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "update-vm-basic-info" => {
-                let body: crate::models::VmUpdateParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vm-basic-info",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vm(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vm-basic-info",
+                    body,
+                    |body: &crate::models::VmUpdateParams| {
+                        let call = self.update_vm(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "update-vm-disk" => {
-                let body: crate::models::VmUpdateDiskParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vm-disk",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vm_disk(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vm-disk",
+                    body,
+                    |body: &crate::models::VmUpdateDiskParams| {
+                        let call = self.update_vm_disk(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-folder")]
             "update-vm-folder" => {
-                let body: crate::models::VmFolderUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vm-folder",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vm_folder(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vm-folder",
+                    body,
+                    |body: &crate::models::VmFolderUpdationParams| {
+                        let call = self.update_vm_folder(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "update-vm-host-options" => {
-                let body: crate::models::VmUpdateHostOptionsParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vm-host-options",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vm_host_options(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vm-host-options",
+                    body,
+                    |body: &crate::models::VmUpdateHostOptionsParams| {
+                        let call = self.update_vm_host_options(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "update-vm-io-policy" => {
-                let body: crate::models::VmUpdateIoPolicyParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vm-io-policy",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vm_io_policy(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vm-io-policy",
+                    body,
+                    |body: &crate::models::VmUpdateIoPolicyParams| {
+                        let call = self.update_vm_io_policy(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "update-vm-nic" => {
-                let body: crate::models::VmUpdateNicParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vm-nic",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vm_nic(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vm-nic",
+                    body,
+                    |body: &crate::models::VmUpdateNicParams| {
+                        let call = self.update_vm_nic(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "update-vm-nic-advance-info" => {
-                let body: crate::models::VmUpdateNicAdvanceInfoParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vm-nic-advance-info",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vm_nic_advance_info(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vm-nic-advance-info",
+                    body,
+                    |body: &crate::models::VmUpdateNicAdvanceInfoParams| {
+                        let call = self.update_vm_nic_advance_info(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "update-vm-nic-basic-info" => {
-                let body: crate::models::VmUpdateNicBasicInfoParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vm-nic-basic-info",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vm_nic_basic_info(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vm-nic-basic-info",
+                    body,
+                    |body: &crate::models::VmUpdateNicBasicInfoParams| {
+                        let call = self.update_vm_nic_basic_info(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "update-vm-nic-qos-option" => {
-                let body: crate::models::VmUpdateNicQosOptionsParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vm-nic-qos-option",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vm_nic_qos_option(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vm-nic-qos-option",
+                    body,
+                    |body: &crate::models::VmUpdateNicQosOptionsParams| {
+                        let call = self.update_vm_nic_qos_option(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "update-vm-owner" => {
-                let body: crate::models::VmUpdateOwnerParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vm-owner",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vm_owner(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vm-owner",
+                    body,
+                    |body: &crate::models::VmUpdateOwnerParams| {
+                        let call = self.update_vm_owner(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-placement-group")]
             "update-vm-placement-group" => {
-                let body: crate::models::VmPlacementGroupUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vm-placement-group",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vm_placement_group(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vm-placement-group",
+                    body,
+                    |body: &crate::models::VmPlacementGroupUpdationParams| {
+                        let call = self.update_vm_placement_group(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-template")]
             "update-vm-template" => {
-                let body: crate::models::VmTemplateUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vm-template",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vm_template(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vm-template",
+                    body,
+                    |body: &crate::models::VmTemplateUpdationParams| {
+                        let call = self.update_vm_template(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vlan")]
             "update-vm-vlan" => {
-                let body: crate::models::VmVlanUpdationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vm-vlan",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vlan(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vm-vlan",
+                    body,
+                    |body: &crate::models::VmVlanUpdationParams| {
+                        let call = self.update_vlan(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm-volume")]
             "update-vm-volume" => {
-                let body: crate::models::UpdateVmVolumeParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vm-volume",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vm_volume(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vm-volume",
+                    body,
+                    |body: &crate::models::UpdateVmVolumeParams| {
+                        let call = self.update_vm_volume(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vm")]
             "update-vm-vpc-nic" => {
-                let body: crate::models::VmUpdateVpcNicParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vm-vpc-nic",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vm_nic_vpc_info(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vm-vpc-nic",
+                    body,
+                    |body: &crate::models::VmUpdateVpcNicParams| {
+                        let call = self.update_vm_nic_vpc_info(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "vsphere-esxi-account")]
             "update-vsphere-esxi-account" => {
-                let body: crate::models::UpdateVsphereEsxiAccountParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "update-vsphere-esxi-account",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.update_vsphere_esxi_account(&body).await?;
-                ::std::result::Result::Ok(
-                    response.map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "update-vsphere-esxi-account",
+                    body,
+                    |body: &crate::models::UpdateVsphereEsxiAccountParams| {
+                        let call = self.update_vsphere_esxi_account(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(response.map(|r| ::cloudtower_runtime::codec::encode(&r)))
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cloud-tower-application")]
             "upgrade-cloudtower-application" => {
-                let body: crate::models::UpgradeCloudTowerApplicationParams = ::cloudtower_runtime::codec::decode(
-                        body,
-                    )
-                    .map_err(|source| ::cloudtower_runtime::Error::InvalidRequest {
-                        operation: "upgrade-cloudtower-application",
-                        source: ::std::boxed::Box::new(source),
-                    })?;
-                let response = self.upgrade_cloud_tower_application(&body).await?;
-                ::std::result::Result::Ok(
-                    ::std::option::Option::Some(
-                        ::cloudtower_runtime::codec::encode(&response),
-                    ),
+                ::cloudtower_runtime::dynamic::call_with_json(
+                    "upgrade-cloudtower-application",
+                    body,
+                    |body: &crate::models::UpgradeCloudTowerApplicationParams| {
+                        let call = self.upgrade_cloud_tower_application(body);
+                        async move {
+                            let response = call.await?;
+                            ::std::result::Result::Ok::<
+                                _,
+                                ::cloudtower_runtime::Error,
+                            >(
+                                ::std::option::Option::Some(
+                                    ::cloudtower_runtime::codec::encode(&response),
+                                ),
+                            )
+                        }
+                    },
                 )
             }
             #[cfg(feature = "cloud-tower-application")]
             "upload-cloudtower-application-package" => {
-                ::std::result::Result::Err(::cloudtower_runtime::Error::Unsupported {
-                    operation: "upload-cloudtower-application-package",
-                    reason: "multipart uploads take files: call the method",
-                })
+                ::cloudtower_runtime::dynamic::unsupported(
+                    "upload-cloudtower-application-package",
+                    "multipart uploads take files: call the method",
+                )
             }
             #[cfg(feature = "content-library-image")]
             "upload-content-library-image" => {
-                ::std::result::Result::Err(::cloudtower_runtime::Error::Unsupported {
-                    operation: "upload-content-library-image",
-                    reason: "multipart uploads take files: call the method",
-                })
+                ::cloudtower_runtime::dynamic::unsupported(
+                    "upload-content-library-image",
+                    "multipart uploads take files: call the method",
+                )
             }
             #[cfg(feature = "ovf")]
             "upload-elf-file" => {
-                ::std::result::Result::Err(::cloudtower_runtime::Error::Unsupported {
-                    operation: "upload-elf-file",
-                    reason: "multipart uploads take files: call the method",
-                })
+                ::cloudtower_runtime::dynamic::unsupported(
+                    "upload-elf-file",
+                    "multipart uploads take files: call the method",
+                )
             }
             #[cfg(feature = "elf-image")]
             "upload-elf-image" => {
-                ::std::result::Result::Err(::cloudtower_runtime::Error::Unsupported {
-                    operation: "upload-elf-image",
-                    reason: "multipart uploads take files: call the method",
-                })
+                ::cloudtower_runtime::dynamic::unsupported(
+                    "upload-elf-image",
+                    "multipart uploads take files: call the method",
+                )
             }
             #[cfg(feature = "svt-image")]
             "upload-svt-image" => {
-                ::std::result::Result::Err(::cloudtower_runtime::Error::Unsupported {
-                    operation: "upload-svt-image",
-                    reason: "multipart uploads take files: call the method",
-                })
+                ::cloudtower_runtime::dynamic::unsupported(
+                    "upload-svt-image",
+                    "multipart uploads take files: call the method",
+                )
             }
             _ => {
-                ::std::result::Result::Err(::cloudtower_runtime::Error::Unsupported {
-                    operation: "call_operation",
-                    reason: "no operation has this path",
-                })
+                ::cloudtower_runtime::dynamic::unsupported(
+                    "call_operation",
+                    "no operation has this path",
+                )
             }
         }
     }

@@ -7145,6 +7145,13 @@ impl Client {
     pub fn with_timeout(&self, timeout: ::std::time::Duration) -> Self {
         Client(self.0.with_timeout(timeout))
     }
+    /// The same client (same session and connections) whose calls each end within
+    /// `timeout` as a whole, retries and logging in again included (the runtime's
+    /// `Client::with_call_timeout`).
+    #[must_use]
+    pub fn with_call_timeout(&self, timeout: ::std::time::Duration) -> Self {
+        Client(self.0.with_call_timeout(timeout))
+    }
     /// Logs in, sends the token with every later call, and keeps the credentials to
     /// log in again (once, shared by concurrent calls) when a call answers 401.
     pub async fn sign_in(
@@ -7199,6 +7206,21 @@ impl Client {
         ::cloudtower_runtime::Error,
     > {
         self.0.wait_tasks_as::<crate::models::Task>(task_ids, options).await
+    }
+    /// Waits until every task has ended and returns every outcome in the order of
+    /// `task_ids`: a failed task does not stop the wait for the others (the
+    /// runtime's `Client::wait_tasks_all_as`).
+    pub async fn wait_tasks_all(
+        &self,
+        task_ids: &[::std::string::String],
+        options: &::cloudtower_runtime::WaitOptions,
+    ) -> ::std::result::Result<
+        ::std::vec::Vec<
+            ::std::result::Result<crate::models::Task, ::cloudtower_runtime::TaskFailure>,
+        >,
+        ::cloudtower_runtime::Error,
+    > {
+        self.0.wait_tasks_all_as::<crate::models::Task>(task_ids, options).await
     }
 }
 impl ::std::convert::From<::cloudtower_runtime::Client> for Client {

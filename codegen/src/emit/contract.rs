@@ -571,6 +571,12 @@ fn client(api: &Api) -> TokenStream {
             pub async fn wait_tasks_with(&self, task_ids: &[::std::string::String], options: &#WaitOptions) -> ::std::result::Result<::std::vec::Vec<crate::models::#task>, #Error> {
                 self.0.wait_tasks_as::<crate::models::#task>(task_ids, options).await
             }
+            /// Waits until every task has ended and returns every outcome in the order of
+            /// `task_ids`: a failed task does not stop the wait for the others (the
+            /// runtime's `Client::wait_tasks_all_as`).
+            pub async fn wait_tasks_all(&self, task_ids: &[::std::string::String], options: &#WaitOptions) -> ::std::result::Result<::std::vec::Vec<::std::result::Result<crate::models::#task, #TaskFailure>>, #Error> {
+                self.0.wait_tasks_all_as::<crate::models::#task>(task_ids, options).await
+            }
         }
     });
     let task_client = task_type(api).map(|task| {
@@ -612,6 +618,13 @@ fn client(api: &Api) -> TokenStream {
             #[must_use]
             pub fn with_timeout(&self, timeout: ::std::time::Duration) -> Self {
                 Client(self.0.with_timeout(timeout))
+            }
+            /// The same client (same session and connections) whose calls each end within
+            /// `timeout` as a whole, retries and logging in again included (the runtime's
+            /// `Client::with_call_timeout`).
+            #[must_use]
+            pub fn with_call_timeout(&self, timeout: ::std::time::Duration) -> Self {
+                Client(self.0.with_call_timeout(timeout))
             }
             #sign_in
             #tasks

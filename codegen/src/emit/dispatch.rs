@@ -16,77 +16,74 @@ pub const DISPATCH_FILE: &str = "dispatch.rs";
 /// `Client::call_operation`: any operation by its path, with the request as JSON, checked
 /// against the request type and the response decoded into the response type. For CLIs and
 /// conformance tests; behind the `dynamic` feature, since it compiles every method.
+///
+/// The match is a plain function whose arms each hand a closure to a generic runtime function
+/// (`call_with_json`, …) and return its boxed future: every operation's request and future
+/// live in a frame and a state machine of their own. One `async` match over every operation
+/// made a state machine, and a debug-build stack frame, sized for all of them at once (16–32
+/// MiB of stack).
 pub fn emit_dispatch(api: &Api, gates: &Gates) -> TokenStream {
     let arms = api.operations.iter().map(|operation| {
         let path = &operation.path;
         let method = ident(&operation.method_name);
         let gate = gates.for_operation(operation);
-        let decode_body = |ty: TokenStream| {
-            quote! {
-                let body: #ty = #DecodeFn(body).map_err(|source| #Error::InvalidRequest {
-                    operation: #path,
-                    source: ::std::boxed::Box::new(source),
-                })?;
-            }
-        };
-        let (prepare, argument) = match &operation.body {
-            Body::None => (quote!(), quote!()),
-            Body::Json(ty) => (decode_body(type_tokens(ty)), quote!(&body)),
-            Body::Query(name) => (
-                decode_body(type_tokens(&TypeRef::Named(name.clone()))),
-                quote!(&body),
-            ),
-            Body::Multipart(_) => {
-                return quote! {
-                    #gate
-                    #path => ::std::result::Result::Err(#Error::Unsupported {
-                        operation: #path,
-                        reason: "multipart uploads take files: call the method",
-                    }),
-                };
-            }
-        };
         let respond = match (&operation.response, operation.not_modified) {
             (None, _) => quote! {
-                self.#method(#argument).await?;
-                ::std::result::Result::Ok(::std::option::Option::None)
+                call.await?;
+                ::std::result::Result::Ok::<_, #Error>(::std::option::Option::None)
             },
             (Some(_), false) => quote! {
-                let response = self.#method(#argument).await?;
-                ::std::result::Result::Ok(::std::option::Option::Some(#EncodeFn(&response)))
+                let response = call.await?;
+                ::std::result::Result::Ok::<_, #Error>(::std::option::Option::Some(#EncodeFn(&response)))
             },
             (Some(_), true) => quote! {
-                let response = self.#method(#argument).await?;
-                ::std::result::Result::Ok(response.map(|r| #EncodeFn(&r)))
+                let response = call.await?;
+                ::std::result::Result::Ok::<_, #Error>(response.map(|r| #EncodeFn(&r)))
+            },
+        };
+        let with_json = |ty: TokenStream| {
+            quote! {
+                #CallWithJson(#path, body, |body: &#ty| {
+                    let call = self.#method(body);
+                    async move { #respond }
+                })
+            }
+        };
+        let call = match &operation.body {
+            Body::None => quote! {
+                #CallWithoutBody(|| {
+                    let call = self.#method();
+                    async move { #respond }
+                })
+            },
+            Body::Json(ty) => with_json(type_tokens(ty)),
+            Body::Query(name) => with_json(type_tokens(&TypeRef::Named(name.clone()))),
+            Body::Multipart(_) => quote! {
+                #UnsupportedCall(#path, "multipart uploads take files: call the method")
             },
         };
         quote! {
             #gate
-            #path => {
-                #prepare
-                #respond
-            }
+            #path => #call,
         }
     });
     quote! {
         impl crate::models::Client {
             /// Calls the operation at `path` (`get-vms`) with `body`, a JSON request that must
             /// decode into the operation's request type (ignored by operations without one).
-            /// Returns the response decoded into its type and encoded again as JSON (`None`
-            /// for 304 Not Modified and empty responses).
+            /// The request is decoded strictly: a required field that is missing or `null` is
+            /// `Error::InvalidRequest` naming it, and nothing is sent. Returns the response
+            /// decoded into its type and encoded again as JSON (`None` for 304 Not Modified
+            /// and empty responses).
+            ///
+            /// The request is checked when this is called; the returned future owns what it
+            /// needs (`Send + 'static`), so it can be spawned.
             #[allow(deprecated)]
-            pub async fn call_operation(
-                &self,
-                path: &str,
-                body: &[u8],
-            ) -> ::std::result::Result<::std::option::Option<::std::vec::Vec<u8>>, #Error> {
+            pub fn call_operation(&self, path: &str, body: &[u8]) -> #DynamicCall {
                 let _ = body;
                 match path {
                     #(#arms)*
-                    _ => ::std::result::Result::Err(#Error::Unsupported {
-                        operation: "call_operation",
-                        reason: "no operation has this path",
-                    }),
+                    _ => #UnsupportedCall("call_operation", "no operation has this path"),
                 }
             }
         }

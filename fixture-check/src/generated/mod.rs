@@ -211,6 +211,13 @@ impl Client {
     pub fn with_timeout(&self, timeout: ::std::time::Duration) -> Self {
         Client(self.0.with_timeout(timeout))
     }
+    /// The same client (same session and connections) whose calls each end within
+    /// `timeout` as a whole, retries and logging in again included (the runtime's
+    /// `Client::with_call_timeout`).
+    #[must_use]
+    pub fn with_call_timeout(&self, timeout: ::std::time::Duration) -> Self {
+        Client(self.0.with_call_timeout(timeout))
+    }
 }
 impl ::std::convert::From<::cloudtower_runtime::Client> for Client {
     fn from(client: ::cloudtower_runtime::Client) -> Self {
