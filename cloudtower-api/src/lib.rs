@@ -12,6 +12,9 @@ pub use cloudtower_runtime::{
     Nullable, OnPaused, OperationInfo, Paginator, PasswordLogin, RawBody, Related, RereadById,
     RetryPolicy, Secret, TaskFailure, TaskFailureKind, WaitForTasks, WaitOptions, WithTask,
 };
+#[cfg(feature = "serde")]
+#[doc(no_inline)]
+pub use cloudtower_runtime::{from_value, serde_bridge, to_value};
 
 /// Every request and response type of the API, generated from the spec.
 // Generated code is formatted by the generator (prettyplease), not rustfmt.

@@ -41,6 +41,8 @@ pub enum RuntimeType {
     Language,
     UnionJson,
     UnionShape,
+    /// The macro writing `Serialize`/`Deserialize` through the codec (feature `serde`).
+    ImplSerde,
 }
 
 /// The crate generated code reaches the runtime through.
@@ -81,6 +83,7 @@ impl RuntimeType {
             RuntimeType::Language => "Language",
             RuntimeType::UnionJson => "union::UnionJson",
             RuntimeType::UnionShape => "union::Shape",
+            RuntimeType::ImplSerde => "impl_serde",
         }
     }
 

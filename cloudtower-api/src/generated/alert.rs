@@ -161,6 +161,9 @@ impl ::cloudtower_runtime::codec::Encode for Alert {
         e.end_object();
     }
 }
+#[cfg(feature = "alert")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Alert);
 /// Spec: `#/components/schemas/AlertConnection`
 #[cfg(feature = "alert")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -198,6 +201,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "alert")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertConnection);
 /// Spec: `#/components/schemas/GetAlertsConnectionRequestBody`
 #[cfg(feature = "alert")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -248,6 +254,9 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "alert")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetAlertsConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateAlert`
 #[cfg(feature = "alert")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -285,6 +294,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateAlert {
         e.end_object();
     }
 }
+#[cfg(feature = "alert")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateAlert);
 /// Spec: `#/components/schemas/ResolveAlertParams`
 #[cfg(feature = "alert")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -322,6 +334,16 @@ impl ::cloudtower_runtime::codec::Encode for ResolveAlertParams {
         e.end_object();
     }
 }
+#[cfg(feature = "alert")]
+impl ResolveAlertParams {
+    /// A `ResolveAlertParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::AlertWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "alert")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ResolveAlertParams);
 impl crate::models::Client {
     /// `POST /v2/api/get-alerts` (operation `GetAlerts`).
     ///

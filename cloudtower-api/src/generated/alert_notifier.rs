@@ -99,6 +99,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifier {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifier);
 /// Spec: `#/components/schemas/AlertNotifierConnection`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -136,6 +139,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifierConnection);
 /// Spec: `#/components/schemas/AlertNotifierCreationParams`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -230,6 +236,37 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+impl AlertNotifierCreationParams {
+    /// A `AlertNotifierCreationParams` with the fields the spec requires; the optional ones are unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        notice_severities: ::std::vec::Vec<
+            crate::models::AlertNotifierCreationParamsNoticeSeveritiesItem,
+        >,
+        language_code: crate::models::NotifierLanguageCode,
+        email_tos: ::std::vec::Vec<::std::string::String>,
+        email_from: impl ::std::convert::Into<::std::string::String>,
+        disabled: bool,
+        smtp_server_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        clusters: crate::models::ClusterWhereInput,
+    ) -> Self {
+        Self {
+            notice_severities,
+            language_code,
+            email_tos,
+            email_from: email_from.into(),
+            disabled,
+            smtp_server_id: smtp_server_id.into(),
+            name: name.into(),
+            clusters,
+        }
+    }
+}
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifierCreationParams);
 /// Spec: `#/components/schemas/AlertNotifierCreationParams/properties/notice_severities/items`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -296,6 +333,9 @@ for AlertNotifierCreationParamsNoticeSeveritiesItem {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifierCreationParamsNoticeSeveritiesItem);
 /// Spec: `#/components/schemas/AlertNotifierManyUpdationParams`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -360,6 +400,19 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierManyUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+impl AlertNotifierManyUpdationParams {
+    /// A `AlertNotifierManyUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::AlertNotifierWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifierManyUpdationParams);
 /// Spec: `#/components/schemas/AlertNotifierManyUpdationParams/properties/notice_severities/items`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -426,6 +479,9 @@ for AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifierManyUpdationParamsNoticeSeveritiesItem);
 /// Spec: `#/components/schemas/AlertNotifierOrderByInput`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -579,6 +635,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifierOrderByInput);
 /// Spec: `#/components/schemas/AlertNotifierUpdationParams`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -639,6 +698,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifierUpdationParams);
 /// Spec: `#/components/schemas/AlertNotifierUpdationParams/properties/notice_severities/items`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -705,6 +767,9 @@ for AlertNotifierUpdationParamsNoticeSeveritiesItem {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifierUpdationParamsNoticeSeveritiesItem);
 /// Spec: `#/components/schemas/AlertNotifierWhereInput`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1232,6 +1297,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifierWhereInput);
 /// Spec: `#/components/schemas/DeleteAlertNotifier`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1269,6 +1337,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteAlertNotifier {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteAlertNotifier);
 /// Spec: `#/components/schemas/DeleteAlertNotifierParams`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1306,6 +1377,16 @@ impl ::cloudtower_runtime::codec::Encode for DeleteAlertNotifierParams {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+impl DeleteAlertNotifierParams {
+    /// A `DeleteAlertNotifierParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::AlertNotifierWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteAlertNotifierParams);
 /// Spec: `#/components/schemas/GetAlertNotifiersConnectionRequestBody`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1358,6 +1439,9 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertNotifiersConnectionRequestB
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetAlertNotifiersConnectionRequestBody);
 /// Spec: `#/components/schemas/GetAlertNotifiersRequestBody`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1410,6 +1494,9 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertNotifiersRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetAlertNotifiersRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateAlertNotifier`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1447,6 +1534,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateAlertNotifier {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateAlertNotifier);
 /// Spec: `#/components/schemas/NestedSmtpServer`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1490,6 +1580,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedSmtpServer {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedSmtpServer);
 /// Spec: `#/components/schemas/NotifierLanguageCode`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1549,6 +1642,9 @@ impl ::cloudtower_runtime::codec::Encode for NotifierLanguageCode {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NotifierLanguageCode);
 /// Spec: `#/components/schemas/NotifierSecurityMode`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1612,6 +1708,9 @@ impl ::cloudtower_runtime::codec::Encode for NotifierSecurityMode {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NotifierSecurityMode);
 impl crate::models::Client {
     /// `POST /v2/api/create-alert-notifier` (operation `CreateAlertNotifier`).
     ///

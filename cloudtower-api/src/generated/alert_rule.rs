@@ -83,6 +83,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertRule {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertRule);
 /// Spec: `#/components/schemas/AlertRuleConnection`
 #[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -120,6 +123,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertRuleConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertRuleConnection);
 /// Spec: `#/components/schemas/AlertRuleOrderByInput`
 #[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -223,6 +229,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertRuleOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertRuleOrderByInput);
 /// Spec: `#/components/schemas/GetAlertRulesConnectionRequestBody`
 #[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -273,6 +282,9 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertRulesConnectionRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetAlertRulesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetAlertRulesRequestBody`
 #[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -323,6 +335,9 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertRulesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetAlertRulesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateAlertRule`
 #[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -360,6 +375,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateAlertRule {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateAlertRule);
 /// Spec: `#/components/schemas/NestedGlobalAlertRule`
 #[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -403,6 +421,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedGlobalAlertRule {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedGlobalAlertRule);
 impl crate::models::Client {
     /// `POST /v2/api/get-alert-rules` (operation `GetAlertRules`).
     ///

@@ -120,6 +120,9 @@ impl ::cloudtower_runtime::codec::Encode for Application {
         e.end_object();
     }
 }
+#[cfg(feature = "application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Application);
 /// Spec: `#/components/schemas/ApplicationConnection`
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -157,6 +160,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationConnection);
 /// Spec: `#/components/schemas/ApplicationOrderByInput`
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -330,6 +336,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationOrderByInput);
 /// Spec: `#/components/schemas/ApplicationState`
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -427,6 +436,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationState {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationState);
 /// Spec: `#/components/schemas/ApplicationType`
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -482,6 +494,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationType);
 /// Spec: `#/components/schemas/ApplicationWhereInput`
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1140,6 +1155,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationWhereInput);
 /// Spec: `#/components/schemas/GetApplicationsConnectionRequestBody`
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1190,6 +1208,9 @@ impl ::cloudtower_runtime::codec::Encode for GetApplicationsConnectionRequestBod
         e.end_object();
     }
 }
+#[cfg(feature = "application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetApplicationsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetApplicationsRequestBody`
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1240,6 +1261,9 @@ impl ::cloudtower_runtime::codec::Encode for GetApplicationsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetApplicationsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateApplication`
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1277,6 +1301,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateApplication {
         e.end_object();
     }
 }
+#[cfg(feature = "application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateApplication);
 impl crate::models::Client {
     /// `POST /v2/api/get-applications` (operation `GetApplications`).
     ///

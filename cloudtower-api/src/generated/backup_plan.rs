@@ -334,6 +334,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlan {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlan);
 /// Spec: `#/components/schemas/BackupPlanConnection`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -371,6 +374,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanConnection);
 /// Spec: `#/components/schemas/BackupPlanCreationParams`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -539,6 +545,48 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupPlanCreationParams {
+    /// A `BackupPlanCreationParams` with the fields the spec requires; the optional ones are unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        keep_policy_value: i32,
+        keep_policy: crate::models::BackupPlanKeepPolicy,
+        enable_window: bool,
+        full_time_point: crate::models::BackupPlanTimePoint,
+        full_period: crate::models::BackupPlanPeriod,
+        full_interval: i32,
+        incremental_interval: i32,
+        incremental_period: crate::models::BackupPlanPeriod,
+        snapshot_consistent_type: crate::models::ConsistentType,
+        compression: bool,
+        vms: crate::models::VmWhereInput,
+        backup_store_repository_id: impl ::std::convert::Into<::std::string::String>,
+        backup_service_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            keep_policy_value,
+            keep_policy,
+            enable_window,
+            full_time_point,
+            full_period,
+            full_interval,
+            incremental_interval,
+            incremental_period,
+            snapshot_consistent_type,
+            compression,
+            vms,
+            backup_store_repository_id: backup_store_repository_id.into(),
+            backup_service_id: backup_service_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanCreationParams);
 /// Spec: `#/components/schemas/BackupPlanDelayOption`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -598,6 +646,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanDelayOption {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanDelayOption);
 /// Spec: `#/components/schemas/BackupPlanDeletionParams`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -641,6 +692,19 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupPlanDeletionParams {
+    /// A `BackupPlanDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::BackupPlanDeletionParamsData,
+        r#where: crate::models::BackupPlanWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanDeletionParams);
 /// Spec: `#/components/schemas/BackupPlanDeletionParams/properties/data`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -678,6 +742,16 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanDeletionParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupPlanDeletionParamsData {
+    /// A `BackupPlanDeletionParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(delete_strategy: crate::models::BackupPlanDeleteStrategy) -> Self {
+        Self { delete_strategy }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanDeletionParamsData);
 /// Spec: `#/components/schemas/BackupPlanExecuteParams`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -721,6 +795,19 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecuteParams {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupPlanExecuteParams {
+    /// A `BackupPlanExecuteParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::BackupPlanExecuteParamsData,
+        r#where: crate::models::BackupPlanWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanExecuteParams);
 /// Spec: `#/components/schemas/BackupPlanExecuteParams/properties/data`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -758,6 +845,16 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecuteParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupPlanExecuteParamsData {
+    /// A `BackupPlanExecuteParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#type: crate::models::BackupExecutionType) -> Self {
+        Self { r#type }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanExecuteParamsData);
 /// Spec: `#/components/schemas/BackupPlanOrderByInput`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1235,6 +1332,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanOrderByInput);
 /// Spec: `#/components/schemas/BackupPlanPeriod`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1317,6 +1417,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanPeriod {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanPeriod);
 /// Spec: `#/components/schemas/BackupPlanResumeParams`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1354,6 +1457,16 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanResumeParams {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupPlanResumeParams {
+    /// A `BackupPlanResumeParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::BackupPlanWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanResumeParams);
 /// Spec: `#/components/schemas/BackupPlanSuspendParams`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1391,6 +1504,16 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanSuspendParams {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupPlanSuspendParams {
+    /// A `BackupPlanSuspendParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::BackupPlanWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanSuspendParams);
 /// Spec: `#/components/schemas/BackupPlanTimePoint`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1443,6 +1566,20 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanTimePoint {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupPlanTimePoint {
+    /// A `BackupPlanTimePoint` with the fields the spec requires; the optional ones are unset.
+    pub fn new(minute: i32, hour: i32) -> Self {
+        Self {
+            minute,
+            hour,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanTimePoint);
 /// Spec: `#/components/schemas/BackupPlanUpdationParams`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1486,6 +1623,19 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupPlanUpdationParams {
+    /// A `BackupPlanUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::BackupPlanUpdationParamsData,
+        r#where: crate::models::BackupPlanWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanUpdationParams);
 /// Spec: `#/components/schemas/BackupPlanUpdationParams/properties/data`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1599,6 +1749,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanUpdationParamsData);
 /// Spec: `#/components/schemas/BackupPlanWhereInput`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4032,6 +4185,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanWhereInput);
 /// Spec: `#/components/schemas/BackupRestoreExecutionNetworkInformation`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4080,6 +4236,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionNetworkInform
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestoreExecutionNetworkInformation);
 /// Spec: `#/components/schemas/BackupRestoreExecutionNetworkInformation/properties/__typename`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -4142,6 +4301,9 @@ for BackupRestoreExecutionNetworkInformationTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestoreExecutionNetworkInformationTypename);
 /// Spec: `#/components/schemas/BackupRestoreExecutionNetworkMapping`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4204,6 +4366,23 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionNetworkMappin
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupRestoreExecutionNetworkMapping {
+    /// A `BackupRestoreExecutionNetworkMapping` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        src_vlan_id: impl ::std::convert::Into<::std::string::String>,
+        dst_vlan_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            src_vlan_id: src_vlan_id.into(),
+            dst_vlan_id: dst_vlan_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestoreExecutionNetworkMapping);
 /// Spec: `#/components/schemas/BackupRestoreExecutionNetworkMapping/properties/__typename`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -4266,6 +4445,9 @@ for BackupRestoreExecutionNetworkMappingTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestoreExecutionNetworkMappingTypename);
 /// Spec: `#/components/schemas/BackupRestorePointDeletionParams`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4303,6 +4485,16 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupRestorePointDeletionParams {
+    /// A `BackupRestorePointDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::BackupRestorePointWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePointDeletionParams);
 /// Spec: `#/components/schemas/BackupRestorePointRebuildParams`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4346,6 +4538,19 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointRebuildParams {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupRestorePointRebuildParams {
+    /// A `BackupRestorePointRebuildParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::BackupRestorePointRebuildParamsData,
+        r#where: crate::models::BackupRestorePointWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePointRebuildParams);
 /// Spec: `#/components/schemas/BackupRestorePointRebuildParams/properties/data`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4425,6 +4630,30 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointRebuildParamsData
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupRestorePointRebuildParamsData {
+    /// A `BackupRestorePointRebuildParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        rebuild_network_mapping: ::std::vec::Vec<
+            crate::models::BackupRestoreExecutionNetworkMapping,
+        >,
+        rebuild_target_host_id: impl ::std::convert::Into<::std::string::String>,
+        rebuild_target_cluster_id: impl ::std::convert::Into<::std::string::String>,
+        rebuild_name: impl ::std::convert::Into<::std::string::String>,
+        startup_after_restore: bool,
+    ) -> Self {
+        Self {
+            rebuild_network_mapping,
+            rebuild_target_host_id: rebuild_target_host_id.into(),
+            rebuild_target_cluster_id: rebuild_target_cluster_id.into(),
+            rebuild_name: rebuild_name.into(),
+            startup_after_restore,
+        }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePointRebuildParamsData);
 /// Spec: `#/components/schemas/BackupRestorePointRestoreInPlaceParams`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4472,6 +4701,19 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointRestoreInPlacePar
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupRestorePointRestoreInPlaceParams {
+    /// A `BackupRestorePointRestoreInPlaceParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::BackupRestorePointRestoreInPlaceParamsData,
+        r#where: crate::models::BackupRestorePointWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePointRestoreInPlaceParams);
 /// Spec: `#/components/schemas/BackupRestorePointRestoreInPlaceParams/properties/data`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4513,6 +4755,16 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointRestoreInPlacePar
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupRestorePointRestoreInPlaceParamsData {
+    /// A `BackupRestorePointRestoreInPlaceParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(startup_after_restore: bool) -> Self {
+        Self { startup_after_restore }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePointRestoreInPlaceParamsData);
 /// Spec: `#/components/schemas/BackupRestorePointWhereUniqueInput`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4548,6 +4800,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointWhereUniqueInput 
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePointWhereUniqueInput);
 /// Spec: `#/components/schemas/DeleteBackupPlan`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4590,6 +4845,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteBackupPlan {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteBackupPlan);
 /// Spec: `#/components/schemas/DeleteBackupRestorePoint`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4632,6 +4890,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteBackupRestorePoint {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteBackupRestorePoint);
 /// Spec: `#/components/schemas/GetBackupPlansConnectionRequestBody`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4682,6 +4943,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupPlansConnectionRequestBody
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupPlansConnectionRequestBody);
 /// Spec: `#/components/schemas/GetBackupPlansRequestBody`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4732,6 +4996,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupPlansRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupPlansRequestBody);
 /// Spec: `#/components/schemas/GetBackupRestorePointMetadataRequestBody`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4769,6 +5036,16 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupRestorePointMetadataReques
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl GetBackupRestorePointMetadataRequestBody {
+    /// A `GetBackupRestorePointMetadataRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::BackupRestorePointWhereUniqueInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupRestorePointMetadataRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateBackupPlan`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4806,6 +5083,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupPlan {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateBackupPlan);
 /// Spec: `#/components/schemas/VmDiskMetaData`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4900,6 +5180,9 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskMetaData {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDiskMetaData);
 /// Spec: `#/components/schemas/VmHaPriority`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -4964,6 +5247,9 @@ impl ::cloudtower_runtime::codec::Encode for VmHaPriority {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmHaPriority);
 /// Spec: `#/components/schemas/VmMetaData`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5121,6 +5407,9 @@ impl ::cloudtower_runtime::codec::Encode for VmMetaData {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmMetaData);
 /// Spec: `#/components/schemas/VmNicMetaData`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5231,6 +5520,9 @@ impl ::cloudtower_runtime::codec::Encode for VmNicMetaData {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNicMetaData);
 impl crate::models::Client {
     /// `POST /v2/api/backup-rebuild-vm` (operation `BackupRebuildVm`).
     ///

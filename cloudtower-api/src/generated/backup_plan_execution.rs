@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecutionConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanExecutionConnection);
 /// Spec: `#/components/schemas/BackupPlanExecutionOrderByInput`
 #[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -222,6 +225,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecutionOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-plan-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanExecutionOrderByInput);
 /// Spec: `#/components/schemas/BackupPlanExecutionWhereInput`
 #[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -687,6 +693,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecutionWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanExecutionWhereInput);
 /// Spec: `#/components/schemas/GetBackupPlanExecutionsConnectionRequestBody`
 #[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -743,6 +752,9 @@ for GetBackupPlanExecutionsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupPlanExecutionsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetBackupPlanExecutionsRequestBody`
 #[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -797,6 +809,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupPlanExecutionsRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupPlanExecutionsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateBackupPlanExecution`
 #[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -834,6 +849,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupPlanExecution 
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateBackupPlanExecution);
 impl crate::models::Client {
     /// `POST /v2/api/get-backup-plan-executions` (operation `GetBackupPlanExecutions`).
     ///

@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestoreExecutionConnection);
 /// Spec: `#/components/schemas/BackupRestoreExecutionOrderByInput`
 #[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -232,6 +235,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionOrderByInput 
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-restore-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestoreExecutionOrderByInput);
 /// Spec: `#/components/schemas/BackupRestoreExecutionWhereInput`
 #[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -855,6 +861,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestoreExecutionWhereInput);
 /// Spec: `#/components/schemas/GetBackupRestoreExecutionsConnectionRequestBody`
 #[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -911,6 +920,9 @@ for GetBackupRestoreExecutionsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupRestoreExecutionsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetBackupRestoreExecutionsRequestBody`
 #[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -965,6 +977,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupRestoreExecutionsRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupRestoreExecutionsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateBackupRestoreExecution`
 #[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1002,6 +1017,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupRestoreExecuti
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateBackupRestoreExecution);
 impl crate::models::Client {
     /// `POST /v2/api/get-backup-restore-executions` (operation `GetBackupRestoreExecutions`).
     ///

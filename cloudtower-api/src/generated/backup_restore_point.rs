@@ -146,6 +146,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePoint {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-point")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePoint);
 /// Spec: `#/components/schemas/BackupRestorePointConnection`
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -183,6 +186,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-point")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePointConnection);
 /// Spec: `#/components/schemas/BackupRestorePointOrderByInput`
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -426,6 +432,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-restore-point")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePointOrderByInput);
 /// Spec: `#/components/schemas/GetBackupRestorePointsConnectionRequestBody`
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -482,6 +491,9 @@ for GetBackupRestorePointsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-point")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupRestorePointsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetBackupRestorePointsRequestBody`
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -536,6 +548,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupRestorePointsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-point")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupRestorePointsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateBackupRestorePoint`
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -573,6 +588,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupRestorePoint {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-point")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateBackupRestorePoint);
 /// Spec: `#/components/schemas/NestedBackupRestoreExecution`
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -610,6 +628,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedBackupRestoreExecution {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-point")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedBackupRestoreExecution);
 /// Spec: `#/components/schemas/NestedBackupTargetExecution`
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -647,6 +668,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedBackupTargetExecution {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-point")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedBackupTargetExecution);
 impl crate::models::Client {
     /// `POST /v2/api/get-backup-restore-points` (operation `GetBackupRestorePoints`).
     ///

@@ -225,6 +225,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupService {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupService);
 /// Spec: `#/components/schemas/BackupServiceConnection`
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -262,6 +265,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupServiceConnection);
 /// Spec: `#/components/schemas/BackupServiceNetworkStatusEnum`
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -322,6 +328,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceNetworkStatusEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupServiceNetworkStatusEnum);
 /// Spec: `#/components/schemas/BackupServiceNetworkType`
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -385,6 +394,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceNetworkType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupServiceNetworkType);
 /// Spec: `#/components/schemas/BackupServiceOrderByInput`
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -732,6 +744,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupServiceOrderByInput);
 /// Spec: `#/components/schemas/BackupServiceStatus`
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -829,6 +844,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceStatus {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupServiceStatus);
 /// Spec: `#/components/schemas/BackupServiceWhereInput`
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3540,6 +3558,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupServiceWhereInput);
 /// Spec: `#/components/schemas/GetBackupServicesConnectionRequestBody`
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3592,6 +3613,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupServicesConnectionRequestB
         e.end_object();
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupServicesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetBackupServicesRequestBody`
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3644,6 +3668,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupServicesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupServicesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateBackupService`
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3681,6 +3708,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupService {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateBackupService);
 /// Spec: `#/components/schemas/NestedBackupServiceNetworkStatus`
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3728,6 +3758,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedBackupServiceNetworkStatus {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedBackupServiceNetworkStatus);
 impl crate::models::Client {
     /// `POST /v2/api/get-backup-services` (operation `GetBackupServices`).
     ///

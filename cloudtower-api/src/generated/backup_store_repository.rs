@@ -189,6 +189,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreRepository {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-store-repository")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupStoreRepository);
 /// Spec: `#/components/schemas/BackupStoreRepositoryConnection`
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -226,6 +229,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreRepositoryConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-store-repository")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupStoreRepositoryConnection);
 /// Spec: `#/components/schemas/BackupStoreRepositoryOrderByInput`
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -489,6 +495,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreRepositoryOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-store-repository")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupStoreRepositoryOrderByInput);
 /// Spec: `#/components/schemas/BackupStoreRepositoryWhereInput`
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Default, PartialEq)]
@@ -2153,6 +2162,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreRepositoryWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-store-repository")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupStoreRepositoryWhereInput);
 /// Spec: `#/components/schemas/BackupStoreStatus`
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -2235,6 +2247,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreStatus {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-store-repository")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupStoreStatus);
 /// Spec: `#/components/schemas/BackupStoreType`
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -2298,6 +2313,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-store-repository")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupStoreType);
 /// Spec: `#/components/schemas/GetBackupStoreRepositoriesConnectionRequestBody`
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2354,6 +2372,9 @@ for GetBackupStoreRepositoriesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-store-repository")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupStoreRepositoriesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetBackupStoreRepositoriesRequestBody`
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2408,6 +2429,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupStoreRepositoriesRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "backup-store-repository")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupStoreRepositoriesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateBackupStoreRepository`
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2445,6 +2469,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupStoreRepositor
         e.end_object();
     }
 }
+#[cfg(feature = "backup-store-repository")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateBackupStoreRepository);
 impl crate::models::Client {
     /// `POST /v2/api/get-backup-store-repositories` (operation `GetBackupStoreRepositories`).
     ///

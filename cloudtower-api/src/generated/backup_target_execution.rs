@@ -121,6 +121,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupTargetExecution {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-target-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupTargetExecution);
 /// Spec: `#/components/schemas/BackupTargetExecutionConnection`
 #[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -158,6 +161,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupTargetExecutionConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-target-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupTargetExecutionConnection);
 /// Spec: `#/components/schemas/BackupTargetExecutionOrderByInput`
 #[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -361,6 +367,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupTargetExecutionOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-target-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupTargetExecutionOrderByInput);
 /// Spec: `#/components/schemas/BackupTargetExecutionWhereInput`
 #[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1235,6 +1244,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupTargetExecutionWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-target-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupTargetExecutionWhereInput);
 /// Spec: `#/components/schemas/GetBackupTargetExecutionsConnectionRequestBody`
 #[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1291,6 +1303,9 @@ for GetBackupTargetExecutionsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-target-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupTargetExecutionsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetBackupTargetExecutionsRequestBody`
 #[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1345,6 +1360,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupTargetExecutionsRequestBod
         e.end_object();
     }
 }
+#[cfg(feature = "backup-target-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupTargetExecutionsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateBackupTargetExecution`
 #[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1382,6 +1400,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupTargetExecutio
         e.end_object();
     }
 }
+#[cfg(feature = "backup-target-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateBackupTargetExecution);
 impl crate::models::Client {
     /// `POST /v2/api/get-backup-target-executions` (operation `GetBackupTargetExecutions`).
     ///

@@ -62,6 +62,9 @@ impl ::cloudtower_runtime::codec::Encode for BrickPhaseEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickPhaseEnum);
 /// Spec: `#/components/schemas/BrickTopo`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -172,6 +175,9 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopo);
 /// Spec: `#/components/schemas/BrickTopoConnection`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -209,6 +215,9 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopoConnection);
 /// Spec: `#/components/schemas/BrickTopoCreationParams`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -284,6 +293,27 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+impl BrickTopoCreationParams {
+    /// A `BrickTopoCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        height: i32,
+        name: impl ::std::convert::Into<::std::string::String>,
+        position: i32,
+    ) -> Self {
+        Self {
+            cluster_id: cluster_id.into(),
+            height,
+            name: name.into(),
+            position,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopoCreationParams);
 /// Spec: `#/components/schemas/BrickTopoDeletionParams`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -321,6 +351,16 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+impl BrickTopoDeletionParams {
+    /// A `BrickTopoDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::BrickTopoWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopoDeletionParams);
 /// Spec: `#/components/schemas/BrickTopoMoveParams`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -364,6 +404,19 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoMoveParams {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+impl BrickTopoMoveParams {
+    /// A `BrickTopoMoveParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::BrickTopoMoveParamsData,
+        r#where: crate::models::BrickTopoWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopoMoveParams);
 /// Spec: `#/components/schemas/BrickTopoMoveParams/properties/data`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -404,6 +457,19 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoMoveParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+impl BrickTopoMoveParamsData {
+    /// A `BrickTopoMoveParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(position: i32) -> Self {
+        Self {
+            position,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopoMoveParamsData);
 /// Spec: `#/components/schemas/BrickTopoOrderByInput`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -577,6 +643,9 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopoOrderByInput);
 /// Spec: `#/components/schemas/BrickTopoUpdationParams`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -620,6 +689,19 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+impl BrickTopoUpdationParams {
+    /// A `BrickTopoUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::BrickTopoUpdationParamsData,
+        r#where: crate::models::BrickTopoWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopoUpdationParams);
 /// Spec: `#/components/schemas/BrickTopoUpdationParams/properties/data`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -671,6 +753,9 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopoUpdationParamsData);
 /// Spec: `#/components/schemas/DeleteBrickTopo`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -708,6 +793,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteBrickTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteBrickTopo);
 /// Spec: `#/components/schemas/GetBrickTopoesConnectionRequestBody`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -758,6 +846,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBrickTopoesConnectionRequestBody
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBrickTopoesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetBrickTopoesRequestBody`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -808,6 +899,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBrickTopoesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBrickTopoesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateBrickTopo`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -845,6 +939,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBrickTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateBrickTopo);
 /// Spec: `#/components/schemas/NestedBrickDiskLayout`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -904,6 +1001,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedBrickDiskLayout {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedBrickDiskLayout);
 /// Spec: `#/components/schemas/NestedBrickPower`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -941,6 +1041,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedBrickPower {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedBrickPower);
 /// Spec: `#/components/schemas/NestedCapacity`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -975,6 +1078,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedCapacity {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedCapacity);
 /// Spec: `#/components/schemas/NestedTagPosition`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1023,6 +1129,24 @@ impl ::cloudtower_runtime::codec::Encode for NestedTagPosition {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+impl NestedTagPosition {
+    /// A `NestedTagPosition` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        column: i32,
+        row: i32,
+        tag: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            column,
+            row,
+            tag: tag.into(),
+        }
+    }
+}
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedTagPosition);
 impl crate::models::Client {
     /// `POST /v2/api/create-brick-topo` (operation `CreateBrickTopo`).
     ///

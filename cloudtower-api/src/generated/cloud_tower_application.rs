@@ -79,6 +79,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpec {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpec);
 /// Spec: `#/components/schemas/ApplicationVmSpecAffinityPolicy`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -138,6 +141,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecAffinityPolicy {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecAffinityPolicy);
 /// Spec: `#/components/schemas/ApplicationVmSpecDefinition`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -188,6 +194,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecDefinition {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecDefinition);
 /// Spec: `#/components/schemas/ApplicationVmSpecEnv`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -227,6 +236,19 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecEnv {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+impl ApplicationVmSpecEnv {
+    /// A `ApplicationVmSpecEnv` with the fields the spec requires; the optional ones are unset.
+    pub fn new(name: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecEnv);
 /// Spec: `#/components/schemas/ApplicationVmSpecNetwork`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -263,6 +285,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecNetwork {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecNetwork);
 /// Spec: `#/components/schemas/ApplicationVmSpecNic`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -306,6 +331,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecNic {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecNic);
 /// Spec: `#/components/schemas/ApplicationVmSpecPlacement`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -348,6 +376,19 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecPlacement {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+impl ApplicationVmSpecPlacement {
+    /// A `ApplicationVmSpecPlacement` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        verb: crate::models::ApplicationVmSpecPlacementVerb,
+        situation: crate::models::ApplicationVmSpecPlacementSituation,
+    ) -> Self {
+        Self { verb, situation }
+    }
+}
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecPlacement);
 /// Spec: `#/components/schemas/ApplicationVmSpecPlacementSituation`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -407,6 +448,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecPlacementSituation
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecPlacementSituation);
 /// Spec: `#/components/schemas/ApplicationVmSpecPlacementVerb`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -466,6 +510,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecPlacementVerb {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecPlacementVerb);
 /// Spec: `#/components/schemas/ApplicationVmSpecStatus`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -500,6 +547,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecStatus {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecStatus);
 /// Spec: `#/components/schemas/ApplicationVmSpecStorage`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -534,6 +584,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecStorage {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecStorage);
 /// Spec: `#/components/schemas/CloudTowerApplication`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -636,6 +689,9 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplication {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudTowerApplication);
 /// Spec: `#/components/schemas/CloudTowerApplicationConnection`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -673,6 +729,9 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudTowerApplicationConnection);
 /// Spec: `#/components/schemas/CloudTowerApplicationOrderByInput`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -826,6 +885,9 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudTowerApplicationOrderByInput);
 /// Spec: `#/components/schemas/CloudTowerApplicationWhereUniqueInput`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -857,6 +919,9 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationWhereUniqueInp
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudTowerApplicationWhereUniqueInput);
 /// Spec: `#/components/schemas/DeleteCloudTowerApplicationPackage`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -894,6 +959,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteCloudTowerApplicationPackage 
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteCloudTowerApplicationPackage);
 /// Spec: `#/components/schemas/DeleteCloudTowerApplicationPackageParams`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -931,6 +999,16 @@ impl ::cloudtower_runtime::codec::Encode for DeleteCloudTowerApplicationPackageP
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+impl DeleteCloudTowerApplicationPackageParams {
+    /// A `DeleteCloudTowerApplicationPackageParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::CloudTowerApplicationPackageWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteCloudTowerApplicationPackageParams);
 /// Spec: `#/components/schemas/DeployCloudTowerApplicationParams`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -984,6 +1062,24 @@ impl ::cloudtower_runtime::codec::Encode for DeployCloudTowerApplicationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+impl DeployCloudTowerApplicationParams {
+    /// A `DeployCloudTowerApplicationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        target_package: impl ::std::convert::Into<::std::string::String>,
+        vm_spec: crate::models::ApplicationVmSpecDefinition,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            target_package: target_package.into(),
+            vm_spec,
+        }
+    }
+}
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeployCloudTowerApplicationParams);
 /// Spec: `#/components/schemas/GetCloudTowerApplicationsConnectionRequestBody`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1040,6 +1136,9 @@ for GetCloudTowerApplicationsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetCloudTowerApplicationsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetCloudTowerApplicationsRequestBody`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1094,6 +1193,9 @@ impl ::cloudtower_runtime::codec::Encode for GetCloudTowerApplicationsRequestBod
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetCloudTowerApplicationsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateCloudTowerApplication`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1131,6 +1233,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateCloudTowerApplicatio
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateCloudTowerApplication);
 /// Spec: `#/components/schemas/NestedCloudTowerApplicationPackage`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1174,6 +1279,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedCloudTowerApplicationPackage 
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedCloudTowerApplicationPackage);
 /// Spec: `#/components/schemas/UninstallCloudTowerApplicationParams`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1211,6 +1319,16 @@ impl ::cloudtower_runtime::codec::Encode for UninstallCloudTowerApplicationParam
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+impl UninstallCloudTowerApplicationParams {
+    /// A `UninstallCloudTowerApplicationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::CloudTowerApplicationWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UninstallCloudTowerApplicationParams);
 /// Spec: `#/components/schemas/UpgradeCloudTowerApplicationParams`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1258,6 +1376,19 @@ impl ::cloudtower_runtime::codec::Encode for UpgradeCloudTowerApplicationParams 
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+impl UpgradeCloudTowerApplicationParams {
+    /// A `UpgradeCloudTowerApplicationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::UpgradeCloudTowerApplicationParamsData,
+        r#where: crate::models::CloudTowerApplicationWhereUniqueInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpgradeCloudTowerApplicationParams);
 /// Spec: `#/components/schemas/UpgradeCloudTowerApplicationParams/properties/data`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1299,6 +1430,20 @@ impl ::cloudtower_runtime::codec::Encode for UpgradeCloudTowerApplicationParamsD
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+impl UpgradeCloudTowerApplicationParamsData {
+    /// A `UpgradeCloudTowerApplicationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        target_package: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            target_package: target_package.into(),
+        }
+    }
+}
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpgradeCloudTowerApplicationParamsData);
 /// Spec: `/paths/~1upload-cloudtower-application-package/post/requestBody/content/multipart~1form-data/schema`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1335,6 +1480,16 @@ impl UploadCloudTowerApplicationPackageRequestBody {
                 );
         }
         fields
+    }
+}
+#[cfg(feature = "cloud-tower-application")]
+impl UploadCloudTowerApplicationPackageRequestBody {
+    /// A `UploadCloudTowerApplicationPackageRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(file: ::cloudtower_runtime::FilePart) -> Self {
+        Self {
+            file,
+            ..::std::default::Default::default()
+        }
     }
 }
 impl crate::models::Client {

@@ -92,6 +92,9 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackage {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudTowerApplicationPackage);
 /// Spec: `#/components/schemas/CloudTowerApplicationPackageConnection`
 #[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -133,6 +136,9 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackageConnect
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudTowerApplicationPackageConnection);
 /// Spec: `#/components/schemas/CloudTowerApplicationPackageOrderByInput`
 #[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -256,6 +262,9 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackageOrderBy
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cloud-tower-application-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudTowerApplicationPackageOrderByInput);
 /// Spec: `#/components/schemas/GetCloudTowerApplicationPackagesConnectionRequestBody`
 #[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -313,6 +322,9 @@ for GetCloudTowerApplicationPackagesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetCloudTowerApplicationPackagesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetCloudTowerApplicationPackagesRequestBody`
 #[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -369,6 +381,9 @@ for GetCloudTowerApplicationPackagesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetCloudTowerApplicationPackagesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateCloudTowerApplicationPackage`
 #[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -412,6 +427,9 @@ for NestedAggregateCloudTowerApplicationPackage {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateCloudTowerApplicationPackage);
 impl crate::models::Client {
     /// `POST /v2/api/get-cloud-tower-application-packages-connection` (operation `GetCloudTowerApplicationPackagesConnection`).
     ///

@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for AllocatableEcStorageCapacity {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AllocatableEcStorageCapacity);
 /// Spec: `#/components/schemas/AllocatableReplicaStorageCapacity`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -102,6 +105,9 @@ impl ::cloudtower_runtime::codec::Encode for AllocatableReplicaStorageCapacity {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AllocatableReplicaStorageCapacity);
 /// Spec: `#/components/schemas/AllocatableStorageCapacity`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -141,6 +147,9 @@ impl ::cloudtower_runtime::codec::Encode for AllocatableStorageCapacity {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AllocatableStorageCapacity);
 /// Spec: `#/components/schemas/Cluster`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -600,6 +609,9 @@ impl ::cloudtower_runtime::codec::Encode for Cluster {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Cluster);
 /// Spec: `#/components/schemas/ClusterConnection`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -637,6 +649,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterConnection);
 /// Spec: `#/components/schemas/ClusterCreationParams`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Default, PartialEq)]
@@ -722,6 +737,25 @@ impl ::cloudtower_runtime::codec::Encode for ClusterCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterCreationParams {
+    /// A `ClusterCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        password: impl ::std::convert::Into<::std::string::String>,
+        username: impl ::std::convert::Into<::std::string::String>,
+        ip: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            password: password.into(),
+            username: username.into(),
+            ip: ip.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterCreationParams);
 /// Spec: `#/components/schemas/ClusterDeletionParams`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -759,6 +793,16 @@ impl ::cloudtower_runtime::codec::Encode for ClusterDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterDeletionParams {
+    /// A `ClusterDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ClusterWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterDeletionParams);
 /// Spec: `#/components/schemas/ClusterEnableIscsiUpdationParams`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -806,6 +850,16 @@ impl ::cloudtower_runtime::codec::Encode for ClusterEnableIscsiUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterEnableIscsiUpdationParams {
+    /// A `ClusterEnableIscsiUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(enable_iscsi: bool, r#where: crate::models::ClusterWhereInput) -> Self {
+        Self { enable_iscsi, r#where }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterEnableIscsiUpdationParams);
 /// Spec: `#/components/schemas/ClusterHaUpdationParams`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -849,6 +903,16 @@ impl ::cloudtower_runtime::codec::Encode for ClusterHaUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterHaUpdationParams {
+    /// A `ClusterHaUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(ha: bool, r#where: crate::models::ClusterWhereInput) -> Self {
+        Self { ha, r#where }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterHaUpdationParams);
 /// Spec: `#/components/schemas/ClusterLicenseUpdationParams`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -892,6 +956,19 @@ impl ::cloudtower_runtime::codec::Encode for ClusterLicenseUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterLicenseUpdationParams {
+    /// A `ClusterLicenseUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ClusterLicenseUpdationParamsData,
+        r#where: crate::models::ClusterWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterLicenseUpdationParams);
 /// Spec: `#/components/schemas/ClusterLicenseUpdationParams/properties/data`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -929,6 +1006,16 @@ impl ::cloudtower_runtime::codec::Encode for ClusterLicenseUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterLicenseUpdationParamsData {
+    /// A `ClusterLicenseUpdationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(license: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { license: license.into() }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterLicenseUpdationParamsData);
 /// Spec: `#/components/schemas/ClusterNetworkSettingUpdationParams`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -976,6 +1063,19 @@ impl ::cloudtower_runtime::codec::Encode for ClusterNetworkSettingUpdationParams
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterNetworkSettingUpdationParams {
+    /// A `ClusterNetworkSettingUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ClusterNetworkSettingUpdationParamsData,
+        r#where: crate::models::ClusterWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterNetworkSettingUpdationParams);
 /// Spec: `#/components/schemas/ClusterNetworkSettingUpdationParams/properties/data`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1031,6 +1131,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterNetworkSettingUpdationParams
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterNetworkSettingUpdationParamsData);
 /// Spec: `#/components/schemas/ClusterStorageInfo`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1120,6 +1223,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterStorageInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterStorageInfo);
 /// Spec: `#/components/schemas/ClusterStorageInfoEcConfig`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1163,6 +1269,16 @@ impl ::cloudtower_runtime::codec::Encode for ClusterStorageInfoEcConfig {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterStorageInfoEcConfig {
+    /// A `ClusterStorageInfoEcConfig` with the fields the spec requires; the optional ones are unset.
+    pub fn new(m: i32, k: i32) -> Self {
+        Self { m, k }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterStorageInfoEcConfig);
 /// Spec: `#/components/schemas/ClusterUpdationParams`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1206,6 +1322,19 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterUpdationParams {
+    /// A `ClusterUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ClusterUpdationParamsData,
+        r#where: crate::models::ClusterWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterUpdationParams);
 /// Spec: `#/components/schemas/ClusterUpdationParams/properties/data`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Default, PartialEq)]
@@ -1288,6 +1417,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterUpdationParamsData);
 /// Spec: `#/components/schemas/ClusterVirtualizationUpdationParams`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1335,6 +1467,19 @@ impl ::cloudtower_runtime::codec::Encode for ClusterVirtualizationUpdationParams
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterVirtualizationUpdationParams {
+    /// A `ClusterVirtualizationUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ClusterVirtualizationUpdationParamsData,
+        r#where: crate::models::ClusterWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterVirtualizationUpdationParams);
 /// Spec: `#/components/schemas/ClusterVirtualizationUpdationParams/properties/data`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1372,6 +1517,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterVirtualizationUpdationParams
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterVirtualizationUpdationParamsData);
 /// Spec: `#/components/schemas/DeleteCluster`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1409,6 +1557,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteCluster {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteCluster);
 /// Spec: `#/components/schemas/GetClusterStorageInfoEffect`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1446,6 +1597,9 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterStorageInfoEffect {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterStorageInfoEffect);
 /// Spec: `#/components/schemas/GetClusterStorageInfoRequestBody`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1493,6 +1647,19 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterStorageInfoRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl GetClusterStorageInfoRequestBody {
+    /// A `GetClusterStorageInfoRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        effect: crate::models::GetClusterStorageInfoEffect,
+        r#where: crate::models::ClusterWhereInput,
+    ) -> Self {
+        Self { effect, r#where }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterStorageInfoRequestBody);
 /// Spec: `#/components/schemas/GetClustersConnectionRequestBody`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1543,6 +1710,9 @@ impl ::cloudtower_runtime::codec::Encode for GetClustersConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClustersConnectionRequestBody);
 /// Spec: `#/components/schemas/GetMetaLeaderRequestBody`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1580,6 +1750,16 @@ impl ::cloudtower_runtime::codec::Encode for GetMetaLeaderRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl GetMetaLeaderRequestBody {
+    /// A `GetMetaLeaderRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ClusterWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetMetaLeaderRequestBody);
 /// Spec: `#/components/schemas/MetaLeader`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1623,6 +1803,9 @@ impl ::cloudtower_runtime::codec::Encode for MetaLeader {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetaLeader);
 /// Spec: `#/components/schemas/MetroCheckStatusEnum`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1691,6 +1874,9 @@ impl ::cloudtower_runtime::codec::Encode for MetroCheckStatusEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetroCheckStatusEnum);
 /// Spec: `#/components/schemas/MgtIpMapper`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1734,6 +1920,22 @@ impl ::cloudtower_runtime::codec::Encode for MgtIpMapper {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl MgtIpMapper {
+    /// A `MgtIpMapper` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        ip: impl ::std::convert::Into<::std::string::String>,
+        host_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            ip: ip.into(),
+            host_id: host_id.into(),
+        }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MgtIpMapper);
 /// Spec: `#/components/schemas/NestedAggregateCluster`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1771,6 +1973,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateCluster {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateCluster);
 /// Spec: `#/components/schemas/NestedApplication`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1808,6 +2013,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedApplication {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedApplication);
 /// Spec: `#/components/schemas/NestedClusterSettings`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1845,6 +2053,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedClusterSettings {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedClusterSettings);
 /// Spec: `#/components/schemas/NestedMetroAvailabilityChecklist`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1926,6 +2137,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedMetroAvailabilityChecklist {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedMetroAvailabilityChecklist);
 /// Spec: `#/components/schemas/NestedMetroCheckItem`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1997,6 +2211,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedMetroCheckItem {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedMetroCheckItem);
 /// Spec: `#/components/schemas/NestedMetroCheckResult`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2062,6 +2279,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedMetroCheckResult {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedMetroCheckResult);
 /// Spec: `#/components/schemas/NestedVcenterAccount`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2099,6 +2319,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVcenterAccount {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVcenterAccount);
 /// Spec: `#/components/schemas/ReplicaNum`
 #[cfg(feature = "cluster")]
 pub type ReplicaNum = i32;

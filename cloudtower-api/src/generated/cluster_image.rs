@@ -110,6 +110,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterImage {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterImage);
 /// Spec: `#/components/schemas/ClusterImageConnection`
 #[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -147,6 +150,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterImageConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterImageConnection);
 /// Spec: `#/components/schemas/ClusterImageOrderByInput`
 #[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -300,6 +306,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterImageOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cluster-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterImageOrderByInput);
 /// Spec: `#/components/schemas/ClusterImageWhereInput`
 #[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -939,6 +948,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterImageWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterImageWhereInput);
 /// Spec: `#/components/schemas/GetClusterImagesConnectionRequestBody`
 #[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -991,6 +1003,9 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterImagesConnectionRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterImagesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetClusterImagesRequestBody`
 #[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1043,6 +1058,9 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterImagesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterImagesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateClusterImage`
 #[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1080,6 +1098,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateClusterImage {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateClusterImage);
 impl crate::models::Client {
     /// `POST /v2/api/get-cluster-images` (operation `GetClusterImages`).
     ///

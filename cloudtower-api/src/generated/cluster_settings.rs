@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterSettingsConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterSettingsConnection);
 /// Spec: `#/components/schemas/ClusterSettingsOrderByInput`
 #[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -142,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterSettingsOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cluster-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterSettingsOrderByInput);
 /// Spec: `#/components/schemas/ClusterSettingsWhereInput`
 #[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -292,6 +298,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterSettingsWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterSettingsWhereInput);
 /// Spec: `#/components/schemas/GetClusterSettingsesConnectionRequestBody`
 #[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -346,6 +355,9 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterSettingsesConnectionReque
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterSettingsesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetClusterSettingsesRequestBody`
 #[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -400,6 +412,9 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterSettingsesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterSettingsesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateClusterSettings`
 #[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -437,6 +452,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateClusterSettings {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateClusterSettings);
 impl crate::models::Client {
     /// `POST /v2/api/get-cluster-settingses` (operation `GetClusterSettingses`).
     ///

@@ -72,6 +72,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterTopo);
 /// Spec: `#/components/schemas/ClusterTopoConnection`
 #[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -109,6 +112,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterTopoConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterTopoConnection);
 /// Spec: `#/components/schemas/ClusterTopoOrderByInput`
 #[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -192,6 +198,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterTopoOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cluster-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterTopoOrderByInput);
 /// Spec: `#/components/schemas/ClusterTopoWhereInput`
 #[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -494,6 +503,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterTopoWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterTopoWhereInput);
 /// Spec: `#/components/schemas/GetClusterTopoesConnectionRequestBody`
 #[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -544,6 +556,9 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterTopoesConnectionRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterTopoesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetClusterTopoesRequestBody`
 #[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -594,6 +609,9 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterTopoesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterTopoesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateClusterTopo`
 #[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -631,6 +649,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateClusterTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateClusterTopo);
 impl crate::models::Client {
     /// `POST /v2/api/get-cluster-topoes` (operation `GetClusterTopoes`).
     ///

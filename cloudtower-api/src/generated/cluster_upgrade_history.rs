@@ -94,6 +94,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistory {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-upgrade-history")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterUpgradeHistory);
 /// Spec: `#/components/schemas/ClusterUpgradeHistoryConnection`
 #[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -131,6 +134,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistoryConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-upgrade-history")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterUpgradeHistoryConnection);
 /// Spec: `#/components/schemas/ClusterUpgradeHistoryOrderByInput`
 #[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -254,6 +260,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistoryOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cluster-upgrade-history")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterUpgradeHistoryOrderByInput);
 /// Spec: `#/components/schemas/ClusterUpgradeHistoryWhereInput`
 #[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -619,6 +628,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistoryWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-upgrade-history")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterUpgradeHistoryWhereInput);
 /// Spec: `#/components/schemas/GetClusterUpgradeHistoriesConnectionRequestBody`
 #[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -675,6 +687,9 @@ for GetClusterUpgradeHistoriesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-upgrade-history")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterUpgradeHistoriesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetClusterUpgradeHistoriesRequestBody`
 #[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -729,6 +744,9 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterUpgradeHistoriesRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-upgrade-history")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterUpgradeHistoriesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateClusterUpgradeHistory`
 #[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -766,6 +784,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateClusterUpgradeHistor
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-upgrade-history")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateClusterUpgradeHistory);
 impl crate::models::Client {
     /// `POST /v2/api/get-cluster-upgrade-histories` (operation `GetClusterUpgradeHistories`).
     ///

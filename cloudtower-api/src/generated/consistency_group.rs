@@ -115,6 +115,9 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroup);
 /// Spec: `#/components/schemas/ConsistencyGroupConnection`
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -152,6 +155,9 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupConnection);
 /// Spec: `#/components/schemas/ConsistencyGroupCreationParams`
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -214,6 +220,27 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+impl ConsistencyGroupCreationParams {
+    /// A `ConsistencyGroupCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        namespaces_ids: ::std::vec::Vec<::std::string::String>,
+        iscsi_luns_ids: ::std::vec::Vec<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            namespaces_ids,
+            iscsi_luns_ids,
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupCreationParams);
 /// Spec: `#/components/schemas/ConsistencyGroupDeletionParams`
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -257,6 +284,19 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+impl ConsistencyGroupDeletionParams {
+    /// A `ConsistencyGroupDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ConsistencyGroupDeletionParamsData,
+        r#where: crate::models::ConsistencyGroupWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupDeletionParams);
 /// Spec: `#/components/schemas/ConsistencyGroupDeletionParams/properties/data`
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -291,6 +331,9 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupDeletionParamsData 
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupDeletionParamsData);
 /// Spec: `#/components/schemas/ConsistencyGroupUpdationParams`
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -334,6 +377,19 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+impl ConsistencyGroupUpdationParams {
+    /// A `ConsistencyGroupUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ConsistencyGroupUpdationParamsData,
+        r#where: crate::models::ConsistencyGroupWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupUpdationParams);
 /// Spec: `#/components/schemas/ConsistencyGroupUpdationParams/properties/data`
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -380,6 +436,9 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupUpdationParamsData 
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupUpdationParamsData);
 /// Spec: `#/components/schemas/DeleteConsistencyGroup`
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -417,6 +476,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteConsistencyGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteConsistencyGroup);
 /// Spec: `#/components/schemas/GetConsistencyGroupsConnectionRequestBody`
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -471,6 +533,9 @@ impl ::cloudtower_runtime::codec::Encode for GetConsistencyGroupsConnectionReque
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetConsistencyGroupsConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateConsistencyGroup`
 #[cfg(feature = "consistency-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -508,6 +573,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateConsistencyGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateConsistencyGroup);
 impl crate::models::Client {
     /// `POST /v2/api/create-consistency-group` (operation `CreateConsistencyGroup`).
     ///

@@ -97,6 +97,9 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupSnapshot);
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotConnection`
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -134,6 +137,9 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotConnection 
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupSnapshotConnection);
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotCreationParams`
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -181,6 +187,22 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotCreationPar
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+impl ConsistencyGroupSnapshotCreationParams {
+    /// A `ConsistencyGroupSnapshotCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        consistency_group_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            consistency_group_id: consistency_group_id.into(),
+            name: name.into(),
+        }
+    }
+}
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupSnapshotCreationParams);
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotDeletionParams`
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -228,6 +250,19 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotDeletionPar
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+impl ConsistencyGroupSnapshotDeletionParams {
+    /// A `ConsistencyGroupSnapshotDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ConsistencyGroupSnapshotDeletionParamsData,
+        r#where: crate::models::ConsistencyGroupSnapshotWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupSnapshotDeletionParams);
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotDeletionParams/properties/data`
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -269,6 +304,16 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotDeletionPar
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+impl ConsistencyGroupSnapshotDeletionParamsData {
+    /// A `ConsistencyGroupSnapshotDeletionParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(remain_volume_snapshot: bool) -> Self {
+        Self { remain_volume_snapshot }
+    }
+}
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupSnapshotDeletionParamsData);
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotOrderByInput`
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -382,6 +427,9 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotOrderByInpu
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupSnapshotOrderByInput);
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotUpdationParams`
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -419,6 +467,16 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotUpdationPar
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+impl ConsistencyGroupSnapshotUpdationParams {
+    /// A `ConsistencyGroupSnapshotUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ConsistencyGroupSnapshotWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupSnapshotUpdationParams);
 /// Spec: `#/components/schemas/DeleteConsistencyGroupSnapshot`
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -456,6 +514,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteConsistencyGroupSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteConsistencyGroupSnapshot);
 /// Spec: `#/components/schemas/GetConsistencyGroupSnapshotsConnectionRequestBody`
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -512,6 +573,9 @@ for GetConsistencyGroupSnapshotsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetConsistencyGroupSnapshotsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetConsistencyGroupSnapshotsRequestBody`
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -566,6 +630,9 @@ impl ::cloudtower_runtime::codec::Encode for GetConsistencyGroupSnapshotsRequest
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetConsistencyGroupSnapshotsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateConsistencyGroupSnapshot`
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -603,6 +670,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateConsistencyGroupSnap
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateConsistencyGroupSnapshot);
 impl crate::models::Client {
     /// `POST /v2/api/create-consistency-snapshot-group` (operation `CreateConsistencyGroupSnapshot`).
     ///

@@ -121,6 +121,9 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImage {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImage);
 /// Spec: `#/components/schemas/ContentLibraryImageConnection`
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -158,6 +161,9 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImageConnection);
 /// Spec: `#/components/schemas/ContentLibraryImageDeletionParams`
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -195,6 +201,16 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+impl ContentLibraryImageDeletionParams {
+    /// A `ContentLibraryImageDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ContentLibraryImageWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImageDeletionParams);
 /// Spec: `#/components/schemas/ContentLibraryImageImportData`
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -251,6 +267,25 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageImportData {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+impl ContentLibraryImageImportData {
+    /// A `ContentLibraryImageImportData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        url: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        cluster: crate::models::ClusterWhereInput,
+    ) -> Self {
+        Self {
+            url: url.into(),
+            name: name.into(),
+            cluster,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImageImportData);
 /// Spec: `#/components/schemas/ContentLibraryImageImportParams`
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -288,6 +323,16 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageImportParams {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+impl ContentLibraryImageImportParams {
+    /// A `ContentLibraryImageImportParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(data: crate::models::ContentLibraryImageImportData) -> Self {
+        Self { data }
+    }
+}
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImageImportParams);
 /// Spec: `#/components/schemas/ContentLibraryImageUpdationClusterParams`
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -335,6 +380,19 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageUpdationClusterP
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+impl ContentLibraryImageUpdationClusterParams {
+    /// A `ContentLibraryImageUpdationClusterParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ContentLibraryImageUpdationClusterParamsData,
+        r#where: crate::models::ContentLibraryImageWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImageUpdationClusterParams);
 /// Spec: `#/components/schemas/ContentLibraryImageUpdationClusterParamsData`
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -378,6 +436,16 @@ for ContentLibraryImageUpdationClusterParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+impl ContentLibraryImageUpdationClusterParamsData {
+    /// A `ContentLibraryImageUpdationClusterParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(clusters: crate::models::ClusterWhereInput) -> Self {
+        Self { clusters }
+    }
+}
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImageUpdationClusterParamsData);
 /// Spec: `#/components/schemas/ContentLibraryImageUpdationParams`
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -425,6 +493,19 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+impl ContentLibraryImageUpdationParams {
+    /// A `ContentLibraryImageUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ContentLibraryImageUpdationParamsData,
+        r#where: crate::models::ContentLibraryImageWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImageUpdationParams);
 /// Spec: `#/components/schemas/ContentLibraryImageUpdationParamsData`
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -463,6 +544,9 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageUpdationParamsDa
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImageUpdationParamsData);
 /// Spec: `/paths/~1upload-content-library-image/post/requestBody/content/multipart~1form-data/schema`
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -508,6 +592,20 @@ impl CreateContentLibraryImageRequestBody {
         fields
     }
 }
+#[cfg(feature = "content-library-image")]
+impl CreateContentLibraryImageRequestBody {
+    /// A `CreateContentLibraryImageRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        file: ::cloudtower_runtime::FilePart,
+        clusters: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            file,
+            clusters: clusters.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
 /// Spec: `#/components/schemas/DeleteContentLibraryImage`
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -545,6 +643,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteContentLibraryImage {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteContentLibraryImage);
 /// Spec: `#/components/schemas/GetContentLibraryImagesConnectionRequestBody`
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -601,6 +702,9 @@ for GetContentLibraryImagesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetContentLibraryImagesConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateContentLibraryImage`
 #[cfg(feature = "content-library-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -638,6 +742,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateContentLibraryImage 
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateContentLibraryImage);
 impl crate::models::Client {
     /// `POST /v2/api/delete-content-library-image` (operation `DeleteContentLibraryImage`).
     ///

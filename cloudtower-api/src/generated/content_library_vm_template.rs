@@ -45,6 +45,19 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImportVmNic {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+impl ContentLibraryImportVmNic {
+    /// A `ContentLibraryImportVmNic` with the fields the spec requires; the optional ones are unset.
+    pub fn new(model: crate::models::VmNicModel) -> Self {
+        Self {
+            model,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImportVmNic);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplate`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -232,6 +245,9 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplate {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplate);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateConnection`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -269,6 +285,9 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateConnection 
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateConnection);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateCreationParams`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -330,6 +349,25 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateCreationPar
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+impl ContentLibraryVmTemplateCreationParams {
+    /// A `ContentLibraryVmTemplateCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        clusters: crate::models::ClusterWhereInput,
+        vm: crate::models::VmWhereUniqueInput,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            clusters,
+            vm,
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateCreationParams);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateDeletionParams`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -367,6 +405,16 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateDeletionPar
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+impl ContentLibraryVmTemplateDeletionParams {
+    /// A `ContentLibraryVmTemplateDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ContentLibraryVmTemplateWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateDeletionParams);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateExportParams`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -404,6 +452,16 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateExportParam
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+impl ContentLibraryVmTemplateExportParams {
+    /// A `ContentLibraryVmTemplateExportParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ContentLibraryVmTemplateWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateExportParams);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateImportParams`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -494,6 +552,27 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateImportParam
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+impl ContentLibraryVmTemplateImportParams {
+    /// A `ContentLibraryVmTemplateImportParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        upload_tasks: ::std::vec::Vec<::std::string::String>,
+        parsed_ovf: crate::models::ParsedOvf,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            upload_tasks,
+            parsed_ovf,
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateImportParams);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateOvfDiskOperate`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -542,6 +621,9 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateOvfDiskOper
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateOvfDiskOperate);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationClusterParams`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -591,6 +673,19 @@ for ContentLibraryVmTemplateUpdationClusterParams {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+impl ContentLibraryVmTemplateUpdationClusterParams {
+    /// A `ContentLibraryVmTemplateUpdationClusterParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ContentLibraryVmTemplateUpdationClusterParamsData,
+        r#where: crate::models::ContentLibraryVmTemplateWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateUpdationClusterParams);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationClusterParamsData`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -634,6 +729,16 @@ for ContentLibraryVmTemplateUpdationClusterParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+impl ContentLibraryVmTemplateUpdationClusterParamsData {
+    /// A `ContentLibraryVmTemplateUpdationClusterParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(clusters: crate::models::ClusterWhereInput) -> Self {
+        Self { clusters }
+    }
+}
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateUpdationClusterParamsData);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationParams`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -681,6 +786,19 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateUpdationPar
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+impl ContentLibraryVmTemplateUpdationParams {
+    /// A `ContentLibraryVmTemplateUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ContentLibraryVmTemplateUpdationParamsData,
+        r#where: crate::models::ContentLibraryVmTemplateWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateUpdationParams);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationParamsData`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -724,6 +842,9 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateUpdationPar
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateUpdationParamsData);
 /// Spec: `#/components/schemas/ContentLibraryVmdkCdromModify`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -770,6 +891,19 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmdkCdromModify {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+impl ContentLibraryVmdkCdromModify {
+    /// A `ContentLibraryVmdkCdromModify` with the fields the spec requires; the optional ones are unset.
+    pub fn new(index: i32) -> Self {
+        Self {
+            index,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmdkCdromModify);
 /// Spec: `#/components/schemas/ContentLibraryVmdkCdromMount`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -805,6 +939,9 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmdkCdromMount {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmdkCdromMount);
 /// Spec: `#/components/schemas/DeleteContentLibraryVmTemplate`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -842,6 +979,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteContentLibraryVmTemplate {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteContentLibraryVmTemplate);
 /// Spec: `#/components/schemas/GetContentLibraryVmTemplatesConnectionRequestBody`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -898,6 +1038,9 @@ for GetContentLibraryVmTemplatesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetContentLibraryVmTemplatesConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateContentLibraryVmTemplate`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -935,6 +1078,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateContentLibraryVmTemp
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateContentLibraryVmTemplate);
 /// Spec: `#/components/schemas/NestedContentLibraryVmTemplateDisk`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1045,6 +1191,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedContentLibraryVmTemplateDisk 
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedContentLibraryVmTemplateDisk);
 /// Spec: `#/components/schemas/NestedContentLibraryVmTemplateNic`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1157,6 +1306,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedContentLibraryVmTemplateNic {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedContentLibraryVmTemplateNic);
 /// Spec: `#/components/schemas/NestedSnapshotInfo`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1219,6 +1371,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedSnapshotInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedSnapshotInfo);
 /// Spec: `#/components/schemas/NestedStoragePolicyConfig`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1254,6 +1409,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedStoragePolicyConfig {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedStoragePolicyConfig);
 /// Spec: `#/components/schemas/NestedTemplateConfig`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1304,6 +1462,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedTemplateConfig {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedTemplateConfig);
 /// Spec: `#/components/schemas/NestedZbsStorageInfo`
 #[cfg(feature = "content-library-vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1346,6 +1507,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedZbsStorageInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedZbsStorageInfo);
 impl crate::models::Client {
     /// `POST /v2/api/clone-content-library-vm-template-from-vm` (operation `CloneContentLibraryVmTemplateFromVm`).
     ///

@@ -45,6 +45,19 @@ impl ::cloudtower_runtime::codec::Encode for AddClustersToDatacenterParams {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+impl AddClustersToDatacenterParams {
+    /// A `AddClustersToDatacenterParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::AddClustersToDatacenterParamsData,
+        r#where: crate::models::DatacenterWhereUniqueInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AddClustersToDatacenterParams);
 /// Spec: `#/components/schemas/AddClustersToDatacenterParams/properties/data`
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -77,6 +90,9 @@ impl ::cloudtower_runtime::codec::Encode for AddClustersToDatacenterParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AddClustersToDatacenterParamsData);
 /// Spec: `#/components/schemas/Datacenter`
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -172,6 +188,9 @@ impl ::cloudtower_runtime::codec::Encode for Datacenter {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Datacenter);
 /// Spec: `#/components/schemas/DatacenterConnection`
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -209,6 +228,9 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DatacenterConnection);
 /// Spec: `#/components/schemas/DatacenterCreationParams`
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -259,6 +281,23 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+impl DatacenterCreationParams {
+    /// A `DatacenterCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        organization_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            organization_id: organization_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DatacenterCreationParams);
 /// Spec: `#/components/schemas/DatacenterDeletionParams`
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -296,6 +335,16 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+impl DatacenterDeletionParams {
+    /// A `DatacenterDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::DatacenterWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DatacenterDeletionParams);
 /// Spec: `#/components/schemas/DatacenterUpdationParams`
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -339,6 +388,19 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+impl DatacenterUpdationParams {
+    /// A `DatacenterUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::DatacenterUpdationParamsData,
+        r#where: crate::models::DatacenterWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DatacenterUpdationParams);
 /// Spec: `#/components/schemas/DatacenterUpdationParams/properties/data`
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -374,6 +436,9 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DatacenterUpdationParamsData);
 /// Spec: `#/components/schemas/DatacenterWhereUniqueInput`
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -406,6 +471,9 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterWhereUniqueInput {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DatacenterWhereUniqueInput);
 /// Spec: `#/components/schemas/DeleteDatacenter`
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -443,6 +511,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteDatacenter {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteDatacenter);
 /// Spec: `#/components/schemas/GetDatacentersConnectionRequestBody`
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -493,6 +564,9 @@ impl ::cloudtower_runtime::codec::Encode for GetDatacentersConnectionRequestBody
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetDatacentersConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateDatacenter`
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -530,6 +604,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateDatacenter {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateDatacenter);
 /// Spec: `#/components/schemas/NestedOrganization`
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -573,6 +650,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedOrganization {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedOrganization);
 /// Spec: `#/components/schemas/RemoveClustersFromDatacenterParams`
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -620,6 +700,19 @@ impl ::cloudtower_runtime::codec::Encode for RemoveClustersFromDatacenterParams 
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+impl RemoveClustersFromDatacenterParams {
+    /// A `RemoveClustersFromDatacenterParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::RemoveClustersFromDatacenterParamsData,
+        r#where: crate::models::DatacenterWhereUniqueInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RemoveClustersFromDatacenterParams);
 /// Spec: `#/components/schemas/RemoveClustersFromDatacenterParams/properties/data`
 #[cfg(feature = "datacenter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -652,6 +745,9 @@ impl ::cloudtower_runtime::codec::Encode for RemoveClustersFromDatacenterParamsD
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RemoveClustersFromDatacenterParamsData);
 impl crate::models::Client {
     /// `POST /v2/api/add-clusters-to-datacenter` (operation `AddClustersToDatacenter`).
     ///

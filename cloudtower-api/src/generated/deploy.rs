@@ -48,6 +48,9 @@ impl ::cloudtower_runtime::codec::Encode for Deploy {
         e.end_object();
     }
 }
+#[cfg(feature = "deploy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Deploy);
 /// Spec: `#/components/schemas/DeployConnection`
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -85,6 +88,9 @@ impl ::cloudtower_runtime::codec::Encode for DeployConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "deploy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeployConnection);
 /// Spec: `#/components/schemas/DeployOrderByInput`
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -158,6 +164,9 @@ impl ::cloudtower_runtime::codec::Encode for DeployOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "deploy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeployOrderByInput);
 /// Spec: `#/components/schemas/DeployWhereInput`
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -313,6 +322,9 @@ impl ::cloudtower_runtime::codec::Encode for DeployWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "deploy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeployWhereInput);
 /// Spec: `#/components/schemas/GetDeploysConnectionRequestBody`
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -363,6 +375,9 @@ impl ::cloudtower_runtime::codec::Encode for GetDeploysConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "deploy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetDeploysConnectionRequestBody);
 /// Spec: `#/components/schemas/GetDeploysRequestBody`
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -413,6 +428,9 @@ impl ::cloudtower_runtime::codec::Encode for GetDeploysRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "deploy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetDeploysRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateDeploy`
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -450,6 +468,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateDeploy {
         e.end_object();
     }
 }
+#[cfg(feature = "deploy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateDeploy);
 /// Spec: `#/components/schemas/NestedLicense`
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -487,6 +508,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedLicense {
         e.end_object();
     }
 }
+#[cfg(feature = "deploy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedLicense);
 impl crate::models::Client {
     /// `POST /v2/api/get-deploys` (operation `GetDeploys`).
     ///

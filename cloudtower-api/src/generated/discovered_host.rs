@@ -121,6 +121,9 @@ impl ::cloudtower_runtime::codec::Encode for DiscoveredHost {
         e.end_object();
     }
 }
+#[cfg(feature = "discovered-host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DiscoveredHost);
 /// Spec: `#/components/schemas/GetDiscoverHostsRequestBody`
 #[cfg(feature = "discovered-host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -163,6 +166,19 @@ impl ::cloudtower_runtime::codec::Encode for GetDiscoverHostsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "discovered-host")]
+impl GetDiscoverHostsRequestBody {
+    /// A `GetDiscoverHostsRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(cluster: crate::models::ClusterWhereUniqueInput) -> Self {
+        Self {
+            cluster,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "discovered-host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetDiscoverHostsRequestBody);
 /// Spec: `#/components/schemas/NestedDiscoveredHostDimms`
 #[cfg(feature = "discovered-host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -222,6 +238,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedDiscoveredHostDimms {
         e.end_object();
     }
 }
+#[cfg(feature = "discovered-host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedDiscoveredHostDimms);
 /// Spec: `#/components/schemas/NestedDiscoveredHostDisk`
 #[cfg(feature = "discovered-host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -301,6 +320,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedDiscoveredHostDisk {
         e.end_object();
     }
 }
+#[cfg(feature = "discovered-host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedDiscoveredHostDisk);
 /// Spec: `#/components/schemas/NestedDiscoveredHostIface`
 #[cfg(feature = "discovered-host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -375,6 +397,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedDiscoveredHostIface {
         e.end_object();
     }
 }
+#[cfg(feature = "discovered-host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedDiscoveredHostIface);
 impl crate::models::Client {
     /// `POST /v2/api/get-discover-hosts` (operation `GetDiscoverHosts`).
     ///

@@ -195,6 +195,9 @@ impl ::cloudtower_runtime::codec::Encode for Disk {
         e.end_object();
     }
 }
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Disk);
 /// Spec: `#/components/schemas/DiskConnection`
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -232,6 +235,9 @@ impl ::cloudtower_runtime::codec::Encode for DiskConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DiskConnection);
 /// Spec: `#/components/schemas/DiskMountParams`
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -275,6 +281,19 @@ impl ::cloudtower_runtime::codec::Encode for DiskMountParams {
         e.end_object();
     }
 }
+#[cfg(feature = "disk")]
+impl DiskMountParams {
+    /// A `DiskMountParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::DiskMountParamsData,
+        r#where: crate::models::DiskWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DiskMountParams);
 /// Spec: `#/components/schemas/DiskMountParams/properties/data`
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -312,6 +331,16 @@ impl ::cloudtower_runtime::codec::Encode for DiskMountParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "disk")]
+impl DiskMountParamsData {
+    /// A `DiskMountParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(function: crate::models::DiskFunction) -> Self {
+        Self { function }
+    }
+}
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DiskMountParamsData);
 /// Spec: `#/components/schemas/DiskUnmountParams`
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -349,6 +378,16 @@ impl ::cloudtower_runtime::codec::Encode for DiskUnmountParams {
         e.end_object();
     }
 }
+#[cfg(feature = "disk")]
+impl DiskUnmountParams {
+    /// A `DiskUnmountParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::DiskWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DiskUnmountParams);
 /// Spec: `#/components/schemas/GetDisksConnectionRequestBody`
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -399,6 +438,9 @@ impl ::cloudtower_runtime::codec::Encode for GetDisksConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetDisksConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateDisk`
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -436,6 +478,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateDisk {
         e.end_object();
     }
 }
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateDisk);
 /// Spec: `#/components/schemas/NestedDiskFailureInformation`
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -490,6 +535,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedDiskFailureInformation {
         e.end_object();
     }
 }
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedDiskFailureInformation);
 /// Spec: `#/components/schemas/NestedPartition`
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -545,6 +593,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedPartition {
         e.end_object();
     }
 }
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedPartition);
 /// Spec: `#/components/schemas/PartitionUsage`
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -653,6 +704,9 @@ impl ::cloudtower_runtime::codec::Encode for PartitionUsage {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PartitionUsage);
 impl crate::models::Client {
     /// `POST /v2/api/get-disks` (operation `GetDisks`).
     ///

@@ -124,6 +124,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfDataStore {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-data-store")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfDataStore);
 /// Spec: `#/components/schemas/ElfDataStoreConnection`
 #[cfg(feature = "elf-data-store")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -161,6 +164,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfDataStoreConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-data-store")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfDataStoreConnection);
 /// Spec: `#/components/schemas/GetElfDataStoresConnectionRequestBody`
 #[cfg(feature = "elf-data-store")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -213,6 +219,9 @@ impl ::cloudtower_runtime::codec::Encode for GetElfDataStoresConnectionRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "elf-data-store")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetElfDataStoresConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateElfDataStore`
 #[cfg(feature = "elf-data-store")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -250,6 +259,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateElfDataStore {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-data-store")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateElfDataStore);
 impl crate::models::Client {
     /// `POST /v2/api/get-elf-data-stores` (operation `GetElfDataStores`).
     ///

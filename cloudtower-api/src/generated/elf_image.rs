@@ -49,6 +49,16 @@ impl CreateElfImageRequestBody {
         fields
     }
 }
+#[cfg(feature = "elf-image")]
+impl CreateElfImageRequestBody {
+    /// A `CreateElfImageRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(file: ::cloudtower_runtime::FilePart) -> Self {
+        Self {
+            file,
+            ..::std::default::Default::default()
+        }
+    }
+}
 /// Spec: `#/components/schemas/DeleteElfImage`
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -86,6 +96,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteElfImage {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteElfImage);
 /// Spec: `#/components/schemas/ElfImage`
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -202,6 +215,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfImage {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfImage);
 /// Spec: `#/components/schemas/ElfImageConnection`
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -239,6 +255,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfImageConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfImageConnection);
 /// Spec: `#/components/schemas/ElfImageDeletionParams`
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -276,6 +295,16 @@ impl ::cloudtower_runtime::codec::Encode for ElfImageDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-image")]
+impl ElfImageDeletionParams {
+    /// A `ElfImageDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ElfImageWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "elf-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfImageDeletionParams);
 /// Spec: `#/components/schemas/ElfImageUpdationParams`
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -319,6 +348,19 @@ impl ::cloudtower_runtime::codec::Encode for ElfImageUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-image")]
+impl ElfImageUpdationParams {
+    /// A `ElfImageUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ElfImageUpdationParamsData,
+        r#where: crate::models::ElfImageWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "elf-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfImageUpdationParams);
 /// Spec: `#/components/schemas/ElfImageUpdationParams/properties/data`
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -354,6 +396,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfImageUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfImageUpdationParamsData);
 /// Spec: `#/components/schemas/GetElfImagesConnectionRequestBody`
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -404,6 +449,9 @@ impl ::cloudtower_runtime::codec::Encode for GetElfImagesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetElfImagesConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateElfImage`
 #[cfg(feature = "elf-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -441,6 +489,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateElfImage {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateElfImage);
 impl crate::models::Client {
     /// `POST /v2/api/delete-elf-image` (operation `DeleteElfImage`).
     ///

@@ -106,6 +106,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-storage-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfStoragePolicy);
 /// Spec: `#/components/schemas/ElfStoragePolicyConnection`
 #[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -143,6 +146,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicyConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-storage-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfStoragePolicyConnection);
 /// Spec: `#/components/schemas/ElfStoragePolicyOrderByInput`
 #[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -286,6 +292,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicyOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "elf-storage-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfStoragePolicyOrderByInput);
 /// Spec: `#/components/schemas/ElfStoragePolicyWhereInput`
 #[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -704,6 +713,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicyWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-storage-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfStoragePolicyWhereInput);
 /// Spec: `#/components/schemas/GetElfStoragePoliciesConnectionRequestBody`
 #[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -758,6 +770,9 @@ impl ::cloudtower_runtime::codec::Encode for GetElfStoragePoliciesConnectionRequ
         e.end_object();
     }
 }
+#[cfg(feature = "elf-storage-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetElfStoragePoliciesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetElfStoragePoliciesRequestBody`
 #[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -812,6 +827,9 @@ impl ::cloudtower_runtime::codec::Encode for GetElfStoragePoliciesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-storage-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetElfStoragePoliciesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateElfStoragePolicy`
 #[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -849,6 +867,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateElfStoragePolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-storage-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateElfStoragePolicy);
 impl crate::models::Client {
     /// `POST /v2/api/get-elf-storage-policies` (operation `GetElfStoragePolicies`).
     ///

@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteEntityFilter {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteEntityFilter);
 /// Spec: `#/components/schemas/EntityFilter`
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -154,6 +157,9 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilter {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EntityFilter);
 /// Spec: `#/components/schemas/EntityFilterConnection`
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -191,6 +197,9 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EntityFilterConnection);
 /// Spec: `#/components/schemas/EntityFilterCreationParams`
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -245,6 +254,23 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+impl EntityFilterCreationParams {
+    /// A `EntityFilterCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        rules: ::std::vec::Vec<crate::models::FilterRuleInput>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            rules,
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EntityFilterCreationParams);
 /// Spec: `#/components/schemas/EntityFilterDeletionParams`
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -282,6 +308,16 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+impl EntityFilterDeletionParams {
+    /// A `EntityFilterDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::EntityFilterWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EntityFilterDeletionParams);
 /// Spec: `#/components/schemas/EntityFilterUpdationParams`
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -325,6 +361,19 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+impl EntityFilterUpdationParams {
+    /// A `EntityFilterUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::EntityFilterUpdationParamsData,
+        r#where: crate::models::EntityFilterWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EntityFilterUpdationParams);
 /// Spec: `#/components/schemas/EntityFilterUpdationParams/properties/data`
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -371,6 +420,9 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EntityFilterUpdationParamsData);
 /// Spec: `#/components/schemas/FilterRuleAggregationEnum`
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -448,6 +500,9 @@ impl ::cloudtower_runtime::codec::Encode for FilterRuleAggregationEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(FilterRuleAggregationEnum);
 /// Spec: `#/components/schemas/FilterRuleInput`
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -519,6 +574,30 @@ impl ::cloudtower_runtime::codec::Encode for FilterRuleInput {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+impl FilterRuleInput {
+    /// A `FilterRuleInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        threshold: f64,
+        quantile: i32,
+        op: crate::models::FilterRuleOpEnum,
+        metric: crate::models::FilterRuleMetricEnum,
+        duration: i32,
+        aggregation: crate::models::FilterRuleAggregationEnum,
+    ) -> Self {
+        Self {
+            threshold,
+            quantile,
+            op,
+            metric,
+            duration,
+            aggregation,
+        }
+    }
+}
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(FilterRuleInput);
 /// Spec: `#/components/schemas/FilterRuleMetricEnum`
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -596,6 +675,9 @@ impl ::cloudtower_runtime::codec::Encode for FilterRuleMetricEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(FilterRuleMetricEnum);
 /// Spec: `#/components/schemas/FilterRuleOpEnum`
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -663,6 +745,9 @@ impl ::cloudtower_runtime::codec::Encode for FilterRuleOpEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(FilterRuleOpEnum);
 /// Spec: `#/components/schemas/GetEntityFiltersConnectionRequestBody`
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -715,6 +800,9 @@ impl ::cloudtower_runtime::codec::Encode for GetEntityFiltersConnectionRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetEntityFiltersConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateEntityFilter`
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -752,6 +840,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateEntityFilter {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateEntityFilter);
 /// Spec: `#/components/schemas/NestedFilterRule`
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -823,6 +914,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedFilterRule {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedFilterRule);
 impl crate::models::Client {
     /// `POST /v2/api/create-entity-filter` (operation `CreateEntityFilter`).
     ///

@@ -129,6 +129,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteCluster {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteCluster);
 /// Spec: `#/components/schemas/EverouteClusterConnection`
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -166,6 +169,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteClusterConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteClusterConnection);
 /// Spec: `#/components/schemas/EverouteClusterOrderByInput`
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -329,6 +335,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteClusterOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteClusterOrderByInput);
 /// Spec: `#/components/schemas/GetEverouteClustersConnectionRequestBody`
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -383,6 +392,9 @@ impl ::cloudtower_runtime::codec::Encode for GetEverouteClustersConnectionReques
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetEverouteClustersConnectionRequestBody);
 /// Spec: `#/components/schemas/GetEverouteClustersRequestBody`
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -437,6 +449,9 @@ impl ::cloudtower_runtime::codec::Encode for GetEverouteClustersRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetEverouteClustersRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateEverouteCluster`
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -474,6 +489,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateEverouteCluster {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateEverouteCluster);
 /// Spec: `#/components/schemas/NestedEverouteAgentStatus`
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -529,6 +547,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteAgentStatus {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteAgentStatus);
 /// Spec: `#/components/schemas/NestedEverouteClusterAgentStatus`
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -577,6 +598,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterAgentStatus {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteClusterAgentStatus);
 /// Spec: `#/components/schemas/NestedEverouteClusterCondition`
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -617,6 +641,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterCondition {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteClusterCondition);
 /// Spec: `#/components/schemas/NestedEverouteClusterControllerStatus`
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -660,6 +687,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterControllerStat
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteClusterControllerStatus);
 /// Spec: `#/components/schemas/NestedEverouteClusterStatus`
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -717,6 +747,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterStatus {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteClusterStatus);
 /// Spec: `#/components/schemas/NestedEverouteClusterVMMetrics`
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -776,6 +809,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterVmMetrics {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteClusterVmMetrics);
 /// Spec: `#/components/schemas/NestedEverouteClusterWhitelist`
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -823,6 +859,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterWhitelist {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteClusterWhitelist);
 /// Spec: `#/components/schemas/NestedEverouteControllerInstance`
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -870,6 +909,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteControllerInstance {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteControllerInstance);
 /// Spec: `#/components/schemas/NestedEverouteControllerStatus`
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -928,6 +970,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteControllerStatus {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteControllerStatus);
 /// Spec: `#/components/schemas/NestedEverouteControllerTemplate`
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -999,6 +1044,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteControllerTemplate {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteControllerTemplate);
 /// Spec: `#/components/schemas/NestedEverouteManageVDSStatus`
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1051,6 +1099,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteManageVdsStatus {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteManageVdsStatus);
 /// Spec: `#/components/schemas/NestedLoadBalancerService`
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1088,6 +1139,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedLoadBalancerService {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedLoadBalancerService);
 impl crate::models::Client {
     /// `POST /v2/api/get-everoute-clusters` (operation `GetEverouteClusters`).
     ///

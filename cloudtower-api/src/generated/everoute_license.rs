@@ -101,6 +101,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicense {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteLicense);
 /// Spec: `#/components/schemas/EverouteLicenseConnection`
 #[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -138,6 +141,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicenseConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteLicenseConnection);
 /// Spec: `#/components/schemas/EverouteLicenseOrderByInput`
 #[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -281,6 +287,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicenseOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteLicenseOrderByInput);
 /// Spec: `#/components/schemas/EverouteLicenseWhereInput`
 #[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -683,6 +692,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicenseWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteLicenseWhereInput);
 /// Spec: `#/components/schemas/GetEverouteLicensesConnectionRequestBody`
 #[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -737,6 +749,9 @@ impl ::cloudtower_runtime::codec::Encode for GetEverouteLicensesConnectionReques
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetEverouteLicensesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetEverouteLicensesRequestBody`
 #[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -791,6 +806,9 @@ impl ::cloudtower_runtime::codec::Encode for GetEverouteLicensesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetEverouteLicensesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateEverouteLicense`
 #[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -828,6 +846,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateEverouteLicense {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateEverouteLicense);
 impl crate::models::Client {
     /// `POST /v2/api/get-everoute-licenses` (operation `GetEverouteLicenses`).
     ///

@@ -99,6 +99,9 @@ impl ::cloudtower_runtime::codec::Encode for EveroutePackage {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EveroutePackage);
 /// Spec: `#/components/schemas/EveroutePackageConnection`
 #[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -136,6 +139,9 @@ impl ::cloudtower_runtime::codec::Encode for EveroutePackageConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EveroutePackageConnection);
 /// Spec: `#/components/schemas/EveroutePackageOrderByInput`
 #[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -279,6 +285,9 @@ impl ::cloudtower_runtime::codec::Encode for EveroutePackageOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "everoute-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EveroutePackageOrderByInput);
 /// Spec: `#/components/schemas/EveroutePackageWhereInput`
 #[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -675,6 +684,9 @@ impl ::cloudtower_runtime::codec::Encode for EveroutePackageWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EveroutePackageWhereInput);
 /// Spec: `#/components/schemas/GetEveroutePackagesConnectionRequestBody`
 #[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -729,6 +741,9 @@ impl ::cloudtower_runtime::codec::Encode for GetEveroutePackagesConnectionReques
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetEveroutePackagesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetEveroutePackagesRequestBody`
 #[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -783,6 +798,9 @@ impl ::cloudtower_runtime::codec::Encode for GetEveroutePackagesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetEveroutePackagesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateEveroutePackage`
 #[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -820,6 +838,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateEveroutePackage {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateEveroutePackage);
 impl crate::models::Client {
     /// `POST /v2/api/get-everoute-packages` (operation `GetEveroutePackages`).
     ///

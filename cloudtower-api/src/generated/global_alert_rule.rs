@@ -45,6 +45,16 @@ impl ::cloudtower_runtime::codec::Encode for AlertRuleThresholds {
         e.end_object();
     }
 }
+#[cfg(feature = "global-alert-rule")]
+impl AlertRuleThresholds {
+    /// A `AlertRuleThresholds` with the fields the spec requires; the optional ones are unset.
+    pub fn new(value: i32, severity: crate::models::SeverityEnum) -> Self {
+        Self { value, severity }
+    }
+}
+#[cfg(feature = "global-alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertRuleThresholds);
 /// Spec: `#/components/schemas/CustomizeAlertRuleUpdationParams`
 #[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -88,6 +98,19 @@ impl ::cloudtower_runtime::codec::Encode for CustomizeAlertRuleUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "global-alert-rule")]
+impl CustomizeAlertRuleUpdationParams {
+    /// A `CustomizeAlertRuleUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::CustomizeAlertRuleUpdationParamsData,
+        r#where: crate::models::GlobalAlertRuleWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "global-alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CustomizeAlertRuleUpdationParams);
 /// Spec: `#/components/schemas/CustomizeAlertRuleUpdationParams/properties/data`
 #[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -133,6 +156,19 @@ impl ::cloudtower_runtime::codec::Encode for CustomizeAlertRuleUpdationParamsDat
         e.end_object();
     }
 }
+#[cfg(feature = "global-alert-rule")]
+impl CustomizeAlertRuleUpdationParamsData {
+    /// A `CustomizeAlertRuleUpdationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(clusters: crate::models::ClusterWhereInput) -> Self {
+        Self {
+            clusters,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "global-alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CustomizeAlertRuleUpdationParamsData);
 /// Spec: `#/components/schemas/GetGlobalAlertRulesConnectionRequestBody`
 #[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -187,6 +223,9 @@ impl ::cloudtower_runtime::codec::Encode for GetGlobalAlertRulesConnectionReques
         e.end_object();
     }
 }
+#[cfg(feature = "global-alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetGlobalAlertRulesConnectionRequestBody);
 /// Spec: `#/components/schemas/GlobalAlertRule`
 #[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -315,6 +354,9 @@ impl ::cloudtower_runtime::codec::Encode for GlobalAlertRule {
         e.end_object();
     }
 }
+#[cfg(feature = "global-alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalAlertRule);
 /// Spec: `#/components/schemas/GlobalAlertRuleConnection`
 #[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -352,6 +394,9 @@ impl ::cloudtower_runtime::codec::Encode for GlobalAlertRuleConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "global-alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalAlertRuleConnection);
 /// Spec: `#/components/schemas/GlobalAlertRuleUpdationParams`
 #[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -395,6 +440,19 @@ impl ::cloudtower_runtime::codec::Encode for GlobalAlertRuleUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "global-alert-rule")]
+impl GlobalAlertRuleUpdationParams {
+    /// A `GlobalAlertRuleUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::GlobalAlertRuleUpdationParamsData,
+        r#where: crate::models::GlobalAlertRuleWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "global-alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalAlertRuleUpdationParams);
 /// Spec: `#/components/schemas/GlobalAlertRuleUpdationParams/properties/data`
 #[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -432,6 +490,9 @@ impl ::cloudtower_runtime::codec::Encode for GlobalAlertRuleUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "global-alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalAlertRuleUpdationParamsData);
 /// Spec: `#/components/schemas/NestedAggregateGlobalAlertRule`
 #[cfg(feature = "global-alert-rule")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -469,6 +530,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateGlobalAlertRule {
         e.end_object();
     }
 }
+#[cfg(feature = "global-alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateGlobalAlertRule);
 impl crate::models::Client {
     /// `POST /v2/api/get-global-alert-rules` (operation `GetGlobalAlertRules`).
     ///

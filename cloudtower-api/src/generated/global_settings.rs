@@ -65,6 +65,9 @@ impl ::cloudtower_runtime::codec::Encode for AccessMode {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AccessMode);
 /// Spec: `#/components/schemas/ClusterRecycleBinCreationParams`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -108,6 +111,19 @@ impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+impl ClusterRecycleBinCreationParams {
+    /// A `ClusterRecycleBinCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ClusterRecycleBinCreationParamsData,
+        r#where: crate::models::ClusterWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterRecycleBinCreationParams);
 /// Spec: `#/components/schemas/ClusterRecycleBinCreationParams/properties/data`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -155,6 +171,16 @@ impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinCreationParamsData
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+impl ClusterRecycleBinCreationParamsData {
+    /// A `ClusterRecycleBinCreationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(retain: i32, enabled: bool) -> Self {
+        Self { retain, enabled }
+    }
+}
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterRecycleBinCreationParamsData);
 /// Spec: `#/components/schemas/ClusterRecycleBinDeletionParams`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -192,6 +218,16 @@ impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+impl ClusterRecycleBinDeletionParams {
+    /// A `ClusterRecycleBinDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ClusterWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterRecycleBinDeletionParams);
 /// Spec: `#/components/schemas/ClusterRecycleBinUpdationParams`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -235,6 +271,19 @@ impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+impl ClusterRecycleBinUpdationParams {
+    /// A `ClusterRecycleBinUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ClusterRecycleBinUpdationParamsData,
+        r#where: crate::models::ClusterWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterRecycleBinUpdationParams);
 /// Spec: `#/components/schemas/ClusterRecycleBinUpdationParams/properties/data`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -282,6 +331,16 @@ impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinUpdationParamsData
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+impl ClusterRecycleBinUpdationParamsData {
+    /// A `ClusterRecycleBinUpdationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(retain: i32, enabled: bool) -> Self {
+        Self { retain, enabled }
+    }
+}
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterRecycleBinUpdationParamsData);
 /// Spec: `#/components/schemas/DeleteClusterRecycleBin`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -319,6 +378,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteClusterRecycleBin {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteClusterRecycleBin);
 /// Spec: `#/components/schemas/GetGlobalSettingsesConnectionRequestBody`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -371,6 +433,9 @@ impl ::cloudtower_runtime::codec::Encode for GetGlobalSettingsesConnectionReques
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetGlobalSettingsesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetGlobalSettingsesRequestBody`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -423,6 +488,9 @@ impl ::cloudtower_runtime::codec::Encode for GetGlobalSettingsesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetGlobalSettingsesRequestBody);
 /// Spec: `#/components/schemas/GlobalRecycleBinUpdationParams`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -470,6 +538,16 @@ impl ::cloudtower_runtime::codec::Encode for GlobalRecycleBinUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+impl GlobalRecycleBinUpdationParams {
+    /// A `GlobalRecycleBinUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(retain: i32, enabled: bool) -> Self {
+        Self { retain, enabled }
+    }
+}
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalRecycleBinUpdationParams);
 /// Spec: `#/components/schemas/GlobalSettings`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -516,6 +594,9 @@ impl ::cloudtower_runtime::codec::Encode for GlobalSettings {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalSettings);
 /// Spec: `#/components/schemas/GlobalSettingsConnection`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -553,6 +634,9 @@ impl ::cloudtower_runtime::codec::Encode for GlobalSettingsConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalSettingsConnection);
 /// Spec: `#/components/schemas/GlobalSettingsOrderByInput`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -636,6 +720,9 @@ impl ::cloudtower_runtime::codec::Encode for GlobalSettingsOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalSettingsOrderByInput);
 /// Spec: `#/components/schemas/GlobalSettingsWhereInput`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -730,6 +817,9 @@ impl ::cloudtower_runtime::codec::Encode for GlobalSettingsWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalSettingsWhereInput);
 /// Spec: `#/components/schemas/NestedAggregateGlobalSettings`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -767,6 +857,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateGlobalSettings {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateGlobalSettings);
 /// Spec: `#/components/schemas/NestedAuthSettings`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -841,6 +934,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAuthSettings {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAuthSettings);
 /// Spec: `#/components/schemas/PasswordComplexity`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -904,6 +1000,9 @@ impl ::cloudtower_runtime::codec::Encode for PasswordComplexity {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PasswordComplexity);
 /// Spec: `#/components/schemas/UpdateAccessRestrictionParams`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -951,6 +1050,19 @@ impl ::cloudtower_runtime::codec::Encode for UpdateAccessRestrictionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+impl UpdateAccessRestrictionParams {
+    /// A `UpdateAccessRestrictionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        access_list: ::std::vec::Vec<::std::string::String>,
+        access_mode: crate::models::AccessMode,
+    ) -> Self {
+        Self { access_list, access_mode }
+    }
+}
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdateAccessRestrictionParams);
 /// Spec: `#/components/schemas/UpdatePassrodSecurityParams`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1006,6 +1118,9 @@ impl ::cloudtower_runtime::codec::Encode for UpdatePassrodSecurityParams {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdatePassrodSecurityParams);
 /// Spec: `#/components/schemas/UpdateSessionTimeoutParams`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1043,6 +1158,16 @@ impl ::cloudtower_runtime::codec::Encode for UpdateSessionTimeoutParams {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+impl UpdateSessionTimeoutParams {
+    /// A `UpdateSessionTimeoutParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(session_max_age: i32) -> Self {
+        Self { session_max_age }
+    }
+}
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdateSessionTimeoutParams);
 impl crate::models::Client {
     /// `POST /v2/api/create-cluster-recycle-bin-setting` (operation `CreateClusterRecycleBinSetting`).
     ///

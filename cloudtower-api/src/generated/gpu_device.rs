@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetGpuDevicesConnectionRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetGpuDevicesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetGpuDevicesRequestBody`
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -102,6 +105,9 @@ impl ::cloudtower_runtime::codec::Encode for GetGpuDevicesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetGpuDevicesRequestBody);
 /// Spec: `#/components/schemas/GpuDevice`
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -272,6 +278,9 @@ impl ::cloudtower_runtime::codec::Encode for GpuDevice {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDevice);
 /// Spec: `#/components/schemas/GpuDeviceConnection`
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -309,6 +318,9 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDeviceConnection);
 /// Spec: `#/components/schemas/GpuDeviceDescriptionUpdationParams`
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -356,6 +368,19 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceDescriptionUpdationParams 
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+impl GpuDeviceDescriptionUpdationParams {
+    /// A `GpuDeviceDescriptionUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::GpuDeviceDescriptionUpdationParamsData,
+        r#where: crate::models::GpuDeviceWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDeviceDescriptionUpdationParams);
 /// Spec: `#/components/schemas/GpuDeviceDescriptionUpdationParams/properties/data`
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -397,6 +422,18 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceDescriptionUpdationParamsD
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+impl GpuDeviceDescriptionUpdationParamsData {
+    /// A `GpuDeviceDescriptionUpdationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(description: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            description: description.into(),
+        }
+    }
+}
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDeviceDescriptionUpdationParamsData);
 /// Spec: `#/components/schemas/GpuDeviceOrderByInput`
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -660,6 +697,9 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDeviceOrderByInput);
 /// Spec: `#/components/schemas/GpuDeviceSriovSwitchParams`
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -703,6 +743,19 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceSriovSwitchParams {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+impl GpuDeviceSriovSwitchParams {
+    /// A `GpuDeviceSriovSwitchParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::GpuDeviceSriovSwitchParamsData,
+        r#where: crate::models::GpuDeviceWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDeviceSriovSwitchParams);
 /// Spec: `#/components/schemas/GpuDeviceSriovSwitchParams/properties/data`
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -740,6 +793,16 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceSriovSwitchParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+impl GpuDeviceSriovSwitchParamsData {
+    /// A `GpuDeviceSriovSwitchParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(enable: bool) -> Self {
+        Self { enable }
+    }
+}
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDeviceSriovSwitchParamsData);
 /// Spec: `#/components/schemas/GpuDeviceUsageUpdationParams`
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -783,6 +846,19 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceUsageUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+impl GpuDeviceUsageUpdationParams {
+    /// A `GpuDeviceUsageUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::GpuDeviceUsageUpdationParamsData,
+        r#where: crate::models::GpuDeviceWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDeviceUsageUpdationParams);
 /// Spec: `#/components/schemas/GpuDeviceUsageUpdationParams/properties/data`
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -818,6 +894,9 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceUsageUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDeviceUsageUpdationParamsData);
 /// Spec: `#/components/schemas/GpuVmDetail`
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1172,6 +1251,9 @@ impl ::cloudtower_runtime::codec::Encode for GpuVmDetail {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuVmDetail);
 /// Spec: `#/components/schemas/GpuVmInfo`
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1346,6 +1428,9 @@ impl ::cloudtower_runtime::codec::Encode for GpuVmInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuVmInfo);
 /// Spec: `#/components/schemas/NestedAggregateGpuDevice`
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1383,6 +1468,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateGpuDevice {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateGpuDevice);
 impl crate::models::Client {
     /// `POST /v2/api/get-detail-vm-info-by-gpu-devices` (operation `GetDetailVmInfoByGpuDevices`).
     ///

@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteGraph {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteGraph);
 /// Spec: `#/components/schemas/GetGraphsConnectionRequestBody`
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -89,6 +92,9 @@ impl ::cloudtower_runtime::codec::Encode for GetGraphsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetGraphsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetGraphsRequestBody`
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for GetGraphsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetGraphsRequestBody);
 /// Spec: `#/components/schemas/Graph`
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -300,6 +309,9 @@ impl ::cloudtower_runtime::codec::Encode for Graph {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Graph);
 /// Spec: `#/components/schemas/GraphConnection`
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -337,6 +349,9 @@ impl ::cloudtower_runtime::codec::Encode for GraphConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GraphConnection);
 /// Spec: `#/components/schemas/GraphCreationParams`
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -437,6 +452,33 @@ impl ::cloudtower_runtime::codec::Encode for GraphCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+impl GraphCreationParams {
+    /// A `GraphCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        r#type: crate::models::GraphType,
+        resource_type: impl ::std::convert::Into<::std::string::String>,
+        view_id: impl ::std::convert::Into<::std::string::String>,
+        title: impl ::std::convert::Into<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        connect_id: ::std::vec::Vec<::std::string::String>,
+        metric_name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            r#type,
+            resource_type: resource_type.into(),
+            view_id: view_id.into(),
+            title: title.into(),
+            cluster_id: cluster_id.into(),
+            connect_id,
+            metric_name: metric_name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GraphCreationParams);
 /// Spec: `#/components/schemas/GraphDeletionParams`
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -474,6 +516,16 @@ impl ::cloudtower_runtime::codec::Encode for GraphDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+impl GraphDeletionParams {
+    /// A `GraphDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::GraphWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GraphDeletionParams);
 /// Spec: `#/components/schemas/GraphOrderByInput`
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -647,6 +699,9 @@ impl ::cloudtower_runtime::codec::Encode for GraphOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GraphOrderByInput);
 /// Spec: `#/components/schemas/GraphType`
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -706,6 +761,9 @@ impl ::cloudtower_runtime::codec::Encode for GraphType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GraphType);
 /// Spec: `#/components/schemas/GraphUpdationParams`
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -746,6 +804,19 @@ impl ::cloudtower_runtime::codec::Encode for GraphUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+impl GraphUpdationParams {
+    /// A `GraphUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::GraphWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GraphUpdationParams);
 /// Spec: `#/components/schemas/GraphUpdationParams/properties/data`
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -829,6 +900,9 @@ impl ::cloudtower_runtime::codec::Encode for GraphUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GraphUpdationParamsData);
 /// Spec: `#/components/schemas/GraphWhereInput`
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1510,6 +1584,9 @@ impl ::cloudtower_runtime::codec::Encode for GraphWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GraphWhereInput);
 /// Spec: `#/components/schemas/MetricType`
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1573,6 +1650,9 @@ impl ::cloudtower_runtime::codec::Encode for MetricType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetricType);
 /// Spec: `#/components/schemas/NestedAggregateGraph`
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1610,6 +1690,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateGraph {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateGraph);
 /// Spec: `#/components/schemas/NestedView`
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1653,6 +1736,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedView {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedView);
 impl crate::models::Client {
     /// `POST /v2/api/create-graph` (operation `CreateGraph`).
     ///

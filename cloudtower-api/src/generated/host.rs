@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for BatchHosts {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BatchHosts);
 /// Spec: `#/components/schemas/EnterMaintenanceModeCheckParams`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -76,6 +79,16 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeCheckParams {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl EnterMaintenanceModeCheckParams {
+    /// A `EnterMaintenanceModeCheckParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::HostWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EnterMaintenanceModeCheckParams);
 /// Spec: `#/components/schemas/EnterMaintenanceModeCheckResult`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -113,6 +126,9 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeCheckResult {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EnterMaintenanceModeCheckResult);
 /// Spec: `#/components/schemas/EnterMaintenanceModeInput`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -145,6 +161,9 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeInput {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EnterMaintenanceModeInput);
 /// Spec: `#/components/schemas/EnterMaintenanceModeParams`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -188,6 +207,19 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeParams {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl EnterMaintenanceModeParams {
+    /// A `EnterMaintenanceModeParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::EnterMaintenanceModeInput,
+        r#where: crate::models::EnterMaintenanceModeParamsWhere,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EnterMaintenanceModeParams);
 /// Spec: `#/components/schemas/EnterMaintenanceModeParams/properties/where`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -225,6 +257,16 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeParamsWhere {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl EnterMaintenanceModeParamsWhere {
+    /// A `EnterMaintenanceModeParamsWhere` with the fields the spec requires; the optional ones are unset.
+    pub fn new(host_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { host_id: host_id.into() }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EnterMaintenanceModeParamsWhere);
 /// Spec: `#/components/schemas/EnterMaintenanceModeResult`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -268,6 +310,9 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeResult {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EnterMaintenanceModeResult);
 /// Spec: `#/components/schemas/EnterMaintenanceModeResultParams`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -305,6 +350,16 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeResultParams {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl EnterMaintenanceModeResultParams {
+    /// A `EnterMaintenanceModeResultParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::EnterMaintenanceModeResultParamsWhere) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EnterMaintenanceModeResultParams);
 /// Spec: `#/components/schemas/EnterMaintenanceModeResultParams/properties/where`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -342,6 +397,16 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeResultParamsWhe
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl EnterMaintenanceModeResultParamsWhere {
+    /// A `EnterMaintenanceModeResultParamsWhere` with the fields the spec requires; the optional ones are unset.
+    pub fn new(task_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { task_id: task_id.into() }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EnterMaintenanceModeResultParamsWhere);
 /// Spec: `#/components/schemas/ExitMaintenanceModeInput`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -391,6 +456,9 @@ impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeInput {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExitMaintenanceModeInput);
 /// Spec: `#/components/schemas/ExitMaintenanceModeParams`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -434,6 +502,19 @@ impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeParams {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl ExitMaintenanceModeParams {
+    /// A `ExitMaintenanceModeParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ExitMaintenanceModeInput,
+        r#where: crate::models::ExitMaintenanceModeParamsWhere,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExitMaintenanceModeParams);
 /// Spec: `#/components/schemas/ExitMaintenanceModeParams/properties/where`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -471,6 +552,16 @@ impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeParamsWhere {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl ExitMaintenanceModeParamsWhere {
+    /// A `ExitMaintenanceModeParamsWhere` with the fields the spec requires; the optional ones are unset.
+    pub fn new(host_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { host_id: host_id.into() }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExitMaintenanceModeParamsWhere);
 /// Spec: `#/components/schemas/ExitMaintenanceModeResult`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -524,6 +615,9 @@ impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeResult {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExitMaintenanceModeResult);
 /// Spec: `#/components/schemas/ExitMaintenanceModeResultParams`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -561,6 +655,16 @@ impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeResultParams {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl ExitMaintenanceModeResultParams {
+    /// A `ExitMaintenanceModeResultParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::HostWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExitMaintenanceModeResultParams);
 /// Spec: `#/components/schemas/GetHostsConnectionRequestBody`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -611,6 +715,9 @@ impl ::cloudtower_runtime::codec::Encode for GetHostsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetHostsConnectionRequestBody);
 /// Spec: `#/components/schemas/Host`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1062,6 +1169,9 @@ impl ::cloudtower_runtime::codec::Encode for Host {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Host);
 /// Spec: `#/components/schemas/HostAuthInfo`
 #[cfg(feature = "host")]
 #[derive(Clone, Default, PartialEq)]
@@ -1110,6 +1220,9 @@ impl ::cloudtower_runtime::codec::Encode for HostAuthInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostAuthInfo);
 /// Spec: `#/components/schemas/HostBatchCreateDiskInput`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1156,6 +1269,19 @@ impl ::cloudtower_runtime::codec::Encode for HostBatchCreateDiskInput {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl HostBatchCreateDiskInput {
+    /// A `HostBatchCreateDiskInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(drive: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            drive: drive.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostBatchCreateDiskInput);
 /// Spec: `#/components/schemas/HostBatchCreateIfaceFunction`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1234,6 +1360,9 @@ impl ::cloudtower_runtime::codec::Encode for HostBatchCreateIfaceFunction {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostBatchCreateIfaceFunction);
 /// Spec: `#/components/schemas/HostBatchCreateIfaceInput`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1299,6 +1428,28 @@ impl ::cloudtower_runtime::codec::Encode for HostBatchCreateIfaceInput {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl HostBatchCreateIfaceInput {
+    /// A `HostBatchCreateIfaceInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        netmask: impl ::std::convert::Into<::std::string::String>,
+        name: ::std::vec::Vec<::std::string::String>,
+        ip: impl ::std::convert::Into<::std::string::String>,
+        gateway_ip: impl ::std::convert::Into<::std::string::String>,
+        function: crate::models::HostBatchCreateIfaceFunction,
+    ) -> Self {
+        Self {
+            netmask: netmask.into(),
+            name,
+            ip: ip.into(),
+            gateway_ip: gateway_ip.into(),
+            function,
+        }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostBatchCreateIfaceInput);
 /// Spec: `#/components/schemas/HostBatchCreateIpmiInput`
 #[cfg(feature = "host")]
 #[derive(Clone, Default, PartialEq)]
@@ -1362,6 +1513,24 @@ impl ::cloudtower_runtime::codec::Encode for HostBatchCreateIpmiInput {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl HostBatchCreateIpmiInput {
+    /// A `HostBatchCreateIpmiInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        username: impl ::std::convert::Into<::std::string::String>,
+        password: impl ::std::convert::Into<::std::string::String>,
+        ip: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            username: username.into(),
+            password: password.into(),
+            ip: ip.into(),
+        }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostBatchCreateIpmiInput);
 /// Spec: `#/components/schemas/HostConnection`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1399,6 +1568,9 @@ impl ::cloudtower_runtime::codec::Encode for HostConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostConnection);
 /// Spec: `#/components/schemas/HostCreationParams`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1445,6 +1617,23 @@ impl ::cloudtower_runtime::codec::Encode for HostCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl HostCreationParams {
+    /// A `HostCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: ::std::vec::Vec<crate::models::HostCreationParamsData>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            data,
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostCreationParams);
 /// Spec: `#/components/schemas/HostCreationParamsData`
 #[cfg(feature = "host")]
 #[derive(Clone, Default, PartialEq)]
@@ -1550,6 +1739,29 @@ impl ::cloudtower_runtime::codec::Encode for HostCreationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl HostCreationParamsData {
+    /// A `HostCreationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        ifaces: ::std::vec::Vec<crate::models::HostBatchCreateIfaceInput>,
+        disks: ::std::vec::Vec<crate::models::HostBatchCreateDiskInput>,
+        hostname: impl ::std::convert::Into<::std::string::String>,
+        host_uuid: impl ::std::convert::Into<::std::string::String>,
+        host_ip: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            ifaces,
+            disks,
+            hostname: hostname.into(),
+            host_uuid: host_uuid.into(),
+            host_ip: host_ip.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostCreationParamsData);
 /// Spec: `#/components/schemas/HostUpdationParams`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1593,6 +1805,19 @@ impl ::cloudtower_runtime::codec::Encode for HostUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl HostUpdationParams {
+    /// A `HostUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::HostUpdationParamsData,
+        r#where: crate::models::HostWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostUpdationParams);
 /// Spec: `#/components/schemas/HostUpdationParams/properties/data`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1631,6 +1856,9 @@ impl ::cloudtower_runtime::codec::Encode for HostUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostUpdationParamsData);
 /// Spec: `#/components/schemas/HostVdsConfig`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1674,6 +1902,19 @@ impl ::cloudtower_runtime::codec::Encode for HostVdsConfig {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl HostVdsConfig {
+    /// A `HostVdsConfig` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        nics: ::std::vec::Vec<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self { nics, name: name.into() }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostVdsConfig);
 /// Spec: `#/components/schemas/MaintenanceModeEnum`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1747,6 +1988,9 @@ impl ::cloudtower_runtime::codec::Encode for MaintenanceModeEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MaintenanceModeEnum);
 /// Spec: `#/components/schemas/MaintenanceModeVerify`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1782,6 +2026,9 @@ impl ::cloudtower_runtime::codec::Encode for MaintenanceModeVerify {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MaintenanceModeVerify);
 /// Spec: `#/components/schemas/MaintenanceModeVmInfo`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1834,6 +2081,9 @@ impl ::cloudtower_runtime::codec::Encode for MaintenanceModeVmInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MaintenanceModeVmInfo);
 /// Spec: `#/components/schemas/NestedAggregateHost`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1871,6 +2121,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateHost {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateHost);
 /// Spec: `#/components/schemas/NestedIpmi`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1908,6 +2161,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedIpmi {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedIpmi);
 /// Spec: `#/components/schemas/NestedMaintenanceHostState`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1961,6 +2217,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedMaintenanceHostState {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedMaintenanceHostState);
 /// Spec: `#/components/schemas/NestedTask`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2060,6 +2319,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedTask {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedTask);
 /// Spec: `#/components/schemas/NestedVsphereEsxiAccount`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2097,6 +2359,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVsphereEsxiAccount {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVsphereEsxiAccount);
 /// Spec: `#/components/schemas/OperateActionEnum`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -2157,6 +2422,9 @@ impl ::cloudtower_runtime::codec::Encode for OperateActionEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OperateActionEnum);
 /// Spec: `#/components/schemas/OperateHostPowerData`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2203,6 +2471,20 @@ impl ::cloudtower_runtime::codec::Encode for OperateHostPowerData {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl OperateHostPowerData {
+    /// A `OperateHostPowerData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(force: bool, action: crate::models::OperateActionEnum) -> Self {
+        Self {
+            force,
+            action,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OperateHostPowerData);
 /// Spec: `#/components/schemas/OperateHostPowerParams`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2246,6 +2528,19 @@ impl ::cloudtower_runtime::codec::Encode for OperateHostPowerParams {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl OperateHostPowerParams {
+    /// A `OperateHostPowerParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::OperateHostPowerData,
+        r#where: crate::models::OperateHostPowerParamsWhere,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OperateHostPowerParams);
 /// Spec: `#/components/schemas/OperateHostPowerParams/properties/where`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2283,6 +2578,16 @@ impl ::cloudtower_runtime::codec::Encode for OperateHostPowerParamsWhere {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl OperateHostPowerParamsWhere {
+    /// A `OperateHostPowerParamsWhere` with the fields the spec requires; the optional ones are unset.
+    pub fn new(host_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { host_id: host_id.into() }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OperateHostPowerParamsWhere);
 /// Spec: `#/components/schemas/ShutdownVmID`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2320,6 +2625,9 @@ impl ::cloudtower_runtime::codec::Encode for ShutdownVmId {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ShutdownVmId);
 /// Spec: `#/components/schemas/TriggerDiskBlinkParams`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2368,6 +2676,23 @@ impl ::cloudtower_runtime::codec::Encode for TriggerDiskBlinkParams {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl TriggerDiskBlinkParams {
+    /// A `TriggerDiskBlinkParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        disk_name: impl ::std::convert::Into<::std::string::String>,
+        host_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            disk_name: disk_name.into(),
+            host_id: host_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TriggerDiskBlinkParams);
 /// Spec: `#/components/schemas/TriggerDiskBlinkParams/properties/led_status`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -2428,6 +2753,9 @@ impl ::cloudtower_runtime::codec::Encode for TriggerDiskBlinkParamsLedStatus {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TriggerDiskBlinkParamsLedStatus);
 /// Spec: `#/components/schemas/ZbsSpec`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -2488,6 +2816,9 @@ impl ::cloudtower_runtime::codec::Encode for ZbsSpec {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ZbsSpec);
 impl crate::models::Client {
     /// `POST /v2/api/create-host` (operation `CreateHost`).
     ///

@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetIpmisRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "ipmi")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetIpmisRequestBody);
 /// Spec: `#/components/schemas/Ipmi`
 #[cfg(feature = "ipmi")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -123,6 +126,9 @@ impl ::cloudtower_runtime::codec::Encode for Ipmi {
         e.end_object();
     }
 }
+#[cfg(feature = "ipmi")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Ipmi);
 /// Spec: `#/components/schemas/IpmiOrderByInput`
 #[cfg(feature = "ipmi")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -226,6 +232,9 @@ impl ::cloudtower_runtime::codec::Encode for IpmiOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "ipmi")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IpmiOrderByInput);
 /// Spec: `#/components/schemas/IpmiWhereInput`
 #[cfg(feature = "ipmi")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -554,6 +563,9 @@ impl ::cloudtower_runtime::codec::Encode for IpmiWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "ipmi")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IpmiWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-ipmis` (operation `GetIpmis`).
     ///

@@ -56,6 +56,9 @@ impl ::cloudtower_runtime::codec::Encode for GetIscsiConnectionsConnectionReques
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-connection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetIscsiConnectionsConnectionRequestBody);
 /// Spec: `#/components/schemas/IscsiConnection`
 #[cfg(feature = "iscsi-connection")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -136,6 +139,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-connection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiConnection);
 /// Spec: `#/components/schemas/IscsiConnectionConnection`
 #[cfg(feature = "iscsi-connection")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -173,6 +179,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiConnectionConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-connection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiConnectionConnection);
 /// Spec: `#/components/schemas/NestedAggregateIscsiConnection`
 #[cfg(feature = "iscsi-connection")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -210,6 +219,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateIscsiConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-connection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateIscsiConnection);
 impl crate::models::Client {
     /// `POST /v2/api/get-iscsi-connections` (operation `GetIscsiConnections`).
     ///

@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteIscsiLunSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteIscsiLunSnapshot);
 /// Spec: `#/components/schemas/GetIscsiLunSnapshotsConnectionRequestBody`
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -93,6 +96,9 @@ impl ::cloudtower_runtime::codec::Encode for GetIscsiLunSnapshotsConnectionReque
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetIscsiLunSnapshotsConnectionRequestBody);
 /// Spec: `#/components/schemas/IscsiLunSnapshot`
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -192,6 +198,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunSnapshot);
 /// Spec: `#/components/schemas/IscsiLunSnapshotConnection`
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -229,6 +238,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunSnapshotConnection);
 /// Spec: `#/components/schemas/IscsiLunSnapshotCreationEffect`
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -261,6 +273,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotCreationEffect {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunSnapshotCreationEffect);
 /// Spec: `#/components/schemas/IscsiLunSnapshotCreationParams`
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -317,6 +332,25 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun-snapshot")]
+impl IscsiLunSnapshotCreationParams {
+    /// A `IscsiLunSnapshotCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        iscsi_target_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        iscsi_lun_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            iscsi_target_id: iscsi_target_id.into(),
+            name: name.into(),
+            iscsi_lun_id: iscsi_lun_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunSnapshotCreationParams);
 /// Spec: `#/components/schemas/IscsiLunSnapshotDeletionParams`
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -354,6 +388,16 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun-snapshot")]
+impl IscsiLunSnapshotDeletionParams {
+    /// A `IscsiLunSnapshotDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::IscsiLunSnapshotWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunSnapshotDeletionParams);
 /// Spec: `#/components/schemas/NestedAggregateIscsiLunSnapshot`
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -391,6 +435,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateIscsiLunSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateIscsiLunSnapshot);
 impl crate::models::Client {
     /// `POST /v2/api/create-iscsi-lun-snapshot` (operation `CreateIscsiLunSnapshot`).
     ///

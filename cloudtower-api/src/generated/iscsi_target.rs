@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteIscsiTarget {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteIscsiTarget);
 /// Spec: `#/components/schemas/GetIscsiTargetsConnectionRequestBody`
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -89,6 +92,9 @@ impl ::cloudtower_runtime::codec::Encode for GetIscsiTargetsConnectionRequestBod
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetIscsiTargetsConnectionRequestBody);
 /// Spec: `#/components/schemas/IscsiTarget`
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Default, PartialEq)]
@@ -368,6 +374,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTarget {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiTarget);
 /// Spec: `#/components/schemas/IscsiTargetCommonParams`
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Default, PartialEq)]
@@ -553,6 +562,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetCommonParams {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiTargetCommonParams);
 /// Spec: `#/components/schemas/IscsiTargetCommonParamsInitiatorChaps`
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Default, PartialEq)]
@@ -616,6 +628,24 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetCommonParamsInitiatorCha
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+impl IscsiTargetCommonParamsInitiatorChaps {
+    /// A `IscsiTargetCommonParamsInitiatorChaps` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        chap_secret: impl ::std::convert::Into<::std::string::String>,
+        chap_name: impl ::std::convert::Into<::std::string::String>,
+        initiator_iqn: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            chap_secret: chap_secret.into(),
+            chap_name: chap_name.into(),
+            initiator_iqn: initiator_iqn.into(),
+        }
+    }
+}
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiTargetCommonParamsInitiatorChaps);
 /// Spec: `#/components/schemas/IscsiTargetConnection`
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -653,6 +683,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiTargetConnection);
 /// Spec: `#/components/schemas/IscsiTargetCreationParams`
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Default, PartialEq)]
@@ -899,6 +932,31 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+impl IscsiTargetCreationParams {
+    /// A `IscsiTargetCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        stripe_size: i64,
+        stripe_num: i32,
+        replica_num: i32,
+        thin_provision: bool,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            stripe_size,
+            stripe_num,
+            replica_num,
+            thin_provision,
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiTargetCreationParams);
 /// Spec: `#/components/schemas/IscsiTargetDeletionParams`
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -936,6 +994,16 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+impl IscsiTargetDeletionParams {
+    /// A `IscsiTargetDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::IscsiTargetWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiTargetDeletionParams);
 /// Spec: `#/components/schemas/IscsiTargetUpdationParams`
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -979,6 +1047,19 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+impl IscsiTargetUpdationParams {
+    /// A `IscsiTargetUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::IscsiTargetCommonParams,
+        r#where: crate::models::IscsiTargetWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiTargetUpdationParams);
 /// Spec: `#/components/schemas/NestedAggregateIscsiTarget`
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1016,6 +1097,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateIscsiTarget {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateIscsiTarget);
 /// Spec: `#/components/schemas/NestedInitiatorChap`
 #[cfg(feature = "iscsi-target")]
 #[derive(Clone, Default, PartialEq)]
@@ -1079,6 +1163,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedInitiatorChap {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedInitiatorChap);
 impl crate::models::Client {
     /// `POST /v2/api/create-iscsi-target` (operation `CreateIscsiTarget`).
     ///

@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteIsolationPolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteIsolationPolicy);
 /// Spec: `#/components/schemas/GetIsolationPoliciesConnectionRequestBody`
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -93,6 +96,9 @@ impl ::cloudtower_runtime::codec::Encode for GetIsolationPoliciesConnectionReque
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetIsolationPoliciesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetIsolationPoliciesRequestBody`
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -147,6 +153,9 @@ impl ::cloudtower_runtime::codec::Encode for GetIsolationPoliciesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetIsolationPoliciesRequestBody);
 /// Spec: `#/components/schemas/IsolationPolicy`
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -222,6 +231,9 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IsolationPolicy);
 /// Spec: `#/components/schemas/IsolationPolicyConnection`
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -259,6 +271,9 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IsolationPolicyConnection);
 /// Spec: `#/components/schemas/IsolationPolicyCreateParams`
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -322,6 +337,25 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyCreateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+impl IsolationPolicyCreateParams {
+    /// A `IsolationPolicyCreateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        mode: crate::models::IsolationMode,
+        vm_id: impl ::std::convert::Into<::std::string::String>,
+        everoute_cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            mode,
+            vm_id: vm_id.into(),
+            everoute_cluster_id: everoute_cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IsolationPolicyCreateParams);
 /// Spec: `#/components/schemas/IsolationPolicyDeleteParams`
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -359,6 +393,16 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyDeleteParams {
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+impl IsolationPolicyDeleteParams {
+    /// A `IsolationPolicyDeleteParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::IsolationPolicyWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IsolationPolicyDeleteParams);
 /// Spec: `#/components/schemas/IsolationPolicyOrderByInput`
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -452,6 +496,9 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IsolationPolicyOrderByInput);
 /// Spec: `#/components/schemas/IsolationPolicyUpdateBody`
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -495,6 +542,19 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyUpdateBody {
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+impl IsolationPolicyUpdateBody {
+    /// A `IsolationPolicyUpdateBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::IsolationPolicyUpdateParams,
+        r#where: crate::models::IsolationPolicyWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IsolationPolicyUpdateBody);
 /// Spec: `#/components/schemas/IsolationPolicyUpdateParams`
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -537,6 +597,9 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyUpdateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IsolationPolicyUpdateParams);
 /// Spec: `#/components/schemas/NestedAggregateIsolationPolicy`
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -574,6 +637,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateIsolationPolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateIsolationPolicy);
 impl crate::models::Client {
     /// `POST /v2/api/create-isolation-policy` (operation `CreateIsolationPolicy`).
     ///

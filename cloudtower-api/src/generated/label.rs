@@ -45,6 +45,19 @@ impl ::cloudtower_runtime::codec::Encode for AddLabelsToResourcesParams {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+impl AddLabelsToResourcesParams {
+    /// A `AddLabelsToResourcesParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::AddLabelsToResourcesParamsData,
+        r#where: crate::models::LabelWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AddLabelsToResourcesParams);
 /// Spec: `#/components/schemas/AddLabelsToResourcesParams/properties/data`
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -212,6 +225,9 @@ impl ::cloudtower_runtime::codec::Encode for AddLabelsToResourcesParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AddLabelsToResourcesParamsData);
 /// Spec: `#/components/schemas/DeleteLabel`
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -249,6 +265,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteLabel {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteLabel);
 /// Spec: `#/components/schemas/GetLabelsConnectionRequestBody`
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -299,6 +318,9 @@ impl ::cloudtower_runtime::codec::Encode for GetLabelsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetLabelsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetLabelsRequestBody`
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -349,6 +371,9 @@ impl ::cloudtower_runtime::codec::Encode for GetLabelsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetLabelsRequestBody);
 /// Spec: `#/components/schemas/Label`
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -705,6 +730,9 @@ impl ::cloudtower_runtime::codec::Encode for Label {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Label);
 /// Spec: `#/components/schemas/LabelConnection`
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -742,6 +770,9 @@ impl ::cloudtower_runtime::codec::Encode for LabelConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LabelConnection);
 /// Spec: `#/components/schemas/LabelCreationParams`
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -782,6 +813,19 @@ impl ::cloudtower_runtime::codec::Encode for LabelCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+impl LabelCreationParams {
+    /// A `LabelCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(key: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            key: key.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LabelCreationParams);
 /// Spec: `#/components/schemas/LabelDeletionParams`
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -819,6 +863,16 @@ impl ::cloudtower_runtime::codec::Encode for LabelDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+impl LabelDeletionParams {
+    /// A `LabelDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::LabelWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LabelDeletionParams);
 /// Spec: `#/components/schemas/LabelOrderByInput`
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1230,6 +1284,9 @@ impl ::cloudtower_runtime::codec::Encode for LabelOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LabelOrderByInput);
 /// Spec: `#/components/schemas/LabelUpdationParams`
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1273,6 +1330,19 @@ impl ::cloudtower_runtime::codec::Encode for LabelUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+impl LabelUpdationParams {
+    /// A `LabelUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::LabelUpdationParamsData,
+        r#where: crate::models::LabelWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LabelUpdationParams);
 /// Spec: `#/components/schemas/LabelUpdationParams/properties/data`
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1308,6 +1378,9 @@ impl ::cloudtower_runtime::codec::Encode for LabelUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LabelUpdationParamsData);
 /// Spec: `#/components/schemas/NestedAggregateLabel`
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1345,6 +1418,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateLabel {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateLabel);
 /// Spec: `#/components/schemas/NestedVmVolumeSnapshot`
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1388,6 +1464,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVmVolumeSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVmVolumeSnapshot);
 /// Spec: `#/components/schemas/RemoveLabelsFromResourcesParams`
 #[cfg(feature = "label")]
 pub type RemoveLabelsFromResourcesParams = crate::models::AddLabelsToResourcesParams;

@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetLicensesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetLicensesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetLicensesRequestBody`
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -102,6 +105,9 @@ impl ::cloudtower_runtime::codec::Encode for GetLicensesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetLicensesRequestBody);
 /// Spec: `#/components/schemas/License`
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -204,6 +210,9 @@ impl ::cloudtower_runtime::codec::Encode for License {
         e.end_object();
     }
 }
+#[cfg(feature = "license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(License);
 /// Spec: `#/components/schemas/LicenseConnection`
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -241,6 +250,9 @@ impl ::cloudtower_runtime::codec::Encode for LicenseConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LicenseConnection);
 /// Spec: `#/components/schemas/LicenseOrderByInput`
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -394,6 +406,9 @@ impl ::cloudtower_runtime::codec::Encode for LicenseOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LicenseOrderByInput);
 /// Spec: `#/components/schemas/LicenseUpdationParams`
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -431,6 +446,16 @@ impl ::cloudtower_runtime::codec::Encode for LicenseUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "license")]
+impl LicenseUpdationParams {
+    /// A `LicenseUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(data: crate::models::LicenseUpdationParamsData) -> Self {
+        Self { data }
+    }
+}
+#[cfg(feature = "license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LicenseUpdationParams);
 /// Spec: `#/components/schemas/LicenseUpdationParams/properties/data`
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -468,6 +493,16 @@ impl ::cloudtower_runtime::codec::Encode for LicenseUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "license")]
+impl LicenseUpdationParamsData {
+    /// A `LicenseUpdationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(license: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { license: license.into() }
+    }
+}
+#[cfg(feature = "license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LicenseUpdationParamsData);
 /// Spec: `#/components/schemas/NestedAggregateLicense`
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -505,6 +540,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateLicense {
         e.end_object();
     }
 }
+#[cfg(feature = "license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateLicense);
 impl crate::models::Client {
     /// `POST /v2/api/get-licenses` (operation `GetLicenses`).
     ///

@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteLogCollection {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteLogCollection);
 /// Spec: `#/components/schemas/ForceStopLogCollectionParams`
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -76,6 +79,16 @@ impl ::cloudtower_runtime::codec::Encode for ForceStopLogCollectionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+impl ForceStopLogCollectionParams {
+    /// A `ForceStopLogCollectionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::LogCollectionWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ForceStopLogCollectionParams);
 /// Spec: `#/components/schemas/GetLogCollectionsConnectionRequestBody`
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -128,6 +141,9 @@ impl ::cloudtower_runtime::codec::Encode for GetLogCollectionsConnectionRequestB
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetLogCollectionsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetLogCollectionsRequestBody`
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -180,6 +196,9 @@ impl ::cloudtower_runtime::codec::Encode for GetLogCollectionsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetLogCollectionsRequestBody);
 /// Spec: `#/components/schemas/LogCollection`
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -316,6 +335,9 @@ impl ::cloudtower_runtime::codec::Encode for LogCollection {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LogCollection);
 /// Spec: `#/components/schemas/LogCollectionConnection`
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -353,6 +375,9 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LogCollectionConnection);
 /// Spec: `#/components/schemas/LogCollectionCreationParams`
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -420,6 +445,27 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+impl LogCollectionCreationParams {
+    /// A `LogCollectionCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        log_ended_at: impl ::std::convert::Into<::std::string::String>,
+        log_started_at: impl ::std::convert::Into<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        hosts: crate::models::HostWhereInput,
+    ) -> Self {
+        Self {
+            log_ended_at: log_ended_at.into(),
+            log_started_at: log_started_at.into(),
+            cluster_id: cluster_id.into(),
+            hosts,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LogCollectionCreationParams);
 /// Spec: `#/components/schemas/LogCollectionDeletionParams`
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -457,6 +503,16 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+impl LogCollectionDeletionParams {
+    /// A `LogCollectionDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::LogCollectionWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LogCollectionDeletionParams);
 /// Spec: `#/components/schemas/LogCollectionOrderByInput`
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -620,6 +676,9 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LogCollectionOrderByInput);
 /// Spec: `#/components/schemas/LogCollectionServiceGroupParams`
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -660,6 +719,19 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionServiceGroupParams {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+impl LogCollectionServiceGroupParams {
+    /// A `LogCollectionServiceGroupParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(group_name: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            group_name: group_name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LogCollectionServiceGroupParams);
 /// Spec: `#/components/schemas/LogCollectionStatus`
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -732,6 +804,9 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionStatus {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LogCollectionStatus);
 /// Spec: `#/components/schemas/LogCollectionWhereInput`
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1190,6 +1265,9 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LogCollectionWhereInput);
 /// Spec: `#/components/schemas/NestedAggregateLogCollection`
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1227,6 +1305,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateLogCollection {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateLogCollection);
 impl crate::models::Client {
     /// `POST /v2/api/create-log-collection` (operation `CreateLogCollection`).
     ///

@@ -45,6 +45,9 @@ impl ::cloudtower_runtime::codec::Encode for DataPoint {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DataPoint);
 /// Spec: `#/components/schemas/DataPoint/properties/__typename`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -101,6 +104,9 @@ impl ::cloudtower_runtime::codec::Encode for DataPointTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DataPointTypename);
 /// Spec: `#/components/schemas/GetClusterMetricInput`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -154,6 +160,24 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetClusterMetricInput {
+    /// A `GetClusterMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        clusters: crate::models::ClusterWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            clusters,
+            metrics,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterMetricInput);
 /// Spec: `#/components/schemas/GetDiskMetricInput`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -203,6 +227,24 @@ impl ::cloudtower_runtime::codec::Encode for GetDiskMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetDiskMetricInput {
+    /// A `GetDiskMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        disks: crate::models::DiskWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            disks,
+            metrics,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetDiskMetricInput);
 /// Spec: `#/components/schemas/GetHostMetricInput`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -252,6 +294,24 @@ impl ::cloudtower_runtime::codec::Encode for GetHostMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetHostMetricInput {
+    /// A `GetHostMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        hosts: crate::models::HostWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            hosts,
+            metrics,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetHostMetricInput);
 /// Spec: `#/components/schemas/GetHostNetworkMetricInput`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -308,6 +368,25 @@ impl ::cloudtower_runtime::codec::Encode for GetHostNetworkMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetHostNetworkMetricInput {
+    /// A `GetHostNetworkMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        hosts: crate::models::HostWhereInput,
+        range: impl ::std::convert::Into<::std::string::String>,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            hosts,
+            range: range.into(),
+            metrics,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetHostNetworkMetricInput);
 /// Spec: `#/components/schemas/GetHostServiceMetricInput`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -367,6 +446,26 @@ impl ::cloudtower_runtime::codec::Encode for GetHostServiceMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetHostServiceMetricInput {
+    /// A `GetHostServiceMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        hosts: crate::models::HostWhereInput,
+        services: ::std::vec::Vec<::std::string::String>,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            hosts,
+            services,
+            metrics,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetHostServiceMetricInput);
 /// Spec: `#/components/schemas/GetLunMetricInput`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -419,6 +518,25 @@ impl ::cloudtower_runtime::codec::Encode for GetLunMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetLunMetricInput {
+    /// A `GetLunMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        luns: crate::models::IscsiLunWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            luns,
+            metrics,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetLunMetricInput);
 /// Spec: `#/components/schemas/GetNvmfNamespaceMetricInput`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -475,6 +593,25 @@ impl ::cloudtower_runtime::codec::Encode for GetNvmfNamespaceMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetNvmfNamespaceMetricInput {
+    /// A `GetNvmfNamespaceMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        nvmf_namespaces: crate::models::NvmfNamespaceWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+        range: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            nvmf_namespaces,
+            metrics,
+            range: range.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNvmfNamespaceMetricInput);
 /// Spec: `#/components/schemas/GetSCVMDiskMetricInput`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -528,6 +665,24 @@ impl ::cloudtower_runtime::codec::Encode for GetScvmDiskMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetScvmDiskMetricInput {
+    /// A `GetScvmDiskMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        disks: crate::models::DiskWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            disks,
+            metrics,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetScvmDiskMetricInput);
 /// Spec: `#/components/schemas/GetScvmMetricInput`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -577,6 +732,24 @@ impl ::cloudtower_runtime::codec::Encode for GetScvmMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetScvmMetricInput {
+    /// A `GetScvmMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        hosts: crate::models::HostWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            hosts,
+            metrics,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetScvmMetricInput);
 /// Spec: `#/components/schemas/GetScvmNetworkInput`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -629,6 +802,25 @@ impl ::cloudtower_runtime::codec::Encode for GetScvmNetworkInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetScvmNetworkInput {
+    /// A `GetScvmNetworkInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        hosts: crate::models::HostWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            hosts,
+            metrics,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetScvmNetworkInput);
 /// Spec: `#/components/schemas/GetScvmServiceMetricInput`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -688,6 +880,26 @@ impl ::cloudtower_runtime::codec::Encode for GetScvmServiceMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetScvmServiceMetricInput {
+    /// A `GetScvmServiceMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        hosts: crate::models::HostWhereInput,
+        services: ::std::vec::Vec<::std::string::String>,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            hosts,
+            services,
+            metrics,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetScvmServiceMetricInput);
 /// Spec: `#/components/schemas/GetTopNMetricInput`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -753,6 +965,28 @@ impl ::cloudtower_runtime::codec::Encode for GetTopNMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetTopNMetricInput {
+    /// A `GetTopNMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        metrics: ::std::vec::Vec<::std::string::String>,
+        clusters: crate::models::ClusterWhereInput,
+        r#type: crate::models::GetTopNMetricInputType,
+        n: i32,
+        range: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            metrics,
+            clusters,
+            r#type,
+            n,
+            range: range.into(),
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetTopNMetricInput);
 /// Spec: `#/components/schemas/GetTopNMetricInput/properties/type`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -813,6 +1047,9 @@ impl ::cloudtower_runtime::codec::Encode for GetTopNMetricInputType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetTopNMetricInputType);
 /// Spec: `#/components/schemas/GetVmMetricInput`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -862,6 +1099,24 @@ impl ::cloudtower_runtime::codec::Encode for GetVmMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetVmMetricInput {
+    /// A `GetVmMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        metrics: ::std::vec::Vec<::std::string::String>,
+        vms: crate::models::VmWhereInput,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            metrics,
+            vms,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmMetricInput);
 /// Spec: `#/components/schemas/GetVmNetWorkMetricInput`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -918,6 +1173,25 @@ impl ::cloudtower_runtime::codec::Encode for GetVmNetWorkMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetVmNetWorkMetricInput {
+    /// A `GetVmNetWorkMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        metrics: ::std::vec::Vec<::std::string::String>,
+        vms: crate::models::VmWhereInput,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            metrics,
+            vms,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmNetWorkMetricInput);
 /// Spec: `#/components/schemas/GetVmVolumeMetricInput`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -971,6 +1245,24 @@ impl ::cloudtower_runtime::codec::Encode for GetVmVolumeMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetVmVolumeMetricInput {
+    /// A `GetVmVolumeMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        metrics: ::std::vec::Vec<::std::string::String>,
+        vm_volumes: crate::models::VmVolumeWhereInput,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            metrics,
+            vm_volumes,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmVolumeMetricInput);
 /// Spec: `#/components/schemas/GetWitnessMetricInput`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1024,6 +1316,24 @@ impl ::cloudtower_runtime::codec::Encode for GetWitnessMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetWitnessMetricInput {
+    /// A `GetWitnessMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        clusters: crate::models::ClusterWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            clusters,
+            metrics,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetWitnessMetricInput);
 /// Spec: `#/components/schemas/GetZoneMetricInput`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1083,6 +1393,26 @@ impl ::cloudtower_runtime::codec::Encode for GetZoneMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetZoneMetricInput {
+    /// A `GetZoneMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        r#type: crate::models::GetZoneMetricInputType,
+        clusters: crate::models::ClusterWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            r#type,
+            clusters,
+            metrics,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetZoneMetricInput);
 /// Spec: `#/components/schemas/GetZoneMetricInput/properties/type`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1143,6 +1473,9 @@ impl ::cloudtower_runtime::codec::Encode for GetZoneMetricInputType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetZoneMetricInputType);
 /// Spec: `#/components/schemas/Metric`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1203,6 +1536,9 @@ impl ::cloudtower_runtime::codec::Encode for Metric {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Metric);
 /// Spec: `#/components/schemas/MetricLabel`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1298,6 +1634,9 @@ impl ::cloudtower_runtime::codec::Encode for MetricLabel {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetricLabel);
 /// Spec: `#/components/schemas/MetricLabel/properties/__typename`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1354,6 +1693,9 @@ impl ::cloudtower_runtime::codec::Encode for MetricLabelTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetricLabelTypename);
 /// Spec: `#/components/schemas/MetricSample`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1397,6 +1739,9 @@ impl ::cloudtower_runtime::codec::Encode for MetricSample {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetricSample);
 /// Spec: `#/components/schemas/MetricSample/properties/__typename`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1453,6 +1798,9 @@ impl ::cloudtower_runtime::codec::Encode for MetricSampleTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetricSampleTypename);
 /// Spec: `#/components/schemas/MetricStream`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1496,6 +1844,9 @@ impl ::cloudtower_runtime::codec::Encode for MetricStream {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetricStream);
 /// Spec: `#/components/schemas/MetricStream/properties/__typename`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1552,6 +1903,9 @@ impl ::cloudtower_runtime::codec::Encode for MetricStreamTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetricStreamTypename);
 /// Spec: `#/components/schemas/Metric/properties/__typename`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1608,6 +1962,9 @@ impl ::cloudtower_runtime::codec::Encode for MetricTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetricTypename);
 /// Spec: `#/components/schemas/MetricUnit`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1716,6 +2073,9 @@ impl ::cloudtower_runtime::codec::Encode for MetricUnit {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetricUnit);
 impl crate::models::Client {
     /// `POST /v2/api/get-cluster-metrics` (operation `GetClusterMetrics`).
     ///

@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNamespaceGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "namespace-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteNamespaceGroup);
 /// Spec: `#/components/schemas/GetNamespaceGroupsConnectionRequestBody`
 #[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -91,6 +94,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNamespaceGroupsConnectionRequest
         e.end_object();
     }
 }
+#[cfg(feature = "namespace-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNamespaceGroupsConnectionRequestBody);
 /// Spec: `#/components/schemas/NamespaceGroup`
 #[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -169,6 +175,9 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "namespace-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NamespaceGroup);
 /// Spec: `#/components/schemas/NamespaceGroupConnection`
 #[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -206,6 +215,9 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "namespace-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NamespaceGroupConnection);
 /// Spec: `#/components/schemas/NamespaceGroupCreationParams`
 #[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -253,6 +265,22 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "namespace-group")]
+impl NamespaceGroupCreationParams {
+    /// A `NamespaceGroupCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        nvmf_subsystem_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            nvmf_subsystem_id: nvmf_subsystem_id.into(),
+            name: name.into(),
+        }
+    }
+}
+#[cfg(feature = "namespace-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NamespaceGroupCreationParams);
 /// Spec: `#/components/schemas/NamespaceGroupDeletionParams`
 #[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -290,6 +318,16 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "namespace-group")]
+impl NamespaceGroupDeletionParams {
+    /// A `NamespaceGroupDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::NamespaceGroupWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "namespace-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NamespaceGroupDeletionParams);
 /// Spec: `#/components/schemas/NamespaceGroupUpdationParams`
 #[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -333,6 +371,19 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "namespace-group")]
+impl NamespaceGroupUpdationParams {
+    /// A `NamespaceGroupUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::NamespaceGroupUpdationParamsData,
+        r#where: crate::models::NamespaceGroupWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "namespace-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NamespaceGroupUpdationParams);
 /// Spec: `#/components/schemas/NamespaceGroupUpdationParams/properties/data`
 #[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -365,6 +416,9 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "namespace-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NamespaceGroupUpdationParamsData);
 /// Spec: `#/components/schemas/NestedAggregateNamespaceGroup`
 #[cfg(feature = "namespace-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -402,6 +456,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNamespaceGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "namespace-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateNamespaceGroup);
 impl crate::models::Client {
     /// `POST /v2/api/create-namespace-group` (operation `CreateNamespaceGroup`).
     ///

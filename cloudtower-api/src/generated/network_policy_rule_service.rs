@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNetworkPolicyRuleService {
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteNetworkPolicyRuleService);
 /// Spec: `#/components/schemas/GetNetworkPolicyRuleServicesConnectionRequestBody`
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -95,6 +98,9 @@ for GetNetworkPolicyRuleServicesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNetworkPolicyRuleServicesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetNetworkPolicyRuleServicesRequestBody`
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -149,6 +155,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNetworkPolicyRuleServicesRequest
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNetworkPolicyRuleServicesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateNetworkPolicyRuleService`
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -186,6 +195,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNetworkPolicyRuleSer
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateNetworkPolicyRuleService);
 /// Spec: `#/components/schemas/NetworkPolicyRuleService`
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -248,6 +260,9 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleService {
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NetworkPolicyRuleService);
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceConnection`
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -285,6 +300,9 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceConnection 
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NetworkPolicyRuleServiceConnection);
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceCreationParams`
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -335,6 +353,23 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceCreationPar
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+impl NetworkPolicyRuleServiceCreationParams {
+    /// A `NetworkPolicyRuleServiceCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        members: ::std::vec::Vec<crate::models::NetworkPolicyRuleServiceMemberParams>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            members,
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NetworkPolicyRuleServiceCreationParams);
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceDeletionParams`
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -372,6 +407,16 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceDeletionPar
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+impl NetworkPolicyRuleServiceDeletionParams {
+    /// A `NetworkPolicyRuleServiceDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::NetworkPolicyRuleServiceWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NetworkPolicyRuleServiceDeletionParams);
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceMemberParams`
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -415,6 +460,19 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceMemberParam
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+impl NetworkPolicyRuleServiceMemberParams {
+    /// A `NetworkPolicyRuleServiceMemberParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(protocol: crate::models::NetworkPolicyRulePortProtocol) -> Self {
+        Self {
+            protocol,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NetworkPolicyRuleServiceMemberParams);
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceOrderByInput`
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -518,6 +576,9 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceOrderByInpu
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NetworkPolicyRuleServiceOrderByInput);
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceUpdationParams`
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -565,6 +626,19 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceUpdationPar
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+impl NetworkPolicyRuleServiceUpdationParams {
+    /// A `NetworkPolicyRuleServiceUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::NetworkPolicyRuleServiceUpdationParamsData,
+        r#where: crate::models::NetworkPolicyRuleServiceWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NetworkPolicyRuleServiceUpdationParams);
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceUpdationParams/properties/data`
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -605,6 +679,9 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceUpdationPar
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NetworkPolicyRuleServiceUpdationParamsData);
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceWhereInput`
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -834,6 +911,9 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceWhereInput 
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NetworkPolicyRuleServiceWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/create-network-policy-rule-service` (operation `CreateNetworkPolicyRuleService`).
     ///

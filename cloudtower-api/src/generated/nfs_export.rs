@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNfsExport {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-export")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteNfsExport);
 /// Spec: `#/components/schemas/GetNfsExportsConnectionRequestBody`
 #[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -89,6 +92,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNfsExportsConnectionRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-export")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNfsExportsConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateNfsExport`
 #[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -126,6 +132,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNfsExport {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-export")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateNfsExport);
 /// Spec: `#/components/schemas/NfsExport`
 #[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -243,6 +252,9 @@ impl ::cloudtower_runtime::codec::Encode for NfsExport {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-export")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsExport);
 /// Spec: `#/components/schemas/NfsExportConnection`
 #[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -280,6 +292,9 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-export")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsExportConnection);
 /// Spec: `#/components/schemas/NfsExportCreationParams`
 #[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -342,6 +357,27 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-export")]
+impl NfsExportCreationParams {
+    /// A `NfsExportCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        thin_provision: bool,
+        replica_num: i32,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            cluster_id: cluster_id.into(),
+            thin_provision,
+            replica_num,
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "nfs-export")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsExportCreationParams);
 /// Spec: `#/components/schemas/NfsExportDeletionParams`
 #[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -379,6 +415,16 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-export")]
+impl NfsExportDeletionParams {
+    /// A `NfsExportDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::NfsExportWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "nfs-export")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsExportDeletionParams);
 /// Spec: `#/components/schemas/NfsExportUpdationParams`
 #[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -419,6 +465,19 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-export")]
+impl NfsExportUpdationParams {
+    /// A `NfsExportUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::NfsExportWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "nfs-export")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsExportUpdationParams);
 /// Spec: `#/components/schemas/NfsExportUpdationParams/properties/data`
 #[cfg(feature = "nfs-export")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -454,6 +513,9 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-export")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsExportUpdationParamsData);
 impl crate::models::Client {
     /// `POST /v2/api/create-nfs-export` (operation `CreateNfsExport`).
     ///

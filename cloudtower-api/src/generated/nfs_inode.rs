@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNfsInodesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-inode")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNfsInodesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetNfsInodesRequestBody`
 #[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -102,6 +105,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNfsInodesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-inode")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNfsInodesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateNfsInode`
 #[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNfsInode {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-inode")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateNfsInode);
 /// Spec: `#/components/schemas/NfsInode`
 #[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -265,6 +274,9 @@ impl ::cloudtower_runtime::codec::Encode for NfsInode {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-inode")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsInode);
 /// Spec: `#/components/schemas/NfsInodeConnection`
 #[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -302,6 +314,9 @@ impl ::cloudtower_runtime::codec::Encode for NfsInodeConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-inode")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsInodeConnection);
 /// Spec: `#/components/schemas/NfsInodeOrderByInput`
 #[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -475,6 +490,9 @@ impl ::cloudtower_runtime::codec::Encode for NfsInodeOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "nfs-inode")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsInodeOrderByInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-nfs-inodes` (operation `GetNfsInodes`).
     ///

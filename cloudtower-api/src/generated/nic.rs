@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNicsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNicsConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateNic`
 #[cfg(feature = "nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -89,6 +92,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNic {
         e.end_object();
     }
 }
+#[cfg(feature = "nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateNic);
 /// Spec: `#/components/schemas/Nic`
 #[cfg(feature = "nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -253,6 +259,9 @@ impl ::cloudtower_runtime::codec::Encode for Nic {
         e.end_object();
     }
 }
+#[cfg(feature = "nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Nic);
 /// Spec: `#/components/schemas/NicConnection`
 #[cfg(feature = "nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -290,6 +299,9 @@ impl ::cloudtower_runtime::codec::Encode for NicConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NicConnection);
 /// Spec: `#/components/schemas/NicUpdationParams`
 #[cfg(feature = "nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -333,6 +345,19 @@ impl ::cloudtower_runtime::codec::Encode for NicUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nic")]
+impl NicUpdationParams {
+    /// A `NicUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::NicUpdationParamsData,
+        r#where: crate::models::NicWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NicUpdationParams);
 /// Spec: `#/components/schemas/NicUpdationParams/properties/data`
 #[cfg(feature = "nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -371,6 +396,9 @@ impl ::cloudtower_runtime::codec::Encode for NicUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NicUpdationParamsData);
 impl crate::models::Client {
     /// `POST /v2/api/get-nics` (operation `GetNics`).
     ///

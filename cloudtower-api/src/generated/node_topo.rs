@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNodeTopoesConnectionRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNodeTopoesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetNodeTopoesRequestBody`
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -102,6 +105,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNodeTopoesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNodeTopoesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateNodeTopo`
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNodeTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateNodeTopo);
 /// Spec: `#/components/schemas/NestedPosition`
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -174,6 +183,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedPosition {
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedPosition);
 /// Spec: `#/components/schemas/NodeTopUpdationParam`
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -217,6 +229,19 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopUpdationParam {
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+impl NodeTopUpdationParam {
+    /// A `NodeTopUpdationParam` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::NodeTopoUpdationParamsData,
+        r#where: crate::models::NodeTopoWhereUniqueInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NodeTopUpdationParam);
 /// Spec: `#/components/schemas/NodeTopo`
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -294,6 +319,9 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NodeTopo);
 /// Spec: `#/components/schemas/NodeTopoConnection`
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -331,6 +359,9 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NodeTopoConnection);
 /// Spec: `#/components/schemas/NodeTopoOrderByInput`
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -424,6 +455,9 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NodeTopoOrderByInput);
 /// Spec: `#/components/schemas/NodeTopoUpdationParams`
 #[cfg(feature = "node-topo")]
 pub type NodeTopoUpdationParams = ::std::vec::Vec<crate::models::NodeTopUpdationParam>;
@@ -467,6 +501,9 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NodeTopoUpdationParamsData);
 /// Spec: `#/components/schemas/NodeTopoWhereUniqueInput`
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -502,6 +539,9 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoWhereUniqueInput {
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NodeTopoWhereUniqueInput);
 /// Spec: `#/components/schemas/Position`
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -540,6 +580,9 @@ impl ::cloudtower_runtime::codec::Encode for Position {
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Position);
 /// Spec: `#/components/schemas/Position/properties/__typename`
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -596,6 +639,9 @@ impl ::cloudtower_runtime::codec::Encode for PositionTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PositionTypename);
 impl crate::models::Client {
     /// `POST /v2/api/get-node-topoes` (operation `GetNodeTopoes`).
     ///

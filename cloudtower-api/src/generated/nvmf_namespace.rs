@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNvmfNamespace {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteNvmfNamespace);
 /// Spec: `#/components/schemas/GetNvmfNamespacesConnectionRequestBody`
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -91,6 +94,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNvmfNamespacesConnectionRequestB
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNvmfNamespacesConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateNvmfNamespace`
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -128,6 +134,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNvmfNamespace {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateNvmfNamespace);
 /// Spec: `#/components/schemas/NvmfNamespace`
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -439,6 +448,9 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespace {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespace);
 /// Spec: `#/components/schemas/NvmfNamespaceCloneParams`
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -497,6 +509,25 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceCloneParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+impl NvmfNamespaceCloneParams {
+    /// A `NvmfNamespaceCloneParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        nvmf_subsystem_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        snapshot_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            nvmf_subsystem_id: nvmf_subsystem_id.into(),
+            name: name.into(),
+            snapshot_id: snapshot_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceCloneParams);
 /// Spec: `#/components/schemas/NvmfNamespaceConnection`
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -534,6 +565,9 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceConnection);
 /// Spec: `#/components/schemas/NvmfNamespaceCreationParams`
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -696,6 +730,27 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+impl NvmfNamespaceCreationParams {
+    /// A `NvmfNamespaceCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        assigned_size: i64,
+        replica_num: i32,
+        nvmf_subsystem_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            assigned_size,
+            replica_num,
+            nvmf_subsystem_id: nvmf_subsystem_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceCreationParams);
 /// Spec: `#/components/schemas/NvmfNamespaceDeletionParams`
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -739,6 +794,19 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+impl NvmfNamespaceDeletionParams {
+    /// A `NvmfNamespaceDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::NvmfNamespaceDeletionParamsData,
+        r#where: crate::models::NvmfNamespaceWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceDeletionParams);
 /// Spec: `#/components/schemas/NvmfNamespaceDeletionParams/properties/data`
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -780,6 +848,16 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceDeletionParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+impl NvmfNamespaceDeletionParamsData {
+    /// A `NvmfNamespaceDeletionParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(remove_snapshot: bool) -> Self {
+        Self { remove_snapshot }
+    }
+}
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceDeletionParamsData);
 /// Spec: `#/components/schemas/NvmfNamespaceRollbackParams`
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -827,6 +905,22 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceRollbackParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+impl NvmfNamespaceRollbackParams {
+    /// A `NvmfNamespaceRollbackParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        namespace_id: impl ::std::convert::Into<::std::string::String>,
+        snapshot_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            namespace_id: namespace_id.into(),
+            snapshot_id: snapshot_id.into(),
+        }
+    }
+}
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceRollbackParams);
 /// Spec: `#/components/schemas/NvmfNamespaceUpdationParams`
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -870,6 +964,19 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+impl NvmfNamespaceUpdationParams {
+    /// A `NvmfNamespaceUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::NvmfNamespaceUpdationParamsData,
+        r#where: crate::models::NvmfNamespaceWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceUpdationParams);
 /// Spec: `#/components/schemas/NvmfNamespaceUpdationParamsData`
 #[cfg(feature = "nvmf-namespace")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -999,6 +1106,9 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceUpdationParamsData);
 impl crate::models::Client {
     /// `POST /v2/api/clone-nvmf-namespace-from-snapshot` (operation `CloneNvmfNamespaceFromSnapshot`).
     ///

@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNvmfNamespaceSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteNvmfNamespaceSnapshot);
 /// Spec: `#/components/schemas/GetNvmfNamespaceSnapshotsConnectionRequestBody`
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -95,6 +98,9 @@ for GetNvmfNamespaceSnapshotsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNvmfNamespaceSnapshotsConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateNvmfNamespaceSnapshot`
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -132,6 +138,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNvmfNamespaceSnapsho
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateNvmfNamespaceSnapshot);
 /// Spec: `#/components/schemas/NvmfNamespaceSnapshot`
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -231,6 +240,9 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceSnapshot);
 /// Spec: `#/components/schemas/NvmfNamespaceSnapshotConnection`
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -268,6 +280,9 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshotConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceSnapshotConnection);
 /// Spec: `#/components/schemas/NvmfNamespaceSnapshotCreationParams`
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -321,6 +336,24 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshotCreationParams
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace-snapshot")]
+impl NvmfNamespaceSnapshotCreationParams {
+    /// A `NvmfNamespaceSnapshotCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        nvmf_subsystem_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        nvmf_namespace_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            nvmf_subsystem_id: nvmf_subsystem_id.into(),
+            name: name.into(),
+            nvmf_namespace_id: nvmf_namespace_id.into(),
+        }
+    }
+}
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceSnapshotCreationParams);
 /// Spec: `#/components/schemas/NvmfNamespaceSnapshotDeletionParams`
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -358,6 +391,16 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshotDeletionParams
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace-snapshot")]
+impl NvmfNamespaceSnapshotDeletionParams {
+    /// A `NvmfNamespaceSnapshotDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::NvmfNamespaceSnapshotWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceSnapshotDeletionParams);
 impl crate::models::Client {
     /// `POST /v2/api/create-nvmf-namespace-snapshot` (operation `CreateNvmfNamespaceSnapshot`).
     ///

@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNvmfSubsystem {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteNvmfSubsystem);
 /// Spec: `#/components/schemas/GetNvmfSubsystemsConnectionRequestBody`
 #[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -91,6 +94,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNvmfSubsystemsConnectionRequestB
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNvmfSubsystemsConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateNvmfSubsystem`
 #[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -128,6 +134,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNvmfSubsystem {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateNvmfSubsystem);
 /// Spec: `#/components/schemas/NvmfSubsystem`
 #[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -356,6 +365,9 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystem {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfSubsystem);
 /// Spec: `#/components/schemas/NvmfSubsystemCommonParams`
 #[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -480,6 +492,9 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemCommonParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfSubsystemCommonParams);
 /// Spec: `#/components/schemas/NvmfSubsystemConnection`
 #[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -517,6 +532,9 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfSubsystemConnection);
 /// Spec: `#/components/schemas/NvmfSubsystemCreationParams`
 #[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -702,6 +720,33 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+impl NvmfSubsystemCreationParams {
+    /// A `NvmfSubsystemCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        replica_num: i32,
+        thin_provision: bool,
+        stripe_size: i64,
+        stripe_num: i32,
+        policy: crate::models::NvmfSubsystemPolicyType,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            replica_num,
+            thin_provision,
+            stripe_size,
+            stripe_num,
+            policy,
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "nvmf-subsystem")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfSubsystemCreationParams);
 /// Spec: `#/components/schemas/NvmfSubsystemDeletionParams`
 #[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -739,6 +784,16 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+impl NvmfSubsystemDeletionParams {
+    /// A `NvmfSubsystemDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::NvmfSubsystemWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "nvmf-subsystem")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfSubsystemDeletionParams);
 /// Spec: `#/components/schemas/NvmfSubsystemUpdationParams`
 #[cfg(feature = "nvmf-subsystem")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -782,6 +837,19 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+impl NvmfSubsystemUpdationParams {
+    /// A `NvmfSubsystemUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::NvmfSubsystemCommonParams,
+        r#where: crate::models::NvmfSubsystemWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "nvmf-subsystem")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfSubsystemUpdationParams);
 impl crate::models::Client {
     /// `POST /v2/api/create-nvmf-subsystem` (operation `CreateNvmfSubsystem`).
     ///

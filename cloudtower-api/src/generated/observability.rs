@@ -52,6 +52,21 @@ for DisassociateSystemServiceFromObsServiceParams {
         e.end_object();
     }
 }
+#[cfg(feature = "observability")]
+impl DisassociateSystemServiceFromObsServiceParams {
+    /// A `DisassociateSystemServiceFromObsServiceParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        system_service_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            system_service_id: system_service_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "observability")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DisassociateSystemServiceFromObsServiceParams);
 /// Spec: `#/components/schemas/DisassociateSystemServiceFromObsServiceResult`
 #[cfg(feature = "observability")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -101,6 +116,9 @@ for DisassociateSystemServiceFromObsServiceResult {
         e.end_object();
     }
 }
+#[cfg(feature = "observability")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DisassociateSystemServiceFromObsServiceResult);
 /// Spec: `#/components/schemas/DisassociateSystemServiceFromObsServiceResultType`
 #[cfg(feature = "observability")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -163,6 +181,9 @@ for DisassociateSystemServiceFromObsServiceResultType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "observability")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DisassociateSystemServiceFromObsServiceResultType);
 /// Spec: `#/components/schemas/ObservabilityConnectedSystemServiceType`
 #[cfg(feature = "observability")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -251,6 +272,9 @@ impl ::cloudtower_runtime::codec::Encode for ObservabilityConnectedSystemService
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "observability")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ObservabilityConnectedSystemServiceType);
 impl crate::models::Client {
     /// `POST /v2/api/clear-system-service-alert-notification-config` (operation `ClearSystemServiceAlertNotificationConfig`).
     ///

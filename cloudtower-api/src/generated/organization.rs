@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteOrganization {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteOrganization);
 /// Spec: `#/components/schemas/GetOrganizationsConnectionRequestBody`
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -91,6 +94,9 @@ impl ::cloudtower_runtime::codec::Encode for GetOrganizationsConnectionRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetOrganizationsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetOrganizationsRequestBody`
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -143,6 +149,9 @@ impl ::cloudtower_runtime::codec::Encode for GetOrganizationsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetOrganizationsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateOrganization`
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -180,6 +189,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateOrganization {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateOrganization);
 /// Spec: `#/components/schemas/Organization`
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -228,6 +240,9 @@ impl ::cloudtower_runtime::codec::Encode for Organization {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Organization);
 /// Spec: `#/components/schemas/OrganizationConnection`
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -265,6 +280,9 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OrganizationConnection);
 /// Spec: `#/components/schemas/OrganizationCreationParams`
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -302,6 +320,16 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+impl OrganizationCreationParams {
+    /// A `OrganizationCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(name: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { name: name.into() }
+    }
+}
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OrganizationCreationParams);
 /// Spec: `#/components/schemas/OrganizationDeletionParams`
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -339,6 +367,16 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+impl OrganizationDeletionParams {
+    /// A `OrganizationDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::OrganizationWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OrganizationDeletionParams);
 /// Spec: `#/components/schemas/OrganizationOrderByInput`
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -412,6 +450,9 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OrganizationOrderByInput);
 /// Spec: `#/components/schemas/OrganizationUpdationParams`
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -455,6 +496,19 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+impl OrganizationUpdationParams {
+    /// A `OrganizationUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::OrganizationUpdationParamsData,
+        r#where: crate::models::OrganizationWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OrganizationUpdationParams);
 /// Spec: `#/components/schemas/OrganizationUpdationParams/properties/data`
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -487,6 +541,9 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OrganizationUpdationParamsData);
 /// Spec: `#/components/schemas/OrganizationWhereInput`
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -684,6 +741,9 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OrganizationWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/create-organization` (operation `CreateOrganization`).
     ///

@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetPciDevicesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "pci-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetPciDevicesRequestBody);
 /// Spec: `#/components/schemas/PciDevice`
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -241,6 +244,9 @@ impl ::cloudtower_runtime::codec::Encode for PciDevice {
         e.end_object();
     }
 }
+#[cfg(feature = "pci-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PciDevice);
 /// Spec: `#/components/schemas/PciDeviceMdevState`
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -304,6 +310,9 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceMdevState {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "pci-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PciDeviceMdevState);
 /// Spec: `#/components/schemas/PciDeviceOrderByInput`
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -637,6 +646,9 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "pci-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PciDeviceOrderByInput);
 /// Spec: `#/components/schemas/PciDevicePartitionState`
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -700,6 +712,9 @@ impl ::cloudtower_runtime::codec::Encode for PciDevicePartitionState {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "pci-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PciDevicePartitionState);
 /// Spec: `#/components/schemas/PciDeviceSriovState`
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -763,6 +778,9 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceSriovState {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "pci-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PciDeviceSriovState);
 /// Spec: `#/components/schemas/PciDeviceType`
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -818,6 +836,9 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "pci-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PciDeviceType);
 /// Spec: `#/components/schemas/PciDeviceUsage`
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -881,6 +902,9 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceUsage {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "pci-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PciDeviceUsage);
 /// Spec: `#/components/schemas/PciDeviceWhereInput`
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2495,6 +2519,9 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "pci-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PciDeviceWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-pci-devices` (operation `GetPciDevices`).
     ///

@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetPmemDimmsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "pmem-dimm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetPmemDimmsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetPmemDimmsRequestBody`
 #[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -102,6 +105,9 @@ impl ::cloudtower_runtime::codec::Encode for GetPmemDimmsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "pmem-dimm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetPmemDimmsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregatePmemDimm`
 #[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregatePmemDimm {
         e.end_object();
     }
 }
+#[cfg(feature = "pmem-dimm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregatePmemDimm);
 /// Spec: `#/components/schemas/PmemDimm`
 #[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -245,6 +254,9 @@ impl ::cloudtower_runtime::codec::Encode for PmemDimm {
         e.end_object();
     }
 }
+#[cfg(feature = "pmem-dimm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PmemDimm);
 /// Spec: `#/components/schemas/PmemDimmConnection`
 #[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -282,6 +294,9 @@ impl ::cloudtower_runtime::codec::Encode for PmemDimmConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "pmem-dimm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PmemDimmConnection);
 /// Spec: `#/components/schemas/PmemDimmOrderByInput`
 #[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -435,6 +450,9 @@ impl ::cloudtower_runtime::codec::Encode for PmemDimmOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "pmem-dimm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PmemDimmOrderByInput);
 /// Spec: `#/components/schemas/PmemDimmWhereInput`
 #[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1099,6 +1117,9 @@ impl ::cloudtower_runtime::codec::Encode for PmemDimmWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "pmem-dimm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PmemDimmWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-pmem-dimms` (operation `GetPmemDimms`).
     ///

@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteRackTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteRackTopo);
 /// Spec: `#/components/schemas/GetRackTopoesConnectionRequestBody`
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -89,6 +92,9 @@ impl ::cloudtower_runtime::codec::Encode for GetRackTopoesConnectionRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetRackTopoesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetRackTopoesRequestBody`
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for GetRackTopoesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetRackTopoesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateRackTopo`
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -176,6 +185,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateRackTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateRackTopo);
 /// Spec: `#/components/schemas/RackTopo`
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -252,6 +264,9 @@ impl ::cloudtower_runtime::codec::Encode for RackTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RackTopo);
 /// Spec: `#/components/schemas/RackTopoConnection`
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -289,6 +304,9 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RackTopoConnection);
 /// Spec: `#/components/schemas/RackTopoCreationParams`
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -351,6 +369,27 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+impl RackTopoCreationParams {
+    /// A `RackTopoCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        zone_topo_id: impl ::std::convert::Into<::std::string::String>,
+        height: i32,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            cluster_id: cluster_id.into(),
+            zone_topo_id: zone_topo_id.into(),
+            height,
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RackTopoCreationParams);
 /// Spec: `#/components/schemas/RackTopoDeletionParams`
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -388,6 +427,16 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+impl RackTopoDeletionParams {
+    /// A `RackTopoDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::RackTopoWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RackTopoDeletionParams);
 /// Spec: `#/components/schemas/RackTopoOrderByInput`
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -481,6 +530,9 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RackTopoOrderByInput);
 /// Spec: `#/components/schemas/RackTopoUpdationParams`
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -524,6 +576,19 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+impl RackTopoUpdationParams {
+    /// A `RackTopoUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::RackTopoUpdationParamsData,
+        r#where: crate::models::RackTopoWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RackTopoUpdationParams);
 /// Spec: `#/components/schemas/RackTopoUpdationParams/properties/data`
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -568,6 +633,9 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RackTopoUpdationParamsData);
 /// Spec: `#/components/schemas/RackTopoWhereInput`
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -841,6 +909,9 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RackTopoWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/create-rack-topo` (operation `CreateRackTopo`).
     ///

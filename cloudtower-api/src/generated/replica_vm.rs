@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetReplicaVmsConnectionRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetReplicaVmsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetReplicaVmsRequestBody`
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -102,6 +105,9 @@ impl ::cloudtower_runtime::codec::Encode for GetReplicaVmsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetReplicaVmsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateReplicaVm`
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateReplicaVm {
         e.end_object();
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateReplicaVm);
 /// Spec: `#/components/schemas/NestedReplicationPlan`
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -182,6 +191,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationPlan {
         e.end_object();
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedReplicationPlan);
 /// Spec: `#/components/schemas/ReplicaVm`
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -386,6 +398,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVm {
         e.end_object();
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicaVm);
 /// Spec: `#/components/schemas/ReplicaVmConnection`
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -423,6 +438,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicaVmConnection);
 /// Spec: `#/components/schemas/ReplicaVmOrderByInput`
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -664,6 +682,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicaVmOrderByInput);
 /// Spec: `#/components/schemas/ReplicaVmState`
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -751,6 +772,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmState {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicaVmState);
 /// Spec: `#/components/schemas/ReplicaVmWhereInput`
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2013,6 +2037,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicaVmWhereInput);
 /// Spec: `#/components/schemas/ReplicationObjectType`
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -2085,6 +2112,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationObjectType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationObjectType);
 impl crate::models::Client {
     /// `POST /v2/api/get-replica-vms` (operation `GetReplicaVms`).
     ///

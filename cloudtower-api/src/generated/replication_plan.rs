@@ -56,6 +56,9 @@ impl ::cloudtower_runtime::codec::Encode for GetReplicationPlansConnectionReques
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetReplicationPlansConnectionRequestBody);
 /// Spec: `#/components/schemas/GetReplicationPlansRequestBody`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -110,6 +113,9 @@ impl ::cloudtower_runtime::codec::Encode for GetReplicationPlansRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetReplicationPlansRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateReplicationPlan`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -147,6 +153,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateReplicationPlan {
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateReplicationPlan);
 /// Spec: `#/components/schemas/NestedReplicaVm`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -184,6 +193,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicaVm {
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedReplicaVm);
 /// Spec: `#/components/schemas/NestedReplicationClusterDescriptor`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -233,6 +245,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationClusterDescriptor 
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedReplicationClusterDescriptor);
 /// Spec: `#/components/schemas/NestedReplicationIPAddressMapping`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -280,6 +295,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationIpAddressMapping {
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedReplicationIpAddressMapping);
 /// Spec: `#/components/schemas/NestedReplicationNetworkConfigure`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -323,6 +341,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationNetworkConfigure {
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedReplicationNetworkConfigure);
 /// Spec: `#/components/schemas/NestedReplicationNetworkInformation`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -403,6 +424,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationNetworkInformation
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedReplicationNetworkInformation);
 /// Spec: `#/components/schemas/NestedReplicationPlanExecution`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -440,6 +464,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationPlanExecution {
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedReplicationPlanExecution);
 /// Spec: `#/components/schemas/NestedReplicationPlanNetworkMapping`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -487,6 +514,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationPlanNetworkMapping
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedReplicationPlanNetworkMapping);
 /// Spec: `#/components/schemas/ReplicaNameRule`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -550,6 +580,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaNameRule {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicaNameRule);
 /// Spec: `#/components/schemas/ReplicationPlan`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -945,6 +978,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlan {
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationPlan);
 /// Spec: `#/components/schemas/ReplicationPlanConnection`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -982,6 +1018,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationPlanConnection);
 /// Spec: `#/components/schemas/ReplicationPlanOrderByInput`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1529,6 +1568,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationPlanOrderByInput);
 /// Spec: `#/components/schemas/ReplicationPlanPeriod`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1606,6 +1648,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanPeriod {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationPlanPeriod);
 /// Spec: `#/components/schemas/ReplicationPlanType`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1665,6 +1710,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationPlanType);
 /// Spec: `#/components/schemas/ReplicationPlanWhereInput`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3951,6 +3999,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationPlanWhereInput);
 /// Spec: `#/components/schemas/ResiliencyType`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -4010,6 +4061,9 @@ impl ::cloudtower_runtime::codec::Encode for ResiliencyType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ResiliencyType);
 impl crate::models::Client {
     /// `POST /v2/api/get-replication-plans` (operation `GetReplicationPlans`).
     ///

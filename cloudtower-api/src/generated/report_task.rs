@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetReportTasksConnectionRequestBody
         e.end_object();
     }
 }
+#[cfg(feature = "report-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetReportTasksConnectionRequestBody);
 /// Spec: `#/components/schemas/GetReportTasksRequestBody`
 #[cfg(feature = "report-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -102,6 +105,9 @@ impl ::cloudtower_runtime::codec::Encode for GetReportTasksRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "report-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetReportTasksRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateReportTask`
 #[cfg(feature = "report-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateReportTask {
         e.end_object();
     }
 }
+#[cfg(feature = "report-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateReportTask);
 /// Spec: `#/components/schemas/ReportTaskConnection`
 #[cfg(feature = "report-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -176,6 +185,9 @@ impl ::cloudtower_runtime::codec::Encode for ReportTaskConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "report-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTaskConnection);
 /// Spec: `#/components/schemas/ReportTaskOrderByInput`
 #[cfg(feature = "report-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -289,6 +301,9 @@ impl ::cloudtower_runtime::codec::Encode for ReportTaskOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "report-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTaskOrderByInput);
 /// Spec: `#/components/schemas/ReportTaskWhereInput`
 #[cfg(feature = "report-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -552,6 +567,9 @@ impl ::cloudtower_runtime::codec::Encode for ReportTaskWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "report-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTaskWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-report-tasks` (operation `GetReportTasks`).
     ///

@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteReportTemplate {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteReportTemplate);
 /// Spec: `#/components/schemas/ExecutePlan`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -107,6 +110,29 @@ impl ::cloudtower_runtime::codec::Encode for ExecutePlan {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+impl ExecutePlan {
+    /// A `ExecutePlan` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        start_at: impl ::std::convert::Into<::std::string::String>,
+        retain: i32,
+        period: impl ::std::convert::Into<::std::string::String>,
+        id: impl ::std::convert::Into<::std::string::String>,
+        enabled: bool,
+    ) -> Self {
+        Self {
+            start_at: start_at.into(),
+            retain,
+            period: period.into(),
+            id: id.into(),
+            enabled,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExecutePlan);
 /// Spec: `#/components/schemas/ExecutePlan/properties/__typename`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -163,6 +189,9 @@ impl ::cloudtower_runtime::codec::Encode for ExecutePlanTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExecutePlanTypename);
 /// Spec: `#/components/schemas/GetReportTemplatesConnectionRequestBody`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -215,6 +244,9 @@ impl ::cloudtower_runtime::codec::Encode for GetReportTemplatesConnectionRequest
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetReportTemplatesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetReportTemplatesRequestBody`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -267,6 +299,9 @@ impl ::cloudtower_runtime::codec::Encode for GetReportTemplatesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetReportTemplatesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateReportTemplate`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -304,6 +339,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateReportTemplate {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateReportTemplate);
 /// Spec: `#/components/schemas/NestedExecutePlan`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -369,6 +407,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedExecutePlan {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedExecutePlan);
 /// Spec: `#/components/schemas/NestedReportTask`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -412,6 +453,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedReportTask {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedReportTask);
 /// Spec: `#/components/schemas/NestedResourceMeta`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -471,6 +515,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedResourceMeta {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedResourceMeta);
 /// Spec: `#/components/schemas/ReportResourceInputEnum`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -593,6 +640,9 @@ impl ::cloudtower_runtime::codec::Encode for ReportResourceInputEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportResourceInputEnum);
 /// Spec: `#/components/schemas/ReportTemplate`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -684,6 +734,9 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplate {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTemplate);
 /// Spec: `#/components/schemas/ReportTemplateConnection`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -721,6 +774,9 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTemplateConnection);
 /// Spec: `#/components/schemas/ReportTemplateCreationParams`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -777,6 +833,25 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+impl ReportTemplateCreationParams {
+    /// A `ReportTemplateCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        resource_meta: ::std::vec::Vec<crate::models::ResourceMeta>,
+        execute_plan: ::std::vec::Vec<crate::models::ExecutePlan>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            resource_meta,
+            execute_plan,
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTemplateCreationParams);
 /// Spec: `#/components/schemas/ReportTemplateDeletionParams`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -814,6 +889,16 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+impl ReportTemplateDeletionParams {
+    /// A `ReportTemplateDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ReportTemplateWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTemplateDeletionParams);
 /// Spec: `#/components/schemas/ReportTemplateOrderByInput`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -947,6 +1032,9 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTemplateOrderByInput);
 /// Spec: `#/components/schemas/ReportTemplateUpdationParams`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -990,6 +1078,19 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+impl ReportTemplateUpdationParams {
+    /// A `ReportTemplateUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ReportTemplateUpdationParamsData,
+        r#where: crate::models::ReportTemplateWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTemplateUpdationParams);
 /// Spec: `#/components/schemas/ReportTemplateUpdationParams/properties/data`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1033,6 +1134,9 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTemplateUpdationParamsData);
 /// Spec: `#/components/schemas/ReportTemplateWhereInput`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1391,6 +1495,9 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTemplateWhereInput);
 /// Spec: `#/components/schemas/ReporteTemplateGenerationParams`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1428,6 +1535,16 @@ impl ::cloudtower_runtime::codec::Encode for ReporteTemplateGenerationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+impl ReporteTemplateGenerationParams {
+    /// A `ReporteTemplateGenerationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ReportTemplateWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReporteTemplateGenerationParams);
 /// Spec: `#/components/schemas/ResourceMeta`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1486,6 +1603,27 @@ impl ::cloudtower_runtime::codec::Encode for ResourceMeta {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+impl ResourceMeta {
+    /// A `ResourceMeta` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        r#type: crate::models::ReportResourceInputEnum,
+        name: impl ::std::convert::Into<::std::string::String>,
+        filter: ::serde_json::Value,
+        fields: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            r#type,
+            name: name.into(),
+            filter,
+            fields,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ResourceMeta);
 /// Spec: `#/components/schemas/ResourceMeta/properties/__typename`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1542,6 +1680,9 @@ impl ::cloudtower_runtime::codec::Encode for ResourceMetaTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ResourceMetaTypename);
 impl crate::models::Client {
     /// `POST /v2/api/create-report-template` (operation `CreateReportTemplate`).
     ///

@@ -69,6 +69,9 @@ impl GetResourceChangesParams {
         query
     }
 }
+#[cfg(feature = "resource-change")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetResourceChangesParams);
 /// Spec: `#/components/schemas/ResourceChangeEvent`
 #[cfg(feature = "resource-change")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -127,6 +130,9 @@ impl ::cloudtower_runtime::codec::Encode for ResourceChangeEvent {
         e.end_object();
     }
 }
+#[cfg(feature = "resource-change")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ResourceChangeEvent);
 /// Spec: `#/components/schemas/ResourceChangeLimit`
 #[cfg(feature = "resource-change")]
 pub type ResourceChangeLimit = i32;
@@ -192,6 +198,9 @@ impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponse {
         e.end_object();
     }
 }
+#[cfg(feature = "resource-change")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ResourceChangeResponse);
 impl crate::models::Client {
     /// `GET /v2/api/resource-changes` (operation `GetResourceChanges`).
     ///

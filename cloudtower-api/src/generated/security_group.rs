@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSecurityGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteSecurityGroup);
 /// Spec: `#/components/schemas/GetSecurityGroupsConnectionRequestBody`
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -91,6 +94,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSecurityGroupsConnectionRequestB
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSecurityGroupsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetSecurityGroupsRequestBody`
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -143,6 +149,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSecurityGroupsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSecurityGroupsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSecurityGroup`
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -180,6 +189,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSecurityGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSecurityGroup);
 /// Spec: `#/components/schemas/NestedLabelGroup`
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -217,6 +229,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedLabelGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedLabelGroup);
 /// Spec: `#/components/schemas/SecurityGroup`
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -291,6 +306,9 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityGroup);
 /// Spec: `#/components/schemas/SecurityGroupConnection`
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -328,6 +346,9 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityGroupConnection);
 /// Spec: `#/components/schemas/SecurityGroupCreateParams`
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -386,6 +407,23 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupCreateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+impl SecurityGroupCreateParams {
+    /// A `SecurityGroupCreateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        everoute_cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            everoute_cluster_id: everoute_cluster_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityGroupCreateParams);
 /// Spec: `#/components/schemas/SecurityGroupDeleteParams`
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -423,6 +461,16 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupDeleteParams {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+impl SecurityGroupDeleteParams {
+    /// A `SecurityGroupDeleteParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SecurityGroupWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityGroupDeleteParams);
 /// Spec: `#/components/schemas/SecurityGroupOrderByInput`
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -516,6 +564,9 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityGroupOrderByInput);
 /// Spec: `#/components/schemas/SecurityGroupUpdateBody`
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -559,6 +610,19 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupUpdateBody {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+impl SecurityGroupUpdateBody {
+    /// A `SecurityGroupUpdateBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::SecurityGroupUpdateParams,
+        r#where: crate::models::SecurityGroupWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityGroupUpdateBody);
 /// Spec: `#/components/schemas/SecurityGroupUpdateParams`
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -602,6 +666,9 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupUpdateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityGroupUpdateParams);
 impl crate::models::Client {
     /// `POST /v2/api/create-security-group` (operation `CreateSecurityGroup`).
     ///

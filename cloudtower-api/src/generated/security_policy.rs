@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSecurityPolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteSecurityPolicy);
 /// Spec: `#/components/schemas/GetSecurityPoliciesConnectionRequestBody`
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -91,6 +94,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSecurityPoliciesConnectionReques
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSecurityPoliciesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetSecurityPoliciesRequestBody`
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -143,6 +149,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSecurityPoliciesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSecurityPoliciesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSecurityPolicy`
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -180,6 +189,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSecurityPolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSecurityPolicy);
 /// Spec: `#/components/schemas/NestedSecurityPolicyApply`
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -241,6 +253,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedSecurityPolicyApply {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedSecurityPolicyApply);
 /// Spec: `#/components/schemas/SecurityPolicy`
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -335,6 +350,9 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicy);
 /// Spec: `#/components/schemas/SecurityPolicyApplyToInput`
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -375,6 +393,19 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyApplyToInput {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+impl SecurityPolicyApplyToInput {
+    /// A `SecurityPolicyApplyToInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(target: crate::models::SecurityPolicyApplyToInputTarget) -> Self {
+        Self {
+            target,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyApplyToInput);
 /// Spec: `#/components/schemas/SecurityPolicyApplyToInputTarget`
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -414,6 +445,9 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyApplyToInputTarget {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyApplyToInputTarget);
 /// Spec: `#/components/schemas/SecurityPolicyConnection`
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -451,6 +485,9 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyConnection);
 /// Spec: `#/components/schemas/SecurityPolicyCreateParams`
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -522,6 +559,23 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyCreateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+impl SecurityPolicyCreateParams {
+    /// A `SecurityPolicyCreateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        everoute_cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            everoute_cluster_id: everoute_cluster_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyCreateParams);
 /// Spec: `#/components/schemas/SecurityPolicyDeleteParams`
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -559,6 +613,16 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyDeleteParams {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+impl SecurityPolicyDeleteParams {
+    /// A `SecurityPolicyDeleteParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SecurityPolicyWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyDeleteParams);
 /// Spec: `#/components/schemas/SecurityPolicyOrderByInput`
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -692,6 +756,9 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyOrderByInput);
 /// Spec: `#/components/schemas/SecurityPolicyUpdateBody`
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -735,6 +802,19 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyUpdateBody {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+impl SecurityPolicyUpdateBody {
+    /// A `SecurityPolicyUpdateBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::SecurityPolicyUpdateParams,
+        r#where: crate::models::SecurityPolicyWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyUpdateBody);
 /// Spec: `#/components/schemas/SecurityPolicyUpdateParams`
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -785,6 +865,9 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyUpdateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyUpdateParams);
 impl crate::models::Client {
     /// `POST /v2/api/create-security-policy` (operation `CreateSecurityPolicy`).
     ///

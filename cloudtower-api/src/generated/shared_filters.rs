@@ -184,6 +184,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertRuleWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "alert", feature = "alert-rule", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertRuleWhereInput);
 /// Spec: `#/components/schemas/AlertWhereInput`
 #[cfg(any(feature = "alert", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1110,6 +1113,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "alert", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertWhereInput);
 /// Spec: `#/components/schemas/ApiKeyWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1511,6 +1517,9 @@ impl ::cloudtower_runtime::codec::Encode for ApiKeyWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApiKeyWhereInput);
 /// Spec: `#/components/schemas/BackupRestorePointWhereInput`
 #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2582,6 +2591,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePointWhereInput);
 /// Spec: `#/components/schemas/BrickTopoWhereInput`
 #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2986,6 +2998,9 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopoWhereInput);
 /// Spec: `#/components/schemas/CloudTowerApplicationPackageWhereInput`
 #[cfg(
     any(feature = "cloud-tower-application", feature = "cloud-tower-application-package")
@@ -3336,6 +3351,11 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackageWhereIn
         e.end_object();
     }
 }
+#[cfg(
+    any(feature = "cloud-tower-application", feature = "cloud-tower-application-package")
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudTowerApplicationPackageWhereInput);
 /// Spec: `#/components/schemas/CloudTowerApplicationWhereInput`
 #[cfg(any(feature = "backup-service", feature = "cloud-tower-application"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3904,6 +3924,9 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "backup-service", feature = "cloud-tower-application"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudTowerApplicationWhereInput);
 /// Spec: `#/components/schemas/ClusterWhereInput`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterWhereInput {
@@ -7816,6 +7839,8 @@ impl ::cloudtower_runtime::codec::Encode for ClusterWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterWhereInput);
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotWhereInput`
 #[cfg(any(feature = "consistency-group-snapshot", feature = "label"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -8420,6 +8445,9 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotWhereInput 
         e.end_object();
     }
 }
+#[cfg(any(feature = "consistency-group-snapshot", feature = "label"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupSnapshotWhereInput);
 /// Spec: `#/components/schemas/ConsistencyGroupWhereInput`
 #[cfg(any(feature = "consistency-group", feature = "label", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -9166,6 +9194,9 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "consistency-group", feature = "label", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupWhereInput);
 /// Spec: `#/components/schemas/ContentLibraryImageWhereInput`
 #[cfg(
     any(feature = "content-library-image", feature = "label", feature = "table-reporter")
@@ -9901,6 +9932,11 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(feature = "content-library-image", feature = "label", feature = "table-reporter")
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImageWhereInput);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateWhereInput`
 #[cfg(
     any(
@@ -10840,6 +10876,16 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateWhereInput 
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "content-library-vm-template",
+        feature = "label",
+        feature = "table-reporter",
+        feature = "vm-export-file"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateWhereInput);
 /// Spec: `#/components/schemas/DatacenterWhereInput`
 #[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -11456,6 +11502,9 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DatacenterWhereInput);
 /// Spec: `#/components/schemas/DiskWhereInput`
 #[cfg(
     any(
@@ -12580,6 +12629,18 @@ impl ::cloudtower_runtime::codec::Encode for DiskWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "alert",
+        feature = "disk",
+        feature = "graph",
+        feature = "label",
+        feature = "metrics",
+        feature = "table-reporter"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DiskWhereInput);
 /// Spec: `#/components/schemas/ElfDataStoreWhereInput`
 #[cfg(any(feature = "elf-data-store", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -13040,6 +13101,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfDataStoreWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "elf-data-store", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfDataStoreWhereInput);
 /// Spec: `#/components/schemas/ElfImageWhereInput`
 #[cfg(any(feature = "elf-image", feature = "label", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -13698,6 +13762,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfImageWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "elf-image", feature = "label", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfImageWhereInput);
 /// Spec: `#/components/schemas/EntityFilterWhereInput`
 #[cfg(any(feature = "entity-filter", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -14046,6 +14113,9 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "entity-filter", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EntityFilterWhereInput);
 /// Spec: `#/components/schemas/EverouteClusterWhereInput`
 #[cfg(
     any(
@@ -14440,6 +14510,16 @@ impl ::cloudtower_runtime::codec::Encode for EverouteClusterWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "everoute-cluster",
+        feature = "isolation-policy",
+        feature = "security-group",
+        feature = "security-policy"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteClusterWhereInput);
 /// Spec: `#/components/schemas/ExternalCloudTowerWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Default, PartialEq)]
@@ -15317,6 +15397,9 @@ impl ::cloudtower_runtime::codec::Encode for ExternalCloudTowerWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExternalCloudTowerWhereInput);
 /// Spec: `#/components/schemas/FailbackExecutionWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -15751,6 +15834,9 @@ impl ::cloudtower_runtime::codec::Encode for FailbackExecutionWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(FailbackExecutionWhereInput);
 /// Spec: `#/components/schemas/FailoverExecutionWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -16219,6 +16305,9 @@ impl ::cloudtower_runtime::codec::Encode for FailoverExecutionWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(FailoverExecutionWhereInput);
 /// Spec: `#/components/schemas/GlobalAlertRuleWhereInput`
 #[cfg(any(feature = "global-alert-rule", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -16756,6 +16845,9 @@ impl ::cloudtower_runtime::codec::Encode for GlobalAlertRuleWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "global-alert-rule", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalAlertRuleWhereInput);
 /// Spec: `#/components/schemas/GpuDeviceWhereInput`
 #[cfg(any(feature = "gpu-device", feature = "label"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -18075,6 +18167,9 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "gpu-device", feature = "label"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDeviceWhereInput);
 /// Spec: `#/components/schemas/HostWhereInput`
 #[cfg(
     any(
@@ -21468,6 +21563,24 @@ impl ::cloudtower_runtime::codec::Encode for HostWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "alert",
+        feature = "brick-topo",
+        feature = "graph",
+        feature = "host",
+        feature = "iscsi-connection",
+        feature = "label",
+        feature = "log-collection",
+        feature = "metrics",
+        feature = "node-topo",
+        feature = "pci-device",
+        feature = "table-reporter",
+        feature = "vm-placement-group"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostWhereInput);
 /// Spec: `#/components/schemas/IscsiConnectionWhereInput`
 #[cfg(any(feature = "iscsi-connection", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -21730,6 +21843,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiConnectionWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "iscsi-connection", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiConnectionWhereInput);
 /// Spec: `#/components/schemas/IscsiLunSnapshotWhereInput`
 #[cfg(
     any(feature = "iscsi-lun-snapshot", feature = "label", feature = "table-reporter")
@@ -22217,6 +22333,11 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(feature = "iscsi-lun-snapshot", feature = "label", feature = "table-reporter")
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunSnapshotWhereInput);
 /// Spec: `#/components/schemas/IscsiLunWhereInput`
 #[cfg(
     any(
@@ -23764,6 +23885,19 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "graph",
+        feature = "iscsi-lun",
+        feature = "label",
+        feature = "metrics",
+        feature = "replica-vm",
+        feature = "replication-plan",
+        feature = "table-reporter"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunWhereInput);
 /// Spec: `#/components/schemas/IscsiTargetWhereInput`
 #[cfg(
     any(
@@ -25781,6 +25915,17 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "elf-data-store",
+        feature = "iscsi-connection",
+        feature = "iscsi-target",
+        feature = "label",
+        feature = "table-reporter"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiTargetWhereInput);
 /// Spec: `#/components/schemas/IsolationPolicyWhereInput`
 #[cfg(
     any(
@@ -26095,6 +26240,16 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "isolation-policy",
+        feature = "label",
+        feature = "security-group",
+        feature = "security-policy"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IsolationPolicyWhereInput);
 /// Spec: `#/components/schemas/LabelWhereInput`
 #[cfg(
     any(
@@ -30005,6 +30160,16 @@ impl ::cloudtower_runtime::codec::Encode for LabelWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "isolation-policy",
+        feature = "label",
+        feature = "security-group",
+        feature = "security-policy"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LabelWhereInput);
 /// Spec: `#/components/schemas/LicenseWhereInput`
 #[cfg(any(feature = "deploy", feature = "license"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -30507,6 +30672,9 @@ impl ::cloudtower_runtime::codec::Encode for LicenseWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "deploy", feature = "license"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LicenseWhereInput);
 /// Spec: `#/components/schemas/LoadBalancerServiceWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -30903,6 +31071,9 @@ impl ::cloudtower_runtime::codec::Encode for LoadBalancerServiceWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LoadBalancerServiceWhereInput);
 /// Spec: `#/components/schemas/NamespaceGroupWhereInput`
 #[cfg(any(feature = "label", feature = "namespace-group", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -31404,6 +31575,9 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "label", feature = "namespace-group", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NamespaceGroupWhereInput);
 /// Spec: `#/components/schemas/NfsExportWhereInput`
 #[cfg(
     any(
@@ -32092,6 +32266,16 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "elf-data-store",
+        feature = "label",
+        feature = "nfs-export",
+        feature = "table-reporter"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsExportWhereInput);
 /// Spec: `#/components/schemas/NfsInodeWhereInput`
 #[cfg(any(feature = "label", feature = "nfs-inode"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -32740,6 +32924,9 @@ impl ::cloudtower_runtime::codec::Encode for NfsInodeWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "label", feature = "nfs-inode"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsInodeWhereInput);
 /// Spec: `#/components/schemas/NicWhereInput`
 #[cfg(
     any(
@@ -34118,6 +34305,18 @@ impl ::cloudtower_runtime::codec::Encode for NicWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "graph",
+        feature = "label",
+        feature = "metrics",
+        feature = "nic",
+        feature = "table-reporter",
+        feature = "vm"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NicWhereInput);
 /// Spec: `#/components/schemas/NodeTopoWhereInput`
 #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -34348,6 +34547,9 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "brick-topo", feature = "node-topo"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NodeTopoWhereInput);
 /// Spec: `#/components/schemas/NvmfNamespaceSnapshotWhereInput`
 #[cfg(
     any(
@@ -34841,6 +35043,15 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshotWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "label",
+        feature = "nvmf-namespace-snapshot",
+        feature = "table-reporter"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceSnapshotWhereInput);
 /// Spec: `#/components/schemas/NvmfNamespaceWhereInput`
 #[cfg(
     any(
@@ -36399,6 +36610,17 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "graph",
+        feature = "label",
+        feature = "metrics",
+        feature = "nvmf-namespace",
+        feature = "table-reporter"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceWhereInput);
 /// Spec: `#/components/schemas/NvmfSubsystemWhereInput`
 #[cfg(
     any(
@@ -37952,6 +38174,17 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "elf-data-store",
+        feature = "iscsi-connection",
+        feature = "label",
+        feature = "nvmf-subsystem",
+        feature = "table-reporter"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfSubsystemWhereInput);
 /// Spec: `#/components/schemas/PermanentFailoverExecutionWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38262,6 +38495,9 @@ impl ::cloudtower_runtime::codec::Encode for PermanentFailoverExecutionWhereInpu
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PermanentFailoverExecutionWhereInput);
 /// Spec: `#/components/schemas/PermanentFailoverTargetExecutionWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38586,6 +38822,9 @@ impl ::cloudtower_runtime::codec::Encode for PermanentFailoverTargetExecutionWhe
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PermanentFailoverTargetExecutionWhereInput);
 /// Spec: `#/components/schemas/ReplicationFailbackTargetExecutionWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38876,6 +39115,9 @@ for ReplicationFailbackTargetExecutionWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationFailbackTargetExecutionWhereInput);
 /// Spec: `#/components/schemas/ReplicationFailoverTargetExecutionWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -39166,6 +39408,9 @@ for ReplicationFailoverTargetExecutionWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationFailoverTargetExecutionWhereInput);
 /// Spec: `#/components/schemas/ReplicationPlanExecutionWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -39740,6 +39985,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanExecutionWhereInput 
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationPlanExecutionWhereInput);
 /// Spec: `#/components/schemas/ReplicationRestorePointWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -40721,6 +40969,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationRestorePointWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationRestorePointWhereInput);
 /// Spec: `#/components/schemas/ReplicationServiceWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -41636,6 +41887,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationServiceWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationServiceWhereInput);
 /// Spec: `#/components/schemas/ReplicationTargetExecutionWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -42014,6 +42268,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationTargetExecutionWhereInpu
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationTargetExecutionWhereInput);
 /// Spec: `#/components/schemas/SecurityGroupWhereInput`
 #[cfg(
     any(
@@ -42469,6 +42726,15 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "isolation-policy",
+        feature = "security-group",
+        feature = "security-policy"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityGroupWhereInput);
 /// Spec: `#/components/schemas/SecurityPolicyStatisticsWhereInput`
 #[cfg(
     any(
@@ -43103,6 +43369,16 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyStatisticsWhereInput 
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "isolation-policy",
+        feature = "label",
+        feature = "security-group",
+        feature = "security-policy"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyStatisticsWhereInput);
 /// Spec: `#/components/schemas/SecurityPolicyWhereInput`
 #[cfg(
     any(
@@ -43410,6 +43686,16 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "isolation-policy",
+        feature = "label",
+        feature = "security-group",
+        feature = "security-policy"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyWhereInput);
 /// Spec: `#/components/schemas/SmtpServerWhereInput`
 #[cfg(any(feature = "alert-notifier", feature = "smtp-server"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -43792,6 +44078,9 @@ impl ::cloudtower_runtime::codec::Encode for SmtpServerWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "alert-notifier", feature = "smtp-server"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SmtpServerWhereInput);
 /// Spec: `#/components/schemas/SnapshotPlanWhereInput`
 #[cfg(any(feature = "snapshot-plan", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -45009,6 +45298,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "snapshot-plan", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanWhereInput);
 /// Spec: `#/components/schemas/SystemAuditLogWhereInput`
 #[cfg(any(feature = "system-audit-log", feature = "table-reporter"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -45458,6 +45750,9 @@ impl ::cloudtower_runtime::codec::Encode for SystemAuditLogWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "system-audit-log", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SystemAuditLogWhereInput);
 /// Spec: `#/components/schemas/TaskWhereInput`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskWhereInput {
@@ -46611,6 +46906,8 @@ impl ::cloudtower_runtime::codec::Encode for TaskWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskWhereInput);
 /// Spec: `#/components/schemas/UsbDeviceWhereInput`
 #[cfg(any(feature = "table-reporter", feature = "usb-device"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -47413,6 +47710,9 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "table-reporter", feature = "usb-device"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UsbDeviceWhereInput);
 /// Spec: `#/components/schemas/UserAuditLogWhereInput`
 #[cfg(any(feature = "table-reporter", feature = "user-audit-log"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -48102,6 +48402,9 @@ impl ::cloudtower_runtime::codec::Encode for UserAuditLogWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "table-reporter", feature = "user-audit-log"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserAuditLogWhereInput);
 /// Spec: `#/components/schemas/UserWhereInput`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserWhereInput {
@@ -48860,6 +49163,8 @@ impl ::cloudtower_runtime::codec::Encode for UserWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserWhereInput);
 /// Spec: `#/components/schemas/VdsWhereInput`
 #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -49593,6 +49898,9 @@ impl ::cloudtower_runtime::codec::Encode for VdsWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsWhereInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudIsolationPolicyWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -49994,6 +50302,9 @@ for VirtualPrivateCloudIsolationPolicyWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudIsolationPolicyWhereInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNicSnapshotWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -50260,6 +50571,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNicSnapshotWhere
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNicSnapshotWhereInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNicWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -50525,6 +50839,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNicWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNicWhereInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudPeeringWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -50779,6 +51096,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudPeeringWhereInpu
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudPeeringWhereInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -51299,6 +51619,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteWhereInput 
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteWhereInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudServiceWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -51735,6 +52058,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudServiceWhereInpu
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudServiceWhereInput);
 /// Spec: `#/components/schemas/VlanWhereInput`
 #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -52598,6 +52924,9 @@ impl ::cloudtower_runtime::codec::Encode for VlanWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VlanWhereInput);
 /// Spec: `#/components/schemas/VmDiskWhereInput`
 #[cfg(any(feature = "vm", feature = "vm-disk"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -53746,6 +54075,9 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "vm", feature = "vm-disk"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDiskWhereInput);
 /// Spec: `#/components/schemas/VmNicWhereInput`
 #[cfg(any(feature = "graph", feature = "metrics", feature = "vm", feature = "vm-nic"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -54851,6 +55183,9 @@ impl ::cloudtower_runtime::codec::Encode for VmNicWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "graph", feature = "metrics", feature = "vm", feature = "vm-nic"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNicWhereInput);
 /// Spec: `#/components/schemas/VmPlacementGroupWhereInput`
 #[cfg(any(feature = "table-reporter", feature = "vm", feature = "vm-placement-group"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -55891,6 +56226,9 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "table-reporter", feature = "vm", feature = "vm-placement-group"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmPlacementGroupWhereInput);
 /// Spec: `#/components/schemas/VmSnapshotWhereInput`
 #[cfg(any(feature = "label", feature = "vm-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -56770,6 +57108,9 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "label", feature = "vm-snapshot"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmSnapshotWhereInput);
 /// Spec: `#/components/schemas/VmTemplateWhereInput`
 #[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -57665,6 +58006,9 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmTemplateWhereInput);
 /// Spec: `#/components/schemas/VmVolumeSnapshotWhereInput`
 #[cfg(any(feature = "label", feature = "vm-volume-snapshot"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -58467,6 +58811,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "label", feature = "vm-volume-snapshot"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeSnapshotWhereInput);
 /// Spec: `#/components/schemas/VmVolumeWhereInput`
 #[cfg(
     any(
@@ -59361,6 +59708,18 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "graph",
+        feature = "label",
+        feature = "metrics",
+        feature = "table-reporter",
+        feature = "vm-export-file",
+        feature = "vm-volume"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeWhereInput);
 /// Spec: `#/components/schemas/VmWhereInput`
 #[cfg(
     any(
@@ -62049,6 +62408,28 @@ impl ::cloudtower_runtime::codec::Encode for VmWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "alert",
+        feature = "backup-plan",
+        feature = "entity-filter",
+        feature = "graph",
+        feature = "isolation-policy",
+        feature = "label",
+        feature = "metrics",
+        feature = "replica-vm",
+        feature = "replication-plan",
+        feature = "security-group",
+        feature = "security-policy",
+        feature = "table-reporter",
+        feature = "usb-device",
+        feature = "vm",
+        feature = "vm-export-file",
+        feature = "vm-placement-group"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmWhereInput);
 /// Spec: `#/components/schemas/VnetBondWhereInput`
 #[cfg(feature = "full")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -62392,6 +62773,9 @@ impl ::cloudtower_runtime::codec::Encode for VnetBondWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VnetBondWhereInput);
 /// Spec: `#/components/schemas/WitnessWhereInput`
 #[cfg(any(feature = "graph", feature = "log-collection", feature = "witness"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -63032,6 +63416,9 @@ impl ::cloudtower_runtime::codec::Encode for WitnessWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "graph", feature = "log-collection", feature = "witness"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(WitnessWhereInput);
 /// Spec: `#/components/schemas/ZoneWhereInput`
 #[cfg(any(feature = "graph", feature = "zone"))]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -64169,3 +64556,6 @@ impl ::cloudtower_runtime::codec::Encode for ZoneWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "graph", feature = "zone"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ZoneWhereInput);

@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSmtpServersConnectionRequestBody
         e.end_object();
     }
 }
+#[cfg(feature = "smtp-server")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSmtpServersConnectionRequestBody);
 /// Spec: `#/components/schemas/GetSmtpServersRequestBody`
 #[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -102,6 +105,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSmtpServersRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "smtp-server")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSmtpServersRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSmtpServer`
 #[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSmtpServer {
         e.end_object();
     }
 }
+#[cfg(feature = "smtp-server")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSmtpServer);
 /// Spec: `#/components/schemas/SmtpServer`
 #[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -203,6 +212,9 @@ impl ::cloudtower_runtime::codec::Encode for SmtpServer {
         e.end_object();
     }
 }
+#[cfg(feature = "smtp-server")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SmtpServer);
 /// Spec: `#/components/schemas/SmtpServerConnection`
 #[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -240,6 +252,9 @@ impl ::cloudtower_runtime::codec::Encode for SmtpServerConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "smtp-server")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SmtpServerConnection);
 /// Spec: `#/components/schemas/SmtpServerOrderByInput`
 #[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -363,6 +378,9 @@ impl ::cloudtower_runtime::codec::Encode for SmtpServerOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "smtp-server")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SmtpServerOrderByInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-smtp-servers` (operation `GetSmtpServers`).
     ///

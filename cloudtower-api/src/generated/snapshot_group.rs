@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSnapshotGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteSnapshotGroup);
 /// Spec: `#/components/schemas/GetSnapshotGroupsConnectionRequestBody`
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -91,6 +94,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotGroupsConnectionRequestB
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSnapshotGroupsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetSnapshotGroupsRequestBody`
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -143,6 +149,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotGroupsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSnapshotGroupsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSnapshotGroup`
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -180,6 +189,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnapshotGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSnapshotGroup);
 /// Spec: `#/components/schemas/NestedSnapshotGroupVmDiskInfo`
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -227,6 +239,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedSnapshotGroupVmDiskInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedSnapshotGroupVmDiskInfo);
 /// Spec: `#/components/schemas/NestedSnapshotGroupVmInfo`
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -286,6 +301,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedSnapshotGroupVmInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedSnapshotGroupVmInfo);
 /// Spec: `#/components/schemas/ProtectSnapshotStatus`
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -359,6 +377,9 @@ impl ::cloudtower_runtime::codec::Encode for ProtectSnapshotStatus {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ProtectSnapshotStatus);
 /// Spec: `#/components/schemas/SnapshotGroup`
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -493,6 +514,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotGroup);
 /// Spec: `#/components/schemas/SnapshotGroupCloneParam`
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -540,6 +564,22 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupCloneParam {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+impl SnapshotGroupCloneParam {
+    /// A `SnapshotGroupCloneParam` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        from_source_vm_id: impl ::std::convert::Into<::std::string::String>,
+        to_cloned_vm_name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            from_source_vm_id: from_source_vm_id.into(),
+            to_cloned_vm_name: to_cloned_vm_name.into(),
+        }
+    }
+}
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotGroupCloneParam);
 /// Spec: `#/components/schemas/SnapshotGroupCloneParams`
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -583,6 +623,19 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupCloneParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+impl SnapshotGroupCloneParams {
+    /// A `SnapshotGroupCloneParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        clone: ::std::vec::Vec<crate::models::SnapshotGroupCloneParam>,
+        id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self { clone, id: id.into() }
+    }
+}
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotGroupCloneParams);
 /// Spec: `#/components/schemas/SnapshotGroupConnection`
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -620,6 +673,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotGroupConnection);
 /// Spec: `#/components/schemas/SnapshotGroupDeletionParams`
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -657,6 +713,16 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+impl SnapshotGroupDeletionParams {
+    /// A `SnapshotGroupDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SnapshotGroupWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotGroupDeletionParams);
 /// Spec: `#/components/schemas/SnapshotGroupKeepParams`
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -694,6 +760,16 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupKeepParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+impl SnapshotGroupKeepParams {
+    /// A `SnapshotGroupKeepParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SnapshotGroupWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotGroupKeepParams);
 /// Spec: `#/components/schemas/SnapshotGroupOrderByInput`
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -867,6 +943,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotGroupOrderByInput);
 /// Spec: `#/components/schemas/SnapshotGroupRollbackParams`
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -904,6 +983,16 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupRollbackParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+impl SnapshotGroupRollbackParams {
+    /// A `SnapshotGroupRollbackParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SnapshotGroupWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotGroupRollbackParams);
 /// Spec: `#/components/schemas/SnapshotGroupWhereInput`
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1401,6 +1490,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotGroupWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/clone-snapshot-group` (operation `CloneSnapshotGroup`).
     ///

@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSnapshotPlan {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteSnapshotPlan);
 /// Spec: `#/components/schemas/GetSnapshotPlansConnectionRequestBody`
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -91,6 +94,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotPlansConnectionRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSnapshotPlansConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSnapshotPlan`
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -128,6 +134,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnapshotPlan {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSnapshotPlan);
 /// Spec: `#/components/schemas/SnapshotPlan`
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -347,6 +356,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlan {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlan);
 /// Spec: `#/components/schemas/SnapshotPlanConnection`
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -384,6 +396,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanConnection);
 /// Spec: `#/components/schemas/SnapshotPlanCreationParams`
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -475,6 +490,33 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+impl SnapshotPlanCreationParams {
+    /// A `SnapshotPlanCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vm_ids: ::std::vec::Vec<::std::string::String>,
+        execute_intervals: ::std::vec::Vec<i32>,
+        execute_plan_type: crate::models::SnapshotPlanExecuteType,
+        start_time: impl ::std::convert::Into<::std::string::String>,
+        remain_snapshot_num: i32,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            vm_ids,
+            execute_intervals,
+            execute_plan_type,
+            start_time: start_time.into(),
+            remain_snapshot_num,
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanCreationParams);
 /// Spec: `#/components/schemas/SnapshotPlanDeletionParams`
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -512,6 +554,16 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+impl SnapshotPlanDeletionParams {
+    /// A `SnapshotPlanDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SnapshotPlanWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanDeletionParams);
 /// Spec: `#/components/schemas/SnapshotPlanExecutionParams`
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -555,6 +607,19 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanExecutionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+impl SnapshotPlanExecutionParams {
+    /// A `SnapshotPlanExecutionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::SnapshotPlanExecutionParamsData,
+        r#where: crate::models::SnapshotPlanWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanExecutionParams);
 /// Spec: `#/components/schemas/SnapshotPlanExecutionParams/properties/data`
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -592,6 +657,18 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanExecutionParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+impl SnapshotPlanExecutionParamsData {
+    /// A `SnapshotPlanExecutionParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(task_name: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            task_name: task_name.into(),
+        }
+    }
+}
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanExecutionParamsData);
 /// Spec: `#/components/schemas/SnapshotPlanResumeParams`
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -629,6 +706,16 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanResumeParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+impl SnapshotPlanResumeParams {
+    /// A `SnapshotPlanResumeParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SnapshotPlanWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanResumeParams);
 /// Spec: `#/components/schemas/SnapshotPlanSuspendedParams`
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -666,6 +753,16 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanSuspendedParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+impl SnapshotPlanSuspendedParams {
+    /// A `SnapshotPlanSuspendedParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SnapshotPlanWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanSuspendedParams);
 /// Spec: `#/components/schemas/SnapshotPlanUpdationParams`
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -706,6 +803,19 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+impl SnapshotPlanUpdationParams {
+    /// A `SnapshotPlanUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SnapshotPlanWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanUpdationParams);
 /// Spec: `#/components/schemas/SnapshotPlanUpdationParams/properties/data`
 #[cfg(feature = "snapshot-plan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -762,6 +872,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanUpdationParamsData);
 impl crate::models::Client {
     /// `POST /v2/api/create-snapshot-plan` (operation `CreateSnapshotPlan`).
     ///

@@ -56,6 +56,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotPlanTasksConnectionReque
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSnapshotPlanTasksConnectionRequestBody);
 /// Spec: `#/components/schemas/GetSnapshotPlanTasksRequestBody`
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -110,6 +113,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotPlanTasksRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSnapshotPlanTasksRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSnapshotPlanTask`
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -147,6 +153,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnapshotPlanTask {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSnapshotPlanTask);
 /// Spec: `#/components/schemas/SnapshotPlanTask`
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -246,6 +255,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTask {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanTask);
 /// Spec: `#/components/schemas/SnapshotPlanTaskConnection`
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -283,6 +295,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanTaskConnection);
 /// Spec: `#/components/schemas/SnapshotPlanTaskOrderByInput`
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -416,6 +431,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "snapshot-plan-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanTaskOrderByInput);
 /// Spec: `#/components/schemas/SnapshotPlanTaskType`
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -483,6 +501,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "snapshot-plan-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanTaskType);
 /// Spec: `#/components/schemas/SnapshotPlanTaskWhereInput`
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -792,6 +813,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanTaskWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-snapshot-plan-tasks` (operation `GetSnapshotPlanTasks`).
     ///

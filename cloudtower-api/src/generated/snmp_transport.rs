@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSnmpTransport {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteSnmpTransport);
 /// Spec: `#/components/schemas/GetSnmpTransportsConnectionRequestBody`
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -91,6 +94,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSnmpTransportsConnectionRequestB
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSnmpTransportsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetSnmpTransportsRequestBody`
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -143,6 +149,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSnmpTransportsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSnmpTransportsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSnmpTransport`
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -180,6 +189,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnmpTransport {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSnmpTransport);
 /// Spec: `#/components/schemas/SnmpTransport`
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Default, PartialEq)]
@@ -323,6 +335,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransport {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTransport);
 /// Spec: `#/components/schemas/SnmpTransportConnection`
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -360,6 +375,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTransportConnection);
 /// Spec: `#/components/schemas/SnmpTransportCreationParams`
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Default, PartialEq)]
@@ -471,6 +489,29 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+impl SnmpTransportCreationParams {
+    /// A `SnmpTransportCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        port: i32,
+        protocol: crate::models::SnmpProtocol,
+        version: crate::models::SnmpVersion,
+        name: impl ::std::convert::Into<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            port,
+            protocol,
+            version,
+            name: name.into(),
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTransportCreationParams);
 /// Spec: `#/components/schemas/SnmpTransportDeletionParams`
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -508,6 +549,16 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+impl SnmpTransportDeletionParams {
+    /// A `SnmpTransportDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SnmpTransportWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTransportDeletionParams);
 /// Spec: `#/components/schemas/SnmpTransportOrderByInput`
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -701,6 +752,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTransportOrderByInput);
 /// Spec: `#/components/schemas/SnmpTransportUpdationParams`
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -744,6 +798,19 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+impl SnmpTransportUpdationParams {
+    /// A `SnmpTransportUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::SnmpTransportUpdationParamsData,
+        r#where: crate::models::SnmpTransportWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTransportUpdationParams);
 /// Spec: `#/components/schemas/SnmpTransportUpdationParams/properties/data`
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Default, PartialEq)]
@@ -830,6 +897,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTransportUpdationParamsData);
 /// Spec: `#/components/schemas/SnmpTransportWhereInput`
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Default, PartialEq)]
@@ -1704,6 +1774,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTransportWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/create-snmp-transport` (operation `CreateSnmpTransport`).
     ///

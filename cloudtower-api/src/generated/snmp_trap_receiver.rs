@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSnmpTrapReceiver {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteSnmpTrapReceiver);
 /// Spec: `#/components/schemas/GetSnmpTrapReceiversConnectionRequestBody`
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -93,6 +96,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSnmpTrapReceiversConnectionReque
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSnmpTrapReceiversConnectionRequestBody);
 /// Spec: `#/components/schemas/GetSnmpTrapReceiversRequestBody`
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -147,6 +153,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSnmpTrapReceiversRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSnmpTrapReceiversRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSnmpTrapReceiver`
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -184,6 +193,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnmpTrapReceiver {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSnmpTrapReceiver);
 /// Spec: `#/components/schemas/SnmpLanguageCode`
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -243,6 +255,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpLanguageCode {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpLanguageCode);
 /// Spec: `#/components/schemas/SnmpTrapReceiver`
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Default, PartialEq)]
@@ -414,6 +429,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiver {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTrapReceiver);
 /// Spec: `#/components/schemas/SnmpTrapReceiverConnection`
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -451,6 +469,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTrapReceiverConnection);
 /// Spec: `#/components/schemas/SnmpTrapReceiverCreationParams`
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Default, PartialEq)]
@@ -592,6 +613,33 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+impl SnmpTrapReceiverCreationParams {
+    /// A `SnmpTrapReceiverCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        language_code: crate::models::SnmpLanguageCode,
+        port: i32,
+        host: impl ::std::convert::Into<::std::string::String>,
+        protocol: crate::models::SnmpProtocol,
+        version: crate::models::SnmpVersion,
+        name: impl ::std::convert::Into<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            language_code,
+            port,
+            host: host.into(),
+            protocol,
+            version,
+            name: name.into(),
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTrapReceiverCreationParams);
 /// Spec: `#/components/schemas/SnmpTrapReceiverDeletionParams`
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -629,6 +677,16 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+impl SnmpTrapReceiverDeletionParams {
+    /// A `SnmpTrapReceiverDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SnmpTrapReceiverWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTrapReceiverDeletionParams);
 /// Spec: `#/components/schemas/SnmpTrapReceiverOrderByInput`
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -862,6 +920,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTrapReceiverOrderByInput);
 /// Spec: `#/components/schemas/SnmpTrapReceiverUpdationParams`
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -905,6 +966,19 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+impl SnmpTrapReceiverUpdationParams {
+    /// A `SnmpTrapReceiverUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::SnmpTrapReceiverUpdationParamsData,
+        r#where: crate::models::SnmpTrapReceiverWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTrapReceiverUpdationParams);
 /// Spec: `#/components/schemas/SnmpTrapReceiverUpdationParams/properties/data`
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Default, PartialEq)]
@@ -1007,6 +1081,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverUpdationParamsData 
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTrapReceiverUpdationParamsData);
 /// Spec: `#/components/schemas/SnmpTrapReceiverWhereInput`
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Default, PartialEq)]
@@ -2060,6 +2137,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTrapReceiverWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/create-snmp-trap-receiver` (operation `CreateSnmpTrapReceiver`).
     ///

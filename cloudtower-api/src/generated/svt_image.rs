@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSvtImagesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "svt-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSvtImagesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetSvtImagesRequestBody`
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -102,6 +105,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSvtImagesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "svt-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSvtImagesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSvtImage`
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSvtImage {
         e.end_object();
     }
 }
+#[cfg(feature = "svt-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSvtImage);
 /// Spec: `#/components/schemas/SvtImage`
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -239,6 +248,9 @@ impl ::cloudtower_runtime::codec::Encode for SvtImage {
         e.end_object();
     }
 }
+#[cfg(feature = "svt-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SvtImage);
 /// Spec: `#/components/schemas/SvtImageConnection`
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -276,6 +288,9 @@ impl ::cloudtower_runtime::codec::Encode for SvtImageConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "svt-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SvtImageConnection);
 /// Spec: `#/components/schemas/SvtImageOrderByInput`
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -409,6 +424,9 @@ impl ::cloudtower_runtime::codec::Encode for SvtImageOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "svt-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SvtImageOrderByInput);
 /// Spec: `#/components/schemas/SvtImageWhereInput`
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -822,6 +840,9 @@ impl ::cloudtower_runtime::codec::Encode for SvtImageWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "svt-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SvtImageWhereInput);
 /// Spec: `/paths/~1upload-svt-image/post/requestBody/content/multipart~1form-data/schema`
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -866,6 +887,16 @@ impl UploadSvtImageRequestBody {
                 );
         }
         fields
+    }
+}
+#[cfg(feature = "svt-image")]
+impl UploadSvtImageRequestBody {
+    /// A `UploadSvtImageRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(file: ::cloudtower_runtime::FilePart) -> Self {
+        Self {
+            file,
+            ..::std::default::Default::default()
+        }
     }
 }
 impl crate::models::Client {

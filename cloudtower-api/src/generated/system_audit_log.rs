@@ -54,6 +54,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSystemAuditLogsConnectionRequest
         e.end_object();
     }
 }
+#[cfg(feature = "system-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSystemAuditLogsConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSystemAuditLog`
 #[cfg(feature = "system-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -91,6 +94,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSystemAuditLog {
         e.end_object();
     }
 }
+#[cfg(feature = "system-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSystemAuditLog);
 /// Spec: `#/components/schemas/SystemAuditLog`
 #[cfg(feature = "system-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -167,6 +173,9 @@ impl ::cloudtower_runtime::codec::Encode for SystemAuditLog {
         e.end_object();
     }
 }
+#[cfg(feature = "system-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SystemAuditLog);
 /// Spec: `#/components/schemas/SystemAuditLogConnection`
 #[cfg(feature = "system-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -204,6 +213,9 @@ impl ::cloudtower_runtime::codec::Encode for SystemAuditLogConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "system-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SystemAuditLogConnection);
 impl crate::models::Client {
     /// `POST /v2/api/get-system-audit-logs` (operation `GetSystemAuditLogs`).
     ///

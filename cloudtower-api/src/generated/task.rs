@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetTasksConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetTasksConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateTask`
 #[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -89,6 +92,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateTask {
         e.end_object();
     }
 }
+#[cfg(feature = "task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateTask);
 /// Spec: `#/components/schemas/TaskConnection`
 #[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -126,6 +132,9 @@ impl ::cloudtower_runtime::codec::Encode for TaskConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskConnection);
 /// Spec: `#/components/schemas/TaskCreationParams`
 #[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -226,6 +235,27 @@ impl ::cloudtower_runtime::codec::Encode for TaskCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "task")]
+impl TaskCreationParams {
+    /// A `TaskCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        user_id: impl ::std::convert::Into<::std::string::String>,
+        description: crate::models::TaskDescription,
+        resource_mutation: impl ::std::convert::Into<::std::string::String>,
+        resource_type: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            user_id: user_id.into(),
+            description,
+            resource_mutation: resource_mutation.into(),
+            resource_type: resource_type.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskCreationParams);
 /// Spec: `#/components/schemas/TaskDescription`
 #[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -269,6 +299,22 @@ impl ::cloudtower_runtime::codec::Encode for TaskDescription {
         e.end_object();
     }
 }
+#[cfg(feature = "task")]
+impl TaskDescription {
+    /// A `TaskDescription` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        en_us: impl ::std::convert::Into<::std::string::String>,
+        zh_cn: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            en_us: en_us.into(),
+            zh_cn: zh_cn.into(),
+        }
+    }
+}
+#[cfg(feature = "task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskDescription);
 /// Spec: `#/components/schemas/TaskStepCreationParams`
 #[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -315,6 +361,23 @@ impl ::cloudtower_runtime::codec::Encode for TaskStepCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "task")]
+impl TaskStepCreationParams {
+    /// A `TaskStepCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        finished: bool,
+        key: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            finished,
+            key: key.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskStepCreationParams);
 /// Spec: `#/components/schemas/TaskUpdateParams`
 #[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -358,6 +421,19 @@ impl ::cloudtower_runtime::codec::Encode for TaskUpdateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "task")]
+impl TaskUpdateParams {
+    /// A `TaskUpdateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::TaskUpdateParamsData,
+        r#where: crate::models::TaskWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskUpdateParams);
 /// Spec: `#/components/schemas/TaskUpdateParams/properties/data`
 #[cfg(feature = "task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -460,6 +536,9 @@ impl ::cloudtower_runtime::codec::Encode for TaskUpdateParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskUpdateParamsData);
 impl crate::models::Client {
     /// `POST /v2/api/create-task` (operation `CreateTask`).
     ///

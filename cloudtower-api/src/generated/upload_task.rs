@@ -39,6 +39,16 @@ impl ::cloudtower_runtime::codec::Encode for CancelUploadTaskParams {
         e.end_object();
     }
 }
+#[cfg(feature = "upload-task")]
+impl CancelUploadTaskParams {
+    /// A `CancelUploadTaskParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::UploadTaskWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "upload-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CancelUploadTaskParams);
 /// Spec: `#/components/schemas/GetUploadTasksConnectionRequestBody`
 #[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -89,6 +99,9 @@ impl ::cloudtower_runtime::codec::Encode for GetUploadTasksConnectionRequestBody
         e.end_object();
     }
 }
+#[cfg(feature = "upload-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetUploadTasksConnectionRequestBody);
 /// Spec: `#/components/schemas/GetUploadTasksRequestBody`
 #[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +152,9 @@ impl ::cloudtower_runtime::codec::Encode for GetUploadTasksRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "upload-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetUploadTasksRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateUploadTask`
 #[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -176,6 +192,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUploadTask {
         e.end_object();
     }
 }
+#[cfg(feature = "upload-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateUploadTask);
 /// Spec: `#/components/schemas/UploadTaskConnection`
 #[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -213,6 +232,9 @@ impl ::cloudtower_runtime::codec::Encode for UploadTaskConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "upload-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UploadTaskConnection);
 /// Spec: `#/components/schemas/UploadTaskOrderByInput`
 #[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -366,6 +388,9 @@ impl ::cloudtower_runtime::codec::Encode for UploadTaskOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "upload-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UploadTaskOrderByInput);
 /// Spec: `#/components/schemas/UploadTaskWhereInput`
 #[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -684,6 +709,9 @@ impl ::cloudtower_runtime::codec::Encode for UploadTaskWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "upload-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UploadTaskWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/cancel-upload-task` (operation `CancelUploadTask`).
     ///

@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetUsbDevicesConnectionRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "usb-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetUsbDevicesConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateUsbDevice`
 #[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -89,6 +92,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUsbDevice {
         e.end_object();
     }
 }
+#[cfg(feature = "usb-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateUsbDevice);
 /// Spec: `#/components/schemas/UsbDevice`
 #[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -214,6 +220,9 @@ impl ::cloudtower_runtime::codec::Encode for UsbDevice {
         e.end_object();
     }
 }
+#[cfg(feature = "usb-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UsbDevice);
 /// Spec: `#/components/schemas/UsbDeviceConnection`
 #[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -251,6 +260,9 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "usb-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UsbDeviceConnection);
 /// Spec: `#/components/schemas/UsbDeviceMountParams`
 #[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -294,6 +306,19 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceMountParams {
         e.end_object();
     }
 }
+#[cfg(feature = "usb-device")]
+impl UsbDeviceMountParams {
+    /// A `UsbDeviceMountParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::UsbDeviceMountParamsData,
+        r#where: crate::models::UsbDeviceWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "usb-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UsbDeviceMountParams);
 /// Spec: `#/components/schemas/UsbDeviceMountParams/properties/data`
 #[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -330,6 +355,9 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceMountParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "usb-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UsbDeviceMountParamsData);
 /// Spec: `#/components/schemas/UsbDeviceUnmountParams`
 #[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -370,6 +398,19 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceUnmountParams {
         e.end_object();
     }
 }
+#[cfg(feature = "usb-device")]
+impl UsbDeviceUnmountParams {
+    /// A `UsbDeviceUnmountParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::UsbDeviceWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "usb-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UsbDeviceUnmountParams);
 /// Spec: `#/components/schemas/UsbDeviceUnmountParams/properties/data`
 #[cfg(feature = "usb-device")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -407,6 +448,16 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceUnmountParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "usb-device")]
+impl UsbDeviceUnmountParamsData {
+    /// A `UsbDeviceUnmountParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(vms: crate::models::VmWhereInput) -> Self {
+        Self { vms }
+    }
+}
+#[cfg(feature = "usb-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UsbDeviceUnmountParamsData);
 impl crate::models::Client {
     /// `POST /v2/api/get-usb-devices` (operation `GetUsbDevices`).
     ///

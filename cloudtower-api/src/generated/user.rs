@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteUser {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteUser);
 /// Spec: `#/components/schemas/GetUsersConnectionRequestBody`
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -89,6 +92,9 @@ impl ::cloudtower_runtime::codec::Encode for GetUsersConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetUsersConnectionRequestBody);
 /// Spec: `#/components/schemas/LoginInput`
 #[derive(Clone, Default, PartialEq)]
 pub struct LoginInput {
@@ -149,6 +155,21 @@ impl ::cloudtower_runtime::codec::Encode for LoginInput {
         e.end_object();
     }
 }
+impl LoginInput {
+    /// A `LoginInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        username: impl ::std::convert::Into<::std::string::String>,
+        password: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            username: username.into(),
+            password: password.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LoginInput);
 /// Spec: `#/components/schemas/LoginResponse`
 #[derive(Clone, Default, PartialEq)]
 pub struct LoginResponse {
@@ -190,6 +211,8 @@ impl ::cloudtower_runtime::codec::Encode for LoginResponse {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LoginResponse);
 /// Spec: `#/components/schemas/MfaType`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MfaType {
@@ -244,6 +267,8 @@ impl ::cloudtower_runtime::codec::Encode for MfaType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MfaType);
 /// Spec: `#/components/schemas/NestedAggregateUser`
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -281,6 +306,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUser {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateUser);
 /// Spec: `#/components/schemas/NestedPasswordRecoverQa`
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -323,6 +351,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedPasswordRecoverQa {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedPasswordRecoverQa);
 /// Spec: `#/components/schemas/NestedPasswordReoverQaItem`
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -360,6 +391,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedPasswordReoverQaItem {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedPasswordReoverQaItem);
 /// Spec: `#/components/schemas/NestedUserRoleNext`
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -403,6 +437,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedUserRoleNext {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedUserRoleNext);
 /// Spec: `#/components/schemas/RootUserCreationParams`
 #[cfg(feature = "user")]
 #[derive(Clone, Default, PartialEq)]
@@ -448,6 +485,16 @@ impl ::cloudtower_runtime::codec::Encode for RootUserCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+impl RootUserCreationParams {
+    /// A `RootUserCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(password: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { password: password.into() }
+    }
+}
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RootUserCreationParams);
 /// Spec: `#/components/schemas/User`
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -554,6 +601,9 @@ impl ::cloudtower_runtime::codec::Encode for User {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(User);
 /// Spec: `#/components/schemas/UserConnection`
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -591,6 +641,9 @@ impl ::cloudtower_runtime::codec::Encode for UserConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserConnection);
 /// Spec: `#/components/schemas/UserCreationParams`
 #[cfg(feature = "user")]
 #[derive(Clone, Default, PartialEq)]
@@ -678,6 +731,25 @@ impl ::cloudtower_runtime::codec::Encode for UserCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+impl UserCreationParams {
+    /// A `UserCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        role_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        username: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            role_id: role_id.into(),
+            name: name.into(),
+            username: username.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserCreationParams);
 /// Spec: `#/components/schemas/UserDeletionParams`
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -715,6 +787,16 @@ impl ::cloudtower_runtime::codec::Encode for UserDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+impl UserDeletionParams {
+    /// A `UserDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::UserWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserDeletionParams);
 /// Spec: `#/components/schemas/UserUpdationParams`
 #[cfg(feature = "user")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -758,6 +840,19 @@ impl ::cloudtower_runtime::codec::Encode for UserUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+impl UserUpdationParams {
+    /// A `UserUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::UserUpdationParamsData,
+        r#where: crate::models::UserWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserUpdationParams);
 /// Spec: `#/components/schemas/UserUpdationParams/properties/data`
 #[cfg(feature = "user")]
 #[derive(Clone, Default, PartialEq)]
@@ -822,6 +917,9 @@ impl ::cloudtower_runtime::codec::Encode for UserUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserUpdationParamsData);
 impl crate::models::Client {
     /// `POST /v2/api/create-root-user` (operation `CreateRootUser`).
     ///

@@ -54,6 +54,9 @@ impl ::cloudtower_runtime::codec::Encode for GetUserAuditLogsConnectionRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "user-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetUserAuditLogsConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateUserAuditLog`
 #[cfg(feature = "user-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -91,6 +94,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUserAuditLog {
         e.end_object();
     }
 }
+#[cfg(feature = "user-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateUserAuditLog);
 /// Spec: `#/components/schemas/UserAuditLog`
 #[cfg(feature = "user-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -183,6 +189,9 @@ impl ::cloudtower_runtime::codec::Encode for UserAuditLog {
         e.end_object();
     }
 }
+#[cfg(feature = "user-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserAuditLog);
 /// Spec: `#/components/schemas/UserAuditLogConnection`
 #[cfg(feature = "user-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -220,6 +229,9 @@ impl ::cloudtower_runtime::codec::Encode for UserAuditLogConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "user-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserAuditLogConnection);
 /// Spec: `#/components/schemas/UserAuditLogCreationParams`
 #[cfg(feature = "user-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -309,6 +321,29 @@ impl ::cloudtower_runtime::codec::Encode for UserAuditLogCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "user-audit-log")]
+impl UserAuditLogCreationParams {
+    /// A `UserAuditLogCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        status: crate::models::UserAuditLogStatus,
+        user_id: impl ::std::convert::Into<::std::string::String>,
+        message: crate::models::UserAuditLogMessage,
+        resource_type: impl ::std::convert::Into<::std::string::String>,
+        action: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            status,
+            user_id: user_id.into(),
+            message,
+            resource_type: resource_type.into(),
+            action: action.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "user-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserAuditLogCreationParams);
 /// Spec: `#/components/schemas/UserAuditLogMessage`
 #[cfg(feature = "user-audit-log")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -352,6 +387,22 @@ impl ::cloudtower_runtime::codec::Encode for UserAuditLogMessage {
         e.end_object();
     }
 }
+#[cfg(feature = "user-audit-log")]
+impl UserAuditLogMessage {
+    /// A `UserAuditLogMessage` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        en_us: impl ::std::convert::Into<::std::string::String>,
+        zh_cn: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            en_us: en_us.into(),
+            zh_cn: zh_cn.into(),
+        }
+    }
+}
+#[cfg(feature = "user-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserAuditLogMessage);
 impl crate::models::Client {
     /// `POST /v2/api/create-user-audit-log` (operation `CreateUserAuditLog`).
     ///

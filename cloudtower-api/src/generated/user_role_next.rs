@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteRole {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteRole);
 /// Spec: `#/components/schemas/GetUserRoleNextsConnectionRequestBody`
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -91,6 +94,9 @@ impl ::cloudtower_runtime::codec::Encode for GetUserRoleNextsConnectionRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetUserRoleNextsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetUserRoleNextsRequestBody`
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -143,6 +149,9 @@ impl ::cloudtower_runtime::codec::Encode for GetUserRoleNextsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetUserRoleNextsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateUserRoleNext`
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -180,6 +189,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUserRoleNext {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateUserRoleNext);
 /// Spec: `#/components/schemas/ROLE_ACTION`
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1163,6 +1175,9 @@ impl ::cloudtower_runtime::codec::Encode for RoleAction {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RoleAction);
 /// Spec: `#/components/schemas/RoleCreationParams`
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1206,6 +1221,19 @@ impl ::cloudtower_runtime::codec::Encode for RoleCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+impl RoleCreationParams {
+    /// A `RoleCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        actions: ::std::vec::Vec<crate::models::RoleAction>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self { actions, name: name.into() }
+    }
+}
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RoleCreationParams);
 /// Spec: `#/components/schemas/RoleDeletionParams`
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1243,6 +1271,16 @@ impl ::cloudtower_runtime::codec::Encode for RoleDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+impl RoleDeletionParams {
+    /// A `RoleDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::UserRoleNextWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RoleDeletionParams);
 /// Spec: `#/components/schemas/RoleUpdationParams`
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1286,6 +1324,19 @@ impl ::cloudtower_runtime::codec::Encode for RoleUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+impl RoleUpdationParams {
+    /// A `RoleUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::RoleUpdationParamsData,
+        r#where: crate::models::UserRoleNextWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RoleUpdationParams);
 /// Spec: `#/components/schemas/RoleUpdationParams/properties/data`
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1321,6 +1372,9 @@ impl ::cloudtower_runtime::codec::Encode for RoleUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RoleUpdationParamsData);
 /// Spec: `#/components/schemas/UserRoleNext`
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1382,6 +1436,9 @@ impl ::cloudtower_runtime::codec::Encode for UserRoleNext {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserRoleNext);
 /// Spec: `#/components/schemas/UserRoleNextConnection`
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1419,6 +1476,9 @@ impl ::cloudtower_runtime::codec::Encode for UserRoleNextConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserRoleNextConnection);
 /// Spec: `#/components/schemas/UserRoleNextOrderByInput`
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1512,6 +1572,9 @@ impl ::cloudtower_runtime::codec::Encode for UserRoleNextOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserRoleNextOrderByInput);
 /// Spec: `#/components/schemas/UserRoleNextWhereInput`
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1707,6 +1770,9 @@ impl ::cloudtower_runtime::codec::Encode for UserRoleNextWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserRoleNextWhereInput);
 /// Spec: `#/components/schemas/UserRolePlatform`
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1766,6 +1832,9 @@ impl ::cloudtower_runtime::codec::Encode for UserRolePlatform {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserRolePlatform);
 /// Spec: `#/components/schemas/UserRolePreset`
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1853,6 +1922,9 @@ impl ::cloudtower_runtime::codec::Encode for UserRolePreset {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserRolePreset);
 impl crate::models::Client {
     /// `POST /v2/api/create-role` (operation `CreateRole`).
     ///

@@ -65,6 +65,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteFeatureType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteFeatureType);
 /// Spec: `#/components/schemas/EverouteLicensePricingType`
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -124,6 +127,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicensePricingType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteLicensePricingType);
 /// Spec: `#/components/schemas/GetV2EverouteLicensesConnectionRequestBody`
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -178,6 +184,9 @@ impl ::cloudtower_runtime::codec::Encode for GetV2EverouteLicensesConnectionRequ
         e.end_object();
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetV2EverouteLicensesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetV2EverouteLicensesRequestBody`
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -232,6 +241,9 @@ impl ::cloudtower_runtime::codec::Encode for GetV2EverouteLicensesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetV2EverouteLicensesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateV2EverouteLicense`
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -269,6 +281,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateV2EverouteLicense {
         e.end_object();
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateV2EverouteLicense);
 /// Spec: `#/components/schemas/V2EverouteLicense`
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -392,6 +407,9 @@ impl ::cloudtower_runtime::codec::Encode for V2EverouteLicense {
         e.end_object();
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(V2EverouteLicense);
 /// Spec: `#/components/schemas/V2EverouteLicenseConnection`
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -429,6 +447,9 @@ impl ::cloudtower_runtime::codec::Encode for V2EverouteLicenseConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(V2EverouteLicenseConnection);
 /// Spec: `#/components/schemas/V2EverouteLicenseOrderByInput`
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -632,6 +653,9 @@ impl ::cloudtower_runtime::codec::Encode for V2EverouteLicenseOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(V2EverouteLicenseOrderByInput);
 /// Spec: `#/components/schemas/V2EverouteLicenseWhereInput`
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1215,6 +1239,9 @@ impl ::cloudtower_runtime::codec::Encode for V2EverouteLicenseWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(V2EverouteLicenseWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-v-2-everoute-licenses-connection` (operation `GetV2EverouteLicensesConnection`).
     ///

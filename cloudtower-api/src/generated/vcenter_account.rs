@@ -39,6 +39,16 @@ impl ::cloudtower_runtime::codec::Encode for CreateVcenterAccountParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+impl CreateVcenterAccountParams {
+    /// A `CreateVcenterAccountParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(data: crate::models::CreateVcenterAccountParamsData) -> Self {
+        Self { data }
+    }
+}
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CreateVcenterAccountParams);
 /// Spec: `#/components/schemas/CreateVcenterAccountParamsData`
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Default, PartialEq)]
@@ -116,6 +126,28 @@ impl ::cloudtower_runtime::codec::Encode for CreateVcenterAccountParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+impl CreateVcenterAccountParamsData {
+    /// A `CreateVcenterAccountParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        port: i32,
+        password: impl ::std::convert::Into<::std::string::String>,
+        username: impl ::std::convert::Into<::std::string::String>,
+        ip: impl ::std::convert::Into<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            port,
+            password: password.into(),
+            username: username.into(),
+            ip: ip.into(),
+            cluster_id: cluster_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CreateVcenterAccountParamsData);
 /// Spec: `#/components/schemas/GetVcenterAccountsConnectionRequestBody`
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -168,6 +200,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVcenterAccountsConnectionRequest
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVcenterAccountsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVcenterAccountsRequestBody`
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -220,6 +255,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVcenterAccountsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVcenterAccountsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVcenterAccount`
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -257,6 +295,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVcenterAccount {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVcenterAccount);
 /// Spec: `#/components/schemas/UpdateVcenterAccountParams`
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -300,6 +341,19 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVcenterAccountParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+impl UpdateVcenterAccountParams {
+    /// A `UpdateVcenterAccountParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::UpdateVcenterAccountParamsData,
+        r#where: crate::models::VcenterAccountWhereUniqueInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdateVcenterAccountParams);
 /// Spec: `#/components/schemas/UpdateVcenterAccountParamsData`
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Default, PartialEq)]
@@ -370,6 +424,26 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVcenterAccountParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+impl UpdateVcenterAccountParamsData {
+    /// A `UpdateVcenterAccountParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        port: i32,
+        password: impl ::std::convert::Into<::std::string::String>,
+        username: impl ::std::convert::Into<::std::string::String>,
+        ip: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            port,
+            password: password.into(),
+            username: username.into(),
+            ip: ip.into(),
+        }
+    }
+}
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdateVcenterAccountParamsData);
 /// Spec: `#/components/schemas/VcenterAccount`
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -444,6 +518,9 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccount {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VcenterAccount);
 /// Spec: `#/components/schemas/VcenterAccountConnection`
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -481,6 +558,9 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccountConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VcenterAccountConnection);
 /// Spec: `#/components/schemas/VcenterAccountOrderByInput`
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -594,6 +674,9 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccountOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VcenterAccountOrderByInput);
 /// Spec: `#/components/schemas/VcenterAccountWhereInput`
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -899,6 +982,9 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccountWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VcenterAccountWhereInput);
 /// Spec: `#/components/schemas/VcenterAccountWhereUniqueInput`
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -934,6 +1020,9 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccountWhereUniqueInput {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VcenterAccountWhereUniqueInput);
 impl crate::models::Client {
     /// `POST /v2/api/create-vcenter-account` (operation `CreateVcenterAccount`).
     ///

@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVds {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVds);
 /// Spec: `#/components/schemas/GetVdsesConnectionRequestBody`
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -89,6 +92,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVdsesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVdsesConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVds`
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -126,6 +132,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVds {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVds);
 /// Spec: `#/components/schemas/Vds`
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -247,6 +256,9 @@ impl ::cloudtower_runtime::codec::Encode for Vds {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Vds);
 /// Spec: `#/components/schemas/VdsConnection`
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -284,6 +296,9 @@ impl ::cloudtower_runtime::codec::Encode for VdsConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsConnection);
 /// Spec: `#/components/schemas/VdsCreationParams`
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -343,6 +358,25 @@ impl ::cloudtower_runtime::codec::Encode for VdsCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+impl VdsCreationParams {
+    /// A `VdsCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        nic_ids: ::std::vec::Vec<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            nic_ids,
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsCreationParams);
 /// Spec: `#/components/schemas/VdsCreationWithMAccessVlanParams`
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -408,6 +442,27 @@ impl ::cloudtower_runtime::codec::Encode for VdsCreationWithMAccessVlanParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+impl VdsCreationWithMAccessVlanParams {
+    /// A `VdsCreationWithMAccessVlanParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        nic_ids: ::std::vec::Vec<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        vlan: crate::models::VdsCreationWithMAccessVlanParamsVlan,
+    ) -> Self {
+        Self {
+            nic_ids,
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+            vlan,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsCreationWithMAccessVlanParams);
 /// Spec: `#/components/schemas/VdsCreationWithMAccessVlanParams/allOf/1/properties/vlan`
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -471,6 +526,27 @@ impl ::cloudtower_runtime::codec::Encode for VdsCreationWithMAccessVlanParamsVla
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+impl VdsCreationWithMAccessVlanParamsVlan {
+    /// A `VdsCreationWithMAccessVlanParamsVlan` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        extra_ip: ::std::vec::Vec<
+            crate::models::VdsCreationWithMAccessVlanParamsVlanExtraIpItem,
+        >,
+        subnetmask: impl ::std::convert::Into<::std::string::String>,
+        vlan_id: i32,
+    ) -> Self {
+        Self {
+            extra_ip,
+            subnetmask: subnetmask.into(),
+            vlan_id,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsCreationWithMAccessVlanParamsVlan);
 /// Spec: `#/components/schemas/VdsCreationWithMAccessVlanParams/allOf/1/properties/vlan/properties/extra_ip/items`
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -520,6 +596,22 @@ for VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+impl VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
+    /// A `VdsCreationWithMAccessVlanParamsVlanExtraIpItem` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        management_ip: impl ::std::convert::Into<::std::string::String>,
+        host_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            management_ip: management_ip.into(),
+            host_id: host_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsCreationWithMAccessVlanParamsVlanExtraIpItem);
 /// Spec: `#/components/schemas/VdsCreationWithMigrateVlanParams`
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -585,6 +677,27 @@ impl ::cloudtower_runtime::codec::Encode for VdsCreationWithMigrateVlanParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+impl VdsCreationWithMigrateVlanParams {
+    /// A `VdsCreationWithMigrateVlanParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        nic_ids: ::std::vec::Vec<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        vlan: crate::models::VdsCreationWithMigrateVlanParamsVlan,
+    ) -> Self {
+        Self {
+            nic_ids,
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+            vlan,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsCreationWithMigrateVlanParams);
 /// Spec: `#/components/schemas/VdsCreationWithMigrateVlanParams/allOf/1/properties/vlan`
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -648,6 +761,27 @@ impl ::cloudtower_runtime::codec::Encode for VdsCreationWithMigrateVlanParamsVla
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+impl VdsCreationWithMigrateVlanParamsVlan {
+    /// A `VdsCreationWithMigrateVlanParamsVlan` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        extra_ip: ::std::vec::Vec<
+            crate::models::VdsCreationWithMigrateVlanParamsVlanExtraIpItem,
+        >,
+        subnetmask: impl ::std::convert::Into<::std::string::String>,
+        vlan_id: i32,
+    ) -> Self {
+        Self {
+            extra_ip,
+            subnetmask: subnetmask.into(),
+            vlan_id,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsCreationWithMigrateVlanParamsVlan);
 /// Spec: `#/components/schemas/VdsCreationWithMigrateVlanParams/allOf/1/properties/vlan/properties/extra_ip/items`
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -697,6 +831,22 @@ for VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+impl VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
+    /// A `VdsCreationWithMigrateVlanParamsVlanExtraIpItem` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        management_ip: impl ::std::convert::Into<::std::string::String>,
+        host_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            management_ip: management_ip.into(),
+            host_id: host_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsCreationWithMigrateVlanParamsVlanExtraIpItem);
 /// Spec: `#/components/schemas/VdsDeletionParams`
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -734,6 +884,16 @@ impl ::cloudtower_runtime::codec::Encode for VdsDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+impl VdsDeletionParams {
+    /// A `VdsDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VdsWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsDeletionParams);
 /// Spec: `#/components/schemas/VdsUpdationParams`
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -777,6 +937,19 @@ impl ::cloudtower_runtime::codec::Encode for VdsUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+impl VdsUpdationParams {
+    /// A `VdsUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VdsUpdationParamsData,
+        r#where: crate::models::VdsWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsUpdationParams);
 /// Spec: `#/components/schemas/VdsUpdationParams/properties/data`
 #[cfg(feature = "vds")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -818,6 +991,9 @@ impl ::cloudtower_runtime::codec::Encode for VdsUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsUpdationParamsData);
 impl crate::models::Client {
     /// `POST /v2/api/create-vds` (operation `CreateVds`).
     ///

@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteView {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteView);
 /// Spec: `#/components/schemas/GetViewsConnectionRequestBody`
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -89,6 +92,9 @@ impl ::cloudtower_runtime::codec::Encode for GetViewsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetViewsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetViewsRequestBody`
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for GetViewsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetViewsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateView`
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -176,6 +185,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateView {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateView);
 /// Spec: `#/components/schemas/NestedGraph`
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -213,6 +225,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedGraph {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedGraph);
 /// Spec: `#/components/schemas/TimeUnit`
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -280,6 +295,9 @@ impl ::cloudtower_runtime::codec::Encode for TimeUnit {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TimeUnit);
 /// Spec: `#/components/schemas/View`
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -359,6 +377,9 @@ impl ::cloudtower_runtime::codec::Encode for View {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(View);
 /// Spec: `#/components/schemas/ViewConnection`
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -396,6 +417,9 @@ impl ::cloudtower_runtime::codec::Encode for ViewConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ViewConnection);
 /// Spec: `#/components/schemas/ViewCreationParams`
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -455,6 +479,26 @@ impl ::cloudtower_runtime::codec::Encode for ViewCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+impl ViewCreationParams {
+    /// A `ViewCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        time_unit: crate::models::TimeUnit,
+        time_span: i32,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            time_unit,
+            time_span,
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+        }
+    }
+}
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ViewCreationParams);
 /// Spec: `#/components/schemas/ViewDeletionParams`
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -492,6 +536,16 @@ impl ::cloudtower_runtime::codec::Encode for ViewDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+impl ViewDeletionParams {
+    /// A `ViewDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ViewWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ViewDeletionParams);
 /// Spec: `#/components/schemas/ViewOrderByInput`
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -605,6 +659,9 @@ impl ::cloudtower_runtime::codec::Encode for ViewOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ViewOrderByInput);
 /// Spec: `#/components/schemas/ViewUpdationParams`
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -645,6 +702,19 @@ impl ::cloudtower_runtime::codec::Encode for ViewUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+impl ViewUpdationParams {
+    /// A `ViewUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ViewWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ViewUpdationParams);
 /// Spec: `#/components/schemas/ViewUpdationParams/properties/data`
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -683,6 +753,9 @@ impl ::cloudtower_runtime::codec::Encode for ViewUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ViewUpdationParamsData);
 /// Spec: `#/components/schemas/ViewWhereInput`
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -991,6 +1064,9 @@ impl ::cloudtower_runtime::codec::Encode for ViewWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ViewWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/create-view` (operation `CreateView`).
     ///

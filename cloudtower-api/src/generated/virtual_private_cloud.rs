@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloud {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVirtualPrivateCloud);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudsConnectionRequestBody`
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -95,6 +98,9 @@ for GetVirtualPrivateCloudsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudsRequestBody`
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -149,6 +155,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVirtualPrivateCloudsRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloud`
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -186,6 +195,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVirtualPrivateCloud 
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloud);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudIsolationPolicy`
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -233,6 +245,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudIsolationP
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudIsolationPolicy);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudSecurityPolicy`
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -280,6 +295,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudSecurityPo
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudSecurityPolicy);
 /// Spec: `#/components/schemas/VirtualPrivateCloud`
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -389,6 +407,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloud {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloud);
 /// Spec: `#/components/schemas/VirtualPrivateCloudConnection`
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -426,6 +447,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudCreationParams`
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -479,6 +503,23 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+impl VirtualPrivateCloudCreationParams {
+    /// A `VirtualPrivateCloudCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vpc_service_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            vpc_service_id: vpc_service_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudCreationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudDeletionParams`
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -516,6 +557,16 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+impl VirtualPrivateCloudDeletionParams {
+    /// A `VirtualPrivateCloudDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VirtualPrivateCloudWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudDeletionParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudOrderByInput`
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -639,6 +690,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudUpdateDataParams`
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -677,6 +731,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudUpdateDataParams
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudUpdateDataParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudUpdationParams`
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -724,6 +781,19 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+impl VirtualPrivateCloudUpdationParams {
+    /// A `VirtualPrivateCloudUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VirtualPrivateCloudUpdateDataParams,
+        r#where: crate::models::VirtualPrivateCloudWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudUpdationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudWhereInput`
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1334,6 +1404,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud` (operation `CreateVirtualPrivateCloud`).
     ///

@@ -59,6 +59,11 @@ for GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudClusterBindingsConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudClusterBindingsRequestBody`
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -115,6 +120,9 @@ for GetVirtualPrivateCloudClusterBindingsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudClusterBindingsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudClusterBinding`
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -158,6 +166,9 @@ for NestedAggregateVirtualPrivateCloudClusterBinding {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudClusterBinding);
 /// Spec: `#/components/schemas/VirtualPrivateCloudClusterBinding`
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -231,6 +242,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudClusterBinding {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudClusterBinding);
 /// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingConnection`
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -274,6 +288,9 @@ for VirtualPrivateCloudClusterBindingConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudClusterBindingConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingOrderByInput`
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -369,6 +386,9 @@ for VirtualPrivateCloudClusterBindingOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudClusterBindingOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingWhereInput`
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -568,6 +588,9 @@ for VirtualPrivateCloudClusterBindingWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudClusterBindingWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-virtual-private-cloud-cluster-bindings` (operation `GetVirtualPrivateCloudClusterBindings`).
     ///

@@ -59,6 +59,11 @@ for GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewaysRequestBody`
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -115,6 +120,9 @@ for GetVirtualPrivateCloudEdgeGatewaysRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudEdgeGatewaysRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudEdgeGateway`
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -158,6 +166,9 @@ for NestedAggregateVirtualPrivateCloudEdgeGateway {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudEdgeGateway);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudEdgeGatewayInstanceStatus`
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -201,6 +212,9 @@ for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudEdgeGatewayInstanceStatus);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudEdgeGatewayStatus`
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -237,6 +251,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudEdgeGatewa
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudEdgeGatewayStatus);
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGateway`
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -296,6 +313,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGateway {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudEdgeGateway);
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayConnection`
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -337,6 +357,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayConne
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudEdgeGatewayConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayOrderByInput`
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -440,6 +463,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayOrder
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudEdgeGatewayOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayWhereInput`
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -724,6 +750,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayWhere
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudEdgeGatewayWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-virtual-private-cloud-edge-gateways` (operation `GetVirtualPrivateCloudEdgeGateways`).
     ///

@@ -59,6 +59,11 @@ for GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody`
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -115,6 +120,9 @@ for GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudEdgeGatewayGroup`
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -158,6 +166,9 @@ for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudEdgeGatewayGroup);
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroup`
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -232,6 +243,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayGroup
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudEdgeGatewayGroup);
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupConnection`
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -275,6 +289,9 @@ for VirtualPrivateCloudEdgeGatewayGroupConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudEdgeGatewayGroupConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupOrderByInput`
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -380,6 +397,9 @@ for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudEdgeGatewayGroupOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupWhereInput`
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -825,6 +845,9 @@ for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudEdgeGatewayGroupWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-virtual-private-cloud-edge-gateway-groups` (operation `GetVirtualPrivateCloudEdgeGatewayGroups`).
     ///

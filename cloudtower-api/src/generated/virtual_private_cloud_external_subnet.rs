@@ -59,6 +59,11 @@ for GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetsRequestBody`
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -115,6 +120,9 @@ for GetVirtualPrivateCloudExternalSubnetsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudExternalSubnetsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudExternalSubnet`
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -158,6 +166,9 @@ for NestedAggregateVirtualPrivateCloudExternalSubnet {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudExternalSubnet);
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnet`
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -283,6 +294,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudExternalSubnet {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudExternalSubnet);
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetConnection`
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -326,6 +340,9 @@ for VirtualPrivateCloudExternalSubnetConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudExternalSubnetConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetOrderByInput`
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -491,6 +508,9 @@ for VirtualPrivateCloudExternalSubnetOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudExternalSubnetOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetWhereInput`
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1390,6 +1410,9 @@ for VirtualPrivateCloudExternalSubnetWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudExternalSubnetWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-virtual-private-cloud-external-subnets` (operation `GetVirtualPrivateCloudExternalSubnets`).
     ///

@@ -61,6 +61,11 @@ for GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetGroupsRequestBody`
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -118,6 +123,9 @@ for GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudExternalSubnetGroupsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudExternalSubnetGroup`
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -162,6 +170,9 @@ for NestedAggregateVirtualPrivateCloudExternalSubnetGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudExternalSubnetGroup);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec`
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -247,6 +258,11 @@ for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec
+);
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroup`
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -368,6 +384,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudExternalSubnetGr
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudExternalSubnetGroup);
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupConnection`
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -411,6 +430,9 @@ for VirtualPrivateCloudExternalSubnetGroupConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudExternalSubnetGroupConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupOrderByInput`
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -546,6 +568,9 @@ for VirtualPrivateCloudExternalSubnetGroupOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudExternalSubnetGroupOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupWhereInput`
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1017,6 +1042,9 @@ for VirtualPrivateCloudExternalSubnetGroupWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudExternalSubnetGroupWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-virtual-private-cloud-external-subnet-groups` (operation `GetVirtualPrivateCloudExternalSubnetGroups`).
     ///

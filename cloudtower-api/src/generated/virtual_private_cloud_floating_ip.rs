@@ -43,6 +43,9 @@ impl ::cloudtower_runtime::codec::Encode for BatchCreateVirtualPrivateCloudFloat
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BatchCreateVirtualPrivateCloudFloatingIp);
 /// Spec: `#/components/schemas/BatchCreateVirtualPrivateCloudFloatingIpsParams`
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -119,6 +122,19 @@ for BatchCreateVirtualPrivateCloudFloatingIpsParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+impl BatchCreateVirtualPrivateCloudFloatingIpsParams {
+    /// A `BatchCreateVirtualPrivateCloudFloatingIpsParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(vpc_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            vpc_id: vpc_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BatchCreateVirtualPrivateCloudFloatingIpsParams);
 /// Spec: `#/components/schemas/DeleteVirtualPrivateCloudFloatingIp`
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -156,6 +172,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudFloatingIp
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVirtualPrivateCloudFloatingIp);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudFloatingIpsConnectionRequestBody`
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -213,6 +232,11 @@ for GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudFloatingIpsConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudFloatingIpsRequestBody`
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -269,6 +293,9 @@ for GetVirtualPrivateCloudFloatingIpsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudFloatingIpsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudFloatingIp`
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -312,6 +339,9 @@ for NestedAggregateVirtualPrivateCloudFloatingIp {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudFloatingIp);
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIp`
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -392,6 +422,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIp {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudFloatingIp);
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpConnection`
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -433,6 +466,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIpConnec
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudFloatingIpConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpCreationParams`
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -485,6 +521,23 @@ for VirtualPrivateCloudFloatingIpCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+impl VirtualPrivateCloudFloatingIpCreationParams {
+    /// A `VirtualPrivateCloudFloatingIpCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        external_subnet_id: impl ::std::convert::Into<::std::string::String>,
+        vpc_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            external_subnet_id: external_subnet_id.into(),
+            vpc_id: vpc_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudFloatingIpCreationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpDeletionParams`
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -528,6 +581,16 @@ for VirtualPrivateCloudFloatingIpDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+impl VirtualPrivateCloudFloatingIpDeletionParams {
+    /// A `VirtualPrivateCloudFloatingIpDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VirtualPrivateCloudFloatingIpWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudFloatingIpDeletionParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpOrderByInput`
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -631,6 +694,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIpOrderB
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudFloatingIpOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpWhereInput`
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -927,6 +993,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIpWhereI
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudFloatingIpWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/batch-create-virtual-private-cloud-floating-ips` (operation `BatchCreateVirtualPrivateCloudFloatingIps`).
     ///

@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudNatGateway
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVirtualPrivateCloudNatGateway);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudNatGatewaysConnectionRequestBody`
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -96,6 +99,11 @@ for GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudNatGatewaysConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudNatGatewaysRequestBody`
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -152,6 +160,9 @@ for GetVirtualPrivateCloudNatGatewaysRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudNatGatewaysRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudNatGateway`
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -195,6 +206,9 @@ for NestedAggregateVirtualPrivateCloudNatGateway {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudNatGateway);
 /// Spec: `#/components/schemas/NestedVpcDnatRuleType`
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -248,6 +262,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVpcDnatRuleType {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVpcDnatRuleType);
 /// Spec: `#/components/schemas/VirtualPrivateCloudDnatRuleParams`
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -301,6 +318,24 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudDnatRuleParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+impl VirtualPrivateCloudDnatRuleParams {
+    /// A `VirtualPrivateCloudDnatRuleParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        target_port: i32,
+        port: i32,
+        target_ip: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            target_port,
+            port,
+            target_ip: target_ip.into(),
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudDnatRuleParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGateway`
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -398,6 +433,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGateway {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNatGateway);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayConnection`
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -439,6 +477,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGatewayConnec
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNatGatewayConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayCreationParams`
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -526,6 +567,27 @@ for VirtualPrivateCloudNatGatewayCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+impl VirtualPrivateCloudNatGatewayCreationParams {
+    /// A `VirtualPrivateCloudNatGatewayCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        enable_dnat: bool,
+        enable_snat: bool,
+        vpc_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            enable_dnat,
+            enable_snat,
+            vpc_id: vpc_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNatGatewayCreationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayDeletionParams`
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -569,6 +631,16 @@ for VirtualPrivateCloudNatGatewayDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+impl VirtualPrivateCloudNatGatewayDeletionParams {
+    /// A `VirtualPrivateCloudNatGatewayDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VirtualPrivateCloudNatGatewayWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNatGatewayDeletionParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayOrderByInput`
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -712,6 +784,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGatewayOrderB
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNatGatewayOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayUpdationParams`
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -761,6 +836,19 @@ for VirtualPrivateCloudNatGatewayUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+impl VirtualPrivateCloudNatGatewayUpdationParams {
+    /// A `VirtualPrivateCloudNatGatewayUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VirtualPrivateCloudNatGatewayUpdationParamsData,
+        r#where: crate::models::VirtualPrivateCloudNatGatewayWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNatGatewayUpdationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayUpdationParams/properties/data`
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -814,6 +902,9 @@ for VirtualPrivateCloudNatGatewayUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNatGatewayUpdationParamsData);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayWhereInput`
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1178,6 +1269,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGatewayWhereI
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNatGatewayWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud-nat-gateway` (operation `CreateVirtualPrivateCloudNatGateway`).
     ///

@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudRouteTable
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVirtualPrivateCloudRouteTable);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudRouteTablesConnectionRequestBody`
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -96,6 +99,11 @@ for GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudRouteTablesConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudRouteTablesRequestBody`
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -152,6 +160,9 @@ for GetVirtualPrivateCloudRouteTablesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudRouteTablesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudRouteTable`
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -195,6 +206,9 @@ for NestedAggregateVirtualPrivateCloudRouteTable {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudRouteTable);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudRoute`
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -254,6 +268,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudRoute {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudRoute);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteNextHopType`
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -326,6 +343,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteNextHopType
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteNextHopType);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteParams`
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -379,6 +399,24 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+impl VirtualPrivateCloudRouteParams {
+    /// A `VirtualPrivateCloudRouteParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        destination: impl ::std::convert::Into<::std::string::String>,
+        next_hop_local_id: impl ::std::convert::Into<::std::string::String>,
+        next_hop_type: crate::models::VirtualPrivateCloudRouteNextHopType,
+    ) -> Self {
+        Self {
+            destination: destination.into(),
+            next_hop_local_id: next_hop_local_id.into(),
+            next_hop_type,
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTable`
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -461,6 +499,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTable {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteTable);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableConnection`
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -502,6 +543,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTableConnec
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteTableConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableCreationParams`
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -559,6 +603,23 @@ for VirtualPrivateCloudRouteTableCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+impl VirtualPrivateCloudRouteTableCreationParams {
+    /// A `VirtualPrivateCloudRouteTableCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vpc_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            vpc_id: vpc_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteTableCreationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableDeletionParams`
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -602,6 +663,16 @@ for VirtualPrivateCloudRouteTableDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+impl VirtualPrivateCloudRouteTableDeletionParams {
+    /// A `VirtualPrivateCloudRouteTableDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VirtualPrivateCloudRouteTableWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteTableDeletionParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableOrderByInput`
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -715,6 +786,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTableOrderB
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteTableOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableUpdationParams`
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -764,6 +838,19 @@ for VirtualPrivateCloudRouteTableUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+impl VirtualPrivateCloudRouteTableUpdationParams {
+    /// A `VirtualPrivateCloudRouteTableUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VirtualPrivateCloudRouteTableUpdationParamsData,
+        r#where: crate::models::VirtualPrivateCloudRouteTableWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteTableUpdationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableUpdationParams/properties/data`
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -806,6 +893,9 @@ for VirtualPrivateCloudRouteTableUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteTableUpdationParamsData);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableWhereInput`
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1185,6 +1275,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTableWhereI
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteTableWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud-route-table` (operation `CreateVirtualPrivateCloudRouteTable`).
     ///

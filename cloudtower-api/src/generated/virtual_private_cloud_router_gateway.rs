@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudRouterGate
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVirtualPrivateCloudRouterGateway);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody`
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -96,6 +99,11 @@ for GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudRouterGatewaysRequestBody`
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -152,6 +160,9 @@ for GetVirtualPrivateCloudRouterGatewaysRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudRouterGatewaysRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudRouterGateway`
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -195,6 +206,9 @@ for NestedAggregateVirtualPrivateCloudRouterGateway {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudRouterGateway);
 /// Spec: `#/components/schemas/NestedVpcRouterGatewayRuleNextHopsItemType`
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -239,6 +253,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVpcRouterGatewayRuleNextHopsI
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVpcRouterGatewayRuleNextHopsItemType);
 /// Spec: `#/components/schemas/NestedVpcRouterGatewayRuleType`
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -284,6 +301,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVpcRouterGatewayRuleType {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVpcRouterGatewayRuleType);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGateway`
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -386,6 +406,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouterGateway {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGateway);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayConnection`
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -427,6 +450,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouterGatewayCon
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGatewayConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayCreationParams`
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -511,6 +537,29 @@ for VirtualPrivateCloudRouterGatewayCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+impl VirtualPrivateCloudRouterGatewayCreationParams {
+    /// A `VirtualPrivateCloudRouterGatewayCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        rules: ::std::vec::Vec<
+            crate::models::VirtualPrivateCloudRouterGatewayRuleInputType,
+        >,
+        associated_subnets_ids: ::std::vec::Vec<::std::string::String>,
+        vpc_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            rules,
+            associated_subnets_ids,
+            vpc_id: vpc_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGatewayCreationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayDeletionParams`
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -554,6 +603,18 @@ for VirtualPrivateCloudRouterGatewayDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+impl VirtualPrivateCloudRouterGatewayDeletionParams {
+    /// A `VirtualPrivateCloudRouterGatewayDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        r#where: crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
+    ) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGatewayDeletionParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayNexthopInputType`
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -600,6 +661,21 @@ for VirtualPrivateCloudRouterGatewayNexthopInputType {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+impl VirtualPrivateCloudRouterGatewayNexthopInputType {
+    /// A `VirtualPrivateCloudRouterGatewayNexthopInputType` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        edge_gateway_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            edge_gateway_id: edge_gateway_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGatewayNexthopInputType);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayOrderByInput`
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -735,6 +811,9 @@ for VirtualPrivateCloudRouterGatewayOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGatewayOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayRuleInputType`
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -786,6 +865,19 @@ for VirtualPrivateCloudRouterGatewayRuleInputType {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+impl VirtualPrivateCloudRouterGatewayRuleInputType {
+    /// A `VirtualPrivateCloudRouterGatewayRuleInputType` with the fields the spec requires; the optional ones are unset.
+    pub fn new(dst: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            dst: dst.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGatewayRuleInputType);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayUpdateDataParams`
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -840,6 +932,9 @@ for VirtualPrivateCloudRouterGatewayUpdateDataParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGatewayUpdateDataParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayUpdationParams`
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -889,6 +984,19 @@ for VirtualPrivateCloudRouterGatewayUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+impl VirtualPrivateCloudRouterGatewayUpdationParams {
+    /// A `VirtualPrivateCloudRouterGatewayUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VirtualPrivateCloudRouterGatewayUpdateDataParams,
+        r#where: crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGatewayUpdationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayWhereInput`
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1338,6 +1446,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouterGatewayWhe
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGatewayWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud-router-gateway` (operation `CreateVirtualPrivateCloudRouterGateway`).
     ///

@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudSecurityGr
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVirtualPrivateCloudSecurityGroup);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody`
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -96,6 +99,11 @@ for GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityGroupsRequestBody`
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -152,6 +160,9 @@ for GetVirtualPrivateCloudSecurityGroupsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudSecurityGroupsRequestBody);
 /// Spec: `#/components/schemas/LabelGroup`
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -189,6 +200,16 @@ impl ::cloudtower_runtime::codec::Encode for LabelGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+impl LabelGroup {
+    /// A `LabelGroup` with the fields the spec requires; the optional ones are unset.
+    pub fn new(label_ids: ::std::vec::Vec<::std::string::String>) -> Self {
+        Self { label_ids }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LabelGroup);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudSecurityGroup`
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -232,6 +253,9 @@ for NestedAggregateVirtualPrivateCloudSecurityGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudSecurityGroup);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudLabelGroup`
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -269,6 +293,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudLabelGroup
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudLabelGroup);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroup`
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -349,6 +376,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityGroup);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupConnection`
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -390,6 +420,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityGroupCon
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityGroupConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupCreationParams`
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -448,6 +481,23 @@ for VirtualPrivateCloudSecurityGroupCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+impl VirtualPrivateCloudSecurityGroupCreationParams {
+    /// A `VirtualPrivateCloudSecurityGroupCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vpc_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            vpc_id: vpc_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityGroupCreationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupDeletionParams`
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -491,6 +541,18 @@ for VirtualPrivateCloudSecurityGroupDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+impl VirtualPrivateCloudSecurityGroupDeletionParams {
+    /// A `VirtualPrivateCloudSecurityGroupDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        r#where: crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
+    ) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityGroupDeletionParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupOrderByInput`
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -616,6 +678,9 @@ for VirtualPrivateCloudSecurityGroupOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityGroupOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupUpdationParams`
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -665,6 +730,19 @@ for VirtualPrivateCloudSecurityGroupUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+impl VirtualPrivateCloudSecurityGroupUpdationParams {
+    /// A `VirtualPrivateCloudSecurityGroupUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VirtualPrivateCloudSecurityGroupUpdationParamsData,
+        r#where: crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityGroupUpdationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupUpdationParams/properties/data`
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -708,6 +786,9 @@ for VirtualPrivateCloudSecurityGroupUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityGroupUpdationParamsData);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupWhereInput`
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1234,6 +1315,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityGroupWhe
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityGroupWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud-security-group` (operation `CreateVirtualPrivateCloudSecurityGroup`).
     ///

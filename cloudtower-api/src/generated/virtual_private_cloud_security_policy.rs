@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudSecurityPo
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVirtualPrivateCloudSecurityPolicy);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -96,6 +99,11 @@ for GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityPoliciesRequestBody`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -152,6 +160,9 @@ for GetVirtualPrivateCloudSecurityPoliciesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudSecurityPoliciesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudSecurityPolicy`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -195,6 +206,9 @@ for NestedAggregateVirtualPrivateCloudSecurityPolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudSecurityPolicy);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudNetworkPolicyRule`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -265,6 +279,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudNetworkPol
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudNetworkPolicyRule);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudNetworkPolicyRulePort`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -311,6 +328,9 @@ for NestedVirtualPrivateCloudNetworkPolicyRulePort {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudNetworkPolicyRulePort);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudSecurityPolicyApply`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -365,6 +385,9 @@ for NestedVirtualPrivateCloudSecurityPolicyApply {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudSecurityPolicyApply);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRuleInput`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -427,6 +450,19 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNetworkPolicyRul
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+impl VirtualPrivateCloudNetworkPolicyRuleInput {
+    /// A `VirtualPrivateCloudNetworkPolicyRuleInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#type: crate::models::VirtualPrivateCloudNetworkPolicyRuleType) -> Self {
+        Self {
+            r#type,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNetworkPolicyRuleInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRulePortInput`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -473,6 +509,21 @@ for VirtualPrivateCloudNetworkPolicyRulePortInput {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+impl VirtualPrivateCloudNetworkPolicyRulePortInput {
+    /// A `VirtualPrivateCloudNetworkPolicyRulePortInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        protocol: crate::models::VirtualPrivateCloudNetworkPolicyRulePortProtocol,
+    ) -> Self {
+        Self {
+            protocol,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNetworkPolicyRulePortInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRulePortProtocol`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -538,6 +589,9 @@ for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNetworkPolicyRulePortProtocol);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRuleType`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -610,6 +664,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNetworkPolicyRul
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNetworkPolicyRuleType);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicy`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -700,6 +757,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityPolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicy);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyApplyInput`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -749,6 +809,22 @@ for VirtualPrivateCloudSecurityPolicyApplyInput {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+impl VirtualPrivateCloudSecurityPolicyApplyInput {
+    /// A `VirtualPrivateCloudSecurityPolicyApplyInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        security_group_id: impl ::std::convert::Into<::std::string::String>,
+        communicable: bool,
+    ) -> Self {
+        Self {
+            security_group_id: security_group_id.into(),
+            communicable,
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicyApplyInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyConnection`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -792,6 +868,9 @@ for VirtualPrivateCloudSecurityPolicyConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicyConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyCreateParams`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -867,6 +946,27 @@ for VirtualPrivateCloudSecurityPolicyCreateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+impl VirtualPrivateCloudSecurityPolicyCreateParams {
+    /// A `VirtualPrivateCloudSecurityPolicyCreateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        apply_to: ::std::vec::Vec<
+            crate::models::VirtualPrivateCloudSecurityPolicyApplyInput,
+        >,
+        vpc_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            apply_to,
+            vpc_id: vpc_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicyCreateParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyDeleteParams`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -910,6 +1010,18 @@ for VirtualPrivateCloudSecurityPolicyDeleteParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+impl VirtualPrivateCloudSecurityPolicyDeleteParams {
+    /// A `VirtualPrivateCloudSecurityPolicyDeleteParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        r#where: crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
+    ) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicyDeleteParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyMode`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -969,6 +1081,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityPolicyMo
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicyMode);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyOrderByInput`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -1114,6 +1229,9 @@ for VirtualPrivateCloudSecurityPolicyOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicyOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyUpdateBody`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1163,6 +1281,19 @@ for VirtualPrivateCloudSecurityPolicyUpdateBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+impl VirtualPrivateCloudSecurityPolicyUpdateBody {
+    /// A `VirtualPrivateCloudSecurityPolicyUpdateBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VirtualPrivateCloudSecurityPolicyUpdateParams,
+        r#where: crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicyUpdateBody);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyUpdateParams`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1220,6 +1351,9 @@ for VirtualPrivateCloudSecurityPolicyUpdateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicyUpdateParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyWhereInput`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1570,6 +1704,9 @@ for VirtualPrivateCloudSecurityPolicyWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicyWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud-security-policy` (operation `CreateVirtualPrivateCloudSecurityPolicy`).
     ///

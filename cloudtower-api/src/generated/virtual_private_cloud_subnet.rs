@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudSubnet {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVirtualPrivateCloudSubnet);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSubnetsConnectionRequestBody`
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -95,6 +98,9 @@ for GetVirtualPrivateCloudSubnetsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudSubnetsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSubnetsRequestBody`
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -149,6 +155,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVirtualPrivateCloudSubnetsReques
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudSubnetsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudSubnet`
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -186,6 +195,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVirtualPrivateCloudS
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudSubnet);
 /// Spec: `#/components/schemas/NestedVpcSubnetIpPooType`
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -229,6 +241,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVpcSubnetIpPooType {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVpcSubnetIpPooType);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnet`
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -324,6 +339,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnet {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSubnet);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetConnection`
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -361,6 +379,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetConnection
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSubnetConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetCreationParams`
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -434,6 +455,29 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetCreationPa
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+impl VirtualPrivateCloudSubnetCreationParams {
+    /// A `VirtualPrivateCloudSubnetCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        route_table_id: impl ::std::convert::Into<::std::string::String>,
+        gateway: impl ::std::convert::Into<::std::string::String>,
+        cidr: impl ::std::convert::Into<::std::string::String>,
+        vpc_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            route_table_id: route_table_id.into(),
+            gateway: gateway.into(),
+            cidr: cidr.into(),
+            vpc_id: vpc_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSubnetCreationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetDeletionParams`
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -471,6 +515,16 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetDeletionPa
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+impl VirtualPrivateCloudSubnetDeletionParams {
+    /// A `VirtualPrivateCloudSubnetDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VirtualPrivateCloudSubnetWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSubnetDeletionParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetIpPoolParams`
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -518,6 +572,22 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetIpPoolPara
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+impl VirtualPrivateCloudSubnetIpPoolParams {
+    /// A `VirtualPrivateCloudSubnetIpPoolParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        end: impl ::std::convert::Into<::std::string::String>,
+        start: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            end: end.into(),
+            start: start.into(),
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSubnetIpPoolParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetOrderByInput`
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -671,6 +741,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetOrderByInp
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSubnetOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetUpdateDataParams`
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -720,6 +793,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetUpdateData
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSubnetUpdateDataParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetUpdationParams`
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -767,6 +843,19 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetUpdationPa
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+impl VirtualPrivateCloudSubnetUpdationParams {
+    /// A `VirtualPrivateCloudSubnetUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VirtualPrivateCloudSubnetUpdateDataParams,
+        r#where: crate::models::VirtualPrivateCloudSubnetWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSubnetUpdationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetWhereInput`
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1289,6 +1378,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetWhereInput
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSubnetWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud-subnet` (operation `CreateVirtualPrivateCloudSubnet`).
     ///

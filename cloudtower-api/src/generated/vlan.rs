@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVlan {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVlan);
 /// Spec: `#/components/schemas/ExtraIp`
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -82,6 +85,22 @@ impl ::cloudtower_runtime::codec::Encode for ExtraIp {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+impl ExtraIp {
+    /// A `ExtraIp` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        management_ip: impl ::std::convert::Into<::std::string::String>,
+        host_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            management_ip: management_ip.into(),
+            host_id: host_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExtraIp);
 /// Spec: `#/components/schemas/GetVlansConnectionRequestBody`
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -132,6 +151,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVlansConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVlansConnectionRequestBody);
 /// Spec: `#/components/schemas/ManagementVlanUpdationParams`
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -175,6 +197,19 @@ impl ::cloudtower_runtime::codec::Encode for ManagementVlanUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+impl ManagementVlanUpdationParams {
+    /// A `ManagementVlanUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ManagementVlanUpdationParamsData,
+        r#where: crate::models::VlanWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ManagementVlanUpdationParams);
 /// Spec: `#/components/schemas/ManagementVlanUpdationParams/properties/data`
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -216,6 +251,9 @@ impl ::cloudtower_runtime::codec::Encode for ManagementVlanUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ManagementVlanUpdationParamsData);
 /// Spec: `#/components/schemas/MigrationVlanUpdationParams`
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -256,6 +294,19 @@ impl ::cloudtower_runtime::codec::Encode for MigrationVlanUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+impl MigrationVlanUpdationParams {
+    /// A `MigrationVlanUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VlanWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MigrationVlanUpdationParams);
 /// Spec: `#/components/schemas/MigrationVlanUpdationParams/properties/data`
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -297,6 +348,9 @@ impl ::cloudtower_runtime::codec::Encode for MigrationVlanUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MigrationVlanUpdationParamsData);
 /// Spec: `#/components/schemas/NestedAggregateVlan`
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -334,6 +388,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVlan {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVlan);
 /// Spec: `#/components/schemas/Priority`
 #[cfg(feature = "vlan")]
 pub type Priority = f64;
@@ -455,6 +512,9 @@ impl ::cloudtower_runtime::codec::Encode for Vlan {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Vlan);
 /// Spec: `#/components/schemas/VlanConnection`
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -492,6 +552,9 @@ impl ::cloudtower_runtime::codec::Encode for VlanConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VlanConnection);
 /// Spec: `#/components/schemas/VlanDeletionParams`
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -529,6 +592,16 @@ impl ::cloudtower_runtime::codec::Encode for VlanDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+impl VlanDeletionParams {
+    /// A `VlanDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VlanWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VlanDeletionParams);
 /// Spec: `#/components/schemas/VlanId`
 #[cfg(feature = "vlan")]
 pub type VlanId = i32;
@@ -613,6 +686,23 @@ impl ::cloudtower_runtime::codec::Encode for VmVlanCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+impl VmVlanCreationParams {
+    /// A `VmVlanCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vds_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            vds_id: vds_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVlanCreationParams);
 /// Spec: `#/components/schemas/VmVlanUpdationParams`
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -656,6 +746,19 @@ impl ::cloudtower_runtime::codec::Encode for VmVlanUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+impl VmVlanUpdationParams {
+    /// A `VmVlanUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmVlanUpdationParamsData,
+        r#where: crate::models::VlanWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVlanUpdationParams);
 /// Spec: `#/components/schemas/VmVlanUpdationParams/properties/data`
 #[cfg(feature = "vlan")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -726,6 +829,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVlanUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVlanUpdationParamsData);
 impl crate::models::Client {
     /// `POST /v2/api/create-vm-vlan` (operation `CreateVmVlan`).
     ///

@@ -39,6 +39,16 @@ impl ::cloudtower_runtime::codec::Encode for AbortMigrateVmAcrossClusterParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl AbortMigrateVmAcrossClusterParams {
+    /// A `AbortMigrateVmAcrossClusterParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(tasks: crate::models::TaskWhereInput) -> Self {
+        Self { tasks }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AbortMigrateVmAcrossClusterParams);
 /// Spec: `#/components/schemas/BitPSUnit`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -117,6 +127,9 @@ impl ::cloudtower_runtime::codec::Encode for BitPsUnit {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BitPsUnit);
 /// Spec: `#/components/schemas/BitUnit`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -200,6 +213,9 @@ impl ::cloudtower_runtime::codec::Encode for BitUnit {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BitUnit);
 /// Spec: `#/components/schemas/CloudInitNetWork`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -254,6 +270,20 @@ impl ::cloudtower_runtime::codec::Encode for CloudInitNetWork {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl CloudInitNetWork {
+    /// A `CloudInitNetWork` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#type: crate::models::CloudInitNetworkTypeEnum, nic_index: i32) -> Self {
+        Self {
+            r#type,
+            nic_index,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudInitNetWork);
 /// Spec: `#/components/schemas/CloudInitNetWorkRoute`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -307,6 +337,24 @@ impl ::cloudtower_runtime::codec::Encode for CloudInitNetWorkRoute {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl CloudInitNetWorkRoute {
+    /// A `CloudInitNetWorkRoute` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        network: impl ::std::convert::Into<::std::string::String>,
+        netmask: impl ::std::convert::Into<::std::string::String>,
+        gateway: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            network: network.into(),
+            netmask: netmask.into(),
+            gateway: gateway.into(),
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudInitNetWorkRoute);
 /// Spec: `#/components/schemas/CloudInitNetworkTypeEnum`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -367,6 +415,9 @@ impl ::cloudtower_runtime::codec::Encode for CloudInitNetworkTypeEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudInitNetworkTypeEnum);
 /// Spec: `#/components/schemas/ConvertVmTemplateToVmParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -417,6 +468,22 @@ impl ::cloudtower_runtime::codec::Encode for ConvertVmTemplateToVmParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl ConvertVmTemplateToVmParams {
+    /// A `ConvertVmTemplateToVmParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        converted_from_template_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            converted_from_template_id: converted_from_template_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConvertVmTemplateToVmParams);
 /// Spec: `#/components/schemas/DeleteVm`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -454,6 +521,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVm {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVm);
 /// Spec: `#/components/schemas/DiskOperateModifyDisk`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -497,6 +567,19 @@ impl ::cloudtower_runtime::codec::Encode for DiskOperateModifyDisk {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl DiskOperateModifyDisk {
+    /// A `DiskOperateModifyDisk` with the fields the spec requires; the optional ones are unset.
+    pub fn new(disk_index: i32) -> Self {
+        Self {
+            disk_index,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DiskOperateModifyDisk);
 /// Spec: `#/components/schemas/GetVmVncInfoParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -534,6 +617,16 @@ impl ::cloudtower_runtime::codec::Encode for GetVmVncInfoParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl GetVmVncInfoParams {
+    /// A `GetVmVncInfoParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(vm: crate::models::VmWhereUniqueInput) -> Self {
+        Self { vm }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmVncInfoParams);
 /// Spec: `#/components/schemas/GetVmsConnectionRequestBody`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -584,6 +677,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmsConnectionRequestBody);
 /// Spec: `#/components/schemas/InstallVmtoolsParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -625,6 +721,19 @@ impl ::cloudtower_runtime::codec::Encode for InstallVmtoolsParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl InstallVmtoolsParams {
+    /// A `InstallVmtoolsParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(InstallVmtoolsParams);
 /// Spec: `#/components/schemas/InstallVmtoolsParams/properties/data`
 ///
 /// **Deprecated** in the spec.
@@ -674,6 +783,22 @@ impl ::cloudtower_runtime::codec::Encode for InstallVmtoolsParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl InstallVmtoolsParamsData {
+    /// A `InstallVmtoolsParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        svt_image_id: impl ::std::convert::Into<::std::string::String>,
+        cd_rom_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            svt_image_id: svt_image_id.into(),
+            cd_rom_id: cd_rom_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(InstallVmtoolsParamsData);
 /// Spec: `#/components/schemas/MigrateType`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -742,6 +867,9 @@ impl ::cloudtower_runtime::codec::Encode for MigrateType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MigrateType);
 /// Spec: `#/components/schemas/MigrateVmConfig`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -809,6 +937,25 @@ impl ::cloudtower_runtime::codec::Encode for MigrateVmConfig {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl MigrateVmConfig {
+    /// A `MigrateVmConfig` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        network_mapping: ::std::vec::Vec<crate::models::VlanMapping>,
+        migrate_type: crate::models::MigrateType,
+        elf_storage_policy: crate::models::VmVolumeElfStoragePolicyType,
+    ) -> Self {
+        Self {
+            network_mapping,
+            migrate_type,
+            elf_storage_policy,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MigrateVmConfig);
 /// Spec: `#/components/schemas/MountDisksParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -885,6 +1032,25 @@ impl ::cloudtower_runtime::codec::Encode for MountDisksParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl MountDisksParams {
+    /// A `MountDisksParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vm_volume_id: impl ::std::convert::Into<::std::string::String>,
+        bus: crate::models::Bus,
+        boot: i32,
+    ) -> Self {
+        Self {
+            vm_volume_id: vm_volume_id.into(),
+            bus,
+            boot,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MountDisksParams);
 /// Spec: `#/components/schemas/MountNewCreateDisksParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -965,6 +1131,25 @@ impl ::cloudtower_runtime::codec::Encode for MountNewCreateDisksParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl MountNewCreateDisksParams {
+    /// A `MountNewCreateDisksParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vm_volume: crate::models::MountNewCreateDisksParamsVmVolume,
+        bus: crate::models::Bus,
+        boot: i32,
+    ) -> Self {
+        Self {
+            vm_volume,
+            bus,
+            boot,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MountNewCreateDisksParams);
 /// Spec: `#/components/schemas/MountNewCreateDisksParams/properties/vm_volume`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1024,6 +1209,25 @@ impl ::cloudtower_runtime::codec::Encode for MountNewCreateDisksParamsVmVolume {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl MountNewCreateDisksParamsVmVolume {
+    /// A `MountNewCreateDisksParamsVmVolume` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        elf_storage_policy: crate::models::VmVolumeElfStoragePolicyType,
+        size: i64,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            elf_storage_policy,
+            size,
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MountNewCreateDisksParamsVmVolume);
 /// Spec: `#/components/schemas/NestedAggregateVm`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1061,6 +1265,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVm {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVm);
 /// Spec: `#/components/schemas/OvfDiskOperate`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1105,6 +1312,9 @@ impl ::cloudtower_runtime::codec::Encode for OvfDiskOperate {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OvfDiskOperate);
 /// Spec: `#/components/schemas/StopVmInCutoverMigrationParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1145,6 +1355,19 @@ impl ::cloudtower_runtime::codec::Encode for StopVmInCutoverMigrationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl StopVmInCutoverMigrationParams {
+    /// A `StopVmInCutoverMigrationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(tasks: crate::models::TaskWhereInput) -> Self {
+        Self {
+            tasks,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(StopVmInCutoverMigrationParams);
 /// Spec: `#/components/schemas/TemplateCloudInit`
 #[cfg(feature = "vm")]
 #[derive(Clone, Default, PartialEq)]
@@ -1209,6 +1432,9 @@ impl ::cloudtower_runtime::codec::Encode for TemplateCloudInit {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TemplateCloudInit);
 /// Spec: `#/components/schemas/UpdateVpcNicPayloads`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1247,6 +1473,9 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVpcNicPayloads {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdateVpcNicPayloads);
 /// Spec: `#/components/schemas/VlanMapping`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1294,6 +1523,22 @@ impl ::cloudtower_runtime::codec::Encode for VlanMapping {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VlanMapping {
+    /// A `VlanMapping` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        src_vlan_local_id: impl ::std::convert::Into<::std::string::String>,
+        dest_vlan_local_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            src_vlan_local_id: src_vlan_local_id.into(),
+            dest_vlan_local_id: dest_vlan_local_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VlanMapping);
 /// Spec: `#/components/schemas/Vm`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1664,6 +1909,9 @@ impl ::cloudtower_runtime::codec::Encode for Vm {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Vm);
 /// Spec: `#/components/schemas/VmAddCdRomParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1707,6 +1955,19 @@ impl ::cloudtower_runtime::codec::Encode for VmAddCdRomParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmAddCdRomParams {
+    /// A `VmAddCdRomParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmAddCdRomParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddCdRomParams);
 /// Spec: `#/components/schemas/VmAddCdRomParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1744,6 +2005,16 @@ impl ::cloudtower_runtime::codec::Encode for VmAddCdRomParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmAddCdRomParamsData {
+    /// A `VmAddCdRomParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(vm_cd_roms: ::std::vec::Vec<crate::models::VmCdRomParams>) -> Self {
+        Self { vm_cd_roms }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddCdRomParamsData);
 /// Spec: `#/components/schemas/VmAddDiskParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1787,6 +2058,19 @@ impl ::cloudtower_runtime::codec::Encode for VmAddDiskParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmAddDiskParams {
+    /// A `VmAddDiskParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmAddDiskParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddDiskParams);
 /// Spec: `#/components/schemas/VmAddDiskParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1848,6 +2132,19 @@ impl ::cloudtower_runtime::codec::Encode for VmAddDiskParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmAddDiskParamsData {
+    /// A `VmAddDiskParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(vm_disks: crate::models::VmAddDiskParamsDataVmDisks) -> Self {
+        Self {
+            vm_disks,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddDiskParamsData);
 /// Spec: `#/components/schemas/VmAddDiskParams/properties/data/properties/vm_disks`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1889,6 +2186,9 @@ impl ::cloudtower_runtime::codec::Encode for VmAddDiskParamsDataVmDisks {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddDiskParamsDataVmDisks);
 /// Spec: `#/components/schemas/VmAddFolderParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1932,6 +2232,19 @@ impl ::cloudtower_runtime::codec::Encode for VmAddFolderParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmAddFolderParams {
+    /// A `VmAddFolderParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmAddFolderParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddFolderParams);
 /// Spec: `#/components/schemas/VmAddFolderParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -1969,6 +2282,18 @@ impl ::cloudtower_runtime::codec::Encode for VmAddFolderParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmAddFolderParamsData {
+    /// A `VmAddFolderParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(folder_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            folder_id: folder_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddFolderParamsData);
 /// Spec: `#/components/schemas/VmAddGpuDeviceParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2012,6 +2337,19 @@ impl ::cloudtower_runtime::codec::Encode for VmAddGpuDeviceParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmAddGpuDeviceParams {
+    /// A `VmAddGpuDeviceParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: ::std::vec::Vec<crate::models::VmGpuOperationParams>,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddGpuDeviceParams);
 /// Spec: `#/components/schemas/VmAddNicParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2055,6 +2393,19 @@ impl ::cloudtower_runtime::codec::Encode for VmAddNicParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmAddNicParams {
+    /// A `VmAddNicParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmAddNicParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddNicParams);
 /// Spec: `#/components/schemas/VmAddNicParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2092,6 +2443,16 @@ impl ::cloudtower_runtime::codec::Encode for VmAddNicParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmAddNicParamsData {
+    /// A `VmAddNicParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(vm_nics: ::std::vec::Vec<crate::models::VmNicParams>) -> Self {
+        Self { vm_nics }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddNicParamsData);
 /// Spec: `#/components/schemas/VmCdRomParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2146,6 +2507,19 @@ impl ::cloudtower_runtime::codec::Encode for VmCdRomParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmCdRomParams {
+    /// A `VmCdRomParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(boot: i32) -> Self {
+        Self {
+            boot,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmCdRomParams);
 /// Spec: `#/components/schemas/VmCloneParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2280,6 +2654,23 @@ impl ::cloudtower_runtime::codec::Encode for VmCloneParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmCloneParams {
+    /// A `VmCloneParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        src_vm_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            src_vm_id: src_vm_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmCloneParams);
 /// Spec: `#/components/schemas/VmConnection`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2317,6 +2708,9 @@ impl ::cloudtower_runtime::codec::Encode for VmConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmConnection);
 /// Spec: `#/components/schemas/VmCreateVmFromContentLibraryTemplateBatchParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2368,6 +2762,24 @@ for VmCreateVmFromContentLibraryTemplateBatchParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmCreateVmFromContentLibraryTemplateBatchParams {
+    /// A `VmCreateVmFromContentLibraryTemplateBatchParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vms: ::std::vec::Vec<
+            crate::models::VmCreateVmFromContentLibraryTemplateBatchVmParams,
+        >,
+        template_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            vms,
+            template_id: template_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmCreateVmFromContentLibraryTemplateBatchParams);
 /// Spec: `#/components/schemas/VmCreateVmFromContentLibraryTemplateBatchVmParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2507,6 +2919,25 @@ for VmCreateVmFromContentLibraryTemplateBatchVmParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmCreateVmFromContentLibraryTemplateBatchVmParams {
+    /// A `VmCreateVmFromContentLibraryTemplateBatchVmParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        is_full_copy: bool,
+        name: impl ::std::convert::Into<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            is_full_copy,
+            name: name.into(),
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmCreateVmFromContentLibraryTemplateBatchVmParams);
 /// Spec: `#/components/schemas/VmCreateVmFromContentLibraryTemplateParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2654,6 +3085,27 @@ impl ::cloudtower_runtime::codec::Encode for VmCreateVmFromContentLibraryTemplat
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmCreateVmFromContentLibraryTemplateParams {
+    /// A `VmCreateVmFromContentLibraryTemplateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        is_full_copy: bool,
+        template_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            is_full_copy,
+            template_id: template_id.into(),
+            name: name.into(),
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmCreateVmFromContentLibraryTemplateParams);
 /// Spec: `#/components/schemas/VmCreateVmFromTemplateParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2799,6 +3251,25 @@ impl ::cloudtower_runtime::codec::Encode for VmCreateVmFromTemplateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmCreateVmFromTemplateParams {
+    /// A `VmCreateVmFromTemplateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        is_full_copy: bool,
+        template_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            is_full_copy,
+            template_id: template_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmCreateVmFromTemplateParams);
 /// Spec: `#/components/schemas/VmCreationParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -2965,6 +3436,40 @@ impl ::cloudtower_runtime::codec::Encode for VmCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmCreationParams {
+    /// A `VmCreationParams` with the fields the spec requires; the optional ones are unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        status: crate::models::VmStatus,
+        firmware: crate::models::VmFirmware,
+        ha: bool,
+        vm_nics: ::std::vec::Vec<crate::models::VmNicParams>,
+        vm_disks: crate::models::VmDiskParams,
+        memory: i64,
+        cpu_cores: i32,
+        cpu_sockets: i32,
+        name: impl ::std::convert::Into<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            status,
+            firmware,
+            ha,
+            vm_nics,
+            vm_disks,
+            memory,
+            cpu_cores,
+            cpu_sockets,
+            name: name.into(),
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmCreationParams);
 /// Spec: `#/components/schemas/VmDeleteParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3005,6 +3510,19 @@ impl ::cloudtower_runtime::codec::Encode for VmDeleteParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmDeleteParams {
+    /// A `VmDeleteParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDeleteParams);
 /// Spec: `#/components/schemas/VmDeleteParams/properties/effect`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3039,6 +3557,9 @@ impl ::cloudtower_runtime::codec::Encode for VmDeleteParamsEffect {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDeleteParamsEffect);
 /// Spec: `#/components/schemas/VmDiskOperate`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3079,6 +3600,9 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskOperate {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDiskOperate);
 /// Spec: `#/components/schemas/VmDiskOperate/properties/remove_disks`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3116,6 +3640,16 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskOperateRemoveDisks {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmDiskOperateRemoveDisks {
+    /// A `VmDiskOperateRemoveDisks` with the fields the spec requires; the optional ones are unset.
+    pub fn new(disk_index: ::std::vec::Vec<i32>) -> Self {
+        Self { disk_index }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDiskOperateRemoveDisks);
 /// Spec: `#/components/schemas/VmDiskParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3162,6 +3696,9 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDiskParams);
 /// Spec: `#/components/schemas/VmEjectCdRomParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3199,6 +3736,16 @@ impl ::cloudtower_runtime::codec::Encode for VmEjectCdRomParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmEjectCdRomParams {
+    /// A `VmEjectCdRomParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmDiskWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmEjectCdRomParams);
 /// Spec: `#/components/schemas/VmExpandVmDiskParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3245,6 +3792,20 @@ impl ::cloudtower_runtime::codec::Encode for VmExpandVmDiskParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmExpandVmDiskParams {
+    /// A `VmExpandVmDiskParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(size: i64, r#where: crate::models::VmDiskWhereInput) -> Self {
+        Self {
+            size,
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmExpandVmDiskParams);
 /// Spec: `#/components/schemas/VmExportParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3288,6 +3849,19 @@ impl ::cloudtower_runtime::codec::Encode for VmExportParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmExportParams {
+    /// A `VmExportParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmExportParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmExportParams);
 /// Spec: `#/components/schemas/VmExportParamsData`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3328,6 +3902,19 @@ impl ::cloudtower_runtime::codec::Encode for VmExportParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmExportParamsData {
+    /// A `VmExportParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#type: crate::models::VmExportFileType) -> Self {
+        Self {
+            r#type,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmExportParamsData);
 /// Spec: `#/components/schemas/VmGpuDetail`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3500,6 +4087,9 @@ impl ::cloudtower_runtime::codec::Encode for VmGpuDetail {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmGpuDetail);
 /// Spec: `#/components/schemas/VmGpuInfo`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3559,6 +4149,9 @@ impl ::cloudtower_runtime::codec::Encode for VmGpuInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmGpuInfo);
 /// Spec: `#/components/schemas/VmGpuOperationParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3599,6 +4192,19 @@ impl ::cloudtower_runtime::codec::Encode for VmGpuOperationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmGpuOperationParams {
+    /// A `VmGpuOperationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(gpu_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            gpu_id: gpu_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmGpuOperationParams);
 /// Spec: `#/components/schemas/VmImportNicParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3663,6 +4269,21 @@ impl ::cloudtower_runtime::codec::Encode for VmImportNicParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmImportNicParams {
+    /// A `VmImportNicParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        connect_vlan_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            connect_vlan_id: connect_vlan_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmImportNicParams);
 /// Spec: `#/components/schemas/VmImportParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3790,6 +4411,27 @@ impl ::cloudtower_runtime::codec::Encode for VmImportParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmImportParams {
+    /// A `VmImportParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        upload_tasks: ::std::vec::Vec<::std::string::String>,
+        parsed_ovf: crate::models::ParsedOvf,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            cluster_id: cluster_id.into(),
+            upload_tasks,
+            parsed_ovf,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmImportParams);
 /// Spec: `#/components/schemas/VmMigrateAcrossClusterParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3833,6 +4475,19 @@ impl ::cloudtower_runtime::codec::Encode for VmMigrateAcrossClusterParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmMigrateAcrossClusterParams {
+    /// A `VmMigrateAcrossClusterParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmMigrateAcrossClusterParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmMigrateAcrossClusterParams);
 /// Spec: `#/components/schemas/VmMigrateAcrossClusterParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3883,6 +4538,23 @@ impl ::cloudtower_runtime::codec::Encode for VmMigrateAcrossClusterParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmMigrateAcrossClusterParamsData {
+    /// A `VmMigrateAcrossClusterParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vm_config: crate::models::MigrateVmConfig,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            vm_config,
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmMigrateAcrossClusterParamsData);
 /// Spec: `#/components/schemas/VmMigrateParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3923,6 +4595,19 @@ impl ::cloudtower_runtime::codec::Encode for VmMigrateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmMigrateParams {
+    /// A `VmMigrateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmMigrateParams);
 /// Spec: `#/components/schemas/VmMigrateParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -3960,6 +4645,16 @@ impl ::cloudtower_runtime::codec::Encode for VmMigrateParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmMigrateParamsData {
+    /// A `VmMigrateParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(host_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { host_id: host_id.into() }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmMigrateParamsData);
 /// Spec: `#/components/schemas/VmNicParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4030,6 +4725,9 @@ impl ::cloudtower_runtime::codec::Encode for VmNicParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNicParams);
 /// Spec: `#/components/schemas/VmNicQosOption`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4065,6 +4763,9 @@ impl ::cloudtower_runtime::codec::Encode for VmNicQosOption {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNicQosOption);
 /// Spec: `#/components/schemas/VmNicQosTraffic`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4116,6 +4817,19 @@ impl ::cloudtower_runtime::codec::Encode for VmNicQosTraffic {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmNicQosTraffic {
+    /// A `VmNicQosTraffic` with the fields the spec requires; the optional ones are unset.
+    pub fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNicQosTraffic);
 /// Spec: `#/components/schemas/VmOperateParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4153,6 +4867,16 @@ impl ::cloudtower_runtime::codec::Encode for VmOperateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmOperateParams {
+    /// A `VmOperateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmOperateParams);
 /// Spec: `#/components/schemas/VmOperatePciNicParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4196,6 +4920,19 @@ impl ::cloudtower_runtime::codec::Encode for VmOperatePciNicParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmOperatePciNicParams {
+    /// A `VmOperatePciNicParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmOperatePciNicParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmOperatePciNicParams);
 /// Spec: `#/components/schemas/VmOperatePciNicParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4228,6 +4965,9 @@ impl ::cloudtower_runtime::codec::Encode for VmOperatePciNicParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmOperatePciNicParamsData);
 /// Spec: `#/components/schemas/VmOwnerParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4268,6 +5008,19 @@ impl ::cloudtower_runtime::codec::Encode for VmOwnerParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmOwnerParams {
+    /// A `VmOwnerParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            value: value.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmOwnerParams);
 /// Spec: `#/components/schemas/VmOwnerParams/properties/search_for`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -4328,6 +5081,9 @@ impl ::cloudtower_runtime::codec::Encode for VmOwnerParamsSearchFor {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmOwnerParamsSearchFor);
 /// Spec: `#/components/schemas/VmRebuildParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4469,6 +5225,23 @@ impl ::cloudtower_runtime::codec::Encode for VmRebuildParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRebuildParams {
+    /// A `VmRebuildParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        rebuild_from_snapshot_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            rebuild_from_snapshot_id: rebuild_from_snapshot_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRebuildParams);
 /// Spec: `#/components/schemas/VmRemoveCdRomParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4512,6 +5285,19 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveCdRomParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRemoveCdRomParams {
+    /// A `VmRemoveCdRomParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmRemoveCdRomParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveCdRomParams);
 /// Spec: `#/components/schemas/VmRemoveCdRomParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4549,6 +5335,16 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveCdRomParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRemoveCdRomParamsData {
+    /// A `VmRemoveCdRomParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(cd_rom_ids: ::std::vec::Vec<::std::string::String>) -> Self {
+        Self { cd_rom_ids }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveCdRomParamsData);
 /// Spec: `#/components/schemas/VmRemoveDiskParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4592,6 +5388,19 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveDiskParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRemoveDiskParams {
+    /// A `VmRemoveDiskParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmRemoveDiskParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveDiskParams);
 /// Spec: `#/components/schemas/VmRemoveDiskParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4629,6 +5438,16 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveDiskParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRemoveDiskParamsData {
+    /// A `VmRemoveDiskParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(disk_ids: ::std::vec::Vec<::std::string::String>) -> Self {
+        Self { disk_ids }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveDiskParamsData);
 /// Spec: `#/components/schemas/VmRemoveGpuDeviceParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4672,6 +5491,19 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveGpuDeviceParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRemoveGpuDeviceParams {
+    /// A `VmRemoveGpuDeviceParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: ::std::vec::Vec<crate::models::VmGpuOperationParams>,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveGpuDeviceParams);
 /// Spec: `#/components/schemas/VmRemoveNicByWhereParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4715,6 +5547,19 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicByWhereParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRemoveNicByWhereParams {
+    /// A `VmRemoveNicByWhereParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        effect: crate::models::VmRemoveNicByWhereParamsEffect,
+        r#where: crate::models::VmNicWhereInput,
+    ) -> Self {
+        Self { effect, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveNicByWhereParams);
 /// Spec: `#/components/schemas/VmRemoveNicByWhereParams/properties/effect`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4747,6 +5592,9 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicByWhereParamsEffect {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveNicByWhereParamsEffect);
 /// Spec: `#/components/schemas/VmRemoveNicParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4790,6 +5638,19 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRemoveNicParams {
+    /// A `VmRemoveNicParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmRemoveNicParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveNicParams);
 /// Spec: `#/components/schemas/VmRemoveNicParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4827,6 +5688,16 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRemoveNicParamsData {
+    /// A `VmRemoveNicParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(nic_index: ::std::vec::Vec<i32>) -> Self {
+        Self { nic_index }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveNicParamsData);
 /// Spec: `#/components/schemas/VmResetGuestOsPasswordParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4870,6 +5741,19 @@ impl ::cloudtower_runtime::codec::Encode for VmResetGuestOsPasswordParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmResetGuestOsPasswordParams {
+    /// A `VmResetGuestOsPasswordParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmResetGuestOsPasswordParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmResetGuestOsPasswordParams);
 /// Spec: `#/components/schemas/VmResetGuestOsPasswordParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Default, PartialEq)]
@@ -4926,6 +5810,22 @@ impl ::cloudtower_runtime::codec::Encode for VmResetGuestOsPasswordParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmResetGuestOsPasswordParamsData {
+    /// A `VmResetGuestOsPasswordParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        password: impl ::std::convert::Into<::std::string::String>,
+        username: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            password: password.into(),
+            username: username.into(),
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmResetGuestOsPasswordParamsData);
 /// Spec: `#/components/schemas/VmRestrictIoParamsData`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4976,6 +5876,9 @@ impl ::cloudtower_runtime::codec::Encode for VmRestrictIoParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRestrictIoParamsData);
 /// Spec: `#/components/schemas/VmRollbackParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5019,6 +5922,19 @@ impl ::cloudtower_runtime::codec::Encode for VmRollbackParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRollbackParams {
+    /// A `VmRollbackParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmRollbackParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRollbackParams);
 /// Spec: `#/components/schemas/VmRollbackParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5056,6 +5972,18 @@ impl ::cloudtower_runtime::codec::Encode for VmRollbackParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRollbackParamsData {
+    /// A `VmRollbackParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(snapshot_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            snapshot_id: snapshot_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRollbackParamsData);
 /// Spec: `#/components/schemas/VmStartParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5096,6 +6024,19 @@ impl ::cloudtower_runtime::codec::Encode for VmStartParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmStartParams {
+    /// A `VmStartParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmStartParams);
 /// Spec: `#/components/schemas/VmStartParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5133,6 +6074,16 @@ impl ::cloudtower_runtime::codec::Encode for VmStartParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmStartParamsData {
+    /// A `VmStartParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(host_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { host_id: host_id.into() }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmStartParamsData);
 /// Spec: `#/components/schemas/VmToggleCdRomDisableParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5176,6 +6127,16 @@ impl ::cloudtower_runtime::codec::Encode for VmToggleCdRomDisableParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmToggleCdRomDisableParams {
+    /// A `VmToggleCdRomDisableParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(disabled: bool, r#where: crate::models::VmDiskWhereInput) -> Self {
+        Self { disabled, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmToggleCdRomDisableParams);
 /// Spec: `#/components/schemas/VmUpdateAdvancedOptionsParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5219,6 +6180,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateAdvancedOptionsParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateAdvancedOptionsParams {
+    /// A `VmUpdateAdvancedOptionsParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateAdvancedOptionsParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateAdvancedOptionsParams);
 /// Spec: `#/components/schemas/VmUpdateAdvancedOptionsParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5262,6 +6236,9 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateAdvancedOptionsParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateAdvancedOptionsParamsData);
 /// Spec: `#/components/schemas/VmUpdateDiskParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5305,6 +6282,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateDiskParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateDiskParams {
+    /// A `VmUpdateDiskParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateDiskParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateDiskParams);
 /// Spec: `#/components/schemas/VmUpdateDiskParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5359,6 +6349,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateDiskParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateDiskParamsData {
+    /// A `VmUpdateDiskParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(vm_disk_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            vm_disk_id: vm_disk_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateDiskParamsData);
 /// Spec: `#/components/schemas/VmUpdateEachDiskIoPolicyParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5402,6 +6405,16 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateEachDiskIoPolicyParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateEachDiskIoPolicyParams {
+    /// A `VmUpdateEachDiskIoPolicyParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(data: crate::models::VmRestrictIoParamsData, boot: i32) -> Self {
+        Self { data, boot }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateEachDiskIoPolicyParams);
 /// Spec: `#/components/schemas/VmUpdateHostOptionsParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5445,6 +6458,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateHostOptionsParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateHostOptionsParams {
+    /// A `VmUpdateHostOptionsParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateHostOptionsParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateHostOptionsParams);
 /// Spec: `#/components/schemas/VmUpdateHostOptionsParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5483,6 +6509,9 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateHostOptionsParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateHostOptionsParamsData);
 /// Spec: `#/components/schemas/VmUpdateIoPolicyParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5526,6 +6555,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateIoPolicyParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateIoPolicyParams {
+    /// A `VmUpdateIoPolicyParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateIoPolicyParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateIoPolicyParams);
 /// Spec: `#/components/schemas/VmUpdateIoPolicyParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5566,6 +6608,9 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateIoPolicyParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateIoPolicyParamsData);
 /// Spec: `#/components/schemas/VmUpdateNicAdvanceInfoParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5609,6 +6654,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicAdvanceInfoParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateNicAdvanceInfoParams {
+    /// A `VmUpdateNicAdvanceInfoParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateNicAdvanceInfoParamsData,
+        r#where: crate::models::VmNicWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateNicAdvanceInfoParams);
 /// Spec: `#/components/schemas/VmUpdateNicAdvanceInfoParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5655,6 +6713,9 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicAdvanceInfoParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateNicAdvanceInfoParamsData);
 /// Spec: `#/components/schemas/VmUpdateNicBasicInfoParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5698,6 +6759,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicBasicInfoParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateNicBasicInfoParams {
+    /// A `VmUpdateNicBasicInfoParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateNicBasicInfoParamsData,
+        r#where: crate::models::VmNicWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateNicBasicInfoParams);
 /// Spec: `#/components/schemas/VmUpdateNicBasicInfoParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5736,6 +6810,9 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicBasicInfoParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateNicBasicInfoParamsData);
 /// Spec: `#/components/schemas/VmUpdateNicParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5779,6 +6856,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateNicParams {
+    /// A `VmUpdateNicParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateNicParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateNicParams);
 /// Spec: `#/components/schemas/VmUpdateNicParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5848,6 +6938,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateNicParamsData {
+    /// A `VmUpdateNicParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(nic_index: i32) -> Self {
+        Self {
+            nic_index,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateNicParamsData);
 /// Spec: `#/components/schemas/VmUpdateNicQosOptionsParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5891,6 +6994,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicQosOptionsParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateNicQosOptionsParams {
+    /// A `VmUpdateNicQosOptionsParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateNicQosOptionsParamsData,
+        r#where: crate::models::VmNicWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateNicQosOptionsParams);
 /// Spec: `#/components/schemas/VmUpdateNicQosOptionsParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5923,6 +7039,9 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicQosOptionsParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateNicQosOptionsParamsData);
 /// Spec: `#/components/schemas/VmUpdateOwnerParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -5966,6 +7085,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateOwnerParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateOwnerParams {
+    /// A `VmUpdateOwnerParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateOwnerParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateOwnerParams);
 /// Spec: `#/components/schemas/VmUpdateOwnerParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -6009,6 +7141,22 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateOwnerParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateOwnerParamsData {
+    /// A `VmUpdateOwnerParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        search_for: crate::models::VmUpdateOwnerParamsDataSearchFor,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            search_for,
+            value: value.into(),
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateOwnerParamsData);
 /// Spec: `#/components/schemas/VmUpdateOwnerParams/properties/data/properties/search_for`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -6069,6 +7217,9 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateOwnerParamsDataSearchFor {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateOwnerParamsDataSearchFor);
 /// Spec: `#/components/schemas/VmUpdateParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -6112,6 +7263,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateParams {
+    /// A `VmUpdateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateParams);
 /// Spec: `#/components/schemas/VmUpdateParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -6165,6 +7329,9 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateParamsData);
 /// Spec: `#/components/schemas/VmUpdateVpcNicParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -6208,6 +7375,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateVpcNicParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateVpcNicParams {
+    /// A `VmUpdateVpcNicParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateVpcNicParamsData,
+        r#where: crate::models::VmNicWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateVpcNicParams);
 /// Spec: `#/components/schemas/VmUpdateVpcNicParams/properties/data`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -6245,6 +7425,16 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateVpcNicParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateVpcNicParamsData {
+    /// A `VmUpdateVpcNicParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(vpc_nic: crate::models::UpdateVpcNicPayloads) -> Self {
+        Self { vpc_nic }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateVpcNicParamsData);
 /// Spec: `#/components/schemas/VmVncInfo`
 #[cfg(feature = "vm")]
 #[derive(Clone, Default, PartialEq)]
@@ -6319,6 +7509,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVncInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVncInfo);
 /// Spec: `#/components/schemas/VmdkCdromModify`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -6373,6 +7566,19 @@ impl ::cloudtower_runtime::codec::Encode for VmdkCdromModify {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmdkCdromModify {
+    /// A `VmdkCdromModify` with the fields the spec requires; the optional ones are unset.
+    pub fn new(index: i32) -> Self {
+        Self {
+            index,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmdkCdromModify);
 /// Spec: `#/components/schemas/VpcNicParams`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -6422,6 +7628,23 @@ impl ::cloudtower_runtime::codec::Encode for VpcNicParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VpcNicParams {
+    /// A `VpcNicParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vpc_subnet_id: impl ::std::convert::Into<::std::string::String>,
+        vpc_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            vpc_subnet_id: vpc_subnet_id.into(),
+            vpc_id: vpc_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VpcNicParams);
 impl crate::models::Client {
     /// `POST /v2/api/abort-migrate-vm-across-cluster` (operation `AbortMigrateVmAcrossCluster`).
     ///

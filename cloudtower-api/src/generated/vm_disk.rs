@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmDisksConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmDisksConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVmDisksRequestBody`
 #[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -102,6 +105,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmDisksRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmDisksRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVmDisk`
 #[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmDisk {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmDisk);
 /// Spec: `#/components/schemas/NestedSvtImage`
 #[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -182,6 +191,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedSvtImage {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedSvtImage);
 /// Spec: `#/components/schemas/VmDisk`
 #[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -305,6 +317,9 @@ impl ::cloudtower_runtime::codec::Encode for VmDisk {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDisk);
 /// Spec: `#/components/schemas/VmDiskConnection`
 #[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -342,6 +357,9 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDiskConnection);
 /// Spec: `#/components/schemas/VmDiskOrderByInput`
 #[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -565,6 +583,9 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm-disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDiskOrderByInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-vm-disks` (operation `GetVmDisks`).
     ///

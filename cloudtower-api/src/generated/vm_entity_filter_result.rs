@@ -58,6 +58,9 @@ for GetVmEntityFilterResultsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-entity-filter-result")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmEntityFilterResultsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVmEntityFilterResultsRequestBody`
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -112,6 +115,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmEntityFilterResultsRequestBody
         e.end_object();
     }
 }
+#[cfg(feature = "vm-entity-filter-result")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmEntityFilterResultsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVmEntityFilterResult`
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -149,6 +155,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmEntityFilterResult
         e.end_object();
     }
 }
+#[cfg(feature = "vm-entity-filter-result")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmEntityFilterResult);
 /// Spec: `#/components/schemas/NestedEntityFilter`
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -192,6 +201,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEntityFilter {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-entity-filter-result")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEntityFilter);
 /// Spec: `#/components/schemas/VmEntityFilterResult`
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -251,6 +263,9 @@ impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResult {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-entity-filter-result")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmEntityFilterResult);
 /// Spec: `#/components/schemas/VmEntityFilterResultConnection`
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -288,6 +303,9 @@ impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResultConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-entity-filter-result")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmEntityFilterResultConnection);
 /// Spec: `#/components/schemas/VmEntityFilterResultOrderByInput`
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -348,6 +366,9 @@ impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResultOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm-entity-filter-result")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmEntityFilterResultOrderByInput);
 /// Spec: `#/components/schemas/VmEntityFilterResultWhereInput`
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -514,6 +535,9 @@ impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResultWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-entity-filter-result")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmEntityFilterResultWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-vm-entity-filter-results` (operation `GetVmEntityFilterResults`).
     ///

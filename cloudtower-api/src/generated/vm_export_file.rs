@@ -54,6 +54,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmExportFilesConnectionRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "vm-export-file")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmExportFilesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVmExportFilesRequestBody`
 #[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -106,6 +109,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmExportFilesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-export-file")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmExportFilesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVmExportFile`
 #[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -143,6 +149,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmExportFile {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-export-file")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmExportFile);
 /// Spec: `#/components/schemas/VmExportFileConnection`
 #[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -180,6 +189,9 @@ impl ::cloudtower_runtime::codec::Encode for VmExportFileConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-export-file")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmExportFileConnection);
 /// Spec: `#/components/schemas/VmExportFileOrderByInput`
 #[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -313,6 +325,9 @@ impl ::cloudtower_runtime::codec::Encode for VmExportFileOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm-export-file")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmExportFileOrderByInput);
 /// Spec: `#/components/schemas/VmExportFileWhereInput`
 #[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -710,6 +725,9 @@ impl ::cloudtower_runtime::codec::Encode for VmExportFileWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-export-file")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmExportFileWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-vm-export-files` (operation `GetVmExportFiles`).
     ///

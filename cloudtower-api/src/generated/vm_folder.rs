@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmFolder {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVmFolder);
 /// Spec: `#/components/schemas/GetVmFoldersConnectionRequestBody`
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -89,6 +92,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmFoldersConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmFoldersConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVmFoldersRequestBody`
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmFoldersRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmFoldersRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVmFolder`
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -176,6 +185,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmFolder {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmFolder);
 /// Spec: `#/components/schemas/VmFolder`
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -234,6 +246,9 @@ impl ::cloudtower_runtime::codec::Encode for VmFolder {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmFolder);
 /// Spec: `#/components/schemas/VmFolderConnection`
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -271,6 +286,9 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmFolderConnection);
 /// Spec: `#/components/schemas/VmFolderCreationParams`
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -314,6 +332,22 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+impl VmFolderCreationParams {
+    /// A `VmFolderCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+        }
+    }
+}
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmFolderCreationParams);
 /// Spec: `#/components/schemas/VmFolderDeletionParams`
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -351,6 +385,16 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+impl VmFolderDeletionParams {
+    /// A `VmFolderDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmFolderWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmFolderDeletionParams);
 /// Spec: `#/components/schemas/VmFolderOrderByInput`
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -444,6 +488,9 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmFolderOrderByInput);
 /// Spec: `#/components/schemas/VmFolderUpdationParams`
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -487,6 +534,19 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+impl VmFolderUpdationParams {
+    /// A `VmFolderUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmFolderUpdationParamsData,
+        r#where: crate::models::VmFolderWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmFolderUpdationParams);
 /// Spec: `#/components/schemas/VmFolderUpdationParams/properties/data`
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -524,6 +584,16 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+impl VmFolderUpdationParamsData {
+    /// A `VmFolderUpdationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(name: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { name: name.into() }
+    }
+}
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmFolderUpdationParamsData);
 /// Spec: `#/components/schemas/VmFolderWhereInput`
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -954,6 +1024,9 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmFolderWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/create-vm-folder` (operation `CreateVmFolder`).
     ///

@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmNicsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmNicsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVmNicsRequestBody`
 #[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -102,6 +105,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmNicsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmNicsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVmNic`
 #[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmNic {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmNic);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudNic`
 #[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -209,6 +218,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudNic {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudNic);
 /// Spec: `#/components/schemas/VmNic`
 #[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -354,6 +366,9 @@ impl ::cloudtower_runtime::codec::Encode for VmNic {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNic);
 /// Spec: `#/components/schemas/VmNicConnection`
 #[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -391,6 +406,9 @@ impl ::cloudtower_runtime::codec::Encode for VmNicConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNicConnection);
 /// Spec: `#/components/schemas/VmNicOrderByInput`
 #[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -644,6 +662,9 @@ impl ::cloudtower_runtime::codec::Encode for VmNicOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm-nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNicOrderByInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-vm-nics` (operation `GetVmNics`).
     ///

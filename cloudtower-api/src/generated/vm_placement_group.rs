@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmPlacementGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-placement-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVmPlacementGroup);
 /// Spec: `#/components/schemas/GetVmPlacementGroupsConnectionRequestBody`
 #[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -93,6 +96,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmPlacementGroupsConnectionReque
         e.end_object();
     }
 }
+#[cfg(feature = "vm-placement-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmPlacementGroupsConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVmPlacementGroup`
 #[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -130,6 +136,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmPlacementGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-placement-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmPlacementGroup);
 /// Spec: `#/components/schemas/VmPlacementGroup`
 #[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -289,6 +298,9 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-placement-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmPlacementGroup);
 /// Spec: `#/components/schemas/VmPlacementGroupConnection`
 #[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -326,6 +338,9 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-placement-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmPlacementGroupConnection);
 /// Spec: `#/components/schemas/VmPlacementGroupCreationParams`
 #[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -419,6 +434,25 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-placement-group")]
+impl VmPlacementGroupCreationParams {
+    /// A `VmPlacementGroupCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        enabled: bool,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            enabled,
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm-placement-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmPlacementGroupCreationParams);
 /// Spec: `#/components/schemas/VmPlacementGroupDeletionParams`
 #[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -456,6 +490,16 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-placement-group")]
+impl VmPlacementGroupDeletionParams {
+    /// A `VmPlacementGroupDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmPlacementGroupWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "vm-placement-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmPlacementGroupDeletionParams);
 /// Spec: `#/components/schemas/VmPlacementGroupUpdationParams`
 #[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -499,6 +543,19 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-placement-group")]
+impl VmPlacementGroupUpdationParams {
+    /// A `VmPlacementGroupUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmPlacementGroupUpdationParamsData,
+        r#where: crate::models::VmPlacementGroupWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm-placement-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmPlacementGroupUpdationParams);
 /// Spec: `#/components/schemas/VmPlacementGroupUpdationParams/properties/data`
 #[cfg(feature = "vm-placement-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -574,6 +631,9 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupUpdationParamsData 
         e.end_object();
     }
 }
+#[cfg(feature = "vm-placement-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmPlacementGroupUpdationParamsData);
 impl crate::models::Client {
     /// `POST /v2/api/create-vm-placement-group` (operation `CreateVmPlacementGroup`).
     ///

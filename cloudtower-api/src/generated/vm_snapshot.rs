@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVmSnapshot);
 /// Spec: `#/components/schemas/GetVmSnapshotsConnectionRequestBody`
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -89,6 +92,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmSnapshotsConnectionRequestBody
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmSnapshotsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVmSnapshotsRequestBody`
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmSnapshotsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmSnapshotsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVmSnapshot`
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -176,6 +185,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmSnapshot);
 /// Spec: `#/components/schemas/NestedFrozenNic`
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -256,6 +268,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedFrozenNic {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedFrozenNic);
 /// Spec: `#/components/schemas/VmSnapshot`
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -443,6 +458,9 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmSnapshot);
 /// Spec: `#/components/schemas/VmSnapshotConnection`
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -480,6 +498,9 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmSnapshotConnection);
 /// Spec: `#/components/schemas/VmSnapshotCreationParams`
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -517,6 +538,18 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+impl VmSnapshotCreationParams {
+    /// A `VmSnapshotCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: ::std::vec::Vec<crate::models::VmSnapshotCreationParamsData>,
+    ) -> Self {
+        Self { data }
+    }
+}
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmSnapshotCreationParams);
 /// Spec: `#/components/schemas/VmSnapshotCreationParamsData`
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -565,6 +598,23 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotCreationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+impl VmSnapshotCreationParamsData {
+    /// A `VmSnapshotCreationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        vm_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            vm_id: vm_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmSnapshotCreationParamsData);
 /// Spec: `#/components/schemas/VmSnapshotDeletionParams`
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -602,6 +652,16 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+impl VmSnapshotDeletionParams {
+    /// A `VmSnapshotDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmSnapshotWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmSnapshotDeletionParams);
 /// Spec: `#/components/schemas/VmSnapshotOrderByInput`
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -885,6 +945,9 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmSnapshotOrderByInput);
 impl crate::models::Client {
     /// `POST /v2/api/create-vm-snapshot` (operation `CreateVmSnapshot`).
     ///

@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmTemplate {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVmTemplate);
 /// Spec: `#/components/schemas/GetVmTemplatesConnectionRequestBody`
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -89,6 +92,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmTemplatesConnectionRequestBody
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmTemplatesConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVmTemplate`
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -126,6 +132,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmTemplate {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmTemplate);
 /// Spec: `#/components/schemas/NestedTemplateNic`
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -190,6 +199,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedTemplateNic {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedTemplateNic);
 /// Spec: `#/components/schemas/VmTemplate`
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -386,6 +398,9 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplate {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmTemplate);
 /// Spec: `#/components/schemas/VmTemplateConnection`
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -423,6 +438,9 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmTemplateConnection);
 /// Spec: `#/components/schemas/VmTemplateCreationParams`
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -482,6 +500,25 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+impl VmTemplateCreationParams {
+    /// A `VmTemplateCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        cloud_init_supported: bool,
+        vm_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            cloud_init_supported,
+            vm_id: vm_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmTemplateCreationParams);
 /// Spec: `#/components/schemas/VmTemplateDeletionParams`
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -519,6 +556,16 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+impl VmTemplateDeletionParams {
+    /// A `VmTemplateDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmTemplateWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmTemplateDeletionParams);
 /// Spec: `#/components/schemas/VmTemplateUpdationParams`
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -559,6 +606,19 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+impl VmTemplateUpdationParams {
+    /// A `VmTemplateUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmTemplateWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmTemplateUpdationParams);
 /// Spec: `#/components/schemas/VmTemplateUpdationParams/properties/data`
 #[cfg(feature = "vm-template")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -599,6 +659,9 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmTemplateUpdationParamsData);
 impl crate::models::Client {
     /// `POST /v2/api/clone-vm-template-from-vm` (operation `CloneVmTemplateFromVm`).
     ///

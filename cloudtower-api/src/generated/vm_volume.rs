@@ -45,6 +45,19 @@ impl ::cloudtower_runtime::codec::Encode for CloneVmVolumeParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl CloneVmVolumeParams {
+    /// A `CloneVmVolumeParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        r#where: crate::models::VmVolumeWhereUniqueInput,
+        data: crate::models::CloneVmVolumeParamsData,
+    ) -> Self {
+        Self { r#where, data }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloneVmVolumeParams);
 /// Spec: `#/components/schemas/CloneVmVolumeParams/properties/data`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -85,6 +98,19 @@ impl ::cloudtower_runtime::codec::Encode for CloneVmVolumeParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl CloneVmVolumeParamsData {
+    /// A `CloneVmVolumeParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(name: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloneVmVolumeParamsData);
 /// Spec: `#/components/schemas/DeleteVmVolume`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -122,6 +148,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmVolume {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVmVolume);
 /// Spec: `#/components/schemas/ExportVmVolumeParams`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -165,6 +194,19 @@ impl ::cloudtower_runtime::codec::Encode for ExportVmVolumeParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl ExportVmVolumeParams {
+    /// A `ExportVmVolumeParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ExportVmVolumeParamsData,
+        r#where: crate::models::VmVolumeWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExportVmVolumeParams);
 /// Spec: `#/components/schemas/ExportVmVolumeParams/properties/data`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -202,6 +244,16 @@ impl ::cloudtower_runtime::codec::Encode for ExportVmVolumeParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl ExportVmVolumeParamsData {
+    /// A `ExportVmVolumeParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#type: crate::models::VmVolumeExportFileType) -> Self {
+        Self { r#type }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExportVmVolumeParamsData);
 /// Spec: `#/components/schemas/GetVmVolumesConnectionRequestBody`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -252,6 +304,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmVolumesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmVolumesConnectionRequestBody);
 /// Spec: `#/components/schemas/ImportVmVolumeParams`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -311,6 +366,26 @@ impl ::cloudtower_runtime::codec::Encode for ImportVmVolumeParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl ImportVmVolumeParams {
+    /// A `ImportVmVolumeParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        upload_task_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        storage_policy: crate::models::VmVolumeElfStoragePolicyType,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            upload_task_id: upload_task_id.into(),
+            name: name.into(),
+            storage_policy,
+            cluster_id: cluster_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ImportVmVolumeParams);
 /// Spec: `#/components/schemas/NestedAggregateVmVolume`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -348,6 +423,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmVolume {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmVolume);
 /// Spec: `#/components/schemas/UpdateVmVolumeParams`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -391,6 +469,19 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVmVolumeParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl UpdateVmVolumeParams {
+    /// A `UpdateVmVolumeParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        r#where: crate::models::VmVolumeWhereInput,
+        data: crate::models::UpdateVmVolumeParamsData,
+    ) -> Self {
+        Self { r#where, data }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdateVmVolumeParams);
 /// Spec: `#/components/schemas/UpdateVmVolumeParams/properties/data`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -432,6 +523,9 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVmVolumeParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdateVmVolumeParamsData);
 /// Spec: `#/components/schemas/VmVolume`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -584,6 +678,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVolume {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolume);
 /// Spec: `#/components/schemas/VmVolumeConnection`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -621,6 +718,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeConnection);
 /// Spec: `#/components/schemas/VmVolumeCreationParams`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -689,6 +789,29 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl VmVolumeCreationParams {
+    /// A `VmVolumeCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        elf_storage_policy: crate::models::VmVolumeElfStoragePolicyType,
+        size: i64,
+        sharing: bool,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            elf_storage_policy,
+            size,
+            sharing,
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeCreationParams);
 /// Spec: `#/components/schemas/VmVolumeDeletionParams`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -729,6 +852,19 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl VmVolumeDeletionParams {
+    /// A `VmVolumeDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmVolumeWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeDeletionParams);
 /// Spec: `#/components/schemas/VmVolumeDeletionParamsEffect`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -763,6 +899,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeDeletionParamsEffect {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeDeletionParamsEffect);
 /// Spec: `#/components/schemas/VmVolumeExportFileType`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -823,6 +962,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeExportFileType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeExportFileType);
 /// Spec: `#/components/schemas/VmVolumeRebuildParams`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -876,6 +1018,24 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeRebuildParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl VmVolumeRebuildParams {
+    /// A `VmVolumeRebuildParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        description: impl ::std::convert::Into<::std::string::String>,
+        volume_snapshot_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            description: description.into(),
+            volume_snapshot_id: volume_snapshot_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeRebuildParams);
 /// Spec: `#/components/schemas/VmVolumeRollbackParams`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -913,6 +1073,20 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeRollbackParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl VmVolumeRollbackParams {
+    /// A `VmVolumeRollbackParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        volume_snapshot_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            volume_snapshot_id: volume_snapshot_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeRollbackParams);
 /// Spec: `#/components/schemas/VmVolumeWhereUniqueInput`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -948,6 +1122,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeWhereUniqueInput {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeWhereUniqueInput);
 impl crate::models::Client {
     /// `POST /v2/api/clone-vm-volume` (operation `CloneVmVolume`).
     ///

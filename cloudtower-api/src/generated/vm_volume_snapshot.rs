@@ -39,6 +39,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmVolumeSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVmVolumeSnapshot);
 /// Spec: `#/components/schemas/GetVmVolumeSnapshotsConnectionRequestBody`
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -93,6 +96,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmVolumeSnapshotsConnectionReque
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmVolumeSnapshotsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVmVolumeSnapshotsRequestBody`
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -147,6 +153,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmVolumeSnapshotsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmVolumeSnapshotsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVmVolumeSnapshot`
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -184,6 +193,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmVolumeSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmVolumeSnapshot);
 /// Spec: `#/components/schemas/VmVolumeSnapshot`
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -310,6 +322,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeSnapshot);
 /// Spec: `#/components/schemas/VmVolumeSnapshotConnection`
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -347,6 +362,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeSnapshotConnection);
 /// Spec: `#/components/schemas/VmVolumeSnapshotCreationParams`
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -400,6 +418,24 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+impl VmVolumeSnapshotCreationParams {
+    /// A `VmVolumeSnapshotCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        volume_id: impl ::std::convert::Into<::std::string::String>,
+        description: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            volume_id: volume_id.into(),
+            description: description.into(),
+            name: name.into(),
+        }
+    }
+}
+#[cfg(feature = "vm-volume-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeSnapshotCreationParams);
 /// Spec: `#/components/schemas/VmVolumeSnapshotDeletionParams`
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -437,6 +473,16 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+impl VmVolumeSnapshotDeletionParams {
+    /// A `VmVolumeSnapshotDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmVolumeSnapshotWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "vm-volume-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeSnapshotDeletionParams);
 /// Spec: `#/components/schemas/VmVolumeSnapshotOrderByInput`
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -640,6 +686,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeSnapshotOrderByInput);
 impl crate::models::Client {
     /// `POST /v2/api/create-vm-volume-snapshot` (operation `CreateVmVolumeSnapshot`).
     ///

@@ -58,6 +58,9 @@ for GetVsphereEsxiAccountsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVsphereEsxiAccountsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVsphereEsxiAccountsRequestBody`
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -112,6 +115,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVsphereEsxiAccountsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVsphereEsxiAccountsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVsphereEsxiAccount`
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -149,6 +155,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVsphereEsxiAccount {
         e.end_object();
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVsphereEsxiAccount);
 /// Spec: `#/components/schemas/UpdateVsphereEsxiAccountParams`
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -186,6 +195,18 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVsphereEsxiAccountParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+impl UpdateVsphereEsxiAccountParams {
+    /// A `UpdateVsphereEsxiAccountParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: ::std::vec::Vec<crate::models::UpdateVsphereEsxiAccountParamsData>,
+    ) -> Self {
+        Self { data }
+    }
+}
+#[cfg(feature = "vsphere-esxi-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdateVsphereEsxiAccountParams);
 /// Spec: `#/components/schemas/UpdateVsphereEsxiAccountParamsData`
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Default, PartialEq)]
@@ -257,6 +278,25 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVsphereEsxiAccountParamsData 
         e.end_object();
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+impl UpdateVsphereEsxiAccountParamsData {
+    /// A `UpdateVsphereEsxiAccountParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        username: impl ::std::convert::Into<::std::string::String>,
+        ip: impl ::std::convert::Into<::std::string::String>,
+        esxi_account_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            username: username.into(),
+            ip: ip.into(),
+            esxi_account_id: esxi_account_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vsphere-esxi-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdateVsphereEsxiAccountParamsData);
 /// Spec: `#/components/schemas/VsphereEsxiAccount`
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -334,6 +374,9 @@ impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccount {
         e.end_object();
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VsphereEsxiAccount);
 /// Spec: `#/components/schemas/VsphereEsxiAccountConnection`
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -371,6 +414,9 @@ impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccountConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VsphereEsxiAccountConnection);
 /// Spec: `#/components/schemas/VsphereEsxiAccountOrderByInput`
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -484,6 +530,9 @@ impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccountOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VsphereEsxiAccountOrderByInput);
 /// Spec: `#/components/schemas/VsphereEsxiAccountWhereInput`
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -836,6 +885,9 @@ impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccountWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VsphereEsxiAccountWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-vsphere-esxi-accounts` (operation `GetVsphereEsxiAccounts`).
     ///

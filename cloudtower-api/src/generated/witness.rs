@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetWitnessesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "witness")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetWitnessesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetWitnessesRequestBody`
 #[cfg(feature = "witness")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -102,6 +105,9 @@ impl ::cloudtower_runtime::codec::Encode for GetWitnessesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "witness")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetWitnessesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateWitness`
 #[cfg(feature = "witness")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateWitness {
         e.end_object();
     }
 }
+#[cfg(feature = "witness")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateWitness);
 /// Spec: `#/components/schemas/Witness`
 #[cfg(feature = "witness")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -255,6 +264,9 @@ impl ::cloudtower_runtime::codec::Encode for Witness {
         e.end_object();
     }
 }
+#[cfg(feature = "witness")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Witness);
 /// Spec: `#/components/schemas/WitnessConnection`
 #[cfg(feature = "witness")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -292,6 +304,9 @@ impl ::cloudtower_runtime::codec::Encode for WitnessConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "witness")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(WitnessConnection);
 /// Spec: `#/components/schemas/WitnessOrderByInput`
 #[cfg(feature = "witness")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -455,6 +470,9 @@ impl ::cloudtower_runtime::codec::Encode for WitnessOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "witness")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(WitnessOrderByInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-witnesses` (operation `GetWitnesses`).
     ///

@@ -39,6 +39,16 @@ impl ::cloudtower_runtime::codec::Encode for GetWitnessServicesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "witness-service")]
+impl GetWitnessServicesRequestBody {
+    /// A `GetWitnessServicesRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::WitnessWhereUniqueInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "witness-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetWitnessServicesRequestBody);
 /// Spec: `#/components/schemas/WitnessService`
 #[cfg(feature = "witness-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -104,6 +114,9 @@ impl ::cloudtower_runtime::codec::Encode for WitnessService {
         e.end_object();
     }
 }
+#[cfg(feature = "witness-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(WitnessService);
 /// Spec: `#/components/schemas/WitnessWhereUniqueInput`
 #[cfg(feature = "witness-service")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +152,9 @@ impl ::cloudtower_runtime::codec::Encode for WitnessWhereUniqueInput {
         e.end_object();
     }
 }
+#[cfg(feature = "witness-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(WitnessWhereUniqueInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-witness-services` (operation `GetWitnessServices`).
     ///

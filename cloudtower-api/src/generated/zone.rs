@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetZonesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "zone")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetZonesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetZonesRequestBody`
 #[cfg(feature = "zone")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -102,6 +105,9 @@ impl ::cloudtower_runtime::codec::Encode for GetZonesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "zone")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetZonesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateZone`
 #[cfg(feature = "zone")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateZone {
         e.end_object();
     }
 }
+#[cfg(feature = "zone")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateZone);
 /// Spec: `#/components/schemas/Zone`
 #[cfg(feature = "zone")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -288,6 +297,9 @@ impl ::cloudtower_runtime::codec::Encode for Zone {
         e.end_object();
     }
 }
+#[cfg(feature = "zone")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Zone);
 /// Spec: `#/components/schemas/ZoneConnection`
 #[cfg(feature = "zone")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -325,6 +337,9 @@ impl ::cloudtower_runtime::codec::Encode for ZoneConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "zone")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ZoneConnection);
 /// Spec: `#/components/schemas/ZoneOrderByInput`
 #[cfg(feature = "zone")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -586,6 +601,9 @@ impl ::cloudtower_runtime::codec::Encode for ZoneOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "zone")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ZoneOrderByInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-zones` (operation `GetZones`).
     ///

@@ -52,6 +52,9 @@ impl ::cloudtower_runtime::codec::Encode for GetZoneTopoesConnectionRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "zone-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetZoneTopoesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetZoneTopoesRequestBody`
 #[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -102,6 +105,9 @@ impl ::cloudtower_runtime::codec::Encode for GetZoneTopoesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "zone-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetZoneTopoesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateZoneTopo`
 #[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateZoneTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "zone-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateZoneTopo);
 /// Spec: `#/components/schemas/ZoneTopo`
 #[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -203,6 +212,9 @@ impl ::cloudtower_runtime::codec::Encode for ZoneTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "zone-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ZoneTopo);
 /// Spec: `#/components/schemas/ZoneTopoConnection`
 #[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -240,6 +252,9 @@ impl ::cloudtower_runtime::codec::Encode for ZoneTopoConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "zone-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ZoneTopoConnection);
 /// Spec: `#/components/schemas/ZoneTopoOrderByInput`
 #[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -313,6 +328,9 @@ impl ::cloudtower_runtime::codec::Encode for ZoneTopoOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "zone-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ZoneTopoOrderByInput);
 /// Spec: `#/components/schemas/ZoneTopoWhereInput`
 #[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -510,6 +528,9 @@ impl ::cloudtower_runtime::codec::Encode for ZoneTopoWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "zone-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ZoneTopoWhereInput);
 impl crate::models::Client {
     /// `POST /v2/api/get-zone-topoes` (operation `GetZoneTopoes`).
     ///

@@ -63,6 +63,17 @@ impl GetResourceChangesParams {
         query
     }
 }
+impl GetResourceChangesParams {
+    /// A `GetResourceChangesParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(resource_type: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            resource_type: resource_type.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetResourceChangesParams);
 /// Spec: `#/components/schemas/ResourceChangeLimit`
 pub type ResourceChangeLimit = i32;
 /// Spec: `#/components/schemas/ResourceChangeResponse`
@@ -108,6 +119,8 @@ impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponse {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ResourceChangeResponse);
 /// Spec: `#/components/schemas/ResourceChangeResponse/properties/data/items`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResourceChangeResponseDataItem {
@@ -155,6 +168,8 @@ impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponseDataItem {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ResourceChangeResponseDataItem);
 /// Spec: `#/components/schemas/ResourceChangeResponse/properties/data/items/properties/action`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ResourceChangeResponseDataItemAction {
@@ -213,6 +228,8 @@ impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponseDataItemActio
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ResourceChangeResponseDataItemAction);
 impl crate::models::Client {
     /// `GET /v2/api/resource-changes` (operation `GetResourceChanges`).
     ///

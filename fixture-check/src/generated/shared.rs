@@ -60,6 +60,8 @@ impl ::cloudtower_runtime::codec::Encode for ClusterStorageInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterStorageInfo);
 /// Spec: `#/components/schemas/ClusterType`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ClusterType {
@@ -118,6 +120,8 @@ impl ::cloudtower_runtime::codec::Encode for ClusterType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterType);
 /// Spec: `#/components/schemas/CommonHeader`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CommonHeader {
@@ -152,6 +156,8 @@ impl ::cloudtower_runtime::codec::Encode for CommonHeader {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CommonHeader);
 /// Spec: `#/components/schemas/ContentLanguage`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ContentLanguage {
@@ -210,6 +216,8 @@ impl ::cloudtower_runtime::codec::Encode for ContentLanguage {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLanguage);
 /// Spec: `#/components/schemas/ErrorBody`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ErrorBody {
@@ -262,6 +270,8 @@ impl ::cloudtower_runtime::codec::Encode for ErrorBody {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ErrorBody);
 /// Spec: `#/components/schemas/ErrorCode`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
@@ -316,6 +326,8 @@ impl ::cloudtower_runtime::codec::Encode for ErrorCode {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ErrorCode);
 /// Spec: `#/components/schemas/NestedVm`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedVm {
@@ -356,6 +368,8 @@ impl ::cloudtower_runtime::codec::Encode for NestedVm {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVm);
 /// Spec: `#/components/schemas/Task`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Task {
@@ -414,6 +428,8 @@ impl ::cloudtower_runtime::codec::Encode for Task {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Task);
 /// Spec: `#/components/schemas/TaskStatus`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TaskStatus {
@@ -480,6 +496,8 @@ impl ::cloudtower_runtime::codec::Encode for TaskStatus {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskStatus);
 /// Spec: `#/components/schemas/VmCommonParams`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCommonParams {
@@ -520,6 +538,8 @@ impl ::cloudtower_runtime::codec::Encode for VmCommonParams {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmCommonParams);
 /// Spec: `#/components/schemas/VmStatus`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmStatus {
@@ -577,6 +597,8 @@ impl ::cloudtower_runtime::codec::Encode for VmStatus {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmStatus);
 /// Spec: `#/components/schemas/WithTask_Vm_`
 pub type WithTaskVm = ::cloudtower_runtime::WithTask<crate::models::Vm>;
 /// Spec: `#/components/schemas/WithTask_Vm-Array_`

@@ -36,6 +36,8 @@ impl ::cloudtower_runtime::codec::Encode for GetTasksRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetTasksRequestBody);
 /// Spec: `#/components/schemas/TaskSummary`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskSummary {
@@ -76,6 +78,8 @@ impl ::cloudtower_runtime::codec::Encode for TaskSummary {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskSummary);
 /// Spec: `#/components/schemas/TaskSummary/properties/by_status`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TaskSummaryByStatus {
@@ -108,6 +112,8 @@ impl ::cloudtower_runtime::codec::Encode for TaskSummaryByStatus {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskSummaryByStatus);
 impl crate::models::Client {
     /// A POST without a request body.
     ///

@@ -49,6 +49,8 @@ impl ::cloudtower_runtime::codec::Encode for GetVmsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVmsRequestBody`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetVmsRequestBody {
@@ -96,6 +98,8 @@ impl ::cloudtower_runtime::codec::Encode for GetVmsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmsRequestBody);
 /// Spec: `#/components/schemas/LocalizedText`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LocalizedText {
@@ -136,6 +140,8 @@ impl ::cloudtower_runtime::codec::Encode for LocalizedText {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LocalizedText);
 /// Spec: `#/components/schemas/NestedAggregateVm`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NestedAggregateVm {
@@ -170,6 +176,8 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVm {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVm);
 /// Spec: `/paths/~1upload-vm-image/post/requestBody/content/multipart~1form-data/schema`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UploadVmImageRequestBody {
@@ -196,6 +204,19 @@ impl UploadVmImageRequestBody {
                 .push(::cloudtower_runtime::MultipartField::text("description", value));
         }
         fields
+    }
+}
+impl UploadVmImageRequestBody {
+    /// A `UploadVmImageRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        file: ::cloudtower_runtime::FilePart,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            file,
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
     }
 }
 /// Spec: `#/components/schemas/VlanId`
@@ -302,6 +323,8 @@ impl ::cloudtower_runtime::codec::Encode for Vm {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Vm);
 /// Spec: `#/components/schemas/VmConnection`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmConnection {
@@ -336,6 +359,8 @@ impl ::cloudtower_runtime::codec::Encode for VmConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmConnection);
 /// Spec: `#/components/schemas/VmCreationParams`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmCreationParams {
@@ -398,6 +423,23 @@ impl ::cloudtower_runtime::codec::Encode for VmCreationParams {
         e.end_object();
     }
 }
+impl VmCreationParams {
+    /// A `VmCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        vlan_id: crate::models::VlanId,
+        owner: ::std::option::Option<::std::string::String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            vlan_id,
+            owner,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmCreationParams);
 /// Spec: `#/components/schemas/VmDiskIoPolicy`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmDiskIoPolicy {
@@ -451,6 +493,8 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskIoPolicy {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDiskIoPolicy);
 /// Spec: `#/components/schemas/VmNicParams`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmNicParams {
@@ -491,6 +535,17 @@ impl ::cloudtower_runtime::codec::Encode for VmNicParams {
         e.end_object();
     }
 }
+impl VmNicParams {
+    /// A `VmNicParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(vlan_id: crate::models::VlanId) -> Self {
+        Self {
+            vlan_id,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNicParams);
 /// Spec: `#/components/schemas/VmNicParamsList`
 pub type VmNicParamsList = ::std::vec::Vec<crate::models::VmNicParams>;
 /// Spec: `#/components/schemas/Vm/properties/nics/items`
@@ -530,6 +585,8 @@ impl ::cloudtower_runtime::codec::Encode for VmNicsItem {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNicsItem);
 /// Spec: `#/components/schemas/VmOrderByInput`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum VmOrderByInput {
@@ -597,6 +654,8 @@ impl ::cloudtower_runtime::codec::Encode for VmOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmOrderByInput);
 /// Spec: `#/components/schemas/VmRemoveNicParams`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveNicParams {
@@ -637,6 +696,17 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicParams {
         e.end_object();
     }
 }
+impl VmRemoveNicParams {
+    /// A `VmRemoveNicParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        r#where: crate::models::VmWhereInput,
+        data: crate::models::VmRemoveNicParamsData,
+    ) -> Self {
+        Self { r#where, data }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveNicParams);
 /// Spec: `#/components/schemas/VmRemoveNicParams/properties/data`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmRemoveNicParamsData {
@@ -671,6 +741,14 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicParamsData {
         e.end_object();
     }
 }
+impl VmRemoveNicParamsData {
+    /// A `VmRemoveNicParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(nic_index: ::std::vec::Vec<i32>) -> Self {
+        Self { nic_index }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveNicParamsData);
 /// Spec: `#/components/schemas/VmStatusRef`
 pub type VmStatusRef = crate::models::VmStatus;
 /// Spec: `#/components/schemas/Vm/properties/type`
@@ -727,6 +805,8 @@ impl ::cloudtower_runtime::codec::Encode for VmType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmType);
 /// Spec: `#/components/schemas/VmUpdationParams`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmUpdationParams {
@@ -773,6 +853,21 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdationParams {
         e.end_object();
     }
 }
+impl VmUpdationParams {
+    /// A `VmUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdationParams);
 /// Spec: `#/components/schemas/VmWhereInput`
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VmWhereInput {
@@ -829,6 +924,8 @@ impl ::cloudtower_runtime::codec::Encode for VmWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmWhereInput);
 impl crate::models::Client {
     /// Create virtual machines.
     ///
