@@ -74,44 +74,45 @@ async fn create(args: Args) -> common::Result {
     step(format!(
         "creating blank VM {name:?}: 2 vCPU, 4 GiB, a 20 GiB volume, a CD-ROM, a NIC"
     ));
-    let params = VmCreationParams {
-        cluster_id: cluster.id.clone(),
-        name: name.clone(),
-        description: Some("created by the cloudtower-rs create_vm example".into()),
-        cpu_cores: 2,
-        cpu_sockets: 1,
-        vcpu: Some(2),
-        memory: 4,
-        memory_unit: Some(ByteUnit::Gb),
-        ha: true,
-        firmware: VmFirmware::Bios,
-        status: VmStatus::Stopped,
-        vm_disks: VmDiskParams {
-            mount_new_create_disks: Some(vec![MountNewCreateDisksParams {
-                boot: 0,
-                bus: Bus::Virtio,
-                vm_volume: MountNewCreateDisksParamsVmVolume {
-                    name: format!("{name}-disk-0"),
-                    size: 20,
-                    size_unit: Some(ByteUnit::Gb),
-                    elf_storage_policy: VmVolumeElfStoragePolicyType::Replica2ThinProvision,
-                    ..Default::default()
-                },
-                ..Default::default()
-            }]),
-            mount_cd_roms: Some(vec![VmCdRomParams {
-                boot: 1,
-                elf_image_id: image.as_ref().map(|i| i.id.clone()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        },
-        vm_nics: vec![VmNicParams {
-            connect_vlan_id: Some(vlan.id.clone()),
-            enabled: Some(true),
-            ..Default::default()
-        }],
+    // `new` takes every field the spec requires, in the spec's order; the optional ones are
+    // set with struct update syntax.
+    let volume = MountNewCreateDisksParamsVmVolume {
+        size_unit: Some(ByteUnit::Gb),
+        ..MountNewCreateDisksParamsVmVolume::new(
+            VmVolumeElfStoragePolicyType::Replica2ThinProvision,
+            20, // size
+            format!("{name}-disk-0"),
+        )
+    };
+    let disks = VmDiskParams {
+        mount_new_create_disks: Some(vec![MountNewCreateDisksParams::new(volume, Bus::Virtio, 0)]),
+        mount_cd_roms: Some(vec![VmCdRomParams {
+            elf_image_id: image.as_ref().map(|i| i.id.clone()),
+            ..VmCdRomParams::new(1) // boot order
+        }]),
         ..Default::default()
+    };
+    let nics = vec![VmNicParams {
+        connect_vlan_id: Some(vlan.id.clone()),
+        enabled: Some(true),
+        ..Default::default()
+    }];
+    let params = VmCreationParams {
+        description: Some("created by the cloudtower-rs create_vm example".into()),
+        vcpu: Some(2),
+        memory_unit: Some(ByteUnit::Gb),
+        ..VmCreationParams::new(
+            VmStatus::Stopped,
+            VmFirmware::Bios,
+            true, // ha
+            nics,
+            disks,
+            4, // memory (GiB, memory_unit)
+            2, // cpu_cores
+            1, // cpu_sockets
+            name.clone(),
+            cluster.id.clone(),
+        )
     };
     let created = client.create_vm(&[params]).await?;
     step("waiting for the creation task");
@@ -156,10 +157,6 @@ async fn create(args: Args) -> common::Result {
         "creating VM {name:?} from the template, with cloud-init"
     ));
     let params = VmCreateVmFromContentLibraryTemplateParams {
-        template_id: template.id.clone(),
-        cluster_id: cluster.id.clone(),
-        name: name.clone(),
-        is_full_copy: false,
         status: Some(VmStatus::Running),
         cloud_init: Some(TemplateCloudInit {
             hostname: Some(name.clone()),
@@ -171,7 +168,12 @@ async fn create(args: Args) -> common::Result {
             connect_vlan_id: Some(vlan.id.clone()),
             ..Default::default()
         }]),
-        ..Default::default()
+        ..VmCreateVmFromContentLibraryTemplateParams::new(
+            false, // is_full_copy
+            template.id.clone(),
+            name.clone(),
+            cluster.id.clone(),
+        )
     };
     let created = client
         .create_vm_from_content_library_template(&[params])

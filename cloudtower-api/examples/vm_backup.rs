@@ -57,9 +57,8 @@ async fn backup(args: Args) -> common::Result {
     let created = client
         .create_vm_snapshot(&VmSnapshotCreationParams {
             data: vec![VmSnapshotCreationParamsData {
-                vm_id: vm.id.clone(),
-                name,
                 consistent_type: Some(consistent_type),
+                ..VmSnapshotCreationParamsData::new(name, vm.id.clone())
             }],
         })
         .await?;

@@ -13,8 +13,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use cloudtower_api::models::{
-    ByteUnit, VmCreationParams, VmDeleteParams, VmDeleteParamsEffect, VmOperateParams, VmStatus,
-    VmWhereInput,
+    ByteUnit, VmCreationParams, VmDeleteParams, VmDeleteParamsEffect, VmDiskParams, VmFirmware,
+    VmOperateParams, VmStatus, VmWhereInput,
 };
 use cloudtower_api::{Client, WaitForTasks};
 use common::{detail, step, Connection};
@@ -57,14 +57,19 @@ async fn recycle(args: Args) -> common::Result {
     ));
     let vm = client
         .create_vm(&[VmCreationParams {
-            cluster_id: cluster.id.clone(),
-            name: args.name.clone(),
-            cpu_cores: 1,
-            cpu_sockets: 1,
-            memory: 1,
             memory_unit: Some(ByteUnit::Gb),
-            status: VmStatus::Stopped,
-            ..Default::default()
+            ..VmCreationParams::new(
+                VmStatus::Stopped,
+                VmFirmware::Bios,
+                false,                   // ha
+                Vec::new(),              // vm_nics
+                VmDiskParams::default(), // vm_disks: none
+                1,                       // memory (GiB, memory_unit)
+                1,                       // cpu_cores
+                1,                       // cpu_sockets
+                args.name.clone(),
+                cluster.id.clone(),
+            )
         }])
         .await?
         .wait_with(client, wait())

@@ -12,6 +12,9 @@ pub use cloudtower_runtime::{
     OnPaused, OperationInfo, Paginator, PasswordLogin, RawBody, Related, RereadById, RetryPolicy,
     Secret, TaskFailure, TaskFailureKind, TransportError, WaitForTasks, WaitOptions, WithTask,
 };
+#[cfg(feature = "serde")]
+#[doc(no_inline)]
+pub use cloudtower_runtime::{from_value, serde_bridge, to_value};
 
 /// Every request and response type of the API, generated from the spec: each under its own
 /// name here, and grouped by spec module (tag) in the modules below, which also list their

@@ -1,5 +1,5 @@
-//! `cloudtower-mock --listen 127.0.0.1:PORT`: a mock CloudTower for trying the SDK, its
-//! examples or your own scripts without a real tower.
+//! `cloudtower-mock --listen 127.0.0.1:PORT` (feature `cli`): a mock CloudTower for trying the
+//! SDK, its examples or your own scripts without a real tower.
 
 use std::net::SocketAddr;
 use std::time::Duration;

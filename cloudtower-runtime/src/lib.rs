@@ -12,6 +12,7 @@
 //! | trait | implemented for | what the runtime does with it |
 //! |---|---|---|
 //! | [`codec::Decode`], [`codec::Encode`] | every generated type, in the direction it is used | decode answers, encode requests |
+//! | `serde::{Serialize, Deserialize}` (feature `serde`) | every generated type with a codec, through `impl_serde!` | `serde_bridge`: any serde format, through the codec |
 //! | [`LoginRequest`] | the `login` operation's body | [`Client::sign_in_with`]: log in and again after a 401 |
 //! | [`TaskModel`] | the `get-tasks` item | [`Client::wait_tasks_as`], [`WaitForTasks`] |
 //! | [`ListRequest`] | every list operation's body (`first`/`after` paging, items with an `id`) | [`Client::paginate`] |
@@ -37,6 +38,8 @@ pub mod contract;
 pub mod dynamic;
 pub mod error;
 pub mod pagination;
+#[cfg(feature = "serde")]
+pub mod serde_bridge;
 pub mod tasks;
 pub mod union;
 
@@ -49,4 +52,6 @@ pub use codec::{Nullable, Related, WithTask};
 pub use contract::{LoginRequest, OperationInfo, TaskClient, TaskModel, TaskState};
 pub use error::{Error, ErrorBody, RawBody, TaskFailure, TaskFailureKind, TransportError};
 pub use pagination::{CountRequest, ListRequest, Paginator, RereadById};
+#[cfg(feature = "serde")]
+pub use serde_bridge::{from_value, to_value};
 pub use tasks::{OnPaused, WaitForTasks, WaitOptions};

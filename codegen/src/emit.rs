@@ -18,11 +18,13 @@ use crate::runtime::RuntimeType::*;
 
 use crate::ir::{Api, Field, Presence, TypeDef, TypeRef};
 
+mod constructors;
 mod contract;
 mod dispatch;
 mod docs;
 mod features;
 mod operations;
+mod serde_impl;
 mod types;
 mod union;
 
@@ -118,7 +120,15 @@ pub fn emit_file(api: &Api, plan: &FilePlan, all: &[FilePlan], gates: &Gates) ->
         });
         return emit_mod(api, &modules, &exports, dispatch, gates);
     }
-    let types = plan.types.iter().map(|&i| emit_type(&api.types[i], gates));
+    let types = plan.types.iter().map(|&i| {
+        let def = &api.types[i];
+        let (ty, constructor) = (
+            emit_type(def, gates),
+            constructors::emit_constructor(def, gates),
+        );
+        let serde = serde_impl::emit_serde_impl(def, gates);
+        quote! { #ty #constructor #serde }
+    });
     let methods: Vec<TokenStream> = plan
         .operations
         .iter()

@@ -48,6 +48,8 @@ pub enum RuntimeType {
     CallWithoutBody,
     UnsupportedCall,
     TaskFailure,
+    /// The macro writing `Serialize`/`Deserialize` through the codec (feature `serde`).
+    ImplSerde,
 }
 
 /// The crate generated code reaches the runtime through.
@@ -94,6 +96,7 @@ impl RuntimeType {
             RuntimeType::CallWithoutBody => "dynamic::call_without_body",
             RuntimeType::UnsupportedCall => "dynamic::unsupported",
             RuntimeType::TaskFailure => "TaskFailure",
+            RuntimeType::ImplSerde => "impl_serde",
         }
     }
 

@@ -53,3 +53,5 @@ impl ::cloudtower_runtime::codec::Encode for HostWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostWhereInput);
