@@ -233,6 +233,7 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierCreationParams {
 /// Spec: `#/components/schemas/AlertNotifierCreationParams/properties/notice_severities/items`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AlertNotifierCreationParamsNoticeSeveritiesItem {
     /// `CRITICAL`
     Critical,
@@ -363,6 +364,7 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierManyUpdationParams {
 /// Spec: `#/components/schemas/AlertNotifierManyUpdationParams/properties/notice_severities/items`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
     /// `CRITICAL`
     Critical,
@@ -429,6 +431,7 @@ for AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
 /// Spec: `#/components/schemas/AlertNotifierOrderByInput`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AlertNotifierOrderByInput {
     /// `disabled_ASC`
     DisabledAsc,
@@ -642,6 +645,7 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierUpdationParams {
 /// Spec: `#/components/schemas/AlertNotifierUpdationParams/properties/notice_severities/items`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AlertNotifierUpdationParamsNoticeSeveritiesItem {
     /// `CRITICAL`
     Critical,
@@ -1493,6 +1497,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedSmtpServer {
 /// Spec: `#/components/schemas/NotifierLanguageCode`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NotifierLanguageCode {
     /// `EN_US`
     EnUs,
@@ -1552,6 +1557,7 @@ impl ::cloudtower_runtime::codec::Encode for NotifierLanguageCode {
 /// Spec: `#/components/schemas/NotifierSecurityMode`
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NotifierSecurityMode {
     /// `SSL`
     Ssl,

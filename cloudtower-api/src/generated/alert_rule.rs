@@ -123,6 +123,7 @@ impl ::cloudtower_runtime::codec::Encode for AlertRuleConnection {
 /// Spec: `#/components/schemas/AlertRuleOrderByInput`
 #[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AlertRuleOrderByInput {
     /// `customized_ASC`
     CustomizedAsc,

@@ -160,6 +160,7 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationConnection {
 /// Spec: `#/components/schemas/ApplicationOrderByInput`
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ApplicationOrderByInput {
     /// `error_message_ASC`
     ErrorMessageAsc,
@@ -333,6 +334,7 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationOrderByInput {
 /// Spec: `#/components/schemas/ApplicationState`
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ApplicationState {
     /// `DEPLOYED`
     Deployed,
@@ -430,6 +432,7 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationState {
 /// Spec: `#/components/schemas/ApplicationType`
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ApplicationType {
     /// `MONITOR`
     Monitor,

@@ -542,6 +542,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanCreationParams {
 /// Spec: `#/components/schemas/BackupPlanDelayOption`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupPlanDelayOption {
     /// `KEEP_GO_ON`
     KeepGoOn,
@@ -761,6 +762,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecuteParamsData {
 /// Spec: `#/components/schemas/BackupPlanOrderByInput`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupPlanOrderByInput {
     /// `backup_delay_option_ASC`
     BackupDelayOptionAsc,
@@ -1238,6 +1240,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanOrderByInput {
 /// Spec: `#/components/schemas/BackupPlanPeriod`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupPlanPeriod {
     /// `DAILY`
     Daily,
@@ -4083,6 +4086,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionNetworkInform
 /// Spec: `#/components/schemas/BackupRestoreExecutionNetworkInformation/properties/__typename`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupRestoreExecutionNetworkInformationTypename {
     /// `BackupRestoreExecutionNetworkInformation`
     BackupRestoreExecutionNetworkInformation,
@@ -4207,6 +4211,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionNetworkMappin
 /// Spec: `#/components/schemas/BackupRestoreExecutionNetworkMapping/properties/__typename`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupRestoreExecutionNetworkMappingTypename {
     /// `BackupRestoreExecutionNetworkMapping`
     BackupRestoreExecutionNetworkMapping,
@@ -4903,6 +4908,7 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskMetaData {
 /// Spec: `#/components/schemas/VmHaPriority`
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmHaPriority {
     /// `LEVEL_1_LOW`
     Level1Low,

@@ -42,6 +42,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecutionConnection {
 /// Spec: `#/components/schemas/BackupPlanExecutionOrderByInput`
 #[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupPlanExecutionOrderByInput {
     /// `deletable_flag_marked_ASC`
     DeletableFlagMarkedAsc,

@@ -42,6 +42,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionConnection {
 /// Spec: `#/components/schemas/BackupRestoreExecutionOrderByInput`
 #[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupRestoreExecutionOrderByInput {
     /// `duration_ASC`
     DurationAsc,

@@ -186,6 +186,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointConnection {
 /// Spec: `#/components/schemas/BackupRestorePointOrderByInput`
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupRestorePointOrderByInput {
     /// `cluster_local_id_ASC`
     ClusterLocalIdAsc,

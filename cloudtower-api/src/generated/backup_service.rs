@@ -265,6 +265,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceConnection {
 /// Spec: `#/components/schemas/BackupServiceNetworkStatusEnum`
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupServiceNetworkStatusEnum {
     /// `CONNECTED`
     Connected,
@@ -325,6 +326,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceNetworkStatusEnum {
 /// Spec: `#/components/schemas/BackupServiceNetworkType`
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupServiceNetworkType {
     /// `MANAGEMENT`
     Management,
@@ -388,6 +390,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceNetworkType {
 /// Spec: `#/components/schemas/BackupServiceOrderByInput`
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupServiceOrderByInput {
     /// `backup_network_gateway_ASC`
     BackupNetworkGatewayAsc,
@@ -735,6 +738,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceOrderByInput {
 /// Spec: `#/components/schemas/BackupServiceStatus`
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupServiceStatus {
     /// `ERROR`
     Error,

@@ -229,6 +229,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreRepositoryConnection {
 /// Spec: `#/components/schemas/BackupStoreRepositoryOrderByInput`
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupStoreRepositoryOrderByInput {
     /// `createdAt_ASC`
     CreatedAtAsc,
@@ -2156,6 +2157,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreRepositoryWhereInput {
 /// Spec: `#/components/schemas/BackupStoreStatus`
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupStoreStatus {
     /// `CONNECTED`
     Connected,
@@ -2238,6 +2240,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreStatus {
 /// Spec: `#/components/schemas/BackupStoreType`
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupStoreType {
     /// `ISCSI`
     Iscsi,

@@ -161,6 +161,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupTargetExecutionConnection {
 /// Spec: `#/components/schemas/BackupTargetExecutionOrderByInput`
 #[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupTargetExecutionOrderByInput {
     /// `backup_group_ASC`
     BackupGroupAsc,

@@ -5,6 +5,7 @@
 /// Spec: `#/components/schemas/BrickPhaseEnum`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BrickPhaseEnum {
     /// `BACKWARD`
     Backward,
@@ -407,6 +408,7 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoMoveParamsData {
 /// Spec: `#/components/schemas/BrickTopoOrderByInput`
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BrickTopoOrderByInput {
     /// `capacity_ASC`
     CapacityAsc,

@@ -82,6 +82,7 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpec {
 /// Spec: `#/components/schemas/ApplicationVmSpecAffinityPolicy`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ApplicationVmSpecAffinityPolicy {
     /// `MUST`
     Must,
@@ -351,6 +352,7 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecPlacement {
 /// Spec: `#/components/schemas/ApplicationVmSpecPlacementSituation`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ApplicationVmSpecPlacementSituation {
     /// `DIFFERENT`
     Different,
@@ -410,6 +412,7 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecPlacementSituation
 /// Spec: `#/components/schemas/ApplicationVmSpecPlacementVerb`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ApplicationVmSpecPlacementVerb {
     /// `MUST`
     Must,
@@ -676,6 +679,7 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationConnection {
 /// Spec: `#/components/schemas/CloudTowerApplicationOrderByInput`
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CloudTowerApplicationOrderByInput {
     /// `entityAsyncStatus_ASC`
     EntityAsyncStatusAsc,

@@ -136,6 +136,7 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackageConnect
 /// Spec: `#/components/schemas/CloudTowerApplicationPackageOrderByInput`
 #[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CloudTowerApplicationPackageOrderByInput {
     /// `architecture_ASC`
     ArchitectureAsc,

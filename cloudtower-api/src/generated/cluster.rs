@@ -1626,6 +1626,7 @@ impl ::cloudtower_runtime::codec::Encode for MetaLeader {
 /// Spec: `#/components/schemas/MetroCheckStatusEnum`
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MetroCheckStatusEnum {
     /// `CRITICAL`
     Critical,

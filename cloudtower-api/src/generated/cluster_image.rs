@@ -150,6 +150,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterImageConnection {
 /// Spec: `#/components/schemas/ClusterImageOrderByInput`
 #[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ClusterImageOrderByInput {
     /// `entityAsyncStatus_ASC`
     EntityAsyncStatusAsc,

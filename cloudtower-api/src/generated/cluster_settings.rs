@@ -42,6 +42,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterSettingsConnection {
 /// Spec: `#/components/schemas/ClusterSettingsOrderByInput`
 #[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ClusterSettingsOrderByInput {
     /// `default_ha_ASC`
     DefaultHaAsc,

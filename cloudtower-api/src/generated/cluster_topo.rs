@@ -112,6 +112,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterTopoConnection {
 /// Spec: `#/components/schemas/ClusterTopoOrderByInput`
 #[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ClusterTopoOrderByInput {
     /// `id_ASC`
     IdAsc,

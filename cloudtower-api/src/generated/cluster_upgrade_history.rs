@@ -134,6 +134,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistoryConnection {
 /// Spec: `#/components/schemas/ClusterUpgradeHistoryOrderByInput`
 #[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ClusterUpgradeHistoryOrderByInput {
     /// `date_ASC`
     DateAsc,

@@ -272,6 +272,7 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotDeletionPar
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotOrderByInput`
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ConsistencyGroupSnapshotOrderByInput {
     /// `entityAsyncStatus_ASC`
     EntityAsyncStatusAsc,

@@ -88,6 +88,7 @@ impl ::cloudtower_runtime::codec::Encode for DeployConnection {
 /// Spec: `#/components/schemas/DeployOrderByInput`
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DeployOrderByInput {
     /// `id_ASC`
     IdAsc,

@@ -548,6 +548,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedPartition {
 /// Spec: `#/components/schemas/PartitionUsage`
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PartitionUsage {
     /// `BOOT`
     Boot,

@@ -146,6 +146,7 @@ impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicyConnection {
 /// Spec: `#/components/schemas/ElfStoragePolicyOrderByInput`
 #[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ElfStoragePolicyOrderByInput {
     /// `description_ASC`
     DescriptionAsc,

@@ -374,6 +374,7 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterUpdationParamsData {
 /// Spec: `#/components/schemas/FilterRuleAggregationEnum`
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FilterRuleAggregationEnum {
     /// `AVG`
     Avg,
@@ -522,6 +523,7 @@ impl ::cloudtower_runtime::codec::Encode for FilterRuleInput {
 /// Spec: `#/components/schemas/FilterRuleMetricEnum`
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FilterRuleMetricEnum {
     /// `VM_CPU_USAGE`
     VmCpuUsage,
@@ -599,6 +601,7 @@ impl ::cloudtower_runtime::codec::Encode for FilterRuleMetricEnum {
 /// Spec: `#/components/schemas/FilterRuleOpEnum`
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FilterRuleOpEnum {
     /// `GT`
     Gt,

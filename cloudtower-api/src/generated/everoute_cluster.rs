@@ -169,6 +169,7 @@ impl ::cloudtower_runtime::codec::Encode for EverouteClusterConnection {
 /// Spec: `#/components/schemas/EverouteClusterOrderByInput`
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EverouteClusterOrderByInput {
     /// `controller_instances_ASC`
     ControllerInstancesAsc,

@@ -141,6 +141,7 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicenseConnection {
 /// Spec: `#/components/schemas/EverouteLicenseOrderByInput`
 #[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EverouteLicenseOrderByInput {
     /// `code_ASC`
     CodeAsc,

@@ -139,6 +139,7 @@ impl ::cloudtower_runtime::codec::Encode for EveroutePackageConnection {
 /// Spec: `#/components/schemas/EveroutePackageOrderByInput`
 #[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EveroutePackageOrderByInput {
     /// `arch_ASC`
     ArchAsc,

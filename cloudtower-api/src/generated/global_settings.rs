@@ -5,6 +5,7 @@
 /// Spec: `#/components/schemas/AccessMode`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AccessMode {
     /// `ALLOW`
     Allow,
@@ -556,6 +557,7 @@ impl ::cloudtower_runtime::codec::Encode for GlobalSettingsConnection {
 /// Spec: `#/components/schemas/GlobalSettingsOrderByInput`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GlobalSettingsOrderByInput {
     /// `auth_ASC`
     AuthAsc,
@@ -844,6 +846,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAuthSettings {
 /// Spec: `#/components/schemas/PasswordComplexity`
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PasswordComplexity {
     /// `HIGH`
     High,

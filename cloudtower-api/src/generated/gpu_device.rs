@@ -400,6 +400,7 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceDescriptionUpdationParamsD
 /// Spec: `#/components/schemas/GpuDeviceOrderByInput`
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GpuDeviceOrderByInput {
     /// `assigned_vgpus_num_ASC`
     AssignedVgpusNumAsc,

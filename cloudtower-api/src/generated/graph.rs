@@ -477,6 +477,7 @@ impl ::cloudtower_runtime::codec::Encode for GraphDeletionParams {
 /// Spec: `#/components/schemas/GraphOrderByInput`
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GraphOrderByInput {
     /// `entityAsyncStatus_ASC`
     EntityAsyncStatusAsc,
@@ -650,6 +651,7 @@ impl ::cloudtower_runtime::codec::Encode for GraphOrderByInput {
 /// Spec: `#/components/schemas/GraphType`
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GraphType {
     /// `AREA`
     Area,
@@ -1513,6 +1515,7 @@ impl ::cloudtower_runtime::codec::Encode for GraphWhereInput {
 /// Spec: `#/components/schemas/MetricType`
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MetricType {
     /// `BOTTOMK`
     Bottomk,

@@ -1159,6 +1159,7 @@ impl ::cloudtower_runtime::codec::Encode for HostBatchCreateDiskInput {
 /// Spec: `#/components/schemas/HostBatchCreateIfaceFunction`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum HostBatchCreateIfaceFunction {
     /// `ACCESS`
     Access,
@@ -1677,6 +1678,7 @@ impl ::cloudtower_runtime::codec::Encode for HostVdsConfig {
 /// Spec: `#/components/schemas/MaintenanceModeEnum`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MaintenanceModeEnum {
     /// `ENTERING_MAINTENANCE_MODE`
     EnteringMaintenanceMode,
@@ -2100,6 +2102,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedVsphereEsxiAccount {
 /// Spec: `#/components/schemas/OperateActionEnum`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OperateActionEnum {
     /// `poweroff`
     Poweroff,
@@ -2371,6 +2374,7 @@ impl ::cloudtower_runtime::codec::Encode for TriggerDiskBlinkParams {
 /// Spec: `#/components/schemas/TriggerDiskBlinkParams/properties/led_status`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TriggerDiskBlinkParamsLedStatus {
     /// `on`
     On,
@@ -2431,6 +2435,7 @@ impl ::cloudtower_runtime::codec::Encode for TriggerDiskBlinkParamsLedStatus {
 /// Spec: `#/components/schemas/ZbsSpec`
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ZbsSpec {
     /// `normal`
     Normal,

@@ -126,6 +126,7 @@ impl ::cloudtower_runtime::codec::Encode for Ipmi {
 /// Spec: `#/components/schemas/IpmiOrderByInput`
 #[cfg(feature = "ipmi")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IpmiOrderByInput {
     /// `id_ASC`
     IdAsc,

@@ -362,6 +362,7 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyDeleteParams {
 /// Spec: `#/components/schemas/IsolationPolicyOrderByInput`
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IsolationPolicyOrderByInput {
     /// `egress_ASC`
     EgressAsc,

@@ -822,6 +822,7 @@ impl ::cloudtower_runtime::codec::Encode for LabelDeletionParams {
 /// Spec: `#/components/schemas/LabelOrderByInput`
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LabelOrderByInput {
     /// `cluster_num_ASC`
     ClusterNumAsc,

@@ -244,6 +244,7 @@ impl ::cloudtower_runtime::codec::Encode for LicenseConnection {
 /// Spec: `#/components/schemas/LicenseOrderByInput`
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LicenseOrderByInput {
     /// `expire_date_ASC`
     ExpireDateAsc,

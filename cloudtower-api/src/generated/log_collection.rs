@@ -460,6 +460,7 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionDeletionParams {
 /// Spec: `#/components/schemas/LogCollectionOrderByInput`
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LogCollectionOrderByInput {
     /// `id_ASC`
     IdAsc,
@@ -663,6 +664,7 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionServiceGroupParams {
 /// Spec: `#/components/schemas/LogCollectionStatus`
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LogCollectionStatus {
     /// `EXECUTING`
     Executing,

@@ -48,6 +48,7 @@ impl ::cloudtower_runtime::codec::Encode for DataPoint {
 /// Spec: `#/components/schemas/DataPoint/properties/__typename`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DataPointTypename {
     /// `DataPoint`
     DataPoint,
@@ -756,6 +757,7 @@ impl ::cloudtower_runtime::codec::Encode for GetTopNMetricInput {
 /// Spec: `#/components/schemas/GetTopNMetricInput/properties/type`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GetTopNMetricInputType {
     /// `top`
     Top,
@@ -1086,6 +1088,7 @@ impl ::cloudtower_runtime::codec::Encode for GetZoneMetricInput {
 /// Spec: `#/components/schemas/GetZoneMetricInput/properties/type`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GetZoneMetricInputType {
     /// `primary-to-secondary`
     PrimaryToSecondary,
@@ -1301,6 +1304,7 @@ impl ::cloudtower_runtime::codec::Encode for MetricLabel {
 /// Spec: `#/components/schemas/MetricLabel/properties/__typename`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MetricLabelTypename {
     /// `MetricLabel`
     MetricLabel,
@@ -1400,6 +1404,7 @@ impl ::cloudtower_runtime::codec::Encode for MetricSample {
 /// Spec: `#/components/schemas/MetricSample/properties/__typename`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MetricSampleTypename {
     /// `MetricSample`
     MetricSample,
@@ -1499,6 +1504,7 @@ impl ::cloudtower_runtime::codec::Encode for MetricStream {
 /// Spec: `#/components/schemas/MetricStream/properties/__typename`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MetricStreamTypename {
     /// `MetricStream`
     MetricStream,
@@ -1555,6 +1561,7 @@ impl ::cloudtower_runtime::codec::Encode for MetricStreamTypename {
 /// Spec: `#/components/schemas/Metric/properties/__typename`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MetricTypename {
     /// `Metric`
     Metric,
@@ -1611,6 +1618,7 @@ impl ::cloudtower_runtime::codec::Encode for MetricTypename {
 /// Spec: `#/components/schemas/MetricUnit`
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MetricUnit {
     /// `COUNT`
     Count,

@@ -418,6 +418,7 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceMemberParam
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceOrderByInput`
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NetworkPolicyRuleServiceOrderByInput {
     /// `description_ASC`
     DescriptionAsc,

@@ -305,6 +305,7 @@ impl ::cloudtower_runtime::codec::Encode for NfsInodeConnection {
 /// Spec: `#/components/schemas/NfsInodeOrderByInput`
 #[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NfsInodeOrderByInput {
     /// `assigned_size_ASC`
     AssignedSizeAsc,

@@ -334,6 +334,7 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoConnection {
 /// Spec: `#/components/schemas/NodeTopoOrderByInput`
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NodeTopoOrderByInput {
     /// `id_ASC`
     IdAsc,
@@ -543,6 +544,7 @@ impl ::cloudtower_runtime::codec::Encode for Position {
 /// Spec: `#/components/schemas/Position/properties/__typename`
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PositionTypename {
     /// `position`
     Position,

@@ -104,6 +104,7 @@ for DisassociateSystemServiceFromObsServiceResult {
 /// Spec: `#/components/schemas/DisassociateSystemServiceFromObsServiceResultType`
 #[cfg(feature = "observability")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DisassociateSystemServiceFromObsServiceResultType {
     /// `FAIL`
     Fail,
@@ -166,6 +167,7 @@ for DisassociateSystemServiceFromObsServiceResultType {
 /// Spec: `#/components/schemas/ObservabilityConnectedSystemServiceType`
 #[cfg(feature = "observability")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ObservabilityConnectedSystemServiceType {
     /// `BACKUP_SERVICE`
     BackupService,

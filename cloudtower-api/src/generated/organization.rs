@@ -342,6 +342,7 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationDeletionParams {
 /// Spec: `#/components/schemas/OrganizationOrderByInput`
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationOrderByInput {
     /// `id_ASC`
     IdAsc,

@@ -244,6 +244,7 @@ impl ::cloudtower_runtime::codec::Encode for PciDevice {
 /// Spec: `#/components/schemas/PciDeviceMdevState`
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PciDeviceMdevState {
     /// `ENABLED`
     Enabled,
@@ -307,6 +308,7 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceMdevState {
 /// Spec: `#/components/schemas/PciDeviceOrderByInput`
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PciDeviceOrderByInput {
     /// `bus_ASC`
     BusAsc,
@@ -640,6 +642,7 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceOrderByInput {
 /// Spec: `#/components/schemas/PciDevicePartitionState`
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PciDevicePartitionState {
     /// `ENABLED`
     Enabled,
@@ -703,6 +706,7 @@ impl ::cloudtower_runtime::codec::Encode for PciDevicePartitionState {
 /// Spec: `#/components/schemas/PciDeviceSriovState`
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PciDeviceSriovState {
     /// `ENABLED`
     Enabled,
@@ -766,6 +770,7 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceSriovState {
 /// Spec: `#/components/schemas/PciDeviceType`
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PciDeviceType {
     /// `HSM`
     Hsm,
@@ -821,6 +826,7 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceType {
 /// Spec: `#/components/schemas/PciDeviceUsage`
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PciDeviceUsage {
     /// `MDEV`
     Mdev,

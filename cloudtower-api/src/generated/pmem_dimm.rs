@@ -285,6 +285,7 @@ impl ::cloudtower_runtime::codec::Encode for PmemDimmConnection {
 /// Spec: `#/components/schemas/PmemDimmOrderByInput`
 #[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PmemDimmOrderByInput {
     /// `capacity_ASC`
     CapacityAsc,

@@ -391,6 +391,7 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoDeletionParams {
 /// Spec: `#/components/schemas/RackTopoOrderByInput`
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RackTopoOrderByInput {
     /// `height_ASC`
     HeightAsc,

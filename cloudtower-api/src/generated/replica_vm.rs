@@ -426,6 +426,7 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmConnection {
 /// Spec: `#/components/schemas/ReplicaVmOrderByInput`
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReplicaVmOrderByInput {
     /// `createdAt_ASC`
     CreatedAtAsc,
@@ -667,6 +668,7 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmOrderByInput {
 /// Spec: `#/components/schemas/ReplicaVmState`
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReplicaVmState {
     /// `FAILBACK`
     Failback,
@@ -2016,6 +2018,7 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmWhereInput {
 /// Spec: `#/components/schemas/ReplicationObjectType`
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReplicationObjectType {
     /// `CONSISTENCY_GROUP`
     ConsistencyGroup,

@@ -490,6 +490,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationPlanNetworkMapping
 /// Spec: `#/components/schemas/ReplicaNameRule`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReplicaNameRule {
     /// `ORIGIN`
     Origin,
@@ -985,6 +986,7 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanConnection {
 /// Spec: `#/components/schemas/ReplicationPlanOrderByInput`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReplicationPlanOrderByInput {
     /// `abort_window_unfinished_ASC`
     AbortWindowUnfinishedAsc,
@@ -1532,6 +1534,7 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanOrderByInput {
 /// Spec: `#/components/schemas/ReplicationPlanPeriod`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReplicationPlanPeriod {
     /// `DAILY`
     Daily,
@@ -1609,6 +1612,7 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanPeriod {
 /// Spec: `#/components/schemas/ReplicationPlanType`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReplicationPlanType {
     /// `STORAGE_VOLUME`
     StorageVolume,
@@ -3954,6 +3958,7 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanWhereInput {
 /// Spec: `#/components/schemas/ResiliencyType`
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ResiliencyType {
     /// `EC`
     Ec,

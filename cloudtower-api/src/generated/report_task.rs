@@ -179,6 +179,7 @@ impl ::cloudtower_runtime::codec::Encode for ReportTaskConnection {
 /// Spec: `#/components/schemas/ReportTaskOrderByInput`
 #[cfg(feature = "report-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReportTaskOrderByInput {
     /// `createdAt_ASC`
     CreatedAtAsc,

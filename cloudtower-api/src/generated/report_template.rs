@@ -110,6 +110,7 @@ impl ::cloudtower_runtime::codec::Encode for ExecutePlan {
 /// Spec: `#/components/schemas/ExecutePlan/properties/__typename`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ExecutePlanTypename {
     /// `ExecutePlan`
     ExecutePlan,
@@ -474,6 +475,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedResourceMeta {
 /// Spec: `#/components/schemas/ReportResourceInputEnum`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReportResourceInputEnum {
     /// `ALERT`
     Alert,
@@ -817,6 +819,7 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateDeletionParams {
 /// Spec: `#/components/schemas/ReportTemplateOrderByInput`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReportTemplateOrderByInput {
     /// `createdAt_ASC`
     CreatedAtAsc,
@@ -1489,6 +1492,7 @@ impl ::cloudtower_runtime::codec::Encode for ResourceMeta {
 /// Spec: `#/components/schemas/ResourceMeta/properties/__typename`
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ResourceMetaTypename {
     /// `ResourceMeta`
     ResourceMeta,

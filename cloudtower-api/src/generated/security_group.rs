@@ -426,6 +426,7 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupDeleteParams {
 /// Spec: `#/components/schemas/SecurityGroupOrderByInput`
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SecurityGroupOrderByInput {
     /// `description_ASC`
     DescriptionAsc,

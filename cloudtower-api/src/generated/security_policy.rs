@@ -562,6 +562,7 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyDeleteParams {
 /// Spec: `#/components/schemas/SecurityPolicyOrderByInput`
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SecurityPolicyOrderByInput {
     /// `apply_to_ASC`
     ApplyToAsc,

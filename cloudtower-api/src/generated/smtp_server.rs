@@ -243,6 +243,7 @@ impl ::cloudtower_runtime::codec::Encode for SmtpServerConnection {
 /// Spec: `#/components/schemas/SmtpServerOrderByInput`
 #[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SmtpServerOrderByInput {
     /// `description_ASC`
     DescriptionAsc,

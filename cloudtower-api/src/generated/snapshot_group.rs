@@ -289,6 +289,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedSnapshotGroupVmInfo {
 /// Spec: `#/components/schemas/ProtectSnapshotStatus`
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProtectSnapshotStatus {
     /// `PROTECT_SNAPSHOT_STATUS_CREATED`
     ProtectSnapshotStatusCreated,
@@ -697,6 +698,7 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupKeepParams {
 /// Spec: `#/components/schemas/SnapshotGroupOrderByInput`
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SnapshotGroupOrderByInput {
     /// `deleted_ASC`
     DeletedAsc,

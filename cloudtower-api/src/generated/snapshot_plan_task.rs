@@ -286,6 +286,7 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskConnection {
 /// Spec: `#/components/schemas/SnapshotPlanTaskOrderByInput`
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SnapshotPlanTaskOrderByInput {
     /// `end_time_ASC`
     EndTimeAsc,
@@ -419,6 +420,7 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskOrderByInput {
 /// Spec: `#/components/schemas/SnapshotPlanTaskType`
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SnapshotPlanTaskType {
     /// `TASK_TYPE_CLONE`
     TaskTypeClone,

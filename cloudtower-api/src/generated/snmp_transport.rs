@@ -511,6 +511,7 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportDeletionParams {
 /// Spec: `#/components/schemas/SnmpTransportOrderByInput`
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SnmpTransportOrderByInput {
     /// `auth_pass_phrase_ASC`
     AuthPassPhraseAsc,

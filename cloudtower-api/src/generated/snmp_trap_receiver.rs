@@ -187,6 +187,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnmpTrapReceiver {
 /// Spec: `#/components/schemas/SnmpLanguageCode`
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SnmpLanguageCode {
     /// `EN_US`
     EnUs,
@@ -632,6 +633,7 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverDeletionParams {
 /// Spec: `#/components/schemas/SnmpTrapReceiverOrderByInput`
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SnmpTrapReceiverOrderByInput {
     /// `auth_pass_phrase_ASC`
     AuthPassPhraseAsc,

@@ -279,6 +279,7 @@ impl ::cloudtower_runtime::codec::Encode for SvtImageConnection {
 /// Spec: `#/components/schemas/SvtImageOrderByInput`
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SvtImageOrderByInput {
     /// `entityAsyncStatus_ASC`
     EntityAsyncStatusAsc,

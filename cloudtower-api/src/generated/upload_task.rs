@@ -216,6 +216,7 @@ impl ::cloudtower_runtime::codec::Encode for UploadTaskConnection {
 /// Spec: `#/components/schemas/UploadTaskOrderByInput`
 #[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UploadTaskOrderByInput {
     /// `args_ASC`
     ArgsAsc,

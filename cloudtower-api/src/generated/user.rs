@@ -192,6 +192,7 @@ impl ::cloudtower_runtime::codec::Encode for LoginResponse {
 }
 /// Spec: `#/components/schemas/MfaType`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MfaType {
     /// `Mail`
     Mail,

@@ -183,6 +183,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUserRoleNext {
 /// Spec: `#/components/schemas/ROLE_ACTION`
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RoleAction {
     /// `*`
     Asterisk,
@@ -1422,6 +1423,7 @@ impl ::cloudtower_runtime::codec::Encode for UserRoleNextConnection {
 /// Spec: `#/components/schemas/UserRoleNextOrderByInput`
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UserRoleNextOrderByInput {
     /// `id_ASC`
     IdAsc,
@@ -1710,6 +1712,7 @@ impl ::cloudtower_runtime::codec::Encode for UserRoleNextWhereInput {
 /// Spec: `#/components/schemas/UserRolePlatform`
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UserRolePlatform {
     /// `MANAGEMENT`
     Management,
@@ -1769,6 +1772,7 @@ impl ::cloudtower_runtime::codec::Encode for UserRolePlatform {
 /// Spec: `#/components/schemas/UserRolePreset`
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UserRolePreset {
     /// `ADMIN`
     Admin,

@@ -5,6 +5,7 @@
 /// Spec: `#/components/schemas/EverouteFeatureType`
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EverouteFeatureType {
     /// `DFW`
     Dfw,
@@ -68,6 +69,7 @@ impl ::cloudtower_runtime::codec::Encode for EverouteFeatureType {
 /// Spec: `#/components/schemas/EverouteLicensePricingType`
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EverouteLicensePricingType {
     /// `CPU_SLOT_NUM`
     CpuSlotNum,
@@ -432,6 +434,7 @@ impl ::cloudtower_runtime::codec::Encode for V2EverouteLicenseConnection {
 /// Spec: `#/components/schemas/V2EverouteLicenseOrderByInput`
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum V2EverouteLicenseOrderByInput {
     /// `code_ASC`
     CodeAsc,

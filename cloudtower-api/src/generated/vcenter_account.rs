@@ -484,6 +484,7 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccountConnection {
 /// Spec: `#/components/schemas/VcenterAccountOrderByInput`
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VcenterAccountOrderByInput {
     /// `id_ASC`
     IdAsc,

@@ -216,6 +216,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedGraph {
 /// Spec: `#/components/schemas/TimeUnit`
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TimeUnit {
     /// `DAY`
     Day,
@@ -495,6 +496,7 @@ impl ::cloudtower_runtime::codec::Encode for ViewDeletionParams {
 /// Spec: `#/components/schemas/ViewOrderByInput`
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ViewOrderByInput {
     /// `entityAsyncStatus_ASC`
     EntityAsyncStatusAsc,

@@ -519,6 +519,7 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudDeletionParams {
 /// Spec: `#/components/schemas/VirtualPrivateCloudOrderByInput`
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudOrderByInput {
     /// `associate_external_subnet_num_ASC`
     AssociateExternalSubnetNumAsc,

@@ -277,6 +277,7 @@ for VirtualPrivateCloudClusterBindingConnection {
 /// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingOrderByInput`
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudClusterBindingOrderByInput {
     /// `entityAsyncStatus_ASC`
     EntityAsyncStatusAsc,

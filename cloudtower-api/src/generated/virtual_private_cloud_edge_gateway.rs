@@ -340,6 +340,7 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayConne
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayOrderByInput`
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudEdgeGatewayOrderByInput {
     /// `description_ASC`
     DescriptionAsc,

@@ -278,6 +278,7 @@ for VirtualPrivateCloudEdgeGatewayGroupConnection {
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupOrderByInput`
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     /// `description_ASC`
     DescriptionAsc,

@@ -329,6 +329,7 @@ for VirtualPrivateCloudExternalSubnetConnection {
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetOrderByInput`
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudExternalSubnetOrderByInput {
     /// `cidr_ASC`
     CidrAsc,

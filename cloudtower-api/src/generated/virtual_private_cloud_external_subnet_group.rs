@@ -414,6 +414,7 @@ for VirtualPrivateCloudExternalSubnetGroupConnection {
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupOrderByInput`
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     /// `description_ASC`
     DescriptionAsc,

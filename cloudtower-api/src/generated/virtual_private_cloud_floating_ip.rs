@@ -531,6 +531,7 @@ for VirtualPrivateCloudFloatingIpDeletionParams {
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpOrderByInput`
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudFloatingIpOrderByInput {
     /// `entityAsyncStatus_ASC`
     EntityAsyncStatusAsc,

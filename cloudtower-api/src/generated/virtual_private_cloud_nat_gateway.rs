@@ -572,6 +572,7 @@ for VirtualPrivateCloudNatGatewayDeletionParams {
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayOrderByInput`
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudNatGatewayOrderByInput {
     /// `dnat_rules_ASC`
     DnatRulesAsc,

@@ -257,6 +257,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudRoute {
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteNextHopType`
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudRouteNextHopType {
     /// `NAT_GATEWAY`
     NatGateway,
@@ -605,6 +606,7 @@ for VirtualPrivateCloudRouteTableDeletionParams {
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableOrderByInput`
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudRouteTableOrderByInput {
     /// `default_for_vpc_ASC`
     DefaultForVpcAsc,

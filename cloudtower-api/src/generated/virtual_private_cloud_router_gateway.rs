@@ -603,6 +603,7 @@ for VirtualPrivateCloudRouterGatewayNexthopInputType {
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayOrderByInput`
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudRouterGatewayOrderByInput {
     /// `entityAsyncStatus_ASC`
     EntityAsyncStatusAsc,

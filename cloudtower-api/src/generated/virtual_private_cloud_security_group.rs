@@ -494,6 +494,7 @@ for VirtualPrivateCloudSecurityGroupDeletionParams {
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupOrderByInput`
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudSecurityGroupOrderByInput {
     /// `default_for_vpc_ASC`
     DefaultForVpcAsc,

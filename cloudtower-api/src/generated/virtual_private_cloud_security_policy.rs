@@ -476,6 +476,7 @@ for VirtualPrivateCloudNetworkPolicyRulePortInput {
 /// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRulePortProtocol`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     /// `ICMP`
     Icmp,
@@ -541,6 +542,7 @@ for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
 /// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRuleType`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudNetworkPolicyRuleType {
     /// `ALL`
     All,
@@ -913,6 +915,7 @@ for VirtualPrivateCloudSecurityPolicyDeleteParams {
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyMode`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudSecurityPolicyMode {
     /// `MONITOR`
     Monitor,
@@ -972,6 +975,7 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityPolicyMo
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyOrderByInput`
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudSecurityPolicyOrderByInput {
     /// `apply_to_ASC`
     ApplyToAsc,

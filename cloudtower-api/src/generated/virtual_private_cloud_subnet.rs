@@ -521,6 +521,7 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetIpPoolPara
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetOrderByInput`
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudSubnetOrderByInput {
     /// `cidr_ASC`
     CidrAsc,

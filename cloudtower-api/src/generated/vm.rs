@@ -42,6 +42,7 @@ impl ::cloudtower_runtime::codec::Encode for AbortMigrateVmAcrossClusterParams {
 /// Spec: `#/components/schemas/BitPSUnit`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BitPsUnit {
     /// `bps`
     Bps,
@@ -120,6 +121,7 @@ impl ::cloudtower_runtime::codec::Encode for BitPsUnit {
 /// Spec: `#/components/schemas/BitUnit`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BitUnit {
     /// `bit`
     Bit,
@@ -310,6 +312,7 @@ impl ::cloudtower_runtime::codec::Encode for CloudInitNetWorkRoute {
 /// Spec: `#/components/schemas/CloudInitNetworkTypeEnum`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CloudInitNetworkTypeEnum {
     /// `IPV4`
     Ipv4,
@@ -677,6 +680,7 @@ impl ::cloudtower_runtime::codec::Encode for InstallVmtoolsParamsData {
 /// Spec: `#/components/schemas/MigrateType`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MigrateType {
     /// `COLD_MIGRATE`
     ColdMigrate,
@@ -4271,6 +4275,7 @@ impl ::cloudtower_runtime::codec::Encode for VmOwnerParams {
 /// Spec: `#/components/schemas/VmOwnerParams/properties/search_for`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmOwnerParamsSearchFor {
     /// `username`
     Username,
@@ -6012,6 +6017,7 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateOwnerParamsData {
 /// Spec: `#/components/schemas/VmUpdateOwnerParams/properties/data/properties/search_for`
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmUpdateOwnerParamsDataSearchFor {
     /// `username`
     Username,

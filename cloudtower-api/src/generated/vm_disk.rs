@@ -345,6 +345,7 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskConnection {
 /// Spec: `#/components/schemas/VmDiskOrderByInput`
 #[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmDiskOrderByInput {
     /// `boot_ASC`
     BootAsc,

@@ -291,6 +291,7 @@ impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResultConnection {
 /// Spec: `#/components/schemas/VmEntityFilterResultOrderByInput`
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmEntityFilterResultOrderByInput {
     /// `id_ASC`
     IdAsc,

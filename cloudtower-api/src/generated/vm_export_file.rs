@@ -183,6 +183,7 @@ impl ::cloudtower_runtime::codec::Encode for VmExportFileConnection {
 /// Spec: `#/components/schemas/VmExportFileOrderByInput`
 #[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmExportFileOrderByInput {
     /// `createdAt_ASC`
     CreatedAtAsc,

@@ -354,6 +354,7 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderDeletionParams {
 /// Spec: `#/components/schemas/VmFolderOrderByInput`
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmFolderOrderByInput {
     /// `id_ASC`
     IdAsc,

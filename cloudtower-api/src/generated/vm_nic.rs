@@ -394,6 +394,7 @@ impl ::cloudtower_runtime::codec::Encode for VmNicConnection {
 /// Spec: `#/components/schemas/VmNicOrderByInput`
 #[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmNicOrderByInput {
     /// `egress_rate_limit_burst_in_bit_ASC`
     EgressRateLimitBurstInBitAsc,

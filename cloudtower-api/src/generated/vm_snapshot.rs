@@ -605,6 +605,7 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotDeletionParams {
 /// Spec: `#/components/schemas/VmSnapshotOrderByInput`
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmSnapshotOrderByInput {
     /// `clock_offset_ASC`
     ClockOffsetAsc,

@@ -766,6 +766,7 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeDeletionParamsEffect {
 /// Spec: `#/components/schemas/VmVolumeExportFileType`
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmVolumeExportFileType {
     /// `QCOW2`
     Qcow2,

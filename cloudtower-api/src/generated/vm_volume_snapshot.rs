@@ -440,6 +440,7 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotDeletionParams {
 /// Spec: `#/components/schemas/VmVolumeSnapshotOrderByInput`
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmVolumeSnapshotOrderByInput {
     /// `createAt_ASC`
     CreateAtAsc,

@@ -374,6 +374,7 @@ impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccountConnection {
 /// Spec: `#/components/schemas/VsphereEsxiAccountOrderByInput`
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VsphereEsxiAccountOrderByInput {
     /// `id_ASC`
     IdAsc,

@@ -295,6 +295,7 @@ impl ::cloudtower_runtime::codec::Encode for WitnessConnection {
 /// Spec: `#/components/schemas/WitnessOrderByInput`
 #[cfg(feature = "witness")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum WitnessOrderByInput {
     /// `cpu_hz_per_core_ASC`
     CpuHzPerCoreAsc,

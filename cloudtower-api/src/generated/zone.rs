@@ -328,6 +328,7 @@ impl ::cloudtower_runtime::codec::Encode for ZoneConnection {
 /// Spec: `#/components/schemas/ZoneOrderByInput`
 #[cfg(feature = "zone")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ZoneOrderByInput {
     /// `failure_data_space_ASC`
     FailureDataSpaceAsc,

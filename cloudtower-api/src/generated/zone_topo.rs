@@ -243,6 +243,7 @@ impl ::cloudtower_runtime::codec::Encode for ZoneTopoConnection {
 /// Spec: `#/components/schemas/ZoneTopoOrderByInput`
 #[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ZoneTopoOrderByInput {
     /// `id_ASC`
     IdAsc,

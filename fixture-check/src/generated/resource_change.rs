@@ -157,6 +157,7 @@ impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponseDataItem {
 }
 /// Spec: `#/components/schemas/ResourceChangeResponse/properties/data/items/properties/action`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ResourceChangeResponseDataItemAction {
     /// `ADD`
     Add,

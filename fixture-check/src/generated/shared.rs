@@ -62,6 +62,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterStorageInfo {
 }
 /// Spec: `#/components/schemas/ClusterType`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ClusterType {
     /// `SMTX_OS`
     SmtxOs,
@@ -154,6 +155,7 @@ impl ::cloudtower_runtime::codec::Encode for CommonHeader {
 }
 /// Spec: `#/components/schemas/ContentLanguage`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ContentLanguage {
     /// `zh-CN`
     ZhCn,
@@ -264,6 +266,7 @@ impl ::cloudtower_runtime::codec::Encode for ErrorBody {
 }
 /// Spec: `#/components/schemas/ErrorCode`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorCode {
     /// `ResourceLocked`
     ResourceLocked,
@@ -416,6 +419,7 @@ impl ::cloudtower_runtime::codec::Encode for Task {
 }
 /// Spec: `#/components/schemas/TaskStatus`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TaskStatus {
     /// `PENDING`
     Pending,
@@ -522,6 +526,7 @@ impl ::cloudtower_runtime::codec::Encode for VmCommonParams {
 }
 /// Spec: `#/components/schemas/VmStatus`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmStatus {
     /// `RUNNING`
     Running,

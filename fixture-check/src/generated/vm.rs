@@ -400,6 +400,7 @@ impl ::cloudtower_runtime::codec::Encode for VmCreationParams {
 }
 /// Spec: `#/components/schemas/VmDiskIoPolicy`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmDiskIoPolicy {
     /// `RESTRICT_EACH_DISK`
     RestrictEachDisk,
@@ -532,6 +533,7 @@ impl ::cloudtower_runtime::codec::Encode for VmNicsItem {
 }
 /// Spec: `#/components/schemas/VmOrderByInput`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmOrderByInput {
     /// `createdAt_ASC`
     CreatedAtAsc,
@@ -675,6 +677,7 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicParamsData {
 pub type VmStatusRef = crate::models::VmStatus;
 /// Spec: `#/components/schemas/Vm/properties/type`
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmType {
     /// `KVM`
     Kvm,
