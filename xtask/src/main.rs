@@ -609,7 +609,10 @@ mod tests {
         );
         assert!(changelog.contains("API change: additive"), "{changelog}");
         assert!(
-            changelog.contains("- operation `/get-vms` added (method `get_vms`)"),
+            changelog.contains(
+                "- operation `/abort-migrate-vm-across-cluster` added (method \
+                 `abort_migrate_vm_across_cluster`)"
+            ),
             "{changelog}"
         );
         // What was written is what `--check` expects.
