@@ -632,7 +632,7 @@ mod tests {
         std::fs::write(out.join(INVENTORY_FILE), with_gone).unwrap();
         assert!(regen(&root, &spec.merged_file, Some(&out), false, false).unwrap());
         let updated = std::fs::read_to_string(out.join(CHANGELOG_FILE)).unwrap();
-        let (newest, older) = updated.split_once("\n## Unreleased").unwrap();
+        let (newest, older) = updated.rsplit_once("\n## Unreleased").unwrap();
         assert!(
             newest.contains("API change: breaking (1 breaking, 0 additive)"),
             "{newest}"
