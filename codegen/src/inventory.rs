@@ -1,10 +1,11 @@
-//! The API's inventory: one line per operation and per type, for review (an insta snapshot)
-//! and for the change summary printed on regeneration.
+//! The API's inventory: one line per operation, type, field, enum variant and union
+//! alternative, for review (an insta snapshot), for the change summary printed on regeneration,
+//! and for classifying a regeneration as breaking or additive ([`crate::semver`]).
 
 use std::collections::BTreeMap;
 
 use crate::canonical::sha256_hex;
-use crate::ir::{Api, Body, TypeKind};
+use crate::ir::{Api, Body, Field, Presence, TypeKind};
 
 /// Renders the inventory: operations (path → method, request, response), then types with a
 /// fingerprint of their definition.
@@ -75,9 +76,76 @@ pub fn inventory(api: &Api) -> String {
             TypeKind::Union { alternatives, .. } => ("union-json", alternatives.len()),
         };
         let fingerprint = &sha256_hex(signature(&def.kind).as_bytes())[..12];
-        out.push_str(&format!("type {} {kind}/{size} {fingerprint}\n", def.name));
+        let usage = match (def.usage.request, def.usage.response) {
+            (true, true) => "request+response",
+            (true, false) => "request",
+            (false, true) => "response",
+            (false, false) => "unused",
+        };
+        out.push_str(&format!(
+            "type {} {kind}/{size} {usage} {fingerprint}\n",
+            def.name
+        ));
+        members(&def.name, &def.kind, &mut out);
     }
     out
+}
+
+/// One line per field, variant or alternative of a type, or its alias target: what a
+/// regeneration's semver classification ([`crate::semver`]) compares.
+fn members(type_name: &str, kind: &TypeKind, out: &mut String) {
+    match kind {
+        TypeKind::Struct { fields }
+        | TypeKind::Multipart { fields }
+        | TypeKind::Query { fields } => {
+            for field in fields {
+                let presence = if field.required {
+                    "required"
+                } else {
+                    "optional"
+                };
+                let nullable = if field.nullable { " nullable" } else { "" };
+                out.push_str(&format!(
+                    "field {type_name}.{}: {} {presence}{nullable}\n",
+                    field.name.trim_start_matches("r#"),
+                    field_type(field)
+                ));
+            }
+        }
+        TypeKind::Enum { variants } => {
+            for variant in variants {
+                out.push_str(&format!(
+                    "variant {type_name}.{} = {}\n",
+                    variant.name, variant.wire_name
+                ));
+            }
+        }
+        TypeKind::Union { alternatives, .. } => {
+            for alternative in alternatives {
+                out.push_str(&format!(
+                    "alternative {type_name}.{}: {}\n",
+                    alternative.name,
+                    alternative.ty.describe()
+                ));
+            }
+        }
+        TypeKind::Alias { target } => {
+            out.push_str(&format!("alias {type_name} = {}\n", target.describe()));
+        }
+    }
+}
+
+/// A field's Rust type as its users see it (`Option<String>`, `Nullable<Related<VmWhereInput>>`).
+fn field_type(field: &Field) -> String {
+    let mut ty = field.ty.describe();
+    if field.in_cycle {
+        ty = format!("Related<{ty}>");
+    }
+    match field.repr {
+        Presence::Plain => ty,
+        Presence::Optional | Presence::RequiredNullable => format!("Option<{ty}>"),
+        Presence::Nullable => format!("Nullable<{ty}>"),
+    }
 }
 
 /// What a type looks like to its users (fields, their types and presence; variants), so that

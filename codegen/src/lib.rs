@@ -20,6 +20,7 @@ pub mod names;
 pub mod output;
 pub mod pinned;
 pub mod runtime;
+pub mod semver;
 
 use std::collections::BTreeMap;
 use std::path::Path;

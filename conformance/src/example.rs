@@ -237,7 +237,7 @@ impl<'a> Generator<'a> {
                 && match self.variant {
                     Variant::Nulls => true,
                     // Some explicit nulls among the optional scalar fields.
-                    Variant::Rich => !is_required && scalar && self.tick() % 4 == 0,
+                    Variant::Rich => !is_required && scalar && self.tick().is_multiple_of(4),
                     _ => false,
                 };
             let value = if null {

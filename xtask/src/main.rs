@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use cloudtower_codegen::pinned::{self, Pin};
 use cloudtower_codegen::{
-    canonical, emit, fixups, inventory, output, Generated, Options, Provenance, INVENTORY_FILE,
+    canonical, emit, fixups, inventory, output, semver, Generated, Options, Provenance,
+    INVENTORY_FILE,
 };
 use serde_json::Value;
 
@@ -331,6 +332,21 @@ fn regen(
         }
         None
     };
+    let classification = semver::classify(
+        &std::fs::read_to_string(out.join(INVENTORY_FILE)).unwrap_or_default(),
+        &generated.files[INVENTORY_FILE],
+    );
+    let changelog = changelog_update(
+        root,
+        out,
+        into_crate,
+        (!check)
+            .then(|| classification.changelog_entry(&generated.api.version, &pin.sha256, &today())),
+        classification.impact(),
+    )?;
+    if let Some(ChangelogUpdate::InOut(text)) = &changelog {
+        generated.files.insert(CHANGELOG_FILE.into(), text.clone());
+    }
     let fresh = write_or_check(
         &generated,
         manifest.as_ref(),
@@ -340,12 +356,74 @@ fn regen(
         loaded,
         "cargo xtask regen",
     )?;
+    if check {
+        if !fresh {
+            eprint!("{}", classification.render(50));
+        }
+    } else {
+        print!("{}", classification.render(50));
+    }
+    if let Some(ChangelogUpdate::Repository { path, text }) = &changelog {
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("recorded the change in {}", path.display());
+    }
     if let Some(new_pin) = new_pin.filter(|_| into_crate && !check) {
         let path = root.join("spec/pin.json");
         std::fs::write(&path, new_pin).map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("pinned CloudTower {} in {}", pin.version, path.display());
     }
     Ok(fresh)
+}
+
+/// The changelog: the repository's (beside the crate), or one inside `--out DIR`.
+const CHANGELOG_FILE: &str = "CHANGELOG.md";
+
+/// Where a regeneration's changelog entry goes.
+enum ChangelogUpdate {
+    /// The repository's `CHANGELOG.md`, written after the generated code.
+    Repository { path: PathBuf, text: String },
+    /// `DIR/CHANGELOG.md` with `--out DIR`, written (or, with `--check`, compared) with the
+    /// generated files, since those replace everything in DIR.
+    InOut(String),
+}
+
+/// The changelog with `entry` on top (`None` with `--check`, which records nothing), when
+/// there is something to write or keep. Nothing when the API did not change.
+fn changelog_update(
+    root: &Path,
+    out: &Path,
+    into_crate: bool,
+    entry: Option<String>,
+    impact: semver::Impact,
+) -> Result<Option<ChangelogUpdate>, String> {
+    let path = if into_crate {
+        root.join(CHANGELOG_FILE)
+    } else {
+        out.join(CHANGELOG_FILE)
+    };
+    let current = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let entry = entry.filter(|_| impact != semver::Impact::None);
+    let text = match (entry, current) {
+        (Some(entry), current) => {
+            semver::prepend_entry(current.as_deref().unwrap_or_default(), &entry)
+        }
+        (None, Some(current)) if !into_crate => current,
+        (None, _) => return Ok(None),
+    };
+    Ok(Some(if into_crate {
+        ChangelogUpdate::Repository { path, text }
+    } else {
+        ChangelogUpdate::InOut(text)
+    }))
+}
+
+/// Today's date (UTC) as `YYYY-MM-DD`, for changelog entries.
+fn today() -> String {
+    time::OffsetDateTime::now_utc().date().to_string()
 }
 
 /// Whether `a` and `b` name the same directory (either may not exist yet).
@@ -452,6 +530,7 @@ mod tests {
         let mut paths = vec![
             root.join("cloudtower-api/Cargo.toml"),
             root.join("spec/pin.json"),
+            root.join(CHANGELOG_FILE),
         ];
         let generated = std::fs::read_dir(crate_generated_dir(root)).expect("the crate's code");
         paths.extend(generated.map(|entry| entry.expect("a directory entry").path()));
@@ -501,8 +580,47 @@ mod tests {
             manifest.contains(&fragment[fragment.find('\n').unwrap() + 1..]),
             "the fragment is the crate's features block"
         );
+        // A first generation adds everything, and says so in DIR's changelog.
+        let changelog = std::fs::read_to_string(out.join(CHANGELOG_FILE)).unwrap();
+        assert!(
+            changelog.starts_with("# Changelog\n\n## Unreleased: CloudTower 4.6.0 ("),
+            "{changelog}"
+        );
+        assert!(changelog.contains("API change: additive"), "{changelog}");
+        assert!(
+            changelog.contains(
+                "- operation `/abort-migrate-vm-across-cluster` added (method \
+                 `abort_migrate_vm_across_cluster`)"
+            ),
+            "{changelog}"
+        );
         // What was written is what `--check` expects.
         assert!(regen(&root, &spec.merged_file, Some(&out), true, false).unwrap());
+        // The same spec again changes nothing, so records nothing.
+        assert!(regen(&root, &spec.merged_file, Some(&out), false, false).unwrap());
+        assert_eq!(
+            std::fs::read_to_string(out.join(CHANGELOG_FILE)).unwrap(),
+            changelog
+        );
+        // Against an inventory with one more operation, the regeneration removes it: breaking,
+        // recorded above the first entry.
+        let inventory = std::fs::read_to_string(out.join(INVENTORY_FILE)).unwrap();
+        let gone = "op /zz-gone ZzGone -> zz_gone(Vec<String>) -> Vec<Task>\n";
+        let at = inventory.find("type ").unwrap();
+        let with_gone = format!("{}{gone}{}", &inventory[..at], &inventory[at..]);
+        std::fs::write(out.join(INVENTORY_FILE), with_gone).unwrap();
+        assert!(regen(&root, &spec.merged_file, Some(&out), false, false).unwrap());
+        let updated = std::fs::read_to_string(out.join(CHANGELOG_FILE)).unwrap();
+        let (newest, older) = updated.rsplit_once("\n## Unreleased").unwrap();
+        assert!(
+            newest.contains("API change: breaking (1 breaking, 0 additive)"),
+            "{newest}"
+        );
+        assert!(
+            newest.contains("- operation `/zz-gone` removed (method `zz_gone`)"),
+            "{newest}"
+        );
+        assert!(changelog.ends_with(older), "the first entry is kept below");
 
         // A new upstream version with --update-pin and --out: its pin goes to DIR only. (The
         // pinned spec under another version number; the crate's files must not move to it.)

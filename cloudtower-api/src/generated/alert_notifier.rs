@@ -248,6 +248,7 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierCreationParams {
 /// - inside the request of [`Client::create_alert_notifier`](crate::models::Client::create_alert_notifier) (`create-alert-notifier`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AlertNotifierCreationParamsNoticeSeveritiesItem {
     /// `CRITICAL`
     Critical,
@@ -384,6 +385,7 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierManyUpdationParams {
 /// - inside the request of [`Client::update_many_alert_notifiers`](crate::models::Client::update_many_alert_notifiers) (`update-many-alert-notifiers`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
     /// `CRITICAL`
     Critical,
@@ -454,6 +456,7 @@ for AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
 /// - inside the request of [`Client::get_alert_notifiers_connection`](crate::models::Client::get_alert_notifiers_connection) (`get-alert-notifiers-connection`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AlertNotifierOrderByInput {
     /// `disabled_ASC`
     DisabledAsc,
@@ -673,6 +676,7 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierUpdationParams {
 /// - inside the request of [`Client::update_alert_notifier`](crate::models::Client::update_alert_notifier) (`update-alert-notifier`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AlertNotifierUpdationParamsNoticeSeveritiesItem {
     /// `CRITICAL`
     Critical,
@@ -1562,6 +1566,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedSmtpServer {
 /// - … and 2 more, inside requests or responses
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NotifierLanguageCode {
     /// `EN_US`
     EnUs,
@@ -1631,6 +1636,7 @@ impl ::cloudtower_runtime::codec::Encode for NotifierLanguageCode {
 /// - inside the response of [`Client::update_many_alert_notifiers`](crate::models::Client::update_many_alert_notifiers) (`update-many-alert-notifiers`)
 #[cfg(feature = "alert-notifier")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NotifierSecurityMode {
     /// `SSL`
     Ssl,

@@ -133,6 +133,7 @@ impl ::cloudtower_runtime::codec::Encode for AlertRuleConnection {
 /// - inside the request of [`Client::get_alert_rules_connection`](crate::models::Client::get_alert_rules_connection) (`get-alert-rules-connection`)
 #[cfg(feature = "alert-rule")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AlertRuleOrderByInput {
     /// `customized_ASC`
     CustomizedAsc,

@@ -170,6 +170,7 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationConnection {
 /// - inside the request of [`Client::get_applications_connection`](crate::models::Client::get_applications_connection) (`get-applications-connection`)
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ApplicationOrderByInput {
     /// `error_message_ASC`
     ErrorMessageAsc,
@@ -348,6 +349,7 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationOrderByInput {
 /// - inside the request of [`Client::get_applications_connection`](crate::models::Client::get_applications_connection) (`get-applications-connection`)
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ApplicationState {
     /// `DEPLOYED`
     Deployed,
@@ -450,6 +452,7 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationState {
 /// - inside the request of [`Client::get_applications_connection`](crate::models::Client::get_applications_connection) (`get-applications-connection`)
 #[cfg(feature = "application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ApplicationType {
     /// `MONITOR`
     Monitor,

@@ -566,6 +566,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanCreationParams {
 /// - … and 5 more, inside requests or responses
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupPlanDelayOption {
     /// `KEEP_GO_ON`
     KeepGoOn,
@@ -801,6 +802,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecuteParamsData {
 /// - inside the request of [`Client::get_backup_plans_connection`](crate::models::Client::get_backup_plans_connection) (`get-backup-plans-connection`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupPlanOrderByInput {
     /// `backup_delay_option_ASC`
     BackupDelayOptionAsc,
@@ -1289,6 +1291,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanOrderByInput {
 /// - … and 5 more, inside requests or responses
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupPlanPeriod {
     /// `DAILY`
     Daily,
@@ -4165,6 +4168,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionNetworkInform
 /// - inside the request of [`Client::backup_rebuild_vm`](crate::models::Client::backup_rebuild_vm) (`backup-rebuild-vm`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupRestoreExecutionNetworkInformationTypename {
     /// `BackupRestoreExecutionNetworkInformation`
     BackupRestoreExecutionNetworkInformation,
@@ -4295,6 +4299,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionNetworkMappin
 /// - inside the request of [`Client::backup_rebuild_vm`](crate::models::Client::backup_rebuild_vm) (`backup-rebuild-vm`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupRestoreExecutionNetworkMappingTypename {
     /// `BackupRestoreExecutionNetworkMapping`
     BackupRestoreExecutionNetworkMapping,
@@ -5033,6 +5038,7 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskMetaData {
 /// - inside the response of [`Client::get_backup_restore_point_metadata`](crate::models::Client::get_backup_restore_point_metadata) (`get-backup-restore-point-metadata`)
 #[cfg(feature = "backup-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmHaPriority {
     /// `LEVEL_1_LOW`
     Level1Low,

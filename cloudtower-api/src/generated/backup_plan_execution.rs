@@ -49,6 +49,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecutionConnection {
 /// - inside the request of [`Client::get_backup_plan_executions_connection`](crate::models::Client::get_backup_plan_executions_connection) (`get-backup-plan-executions-connection`)
 #[cfg(feature = "backup-plan-execution")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupPlanExecutionOrderByInput {
     /// `deletable_flag_marked_ASC`
     DeletableFlagMarkedAsc,

@@ -49,6 +49,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionConnection {
 /// - inside the request of [`Client::get_backup_restore_executions_connection`](crate::models::Client::get_backup_restore_executions_connection) (`get-backup-restore-executions-connection`)
 #[cfg(feature = "backup-restore-execution")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupRestoreExecutionOrderByInput {
     /// `duration_ASC`
     DurationAsc,

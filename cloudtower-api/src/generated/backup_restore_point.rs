@@ -196,6 +196,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointConnection {
 /// - inside the request of [`Client::get_backup_restore_points_connection`](crate::models::Client::get_backup_restore_points_connection) (`get-backup-restore-points-connection`)
 #[cfg(feature = "backup-restore-point")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupRestorePointOrderByInput {
     /// `cluster_local_id_ASC`
     ClusterLocalIdAsc,

@@ -274,6 +274,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceConnection {
 /// - inside the response of [`Client::get_backup_services`](crate::models::Client::get_backup_services) (`get-backup-services`)
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupServiceNetworkStatusEnum {
     /// `CONNECTED`
     Connected,
@@ -339,6 +340,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceNetworkStatusEnum {
 /// - inside the request of [`Client::get_backup_services_connection`](crate::models::Client::get_backup_services_connection) (`get-backup-services-connection`)
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupServiceNetworkType {
     /// `MANAGEMENT`
     Management,
@@ -406,6 +408,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceNetworkType {
 /// - inside the request of [`Client::get_backup_services_connection`](crate::models::Client::get_backup_services_connection) (`get-backup-services-connection`)
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupServiceOrderByInput {
     /// `backup_network_gateway_ASC`
     BackupNetworkGatewayAsc,
@@ -758,6 +761,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceOrderByInput {
 /// - inside the request of [`Client::get_backup_services_connection`](crate::models::Client::get_backup_services_connection) (`get-backup-services-connection`)
 #[cfg(feature = "backup-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupServiceStatus {
     /// `ERROR`
     Error,

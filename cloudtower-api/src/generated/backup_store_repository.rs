@@ -239,6 +239,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreRepositoryConnection {
 /// - inside the request of [`Client::get_backup_store_repositories_connection`](crate::models::Client::get_backup_store_repositories_connection) (`get-backup-store-repositories-connection`)
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupStoreRepositoryOrderByInput {
     /// `createdAt_ASC`
     CreatedAtAsc,
@@ -2175,6 +2176,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreRepositoryWhereInput {
 /// - inside the request of [`Client::get_backup_store_repositories_connection`](crate::models::Client::get_backup_store_repositories_connection) (`get-backup-store-repositories-connection`)
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupStoreStatus {
     /// `CONNECTED`
     Connected,
@@ -2262,6 +2264,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreStatus {
 /// - inside the request of [`Client::get_backup_store_repositories_connection`](crate::models::Client::get_backup_store_repositories_connection) (`get-backup-store-repositories-connection`)
 #[cfg(feature = "backup-store-repository")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupStoreType {
     /// `ISCSI`
     Iscsi,

@@ -171,6 +171,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupTargetExecutionConnection {
 /// - inside the request of [`Client::get_backup_target_executions_connection`](crate::models::Client::get_backup_target_executions_connection) (`get-backup-target-executions-connection`)
 #[cfg(feature = "backup-target-execution")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BackupTargetExecutionOrderByInput {
     /// `backup_group_ASC`
     BackupGroupAsc,

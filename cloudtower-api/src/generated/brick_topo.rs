@@ -11,6 +11,7 @@
 /// - inside the response of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BrickPhaseEnum {
     /// `BACKWARD`
     Backward,
@@ -438,6 +439,7 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoMoveParamsData {
 /// - inside the request of [`Client::get_brick_topoes_connection`](crate::models::Client::get_brick_topoes_connection) (`get-brick-topoes-connection`)
 #[cfg(feature = "brick-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BrickTopoOrderByInput {
     /// `capacity_ASC`
     CapacityAsc,

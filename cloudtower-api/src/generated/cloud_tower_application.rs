@@ -88,6 +88,7 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpec {
 /// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ApplicationVmSpecAffinityPolicy {
     /// `MUST`
     Must,
@@ -375,6 +376,7 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecPlacement {
 /// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ApplicationVmSpecPlacementSituation {
     /// `DIFFERENT`
     Different,
@@ -437,6 +439,7 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecPlacementSituation
 /// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ApplicationVmSpecPlacementVerb {
     /// `MUST`
     Must,
@@ -722,6 +725,7 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationConnection {
 /// - inside the request of [`Client::get_cloud_tower_applications`](crate::models::Client::get_cloud_tower_applications) (`get-cloudtower-applications`)
 #[cfg(feature = "cloud-tower-application")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CloudTowerApplicationOrderByInput {
     /// `entityAsyncStatus_ASC`
     EntityAsyncStatusAsc,

@@ -146,6 +146,7 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackageConnect
 /// - inside the request of [`Client::get_cloud_tower_application_packages`](crate::models::Client::get_cloud_tower_application_packages) (`get-cloudtower-application-packages`)
 #[cfg(feature = "cloud-tower-application-package")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CloudTowerApplicationPackageOrderByInput {
     /// `architecture_ASC`
     ArchitectureAsc,

@@ -1714,6 +1714,7 @@ impl ::cloudtower_runtime::codec::Encode for MetaLeader {
 /// - inside the response of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MetroCheckStatusEnum {
     /// `CRITICAL`
     Critical,

@@ -160,6 +160,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterImageConnection {
 /// - inside the request of [`Client::get_cluster_images_connection`](crate::models::Client::get_cluster_images_connection) (`get-cluster-images-connection`)
 #[cfg(feature = "cluster-image")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ClusterImageOrderByInput {
     /// `entityAsyncStatus_ASC`
     EntityAsyncStatusAsc,

@@ -49,6 +49,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterSettingsConnection {
 /// - inside the request of [`Client::get_cluster_settingses_connection`](crate::models::Client::get_cluster_settingses_connection) (`get-cluster-settingses-connection`)
 #[cfg(feature = "cluster-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ClusterSettingsOrderByInput {
     /// `default_ha_ASC`
     DefaultHaAsc,

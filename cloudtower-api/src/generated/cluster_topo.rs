@@ -122,6 +122,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterTopoConnection {
 /// - inside the request of [`Client::get_cluster_topoes_connection`](crate::models::Client::get_cluster_topoes_connection) (`get-cluster-topoes-connection`)
 #[cfg(feature = "cluster-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ClusterTopoOrderByInput {
     /// `id_ASC`
     IdAsc,

@@ -144,6 +144,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistoryConnection {
 /// - inside the request of [`Client::get_cluster_upgrade_histories_connection`](crate::models::Client::get_cluster_upgrade_histories_connection) (`get-cluster-upgrade-histories-connection`)
 #[cfg(feature = "cluster-upgrade-history")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ClusterUpgradeHistoryOrderByInput {
     /// `date_ASC`
     DateAsc,

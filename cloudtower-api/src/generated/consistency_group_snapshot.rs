@@ -293,6 +293,7 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotDeletionPar
 /// - inside the request of [`Client::get_consistency_group_snapshots_connection`](crate::models::Client::get_consistency_group_snapshots_connection) (`get-consistency-group-snapshots-connection`)
 #[cfg(feature = "consistency-group-snapshot")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ConsistencyGroupSnapshotOrderByInput {
     /// `entityAsyncStatus_ASC`
     EntityAsyncStatusAsc,

@@ -98,6 +98,7 @@ impl ::cloudtower_runtime::codec::Encode for DeployConnection {
 /// - inside the request of [`Client::get_deploys_connection`](crate::models::Client::get_deploys_connection) (`get-deploys-connection`)
 #[cfg(feature = "deploy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DeployOrderByInput {
     /// `id_ASC`
     IdAsc,

@@ -586,6 +586,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedPartition {
 /// - inside the response of [`Client::unmount_disk`](crate::models::Client::unmount_disk) (`unmount-disk`)
 #[cfg(feature = "disk")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PartitionUsage {
     /// `BOOT`
     Boot,

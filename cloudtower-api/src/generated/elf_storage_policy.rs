@@ -156,6 +156,7 @@ impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicyConnection {
 /// - inside the request of [`Client::get_elf_storage_policies_connection`](crate::models::Client::get_elf_storage_policies_connection) (`get-elf-storage-policies-connection`)
 #[cfg(feature = "elf-storage-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ElfStoragePolicyOrderByInput {
     /// `description_ASC`
     DescriptionAsc,

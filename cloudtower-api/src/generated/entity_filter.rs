@@ -404,6 +404,7 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterUpdationParamsData {
 /// - inside the response of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FilterRuleAggregationEnum {
     /// `AVG`
     Avg,
@@ -563,6 +564,7 @@ impl ::cloudtower_runtime::codec::Encode for FilterRuleInput {
 /// - inside the response of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FilterRuleMetricEnum {
     /// `VM_CPU_USAGE`
     VmCpuUsage,
@@ -647,6 +649,7 @@ impl ::cloudtower_runtime::codec::Encode for FilterRuleMetricEnum {
 /// - inside the response of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
 #[cfg(feature = "entity-filter")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FilterRuleOpEnum {
     /// `GT`
     Gt,

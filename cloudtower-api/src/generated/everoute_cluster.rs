@@ -179,6 +179,7 @@ impl ::cloudtower_runtime::codec::Encode for EverouteClusterConnection {
 /// - inside the request of [`Client::get_everoute_clusters_connection`](crate::models::Client::get_everoute_clusters_connection) (`get-everoute-clusters-connection`)
 #[cfg(feature = "everoute-cluster")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EverouteClusterOrderByInput {
     /// `controller_instances_ASC`
     ControllerInstancesAsc,

@@ -151,6 +151,7 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicenseConnection {
 /// - inside the request of [`Client::get_everoute_licenses_connection`](crate::models::Client::get_everoute_licenses_connection) (`get-everoute-licenses-connection`)
 #[cfg(feature = "everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EverouteLicenseOrderByInput {
     /// `code_ASC`
     CodeAsc,

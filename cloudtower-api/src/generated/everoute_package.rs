@@ -149,6 +149,7 @@ impl ::cloudtower_runtime::codec::Encode for EveroutePackageConnection {
 /// - inside the request of [`Client::get_everoute_packages_connection`](crate::models::Client::get_everoute_packages_connection) (`get-everoute-packages-connection`)
 #[cfg(feature = "everoute-package")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EveroutePackageOrderByInput {
     /// `arch_ASC`
     ArchAsc,

@@ -13,6 +13,7 @@
 /// - inside the response of [`Client::update_session_timeout`](crate::models::Client::update_session_timeout) (`update-session-timeout`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AccessMode {
     /// `ALLOW`
     Allow,
@@ -605,6 +606,7 @@ impl ::cloudtower_runtime::codec::Encode for GlobalSettingsConnection {
 /// - inside the request of [`Client::get_global_settingses_connection`](crate::models::Client::get_global_settingses_connection) (`get-global-settingses-connection`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GlobalSettingsOrderByInput {
     /// `auth_ASC`
     AuthAsc,
@@ -915,6 +917,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAuthSettings {
 /// - inside the response of [`Client::update_session_timeout`](crate::models::Client::update_session_timeout) (`update-session-timeout`)
 #[cfg(feature = "global-settings")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PasswordComplexity {
     /// `HIGH`
     High,

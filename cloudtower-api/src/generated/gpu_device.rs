@@ -427,6 +427,7 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceDescriptionUpdationParamsD
 /// - inside the request of [`Client::get_gpu_devices_connection`](crate::models::Client::get_gpu_devices_connection) (`get-gpu-devices-connection`)
 #[cfg(feature = "gpu-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GpuDeviceOrderByInput {
     /// `assigned_vgpus_num_ASC`
     AssignedVgpusNumAsc,

@@ -504,6 +504,7 @@ impl ::cloudtower_runtime::codec::Encode for GraphDeletionParams {
 /// - inside the request of [`Client::get_graphs_connection`](crate::models::Client::get_graphs_connection) (`get-graphs-connection`)
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GraphOrderByInput {
     /// `entityAsyncStatus_ASC`
     EntityAsyncStatusAsc,
@@ -687,6 +688,7 @@ impl ::cloudtower_runtime::codec::Encode for GraphOrderByInput {
 /// - inside the response of [`Client::update_graph`](crate::models::Client::update_graph) (`update-graph`)
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GraphType {
     /// `AREA`
     Area,
@@ -1572,6 +1574,7 @@ impl ::cloudtower_runtime::codec::Encode for GraphWhereInput {
 /// - inside the response of [`Client::update_graph`](crate::models::Client::update_graph) (`update-graph`)
 #[cfg(feature = "graph")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MetricType {
     /// `BOTTOMK`
     Bottomk,

@@ -1221,6 +1221,7 @@ impl ::cloudtower_runtime::codec::Encode for HostBatchCreateDiskInput {
 /// - inside the request of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum HostBatchCreateIfaceFunction {
     /// `ACCESS`
     Access,
@@ -1772,6 +1773,7 @@ impl ::cloudtower_runtime::codec::Encode for HostVdsConfig {
 /// - inside the response of [`Client::update_host`](crate::models::Client::update_host) (`update-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MaintenanceModeEnum {
     /// `ENTERING_MAINTENANCE_MODE`
     EnteringMaintenanceMode,
@@ -2234,6 +2236,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedVsphereEsxiAccount {
 /// - inside the request of [`Client::power_off_host`](crate::models::Client::power_off_host) (`operate-host-power`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OperateActionEnum {
     /// `poweroff`
     Poweroff,
@@ -2523,6 +2526,7 @@ impl ::cloudtower_runtime::codec::Encode for TriggerDiskBlinkParams {
 /// - inside the request of [`Client::trigger_disk_blink`](crate::models::Client::trigger_disk_blink) (`trigger-disk-blink`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TriggerDiskBlinkParamsLedStatus {
     /// `on`
     On,
@@ -2586,6 +2590,7 @@ impl ::cloudtower_runtime::codec::Encode for TriggerDiskBlinkParamsLedStatus {
 /// - inside the request of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ZbsSpec {
     /// `normal`
     Normal,

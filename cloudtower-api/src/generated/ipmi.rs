@@ -135,6 +135,7 @@ impl ::cloudtower_runtime::codec::Encode for Ipmi {
 /// - inside the request of [`Client::get_ipmis`](crate::models::Client::get_ipmis) (`get-ipmis`)
 #[cfg(feature = "ipmi")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IpmiOrderByInput {
     /// `id_ASC`
     IdAsc,

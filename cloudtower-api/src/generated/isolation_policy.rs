@@ -389,6 +389,7 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyDeleteParams {
 /// - inside the request of [`Client::get_isolation_policies_connection`](crate::models::Client::get_isolation_policies_connection) (`get-isolation-policies-connection`)
 #[cfg(feature = "isolation-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum IsolationPolicyOrderByInput {
     /// `egress_ASC`
     EgressAsc,

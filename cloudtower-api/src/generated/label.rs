@@ -859,6 +859,7 @@ impl ::cloudtower_runtime::codec::Encode for LabelDeletionParams {
 /// - inside the request of [`Client::get_labels_connection`](crate::models::Client::get_labels_connection) (`get-labels-connection`)
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LabelOrderByInput {
     /// `cluster_num_ASC`
     ClusterNumAsc,

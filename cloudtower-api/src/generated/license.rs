@@ -261,6 +261,7 @@ impl ::cloudtower_runtime::codec::Encode for LicenseConnection {
 /// - inside the request of [`Client::get_licenses_connection`](crate::models::Client::get_licenses_connection) (`get-licenses-connection`)
 #[cfg(feature = "license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LicenseOrderByInput {
     /// `expire_date_ASC`
     ExpireDateAsc,

@@ -490,6 +490,7 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionDeletionParams {
 /// - inside the request of [`Client::get_log_collections_connection`](crate::models::Client::get_log_collections_connection) (`get-log-collections-connection`)
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LogCollectionOrderByInput {
     /// `id_ASC`
     IdAsc,
@@ -705,6 +706,7 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionServiceGroupParams {
 /// - inside the request of [`Client::get_log_collections_connection`](crate::models::Client::get_log_collections_connection) (`get-log-collections-connection`)
 #[cfg(feature = "log-collection")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LogCollectionStatus {
     /// `EXECUTING`
     Executing,

@@ -70,6 +70,7 @@ impl ::cloudtower_runtime::codec::Encode for DataPoint {
 /// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DataPointTypename {
     /// `DataPoint`
     DataPoint,
@@ -817,6 +818,7 @@ impl ::cloudtower_runtime::codec::Encode for GetTopNMetricInput {
 /// - inside the request of [`Client::get_top_n_vm_volume_metrics`](crate::models::Client::get_top_n_vm_volume_metrics) (`get-top-n-metrics-in-clusters`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GetTopNMetricInputType {
     /// `top`
     Top,
@@ -1165,6 +1167,7 @@ impl ::cloudtower_runtime::codec::Encode for GetZoneMetricInput {
 /// - inside the request of [`Client::get_zone_metrics`](crate::models::Client::get_zone_metrics) (`get-zone-metrics`)
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GetZoneMetricInputType {
     /// `primary-to-secondary`
     PrimaryToSecondary,
@@ -1421,6 +1424,7 @@ impl ::cloudtower_runtime::codec::Encode for MetricLabel {
 /// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MetricLabelTypename {
     /// `MetricLabel`
     MetricLabel,
@@ -1542,6 +1546,7 @@ impl ::cloudtower_runtime::codec::Encode for MetricSample {
 /// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MetricSampleTypename {
     /// `MetricSample`
     MetricSample,
@@ -1663,6 +1668,7 @@ impl ::cloudtower_runtime::codec::Encode for MetricStream {
 /// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MetricStreamTypename {
     /// `MetricStream`
     MetricStream,
@@ -1730,6 +1736,7 @@ impl ::cloudtower_runtime::codec::Encode for MetricStreamTypename {
 /// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MetricTypename {
     /// `Metric`
     Metric,
@@ -1797,6 +1804,7 @@ impl ::cloudtower_runtime::codec::Encode for MetricTypename {
 /// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MetricUnit {
     /// `COUNT`
     Count,

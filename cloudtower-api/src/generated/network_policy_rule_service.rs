@@ -452,6 +452,7 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceMemberParam
 /// - inside the request of [`Client::get_network_policy_rule_services_connection`](crate::models::Client::get_network_policy_rule_services_connection) (`get-network-policy-rule-services-connection`)
 #[cfg(feature = "network-policy-rule-service")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NetworkPolicyRuleServiceOrderByInput {
     /// `description_ASC`
     DescriptionAsc,

@@ -324,6 +324,7 @@ impl ::cloudtower_runtime::codec::Encode for NfsInodeConnection {
 /// - inside the request of [`Client::get_nfs_inodes_connection`](crate::models::Client::get_nfs_inodes_connection) (`get-nfs-inodes-connection`)
 #[cfg(feature = "nfs-inode")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NfsInodeOrderByInput {
     /// `assigned_size_ASC`
     AssignedSizeAsc,

@@ -361,6 +361,7 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoConnection {
 /// - inside the request of [`Client::get_node_topoes_connection`](crate::models::Client::get_node_topoes_connection) (`get-node-topoes-connection`)
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NodeTopoOrderByInput {
     /// `id_ASC`
     IdAsc,
@@ -585,6 +586,7 @@ impl ::cloudtower_runtime::codec::Encode for Position {
 /// - inside the request of [`Client::update_node_topo`](crate::models::Client::update_node_topo) (`move-node-topo`)
 #[cfg(feature = "node-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PositionTypename {
     /// `position`
     Position,

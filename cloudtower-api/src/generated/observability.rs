@@ -116,6 +116,7 @@ for DisassociateSystemServiceFromObsServiceResult {
 /// - inside the response of [`Client::disassociate_system_service_from_obs_service`](crate::models::Client::disassociate_system_service_from_obs_service) (`disassociate-system-service-from-obs-service`)
 #[cfg(feature = "observability")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DisassociateSystemServiceFromObsServiceResultType {
     /// `FAIL`
     Fail,
@@ -182,6 +183,7 @@ for DisassociateSystemServiceFromObsServiceResultType {
 /// - inside the request of [`Client::disassociate_system_service_from_obs_service`](crate::models::Client::disassociate_system_service_from_obs_service) (`disassociate-system-service-from-obs-service`)
 #[cfg(feature = "observability")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ObservabilityConnectedSystemServiceType {
     /// `BACKUP_SERVICE`
     BackupService,

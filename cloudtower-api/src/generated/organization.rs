@@ -372,6 +372,7 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationDeletionParams {
 /// - inside the request of [`Client::get_organizations_connection`](crate::models::Client::get_organizations_connection) (`get-organizations-connection`)
 #[cfg(feature = "organization")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OrganizationOrderByInput {
     /// `id_ASC`
     IdAsc,

@@ -254,6 +254,7 @@ impl ::cloudtower_runtime::codec::Encode for PciDevice {
 /// - inside the response of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PciDeviceMdevState {
     /// `ENABLED`
     Enabled,
@@ -320,6 +321,7 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceMdevState {
 /// - inside the request of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PciDeviceOrderByInput {
     /// `bus_ASC`
     BusAsc,
@@ -657,6 +659,7 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceOrderByInput {
 /// - inside the response of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PciDevicePartitionState {
     /// `ENABLED`
     Enabled,
@@ -724,6 +727,7 @@ impl ::cloudtower_runtime::codec::Encode for PciDevicePartitionState {
 /// - inside the response of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PciDeviceSriovState {
     /// `ENABLED`
     Enabled,
@@ -791,6 +795,7 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceSriovState {
 /// - inside the response of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PciDeviceType {
     /// `HSM`
     Hsm,
@@ -850,6 +855,7 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceType {
 /// - inside the response of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
 #[cfg(feature = "pci-device")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PciDeviceUsage {
     /// `MDEV`
     Mdev,

@@ -304,6 +304,7 @@ impl ::cloudtower_runtime::codec::Encode for PmemDimmConnection {
 /// - inside the request of [`Client::get_pmem_dimms_connection`](crate::models::Client::get_pmem_dimms_connection) (`get-pmem-dimms-connection`)
 #[cfg(feature = "pmem-dimm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PmemDimmOrderByInput {
     /// `capacity_ASC`
     CapacityAsc,

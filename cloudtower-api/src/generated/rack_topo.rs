@@ -421,6 +421,7 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoDeletionParams {
 /// - inside the request of [`Client::get_rack_topoes_connection`](crate::models::Client::get_rack_topoes_connection) (`get-rack-topoes-connection`)
 #[cfg(feature = "rack-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RackTopoOrderByInput {
     /// `height_ASC`
     HeightAsc,

@@ -448,6 +448,7 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmConnection {
 /// - inside the request of [`Client::get_replica_vms_connection`](crate::models::Client::get_replica_vms_connection) (`get-replica-vms-connection`)
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReplicaVmOrderByInput {
     /// `createdAt_ASC`
     CreatedAtAsc,
@@ -694,6 +695,7 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmOrderByInput {
 /// - inside the request of [`Client::get_replica_vms_connection`](crate::models::Client::get_replica_vms_connection) (`get-replica-vms-connection`)
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReplicaVmState {
     /// `FAILBACK`
     Failback,
@@ -2052,6 +2054,7 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmWhereInput {
 /// - inside the request of [`Client::get_replica_vms_connection`](crate::models::Client::get_replica_vms_connection) (`get-replica-vms-connection`)
 #[cfg(feature = "replica-vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReplicationObjectType {
     /// `CONSISTENCY_GROUP`
     ConsistencyGroup,

@@ -525,6 +525,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationPlanNetworkMapping
 /// - inside the request of [`Client::get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) (`get-replication-plans-connection`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReplicaNameRule {
     /// `ORIGIN`
     Origin,
@@ -1030,6 +1031,7 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanConnection {
 /// - inside the request of [`Client::get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) (`get-replication-plans-connection`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReplicationPlanOrderByInput {
     /// `abort_window_unfinished_ASC`
     AbortWindowUnfinishedAsc,
@@ -1582,6 +1584,7 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanOrderByInput {
 /// - inside the request of [`Client::get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) (`get-replication-plans-connection`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReplicationPlanPeriod {
     /// `DAILY`
     Daily,
@@ -1664,6 +1667,7 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanPeriod {
 /// - inside the request of [`Client::get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) (`get-replication-plans-connection`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReplicationPlanType {
     /// `STORAGE_VOLUME`
     StorageVolume,
@@ -4018,6 +4022,7 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanWhereInput {
 /// - inside the request of [`Client::get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) (`get-replication-plans-connection`)
 #[cfg(feature = "replication-plan")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ResiliencyType {
     /// `EC`
     Ec,

@@ -195,6 +195,7 @@ impl ::cloudtower_runtime::codec::Encode for ReportTaskConnection {
 /// - inside the request of [`Client::get_report_tasks_connection`](crate::models::Client::get_report_tasks_connection) (`get-report-tasks-connection`)
 #[cfg(feature = "report-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReportTaskOrderByInput {
     /// `createdAt_ASC`
     CreatedAtAsc,

@@ -121,6 +121,7 @@ impl ::cloudtower_runtime::codec::Encode for ExecutePlan {
 /// - inside the request of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ExecutePlanTypename {
     /// `ExecutePlan`
     ExecutePlan,
@@ -516,6 +517,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedResourceMeta {
 /// - inside the response of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReportResourceInputEnum {
     /// `ALERT`
     Alert,
@@ -877,6 +879,7 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateDeletionParams {
 /// - inside the request of [`Client::get_report_templates_connection`](crate::models::Client::get_report_templates_connection) (`get-report-templates-connection`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReportTemplateOrderByInput {
     /// `createdAt_ASC`
     CreatedAtAsc,
@@ -1573,6 +1576,7 @@ impl ::cloudtower_runtime::codec::Encode for ResourceMeta {
 /// - inside the request of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ResourceMetaTypename {
     /// `ResourceMeta`
     ResourceMeta,

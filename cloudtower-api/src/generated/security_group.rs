@@ -461,6 +461,7 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupDeleteParams {
 /// - inside the request of [`Client::get_security_groups_connection`](crate::models::Client::get_security_groups_connection) (`get-security-groups-connection`)
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SecurityGroupOrderByInput {
     /// `description_ASC`
     DescriptionAsc,

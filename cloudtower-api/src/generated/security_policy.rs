@@ -605,6 +605,7 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyDeleteParams {
 /// - inside the request of [`Client::get_security_policies_connection`](crate::models::Client::get_security_policies_connection) (`get-security-policies-connection`)
 #[cfg(feature = "security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SecurityPolicyOrderByInput {
     /// `apply_to_ASC`
     ApplyToAsc,

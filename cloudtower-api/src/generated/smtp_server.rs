@@ -262,6 +262,7 @@ impl ::cloudtower_runtime::codec::Encode for SmtpServerConnection {
 /// - inside the request of [`Client::get_smtp_servers_connection`](crate::models::Client::get_smtp_servers_connection) (`get-smtp-servers-connection`)
 #[cfg(feature = "smtp-server")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SmtpServerOrderByInput {
     /// `description_ASC`
     DescriptionAsc,

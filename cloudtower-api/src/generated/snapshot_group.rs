@@ -319,6 +319,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedSnapshotGroupVmInfo {
 /// - inside the response of [`Client::rollback_snapshot_group`](crate::models::Client::rollback_snapshot_group) (`rollback-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ProtectSnapshotStatus {
     /// `PROTECT_SNAPSHOT_STATUS_CREATED`
     ProtectSnapshotStatusCreated,
@@ -752,6 +753,7 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupKeepParams {
 /// - inside the request of [`Client::get_snapshot_groups_connection`](crate::models::Client::get_snapshot_groups_connection) (`get-snapshot-groups-connection`)
 #[cfg(feature = "snapshot-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SnapshotGroupOrderByInput {
     /// `deleted_ASC`
     DeletedAsc,

@@ -305,6 +305,7 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskConnection {
 /// - inside the request of [`Client::get_snapshot_plan_tasks_connection`](crate::models::Client::get_snapshot_plan_tasks_connection) (`get-snapshot-plan-tasks-connection`)
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SnapshotPlanTaskOrderByInput {
     /// `end_time_ASC`
     EndTimeAsc,
@@ -443,6 +444,7 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskOrderByInput {
 /// - inside the request of [`Client::get_snapshot_plan_tasks_connection`](crate::models::Client::get_snapshot_plan_tasks_connection) (`get-snapshot-plan-tasks-connection`)
 #[cfg(feature = "snapshot-plan-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SnapshotPlanTaskType {
     /// `TASK_TYPE_CLONE`
     TaskTypeClone,

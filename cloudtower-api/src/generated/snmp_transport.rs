@@ -541,6 +541,7 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportDeletionParams {
 /// - inside the request of [`Client::get_snmp_transports_connection`](crate::models::Client::get_snmp_transports_connection) (`get-snmp-transports-connection`)
 #[cfg(feature = "snmp-transport")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SnmpTransportOrderByInput {
     /// `auth_pass_phrase_ASC`
     AuthPassPhraseAsc,

@@ -209,6 +209,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnmpTrapReceiver {
 /// - inside the response of [`Client::update_snmp_trap_receiver`](crate::models::Client::update_snmp_trap_receiver) (`update-snmp-trap-receiver`)
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SnmpLanguageCode {
     /// `EN_US`
     EnUs,
@@ -672,6 +673,7 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverDeletionParams {
 /// - inside the request of [`Client::get_snmp_trap_receivers_connection`](crate::models::Client::get_snmp_trap_receivers_connection) (`get-snmp-trap-receivers-connection`)
 #[cfg(feature = "snmp-trap-receiver")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SnmpTrapReceiverOrderByInput {
     /// `auth_pass_phrase_ASC`
     AuthPassPhraseAsc,

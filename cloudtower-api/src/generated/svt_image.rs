@@ -298,6 +298,7 @@ impl ::cloudtower_runtime::codec::Encode for SvtImageConnection {
 /// - inside the request of [`Client::get_svt_images_connection`](crate::models::Client::get_svt_images_connection) (`get-svt-images-connection`)
 #[cfg(feature = "svt-image")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SvtImageOrderByInput {
     /// `entityAsyncStatus_ASC`
     EntityAsyncStatusAsc,

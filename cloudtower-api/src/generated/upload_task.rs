@@ -235,6 +235,7 @@ impl ::cloudtower_runtime::codec::Encode for UploadTaskConnection {
 /// - inside the request of [`Client::get_upload_tasks_connection`](crate::models::Client::get_upload_tasks_connection) (`get-upload-tasks-connection`)
 #[cfg(feature = "upload-task")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UploadTaskOrderByInput {
     /// `args_ASC`
     ArgsAsc,

@@ -207,6 +207,7 @@ impl ::cloudtower_runtime::codec::Encode for LoginResponse {
 /// Used by:
 /// - inside the request of [`Client::login`](crate::models::Client::login) (`login`)
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MfaType {
     /// `Mail`
     Mail,

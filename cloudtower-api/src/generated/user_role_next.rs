@@ -199,6 +199,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUserRoleNext {
 /// - inside the request of [`Client::update_role`](crate::models::Client::update_role) (`update-role`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RoleAction {
     /// `*`
     Asterisk,
@@ -1462,6 +1463,7 @@ impl ::cloudtower_runtime::codec::Encode for UserRoleNextConnection {
 /// - inside the request of [`Client::get_user_role_nexts_connection`](crate::models::Client::get_user_role_nexts_connection) (`get-user-role-nexts-connection`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UserRoleNextOrderByInput {
     /// `id_ASC`
     IdAsc,
@@ -1765,6 +1767,7 @@ impl ::cloudtower_runtime::codec::Encode for UserRoleNextWhereInput {
 /// - inside the response of [`Client::update_role`](crate::models::Client::update_role) (`update-role`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UserRolePlatform {
     /// `MANAGEMENT`
     Management,
@@ -1833,6 +1836,7 @@ impl ::cloudtower_runtime::codec::Encode for UserRolePlatform {
 /// - inside the response of [`Client::update_role`](crate::models::Client::update_role) (`update-role`)
 #[cfg(feature = "user-role-next")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum UserRolePreset {
     /// `ADMIN`
     Admin,

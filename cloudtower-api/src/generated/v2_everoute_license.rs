@@ -10,6 +10,7 @@
 /// - inside the response of [`Client::get_v2_everoute_licenses`](crate::models::Client::get_v2_everoute_licenses) (`get-v2-everoute-licenses`)
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EverouteFeatureType {
     /// `DFW`
     Dfw,
@@ -78,6 +79,7 @@ impl ::cloudtower_runtime::codec::Encode for EverouteFeatureType {
 /// - inside the response of [`Client::get_v2_everoute_licenses`](crate::models::Client::get_v2_everoute_licenses) (`get-v2-everoute-licenses`)
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EverouteLicensePricingType {
     /// `CPU_SLOT_NUM`
     CpuSlotNum,
@@ -461,6 +463,7 @@ impl ::cloudtower_runtime::codec::Encode for V2EverouteLicenseConnection {
 /// - inside the request of [`Client::get_v2_everoute_licenses`](crate::models::Client::get_v2_everoute_licenses) (`get-v2-everoute-licenses`)
 #[cfg(feature = "v2-everoute-license")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum V2EverouteLicenseOrderByInput {
     /// `code_ASC`
     CodeAsc,

@@ -517,6 +517,7 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccountConnection {
 /// - inside the request of [`Client::get_vcenter_accounts_connection`](crate::models::Client::get_vcenter_accounts_connection) (`get-vcenter-accounts-connection`)
 #[cfg(feature = "vcenter-account")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VcenterAccountOrderByInput {
     /// `id_ASC`
     IdAsc,

@@ -243,6 +243,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedGraph {
 /// - inside the response of [`Client::update_view`](crate::models::Client::update_view) (`update-view`)
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TimeUnit {
     /// `DAY`
     Day,
@@ -540,6 +541,7 @@ impl ::cloudtower_runtime::codec::Encode for ViewDeletionParams {
 /// - inside the request of [`Client::get_views_connection`](crate::models::Client::get_views_connection) (`get-views-connection`)
 #[cfg(feature = "view")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ViewOrderByInput {
     /// `entityAsyncStatus_ASC`
     EntityAsyncStatusAsc,

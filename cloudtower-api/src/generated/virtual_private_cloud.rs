@@ -559,6 +559,7 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudDeletionParams {
 /// - inside the request of [`Client::get_virtual_private_clouds_connection`](crate::models::Client::get_virtual_private_clouds_connection) (`get-virtual-private-clouds-connection`)
 #[cfg(feature = "virtual-private-cloud")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudOrderByInput {
     /// `associate_external_subnet_num_ASC`
     AssociateExternalSubnetNumAsc,

@@ -296,6 +296,7 @@ for VirtualPrivateCloudClusterBindingConnection {
 /// - inside the request of [`Client::get_virtual_private_cloud_cluster_bindings_connection`](crate::models::Client::get_virtual_private_cloud_cluster_bindings_connection) (`get-virtual-private-cloud-cluster-bindings-connection`)
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudClusterBindingOrderByInput {
     /// `entityAsyncStatus_ASC`
     EntityAsyncStatusAsc,

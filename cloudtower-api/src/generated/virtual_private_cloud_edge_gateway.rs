@@ -365,6 +365,7 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayConne
 /// - inside the request of [`Client::get_virtual_private_cloud_edge_gateways_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateways_connection) (`get-virtual-private-cloud-edge-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudEdgeGatewayOrderByInput {
     /// `description_ASC`
     DescriptionAsc,

@@ -297,6 +297,7 @@ for VirtualPrivateCloudEdgeGatewayGroupConnection {
 /// - inside the request of [`Client::get_virtual_private_cloud_edge_gateway_groups_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups_connection) (`get-virtual-private-cloud-edge-gateway-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
     /// `description_ASC`
     DescriptionAsc,

@@ -348,6 +348,7 @@ for VirtualPrivateCloudExternalSubnetConnection {
 /// - inside the request of [`Client::get_virtual_private_cloud_external_subnets_connection`](crate::models::Client::get_virtual_private_cloud_external_subnets_connection) (`get-virtual-private-cloud-external-subnets-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudExternalSubnetOrderByInput {
     /// `cidr_ASC`
     CidrAsc,

@@ -436,6 +436,7 @@ for VirtualPrivateCloudExternalSubnetGroupConnection {
 /// - inside the request of [`Client::get_virtual_private_cloud_external_subnet_groups_connection`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups_connection) (`get-virtual-private-cloud-external-subnet-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudExternalSubnetGroupOrderByInput {
     /// `description_ASC`
     DescriptionAsc,

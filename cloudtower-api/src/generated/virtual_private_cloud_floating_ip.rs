@@ -566,6 +566,7 @@ for VirtualPrivateCloudFloatingIpDeletionParams {
 /// - inside the request of [`Client::get_virtual_private_cloud_floating_ips_connection`](crate::models::Client::get_virtual_private_cloud_floating_ips_connection) (`get-virtual-private-cloud-floating-ips-connection`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudFloatingIpOrderByInput {
     /// `entityAsyncStatus_ASC`
     EntityAsyncStatusAsc,

@@ -611,6 +611,7 @@ for VirtualPrivateCloudNatGatewayDeletionParams {
 /// - inside the request of [`Client::get_virtual_private_cloud_nat_gateways_connection`](crate::models::Client::get_virtual_private_cloud_nat_gateways_connection) (`get-virtual-private-cloud-nat-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudNatGatewayOrderByInput {
     /// `dnat_rules_ASC`
     DnatRulesAsc,

@@ -281,6 +281,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudRoute {
 /// - inside the response of [`Client::update_virtual_private_cloud_route_table`](crate::models::Client::update_virtual_private_cloud_route_table) (`update-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudRouteNextHopType {
     /// `NAT_GATEWAY`
     NatGateway,
@@ -651,6 +652,7 @@ for VirtualPrivateCloudRouteTableDeletionParams {
 /// - inside the request of [`Client::get_virtual_private_cloud_route_tables_connection`](crate::models::Client::get_virtual_private_cloud_route_tables_connection) (`get-virtual-private-cloud-route-tables-connection`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudRouteTableOrderByInput {
     /// `default_for_vpc_ASC`
     DefaultForVpcAsc,

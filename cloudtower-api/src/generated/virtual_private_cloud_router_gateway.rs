@@ -647,6 +647,7 @@ for VirtualPrivateCloudRouterGatewayNexthopInputType {
 /// - inside the request of [`Client::get_virtual_private_cloud_router_gateways_connection`](crate::models::Client::get_virtual_private_cloud_router_gateways_connection) (`get-virtual-private-cloud-router-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudRouterGatewayOrderByInput {
     /// `entityAsyncStatus_ASC`
     EntityAsyncStatusAsc,

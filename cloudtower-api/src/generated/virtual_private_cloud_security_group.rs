@@ -533,6 +533,7 @@ for VirtualPrivateCloudSecurityGroupDeletionParams {
 /// - inside the request of [`Client::get_virtual_private_cloud_security_groups_connection`](crate::models::Client::get_virtual_private_cloud_security_groups_connection) (`get-virtual-private-cloud-security-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudSecurityGroupOrderByInput {
     /// `default_for_vpc_ASC`
     DefaultForVpcAsc,

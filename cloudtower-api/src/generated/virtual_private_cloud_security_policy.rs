@@ -518,6 +518,7 @@ for VirtualPrivateCloudNetworkPolicyRulePortInput {
 /// - inside the response of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudNetworkPolicyRulePortProtocol {
     /// `ICMP`
     Icmp,
@@ -590,6 +591,7 @@ for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
 /// - inside the response of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudNetworkPolicyRuleType {
     /// `ALL`
     All,
@@ -990,6 +992,7 @@ for VirtualPrivateCloudSecurityPolicyDeleteParams {
 /// - inside the response of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudSecurityPolicyMode {
     /// `MONITOR`
     Monitor,
@@ -1053,6 +1056,7 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityPolicyMo
 /// - inside the request of [`Client::get_virtual_private_cloud_security_policies_connection`](crate::models::Client::get_virtual_private_cloud_security_policies_connection) (`get-virtual-private-cloud-security-policies-connection`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudSecurityPolicyOrderByInput {
     /// `apply_to_ASC`
     ApplyToAsc,

@@ -560,6 +560,7 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetIpPoolPara
 /// - inside the request of [`Client::get_virtual_private_cloud_subnets_connection`](crate::models::Client::get_virtual_private_cloud_subnets_connection) (`get-virtual-private-cloud-subnets-connection`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VirtualPrivateCloudSubnetOrderByInput {
     /// `cidr_ASC`
     CidrAsc,

@@ -55,6 +55,7 @@ impl ::cloudtower_runtime::codec::Encode for AbortMigrateVmAcrossClusterParams {
 /// - inside the request of [`Client::update_vm_nic_qos_option`](crate::models::Client::update_vm_nic_qos_option) (`update-vm-nic-qos-option`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BitPsUnit {
     /// `bps`
     Bps,
@@ -143,6 +144,7 @@ impl ::cloudtower_runtime::codec::Encode for BitPsUnit {
 /// - inside the request of [`Client::update_vm_nic_qos_option`](crate::models::Client::update_vm_nic_qos_option) (`update-vm-nic-qos-option`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BitUnit {
     /// `bit`
     Bit,
@@ -348,6 +350,7 @@ impl ::cloudtower_runtime::codec::Encode for CloudInitNetWorkRoute {
 /// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CloudInitNetworkTypeEnum {
     /// `IPV4`
     Ipv4,
@@ -742,6 +745,7 @@ impl ::cloudtower_runtime::codec::Encode for InstallVmtoolsParamsData {
 /// - inside the request of [`Client::migrate_vm_across_cluster`](crate::models::Client::migrate_vm_across_cluster) (`migrate-vm-across-cluster`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MigrateType {
     /// `COLD_MIGRATE`
     ColdMigrate,
@@ -4638,6 +4642,7 @@ impl ::cloudtower_runtime::codec::Encode for VmOwnerParams {
 /// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmOwnerParamsSearchFor {
     /// `username`
     Username,
@@ -6493,6 +6498,7 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateOwnerParamsData {
 /// - inside the request of [`Client::update_vm_owner`](crate::models::Client::update_vm_owner) (`update-vm-owner`)
 #[cfg(feature = "vm")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmUpdateOwnerParamsDataSearchFor {
     /// `username`
     Username,

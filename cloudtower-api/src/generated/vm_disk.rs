@@ -367,6 +367,7 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskConnection {
 /// - inside the request of [`Client::get_vm_disks_connection`](crate::models::Client::get_vm_disks_connection) (`get-vm-disks-connection`)
 #[cfg(feature = "vm-disk")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmDiskOrderByInput {
     /// `boot_ASC`
     BootAsc,

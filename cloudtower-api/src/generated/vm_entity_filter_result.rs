@@ -313,6 +313,7 @@ impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResultConnection {
 /// - inside the request of [`Client::get_vm_entity_filter_results_connection`](crate::models::Client::get_vm_entity_filter_results_connection) (`get-vm-entity-filter-results-connection`)
 #[cfg(feature = "vm-entity-filter-result")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmEntityFilterResultOrderByInput {
     /// `id_ASC`
     IdAsc,

@@ -199,6 +199,7 @@ impl ::cloudtower_runtime::codec::Encode for VmExportFileConnection {
 /// - inside the request of [`Client::get_vm_export_files_connection`](crate::models::Client::get_vm_export_files_connection) (`get-vm-export-files-connection`)
 #[cfg(feature = "vm-export-file")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmExportFileOrderByInput {
     /// `createdAt_ASC`
     CreatedAtAsc,

@@ -384,6 +384,7 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderDeletionParams {
 /// - inside the request of [`Client::get_vm_folders_connection`](crate::models::Client::get_vm_folders_connection) (`get-vm-folders-connection`)
 #[cfg(feature = "vm-folder")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmFolderOrderByInput {
     /// `id_ASC`
     IdAsc,

@@ -416,6 +416,7 @@ impl ::cloudtower_runtime::codec::Encode for VmNicConnection {
 /// - inside the request of [`Client::get_vm_nics_connection`](crate::models::Client::get_vm_nics_connection) (`get-vm-nics-connection`)
 #[cfg(feature = "vm-nic")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmNicOrderByInput {
     /// `egress_rate_limit_burst_in_bit_ASC`
     EgressRateLimitBurstInBitAsc,

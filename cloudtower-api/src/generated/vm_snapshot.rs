@@ -641,6 +641,7 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotDeletionParams {
 /// - inside the request of [`Client::get_vm_snapshots_connection`](crate::models::Client::get_vm_snapshots_connection) (`get-vm-snapshots-connection`)
 #[cfg(feature = "vm-snapshot")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmSnapshotOrderByInput {
     /// `clock_offset_ASC`
     ClockOffsetAsc,

@@ -820,6 +820,7 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeDeletionParamsEffect {
 /// - inside the request of [`Client::export_vm_volume`](crate::models::Client::export_vm_volume) (`export-vm-volume`)
 #[cfg(feature = "vm-volume")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmVolumeExportFileType {
     /// `QCOW2`
     Qcow2,

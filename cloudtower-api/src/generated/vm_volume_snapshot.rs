@@ -469,6 +469,7 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotDeletionParams {
 /// - inside the request of [`Client::get_vm_volume_snapshots_connection`](crate::models::Client::get_vm_volume_snapshots_connection) (`get-vm-volume-snapshots-connection`)
 #[cfg(feature = "vm-volume-snapshot")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmVolumeSnapshotOrderByInput {
     /// `createAt_ASC`
     CreateAtAsc,

@@ -400,6 +400,7 @@ impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccountConnection {
 /// - inside the request of [`Client::get_vsphere_esxi_accounts_connection`](crate::models::Client::get_vsphere_esxi_accounts_connection) (`get-vsphere-esxi-accounts-connection`)
 #[cfg(feature = "vsphere-esxi-account")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VsphereEsxiAccountOrderByInput {
     /// `id_ASC`
     IdAsc,

@@ -314,6 +314,7 @@ impl ::cloudtower_runtime::codec::Encode for WitnessConnection {
 /// - inside the request of [`Client::get_witnesses_connection`](crate::models::Client::get_witnesses_connection) (`get-witnesses-connection`)
 #[cfg(feature = "witness")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum WitnessOrderByInput {
     /// `cpu_hz_per_core_ASC`
     CpuHzPerCoreAsc,

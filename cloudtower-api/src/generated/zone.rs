@@ -347,6 +347,7 @@ impl ::cloudtower_runtime::codec::Encode for ZoneConnection {
 /// - inside the request of [`Client::get_zones_connection`](crate::models::Client::get_zones_connection) (`get-zones-connection`)
 #[cfg(feature = "zone")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ZoneOrderByInput {
     /// `failure_data_space_ASC`
     FailureDataSpaceAsc,

@@ -262,6 +262,7 @@ impl ::cloudtower_runtime::codec::Encode for ZoneTopoConnection {
 /// - inside the request of [`Client::get_zone_topoes_connection`](crate::models::Client::get_zone_topoes_connection) (`get-zone-topoes-connection`)
 #[cfg(feature = "zone-topo")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ZoneTopoOrderByInput {
     /// `id_ASC`
     IdAsc,

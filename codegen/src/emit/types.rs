@@ -325,6 +325,7 @@ fn emit_enum(
         #doc
         #gate
         #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
         pub enum #name {
             #(#declarations)*
             /// A value this version of the SDK does not know (from a newer CloudTower), kept as sent.

@@ -172,6 +172,7 @@ impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponseDataItem {
 /// Used by:
 /// - inside the response of [`Client::get_resource_changes`](crate::models::Client::get_resource_changes) (`resource-changes`)
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ResourceChangeResponseDataItemAction {
     /// `ADD`
     Add,

@@ -70,6 +70,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterStorageInfo {
 /// - inside the response of [`Client::get_tasks`](crate::models::Client::get_tasks) (`get-tasks`)
 /// - inside the response of [`Client::upload_vm_image`](crate::models::Client::upload_vm_image) (`upload-vm-image`)
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ClusterType {
     /// `SMTX_OS`
     SmtxOs,
@@ -166,6 +167,7 @@ impl ::cloudtower_runtime::codec::Encode for CommonHeader {
 ///
 /// No operation uses it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ContentLanguage {
     /// `zh-CN`
     ZhCn,
@@ -280,6 +282,7 @@ impl ::cloudtower_runtime::codec::Encode for ErrorBody {
 ///
 /// No operation uses it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorCode {
     /// `ResourceLocked`
     ResourceLocked,
@@ -445,6 +448,7 @@ impl ::cloudtower_runtime::codec::Encode for Task {
 /// - inside the response of [`Client::get_tasks`](crate::models::Client::get_tasks) (`get-tasks`)
 /// - inside the response of [`Client::upload_vm_image`](crate::models::Client::upload_vm_image) (`upload-vm-image`)
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TaskStatus {
     /// `PENDING`
     Pending,
@@ -564,6 +568,7 @@ impl ::cloudtower_runtime::codec::Encode for VmCommonParams {
 /// - inside the request of [`Client::get_resource_changes`](crate::models::Client::get_resource_changes) (`resource-changes`)
 /// - … and 2 more, inside requests or responses
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmStatus {
     /// `RUNNING`
     Running,

@@ -445,6 +445,7 @@ impl ::cloudtower_runtime::codec::Encode for VmCreationParams {
 /// - inside the response of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
 /// - inside the response of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm`)
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmDiskIoPolicy {
     /// `RESTRICT_EACH_DISK`
     RestrictEachDisk,
@@ -593,6 +594,7 @@ impl ::cloudtower_runtime::codec::Encode for VmNicsItem {
 /// - inside the request of [`Client::get_vms`](crate::models::Client::get_vms) (`get-vms`)
 /// - inside the request of [`Client::get_vms_connection`](crate::models::Client::get_vms_connection) (`get-vms-connection`)
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmOrderByInput {
     /// `createdAt_ASC`
     CreatedAtAsc,
@@ -751,6 +753,7 @@ pub type VmStatusRef = crate::models::VmStatus;
 /// - inside the response of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
 /// - inside the response of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm`)
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VmType {
     /// `KVM`
     Kvm,
