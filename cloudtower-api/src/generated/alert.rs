@@ -165,6 +165,9 @@ impl ::cloudtower_runtime::codec::Encode for Alert {
         e.end_object();
     }
 }
+#[cfg(feature = "alert")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Alert);
 /// Spec: `#/components/schemas/AlertConnection`.
 ///
 /// Used by:
@@ -205,6 +208,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "alert")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertConnection);
 /// Spec: `#/components/schemas/GetAlertsConnectionRequestBody`.
 ///
 /// Used by:
@@ -258,6 +264,9 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "alert")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetAlertsConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateAlert`.
 ///
 /// Used by:
@@ -298,6 +307,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateAlert {
         e.end_object();
     }
 }
+#[cfg(feature = "alert")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateAlert);
 /// Spec: `#/components/schemas/ResolveAlertParams`.
 ///
 /// Used by:
@@ -338,6 +350,16 @@ impl ::cloudtower_runtime::codec::Encode for ResolveAlertParams {
         e.end_object();
     }
 }
+#[cfg(feature = "alert")]
+impl ResolveAlertParams {
+    /// A `ResolveAlertParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::AlertWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "alert")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ResolveAlertParams);
 /// The operations of the [`alert`](crate::models::alert) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-alerts` (operation `GetAlerts`, spec module [`alert`](crate::models::alert)).

@@ -105,6 +105,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifier {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifier);
 /// Spec: `#/components/schemas/AlertNotifierConnection`.
 ///
 /// Used by:
@@ -145,6 +148,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifierConnection);
 /// Spec: `#/components/schemas/AlertNotifierCreationParams`.
 ///
 /// Used by:
@@ -242,6 +248,37 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+impl AlertNotifierCreationParams {
+    /// A `AlertNotifierCreationParams` with the fields the spec requires; the optional ones are unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        notice_severities: ::std::vec::Vec<
+            crate::models::AlertNotifierCreationParamsNoticeSeveritiesItem,
+        >,
+        language_code: crate::models::NotifierLanguageCode,
+        email_tos: ::std::vec::Vec<::std::string::String>,
+        email_from: impl ::std::convert::Into<::std::string::String>,
+        disabled: bool,
+        smtp_server_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        clusters: crate::models::ClusterWhereInput,
+    ) -> Self {
+        Self {
+            notice_severities,
+            language_code,
+            email_tos,
+            email_from: email_from.into(),
+            disabled,
+            smtp_server_id: smtp_server_id.into(),
+            name: name.into(),
+            clusters,
+        }
+    }
+}
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifierCreationParams);
 /// Spec: `#/components/schemas/AlertNotifierCreationParams/properties/notice_severities/items`.
 ///
 /// Used by:
@@ -312,6 +349,9 @@ for AlertNotifierCreationParamsNoticeSeveritiesItem {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifierCreationParamsNoticeSeveritiesItem);
 /// Spec: `#/components/schemas/AlertNotifierManyUpdationParams`.
 ///
 /// Used by:
@@ -379,6 +419,19 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierManyUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+impl AlertNotifierManyUpdationParams {
+    /// A `AlertNotifierManyUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::AlertNotifierWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifierManyUpdationParams);
 /// Spec: `#/components/schemas/AlertNotifierManyUpdationParams/properties/notice_severities/items`.
 ///
 /// Used by:
@@ -449,6 +502,9 @@ for AlertNotifierManyUpdationParamsNoticeSeveritiesItem {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifierManyUpdationParamsNoticeSeveritiesItem);
 /// Spec: `#/components/schemas/AlertNotifierOrderByInput`.
 ///
 /// Used by:
@@ -607,6 +663,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifierOrderByInput);
 /// Spec: `#/components/schemas/AlertNotifierUpdationParams`.
 ///
 /// Used by:
@@ -670,6 +729,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifierUpdationParams);
 /// Spec: `#/components/schemas/AlertNotifierUpdationParams/properties/notice_severities/items`.
 ///
 /// Used by:
@@ -740,6 +802,9 @@ for AlertNotifierUpdationParamsNoticeSeveritiesItem {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifierUpdationParamsNoticeSeveritiesItem);
 /// Spec: `#/components/schemas/AlertNotifierWhereInput`.
 ///
 /// Used by:
@@ -1273,6 +1338,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertNotifierWhereInput);
 /// Spec: `#/components/schemas/DeleteAlertNotifier`.
 ///
 /// Used by:
@@ -1313,6 +1381,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteAlertNotifier {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteAlertNotifier);
 /// Spec: `#/components/schemas/DeleteAlertNotifierParams`.
 ///
 /// Used by:
@@ -1353,6 +1424,16 @@ impl ::cloudtower_runtime::codec::Encode for DeleteAlertNotifierParams {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+impl DeleteAlertNotifierParams {
+    /// A `DeleteAlertNotifierParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::AlertNotifierWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteAlertNotifierParams);
 /// Spec: `#/components/schemas/GetAlertNotifiersConnectionRequestBody`.
 ///
 /// Used by:
@@ -1408,6 +1489,9 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertNotifiersConnectionRequestB
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetAlertNotifiersConnectionRequestBody);
 /// Spec: `#/components/schemas/GetAlertNotifiersRequestBody`.
 ///
 /// Used by:
@@ -1463,6 +1547,9 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertNotifiersRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetAlertNotifiersRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateAlertNotifier`.
 ///
 /// Used by:
@@ -1503,6 +1590,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateAlertNotifier {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateAlertNotifier);
 /// Spec: `#/components/schemas/NestedSmtpServer`.
 ///
 /// Used by:
@@ -1552,6 +1642,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedSmtpServer {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedSmtpServer);
 /// Spec: `#/components/schemas/NotifierLanguageCode`.
 ///
 /// Used by:
@@ -1623,6 +1716,9 @@ impl ::cloudtower_runtime::codec::Encode for NotifierLanguageCode {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NotifierLanguageCode);
 /// Spec: `#/components/schemas/NotifierSecurityMode`.
 ///
 /// Used by:
@@ -1697,6 +1793,9 @@ impl ::cloudtower_runtime::codec::Encode for NotifierSecurityMode {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "alert-notifier")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NotifierSecurityMode);
 /// The operations of the [`alert_notifier`](crate::models::alert_notifier) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-alert-notifier` (operation `CreateAlertNotifier`, spec module [`alert_notifier`](crate::models::alert_notifier)).

@@ -86,6 +86,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertRule {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertRule);
 /// Spec: `#/components/schemas/AlertRuleConnection`.
 ///
 /// Used by:
@@ -126,6 +129,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertRuleConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertRuleConnection);
 /// Spec: `#/components/schemas/AlertRuleOrderByInput`.
 ///
 /// Used by:
@@ -234,6 +240,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertRuleOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertRuleOrderByInput);
 /// Spec: `#/components/schemas/GetAlertRulesConnectionRequestBody`.
 ///
 /// Used by:
@@ -287,6 +296,9 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertRulesConnectionRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetAlertRulesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetAlertRulesRequestBody`.
 ///
 /// Used by:
@@ -340,6 +352,9 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertRulesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetAlertRulesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateAlertRule`.
 ///
 /// Used by:
@@ -380,6 +395,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateAlertRule {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateAlertRule);
 /// Spec: `#/components/schemas/NestedGlobalAlertRule`.
 ///
 /// Used by:
@@ -426,6 +444,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedGlobalAlertRule {
         e.end_object();
     }
 }
+#[cfg(feature = "alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedGlobalAlertRule);
 /// The operations of the [`alert_rule`](crate::models::alert_rule) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-alert-rules` (operation `GetAlertRules`, spec module [`alert_rule`](crate::models::alert_rule)).

@@ -123,6 +123,9 @@ impl ::cloudtower_runtime::codec::Encode for Application {
         e.end_object();
     }
 }
+#[cfg(feature = "application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Application);
 /// Spec: `#/components/schemas/ApplicationConnection`.
 ///
 /// Used by:
@@ -163,6 +166,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationConnection);
 /// Spec: `#/components/schemas/ApplicationOrderByInput`.
 ///
 /// Used by:
@@ -341,6 +347,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationOrderByInput);
 /// Spec: `#/components/schemas/ApplicationState`.
 ///
 /// Used by:
@@ -444,6 +453,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationState {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationState);
 /// Spec: `#/components/schemas/ApplicationType`.
 ///
 /// Used by:
@@ -505,6 +517,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationType);
 /// Spec: `#/components/schemas/ApplicationWhereInput`.
 ///
 /// Used by:
@@ -1167,6 +1182,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationWhereInput);
 /// Spec: `#/components/schemas/GetApplicationsConnectionRequestBody`.
 ///
 /// Used by:
@@ -1220,6 +1238,9 @@ impl ::cloudtower_runtime::codec::Encode for GetApplicationsConnectionRequestBod
         e.end_object();
     }
 }
+#[cfg(feature = "application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetApplicationsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetApplicationsRequestBody`.
 ///
 /// Used by:
@@ -1273,6 +1294,9 @@ impl ::cloudtower_runtime::codec::Encode for GetApplicationsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetApplicationsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateApplication`.
 ///
 /// Used by:
@@ -1313,6 +1337,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateApplication {
         e.end_object();
     }
 }
+#[cfg(feature = "application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateApplication);
 /// The operations of the [`application`](crate::models::application) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-applications` (operation `GetApplications`, spec module [`application`](crate::models::application)).

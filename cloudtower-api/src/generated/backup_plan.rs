@@ -341,6 +341,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlan {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlan);
 /// Spec: `#/components/schemas/BackupPlanConnection`.
 ///
 /// Used by:
@@ -381,6 +384,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanConnection);
 /// Spec: `#/components/schemas/BackupPlanCreationParams`.
 ///
 /// Used by:
@@ -552,6 +558,48 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupPlanCreationParams {
+    /// A `BackupPlanCreationParams` with the fields the spec requires; the optional ones are unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        keep_policy_value: i32,
+        keep_policy: crate::models::BackupPlanKeepPolicy,
+        enable_window: bool,
+        full_time_point: crate::models::BackupPlanTimePoint,
+        full_period: crate::models::BackupPlanPeriod,
+        full_interval: i32,
+        incremental_interval: i32,
+        incremental_period: crate::models::BackupPlanPeriod,
+        snapshot_consistent_type: crate::models::ConsistentType,
+        compression: bool,
+        vms: crate::models::VmWhereInput,
+        backup_store_repository_id: impl ::std::convert::Into<::std::string::String>,
+        backup_service_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            keep_policy_value,
+            keep_policy,
+            enable_window,
+            full_time_point,
+            full_period,
+            full_interval,
+            incremental_interval,
+            incremental_period,
+            snapshot_consistent_type,
+            compression,
+            vms,
+            backup_store_repository_id: backup_store_repository_id.into(),
+            backup_service_id: backup_service_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanCreationParams);
 /// Spec: `#/components/schemas/BackupPlanDelayOption`.
 ///
 /// Used by:
@@ -623,6 +671,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanDelayOption {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanDelayOption);
 /// Spec: `#/components/schemas/BackupPlanDeletionParams`.
 ///
 /// Used by:
@@ -669,6 +720,19 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupPlanDeletionParams {
+    /// A `BackupPlanDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::BackupPlanDeletionParamsData,
+        r#where: crate::models::BackupPlanWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanDeletionParams);
 /// Spec: `#/components/schemas/BackupPlanDeletionParams/properties/data`.
 ///
 /// Used by:
@@ -709,6 +773,16 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanDeletionParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupPlanDeletionParamsData {
+    /// A `BackupPlanDeletionParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(delete_strategy: crate::models::BackupPlanDeleteStrategy) -> Self {
+        Self { delete_strategy }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanDeletionParamsData);
 /// Spec: `#/components/schemas/BackupPlanExecuteParams`.
 ///
 /// Used by:
@@ -755,6 +829,19 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecuteParams {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupPlanExecuteParams {
+    /// A `BackupPlanExecuteParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::BackupPlanExecuteParamsData,
+        r#where: crate::models::BackupPlanWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanExecuteParams);
 /// Spec: `#/components/schemas/BackupPlanExecuteParams/properties/data`.
 ///
 /// Used by:
@@ -795,6 +882,16 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecuteParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupPlanExecuteParamsData {
+    /// A `BackupPlanExecuteParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#type: crate::models::BackupExecutionType) -> Self {
+        Self { r#type }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanExecuteParamsData);
 /// Spec: `#/components/schemas/BackupPlanOrderByInput`.
 ///
 /// Used by:
@@ -1277,6 +1374,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanOrderByInput);
 /// Spec: `#/components/schemas/BackupPlanPeriod`.
 ///
 /// Used by:
@@ -1371,6 +1471,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanPeriod {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanPeriod);
 /// Spec: `#/components/schemas/BackupPlanResumeParams`.
 ///
 /// Used by:
@@ -1411,6 +1514,16 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanResumeParams {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupPlanResumeParams {
+    /// A `BackupPlanResumeParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::BackupPlanWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanResumeParams);
 /// Spec: `#/components/schemas/BackupPlanSuspendParams`.
 ///
 /// Used by:
@@ -1451,6 +1564,16 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanSuspendParams {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupPlanSuspendParams {
+    /// A `BackupPlanSuspendParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::BackupPlanWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanSuspendParams);
 /// Spec: `#/components/schemas/BackupPlanTimePoint`.
 ///
 /// Used by:
@@ -1507,6 +1630,20 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanTimePoint {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupPlanTimePoint {
+    /// A `BackupPlanTimePoint` with the fields the spec requires; the optional ones are unset.
+    pub fn new(minute: i32, hour: i32) -> Self {
+        Self {
+            minute,
+            hour,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanTimePoint);
 /// Spec: `#/components/schemas/BackupPlanUpdationParams`.
 ///
 /// Used by:
@@ -1553,6 +1690,19 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupPlanUpdationParams {
+    /// A `BackupPlanUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::BackupPlanUpdationParamsData,
+        r#where: crate::models::BackupPlanWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanUpdationParams);
 /// Spec: `#/components/schemas/BackupPlanUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -1669,6 +1819,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanUpdationParamsData);
 /// Spec: `#/components/schemas/BackupPlanWhereInput`.
 ///
 /// Used by:
@@ -4111,6 +4264,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanWhereInput);
 /// Spec: `#/components/schemas/BackupRestoreExecutionNetworkInformation`.
 ///
 /// Used by:
@@ -4162,6 +4318,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionNetworkInform
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestoreExecutionNetworkInformation);
 /// Spec: `#/components/schemas/BackupRestoreExecutionNetworkInformation/properties/__typename`.
 ///
 /// Used by:
@@ -4228,6 +4387,9 @@ for BackupRestoreExecutionNetworkInformationTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestoreExecutionNetworkInformationTypename);
 /// Spec: `#/components/schemas/BackupRestoreExecutionNetworkMapping`.
 ///
 /// Used by:
@@ -4293,6 +4455,23 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionNetworkMappin
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupRestoreExecutionNetworkMapping {
+    /// A `BackupRestoreExecutionNetworkMapping` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        src_vlan_id: impl ::std::convert::Into<::std::string::String>,
+        dst_vlan_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            src_vlan_id: src_vlan_id.into(),
+            dst_vlan_id: dst_vlan_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestoreExecutionNetworkMapping);
 /// Spec: `#/components/schemas/BackupRestoreExecutionNetworkMapping/properties/__typename`.
 ///
 /// Used by:
@@ -4359,6 +4538,9 @@ for BackupRestoreExecutionNetworkMappingTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestoreExecutionNetworkMappingTypename);
 /// Spec: `#/components/schemas/BackupRestorePointDeletionParams`.
 ///
 /// Used by:
@@ -4399,6 +4581,16 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupRestorePointDeletionParams {
+    /// A `BackupRestorePointDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::BackupRestorePointWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePointDeletionParams);
 /// Spec: `#/components/schemas/BackupRestorePointRebuildParams`.
 ///
 /// Used by:
@@ -4445,6 +4637,19 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointRebuildParams {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupRestorePointRebuildParams {
+    /// A `BackupRestorePointRebuildParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::BackupRestorePointRebuildParamsData,
+        r#where: crate::models::BackupRestorePointWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePointRebuildParams);
 /// Spec: `#/components/schemas/BackupRestorePointRebuildParams/properties/data`.
 ///
 /// Used by:
@@ -4527,6 +4732,30 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointRebuildParamsData
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupRestorePointRebuildParamsData {
+    /// A `BackupRestorePointRebuildParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        rebuild_network_mapping: ::std::vec::Vec<
+            crate::models::BackupRestoreExecutionNetworkMapping,
+        >,
+        rebuild_target_host_id: impl ::std::convert::Into<::std::string::String>,
+        rebuild_target_cluster_id: impl ::std::convert::Into<::std::string::String>,
+        rebuild_name: impl ::std::convert::Into<::std::string::String>,
+        startup_after_restore: bool,
+    ) -> Self {
+        Self {
+            rebuild_network_mapping,
+            rebuild_target_host_id: rebuild_target_host_id.into(),
+            rebuild_target_cluster_id: rebuild_target_cluster_id.into(),
+            rebuild_name: rebuild_name.into(),
+            startup_after_restore,
+        }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePointRebuildParamsData);
 /// Spec: `#/components/schemas/BackupRestorePointRestoreInPlaceParams`.
 ///
 /// Used by:
@@ -4577,6 +4806,19 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointRestoreInPlacePar
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupRestorePointRestoreInPlaceParams {
+    /// A `BackupRestorePointRestoreInPlaceParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::BackupRestorePointRestoreInPlaceParamsData,
+        r#where: crate::models::BackupRestorePointWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePointRestoreInPlaceParams);
 /// Spec: `#/components/schemas/BackupRestorePointRestoreInPlaceParams/properties/data`.
 ///
 /// Used by:
@@ -4621,6 +4863,16 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointRestoreInPlacePar
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl BackupRestorePointRestoreInPlaceParamsData {
+    /// A `BackupRestorePointRestoreInPlaceParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(startup_after_restore: bool) -> Self {
+        Self { startup_after_restore }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePointRestoreInPlaceParamsData);
 /// Spec: `#/components/schemas/BackupRestorePointWhereUniqueInput`.
 ///
 /// Used by:
@@ -4659,6 +4911,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointWhereUniqueInput 
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePointWhereUniqueInput);
 /// Spec: `#/components/schemas/DeleteBackupPlan`.
 ///
 /// Used by:
@@ -4704,6 +4959,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteBackupPlan {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteBackupPlan);
 /// Spec: `#/components/schemas/DeleteBackupRestorePoint`.
 ///
 /// Used by:
@@ -4749,6 +5007,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteBackupRestorePoint {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteBackupRestorePoint);
 /// Spec: `#/components/schemas/GetBackupPlansConnectionRequestBody`.
 ///
 /// Used by:
@@ -4802,6 +5063,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupPlansConnectionRequestBody
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupPlansConnectionRequestBody);
 /// Spec: `#/components/schemas/GetBackupPlansRequestBody`.
 ///
 /// Used by:
@@ -4855,6 +5119,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupPlansRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupPlansRequestBody);
 /// Spec: `#/components/schemas/GetBackupRestorePointMetadataRequestBody`.
 ///
 /// Used by:
@@ -4895,6 +5162,16 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupRestorePointMetadataReques
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+impl GetBackupRestorePointMetadataRequestBody {
+    /// A `GetBackupRestorePointMetadataRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::BackupRestorePointWhereUniqueInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupRestorePointMetadataRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateBackupPlan`.
 ///
 /// Used by:
@@ -4935,6 +5212,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupPlan {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateBackupPlan);
 /// Spec: `#/components/schemas/VmDiskMetaData`.
 ///
 /// Used by:
@@ -5032,6 +5312,9 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskMetaData {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDiskMetaData);
 /// Spec: `#/components/schemas/VmHaPriority`.
 ///
 /// Used by:
@@ -5100,6 +5383,9 @@ impl ::cloudtower_runtime::codec::Encode for VmHaPriority {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmHaPriority);
 /// Spec: `#/components/schemas/VmMetaData`.
 ///
 /// Used by:
@@ -5260,6 +5546,9 @@ impl ::cloudtower_runtime::codec::Encode for VmMetaData {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmMetaData);
 /// Spec: `#/components/schemas/VmNicMetaData`.
 ///
 /// Used by:
@@ -5373,6 +5662,9 @@ impl ::cloudtower_runtime::codec::Encode for VmNicMetaData {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNicMetaData);
 /// The operations of the [`backup_plan`](crate::models::backup_plan) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/backup-rebuild-vm` (operation `BackupRebuildVm`, spec module [`backup_plan`](crate::models::backup_plan)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecutionConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanExecutionConnection);
 /// Spec: `#/components/schemas/BackupPlanExecutionOrderByInput`.
 ///
 /// Used by:
@@ -230,6 +233,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecutionOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-plan-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanExecutionOrderByInput);
 /// Spec: `#/components/schemas/BackupPlanExecutionWhereInput`.
 ///
 /// Used by:
@@ -699,6 +705,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecutionWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupPlanExecutionWhereInput);
 /// Spec: `#/components/schemas/GetBackupPlanExecutionsConnectionRequestBody`.
 ///
 /// Used by:
@@ -758,6 +767,9 @@ for GetBackupPlanExecutionsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupPlanExecutionsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetBackupPlanExecutionsRequestBody`.
 ///
 /// Used by:
@@ -815,6 +827,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupPlanExecutionsRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupPlanExecutionsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateBackupPlanExecution`.
 ///
 /// Used by:
@@ -855,6 +870,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupPlanExecution 
         e.end_object();
     }
 }
+#[cfg(feature = "backup-plan-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateBackupPlanExecution);
 /// The operations of the [`backup_plan_execution`](crate::models::backup_plan_execution) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-backup-plan-executions` (operation `GetBackupPlanExecutions`, spec module [`backup_plan_execution`](crate::models::backup_plan_execution)).

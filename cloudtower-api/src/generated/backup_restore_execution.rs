@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestoreExecutionConnection);
 /// Spec: `#/components/schemas/BackupRestoreExecutionOrderByInput`.
 ///
 /// Used by:
@@ -240,6 +243,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionOrderByInput 
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-restore-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestoreExecutionOrderByInput);
 /// Spec: `#/components/schemas/BackupRestoreExecutionWhereInput`.
 ///
 /// Used by:
@@ -867,6 +873,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestoreExecutionWhereInput);
 /// Spec: `#/components/schemas/GetBackupRestoreExecutionsConnectionRequestBody`.
 ///
 /// Used by:
@@ -926,6 +935,9 @@ for GetBackupRestoreExecutionsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupRestoreExecutionsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetBackupRestoreExecutionsRequestBody`.
 ///
 /// Used by:
@@ -983,6 +995,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupRestoreExecutionsRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupRestoreExecutionsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateBackupRestoreExecution`.
 ///
 /// Used by:
@@ -1023,6 +1038,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupRestoreExecuti
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateBackupRestoreExecution);
 /// The operations of the [`backup_restore_execution`](crate::models::backup_restore_execution) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-backup-restore-executions` (operation `GetBackupRestoreExecutions`, spec module [`backup_restore_execution`](crate::models::backup_restore_execution)).

@@ -149,6 +149,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePoint {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-point")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePoint);
 /// Spec: `#/components/schemas/BackupRestorePointConnection`.
 ///
 /// Used by:
@@ -189,6 +192,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-point")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePointConnection);
 /// Spec: `#/components/schemas/BackupRestorePointOrderByInput`.
 ///
 /// Used by:
@@ -437,6 +443,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-restore-point")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePointOrderByInput);
 /// Spec: `#/components/schemas/GetBackupRestorePointsConnectionRequestBody`.
 ///
 /// Used by:
@@ -496,6 +505,9 @@ for GetBackupRestorePointsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-point")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupRestorePointsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetBackupRestorePointsRequestBody`.
 ///
 /// Used by:
@@ -553,6 +565,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupRestorePointsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-point")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupRestorePointsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateBackupRestorePoint`.
 ///
 /// Used by:
@@ -593,6 +608,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupRestorePoint {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-point")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateBackupRestorePoint);
 /// Spec: `#/components/schemas/NestedBackupRestoreExecution`.
 ///
 /// Used by:
@@ -633,6 +651,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedBackupRestoreExecution {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-point")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedBackupRestoreExecution);
 /// Spec: `#/components/schemas/NestedBackupTargetExecution`.
 ///
 /// Used by:
@@ -673,6 +694,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedBackupTargetExecution {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-restore-point")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedBackupTargetExecution);
 /// The operations of the [`backup_restore_point`](crate::models::backup_restore_point) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-backup-restore-points` (operation `GetBackupRestorePoints`, spec module [`backup_restore_point`](crate::models::backup_restore_point)).

@@ -228,6 +228,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupService {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupService);
 /// Spec: `#/components/schemas/BackupServiceConnection`.
 ///
 /// Used by:
@@ -268,6 +271,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupServiceConnection);
 /// Spec: `#/components/schemas/BackupServiceNetworkStatusEnum`.
 ///
 /// Used by:
@@ -332,6 +338,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceNetworkStatusEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupServiceNetworkStatusEnum);
 /// Spec: `#/components/schemas/BackupServiceNetworkType`.
 ///
 /// Used by:
@@ -401,6 +410,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceNetworkType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupServiceNetworkType);
 /// Spec: `#/components/schemas/BackupServiceOrderByInput`.
 ///
 /// Used by:
@@ -753,6 +765,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupServiceOrderByInput);
 /// Spec: `#/components/schemas/BackupServiceStatus`.
 ///
 /// Used by:
@@ -856,6 +871,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceStatus {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupServiceStatus);
 /// Spec: `#/components/schemas/BackupServiceWhereInput`.
 ///
 /// Used by:
@@ -3571,6 +3589,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupServiceWhereInput);
 /// Spec: `#/components/schemas/GetBackupServicesConnectionRequestBody`.
 ///
 /// Used by:
@@ -3626,6 +3647,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupServicesConnectionRequestB
         e.end_object();
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupServicesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetBackupServicesRequestBody`.
 ///
 /// Used by:
@@ -3681,6 +3705,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupServicesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupServicesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateBackupService`.
 ///
 /// Used by:
@@ -3721,6 +3748,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupService {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateBackupService);
 /// Spec: `#/components/schemas/NestedBackupServiceNetworkStatus`.
 ///
 /// Used by:
@@ -3771,6 +3801,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedBackupServiceNetworkStatus {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedBackupServiceNetworkStatus);
 /// The operations of the [`backup_service`](crate::models::backup_service) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-backup-services` (operation `GetBackupServices`, spec module [`backup_service`](crate::models::backup_service)).

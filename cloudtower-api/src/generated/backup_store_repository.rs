@@ -192,6 +192,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreRepository {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-store-repository")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupStoreRepository);
 /// Spec: `#/components/schemas/BackupStoreRepositoryConnection`.
 ///
 /// Used by:
@@ -232,6 +235,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreRepositoryConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-store-repository")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupStoreRepositoryConnection);
 /// Spec: `#/components/schemas/BackupStoreRepositoryOrderByInput`.
 ///
 /// Used by:
@@ -500,6 +506,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreRepositoryOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-store-repository")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupStoreRepositoryOrderByInput);
 /// Spec: `#/components/schemas/BackupStoreRepositoryWhereInput`.
 ///
 /// Used by:
@@ -2168,6 +2177,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreRepositoryWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-store-repository")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupStoreRepositoryWhereInput);
 /// Spec: `#/components/schemas/BackupStoreStatus`.
 ///
 /// Used by:
@@ -2256,6 +2268,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreStatus {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-store-repository")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupStoreStatus);
 /// Spec: `#/components/schemas/BackupStoreType`.
 ///
 /// Used by:
@@ -2325,6 +2340,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-store-repository")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupStoreType);
 /// Spec: `#/components/schemas/GetBackupStoreRepositoriesConnectionRequestBody`.
 ///
 /// Used by:
@@ -2384,6 +2402,9 @@ for GetBackupStoreRepositoriesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-store-repository")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupStoreRepositoriesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetBackupStoreRepositoriesRequestBody`.
 ///
 /// Used by:
@@ -2441,6 +2462,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupStoreRepositoriesRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "backup-store-repository")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupStoreRepositoriesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateBackupStoreRepository`.
 ///
 /// Used by:
@@ -2481,6 +2505,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupStoreRepositor
         e.end_object();
     }
 }
+#[cfg(feature = "backup-store-repository")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateBackupStoreRepository);
 /// The operations of the [`backup_store_repository`](crate::models::backup_store_repository) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-backup-store-repositories` (operation `GetBackupStoreRepositories`, spec module [`backup_store_repository`](crate::models::backup_store_repository)).

@@ -124,6 +124,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupTargetExecution {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-target-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupTargetExecution);
 /// Spec: `#/components/schemas/BackupTargetExecutionConnection`.
 ///
 /// Used by:
@@ -164,6 +167,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupTargetExecutionConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-target-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupTargetExecutionConnection);
 /// Spec: `#/components/schemas/BackupTargetExecutionOrderByInput`.
 ///
 /// Used by:
@@ -372,6 +378,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupTargetExecutionOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "backup-target-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupTargetExecutionOrderByInput);
 /// Spec: `#/components/schemas/BackupTargetExecutionWhereInput`.
 ///
 /// Used by:
@@ -1250,6 +1259,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupTargetExecutionWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-target-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupTargetExecutionWhereInput);
 /// Spec: `#/components/schemas/GetBackupTargetExecutionsConnectionRequestBody`.
 ///
 /// Used by:
@@ -1309,6 +1321,9 @@ for GetBackupTargetExecutionsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "backup-target-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupTargetExecutionsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetBackupTargetExecutionsRequestBody`.
 ///
 /// Used by:
@@ -1366,6 +1381,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupTargetExecutionsRequestBod
         e.end_object();
     }
 }
+#[cfg(feature = "backup-target-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBackupTargetExecutionsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateBackupTargetExecution`.
 ///
 /// Used by:
@@ -1406,6 +1424,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupTargetExecutio
         e.end_object();
     }
 }
+#[cfg(feature = "backup-target-execution")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateBackupTargetExecution);
 /// The operations of the [`backup_target_execution`](crate::models::backup_target_execution) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-backup-target-executions` (operation `GetBackupTargetExecutions`, spec module [`backup_target_execution`](crate::models::backup_target_execution)).

@@ -69,6 +69,9 @@ impl ::cloudtower_runtime::codec::Encode for BrickPhaseEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickPhaseEnum);
 /// Spec: `#/components/schemas/BrickTopo`.
 ///
 /// Used by:
@@ -185,6 +188,9 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopo);
 /// Spec: `#/components/schemas/BrickTopoConnection`.
 ///
 /// Used by:
@@ -225,6 +231,9 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopoConnection);
 /// Spec: `#/components/schemas/BrickTopoCreationParams`.
 ///
 /// Used by:
@@ -303,6 +312,27 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+impl BrickTopoCreationParams {
+    /// A `BrickTopoCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        height: i32,
+        name: impl ::std::convert::Into<::std::string::String>,
+        position: i32,
+    ) -> Self {
+        Self {
+            cluster_id: cluster_id.into(),
+            height,
+            name: name.into(),
+            position,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopoCreationParams);
 /// Spec: `#/components/schemas/BrickTopoDeletionParams`.
 ///
 /// Used by:
@@ -343,6 +373,16 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+impl BrickTopoDeletionParams {
+    /// A `BrickTopoDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::BrickTopoWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopoDeletionParams);
 /// Spec: `#/components/schemas/BrickTopoMoveParams`.
 ///
 /// Used by:
@@ -389,6 +429,19 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoMoveParams {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+impl BrickTopoMoveParams {
+    /// A `BrickTopoMoveParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::BrickTopoMoveParamsData,
+        r#where: crate::models::BrickTopoWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopoMoveParams);
 /// Spec: `#/components/schemas/BrickTopoMoveParams/properties/data`.
 ///
 /// Used by:
@@ -432,6 +485,19 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoMoveParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+impl BrickTopoMoveParamsData {
+    /// A `BrickTopoMoveParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(position: i32) -> Self {
+        Self {
+            position,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopoMoveParamsData);
 /// Spec: `#/components/schemas/BrickTopoOrderByInput`.
 ///
 /// Used by:
@@ -610,6 +676,9 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopoOrderByInput);
 /// Spec: `#/components/schemas/BrickTopoUpdationParams`.
 ///
 /// Used by:
@@ -656,6 +725,19 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+impl BrickTopoUpdationParams {
+    /// A `BrickTopoUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::BrickTopoUpdationParamsData,
+        r#where: crate::models::BrickTopoWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopoUpdationParams);
 /// Spec: `#/components/schemas/BrickTopoUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -710,6 +792,9 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopoUpdationParamsData);
 /// Spec: `#/components/schemas/DeleteBrickTopo`.
 ///
 /// Used by:
@@ -750,6 +835,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteBrickTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteBrickTopo);
 /// Spec: `#/components/schemas/GetBrickTopoesConnectionRequestBody`.
 ///
 /// Used by:
@@ -803,6 +891,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBrickTopoesConnectionRequestBody
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBrickTopoesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetBrickTopoesRequestBody`.
 ///
 /// Used by:
@@ -856,6 +947,9 @@ impl ::cloudtower_runtime::codec::Encode for GetBrickTopoesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetBrickTopoesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateBrickTopo`.
 ///
 /// Used by:
@@ -896,6 +990,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBrickTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateBrickTopo);
 /// Spec: `#/components/schemas/NestedBrickDiskLayout`.
 ///
 /// Used by:
@@ -961,6 +1058,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedBrickDiskLayout {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedBrickDiskLayout);
 /// Spec: `#/components/schemas/NestedBrickPower`.
 ///
 /// Used by:
@@ -1004,6 +1104,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedBrickPower {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedBrickPower);
 /// Spec: `#/components/schemas/NestedCapacity`.
 ///
 /// Used by:
@@ -1046,6 +1149,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedCapacity {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedCapacity);
 /// Spec: `#/components/schemas/NestedTagPosition`.
 ///
 /// Used by:
@@ -1102,6 +1208,24 @@ impl ::cloudtower_runtime::codec::Encode for NestedTagPosition {
         e.end_object();
     }
 }
+#[cfg(feature = "brick-topo")]
+impl NestedTagPosition {
+    /// A `NestedTagPosition` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        column: i32,
+        row: i32,
+        tag: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            column,
+            row,
+            tag: tag.into(),
+        }
+    }
+}
+#[cfg(feature = "brick-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedTagPosition);
 /// The operations of the [`brick_topo`](crate::models::brick_topo) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-brick-topo` (operation `CreateBrickTopo`, spec module [`brick_topo`](crate::models::brick_topo)).

@@ -82,6 +82,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpec {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpec);
 /// Spec: `#/components/schemas/ApplicationVmSpecAffinityPolicy`.
 ///
 /// Used by:
@@ -145,6 +148,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecAffinityPolicy {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecAffinityPolicy);
 /// Spec: `#/components/schemas/ApplicationVmSpecDefinition`.
 ///
 /// Used by:
@@ -198,6 +204,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecDefinition {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecDefinition);
 /// Spec: `#/components/schemas/ApplicationVmSpecEnv`.
 ///
 /// Used by:
@@ -240,6 +249,19 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecEnv {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+impl ApplicationVmSpecEnv {
+    /// A `ApplicationVmSpecEnv` with the fields the spec requires; the optional ones are unset.
+    pub fn new(name: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecEnv);
 /// Spec: `#/components/schemas/ApplicationVmSpecNetwork`.
 ///
 /// Used by:
@@ -279,6 +301,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecNetwork {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecNetwork);
 /// Spec: `#/components/schemas/ApplicationVmSpecNic`.
 ///
 /// Used by:
@@ -325,6 +350,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecNic {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecNic);
 /// Spec: `#/components/schemas/ApplicationVmSpecPlacement`.
 ///
 /// Used by:
@@ -370,6 +398,19 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecPlacement {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+impl ApplicationVmSpecPlacement {
+    /// A `ApplicationVmSpecPlacement` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        verb: crate::models::ApplicationVmSpecPlacementVerb,
+        situation: crate::models::ApplicationVmSpecPlacementSituation,
+    ) -> Self {
+        Self { verb, situation }
+    }
+}
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecPlacement);
 /// Spec: `#/components/schemas/ApplicationVmSpecPlacementSituation`.
 ///
 /// Used by:
@@ -433,6 +474,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecPlacementSituation
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecPlacementSituation);
 /// Spec: `#/components/schemas/ApplicationVmSpecPlacementVerb`.
 ///
 /// Used by:
@@ -496,6 +540,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecPlacementVerb {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecPlacementVerb);
 /// Spec: `#/components/schemas/ApplicationVmSpecStatus`.
 ///
 /// Used by:
@@ -533,6 +580,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecStatus {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecStatus);
 /// Spec: `#/components/schemas/ApplicationVmSpecStorage`.
 ///
 /// Used by:
@@ -570,6 +620,9 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecStorage {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApplicationVmSpecStorage);
 /// Spec: `#/components/schemas/CloudTowerApplication`.
 ///
 /// Used by:
@@ -678,6 +731,9 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplication {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudTowerApplication);
 /// Spec: `#/components/schemas/CloudTowerApplicationConnection`.
 ///
 /// Used by:
@@ -718,6 +774,9 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudTowerApplicationConnection);
 /// Spec: `#/components/schemas/CloudTowerApplicationOrderByInput`.
 ///
 /// Used by:
@@ -876,6 +935,9 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudTowerApplicationOrderByInput);
 /// Spec: `#/components/schemas/CloudTowerApplicationWhereUniqueInput`.
 ///
 /// Used by:
@@ -910,6 +972,9 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationWhereUniqueInp
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudTowerApplicationWhereUniqueInput);
 /// Spec: `#/components/schemas/DeleteCloudTowerApplicationPackage`.
 ///
 /// Used by:
@@ -950,6 +1015,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteCloudTowerApplicationPackage 
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteCloudTowerApplicationPackage);
 /// Spec: `#/components/schemas/DeleteCloudTowerApplicationPackageParams`.
 ///
 /// Used by:
@@ -990,6 +1058,16 @@ impl ::cloudtower_runtime::codec::Encode for DeleteCloudTowerApplicationPackageP
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+impl DeleteCloudTowerApplicationPackageParams {
+    /// A `DeleteCloudTowerApplicationPackageParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::CloudTowerApplicationPackageWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteCloudTowerApplicationPackageParams);
 /// Spec: `#/components/schemas/DeployCloudTowerApplicationParams`.
 ///
 /// Used by:
@@ -1046,6 +1124,24 @@ impl ::cloudtower_runtime::codec::Encode for DeployCloudTowerApplicationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+impl DeployCloudTowerApplicationParams {
+    /// A `DeployCloudTowerApplicationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        target_package: impl ::std::convert::Into<::std::string::String>,
+        vm_spec: crate::models::ApplicationVmSpecDefinition,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            target_package: target_package.into(),
+            vm_spec,
+        }
+    }
+}
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeployCloudTowerApplicationParams);
 /// Spec: `#/components/schemas/GetCloudTowerApplicationsConnectionRequestBody`.
 ///
 /// Used by:
@@ -1105,6 +1201,9 @@ for GetCloudTowerApplicationsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetCloudTowerApplicationsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetCloudTowerApplicationsRequestBody`.
 ///
 /// Used by:
@@ -1162,6 +1261,9 @@ impl ::cloudtower_runtime::codec::Encode for GetCloudTowerApplicationsRequestBod
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetCloudTowerApplicationsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateCloudTowerApplication`.
 ///
 /// Used by:
@@ -1202,6 +1304,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateCloudTowerApplicatio
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateCloudTowerApplication);
 /// Spec: `#/components/schemas/NestedCloudTowerApplicationPackage`.
 ///
 /// Used by:
@@ -1251,6 +1356,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedCloudTowerApplicationPackage 
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedCloudTowerApplicationPackage);
 /// Spec: `#/components/schemas/UninstallCloudTowerApplicationParams`.
 ///
 /// Used by:
@@ -1291,6 +1399,16 @@ impl ::cloudtower_runtime::codec::Encode for UninstallCloudTowerApplicationParam
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+impl UninstallCloudTowerApplicationParams {
+    /// A `UninstallCloudTowerApplicationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::CloudTowerApplicationWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UninstallCloudTowerApplicationParams);
 /// Spec: `#/components/schemas/UpgradeCloudTowerApplicationParams`.
 ///
 /// Used by:
@@ -1341,6 +1459,19 @@ impl ::cloudtower_runtime::codec::Encode for UpgradeCloudTowerApplicationParams 
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+impl UpgradeCloudTowerApplicationParams {
+    /// A `UpgradeCloudTowerApplicationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::UpgradeCloudTowerApplicationParamsData,
+        r#where: crate::models::CloudTowerApplicationWhereUniqueInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpgradeCloudTowerApplicationParams);
 /// Spec: `#/components/schemas/UpgradeCloudTowerApplicationParams/properties/data`.
 ///
 /// Used by:
@@ -1385,6 +1516,20 @@ impl ::cloudtower_runtime::codec::Encode for UpgradeCloudTowerApplicationParamsD
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application")]
+impl UpgradeCloudTowerApplicationParamsData {
+    /// A `UpgradeCloudTowerApplicationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        target_package: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            target_package: target_package.into(),
+        }
+    }
+}
+#[cfg(feature = "cloud-tower-application")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpgradeCloudTowerApplicationParamsData);
 /// Spec: `/paths/~1upload-cloudtower-application-package/post/requestBody/content/multipart~1form-data/schema`.
 ///
 /// Used by:
@@ -1424,6 +1569,16 @@ impl UploadCloudTowerApplicationPackageRequestBody {
                 );
         }
         fields
+    }
+}
+#[cfg(feature = "cloud-tower-application")]
+impl UploadCloudTowerApplicationPackageRequestBody {
+    /// A `UploadCloudTowerApplicationPackageRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(file: ::cloudtower_runtime::FilePart) -> Self {
+        Self {
+            file,
+            ..::std::default::Default::default()
+        }
     }
 }
 /// The operations of the [`cloud_tower_application`](crate::models::cloud_tower_application) spec module.

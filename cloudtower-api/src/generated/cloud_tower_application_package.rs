@@ -95,6 +95,9 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackage {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudTowerApplicationPackage);
 /// Spec: `#/components/schemas/CloudTowerApplicationPackageConnection`.
 ///
 /// Used by:
@@ -139,6 +142,9 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackageConnect
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudTowerApplicationPackageConnection);
 /// Spec: `#/components/schemas/CloudTowerApplicationPackageOrderByInput`.
 ///
 /// Used by:
@@ -267,6 +273,9 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackageOrderBy
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cloud-tower-application-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudTowerApplicationPackageOrderByInput);
 /// Spec: `#/components/schemas/GetCloudTowerApplicationPackagesConnectionRequestBody`.
 ///
 /// Used by:
@@ -327,6 +336,9 @@ for GetCloudTowerApplicationPackagesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetCloudTowerApplicationPackagesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetCloudTowerApplicationPackagesRequestBody`.
 ///
 /// Used by:
@@ -386,6 +398,9 @@ for GetCloudTowerApplicationPackagesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetCloudTowerApplicationPackagesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateCloudTowerApplicationPackage`.
 ///
 /// Used by:
@@ -432,6 +447,9 @@ for NestedAggregateCloudTowerApplicationPackage {
         e.end_object();
     }
 }
+#[cfg(feature = "cloud-tower-application-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateCloudTowerApplicationPackage);
 /// The operations of the [`cloud_tower_application_package`](crate::models::cloud_tower_application_package) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-cloud-tower-application-packages-connection` (operation `GetCloudTowerApplicationPackagesConnection`, spec module [`cloud_tower_application_package`](crate::models::cloud_tower_application_package)).

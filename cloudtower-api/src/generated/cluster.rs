@@ -58,6 +58,9 @@ impl ::cloudtower_runtime::codec::Encode for AllocatableEcStorageCapacity {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AllocatableEcStorageCapacity);
 /// Spec: `#/components/schemas/AllocatableReplicaStorageCapacity`.
 ///
 /// Used by:
@@ -108,6 +111,9 @@ impl ::cloudtower_runtime::codec::Encode for AllocatableReplicaStorageCapacity {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AllocatableReplicaStorageCapacity);
 /// Spec: `#/components/schemas/AllocatableStorageCapacity`.
 ///
 /// Used by:
@@ -150,6 +156,9 @@ impl ::cloudtower_runtime::codec::Encode for AllocatableStorageCapacity {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AllocatableStorageCapacity);
 /// Spec: `#/components/schemas/Cluster`.
 ///
 /// Used by:
@@ -617,6 +626,9 @@ impl ::cloudtower_runtime::codec::Encode for Cluster {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Cluster);
 /// Spec: `#/components/schemas/ClusterConnection`.
 ///
 /// Used by:
@@ -657,6 +669,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterConnection);
 /// Spec: `#/components/schemas/ClusterCreationParams`.
 ///
 /// Used by:
@@ -745,6 +760,25 @@ impl ::cloudtower_runtime::codec::Encode for ClusterCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterCreationParams {
+    /// A `ClusterCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        password: impl ::std::convert::Into<::std::string::String>,
+        username: impl ::std::convert::Into<::std::string::String>,
+        ip: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            password: password.into(),
+            username: username.into(),
+            ip: ip.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterCreationParams);
 /// Spec: `#/components/schemas/ClusterDeletionParams`.
 ///
 /// Used by:
@@ -785,6 +819,16 @@ impl ::cloudtower_runtime::codec::Encode for ClusterDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterDeletionParams {
+    /// A `ClusterDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ClusterWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterDeletionParams);
 /// Spec: `#/components/schemas/ClusterEnableIscsiUpdationParams`.
 ///
 /// Used by:
@@ -835,6 +879,16 @@ impl ::cloudtower_runtime::codec::Encode for ClusterEnableIscsiUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterEnableIscsiUpdationParams {
+    /// A `ClusterEnableIscsiUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(enable_iscsi: bool, r#where: crate::models::ClusterWhereInput) -> Self {
+        Self { enable_iscsi, r#where }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterEnableIscsiUpdationParams);
 /// Spec: `#/components/schemas/ClusterHaUpdationParams`.
 ///
 /// Used by:
@@ -881,6 +935,16 @@ impl ::cloudtower_runtime::codec::Encode for ClusterHaUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterHaUpdationParams {
+    /// A `ClusterHaUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(ha: bool, r#where: crate::models::ClusterWhereInput) -> Self {
+        Self { ha, r#where }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterHaUpdationParams);
 /// Spec: `#/components/schemas/ClusterLicenseUpdationParams`.
 ///
 /// Used by:
@@ -927,6 +991,19 @@ impl ::cloudtower_runtime::codec::Encode for ClusterLicenseUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterLicenseUpdationParams {
+    /// A `ClusterLicenseUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ClusterLicenseUpdationParamsData,
+        r#where: crate::models::ClusterWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterLicenseUpdationParams);
 /// Spec: `#/components/schemas/ClusterLicenseUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -967,6 +1044,16 @@ impl ::cloudtower_runtime::codec::Encode for ClusterLicenseUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterLicenseUpdationParamsData {
+    /// A `ClusterLicenseUpdationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(license: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { license: license.into() }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterLicenseUpdationParamsData);
 /// Spec: `#/components/schemas/ClusterNetworkSettingUpdationParams`.
 ///
 /// Used by:
@@ -1017,6 +1104,19 @@ impl ::cloudtower_runtime::codec::Encode for ClusterNetworkSettingUpdationParams
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterNetworkSettingUpdationParams {
+    /// A `ClusterNetworkSettingUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ClusterNetworkSettingUpdationParamsData,
+        r#where: crate::models::ClusterWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterNetworkSettingUpdationParams);
 /// Spec: `#/components/schemas/ClusterNetworkSettingUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -1075,6 +1175,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterNetworkSettingUpdationParams
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterNetworkSettingUpdationParamsData);
 /// Spec: `#/components/schemas/ClusterStorageInfo`.
 ///
 /// Used by:
@@ -1167,6 +1270,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterStorageInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterStorageInfo);
 /// Spec: `#/components/schemas/ClusterStorageInfoEcConfig`.
 ///
 /// Used by:
@@ -1213,6 +1319,16 @@ impl ::cloudtower_runtime::codec::Encode for ClusterStorageInfoEcConfig {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterStorageInfoEcConfig {
+    /// A `ClusterStorageInfoEcConfig` with the fields the spec requires; the optional ones are unset.
+    pub fn new(m: i32, k: i32) -> Self {
+        Self { m, k }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterStorageInfoEcConfig);
 /// Spec: `#/components/schemas/ClusterUpdationParams`.
 ///
 /// Used by:
@@ -1259,6 +1375,19 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterUpdationParams {
+    /// A `ClusterUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ClusterUpdationParamsData,
+        r#where: crate::models::ClusterWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterUpdationParams);
 /// Spec: `#/components/schemas/ClusterUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -1344,6 +1473,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterUpdationParamsData);
 /// Spec: `#/components/schemas/ClusterVirtualizationUpdationParams`.
 ///
 /// Used by:
@@ -1394,6 +1526,19 @@ impl ::cloudtower_runtime::codec::Encode for ClusterVirtualizationUpdationParams
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl ClusterVirtualizationUpdationParams {
+    /// A `ClusterVirtualizationUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ClusterVirtualizationUpdationParamsData,
+        r#where: crate::models::ClusterWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterVirtualizationUpdationParams);
 /// Spec: `#/components/schemas/ClusterVirtualizationUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -1434,6 +1579,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterVirtualizationUpdationParams
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterVirtualizationUpdationParamsData);
 /// Spec: `#/components/schemas/DeleteCluster`.
 ///
 /// Used by:
@@ -1474,6 +1622,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteCluster {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteCluster);
 /// Spec: `#/components/schemas/GetClusterStorageInfoEffect`.
 ///
 /// Used by:
@@ -1514,6 +1665,9 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterStorageInfoEffect {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterStorageInfoEffect);
 /// Spec: `#/components/schemas/GetClusterStorageInfoRequestBody`.
 ///
 /// Used by:
@@ -1564,6 +1718,19 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterStorageInfoRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl GetClusterStorageInfoRequestBody {
+    /// A `GetClusterStorageInfoRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        effect: crate::models::GetClusterStorageInfoEffect,
+        r#where: crate::models::ClusterWhereInput,
+    ) -> Self {
+        Self { effect, r#where }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterStorageInfoRequestBody);
 /// Spec: `#/components/schemas/GetClustersConnectionRequestBody`.
 ///
 /// Used by:
@@ -1617,6 +1784,9 @@ impl ::cloudtower_runtime::codec::Encode for GetClustersConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClustersConnectionRequestBody);
 /// Spec: `#/components/schemas/GetMetaLeaderRequestBody`.
 ///
 /// Used by:
@@ -1657,6 +1827,16 @@ impl ::cloudtower_runtime::codec::Encode for GetMetaLeaderRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl GetMetaLeaderRequestBody {
+    /// A `GetMetaLeaderRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ClusterWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetMetaLeaderRequestBody);
 /// Spec: `#/components/schemas/MetaLeader`.
 ///
 /// Used by:
@@ -1703,6 +1883,9 @@ impl ::cloudtower_runtime::codec::Encode for MetaLeader {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetaLeader);
 /// Spec: `#/components/schemas/MetroCheckStatusEnum`.
 ///
 /// Used by:
@@ -1780,6 +1963,9 @@ impl ::cloudtower_runtime::codec::Encode for MetroCheckStatusEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetroCheckStatusEnum);
 /// Spec: `#/components/schemas/MgtIpMapper`.
 ///
 /// Used by:
@@ -1826,6 +2012,22 @@ impl ::cloudtower_runtime::codec::Encode for MgtIpMapper {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+impl MgtIpMapper {
+    /// A `MgtIpMapper` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        ip: impl ::std::convert::Into<::std::string::String>,
+        host_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            ip: ip.into(),
+            host_id: host_id.into(),
+        }
+    }
+}
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MgtIpMapper);
 /// Spec: `#/components/schemas/NestedAggregateCluster`.
 ///
 /// Used by:
@@ -1866,6 +2068,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateCluster {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateCluster);
 /// Spec: `#/components/schemas/NestedApplication`.
 ///
 /// Used by:
@@ -1911,6 +2116,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedApplication {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedApplication);
 /// Spec: `#/components/schemas/NestedClusterSettings`.
 ///
 /// Used by:
@@ -1956,6 +2164,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedClusterSettings {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedClusterSettings);
 /// Spec: `#/components/schemas/NestedMetroAvailabilityChecklist`.
 ///
 /// Used by:
@@ -2045,6 +2256,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedMetroAvailabilityChecklist {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedMetroAvailabilityChecklist);
 /// Spec: `#/components/schemas/NestedMetroCheckItem`.
 ///
 /// Used by:
@@ -2124,6 +2338,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedMetroCheckItem {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedMetroCheckItem);
 /// Spec: `#/components/schemas/NestedMetroCheckResult`.
 ///
 /// Used by:
@@ -2197,6 +2414,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedMetroCheckResult {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedMetroCheckResult);
 /// Spec: `#/components/schemas/NestedVcenterAccount`.
 ///
 /// Used by:
@@ -2242,6 +2462,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVcenterAccount {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVcenterAccount);
 /// Spec: `#/components/schemas/ReplicaNum`.
 ///
 /// Used by:

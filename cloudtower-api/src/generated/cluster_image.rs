@@ -113,6 +113,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterImage {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterImage);
 /// Spec: `#/components/schemas/ClusterImageConnection`.
 ///
 /// Used by:
@@ -153,6 +156,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterImageConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterImageConnection);
 /// Spec: `#/components/schemas/ClusterImageOrderByInput`.
 ///
 /// Used by:
@@ -311,6 +317,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterImageOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cluster-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterImageOrderByInput);
 /// Spec: `#/components/schemas/ClusterImageWhereInput`.
 ///
 /// Used by:
@@ -954,6 +963,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterImageWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterImageWhereInput);
 /// Spec: `#/components/schemas/GetClusterImagesConnectionRequestBody`.
 ///
 /// Used by:
@@ -1009,6 +1021,9 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterImagesConnectionRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterImagesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetClusterImagesRequestBody`.
 ///
 /// Used by:
@@ -1064,6 +1079,9 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterImagesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterImagesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateClusterImage`.
 ///
 /// Used by:
@@ -1104,6 +1122,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateClusterImage {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateClusterImage);
 /// The operations of the [`cluster_image`](crate::models::cluster_image) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-cluster-images` (operation `GetClusterImages`, spec module [`cluster_image`](crate::models::cluster_image)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterSettingsConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterSettingsConnection);
 /// Spec: `#/components/schemas/ClusterSettingsOrderByInput`.
 ///
 /// Used by:
@@ -150,6 +153,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterSettingsOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cluster-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterSettingsOrderByInput);
 /// Spec: `#/components/schemas/ClusterSettingsWhereInput`.
 ///
 /// Used by:
@@ -304,6 +310,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterSettingsWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterSettingsWhereInput);
 /// Spec: `#/components/schemas/GetClusterSettingsesConnectionRequestBody`.
 ///
 /// Used by:
@@ -361,6 +370,9 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterSettingsesConnectionReque
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterSettingsesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetClusterSettingsesRequestBody`.
 ///
 /// Used by:
@@ -418,6 +430,9 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterSettingsesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterSettingsesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateClusterSettings`.
 ///
 /// Used by:
@@ -458,6 +473,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateClusterSettings {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateClusterSettings);
 /// The operations of the [`cluster_settings`](crate::models::cluster_settings) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-cluster-settingses` (operation `GetClusterSettingses`, spec module [`cluster_settings`](crate::models::cluster_settings)).

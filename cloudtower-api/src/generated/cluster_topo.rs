@@ -75,6 +75,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterTopo);
 /// Spec: `#/components/schemas/ClusterTopoConnection`.
 ///
 /// Used by:
@@ -115,6 +118,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterTopoConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterTopoConnection);
 /// Spec: `#/components/schemas/ClusterTopoOrderByInput`.
 ///
 /// Used by:
@@ -203,6 +209,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterTopoOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cluster-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterTopoOrderByInput);
 /// Spec: `#/components/schemas/ClusterTopoWhereInput`.
 ///
 /// Used by:
@@ -509,6 +518,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterTopoWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterTopoWhereInput);
 /// Spec: `#/components/schemas/GetClusterTopoesConnectionRequestBody`.
 ///
 /// Used by:
@@ -562,6 +574,9 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterTopoesConnectionRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterTopoesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetClusterTopoesRequestBody`.
 ///
 /// Used by:
@@ -615,6 +630,9 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterTopoesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterTopoesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateClusterTopo`.
 ///
 /// Used by:
@@ -655,6 +673,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateClusterTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateClusterTopo);
 /// The operations of the [`cluster_topo`](crate::models::cluster_topo) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-cluster-topoes` (operation `GetClusterTopoes`, spec module [`cluster_topo`](crate::models::cluster_topo)).

@@ -97,6 +97,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistory {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-upgrade-history")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterUpgradeHistory);
 /// Spec: `#/components/schemas/ClusterUpgradeHistoryConnection`.
 ///
 /// Used by:
@@ -137,6 +140,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistoryConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-upgrade-history")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterUpgradeHistoryConnection);
 /// Spec: `#/components/schemas/ClusterUpgradeHistoryOrderByInput`.
 ///
 /// Used by:
@@ -265,6 +271,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistoryOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "cluster-upgrade-history")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterUpgradeHistoryOrderByInput);
 /// Spec: `#/components/schemas/ClusterUpgradeHistoryWhereInput`.
 ///
 /// Used by:
@@ -634,6 +643,9 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistoryWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-upgrade-history")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterUpgradeHistoryWhereInput);
 /// Spec: `#/components/schemas/GetClusterUpgradeHistoriesConnectionRequestBody`.
 ///
 /// Used by:
@@ -693,6 +705,9 @@ for GetClusterUpgradeHistoriesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-upgrade-history")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterUpgradeHistoriesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetClusterUpgradeHistoriesRequestBody`.
 ///
 /// Used by:
@@ -750,6 +765,9 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterUpgradeHistoriesRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-upgrade-history")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterUpgradeHistoriesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateClusterUpgradeHistory`.
 ///
 /// Used by:
@@ -790,6 +808,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateClusterUpgradeHistor
         e.end_object();
     }
 }
+#[cfg(feature = "cluster-upgrade-history")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateClusterUpgradeHistory);
 /// The operations of the [`cluster_upgrade_history`](crate::models::cluster_upgrade_history) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-cluster-upgrade-histories` (operation `GetClusterUpgradeHistories`, spec module [`cluster_upgrade_history`](crate::models::cluster_upgrade_history)).

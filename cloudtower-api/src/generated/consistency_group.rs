@@ -120,6 +120,9 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroup);
 /// Spec: `#/components/schemas/ConsistencyGroupConnection`.
 ///
 /// Used by:
@@ -160,6 +163,9 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupConnection);
 /// Spec: `#/components/schemas/ConsistencyGroupCreationParams`.
 ///
 /// Used by:
@@ -225,6 +231,27 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+impl ConsistencyGroupCreationParams {
+    /// A `ConsistencyGroupCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        namespaces_ids: ::std::vec::Vec<::std::string::String>,
+        iscsi_luns_ids: ::std::vec::Vec<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            namespaces_ids,
+            iscsi_luns_ids,
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupCreationParams);
 /// Spec: `#/components/schemas/ConsistencyGroupDeletionParams`.
 ///
 /// Used by:
@@ -271,6 +298,19 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+impl ConsistencyGroupDeletionParams {
+    /// A `ConsistencyGroupDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ConsistencyGroupDeletionParamsData,
+        r#where: crate::models::ConsistencyGroupWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupDeletionParams);
 /// Spec: `#/components/schemas/ConsistencyGroupDeletionParams/properties/data`.
 ///
 /// Used by:
@@ -308,6 +348,9 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupDeletionParamsData 
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupDeletionParamsData);
 /// Spec: `#/components/schemas/ConsistencyGroupUpdationParams`.
 ///
 /// Used by:
@@ -354,6 +397,19 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+impl ConsistencyGroupUpdationParams {
+    /// A `ConsistencyGroupUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ConsistencyGroupUpdationParamsData,
+        r#where: crate::models::ConsistencyGroupWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupUpdationParams);
 /// Spec: `#/components/schemas/ConsistencyGroupUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -403,6 +459,9 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupUpdationParamsData 
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupUpdationParamsData);
 /// Spec: `#/components/schemas/DeleteConsistencyGroup`.
 ///
 /// Used by:
@@ -443,6 +502,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteConsistencyGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteConsistencyGroup);
 /// Spec: `#/components/schemas/GetConsistencyGroupsConnectionRequestBody`.
 ///
 /// Used by:
@@ -500,6 +562,9 @@ impl ::cloudtower_runtime::codec::Encode for GetConsistencyGroupsConnectionReque
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetConsistencyGroupsConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateConsistencyGroup`.
 ///
 /// Used by:
@@ -540,6 +605,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateConsistencyGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateConsistencyGroup);
 /// The operations of the [`consistency_group`](crate::models::consistency_group) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-consistency-group` (operation `CreateConsistencyGroup`, spec module [`consistency_group`](crate::models::consistency_group)).

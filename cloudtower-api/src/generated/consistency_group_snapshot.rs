@@ -102,6 +102,9 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupSnapshot);
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotConnection`.
 ///
 /// Used by:
@@ -142,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotConnection 
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupSnapshotConnection);
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotCreationParams`.
 ///
 /// Used by:
@@ -192,6 +198,22 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotCreationPar
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+impl ConsistencyGroupSnapshotCreationParams {
+    /// A `ConsistencyGroupSnapshotCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        consistency_group_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            consistency_group_id: consistency_group_id.into(),
+            name: name.into(),
+        }
+    }
+}
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupSnapshotCreationParams);
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotDeletionParams`.
 ///
 /// Used by:
@@ -242,6 +264,19 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotDeletionPar
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+impl ConsistencyGroupSnapshotDeletionParams {
+    /// A `ConsistencyGroupSnapshotDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ConsistencyGroupSnapshotDeletionParamsData,
+        r#where: crate::models::ConsistencyGroupSnapshotWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupSnapshotDeletionParams);
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotDeletionParams/properties/data`.
 ///
 /// Used by:
@@ -286,6 +321,16 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotDeletionPar
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+impl ConsistencyGroupSnapshotDeletionParamsData {
+    /// A `ConsistencyGroupSnapshotDeletionParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(remain_volume_snapshot: bool) -> Self {
+        Self { remain_volume_snapshot }
+    }
+}
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupSnapshotDeletionParamsData);
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotOrderByInput`.
 ///
 /// Used by:
@@ -404,6 +449,9 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotOrderByInpu
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupSnapshotOrderByInput);
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotUpdationParams`.
 ///
 /// Used by:
@@ -444,6 +492,16 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotUpdationPar
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+impl ConsistencyGroupSnapshotUpdationParams {
+    /// A `ConsistencyGroupSnapshotUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ConsistencyGroupSnapshotWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupSnapshotUpdationParams);
 /// Spec: `#/components/schemas/DeleteConsistencyGroupSnapshot`.
 ///
 /// Used by:
@@ -484,6 +542,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteConsistencyGroupSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteConsistencyGroupSnapshot);
 /// Spec: `#/components/schemas/GetConsistencyGroupSnapshotsConnectionRequestBody`.
 ///
 /// Used by:
@@ -543,6 +604,9 @@ for GetConsistencyGroupSnapshotsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetConsistencyGroupSnapshotsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetConsistencyGroupSnapshotsRequestBody`.
 ///
 /// Used by:
@@ -600,6 +664,9 @@ impl ::cloudtower_runtime::codec::Encode for GetConsistencyGroupSnapshotsRequest
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetConsistencyGroupSnapshotsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateConsistencyGroupSnapshot`.
 ///
 /// Used by:
@@ -640,6 +707,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateConsistencyGroupSnap
         e.end_object();
     }
 }
+#[cfg(feature = "consistency-group-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateConsistencyGroupSnapshot);
 /// The operations of the [`consistency_group_snapshot`](crate::models::consistency_group_snapshot) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-consistency-snapshot-group` (operation `CreateConsistencyGroupSnapshot`, spec module [`consistency_group_snapshot`](crate::models::consistency_group_snapshot)).

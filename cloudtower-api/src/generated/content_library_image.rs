@@ -127,6 +127,9 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImage {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImage);
 /// Spec: `#/components/schemas/ContentLibraryImageConnection`.
 ///
 /// Used by:
@@ -167,6 +170,9 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImageConnection);
 /// Spec: `#/components/schemas/ContentLibraryImageDeletionParams`.
 ///
 /// Used by:
@@ -207,6 +213,16 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+impl ContentLibraryImageDeletionParams {
+    /// A `ContentLibraryImageDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ContentLibraryImageWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImageDeletionParams);
 /// Spec: `#/components/schemas/ContentLibraryImageImportData`.
 ///
 /// Used by:
@@ -266,6 +282,25 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageImportData {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+impl ContentLibraryImageImportData {
+    /// A `ContentLibraryImageImportData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        url: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        cluster: crate::models::ClusterWhereInput,
+    ) -> Self {
+        Self {
+            url: url.into(),
+            name: name.into(),
+            cluster,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImageImportData);
 /// Spec: `#/components/schemas/ContentLibraryImageImportParams`.
 ///
 /// Used by:
@@ -306,6 +341,16 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageImportParams {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+impl ContentLibraryImageImportParams {
+    /// A `ContentLibraryImageImportParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(data: crate::models::ContentLibraryImageImportData) -> Self {
+        Self { data }
+    }
+}
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImageImportParams);
 /// Spec: `#/components/schemas/ContentLibraryImageUpdationClusterParams`.
 ///
 /// Used by:
@@ -357,6 +402,19 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageUpdationClusterP
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+impl ContentLibraryImageUpdationClusterParams {
+    /// A `ContentLibraryImageUpdationClusterParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ContentLibraryImageUpdationClusterParamsData,
+        r#where: crate::models::ContentLibraryImageWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImageUpdationClusterParams);
 /// Spec: `#/components/schemas/ContentLibraryImageUpdationClusterParamsData`.
 ///
 /// Used by:
@@ -404,6 +462,16 @@ for ContentLibraryImageUpdationClusterParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+impl ContentLibraryImageUpdationClusterParamsData {
+    /// A `ContentLibraryImageUpdationClusterParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(clusters: crate::models::ClusterWhereInput) -> Self {
+        Self { clusters }
+    }
+}
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImageUpdationClusterParamsData);
 /// Spec: `#/components/schemas/ContentLibraryImageUpdationParams`.
 ///
 /// Used by:
@@ -454,6 +522,19 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+impl ContentLibraryImageUpdationParams {
+    /// A `ContentLibraryImageUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ContentLibraryImageUpdationParamsData,
+        r#where: crate::models::ContentLibraryImageWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImageUpdationParams);
 /// Spec: `#/components/schemas/ContentLibraryImageUpdationParamsData`.
 ///
 /// Used by:
@@ -495,6 +576,9 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageUpdationParamsDa
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImageUpdationParamsData);
 /// Spec: `/paths/~1upload-content-library-image/post/requestBody/content/multipart~1form-data/schema`.
 ///
 /// Used by:
@@ -543,6 +627,20 @@ impl CreateContentLibraryImageRequestBody {
         fields
     }
 }
+#[cfg(feature = "content-library-image")]
+impl CreateContentLibraryImageRequestBody {
+    /// A `CreateContentLibraryImageRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        file: ::cloudtower_runtime::FilePart,
+        clusters: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            file,
+            clusters: clusters.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
 /// Spec: `#/components/schemas/DeleteContentLibraryImage`.
 ///
 /// Used by:
@@ -583,6 +681,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteContentLibraryImage {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteContentLibraryImage);
 /// Spec: `#/components/schemas/GetContentLibraryImagesConnectionRequestBody`.
 ///
 /// Used by:
@@ -642,6 +743,9 @@ for GetContentLibraryImagesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetContentLibraryImagesConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateContentLibraryImage`.
 ///
 /// Used by:
@@ -682,6 +786,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateContentLibraryImage 
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateContentLibraryImage);
 /// The operations of the [`content_library_image`](crate::models::content_library_image) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/delete-content-library-image` (operation `DeleteContentLibraryImage`, spec module [`content_library_image`](crate::models::content_library_image)).

@@ -48,6 +48,19 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImportVmNic {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+impl ContentLibraryImportVmNic {
+    /// A `ContentLibraryImportVmNic` with the fields the spec requires; the optional ones are unset.
+    pub fn new(model: crate::models::VmNicModel) -> Self {
+        Self {
+            model,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImportVmNic);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplate`.
 ///
 /// Used by:
@@ -244,6 +257,9 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplate {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplate);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateConnection`.
 ///
 /// Used by:
@@ -284,6 +300,9 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateConnection 
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateConnection);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateCreationParams`.
 ///
 /// Used by:
@@ -349,6 +368,25 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateCreationPar
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+impl ContentLibraryVmTemplateCreationParams {
+    /// A `ContentLibraryVmTemplateCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        clusters: crate::models::ClusterWhereInput,
+        vm: crate::models::VmWhereUniqueInput,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            clusters,
+            vm,
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateCreationParams);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateDeletionParams`.
 ///
 /// Used by:
@@ -389,6 +427,16 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateDeletionPar
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+impl ContentLibraryVmTemplateDeletionParams {
+    /// A `ContentLibraryVmTemplateDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ContentLibraryVmTemplateWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateDeletionParams);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateExportParams`.
 ///
 /// Used by:
@@ -429,6 +477,16 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateExportParam
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+impl ContentLibraryVmTemplateExportParams {
+    /// A `ContentLibraryVmTemplateExportParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ContentLibraryVmTemplateWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateExportParams);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateImportParams`.
 ///
 /// Used by:
@@ -522,6 +580,27 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateImportParam
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+impl ContentLibraryVmTemplateImportParams {
+    /// A `ContentLibraryVmTemplateImportParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        upload_tasks: ::std::vec::Vec<::std::string::String>,
+        parsed_ovf: crate::models::ParsedOvf,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            upload_tasks,
+            parsed_ovf,
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateImportParams);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateOvfDiskOperate`.
 ///
 /// Used by:
@@ -573,6 +652,9 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateOvfDiskOper
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateOvfDiskOperate);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationClusterParams`.
 ///
 /// Used by:
@@ -626,6 +708,19 @@ for ContentLibraryVmTemplateUpdationClusterParams {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+impl ContentLibraryVmTemplateUpdationClusterParams {
+    /// A `ContentLibraryVmTemplateUpdationClusterParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ContentLibraryVmTemplateUpdationClusterParamsData,
+        r#where: crate::models::ContentLibraryVmTemplateWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateUpdationClusterParams);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationClusterParamsData`.
 ///
 /// Used by:
@@ -673,6 +768,16 @@ for ContentLibraryVmTemplateUpdationClusterParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+impl ContentLibraryVmTemplateUpdationClusterParamsData {
+    /// A `ContentLibraryVmTemplateUpdationClusterParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(clusters: crate::models::ClusterWhereInput) -> Self {
+        Self { clusters }
+    }
+}
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateUpdationClusterParamsData);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationParams`.
 ///
 /// Used by:
@@ -723,6 +828,19 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateUpdationPar
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+impl ContentLibraryVmTemplateUpdationParams {
+    /// A `ContentLibraryVmTemplateUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ContentLibraryVmTemplateUpdationParamsData,
+        r#where: crate::models::ContentLibraryVmTemplateWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateUpdationParams);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateUpdationParamsData`.
 ///
 /// Used by:
@@ -769,6 +887,9 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateUpdationPar
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateUpdationParamsData);
 /// Spec: `#/components/schemas/ContentLibraryVmdkCdromModify`.
 ///
 /// Used by:
@@ -818,6 +939,19 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmdkCdromModify {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+impl ContentLibraryVmdkCdromModify {
+    /// A `ContentLibraryVmdkCdromModify` with the fields the spec requires; the optional ones are unset.
+    pub fn new(index: i32) -> Self {
+        Self {
+            index,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmdkCdromModify);
 /// Spec: `#/components/schemas/ContentLibraryVmdkCdromMount`.
 ///
 /// Used by:
@@ -856,6 +990,9 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmdkCdromMount {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmdkCdromMount);
 /// Spec: `#/components/schemas/DeleteContentLibraryVmTemplate`.
 ///
 /// Used by:
@@ -896,6 +1033,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteContentLibraryVmTemplate {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteContentLibraryVmTemplate);
 /// Spec: `#/components/schemas/GetContentLibraryVmTemplatesConnectionRequestBody`.
 ///
 /// Used by:
@@ -955,6 +1095,9 @@ for GetContentLibraryVmTemplatesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetContentLibraryVmTemplatesConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateContentLibraryVmTemplate`.
 ///
 /// Used by:
@@ -995,6 +1138,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateContentLibraryVmTemp
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateContentLibraryVmTemplate);
 /// Spec: `#/components/schemas/NestedContentLibraryVmTemplateDisk`.
 ///
 /// Used by:
@@ -1114,6 +1260,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedContentLibraryVmTemplateDisk 
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedContentLibraryVmTemplateDisk);
 /// Spec: `#/components/schemas/NestedContentLibraryVmTemplateNic`.
 ///
 /// Used by:
@@ -1235,6 +1384,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedContentLibraryVmTemplateNic {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedContentLibraryVmTemplateNic);
 /// Spec: `#/components/schemas/NestedSnapshotInfo`.
 ///
 /// Used by:
@@ -1306,6 +1458,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedSnapshotInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedSnapshotInfo);
 /// Spec: `#/components/schemas/NestedStoragePolicyConfig`.
 ///
 /// Used by:
@@ -1350,6 +1505,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedStoragePolicyConfig {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedStoragePolicyConfig);
 /// Spec: `#/components/schemas/NestedTemplateConfig`.
 ///
 /// Used by:
@@ -1409,6 +1567,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedTemplateConfig {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedTemplateConfig);
 /// Spec: `#/components/schemas/NestedZbsStorageInfo`.
 ///
 /// Used by:
@@ -1460,6 +1621,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedZbsStorageInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "content-library-vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedZbsStorageInfo);
 /// The operations of the [`content_library_vm_template`](crate::models::content_library_vm_template) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/clone-content-library-vm-template-from-vm` (operation `CloneContentLibraryVmTemplateFromVm`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).

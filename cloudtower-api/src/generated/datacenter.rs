@@ -48,6 +48,19 @@ impl ::cloudtower_runtime::codec::Encode for AddClustersToDatacenterParams {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+impl AddClustersToDatacenterParams {
+    /// A `AddClustersToDatacenterParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::AddClustersToDatacenterParamsData,
+        r#where: crate::models::DatacenterWhereUniqueInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AddClustersToDatacenterParams);
 /// Spec: `#/components/schemas/AddClustersToDatacenterParams/properties/data`.
 ///
 /// Used by:
@@ -83,6 +96,9 @@ impl ::cloudtower_runtime::codec::Encode for AddClustersToDatacenterParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AddClustersToDatacenterParamsData);
 /// Spec: `#/components/schemas/Datacenter`.
 ///
 /// Used by:
@@ -185,6 +201,9 @@ impl ::cloudtower_runtime::codec::Encode for Datacenter {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Datacenter);
 /// Spec: `#/components/schemas/DatacenterConnection`.
 ///
 /// Used by:
@@ -225,6 +244,9 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DatacenterConnection);
 /// Spec: `#/components/schemas/DatacenterCreationParams`.
 ///
 /// Used by:
@@ -278,6 +300,23 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+impl DatacenterCreationParams {
+    /// A `DatacenterCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        organization_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            organization_id: organization_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DatacenterCreationParams);
 /// Spec: `#/components/schemas/DatacenterDeletionParams`.
 ///
 /// Used by:
@@ -318,6 +357,16 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+impl DatacenterDeletionParams {
+    /// A `DatacenterDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::DatacenterWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DatacenterDeletionParams);
 /// Spec: `#/components/schemas/DatacenterUpdationParams`.
 ///
 /// Used by:
@@ -364,6 +413,19 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+impl DatacenterUpdationParams {
+    /// A `DatacenterUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::DatacenterUpdationParamsData,
+        r#where: crate::models::DatacenterWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DatacenterUpdationParams);
 /// Spec: `#/components/schemas/DatacenterUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -402,6 +464,9 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DatacenterUpdationParamsData);
 /// Spec: `#/components/schemas/DatacenterWhereUniqueInput`.
 ///
 /// Used by:
@@ -438,6 +503,9 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterWhereUniqueInput {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DatacenterWhereUniqueInput);
 /// Spec: `#/components/schemas/DeleteDatacenter`.
 ///
 /// Used by:
@@ -478,6 +546,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteDatacenter {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteDatacenter);
 /// Spec: `#/components/schemas/GetDatacentersConnectionRequestBody`.
 ///
 /// Used by:
@@ -531,6 +602,9 @@ impl ::cloudtower_runtime::codec::Encode for GetDatacentersConnectionRequestBody
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetDatacentersConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateDatacenter`.
 ///
 /// Used by:
@@ -571,6 +645,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateDatacenter {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateDatacenter);
 /// Spec: `#/components/schemas/NestedOrganization`.
 ///
 /// Used by:
@@ -621,6 +698,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedOrganization {
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedOrganization);
 /// Spec: `#/components/schemas/RemoveClustersFromDatacenterParams`.
 ///
 /// Used by:
@@ -671,6 +751,19 @@ impl ::cloudtower_runtime::codec::Encode for RemoveClustersFromDatacenterParams 
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+impl RemoveClustersFromDatacenterParams {
+    /// A `RemoveClustersFromDatacenterParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::RemoveClustersFromDatacenterParamsData,
+        r#where: crate::models::DatacenterWhereUniqueInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RemoveClustersFromDatacenterParams);
 /// Spec: `#/components/schemas/RemoveClustersFromDatacenterParams/properties/data`.
 ///
 /// Used by:
@@ -706,6 +799,9 @@ impl ::cloudtower_runtime::codec::Encode for RemoveClustersFromDatacenterParamsD
         e.end_object();
     }
 }
+#[cfg(feature = "datacenter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RemoveClustersFromDatacenterParamsData);
 /// The operations of the [`datacenter`](crate::models::datacenter) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/add-clusters-to-datacenter` (operation `AddClustersToDatacenter`, spec module [`datacenter`](crate::models::datacenter)).

@@ -51,6 +51,9 @@ impl ::cloudtower_runtime::codec::Encode for Deploy {
         e.end_object();
     }
 }
+#[cfg(feature = "deploy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Deploy);
 /// Spec: `#/components/schemas/DeployConnection`.
 ///
 /// Used by:
@@ -91,6 +94,9 @@ impl ::cloudtower_runtime::codec::Encode for DeployConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "deploy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeployConnection);
 /// Spec: `#/components/schemas/DeployOrderByInput`.
 ///
 /// Used by:
@@ -169,6 +175,9 @@ impl ::cloudtower_runtime::codec::Encode for DeployOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "deploy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeployOrderByInput);
 /// Spec: `#/components/schemas/DeployWhereInput`.
 ///
 /// Used by:
@@ -328,6 +337,9 @@ impl ::cloudtower_runtime::codec::Encode for DeployWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "deploy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeployWhereInput);
 /// Spec: `#/components/schemas/GetDeploysConnectionRequestBody`.
 ///
 /// Used by:
@@ -381,6 +393,9 @@ impl ::cloudtower_runtime::codec::Encode for GetDeploysConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "deploy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetDeploysConnectionRequestBody);
 /// Spec: `#/components/schemas/GetDeploysRequestBody`.
 ///
 /// Used by:
@@ -434,6 +449,9 @@ impl ::cloudtower_runtime::codec::Encode for GetDeploysRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "deploy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetDeploysRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateDeploy`.
 ///
 /// Used by:
@@ -474,6 +492,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateDeploy {
         e.end_object();
     }
 }
+#[cfg(feature = "deploy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateDeploy);
 /// Spec: `#/components/schemas/NestedLicense`.
 ///
 /// Used by:
@@ -514,6 +535,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedLicense {
         e.end_object();
     }
 }
+#[cfg(feature = "deploy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedLicense);
 /// The operations of the [`deploy`](crate::models::deploy) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-deploys` (operation `GetDeploys`, spec module [`deploy`](crate::models::deploy)).

@@ -124,6 +124,9 @@ impl ::cloudtower_runtime::codec::Encode for DiscoveredHost {
         e.end_object();
     }
 }
+#[cfg(feature = "discovered-host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DiscoveredHost);
 /// Spec: `#/components/schemas/GetDiscoverHostsRequestBody`.
 ///
 /// Used by:
@@ -169,6 +172,19 @@ impl ::cloudtower_runtime::codec::Encode for GetDiscoverHostsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "discovered-host")]
+impl GetDiscoverHostsRequestBody {
+    /// A `GetDiscoverHostsRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(cluster: crate::models::ClusterWhereUniqueInput) -> Self {
+        Self {
+            cluster,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "discovered-host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetDiscoverHostsRequestBody);
 /// Spec: `#/components/schemas/NestedDiscoveredHostDimms`.
 ///
 /// Used by:
@@ -231,6 +247,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedDiscoveredHostDimms {
         e.end_object();
     }
 }
+#[cfg(feature = "discovered-host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedDiscoveredHostDimms);
 /// Spec: `#/components/schemas/NestedDiscoveredHostDisk`.
 ///
 /// Used by:
@@ -313,6 +332,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedDiscoveredHostDisk {
         e.end_object();
     }
 }
+#[cfg(feature = "discovered-host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedDiscoveredHostDisk);
 /// Spec: `#/components/schemas/NestedDiscoveredHostIface`.
 ///
 /// Used by:
@@ -390,6 +412,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedDiscoveredHostIface {
         e.end_object();
     }
 }
+#[cfg(feature = "discovered-host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedDiscoveredHostIface);
 /// The operations of the [`discovered_host`](crate::models::discovered_host) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-discover-hosts` (operation `GetDiscoverHosts`, spec module [`discovered_host`](crate::models::discovered_host)).

@@ -200,6 +200,9 @@ impl ::cloudtower_runtime::codec::Encode for Disk {
         e.end_object();
     }
 }
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Disk);
 /// Spec: `#/components/schemas/DiskConnection`.
 ///
 /// Used by:
@@ -240,6 +243,9 @@ impl ::cloudtower_runtime::codec::Encode for DiskConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DiskConnection);
 /// Spec: `#/components/schemas/DiskMountParams`.
 ///
 /// Used by:
@@ -286,6 +292,19 @@ impl ::cloudtower_runtime::codec::Encode for DiskMountParams {
         e.end_object();
     }
 }
+#[cfg(feature = "disk")]
+impl DiskMountParams {
+    /// A `DiskMountParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::DiskMountParamsData,
+        r#where: crate::models::DiskWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DiskMountParams);
 /// Spec: `#/components/schemas/DiskMountParams/properties/data`.
 ///
 /// Used by:
@@ -326,6 +345,16 @@ impl ::cloudtower_runtime::codec::Encode for DiskMountParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "disk")]
+impl DiskMountParamsData {
+    /// A `DiskMountParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(function: crate::models::DiskFunction) -> Self {
+        Self { function }
+    }
+}
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DiskMountParamsData);
 /// Spec: `#/components/schemas/DiskUnmountParams`.
 ///
 /// Used by:
@@ -366,6 +395,16 @@ impl ::cloudtower_runtime::codec::Encode for DiskUnmountParams {
         e.end_object();
     }
 }
+#[cfg(feature = "disk")]
+impl DiskUnmountParams {
+    /// A `DiskUnmountParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::DiskWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DiskUnmountParams);
 /// Spec: `#/components/schemas/GetDisksConnectionRequestBody`.
 ///
 /// Used by:
@@ -419,6 +458,9 @@ impl ::cloudtower_runtime::codec::Encode for GetDisksConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetDisksConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateDisk`.
 ///
 /// Used by:
@@ -459,6 +501,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateDisk {
         e.end_object();
     }
 }
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateDisk);
 /// Spec: `#/components/schemas/NestedDiskFailureInformation`.
 ///
 /// Used by:
@@ -518,6 +563,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedDiskFailureInformation {
         e.end_object();
     }
 }
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedDiskFailureInformation);
 /// Spec: `#/components/schemas/NestedPartition`.
 ///
 /// Used by:
@@ -578,6 +626,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedPartition {
         e.end_object();
     }
 }
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedPartition);
 /// Spec: `#/components/schemas/PartitionUsage`.
 ///
 /// Used by:
@@ -692,6 +743,9 @@ impl ::cloudtower_runtime::codec::Encode for PartitionUsage {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PartitionUsage);
 /// The operations of the [`disk`](crate::models::disk) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-disks` (operation `GetDisks`, spec module [`disk`](crate::models::disk)).

@@ -127,6 +127,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfDataStore {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-data-store")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfDataStore);
 /// Spec: `#/components/schemas/ElfDataStoreConnection`.
 ///
 /// Used by:
@@ -167,6 +170,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfDataStoreConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-data-store")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfDataStoreConnection);
 /// Spec: `#/components/schemas/GetElfDataStoresConnectionRequestBody`.
 ///
 /// Used by:
@@ -222,6 +228,9 @@ impl ::cloudtower_runtime::codec::Encode for GetElfDataStoresConnectionRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "elf-data-store")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetElfDataStoresConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateElfDataStore`.
 ///
 /// Used by:
@@ -262,6 +271,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateElfDataStore {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-data-store")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateElfDataStore);
 /// The operations of the [`elf_data_store`](crate::models::elf_data_store) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-elf-data-stores` (operation `GetElfDataStores`, spec module [`elf_data_store`](crate::models::elf_data_store)).

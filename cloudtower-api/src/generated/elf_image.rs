@@ -52,6 +52,16 @@ impl CreateElfImageRequestBody {
         fields
     }
 }
+#[cfg(feature = "elf-image")]
+impl CreateElfImageRequestBody {
+    /// A `CreateElfImageRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(file: ::cloudtower_runtime::FilePart) -> Self {
+        Self {
+            file,
+            ..::std::default::Default::default()
+        }
+    }
+}
 /// Spec: `#/components/schemas/DeleteElfImage`.
 ///
 /// Used by:
@@ -92,6 +102,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteElfImage {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteElfImage);
 /// Spec: `#/components/schemas/ElfImage`.
 ///
 /// Used by:
@@ -212,6 +225,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfImage {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfImage);
 /// Spec: `#/components/schemas/ElfImageConnection`.
 ///
 /// Used by:
@@ -252,6 +268,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfImageConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfImageConnection);
 /// Spec: `#/components/schemas/ElfImageDeletionParams`.
 ///
 /// Used by:
@@ -292,6 +311,16 @@ impl ::cloudtower_runtime::codec::Encode for ElfImageDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-image")]
+impl ElfImageDeletionParams {
+    /// A `ElfImageDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ElfImageWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "elf-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfImageDeletionParams);
 /// Spec: `#/components/schemas/ElfImageUpdationParams`.
 ///
 /// Used by:
@@ -338,6 +367,19 @@ impl ::cloudtower_runtime::codec::Encode for ElfImageUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-image")]
+impl ElfImageUpdationParams {
+    /// A `ElfImageUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ElfImageUpdationParamsData,
+        r#where: crate::models::ElfImageWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "elf-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfImageUpdationParams);
 /// Spec: `#/components/schemas/ElfImageUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -376,6 +418,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfImageUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfImageUpdationParamsData);
 /// Spec: `#/components/schemas/GetElfImagesConnectionRequestBody`.
 ///
 /// Used by:
@@ -429,6 +474,9 @@ impl ::cloudtower_runtime::codec::Encode for GetElfImagesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetElfImagesConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateElfImage`.
 ///
 /// Used by:
@@ -469,6 +517,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateElfImage {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateElfImage);
 /// The operations of the [`elf_image`](crate::models::elf_image) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/delete-elf-image` (operation `DeleteElfImage`, spec module [`elf_image`](crate::models::elf_image)).

@@ -109,6 +109,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-storage-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfStoragePolicy);
 /// Spec: `#/components/schemas/ElfStoragePolicyConnection`.
 ///
 /// Used by:
@@ -149,6 +152,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicyConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-storage-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfStoragePolicyConnection);
 /// Spec: `#/components/schemas/ElfStoragePolicyOrderByInput`.
 ///
 /// Used by:
@@ -297,6 +303,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicyOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "elf-storage-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfStoragePolicyOrderByInput);
 /// Spec: `#/components/schemas/ElfStoragePolicyWhereInput`.
 ///
 /// Used by:
@@ -719,6 +728,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicyWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-storage-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfStoragePolicyWhereInput);
 /// Spec: `#/components/schemas/GetElfStoragePoliciesConnectionRequestBody`.
 ///
 /// Used by:
@@ -776,6 +788,9 @@ impl ::cloudtower_runtime::codec::Encode for GetElfStoragePoliciesConnectionRequ
         e.end_object();
     }
 }
+#[cfg(feature = "elf-storage-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetElfStoragePoliciesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetElfStoragePoliciesRequestBody`.
 ///
 /// Used by:
@@ -833,6 +848,9 @@ impl ::cloudtower_runtime::codec::Encode for GetElfStoragePoliciesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-storage-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetElfStoragePoliciesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateElfStoragePolicy`.
 ///
 /// Used by:
@@ -873,6 +891,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateElfStoragePolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "elf-storage-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateElfStoragePolicy);
 /// The operations of the [`elf_storage_policy`](crate::models::elf_storage_policy) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-elf-storage-policies` (operation `GetElfStoragePolicies`, spec module [`elf_storage_policy`](crate::models::elf_storage_policy)).

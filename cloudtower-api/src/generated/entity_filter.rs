@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteEntityFilter {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteEntityFilter);
 /// Spec: `#/components/schemas/EntityFilter`.
 ///
 /// Used by:
@@ -162,6 +165,9 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilter {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EntityFilter);
 /// Spec: `#/components/schemas/EntityFilterConnection`.
 ///
 /// Used by:
@@ -202,6 +208,9 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EntityFilterConnection);
 /// Spec: `#/components/schemas/EntityFilterCreationParams`.
 ///
 /// Used by:
@@ -259,6 +268,23 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+impl EntityFilterCreationParams {
+    /// A `EntityFilterCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        rules: ::std::vec::Vec<crate::models::FilterRuleInput>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            rules,
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EntityFilterCreationParams);
 /// Spec: `#/components/schemas/EntityFilterDeletionParams`.
 ///
 /// Used by:
@@ -299,6 +325,16 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+impl EntityFilterDeletionParams {
+    /// A `EntityFilterDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::EntityFilterWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EntityFilterDeletionParams);
 /// Spec: `#/components/schemas/EntityFilterUpdationParams`.
 ///
 /// Used by:
@@ -345,6 +381,19 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+impl EntityFilterUpdationParams {
+    /// A `EntityFilterUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::EntityFilterUpdationParamsData,
+        r#where: crate::models::EntityFilterWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EntityFilterUpdationParams);
 /// Spec: `#/components/schemas/EntityFilterUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -394,6 +443,9 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EntityFilterUpdationParamsData);
 /// Spec: `#/components/schemas/FilterRuleAggregationEnum`.
 ///
 /// Used by:
@@ -479,6 +531,9 @@ impl ::cloudtower_runtime::codec::Encode for FilterRuleAggregationEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(FilterRuleAggregationEnum);
 /// Spec: `#/components/schemas/FilterRuleInput`.
 ///
 /// Used by:
@@ -554,6 +609,30 @@ impl ::cloudtower_runtime::codec::Encode for FilterRuleInput {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+impl FilterRuleInput {
+    /// A `FilterRuleInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        threshold: f64,
+        quantile: i32,
+        op: crate::models::FilterRuleOpEnum,
+        metric: crate::models::FilterRuleMetricEnum,
+        duration: i32,
+        aggregation: crate::models::FilterRuleAggregationEnum,
+    ) -> Self {
+        Self {
+            threshold,
+            quantile,
+            op,
+            metric,
+            duration,
+            aggregation,
+        }
+    }
+}
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(FilterRuleInput);
 /// Spec: `#/components/schemas/FilterRuleMetricEnum`.
 ///
 /// Used by:
@@ -639,6 +718,9 @@ impl ::cloudtower_runtime::codec::Encode for FilterRuleMetricEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(FilterRuleMetricEnum);
 /// Spec: `#/components/schemas/FilterRuleOpEnum`.
 ///
 /// Used by:
@@ -714,6 +796,9 @@ impl ::cloudtower_runtime::codec::Encode for FilterRuleOpEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(FilterRuleOpEnum);
 /// Spec: `#/components/schemas/GetEntityFiltersConnectionRequestBody`.
 ///
 /// Used by:
@@ -769,6 +854,9 @@ impl ::cloudtower_runtime::codec::Encode for GetEntityFiltersConnectionRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetEntityFiltersConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateEntityFilter`.
 ///
 /// Used by:
@@ -809,6 +897,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateEntityFilter {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateEntityFilter);
 /// Spec: `#/components/schemas/NestedFilterRule`.
 ///
 /// Used by:
@@ -885,6 +976,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedFilterRule {
         e.end_object();
     }
 }
+#[cfg(feature = "entity-filter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedFilterRule);
 /// The operations of the [`entity_filter`](crate::models::entity_filter) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-entity-filter` (operation `CreateEntityFilter`, spec module [`entity_filter`](crate::models::entity_filter)).

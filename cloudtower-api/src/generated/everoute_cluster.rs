@@ -132,6 +132,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteCluster {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteCluster);
 /// Spec: `#/components/schemas/EverouteClusterConnection`.
 ///
 /// Used by:
@@ -172,6 +175,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteClusterConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteClusterConnection);
 /// Spec: `#/components/schemas/EverouteClusterOrderByInput`.
 ///
 /// Used by:
@@ -340,6 +346,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteClusterOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteClusterOrderByInput);
 /// Spec: `#/components/schemas/GetEverouteClustersConnectionRequestBody`.
 ///
 /// Used by:
@@ -397,6 +406,9 @@ impl ::cloudtower_runtime::codec::Encode for GetEverouteClustersConnectionReques
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetEverouteClustersConnectionRequestBody);
 /// Spec: `#/components/schemas/GetEverouteClustersRequestBody`.
 ///
 /// Used by:
@@ -454,6 +466,9 @@ impl ::cloudtower_runtime::codec::Encode for GetEverouteClustersRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetEverouteClustersRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateEverouteCluster`.
 ///
 /// Used by:
@@ -494,6 +509,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateEverouteCluster {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateEverouteCluster);
 /// Spec: `#/components/schemas/NestedEverouteAgentStatus`.
 ///
 /// Used by:
@@ -552,6 +570,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteAgentStatus {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteAgentStatus);
 /// Spec: `#/components/schemas/NestedEverouteClusterAgentStatus`.
 ///
 /// Used by:
@@ -603,6 +624,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterAgentStatus {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteClusterAgentStatus);
 /// Spec: `#/components/schemas/NestedEverouteClusterCondition`.
 ///
 /// Used by:
@@ -646,6 +670,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterCondition {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteClusterCondition);
 /// Spec: `#/components/schemas/NestedEverouteClusterControllerStatus`.
 ///
 /// Used by:
@@ -692,6 +719,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterControllerStat
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteClusterControllerStatus);
 /// Spec: `#/components/schemas/NestedEverouteClusterStatus`.
 ///
 /// Used by:
@@ -752,6 +782,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterStatus {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteClusterStatus);
 /// Spec: `#/components/schemas/NestedEverouteClusterVMMetrics`.
 ///
 /// Used by:
@@ -814,6 +847,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterVmMetrics {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteClusterVmMetrics);
 /// Spec: `#/components/schemas/NestedEverouteClusterWhitelist`.
 ///
 /// Used by:
@@ -864,6 +900,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterWhitelist {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteClusterWhitelist);
 /// Spec: `#/components/schemas/NestedEverouteControllerInstance`.
 ///
 /// Used by:
@@ -914,6 +953,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteControllerInstance {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteControllerInstance);
 /// Spec: `#/components/schemas/NestedEverouteControllerStatus`.
 ///
 /// Used by:
@@ -975,6 +1017,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteControllerStatus {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteControllerStatus);
 /// Spec: `#/components/schemas/NestedEverouteControllerTemplate`.
 ///
 /// Used by:
@@ -1049,6 +1094,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteControllerTemplate {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteControllerTemplate);
 /// Spec: `#/components/schemas/NestedEverouteManageVDSStatus`.
 ///
 /// Used by:
@@ -1104,6 +1152,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteManageVdsStatus {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEverouteManageVdsStatus);
 /// Spec: `#/components/schemas/NestedLoadBalancerService`.
 ///
 /// Used by:
@@ -1144,6 +1195,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedLoadBalancerService {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-cluster")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedLoadBalancerService);
 /// The operations of the [`everoute_cluster`](crate::models::everoute_cluster) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-everoute-clusters` (operation `GetEverouteClusters`, spec module [`everoute_cluster`](crate::models::everoute_cluster)).

@@ -104,6 +104,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicense {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteLicense);
 /// Spec: `#/components/schemas/EverouteLicenseConnection`.
 ///
 /// Used by:
@@ -144,6 +147,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicenseConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteLicenseConnection);
 /// Spec: `#/components/schemas/EverouteLicenseOrderByInput`.
 ///
 /// Used by:
@@ -292,6 +298,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicenseOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteLicenseOrderByInput);
 /// Spec: `#/components/schemas/EverouteLicenseWhereInput`.
 ///
 /// Used by:
@@ -698,6 +707,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicenseWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteLicenseWhereInput);
 /// Spec: `#/components/schemas/GetEverouteLicensesConnectionRequestBody`.
 ///
 /// Used by:
@@ -755,6 +767,9 @@ impl ::cloudtower_runtime::codec::Encode for GetEverouteLicensesConnectionReques
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetEverouteLicensesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetEverouteLicensesRequestBody`.
 ///
 /// Used by:
@@ -812,6 +827,9 @@ impl ::cloudtower_runtime::codec::Encode for GetEverouteLicensesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetEverouteLicensesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateEverouteLicense`.
 ///
 /// Used by:
@@ -852,6 +870,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateEverouteLicense {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateEverouteLicense);
 /// The operations of the [`everoute_license`](crate::models::everoute_license) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-everoute-licenses` (operation `GetEverouteLicenses`, spec module [`everoute_license`](crate::models::everoute_license)).

@@ -102,6 +102,9 @@ impl ::cloudtower_runtime::codec::Encode for EveroutePackage {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EveroutePackage);
 /// Spec: `#/components/schemas/EveroutePackageConnection`.
 ///
 /// Used by:
@@ -142,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for EveroutePackageConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EveroutePackageConnection);
 /// Spec: `#/components/schemas/EveroutePackageOrderByInput`.
 ///
 /// Used by:
@@ -290,6 +296,9 @@ impl ::cloudtower_runtime::codec::Encode for EveroutePackageOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "everoute-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EveroutePackageOrderByInput);
 /// Spec: `#/components/schemas/EveroutePackageWhereInput`.
 ///
 /// Used by:
@@ -690,6 +699,9 @@ impl ::cloudtower_runtime::codec::Encode for EveroutePackageWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EveroutePackageWhereInput);
 /// Spec: `#/components/schemas/GetEveroutePackagesConnectionRequestBody`.
 ///
 /// Used by:
@@ -747,6 +759,9 @@ impl ::cloudtower_runtime::codec::Encode for GetEveroutePackagesConnectionReques
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetEveroutePackagesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetEveroutePackagesRequestBody`.
 ///
 /// Used by:
@@ -804,6 +819,9 @@ impl ::cloudtower_runtime::codec::Encode for GetEveroutePackagesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetEveroutePackagesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateEveroutePackage`.
 ///
 /// Used by:
@@ -844,6 +862,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateEveroutePackage {
         e.end_object();
     }
 }
+#[cfg(feature = "everoute-package")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateEveroutePackage);
 /// The operations of the [`everoute_package`](crate::models::everoute_package) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-everoute-packages` (operation `GetEveroutePackages`, spec module [`everoute_package`](crate::models::everoute_package)).

@@ -49,6 +49,16 @@ impl ::cloudtower_runtime::codec::Encode for AlertRuleThresholds {
         e.end_object();
     }
 }
+#[cfg(feature = "global-alert-rule")]
+impl AlertRuleThresholds {
+    /// A `AlertRuleThresholds` with the fields the spec requires; the optional ones are unset.
+    pub fn new(value: i32, severity: crate::models::SeverityEnum) -> Self {
+        Self { value, severity }
+    }
+}
+#[cfg(feature = "global-alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertRuleThresholds);
 /// Spec: `#/components/schemas/CustomizeAlertRuleUpdationParams`.
 ///
 /// Used by:
@@ -95,6 +105,19 @@ impl ::cloudtower_runtime::codec::Encode for CustomizeAlertRuleUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "global-alert-rule")]
+impl CustomizeAlertRuleUpdationParams {
+    /// A `CustomizeAlertRuleUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::CustomizeAlertRuleUpdationParamsData,
+        r#where: crate::models::GlobalAlertRuleWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "global-alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CustomizeAlertRuleUpdationParams);
 /// Spec: `#/components/schemas/CustomizeAlertRuleUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -143,6 +166,19 @@ impl ::cloudtower_runtime::codec::Encode for CustomizeAlertRuleUpdationParamsDat
         e.end_object();
     }
 }
+#[cfg(feature = "global-alert-rule")]
+impl CustomizeAlertRuleUpdationParamsData {
+    /// A `CustomizeAlertRuleUpdationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(clusters: crate::models::ClusterWhereInput) -> Self {
+        Self {
+            clusters,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "global-alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CustomizeAlertRuleUpdationParamsData);
 /// Spec: `#/components/schemas/GetGlobalAlertRulesConnectionRequestBody`.
 ///
 /// Used by:
@@ -200,6 +236,9 @@ impl ::cloudtower_runtime::codec::Encode for GetGlobalAlertRulesConnectionReques
         e.end_object();
     }
 }
+#[cfg(feature = "global-alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetGlobalAlertRulesConnectionRequestBody);
 /// Spec: `#/components/schemas/GlobalAlertRule`.
 ///
 /// Used by:
@@ -333,6 +372,9 @@ impl ::cloudtower_runtime::codec::Encode for GlobalAlertRule {
         e.end_object();
     }
 }
+#[cfg(feature = "global-alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalAlertRule);
 /// Spec: `#/components/schemas/GlobalAlertRuleConnection`.
 ///
 /// Used by:
@@ -373,6 +415,9 @@ impl ::cloudtower_runtime::codec::Encode for GlobalAlertRuleConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "global-alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalAlertRuleConnection);
 /// Spec: `#/components/schemas/GlobalAlertRuleUpdationParams`.
 ///
 /// Used by:
@@ -419,6 +464,19 @@ impl ::cloudtower_runtime::codec::Encode for GlobalAlertRuleUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "global-alert-rule")]
+impl GlobalAlertRuleUpdationParams {
+    /// A `GlobalAlertRuleUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::GlobalAlertRuleUpdationParamsData,
+        r#where: crate::models::GlobalAlertRuleWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "global-alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalAlertRuleUpdationParams);
 /// Spec: `#/components/schemas/GlobalAlertRuleUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -459,6 +517,9 @@ impl ::cloudtower_runtime::codec::Encode for GlobalAlertRuleUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "global-alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalAlertRuleUpdationParamsData);
 /// Spec: `#/components/schemas/NestedAggregateGlobalAlertRule`.
 ///
 /// Used by:
@@ -499,6 +560,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateGlobalAlertRule {
         e.end_object();
     }
 }
+#[cfg(feature = "global-alert-rule")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateGlobalAlertRule);
 /// The operations of the [`global_alert_rule`](crate::models::global_alert_rule) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-global-alert-rules` (operation `GetGlobalAlertRules`, spec module [`global_alert_rule`](crate::models::global_alert_rule)).

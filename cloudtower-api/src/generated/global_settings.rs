@@ -74,6 +74,9 @@ impl ::cloudtower_runtime::codec::Encode for AccessMode {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AccessMode);
 /// Spec: `#/components/schemas/ClusterRecycleBinCreationParams`.
 ///
 /// Used by:
@@ -120,6 +123,19 @@ impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+impl ClusterRecycleBinCreationParams {
+    /// A `ClusterRecycleBinCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ClusterRecycleBinCreationParamsData,
+        r#where: crate::models::ClusterWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterRecycleBinCreationParams);
 /// Spec: `#/components/schemas/ClusterRecycleBinCreationParams/properties/data`.
 ///
 /// Used by:
@@ -170,6 +186,16 @@ impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinCreationParamsData
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+impl ClusterRecycleBinCreationParamsData {
+    /// A `ClusterRecycleBinCreationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(retain: i32, enabled: bool) -> Self {
+        Self { retain, enabled }
+    }
+}
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterRecycleBinCreationParamsData);
 /// Spec: `#/components/schemas/ClusterRecycleBinDeletionParams`.
 ///
 /// Used by:
@@ -210,6 +236,16 @@ impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+impl ClusterRecycleBinDeletionParams {
+    /// A `ClusterRecycleBinDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ClusterWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterRecycleBinDeletionParams);
 /// Spec: `#/components/schemas/ClusterRecycleBinUpdationParams`.
 ///
 /// Used by:
@@ -256,6 +292,19 @@ impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+impl ClusterRecycleBinUpdationParams {
+    /// A `ClusterRecycleBinUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ClusterRecycleBinUpdationParamsData,
+        r#where: crate::models::ClusterWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterRecycleBinUpdationParams);
 /// Spec: `#/components/schemas/ClusterRecycleBinUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -306,6 +355,16 @@ impl ::cloudtower_runtime::codec::Encode for ClusterRecycleBinUpdationParamsData
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+impl ClusterRecycleBinUpdationParamsData {
+    /// A `ClusterRecycleBinUpdationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(retain: i32, enabled: bool) -> Self {
+        Self { retain, enabled }
+    }
+}
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterRecycleBinUpdationParamsData);
 /// Spec: `#/components/schemas/DeleteClusterRecycleBin`.
 ///
 /// Used by:
@@ -346,6 +405,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteClusterRecycleBin {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteClusterRecycleBin);
 /// Spec: `#/components/schemas/GetGlobalSettingsesConnectionRequestBody`.
 ///
 /// Used by:
@@ -401,6 +463,9 @@ impl ::cloudtower_runtime::codec::Encode for GetGlobalSettingsesConnectionReques
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetGlobalSettingsesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetGlobalSettingsesRequestBody`.
 ///
 /// Used by:
@@ -456,6 +521,9 @@ impl ::cloudtower_runtime::codec::Encode for GetGlobalSettingsesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetGlobalSettingsesRequestBody);
 /// Spec: `#/components/schemas/GlobalRecycleBinUpdationParams`.
 ///
 /// Used by:
@@ -506,6 +574,16 @@ impl ::cloudtower_runtime::codec::Encode for GlobalRecycleBinUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+impl GlobalRecycleBinUpdationParams {
+    /// A `GlobalRecycleBinUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(retain: i32, enabled: bool) -> Self {
+        Self { retain, enabled }
+    }
+}
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalRecycleBinUpdationParams);
 /// Spec: `#/components/schemas/GlobalSettings`.
 ///
 /// Used by:
@@ -559,6 +637,9 @@ impl ::cloudtower_runtime::codec::Encode for GlobalSettings {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalSettings);
 /// Spec: `#/components/schemas/GlobalSettingsConnection`.
 ///
 /// Used by:
@@ -599,6 +680,9 @@ impl ::cloudtower_runtime::codec::Encode for GlobalSettingsConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalSettingsConnection);
 /// Spec: `#/components/schemas/GlobalSettingsOrderByInput`.
 ///
 /// Used by:
@@ -687,6 +771,9 @@ impl ::cloudtower_runtime::codec::Encode for GlobalSettingsOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalSettingsOrderByInput);
 /// Spec: `#/components/schemas/GlobalSettingsWhereInput`.
 ///
 /// Used by:
@@ -785,6 +872,9 @@ impl ::cloudtower_runtime::codec::Encode for GlobalSettingsWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalSettingsWhereInput);
 /// Spec: `#/components/schemas/NestedAggregateGlobalSettings`.
 ///
 /// Used by:
@@ -825,6 +915,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateGlobalSettings {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateGlobalSettings);
 /// Spec: `#/components/schemas/NestedAuthSettings`.
 ///
 /// Used by:
@@ -906,6 +999,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAuthSettings {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAuthSettings);
 /// Spec: `#/components/schemas/PasswordComplexity`.
 ///
 /// Used by:
@@ -978,6 +1074,9 @@ impl ::cloudtower_runtime::codec::Encode for PasswordComplexity {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PasswordComplexity);
 /// Spec: `#/components/schemas/UpdateAccessRestrictionParams`.
 ///
 /// Used by:
@@ -1028,6 +1127,19 @@ impl ::cloudtower_runtime::codec::Encode for UpdateAccessRestrictionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+impl UpdateAccessRestrictionParams {
+    /// A `UpdateAccessRestrictionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        access_list: ::std::vec::Vec<::std::string::String>,
+        access_mode: crate::models::AccessMode,
+    ) -> Self {
+        Self { access_list, access_mode }
+    }
+}
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdateAccessRestrictionParams);
 /// Spec: `#/components/schemas/UpdatePassrodSecurityParams`.
 ///
 /// Used by:
@@ -1086,6 +1198,9 @@ impl ::cloudtower_runtime::codec::Encode for UpdatePassrodSecurityParams {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdatePassrodSecurityParams);
 /// Spec: `#/components/schemas/UpdateSessionTimeoutParams`.
 ///
 /// Used by:
@@ -1126,6 +1241,16 @@ impl ::cloudtower_runtime::codec::Encode for UpdateSessionTimeoutParams {
         e.end_object();
     }
 }
+#[cfg(feature = "global-settings")]
+impl UpdateSessionTimeoutParams {
+    /// A `UpdateSessionTimeoutParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(session_max_age: i32) -> Self {
+        Self { session_max_age }
+    }
+}
+#[cfg(feature = "global-settings")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdateSessionTimeoutParams);
 /// The operations of the [`global_settings`](crate::models::global_settings) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-cluster-recycle-bin-setting` (operation `CreateClusterRecycleBinSetting`, spec module [`global_settings`](crate::models::global_settings)).

@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetGpuDevicesConnectionRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetGpuDevicesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetGpuDevicesRequestBody`.
 ///
 /// Used by:
@@ -109,6 +112,9 @@ impl ::cloudtower_runtime::codec::Encode for GetGpuDevicesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetGpuDevicesRequestBody);
 /// Spec: `#/components/schemas/GpuDevice`.
 ///
 /// Used by:
@@ -285,6 +291,9 @@ impl ::cloudtower_runtime::codec::Encode for GpuDevice {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDevice);
 /// Spec: `#/components/schemas/GpuDeviceConnection`.
 ///
 /// Used by:
@@ -325,6 +334,9 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDeviceConnection);
 /// Spec: `#/components/schemas/GpuDeviceDescriptionUpdationParams`.
 ///
 /// Used by:
@@ -375,6 +387,19 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceDescriptionUpdationParams 
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+impl GpuDeviceDescriptionUpdationParams {
+    /// A `GpuDeviceDescriptionUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::GpuDeviceDescriptionUpdationParamsData,
+        r#where: crate::models::GpuDeviceWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDeviceDescriptionUpdationParams);
 /// Spec: `#/components/schemas/GpuDeviceDescriptionUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -419,6 +444,18 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceDescriptionUpdationParamsD
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+impl GpuDeviceDescriptionUpdationParamsData {
+    /// A `GpuDeviceDescriptionUpdationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(description: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            description: description.into(),
+        }
+    }
+}
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDeviceDescriptionUpdationParamsData);
 /// Spec: `#/components/schemas/GpuDeviceOrderByInput`.
 ///
 /// Used by:
@@ -688,6 +725,9 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDeviceOrderByInput);
 /// Spec: `#/components/schemas/GpuDeviceSriovSwitchParams`.
 ///
 /// Used by:
@@ -734,6 +774,19 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceSriovSwitchParams {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+impl GpuDeviceSriovSwitchParams {
+    /// A `GpuDeviceSriovSwitchParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::GpuDeviceSriovSwitchParamsData,
+        r#where: crate::models::GpuDeviceWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDeviceSriovSwitchParams);
 /// Spec: `#/components/schemas/GpuDeviceSriovSwitchParams/properties/data`.
 ///
 /// Used by:
@@ -774,6 +827,16 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceSriovSwitchParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+impl GpuDeviceSriovSwitchParamsData {
+    /// A `GpuDeviceSriovSwitchParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(enable: bool) -> Self {
+        Self { enable }
+    }
+}
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDeviceSriovSwitchParamsData);
 /// Spec: `#/components/schemas/GpuDeviceUsageUpdationParams`.
 ///
 /// Used by:
@@ -820,6 +883,19 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceUsageUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+impl GpuDeviceUsageUpdationParams {
+    /// A `GpuDeviceUsageUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::GpuDeviceUsageUpdationParamsData,
+        r#where: crate::models::GpuDeviceWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDeviceUsageUpdationParams);
 /// Spec: `#/components/schemas/GpuDeviceUsageUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -858,6 +934,9 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceUsageUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDeviceUsageUpdationParamsData);
 /// Spec: `#/components/schemas/GpuVmDetail`.
 ///
 /// Used by:
@@ -1215,6 +1294,9 @@ impl ::cloudtower_runtime::codec::Encode for GpuVmDetail {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuVmDetail);
 /// Spec: `#/components/schemas/GpuVmInfo`.
 ///
 /// Used by:
@@ -1392,6 +1474,9 @@ impl ::cloudtower_runtime::codec::Encode for GpuVmInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuVmInfo);
 /// Spec: `#/components/schemas/NestedAggregateGpuDevice`.
 ///
 /// Used by:
@@ -1432,6 +1517,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateGpuDevice {
         e.end_object();
     }
 }
+#[cfg(feature = "gpu-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateGpuDevice);
 /// The operations of the [`gpu_device`](crate::models::gpu_device) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-detail-vm-info-by-gpu-devices` (operation `GetDetailVmInfoByGpuDevices`, spec module [`gpu_device`](crate::models::gpu_device)).

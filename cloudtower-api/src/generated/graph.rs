@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteGraph {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteGraph);
 /// Spec: `#/components/schemas/GetGraphsConnectionRequestBody`.
 ///
 /// Used by:
@@ -95,6 +98,9 @@ impl ::cloudtower_runtime::codec::Encode for GetGraphsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetGraphsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetGraphsRequestBody`.
 ///
 /// Used by:
@@ -148,6 +154,9 @@ impl ::cloudtower_runtime::codec::Encode for GetGraphsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetGraphsRequestBody);
 /// Spec: `#/components/schemas/Graph`.
 ///
 /// Used by:
@@ -314,6 +323,9 @@ impl ::cloudtower_runtime::codec::Encode for Graph {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Graph);
 /// Spec: `#/components/schemas/GraphConnection`.
 ///
 /// Used by:
@@ -354,6 +366,9 @@ impl ::cloudtower_runtime::codec::Encode for GraphConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GraphConnection);
 /// Spec: `#/components/schemas/GraphCreationParams`.
 ///
 /// Used by:
@@ -457,6 +472,33 @@ impl ::cloudtower_runtime::codec::Encode for GraphCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+impl GraphCreationParams {
+    /// A `GraphCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        r#type: crate::models::GraphType,
+        resource_type: impl ::std::convert::Into<::std::string::String>,
+        view_id: impl ::std::convert::Into<::std::string::String>,
+        title: impl ::std::convert::Into<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        connect_id: ::std::vec::Vec<::std::string::String>,
+        metric_name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            r#type,
+            resource_type: resource_type.into(),
+            view_id: view_id.into(),
+            title: title.into(),
+            cluster_id: cluster_id.into(),
+            connect_id,
+            metric_name: metric_name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GraphCreationParams);
 /// Spec: `#/components/schemas/GraphDeletionParams`.
 ///
 /// Used by:
@@ -497,6 +539,16 @@ impl ::cloudtower_runtime::codec::Encode for GraphDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+impl GraphDeletionParams {
+    /// A `GraphDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::GraphWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GraphDeletionParams);
 /// Spec: `#/components/schemas/GraphOrderByInput`.
 ///
 /// Used by:
@@ -675,6 +727,9 @@ impl ::cloudtower_runtime::codec::Encode for GraphOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GraphOrderByInput);
 /// Spec: `#/components/schemas/GraphType`.
 ///
 /// Used by:
@@ -745,6 +800,9 @@ impl ::cloudtower_runtime::codec::Encode for GraphType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GraphType);
 /// Spec: `#/components/schemas/GraphUpdationParams`.
 ///
 /// Used by:
@@ -788,6 +846,19 @@ impl ::cloudtower_runtime::codec::Encode for GraphUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+impl GraphUpdationParams {
+    /// A `GraphUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::GraphWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GraphUpdationParams);
 /// Spec: `#/components/schemas/GraphUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -874,6 +945,9 @@ impl ::cloudtower_runtime::codec::Encode for GraphUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GraphUpdationParamsData);
 /// Spec: `#/components/schemas/GraphWhereInput`.
 ///
 /// Used by:
@@ -1561,6 +1635,9 @@ impl ::cloudtower_runtime::codec::Encode for GraphWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GraphWhereInput);
 /// Spec: `#/components/schemas/MetricType`.
 ///
 /// Used by:
@@ -1635,6 +1712,9 @@ impl ::cloudtower_runtime::codec::Encode for MetricType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetricType);
 /// Spec: `#/components/schemas/NestedAggregateGraph`.
 ///
 /// Used by:
@@ -1675,6 +1755,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateGraph {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateGraph);
 /// Spec: `#/components/schemas/NestedView`.
 ///
 /// Used by:
@@ -1723,6 +1806,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedView {
         e.end_object();
     }
 }
+#[cfg(feature = "graph")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedView);
 /// The operations of the [`graph`](crate::models::graph) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-graph` (operation `CreateGraph`, spec module [`graph`](crate::models::graph)).

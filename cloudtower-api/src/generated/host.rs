@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for BatchHosts {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BatchHosts);
 /// Spec: `#/components/schemas/EnterMaintenanceModeCheckParams`.
 ///
 /// Used by:
@@ -82,6 +85,16 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeCheckParams {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl EnterMaintenanceModeCheckParams {
+    /// A `EnterMaintenanceModeCheckParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::HostWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EnterMaintenanceModeCheckParams);
 /// Spec: `#/components/schemas/EnterMaintenanceModeCheckResult`.
 ///
 /// Used by:
@@ -122,6 +135,9 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeCheckResult {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EnterMaintenanceModeCheckResult);
 /// Spec: `#/components/schemas/EnterMaintenanceModeInput`.
 ///
 /// Used by:
@@ -157,6 +173,9 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeInput {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EnterMaintenanceModeInput);
 /// Spec: `#/components/schemas/EnterMaintenanceModeParams`.
 ///
 /// Used by:
@@ -203,6 +222,19 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeParams {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl EnterMaintenanceModeParams {
+    /// A `EnterMaintenanceModeParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::EnterMaintenanceModeInput,
+        r#where: crate::models::EnterMaintenanceModeParamsWhere,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EnterMaintenanceModeParams);
 /// Spec: `#/components/schemas/EnterMaintenanceModeParams/properties/where`.
 ///
 /// Used by:
@@ -243,6 +275,16 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeParamsWhere {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl EnterMaintenanceModeParamsWhere {
+    /// A `EnterMaintenanceModeParamsWhere` with the fields the spec requires; the optional ones are unset.
+    pub fn new(host_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { host_id: host_id.into() }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EnterMaintenanceModeParamsWhere);
 /// Spec: `#/components/schemas/EnterMaintenanceModeResult`.
 ///
 /// Used by:
@@ -289,6 +331,9 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeResult {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EnterMaintenanceModeResult);
 /// Spec: `#/components/schemas/EnterMaintenanceModeResultParams`.
 ///
 /// Used by:
@@ -329,6 +374,16 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeResultParams {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl EnterMaintenanceModeResultParams {
+    /// A `EnterMaintenanceModeResultParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::EnterMaintenanceModeResultParamsWhere) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EnterMaintenanceModeResultParams);
 /// Spec: `#/components/schemas/EnterMaintenanceModeResultParams/properties/where`.
 ///
 /// Used by:
@@ -369,6 +424,16 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeResultParamsWhe
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl EnterMaintenanceModeResultParamsWhere {
+    /// A `EnterMaintenanceModeResultParamsWhere` with the fields the spec requires; the optional ones are unset.
+    pub fn new(task_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { task_id: task_id.into() }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EnterMaintenanceModeResultParamsWhere);
 /// Spec: `#/components/schemas/ExitMaintenanceModeInput`.
 ///
 /// Used by:
@@ -421,6 +486,9 @@ impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeInput {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExitMaintenanceModeInput);
 /// Spec: `#/components/schemas/ExitMaintenanceModeParams`.
 ///
 /// Used by:
@@ -467,6 +535,19 @@ impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeParams {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl ExitMaintenanceModeParams {
+    /// A `ExitMaintenanceModeParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ExitMaintenanceModeInput,
+        r#where: crate::models::ExitMaintenanceModeParamsWhere,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExitMaintenanceModeParams);
 /// Spec: `#/components/schemas/ExitMaintenanceModeParams/properties/where`.
 ///
 /// Used by:
@@ -507,6 +588,16 @@ impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeParamsWhere {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl ExitMaintenanceModeParamsWhere {
+    /// A `ExitMaintenanceModeParamsWhere` with the fields the spec requires; the optional ones are unset.
+    pub fn new(host_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { host_id: host_id.into() }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExitMaintenanceModeParamsWhere);
 /// Spec: `#/components/schemas/ExitMaintenanceModeResult`.
 ///
 /// Used by:
@@ -563,6 +654,9 @@ impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeResult {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExitMaintenanceModeResult);
 /// Spec: `#/components/schemas/ExitMaintenanceModeResultParams`.
 ///
 /// Used by:
@@ -603,6 +697,16 @@ impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeResultParams {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl ExitMaintenanceModeResultParams {
+    /// A `ExitMaintenanceModeResultParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::HostWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExitMaintenanceModeResultParams);
 /// Spec: `#/components/schemas/GetHostsConnectionRequestBody`.
 ///
 /// Used by:
@@ -656,6 +760,9 @@ impl ::cloudtower_runtime::codec::Encode for GetHostsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetHostsConnectionRequestBody);
 /// Spec: `#/components/schemas/Host`.
 ///
 /// Used by:
@@ -1115,6 +1222,9 @@ impl ::cloudtower_runtime::codec::Encode for Host {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Host);
 /// Spec: `#/components/schemas/HostAuthInfo`.
 ///
 /// Used by:
@@ -1166,6 +1276,9 @@ impl ::cloudtower_runtime::codec::Encode for HostAuthInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostAuthInfo);
 /// Spec: `#/components/schemas/HostBatchCreateDiskInput`.
 ///
 /// Used by:
@@ -1215,6 +1328,19 @@ impl ::cloudtower_runtime::codec::Encode for HostBatchCreateDiskInput {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl HostBatchCreateDiskInput {
+    /// A `HostBatchCreateDiskInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(drive: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            drive: drive.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostBatchCreateDiskInput);
 /// Spec: `#/components/schemas/HostBatchCreateIfaceFunction`.
 ///
 /// Used by:
@@ -1297,6 +1423,9 @@ impl ::cloudtower_runtime::codec::Encode for HostBatchCreateIfaceFunction {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostBatchCreateIfaceFunction);
 /// Spec: `#/components/schemas/HostBatchCreateIfaceInput`.
 ///
 /// Used by:
@@ -1365,6 +1494,28 @@ impl ::cloudtower_runtime::codec::Encode for HostBatchCreateIfaceInput {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl HostBatchCreateIfaceInput {
+    /// A `HostBatchCreateIfaceInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        netmask: impl ::std::convert::Into<::std::string::String>,
+        name: ::std::vec::Vec<::std::string::String>,
+        ip: impl ::std::convert::Into<::std::string::String>,
+        gateway_ip: impl ::std::convert::Into<::std::string::String>,
+        function: crate::models::HostBatchCreateIfaceFunction,
+    ) -> Self {
+        Self {
+            netmask: netmask.into(),
+            name,
+            ip: ip.into(),
+            gateway_ip: gateway_ip.into(),
+            function,
+        }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostBatchCreateIfaceInput);
 /// Spec: `#/components/schemas/HostBatchCreateIpmiInput`.
 ///
 /// Used by:
@@ -1432,6 +1583,24 @@ impl ::cloudtower_runtime::codec::Encode for HostBatchCreateIpmiInput {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl HostBatchCreateIpmiInput {
+    /// A `HostBatchCreateIpmiInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        username: impl ::std::convert::Into<::std::string::String>,
+        password: impl ::std::convert::Into<::std::string::String>,
+        ip: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            username: username.into(),
+            password: password.into(),
+            ip: ip.into(),
+        }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostBatchCreateIpmiInput);
 /// Spec: `#/components/schemas/HostConnection`.
 ///
 /// Used by:
@@ -1472,6 +1641,9 @@ impl ::cloudtower_runtime::codec::Encode for HostConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostConnection);
 /// Spec: `#/components/schemas/HostCreationParams`.
 ///
 /// Used by:
@@ -1521,6 +1693,23 @@ impl ::cloudtower_runtime::codec::Encode for HostCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl HostCreationParams {
+    /// A `HostCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: ::std::vec::Vec<crate::models::HostCreationParamsData>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            data,
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostCreationParams);
 /// Spec: `#/components/schemas/HostCreationParamsData`.
 ///
 /// Used by:
@@ -1629,6 +1818,29 @@ impl ::cloudtower_runtime::codec::Encode for HostCreationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl HostCreationParamsData {
+    /// A `HostCreationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        ifaces: ::std::vec::Vec<crate::models::HostBatchCreateIfaceInput>,
+        disks: ::std::vec::Vec<crate::models::HostBatchCreateDiskInput>,
+        hostname: impl ::std::convert::Into<::std::string::String>,
+        host_uuid: impl ::std::convert::Into<::std::string::String>,
+        host_ip: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            ifaces,
+            disks,
+            hostname: hostname.into(),
+            host_uuid: host_uuid.into(),
+            host_ip: host_ip.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostCreationParamsData);
 /// Spec: `#/components/schemas/HostUpdationParams`.
 ///
 /// Used by:
@@ -1675,6 +1887,19 @@ impl ::cloudtower_runtime::codec::Encode for HostUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl HostUpdationParams {
+    /// A `HostUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::HostUpdationParamsData,
+        r#where: crate::models::HostWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostUpdationParams);
 /// Spec: `#/components/schemas/HostUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -1716,6 +1941,9 @@ impl ::cloudtower_runtime::codec::Encode for HostUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostUpdationParamsData);
 /// Spec: `#/components/schemas/HostVdsConfig`.
 ///
 /// Used by:
@@ -1762,6 +1990,19 @@ impl ::cloudtower_runtime::codec::Encode for HostVdsConfig {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl HostVdsConfig {
+    /// A `HostVdsConfig` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        nics: ::std::vec::Vec<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self { nics, name: name.into() }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostVdsConfig);
 /// Spec: `#/components/schemas/MaintenanceModeEnum`.
 ///
 /// Used by:
@@ -1844,6 +2085,9 @@ impl ::cloudtower_runtime::codec::Encode for MaintenanceModeEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MaintenanceModeEnum);
 /// Spec: `#/components/schemas/MaintenanceModeVerify`.
 ///
 /// Used by:
@@ -1882,6 +2126,9 @@ impl ::cloudtower_runtime::codec::Encode for MaintenanceModeVerify {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MaintenanceModeVerify);
 /// Spec: `#/components/schemas/MaintenanceModeVmInfo`.
 ///
 /// Used by:
@@ -1937,6 +2184,9 @@ impl ::cloudtower_runtime::codec::Encode for MaintenanceModeVmInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MaintenanceModeVmInfo);
 /// Spec: `#/components/schemas/NestedAggregateHost`.
 ///
 /// Used by:
@@ -1977,6 +2227,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateHost {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateHost);
 /// Spec: `#/components/schemas/NestedIpmi`.
 ///
 /// Used by:
@@ -2022,6 +2275,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedIpmi {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedIpmi);
 /// Spec: `#/components/schemas/NestedMaintenanceHostState`.
 ///
 /// Used by:
@@ -2083,6 +2339,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedMaintenanceHostState {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedMaintenanceHostState);
 /// Spec: `#/components/schemas/NestedTask`.
 ///
 /// Used by:
@@ -2185,6 +2444,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedTask {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedTask);
 /// Spec: `#/components/schemas/NestedVsphereEsxiAccount`.
 ///
 /// Used by:
@@ -2230,6 +2492,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVsphereEsxiAccount {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVsphereEsxiAccount);
 /// Spec: `#/components/schemas/OperateActionEnum`.
 ///
 /// Used by:
@@ -2294,6 +2559,9 @@ impl ::cloudtower_runtime::codec::Encode for OperateActionEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OperateActionEnum);
 /// Spec: `#/components/schemas/OperateHostPowerData`.
 ///
 /// Used by:
@@ -2343,6 +2611,20 @@ impl ::cloudtower_runtime::codec::Encode for OperateHostPowerData {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl OperateHostPowerData {
+    /// A `OperateHostPowerData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(force: bool, action: crate::models::OperateActionEnum) -> Self {
+        Self {
+            force,
+            action,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OperateHostPowerData);
 /// Spec: `#/components/schemas/OperateHostPowerParams`.
 ///
 /// Used by:
@@ -2389,6 +2671,19 @@ impl ::cloudtower_runtime::codec::Encode for OperateHostPowerParams {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl OperateHostPowerParams {
+    /// A `OperateHostPowerParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::OperateHostPowerData,
+        r#where: crate::models::OperateHostPowerParamsWhere,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OperateHostPowerParams);
 /// Spec: `#/components/schemas/OperateHostPowerParams/properties/where`.
 ///
 /// Used by:
@@ -2429,6 +2724,16 @@ impl ::cloudtower_runtime::codec::Encode for OperateHostPowerParamsWhere {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl OperateHostPowerParamsWhere {
+    /// A `OperateHostPowerParamsWhere` with the fields the spec requires; the optional ones are unset.
+    pub fn new(host_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { host_id: host_id.into() }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OperateHostPowerParamsWhere);
 /// Spec: `#/components/schemas/ShutdownVmID`.
 ///
 /// Used by:
@@ -2469,6 +2774,9 @@ impl ::cloudtower_runtime::codec::Encode for ShutdownVmId {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ShutdownVmId);
 /// Spec: `#/components/schemas/TriggerDiskBlinkParams`.
 ///
 /// Used by:
@@ -2520,6 +2828,23 @@ impl ::cloudtower_runtime::codec::Encode for TriggerDiskBlinkParams {
         e.end_object();
     }
 }
+#[cfg(feature = "host")]
+impl TriggerDiskBlinkParams {
+    /// A `TriggerDiskBlinkParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        disk_name: impl ::std::convert::Into<::std::string::String>,
+        host_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            disk_name: disk_name.into(),
+            host_id: host_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TriggerDiskBlinkParams);
 /// Spec: `#/components/schemas/TriggerDiskBlinkParams/properties/led_status`.
 ///
 /// Used by:
@@ -2584,6 +2909,9 @@ impl ::cloudtower_runtime::codec::Encode for TriggerDiskBlinkParamsLedStatus {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TriggerDiskBlinkParamsLedStatus);
 /// Spec: `#/components/schemas/ZbsSpec`.
 ///
 /// Used by:
@@ -2648,6 +2976,9 @@ impl ::cloudtower_runtime::codec::Encode for ZbsSpec {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "host")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ZbsSpec);
 /// The operations of the [`host`](crate::models::host) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-host` (operation `CreateHost`, spec module [`host`](crate::models::host)).

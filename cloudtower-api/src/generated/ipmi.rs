@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetIpmisRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "ipmi")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetIpmisRequestBody);
 /// Spec: `#/components/schemas/Ipmi`.
 ///
 /// Used by:
@@ -129,6 +132,9 @@ impl ::cloudtower_runtime::codec::Encode for Ipmi {
         e.end_object();
     }
 }
+#[cfg(feature = "ipmi")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Ipmi);
 /// Spec: `#/components/schemas/IpmiOrderByInput`.
 ///
 /// Used by:
@@ -236,6 +242,9 @@ impl ::cloudtower_runtime::codec::Encode for IpmiOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "ipmi")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IpmiOrderByInput);
 /// Spec: `#/components/schemas/IpmiWhereInput`.
 ///
 /// Used by:
@@ -567,6 +576,9 @@ impl ::cloudtower_runtime::codec::Encode for IpmiWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "ipmi")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IpmiWhereInput);
 /// The operations of the [`ipmi`](crate::models::ipmi) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-ipmis` (operation `GetIpmis`, spec module [`ipmi`](crate::models::ipmi)).

@@ -59,6 +59,9 @@ impl ::cloudtower_runtime::codec::Encode for GetIscsiConnectionsConnectionReques
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-connection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetIscsiConnectionsConnectionRequestBody);
 /// Spec: `#/components/schemas/IscsiConnection`.
 ///
 /// Used by:
@@ -142,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-connection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiConnection);
 /// Spec: `#/components/schemas/IscsiConnectionConnection`.
 ///
 /// Used by:
@@ -182,6 +188,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiConnectionConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-connection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiConnectionConnection);
 /// Spec: `#/components/schemas/NestedAggregateIscsiConnection`.
 ///
 /// Used by:
@@ -222,6 +231,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateIscsiConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-connection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateIscsiConnection);
 /// The operations of the [`iscsi_connection`](crate::models::iscsi_connection) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-iscsi-connections` (operation `GetIscsiConnections`, spec module [`iscsi_connection`](crate::models::iscsi_connection)).

@@ -53,6 +53,23 @@ impl ::cloudtower_runtime::codec::Encode for CopyIscsiLunParams {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun")]
+impl CopyIscsiLunParams {
+    /// A `CopyIscsiLunParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        src_lun_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            src_lun_id: src_lun_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "iscsi-lun")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CopyIscsiLunParams);
 /// Spec: `#/components/schemas/DeleteIscsiLun`.
 ///
 /// Used by:
@@ -93,6 +110,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteIscsiLun {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteIscsiLun);
 /// Spec: `#/components/schemas/GetIscsiLunsConnectionRequestBody`.
 ///
 /// Used by:
@@ -146,6 +166,9 @@ impl ::cloudtower_runtime::codec::Encode for GetIscsiLunsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetIscsiLunsConnectionRequestBody);
 /// Spec: `#/components/schemas/IscsiLun`.
 ///
 /// Used by:
@@ -453,6 +476,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLun {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLun);
 /// Spec: `#/components/schemas/IscsiLunCloneParams`.
 ///
 /// Used by:
@@ -509,6 +535,24 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunCloneParams {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun")]
+impl IscsiLunCloneParams {
+    /// A `IscsiLunCloneParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        iscsi_target_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        snapshot_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            iscsi_target_id: iscsi_target_id.into(),
+            name: name.into(),
+            snapshot_id: snapshot_id.into(),
+        }
+    }
+}
+#[cfg(feature = "iscsi-lun")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunCloneParams);
 /// Spec: `#/components/schemas/IscsiLunConnection`.
 ///
 /// Used by:
@@ -549,6 +593,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunConnection);
 /// Spec: `#/components/schemas/IscsiLunCreationParams`.
 ///
 /// Used by:
@@ -710,6 +757,27 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun")]
+impl IscsiLunCreationParams {
+    /// A `IscsiLunCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        assigned_size: i64,
+        replica_num: i32,
+        iscsi_target_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            assigned_size,
+            replica_num,
+            iscsi_target_id: iscsi_target_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "iscsi-lun")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunCreationParams);
 /// Spec: `#/components/schemas/IscsiLunDeletionParams`.
 ///
 /// Used by:
@@ -756,6 +824,19 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun")]
+impl IscsiLunDeletionParams {
+    /// A `IscsiLunDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::IscsiLunDeletionParamsData,
+        r#where: crate::models::IscsiLunWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "iscsi-lun")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunDeletionParams);
 /// Spec: `#/components/schemas/IscsiLunDeletionParams/properties/data`.
 ///
 /// Used by:
@@ -796,6 +877,16 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunDeletionParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun")]
+impl IscsiLunDeletionParamsData {
+    /// A `IscsiLunDeletionParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(remove_snapshot: bool) -> Self {
+        Self { remove_snapshot }
+    }
+}
+#[cfg(feature = "iscsi-lun")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunDeletionParamsData);
 /// Spec: `#/components/schemas/IscsiLunRollbackParams`.
 ///
 /// Used by:
@@ -842,6 +933,22 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunRollbackParams {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun")]
+impl IscsiLunRollbackParams {
+    /// A `IscsiLunRollbackParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        lun_id: impl ::std::convert::Into<::std::string::String>,
+        snapshot_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            lun_id: lun_id.into(),
+            snapshot_id: snapshot_id.into(),
+        }
+    }
+}
+#[cfg(feature = "iscsi-lun")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunRollbackParams);
 /// Spec: `#/components/schemas/IscsiLunUpdationParams`.
 ///
 /// Used by:
@@ -888,6 +995,19 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun")]
+impl IscsiLunUpdationParams {
+    /// A `IscsiLunUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::IscsiLunUpdationParamsData,
+        r#where: crate::models::IscsiLunWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "iscsi-lun")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunUpdationParams);
 /// Spec: `#/components/schemas/IscsiLunUpdationParamsData`.
 ///
 /// Used by:
@@ -1022,6 +1142,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunUpdationParamsData);
 /// Spec: `#/components/schemas/NestedAggregateIscsiLun`.
 ///
 /// Used by:
@@ -1062,6 +1185,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateIscsiLun {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateIscsiLun);
 /// The operations of the [`iscsi_lun`](crate::models::iscsi_lun) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/clone-iscsi-lun-from-snapshot` (operation `CloneIscsiLunFromSnapshot`, spec module [`iscsi_lun`](crate::models::iscsi_lun)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteIscsiLunSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteIscsiLunSnapshot);
 /// Spec: `#/components/schemas/GetIscsiLunSnapshotsConnectionRequestBody`.
 ///
 /// Used by:
@@ -99,6 +102,9 @@ impl ::cloudtower_runtime::codec::Encode for GetIscsiLunSnapshotsConnectionReque
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetIscsiLunSnapshotsConnectionRequestBody);
 /// Spec: `#/components/schemas/IscsiLunSnapshot`.
 ///
 /// Used by:
@@ -202,6 +208,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunSnapshot);
 /// Spec: `#/components/schemas/IscsiLunSnapshotConnection`.
 ///
 /// Used by:
@@ -242,6 +251,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunSnapshotConnection);
 /// Spec: `#/components/schemas/IscsiLunSnapshotCreationEffect`.
 ///
 /// Used by:
@@ -277,6 +289,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotCreationEffect {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunSnapshotCreationEffect);
 /// Spec: `#/components/schemas/IscsiLunSnapshotCreationParams`.
 ///
 /// Used by:
@@ -336,6 +351,25 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun-snapshot")]
+impl IscsiLunSnapshotCreationParams {
+    /// A `IscsiLunSnapshotCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        iscsi_target_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        iscsi_lun_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            iscsi_target_id: iscsi_target_id.into(),
+            name: name.into(),
+            iscsi_lun_id: iscsi_lun_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunSnapshotCreationParams);
 /// Spec: `#/components/schemas/IscsiLunSnapshotDeletionParams`.
 ///
 /// Used by:
@@ -376,6 +410,16 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun-snapshot")]
+impl IscsiLunSnapshotDeletionParams {
+    /// A `IscsiLunSnapshotDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::IscsiLunSnapshotWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunSnapshotDeletionParams);
 /// Spec: `#/components/schemas/NestedAggregateIscsiLunSnapshot`.
 ///
 /// Used by:
@@ -416,6 +460,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateIscsiLunSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateIscsiLunSnapshot);
 /// The operations of the [`iscsi_lun_snapshot`](crate::models::iscsi_lun_snapshot) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-iscsi-lun-snapshot` (operation `CreateIscsiLunSnapshot`, spec module [`iscsi_lun_snapshot`](crate::models::iscsi_lun_snapshot)).

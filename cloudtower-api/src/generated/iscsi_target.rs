@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteIscsiTarget {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteIscsiTarget);
 /// Spec: `#/components/schemas/GetIscsiTargetsConnectionRequestBody`.
 ///
 /// Used by:
@@ -95,6 +98,9 @@ impl ::cloudtower_runtime::codec::Encode for GetIscsiTargetsConnectionRequestBod
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetIscsiTargetsConnectionRequestBody);
 /// Spec: `#/components/schemas/IscsiTarget`.
 ///
 /// Used by:
@@ -379,6 +385,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTarget {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiTarget);
 /// Spec: `#/components/schemas/IscsiTargetCommonParams`.
 ///
 /// Used by:
@@ -567,6 +576,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetCommonParams {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiTargetCommonParams);
 /// Spec: `#/components/schemas/IscsiTargetCommonParamsInitiatorChaps`.
 ///
 /// Used by:
@@ -634,6 +646,24 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetCommonParamsInitiatorCha
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+impl IscsiTargetCommonParamsInitiatorChaps {
+    /// A `IscsiTargetCommonParamsInitiatorChaps` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        chap_secret: impl ::std::convert::Into<::std::string::String>,
+        chap_name: impl ::std::convert::Into<::std::string::String>,
+        initiator_iqn: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            chap_secret: chap_secret.into(),
+            chap_name: chap_name.into(),
+            initiator_iqn: initiator_iqn.into(),
+        }
+    }
+}
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiTargetCommonParamsInitiatorChaps);
 /// Spec: `#/components/schemas/IscsiTargetConnection`.
 ///
 /// Used by:
@@ -674,6 +704,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiTargetConnection);
 /// Spec: `#/components/schemas/IscsiTargetCreationParams`.
 ///
 /// Used by:
@@ -923,6 +956,31 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+impl IscsiTargetCreationParams {
+    /// A `IscsiTargetCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        stripe_size: i64,
+        stripe_num: i32,
+        replica_num: i32,
+        thin_provision: bool,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            stripe_size,
+            stripe_num,
+            replica_num,
+            thin_provision,
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiTargetCreationParams);
 /// Spec: `#/components/schemas/IscsiTargetDeletionParams`.
 ///
 /// Used by:
@@ -963,6 +1021,16 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+impl IscsiTargetDeletionParams {
+    /// A `IscsiTargetDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::IscsiTargetWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiTargetDeletionParams);
 /// Spec: `#/components/schemas/IscsiTargetUpdationParams`.
 ///
 /// Used by:
@@ -1009,6 +1077,19 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+impl IscsiTargetUpdationParams {
+    /// A `IscsiTargetUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::IscsiTargetCommonParams,
+        r#where: crate::models::IscsiTargetWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiTargetUpdationParams);
 /// Spec: `#/components/schemas/NestedAggregateIscsiTarget`.
 ///
 /// Used by:
@@ -1049,6 +1130,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateIscsiTarget {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateIscsiTarget);
 /// Spec: `#/components/schemas/NestedInitiatorChap`.
 ///
 /// Used by:
@@ -1117,6 +1201,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedInitiatorChap {
         e.end_object();
     }
 }
+#[cfg(feature = "iscsi-target")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedInitiatorChap);
 /// The operations of the [`iscsi_target`](crate::models::iscsi_target) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-iscsi-target` (operation `CreateIscsiTarget`, spec module [`iscsi_target`](crate::models::iscsi_target)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteIsolationPolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteIsolationPolicy);
 /// Spec: `#/components/schemas/GetIsolationPoliciesConnectionRequestBody`.
 ///
 /// Used by:
@@ -99,6 +102,9 @@ impl ::cloudtower_runtime::codec::Encode for GetIsolationPoliciesConnectionReque
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetIsolationPoliciesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetIsolationPoliciesRequestBody`.
 ///
 /// Used by:
@@ -156,6 +162,9 @@ impl ::cloudtower_runtime::codec::Encode for GetIsolationPoliciesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetIsolationPoliciesRequestBody);
 /// Spec: `#/components/schemas/IsolationPolicy`.
 ///
 /// Used by:
@@ -236,6 +245,9 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IsolationPolicy);
 /// Spec: `#/components/schemas/IsolationPolicyConnection`.
 ///
 /// Used by:
@@ -276,6 +288,9 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IsolationPolicyConnection);
 /// Spec: `#/components/schemas/IsolationPolicyCreateParams`.
 ///
 /// Used by:
@@ -342,6 +357,25 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyCreateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+impl IsolationPolicyCreateParams {
+    /// A `IsolationPolicyCreateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        mode: crate::models::IsolationMode,
+        vm_id: impl ::std::convert::Into<::std::string::String>,
+        everoute_cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            mode,
+            vm_id: vm_id.into(),
+            everoute_cluster_id: everoute_cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IsolationPolicyCreateParams);
 /// Spec: `#/components/schemas/IsolationPolicyDeleteParams`.
 ///
 /// Used by:
@@ -382,6 +416,16 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyDeleteParams {
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+impl IsolationPolicyDeleteParams {
+    /// A `IsolationPolicyDeleteParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::IsolationPolicyWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IsolationPolicyDeleteParams);
 /// Spec: `#/components/schemas/IsolationPolicyOrderByInput`.
 ///
 /// Used by:
@@ -480,6 +524,9 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IsolationPolicyOrderByInput);
 /// Spec: `#/components/schemas/IsolationPolicyUpdateBody`.
 ///
 /// Used by:
@@ -526,6 +573,19 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyUpdateBody {
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+impl IsolationPolicyUpdateBody {
+    /// A `IsolationPolicyUpdateBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::IsolationPolicyUpdateParams,
+        r#where: crate::models::IsolationPolicyWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IsolationPolicyUpdateBody);
 /// Spec: `#/components/schemas/IsolationPolicyUpdateParams`.
 ///
 /// Used by:
@@ -571,6 +631,9 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyUpdateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IsolationPolicyUpdateParams);
 /// Spec: `#/components/schemas/NestedAggregateIsolationPolicy`.
 ///
 /// Used by:
@@ -611,6 +674,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateIsolationPolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "isolation-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateIsolationPolicy);
 /// The operations of the [`isolation_policy`](crate::models::isolation_policy) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-isolation-policy` (operation `CreateIsolationPolicy`, spec module [`isolation_policy`](crate::models::isolation_policy)).

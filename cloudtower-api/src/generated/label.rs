@@ -49,6 +49,19 @@ impl ::cloudtower_runtime::codec::Encode for AddLabelsToResourcesParams {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+impl AddLabelsToResourcesParams {
+    /// A `AddLabelsToResourcesParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::AddLabelsToResourcesParamsData,
+        r#where: crate::models::LabelWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AddLabelsToResourcesParams);
 /// Spec: `#/components/schemas/AddLabelsToResourcesParams/properties/data`.
 ///
 /// Used by:
@@ -220,6 +233,9 @@ impl ::cloudtower_runtime::codec::Encode for AddLabelsToResourcesParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AddLabelsToResourcesParamsData);
 /// Spec: `#/components/schemas/DeleteLabel`.
 ///
 /// Used by:
@@ -260,6 +276,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteLabel {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteLabel);
 /// Spec: `#/components/schemas/GetLabelsConnectionRequestBody`.
 ///
 /// Used by:
@@ -313,6 +332,9 @@ impl ::cloudtower_runtime::codec::Encode for GetLabelsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetLabelsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetLabelsRequestBody`.
 ///
 /// Used by:
@@ -366,6 +388,9 @@ impl ::cloudtower_runtime::codec::Encode for GetLabelsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetLabelsRequestBody);
 /// Spec: `#/components/schemas/Label`.
 ///
 /// Used by:
@@ -729,6 +754,9 @@ impl ::cloudtower_runtime::codec::Encode for Label {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Label);
 /// Spec: `#/components/schemas/LabelConnection`.
 ///
 /// Used by:
@@ -769,6 +797,9 @@ impl ::cloudtower_runtime::codec::Encode for LabelConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LabelConnection);
 /// Spec: `#/components/schemas/LabelCreationParams`.
 ///
 /// Used by:
@@ -812,6 +843,19 @@ impl ::cloudtower_runtime::codec::Encode for LabelCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+impl LabelCreationParams {
+    /// A `LabelCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(key: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            key: key.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LabelCreationParams);
 /// Spec: `#/components/schemas/LabelDeletionParams`.
 ///
 /// Used by:
@@ -852,6 +896,16 @@ impl ::cloudtower_runtime::codec::Encode for LabelDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+impl LabelDeletionParams {
+    /// A `LabelDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::LabelWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LabelDeletionParams);
 /// Spec: `#/components/schemas/LabelOrderByInput`.
 ///
 /// Used by:
@@ -1268,6 +1322,9 @@ impl ::cloudtower_runtime::codec::Encode for LabelOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LabelOrderByInput);
 /// Spec: `#/components/schemas/LabelUpdationParams`.
 ///
 /// Used by:
@@ -1314,6 +1371,19 @@ impl ::cloudtower_runtime::codec::Encode for LabelUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+impl LabelUpdationParams {
+    /// A `LabelUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::LabelUpdationParamsData,
+        r#where: crate::models::LabelWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LabelUpdationParams);
 /// Spec: `#/components/schemas/LabelUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -1352,6 +1422,9 @@ impl ::cloudtower_runtime::codec::Encode for LabelUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LabelUpdationParamsData);
 /// Spec: `#/components/schemas/NestedAggregateLabel`.
 ///
 /// Used by:
@@ -1392,6 +1465,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateLabel {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateLabel);
 /// Spec: `#/components/schemas/NestedVmVolumeSnapshot`.
 ///
 /// Used by:
@@ -1442,6 +1518,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVmVolumeSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "label")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVmVolumeSnapshot);
 /// Spec: `#/components/schemas/RemoveLabelsFromResourcesParams`.
 ///
 /// Used by:

@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetLicensesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetLicensesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetLicensesRequestBody`.
 ///
 /// Used by:
@@ -108,6 +111,9 @@ impl ::cloudtower_runtime::codec::Encode for GetLicensesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetLicensesRequestBody);
 /// Spec: `#/components/schemas/License`.
 ///
 /// Used by:
@@ -214,6 +220,9 @@ impl ::cloudtower_runtime::codec::Encode for License {
         e.end_object();
     }
 }
+#[cfg(feature = "license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(License);
 /// Spec: `#/components/schemas/LicenseConnection`.
 ///
 /// Used by:
@@ -254,6 +263,9 @@ impl ::cloudtower_runtime::codec::Encode for LicenseConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LicenseConnection);
 /// Spec: `#/components/schemas/LicenseOrderByInput`.
 ///
 /// Used by:
@@ -412,6 +424,9 @@ impl ::cloudtower_runtime::codec::Encode for LicenseOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LicenseOrderByInput);
 /// Spec: `#/components/schemas/LicenseUpdationParams`.
 ///
 /// Used by:
@@ -452,6 +467,16 @@ impl ::cloudtower_runtime::codec::Encode for LicenseUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "license")]
+impl LicenseUpdationParams {
+    /// A `LicenseUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(data: crate::models::LicenseUpdationParamsData) -> Self {
+        Self { data }
+    }
+}
+#[cfg(feature = "license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LicenseUpdationParams);
 /// Spec: `#/components/schemas/LicenseUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -492,6 +517,16 @@ impl ::cloudtower_runtime::codec::Encode for LicenseUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "license")]
+impl LicenseUpdationParamsData {
+    /// A `LicenseUpdationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(license: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { license: license.into() }
+    }
+}
+#[cfg(feature = "license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LicenseUpdationParamsData);
 /// Spec: `#/components/schemas/NestedAggregateLicense`.
 ///
 /// Used by:
@@ -532,6 +567,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateLicense {
         e.end_object();
     }
 }
+#[cfg(feature = "license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateLicense);
 /// The operations of the [`license`](crate::models::license) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-licenses` (operation `GetLicenses`, spec module [`license`](crate::models::license)).

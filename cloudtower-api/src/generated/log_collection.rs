@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteLogCollection {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteLogCollection);
 /// Spec: `#/components/schemas/ForceStopLogCollectionParams`.
 ///
 /// Used by:
@@ -82,6 +85,16 @@ impl ::cloudtower_runtime::codec::Encode for ForceStopLogCollectionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+impl ForceStopLogCollectionParams {
+    /// A `ForceStopLogCollectionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::LogCollectionWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ForceStopLogCollectionParams);
 /// Spec: `#/components/schemas/GetLogCollectionsConnectionRequestBody`.
 ///
 /// Used by:
@@ -137,6 +150,9 @@ impl ::cloudtower_runtime::codec::Encode for GetLogCollectionsConnectionRequestB
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetLogCollectionsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetLogCollectionsRequestBody`.
 ///
 /// Used by:
@@ -192,6 +208,9 @@ impl ::cloudtower_runtime::codec::Encode for GetLogCollectionsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetLogCollectionsRequestBody);
 /// Spec: `#/components/schemas/LogCollection`.
 ///
 /// Used by:
@@ -333,6 +352,9 @@ impl ::cloudtower_runtime::codec::Encode for LogCollection {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LogCollection);
 /// Spec: `#/components/schemas/LogCollectionConnection`.
 ///
 /// Used by:
@@ -373,6 +395,9 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LogCollectionConnection);
 /// Spec: `#/components/schemas/LogCollectionCreationParams`.
 ///
 /// Used by:
@@ -443,6 +468,27 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+impl LogCollectionCreationParams {
+    /// A `LogCollectionCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        log_ended_at: impl ::std::convert::Into<::std::string::String>,
+        log_started_at: impl ::std::convert::Into<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        hosts: crate::models::HostWhereInput,
+    ) -> Self {
+        Self {
+            log_ended_at: log_ended_at.into(),
+            log_started_at: log_started_at.into(),
+            cluster_id: cluster_id.into(),
+            hosts,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LogCollectionCreationParams);
 /// Spec: `#/components/schemas/LogCollectionDeletionParams`.
 ///
 /// Used by:
@@ -483,6 +529,16 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+impl LogCollectionDeletionParams {
+    /// A `LogCollectionDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::LogCollectionWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LogCollectionDeletionParams);
 /// Spec: `#/components/schemas/LogCollectionOrderByInput`.
 ///
 /// Used by:
@@ -651,6 +707,9 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LogCollectionOrderByInput);
 /// Spec: `#/components/schemas/LogCollectionServiceGroupParams`.
 ///
 /// Used by:
@@ -694,6 +753,19 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionServiceGroupParams {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+impl LogCollectionServiceGroupParams {
+    /// A `LogCollectionServiceGroupParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(group_name: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            group_name: group_name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LogCollectionServiceGroupParams);
 /// Spec: `#/components/schemas/LogCollectionStatus`.
 ///
 /// Used by:
@@ -776,6 +848,9 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionStatus {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LogCollectionStatus);
 /// Spec: `#/components/schemas/LogCollectionWhereInput`.
 ///
 /// Used by:
@@ -1240,6 +1315,9 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LogCollectionWhereInput);
 /// Spec: `#/components/schemas/NestedAggregateLogCollection`.
 ///
 /// Used by:
@@ -1280,6 +1358,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateLogCollection {
         e.end_object();
     }
 }
+#[cfg(feature = "log-collection")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateLogCollection);
 /// The operations of the [`log_collection`](crate::models::log_collection) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-log-collection` (operation `CreateLogCollection`, spec module [`log_collection`](crate::models::log_collection)).

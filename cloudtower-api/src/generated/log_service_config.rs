@@ -42,6 +42,16 @@ impl ::cloudtower_runtime::codec::Encode for GetLogServiceConfigsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "log-service-config")]
+impl GetLogServiceConfigsRequestBody {
+    /// A `GetLogServiceConfigsRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(input: crate::models::LogServiceConfigsInput) -> Self {
+        Self { input }
+    }
+}
+#[cfg(feature = "log-service-config")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetLogServiceConfigsRequestBody);
 /// Spec: `#/components/schemas/LogServiceConfig`.
 ///
 /// Used by:
@@ -88,6 +98,9 @@ impl ::cloudtower_runtime::codec::Encode for LogServiceConfig {
         e.end_object();
     }
 }
+#[cfg(feature = "log-service-config")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LogServiceConfig);
 /// Spec: `#/components/schemas/LogServiceConfigsInput`.
 ///
 /// Used by:
@@ -128,6 +141,16 @@ impl ::cloudtower_runtime::codec::Encode for LogServiceConfigsInput {
         e.end_object();
     }
 }
+#[cfg(feature = "log-service-config")]
+impl LogServiceConfigsInput {
+    /// A `LogServiceConfigsInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(cluster: crate::models::ClusterWhereUniqueInput) -> Self {
+        Self { cluster }
+    }
+}
+#[cfg(feature = "log-service-config")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LogServiceConfigsInput);
 /// The operations of the [`log_service_config`](crate::models::log_service_config) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-log-service-configs` (operation `GetLogServiceConfigs`, spec module [`log_service_config`](crate::models::log_service_config)).

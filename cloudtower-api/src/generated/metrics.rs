@@ -56,6 +56,9 @@ impl ::cloudtower_runtime::codec::Encode for DataPoint {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DataPoint);
 /// Spec: `#/components/schemas/DataPoint/properties/__typename`.
 ///
 /// Used by:
@@ -124,6 +127,9 @@ impl ::cloudtower_runtime::codec::Encode for DataPointTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DataPointTypename);
 /// Spec: `#/components/schemas/GetClusterMetricInput`.
 ///
 /// Used by:
@@ -180,6 +186,24 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetClusterMetricInput {
+    /// A `GetClusterMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        clusters: crate::models::ClusterWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            clusters,
+            metrics,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetClusterMetricInput);
 /// Spec: `#/components/schemas/GetDiskMetricInput`.
 ///
 /// Used by:
@@ -232,6 +256,24 @@ impl ::cloudtower_runtime::codec::Encode for GetDiskMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetDiskMetricInput {
+    /// A `GetDiskMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        disks: crate::models::DiskWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            disks,
+            metrics,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetDiskMetricInput);
 /// Spec: `#/components/schemas/GetHostMetricInput`.
 ///
 /// Used by:
@@ -284,6 +326,24 @@ impl ::cloudtower_runtime::codec::Encode for GetHostMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetHostMetricInput {
+    /// A `GetHostMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        hosts: crate::models::HostWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            hosts,
+            metrics,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetHostMetricInput);
 /// Spec: `#/components/schemas/GetHostNetworkMetricInput`.
 ///
 /// Used by:
@@ -343,6 +403,25 @@ impl ::cloudtower_runtime::codec::Encode for GetHostNetworkMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetHostNetworkMetricInput {
+    /// A `GetHostNetworkMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        hosts: crate::models::HostWhereInput,
+        range: impl ::std::convert::Into<::std::string::String>,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            hosts,
+            range: range.into(),
+            metrics,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetHostNetworkMetricInput);
 /// Spec: `#/components/schemas/GetHostServiceMetricInput`.
 ///
 /// Used by:
@@ -405,6 +484,26 @@ impl ::cloudtower_runtime::codec::Encode for GetHostServiceMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetHostServiceMetricInput {
+    /// A `GetHostServiceMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        hosts: crate::models::HostWhereInput,
+        services: ::std::vec::Vec<::std::string::String>,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            hosts,
+            services,
+            metrics,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetHostServiceMetricInput);
 /// Spec: `#/components/schemas/GetLunMetricInput`.
 ///
 /// Used by:
@@ -460,6 +559,25 @@ impl ::cloudtower_runtime::codec::Encode for GetLunMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetLunMetricInput {
+    /// A `GetLunMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        luns: crate::models::IscsiLunWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            luns,
+            metrics,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetLunMetricInput);
 /// Spec: `#/components/schemas/GetNvmfNamespaceMetricInput`.
 ///
 /// Used by:
@@ -519,6 +637,25 @@ impl ::cloudtower_runtime::codec::Encode for GetNvmfNamespaceMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetNvmfNamespaceMetricInput {
+    /// A `GetNvmfNamespaceMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        nvmf_namespaces: crate::models::NvmfNamespaceWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+        range: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            nvmf_namespaces,
+            metrics,
+            range: range.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNvmfNamespaceMetricInput);
 /// Spec: `#/components/schemas/GetSCVMDiskMetricInput`.
 ///
 /// Used by:
@@ -575,6 +712,24 @@ impl ::cloudtower_runtime::codec::Encode for GetScvmDiskMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetScvmDiskMetricInput {
+    /// A `GetScvmDiskMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        disks: crate::models::DiskWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            disks,
+            metrics,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetScvmDiskMetricInput);
 /// Spec: `#/components/schemas/GetScvmMetricInput`.
 ///
 /// Used by:
@@ -627,6 +782,24 @@ impl ::cloudtower_runtime::codec::Encode for GetScvmMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetScvmMetricInput {
+    /// A `GetScvmMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        hosts: crate::models::HostWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            hosts,
+            metrics,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetScvmMetricInput);
 /// Spec: `#/components/schemas/GetScvmNetworkInput`.
 ///
 /// Used by:
@@ -682,6 +855,25 @@ impl ::cloudtower_runtime::codec::Encode for GetScvmNetworkInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetScvmNetworkInput {
+    /// A `GetScvmNetworkInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        hosts: crate::models::HostWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            hosts,
+            metrics,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetScvmNetworkInput);
 /// Spec: `#/components/schemas/GetScvmServiceMetricInput`.
 ///
 /// Used by:
@@ -744,6 +936,26 @@ impl ::cloudtower_runtime::codec::Encode for GetScvmServiceMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetScvmServiceMetricInput {
+    /// A `GetScvmServiceMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        hosts: crate::models::HostWhereInput,
+        services: ::std::vec::Vec<::std::string::String>,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            hosts,
+            services,
+            metrics,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetScvmServiceMetricInput);
 /// Spec: `#/components/schemas/GetTopNMetricInput`.
 ///
 /// Used by:
@@ -812,6 +1024,28 @@ impl ::cloudtower_runtime::codec::Encode for GetTopNMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetTopNMetricInput {
+    /// A `GetTopNMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        metrics: ::std::vec::Vec<::std::string::String>,
+        clusters: crate::models::ClusterWhereInput,
+        r#type: crate::models::GetTopNMetricInputType,
+        n: i32,
+        range: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            metrics,
+            clusters,
+            r#type,
+            n,
+            range: range.into(),
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetTopNMetricInput);
 /// Spec: `#/components/schemas/GetTopNMetricInput/properties/type`.
 ///
 /// Used by:
@@ -876,6 +1110,9 @@ impl ::cloudtower_runtime::codec::Encode for GetTopNMetricInputType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetTopNMetricInputType);
 /// Spec: `#/components/schemas/GetVmMetricInput`.
 ///
 /// Used by:
@@ -928,6 +1165,24 @@ impl ::cloudtower_runtime::codec::Encode for GetVmMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetVmMetricInput {
+    /// A `GetVmMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        metrics: ::std::vec::Vec<::std::string::String>,
+        vms: crate::models::VmWhereInput,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            metrics,
+            vms,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmMetricInput);
 /// Spec: `#/components/schemas/GetVmNetWorkMetricInput`.
 ///
 /// Used by:
@@ -987,6 +1242,25 @@ impl ::cloudtower_runtime::codec::Encode for GetVmNetWorkMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetVmNetWorkMetricInput {
+    /// A `GetVmNetWorkMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        metrics: ::std::vec::Vec<::std::string::String>,
+        vms: crate::models::VmWhereInput,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            metrics,
+            vms,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmNetWorkMetricInput);
 /// Spec: `#/components/schemas/GetVmVolumeMetricInput`.
 ///
 /// Used by:
@@ -1043,6 +1317,24 @@ impl ::cloudtower_runtime::codec::Encode for GetVmVolumeMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetVmVolumeMetricInput {
+    /// A `GetVmVolumeMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        metrics: ::std::vec::Vec<::std::string::String>,
+        vm_volumes: crate::models::VmVolumeWhereInput,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            metrics,
+            vm_volumes,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmVolumeMetricInput);
 /// Spec: `#/components/schemas/GetWitnessMetricInput`.
 ///
 /// Used by:
@@ -1099,6 +1391,24 @@ impl ::cloudtower_runtime::codec::Encode for GetWitnessMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetWitnessMetricInput {
+    /// A `GetWitnessMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        clusters: crate::models::ClusterWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            clusters,
+            metrics,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetWitnessMetricInput);
 /// Spec: `#/components/schemas/GetZoneMetricInput`.
 ///
 /// Used by:
@@ -1161,6 +1471,26 @@ impl ::cloudtower_runtime::codec::Encode for GetZoneMetricInput {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+impl GetZoneMetricInput {
+    /// A `GetZoneMetricInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        range: impl ::std::convert::Into<::std::string::String>,
+        r#type: crate::models::GetZoneMetricInputType,
+        clusters: crate::models::ClusterWhereInput,
+        metrics: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            range: range.into(),
+            r#type,
+            clusters,
+            metrics,
+        }
+    }
+}
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetZoneMetricInput);
 /// Spec: `#/components/schemas/GetZoneMetricInput/properties/type`.
 ///
 /// Used by:
@@ -1225,6 +1555,9 @@ impl ::cloudtower_runtime::codec::Encode for GetZoneMetricInputType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetZoneMetricInputType);
 /// Spec: `#/components/schemas/Metric`.
 ///
 /// Used by:
@@ -1304,6 +1637,9 @@ impl ::cloudtower_runtime::codec::Encode for Metric {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Metric);
 /// Spec: `#/components/schemas/MetricLabel`.
 ///
 /// Used by:
@@ -1410,6 +1746,9 @@ impl ::cloudtower_runtime::codec::Encode for MetricLabel {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetricLabel);
 /// Spec: `#/components/schemas/MetricLabel/properties/__typename`.
 ///
 /// Used by:
@@ -1478,6 +1817,9 @@ impl ::cloudtower_runtime::codec::Encode for MetricLabelTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetricLabelTypename);
 /// Spec: `#/components/schemas/MetricSample`.
 ///
 /// Used by:
@@ -1532,6 +1874,9 @@ impl ::cloudtower_runtime::codec::Encode for MetricSample {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetricSample);
 /// Spec: `#/components/schemas/MetricSample/properties/__typename`.
 ///
 /// Used by:
@@ -1600,6 +1945,9 @@ impl ::cloudtower_runtime::codec::Encode for MetricSampleTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetricSampleTypename);
 /// Spec: `#/components/schemas/MetricStream`.
 ///
 /// Used by:
@@ -1654,6 +2002,9 @@ impl ::cloudtower_runtime::codec::Encode for MetricStream {
         e.end_object();
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetricStream);
 /// Spec: `#/components/schemas/MetricStream/properties/__typename`.
 ///
 /// Used by:
@@ -1722,6 +2073,9 @@ impl ::cloudtower_runtime::codec::Encode for MetricStreamTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetricStreamTypename);
 /// Spec: `#/components/schemas/Metric/properties/__typename`.
 ///
 /// Used by:
@@ -1790,6 +2144,9 @@ impl ::cloudtower_runtime::codec::Encode for MetricTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetricTypename);
 /// Spec: `#/components/schemas/MetricUnit`.
 ///
 /// Used by:
@@ -1910,6 +2267,9 @@ impl ::cloudtower_runtime::codec::Encode for MetricUnit {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "metrics")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MetricUnit);
 /// The operations of the [`metrics`](crate::models::metrics) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-cluster-metrics` (operation `GetClusterMetrics`, spec module [`metrics`](crate::models::metrics)).

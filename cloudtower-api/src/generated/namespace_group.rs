@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNamespaceGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "namespace-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteNamespaceGroup);
 /// Spec: `#/components/schemas/GetNamespaceGroupsConnectionRequestBody`.
 ///
 /// Used by:
@@ -97,6 +100,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNamespaceGroupsConnectionRequest
         e.end_object();
     }
 }
+#[cfg(feature = "namespace-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNamespaceGroupsConnectionRequestBody);
 /// Spec: `#/components/schemas/NamespaceGroup`.
 ///
 /// Used by:
@@ -180,6 +186,9 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "namespace-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NamespaceGroup);
 /// Spec: `#/components/schemas/NamespaceGroupConnection`.
 ///
 /// Used by:
@@ -220,6 +229,9 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "namespace-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NamespaceGroupConnection);
 /// Spec: `#/components/schemas/NamespaceGroupCreationParams`.
 ///
 /// Used by:
@@ -270,6 +282,22 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "namespace-group")]
+impl NamespaceGroupCreationParams {
+    /// A `NamespaceGroupCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        nvmf_subsystem_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            nvmf_subsystem_id: nvmf_subsystem_id.into(),
+            name: name.into(),
+        }
+    }
+}
+#[cfg(feature = "namespace-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NamespaceGroupCreationParams);
 /// Spec: `#/components/schemas/NamespaceGroupDeletionParams`.
 ///
 /// Used by:
@@ -310,6 +338,16 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "namespace-group")]
+impl NamespaceGroupDeletionParams {
+    /// A `NamespaceGroupDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::NamespaceGroupWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "namespace-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NamespaceGroupDeletionParams);
 /// Spec: `#/components/schemas/NamespaceGroupUpdationParams`.
 ///
 /// Used by:
@@ -356,6 +394,19 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "namespace-group")]
+impl NamespaceGroupUpdationParams {
+    /// A `NamespaceGroupUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::NamespaceGroupUpdationParamsData,
+        r#where: crate::models::NamespaceGroupWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "namespace-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NamespaceGroupUpdationParams);
 /// Spec: `#/components/schemas/NamespaceGroupUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -391,6 +442,9 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "namespace-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NamespaceGroupUpdationParamsData);
 /// Spec: `#/components/schemas/NestedAggregateNamespaceGroup`.
 ///
 /// Used by:
@@ -431,6 +485,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNamespaceGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "namespace-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateNamespaceGroup);
 /// The operations of the [`namespace_group`](crate::models::namespace_group) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-namespace-group` (operation `CreateNamespaceGroup`, spec module [`namespace_group`](crate::models::namespace_group)).

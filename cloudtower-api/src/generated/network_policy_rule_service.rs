@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNetworkPolicyRuleService {
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteNetworkPolicyRuleService);
 /// Spec: `#/components/schemas/GetNetworkPolicyRuleServicesConnectionRequestBody`.
 ///
 /// Used by:
@@ -101,6 +104,9 @@ for GetNetworkPolicyRuleServicesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNetworkPolicyRuleServicesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetNetworkPolicyRuleServicesRequestBody`.
 ///
 /// Used by:
@@ -158,6 +164,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNetworkPolicyRuleServicesRequest
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNetworkPolicyRuleServicesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateNetworkPolicyRuleService`.
 ///
 /// Used by:
@@ -198,6 +207,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNetworkPolicyRuleSer
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateNetworkPolicyRuleService);
 /// Spec: `#/components/schemas/NetworkPolicyRuleService`.
 ///
 /// Used by:
@@ -265,6 +277,9 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleService {
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NetworkPolicyRuleService);
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceConnection`.
 ///
 /// Used by:
@@ -305,6 +320,9 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceConnection 
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NetworkPolicyRuleServiceConnection);
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceCreationParams`.
 ///
 /// Used by:
@@ -358,6 +376,23 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceCreationPar
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+impl NetworkPolicyRuleServiceCreationParams {
+    /// A `NetworkPolicyRuleServiceCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        members: ::std::vec::Vec<crate::models::NetworkPolicyRuleServiceMemberParams>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            members,
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NetworkPolicyRuleServiceCreationParams);
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceDeletionParams`.
 ///
 /// Used by:
@@ -398,6 +433,16 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceDeletionPar
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+impl NetworkPolicyRuleServiceDeletionParams {
+    /// A `NetworkPolicyRuleServiceDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::NetworkPolicyRuleServiceWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NetworkPolicyRuleServiceDeletionParams);
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceMemberParams`.
 ///
 /// Used by:
@@ -445,6 +490,19 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceMemberParam
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+impl NetworkPolicyRuleServiceMemberParams {
+    /// A `NetworkPolicyRuleServiceMemberParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(protocol: crate::models::NetworkPolicyRulePortProtocol) -> Self {
+        Self {
+            protocol,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NetworkPolicyRuleServiceMemberParams);
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceOrderByInput`.
 ///
 /// Used by:
@@ -553,6 +611,9 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceOrderByInpu
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NetworkPolicyRuleServiceOrderByInput);
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceUpdationParams`.
 ///
 /// Used by:
@@ -603,6 +664,19 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceUpdationPar
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+impl NetworkPolicyRuleServiceUpdationParams {
+    /// A `NetworkPolicyRuleServiceUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::NetworkPolicyRuleServiceUpdationParamsData,
+        r#where: crate::models::NetworkPolicyRuleServiceWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NetworkPolicyRuleServiceUpdationParams);
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -646,6 +720,9 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceUpdationPar
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NetworkPolicyRuleServiceUpdationParamsData);
 /// Spec: `#/components/schemas/NetworkPolicyRuleServiceWhereInput`.
 ///
 /// Used by:
@@ -881,6 +958,9 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceWhereInput 
         e.end_object();
     }
 }
+#[cfg(feature = "network-policy-rule-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NetworkPolicyRuleServiceWhereInput);
 /// The operations of the [`network_policy_rule_service`](crate::models::network_policy_rule_service) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-network-policy-rule-service` (operation `CreateNetworkPolicyRuleService`, spec module [`network_policy_rule_service`](crate::models::network_policy_rule_service)).

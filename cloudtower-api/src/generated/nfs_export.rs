@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNfsExport {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-export")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteNfsExport);
 /// Spec: `#/components/schemas/GetNfsExportsConnectionRequestBody`.
 ///
 /// Used by:
@@ -95,6 +98,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNfsExportsConnectionRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-export")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNfsExportsConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateNfsExport`.
 ///
 /// Used by:
@@ -135,6 +141,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNfsExport {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-export")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateNfsExport);
 /// Spec: `#/components/schemas/NfsExport`.
 ///
 /// Used by:
@@ -257,6 +266,9 @@ impl ::cloudtower_runtime::codec::Encode for NfsExport {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-export")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsExport);
 /// Spec: `#/components/schemas/NfsExportConnection`.
 ///
 /// Used by:
@@ -297,6 +309,9 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-export")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsExportConnection);
 /// Spec: `#/components/schemas/NfsExportCreationParams`.
 ///
 /// Used by:
@@ -362,6 +377,27 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-export")]
+impl NfsExportCreationParams {
+    /// A `NfsExportCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        thin_provision: bool,
+        replica_num: i32,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            cluster_id: cluster_id.into(),
+            thin_provision,
+            replica_num,
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "nfs-export")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsExportCreationParams);
 /// Spec: `#/components/schemas/NfsExportDeletionParams`.
 ///
 /// Used by:
@@ -402,6 +438,16 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-export")]
+impl NfsExportDeletionParams {
+    /// A `NfsExportDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::NfsExportWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "nfs-export")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsExportDeletionParams);
 /// Spec: `#/components/schemas/NfsExportUpdationParams`.
 ///
 /// Used by:
@@ -445,6 +491,19 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-export")]
+impl NfsExportUpdationParams {
+    /// A `NfsExportUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::NfsExportWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "nfs-export")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsExportUpdationParams);
 /// Spec: `#/components/schemas/NfsExportUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -483,6 +542,9 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-export")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsExportUpdationParamsData);
 /// The operations of the [`nfs_export`](crate::models::nfs_export) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-nfs-export` (operation `CreateNfsExport`, spec module [`nfs_export`](crate::models::nfs_export)).

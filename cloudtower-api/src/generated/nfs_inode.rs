@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNfsInodesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-inode")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNfsInodesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetNfsInodesRequestBody`.
 ///
 /// Used by:
@@ -108,6 +111,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNfsInodesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-inode")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNfsInodesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateNfsInode`.
 ///
 /// Used by:
@@ -148,6 +154,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNfsInode {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-inode")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateNfsInode);
 /// Spec: `#/components/schemas/NfsInode`.
 ///
 /// Used by:
@@ -277,6 +286,9 @@ impl ::cloudtower_runtime::codec::Encode for NfsInode {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-inode")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsInode);
 /// Spec: `#/components/schemas/NfsInodeConnection`.
 ///
 /// Used by:
@@ -317,6 +329,9 @@ impl ::cloudtower_runtime::codec::Encode for NfsInodeConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "nfs-inode")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsInodeConnection);
 /// Spec: `#/components/schemas/NfsInodeOrderByInput`.
 ///
 /// Used by:
@@ -495,6 +510,9 @@ impl ::cloudtower_runtime::codec::Encode for NfsInodeOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "nfs-inode")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsInodeOrderByInput);
 /// The operations of the [`nfs_inode`](crate::models::nfs_inode) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-nfs-inodes` (operation `GetNfsInodes`, spec module [`nfs_inode`](crate::models::nfs_inode)).

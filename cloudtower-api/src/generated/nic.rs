@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNicsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNicsConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateNic`.
 ///
 /// Used by:
@@ -95,6 +98,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNic {
         e.end_object();
     }
 }
+#[cfg(feature = "nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateNic);
 /// Spec: `#/components/schemas/Nic`.
 ///
 /// Used by:
@@ -263,6 +269,9 @@ impl ::cloudtower_runtime::codec::Encode for Nic {
         e.end_object();
     }
 }
+#[cfg(feature = "nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Nic);
 /// Spec: `#/components/schemas/NicConnection`.
 ///
 /// Used by:
@@ -303,6 +312,9 @@ impl ::cloudtower_runtime::codec::Encode for NicConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NicConnection);
 /// Spec: `#/components/schemas/NicUpdationParams`.
 ///
 /// Used by:
@@ -349,6 +361,19 @@ impl ::cloudtower_runtime::codec::Encode for NicUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nic")]
+impl NicUpdationParams {
+    /// A `NicUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::NicUpdationParamsData,
+        r#where: crate::models::NicWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NicUpdationParams);
 /// Spec: `#/components/schemas/NicUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -390,6 +415,9 @@ impl ::cloudtower_runtime::codec::Encode for NicUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NicUpdationParamsData);
 /// The operations of the [`nic`](crate::models::nic) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-nics` (operation `GetNics`, spec module [`nic`](crate::models::nic)).

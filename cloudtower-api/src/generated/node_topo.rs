@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNodeTopoesConnectionRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNodeTopoesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetNodeTopoesRequestBody`.
 ///
 /// Used by:
@@ -108,6 +111,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNodeTopoesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNodeTopoesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateNodeTopo`.
 ///
 /// Used by:
@@ -148,6 +154,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNodeTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateNodeTopo);
 /// Spec: `#/components/schemas/NestedPosition`.
 ///
 /// Used by:
@@ -187,6 +196,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedPosition {
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedPosition);
 /// Spec: `#/components/schemas/NodeTopUpdationParam`.
 ///
 /// Used by:
@@ -233,6 +245,19 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopUpdationParam {
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+impl NodeTopUpdationParam {
+    /// A `NodeTopUpdationParam` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::NodeTopoUpdationParamsData,
+        r#where: crate::models::NodeTopoWhereUniqueInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NodeTopUpdationParam);
 /// Spec: `#/components/schemas/NodeTopo`.
 ///
 /// Used by:
@@ -314,6 +339,9 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NodeTopo);
 /// Spec: `#/components/schemas/NodeTopoConnection`.
 ///
 /// Used by:
@@ -354,6 +382,9 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NodeTopoConnection);
 /// Spec: `#/components/schemas/NodeTopoOrderByInput`.
 ///
 /// Used by:
@@ -452,6 +483,9 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NodeTopoOrderByInput);
 /// Spec: `#/components/schemas/NodeTopoUpdationParams`.
 ///
 /// Used by:
@@ -501,6 +535,9 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NodeTopoUpdationParamsData);
 /// Spec: `#/components/schemas/NodeTopoWhereUniqueInput`.
 ///
 /// Used by:
@@ -539,6 +576,9 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoWhereUniqueInput {
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NodeTopoWhereUniqueInput);
 /// Spec: `#/components/schemas/Position`.
 ///
 /// Used by:
@@ -580,6 +620,9 @@ impl ::cloudtower_runtime::codec::Encode for Position {
         e.end_object();
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Position);
 /// Spec: `#/components/schemas/Position/properties/__typename`.
 ///
 /// Used by:
@@ -640,6 +683,9 @@ impl ::cloudtower_runtime::codec::Encode for PositionTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "node-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PositionTypename);
 /// The operations of the [`node_topo`](crate::models::node_topo) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-node-topoes` (operation `GetNodeTopoes`, spec module [`node_topo`](crate::models::node_topo)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for NtpServiceUrl {
         e.end_object();
     }
 }
+#[cfg(feature = "ntp")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NtpServiceUrl);
 /// The operations of the [`ntp`](crate::models::ntp) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-ntp-service-url` (operation `GetNtpServiceUrl`, spec module [`ntp`](crate::models::ntp)).

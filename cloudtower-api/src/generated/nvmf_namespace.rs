@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNvmfNamespace {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteNvmfNamespace);
 /// Spec: `#/components/schemas/GetNvmfNamespacesConnectionRequestBody`.
 ///
 /// Used by:
@@ -97,6 +100,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNvmfNamespacesConnectionRequestB
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNvmfNamespacesConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateNvmfNamespace`.
 ///
 /// Used by:
@@ -137,6 +143,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNvmfNamespace {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateNvmfNamespace);
 /// Spec: `#/components/schemas/NvmfNamespace`.
 ///
 /// Used by:
@@ -455,6 +464,9 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespace {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespace);
 /// Spec: `#/components/schemas/NvmfNamespaceCloneParams`.
 ///
 /// Used by:
@@ -516,6 +528,25 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceCloneParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+impl NvmfNamespaceCloneParams {
+    /// A `NvmfNamespaceCloneParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        nvmf_subsystem_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        snapshot_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            nvmf_subsystem_id: nvmf_subsystem_id.into(),
+            name: name.into(),
+            snapshot_id: snapshot_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceCloneParams);
 /// Spec: `#/components/schemas/NvmfNamespaceConnection`.
 ///
 /// Used by:
@@ -556,6 +587,9 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceConnection);
 /// Spec: `#/components/schemas/NvmfNamespaceCreationParams`.
 ///
 /// Used by:
@@ -721,6 +755,27 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+impl NvmfNamespaceCreationParams {
+    /// A `NvmfNamespaceCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        assigned_size: i64,
+        replica_num: i32,
+        nvmf_subsystem_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            assigned_size,
+            replica_num,
+            nvmf_subsystem_id: nvmf_subsystem_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceCreationParams);
 /// Spec: `#/components/schemas/NvmfNamespaceDeletionParams`.
 ///
 /// Used by:
@@ -767,6 +822,19 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+impl NvmfNamespaceDeletionParams {
+    /// A `NvmfNamespaceDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::NvmfNamespaceDeletionParamsData,
+        r#where: crate::models::NvmfNamespaceWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceDeletionParams);
 /// Spec: `#/components/schemas/NvmfNamespaceDeletionParams/properties/data`.
 ///
 /// Used by:
@@ -811,6 +879,16 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceDeletionParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+impl NvmfNamespaceDeletionParamsData {
+    /// A `NvmfNamespaceDeletionParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(remove_snapshot: bool) -> Self {
+        Self { remove_snapshot }
+    }
+}
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceDeletionParamsData);
 /// Spec: `#/components/schemas/NvmfNamespaceRollbackParams`.
 ///
 /// Used by:
@@ -861,6 +939,22 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceRollbackParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+impl NvmfNamespaceRollbackParams {
+    /// A `NvmfNamespaceRollbackParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        namespace_id: impl ::std::convert::Into<::std::string::String>,
+        snapshot_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            namespace_id: namespace_id.into(),
+            snapshot_id: snapshot_id.into(),
+        }
+    }
+}
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceRollbackParams);
 /// Spec: `#/components/schemas/NvmfNamespaceUpdationParams`.
 ///
 /// Used by:
@@ -907,6 +1001,19 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+impl NvmfNamespaceUpdationParams {
+    /// A `NvmfNamespaceUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::NvmfNamespaceUpdationParamsData,
+        r#where: crate::models::NvmfNamespaceWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceUpdationParams);
 /// Spec: `#/components/schemas/NvmfNamespaceUpdationParamsData`.
 ///
 /// Used by:
@@ -1039,6 +1146,9 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceUpdationParamsData);
 /// The operations of the [`nvmf_namespace`](crate::models::nvmf_namespace) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/clone-nvmf-namespace-from-snapshot` (operation `CloneNvmfNamespaceFromSnapshot`, spec module [`nvmf_namespace`](crate::models::nvmf_namespace)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNvmfNamespaceSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteNvmfNamespaceSnapshot);
 /// Spec: `#/components/schemas/GetNvmfNamespaceSnapshotsConnectionRequestBody`.
 ///
 /// Used by:
@@ -101,6 +104,9 @@ for GetNvmfNamespaceSnapshotsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNvmfNamespaceSnapshotsConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateNvmfNamespaceSnapshot`.
 ///
 /// Used by:
@@ -141,6 +147,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNvmfNamespaceSnapsho
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateNvmfNamespaceSnapshot);
 /// Spec: `#/components/schemas/NvmfNamespaceSnapshot`.
 ///
 /// Used by:
@@ -244,6 +253,9 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceSnapshot);
 /// Spec: `#/components/schemas/NvmfNamespaceSnapshotConnection`.
 ///
 /// Used by:
@@ -284,6 +296,9 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshotConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceSnapshotConnection);
 /// Spec: `#/components/schemas/NvmfNamespaceSnapshotCreationParams`.
 ///
 /// Used by:
@@ -340,6 +355,24 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshotCreationParams
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace-snapshot")]
+impl NvmfNamespaceSnapshotCreationParams {
+    /// A `NvmfNamespaceSnapshotCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        nvmf_subsystem_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        nvmf_namespace_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            nvmf_subsystem_id: nvmf_subsystem_id.into(),
+            name: name.into(),
+            nvmf_namespace_id: nvmf_namespace_id.into(),
+        }
+    }
+}
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceSnapshotCreationParams);
 /// Spec: `#/components/schemas/NvmfNamespaceSnapshotDeletionParams`.
 ///
 /// Used by:
@@ -380,6 +413,16 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshotDeletionParams
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-namespace-snapshot")]
+impl NvmfNamespaceSnapshotDeletionParams {
+    /// A `NvmfNamespaceSnapshotDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::NvmfNamespaceSnapshotWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceSnapshotDeletionParams);
 /// The operations of the [`nvmf_namespace_snapshot`](crate::models::nvmf_namespace_snapshot) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-nvmf-namespace-snapshot` (operation `CreateNvmfNamespaceSnapshot`, spec module [`nvmf_namespace_snapshot`](crate::models::nvmf_namespace_snapshot)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNvmfSubsystem {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteNvmfSubsystem);
 /// Spec: `#/components/schemas/GetNvmfSubsystemsConnectionRequestBody`.
 ///
 /// Used by:
@@ -97,6 +100,9 @@ impl ::cloudtower_runtime::codec::Encode for GetNvmfSubsystemsConnectionRequestB
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetNvmfSubsystemsConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateNvmfSubsystem`.
 ///
 /// Used by:
@@ -137,6 +143,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNvmfSubsystem {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateNvmfSubsystem);
 /// Spec: `#/components/schemas/NvmfSubsystem`.
 ///
 /// Used by:
@@ -370,6 +379,9 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystem {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfSubsystem);
 /// Spec: `#/components/schemas/NvmfSubsystemCommonParams`.
 ///
 /// Used by:
@@ -497,6 +509,9 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemCommonParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfSubsystemCommonParams);
 /// Spec: `#/components/schemas/NvmfSubsystemConnection`.
 ///
 /// Used by:
@@ -537,6 +552,9 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfSubsystemConnection);
 /// Spec: `#/components/schemas/NvmfSubsystemCreationParams`.
 ///
 /// Used by:
@@ -725,6 +743,33 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+impl NvmfSubsystemCreationParams {
+    /// A `NvmfSubsystemCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        replica_num: i32,
+        thin_provision: bool,
+        stripe_size: i64,
+        stripe_num: i32,
+        policy: crate::models::NvmfSubsystemPolicyType,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            replica_num,
+            thin_provision,
+            stripe_size,
+            stripe_num,
+            policy,
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "nvmf-subsystem")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfSubsystemCreationParams);
 /// Spec: `#/components/schemas/NvmfSubsystemDeletionParams`.
 ///
 /// Used by:
@@ -765,6 +810,16 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+impl NvmfSubsystemDeletionParams {
+    /// A `NvmfSubsystemDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::NvmfSubsystemWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "nvmf-subsystem")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfSubsystemDeletionParams);
 /// Spec: `#/components/schemas/NvmfSubsystemUpdationParams`.
 ///
 /// Used by:
@@ -811,6 +866,19 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "nvmf-subsystem")]
+impl NvmfSubsystemUpdationParams {
+    /// A `NvmfSubsystemUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::NvmfSubsystemCommonParams,
+        r#where: crate::models::NvmfSubsystemWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "nvmf-subsystem")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfSubsystemUpdationParams);
 /// The operations of the [`nvmf_subsystem`](crate::models::nvmf_subsystem) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-nvmf-subsystem` (operation `CreateNvmfSubsystem`, spec module [`nvmf_subsystem`](crate::models::nvmf_subsystem)).

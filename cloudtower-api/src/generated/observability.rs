@@ -56,6 +56,21 @@ for DisassociateSystemServiceFromObsServiceParams {
         e.end_object();
     }
 }
+#[cfg(feature = "observability")]
+impl DisassociateSystemServiceFromObsServiceParams {
+    /// A `DisassociateSystemServiceFromObsServiceParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        system_service_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            system_service_id: system_service_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "observability")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DisassociateSystemServiceFromObsServiceParams);
 /// Spec: `#/components/schemas/DisassociateSystemServiceFromObsServiceResult`.
 ///
 /// Used by:
@@ -109,6 +124,9 @@ for DisassociateSystemServiceFromObsServiceResult {
         e.end_object();
     }
 }
+#[cfg(feature = "observability")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DisassociateSystemServiceFromObsServiceResult);
 /// Spec: `#/components/schemas/DisassociateSystemServiceFromObsServiceResultType`.
 ///
 /// Used by:
@@ -176,6 +194,9 @@ for DisassociateSystemServiceFromObsServiceResultType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "observability")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DisassociateSystemServiceFromObsServiceResultType);
 /// Spec: `#/components/schemas/ObservabilityConnectedSystemServiceType`.
 ///
 /// Used by:
@@ -269,6 +290,9 @@ impl ::cloudtower_runtime::codec::Encode for ObservabilityConnectedSystemService
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "observability")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ObservabilityConnectedSystemServiceType);
 /// The operations of the [`observability`](crate::models::observability) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/clear-system-service-alert-notification-config` (operation `ClearSystemServiceAlertNotificationConfig`, spec module [`observability`](crate::models::observability)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteOrganization {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteOrganization);
 /// Spec: `#/components/schemas/GetOrganizationsConnectionRequestBody`.
 ///
 /// Used by:
@@ -97,6 +100,9 @@ impl ::cloudtower_runtime::codec::Encode for GetOrganizationsConnectionRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetOrganizationsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetOrganizationsRequestBody`.
 ///
 /// Used by:
@@ -152,6 +158,9 @@ impl ::cloudtower_runtime::codec::Encode for GetOrganizationsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetOrganizationsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateOrganization`.
 ///
 /// Used by:
@@ -192,6 +201,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateOrganization {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateOrganization);
 /// Spec: `#/components/schemas/Organization`.
 ///
 /// Used by:
@@ -245,6 +257,9 @@ impl ::cloudtower_runtime::codec::Encode for Organization {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Organization);
 /// Spec: `#/components/schemas/OrganizationConnection`.
 ///
 /// Used by:
@@ -285,6 +300,9 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OrganizationConnection);
 /// Spec: `#/components/schemas/OrganizationCreationParams`.
 ///
 /// Used by:
@@ -325,6 +343,16 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+impl OrganizationCreationParams {
+    /// A `OrganizationCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(name: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { name: name.into() }
+    }
+}
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OrganizationCreationParams);
 /// Spec: `#/components/schemas/OrganizationDeletionParams`.
 ///
 /// Used by:
@@ -365,6 +393,16 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+impl OrganizationDeletionParams {
+    /// A `OrganizationDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::OrganizationWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OrganizationDeletionParams);
 /// Spec: `#/components/schemas/OrganizationOrderByInput`.
 ///
 /// Used by:
@@ -443,6 +481,9 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OrganizationOrderByInput);
 /// Spec: `#/components/schemas/OrganizationUpdationParams`.
 ///
 /// Used by:
@@ -489,6 +530,19 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+impl OrganizationUpdationParams {
+    /// A `OrganizationUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::OrganizationUpdationParamsData,
+        r#where: crate::models::OrganizationWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OrganizationUpdationParams);
 /// Spec: `#/components/schemas/OrganizationUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -524,6 +578,9 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OrganizationUpdationParamsData);
 /// Spec: `#/components/schemas/OrganizationWhereInput`.
 ///
 /// Used by:
@@ -727,6 +784,9 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "organization")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OrganizationWhereInput);
 /// The operations of the [`organization`](crate::models::organization) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-organization` (operation `CreateOrganization`, spec module [`organization`](crate::models::organization)).

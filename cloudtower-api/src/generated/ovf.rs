@@ -48,6 +48,9 @@ impl ::cloudtower_runtime::codec::Encode for ExportFileDownloadLinks {
         e.end_object();
     }
 }
+#[cfg(feature = "ovf")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExportFileDownloadLinks);
 /// Spec: `#/components/schemas/GetExportFileDownloadLinksParams`.
 ///
 /// Used by:
@@ -88,6 +91,16 @@ impl ::cloudtower_runtime::codec::Encode for GetExportFileDownloadLinksParams {
         e.end_object();
     }
 }
+#[cfg(feature = "ovf")]
+impl GetExportFileDownloadLinksParams {
+    /// A `GetExportFileDownloadLinksParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmExportFileWhereUniqueInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "ovf")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetExportFileDownloadLinksParams);
 /// Spec: `/paths/~1parse-ovf/post/requestBody/content/multipart~1form-data/schema`.
 ///
 /// Used by:
@@ -109,6 +122,19 @@ impl ParseOvfRequestBody {
             ),
             ::cloudtower_runtime::MultipartField::text("cluster_id", &self.cluster_id),
         ])
+    }
+}
+#[cfg(feature = "ovf")]
+impl ParseOvfRequestBody {
+    /// A `ParseOvfRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        file: ::cloudtower_runtime::FilePart,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            file,
+            cluster_id: cluster_id.into(),
+        }
     }
 }
 /// Spec: `/paths/~1upload-elf-file/post/requestBody/content/multipart~1form-data/schema`.
@@ -156,6 +182,16 @@ impl UploadElfFileRequestBody {
         fields
     }
 }
+#[cfg(feature = "ovf")]
+impl UploadElfFileRequestBody {
+    /// A `UploadElfFileRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(file: ::cloudtower_runtime::FilePart) -> Self {
+        Self {
+            file,
+            ..::std::default::Default::default()
+        }
+    }
+}
 /// Spec: `#/components/schemas/VmExportFileWhereUniqueInput`.
 ///
 /// Used by:
@@ -194,6 +230,9 @@ impl ::cloudtower_runtime::codec::Encode for VmExportFileWhereUniqueInput {
         e.end_object();
     }
 }
+#[cfg(feature = "ovf")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmExportFileWhereUniqueInput);
 /// The operations of the [`ovf`](crate::models::ovf) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-export-file-download-links` (operation `GetExportFileDownloadLinks`, spec module [`ovf`](crate::models::ovf)).

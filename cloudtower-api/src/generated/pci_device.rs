@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetPciDevicesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "pci-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetPciDevicesRequestBody);
 /// Spec: `#/components/schemas/PciDevice`.
 ///
 /// Used by:
@@ -247,6 +250,9 @@ impl ::cloudtower_runtime::codec::Encode for PciDevice {
         e.end_object();
     }
 }
+#[cfg(feature = "pci-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PciDevice);
 /// Spec: `#/components/schemas/PciDeviceMdevState`.
 ///
 /// Used by:
@@ -315,6 +321,9 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceMdevState {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "pci-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PciDeviceMdevState);
 /// Spec: `#/components/schemas/PciDeviceOrderByInput`.
 ///
 /// Used by:
@@ -652,6 +661,9 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "pci-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PciDeviceOrderByInput);
 /// Spec: `#/components/schemas/PciDevicePartitionState`.
 ///
 /// Used by:
@@ -720,6 +732,9 @@ impl ::cloudtower_runtime::codec::Encode for PciDevicePartitionState {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "pci-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PciDevicePartitionState);
 /// Spec: `#/components/schemas/PciDeviceSriovState`.
 ///
 /// Used by:
@@ -788,6 +803,9 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceSriovState {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "pci-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PciDeviceSriovState);
 /// Spec: `#/components/schemas/PciDeviceType`.
 ///
 /// Used by:
@@ -848,6 +866,9 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "pci-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PciDeviceType);
 /// Spec: `#/components/schemas/PciDeviceUsage`.
 ///
 /// Used by:
@@ -916,6 +937,9 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceUsage {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "pci-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PciDeviceUsage);
 /// Spec: `#/components/schemas/PciDeviceWhereInput`.
 ///
 /// Used by:
@@ -2533,6 +2557,9 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "pci-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PciDeviceWhereInput);
 /// The operations of the [`pci_device`](crate::models::pci_device) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-pci-devices` (operation `GetPciDevices`, spec module [`pci_device`](crate::models::pci_device)).

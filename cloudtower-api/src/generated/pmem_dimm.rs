@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetPmemDimmsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "pmem-dimm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetPmemDimmsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetPmemDimmsRequestBody`.
 ///
 /// Used by:
@@ -108,6 +111,9 @@ impl ::cloudtower_runtime::codec::Encode for GetPmemDimmsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "pmem-dimm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetPmemDimmsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregatePmemDimm`.
 ///
 /// Used by:
@@ -148,6 +154,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregatePmemDimm {
         e.end_object();
     }
 }
+#[cfg(feature = "pmem-dimm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregatePmemDimm);
 /// Spec: `#/components/schemas/PmemDimm`.
 ///
 /// Used by:
@@ -257,6 +266,9 @@ impl ::cloudtower_runtime::codec::Encode for PmemDimm {
         e.end_object();
     }
 }
+#[cfg(feature = "pmem-dimm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PmemDimm);
 /// Spec: `#/components/schemas/PmemDimmConnection`.
 ///
 /// Used by:
@@ -297,6 +309,9 @@ impl ::cloudtower_runtime::codec::Encode for PmemDimmConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "pmem-dimm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PmemDimmConnection);
 /// Spec: `#/components/schemas/PmemDimmOrderByInput`.
 ///
 /// Used by:
@@ -455,6 +470,9 @@ impl ::cloudtower_runtime::codec::Encode for PmemDimmOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "pmem-dimm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PmemDimmOrderByInput);
 /// Spec: `#/components/schemas/PmemDimmWhereInput`.
 ///
 /// Used by:
@@ -1123,6 +1141,9 @@ impl ::cloudtower_runtime::codec::Encode for PmemDimmWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "pmem-dimm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PmemDimmWhereInput);
 /// The operations of the [`pmem_dimm`](crate::models::pmem_dimm) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-pmem-dimms` (operation `GetPmemDimms`, spec module [`pmem_dimm`](crate::models::pmem_dimm)).

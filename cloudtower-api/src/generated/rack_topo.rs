@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteRackTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteRackTopo);
 /// Spec: `#/components/schemas/GetRackTopoesConnectionRequestBody`.
 ///
 /// Used by:
@@ -95,6 +98,9 @@ impl ::cloudtower_runtime::codec::Encode for GetRackTopoesConnectionRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetRackTopoesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetRackTopoesRequestBody`.
 ///
 /// Used by:
@@ -148,6 +154,9 @@ impl ::cloudtower_runtime::codec::Encode for GetRackTopoesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetRackTopoesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateRackTopo`.
 ///
 /// Used by:
@@ -188,6 +197,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateRackTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateRackTopo);
 /// Spec: `#/components/schemas/RackTopo`.
 ///
 /// Used by:
@@ -269,6 +281,9 @@ impl ::cloudtower_runtime::codec::Encode for RackTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RackTopo);
 /// Spec: `#/components/schemas/RackTopoConnection`.
 ///
 /// Used by:
@@ -309,6 +324,9 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RackTopoConnection);
 /// Spec: `#/components/schemas/RackTopoCreationParams`.
 ///
 /// Used by:
@@ -374,6 +392,27 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+impl RackTopoCreationParams {
+    /// A `RackTopoCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        zone_topo_id: impl ::std::convert::Into<::std::string::String>,
+        height: i32,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            cluster_id: cluster_id.into(),
+            zone_topo_id: zone_topo_id.into(),
+            height,
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RackTopoCreationParams);
 /// Spec: `#/components/schemas/RackTopoDeletionParams`.
 ///
 /// Used by:
@@ -414,6 +453,16 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+impl RackTopoDeletionParams {
+    /// A `RackTopoDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::RackTopoWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RackTopoDeletionParams);
 /// Spec: `#/components/schemas/RackTopoOrderByInput`.
 ///
 /// Used by:
@@ -512,6 +561,9 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RackTopoOrderByInput);
 /// Spec: `#/components/schemas/RackTopoUpdationParams`.
 ///
 /// Used by:
@@ -558,6 +610,19 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+impl RackTopoUpdationParams {
+    /// A `RackTopoUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::RackTopoUpdationParamsData,
+        r#where: crate::models::RackTopoWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RackTopoUpdationParams);
 /// Spec: `#/components/schemas/RackTopoUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -605,6 +670,9 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RackTopoUpdationParamsData);
 /// Spec: `#/components/schemas/RackTopoWhereInput`.
 ///
 /// Used by:
@@ -884,6 +952,9 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "rack-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RackTopoWhereInput);
 /// The operations of the [`rack_topo`](crate::models::rack_topo) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-rack-topo` (operation `CreateRackTopo`, spec module [`rack_topo`](crate::models::rack_topo)).

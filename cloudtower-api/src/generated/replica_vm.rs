@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetReplicaVmsConnectionRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetReplicaVmsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetReplicaVmsRequestBody`.
 ///
 /// Used by:
@@ -108,6 +111,9 @@ impl ::cloudtower_runtime::codec::Encode for GetReplicaVmsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetReplicaVmsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateReplicaVm`.
 ///
 /// Used by:
@@ -148,6 +154,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateReplicaVm {
         e.end_object();
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateReplicaVm);
 /// Spec: `#/components/schemas/NestedReplicationPlan`.
 ///
 /// Used by:
@@ -194,6 +203,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationPlan {
         e.end_object();
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedReplicationPlan);
 /// Spec: `#/components/schemas/ReplicaVm`.
 ///
 /// Used by:
@@ -401,6 +413,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVm {
         e.end_object();
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicaVm);
 /// Spec: `#/components/schemas/ReplicaVmConnection`.
 ///
 /// Used by:
@@ -441,6 +456,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicaVmConnection);
 /// Spec: `#/components/schemas/ReplicaVmOrderByInput`.
 ///
 /// Used by:
@@ -687,6 +705,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicaVmOrderByInput);
 /// Spec: `#/components/schemas/ReplicaVmState`.
 ///
 /// Used by:
@@ -780,6 +801,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmState {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicaVmState);
 /// Spec: `#/components/schemas/ReplicaVmWhereInput`.
 ///
 /// Used by:
@@ -2046,6 +2070,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicaVmWhereInput);
 /// Spec: `#/components/schemas/ReplicationObjectType`.
 ///
 /// Used by:
@@ -2124,6 +2151,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationObjectType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "replica-vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationObjectType);
 /// The operations of the [`replica_vm`](crate::models::replica_vm) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-replica-vms` (operation `GetReplicaVms`, spec module [`replica_vm`](crate::models::replica_vm)).

@@ -59,6 +59,9 @@ impl ::cloudtower_runtime::codec::Encode for GetReplicationPlansConnectionReques
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetReplicationPlansConnectionRequestBody);
 /// Spec: `#/components/schemas/GetReplicationPlansRequestBody`.
 ///
 /// Used by:
@@ -116,6 +119,9 @@ impl ::cloudtower_runtime::codec::Encode for GetReplicationPlansRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetReplicationPlansRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateReplicationPlan`.
 ///
 /// Used by:
@@ -156,6 +162,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateReplicationPlan {
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateReplicationPlan);
 /// Spec: `#/components/schemas/NestedReplicaVm`.
 ///
 /// Used by:
@@ -196,6 +205,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicaVm {
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedReplicaVm);
 /// Spec: `#/components/schemas/NestedReplicationClusterDescriptor`.
 ///
 /// Used by:
@@ -248,6 +260,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationClusterDescriptor 
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedReplicationClusterDescriptor);
 /// Spec: `#/components/schemas/NestedReplicationIPAddressMapping`.
 ///
 /// Used by:
@@ -298,6 +313,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationIpAddressMapping {
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedReplicationIpAddressMapping);
 /// Spec: `#/components/schemas/NestedReplicationNetworkConfigure`.
 ///
 /// Used by:
@@ -344,6 +362,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationNetworkConfigure {
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedReplicationNetworkConfigure);
 /// Spec: `#/components/schemas/NestedReplicationNetworkInformation`.
 ///
 /// Used by:
@@ -427,6 +448,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationNetworkInformation
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedReplicationNetworkInformation);
 /// Spec: `#/components/schemas/NestedReplicationPlanExecution`.
 ///
 /// Used by:
@@ -467,6 +491,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationPlanExecution {
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedReplicationPlanExecution);
 /// Spec: `#/components/schemas/NestedReplicationPlanNetworkMapping`.
 ///
 /// Used by:
@@ -517,6 +544,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationPlanNetworkMapping
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedReplicationPlanNetworkMapping);
 /// Spec: `#/components/schemas/ReplicaNameRule`.
 ///
 /// Used by:
@@ -586,6 +616,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaNameRule {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicaNameRule);
 /// Spec: `#/components/schemas/ReplicationPlan`.
 ///
 /// Used by:
@@ -984,6 +1017,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlan {
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationPlan);
 /// Spec: `#/components/schemas/ReplicationPlanConnection`.
 ///
 /// Used by:
@@ -1024,6 +1060,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationPlanConnection);
 /// Spec: `#/components/schemas/ReplicationPlanOrderByInput`.
 ///
 /// Used by:
@@ -1576,6 +1615,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationPlanOrderByInput);
 /// Spec: `#/components/schemas/ReplicationPlanPeriod`.
 ///
 /// Used by:
@@ -1659,6 +1701,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanPeriod {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationPlanPeriod);
 /// Spec: `#/components/schemas/ReplicationPlanType`.
 ///
 /// Used by:
@@ -1724,6 +1769,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationPlanType);
 /// Spec: `#/components/schemas/ReplicationPlanWhereInput`.
 ///
 /// Used by:
@@ -4014,6 +4062,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationPlanWhereInput);
 /// Spec: `#/components/schemas/ResiliencyType`.
 ///
 /// Used by:
@@ -4079,6 +4130,9 @@ impl ::cloudtower_runtime::codec::Encode for ResiliencyType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "replication-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ResiliencyType);
 /// The operations of the [`replication_plan`](crate::models::replication_plan) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-replication-plans` (operation `GetReplicationPlans`, spec module [`replication_plan`](crate::models::replication_plan)).

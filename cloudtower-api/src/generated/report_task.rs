@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetReportTasksConnectionRequestBody
         e.end_object();
     }
 }
+#[cfg(feature = "report-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetReportTasksConnectionRequestBody);
 /// Spec: `#/components/schemas/GetReportTasksRequestBody`.
 ///
 /// Used by:
@@ -108,6 +111,9 @@ impl ::cloudtower_runtime::codec::Encode for GetReportTasksRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "report-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetReportTasksRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateReportTask`.
 ///
 /// Used by:
@@ -148,6 +154,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateReportTask {
         e.end_object();
     }
 }
+#[cfg(feature = "report-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateReportTask);
 /// Spec: `#/components/schemas/ReportTaskConnection`.
 ///
 /// Used by:
@@ -188,6 +197,9 @@ impl ::cloudtower_runtime::codec::Encode for ReportTaskConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "report-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTaskConnection);
 /// Spec: `#/components/schemas/ReportTaskOrderByInput`.
 ///
 /// Used by:
@@ -306,6 +318,9 @@ impl ::cloudtower_runtime::codec::Encode for ReportTaskOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "report-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTaskOrderByInput);
 /// Spec: `#/components/schemas/ReportTaskWhereInput`.
 ///
 /// Used by:
@@ -573,6 +588,9 @@ impl ::cloudtower_runtime::codec::Encode for ReportTaskWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "report-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTaskWhereInput);
 /// The operations of the [`report_task`](crate::models::report_task) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-report-tasks` (operation `GetReportTasks`, spec module [`report_task`](crate::models::report_task)).

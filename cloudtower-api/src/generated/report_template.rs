@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteReportTemplate {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteReportTemplate);
 /// Spec: `#/components/schemas/ExecutePlan`.
 ///
 /// Used by:
@@ -114,6 +117,29 @@ impl ::cloudtower_runtime::codec::Encode for ExecutePlan {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+impl ExecutePlan {
+    /// A `ExecutePlan` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        start_at: impl ::std::convert::Into<::std::string::String>,
+        retain: i32,
+        period: impl ::std::convert::Into<::std::string::String>,
+        id: impl ::std::convert::Into<::std::string::String>,
+        enabled: bool,
+    ) -> Self {
+        Self {
+            start_at: start_at.into(),
+            retain,
+            period: period.into(),
+            id: id.into(),
+            enabled,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExecutePlan);
 /// Spec: `#/components/schemas/ExecutePlan/properties/__typename`.
 ///
 /// Used by:
@@ -175,6 +201,9 @@ impl ::cloudtower_runtime::codec::Encode for ExecutePlanTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExecutePlanTypename);
 /// Spec: `#/components/schemas/GetReportTemplatesConnectionRequestBody`.
 ///
 /// Used by:
@@ -230,6 +259,9 @@ impl ::cloudtower_runtime::codec::Encode for GetReportTemplatesConnectionRequest
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetReportTemplatesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetReportTemplatesRequestBody`.
 ///
 /// Used by:
@@ -285,6 +317,9 @@ impl ::cloudtower_runtime::codec::Encode for GetReportTemplatesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetReportTemplatesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateReportTemplate`.
 ///
 /// Used by:
@@ -325,6 +360,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateReportTemplate {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateReportTemplate);
 /// Spec: `#/components/schemas/NestedExecutePlan`.
 ///
 /// Used by:
@@ -395,6 +433,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedExecutePlan {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedExecutePlan);
 /// Spec: `#/components/schemas/NestedReportTask`.
 ///
 /// Used by:
@@ -443,6 +484,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedReportTask {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedReportTask);
 /// Spec: `#/components/schemas/NestedResourceMeta`.
 ///
 /// Used by:
@@ -507,6 +551,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedResourceMeta {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedResourceMeta);
 /// Spec: `#/components/schemas/ReportResourceInputEnum`.
 ///
 /// Used by:
@@ -637,6 +684,9 @@ impl ::cloudtower_runtime::codec::Encode for ReportResourceInputEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportResourceInputEnum);
 /// Spec: `#/components/schemas/ReportTemplate`.
 ///
 /// Used by:
@@ -733,6 +783,9 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplate {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTemplate);
 /// Spec: `#/components/schemas/ReportTemplateConnection`.
 ///
 /// Used by:
@@ -773,6 +826,9 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTemplateConnection);
 /// Spec: `#/components/schemas/ReportTemplateCreationParams`.
 ///
 /// Used by:
@@ -832,6 +888,25 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+impl ReportTemplateCreationParams {
+    /// A `ReportTemplateCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        resource_meta: ::std::vec::Vec<crate::models::ResourceMeta>,
+        execute_plan: ::std::vec::Vec<crate::models::ExecutePlan>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            resource_meta,
+            execute_plan,
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTemplateCreationParams);
 /// Spec: `#/components/schemas/ReportTemplateDeletionParams`.
 ///
 /// Used by:
@@ -872,6 +947,16 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+impl ReportTemplateDeletionParams {
+    /// A `ReportTemplateDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ReportTemplateWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTemplateDeletionParams);
 /// Spec: `#/components/schemas/ReportTemplateOrderByInput`.
 ///
 /// Used by:
@@ -1010,6 +1095,9 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTemplateOrderByInput);
 /// Spec: `#/components/schemas/ReportTemplateUpdationParams`.
 ///
 /// Used by:
@@ -1056,6 +1144,19 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+impl ReportTemplateUpdationParams {
+    /// A `ReportTemplateUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ReportTemplateUpdationParamsData,
+        r#where: crate::models::ReportTemplateWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTemplateUpdationParams);
 /// Spec: `#/components/schemas/ReportTemplateUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -1102,6 +1203,9 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTemplateUpdationParamsData);
 /// Spec: `#/components/schemas/ReportTemplateWhereInput`.
 ///
 /// Used by:
@@ -1467,6 +1571,9 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReportTemplateWhereInput);
 /// Spec: `#/components/schemas/ReporteTemplateGenerationParams`.
 ///
 /// Used by:
@@ -1507,6 +1614,16 @@ impl ::cloudtower_runtime::codec::Encode for ReporteTemplateGenerationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+impl ReporteTemplateGenerationParams {
+    /// A `ReporteTemplateGenerationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ReportTemplateWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReporteTemplateGenerationParams);
 /// Spec: `#/components/schemas/ResourceMeta`.
 ///
 /// Used by:
@@ -1569,6 +1686,27 @@ impl ::cloudtower_runtime::codec::Encode for ResourceMeta {
         e.end_object();
     }
 }
+#[cfg(feature = "report-template")]
+impl ResourceMeta {
+    /// A `ResourceMeta` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        r#type: crate::models::ReportResourceInputEnum,
+        name: impl ::std::convert::Into<::std::string::String>,
+        filter: ::serde_json::Value,
+        fields: ::std::vec::Vec<::std::string::String>,
+    ) -> Self {
+        Self {
+            r#type,
+            name: name.into(),
+            filter,
+            fields,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ResourceMeta);
 /// Spec: `#/components/schemas/ResourceMeta/properties/__typename`.
 ///
 /// Used by:
@@ -1630,6 +1768,9 @@ impl ::cloudtower_runtime::codec::Encode for ResourceMetaTypename {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "report-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ResourceMetaTypename);
 /// The operations of the [`report_template`](crate::models::report_template) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-report-template` (operation `CreateReportTemplate`, spec module [`report_template`](crate::models::report_template)).

@@ -72,6 +72,9 @@ impl GetResourceChangesParams {
         query
     }
 }
+#[cfg(feature = "resource-change")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetResourceChangesParams);
 /// Spec: `#/components/schemas/ResourceChangeEvent`.
 ///
 /// Used by:
@@ -133,6 +136,9 @@ impl ::cloudtower_runtime::codec::Encode for ResourceChangeEvent {
         e.end_object();
     }
 }
+#[cfg(feature = "resource-change")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ResourceChangeEvent);
 /// Spec: `#/components/schemas/ResourceChangeLimit`.
 ///
 /// Used by:
@@ -204,6 +210,9 @@ impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponse {
         e.end_object();
     }
 }
+#[cfg(feature = "resource-change")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ResourceChangeResponse);
 /// The operations of the [`resource_change`](crate::models::resource_change) spec module.
 impl crate::models::Client {
     /// `GET /v2/api/resource-changes` (operation `GetResourceChanges`, spec module [`resource_change`](crate::models::resource_change)).

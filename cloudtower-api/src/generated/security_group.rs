@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSecurityGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteSecurityGroup);
 /// Spec: `#/components/schemas/GetSecurityGroupsConnectionRequestBody`.
 ///
 /// Used by:
@@ -97,6 +100,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSecurityGroupsConnectionRequestB
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSecurityGroupsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetSecurityGroupsRequestBody`.
 ///
 /// Used by:
@@ -152,6 +158,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSecurityGroupsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSecurityGroupsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSecurityGroup`.
 ///
 /// Used by:
@@ -192,6 +201,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSecurityGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSecurityGroup);
 /// Spec: `#/components/schemas/NestedLabelGroup`.
 ///
 /// Used by:
@@ -234,6 +246,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedLabelGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedLabelGroup);
 /// Spec: `#/components/schemas/SecurityGroup`.
 ///
 /// Used by:
@@ -313,6 +328,9 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityGroup);
 /// Spec: `#/components/schemas/SecurityGroupConnection`.
 ///
 /// Used by:
@@ -353,6 +371,9 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityGroupConnection);
 /// Spec: `#/components/schemas/SecurityGroupCreateParams`.
 ///
 /// Used by:
@@ -414,6 +435,23 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupCreateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+impl SecurityGroupCreateParams {
+    /// A `SecurityGroupCreateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        everoute_cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            everoute_cluster_id: everoute_cluster_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityGroupCreateParams);
 /// Spec: `#/components/schemas/SecurityGroupDeleteParams`.
 ///
 /// Used by:
@@ -454,6 +492,16 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupDeleteParams {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+impl SecurityGroupDeleteParams {
+    /// A `SecurityGroupDeleteParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SecurityGroupWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityGroupDeleteParams);
 /// Spec: `#/components/schemas/SecurityGroupOrderByInput`.
 ///
 /// Used by:
@@ -552,6 +600,9 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityGroupOrderByInput);
 /// Spec: `#/components/schemas/SecurityGroupUpdateBody`.
 ///
 /// Used by:
@@ -598,6 +649,19 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupUpdateBody {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+impl SecurityGroupUpdateBody {
+    /// A `SecurityGroupUpdateBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::SecurityGroupUpdateParams,
+        r#where: crate::models::SecurityGroupWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityGroupUpdateBody);
 /// Spec: `#/components/schemas/SecurityGroupUpdateParams`.
 ///
 /// Used by:
@@ -644,6 +708,9 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupUpdateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityGroupUpdateParams);
 /// The operations of the [`security_group`](crate::models::security_group) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-security-group` (operation `CreateSecurityGroup`, spec module [`security_group`](crate::models::security_group)).

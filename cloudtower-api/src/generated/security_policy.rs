@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSecurityPolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteSecurityPolicy);
 /// Spec: `#/components/schemas/GetSecurityPoliciesConnectionRequestBody`.
 ///
 /// Used by:
@@ -97,6 +100,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSecurityPoliciesConnectionReques
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSecurityPoliciesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetSecurityPoliciesRequestBody`.
 ///
 /// Used by:
@@ -152,6 +158,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSecurityPoliciesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSecurityPoliciesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSecurityPolicy`.
 ///
 /// Used by:
@@ -192,6 +201,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSecurityPolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSecurityPolicy);
 /// Spec: `#/components/schemas/NestedSecurityPolicyApply`.
 ///
 /// Used by:
@@ -258,6 +270,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedSecurityPolicyApply {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedSecurityPolicyApply);
 /// Spec: `#/components/schemas/SecurityPolicy`.
 ///
 /// Used by:
@@ -357,6 +372,9 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicy);
 /// Spec: `#/components/schemas/SecurityPolicyApplyToInput`.
 ///
 /// Used by:
@@ -401,6 +419,19 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyApplyToInput {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+impl SecurityPolicyApplyToInput {
+    /// A `SecurityPolicyApplyToInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(target: crate::models::SecurityPolicyApplyToInputTarget) -> Self {
+        Self {
+            target,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyApplyToInput);
 /// Spec: `#/components/schemas/SecurityPolicyApplyToInputTarget`.
 ///
 /// Used by:
@@ -444,6 +475,9 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyApplyToInputTarget {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyApplyToInputTarget);
 /// Spec: `#/components/schemas/SecurityPolicyConnection`.
 ///
 /// Used by:
@@ -484,6 +518,9 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyConnection);
 /// Spec: `#/components/schemas/SecurityPolicyCreateParams`.
 ///
 /// Used by:
@@ -558,6 +595,23 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyCreateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+impl SecurityPolicyCreateParams {
+    /// A `SecurityPolicyCreateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        everoute_cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            everoute_cluster_id: everoute_cluster_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyCreateParams);
 /// Spec: `#/components/schemas/SecurityPolicyDeleteParams`.
 ///
 /// Used by:
@@ -598,6 +652,16 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyDeleteParams {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+impl SecurityPolicyDeleteParams {
+    /// A `SecurityPolicyDeleteParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SecurityPolicyWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyDeleteParams);
 /// Spec: `#/components/schemas/SecurityPolicyOrderByInput`.
 ///
 /// Used by:
@@ -736,6 +800,9 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyOrderByInput);
 /// Spec: `#/components/schemas/SecurityPolicyUpdateBody`.
 ///
 /// Used by:
@@ -782,6 +849,19 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyUpdateBody {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+impl SecurityPolicyUpdateBody {
+    /// A `SecurityPolicyUpdateBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::SecurityPolicyUpdateParams,
+        r#where: crate::models::SecurityPolicyWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyUpdateBody);
 /// Spec: `#/components/schemas/SecurityPolicyUpdateParams`.
 ///
 /// Used by:
@@ -835,6 +915,9 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyUpdateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyUpdateParams);
 /// The operations of the [`security_policy`](crate::models::security_policy) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-security-policy` (operation `CreateSecurityPolicy`, spec module [`security_policy`](crate::models::security_policy)).

@@ -198,6 +198,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertRuleWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "alert", feature = "alert-rule", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertRuleWhereInput);
 /// Spec: `#/components/schemas/AlertWhereInput`.
 ///
 /// Used by:
@@ -1134,6 +1137,9 @@ impl ::cloudtower_runtime::codec::Encode for AlertWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "alert", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AlertWhereInput);
 /// Spec: `#/components/schemas/ApiKeyWhereInput`.
 ///
 /// No operation uses it.
@@ -1537,6 +1543,9 @@ impl ::cloudtower_runtime::codec::Encode for ApiKeyWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ApiKeyWhereInput);
 /// Spec: `#/components/schemas/BackupRestorePointWhereInput`.
 ///
 /// Used by:
@@ -2618,6 +2627,9 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BackupRestorePointWhereInput);
 /// Spec: `#/components/schemas/BrickTopoWhereInput`.
 ///
 /// Used by:
@@ -3036,6 +3048,9 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BrickTopoWhereInput);
 /// Spec: `#/components/schemas/CloudTowerApplicationPackageWhereInput`.
 ///
 /// Used by:
@@ -3396,6 +3411,11 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackageWhereIn
         e.end_object();
     }
 }
+#[cfg(
+    any(feature = "cloud-tower-application", feature = "cloud-tower-application-package")
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudTowerApplicationPackageWhereInput);
 /// Spec: `#/components/schemas/CloudTowerApplicationWhereInput`.
 ///
 /// Used by:
@@ -3974,6 +3994,9 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "backup-service", feature = "cloud-tower-application"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudTowerApplicationWhereInput);
 /// Spec: `#/components/schemas/ClusterWhereInput`.
 ///
 /// Used by:
@@ -7917,6 +7940,8 @@ impl ::cloudtower_runtime::codec::Encode for ClusterWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterWhereInput);
 /// Spec: `#/components/schemas/ConsistencyGroupSnapshotWhereInput`.
 ///
 /// Used by:
@@ -8539,6 +8564,9 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotWhereInput 
         e.end_object();
     }
 }
+#[cfg(any(feature = "consistency-group-snapshot", feature = "label"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupSnapshotWhereInput);
 /// Spec: `#/components/schemas/ConsistencyGroupWhereInput`.
 ///
 /// Used by:
@@ -9311,6 +9339,9 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "consistency-group", feature = "label", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConsistencyGroupWhereInput);
 /// Spec: `#/components/schemas/ContentLibraryImageWhereInput`.
 ///
 /// Used by:
@@ -10069,6 +10100,11 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(feature = "content-library-image", feature = "label", feature = "table-reporter")
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryImageWhereInput);
 /// Spec: `#/components/schemas/ContentLibraryVmTemplateWhereInput`.
 ///
 /// Used by:
@@ -11031,6 +11067,16 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateWhereInput 
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "content-library-vm-template",
+        feature = "label",
+        feature = "table-reporter",
+        feature = "vm-export-file"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLibraryVmTemplateWhereInput);
 /// Spec: `#/components/schemas/DatacenterWhereInput`.
 ///
 /// Used by:
@@ -11673,6 +11719,9 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "datacenter", feature = "label", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DatacenterWhereInput);
 /// Spec: `#/components/schemas/DiskWhereInput`.
 ///
 /// Used by:
@@ -12824,6 +12873,18 @@ impl ::cloudtower_runtime::codec::Encode for DiskWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "alert",
+        feature = "disk",
+        feature = "graph",
+        feature = "label",
+        feature = "metrics",
+        feature = "table-reporter"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DiskWhereInput);
 /// Spec: `#/components/schemas/ElfDataStoreWhereInput`.
 ///
 /// Used by:
@@ -13294,6 +13355,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfDataStoreWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "elf-data-store", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfDataStoreWhereInput);
 /// Spec: `#/components/schemas/ElfImageWhereInput`.
 ///
 /// Used by:
@@ -13978,6 +14042,9 @@ impl ::cloudtower_runtime::codec::Encode for ElfImageWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "elf-image", feature = "label", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ElfImageWhereInput);
 /// Spec: `#/components/schemas/EntityFilterWhereInput`.
 ///
 /// Used by:
@@ -14340,6 +14407,9 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "entity-filter", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EntityFilterWhereInput);
 /// Spec: `#/components/schemas/EverouteClusterWhereInput`.
 ///
 /// Used by:
@@ -14761,6 +14831,16 @@ impl ::cloudtower_runtime::codec::Encode for EverouteClusterWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "everoute-cluster",
+        feature = "isolation-policy",
+        feature = "security-group",
+        feature = "security-policy"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteClusterWhereInput);
 /// Spec: `#/components/schemas/ExternalCloudTowerWhereInput`.
 ///
 /// No operation uses it.
@@ -15640,6 +15720,9 @@ impl ::cloudtower_runtime::codec::Encode for ExternalCloudTowerWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExternalCloudTowerWhereInput);
 /// Spec: `#/components/schemas/FailbackExecutionWhereInput`.
 ///
 /// No operation uses it.
@@ -16076,6 +16159,9 @@ impl ::cloudtower_runtime::codec::Encode for FailbackExecutionWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(FailbackExecutionWhereInput);
 /// Spec: `#/components/schemas/FailoverExecutionWhereInput`.
 ///
 /// No operation uses it.
@@ -16546,6 +16632,9 @@ impl ::cloudtower_runtime::codec::Encode for FailoverExecutionWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(FailoverExecutionWhereInput);
 /// Spec: `#/components/schemas/GlobalAlertRuleWhereInput`.
 ///
 /// Used by:
@@ -17093,6 +17182,9 @@ impl ::cloudtower_runtime::codec::Encode for GlobalAlertRuleWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "global-alert-rule", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GlobalAlertRuleWhereInput);
 /// Spec: `#/components/schemas/GpuDeviceWhereInput`.
 ///
 /// Used by:
@@ -18430,6 +18522,9 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "gpu-device", feature = "label"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GpuDeviceWhereInput);
 /// Spec: `#/components/schemas/HostWhereInput`.
 ///
 /// Used by:
@@ -21854,6 +21949,24 @@ impl ::cloudtower_runtime::codec::Encode for HostWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "alert",
+        feature = "brick-topo",
+        feature = "graph",
+        feature = "host",
+        feature = "iscsi-connection",
+        feature = "label",
+        feature = "log-collection",
+        feature = "metrics",
+        feature = "node-topo",
+        feature = "pci-device",
+        feature = "table-reporter",
+        feature = "vm-placement-group"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(HostWhereInput);
 /// Spec: `#/components/schemas/IscsiConnectionWhereInput`.
 ///
 /// Used by:
@@ -22126,6 +22239,9 @@ impl ::cloudtower_runtime::codec::Encode for IscsiConnectionWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "iscsi-connection", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiConnectionWhereInput);
 /// Spec: `#/components/schemas/IscsiLunSnapshotWhereInput`.
 ///
 /// Used by:
@@ -22635,6 +22751,11 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(feature = "iscsi-lun-snapshot", feature = "label", feature = "table-reporter")
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunSnapshotWhereInput);
 /// Spec: `#/components/schemas/IscsiLunWhereInput`.
 ///
 /// Used by:
@@ -24209,6 +24330,19 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "graph",
+        feature = "iscsi-lun",
+        feature = "label",
+        feature = "metrics",
+        feature = "replica-vm",
+        feature = "replication-plan",
+        feature = "table-reporter"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiLunWhereInput);
 /// Spec: `#/components/schemas/IscsiTargetWhereInput`.
 ///
 /// Used by:
@@ -26253,6 +26387,17 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "elf-data-store",
+        feature = "iscsi-connection",
+        feature = "iscsi-target",
+        feature = "label",
+        feature = "table-reporter"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IscsiTargetWhereInput);
 /// Spec: `#/components/schemas/IsolationPolicyWhereInput`.
 ///
 /// Used by:
@@ -26598,6 +26743,16 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "isolation-policy",
+        feature = "label",
+        feature = "security-group",
+        feature = "security-policy"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(IsolationPolicyWhereInput);
 /// Spec: `#/components/schemas/LabelWhereInput`.
 ///
 /// Used by:
@@ -30531,6 +30686,16 @@ impl ::cloudtower_runtime::codec::Encode for LabelWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "isolation-policy",
+        feature = "label",
+        feature = "security-group",
+        feature = "security-policy"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LabelWhereInput);
 /// Spec: `#/components/schemas/LicenseWhereInput`.
 ///
 /// Used by:
@@ -31043,6 +31208,9 @@ impl ::cloudtower_runtime::codec::Encode for LicenseWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "deploy", feature = "license"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LicenseWhereInput);
 /// Spec: `#/components/schemas/LoadBalancerServiceWhereInput`.
 ///
 /// No operation uses it.
@@ -31441,6 +31609,9 @@ impl ::cloudtower_runtime::codec::Encode for LoadBalancerServiceWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LoadBalancerServiceWhereInput);
 /// Spec: `#/components/schemas/NamespaceGroupWhereInput`.
 ///
 /// Used by:
@@ -31968,6 +32139,9 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "label", feature = "namespace-group", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NamespaceGroupWhereInput);
 /// Spec: `#/components/schemas/NfsExportWhereInput`.
 ///
 /// Used by:
@@ -32683,6 +32857,16 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "elf-data-store",
+        feature = "label",
+        feature = "nfs-export",
+        feature = "table-reporter"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsExportWhereInput);
 /// Spec: `#/components/schemas/NfsInodeWhereInput`.
 ///
 /// Used by:
@@ -33345,6 +33529,9 @@ impl ::cloudtower_runtime::codec::Encode for NfsInodeWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "label", feature = "nfs-inode"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NfsInodeWhereInput);
 /// Spec: `#/components/schemas/NicWhereInput`.
 ///
 /// Used by:
@@ -34738,6 +34925,18 @@ impl ::cloudtower_runtime::codec::Encode for NicWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "graph",
+        feature = "label",
+        feature = "metrics",
+        feature = "nic",
+        feature = "table-reporter",
+        feature = "vm"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NicWhereInput);
 /// Spec: `#/components/schemas/NodeTopoWhereInput`.
 ///
 /// Used by:
@@ -34982,6 +35181,9 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "brick-topo", feature = "node-topo"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NodeTopoWhereInput);
 /// Spec: `#/components/schemas/NvmfNamespaceSnapshotWhereInput`.
 ///
 /// Used by:
@@ -35497,6 +35699,15 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshotWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "label",
+        feature = "nvmf-namespace-snapshot",
+        feature = "table-reporter"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceSnapshotWhereInput);
 /// Spec: `#/components/schemas/NvmfNamespaceWhereInput`.
 ///
 /// Used by:
@@ -37086,6 +37297,17 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "graph",
+        feature = "label",
+        feature = "metrics",
+        feature = "nvmf-namespace",
+        feature = "table-reporter"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfNamespaceWhereInput);
 /// Spec: `#/components/schemas/NvmfSubsystemWhereInput`.
 ///
 /// Used by:
@@ -38666,6 +38888,17 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "elf-data-store",
+        feature = "iscsi-connection",
+        feature = "label",
+        feature = "nvmf-subsystem",
+        feature = "table-reporter"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NvmfSubsystemWhereInput);
 /// Spec: `#/components/schemas/PermanentFailoverExecutionWhereInput`.
 ///
 /// No operation uses it.
@@ -38978,6 +39211,9 @@ impl ::cloudtower_runtime::codec::Encode for PermanentFailoverExecutionWhereInpu
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PermanentFailoverExecutionWhereInput);
 /// Spec: `#/components/schemas/PermanentFailoverTargetExecutionWhereInput`.
 ///
 /// No operation uses it.
@@ -39304,6 +39540,9 @@ impl ::cloudtower_runtime::codec::Encode for PermanentFailoverTargetExecutionWhe
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(PermanentFailoverTargetExecutionWhereInput);
 /// Spec: `#/components/schemas/ReplicationFailbackTargetExecutionWhereInput`.
 ///
 /// No operation uses it.
@@ -39596,6 +39835,9 @@ for ReplicationFailbackTargetExecutionWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationFailbackTargetExecutionWhereInput);
 /// Spec: `#/components/schemas/ReplicationFailoverTargetExecutionWhereInput`.
 ///
 /// No operation uses it.
@@ -39888,6 +40130,9 @@ for ReplicationFailoverTargetExecutionWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationFailoverTargetExecutionWhereInput);
 /// Spec: `#/components/schemas/ReplicationPlanExecutionWhereInput`.
 ///
 /// No operation uses it.
@@ -40464,6 +40709,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanExecutionWhereInput 
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationPlanExecutionWhereInput);
 /// Spec: `#/components/schemas/ReplicationRestorePointWhereInput`.
 ///
 /// No operation uses it.
@@ -41447,6 +41695,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationRestorePointWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationRestorePointWhereInput);
 /// Spec: `#/components/schemas/ReplicationServiceWhereInput`.
 ///
 /// No operation uses it.
@@ -42364,6 +42615,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationServiceWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationServiceWhereInput);
 /// Spec: `#/components/schemas/ReplicationTargetExecutionWhereInput`.
 ///
 /// No operation uses it.
@@ -42744,6 +42998,9 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationTargetExecutionWhereInpu
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ReplicationTargetExecutionWhereInput);
 /// Spec: `#/components/schemas/SecurityGroupWhereInput`.
 ///
 /// Used by:
@@ -43225,6 +43482,15 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "isolation-policy",
+        feature = "security-group",
+        feature = "security-policy"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityGroupWhereInput);
 /// Spec: `#/components/schemas/SecurityPolicyStatisticsWhereInput`.
 ///
 /// Used by:
@@ -43890,6 +44156,16 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyStatisticsWhereInput 
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "isolation-policy",
+        feature = "label",
+        feature = "security-group",
+        feature = "security-policy"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyStatisticsWhereInput);
 /// Spec: `#/components/schemas/SecurityPolicyWhereInput`.
 ///
 /// Used by:
@@ -44228,6 +44504,16 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "isolation-policy",
+        feature = "label",
+        feature = "security-group",
+        feature = "security-policy"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SecurityPolicyWhereInput);
 /// Spec: `#/components/schemas/SmtpServerWhereInput`.
 ///
 /// Used by:
@@ -44624,6 +44910,9 @@ impl ::cloudtower_runtime::codec::Encode for SmtpServerWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "alert-notifier", feature = "smtp-server"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SmtpServerWhereInput);
 /// Spec: `#/components/schemas/SnapshotPlanWhereInput`.
 ///
 /// Used by:
@@ -45855,6 +46144,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "snapshot-plan", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanWhereInput);
 /// Spec: `#/components/schemas/SystemAuditLogWhereInput`.
 ///
 /// Used by:
@@ -46314,6 +46606,9 @@ impl ::cloudtower_runtime::codec::Encode for SystemAuditLogWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "system-audit-log", feature = "table-reporter"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SystemAuditLogWhereInput);
 /// Spec: `#/components/schemas/TaskWhereInput`.
 ///
 /// Used by:
@@ -47490,6 +47785,8 @@ impl ::cloudtower_runtime::codec::Encode for TaskWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskWhereInput);
 /// Spec: `#/components/schemas/UsbDeviceWhereInput`.
 ///
 /// Used by:
@@ -48302,6 +48599,9 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "table-reporter", feature = "usb-device"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UsbDeviceWhereInput);
 /// Spec: `#/components/schemas/UserAuditLogWhereInput`.
 ///
 /// Used by:
@@ -49001,6 +49301,9 @@ impl ::cloudtower_runtime::codec::Encode for UserAuditLogWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "table-reporter", feature = "user-audit-log"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserAuditLogWhereInput);
 /// Spec: `#/components/schemas/UserWhereInput`.
 ///
 /// Used by:
@@ -49783,6 +50086,8 @@ impl ::cloudtower_runtime::codec::Encode for UserWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserWhereInput);
 /// Spec: `#/components/schemas/VdsWhereInput`.
 ///
 /// Used by:
@@ -50542,6 +50847,9 @@ impl ::cloudtower_runtime::codec::Encode for VdsWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsWhereInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudIsolationPolicyWhereInput`.
 ///
 /// No operation uses it.
@@ -50945,6 +51253,9 @@ for VirtualPrivateCloudIsolationPolicyWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudIsolationPolicyWhereInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNicSnapshotWhereInput`.
 ///
 /// No operation uses it.
@@ -51213,6 +51524,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNicSnapshotWhere
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNicSnapshotWhereInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNicWhereInput`.
 ///
 /// No operation uses it.
@@ -51480,6 +51794,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNicWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNicWhereInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudPeeringWhereInput`.
 ///
 /// No operation uses it.
@@ -51736,6 +52053,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudPeeringWhereInpu
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudPeeringWhereInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteWhereInput`.
 ///
 /// No operation uses it.
@@ -52258,6 +52578,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteWhereInput 
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteWhereInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudServiceWhereInput`.
 ///
 /// No operation uses it.
@@ -52696,6 +53019,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudServiceWhereInpu
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudServiceWhereInput);
 /// Spec: `#/components/schemas/VlanWhereInput`.
 ///
 /// Used by:
@@ -53586,6 +53912,9 @@ impl ::cloudtower_runtime::codec::Encode for VlanWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VlanWhereInput);
 /// Spec: `#/components/schemas/VmDiskWhereInput`.
 ///
 /// Used by:
@@ -54748,6 +55077,9 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "vm", feature = "vm-disk"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDiskWhereInput);
 /// Spec: `#/components/schemas/VmNicWhereInput`.
 ///
 /// Used by:
@@ -55876,6 +56208,9 @@ impl ::cloudtower_runtime::codec::Encode for VmNicWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "graph", feature = "metrics", feature = "vm", feature = "vm-nic"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNicWhereInput);
 /// Spec: `#/components/schemas/VmPlacementGroupWhereInput`.
 ///
 /// Used by:
@@ -56935,6 +57270,9 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "table-reporter", feature = "vm", feature = "vm-placement-group"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmPlacementGroupWhereInput);
 /// Spec: `#/components/schemas/VmSnapshotWhereInput`.
 ///
 /// Used by:
@@ -57828,6 +58166,9 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "label", feature = "vm-snapshot"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmSnapshotWhereInput);
 /// Spec: `#/components/schemas/VmTemplateWhereInput`.
 ///
 /// Used by:
@@ -58749,6 +59090,9 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "label", feature = "table-reporter", feature = "vm-template"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmTemplateWhereInput);
 /// Spec: `#/components/schemas/VmVolumeSnapshotWhereInput`.
 ///
 /// Used by:
@@ -59565,6 +59909,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "label", feature = "vm-volume-snapshot"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeSnapshotWhereInput);
 /// Spec: `#/components/schemas/VmVolumeWhereInput`.
 ///
 /// Used by:
@@ -60490,6 +60837,18 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "graph",
+        feature = "label",
+        feature = "metrics",
+        feature = "table-reporter",
+        feature = "vm-export-file",
+        feature = "vm-volume"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeWhereInput);
 /// Spec: `#/components/schemas/VmWhereInput`.
 ///
 /// Used by:
@@ -63193,6 +63552,28 @@ impl ::cloudtower_runtime::codec::Encode for VmWhereInput {
         e.end_object();
     }
 }
+#[cfg(
+    any(
+        feature = "alert",
+        feature = "backup-plan",
+        feature = "entity-filter",
+        feature = "graph",
+        feature = "isolation-policy",
+        feature = "label",
+        feature = "metrics",
+        feature = "replica-vm",
+        feature = "replication-plan",
+        feature = "security-group",
+        feature = "security-policy",
+        feature = "table-reporter",
+        feature = "usb-device",
+        feature = "vm",
+        feature = "vm-export-file",
+        feature = "vm-placement-group"
+    )
+)]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmWhereInput);
 /// Spec: `#/components/schemas/VnetBondWhereInput`.
 ///
 /// No operation uses it.
@@ -63538,6 +63919,9 @@ impl ::cloudtower_runtime::codec::Encode for VnetBondWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "full")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VnetBondWhereInput);
 /// Spec: `#/components/schemas/WitnessWhereInput`.
 ///
 /// Used by:
@@ -64201,6 +64585,9 @@ impl ::cloudtower_runtime::codec::Encode for WitnessWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "graph", feature = "log-collection", feature = "witness"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(WitnessWhereInput);
 /// Spec: `#/components/schemas/ZoneWhereInput`.
 ///
 /// Used by:
@@ -65352,3 +65739,6 @@ impl ::cloudtower_runtime::codec::Encode for ZoneWhereInput {
         e.end_object();
     }
 }
+#[cfg(any(feature = "graph", feature = "zone"))]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ZoneWhereInput);

@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSmtpServersConnectionRequestBody
         e.end_object();
     }
 }
+#[cfg(feature = "smtp-server")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSmtpServersConnectionRequestBody);
 /// Spec: `#/components/schemas/GetSmtpServersRequestBody`.
 ///
 /// Used by:
@@ -108,6 +111,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSmtpServersRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "smtp-server")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSmtpServersRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSmtpServer`.
 ///
 /// Used by:
@@ -148,6 +154,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSmtpServer {
         e.end_object();
     }
 }
+#[cfg(feature = "smtp-server")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSmtpServer);
 /// Spec: `#/components/schemas/SmtpServer`.
 ///
 /// Used by:
@@ -215,6 +224,9 @@ impl ::cloudtower_runtime::codec::Encode for SmtpServer {
         e.end_object();
     }
 }
+#[cfg(feature = "smtp-server")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SmtpServer);
 /// Spec: `#/components/schemas/SmtpServerConnection`.
 ///
 /// Used by:
@@ -255,6 +267,9 @@ impl ::cloudtower_runtime::codec::Encode for SmtpServerConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "smtp-server")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SmtpServerConnection);
 /// Spec: `#/components/schemas/SmtpServerOrderByInput`.
 ///
 /// Used by:
@@ -383,6 +398,9 @@ impl ::cloudtower_runtime::codec::Encode for SmtpServerOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "smtp-server")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SmtpServerOrderByInput);
 /// The operations of the [`smtp_server`](crate::models::smtp_server) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-smtp-servers` (operation `GetSmtpServers`, spec module [`smtp_server`](crate::models::smtp_server)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSnapshotGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteSnapshotGroup);
 /// Spec: `#/components/schemas/GetSnapshotGroupsConnectionRequestBody`.
 ///
 /// Used by:
@@ -97,6 +100,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotGroupsConnectionRequestB
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSnapshotGroupsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetSnapshotGroupsRequestBody`.
 ///
 /// Used by:
@@ -152,6 +158,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotGroupsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSnapshotGroupsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSnapshotGroup`.
 ///
 /// Used by:
@@ -192,6 +201,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnapshotGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSnapshotGroup);
 /// Spec: `#/components/schemas/NestedSnapshotGroupVmDiskInfo`.
 ///
 /// Used by:
@@ -245,6 +257,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedSnapshotGroupVmDiskInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedSnapshotGroupVmDiskInfo);
 /// Spec: `#/components/schemas/NestedSnapshotGroupVmInfo`.
 ///
 /// Used by:
@@ -310,6 +325,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedSnapshotGroupVmInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedSnapshotGroupVmInfo);
 /// Spec: `#/components/schemas/ProtectSnapshotStatus`.
 ///
 /// Used by:
@@ -390,6 +408,9 @@ impl ::cloudtower_runtime::codec::Encode for ProtectSnapshotStatus {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ProtectSnapshotStatus);
 /// Spec: `#/components/schemas/SnapshotGroup`.
 ///
 /// Used by:
@@ -530,6 +551,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotGroup);
 /// Spec: `#/components/schemas/SnapshotGroupCloneParam`.
 ///
 /// Used by:
@@ -580,6 +604,22 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupCloneParam {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+impl SnapshotGroupCloneParam {
+    /// A `SnapshotGroupCloneParam` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        from_source_vm_id: impl ::std::convert::Into<::std::string::String>,
+        to_cloned_vm_name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            from_source_vm_id: from_source_vm_id.into(),
+            to_cloned_vm_name: to_cloned_vm_name.into(),
+        }
+    }
+}
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotGroupCloneParam);
 /// Spec: `#/components/schemas/SnapshotGroupCloneParams`.
 ///
 /// Used by:
@@ -626,6 +666,19 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupCloneParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+impl SnapshotGroupCloneParams {
+    /// A `SnapshotGroupCloneParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        clone: ::std::vec::Vec<crate::models::SnapshotGroupCloneParam>,
+        id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self { clone, id: id.into() }
+    }
+}
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotGroupCloneParams);
 /// Spec: `#/components/schemas/SnapshotGroupConnection`.
 ///
 /// Used by:
@@ -666,6 +719,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotGroupConnection);
 /// Spec: `#/components/schemas/SnapshotGroupDeletionParams`.
 ///
 /// Used by:
@@ -706,6 +762,16 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+impl SnapshotGroupDeletionParams {
+    /// A `SnapshotGroupDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SnapshotGroupWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotGroupDeletionParams);
 /// Spec: `#/components/schemas/SnapshotGroupKeepParams`.
 ///
 /// Used by:
@@ -746,6 +812,16 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupKeepParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+impl SnapshotGroupKeepParams {
+    /// A `SnapshotGroupKeepParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SnapshotGroupWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotGroupKeepParams);
 /// Spec: `#/components/schemas/SnapshotGroupOrderByInput`.
 ///
 /// Used by:
@@ -924,6 +1000,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotGroupOrderByInput);
 /// Spec: `#/components/schemas/SnapshotGroupRollbackParams`.
 ///
 /// Used by:
@@ -964,6 +1043,16 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupRollbackParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+impl SnapshotGroupRollbackParams {
+    /// A `SnapshotGroupRollbackParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SnapshotGroupWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotGroupRollbackParams);
 /// Spec: `#/components/schemas/SnapshotGroupWhereInput`.
 ///
 /// Used by:
@@ -1468,6 +1557,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotGroupWhereInput);
 /// The operations of the [`snapshot_group`](crate::models::snapshot_group) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/clone-snapshot-group` (operation `CloneSnapshotGroup`, spec module [`snapshot_group`](crate::models::snapshot_group)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSnapshotPlan {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteSnapshotPlan);
 /// Spec: `#/components/schemas/GetSnapshotPlansConnectionRequestBody`.
 ///
 /// Used by:
@@ -97,6 +100,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotPlansConnectionRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSnapshotPlansConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSnapshotPlan`.
 ///
 /// Used by:
@@ -137,6 +143,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnapshotPlan {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSnapshotPlan);
 /// Spec: `#/components/schemas/SnapshotPlan`.
 ///
 /// Used by:
@@ -364,6 +373,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlan {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlan);
 /// Spec: `#/components/schemas/SnapshotPlanConnection`.
 ///
 /// Used by:
@@ -404,6 +416,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanConnection);
 /// Spec: `#/components/schemas/SnapshotPlanCreationParams`.
 ///
 /// Used by:
@@ -498,6 +513,33 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+impl SnapshotPlanCreationParams {
+    /// A `SnapshotPlanCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vm_ids: ::std::vec::Vec<::std::string::String>,
+        execute_intervals: ::std::vec::Vec<i32>,
+        execute_plan_type: crate::models::SnapshotPlanExecuteType,
+        start_time: impl ::std::convert::Into<::std::string::String>,
+        remain_snapshot_num: i32,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            vm_ids,
+            execute_intervals,
+            execute_plan_type,
+            start_time: start_time.into(),
+            remain_snapshot_num,
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanCreationParams);
 /// Spec: `#/components/schemas/SnapshotPlanDeletionParams`.
 ///
 /// Used by:
@@ -538,6 +580,16 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+impl SnapshotPlanDeletionParams {
+    /// A `SnapshotPlanDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SnapshotPlanWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanDeletionParams);
 /// Spec: `#/components/schemas/SnapshotPlanExecutionParams`.
 ///
 /// Used by:
@@ -584,6 +636,19 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanExecutionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+impl SnapshotPlanExecutionParams {
+    /// A `SnapshotPlanExecutionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::SnapshotPlanExecutionParamsData,
+        r#where: crate::models::SnapshotPlanWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanExecutionParams);
 /// Spec: `#/components/schemas/SnapshotPlanExecutionParams/properties/data`.
 ///
 /// Used by:
@@ -624,6 +689,18 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanExecutionParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+impl SnapshotPlanExecutionParamsData {
+    /// A `SnapshotPlanExecutionParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(task_name: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            task_name: task_name.into(),
+        }
+    }
+}
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanExecutionParamsData);
 /// Spec: `#/components/schemas/SnapshotPlanResumeParams`.
 ///
 /// Used by:
@@ -664,6 +741,16 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanResumeParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+impl SnapshotPlanResumeParams {
+    /// A `SnapshotPlanResumeParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SnapshotPlanWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanResumeParams);
 /// Spec: `#/components/schemas/SnapshotPlanSuspendedParams`.
 ///
 /// Used by:
@@ -704,6 +791,16 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanSuspendedParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+impl SnapshotPlanSuspendedParams {
+    /// A `SnapshotPlanSuspendedParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SnapshotPlanWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanSuspendedParams);
 /// Spec: `#/components/schemas/SnapshotPlanUpdationParams`.
 ///
 /// Used by:
@@ -747,6 +844,19 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+impl SnapshotPlanUpdationParams {
+    /// A `SnapshotPlanUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SnapshotPlanWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanUpdationParams);
 /// Spec: `#/components/schemas/SnapshotPlanUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -806,6 +916,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanUpdationParamsData);
 /// The operations of the [`snapshot_plan`](crate::models::snapshot_plan) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-snapshot-plan` (operation `CreateSnapshotPlan`, spec module [`snapshot_plan`](crate::models::snapshot_plan)).

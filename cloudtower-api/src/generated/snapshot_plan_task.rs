@@ -59,6 +59,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotPlanTasksConnectionReque
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSnapshotPlanTasksConnectionRequestBody);
 /// Spec: `#/components/schemas/GetSnapshotPlanTasksRequestBody`.
 ///
 /// Used by:
@@ -116,6 +119,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotPlanTasksRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSnapshotPlanTasksRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSnapshotPlanTask`.
 ///
 /// Used by:
@@ -156,6 +162,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnapshotPlanTask {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSnapshotPlanTask);
 /// Spec: `#/components/schemas/SnapshotPlanTask`.
 ///
 /// Used by:
@@ -258,6 +267,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTask {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanTask);
 /// Spec: `#/components/schemas/SnapshotPlanTaskConnection`.
 ///
 /// Used by:
@@ -298,6 +310,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanTaskConnection);
 /// Spec: `#/components/schemas/SnapshotPlanTaskOrderByInput`.
 ///
 /// Used by:
@@ -436,6 +451,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "snapshot-plan-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanTaskOrderByInput);
 /// Spec: `#/components/schemas/SnapshotPlanTaskType`.
 ///
 /// Used by:
@@ -509,6 +527,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "snapshot-plan-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanTaskType);
 /// Spec: `#/components/schemas/SnapshotPlanTaskWhereInput`.
 ///
 /// Used by:
@@ -822,6 +843,9 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "snapshot-plan-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnapshotPlanTaskWhereInput);
 /// The operations of the [`snapshot_plan_task`](crate::models::snapshot_plan_task) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-snapshot-plan-tasks` (operation `GetSnapshotPlanTasks`, spec module [`snapshot_plan_task`](crate::models::snapshot_plan_task)).

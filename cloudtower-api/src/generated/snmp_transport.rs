@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSnmpTransport {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteSnmpTransport);
 /// Spec: `#/components/schemas/GetSnmpTransportsConnectionRequestBody`.
 ///
 /// Used by:
@@ -97,6 +100,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSnmpTransportsConnectionRequestB
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSnmpTransportsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetSnmpTransportsRequestBody`.
 ///
 /// Used by:
@@ -152,6 +158,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSnmpTransportsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSnmpTransportsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSnmpTransport`.
 ///
 /// Used by:
@@ -192,6 +201,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnmpTransport {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSnmpTransport);
 /// Spec: `#/components/schemas/SnmpTransport`.
 ///
 /// Used by:
@@ -340,6 +352,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransport {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTransport);
 /// Spec: `#/components/schemas/SnmpTransportConnection`.
 ///
 /// Used by:
@@ -380,6 +395,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTransportConnection);
 /// Spec: `#/components/schemas/SnmpTransportCreationParams`.
 ///
 /// Used by:
@@ -494,6 +512,29 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+impl SnmpTransportCreationParams {
+    /// A `SnmpTransportCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        port: i32,
+        protocol: crate::models::SnmpProtocol,
+        version: crate::models::SnmpVersion,
+        name: impl ::std::convert::Into<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            port,
+            protocol,
+            version,
+            name: name.into(),
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTransportCreationParams);
 /// Spec: `#/components/schemas/SnmpTransportDeletionParams`.
 ///
 /// Used by:
@@ -534,6 +575,16 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+impl SnmpTransportDeletionParams {
+    /// A `SnmpTransportDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SnmpTransportWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTransportDeletionParams);
 /// Spec: `#/components/schemas/SnmpTransportOrderByInput`.
 ///
 /// Used by:
@@ -732,6 +783,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTransportOrderByInput);
 /// Spec: `#/components/schemas/SnmpTransportUpdationParams`.
 ///
 /// Used by:
@@ -778,6 +832,19 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+impl SnmpTransportUpdationParams {
+    /// A `SnmpTransportUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::SnmpTransportUpdationParamsData,
+        r#where: crate::models::SnmpTransportWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTransportUpdationParams);
 /// Spec: `#/components/schemas/SnmpTransportUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -867,6 +934,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTransportUpdationParamsData);
 /// Spec: `#/components/schemas/SnmpTransportWhereInput`.
 ///
 /// Used by:
@@ -1747,6 +1817,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-transport")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTransportWhereInput);
 /// The operations of the [`snmp_transport`](crate::models::snmp_transport) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-snmp-transport` (operation `CreateSnmpTransport`, spec module [`snmp_transport`](crate::models::snmp_transport)).

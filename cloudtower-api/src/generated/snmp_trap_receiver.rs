@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSnmpTrapReceiver {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteSnmpTrapReceiver);
 /// Spec: `#/components/schemas/GetSnmpTrapReceiversConnectionRequestBody`.
 ///
 /// Used by:
@@ -99,6 +102,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSnmpTrapReceiversConnectionReque
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSnmpTrapReceiversConnectionRequestBody);
 /// Spec: `#/components/schemas/GetSnmpTrapReceiversRequestBody`.
 ///
 /// Used by:
@@ -156,6 +162,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSnmpTrapReceiversRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSnmpTrapReceiversRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSnmpTrapReceiver`.
 ///
 /// Used by:
@@ -196,6 +205,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnmpTrapReceiver {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSnmpTrapReceiver);
 /// Spec: `#/components/schemas/SnmpLanguageCode`.
 ///
 /// Used by:
@@ -266,6 +278,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpLanguageCode {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpLanguageCode);
 /// Spec: `#/components/schemas/SnmpTrapReceiver`.
 ///
 /// Used by:
@@ -442,6 +457,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiver {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTrapReceiver);
 /// Spec: `#/components/schemas/SnmpTrapReceiverConnection`.
 ///
 /// Used by:
@@ -482,6 +500,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTrapReceiverConnection);
 /// Spec: `#/components/schemas/SnmpTrapReceiverCreationParams`.
 ///
 /// Used by:
@@ -626,6 +647,33 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+impl SnmpTrapReceiverCreationParams {
+    /// A `SnmpTrapReceiverCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        language_code: crate::models::SnmpLanguageCode,
+        port: i32,
+        host: impl ::std::convert::Into<::std::string::String>,
+        protocol: crate::models::SnmpProtocol,
+        version: crate::models::SnmpVersion,
+        name: impl ::std::convert::Into<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            language_code,
+            port,
+            host: host.into(),
+            protocol,
+            version,
+            name: name.into(),
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTrapReceiverCreationParams);
 /// Spec: `#/components/schemas/SnmpTrapReceiverDeletionParams`.
 ///
 /// Used by:
@@ -666,6 +714,16 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+impl SnmpTrapReceiverDeletionParams {
+    /// A `SnmpTrapReceiverDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::SnmpTrapReceiverWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTrapReceiverDeletionParams);
 /// Spec: `#/components/schemas/SnmpTrapReceiverOrderByInput`.
 ///
 /// Used by:
@@ -904,6 +962,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTrapReceiverOrderByInput);
 /// Spec: `#/components/schemas/SnmpTrapReceiverUpdationParams`.
 ///
 /// Used by:
@@ -950,6 +1011,19 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+impl SnmpTrapReceiverUpdationParams {
+    /// A `SnmpTrapReceiverUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::SnmpTrapReceiverUpdationParamsData,
+        r#where: crate::models::SnmpTrapReceiverWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTrapReceiverUpdationParams);
 /// Spec: `#/components/schemas/SnmpTrapReceiverUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -1055,6 +1129,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverUpdationParamsData 
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTrapReceiverUpdationParamsData);
 /// Spec: `#/components/schemas/SnmpTrapReceiverWhereInput`.
 ///
 /// Used by:
@@ -2114,6 +2191,9 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "snmp-trap-receiver")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SnmpTrapReceiverWhereInput);
 /// The operations of the [`snmp_trap_receiver`](crate::models::snmp_trap_receiver) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-snmp-trap-receiver` (operation `CreateSnmpTrapReceiver`, spec module [`snmp_trap_receiver`](crate::models::snmp_trap_receiver)).

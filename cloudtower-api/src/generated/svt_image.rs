@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSvtImagesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "svt-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSvtImagesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetSvtImagesRequestBody`.
 ///
 /// Used by:
@@ -108,6 +111,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSvtImagesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "svt-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSvtImagesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSvtImage`.
 ///
 /// Used by:
@@ -148,6 +154,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSvtImage {
         e.end_object();
     }
 }
+#[cfg(feature = "svt-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSvtImage);
 /// Spec: `#/components/schemas/SvtImage`.
 ///
 /// Used by:
@@ -251,6 +260,9 @@ impl ::cloudtower_runtime::codec::Encode for SvtImage {
         e.end_object();
     }
 }
+#[cfg(feature = "svt-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SvtImage);
 /// Spec: `#/components/schemas/SvtImageConnection`.
 ///
 /// Used by:
@@ -291,6 +303,9 @@ impl ::cloudtower_runtime::codec::Encode for SvtImageConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "svt-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SvtImageConnection);
 /// Spec: `#/components/schemas/SvtImageOrderByInput`.
 ///
 /// Used by:
@@ -429,6 +444,9 @@ impl ::cloudtower_runtime::codec::Encode for SvtImageOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "svt-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SvtImageOrderByInput);
 /// Spec: `#/components/schemas/SvtImageWhereInput`.
 ///
 /// Used by:
@@ -846,6 +864,9 @@ impl ::cloudtower_runtime::codec::Encode for SvtImageWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "svt-image")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SvtImageWhereInput);
 /// Spec: `/paths/~1upload-svt-image/post/requestBody/content/multipart~1form-data/schema`.
 ///
 /// Used by:
@@ -893,6 +914,16 @@ impl UploadSvtImageRequestBody {
                 );
         }
         fields
+    }
+}
+#[cfg(feature = "svt-image")]
+impl UploadSvtImageRequestBody {
+    /// A `UploadSvtImageRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(file: ::cloudtower_runtime::FilePart) -> Self {
+        Self {
+            file,
+            ..::std::default::Default::default()
+        }
     }
 }
 /// The operations of the [`svt_image`](crate::models::svt_image) spec module.

@@ -57,6 +57,9 @@ impl ::cloudtower_runtime::codec::Encode for GetSystemAuditLogsConnectionRequest
         e.end_object();
     }
 }
+#[cfg(feature = "system-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetSystemAuditLogsConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateSystemAuditLog`.
 ///
 /// Used by:
@@ -97,6 +100,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSystemAuditLog {
         e.end_object();
     }
 }
+#[cfg(feature = "system-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateSystemAuditLog);
 /// Spec: `#/components/schemas/SystemAuditLog`.
 ///
 /// Used by:
@@ -176,6 +182,9 @@ impl ::cloudtower_runtime::codec::Encode for SystemAuditLog {
         e.end_object();
     }
 }
+#[cfg(feature = "system-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SystemAuditLog);
 /// Spec: `#/components/schemas/SystemAuditLogConnection`.
 ///
 /// Used by:
@@ -216,6 +225,9 @@ impl ::cloudtower_runtime::codec::Encode for SystemAuditLogConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "system-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(SystemAuditLogConnection);
 /// The operations of the [`system_audit_log`](crate::models::system_audit_log) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-system-audit-logs` (operation `GetSystemAuditLogs`, spec module [`system_audit_log`](crate::models::system_audit_log)).

@@ -48,6 +48,22 @@ impl ::cloudtower_runtime::codec::Encode for ColumnConfig {
         e.end_object();
     }
 }
+#[cfg(feature = "table-reporter")]
+impl ColumnConfig {
+    /// A `ColumnConfig` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        path: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            path: path.into(),
+        }
+    }
+}
+#[cfg(feature = "table-reporter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ColumnConfig);
 /// Spec: `#/components/schemas/TableReporterParams`.
 ///
 /// Used by:
@@ -100,6 +116,24 @@ impl ::cloudtower_runtime::codec::Encode for TableReporterParams {
         e.end_object();
     }
 }
+#[cfg(feature = "table-reporter")]
+impl TableReporterParams {
+    /// A `TableReporterParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        filter: crate::models::TableReporterParamsFilter,
+        columns: ::std::vec::Vec<crate::models::ColumnConfig>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            filter,
+            columns,
+            name: name.into(),
+        }
+    }
+}
+#[cfg(feature = "table-reporter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TableReporterParams);
 /// Spec: `#/components/schemas/TableReporterParams/properties/filter`.
 ///
 /// Used by:
@@ -292,6 +326,9 @@ impl ::cloudtower_runtime::codec::Encode for TableReporterParamsFilter {
         e.end_object();
     }
 }
+#[cfg(feature = "table-reporter")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TableReporterParamsFilter);
 /// The operations of the [`table_reporter`](crate::models::table_reporter) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/export-csv` (operation `ExportCSV`, spec module [`table_reporter`](crate::models::table_reporter)).

@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetTasksConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetTasksConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateTask`.
 ///
 /// Used by:
@@ -95,6 +98,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateTask {
         e.end_object();
     }
 }
+#[cfg(feature = "task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateTask);
 /// Spec: `#/components/schemas/TaskConnection`.
 ///
 /// Used by:
@@ -135,6 +141,9 @@ impl ::cloudtower_runtime::codec::Encode for TaskConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskConnection);
 /// Spec: `#/components/schemas/TaskCreationParams`.
 ///
 /// Used by:
@@ -238,6 +247,27 @@ impl ::cloudtower_runtime::codec::Encode for TaskCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "task")]
+impl TaskCreationParams {
+    /// A `TaskCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        user_id: impl ::std::convert::Into<::std::string::String>,
+        description: crate::models::TaskDescription,
+        resource_mutation: impl ::std::convert::Into<::std::string::String>,
+        resource_type: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            user_id: user_id.into(),
+            description,
+            resource_mutation: resource_mutation.into(),
+            resource_type: resource_type.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskCreationParams);
 /// Spec: `#/components/schemas/TaskDescription`.
 ///
 /// Used by:
@@ -285,6 +315,22 @@ impl ::cloudtower_runtime::codec::Encode for TaskDescription {
         e.end_object();
     }
 }
+#[cfg(feature = "task")]
+impl TaskDescription {
+    /// A `TaskDescription` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        en_us: impl ::std::convert::Into<::std::string::String>,
+        zh_cn: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            en_us: en_us.into(),
+            zh_cn: zh_cn.into(),
+        }
+    }
+}
+#[cfg(feature = "task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskDescription);
 /// Spec: `#/components/schemas/TaskStepCreationParams`.
 ///
 /// Used by:
@@ -335,6 +381,23 @@ impl ::cloudtower_runtime::codec::Encode for TaskStepCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "task")]
+impl TaskStepCreationParams {
+    /// A `TaskStepCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        finished: bool,
+        key: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            finished,
+            key: key.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskStepCreationParams);
 /// Spec: `#/components/schemas/TaskUpdateParams`.
 ///
 /// Used by:
@@ -381,6 +444,19 @@ impl ::cloudtower_runtime::codec::Encode for TaskUpdateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "task")]
+impl TaskUpdateParams {
+    /// A `TaskUpdateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::TaskUpdateParamsData,
+        r#where: crate::models::TaskWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskUpdateParams);
 /// Spec: `#/components/schemas/TaskUpdateParams/properties/data`.
 ///
 /// Used by:
@@ -486,6 +562,9 @@ impl ::cloudtower_runtime::codec::Encode for TaskUpdateParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskUpdateParamsData);
 /// The operations of the [`task`](crate::models::task) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-task` (operation `CreateTask`, spec module [`task`](crate::models::task)).

@@ -42,6 +42,16 @@ impl ::cloudtower_runtime::codec::Encode for CancelUploadTaskParams {
         e.end_object();
     }
 }
+#[cfg(feature = "upload-task")]
+impl CancelUploadTaskParams {
+    /// A `CancelUploadTaskParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::UploadTaskWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "upload-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CancelUploadTaskParams);
 /// Spec: `#/components/schemas/GetUploadTasksConnectionRequestBody`.
 ///
 /// Used by:
@@ -95,6 +105,9 @@ impl ::cloudtower_runtime::codec::Encode for GetUploadTasksConnectionRequestBody
         e.end_object();
     }
 }
+#[cfg(feature = "upload-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetUploadTasksConnectionRequestBody);
 /// Spec: `#/components/schemas/GetUploadTasksRequestBody`.
 ///
 /// Used by:
@@ -148,6 +161,9 @@ impl ::cloudtower_runtime::codec::Encode for GetUploadTasksRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "upload-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetUploadTasksRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateUploadTask`.
 ///
 /// Used by:
@@ -188,6 +204,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUploadTask {
         e.end_object();
     }
 }
+#[cfg(feature = "upload-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateUploadTask);
 /// Spec: `#/components/schemas/UploadTaskConnection`.
 ///
 /// Used by:
@@ -228,6 +247,9 @@ impl ::cloudtower_runtime::codec::Encode for UploadTaskConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "upload-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UploadTaskConnection);
 /// Spec: `#/components/schemas/UploadTaskOrderByInput`.
 ///
 /// Used by:
@@ -386,6 +408,9 @@ impl ::cloudtower_runtime::codec::Encode for UploadTaskOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "upload-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UploadTaskOrderByInput);
 /// Spec: `#/components/schemas/UploadTaskWhereInput`.
 ///
 /// Used by:
@@ -709,6 +734,9 @@ impl ::cloudtower_runtime::codec::Encode for UploadTaskWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "upload-task")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UploadTaskWhereInput);
 /// The operations of the [`upload_task`](crate::models::upload_task) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/cancel-upload-task` (operation `CancelUploadTask`, spec module [`upload_task`](crate::models::upload_task)).

@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetUsbDevicesConnectionRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "usb-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetUsbDevicesConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateUsbDevice`.
 ///
 /// Used by:
@@ -95,6 +98,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUsbDevice {
         e.end_object();
     }
 }
+#[cfg(feature = "usb-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateUsbDevice);
 /// Spec: `#/components/schemas/UsbDevice`.
 ///
 /// Used by:
@@ -225,6 +231,9 @@ impl ::cloudtower_runtime::codec::Encode for UsbDevice {
         e.end_object();
     }
 }
+#[cfg(feature = "usb-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UsbDevice);
 /// Spec: `#/components/schemas/UsbDeviceConnection`.
 ///
 /// Used by:
@@ -265,6 +274,9 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "usb-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UsbDeviceConnection);
 /// Spec: `#/components/schemas/UsbDeviceMountParams`.
 ///
 /// Used by:
@@ -311,6 +323,19 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceMountParams {
         e.end_object();
     }
 }
+#[cfg(feature = "usb-device")]
+impl UsbDeviceMountParams {
+    /// A `UsbDeviceMountParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::UsbDeviceMountParamsData,
+        r#where: crate::models::UsbDeviceWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "usb-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UsbDeviceMountParams);
 /// Spec: `#/components/schemas/UsbDeviceMountParams/properties/data`.
 ///
 /// Used by:
@@ -350,6 +375,9 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceMountParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "usb-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UsbDeviceMountParamsData);
 /// Spec: `#/components/schemas/UsbDeviceUnmountParams`.
 ///
 /// Used by:
@@ -393,6 +421,19 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceUnmountParams {
         e.end_object();
     }
 }
+#[cfg(feature = "usb-device")]
+impl UsbDeviceUnmountParams {
+    /// A `UsbDeviceUnmountParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::UsbDeviceWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "usb-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UsbDeviceUnmountParams);
 /// Spec: `#/components/schemas/UsbDeviceUnmountParams/properties/data`.
 ///
 /// Used by:
@@ -433,6 +474,16 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceUnmountParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "usb-device")]
+impl UsbDeviceUnmountParamsData {
+    /// A `UsbDeviceUnmountParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(vms: crate::models::VmWhereInput) -> Self {
+        Self { vms }
+    }
+}
+#[cfg(feature = "usb-device")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UsbDeviceUnmountParamsData);
 /// The operations of the [`usb_device`](crate::models::usb_device) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-usb-devices` (operation `GetUsbDevices`, spec module [`usb_device`](crate::models::usb_device)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteUser {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteUser);
 /// Spec: `#/components/schemas/GetUsersConnectionRequestBody`.
 ///
 /// Used by:
@@ -95,6 +98,9 @@ impl ::cloudtower_runtime::codec::Encode for GetUsersConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetUsersConnectionRequestBody);
 /// Spec: `#/components/schemas/LoginInput`.
 ///
 /// Used by:
@@ -158,6 +164,21 @@ impl ::cloudtower_runtime::codec::Encode for LoginInput {
         e.end_object();
     }
 }
+impl LoginInput {
+    /// A `LoginInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        username: impl ::std::convert::Into<::std::string::String>,
+        password: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            username: username.into(),
+            password: password.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LoginInput);
 /// Spec: `#/components/schemas/LoginResponse`.
 ///
 /// Used by:
@@ -202,6 +223,8 @@ impl ::cloudtower_runtime::codec::Encode for LoginResponse {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LoginResponse);
 /// Spec: `#/components/schemas/MfaType`.
 ///
 /// Used by:
@@ -260,6 +283,8 @@ impl ::cloudtower_runtime::codec::Encode for MfaType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MfaType);
 /// Spec: `#/components/schemas/NestedAggregateUser`.
 ///
 /// Used by:
@@ -300,6 +325,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUser {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateUser);
 /// Spec: `#/components/schemas/NestedPasswordRecoverQa`.
 ///
 /// Used by:
@@ -349,6 +377,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedPasswordRecoverQa {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedPasswordRecoverQa);
 /// Spec: `#/components/schemas/NestedPasswordReoverQaItem`.
 ///
 /// Used by:
@@ -393,6 +424,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedPasswordReoverQaItem {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedPasswordReoverQaItem);
 /// Spec: `#/components/schemas/NestedUserRoleNext`.
 ///
 /// Used by:
@@ -443,6 +477,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedUserRoleNext {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedUserRoleNext);
 /// Spec: `#/components/schemas/RootUserCreationParams`.
 ///
 /// Used by:
@@ -491,6 +528,16 @@ impl ::cloudtower_runtime::codec::Encode for RootUserCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+impl RootUserCreationParams {
+    /// A `RootUserCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(password: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { password: password.into() }
+    }
+}
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RootUserCreationParams);
 /// Spec: `#/components/schemas/User`.
 ///
 /// Used by:
@@ -604,6 +651,9 @@ impl ::cloudtower_runtime::codec::Encode for User {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(User);
 /// Spec: `#/components/schemas/UserConnection`.
 ///
 /// Used by:
@@ -644,6 +694,9 @@ impl ::cloudtower_runtime::codec::Encode for UserConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserConnection);
 /// Spec: `#/components/schemas/UserCreationParams`.
 ///
 /// Used by:
@@ -734,6 +787,25 @@ impl ::cloudtower_runtime::codec::Encode for UserCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+impl UserCreationParams {
+    /// A `UserCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        role_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        username: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            role_id: role_id.into(),
+            name: name.into(),
+            username: username.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserCreationParams);
 /// Spec: `#/components/schemas/UserDeletionParams`.
 ///
 /// Used by:
@@ -774,6 +846,16 @@ impl ::cloudtower_runtime::codec::Encode for UserDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+impl UserDeletionParams {
+    /// A `UserDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::UserWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserDeletionParams);
 /// Spec: `#/components/schemas/UserUpdationParams`.
 ///
 /// Used by:
@@ -820,6 +902,19 @@ impl ::cloudtower_runtime::codec::Encode for UserUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+impl UserUpdationParams {
+    /// A `UserUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::UserUpdationParamsData,
+        r#where: crate::models::UserWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserUpdationParams);
 /// Spec: `#/components/schemas/UserUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -887,6 +982,9 @@ impl ::cloudtower_runtime::codec::Encode for UserUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "user")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserUpdationParamsData);
 /// The operations of the [`user`](crate::models::user) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-root-user` (operation `CreateRootUser`, spec module [`user`](crate::models::user)).

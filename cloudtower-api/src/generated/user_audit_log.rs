@@ -57,6 +57,9 @@ impl ::cloudtower_runtime::codec::Encode for GetUserAuditLogsConnectionRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "user-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetUserAuditLogsConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateUserAuditLog`.
 ///
 /// Used by:
@@ -97,6 +100,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUserAuditLog {
         e.end_object();
     }
 }
+#[cfg(feature = "user-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateUserAuditLog);
 /// Spec: `#/components/schemas/UserAuditLog`.
 ///
 /// Used by:
@@ -193,6 +199,9 @@ impl ::cloudtower_runtime::codec::Encode for UserAuditLog {
         e.end_object();
     }
 }
+#[cfg(feature = "user-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserAuditLog);
 /// Spec: `#/components/schemas/UserAuditLogConnection`.
 ///
 /// Used by:
@@ -233,6 +242,9 @@ impl ::cloudtower_runtime::codec::Encode for UserAuditLogConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "user-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserAuditLogConnection);
 /// Spec: `#/components/schemas/UserAuditLogCreationParams`.
 ///
 /// Used by:
@@ -325,6 +337,29 @@ impl ::cloudtower_runtime::codec::Encode for UserAuditLogCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "user-audit-log")]
+impl UserAuditLogCreationParams {
+    /// A `UserAuditLogCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        status: crate::models::UserAuditLogStatus,
+        user_id: impl ::std::convert::Into<::std::string::String>,
+        message: crate::models::UserAuditLogMessage,
+        resource_type: impl ::std::convert::Into<::std::string::String>,
+        action: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            status,
+            user_id: user_id.into(),
+            message,
+            resource_type: resource_type.into(),
+            action: action.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "user-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserAuditLogCreationParams);
 /// Spec: `#/components/schemas/UserAuditLogMessage`.
 ///
 /// Used by:
@@ -371,6 +406,22 @@ impl ::cloudtower_runtime::codec::Encode for UserAuditLogMessage {
         e.end_object();
     }
 }
+#[cfg(feature = "user-audit-log")]
+impl UserAuditLogMessage {
+    /// A `UserAuditLogMessage` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        en_us: impl ::std::convert::Into<::std::string::String>,
+        zh_cn: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            en_us: en_us.into(),
+            zh_cn: zh_cn.into(),
+        }
+    }
+}
+#[cfg(feature = "user-audit-log")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserAuditLogMessage);
 /// The operations of the [`user_audit_log`](crate::models::user_audit_log) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-user-audit-log` (operation `CreateUserAuditLog`, spec module [`user_audit_log`](crate::models::user_audit_log)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteRole {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteRole);
 /// Spec: `#/components/schemas/GetUserRoleNextsConnectionRequestBody`.
 ///
 /// Used by:
@@ -97,6 +100,9 @@ impl ::cloudtower_runtime::codec::Encode for GetUserRoleNextsConnectionRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetUserRoleNextsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetUserRoleNextsRequestBody`.
 ///
 /// Used by:
@@ -152,6 +158,9 @@ impl ::cloudtower_runtime::codec::Encode for GetUserRoleNextsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetUserRoleNextsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateUserRoleNext`.
 ///
 /// Used by:
@@ -192,6 +201,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUserRoleNext {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateUserRoleNext);
 /// Spec: `#/components/schemas/ROLE_ACTION`.
 ///
 /// Used by:
@@ -1180,6 +1192,9 @@ impl ::cloudtower_runtime::codec::Encode for RoleAction {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RoleAction);
 /// Spec: `#/components/schemas/RoleCreationParams`.
 ///
 /// Used by:
@@ -1226,6 +1241,19 @@ impl ::cloudtower_runtime::codec::Encode for RoleCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+impl RoleCreationParams {
+    /// A `RoleCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        actions: ::std::vec::Vec<crate::models::RoleAction>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self { actions, name: name.into() }
+    }
+}
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RoleCreationParams);
 /// Spec: `#/components/schemas/RoleDeletionParams`.
 ///
 /// Used by:
@@ -1266,6 +1294,16 @@ impl ::cloudtower_runtime::codec::Encode for RoleDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+impl RoleDeletionParams {
+    /// A `RoleDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::UserRoleNextWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RoleDeletionParams);
 /// Spec: `#/components/schemas/RoleUpdationParams`.
 ///
 /// Used by:
@@ -1312,6 +1350,19 @@ impl ::cloudtower_runtime::codec::Encode for RoleUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+impl RoleUpdationParams {
+    /// A `RoleUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::RoleUpdationParamsData,
+        r#where: crate::models::UserRoleNextWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RoleUpdationParams);
 /// Spec: `#/components/schemas/RoleUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -1350,6 +1401,9 @@ impl ::cloudtower_runtime::codec::Encode for RoleUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(RoleUpdationParamsData);
 /// Spec: `#/components/schemas/UserRoleNext`.
 ///
 /// Used by:
@@ -1416,6 +1470,9 @@ impl ::cloudtower_runtime::codec::Encode for UserRoleNext {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserRoleNext);
 /// Spec: `#/components/schemas/UserRoleNextConnection`.
 ///
 /// Used by:
@@ -1456,6 +1513,9 @@ impl ::cloudtower_runtime::codec::Encode for UserRoleNextConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserRoleNextConnection);
 /// Spec: `#/components/schemas/UserRoleNextOrderByInput`.
 ///
 /// Used by:
@@ -1554,6 +1614,9 @@ impl ::cloudtower_runtime::codec::Encode for UserRoleNextOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserRoleNextOrderByInput);
 /// Spec: `#/components/schemas/UserRoleNextWhereInput`.
 ///
 /// Used by:
@@ -1755,6 +1818,9 @@ impl ::cloudtower_runtime::codec::Encode for UserRoleNextWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserRoleNextWhereInput);
 /// Spec: `#/components/schemas/UserRolePlatform`.
 ///
 /// Used by:
@@ -1824,6 +1890,9 @@ impl ::cloudtower_runtime::codec::Encode for UserRolePlatform {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserRolePlatform);
 /// Spec: `#/components/schemas/UserRolePreset`.
 ///
 /// Used by:
@@ -1921,6 +1990,9 @@ impl ::cloudtower_runtime::codec::Encode for UserRolePreset {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "user-role-next")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UserRolePreset);
 /// The operations of the [`user_role_next`](crate::models::user_role_next) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-role` (operation `CreateRole`, spec module [`user_role_next`](crate::models::user_role_next)).

@@ -71,6 +71,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteFeatureType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteFeatureType);
 /// Spec: `#/components/schemas/EverouteLicensePricingType`.
 ///
 /// Used by:
@@ -136,6 +139,9 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicensePricingType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(EverouteLicensePricingType);
 /// Spec: `#/components/schemas/GetV2EverouteLicensesConnectionRequestBody`.
 ///
 /// Used by:
@@ -193,6 +199,9 @@ impl ::cloudtower_runtime::codec::Encode for GetV2EverouteLicensesConnectionRequ
         e.end_object();
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetV2EverouteLicensesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetV2EverouteLicensesRequestBody`.
 ///
 /// Used by:
@@ -250,6 +259,9 @@ impl ::cloudtower_runtime::codec::Encode for GetV2EverouteLicensesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetV2EverouteLicensesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateV2EverouteLicense`.
 ///
 /// Used by:
@@ -290,6 +302,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateV2EverouteLicense {
         e.end_object();
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateV2EverouteLicense);
 /// Spec: `#/components/schemas/V2EverouteLicense`.
 ///
 /// Used by:
@@ -416,6 +431,9 @@ impl ::cloudtower_runtime::codec::Encode for V2EverouteLicense {
         e.end_object();
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(V2EverouteLicense);
 /// Spec: `#/components/schemas/V2EverouteLicenseConnection`.
 ///
 /// Used by:
@@ -456,6 +474,9 @@ impl ::cloudtower_runtime::codec::Encode for V2EverouteLicenseConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(V2EverouteLicenseConnection);
 /// Spec: `#/components/schemas/V2EverouteLicenseOrderByInput`.
 ///
 /// Used by:
@@ -664,6 +685,9 @@ impl ::cloudtower_runtime::codec::Encode for V2EverouteLicenseOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(V2EverouteLicenseOrderByInput);
 /// Spec: `#/components/schemas/V2EverouteLicenseWhereInput`.
 ///
 /// Used by:
@@ -1251,6 +1275,9 @@ impl ::cloudtower_runtime::codec::Encode for V2EverouteLicenseWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "v2-everoute-license")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(V2EverouteLicenseWhereInput);
 /// The operations of the [`v2_everoute_license`](crate::models::v2_everoute_license) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-v-2-everoute-licenses-connection` (operation `GetV2EverouteLicensesConnection`, spec module [`v2_everoute_license`](crate::models::v2_everoute_license)).

@@ -42,6 +42,16 @@ impl ::cloudtower_runtime::codec::Encode for CreateVcenterAccountParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+impl CreateVcenterAccountParams {
+    /// A `CreateVcenterAccountParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(data: crate::models::CreateVcenterAccountParamsData) -> Self {
+        Self { data }
+    }
+}
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CreateVcenterAccountParams);
 /// Spec: `#/components/schemas/CreateVcenterAccountParamsData`.
 ///
 /// Used by:
@@ -122,6 +132,28 @@ impl ::cloudtower_runtime::codec::Encode for CreateVcenterAccountParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+impl CreateVcenterAccountParamsData {
+    /// A `CreateVcenterAccountParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        port: i32,
+        password: impl ::std::convert::Into<::std::string::String>,
+        username: impl ::std::convert::Into<::std::string::String>,
+        ip: impl ::std::convert::Into<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            port,
+            password: password.into(),
+            username: username.into(),
+            ip: ip.into(),
+            cluster_id: cluster_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CreateVcenterAccountParamsData);
 /// Spec: `#/components/schemas/GetVcenterAccountsConnectionRequestBody`.
 ///
 /// Used by:
@@ -177,6 +209,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVcenterAccountsConnectionRequest
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVcenterAccountsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVcenterAccountsRequestBody`.
 ///
 /// Used by:
@@ -232,6 +267,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVcenterAccountsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVcenterAccountsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVcenterAccount`.
 ///
 /// Used by:
@@ -272,6 +310,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVcenterAccount {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVcenterAccount);
 /// Spec: `#/components/schemas/UpdateVcenterAccountParams`.
 ///
 /// Used by:
@@ -318,6 +359,19 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVcenterAccountParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+impl UpdateVcenterAccountParams {
+    /// A `UpdateVcenterAccountParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::UpdateVcenterAccountParamsData,
+        r#where: crate::models::VcenterAccountWhereUniqueInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdateVcenterAccountParams);
 /// Spec: `#/components/schemas/UpdateVcenterAccountParamsData`.
 ///
 /// Used by:
@@ -391,6 +445,26 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVcenterAccountParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+impl UpdateVcenterAccountParamsData {
+    /// A `UpdateVcenterAccountParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        port: i32,
+        password: impl ::std::convert::Into<::std::string::String>,
+        username: impl ::std::convert::Into<::std::string::String>,
+        ip: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            port,
+            password: password.into(),
+            username: username.into(),
+            ip: ip.into(),
+        }
+    }
+}
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdateVcenterAccountParamsData);
 /// Spec: `#/components/schemas/VcenterAccount`.
 ///
 /// Used by:
@@ -470,6 +544,9 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccount {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VcenterAccount);
 /// Spec: `#/components/schemas/VcenterAccountConnection`.
 ///
 /// Used by:
@@ -510,6 +587,9 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccountConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VcenterAccountConnection);
 /// Spec: `#/components/schemas/VcenterAccountOrderByInput`.
 ///
 /// Used by:
@@ -628,6 +708,9 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccountOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VcenterAccountOrderByInput);
 /// Spec: `#/components/schemas/VcenterAccountWhereInput`.
 ///
 /// Used by:
@@ -937,6 +1020,9 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccountWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VcenterAccountWhereInput);
 /// Spec: `#/components/schemas/VcenterAccountWhereUniqueInput`.
 ///
 /// Used by:
@@ -975,6 +1061,9 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccountWhereUniqueInput {
         e.end_object();
     }
 }
+#[cfg(feature = "vcenter-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VcenterAccountWhereUniqueInput);
 /// The operations of the [`vcenter_account`](crate::models::vcenter_account) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-vcenter-account` (operation `CreateVcenterAccount`, spec module [`vcenter_account`](crate::models::vcenter_account)).

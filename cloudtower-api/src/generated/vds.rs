@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVds {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVds);
 /// Spec: `#/components/schemas/GetVdsesConnectionRequestBody`.
 ///
 /// Used by:
@@ -95,6 +98,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVdsesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVdsesConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVds`.
 ///
 /// Used by:
@@ -135,6 +141,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVds {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVds);
 /// Spec: `#/components/schemas/Vds`.
 ///
 /// Used by:
@@ -263,6 +272,9 @@ impl ::cloudtower_runtime::codec::Encode for Vds {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Vds);
 /// Spec: `#/components/schemas/VdsConnection`.
 ///
 /// Used by:
@@ -303,6 +315,9 @@ impl ::cloudtower_runtime::codec::Encode for VdsConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsConnection);
 /// Spec: `#/components/schemas/VdsCreationParams`.
 ///
 /// Used by:
@@ -365,6 +380,25 @@ impl ::cloudtower_runtime::codec::Encode for VdsCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+impl VdsCreationParams {
+    /// A `VdsCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        nic_ids: ::std::vec::Vec<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            nic_ids,
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsCreationParams);
 /// Spec: `#/components/schemas/VdsCreationWithMAccessVlanParams`.
 ///
 /// Used by:
@@ -433,6 +467,27 @@ impl ::cloudtower_runtime::codec::Encode for VdsCreationWithMAccessVlanParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+impl VdsCreationWithMAccessVlanParams {
+    /// A `VdsCreationWithMAccessVlanParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        nic_ids: ::std::vec::Vec<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        vlan: crate::models::VdsCreationWithMAccessVlanParamsVlan,
+    ) -> Self {
+        Self {
+            nic_ids,
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+            vlan,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsCreationWithMAccessVlanParams);
 /// Spec: `#/components/schemas/VdsCreationWithMAccessVlanParams/allOf/1/properties/vlan`.
 ///
 /// Used by:
@@ -499,6 +554,27 @@ impl ::cloudtower_runtime::codec::Encode for VdsCreationWithMAccessVlanParamsVla
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+impl VdsCreationWithMAccessVlanParamsVlan {
+    /// A `VdsCreationWithMAccessVlanParamsVlan` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        extra_ip: ::std::vec::Vec<
+            crate::models::VdsCreationWithMAccessVlanParamsVlanExtraIpItem,
+        >,
+        subnetmask: impl ::std::convert::Into<::std::string::String>,
+        vlan_id: i32,
+    ) -> Self {
+        Self {
+            extra_ip,
+            subnetmask: subnetmask.into(),
+            vlan_id,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsCreationWithMAccessVlanParamsVlan);
 /// Spec: `#/components/schemas/VdsCreationWithMAccessVlanParams/allOf/1/properties/vlan/properties/extra_ip/items`.
 ///
 /// Used by:
@@ -551,6 +627,22 @@ for VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+impl VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
+    /// A `VdsCreationWithMAccessVlanParamsVlanExtraIpItem` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        management_ip: impl ::std::convert::Into<::std::string::String>,
+        host_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            management_ip: management_ip.into(),
+            host_id: host_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsCreationWithMAccessVlanParamsVlanExtraIpItem);
 /// Spec: `#/components/schemas/VdsCreationWithMigrateVlanParams`.
 ///
 /// Used by:
@@ -619,6 +711,27 @@ impl ::cloudtower_runtime::codec::Encode for VdsCreationWithMigrateVlanParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+impl VdsCreationWithMigrateVlanParams {
+    /// A `VdsCreationWithMigrateVlanParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        nic_ids: ::std::vec::Vec<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        vlan: crate::models::VdsCreationWithMigrateVlanParamsVlan,
+    ) -> Self {
+        Self {
+            nic_ids,
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+            vlan,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsCreationWithMigrateVlanParams);
 /// Spec: `#/components/schemas/VdsCreationWithMigrateVlanParams/allOf/1/properties/vlan`.
 ///
 /// Used by:
@@ -685,6 +798,27 @@ impl ::cloudtower_runtime::codec::Encode for VdsCreationWithMigrateVlanParamsVla
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+impl VdsCreationWithMigrateVlanParamsVlan {
+    /// A `VdsCreationWithMigrateVlanParamsVlan` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        extra_ip: ::std::vec::Vec<
+            crate::models::VdsCreationWithMigrateVlanParamsVlanExtraIpItem,
+        >,
+        subnetmask: impl ::std::convert::Into<::std::string::String>,
+        vlan_id: i32,
+    ) -> Self {
+        Self {
+            extra_ip,
+            subnetmask: subnetmask.into(),
+            vlan_id,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsCreationWithMigrateVlanParamsVlan);
 /// Spec: `#/components/schemas/VdsCreationWithMigrateVlanParams/allOf/1/properties/vlan/properties/extra_ip/items`.
 ///
 /// Used by:
@@ -737,6 +871,22 @@ for VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+impl VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
+    /// A `VdsCreationWithMigrateVlanParamsVlanExtraIpItem` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        management_ip: impl ::std::convert::Into<::std::string::String>,
+        host_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            management_ip: management_ip.into(),
+            host_id: host_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsCreationWithMigrateVlanParamsVlanExtraIpItem);
 /// Spec: `#/components/schemas/VdsDeletionParams`.
 ///
 /// Used by:
@@ -777,6 +927,16 @@ impl ::cloudtower_runtime::codec::Encode for VdsDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+impl VdsDeletionParams {
+    /// A `VdsDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VdsWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsDeletionParams);
 /// Spec: `#/components/schemas/VdsUpdationParams`.
 ///
 /// Used by:
@@ -823,6 +983,19 @@ impl ::cloudtower_runtime::codec::Encode for VdsUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+impl VdsUpdationParams {
+    /// A `VdsUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VdsUpdationParamsData,
+        r#where: crate::models::VdsWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsUpdationParams);
 /// Spec: `#/components/schemas/VdsUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -867,6 +1040,9 @@ impl ::cloudtower_runtime::codec::Encode for VdsUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vds")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VdsUpdationParamsData);
 /// The operations of the [`vds`](crate::models::vds) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-vds` (operation `CreateVds`, spec module [`vds`](crate::models::vds)).

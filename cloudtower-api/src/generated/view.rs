@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteView {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteView);
 /// Spec: `#/components/schemas/GetViewsConnectionRequestBody`.
 ///
 /// Used by:
@@ -95,6 +98,9 @@ impl ::cloudtower_runtime::codec::Encode for GetViewsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetViewsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetViewsRequestBody`.
 ///
 /// Used by:
@@ -148,6 +154,9 @@ impl ::cloudtower_runtime::codec::Encode for GetViewsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetViewsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateView`.
 ///
 /// Used by:
@@ -188,6 +197,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateView {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateView);
 /// Spec: `#/components/schemas/NestedGraph`.
 ///
 /// Used by:
@@ -230,6 +242,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedGraph {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedGraph);
 /// Spec: `#/components/schemas/TimeUnit`.
 ///
 /// Used by:
@@ -308,6 +323,9 @@ impl ::cloudtower_runtime::codec::Encode for TimeUnit {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TimeUnit);
 /// Spec: `#/components/schemas/View`.
 ///
 /// Used by:
@@ -392,6 +410,9 @@ impl ::cloudtower_runtime::codec::Encode for View {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(View);
 /// Spec: `#/components/schemas/ViewConnection`.
 ///
 /// Used by:
@@ -432,6 +453,9 @@ impl ::cloudtower_runtime::codec::Encode for ViewConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ViewConnection);
 /// Spec: `#/components/schemas/ViewCreationParams`.
 ///
 /// Used by:
@@ -494,6 +518,26 @@ impl ::cloudtower_runtime::codec::Encode for ViewCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+impl ViewCreationParams {
+    /// A `ViewCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        time_unit: crate::models::TimeUnit,
+        time_span: i32,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            time_unit,
+            time_span,
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+        }
+    }
+}
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ViewCreationParams);
 /// Spec: `#/components/schemas/ViewDeletionParams`.
 ///
 /// Used by:
@@ -534,6 +578,16 @@ impl ::cloudtower_runtime::codec::Encode for ViewDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+impl ViewDeletionParams {
+    /// A `ViewDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ViewWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ViewDeletionParams);
 /// Spec: `#/components/schemas/ViewOrderByInput`.
 ///
 /// Used by:
@@ -652,6 +706,9 @@ impl ::cloudtower_runtime::codec::Encode for ViewOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ViewOrderByInput);
 /// Spec: `#/components/schemas/ViewUpdationParams`.
 ///
 /// Used by:
@@ -695,6 +752,19 @@ impl ::cloudtower_runtime::codec::Encode for ViewUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+impl ViewUpdationParams {
+    /// A `ViewUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::ViewWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ViewUpdationParams);
 /// Spec: `#/components/schemas/ViewUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -736,6 +806,9 @@ impl ::cloudtower_runtime::codec::Encode for ViewUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ViewUpdationParamsData);
 /// Spec: `#/components/schemas/ViewWhereInput`.
 ///
 /// Used by:
@@ -1050,6 +1123,9 @@ impl ::cloudtower_runtime::codec::Encode for ViewWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "view")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ViewWhereInput);
 /// The operations of the [`view`](crate::models::view) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-view` (operation `CreateView`, spec module [`view`](crate::models::view)).

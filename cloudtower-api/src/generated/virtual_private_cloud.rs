@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloud {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVirtualPrivateCloud);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudsConnectionRequestBody`.
 ///
 /// Used by:
@@ -101,6 +104,9 @@ for GetVirtualPrivateCloudsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudsRequestBody`.
 ///
 /// Used by:
@@ -158,6 +164,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVirtualPrivateCloudsRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloud`.
 ///
 /// Used by:
@@ -198,6 +207,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVirtualPrivateCloud 
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloud);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudIsolationPolicy`.
 ///
 /// Used by:
@@ -250,6 +262,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudIsolationP
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudIsolationPolicy);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudSecurityPolicy`.
 ///
 /// Used by:
@@ -302,6 +317,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudSecurityPo
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudSecurityPolicy);
 /// Spec: `#/components/schemas/VirtualPrivateCloud`.
 ///
 /// Used by:
@@ -416,6 +434,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloud {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloud);
 /// Spec: `#/components/schemas/VirtualPrivateCloudConnection`.
 ///
 /// Used by:
@@ -456,6 +477,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudCreationParams`.
 ///
 /// Used by:
@@ -512,6 +536,23 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+impl VirtualPrivateCloudCreationParams {
+    /// A `VirtualPrivateCloudCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vpc_service_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            vpc_service_id: vpc_service_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudCreationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudDeletionParams`.
 ///
 /// Used by:
@@ -552,6 +593,16 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+impl VirtualPrivateCloudDeletionParams {
+    /// A `VirtualPrivateCloudDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VirtualPrivateCloudWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudDeletionParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudOrderByInput`.
 ///
 /// Used by:
@@ -680,6 +731,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudUpdateDataParams`.
 ///
 /// Used by:
@@ -721,6 +775,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudUpdateDataParams
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudUpdateDataParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudUpdationParams`.
 ///
 /// Used by:
@@ -771,6 +828,19 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+impl VirtualPrivateCloudUpdationParams {
+    /// A `VirtualPrivateCloudUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VirtualPrivateCloudUpdateDataParams,
+        r#where: crate::models::VirtualPrivateCloudWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudUpdationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudWhereInput`.
 ///
 /// Used by:
@@ -1387,6 +1457,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudWhereInput);
 /// The operations of the [`virtual_private_cloud`](crate::models::virtual_private_cloud) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud` (operation `CreateVirtualPrivateCloud`, spec module [`virtual_private_cloud`](crate::models::virtual_private_cloud)).

@@ -62,6 +62,11 @@ for GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudClusterBindingsConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudClusterBindingsRequestBody`.
 ///
 /// Used by:
@@ -121,6 +126,9 @@ for GetVirtualPrivateCloudClusterBindingsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudClusterBindingsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudClusterBinding`.
 ///
 /// Used by:
@@ -167,6 +175,9 @@ for NestedAggregateVirtualPrivateCloudClusterBinding {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudClusterBinding);
 /// Spec: `#/components/schemas/VirtualPrivateCloudClusterBinding`.
 ///
 /// Used by:
@@ -243,6 +254,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudClusterBinding {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudClusterBinding);
 /// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingConnection`.
 ///
 /// Used by:
@@ -289,6 +303,9 @@ for VirtualPrivateCloudClusterBindingConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudClusterBindingConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingOrderByInput`.
 ///
 /// Used by:
@@ -389,6 +406,9 @@ for VirtualPrivateCloudClusterBindingOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudClusterBindingOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudClusterBindingWhereInput`.
 ///
 /// Used by:
@@ -592,6 +612,9 @@ for VirtualPrivateCloudClusterBindingWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudClusterBindingWhereInput);
 /// The operations of the [`virtual_private_cloud_cluster_binding`](crate::models::virtual_private_cloud_cluster_binding) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-virtual-private-cloud-cluster-bindings` (operation `GetVirtualPrivateCloudClusterBindings`, spec module [`virtual_private_cloud_cluster_binding`](crate::models::virtual_private_cloud_cluster_binding)).

@@ -62,6 +62,11 @@ for GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewaysRequestBody`.
 ///
 /// Used by:
@@ -121,6 +126,9 @@ for GetVirtualPrivateCloudEdgeGatewaysRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudEdgeGatewaysRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudEdgeGateway`.
 ///
 /// Used by:
@@ -167,6 +175,9 @@ for NestedAggregateVirtualPrivateCloudEdgeGateway {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudEdgeGateway);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudEdgeGatewayInstanceStatus`.
 ///
 /// Used by:
@@ -213,6 +224,9 @@ for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudEdgeGatewayInstanceStatus);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudEdgeGatewayStatus`.
 ///
 /// Used by:
@@ -252,6 +266,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudEdgeGatewa
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudEdgeGatewayStatus);
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGateway`.
 ///
 /// Used by:
@@ -314,6 +331,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGateway {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudEdgeGateway);
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayConnection`.
 ///
 /// Used by:
@@ -358,6 +378,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayConne
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudEdgeGatewayConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayOrderByInput`.
 ///
 /// Used by:
@@ -466,6 +489,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayOrder
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudEdgeGatewayOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayWhereInput`.
 ///
 /// Used by:
@@ -754,6 +780,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayWhere
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudEdgeGatewayWhereInput);
 /// The operations of the [`virtual_private_cloud_edge_gateway`](crate::models::virtual_private_cloud_edge_gateway) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-virtual-private-cloud-edge-gateways` (operation `GetVirtualPrivateCloudEdgeGateways`, spec module [`virtual_private_cloud_edge_gateway`](crate::models::virtual_private_cloud_edge_gateway)).

@@ -62,6 +62,11 @@ for GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody`.
 ///
 /// Used by:
@@ -121,6 +126,9 @@ for GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudEdgeGatewayGroup`.
 ///
 /// Used by:
@@ -167,6 +175,9 @@ for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudEdgeGatewayGroup);
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroup`.
 ///
 /// Used by:
@@ -244,6 +255,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayGroup
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudEdgeGatewayGroup);
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupConnection`.
 ///
 /// Used by:
@@ -290,6 +304,9 @@ for VirtualPrivateCloudEdgeGatewayGroupConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudEdgeGatewayGroupConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupOrderByInput`.
 ///
 /// Used by:
@@ -400,6 +417,9 @@ for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudEdgeGatewayGroupOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudEdgeGatewayGroupWhereInput`.
 ///
 /// Used by:
@@ -849,6 +869,9 @@ for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudEdgeGatewayGroupWhereInput);
 /// The operations of the [`virtual_private_cloud_edge_gateway_group`](crate::models::virtual_private_cloud_edge_gateway_group) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-virtual-private-cloud-edge-gateway-groups` (operation `GetVirtualPrivateCloudEdgeGatewayGroups`, spec module [`virtual_private_cloud_edge_gateway_group`](crate::models::virtual_private_cloud_edge_gateway_group)).

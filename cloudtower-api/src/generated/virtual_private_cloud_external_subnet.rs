@@ -62,6 +62,11 @@ for GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetsRequestBody`.
 ///
 /// Used by:
@@ -121,6 +126,9 @@ for GetVirtualPrivateCloudExternalSubnetsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudExternalSubnetsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudExternalSubnet`.
 ///
 /// Used by:
@@ -167,6 +175,9 @@ for NestedAggregateVirtualPrivateCloudExternalSubnet {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudExternalSubnet);
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnet`.
 ///
 /// Used by:
@@ -295,6 +306,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudExternalSubnet {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudExternalSubnet);
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetConnection`.
 ///
 /// Used by:
@@ -341,6 +355,9 @@ for VirtualPrivateCloudExternalSubnetConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudExternalSubnetConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetOrderByInput`.
 ///
 /// Used by:
@@ -511,6 +528,9 @@ for VirtualPrivateCloudExternalSubnetOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudExternalSubnetOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetWhereInput`.
 ///
 /// Used by:
@@ -1414,6 +1434,9 @@ for VirtualPrivateCloudExternalSubnetWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudExternalSubnetWhereInput);
 /// The operations of the [`virtual_private_cloud_external_subnet`](crate::models::virtual_private_cloud_external_subnet) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-virtual-private-cloud-external-subnets` (operation `GetVirtualPrivateCloudExternalSubnets`, spec module [`virtual_private_cloud_external_subnet`](crate::models::virtual_private_cloud_external_subnet)).

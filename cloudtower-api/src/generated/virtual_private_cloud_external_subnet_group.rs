@@ -64,6 +64,11 @@ for GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudExternalSubnetGroupsRequestBody`.
 ///
 /// Used by:
@@ -124,6 +129,9 @@ for GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudExternalSubnetGroupsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudExternalSubnetGroup`.
 ///
 /// Used by:
@@ -171,6 +179,9 @@ for NestedAggregateVirtualPrivateCloudExternalSubnetGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudExternalSubnetGroup);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec`.
 ///
 /// Used by:
@@ -259,6 +270,11 @@ for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec
+);
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroup`.
 ///
 /// Used by:
@@ -383,6 +399,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudExternalSubnetGr
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudExternalSubnetGroup);
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupConnection`.
 ///
 /// Used by:
@@ -429,6 +448,9 @@ for VirtualPrivateCloudExternalSubnetGroupConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudExternalSubnetGroupConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupOrderByInput`.
 ///
 /// Used by:
@@ -569,6 +591,9 @@ for VirtualPrivateCloudExternalSubnetGroupOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudExternalSubnetGroupOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudExternalSubnetGroupWhereInput`.
 ///
 /// Used by:
@@ -1044,6 +1069,9 @@ for VirtualPrivateCloudExternalSubnetGroupWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudExternalSubnetGroupWhereInput);
 /// The operations of the [`virtual_private_cloud_external_subnet_group`](crate::models::virtual_private_cloud_external_subnet_group) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-virtual-private-cloud-external-subnet-groups` (operation `GetVirtualPrivateCloudExternalSubnetGroups`, spec module [`virtual_private_cloud_external_subnet_group`](crate::models::virtual_private_cloud_external_subnet_group)).

@@ -46,6 +46,9 @@ impl ::cloudtower_runtime::codec::Encode for BatchCreateVirtualPrivateCloudFloat
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BatchCreateVirtualPrivateCloudFloatingIp);
 /// Spec: `#/components/schemas/BatchCreateVirtualPrivateCloudFloatingIpsParams`.
 ///
 /// Used by:
@@ -125,6 +128,19 @@ for BatchCreateVirtualPrivateCloudFloatingIpsParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+impl BatchCreateVirtualPrivateCloudFloatingIpsParams {
+    /// A `BatchCreateVirtualPrivateCloudFloatingIpsParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(vpc_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            vpc_id: vpc_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BatchCreateVirtualPrivateCloudFloatingIpsParams);
 /// Spec: `#/components/schemas/DeleteVirtualPrivateCloudFloatingIp`.
 ///
 /// Used by:
@@ -165,6 +181,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudFloatingIp
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVirtualPrivateCloudFloatingIp);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudFloatingIpsConnectionRequestBody`.
 ///
 /// Used by:
@@ -225,6 +244,11 @@ for GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudFloatingIpsConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudFloatingIpsRequestBody`.
 ///
 /// Used by:
@@ -284,6 +308,9 @@ for GetVirtualPrivateCloudFloatingIpsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudFloatingIpsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudFloatingIp`.
 ///
 /// Used by:
@@ -330,6 +357,9 @@ for NestedAggregateVirtualPrivateCloudFloatingIp {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudFloatingIp);
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIp`.
 ///
 /// Used by:
@@ -414,6 +444,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIp {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudFloatingIp);
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpConnection`.
 ///
 /// Used by:
@@ -458,6 +491,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIpConnec
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudFloatingIpConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpCreationParams`.
 ///
 /// Used by:
@@ -513,6 +549,23 @@ for VirtualPrivateCloudFloatingIpCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+impl VirtualPrivateCloudFloatingIpCreationParams {
+    /// A `VirtualPrivateCloudFloatingIpCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        external_subnet_id: impl ::std::convert::Into<::std::string::String>,
+        vpc_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            external_subnet_id: external_subnet_id.into(),
+            vpc_id: vpc_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudFloatingIpCreationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpDeletionParams`.
 ///
 /// Used by:
@@ -559,6 +612,16 @@ for VirtualPrivateCloudFloatingIpDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+impl VirtualPrivateCloudFloatingIpDeletionParams {
+    /// A `VirtualPrivateCloudFloatingIpDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VirtualPrivateCloudFloatingIpWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudFloatingIpDeletionParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpOrderByInput`.
 ///
 /// Used by:
@@ -667,6 +730,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIpOrderB
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudFloatingIpOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudFloatingIpWhereInput`.
 ///
 /// Used by:
@@ -968,6 +1034,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIpWhereI
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudFloatingIpWhereInput);
 /// The operations of the [`virtual_private_cloud_floating_ip`](crate::models::virtual_private_cloud_floating_ip) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/batch-create-virtual-private-cloud-floating-ips` (operation `BatchCreateVirtualPrivateCloudFloatingIps`, spec module [`virtual_private_cloud_floating_ip`](crate::models::virtual_private_cloud_floating_ip)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudNatGateway
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVirtualPrivateCloudNatGateway);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudNatGatewaysConnectionRequestBody`.
 ///
 /// Used by:
@@ -102,6 +105,11 @@ for GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudNatGatewaysConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudNatGatewaysRequestBody`.
 ///
 /// Used by:
@@ -161,6 +169,9 @@ for GetVirtualPrivateCloudNatGatewaysRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudNatGatewaysRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudNatGateway`.
 ///
 /// Used by:
@@ -207,6 +218,9 @@ for NestedAggregateVirtualPrivateCloudNatGateway {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudNatGateway);
 /// Spec: `#/components/schemas/NestedVpcDnatRuleType`.
 ///
 /// Used by:
@@ -265,6 +279,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVpcDnatRuleType {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVpcDnatRuleType);
 /// Spec: `#/components/schemas/VirtualPrivateCloudDnatRuleParams`.
 ///
 /// Used by:
@@ -322,6 +339,24 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudDnatRuleParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+impl VirtualPrivateCloudDnatRuleParams {
+    /// A `VirtualPrivateCloudDnatRuleParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        target_port: i32,
+        port: i32,
+        target_ip: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            target_port,
+            port,
+            target_ip: target_ip.into(),
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudDnatRuleParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGateway`.
 ///
 /// Used by:
@@ -424,6 +459,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGateway {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNatGateway);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayConnection`.
 ///
 /// Used by:
@@ -468,6 +506,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGatewayConnec
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNatGatewayConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayCreationParams`.
 ///
 /// Used by:
@@ -558,6 +599,27 @@ for VirtualPrivateCloudNatGatewayCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+impl VirtualPrivateCloudNatGatewayCreationParams {
+    /// A `VirtualPrivateCloudNatGatewayCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        enable_dnat: bool,
+        enable_snat: bool,
+        vpc_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            enable_dnat,
+            enable_snat,
+            vpc_id: vpc_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNatGatewayCreationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayDeletionParams`.
 ///
 /// Used by:
@@ -604,6 +666,16 @@ for VirtualPrivateCloudNatGatewayDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+impl VirtualPrivateCloudNatGatewayDeletionParams {
+    /// A `VirtualPrivateCloudNatGatewayDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VirtualPrivateCloudNatGatewayWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNatGatewayDeletionParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayOrderByInput`.
 ///
 /// Used by:
@@ -752,6 +824,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGatewayOrderB
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNatGatewayOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayUpdationParams`.
 ///
 /// Used by:
@@ -804,6 +879,19 @@ for VirtualPrivateCloudNatGatewayUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+impl VirtualPrivateCloudNatGatewayUpdationParams {
+    /// A `VirtualPrivateCloudNatGatewayUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VirtualPrivateCloudNatGatewayUpdationParamsData,
+        r#where: crate::models::VirtualPrivateCloudNatGatewayWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNatGatewayUpdationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -860,6 +948,9 @@ for VirtualPrivateCloudNatGatewayUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNatGatewayUpdationParamsData);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNatGatewayWhereInput`.
 ///
 /// Used by:
@@ -1230,6 +1321,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGatewayWhereI
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNatGatewayWhereInput);
 /// The operations of the [`virtual_private_cloud_nat_gateway`](crate::models::virtual_private_cloud_nat_gateway) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud-nat-gateway` (operation `CreateVirtualPrivateCloudNatGateway`, spec module [`virtual_private_cloud_nat_gateway`](crate::models::virtual_private_cloud_nat_gateway)).

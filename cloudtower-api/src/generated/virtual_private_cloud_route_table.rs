@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudRouteTable
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVirtualPrivateCloudRouteTable);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudRouteTablesConnectionRequestBody`.
 ///
 /// Used by:
@@ -102,6 +105,11 @@ for GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudRouteTablesConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudRouteTablesRequestBody`.
 ///
 /// Used by:
@@ -161,6 +169,9 @@ for GetVirtualPrivateCloudRouteTablesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudRouteTablesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudRouteTable`.
 ///
 /// Used by:
@@ -207,6 +218,9 @@ for NestedAggregateVirtualPrivateCloudRouteTable {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudRouteTable);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudRoute`.
 ///
 /// Used by:
@@ -271,6 +285,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudRoute {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudRoute);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteNextHopType`.
 ///
 /// Used by:
@@ -351,6 +368,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteNextHopType
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteNextHopType);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteParams`.
 ///
 /// Used by:
@@ -408,6 +428,24 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+impl VirtualPrivateCloudRouteParams {
+    /// A `VirtualPrivateCloudRouteParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        destination: impl ::std::convert::Into<::std::string::String>,
+        next_hop_local_id: impl ::std::convert::Into<::std::string::String>,
+        next_hop_type: crate::models::VirtualPrivateCloudRouteNextHopType,
+    ) -> Self {
+        Self {
+            destination: destination.into(),
+            next_hop_local_id: next_hop_local_id.into(),
+            next_hop_type,
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTable`.
 ///
 /// Used by:
@@ -495,6 +533,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTable {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteTable);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableConnection`.
 ///
 /// Used by:
@@ -539,6 +580,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTableConnec
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteTableConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableCreationParams`.
 ///
 /// Used by:
@@ -599,6 +643,23 @@ for VirtualPrivateCloudRouteTableCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+impl VirtualPrivateCloudRouteTableCreationParams {
+    /// A `VirtualPrivateCloudRouteTableCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vpc_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            vpc_id: vpc_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteTableCreationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableDeletionParams`.
 ///
 /// Used by:
@@ -645,6 +706,16 @@ for VirtualPrivateCloudRouteTableDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+impl VirtualPrivateCloudRouteTableDeletionParams {
+    /// A `VirtualPrivateCloudRouteTableDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VirtualPrivateCloudRouteTableWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteTableDeletionParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableOrderByInput`.
 ///
 /// Used by:
@@ -763,6 +834,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTableOrderB
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteTableOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableUpdationParams`.
 ///
 /// Used by:
@@ -815,6 +889,19 @@ for VirtualPrivateCloudRouteTableUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+impl VirtualPrivateCloudRouteTableUpdationParams {
+    /// A `VirtualPrivateCloudRouteTableUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VirtualPrivateCloudRouteTableUpdationParamsData,
+        r#where: crate::models::VirtualPrivateCloudRouteTableWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteTableUpdationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -860,6 +947,9 @@ for VirtualPrivateCloudRouteTableUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteTableUpdationParamsData);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouteTableWhereInput`.
 ///
 /// Used by:
@@ -1245,6 +1335,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTableWhereI
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouteTableWhereInput);
 /// The operations of the [`virtual_private_cloud_route_table`](crate::models::virtual_private_cloud_route_table) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud-route-table` (operation `CreateVirtualPrivateCloudRouteTable`, spec module [`virtual_private_cloud_route_table`](crate::models::virtual_private_cloud_route_table)).

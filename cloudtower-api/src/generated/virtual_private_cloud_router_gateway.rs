@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudRouterGate
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVirtualPrivateCloudRouterGateway);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody`.
 ///
 /// Used by:
@@ -102,6 +105,11 @@ for GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudRouterGatewaysRequestBody`.
 ///
 /// Used by:
@@ -161,6 +169,9 @@ for GetVirtualPrivateCloudRouterGatewaysRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudRouterGatewaysRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudRouterGateway`.
 ///
 /// Used by:
@@ -207,6 +218,9 @@ for NestedAggregateVirtualPrivateCloudRouterGateway {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudRouterGateway);
 /// Spec: `#/components/schemas/NestedVpcRouterGatewayRuleNextHopsItemType`.
 ///
 /// Used by:
@@ -256,6 +270,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVpcRouterGatewayRuleNextHopsI
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVpcRouterGatewayRuleNextHopsItemType);
 /// Spec: `#/components/schemas/NestedVpcRouterGatewayRuleType`.
 ///
 /// Used by:
@@ -306,6 +323,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVpcRouterGatewayRuleType {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVpcRouterGatewayRuleType);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGateway`.
 ///
 /// Used by:
@@ -413,6 +433,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouterGateway {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGateway);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayConnection`.
 ///
 /// Used by:
@@ -457,6 +480,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouterGatewayCon
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGatewayConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayCreationParams`.
 ///
 /// Used by:
@@ -544,6 +570,29 @@ for VirtualPrivateCloudRouterGatewayCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+impl VirtualPrivateCloudRouterGatewayCreationParams {
+    /// A `VirtualPrivateCloudRouterGatewayCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        rules: ::std::vec::Vec<
+            crate::models::VirtualPrivateCloudRouterGatewayRuleInputType,
+        >,
+        associated_subnets_ids: ::std::vec::Vec<::std::string::String>,
+        vpc_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            rules,
+            associated_subnets_ids,
+            vpc_id: vpc_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGatewayCreationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayDeletionParams`.
 ///
 /// Used by:
@@ -590,6 +639,18 @@ for VirtualPrivateCloudRouterGatewayDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+impl VirtualPrivateCloudRouterGatewayDeletionParams {
+    /// A `VirtualPrivateCloudRouterGatewayDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        r#where: crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
+    ) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGatewayDeletionParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayNexthopInputType`.
 ///
 /// Used by:
@@ -640,6 +701,21 @@ for VirtualPrivateCloudRouterGatewayNexthopInputType {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+impl VirtualPrivateCloudRouterGatewayNexthopInputType {
+    /// A `VirtualPrivateCloudRouterGatewayNexthopInputType` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        edge_gateway_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            edge_gateway_id: edge_gateway_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGatewayNexthopInputType);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayOrderByInput`.
 ///
 /// Used by:
@@ -780,6 +856,9 @@ for VirtualPrivateCloudRouterGatewayOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGatewayOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayRuleInputType`.
 ///
 /// Used by:
@@ -835,6 +914,19 @@ for VirtualPrivateCloudRouterGatewayRuleInputType {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+impl VirtualPrivateCloudRouterGatewayRuleInputType {
+    /// A `VirtualPrivateCloudRouterGatewayRuleInputType` with the fields the spec requires; the optional ones are unset.
+    pub fn new(dst: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            dst: dst.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGatewayRuleInputType);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayUpdateDataParams`.
 ///
 /// Used by:
@@ -892,6 +984,9 @@ for VirtualPrivateCloudRouterGatewayUpdateDataParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGatewayUpdateDataParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayUpdationParams`.
 ///
 /// Used by:
@@ -944,6 +1039,19 @@ for VirtualPrivateCloudRouterGatewayUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+impl VirtualPrivateCloudRouterGatewayUpdationParams {
+    /// A `VirtualPrivateCloudRouterGatewayUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VirtualPrivateCloudRouterGatewayUpdateDataParams,
+        r#where: crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGatewayUpdationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudRouterGatewayWhereInput`.
 ///
 /// Used by:
@@ -1399,6 +1507,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouterGatewayWhe
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudRouterGatewayWhereInput);
 /// The operations of the [`virtual_private_cloud_router_gateway`](crate::models::virtual_private_cloud_router_gateway) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud-router-gateway` (operation `CreateVirtualPrivateCloudRouterGateway`, spec module [`virtual_private_cloud_router_gateway`](crate::models::virtual_private_cloud_router_gateway)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudSecurityGr
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVirtualPrivateCloudSecurityGroup);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody`.
 ///
 /// Used by:
@@ -102,6 +105,11 @@ for GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityGroupsRequestBody`.
 ///
 /// Used by:
@@ -161,6 +169,9 @@ for GetVirtualPrivateCloudSecurityGroupsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudSecurityGroupsRequestBody);
 /// Spec: `#/components/schemas/LabelGroup`.
 ///
 /// Used by:
@@ -202,6 +213,16 @@ impl ::cloudtower_runtime::codec::Encode for LabelGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+impl LabelGroup {
+    /// A `LabelGroup` with the fields the spec requires; the optional ones are unset.
+    pub fn new(label_ids: ::std::vec::Vec<::std::string::String>) -> Self {
+        Self { label_ids }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LabelGroup);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudSecurityGroup`.
 ///
 /// Used by:
@@ -248,6 +269,9 @@ for NestedAggregateVirtualPrivateCloudSecurityGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudSecurityGroup);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudLabelGroup`.
 ///
 /// Used by:
@@ -290,6 +314,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudLabelGroup
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudLabelGroup);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroup`.
 ///
 /// Used by:
@@ -375,6 +402,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityGroup);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupConnection`.
 ///
 /// Used by:
@@ -419,6 +449,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityGroupCon
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityGroupConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupCreationParams`.
 ///
 /// Used by:
@@ -480,6 +513,23 @@ for VirtualPrivateCloudSecurityGroupCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+impl VirtualPrivateCloudSecurityGroupCreationParams {
+    /// A `VirtualPrivateCloudSecurityGroupCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vpc_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            vpc_id: vpc_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityGroupCreationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupDeletionParams`.
 ///
 /// Used by:
@@ -526,6 +576,18 @@ for VirtualPrivateCloudSecurityGroupDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+impl VirtualPrivateCloudSecurityGroupDeletionParams {
+    /// A `VirtualPrivateCloudSecurityGroupDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        r#where: crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
+    ) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityGroupDeletionParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupOrderByInput`.
 ///
 /// Used by:
@@ -656,6 +718,9 @@ for VirtualPrivateCloudSecurityGroupOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityGroupOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupUpdationParams`.
 ///
 /// Used by:
@@ -708,6 +773,19 @@ for VirtualPrivateCloudSecurityGroupUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+impl VirtualPrivateCloudSecurityGroupUpdationParams {
+    /// A `VirtualPrivateCloudSecurityGroupUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VirtualPrivateCloudSecurityGroupUpdationParamsData,
+        r#where: crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityGroupUpdationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -754,6 +832,9 @@ for VirtualPrivateCloudSecurityGroupUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityGroupUpdationParamsData);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityGroupWhereInput`.
 ///
 /// Used by:
@@ -1286,6 +1367,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityGroupWhe
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityGroupWhereInput);
 /// The operations of the [`virtual_private_cloud_security_group`](crate::models::virtual_private_cloud_security_group) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud-security-group` (operation `CreateVirtualPrivateCloudSecurityGroup`, spec module [`virtual_private_cloud_security_group`](crate::models::virtual_private_cloud_security_group)).

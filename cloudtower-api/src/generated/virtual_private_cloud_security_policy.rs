@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudSecurityPo
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVirtualPrivateCloudSecurityPolicy);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody`.
 ///
 /// Used by:
@@ -102,6 +105,11 @@ for GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(
+    GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody
+);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSecurityPoliciesRequestBody`.
 ///
 /// Used by:
@@ -161,6 +169,9 @@ for GetVirtualPrivateCloudSecurityPoliciesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudSecurityPoliciesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudSecurityPolicy`.
 ///
 /// Used by:
@@ -207,6 +218,9 @@ for NestedAggregateVirtualPrivateCloudSecurityPolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudSecurityPolicy);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudNetworkPolicyRule`.
 ///
 /// Used by:
@@ -282,6 +296,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudNetworkPol
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudNetworkPolicyRule);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudNetworkPolicyRulePort`.
 ///
 /// Used by:
@@ -333,6 +350,9 @@ for NestedVirtualPrivateCloudNetworkPolicyRulePort {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudNetworkPolicyRulePort);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudSecurityPolicyApply`.
 ///
 /// Used by:
@@ -392,6 +412,9 @@ for NestedVirtualPrivateCloudSecurityPolicyApply {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudSecurityPolicyApply);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRuleInput`.
 ///
 /// Used by:
@@ -458,6 +481,19 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNetworkPolicyRul
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+impl VirtualPrivateCloudNetworkPolicyRuleInput {
+    /// A `VirtualPrivateCloudNetworkPolicyRuleInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#type: crate::models::VirtualPrivateCloudNetworkPolicyRuleType) -> Self {
+        Self {
+            r#type,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNetworkPolicyRuleInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRulePortInput`.
 ///
 /// Used by:
@@ -508,6 +544,21 @@ for VirtualPrivateCloudNetworkPolicyRulePortInput {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+impl VirtualPrivateCloudNetworkPolicyRulePortInput {
+    /// A `VirtualPrivateCloudNetworkPolicyRulePortInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        protocol: crate::models::VirtualPrivateCloudNetworkPolicyRulePortProtocol,
+    ) -> Self {
+        Self {
+            protocol,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNetworkPolicyRulePortInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRulePortProtocol`.
 ///
 /// Used by:
@@ -581,6 +632,9 @@ for VirtualPrivateCloudNetworkPolicyRulePortProtocol {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNetworkPolicyRulePortProtocol);
 /// Spec: `#/components/schemas/VirtualPrivateCloudNetworkPolicyRuleType`.
 ///
 /// Used by:
@@ -661,6 +715,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNetworkPolicyRul
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudNetworkPolicyRuleType);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicy`.
 ///
 /// Used by:
@@ -756,6 +813,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityPolicy {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicy);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyApplyInput`.
 ///
 /// Used by:
@@ -809,6 +869,22 @@ for VirtualPrivateCloudSecurityPolicyApplyInput {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+impl VirtualPrivateCloudSecurityPolicyApplyInput {
+    /// A `VirtualPrivateCloudSecurityPolicyApplyInput` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        security_group_id: impl ::std::convert::Into<::std::string::String>,
+        communicable: bool,
+    ) -> Self {
+        Self {
+            security_group_id: security_group_id.into(),
+            communicable,
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicyApplyInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyConnection`.
 ///
 /// Used by:
@@ -855,6 +931,9 @@ for VirtualPrivateCloudSecurityPolicyConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicyConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyCreateParams`.
 ///
 /// Used by:
@@ -933,6 +1012,27 @@ for VirtualPrivateCloudSecurityPolicyCreateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+impl VirtualPrivateCloudSecurityPolicyCreateParams {
+    /// A `VirtualPrivateCloudSecurityPolicyCreateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        apply_to: ::std::vec::Vec<
+            crate::models::VirtualPrivateCloudSecurityPolicyApplyInput,
+        >,
+        vpc_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            apply_to,
+            vpc_id: vpc_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicyCreateParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyDeleteParams`.
 ///
 /// Used by:
@@ -979,6 +1079,18 @@ for VirtualPrivateCloudSecurityPolicyDeleteParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+impl VirtualPrivateCloudSecurityPolicyDeleteParams {
+    /// A `VirtualPrivateCloudSecurityPolicyDeleteParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        r#where: crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
+    ) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicyDeleteParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyMode`.
 ///
 /// Used by:
@@ -1049,6 +1161,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityPolicyMo
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicyMode);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyOrderByInput`.
 ///
 /// Used by:
@@ -1199,6 +1314,9 @@ for VirtualPrivateCloudSecurityPolicyOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicyOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyUpdateBody`.
 ///
 /// Used by:
@@ -1251,6 +1369,19 @@ for VirtualPrivateCloudSecurityPolicyUpdateBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+impl VirtualPrivateCloudSecurityPolicyUpdateBody {
+    /// A `VirtualPrivateCloudSecurityPolicyUpdateBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VirtualPrivateCloudSecurityPolicyUpdateParams,
+        r#where: crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicyUpdateBody);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyUpdateParams`.
 ///
 /// Used by:
@@ -1311,6 +1442,9 @@ for VirtualPrivateCloudSecurityPolicyUpdateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicyUpdateParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSecurityPolicyWhereInput`.
 ///
 /// Used by:
@@ -1667,6 +1801,9 @@ for VirtualPrivateCloudSecurityPolicyWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSecurityPolicyWhereInput);
 /// The operations of the [`virtual_private_cloud_security_policy`](crate::models::virtual_private_cloud_security_policy) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud-security-policy` (operation `CreateVirtualPrivateCloudSecurityPolicy`, spec module [`virtual_private_cloud_security_policy`](crate::models::virtual_private_cloud_security_policy)).

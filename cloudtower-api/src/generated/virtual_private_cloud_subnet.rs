@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudSubnet {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVirtualPrivateCloudSubnet);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSubnetsConnectionRequestBody`.
 ///
 /// Used by:
@@ -101,6 +104,9 @@ for GetVirtualPrivateCloudSubnetsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudSubnetsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVirtualPrivateCloudSubnetsRequestBody`.
 ///
 /// Used by:
@@ -158,6 +164,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVirtualPrivateCloudSubnetsReques
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVirtualPrivateCloudSubnetsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVirtualPrivateCloudSubnet`.
 ///
 /// Used by:
@@ -198,6 +207,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVirtualPrivateCloudS
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVirtualPrivateCloudSubnet);
 /// Spec: `#/components/schemas/NestedVpcSubnetIpPooType`.
 ///
 /// Used by:
@@ -246,6 +258,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVpcSubnetIpPooType {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVpcSubnetIpPooType);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnet`.
 ///
 /// Used by:
@@ -346,6 +361,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnet {
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSubnet);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetConnection`.
 ///
 /// Used by:
@@ -386,6 +404,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetConnection
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSubnetConnection);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetCreationParams`.
 ///
 /// Used by:
@@ -462,6 +483,29 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetCreationPa
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+impl VirtualPrivateCloudSubnetCreationParams {
+    /// A `VirtualPrivateCloudSubnetCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        route_table_id: impl ::std::convert::Into<::std::string::String>,
+        gateway: impl ::std::convert::Into<::std::string::String>,
+        cidr: impl ::std::convert::Into<::std::string::String>,
+        vpc_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            route_table_id: route_table_id.into(),
+            gateway: gateway.into(),
+            cidr: cidr.into(),
+            vpc_id: vpc_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSubnetCreationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetDeletionParams`.
 ///
 /// Used by:
@@ -502,6 +546,16 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetDeletionPa
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+impl VirtualPrivateCloudSubnetDeletionParams {
+    /// A `VirtualPrivateCloudSubnetDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VirtualPrivateCloudSubnetWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSubnetDeletionParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetIpPoolParams`.
 ///
 /// Used by:
@@ -553,6 +607,22 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetIpPoolPara
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+impl VirtualPrivateCloudSubnetIpPoolParams {
+    /// A `VirtualPrivateCloudSubnetIpPoolParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        end: impl ::std::convert::Into<::std::string::String>,
+        start: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            end: end.into(),
+            start: start.into(),
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSubnetIpPoolParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetOrderByInput`.
 ///
 /// Used by:
@@ -711,6 +781,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetOrderByInp
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSubnetOrderByInput);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetUpdateDataParams`.
 ///
 /// Used by:
@@ -763,6 +836,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetUpdateData
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSubnetUpdateDataParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetUpdationParams`.
 ///
 /// Used by:
@@ -813,6 +889,19 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetUpdationPa
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+impl VirtualPrivateCloudSubnetUpdationParams {
+    /// A `VirtualPrivateCloudSubnetUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VirtualPrivateCloudSubnetUpdateDataParams,
+        r#where: crate::models::VirtualPrivateCloudSubnetWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSubnetUpdationParams);
 /// Spec: `#/components/schemas/VirtualPrivateCloudSubnetWhereInput`.
 ///
 /// Used by:
@@ -1341,6 +1430,9 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetWhereInput
         e.end_object();
     }
 }
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VirtualPrivateCloudSubnetWhereInput);
 /// The operations of the [`virtual_private_cloud_subnet`](crate::models::virtual_private_cloud_subnet) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-virtual-private-cloud-subnet` (operation `CreateVirtualPrivateCloudSubnet`, spec module [`virtual_private_cloud_subnet`](crate::models::virtual_private_cloud_subnet)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVlan {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVlan);
 /// Spec: `#/components/schemas/ExtraIp`.
 ///
 /// Used by:
@@ -89,6 +92,22 @@ impl ::cloudtower_runtime::codec::Encode for ExtraIp {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+impl ExtraIp {
+    /// A `ExtraIp` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        management_ip: impl ::std::convert::Into<::std::string::String>,
+        host_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            management_ip: management_ip.into(),
+            host_id: host_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExtraIp);
 /// Spec: `#/components/schemas/GetVlansConnectionRequestBody`.
 ///
 /// Used by:
@@ -142,6 +161,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVlansConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVlansConnectionRequestBody);
 /// Spec: `#/components/schemas/ManagementVlanUpdationParams`.
 ///
 /// Used by:
@@ -188,6 +210,19 @@ impl ::cloudtower_runtime::codec::Encode for ManagementVlanUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+impl ManagementVlanUpdationParams {
+    /// A `ManagementVlanUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ManagementVlanUpdationParamsData,
+        r#where: crate::models::VlanWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ManagementVlanUpdationParams);
 /// Spec: `#/components/schemas/ManagementVlanUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -232,6 +267,9 @@ impl ::cloudtower_runtime::codec::Encode for ManagementVlanUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ManagementVlanUpdationParamsData);
 /// Spec: `#/components/schemas/MigrationVlanUpdationParams`.
 ///
 /// Used by:
@@ -275,6 +313,19 @@ impl ::cloudtower_runtime::codec::Encode for MigrationVlanUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+impl MigrationVlanUpdationParams {
+    /// A `MigrationVlanUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VlanWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MigrationVlanUpdationParams);
 /// Spec: `#/components/schemas/MigrationVlanUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -319,6 +370,9 @@ impl ::cloudtower_runtime::codec::Encode for MigrationVlanUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MigrationVlanUpdationParamsData);
 /// Spec: `#/components/schemas/NestedAggregateVlan`.
 ///
 /// Used by:
@@ -359,6 +413,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVlan {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVlan);
 /// Spec: `#/components/schemas/Priority`.
 ///
 /// Used by:
@@ -491,6 +548,9 @@ impl ::cloudtower_runtime::codec::Encode for Vlan {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Vlan);
 /// Spec: `#/components/schemas/VlanConnection`.
 ///
 /// Used by:
@@ -531,6 +591,9 @@ impl ::cloudtower_runtime::codec::Encode for VlanConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VlanConnection);
 /// Spec: `#/components/schemas/VlanDeletionParams`.
 ///
 /// Used by:
@@ -571,6 +634,16 @@ impl ::cloudtower_runtime::codec::Encode for VlanDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+impl VlanDeletionParams {
+    /// A `VlanDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VlanWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VlanDeletionParams);
 /// Spec: `#/components/schemas/VlanId`.
 ///
 /// Used by:
@@ -664,6 +737,23 @@ impl ::cloudtower_runtime::codec::Encode for VmVlanCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+impl VmVlanCreationParams {
+    /// A `VmVlanCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vds_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            vds_id: vds_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVlanCreationParams);
 /// Spec: `#/components/schemas/VmVlanUpdationParams`.
 ///
 /// Used by:
@@ -710,6 +800,19 @@ impl ::cloudtower_runtime::codec::Encode for VmVlanUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+impl VmVlanUpdationParams {
+    /// A `VmVlanUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmVlanUpdationParamsData,
+        r#where: crate::models::VlanWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVlanUpdationParams);
 /// Spec: `#/components/schemas/VmVlanUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -783,6 +886,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVlanUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vlan")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVlanUpdationParamsData);
 /// The operations of the [`vlan`](crate::models::vlan) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-vm-vlan` (operation `CreateVmVlan`, spec module [`vlan`](crate::models::vlan)).

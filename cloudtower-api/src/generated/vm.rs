@@ -42,6 +42,16 @@ impl ::cloudtower_runtime::codec::Encode for AbortMigrateVmAcrossClusterParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl AbortMigrateVmAcrossClusterParams {
+    /// A `AbortMigrateVmAcrossClusterParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(tasks: crate::models::TaskWhereInput) -> Self {
+        Self { tasks }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(AbortMigrateVmAcrossClusterParams);
 /// Spec: `#/components/schemas/BitPSUnit`.
 ///
 /// Used by:
@@ -131,6 +141,9 @@ impl ::cloudtower_runtime::codec::Encode for BitPsUnit {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BitPsUnit);
 /// Spec: `#/components/schemas/BitUnit`.
 ///
 /// Used by:
@@ -225,6 +238,9 @@ impl ::cloudtower_runtime::codec::Encode for BitUnit {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(BitUnit);
 /// Spec: `#/components/schemas/CloudInitNetWork`.
 ///
 /// Used by:
@@ -284,6 +300,20 @@ impl ::cloudtower_runtime::codec::Encode for CloudInitNetWork {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl CloudInitNetWork {
+    /// A `CloudInitNetWork` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#type: crate::models::CloudInitNetworkTypeEnum, nic_index: i32) -> Self {
+        Self {
+            r#type,
+            nic_index,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudInitNetWork);
 /// Spec: `#/components/schemas/CloudInitNetWorkRoute`.
 ///
 /// Used by:
@@ -342,6 +372,24 @@ impl ::cloudtower_runtime::codec::Encode for CloudInitNetWorkRoute {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl CloudInitNetWorkRoute {
+    /// A `CloudInitNetWorkRoute` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        network: impl ::std::convert::Into<::std::string::String>,
+        netmask: impl ::std::convert::Into<::std::string::String>,
+        gateway: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            network: network.into(),
+            netmask: netmask.into(),
+            gateway: gateway.into(),
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudInitNetWorkRoute);
 /// Spec: `#/components/schemas/CloudInitNetworkTypeEnum`.
 ///
 /// Used by:
@@ -408,6 +456,9 @@ impl ::cloudtower_runtime::codec::Encode for CloudInitNetworkTypeEnum {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloudInitNetworkTypeEnum);
 /// Spec: `#/components/schemas/ConvertVmTemplateToVmParams`.
 ///
 /// Used by:
@@ -461,6 +512,22 @@ impl ::cloudtower_runtime::codec::Encode for ConvertVmTemplateToVmParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl ConvertVmTemplateToVmParams {
+    /// A `ConvertVmTemplateToVmParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        converted_from_template_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            converted_from_template_id: converted_from_template_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ConvertVmTemplateToVmParams);
 /// Spec: `#/components/schemas/DeleteVm`.
 ///
 /// Used by:
@@ -503,6 +570,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVm {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVm);
 /// Spec: `#/components/schemas/DiskOperateModifyDisk`.
 ///
 /// Used by:
@@ -551,6 +621,19 @@ impl ::cloudtower_runtime::codec::Encode for DiskOperateModifyDisk {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl DiskOperateModifyDisk {
+    /// A `DiskOperateModifyDisk` with the fields the spec requires; the optional ones are unset.
+    pub fn new(disk_index: i32) -> Self {
+        Self {
+            disk_index,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DiskOperateModifyDisk);
 /// Spec: `#/components/schemas/GetVmVncInfoParams`.
 ///
 /// Used by:
@@ -591,6 +674,16 @@ impl ::cloudtower_runtime::codec::Encode for GetVmVncInfoParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl GetVmVncInfoParams {
+    /// A `GetVmVncInfoParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(vm: crate::models::VmWhereUniqueInput) -> Self {
+        Self { vm }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmVncInfoParams);
 /// Spec: `#/components/schemas/GetVmsConnectionRequestBody`.
 ///
 /// Used by:
@@ -644,6 +737,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmsConnectionRequestBody);
 /// Spec: `#/components/schemas/InstallVmtoolsParams`.
 ///
 /// Used by:
@@ -688,6 +784,19 @@ impl ::cloudtower_runtime::codec::Encode for InstallVmtoolsParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl InstallVmtoolsParams {
+    /// A `InstallVmtoolsParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(InstallVmtoolsParams);
 /// Spec: `#/components/schemas/InstallVmtoolsParams/properties/data`.
 ///
 /// Used by:
@@ -739,6 +848,22 @@ impl ::cloudtower_runtime::codec::Encode for InstallVmtoolsParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl InstallVmtoolsParamsData {
+    /// A `InstallVmtoolsParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        svt_image_id: impl ::std::convert::Into<::std::string::String>,
+        cd_rom_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            svt_image_id: svt_image_id.into(),
+            cd_rom_id: cd_rom_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(InstallVmtoolsParamsData);
 /// Spec: `#/components/schemas/MigrateType`.
 ///
 /// Used by:
@@ -811,6 +936,9 @@ impl ::cloudtower_runtime::codec::Encode for MigrateType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MigrateType);
 /// Spec: `#/components/schemas/MigrateVmConfig`.
 ///
 /// Used by:
@@ -881,6 +1009,25 @@ impl ::cloudtower_runtime::codec::Encode for MigrateVmConfig {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl MigrateVmConfig {
+    /// A `MigrateVmConfig` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        network_mapping: ::std::vec::Vec<crate::models::VlanMapping>,
+        migrate_type: crate::models::MigrateType,
+        elf_storage_policy: crate::models::VmVolumeElfStoragePolicyType,
+    ) -> Self {
+        Self {
+            network_mapping,
+            migrate_type,
+            elf_storage_policy,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MigrateVmConfig);
 /// Spec: `#/components/schemas/MountDisksParams`.
 ///
 /// Used by:
@@ -967,6 +1114,25 @@ impl ::cloudtower_runtime::codec::Encode for MountDisksParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl MountDisksParams {
+    /// A `MountDisksParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vm_volume_id: impl ::std::convert::Into<::std::string::String>,
+        bus: crate::models::Bus,
+        boot: i32,
+    ) -> Self {
+        Self {
+            vm_volume_id: vm_volume_id.into(),
+            bus,
+            boot,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MountDisksParams);
 /// Spec: `#/components/schemas/MountNewCreateDisksParams`.
 ///
 /// Used by:
@@ -1057,6 +1223,25 @@ impl ::cloudtower_runtime::codec::Encode for MountNewCreateDisksParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl MountNewCreateDisksParams {
+    /// A `MountNewCreateDisksParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vm_volume: crate::models::MountNewCreateDisksParamsVmVolume,
+        bus: crate::models::Bus,
+        boot: i32,
+    ) -> Self {
+        Self {
+            vm_volume,
+            bus,
+            boot,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MountNewCreateDisksParams);
 /// Spec: `#/components/schemas/MountNewCreateDisksParams/properties/vm_volume`.
 ///
 /// Used by:
@@ -1126,6 +1311,25 @@ impl ::cloudtower_runtime::codec::Encode for MountNewCreateDisksParamsVmVolume {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl MountNewCreateDisksParamsVmVolume {
+    /// A `MountNewCreateDisksParamsVmVolume` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        elf_storage_policy: crate::models::VmVolumeElfStoragePolicyType,
+        size: i64,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            elf_storage_policy,
+            size,
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(MountNewCreateDisksParamsVmVolume);
 /// Spec: `#/components/schemas/NestedAggregateVm`.
 ///
 /// Used by:
@@ -1166,6 +1370,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVm {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVm);
 /// Spec: `#/components/schemas/OvfDiskOperate`.
 ///
 /// Used by:
@@ -1213,6 +1420,9 @@ impl ::cloudtower_runtime::codec::Encode for OvfDiskOperate {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(OvfDiskOperate);
 /// Spec: `#/components/schemas/StopVmInCutoverMigrationParams`.
 ///
 /// Used by:
@@ -1256,6 +1466,19 @@ impl ::cloudtower_runtime::codec::Encode for StopVmInCutoverMigrationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl StopVmInCutoverMigrationParams {
+    /// A `StopVmInCutoverMigrationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(tasks: crate::models::TaskWhereInput) -> Self {
+        Self {
+            tasks,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(StopVmInCutoverMigrationParams);
 /// Spec: `#/components/schemas/TemplateCloudInit`.
 ///
 /// Used by:
@@ -1325,6 +1548,9 @@ impl ::cloudtower_runtime::codec::Encode for TemplateCloudInit {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TemplateCloudInit);
 /// Spec: `#/components/schemas/UpdateVpcNicPayloads`.
 ///
 /// Used by:
@@ -1367,6 +1593,9 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVpcNicPayloads {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdateVpcNicPayloads);
 /// Spec: `#/components/schemas/VlanMapping`.
 ///
 /// Used by:
@@ -1417,6 +1646,22 @@ impl ::cloudtower_runtime::codec::Encode for VlanMapping {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VlanMapping {
+    /// A `VlanMapping` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        src_vlan_local_id: impl ::std::convert::Into<::std::string::String>,
+        dest_vlan_local_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            src_vlan_local_id: src_vlan_local_id.into(),
+            dest_vlan_local_id: dest_vlan_local_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VlanMapping);
 /// Spec: `#/components/schemas/Vm`.
 ///
 /// Used by:
@@ -1839,6 +2084,9 @@ impl ::cloudtower_runtime::codec::Encode for Vm {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Vm);
 /// Spec: `#/components/schemas/VmAddCdRomParams`.
 ///
 /// Used by:
@@ -1885,6 +2133,19 @@ impl ::cloudtower_runtime::codec::Encode for VmAddCdRomParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmAddCdRomParams {
+    /// A `VmAddCdRomParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmAddCdRomParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddCdRomParams);
 /// Spec: `#/components/schemas/VmAddCdRomParams/properties/data`.
 ///
 /// Used by:
@@ -1925,6 +2186,16 @@ impl ::cloudtower_runtime::codec::Encode for VmAddCdRomParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmAddCdRomParamsData {
+    /// A `VmAddCdRomParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(vm_cd_roms: ::std::vec::Vec<crate::models::VmCdRomParams>) -> Self {
+        Self { vm_cd_roms }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddCdRomParamsData);
 /// Spec: `#/components/schemas/VmAddDiskParams`.
 ///
 /// Used by:
@@ -1971,6 +2242,19 @@ impl ::cloudtower_runtime::codec::Encode for VmAddDiskParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmAddDiskParams {
+    /// A `VmAddDiskParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmAddDiskParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddDiskParams);
 /// Spec: `#/components/schemas/VmAddDiskParams/properties/data`.
 ///
 /// Used by:
@@ -2035,6 +2319,19 @@ impl ::cloudtower_runtime::codec::Encode for VmAddDiskParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmAddDiskParamsData {
+    /// A `VmAddDiskParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(vm_disks: crate::models::VmAddDiskParamsDataVmDisks) -> Self {
+        Self {
+            vm_disks,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddDiskParamsData);
 /// Spec: `#/components/schemas/VmAddDiskParams/properties/data/properties/vm_disks`.
 ///
 /// Used by:
@@ -2079,6 +2376,9 @@ impl ::cloudtower_runtime::codec::Encode for VmAddDiskParamsDataVmDisks {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddDiskParamsDataVmDisks);
 /// Spec: `#/components/schemas/VmAddFolderParams`.
 ///
 /// Used by:
@@ -2125,6 +2425,19 @@ impl ::cloudtower_runtime::codec::Encode for VmAddFolderParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmAddFolderParams {
+    /// A `VmAddFolderParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmAddFolderParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddFolderParams);
 /// Spec: `#/components/schemas/VmAddFolderParams/properties/data`.
 ///
 /// Used by:
@@ -2165,6 +2478,18 @@ impl ::cloudtower_runtime::codec::Encode for VmAddFolderParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmAddFolderParamsData {
+    /// A `VmAddFolderParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(folder_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            folder_id: folder_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddFolderParamsData);
 /// Spec: `#/components/schemas/VmAddGpuDeviceParams`.
 ///
 /// Used by:
@@ -2211,6 +2536,19 @@ impl ::cloudtower_runtime::codec::Encode for VmAddGpuDeviceParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmAddGpuDeviceParams {
+    /// A `VmAddGpuDeviceParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: ::std::vec::Vec<crate::models::VmGpuOperationParams>,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddGpuDeviceParams);
 /// Spec: `#/components/schemas/VmAddNicParams`.
 ///
 /// Used by:
@@ -2257,6 +2595,19 @@ impl ::cloudtower_runtime::codec::Encode for VmAddNicParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmAddNicParams {
+    /// A `VmAddNicParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmAddNicParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddNicParams);
 /// Spec: `#/components/schemas/VmAddNicParams/properties/data`.
 ///
 /// Used by:
@@ -2297,6 +2648,16 @@ impl ::cloudtower_runtime::codec::Encode for VmAddNicParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmAddNicParamsData {
+    /// A `VmAddNicParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(vm_nics: ::std::vec::Vec<crate::models::VmNicParams>) -> Self {
+        Self { vm_nics }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmAddNicParamsData);
 /// Spec: `#/components/schemas/VmCdRomParams`.
 ///
 /// Used by:
@@ -2361,6 +2722,19 @@ impl ::cloudtower_runtime::codec::Encode for VmCdRomParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmCdRomParams {
+    /// A `VmCdRomParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(boot: i32) -> Self {
+        Self {
+            boot,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmCdRomParams);
 /// Spec: `#/components/schemas/VmCloneParams`.
 ///
 /// Used by:
@@ -2498,6 +2872,23 @@ impl ::cloudtower_runtime::codec::Encode for VmCloneParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmCloneParams {
+    /// A `VmCloneParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        src_vm_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            src_vm_id: src_vm_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmCloneParams);
 /// Spec: `#/components/schemas/VmConnection`.
 ///
 /// Used by:
@@ -2538,6 +2929,9 @@ impl ::cloudtower_runtime::codec::Encode for VmConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmConnection);
 /// Spec: `#/components/schemas/VmCreateVmFromContentLibraryTemplateBatchParams`.
 ///
 /// Used by:
@@ -2592,6 +2986,24 @@ for VmCreateVmFromContentLibraryTemplateBatchParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmCreateVmFromContentLibraryTemplateBatchParams {
+    /// A `VmCreateVmFromContentLibraryTemplateBatchParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vms: ::std::vec::Vec<
+            crate::models::VmCreateVmFromContentLibraryTemplateBatchVmParams,
+        >,
+        template_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            vms,
+            template_id: template_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmCreateVmFromContentLibraryTemplateBatchParams);
 /// Spec: `#/components/schemas/VmCreateVmFromContentLibraryTemplateBatchVmParams`.
 ///
 /// Used by:
@@ -2734,6 +3146,25 @@ for VmCreateVmFromContentLibraryTemplateBatchVmParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmCreateVmFromContentLibraryTemplateBatchVmParams {
+    /// A `VmCreateVmFromContentLibraryTemplateBatchVmParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        is_full_copy: bool,
+        name: impl ::std::convert::Into<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            is_full_copy,
+            name: name.into(),
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmCreateVmFromContentLibraryTemplateBatchVmParams);
 /// Spec: `#/components/schemas/VmCreateVmFromContentLibraryTemplateParams`.
 ///
 /// Used by:
@@ -2884,6 +3315,27 @@ impl ::cloudtower_runtime::codec::Encode for VmCreateVmFromContentLibraryTemplat
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmCreateVmFromContentLibraryTemplateParams {
+    /// A `VmCreateVmFromContentLibraryTemplateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        is_full_copy: bool,
+        template_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            is_full_copy,
+            template_id: template_id.into(),
+            name: name.into(),
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmCreateVmFromContentLibraryTemplateParams);
 /// Spec: `#/components/schemas/VmCreateVmFromTemplateParams`.
 ///
 /// Used by:
@@ -3032,6 +3484,25 @@ impl ::cloudtower_runtime::codec::Encode for VmCreateVmFromTemplateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmCreateVmFromTemplateParams {
+    /// A `VmCreateVmFromTemplateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        is_full_copy: bool,
+        template_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            is_full_copy,
+            template_id: template_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmCreateVmFromTemplateParams);
 /// Spec: `#/components/schemas/VmCreationParams`.
 ///
 /// Used by:
@@ -3201,6 +3672,40 @@ impl ::cloudtower_runtime::codec::Encode for VmCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmCreationParams {
+    /// A `VmCreationParams` with the fields the spec requires; the optional ones are unset.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        status: crate::models::VmStatus,
+        firmware: crate::models::VmFirmware,
+        ha: bool,
+        vm_nics: ::std::vec::Vec<crate::models::VmNicParams>,
+        vm_disks: crate::models::VmDiskParams,
+        memory: i64,
+        cpu_cores: i32,
+        cpu_sockets: i32,
+        name: impl ::std::convert::Into<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            status,
+            firmware,
+            ha,
+            vm_nics,
+            vm_disks,
+            memory,
+            cpu_cores,
+            cpu_sockets,
+            name: name.into(),
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmCreationParams);
 /// Spec: `#/components/schemas/VmDeleteParams`.
 ///
 /// Used by:
@@ -3244,6 +3749,19 @@ impl ::cloudtower_runtime::codec::Encode for VmDeleteParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmDeleteParams {
+    /// A `VmDeleteParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDeleteParams);
 /// Spec: `#/components/schemas/VmDeleteParams/properties/effect`.
 ///
 /// Used by:
@@ -3281,6 +3799,9 @@ impl ::cloudtower_runtime::codec::Encode for VmDeleteParamsEffect {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDeleteParamsEffect);
 /// Spec: `#/components/schemas/VmDiskOperate`.
 ///
 /// Used by:
@@ -3326,6 +3847,9 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskOperate {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDiskOperate);
 /// Spec: `#/components/schemas/VmDiskOperate/properties/remove_disks`.
 ///
 /// Used by:
@@ -3368,6 +3892,16 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskOperateRemoveDisks {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmDiskOperateRemoveDisks {
+    /// A `VmDiskOperateRemoveDisks` with the fields the spec requires; the optional ones are unset.
+    pub fn new(disk_index: ::std::vec::Vec<i32>) -> Self {
+        Self { disk_index }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDiskOperateRemoveDisks);
 /// Spec: `#/components/schemas/VmDiskParams`.
 ///
 /// Used by:
@@ -3423,6 +3957,9 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDiskParams);
 /// Spec: `#/components/schemas/VmEjectCdRomParams`.
 ///
 /// Used by:
@@ -3463,6 +4000,16 @@ impl ::cloudtower_runtime::codec::Encode for VmEjectCdRomParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmEjectCdRomParams {
+    /// A `VmEjectCdRomParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmDiskWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmEjectCdRomParams);
 /// Spec: `#/components/schemas/VmExpandVmDiskParams`.
 ///
 /// Used by:
@@ -3512,6 +4059,20 @@ impl ::cloudtower_runtime::codec::Encode for VmExpandVmDiskParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmExpandVmDiskParams {
+    /// A `VmExpandVmDiskParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(size: i64, r#where: crate::models::VmDiskWhereInput) -> Self {
+        Self {
+            size,
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmExpandVmDiskParams);
 /// Spec: `#/components/schemas/VmExportParams`.
 ///
 /// Used by:
@@ -3558,6 +4119,19 @@ impl ::cloudtower_runtime::codec::Encode for VmExportParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmExportParams {
+    /// A `VmExportParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmExportParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmExportParams);
 /// Spec: `#/components/schemas/VmExportParamsData`.
 ///
 /// Used by:
@@ -3601,6 +4175,19 @@ impl ::cloudtower_runtime::codec::Encode for VmExportParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmExportParamsData {
+    /// A `VmExportParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#type: crate::models::VmExportFileType) -> Self {
+        Self {
+            r#type,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmExportParamsData);
 /// Spec: `#/components/schemas/VmGpuDetail`.
 ///
 /// Used by:
@@ -3776,6 +4363,9 @@ impl ::cloudtower_runtime::codec::Encode for VmGpuDetail {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmGpuDetail);
 /// Spec: `#/components/schemas/VmGpuInfo`.
 ///
 /// Used by:
@@ -3838,6 +4428,9 @@ impl ::cloudtower_runtime::codec::Encode for VmGpuInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmGpuInfo);
 /// Spec: `#/components/schemas/VmGpuOperationParams`.
 ///
 /// Used by:
@@ -3888,6 +4481,19 @@ impl ::cloudtower_runtime::codec::Encode for VmGpuOperationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmGpuOperationParams {
+    /// A `VmGpuOperationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(gpu_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            gpu_id: gpu_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmGpuOperationParams);
 /// Spec: `#/components/schemas/VmImportNicParams`.
 ///
 /// Used by:
@@ -3955,6 +4561,21 @@ impl ::cloudtower_runtime::codec::Encode for VmImportNicParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmImportNicParams {
+    /// A `VmImportNicParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        connect_vlan_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            connect_vlan_id: connect_vlan_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmImportNicParams);
 /// Spec: `#/components/schemas/VmImportParams`.
 ///
 /// Used by:
@@ -4085,6 +4706,27 @@ impl ::cloudtower_runtime::codec::Encode for VmImportParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmImportParams {
+    /// A `VmImportParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        upload_tasks: ::std::vec::Vec<::std::string::String>,
+        parsed_ovf: crate::models::ParsedOvf,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            cluster_id: cluster_id.into(),
+            upload_tasks,
+            parsed_ovf,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmImportParams);
 /// Spec: `#/components/schemas/VmMigrateAcrossClusterParams`.
 ///
 /// Used by:
@@ -4131,6 +4773,19 @@ impl ::cloudtower_runtime::codec::Encode for VmMigrateAcrossClusterParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmMigrateAcrossClusterParams {
+    /// A `VmMigrateAcrossClusterParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmMigrateAcrossClusterParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmMigrateAcrossClusterParams);
 /// Spec: `#/components/schemas/VmMigrateAcrossClusterParams/properties/data`.
 ///
 /// Used by:
@@ -4184,6 +4839,23 @@ impl ::cloudtower_runtime::codec::Encode for VmMigrateAcrossClusterParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmMigrateAcrossClusterParamsData {
+    /// A `VmMigrateAcrossClusterParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vm_config: crate::models::MigrateVmConfig,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            vm_config,
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmMigrateAcrossClusterParamsData);
 /// Spec: `#/components/schemas/VmMigrateParams`.
 ///
 /// Used by:
@@ -4227,6 +4899,19 @@ impl ::cloudtower_runtime::codec::Encode for VmMigrateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmMigrateParams {
+    /// A `VmMigrateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmMigrateParams);
 /// Spec: `#/components/schemas/VmMigrateParams/properties/data`.
 ///
 /// Used by:
@@ -4267,6 +4952,16 @@ impl ::cloudtower_runtime::codec::Encode for VmMigrateParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmMigrateParamsData {
+    /// A `VmMigrateParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(host_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { host_id: host_id.into() }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmMigrateParamsData);
 /// Spec: `#/components/schemas/VmNicParams`.
 ///
 /// Used by:
@@ -4346,6 +5041,9 @@ impl ::cloudtower_runtime::codec::Encode for VmNicParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNicParams);
 /// Spec: `#/components/schemas/VmNicQosOption`.
 ///
 /// Used by:
@@ -4391,6 +5089,9 @@ impl ::cloudtower_runtime::codec::Encode for VmNicQosOption {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNicQosOption);
 /// Spec: `#/components/schemas/VmNicQosTraffic`.
 ///
 /// Used by:
@@ -4452,6 +5153,19 @@ impl ::cloudtower_runtime::codec::Encode for VmNicQosTraffic {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmNicQosTraffic {
+    /// A `VmNicQosTraffic` with the fields the spec requires; the optional ones are unset.
+    pub fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNicQosTraffic);
 /// Spec: `#/components/schemas/VmOperateParams`.
 ///
 /// Used by:
@@ -4500,6 +5214,16 @@ impl ::cloudtower_runtime::codec::Encode for VmOperateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmOperateParams {
+    /// A `VmOperateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmOperateParams);
 /// Spec: `#/components/schemas/VmOperatePciNicParams`.
 ///
 /// Used by:
@@ -4547,6 +5271,19 @@ impl ::cloudtower_runtime::codec::Encode for VmOperatePciNicParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmOperatePciNicParams {
+    /// A `VmOperatePciNicParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmOperatePciNicParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmOperatePciNicParams);
 /// Spec: `#/components/schemas/VmOperatePciNicParams/properties/data`.
 ///
 /// Used by:
@@ -4583,6 +5320,9 @@ impl ::cloudtower_runtime::codec::Encode for VmOperatePciNicParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmOperatePciNicParamsData);
 /// Spec: `#/components/schemas/VmOwnerParams`.
 ///
 /// Used by:
@@ -4631,6 +5371,19 @@ impl ::cloudtower_runtime::codec::Encode for VmOwnerParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmOwnerParams {
+    /// A `VmOwnerParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            value: value.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmOwnerParams);
 /// Spec: `#/components/schemas/VmOwnerParams/properties/search_for`.
 ///
 /// Used by:
@@ -4700,6 +5453,9 @@ impl ::cloudtower_runtime::codec::Encode for VmOwnerParamsSearchFor {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmOwnerParamsSearchFor);
 /// Spec: `#/components/schemas/VmRebuildParams`.
 ///
 /// Used by:
@@ -4844,6 +5600,23 @@ impl ::cloudtower_runtime::codec::Encode for VmRebuildParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRebuildParams {
+    /// A `VmRebuildParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        rebuild_from_snapshot_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            rebuild_from_snapshot_id: rebuild_from_snapshot_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRebuildParams);
 /// Spec: `#/components/schemas/VmRemoveCdRomParams`.
 ///
 /// Used by:
@@ -4890,6 +5663,19 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveCdRomParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRemoveCdRomParams {
+    /// A `VmRemoveCdRomParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmRemoveCdRomParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveCdRomParams);
 /// Spec: `#/components/schemas/VmRemoveCdRomParams/properties/data`.
 ///
 /// Used by:
@@ -4930,6 +5716,16 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveCdRomParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRemoveCdRomParamsData {
+    /// A `VmRemoveCdRomParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(cd_rom_ids: ::std::vec::Vec<::std::string::String>) -> Self {
+        Self { cd_rom_ids }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveCdRomParamsData);
 /// Spec: `#/components/schemas/VmRemoveDiskParams`.
 ///
 /// Used by:
@@ -4976,6 +5772,19 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveDiskParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRemoveDiskParams {
+    /// A `VmRemoveDiskParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmRemoveDiskParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveDiskParams);
 /// Spec: `#/components/schemas/VmRemoveDiskParams/properties/data`.
 ///
 /// Used by:
@@ -5016,6 +5825,16 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveDiskParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRemoveDiskParamsData {
+    /// A `VmRemoveDiskParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(disk_ids: ::std::vec::Vec<::std::string::String>) -> Self {
+        Self { disk_ids }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveDiskParamsData);
 /// Spec: `#/components/schemas/VmRemoveGpuDeviceParams`.
 ///
 /// Used by:
@@ -5062,6 +5881,19 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveGpuDeviceParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRemoveGpuDeviceParams {
+    /// A `VmRemoveGpuDeviceParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: ::std::vec::Vec<crate::models::VmGpuOperationParams>,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveGpuDeviceParams);
 /// Spec: `#/components/schemas/VmRemoveNicByWhereParams`.
 ///
 /// Used by:
@@ -5108,6 +5940,19 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicByWhereParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRemoveNicByWhereParams {
+    /// A `VmRemoveNicByWhereParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        effect: crate::models::VmRemoveNicByWhereParamsEffect,
+        r#where: crate::models::VmNicWhereInput,
+    ) -> Self {
+        Self { effect, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveNicByWhereParams);
 /// Spec: `#/components/schemas/VmRemoveNicByWhereParams/properties/effect`.
 ///
 /// Used by:
@@ -5143,6 +5988,9 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicByWhereParamsEffect {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveNicByWhereParamsEffect);
 /// Spec: `#/components/schemas/VmRemoveNicParams`.
 ///
 /// Used by:
@@ -5189,6 +6037,19 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRemoveNicParams {
+    /// A `VmRemoveNicParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmRemoveNicParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveNicParams);
 /// Spec: `#/components/schemas/VmRemoveNicParams/properties/data`.
 ///
 /// Used by:
@@ -5229,6 +6090,16 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRemoveNicParamsData {
+    /// A `VmRemoveNicParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(nic_index: ::std::vec::Vec<i32>) -> Self {
+        Self { nic_index }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveNicParamsData);
 /// Spec: `#/components/schemas/VmResetGuestOsPasswordParams`.
 ///
 /// Used by:
@@ -5275,6 +6146,19 @@ impl ::cloudtower_runtime::codec::Encode for VmResetGuestOsPasswordParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmResetGuestOsPasswordParams {
+    /// A `VmResetGuestOsPasswordParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmResetGuestOsPasswordParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmResetGuestOsPasswordParams);
 /// Spec: `#/components/schemas/VmResetGuestOsPasswordParams/properties/data`.
 ///
 /// Used by:
@@ -5334,6 +6218,22 @@ impl ::cloudtower_runtime::codec::Encode for VmResetGuestOsPasswordParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmResetGuestOsPasswordParamsData {
+    /// A `VmResetGuestOsPasswordParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        password: impl ::std::convert::Into<::std::string::String>,
+        username: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            password: password.into(),
+            username: username.into(),
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmResetGuestOsPasswordParamsData);
 /// Spec: `#/components/schemas/VmRestrictIoParamsData`.
 ///
 /// Used by:
@@ -5387,6 +6287,9 @@ impl ::cloudtower_runtime::codec::Encode for VmRestrictIoParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRestrictIoParamsData);
 /// Spec: `#/components/schemas/VmRollbackParams`.
 ///
 /// Used by:
@@ -5433,6 +6336,19 @@ impl ::cloudtower_runtime::codec::Encode for VmRollbackParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRollbackParams {
+    /// A `VmRollbackParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmRollbackParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRollbackParams);
 /// Spec: `#/components/schemas/VmRollbackParams/properties/data`.
 ///
 /// Used by:
@@ -5473,6 +6389,18 @@ impl ::cloudtower_runtime::codec::Encode for VmRollbackParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmRollbackParamsData {
+    /// A `VmRollbackParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(snapshot_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            snapshot_id: snapshot_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRollbackParamsData);
 /// Spec: `#/components/schemas/VmStartParams`.
 ///
 /// Used by:
@@ -5516,6 +6444,19 @@ impl ::cloudtower_runtime::codec::Encode for VmStartParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmStartParams {
+    /// A `VmStartParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmStartParams);
 /// Spec: `#/components/schemas/VmStartParams/properties/data`.
 ///
 /// Used by:
@@ -5556,6 +6497,16 @@ impl ::cloudtower_runtime::codec::Encode for VmStartParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmStartParamsData {
+    /// A `VmStartParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(host_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { host_id: host_id.into() }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmStartParamsData);
 /// Spec: `#/components/schemas/VmToggleCdRomDisableParams`.
 ///
 /// Used by:
@@ -5602,6 +6553,16 @@ impl ::cloudtower_runtime::codec::Encode for VmToggleCdRomDisableParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmToggleCdRomDisableParams {
+    /// A `VmToggleCdRomDisableParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(disabled: bool, r#where: crate::models::VmDiskWhereInput) -> Self {
+        Self { disabled, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmToggleCdRomDisableParams);
 /// Spec: `#/components/schemas/VmUpdateAdvancedOptionsParams`.
 ///
 /// Used by:
@@ -5648,6 +6609,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateAdvancedOptionsParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateAdvancedOptionsParams {
+    /// A `VmUpdateAdvancedOptionsParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateAdvancedOptionsParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateAdvancedOptionsParams);
 /// Spec: `#/components/schemas/VmUpdateAdvancedOptionsParams/properties/data`.
 ///
 /// Used by:
@@ -5694,6 +6668,9 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateAdvancedOptionsParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateAdvancedOptionsParamsData);
 /// Spec: `#/components/schemas/VmUpdateDiskParams`.
 ///
 /// Used by:
@@ -5740,6 +6717,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateDiskParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateDiskParams {
+    /// A `VmUpdateDiskParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateDiskParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateDiskParams);
 /// Spec: `#/components/schemas/VmUpdateDiskParams/properties/data`.
 ///
 /// Used by:
@@ -5797,6 +6787,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateDiskParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateDiskParamsData {
+    /// A `VmUpdateDiskParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(vm_disk_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            vm_disk_id: vm_disk_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateDiskParamsData);
 /// Spec: `#/components/schemas/VmUpdateEachDiskIoPolicyParams`.
 ///
 /// Used by:
@@ -5843,6 +6846,16 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateEachDiskIoPolicyParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateEachDiskIoPolicyParams {
+    /// A `VmUpdateEachDiskIoPolicyParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(data: crate::models::VmRestrictIoParamsData, boot: i32) -> Self {
+        Self { data, boot }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateEachDiskIoPolicyParams);
 /// Spec: `#/components/schemas/VmUpdateHostOptionsParams`.
 ///
 /// Used by:
@@ -5889,6 +6902,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateHostOptionsParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateHostOptionsParams {
+    /// A `VmUpdateHostOptionsParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateHostOptionsParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateHostOptionsParams);
 /// Spec: `#/components/schemas/VmUpdateHostOptionsParams/properties/data`.
 ///
 /// Used by:
@@ -5930,6 +6956,9 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateHostOptionsParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateHostOptionsParamsData);
 /// Spec: `#/components/schemas/VmUpdateIoPolicyParams`.
 ///
 /// Used by:
@@ -5976,6 +7005,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateIoPolicyParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateIoPolicyParams {
+    /// A `VmUpdateIoPolicyParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateIoPolicyParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateIoPolicyParams);
 /// Spec: `#/components/schemas/VmUpdateIoPolicyParams/properties/data`.
 ///
 /// Used by:
@@ -6019,6 +7061,9 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateIoPolicyParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateIoPolicyParamsData);
 /// Spec: `#/components/schemas/VmUpdateNicAdvanceInfoParams`.
 ///
 /// Used by:
@@ -6065,6 +7110,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicAdvanceInfoParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateNicAdvanceInfoParams {
+    /// A `VmUpdateNicAdvanceInfoParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateNicAdvanceInfoParamsData,
+        r#where: crate::models::VmNicWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateNicAdvanceInfoParams);
 /// Spec: `#/components/schemas/VmUpdateNicAdvanceInfoParams/properties/data`.
 ///
 /// Used by:
@@ -6114,6 +7172,9 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicAdvanceInfoParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateNicAdvanceInfoParamsData);
 /// Spec: `#/components/schemas/VmUpdateNicBasicInfoParams`.
 ///
 /// Used by:
@@ -6160,6 +7221,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicBasicInfoParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateNicBasicInfoParams {
+    /// A `VmUpdateNicBasicInfoParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateNicBasicInfoParamsData,
+        r#where: crate::models::VmNicWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateNicBasicInfoParams);
 /// Spec: `#/components/schemas/VmUpdateNicBasicInfoParams/properties/data`.
 ///
 /// Used by:
@@ -6201,6 +7275,9 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicBasicInfoParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateNicBasicInfoParamsData);
 /// Spec: `#/components/schemas/VmUpdateNicParams`.
 ///
 /// Used by:
@@ -6247,6 +7324,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateNicParams {
+    /// A `VmUpdateNicParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateNicParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateNicParams);
 /// Spec: `#/components/schemas/VmUpdateNicParams/properties/data`.
 ///
 /// Used by:
@@ -6319,6 +7409,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateNicParamsData {
+    /// A `VmUpdateNicParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(nic_index: i32) -> Self {
+        Self {
+            nic_index,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateNicParamsData);
 /// Spec: `#/components/schemas/VmUpdateNicQosOptionsParams`.
 ///
 /// Used by:
@@ -6365,6 +7468,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicQosOptionsParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateNicQosOptionsParams {
+    /// A `VmUpdateNicQosOptionsParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateNicQosOptionsParamsData,
+        r#where: crate::models::VmNicWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateNicQosOptionsParams);
 /// Spec: `#/components/schemas/VmUpdateNicQosOptionsParams/properties/data`.
 ///
 /// Used by:
@@ -6400,6 +7516,9 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicQosOptionsParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateNicQosOptionsParamsData);
 /// Spec: `#/components/schemas/VmUpdateOwnerParams`.
 ///
 /// Used by:
@@ -6446,6 +7565,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateOwnerParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateOwnerParams {
+    /// A `VmUpdateOwnerParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateOwnerParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateOwnerParams);
 /// Spec: `#/components/schemas/VmUpdateOwnerParams/properties/data`.
 ///
 /// Used by:
@@ -6492,6 +7624,22 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateOwnerParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateOwnerParamsData {
+    /// A `VmUpdateOwnerParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        search_for: crate::models::VmUpdateOwnerParamsDataSearchFor,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            search_for,
+            value: value.into(),
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateOwnerParamsData);
 /// Spec: `#/components/schemas/VmUpdateOwnerParams/properties/data/properties/search_for`.
 ///
 /// Used by:
@@ -6556,6 +7704,9 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateOwnerParamsDataSearchFor {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateOwnerParamsDataSearchFor);
 /// Spec: `#/components/schemas/VmUpdateParams`.
 ///
 /// Used by:
@@ -6602,6 +7753,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateParams {
+    /// A `VmUpdateParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateParamsData,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateParams);
 /// Spec: `#/components/schemas/VmUpdateParams/properties/data`.
 ///
 /// Used by:
@@ -6658,6 +7822,9 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateParamsData);
 /// Spec: `#/components/schemas/VmUpdateVpcNicParams`.
 ///
 /// Used by:
@@ -6704,6 +7871,19 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateVpcNicParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateVpcNicParams {
+    /// A `VmUpdateVpcNicParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmUpdateVpcNicParamsData,
+        r#where: crate::models::VmNicWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateVpcNicParams);
 /// Spec: `#/components/schemas/VmUpdateVpcNicParams/properties/data`.
 ///
 /// Used by:
@@ -6744,6 +7924,16 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateVpcNicParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmUpdateVpcNicParamsData {
+    /// A `VmUpdateVpcNicParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(vpc_nic: crate::models::UpdateVpcNicPayloads) -> Self {
+        Self { vpc_nic }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdateVpcNicParamsData);
 /// Spec: `#/components/schemas/VmVncInfo`.
 ///
 /// Used by:
@@ -6821,6 +8011,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVncInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVncInfo);
 /// Spec: `#/components/schemas/VmdkCdromModify`.
 ///
 /// Used by:
@@ -6878,6 +8071,19 @@ impl ::cloudtower_runtime::codec::Encode for VmdkCdromModify {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VmdkCdromModify {
+    /// A `VmdkCdromModify` with the fields the spec requires; the optional ones are unset.
+    pub fn new(index: i32) -> Self {
+        Self {
+            index,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmdkCdromModify);
 /// Spec: `#/components/schemas/VpcNicParams`.
 ///
 /// Used by:
@@ -6936,6 +8142,23 @@ impl ::cloudtower_runtime::codec::Encode for VpcNicParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm")]
+impl VpcNicParams {
+    /// A `VpcNicParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        vpc_subnet_id: impl ::std::convert::Into<::std::string::String>,
+        vpc_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            vpc_subnet_id: vpc_subnet_id.into(),
+            vpc_id: vpc_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VpcNicParams);
 /// The operations of the [`vm`](crate::models::vm) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/abort-migrate-vm-across-cluster` (operation `AbortMigrateVmAcrossCluster`, spec module [`vm`](crate::models::vm)).

@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmDisksConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmDisksConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVmDisksRequestBody`.
 ///
 /// Used by:
@@ -108,6 +111,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmDisksRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmDisksRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVmDisk`.
 ///
 /// Used by:
@@ -148,6 +154,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmDisk {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmDisk);
 /// Spec: `#/components/schemas/NestedSvtImage`.
 ///
 /// Used by:
@@ -194,6 +203,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedSvtImage {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedSvtImage);
 /// Spec: `#/components/schemas/VmDisk`.
 ///
 /// Used by:
@@ -320,6 +332,9 @@ impl ::cloudtower_runtime::codec::Encode for VmDisk {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDisk);
 /// Spec: `#/components/schemas/VmDiskConnection`.
 ///
 /// Used by:
@@ -360,6 +375,9 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDiskConnection);
 /// Spec: `#/components/schemas/VmDiskOrderByInput`.
 ///
 /// Used by:
@@ -588,6 +606,9 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm-disk")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDiskOrderByInput);
 /// The operations of the [`vm_disk`](crate::models::vm_disk) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-vm-disks` (operation `GetVmDisks`, spec module [`vm_disk`](crate::models::vm_disk)).

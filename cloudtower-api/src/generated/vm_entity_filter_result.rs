@@ -61,6 +61,9 @@ for GetVmEntityFilterResultsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-entity-filter-result")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmEntityFilterResultsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVmEntityFilterResultsRequestBody`.
 ///
 /// Used by:
@@ -118,6 +121,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmEntityFilterResultsRequestBody
         e.end_object();
     }
 }
+#[cfg(feature = "vm-entity-filter-result")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmEntityFilterResultsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVmEntityFilterResult`.
 ///
 /// Used by:
@@ -158,6 +164,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmEntityFilterResult
         e.end_object();
     }
 }
+#[cfg(feature = "vm-entity-filter-result")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmEntityFilterResult);
 /// Spec: `#/components/schemas/NestedEntityFilter`.
 ///
 /// Used by:
@@ -204,6 +213,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedEntityFilter {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-entity-filter-result")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedEntityFilter);
 /// Spec: `#/components/schemas/VmEntityFilterResult`.
 ///
 /// Used by:
@@ -266,6 +278,9 @@ impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResult {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-entity-filter-result")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmEntityFilterResult);
 /// Spec: `#/components/schemas/VmEntityFilterResultConnection`.
 ///
 /// Used by:
@@ -306,6 +321,9 @@ impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResultConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-entity-filter-result")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmEntityFilterResultConnection);
 /// Spec: `#/components/schemas/VmEntityFilterResultOrderByInput`.
 ///
 /// Used by:
@@ -371,6 +389,9 @@ impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResultOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm-entity-filter-result")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmEntityFilterResultOrderByInput);
 /// Spec: `#/components/schemas/VmEntityFilterResultWhereInput`.
 ///
 /// Used by:
@@ -541,6 +562,9 @@ impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResultWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-entity-filter-result")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmEntityFilterResultWhereInput);
 /// The operations of the [`vm_entity_filter_result`](crate::models::vm_entity_filter_result) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-vm-entity-filter-results` (operation `GetVmEntityFilterResults`, spec module [`vm_entity_filter_result`](crate::models::vm_entity_filter_result)).

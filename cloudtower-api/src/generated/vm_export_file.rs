@@ -57,6 +57,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmExportFilesConnectionRequestBo
         e.end_object();
     }
 }
+#[cfg(feature = "vm-export-file")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmExportFilesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVmExportFilesRequestBody`.
 ///
 /// Used by:
@@ -112,6 +115,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmExportFilesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-export-file")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmExportFilesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVmExportFile`.
 ///
 /// Used by:
@@ -152,6 +158,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmExportFile {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-export-file")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmExportFile);
 /// Spec: `#/components/schemas/VmExportFileConnection`.
 ///
 /// Used by:
@@ -192,6 +201,9 @@ impl ::cloudtower_runtime::codec::Encode for VmExportFileConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-export-file")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmExportFileConnection);
 /// Spec: `#/components/schemas/VmExportFileOrderByInput`.
 ///
 /// Used by:
@@ -330,6 +342,9 @@ impl ::cloudtower_runtime::codec::Encode for VmExportFileOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm-export-file")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmExportFileOrderByInput);
 /// Spec: `#/components/schemas/VmExportFileWhereInput`.
 ///
 /// Used by:
@@ -731,6 +746,9 @@ impl ::cloudtower_runtime::codec::Encode for VmExportFileWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-export-file")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmExportFileWhereInput);
 /// The operations of the [`vm_export_file`](crate::models::vm_export_file) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-vm-export-files` (operation `GetVmExportFiles`, spec module [`vm_export_file`](crate::models::vm_export_file)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmFolder {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVmFolder);
 /// Spec: `#/components/schemas/GetVmFoldersConnectionRequestBody`.
 ///
 /// Used by:
@@ -95,6 +98,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmFoldersConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmFoldersConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVmFoldersRequestBody`.
 ///
 /// Used by:
@@ -148,6 +154,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmFoldersRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmFoldersRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVmFolder`.
 ///
 /// Used by:
@@ -188,6 +197,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmFolder {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmFolder);
 /// Spec: `#/components/schemas/VmFolder`.
 ///
 /// Used by:
@@ -251,6 +263,9 @@ impl ::cloudtower_runtime::codec::Encode for VmFolder {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmFolder);
 /// Spec: `#/components/schemas/VmFolderConnection`.
 ///
 /// Used by:
@@ -291,6 +306,9 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmFolderConnection);
 /// Spec: `#/components/schemas/VmFolderCreationParams`.
 ///
 /// Used by:
@@ -337,6 +355,22 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+impl VmFolderCreationParams {
+    /// A `VmFolderCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+        }
+    }
+}
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmFolderCreationParams);
 /// Spec: `#/components/schemas/VmFolderDeletionParams`.
 ///
 /// Used by:
@@ -377,6 +411,16 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+impl VmFolderDeletionParams {
+    /// A `VmFolderDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmFolderWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmFolderDeletionParams);
 /// Spec: `#/components/schemas/VmFolderOrderByInput`.
 ///
 /// Used by:
@@ -475,6 +519,9 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmFolderOrderByInput);
 /// Spec: `#/components/schemas/VmFolderUpdationParams`.
 ///
 /// Used by:
@@ -521,6 +568,19 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+impl VmFolderUpdationParams {
+    /// A `VmFolderUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmFolderUpdationParamsData,
+        r#where: crate::models::VmFolderWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmFolderUpdationParams);
 /// Spec: `#/components/schemas/VmFolderUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -561,6 +621,16 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+impl VmFolderUpdationParamsData {
+    /// A `VmFolderUpdationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(name: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self { name: name.into() }
+    }
+}
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmFolderUpdationParamsData);
 /// Spec: `#/components/schemas/VmFolderWhereInput`.
 ///
 /// Used by:
@@ -997,6 +1067,9 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-folder")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmFolderWhereInput);
 /// The operations of the [`vm_folder`](crate::models::vm_folder) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-vm-folder` (operation `CreateVmFolder`, spec module [`vm_folder`](crate::models::vm_folder)).

@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmNicsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmNicsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVmNicsRequestBody`.
 ///
 /// Used by:
@@ -108,6 +111,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmNicsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmNicsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVmNic`.
 ///
 /// Used by:
@@ -148,6 +154,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmNic {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmNic);
 /// Spec: `#/components/schemas/NestedVirtualPrivateCloudNic`.
 ///
 /// Used by:
@@ -221,6 +230,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudNic {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVirtualPrivateCloudNic);
 /// Spec: `#/components/schemas/VmNic`.
 ///
 /// Used by:
@@ -369,6 +381,9 @@ impl ::cloudtower_runtime::codec::Encode for VmNic {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNic);
 /// Spec: `#/components/schemas/VmNicConnection`.
 ///
 /// Used by:
@@ -409,6 +424,9 @@ impl ::cloudtower_runtime::codec::Encode for VmNicConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNicConnection);
 /// Spec: `#/components/schemas/VmNicOrderByInput`.
 ///
 /// Used by:
@@ -667,6 +685,9 @@ impl ::cloudtower_runtime::codec::Encode for VmNicOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm-nic")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNicOrderByInput);
 /// The operations of the [`vm_nic`](crate::models::vm_nic) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-vm-nics` (operation `GetVmNics`, spec module [`vm_nic`](crate::models::vm_nic)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmPlacementGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-placement-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVmPlacementGroup);
 /// Spec: `#/components/schemas/GetVmPlacementGroupsConnectionRequestBody`.
 ///
 /// Used by:
@@ -99,6 +102,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmPlacementGroupsConnectionReque
         e.end_object();
     }
 }
+#[cfg(feature = "vm-placement-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmPlacementGroupsConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVmPlacementGroup`.
 ///
 /// Used by:
@@ -139,6 +145,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmPlacementGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-placement-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmPlacementGroup);
 /// Spec: `#/components/schemas/VmPlacementGroup`.
 ///
 /// Used by:
@@ -303,6 +312,9 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroup {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-placement-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmPlacementGroup);
 /// Spec: `#/components/schemas/VmPlacementGroupConnection`.
 ///
 /// Used by:
@@ -343,6 +355,9 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-placement-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmPlacementGroupConnection);
 /// Spec: `#/components/schemas/VmPlacementGroupCreationParams`.
 ///
 /// Used by:
@@ -439,6 +454,25 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-placement-group")]
+impl VmPlacementGroupCreationParams {
+    /// A `VmPlacementGroupCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        enabled: bool,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            enabled,
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm-placement-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmPlacementGroupCreationParams);
 /// Spec: `#/components/schemas/VmPlacementGroupDeletionParams`.
 ///
 /// Used by:
@@ -479,6 +513,16 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-placement-group")]
+impl VmPlacementGroupDeletionParams {
+    /// A `VmPlacementGroupDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmPlacementGroupWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "vm-placement-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmPlacementGroupDeletionParams);
 /// Spec: `#/components/schemas/VmPlacementGroupUpdationParams`.
 ///
 /// Used by:
@@ -525,6 +569,19 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-placement-group")]
+impl VmPlacementGroupUpdationParams {
+    /// A `VmPlacementGroupUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::VmPlacementGroupUpdationParamsData,
+        r#where: crate::models::VmPlacementGroupWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm-placement-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmPlacementGroupUpdationParams);
 /// Spec: `#/components/schemas/VmPlacementGroupUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -603,6 +660,9 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupUpdationParamsData 
         e.end_object();
     }
 }
+#[cfg(feature = "vm-placement-group")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmPlacementGroupUpdationParamsData);
 /// The operations of the [`vm_placement_group`](crate::models::vm_placement_group) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-vm-placement-group` (operation `CreateVmPlacementGroup`, spec module [`vm_placement_group`](crate::models::vm_placement_group)).

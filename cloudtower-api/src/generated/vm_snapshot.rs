@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVmSnapshot);
 /// Spec: `#/components/schemas/GetVmSnapshotsConnectionRequestBody`.
 ///
 /// Used by:
@@ -95,6 +98,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmSnapshotsConnectionRequestBody
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmSnapshotsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVmSnapshotsRequestBody`.
 ///
 /// Used by:
@@ -148,6 +154,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmSnapshotsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmSnapshotsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVmSnapshot`.
 ///
 /// Used by:
@@ -188,6 +197,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmSnapshot);
 /// Spec: `#/components/schemas/NestedFrozenNic`.
 ///
 /// Used by:
@@ -272,6 +284,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedFrozenNic {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedFrozenNic);
 /// Spec: `#/components/schemas/VmSnapshot`.
 ///
 /// Used by:
@@ -463,6 +478,9 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmSnapshot);
 /// Spec: `#/components/schemas/VmSnapshotConnection`.
 ///
 /// Used by:
@@ -503,6 +521,9 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmSnapshotConnection);
 /// Spec: `#/components/schemas/VmSnapshotCreationParams`.
 ///
 /// Used by:
@@ -543,6 +564,18 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+impl VmSnapshotCreationParams {
+    /// A `VmSnapshotCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: ::std::vec::Vec<crate::models::VmSnapshotCreationParamsData>,
+    ) -> Self {
+        Self { data }
+    }
+}
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmSnapshotCreationParams);
 /// Spec: `#/components/schemas/VmSnapshotCreationParamsData`.
 ///
 /// Used by:
@@ -594,6 +627,23 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotCreationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+impl VmSnapshotCreationParamsData {
+    /// A `VmSnapshotCreationParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        vm_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            vm_id: vm_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmSnapshotCreationParamsData);
 /// Spec: `#/components/schemas/VmSnapshotDeletionParams`.
 ///
 /// Used by:
@@ -634,6 +684,16 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-snapshot")]
+impl VmSnapshotDeletionParams {
+    /// A `VmSnapshotDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmSnapshotWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmSnapshotDeletionParams);
 /// Spec: `#/components/schemas/VmSnapshotOrderByInput`.
 ///
 /// Used by:
@@ -922,6 +982,9 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmSnapshotOrderByInput);
 /// The operations of the [`vm_snapshot`](crate::models::vm_snapshot) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-vm-snapshot` (operation `CreateVmSnapshot`, spec module [`vm_snapshot`](crate::models::vm_snapshot)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmTemplate {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVmTemplate);
 /// Spec: `#/components/schemas/GetVmTemplatesConnectionRequestBody`.
 ///
 /// Used by:
@@ -95,6 +98,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmTemplatesConnectionRequestBody
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmTemplatesConnectionRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVmTemplate`.
 ///
 /// Used by:
@@ -135,6 +141,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmTemplate {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmTemplate);
 /// Spec: `#/components/schemas/NestedTemplateNic`.
 ///
 /// Used by:
@@ -205,6 +214,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedTemplateNic {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedTemplateNic);
 /// Spec: `#/components/schemas/VmTemplate`.
 ///
 /// Used by:
@@ -407,6 +419,9 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplate {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmTemplate);
 /// Spec: `#/components/schemas/VmTemplateConnection`.
 ///
 /// Used by:
@@ -447,6 +462,9 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmTemplateConnection);
 /// Spec: `#/components/schemas/VmTemplateCreationParams`.
 ///
 /// Used by:
@@ -510,6 +528,25 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+impl VmTemplateCreationParams {
+    /// A `VmTemplateCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        cloud_init_supported: bool,
+        vm_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            cloud_init_supported,
+            vm_id: vm_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmTemplateCreationParams);
 /// Spec: `#/components/schemas/VmTemplateDeletionParams`.
 ///
 /// Used by:
@@ -550,6 +587,16 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+impl VmTemplateDeletionParams {
+    /// A `VmTemplateDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmTemplateWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmTemplateDeletionParams);
 /// Spec: `#/components/schemas/VmTemplateUpdationParams`.
 ///
 /// Used by:
@@ -593,6 +640,19 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateUpdationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+impl VmTemplateUpdationParams {
+    /// A `VmTemplateUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmTemplateWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmTemplateUpdationParams);
 /// Spec: `#/components/schemas/VmTemplateUpdationParams/properties/data`.
 ///
 /// Used by:
@@ -636,6 +696,9 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateUpdationParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-template")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmTemplateUpdationParamsData);
 /// The operations of the [`vm_template`](crate::models::vm_template) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/clone-vm-template-from-vm` (operation `CloneVmTemplateFromVm`, spec module [`vm_template`](crate::models::vm_template)).

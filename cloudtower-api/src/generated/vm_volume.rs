@@ -48,6 +48,19 @@ impl ::cloudtower_runtime::codec::Encode for CloneVmVolumeParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl CloneVmVolumeParams {
+    /// A `CloneVmVolumeParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        r#where: crate::models::VmVolumeWhereUniqueInput,
+        data: crate::models::CloneVmVolumeParamsData,
+    ) -> Self {
+        Self { r#where, data }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloneVmVolumeParams);
 /// Spec: `#/components/schemas/CloneVmVolumeParams/properties/data`.
 ///
 /// Used by:
@@ -91,6 +104,19 @@ impl ::cloudtower_runtime::codec::Encode for CloneVmVolumeParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl CloneVmVolumeParamsData {
+    /// A `CloneVmVolumeParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(name: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CloneVmVolumeParamsData);
 /// Spec: `#/components/schemas/DeleteVmVolume`.
 ///
 /// Used by:
@@ -131,6 +157,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmVolume {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVmVolume);
 /// Spec: `#/components/schemas/ExportVmVolumeParams`.
 ///
 /// Used by:
@@ -177,6 +206,19 @@ impl ::cloudtower_runtime::codec::Encode for ExportVmVolumeParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl ExportVmVolumeParams {
+    /// A `ExportVmVolumeParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: crate::models::ExportVmVolumeParamsData,
+        r#where: crate::models::VmVolumeWhereInput,
+    ) -> Self {
+        Self { data, r#where }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExportVmVolumeParams);
 /// Spec: `#/components/schemas/ExportVmVolumeParams/properties/data`.
 ///
 /// Used by:
@@ -217,6 +259,16 @@ impl ::cloudtower_runtime::codec::Encode for ExportVmVolumeParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl ExportVmVolumeParamsData {
+    /// A `ExportVmVolumeParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#type: crate::models::VmVolumeExportFileType) -> Self {
+        Self { r#type }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ExportVmVolumeParamsData);
 /// Spec: `#/components/schemas/GetVmVolumesConnectionRequestBody`.
 ///
 /// Used by:
@@ -270,6 +322,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmVolumesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmVolumesConnectionRequestBody);
 /// Spec: `#/components/schemas/ImportVmVolumeParams`.
 ///
 /// Used by:
@@ -332,6 +387,26 @@ impl ::cloudtower_runtime::codec::Encode for ImportVmVolumeParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl ImportVmVolumeParams {
+    /// A `ImportVmVolumeParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        upload_task_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+        storage_policy: crate::models::VmVolumeElfStoragePolicyType,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            upload_task_id: upload_task_id.into(),
+            name: name.into(),
+            storage_policy,
+            cluster_id: cluster_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ImportVmVolumeParams);
 /// Spec: `#/components/schemas/NestedAggregateVmVolume`.
 ///
 /// Used by:
@@ -372,6 +447,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmVolume {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmVolume);
 /// Spec: `#/components/schemas/UpdateVmVolumeParams`.
 ///
 /// Used by:
@@ -418,6 +496,19 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVmVolumeParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl UpdateVmVolumeParams {
+    /// A `UpdateVmVolumeParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        r#where: crate::models::VmVolumeWhereInput,
+        data: crate::models::UpdateVmVolumeParamsData,
+    ) -> Self {
+        Self { r#where, data }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdateVmVolumeParams);
 /// Spec: `#/components/schemas/UpdateVmVolumeParams/properties/data`.
 ///
 /// Used by:
@@ -462,6 +553,9 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVmVolumeParamsData {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdateVmVolumeParamsData);
 /// Spec: `#/components/schemas/VmVolume`.
 ///
 /// Used by:
@@ -623,6 +717,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVolume {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolume);
 /// Spec: `#/components/schemas/VmVolumeConnection`.
 ///
 /// Used by:
@@ -663,6 +760,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeConnection);
 /// Spec: `#/components/schemas/VmVolumeCreationParams`.
 ///
 /// Used by:
@@ -734,6 +834,29 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl VmVolumeCreationParams {
+    /// A `VmVolumeCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        elf_storage_policy: crate::models::VmVolumeElfStoragePolicyType,
+        size: i64,
+        sharing: bool,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            elf_storage_policy,
+            size,
+            sharing,
+            cluster_id: cluster_id.into(),
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeCreationParams);
 /// Spec: `#/components/schemas/VmVolumeDeletionParams`.
 ///
 /// Used by:
@@ -777,6 +900,19 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl VmVolumeDeletionParams {
+    /// A `VmVolumeDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmVolumeWhereInput) -> Self {
+        Self {
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeDeletionParams);
 /// Spec: `#/components/schemas/VmVolumeDeletionParamsEffect`.
 ///
 /// Used by:
@@ -814,6 +950,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeDeletionParamsEffect {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeDeletionParamsEffect);
 /// Spec: `#/components/schemas/VmVolumeExportFileType`.
 ///
 /// Used by:
@@ -878,6 +1017,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeExportFileType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeExportFileType);
 /// Spec: `#/components/schemas/VmVolumeRebuildParams`.
 ///
 /// Used by:
@@ -934,6 +1076,24 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeRebuildParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl VmVolumeRebuildParams {
+    /// A `VmVolumeRebuildParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        description: impl ::std::convert::Into<::std::string::String>,
+        volume_snapshot_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            description: description.into(),
+            volume_snapshot_id: volume_snapshot_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeRebuildParams);
 /// Spec: `#/components/schemas/VmVolumeRollbackParams`.
 ///
 /// Used by:
@@ -974,6 +1134,20 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeRollbackParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+impl VmVolumeRollbackParams {
+    /// A `VmVolumeRollbackParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        volume_snapshot_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            volume_snapshot_id: volume_snapshot_id.into(),
+        }
+    }
+}
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeRollbackParams);
 /// Spec: `#/components/schemas/VmVolumeWhereUniqueInput`.
 ///
 /// Used by:
@@ -1012,6 +1186,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeWhereUniqueInput {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeWhereUniqueInput);
 /// The operations of the [`vm_volume`](crate::models::vm_volume) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/clone-vm-volume` (operation `CloneVmVolume`, spec module [`vm_volume`](crate::models::vm_volume)).

@@ -42,6 +42,9 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmVolumeSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(DeleteVmVolumeSnapshot);
 /// Spec: `#/components/schemas/GetVmVolumeSnapshotsConnectionRequestBody`.
 ///
 /// Used by:
@@ -99,6 +102,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmVolumeSnapshotsConnectionReque
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmVolumeSnapshotsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVmVolumeSnapshotsRequestBody`.
 ///
 /// Used by:
@@ -156,6 +162,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVmVolumeSnapshotsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmVolumeSnapshotsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVmVolumeSnapshot`.
 ///
 /// Used by:
@@ -196,6 +205,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmVolumeSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVmVolumeSnapshot);
 /// Spec: `#/components/schemas/VmVolumeSnapshot`.
 ///
 /// Used by:
@@ -326,6 +338,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshot {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeSnapshot);
 /// Spec: `#/components/schemas/VmVolumeSnapshotConnection`.
 ///
 /// Used by:
@@ -366,6 +381,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeSnapshotConnection);
 /// Spec: `#/components/schemas/VmVolumeSnapshotCreationParams`.
 ///
 /// Used by:
@@ -422,6 +440,24 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotCreationParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+impl VmVolumeSnapshotCreationParams {
+    /// A `VmVolumeSnapshotCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        volume_id: impl ::std::convert::Into<::std::string::String>,
+        description: impl ::std::convert::Into<::std::string::String>,
+        name: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            volume_id: volume_id.into(),
+            description: description.into(),
+            name: name.into(),
+        }
+    }
+}
+#[cfg(feature = "vm-volume-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeSnapshotCreationParams);
 /// Spec: `#/components/schemas/VmVolumeSnapshotDeletionParams`.
 ///
 /// Used by:
@@ -462,6 +498,16 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotDeletionParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+impl VmVolumeSnapshotDeletionParams {
+    /// A `VmVolumeSnapshotDeletionParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::VmVolumeSnapshotWhereInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "vm-volume-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeSnapshotDeletionParams);
 /// Spec: `#/components/schemas/VmVolumeSnapshotOrderByInput`.
 ///
 /// Used by:
@@ -670,6 +716,9 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vm-volume-snapshot")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmVolumeSnapshotOrderByInput);
 /// The operations of the [`vm_volume_snapshot`](crate::models::vm_volume_snapshot) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/create-vm-volume-snapshot` (operation `CreateVmVolumeSnapshot`, spec module [`vm_volume_snapshot`](crate::models::vm_volume_snapshot)).

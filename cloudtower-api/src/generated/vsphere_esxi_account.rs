@@ -61,6 +61,9 @@ for GetVsphereEsxiAccountsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVsphereEsxiAccountsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVsphereEsxiAccountsRequestBody`.
 ///
 /// Used by:
@@ -118,6 +121,9 @@ impl ::cloudtower_runtime::codec::Encode for GetVsphereEsxiAccountsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVsphereEsxiAccountsRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateVsphereEsxiAccount`.
 ///
 /// Used by:
@@ -158,6 +164,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVsphereEsxiAccount {
         e.end_object();
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVsphereEsxiAccount);
 /// Spec: `#/components/schemas/UpdateVsphereEsxiAccountParams`.
 ///
 /// Used by:
@@ -198,6 +207,18 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVsphereEsxiAccountParams {
         e.end_object();
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+impl UpdateVsphereEsxiAccountParams {
+    /// A `UpdateVsphereEsxiAccountParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        data: ::std::vec::Vec<crate::models::UpdateVsphereEsxiAccountParamsData>,
+    ) -> Self {
+        Self { data }
+    }
+}
+#[cfg(feature = "vsphere-esxi-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdateVsphereEsxiAccountParams);
 /// Spec: `#/components/schemas/UpdateVsphereEsxiAccountParamsData`.
 ///
 /// Used by:
@@ -272,6 +293,25 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVsphereEsxiAccountParamsData 
         e.end_object();
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+impl UpdateVsphereEsxiAccountParamsData {
+    /// A `UpdateVsphereEsxiAccountParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        username: impl ::std::convert::Into<::std::string::String>,
+        ip: impl ::std::convert::Into<::std::string::String>,
+        esxi_account_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            username: username.into(),
+            ip: ip.into(),
+            esxi_account_id: esxi_account_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "vsphere-esxi-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(UpdateVsphereEsxiAccountParamsData);
 /// Spec: `#/components/schemas/VsphereEsxiAccount`.
 ///
 /// Used by:
@@ -353,6 +393,9 @@ impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccount {
         e.end_object();
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VsphereEsxiAccount);
 /// Spec: `#/components/schemas/VsphereEsxiAccountConnection`.
 ///
 /// Used by:
@@ -393,6 +436,9 @@ impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccountConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VsphereEsxiAccountConnection);
 /// Spec: `#/components/schemas/VsphereEsxiAccountOrderByInput`.
 ///
 /// Used by:
@@ -511,6 +557,9 @@ impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccountOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VsphereEsxiAccountOrderByInput);
 /// Spec: `#/components/schemas/VsphereEsxiAccountWhereInput`.
 ///
 /// Used by:
@@ -867,6 +916,9 @@ impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccountWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "vsphere-esxi-account")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VsphereEsxiAccountWhereInput);
 /// The operations of the [`vsphere_esxi_account`](crate::models::vsphere_esxi_account) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-vsphere-esxi-accounts` (operation `GetVsphereEsxiAccounts`, spec module [`vsphere_esxi_account`](crate::models::vsphere_esxi_account)).

@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetWitnessesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "witness")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetWitnessesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetWitnessesRequestBody`.
 ///
 /// Used by:
@@ -108,6 +111,9 @@ impl ::cloudtower_runtime::codec::Encode for GetWitnessesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "witness")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetWitnessesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateWitness`.
 ///
 /// Used by:
@@ -148,6 +154,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateWitness {
         e.end_object();
     }
 }
+#[cfg(feature = "witness")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateWitness);
 /// Spec: `#/components/schemas/Witness`.
 ///
 /// Used by:
@@ -267,6 +276,9 @@ impl ::cloudtower_runtime::codec::Encode for Witness {
         e.end_object();
     }
 }
+#[cfg(feature = "witness")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Witness);
 /// Spec: `#/components/schemas/WitnessConnection`.
 ///
 /// Used by:
@@ -307,6 +319,9 @@ impl ::cloudtower_runtime::codec::Encode for WitnessConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "witness")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(WitnessConnection);
 /// Spec: `#/components/schemas/WitnessOrderByInput`.
 ///
 /// Used by:
@@ -475,6 +490,9 @@ impl ::cloudtower_runtime::codec::Encode for WitnessOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "witness")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(WitnessOrderByInput);
 /// The operations of the [`witness`](crate::models::witness) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-witnesses` (operation `GetWitnesses`, spec module [`witness`](crate::models::witness)).

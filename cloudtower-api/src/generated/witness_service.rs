@@ -42,6 +42,16 @@ impl ::cloudtower_runtime::codec::Encode for GetWitnessServicesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "witness-service")]
+impl GetWitnessServicesRequestBody {
+    /// A `GetWitnessServicesRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(r#where: crate::models::WitnessWhereUniqueInput) -> Self {
+        Self { r#where }
+    }
+}
+#[cfg(feature = "witness-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetWitnessServicesRequestBody);
 /// Spec: `#/components/schemas/WitnessService`.
 ///
 /// Used by:
@@ -110,6 +120,9 @@ impl ::cloudtower_runtime::codec::Encode for WitnessService {
         e.end_object();
     }
 }
+#[cfg(feature = "witness-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(WitnessService);
 /// Spec: `#/components/schemas/WitnessWhereUniqueInput`.
 ///
 /// Used by:
@@ -148,6 +161,9 @@ impl ::cloudtower_runtime::codec::Encode for WitnessWhereUniqueInput {
         e.end_object();
     }
 }
+#[cfg(feature = "witness-service")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(WitnessWhereUniqueInput);
 /// The operations of the [`witness_service`](crate::models::witness_service) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-witness-services` (operation `GetWitnessServices`, spec module [`witness_service`](crate::models::witness_service)).

@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetZonesConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "zone")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetZonesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetZonesRequestBody`.
 ///
 /// Used by:
@@ -108,6 +111,9 @@ impl ::cloudtower_runtime::codec::Encode for GetZonesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "zone")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetZonesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateZone`.
 ///
 /// Used by:
@@ -148,6 +154,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateZone {
         e.end_object();
     }
 }
+#[cfg(feature = "zone")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateZone);
 /// Spec: `#/components/schemas/Zone`.
 ///
 /// Used by:
@@ -300,6 +309,9 @@ impl ::cloudtower_runtime::codec::Encode for Zone {
         e.end_object();
     }
 }
+#[cfg(feature = "zone")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Zone);
 /// Spec: `#/components/schemas/ZoneConnection`.
 ///
 /// Used by:
@@ -340,6 +352,9 @@ impl ::cloudtower_runtime::codec::Encode for ZoneConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "zone")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ZoneConnection);
 /// Spec: `#/components/schemas/ZoneOrderByInput`.
 ///
 /// Used by:
@@ -606,6 +621,9 @@ impl ::cloudtower_runtime::codec::Encode for ZoneOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "zone")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ZoneOrderByInput);
 /// The operations of the [`zone`](crate::models::zone) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-zones` (operation `GetZones`, spec module [`zone`](crate::models::zone)).

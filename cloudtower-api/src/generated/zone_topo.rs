@@ -55,6 +55,9 @@ impl ::cloudtower_runtime::codec::Encode for GetZoneTopoesConnectionRequestBody 
         e.end_object();
     }
 }
+#[cfg(feature = "zone-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetZoneTopoesConnectionRequestBody);
 /// Spec: `#/components/schemas/GetZoneTopoesRequestBody`.
 ///
 /// Used by:
@@ -108,6 +111,9 @@ impl ::cloudtower_runtime::codec::Encode for GetZoneTopoesRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "zone-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetZoneTopoesRequestBody);
 /// Spec: `#/components/schemas/NestedAggregateZoneTopo`.
 ///
 /// Used by:
@@ -148,6 +154,9 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateZoneTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "zone-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateZoneTopo);
 /// Spec: `#/components/schemas/ZoneTopo`.
 ///
 /// Used by:
@@ -215,6 +224,9 @@ impl ::cloudtower_runtime::codec::Encode for ZoneTopo {
         e.end_object();
     }
 }
+#[cfg(feature = "zone-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ZoneTopo);
 /// Spec: `#/components/schemas/ZoneTopoConnection`.
 ///
 /// Used by:
@@ -255,6 +267,9 @@ impl ::cloudtower_runtime::codec::Encode for ZoneTopoConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "zone-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ZoneTopoConnection);
 /// Spec: `#/components/schemas/ZoneTopoOrderByInput`.
 ///
 /// Used by:
@@ -333,6 +348,9 @@ impl ::cloudtower_runtime::codec::Encode for ZoneTopoOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "zone-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ZoneTopoOrderByInput);
 /// Spec: `#/components/schemas/ZoneTopoWhereInput`.
 ///
 /// Used by:
@@ -534,6 +552,9 @@ impl ::cloudtower_runtime::codec::Encode for ZoneTopoWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "zone-topo")]
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ZoneTopoWhereInput);
 /// The operations of the [`zone_topo`](crate::models::zone_topo) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-zone-topoes` (operation `GetZoneTopoes`, spec module [`zone_topo`](crate::models::zone_topo)).

@@ -42,6 +42,17 @@ impl ::cloudtower_runtime::codec::Encode for TableReporterParams {
         e.end_object();
     }
 }
+impl TableReporterParams {
+    /// A `TableReporterParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(columns: ::std::vec::Vec<::std::string::String>) -> Self {
+        Self {
+            columns,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TableReporterParams);
 /// The operations of the [`api_info`](crate::models::api_info) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/export-csv` (operation `ExportCSV`, spec module [`api_info`](crate::models::api_info)).

@@ -66,6 +66,17 @@ impl GetResourceChangesParams {
         query
     }
 }
+impl GetResourceChangesParams {
+    /// A `GetResourceChangesParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(resource_type: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            resource_type: resource_type.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetResourceChangesParams);
 /// Spec: `#/components/schemas/ResourceChangeLimit`.
 ///
 /// Used by:
@@ -117,6 +128,8 @@ impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponse {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ResourceChangeResponse);
 /// Spec: `#/components/schemas/ResourceChangeResponse/properties/data/items`.
 ///
 /// Used by:
@@ -167,6 +180,8 @@ impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponseDataItem {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ResourceChangeResponseDataItem);
 /// Spec: `#/components/schemas/ResourceChangeResponse/properties/data/items/properties/action`.
 ///
 /// Used by:
@@ -229,6 +244,8 @@ impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponseDataItemActio
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ResourceChangeResponseDataItemAction);
 /// The operations of the [`resource_change`](crate::models::resource_change) spec module.
 impl crate::models::Client {
     /// `GET /v2/api/resource-changes` (operation `GetResourceChanges`, spec module [`resource_change`](crate::models::resource_change)).

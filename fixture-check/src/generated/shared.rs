@@ -64,6 +64,8 @@ impl ::cloudtower_runtime::codec::Encode for ClusterStorageInfo {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterStorageInfo);
 /// Spec: `#/components/schemas/ClusterType`.
 ///
 /// Used by:
@@ -127,6 +129,8 @@ impl ::cloudtower_runtime::codec::Encode for ClusterType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ClusterType);
 /// Spec: `#/components/schemas/CommonHeader`.
 ///
 /// No operation uses it.
@@ -163,6 +167,8 @@ impl ::cloudtower_runtime::codec::Encode for CommonHeader {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(CommonHeader);
 /// Spec: `#/components/schemas/ContentLanguage`.
 ///
 /// No operation uses it.
@@ -224,6 +230,8 @@ impl ::cloudtower_runtime::codec::Encode for ContentLanguage {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ContentLanguage);
 /// Spec: `#/components/schemas/ErrorBody`.
 ///
 /// No operation uses it.
@@ -278,6 +286,8 @@ impl ::cloudtower_runtime::codec::Encode for ErrorBody {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ErrorBody);
 /// Spec: `#/components/schemas/ErrorCode`.
 ///
 /// No operation uses it.
@@ -335,6 +345,8 @@ impl ::cloudtower_runtime::codec::Encode for ErrorCode {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(ErrorCode);
 /// Spec: `#/components/schemas/NestedVm`.
 ///
 /// Used by:
@@ -379,6 +391,8 @@ impl ::cloudtower_runtime::codec::Encode for NestedVm {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedVm);
 /// Spec: `#/components/schemas/Task`.
 ///
 /// Used by:
@@ -441,6 +455,8 @@ impl ::cloudtower_runtime::codec::Encode for Task {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Task);
 /// Spec: `#/components/schemas/TaskStatus`.
 ///
 /// Used by:
@@ -513,6 +529,8 @@ impl ::cloudtower_runtime::codec::Encode for TaskStatus {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskStatus);
 /// Spec: `#/components/schemas/VmCommonParams`.
 ///
 /// No operation uses it.
@@ -555,6 +573,8 @@ impl ::cloudtower_runtime::codec::Encode for VmCommonParams {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmCommonParams);
 /// Spec: `#/components/schemas/VmStatus`.
 ///
 /// Used by:
@@ -624,6 +644,8 @@ impl ::cloudtower_runtime::codec::Encode for VmStatus {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmStatus);
 /// Spec: `#/components/schemas/WithTask_Vm_`.
 ///
 /// No operation uses it.

@@ -39,6 +39,8 @@ impl ::cloudtower_runtime::codec::Encode for GetTasksRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetTasksRequestBody);
 /// Spec: `#/components/schemas/TaskSummary`.
 ///
 /// Used by:
@@ -82,6 +84,8 @@ impl ::cloudtower_runtime::codec::Encode for TaskSummary {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskSummary);
 /// Spec: `#/components/schemas/TaskSummary/properties/by_status`.
 ///
 /// Used by:
@@ -117,6 +121,8 @@ impl ::cloudtower_runtime::codec::Encode for TaskSummaryByStatus {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TaskSummaryByStatus);
 /// The operations of the [`task`](crate::models::task) spec module.
 impl crate::models::Client {
     /// A POST without a request body.

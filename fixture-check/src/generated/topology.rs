@@ -84,6 +84,8 @@ impl ::cloudtower_runtime::codec::Encode for TopologyLabel {
         }
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TopologyLabel);
 /// Spec: `#/components/schemas/TopologyMoveParams`.
 ///
 /// Used by:
@@ -126,6 +128,17 @@ impl ::cloudtower_runtime::codec::Encode for TopologyMoveParams {
         e.end_object();
     }
 }
+impl TopologyMoveParams {
+    /// A `TopologyMoveParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(data: crate::models::TopologyMoveParamsData) -> Self {
+        Self {
+            data,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TopologyMoveParams);
 /// Move a cluster or a brick: told apart by the key only each requires.
 ///
 /// Spec: `#/components/schemas/TopologyMoveParams/properties/data`.
@@ -191,6 +204,8 @@ impl ::cloudtower_runtime::codec::Encode for TopologyMoveParamsData {
         }
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TopologyMoveParamsData);
 /// Spec: `#/components/schemas/TopologyMoveParams/properties/data/anyOf/0`.
 ///
 /// Used by:
@@ -238,6 +253,20 @@ impl ::cloudtower_runtime::codec::Encode for TopologyMoveParamsDataVariant1 {
         e.end_object();
     }
 }
+impl TopologyMoveParamsDataVariant1 {
+    /// A `TopologyMoveParamsDataVariant1` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+        position: crate::models::TopologyPosition,
+    ) -> Self {
+        Self {
+            cluster_id: cluster_id.into(),
+            position,
+        }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TopologyMoveParamsDataVariant1);
 /// Spec: `#/components/schemas/TopologyMoveParams/properties/data/anyOf/1`.
 ///
 /// Used by:
@@ -283,6 +312,17 @@ impl ::cloudtower_runtime::codec::Encode for TopologyMoveParamsDataVariant2 {
         e.end_object();
     }
 }
+impl TopologyMoveParamsDataVariant2 {
+    /// A `TopologyMoveParamsDataVariant2` with the fields the spec requires; the optional ones are unset.
+    pub fn new(brick_id: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            brick_id: brick_id.into(),
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TopologyMoveParamsDataVariant2);
 /// By name or by ids: told apart by JSON kind.
 ///
 /// Spec: `#/components/schemas/TopologyMoveParams/properties/where`.
@@ -345,6 +385,8 @@ impl ::cloudtower_runtime::codec::Encode for TopologyMoveParamsWhere {
         }
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TopologyMoveParamsWhere);
 /// Spec: `#/components/schemas/TopologyNode`.
 ///
 /// Used by:
@@ -400,6 +442,8 @@ impl ::cloudtower_runtime::codec::Encode for TopologyNode {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TopologyNode);
 /// Not told apart: both alternatives are objects whose required keys the other declares.
 ///
 /// Spec: `#/components/schemas/TopologyNode/properties/placement`.
@@ -455,6 +499,8 @@ impl ::cloudtower_runtime::codec::Encode for TopologyNodePlacement {
         ::cloudtower_runtime::codec::Encode::encode(&self.0, e);
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TopologyNodePlacement);
 /// Spec: `#/components/schemas/TopologyNode/properties/placement/anyOf/1`.
 ///
 /// Used by:
@@ -499,6 +545,8 @@ impl ::cloudtower_runtime::codec::Encode for TopologyNodePlacementVariant2 {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TopologyNodePlacementVariant2);
 /// Spec: `#/components/schemas/TopologyPosition`.
 ///
 /// Used by:
@@ -543,6 +591,14 @@ impl ::cloudtower_runtime::codec::Encode for TopologyPosition {
         e.end_object();
     }
 }
+impl TopologyPosition {
+    /// A `TopologyPosition` with the fields the spec requires; the optional ones are unset.
+    pub fn new(row: i32, column: i32) -> Self {
+        Self { row, column }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TopologyPosition);
 /// Not told apart: an integer and a number look alike.
 ///
 /// Spec: `#/components/schemas/TopologyWeight`.
@@ -592,6 +648,8 @@ impl ::cloudtower_runtime::codec::Encode for TopologyWeight {
         ::cloudtower_runtime::codec::Encode::encode(&self.0, e);
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(TopologyWeight);
 /// The operations of the [`topology`](crate::models::topology) spec module.
 impl crate::models::Client {
     /// `POST /v2/api/get-topology` (operation `GetTopology`, spec module [`topology`](crate::models::topology)).

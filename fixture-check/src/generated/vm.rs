@@ -52,6 +52,8 @@ impl ::cloudtower_runtime::codec::Encode for GetVmsConnectionRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmsConnectionRequestBody);
 /// Spec: `#/components/schemas/GetVmsRequestBody`.
 ///
 /// Used by:
@@ -102,6 +104,8 @@ impl ::cloudtower_runtime::codec::Encode for GetVmsRequestBody {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(GetVmsRequestBody);
 /// Spec: `#/components/schemas/LocalizedText`.
 ///
 /// Used by:
@@ -148,6 +152,8 @@ impl ::cloudtower_runtime::codec::Encode for LocalizedText {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(LocalizedText);
 /// Spec: `#/components/schemas/NestedAggregateVm`.
 ///
 /// Used by:
@@ -185,6 +191,8 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVm {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(NestedAggregateVm);
 /// Spec: `/paths/~1upload-vm-image/post/requestBody/content/multipart~1form-data/schema`.
 ///
 /// Used by:
@@ -214,6 +222,19 @@ impl UploadVmImageRequestBody {
                 .push(::cloudtower_runtime::MultipartField::text("description", value));
         }
         fields
+    }
+}
+impl UploadVmImageRequestBody {
+    /// A `UploadVmImageRequestBody` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        file: ::cloudtower_runtime::FilePart,
+        cluster_id: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Self {
+            file,
+            cluster_id: cluster_id.into(),
+            ..::std::default::Default::default()
+        }
     }
 }
 /// Spec: `#/components/schemas/VlanId`.
@@ -334,6 +355,8 @@ impl ::cloudtower_runtime::codec::Encode for Vm {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(Vm);
 /// Spec: `#/components/schemas/VmConnection`.
 ///
 /// Used by:
@@ -371,6 +394,8 @@ impl ::cloudtower_runtime::codec::Encode for VmConnection {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmConnection);
 /// Spec: `#/components/schemas/VmCreationParams`.
 ///
 /// Used by:
@@ -436,6 +461,23 @@ impl ::cloudtower_runtime::codec::Encode for VmCreationParams {
         e.end_object();
     }
 }
+impl VmCreationParams {
+    /// A `VmCreationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        vlan_id: crate::models::VlanId,
+        owner: ::std::option::Option<::std::string::String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            vlan_id,
+            owner,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmCreationParams);
 /// Spec: `#/components/schemas/VmDiskIoPolicy`.
 ///
 /// Used by:
@@ -497,6 +539,8 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskIoPolicy {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmDiskIoPolicy);
 /// Spec: `#/components/schemas/VmNicParams`.
 ///
 /// Used by:
@@ -540,6 +584,17 @@ impl ::cloudtower_runtime::codec::Encode for VmNicParams {
         e.end_object();
     }
 }
+impl VmNicParams {
+    /// A `VmNicParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(vlan_id: crate::models::VlanId) -> Self {
+        Self {
+            vlan_id,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNicParams);
 /// Spec: `#/components/schemas/VmNicParamsList`.
 ///
 /// Used by:
@@ -588,6 +643,8 @@ impl ::cloudtower_runtime::codec::Encode for VmNicsItem {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmNicsItem);
 /// Spec: `#/components/schemas/VmOrderByInput`.
 ///
 /// Used by:
@@ -660,6 +717,8 @@ impl ::cloudtower_runtime::codec::Encode for VmOrderByInput {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmOrderByInput);
 /// Spec: `#/components/schemas/VmRemoveNicParams`.
 ///
 /// Used by:
@@ -703,6 +762,17 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicParams {
         e.end_object();
     }
 }
+impl VmRemoveNicParams {
+    /// A `VmRemoveNicParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        r#where: crate::models::VmWhereInput,
+        data: crate::models::VmRemoveNicParamsData,
+    ) -> Self {
+        Self { r#where, data }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveNicParams);
 /// Spec: `#/components/schemas/VmRemoveNicParams/properties/data`.
 ///
 /// Used by:
@@ -740,6 +810,14 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicParamsData {
         e.end_object();
     }
 }
+impl VmRemoveNicParamsData {
+    /// A `VmRemoveNicParamsData` with the fields the spec requires; the optional ones are unset.
+    pub fn new(nic_index: ::std::vec::Vec<i32>) -> Self {
+        Self { nic_index }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmRemoveNicParamsData);
 /// Spec: `#/components/schemas/VmStatusRef`.
 ///
 /// Used by:
@@ -806,6 +884,8 @@ impl ::cloudtower_runtime::codec::Encode for VmType {
         e.string(self.as_str());
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmType);
 /// Spec: `#/components/schemas/VmUpdationParams`.
 ///
 /// Used by:
@@ -855,6 +935,21 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdationParams {
         e.end_object();
     }
 }
+impl VmUpdationParams {
+    /// A `VmUpdationParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(
+        name: impl ::std::convert::Into<::std::string::String>,
+        r#where: crate::models::VmWhereInput,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            r#where,
+            ..::std::default::Default::default()
+        }
+    }
+}
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmUpdationParams);
 /// Spec: `#/components/schemas/VmWhereInput`.
 ///
 /// Used by:
@@ -917,6 +1012,8 @@ impl ::cloudtower_runtime::codec::Encode for VmWhereInput {
         e.end_object();
     }
 }
+#[cfg(feature = "serde")]
+::cloudtower_runtime::impl_serde!(VmWhereInput);
 /// The operations of the [`vm`](crate::models::vm) spec module.
 impl crate::models::Client {
     /// Create virtual machines.
