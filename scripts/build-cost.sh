@@ -206,7 +206,15 @@ for fname in sorted(os.listdir(gen)):
             if p.endswith("self"):
                 continue
             ty = p.split(":", 1)[1].strip()
-            args.append("&[]" if ty.startswith("&[") else "&arg()" if ty.startswith("&") else "arg()")
+            # `&str` is unsized: `arg()` cannot make one, a literal can.
+            if ty.startswith("&["):
+                args.append("&[]")
+            elif ty == "&str":
+                args.append('""')
+            elif ty.startswith("&"):
+                args.append("&arg()")
+            else:
+                args.append("arg()")
         if name in seen:
             sys.exit(f"build-cost: method {name} found twice")
         seen.add(name)
