@@ -57,7 +57,17 @@ async fn vms_decoded_from_an_answer_serialize_to_the_same_json() {
         .unwrap();
     let raw = std::str::from_utf8(&body).unwrap();
     assert!(raw.starts_with(&format!("[{{{first_key}:")), "{first_key}");
-    assert!(pretty.contains("\"type\":") && !pretty.contains("r#type"));
+    // A field whose Rust name is a raw identifier (`r#where`) has its wire name.
+    let request = cloudtower_api::models::GetVmsRequestBody {
+        r#where: cloudtower_api::models::VmWhereInput {
+            name: "web-1".to_owned().into(),
+            ..Default::default()
+        }
+        .into(),
+        ..Default::default()
+    };
+    let request = serde_json::to_value(&request).unwrap();
+    assert_eq!(request, serde_json::json!({ "where": { "name": "web-1" } }));
 }
 
 const CONFIG: &str = "

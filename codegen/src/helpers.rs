@@ -310,10 +310,17 @@ pub fn support(api: &Api, helper: &Helper) -> Result<(), String> {
     Ok(())
 }
 
-/// Regen warnings: each helper the spec cannot support, and why.
+/// Regen warnings: each helper the spec has operations of but cannot support, and why. A
+/// spec with none of a helper's operations simply has no such feature: no warning.
 pub fn unsupported(api: &Api) -> Vec<String> {
     HELPERS
         .iter()
+        .filter(|helper| {
+            helper
+                .operations
+                .iter()
+                .any(|need| api.operations.iter().any(|o| o.path == need.path))
+        })
         .filter_map(|helper| {
             let reason = support(api, helper).err()?;
             Some(format!(
