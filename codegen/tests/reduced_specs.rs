@@ -61,17 +61,6 @@ fn reduced_to(spec: &Value, kept: &[&str]) -> Value {
     reduced
 }
 
-fn without_required(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            map.remove("required");
-            map.values_mut().for_each(without_required);
-        }
-        Value::Array(items) => items.iter_mut().for_each(without_required),
-        _ => {}
-    }
-}
-
 /// Generates cloudtower-api from `spec` into a scratch copy of the crate and checks it;
 /// the generator's warnings.
 fn builds(name: &str, spec: Value) -> Vec<String> {
@@ -218,7 +207,7 @@ fn a_spec_with_only_login_tasks_and_one_list_operation_builds() {
 #[test]
 fn a_spec_whose_fields_are_all_optional_builds() {
     let mut spec = reduced(&pinned());
-    without_required(&mut spec["components"]);
+    remove_key(&mut spec["components"], "required");
     builds("all-optional", spec);
 }
 
