@@ -1,7 +1,8 @@
 //! Where the pinned upstream spec (`spec/pin.json`) is on this machine: the one lookup that
 //! `cargo xtask regen`, the generator's tests and the conformance suite share.
 //!
-//! In order: the directory named by [`SPECS_ENV`] (`CLOUDTOWER_SPECS`) when set; else
+//! In order: the directory named by [`SPECS_ENV`] (`CLOUDTOWER_SPECS`) when set (a relative
+//! path from the current directory, else from the workspace root); else
 //! `../shared/specs` beside the workspace when it holds the pinned file; else the
 //! hash-checked download cache `.spec-cache/` (what `cargo xtask fetch-spec` fills),
 //! downloaded from the pinned URL when missing. When none works, the error says what to do.
@@ -136,7 +137,10 @@ pub fn find_spec(root: &Path, pin: &Pin) -> Result<PinnedSpec, String> {
         }
     };
     if let Some(dir) = std::env::var_os(SPECS_ENV) {
-        let found = in_dir(PathBuf::from(dir), Source::Env);
+        let found = in_dir(
+            specs_dir_from_env(root, PathBuf::from(dir), pin),
+            Source::Env,
+        );
         if !found.merged_file.is_file() {
             return Err(format!(
                 "{SPECS_ENV} is set to {}, which has no {} (the CloudTower {} spec); \
@@ -160,6 +164,21 @@ pub fn find_spec(root: &Path, pin: &Pin) -> Result<PinnedSpec, String> {
     }
     let dir = cache.parent().map(Path::to_path_buf).unwrap_or_default();
     Ok(in_dir(dir, Source::Cache))
+}
+
+/// A relative `CLOUDTOWER_SPECS` names a directory from where the command runs, but cargo runs
+/// tests in their crate's directory: so the workspace root is tried when the current directory
+/// has no such spec.
+fn specs_dir_from_env(root: &Path, dir: PathBuf, pin: &Pin) -> PathBuf {
+    if dir.is_absolute() || dir.join(pin.file_name()).is_file() {
+        return dir;
+    }
+    let from_root = root.join(&dir);
+    if from_root.join(pin.file_name()).is_file() {
+        from_root
+    } else {
+        dir
+    }
 }
 
 fn sha256_matches(pin: &Pin, bytes: &[u8]) -> bool {
@@ -227,5 +246,34 @@ impl Pin {
             "canonical_sha256": self.canonical_sha256,
         });
         serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relative_specs_dir_is_found_from_the_workspace_root() {
+        let root = tempfile::tempdir().unwrap();
+        let pin = Pin {
+            version: "9.9.9".into(),
+            url: String::new(),
+            sha256: String::new(),
+            canonical_sha256: String::new(),
+        };
+        let relative = PathBuf::from("specs-beside-root-only");
+        std::fs::create_dir(root.path().join(&relative)).unwrap();
+        std::fs::write(root.path().join(&relative).join(pin.file_name()), "{}").unwrap();
+        assert_eq!(
+            specs_dir_from_env(root.path(), relative.clone(), &pin),
+            root.path().join(&relative)
+        );
+        // A path that exists nowhere is kept as given, so the error names what the user set.
+        let missing = PathBuf::from("no-such-specs-dir");
+        assert_eq!(
+            specs_dir_from_env(root.path(), missing.clone(), &pin),
+            missing
+        );
     }
 }

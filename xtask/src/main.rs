@@ -131,7 +131,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Conformance { args } => exit_code(run_conformance(&root, &args)),
         Command::Test { args } => {
-            let mut test = vec!["test", "--workspace", "--all-features"];
+            // Every failing test binary is reported, not just the first.
+            let mut test = vec!["test", "--workspace", "--all-features", "--no-fail-fast"];
             test.extend(args.iter().map(String::as_str));
             if !run_command(&root, &cargo(), &test)? {
                 return Ok(ExitCode::FAILURE);
