@@ -64,6 +64,14 @@ impl<T> From<T> for Nullable<T> {
     }
 }
 
+/// The generator boxes the filters of the few structs that would otherwise weigh more than
+/// 64 KiB (`GraphWhereInput`, …); `.into()` builds those fields as it does any other.
+impl<T> From<T> for Nullable<Box<T>> {
+    fn from(value: T) -> Self {
+        Nullable::Value(Box::new(value))
+    }
+}
+
 impl From<&str> for Nullable<String> {
     fn from(value: &str) -> Self {
         Nullable::Value(value.to_owned())

@@ -16,7 +16,7 @@ use quote::{format_ident, quote};
 #[allow(clippy::enum_glob_use)]
 use crate::runtime::RuntimeType::*;
 
-use crate::ir::{Api, Field, Presence, TypeDef, TypeRef};
+use crate::ir::{Api, Field, Holding, Presence, TypeDef, TypeRef};
 
 mod constructors;
 mod contract;
@@ -217,7 +217,7 @@ fn docs(doc: Option<&str>, deprecated: bool) -> TokenStream {
 }
 
 /// The Rust type of a reference, fully qualified.
-fn type_tokens(ty: &TypeRef) -> TokenStream {
+pub(super) fn type_tokens(ty: &TypeRef) -> TokenStream {
     match ty {
         TypeRef::String => quote!(::std::string::String),
         TypeRef::Bool => quote!(bool),
@@ -244,8 +244,10 @@ fn type_tokens(ty: &TypeRef) -> TokenStream {
 
 fn field_type(field: &Field) -> TokenStream {
     let mut ty = type_tokens(&field.ty);
-    if field.in_cycle {
-        ty = quote!(#Related<#ty>);
+    match field.holding {
+        Holding::Inline => {}
+        Holding::Boxed => ty = quote!(::std::boxed::Box<#ty>),
+        Holding::Related => ty = quote!(#Related<#ty>),
     }
     match field.repr {
         Presence::Plain => ty,

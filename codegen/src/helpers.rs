@@ -6,7 +6,7 @@
 //! helper, everything its code assumes; a helper is compiled (through `cfg_<name>!`) only
 //! when the spec has all of it, and regen says why it was left out otherwise.
 
-use crate::ir::{Api, Body, Presence, TypeKind, TypeRef};
+use crate::ir::{Api, Body, Holding, Presence, TypeKind, TypeRef};
 
 /// A type as a helper's code uses it.
 #[derive(Debug, Clone, Copy)]
@@ -288,7 +288,7 @@ pub fn support(api: &Api, helper: &Helper) -> Result<(), String> {
         let Some(found) = fields.iter().find(|f| f.name == need.field) else {
             return Err(format!("`{}` has no field `{}`", need.owner, need.field));
         };
-        if found.in_cycle
+        if found.holding != Holding::Inline
             || !matches(api, &found.ty, need.ty)
             || !need.presence.contains(&found.repr)
         {

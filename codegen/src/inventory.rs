@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::canonical::sha256_hex;
-use crate::ir::{Api, Body, Field, Presence, TypeKind};
+use crate::ir::{Api, Body, Field, Holding, Presence, TypeKind};
 
 /// Renders the inventory: operations (path → method, request, response), then types with a
 /// fingerprint of their definition.
@@ -138,8 +138,10 @@ fn members(type_name: &str, kind: &TypeKind, out: &mut String) {
 /// A field's Rust type as its users see it (`Option<String>`, `Nullable<Related<VmWhereInput>>`).
 fn field_type(field: &Field) -> String {
     let mut ty = field.ty.describe();
-    if field.in_cycle {
-        ty = format!("Related<{ty}>");
+    match field.holding {
+        Holding::Inline => {}
+        Holding::Boxed => ty = format!("Box<{ty}>"),
+        Holding::Related => ty = format!("Related<{ty}>"),
     }
     match field.repr {
         Presence::Plain => ty,

@@ -123,11 +123,29 @@ pub struct Field {
     pub nullable: bool,
     /// How presence and `null` are represented.
     pub repr: Presence,
-    /// Links two types of one cycle of types containing each other by value (the `*WhereInput`
-    /// filters): held as `Related<T>`, encoded JSON, rather than inline.
-    pub in_cycle: bool,
+    /// How the value is held: inline, boxed, or (linking two types of one cycle) as JSON.
+    pub holding: Holding,
     /// Holds a credential (password, secret, token, …): never shown by `Debug`.
     pub sensitive: bool,
+}
+
+/// How a field holds its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holding {
+    /// By value: `T`.
+    Inline,
+    /// `Box<T>`: a large struct that would make its owner too large to build on a stack.
+    Boxed,
+    /// `Related<T>`, encoded JSON: links two types of one cycle of types containing each other
+    /// by value (the `*WhereInput` filters).
+    Related,
+}
+
+impl Field {
+    /// Whether the field links two types of one cycle (see [`Holding::Related`]).
+    pub fn in_cycle(&self) -> bool {
+        self.holding == Holding::Related
+    }
 }
 
 /// How a field's presence and nullability are represented.
@@ -254,10 +272,14 @@ pub enum Body {
 
 impl Api {
     pub fn type_named(&self, name: &str) -> Option<&TypeDef> {
+        self.type_index(name).map(|i| &self.types[i])
+    }
+
+    /// The position of the named type in `types`.
+    pub fn type_index(&self, name: &str) -> Option<usize> {
         self.types
             .binary_search_by(|t| t.name.as_str().cmp(name))
             .ok()
-            .map(|i| &self.types[i])
     }
 
     /// The fields of the named type, when it is a plain struct.

@@ -20,9 +20,10 @@ use openapiv3::{
 use serde_json::Value;
 
 use crate::error::{pointer_token, CodegenError, Result};
-use crate::ir::{Api, Field, Presence, TypeDef, TypeKind, TypeRef, Usage, Variant};
+use crate::ir::{Api, Field, Holding, Presence, TypeDef, TypeKind, TypeRef, Usage, Variant};
 use crate::names;
 
+mod boxing;
 mod cycles;
 mod lists;
 pub mod method_names;
@@ -78,6 +79,8 @@ fn lower_document(document: &openapiv3::OpenAPI, always_on: &[String]) -> Result
     cycles::break_cycles(&mut api);
     usage::analyse_usage(&mut api);
     presence::assign_presence(&mut api);
+    // Before the list passes: they use only inline `where` fields.
+    boxing::box_large_fields(&mut api);
     lists::find_list_operations(&mut api);
     lists::find_list_companions(&mut api);
     Ok(api)
@@ -516,7 +519,7 @@ impl<'a> Lowerer<'a> {
                 required: required.contains(property.wire_name),
                 nullable: lowered.nullable,
                 repr: Presence::Plain,
-                in_cycle: false,
+                holding: Holding::Inline,
                 sensitive,
             });
         }

@@ -867,15 +867,23 @@ impl GraphUpdationParams {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GraphUpdationParamsData {
     pub instance_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-    pub luns: ::std::option::Option<crate::models::IscsiLunWhereInput>,
-    pub vm_nics: ::std::option::Option<crate::models::VmNicWhereInput>,
-    pub nics: ::std::option::Option<crate::models::NicWhereInput>,
-    pub disks: ::std::option::Option<crate::models::DiskWhereInput>,
-    pub vm_volumes: ::std::option::Option<crate::models::VmVolumeWhereInput>,
-    pub vms: ::std::option::Option<crate::models::VmWhereInput>,
-    pub hosts: ::std::option::Option<crate::models::HostWhereInput>,
+    pub luns: ::std::option::Option<
+        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+    >,
+    pub vm_nics: ::std::option::Option<
+        ::std::boxed::Box<crate::models::VmNicWhereInput>,
+    >,
+    pub nics: ::std::option::Option<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub disks: ::std::option::Option<::std::boxed::Box<crate::models::DiskWhereInput>>,
+    pub vm_volumes: ::std::option::Option<
+        ::std::boxed::Box<crate::models::VmVolumeWhereInput>,
+    >,
+    pub vms: ::std::option::Option<::std::boxed::Box<crate::models::VmWhereInput>>,
+    pub hosts: ::std::option::Option<::std::boxed::Box<crate::models::HostWhereInput>>,
     pub network: ::std::option::Option<crate::models::NetworkType>,
-    pub cluster: ::std::option::Option<crate::models::ClusterWhereInput>,
+    pub cluster: ::std::option::Option<
+        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+    >,
     pub service: ::std::option::Option<::std::string::String>,
     pub metric_type: ::std::option::Option<crate::models::MetricType>,
     pub metric_count: ::std::option::Option<i32>,
@@ -967,10 +975,18 @@ pub struct GraphWhereInput {
     pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::GraphWhereInput>,
     >,
-    pub cluster: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
-    pub disks_every: ::cloudtower_runtime::Nullable<crate::models::DiskWhereInput>,
-    pub disks_none: ::cloudtower_runtime::Nullable<crate::models::DiskWhereInput>,
-    pub disks_some: ::cloudtower_runtime::Nullable<crate::models::DiskWhereInput>,
+    pub cluster: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+    >,
+    pub disks_every: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::DiskWhereInput>,
+    >,
+    pub disks_none: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::DiskWhereInput>,
+    >,
+    pub disks_some: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::DiskWhereInput>,
+    >,
     pub entity_async_status: ::cloudtower_runtime::Nullable<
         crate::models::EntityAsyncStatus,
     >,
@@ -983,9 +999,15 @@ pub struct GraphWhereInput {
     pub entity_async_status_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EntityAsyncStatus>,
     >,
-    pub hosts_every: ::cloudtower_runtime::Nullable<crate::models::HostWhereInput>,
-    pub hosts_none: ::cloudtower_runtime::Nullable<crate::models::HostWhereInput>,
-    pub hosts_some: ::cloudtower_runtime::Nullable<crate::models::HostWhereInput>,
+    pub hosts_every: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::HostWhereInput>,
+    >,
+    pub hosts_none: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::HostWhereInput>,
+    >,
+    pub hosts_some: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::HostWhereInput>,
+    >,
     pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -1020,9 +1042,15 @@ pub struct GraphWhereInput {
     >,
     pub local_id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub local_id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
-    pub luns_every: ::cloudtower_runtime::Nullable<crate::models::IscsiLunWhereInput>,
-    pub luns_none: ::cloudtower_runtime::Nullable<crate::models::IscsiLunWhereInput>,
-    pub luns_some: ::cloudtower_runtime::Nullable<crate::models::IscsiLunWhereInput>,
+    pub luns_every: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+    >,
+    pub luns_none: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+    >,
+    pub luns_some: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+    >,
     pub metric_count: ::cloudtower_runtime::Nullable<i32>,
     pub metric_count_gt: ::cloudtower_runtime::Nullable<i32>,
     pub metric_count_gte: ::cloudtower_runtime::Nullable<i32>,
@@ -1060,13 +1088,13 @@ pub struct GraphWhereInput {
         ::std::vec::Vec<crate::models::MetricType>,
     >,
     pub namespaces_every: ::cloudtower_runtime::Nullable<
-        crate::models::NvmfNamespaceWhereInput,
+        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
     >,
     pub namespaces_none: ::cloudtower_runtime::Nullable<
-        crate::models::NvmfNamespaceWhereInput,
+        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
     >,
     pub namespaces_some: ::cloudtower_runtime::Nullable<
-        crate::models::NvmfNamespaceWhereInput,
+        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
     >,
     pub network: ::cloudtower_runtime::Nullable<crate::models::NetworkType>,
     pub network_in: ::cloudtower_runtime::Nullable<
@@ -1076,9 +1104,15 @@ pub struct GraphWhereInput {
     pub network_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::NetworkType>,
     >,
-    pub nics_every: ::cloudtower_runtime::Nullable<crate::models::NicWhereInput>,
-    pub nics_none: ::cloudtower_runtime::Nullable<crate::models::NicWhereInput>,
-    pub nics_some: ::cloudtower_runtime::Nullable<crate::models::NicWhereInput>,
+    pub nics_every: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::NicWhereInput>,
+    >,
+    pub nics_none: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::NicWhereInput>,
+    >,
+    pub nics_some: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::NicWhereInput>,
+    >,
     pub resource_type: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub resource_type_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub resource_type_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -1149,29 +1183,51 @@ pub struct GraphWhereInput {
     pub view: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::ViewWhereInput>,
     >,
-    pub vm_nics_every: ::cloudtower_runtime::Nullable<crate::models::VmNicWhereInput>,
-    pub vm_nics_none: ::cloudtower_runtime::Nullable<crate::models::VmNicWhereInput>,
-    pub vm_nics_some: ::cloudtower_runtime::Nullable<crate::models::VmNicWhereInput>,
+    pub vm_nics_every: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::VmNicWhereInput>,
+    >,
+    pub vm_nics_none: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::VmNicWhereInput>,
+    >,
+    pub vm_nics_some: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::VmNicWhereInput>,
+    >,
     pub vm_volumes_every: ::cloudtower_runtime::Nullable<
-        crate::models::VmVolumeWhereInput,
+        ::std::boxed::Box<crate::models::VmVolumeWhereInput>,
     >,
     pub vm_volumes_none: ::cloudtower_runtime::Nullable<
-        crate::models::VmVolumeWhereInput,
+        ::std::boxed::Box<crate::models::VmVolumeWhereInput>,
     >,
     pub vm_volumes_some: ::cloudtower_runtime::Nullable<
-        crate::models::VmVolumeWhereInput,
+        ::std::boxed::Box<crate::models::VmVolumeWhereInput>,
     >,
-    pub vms_every: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
-    pub vms_none: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
-    pub vms_some: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
+    pub vms_every: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::VmWhereInput>,
+    >,
+    pub vms_none: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::VmWhereInput>,
+    >,
+    pub vms_some: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::VmWhereInput>,
+    >,
     pub witnesses_every: ::cloudtower_runtime::Nullable<
-        crate::models::WitnessWhereInput,
+        ::std::boxed::Box<crate::models::WitnessWhereInput>,
     >,
-    pub witnesses_none: ::cloudtower_runtime::Nullable<crate::models::WitnessWhereInput>,
-    pub witnesses_some: ::cloudtower_runtime::Nullable<crate::models::WitnessWhereInput>,
-    pub zones_every: ::cloudtower_runtime::Nullable<crate::models::ZoneWhereInput>,
-    pub zones_none: ::cloudtower_runtime::Nullable<crate::models::ZoneWhereInput>,
-    pub zones_some: ::cloudtower_runtime::Nullable<crate::models::ZoneWhereInput>,
+    pub witnesses_none: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::WitnessWhereInput>,
+    >,
+    pub witnesses_some: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::WitnessWhereInput>,
+    >,
+    pub zones_every: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::ZoneWhereInput>,
+    >,
+    pub zones_none: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::ZoneWhereInput>,
+    >,
+    pub zones_some: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::ZoneWhereInput>,
+    >,
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]

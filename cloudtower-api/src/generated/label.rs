@@ -70,53 +70,81 @@ impl AddLabelsToResourcesParams {
 #[cfg(feature = "label")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AddLabelsToResourcesParamsData {
-    pub gpu_devices: ::std::option::Option<crate::models::GpuDeviceWhereInput>,
+    pub gpu_devices: ::std::option::Option<
+        ::std::boxed::Box<crate::models::GpuDeviceWhereInput>,
+    >,
     pub content_library_vm_templates: ::std::option::Option<
-        crate::models::ContentLibraryVmTemplateWhereInput,
+        ::std::boxed::Box<crate::models::ContentLibraryVmTemplateWhereInput>,
     >,
     pub content_library_images: ::std::option::Option<
-        crate::models::ContentLibraryImageWhereInput,
+        ::std::boxed::Box<crate::models::ContentLibraryImageWhereInput>,
     >,
     pub isolation_policies: ::std::option::Option<
-        crate::models::IsolationPolicyWhereInput,
+        ::std::boxed::Box<crate::models::IsolationPolicyWhereInput>,
     >,
     pub security_policies: ::std::option::Option<
-        crate::models::SecurityPolicyWhereInput,
+        ::std::boxed::Box<crate::models::SecurityPolicyWhereInput>,
     >,
-    pub vms: ::std::option::Option<crate::models::VmWhereInput>,
+    pub vms: ::std::option::Option<::std::boxed::Box<crate::models::VmWhereInput>>,
     pub vm_volume_snapshots: ::std::option::Option<
-        crate::models::VmVolumeSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::VmVolumeSnapshotWhereInput>,
     >,
-    pub vm_volumes: ::std::option::Option<crate::models::VmVolumeWhereInput>,
-    pub vm_templates: ::std::option::Option<crate::models::VmTemplateWhereInput>,
-    pub vm_snapshots: ::std::option::Option<crate::models::VmSnapshotWhereInput>,
-    pub vlans: ::std::option::Option<crate::models::VlanWhereInput>,
-    pub vdses: ::std::option::Option<crate::models::VdsWhereInput>,
-    pub nvmf_subsystems: ::std::option::Option<crate::models::NvmfSubsystemWhereInput>,
+    pub vm_volumes: ::std::option::Option<
+        ::std::boxed::Box<crate::models::VmVolumeWhereInput>,
+    >,
+    pub vm_templates: ::std::option::Option<
+        ::std::boxed::Box<crate::models::VmTemplateWhereInput>,
+    >,
+    pub vm_snapshots: ::std::option::Option<
+        ::std::boxed::Box<crate::models::VmSnapshotWhereInput>,
+    >,
+    pub vlans: ::std::option::Option<::std::boxed::Box<crate::models::VlanWhereInput>>,
+    pub vdses: ::std::option::Option<::std::boxed::Box<crate::models::VdsWhereInput>>,
+    pub nvmf_subsystems: ::std::option::Option<
+        ::std::boxed::Box<crate::models::NvmfSubsystemWhereInput>,
+    >,
     pub nvmf_namespace_snapshots: ::std::option::Option<
-        crate::models::NvmfNamespaceSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::NvmfNamespaceSnapshotWhereInput>,
     >,
-    pub nvmf_namespaces: ::std::option::Option<crate::models::NvmfNamespaceWhereInput>,
-    pub nics: ::std::option::Option<crate::models::NicWhereInput>,
-    pub nfs_inodes: ::std::option::Option<crate::models::NfsInodeWhereInput>,
-    pub nfs_exports: ::std::option::Option<crate::models::NfsExportWhereInput>,
-    pub namespace_groups: ::std::option::Option<crate::models::NamespaceGroupWhereInput>,
-    pub iscsi_targets: ::std::option::Option<crate::models::IscsiTargetWhereInput>,
+    pub nvmf_namespaces: ::std::option::Option<
+        ::std::boxed::Box<crate::models::NvmfNamespaceWhereInput>,
+    >,
+    pub nics: ::std::option::Option<::std::boxed::Box<crate::models::NicWhereInput>>,
+    pub nfs_inodes: ::std::option::Option<
+        ::std::boxed::Box<crate::models::NfsInodeWhereInput>,
+    >,
+    pub nfs_exports: ::std::option::Option<
+        ::std::boxed::Box<crate::models::NfsExportWhereInput>,
+    >,
+    pub namespace_groups: ::std::option::Option<
+        ::std::boxed::Box<crate::models::NamespaceGroupWhereInput>,
+    >,
+    pub iscsi_targets: ::std::option::Option<
+        ::std::boxed::Box<crate::models::IscsiTargetWhereInput>,
+    >,
     pub iscsi_lun_snapshots: ::std::option::Option<
-        crate::models::IscsiLunSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::IscsiLunSnapshotWhereInput>,
     >,
-    pub iscsi_luns: ::std::option::Option<crate::models::IscsiLunWhereInput>,
-    pub hosts: ::std::option::Option<crate::models::HostWhereInput>,
-    pub elf_images: ::std::option::Option<crate::models::ElfImageWhereInput>,
-    pub disks: ::std::option::Option<crate::models::DiskWhereInput>,
-    pub datacenters: ::std::option::Option<crate::models::DatacenterWhereInput>,
+    pub iscsi_luns: ::std::option::Option<
+        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
+    >,
+    pub hosts: ::std::option::Option<::std::boxed::Box<crate::models::HostWhereInput>>,
+    pub elf_images: ::std::option::Option<
+        ::std::boxed::Box<crate::models::ElfImageWhereInput>,
+    >,
+    pub disks: ::std::option::Option<::std::boxed::Box<crate::models::DiskWhereInput>>,
+    pub datacenters: ::std::option::Option<
+        ::std::boxed::Box<crate::models::DatacenterWhereInput>,
+    >,
     pub consistency_group_snapshots: ::std::option::Option<
-        crate::models::ConsistencyGroupSnapshotWhereInput,
+        ::std::boxed::Box<crate::models::ConsistencyGroupSnapshotWhereInput>,
     >,
     pub consistency_groups: ::std::option::Option<
-        crate::models::ConsistencyGroupWhereInput,
+        ::std::boxed::Box<crate::models::ConsistencyGroupWhereInput>,
     >,
-    pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
+    pub clusters: ::std::option::Option<
+        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+    >,
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]

@@ -1910,13 +1910,13 @@ pub struct ReplicationPlanWhereInput {
     pub interval_not: ::cloudtower_runtime::Nullable<i32>,
     pub interval_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
     pub iscsi_luns_every: ::cloudtower_runtime::Nullable<
-        crate::models::IscsiLunWhereInput,
+        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
     >,
     pub iscsi_luns_none: ::cloudtower_runtime::Nullable<
-        crate::models::IscsiLunWhereInput,
+        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
     >,
     pub iscsi_luns_some: ::cloudtower_runtime::Nullable<
-        crate::models::IscsiLunWhereInput,
+        ::std::boxed::Box<crate::models::IscsiLunWhereInput>,
     >,
     pub keep_mac_address: ::cloudtower_runtime::Nullable<bool>,
     pub keep_mac_address_not: ::cloudtower_runtime::Nullable<bool>,
@@ -2318,7 +2318,9 @@ pub struct ReplicationPlanWhereInput {
     pub storage_policy_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VmVolumeElfStoragePolicyType>,
     >,
-    pub target_cluster: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
+    pub target_cluster: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+    >,
     #[cfg(feature = "full")]
     pub target_replication_service: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::ReplicationServiceWhereInput>,
@@ -2345,9 +2347,15 @@ pub struct ReplicationPlanWhereInput {
     pub updated_at_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub vms_every: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
-    pub vms_none: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
-    pub vms_some: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
+    pub vms_every: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::VmWhereInput>,
+    >,
+    pub vms_none: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::VmWhereInput>,
+    >,
+    pub vms_some: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::VmWhereInput>,
+    >,
     pub window_end: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub window_end_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub window_end_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,

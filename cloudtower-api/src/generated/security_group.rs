@@ -610,8 +610,8 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupOrderByInput {
 #[cfg(feature = "security-group")]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SecurityGroupUpdateBody {
-    pub data: crate::models::SecurityGroupUpdateParams,
-    pub r#where: crate::models::SecurityGroupWhereInput,
+    pub data: ::std::boxed::Box<crate::models::SecurityGroupUpdateParams>,
+    pub r#where: ::std::boxed::Box<crate::models::SecurityGroupWhereInput>,
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
@@ -656,7 +656,10 @@ impl SecurityGroupUpdateBody {
         data: crate::models::SecurityGroupUpdateParams,
         r#where: crate::models::SecurityGroupWhereInput,
     ) -> Self {
-        Self { data, r#where }
+        Self {
+            data: ::std::boxed::Box::new(data),
+            r#where: ::std::boxed::Box::new(r#where),
+        }
     }
 }
 #[cfg(feature = "security-group")]

@@ -224,7 +224,9 @@ pub struct AlertWhereInput {
     pub or: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::AlertWhereInput>,
     >,
-    pub alert_rule: ::cloudtower_runtime::Nullable<crate::models::AlertRuleWhereInput>,
+    pub alert_rule: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::AlertRuleWhereInput>,
+    >,
     pub cause: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub cause_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub cause_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -241,7 +243,9 @@ pub struct AlertWhereInput {
     >,
     pub cause_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub cause_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
-    pub cluster: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
+    pub cluster: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::ClusterWhereInput>,
+    >,
     pub create_time: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub create_time_gt: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub create_time_gte: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -254,10 +258,14 @@ pub struct AlertWhereInput {
     pub create_time_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
-    pub disk: ::cloudtower_runtime::Nullable<crate::models::DiskWhereInput>,
+    pub disk: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::DiskWhereInput>,
+    >,
     pub ended: ::cloudtower_runtime::Nullable<bool>,
     pub ended_not: ::cloudtower_runtime::Nullable<bool>,
-    pub host: ::cloudtower_runtime::Nullable<crate::models::HostWhereInput>,
+    pub host: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::HostWhereInput>,
+    >,
     pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub id_contains: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub id_ends_with: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -476,9 +484,15 @@ pub struct AlertWhereInput {
     pub value_lte: ::cloudtower_runtime::Nullable<f64>,
     pub value_not: ::cloudtower_runtime::Nullable<f64>,
     pub value_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<f64>>,
-    pub vms_every: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
-    pub vms_none: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
-    pub vms_some: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
+    pub vms_every: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::VmWhereInput>,
+    >,
+    pub vms_none: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::VmWhereInput>,
+    >,
+    pub vms_some: ::cloudtower_runtime::Nullable<
+        ::std::boxed::Box<crate::models::VmWhereInput>,
+    >,
 }
 #[cfg(any(feature = "alert", feature = "table-reporter"))]
 #[cfg(feature = "server")]

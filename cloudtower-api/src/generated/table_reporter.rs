@@ -142,72 +142,106 @@ impl TableReporterParams {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TableReporterParamsFilter {
     pub nvmf_subsystems: ::std::option::Option<
-        crate::models::GetNvmfSubsystemsRequestBody,
+        ::std::boxed::Box<crate::models::GetNvmfSubsystemsRequestBody>,
     >,
     pub content_library_vm_templates: ::std::option::Option<
-        crate::models::GetContentLibraryVmTemplatesRequestBody,
+        ::std::boxed::Box<crate::models::GetContentLibraryVmTemplatesRequestBody>,
     >,
     pub nvmf_namespace_snapshots: ::std::option::Option<
-        crate::models::GetNvmfNamespaceSnapshotsRequestBody,
+        ::std::boxed::Box<crate::models::GetNvmfNamespaceSnapshotsRequestBody>,
     >,
     pub content_library_images: ::std::option::Option<
-        crate::models::GetContentLibraryImagesRequestBody,
+        ::std::boxed::Box<crate::models::GetContentLibraryImagesRequestBody>,
     >,
     pub nvmf_namespaces: ::std::option::Option<
-        crate::models::GetNvmfNamespacesRequestBody,
+        ::std::boxed::Box<crate::models::GetNvmfNamespacesRequestBody>,
     >,
     pub namespace_groups: ::std::option::Option<
-        crate::models::GetNamespaceGroupsRequestBody,
+        ::std::boxed::Box<crate::models::GetNamespaceGroupsRequestBody>,
     >,
-    pub iscsi_luns: ::std::option::Option<crate::models::GetIscsiLunsRequestBody>,
-    pub tasks: ::std::option::Option<crate::models::GetTasksRequestBody>,
+    pub iscsi_luns: ::std::option::Option<
+        ::std::boxed::Box<crate::models::GetIscsiLunsRequestBody>,
+    >,
+    pub tasks: ::std::option::Option<
+        ::std::boxed::Box<crate::models::GetTasksRequestBody>,
+    >,
     pub user_audit_logs: ::std::option::Option<
-        crate::models::GetUserAuditLogsRequestBody,
+        ::std::boxed::Box<crate::models::GetUserAuditLogsRequestBody>,
     >,
     pub system_audit_logs: ::std::option::Option<
-        crate::models::GetSystemAuditLogsRequestBody,
+        ::std::boxed::Box<crate::models::GetSystemAuditLogsRequestBody>,
     >,
     pub iscsi_lun_snapshots: ::std::option::Option<
-        crate::models::GetIscsiLunSnapshotsRequestBody,
+        ::std::boxed::Box<crate::models::GetIscsiLunSnapshotsRequestBody>,
     >,
     pub iscsi_connections: ::std::option::Option<
-        crate::models::GetIscsiConnectionsRequestBody,
+        ::std::boxed::Box<crate::models::GetIscsiConnectionsRequestBody>,
     >,
     pub consistency_groups: ::std::option::Option<
-        crate::models::GetConsistencyGroupsRequestBody,
+        ::std::boxed::Box<crate::models::GetConsistencyGroupsRequestBody>,
     >,
-    pub users: ::std::option::Option<crate::models::GetUsersRequestBody>,
+    pub users: ::std::option::Option<
+        ::std::boxed::Box<crate::models::GetUsersRequestBody>,
+    >,
     pub vm_entity_filters: ::std::option::Option<
-        crate::models::GetEntityFiltersRequestBody,
+        ::std::boxed::Box<crate::models::GetEntityFiltersRequestBody>,
     >,
     pub snapshot_plans: ::std::option::Option<
-        crate::models::GetSnapshotPlansRequestBody,
+        ::std::boxed::Box<crate::models::GetSnapshotPlansRequestBody>,
     >,
     pub global_alert_rules: ::std::option::Option<
-        crate::models::GetGlobalAlertRulesRequestBody,
+        ::std::boxed::Box<crate::models::GetGlobalAlertRulesRequestBody>,
     >,
-    pub alerts: ::std::option::Option<crate::models::GetAlertsRequestBody>,
+    pub alerts: ::std::option::Option<
+        ::std::boxed::Box<crate::models::GetAlertsRequestBody>,
+    >,
     pub vm_placement_groups: ::std::option::Option<
-        crate::models::GetVmPlacementGroupsRequestBody,
+        ::std::boxed::Box<crate::models::GetVmPlacementGroupsRequestBody>,
     >,
-    pub vm_templates: ::std::option::Option<crate::models::GetVmTemplatesRequestBody>,
-    pub elf_images: ::std::option::Option<crate::models::GetElfImagesRequestBody>,
-    pub vm_volumes: ::std::option::Option<crate::models::GetVmVolumesRequestBody>,
-    pub vlans: ::std::option::Option<crate::models::GetVlansRequestBody>,
-    pub disks: ::std::option::Option<crate::models::GetDisksRequestBody>,
-    pub vdses: ::std::option::Option<crate::models::GetVdsesRequestBody>,
+    pub vm_templates: ::std::option::Option<
+        ::std::boxed::Box<crate::models::GetVmTemplatesRequestBody>,
+    >,
+    pub elf_images: ::std::option::Option<
+        ::std::boxed::Box<crate::models::GetElfImagesRequestBody>,
+    >,
+    pub vm_volumes: ::std::option::Option<
+        ::std::boxed::Box<crate::models::GetVmVolumesRequestBody>,
+    >,
+    pub vlans: ::std::option::Option<
+        ::std::boxed::Box<crate::models::GetVlansRequestBody>,
+    >,
+    pub disks: ::std::option::Option<
+        ::std::boxed::Box<crate::models::GetDisksRequestBody>,
+    >,
+    pub vdses: ::std::option::Option<
+        ::std::boxed::Box<crate::models::GetVdsesRequestBody>,
+    >,
     #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub elf_data_stores: ::std::option::Option<
-        crate::models::GetElfDataStoresRequestBody,
+        ::std::boxed::Box<crate::models::GetElfDataStoresRequestBody>,
     >,
-    pub vms: ::std::option::Option<crate::models::GetVmsRequestBody>,
-    pub nfs_exports: ::std::option::Option<crate::models::GetNfsExportsRequestBody>,
-    pub iscsi_targets: ::std::option::Option<crate::models::GetIscsiTargetsRequestBody>,
-    pub usb_devices: ::std::option::Option<crate::models::GetUsbDevicesRequestBody>,
-    pub nics: ::std::option::Option<crate::models::GetNicsRequestBody>,
-    pub clusters: ::std::option::Option<crate::models::GetClustersRequestBody>,
-    pub datacenters: ::std::option::Option<crate::models::GetDatacentersRequestBody>,
-    pub hosts: ::std::option::Option<crate::models::GetHostsRequestBody>,
+    pub vms: ::std::option::Option<::std::boxed::Box<crate::models::GetVmsRequestBody>>,
+    pub nfs_exports: ::std::option::Option<
+        ::std::boxed::Box<crate::models::GetNfsExportsRequestBody>,
+    >,
+    pub iscsi_targets: ::std::option::Option<
+        ::std::boxed::Box<crate::models::GetIscsiTargetsRequestBody>,
+    >,
+    pub usb_devices: ::std::option::Option<
+        ::std::boxed::Box<crate::models::GetUsbDevicesRequestBody>,
+    >,
+    pub nics: ::std::option::Option<
+        ::std::boxed::Box<crate::models::GetNicsRequestBody>,
+    >,
+    pub clusters: ::std::option::Option<
+        ::std::boxed::Box<crate::models::GetClustersRequestBody>,
+    >,
+    pub datacenters: ::std::option::Option<
+        ::std::boxed::Box<crate::models::GetDatacentersRequestBody>,
+    >,
+    pub hosts: ::std::option::Option<
+        ::std::boxed::Box<crate::models::GetHostsRequestBody>,
+    >,
 }
 #[cfg(feature = "table-reporter")]
 #[cfg(feature = "server")]

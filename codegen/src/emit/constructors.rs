@@ -6,8 +6,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{field_type, ident, Gates};
-use crate::ir::{Presence, TypeDef, TypeKind, TypeRef};
+use super::{field_type, ident, type_tokens, Gates};
+use crate::ir::{Holding, Presence, TypeDef, TypeKind, TypeRef};
 
 /// The constructor of a request type with required fields; nothing for other types.
 pub(super) fn emit_constructor(def: &TypeDef, gates: &Gates) -> TokenStream {
@@ -30,10 +30,15 @@ pub(super) fn emit_constructor(def: &TypeDef, gates: &Gates) -> TokenStream {
     }
     let params = required.iter().map(|f| {
         let field = ident(&f.name);
-        match (f.repr, &f.ty, f.in_cycle) {
+        match (f.repr, &f.ty, f.holding) {
             // `"web-1"` as well as a `String`.
-            (Presence::Plain, TypeRef::String, false) => {
+            (Presence::Plain, TypeRef::String, Holding::Inline) => {
                 quote!(#field: impl ::std::convert::Into<::std::string::String>)
+            }
+            // The value, boxed here.
+            (Presence::Plain, ty, Holding::Boxed) => {
+                let ty = type_tokens(ty);
+                quote!(#field: #ty)
             }
             _ => {
                 let ty = field_type(f);
@@ -43,8 +48,11 @@ pub(super) fn emit_constructor(def: &TypeDef, gates: &Gates) -> TokenStream {
     });
     let inits = required.iter().map(|f| {
         let field = ident(&f.name);
-        match (f.repr, &f.ty, f.in_cycle) {
-            (Presence::Plain, TypeRef::String, false) => quote!(#field: #field.into(),),
+        match (f.repr, &f.ty, f.holding) {
+            (Presence::Plain, TypeRef::String, Holding::Inline) => quote!(#field: #field.into(),),
+            (Presence::Plain, _, Holding::Boxed) => {
+                quote!(#field: ::std::boxed::Box::new(#field),)
+            }
             _ => quote!(#field,),
         }
     });

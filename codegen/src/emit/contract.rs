@@ -13,7 +13,7 @@ use quote::quote;
 
 use super::{feature_name, ident, type_tokens, Gates};
 use crate::helpers::{self, HELPERS};
-use crate::ir::{Api, Body, Field, Operation, Presence, TypeRef};
+use crate::ir::{Api, Body, Field, Holding, Operation, Presence, TypeRef};
 #[allow(clippy::enum_glob_use)]
 use crate::runtime::RuntimeType::*;
 use crate::runtime::{self, LOGIN_OPERATION, TASKS_OPERATION, TASK_STATES};
@@ -73,7 +73,7 @@ fn step(field: &Field) -> (Presence, TokenStream) {
 fn field<'a>(api: &'a Api, ty: &str, wire: &str) -> Option<&'a Field> {
     api.struct_fields(ty)?
         .iter()
-        .find(|f| f.wire_name == wire && !f.in_cycle)
+        .find(|f| f.wire_name == wire && f.holding == Holding::Inline)
 }
 
 fn is_text(api: &Api, ty: &TypeRef) -> bool {

@@ -69,7 +69,7 @@ impl<'a> Gates<'a> {
     /// A cycle field links types of one cycle and is compiled only when its target is (the
     /// module analysis does not follow it); every other field comes with its type.
     pub(super) fn for_field(&self, field: &Field) -> TokenStream {
-        if !field.in_cycle {
+        if !field.in_cycle() {
             return quote!();
         }
         match field.ty.named().and_then(|name| self.api.type_named(name)) {

@@ -1,8 +1,6 @@
 //! Pass: fields that link types of one cycle of by-value containment.
 
-use std::collections::HashMap;
-
-use crate::ir::{Api, TypeKind, TypeRef};
+use crate::ir::{Api, Holding, TypeKind, TypeRef};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::DiGraph;
 
@@ -13,30 +11,6 @@ use petgraph::graph::DiGraph;
 /// building one) and proving a future that holds one `Send` exceeds the compiler's recursion
 /// limit.
 pub(super) fn break_cycles(api: &mut Api) {
-    let index: HashMap<&str, usize> = api
-        .types
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.name.as_str(), i))
-        .collect();
-    // Aliases are transparent: a field of alias type holds the alias's target by value.
-    let by_value = |ty: &TypeRef| -> Option<usize> {
-        let mut current = ty;
-        loop {
-            match current {
-                TypeRef::Named(name) => {
-                    let i = *index.get(name.as_str())?;
-                    match &api.types[i].kind {
-                        TypeKind::Alias { target } => current = target,
-                        TypeKind::Struct { .. } => return Some(i),
-                        _ => return None,
-                    }
-                }
-                TypeRef::WithTask(inner) => current = inner,
-                _ => return None,
-            }
-        }
-    };
     let edges: Vec<Vec<(usize, usize)>> = api
         .types
         .iter()
@@ -44,7 +18,9 @@ pub(super) fn break_cycles(api: &mut Api) {
             TypeKind::Struct { fields } => fields
                 .iter()
                 .enumerate()
-                .filter_map(|(f, field)| by_value(&field.ty).map(|target| (f, target)))
+                .filter_map(|(f, field)| {
+                    struct_held_by_value(api, &field.ty).map(|target| (f, target))
+                })
                 .collect(),
             _ => Vec::new(),
         })
@@ -66,9 +42,29 @@ pub(super) fn break_cycles(api: &mut Api) {
         for &(field_index, target) in node_edges {
             if component[node] == component[target] {
                 if let TypeKind::Struct { fields } = &mut api.types[node].kind {
-                    fields[field_index].in_cycle = true;
+                    fields[field_index].holding = Holding::Related;
                 }
             }
+        }
+    }
+}
+
+/// The index of the struct a field of type `ty` holds by value, if any. Aliases are
+/// transparent (a field of alias type holds the alias's target), and so is `WithTask`.
+pub(super) fn struct_held_by_value(api: &Api, ty: &TypeRef) -> Option<usize> {
+    let mut current = ty;
+    loop {
+        match current {
+            TypeRef::Named(name) => {
+                let i = api.type_index(name)?;
+                match &api.types[i].kind {
+                    TypeKind::Alias { target } => current = target,
+                    TypeKind::Struct { .. } => return Some(i),
+                    _ => return None,
+                }
+            }
+            TypeRef::WithTask(inner) => current = inner,
+            _ => return None,
         }
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use heck::ToUpperCamelCase;
 
-use crate::ir::{Api, Body, Operation, Presence, TypeRef};
+use crate::ir::{Api, Body, Holding, Operation, Presence, TypeRef};
 
 /// Marks the list operations a client can page through: `get-*`, a request body with the
 /// paging fields, and a response that is an array of items with a required string `id` (the
@@ -63,7 +63,7 @@ pub(super) fn find_list_companions(api: &mut Api) {
     let field = |ty: &str, wire_name: &str| {
         api.struct_fields(ty)?
             .iter()
-            .find(|f| f.wire_name == wire_name && !f.in_cycle)
+            .find(|f| f.wire_name == wire_name && f.holding == Holding::Inline)
     };
     let body_filter = |operation: &Operation| match &operation.body {
         Body::Json(TypeRef::Named(body)) => field(body, "where"),

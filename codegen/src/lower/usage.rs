@@ -120,7 +120,7 @@ fn reach(
             | TypeKind::Multipart { fields }
             | TypeKind::Query { fields } => fields
                 .iter()
-                .filter(|f| follow_cycles || !f.in_cycle)
+                .filter(|f| follow_cycles || !f.in_cycle())
                 .filter_map(|f| f.ty.named())
                 .map(str::to_owned)
                 .collect(),
