@@ -1,8 +1,10 @@
 //! Decodes one `get-vms` answer of 10,000 VMs with three decoders in one release process, in
 //! interleaved rounds: `cloudtower_api::codec::decode::<Vec<Vm>>` (ours), serde-derived types
 //! that progenitor generates for the same schemas (`serde_json::from_slice`), and
-//! `serde_json::from_slice::<Value>`. Built and run by `bench/progenitor/run.sh`, which
-//! generates the progenitor crate this depends on; see bench/README.md.
+//! `serde_json::from_slice::<Value>`, and prints the size of either's `VmWhereInput` (why
+//! encoding a filter is not compared). Built and run by `bench/progenitor/run.sh`, which
+//! generates the progenitor crate this depends on; see bench/README.md. `PROFILE=0|1|2` runs
+//! one decoder alone, for a profiler.
 #![recursion_limit = "512"] // the payload's `json!`
 
 #[path = "../../cloudtower-api/benches/common/payload.rs"]
@@ -45,6 +47,15 @@ fn main() {
         .and_then(|r| r.parse().ok())
         .unwrap_or(15);
     let payload = payload::vms_payload_with(VMS, PRESENT_PERCENT);
+
+    // PROFILE=0|1|2: decode with that decoder only, `rounds` times, for a profiler
+    // (`perf record`) to see one decoder alone.
+    if let Some(decoder) = std::env::var("PROFILE").ok().and_then(|p| p.parse().ok()) {
+        for _ in 0..rounds {
+            decode(decoder, &payload);
+        }
+        return;
+    }
 
     // Every decoder accepts the payload and sees the same VMs.
     let ours = cloudtower_api::codec::decode_strict::<Vec<cloudtower_api::models::Vm>>(&payload)
@@ -89,4 +100,12 @@ fn main() {
     }
     println!("ours vs progenitor: {:.2}x", medians[1] / medians[0]);
     println!("ours vs Value: {:.2}x", medians[2] / medians[0]);
+
+    // Encoding a deep `where` cannot be compared: progenitor's filter types hold the filters
+    // of related types inline, so no program can build its `VmWhereInput`.
+    println!(
+        "size_of VmWhereInput: ours {} bytes, progenitor's {} bytes",
+        std::mem::size_of::<cloudtower_api::models::VmWhereInput>(),
+        std::mem::size_of::<progenitor_vms::types::VmWhereInput>()
+    );
 }

@@ -55,8 +55,8 @@ async fn the_decode_depth_limit_applies_to_answers_and_error_bodies() {
         .unwrap_err();
     match &err {
         Error::Decode { source, .. } => {
-            assert_eq!(source.path, "/0/cluster");
-            assert!(source.message.contains("nested too deeply"), "{source}");
+            assert_eq!(source.path(), "/0/cluster");
+            assert!(source.message().contains("nested too deeply"), "{source}");
         }
         other => panic!("expected a decode error, got {other:?}"),
     }

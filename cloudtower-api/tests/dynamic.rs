@@ -129,8 +129,8 @@ async fn a_request_missing_a_required_field_is_refused_naming_it_and_not_sent() 
     match &err {
         Error::InvalidRequest { operation, source } => {
             assert_eq!(*operation, "create-vm");
-            assert_eq!(source.path, "/0");
-            assert!(source.message.contains("`cluster_id`"), "{source}");
+            assert_eq!(source.path(), "/0");
+            assert!(source.message().contains("`cluster_id`"), "{source}");
         }
         other => panic!("expected InvalidRequest, got {other:?}"),
     }
@@ -144,7 +144,7 @@ async fn a_request_missing_a_required_field_is_refused_naming_it_and_not_sent() 
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidRequest { source, .. } if source.path == "/0/name"),
+        matches!(&err, Error::InvalidRequest { source, .. } if source.path() == "/0/name"),
         "{err:?}"
     );
     assert!(log.all().is_empty(), "sent: {:?}", log.all());

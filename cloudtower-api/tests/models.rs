@@ -183,8 +183,8 @@ fn vm_decodes_leniently_and_strict_mode_names_the_missing_field() {
     assert_eq!(vm.description, "");
 
     let err = decode_strict::<Vm>(text.as_bytes()).unwrap_err();
-    assert_eq!(err.path, "/description");
-    assert!(err.message.contains("null"), "{err}");
+    assert_eq!(err.path(), "/description");
+    assert!(err.message().contains("null"), "{err}");
 }
 
 #[test]
@@ -193,8 +193,8 @@ fn decode_errors_name_the_json_path() {
     vm["vm_disks"] = json!([{"id": "disk-1"}, {"id": 7}]);
     let text = serde_json::to_string(&vec![vm]).unwrap();
     let err = decode::<Vec<Vm>>(text.as_bytes()).unwrap_err();
-    assert_eq!(err.path, "/0/vm_disks/1/id");
-    assert!(err.message.contains("expected a string"), "{err}");
+    assert_eq!(err.path(), "/0/vm_disks/1/id");
+    assert!(err.message().contains("expected a string"), "{err}");
 }
 
 #[test]

@@ -197,7 +197,7 @@ async fn bodies_that_do_not_decode_name_operation_and_json_path() {
         panic!("{err:?}")
     };
     assert_eq!(*operation, "get-numbers");
-    assert_eq!(source.path, "/2");
+    assert_eq!(source.path(), "/2");
     assert_eq!(raw.as_bytes(), br#"[1,2,"three"]"#);
     assert_eq!(request_id.as_deref(), Some("req-0"));
     assert!(err.to_string().contains("/2"), "{err}");

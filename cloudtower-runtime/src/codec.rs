@@ -192,14 +192,16 @@ pub struct WithTask<T> {
 // Decoding
 
 /// Why a JSON document did not decode into the expected type.
+///
+/// One pointer wide, so that every `Result` a decoder returns stays small on the hot path.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DecodeError {
-    /// Where in the document it failed, as a JSON pointer (`/0/vm_disks/3/id`).
-    pub path: String,
-    /// What went wrong there.
-    pub message: String,
-    /// Byte offset in the document.
-    pub offset: usize,
+pub struct DecodeError(Box<DecodeErrorDetail>);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct DecodeErrorDetail {
+    path: String,
+    message: String,
+    offset: usize,
     // Path segments collected innermost first while the error travels outwards.
     segments: Vec<Segment>,
 }
@@ -211,23 +213,41 @@ enum Segment {
 }
 
 impl DecodeError {
+    /// Where in the document it failed, as a JSON pointer (`/0/vm_disks/3/id`; empty for the
+    /// document itself).
+    pub fn path(&self) -> &str {
+        &self.0.path
+    }
+
+    /// What went wrong there.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// Byte offset in the document.
+    pub fn offset(&self) -> usize {
+        self.0.offset
+    }
+
+    #[cold]
     fn new(message: impl Into<String>, offset: usize) -> Self {
-        DecodeError {
+        DecodeError(Box::new(DecodeErrorDetail {
             path: String::new(),
             message: message.into(),
             offset,
             segments: Vec::new(),
-        }
+        }))
     }
 
+    #[cold]
     fn within(mut self, segment: Segment) -> Self {
-        self.segments.push(segment);
+        self.0.segments.push(segment);
         self
     }
 
     fn finish(mut self) -> Self {
         let mut path = String::new();
-        for segment in self.segments.iter().rev() {
+        for segment in self.0.segments.iter().rev() {
             match segment {
                 Segment::Key(k) => {
                     path.push('/');
@@ -239,19 +259,19 @@ impl DecodeError {
                 }
             }
         }
-        self.path = path;
+        self.0.path = path;
         self
     }
 }
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.path.is_empty() {
+        let path = if self.0.path.is_empty() {
             "/"
         } else {
-            &self.path
+            &self.0.path
         };
-        write!(f, "at {path} (byte {}): {}", self.offset, self.message)
+        write!(f, "at {path} (byte {}): {}", self.0.offset, self.0.message)
     }
 }
 
@@ -372,14 +392,17 @@ pub trait Decode: Sized {
 }
 
 impl<'a> Decoder<'a> {
+    #[cold]
     fn error(&self, message: impl Into<String>) -> DecodeError {
         DecodeError::new(message, self.jiter.current_index())
     }
 
+    #[inline]
     fn peek(&mut self) -> Result<Peek, DecodeError> {
         self.jiter.peek().map_err(parse_error)
     }
 
+    #[cold]
     fn unexpected(&mut self, expected: &str) -> DecodeError {
         let found = match self.jiter.peek() {
             Ok(Peek::Null) => "null",
@@ -394,6 +417,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// Counts one more open array or object against [`DecodeOptions::max_depth`].
+    #[inline]
     fn enter(&mut self) -> Result<(), DecodeError> {
         match self.depth_left.checked_sub(1) {
             Some(left) => {
@@ -405,6 +429,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// Starts an object and returns its first key, `None` for `{}`.
+    #[inline]
     pub fn first_key(&mut self, type_name: &'static str) -> Result<Option<&str>, DecodeError> {
         if self.peek()? != Peek::Object {
             let expected = format!("an object ({type_name})");
@@ -422,6 +447,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// The next key of the current object, `None` at its end.
+    #[inline]
     pub fn next_key(&mut self) -> Result<Option<&str>, DecodeError> {
         match self.jiter.next_key() {
             Ok(Some(key)) => Ok(Some(key)),
@@ -459,6 +485,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// Skips the value of a key this type does not know.
+    #[inline]
     pub fn skip(&mut self) -> Result<(), DecodeError> {
         self.jiter.next_skip().map_err(parse_error)
     }
@@ -484,6 +511,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// Reads a string value (borrowed from the document or the parser's scratch buffer).
+    #[inline]
     pub fn str(&mut self) -> Result<&str, DecodeError> {
         if self.peek()? != Peek::String {
             return Err(self.unexpected("a string"));
@@ -503,6 +531,7 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    #[inline]
     fn integer(&mut self) -> Result<i64, DecodeError> {
         let peek = self.number_peek("an integer")?;
         let number = match self.jiter.known_number(peek) {
@@ -534,6 +563,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// Any JSON number, integers beyond `i64` included, as the nearest `f64`.
+    #[inline]
     fn float(&mut self) -> Result<f64, DecodeError> {
         let peek = self.number_peek("a number")?;
         self.jiter.known_float(peek).map_err(parse_error)
@@ -564,6 +594,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// Starts an array: `true` when it has a first element.
+    #[inline]
     fn first_element(&mut self) -> Result<bool, DecodeError> {
         if self.peek()? != Peek::Array {
             return Err(self.unexpected("an array"));
@@ -579,6 +610,7 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    #[inline]
     fn next_element(&mut self) -> Result<bool, DecodeError> {
         match self.jiter.array_step() {
             Ok(Some(_)) => Ok(true),
@@ -591,6 +623,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// Consumes a `null` if one comes next.
+    #[inline]
     fn take_null(&mut self) -> Result<bool, DecodeError> {
         if self.peek()? == Peek::Null {
             self.jiter.known_null().map_err(parse_error)?;
@@ -615,12 +648,14 @@ impl<'a> Decoder<'a> {
 }
 
 impl Decode for String {
+    #[inline]
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.str().map(str::to_owned)
     }
 }
 
 impl Decode for bool {
+    #[inline]
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         match d.peek()? {
             Peek::True | Peek::False => d.jiter.next_bool().map_err(parse_error),
@@ -630,12 +665,14 @@ impl Decode for bool {
 }
 
 impl Decode for i64 {
+    #[inline]
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.integer()
     }
 }
 
 impl Decode for i32 {
+    #[inline]
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let wide = d.integer()?;
         i32::try_from(wide).map_err(|_| d.error(format!("{wide} does not fit in a 32-bit integer")))
@@ -643,12 +680,14 @@ impl Decode for i32 {
 }
 
 impl Decode for f64 {
+    #[inline]
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.float()
     }
 }
 
 impl Decode for f32 {
+    #[inline]
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         d.float().map(|f| f as f32)
     }
@@ -1023,8 +1062,8 @@ mod tests {
     #[test]
     fn nested_error_paths_name_the_failing_element() {
         let err = decode::<Vec<Vec<i32>>>(br#"[[1],[2,"x"]]"#).unwrap_err();
-        assert_eq!(err.path, "/1/1");
-        assert!(err.message.contains("expected an integer"), "{err}");
+        assert_eq!(err.path(), "/1/1");
+        assert!(err.message().contains("expected an integer"), "{err}");
     }
 
     #[test]
@@ -1084,6 +1123,6 @@ mod tests {
         assert_eq!(value.data, vec![1, 2]);
         assert_eq!(encode(&value), br#"{"task_id":"t1","data":[1,2]}"#);
         let missing = decode_strict::<WithTask<Vec<i32>>>(br#"{"task_id":null}"#).unwrap_err();
-        assert!(missing.message.contains("`data`"), "{missing}");
+        assert!(missing.message().contains("`data`"), "{missing}");
     }
 }

@@ -245,7 +245,7 @@ fn strict_decoding_reports_what_lenient_decoding_tolerates() {
     assert_eq!(lenient.name, "");
     let error = decode_strict::<Vm>(text).unwrap_err();
     assert!(
-        error.message.contains("status") || error.path.contains("status"),
+        error.message().contains("status") || error.path().contains("status"),
         "{error}"
     );
     let missing = br#"{"id":"1","status":"RUNNING","type":"KVM","vlan":null,"nics":[]}"#;
@@ -259,7 +259,7 @@ fn strict_decoding_reports_what_lenient_decoding_tolerates() {
     let wrong =
         br#"{"id":"1","name":"n","status":"RUNNING","type":"KVM","vlan":null,"nics":[{"mac":5}]}"#;
     let error = decode::<Vm>(wrong).unwrap_err();
-    assert_eq!(error.path, "/nics/0/mac");
+    assert_eq!(error.path(), "/nics/0/mac");
 }
 
 #[test]

@@ -38,15 +38,15 @@ fn alternatives_of_different_json_kinds_decode_to_their_variant_and_back() {
 #[test]
 fn a_value_of_no_alternative_is_an_error_naming_the_union_and_the_field() {
     let err = decode::<TopologyNode>(node(r#"[1]"#).as_bytes()).unwrap_err();
-    assert_eq!(err.path, "/label");
+    assert_eq!(err.path(), "/label");
     assert!(
-        err.message
+        err.message()
             .contains("none of the alternatives of TopologyLabel"),
         "{err}"
     );
     // The chosen alternative's own errors keep their place in the document.
     let err = decode::<TopologyNode>(node(r#"{"row":"x"}"#).as_bytes()).unwrap_err();
-    assert_eq!(err.path, "/label/row");
+    assert_eq!(err.path(), "/label/row");
 }
 
 #[test]
@@ -69,7 +69,7 @@ fn object_alternatives_are_told_apart_by_the_key_only_one_requires() {
     assert_eq!(brick.tag_position_in_brick, Some(vec![2]));
     let err =
         decode::<TopologyMoveParamsData>(br#"{"position":{"row":3,"column":4}}"#).unwrap_err();
-    assert!(err.message.contains("TopologyMoveParamsData"), "{err}");
+    assert!(err.message().contains("TopologyMoveParamsData"), "{err}");
 
     let params = TopologyMoveParams {
         data: TopologyMoveParamsDataVariant2 {
