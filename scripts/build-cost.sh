@@ -198,9 +198,15 @@ for fname in sorted(os.listdir(gen)):
             continue
         if not (in_client and re.match(r"\s+pub\s+(?:async\s+)?fn\b", line)):
             continue
-        m = sig_re.match("\n".join(lines[i:i + 40]).strip())
+        text_at = "\n".join(lines[i:i + 40]).strip()
+        m = sig_re.match(text_at)
         if not m:
             sys.exit(f"build-cost: cannot parse the signature at {fname}:{i + 1}")
+        # Only the calls (an `async fn` or a returned future), not the client's own
+        # configuration methods that sit beside them (`with_call_timeout`, ...).
+        returns = text_at[m.end():].split("{", 1)[0]
+        if not (re.match(r"pub\s+async\b", text_at) or "Future" in returns):
+            continue
         name, args = m.group(1), []
         for p in split_top(m.group(2)):
             if p.endswith("self"):
