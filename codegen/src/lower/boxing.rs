@@ -20,8 +20,8 @@ pub(super) const MAX_INLINE_SIZE: usize = 64 * 1024;
 const MIN_BOXED_SIZE: usize = 1024;
 
 /// Boxes, in each struct estimated above [`MAX_INLINE_SIZE`], its inline struct fields of
-/// [`MIN_BOXED_SIZE`] or more. Structs are visited after the structs they hold, so a field's size is the one
-/// its type has after its own boxing.
+/// [`MIN_BOXED_SIZE`] or more. Structs are visited after the structs they hold, so a field's
+/// size is the one its type has after its own boxing.
 pub(super) fn box_large_fields(api: &mut Api) {
     let mut sizes: Vec<Option<usize>> = vec![None; api.types.len()];
     for start in 0..api.types.len() {
@@ -71,21 +71,20 @@ fn fit(api: &mut Api, sizes: &[Option<usize>], node: usize) -> usize {
         .map(|(field, _)| field)
         .filter(|&field| field_sizes[field] >= MIN_BOXED_SIZE)
         .collect();
-    let TypeKind::Struct { fields } = &mut api.types[node].kind else {
-        unreachable!("matched as a struct above");
-    };
-    for &field in &boxed {
-        fields[field].holding = Holding::Boxed;
+    if let TypeKind::Struct { fields } = &mut api.types[node].kind {
+        for &field in &boxed {
+            fields[field].holding = Holding::Boxed;
+        }
     }
-    total - boxed.iter().map(|&f| field_sizes[f]).sum::<usize>()
-        + boxed
-            .iter()
-            .map(|&f| field_size_boxed(fields[f].repr))
-            .sum::<usize>()
+    struct_size(api, sizes, node)
 }
 
-fn field_size_boxed(repr: Presence) -> usize {
-    POINTER + presence_size(repr)
+/// The estimated size of struct `node`, from its fields as they are held now.
+fn struct_size(api: &Api, sizes: &[Option<usize>], node: usize) -> usize {
+    match &api.types[node].kind {
+        TypeKind::Struct { fields } => fields.iter().map(|f| field_size(api, sizes, f)).sum(),
+        _ => 0,
+    }
 }
 
 const POINTER: usize = 8;
