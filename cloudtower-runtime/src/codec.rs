@@ -2,13 +2,15 @@
 //!
 //! Generated types do not derive `serde` traits: for an API of this size the derived,
 //! generic-over-any-format code dominates compile time. Instead each type implements
-//! [`Decode`] (a pull parser over the response bytes, built on `jiter`) and/or [`Encode`]
-//! (writes JSON straight into a buffer), in the direction it is used. Both traits are
+//! [`Decode`] (a pull parser over the response bytes, on the tokenizer in `codec/reader.rs`)
+//! and/or [`Encode`] (writes JSON straight into a buffer), in the direction it is used. Both traits are
 //! non-generic over the format, so each type's code is checked and compiled once.
 
 use std::fmt;
 
-use jiter::{Jiter, JiterError, JiterErrorType, JsonErrorType, NumberAny, NumberInt, Peek};
+mod reader;
+
+use reader::{Peek, Reader, SyntaxError};
 
 /// A request field that can be left out, sent as an explicit `null`, or sent with a value.
 ///
@@ -296,9 +298,8 @@ pub struct DecodeOptions {
     /// overflow the caller's stack with `[[[[…`. The default, 128, is serde_json's; no answer
     /// of the CloudTower API nests deeper than about 10. A higher limit needs a stack to match
     /// (each level takes a few hundred bytes optimised, several KB in a debug build; 128 levels
-    /// fit in a tokio worker's 2 MiB in both). Values of keys a type does not know
-    /// are skipped by the parser, which stops at 200 levels below the skipped key whatever
-    /// this says.
+    /// fit in a tokio worker's 2 MiB in both). The limit holds inside skipped values (of keys
+    /// a type does not know) too.
     pub max_depth: u32,
 }
 
@@ -357,28 +358,89 @@ pub fn decode_with_options<T: Decode>(
     options: &DecodeOptions,
 ) -> Result<T, DecodeError> {
     let mut decoder = Decoder {
-        jiter: Jiter::new(bytes),
+        reader: Reader::new(bytes),
         strict: options.strict,
         depth_left: options.max_depth,
     };
     let value = T::decode(&mut decoder).map_err(DecodeError::finish)?;
     decoder
-        .jiter
+        .reader
         .finish()
         .map_err(|e| parse_error(e).finish())?;
     Ok(value)
 }
 
+/// The text of a number the reader checked (JSON numbers are ASCII).
+fn number_str(text: &[u8]) -> &str {
+    std::str::from_utf8(text).unwrap_or_default()
+}
+
+fn is_integer_text(text: &[u8]) -> bool {
+    !text.iter().any(|b| matches!(b, b'.' | b'e' | b'E'))
+}
+
+/// A number's text as an `i64`, when it is an integer within range.
+#[inline]
+fn parse_i64(text: &[u8]) -> Option<i64> {
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', digits)) => (true, digits),
+        _ => (false, text),
+    };
+    // 18 digits cannot overflow; longer integers take the checked path.
+    if digits.len() <= 18 {
+        let mut magnitude: i64 = 0;
+        for &digit in digits {
+            if !digit.is_ascii_digit() {
+                return None;
+            }
+            magnitude = magnitude * 10 + i64::from(digit - b'0');
+        }
+        return Some(if negative { -magnitude } else { magnitude });
+    }
+    if !is_integer_text(text) {
+        return None;
+    }
+    number_str(text).parse().ok()
+}
+
+/// A number's text as the nearest `f64` (infinite beyond its range).
+fn parse_f64(text: &[u8]) -> f64 {
+    // The reader checked the grammar, which `f64`'s parser accepts whole.
+    number_str(text).parse().unwrap_or(f64::NAN)
+}
+
+/// The first `Some` that `found` gives for a top-level key of the JSON object `json`, in
+/// document order; `None` when none does, or when `json` is not a valid object.
+pub(crate) fn find_top_level_key<T>(
+    json: &[u8],
+    mut found: impl FnMut(&str) -> Option<T>,
+) -> Option<T> {
+    let mut decoder = Decoder {
+        reader: Reader::new(json),
+        strict: false,
+        depth_left: DEFAULT_MAX_DEPTH,
+    };
+    let mut key = decoder.first_key("object").ok()?;
+    while let Some(k) = key {
+        if let Some(answer) = found(k) {
+            return Some(answer);
+        }
+        decoder.skip().ok()?;
+        key = decoder.next_key().ok()?;
+    }
+    None
+}
+
 /// Invalid JSON, as the parser reports it (kept out of the hot paths).
 #[cold]
 #[inline(never)]
-fn parse_error(e: JiterError) -> DecodeError {
-    DecodeError::new(e.error_type.to_string(), e.index)
+fn parse_error(e: SyntaxError) -> DecodeError {
+    DecodeError::new(e.message, e.offset)
 }
 
 /// A pull parser positioned in a JSON document; generated [`Decode`] impls drive it.
 pub struct Decoder<'a> {
-    jiter: Jiter<'a>,
+    reader: Reader<'a>,
     strict: bool,
     // Arrays and objects that may still be entered (DecodeOptions::max_depth less the open ones).
     depth_left: u32,
@@ -394,24 +456,24 @@ pub trait Decode: Sized {
 impl<'a> Decoder<'a> {
     #[cold]
     fn error(&self, message: impl Into<String>) -> DecodeError {
-        DecodeError::new(message, self.jiter.current_index())
+        DecodeError::new(message, self.reader.index())
     }
 
     #[inline]
     fn peek(&mut self) -> Result<Peek, DecodeError> {
-        self.jiter.peek().map_err(parse_error)
+        self.reader.peek().map_err(parse_error)
     }
 
     #[cold]
     fn unexpected(&mut self, expected: &str) -> DecodeError {
-        let found = match self.jiter.peek() {
+        let found = match self.reader.peek() {
             Ok(Peek::Null) => "null",
             Ok(Peek::True | Peek::False) => "a boolean",
             Ok(Peek::String) => "a string",
             Ok(Peek::Array) => "an array",
             Ok(Peek::Object) => "an object",
-            Ok(p) if p.is_num() => "a number",
-            _ => "invalid JSON",
+            Ok(Peek::Number) => "a number",
+            Err(_) => "invalid JSON",
         };
         self.error(format!("expected {expected}, found {found}"))
     }
@@ -424,7 +486,7 @@ impl<'a> Decoder<'a> {
                 self.depth_left = left;
                 Ok(())
             }
-            None => Err(self.error("nested too deeply (DecodeOptions::max_depth)")),
+            None => Err(self.error(reader::TOO_DEEP)),
         }
     }
 
@@ -436,7 +498,7 @@ impl<'a> Decoder<'a> {
             return Err(self.unexpected(&expected));
         }
         self.enter()?;
-        match self.jiter.known_object() {
+        match self.reader.object_first() {
             Ok(Some(key)) => Ok(Some(key)),
             Ok(None) => {
                 self.depth_left += 1;
@@ -449,7 +511,7 @@ impl<'a> Decoder<'a> {
     /// The next key of the current object, `None` at its end.
     #[inline]
     pub fn next_key(&mut self) -> Result<Option<&str>, DecodeError> {
-        match self.jiter.next_key() {
+        match self.reader.object_next() {
             Ok(Some(key)) => Ok(Some(key)),
             Ok(None) => {
                 self.depth_left += 1;
@@ -487,7 +549,7 @@ impl<'a> Decoder<'a> {
     /// Skips the value of a key this type does not know.
     #[inline]
     pub fn skip(&mut self) -> Result<(), DecodeError> {
-        self.jiter.next_skip().map_err(parse_error)
+        self.reader.skip(self.depth_left).map_err(parse_error)
     }
 
     /// Ends an object: in strict mode, every required field (`seen[i]` for `names[i]`) must
@@ -516,80 +578,71 @@ impl<'a> Decoder<'a> {
         if self.peek()? != Peek::String {
             return Err(self.unexpected("a string"));
         }
-        match self.jiter.known_str() {
+        match self.reader.string() {
             Ok(s) => Ok(s),
             Err(e) => Err(parse_error(e)),
         }
     }
 
-    fn number_peek(&mut self, expected: &str) -> Result<Peek, DecodeError> {
-        let peek = self.peek()?;
-        if peek.is_num() {
-            Ok(peek)
-        } else {
-            Err(self.unexpected(expected))
+    /// The text of the number that comes next.
+    #[inline]
+    fn number_text(&mut self, expected: &str) -> Result<&'a [u8], DecodeError> {
+        if self.peek()? != Peek::Number {
+            return Err(self.unexpected(expected));
         }
+        self.reader.number().map_err(parse_error)
     }
 
     #[inline]
     fn integer(&mut self) -> Result<i64, DecodeError> {
-        let peek = self.number_peek("an integer")?;
-        let number = match self.jiter.known_number(peek) {
-            Ok(number) => number,
-            // jiter reads integers beyond i64 as an error of its own.
-            Err(e)
-                if e.error_type == JiterErrorType::JsonError(JsonErrorType::NumberOutOfRange) =>
-            {
-                return Err(DecodeError::new(
-                    "expected an integer within range",
-                    e.index,
-                ));
-            }
-            Err(e) => return Err(parse_error(e)),
-        };
-        match number {
-            NumberAny::Int(NumberInt::Int(i)) => Ok(i),
+        let text = self.number_text("an integer")?;
+        if let Some(i) = parse_i64(text) {
+            return Ok(i);
+        }
+        let start = self.reader.index() - text.len();
+        let out_of_range = || DecodeError::new("expected an integer within range", start);
+        if is_integer_text(text) {
+            return Err(out_of_range());
+        }
+        match parse_f64(text) {
             // Integral floats (`3.0`) are integers; some towers print them that way.
-            NumberAny::Float(f) if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => {
-                Ok(f as i64)
-            }
+            f if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 => Ok(f as i64),
             // Older towers send some integer fields as doubles (4.3.0's `DataPoint.t`): lenient
             // decoding keeps the integer part.
-            NumberAny::Float(f) if !self.strict && f.is_finite() && f.abs() < 9.2e18 => {
-                Ok(f.trunc() as i64)
-            }
-            _ => Err(self.error("expected an integer within range")),
+            f if !self.strict && f.is_finite() && f.abs() < 9.2e18 => Ok(f.trunc() as i64),
+            _ => Err(out_of_range()),
         }
     }
 
     /// Any JSON number, integers beyond `i64` included, as the nearest `f64`.
     #[inline]
     fn float(&mut self) -> Result<f64, DecodeError> {
-        let peek = self.number_peek("a number")?;
-        self.jiter.known_float(peek).map_err(parse_error)
+        let text = self.number_text("a number")?;
+        Ok(match parse_i64(text) {
+            // Exact below 2^53, and rounded to nearest above, as parsing the text would.
+            Some(i) => i as f64,
+            None => parse_f64(text),
+        })
     }
 
     /// A number of free-form JSON: exactly as `serde_json::Number` holds it, else its text.
     fn free_form_number(&mut self) -> Result<serde_json::Value, DecodeError> {
         use serde_json::Value;
-        let peek = self.number_peek("a number")?;
-        let text = self.jiter.known_number_bytes(peek).map_err(parse_error)?;
-        // JSON numbers are ASCII.
-        let text = std::str::from_utf8(text).unwrap_or_default();
-        let is_integer = !text.contains(['.', 'e', 'E']);
-        let number = if is_integer {
-            match text.parse::<i64>() {
-                Ok(i) => Some(serde_json::Number::from(i)),
-                Err(_) => text.parse::<u64>().ok().map(serde_json::Number::from),
+        let text = self.number_text("a number")?;
+        let number = if is_integer_text(text) {
+            match parse_i64(text) {
+                Some(i) => Some(serde_json::Number::from(i)),
+                None => number_str(text)
+                    .parse::<u64>()
+                    .ok()
+                    .map(serde_json::Number::from),
             }
         } else {
-            text.parse::<f64>()
-                .ok()
-                .and_then(serde_json::Number::from_f64)
+            serde_json::Number::from_f64(parse_f64(text))
         };
         Ok(match number {
             Some(number) => Value::Number(number),
-            None => Value::String(text.to_owned()),
+            None => Value::String(number_str(text).to_owned()),
         })
     }
 
@@ -600,9 +653,9 @@ impl<'a> Decoder<'a> {
             return Err(self.unexpected("an array"));
         }
         self.enter()?;
-        match self.jiter.known_array() {
-            Ok(Some(_)) => Ok(true),
-            Ok(None) => {
+        match self.reader.array_first() {
+            Ok(true) => Ok(true),
+            Ok(false) => {
                 self.depth_left += 1;
                 Ok(false)
             }
@@ -612,9 +665,9 @@ impl<'a> Decoder<'a> {
 
     #[inline]
     fn next_element(&mut self) -> Result<bool, DecodeError> {
-        match self.jiter.array_step() {
-            Ok(Some(_)) => Ok(true),
-            Ok(None) => {
+        match self.reader.array_next() {
+            Ok(true) => Ok(true),
+            Ok(false) => {
                 self.depth_left += 1;
                 Ok(false)
             }
@@ -626,7 +679,7 @@ impl<'a> Decoder<'a> {
     #[inline]
     fn take_null(&mut self) -> Result<bool, DecodeError> {
         if self.peek()? == Peek::Null {
-            self.jiter.known_null().map_err(parse_error)?;
+            self.reader.null().map_err(parse_error)?;
             Ok(true)
         } else {
             Ok(false)
@@ -636,9 +689,9 @@ impl<'a> Decoder<'a> {
     /// The next value, unparsed (its syntax checked).
     fn raw_value(&mut self) -> Result<&'a [u8], DecodeError> {
         self.peek()?;
-        let start = self.jiter.current_index();
+        let start = self.reader.index();
         self.skip()?;
-        Ok(self.jiter.slice_to_current(start))
+        Ok(self.reader.slice_from(start))
     }
 
     /// An error for an unexpected value of a closed set.
@@ -658,7 +711,7 @@ impl Decode for bool {
     #[inline]
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         match d.peek()? {
-            Peek::True | Peek::False => d.jiter.next_bool().map_err(parse_error),
+            peek @ (Peek::True | Peek::False) => d.reader.bool(peek).map_err(parse_error),
             _ => Err(d.unexpected("a boolean")),
         }
     }

@@ -17,8 +17,6 @@
 
 use std::fmt;
 
-use jiter::Jiter;
-
 use crate::codec::{decode, encode, Decode, DecodeError, Decoder, Encode, Encoder, Related};
 
 /// The kind of a JSON value.
@@ -124,19 +122,14 @@ impl UnionJson {
             return Some(*only);
         }
         // The JSON was checked when it was read: the walk below cannot fail.
-        let mut jiter = Jiter::new(self.as_json());
-        let mut key = jiter.next_object().ok()?;
-        while let Some(k) = key {
-            let owner = candidates
+        crate::codec::find_top_level_key(self.as_json(), |key| {
+            candidates
                 .iter()
-                .find(|(_, shape)| matches!(shape, Shape::Object(markers) if markers.contains(&k)));
-            if let Some((index, _)) = owner {
-                return Some(*index);
-            }
-            jiter.next_skip().ok()?;
-            key = jiter.next_key().ok()?;
-        }
-        None
+                .find(
+                    |(_, shape)| matches!(shape, Shape::Object(markers) if markers.contains(&key)),
+                )
+                .map(|(index, _)| *index)
+        })
     }
 }
 
