@@ -28,6 +28,9 @@ pub(super) struct SyntaxError {
 
 type Result<T> = std::result::Result<T, SyntaxError>;
 
+const EOF_IN_OBJECT: &str = "EOF while parsing an object";
+const EOF_IN_ARRAY: &str = "EOF while parsing a list";
+
 /// The error for arrays and objects nested deeper than the decoder allows.
 pub(super) const TOO_DEEP: &str = "nested too deeply (DecodeOptions::max_depth)";
 
@@ -148,29 +151,39 @@ impl<'a> Reader<'a> {
                 Ok(None)
             }
             Some(_) => self.error("key must be a string", self.pos),
-            None => self.error("EOF while parsing an object", self.pos),
+            None => self.error(EOF_IN_OBJECT, self.pos),
         }
     }
 
     /// The next key of the current object, `None` (the object consumed) at its end.
     #[inline]
     pub fn object_next(&mut self) -> Result<Option<&str>> {
+        if !self.separator(b'}', "expected `,` or `}`", EOF_IN_OBJECT)? {
+            return Ok(None);
+        }
+        match self.next_token() {
+            Some(b'"') => self.key().map(Some),
+            Some(b'}') => self.error("trailing comma", self.pos),
+            Some(_) => self.error("key must be a string", self.pos),
+            None => self.error(EOF_IN_OBJECT, self.pos),
+        }
+    }
+
+    /// Moves past what follows an object member or array element: `true` past a comma (another
+    /// comes), `false` past the closing bracket `close`.
+    #[inline(always)]
+    fn separator(&mut self, close: u8, expected: &'static str, eof: &'static str) -> Result<bool> {
         match self.next_token() {
             Some(b',') => {
                 self.pos += 1;
-                match self.next_token() {
-                    Some(b'"') => self.key().map(Some),
-                    Some(b'}') => self.error("trailing comma", self.pos),
-                    Some(_) => self.error("key must be a string", self.pos),
-                    None => self.error("EOF while parsing an object", self.pos),
-                }
+                Ok(true)
             }
-            Some(b'}') => {
+            Some(byte) if byte == close => {
                 self.pos += 1;
-                Ok(None)
+                Ok(false)
             }
-            Some(_) => self.error("expected `,` or `}`", self.pos),
-            None => self.error("EOF while parsing an object", self.pos),
+            Some(_) => self.error(expected, self.pos),
+            None => self.error(eof, self.pos),
         }
     }
 
@@ -181,7 +194,7 @@ impl<'a> Reader<'a> {
         match self.next_token() {
             Some(b':') => self.pos += 1,
             Some(_) => return self.error("expected `:`", self.pos),
-            None => return self.error("EOF while parsing an object", self.pos),
+            None => return self.error(EOF_IN_OBJECT, self.pos),
         }
         self.string_at(string)
     }
@@ -196,7 +209,7 @@ impl<'a> Reader<'a> {
                 Ok(false)
             }
             Some(_) => Ok(true),
-            None => self.error("EOF while parsing a list", self.pos),
+            None => self.error(EOF_IN_ARRAY, self.pos),
         }
     }
 
@@ -204,21 +217,13 @@ impl<'a> Reader<'a> {
     /// consumed) at its end.
     #[inline]
     pub fn array_next(&mut self) -> Result<bool> {
+        if !self.separator(b']', "expected `,` or `]`", EOF_IN_ARRAY)? {
+            return Ok(false);
+        }
         match self.next_token() {
-            Some(b',') => {
-                self.pos += 1;
-                match self.next_token() {
-                    Some(b']') => self.error("trailing comma", self.pos),
-                    Some(_) => Ok(true),
-                    None => self.error("EOF while parsing a list", self.pos),
-                }
-            }
-            Some(b']') => {
-                self.pos += 1;
-                Ok(false)
-            }
-            Some(_) => self.error("expected `,` or `]`", self.pos),
-            None => self.error("EOF while parsing a list", self.pos),
+            Some(b']') => self.error("trailing comma", self.pos),
+            Some(_) => Ok(true),
+            None => self.error(EOF_IN_ARRAY, self.pos),
         }
     }
 
