@@ -41,6 +41,7 @@ pub mod pagination;
 #[cfg(feature = "serde")]
 pub mod serde_bridge;
 pub mod tasks;
+pub mod time;
 pub mod union;
 
 pub use auth::PasswordLogin;

@@ -152,7 +152,7 @@ impl Client {
         settle: Settle,
     ) -> Result<Vec<Result<T, TaskFailure>>, Error> {
         let started = Instant::now();
-        let deadline = started + options.timeout;
+        let deadline = crate::time::deadline_after(started, options.timeout);
         let mut delay = options.interval;
         let mut outcomes: HashMap<&str, Result<T, TaskFailure>> = HashMap::new();
         // The last state of each unfinished task, and since when answers have lacked it
@@ -247,9 +247,7 @@ impl Client {
                 break;
             }
             tokio::time::sleep(delay.min(deadline - now)).await;
-            delay = delay
-                .mul_f64(options.backoff.max(1.0))
-                .min(options.max_interval);
+            delay = crate::time::grow(delay, options.backoff, options.max_interval);
         }
         Ok(task_ids
             .iter()
