@@ -94,11 +94,14 @@ fn the_depth_limit_is_configurable_and_counts_every_array_and_object() {
     // Siblings do not add up: only open arrays and objects count.
     let wide = format!("[{}]", vec!["[[]]"; 1000].join(","));
     assert!(codec::decode_with_options::<Value>(wide.as_bytes(), &shallow).is_ok());
-    // A raised limit needs a stack to match (unoptimised builds use several KB per level).
+    // A raised limit needs a stack to match (unoptimised builds use several KB per level),
+    // and a stack budget to match.
     let deep_enough = std::thread::Builder::new()
         .stack_size(256 << 20)
         .spawn(|| {
-            let deeper = DecodeOptions::default().max_depth(1000);
+            let deeper = DecodeOptions::default()
+                .max_depth(1000)
+                .max_stack_bytes(128 << 20);
             codec::decode_with_options::<Value>(&nested("", 1000, ""), &deeper).is_ok()
         })
         .unwrap()

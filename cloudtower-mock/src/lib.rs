@@ -108,7 +108,7 @@ impl Default for MockConfig {
 /// level with large frames in a debug build (a `*WhereInput` level takes tens of KiB), so the
 /// server runs on a thread of its own rather than on the caller's runtime, whose threads (a
 /// test's, a tokio worker's) have 2 MiB.
-const SERVER_STACK_BYTES: usize = 64 << 20;
+pub(crate) const SERVER_STACK_BYTES: usize = 64 << 20;
 
 /// A running mock tower. Stops when dropped or on [`shutdown`](MockTower::shutdown).
 ///

@@ -269,7 +269,11 @@ fn decode<T: Decode>(body: &[u8]) -> Result<T, ApiError> {
             "invalid request body: nested deeper than {MAX_BODY_DEPTH} levels"
         )));
     }
-    codec::decode(body).map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
+    // The decoder's stack budget is for a 2 MiB thread; this one has more (and every handler
+    // runs on it), which MAX_BODY_DEPTH's filters need in a debug build.
+    let options = codec::DecodeOptions::default().max_stack_bytes(crate::SERVER_STACK_BYTES / 2);
+    codec::decode_with_options(body, &options)
+        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
 }
 
 fn ok<T: Encode + ?Sized>(value: &T) -> Result<Vec<u8>, ApiError> {

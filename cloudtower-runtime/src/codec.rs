@@ -294,13 +294,37 @@ pub struct DecodeOptions {
     pub strict: bool,
     /// How deeply arrays and objects may nest; deeper input is a [`DecodeError`].
     ///
-    /// The decoder recurses once per level, so this bounds its stack use: a server cannot
-    /// overflow the caller's stack with `[[[[…`. The default, 128, is serde_json's; no answer
-    /// of the CloudTower API nests deeper than about 10. A higher limit needs a stack to match
-    /// (each level takes a few hundred bytes optimised, several KB in a debug build; 128 levels
-    /// fit in a tokio worker's 2 MiB in both). The limit holds inside skipped values (of keys
+    /// The default, 128, is serde_json's; no answer of the CloudTower API nests deeper than
+    /// about 10. The decoder recurses once per level; its stack is bounded by
+    /// [`max_stack_bytes`](Self::max_stack_bytes), so a higher limit needs a stack budget (and
+    /// a thread stack) to match: a level of free-form JSON takes a few hundred bytes
+    /// optimised, several KB in a debug build. The limit holds inside skipped values (of keys
     /// a type does not know) too.
     pub max_depth: u32,
+    /// How much stack the decoder may use below where it started, in bytes (default 1 MiB).
+    ///
+    /// Nesting depth alone does not bound the stack: a level of a typed filter
+    /// (`VmWhereInput`, hundreds of fields, nested through `AND`/`OR`/`NOT`) takes about
+    /// 68 KiB of stack in a debug build (`tests/hardening.rs` measures it), several times less
+    /// optimised, so 128 levels of it overflow any default thread stack. The decoder measures
+    /// the stack it has used at every array and object it enters, and refuses to go deeper
+    /// than this with a [`DecodeError`]. The default leaves half of a tokio worker's (or a
+    /// spawned thread's) 2 MiB stack to its caller, and lets 14 nested `NOT`s decode in a
+    /// debug build (real filters nest two or three). Raise it only on a thread with a larger
+    /// stack.
+    pub max_stack_bytes: usize,
+    /// How many bytes the decoded value may hold per byte of the document, plus 1 MiB (default
+    /// 8): every element of a list, entry of a free-form object and boxed value counts its
+    /// size.
+    ///
+    /// Lenient decoding fills what an element leaves out with defaults, so 3 bytes of JSON
+    /// (`{},`) can become a struct of kilobytes: 8 MiB of `[{},{},…]` answering `get-vms`
+    /// would be millions of 1.6 KB VMs. Real answers hold about one byte per byte of JSON
+    /// (10,000 VMs: 22 MB of JSON), so the default leaves them a wide margin while bounding
+    /// the client's memory by the body it accepted. A list counts its buffer as it grows
+    /// (doubling), and while the buffer moves the old one is held too: the peak is at most
+    /// 1.5 times the budget.
+    pub max_alloc_ratio: u32,
 }
 
 impl Default for DecodeOptions {
@@ -308,12 +332,31 @@ impl Default for DecodeOptions {
         DecodeOptions {
             strict: false,
             max_depth: DEFAULT_MAX_DEPTH,
+            max_stack_bytes: DEFAULT_MAX_STACK_BYTES,
+            max_alloc_ratio: DEFAULT_MAX_ALLOC_RATIO,
         }
     }
 }
 
 /// serde_json's recursion limit.
 const DEFAULT_MAX_DEPTH: u32 = 128;
+
+/// See [`DecodeOptions::max_stack_bytes`].
+pub const DEFAULT_MAX_STACK_BYTES: usize = 1024 * 1024;
+
+/// See [`DecodeOptions::max_alloc_ratio`].
+pub const DEFAULT_MAX_ALLOC_RATIO: u32 = 16;
+
+/// What any document may decode into, however short (so that `[{}]` is one default element).
+const ALLOC_FLOOR: usize = 1 << 20;
+
+/// Where the stack is now, as an address (the stack grows down on every platform Rust
+/// supports threads on, but only the distance between two positions is used).
+#[inline(always)]
+fn stack_position() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(std::ptr::addr_of!(marker)) as usize
+}
 
 impl DecodeOptions {
     /// Sets [`DecodeOptions::strict`].
@@ -327,6 +370,18 @@ impl DecodeOptions {
         self.max_depth = max_depth;
         self
     }
+
+    /// Sets [`DecodeOptions::max_stack_bytes`].
+    pub fn max_stack_bytes(mut self, bytes: usize) -> Self {
+        self.max_stack_bytes = bytes;
+        self
+    }
+
+    /// Sets [`DecodeOptions::max_alloc_ratio`].
+    pub fn max_alloc_ratio(mut self, ratio: u32) -> Self {
+        self.max_alloc_ratio = ratio;
+        self
+    }
 }
 
 /// Decodes one JSON document into `T`, with the default [`DecodeOptions`].
@@ -334,12 +389,17 @@ impl DecodeOptions {
 /// Unknown object keys are skipped and unknown enum values are kept (forward compatibility
 /// with newer towers). In the default, lenient mode a field that the spec requires but the
 /// server left out or sent as `null` keeps its default value (older towers omit fields that
-/// newer specs require); [`decode_strict`] reports it instead. Arrays and objects may nest
-/// 128 levels deep ([`DecodeOptions::max_depth`]).
+/// newer specs require), and a lone UTF-16 surrogate escape (`"\ud83d"`, which JavaScript
+/// writes for a string cut between the two halves of an emoji) becomes U+FFFD;
+/// [`decode_strict`] reports both instead. Arrays and objects may nest 128 levels deep
+/// ([`DecodeOptions::max_depth`]), within a stack budget
+/// ([`DecodeOptions::max_stack_bytes`]), and what the document decodes into is bounded by its
+/// size ([`DecodeOptions::max_alloc_ratio`]).
 ///
 /// Numbers: an integer field takes integers within its range (and integral floats), anything
-/// else is an error; a float field takes any JSON number, however large (as the nearest
-/// `f64`). In free-form JSON ([`serde_json::Value`]), an integer beyond `i64` and `u64`, or a
+/// else is an error; a float field takes any JSON number as the nearest `f64` (`-0` keeps its
+/// sign), and one beyond `f64`'s range (`1e400`) as the largest finite `f64` of its sign, so
+/// that the value can be sent back (strict decoding refuses it). In free-form JSON ([`serde_json::Value`]), an integer beyond `i64` and `u64`, or a
 /// number beyond `f64`'s range, is kept exactly as sent, as a [`serde_json::Value::String`] of
 /// its digits (serde_json's `Number` cannot hold it; its `arbitrary_precision` feature is not
 /// used).
@@ -357,11 +417,7 @@ pub fn decode_with_options<T: Decode>(
     bytes: &[u8],
     options: &DecodeOptions,
 ) -> Result<T, DecodeError> {
-    let mut decoder = Decoder {
-        reader: Reader::new(bytes),
-        strict: options.strict,
-        depth_left: options.max_depth,
-    };
+    let mut decoder = Decoder::new(bytes, options);
     let value = T::decode(&mut decoder).map_err(DecodeError::finish)?;
     decoder
         .reader
@@ -415,11 +471,7 @@ pub(crate) fn find_top_level_key<T>(
     json: &[u8],
     mut found: impl FnMut(&str) -> Option<T>,
 ) -> Option<T> {
-    let mut decoder = Decoder {
-        reader: Reader::new(json),
-        strict: false,
-        depth_left: DEFAULT_MAX_DEPTH,
-    };
+    let mut decoder = Decoder::new(json, &DecodeOptions::default());
     let mut key = decoder.first_key("object").ok()?;
     while let Some(k) = key {
         if let Some(answer) = found(k) {
@@ -429,6 +481,22 @@ pub(crate) fn find_top_level_key<T>(
         key = decoder.next_key().ok()?;
     }
     None
+}
+
+/// The integer at `path` (object keys from the top) of the JSON document `json`: `None` when
+/// a key of the path is missing or `null`. The rest of the document is checked and skipped.
+pub(crate) fn integer_at(
+    json: &[u8],
+    path: &[&str],
+    options: &DecodeOptions,
+) -> Result<Option<i64>, DecodeError> {
+    let mut decoder = Decoder::new(json, options);
+    let found = decoder.integer_at(path).map_err(DecodeError::finish)?;
+    decoder
+        .reader
+        .finish()
+        .map_err(|e| parse_error(e).finish())?;
+    Ok(found)
 }
 
 /// Invalid JSON, as the parser reports it (kept out of the hot paths).
@@ -444,6 +512,11 @@ pub struct Decoder<'a> {
     strict: bool,
     // Arrays and objects that may still be entered (DecodeOptions::max_depth less the open ones).
     depth_left: u32,
+    // Bytes that lists, free-form objects and boxes may still add (DecodeOptions::max_alloc_ratio).
+    alloc_left: usize,
+    // Where the stack was when decoding started, and how far below it decoding may go.
+    stack_start: usize,
+    max_stack: usize,
 }
 
 /// A type that can be read from JSON.
@@ -454,6 +527,57 @@ pub trait Decode: Sized {
 }
 
 impl<'a> Decoder<'a> {
+    fn new(bytes: &'a [u8], options: &DecodeOptions) -> Self {
+        let ratio = options.max_alloc_ratio as usize;
+        Decoder {
+            reader: Reader::new(bytes).replace_lone_surrogates(!options.strict),
+            strict: options.strict,
+            depth_left: options.max_depth,
+            alloc_left: bytes
+                .len()
+                .saturating_mul(ratio)
+                .saturating_add(ALLOC_FLOOR),
+            stack_start: stack_position(),
+            max_stack: options.max_stack_bytes,
+        }
+    }
+
+    /// Counts `bytes` more of the decoded value against [`DecodeOptions::max_alloc_ratio`].
+    #[inline]
+    fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
+        match self.alloc_left.checked_sub(bytes) {
+            Some(left) => {
+                self.alloc_left = left;
+                Ok(())
+            }
+            None => Err(self.error(
+                "the document decodes into more memory than its size allows \
+                 (DecodeOptions::max_alloc_ratio)",
+            )),
+        }
+    }
+
+    /// See [`integer_at`].
+    fn integer_at(&mut self, path: &[&str]) -> Result<Option<i64>, DecodeError> {
+        if self.take_null()? {
+            return Ok(None);
+        }
+        let Some((first, rest)) = path.split_first() else {
+            return self.integer().map(Some);
+        };
+        let mut found = None;
+        let mut key = self.first_key("object")?;
+        while let Some(k) = key {
+            if k == *first && found.is_none() {
+                found = self.integer_at(rest)?;
+            } else {
+                self.skip()?;
+            }
+            key = self.next_key()?;
+        }
+        Ok(found)
+    }
+
     #[cold]
     fn error(&self, message: impl Into<String>) -> DecodeError {
         DecodeError::new(message, self.reader.index())
@@ -478,9 +602,13 @@ impl<'a> Decoder<'a> {
         self.error(format!("expected {expected}, found {found}"))
     }
 
-    /// Counts one more open array or object against [`DecodeOptions::max_depth`].
+    /// Counts one more open array or object against [`DecodeOptions::max_depth`], and checks
+    /// the stack used so far against [`DecodeOptions::max_stack_bytes`].
     #[inline]
     fn enter(&mut self) -> Result<(), DecodeError> {
+        if self.stack_start.abs_diff(stack_position()) > self.max_stack {
+            return Err(self.stack_exhausted());
+        }
         match self.depth_left.checked_sub(1) {
             Some(left) => {
                 self.depth_left = left;
@@ -488,6 +616,15 @@ impl<'a> Decoder<'a> {
             }
             None => Err(self.error(reader::TOO_DEEP)),
         }
+    }
+
+    #[cold]
+    fn stack_exhausted(&self) -> DecodeError {
+        self.error(format!(
+            "nested too deeply for the decoder's stack budget of {} bytes \
+             (DecodeOptions::max_stack_bytes)",
+            self.max_stack
+        ))
     }
 
     /// Starts an object and returns its first key, `None` for `{}`.
@@ -614,15 +751,53 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    /// Any JSON number, integers beyond `i64` included, as the nearest `f64`.
+    /// Any JSON number, integers beyond `i64` included, as the nearest `f64`; beyond `f64`'s
+    /// range, the largest finite one of its sign (strict decoding refuses it).
     #[inline]
     fn float(&mut self) -> Result<f64, DecodeError> {
         let text = self.number_text("a number")?;
-        Ok(match parse_i64(text) {
+        let value = match parse_i64(text) {
+            // `-0` is a float's negative zero.
+            Some(0) if text.first() == Some(&b'-') => -0.0,
             // Exact below 2^53, and rounded to nearest above, as parsing the text would.
             Some(i) => i as f64,
             None => parse_f64(text),
-        })
+        };
+        if value.is_finite() {
+            return Ok(value);
+        }
+        self.out_of_range(text, f64::MAX.copysign(value))
+    }
+
+    /// `f32`: like [`float`](Self::float), within `f32`'s range.
+    #[inline]
+    fn float32(&mut self) -> Result<f32, DecodeError> {
+        let wide = self.float()?;
+        let narrow = wide as f32;
+        if narrow.is_finite() {
+            return Ok(narrow);
+        }
+        let start = self.reader.index();
+        if self.strict {
+            return Err(DecodeError::new(
+                "number out of range for a 32-bit float",
+                start,
+            ));
+        }
+        Ok(f32::MAX.copysign(narrow))
+    }
+
+    /// A number beyond a float's range: `saturated` leniently, an error strictly.
+    #[cold]
+    fn out_of_range(&self, text: &[u8], saturated: f64) -> Result<f64, DecodeError> {
+        if self.strict {
+            let start = self.reader.index() - text.len();
+            return Err(DecodeError::new(
+                "number out of range for a 64-bit float",
+                start,
+            ));
+        }
+        Ok(saturated)
     }
 
     /// A number of free-form JSON: exactly as `serde_json::Number` holds it, else its text.
@@ -742,7 +917,7 @@ impl Decode for f64 {
 impl Decode for f32 {
     #[inline]
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        d.float().map(|f| f as f32)
+        d.float32()
     }
 }
 
@@ -770,6 +945,7 @@ impl<T: Decode> Decode for Nullable<T> {
 
 impl<T: Decode> Decode for Box<T> {
     fn decode(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        d.charge(std::mem::size_of::<T>())?;
         T::decode(d).map(Box::new)
     }
 }
@@ -779,6 +955,14 @@ impl<T: Decode> Decode for Vec<T> {
         let mut items = Vec::new();
         let mut more = d.first_element()?;
         while more {
+            if items.len() == items.capacity() {
+                // The budget counts what is allocated: the list's buffer, as it doubles.
+                let grow = items.capacity().max(4);
+                if let Err(e) = d.charge(std::mem::size_of::<T>().saturating_mul(grow)) {
+                    return Err(e.within(Segment::Index(items.len())));
+                }
+                items.reserve_exact(grow);
+            }
             match T::decode(d) {
                 Ok(item) => items.push(item),
                 Err(e) => return Err(e.within(Segment::Index(items.len()))),
@@ -836,6 +1020,7 @@ impl Decode for serde_json::Value {
                 let mut map = serde_json::Map::new();
                 let mut key = d.first_key("object")?.map(str::to_owned);
                 while let Some(k) = key {
+                    d.charge(std::mem::size_of::<(String, Value)>())?;
                     let value = Value::decode(d)?;
                     map.insert(k, value);
                     key = d.next_key()?.map(str::to_owned);

@@ -48,6 +48,8 @@ pub(super) struct Reader<'a> {
     pos: usize,
     // Strings with escapes are unescaped here.
     scratch: Vec<u8>,
+    // A `\u` escape of a lone surrogate becomes U+FFFD instead of an error.
+    replace_lone_surrogates: bool,
 }
 
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
@@ -71,7 +73,15 @@ impl<'a> Reader<'a> {
             data,
             pos: 0,
             scratch: Vec::new(),
+            replace_lone_surrogates: false,
         }
+    }
+
+    /// Reads a `\u` escape of a lone surrogate as U+FFFD (the replacement character) instead
+    /// of refusing it.
+    pub fn replace_lone_surrogates(mut self, replace: bool) -> Self {
+        self.replace_lone_surrogates = replace;
+        self
     }
 
     pub fn index(&self) -> usize {
@@ -385,11 +395,12 @@ impl<'a> Reader<'a> {
         let code = match unit {
             0xD800..=0xDBFF => {
                 if end < pos + 12 || &self.data[pos + 6..pos + 8] != b"\\u" {
-                    return self.error("lone leading surrogate in hex escape", pos);
+                    return self.lone_surrogate("lone leading surrogate in hex escape", pos);
                 }
                 let low = self.hex4(pos + 8)?;
                 if !(0xDC00..=0xDFFF).contains(&low) {
-                    return self.error("lone leading surrogate in hex escape", pos);
+                    // The escape after it is read on its own.
+                    return self.lone_surrogate("lone leading surrogate in hex escape", pos);
                 }
                 let code = 0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
                 return match char::from_u32(code) {
@@ -397,12 +408,23 @@ impl<'a> Reader<'a> {
                     None => self.error("invalid unicode code point", pos),
                 };
             }
-            0xDC00..=0xDFFF => return self.error("lone trailing surrogate in hex escape", pos),
+            0xDC00..=0xDFFF => {
+                return self.lone_surrogate("lone trailing surrogate in hex escape", pos)
+            }
             other => u32::from(other),
         };
         match char::from_u32(code) {
             Some(c) => Ok((c, pos + 6)),
             None => self.error("invalid unicode code point", pos),
+        }
+    }
+
+    /// The lone surrogate escape at `pos`: U+FFFD when asked to replace it, else an error.
+    fn lone_surrogate(&self, message: &'static str, pos: usize) -> Result<(char, usize)> {
+        if self.replace_lone_surrogates {
+            Ok((char::REPLACEMENT_CHARACTER, pos + 6))
+        } else {
+            self.error(message, pos)
         }
     }
 
@@ -499,7 +521,7 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 mod tests {
-    use crate::codec::{decode, Related};
+    use crate::codec::{decode, decode_strict, Related};
     use serde_json::Value;
 
     /// What serde_json makes of `doc`; `None` when it refuses it (numbers beyond `f64` aside,
@@ -514,17 +536,21 @@ mod tests {
 
     /// The codec reads `doc` as serde_json does: the same value, or an error for both. Read
     /// once into free-form JSON and once skipped whole (as a value of an unknown key is).
+    /// Strictly: lenient decoding reads a lone surrogate escape as U+FFFD, where serde_json
+    /// refuses it.
     fn agrees_with_serde_json(doc: &[u8]) {
         let Some(expected) = serde_reading(doc) else {
             return;
         };
         let shown = String::from_utf8_lossy(doc);
-        let read = decode::<Value>(doc).map_err(|_| ());
+        let read = decode_strict::<Value>(doc).map_err(|_| ());
         match (&read, &expected) {
             (Ok(read), Ok(expected)) => assert!(same_json(read, expected), "{read} vs {expected}"),
             _ => assert_eq!(read, expected, "read as free-form JSON: {shown}"),
         }
-        let skipped = decode::<Related<()>>(doc).map(|_| ()).map_err(|_| ());
+        let skipped = decode_strict::<Related<()>>(doc)
+            .map(|_| ())
+            .map_err(|_| ());
         assert_eq!(skipped, expected.map(|_| ()), "skipped: {shown}");
     }
 
