@@ -109,7 +109,16 @@ impl<L: LoginRequest + 'static> Authenticator for LoginWith<L> {
     fn authenticate<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, Result<Secret, Error>> {
         Box::pin(async move {
             let answer = client.execute(L::request(&self.login)?).await?;
-            L::token(answer)
+            let token = L::token(answer)?;
+            // Lenient decoding gives a missing token as "": sent, it would make every later
+            // call unauthenticated instead of failing this login.
+            if token.expose().trim().is_empty() {
+                return Err(Error::Protocol {
+                    operation: "login",
+                    reason: "the login answer holds no token".into(),
+                });
+            }
+            Ok(token)
         })
     }
 }

@@ -54,7 +54,7 @@ struct Inner {
     authenticator: RwLock<Option<Arc<dyn Authenticator>>>,
     // Held while logging in again, so that concurrent 401s share one login; keeps the last
     // failed login, which the calls waiting on it and those until the next attempt share.
-    relogin: tokio::sync::Mutex<Option<LoginFailure>>,
+    relogin: tokio::sync::Mutex<Relogins>,
     limits: Limits,
 }
 
@@ -66,7 +66,8 @@ struct Limits {
     max_retry_after: Duration,
     relogin_backoff: Duration,
     max_relogin_backoff: Duration,
-    max_decode_depth: u32,
+    // How answers are decoded (`max_decode_depth`, `max_decode_alloc_ratio`).
+    decode: codec::DecodeOptions,
 }
 
 impl Default for Limits {
@@ -77,28 +78,54 @@ impl Default for Limits {
             max_retry_after: Duration::from_secs(60),
             relogin_backoff: Duration::from_secs(30),
             max_relogin_backoff: Duration::from_secs(15 * 60),
-            max_decode_depth: codec::DecodeOptions::default().max_depth,
+            decode: codec::DecodeOptions::default(),
         }
     }
 }
 
 /// The default limit on a response body: 256 MiB, over ten times the largest real answer
-/// (`get-vms` for 10,000 VMs is about 22 MB), and small enough that a server sending an
-/// endless body cannot exhaust a client's memory.
+/// (`get-vms` for 10,000 VMs is about 22 MB). With the decode budget
+/// ([`ClientBuilder::max_decode_alloc_ratio`]) it bounds what one answer can make a client
+/// hold: the body, and what it decodes into, proportional to the body.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The default limit on an error answer's body: 64 KiB. CloudTower's `ErrorBody` is a few
 /// hundred bytes; longer error bodies (a proxy's HTML page) are cut there.
 pub const DEFAULT_MAX_ERROR_BODY_BYTES: u64 = 64 * 1024;
 
-// The last failed re-login.
+// What the re-logins so far tell about the next one.
+#[derive(Default)]
+struct Relogins {
+    // The last re-login that did not give a working session.
+    failure: Option<LoginFailure>,
+    // Re-logins in a row that did not give a working session: those that failed, and those
+    // whose fresh token the tower refused at once (sessions not shared behind a load
+    // balancer, 401 meaning "no permission"). A call that succeeds with a fresh token ends the
+    // run; the backoff grows with it.
+    in_a_row: u32,
+}
+
+impl Relogins {
+    /// Records that the session of `generation` does not work: `error` is every 401's answer
+    /// at that generation until the next re-login is due, and what this one returns.
+    fn failed(&mut self, generation: u64, error: Error) -> Error {
+        let error = Arc::new(error);
+        self.in_a_row = self.in_a_row.saturating_add(1);
+        self.failure = Some(LoginFailure {
+            generation,
+            error: error.clone(),
+            at: Instant::now(),
+        });
+        Error::Reauthentication(error)
+    }
+}
+
+// A re-login that did not give a working session.
 struct LoginFailure {
     // The session generation it failed at: a new token (`set_token`) makes it moot.
     generation: u64,
     error: Arc<Error>,
     at: Instant,
-    // Consecutive failures so far.
-    failures: u32,
 }
 
 #[derive(Default)]
@@ -250,7 +277,7 @@ pub struct ClientBuilder<C = Client> {
 impl<C> fmt::Debug for ClientBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &without_credentials(&self.endpoint))
             .field("language", &self.language)
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
@@ -309,11 +336,23 @@ impl<C> ClientBuilder<C> {
 
     /// How deeply arrays and objects may nest in an answer, error answers included (default
     /// 128, serde_json's limit); a deeper answer is an [`Error::Decode`] instead of a stack
-    /// overflow. No CloudTower answer nests deeper than about 10. The decoder recurses once
-    /// per level: a limit above the default needs a thread stack to match (see
-    /// [`DecodeOptions::max_depth`](crate::codec::DecodeOptions::max_depth)).
+    /// overflow. No CloudTower answer nests deeper than about 10. The decoder's stack is
+    /// bounded too, by 1 MiB (see
+    /// [`DecodeOptions::max_stack_bytes`](crate::codec::DecodeOptions::max_stack_bytes)): an
+    /// answer that needs more is an [`Error::Decode`] whatever this limit says.
     pub fn max_decode_depth(mut self, depth: u32) -> Self {
-        self.limits.max_decode_depth = depth;
+        self.limits.decode.max_depth = depth;
+        self
+    }
+
+    /// How many bytes an answer may decode into per byte of its body, plus 1 MiB (default 8;
+    /// see [`DecodeOptions::max_alloc_ratio`](crate::codec::DecodeOptions::max_alloc_ratio)).
+    /// With [`max_response_bytes`](Self::max_response_bytes), it bounds what a server can make
+    /// the client allocate: lenient decoding fills the fields an answer leaves out, so without
+    /// it 8 MiB of `[{},{},…]` answering `get-vms` would become gigabytes of default VMs. An
+    /// answer past it is an [`Error::Decode`].
+    pub fn max_decode_alloc_ratio(mut self, ratio: u32) -> Self {
+        self.limits.decode.max_alloc_ratio = ratio;
         self
     }
 
@@ -404,8 +443,13 @@ impl<C> ClientBuilder<C> {
     }
 
     /// Trusts the CA certificates of this PEM bundle besides the built-in web roots: the
-    /// way to talk to a tower whose certificate your organisation signed, or to pin a
-    /// tower's self-signed certificate.
+    /// way to talk to a tower whose certificate your organisation's CA signed, or whose
+    /// self-signed certificate you trust (add that certificate itself).
+    ///
+    /// This adds roots; it does not pin: every certificate the bundled web roots (and, with
+    /// `tls_native_roots`, the OS store) vouch for stays trusted
+    /// too. To trust nothing else, pass a `reqwest::ClientBuilder` with
+    /// `tls_built_in_root_certs(false)` to [`http_client_builder`](Self::http_client_builder).
     pub fn root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.root_certificates.push(pem.into());
         self
@@ -457,12 +501,17 @@ impl<C> ClientBuilder<C> {
         } else {
             format!("{trimmed}/v2/api")
         };
-        let url = reqwest::Url::parse(&base_url)
-            .map_err(|e| Error::config(format!("invalid endpoint {:?}", self.endpoint), e))?;
+        let invalid = || format!("invalid endpoint {:?}", without_credentials(&self.endpoint));
+        let url = reqwest::Url::parse(&base_url).map_err(|e| Error::config(invalid(), e))?;
         if !matches!(url.scheme(), "http" | "https") {
+            return Err(Error::config(invalid(), "the scheme must be http or https"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            // reqwest would send them as a Basic `Authorization` beside the token.
             return Err(Error::config(
-                format!("invalid endpoint {:?}", self.endpoint),
-                "the scheme must be http or https",
+                invalid(),
+                "credentials in the endpoint (user:password@) are never sent; log in with \
+                 sign_in, a token or an API key",
             ));
         }
         let mut http = self
@@ -517,7 +566,7 @@ impl<C> ClientBuilder<C> {
                     generation: 0,
                 }),
                 authenticator: RwLock::new(None),
-                relogin: tokio::sync::Mutex::new(None),
+                relogin: tokio::sync::Mutex::new(Relogins::default()),
                 limits: self.limits,
             }),
             language: self.language,
@@ -580,7 +629,7 @@ impl Client {
 
     /// Sends `token` (or an API key) as the `Authorization` value of every later call.
     pub fn set_token(&self, token: impl Into<Secret>) {
-        self.set_authorization(Some(token.into()));
+        self.set_authorization(token.into());
     }
 
     /// Whether the client holds a token or API key.
@@ -603,7 +652,7 @@ impl Client {
         }
     }
 
-    fn set_authorization(&self, value: Option<Secret>) {
+    fn set_authorization(&self, value: Secret) {
         // A poisoned lock only means another thread panicked mid-assignment; the slot holds
         // a whole value either way.
         let mut session = self
@@ -611,8 +660,28 @@ impl Client {
             .session
             .write()
             .unwrap_or_else(|e| e.into_inner());
-        session.authorization = value;
+        session.authorization = Some(value);
         session.generation += 1;
+    }
+
+    /// Installs `token` if the session is still at `generation`; returns what is installed
+    /// then, with its generation.
+    fn replace_authorization(&self, generation: u64, token: Secret) -> (Secret, u64) {
+        let mut session = self
+            .inner
+            .session
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        match &session.authorization {
+            Some(current) if session.generation != generation => {
+                (current.clone(), session.generation)
+            }
+            _ => {
+                session.authorization = Some(token.clone());
+                session.generation += 1;
+                (token, session.generation)
+            }
+        }
     }
 
     fn session(&self) -> (Option<Secret>, u64) {
@@ -655,8 +724,10 @@ impl Client {
                     let Some(authenticator) = self.authenticator() else {
                         return Err(error);
                     };
-                    let authorization = self.reauthenticate(&*authenticator, generation).await?;
-                    self.send_with_retries(&request, Some(authorization)).await
+                    let (authorization, fresh) =
+                        self.reauthenticate(&*authenticator, generation).await?;
+                    let result = self.send_with_retries(&request, Some(authorization)).await;
+                    self.judge_fresh_session(fresh, result).await
                 }
                 result => result,
             }
@@ -670,23 +741,26 @@ impl Client {
         }
     }
 
-    /// Logs in again unless a concurrent call already did since `generation`.
+    /// Logs in again unless a concurrent call already did since `generation`; returns the
+    /// token to send and the session generation it belongs to.
     async fn reauthenticate(
         &self,
         authenticator: &dyn Authenticator,
         generation: u64,
-    ) -> Result<Secret, Error> {
-        let mut last_failure = self.inner.relogin.lock().await;
+    ) -> Result<(Secret, u64), Error> {
+        let mut relogins = self.inner.relogin.lock().await;
         let (current, now) = self.session();
         if let Some(current) = current {
             if now != generation {
-                return Ok(current);
+                return Ok((current, now));
             }
         }
         // A login that failed at this generation, not long ago, is everyone's outcome: the
         // calls that waited for it, and those that come before the next attempt is due.
-        if let Some(failure) = last_failure.as_ref() {
-            if failure.generation == now && failure.at.elapsed() < self.relogin_delay(failure) {
+        if let Some(failure) = relogins.failure.as_ref() {
+            if failure.generation == now
+                && failure.at.elapsed() < self.relogin_delay(failure, relogins.in_a_row)
+            {
                 return Err(Error::Reauthentication(failure.error.clone()));
             }
         }
@@ -696,28 +770,45 @@ impl Client {
             .await
         {
             Ok(token) => {
-                *last_failure = None;
-                self.set_authorization(Some(token.clone()));
-                Ok(token)
+                relogins.failure = None;
+                // A token set meanwhile (`set_token`, a sign-in, maybe as another user) is
+                // newer than the one this login started from: it stays.
+                Ok(self.replace_authorization(now, token))
             }
             Err(error) => {
-                let error = Arc::new(error);
                 tracing::warn!(%error, "logging in again failed");
-                let failures = last_failure.as_ref().map_or(0, |f| f.failures) + 1;
-                *last_failure = Some(LoginFailure {
-                    generation: now,
-                    error: error.clone(),
-                    at: Instant::now(),
-                    failures,
-                });
-                Err(Error::Reauthentication(error))
+                Err(relogins.failed(now, error))
             }
         }
     }
 
-    /// How long after `failure` the next login may be tried.
-    fn relogin_delay(&self, failure: &LoginFailure) -> Duration {
-        let retry = failure.failures.saturating_sub(1);
+    /// The outcome of a call retried with the session of generation `fresh`, just logged in:
+    /// a 401 again means that logging in does not help for now, which is recorded as a failed
+    /// login (so later 401s wait for the backoff instead of logging in once each) and reported
+    /// as [`Error::Reauthentication`]; a success ends a run of such failures.
+    async fn judge_fresh_session(
+        &self,
+        fresh: u64,
+        result: Result<ApiResponse, Error>,
+    ) -> Result<ApiResponse, Error> {
+        match result {
+            Err(error) if error.status() == Some(401) => {
+                tracing::warn!(%error, "the tower refused the token of a fresh login");
+                Err(self.inner.relogin.lock().await.failed(fresh, error))
+            }
+            Ok(response) => {
+                let mut relogins = self.inner.relogin.lock().await;
+                relogins.in_a_row = 0;
+                Ok(response)
+            }
+            other => other,
+        }
+    }
+
+    /// How long after `failure`, the last of `in_a_row` failed re-logins, the next one may
+    /// be tried.
+    fn relogin_delay(&self, failure: &LoginFailure, in_a_row: u32) -> Duration {
+        let retry = in_a_row.saturating_sub(1);
         if failure.error.is_retryable() {
             // The tower did not answer: it may be back soon, and no password was refused.
             return self.inner.retry.backoff(retry);
@@ -838,18 +929,15 @@ impl Client {
                 status,
                 body,
                 request_id,
-                max_depth: limits.max_decode_depth,
+                options: limits.decode,
             })
         } else {
             Err(Error::Status {
                 operation,
                 status,
-                body: codec::decode_with_options::<ErrorBody>(
-                    &body,
-                    &codec::DecodeOptions::default().max_depth(limits.max_decode_depth),
-                )
-                .ok()
-                .map(Box::new),
+                body: codec::decode_with_options::<ErrorBody>(&body, &limits.decode)
+                    .ok()
+                    .map(Box::new),
                 raw: RawBody(body),
                 request_id,
                 retry_after,
@@ -1103,20 +1191,45 @@ pub struct ApiResponse {
     status: u16,
     body: Bytes,
     request_id: Option<String>,
-    // `ClientBuilder::max_decode_depth`.
-    max_depth: u32,
+    // The client's (`ClientBuilder::max_decode_depth`, `max_decode_alloc_ratio`).
+    options: codec::DecodeOptions,
 }
 
 impl ApiResponse {
     /// Decodes the body as the operation's 200 response.
     pub fn decode<T: Decode>(self) -> Result<T, Error> {
-        let options = codec::DecodeOptions::default().max_depth(self.max_depth);
-        codec::decode_with_options(&self.body, &options).map_err(|source| Error::Decode {
+        codec::decode_with_options(&self.body, &self.options).map_err(|source| Error::Decode {
             operation: self.operation,
             source: Box::new(source),
             raw: RawBody(self.body),
             request_id: self.request_id,
         })
+    }
+
+    /// The count at `path` (wire names from the top: `["aggregate", "count"]`) of a
+    /// `*-connection` answer. A count that is missing, `null` or negative is an
+    /// [`Error::Protocol`]: a count of 0 would be a wrong answer, not a missing one.
+    pub fn count_at(self, path: &[&str]) -> Result<u64, Error> {
+        let options = self.options;
+        let protocol = |reason: String| Error::Protocol {
+            operation: self.operation,
+            reason,
+        };
+        match codec::integer_at(&self.body, path, &options) {
+            Ok(Some(count)) => u64::try_from(count).map_err(|_| {
+                protocol(format!(
+                    "the answer's {} is negative: {count}",
+                    path.join(".")
+                ))
+            }),
+            Ok(None) => Err(protocol(format!("the answer holds no {}", path.join(".")))),
+            Err(source) => Err(Error::Decode {
+                operation: self.operation,
+                source: Box::new(source),
+                raw: RawBody(self.body),
+                request_id: self.request_id,
+            }),
+        }
     }
 
     /// For operations that may answer 304 Not Modified: `None` then, else the decoded body.

@@ -206,14 +206,19 @@ impl Error {
 
     /// Whether the same call may succeed later unchanged: connection failures, timeouts,
     /// connections dropped before or while answering (a proxy or the tower closing an idle
-    /// keep-alive connection), 502/503/504 from a tower that is restarting or overloaded, and
-    /// 429 (too many requests). A mutation may have taken effect all the same: the client
-    /// retries reads only.
+    /// keep-alive connection), 502/503/504 from a tower that is restarting or overloaded, 429
+    /// (too many requests), and a re-login that failed for one of these (a restarted tower
+    /// that dropped its sessions and does not answer yet). A mutation may have taken effect
+    /// all the same: the client retries reads only.
+    ///
+    /// This is the one definition of an outage: task waits, the upload's wait and the change
+    /// watch ride out exactly these errors.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport { source, .. } => source.is_transient(),
             Error::TimedOut { .. } => true,
             Error::Status { status, .. } => matches!(status, 429 | 502..=504),
+            Error::Reauthentication(inner) => inner.is_retryable(),
             _ => false,
         }
     }
@@ -304,8 +309,9 @@ impl std::error::Error for TransportError {
 }
 
 /// CloudTower's error body (`ErrorBody` in the spec), decoded leniently so that any error
-/// answer, even from another version, keeps what it says.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// answer, even from another version, keeps what it says. Its `Debug` masks the values of
+/// credential-like keys in `props`, as [`RawBody`]'s does for the same bytes.
+#[derive(Clone, Default, PartialEq)]
 pub struct ErrorBody {
     /// The error code (`ResourceLocked`, …), kept as text so codes newer than the spec survive.
     pub code: Option<String>,
@@ -314,6 +320,23 @@ pub struct ErrorBody {
     pub path: Option<String>,
     pub operation_name: Option<String>,
     pub props: Option<serde_json::Value>,
+}
+
+impl fmt::Debug for ErrorBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let props = self.props.clone().map(|mut props| {
+            redact(&mut props);
+            props
+        });
+        f.debug_struct("ErrorBody")
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .field("status", &self.status)
+            .field("path", &self.path)
+            .field("operation_name", &self.operation_name)
+            .field("props", &props)
+            .finish()
+    }
 }
 
 impl crate::codec::Decode for ErrorBody {
