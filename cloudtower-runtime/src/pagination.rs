@@ -65,7 +65,8 @@ pub trait ListRequest: Clone + Send + Sync + 'static {
 pub trait CountRequest: ListRequest {
     /// The count request for this request's `where` (its paging and order play no part).
     fn count_request(&self) -> ApiRequest;
-    /// The count in the connection operation's answer.
+    /// The count in the connection operation's answer (generated as
+    /// [`ApiResponse::count_at`] with the path the spec gives it).
     fn count(response: ApiResponse) -> Result<u64, Error>;
 }
 
@@ -101,37 +102,85 @@ impl Client {
         R::count(self.execute(request.count_request()).await?)
     }
 
-    /// Reads `resources` again by id, 100 ids per request, and returns their current state in
-    /// the same order. Resources that no longer exist (deleted meanwhile) are left out.
-    pub async fn reread<T: RereadById>(&self, resources: &[T]) -> Result<Vec<T>, Error> {
-        let ids: Vec<String> = resources
+    /// Reads `resources` again by id and returns their current state in the same order, one
+    /// per resource given (a resource given twice comes back twice). Resources that no longer
+    /// exist (deleted meanwhile) are left out.
+    ///
+    /// Each request names at most 100 ids, and only ids not found yet: a server that caps its
+    /// answers is asked again for the rest, and a request that finds none of them ends the
+    /// search for those ids.
+    pub async fn reread<T: RereadById + Decode + Clone>(
+        &self,
+        resources: &[T],
+    ) -> Result<Vec<T>, Error> {
+        let ids: Vec<&str> = resources
             .iter()
-            .map(|r| <T::Request as ListRequest>::cursor(r).to_owned())
+            .map(<T::Request as ListRequest>::cursor)
             .collect();
-        let mut current: HashMap<String, T> = HashMap::with_capacity(ids.len());
+        let mut unique: Vec<&str> = Vec::with_capacity(ids.len());
+        let mut wanted: HashSet<&str> = HashSet::with_capacity(ids.len());
+        for id in &ids {
+            if wanted.insert(id) {
+                unique.push(id);
+            }
+        }
+        let mut current: HashMap<String, T> = HashMap::with_capacity(unique.len());
         // Each request names only its own ids: a request naming all of them, once per page,
         // would send n²/100 ids in all.
-        for chunk in ids.chunks(REREAD_IDS_PER_REQUEST) {
-            let items = self
-                .paginate(T::request_for_ids(chunk.to_vec()))
-                // One more than the ids: the first page is short, so it is the last.
-                .page_size(REREAD_IDS_PER_REQUEST as i32 + 1)
-                .collect()
-                .await?;
-            current.extend(
-                items
-                    .into_iter()
-                    .map(|item| (<T::Request as ListRequest>::cursor(&item).to_owned(), item)),
-            );
+        for chunk in unique.chunks(REREAD_IDS_PER_REQUEST) {
+            let mut missing: Vec<&str> = chunk.to_vec();
+            while !missing.is_empty() {
+                let mut request =
+                    T::request_for_ids(missing.iter().map(|id| id.to_string()).collect());
+                request.set_page(missing.len() as i32, None);
+                let items: Vec<T> = self.execute(request.request()).await?.decode()?;
+                let before = missing.len();
+                for item in items {
+                    let id = <T::Request as ListRequest>::cursor(&item);
+                    if let Some(at) = missing.iter().position(|m| *m == id) {
+                        missing.swap_remove(at);
+                        current.insert(id.to_owned(), item);
+                    }
+                }
+                if missing.len() == before {
+                    break; // None of them exists any more.
+                }
+            }
         }
-        Ok(ids.iter().filter_map(|id| current.remove(id)).collect())
+        // The last copy of each resource is moved out, earlier ones (a resource given twice)
+        // cloned.
+        let mut left: HashMap<&str, usize> = HashMap::with_capacity(unique.len());
+        for id in &ids {
+            *left.entry(id).or_default() += 1;
+        }
+        Ok(ids
+            .iter()
+            .filter_map(|id| {
+                let count = left.get_mut(id)?;
+                *count -= 1;
+                if *count == 0 {
+                    current.remove(*id)
+                } else {
+                    current.get(*id).cloned()
+                }
+            })
+            .collect())
     }
 }
 
 const REREAD_IDS_PER_REQUEST: usize = 100;
 
-/// The items a paginator has yielded, to catch a server whose pages do not advance or come
-/// back to earlier items. Keeps a 64-bit keyed hash per item (8 bytes, not the id): with a
+/// Where a paginator is.
+struct PageState {
+    /// The cursor of the next page: `Some(None)` at first, `None` when done.
+    after: Option<Option<String>>,
+    /// The most items a page has held (the server's cap, when it has one).
+    longest: usize,
+    seen: SeenItems,
+}
+
+/// The items a paginator has yielded, so that none is yielded twice and a server whose pages
+/// do not advance is caught. Keeps a 64-bit keyed hash per item (8 bytes, not the id): with a
 /// random key a server cannot make two ids collide on purpose, and by chance a collision
 /// among a million items has odds of about 1 in 4·10⁷.
 struct SeenItems {
@@ -147,20 +196,27 @@ impl SeenItems {
         }
     }
 
-    /// Records the ids of `page`; fails if one was seen before (on this page or an earlier one).
-    fn record<R: ListRequest>(&mut self, page: &[R::Item]) -> Result<(), Error> {
-        for item in page {
-            let id = R::cursor(item);
-            if !self.hashes.insert(self.hasher.hash_one(id)) {
-                return Err(Error::Protocol {
-                    operation: R::method(),
-                    reason: format!(
-                        "the list came back to item {id:?} after {} items: its pages do not \
-                         advance (the server ignores `after`, or its cursor cycles)",
-                        self.hashes.len()
-                    ),
-                });
-            }
+    /// Drops the items of `page` seen before (on this page or an earlier one): an item can
+    /// come back legitimately when the list's order moves it while it is paged (a VM renamed
+    /// under `orderBy: name`). A page of nothing but such items does not advance: the server
+    /// ignores `after`, or its cursor cycles, and the list would never end.
+    fn keep_new<R: ListRequest>(&mut self, page: &mut Vec<R::Item>) -> Result<(), Error> {
+        let first = match page.first() {
+            Some(item) => R::cursor(item).to_owned(),
+            None => return Ok(()),
+        };
+        let received = page.len();
+        page.retain(|item| self.hashes.insert(self.hasher.hash_one(R::cursor(item))));
+        if page.is_empty() {
+            return Err(Error::Protocol {
+                operation: R::method(),
+                reason: format!(
+                    "a page of {received} items (from {first:?}) holds only items already \
+                     listed, after {} items: the pages do not advance (the server ignores \
+                     `after`, or its cursor cycles)",
+                    self.hashes.len()
+                ),
+            });
         }
         Ok(())
     }
@@ -173,41 +229,56 @@ impl<R: ListRequest> Paginator<R> {
         self
     }
 
-    /// The pages, one request each, until a page comes back short.
+    /// The pages, one request each, until a page comes back empty, or shorter than an
+    /// earlier page.
     ///
-    /// A page that holds an item already yielded (a server that ignores `after`, or whose
-    /// cursor cycles) ends the stream with [`Error::Protocol`], before any of that page is
-    /// yielded: no item comes twice, and a cycling server does not page forever.
+    /// A short page alone does not end the list: a server may cap `first` below the page size
+    /// (its pages are then all as long as its cap, but for the last), so a list whose first
+    /// page is short takes one more request, which comes back empty.
+    ///
+    /// No item is yielded twice: one that comes back (the list's order moved it while it was
+    /// paged) is left out of its later page. A page holding only items already yielded (a
+    /// server that ignores `after`, or whose cursor cycles) ends the stream with
+    /// [`Error::Protocol`]: a cycling server does not page forever.
     pub fn pages(self) -> impl Stream<Item = Result<Vec<R::Item>, Error>> + Send {
         let Paginator {
             client,
             request,
             page_size,
         } = self;
-        // The state is the cursor of the next page (`None` when done, `Some(None)` at first)
-        // and the items seen so far.
-        let start = (Some(None), SeenItems::new());
-        stream::try_unfold(
-            start,
-            move |(cursor, mut seen): (Option<Option<String>>, SeenItems)| {
-                let (client, mut request) = (client.clone(), request.clone());
-                async move {
-                    let Some(after) = cursor else {
-                        return Ok(None);
-                    };
-                    request.set_page(page_size, after);
-                    let page: Vec<R::Item> = client.execute(request.request()).await?.decode()?;
-                    seen.record::<R>(&page)?;
-                    let next = match page.last() {
-                        Some(last) if page.len() >= page_size as usize => {
-                            Some(Some(R::cursor(last).to_owned()))
-                        }
-                        _ => None,
-                    };
-                    Ok((!page.is_empty()).then_some((page, (next, seen))))
+        let start = PageState {
+            after: Some(None),
+            longest: 0,
+            seen: SeenItems::new(),
+        };
+        stream::try_unfold(start, move |mut state: PageState| {
+            let (client, mut request) = (client.clone(), request.clone());
+            async move {
+                let Some(after) = state.after.take() else {
+                    return Ok(None);
+                };
+                request.set_page(page_size, after);
+                let mut page: Vec<R::Item> = client.execute(request.request()).await?.decode()?;
+                let received = page.len();
+                let last = page.last().map(|item| R::cursor(item).to_owned());
+                state.seen.keep_new::<R>(&mut page)?;
+                // A page shorter than one before it is the last: a capping server's pages
+                // are as long as its cap.
+                let shorter = received < state.longest;
+                state.longest = state.longest.max(received);
+                if !shorter && received < page_size as usize {
+                    tracing::debug!(received, page_size, "a short page; asking for more");
                 }
-            },
-        )
+                state.after = match last {
+                    Some(last) if !shorter => Some(Some(last)),
+                    _ => None,
+                };
+                if received == 0 {
+                    return Ok(None);
+                }
+                Ok(Some((page, state)))
+            }
+        })
     }
 
     /// The items of all pages, one by one.

@@ -723,14 +723,7 @@ for crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
     ) -> ::std::result::Result<u64, ::cloudtower_runtime::Error> {
-        let answer: crate::models::VirtualPrivateCloudClusterBindingConnection = response
-            .decode()?;
-        let count = ::std::option::Option::Some(&answer.aggregate)
-            .map(|value| &value.count)
-            .copied();
-        ::std::result::Result::Ok(
-            count.map_or(0, |count| u64::try_from(count).unwrap_or(0)),
-        )
+        response.count_at(&["aggregate", "count"])
     }
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]

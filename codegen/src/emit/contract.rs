@@ -149,7 +149,6 @@ fn list_shape<'a>(api: &'a Api, operation: &'a Operation) -> Option<ListShape<'a
 struct CountShape<'a> {
     counter: &'a Operation,
     count_body_name: &'a str,
-    answer_name: &'a str,
     count_where: &'a Field,
     aggregate: &'a Field,
     count: &'a Field,
@@ -173,7 +172,6 @@ fn count_shape<'a>(api: &'a Api, operation: &Operation, body_name: &str) -> Opti
     Some(CountShape {
         counter,
         count_body_name,
-        answer_name,
         count_where,
         aggregate,
         count,
@@ -305,20 +303,20 @@ fn count_impl(
     let CountShape {
         counter,
         count_body_name,
-        answer_name,
         count_where,
         aggregate,
         count,
+        ..
     } = count_shape(api, operation, body_name)?;
     let gate = gates.for_operation(operation);
     // Also the counter's gate where it differs: `get-tasks` is always on,
     // `get-tasks-connection` is not.
     let count_gate = Some(gates.for_operation(counter))
         .filter(|count_gate| count_gate.to_string() != gate.to_string());
-    let (body, count_body, answer) = (ident(body_name), ident(count_body_name), ident(answer_name));
+    let (body, count_body) = (ident(body_name), ident(count_body_name));
     let where_name = ident(&count_where.name);
     let count_request = request(counter, quote!(&counter));
-    let count_value = read_path(quote!(answer), &[step(aggregate), step(count)]);
+    let count_path = [aggregate.wire_name.as_str(), count.wire_name.as_str()];
     Some(quote! {
         #gate
         #count_gate
@@ -331,10 +329,8 @@ fn count_impl(
                 #count_request
             }
             fn count(response: #ApiResponse) -> ::std::result::Result<u64, #Error> {
-                let answer: crate::models::#answer = response.decode()?;
-                let count = #count_value.copied();
-                // A count is never negative; the spec's type is signed.
-                ::std::result::Result::Ok(count.map_or(0, |count| u64::try_from(count).unwrap_or(0)))
+                // Read by path, so that a missing count is an error rather than a default 0.
+                response.count_at(&[#(#count_path),*])
             }
         }
     })
