@@ -153,7 +153,9 @@ impl Client {
     ///
     /// A chunk that fails is not sent again (uploads are mutations, and the tower may have
     /// taken it); the error ends the upload, and the upload task, if one was started, is
-    /// cancelled (`cancel-upload-task`, best effort) so that it does not linger on the tower.
+    /// cancelled (`cancel-upload-task`, best effort) so that it does not linger on the tower:
+    /// also when the wait for it times out, and when this future is dropped before it ends
+    /// (the cancel is then spawned on the current tokio runtime).
     /// A reader that fails or ends before `size` bytes is an [`Error::Io`]. A `FAILED`
     /// upload task is an [`Error::Task`].
     pub async fn upload_elf_image<R: AsyncRead + Unpin + Send>(
@@ -162,11 +164,18 @@ impl Client {
         size: u64,
         upload: ElfImageUpload,
     ) -> Result<UploadTask, Error> {
-        let mut started: Option<String> = None;
-        let result = self.send_chunks(reader, size, upload, &mut started).await;
-        if let (Err(error), Some(task_id)) = (&result, started) {
-            // A task that FAILED or ended has nothing left to cancel.
-            if !matches!(error, Error::Task(_)) {
+        let mut started = CancelOnDrop {
+            client: self.clone(),
+            task_id: None,
+        };
+        let result = self
+            .send_chunks(reader, size, upload, &mut started.task_id)
+            .await;
+        let task_id = started.task_id.take();
+        if let (Err(error), Some(task_id)) = (&result, task_id) {
+            // A task that FAILED has nothing left to cancel.
+            let failed = matches!(error, Error::Task(f) if f.kind == TaskFailureKind::Failed);
+            if !failed {
                 self.cancel_upload(task_id).await;
             }
         }
@@ -237,17 +246,8 @@ impl Client {
                 upload_task_id: task.as_ref().map(|t| t.id.clone()),
                 ..Default::default()
             };
-            let answer = chunk_client
-                .create_elf_image(&body)
-                .await?
-                .into_iter()
-                .next();
-            let Some(answer) = answer else {
-                return Err(Error::Protocol {
-                    operation: "upload-elf-image",
-                    reason: "the tower answered with no upload task".into(),
-                });
-            };
+            let answers = chunk_client.create_elf_image(&body).await?;
+            let answer = this_upload(answers, started.as_deref(), chunk + 1)?;
             started.get_or_insert_with(|| answer.id.clone());
             if answer.status == UploadTaskStatus::Failed {
                 return Err(upload_failure(TaskFailureKind::Failed, answer));
@@ -275,18 +275,19 @@ impl Client {
         poll_interval: Duration,
     ) -> Result<UploadTask, Error> {
         let started = Instant::now();
+        let deadline = cloudtower_runtime::time::deadline_after(started, timeout);
         loop {
             match task.status {
                 UploadTaskStatus::Successed => return Ok(task),
                 UploadTaskStatus::Failed => {
                     return Err(upload_failure(TaskFailureKind::Failed, task))
                 }
-                _ if started.elapsed() >= timeout => {
+                _ if Instant::now() >= deadline => {
                     return Err(upload_failure(TaskFailureKind::TimedOut, task))
                 }
                 _ => {}
             }
-            tokio::time::sleep(poll_interval.min(timeout.saturating_sub(started.elapsed()))).await;
+            tokio::time::sleep(poll_interval.min(deadline - Instant::now())).await;
             let request = GetUploadTasksRequestBody {
                 r#where: UploadTaskWhereInput {
                     id: task.id.clone().into(),
@@ -295,8 +296,13 @@ impl Client {
                 .into(),
                 ..Default::default()
             };
-            match self.get_upload_tasks(&request).await {
-                Ok(found) => match found.into_iter().next() {
+            // The timeout bounds a poll in flight too.
+            let Ok(polled) = tokio::time::timeout_at(deadline, self.get_upload_tasks(&request)).await
+            else {
+                return Err(upload_failure(TaskFailureKind::TimedOut, task));
+            };
+            match polled {
+                Ok(found) => match found.into_iter().find(|found| found.id == task.id) {
                     Some(found) => task = found,
                     None => return Err(upload_failure(TaskFailureKind::NotFound, task)),
                 },
@@ -307,6 +313,54 @@ impl Client {
             }
         }
     }
+}
+
+/// Cancels the upload task when the upload's future is dropped before it ended.
+struct CancelOnDrop {
+    client: Client,
+    // The upload task started, until the upload ends.
+    task_id: Option<String>,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        let Some(task_id) = self.task_id.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let client = self.client.clone();
+                runtime.spawn(async move { client.cancel_upload(task_id).await });
+            }
+            Err(_) => {
+                tracing::warn!(task_id, "upload dropped outside a tokio runtime; its task stays");
+            }
+        }
+    }
+}
+
+/// The upload task of this upload in a chunk's answer: the one with the id of the first
+/// chunk's task (`started`), or for the first chunk the first one the tower names.
+fn this_upload(
+    answers: Vec<UploadTask>,
+    started: Option<&str>,
+    chunk: u64,
+) -> Result<UploadTask, Error> {
+    let ids: Vec<String> = answers.iter().map(|task| task.id.clone()).collect();
+    let found = answers.into_iter().find(|task| match started {
+        Some(started) => task.id == started,
+        None => !task.id.is_empty(),
+    });
+    found.ok_or_else(|| Error::Protocol {
+        operation: "upload-elf-image",
+        reason: match started {
+            Some(started) => format!(
+                "the tower answered chunk {chunk} with upload task(s) {ids:?}, not this \
+                 upload's {started:?}"
+            ),
+            None => "the tower answered the first chunk with no upload task".into(),
+        },
+    })
 }
 
 fn upload_failure(kind: TaskFailureKind, task: UploadTask) -> Error {

@@ -97,16 +97,17 @@ pub enum WatchError {
 }
 
 impl WatchError {
-    /// Whether the stream goes on after this error: connection failures, timeouts, 5xx and
-    /// 429 answers, and errors the tower reports in its answer. A 4xx answer (after the
+    /// Whether the stream goes on after this error: connection failures, timeouts (the
+    /// client's and [`Client::with_call_timeout`]'s), 5xx and 429 answers, a re-login that
+    /// failed for one of those, and errors the tower reports in its answer. A 4xx answer (after the
     /// client's own re-login), an undecodable answer and a compaction end the stream.
     pub fn is_transient(&self) -> bool {
         match self {
-            WatchError::Request(error) => match error {
-                Error::Transport { .. } => true,
-                Error::Status { status, .. } => *status >= 500 || *status == 429,
-                _ => false,
-            },
+            // The outages a task wait rides out (`Error::is_retryable`), and any 5xx: a watch
+            // runs for days, through tower upgrades that answer 500 for a while.
+            WatchError::Request(error) => {
+                error.is_retryable() || error.status().is_some_and(|status| status >= 500)
+            }
             WatchError::Server { .. } => true,
             WatchError::Compacted { .. } | WatchError::InvalidRevision(_) => false,
         }
@@ -181,7 +182,8 @@ impl Client {
                 if let Err(error) = state.poll().await {
                     if error.is_transient() {
                         state.pause = state.backoff;
-                        state.backoff = (state.backoff * 2).min(state.options.max_backoff);
+                        state.backoff =
+                            cloudtower_runtime::time::grow(state.backoff, 2.0, state.options.max_backoff);
                     } else {
                         state.done = true;
                     }
@@ -240,6 +242,7 @@ impl State {
             .limit
             .is_some_and(|limit| answer.data.len() >= limit.max(1) as usize);
         let mut next = next;
+        let mut delivered = false;
         for event in answer.data {
             if compare_revisions(&event.revision, &next) == Ordering::Less {
                 continue; // Already delivered.
@@ -247,10 +250,13 @@ impl State {
             next = next_revision(&event.revision)
                 .ok_or_else(|| WatchError::InvalidRevision(event.revision.clone()))?;
             self.buffer.push_back(event);
+            delivered = true;
         }
         self.next = Some(next);
-        // A full page means more is waiting: ask again at once.
-        self.pause = if full {
+        // A full page of new changes means more is waiting: ask again at once. A full page of
+        // old ones (a tower that ignores `start_revision`, or is off by one) would bring the
+        // same page back: asking at once would flood it without ever yielding.
+        self.pause = if full && delivered {
             Duration::ZERO
         } else {
             self.options.poll_interval
