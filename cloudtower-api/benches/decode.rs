@@ -6,68 +6,16 @@
 #![recursion_limit = "512"]
 
 mod common;
+#[path = "common/heap.rs"]
+mod heap;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, SystemTime};
 
 use cloudtower_api::codec;
 use cloudtower_api::models::Vm;
 use criterion::{SamplingMode, Throughput};
 use serde_json::Value;
-
-/// Counts live heap bytes and their peak while [`COUNTING`] is on (off while timing).
-struct CountingAllocator;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
-
-fn grow(bytes: usize) {
-    let now = CURRENT.fetch_add(bytes, Relaxed) + bytes;
-    PEAK.fetch_max(now, Relaxed);
-}
-
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Relaxed) {
-            grow(layout.size());
-        }
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNTING.load(Relaxed) {
-            CURRENT.fetch_sub(layout.size(), Relaxed);
-        }
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Relaxed) {
-            if new_size > layout.size() {
-                grow(new_size - layout.size());
-            } else {
-                CURRENT.fetch_sub(layout.size() - new_size, Relaxed);
-            }
-        }
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
-/// Heap bytes at the peak of `f` (above what was live before it), and still held by its result.
-fn heap_usage<T>(f: impl FnOnce() -> T) -> (usize, usize) {
-    CURRENT.store(0, Relaxed);
-    PEAK.store(0, Relaxed);
-    COUNTING.store(true, Relaxed);
-    let value = f();
-    let retained = CURRENT.load(Relaxed);
-    drop(value);
-    COUNTING.store(false, Relaxed);
-    (PEAK.load(Relaxed), retained)
-}
 
 const VMS: usize = 10_000;
 const GROUP: &str = "decode_get_vms_10000";
@@ -123,7 +71,7 @@ fn main() {
 
     let mut memory = Vec::new();
     for (name, label) in VARIANTS {
-        let (peak, retained) = heap_usage(|| match name {
+        let (peak, retained) = heap::heap_usage(|| match name {
             "typed_vec_vm" => {
                 Box::new(codec::decode::<Vec<Vm>>(&payload).unwrap()) as Box<dyn std::any::Any>
             }

@@ -160,15 +160,25 @@ enum Mutation {
     Deepened,
     HugeNumber,
     InvalidUtf8,
+    /// A list (or the whole answer) becomes tens of thousands of `{}` or `[]`, which lenient
+    /// decoding would fill with defaults: the decode budget must refuse what is too large.
+    Amplified,
+    /// A string gets a lone surrogate escape, as JavaScript writes a string cut mid-emoji.
+    LoneSurrogate,
 }
 
-const MUTATIONS: [Mutation; 5] = [
+const MUTATIONS: [Mutation; 7] = [
     Mutation::Truncated,
     Mutation::Retyped,
     Mutation::Deepened,
     Mutation::HugeNumber,
     Mutation::InvalidUtf8,
+    Mutation::Amplified,
+    Mutation::LoneSurrogate,
 ];
+
+/// Elements of an amplified list: 15 KB of JSON, megabytes of default structs.
+const AMPLIFIED_ELEMENTS: usize = 5_000;
 
 /// Every value's location in `value` (JSON pointers), parents before children.
 fn pointers(value: &Value) -> Vec<String> {
@@ -194,12 +204,28 @@ fn pointers(value: &Value) -> Vec<String> {
     out
 }
 
-fn pick_pointer(value: &Value, rng: &mut fastrand::Rng, numbers_only: bool) -> Option<String> {
+/// A random location in `value` whose value is `wanted`.
+fn pick_pointer(
+    value: &Value,
+    rng: &mut fastrand::Rng,
+    wanted: impl Fn(&Value) -> bool,
+) -> Option<String> {
     let all: Vec<String> = pointers(value)
         .into_iter()
-        .filter(|p| !numbers_only || value.pointer(p).is_some_and(Value::is_number))
+        .filter(|p| value.pointer(p).is_some_and(&wanted))
         .collect();
     (!all.is_empty()).then(|| all[rng.usize(..all.len())].clone())
+}
+
+/// `value` as JSON text, with the value at `at` replaced by the text `with` (spliced as text,
+/// so that serde_json's own limits and checks do not decide what can be sent).
+fn splice(value: &Value, at: &str, with: &str) -> Vec<u8> {
+    let marker = "\u{0}spliced\u{0}";
+    let mut value = value.clone();
+    replace_at(&mut value, at, json!(marker));
+    let body = serde_json::to_string(&value).unwrap();
+    body.replacen(&serde_json::to_string(marker).unwrap(), with, 1)
+        .into_bytes()
 }
 
 fn replace_at(value: &mut Value, pointer: &str, with: Value) {
@@ -227,7 +253,7 @@ fn mutate(valid: &Value, mutation: Mutation, rng: &mut fastrand::Rng) -> Vec<u8>
         }
         Mutation::Retyped => {
             let mut value = valid.clone();
-            if let Some(at) = pick_pointer(&value, rng, false) {
+            if let Some(at) = pick_pointer(&value, rng, |_| true) {
                 let replacement = match rng.usize(..7) {
                     0 => json!(null),
                     1 => json!(true),
@@ -241,10 +267,9 @@ fn mutate(valid: &Value, mutation: Mutation, rng: &mut fastrand::Rng) -> Vec<u8>
             }
             serde_json::to_vec(&value).unwrap()
         }
-        Mutation::Deepened => {
-            let mut value = valid.clone();
-            if let Some(at) = pick_pointer(&value, rng, false) {
-                let inner = value.pointer(&at).cloned().unwrap_or(Value::Null);
+        Mutation::Deepened => match pick_pointer(valid, rng, |_| true) {
+            Some(at) => {
+                let inner = valid.pointer(&at).cloned().unwrap_or(Value::Null);
                 let text = serde_json::to_string(&inner).unwrap();
                 let (open, close) = if rng.bool() {
                     ("[", "]")
@@ -256,30 +281,44 @@ fn mutate(valid: &Value, mutation: Mutation, rng: &mut fastrand::Rng) -> Vec<u8>
                     open.repeat(DEEPEN_LEVELS),
                     close.repeat(DEEPEN_LEVELS)
                 );
-                // Spliced as text: serde_json's own recursion limit (128) must not decide.
-                let marker = "\u{0}deepened\u{0}";
-                replace_at(&mut value, &at, json!(marker));
-                let body = serde_json::to_string(&value).unwrap();
-                return body
-                    .replacen(&serde_json::to_string(marker).unwrap(), &deep, 1)
-                    .into_bytes();
+                splice(valid, &at, &deep)
             }
-            serde_json::to_vec(&value).unwrap()
-        }
+            None => serde_json::to_vec(valid).unwrap(),
+        },
         Mutation::HugeNumber => {
-            let mut value = valid.clone();
-            let at = pick_pointer(&value, rng, true).or_else(|| pick_pointer(&value, rng, false));
+            let at = pick_pointer(valid, rng, Value::is_number)
+                .or_else(|| pick_pointer(valid, rng, |_| true));
             let huge = HUGE_NUMBERS[rng.usize(..HUGE_NUMBERS.len())];
-            if let Some(at) = at {
-                let marker = "\u{0}huge\u{0}";
-                replace_at(&mut value, &at, json!(marker));
-                let body = serde_json::to_string(&value).unwrap();
-                return body
-                    .replacen(&serde_json::to_string(marker).unwrap(), huge, 1)
-                    .into_bytes();
+            match at {
+                Some(at) => splice(valid, &at, huge),
+                None => huge.as_bytes().to_vec(),
             }
-            huge.as_bytes().to_vec()
         }
+        Mutation::Amplified => {
+            let element = if rng.bool() { "{}" } else { "[]" };
+            let list = format!(
+                "[{}{element}]",
+                format!("{element},").repeat(AMPLIFIED_ELEMENTS)
+            );
+            // A list of the answer when it has one (often the answer itself).
+            match pick_pointer(valid, rng, Value::is_array) {
+                Some(at) => splice(valid, &at, &list),
+                None => list.into_bytes(),
+            }
+        }
+        Mutation::LoneSurrogate => match pick_pointer(valid, rng, Value::is_string) {
+            Some(at) => {
+                let text = valid
+                    .pointer(&at)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let cut = serde_json::to_string(text).unwrap();
+                let surrogate = if rng.bool() { "\\ud83d" } else { "\\udc00" };
+                // Inside the string, after its opening quote.
+                splice(valid, &at, &format!("\"{surrogate}{}", &cut[1..]))
+            }
+            None => serde_json::to_vec(valid).unwrap(),
+        },
         Mutation::InvalidUtf8 => {
             let mut bytes = serde_json::to_vec(valid).unwrap();
             // Inside a string when there is one (the decoder must check), else anywhere.
