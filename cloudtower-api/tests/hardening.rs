@@ -289,6 +289,48 @@ async fn a_watch_rides_out_its_call_timeout() {
     assert_eq!(stream.next().await.unwrap().unwrap().revision, "8");
 }
 
+#[tokio::test]
+async fn a_watch_rides_out_a_restart_that_dropped_the_sessions() {
+    let log = Log::default();
+    let url = tower(log.clone(), |seen, n| match seen.path.as_str() {
+        LOGIN if n == 0 => login_ok("token-1"),
+        LOGIN if n < 3 => Reply::text(503, "starting"),
+        LOGIN => login_ok("token-2"),
+        _ if seen.header("authorization") != Some("token-2") => unauthorized(seen),
+        _ => changes("8", &["8"]),
+    })
+    .await;
+    let client = Client::builder(&url)
+        .retry_policy(fast_retries(0))
+        .build()
+        .unwrap();
+    client.sign_in(PasswordLogin::new("admin", "pw")).await.unwrap();
+    let options = WatchOptions {
+        start_revision: Some("8".into()),
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(20),
+        ..Default::default()
+    };
+    let mut stream = std::pin::pin!(client.watch_resource_changes(options));
+    let mut errors = 0;
+    let event = loop {
+        match stream.next().await.unwrap() {
+            Ok(event) => break event,
+            Err(error) => {
+                assert!(
+                    matches!(&error, WatchError::Request(Error::Reauthentication(_))),
+                    "{error:?}"
+                );
+                assert!(error.is_transient(), "{error}");
+                errors += 1;
+                assert!(errors < 500, "the watch never recovered");
+            }
+        }
+    };
+    assert_eq!(event.revision, "8");
+    assert_eq!(log.count(LOGIN), 4);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sessions
 

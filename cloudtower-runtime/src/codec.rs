@@ -350,12 +350,14 @@ pub const DEFAULT_MAX_ALLOC_RATIO: u32 = 16;
 /// What any document may decode into, however short (so that `[{}]` is one default element).
 const ALLOC_FLOOR: usize = 1 << 20;
 
-/// Where the stack is now, as an address (the stack grows down on every platform Rust
-/// supports threads on, but only the distance between two positions is used).
+/// Where the stack is now, as the address of a local of the caller's frame (only the distance
+/// between two positions is used, so the direction the stack grows in does not matter). Not
+/// through `black_box`: it is a barrier that made every array and object the decoder enters
+/// reload its state from memory (typed decoding 9% slower).
 #[inline(always)]
 fn stack_position() -> usize {
     let marker = 0u8;
-    std::hint::black_box(std::ptr::addr_of!(marker)) as usize
+    std::ptr::addr_of!(marker) as usize
 }
 
 impl DecodeOptions {
