@@ -304,7 +304,10 @@ async fn a_watch_rides_out_a_restart_that_dropped_the_sessions() {
         .retry_policy(fast_retries(0))
         .build()
         .unwrap();
-    client.sign_in(PasswordLogin::new("admin", "pw")).await.unwrap();
+    client
+        .sign_in(PasswordLogin::new("admin", "pw"))
+        .await
+        .unwrap();
     let options = WatchOptions {
         start_revision: Some("8".into()),
         initial_backoff: Duration::from_millis(10),
