@@ -35,6 +35,20 @@ fn client(url: &str) -> Client {
         .unwrap()
 }
 
+/// Signed in, and logging in again soon after a login that got no answer (the retry
+/// policy's backoff, here milliseconds).
+async fn signed_in_with_fast_relogins(url: &str) -> Client {
+    let client = Client::builder(url)
+        .retry_policy(fast_retries(0))
+        .build()
+        .unwrap();
+    client
+        .sign_in(PasswordLogin::new("admin", "pw"))
+        .await
+        .unwrap();
+    client
+}
+
 fn get_vms() -> GetVmsRequestBody {
     GetVmsRequestBody::default()
 }
@@ -300,14 +314,7 @@ async fn a_watch_rides_out_a_restart_that_dropped_the_sessions() {
         _ => changes("8", &["8"]),
     })
     .await;
-    let client = Client::builder(&url)
-        .retry_policy(fast_retries(0))
-        .build()
-        .unwrap();
-    client
-        .sign_in(PasswordLogin::new("admin", "pw"))
-        .await
-        .unwrap();
+    let client = signed_in_with_fast_relogins(&url).await;
     let options = WatchOptions {
         start_revision: Some("8".into()),
         initial_backoff: Duration::from_millis(10),
@@ -439,14 +446,7 @@ async fn a_task_wait_rides_out_a_restart_that_dropped_the_sessions() {
         }),
     })
     .await;
-    let client = Client::builder(&url)
-        .retry_policy(fast_retries(0))
-        .build()
-        .unwrap();
-    client
-        .sign_in(PasswordLogin::new("admin", "pw"))
-        .await
-        .unwrap();
+    let client = signed_in_with_fast_relogins(&url).await;
     let options = WaitOptions {
         interval: Duration::from_millis(10),
         max_interval: Duration::from_millis(20),
