@@ -499,31 +499,30 @@ fn capped_list(seen: &Seen, cap: usize, total: usize) -> Reply {
     Reply::ok(Value::Array(items))
 }
 
+/// Pages with `page_size` through a list of `total` VMs from a server answering at most `cap`
+/// at a time; returns the VMs and the requests it took.
+async fn list_capped(cap: usize, total: usize, page_size: i32) -> (Vec<Vm>, usize) {
+    let log = Log::default();
+    let url = tower(log.clone(), move |seen, _| capped_list(seen, cap, total)).await;
+    let vms = client(&url)
+        .paginate(get_vms())
+        .page_size(page_size)
+        .collect()
+        .await
+        .unwrap();
+    (vms, log.count(GET_VMS))
+}
+
 #[tokio::test]
 async fn pagination_does_not_end_at_a_page_that_a_server_capped() {
-    let log = Log::default();
-    let url = tower(log.clone(), |seen, _| capped_list(seen, 3, 8)).await;
-    let vms = client(&url)
-        .paginate(get_vms())
-        .page_size(5)
-        .collect()
-        .await
-        .unwrap();
+    let (vms, requests) = list_capped(3, 8, 5).await;
     assert_eq!(vms.len(), 8, "{:?}", ids(&vms));
     // 3 + 3 + 2: the page shorter than the others is the last.
-    assert_eq!(log.count(GET_VMS), 3);
-
+    assert_eq!(requests, 3);
     // A list shorter than one page takes one more request, which comes back empty.
-    let log = Log::default();
-    let url = tower(log.clone(), |seen, _| capped_list(seen, 100, 4)).await;
-    let vms = client(&url)
-        .paginate(get_vms())
-        .page_size(10)
-        .collect()
-        .await
-        .unwrap();
+    let (vms, requests) = list_capped(100, 4, 10).await;
     assert_eq!(vms.len(), 4);
-    assert_eq!(log.count(GET_VMS), 2);
+    assert_eq!(requests, 2);
 }
 
 #[tokio::test]
