@@ -345,7 +345,7 @@ impl<C> ClientBuilder<C> {
         self
     }
 
-    /// How many bytes an answer may decode into per byte of its body, plus 1 MiB (default 8;
+    /// How many bytes an answer may decode into per byte of its body, plus 1 MiB (default 16;
     /// see [`DecodeOptions::max_alloc_ratio`](crate::codec::DecodeOptions::max_alloc_ratio)).
     /// With [`max_response_bytes`](Self::max_response_bytes), it bounds what a server can make
     /// the client allocate: lenient decoding fills the fields an answer leaves out, so without
@@ -1198,12 +1198,18 @@ pub struct ApiResponse {
 impl ApiResponse {
     /// Decodes the body as the operation's 200 response.
     pub fn decode<T: Decode>(self) -> Result<T, Error> {
-        codec::decode_with_options(&self.body, &self.options).map_err(|source| Error::Decode {
+        codec::decode_with_options(&self.body, &self.options)
+            .map_err(|source| self.undecodable(source))
+    }
+
+    /// The error for a body that does not decode, keeping it for diagnosis.
+    fn undecodable(self, source: codec::DecodeError) -> Error {
+        Error::Decode {
             operation: self.operation,
             source: Box::new(source),
             raw: RawBody(self.body),
             request_id: self.request_id,
-        })
+        }
     }
 
     /// The count at `path` (wire names from the top: `["aggregate", "count"]`) of a
@@ -1223,12 +1229,7 @@ impl ApiResponse {
                 ))
             }),
             Ok(None) => Err(protocol(format!("the answer holds no {}", path.join(".")))),
-            Err(source) => Err(Error::Decode {
-                operation: self.operation,
-                source: Box::new(source),
-                raw: RawBody(self.body),
-                request_id: self.request_id,
-            }),
+            Err(source) => Err(self.undecodable(source)),
         }
     }
 

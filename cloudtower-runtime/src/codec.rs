@@ -419,8 +419,17 @@ pub fn decode_with_options<T: Decode>(
     bytes: &[u8],
     options: &DecodeOptions,
 ) -> Result<T, DecodeError> {
+    read_whole(bytes, options, T::decode)
+}
+
+/// What `read` makes of the JSON document `bytes`, which must hold nothing after it.
+fn read_whole<T>(
+    bytes: &[u8],
+    options: &DecodeOptions,
+    read: impl FnOnce(&mut Decoder<'_>) -> Result<T, DecodeError>,
+) -> Result<T, DecodeError> {
     let mut decoder = Decoder::new(bytes, options);
-    let value = T::decode(&mut decoder).map_err(DecodeError::finish)?;
+    let value = read(&mut decoder).map_err(DecodeError::finish)?;
     decoder
         .reader
         .finish()
@@ -492,13 +501,7 @@ pub(crate) fn integer_at(
     path: &[&str],
     options: &DecodeOptions,
 ) -> Result<Option<i64>, DecodeError> {
-    let mut decoder = Decoder::new(json, options);
-    let found = decoder.integer_at(path).map_err(DecodeError::finish)?;
-    decoder
-        .reader
-        .finish()
-        .map_err(|e| parse_error(e).finish())?;
-    Ok(found)
+    read_whole(json, options, |decoder| decoder.integer_at(path))
 }
 
 /// Invalid JSON, as the parser reports it (kept out of the hot paths).
