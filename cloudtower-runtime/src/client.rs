@@ -14,6 +14,7 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use tracing::Instrument;
 
 use crate::codec::{self, Decode, Encode};
+use crate::contract::Since;
 use crate::error::{Error, ErrorBody, RawBody, TransportError};
 
 /// A CloudTower API client. Cheap to clone and safe to share across tasks: clones share the
@@ -1025,6 +1026,8 @@ pub struct ApiRequest {
     anonymous: bool,
     // Changes nothing on the tower, so it may be sent again after a transient failure.
     read: bool,
+    // The versions that have the operation; a server known to predate it is not asked.
+    since: Option<Since>,
 }
 
 // Kept in a form that can be sent again (retries, the call after a re-login).
@@ -1044,6 +1047,7 @@ impl ApiRequest {
             operation,
             anonymous: false,
             read: false,
+            since: None,
             body: match codec::try_encode(body) {
                 Ok(json) => RequestBody::Json(json.into()),
                 Err(refused) => RequestBody::Refused(refused),
@@ -1057,6 +1061,7 @@ impl ApiRequest {
             operation,
             anonymous: false,
             read: false,
+            since: None,
             body: RequestBody::Empty,
         }
     }
@@ -1067,6 +1072,7 @@ impl ApiRequest {
             operation,
             anonymous: false,
             read: false,
+            since: None,
             body: RequestBody::Get(query),
         }
     }
@@ -1077,6 +1083,7 @@ impl ApiRequest {
             operation,
             anonymous: false,
             read: false,
+            since: None,
             body: RequestBody::Multipart(fields),
         }
     }
@@ -1093,6 +1100,18 @@ impl ApiRequest {
     pub fn read(mut self) -> Self {
         self.read = true;
         self
+    }
+
+    /// Records since which version the operation exists, so that a call to a server whose
+    /// version is known to predate it fails before anything is sent.
+    pub fn since(mut self, since: Since) -> Self {
+        self.since = Some(since);
+        self
+    }
+
+    /// Since which version the operation exists, when the generator said so.
+    pub fn availability(&self) -> Option<Since> {
+        self.since
     }
 
     /// Whether the request may be retried (see [`read`](Self::read)).

@@ -24,6 +24,20 @@ pub struct OperationInfo {
     pub module: &'static str,
 }
 
+/// Since which CloudTower version an operation exists, as the published specs tell it.
+///
+/// Not every published version's spec can be obtained (1.9.0, 4.4.0, 4.4.1 and 4.5.0 cannot),
+/// so an operation first seen in one version may have been added in an unobtainable version
+/// before it: `last_absent` is the newest obtainable version known to lack it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Since {
+    /// The oldest obtainable published version whose spec has the operation.
+    pub first_seen: &'static str,
+    /// The newest obtainable published version before `first_seen` whose spec lacks it;
+    /// `None` when the oldest spec obtainable has it (so its real first version is unknown).
+    pub last_absent: Option<&'static str>,
+}
+
 /// The body of the `login` operation: built from [`PasswordLogin`], answered with a token.
 ///
 /// Generated from the spec's login schema: older specs require `source` and lack `mfa_type`

@@ -50,7 +50,7 @@ pub use client::{
     MultipartField, RetryPolicy, Secret,
 };
 pub use codec::{Nullable, Related, WithTask};
-pub use contract::{LoginRequest, OperationInfo, TaskClient, TaskModel, TaskState};
+pub use contract::{LoginRequest, OperationInfo, Since, TaskClient, TaskModel, TaskState};
 pub use error::{Error, ErrorBody, RawBody, TaskFailure, TaskFailureKind, TransportError};
 pub use pagination::{CountRequest, ListRequest, Paginator, RereadById};
 #[cfg(feature = "serde")]
