@@ -1,0 +1,236 @@
+//! The client and its transport: every generated method ends in [`Client::execute`].
+//!
+//! Logging in, task waiting and pagination live in modules of their own and reach the
+//! transport through [`Client::execute`] and the [`Authenticator`] hook. This module holds the
+//! client and the steps of one call; its parts, one job each:
+//!
+//! - `builder`: [`ClientBuilder`], from settings to a client;
+//! - `session`: the token, [`Secret`], [`Authenticator`] and logging in again after a 401;
+//! - `retry`: [`RetryPolicy`] and retrying reads after transient failures;
+//! - `transport`: one attempt: the HTTP exchange and reading its body within the limits;
+//! - `request`: [`ApiRequest`] and [`ApiResponse`], a call as generated methods describe it.
+
+mod builder;
+mod request;
+mod retry;
+mod session;
+mod transport;
+
+use std::fmt;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tracing::Instrument;
+
+use crate::codec;
+use crate::error::Error;
+
+pub use builder::ClientBuilder;
+pub use request::{ApiRequest, ApiResponse, FilePart, MultipartField};
+pub use retry::RetryPolicy;
+pub use session::{Authenticator, Secret};
+
+use request::RequestBody;
+use session::{Relogins, Session};
+
+/// A CloudTower API client. Cheap to clone and safe to share across tasks: clones share the
+/// connection pool and the session (token), while two clients built separately never do.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cloudtower_api::Error> {
+/// use std::time::Duration;
+/// use cloudtower_api::{Client, Language};
+///
+/// let client = Client::builder("https://tower.example.com")
+///     .content_language(Language::EnUs)
+///     .timeout(Duration::from_secs(30))
+///     .api_key("my-api-key")
+///     .build()?;
+/// // The same session, with Chinese messages for these calls only.
+/// let zh = client.with_language(Language::ZhCn);
+/// # let _ = zh; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+    language: Option<Language>,
+    // False only for the clone handed to the `Authenticator`, so that a 401 while logging in
+    // is reported instead of starting another login.
+    reauthenticate: bool,
+    // Replaces the builder's timeout for this clone's calls (`with_timeout`).
+    timeout: Option<Duration>,
+    // Bounds each of this clone's calls as a whole (`with_call_timeout`).
+    call_timeout: Option<Duration>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    retry: RetryPolicy,
+    session: RwLock<Session>,
+    authenticator: RwLock<Option<Arc<dyn Authenticator>>>,
+    // Held while logging in again, so that concurrent 401s share one login; keeps the last
+    // failed login, which the calls waiting on it and those until the next attempt share.
+    relogin: tokio::sync::Mutex<Relogins>,
+    limits: Limits,
+}
+
+/// The bounds a client puts on what a server can make it do; see the `ClientBuilder` setters.
+#[derive(Clone, Debug)]
+struct Limits {
+    max_response_bytes: u64,
+    max_error_body_bytes: u64,
+    max_retry_after: Duration,
+    relogin_backoff: Duration,
+    max_relogin_backoff: Duration,
+    // How answers are decoded (`max_decode_depth`, `max_decode_alloc_ratio`).
+    decode: codec::DecodeOptions,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_error_body_bytes: DEFAULT_MAX_ERROR_BODY_BYTES,
+            max_retry_after: Duration::from_secs(60),
+            relogin_backoff: Duration::from_secs(30),
+            max_relogin_backoff: Duration::from_secs(15 * 60),
+            decode: codec::DecodeOptions::default(),
+        }
+    }
+}
+
+/// The default limit on a response body: 256 MiB, over ten times the largest real answer
+/// (`get-vms` for 10,000 VMs is about 22 MB). With the decode budget
+/// ([`ClientBuilder::max_decode_alloc_ratio`]) it bounds what one answer can make a client
+/// hold: the body, and what it decodes into, proportional to the body.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The default limit on an error answer's body: 64 KiB. CloudTower's `ErrorBody` is a few
+/// hundred bytes; longer error bodies (a proxy's HTML page) are cut there.
+pub const DEFAULT_MAX_ERROR_BODY_BYTES: u64 = 64 * 1024;
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let authenticated = self.session().0.is_some();
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("language", &self.language)
+            .field("authenticated", &authenticated)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The language of CloudTower's messages (the `content-language` header).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Language {
+    /// `en-US`
+    EnUs,
+    /// `zh-CN`
+    ZhCn,
+}
+
+impl Language {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::EnUs => "en-US",
+            Language::ZhCn => "zh-CN",
+        }
+    }
+}
+
+impl Client {
+    /// Starts configuring a client for the tower at `endpoint` (`https://tower.example.com`;
+    /// `/v2/api` is appended unless the endpoint already ends with it).
+    pub fn builder(endpoint: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(endpoint)
+    }
+
+    /// A client with the default settings for the tower at `endpoint`.
+    pub fn new(endpoint: &str) -> Result<Self, Error> {
+        Client::builder(endpoint).build()
+    }
+
+    /// The API base URL (`https://tower.example.com/v2/api`).
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The same client (same session and connections) sending `content-language: language`.
+    #[must_use]
+    pub fn with_language(&self, language: Language) -> Client {
+        Client {
+            language: Some(language),
+            ..self.clone()
+        }
+    }
+
+    /// The same client (same session and connections) whose calls may each take up to
+    /// `timeout` instead of the builder's (long uploads, slow reports).
+    #[must_use]
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        Client {
+            timeout: Some(timeout),
+            ..self.clone()
+        }
+    }
+
+    /// The same client (same session and connections) whose calls each end within `timeout`
+    /// as a whole, with [`Error::TimedOut`]: every attempt, the waits between retries and
+    /// logging in again included. The builder's [`timeout`](ClientBuilder::timeout) (or
+    /// [`with_timeout`](Self::with_timeout)) still bounds each attempt. Dropping the call at
+    /// the deadline is what a `tokio::time::timeout` around it would do; this one says which
+    /// operation, and composes with every method: `client.with_call_timeout(d).get_vms(&r)`.
+    #[must_use]
+    pub fn with_call_timeout(&self, timeout: Duration) -> Client {
+        Client {
+            call_timeout: Some(timeout),
+            ..self.clone()
+        }
+    }
+
+    /// Sends one request and returns the successful (2xx or 304) response: retries reads
+    /// after transient failures, and logs in again once after a 401 when it can.
+    #[doc(hidden)]
+    pub async fn execute(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
+        let span = tracing::debug_span!(
+            "cloudtower",
+            operation = request.operation,
+            status = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+        );
+        let operation = request.operation;
+        let call = async {
+            if let RequestBody::Refused(source) = &request.body {
+                return Err(Error::Encode {
+                    operation: request.operation,
+                    source: source.clone(),
+                });
+            }
+            if request.anonymous {
+                return self.send_with_retries(&request, None).await;
+            }
+            let (authorization, generation) = self.session();
+            match self.send_with_retries(&request, authorization).await {
+                Err(error) if error.status() == Some(401) && self.reauthenticate => {
+                    let Some(authenticator) = self.authenticator() else {
+                        return Err(error);
+                    };
+                    let (authorization, fresh) =
+                        self.reauthenticate(&*authenticator, generation).await?;
+                    let result = self.send_with_retries(&request, Some(authorization)).await;
+                    self.judge_fresh_session(fresh, result).await
+                }
+                result => result,
+            }
+        };
+        match self.call_timeout {
+            None => call.instrument(span).await,
+            Some(timeout) => tokio::time::timeout(timeout, call)
+                .instrument(span)
+                .await
+                .unwrap_or(Err(Error::TimedOut { operation, timeout })),
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! The session: the `Authorization` value, who may replace it, and logging in again after a
+//! 401 (once for all the calls that got it, with a backoff after failures).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+
+use super::{ApiResponse, Client};
+use crate::error::Error;
+
+// What the re-logins so far tell about the next one.
+#[derive(Default)]
+pub(super) struct Relogins {
+    // The last re-login that did not give a working session.
+    pub(super) failure: Option<LoginFailure>,
+    // Re-logins in a row that did not give a working session: those that failed, and those
+    // whose fresh token the tower refused at once (sessions not shared behind a load
+    // balancer, 401 meaning "no permission"). A call that succeeds with a fresh token ends the
+    // run; the backoff grows with it.
+    pub(super) in_a_row: u32,
+}
+
+impl Relogins {
+    /// Records that the session of `generation` does not work: `error` is every 401's answer
+    /// at that generation until the next re-login is due, and what this one returns.
+    pub(super) fn failed(&mut self, generation: u64, error: Error) -> Error {
+        let error = Arc::new(error);
+        self.in_a_row = self.in_a_row.saturating_add(1);
+        self.failure = Some(LoginFailure {
+            generation,
+            error: error.clone(),
+            at: Instant::now(),
+        });
+        Error::Reauthentication(error)
+    }
+}
+
+// A re-login that did not give a working session.
+pub(super) struct LoginFailure {
+    // The session generation it failed at: a new token (`set_token`) makes it moot.
+    pub(super) generation: u64,
+    pub(super) error: Arc<Error>,
+    pub(super) at: Instant,
+}
+
+#[derive(Default)]
+pub(super) struct Session {
+    pub(super) authorization: Option<Secret>,
+    // Bumped at every change of `authorization`: a call that got a 401 with generation `g`
+    // logs in again only if nobody has done so since `g`.
+    pub(super) generation: u64,
+}
+
+/// A credential (token, password, API key): its `Debug` prints `Secret(<redacted>)`, so it
+/// can sit in structs that are logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The secret itself; call it only where it is sent.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_owned())
+    }
+}
+
+/// Obtains a fresh `Authorization` value when a call answers 401.
+///
+/// The client calls it at most once per expired session however many calls fail at once,
+/// and retries each failed call once with the new value. [`Client::sign_in_with`] (the
+/// generated client's `sign_in`) installs one that logs in with a username and password;
+/// implement it to fetch credentials elsewhere.
+pub trait Authenticator: Send + Sync + 'static {
+    /// Logs in through `client` (which does not itself re-authenticate) and returns the
+    /// token.
+    fn authenticate<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, Result<Secret, Error>>;
+}
+
+impl Client {
+    /// Sends `token` (or an API key) as the `Authorization` value of every later call.
+    pub fn set_token(&self, token: impl Into<Secret>) {
+        self.set_authorization(token.into());
+    }
+
+    /// Whether the client holds a token or API key.
+    pub fn is_authenticated(&self) -> bool {
+        self.session().0.is_some()
+    }
+
+    /// Installs the hook that logs in again when a call answers 401.
+    pub fn set_authenticator(&self, authenticator: Arc<dyn Authenticator>) {
+        if let Ok(mut slot) = self.inner.authenticator.write() {
+            *slot = Some(authenticator);
+        }
+    }
+
+    /// This client, reporting a 401 instead of logging in again (for logging in itself).
+    pub(crate) fn without_reauthentication(&self) -> Client {
+        Client {
+            reauthenticate: false,
+            ..self.clone()
+        }
+    }
+
+    pub(super) fn set_authorization(&self, value: Secret) {
+        // A poisoned lock only means another thread panicked mid-assignment; the slot holds
+        // a whole value either way.
+        let mut session = self
+            .inner
+            .session
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        session.authorization = Some(value);
+        session.generation += 1;
+    }
+
+    /// Installs `token` if the session is still at `generation`; returns what is installed
+    /// then, with its generation.
+    pub(super) fn replace_authorization(&self, generation: u64, token: Secret) -> (Secret, u64) {
+        let mut session = self
+            .inner
+            .session
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        match &session.authorization {
+            Some(current) if session.generation != generation => {
+                (current.clone(), session.generation)
+            }
+            _ => {
+                session.authorization = Some(token.clone());
+                session.generation += 1;
+                (token, session.generation)
+            }
+        }
+    }
+
+    pub(super) fn session(&self) -> (Option<Secret>, u64) {
+        let session = self.inner.session.read().unwrap_or_else(|e| e.into_inner());
+        (session.authorization.clone(), session.generation)
+    }
+
+    pub(super) fn authenticator(&self) -> Option<Arc<dyn Authenticator>> {
+        self.inner
+            .authenticator
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Logs in again unless a concurrent call already did since `generation`; returns the
+    /// token to send and the session generation it belongs to.
+    pub(super) async fn reauthenticate(
+        &self,
+        authenticator: &dyn Authenticator,
+        generation: u64,
+    ) -> Result<(Secret, u64), Error> {
+        let mut relogins = self.inner.relogin.lock().await;
+        let (current, now) = self.session();
+        if let Some(current) = current {
+            if now != generation {
+                return Ok((current, now));
+            }
+        }
+        // A login that failed at this generation, not long ago, is everyone's outcome: the
+        // calls that waited for it, and those that come before the next attempt is due.
+        if let Some(failure) = relogins.failure.as_ref() {
+            if failure.generation == now
+                && failure.at.elapsed() < self.relogin_delay(failure, relogins.in_a_row)
+            {
+                return Err(Error::Reauthentication(failure.error.clone()));
+            }
+        }
+        tracing::info!("session expired, logging in again");
+        match authenticator
+            .authenticate(&self.without_reauthentication())
+            .await
+        {
+            Ok(token) => {
+                relogins.failure = None;
+                // A token set meanwhile (`set_token`, a sign-in, maybe as another user) is
+                // newer than the one this login started from: it stays.
+                Ok(self.replace_authorization(now, token))
+            }
+            Err(error) => {
+                tracing::warn!(%error, "logging in again failed");
+                Err(relogins.failed(now, error))
+            }
+        }
+    }
+
+    /// The outcome of a call retried with the session of generation `fresh`, just logged in:
+    /// a 401 again means that logging in does not help for now, which is recorded as a failed
+    /// login (so later 401s wait for the backoff instead of logging in once each) and reported
+    /// as [`Error::Reauthentication`]; a success ends a run of such failures.
+    pub(super) async fn judge_fresh_session(
+        &self,
+        fresh: u64,
+        result: Result<ApiResponse, Error>,
+    ) -> Result<ApiResponse, Error> {
+        match result {
+            Err(error) if error.status() == Some(401) => {
+                tracing::warn!(%error, "the tower refused the token of a fresh login");
+                Err(self.inner.relogin.lock().await.failed(fresh, error))
+            }
+            Ok(response) => {
+                let mut relogins = self.inner.relogin.lock().await;
+                relogins.in_a_row = 0;
+                Ok(response)
+            }
+            other => other,
+        }
+    }
+
+    /// How long after `failure`, the last of `in_a_row` failed re-logins, the next one may
+    /// be tried.
+    fn relogin_delay(&self, failure: &LoginFailure, in_a_row: u32) -> Duration {
+        let retry = in_a_row.saturating_sub(1);
+        if failure.error.is_retryable() {
+            // The tower did not answer: it may be back soon, and no password was refused.
+            return self.inner.retry.backoff(retry);
+        }
+        let limits = &self.inner.limits;
+        limits
+            .relogin_backoff
+            .saturating_mul(2u32.saturating_pow(retry))
+            .min(limits.max_relogin_backoff)
+    }
+}
