@@ -8,9 +8,11 @@ pub use cloudtower_runtime::union::UnionJson;
 #[doc(no_inline)]
 pub use cloudtower_runtime::{
     auth, client, codec, contract, error, pagination, tasks, union, ApiRequest, ApiResponse,
-    Authenticator, ClientBuilder, CountRequest, Error, FilePart, Language, ListRequest, Nullable,
+    Authenticator, ClientBuilder, CountRequest, EndpointAnswer, EndpointHealth, Error,
+    FailoverStrategy, FilePart, Language, ListRequest, LockedResource, LockedRetry, Nullable,
     OnPaused, OperationInfo, Paginator, PasswordLogin, RawBody, Related, RereadById, RetryPolicy,
-    Secret, TaskFailure, TaskFailureKind, TransportError, WaitForTasks, WaitOptions, WithTask,
+    Secret, ServerVersion, Since, TaskFailure, TaskFailureKind, TransportError, WaitForTasks,
+    WaitOptions, WithTask,
 };
 #[cfg(feature = "serde")]
 #[doc(no_inline)]

@@ -121,10 +121,17 @@ async fn secrets_stay_out_of_logs_and_debug_output() {
     assert_no_secret(&logs);
     // The request spans carry what support asks for.
     assert!(logs.contains("operation=\"get-vms\""), "{logs}");
+    // Named as OpenTelemetry's HTTP conventions name them.
     assert!(
-        logs.contains("status=401") && logs.contains("status=200"),
+        logs.contains("http.response.status_code=401")
+            && logs.contains("http.response.status_code=200"),
         "{logs}"
     );
-    assert!(logs.contains("request_id=\"req-"), "{logs}");
+    assert!(
+        logs.contains("http.response.header.x-tower-request-id=\"req-"),
+        "{logs}"
+    );
+    assert!(logs.contains("http.request.method=\"POST\""), "{logs}");
+    assert!(logs.contains("server.address=\"127.0.0.1\""), "{logs}");
     assert!(logs.contains("operation=\"login\""), "{logs}");
 }

@@ -160,7 +160,10 @@ async fn error_answers_keep_error_body_request_id_and_locked_resources() {
     assert!(err.is_resource_locked());
     assert_eq!(
         err.locked_resources(),
-        Some(&json!([{"id": "vm-1", "type": "VM"}]))
+        Some(vec![cloudtower_api::LockedResource {
+            id: "vm-1".into(),
+            resource_type: Some("VM".into()),
+        }])
     );
     assert!(!err.is_retryable());
     assert!(err.to_string().contains("vm is locked"), "{err}");

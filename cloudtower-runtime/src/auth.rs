@@ -126,7 +126,9 @@ impl<L: LoginRequest + 'static> Authenticator for LoginWith<L> {
 impl Client {
     /// Logs in through the API's login body `L`, sends the token with every later call, and
     /// keeps the credentials to log in again (once, shared by concurrent calls) when a call
-    /// answers 401. The generated client's `sign_in` calls this with its spec's login body.
+    /// answers 401. Then asks the tower's version
+    /// ([`server_version`](Client::server_version)). The generated client's `sign_in` calls
+    /// this with its spec's login body.
     pub async fn sign_in_with<L: LoginRequest + 'static>(
         &self,
         login: PasswordLogin,
@@ -138,6 +140,7 @@ impl Client {
         let token = login.authenticate(&self.without_reauthentication()).await?;
         self.set_token(token);
         self.set_authenticator(login);
+        self.learn_server_version().await;
         Ok(())
     }
 }

@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::client::{describe_answers, EndpointAnswer};
 use crate::codec::DecodeError;
+use crate::contract::Since;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -61,6 +63,35 @@ pub enum Error {
         status: u16,
         /// The `Location` header, as sent.
         location: Option<String>,
+    },
+    /// None of the configured endpoints of an active/passive pair says it is active: each
+    /// answered `GET /api/healthz` otherwise (307 passive, another status, no answer). A pair
+    /// in the middle of a switch-over answers so for a moment, so this is retryable.
+    #[error("no active endpoint among {}", describe_answers(.answers))]
+    NoActiveEndpoint { answers: Vec<EndpointAnswer> },
+    /// More than one configured endpoint says it is active: not one pair, or a split pair.
+    /// The client sends nothing rather than guess.
+    #[error("several active endpoints: {}", describe_answers(.answers))]
+    SeveralActiveEndpoints { answers: Vec<EndpointAnswer> },
+    /// The endpoint that was active answered a call with 307: the pair has switched over.
+    /// With [`FailoverStrategy::Manual`](crate::FailoverStrategy::Manual), the client waits
+    /// to be told ([`Client::discover_active_endpoint`](crate::Client::discover_active_endpoint));
+    /// otherwise the endpoint found active again refused the retried call too. The passive
+    /// tower refused it before doing anything.
+    #[error("{operation}: {endpoint} is passive (HTTP 307): a failover to the active endpoint is needed")]
+    FailoverNeeded {
+        operation: &'static str,
+        /// The endpoint that refused the call.
+        endpoint: String,
+    },
+    /// The tower's version (learned at sign-in, see
+    /// [`Client::server_version`](crate::Client::server_version)) predates the operation, as
+    /// the published specs tell. Nothing was sent.
+    #[error("{operation}: {}; the tower runs {server_version}, so nothing was sent", needs(.since))]
+    ServerTooOld {
+        operation: &'static str,
+        since: Since,
+        server_version: String,
     },
     /// The response body is larger than the client's limit
     /// ([`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes)); the
@@ -152,9 +183,36 @@ impl Error {
             | Error::Encode { operation, .. }
             | Error::Redirect { operation, .. }
             | Error::BodyTooLarge { operation, .. }
+            | Error::FailoverNeeded { operation, .. }
+            | Error::ServerTooOld { operation, .. }
             | Error::Protocol { operation, .. } => Some(operation),
             Error::Reauthentication(inner) => inner.operation(),
             _ => None,
+        }
+    }
+
+    /// What kind of error this is, in one word for traces and metrics (OpenTelemetry's
+    /// `error.type`): the variant's name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Transport { .. } => "Transport",
+            Error::TimedOut { .. } => "TimedOut",
+            Error::Status { .. } => "Status",
+            Error::Redirect { .. } => "Redirect",
+            Error::NoActiveEndpoint { .. } => "NoActiveEndpoint",
+            Error::SeveralActiveEndpoints { .. } => "SeveralActiveEndpoints",
+            Error::FailoverNeeded { .. } => "FailoverNeeded",
+            Error::ServerTooOld { .. } => "ServerTooOld",
+            Error::BodyTooLarge { .. } => "BodyTooLarge",
+            Error::Protocol { .. } => "Protocol",
+            Error::Reauthentication(_) => "Reauthentication",
+            Error::Io { .. } => "Io",
+            Error::Decode { .. } => "Decode",
+            Error::Task(_) => "Task",
+            Error::InvalidRequest { .. } => "InvalidRequest",
+            Error::Encode { .. } => "Encode",
+            Error::Unsupported { .. } => "Unsupported",
+            Error::Config { .. } => "Config",
         }
     }
 
@@ -219,6 +277,8 @@ impl Error {
             Error::TimedOut { .. } => true,
             Error::Status { status, .. } => matches!(status, 429 | 502..=504),
             Error::Reauthentication(inner) => inner.is_retryable(),
+            // A pair between roles: one of them takes over in a moment.
+            Error::NoActiveEndpoint { .. } => true,
             _ => false,
         }
     }
@@ -245,13 +305,53 @@ impl Error {
             .is_some_and(|b| b.code.as_deref() == Some("ResourceLocked"))
     }
 
-    /// The `props.locked_resources` of a `ResourceLocked` error: which resources are locked
-    /// and by what, as the tower describes them.
-    pub fn locked_resources(&self) -> Option<&serde_json::Value> {
+    /// The resources a `ResourceLocked` refusal names (`props.locked_resources`), in the
+    /// order sent; entries without an `id` are left out. `None` for any other error.
+    pub fn locked_resources(&self) -> Option<Vec<LockedResource>> {
         if !self.is_resource_locked() {
             return None;
         }
-        self.error_body()?.props.as_ref()?.get("locked_resources")
+        let listed = self
+            .error_body()?
+            .props
+            .as_ref()
+            .and_then(|props| props.get("locked_resources"))
+            .and_then(|list| list.as_array());
+        let text = |value: &serde_json::Value, key: &str| {
+            value.get(key).and_then(|v| v.as_str()).map(str::to_owned)
+        };
+        Some(
+            listed
+                .into_iter()
+                .flatten()
+                .filter_map(|entry| {
+                    Some(LockedResource {
+                        id: text(entry, "id")?,
+                        resource_type: text(entry, "type"),
+                    })
+                })
+                .collect(),
+        )
+    }
+}
+
+/// A resource that a `ResourceLocked` refusal says another task is changing.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct LockedResource {
+    pub id: String,
+    /// Its type as the tower names it (`Vm`, `VmVolume`, …), when given.
+    pub resource_type: Option<String>,
+}
+
+/// "needs CloudTower 4.0.0 (…; 3.4.4 and older lack it)": what the published specs tell,
+/// which is exact only where no published version between them is unobtainable.
+fn needs(since: &Since) -> String {
+    match since.last_absent {
+        Some(absent) => format!(
+            "needs CloudTower {} (the first published spec with it; {absent} and older lack it)",
+            since.first_seen
+        ),
+        None => format!("needs CloudTower {}", since.first_seen),
     }
 }
 

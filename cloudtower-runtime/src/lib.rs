@@ -46,12 +46,15 @@ pub mod union;
 
 pub use auth::PasswordLogin;
 pub use client::{
-    ApiRequest, ApiResponse, Authenticator, Client, ClientBuilder, FilePart, Language,
-    MultipartField, RetryPolicy, Secret,
+    ApiRequest, ApiResponse, Authenticator, Client, ClientBuilder, EndpointAnswer, EndpointHealth,
+    FailoverStrategy, FilePart, Language, LockedRetry, MultipartField, RetryPolicy, Secret,
+    ServerVersion,
 };
 pub use codec::{Nullable, Related, WithTask};
 pub use contract::{LoginRequest, OperationInfo, Since, TaskClient, TaskModel, TaskState};
-pub use error::{Error, ErrorBody, RawBody, TaskFailure, TaskFailureKind, TransportError};
+pub use error::{
+    Error, ErrorBody, LockedResource, RawBody, TaskFailure, TaskFailureKind, TransportError,
+};
 pub use pagination::{CountRequest, ListRequest, Paginator, RereadById};
 #[cfg(feature = "serde")]
 pub use serde_bridge::{from_value, to_value};

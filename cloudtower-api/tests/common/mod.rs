@@ -118,6 +118,8 @@ pub struct Reply {
     pub status: u16,
     pub body: String,
     pub delay: std::time::Duration,
+    /// A `Location` header (redirects).
+    pub location: Option<String>,
 }
 
 impl Reply {
@@ -126,6 +128,7 @@ impl Reply {
             status,
             body: body.to_string(),
             delay: std::time::Duration::ZERO,
+            location: None,
         }
     }
     pub fn ok(body: serde_json::Value) -> Reply {
@@ -136,6 +139,13 @@ impl Reply {
             status,
             body: body.to_owned(),
             delay: std::time::Duration::ZERO,
+            location: None,
+        }
+    }
+    pub fn redirect(status: u16, location: &str) -> Reply {
+        Reply {
+            location: Some(location.to_owned()),
+            ..Reply::text(status, "")
         }
     }
     pub fn after(mut self, delay: std::time::Duration) -> Reply {
@@ -162,7 +172,11 @@ where
             let (seen, n) = log.push(&path, &headers, &body);
             let answer = reply(&seen, n);
             tokio::time::sleep(answer.delay).await;
-            axum::response::Response::builder()
+            let mut response = axum::response::Response::builder();
+            if let Some(location) = &answer.location {
+                response = response.header("location", location);
+            }
+            response
                 .status(answer.status)
                 .header("content-type", "application/json")
                 .header("x-tower-request-id", format!("req-{n}"))

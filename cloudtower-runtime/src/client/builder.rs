@@ -5,15 +5,20 @@ use std::marker::PhantomData;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use super::endpoints::Endpoints;
 use super::session::{Relogins, Session};
-use super::{Client, Inner, Language, Limits, RetryPolicy, Secret};
+use super::version::KnownVersion;
+use super::{Client, FailoverStrategy, Inner, Language, Limits, LockedRetry, RetryPolicy, Secret};
 use crate::error::Error;
 
 /// Configures a client; see [`Client::builder`]. `C` is the client it builds: this crate's
 /// [`Client`], or the generated client wrapping it.
 #[must_use]
 pub struct ClientBuilder<C = Client> {
-    endpoint: String,
+    endpoints: Vec<String>,
+    failover: FailoverStrategy,
+    probe_timeout: Duration,
+    locked_retry: Option<LockedRetry>,
     language: Option<Language>,
     timeout: Duration,
     connect_timeout: Duration,
@@ -32,7 +37,17 @@ pub struct ClientBuilder<C = Client> {
 impl<C> fmt::Debug for ClientBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("endpoint", &without_credentials(&self.endpoint))
+            .field(
+                "endpoints",
+                &self
+                    .endpoints
+                    .iter()
+                    .map(|e| without_credentials(e))
+                    .collect::<Vec<_>>(),
+            )
+            .field("failover", &self.failover)
+            .field("probe_timeout", &self.probe_timeout)
+            .field("locked_retry", &self.locked_retry)
             .field("language", &self.language)
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
@@ -72,7 +87,10 @@ impl<C> ClientBuilder<C> {
     /// `/v2/api` is appended unless the endpoint already ends with it).
     pub fn new(endpoint: impl Into<String>) -> Self {
         ClientBuilder {
-            endpoint: endpoint.into(),
+            endpoints: vec![endpoint.into()],
+            failover: FailoverStrategy::default(),
+            probe_timeout: Duration::from_secs(10),
+            locked_retry: None,
             language: None,
             timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
@@ -87,6 +105,38 @@ impl<C> ClientBuilder<C> {
             http: None,
             client: PhantomData,
         }
+    }
+
+    /// Adds another endpoint of the same tower: the other tower of an active/passive pair.
+    /// With more than one endpoint, the client probes each (`GET /api/healthz`: 200 active,
+    /// 307 passive) before the first call and sends every call to the active one; when that
+    /// one answers a call with 307, it fails over as [`failover`](Self::failover) says. A 307
+    /// is never followed to its `Location`: calls, and credentials, only go to the endpoints
+    /// given here.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoints.push(endpoint.into());
+        self
+    }
+
+    /// What a client with several endpoints does when its endpoint turns passive (default
+    /// [`FailoverStrategy::Automatic`]).
+    pub fn failover(mut self, strategy: FailoverStrategy) -> Self {
+        self.failover = strategy;
+        self
+    }
+
+    /// The longest one endpoint's health probe may take (default 10 s); an endpoint that does
+    /// not answer in time counts as unreachable for that round.
+    pub fn probe_timeout(mut self, timeout: Duration) -> Self {
+        self.probe_timeout = timeout;
+        self
+    }
+
+    /// Sends a call refused with `ResourceLocked` again as `policy` says (off by default; see
+    /// [`LockedRetry`]). Per call: [`Client::with_locked_retry`].
+    pub fn retry_locked(mut self, policy: LockedRetry) -> Self {
+        self.locked_retry = Some(policy);
+        self
     }
 
     /// How deeply arrays and objects may nest in an answer, error answers included (default
@@ -250,24 +300,19 @@ impl<C> ClientBuilder<C> {
     }
 
     fn build_runtime(self) -> Result<Client, Error> {
-        let trimmed = self.endpoint.trim_end_matches('/');
-        let base_url = if trimmed.ends_with("/v2/api") {
-            trimmed.to_owned()
-        } else {
-            format!("{trimmed}/v2/api")
-        };
-        let invalid = || format!("invalid endpoint {:?}", without_credentials(&self.endpoint));
-        let url = reqwest::Url::parse(&base_url).map_err(|e| Error::config(invalid(), e))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(Error::config(invalid(), "the scheme must be http or https"));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            // reqwest would send them as a Basic `Authorization` beside the token.
-            return Err(Error::config(
-                invalid(),
-                "credentials in the endpoint (user:password@) are never sent; log in with \
-                 sign_in, a token or an API key",
-            ));
+        let mut base_urls: Vec<String> = Vec::with_capacity(self.endpoints.len());
+        for endpoint in &self.endpoints {
+            let base_url = api_base_url(endpoint)?;
+            if base_urls.contains(&base_url) {
+                return Err(Error::config(
+                    format!(
+                        "endpoint {:?} is given twice",
+                        without_credentials(endpoint)
+                    ),
+                    "each endpoint of an active/passive pair is given once",
+                ));
+            }
+            base_urls.push(base_url);
         }
         let mut http = self
             .http
@@ -314,7 +359,8 @@ impl<C> ClientBuilder<C> {
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
-                base_url,
+                endpoints: Endpoints::new(base_urls, self.failover, self.probe_timeout),
+                version: RwLock::new(KnownVersion::default()),
                 retry: self.retry,
                 session: RwLock::new(Session {
                     authorization: self.authorization,
@@ -328,6 +374,31 @@ impl<C> ClientBuilder<C> {
             reauthenticate: true,
             timeout: None,
             call_timeout: None,
+            locked_retry: self.locked_retry,
         })
     }
+}
+
+/// The API base URL of `endpoint` (`/v2/api` appended unless it ends with it), checked.
+fn api_base_url(endpoint: &str) -> Result<String, Error> {
+    let trimmed = endpoint.trim_end_matches('/');
+    let base_url = if trimmed.ends_with("/v2/api") {
+        trimmed.to_owned()
+    } else {
+        format!("{trimmed}/v2/api")
+    };
+    let invalid = || format!("invalid endpoint {:?}", without_credentials(endpoint));
+    let url = reqwest::Url::parse(&base_url).map_err(|e| Error::config(invalid(), e))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::config(invalid(), "the scheme must be http or https"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // reqwest would send them as a Basic `Authorization` beside the token.
+        return Err(Error::config(
+            invalid(),
+            "credentials in the endpoint (user:password@) are never sent; log in with \
+             sign_in, a token or an API key",
+        ));
+    }
+    Ok(base_url)
 }

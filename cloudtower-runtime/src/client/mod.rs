@@ -8,13 +8,19 @@
 //! - `session`: the token, [`Secret`], [`Authenticator`] and logging in again after a 401;
 //! - `retry`: [`RetryPolicy`] and retrying reads after transient failures;
 //! - `transport`: one attempt: the HTTP exchange and reading its body within the limits;
-//! - `request`: [`ApiRequest`] and [`ApiResponse`], a call as generated methods describe it.
+//! - `request`: [`ApiRequest`] and [`ApiResponse`], a call as generated methods describe it;
+//! - `endpoints`: which endpoint of an active/passive pair is active, and failing over;
+//! - `version`: the tower's version, and refusing calls to operations it predates;
+//! - `locked`: waiting out `ResourceLocked` refusals, when asked to.
 
 mod builder;
+mod endpoints;
+mod locked;
 mod request;
 mod retry;
 mod session;
 mod transport;
+mod version;
 
 use std::fmt;
 use std::sync::{Arc, RwLock};
@@ -26,12 +32,18 @@ use crate::codec;
 use crate::error::Error;
 
 pub use builder::ClientBuilder;
+pub(crate) use endpoints::describe as describe_answers;
+pub use endpoints::{EndpointAnswer, EndpointHealth, FailoverStrategy};
+pub use locked::LockedRetry;
 pub use request::{ApiRequest, ApiResponse, FilePart, MultipartField};
 pub use retry::RetryPolicy;
 pub use session::{Authenticator, Secret};
+pub use version::ServerVersion;
 
+use endpoints::Endpoints;
 use request::RequestBody;
 use session::{Relogins, Session};
+use version::KnownVersion;
 
 /// A CloudTower API client. Cheap to clone and safe to share across tasks: clones share the
 /// connection pool and the session (token), while two clients built separately never do.
@@ -61,11 +73,14 @@ pub struct Client {
     timeout: Option<Duration>,
     // Bounds each of this clone's calls as a whole (`with_call_timeout`).
     call_timeout: Option<Duration>,
+    // Waits out `ResourceLocked` refusals (`with_locked_retry`, the builder's `retry_locked`).
+    locked_retry: Option<LockedRetry>,
 }
 
 struct Inner {
     http: reqwest::Client,
-    base_url: String,
+    endpoints: Endpoints,
+    version: RwLock<KnownVersion>,
     retry: RetryPolicy,
     session: RwLock<Session>,
     authenticator: RwLock<Option<Arc<dyn Authenticator>>>,
@@ -114,7 +129,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let authenticated = self.session().0.is_some();
         f.debug_struct("Client")
-            .field("base_url", &self.inner.base_url)
+            .field("base_url", &self.base_url())
             .field("language", &self.language)
             .field("authenticated", &authenticated)
             .finish_non_exhaustive()
@@ -152,9 +167,11 @@ impl Client {
         Client::builder(endpoint).build()
     }
 
-    /// The API base URL (`https://tower.example.com/v2/api`).
+    /// The API base URL (`https://tower.example.com/v2/api`) of the active endpoint, or of
+    /// the first one configured while none is known to be active.
     pub fn base_url(&self) -> &str {
-        &self.inner.base_url
+        let endpoints = &self.inner.endpoints;
+        endpoints.base_url(endpoints.active_index().unwrap_or(0))
     }
 
     /// The same client (same session and connections) sending `content-language: language`.
@@ -190,15 +207,24 @@ impl Client {
         }
     }
 
-    /// Sends one request and returns the successful (2xx or 304) response: retries reads
-    /// after transient failures, and logs in again once after a 401 when it can.
+    /// Sends one request and returns the successful (2xx or 304) response: refuses it when
+    /// the tower's version predates the operation, sends it to the active endpoint (failing
+    /// over when that is no longer it), retries reads after transient failures, logs in again
+    /// once after a 401 when it can, and waits out `ResourceLocked` when told to.
     #[doc(hidden)]
     pub async fn execute(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
+        // Field names as OpenTelemetry's HTTP client conventions name them.
         let span = tracing::debug_span!(
             "cloudtower",
             operation = request.operation,
-            status = tracing::field::Empty,
-            request_id = tracing::field::Empty,
+            "http.request.method" = request.method(),
+            "server.address" = tracing::field::Empty,
+            "server.port" = tracing::field::Empty,
+            "url.full" = tracing::field::Empty,
+            "http.request.resend_count" = tracing::field::Empty,
+            "http.response.status_code" = tracing::field::Empty,
+            "http.response.header.x-tower-request-id" = tracing::field::Empty,
+            "error.type" = tracing::field::Empty,
         );
         let operation = request.operation;
         let call = async {
@@ -208,22 +234,12 @@ impl Client {
                     source: source.clone(),
                 });
             }
-            if request.anonymous {
-                return self.send_with_retries(&request, None).await;
+            self.check_available(&request)?;
+            let result = self.send_waiting_out_locks(&request).await;
+            if let Err(error) = &result {
+                tracing::Span::current().record("error.type", error.kind());
             }
-            let (authorization, generation) = self.session();
-            match self.send_with_retries(&request, authorization).await {
-                Err(error) if error.status() == Some(401) && self.reauthenticate => {
-                    let Some(authenticator) = self.authenticator() else {
-                        return Err(error);
-                    };
-                    let (authorization, fresh) =
-                        self.reauthenticate(&*authenticator, generation).await?;
-                    let result = self.send_with_retries(&request, Some(authorization)).await;
-                    self.judge_fresh_session(fresh, result).await
-                }
-                result => result,
-            }
+            result
         };
         match self.call_timeout {
             None => call.instrument(span).await,
@@ -231,6 +247,26 @@ impl Client {
                 .instrument(span)
                 .await
                 .unwrap_or(Err(Error::TimedOut { operation, timeout })),
+        }
+    }
+
+    /// One call with the session's credentials, logging in again once after a 401.
+    async fn send_authenticated(&self, request: &ApiRequest) -> Result<ApiResponse, Error> {
+        if request.anonymous {
+            return self.send_to_active(request, None).await;
+        }
+        let (authorization, generation) = self.session();
+        match self.send_to_active(request, authorization).await {
+            Err(error) if error.status() == Some(401) && self.reauthenticate => {
+                let Some(authenticator) = self.authenticator() else {
+                    return Err(error);
+                };
+                let (authorization, fresh) =
+                    self.reauthenticate(&*authenticator, generation).await?;
+                let result = self.send_to_active(request, Some(authorization)).await;
+                self.judge_fresh_session(fresh, result).await
+            }
+            result => result,
         }
     }
 }

@@ -110,6 +110,15 @@ impl ApiRequest {
         self.read
     }
 
+    /// The HTTP method it is sent with (`POST`, or `GET` for `get-version` and
+    /// `resource-changes`).
+    pub fn method(&self) -> &'static str {
+        match self.body {
+            RequestBody::Get(_) => "GET",
+            _ => "POST",
+        }
+    }
+
     /// The operation's path under `/v2/api/` (`get-vms`).
     pub fn operation(&self) -> &'static str {
         self.operation

@@ -52,12 +52,13 @@ impl Client {
     pub(super) async fn send_with_retries(
         &self,
         request: &ApiRequest,
-        authorization: Option<Secret>,
+        authorization: Option<&Secret>,
+        endpoint: usize,
     ) -> Result<ApiResponse, Error> {
         let retry = &self.inner.retry;
         let mut attempt = 0;
         loop {
-            match self.send(request, authorization.as_ref()).await {
+            match self.send(request, authorization, endpoint).await {
                 Err(error)
                     if request.is_read() && error.is_retryable() && attempt < retry.max_retries =>
                 {
@@ -70,6 +71,7 @@ impl Client {
                         None => retry.backoff(attempt),
                     };
                     attempt += 1;
+                    tracing::Span::current().record("http.request.resend_count", attempt);
                     tracing::warn!(%error, attempt, delay_ms = delay.as_millis() as u64, "retrying");
                     tokio::time::sleep(delay).await;
                 }

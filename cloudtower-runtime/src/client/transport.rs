@@ -15,10 +15,18 @@ impl Client {
         &self,
         request: &ApiRequest,
         authorization: Option<&Secret>,
+        endpoint: usize,
     ) -> Result<ApiResponse, Error> {
         let operation = request.operation;
         let started = Instant::now();
-        let mut builder = request.build(&self.inner.http, &self.inner.base_url);
+        let endpoints = &self.inner.endpoints;
+        let base_url = endpoints.base_url(endpoint);
+        let span = tracing::Span::current();
+        let (address, port) = endpoints.address(endpoint);
+        span.record("server.address", address);
+        span.record("server.port", port);
+        span.record("url.full", format!("{base_url}/{operation}"));
+        let mut builder = request.build(&self.inner.http, base_url);
         if let Some(secret) = authorization {
             let mut value = HeaderValue::from_str(secret.expose()).map_err(|e| {
                 Error::config("the token or API key is not a valid header value", e)
@@ -43,10 +51,9 @@ impl Client {
             .get("x-tower-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let span = tracing::Span::current();
-        span.record("status", status);
+        span.record("http.response.status_code", status);
         if let Some(id) = &request_id {
-            span.record("request_id", id.as_str());
+            span.record("http.response.header.x-tower-request-id", id.as_str());
         }
         if (300..400).contains(&status) && status != 304 {
             // Not read further, and not followed.

@@ -1,0 +1,374 @@
+//! Active/passive towers: which of the configured endpoints is the active one.
+//!
+//! A CloudTower pair answers `GET /api/healthz` with 200 on the active tower and 307 on the
+//! passive one, and the passive one refuses every API call with a 307. The client never
+//! follows that redirect (its `Location` is the server's word, and credentials stay with the
+//! endpoints the user configured): it probes its own endpoints instead, once for all the calls
+//! that need to know (single-flight), and sends every call to the one that is active.
+
+use std::fmt;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use futures_util::future::join_all;
+
+use super::{ApiRequest, ApiResponse, Client, Secret};
+use crate::error::{Error, TransportError};
+
+/// What the client does when a call finds that its endpoint is no longer the active one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailoverStrategy {
+    /// Probe the endpoints again and retry the call once on the active one (the default).
+    /// The passive tower refuses a call before doing anything, so a mutation is retried too.
+    #[default]
+    Automatic,
+    /// Report [`Error::FailoverNeeded`]; the client switches only when told to
+    /// ([`Client::discover_active_endpoint`](super::Client::discover_active_endpoint)).
+    Manual,
+    /// Probe the endpoints before every call (concurrent calls share one probe round), and
+    /// fail over as `Automatic` does.
+    ProbeEveryCall,
+}
+
+/// What one endpoint answered to `GET /api/healthz`.
+#[derive(Clone, Debug)]
+pub struct EndpointAnswer {
+    /// The endpoint as configured (its API base URL, `https://a.example.com/v2/api`).
+    pub endpoint: String,
+    pub health: EndpointHealth,
+}
+
+/// An endpoint's role as its health check tells it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum EndpointHealth {
+    /// 200: the active tower.
+    Active,
+    /// 307: the passive tower.
+    Passive,
+    /// Any other status.
+    Status(u16),
+    /// No answer (connection refused, timeout, TLS).
+    Unreachable(Arc<TransportError>),
+}
+
+impl fmt::Display for EndpointAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let endpoint = &self.endpoint;
+        match &self.health {
+            EndpointHealth::Active => write!(f, "{endpoint}: active"),
+            EndpointHealth::Passive => write!(f, "{endpoint}: passive (307)"),
+            EndpointHealth::Status(status) => write!(f, "{endpoint}: HTTP {status}"),
+            EndpointHealth::Unreachable(error) => write!(f, "{endpoint}: {error}"),
+        }
+    }
+}
+
+/// The answers of one probe round, for error messages: `a: active, b: passive (307)`.
+pub(crate) fn describe(answers: &[EndpointAnswer]) -> String {
+    answers
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One configured endpoint.
+struct Endpoint {
+    /// `https://a.example.com/v2/api`
+    base_url: String,
+    /// `https://a.example.com/api/healthz`
+    health_url: String,
+    /// The host and port, for traces (`server.address`, `server.port`).
+    address: String,
+    port: u16,
+}
+
+/// Which endpoint is active, and the round of probing that said so.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Active {
+    index: Option<usize>,
+    // Bumped by every probe round, so that a call knows whether a round ran since it looked.
+    round: u64,
+}
+
+/// The outcome of the last probe round, shared by every call that waited for it.
+enum RoundOutcome {
+    Active(usize),
+    NoneActive(Vec<EndpointAnswer>),
+    SeveralActive(Vec<EndpointAnswer>),
+}
+
+pub(super) struct Endpoints {
+    list: Vec<Endpoint>,
+    pub(super) strategy: FailoverStrategy,
+    probe_timeout: Duration,
+    active: RwLock<Active>,
+    // Held during a probe round: concurrent calls wait for it instead of probing too.
+    last_round: tokio::sync::Mutex<Option<(u64, RoundOutcome)>>,
+}
+
+/// Where a call goes: the endpoint, and the probe round that chose it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Target {
+    pub(super) index: usize,
+    pub(super) round: u64,
+}
+
+impl Endpoints {
+    /// `base_urls` are API base URLs (ending in `/v2/api`), at least one.
+    pub(super) fn new(
+        base_urls: Vec<String>,
+        strategy: FailoverStrategy,
+        probe_timeout: Duration,
+    ) -> Self {
+        let list = base_urls
+            .into_iter()
+            .map(|base_url| {
+                let origin = base_url.strip_suffix("/v2/api").unwrap_or(&base_url);
+                let url = reqwest::Url::parse(&base_url).ok();
+                Endpoint {
+                    health_url: format!("{origin}/api/healthz"),
+                    address: url
+                        .as_ref()
+                        .and_then(|u| u.host_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    port: url.and_then(|u| u.port_or_known_default()).unwrap_or(0),
+                    base_url,
+                }
+            })
+            .collect::<Vec<_>>();
+        // A lone endpoint is active by definition: it is never probed.
+        let single = list.len() == 1;
+        Endpoints {
+            list,
+            strategy,
+            probe_timeout,
+            active: RwLock::new(Active {
+                index: single.then_some(0),
+                round: 0,
+            }),
+            last_round: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Whether the client has an active/passive pair (or more) to choose from.
+    pub(super) fn is_pair(&self) -> bool {
+        self.list.len() > 1
+    }
+
+    pub(super) fn base_url(&self, index: usize) -> &str {
+        &self.list[index].base_url
+    }
+
+    pub(super) fn address(&self, index: usize) -> (&str, u16) {
+        let endpoint = &self.list[index];
+        (&endpoint.address, endpoint.port)
+    }
+
+    pub(super) fn base_urls(&self) -> impl Iterator<Item = &str> {
+        self.list.iter().map(|e| e.base_url.as_str())
+    }
+
+    pub(super) fn current(&self) -> Active {
+        *self.active.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The active endpoint's index, if known.
+    pub(super) fn active_index(&self) -> Option<usize> {
+        self.current().index
+    }
+
+    /// Where the next call goes: the active endpoint, probed for first when it is not known
+    /// (or before every call, by [`FailoverStrategy::ProbeEveryCall`]).
+    pub(super) async fn for_call(&self, http: &reqwest::Client) -> Result<Target, Error> {
+        let current = self.current();
+        match current.index {
+            Some(index) if self.strategy != FailoverStrategy::ProbeEveryCall || !self.is_pair() => {
+                Ok(Target {
+                    index,
+                    round: current.round,
+                })
+            }
+            _ => Ok(self.discover(http, current.round).await?.0),
+        }
+    }
+
+    /// Probes every endpoint unless a round has run since `seen_round`, whose outcome is
+    /// then this call's too; says whether this call ran the round.
+    pub(super) async fn discover(
+        &self,
+        http: &reqwest::Client,
+        seen_round: u64,
+    ) -> Result<(Target, bool), Error> {
+        let mut last_round = self.last_round.lock().await;
+        if let Some((round, outcome)) = last_round.as_ref() {
+            if *round > seen_round {
+                return Ok((outcome_result(*round, outcome)?, false));
+            }
+        }
+        let answers = self.probe(http).await;
+        let active: Vec<usize> = answers
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| matches!(a.health, EndpointHealth::Active))
+            .map(|(i, _)| i)
+            .collect();
+        let outcome = match active.as_slice() {
+            [index] => RoundOutcome::Active(*index),
+            [] => RoundOutcome::NoneActive(answers),
+            _ => RoundOutcome::SeveralActive(answers),
+        };
+        let round = {
+            let mut current = self.active.write().unwrap_or_else(|e| e.into_inner());
+            current.round += 1;
+            current.index = match outcome {
+                RoundOutcome::Active(index) => Some(index),
+                _ => None,
+            };
+            current.round
+        };
+        match &outcome {
+            RoundOutcome::Active(index) => {
+                tracing::info!(endpoint = self.base_url(*index), "active endpoint found")
+            }
+            RoundOutcome::NoneActive(answers) | RoundOutcome::SeveralActive(answers) => {
+                tracing::warn!(answers = describe(answers), "no single active endpoint")
+            }
+        }
+        let result = outcome_result(round, &outcome);
+        *last_round = Some((round, outcome));
+        Ok((result?, true))
+    }
+
+    /// `GET /api/healthz` on every endpoint at once, without credentials.
+    async fn probe(&self, http: &reqwest::Client) -> Vec<EndpointAnswer> {
+        let probes = self.list.iter().map(|endpoint| async move {
+            let health = match http
+                .get(&endpoint.health_url)
+                .timeout(self.probe_timeout)
+                .send()
+                .await
+            {
+                Ok(response) => match response.status().as_u16() {
+                    200 => EndpointHealth::Active,
+                    307 => EndpointHealth::Passive,
+                    status => EndpointHealth::Status(status),
+                },
+                Err(error) => EndpointHealth::Unreachable(Arc::new(TransportError::new(error))),
+            };
+            EndpointAnswer {
+                endpoint: endpoint.base_url.clone(),
+                health,
+            }
+        });
+        join_all(probes).await
+    }
+}
+
+fn outcome_result(round: u64, outcome: &RoundOutcome) -> Result<Target, Error> {
+    match outcome {
+        RoundOutcome::Active(index) => Ok(Target {
+            index: *index,
+            round,
+        }),
+        RoundOutcome::NoneActive(answers) => Err(Error::NoActiveEndpoint {
+            answers: answers.clone(),
+        }),
+        RoundOutcome::SeveralActive(answers) => Err(Error::SeveralActiveEndpoints {
+            answers: answers.clone(),
+        }),
+    }
+}
+
+/// Whether a call was refused by a passive tower.
+fn refused_as_passive(error: &Error) -> bool {
+    matches!(error, Error::Redirect { status: 307, .. })
+}
+
+impl Client {
+    /// The API base URLs of the configured endpoints, in the order given.
+    pub fn endpoints(&self) -> Vec<&str> {
+        self.inner.endpoints.base_urls().collect()
+    }
+
+    /// The API base URL of the endpoint calls go to now: the active one of a pair, once a
+    /// call or [`discover_active_endpoint`](Self::discover_active_endpoint) has found it
+    /// (`None` before that, and while no endpoint is active); a lone endpoint always.
+    pub fn active_endpoint(&self) -> Option<&str> {
+        let endpoints = &self.inner.endpoints;
+        endpoints
+            .active_index()
+            .map(|index| endpoints.base_url(index))
+    }
+
+    /// Probes every endpoint (`GET /api/healthz`) and sends the next calls to the active one;
+    /// returns its API base URL. Concurrent callers share one probe round. What a
+    /// [`FailoverStrategy::Manual`] client is told to do by [`Error::FailoverNeeded`].
+    pub async fn discover_active_endpoint(&self) -> Result<String, Error> {
+        let endpoints = &self.inner.endpoints;
+        if !endpoints.is_pair() {
+            return Ok(endpoints.base_url(0).to_owned());
+        }
+        let before = endpoints.current();
+        let target = self.switch_over(before).await?;
+        Ok(endpoints.base_url(target.index).to_owned())
+    }
+
+    /// Sends `request` to the active endpoint; when that answers 307 (it has become the
+    /// passive one), finds the active one again and sends it there once, as the strategy says.
+    pub(super) async fn send_to_active(
+        &self,
+        request: &ApiRequest,
+        authorization: Option<Secret>,
+    ) -> Result<ApiResponse, Error> {
+        let endpoints = &self.inner.endpoints;
+        let target = endpoints.for_call(&self.inner.http).await?;
+        let refused_by = match self
+            .send_with_retries(request, authorization.as_ref(), target.index)
+            .await
+        {
+            Err(error) if endpoints.is_pair() && refused_as_passive(&error) => target.index,
+            result => return result,
+        };
+        let failover_needed = |index: usize| Error::FailoverNeeded {
+            operation: request.operation(),
+            endpoint: endpoints.base_url(index).to_owned(),
+        };
+        if endpoints.strategy == FailoverStrategy::Manual {
+            return Err(failover_needed(refused_by));
+        }
+        let seen = Active {
+            index: Some(target.index),
+            round: target.round,
+        };
+        let next = self.switch_over(seen).await?;
+        tracing::info!(
+            operation = request.operation(),
+            from = endpoints.base_url(refused_by),
+            to = endpoints.base_url(next.index),
+            "failing over"
+        );
+        match self
+            .send_with_retries(request, authorization.as_ref(), next.index)
+            .await
+        {
+            Err(error) if refused_as_passive(&error) => Err(failover_needed(next.index)),
+            result => result,
+        }
+    }
+
+    /// Finds the active endpoint again after `seen`, and reads the version of a tower that is
+    /// new to the client (when the client reads versions at all).
+    async fn switch_over(&self, seen: Active) -> Result<Target, Error> {
+        let endpoints = &self.inner.endpoints;
+        let (target, probed) = endpoints.discover(&self.inner.http, seen.round).await?;
+        if probed && seen.index != Some(target.index) && self.version_was_asked() {
+            if let Err(error) = self.fetch_server_version_from(target.index).await {
+                tracing::warn!(%error, "reading the version of the new active tower failed");
+            }
+        }
+        Ok(target)
+    }
+}
