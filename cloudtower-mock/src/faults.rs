@@ -43,8 +43,14 @@ pub struct Fault {
     pub truncate_rate: f64,
     /// Revoke the caller's token and answer 401, as a tower does when a session expires.
     pub expire_token_rate: f64,
-    /// Answer 400 `ResourceLocked` (with `props.locked_resources`).
+    /// Answer 400 `ResourceLocked` before any effect, with `props.locked_resources` naming
+    /// `[{"id": …, "type": …}]` the resources the request's `where` selects (VMs, or VM
+    /// snapshots for `*-snapshot` operations), or [`locked_resource`](Fault::locked_resource)
+    /// when set.
     pub locked_rate: f64,
+    /// The resource (`(type, id)`, such as `("Vm", "clmock…")`) a `ResourceLocked` answer
+    /// names, instead of the ones the request's `where` selects.
+    pub locked_resource: Option<(String, String)>,
     /// How the tasks this operation creates end.
     pub task: TaskOutcome,
     /// Apply to this many calls, then stop (`None`: every call).
@@ -79,8 +85,17 @@ impl Fault {
         self.expire_token_rate = rate;
         self
     }
+    /// Sets [`locked_rate`](Fault::locked_rate): `Fault::new().locked_rate(1.0).times(2)`
+    /// refuses the next two calls with `ResourceLocked`, `Fault::new().locked_rate(1.0)`
+    /// every call.
     pub fn locked_rate(mut self, rate: f64) -> Self {
         self.locked_rate = rate;
+        self
+    }
+    /// Sets [`locked_resource`](Fault::locked_resource): the `type` (`Vm`, …) and `id` a
+    /// `ResourceLocked` answer names.
+    pub fn locked_resource(mut self, resource_type: &str, id: &str) -> Self {
+        self.locked_resource = Some((resource_type.to_owned(), id.to_owned()));
         self
     }
     pub fn task(mut self, outcome: TaskOutcome) -> Self {
@@ -102,6 +117,7 @@ pub(crate) struct Plan {
     pub truncate: bool,
     pub expire_token: bool,
     pub locked: bool,
+    pub locked_resource: Option<(String, String)>,
     pub task: TaskOutcome,
 }
 
@@ -152,6 +168,7 @@ impl Faults {
             truncate: draw(fault.truncate_rate),
             expire_token: draw(fault.expire_token_rate),
             locked: draw(fault.locked_rate),
+            locked_resource: fault.locked_resource,
             task: fault.task,
         }
     }
