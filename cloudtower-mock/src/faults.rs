@@ -33,9 +33,11 @@ pub enum TaskOutcome {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Fault {
+    /// How long to wait before answering (every call the fault applies to).
     pub latency: Duration,
     /// The HTTP status answered at `status_rate` (500–599, or any other error status).
     pub status: u16,
+    /// How often to answer [`status`](Fault::status) instead of serving the call.
     pub status_rate: f64,
     /// Close the connection without an answer.
     pub drop_rate: f64,
@@ -58,29 +60,37 @@ pub struct Fault {
 }
 
 impl Fault {
+    /// No fault (every rate 0, tasks succeed); `status` 503 for
+    /// [`status_rate`](Fault::status_rate)'s answers.
     pub fn new() -> Self {
         Fault {
             status: 503,
             ..Fault::default()
         }
     }
+    /// Sets [`latency`](Fault::latency).
     pub fn latency(mut self, latency: Duration) -> Self {
         self.latency = latency;
         self
     }
+    /// Answers `status` at `rate`: `Fault::new().status_rate(503, 1.0).times(2)` fails the
+    /// next two calls.
     pub fn status_rate(mut self, status: u16, rate: f64) -> Self {
         self.status = status;
         self.status_rate = rate;
         self
     }
+    /// Sets [`drop_rate`](Fault::drop_rate).
     pub fn drop_rate(mut self, rate: f64) -> Self {
         self.drop_rate = rate;
         self
     }
+    /// Sets [`truncate_rate`](Fault::truncate_rate).
     pub fn truncate_rate(mut self, rate: f64) -> Self {
         self.truncate_rate = rate;
         self
     }
+    /// Sets [`expire_token_rate`](Fault::expire_token_rate).
     pub fn expire_token_rate(mut self, rate: f64) -> Self {
         self.expire_token_rate = rate;
         self
@@ -98,10 +108,12 @@ impl Fault {
         self.locked_resource = Some((resource_type.to_owned(), id.to_owned()));
         self
     }
+    /// Sets how the tasks this operation creates end ([`task`](Fault::task)).
     pub fn task(mut self, outcome: TaskOutcome) -> Self {
         self.task = outcome;
         self
     }
+    /// Applies the fault to the next `times` calls only ([`times`](Fault::times)).
     pub fn times(mut self, times: u32) -> Self {
         self.times = Some(times);
         self

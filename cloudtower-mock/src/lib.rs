@@ -49,6 +49,8 @@
 //! filter the mock cannot evaluate, and numbers whose arithmetic would overflow (such as
 //! `cpu_cores × cpu_sockets`), answer 400 with an `ErrorBody`, never "match everything".
 
+#![warn(missing_docs)]
+
 mod faults;
 pub mod filter;
 mod pair;
