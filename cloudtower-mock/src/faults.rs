@@ -33,9 +33,11 @@ pub enum TaskOutcome {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Fault {
+    /// How long to wait before answering (every call the fault applies to).
     pub latency: Duration,
     /// The HTTP status answered at `status_rate` (500–599, or any other error status).
     pub status: u16,
+    /// How often to answer [`status`](Fault::status) instead of serving the call.
     pub status_rate: f64,
     /// Close the connection without an answer.
     pub drop_rate: f64,
@@ -43,8 +45,14 @@ pub struct Fault {
     pub truncate_rate: f64,
     /// Revoke the caller's token and answer 401, as a tower does when a session expires.
     pub expire_token_rate: f64,
-    /// Answer 400 `ResourceLocked` (with `props.locked_resources`).
+    /// Answer 400 `ResourceLocked` before any effect, with `props.locked_resources` naming
+    /// `[{"id": …, "type": …}]` the resources the request's `where` selects (VMs, or VM
+    /// snapshots for `*-snapshot` operations), or [`locked_resource`](Fault::locked_resource)
+    /// when set.
     pub locked_rate: f64,
+    /// The resource (`(type, id)`, such as `("Vm", "clmock…")`) a `ResourceLocked` answer
+    /// names, instead of the ones the request's `where` selects.
+    pub locked_resource: Option<(String, String)>,
     /// How the tasks this operation creates end.
     pub task: TaskOutcome,
     /// Apply to this many calls, then stop (`None`: every call).
@@ -52,41 +60,60 @@ pub struct Fault {
 }
 
 impl Fault {
+    /// No fault (every rate 0, tasks succeed); `status` 503 for
+    /// [`status_rate`](Fault::status_rate)'s answers.
     pub fn new() -> Self {
         Fault {
             status: 503,
             ..Fault::default()
         }
     }
+    /// Sets [`latency`](Fault::latency).
     pub fn latency(mut self, latency: Duration) -> Self {
         self.latency = latency;
         self
     }
+    /// Answers `status` at `rate`: `Fault::new().status_rate(503, 1.0).times(2)` fails the
+    /// next two calls.
     pub fn status_rate(mut self, status: u16, rate: f64) -> Self {
         self.status = status;
         self.status_rate = rate;
         self
     }
+    /// Sets [`drop_rate`](Fault::drop_rate).
     pub fn drop_rate(mut self, rate: f64) -> Self {
         self.drop_rate = rate;
         self
     }
+    /// Sets [`truncate_rate`](Fault::truncate_rate).
     pub fn truncate_rate(mut self, rate: f64) -> Self {
         self.truncate_rate = rate;
         self
     }
+    /// Sets [`expire_token_rate`](Fault::expire_token_rate).
     pub fn expire_token_rate(mut self, rate: f64) -> Self {
         self.expire_token_rate = rate;
         self
     }
+    /// Sets [`locked_rate`](Fault::locked_rate): `Fault::new().locked_rate(1.0).times(2)`
+    /// refuses the next two calls with `ResourceLocked`, `Fault::new().locked_rate(1.0)`
+    /// every call.
     pub fn locked_rate(mut self, rate: f64) -> Self {
         self.locked_rate = rate;
         self
     }
+    /// Sets [`locked_resource`](Fault::locked_resource): the `type` (`Vm`, …) and `id` a
+    /// `ResourceLocked` answer names.
+    pub fn locked_resource(mut self, resource_type: &str, id: &str) -> Self {
+        self.locked_resource = Some((resource_type.to_owned(), id.to_owned()));
+        self
+    }
+    /// Sets how the tasks this operation creates end ([`task`](Fault::task)).
     pub fn task(mut self, outcome: TaskOutcome) -> Self {
         self.task = outcome;
         self
     }
+    /// Applies the fault to the next `times` calls only ([`times`](Fault::times)).
     pub fn times(mut self, times: u32) -> Self {
         self.times = Some(times);
         self
@@ -102,6 +129,7 @@ pub(crate) struct Plan {
     pub truncate: bool,
     pub expire_token: bool,
     pub locked: bool,
+    pub locked_resource: Option<(String, String)>,
     pub task: TaskOutcome,
 }
 
@@ -152,6 +180,7 @@ impl Faults {
             truncate: draw(fault.truncate_rate),
             expire_token: draw(fault.expire_token_rate),
             locked: draw(fault.locked_rate),
+            locked_resource: fault.locked_resource,
             task: fault.task,
         }
     }

@@ -238,12 +238,19 @@ fn compare(a: &Value, b: &Value) -> Option<Ordering> {
 /// The paging and ordering arguments of a `get-*` request body, read from its JSON.
 #[derive(Clone, Debug, Default)]
 pub struct Query {
+    /// The `where` filter (`null`: everything).
     pub filter: Value,
+    /// `orderBy`, such as `name_ASC`.
     pub order_by: Option<String>,
+    /// `first`: at most this many, from the start.
     pub first: Option<usize>,
+    /// `last`: at most this many, from the end.
     pub last: Option<usize>,
+    /// `skip`: leave out this many first.
     pub skip: Option<usize>,
+    /// `after`: only what comes after the resource with this id.
     pub after: Option<String>,
+    /// `before`: only what comes before the resource with this id.
     pub before: Option<String>,
 }
 

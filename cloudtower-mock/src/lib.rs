@@ -35,19 +35,30 @@
 //! answers, dropped connections, truncated bodies, expired sessions (401), failing or paused
 //! tasks and `ResourceLocked` errors, drawn from a generator seeded by [`MockConfig::seed`].
 //!
+//! Like a production tower, it answers `GET /api/healthz` (200 when active), `GET
+//! /v2/api/get-version` ([`MockConfig::version`], a bare JSON string; 404 for a tower older
+//! than 2.3.0) and, while a task is changing a VM or VM snapshot, shows it in the resource's
+//! `entityAsyncStatus` (`CREATING`, `UPDATING` or `DELETING`, back to null when the task
+//! ends), refusing other mutations of it with `ResourceLocked` if
+//! [`MockConfig::lock_resources_during_tasks`]. [`MockTower::start_pair`] starts an
+//! active/passive pair ([`MockPair`]) sharing one state, whose passive tower answers `307`.
+//!
 //! Every request is recorded with its body ([`MockTower::recorded_requests`]), so a test can
 //! assert what was sent. Bounds: bodies up to [`MAX_BODY_BYTES`] (a full 8 MiB upload chunk
 //! fits), nested at most [`MAX_BODY_DEPTH`] levels, filters at most [`MAX_FILTER_DEPTH`]; a
 //! filter the mock cannot evaluate, and numbers whose arithmetic would overflow (such as
 //! `cpu_cores × cpu_sockets`), answer 400 with an `ErrorBody`, never "match everything".
 
+#![warn(missing_docs)]
+
 mod faults;
 pub mod filter;
+mod pair;
 mod server;
 mod state;
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -56,6 +67,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub use faults::{Fault, TaskOutcome};
+pub use pair::{MockPair, Role};
+
+/// The CloudTower version of the spec `cloudtower-api` was generated from (`spec/pin.json`):
+/// what [`MockConfig::version`] answers by default. (A test checks it against the pin.)
+pub const SPEC_VERSION: &str = "4.6.0";
 
 /// The username of the mock's built-in local user.
 pub const MOCK_USERNAME: &str = "root";
@@ -91,6 +107,15 @@ pub struct MockConfig {
     pub seed: u64,
     /// Start with the sample inventory (default true); otherwise only the users exist.
     pub seed_data: bool,
+    /// What `GET /v2/api/get-version` answers, as a bare JSON string (default
+    /// `Some(`[`SPEC_VERSION`]`)`). `None` makes it answer 404, as a tower older than 2.3.0
+    /// (which has no such operation) does.
+    pub version: Option<String>,
+    /// Refuse a mutation of a VM or VM snapshot that a running task (PENDING or EXECUTING)
+    /// is changing, with 400 `ResourceLocked` naming it, as a real tower does (default
+    /// false, so that tests firing mutations back to back keep working; see
+    /// [`MockTower::set_lock_resources_during_tasks`]).
+    pub lock_resources_during_tasks: bool,
 }
 
 impl Default for MockConfig {
@@ -100,6 +125,8 @@ impl Default for MockConfig {
             task_duration: Duration::from_millis(300),
             seed: 0,
             seed_data: true,
+            version: Some(SPEC_VERSION.to_owned()),
+            lock_resources_during_tasks: false,
         }
     }
 }
@@ -129,22 +156,35 @@ impl MockTower {
 
     /// Starts a tower with `config`.
     pub async fn start_with(config: MockConfig) -> std::io::Result<MockTower> {
-        let mut store = state::Store::new(config.task_duration);
-        store.users.push((
-            MOCK_USERNAME.into(),
-            MOCK_PASSWORD.into(),
-            UserSource::Local,
-        ));
-        if config.seed_data {
-            store.seed();
-        }
-        let shared = Arc::new(server::Shared {
-            store: Mutex::new(store),
-            faults: Mutex::new(faults::Faults::new(config.seed)),
-            requests: Mutex::new(Vec::new()),
-            recorded: Mutex::new(VecDeque::new()),
-        });
         let listener = TcpListener::bind(config.listen).await?.into_std()?;
+        let addr = listener.local_addr()?;
+        let pairing = pair::Pairing::lone(format!("http://{addr}"));
+        let shared = server::Shared::new(
+            Arc::new(Mutex::new(new_store(&config))),
+            Arc::new(Mutex::new(faults::Faults::new(config.seed))),
+            config.version.clone(),
+            pairing,
+        );
+        MockTower::serve(listener, shared)
+    }
+
+    /// Starts an active/passive pair with the default [`MockConfig`] (each tower on a free
+    /// port of 127.0.0.1): see [`MockPair`].
+    pub async fn start_pair() -> std::io::Result<MockPair> {
+        MockPair::start_with(MockConfig::default()).await
+    }
+
+    /// Starts an active/passive pair with `config` (both towers on `config.listen`'s IP; its
+    /// port is ignored unless 0, each tower takes a free port): see [`MockPair`].
+    pub async fn start_pair_with(config: MockConfig) -> std::io::Result<MockPair> {
+        MockPair::start_with(config).await
+    }
+
+    /// Serves `shared` on `listener` from a thread of its own.
+    pub(crate) fn serve(
+        listener: std::net::TcpListener,
+        shared: Arc<server::Shared>,
+    ) -> std::io::Result<MockTower> {
         let addr = listener.local_addr()?;
         let (stop, stop_requested) = oneshot::channel::<()>();
         let (finished, stopped) = oneshot::channel::<()>();
@@ -202,7 +242,9 @@ impl MockTower {
     }
 
     /// Injects `fault` into every later call of `operation` (a path under `/v2/api/`, such
-    /// as `get-vms`), or of every operation without a fault of its own for `"*"`.
+    /// as `get-vms`), or of every operation without a fault of its own for `"*"`. The two
+    /// towers of a [`MockPair`] share their faults (which apply to the calls the active one
+    /// serves).
     pub fn set_fault(&self, operation: &str, fault: Fault) {
         self.shared.faults().set(operation, fault);
     }
@@ -225,7 +267,8 @@ impl MockTower {
         self.shared.store().api_keys.insert(key.into());
     }
 
-    /// Ends every session, as when tokens expire: the next call with a token answers 401.
+    /// Ends every session, as when tokens expire: the next call with a token answers 401 (on
+    /// both towers of a [`MockPair`], which share their sessions).
     pub fn expire_sessions(&self) {
         self.shared.store().tokens.clear();
     }
@@ -283,6 +326,53 @@ impl MockTower {
     pub fn request_count(&self, operation: &str) -> usize {
         self.requests().iter().filter(|r| *r == operation).count()
     }
+
+    /// Whether this tower is active (answers the API) or passive (answers every
+    /// `/v2/api/*` call and `GET /api/healthz` with `307 Temporary Redirect`). A lone tower
+    /// starts active.
+    pub fn role(&self) -> Role {
+        self.shared.pairing.role()
+    }
+
+    /// Makes this tower active or passive (in a [`MockPair`], the other tower keeps its
+    /// role: use [`MockPair::switch_over`] or [`MockPair::set_roles`] to change both at once).
+    pub fn set_role(&self, role: Role) {
+        self.shared.pairing.set_role(role);
+    }
+
+    /// Where this tower's `307` answers point when it is passive: `location`, or with
+    /// `None` the default (the other tower of a [`MockPair`], this tower's own URL for a lone
+    /// one). In a pair the setting is shared by both towers.
+    pub fn set_passive_location(&self, location: Option<&str>) {
+        self.shared.pairing.set_location(location);
+    }
+
+    /// How many `GET /api/healthz` probes this tower received (whatever its role). Probes
+    /// are not part of [`requests`](MockTower::requests).
+    pub fn healthz_count(&self) -> usize {
+        self.shared.healthz.load(Ordering::SeqCst)
+    }
+
+    /// Refuses (`true`) or allows (`false`) mutations of a VM or VM snapshot while a running
+    /// task is changing it: see [`MockConfig::lock_resources_during_tasks`].
+    pub fn set_lock_resources_during_tasks(&self, lock: bool) {
+        self.shared.store().lock_busy = lock;
+    }
+}
+
+/// The store a tower (or a pair) starts with.
+pub(crate) fn new_store(config: &MockConfig) -> state::Store {
+    let mut store = state::Store::new(config.task_duration);
+    store.lock_busy = config.lock_resources_during_tasks;
+    store.users.push((
+        MOCK_USERNAME.into(),
+        MOCK_PASSWORD.into(),
+        UserSource::Local,
+    ));
+    if config.seed_data {
+        store.seed();
+    }
+    store
 }
 
 impl Drop for MockTower {

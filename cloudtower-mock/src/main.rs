@@ -22,21 +22,42 @@ struct Args {
     /// Start without the sample inventory.
     #[arg(long)]
     empty: bool,
+    /// Start an active/passive pair sharing one state: the first tower on `--listen`, the
+    /// second on the next port (both on free ports with port 0); prints both URLs.
+    #[arg(long)]
+    pair: bool,
+    /// What `GET /v2/api/get-version` answers (`none`: 404, as a tower older than 2.3.0).
+    #[arg(long = "tower-version", default_value = cloudtower_mock::SPEC_VERSION)]
+    tower_version: String,
+    /// Refuse mutations of a VM or snapshot while a task is changing it (ResourceLocked).
+    #[arg(long)]
+    lock_resources: bool,
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
-    let tower = MockTower::start_with(MockConfig {
+    let config = MockConfig {
         listen: args.listen,
         task_duration: Duration::from_millis(args.task_ms),
         seed: args.seed,
         seed_data: !args.empty,
-    })
-    .await?;
-    println!("cloudtower-mock listening on {}", tower.url());
-    println!("log in as {MOCK_USERNAME} / {MOCK_PASSWORD}; Ctrl-C stops");
-    tokio::signal::ctrl_c().await?;
-    tower.shutdown().await;
+        version: (args.tower_version != "none").then_some(args.tower_version),
+        lock_resources_during_tasks: args.lock_resources,
+    };
+    if args.pair {
+        let pair = MockTower::start_pair_with(config).await?;
+        println!("cloudtower-mock pair: active {}", pair.active_url());
+        println!("cloudtower-mock pair: passive {}", pair.passive_url());
+        println!("log in as {MOCK_USERNAME} / {MOCK_PASSWORD}; Ctrl-C stops");
+        tokio::signal::ctrl_c().await?;
+        pair.shutdown().await;
+    } else {
+        let tower = MockTower::start_with(config).await?;
+        println!("cloudtower-mock listening on {}", tower.url());
+        println!("log in as {MOCK_USERNAME} / {MOCK_PASSWORD}; Ctrl-C stops");
+        tokio::signal::ctrl_c().await?;
+        tower.shutdown().await;
+    }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The HTTP side: routing, authentication, fault injection and one handler per operation.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::{Body, Bytes};
@@ -16,18 +17,42 @@ use serde_json::{json, Value};
 
 use crate::faults::{Faults, Plan, TaskOutcome};
 use crate::filter::Query;
+use crate::pair::{Pairing, Role};
 use crate::state::{request_json, to_json, vcpu_count, ApiError, Store};
 use crate::{RecordedRequest, MAX_RECORDED_REQUESTS};
 
+/// One tower's server state: the store and faults (shared by both towers of a pair), its
+/// own request log, role and health-probe count.
 pub(crate) struct Shared {
-    pub store: Mutex<Store>,
-    pub faults: Mutex<Faults>,
+    pub store: Arc<Mutex<Store>>,
+    pub faults: Arc<Mutex<Faults>>,
     pub requests: Mutex<Vec<String>>,
     /// The most recent requests with their bodies, at most [`MAX_RECORDED_REQUESTS`].
     pub recorded: Mutex<VecDeque<RecordedRequest>>,
+    /// What `get-version` answers (`None`: 404).
+    pub version: Option<String>,
+    pub pairing: Pairing,
+    /// How many `GET /api/healthz` probes this tower received.
+    pub healthz: AtomicUsize,
 }
 
 impl Shared {
+    pub fn new(
+        store: Arc<Mutex<Store>>,
+        faults: Arc<Mutex<Faults>>,
+        version: Option<String>,
+        pairing: Pairing,
+    ) -> Arc<Shared> {
+        Arc::new(Shared {
+            store,
+            faults,
+            requests: Mutex::new(Vec::new()),
+            recorded: Mutex::new(VecDeque::new()),
+            version,
+            pairing,
+            healthz: AtomicUsize::new(0),
+        })
+    }
     pub fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -48,10 +73,15 @@ type App = Arc<Shared>;
 
 pub(crate) fn router(app: App) -> Router {
     Router::new()
+        .route("/api/healthz", get(healthz))
+        .route("/v2/api/get-version", get(get_version))
         .route("/v2/api/upload-elf-image", post(upload_elf_image))
         .route("/v2/api/resource-changes", get(resource_changes))
         .route("/v2/api/{operation}", post(operation))
-        .fallback(|| async {
+        .fallback(|State(app): State<App>, uri: axum::http::Uri| async move {
+            if uri.path().starts_with("/v2/api/") && app.pairing.role() == Role::Passive {
+                return redirect(&app);
+            }
             error_response(
                 &ApiError::not_found("no such path (the API is under /v2/api/)"),
                 "",
@@ -87,6 +117,50 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     response
 }
 
+/// A passive tower's answer: `307 Temporary Redirect` to its configured `Location`.
+fn redirect(app: &App) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::TEMPORARY_REDIRECT;
+    if let Ok(location) = HeaderValue::from_str(&app.pairing.location()) {
+        response.headers_mut().insert("location", location);
+    }
+    response
+}
+
+/// `GET /api/healthz`: 200 on an active tower, 307 on a passive one. Counted, not recorded.
+async fn healthz(State(app): State<App>) -> Response {
+    app.healthz.fetch_add(1, Ordering::SeqCst);
+    match app.pairing.role() {
+        Role::Active => {
+            let mut response = Response::new(Body::from("ok"));
+            response
+                .headers_mut()
+                .insert("content-type", HeaderValue::from_static("text/plain"));
+            response
+        }
+        Role::Passive => redirect(&app),
+    }
+}
+
+/// `GET /v2/api/get-version`: the configured version as a bare JSON string; 404 without one
+/// (a tower older than 2.3.0). Needs no authentication.
+async fn get_version(State(app): State<App>, headers: HeaderMap) -> Response {
+    let version = app.version.clone();
+    call(
+        &app,
+        "get-version",
+        &headers,
+        Value::Null,
+        move |_| match version {
+            Some(version) => ok(&version),
+            None => Err(ApiError::not_found(
+                "no such operation (this tower is older than 2.3.0)",
+            )),
+        },
+    )
+    .await
+}
+
 /// A response whose body fails at once: the server closes the connection mid-answer.
 fn dropped_connection() -> Response {
     let stream = futures_util::stream::once(async {
@@ -98,7 +172,67 @@ fn dropped_connection() -> Response {
     Response::new(Body::from_stream(stream))
 }
 
-/// Everything every operation goes through: faults, authentication, then `handler`.
+/// The 400 `ResourceLocked` answer naming `resources` (`(type, id)`), shaped as a tower's:
+/// `props.locked_resources` is `[{"id": …, "type": …}]`.
+fn resource_locked(resources: Vec<(String, String)>) -> ApiError {
+    let mut error = ApiError::bad_request(
+        "the resource is being changed by another task; retry once it has ended",
+    );
+    error.code = Some(ErrorCode::ResourceLocked);
+    let locked: Vec<Value> = resources
+        .into_iter()
+        .map(|(kind, id)| json!({"id": id, "type": kind}))
+        .collect();
+    error.props = Some(Box::new(json!({ "locked_resources": locked })));
+    error
+}
+
+/// Whether `operation` reads only (or is not about a resource).
+fn is_read(operation: &str) -> bool {
+    operation.starts_with("get-")
+        || matches!(operation, "login" | "resource-changes" | "upload-elf-image")
+}
+
+/// The resources (`(type, id)`) that the `where` of a request selects: VM snapshots for the
+/// `*-snapshot` operations, VMs otherwise; none without a `where` the mock can evaluate.
+fn targets(store: &Store, operation: &str, body: &Value) -> Vec<(String, String)> {
+    let Some(filter) = body.get("where") else {
+        return Vec::new();
+    };
+    let Ok(query) = Query::from_json(&json!({ "where": filter })) else {
+        return Vec::new();
+    };
+    let (kind, items): (&str, Vec<Value>) =
+        if operation.ends_with("-snapshot") && !operation.starts_with("rebuild-") {
+            (
+                "VmSnapshot",
+                store.vm_snapshots.iter().map(to_json).collect(),
+            )
+        } else {
+            ("Vm", store.vms.iter().map(to_json).collect())
+        };
+    query
+        .select(&items)
+        .into_iter()
+        .filter_map(|i| items[i].get("id")?.as_str().map(str::to_owned))
+        .map(|id| (kind.to_owned(), id))
+        .collect()
+}
+
+/// The resources a mutation selects that a running task is changing.
+fn busy_targets(store: &mut Store, operation: &str, body: &Value) -> Vec<(String, String)> {
+    if is_read(operation) {
+        return Vec::new();
+    }
+    store.advance();
+    targets(store, operation, body)
+        .into_iter()
+        .filter(|(_, id)| store.is_busy(id))
+        .collect()
+}
+
+/// Everything every operation goes through: recording, a passive tower's redirect, faults,
+/// authentication, `ResourceLocked` refusals, then `handler`.
 async fn call(
     app: &App,
     operation: &str,
@@ -110,6 +244,7 @@ async fn call(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .push(operation.to_owned());
+    let request = body.clone();
     {
         let mut recorded = app.recorded();
         if recorded.len() == MAX_RECORDED_REQUESTS {
@@ -119,6 +254,9 @@ async fn call(
             operation: operation.to_owned(),
             body,
         });
+    }
+    if app.pairing.role() == Role::Passive {
+        return redirect(app);
     }
     let plan: Plan = app.faults().plan(operation);
     if !plan.latency.is_zero() {
@@ -137,7 +275,7 @@ async fn call(
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let public = operation == "login";
+        let public = operation == "login" || operation == "get-version";
         let known = store.tokens.contains(authorization) || store.api_keys.contains(authorization);
         if plan.expire_token && known {
             store.tokens.remove(authorization);
@@ -151,12 +289,22 @@ async fn call(
                 "Unauthorized: log in or send an API key",
             ))
         } else if plan.locked {
-            let mut error = ApiError::bad_request("the resource is locked by another operation");
-            error.code = Some(ErrorCode::ResourceLocked);
-            error.props = Some(Box::new(json!({"locked_resources": [{
-                "resource_type": "Vm", "operation": "mock-operation", "resource_id": "locked"
-            }]})));
-            Err(error)
+            store.advance();
+            let named = match plan.locked_resource {
+                Some(resource) => vec![resource],
+                None => targets(&store, operation, &request),
+            };
+            Err(resource_locked(if named.is_empty() {
+                vec![("Vm".to_owned(), "mock-locked-resource".to_owned())]
+            } else {
+                named
+            }))
+        } else if let Some(busy) = store
+            .lock_busy
+            .then(|| busy_targets(&mut store, operation, &request))
+            .filter(|busy| !busy.is_empty())
+        {
+            Err(resource_locked(busy))
         } else {
             store.outcome = plan.task;
             store.advance();

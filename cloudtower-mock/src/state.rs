@@ -101,6 +101,8 @@ pub(crate) struct Store {
     pub users: Vec<(String, String, UserSource)>,
     pub tokens: HashSet<String>,
     pub api_keys: HashSet<String>,
+    /// Refuse mutations of resources a running task is changing (`ResourceLocked`).
+    pub lock_busy: bool,
     task_meta: HashMap<String, TaskMeta>,
     upload_meta: HashMap<String, UploadMeta>,
     next: u64,
@@ -155,6 +157,7 @@ impl Store {
             users: Vec::new(),
             tokens: HashSet::new(),
             api_keys: HashSet::new(),
+            lock_busy: false,
             task_meta: HashMap::new(),
             upload_meta: HashMap::new(),
             next: 0,
@@ -358,6 +361,14 @@ impl Store {
             cluster,
             ..Default::default()
         });
+        let status = if description.starts_with("Create") {
+            EntityAsyncStatus::Creating
+        } else if description.starts_with("Delete") {
+            EntityAsyncStatus::Deleting
+        } else {
+            EntityAsyncStatus::Updating
+        };
+        self.set_async_status(resource_type, resource_id, Some(status));
         self.task_meta.insert(
             id.clone(),
             TaskMeta {
@@ -373,10 +384,44 @@ impl Store {
         id
     }
 
+    /// Whether a running (PENDING or EXECUTING) task is changing resource `id`.
+    pub fn is_busy(&self, id: &str) -> bool {
+        self.tasks.iter().any(|t| {
+            matches!(t.status, TaskStatus::Pending | TaskStatus::Executing)
+                && t.resource_id.as_deref() == Some(id)
+        })
+    }
+
+    /// Sets the `entityAsyncStatus` of a VM or VM snapshot (other resource types have none
+    /// in the mock), without recording a change.
+    fn set_async_status(
+        &mut self,
+        resource_type: &str,
+        id: &str,
+        status: Option<EntityAsyncStatus>,
+    ) {
+        match resource_type {
+            "Vm" => {
+                if let Some(vm) = self.vms.iter_mut().find(|v| v.id == id) {
+                    vm.entity_async_status = status;
+                }
+            }
+            "VmSnapshot" => {
+                if let Some(snapshot) = self.vm_snapshots.iter_mut().find(|v| v.id == id) {
+                    snapshot.entity_async_status = status;
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Moves every task on to where its clock says it is, applying finished tasks' effects.
+    /// A resource's `entityAsyncStatus` is cleared when its last running task ends (succeeds,
+    /// fails or pauses), before the task's effect applies.
     pub fn advance(&mut self) {
         let now = Instant::now();
         let mut effects: Vec<Effect> = Vec::new();
+        let mut ended: Vec<(String, String)> = Vec::new();
         for task in &mut self.tasks {
             let Some(meta) = self.task_meta.get_mut(&task.id) else {
                 continue;
@@ -393,6 +438,9 @@ impl Store {
             if fraction >= 1.0 {
                 meta.done = true;
                 task.finished_at = Some(now_rfc3339());
+                if let (Some(kind), Some(id)) = (&task.resource_type, &task.resource_id) {
+                    ended.push((kind.clone(), id.clone()));
+                }
                 match meta.outcome {
                     TaskOutcome::Succeed => {
                         task.status = TaskStatus::Successed;
@@ -421,6 +469,11 @@ impl Store {
                 }
                 task.status = TaskStatus::Executing;
                 task.progress = (fraction * 100.0).round() / 100.0;
+            }
+        }
+        for (kind, id) in ended {
+            if !self.is_busy(&id) {
+                self.set_async_status(&kind, &id, None);
             }
         }
         for effect in effects {
