@@ -128,3 +128,72 @@ fn watch_sees_the_changes_it_causes() {
     let out = run("watch", &["--seconds", "20"]);
     assert!(out.contains("saw 2 change(s)"), "{out}");
 }
+
+/// Runs `name` against both towers of a mock active/passive pair, switching the pair over
+/// when the example prints a line containing `switch_at`; returns what it printed.
+fn run_through_failover(name: &str, args: &[&str], switch_at: &str) -> String {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let path = example(name);
+    if !path.exists() {
+        run(name, &[]);
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let pair = runtime
+        .block_on(cloudtower_mock::MockPair::start())
+        .unwrap();
+    // Where the passive tower points: nothing listens there, so following it would fail.
+    pair.set_passive_location(Some("http://127.0.0.1:9/followed"));
+    let [first, second] = pair.urls();
+    let mut child = Command::new(&path)
+        .args(["--endpoint", &first, "--endpoint", &second])
+        .args(["--username", cloudtower_mock::MOCK_USERNAME])
+        .args(["--password", cloudtower_mock::MOCK_PASSWORD])
+        .args(args)
+        .env_remove("CLOUDTOWER_ENDPOINT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = String::new();
+    let mut switched = false;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if !switched && line.contains(switch_at) {
+            pair.switch_over();
+            switched = true;
+        }
+        stdout.push_str(&line);
+        stdout.push('\n');
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(switched, "never printed {switch_at:?}:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "{name} failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.trim_end().ends_with("==> done"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("active endpoint {first}/v2/api")),
+        "{stdout}"
+    );
+    // Calls after the switch went to the second tower, which probed itself into service.
+    assert!(pair.tower(1).request_count("get-vms") > 0, "{stdout}");
+    assert!(pair.healthz_counts()[1] >= 2, "{:?}", pair.healthz_counts());
+    stdout
+}
+
+#[test]
+fn vm_power_runs_through_a_failover_of_an_active_passive_pair() {
+    let out = run_through_failover("vm_power", &[], "restarting");
+    let last = out.rsplit("shutting down").next().unwrap();
+    assert_eq!(last.matches("STOPPED").count(), 2, "{out}");
+}
+
+#[test]
+fn vm_backup_runs_through_a_failover_of_an_active_passive_pair() {
+    let out = run_through_failover("vm_backup", &[], "active endpoint");
+    assert!(out.contains("(FILE_SYSTEM_CONSISTENT)"), "{out}");
+}

@@ -1,6 +1,7 @@
 //! Plumbing shared by the examples: connecting to a real tower (`--endpoint`, `--username`,
-//! `--password`, or `CLOUDTOWER_ENDPOINT`/`_USERNAME`/`_PASSWORD`) or, without an endpoint,
-//! to an embedded `cloudtower-mock` tower; printing steps; a few lookups.
+//! `--password`, or `CLOUDTOWER_ENDPOINT`/`_USERNAME`/`_PASSWORD`; both endpoints of an
+//! active/passive pair as `--endpoint A --endpoint B` or `CLOUDTOWER_ENDPOINT=A,B`) or,
+//! without an endpoint, to an embedded `cloudtower-mock` tower; printing steps; a few lookups.
 #![allow(dead_code)] // each example uses its own part of these helpers
 
 use std::fmt::Display;
@@ -20,10 +21,11 @@ pub type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Sen
 /// Where to run: a real tower, or an embedded mock when no endpoint is given.
 #[derive(clap::Args, Clone, Debug)]
 pub struct Connection {
-    /// CloudTower endpoint (`https://tower.example.com`). Without it the example starts an
+    /// CloudTower endpoint (`https://tower.example.com`); give it twice (or comma-separated)
+    /// for the two towers of an active/passive pair. Without it the example starts an
     /// embedded mock tower and runs against that.
-    #[arg(long, env = "CLOUDTOWER_ENDPOINT")]
-    pub endpoint: Option<String>,
+    #[arg(long, env = "CLOUDTOWER_ENDPOINT", value_delimiter = ',')]
+    pub endpoint: Vec<String>,
     /// Username on the tower (a LOCAL user).
     #[arg(long, env = "CLOUDTOWER_USERNAME", default_value = "")]
     pub username: String,
@@ -56,18 +58,23 @@ impl Session {
 
 /// Signs in to the tower of `connection`, or starts a mock tower and signs in to it.
 pub async fn connect(connection: &Connection) -> Result<Session> {
-    match &connection.endpoint {
-        Some(endpoint) => {
+    match connection.endpoint.split_first() {
+        Some((endpoint, others)) => {
             if connection.username.is_empty() {
                 return Err(
                     "--username (or CLOUDTOWER_USERNAME) is required with --endpoint".into(),
                 );
             }
             step(format!(
-                "signing in to {endpoint} as {}",
+                "signing in to {} as {}",
+                connection.endpoint.join(" / "),
                 connection.username
             ));
-            let client = Client::builder(endpoint.as_str())
+            let client = others
+                .iter()
+                .fold(Client::builder(endpoint.as_str()), |builder, other| {
+                    builder.endpoint(other.as_str())
+                })
                 .danger_accept_invalid_certs(connection.insecure)
                 .build()?;
             client
@@ -76,6 +83,13 @@ pub async fn connect(connection: &Connection) -> Result<Session> {
                     connection.password.as_str(),
                 ))
                 .await?;
+            detail(format!(
+                "active endpoint {}, CloudTower {}",
+                client.active_endpoint().unwrap_or("unknown"),
+                client
+                    .server_version()
+                    .map_or("of unknown version".to_owned(), |v| v.to_string())
+            ));
             Ok(Session {
                 client,
                 wait: WaitOptions::default(),
