@@ -57,7 +57,10 @@ async fn sign_in_sends_the_login_input_and_then_the_token() {
                "auth_config_id": "ldap-1", "mfa_type": "Mail"})
     );
     assert_eq!(seen[0].header("authorization"), None);
-    assert_eq!(seen[1].header("authorization"), Some("token-1"));
+    // Then the tower's version, which needs no credentials.
+    assert_eq!(seen[1].path, "/v2/api/get-version");
+    assert_eq!(seen[1].header("authorization"), None);
+    assert_eq!(seen[2].header("authorization"), Some("token-1"));
 }
 
 #[tokio::test]

@@ -542,3 +542,120 @@ async fn locked_retry_retries_nothing_but_resource_locked() {
     assert_eq!(update_vm(&client).await.unwrap_err().status(), Some(400));
     assert_eq!(log.count("/v2/api/update-vm"), 1);
 }
+
+/// A layer that counts the exchanges going through it and stamps a header on each.
+#[derive(Clone)]
+struct Stamp {
+    seen: Arc<AtomicUsize>,
+}
+
+impl<S> tower::Layer<S> for Stamp {
+    type Service = Stamped<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Stamped {
+            inner,
+            seen: self.seen.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Stamped<S> {
+    inner: S,
+    seen: Arc<AtomicUsize>,
+}
+
+impl<S: tower::Service<reqwest::Request>> tower::Service<reqwest::Request> for Stamped<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: reqwest::Request) -> Self::Future {
+        let n = self.seen.fetch_add(1, Ordering::SeqCst);
+        request
+            .headers_mut()
+            .insert("x-stamp", n.to_string().parse().unwrap());
+        self.inner.call(request)
+    }
+}
+
+#[tokio::test]
+async fn layers_wrap_every_exchange_retries_logins_and_probes_included() {
+    let pair = Pair::start_answering(0, |seen| match seen.path.as_str() {
+        "/v2/api/login" => Reply::ok(json!({"data": {"token": "tok-1"}})),
+        "/v2/api/get-version" => Reply::ok(json!("4.6.0")),
+        // Every first read fails once, so that a retry goes through the layer too.
+        _ if seen.header("x-stamp").is_some_and(|n| n == "4") => {
+            Reply::json(503, json!({"message": "restarting"}))
+        }
+        _ => Reply::ok(json!([])),
+    })
+    .await;
+    let stamp = Stamp {
+        seen: Arc::new(AtomicUsize::new(0)),
+    };
+    let client = cloudtower_api::Client::builder(&pair.urls[0])
+        .endpoint(&pair.urls[1])
+        .layer(stamp.clone())
+        .layer(tower::limit::ConcurrencyLimitLayer::new(2))
+        .retry_policy(RetryPolicy {
+            max_retries: 1,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(1),
+        })
+        .build()
+        .unwrap();
+    client
+        .sign_in(cloudtower_api::PasswordLogin::new("admin", "pw"))
+        .await
+        .unwrap();
+    get_vms(&client).await.unwrap();
+    // 2 probes, the login, get-version, the read and its retry.
+    assert_eq!(stamp.seen.load(Ordering::SeqCst), 6);
+    let stamped = |log: &Log| {
+        log.all()
+            .iter()
+            .filter(|s| s.header("x-stamp").is_some())
+            .count()
+    };
+    assert_eq!(stamped(&pair.logs[0]) + stamped(&pair.logs[1]), 6);
+    assert_eq!(pair.calls(0, "/v2/api/get-vms"), 2);
+}
+
+/// A layer that refuses every request: its error is the client's `Middleware` error.
+#[tokio::test]
+async fn a_layer_refusing_is_a_middleware_error_and_nothing_is_sent() {
+    let log = Log::default();
+    let url = tower(log.clone(), |_, _| Reply::ok(json!([]))).await;
+    let refuse = tower::layer::layer_fn(|_inner: cloudtower_api::client::HttpService| {
+        tower::service_fn(|_request: reqwest::Request| async {
+            Err::<reqwest::Response, cloudtower_api::client::BoxError>("rate limit exceeded".into())
+        })
+    });
+    let client = Client::builder(&url)
+        .api_key("k")
+        .layer(refuse)
+        .build()
+        .unwrap();
+    let error = get_vms(&client).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Middleware {
+                operation: "get-vms",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("rate limit exceeded"), "{error}");
+    assert!(log.all().is_empty());
+}

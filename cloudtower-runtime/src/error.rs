@@ -93,6 +93,15 @@ pub enum Error {
         since: Since,
         server_version: String,
     },
+    /// A layer of the client's ([`ClientBuilder::layer`](crate::ClientBuilder::layer)) failed
+    /// the exchange with an error of its own (a rate limiter refusing, a metrics layer
+    /// failing); the request may not have been sent.
+    #[error("{operation}: middleware: {source}")]
+    Middleware {
+        operation: &'static str,
+        #[source]
+        source: BoxError,
+    },
     /// The response body is larger than the client's limit
     /// ([`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes)); the
     /// client stopped reading at the limit.
@@ -184,6 +193,7 @@ impl Error {
             | Error::Redirect { operation, .. }
             | Error::BodyTooLarge { operation, .. }
             | Error::FailoverNeeded { operation, .. }
+            | Error::Middleware { operation, .. }
             | Error::ServerTooOld { operation, .. }
             | Error::Protocol { operation, .. } => Some(operation),
             Error::Reauthentication(inner) => inner.operation(),
@@ -203,6 +213,7 @@ impl Error {
             Error::SeveralActiveEndpoints { .. } => "SeveralActiveEndpoints",
             Error::FailoverNeeded { .. } => "FailoverNeeded",
             Error::ServerTooOld { .. } => "ServerTooOld",
+            Error::Middleware { .. } => "Middleware",
             Error::BodyTooLarge { .. } => "BodyTooLarge",
             Error::Protocol { .. } => "Protocol",
             Error::Reauthentication(_) => "Reauthentication",

@@ -5,7 +5,10 @@ use std::marker::PhantomData;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use tower::{Layer, Service};
+
 use super::endpoints::Endpoints;
+use super::middleware::{stack, wrap_with, BoxError, HttpService, WrapService};
 use super::session::{Relogins, Session};
 use super::version::KnownVersion;
 use super::{Client, FailoverStrategy, Inner, Language, Limits, LockedRetry, RetryPolicy, Secret};
@@ -19,6 +22,7 @@ pub struct ClientBuilder<C = Client> {
     failover: FailoverStrategy,
     probe_timeout: Duration,
     locked_retry: Option<LockedRetry>,
+    layers: Vec<WrapService>,
     language: Option<Language>,
     timeout: Duration,
     connect_timeout: Duration,
@@ -48,6 +52,7 @@ impl<C> fmt::Debug for ClientBuilder<C> {
             .field("failover", &self.failover)
             .field("probe_timeout", &self.probe_timeout)
             .field("locked_retry", &self.locked_retry)
+            .field("layers", &self.layers.len())
             .field("language", &self.language)
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
@@ -91,6 +96,7 @@ impl<C> ClientBuilder<C> {
             failover: FailoverStrategy::default(),
             probe_timeout: Duration::from_secs(10),
             locked_retry: None,
+            layers: Vec::new(),
             language: None,
             timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
@@ -136,6 +142,39 @@ impl<C> ClientBuilder<C> {
     /// [`LockedRetry`]). Per call: [`Client::with_locked_retry`].
     pub fn retry_locked(mut self, policy: LockedRetry) -> Self {
         self.locked_retry = Some(policy);
+        self
+    }
+
+    /// Wraps every HTTP exchange of the client in `layer`: each attempt of each call, the
+    /// retries, logins and health probes included, so a layer sees what goes on the wire. Any
+    /// `tower` layer fits (`tower::limit::ConcurrencyLimitLayer`, a rate limit, metrics, a
+    /// `tower::layer::layer_fn` interceptor). Called several times, the first layer added is
+    /// the outermost. A layer's own error (not reqwest's) is reported as
+    /// [`Error::Middleware`]; the per-attempt timeout is the request's, set inside.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cloudtower_api::Client;
+    /// use tower::limit::ConcurrencyLimitLayer;
+    ///
+    /// let client = Client::builder("https://tower.example.com")
+    ///     // At most 8 requests in flight to this tower, however many tasks call it.
+    ///     .layer(ConcurrencyLimitLayer::new(8))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<HttpService> + Send + Sync + 'static,
+        L::Service: Service<reqwest::Request, Response = reqwest::Response, Error = BoxError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as Service<reqwest::Request>>::Future: Send + 'static,
+    {
+        self.layers.push(wrap_with(layer));
         self
     }
 
@@ -358,6 +397,7 @@ impl<C> ClientBuilder<C> {
             .map_err(|e| Error::config("cannot build the HTTP client", e))?;
         Ok(Client {
             inner: Arc::new(Inner {
+                service: stack(http.clone(), &self.layers),
                 http,
                 endpoints: Endpoints::new(base_urls, self.failover, self.probe_timeout),
                 version: RwLock::new(KnownVersion::default()),

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
+use super::middleware::{exchange, HttpService};
 use super::{ApiRequest, ApiResponse, Client, Secret};
 use crate::error::{Error, TransportError};
 
@@ -51,6 +52,9 @@ pub enum EndpointHealth {
     Status(u16),
     /// No answer (connection refused, timeout, TLS).
     Unreachable(Arc<TransportError>),
+    /// Not sent: a layer of the client's ([`ClientBuilder::layer`](super::ClientBuilder::layer))
+    /// refused it.
+    Refused(Arc<Error>),
 }
 
 impl fmt::Display for EndpointAnswer {
@@ -61,6 +65,7 @@ impl fmt::Display for EndpointAnswer {
             EndpointHealth::Passive => write!(f, "{endpoint}: passive (307)"),
             EndpointHealth::Status(status) => write!(f, "{endpoint}: HTTP {status}"),
             EndpointHealth::Unreachable(error) => write!(f, "{endpoint}: {error}"),
+            EndpointHealth::Refused(error) => write!(f, "{endpoint}: not probed: {error}"),
         }
     }
 }
@@ -72,6 +77,12 @@ pub(crate) fn describe(answers: &[EndpointAnswer]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// What probes are sent with: requests are built by the client and sent through the layers.
+pub(super) struct Http<'a> {
+    pub(super) client: &'a reqwest::Client,
+    pub(super) service: &'a HttpService,
 }
 
 /// One configured endpoint.
@@ -182,7 +193,7 @@ impl Endpoints {
 
     /// Where the next call goes: the active endpoint, probed for first when it is not known
     /// (or before every call, by [`FailoverStrategy::ProbeEveryCall`]).
-    pub(super) async fn for_call(&self, http: &reqwest::Client) -> Result<Target, Error> {
+    pub(super) async fn for_call(&self, http: &Http<'_>) -> Result<Target, Error> {
         let current = self.current();
         match current.index {
             Some(index) if self.strategy != FailoverStrategy::ProbeEveryCall || !self.is_pair() => {
@@ -199,7 +210,7 @@ impl Endpoints {
     /// then this call's too; says whether this call ran the round.
     pub(super) async fn discover(
         &self,
-        http: &reqwest::Client,
+        http: &Http<'_>,
         seen_round: u64,
     ) -> Result<(Target, bool), Error> {
         let mut last_round = self.last_round.lock().await;
@@ -243,20 +254,30 @@ impl Endpoints {
     }
 
     /// `GET /api/healthz` on every endpoint at once, without credentials.
-    async fn probe(&self, http: &reqwest::Client) -> Vec<EndpointAnswer> {
+    async fn probe(&self, http: &Http<'_>) -> Vec<EndpointAnswer> {
         let probes = self.list.iter().map(|endpoint| async move {
-            let health = match http
+            let request = http
+                .client
                 .get(&endpoint.health_url)
                 .timeout(self.probe_timeout)
-                .send()
-                .await
-            {
+                .build();
+            let answer = match request {
+                Ok(request) => exchange(http.service, "healthz", request).await,
+                Err(error) => Err(Error::Transport {
+                    operation: "healthz",
+                    source: TransportError::new(error),
+                }),
+            };
+            let health = match answer {
                 Ok(response) => match response.status().as_u16() {
                     200 => EndpointHealth::Active,
                     307 => EndpointHealth::Passive,
                     status => EndpointHealth::Status(status),
                 },
-                Err(error) => EndpointHealth::Unreachable(Arc::new(TransportError::new(error))),
+                Err(Error::Transport { source, .. }) => {
+                    EndpointHealth::Unreachable(Arc::new(source))
+                }
+                Err(error) => EndpointHealth::Refused(Arc::new(error)),
             };
             EndpointAnswer {
                 endpoint: endpoint.base_url.clone(),
@@ -288,6 +309,13 @@ fn refused_as_passive(error: &Error) -> bool {
 }
 
 impl Client {
+    fn http(&self) -> Http<'_> {
+        Http {
+            client: &self.inner.http,
+            service: &self.inner.service,
+        }
+    }
+
     /// The API base URLs of the configured endpoints, in the order given.
     pub fn endpoints(&self) -> Vec<&str> {
         self.inner.endpoints.base_urls().collect()
@@ -324,7 +352,7 @@ impl Client {
         authorization: Option<Secret>,
     ) -> Result<ApiResponse, Error> {
         let endpoints = &self.inner.endpoints;
-        let target = endpoints.for_call(&self.inner.http).await?;
+        let target = endpoints.for_call(&self.http()).await?;
         let refused_by = match self
             .send_with_retries(request, authorization.as_ref(), target.index)
             .await
@@ -363,7 +391,7 @@ impl Client {
     /// new to the client (when the client reads versions at all).
     async fn switch_over(&self, seen: Active) -> Result<Target, Error> {
         let endpoints = &self.inner.endpoints;
-        let (target, probed) = endpoints.discover(&self.inner.http, seen.round).await?;
+        let (target, probed) = endpoints.discover(&self.http(), seen.round).await?;
         if probed && seen.index != Some(target.index) && self.version_was_asked() {
             if let Err(error) = self.fetch_server_version_from(target.index).await {
                 tracing::warn!(%error, "reading the version of the new active tower failed");

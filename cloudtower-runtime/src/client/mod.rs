@@ -11,11 +11,13 @@
 //! - `request`: [`ApiRequest`] and [`ApiResponse`], a call as generated methods describe it;
 //! - `endpoints`: which endpoint of an active/passive pair is active, and failing over;
 //! - `version`: the tower's version, and refusing calls to operations it predates;
-//! - `locked`: waiting out `ResourceLocked` refusals, when asked to.
+//! - `locked`: waiting out `ResourceLocked` refusals, when asked to;
+//! - `middleware`: the `tower` service stack every HTTP exchange goes through.
 
 mod builder;
 mod endpoints;
 mod locked;
+mod middleware;
 mod request;
 mod retry;
 mod session;
@@ -35,6 +37,7 @@ pub use builder::ClientBuilder;
 pub(crate) use endpoints::describe as describe_answers;
 pub use endpoints::{EndpointAnswer, EndpointHealth, FailoverStrategy};
 pub use locked::LockedRetry;
+pub use middleware::{BoxError, HttpService};
 pub use request::{ApiRequest, ApiResponse, FilePart, MultipartField};
 pub use retry::RetryPolicy;
 pub use session::{Authenticator, Secret};
@@ -79,6 +82,8 @@ pub struct Client {
 
 struct Inner {
     http: reqwest::Client,
+    // `http` inside the user's layers: what every exchange goes through.
+    service: HttpService,
     endpoints: Endpoints,
     version: RwLock<KnownVersion>,
     retry: RetryPolicy,

@@ -5,6 +5,7 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 
+use super::middleware::exchange;
 use super::retry::retry_after;
 use super::{ApiRequest, ApiResponse, Client, Secret};
 use crate::codec;
@@ -44,7 +45,8 @@ impl Client {
             operation,
             source: TransportError::new(source),
         };
-        let mut response = builder.send().await.map_err(transport)?;
+        let request = builder.build().map_err(transport)?;
+        let mut response = exchange(&self.inner.service, operation, request).await?;
         let status = response.status().as_u16();
         let request_id = response
             .headers()

@@ -1,0 +1,69 @@
+//! The middleware point: every HTTP exchange the client makes (each attempt of each call,
+//! retries, logins and health probes included) goes through one `tower` service, which users
+//! wrap in layers of their own: rate and concurrency limits, metrics, tracing, interceptors.
+//!
+//! `tower` because it is what the async Rust HTTP ecosystem composes with (kube-rs builds its
+//! client as a tower stack; `tower::limit`, `tower-http` and most metrics crates are layers),
+//! and reqwest already depends on it, so it adds no crate to a build.
+
+use std::sync::Arc;
+
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, Service, ServiceExt};
+
+use crate::error::{Error, TransportError};
+
+/// What layers wrap and return: `reqwest::Request` in, `reqwest::Response` out. An error that
+/// is not the `reqwest::Error` of the innermost service is a layer's own (a rate limiter
+/// refusing), reported as [`Error::Middleware`].
+pub type HttpService = BoxCloneSyncService<reqwest::Request, reqwest::Response, BoxError>;
+
+/// The error type of [`HttpService`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A layer, kept until the client is built.
+pub(super) type WrapService = Arc<dyn Fn(HttpService) -> HttpService + Send + Sync>;
+
+/// `layer` as a function from the service inside to the service outside.
+pub(super) fn wrap_with<L>(layer: L) -> WrapService
+where
+    L: Layer<HttpService> + Send + Sync + 'static,
+    L::Service: Service<reqwest::Request, Response = reqwest::Response, Error = BoxError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    <L::Service as Service<reqwest::Request>>::Future: Send + 'static,
+{
+    Arc::new(move |inner| BoxCloneSyncService::new(layer.layer(inner)))
+}
+
+/// The innermost service (reqwest itself), inside `layers` (the first added is outermost).
+pub(super) fn stack(http: reqwest::Client, layers: &[WrapService]) -> HttpService {
+    let innermost = BoxCloneSyncService::new(tower::service_fn(move |request| {
+        let http = http.clone();
+        async move { http.execute(request).await.map_err(BoxError::from) }
+    }));
+    layers
+        .iter()
+        .rev()
+        .fold(innermost, |inner, wrap| wrap(inner))
+}
+
+/// Sends `request` through `service`: reqwest's errors stay transport errors, a layer's own
+/// error is [`Error::Middleware`].
+pub(super) async fn exchange(
+    service: &HttpService,
+    operation: &'static str,
+    request: reqwest::Request,
+) -> Result<reqwest::Response, Error> {
+    service.clone().oneshot(request).await.map_err(|error| {
+        match error.downcast::<reqwest::Error>() {
+            Ok(error) => Error::Transport {
+                operation,
+                source: TransportError::new(*error),
+            },
+            Err(source) => Error::Middleware { operation, source },
+        }
+    })
+}
