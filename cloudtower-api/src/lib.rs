@@ -7,10 +7,11 @@ pub use cloudtower_runtime::union::UnionJson;
 // lenient across versions, stays at `error::ErrorBody` so that glob imports never clash.
 #[doc(no_inline)]
 pub use cloudtower_runtime::{
-    auth, client, codec, contract, error, pagination, tasks, union, ApiRequest, ApiResponse,
-    Authenticator, ClientBuilder, CountRequest, Error, FilePart, Language, ListRequest, Nullable,
-    OnPaused, OperationInfo, Paginator, PasswordLogin, RawBody, Related, RereadById, RetryPolicy,
-    Secret, TaskFailure, TaskFailureKind, TransportError, WaitForTasks, WaitOptions, WithTask,
+    auth, client, codec, contract, error, idle, pagination, resolve, tasks, union, ApiRequest,
+    ApiResponse, AsyncStatus, Authenticator, ClientBuilder, CountRequest, Error, FilePart,
+    Language, ListRequest, Nullable, OnPaused, OperationInfo, Paginator, PasswordLogin, RawBody,
+    Related, RereadById, Resolve, ResolveKey, RetryPolicy, Secret, TaskFailure, TaskFailureKind,
+    TransportError, WaitForTasks, WaitOptions, WithTask,
 };
 #[cfg(feature = "serde")]
 #[doc(no_inline)]
