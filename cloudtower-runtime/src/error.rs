@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::client::{describe_answers, EndpointAnswer};
 use crate::codec::DecodeError;
 use crate::contract::Since;
+use crate::resolve::ResolveKey;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -141,6 +142,58 @@ pub enum Error {
     /// An asynchronous task failed, paused, vanished or did not end in time.
     #[error("{0}")]
     Task(Box<TaskFailure>),
+    /// No resource of this type has `key` as any of the fields searched
+    /// ([`Client::resolve`](crate::Client::resolve)), or a resource being waited for
+    /// ([`Client::wait_until_idle`](crate::Client::wait_until_idle)) no longer exists.
+    #[error("no {resource} has {} {key:?}", either(searched))]
+    NotFound {
+        /// The resource type (`Vm`).
+        resource: &'static str,
+        /// What was looked for.
+        key: String,
+        /// The fields that were matched against `key`.
+        searched: &'static [ResolveKey],
+    },
+    /// More than one resource has `key` as its `matched` field, and none wins over them
+    /// ([`Client::resolve`](crate::Client::resolve): an id wins over a local id, which wins
+    /// over a name).
+    #[error(
+        "{key:?} is ambiguous: {}{} {resource}s have {matched} {key:?} (ids {}{})",
+        if *.more { "at least " } else { "" },
+        .candidates.len(),
+        .candidates.join(", "),
+        if *.more { ", …" } else { "" }
+    )]
+    Ambiguous {
+        /// The resource type (`Vm`).
+        resource: &'static str,
+        /// What was looked for.
+        key: String,
+        /// The field the candidates share `key` as.
+        matched: ResolveKey,
+        /// The ids of the candidates (at most
+        /// [`resolve::MAX_CANDIDATES`](crate::resolve::MAX_CANDIDATES)).
+        candidates: Vec<String>,
+        /// There are more candidates than listed (the answer was capped).
+        more: bool,
+    },
+    /// Resources were still being changed by a task (their `entityAsyncStatus` not null)
+    /// when the wait's timeout ran out
+    /// ([`Client::wait_until_idle`](crate::Client::wait_until_idle)).
+    #[error(
+        "{} {resource}(s) still busy after {timeout:?}: {}",
+        .busy.len(),
+        .busy.iter().map(|(id, status)| format!("{id} ({status})")).collect::<Vec<_>>().join(", ")
+    )]
+    StillBusy {
+        /// The resource type (`Vm`).
+        resource: &'static str,
+        /// How long the wait waited.
+        timeout: Duration,
+        /// Each resource still busy: its id and its last `entityAsyncStatus` (`UPDATING`, …;
+        /// `unknown` when it was never read).
+        busy: Vec<(String, String)>,
+    },
     /// A JSON request given to `Client::call_operation` does not decode into the operation's
     /// request type. Nothing was sent.
     #[error("{operation}: invalid request: {source}")]
@@ -214,6 +267,9 @@ impl Error {
             Error::FailoverNeeded { .. } => "FailoverNeeded",
             Error::ServerTooOld { .. } => "ServerTooOld",
             Error::Middleware { .. } => "Middleware",
+            Error::NotFound { .. } => "NotFound",
+            Error::Ambiguous { .. } => "Ambiguous",
+            Error::StillBusy { .. } => "StillBusy",
             Error::BodyTooLarge { .. } => "BodyTooLarge",
             Error::Protocol { .. } => "Protocol",
             Error::Reauthentication(_) => "Reauthentication",
@@ -294,12 +350,13 @@ impl Error {
         }
     }
 
-    /// Whether the call or the task wait ran out of time.
+    /// Whether the call, the task wait or the wait for idle resources ran out of time.
     pub fn is_timeout(&self) -> bool {
         match self {
             Error::Transport { source, .. } => source.is_timeout(),
             Error::TimedOut { .. } => true,
             Error::Task(failure) => failure.kind == TaskFailureKind::TimedOut,
+            Error::StillBusy { .. } => true,
             _ => false,
         }
     }
@@ -363,6 +420,21 @@ fn needs(since: &Since) -> String {
             since.first_seen
         ),
         None => format!("needs CloudTower {}", since.first_seen),
+    }
+}
+
+/// `id, local_id or name`.
+fn either(keys: &[ResolveKey]) -> String {
+    match keys {
+        [] => "a key".into(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!(
+            "{} or {last}",
+            init.iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 

@@ -18,6 +18,8 @@
 //! | [`ListRequest`] | every list operation's body (`first`/`after` paging, items with an `id`) | [`Client::paginate`] |
 //! | [`CountRequest`] | list bodies whose module has a `*-connection` operation | [`Client::count`] |
 //! | [`RereadById`] | one list item type per resource | [`Client::reread`] |
+//! | [`Resolve`] | the re-read item types whose filter has `id`, `local_id` and/or `name` | [`Client::resolve`]: one resource by id, local id or name |
+//! | [`AsyncStatus`] | the re-read item types with an `entityAsyncStatus` | [`Client::wait_until_idle`] |
 //! | [`TaskClient`] | the generated client | [`WaitForTasks::wait`] on any mutation's answer |
 //!
 //! Every request the generated methods send is an [`ApiRequest`] that says whether the
@@ -37,7 +39,9 @@ pub mod codec;
 pub mod contract;
 pub mod dynamic;
 pub mod error;
+pub mod idle;
 pub mod pagination;
+pub mod resolve;
 #[cfg(feature = "serde")]
 pub mod serde_bridge;
 pub mod tasks;
@@ -55,7 +59,9 @@ pub use contract::{LoginRequest, OperationInfo, Since, TaskClient, TaskModel, Ta
 pub use error::{
     Error, ErrorBody, LockedResource, RawBody, TaskFailure, TaskFailureKind, TransportError,
 };
+pub use idle::AsyncStatus;
 pub use pagination::{CountRequest, ListRequest, Paginator, RereadById};
+pub use resolve::{Resolve, ResolveKey};
 #[cfg(feature = "serde")]
 pub use serde_bridge::{from_value, to_value};
 pub use tasks::{OnPaused, WaitForTasks, WaitOptions};

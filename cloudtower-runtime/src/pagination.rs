@@ -124,6 +124,33 @@ impl Client {
                 unique.push(id);
             }
         }
+        let mut current: HashMap<String, T> = self.reread_ids(&unique).await?;
+        // The last copy of each resource is moved out, earlier ones (a resource given twice)
+        // cloned.
+        let mut left: HashMap<&str, usize> = HashMap::with_capacity(unique.len());
+        for id in &ids {
+            *left.entry(id).or_default() += 1;
+        }
+        Ok(ids
+            .iter()
+            .filter_map(|id| {
+                let count = left.get_mut(id)?;
+                *count -= 1;
+                if *count == 0 {
+                    current.remove(*id)
+                } else {
+                    current.get(*id).cloned()
+                }
+            })
+            .collect())
+    }
+
+    /// The current state of the resources with these (distinct) ids, by id; those that no
+    /// longer exist are left out. The requests of [`reread`](Self::reread).
+    pub(crate) async fn reread_ids<T: RereadById + Decode>(
+        &self,
+        unique: &[&str],
+    ) -> Result<HashMap<String, T>, Error> {
         let mut current: HashMap<String, T> = HashMap::with_capacity(unique.len());
         // Each request names only its own ids: a request naming all of them, once per page,
         // would send n²/100 ids in all.
@@ -147,24 +174,7 @@ impl Client {
                 }
             }
         }
-        // The last copy of each resource is moved out, earlier ones (a resource given twice)
-        // cloned.
-        let mut left: HashMap<&str, usize> = HashMap::with_capacity(unique.len());
-        for id in &ids {
-            *left.entry(id).or_default() += 1;
-        }
-        Ok(ids
-            .iter()
-            .filter_map(|id| {
-                let count = left.get_mut(id)?;
-                *count -= 1;
-                if *count == 0 {
-                    current.remove(*id)
-                } else {
-                    current.get(*id).cloned()
-                }
-            })
-            .collect())
+        Ok(current)
     }
 }
 

@@ -62,8 +62,8 @@ fn reduced_to(spec: &Value, kept: &[&str]) -> Value {
 }
 
 /// Generates cloudtower-api from `spec` into a scratch copy of the crate and checks it;
-/// the generator's warnings.
-fn builds(name: &str, spec: Value) -> Vec<String> {
+/// what it generated.
+fn builds(name: &str, spec: Value) -> cloudtower_codegen::Generated {
     let options = Options {
         always_on_operations: runtime::CONTRACT_OPERATIONS
             .iter()
@@ -92,7 +92,7 @@ fn builds(name: &str, spec: Value) -> Vec<String> {
             .unwrap();
         assert!(status.success(), "{name} {features:?}: cargo check failed");
     }
-    generated.warnings
+    generated
 }
 
 /// A workspace at `dir` holding cloudtower-api as committed (its manifest, hand-written
@@ -211,6 +211,20 @@ fn a_spec_whose_fields_are_all_optional_builds() {
     builds("all-optional", spec);
 }
 
+/// Filters without `OR`: `Resolve` asks key by key instead of in one request.
+#[test]
+fn a_spec_whose_filters_lack_or_builds() {
+    let mut spec = reduced(&pinned());
+    assert!(
+        remove_key(&mut spec["components"], "OR") > 0,
+        "the filters have OR"
+    );
+    let generated = builds("without-or", spec);
+    let vm = &generated.files["vm.rs"];
+    assert!(vm.contains("impl ::cloudtower_runtime::Resolve for crate::models::Vm"));
+    assert!(vm.contains("let _ = value;"), "request_by_any is None");
+}
+
 /// A version whose upload form lacks a field the upload helper sets: the helper is compiled
 /// out with a warning saying why, and the rest of the crate builds.
 #[test]
@@ -223,7 +237,7 @@ fn a_helper_whose_fields_a_spec_reshapes_is_compiled_out() {
         1,
         "the upload form has size_unit"
     );
-    let warnings = builds("upload-reshaped", spec);
+    let warnings = builds("upload-reshaped", spec).warnings;
     assert!(
         warnings
             .iter()

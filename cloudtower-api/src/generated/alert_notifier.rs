@@ -2009,6 +2009,90 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertNotifiersRequ
     }
 }
 #[cfg(feature = "alert-notifier")]
+impl ::cloudtower_runtime::Resolve for crate::models::AlertNotifier {
+    fn resource() -> &'static str {
+        "AlertNotifier"
+    }
+    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+        &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
+    }
+    fn request_by(
+        key: ::cloudtower_runtime::ResolveKey,
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetAlertNotifiersRequestBody> {
+        let filter = match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                crate::models::AlertNotifierWhereInput {
+                    id: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            ::cloudtower_runtime::ResolveKey::Name => {
+                crate::models::AlertNotifierWhereInput {
+                    name: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            _ => return ::std::option::Option::None,
+        };
+        ::std::option::Option::Some(crate::models::GetAlertNotifiersRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(filter),
+            ..::std::default::Default::default()
+        })
+    }
+    fn request_by_any(
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetAlertNotifiersRequestBody> {
+        ::std::option::Option::Some(crate::models::GetAlertNotifiersRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::AlertNotifierWhereInput {
+                or: ::cloudtower_runtime::Nullable::Value(
+                    ::std::vec::Vec::from([
+                        crate::models::AlertNotifierWhereInput {
+                            id: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                        crate::models::AlertNotifierWhereInput {
+                            name: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                    ]),
+                ),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        })
+    }
+    fn key_of(
+        &self,
+        key: ::cloudtower_runtime::ResolveKey,
+    ) -> ::std::option::Option<&str> {
+        match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                ::std::option::Option::Some(self.id.as_str())
+            }
+            ::cloudtower_runtime::ResolveKey::Name => self.name.as_deref(),
+            _ => ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "alert-notifier")]
+impl ::cloudtower_runtime::AsyncStatus for crate::models::AlertNotifier {
+    fn resource() -> &'static str {
+        "AlertNotifier"
+    }
+    fn entity_async_status(&self) -> ::std::option::Option<&str> {
+        self.entity_async_status.as_ref().map(|status| status.as_str())
+    }
+}
+#[cfg(feature = "alert-notifier")]
 impl ::cloudtower_runtime::RereadById for crate::models::AlertNotifier {
     type Request = crate::models::GetAlertNotifiersRequestBody;
     fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {

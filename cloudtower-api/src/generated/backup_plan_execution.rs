@@ -981,6 +981,95 @@ for crate::models::GetBackupPlanExecutionsRequestBody {
     }
 }
 #[cfg(feature = "backup-plan-execution")]
+impl ::cloudtower_runtime::Resolve for crate::models::BackupPlanExecution {
+    fn resource() -> &'static str {
+        "BackupPlanExecution"
+    }
+    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+        &[
+            ::cloudtower_runtime::ResolveKey::Id,
+            ::cloudtower_runtime::ResolveKey::LocalId,
+        ]
+    }
+    fn request_by(
+        key: ::cloudtower_runtime::ResolveKey,
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetBackupPlanExecutionsRequestBody> {
+        let filter = match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                crate::models::BackupPlanExecutionWhereInput {
+                    id: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            ::cloudtower_runtime::ResolveKey::LocalId => {
+                crate::models::BackupPlanExecutionWhereInput {
+                    local_id: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            _ => return ::std::option::Option::None,
+        };
+        ::std::option::Option::Some(crate::models::GetBackupPlanExecutionsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(filter),
+            ..::std::default::Default::default()
+        })
+    }
+    fn request_by_any(
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetBackupPlanExecutionsRequestBody> {
+        ::std::option::Option::Some(crate::models::GetBackupPlanExecutionsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupPlanExecutionWhereInput {
+                or: ::cloudtower_runtime::Nullable::Value(
+                    ::std::vec::Vec::from([
+                        crate::models::BackupPlanExecutionWhereInput {
+                            id: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                        crate::models::BackupPlanExecutionWhereInput {
+                            local_id: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                    ]),
+                ),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        })
+    }
+    fn key_of(
+        &self,
+        key: ::cloudtower_runtime::ResolveKey,
+    ) -> ::std::option::Option<&str> {
+        match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                ::std::option::Option::Some(self.id.as_str())
+            }
+            ::cloudtower_runtime::ResolveKey::LocalId => {
+                ::std::option::Option::Some(self.local_id.as_str())
+            }
+            _ => ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "backup-plan-execution")]
+impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupPlanExecution {
+    fn resource() -> &'static str {
+        "BackupPlanExecution"
+    }
+    fn entity_async_status(&self) -> ::std::option::Option<&str> {
+        self.entity_async_status.as_ref().map(|status| status.as_str())
+    }
+}
+#[cfg(feature = "backup-plan-execution")]
 impl ::cloudtower_runtime::RereadById for crate::models::BackupPlanExecution {
     type Request = crate::models::GetBackupPlanExecutionsRequestBody;
     fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {

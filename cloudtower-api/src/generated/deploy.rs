@@ -636,6 +636,66 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetDeploysRequestBody
     }
 }
 #[cfg(feature = "deploy")]
+impl ::cloudtower_runtime::Resolve for crate::models::Deploy {
+    fn resource() -> &'static str {
+        "Deploy"
+    }
+    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+        &[::cloudtower_runtime::ResolveKey::Id]
+    }
+    fn request_by(
+        key: ::cloudtower_runtime::ResolveKey,
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetDeploysRequestBody> {
+        let filter = match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                crate::models::DeployWhereInput {
+                    id: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            _ => return ::std::option::Option::None,
+        };
+        ::std::option::Option::Some(crate::models::GetDeploysRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(filter),
+            ..::std::default::Default::default()
+        })
+    }
+    fn request_by_any(
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetDeploysRequestBody> {
+        ::std::option::Option::Some(crate::models::GetDeploysRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::DeployWhereInput {
+                or: ::cloudtower_runtime::Nullable::Value(
+                    ::std::vec::Vec::from([
+                        crate::models::DeployWhereInput {
+                            id: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                    ]),
+                ),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        })
+    }
+    fn key_of(
+        &self,
+        key: ::cloudtower_runtime::ResolveKey,
+    ) -> ::std::option::Option<&str> {
+        match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                ::std::option::Option::Some(self.id.as_str())
+            }
+            _ => ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "deploy")]
 impl ::cloudtower_runtime::RereadById for crate::models::Deploy {
     type Request = crate::models::GetDeploysRequestBody;
     fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {

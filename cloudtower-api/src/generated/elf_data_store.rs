@@ -377,6 +377,104 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetElfDataStoresReque
     }
 }
 #[cfg(feature = "elf-data-store")]
+impl ::cloudtower_runtime::Resolve for crate::models::ElfDataStore {
+    fn resource() -> &'static str {
+        "ElfDataStore"
+    }
+    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+        &[
+            ::cloudtower_runtime::ResolveKey::Id,
+            ::cloudtower_runtime::ResolveKey::LocalId,
+            ::cloudtower_runtime::ResolveKey::Name,
+        ]
+    }
+    fn request_by(
+        key: ::cloudtower_runtime::ResolveKey,
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetElfDataStoresRequestBody> {
+        let filter = match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                crate::models::ElfDataStoreWhereInput {
+                    id: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            ::cloudtower_runtime::ResolveKey::LocalId => {
+                crate::models::ElfDataStoreWhereInput {
+                    local_id: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            ::cloudtower_runtime::ResolveKey::Name => {
+                crate::models::ElfDataStoreWhereInput {
+                    name: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            _ => return ::std::option::Option::None,
+        };
+        ::std::option::Option::Some(crate::models::GetElfDataStoresRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(filter),
+            ..::std::default::Default::default()
+        })
+    }
+    fn request_by_any(
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetElfDataStoresRequestBody> {
+        ::std::option::Option::Some(crate::models::GetElfDataStoresRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ElfDataStoreWhereInput {
+                or: ::cloudtower_runtime::Nullable::Value(
+                    ::std::vec::Vec::from([
+                        crate::models::ElfDataStoreWhereInput {
+                            id: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                        crate::models::ElfDataStoreWhereInput {
+                            local_id: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                        crate::models::ElfDataStoreWhereInput {
+                            name: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                    ]),
+                ),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        })
+    }
+    fn key_of(
+        &self,
+        key: ::cloudtower_runtime::ResolveKey,
+    ) -> ::std::option::Option<&str> {
+        match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                ::std::option::Option::Some(self.id.as_str())
+            }
+            ::cloudtower_runtime::ResolveKey::LocalId => {
+                ::std::option::Option::Some(self.local_id.as_str())
+            }
+            ::cloudtower_runtime::ResolveKey::Name => {
+                ::std::option::Option::Some(self.name.as_str())
+            }
+            _ => ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "elf-data-store")]
 impl ::cloudtower_runtime::RereadById for crate::models::ElfDataStore {
     type Request = crate::models::GetElfDataStoresRequestBody;
     fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {

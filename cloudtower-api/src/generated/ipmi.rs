@@ -636,6 +636,86 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetIpmisRequestBody {
     }
 }
 #[cfg(feature = "ipmi")]
+impl ::cloudtower_runtime::Resolve for crate::models::Ipmi {
+    fn resource() -> &'static str {
+        "Ipmi"
+    }
+    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+        &[
+            ::cloudtower_runtime::ResolveKey::Id,
+            ::cloudtower_runtime::ResolveKey::LocalId,
+        ]
+    }
+    fn request_by(
+        key: ::cloudtower_runtime::ResolveKey,
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetIpmisRequestBody> {
+        let filter = match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                crate::models::IpmiWhereInput {
+                    id: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            ::cloudtower_runtime::ResolveKey::LocalId => {
+                crate::models::IpmiWhereInput {
+                    local_id: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            _ => return ::std::option::Option::None,
+        };
+        ::std::option::Option::Some(crate::models::GetIpmisRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(filter),
+            ..::std::default::Default::default()
+        })
+    }
+    fn request_by_any(
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetIpmisRequestBody> {
+        ::std::option::Option::Some(crate::models::GetIpmisRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IpmiWhereInput {
+                or: ::cloudtower_runtime::Nullable::Value(
+                    ::std::vec::Vec::from([
+                        crate::models::IpmiWhereInput {
+                            id: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                        crate::models::IpmiWhereInput {
+                            local_id: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                    ]),
+                ),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        })
+    }
+    fn key_of(
+        &self,
+        key: ::cloudtower_runtime::ResolveKey,
+    ) -> ::std::option::Option<&str> {
+        match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                ::std::option::Option::Some(self.id.as_str())
+            }
+            ::cloudtower_runtime::ResolveKey::LocalId => {
+                ::std::option::Option::Some(self.local_id.as_str())
+            }
+            _ => ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "ipmi")]
 impl ::cloudtower_runtime::RereadById for crate::models::Ipmi {
     type Request = crate::models::GetIpmisRequestBody;
     fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {

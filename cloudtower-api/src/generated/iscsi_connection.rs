@@ -342,6 +342,66 @@ for crate::models::GetIscsiConnectionsRequestBody {
     }
 }
 #[cfg(feature = "iscsi-connection")]
+impl ::cloudtower_runtime::Resolve for crate::models::IscsiConnection {
+    fn resource() -> &'static str {
+        "IscsiConnection"
+    }
+    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+        &[::cloudtower_runtime::ResolveKey::Id]
+    }
+    fn request_by(
+        key: ::cloudtower_runtime::ResolveKey,
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetIscsiConnectionsRequestBody> {
+        let filter = match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                crate::models::IscsiConnectionWhereInput {
+                    id: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            _ => return ::std::option::Option::None,
+        };
+        ::std::option::Option::Some(crate::models::GetIscsiConnectionsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(filter),
+            ..::std::default::Default::default()
+        })
+    }
+    fn request_by_any(
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetIscsiConnectionsRequestBody> {
+        ::std::option::Option::Some(crate::models::GetIscsiConnectionsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IscsiConnectionWhereInput {
+                or: ::cloudtower_runtime::Nullable::Value(
+                    ::std::vec::Vec::from([
+                        crate::models::IscsiConnectionWhereInput {
+                            id: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                    ]),
+                ),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        })
+    }
+    fn key_of(
+        &self,
+        key: ::cloudtower_runtime::ResolveKey,
+    ) -> ::std::option::Option<&str> {
+        match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                ::std::option::Option::Some(self.id.as_str())
+            }
+            _ => ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "iscsi-connection")]
 impl ::cloudtower_runtime::RereadById for crate::models::IscsiConnection {
     type Request = crate::models::GetIscsiConnectionsRequestBody;
     fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {

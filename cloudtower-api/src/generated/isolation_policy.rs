@@ -857,6 +857,66 @@ for crate::models::GetIsolationPoliciesRequestBody {
     }
 }
 #[cfg(feature = "isolation-policy")]
+impl ::cloudtower_runtime::Resolve for crate::models::IsolationPolicy {
+    fn resource() -> &'static str {
+        "IsolationPolicy"
+    }
+    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+        &[::cloudtower_runtime::ResolveKey::Id]
+    }
+    fn request_by(
+        key: ::cloudtower_runtime::ResolveKey,
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetIsolationPoliciesRequestBody> {
+        let filter = match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                crate::models::IsolationPolicyWhereInput {
+                    id: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            _ => return ::std::option::Option::None,
+        };
+        ::std::option::Option::Some(crate::models::GetIsolationPoliciesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(filter),
+            ..::std::default::Default::default()
+        })
+    }
+    fn request_by_any(
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetIsolationPoliciesRequestBody> {
+        ::std::option::Option::Some(crate::models::GetIsolationPoliciesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IsolationPolicyWhereInput {
+                or: ::cloudtower_runtime::Nullable::Value(
+                    ::std::vec::Vec::from([
+                        crate::models::IsolationPolicyWhereInput {
+                            id: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                    ]),
+                ),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        })
+    }
+    fn key_of(
+        &self,
+        key: ::cloudtower_runtime::ResolveKey,
+    ) -> ::std::option::Option<&str> {
+        match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                ::std::option::Option::Some(self.id.as_str())
+            }
+            _ => ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "isolation-policy")]
 impl ::cloudtower_runtime::RereadById for crate::models::IsolationPolicy {
     type Request = crate::models::GetIsolationPoliciesRequestBody;
     fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {

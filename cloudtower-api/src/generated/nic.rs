@@ -536,6 +536,113 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNicsRequestBody {
     }
 }
 #[cfg(feature = "nic")]
+impl ::cloudtower_runtime::Resolve for crate::models::Nic {
+    fn resource() -> &'static str {
+        "Nic"
+    }
+    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+        &[
+            ::cloudtower_runtime::ResolveKey::Id,
+            ::cloudtower_runtime::ResolveKey::LocalId,
+            ::cloudtower_runtime::ResolveKey::Name,
+        ]
+    }
+    fn request_by(
+        key: ::cloudtower_runtime::ResolveKey,
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetNicsRequestBody> {
+        let filter = match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                crate::models::NicWhereInput {
+                    id: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            ::cloudtower_runtime::ResolveKey::LocalId => {
+                crate::models::NicWhereInput {
+                    local_id: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            ::cloudtower_runtime::ResolveKey::Name => {
+                crate::models::NicWhereInput {
+                    name: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            _ => return ::std::option::Option::None,
+        };
+        ::std::option::Option::Some(crate::models::GetNicsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(filter),
+            ..::std::default::Default::default()
+        })
+    }
+    fn request_by_any(
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetNicsRequestBody> {
+        ::std::option::Option::Some(crate::models::GetNicsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NicWhereInput {
+                or: ::cloudtower_runtime::Nullable::Value(
+                    ::std::vec::Vec::from([
+                        crate::models::NicWhereInput {
+                            id: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                        crate::models::NicWhereInput {
+                            local_id: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                        crate::models::NicWhereInput {
+                            name: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                    ]),
+                ),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        })
+    }
+    fn key_of(
+        &self,
+        key: ::cloudtower_runtime::ResolveKey,
+    ) -> ::std::option::Option<&str> {
+        match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                ::std::option::Option::Some(self.id.as_str())
+            }
+            ::cloudtower_runtime::ResolveKey::LocalId => {
+                ::std::option::Option::Some(self.local_id.as_str())
+            }
+            ::cloudtower_runtime::ResolveKey::Name => {
+                ::std::option::Option::Some(self.name.as_str())
+            }
+            _ => ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "nic")]
+impl ::cloudtower_runtime::AsyncStatus for crate::models::Nic {
+    fn resource() -> &'static str {
+        "Nic"
+    }
+    fn entity_async_status(&self) -> ::std::option::Option<&str> {
+        self.entity_async_status.as_ref().map(|status| status.as_str())
+    }
+}
+#[cfg(feature = "nic")]
 impl ::cloudtower_runtime::RereadById for crate::models::Nic {
     type Request = crate::models::GetNicsRequestBody;
     fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {

@@ -2254,6 +2254,75 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetReplicaVmsRequestB
     }
 }
 #[cfg(feature = "replica-vm")]
+impl ::cloudtower_runtime::Resolve for crate::models::ReplicaVm {
+    fn resource() -> &'static str {
+        "ReplicaVm"
+    }
+    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+        &[::cloudtower_runtime::ResolveKey::Id]
+    }
+    fn request_by(
+        key: ::cloudtower_runtime::ResolveKey,
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetReplicaVmsRequestBody> {
+        let filter = match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                crate::models::ReplicaVmWhereInput {
+                    id: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            _ => return ::std::option::Option::None,
+        };
+        ::std::option::Option::Some(crate::models::GetReplicaVmsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(filter),
+            ..::std::default::Default::default()
+        })
+    }
+    fn request_by_any(
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetReplicaVmsRequestBody> {
+        ::std::option::Option::Some(crate::models::GetReplicaVmsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReplicaVmWhereInput {
+                or: ::cloudtower_runtime::Nullable::Value(
+                    ::std::vec::Vec::from([
+                        crate::models::ReplicaVmWhereInput {
+                            id: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                    ]),
+                ),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        })
+    }
+    fn key_of(
+        &self,
+        key: ::cloudtower_runtime::ResolveKey,
+    ) -> ::std::option::Option<&str> {
+        match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                ::std::option::Option::Some(self.id.as_str())
+            }
+            _ => ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "replica-vm")]
+impl ::cloudtower_runtime::AsyncStatus for crate::models::ReplicaVm {
+    fn resource() -> &'static str {
+        "ReplicaVm"
+    }
+    fn entity_async_status(&self) -> ::std::option::Option<&str> {
+        self.entity_async_status.as_ref().map(|status| status.as_str())
+    }
+}
+#[cfg(feature = "replica-vm")]
 impl ::cloudtower_runtime::RereadById for crate::models::ReplicaVm {
     type Request = crate::models::GetReplicaVmsRequestBody;
     fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {

@@ -1988,6 +1988,83 @@ for crate::models::GetReportTemplatesRequestBody {
     }
 }
 #[cfg(feature = "report-template")]
+impl ::cloudtower_runtime::Resolve for crate::models::ReportTemplate {
+    fn resource() -> &'static str {
+        "ReportTemplate"
+    }
+    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+        &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
+    }
+    fn request_by(
+        key: ::cloudtower_runtime::ResolveKey,
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetReportTemplatesRequestBody> {
+        let filter = match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                crate::models::ReportTemplateWhereInput {
+                    id: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            ::cloudtower_runtime::ResolveKey::Name => {
+                crate::models::ReportTemplateWhereInput {
+                    name: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            _ => return ::std::option::Option::None,
+        };
+        ::std::option::Option::Some(crate::models::GetReportTemplatesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(filter),
+            ..::std::default::Default::default()
+        })
+    }
+    fn request_by_any(
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetReportTemplatesRequestBody> {
+        ::std::option::Option::Some(crate::models::GetReportTemplatesRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReportTemplateWhereInput {
+                or: ::cloudtower_runtime::Nullable::Value(
+                    ::std::vec::Vec::from([
+                        crate::models::ReportTemplateWhereInput {
+                            id: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                        crate::models::ReportTemplateWhereInput {
+                            name: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                    ]),
+                ),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        })
+    }
+    fn key_of(
+        &self,
+        key: ::cloudtower_runtime::ResolveKey,
+    ) -> ::std::option::Option<&str> {
+        match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                ::std::option::Option::Some(self.id.as_str())
+            }
+            ::cloudtower_runtime::ResolveKey::Name => {
+                ::std::option::Option::Some(self.name.as_str())
+            }
+            _ => ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "report-template")]
 impl ::cloudtower_runtime::RereadById for crate::models::ReportTemplate {
     type Request = crate::models::GetReportTemplatesRequestBody;
     fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {

@@ -1652,6 +1652,113 @@ for crate::models::GetVirtualPrivateCloudsRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud")]
+impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloud {
+    fn resource() -> &'static str {
+        "VirtualPrivateCloud"
+    }
+    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+        &[
+            ::cloudtower_runtime::ResolveKey::Id,
+            ::cloudtower_runtime::ResolveKey::LocalId,
+            ::cloudtower_runtime::ResolveKey::Name,
+        ]
+    }
+    fn request_by(
+        key: ::cloudtower_runtime::ResolveKey,
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetVirtualPrivateCloudsRequestBody> {
+        let filter = match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                crate::models::VirtualPrivateCloudWhereInput {
+                    id: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            ::cloudtower_runtime::ResolveKey::LocalId => {
+                crate::models::VirtualPrivateCloudWhereInput {
+                    local_id: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            ::cloudtower_runtime::ResolveKey::Name => {
+                crate::models::VirtualPrivateCloudWhereInput {
+                    name: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            _ => return ::std::option::Option::None,
+        };
+        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(filter),
+            ..::std::default::Default::default()
+        })
+    }
+    fn request_by_any(
+        value: &str,
+    ) -> ::std::option::Option<crate::models::GetVirtualPrivateCloudsRequestBody> {
+        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudWhereInput {
+                or: ::cloudtower_runtime::Nullable::Value(
+                    ::std::vec::Vec::from([
+                        crate::models::VirtualPrivateCloudWhereInput {
+                            id: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                        crate::models::VirtualPrivateCloudWhereInput {
+                            local_id: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                        crate::models::VirtualPrivateCloudWhereInput {
+                            name: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                    ]),
+                ),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        })
+    }
+    fn key_of(
+        &self,
+        key: ::cloudtower_runtime::ResolveKey,
+    ) -> ::std::option::Option<&str> {
+        match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                ::std::option::Option::Some(self.id.as_str())
+            }
+            ::cloudtower_runtime::ResolveKey::LocalId => {
+                ::std::option::Option::Some(self.local_id.as_str())
+            }
+            ::cloudtower_runtime::ResolveKey::Name => {
+                ::std::option::Option::Some(self.name.as_str())
+            }
+            _ => ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud")]
+impl ::cloudtower_runtime::AsyncStatus for crate::models::VirtualPrivateCloud {
+    fn resource() -> &'static str {
+        "VirtualPrivateCloud"
+    }
+    fn entity_async_status(&self) -> ::std::option::Option<&str> {
+        self.entity_async_status.as_ref().map(|status| status.as_str())
+    }
+}
+#[cfg(feature = "virtual-private-cloud")]
 impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloud {
     type Request = crate::models::GetVirtualPrivateCloudsRequestBody;
     fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {

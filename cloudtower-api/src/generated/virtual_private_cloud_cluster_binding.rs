@@ -727,6 +727,80 @@ for crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
+impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudClusterBinding {
+    fn resource() -> &'static str {
+        "VirtualPrivateCloudClusterBinding"
+    }
+    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+        &[::cloudtower_runtime::ResolveKey::Id]
+    }
+    fn request_by(
+        key: ::cloudtower_runtime::ResolveKey,
+        value: &str,
+    ) -> ::std::option::Option<
+        crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody,
+    > {
+        let filter = match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                crate::models::VirtualPrivateCloudClusterBindingWhereInput {
+                    id: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            _ => return ::std::option::Option::None,
+        };
+        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(filter),
+            ..::std::default::Default::default()
+        })
+    }
+    fn request_by_any(
+        value: &str,
+    ) -> ::std::option::Option<
+        crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody,
+    > {
+        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudClusterBindingWhereInput {
+                or: ::cloudtower_runtime::Nullable::Value(
+                    ::std::vec::Vec::from([
+                        crate::models::VirtualPrivateCloudClusterBindingWhereInput {
+                            id: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                    ]),
+                ),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        })
+    }
+    fn key_of(
+        &self,
+        key: ::cloudtower_runtime::ResolveKey,
+    ) -> ::std::option::Option<&str> {
+        match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                ::std::option::Option::Some(self.id.as_str())
+            }
+            _ => ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+impl ::cloudtower_runtime::AsyncStatus
+for crate::models::VirtualPrivateCloudClusterBinding {
+    fn resource() -> &'static str {
+        "VirtualPrivateCloudClusterBinding"
+    }
+    fn entity_async_status(&self) -> ::std::option::Option<&str> {
+        self.entity_async_status.as_ref().map(|status| status.as_str())
+    }
+}
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl ::cloudtower_runtime::RereadById
 for crate::models::VirtualPrivateCloudClusterBinding {
     type Request = crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody;

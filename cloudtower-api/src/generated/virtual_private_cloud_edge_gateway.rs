@@ -895,6 +895,97 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
+impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudEdgeGateway {
+    fn resource() -> &'static str {
+        "VirtualPrivateCloudEdgeGateway"
+    }
+    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+        &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
+    }
+    fn request_by(
+        key: ::cloudtower_runtime::ResolveKey,
+        value: &str,
+    ) -> ::std::option::Option<
+        crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody,
+    > {
+        let filter = match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                crate::models::VirtualPrivateCloudEdgeGatewayWhereInput {
+                    id: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            ::cloudtower_runtime::ResolveKey::Name => {
+                crate::models::VirtualPrivateCloudEdgeGatewayWhereInput {
+                    name: ::cloudtower_runtime::Nullable::Value(
+                        ::std::string::String::from(value),
+                    ),
+                    ..::std::default::Default::default()
+                }
+            }
+            _ => return ::std::option::Option::None,
+        };
+        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(filter),
+            ..::std::default::Default::default()
+        })
+    }
+    fn request_by_any(
+        value: &str,
+    ) -> ::std::option::Option<
+        crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody,
+    > {
+        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
+            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudEdgeGatewayWhereInput {
+                or: ::cloudtower_runtime::Nullable::Value(
+                    ::std::vec::Vec::from([
+                        crate::models::VirtualPrivateCloudEdgeGatewayWhereInput {
+                            id: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                        crate::models::VirtualPrivateCloudEdgeGatewayWhereInput {
+                            name: ::cloudtower_runtime::Nullable::Value(
+                                ::std::string::String::from(value),
+                            ),
+                            ..::std::default::Default::default()
+                        },
+                    ]),
+                ),
+                ..::std::default::Default::default()
+            }),
+            ..::std::default::Default::default()
+        })
+    }
+    fn key_of(
+        &self,
+        key: ::cloudtower_runtime::ResolveKey,
+    ) -> ::std::option::Option<&str> {
+        match key {
+            ::cloudtower_runtime::ResolveKey::Id => {
+                ::std::option::Option::Some(self.id.as_str())
+            }
+            ::cloudtower_runtime::ResolveKey::Name => {
+                ::std::option::Option::Some(self.name.as_str())
+            }
+            _ => ::std::option::Option::None,
+        }
+    }
+}
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+impl ::cloudtower_runtime::AsyncStatus
+for crate::models::VirtualPrivateCloudEdgeGateway {
+    fn resource() -> &'static str {
+        "VirtualPrivateCloudEdgeGateway"
+    }
+    fn entity_async_status(&self) -> ::std::option::Option<&str> {
+        self.entity_async_status.as_ref().map(|status| status.as_str())
+    }
+}
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudEdgeGateway {
     type Request = crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody;
     fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {

@@ -256,7 +256,11 @@ pub(super) fn list_impls(api: &Api, operation: &Operation, gates: &Gates) -> Opt
             r#where,
             quote!(crate::models::#filter { #id_in_name: #ids, ..::std::default::Default::default() }),
         );
+        let resolve = resolve_impl(api, item_name, body_name, filter_name, r#where);
+        let async_status = async_status_impl(api, item_name);
+        let also = resolve.into_iter().chain(async_status);
         quote! {
+            #(#gate #also)*
             #gate
             impl #RereadById for crate::models::#item {
                 type Request = crate::models::#body;
@@ -290,6 +294,118 @@ pub(super) fn list_impls(api: &Api, operation: &Operation, gates: &Gates) -> Opt
         }
         #count
         #reread
+    })
+}
+
+/// The keys `Resolve` matches, as (wire name in the filter and the item, variant).
+const RESOLVE_KEYS: [(&str, &str); 3] = [("id", "Id"), ("local_id", "LocalId"), ("name", "Name")];
+
+/// `Resolve` for a re-read list item: for each of `id`, `local_id` and `name` that both the
+/// filter (an equality on a string) and the item (a string) have, a request by that key, and
+/// one request by all of them where the filter has `OR` (a list of itself).
+fn resolve_impl(
+    api: &Api,
+    item_name: &str,
+    body_name: &str,
+    filter_name: &str,
+    r#where: &Field,
+) -> Option<TokenStream> {
+    let keys: Vec<(TokenStream, &Field, &Field)> = RESOLVE_KEYS
+        .iter()
+        .filter_map(|(wire, variant)| {
+            let by = field(api, filter_name, wire).filter(|f| f.ty == TypeRef::String)?;
+            let of = field(api, item_name, wire).filter(|f| f.ty == TypeRef::String)?;
+            let variant = ident(variant);
+            Some((quote!(#ResolveKey::#variant), by, of))
+        })
+        .collect();
+    if keys.is_empty() {
+        return None;
+    }
+    let (item, body, filter) = (ident(item_name), ident(body_name), ident(filter_name));
+    let where_name = ident(&r#where.name);
+    let request_with = |filter_value: TokenStream| {
+        let value = wrap(r#where, filter_value);
+        quote!(crate::models::#body { #where_name: #value, ..::std::default::Default::default() })
+    };
+    let filter_by = |by: &Field| {
+        let name = ident(&by.name);
+        let value = wrap(by, quote!(::std::string::String::from(value)));
+        quote!(crate::models::#filter { #name: #value, ..::std::default::Default::default() })
+    };
+    let variants = keys.iter().map(|(variant, _, _)| variant);
+    let by_key = keys.iter().map(|(variant, by, _)| {
+        let filter = filter_by(by);
+        quote!(#variant => #filter,)
+    });
+    let by_key_request = request_with(quote!(filter));
+    let any = field(api, filter_name, "OR")
+        .filter(|f| f.ty == TypeRef::Array(Box::new(TypeRef::Named(filter_name.to_owned()))))
+        .map_or(quote!({ let _ = value; ::std::option::Option::None }), |or| {
+            let name = ident(&or.name);
+            let each = keys.iter().map(|(_, by, _)| filter_by(by));
+            let any = wrap(or, quote!(::std::vec::Vec::from([#(#each),*])));
+            let request = request_with(
+                quote!(crate::models::#filter { #name: #any, ..::std::default::Default::default() }),
+            );
+            quote!(::std::option::Option::Some(#request))
+        });
+    let of_key = keys.iter().map(|(variant, _, of)| {
+        let name = ident(&of.name);
+        let value = match of.repr {
+            Presence::Plain => quote!(::std::option::Option::Some(self.#name.as_str())),
+            Presence::Optional | Presence::RequiredNullable => quote!(self.#name.as_deref()),
+            Presence::Nullable => {
+                quote!(self.#name.as_option().map(::std::string::String::as_str))
+            }
+        };
+        quote!(#variant => #value,)
+    });
+    Some(quote! {
+        impl #Resolve for crate::models::#item {
+            fn resource() -> &'static str {
+                #item_name
+            }
+            fn keys() -> &'static [#ResolveKey] {
+                &[#(#variants),*]
+            }
+            fn request_by(key: #ResolveKey, value: &str) -> ::std::option::Option<crate::models::#body> {
+                let filter = match key {
+                    #(#by_key)*
+                    _ => return ::std::option::Option::None,
+                };
+                ::std::option::Option::Some(#by_key_request)
+            }
+            fn request_by_any(value: &str) -> ::std::option::Option<crate::models::#body> {
+                #any
+            }
+            fn key_of(&self, key: #ResolveKey) -> ::std::option::Option<&str> {
+                match key {
+                    #(#of_key)*
+                    _ => ::std::option::Option::None,
+                }
+            }
+        }
+    })
+}
+
+/// `AsyncStatus` for a re-read list item with a textual `entityAsyncStatus`.
+fn async_status_impl(api: &Api, item_name: &str) -> Option<TokenStream> {
+    let status = ["entityAsyncStatus", "entity_async_status"]
+        .iter()
+        .find_map(|wire| field(api, item_name, wire))
+        .filter(|f| is_text(api, &f.ty))?;
+    let item = ident(item_name);
+    let value = read(quote!(self), status);
+    Some(quote! {
+        impl #AsyncStatus for crate::models::#item {
+            fn resource() -> &'static str {
+                #item_name
+            }
+            fn entity_async_status(&self) -> ::std::option::Option<&str> {
+                #value.map(|status| status.as_str())
+            }
+        }
     })
 }
 
