@@ -197,3 +197,37 @@ fn vm_backup_runs_through_a_failover_of_an_active_passive_pair() {
     let out = run_through_failover("vm_backup", &[], "active endpoint");
     assert!(out.contains("(FILE_SYSTEM_CONSISTENT)"), "{out}");
 }
+
+#[test]
+fn vnc_against_a_tower_too_old_for_it_says_which_version_it_needs() {
+    let path = example("vnc");
+    if !path.exists() {
+        run("vnc", &[]);
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let tower = runtime
+        .block_on(cloudtower_mock::MockTower::start_with(
+            cloudtower_mock::MockConfig {
+                version: Some("3.4.4".into()),
+                ..Default::default()
+            },
+        ))
+        .unwrap();
+    let output = Command::new(&path)
+        .args(["--endpoint", &tower.url()])
+        .args(["--username", cloudtower_mock::MOCK_USERNAME])
+        .args(["--password", cloudtower_mock::MOCK_PASSWORD])
+        .env_remove("CLOUDTOWER_ENDPOINT")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("CloudTower 3.4.4"), "{stdout}");
+    assert!(
+        stderr.contains("get-vm-vnc-info: needs CloudTower 4.0.0"),
+        "{stdout}\n{stderr}"
+    );
+    // Refused before sending.
+    assert_eq!(tower.request_count("get-vm-vnc-info"), 0);
+}
