@@ -493,7 +493,7 @@ impl History {
 
 /// What a method's documentation says of since when its operation exists: `Since CloudTower
 /// 4.0.0.` when the version before is obtainable and lacks it; `Added after 4.3.0, by 4.6.0
-/// (…)` when versions whose spec cannot be obtained lie between; `In every published spec
+/// (no spec of the versions between can be obtained: …)` when versions whose spec cannot be obtained lie between; `In every published spec
 /// since 1.8.0, the oldest obtainable.` when the oldest spec has it. Versions that lack it
 /// after it first appeared are named too.
 pub fn since_sentence(since: &ir::Since) -> String {
@@ -521,8 +521,8 @@ pub fn since_sentence(since: &ir::Since) -> String {
         ),
         (Some(_), []) => format!("Since CloudTower {first}."),
         (Some(last), between) => format!(
-            "Added after {last}, by {first} (the versions between, {}, have no obtainable \
-             spec).",
+            "Added after {last}, by {first} (no spec of the versions between can be \
+             obtained: {}).",
             between.join(", ")
         ),
     };
@@ -662,12 +662,13 @@ mod tests {
         assert_eq!(sentence("d", "3.0.0"), "Since CloudTower 2.0.0.");
         assert_eq!(
             sentence("e", "3.0.0"),
-            "Added after 2.0.0, by 3.0.0 (the versions between, 2.5.0, have no obtainable spec)."
+            "Added after 2.0.0, by 3.0.0 (no spec of the versions between can be obtained: \
+             2.5.0)."
         );
         assert_eq!(
             sentence("c", "3.0.0"),
-            "Added after 1.8.0, by 1.10.0 (the versions between, 1.9.0, have no obtainable \
-             spec). Not in the published specs of 2.0.0, 3.0.0."
+            "Added after 1.8.0, by 1.10.0 (no spec of the versions between can be obtained: \
+             1.9.0). Not in the published specs of 2.0.0, 3.0.0."
         );
         assert_eq!(
             sentence("new", "3.1.0"),
