@@ -22,6 +22,9 @@ pub struct OperationInfo {
     pub method: &'static str,
     /// The spec module (tag) it belongs to, in snake_case (`vm`).
     pub module: &'static str,
+    /// Since which published CloudTower version it exists (from the version history the
+    /// generator read, `spec/history.txt`).
+    pub since: Since,
 }
 
 /// Since which CloudTower version an operation exists, as the published specs tell it.

@@ -172,8 +172,10 @@ fn emit_mod(
         let path = &o.path;
         let method = &o.method_name.trim_start_matches("r#");
         let module = &o.module;
-        quote! { #OperationInfo { operation_id: #id, path: #path, method: #method, module: #module }, }
+        let since = since_path(&o.since);
+        quote! { #OperationInfo { operation_id: #id, path: #path, method: #method, module: #module, since: #since }, }
     });
+    let since_consts = since_consts(api);
     let schemas = api.types.iter().filter(|t| t.is_component).map(|t| {
         let wire = t
             .origin
@@ -194,11 +196,75 @@ fn emit_mod(
         /// Every operation of the API, in path order.
         pub const OPERATIONS: &[#OperationInfo] = &[#(#operations)*];
 
+        #since_consts
+
         /// Every component schema of the spec and the Rust type generated for it.
         pub const SCHEMAS: &[(&str, &str)] = &[#(#schemas)*];
 
         #contract
     }
+}
+
+/// The name of the constant holding a [`crate::ir::Since`] value (`SINCE_4_0_0`): one per first
+/// version, since the version before it follows from the history.
+fn since_const_name(since: &crate::ir::Since) -> String {
+    let version: String = since
+        .first_seen
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("SINCE_{}", version.to_ascii_uppercase())
+}
+
+/// The path of `since`'s constant, from any generated file.
+pub(super) fn since_path(since: &crate::ir::Since) -> TokenStream {
+    let name = ident(&since_const_name(since));
+    let models = crate::runtime::models_path();
+    quote!(#models::#name)
+}
+
+/// One private constant per distinct [`crate::ir::Since`] of the operations (the methods' requests and
+/// `OPERATIONS` name them).
+fn since_consts(api: &Api) -> TokenStream {
+    let mut distinct: std::collections::BTreeMap<String, &crate::ir::Since> =
+        std::collections::BTreeMap::new();
+    for operation in &api.operations {
+        let previous = distinct.insert(since_const_name(&operation.since), &operation.since);
+        debug_assert!(
+            previous.is_none_or(|p| p.first_seen == operation.since.first_seen
+                && p.last_absent == operation.since.last_absent),
+            "two Since values share a constant name"
+        );
+    }
+    // Oldest first, versions compared numerically.
+    let mut distinct: Vec<(String, &crate::ir::Since)> = distinct.into_iter().collect();
+    distinct.sort_by_key(|(name, since)| {
+        (
+            crate::history::Version::parse(&since.first_seen).ok(),
+            name.clone(),
+        )
+    });
+    let consts = distinct.into_iter().map(|(name, since)| {
+        let name = ident(&name);
+        let first = &since.first_seen;
+        let doc = match &since.last_absent {
+            Some(last) => {
+                format!(" Operations first seen in CloudTower {first}, absent from {last}.")
+            }
+            None => {
+                format!(" Operations first seen in CloudTower {first}, the oldest obtainable spec.")
+            }
+        };
+        let last = match &since.last_absent {
+            Some(last) => quote!(::std::option::Option::Some(#last)),
+            None => quote!(::std::option::Option::None),
+        };
+        quote! {
+            #[doc = #doc]
+            const #name: #Since = #Since { first_seen: #first, last_absent: #last };
+        }
+    });
+    quote! { #(#consts)* }
 }
 
 fn ident(name: &str) -> Ident {

@@ -252,6 +252,29 @@ pub struct Operation {
     /// For one list operation per item type whose filter has `id_in`: that filter type, to
     /// re-read items by id.
     pub rereads_by_id: Option<String>,
+    /// Since which published version the operation exists (from the committed version
+    /// history; [`crate::history::History::annotate`] sets it after lowering).
+    pub since: Since,
+}
+
+/// Since which published CloudTower version an operation exists, as the version history
+/// (`spec/history.txt`) tells it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Since {
+    /// The oldest obtainable published version whose spec has it; the generated spec's own
+    /// version when the history does not know the operation.
+    pub first_seen: String,
+    /// The newest obtainable published version before `first_seen` (whose spec lacks it);
+    /// `None` when none is older (the oldest obtainable spec has it).
+    pub last_absent: Option<String>,
+    /// Published versions between `last_absent` and `first_seen` whose spec cannot be
+    /// obtained: the operation may have been added in any of them.
+    pub unobtainable_between: Vec<String>,
+    /// Obtainable versions after `first_seen` whose spec lacks it (removed, at least for a
+    /// while).
+    pub absent_from: Vec<String>,
+    /// Whether the history knows the operation (it does not for a spec newer than it).
+    pub in_history: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,9 @@
 //! The pipeline has one stage per module, each with one job:
 //! [`load`] (read documents) → [`merge`] (spec modules into one document) → [`fixups`]
 //! (upstream bugs, as data) → [`lower`] (validate; build the [`ir`]) → [`emit`] (IR to tokens)
-//! → [`format`](mod@format) (tokens to source) → [`output`] (write all or nothing).
+//! → [`format`](mod@format) (tokens to source) → [`output`] (write all or nothing). After
+//! lowering, [`history`] (the committed table of which published versions have each
+//! operation) says since when each operation exists.
 
 pub mod canonical;
 pub mod emit;
@@ -11,6 +13,7 @@ pub mod error;
 pub mod fixups;
 pub mod format;
 pub mod helpers;
+pub mod history;
 pub mod inventory;
 pub mod ir;
 pub mod load;
@@ -76,6 +79,10 @@ pub struct Options {
     /// Generate `Client::call_operation` ([`emit::emit_dispatch`]) in `dispatch.rs`, declared
     /// behind the `dynamic` feature.
     pub dispatch: bool,
+    /// The version history (`spec/history.txt`, read with [`history::History::parse`]): each
+    /// operation's [`ir::Since`]. Empty by default: every operation is then first seen in
+    /// the spec generated.
+    pub history: history::History,
 }
 
 /// Runs the pipeline after loading with default [`Options`] (no feature gates).
@@ -101,7 +108,8 @@ pub fn generate_with(
         clock = Instant::now();
     };
     fixups::apply_fixups(&mut spec, fixups)?;
-    let api = lower::lower(spec, &options.always_on_operations)?;
+    let mut api = lower::lower(spec, &options.always_on_operations)?;
+    options.history.annotate(&mut api);
     lap("ir", &mut timings);
     let mut plans = emit::plan(&api);
     if options.dispatch {

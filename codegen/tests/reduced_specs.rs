@@ -5,15 +5,17 @@
 //! - `minimal`: only `login`, `get-tasks` and `get-vms`, and the schemas they reach;
 //! - `all-optional`: the same with every `required` list removed, as older specs reshape
 //!   fields (the generated contract impls must follow the new presence of each field);
-//! - every published version in `spec/compatible.json` (4.3.0), whole.
+//! - every published version in `spec/compatible.json` (4.3.0), whole;
+//! - a sample of older published versions of the version history (1.8.0, 3.4.4), whole.
 
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use cloudtower_codegen::{runtime, Options, Provenance};
+use cloudtower_codegen::history::{History, Published};
+use cloudtower_codegen::{runtime, Generated, Options, Provenance};
 use common::{pinned_spec, root};
 use serde_json::Value;
 
@@ -61,9 +63,9 @@ fn reduced_to(spec: &Value, kept: &[&str]) -> Value {
     reduced
 }
 
-/// Generates cloudtower-api from `spec` into a scratch copy of the crate and checks it;
-/// what it generated.
-fn builds(name: &str, spec: Value) -> cloudtower_codegen::Generated {
+/// Generates cloudtower-api from `spec` as `cargo xtask regen` does (the committed version
+/// history, no fixups).
+fn generate(name: &str, spec: Value) -> Generated {
     let options = Options {
         always_on_operations: runtime::CONTRACT_OPERATIONS
             .iter()
@@ -71,28 +73,44 @@ fn builds(name: &str, spec: Value) -> cloudtower_codegen::Generated {
             .collect(),
         feature_gates: true,
         dispatch: true,
+        history: History::load(&root()).unwrap_or_else(|e| panic!("{e}")),
     };
     let provenance = Provenance {
         description: format!("reduced spec {name}"),
         sha256: String::new(),
     };
-    let generated = cloudtower_codegen::generate_with(spec, &[], &provenance, &options)
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    cloudtower_codegen::generate_with(spec, &[], &provenance, &options)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Generates cloudtower-api from `spec` into a scratch copy of the crate and checks it with
+/// all features and with none; what it generated.
+fn builds(name: &str, spec: Value) -> Generated {
+    let generated = generate(name, spec);
+    checks(
+        name,
+        &generated,
+        &[&["--all-features"], &["--no-default-features"]],
+    );
+    generated
+}
+
+/// `cargo check` of a scratch copy of the crate holding `generated`, once per feature set.
+fn checks(name: &str, generated: &Generated, feature_sets: &[&[&str]]) {
     let dir = tempfile::tempdir().unwrap();
-    scratch_crate(dir.path(), &generated);
+    scratch_crate(dir.path(), generated);
     let crate_dir = dir.path().join("cloudtower-api");
     let target = root().join("target/reduced-specs");
-    for features in [&["--all-features"][..], &["--no-default-features"][..]] {
+    for features in feature_sets {
         let status = Command::new(env!("CARGO"))
             .args(["check", "--quiet", "--lib", "--manifest-path"])
             .arg(crate_dir.join("Cargo.toml"))
-            .args(features)
+            .args(*features)
             .env("CARGO_TARGET_DIR", &target)
             .status()
             .unwrap();
         assert!(status.success(), "{name} {features:?}: cargo check failed");
     }
-    generated
 }
 
 /// A workspace at `dir` holding cloudtower-api as committed (its manifest, hand-written
@@ -195,7 +213,79 @@ fn every_compatible_version_regenerates_and_builds() {
             pin.version
         );
         let spec = cloudtower_codegen::load_spec(&found.merged_file).unwrap();
-        builds(&pin.version, spec);
+        let generated = generate(&pin.version, spec);
+        // Every operation of a version in the history has its `Since` from the table.
+        let unknown: Vec<&str> = generated
+            .api
+            .operations
+            .iter()
+            .filter(|o| !o.since.in_history)
+            .map(|o| o.path.as_str())
+            .collect();
+        assert_eq!(
+            unknown,
+            Vec::<&str>::new(),
+            "{}: not in the history",
+            pin.version
+        );
+        checks(
+            &pin.version,
+            &generated,
+            &[&["--all-features"], &["--no-default-features"]],
+        );
+    }
+}
+
+/// Older versions of the version history, regenerated whole (without fixups, as the
+/// compatible ones are): a sample, since each `cargo check` of the crate takes minutes. 1.8.0
+/// is the oldest obtainable (no GET operation yet, operations later removed); 3.4.4 the newest
+/// before 4.0.0.
+const HISTORY_SAMPLE: &[&str] = &["1.8.0", "3.4.4"];
+
+/// The history specs: `$CLOUDTOWER_SPECS/history`, else `../shared/specs/history`.
+fn history_specs_dir() -> PathBuf {
+    match std::env::var_os(cloudtower_codegen::pinned::SPECS_ENV) {
+        Some(dir) => {
+            let dir = PathBuf::from(dir).join("history");
+            if dir.is_absolute() {
+                dir
+            } else {
+                root().join(dir)
+            }
+        }
+        None => root().join("../shared/specs/history"),
+    }
+}
+
+#[test]
+fn a_sample_of_older_published_versions_regenerates_and_builds() {
+    let history = History::load(&root()).unwrap_or_else(|e| panic!("{e}"));
+    for version in HISTORY_SAMPLE {
+        let path = history_specs_dir().join(format!("cloudtower-{version}.json"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (point CLOUDTOWER_SPECS at the upstream specs, whose history/ holds \
+                 every obtainable version)",
+                path.display()
+            )
+        });
+        let sha256 = cloudtower_codegen::canonical::sha256_hex(&bytes);
+        assert!(
+            history.versions.iter().any(|p| matches!(p,
+                Published::Obtainable { version: v, sha256: s }
+                    if v.to_string() == *version && *s == sha256)),
+            "{} is not the {version} spec that spec/history.txt was built from",
+            path.display()
+        );
+        let spec = cloudtower_codegen::load_spec(&path).unwrap();
+        let generated = generate(version, spec);
+        assert!(
+            generated.api.operations.iter().all(|o| o.since.in_history),
+            "{version}: every operation is in the history"
+        );
+        // All features only, to halve the cost: it compiles all that the crate with none does
+        // (login and get-tasks are never behind a feature), and the rest.
+        checks(version, &generated, &[&["--all-features"]]);
     }
 }
 

@@ -1,5 +1,5 @@
 //! Project tasks: `cargo xtask regen`, `cargo xtask regen-fixtures`, `cargo xtask fetch-spec`,
-//! `cargo xtask conformance`, `cargo xtask test`.
+//! `cargo xtask conformance`, `cargo xtask test`, `cargo xtask history`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use cloudtower_codegen::pinned::{self, Pin};
 use cloudtower_codegen::{
-    canonical, emit, fixups, inventory, output, semver, Generated, Options, Provenance,
+    canonical, emit, fixups, history, inventory, output, semver, Generated, Options, Provenance,
     INVENTORY_FILE,
 };
 use serde_json::Value;
@@ -68,6 +68,17 @@ enum Command {
         /// Passed to `cargo test` after `--workspace --all-features`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
+    },
+    /// Rebuild the version history table (spec/history.txt: which published specs have each
+    /// operation) from the spec of every obtainable published version.
+    History {
+        /// The directory of history specs (`cloudtower-<version>.json`). Default:
+        /// $CLOUDTOWER_SPECS/history, else ../shared/specs/history beside the workspace.
+        #[arg(long)]
+        specs: Option<PathBuf>,
+        /// Change nothing; fail if the committed table differs from what the specs give.
+        #[arg(long)]
+        check: bool,
     },
     /// Download the pinned spec into the git-ignored cache (.spec-cache/), checking its hash
     /// (`regen`, the tests and conformance use it when CLOUDTOWER_SPECS and ../shared/specs
@@ -164,6 +175,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::History { specs, check } => {
+            let dir = specs.unwrap_or_else(|| history_specs_dir(&root));
+            exit_code(history_table(&root, &dir, check))
+        }
         Command::FetchSpec { url } => {
             let pin = Pin::load(&root)?;
             eprintln!("fetching {}", url.as_deref().unwrap_or(&pin.url));
@@ -211,6 +226,68 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             exit_code(regen(&root, &spec_path, out.as_deref(), check, update_pin))
         }
     }
+}
+
+/// The history specs' default directory: `$CLOUDTOWER_SPECS/history` (a relative
+/// `CLOUDTOWER_SPECS` from the current directory, else from the workspace root), else
+/// `../shared/specs/history` beside the workspace.
+fn history_specs_dir(root: &Path) -> PathBuf {
+    match std::env::var_os(pinned::SPECS_ENV) {
+        Some(dir) => {
+            let dir = PathBuf::from(dir).join("history");
+            if dir.is_absolute() || dir.is_dir() {
+                dir
+            } else {
+                root.join(dir)
+            }
+        }
+        None => root.join("../shared/specs/history"),
+    }
+}
+
+/// `cargo xtask history`: writes the table, or with `check` says whether the committed one is
+/// what the specs in `dir` give (naming the lines that differ when not).
+fn history_table(root: &Path, dir: &Path, check: bool) -> Result<bool, String> {
+    let started = Instant::now();
+    let snapshots = history::read_specs(dir)?;
+    let read = started.elapsed();
+    let table = history::History::build(&snapshots, history::UNOBTAINABLE)?;
+    let text = table.render();
+    let path = root.join(history::TABLE_FILE);
+    println!(
+        "{} published versions ({} with a spec, from {}), {} operations, in {:.2} s (reading {:.2} s)",
+        table.versions.len(),
+        snapshots.len(),
+        dir.display(),
+        table.operations.len(),
+        started.elapsed().as_secs_f64(),
+        read.as_secs_f64()
+    );
+    if check {
+        let committed = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        return Ok(match history::differences(&committed, &text) {
+            None => {
+                println!("{} is up to date", path.display());
+                true
+            }
+            Some(differences) => {
+                eprintln!(
+                    "{} is stale: the specs in {} give other lines (- committed, + rebuilt):\n{differences}run `{}` and commit the result",
+                    path.display(),
+                    dir.display(),
+                    history::COMMAND
+                );
+                false
+            }
+        });
+    }
+    std::fs::write(&path, &text).map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(true)
 }
 
 /// Where `regen` writes by default: the crate's generated module.
@@ -305,6 +382,7 @@ fn regen(
             .collect(),
         feature_gates: true,
         dispatch: true,
+        history: history::History::load(root)?,
     };
     let mut generated = cloudtower_codegen::generate_with(spec, &fixups, &provenance, &options)
         .map_err(|e| origins.name_file(e).to_string())?;

@@ -366,6 +366,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetAlertsRequestBody`](crate::models::GetAlertsRequestBody)
     /// - Response: `Vec` of [`Alert`](crate::models::Alert)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `alert`
     ///
     /// What the runtime's client does with this list:
@@ -384,7 +385,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-alerts", body).read();
+        let request = ::cloudtower_runtime::ApiRequest::json("get-alerts", body)
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -392,6 +395,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetAlertsConnectionRequestBody`](crate::models::GetAlertsConnectionRequestBody)
     /// - Response: [`AlertConnection`](crate::models::AlertConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `alert`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -409,7 +413,8 @@ impl crate::models::Client {
                 "get-alerts-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -417,6 +422,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ResolveAlertParams`](crate::models::ResolveAlertParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Alert`](crate::models::Alert)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `alert`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -432,7 +438,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("resolve-alert", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("resolve-alert", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -459,7 +466,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-alerts", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-alerts", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_alerts"
@@ -472,7 +481,9 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertsRequestBody 
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-alerts-connection", &counter).read()
+        ::cloudtower_runtime::ApiRequest::json("get-alerts-connection", &counter)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1802,6 +1802,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`AlertNotifierCreationParams`](crate::models::AlertNotifierCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`AlertNotifier`](crate::models::AlertNotifier)
+    /// - Availability: Since CloudTower 3.1.0.
     /// - Feature: `alert-notifier`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1820,9 +1821,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-alert-notifier",
-            body,
-        );
+                "create-alert-notifier",
+                body,
+            )
+            .since(crate::models::SINCE_3_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1830,6 +1832,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`DeleteAlertNotifierParams`](crate::models::DeleteAlertNotifierParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteAlertNotifier`](crate::models::DeleteAlertNotifier)
+    /// - Availability: Since CloudTower 3.1.0.
     /// - Feature: `alert-notifier`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1848,9 +1851,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-alert-notifier",
-            body,
-        );
+                "delete-alert-notifier",
+                body,
+            )
+            .since(crate::models::SINCE_3_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1858,6 +1862,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetAlertNotifiersRequestBody`](crate::models::GetAlertNotifiersRequestBody)
     /// - Response: `Vec` of [`AlertNotifier`](crate::models::AlertNotifier)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `alert-notifier`
     ///
     /// What the runtime's client does with this list:
@@ -1877,7 +1882,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-alert-notifiers", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1885,6 +1891,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetAlertNotifiersConnectionRequestBody`](crate::models::GetAlertNotifiersConnectionRequestBody)
     /// - Response: [`AlertNotifierConnection`](crate::models::AlertNotifierConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `alert-notifier`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1902,7 +1909,8 @@ impl crate::models::Client {
                 "get-alert-notifiers-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1910,6 +1918,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`AlertNotifierUpdationParams`](crate::models::AlertNotifierUpdationParams)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`AlertNotifier`](crate::models::AlertNotifier)
+    /// - Availability: Added after 1.8.0, by 1.10.0 (no spec of the versions between can be obtained: 1.9.0).
     /// - Feature: `alert-notifier`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1926,9 +1935,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-alert-notifier",
-            body,
-        );
+                "update-alert-notifier",
+                body,
+            )
+            .since(crate::models::SINCE_1_10_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1936,6 +1946,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`AlertNotifierManyUpdationParams`](crate::models::AlertNotifierManyUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`AlertNotifier`](crate::models::AlertNotifier)
+    /// - Availability: Since CloudTower 3.1.0.
     /// - Feature: `alert-notifier`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1954,9 +1965,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-many-alert-notifiers",
-            body,
-        );
+                "update-many-alert-notifiers",
+                body,
+            )
+            .since(crate::models::SINCE_3_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1983,7 +1995,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertNotifiersReque
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-alert-notifiers", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-alert-notifiers", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_alert_notifiers"
@@ -2001,6 +2015,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertNotifiersRequ
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -453,6 +453,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetAlertRulesRequestBody`](crate::models::GetAlertRulesRequestBody)
     /// - Response: `Vec` of [`AlertRule`](crate::models::AlertRule)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `alert-rule`
     ///
     /// What the runtime's client does with this list:
@@ -472,7 +473,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-alert-rules", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -480,6 +482,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetAlertRulesConnectionRequestBody`](crate::models::GetAlertRulesConnectionRequestBody)
     /// - Response: [`AlertRuleConnection`](crate::models::AlertRuleConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `alert-rule`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -497,7 +500,8 @@ impl crate::models::Client {
                 "get-alert-rules-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -524,7 +528,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertRulesRequestBo
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-alert-rules", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-alert-rules", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_alert_rules"
@@ -539,6 +545,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertRulesRequestB
         };
         ::cloudtower_runtime::ApiRequest::json("get-alert-rules-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

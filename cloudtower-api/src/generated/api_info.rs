@@ -8,6 +8,7 @@ impl crate::models::Client {
     ///
     /// - Request: none
     /// - Response: `String`
+    /// - Availability: Since CloudTower 2.3.0.
     /// - Feature: `api-info`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -25,7 +26,8 @@ impl crate::models::Client {
                 ::std::vec::Vec::new(),
             )
             .read()
-            .anonymous();
+            .anonymous()
+            .since(crate::models::SINCE_2_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

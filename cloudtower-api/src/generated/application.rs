@@ -1346,6 +1346,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetApplicationsRequestBody`](crate::models::GetApplicationsRequestBody)
     /// - Response: `Vec` of [`Application`](crate::models::Application)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `application`
     ///
     /// What the runtime's client does with this list:
@@ -1365,7 +1366,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-applications", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1373,6 +1375,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetApplicationsConnectionRequestBody`](crate::models::GetApplicationsConnectionRequestBody)
     /// - Response: [`ApplicationConnection`](crate::models::ApplicationConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `application`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1390,7 +1393,8 @@ impl crate::models::Client {
                 "get-applications-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1417,7 +1421,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetApplicationsRequest
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-applications", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-applications", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_applications"
@@ -1432,6 +1438,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetApplicationsReques
         };
         ::cloudtower_runtime::ApiRequest::json("get-applications-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -5671,6 +5671,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`BackupRestorePointRebuildParams`](crate::models::BackupRestorePointRebuildParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BackupRestoreExecution`](crate::models::BackupRestoreExecution)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-plan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -5688,7 +5689,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("backup-rebuild-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("backup-rebuild-vm", body)
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5696,6 +5698,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`BackupRestorePointRestoreInPlaceParams`](crate::models::BackupRestorePointRestoreInPlaceParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BackupRestoreExecution`](crate::models::BackupRestoreExecution)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-plan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -5714,9 +5717,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "backup-restore-vm-in-place",
-            body,
-        );
+                "backup-restore-vm-in-place",
+                body,
+            )
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5724,6 +5728,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`BackupPlanCreationParams`](crate::models::BackupPlanCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BackupPlan`](crate::models::BackupPlan)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-plan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -5739,7 +5744,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-backup-plan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-backup-plan", body)
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5747,6 +5753,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`BackupPlanDeletionParams`](crate::models::BackupPlanDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteBackupPlan`](crate::models::DeleteBackupPlan)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-plan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -5764,7 +5771,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-backup-plan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-backup-plan", body)
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5772,6 +5780,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`BackupRestorePointDeletionParams`](crate::models::BackupRestorePointDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of `Vec` of [`DeleteBackupRestorePoint`](crate::models::DeleteBackupRestorePoint)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-plan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -5792,9 +5801,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-backup-restore-point",
-            body,
-        );
+                "delete-backup-restore-point",
+                body,
+            )
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5802,6 +5812,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`BackupPlanExecuteParams`](crate::models::BackupPlanExecuteParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BackupPlanExecution`](crate::models::BackupPlanExecution)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-plan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -5819,10 +5830,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-            "execute-backup-plan",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json("execute-backup-plan", body)
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5830,6 +5839,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetBackupPlansRequestBody`](crate::models::GetBackupPlansRequestBody)
     /// - Response: `Vec` of [`BackupPlan`](crate::models::BackupPlan)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-plan`
     ///
     /// What the runtime's client does with this list:
@@ -5849,7 +5859,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-backup-plans", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5857,6 +5868,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetBackupPlansConnectionRequestBody`](crate::models::GetBackupPlansConnectionRequestBody)
     /// - Response: [`BackupPlanConnection`](crate::models::BackupPlanConnection)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-plan`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -5874,7 +5886,8 @@ impl crate::models::Client {
                 "get-backup-plans-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5882,6 +5895,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetBackupRestorePointMetadataRequestBody`](crate::models::GetBackupRestorePointMetadataRequestBody)
     /// - Response: [`VmMetaData`](crate::models::VmMetaData)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-plan`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -5899,7 +5913,8 @@ impl crate::models::Client {
                 "get-backup-restore-point-metadata",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5907,6 +5922,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`BackupPlanResumeParams`](crate::models::BackupPlanResumeParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BackupPlan`](crate::models::BackupPlan)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-plan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -5922,7 +5938,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("resume-backup-plan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("resume-backup-plan", body)
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5930,6 +5947,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`BackupPlanSuspendParams`](crate::models::BackupPlanSuspendParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BackupPlan`](crate::models::BackupPlan)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-plan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -5945,10 +5963,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-            "suspend-backup-plan",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json("suspend-backup-plan", body)
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5956,6 +5972,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`BackupPlanUpdationParams`](crate::models::BackupPlanUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BackupPlan`](crate::models::BackupPlan)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-plan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -5971,7 +5988,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-backup-plan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-backup-plan", body)
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -5998,7 +6016,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetBackupPlansRequestB
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-backup-plans", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-backup-plans", self)
+            .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn method() -> &'static str {
         "get_backup_plans"
@@ -6013,6 +6033,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetBackupPlansRequest
         };
         ::cloudtower_runtime::ApiRequest::json("get-backup-plans-connection", &counter)
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -879,6 +879,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetBackupPlanExecutionsRequestBody`](crate::models::GetBackupPlanExecutionsRequestBody)
     /// - Response: `Vec` of [`BackupPlanExecution`](crate::models::BackupPlanExecution)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-plan-execution`
     ///
     /// What the runtime's client does with this list:
@@ -901,7 +902,8 @@ impl crate::models::Client {
                 "get-backup-plan-executions",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -909,6 +911,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetBackupPlanExecutionsConnectionRequestBody`](crate::models::GetBackupPlanExecutionsConnectionRequestBody)
     /// - Response: [`BackupPlanExecutionConnection`](crate::models::BackupPlanExecutionConnection)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-plan-execution`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -926,7 +929,8 @@ impl crate::models::Client {
                 "get-backup-plan-executions-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -954,7 +958,9 @@ for crate::models::GetBackupPlanExecutionsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-backup-plan-executions", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-backup-plan-executions", self)
+            .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn method() -> &'static str {
         "get_backup_plan_executions"
@@ -973,6 +979,7 @@ for crate::models::GetBackupPlanExecutionsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1047,6 +1047,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetBackupRestoreExecutionsRequestBody`](crate::models::GetBackupRestoreExecutionsRequestBody)
     /// - Response: `Vec` of [`BackupRestoreExecution`](crate::models::BackupRestoreExecution)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-restore-execution`
     ///
     /// What the runtime's client does with this list:
@@ -1069,7 +1070,8 @@ impl crate::models::Client {
                 "get-backup-restore-executions",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1077,6 +1079,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetBackupRestoreExecutionsConnectionRequestBody`](crate::models::GetBackupRestoreExecutionsConnectionRequestBody)
     /// - Response: [`BackupRestoreExecutionConnection`](crate::models::BackupRestoreExecutionConnection)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-restore-execution`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1094,7 +1097,8 @@ impl crate::models::Client {
                 "get-backup-restore-executions-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1124,6 +1128,7 @@ for crate::models::GetBackupRestoreExecutionsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-backup-restore-executions", self)
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn method() -> &'static str {
         "get_backup_restore_executions"
@@ -1142,6 +1147,7 @@ for crate::models::GetBackupRestoreExecutionsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

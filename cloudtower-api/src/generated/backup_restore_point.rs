@@ -703,6 +703,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetBackupRestorePointsRequestBody`](crate::models::GetBackupRestorePointsRequestBody)
     /// - Response: `Vec` of [`BackupRestorePoint`](crate::models::BackupRestorePoint)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-restore-point`
     ///
     /// What the runtime's client does with this list:
@@ -725,7 +726,8 @@ impl crate::models::Client {
                 "get-backup-restore-points",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -733,6 +735,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetBackupRestorePointsConnectionRequestBody`](crate::models::GetBackupRestorePointsConnectionRequestBody)
     /// - Response: [`BackupRestorePointConnection`](crate::models::BackupRestorePointConnection)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-restore-point`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -750,7 +753,8 @@ impl crate::models::Client {
                 "get-backup-restore-points-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -778,7 +782,9 @@ for crate::models::GetBackupRestorePointsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-backup-restore-points", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-backup-restore-points", self)
+            .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn method() -> &'static str {
         "get_backup_restore_points"
@@ -797,6 +803,7 @@ for crate::models::GetBackupRestorePointsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

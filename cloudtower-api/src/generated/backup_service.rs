@@ -3810,6 +3810,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetBackupServicesRequestBody`](crate::models::GetBackupServicesRequestBody)
     /// - Response: `Vec` of [`BackupService`](crate::models::BackupService)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-service`
     ///
     /// What the runtime's client does with this list:
@@ -3829,7 +3830,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-backup-services", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3837,6 +3839,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetBackupServicesConnectionRequestBody`](crate::models::GetBackupServicesConnectionRequestBody)
     /// - Response: [`BackupServiceConnection`](crate::models::BackupServiceConnection)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-service`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -3854,7 +3857,8 @@ impl crate::models::Client {
                 "get-backup-services-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3881,7 +3885,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetBackupServicesReque
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-backup-services", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-backup-services", self)
+            .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn method() -> &'static str {
         "get_backup_services"
@@ -3899,6 +3905,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetBackupServicesRequ
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

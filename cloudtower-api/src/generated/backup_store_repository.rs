@@ -2514,6 +2514,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetBackupStoreRepositoriesRequestBody`](crate::models::GetBackupStoreRepositoriesRequestBody)
     /// - Response: `Vec` of [`BackupStoreRepository`](crate::models::BackupStoreRepository)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-store-repository`
     ///
     /// What the runtime's client does with this list:
@@ -2536,7 +2537,8 @@ impl crate::models::Client {
                 "get-backup-store-repositories",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2544,6 +2546,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetBackupStoreRepositoriesConnectionRequestBody`](crate::models::GetBackupStoreRepositoriesConnectionRequestBody)
     /// - Response: [`BackupStoreRepositoryConnection`](crate::models::BackupStoreRepositoryConnection)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-store-repository`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -2561,7 +2564,8 @@ impl crate::models::Client {
                 "get-backup-store-repositories-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2591,6 +2595,7 @@ for crate::models::GetBackupStoreRepositoriesRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-backup-store-repositories", self)
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn method() -> &'static str {
         "get_backup_store_repositories"
@@ -2609,6 +2614,7 @@ for crate::models::GetBackupStoreRepositoriesRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1433,6 +1433,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetBackupTargetExecutionsRequestBody`](crate::models::GetBackupTargetExecutionsRequestBody)
     /// - Response: `Vec` of [`BackupTargetExecution`](crate::models::BackupTargetExecution)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-target-execution`
     ///
     /// What the runtime's client does with this list:
@@ -1455,7 +1456,8 @@ impl crate::models::Client {
                 "get-backup-target-executions",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1463,6 +1465,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetBackupTargetExecutionsConnectionRequestBody`](crate::models::GetBackupTargetExecutionsConnectionRequestBody)
     /// - Response: [`BackupTargetExecutionConnection`](crate::models::BackupTargetExecutionConnection)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `backup-target-execution`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1480,7 +1483,8 @@ impl crate::models::Client {
                 "get-backup-target-executions-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1510,6 +1514,7 @@ for crate::models::GetBackupTargetExecutionsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-backup-target-executions", self)
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn method() -> &'static str {
         "get_backup_target_executions"
@@ -1528,6 +1533,7 @@ for crate::models::GetBackupTargetExecutionsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1232,6 +1232,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`BrickTopoCreationParams`](crate::models::BrickTopoCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BrickTopo`](crate::models::BrickTopo)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `brick-topo`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1247,7 +1248,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-brick-topo", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-brick-topo", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1255,6 +1257,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`BrickTopoDeletionParams`](crate::models::BrickTopoDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteBrickTopo`](crate::models::DeleteBrickTopo)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `brick-topo`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1272,7 +1275,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-brick-topo", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-brick-topo", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1280,6 +1284,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetBrickTopoesRequestBody`](crate::models::GetBrickTopoesRequestBody)
     /// - Response: `Vec` of [`BrickTopo`](crate::models::BrickTopo)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `brick-topo`
     ///
     /// What the runtime's client does with this list:
@@ -1299,7 +1304,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-brick-topoes", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1307,6 +1313,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetBrickTopoesConnectionRequestBody`](crate::models::GetBrickTopoesConnectionRequestBody)
     /// - Response: [`BrickTopoConnection`](crate::models::BrickTopoConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `brick-topo`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1324,7 +1331,8 @@ impl crate::models::Client {
                 "get-brick-topoes-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1332,6 +1340,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`BrickTopoMoveParams`](crate::models::BrickTopoMoveParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BrickTopo`](crate::models::BrickTopo)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `brick-topo`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1347,7 +1356,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("move-brick-topo", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("move-brick-topo", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1355,6 +1365,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`BrickTopoUpdationParams`](crate::models::BrickTopoUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BrickTopo`](crate::models::BrickTopo)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `brick-topo`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1370,7 +1381,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-brick-topo", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-brick-topo", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1397,7 +1409,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetBrickTopoesRequestB
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-brick-topoes", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-brick-topoes", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_brick_topoes"
@@ -1412,6 +1426,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetBrickTopoesRequest
         };
         ::cloudtower_runtime::ApiRequest::json("get-brick-topoes-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

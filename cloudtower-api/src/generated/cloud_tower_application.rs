@@ -1587,6 +1587,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`DeleteCloudTowerApplicationPackageParams`](crate::models::DeleteCloudTowerApplicationPackageParams)
     /// - Response: `Vec` of [`DeleteCloudTowerApplicationPackage`](crate::models::DeleteCloudTowerApplicationPackage)
+    /// - Availability: Since CloudTower 2.4.0.
     /// - Feature: `cloud-tower-application`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1601,9 +1602,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-cloudtower-application-package",
-            body,
-        );
+                "delete-cloudtower-application-package",
+                body,
+            )
+            .since(crate::models::SINCE_2_4_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1611,6 +1613,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`DeployCloudTowerApplicationParams`](crate::models::DeployCloudTowerApplicationParams)
     /// - Response: [`CloudTowerApplication`](crate::models::CloudTowerApplication)
+    /// - Availability: Since CloudTower 2.4.0.
     /// - Feature: `cloud-tower-application`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1625,9 +1628,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "deploy-cloudtower-application",
-            body,
-        );
+                "deploy-cloudtower-application",
+                body,
+            )
+            .since(crate::models::SINCE_2_4_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1635,6 +1639,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetCloudTowerApplicationsConnectionRequestBody`](crate::models::GetCloudTowerApplicationsConnectionRequestBody)
     /// - Response: [`CloudTowerApplicationConnection`](crate::models::CloudTowerApplicationConnection)
+    /// - Availability: Since CloudTower 2.4.0.
     /// - Feature: `cloud-tower-application`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1652,7 +1657,8 @@ impl crate::models::Client {
                 "get-cloud-tower-applications-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_4_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1660,6 +1666,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetCloudTowerApplicationsRequestBody`](crate::models::GetCloudTowerApplicationsRequestBody)
     /// - Response: `Vec` of [`CloudTowerApplication`](crate::models::CloudTowerApplication)
+    /// - Availability: Since CloudTower 2.4.0.
     /// - Feature: `cloud-tower-application`
     ///
     /// What the runtime's client does with this list:
@@ -1682,7 +1689,8 @@ impl crate::models::Client {
                 "get-cloudtower-applications",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_4_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1690,6 +1698,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`UninstallCloudTowerApplicationParams`](crate::models::UninstallCloudTowerApplicationParams)
     /// - Response: `Vec` of [`CloudTowerApplication`](crate::models::CloudTowerApplication)
+    /// - Availability: Since CloudTower 2.4.0.
     /// - Feature: `cloud-tower-application`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1704,9 +1713,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "uninstall-cloudtower-application",
-            body,
-        );
+                "uninstall-cloudtower-application",
+                body,
+            )
+            .since(crate::models::SINCE_2_4_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1714,6 +1724,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`UpgradeCloudTowerApplicationParams`](crate::models::UpgradeCloudTowerApplicationParams)
     /// - Response: [`CloudTowerApplication`](crate::models::CloudTowerApplication)
+    /// - Availability: Since CloudTower 2.4.0.
     /// - Feature: `cloud-tower-application`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1728,9 +1739,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "upgrade-cloudtower-application",
-            body,
-        );
+                "upgrade-cloudtower-application",
+                body,
+            )
+            .since(crate::models::SINCE_2_4_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1738,6 +1750,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`UploadCloudTowerApplicationPackageRequestBody`](crate::models::UploadCloudTowerApplicationPackageRequestBody) (`multipart/form-data`)
     /// - Response: `Vec` of [`UploadTask`](crate::models::UploadTask)
+    /// - Availability: Since CloudTower 2.4.0.
     /// - Feature: `cloud-tower-application`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1752,9 +1765,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::multipart(
-            "upload-cloudtower-application-package",
-            body.to_fields(),
-        );
+                "upload-cloudtower-application-package",
+                body.to_fields(),
+            )
+            .since(crate::models::SINCE_2_4_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1784,6 +1798,7 @@ for crate::models::GetCloudTowerApplicationsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-cloudtower-applications", self)
             .read()
+            .since(crate::models::SINCE_2_4_0)
     }
     fn method() -> &'static str {
         "get_cloud_tower_applications"
@@ -1802,6 +1817,7 @@ for crate::models::GetCloudTowerApplicationsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_2_4_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

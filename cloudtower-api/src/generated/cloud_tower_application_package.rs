@@ -456,6 +456,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetCloudTowerApplicationPackagesConnectionRequestBody`](crate::models::GetCloudTowerApplicationPackagesConnectionRequestBody)
     /// - Response: [`CloudTowerApplicationPackageConnection`](crate::models::CloudTowerApplicationPackageConnection)
+    /// - Availability: Since CloudTower 2.4.0.
     /// - Feature: `cloud-tower-application-package`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -473,7 +474,8 @@ impl crate::models::Client {
                 "get-cloud-tower-application-packages-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_4_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -481,6 +483,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetCloudTowerApplicationPackagesRequestBody`](crate::models::GetCloudTowerApplicationPackagesRequestBody)
     /// - Response: `Vec` of [`CloudTowerApplicationPackage`](crate::models::CloudTowerApplicationPackage)
+    /// - Availability: Since CloudTower 2.4.0.
     /// - Feature: `cloud-tower-application-package`
     ///
     /// What the runtime's client does with this list:
@@ -503,7 +506,8 @@ impl crate::models::Client {
                 "get-cloudtower-application-packages",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_4_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -536,6 +540,7 @@ for crate::models::GetCloudTowerApplicationPackagesRequestBody {
                 self,
             )
             .read()
+            .since(crate::models::SINCE_2_4_0)
     }
     fn method() -> &'static str {
         "get_cloud_tower_application_packages"
@@ -554,6 +559,7 @@ for crate::models::GetCloudTowerApplicationPackagesRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_2_4_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

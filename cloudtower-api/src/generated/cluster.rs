@@ -2477,6 +2477,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`ClusterCreationParams`](crate::models::ClusterCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Cluster`](crate::models::Cluster)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `cluster`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2492,7 +2493,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("connect-cluster", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("connect-cluster", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2500,6 +2502,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ClusterDeletionParams`](crate::models::ClusterDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteCluster`](crate::models::DeleteCluster)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `cluster`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2517,7 +2520,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-cluster", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-cluster", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2525,6 +2529,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetClusterStorageInfoRequestBody`](crate::models::GetClusterStorageInfoRequestBody)
     /// - Response: `Vec` of [`ClusterStorageInfo`](crate::models::ClusterStorageInfo)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `cluster`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -2542,7 +2547,8 @@ impl crate::models::Client {
                 "get-cluster-storage-info",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2550,6 +2556,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetClustersRequestBody`](crate::models::GetClustersRequestBody)
     /// - Response: `Vec` of [`Cluster`](crate::models::Cluster)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `cluster`
     ///
     /// What the runtime's client does with this list:
@@ -2569,7 +2576,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-clusters", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2577,6 +2585,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetClustersConnectionRequestBody`](crate::models::GetClustersConnectionRequestBody)
     /// - Response: [`ClusterConnection`](crate::models::ClusterConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `cluster`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -2594,7 +2603,8 @@ impl crate::models::Client {
                 "get-clusters-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2602,6 +2612,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetMetaLeaderRequestBody`](crate::models::GetMetaLeaderRequestBody)
     /// - Response: `Vec` of [`MetaLeader`](crate::models::MetaLeader)
+    /// - Availability: Since CloudTower 2.5.0.
     /// - Feature: `cluster`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -2616,7 +2627,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-meta-leader", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_5_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2624,6 +2636,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ClusterUpdationParams`](crate::models::ClusterUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Cluster`](crate::models::Cluster)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `cluster`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2639,7 +2652,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-cluster", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-cluster", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2647,6 +2661,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ClusterEnableIscsiUpdationParams`](crate::models::ClusterEnableIscsiUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ClusterSettings`](crate::models::ClusterSettings)
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `cluster`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2665,9 +2680,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-cluster-enable-iscsi-setting",
-            body,
-        );
+                "update-cluster-enable-iscsi-setting",
+                body,
+            )
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2675,6 +2691,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ClusterHaUpdationParams`](crate::models::ClusterHaUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ClusterSettings`](crate::models::ClusterSettings)
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `cluster`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2693,9 +2710,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-cluster-ha-setting",
-            body,
-        );
+                "update-cluster-ha-setting",
+                body,
+            )
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2703,6 +2721,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ClusterLicenseUpdationParams`](crate::models::ClusterLicenseUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Cluster`](crate::models::Cluster)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `cluster`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2719,9 +2738,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-cluster-license",
-            body,
-        );
+                "update-cluster-license",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2729,6 +2749,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ClusterNetworkSettingUpdationParams`](crate::models::ClusterNetworkSettingUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Cluster`](crate::models::Cluster)
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `cluster`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2745,9 +2766,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-cluster-network-setting",
-            body,
-        );
+                "update-cluster-network-setting",
+                body,
+            )
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2755,6 +2777,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ClusterVirtualizationUpdationParams`](crate::models::ClusterVirtualizationUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Cluster`](crate::models::Cluster)
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `cluster`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2771,9 +2794,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-cluster-virtualization-setting",
-            body,
-        );
+                "update-cluster-virtualization-setting",
+                body,
+            )
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2800,7 +2824,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetClustersRequestBody
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-clusters", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-clusters", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_clusters"
@@ -2815,6 +2841,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetClustersRequestBod
         };
         ::cloudtower_runtime::ApiRequest::json("get-clusters-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1131,6 +1131,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetClusterImagesRequestBody`](crate::models::GetClusterImagesRequestBody)
     /// - Response: `Vec` of [`ClusterImage`](crate::models::ClusterImage)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `cluster-image`
     ///
     /// What the runtime's client does with this list:
@@ -1150,7 +1151,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-cluster-images", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1158,6 +1160,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetClusterImagesConnectionRequestBody`](crate::models::GetClusterImagesConnectionRequestBody)
     /// - Response: [`ClusterImageConnection`](crate::models::ClusterImageConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `cluster-image`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1175,7 +1178,8 @@ impl crate::models::Client {
                 "get-cluster-images-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1202,7 +1206,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetClusterImagesReques
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-cluster-images", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-cluster-images", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_cluster_images"
@@ -1217,6 +1223,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetClusterImagesReque
         };
         ::cloudtower_runtime::ApiRequest::json("get-cluster-images-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -482,6 +482,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetClusterSettingsesRequestBody`](crate::models::GetClusterSettingsesRequestBody)
     /// - Response: `Vec` of [`ClusterSettings`](crate::models::ClusterSettings)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `cluster-settings`
     ///
     /// What the runtime's client does with this list:
@@ -504,7 +505,8 @@ impl crate::models::Client {
                 "get-cluster-settingses",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -512,6 +514,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetClusterSettingsesConnectionRequestBody`](crate::models::GetClusterSettingsesConnectionRequestBody)
     /// - Response: [`ClusterSettingsConnection`](crate::models::ClusterSettingsConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `cluster-settings`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -529,7 +532,8 @@ impl crate::models::Client {
                 "get-cluster-settingses-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -557,7 +561,9 @@ for crate::models::GetClusterSettingsesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-cluster-settingses", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-cluster-settingses", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_cluster_settingses"
@@ -576,6 +582,7 @@ for crate::models::GetClusterSettingsesRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -682,6 +682,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetClusterTopoesRequestBody`](crate::models::GetClusterTopoesRequestBody)
     /// - Response: `Vec` of [`ClusterTopo`](crate::models::ClusterTopo)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `cluster-topo`
     ///
     /// What the runtime's client does with this list:
@@ -701,7 +702,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-cluster-topoes", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -709,6 +711,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetClusterTopoesConnectionRequestBody`](crate::models::GetClusterTopoesConnectionRequestBody)
     /// - Response: [`ClusterTopoConnection`](crate::models::ClusterTopoConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `cluster-topo`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -726,7 +729,8 @@ impl crate::models::Client {
                 "get-cluster-topoes-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -753,7 +757,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetClusterTopoesReques
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-cluster-topoes", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-cluster-topoes", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_cluster_topoes"
@@ -768,6 +774,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetClusterTopoesReque
         };
         ::cloudtower_runtime::ApiRequest::json("get-cluster-topoes-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

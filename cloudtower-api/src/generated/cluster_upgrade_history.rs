@@ -817,6 +817,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetClusterUpgradeHistoriesRequestBody`](crate::models::GetClusterUpgradeHistoriesRequestBody)
     /// - Response: `Vec` of [`ClusterUpgradeHistory`](crate::models::ClusterUpgradeHistory)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `cluster-upgrade-history`
     ///
     /// What the runtime's client does with this list:
@@ -839,7 +840,8 @@ impl crate::models::Client {
                 "get-cluster-upgrade-histories",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -847,6 +849,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetClusterUpgradeHistoriesConnectionRequestBody`](crate::models::GetClusterUpgradeHistoriesConnectionRequestBody)
     /// - Response: [`ClusterUpgradeHistoryConnection`](crate::models::ClusterUpgradeHistoryConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `cluster-upgrade-history`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -864,7 +867,8 @@ impl crate::models::Client {
                 "get-cluster-upgrade-histories-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -894,6 +898,7 @@ for crate::models::GetClusterUpgradeHistoriesRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-cluster-upgrade-histories", self)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_cluster_upgrade_histories"
@@ -912,6 +917,7 @@ for crate::models::GetClusterUpgradeHistoriesRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

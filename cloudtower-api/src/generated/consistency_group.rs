@@ -614,6 +614,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`ConsistencyGroupCreationParams`](crate::models::ConsistencyGroupCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ConsistencyGroup`](crate::models::ConsistencyGroup)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `consistency-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -632,9 +633,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-consistency-group",
-            body,
-        );
+                "create-consistency-group",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -642,6 +644,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ConsistencyGroupDeletionParams`](crate::models::ConsistencyGroupDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteConsistencyGroup`](crate::models::DeleteConsistencyGroup)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `consistency-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -660,9 +663,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-consistency-group",
-            body,
-        );
+                "delete-consistency-group",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -670,6 +674,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetConsistencyGroupsRequestBody`](crate::models::GetConsistencyGroupsRequestBody)
     /// - Response: `Vec` of [`ConsistencyGroup`](crate::models::ConsistencyGroup)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `consistency-group`
     ///
     /// What the runtime's client does with this list:
@@ -692,7 +697,8 @@ impl crate::models::Client {
                 "get-consistency-groups",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -700,6 +706,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetConsistencyGroupsConnectionRequestBody`](crate::models::GetConsistencyGroupsConnectionRequestBody)
     /// - Response: [`ConsistencyGroupConnection`](crate::models::ConsistencyGroupConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `consistency-group`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -717,7 +724,8 @@ impl crate::models::Client {
                 "get-consistency-groups-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -725,6 +733,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ConsistencyGroupUpdationParams`](crate::models::ConsistencyGroupUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ConsistencyGroup`](crate::models::ConsistencyGroup)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `consistency-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -743,9 +752,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-consistency-group",
-            body,
-        );
+                "update-consistency-group",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -773,7 +783,9 @@ for crate::models::GetConsistencyGroupsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-consistency-groups", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-consistency-groups", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_consistency_groups"
@@ -792,6 +804,7 @@ for crate::models::GetConsistencyGroupsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

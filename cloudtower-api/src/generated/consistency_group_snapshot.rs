@@ -716,6 +716,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`ConsistencyGroupSnapshotCreationParams`](crate::models::ConsistencyGroupSnapshotCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ConsistencyGroupSnapshot`](crate::models::ConsistencyGroupSnapshot)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `consistency-group-snapshot`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -734,9 +735,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-consistency-snapshot-group",
-            body,
-        );
+                "create-consistency-snapshot-group",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -744,6 +746,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ConsistencyGroupSnapshotDeletionParams`](crate::models::ConsistencyGroupSnapshotDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteConsistencyGroupSnapshot`](crate::models::DeleteConsistencyGroupSnapshot)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `consistency-group-snapshot`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -764,9 +767,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-consistency-snapshot-group",
-            body,
-        );
+                "delete-consistency-snapshot-group",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -774,6 +778,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetConsistencyGroupSnapshotsRequestBody`](crate::models::GetConsistencyGroupSnapshotsRequestBody)
     /// - Response: `Vec` of [`ConsistencyGroupSnapshot`](crate::models::ConsistencyGroupSnapshot)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `consistency-group-snapshot`
     ///
     /// What the runtime's client does with this list:
@@ -796,7 +801,8 @@ impl crate::models::Client {
                 "get-consistency-group-snapshots",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -804,6 +810,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetConsistencyGroupSnapshotsConnectionRequestBody`](crate::models::GetConsistencyGroupSnapshotsConnectionRequestBody)
     /// - Response: [`ConsistencyGroupSnapshotConnection`](crate::models::ConsistencyGroupSnapshotConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `consistency-group-snapshot`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -821,7 +828,8 @@ impl crate::models::Client {
                 "get-consistency-group-snapshots-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -829,6 +837,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ConsistencyGroupSnapshotUpdationParams`](crate::models::ConsistencyGroupSnapshotUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ConsistencyGroupSnapshot`](crate::models::ConsistencyGroupSnapshot)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `consistency-group-snapshot`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -847,9 +856,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "rollback-consistency-snapshot-group",
-            body,
-        );
+                "rollback-consistency-snapshot-group",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -879,6 +889,7 @@ for crate::models::GetConsistencyGroupSnapshotsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-consistency-group-snapshots", self)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_consistency_group_snapshots"
@@ -897,6 +908,7 @@ for crate::models::GetConsistencyGroupSnapshotsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -795,6 +795,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ContentLibraryImageDeletionParams`](crate::models::ContentLibraryImageDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteContentLibraryImage`](crate::models::DeleteContentLibraryImage)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `content-library-image`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -813,9 +814,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-content-library-image",
-            body,
-        );
+                "delete-content-library-image",
+                body,
+            )
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -823,6 +825,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ContentLibraryImageUpdationClusterParams`](crate::models::ContentLibraryImageUpdationClusterParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ContentLibraryImage`](crate::models::ContentLibraryImage)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `content-library-image`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -841,9 +844,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "distribute-content-library-image-clusters",
-            body,
-        );
+                "distribute-content-library-image-clusters",
+                body,
+            )
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -851,6 +855,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetContentLibraryImagesRequestBody`](crate::models::GetContentLibraryImagesRequestBody)
     /// - Response: `Vec` of [`ContentLibraryImage`](crate::models::ContentLibraryImage)
+    /// - Availability: In the published specs since 1.8.0, the oldest obtainable, except those of 1.10.0.
     /// - Feature: `content-library-image`
     ///
     /// What the runtime's client does with this list:
@@ -873,7 +878,8 @@ impl crate::models::Client {
                 "get-content-library-images",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -881,6 +887,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetContentLibraryImagesConnectionRequestBody`](crate::models::GetContentLibraryImagesConnectionRequestBody)
     /// - Response: [`ContentLibraryImageConnection`](crate::models::ContentLibraryImageConnection)
+    /// - Availability: In the published specs since 1.8.0, the oldest obtainable, except those of 1.10.0.
     /// - Feature: `content-library-image`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -898,7 +905,8 @@ impl crate::models::Client {
                 "get-content-library-images-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -906,6 +914,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ContentLibraryImageImportParams`](crate::models::ContentLibraryImageImportParams)
     /// - Response: [`UploadTask`](crate::models::UploadTask)
+    /// - Availability: Since CloudTower 4.0.0.
     /// - Feature: `content-library-image`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -920,9 +929,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "import-content-library-image",
-            body,
-        );
+                "import-content-library-image",
+                body,
+            )
+            .since(crate::models::SINCE_4_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -930,6 +940,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ContentLibraryImageUpdationClusterParams`](crate::models::ContentLibraryImageUpdationClusterParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ContentLibraryImage`](crate::models::ContentLibraryImage)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `content-library-image`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -948,9 +959,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "remove-content-library-image-clusters",
-            body,
-        );
+                "remove-content-library-image-clusters",
+                body,
+            )
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -958,6 +970,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ContentLibraryImageUpdationParams`](crate::models::ContentLibraryImageUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ContentLibraryImage`](crate::models::ContentLibraryImage)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `content-library-image`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -976,9 +989,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-content-library-image",
-            body,
-        );
+                "update-content-library-image",
+                body,
+            )
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -986,6 +1000,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`CreateContentLibraryImageRequestBody`](crate::models::CreateContentLibraryImageRequestBody) (`multipart/form-data`)
     /// - Response: `Vec` of [`UploadTask`](crate::models::UploadTask), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `content-library-image`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1000,9 +1015,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::multipart(
-            "upload-content-library-image",
-            body.to_fields(),
-        );
+                "upload-content-library-image",
+                body.to_fields(),
+            )
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1030,7 +1046,9 @@ for crate::models::GetContentLibraryImagesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-content-library-images", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-content-library-images", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_content_library_images"
@@ -1049,6 +1067,7 @@ for crate::models::GetContentLibraryImagesRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

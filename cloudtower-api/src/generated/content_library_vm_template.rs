@@ -1630,6 +1630,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`ContentLibraryVmTemplateCreationParams`](crate::models::ContentLibraryVmTemplateCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ContentLibraryVmTemplate`](crate::models::ContentLibraryVmTemplate)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `content-library-vm-template`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1648,9 +1649,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "clone-content-library-vm-template-from-vm",
-            body,
-        );
+                "clone-content-library-vm-template-from-vm",
+                body,
+            )
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1658,6 +1660,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`ContentLibraryVmTemplateCreationParams`](crate::models::ContentLibraryVmTemplateCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ContentLibraryVmTemplate`](crate::models::ContentLibraryVmTemplate)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `content-library-vm-template`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1676,9 +1679,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "convert-content-library-vm-template-from-vm",
-            body,
-        );
+                "convert-content-library-vm-template-from-vm",
+                body,
+            )
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1686,6 +1690,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ContentLibraryVmTemplateDeletionParams`](crate::models::ContentLibraryVmTemplateDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteContentLibraryVmTemplate`](crate::models::DeleteContentLibraryVmTemplate)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `content-library-vm-template`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1706,9 +1711,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-content-library-vm-template",
-            body,
-        );
+                "delete-content-library-vm-template",
+                body,
+            )
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1716,6 +1722,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ContentLibraryVmTemplateUpdationClusterParams`](crate::models::ContentLibraryVmTemplateUpdationClusterParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ContentLibraryVmTemplate`](crate::models::ContentLibraryVmTemplate)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `content-library-vm-template`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1734,9 +1741,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "distribute-content-library-vm-template-clusters",
-            body,
-        );
+                "distribute-content-library-vm-template-clusters",
+                body,
+            )
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1744,6 +1752,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ContentLibraryVmTemplateExportParams`](crate::models::ContentLibraryVmTemplateExportParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmExportFile`](crate::models::VmExportFile)
+    /// - Availability: Since CloudTower 3.2.0.
     /// - Feature: `content-library-vm-template`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1760,9 +1769,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "export-content-library-vm-template",
-            body,
-        );
+                "export-content-library-vm-template",
+                body,
+            )
+            .since(crate::models::SINCE_3_2_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1770,6 +1780,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetContentLibraryVmTemplatesRequestBody`](crate::models::GetContentLibraryVmTemplatesRequestBody)
     /// - Response: `Vec` of [`ContentLibraryVmTemplate`](crate::models::ContentLibraryVmTemplate)
+    /// - Availability: In the published specs since 1.8.0, the oldest obtainable, except those of 1.10.0.
     /// - Feature: `content-library-vm-template`
     ///
     /// What the runtime's client does with this list:
@@ -1792,7 +1803,8 @@ impl crate::models::Client {
                 "get-content-library-vm-templates",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1800,6 +1812,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetContentLibraryVmTemplatesConnectionRequestBody`](crate::models::GetContentLibraryVmTemplatesConnectionRequestBody)
     /// - Response: [`ContentLibraryVmTemplateConnection`](crate::models::ContentLibraryVmTemplateConnection)
+    /// - Availability: In the published specs since 1.8.0, the oldest obtainable, except those of 1.10.0.
     /// - Feature: `content-library-vm-template`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1817,7 +1830,8 @@ impl crate::models::Client {
                 "get-content-library-vm-templates-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1825,6 +1839,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`ContentLibraryVmTemplateImportParams`](crate::models::ContentLibraryVmTemplateImportParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ContentLibraryVmTemplate`](crate::models::ContentLibraryVmTemplate)
+    /// - Availability: Since CloudTower 3.2.0.
     /// - Feature: `content-library-vm-template`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1843,9 +1858,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "import-content-library-vm-template",
-            body,
-        );
+                "import-content-library-vm-template",
+                body,
+            )
+            .since(crate::models::SINCE_3_2_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1853,6 +1869,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ContentLibraryVmTemplateUpdationClusterParams`](crate::models::ContentLibraryVmTemplateUpdationClusterParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ContentLibraryVmTemplate`](crate::models::ContentLibraryVmTemplate)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `content-library-vm-template`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1871,9 +1888,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "remove-content-library-vm-template-clusters",
-            body,
-        );
+                "remove-content-library-vm-template-clusters",
+                body,
+            )
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1881,6 +1899,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ContentLibraryVmTemplateUpdationParams`](crate::models::ContentLibraryVmTemplateUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ContentLibraryVmTemplate`](crate::models::ContentLibraryVmTemplate)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `content-library-vm-template`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1899,9 +1918,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-content-library-vm-template",
-            body,
-        );
+                "update-content-library-vm-template",
+                body,
+            )
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1931,6 +1951,7 @@ for crate::models::GetContentLibraryVmTemplatesRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-content-library-vm-templates", self)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_content_library_vm_templates"
@@ -1949,6 +1970,7 @@ for crate::models::GetContentLibraryVmTemplatesRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -808,6 +808,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`AddClustersToDatacenterParams`](crate::models::AddClustersToDatacenterParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Datacenter`](crate::models::Datacenter)
+    /// - Availability: Since CloudTower 2.5.0.
     /// - Feature: `datacenter`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -824,9 +825,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "add-clusters-to-datacenter",
-            body,
-        );
+                "add-clusters-to-datacenter",
+                body,
+            )
+            .since(crate::models::SINCE_2_5_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -834,6 +836,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`DatacenterCreationParams`](crate::models::DatacenterCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Datacenter`](crate::models::Datacenter)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `datacenter`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -849,7 +852,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-datacenter", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-datacenter", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -857,6 +861,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`DatacenterDeletionParams`](crate::models::DatacenterDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteDatacenter`](crate::models::DeleteDatacenter)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `datacenter`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -874,7 +879,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-datacenter", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-datacenter", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -882,6 +888,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetDatacentersRequestBody`](crate::models::GetDatacentersRequestBody)
     /// - Response: `Vec` of [`Datacenter`](crate::models::Datacenter)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `datacenter`
     ///
     /// What the runtime's client does with this list:
@@ -901,7 +908,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-datacenters", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -909,6 +917,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetDatacentersConnectionRequestBody`](crate::models::GetDatacentersConnectionRequestBody)
     /// - Response: [`DatacenterConnection`](crate::models::DatacenterConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `datacenter`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -926,7 +935,8 @@ impl crate::models::Client {
                 "get-datacenters-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -934,6 +944,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`RemoveClustersFromDatacenterParams`](crate::models::RemoveClustersFromDatacenterParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Datacenter`](crate::models::Datacenter)
+    /// - Availability: Since CloudTower 2.5.0.
     /// - Feature: `datacenter`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -950,9 +961,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "remove-clusters-from-datacenter",
-            body,
-        );
+                "remove-clusters-from-datacenter",
+                body,
+            )
+            .since(crate::models::SINCE_2_5_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -960,6 +972,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`DatacenterUpdationParams`](crate::models::DatacenterUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Datacenter`](crate::models::Datacenter)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `datacenter`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -975,7 +988,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-datacenter", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-datacenter", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1002,7 +1016,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetDatacentersRequestB
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-datacenters", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-datacenters", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_datacenters"
@@ -1017,6 +1033,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetDatacentersRequest
         };
         ::cloudtower_runtime::ApiRequest::json("get-datacenters-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -544,6 +544,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetDeploysRequestBody`](crate::models::GetDeploysRequestBody)
     /// - Response: `Vec` of [`Deploy`](crate::models::Deploy)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `deploy`
     ///
     /// What the runtime's client does with this list:
@@ -562,7 +563,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-deploys", body).read();
+        let request = ::cloudtower_runtime::ApiRequest::json("get-deploys", body)
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -570,6 +573,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetDeploysConnectionRequestBody`](crate::models::GetDeploysConnectionRequestBody)
     /// - Response: [`DeployConnection`](crate::models::DeployConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `deploy`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -587,7 +591,8 @@ impl crate::models::Client {
                 "get-deploys-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -614,7 +619,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetDeploysRequestBody 
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-deploys", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-deploys", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_deploys"
@@ -627,7 +634,9 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetDeploysRequestBody
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-deploys-connection", &counter).read()
+        ::cloudtower_runtime::ApiRequest::json("get-deploys-connection", &counter)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -421,6 +421,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetDiscoverHostsRequestBody`](crate::models::GetDiscoverHostsRequestBody)
     /// - Response: `Vec` of [`DiscoveredHost`](crate::models::DiscoveredHost)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `discovered-host`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -435,7 +436,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-discover-hosts", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

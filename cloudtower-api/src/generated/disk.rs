@@ -752,6 +752,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetDisksRequestBody`](crate::models::GetDisksRequestBody)
     /// - Response: `Vec` of [`Disk`](crate::models::Disk)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `disk`
     ///
     /// What the runtime's client does with this list:
@@ -770,7 +771,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-disks", body).read();
+        let request = ::cloudtower_runtime::ApiRequest::json("get-disks", body)
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -778,6 +781,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetDisksConnectionRequestBody`](crate::models::GetDisksConnectionRequestBody)
     /// - Response: [`DiskConnection`](crate::models::DiskConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `disk`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -795,7 +799,8 @@ impl crate::models::Client {
                 "get-disks-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -803,6 +808,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`DiskMountParams`](crate::models::DiskMountParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Disk`](crate::models::Disk)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `disk`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -818,7 +824,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("mount-disk", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("mount-disk", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -826,6 +833,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`DiskUnmountParams`](crate::models::DiskUnmountParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Disk`](crate::models::Disk)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `disk`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -841,7 +849,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("unmount-disk", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("unmount-disk", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -868,7 +877,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetDisksRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-disks", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-disks", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_disks"
@@ -881,7 +892,9 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetDisksRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-disks-connection", &counter).read()
+        ::cloudtower_runtime::ApiRequest::json("get-disks-connection", &counter)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -280,6 +280,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetElfDataStoresRequestBody`](crate::models::GetElfDataStoresRequestBody)
     /// - Response: `Vec` of [`ElfDataStore`](crate::models::ElfDataStore)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `elf-data-store`
     ///
     /// What the runtime's client does with this list:
@@ -299,7 +300,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-elf-data-stores", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -307,6 +309,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetElfDataStoresConnectionRequestBody`](crate::models::GetElfDataStoresConnectionRequestBody)
     /// - Response: [`ElfDataStoreConnection`](crate::models::ElfDataStoreConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `elf-data-store`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -324,7 +327,8 @@ impl crate::models::Client {
                 "get-elf-data-stores-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -351,7 +355,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetElfDataStoresReques
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-elf-data-stores", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-elf-data-stores", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_elf_data_stores"
@@ -369,6 +375,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetElfDataStoresReque
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

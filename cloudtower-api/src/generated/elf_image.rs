@@ -526,6 +526,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ElfImageDeletionParams`](crate::models::ElfImageDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteElfImage`](crate::models::DeleteElfImage)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `elf-image`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -543,7 +544,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-elf-image", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-elf-image", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -551,6 +553,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetElfImagesRequestBody`](crate::models::GetElfImagesRequestBody)
     /// - Response: `Vec` of [`ElfImage`](crate::models::ElfImage)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `elf-image`
     ///
     /// What the runtime's client does with this list:
@@ -570,7 +573,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-elf-images", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -578,6 +582,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetElfImagesConnectionRequestBody`](crate::models::GetElfImagesConnectionRequestBody)
     /// - Response: [`ElfImageConnection`](crate::models::ElfImageConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `elf-image`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -595,7 +600,8 @@ impl crate::models::Client {
                 "get-elf-images-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -603,6 +609,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ElfImageUpdationParams`](crate::models::ElfImageUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ElfImage`](crate::models::ElfImage)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `elf-image`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -618,7 +625,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-elf-image", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-elf-image", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -626,6 +634,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`CreateElfImageRequestBody`](crate::models::CreateElfImageRequestBody) (`multipart/form-data`)
     /// - Response: `Vec` of [`UploadTask`](crate::models::UploadTask)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `elf-image`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -640,9 +649,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::multipart(
-            "upload-elf-image",
-            body.to_fields(),
-        );
+                "upload-elf-image",
+                body.to_fields(),
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -669,7 +679,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetElfImagesRequestBod
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-elf-images", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-elf-images", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_elf_images"
@@ -684,6 +696,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetElfImagesRequestBo
         };
         ::cloudtower_runtime::ApiRequest::json("get-elf-images-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

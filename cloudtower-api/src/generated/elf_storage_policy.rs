@@ -900,6 +900,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetElfStoragePoliciesRequestBody`](crate::models::GetElfStoragePoliciesRequestBody)
     /// - Response: `Vec` of [`ElfStoragePolicy`](crate::models::ElfStoragePolicy)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `elf-storage-policy`
     ///
     /// What the runtime's client does with this list:
@@ -922,7 +923,8 @@ impl crate::models::Client {
                 "get-elf-storage-policies",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -930,6 +932,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetElfStoragePoliciesConnectionRequestBody`](crate::models::GetElfStoragePoliciesConnectionRequestBody)
     /// - Response: [`ElfStoragePolicyConnection`](crate::models::ElfStoragePolicyConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `elf-storage-policy`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -947,7 +950,8 @@ impl crate::models::Client {
                 "get-elf-storage-policies-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -975,7 +979,9 @@ for crate::models::GetElfStoragePoliciesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-elf-storage-policies", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-elf-storage-policies", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_elf_storage_policies"
@@ -994,6 +1000,7 @@ for crate::models::GetElfStoragePoliciesRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -985,6 +985,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`EntityFilterCreationParams`](crate::models::EntityFilterCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`EntityFilter`](crate::models::EntityFilter)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `entity-filter`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1001,9 +1002,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-entity-filter",
-            body,
-        );
+                "create-entity-filter",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1011,6 +1013,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`EntityFilterDeletionParams`](crate::models::EntityFilterDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteEntityFilter`](crate::models::DeleteEntityFilter)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `entity-filter`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1029,9 +1032,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-entity-filter",
-            body,
-        );
+                "delete-entity-filter",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1039,6 +1043,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetEntityFiltersRequestBody`](crate::models::GetEntityFiltersRequestBody)
     /// - Response: `Vec` of [`EntityFilter`](crate::models::EntityFilter)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `entity-filter`
     ///
     /// What the runtime's client does with this list:
@@ -1058,7 +1063,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-entity-filters", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1066,6 +1072,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetEntityFiltersConnectionRequestBody`](crate::models::GetEntityFiltersConnectionRequestBody)
     /// - Response: [`EntityFilterConnection`](crate::models::EntityFilterConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `entity-filter`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1083,7 +1090,8 @@ impl crate::models::Client {
                 "get-entity-filters-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1091,6 +1099,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`EntityFilterUpdationParams`](crate::models::EntityFilterUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`EntityFilter`](crate::models::EntityFilter)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `entity-filter`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1107,9 +1116,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-entity-filter",
-            body,
-        );
+                "update-entity-filter",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1136,7 +1146,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetEntityFiltersReques
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-entity-filters", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-entity-filters", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_entity_filters"
@@ -1151,6 +1163,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetEntityFiltersReque
         };
         ::cloudtower_runtime::ApiRequest::json("get-entity-filters-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

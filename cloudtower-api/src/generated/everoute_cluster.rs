@@ -1204,6 +1204,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetEverouteClustersRequestBody`](crate::models::GetEverouteClustersRequestBody)
     /// - Response: `Vec` of [`EverouteCluster`](crate::models::EverouteCluster)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `everoute-cluster`
     ///
     /// What the runtime's client does with this list:
@@ -1226,7 +1227,8 @@ impl crate::models::Client {
                 "get-everoute-clusters",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1234,6 +1236,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetEverouteClustersConnectionRequestBody`](crate::models::GetEverouteClustersConnectionRequestBody)
     /// - Response: [`EverouteClusterConnection`](crate::models::EverouteClusterConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `everoute-cluster`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1251,7 +1254,8 @@ impl crate::models::Client {
                 "get-everoute-clusters-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1279,7 +1283,9 @@ for crate::models::GetEverouteClustersRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-everoute-clusters", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-everoute-clusters", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_everoute_clusters"
@@ -1298,6 +1304,7 @@ for crate::models::GetEverouteClustersRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

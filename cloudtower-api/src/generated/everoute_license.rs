@@ -879,6 +879,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetEverouteLicensesRequestBody`](crate::models::GetEverouteLicensesRequestBody)
     /// - Response: `Vec` of [`EverouteLicense`](crate::models::EverouteLicense)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `everoute-license`
     ///
     /// What the runtime's client does with this list:
@@ -901,7 +902,8 @@ impl crate::models::Client {
                 "get-everoute-licenses",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -909,6 +911,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetEverouteLicensesConnectionRequestBody`](crate::models::GetEverouteLicensesConnectionRequestBody)
     /// - Response: [`EverouteLicenseConnection`](crate::models::EverouteLicenseConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `everoute-license`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -926,7 +929,8 @@ impl crate::models::Client {
                 "get-everoute-licenses-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -954,7 +958,9 @@ for crate::models::GetEverouteLicensesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-everoute-licenses", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-everoute-licenses", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_everoute_licenses"
@@ -973,6 +979,7 @@ for crate::models::GetEverouteLicensesRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

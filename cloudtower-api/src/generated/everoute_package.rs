@@ -871,6 +871,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetEveroutePackagesRequestBody`](crate::models::GetEveroutePackagesRequestBody)
     /// - Response: `Vec` of [`EveroutePackage`](crate::models::EveroutePackage)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `everoute-package`
     ///
     /// What the runtime's client does with this list:
@@ -893,7 +894,8 @@ impl crate::models::Client {
                 "get-everoute-packages",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -901,6 +903,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetEveroutePackagesConnectionRequestBody`](crate::models::GetEveroutePackagesConnectionRequestBody)
     /// - Response: [`EveroutePackageConnection`](crate::models::EveroutePackageConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `everoute-package`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -918,7 +921,8 @@ impl crate::models::Client {
                 "get-everoute-packages-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -946,7 +950,9 @@ for crate::models::GetEveroutePackagesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-everoute-packages", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-everoute-packages", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_everoute_packages"
@@ -965,6 +971,7 @@ for crate::models::GetEveroutePackagesRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

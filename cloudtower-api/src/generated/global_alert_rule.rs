@@ -569,6 +569,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetGlobalAlertRulesRequestBody`](crate::models::GetGlobalAlertRulesRequestBody)
     /// - Response: `Vec` of [`GlobalAlertRule`](crate::models::GlobalAlertRule)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `global-alert-rule`
     ///
     /// What the runtime's client does with this list:
@@ -591,7 +592,8 @@ impl crate::models::Client {
                 "get-global-alert-rules",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -599,6 +601,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetGlobalAlertRulesConnectionRequestBody`](crate::models::GetGlobalAlertRulesConnectionRequestBody)
     /// - Response: [`GlobalAlertRuleConnection`](crate::models::GlobalAlertRuleConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `global-alert-rule`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -616,7 +619,8 @@ impl crate::models::Client {
                 "get-global-alert-rules-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -624,6 +628,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`CustomizeAlertRuleUpdationParams`](crate::models::CustomizeAlertRuleUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`GlobalAlertRule`](crate::models::GlobalAlertRule)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `global-alert-rule`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -642,9 +647,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-customize-alert-rule",
-            body,
-        );
+                "update-customize-alert-rule",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -652,6 +658,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GlobalAlertRuleUpdationParams`](crate::models::GlobalAlertRuleUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`GlobalAlertRule`](crate::models::GlobalAlertRule)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `global-alert-rule`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -670,9 +677,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-global-alert-rule",
-            body,
-        );
+                "update-global-alert-rule",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -700,7 +708,9 @@ for crate::models::GetGlobalAlertRulesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-global-alert-rules", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-global-alert-rules", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_global_alert_rules"
@@ -719,6 +729,7 @@ for crate::models::GetGlobalAlertRulesRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1257,6 +1257,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ClusterRecycleBinCreationParams`](crate::models::ClusterRecycleBinCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ClusterSettings`](crate::models::ClusterSettings)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `global-settings`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1275,9 +1276,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-cluster-recycle-bin-setting",
-            body,
-        );
+                "create-cluster-recycle-bin-setting",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1285,6 +1287,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ClusterRecycleBinDeletionParams`](crate::models::ClusterRecycleBinDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteClusterRecycleBin`](crate::models::DeleteClusterRecycleBin)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `global-settings`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1303,9 +1306,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-cluster-recycle-bin-setting",
-            body,
-        );
+                "delete-cluster-recycle-bin-setting",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1313,6 +1317,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetGlobalSettingsesRequestBody`](crate::models::GetGlobalSettingsesRequestBody)
     /// - Response: `Vec` of [`GlobalSettings`](crate::models::GlobalSettings)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `global-settings`
     ///
     /// What the runtime's client does with this list:
@@ -1335,7 +1340,8 @@ impl crate::models::Client {
                 "get-global-settingses",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1343,6 +1349,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetGlobalSettingsesConnectionRequestBody`](crate::models::GetGlobalSettingsesConnectionRequestBody)
     /// - Response: [`GlobalSettingsConnection`](crate::models::GlobalSettingsConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `global-settings`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1360,7 +1367,8 @@ impl crate::models::Client {
                 "get-global-settingses-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1368,6 +1376,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`UpdateAccessRestrictionParams`](crate::models::UpdateAccessRestrictionParams)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`GlobalSettings`](crate::models::GlobalSettings)
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `global-settings`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1384,9 +1393,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-access-restriction",
-            body,
-        );
+                "update-access-restriction",
+                body,
+            )
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1394,6 +1404,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ClusterRecycleBinUpdationParams`](crate::models::ClusterRecycleBinUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ClusterSettings`](crate::models::ClusterSettings)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `global-settings`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1412,9 +1423,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-cluster-recycle-bin-setting",
-            body,
-        );
+                "update-cluster-recycle-bin-setting",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1422,6 +1434,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GlobalRecycleBinUpdationParams`](crate::models::GlobalRecycleBinUpdationParams)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`GlobalSettings`](crate::models::GlobalSettings)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `global-settings`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1438,9 +1451,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-global-recycle-bin-setting",
-            body,
-        );
+                "update-global-recycle-bin-setting",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1448,6 +1462,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`UpdatePassrodSecurityParams`](crate::models::UpdatePassrodSecurityParams)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`GlobalSettings`](crate::models::GlobalSettings)
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `global-settings`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1464,9 +1479,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-password-security",
-            body,
-        );
+                "update-password-security",
+                body,
+            )
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1474,6 +1490,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`UpdateSessionTimeoutParams`](crate::models::UpdateSessionTimeoutParams)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`GlobalSettings`](crate::models::GlobalSettings)
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `global-settings`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1490,9 +1507,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-session-timeout",
-            body,
-        );
+                "update-session-timeout",
+                body,
+            )
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1520,7 +1538,9 @@ for crate::models::GetGlobalSettingsesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-global-settingses", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-global-settingses", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_global_settingses"
@@ -1539,6 +1559,7 @@ for crate::models::GetGlobalSettingsesRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

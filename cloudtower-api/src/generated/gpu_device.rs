@@ -1526,6 +1526,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetGpuDevicesRequestBody`](crate::models::GetGpuDevicesRequestBody)
     /// - Response: `Vec` of [`GpuVmInfo`](crate::models::GpuVmInfo), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 4.0.0.
     /// - Feature: `gpu-device`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1543,7 +1544,8 @@ impl crate::models::Client {
                 "get-detail-vm-info-by-gpu-devices",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1551,6 +1553,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetGpuDevicesRequestBody`](crate::models::GetGpuDevicesRequestBody)
     /// - Response: `Vec` of [`GpuDevice`](crate::models::GpuDevice)
+    /// - Availability: Since CloudTower 3.3.0.
     /// - Feature: `gpu-device`
     ///
     /// What the runtime's client does with this list:
@@ -1570,7 +1573,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-gpu-devices", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_3_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1578,6 +1582,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetGpuDevicesConnectionRequestBody`](crate::models::GetGpuDevicesConnectionRequestBody)
     /// - Response: [`GpuDeviceConnection`](crate::models::GpuDeviceConnection)
+    /// - Availability: Since CloudTower 3.3.0.
     /// - Feature: `gpu-device`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1595,7 +1600,8 @@ impl crate::models::Client {
                 "get-gpu-devices-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_3_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1603,6 +1609,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GpuDeviceSriovSwitchParams`](crate::models::GpuDeviceSriovSwitchParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`GpuDevice`](crate::models::GpuDevice), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 3.3.0.
     /// - Feature: `gpu-device`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1621,9 +1628,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "switch-gpu-device-sriov",
-            body,
-        );
+                "switch-gpu-device-sriov",
+                body,
+            )
+            .since(crate::models::SINCE_3_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1631,6 +1639,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GpuDeviceDescriptionUpdationParams`](crate::models::GpuDeviceDescriptionUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`GpuDevice`](crate::models::GpuDevice), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 3.3.0.
     /// - Feature: `gpu-device`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1649,9 +1658,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-gpu-device-description",
-            body,
-        );
+                "update-gpu-device-description",
+                body,
+            )
+            .since(crate::models::SINCE_3_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1659,6 +1669,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GpuDeviceUsageUpdationParams`](crate::models::GpuDeviceUsageUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`GpuDevice`](crate::models::GpuDevice), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 3.3.0.
     /// - Feature: `gpu-device`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1677,9 +1688,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-gpu-device-usage",
-            body,
-        );
+                "update-gpu-device-usage",
+                body,
+            )
+            .since(crate::models::SINCE_3_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1706,7 +1718,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetGpuDevicesRequestBo
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-gpu-devices", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-gpu-devices", self)
+            .read()
+            .since(crate::models::SINCE_3_3_0)
     }
     fn method() -> &'static str {
         "get_gpu_devices"
@@ -1721,6 +1735,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetGpuDevicesRequestB
         };
         ::cloudtower_runtime::ApiRequest::json("get-gpu-devices-connection", &counter)
             .read()
+            .since(crate::models::SINCE_3_3_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1871,6 +1871,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`GraphCreationParams`](crate::models::GraphCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Graph`](crate::models::Graph)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `graph`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1886,7 +1887,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-graph", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-graph", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1894,6 +1896,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GraphDeletionParams`](crate::models::GraphDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteGraph`](crate::models::DeleteGraph)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `graph`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1909,7 +1912,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-graph", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-graph", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1917,6 +1921,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetGraphsRequestBody`](crate::models::GetGraphsRequestBody)
     /// - Response: `Vec` of [`Graph`](crate::models::Graph)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `graph`
     ///
     /// What the runtime's client does with this list:
@@ -1935,7 +1940,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-graphs", body).read();
+        let request = ::cloudtower_runtime::ApiRequest::json("get-graphs", body)
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1943,6 +1950,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetGraphsConnectionRequestBody`](crate::models::GetGraphsConnectionRequestBody)
     /// - Response: [`GraphConnection`](crate::models::GraphConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `graph`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1960,7 +1968,8 @@ impl crate::models::Client {
                 "get-graphs-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1968,6 +1977,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GraphUpdationParams`](crate::models::GraphUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Graph`](crate::models::Graph)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `graph`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1983,7 +1993,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-graph", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-graph", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2010,7 +2021,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetGraphsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-graphs", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-graphs", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_graphs"
@@ -2023,7 +2036,9 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetGraphsRequestBody 
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-graphs-connection", &counter).read()
+        ::cloudtower_runtime::ApiRequest::json("get-graphs-connection", &counter)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

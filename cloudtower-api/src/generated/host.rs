@@ -2985,6 +2985,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`HostCreationParams`](crate::models::HostCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BatchHosts`](crate::models::BatchHosts)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `host`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -3000,7 +3001,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-host", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-host", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3008,6 +3010,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`EnterMaintenanceModeParams`](crate::models::EnterMaintenanceModeParams)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`Host`](crate::models::Host)
+    /// - Availability: Since CloudTower 4.0.0.
     /// - Feature: `host`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -3024,9 +3027,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "enter-maintance-mode",
-            body,
-        );
+                "enter-maintance-mode",
+                body,
+            )
+            .since(crate::models::SINCE_4_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3034,6 +3038,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`EnterMaintenanceModeResultParams`](crate::models::EnterMaintenanceModeResultParams)
     /// - Response: [`EnterMaintenanceModeResult`](crate::models::EnterMaintenanceModeResult)
+    /// - Availability: Since CloudTower 4.0.0.
     /// - Feature: `host`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -3048,9 +3053,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "enter-maintance-mode-precheck-result",
-            body,
-        );
+                "enter-maintance-mode-precheck-result",
+                body,
+            )
+            .since(crate::models::SINCE_4_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3058,6 +3064,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`EnterMaintenanceModeCheckParams`](crate::models::EnterMaintenanceModeCheckParams)
     /// - Response: [`EnterMaintenanceModeCheckResult`](crate::models::EnterMaintenanceModeCheckResult)
+    /// - Availability: Since CloudTower 4.0.0.
     /// - Feature: `host`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -3072,9 +3079,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "enter-maintenance-mode-precheck",
-            body,
-        );
+                "enter-maintenance-mode-precheck",
+                body,
+            )
+            .since(crate::models::SINCE_4_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3082,6 +3090,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ExitMaintenanceModeParams`](crate::models::ExitMaintenanceModeParams)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`Host`](crate::models::Host)
+    /// - Availability: Since CloudTower 4.0.0.
     /// - Feature: `host`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -3097,10 +3106,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-            "exit-maintance-mode",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json("exit-maintance-mode", body)
+            .since(crate::models::SINCE_4_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3108,6 +3115,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ExitMaintenanceModeResultParams`](crate::models::ExitMaintenanceModeResultParams)
     /// - Response: [`ExitMaintenanceModeResult`](crate::models::ExitMaintenanceModeResult)
+    /// - Availability: Since CloudTower 4.0.0.
     /// - Feature: `host`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -3122,9 +3130,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "exit-maintance-mode-precheck-result",
-            body,
-        );
+                "exit-maintance-mode-precheck-result",
+                body,
+            )
+            .since(crate::models::SINCE_4_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3132,6 +3141,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetHostsRequestBody`](crate::models::GetHostsRequestBody)
     /// - Response: `Vec` of [`Host`](crate::models::Host)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `host`
     ///
     /// What the runtime's client does with this list:
@@ -3150,7 +3160,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-hosts", body).read();
+        let request = ::cloudtower_runtime::ApiRequest::json("get-hosts", body)
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3158,6 +3170,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetHostsConnectionRequestBody`](crate::models::GetHostsConnectionRequestBody)
     /// - Response: [`HostConnection`](crate::models::HostConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `host`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -3175,7 +3188,8 @@ impl crate::models::Client {
                 "get-hosts-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3183,6 +3197,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`OperateHostPowerParams`](crate::models::OperateHostPowerParams)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`Host`](crate::models::Host)
+    /// - Availability: Since CloudTower 4.0.0.
     /// - Feature: `host`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -3198,7 +3213,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("operate-host-power", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("operate-host-power", body)
+            .since(crate::models::SINCE_4_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3206,6 +3222,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`TriggerDiskBlinkParams`](crate::models::TriggerDiskBlinkParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Host`](crate::models::Host)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `host`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -3221,7 +3238,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("trigger-disk-blink", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("trigger-disk-blink", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3229,6 +3247,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`HostUpdationParams`](crate::models::HostUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Host`](crate::models::Host)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `host`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -3244,7 +3263,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-host", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-host", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3271,7 +3291,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetHostsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-hosts", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-hosts", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_hosts"
@@ -3284,7 +3306,9 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetHostsRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-hosts-connection", &counter).read()
+        ::cloudtower_runtime::ApiRequest::json("get-hosts-connection", &counter)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -585,6 +585,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetIpmisRequestBody`](crate::models::GetIpmisRequestBody)
     /// - Response: `Vec` of [`Ipmi`](crate::models::Ipmi)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `ipmi`
     ///
     /// What the runtime's client does with this list:
@@ -602,7 +603,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-ipmis", body).read();
+        let request = ::cloudtower_runtime::ApiRequest::json("get-ipmis", body)
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -629,7 +632,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetIpmisRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-ipmis", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-ipmis", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_ipmis"

@@ -240,6 +240,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetIscsiConnectionsRequestBody`](crate::models::GetIscsiConnectionsRequestBody)
     /// - Response: `Vec` of [`IscsiConnection`](crate::models::IscsiConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `iscsi-connection`
     ///
     /// What the runtime's client does with this list:
@@ -262,7 +263,8 @@ impl crate::models::Client {
                 "get-iscsi-connections",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -270,6 +272,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetIscsiConnectionsConnectionRequestBody`](crate::models::GetIscsiConnectionsConnectionRequestBody)
     /// - Response: [`IscsiConnectionConnection`](crate::models::IscsiConnectionConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `iscsi-connection`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -287,7 +290,8 @@ impl crate::models::Client {
                 "get-iscsi-connections-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -315,7 +319,9 @@ for crate::models::GetIscsiConnectionsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-iscsi-connections", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-iscsi-connections", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_iscsi_connections"
@@ -334,6 +340,7 @@ for crate::models::GetIscsiConnectionsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

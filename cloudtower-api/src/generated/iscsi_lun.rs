@@ -1194,6 +1194,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`IscsiLunCloneParams`](crate::models::IscsiLunCloneParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`IscsiLun`](crate::models::IscsiLun)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `iscsi-lun`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1210,9 +1211,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "clone-iscsi-lun-from-snapshot",
-            body,
-        );
+                "clone-iscsi-lun-from-snapshot",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1220,6 +1222,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`CopyIscsiLunParams`](crate::models::CopyIscsiLunParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`IscsiLun`](crate::models::IscsiLun)
+    /// - Availability: Since CloudTower 4.0.0.
     /// - Feature: `iscsi-lun`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1235,7 +1238,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("copy-iscsi-lun", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("copy-iscsi-lun", body)
+            .since(crate::models::SINCE_4_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1243,6 +1247,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`IscsiLunCreationParams`](crate::models::IscsiLunCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`IscsiLun`](crate::models::IscsiLun)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `iscsi-lun`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1258,7 +1263,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-iscsi-lun", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-iscsi-lun", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1266,6 +1272,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`IscsiLunDeletionParams`](crate::models::IscsiLunDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteIscsiLun`](crate::models::DeleteIscsiLun)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `iscsi-lun`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1283,7 +1290,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-iscsi-lun", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-iscsi-lun", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1291,6 +1299,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetIscsiLunsRequestBody`](crate::models::GetIscsiLunsRequestBody)
     /// - Response: `Vec` of [`IscsiLun`](crate::models::IscsiLun)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `iscsi-lun`
     ///
     /// What the runtime's client does with this list:
@@ -1310,7 +1319,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-iscsi-luns", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1318,6 +1328,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetIscsiLunsConnectionRequestBody`](crate::models::GetIscsiLunsConnectionRequestBody)
     /// - Response: [`IscsiLunConnection`](crate::models::IscsiLunConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `iscsi-lun`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1335,7 +1346,8 @@ impl crate::models::Client {
                 "get-iscsi-luns-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1343,6 +1355,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`IscsiLunRollbackParams`](crate::models::IscsiLunRollbackParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`IscsiLun`](crate::models::IscsiLun)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `iscsi-lun`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1359,9 +1372,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "rollback-iscsi-lun-from-snapshot",
-            body,
-        );
+                "rollback-iscsi-lun-from-snapshot",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1369,6 +1383,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`IscsiLunUpdationParams`](crate::models::IscsiLunUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`IscsiLun`](crate::models::IscsiLun)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `iscsi-lun`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1384,7 +1399,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-iscsi-lun", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-iscsi-lun", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1411,7 +1427,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetIscsiLunsRequestBod
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-iscsi-luns", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-iscsi-luns", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_iscsi_luns"
@@ -1426,6 +1444,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetIscsiLunsRequestBo
         };
         ::cloudtower_runtime::ApiRequest::json("get-iscsi-luns-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

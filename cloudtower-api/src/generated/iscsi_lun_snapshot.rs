@@ -469,6 +469,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`IscsiLunSnapshotCreationParams`](crate::models::IscsiLunSnapshotCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`IscsiLunSnapshot`](crate::models::IscsiLunSnapshot)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `iscsi-lun-snapshot`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -487,9 +488,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-iscsi-lun-snapshot",
-            body,
-        );
+                "create-iscsi-lun-snapshot",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -497,6 +499,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`IscsiLunSnapshotDeletionParams`](crate::models::IscsiLunSnapshotDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteIscsiLunSnapshot`](crate::models::DeleteIscsiLunSnapshot)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `iscsi-lun-snapshot`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -515,9 +518,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-iscsi-lun-snapshot",
-            body,
-        );
+                "delete-iscsi-lun-snapshot",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -525,6 +529,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetIscsiLunSnapshotsRequestBody`](crate::models::GetIscsiLunSnapshotsRequestBody)
     /// - Response: `Vec` of [`IscsiLunSnapshot`](crate::models::IscsiLunSnapshot)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `iscsi-lun-snapshot`
     ///
     /// What the runtime's client does with this list:
@@ -547,7 +552,8 @@ impl crate::models::Client {
                 "get-iscsi-lun-snapshots",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -555,6 +561,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetIscsiLunSnapshotsConnectionRequestBody`](crate::models::GetIscsiLunSnapshotsConnectionRequestBody)
     /// - Response: [`IscsiLunSnapshotConnection`](crate::models::IscsiLunSnapshotConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `iscsi-lun-snapshot`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -572,7 +579,8 @@ impl crate::models::Client {
                 "get-iscsi-lun-snapshots-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -600,7 +608,9 @@ for crate::models::GetIscsiLunSnapshotsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-iscsi-lun-snapshots", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-iscsi-lun-snapshots", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_iscsi_lun_snapshots"
@@ -619,6 +629,7 @@ for crate::models::GetIscsiLunSnapshotsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

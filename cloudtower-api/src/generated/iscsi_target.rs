@@ -1210,6 +1210,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`IscsiTargetCreationParams`](crate::models::IscsiTargetCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`IscsiTarget`](crate::models::IscsiTarget)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `iscsi-target`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1225,10 +1226,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-iscsi-target",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json("create-iscsi-target", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1236,6 +1235,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`IscsiTargetDeletionParams`](crate::models::IscsiTargetDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteIscsiTarget`](crate::models::DeleteIscsiTarget)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `iscsi-target`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1253,10 +1253,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-iscsi-target",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-iscsi-target", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1264,6 +1262,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetIscsiTargetsRequestBody`](crate::models::GetIscsiTargetsRequestBody)
     /// - Response: `Vec` of [`IscsiTarget`](crate::models::IscsiTarget)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `iscsi-target`
     ///
     /// What the runtime's client does with this list:
@@ -1283,7 +1282,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-iscsi-targets", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1291,6 +1291,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetIscsiTargetsConnectionRequestBody`](crate::models::GetIscsiTargetsConnectionRequestBody)
     /// - Response: [`IscsiTargetConnection`](crate::models::IscsiTargetConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `iscsi-target`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1308,7 +1309,8 @@ impl crate::models::Client {
                 "get-iscsi-targets-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1316,6 +1318,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`IscsiTargetUpdationParams`](crate::models::IscsiTargetUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`IscsiTarget`](crate::models::IscsiTarget)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `iscsi-target`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1331,10 +1334,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-iscsi-target",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json("update-iscsi-target", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1361,7 +1362,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetIscsiTargetsRequest
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-iscsi-targets", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-iscsi-targets", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_iscsi_targets"
@@ -1376,6 +1379,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetIscsiTargetsReques
         };
         ::cloudtower_runtime::ApiRequest::json("get-iscsi-targets-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -683,6 +683,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`IsolationPolicyCreateParams`](crate::models::IsolationPolicyCreateParams)
     /// - Response: [`IsolationPolicy`](crate::models::IsolationPolicy)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `isolation-policy`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -697,9 +698,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-isolation-policy",
-            body,
-        );
+                "create-isolation-policy",
+                body,
+            )
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -707,6 +709,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`IsolationPolicyDeleteParams`](crate::models::IsolationPolicyDeleteParams)
     /// - Response: `Vec` of [`DeleteIsolationPolicy`](crate::models::DeleteIsolationPolicy)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `isolation-policy`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -721,9 +724,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-isolation-policy",
-            body,
-        );
+                "delete-isolation-policy",
+                body,
+            )
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -731,6 +735,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetIsolationPoliciesRequestBody`](crate::models::GetIsolationPoliciesRequestBody)
     /// - Response: `Vec` of [`IsolationPolicy`](crate::models::IsolationPolicy)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `isolation-policy`
     ///
     /// What the runtime's client does with this list:
@@ -753,7 +758,8 @@ impl crate::models::Client {
                 "get-isolation-policies",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -761,6 +767,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetIsolationPoliciesConnectionRequestBody`](crate::models::GetIsolationPoliciesConnectionRequestBody)
     /// - Response: [`IsolationPolicyConnection`](crate::models::IsolationPolicyConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `isolation-policy`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -778,7 +785,8 @@ impl crate::models::Client {
                 "get-isolation-policies-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -786,6 +794,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`IsolationPolicyUpdateBody`](crate::models::IsolationPolicyUpdateBody)
     /// - Response: `Vec` of [`IsolationPolicy`](crate::models::IsolationPolicy)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `isolation-policy`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -800,9 +809,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-isolation-policy",
-            body,
-        );
+                "update-isolation-policy",
+                body,
+            )
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -830,7 +840,9 @@ for crate::models::GetIsolationPoliciesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-isolation-policies", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-isolation-policies", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_isolation_policies"
@@ -849,6 +861,7 @@ for crate::models::GetIsolationPoliciesRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1561,6 +1561,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`AddLabelsToResourcesParams`](crate::models::AddLabelsToResourcesParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Label`](crate::models::Label), or `None` when the server answers 304 Not Modified
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `label`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1579,9 +1580,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "add-labels-to-resources",
-            body,
-        );
+                "add-labels-to-resources",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1589,6 +1591,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`LabelCreationParams`](crate::models::LabelCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Label`](crate::models::Label)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `label`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1604,7 +1607,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-label", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-label", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1612,6 +1616,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`LabelDeletionParams`](crate::models::LabelDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteLabel`](crate::models::DeleteLabel)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `label`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1627,7 +1632,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-label", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-label", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1635,6 +1641,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetLabelsRequestBody`](crate::models::GetLabelsRequestBody)
     /// - Response: `Vec` of [`Label`](crate::models::Label)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `label`
     ///
     /// What the runtime's client does with this list:
@@ -1653,7 +1660,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-labels", body).read();
+        let request = ::cloudtower_runtime::ApiRequest::json("get-labels", body)
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1661,6 +1670,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetLabelsConnectionRequestBody`](crate::models::GetLabelsConnectionRequestBody)
     /// - Response: [`LabelConnection`](crate::models::LabelConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `label`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1678,7 +1688,8 @@ impl crate::models::Client {
                 "get-labels-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1686,6 +1697,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`RemoveLabelsFromResourcesParams`](crate::models::RemoveLabelsFromResourcesParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Label`](crate::models::Label), or `None` when the server answers 304 Not Modified
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `label`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1704,9 +1716,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "remove-labels-from-resources",
-            body,
-        );
+                "remove-labels-from-resources",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1714,6 +1727,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`LabelUpdationParams`](crate::models::LabelUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Label`](crate::models::Label), or `None` when the server answers 304 Not Modified
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `label`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1731,7 +1745,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-label", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-label", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1758,7 +1773,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetLabelsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-labels", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-labels", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_labels"
@@ -1771,7 +1788,9 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetLabelsRequestBody 
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-labels-connection", &counter).read()
+        ::cloudtower_runtime::ApiRequest::json("get-labels-connection", &counter)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

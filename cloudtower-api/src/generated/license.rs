@@ -576,6 +576,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetLicensesRequestBody`](crate::models::GetLicensesRequestBody)
     /// - Response: `Vec` of [`License`](crate::models::License)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `license`
     ///
     /// What the runtime's client does with this list:
@@ -595,7 +596,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-licenses", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -603,6 +605,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetLicensesConnectionRequestBody`](crate::models::GetLicensesConnectionRequestBody)
     /// - Response: [`LicenseConnection`](crate::models::LicenseConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `license`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -620,7 +623,8 @@ impl crate::models::Client {
                 "get-licenses-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -628,6 +632,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`LicenseUpdationParams`](crate::models::LicenseUpdationParams)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`License`](crate::models::License)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `license`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -643,7 +648,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-license", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-license", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -670,7 +676,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetLicensesRequestBody
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-licenses", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-licenses", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_licenses"
@@ -685,6 +693,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetLicensesRequestBod
         };
         ::cloudtower_runtime::ApiRequest::json("get-licenses-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1367,6 +1367,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`LogCollectionCreationParams`](crate::models::LogCollectionCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`LogCollection`](crate::models::LogCollection)
+    /// - Availability: Added after 1.8.0, by 1.10.0 (no spec of the versions between can be obtained: 1.9.0).
     /// - Feature: `log-collection`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1385,9 +1386,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-log-collection",
-            body,
-        );
+                "create-log-collection",
+                body,
+            )
+            .since(crate::models::SINCE_1_10_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1395,6 +1397,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`LogCollectionDeletionParams`](crate::models::LogCollectionDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteLogCollection`](crate::models::DeleteLogCollection)
+    /// - Availability: Added after 1.8.0, by 1.10.0 (no spec of the versions between can be obtained: 1.9.0).
     /// - Feature: `log-collection`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1413,9 +1416,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-log-collection",
-            body,
-        );
+                "delete-log-collection",
+                body,
+            )
+            .since(crate::models::SINCE_1_10_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1423,6 +1427,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ForceStopLogCollectionParams`](crate::models::ForceStopLogCollectionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`LogCollection`](crate::models::LogCollection)
+    /// - Availability: Added after 1.8.0, by 1.10.0 (no spec of the versions between can be obtained: 1.9.0).
     /// - Feature: `log-collection`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1441,9 +1446,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "force-stop-log-collection",
-            body,
-        );
+                "force-stop-log-collection",
+                body,
+            )
+            .since(crate::models::SINCE_1_10_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1451,6 +1457,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetLogCollectionsRequestBody`](crate::models::GetLogCollectionsRequestBody)
     /// - Response: `Vec` of [`LogCollection`](crate::models::LogCollection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `log-collection`
     ///
     /// What the runtime's client does with this list:
@@ -1470,7 +1477,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-log-collections", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1478,6 +1486,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetLogCollectionsConnectionRequestBody`](crate::models::GetLogCollectionsConnectionRequestBody)
     /// - Response: [`LogCollectionConnection`](crate::models::LogCollectionConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `log-collection`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1495,7 +1504,8 @@ impl crate::models::Client {
                 "get-log-collections-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1522,7 +1532,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetLogCollectionsReque
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-log-collections", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-log-collections", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_log_collections"
@@ -1540,6 +1552,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetLogCollectionsRequ
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

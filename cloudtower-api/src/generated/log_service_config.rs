@@ -157,6 +157,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetLogServiceConfigsRequestBody`](crate::models::GetLogServiceConfigsRequestBody)
     /// - Response: `Vec` of [`LogServiceConfig`](crate::models::LogServiceConfig)
+    /// - Availability: Added after 1.8.0, by 1.10.0 (no spec of the versions between can be obtained: 1.9.0).
     /// - Feature: `log-service-config`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -174,7 +175,8 @@ impl crate::models::Client {
                 "get-log-service-configs",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_10_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -2276,6 +2276,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetClusterMetricInput`](crate::models::GetClusterMetricInput)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `metrics`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2292,7 +2293,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-cluster-metrics", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2300,6 +2302,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetDiskMetricInput`](crate::models::GetDiskMetricInput)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `metrics`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2316,7 +2319,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-disk-metrics", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2324,6 +2328,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetHostMetricInput`](crate::models::GetHostMetricInput)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `metrics`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2340,7 +2345,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-host-metrics", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2348,6 +2354,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetHostNetworkMetricInput`](crate::models::GetHostNetworkMetricInput)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `metrics`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2367,7 +2374,8 @@ impl crate::models::Client {
                 "get-host-network-metrics",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2375,6 +2383,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetHostServiceMetricInput`](crate::models::GetHostServiceMetricInput)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `metrics`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2394,7 +2403,8 @@ impl crate::models::Client {
                 "get-host-service-metrics",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2402,6 +2412,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetLunMetricInput`](crate::models::GetLunMetricInput)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `metrics`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2418,7 +2429,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-lun-metrics", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2426,6 +2438,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNvmfNamespaceMetricInput`](crate::models::GetNvmfNamespaceMetricInput)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `metrics`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2445,7 +2458,8 @@ impl crate::models::Client {
                 "get-nvmf-namespace-metrics",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2453,6 +2467,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetScvmDiskMetricInput`](crate::models::GetScvmDiskMetricInput)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `metrics`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2472,7 +2487,8 @@ impl crate::models::Client {
                 "get-scvm-disk-metrics",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2480,6 +2496,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetScvmMetricInput`](crate::models::GetScvmMetricInput)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `metrics`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2496,7 +2513,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-scvm-metrics", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2504,6 +2522,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetScvmNetworkInput`](crate::models::GetScvmNetworkInput)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `metrics`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2523,7 +2542,8 @@ impl crate::models::Client {
                 "get-scvm-network-metrics",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2531,6 +2551,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetScvmServiceMetricInput`](crate::models::GetScvmServiceMetricInput)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `metrics`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2550,7 +2571,8 @@ impl crate::models::Client {
                 "get-scvm-service-metrics",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2558,6 +2580,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetTopNMetricInput`](crate::models::GetTopNMetricInput)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `metrics`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2577,7 +2600,8 @@ impl crate::models::Client {
                 "get-top-n-metrics-in-clusters",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2585,6 +2609,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmMetricInput`](crate::models::GetVmMetricInput)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `metrics`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2601,7 +2626,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-vm-metrics", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2609,6 +2635,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmNetWorkMetricInput`](crate::models::GetVmNetWorkMetricInput)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `metrics`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2628,7 +2655,8 @@ impl crate::models::Client {
                 "get-vm-network-metrics",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2636,6 +2664,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmVolumeMetricInput`](crate::models::GetVmVolumeMetricInput)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `metrics`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2655,7 +2684,8 @@ impl crate::models::Client {
                 "get-vm-volume-metrics",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2663,6 +2693,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetWitnessMetricInput`](crate::models::GetWitnessMetricInput)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `metrics`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2679,7 +2710,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-witness-metrics", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2687,6 +2719,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetZoneMetricInput`](crate::models::GetZoneMetricInput)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Metric`](crate::models::Metric)
+    /// - Availability: Since CloudTower 2.0.0.
     /// - Feature: `metrics`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2703,7 +2736,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-zone-metrics", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -494,6 +494,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`NamespaceGroupCreationParams`](crate::models::NamespaceGroupCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NamespaceGroup`](crate::models::NamespaceGroup)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `namespace-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -512,9 +513,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-namespace-group",
-            body,
-        );
+                "create-namespace-group",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -522,6 +524,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`NamespaceGroupDeletionParams`](crate::models::NamespaceGroupDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteNamespaceGroup`](crate::models::DeleteNamespaceGroup)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `namespace-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -540,9 +543,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-namespace-group",
-            body,
-        );
+                "delete-namespace-group",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -550,6 +554,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNamespaceGroupsRequestBody`](crate::models::GetNamespaceGroupsRequestBody)
     /// - Response: `Vec` of [`NamespaceGroup`](crate::models::NamespaceGroup)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `namespace-group`
     ///
     /// What the runtime's client does with this list:
@@ -572,7 +577,8 @@ impl crate::models::Client {
                 "get-namespace-groups",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -580,6 +586,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNamespaceGroupsConnectionRequestBody`](crate::models::GetNamespaceGroupsConnectionRequestBody)
     /// - Response: [`NamespaceGroupConnection`](crate::models::NamespaceGroupConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `namespace-group`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -597,7 +604,8 @@ impl crate::models::Client {
                 "get-namespace-groups-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -605,6 +613,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`NamespaceGroupUpdationParams`](crate::models::NamespaceGroupUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NamespaceGroup`](crate::models::NamespaceGroup)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `namespace-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -623,9 +632,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-namespace-group",
-            body,
-        );
+                "update-namespace-group",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -652,7 +662,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNamespaceGroupsRequ
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-namespace-groups", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-namespace-groups", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_namespace_groups"
@@ -671,6 +683,7 @@ for crate::models::GetNamespaceGroupsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -967,6 +967,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`NetworkPolicyRuleServiceCreationParams`](crate::models::NetworkPolicyRuleServiceCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NetworkPolicyRuleService`](crate::models::NetworkPolicyRuleService)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `network-policy-rule-service`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -985,9 +986,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-network-policy-rule-service",
-            body,
-        );
+                "create-network-policy-rule-service",
+                body,
+            )
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -995,6 +997,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`NetworkPolicyRuleServiceDeletionParams`](crate::models::NetworkPolicyRuleServiceDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteNetworkPolicyRuleService`](crate::models::DeleteNetworkPolicyRuleService)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `network-policy-rule-service`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1015,9 +1018,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-network-policy-rule-service",
-            body,
-        );
+                "delete-network-policy-rule-service",
+                body,
+            )
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1025,6 +1029,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNetworkPolicyRuleServicesRequestBody`](crate::models::GetNetworkPolicyRuleServicesRequestBody)
     /// - Response: `Vec` of [`NetworkPolicyRuleService`](crate::models::NetworkPolicyRuleService)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `network-policy-rule-service`
     ///
     /// What the runtime's client does with this list:
@@ -1047,7 +1052,8 @@ impl crate::models::Client {
                 "get-network-policy-rule-services",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1055,6 +1061,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNetworkPolicyRuleServicesConnectionRequestBody`](crate::models::GetNetworkPolicyRuleServicesConnectionRequestBody)
     /// - Response: [`NetworkPolicyRuleServiceConnection`](crate::models::NetworkPolicyRuleServiceConnection)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `network-policy-rule-service`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1072,7 +1079,8 @@ impl crate::models::Client {
                 "get-network-policy-rule-services-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1080,6 +1088,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`NetworkPolicyRuleServiceUpdationParams`](crate::models::NetworkPolicyRuleServiceUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NetworkPolicyRuleService`](crate::models::NetworkPolicyRuleService)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `network-policy-rule-service`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1098,9 +1107,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-network-policy-rule-service",
-            body,
-        );
+                "update-network-policy-rule-service",
+                body,
+            )
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1130,6 +1140,7 @@ for crate::models::GetNetworkPolicyRuleServicesRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-network-policy-rule-services", self)
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn method() -> &'static str {
         "get_network_policy_rule_services"
@@ -1148,6 +1159,7 @@ for crate::models::GetNetworkPolicyRuleServicesRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -551,6 +551,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`NfsExportCreationParams`](crate::models::NfsExportCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NfsExport`](crate::models::NfsExport)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nfs-export`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -566,7 +567,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-nfs-export", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-nfs-export", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -574,6 +576,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`NfsExportDeletionParams`](crate::models::NfsExportDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteNfsExport`](crate::models::DeleteNfsExport)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nfs-export`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -591,7 +594,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-nfs-export", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-nfs-export", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -599,6 +603,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNfsExportsRequestBody`](crate::models::GetNfsExportsRequestBody)
     /// - Response: `Vec` of [`NfsExport`](crate::models::NfsExport)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nfs-export`
     ///
     /// What the runtime's client does with this list:
@@ -618,7 +623,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-nfs-exports", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -626,6 +632,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNfsExportsConnectionRequestBody`](crate::models::GetNfsExportsConnectionRequestBody)
     /// - Response: [`NfsExportConnection`](crate::models::NfsExportConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nfs-export`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -643,7 +650,8 @@ impl crate::models::Client {
                 "get-nfs-exports-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -651,6 +659,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`NfsExportUpdationParams`](crate::models::NfsExportUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NfsExport`](crate::models::NfsExport)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nfs-export`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -666,7 +675,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-nfs-export", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-nfs-export", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -693,7 +703,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNfsExportsRequestBo
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-nfs-exports", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-nfs-exports", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_nfs_exports"
@@ -708,6 +720,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNfsExportsRequestB
         };
         ::cloudtower_runtime::ApiRequest::json("get-nfs-exports-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

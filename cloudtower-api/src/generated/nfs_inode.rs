@@ -519,6 +519,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNfsInodesRequestBody`](crate::models::GetNfsInodesRequestBody)
     /// - Response: `Vec` of [`NfsInode`](crate::models::NfsInode)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nfs-inode`
     ///
     /// What the runtime's client does with this list:
@@ -538,7 +539,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-nfs-inodes", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -546,6 +548,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNfsInodesConnectionRequestBody`](crate::models::GetNfsInodesConnectionRequestBody)
     /// - Response: [`NfsInodeConnection`](crate::models::NfsInodeConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nfs-inode`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -563,7 +566,8 @@ impl crate::models::Client {
                 "get-nfs-inodes-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -590,7 +594,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNfsInodesRequestBod
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-nfs-inodes", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-nfs-inodes", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_nfs_inodes"
@@ -605,6 +611,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNfsInodesRequestBo
         };
         ::cloudtower_runtime::ApiRequest::json("get-nfs-inodes-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

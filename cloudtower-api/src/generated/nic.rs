@@ -424,6 +424,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNicsRequestBody`](crate::models::GetNicsRequestBody)
     /// - Response: `Vec` of [`Nic`](crate::models::Nic)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nic`
     ///
     /// What the runtime's client does with this list:
@@ -442,7 +443,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-nics", body).read();
+        let request = ::cloudtower_runtime::ApiRequest::json("get-nics", body)
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -450,6 +453,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNicsConnectionRequestBody`](crate::models::GetNicsConnectionRequestBody)
     /// - Response: [`NicConnection`](crate::models::NicConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nic`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -464,7 +468,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-nics-connection", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -472,6 +477,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`NicUpdationParams`](crate::models::NicUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Nic`](crate::models::Nic)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nic`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -487,7 +493,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-nic", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-nic", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -514,7 +521,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNicsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-nics", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-nics", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_nics"
@@ -527,7 +536,9 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNicsRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-nics-connection", &counter).read()
+        ::cloudtower_runtime::ApiRequest::json("get-nics-connection", &counter)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

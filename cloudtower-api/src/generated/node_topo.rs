@@ -692,6 +692,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNodeTopoesRequestBody`](crate::models::GetNodeTopoesRequestBody)
     /// - Response: `Vec` of [`NodeTopo`](crate::models::NodeTopo)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `node-topo`
     ///
     /// What the runtime's client does with this list:
@@ -711,7 +712,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-node-topoes", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -719,6 +721,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNodeTopoesConnectionRequestBody`](crate::models::GetNodeTopoesConnectionRequestBody)
     /// - Response: [`NodeTopoConnection`](crate::models::NodeTopoConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `node-topo`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -736,7 +739,8 @@ impl crate::models::Client {
                 "get-node-topoes-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -744,6 +748,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`NodeTopoUpdationParams`](crate::models::NodeTopoUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NodeTopo`](crate::models::NodeTopo)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `node-topo`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -759,7 +764,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("move-node-topo", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("move-node-topo", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -786,7 +792,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNodeTopoesRequestBo
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-node-topoes", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-node-topoes", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_node_topoes"
@@ -801,6 +809,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNodeTopoesRequestB
         };
         ::cloudtower_runtime::ApiRequest::json("get-node-topoes-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1155,6 +1155,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`NvmfNamespaceCloneParams`](crate::models::NvmfNamespaceCloneParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NvmfNamespace`](crate::models::NvmfNamespace)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nvmf-namespace`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1173,9 +1174,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "clone-nvmf-namespace-from-snapshot",
-            body,
-        );
+                "clone-nvmf-namespace-from-snapshot",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1183,6 +1185,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`NvmfNamespaceCreationParams`](crate::models::NvmfNamespaceCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NvmfNamespace`](crate::models::NvmfNamespace)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nvmf-namespace`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1201,9 +1204,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-nvmf-namespace",
-            body,
-        );
+                "create-nvmf-namespace",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1211,6 +1215,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`NvmfNamespaceDeletionParams`](crate::models::NvmfNamespaceDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteNvmfNamespace`](crate::models::DeleteNvmfNamespace)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nvmf-namespace`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1229,9 +1234,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-nvmf-namespace",
-            body,
-        );
+                "delete-nvmf-namespace",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1239,6 +1245,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNvmfNamespacesRequestBody`](crate::models::GetNvmfNamespacesRequestBody)
     /// - Response: `Vec` of [`NvmfNamespace`](crate::models::NvmfNamespace)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nvmf-namespace`
     ///
     /// What the runtime's client does with this list:
@@ -1258,7 +1265,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-nvmf-namespaces", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1266,6 +1274,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNvmfNamespacesConnectionRequestBody`](crate::models::GetNvmfNamespacesConnectionRequestBody)
     /// - Response: [`NvmfNamespaceConnection`](crate::models::NvmfNamespaceConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nvmf-namespace`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1283,7 +1292,8 @@ impl crate::models::Client {
                 "get-nvmf-namespaces-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1291,6 +1301,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`NvmfNamespaceRollbackParams`](crate::models::NvmfNamespaceRollbackParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NvmfNamespace`](crate::models::NvmfNamespace)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nvmf-namespace`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1309,9 +1320,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "rollback-nvmf-namespace-from-snapshot",
-            body,
-        );
+                "rollback-nvmf-namespace-from-snapshot",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1319,6 +1331,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`NvmfNamespaceUpdationParams`](crate::models::NvmfNamespaceUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NvmfNamespace`](crate::models::NvmfNamespace)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nvmf-namespace`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1337,9 +1350,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-nvmf-namespace",
-            body,
-        );
+                "update-nvmf-namespace",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1366,7 +1380,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNvmfNamespacesReque
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-nvmf-namespaces", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-nvmf-namespaces", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_nvmf_namespaces"
@@ -1384,6 +1400,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNvmfNamespacesRequ
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -429,6 +429,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`NvmfNamespaceSnapshotCreationParams`](crate::models::NvmfNamespaceSnapshotCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NvmfNamespaceSnapshot`](crate::models::NvmfNamespaceSnapshot)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nvmf-namespace-snapshot`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -447,9 +448,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-nvmf-namespace-snapshot",
-            body,
-        );
+                "create-nvmf-namespace-snapshot",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -457,6 +459,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`NvmfNamespaceSnapshotDeletionParams`](crate::models::NvmfNamespaceSnapshotDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteNvmfNamespaceSnapshot`](crate::models::DeleteNvmfNamespaceSnapshot)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nvmf-namespace-snapshot`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -477,9 +480,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-nvmf-namespace-snapshot",
-            body,
-        );
+                "delete-nvmf-namespace-snapshot",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -487,6 +491,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNvmfNamespaceSnapshotsRequestBody`](crate::models::GetNvmfNamespaceSnapshotsRequestBody)
     /// - Response: `Vec` of [`NvmfNamespaceSnapshot`](crate::models::NvmfNamespaceSnapshot)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nvmf-namespace-snapshot`
     ///
     /// What the runtime's client does with this list:
@@ -509,7 +514,8 @@ impl crate::models::Client {
                 "get-nvmf-namespace-snapshots",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -517,6 +523,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNvmfNamespaceSnapshotsConnectionRequestBody`](crate::models::GetNvmfNamespaceSnapshotsConnectionRequestBody)
     /// - Response: [`NvmfNamespaceSnapshotConnection`](crate::models::NvmfNamespaceSnapshotConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nvmf-namespace-snapshot`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -534,7 +541,8 @@ impl crate::models::Client {
                 "get-nvmf-namespace-snapshots-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -564,6 +572,7 @@ for crate::models::GetNvmfNamespaceSnapshotsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-nvmf-namespace-snapshots", self)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_nvmf_namespace_snapshots"
@@ -582,6 +591,7 @@ for crate::models::GetNvmfNamespaceSnapshotsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -885,6 +885,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`NvmfSubsystemCreationParams`](crate::models::NvmfSubsystemCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NvmfSubsystem`](crate::models::NvmfSubsystem)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nvmf-subsystem`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -903,9 +904,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-nvmf-subsystem",
-            body,
-        );
+                "create-nvmf-subsystem",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -913,6 +915,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`NvmfSubsystemDeletionParams`](crate::models::NvmfSubsystemDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteNvmfSubsystem`](crate::models::DeleteNvmfSubsystem)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nvmf-subsystem`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -931,9 +934,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-nvmf-subsystem",
-            body,
-        );
+                "delete-nvmf-subsystem",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -941,6 +945,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNvmfSubsystemsRequestBody`](crate::models::GetNvmfSubsystemsRequestBody)
     /// - Response: `Vec` of [`NvmfSubsystem`](crate::models::NvmfSubsystem)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nvmf-subsystem`
     ///
     /// What the runtime's client does with this list:
@@ -960,7 +965,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-nvmf-subsystems", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -968,6 +974,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetNvmfSubsystemsConnectionRequestBody`](crate::models::GetNvmfSubsystemsConnectionRequestBody)
     /// - Response: [`NvmfSubsystemConnection`](crate::models::NvmfSubsystemConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nvmf-subsystem`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -985,7 +992,8 @@ impl crate::models::Client {
                 "get-nvmf-subsystems-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -993,6 +1001,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`NvmfSubsystemUpdationParams`](crate::models::NvmfSubsystemUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`NvmfSubsystem`](crate::models::NvmfSubsystem)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `nvmf-subsystem`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1011,9 +1020,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-nvmf-subsystem",
-            body,
-        );
+                "update-nvmf-subsystem",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1040,7 +1050,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNvmfSubsystemsReque
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-nvmf-subsystems", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-nvmf-subsystems", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_nvmf_subsystems"
@@ -1058,6 +1070,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNvmfSubsystemsRequ
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

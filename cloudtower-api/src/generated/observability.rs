@@ -299,6 +299,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`DisassociateSystemServiceFromObsServiceParams`](crate::models::DisassociateSystemServiceFromObsServiceParams)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`DisassociateSystemServiceFromObsServiceResult`](crate::models::DisassociateSystemServiceFromObsServiceResult)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `observability`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -317,9 +318,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "clear-system-service-alert-notification-config",
-            body,
-        );
+                "clear-system-service-alert-notification-config",
+                body,
+            )
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -327,6 +329,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`DisassociateSystemServiceFromObsServiceParams`](crate::models::DisassociateSystemServiceFromObsServiceParams)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`DisassociateSystemServiceFromObsServiceResult`](crate::models::DisassociateSystemServiceFromObsServiceResult)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `observability`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -345,9 +348,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "disassociate-system-service-from-obs-service",
-            body,
-        );
+                "disassociate-system-service-from-obs-service",
+                body,
+            )
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

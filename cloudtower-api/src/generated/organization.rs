@@ -793,6 +793,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`OrganizationCreationParams`](crate::models::OrganizationCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Organization`](crate::models::Organization)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `organization`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -808,10 +809,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-organization",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json("create-organization", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -819,6 +818,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`OrganizationDeletionParams`](crate::models::OrganizationDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteOrganization`](crate::models::DeleteOrganization)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `organization`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -836,10 +836,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-organization",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-organization", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -847,6 +845,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetOrganizationsRequestBody`](crate::models::GetOrganizationsRequestBody)
     /// - Response: `Vec` of [`Organization`](crate::models::Organization)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `organization`
     ///
     /// What the runtime's client does with this list:
@@ -866,7 +865,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-organizations", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -874,6 +874,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetOrganizationsConnectionRequestBody`](crate::models::GetOrganizationsConnectionRequestBody)
     /// - Response: [`OrganizationConnection`](crate::models::OrganizationConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `organization`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -891,7 +892,8 @@ impl crate::models::Client {
                 "get-organizations-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -899,6 +901,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`OrganizationUpdationParams`](crate::models::OrganizationUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Organization`](crate::models::Organization)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `organization`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -914,10 +917,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-organization",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json("update-organization", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -944,7 +945,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetOrganizationsReques
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-organizations", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-organizations", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_organizations"
@@ -959,6 +962,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetOrganizationsReque
         };
         ::cloudtower_runtime::ApiRequest::json("get-organizations-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -239,6 +239,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetExportFileDownloadLinksParams`](crate::models::GetExportFileDownloadLinksParams)
     /// - Response: `Vec` of [`ExportFileDownloadLinks`](crate::models::ExportFileDownloadLinks)
+    /// - Availability: Since CloudTower 3.0.0.
     /// - Feature: `ovf`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -256,7 +257,8 @@ impl crate::models::Client {
                 "get-export-file-download-links",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_3_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -264,6 +266,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ParseOvfRequestBody`](crate::models::ParseOvfRequestBody) (`multipart/form-data`)
     /// - Response: [`ParsedOvf`](crate::models::ParsedOvf)
+    /// - Availability: Since CloudTower 3.0.0.
     /// - Feature: `ovf`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -278,9 +281,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::multipart(
-            "parse-ovf",
-            body.to_fields(),
-        );
+                "parse-ovf",
+                body.to_fields(),
+            )
+            .since(crate::models::SINCE_3_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -288,6 +292,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`UploadElfFileRequestBody`](crate::models::UploadElfFileRequestBody) (`multipart/form-data`)
     /// - Response: [`UploadTask`](crate::models::UploadTask)
+    /// - Availability: Since CloudTower 3.0.0.
     /// - Feature: `ovf`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -302,9 +307,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::multipart(
-            "upload-elf-file",
-            body.to_fields(),
-        );
+                "upload-elf-file",
+                body.to_fields(),
+            )
+            .since(crate::models::SINCE_3_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -2566,6 +2566,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetPciDevicesRequestBody`](crate::models::GetPciDevicesRequestBody)
     /// - Response: `Vec` of [`PciDevice`](crate::models::PciDevice)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `pci-device`
     ///
     /// What the runtime's client does with this list:
@@ -2584,7 +2585,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-pci-devices", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2611,7 +2613,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetPciDevicesRequestBo
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-pci-devices", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-pci-devices", self)
+            .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn method() -> &'static str {
         "get_pci_devices"

@@ -1150,6 +1150,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetPmemDimmsRequestBody`](crate::models::GetPmemDimmsRequestBody)
     /// - Response: `Vec` of [`PmemDimm`](crate::models::PmemDimm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `pmem-dimm`
     ///
     /// What the runtime's client does with this list:
@@ -1169,7 +1170,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-pmem-dimms", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1177,6 +1179,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetPmemDimmsConnectionRequestBody`](crate::models::GetPmemDimmsConnectionRequestBody)
     /// - Response: [`PmemDimmConnection`](crate::models::PmemDimmConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `pmem-dimm`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1194,7 +1197,8 @@ impl crate::models::Client {
                 "get-pmem-dimms-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1221,7 +1225,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetPmemDimmsRequestBod
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-pmem-dimms", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-pmem-dimms", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_pmem_dimms"
@@ -1236,6 +1242,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetPmemDimmsRequestBo
         };
         ::cloudtower_runtime::ApiRequest::json("get-pmem-dimms-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

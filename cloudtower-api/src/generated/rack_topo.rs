@@ -961,6 +961,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`RackTopoCreationParams`](crate::models::RackTopoCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`RackTopo`](crate::models::RackTopo)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `rack-topo`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -976,7 +977,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-rack-topo", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-rack-topo", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -984,6 +986,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`RackTopoDeletionParams`](crate::models::RackTopoDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteRackTopo`](crate::models::DeleteRackTopo)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `rack-topo`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1001,7 +1004,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-rack-topo", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-rack-topo", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1009,6 +1013,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetRackTopoesRequestBody`](crate::models::GetRackTopoesRequestBody)
     /// - Response: `Vec` of [`RackTopo`](crate::models::RackTopo)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `rack-topo`
     ///
     /// What the runtime's client does with this list:
@@ -1028,7 +1033,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-rack-topoes", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1036,6 +1042,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetRackTopoesConnectionRequestBody`](crate::models::GetRackTopoesConnectionRequestBody)
     /// - Response: [`RackTopoConnection`](crate::models::RackTopoConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `rack-topo`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1053,7 +1060,8 @@ impl crate::models::Client {
                 "get-rack-topoes-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1061,6 +1069,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`RackTopoUpdationParams`](crate::models::RackTopoUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`RackTopo`](crate::models::RackTopo)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `rack-topo`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1076,7 +1085,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-rack-topo", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-rack-topo", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1103,7 +1113,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetRackTopoesRequestBo
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-rack-topoes", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-rack-topoes", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_rack_topoes"
@@ -1118,6 +1130,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetRackTopoesRequestB
         };
         ::cloudtower_runtime::ApiRequest::json("get-rack-topoes-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

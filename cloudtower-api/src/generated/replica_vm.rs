@@ -2160,6 +2160,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetReplicaVmsRequestBody`](crate::models::GetReplicaVmsRequestBody)
     /// - Response: `Vec` of [`ReplicaVm`](crate::models::ReplicaVm)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `replica-vm`
     ///
     /// What the runtime's client does with this list:
@@ -2179,7 +2180,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-replica-vms", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2187,6 +2189,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetReplicaVmsConnectionRequestBody`](crate::models::GetReplicaVmsConnectionRequestBody)
     /// - Response: [`ReplicaVmConnection`](crate::models::ReplicaVmConnection)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `replica-vm`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -2204,7 +2207,8 @@ impl crate::models::Client {
                 "get-replica-vms-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2231,7 +2235,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetReplicaVmsRequestBo
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-replica-vms", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-replica-vms", self)
+            .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn method() -> &'static str {
         "get_replica_vms"
@@ -2246,6 +2252,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetReplicaVmsRequestB
         };
         ::cloudtower_runtime::ApiRequest::json("get-replica-vms-connection", &counter)
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

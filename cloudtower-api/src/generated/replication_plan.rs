@@ -4147,6 +4147,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetReplicationPlansRequestBody`](crate::models::GetReplicationPlansRequestBody)
     /// - Response: `Vec` of [`ReplicationPlan`](crate::models::ReplicationPlan)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `replication-plan`
     ///
     /// What the runtime's client does with this list:
@@ -4169,7 +4170,8 @@ impl crate::models::Client {
                 "get-replication-plans",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -4177,6 +4179,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetReplicationPlansConnectionRequestBody`](crate::models::GetReplicationPlansConnectionRequestBody)
     /// - Response: [`ReplicationPlanConnection`](crate::models::ReplicationPlanConnection)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `replication-plan`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -4194,7 +4197,8 @@ impl crate::models::Client {
                 "get-replication-plans-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -4222,7 +4226,9 @@ for crate::models::GetReplicationPlansRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-replication-plans", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-replication-plans", self)
+            .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn method() -> &'static str {
         "get_replication_plans"
@@ -4241,6 +4247,7 @@ for crate::models::GetReplicationPlansRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

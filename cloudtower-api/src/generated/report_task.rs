@@ -597,6 +597,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetReportTasksRequestBody`](crate::models::GetReportTasksRequestBody)
     /// - Response: `Vec` of [`ReportTask`](crate::models::ReportTask)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `report-task`
     ///
     /// What the runtime's client does with this list:
@@ -616,7 +617,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-report-tasks", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -624,6 +626,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetReportTasksConnectionRequestBody`](crate::models::GetReportTasksConnectionRequestBody)
     /// - Response: [`ReportTaskConnection`](crate::models::ReportTaskConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `report-task`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -641,7 +644,8 @@ impl crate::models::Client {
                 "get-report-tasks-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -668,7 +672,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetReportTasksRequestB
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-report-tasks", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-report-tasks", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_report_tasks"
@@ -683,6 +689,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetReportTasksRequest
         };
         ::cloudtower_runtime::ApiRequest::json("get-report-tasks-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

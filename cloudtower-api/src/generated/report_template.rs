@@ -1777,6 +1777,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`ReportTemplateCreationParams`](crate::models::ReportTemplateCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ReportTemplate`](crate::models::ReportTemplate)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `report-template`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1795,9 +1796,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-report-template",
-            body,
-        );
+                "create-report-template",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1805,6 +1807,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ReportTemplateDeletionParams`](crate::models::ReportTemplateDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteReportTemplate`](crate::models::DeleteReportTemplate)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `report-template`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1823,9 +1826,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-report-template",
-            body,
-        );
+                "delete-report-template",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1833,6 +1837,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ReporteTemplateGenerationParams`](crate::models::ReporteTemplateGenerationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ReportTask`](crate::models::ReportTask)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `report-template`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1849,9 +1854,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "generate-from-report-template",
-            body,
-        );
+                "generate-from-report-template",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1859,6 +1865,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetReportTemplatesRequestBody`](crate::models::GetReportTemplatesRequestBody)
     /// - Response: `Vec` of [`ReportTemplate`](crate::models::ReportTemplate)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `report-template`
     ///
     /// What the runtime's client does with this list:
@@ -1881,7 +1888,8 @@ impl crate::models::Client {
                 "get-report-templates",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1889,6 +1897,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetReportTemplatesConnectionRequestBody`](crate::models::GetReportTemplatesConnectionRequestBody)
     /// - Response: [`ReportTemplateConnection`](crate::models::ReportTemplateConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `report-template`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1906,7 +1915,8 @@ impl crate::models::Client {
                 "get-report-templates-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1914,6 +1924,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ReportTemplateUpdationParams`](crate::models::ReportTemplateUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`ReportTemplate`](crate::models::ReportTemplate)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `report-template`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1932,9 +1943,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-report-template",
-            body,
-        );
+                "update-report-template",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1961,7 +1973,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetReportTemplatesRequ
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-report-templates", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-report-templates", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_report_templates"
@@ -1980,6 +1994,7 @@ for crate::models::GetReportTemplatesRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -219,6 +219,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetResourceChangesParams`](crate::models::GetResourceChangesParams) (query parameters)
     /// - Response: [`ResourceChangeResponse`](crate::models::ResourceChangeResponse)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `resource-change`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -236,7 +237,8 @@ impl crate::models::Client {
                 "resource-changes",
                 params.to_query(),
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -720,6 +720,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`SecurityGroupCreateParams`](crate::models::SecurityGroupCreateParams)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`SecurityGroup`](crate::models::SecurityGroup)
+    /// - Availability: Since CloudTower 3.0.0.
     /// - Feature: `security-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -736,9 +737,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-security-group",
-            body,
-        );
+                "create-security-group",
+                body,
+            )
+            .since(crate::models::SINCE_3_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -746,6 +748,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`SecurityGroupDeleteParams`](crate::models::SecurityGroupDeleteParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteSecurityGroup`](crate::models::DeleteSecurityGroup)
+    /// - Availability: Since CloudTower 3.0.0.
     /// - Feature: `security-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -764,9 +767,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-security-group",
-            body,
-        );
+                "delete-security-group",
+                body,
+            )
+            .since(crate::models::SINCE_3_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -774,6 +778,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSecurityGroupsRequestBody`](crate::models::GetSecurityGroupsRequestBody)
     /// - Response: `Vec` of [`SecurityGroup`](crate::models::SecurityGroup)
+    /// - Availability: Since CloudTower 3.0.0.
     /// - Feature: `security-group`
     ///
     /// What the runtime's client does with this list:
@@ -793,7 +798,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-security-groups", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_3_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -801,6 +807,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSecurityGroupsConnectionRequestBody`](crate::models::GetSecurityGroupsConnectionRequestBody)
     /// - Response: [`SecurityGroupConnection`](crate::models::SecurityGroupConnection)
+    /// - Availability: Since CloudTower 3.0.0.
     /// - Feature: `security-group`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -818,7 +825,8 @@ impl crate::models::Client {
                 "get-security-groups-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_3_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -826,6 +834,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`SecurityGroupUpdateBody`](crate::models::SecurityGroupUpdateBody)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SecurityGroup`](crate::models::SecurityGroup)
+    /// - Availability: Since CloudTower 3.0.0.
     /// - Feature: `security-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -844,9 +853,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-security-group",
-            body,
-        );
+                "update-security-group",
+                body,
+            )
+            .since(crate::models::SINCE_3_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -873,7 +883,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSecurityGroupsReque
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-security-groups", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-security-groups", self)
+            .read()
+            .since(crate::models::SINCE_3_0_0)
     }
     fn method() -> &'static str {
         "get_security_groups"
@@ -891,6 +903,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSecurityGroupsRequ
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_3_0_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -924,6 +924,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`SecurityPolicyCreateParams`](crate::models::SecurityPolicyCreateParams)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`SecurityPolicy`](crate::models::SecurityPolicy)
+    /// - Availability: Since CloudTower 3.0.0.
     /// - Feature: `security-policy`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -940,9 +941,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-security-policy",
-            body,
-        );
+                "create-security-policy",
+                body,
+            )
+            .since(crate::models::SINCE_3_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -950,6 +952,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`SecurityPolicyDeleteParams`](crate::models::SecurityPolicyDeleteParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteSecurityPolicy`](crate::models::DeleteSecurityPolicy)
+    /// - Availability: Since CloudTower 3.0.0.
     /// - Feature: `security-policy`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -968,9 +971,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-security-policy",
-            body,
-        );
+                "delete-security-policy",
+                body,
+            )
+            .since(crate::models::SINCE_3_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -978,6 +982,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSecurityPoliciesRequestBody`](crate::models::GetSecurityPoliciesRequestBody)
     /// - Response: `Vec` of [`SecurityPolicy`](crate::models::SecurityPolicy)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `security-policy`
     ///
     /// What the runtime's client does with this list:
@@ -1000,7 +1005,8 @@ impl crate::models::Client {
                 "get-security-policies",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1008,6 +1014,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSecurityPoliciesConnectionRequestBody`](crate::models::GetSecurityPoliciesConnectionRequestBody)
     /// - Response: [`SecurityPolicyConnection`](crate::models::SecurityPolicyConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `security-policy`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1025,7 +1032,8 @@ impl crate::models::Client {
                 "get-security-policies-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1033,6 +1041,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`SecurityPolicyUpdateBody`](crate::models::SecurityPolicyUpdateBody)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SecurityPolicy`](crate::models::SecurityPolicy)
+    /// - Availability: Since CloudTower 3.0.0.
     /// - Feature: `security-policy`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1051,9 +1060,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-security-policy",
-            body,
-        );
+                "update-security-policy",
+                body,
+            )
+            .since(crate::models::SINCE_3_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1081,7 +1091,9 @@ for crate::models::GetSecurityPoliciesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-security-policies", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-security-policies", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_security_policies"
@@ -1100,6 +1112,7 @@ for crate::models::GetSecurityPoliciesRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

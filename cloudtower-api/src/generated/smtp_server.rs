@@ -407,6 +407,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSmtpServersRequestBody`](crate::models::GetSmtpServersRequestBody)
     /// - Response: `Vec` of [`SmtpServer`](crate::models::SmtpServer)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `smtp-server`
     ///
     /// What the runtime's client does with this list:
@@ -426,7 +427,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-smtp-servers", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -434,6 +436,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSmtpServersConnectionRequestBody`](crate::models::GetSmtpServersConnectionRequestBody)
     /// - Response: [`SmtpServerConnection`](crate::models::SmtpServerConnection)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `smtp-server`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -451,7 +454,8 @@ impl crate::models::Client {
                 "get-smtp-servers-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -478,7 +482,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSmtpServersRequestB
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-smtp-servers", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-smtp-servers", self)
+            .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn method() -> &'static str {
         "get_smtp_servers"
@@ -493,6 +499,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSmtpServersRequest
         };
         ::cloudtower_runtime::ApiRequest::json("get-smtp-servers-connection", &counter)
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

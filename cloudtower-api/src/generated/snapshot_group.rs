@@ -1566,6 +1566,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`SnapshotGroupCloneParams`](crate::models::SnapshotGroupCloneParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnapshotGroup`](crate::models::SnapshotGroup)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snapshot-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1584,9 +1585,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "clone-snapshot-group",
-            body,
-        );
+                "clone-snapshot-group",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1594,6 +1596,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`SnapshotGroupDeletionParams`](crate::models::SnapshotGroupDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteSnapshotGroup`](crate::models::DeleteSnapshotGroup)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snapshot-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1612,9 +1615,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-snapshot-group",
-            body,
-        );
+                "delete-snapshot-group",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1622,6 +1626,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSnapshotGroupsRequestBody`](crate::models::GetSnapshotGroupsRequestBody)
     /// - Response: `Vec` of [`SnapshotGroup`](crate::models::SnapshotGroup)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snapshot-group`
     ///
     /// What the runtime's client does with this list:
@@ -1641,7 +1646,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-snapshot-groups", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1649,6 +1655,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSnapshotGroupsConnectionRequestBody`](crate::models::GetSnapshotGroupsConnectionRequestBody)
     /// - Response: [`SnapshotGroupConnection`](crate::models::SnapshotGroupConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snapshot-group`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1666,7 +1673,8 @@ impl crate::models::Client {
                 "get-snapshot-groups-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1674,6 +1682,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`SnapshotGroupKeepParams`](crate::models::SnapshotGroupKeepParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnapshotGroup`](crate::models::SnapshotGroup)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snapshot-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1691,10 +1700,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-            "keep-snapshot-group",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json("keep-snapshot-group", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1702,6 +1709,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`SnapshotGroupRollbackParams`](crate::models::SnapshotGroupRollbackParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnapshotGroup`](crate::models::SnapshotGroup)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snapshot-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1720,9 +1728,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "rollback-snapshot-group",
-            body,
-        );
+                "rollback-snapshot-group",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1749,7 +1758,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSnapshotGroupsReque
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-snapshot-groups", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-snapshot-groups", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_snapshot_groups"
@@ -1767,6 +1778,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSnapshotGroupsRequ
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -925,6 +925,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`SnapshotPlanCreationParams`](crate::models::SnapshotPlanCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnapshotPlan`](crate::models::SnapshotPlan)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snapshot-plan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -941,9 +942,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-snapshot-plan",
-            body,
-        );
+                "create-snapshot-plan",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -951,6 +953,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`SnapshotPlanDeletionParams`](crate::models::SnapshotPlanDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteSnapshotPlan`](crate::models::DeleteSnapshotPlan)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snapshot-plan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -969,9 +972,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-snapshot-plan",
-            body,
-        );
+                "delete-snapshot-plan",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -979,6 +983,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`SnapshotPlanExecutionParams`](crate::models::SnapshotPlanExecutionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnapshotPlan`](crate::models::SnapshotPlan)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snapshot-plan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -995,9 +1000,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "execute-snapshot-plan",
-            body,
-        );
+                "execute-snapshot-plan",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1005,6 +1011,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSnapshotPlansRequestBody`](crate::models::GetSnapshotPlansRequestBody)
     /// - Response: `Vec` of [`SnapshotPlan`](crate::models::SnapshotPlan)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snapshot-plan`
     ///
     /// What the runtime's client does with this list:
@@ -1024,7 +1031,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-snapshot-plans", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1032,6 +1040,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSnapshotPlansConnectionRequestBody`](crate::models::GetSnapshotPlansConnectionRequestBody)
     /// - Response: [`SnapshotPlanConnection`](crate::models::SnapshotPlanConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snapshot-plan`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1049,7 +1058,8 @@ impl crate::models::Client {
                 "get-snapshot-plans-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1057,6 +1067,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`SnapshotPlanResumeParams`](crate::models::SnapshotPlanResumeParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnapshotPlan`](crate::models::SnapshotPlan)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snapshot-plan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1073,9 +1084,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "resume-snapshot-plan",
-            body,
-        );
+                "resume-snapshot-plan",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1083,6 +1095,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`SnapshotPlanSuspendedParams`](crate::models::SnapshotPlanSuspendedParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnapshotPlan`](crate::models::SnapshotPlan)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snapshot-plan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1099,9 +1112,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "suspend-snapshot-plan",
-            body,
-        );
+                "suspend-snapshot-plan",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1109,6 +1123,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`SnapshotPlanUpdationParams`](crate::models::SnapshotPlanUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnapshotPlan`](crate::models::SnapshotPlan)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snapshot-plan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1125,9 +1140,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-snapshot-plan",
-            body,
-        );
+                "update-snapshot-plan",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1154,7 +1170,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSnapshotPlansReques
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-snapshot-plans", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-snapshot-plans", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_snapshot_plans"
@@ -1169,6 +1187,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSnapshotPlansReque
         };
         ::cloudtower_runtime::ApiRequest::json("get-snapshot-plans-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

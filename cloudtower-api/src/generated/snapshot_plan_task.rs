@@ -852,6 +852,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSnapshotPlanTasksRequestBody`](crate::models::GetSnapshotPlanTasksRequestBody)
     /// - Response: `Vec` of [`SnapshotPlanTask`](crate::models::SnapshotPlanTask)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snapshot-plan-task`
     ///
     /// What the runtime's client does with this list:
@@ -874,7 +875,8 @@ impl crate::models::Client {
                 "get-snapshot-plan-tasks",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -882,6 +884,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSnapshotPlanTasksConnectionRequestBody`](crate::models::GetSnapshotPlanTasksConnectionRequestBody)
     /// - Response: [`SnapshotPlanTaskConnection`](crate::models::SnapshotPlanTaskConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snapshot-plan-task`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -899,7 +902,8 @@ impl crate::models::Client {
                 "get-snapshot-plan-tasks-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -927,7 +931,9 @@ for crate::models::GetSnapshotPlanTasksRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-snapshot-plan-tasks", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-snapshot-plan-tasks", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_snapshot_plan_tasks"
@@ -946,6 +952,7 @@ for crate::models::GetSnapshotPlanTasksRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1826,6 +1826,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`SnmpTransportCreationParams`](crate::models::SnmpTransportCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnmpTransport`](crate::models::SnmpTransport)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snmp-transport`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1844,9 +1845,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-snmp-transport",
-            body,
-        );
+                "create-snmp-transport",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1854,6 +1856,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`SnmpTransportDeletionParams`](crate::models::SnmpTransportDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteSnmpTransport`](crate::models::DeleteSnmpTransport)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snmp-transport`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1872,9 +1875,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-snmp-transport",
-            body,
-        );
+                "delete-snmp-transport",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1882,6 +1886,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSnmpTransportsRequestBody`](crate::models::GetSnmpTransportsRequestBody)
     /// - Response: `Vec` of [`SnmpTransport`](crate::models::SnmpTransport)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snmp-transport`
     ///
     /// What the runtime's client does with this list:
@@ -1901,7 +1906,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-snmp-transports", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1909,6 +1915,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSnmpTransportsConnectionRequestBody`](crate::models::GetSnmpTransportsConnectionRequestBody)
     /// - Response: [`SnmpTransportConnection`](crate::models::SnmpTransportConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snmp-transport`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1926,7 +1933,8 @@ impl crate::models::Client {
                 "get-snmp-transports-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1934,6 +1942,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`SnmpTransportUpdationParams`](crate::models::SnmpTransportUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnmpTransport`](crate::models::SnmpTransport)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snmp-transport`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1952,9 +1961,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-snmp-transport",
-            body,
-        );
+                "update-snmp-transport",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1981,7 +1991,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSnmpTransportsReque
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-snmp-transports", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-snmp-transports", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_snmp_transports"
@@ -1999,6 +2011,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSnmpTransportsRequ
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

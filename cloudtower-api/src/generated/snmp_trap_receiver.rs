@@ -2200,6 +2200,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`SnmpTrapReceiverCreationParams`](crate::models::SnmpTrapReceiverCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnmpTrapReceiver`](crate::models::SnmpTrapReceiver)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snmp-trap-receiver`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2218,9 +2219,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-snmp-trap-receiver",
-            body,
-        );
+                "create-snmp-trap-receiver",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2228,6 +2230,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`SnmpTrapReceiverDeletionParams`](crate::models::SnmpTrapReceiverDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteSnmpTrapReceiver`](crate::models::DeleteSnmpTrapReceiver)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snmp-trap-receiver`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2246,9 +2249,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-snmp-trap-receiver",
-            body,
-        );
+                "delete-snmp-trap-receiver",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2256,6 +2260,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSnmpTrapReceiversRequestBody`](crate::models::GetSnmpTrapReceiversRequestBody)
     /// - Response: `Vec` of [`SnmpTrapReceiver`](crate::models::SnmpTrapReceiver)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snmp-trap-receiver`
     ///
     /// What the runtime's client does with this list:
@@ -2278,7 +2283,8 @@ impl crate::models::Client {
                 "get-snmp-trap-receivers",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2286,6 +2292,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSnmpTrapReceiversConnectionRequestBody`](crate::models::GetSnmpTrapReceiversConnectionRequestBody)
     /// - Response: [`SnmpTrapReceiverConnection`](crate::models::SnmpTrapReceiverConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snmp-trap-receiver`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -2303,7 +2310,8 @@ impl crate::models::Client {
                 "get-snmp-trap-receivers-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2311,6 +2319,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`SnmpTrapReceiverUpdationParams`](crate::models::SnmpTrapReceiverUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`SnmpTrapReceiver`](crate::models::SnmpTrapReceiver)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `snmp-trap-receiver`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2329,9 +2338,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-snmp-trap-receiver",
-            body,
-        );
+                "update-snmp-trap-receiver",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2359,7 +2369,9 @@ for crate::models::GetSnmpTrapReceiversRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-snmp-trap-receivers", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-snmp-trap-receivers", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_snmp_trap_receivers"
@@ -2378,6 +2390,7 @@ for crate::models::GetSnmpTrapReceiversRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

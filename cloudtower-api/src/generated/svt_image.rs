@@ -932,6 +932,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSvtImagesRequestBody`](crate::models::GetSvtImagesRequestBody)
     /// - Response: `Vec` of [`SvtImage`](crate::models::SvtImage)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `svt-image`
     ///
     /// What the runtime's client does with this list:
@@ -951,7 +952,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-svt-images", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -959,6 +961,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSvtImagesConnectionRequestBody`](crate::models::GetSvtImagesConnectionRequestBody)
     /// - Response: [`SvtImageConnection`](crate::models::SvtImageConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `svt-image`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -976,7 +979,8 @@ impl crate::models::Client {
                 "get-svt-images-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -984,6 +988,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`UploadSvtImageRequestBody`](crate::models::UploadSvtImageRequestBody) (`multipart/form-data`)
     /// - Response: `Vec` of [`UploadTask`](crate::models::UploadTask)
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `svt-image`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -998,9 +1003,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::multipart(
-            "upload-svt-image",
-            body.to_fields(),
-        );
+                "upload-svt-image",
+                body.to_fields(),
+            )
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1027,7 +1033,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSvtImagesRequestBod
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-svt-images", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-svt-images", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_svt_images"
@@ -1042,6 +1050,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSvtImagesRequestBo
         };
         ::cloudtower_runtime::ApiRequest::json("get-svt-images-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

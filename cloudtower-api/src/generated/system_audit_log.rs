@@ -234,6 +234,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSystemAuditLogsRequestBody`](crate::models::GetSystemAuditLogsRequestBody)
     /// - Response: `Vec` of [`SystemAuditLog`](crate::models::SystemAuditLog)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `system-audit-log`
     ///
     /// What the runtime's client does with this list:
@@ -256,7 +257,8 @@ impl crate::models::Client {
                 "get-system-audit-logs",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -264,6 +266,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetSystemAuditLogsConnectionRequestBody`](crate::models::GetSystemAuditLogsConnectionRequestBody)
     /// - Response: [`SystemAuditLogConnection`](crate::models::SystemAuditLogConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `system-audit-log`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -281,7 +284,8 @@ impl crate::models::Client {
                 "get-system-audit-logs-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -308,7 +312,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSystemAuditLogsRequ
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-system-audit-logs", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-system-audit-logs", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_system_audit_logs"
@@ -327,6 +333,7 @@ for crate::models::GetSystemAuditLogsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -369,6 +369,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`TableReporterParams`](crate::models::TableReporterParams)
     /// - Response: `String`
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `table-reporter`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -382,7 +383,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("export-csv", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("export-csv", body)
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -571,6 +571,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`TaskCreationParams`](crate::models::TaskCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Task`](crate::models::Task)
+    /// - Availability: Since CloudTower 4.0.0.
     /// - Feature: `task`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -586,7 +587,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-task", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-task", body)
+            .since(crate::models::SINCE_4_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -594,6 +596,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetTasksRequestBody`](crate::models::GetTasksRequestBody)
     /// - Response: `Vec` of [`Task`](crate::models::Task)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Always compiled: the client's sign-in and task waits use it
     ///
     /// What the runtime's client does with this list:
@@ -614,7 +617,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-tasks", body).read();
+        let request = ::cloudtower_runtime::ApiRequest::json("get-tasks", body)
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -622,6 +627,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetTasksConnectionRequestBody`](crate::models::GetTasksConnectionRequestBody)
     /// - Response: [`TaskConnection`](crate::models::TaskConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `task`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -639,7 +645,8 @@ impl crate::models::Client {
                 "get-tasks-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -647,6 +654,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`TaskUpdateParams`](crate::models::TaskUpdateParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Task`](crate::models::Task)
+    /// - Availability: Since CloudTower 4.0.0.
     /// - Feature: `task`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -662,7 +670,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-task", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-task", body)
+            .since(crate::models::SINCE_4_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -688,7 +697,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetTasksRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-tasks", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-tasks", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_tasks"
@@ -701,7 +712,9 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetTasksRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-tasks-connection", &counter).read()
+        ::cloudtower_runtime::ApiRequest::json("get-tasks-connection", &counter)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

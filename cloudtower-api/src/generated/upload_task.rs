@@ -743,6 +743,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`CancelUploadTaskParams`](crate::models::CancelUploadTaskParams)
     /// - Response: `Vec` of `String`, or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `upload-task`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -756,7 +757,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("cancel-upload-task", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("cancel-upload-task", body)
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -764,6 +766,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetUploadTasksRequestBody`](crate::models::GetUploadTasksRequestBody)
     /// - Response: `Vec` of [`UploadTask`](crate::models::UploadTask)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `upload-task`
     ///
     /// What the runtime's client does with this list:
@@ -783,7 +786,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-upload-tasks", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -791,6 +795,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetUploadTasksConnectionRequestBody`](crate::models::GetUploadTasksConnectionRequestBody)
     /// - Response: [`UploadTaskConnection`](crate::models::UploadTaskConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `upload-task`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -808,7 +813,8 @@ impl crate::models::Client {
                 "get-upload-tasks-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -835,7 +841,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUploadTasksRequestB
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-upload-tasks", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-upload-tasks", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_upload_tasks"
@@ -850,6 +858,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetUploadTasksRequest
         };
         ::cloudtower_runtime::ApiRequest::json("get-upload-tasks-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

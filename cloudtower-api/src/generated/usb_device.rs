@@ -490,6 +490,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetUsbDevicesRequestBody`](crate::models::GetUsbDevicesRequestBody)
     /// - Response: `Vec` of [`UsbDevice`](crate::models::UsbDevice)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `usb-device`
     ///
     /// What the runtime's client does with this list:
@@ -509,7 +510,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-usb-devices", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -517,6 +519,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetUsbDevicesConnectionRequestBody`](crate::models::GetUsbDevicesConnectionRequestBody)
     /// - Response: [`UsbDeviceConnection`](crate::models::UsbDeviceConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `usb-device`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -534,7 +537,8 @@ impl crate::models::Client {
                 "get-usb-devices-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -542,6 +546,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`UsbDeviceMountParams`](crate::models::UsbDeviceMountParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`UsbDevice`](crate::models::UsbDevice)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `usb-device`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -557,7 +562,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("mount-usb-device", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("mount-usb-device", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -565,6 +571,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`UsbDeviceUnmountParams`](crate::models::UsbDeviceUnmountParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`UsbDevice`](crate::models::UsbDevice)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `usb-device`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -580,7 +587,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("unmount-usb-device", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("unmount-usb-device", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -607,7 +615,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUsbDevicesRequestBo
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-usb-devices", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-usb-devices", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_usb_devices"
@@ -622,6 +632,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetUsbDevicesRequestB
         };
         ::cloudtower_runtime::ApiRequest::json("get-usb-devices-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

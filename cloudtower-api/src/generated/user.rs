@@ -991,6 +991,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`RootUserCreationParams`](crate::models::RootUserCreationParams)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`User`](crate::models::User)
+    /// - Availability: Added after 1.8.0, by 1.10.0 (no spec of the versions between can be obtained: 1.9.0).
     /// - Feature: `user`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1007,7 +1008,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("create-root-user", body)
-            .anonymous();
+            .anonymous()
+            .since(crate::models::SINCE_1_10_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1015,6 +1017,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`UserCreationParams`](crate::models::UserCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`User`](crate::models::User)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `user`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1030,7 +1033,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-user", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-user", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1038,6 +1042,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`UserDeletionParams`](crate::models::UserDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteUser`](crate::models::DeleteUser)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `user`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1053,7 +1058,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-user", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-user", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1061,6 +1067,7 @@ impl crate::models::Client {
     ///
     /// - Request: none
     /// - Response: [`User`](crate::models::User)
+    /// - Availability: Since CloudTower 2.3.0.
     /// - Feature: `user`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1070,7 +1077,9 @@ impl crate::models::Client {
     ) -> impl ::std::future::Future<
         Output = ::std::result::Result<crate::models::User, ::cloudtower_runtime::Error>,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::empty("get-my-info").read();
+        let request = ::cloudtower_runtime::ApiRequest::empty("get-my-info")
+            .read()
+            .since(crate::models::SINCE_2_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1078,6 +1087,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetUsersRequestBody`](crate::models::GetUsersRequestBody)
     /// - Response: `Vec` of [`User`](crate::models::User)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `user`
     ///
     /// What the runtime's client does with this list:
@@ -1096,7 +1106,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-users", body).read();
+        let request = ::cloudtower_runtime::ApiRequest::json("get-users", body)
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1104,6 +1116,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetUsersConnectionRequestBody`](crate::models::GetUsersConnectionRequestBody)
     /// - Response: [`UserConnection`](crate::models::UserConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `user`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1121,7 +1134,8 @@ impl crate::models::Client {
                 "get-users-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1129,6 +1143,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`LoginInput`](crate::models::LoginInput)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`LoginResponse`](crate::models::LoginResponse)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Always compiled: the client's sign-in and task waits use it
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1143,7 +1158,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("login", body).anonymous();
+        let request = ::cloudtower_runtime::ApiRequest::json("login", body)
+            .anonymous()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1151,6 +1168,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`UserUpdationParams`](crate::models::UserUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`User`](crate::models::User)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `user`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1166,7 +1184,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-user", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-user", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1193,7 +1212,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUsersRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-users", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-users", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_users"
@@ -1206,7 +1227,9 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetUsersRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-users-connection", &counter).read()
+        ::cloudtower_runtime::ApiRequest::json("get-users-connection", &counter)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

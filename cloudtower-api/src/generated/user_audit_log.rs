@@ -428,6 +428,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`UserAuditLogCreationParams`](crate::models::UserAuditLogCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`UserAuditLog`](crate::models::UserAuditLog)
+    /// - Availability: Since CloudTower 4.0.0.
     /// - Feature: `user-audit-log`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -444,9 +445,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-user-audit-log",
-            body,
-        );
+                "create-user-audit-log",
+                body,
+            )
+            .since(crate::models::SINCE_4_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -454,6 +456,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetUserAuditLogsRequestBody`](crate::models::GetUserAuditLogsRequestBody)
     /// - Response: `Vec` of [`UserAuditLog`](crate::models::UserAuditLog)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `user-audit-log`
     ///
     /// What the runtime's client does with this list:
@@ -473,7 +476,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-user-audit-logs", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -481,6 +485,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetUserAuditLogsConnectionRequestBody`](crate::models::GetUserAuditLogsConnectionRequestBody)
     /// - Response: [`UserAuditLogConnection`](crate::models::UserAuditLogConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `user-audit-log`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -498,7 +503,8 @@ impl crate::models::Client {
                 "get-user-audit-logs-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -525,7 +531,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUserAuditLogsReques
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-user-audit-logs", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-user-audit-logs", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_user_audit_logs"
@@ -543,6 +551,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetUserAuditLogsReque
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

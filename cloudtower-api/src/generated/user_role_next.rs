@@ -1999,6 +1999,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`RoleCreationParams`](crate::models::RoleCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`UserRoleNext`](crate::models::UserRoleNext)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `user-role-next`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2014,7 +2015,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-role", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-role", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2022,6 +2024,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`RoleDeletionParams`](crate::models::RoleDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteRole`](crate::models::DeleteRole)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `user-role-next`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2037,7 +2040,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-role", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-role", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2045,6 +2049,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetUserRoleNextsRequestBody`](crate::models::GetUserRoleNextsRequestBody)
     /// - Response: `Vec` of [`UserRoleNext`](crate::models::UserRoleNext)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `user-role-next`
     ///
     /// What the runtime's client does with this list:
@@ -2064,7 +2069,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-user-role-nexts", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2072,6 +2078,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetUserRoleNextsConnectionRequestBody`](crate::models::GetUserRoleNextsConnectionRequestBody)
     /// - Response: [`UserRoleNextConnection`](crate::models::UserRoleNextConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `user-role-next`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -2089,7 +2096,8 @@ impl crate::models::Client {
                 "get-user-role-nexts-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2097,6 +2105,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`RoleUpdationParams`](crate::models::RoleUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`UserRoleNext`](crate::models::UserRoleNext)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `user-role-next`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -2112,7 +2121,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-role", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-role", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2139,7 +2149,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUserRoleNextsReques
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-user-role-nexts", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-user-role-nexts", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_user_role_nexts"
@@ -2157,6 +2169,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetUserRoleNextsReque
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

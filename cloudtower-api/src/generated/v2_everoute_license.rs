@@ -1284,6 +1284,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetV2EverouteLicensesConnectionRequestBody`](crate::models::GetV2EverouteLicensesConnectionRequestBody)
     /// - Response: [`V2EverouteLicenseConnection`](crate::models::V2EverouteLicenseConnection)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `v2-everoute-license`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1301,7 +1302,8 @@ impl crate::models::Client {
                 "get-v-2-everoute-licenses-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1309,6 +1311,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetV2EverouteLicensesRequestBody`](crate::models::GetV2EverouteLicensesRequestBody)
     /// - Response: `Vec` of [`V2EverouteLicense`](crate::models::V2EverouteLicense)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `v2-everoute-license`
     ///
     /// What the runtime's client does with this list:
@@ -1331,7 +1334,8 @@ impl crate::models::Client {
                 "get-v2-everoute-licenses",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1359,7 +1363,9 @@ for crate::models::GetV2EverouteLicensesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-v2-everoute-licenses", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-v2-everoute-licenses", self)
+            .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn method() -> &'static str {
         "get_v2_everoute_licenses"
@@ -1378,6 +1384,7 @@ for crate::models::GetV2EverouteLicensesRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1070,6 +1070,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`CreateVcenterAccountParams`](crate::models::CreateVcenterAccountParams)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`VcenterAccount`](crate::models::VcenterAccount)
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `vcenter-account`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1086,9 +1087,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-vcenter-account",
-            body,
-        );
+                "create-vcenter-account",
+                body,
+            )
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1096,6 +1098,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVcenterAccountsRequestBody`](crate::models::GetVcenterAccountsRequestBody)
     /// - Response: `Vec` of [`VcenterAccount`](crate::models::VcenterAccount)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vcenter-account`
     ///
     /// What the runtime's client does with this list:
@@ -1118,7 +1121,8 @@ impl crate::models::Client {
                 "get-vcenter-accounts",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1126,6 +1130,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVcenterAccountsConnectionRequestBody`](crate::models::GetVcenterAccountsConnectionRequestBody)
     /// - Response: [`VcenterAccountConnection`](crate::models::VcenterAccountConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vcenter-account`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1143,7 +1148,8 @@ impl crate::models::Client {
                 "get-vcenter-accounts-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1151,6 +1157,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`UpdateVcenterAccountParams`](crate::models::UpdateVcenterAccountParams)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of [`VcenterAccount`](crate::models::VcenterAccount)
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `vcenter-account`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1167,9 +1174,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-vcenter-account",
-            body,
-        );
+                "update-vcenter-account",
+                body,
+            )
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1196,7 +1204,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVcenterAccountsRequ
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vcenter-accounts", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vcenter-accounts", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_vcenter_accounts"
@@ -1215,6 +1225,7 @@ for crate::models::GetVcenterAccountsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

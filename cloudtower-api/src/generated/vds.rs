@@ -1049,6 +1049,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VdsCreationParams`](crate::models::VdsCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vds`](crate::models::Vds)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vds`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1064,7 +1065,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-vds", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-vds", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1072,6 +1074,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VdsCreationWithMAccessVlanParams`](crate::models::VdsCreationWithMAccessVlanParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vds`](crate::models::Vds)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vds`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1088,9 +1091,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-vds-with-access-vlan",
-            body,
-        );
+                "create-vds-with-access-vlan",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1098,6 +1102,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VdsCreationWithMigrateVlanParams`](crate::models::VdsCreationWithMigrateVlanParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vds`](crate::models::Vds)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vds`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1114,9 +1119,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-vds-with-migrate-vlan",
-            body,
-        );
+                "create-vds-with-migrate-vlan",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1124,6 +1130,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VdsDeletionParams`](crate::models::VdsDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVds`](crate::models::DeleteVds)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vds`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1139,7 +1146,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-vds", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-vds", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1147,6 +1155,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVdsesRequestBody`](crate::models::GetVdsesRequestBody)
     /// - Response: `Vec` of [`Vds`](crate::models::Vds)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vds`
     ///
     /// What the runtime's client does with this list:
@@ -1165,7 +1174,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-vdses", body).read();
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vdses", body)
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1173,6 +1184,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVdsesConnectionRequestBody`](crate::models::GetVdsesConnectionRequestBody)
     /// - Response: [`VdsConnection`](crate::models::VdsConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vds`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1190,7 +1202,8 @@ impl crate::models::Client {
                 "get-vdses-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1198,6 +1211,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VdsUpdationParams`](crate::models::VdsUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vds`](crate::models::Vds)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vds`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1213,7 +1227,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-vds", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vds", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1240,7 +1255,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVdsesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vdses", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vdses", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_vdses"
@@ -1253,7 +1270,9 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVdsesRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-vdses-connection", &counter).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vdses-connection", &counter)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1132,6 +1132,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`ViewCreationParams`](crate::models::ViewCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`View`](crate::models::View)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `view`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1147,7 +1148,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-view", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-view", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1155,6 +1157,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ViewDeletionParams`](crate::models::ViewDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteView`](crate::models::DeleteView)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `view`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1170,7 +1173,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-view", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-view", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1178,6 +1182,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetViewsRequestBody`](crate::models::GetViewsRequestBody)
     /// - Response: `Vec` of [`View`](crate::models::View)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `view`
     ///
     /// What the runtime's client does with this list:
@@ -1196,7 +1201,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-views", body).read();
+        let request = ::cloudtower_runtime::ApiRequest::json("get-views", body)
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1204,6 +1211,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetViewsConnectionRequestBody`](crate::models::GetViewsConnectionRequestBody)
     /// - Response: [`ViewConnection`](crate::models::ViewConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `view`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1221,7 +1229,8 @@ impl crate::models::Client {
                 "get-views-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1229,6 +1238,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ViewUpdationParams`](crate::models::ViewUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`View`](crate::models::View)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `view`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1244,7 +1254,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-view", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-view", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1271,7 +1282,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetViewsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-views", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-views", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_views"
@@ -1284,7 +1297,9 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetViewsRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-views-connection", &counter).read()
+        ::cloudtower_runtime::ApiRequest::json("get-views-connection", &counter)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1466,6 +1466,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VirtualPrivateCloudCreationParams`](crate::models::VirtualPrivateCloudCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloud`](crate::models::VirtualPrivateCloud)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1484,9 +1485,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-virtual-private-cloud",
-            body,
-        );
+                "create-virtual-private-cloud",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1494,6 +1496,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VirtualPrivateCloudDeletionParams`](crate::models::VirtualPrivateCloudDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVirtualPrivateCloud`](crate::models::DeleteVirtualPrivateCloud)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1512,9 +1515,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-virtual-private-cloud",
-            body,
-        );
+                "delete-virtual-private-cloud",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1522,6 +1526,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudsRequestBody`](crate::models::GetVirtualPrivateCloudsRequestBody)
     /// - Response: `Vec` of [`VirtualPrivateCloud`](crate::models::VirtualPrivateCloud)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud`
     ///
     /// What the runtime's client does with this list:
@@ -1544,7 +1549,8 @@ impl crate::models::Client {
                 "get-virtual-private-clouds",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1552,6 +1558,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudsConnectionRequestBody`](crate::models::GetVirtualPrivateCloudsConnectionRequestBody)
     /// - Response: [`VirtualPrivateCloudConnection`](crate::models::VirtualPrivateCloudConnection)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1569,7 +1576,8 @@ impl crate::models::Client {
                 "get-virtual-private-clouds-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1577,6 +1585,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VirtualPrivateCloudUpdationParams`](crate::models::VirtualPrivateCloudUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloud`](crate::models::VirtualPrivateCloud)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1595,9 +1604,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-virtual-private-cloud",
-            body,
-        );
+                "update-virtual-private-cloud",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1625,7 +1635,9 @@ for crate::models::GetVirtualPrivateCloudsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-virtual-private-clouds", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-virtual-private-clouds", self)
+            .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn method() -> &'static str {
         "get_virtual_private_clouds"
@@ -1644,6 +1656,7 @@ for crate::models::GetVirtualPrivateCloudsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -621,6 +621,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudClusterBindingsRequestBody`](crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody)
     /// - Response: `Vec` of [`VirtualPrivateCloudClusterBinding`](crate::models::VirtualPrivateCloudClusterBinding)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-cluster-binding`
     ///
     /// What the runtime's client does with this list:
@@ -643,7 +644,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-cluster-bindings",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -651,6 +653,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudClusterBindingsConnectionRequestBody`](crate::models::GetVirtualPrivateCloudClusterBindingsConnectionRequestBody)
     /// - Response: [`VirtualPrivateCloudClusterBindingConnection`](crate::models::VirtualPrivateCloudClusterBindingConnection)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-cluster-binding`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -668,7 +671,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-cluster-bindings-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -701,6 +705,7 @@ for crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
                 self,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_cluster_bindings"
@@ -719,6 +724,7 @@ for crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -789,6 +789,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudEdgeGatewaysRequestBody`](crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody)
     /// - Response: `Vec` of [`VirtualPrivateCloudEdgeGateway`](crate::models::VirtualPrivateCloudEdgeGateway)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `virtual-private-cloud-edge-gateway`
     ///
     /// What the runtime's client does with this list:
@@ -811,7 +812,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-edge-gateways",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -819,6 +821,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody`](crate::models::GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody)
     /// - Response: [`VirtualPrivateCloudEdgeGatewayConnection`](crate::models::VirtualPrivateCloudEdgeGatewayConnection)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `virtual-private-cloud-edge-gateway`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -836,7 +839,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-edge-gateways-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -869,6 +873,7 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
                 self,
             )
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_edge_gateways"
@@ -887,6 +892,7 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

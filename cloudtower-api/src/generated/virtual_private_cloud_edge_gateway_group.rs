@@ -878,6 +878,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody`](crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody)
     /// - Response: `Vec` of [`VirtualPrivateCloudEdgeGatewayGroup`](crate::models::VirtualPrivateCloudEdgeGatewayGroup)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `virtual-private-cloud-edge-gateway-group`
     ///
     /// What the runtime's client does with this list:
@@ -900,7 +901,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-edge-gateway-groups",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -908,6 +910,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody`](crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody)
     /// - Response: [`VirtualPrivateCloudEdgeGatewayGroupConnection`](crate::models::VirtualPrivateCloudEdgeGatewayGroupConnection)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `virtual-private-cloud-edge-gateway-group`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -925,7 +928,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-edge-gateway-groups-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -958,6 +962,7 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
                 self,
             )
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_edge_gateway_groups"
@@ -976,6 +981,7 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1443,6 +1443,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudExternalSubnetsRequestBody`](crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody)
     /// - Response: `Vec` of [`VirtualPrivateCloudExternalSubnet`](crate::models::VirtualPrivateCloudExternalSubnet)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-external-subnet`
     ///
     /// What the runtime's client does with this list:
@@ -1465,7 +1466,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-external-subnets",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1473,6 +1475,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody`](crate::models::GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody)
     /// - Response: [`VirtualPrivateCloudExternalSubnetConnection`](crate::models::VirtualPrivateCloudExternalSubnetConnection)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-external-subnet`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1490,7 +1493,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-external-subnets-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1523,6 +1527,7 @@ for crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody {
                 self,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_external_subnets"
@@ -1541,6 +1546,7 @@ for crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1078,6 +1078,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudExternalSubnetGroupsRequestBody`](crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody)
     /// - Response: `Vec` of [`VirtualPrivateCloudExternalSubnetGroup`](crate::models::VirtualPrivateCloudExternalSubnetGroup)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `virtual-private-cloud-external-subnet-group`
     ///
     /// What the runtime's client does with this list:
@@ -1100,7 +1101,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-external-subnet-groups",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1108,6 +1110,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody`](crate::models::GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody)
     /// - Response: [`VirtualPrivateCloudExternalSubnetGroupConnection`](crate::models::VirtualPrivateCloudExternalSubnetGroupConnection)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `virtual-private-cloud-external-subnet-group`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1125,7 +1128,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-external-subnet-groups-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1158,6 +1162,7 @@ for crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
                 self,
             )
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_external_subnet_groups"
@@ -1176,6 +1181,7 @@ for crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_6_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

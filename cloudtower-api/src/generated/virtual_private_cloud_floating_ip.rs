@@ -1043,6 +1043,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`BatchCreateVirtualPrivateCloudFloatingIpsParams`](crate::models::BatchCreateVirtualPrivateCloudFloatingIpsParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`BatchCreateVirtualPrivateCloudFloatingIp`](crate::models::BatchCreateVirtualPrivateCloudFloatingIp)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `virtual-private-cloud-floating-ip`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1063,9 +1064,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "batch-create-virtual-private-cloud-floating-ips",
-            body,
-        );
+                "batch-create-virtual-private-cloud-floating-ips",
+                body,
+            )
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1073,6 +1075,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VirtualPrivateCloudFloatingIpCreationParams`](crate::models::VirtualPrivateCloudFloatingIpCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudFloatingIp`](crate::models::VirtualPrivateCloudFloatingIp)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-floating-ip`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1094,9 +1097,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-virtual-private-cloud-floating-ip",
-            body,
-        );
+                "create-virtual-private-cloud-floating-ip",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1104,6 +1108,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VirtualPrivateCloudFloatingIpDeletionParams`](crate::models::VirtualPrivateCloudFloatingIpDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVirtualPrivateCloudFloatingIp`](crate::models::DeleteVirtualPrivateCloudFloatingIp)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-floating-ip`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1124,9 +1129,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-virtual-private-cloud-floating-ip",
-            body,
-        );
+                "delete-virtual-private-cloud-floating-ip",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1134,6 +1140,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudFloatingIpsRequestBody`](crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody)
     /// - Response: `Vec` of [`VirtualPrivateCloudFloatingIp`](crate::models::VirtualPrivateCloudFloatingIp)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-floating-ip`
     ///
     /// What the runtime's client does with this list:
@@ -1156,7 +1163,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-floating-ips",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1164,6 +1172,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudFloatingIpsConnectionRequestBody`](crate::models::GetVirtualPrivateCloudFloatingIpsConnectionRequestBody)
     /// - Response: [`VirtualPrivateCloudFloatingIpConnection`](crate::models::VirtualPrivateCloudFloatingIpConnection)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-floating-ip`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1181,7 +1190,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-floating-ips-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1214,6 +1224,7 @@ for crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody {
                 self,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_floating_ips"
@@ -1232,6 +1243,7 @@ for crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

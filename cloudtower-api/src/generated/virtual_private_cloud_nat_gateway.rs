@@ -1330,6 +1330,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VirtualPrivateCloudNatGatewayCreationParams`](crate::models::VirtualPrivateCloudNatGatewayCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudNatGateway`](crate::models::VirtualPrivateCloudNatGateway)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-nat-gateway`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1350,9 +1351,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-virtual-private-cloud-nat-gateway",
-            body,
-        );
+                "create-virtual-private-cloud-nat-gateway",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1360,6 +1362,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VirtualPrivateCloudNatGatewayDeletionParams`](crate::models::VirtualPrivateCloudNatGatewayDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVirtualPrivateCloudNatGateway`](crate::models::DeleteVirtualPrivateCloudNatGateway)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-nat-gateway`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1380,9 +1383,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-virtual-private-cloud-nat-gateway",
-            body,
-        );
+                "delete-virtual-private-cloud-nat-gateway",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1390,6 +1394,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudNatGatewaysRequestBody`](crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody)
     /// - Response: `Vec` of [`VirtualPrivateCloudNatGateway`](crate::models::VirtualPrivateCloudNatGateway)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-nat-gateway`
     ///
     /// What the runtime's client does with this list:
@@ -1412,7 +1417,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-nat-gateways",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1420,6 +1426,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudNatGatewaysConnectionRequestBody`](crate::models::GetVirtualPrivateCloudNatGatewaysConnectionRequestBody)
     /// - Response: [`VirtualPrivateCloudNatGatewayConnection`](crate::models::VirtualPrivateCloudNatGatewayConnection)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-nat-gateway`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1437,7 +1444,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-nat-gateways-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1445,6 +1453,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VirtualPrivateCloudNatGatewayUpdationParams`](crate::models::VirtualPrivateCloudNatGatewayUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudNatGateway`](crate::models::VirtualPrivateCloudNatGateway)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-nat-gateway`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1465,9 +1474,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-virtual-private-cloud-nat-gateway",
-            body,
-        );
+                "update-virtual-private-cloud-nat-gateway",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1500,6 +1510,7 @@ for crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
                 self,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_nat_gateways"
@@ -1518,6 +1529,7 @@ for crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

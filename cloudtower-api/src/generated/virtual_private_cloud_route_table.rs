@@ -1344,6 +1344,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VirtualPrivateCloudRouteTableCreationParams`](crate::models::VirtualPrivateCloudRouteTableCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudRouteTable`](crate::models::VirtualPrivateCloudRouteTable)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-route-table`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1364,9 +1365,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-virtual-private-cloud-route-table",
-            body,
-        );
+                "create-virtual-private-cloud-route-table",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1374,6 +1376,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VirtualPrivateCloudRouteTableDeletionParams`](crate::models::VirtualPrivateCloudRouteTableDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVirtualPrivateCloudRouteTable`](crate::models::DeleteVirtualPrivateCloudRouteTable)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-route-table`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1394,9 +1397,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-virtual-private-cloud-route-table",
-            body,
-        );
+                "delete-virtual-private-cloud-route-table",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1404,6 +1408,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudRouteTablesRequestBody`](crate::models::GetVirtualPrivateCloudRouteTablesRequestBody)
     /// - Response: `Vec` of [`VirtualPrivateCloudRouteTable`](crate::models::VirtualPrivateCloudRouteTable)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-route-table`
     ///
     /// What the runtime's client does with this list:
@@ -1426,7 +1431,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-route-tables",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1434,6 +1440,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudRouteTablesConnectionRequestBody`](crate::models::GetVirtualPrivateCloudRouteTablesConnectionRequestBody)
     /// - Response: [`VirtualPrivateCloudRouteTableConnection`](crate::models::VirtualPrivateCloudRouteTableConnection)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-route-table`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1451,7 +1458,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-route-tables-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1459,6 +1467,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VirtualPrivateCloudRouteTableUpdationParams`](crate::models::VirtualPrivateCloudRouteTableUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudRouteTable`](crate::models::VirtualPrivateCloudRouteTable)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-route-table`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1479,9 +1488,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-virtual-private-cloud-route-table",
-            body,
-        );
+                "update-virtual-private-cloud-route-table",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1514,6 +1524,7 @@ for crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
                 self,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_route_tables"
@@ -1532,6 +1543,7 @@ for crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1516,6 +1516,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VirtualPrivateCloudRouterGatewayCreationParams`](crate::models::VirtualPrivateCloudRouterGatewayCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudRouterGateway`](crate::models::VirtualPrivateCloudRouterGateway)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-router-gateway`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1536,9 +1537,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-virtual-private-cloud-router-gateway",
-            body,
-        );
+                "create-virtual-private-cloud-router-gateway",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1546,6 +1548,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VirtualPrivateCloudRouterGatewayDeletionParams`](crate::models::VirtualPrivateCloudRouterGatewayDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVirtualPrivateCloudRouterGateway`](crate::models::DeleteVirtualPrivateCloudRouterGateway)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-router-gateway`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1566,9 +1569,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-virtual-private-cloud-router-gateway",
-            body,
-        );
+                "delete-virtual-private-cloud-router-gateway",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1576,6 +1580,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudRouterGatewaysRequestBody`](crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody)
     /// - Response: `Vec` of [`VirtualPrivateCloudRouterGateway`](crate::models::VirtualPrivateCloudRouterGateway)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-router-gateway`
     ///
     /// What the runtime's client does with this list:
@@ -1598,7 +1603,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-router-gateways",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1606,6 +1612,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody`](crate::models::GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody)
     /// - Response: [`VirtualPrivateCloudRouterGatewayConnection`](crate::models::VirtualPrivateCloudRouterGatewayConnection)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-router-gateway`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1623,7 +1630,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-router-gateways-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1631,6 +1639,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VirtualPrivateCloudRouterGatewayUpdationParams`](crate::models::VirtualPrivateCloudRouterGatewayUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudRouterGateway`](crate::models::VirtualPrivateCloudRouterGateway)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-router-gateway`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1651,9 +1660,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-virtual-private-cloud-router-gateway",
-            body,
-        );
+                "update-virtual-private-cloud-router-gateway",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1686,6 +1696,7 @@ for crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
                 self,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_router_gateways"
@@ -1704,6 +1715,7 @@ for crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

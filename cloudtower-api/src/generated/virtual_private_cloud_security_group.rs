@@ -1376,6 +1376,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VirtualPrivateCloudSecurityGroupCreationParams`](crate::models::VirtualPrivateCloudSecurityGroupCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudSecurityGroup`](crate::models::VirtualPrivateCloudSecurityGroup)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-security-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1396,9 +1397,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-virtual-private-cloud-security-group",
-            body,
-        );
+                "create-virtual-private-cloud-security-group",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1406,6 +1408,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VirtualPrivateCloudSecurityGroupDeletionParams`](crate::models::VirtualPrivateCloudSecurityGroupDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVirtualPrivateCloudSecurityGroup`](crate::models::DeleteVirtualPrivateCloudSecurityGroup)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-security-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1426,9 +1429,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-virtual-private-cloud-security-group",
-            body,
-        );
+                "delete-virtual-private-cloud-security-group",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1436,6 +1440,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudSecurityGroupsRequestBody`](crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody)
     /// - Response: `Vec` of [`VirtualPrivateCloudSecurityGroup`](crate::models::VirtualPrivateCloudSecurityGroup)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-security-group`
     ///
     /// What the runtime's client does with this list:
@@ -1458,7 +1463,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-security-groups",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1466,6 +1472,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody`](crate::models::GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody)
     /// - Response: [`VirtualPrivateCloudSecurityGroupConnection`](crate::models::VirtualPrivateCloudSecurityGroupConnection)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-security-group`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1483,7 +1490,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-security-groups-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1491,6 +1499,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VirtualPrivateCloudSecurityGroupUpdationParams`](crate::models::VirtualPrivateCloudSecurityGroupUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudSecurityGroup`](crate::models::VirtualPrivateCloudSecurityGroup)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-security-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1511,9 +1520,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-virtual-private-cloud-security-group",
-            body,
-        );
+                "update-virtual-private-cloud-security-group",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1546,6 +1556,7 @@ for crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody {
                 self,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_security_groups"
@@ -1564,6 +1575,7 @@ for crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1810,6 +1810,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VirtualPrivateCloudSecurityPolicyCreateParams`](crate::models::VirtualPrivateCloudSecurityPolicyCreateParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudSecurityPolicy`](crate::models::VirtualPrivateCloudSecurityPolicy)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-security-policy`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1830,9 +1831,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-virtual-private-cloud-security-policy",
-            body,
-        );
+                "create-virtual-private-cloud-security-policy",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1840,6 +1842,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VirtualPrivateCloudSecurityPolicyDeleteParams`](crate::models::VirtualPrivateCloudSecurityPolicyDeleteParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVirtualPrivateCloudSecurityPolicy`](crate::models::DeleteVirtualPrivateCloudSecurityPolicy)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-security-policy`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1860,9 +1863,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-virtual-private-cloud-security-policy",
-            body,
-        );
+                "delete-virtual-private-cloud-security-policy",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1870,6 +1874,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudSecurityPoliciesRequestBody`](crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody)
     /// - Response: `Vec` of [`VirtualPrivateCloudSecurityPolicy`](crate::models::VirtualPrivateCloudSecurityPolicy)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-security-policy`
     ///
     /// What the runtime's client does with this list:
@@ -1892,7 +1897,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-security-policies",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1900,6 +1906,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody`](crate::models::GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody)
     /// - Response: [`VirtualPrivateCloudSecurityPolicyConnection`](crate::models::VirtualPrivateCloudSecurityPolicyConnection)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-security-policy`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1917,7 +1924,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-security-policies-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1925,6 +1933,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VirtualPrivateCloudSecurityPolicyUpdateBody`](crate::models::VirtualPrivateCloudSecurityPolicyUpdateBody)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudSecurityPolicy`](crate::models::VirtualPrivateCloudSecurityPolicy)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-security-policy`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1945,9 +1954,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-virtual-private-cloud-security-policy",
-            body,
-        );
+                "update-virtual-private-cloud-security-policy",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1980,6 +1990,7 @@ for crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
                 self,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_security_policies"
@@ -1998,6 +2009,7 @@ for crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

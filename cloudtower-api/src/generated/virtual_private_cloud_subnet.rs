@@ -1439,6 +1439,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VirtualPrivateCloudSubnetCreationParams`](crate::models::VirtualPrivateCloudSubnetCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudSubnet`](crate::models::VirtualPrivateCloudSubnet)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-subnet`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1457,9 +1458,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-virtual-private-cloud-subnet",
-            body,
-        );
+                "create-virtual-private-cloud-subnet",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1467,6 +1469,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VirtualPrivateCloudSubnetDeletionParams`](crate::models::VirtualPrivateCloudSubnetDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVirtualPrivateCloudSubnet`](crate::models::DeleteVirtualPrivateCloudSubnet)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-subnet`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1487,9 +1490,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-virtual-private-cloud-subnet",
-            body,
-        );
+                "delete-virtual-private-cloud-subnet",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1497,6 +1501,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudSubnetsRequestBody`](crate::models::GetVirtualPrivateCloudSubnetsRequestBody)
     /// - Response: `Vec` of [`VirtualPrivateCloudSubnet`](crate::models::VirtualPrivateCloudSubnet)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-subnet`
     ///
     /// What the runtime's client does with this list:
@@ -1519,7 +1524,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-subnets",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1527,6 +1533,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVirtualPrivateCloudSubnetsConnectionRequestBody`](crate::models::GetVirtualPrivateCloudSubnetsConnectionRequestBody)
     /// - Response: [`VirtualPrivateCloudSubnetConnection`](crate::models::VirtualPrivateCloudSubnetConnection)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-subnet`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1544,7 +1551,8 @@ impl crate::models::Client {
                 "get-virtual-private-cloud-subnets-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1552,6 +1560,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VirtualPrivateCloudSubnetUpdationParams`](crate::models::VirtualPrivateCloudSubnetUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VirtualPrivateCloudSubnet`](crate::models::VirtualPrivateCloudSubnet)
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `virtual-private-cloud-subnet`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1570,9 +1579,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-virtual-private-cloud-subnet",
-            body,
-        );
+                "update-virtual-private-cloud-subnet",
+                body,
+            )
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1602,6 +1612,7 @@ for crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-virtual-private-cloud-subnets", self)
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_subnets"
@@ -1620,6 +1631,7 @@ for crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_4_3_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -895,6 +895,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VmVlanCreationParams`](crate::models::VmVlanCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vlan`](crate::models::Vlan)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vlan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -910,7 +911,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-vm-vlan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-vm-vlan", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -918,6 +920,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VlanDeletionParams`](crate::models::VlanDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVlan`](crate::models::DeleteVlan)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vlan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -933,7 +936,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-vm-vlan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-vm-vlan", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -941,6 +945,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVlansRequestBody`](crate::models::GetVlansRequestBody)
     /// - Response: `Vec` of [`Vlan`](crate::models::Vlan)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vlan`
     ///
     /// What the runtime's client does with this list:
@@ -959,7 +964,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-vlans", body).read();
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vlans", body)
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -967,6 +974,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVlansConnectionRequestBody`](crate::models::GetVlansConnectionRequestBody)
     /// - Response: [`VlanConnection`](crate::models::VlanConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vlan`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -984,7 +992,8 @@ impl crate::models::Client {
                 "get-vlans-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -992,6 +1001,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ManagementVlanUpdationParams`](crate::models::ManagementVlanUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vlan`](crate::models::Vlan)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vlan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1008,9 +1018,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-management-vlan",
-            body,
-        );
+                "update-management-vlan",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1018,6 +1029,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`MigrationVlanUpdationParams`](crate::models::MigrationVlanUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vlan`](crate::models::Vlan)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vlan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1034,9 +1046,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-migration-vlan",
-            body,
-        );
+                "update-migration-vlan",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1044,6 +1057,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmVlanUpdationParams`](crate::models::VmVlanUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vlan`](crate::models::Vlan)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vlan`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1059,7 +1073,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-vlan", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-vlan", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1086,7 +1101,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVlansRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vlans", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vlans", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_vlans"
@@ -1099,7 +1116,9 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVlansRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-vlans-connection", &counter).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vlans-connection", &counter)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -8165,6 +8165,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`AbortMigrateVmAcrossClusterParams`](crate::models::AbortMigrateVmAcrossClusterParams)
     /// - Response: `Vec` of [`Task`](crate::models::Task)
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `vm`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -8179,9 +8180,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "abort-migrate-vm-across-cluster",
-            body,
-        );
+                "abort-migrate-vm-across-cluster",
+                body,
+            )
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8189,6 +8191,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmAddCdRomParams`](crate::models::VmAddCdRomParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8206,7 +8209,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-cd-rom", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-cd-rom", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -8214,6 +8218,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmAddDiskParams`](crate::models::VmAddDiskParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8229,7 +8234,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-disk", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-disk", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8237,6 +8243,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmAddGpuDeviceParams`](crate::models::VmAddGpuDeviceParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: Since CloudTower 3.3.0.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8252,7 +8259,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-gpu-device", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-gpu-device", body)
+            .since(crate::models::SINCE_3_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8260,6 +8268,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmAddNicParams`](crate::models::VmAddNicParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8275,7 +8284,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-nic", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-nic", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8283,6 +8293,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmOperatePciNicParams`](crate::models::VmOperatePciNicParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 3.3.0.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8300,7 +8311,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-pci-nic", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-pci-nic", body)
+            .since(crate::models::SINCE_3_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -8308,6 +8320,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmAddFolderParams`](crate::models::VmAddFolderParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8323,7 +8336,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-to-folder", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-to-folder", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8331,6 +8345,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VmCloneParams`](crate::models::VmCloneParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8346,7 +8361,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("clone-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("clone-vm", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8354,6 +8370,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`ConvertVmTemplateToVmParams`](crate::models::ConvertVmTemplateToVmParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8370,9 +8387,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "convert-vm-template-to-vm",
-            body,
-        );
+                "convert-vm-template-to-vm",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8380,6 +8398,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VmCreationParams`](crate::models::VmCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8395,7 +8414,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-vm", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8403,6 +8423,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VmCreateVmFromContentLibraryTemplateParams`](crate::models::VmCreateVmFromContentLibraryTemplateParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: Since CloudTower 2.2.0.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8419,9 +8440,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-vm-from-content-library-template",
-            body,
-        );
+                "create-vm-from-content-library-template",
+                body,
+            )
+            .since(crate::models::SINCE_2_2_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8429,6 +8451,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmCreateVmFromContentLibraryTemplateBatchParams`](crate::models::VmCreateVmFromContentLibraryTemplateBatchParams)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of `Vec` of [`Vm`](crate::models::Vm)
+    /// - Availability: Added after 4.3.0, by 4.6.0 (no spec of the versions between can be obtained: 4.4.0, 4.4.1, 4.5.0).
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8445,9 +8468,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-vm-from-content-library-template-batch",
-            body,
-        );
+                "create-vm-from-content-library-template-batch",
+                body,
+            )
+            .since(crate::models::SINCE_4_6_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8455,6 +8479,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VmCreateVmFromTemplateParams`](crate::models::VmCreateVmFromTemplateParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8471,9 +8496,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-vm-from-template",
-            body,
-        );
+                "create-vm-from-template",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8481,6 +8507,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmDeleteParams`](crate::models::VmDeleteParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVm`](crate::models::DeleteVm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8496,7 +8523,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-vm", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8504,6 +8532,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmEjectCdRomParams`](crate::models::VmEjectCdRomParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: Added after 1.8.0, by 1.10.0 (no spec of the versions between can be obtained: 1.9.0).
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8520,9 +8549,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "eject-iso-from-vm-cd-rom",
-            body,
-        );
+                "eject-iso-from-vm-cd-rom",
+                body,
+            )
+            .since(crate::models::SINCE_1_10_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8530,6 +8560,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmExpandVmDiskParams`](crate::models::VmExpandVmDiskParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: Added after 1.8.0, by 1.10.0 (no spec of the versions between can be obtained: 1.9.0).
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8545,7 +8576,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("expand-vm-disk", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("expand-vm-disk", body)
+            .since(crate::models::SINCE_1_10_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8553,6 +8585,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmExportParams`](crate::models::VmExportParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmExportFile`](crate::models::VmExportFile), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 3.0.0.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8572,7 +8605,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("export-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("export-vm", body)
+            .since(crate::models::SINCE_3_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -8580,6 +8614,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmOperateParams`](crate::models::VmOperateParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8595,7 +8630,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("force-restart-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("force-restart-vm", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8603,6 +8639,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmsRequestBody`](crate::models::GetVmsRequestBody)
     /// - Response: `Vec` of [`VmGpuInfo`](crate::models::VmGpuInfo)
+    /// - Availability: Since CloudTower 4.0.0.
     /// - Feature: `vm`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -8620,7 +8657,8 @@ impl crate::models::Client {
                 "get-vm-gpu-device-info",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8628,6 +8666,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmVncInfoParams`](crate::models::GetVmVncInfoParams)
     /// - Response: [`VmVncInfo`](crate::models::VmVncInfo)
+    /// - Availability: Since CloudTower 4.0.0.
     /// - Feature: `vm`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -8642,7 +8681,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-vm-vnc-info", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_4_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8650,6 +8690,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmsRequestBody`](crate::models::GetVmsRequestBody)
     /// - Response: `Vec` of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// What the runtime's client does with this list:
@@ -8668,7 +8709,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-vms", body).read();
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vms", body)
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8676,6 +8719,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmsConnectionRequestBody`](crate::models::GetVmsConnectionRequestBody)
     /// - Response: [`VmConnection`](crate::models::VmConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -8690,7 +8734,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-vms-connection", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8698,6 +8743,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VmImportParams`](crate::models::VmImportParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: Since CloudTower 3.0.0.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8713,7 +8759,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("import-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("import-vm", body)
+            .since(crate::models::SINCE_3_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8721,6 +8768,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`InstallVmtoolsParams`](crate::models::InstallVmtoolsParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8736,7 +8784,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("install-vmtools", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("install-vmtools", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8744,6 +8793,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmMigrateParams`](crate::models::VmMigrateParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8759,7 +8809,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("migrate-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("migrate-vm", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8767,6 +8818,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmMigrateAcrossClusterParams`](crate::models::VmMigrateAcrossClusterParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8785,9 +8837,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "migrate-vm-across-cluster",
-            body,
-        );
+                "migrate-vm-across-cluster",
+                body,
+            )
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -8795,6 +8848,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmOperateParams`](crate::models::VmOperateParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVm`](crate::models::DeleteVm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8810,7 +8864,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("move-vm-to-recycle", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("move-vm-to-recycle", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8818,6 +8873,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmOperateParams`](crate::models::VmOperateParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8833,7 +8889,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("poweroff-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("poweroff-vm", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8841,6 +8898,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VmRebuildParams`](crate::models::VmRebuildParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8857,9 +8915,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "rebuild-vm-from-snapshot",
-            body,
-        );
+                "rebuild-vm-from-snapshot",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8867,6 +8926,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmOperateParams`](crate::models::VmOperateParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVm`](crate::models::DeleteVm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8883,9 +8943,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "recover-vm-from-recycle",
-            body,
-        );
+                "recover-vm-from-recycle",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8893,6 +8954,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmRemoveCdRomParams`](crate::models::VmRemoveCdRomParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8908,7 +8970,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-cd-rom", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-cd-rom", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8916,6 +8979,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmRemoveDiskParams`](crate::models::VmRemoveDiskParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8931,7 +8995,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-disk", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-disk", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8939,6 +9004,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmOperateParams`](crate::models::VmOperateParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8955,9 +9021,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "remove-vm-from-folder",
-            body,
-        );
+                "remove-vm-from-folder",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8965,6 +9032,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmRemoveGpuDeviceParams`](crate::models::VmRemoveGpuDeviceParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: Since CloudTower 3.3.0.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -8981,9 +9049,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "remove-vm-gpu-device",
-            body,
-        );
+                "remove-vm-gpu-device",
+                body,
+            )
+            .since(crate::models::SINCE_3_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8991,6 +9060,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmRemoveNicParams`](crate::models::VmRemoveNicParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9007,7 +9077,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-nic", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-nic", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9015,6 +9086,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmRemoveNicByWhereParams`](crate::models::VmRemoveNicByWhereParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: Since CloudTower 3.3.0.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9031,9 +9103,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "remove-vm-nic-by-where",
-            body,
-        );
+                "remove-vm-nic-by-where",
+                body,
+            )
+            .since(crate::models::SINCE_3_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9041,6 +9114,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmOperatePciNicParams`](crate::models::VmOperatePciNicParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 3.3.0.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9058,7 +9132,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-pci-nic", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-pci-nic", body)
+            .since(crate::models::SINCE_3_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9066,6 +9141,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmResetGuestOsPasswordParams`](crate::models::VmResetGuestOsPasswordParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9084,9 +9160,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "reset-vm-guest-os-password",
-            body,
-        );
+                "reset-vm-guest-os-password",
+                body,
+            )
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9094,6 +9171,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmOperateParams`](crate::models::VmOperateParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9109,7 +9187,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("restart-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("restart-vm", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9117,6 +9196,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmOperateParams`](crate::models::VmOperateParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9132,7 +9212,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("resume-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("resume-vm", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9140,6 +9221,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmRollbackParams`](crate::models::VmRollbackParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9155,7 +9237,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("rollback-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("rollback-vm", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9163,6 +9246,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmOperateParams`](crate::models::VmOperateParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9178,7 +9262,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("shutdown-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("shutdown-vm", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9186,6 +9271,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmStartParams`](crate::models::VmStartParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9201,7 +9287,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("start-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("start-vm", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9209,6 +9296,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`StopVmInCutoverMigrationParams`](crate::models::StopVmInCutoverMigrationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9225,9 +9313,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "stop-vm-in-cutover-migration",
-            body,
-        );
+                "stop-vm-in-cutover-migration",
+                body,
+            )
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9235,6 +9324,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmOperateParams`](crate::models::VmOperateParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9250,7 +9340,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("suspend-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("suspend-vm", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9258,6 +9349,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmToggleCdRomDisableParams`](crate::models::VmToggleCdRomDisableParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: Added after 1.8.0, by 1.10.0 (no spec of the versions between can be obtained: 1.9.0).
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9274,9 +9366,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "toggle-vm-cd-rom-disable",
-            body,
-        );
+                "toggle-vm-cd-rom-disable",
+                body,
+            )
+            .since(crate::models::SINCE_1_10_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9284,6 +9377,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmUpdateAdvancedOptionsParams`](crate::models::VmUpdateAdvancedOptionsParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Availability: Added after 1.8.0, by 1.10.0 (no spec of the versions between can be obtained: 1.9.0).
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9302,9 +9396,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-vm-advanced-options",
-            body,
-        );
+                "update-vm-advanced-options",
+                body,
+            )
+            .since(crate::models::SINCE_1_10_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9312,6 +9407,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmUpdateParams`](crate::models::VmUpdateParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9328,9 +9424,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-vm-basic-info",
-            body,
-        );
+                "update-vm-basic-info",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9338,6 +9435,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmUpdateDiskParams`](crate::models::VmUpdateDiskParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9353,7 +9451,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-disk", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-disk", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9361,6 +9460,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmUpdateHostOptionsParams`](crate::models::VmUpdateHostOptionsParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9379,9 +9479,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-vm-host-options",
-            body,
-        );
+                "update-vm-host-options",
+                body,
+            )
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9389,6 +9490,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmUpdateIoPolicyParams`](crate::models::VmUpdateIoPolicyParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 2.4.0.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9406,10 +9508,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-vm-io-policy",
-            body,
-        );
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-io-policy", body)
+            .since(crate::models::SINCE_2_4_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9417,6 +9517,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmUpdateNicParams`](crate::models::VmUpdateNicParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9432,7 +9533,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-nic", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-nic", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9440,6 +9542,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmUpdateNicAdvanceInfoParams`](crate::models::VmUpdateNicAdvanceInfoParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Availability: Added after 1.8.0, by 1.10.0 (no spec of the versions between can be obtained: 1.9.0).
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9458,9 +9561,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-vm-nic-advance-info",
-            body,
-        );
+                "update-vm-nic-advance-info",
+                body,
+            )
+            .since(crate::models::SINCE_1_10_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9468,6 +9572,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmUpdateNicBasicInfoParams`](crate::models::VmUpdateNicBasicInfoParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Availability: Added after 1.8.0, by 1.10.0 (no spec of the versions between can be obtained: 1.9.0).
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9486,9 +9591,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-vm-nic-basic-info",
-            body,
-        );
+                "update-vm-nic-basic-info",
+                body,
+            )
+            .since(crate::models::SINCE_1_10_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9496,6 +9602,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmUpdateNicQosOptionsParams`](crate::models::VmUpdateNicQosOptionsParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 3.2.0.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9514,9 +9621,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-vm-nic-qos-option",
-            body,
-        );
+                "update-vm-nic-qos-option",
+                body,
+            )
+            .since(crate::models::SINCE_3_2_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9524,6 +9632,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmUpdateOwnerParams`](crate::models::VmUpdateOwnerParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9541,7 +9650,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-owner", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-owner", body)
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9549,6 +9659,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmUpdateVpcNicParams`](crate::models::VmUpdateVpcNicParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 4.3.0.
     /// - Feature: `vm`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -9566,7 +9677,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-vpc-nic", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-vpc-nic", body)
+            .since(crate::models::SINCE_4_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9593,7 +9705,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vms", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vms", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_vms"
@@ -9606,7 +9720,9 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmsRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-vms-connection", &counter).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vms-connection", &counter)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -615,6 +615,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmDisksRequestBody`](crate::models::GetVmDisksRequestBody)
     /// - Response: `Vec` of [`VmDisk`](crate::models::VmDisk)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-disk`
     ///
     /// What the runtime's client does with this list:
@@ -634,7 +635,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-vm-disks", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -642,6 +644,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmDisksConnectionRequestBody`](crate::models::GetVmDisksConnectionRequestBody)
     /// - Response: [`VmDiskConnection`](crate::models::VmDiskConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-disk`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -659,7 +662,8 @@ impl crate::models::Client {
                 "get-vm-disks-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -686,7 +690,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmDisksRequestBody 
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vm-disks", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vm-disks", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_vm_disks"
@@ -701,6 +707,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmDisksRequestBody
         };
         ::cloudtower_runtime::ApiRequest::json("get-vm-disks-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

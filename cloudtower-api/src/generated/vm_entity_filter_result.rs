@@ -571,6 +571,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmEntityFilterResultsRequestBody`](crate::models::GetVmEntityFilterResultsRequestBody)
     /// - Response: `Vec` of [`VmEntityFilterResult`](crate::models::VmEntityFilterResult)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-entity-filter-result`
     ///
     /// What the runtime's client does with this list:
@@ -593,7 +594,8 @@ impl crate::models::Client {
                 "get-vm-entity-filter-results",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -601,6 +603,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmEntityFilterResultsConnectionRequestBody`](crate::models::GetVmEntityFilterResultsConnectionRequestBody)
     /// - Response: [`VmEntityFilterResultConnection`](crate::models::VmEntityFilterResultConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-entity-filter-result`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -618,7 +621,8 @@ impl crate::models::Client {
                 "get-vm-entity-filter-results-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -648,6 +652,7 @@ for crate::models::GetVmEntityFilterResultsRequestBody {
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
         ::cloudtower_runtime::ApiRequest::json("get-vm-entity-filter-results", self)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_vm_entity_filter_results"
@@ -666,6 +671,7 @@ for crate::models::GetVmEntityFilterResultsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -755,6 +755,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmExportFilesRequestBody`](crate::models::GetVmExportFilesRequestBody)
     /// - Response: `Vec` of [`VmExportFile`](crate::models::VmExportFile)
+    /// - Availability: Since CloudTower 3.0.0.
     /// - Feature: `vm-export-file`
     ///
     /// What the runtime's client does with this list:
@@ -774,7 +775,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-vm-export-files", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_3_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -782,6 +784,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmExportFilesConnectionRequestBody`](crate::models::GetVmExportFilesConnectionRequestBody)
     /// - Response: [`VmExportFileConnection`](crate::models::VmExportFileConnection)
+    /// - Availability: Since CloudTower 3.0.0.
     /// - Feature: `vm-export-file`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -799,7 +802,8 @@ impl crate::models::Client {
                 "get-vm-export-files-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_3_0_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -826,7 +830,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmExportFilesReques
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vm-export-files", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vm-export-files", self)
+            .read()
+            .since(crate::models::SINCE_3_0_0)
     }
     fn method() -> &'static str {
         "get_vm_export_files"
@@ -844,6 +850,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmExportFilesReque
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_3_0_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

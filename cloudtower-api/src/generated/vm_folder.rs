@@ -1076,6 +1076,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VmFolderCreationParams`](crate::models::VmFolderCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmFolder`](crate::models::VmFolder)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-folder`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1091,7 +1092,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-vm-folder", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-vm-folder", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1099,6 +1101,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmFolderDeletionParams`](crate::models::VmFolderDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVmFolder`](crate::models::DeleteVmFolder)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-folder`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1116,7 +1119,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-vm-folder", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-vm-folder", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1124,6 +1128,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmFoldersRequestBody`](crate::models::GetVmFoldersRequestBody)
     /// - Response: `Vec` of [`VmFolder`](crate::models::VmFolder)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-folder`
     ///
     /// What the runtime's client does with this list:
@@ -1143,7 +1148,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-vm-folders", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1151,6 +1157,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmFoldersConnectionRequestBody`](crate::models::GetVmFoldersConnectionRequestBody)
     /// - Response: [`VmFolderConnection`](crate::models::VmFolderConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-folder`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1168,7 +1175,8 @@ impl crate::models::Client {
                 "get-vm-folders-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1176,6 +1184,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmFolderUpdationParams`](crate::models::VmFolderUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmFolder`](crate::models::VmFolder)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-folder`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1191,7 +1200,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-folder", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-folder", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1218,7 +1228,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmFoldersRequestBod
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vm-folders", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vm-folders", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_vm_folders"
@@ -1233,6 +1245,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmFoldersRequestBo
         };
         ::cloudtower_runtime::ApiRequest::json("get-vm-folders-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

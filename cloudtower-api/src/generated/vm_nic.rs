@@ -694,6 +694,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmNicsRequestBody`](crate::models::GetVmNicsRequestBody)
     /// - Response: `Vec` of [`VmNic`](crate::models::VmNic)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-nic`
     ///
     /// What the runtime's client does with this list:
@@ -712,7 +713,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-vm-nics", body).read();
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vm-nics", body)
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -720,6 +723,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmNicsConnectionRequestBody`](crate::models::GetVmNicsConnectionRequestBody)
     /// - Response: [`VmNicConnection`](crate::models::VmNicConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-nic`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -737,7 +741,8 @@ impl crate::models::Client {
                 "get-vm-nics-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -764,7 +769,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmNicsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vm-nics", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vm-nics", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_vm_nics"
@@ -777,7 +784,9 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmNicsRequestBody 
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-vm-nics-connection", &counter).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vm-nics-connection", &counter)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

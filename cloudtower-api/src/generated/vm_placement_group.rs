@@ -669,6 +669,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VmPlacementGroupCreationParams`](crate::models::VmPlacementGroupCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmPlacementGroup`](crate::models::VmPlacementGroup)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-placement-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -687,9 +688,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-vm-placement-group",
-            body,
-        );
+                "create-vm-placement-group",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -697,6 +699,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmPlacementGroupDeletionParams`](crate::models::VmPlacementGroupDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVmPlacementGroup`](crate::models::DeleteVmPlacementGroup)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-placement-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -715,9 +718,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-vm-placement-group",
-            body,
-        );
+                "delete-vm-placement-group",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -725,6 +729,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmPlacementGroupsRequestBody`](crate::models::GetVmPlacementGroupsRequestBody)
     /// - Response: `Vec` of [`VmPlacementGroup`](crate::models::VmPlacementGroup)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-placement-group`
     ///
     /// What the runtime's client does with this list:
@@ -747,7 +752,8 @@ impl crate::models::Client {
                 "get-vm-placement-groups",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -755,6 +761,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmPlacementGroupsConnectionRequestBody`](crate::models::GetVmPlacementGroupsConnectionRequestBody)
     /// - Response: [`VmPlacementGroupConnection`](crate::models::VmPlacementGroupConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-placement-group`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -772,7 +779,8 @@ impl crate::models::Client {
                 "get-vm-placement-groups-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -780,6 +788,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmPlacementGroupUpdationParams`](crate::models::VmPlacementGroupUpdationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmPlacementGroup`](crate::models::VmPlacementGroup)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-placement-group`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -798,9 +807,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-vm-placement-group",
-            body,
-        );
+                "update-vm-placement-group",
+                body,
+            )
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -828,7 +838,9 @@ for crate::models::GetVmPlacementGroupsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vm-placement-groups", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vm-placement-groups", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_vm_placement_groups"
@@ -847,6 +859,7 @@ for crate::models::GetVmPlacementGroupsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

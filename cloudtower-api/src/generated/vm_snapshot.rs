@@ -991,6 +991,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmSnapshotCreationParams`](crate::models::VmSnapshotCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmSnapshot`](crate::models::VmSnapshot)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-snapshot`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1006,7 +1007,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-vm-snapshot", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-vm-snapshot", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1014,6 +1016,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmSnapshotDeletionParams`](crate::models::VmSnapshotDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVmSnapshot`](crate::models::DeleteVmSnapshot)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-snapshot`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1031,7 +1034,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-vm-snapshot", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-vm-snapshot", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1039,6 +1043,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmSnapshotsRequestBody`](crate::models::GetVmSnapshotsRequestBody)
     /// - Response: `Vec` of [`VmSnapshot`](crate::models::VmSnapshot)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-snapshot`
     ///
     /// What the runtime's client does with this list:
@@ -1058,7 +1063,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-vm-snapshots", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1066,6 +1072,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmSnapshotsConnectionRequestBody`](crate::models::GetVmSnapshotsConnectionRequestBody)
     /// - Response: [`VmSnapshotConnection`](crate::models::VmSnapshotConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-snapshot`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1083,7 +1090,8 @@ impl crate::models::Client {
                 "get-vm-snapshots-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1110,7 +1118,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmSnapshotsRequestB
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vm-snapshots", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vm-snapshots", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_vm_snapshots"
@@ -1125,6 +1135,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmSnapshotsRequest
         };
         ::cloudtower_runtime::ApiRequest::json("get-vm-snapshots-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1195,6 +1195,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`CloneVmVolumeParams`](crate::models::CloneVmVolumeParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmVolume`](crate::models::VmVolume)
+    /// - Availability: Since CloudTower 2.3.0.
     /// - Feature: `vm-volume`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1210,7 +1211,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("clone-vm-volume", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("clone-vm-volume", body)
+            .since(crate::models::SINCE_2_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1218,6 +1220,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VmVolumeCreationParams`](crate::models::VmVolumeCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmVolume`](crate::models::VmVolume)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-volume`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1233,7 +1236,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-vm-volume", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-vm-volume", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1241,6 +1245,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmVolumeDeletionParams`](crate::models::VmVolumeDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVmVolume`](crate::models::DeleteVmVolume)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-volume`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1258,7 +1263,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-vm-volume", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("delete-vm-volume", body)
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1266,6 +1272,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`ExportVmVolumeParams`](crate::models::ExportVmVolumeParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmExportFile`](crate::models::VmExportFile)
+    /// - Availability: Since CloudTower 3.2.0.
     /// - Feature: `vm-volume`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1281,7 +1288,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("export-vm-volume", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("export-vm-volume", body)
+            .since(crate::models::SINCE_3_2_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1289,6 +1297,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmVolumesRequestBody`](crate::models::GetVmVolumesRequestBody)
     /// - Response: `Vec` of [`VmVolume`](crate::models::VmVolume)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-volume`
     ///
     /// What the runtime's client does with this list:
@@ -1308,7 +1317,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-vm-volumes", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1316,6 +1326,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmVolumesConnectionRequestBody`](crate::models::GetVmVolumesConnectionRequestBody)
     /// - Response: [`VmVolumeConnection`](crate::models::VmVolumeConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vm-volume`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -1333,7 +1344,8 @@ impl crate::models::Client {
                 "get-vm-volumes-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1341,6 +1353,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`ImportVmVolumeParams`](crate::models::ImportVmVolumeParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmVolume`](crate::models::VmVolume)
+    /// - Availability: Since CloudTower 3.2.0.
     /// - Feature: `vm-volume`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1356,7 +1369,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("import-vm-volume", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("import-vm-volume", body)
+            .since(crate::models::SINCE_3_2_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1364,6 +1378,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VmVolumeRebuildParams`](crate::models::VmVolumeRebuildParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmVolume`](crate::models::VmVolume), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 2.3.0.
     /// - Feature: `vm-volume`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1381,7 +1396,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("rebuild-vm-volume", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("rebuild-vm-volume", body)
+            .since(crate::models::SINCE_2_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1389,6 +1405,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VmVolumeRollbackParams`](crate::models::VmVolumeRollbackParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmVolume`](crate::models::VmVolume), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 2.3.0.
     /// - Feature: `vm-volume`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1406,7 +1423,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("rollback-vm-volume", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("rollback-vm-volume", body)
+            .since(crate::models::SINCE_2_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1414,6 +1432,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`UpdateVmVolumeParams`](crate::models::UpdateVmVolumeParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmVolume`](crate::models::VmVolume), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 2.3.0.
     /// - Feature: `vm-volume`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1431,7 +1450,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-volume", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-volume", body)
+            .since(crate::models::SINCE_2_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1458,7 +1478,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmVolumesRequestBod
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vm-volumes", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vm-volumes", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_vm_volumes"
@@ -1473,6 +1495,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmVolumesRequestBo
         };
         ::cloudtower_runtime::ApiRequest::json("get-vm-volumes-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

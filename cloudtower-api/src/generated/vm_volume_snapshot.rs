@@ -725,6 +725,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VmVolumeSnapshotCreationParams`](crate::models::VmVolumeSnapshotCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`VmVolumeSnapshot`](crate::models::VmVolumeSnapshot)
+    /// - Availability: Since CloudTower 2.3.0.
     /// - Feature: `vm-volume-snapshot`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -743,9 +744,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "create-vm-volume-snapshot",
-            body,
-        );
+                "create-vm-volume-snapshot",
+                body,
+            )
+            .since(crate::models::SINCE_2_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -753,6 +755,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmVolumeSnapshotDeletionParams`](crate::models::VmVolumeSnapshotDeletionParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`DeleteVmVolumeSnapshot`](crate::models::DeleteVmVolumeSnapshot)
+    /// - Availability: Since CloudTower 2.3.0.
     /// - Feature: `vm-volume-snapshot`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -771,9 +774,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "delete-vm-volume-snapshot",
-            body,
-        );
+                "delete-vm-volume-snapshot",
+                body,
+            )
+            .since(crate::models::SINCE_2_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -781,6 +785,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmVolumeSnapshotsRequestBody`](crate::models::GetVmVolumeSnapshotsRequestBody)
     /// - Response: `Vec` of [`VmVolumeSnapshot`](crate::models::VmVolumeSnapshot)
+    /// - Availability: Since CloudTower 2.3.0.
     /// - Feature: `vm-volume-snapshot`
     ///
     /// What the runtime's client does with this list:
@@ -803,7 +808,8 @@ impl crate::models::Client {
                 "get-vm-volume-snapshots",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -811,6 +817,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmVolumeSnapshotsConnectionRequestBody`](crate::models::GetVmVolumeSnapshotsConnectionRequestBody)
     /// - Response: [`VmVolumeSnapshotConnection`](crate::models::VmVolumeSnapshotConnection)
+    /// - Availability: Since CloudTower 2.3.0.
     /// - Feature: `vm-volume-snapshot`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -828,7 +835,8 @@ impl crate::models::Client {
                 "get-vm-volume-snapshots-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_2_3_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -856,7 +864,9 @@ for crate::models::GetVmVolumeSnapshotsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vm-volume-snapshots", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vm-volume-snapshots", self)
+            .read()
+            .since(crate::models::SINCE_2_3_0)
     }
     fn method() -> &'static str {
         "get_vm_volume_snapshots"
@@ -875,6 +885,7 @@ for crate::models::GetVmVolumeSnapshotsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_2_3_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -925,6 +925,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVsphereEsxiAccountsRequestBody`](crate::models::GetVsphereEsxiAccountsRequestBody)
     /// - Response: `Vec` of [`VsphereEsxiAccount`](crate::models::VsphereEsxiAccount)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vsphere-esxi-account`
     ///
     /// What the runtime's client does with this list:
@@ -947,7 +948,8 @@ impl crate::models::Client {
                 "get-vsphere-esxi-accounts",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -955,6 +957,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVsphereEsxiAccountsConnectionRequestBody`](crate::models::GetVsphereEsxiAccountsConnectionRequestBody)
     /// - Response: [`VsphereEsxiAccountConnection`](crate::models::VsphereEsxiAccountConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `vsphere-esxi-account`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -972,7 +975,8 @@ impl crate::models::Client {
                 "get-vsphere-esxi-accounts-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -980,6 +984,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`UpdateVsphereEsxiAccountParams`](crate::models::UpdateVsphereEsxiAccountParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of `Vec` of [`VsphereEsxiAccount`](crate::models::VsphereEsxiAccount), or `None` when the server answers 304 Not Modified
+    /// - Availability: Since CloudTower 2.1.0.
     /// - Feature: `vsphere-esxi-account`
     ///
     /// The answer holds tasks to wait for: `.wait(&client)` ([`WaitForTasks::wait`](cloudtower_runtime::WaitForTasks::wait)) polls `get-tasks` (one request per poll for all of them) until they end and gives back the data; [`Client::wait_tasks`](crate::models::Client::wait_tasks) takes task ids. The data is the resources as they were when the request was accepted: read them again by id ([`client.reread`](cloudtower_runtime::Client::reread)) for their final state.
@@ -1002,9 +1007,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json(
-            "update-vsphere-esxi-account",
-            body,
-        );
+                "update-vsphere-esxi-account",
+                body,
+            )
+            .since(crate::models::SINCE_2_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1032,7 +1038,9 @@ for crate::models::GetVsphereEsxiAccountsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vsphere-esxi-accounts", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vsphere-esxi-accounts", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_vsphere_esxi_accounts"
@@ -1051,6 +1059,7 @@ for crate::models::GetVsphereEsxiAccountsRequestBody {
                 &counter,
             )
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -499,6 +499,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetWitnessesRequestBody`](crate::models::GetWitnessesRequestBody)
     /// - Response: `Vec` of [`Witness`](crate::models::Witness)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `witness`
     ///
     /// What the runtime's client does with this list:
@@ -518,7 +519,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-witnesses", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -526,6 +528,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetWitnessesConnectionRequestBody`](crate::models::GetWitnessesConnectionRequestBody)
     /// - Response: [`WitnessConnection`](crate::models::WitnessConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `witness`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -543,7 +546,8 @@ impl crate::models::Client {
                 "get-witnesses-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -570,7 +574,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetWitnessesRequestBod
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-witnesses", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-witnesses", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_witnesses"
@@ -585,6 +591,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetWitnessesRequestBo
         };
         ::cloudtower_runtime::ApiRequest::json("get-witnesses-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

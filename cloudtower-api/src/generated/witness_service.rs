@@ -170,6 +170,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetWitnessServicesRequestBody`](crate::models::GetWitnessServicesRequestBody)
     /// - Response: `Vec` of [`WitnessService`](crate::models::WitnessService)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `witness-service`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -187,7 +188,8 @@ impl crate::models::Client {
                 "get-witness-services",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -630,6 +630,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetZonesRequestBody`](crate::models::GetZonesRequestBody)
     /// - Response: `Vec` of [`Zone`](crate::models::Zone)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `zone`
     ///
     /// What the runtime's client does with this list:
@@ -648,7 +649,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-zones", body).read();
+        let request = ::cloudtower_runtime::ApiRequest::json("get-zones", body)
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -656,6 +659,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetZonesConnectionRequestBody`](crate::models::GetZonesConnectionRequestBody)
     /// - Response: [`ZoneConnection`](crate::models::ZoneConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `zone`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -673,7 +677,8 @@ impl crate::models::Client {
                 "get-zones-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -700,7 +705,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetZonesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-zones", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-zones", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_zones"
@@ -713,7 +720,9 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetZonesRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-zones-connection", &counter).read()
+        ::cloudtower_runtime::ApiRequest::json("get-zones-connection", &counter)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

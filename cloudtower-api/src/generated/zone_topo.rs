@@ -561,6 +561,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetZoneTopoesRequestBody`](crate::models::GetZoneTopoesRequestBody)
     /// - Response: `Vec` of [`ZoneTopo`](crate::models::ZoneTopo)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `zone-topo`
     ///
     /// What the runtime's client does with this list:
@@ -580,7 +581,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-zone-topoes", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -588,6 +590,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetZoneTopoesConnectionRequestBody`](crate::models::GetZoneTopoesConnectionRequestBody)
     /// - Response: [`ZoneTopoConnection`](crate::models::ZoneTopoConnection)
+    /// - Availability: In every published spec since 1.8.0, the oldest obtainable.
     /// - Feature: `zone-topo`
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
@@ -605,7 +608,8 @@ impl crate::models::Client {
                 "get-zone-topoes-connection",
                 body,
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_1_8_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -632,7 +636,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetZoneTopoesRequestBo
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-zone-topoes", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-zone-topoes", self)
+            .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn method() -> &'static str {
         "get_zone_topoes"
@@ -647,6 +653,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetZoneTopoesRequestB
         };
         ::cloudtower_runtime::ApiRequest::json("get-zone-topoes-connection", &counter)
             .read()
+            .since(crate::models::SINCE_1_8_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

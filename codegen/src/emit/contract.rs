@@ -105,7 +105,8 @@ pub(super) fn request(operation: &Operation, body: TokenStream) -> TokenStream {
     marked(operation, quote!(#ApiRequest::json(#path, #body)))
 }
 
-/// `request` marked as a read (retried after transient failures) and as anonymous, as the
+/// `request` marked with since when the operation exists, as a read (retried after transient
+/// failures) and as anonymous, as the
 /// spec says of `operation`.
 pub(super) fn marked(operation: &Operation, mut request: TokenStream) -> TokenStream {
     if runtime::is_read(
@@ -117,7 +118,8 @@ pub(super) fn marked(operation: &Operation, mut request: TokenStream) -> TokenSt
     if !operation.authenticated {
         request = quote!(#request.anonymous());
     }
-    request
+    let since = super::since_path(&operation.since);
+    quote!(#request.since(#since))
 }
 
 /// What a list operation's `ListRequest` impl reads: a JSON body paging with `first` +

@@ -167,6 +167,10 @@ pub(super) fn operation_doc(operation: &Operation, gates: &Gates) -> TokenStream
         Some(ty) => describe(ty),
     };
     doc.text(&format!("- Response: {response}"));
+    doc.text(&format!(
+        "- Availability: {}",
+        crate::history::since_sentence(&operation.since)
+    ));
     if gates.enabled {
         match gates.operation_feature(operation) {
             Some(feature) => doc.text(&format!("- Feature: `{feature}`")),

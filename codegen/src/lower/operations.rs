@@ -161,6 +161,7 @@ impl<'a> Lowerer<'a> {
             pages_over: None,
             counted_by: None,
             rereads_by_id: None,
+            since: Default::default(),
             authenticated: operation.security.as_ref().is_none_or(|s| !s.is_empty()),
         })
     }

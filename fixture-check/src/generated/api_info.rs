@@ -59,6 +59,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`TableReporterParams`](crate::models::TableReporterParams)
     /// - Response: `String`
+    /// - Availability: Not in the version history (`spec/history.txt`): first seen in this spec, CloudTower 0.1.0.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn export_csv(
@@ -70,7 +71,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("export-csv", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("export-csv", body)
+            .since(crate::models::SINCE_0_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -78,6 +80,7 @@ impl crate::models::Client {
     ///
     /// - Request: none
     /// - Response: `String`
+    /// - Availability: Not in the version history (`spec/history.txt`): first seen in this spec, CloudTower 0.1.0.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_api_version(
@@ -93,7 +96,8 @@ impl crate::models::Client {
                 ::std::vec::Vec::new(),
             )
             .read()
-            .anonymous();
+            .anonymous()
+            .since(crate::models::SINCE_0_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

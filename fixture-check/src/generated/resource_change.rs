@@ -252,6 +252,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetResourceChangesParams`](crate::models::GetResourceChangesParams) (query parameters)
     /// - Response: [`ResourceChangeResponse`](crate::models::ResourceChangeResponse)
+    /// - Availability: Not in the version history (`spec/history.txt`): first seen in this spec, CloudTower 0.1.0.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_resource_changes(
@@ -267,7 +268,8 @@ impl crate::models::Client {
                 "resource-changes",
                 params.to_query(),
             )
-            .read();
+            .read()
+            .since(crate::models::SINCE_0_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

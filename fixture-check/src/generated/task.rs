@@ -131,6 +131,7 @@ impl crate::models::Client {
     ///
     /// - Request: none
     /// - Response: [`TaskSummary`](crate::models::TaskSummary)
+    /// - Availability: Not in the version history (`spec/history.txt`): first seen in this spec, CloudTower 0.1.0.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_task_summary(
@@ -141,7 +142,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::empty("get-task-summary").read();
+        let request = ::cloudtower_runtime::ApiRequest::empty("get-task-summary")
+            .read()
+            .since(crate::models::SINCE_0_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -149,6 +152,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetTasksRequestBody`](crate::models::GetTasksRequestBody)
     /// - Response: `Vec` of [`Task`](crate::models::Task)
+    /// - Availability: Not in the version history (`spec/history.txt`): first seen in this spec, CloudTower 0.1.0.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_tasks(
@@ -160,7 +164,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-tasks", body).read();
+        let request = ::cloudtower_runtime::ApiRequest::json("get-tasks", body)
+            .read()
+            .since(crate::models::SINCE_0_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -656,6 +656,7 @@ impl crate::models::Client {
     ///
     /// - Request: none
     /// - Response: `Vec` of [`TopologyNode`](crate::models::TopologyNode)
+    /// - Availability: Not in the version history (`spec/history.txt`): first seen in this spec, CloudTower 0.1.0.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_topology(
@@ -666,7 +667,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::empty("get-topology").read();
+        let request = ::cloudtower_runtime::ApiRequest::empty("get-topology")
+            .read()
+            .since(crate::models::SINCE_0_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -676,6 +679,7 @@ impl crate::models::Client {
     ///
     /// - Request: none
     /// - Response: `Vec` of `String`
+    /// - Availability: Not in the version history (`spec/history.txt`): first seen in this spec, CloudTower 0.1.0.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_topology_audit_log(
@@ -687,7 +691,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::empty("get-topology-audit-log")
-            .read();
+            .read()
+            .since(crate::models::SINCE_0_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -695,6 +700,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`TopologyMoveParams`](crate::models::TopologyMoveParams)
     /// - Response: `Vec` of [`TopologyNode`](crate::models::TopologyNode)
+    /// - Availability: Not in the version history (`spec/history.txt`): first seen in this spec, CloudTower 0.1.0.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn move_topology(
@@ -706,7 +712,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("move-topology", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("move-topology", body)
+            .since(crate::models::SINCE_0_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -1022,6 +1022,7 @@ impl crate::models::Client {
     ///
     /// - Request: `Vec` of [`VmCreationParams`](crate::models::VmCreationParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: Not in the version history (`spec/history.txt`): first seen in this spec, CloudTower 0.1.0.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn create_vm(
@@ -1033,7 +1034,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("create-vm", body)
+            .since(crate::models::SINCE_0_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1041,6 +1043,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmsRequestBody`](crate::models::GetVmsRequestBody)
     /// - Response: `Vec` of [`Vm`](crate::models::Vm)
+    /// - Availability: Not in the version history (`spec/history.txt`): first seen in this spec, CloudTower 0.1.0.
     ///
     /// What the runtime's client does with this list:
     /// - [`client.paginate(request)`](cloudtower_runtime::Client::paginate): a `Stream` of every [`Vm`](crate::models::Vm), page by page (`first`/`after`), keeping the request's `where` and `orderBy`
@@ -1057,7 +1060,9 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-vms", body).read();
+        let request = ::cloudtower_runtime::ApiRequest::json("get-vms", body)
+            .read()
+            .since(crate::models::SINCE_0_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1065,6 +1070,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`GetVmsConnectionRequestBody`](crate::models::GetVmsConnectionRequestBody)
     /// - Response: [`VmConnection`](crate::models::VmConnection)
+    /// - Availability: Not in the version history (`spec/history.txt`): first seen in this spec, CloudTower 0.1.0.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_vms_connection(
@@ -1077,7 +1083,8 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::json("get-vms-connection", body)
-            .read();
+            .read()
+            .since(crate::models::SINCE_0_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1085,6 +1092,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmRemoveNicParams`](crate::models::VmRemoveNicParams)
     /// - Response: `Vec` of [`WithTask`](cloudtower_runtime::WithTask) of [`Vm`](crate::models::Vm)
+    /// - Availability: Not in the version history (`spec/history.txt`): first seen in this spec, CloudTower 0.1.0.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[deprecated(note = "deprecated in the CloudTower API spec")]
@@ -1097,7 +1105,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-nic", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-nic", body)
+            .since(crate::models::SINCE_0_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1105,6 +1114,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`VmUpdationParams`](crate::models::VmUpdationParams)
     /// - Response: [`WithTask`](cloudtower_runtime::WithTask) of `Vec` of [`Vm`](crate::models::Vm), or `None` when the server answers 304 Not Modified
+    /// - Availability: Not in the version history (`spec/history.txt`): first seen in this spec, CloudTower 0.1.0.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn update_vm(
@@ -1118,7 +1128,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-vm", body);
+        let request = ::cloudtower_runtime::ApiRequest::json("update-vm", body)
+            .since(crate::models::SINCE_0_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1126,6 +1137,7 @@ impl crate::models::Client {
     ///
     /// - Request: [`UploadVmImageRequestBody`](crate::models::UploadVmImageRequestBody) (`multipart/form-data`)
     /// - Response: `Vec` of [`Task`](crate::models::Task), or `None` when the server answers 304 Not Modified
+    /// - Availability: Not in the version history (`spec/history.txt`): first seen in this spec, CloudTower 0.1.0.
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn upload_vm_image(
@@ -1138,9 +1150,10 @@ impl crate::models::Client {
         >,
     > + ::std::marker::Send + 'static {
         let request = ::cloudtower_runtime::ApiRequest::multipart(
-            "upload-vm-image",
-            body.to_fields(),
-        );
+                "upload-vm-image",
+                body.to_fields(),
+            )
+            .since(crate::models::SINCE_0_1_0);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1166,7 +1179,9 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vms", self).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vms", self)
+            .read()
+            .since(crate::models::SINCE_0_1_0)
     }
     fn method() -> &'static str {
         "get_vms"
@@ -1178,7 +1193,9 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmsRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-vms-connection", &counter).read()
+        ::cloudtower_runtime::ApiRequest::json("get-vms-connection", &counter)
+            .read()
+            .since(crate::models::SINCE_0_1_0)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
