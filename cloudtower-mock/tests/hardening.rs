@@ -256,10 +256,14 @@ async fn request_bodies_are_recorded_for_tests_to_assert_on() {
         .unwrap();
     let recorded = tower.recorded_requests();
     let operations: Vec<&str> = recorded.iter().map(|r| r.operation.as_str()).collect();
-    assert_eq!(operations, ["login", "get-vms", "create-vm-snapshot"]);
+    // Signing in also asks the tower's version.
+    assert_eq!(
+        operations,
+        ["login", "get-version", "get-vms", "create-vm-snapshot"]
+    );
     assert_eq!(recorded[0].body["username"], MOCK_USERNAME);
     assert_eq!(
-        recorded[2].body,
+        recorded[3].body,
         json!({ "data": [{ "vm_id": vm, "name": "nightly" }] })
     );
 }
