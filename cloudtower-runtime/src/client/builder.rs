@@ -228,7 +228,7 @@ impl<C> ClientBuilder<C> {
         self
     }
 
-    /// The largest response body accepted (default [`DEFAULT_MAX_RESPONSE_BYTES`], 256 MiB).
+    /// The largest response body accepted (default [`DEFAULT_MAX_RESPONSE_BYTES`](super::DEFAULT_MAX_RESPONSE_BYTES), 256 MiB).
     /// Reading stops as soon as a body goes past it, with [`Error::BodyTooLarge`].
     pub fn max_response_bytes(mut self, bytes: u64) -> Self {
         self.limits.max_response_bytes = bytes;
@@ -236,7 +236,7 @@ impl<C> ClientBuilder<C> {
     }
 
     /// How much of an error answer's body is kept (default
-    /// [`DEFAULT_MAX_ERROR_BODY_BYTES`], 64 KiB); the rest is not read.
+    /// [`DEFAULT_MAX_ERROR_BODY_BYTES`](super::DEFAULT_MAX_ERROR_BODY_BYTES), 64 KiB); the rest is not read.
     pub fn max_error_body_bytes(mut self, bytes: u64) -> Self {
         self.limits.max_error_body_bytes = bytes;
         self
