@@ -8,7 +8,7 @@ use std::time::Duration;
 use tower::{Layer, Service};
 
 use super::endpoints::Endpoints;
-use super::middleware::{stack, wrap_with, BoxError, HttpService, WrapService};
+use super::middleware::{wrap_with, BoxError, Exchange, HttpService, WrapService};
 use super::session::{Relogins, Session};
 use super::version::KnownVersion;
 use super::{Client, FailoverStrategy, Inner, Language, Limits, LockedRetry, RetryPolicy, Secret};
@@ -397,7 +397,7 @@ impl<C> ClientBuilder<C> {
             .map_err(|e| Error::config("cannot build the HTTP client", e))?;
         Ok(Client {
             inner: Arc::new(Inner {
-                service: stack(http.clone(), &self.layers),
+                exchange: Exchange::new(http.clone(), &self.layers),
                 http,
                 endpoints: Endpoints::new(base_urls, self.failover, self.probe_timeout),
                 version: RwLock::new(KnownVersion::default()),

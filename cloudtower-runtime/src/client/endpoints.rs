@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use super::middleware::{exchange, HttpService};
+use super::middleware::Exchange;
 use super::{ApiRequest, ApiResponse, Client, Secret};
 use crate::error::{Error, TransportError};
 
@@ -82,7 +82,7 @@ pub(crate) fn describe(answers: &[EndpointAnswer]) -> String {
 /// What probes are sent with: requests are built by the client and sent through the layers.
 pub(super) struct Http<'a> {
     pub(super) client: &'a reqwest::Client,
-    pub(super) service: &'a HttpService,
+    pub(super) exchange: &'a Exchange,
 }
 
 /// One configured endpoint.
@@ -262,7 +262,7 @@ impl Endpoints {
                 .timeout(self.probe_timeout)
                 .build();
             let answer = match request {
-                Ok(request) => exchange(http.service, "healthz", request).await,
+                Ok(request) => http.exchange.send("healthz", request).await,
                 Err(error) => Err(Error::Transport {
                     operation: "healthz",
                     source: TransportError::new(error),
@@ -312,7 +312,7 @@ impl Client {
     fn http(&self) -> Http<'_> {
         Http {
             client: &self.inner.http,
-            service: &self.inner.service,
+            exchange: &self.inner.exchange,
         }
     }
 

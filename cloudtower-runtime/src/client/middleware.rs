@@ -1,6 +1,7 @@
 //! The middleware point: every HTTP exchange the client makes (each attempt of each call,
-//! retries, logins and health probes included) goes through one `tower` service, which users
-//! wrap in layers of their own: rate and concurrency limits, metrics, tracing, interceptors.
+//! retries, logins and health probes included) goes through the `tower` layers users add:
+//! rate and concurrency limits, metrics, tracing, interceptors. A client without layers calls
+//! reqwest directly, so it pays nothing for the point.
 //!
 //! `tower` because it is what the async Rust HTTP ecosystem composes with (kube-rs builds its
 //! client as a tower stack; `tower::limit`, `tower-http` and most metrics crates are layers),
@@ -38,32 +39,50 @@ where
     Arc::new(move |inner| BoxCloneSyncService::new(layer.layer(inner)))
 }
 
-/// The innermost service (reqwest itself), inside `layers` (the first added is outermost).
-pub(super) fn stack(http: reqwest::Client, layers: &[WrapService]) -> HttpService {
-    let innermost = BoxCloneSyncService::new(tower::service_fn(move |request| {
-        let http = http.clone();
-        async move { http.execute(request).await.map_err(BoxError::from) }
-    }));
-    layers
-        .iter()
-        .rev()
-        .fold(innermost, |inner, wrap| wrap(inner))
+/// How a client makes an exchange: straight through reqwest when no layer was added (no box,
+/// no extra allocation per request), else through the boxed stack.
+pub(super) enum Exchange {
+    Direct(reqwest::Client),
+    Layered(HttpService),
 }
 
-/// Sends `request` through `service`: reqwest's errors stay transport errors, a layer's own
-/// error is [`Error::Middleware`].
-pub(super) async fn exchange(
-    service: &HttpService,
-    operation: &'static str,
-    request: reqwest::Request,
-) -> Result<reqwest::Response, Error> {
-    service.clone().oneshot(request).await.map_err(|error| {
-        match error.downcast::<reqwest::Error>() {
-            Ok(error) => Error::Transport {
-                operation,
-                source: TransportError::new(*error),
-            },
-            Err(source) => Error::Middleware { operation, source },
+impl Exchange {
+    /// reqwest itself (the innermost service) inside `layers` (the first added is outermost).
+    pub(super) fn new(http: reqwest::Client, layers: &[WrapService]) -> Self {
+        if layers.is_empty() {
+            return Exchange::Direct(http);
         }
-    })
+        let innermost = BoxCloneSyncService::new(tower::service_fn(move |request| {
+            let http = http.clone();
+            async move { http.execute(request).await.map_err(BoxError::from) }
+        }));
+        Exchange::Layered(
+            layers
+                .iter()
+                .rev()
+                .fold(innermost, |inner, wrap| wrap(inner)),
+        )
+    }
+
+    /// Sends `request`: reqwest's errors are transport errors, a layer's own error is
+    /// [`Error::Middleware`].
+    pub(super) async fn send(
+        &self,
+        operation: &'static str,
+        request: reqwest::Request,
+    ) -> Result<reqwest::Response, Error> {
+        let transport = |error| Error::Transport {
+            operation,
+            source: TransportError::new(error),
+        };
+        match self {
+            Exchange::Direct(http) => http.execute(request).await.map_err(transport),
+            Exchange::Layered(service) => service.clone().oneshot(request).await.map_err(|error| {
+                match error.downcast::<reqwest::Error>() {
+                    Ok(error) => transport(*error),
+                    Err(source) => Error::Middleware { operation, source },
+                }
+            }),
+        }
+    }
 }

@@ -82,8 +82,8 @@ pub struct Client {
 
 struct Inner {
     http: reqwest::Client,
-    // `http` inside the user's layers: what every exchange goes through.
-    service: HttpService,
+    // `http`, inside the user's layers if any: what every exchange goes through.
+    exchange: middleware::Exchange,
     endpoints: Endpoints,
     version: RwLock<KnownVersion>,
     retry: RetryPolicy,

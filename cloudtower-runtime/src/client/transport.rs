@@ -5,7 +5,6 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 
-use super::middleware::exchange;
 use super::retry::retry_after;
 use super::{ApiRequest, ApiResponse, Client, Secret};
 use crate::codec;
@@ -26,7 +25,9 @@ impl Client {
         let (address, port) = endpoints.address(endpoint);
         span.record("server.address", address);
         span.record("server.port", port);
-        span.record("url.full", format!("{base_url}/{operation}"));
+        if !span.is_disabled() {
+            span.record("url.full", format!("{base_url}/{operation}"));
+        }
         let mut builder = request.build(&self.inner.http, base_url);
         if let Some(secret) = authorization {
             let mut value = HeaderValue::from_str(secret.expose()).map_err(|e| {
@@ -46,7 +47,7 @@ impl Client {
             source: TransportError::new(source),
         };
         let request = builder.build().map_err(transport)?;
-        let mut response = exchange(&self.inner.service, operation, request).await?;
+        let mut response = self.inner.exchange.send(operation, request).await?;
         let status = response.status().as_u16();
         let request_id = response
             .headers()
