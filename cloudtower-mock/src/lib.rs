@@ -38,7 +38,7 @@
 //! resolved into the nested `{id, name}` of what they name, a 400 for a reference to nothing;
 //! one seed record of every type others refer to, named like `vds-1`), and the remaining
 //! operations answer a value valid for their response schema, with tasks for what their
-//! `where` selects. [`coverage()`] and the [`coverage`] page say which is which.
+//! `where` selects. [`coverage()`] and the [`coverage`](mod@coverage) page say which is which.
 //!
 //! Faults are injected per operation with [`MockTower::set_fault`] ([`Fault`]): latency, 5xx
 //! answers, dropped connections, truncated bodies, expired sessions (401), failing or paused
@@ -397,7 +397,7 @@ impl Drop for MockTower {
 
 /// How the mock answers each operation of the API it was built with, sorted by path: with
 /// hand-written behaviour, the generic behaviour of the operation's shape, or an answer valid
-/// for its response schema. The same table is in the docs: [`coverage`].
+/// for its response schema. The same table is in the docs: [`coverage`](mod@coverage).
 pub fn coverage() -> Vec<(&'static str, Coverage)> {
     generic::schema()
         .operations
