@@ -3,9 +3,11 @@
 //! The mock encodes each resource and each decoded `*WhereInput` with the generated codec and
 //! evaluates the filter on the resulting `serde_json::Value`s, so one implementation serves
 //! all 100+ filter types. Supported: field equality (`null` matches a null or absent field),
-//! `_in`, `_not_in`, `_not`, `_contains`, `_not_contains`, `_starts_with`, `_ends_with`,
-//! `_lt`, `_lte`, `_gt`, `_gte`, `AND`/`OR`/`NOT`, relations (`{"vm": {"id": "…"}}` on the
-//! nested object) and to-many relations (`_some`, `_every`, `_none`).
+//! `_in`, `_not_in`, `_not`, `_contains`, `_not_contains`, `_starts_with`, `_not_starts_with`,
+//! `_ends_with`, `_not_ends_with`, `_lt`, `_lte`, `_gt`, `_gte`, `AND`/`OR`/`NOT` (as in
+//! Prisma, `OR: []` matches nothing, `AND: []` and `NOT: []` everything), relations
+//! (`{"vm": {"id": "…"}}` on the nested object) and to-many relations (`_some`, `_every`,
+//! `_none`).
 //!
 //! A filter is [`check`]ed before it is evaluated: one the evaluator cannot read (nested
 //! deeper than [`MAX_FILTER_DEPTH`], `AND`/`OR`/`NOT` or a relation holding something other
@@ -16,7 +18,9 @@ use std::cmp::Ordering;
 use serde_json::{Map, Value};
 
 /// Operator suffixes, longest first so that `_not_in` wins over `_in`.
-const SUFFIXES: [&str; 14] = [
+const SUFFIXES: [&str; 16] = [
+    "_not_starts_with",
+    "_not_ends_with",
     "_not_contains",
     "_starts_with",
     "_ends_with",
@@ -151,8 +155,8 @@ fn matches_key(resource: &Map<String, Value>, key: &str, value: &Value) -> bool 
     match key {
         "AND" => return as_list(value).iter().all(|f| matches_obj(resource, f)),
         "OR" => {
-            let list = as_list(value);
-            return list.is_empty() || list.iter().any(|f| matches_obj(resource, f));
+            // Prisma: `OR: []` matches nothing (`AND: []` and `NOT: []` match everything).
+            return as_list(value).iter().any(|f| matches_obj(resource, f));
         }
         "NOT" => return !as_list(value).iter().any(|f| matches_obj(resource, f)),
         _ => {}
@@ -199,7 +203,8 @@ fn operator(field: &Value, op: &str, value: &Value) -> bool {
         "in" => as_list(value).iter().any(|v| json_eq(field, v)),
         "not_in" => !as_list(value).iter().any(|v| json_eq(field, v)),
         "not" => !equals_or_relation(field, value),
-        "contains" | "not_contains" | "starts_with" | "ends_with" => {
+        "contains" | "not_contains" | "starts_with" | "not_starts_with" | "ends_with"
+        | "not_ends_with" => {
             let (Some(f), Some(v)) = (text(field), text(value)) else {
                 return false;
             };
@@ -207,7 +212,9 @@ fn operator(field: &Value, op: &str, value: &Value) -> bool {
                 "contains" => f.contains(&v),
                 "not_contains" => !f.contains(&v),
                 "starts_with" => f.starts_with(&v),
-                _ => f.ends_with(&v),
+                "not_starts_with" => !f.starts_with(&v),
+                "ends_with" => f.ends_with(&v),
+                _ => !f.ends_with(&v),
             }
         }
         "lt" | "lte" | "gt" | "gte" => match compare(field, value) {
@@ -370,6 +377,29 @@ mod tests {
             &json!({"AND": [{"id": "v1"}, {"status": "RUNNING"}]})
         ));
         assert!(matches(&v, &Value::Null));
+    }
+
+    #[test]
+    fn empty_lists_follow_prisma() {
+        let v = vm("v1", "web-1", "c1");
+        assert!(!matches(&v, &json!({"OR": []})));
+        assert!(matches(&v, &json!({"AND": []})));
+        assert!(matches(&v, &json!({"NOT": []})));
+    }
+
+    #[test]
+    fn negated_string_operators_are_exact() {
+        let prod = vm("v1", "prod-1", "c1");
+        let web = vm("v2", "web-1", "c1");
+        let not_prod = json!({"name_not_starts_with": "prod"});
+        assert!(!matches(&prod, &not_prod));
+        assert!(matches(&web, &not_prod));
+        let under_not = json!({"NOT": [not_prod]});
+        assert!(matches(&prod, &under_not));
+        assert!(!matches(&web, &under_not));
+        let not_one = json!({"name_not_ends_with": "-1"});
+        assert!(!matches(&prod, &not_one));
+        assert!(matches(&vm("v3", "db-2", "c1"), &not_one));
     }
 
     #[test]

@@ -754,7 +754,7 @@ fn vm_answers(
     effect: fn(&mut Vm),
 ) -> Vec<WithTask<Vm>> {
     ids.iter()
-        .map(|id| {
+        .filter_map(|id| {
             let vm_id = id.clone();
             let task = store.task(
                 description,
@@ -763,11 +763,13 @@ fn vm_answers(
                 Some(Box::new(move |s: &mut Store| s.update_vm(&vm_id, effect))),
                 None,
             );
-            let i = store.vm_index(id).expect("selected");
-            WithTask {
+            // `store.task` advances other tasks: an older delete may have removed this VM
+            // since it was selected. It is left out of the answer, never a panic.
+            let i = store.vm_index(id)?;
+            Some(WithTask {
                 task_id: Some(task),
                 data: store.vms[i].clone(),
-            }
+            })
         })
         .collect()
 }
@@ -873,7 +875,10 @@ fn update_vm_basic_info(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiEr
     let data = p.data;
     // The new vCPU count of each VM, checked now: the task's effect cannot answer a 400.
     for id in &ids {
-        let cpu = &store.vms[store.vm_index(id).expect("selected")].cpu;
+        let Some(i) = store.vm_index(id) else {
+            continue;
+        };
+        let cpu = &store.vms[i].cpu;
         if data.vcpu.is_none() {
             vcpu_count(
                 data.cpu_cores.unwrap_or(cpu.cores),
@@ -883,7 +888,7 @@ fn update_vm_basic_info(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiEr
     }
     let out: Vec<WithTask<Vm>> = ids
         .iter()
-        .map(|id| {
+        .filter_map(|id| {
             let (vm_id, data) = (id.clone(), data.clone());
             let task = store.task(
                 "Update VM",
@@ -916,11 +921,12 @@ fn update_vm_basic_info(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiEr
                 })),
                 None,
             );
-            let i = store.vm_index(id).expect("selected");
-            WithTask {
+            // Vanished since selection (an older delete finished in `store.task`): skipped.
+            let i = store.vm_index(id)?;
+            Some(WithTask {
                 task_id: Some(task),
                 data: store.vms[i].clone(),
-            }
+            })
         })
         .collect();
     ok(&out)
@@ -934,7 +940,10 @@ fn power(
 ) -> Result<Vec<u8>, ApiError> {
     let ids = vms_or_error(store, filter)?;
     for id in &ids {
-        let vm = &store.vms[store.vm_index(id).expect("selected")];
+        let Some(i) = store.vm_index(id) else {
+            continue;
+        };
+        let vm = &store.vms[i];
         let allowed = match action {
             "start" => vm.status != VmStatus::Suspended,
             "shutdown" | "poweroff" | "restart" | "force-restart" | "suspend" => {
@@ -980,7 +989,10 @@ fn recycle(store: &mut Store, body: &[u8], op: &str) -> Result<Vec<u8>, ApiError
     let ids = vms_or_error(store, &p.r#where)?;
     let into_bin = op == "move-vm-to-recycle";
     for id in &ids {
-        let vm = &store.vms[store.vm_index(id).expect("selected")];
+        let Some(i) = store.vm_index(id) else {
+            continue;
+        };
+        let vm = &store.vms[i];
         if into_bin && vm.status == VmStatus::Running {
             return Err(ApiError::bad_request(format!(
                 "VM {} is running: shut it down before moving it to the recycle bin",
@@ -1033,7 +1045,10 @@ fn delete_vm(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
         .and_then(|e| e.include_snapshots)
         .unwrap_or(false);
     for id in &ids {
-        let vm = &store.vms[store.vm_index(id).expect("selected")];
+        let Some(i) = store.vm_index(id) else {
+            continue;
+        };
+        let vm = &store.vms[i];
         if vm.status == VmStatus::Running {
             return Err(ApiError::bad_request(format!("VM {} is running", vm.name)));
         }
@@ -1131,7 +1146,9 @@ fn edit_vm(store: &mut Store, body: &[u8], op: &str) -> Result<Vec<u8>, ApiError
             (
                 p.r#where,
                 Box::new(move |s, id| {
-                    let i = s.vm_index(id).expect("selected");
+                    let i = s
+                        .vm_index(id)
+                        .ok_or_else(|| ApiError::not_found(format!("VM {id} was deleted")))?;
                     let current = s.vms[i].host.as_ref().map(|h| h.id.clone());
                     let host = match &target {
                         Some(h) => s.hosts.iter().find(|x| &x.id == h),
@@ -1329,7 +1346,10 @@ fn rollback_vm(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
         })),
         None,
     );
-    let i = store.vm_index(&ids[0]).expect("selected");
+    // Vanished since selection (an older delete finished in `store.task`): a 404.
+    let i = store
+        .vm_index(&ids[0])
+        .ok_or_else(|| ApiError::not_found("the VM was deleted while the request ran"))?;
     ok(&vec![WithTask {
         task_id: Some(task),
         data: store.vms[i].clone(),
@@ -1510,4 +1530,35 @@ async fn resource_changes(
         },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MockConfig;
+    use std::time::Duration;
+
+    /// `store.task` advances other tasks: an older delete that finishes there removes a VM
+    /// the mutation selected earlier. The answer leaves it out instead of panicking.
+    #[test]
+    fn a_vm_deleted_by_an_older_task_mid_answer_is_skipped() {
+        let mut store = crate::new_store(&MockConfig::default());
+        store.task_duration = Duration::from_millis(1);
+        let ids: Vec<String> = store.vms.iter().take(2).map(|v| v.id.clone()).collect();
+        assert_eq!(ids.len(), 2, "the seed has two VMs");
+        let gone = ids[1].clone();
+        store.task(
+            "Delete VM",
+            "Vm",
+            &gone.clone(),
+            Some(Box::new(move |s: &mut Store| s.delete_vm(&gone, false))),
+            None,
+        );
+        std::thread::sleep(Duration::from_millis(10));
+        // Selected while both exist; the first task created advances the delete.
+        let answers = vm_answers(&mut store, &ids, "Start VM", |_| {});
+        assert_eq!(answers.len(), 1);
+        assert_eq!(answers[0].data.id, ids[0]);
+        assert!(store.vm_index(&ids[1]).is_none());
+    }
 }

@@ -267,3 +267,39 @@ async fn request_bodies_are_recorded_for_tests_to_assert_on() {
         json!({ "data": [{ "vm_id": vm, "name": "nightly" }] })
     );
 }
+
+#[tokio::test]
+async fn a_negated_starts_with_under_not_deletes_only_what_it_names() {
+    let (tower, client) = setup().await;
+    let (status, all) = post_raw(&tower, "get-vms", br#"{}"#.to_vec()).await;
+    assert_eq!(status, 200, "{all}");
+    let names: Vec<String> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!names.is_empty());
+    let prod = names.iter().filter(|n| n.starts_with("prod")).count();
+    let body = br#"{"where":{"NOT":[{"name_not_starts_with":"prod"}]}}"#.to_vec();
+    let (status, answer) = post_raw(&tower, "get-vms", body.clone()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer.as_array().unwrap().len(), prod, "{answer}");
+    let (status, answer) = post_raw(&tower, "delete-vm", body).await;
+    if prod == 0 {
+        assert_eq!(status, 404, "nothing to delete: {answer}");
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(vm_count(&client).await as usize, names.len() - prod);
+}
+
+#[tokio::test]
+async fn an_empty_or_matches_nothing() {
+    let (tower, _client) = setup().await;
+    let (status, answer) = post_raw(&tower, "get-vms", br#"{"where":{"OR":[]}}"#.to_vec()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer, json!([]));
+    let (status, answer) = post_raw(&tower, "get-vms", br#"{"where":{"AND":[]}}"#.to_vec()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(!answer.as_array().unwrap().is_empty());
+}
