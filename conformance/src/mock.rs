@@ -129,11 +129,14 @@ async fn one_operation(ctx: &Ctx, op: &OpSpec) -> Judged {
             op.path,
             if multipart { "multipart" } else { "json" }
         );
-        let checked = ctx
-            .validator
-            .lock()
-            .unwrap()
-            .validate(&key, schema, &request, 3);
+        // Compiling a validator takes a while: off the runtime's workers, so the towers of
+        // the other operations in flight keep being served.
+        let checked = tokio::task::block_in_place(|| {
+            ctx.validator
+                .lock()
+                .unwrap()
+                .validate(&key, schema, &request, 3)
+        });
         match checked {
             Ok(errors) if errors.is_empty() => {}
             Ok(errors) => {
@@ -264,12 +267,13 @@ fn judge_200(ctx: &Ctx, op: &OpSpec, body: &[u8]) -> Judged {
             )
         }
     };
-    match ctx
-        .validator
-        .lock()
-        .unwrap()
-        .validate_response(op, &value, 3)
-    {
+    let checked = tokio::task::block_in_place(|| {
+        ctx.validator
+            .lock()
+            .unwrap()
+            .validate_response(op, &value, 3)
+    });
+    match checked {
         Ok(errors) if errors.is_empty() => judged(Kind::Valid, Outcome::Pass),
         Ok(errors) => judged(
             Kind::Invalid,
